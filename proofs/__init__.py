@@ -1,0 +1,1 @@
+"""liqspec.proofs: z3 theorems over the reference model."""

@@ -1,0 +1,34 @@
+"""liqspec.reference: the readable, exact, pure-Python model of margin and liquidation.
+
+One function per rule, each tagged with its rule ID (see :mod:`.rules`); integers only; every
+operation atomic with a named result code (:mod:`.errors`); every quote movement a journaled
+transfer between named holders (:mod:`.ledger`).
+"""
+
+from .arithmetic import INT64_MAX, INT64_MIN, PPM, checked, div_ceil, div_floor
+from .collateral import deposit, open_account, withdraw, withdrawals_gated
+from .deleveraging import adl_allocation, adl_receive_quote, deleverage
+from .errors import (DomainError, InexactDecimal, InvalidAmount, InvalidPrice, InvalidRate,
+                     InvalidSize, LiqspecError, MalformedState, NotAnInteger, Overflow, Rejection,
+                     ResultCode, UnknownAccount, UnknownMarket)
+from .funding import apply_funding, funding_owed_quote
+from .insurance import fund_insurance
+from .invariants import all_violations
+from .liquidation import (backstop_liquidate, is_below_backstop, is_liquidatable, liquidate,
+                          liquidation_fee_quote, liquidation_size_lots)
+from .margin import (account_initial_margin_quote, account_maintenance_margin_quote,
+                     equity_quote, free_collateral_quote, initial_margin_quote,
+                     maintenance_margin_quote, notional_quote, open_interest_quote,
+                     position_value_quote, tier_for, unrealized_pnl_quote)
+from .marks import set_mark
+from .prices import Threshold, bankruptcy_price, liquidation_price
+from .receipts import Receipt
+from .rules import REGISTRY, implements
+from .socialization import socialize_loss
+from .state import (BACKSTOP, FEE_SINK, FUNDING_POOL, HOLDERS, INSURANCE_FUND, OUTSIDE,
+                    SOCIALIZED_LOSS, TRADER, Account, Fill, Market, OpenInterestScaling, Profile,
+                    State, Tier, Transfer, new_state)
+from .trading import trade
+from .units import from_units, quote_per_lot_tick, to_units
+
+__all__ = [name for name in dir() if not name.startswith("_")]

@@ -1,0 +1,204 @@
+"""Auto-deleveraging (LIQ-ADL-*): when a bankrupt account's loss exceeds the insurance fund, its
+position is closed against traders on the other side, chosen by the profile's ranking policy.
+
+Rankings (LIQ-ADL-2) order the opposite-side traders; the first ones absorb the position, each up
+to its own size. Scores are exact rationals, compared exactly; ties go to the smaller account ID,
+so the order is deterministic (LIQ-INV-10).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from fractions import Fraction
+
+from .arithmetic import div_floor, sign
+from .errors import Rejection, ResultCode
+from .insurance import settle_deficit
+from .ledger import fill
+from .margin import (account_maintenance_margin_quote, equity_quote, maintenance_margin_quote,
+                     notional_quote, position_value_quote, unrealized_pnl_quote)
+from .receipts import Receipt, receipt
+from .rules import implements
+from .state import (ADL_AT_MARK, BAD_DEBT_ADL, INSURANCE_FUND, TRADER, Account, State, atomic)
+
+Score = Callable[[Account, str, State], Fraction]
+
+
+def _pnl_fraction(account: Account, market_id: str, state: State) -> Fraction:
+    """PnL% as a fraction: unrealized PnL over the absolute entry cost (0 for a zero cost)."""
+    cost = abs(account.cost_quote.get(market_id, 0))
+    if cost == 0:
+        return Fraction(0)
+    pnl = unrealized_pnl_quote(account, market_id, state.marks[market_id], state.market(market_id))
+    return Fraction(pnl, cost)
+
+
+def _notional_and_equity(account: Account, market_id: str, state: State) -> tuple[int, int]:
+    notional = notional_quote(account.position(market_id), state.marks[market_id],
+                              state.market(market_id))
+    return notional, equity_quote(account, state.marks, state.profile)
+
+
+@implements("LIQ-ADL-2")
+def score_pnl_leverage(account: Account, market_id: str, state: State) -> Fraction:
+    """BitMEX (and Bybit's "profit and effective leverage"): PnL% x effective leverage when in
+    profit, PnL% / effective leverage otherwise; effective leverage = notional / equity, with
+    equity floored at one quantum so a zero-equity account ranks as infinitely leveraged."""
+    pnl = _pnl_fraction(account, market_id, state)
+    notional, equity = _notional_and_equity(account, market_id, state)
+    leverage = Fraction(notional, max(equity, 1))
+    return pnl * leverage if pnl > 0 else pnl / leverage
+
+
+@implements("LIQ-ADL-2")
+def score_pnl_margin_ratio(account: Account, market_id: str, state: State) -> Fraction:
+    """Binance: max(0, unrealized profit) / max(1 quote unit, wallet balance) x margin ratio, where
+    margin ratio = maintenance / (wallet balance + unrealized PnL), or 0 when that is <= 0."""
+    market = state.market(market_id)
+    pnl = unrealized_pnl_quote(account, market_id, state.marks[market_id], market)
+    equity = equity_quote(account, state.marks, state.profile)
+    total_pnl = sum(unrealized_pnl_quote(account, m, state.marks[m], state.market(m))
+                    for m in account.positions)
+    wallet = equity - total_pnl
+    one_unit = 10**state.profile.quote_decimals
+    pnl_percent = Fraction(max(0, pnl), max(one_unit, wallet))
+    if equity <= 0:
+        return Fraction(0)
+    margin_ratio = Fraction(account_maintenance_margin_quote(account, state.marks, state.profile),
+                            equity)
+    return pnl_percent * margin_ratio
+
+
+@implements("LIQ-ADL-2")
+def score_price_ratio_leverage(account: Account, market_id: str, state: State) -> Fraction:
+    """Hyperliquid: (mark / entry) x (notional / account value). For a short we use entry / mark,
+    so that, as for a long, the more the position is in profit the earlier it is chosen (the
+    published index is written for longs)."""
+    lots = account.position(market_id)
+    value = abs(position_value_quote(lots, state.marks[market_id], state.market(market_id)))
+    cost = abs(account.cost_quote.get(market_id, 0)) or 1
+    price_ratio = Fraction(value, cost) if lots > 0 else Fraction(cost, max(value, 1))
+    notional, equity = _notional_and_equity(account, market_id, state)
+    return price_ratio * Fraction(notional, max(equity, 1))
+
+
+RANKINGS: dict[str, Score] = {
+    "pnl_leverage": score_pnl_leverage,
+    "pnl_margin_ratio": score_pnl_margin_ratio,
+    "price_ratio_leverage": score_price_ratio_leverage,
+}
+#: policies that order without a score
+ORDERINGS = ("seeded", "pro_rata")
+
+
+def _splitmix64(value: int) -> int:
+    """A fixed 64-bit mixer (SplitMix64): the deterministic pseudo-random start of LIQ-ADL-2."""
+    value = (value + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+    value = ((value ^ (value >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    value = ((value ^ (value >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+    return value ^ (value >> 31)
+
+
+@implements("LIQ-ADL-2")
+def adl_allocation(state: State, account: Account, market_id: str) -> list[tuple[str, int]]:
+    """Who takes how many lots of the bankrupt position, in execution order."""
+    lots_needed = abs(account.position(market_id))
+    side = sign(account.position(market_id))
+    candidates = sorted(
+        (a for a in state.accounts.values()
+         if a.role == TRADER and a.account_id != account.account_id
+         and sign(a.position(market_id)) == -side),
+        key=lambda a: a.account_id)
+    policy = state.profile.adl_ranking
+    if policy == "pro_rata":
+        return _pro_rata(candidates, market_id, lots_needed)
+    if policy == "seeded":  # dYdX v4: a pseudo-random start, then every candidate in turn
+        start = _splitmix64(state.profile.adl_seed ^ state.seq) % len(candidates) if candidates else 0
+        ordered = candidates[start:] + candidates[:start]
+    else:
+        score = RANKINGS[policy]
+        ordered = sorted(candidates, key=lambda a: (-score(a, market_id, state), a.account_id))
+    allocation = []
+    for candidate in ordered:
+        if lots_needed == 0:
+            break
+        take = min(lots_needed, abs(candidate.position(market_id)))
+        allocation.append((candidate.account_id, take))
+        lots_needed -= take
+    return allocation
+
+
+def _pro_rata(candidates: list[Account], market_id: str, lots_needed: int) -> list[tuple[str, int]]:
+    """Each opposite trader takes floor(needed x its share); the leftover lots go one each by
+    largest remainder, ties to the smaller account ID."""
+    total = sum(abs(a.position(market_id)) for a in candidates)
+    shares = []
+    for a in candidates:
+        exact = lots_needed * abs(a.position(market_id))
+        shares.append([a.account_id, exact // total, exact % total])
+    leftover = lots_needed - sum(s[1] for s in shares)
+    for share in sorted(shares, key=lambda s: (-s[2], s[0]))[:leftover]:
+        share[1] += 1
+    return [(account_id, lots) for account_id, lots, _ in shares if lots > 0]
+
+
+@implements("LIQ-ADL-4")
+def adl_receive_quote(account: Account, market_id: str, lots: int, state: State) -> int:
+    """Quote the bankrupt account receives for closing ``lots`` of its position (negative: pays).
+
+    At the bankruptcy price (dYdX v4 ``GetBankruptcyPriceInQuoteQuantums``): the closed lots' mark
+    value, less their share of the account's equity, the share being the fall in maintenance margin
+    the close causes over the total maintenance margin, floored; closing the last position leaves
+    equity exactly zero. At the mark: the mark value alone.
+    """
+    market, mark = state.market(market_id), state.marks[market_id]
+    before = account.position(market_id)
+    after = before - sign(before) * lots
+    value_change = (position_value_quote(after, mark, market)
+                    - position_value_quote(before, mark, market))
+    if state.profile.adl_price == ADL_AT_MARK:
+        return -value_change
+    equity = equity_quote(account, state.marks, state.profile)
+    total_maintenance = account_maintenance_margin_quote(account, state.marks, state.profile)
+    maintenance_released = (maintenance_margin_quote(market, notional_quote(before, mark, market))
+                            - maintenance_margin_quote(market, notional_quote(after, mark, market)))
+    return -value_change - div_floor(equity * maintenance_released, total_maintenance)
+
+
+@implements("LIQ-ADL-1", "LIQ-ADL-3")
+def deleverage(state: State, account_id: str, market_id: str) -> Receipt:
+    """Close the bankrupt account's whole position in ``market_id`` against the ranked opposite
+    side, when its equity is negative and the insurance fund cannot cover it."""
+    account = state.account(account_id)
+    state.market(market_id)
+    if account.role != TRADER:
+        raise Rejection(ResultCode.ACCOUNT_NOT_TRADER, f"{account_id} is not a trader account")
+    if state.profile.bad_debt_policy != BAD_DEBT_ADL:
+        raise Rejection(ResultCode.POLICY_FORBIDS,
+                        f"{state.profile.name} socializes losses instead of deleveraging")
+    position = account.position(market_id)
+    if position == 0:
+        raise Rejection(ResultCode.NO_POSITION, f"{account_id} has no position in {market_id}")
+    equity = equity_quote(account, state.marks, state.profile)
+    if equity >= 0:
+        raise Rejection(ResultCode.NOT_BANKRUPT, f"{account_id} has equity {equity} >= 0")
+    if state.holders[INSURANCE_FUND] >= -equity:
+        raise Rejection(ResultCode.FUND_CAN_COVER,
+                        f"the insurance fund can cover the deficit {-equity}")
+    allocation = adl_allocation(state, account, market_id)
+    if sum(lots for _, lots in allocation) < abs(position):
+        raise Rejection(ResultCode.INSUFFICIENT_ADL_LIQUIDITY,
+                        f"the opposite side holds fewer than {abs(position)} lots")
+    first = len(state.journal)
+    with atomic(state):
+        for counterparty_id, lots in allocation:
+            receives = adl_receive_quote(account, market_id, lots, state)
+            price = None if state.profile.adl_price != ADL_AT_MARK else state.marks[market_id]
+            if position > 0:
+                fill(state, market_id, counterparty_id, account_id, lots, receives, price,
+                     "LIQ-ADL-3")
+            else:
+                fill(state, market_id, account_id, counterparty_id, lots, -receives, price,
+                     "LIQ-ADL-3")
+        settled = settle_deficit(state, account) if account.is_flat() and account.quote < 0 else {}
+    return receipt(state, first, lots=abs(position), counterparties=len(allocation), **settled)

@@ -1,0 +1,50 @@
+"""Funding payments (LIQ-FUNDING-1, LIQ-FUNDING-2).
+
+At a funding time every position pays ``value_at_mark x rate`` (longs pay shorts when the rate is
+positive). Payments are collected into the funding pool rounded up and paid out rounded down, so
+the pool never runs short; what is left in it, the rounding residual, goes to the fee sink.
+"""
+
+from __future__ import annotations
+
+from .arithmetic import PPM, div_ceil, div_floor
+from .ledger import sweep_residual, transfer
+from .margin import position_value_quote
+from .receipts import Receipt, receipt
+from .rules import implements
+from .state import FUNDING_POOL, State, atomic
+from .validation import valid_rate
+
+
+@implements("LIQ-FUNDING-1")
+def funding_owed_quote(value_quote: int, rate_ppm: int) -> int:
+    """What a position owes (positive) or is owed (negative): owing rounds up, being owed down."""
+    exact_numerator = value_quote * rate_ppm
+    if exact_numerator >= 0:
+        return div_ceil(exact_numerator, PPM)
+    return -div_floor(-exact_numerator, PPM)
+
+
+@implements("LIQ-FUNDING-1", "LIQ-FUNDING-2")
+def apply_funding(state: State, market_id: str, rate_ppm: int) -> Receipt:
+    """Exchange funding for one interval on ``market_id`` at ``rate_ppm`` of each position's value
+    at the mark; the residual in the pool goes to the fee sink."""
+    market = state.market(market_id)
+    valid_rate(rate_ppm, "funding rate")
+    mark = state.marks[market_id]
+    owed = {
+        account_id: funding_owed_quote(position_value_quote(account.position(market_id), mark,
+                                                            market), rate_ppm)
+        for account_id, account in sorted(state.accounts.items())
+        if account.position(market_id) != 0
+    }
+    first = len(state.journal)
+    with atomic(state):
+        for account_id, amount in owed.items():  # collect first, so the pool never goes negative
+            if amount > 0:
+                transfer(state, account_id, FUNDING_POOL, amount, "LIQ-FUNDING-1")
+        for account_id, amount in owed.items():
+            if amount < 0:
+                transfer(state, FUNDING_POOL, account_id, -amount, "LIQ-FUNDING-1")
+        residual = sweep_residual(state, FUNDING_POOL, "LIQ-FUNDING-2")
+    return receipt(state, first, residual=residual)

@@ -1,0 +1,162 @@
+"""The liquidation trigger, sizing, execution, fee and backstop (LIQ-TRIGGER-*, LIQ-EXEC-*,
+LIQ-FEE-1, LIQ-BACKSTOP-1).
+
+A liquidation step closes part or all of one position of a liquidatable account against a
+counterparty at a given fill price (in a cascade, the price the order book gives). The liquidated
+account is forced: it gets no margin check. The fee is charged to the account and paid to the
+insurance fund, capped by what the account has left. When the step leaves the account flat with a
+negative balance, the deficit is settled at once (LIQ-INSURANCE-1, LIQ-SOCIAL-1).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from math import ceil
+
+from .arithmetic import checked, div_ceil, mul_ppm_ceil
+from .errors import Rejection, ResultCode
+from .insurance import settle_deficit
+from .ledger import fill, transfer
+from .margin import account_maintenance_margin_quote, equity_quote, notional_quote, tier_for
+from .prices import bankruptcy_price
+from .receipts import Receipt, receipt
+from .rules import implements
+from .state import (BACKSTOP, FEE_ALL_SURPLUS, INSURANCE_FUND, SIZE_FULL, SIZE_PORTION,
+                    SIZE_TIER_STEP, TRADER, Account, State, atomic)
+from .trading import check_margin_after_trade, margin_before, require_market_allowed
+from .validation import accounts, valid_price, valid_size
+
+
+@implements("LIQ-TRIGGER-1")
+def is_liquidatable(account: Account, state: State) -> bool:
+    """Liquidatable iff the maintenance requirement is positive and equity is strictly below it."""
+    maintenance = account_maintenance_margin_quote(account, state.marks, state.profile)
+    return maintenance > 0 and equity_quote(account, state.marks, state.profile) < maintenance
+
+
+@implements("LIQ-TRIGGER-2")
+def is_below_backstop(account: Account, state: State) -> bool:
+    """Hyperliquid's backstop threshold: equity < num/den of maintenance (2/3), compared exactly
+    by cross-multiplying; never true for a profile without a backstop."""
+    if state.profile.backstop_ratio is None:
+        return False
+    num, den = state.profile.backstop_ratio
+    maintenance = account_maintenance_margin_quote(account, state.marks, state.profile)
+    return maintenance > 0 and equity_quote(account, state.marks, state.profile) * den < num * maintenance
+
+
+@implements("LIQ-EXEC-1")
+def liquidation_size_lots(account: Account, market_id: str, state: State) -> int:
+    """How many lots one liquidation step may close, by the profile's sizing policy."""
+    lots = abs(account.position(market_id))
+    profile, market, mark = state.profile, state.market(market_id), state.marks[market_id]
+    notional = notional_quote(lots, mark, market)
+    if profile.liquidation_size == SIZE_FULL:
+        return lots
+    if profile.liquidation_size == SIZE_PORTION:
+        if notional <= profile.portion_threshold_quote:
+            return lots
+        return max(1, div_ceil(lots * profile.portion_ppm, 1_000_000))  # round up: close more
+    assert profile.liquidation_size == SIZE_TIER_STEP
+    floor = tier_for(market, notional).floor_notional_quote
+    if floor == 0:
+        return lots
+    # Keep the most lots whose notional stays strictly below this tier's floor.
+    keep = div_ceil(floor, mark * market.value_per_lot_tick) - 1
+    return lots - keep
+
+
+@implements("LIQ-FEE-1")
+def liquidation_fee_quote(state: State, account: Account, market_id: str, lots: int,
+                          fill_price_ticks: int, bankruptcy: Fraction, surplus_quote: int) -> int:
+    """The fee a step pays the insurance fund, never more than the surplus left after the fill.
+
+    ``rate``: ceil(fill notional * liquidation_fee_ppm). ``all_surplus``: the fill's gain over the
+    bankruptcy price of the closed lots, rounded up (BitMEX and Bybit keep everything above it).
+    """
+    market = state.market(market_id)
+    if state.profile.fee_policy == FEE_ALL_SURPLUS:
+        side = 1 if account.position(market_id) > 0 else -1
+        gain = side * lots * market.value_per_lot_tick * (fill_price_ticks - bankruptcy)
+        wanted = max(ceil(gain), 0)
+    else:
+        wanted = mul_ppm_ceil(notional_quote(lots, fill_price_ticks, market),
+                              market.liquidation_fee_ppm)
+    return min(wanted, max(surplus_quote, 0))
+
+
+@implements("LIQ-EXEC-2")
+def liquidate(state: State, account_id: str, market_id: str, counterparty_id: str,
+              fill_price_ticks: int, lots: int | None = None) -> Receipt:
+    """One liquidation step: close ``lots`` (default: the policy's size) of the account's position
+    in ``market_id`` against ``counterparty_id`` at ``fill_price_ticks``, charge the fee, and
+    settle any deficit left on a flat account."""
+    account, counterparty = accounts(state, account_id, counterparty_id)
+    market = state.market(market_id)
+    valid_price(fill_price_ticks, "fill price")
+    if lots is not None:
+        valid_size(lots, "liquidation size")
+    if account_id == counterparty_id:
+        raise Rejection(ResultCode.SAME_ACCOUNT, "an account cannot take over its own position")
+    if account.role != TRADER:
+        raise Rejection(ResultCode.ACCOUNT_NOT_TRADER, f"{account_id} is not a trader account")
+    require_market_allowed(counterparty, market_id)
+    if not is_liquidatable(account, state):
+        raise Rejection(ResultCode.NOT_LIQUIDATABLE,
+                        f"{account_id} is at or above maintenance margin")  # LIQ-INV-5
+    position = account.position(market_id)
+    if position == 0:
+        raise Rejection(ResultCode.NO_POSITION, f"{account_id} has no position in {market_id}")
+    allowed = liquidation_size_lots(account, market_id, state)
+    size = allowed if lots is None else lots
+    if size > allowed:
+        raise Rejection(ResultCode.SIZE_EXCEEDS_POLICY,
+                        f"the policy lets one step close {allowed} lots, not {size}")
+    bankruptcy = bankruptcy_price(account, market_id, state.marks, state.profile).exact
+    first = len(state.journal)
+    with atomic(state):
+        amount = checked(size * fill_price_ticks * market.value_per_lot_tick, "fill notional")
+        buyer, seller = (counterparty_id, account_id) if position > 0 else (account_id,
+                                                                           counterparty_id)
+        before = margin_before(state, counterparty_id, market_id)
+        fill(state, market_id, buyer, seller, size, amount, fill_price_ticks, "LIQ-EXEC-2")
+        if counterparty.role != BACKSTOP:
+            check_margin_after_trade(state, counterparty_id, market_id, before)
+        surplus = equity_quote(account, state.marks, state.profile)
+        fee = liquidation_fee_quote(state, account, market_id, size, fill_price_ticks,
+                                    bankruptcy, surplus)
+        if fee > 0:
+            transfer(state, account_id, INSURANCE_FUND, fee, "LIQ-FEE-1")
+        settled = settle_deficit(state, account) if account.is_flat() and account.quote < 0 else {}
+    return receipt(state, first, lots=size, fee=fee, surplus=surplus, **settled)
+
+
+@implements("LIQ-BACKSTOP-1")
+def backstop_liquidate(state: State, account_id: str, vault_id: str) -> Receipt:
+    """Hyperliquid's backstop: below the backstop threshold, the vault takes over every position
+    at the mark and the account's remaining equity with it (or covers its negative equity)."""
+    account, vault = accounts(state, account_id, vault_id)
+    if account_id == vault_id:
+        raise Rejection(ResultCode.SAME_ACCOUNT, "an account cannot be its own backstop")
+    if account.role != TRADER:
+        raise Rejection(ResultCode.ACCOUNT_NOT_TRADER, f"{account_id} is not a trader account")
+    if vault.role != BACKSTOP:
+        raise Rejection(ResultCode.POLICY_FORBIDS, f"{vault_id} is not a backstop vault")
+    if state.profile.backstop_ratio is None:
+        raise Rejection(ResultCode.POLICY_FORBIDS, f"{state.profile.name} has no backstop")
+    if not is_below_backstop(account, state):
+        raise Rejection(ResultCode.NOT_LIQUIDATABLE,
+                        f"{account_id} is at or above the backstop threshold")
+    first = len(state.journal)
+    with atomic(state):
+        for market_id, lots in sorted(account.positions.items()):
+            mark, market = state.marks[market_id], state.market(market_id)
+            amount = checked(abs(lots) * mark * market.value_per_lot_tick, "takeover notional")
+            buyer, seller = (vault_id, account_id) if lots > 0 else (account_id, vault_id)
+            fill(state, market_id, buyer, seller, abs(lots), amount, mark, "LIQ-BACKSTOP-1")
+        remaining = account.quote
+        if remaining > 0:
+            transfer(state, account_id, vault_id, remaining, "LIQ-BACKSTOP-1")
+        elif remaining < 0:
+            transfer(state, vault_id, account_id, -remaining, "LIQ-BACKSTOP-1")
+    return receipt(state, first, taken_quote=remaining)

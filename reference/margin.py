@@ -1,0 +1,136 @@
+"""Notional, equity, PnL, tiered margin requirements and free collateral (LIQ-MARGIN-*, LIQ-TIER-*).
+
+Requirements are amounts the account owes the venue's solvency, so every division here rounds up
+(LIQ-ROUND-1). Functions take an account and the marks rather than the whole state, so the same
+code prices a hypothetical post-trade account when a rule needs one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .arithmetic import PPM, checked, div_floor, mul_ppm_ceil
+from .rules import implements
+from .state import Account, Market, Profile, State, Tier
+
+
+@implements("LIQ-MARGIN-1")
+def position_value_quote(lots: int, price_ticks: int, market: Market) -> int:
+    """Signed value of a position at a price: ``lots * price * value_per_lot_tick`` (exact)."""
+    return checked(lots * price_ticks * market.value_per_lot_tick, f"value in {market.market_id}")
+
+
+@implements("LIQ-MARGIN-1")
+def notional_quote(lots: int, price_ticks: int, market: Market) -> int:
+    """Unsigned notional of a position: the absolute position value."""
+    return abs(position_value_quote(lots, price_ticks, market))
+
+
+@implements("LIQ-MARGIN-2")
+def equity_quote(account: Account, marks: Mapping[str, int], profile: Profile) -> int:
+    """Equity (account value, net collateral): quote balance plus the value of every position."""
+    total = account.quote
+    for market_id, lots in account.positions.items():
+        total += position_value_quote(lots, marks[market_id], profile.markets[market_id])
+    return checked(total, f"equity of {account.account_id}")
+
+
+@implements("LIQ-MARGIN-3")
+def unrealized_pnl_quote(account: Account, market_id: str, mark_ticks: int, market: Market) -> int:
+    """Unrealized PnL of one position: its value at the mark less its entry cost."""
+    lots = account.position(market_id)
+    value = position_value_quote(lots, mark_ticks, market)
+    return checked(value - account.cost_quote.get(market_id, 0), "unrealized pnl")
+
+
+@implements("LIQ-TIER-1")
+def tier_for(market: Market, notional: int) -> Tier:
+    """The tier whose bracket holds ``notional``: the last tier with floor <= notional."""
+    chosen = market.tiers[0]
+    for tier in market.tiers:
+        if tier.floor_notional_quote <= notional:
+            chosen = tier
+    return chosen
+
+
+@implements("LIQ-TIER-2")
+def maintenance_margin_quote(market: Market, notional: int) -> int:
+    """Maintenance requirement of a position: ``ceil(notional * mmr) - deduction``, at least the
+    market minimum; zero for a flat position."""
+    if notional == 0:
+        return 0
+    tier = tier_for(market, notional)
+    tiered = mul_ppm_ceil(notional, tier.maint_margin_ppm) - tier.maint_deduction_quote
+    return checked(max(tiered, market.min_maint_margin_quote), "maintenance margin")
+
+
+@implements("LIQ-TIER-3")
+def initial_margin_quote(market: Market, notional: int, open_interest_quote: int = 0) -> int:
+    """Initial requirement: ``ceil(notional * imr) - deduction``, with the open-interest scaling of
+    LIQ-TIER-4 where the market has it; never below the maintenance requirement."""
+    if notional == 0:
+        return 0
+    tier = tier_for(market, notional)
+    if market.oi_scaling is None:
+        tiered = mul_ppm_ceil(notional, tier.init_margin_ppm) - tier.init_deduction_quote
+    else:
+        rate_ppm = oi_scaled_initial_margin_ppm(market, tier, open_interest_quote)
+        tiered = mul_ppm_ceil(notional, rate_ppm) - tier.init_deduction_quote
+    return checked(max(tiered, maintenance_margin_quote(market, notional)), "initial margin")
+
+
+@implements("LIQ-TIER-4")
+def oi_scaled_initial_margin_ppm(market: Market, tier: Tier, open_interest_quote: int) -> int:
+    """dYdX v4 open-interest scaling: the initial fraction rises linearly from the tier's to 100% as
+    open interest goes from the lower to the upper cap, floored to a whole ppm (the rate is a
+    parameter, not an amount; the requirement built on it rounds up)."""
+    scaling = market.oi_scaling
+    assert scaling is not None
+    if open_interest_quote <= scaling.lower_cap_quote:
+        return tier.init_margin_ppm
+    if open_interest_quote >= scaling.upper_cap_quote:
+        return PPM
+    span = scaling.upper_cap_quote - scaling.lower_cap_quote
+    rise = div_floor((PPM - tier.init_margin_ppm) * (open_interest_quote - scaling.lower_cap_quote),
+                     span)
+    return tier.init_margin_ppm + rise
+
+
+def open_interest_quote(state: State, market_id: str) -> int:
+    """Open interest of a market in quote: the long side's lots at the mark (LIQ-TIER-4)."""
+    market = state.market(market_id)
+    longs = sum(max(a.position(market_id), 0) for a in state.accounts.values())
+    return position_value_quote(longs, state.marks[market_id], market)
+
+
+@implements("LIQ-TIER-5")
+def account_maintenance_margin_quote(account: Account, marks: Mapping[str, int],
+                                     profile: Profile) -> int:
+    """Total maintenance requirement: the sum over the account's positions (cross margin; an
+    isolated account has one position, so the same sum serves both)."""
+    total = 0
+    for market_id, lots in account.positions.items():
+        market = profile.markets[market_id]
+        total += maintenance_margin_quote(market, notional_quote(lots, marks[market_id], market))
+    return checked(total, f"maintenance margin of {account.account_id}")
+
+
+@implements("LIQ-TIER-5")
+def account_initial_margin_quote(account: Account, marks: Mapping[str, int], profile: Profile,
+                                 open_interest: Mapping[str, int] | None = None) -> int:
+    """Total initial requirement: the sum over the account's positions."""
+    total = 0
+    for market_id, lots in account.positions.items():
+        market = profile.markets[market_id]
+        oi = (open_interest or {}).get(market_id, 0)
+        total += initial_margin_quote(market, notional_quote(lots, marks[market_id], market), oi)
+    return checked(total, f"initial margin of {account.account_id}")
+
+
+@implements("LIQ-MARGIN-5")
+def free_collateral_quote(state: State, account: Account) -> int:
+    """Free collateral: equity less the initial requirement (negative when under-collateralized)."""
+    oi = {m: open_interest_quote(state, m) for m in account.positions}
+    equity = equity_quote(account, state.marks, state.profile)
+    initial = account_initial_margin_quote(account, state.marks, state.profile, oi)
+    return checked(equity - initial, f"free collateral of {account.account_id}")

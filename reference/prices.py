@@ -1,0 +1,125 @@
+"""Bankruptcy and liquidation prices, isolated and cross (LIQ-PRICE-*).
+
+Both prices solve for the mark of one market at which a threshold is crossed, every other market's
+mark held fixed. Write ``s`` for the position in lots, ``m`` for the value of a lot per tick, ``C``
+for everything in equity that does not move with this mark (quote balance plus the other positions'
+values) and ``M_o`` for the other positions' maintenance requirement. Then
+
+* equity(P) = C + s*P*m, and
+* the account is liquidatable at P iff C + s*P*m < M_o + MM(|s|*P*m)   (LIQ-TRIGGER-1).
+
+Because an integer ``a`` is below ``ceil(y)`` exactly when it is below ``y``, the rounded-up
+requirement and the exact one give the same trigger, so the exact root ``x`` of the real-valued
+equation decides it: a long is liquidatable iff mark < x, a short iff mark > x. The requirement is
+continuous and increasing in notional (the deductions guarantee it), so ``x`` is unique; it is found
+by solving every tier's linear piece and keeping the root whose notional lies in that tier.
+
+A price is reported exactly (a Fraction: these prices are shown, never stored) and in ticks rounded
+in the venue's favour (LIQ-PRICE-3): up for a long, down for a short, which keeps the trigger exact
+in tick space (long: liquidated iff mark < ticks; short: iff mark > ticks). A long that no positive
+mark liquidates, and a short that every positive mark liquidates, both report 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from math import ceil, floor
+
+from .arithmetic import PPM
+from .errors import Rejection, ResultCode
+from .margin import maintenance_margin_quote, notional_quote, position_value_quote, tier_for
+from .rules import implements
+from .state import Account, Market, Profile
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A price threshold for one position: exact, and in ticks rounded toward the venue."""
+
+    market_id: str
+    side: int  # +1 long, -1 short
+    exact: Fraction
+    ticks: int
+
+    def crossed(self, mark_ticks: int) -> bool:
+        """True when the mark is on the wrong side of the threshold."""
+        return mark_ticks < self.ticks if self.side > 0 else mark_ticks > self.ticks
+
+
+def _fixed_part(account: Account, market_id: str, marks: Mapping[str, int],
+                profile: Profile) -> tuple[int, int]:
+    """(C, M_o): the equity and maintenance that do not move with ``market_id``'s mark."""
+    constant = account.quote
+    other_maintenance = 0
+    for other_id, lots in account.positions.items():
+        if other_id == market_id:
+            continue
+        market = profile.markets[other_id]
+        constant += position_value_quote(lots, marks[other_id], market)
+        other_maintenance += maintenance_margin_quote(market, notional_quote(lots, marks[other_id],
+                                                                             market))
+    return constant, other_maintenance
+
+
+def _position(account: Account, market_id: str) -> int:
+    lots = account.position(market_id)
+    if lots == 0:
+        raise Rejection(ResultCode.NO_POSITION,
+                        f"account {account.account_id} has no position in {market_id}")
+    return lots
+
+
+@implements("LIQ-PRICE-3")
+def round_toward_venue(exact: Fraction, side: int) -> int:
+    """Tick rounding in the venue's favour: up for a long, down for a short."""
+    return ceil(exact) if side > 0 else floor(exact)
+
+
+@implements("LIQ-PRICE-1")
+def bankruptcy_price(account: Account, market_id: str, marks: Mapping[str, int],
+                     profile: Profile) -> Threshold:
+    """The mark of ``market_id`` at which the account's equity is exactly zero."""
+    lots = _position(account, market_id)
+    market = profile.markets[market_id]
+    constant, _ = _fixed_part(account, market_id, marks, profile)
+    exact = max(Fraction(-constant, lots * market.value_per_lot_tick), Fraction(0))
+    side = 1 if lots > 0 else -1
+    return Threshold(market_id, side, exact, round_toward_venue(exact, side))
+
+
+def _maintenance_real(market: Market, notional: Fraction) -> Fraction:
+    """The requirement before rounding up: max(notional * mmr - deduction, minimum)."""
+    tier = tier_for(market, notional)  # type: ignore[arg-type]  (comparisons work on Fractions)
+    tiered = notional * tier.maint_margin_ppm / PPM - tier.maint_deduction_quote
+    return max(tiered, Fraction(market.min_maint_margin_quote))
+
+
+@implements("LIQ-PRICE-2")
+def liquidation_price(account: Account, market_id: str, marks: Mapping[str, int],
+                      profile: Profile) -> Threshold:
+    """The mark of ``market_id`` at which equity meets the maintenance requirement, with tier
+    switching: the requirement's tier is the one at the notional *at that price*."""
+    lots = _position(account, market_id)
+    market = profile.markets[market_id]
+    constant, other_maintenance = _fixed_part(account, market_id, marks, profile)
+    m, size = market.value_per_lot_tick, abs(lots)
+    side = 1 if lots > 0 else -1
+
+    def gap(price: Fraction) -> Fraction:  # equity minus requirement; the root is where it is 0
+        return constant + lots * price * m - other_maintenance - _maintenance_real(market,
+                                                                                   size * price * m)
+
+    candidates = []
+    for tier in market.tiers:  # C + s*P*m = M_o + |s|*P*m*r - d
+        slope = lots * m * PPM - size * m * tier.maint_margin_ppm
+        candidates.append(Fraction((other_maintenance - tier.maint_deduction_quote - constant) * PPM,
+                                   slope))
+    # the minimum-requirement branch: C + s*P*m = M_o + min
+    candidates.append(Fraction(other_maintenance + market.min_maint_margin_quote - constant,
+                               lots * m))
+    roots = [price for price in candidates if price > 0 and gap(price) == 0]
+    # gap is strictly monotone for P > 0, so at most one distinct positive root exists.
+    exact = min(roots) if roots else Fraction(0)
+    return Threshold(market_id, side, exact, round_toward_venue(exact, side))

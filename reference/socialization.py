@@ -1,0 +1,46 @@
+"""Socialized loss (LIQ-SOCIAL-*), the alternative to auto-deleveraging (Drift, Mango).
+
+Bad debt that the insurance fund could not pay is first recorded as a negative balance of the
+socialized-loss holder (LIQ-SOCIAL-1, in :mod:`.insurance`). Socializing it charges every trader on
+one side of a market in proportion to its lots, as a funding-index step would, each charge rounded
+up; the rounding surplus goes to the fee sink (LIQ-ROUND-3), so the holder ends at exactly zero.
+"""
+
+from __future__ import annotations
+
+from .arithmetic import div_ceil, require_int, sign
+from .errors import InvalidSize, Rejection, ResultCode
+from .ledger import sweep_residual, transfer
+from .receipts import Receipt, receipt
+from .rules import implements
+from .state import BAD_DEBT_SOCIALIZE, SOCIALIZED_LOSS, TRADER, State, atomic
+
+
+@implements("LIQ-SOCIAL-2")
+def socialize_loss(state: State, market_id: str, side: int) -> Receipt:
+    """Charge the recorded bad debt to the traders holding ``side`` (+1 longs, -1 shorts) of
+    ``market_id``, pro rata to their lots."""
+    state.market(market_id)
+    if require_int(side, "side") not in (1, -1):
+        raise InvalidSize(f"side must be +1 (longs) or -1 (shorts), got {side}")
+    if state.profile.bad_debt_policy != BAD_DEBT_SOCIALIZE:
+        raise Rejection(ResultCode.POLICY_FORBIDS,
+                        f"{state.profile.name} deleverages instead of socializing losses")
+    loss = -state.holders[SOCIALIZED_LOSS]
+    if loss <= 0:
+        raise Rejection(ResultCode.NOTHING_TO_SOCIALIZE, "there is no recorded bad debt")
+    payers = sorted((a for a in state.accounts.values()
+                     if a.role == TRADER and sign(a.position(market_id)) == side),
+                    key=lambda a: a.account_id)
+    total_lots = sum(abs(a.position(market_id)) for a in payers)
+    if total_lots == 0:
+        raise Rejection(ResultCode.NO_SOCIALIZATION_BASE, f"nobody holds that side of {market_id}")
+    first = len(state.journal)
+    charged = 0
+    with atomic(state):
+        for payer in payers:
+            charge = div_ceil(loss * abs(payer.position(market_id)), total_lots)
+            transfer(state, payer.account_id, SOCIALIZED_LOSS, charge, "LIQ-SOCIAL-2")
+            charged += charge
+        sweep_residual(state, SOCIALIZED_LOSS, "LIQ-ROUND-3")
+    return receipt(state, first, loss=loss, charged=charged, residual=charged - loss)

@@ -1,0 +1,362 @@
+"""Markets, venue profiles, accounts and the venue state (LIQ-ACCOUNT-*, LIQ-TIER-1, LIQ-DOMAIN-2).
+
+An account holds a signed quote balance and a signed position in base lots per market (the dYdX v4
+form): equity is ``quote + sum(lots * mark * value_per_lot_tick)`` and no entry price is needed for
+margin. A cost basis is kept beside each position only for PnL%, which ranks auto-deleveraging.
+
+Quote that is not in an account sits with a named holder (:data:`HOLDERS`): the insurance fund, the
+fee sink, the socialized-loss holder, the funding pool, and the outside world, which goes negative by
+exactly what was deposited. The sum over accounts and holders is therefore always zero (LIQ-INV-1).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from .arithmetic import INT64_MAX, PPM, checked, require_int
+from .errors import InvalidPrice, MalformedState, UnknownAccount, UnknownMarket
+from .rules import implements
+from .units import quote_per_lot_tick
+
+OUTSIDE = "outside"
+INSURANCE_FUND = "insurance_fund"
+FEE_SINK = "fee_sink"
+SOCIALIZED_LOSS = "socialized_loss"
+FUNDING_POOL = "funding_pool"
+
+#: the non-account holders of quote, in display order
+HOLDERS = (OUTSIDE, INSURANCE_FUND, FEE_SINK, SOCIALIZED_LOSS, FUNDING_POOL)
+
+TRADER = "trader"
+BACKSTOP = "backstop"  # a venue-run liquidator (e.g. Hyperliquid's liquidator vault): no margin checks
+
+
+@dataclass(frozen=True)
+class Tier:
+    """One bracket of a tiered margin table (LIQ-TIER-1).
+
+    A tier applies to a position whose notional is at least ``floor_notional_quote`` and below the
+    next tier's floor. The deduction terms keep each requirement continuous across brackets
+    (Binance's "maintenance amount" / ``cum``, Hyperliquid's "maintenance deduction").
+    """
+
+    floor_notional_quote: int
+    maint_margin_ppm: int
+    maint_deduction_quote: int = 0
+    init_margin_ppm: int = 0
+    init_deduction_quote: int = 0
+
+
+@dataclass(frozen=True)
+class OpenInterestScaling:
+    """dYdX v4 open-interest-scaled initial margin (LIQ-TIER-4).
+
+    Between the lower and upper open-interest caps (quote quantums of open notional), the initial
+    margin fraction rises linearly from the tier's fraction to 100%.
+    """
+
+    lower_cap_quote: int
+    upper_cap_quote: int
+
+
+@dataclass(frozen=True)
+class Market:
+    """A linear perpetual market and its margin parameters."""
+
+    market_id: str
+    base_decimals: int
+    price_decimals: int
+    tiers: tuple[Tier, ...]
+    liquidation_fee_ppm: int = 0
+    min_maint_margin_quote: int = 0
+    oi_scaling: OpenInterestScaling | None = None
+    #: quote quantums per lot per tick; set by the owning Profile from its quote decimals
+    value_per_lot_tick: int = 0
+
+    def tier_floors(self) -> tuple[int, ...]:
+        return tuple(t.floor_notional_quote for t in self.tiers)
+
+
+# Liquidation sizing policies (LIQ-EXEC-1)
+SIZE_FULL = "full"  # close the whole position at once
+SIZE_PORTION = "portion"  # close a fixed fraction of large positions (Hyperliquid: 20%)
+SIZE_TIER_STEP = "tier_step"  # reduce to the next lower tier's floor (Binance, Bybit)
+
+# Liquidation fee policies (LIQ-FEE-1)
+FEE_RATE = "rate"  # fee = min(rate * fill notional, remaining surplus)  (Binance, dYdX, Hyperliquid)
+FEE_ALL_SURPLUS = "all_surplus"  # everything above bankruptcy goes to the fund (BitMEX, Bybit)
+
+# Bad-debt policies (LIQ-ADL-1, LIQ-SOCIAL-1)
+BAD_DEBT_ADL = "adl"
+BAD_DEBT_SOCIALIZE = "socialize"
+
+# ADL execution prices (LIQ-ADL-4)
+ADL_AT_BANKRUPTCY = "bankruptcy"
+ADL_AT_MARK = "mark"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A venue profile: parameters and named policies (LIQ-PROFILE-1)."""
+
+    name: str
+    quote_decimals: int
+    markets: Mapping[str, Market]
+    liquidation_size: str = SIZE_FULL
+    portion_ppm: int = PPM
+    portion_threshold_quote: int = 0
+    fee_policy: str = FEE_RATE
+    backstop_ratio: tuple[int, int] | None = None  # (num, den): backstop when equity < num/den * MM
+    bad_debt_policy: str = BAD_DEBT_ADL
+    adl_ranking: str = "pnl_leverage"
+    adl_price: str = ADL_AT_BANKRUPTCY
+    adl_seed: int = 0
+    description: str = ""
+    sources: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        validate_profile(self)
+
+    def market(self, market_id: str) -> Market:
+        try:
+            return self.markets[market_id]
+        except KeyError:
+            raise UnknownMarket(f"unknown market {market_id!r} in profile {self.name!r}") from None
+
+
+@implements("LIQ-DOMAIN-2")
+def validate_profile(profile: Profile) -> None:
+    """Check a profile against the value domain; fill in each market's value per lot per tick."""
+    require_int(profile.quote_decimals, "quote_decimals")
+    if not 0 <= profile.quote_decimals <= 18:
+        raise MalformedState("quote_decimals must be in 0..18")
+    if profile.liquidation_size not in (SIZE_FULL, SIZE_PORTION, SIZE_TIER_STEP):
+        raise MalformedState(f"unknown liquidation_size policy {profile.liquidation_size!r}")
+    if profile.fee_policy not in (FEE_RATE, FEE_ALL_SURPLUS):
+        raise MalformedState(f"unknown fee_policy {profile.fee_policy!r}")
+    if profile.bad_debt_policy not in (BAD_DEBT_ADL, BAD_DEBT_SOCIALIZE):
+        raise MalformedState(f"unknown bad_debt_policy {profile.bad_debt_policy!r}")
+    if profile.adl_price not in (ADL_AT_BANKRUPTCY, ADL_AT_MARK):
+        raise MalformedState(f"unknown adl_price {profile.adl_price!r}")
+    if not 0 < require_int(profile.portion_ppm, "portion_ppm") <= PPM:
+        raise MalformedState("portion_ppm must be in 1..1_000_000")
+    if profile.backstop_ratio is not None:
+        num, den = profile.backstop_ratio
+        if not (0 < require_int(num, "backstop num") < require_int(den, "backstop den")):
+            raise MalformedState("backstop_ratio must be num/den with 0 < num < den")
+    if not profile.markets:
+        raise MalformedState("a profile needs at least one market")
+    for market_id, market in profile.markets.items():
+        if market_id != market.market_id:
+            raise MalformedState(f"market key {market_id!r} differs from {market.market_id!r}")
+        validate_market(market)
+        value = quote_per_lot_tick(profile.quote_decimals, market.base_decimals, market.price_decimals)
+        object.__setattr__(market, "value_per_lot_tick", value)
+
+
+def validate_market(market: Market) -> None:
+    """Tier tables are sorted, rates within 0..100%, and deductions keep margin continuous."""
+    require_int(market.base_decimals, f"{market.market_id}.base_decimals")
+    require_int(market.price_decimals, f"{market.market_id}.price_decimals")
+    if not 0 <= require_int(market.liquidation_fee_ppm, "liquidation_fee_ppm") <= PPM:
+        raise MalformedState(f"{market.market_id}: liquidation_fee_ppm must be in 0..1_000_000")
+    if require_int(market.min_maint_margin_quote, "min_maint_margin_quote") < 0:
+        raise MalformedState(f"{market.market_id}: min_maint_margin_quote must be >= 0")
+    if not market.tiers or market.tiers[0].floor_notional_quote != 0:
+        raise MalformedState(f"{market.market_id}: the first tier must start at notional 0")
+    previous: Tier | None = None
+    for index, tier in enumerate(market.tiers):
+        where = f"{market.market_id} tier {index + 1}"
+        for name in ("floor_notional_quote", "maint_margin_ppm", "maint_deduction_quote",
+                     "init_margin_ppm", "init_deduction_quote"):
+            checked(require_int(getattr(tier, name), f"{where}.{name}"), f"{where}.{name}")
+        if not 0 < tier.maint_margin_ppm < PPM:
+            raise MalformedState(f"{where}: maint_margin_ppm must be in 1..999_999")
+        if not tier.maint_margin_ppm <= tier.init_margin_ppm <= PPM:
+            raise MalformedState(f"{where}: init_margin_ppm must be in maint_margin_ppm..1_000_000")
+        if previous is None:
+            if tier.maint_deduction_quote != 0 or tier.init_deduction_quote != 0:
+                raise MalformedState(f"{where}: the first tier has no deduction")
+        else:
+            if tier.floor_notional_quote <= previous.floor_notional_quote:
+                raise MalformedState(f"{where}: tier floors must increase")
+            if tier.maint_margin_ppm < previous.maint_margin_ppm:
+                raise MalformedState(f"{where}: maintenance rates must not decrease")
+            # Continuity at the floor: rate_i * floor - ded_i == rate_{i-1} * floor - ded_{i-1}.
+            for rate, ded in (("maint_margin_ppm", "maint_deduction_quote"),
+                              ("init_margin_ppm", "init_deduction_quote")):
+                jump = tier.floor_notional_quote * (getattr(tier, rate) - getattr(previous, rate))
+                expected = getattr(previous, ded) * PPM + jump
+                if getattr(tier, ded) * PPM != expected:
+                    raise MalformedState(
+                        f"{where}: {ded} must be {expected / PPM} quote quantums so the "
+                        f"requirement is continuous at the tier floor"
+                    )
+        previous = tier
+    if market.oi_scaling is not None:
+        lower, upper = market.oi_scaling.lower_cap_quote, market.oi_scaling.upper_cap_quote
+        if not 0 <= require_int(lower, "lower_cap") < require_int(upper, "upper_cap") <= INT64_MAX:
+            raise MalformedState(f"{market.market_id}: need 0 <= lower_cap < upper_cap")
+
+
+@dataclass
+class Account:
+    """A margin account: cross by default, isolated when bound to one market (LIQ-ACCOUNT-1/2)."""
+
+    account_id: str
+    quote: int = 0
+    positions: dict[str, int] = field(default_factory=dict)
+    cost_quote: dict[str, int] = field(default_factory=dict)
+    isolated_market: str | None = None
+    role: str = TRADER
+
+    def position(self, market_id: str) -> int:
+        return self.positions.get(market_id, 0)
+
+    def is_flat(self) -> bool:
+        return not self.positions
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """A movement of quote between two named holders, caused by one rule (LIQ-LEDGER-1)."""
+
+    seq: int
+    source: str
+    destination: str
+    amount_quote: int
+    rule_id: str
+
+
+@dataclass(frozen=True)
+class Fill:
+    """A movement of base between two accounts, caused by one rule (LIQ-LEDGER-2).
+
+    Its cash leg is the :class:`Transfer` with the same ``seq`` just before it in the journal.
+    ``price_ticks`` is the traded tick, or None where the cash is set by an exact bankruptcy value.
+    """
+
+    seq: int
+    market_id: str
+    buyer: str
+    seller: str
+    lots: int
+    quote_amount: int
+    price_ticks: int | None
+    rule_id: str
+
+
+Entry = Transfer | Fill
+
+
+@dataclass
+class State:
+    """The whole venue: profile, marks, accounts, holder balances and the journal."""
+
+    profile: Profile
+    marks: dict[str, int]
+    accounts: dict[str, Account] = field(default_factory=dict)
+    holders: dict[str, int] = field(default_factory=lambda: {h: 0 for h in HOLDERS})
+    journal: list[Entry] = field(default_factory=list)
+    seq: int = 0  # operations applied so far; stamps journal entries
+    _undo: dict | None = field(default=None, repr=False, compare=False)
+
+    # -- look-ups that raise typed errors -------------------------------------------------------
+    def account(self, account_id: str) -> Account:
+        try:
+            return self.accounts[account_id]
+        except (KeyError, TypeError):
+            raise UnknownAccount(f"unknown account {account_id!r}") from None
+
+    def market(self, market_id: str) -> Market:
+        return self.profile.market(market_id)
+
+    def mark(self, market_id: str) -> int:
+        self.market(market_id)
+        return self.marks[market_id]
+
+    # -- atomicity (LIQ-RESULT-1): undo log of everything an operation touches --------------------
+    def save_account(self, account_id: str) -> None:
+        if self._undo is not None and account_id not in self._undo["accounts"]:
+            self._undo["accounts"][account_id] = copy.deepcopy(self.accounts.get(account_id))
+
+    def save_holder(self, holder: str) -> None:
+        if self._undo is not None and holder not in self._undo["holders"]:
+            self._undo["holders"][holder] = self.holders[holder]
+
+    def save_mark(self, market_id: str) -> None:
+        if self._undo is not None and market_id not in self._undo["marks"]:
+            self._undo["marks"][market_id] = self.marks[market_id]
+
+    def copy(self) -> State:
+        """A deep, independent copy (for what-if evaluation and for tests)."""
+        return State(
+            profile=self.profile,
+            marks=dict(self.marks),
+            accounts=copy.deepcopy(self.accounts),
+            holders=dict(self.holders),
+            journal=list(self.journal),
+            seq=self.seq,
+        )
+
+    def snapshot(self) -> tuple:
+        """A canonical, comparable image of everything an operation may change."""
+        return (
+            tuple(sorted(self.marks.items())),
+            tuple(
+                (a.account_id, a.quote, tuple(sorted(a.positions.items())),
+                 tuple(sorted(a.cost_quote.items())), a.isolated_market, a.role)
+                for a in sorted(self.accounts.values(), key=lambda a: a.account_id)
+            ),
+            tuple(sorted(self.holders.items())),
+            tuple(self.journal),
+            self.seq,
+        )
+
+
+@contextmanager
+@implements("LIQ-INV-9", "LIQ-RESULT-1")
+def atomic(state: State) -> Iterator[None]:
+    """Apply an operation completely or not at all (LIQ-RESULT-1).
+
+    Every mutation goes through the ledger, which saves what it touches first; on any exception the
+    saved values are put back and the journal is cut to its length before the operation.
+    """
+    if state._undo is not None:  # nested: the outer operation owns the undo log
+        yield
+        return
+    state._undo = {"accounts": {}, "holders": {}, "marks": {}, "journal": len(state.journal),
+                   "seq": state.seq}
+    try:
+        state.seq += 1
+        yield
+    except BaseException:
+        undo = state._undo
+        for account_id, saved in undo["accounts"].items():
+            if saved is None:
+                state.accounts.pop(account_id, None)
+            else:
+                state.accounts[account_id] = saved
+        state.holders.update(undo["holders"])
+        state.marks.update(undo["marks"])
+        del state.journal[undo["journal"]:]
+        state.seq = undo["seq"]
+        raise
+    finally:
+        state._undo = None
+
+
+def new_state(profile: Profile, marks: Mapping[str, int]) -> State:
+    """An empty venue with every market marked (LIQ-DOMAIN-2: marks are positive ticks)."""
+    for market_id in profile.markets:
+        if market_id not in marks:
+            raise MalformedState(f"no mark price for market {market_id!r}")
+    for market_id, mark in marks.items():
+        profile.market(market_id)
+        require_int(mark, f"mark of {market_id}")
+        if not 0 < mark <= INT64_MAX:
+            raise InvalidPrice(f"mark of {market_id} must be a positive tick count, got {mark}")
+    return State(profile=profile, marks=dict(marks))
