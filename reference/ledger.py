@@ -76,10 +76,10 @@ def _move_base(state: State, account_id: str, market_id: str, delta_lots: int, c
     elif sign(new) == sign(old):
         # Reducing keeps the average entry: the remaining lots carry their share of the cost,
         # rounded toward -infinity (display and ADL ranking only; no quote moves on it).
-        cost = div_floor(old_cost * new, old)
+        cost = div_floor(old_cost * abs(new), abs(old))
     else:
         # Flipping: the new position's cost is the traded cost pro rata to the lots beyond zero.
-        cost = div_floor(traded_cost * new, delta_lots)
+        cost = div_floor(traded_cost * abs(new), abs(delta_lots))
     if new == 0:
         account.positions.pop(market_id, None)
         account.cost_quote.pop(market_id, None)

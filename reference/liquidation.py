@@ -67,16 +67,16 @@ def liquidation_size_lots(account: Account, market_id: str, state: State) -> int
 
 
 @implements("LIQ-FEE-1")
-def liquidation_fee_quote(state: State, account: Account, market_id: str, lots: int,
+def liquidation_fee_quote(state: State, market_id: str, side: int, lots: int,
                           fill_price_ticks: int, bankruptcy: Fraction, surplus_quote: int) -> int:
     """The fee a step pays the insurance fund, never more than the surplus left after the fill.
 
     ``rate``: ceil(fill notional * liquidation_fee_ppm). ``all_surplus``: the fill's gain over the
     bankruptcy price of the closed lots, rounded up (BitMEX and Bybit keep everything above it).
+    ``side`` is the closed position's side (+1 long, -1 short), taken before the fill.
     """
     market = state.market(market_id)
     if state.profile.fee_policy == FEE_ALL_SURPLUS:
-        side = 1 if account.position(market_id) > 0 else -1
         gain = side * lots * market.value_per_lot_tick * (fill_price_ticks - bankruptcy)
         wanted = max(ceil(gain), 0)
     else:
@@ -123,8 +123,8 @@ def liquidate(state: State, account_id: str, market_id: str, counterparty_id: st
         if counterparty.role != BACKSTOP:
             check_margin_after_trade(state, counterparty_id, market_id, before)
         surplus = equity_quote(account, state.marks, state.profile)
-        fee = liquidation_fee_quote(state, account, market_id, size, fill_price_ticks,
-                                    bankruptcy, surplus)
+        fee = liquidation_fee_quote(state, market_id, 1 if position > 0 else -1, size,
+                                    fill_price_ticks, bankruptcy, surplus)
         if fee > 0:
             transfer(state, account_id, INSURANCE_FUND, fee, "LIQ-FEE-1")
         settled = settle_deficit(state, account) if account.is_flat() and account.quote < 0 else {}

@@ -13,7 +13,7 @@ price_decimals``. Notional is therefore exact: no rounding ever happens when pri
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, Inexact, InvalidOperation, Rounded
 
 from .errors import InexactDecimal, MalformedState
 from .rules import implements
@@ -31,6 +31,10 @@ def quote_per_lot_tick(quote_decimals: int, base_decimals: int, price_decimals: 
     return 10**exponent
 
 
+# A context wide enough for any value in the domain, which raises instead of rounding.
+_EXACT = Context(prec=200, traps=[Inexact, Rounded, InvalidOperation])
+
+
 @implements("LIQ-UNIT-2")
 def to_units(text: str | int, decimals: int, what: str = "value") -> int:
     """Convert a decimal string such as ``"50000.5"`` into integer units of ``10**-decimals``.
@@ -46,7 +50,10 @@ def to_units(text: str | int, decimals: int, what: str = "value") -> int:
         raise InexactDecimal(f"{what}: {text!r} is not a decimal number") from None
     if not value.is_finite():
         raise InexactDecimal(f"{what}: {text!r} is not finite")
-    scaled = value.scaleb(decimals)
+    try:
+        scaled = _EXACT.scaleb(value, decimals)  # traps any rounding the default context would do
+    except (Inexact, Rounded):
+        raise InexactDecimal(f"{what}: {text!r} has too many digits to convert exactly") from None
     if scaled != scaled.to_integral_value():
         raise InexactDecimal(f"{what}: {text!r} has more than {decimals} decimal places")
     return int(scaled)

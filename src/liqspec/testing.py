@@ -1,0 +1,84 @@
+"""Builders for tests and examples: small exact venues and states (needs no test extras).
+
+The toy venue is chosen so that hand arithmetic stays readable: USDT with 6 decimals, BTC in lots of
+0.001 BTC priced in ticks of 0.1 USDT (one lot at one tick is worth 100 quote quantums), and ETH in
+lots of 0.01 ETH priced in ticks of 0.01 USDT (worth 100 quantums too).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from liqspec.reference import (BACKSTOP, Market, Profile, State, Tier, deposit, fund_insurance,
+                               new_state, open_account, trade)
+from liqspec.reference.units import to_units
+
+USDT = 10**6  # quote quantums per USDT in the toy venue
+
+
+def usdt(text: str | int) -> int:
+    """Human USDT to quote quantums, exactly."""
+    return to_units(text, 6, "USDT")
+
+
+def ppm(text: str) -> int:
+    """A human rate such as "0.004" (0.4%) to parts per million, exactly."""
+    return to_units(text, 6, "rate")
+
+
+def tiers(*rows: tuple[str, str, str]) -> tuple[Tier, ...]:
+    """Tiers from (floor notional USDT, maintenance rate, initial rate) rows; the deductions are
+    derived so each requirement is continuous at every floor (LIQ-TIER-2)."""
+    built: list[Tier] = []
+    for floor_text, mmr_text, imr_text in rows:
+        floor, mmr, imr = usdt(floor_text), ppm(mmr_text), ppm(imr_text)
+        if built:
+            prev = built[-1]
+            mm_ded = prev.maint_deduction_quote + floor * (mmr - prev.maint_margin_ppm) // 10**6
+            im_ded = prev.init_deduction_quote + floor * (imr - prev.init_margin_ppm) // 10**6
+        else:
+            mm_ded = im_ded = 0
+        built.append(Tier(floor, mmr, mm_ded, imr, im_ded))
+    return tuple(built)
+
+
+BTC_TIERS = tiers(("0", "0.004", "0.01"), ("50000", "0.005", "0.02"), ("250000", "0.01", "0.05"))
+ETH_TIERS = tiers(("0", "0.005", "0.01"), ("10000", "0.0065", "0.02"), ("100000", "0.01", "0.05"))
+
+
+def toy_profile(**policies: object) -> Profile:
+    """A two-market venue; keyword arguments override the profile's policies."""
+    markets = {
+        "BTC": Market("BTC", base_decimals=3, price_decimals=1, tiers=BTC_TIERS,
+                      liquidation_fee_ppm=ppm("0.0125")),
+        "ETH": Market("ETH", base_decimals=2, price_decimals=2, tiers=ETH_TIERS,
+                      liquidation_fee_ppm=ppm("0.01")),
+    }
+    fields: dict[str, object] = {"name": "toy", "quote_decimals": 6, "markets": markets}
+    fields.update(policies)
+    return Profile(**fields)  # type: ignore[arg-type]
+
+
+TOY_MARKS = {"BTC": 500_000, "ETH": 300_000}  # 50,000.0 USDT/BTC and 3,000.00 USDT/ETH
+
+
+def venue(profile: Profile | None = None, marks: Mapping[str, int] | None = None,
+          deposits: Mapping[str, int] | None = None, insurance_quote: int = 0,
+          backstop_vault: str | None = None) -> State:
+    """A state with the given accounts funded, an optional insurance fund and backstop vault."""
+    state = new_state(profile or toy_profile(), dict(marks or TOY_MARKS))
+    for account_id, amount in (deposits or {}).items():
+        open_account(state, account_id)
+        if amount:
+            deposit(state, account_id, amount)
+    if backstop_vault:
+        open_account(state, backstop_vault, role=BACKSTOP)
+    if insurance_quote:
+        fund_insurance(state, insurance_quote)
+    return state
+
+
+def open_long(state: State, long_id: str, short_id: str, market_id: str, lots: int,
+              price_ticks: int | None = None) -> None:
+    """``long_id`` buys ``lots`` from ``short_id`` at ``price_ticks`` (default: the mark)."""
+    trade(state, long_id, short_id, market_id, lots, price_ticks or state.marks[market_id])

@@ -1,0 +1,122 @@
+"""Out-of-domain input gets its typed error and changes nothing (LIQ-DOMAIN-2/3, LIQ-RESULT-1/2).
+
+Each case names the operation, its arguments, and the error class and result code expected; the
+state image before and after must be identical.
+"""
+
+import pytest
+
+from liqspec.reference import (INT64_MAX, Account, DomainError, InvalidAmount, InvalidPrice,
+                               InvalidRate, InvalidSize, MalformedState, NotAnInteger, Overflow,
+                               ResultCode, UnknownAccount, UnknownMarket, apply_funding,
+                               backstop_liquidate, deleverage, deposit, fund_insurance, liquidate,
+                               new_state, set_mark, socialize_loss, trade, withdraw)
+from liqspec.reference.errors import Rejection
+from liqspec.testing import TOY_MARKS, open_long, toy_profile, usdt, venue
+
+CASES = [
+    # (operation, args, error class, code)
+    (deposit, ("nobody", 5), UnknownAccount, ResultCode.UNKNOWN_ACCOUNT),
+    (deposit, ("alice", 0), InvalidAmount, ResultCode.INVALID_AMOUNT),
+    (deposit, ("alice", -5), InvalidAmount, ResultCode.INVALID_AMOUNT),
+    (deposit, ("alice", 2**63), InvalidAmount, ResultCode.INVALID_AMOUNT),
+    (deposit, ("alice", 1.5), NotAnInteger, ResultCode.NOT_AN_INTEGER),
+    (deposit, ("alice", True), NotAnInteger, ResultCode.NOT_AN_INTEGER),
+    (deposit, ("alice", "5"), NotAnInteger, ResultCode.NOT_AN_INTEGER),
+    (deposit, ("alice", INT64_MAX), Overflow, ResultCode.OVERFLOW),
+    (withdraw, ("alice", 0), InvalidAmount, ResultCode.INVALID_AMOUNT),
+    (withdraw, (None, 1), UnknownAccount, ResultCode.UNKNOWN_ACCOUNT),
+    (fund_insurance, (-1,), InvalidAmount, ResultCode.INVALID_AMOUNT),
+    (trade, ("alice", "bob", "DOGE", 1, 100), UnknownMarket, ResultCode.UNKNOWN_MARKET),
+    (trade, ("alice", "nobody", "BTC", 1, 100), UnknownAccount, ResultCode.UNKNOWN_ACCOUNT),
+    (trade, ("alice", "bob", "BTC", 0, 500_000), InvalidSize, ResultCode.INVALID_SIZE),
+    (trade, ("alice", "bob", "BTC", -3, 500_000), InvalidSize, ResultCode.INVALID_SIZE),
+    (trade, ("alice", "bob", "BTC", 1, 0), InvalidPrice, ResultCode.INVALID_PRICE),
+    (trade, ("alice", "bob", "BTC", 1, -500_000), InvalidPrice, ResultCode.INVALID_PRICE),
+    (trade, ("alice", "bob", "BTC", 1.0, 500_000), NotAnInteger, ResultCode.NOT_AN_INTEGER),
+    (trade, ("alice", "bob", "BTC", 2**62, 2**62), Overflow, ResultCode.OVERFLOW),
+    (set_mark, ("BTC", 0), InvalidPrice, ResultCode.INVALID_PRICE),
+    (set_mark, ("BTC", 2**63), InvalidPrice, ResultCode.INVALID_PRICE),
+    (set_mark, ("XRP", 5), UnknownMarket, ResultCode.UNKNOWN_MARKET),
+    (apply_funding, ("BTC", 2_000_000), InvalidRate, ResultCode.INVALID_RATE),
+    (apply_funding, ("BTC", 0.5), NotAnInteger, ResultCode.NOT_AN_INTEGER),
+    (liquidate, ("alice", "BTC", "bob", 0), InvalidPrice, ResultCode.INVALID_PRICE),
+    (liquidate, ("alice", "BTC", "ghost", 1), UnknownAccount, ResultCode.UNKNOWN_ACCOUNT),
+    (liquidate, ("alice", "BTC", "bob", 1, 0), InvalidSize, ResultCode.INVALID_SIZE),
+    (deleverage, ("alice", "SOL"), UnknownMarket, ResultCode.UNKNOWN_MARKET),
+    (backstop_liquidate, ("alice", "ghost"), UnknownAccount, ResultCode.UNKNOWN_ACCOUNT),
+    (socialize_loss, ("BTC", 2), InvalidSize, ResultCode.INVALID_SIZE),
+]
+
+
+@pytest.mark.parametrize("operation, args, error, code", CASES,
+                         ids=[f"{c[0].__name__}-{i}" for i, c in enumerate(CASES)])
+def test_bad_input_typed_error_state_unchanged_LIQ_DOMAIN_3(operation, args, error, code):
+    state = venue(deposits={"alice": usdt("1000"), "bob": usdt("1000")})
+    open_long(state, "alice", "bob", "BTC", 10)
+    before = state.snapshot()
+    with pytest.raises(error) as raised:
+        operation(state, *args)
+    assert raised.value.code == code
+    assert isinstance(raised.value, DomainError)
+    assert state.snapshot() == before
+
+
+def test_domain_errors_take_precedence_over_rejections_LIQ_RESULT_2():
+    state = venue(deposits={"alice": usdt("1000"), "bob": usdt("1000")})
+    before = state.snapshot()
+    # unknown account is checked before the amount
+    with pytest.raises(UnknownAccount):
+        deposit(state, "nobody", 0)
+    # a bad size is reported before the trade's own rejection (same account)
+    with pytest.raises(InvalidSize):
+        trade(state, "alice", "alice", "BTC", 0, 500_000)
+    with pytest.raises(Rejection) as rejected:
+        trade(state, "alice", "alice", "BTC", 1, 500_000)
+    assert rejected.value.code == ResultCode.SAME_ACCOUNT
+    # within the liquidation rejections, SAME_ACCOUNT precedes NOT_LIQUIDATABLE
+    with pytest.raises(Rejection) as rejected:
+        liquidate(state, "alice", "BTC", "alice", 500_000)
+    assert rejected.value.code == ResultCode.SAME_ACCOUNT
+    assert state.snapshot() == before
+
+
+def test_result_codes_are_ordered_by_family_LIQ_RESULT_2():
+    domain = [c for c in ResultCode if 0 < c < 20]
+    rejections = [c for c in ResultCode if c >= 20]
+    assert max(domain) < min(rejections)
+    assert ResultCode.OK == 0
+
+
+@pytest.mark.parametrize("marks, error", [
+    ({"BTC": 500_000}, MalformedState),  # ETH has no mark
+    ({"BTC": 0, "ETH": 1}, InvalidPrice),
+    ({"BTC": -1, "ETH": 1}, InvalidPrice),
+    ({"BTC": 1.5, "ETH": 1}, NotAnInteger),
+    (dict(TOY_MARKS, DOGE=5), UnknownMarket),
+])
+def test_malformed_initial_state_LIQ_DOMAIN_2(marks, error):
+    with pytest.raises(error):
+        new_state(toy_profile(), marks)
+
+
+@pytest.mark.parametrize("policies, message", [
+    ({"liquidation_size": "sometimes"}, "liquidation_size"),
+    ({"fee_policy": "free"}, "fee_policy"),
+    ({"bad_debt_policy": "ignore"}, "bad_debt_policy"),
+    ({"adl_price": "index"}, "adl_price"),
+    ({"backstop_ratio": (3, 2)}, "backstop_ratio"),
+    ({"portion_ppm": 0}, "portion_ppm"),
+    ({"quote_decimals": 2}, "exact integer"),
+])
+def test_malformed_profiles_LIQ_DOMAIN_2(policies, message):
+    with pytest.raises(MalformedState, match=message):
+        toy_profile(**policies)
+
+
+def test_equity_overflow_is_an_error_not_a_wrap_LIQ_DOMAIN_1():
+    state = venue()
+    state.accounts["whale"] = Account("whale", quote=INT64_MAX, positions={"BTC": 1})
+    state.accounts["other"] = Account("other", quote=0, positions={"BTC": -1})
+    with pytest.raises(Overflow):
+        withdraw(state, "whale", 1)  # equity INT64_MAX + 50 leaves the domain

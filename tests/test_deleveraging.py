@@ -1,0 +1,132 @@
+"""Auto-deleveraging (LIQ-ADL-1/2/3/4).
+
+Running example: alice is long 1 BTC bought at 50,000 with 1,000 USDT (quote -49,000). At a mark
+of 48,500 her equity is -500 USDT: bankrupt. Bob is short 2 BTC and carol short 1 BTC, both sold at
+50,000; bob posted 5,000 USDT and carol 50,000, so bob is far more leveraged.
+"""
+
+import pytest
+
+from liqspec.reference import (INSURANCE_FUND, SOCIALIZED_LOSS, Account, Rejection, ResultCode,
+                               adl_allocation, adl_receive_quote, deleverage, equity_quote,
+                               set_mark)
+from liqspec.reference.invariants import all_violations
+from liqspec.testing import open_long, toy_profile, usdt, venue
+
+
+def bankrupt_alice(profile=None, insurance="100", mark=485_000):
+    state = venue(profile, deposits={"alice": usdt("1000"), "bob": usdt("5000"),
+                                     "carol": usdt("50000"), "dave": usdt("100000")},
+                  insurance_quote=usdt(insurance))
+    open_long(state, "alice", "dave", "BTC", 1000)
+    open_long(state, "dave", "bob", "BTC", 2000)
+    open_long(state, "dave", "carol", "BTC", 1000)
+    set_mark(state, "BTC", mark)
+    return state
+
+
+def test_bankruptcy_value_brings_equity_to_zero_LIQ_ADL_4():
+    state = bankrupt_alice()
+    alice = state.account("alice")
+    assert equity_quote(alice, state.marks, state.profile) == -usdt("500")
+    # closing 1 BTC at 48,500 yields 48,500; plus the whole deficit, 500: the bankruptcy value
+    assert adl_receive_quote(alice, "BTC", 1000, state) == usdt("49000")
+
+
+def test_ranking_pnl_leverage_prefers_the_leveraged_winner_LIQ_ADL_2():
+    state = bankrupt_alice()
+    # both shorts gain 3% (1,500 on 50,000 per BTC); bob's leverage 97,000/8,000 far exceeds
+    # carol's 48,500/51,500, so bob goes first and absorbs all 1,000 lots
+    assert adl_allocation(state, state.account("alice"), "BTC") == [("bob", 1000)]
+
+
+def test_ranking_greedy_spills_to_the_next_LIQ_ADL_2():
+    state = bankrupt_alice()
+    open_long(state, "bob", "dave", "BTC", 1500, 485_000)  # bob keeps only 0.5 BTC short
+    assert adl_allocation(state, state.account("alice"), "BTC") == [("bob", 500),
+                                                                    ("carol", 500)]
+
+
+def test_pro_rata_largest_remainder_LIQ_ADL_2():
+    state = bankrupt_alice(toy_profile(adl_ranking="pro_rata"))
+    # 1000 x 2/3 = 666.67 and 1000 x 1/3 = 333.33; the leftover lot goes to bob's larger remainder
+    assert adl_allocation(state, state.account("alice"), "BTC") == [("bob", 667), ("carol", 333)]
+
+
+def test_seeded_order_is_deterministic_and_covers_the_position_LIQ_ADL_2():
+    profile = toy_profile(adl_ranking="seeded", adl_seed=7)
+    first = adl_allocation(bankrupt_alice(profile), bankrupt_alice(profile).account("alice"), "BTC")
+    again = adl_allocation(bankrupt_alice(profile), bankrupt_alice(profile).account("alice"), "BTC")
+    assert first == again
+    assert sum(lots for _, lots in first) == 1000
+    assert {account for account, _ in first} <= {"bob", "carol"}
+
+
+def test_deleverage_at_bankruptcy_price_LIQ_ADL_3():
+    state = bankrupt_alice()
+    bob_quote = state.account("bob").quote
+    receipt = deleverage(state, "alice", "BTC")
+    assert receipt.amounts["lots"] == 1000
+    assert state.account("alice").quote == 0 and state.account("alice").is_flat()
+    assert state.account("bob").positions == {"BTC": -1000}
+    assert state.account("bob").quote == bob_quote - usdt("49000")  # bought back at 49,000
+    assert state.holders[INSURANCE_FUND] == usdt("100")  # untouched
+    assert all_violations(state) == []
+
+
+def test_deleverage_at_mark_leaves_the_deficit_to_settle_LIQ_ADL_4_LIQ_INSURANCE_1():
+    state = bankrupt_alice(toy_profile(adl_price="mark"))
+    receipt = deleverage(state, "alice", "BTC")
+    # closed at 48,500: alice's quote -500, the fund pays its 100 and 400 is written off
+    assert receipt.amounts["fund_paid"] == usdt("100")
+    assert receipt.amounts["written_off"] == usdt("400")
+    assert state.holders[SOCIALIZED_LOSS] == -usdt("400")
+    assert all_violations(state) == []
+
+
+def test_cross_account_deficit_shared_by_maintenance_LIQ_ADL_4():
+    """dYdX v4 allocation: each market's close carries the deficit in proportion to the
+    maintenance margin it releases (GetBankruptcyPriceInQuoteQuantums)."""
+    state = venue(marks={"BTC": 485_000, "ETH": 300_000})
+    # long 1 BTC, short 10 ETH. MM: BTC 0.4% x 48,500 = 194; ETH 0.65% x 30,000 - 15 = 180.
+    # Equity -374 = quote + 48,500 - 30,000, so quote = -18,874.
+    state.accounts["x"] = Account("x", quote=-usdt("18874"), positions={"BTC": 1000, "ETH": -1000})
+    x = state.accounts["x"]
+    assert equity_quote(x, state.marks, state.profile) == -usdt("374")
+    # BTC: 48,500 - floor(-374 x 194 / 374) = 48,500 + 194
+    assert adl_receive_quote(x, "BTC", 1000, state) == usdt("48694")
+    x.quote += usdt("48694")
+    del x.positions["BTC"]
+    # ETH (short, so the account pays): -30,000 - floor(-180 x 180 / 180) = -29,820
+    assert adl_receive_quote(x, "ETH", 1000, state) == -usdt("29820")
+    x.quote -= usdt("29820")
+    del x.positions["ETH"]
+    assert x.quote == 0
+
+
+@pytest.mark.parametrize("case, code", [
+    ("solvent", ResultCode.NOT_BANKRUPT),
+    ("fund_covers", ResultCode.FUND_CAN_COVER),
+    ("socialize_profile", ResultCode.POLICY_FORBIDS),
+    ("no_position", ResultCode.NO_POSITION),
+    ("only_vault_opposite", ResultCode.INSUFFICIENT_ADL_LIQUIDITY),
+])
+def test_deleverage_rejections_change_nothing_LIQ_ADL_1(case, code):
+    market = "BTC"
+    if case == "solvent":
+        state = bankrupt_alice(mark=495_000)
+    elif case == "fund_covers":
+        state = bankrupt_alice(insurance="500")
+    elif case == "socialize_profile":
+        state = bankrupt_alice(toy_profile(bad_debt_policy="socialize"))
+    elif case == "no_position":
+        state, market = bankrupt_alice(), "ETH"
+    else:
+        state = venue(deposits={"alice": usdt("1000")}, backstop_vault="vault")
+        open_long(state, "alice", "vault", "BTC", 1000)
+        set_mark(state, "BTC", 485_000)
+    before = state.snapshot()
+    with pytest.raises(Rejection) as error:
+        deleverage(state, "alice", market)
+    assert error.value.code == code
+    assert state.snapshot() == before

@@ -1,0 +1,91 @@
+"""Socialized loss and funding (LIQ-SOCIAL-2, LIQ-ROUND-3, LIQ-FUNDING-1/2)."""
+
+import pytest
+
+from liqspec.reference import (FEE_SINK, FUNDING_POOL, SOCIALIZED_LOSS, InvalidRate, InvalidSize,
+                               Rejection, ResultCode, apply_funding, funding_owed_quote,
+                               liquidate, set_mark, socialize_loss)
+from liqspec.reference.invariants import all_violations
+from liqspec.testing import open_long, toy_profile, usdt, venue
+
+
+def with_bad_debt(policy="socialize"):
+    """alice long 1 BTC from 50,000 with 1,000 USDT, liquidated at 48,960: 40 USDT of bad debt."""
+    state = venue(toy_profile(bad_debt_policy=policy),
+                  deposits={"alice": usdt("1000"), "bob": usdt("100000"), "carol": usdt("100000"),
+                            "lp": usdt("1000000")})
+    open_long(state, "alice", "lp", "BTC", 1000)
+    open_long(state, "lp", "bob", "BTC", 2000)
+    open_long(state, "lp", "carol", "BTC", 1000)
+    set_mark(state, "BTC", 489_600)
+    liquidate(state, "alice", "BTC", "lp", 489_600)
+    assert state.holders[SOCIALIZED_LOSS] == -usdt("40")
+    return state
+
+
+def test_socialize_charges_one_side_pro_rata_rounding_up_LIQ_SOCIAL_2_LIQ_ROUND_3():
+    state = with_bad_debt()
+    bob, carol = state.account("bob").quote, state.account("carol").quote
+    receipt = socialize_loss(state, "BTC", -1)
+    # bob holds 2 of the 3 short BTC: ceil(40 x 2/3) = 26.666667; carol ceil(40/3) = 13.333334
+    assert state.account("bob").quote == bob - usdt("26.666667")
+    assert state.account("carol").quote == carol - usdt("13.333334")
+    assert receipt.amounts["residual"] == 1  # one quantum over: swept to the fee sink
+    assert state.holders[FEE_SINK] == 1 and state.holders[SOCIALIZED_LOSS] == 0
+    assert all_violations(state) == []
+
+
+@pytest.mark.parametrize("setup, side, code", [
+    ("adl_profile", -1, ResultCode.POLICY_FORBIDS),
+    ("no_debt", -1, ResultCode.NOTHING_TO_SOCIALIZE),
+    ("nobody_on_side", 1, ResultCode.NO_SOCIALIZATION_BASE),
+])
+def test_socialize_rejections_LIQ_SOCIAL_2(setup, side, code):
+    if setup == "adl_profile":
+        state = with_bad_debt("adl")
+    elif setup == "no_debt":
+        state = venue(toy_profile(bad_debt_policy="socialize"))
+    else:
+        state = with_bad_debt()
+        state.account("lp").role = "backstop"  # lp is the only long; a backstop vault is not charged
+    before = state.snapshot()
+    with pytest.raises(Rejection) as error:
+        socialize_loss(state, "BTC", side)
+    assert error.value.code == code
+    assert state.snapshot() == before
+
+
+def test_socialize_side_must_be_plus_or_minus_one_LIQ_SOCIAL_2():
+    with pytest.raises(InvalidSize):
+        socialize_loss(with_bad_debt(), "BTC", 0)
+
+
+def test_funding_owed_rounds_against_the_account_LIQ_FUNDING_1():
+    assert funding_owed_quote(150_000_300, 100) == 15_001  # owes 15,000.03: rounded up
+    assert funding_owed_quote(-50_000_100, 100) == -5_000  # owed 5,000.01: rounded down
+    assert funding_owed_quote(-150_000_300, -100) == 15_001  # a short pays when the rate is < 0
+    assert funding_owed_quote(0, 100) == 0
+
+
+def test_funding_exchange_and_residual_LIQ_FUNDING_1_LIQ_FUNDING_2():
+    state = venue(deposits={"alice": usdt("1000"), "bob": usdt("1000"), "carol": usdt("1000")})
+    open_long(state, "alice", "bob", "BTC", 1)
+    open_long(state, "alice", "carol", "BTC", 2)
+    set_mark(state, "BTC", 500_001)
+    before = {a: state.account(a).quote for a in ("alice", "bob", "carol")}
+    receipt = apply_funding(state, "BTC", 100)  # 0.01%
+    # alice's 3 lots at 50,000.1 are worth 150,000,300 quantums: owes 15,000.03 -> 15,001;
+    # bob's 1 lot earns 5,000.01 -> 5,000 and carol's 2 lots 10,000.02 -> 10,000
+    assert state.account("alice").quote == before["alice"] - 15_001
+    assert state.account("bob").quote == before["bob"] + 5_000
+    assert state.account("carol").quote == before["carol"] + 10_000
+    assert receipt.amounts["residual"] == 1 and state.holders[FEE_SINK] == 1
+    assert state.holders[FUNDING_POOL] == 0
+    assert all_violations(state) == []
+
+
+def test_funding_rate_domain_LIQ_FUNDING_1_LIQ_DOMAIN_3():
+    state = venue()
+    for bad in (1_000_001, -1_000_001):
+        with pytest.raises(InvalidRate):
+            apply_funding(state, "BTC", bad)
