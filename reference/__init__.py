@@ -22,6 +22,7 @@ from .margin import (account_initial_margin_quote, account_maintenance_margin_qu
                      position_value_quote, tier_for, unrealized_pnl_quote)
 from .marks import set_mark
 from .prices import Threshold, bankruptcy_price, liquidation_price
+from .profiles import PROFILES, get_profile, profile_summary
 from .receipts import Receipt
 from .rules import REGISTRY, implements
 from .socialization import socialize_loss

@@ -19,7 +19,8 @@ from .margin import (account_maintenance_margin_quote, equity_quote, maintenance
                      notional_quote, position_value_quote, unrealized_pnl_quote)
 from .receipts import Receipt, receipt
 from .rules import implements
-from .state import (ADL_AT_MARK, BAD_DEBT_ADL, INSURANCE_FUND, TRADER, Account, State, atomic)
+from .state import (ADL_AT_MARK, ADL_RANKINGS, BAD_DEBT_ADL, INSURANCE_FUND, TRADER, Account,
+                    State, atomic)
 
 Score = Callable[[Account, str, State], Fraction]
 
@@ -43,7 +44,7 @@ def _notional_and_equity(account: Account, market_id: str, state: State) -> tupl
 def score_pnl_leverage(account: Account, market_id: str, state: State) -> Fraction:
     """BitMEX (and Bybit's "profit and effective leverage"): PnL% x effective leverage when in
     profit, PnL% / effective leverage otherwise; effective leverage = notional / equity, with
-    equity floored at one quantum so a zero-equity account ranks as infinitely leveraged."""
+    equity floored at one quantum, so an account with no equity ranks as the most leveraged."""
     pnl = _pnl_fraction(account, market_id, state)
     notional, equity = _notional_and_equity(account, market_id, state)
     leverage = Fraction(notional, max(equity, 1))
@@ -89,6 +90,7 @@ RANKINGS: dict[str, Score] = {
 }
 #: policies that order without a score
 ORDERINGS = ("seeded", "pro_rata")
+assert set(RANKINGS) | set(ORDERINGS) == set(ADL_RANKINGS), "profiles validate against this list"
 
 
 def _splitmix64(value: int) -> int:
@@ -132,6 +134,8 @@ def _pro_rata(candidates: list[Account], market_id: str, lots_needed: int) -> li
     """Each opposite trader takes floor(needed x its share); the leftover lots go one each by
     largest remainder, ties to the smaller account ID."""
     total = sum(abs(a.position(market_id)) for a in candidates)
+    if total <= lots_needed:  # everyone takes everything; any shortfall is reported by the caller
+        return [(a.account_id, abs(a.position(market_id))) for a in candidates]
     shares = []
     for a in candidates:
         exact = lots_needed * abs(a.position(market_id))

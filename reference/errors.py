@@ -3,8 +3,11 @@
 Every operation either applies completely and returns a receipt with ``ResultCode.OK``, or raises a
 subclass of :class:`LiqspecError` carrying exactly one result code and changes nothing. Input outside
 the value domain raises a :class:`DomainError`; valid input that a rule refuses raises a
-:class:`Rejection`. When several codes apply, the one checked first in the precedence order of
-``LIQ-RESULT-2`` (the order of this enum within each family) is reported.
+:class:`Rejection`. When several codes apply, the one checked first is reported: each operation's
+check order is part of the spec (``LIQ-RESULT-2``, spec/results.rst). Every operation checks its
+arguments in one order (accounts, market, size, price, amount or rate), then its rejections; only
+what cannot be known before the operation is applied (post-trade margin, an overflow of a balance
+or of equity) is reported after them.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ import enum
 
 
 class ResultCode(enum.IntEnum):
-    """Named outcome of an operation. The numeric order is the precedence order (LIQ-RESULT-2)."""
+    """Named outcome of an operation, grouped by family: domain errors below 20, rejections from 20.
+    The numbers are stable identifiers; the check order of each operation is LIQ-RESULT-2's."""
 
     OK = 0
 
@@ -34,7 +38,6 @@ class ResultCode(enum.IntEnum):
     ACCOUNT_NOT_TRADER = 21
     ISOLATED_MARKET_MISMATCH = 22
     WITHDRAWALS_GATED = 23
-    INSUFFICIENT_BALANCE_OF_HOLDER = 24
     INSUFFICIENT_FREE_COLLATERAL = 25
     INSUFFICIENT_INITIAL_MARGIN = 26
     REDUCE_ONLY_WORSENS_HEALTH = 27
@@ -45,8 +48,6 @@ class ResultCode(enum.IntEnum):
     NOT_BANKRUPT = 32
     FUND_CAN_COVER = 33
     INSUFFICIENT_ADL_LIQUIDITY = 34
-    ACCOUNT_NOT_FLAT = 35
-    NO_DEFICIT = 36
     NOTHING_TO_SOCIALIZE = 37
     NO_SOCIALIZATION_BASE = 38
 

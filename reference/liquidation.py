@@ -93,9 +93,9 @@ def liquidate(state: State, account_id: str, market_id: str, counterparty_id: st
     settle any deficit left on a flat account."""
     account, counterparty = accounts(state, account_id, counterparty_id)
     market = state.market(market_id)
-    valid_price(fill_price_ticks, "fill price")
     if lots is not None:
         valid_size(lots, "liquidation size")
+    valid_price(fill_price_ticks, "fill price")
     if account_id == counterparty_id:
         raise Rejection(ResultCode.SAME_ACCOUNT, "an account cannot take over its own position")
     if account.role != TRADER:
@@ -144,6 +144,8 @@ def backstop_liquidate(state: State, account_id: str, vault_id: str) -> Receipt:
         raise Rejection(ResultCode.POLICY_FORBIDS, f"{vault_id} is not a backstop vault")
     if state.profile.backstop_ratio is None:
         raise Rejection(ResultCode.POLICY_FORBIDS, f"{state.profile.name} has no backstop")
+    for market_id in sorted(account.positions):
+        require_market_allowed(vault, market_id)
     if not is_below_backstop(account, state):
         raise Rejection(ResultCode.NOT_LIQUIDATABLE,
                         f"{account_id} is at or above the backstop threshold")

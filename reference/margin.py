@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .arithmetic import PPM, checked, div_floor, mul_ppm_ceil
+from .errors import MalformedState
 from .rules import implements
 from .state import Account, Market, Profile, State, Tier
 
@@ -17,6 +18,9 @@ from .state import Account, Market, Profile, State, Tier
 @implements("LIQ-MARGIN-1")
 def position_value_quote(lots: int, price_ticks: int, market: Market) -> int:
     """Signed value of a position at a price: ``lots * price * value_per_lot_tick`` (exact)."""
+    if market.value_per_lot_tick <= 0:
+        raise MalformedState(f"market {market.market_id} is not bound to a profile; use "
+                             f"profile.markets[{market.market_id!r}]")
     return checked(lots * price_ticks * market.value_per_lot_tick, f"value in {market.market_id}")
 
 

@@ -25,10 +25,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from math import ceil, floor
+from math import ceil, floor, trunc
 
 from .arithmetic import PPM
-from .errors import Rejection, ResultCode
+from .errors import MalformedState, Rejection, ResultCode
 from .margin import maintenance_margin_quote, notional_quote, position_value_quote, tier_for
 from .rules import implements
 from .state import Account, Market, Profile
@@ -123,3 +123,30 @@ def liquidation_price(account: Account, market_id: str, marks: Mapping[str, int]
     # gap is strictly monotone for P > 0, so at most one distinct positive root exists.
     exact = min(roots) if roots else Fraction(0)
     return Threshold(market_id, side, exact, round_toward_venue(exact, side))
+
+
+@implements("LIQ-PRICE-4")
+def round_for_display(value: Fraction, places: int, mode: str) -> str:
+    """``value`` as a decimal string with ``places`` digits after the point, rounded by ``mode``:
+    ``half_up`` (ties away from zero), ``half_even`` (ties to even) or ``down`` (toward zero)."""
+    scaled = Fraction(value) * 10**places
+    if mode == "half_up":
+        magnitude = floor(abs(scaled) + Fraction(1, 2))
+        units = magnitude if scaled >= 0 else -magnitude
+    elif mode == "half_even":
+        units = round(scaled)
+    elif mode == "down":
+        units = trunc(scaled)
+    else:
+        raise MalformedState(f"unknown display rounding {mode!r}")
+    digits = str(abs(units)).rjust(places + 1, "0")
+    text = f"{digits[:-places]}.{digits[-places:]}" if places > 0 else digits + "0" * -places
+    return ("-" if units < 0 else "") + text
+
+
+@implements("LIQ-PRICE-4")
+def display_price(exact_ticks: Fraction, market: Market, profile: Profile) -> str:
+    """A price as the venue prints it: the exact value rounded to the market's price decimals by
+    the profile's display rounding. Display only: no rule reads it back."""
+    exact = Fraction(exact_ticks) / 10**market.price_decimals
+    return round_for_display(exact, max(market.price_decimals, 0), profile.display_rounding)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .arithmetic import INT64_MAX, PPM, checked, require_int
 from .errors import InvalidPrice, MalformedState, UnknownAccount, UnknownMarket
@@ -93,6 +93,13 @@ FEE_ALL_SURPLUS = "all_surplus"  # everything above bankruptcy goes to the fund 
 BAD_DEBT_ADL = "adl"
 BAD_DEBT_SOCIALIZE = "socialize"
 
+# How a venue rounds a price for display (LIQ-PRICE-4): ties away from zero, ties to even, or
+# truncation toward zero.
+DISPLAY_ROUNDINGS = ("half_up", "half_even", "down")
+
+# ADL ranking policies (LIQ-ADL-2); implemented in deleveraging.py
+ADL_RANKINGS = ("pnl_leverage", "pnl_margin_ratio", "price_ratio_leverage", "seeded", "pro_rata")
+
 # ADL execution prices (LIQ-ADL-4)
 ADL_AT_BANKRUPTCY = "bankruptcy"
 ADL_AT_MARK = "mark"
@@ -114,6 +121,8 @@ class Profile:
     adl_ranking: str = "pnl_leverage"
     adl_price: str = ADL_AT_BANKRUPTCY
     adl_seed: int = 0
+    quote_asset: str = "quote"  # display name of the quote asset (USDT, USDC, ...)
+    display_rounding: str = "half_up"  # how the venue prints prices (LIQ-PRICE-4)
     description: str = ""
     sources: tuple[str, ...] = ()
 
@@ -141,26 +150,40 @@ def validate_profile(profile: Profile) -> None:
         raise MalformedState(f"unknown bad_debt_policy {profile.bad_debt_policy!r}")
     if profile.adl_price not in (ADL_AT_BANKRUPTCY, ADL_AT_MARK):
         raise MalformedState(f"unknown adl_price {profile.adl_price!r}")
+    if profile.display_rounding not in DISPLAY_ROUNDINGS:
+        raise MalformedState(f"unknown display_rounding {profile.display_rounding!r}; "
+                             f"known: {', '.join(DISPLAY_ROUNDINGS)}")
+    if profile.adl_ranking not in ADL_RANKINGS:
+        raise MalformedState(f"unknown adl_ranking {profile.adl_ranking!r}; "
+                             f"known: {', '.join(ADL_RANKINGS)}")
     if not 0 < require_int(profile.portion_ppm, "portion_ppm") <= PPM:
         raise MalformedState("portion_ppm must be in 1..1_000_000")
     if profile.backstop_ratio is not None:
-        num, den = profile.backstop_ratio
-        if not (0 < require_int(num, "backstop num") < require_int(den, "backstop den")):
-            raise MalformedState("backstop_ratio must be num/den with 0 < num < den")
+        ratio = profile.backstop_ratio
+        if not (isinstance(ratio, tuple) and len(ratio) == 2
+                and all(isinstance(x, int) and not isinstance(x, bool) for x in ratio)
+                and 0 < ratio[0] < ratio[1]):
+            raise MalformedState(f"backstop_ratio must be (num, den) with 0 < num < den, "
+                                 f"got {ratio!r}")
     if not profile.markets:
         raise MalformedState("a profile needs at least one market")
+    bound = {}
     for market_id, market in profile.markets.items():
         if market_id != market.market_id:
             raise MalformedState(f"market key {market_id!r} differs from {market.market_id!r}")
         validate_market(market)
         value = quote_per_lot_tick(profile.quote_decimals, market.base_decimals, market.price_decimals)
-        object.__setattr__(market, "value_per_lot_tick", value)
+        # A copy bound to this profile's quote unit: a Market shared with another profile (with
+        # other quote decimals) keeps its own value.
+        bound[market_id] = replace(market, value_per_lot_tick=value)
+    object.__setattr__(profile, "markets", bound)
 
 
 def validate_market(market: Market) -> None:
     """Tier tables are sorted, rates within 0..100%, and deductions keep margin continuous."""
-    require_int(market.base_decimals, f"{market.market_id}.base_decimals")
-    require_int(market.price_decimals, f"{market.market_id}.price_decimals")
+    for name in ("base_decimals", "price_decimals"):
+        if not -18 <= require_int(getattr(market, name), f"{market.market_id}.{name}") <= 18:
+            raise MalformedState(f"{market.market_id}: {name} must be in -18..18")
     if not 0 <= require_int(market.liquidation_fee_ppm, "liquidation_fee_ppm") <= PPM:
         raise MalformedState(f"{market.market_id}: liquidation_fee_ppm must be in 0..1_000_000")
     if require_int(market.min_maint_margin_quote, "min_maint_margin_quote") < 0:
@@ -235,7 +258,8 @@ class Transfer:
 class Fill:
     """A movement of base between two accounts, caused by one rule (LIQ-LEDGER-2).
 
-    Its cash leg is the :class:`Transfer` with the same ``seq`` just before it in the journal.
+    Its cash leg, when ``quote_amount`` is not zero, is the :class:`Transfer` with the same ``seq``
+    just before it in the journal.
     ``price_ticks`` is the traded tick, or None where the cash is set by an exact bankruptcy value.
     """
 

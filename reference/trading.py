@@ -74,11 +74,11 @@ def trade(state: State, buyer_id: str, seller_id: str, market_id: str, lots: int
     market = state.market(market_id)
     valid_size(lots, "trade size")
     valid_price(price_ticks, "trade price")
+    amount = checked(lots * price_ticks * market.value_per_lot_tick, "trade notional")
     if buyer_id == seller_id:
         raise Rejection(ResultCode.SAME_ACCOUNT, "a trade needs two different accounts")
     require_market_allowed(buyer, market_id)
     require_market_allowed(seller, market_id)
-    amount = checked(lots * price_ticks * market.value_per_lot_tick, "trade notional")
     befores = {a: margin_before(state, a, market_id) for a in (buyer_id, seller_id)}
     first = len(state.journal)
     with atomic(state):

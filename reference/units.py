@@ -28,6 +28,9 @@ def quote_per_lot_tick(quote_decimals: int, base_decimals: int, price_decimals: 
             f"quote_decimals ({quote_decimals}) must be >= base_decimals ({base_decimals}) + "
             f"price_decimals ({price_decimals}) so that notional is an exact integer"
         )
+    if exponent > 18:  # 10**19 would not fit in int64
+        raise MalformedState(f"one lot at one tick would be worth 10**{exponent} quote quantums; "
+                             f"the value domain allows at most 10**18")
     return 10**exponent
 
 

@@ -120,3 +120,40 @@ def test_equity_overflow_is_an_error_not_a_wrap_LIQ_DOMAIN_1():
     state.accounts["other"] = Account("other", quote=0, positions={"BTC": -1})
     with pytest.raises(Overflow):
         withdraw(state, "whale", 1)  # equity INT64_MAX + 50 leaves the domain
+
+
+@pytest.mark.parametrize("policies, message", [
+    ({"adl_ranking": "random"}, "adl_ranking"),
+    ({"display_rounding": "banker"}, "display_rounding"),
+    ({"backstop_ratio": (2.0, 3)}, "backstop_ratio"),
+    ({"backstop_ratio": (2, 3, 4)}, "backstop_ratio"),
+    ({"backstop_ratio": 0.66}, "backstop_ratio"),
+])
+def test_malformed_policies_get_malformed_state_LIQ_DOMAIN_2(policies, message):
+    with pytest.raises(MalformedState, match=message):
+        toy_profile(**policies)
+
+
+def test_lot_tick_value_must_fit_int64_LIQ_DOMAIN_2_LIQ_UNIT_1():
+    from liqspec.reference import Market
+    from liqspec.testing import BTC_TIERS
+    # lots of 10 units (base_decimals -1) are fine; a lot-tick worth 10**19 quantums is not
+    assert toy_profile(markets={"X": Market("X", -1, 1, BTC_TIERS)}).markets["X"] \
+        .value_per_lot_tick == 10**6
+    with pytest.raises(MalformedState, match="10\\*\\*19"):
+        toy_profile(quote_decimals=18, markets={"X": Market("X", -1, 0, BTC_TIERS)})
+    with pytest.raises(MalformedState, match="base_decimals"):
+        toy_profile(markets={"X": Market("X", -19, 1, BTC_TIERS)})
+
+
+def test_a_market_shared_by_two_profiles_keeps_each_profiles_unit_LIQ_UNIT_1():
+    from liqspec.reference import Market
+    from liqspec.testing import BTC_TIERS
+    shared = Market("BTC", 3, 1, BTC_TIERS)
+    six = toy_profile(markets={"BTC": shared})
+    eight = toy_profile(quote_decimals=8, markets={"BTC": shared})
+    assert six.markets["BTC"].value_per_lot_tick == 100
+    assert eight.markets["BTC"].value_per_lot_tick == 10_000
+    with pytest.raises(MalformedState, match="not bound"):  # the unbound original is unusable
+        from liqspec.reference import position_value_quote
+        position_value_quote(1, 1, shared)

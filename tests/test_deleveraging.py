@@ -130,3 +130,19 @@ def test_deleverage_rejections_change_nothing_LIQ_ADL_1(case, code):
         deleverage(state, "alice", market)
     assert error.value.code == code
     assert state.snapshot() == before
+
+
+def test_pro_rata_never_allocates_more_than_a_trader_holds_LIQ_ADL_2():
+    """A vault holds most of the opposite side; the one trader short 10 lots must not be made to
+    take 110 (which would flip it long): the shortfall is a rejection instead."""
+    state = venue(toy_profile(adl_ranking="pro_rata"),
+                  deposits={"alice": usdt("100"), "t": usdt("100000")}, backstop_vault="vault")
+    open_long(state, "alice", "t", "BTC", 10)
+    open_long(state, "alice", "vault", "BTC", 100)
+    set_mark(state, "BTC", 480_000)
+    assert adl_allocation(state, state.account("alice"), "BTC") == [("t", 10)]
+    before = state.snapshot()
+    with pytest.raises(Rejection) as error:
+        deleverage(state, "alice", "BTC")
+    assert error.value.code == ResultCode.INSUFFICIENT_ADL_LIQUIDITY
+    assert state.snapshot() == before

@@ -10,6 +10,7 @@ her maintenance is 0.4% x 49,100 = 196.4 USDT: liquidatable.
 import pytest
 
 from liqspec.reference import (INSURANCE_FUND, SOCIALIZED_LOSS, Account, Rejection, ResultCode,
+                               open_account,
                                backstop_liquidate, equity_quote, fund_insurance,
                                is_below_backstop, is_liquidatable, liquidate,
                                liquidation_size_lots, set_mark)
@@ -215,3 +216,16 @@ def test_backstop_requires_threshold_and_policy_LIQ_BACKSTOP_1():
     with pytest.raises(Rejection) as error:
         backstop_liquidate(state, "alice", "lp")
     assert error.value.code == ResultCode.POLICY_FORBIDS  # lp is not a backstop vault
+
+
+def test_isolated_vault_cannot_take_other_markets_LIQ_BACKSTOP_1_LIQ_ACCOUNT_2():
+    state = venue(toy_profile(backstop_ratio=(2, 3)), deposits={"alice": usdt("1000"),
+                                                                "bob": usdt("100000")})
+    open_account(state, "btc-vault", isolated_market="BTC", role="backstop")
+    open_long(state, "alice", "bob", "ETH", 1000)  # 10 ETH at 3,000
+    set_mark(state, "ETH", 291_000)  # equity 100 < 2/3 x 145.5 (0.5% x 29,100)
+    before = state.snapshot()
+    with pytest.raises(Rejection) as error:
+        backstop_liquidate(state, "alice", "btc-vault")
+    assert error.value.code == ResultCode.ISOLATED_MARKET_MISMATCH
+    assert state.snapshot() == before

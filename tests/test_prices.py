@@ -115,3 +115,25 @@ def test_bankruptcy_price_agrees_with_equity_sign_LIQ_PRICE_1(lots, margin, entr
     for mark in (price.ticks - 1, price.ticks, price.ticks + 1):
         equity = equity_quote(acct, dict(TOY_MARKS, BTC=mark), PROFILE)
         assert (equity < 0) == price.crossed(mark), mark
+
+
+def test_display_rounding_modes_LIQ_PRICE_4():
+    from liqspec.reference.prices import round_for_display
+    half = Fraction(4626650, 10_000)  # 462.665
+    assert round_for_display(half, 2, "half_up") == "462.67"
+    assert round_for_display(half, 2, "half_even") == "462.66"
+    assert round_for_display(half, 2, "down") == "462.66"
+    assert round_for_display(-half, 2, "half_up") == "-462.67"
+    assert round_for_display(Fraction(-1, 3), 2, "down") == "-0.33"
+    assert round_for_display(Fraction(7), 0, "half_up") == "7"
+
+
+def test_display_price_uses_the_profiles_rounding_and_market_decimals_LIQ_PRICE_4():
+    from liqspec.reference.prices import display_price
+    # a BTC threshold of 491,967.5 ticks is 49,196.75 USDT; BTC prints 1 decimal
+    exact = Fraction(983_935, 2)
+    assert display_price(exact, PROFILE.markets["BTC"], PROFILE) == "49196.8"  # half_up default
+    even = toy_profile(display_rounding="half_even")
+    assert display_price(exact, even.markets["BTC"], even) == "49196.8"  # .75 -> .8 (8 is even)
+    down = toy_profile(display_rounding="down")
+    assert display_price(exact, down.markets["BTC"], down) == "49196.7"

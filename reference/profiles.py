@@ -1,0 +1,527 @@
+"""Venue profiles: named parameter-and-policy sets, one per venue (LIQ-PROFILE-1).
+
+A profile is the data that makes the one spec behave like one venue: each market's tier table,
+liquidation fee rate and units, and the named policies for sizing, fees, the backstop, bad debt and
+auto-deleveraging. The tables below are written as the venues publish them (decimal strings, rates
+in percent) and converted exactly with :func:`~.units.to_units`; nothing is rounded on the way in
+except where a comment says so and why.
+
+Deductions (Binance "maintenance amount" / ``cum``, Bybit ``mmDeduction``, Hyperliquid
+"maintenance deduction") are written as published where the venue publishes them;
+:func:`~.state.validate_market` then checks that they make the requirement continuous at every
+tier floor. Where a venue publishes no deduction (every initial-margin column, and Hyperliquid's
+maintenance column) it is derived by the venues' own recursion, :func:`continuity_deductions`.
+
+Every profile uses 6 quote decimals (1e-6 USDT or USDC). Lot and tick sizes are the model's units,
+chosen so that every published example is expressible; they are not a claim about the venue's
+current order-entry increments.
+
+Notional brackets: venues write brackets as ``floor < notional <= cap``; the model puts a notional
+equal to a floor in the upper tier. Because the deductions make the requirement continuous, the
+requirement at a floor is the same either way; only the displayed rate differs at that one point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+
+from .arithmetic import PPM, div_ceil, div_floor
+from .errors import MalformedState
+from .rules import implements
+from .state import (ADL_AT_BANKRUPTCY, ADL_AT_MARK, BAD_DEBT_ADL, FEE_ALL_SURPLUS, FEE_RATE,
+                    SIZE_PORTION, SIZE_TIER_STEP, Market, OpenInterestScaling, Profile,
+                    Tier)
+from .units import from_units, to_units
+
+#: quote decimals of every profile: 1 quantum = 1e-6 USDT / USDC
+QUOTE_DECIMALS = 6
+
+#: ppm per percentage point: "0.56%" is 5_600 ppm
+_PERCENT_DECIMALS = 4
+
+
+# -- exact conversion of the venues' human tables ---------------------------------------------
+
+def percent_ppm(text: str) -> int:
+    """A published rate such as ``"0.56%"`` in ppm, exactly (``"33.30%"`` -> 333_000)."""
+    return to_units(text.strip().removesuffix("%"), _PERCENT_DECIMALS, f"rate {text!r}")
+
+
+def quote_amount(text: str) -> int:
+    """A published USDT/USDC amount such as ``"1,266,300"`` in quote quantums, exactly."""
+    return to_units(text.replace(",", ""), QUOTE_DECIMALS, f"amount {text!r}")
+
+
+def continuity_deductions(floors_quote: Sequence[int], rates_ppm: Sequence[int]) -> tuple[int, ...]:
+    """The deduction of each tier that makes ``notional * rate - deduction`` continuous.
+
+    This is the recursion the venues publish: Binance's maintenance amount ("floor of level n x
+    (rate n - rate n-1) + amount of level n-1"), Bybit's ``mmDeduction`` and Hyperliquid's
+    maintenance deduction. It is exact or it fails: a deduction that is not a whole quantum raises.
+    """
+    deductions = [0]
+    for index in range(1, len(floors_quote)):
+        step = floors_quote[index] * (rates_ppm[index] - rates_ppm[index - 1])
+        if step % PPM:
+            raise MalformedState(f"tier {index + 1}: deduction is not a whole quote quantum")
+        deductions.append(deductions[-1] + step // PPM)
+    return tuple(deductions)
+
+
+def venue_tiers(rows: Sequence[tuple[str, str, str | None, str]]) -> tuple[Tier, ...]:
+    """Tiers from a venue table of ``(floor notional, maintenance rate, maintenance deduction,
+    initial rate)`` strings. A ``None`` maintenance deduction is derived; the initial deduction
+    (which no venue publishes) is always derived."""
+    floors = [quote_amount(floor) for floor, _, _, _ in rows]
+    maint = [percent_ppm(rate) for _, rate, _, _ in rows]
+    init = [percent_ppm(rate) for _, _, _, rate in rows]
+    derived_maint = continuity_deductions(floors, maint)
+    maint_ded = [derived if published is None else quote_amount(published)
+                 for (_, _, published, _), derived in zip(rows, derived_maint, strict=True)]
+    init_ded = continuity_deductions(floors, init)
+    return tuple(Tier(f, m, md, i, idd)
+                 for f, m, md, i, idd in zip(floors, maint, maint_ded, init, init_ded, strict=True))
+
+
+def hyperliquid_maintenance_ppm(max_leverage: int) -> int:
+    """Hyperliquid's maintenance rate: half the initial rate at max leverage, 1/(2 x max leverage),
+    rounded up to a whole ppm where it is not one (3x: 1/6 -> 166_667 ppm; 15x: 1/30 -> 33_334)."""
+    return div_ceil(PPM, 2 * max_leverage)
+
+
+def hyperliquid_tiers(rows: Sequence[tuple[str, int]]) -> tuple[Tier, ...]:
+    """Tiers from Hyperliquid's margin-tier table of ``(lower bound notional, max leverage)``:
+    initial rate 1/max leverage (rounded up to a ppm), maintenance rate half of that, both
+    deductions by the published recursion."""
+    floors = [quote_amount(floor) for floor, _ in rows]
+    maint = [hyperliquid_maintenance_ppm(lev) for _, lev in rows]
+    init = [div_ceil(PPM, lev) for _, lev in rows]
+    return tuple(Tier(f, m, md, i, idd) for f, m, md, i, idd in
+                 zip(floors, maint, continuity_deductions(floors, maint), init,
+                     continuity_deductions(floors, init), strict=True))
+
+
+def dydx_maintenance_margin_ppm(initial_margin_ppm: int, maintenance_fraction_ppm: int) -> int:
+    """dYdX v4 ``LiquidityTier.GetMaintenanceMarginPpm``: floor(IMF x MF / 1e6).
+
+    dYdX itself computes the maintenance requirement as ceil(ceil(N x IMF) x MF) (a double round
+    up); the model rounds once, ceil(N x this rate). The two agree whenever MF = 1/2 and IMF is
+    even (ceil(ceil(x)/2) = ceil(x/2)), which covers every dYdX test vector. For other fractions
+    (Large-Cap's 60% among them) dYdX's requirement can be one quantum higher (N = 21 quantums:
+    ceil(ceil(1.05) x 0.6) = 2, ceil(0.63) = 1), and where IMF x MF is not a whole ppm the
+    floored rate makes the model's requirement lower still. A deliberate difference, not fudged.
+    """
+    return div_floor(initial_margin_ppm * maintenance_fraction_ppm, PPM)
+
+
+def dydx_tier(initial_margin_ppm: int, maintenance_fraction_ppm: int) -> tuple[Tier, ...]:
+    """A dYdX liquidity tier as the model's one-tier table (dYdX has no notional brackets)."""
+    return (Tier(0, dydx_maintenance_margin_ppm(initial_margin_ppm, maintenance_fraction_ppm), 0,
+                 initial_margin_ppm, 0),)
+
+
+def _market(market_id: str, base_decimals: int, price_decimals: int, tiers: tuple[Tier, ...],
+            liquidation_fee: str = "0%", oi_scaling: OpenInterestScaling | None = None) -> Market:
+    return Market(market_id=market_id, base_decimals=base_decimals, price_decimals=price_decimals,
+                  tiers=tiers, liquidation_fee_ppm=percent_ppm(liquidation_fee),
+                  oi_scaling=oi_scaling)
+
+
+def _markets(*markets: Market) -> dict[str, Market]:
+    # a plain dict, like every other Profile's: states and profiles stay deep-copyable and picklable
+    return {m.market_id: m for m in markets}
+
+
+# -- Binance USD-M futures ----------------------------------------------------------------------
+
+#: BTCUSDT notional brackets, announcement of 2021-03-18 (Position, Maintenance Margin, Initial
+#: Margin). The maintenance amount (``cum``) is not printed there; these are the values of the
+#: FAQ's recursion, which agree with its own examples (level 3: 1,300) and with the 16,300 of the
+#: liquidation-price example. "33.30%" is the initial rate as printed (not 1/3).
+BINANCE_BTCUSDT = (
+    # floor notional, MMR,  maintenance amount (cum), IMR
+    ("0",           "0.40%",  "0",           "0.80%"),
+    ("50,000",      "0.50%",  "50",          "1.00%"),
+    ("250,000",     "1.00%",  "1,300",       "2.00%"),
+    ("1,000,000",   "2.50%",  "16,300",      "5.00%"),
+    ("10,000,000",  "5.00%",  "266,300",     "10.00%"),
+    ("20,000,000",  "10.00%", "1,266,300",   "20.00%"),
+    ("50,000,000",  "12.50%", "2,516,300",   "25.00%"),
+    ("100,000,000", "15.00%", "5,016,300",   "33.30%"),
+    ("200,000,000", "25.00%", "25,016,300",  "50.00%"),
+    ("300,000,000", "50.00%", "100,016,300", "100.00%"),
+)
+
+#: ETHUSDT brackets. Binance publishes the brackets and initial rates in text (FAQ 360033162192)
+#: but no maintenance column; the maintenance rate here is half the initial rate, which with the
+#: published recursion gives exactly the 10% / 135,365 that the liquidation-price FAQ's worked
+#: example uses for the 2M-5M bracket. The table stops at the 5M bracket (4x, 25%): the upper
+#: brackets' maintenance rates are not pinned by any published figure, so larger positions are
+#: margined at 12.5% here, which is below Binance's requirement for them.
+BINANCE_ETHUSDT = (
+    ("0",         "0.50%",  "0",       "1.00%"),
+    ("10,000",    "0.65%",  "15",      "1.30%"),
+    ("100,000",   "1.00%",  "365",     "2.00%"),
+    ("500,000",   "2.00%",  "5,365",   "4.00%"),
+    ("1,000,000", "5.00%",  "35,365",  "10.00%"),
+    ("2,000,000", "10.00%", "135,365", "20.00%"),
+    ("5,000,000", "12.50%", "260,365", "25.00%"),
+)
+
+BINANCE_USDM = Profile(
+    name="binance_usdm",
+    quote_decimals=QUOTE_DECIMALS,
+    quote_asset="USDT",
+    # Printed liquidation prices and margins round to nearest, ties to even: 1,153.2565 prints
+    # 1,153.26 (so not truncation) and 462.665 prints 462.66 (so not ties away from zero).
+    display_rounding="half_even",
+    markets=_markets(
+        # Liquidation fee: the per-symbol exchangeInfo field ``liquidationFee`` (BTCUSDT 0.012500
+        # in captured API responses); no ETHUSDT value was found, so it takes the BTCUSDT rate.
+        _market("BTCUSDT", 3, 2, venue_tiers(BINANCE_BTCUSDT), "1.25%"),
+        _market("ETHUSDT", 3, 2, venue_tiers(BINANCE_ETHUSDT), "1.25%"),
+    ),
+    # "reduce the user's margin limit with one large Immediate or Cancel order without fully
+    # liquidating the user": step down the brackets.
+    liquidation_size=SIZE_TIER_STEP,
+    fee_policy=FEE_RATE,
+    bad_debt_policy=BAD_DEBT_ADL,
+    adl_ranking="pnl_margin_ratio",  # Leverage Pnl = Pnl Percent x Margin Ratio
+    # "closed out at the bankruptcy price of the initial liquidated order"
+    adl_price=ADL_AT_BANKRUPTCY,
+    description=("Binance USD-M perpetuals: notional brackets with maintenance amount (cum), "
+                 "bracket-by-bracket partial liquidation, a liquidation fee to the insurance fund, "
+                 "ADL by PnL% x margin ratio at the bankruptcy price."),
+    sources=(
+        "https://www.binance.com/en/support/faq/how-to-calculate-liquidation-price-of-usd%E2%93%A2-m-futures-contracts-b3c689c1f50a44cabb3a84e663b81d93",
+        "https://www.binance.com/tr/support/announcement/86cf9aa472574b8cb2e05bb751c2a9a6",
+        "https://www.binance.com/en/support/faq/360033162192",
+        "https://binance.zendesk.com/hc/en-us/articles/360033525271-Liquidation",
+        "https://www.binance.com/en/support/articles/360033525371-Insurance-Fund",
+        "https://www.binance.com/hi/amp/support/faq/360033525471",
+    ),
+)
+
+
+# -- Bybit USDT perpetual -------------------------------------------------------------------------
+
+#: BTCUSDT risk-limit tiers: GET /v5/market/risk-limit?category=linear&symbol=BTCUSDT (snapshot
+#: 2026-08-05 transcribed in public code; its first two rows are the help centre's "2,000,000 ...
+#: 0.5%" and "2,600,000 ... 0.56%"). ``riskLimitValue`` is a tier's cap, so a tier's floor is the
+#: previous cap. mmDeduction is published; the IMR column is Bybit's rounded display of
+#: 1/max leverage (1.11% for 90x) and is used as printed.
+BYBIT_BTCUSDT = (
+    ("0",           "0.50%", "0",           "1.00%"),
+    ("2,000,000",   "0.56%", "1,200",       "1.11%"),
+    ("2,600,000",   "0.63%", "3,020",       "1.25%"),
+    ("3,200,000",   "0.67%", "4,300",       "1.33%"),
+    ("3,800,000",   "0.71%", "5,820",       "1.43%"),
+    ("4,400,000",   "0.77%", "8,460",       "1.54%"),
+    ("5,000,000",   "0.91%", "15,460",      "1.82%"),
+    ("5,600,000",   "1.0%",  "20,500",      "2.0%"),
+    ("8,500,000",   "1.3%",  "46,000",      "2.22%"),
+    ("10,000,000",  "1.5%",  "66,000",      "2.5%"),
+    ("14,000,000",  "1.6%",  "80,000",      "2.86%"),
+    ("20,000,000",  "2.0%",  "160,000",     "3.33%"),
+    ("28,000,000",  "2.5%",  "300,000",     "4.0%"),
+    ("38,000,000",  "2.9%",  "452,000",     "5.0%"),
+    ("50,000,000",  "3.0%",  "502,000",     "5.26%"),
+    ("55,000,000",  "3.5%",  "777,000",     "5.56%"),
+    ("60,000,000",  "3.6%",  "837,000",     "5.88%"),
+    ("65,000,000",  "3.8%",  "967,000",     "6.25%"),
+    ("70,000,000",  "4.0%",  "1,107,000",   "6.67%"),
+    ("75,000,000",  "4.5%",  "1,482,000",   "7.14%"),
+    ("80,000,000",  "5.0%",  "1,882,000",   "7.69%"),
+    ("85,000,000",  "5.5%",  "2,307,000",   "8.33%"),
+    ("90,000,000",  "6.0%",  "2,757,000",   "9.09%"),
+    ("95,000,000",  "6.5%",  "3,232,000",   "10%"),
+    ("100,000,000", "7.0%",  "3,732,000",   "11.11%"),
+    ("105,000,000", "8.5%",  "5,307,000",   "12.5%"),
+    ("110,000,000", "9.5%",  "6,407,000",   "14.29%"),
+    ("115,000,000", "10%",   "6,982,000",   "16.67%"),
+    ("120,000,000", "12%",   "9,382,000",   "20%"),
+    ("150,000,000", "14%",   "12,382,000",  "25%"),
+    ("200,000,000", "18%",   "20,382,000",  "33.33%"),
+    ("250,000,000", "30%",   "50,382,000",  "50%"),
+    ("400,000,000", "42%",   "98,382,000",  "69.93%"),
+    ("600,000,000", "50%",   "146,382,000", "78.13%"),
+    ("800,000,000", "60%",   "226,382,000", "100%"),
+)
+
+#: ETHUSDT: no Bybit ETHUSDT risk-limit table was found in the stored sources. ASSUMPTION: the
+#: base tier of Bybit's 100x USDT contracts (MMR 0.5%, IMR 1%, as BTCUSDT tier 1), one tier only.
+BYBIT_ETHUSDT = (
+    ("0", "0.50%", "0", "1.00%"),
+)
+
+BYBIT = Profile(
+    name="bybit",
+    quote_decimals=QUOTE_DECIMALS,
+    quote_asset="USDT",
+    markets=_markets(
+        # No separate liquidation fee: the position is closed at the bankruptcy price and
+        # everything above it goes to the insurance fund (FEE_ALL_SURPLUS).
+        _market("BTCUSDT", 3, 1, venue_tiers(BYBIT_BTCUSDT)),
+        _market("ETHUSDT", 2, 2, venue_tiers(BYBIT_ETHUSDT)),
+    ),
+    # "Submit a FillOrKill order of the difference between the current position value and the
+    # lower margin tier value"; at the lowest tier the whole position is closed.
+    liquidation_size=SIZE_TIER_STEP,
+    fee_policy=FEE_ALL_SURPLUS,
+    bad_debt_policy=BAD_DEBT_ADL,
+    adl_ranking="pnl_leverage",  # "in order of highest profit and effective leverage use"
+    adl_price=ADL_AT_BANKRUPTCY,
+    description=("Bybit USDT perpetuals: risk-limit tiers with MM deduction, tier-by-tier "
+                 "partial liquidation, settlement at the bankruptcy price with the surplus to the "
+                 "insurance fund, ADL by profit and effective leverage at the bankruptcy price. "
+                 "The model leaves out the estimated fee to close that Bybit adds to IM and MM."),
+    sources=(
+        "https://www.bybit.com/en/help-center/article/Maintenance-Margin-USDT-Contract",
+        "https://bybit-exchange.github.io/docs/v5/market/risk-limit",
+        "https://testnet.bybit.com/en-US/help-center/s/article/Liquidation-Price-USDT-Contract",
+        "https://www.bybit.com/en/help-center/article/UTA-Trading-Rules",
+        "https://www.bybit.com/en/help-center/article/Bankruptcy-Price-Perpetual-and-Expiry-Contracts",
+        "https://bybit.nl/nl-NL/help-center/article/Insurance-Fund",
+        "https://help.bybit.com/hc/en-us/articles/900000167723-Liquidation-Process-USDT-Contract-",
+        "https://help.bybit.com/hc/en-us/articles/900000031623-What-is-Auto-Deleveraging-ADL-",
+    ),
+)
+
+
+# -- BitMEX linear (USDT) perpetual ---------------------------------------------------------------
+
+# BitMEX risk limits are steps, not brackets with a deduction: each step above the base risk limit
+# raises the maintenance and initial rate by the base maintenance rate *on the whole position*
+# ("maintenance margin = 0.50% + (# of Steps * 0.50%)"). That requirement jumps at every step, so it
+# is not continuous and validate_market rejects it; no deduction would make it exact. The stored
+# sources also give no USDT step size for XBTUSDT or ETHUSDT. The profile therefore carries the
+# base tier only, which is exact for positions below the base risk limit and understates BitMEX's
+# requirement above it.
+BITMEX_XBTUSDT = (
+    # base MM 0.50% / IM 1.00%: the XBT-family base rates of the Risk Limits Examples page (XBTUSD);
+    # ASSUMPTION that XBTUSDT has the same base rates.
+    ("0", "0.50%", "0", "1.00%"),
+)
+BITMEX_ETHUSDT = (
+    # "The required initial margin is 2% ... and the maintenance margin is 1%" (ETHUSDT,
+    # Isolated and Cross Margin Examples).
+    ("0", "1.00%", "0", "2.00%"),
+)
+
+BITMEX = Profile(
+    name="bitmex",
+    quote_decimals=QUOTE_DECIMALS,
+    quote_asset="USDT",
+    markets=_markets(
+        _market("XBTUSDT", 5, 1, venue_tiers(BITMEX_XBTUSDT)),
+        _market("ETHUSDT", 3, 2, venue_tiers(BITMEX_ETHUSDT)),
+    ),
+    # Lowest risk limit: the engine takes over the whole position; higher risk limits: a
+    # FillOrKill order "sized to bring the position below a lower tier".
+    liquidation_size=SIZE_TIER_STEP,
+    # "If BitMEX is able to liquidate the position at better than the bankruptcy price, the
+    # additional funds will be added to the Insurance Fund."
+    fee_policy=FEE_ALL_SURPLUS,
+    bad_debt_policy=BAD_DEBT_ADL,
+    adl_ranking="pnl_leverage",  # PNL% x effective leverage (/ when PNL% < 0)
+    adl_price=ADL_AT_BANKRUPTCY,  # "the Bankruptcy Price of the initial liquidated order"
+    description=("BitMEX linear perpetuals: base risk-limit tier, takeover at the bankruptcy price "
+                 "with everything better than it to the insurance fund, ADL by PnL% x effective "
+                 "leverage at the bankruptcy price."),
+    sources=(
+        "https://www.bitmex.com/app/liquidation",
+        "https://testnet.bitmex.com/app/liquidationExamples",
+        "https://bitmex.com/app/riskLimitsExamples",
+        "https://bitmex.com/app/autoDeleveraging",
+        "https://testnet.bitmex.com/app/autoDeleveragingExamples",
+        "https://bitmex.com/app/isolatedMarginExamples",
+        "https://www.bitmex.com/app/linearPerpetualsGuide",
+    ),
+)
+
+
+# -- dYdX v4 --------------------------------------------------------------------------------------
+
+_V4 = "https://github.com/dydxprotocol/v4-chain/blob"
+
+#: Liquidity tiers as set by the v5.0.0 upgrade (initialize OIMF caps) and the genesis tier
+#: parameters: name -> (initial margin ppm, maintenance fraction ppm, OI lower cap, OI upper cap),
+#: caps in quote quantums. Large-Cap has no open-interest scaling (both caps 0).
+DYDX_LIQUIDITY_TIERS = MappingProxyType({
+    "Large-Cap": (50_000, 600_000, 0, 0),
+    "Mid-Cap": (100_000, 500_000, 20_000_000_000_000, 50_000_000_000_000),  # "Small-Cap" in genesis
+    "Long-Tail": (200_000, 500_000, 5_000_000_000_000, 10_000_000_000_000),
+})
+
+
+def dydx_market(market_id: str, base_decimals: int, price_decimals: int, liquidity_tier: str,
+                liquidation_fee: str) -> Market:
+    """A dYdX market in one of :data:`DYDX_LIQUIDITY_TIERS`, with its OI scaling if it has caps."""
+    imf, mf, lower, upper = DYDX_LIQUIDITY_TIERS[liquidity_tier]
+    scaling = OpenInterestScaling(lower, upper) if upper else None
+    return _market(market_id, base_decimals, price_decimals, dydx_tier(imf, mf), liquidation_fee,
+                   scaling)
+
+
+DYDX_V4 = Profile(
+    name="dydx_v4",
+    quote_decimals=QUOTE_DECIMALS,
+    quote_asset="USDC",
+    markets=_markets(
+        # Maximum liquidation fee 15_000 ppm (mainnet genesis max_liquidation_fee_ppm; "Maximum
+        # Liquidation Penalty of 1.5%"). dYdX rounds the fee down; the model rounds it up.
+        dydx_market("BTC-USD", 4, 0, "Large-Cap", "1.5%"),
+        dydx_market("ETH-USD", 3, 1, "Large-Cap", "1.5%"),
+    ),
+    # Mainnet genesis: max_position_portion_liquidated_ppm 100_000 (10%) with
+    # min_position_notional_liquidated 1_000 USDC. dYdX closes max(min(1_000 USDC, notional),
+    # 10% of notional); the model closes the whole position up to 1_000 USDC and 10% (rounded up
+    # to a lot) above it, so between 1_000 and 10_000 USDC it closes less per step than dYdX.
+    liquidation_size=SIZE_PORTION,
+    portion_ppm=100_000,
+    portion_threshold_quote=quote_amount("1,000"),
+    fee_policy=FEE_RATE,  # fee = min(rate x fill notional, what is left above bankruptcy)
+    bad_debt_policy=BAD_DEBT_ADL,
+    adl_ranking="seeded",  # pseudo-random start, then every candidate in turn; no ranking in code
+    adl_price=ADL_AT_BANKRUPTCY,  # GetBankruptcyPriceInQuoteQuantums of the liquidated subaccount
+    adl_seed=0,
+    description=("dYdX v4: one liquidity tier per market (IMF, MMF = IMF x maintenance fraction, "
+                 "open-interest-scaled IMF), fee capped by the surplus, deleveraging from a "
+                 "pseudo-random start at the bankruptcy price."),
+    sources=(
+        "https://docs.dydx.xyz/concepts/trading/margin",
+        f"{_V4}/b89003d18db472ca12851e4caf61275146a52fec/protocol/x/perpetuals/lib/lib.go",
+        f"{_V4}/6c82ba15379ac9bb14b745c7757cf6605c1767f7/protocol/x/perpetuals/types/liquidity_tier.go",
+        f"{_V4}/0ca035939573f6899e3b2c3c353c28b6f5fa5a46/protocol/app/upgrades/v5.0.0/upgrade.go",
+        f"{_V4}/146bc6575b63d90d4ee792e96e6ed6b02a2afe49/protocol/x/clob/keeper/liquidations.go",
+        f"{_V4}/9c72ab5f2e5840e1931674e4e647e20f42bbaaec/protocol/x/clob/keeper/deleveraging.go",
+        "https://github.com/dydxprotocol/v4-documentation/blob/df2cc995218196355dacc139d6695536947c0e7e/docs/pages/concepts/trading/liquidations.mdx",
+    ),
+)
+
+
+# -- Hyperliquid ---------------------------------------------------------------------------------
+
+#: Mainnet margin tiers (lower bound of position notional, max leverage). Hyperliquid publishes
+#: the maintenance rate (half the initial rate at max leverage) and the deduction recursion; 15x
+#: gives a maintenance rate of 1/30 and an initial rate of 1/15, neither a whole ppm, so they are
+#: rounded up (33_334 and 66_667 ppm) and the deductions follow from the rounded rates.
+HYPERLIQUID_BTC = (("0", 40), ("150,000,000", 20))
+HYPERLIQUID_ETH = (("0", 25), ("100,000,000", 15))
+
+HYPERLIQUID = Profile(
+    name="hyperliquid",
+    quote_decimals=QUOTE_DECIMALS,
+    quote_asset="USDC",
+    markets=_markets(
+        # "Unlike CEXs there is no clearance fee on liquidations."
+        _market("BTC", 5, 1, hyperliquid_tiers(HYPERLIQUID_BTC)),
+        _market("ETH", 4, 2, hyperliquid_tiers(HYPERLIQUID_ETH)),
+    ),
+    # "For liquidatable positions larger than 100k USDC ... only 20% of the position will be sent
+    # as a market liquidation order to the book."
+    liquidation_size=SIZE_PORTION,
+    portion_ppm=200_000,
+    portion_threshold_quote=quote_amount("100,000"),
+    fee_policy=FEE_RATE,
+    # "If the account equity drops below 2/3 of the maintenance margin ... a backstop liquidation
+    # happens through the liquidator vault."
+    backstop_ratio=(2, 3),
+    bad_debt_policy=BAD_DEBT_ADL,
+    adl_ranking="price_ratio_leverage",  # (mark_price / entry_price) * (notional / account_value)
+    adl_price=ADL_AT_MARK,  # "closed at the previous mark price" (newer docs; older: oracle price)
+    description=("Hyperliquid: margin tiers with MM = half the IM at max leverage and a "
+                 "maintenance deduction, 20% partial liquidation above 100k USDC, backstop vault "
+                 "below 2/3 MM, no liquidation fee, ADL by price ratio x leverage at the mark."),
+    sources=(
+        "https://hyperliquid.gitbook.io/hyperliquid-docs/trading/liquidations",
+        "https://hyperliquid.gitbook.io/hyperliquid-docs/trading/margin-tiers",
+        "https://hyperliquid.gitbook.io/hyperliquid-docs/trading/auto-deleveraging",
+        "https://hyperliquid.gitbook.io/hyperliquid-docs/trading/entry-price-and-pnl",
+    ),
+)
+
+
+# -- look-up and display -------------------------------------------------------------------------
+
+#: every named profile, by name
+PROFILES: Mapping[str, Profile] = MappingProxyType({
+    p.name: p for p in (BINANCE_USDM, BITMEX, BYBIT, DYDX_V4, HYPERLIQUID)
+})
+
+
+@implements("LIQ-PROFILE-1")
+def get_profile(name: str) -> Profile:
+    """The venue profile called ``name``; an unknown name raises ``MalformedState`` listing the
+    known ones."""
+    try:
+        return PROFILES[name]
+    except (KeyError, TypeError):
+        known = ", ".join(sorted(PROFILES))
+        raise MalformedState(f"unknown profile {name!r}; known profiles: {known}") from None
+
+
+def _percent(ppm: int) -> str:
+    return from_units(ppm, _PERCENT_DECIMALS) + "%"
+
+
+def _quote(amount: int, profile: Profile) -> str:
+    return from_units(amount, profile.quote_decimals)
+
+
+def profile_summary(profile: Profile) -> dict:
+    """A profile as plain data (strings, numbers, lists, dicts) for docs and the CLI to print side
+    by side: amounts in quote units, rates in percent, all exact."""
+    markets = {}
+    for market_id, market in profile.markets.items():
+        markets[market_id] = {
+            "lot": from_units(1, market.base_decimals),
+            "tick": from_units(1, market.price_decimals),
+            "liquidation_fee": _percent(market.liquidation_fee_ppm),
+            "min_maintenance_margin": _quote(market.min_maint_margin_quote, profile),
+            "open_interest_scaling": None if market.oi_scaling is None else {
+                "lower_cap": _quote(market.oi_scaling.lower_cap_quote, profile),
+                "upper_cap": _quote(market.oi_scaling.upper_cap_quote, profile),
+            },
+            "tiers": [
+                {
+                    "floor": _quote(tier.floor_notional_quote, profile),
+                    "maintenance_rate": _percent(tier.maint_margin_ppm),
+                    "maintenance_deduction": _quote(tier.maint_deduction_quote, profile),
+                    "initial_rate": _percent(tier.init_margin_ppm),
+                    "initial_deduction": _quote(tier.init_deduction_quote, profile),
+                }
+                for tier in market.tiers
+            ],
+        }
+    policies = {
+        "liquidation_size": profile.liquidation_size,
+        "portion": _percent(profile.portion_ppm) if profile.liquidation_size == SIZE_PORTION
+        else None,
+        "portion_above_notional": _quote(profile.portion_threshold_quote, profile)
+        if profile.liquidation_size == SIZE_PORTION else None,
+        "fee_policy": profile.fee_policy,
+        "backstop_below": None if profile.backstop_ratio is None
+        else f"{profile.backstop_ratio[0]}/{profile.backstop_ratio[1]} of maintenance margin",
+        "bad_debt_policy": profile.bad_debt_policy,
+        "adl_ranking": profile.adl_ranking,
+        "adl_price": profile.adl_price,
+    }
+    return {
+        "name": profile.name,
+        "description": profile.description,
+        "quote_asset": profile.quote_asset,
+        "quote_decimals": profile.quote_decimals,
+        "policies": policies,
+        "markets": markets,
+        "sources": list(profile.sources),
+    }
+
+
+__all__ = [
+    "BINANCE_USDM", "BITMEX", "BYBIT", "DYDX_LIQUIDITY_TIERS", "DYDX_V4", "HYPERLIQUID",
+    "PROFILES", "QUOTE_DECIMALS", "continuity_deductions", "dydx_maintenance_margin_ppm",
+    "dydx_market", "dydx_tier", "get_profile", "hyperliquid_maintenance_ppm", "hyperliquid_tiers",
+    "percent_ppm", "profile_summary", "quote_amount", "venue_tiers",
+]
