@@ -1,0 +1,211 @@
+"""The ``liqspec`` command.
+
+    liqspec explain [STATE] [--account ID] [--json]   every number of an account, with its rule
+    liqspec example                                   the embedded example state file
+    liqspec profiles                                  the venue profiles, side by side
+
+``STATE`` is a JSON state file (format: :mod:`liqspec.statefile`; ``-`` reads standard input);
+without one, ``explain`` uses the embedded example. Bad input prints ``liqspec: error: <message
+naming the field>`` on standard error and exits with status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+from liqspec import __version__
+from liqspec.explain import explain_loaded, render_text
+from liqspec.reference.errors import LiqspecError, UnknownAccount
+from liqspec.reference.profiles import PROFILES, profile_summary
+from liqspec.statefile import StateFileError, example_text, load, load_example, loads
+
+PROG = "liqspec"
+#: exit status for bad input, as argparse uses for a bad command line
+EXIT_USAGE = 2
+
+
+class InputError(Exception):
+    """Bad input from the user: reported on one line, exit status 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="liqspec: an executable specification of leverage-induced liquidation.",
+        epilog="Run 'liqspec COMMAND --help' for a command's options.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+
+    explain = commands.add_parser(
+        "explain", help="explain accounts: every number, with the rule ID that produced it",
+        description="Print each account's equity, wallet, unrealized PnL, maintenance and initial "
+                    "margin (with tiers), free collateral, margin ratio, liquidation and "
+                    "bankruptcy prices and status, each with the rule ID that produced it.")
+    explain.add_argument("state", nargs="?", metavar="STATE",
+                         help="a JSON state file ('-' for standard input); default: the "
+                              "embedded example (see 'liqspec example')")
+    explain.add_argument("--account", metavar="ID", help="explain only this account")
+    explain.add_argument("--json", action="store_true",
+                         help="machine output: integers in venue units, human strings, rule IDs")
+    explain.set_defaults(run=_run_explain)
+
+    example = commands.add_parser(
+        "example", help="print the embedded example state file (a template for your own)",
+        description="Print the embedded example state file that 'liqspec explain' uses by "
+                    "default; the format is documented in liqspec.statefile.")
+    example.set_defaults(run=_run_example)
+
+    profiles = commands.add_parser(
+        "profiles", help="list the venue profiles side by side",
+        description="List the built-in venue profiles (liqspec.reference.profiles) side by side.")
+    profiles.set_defaults(run=_run_profiles)
+    return parser
+
+
+def _load(source: str | None):
+    """Load the state named on the command line; errors name the file and the field."""
+    if source is None:
+        return load_example()
+    try:
+        if source == "-":
+            return loads(sys.stdin.read())
+        return load(source)
+    except StateFileError as error:
+        name = "<stdin>" if source == "-" else source
+        raise InputError(f"{name}: {error}") from None
+
+
+def _run_explain(args: argparse.Namespace) -> str:
+    loaded = _load(args.state)
+    try:
+        report = explain_loaded(loaded, args.account)
+    except UnknownAccount as error:
+        raise InputError(f"--account: {error}") from None
+    except LiqspecError as error:  # a value the loader's domain check did not foresee
+        raise InputError(str(error)) from None
+    return json.dumps(report, indent=2) + "\n" if args.json else render_text(report)
+
+
+def _run_example(args: argparse.Namespace) -> str:
+    return example_text()
+
+
+def _run_profiles(args: argparse.Namespace) -> str:
+    summaries = {name: profile_summary(profile) for name, profile in PROFILES.items()}
+    return render_profiles(summaries)
+
+
+#: summary keys printed under the table rather than in it: long free text
+_PROSE_KEYS = ("description", "sources")
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_cell(v) for v in value) or "-"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_cell(v)}" for k, v in value.items()) or "-"
+    return str(value)
+
+
+def _tier_cell(tier: dict) -> str:
+    """A tier of :func:`profile_summary` in one short cell: floor, maintenance and initial."""
+    keys = ("floor", "maintenance_rate", "maintenance_deduction", "initial_rate",
+            "initial_deduction")
+    if not all(key in tier for key in keys):
+        return _cell(tier)
+    return (f"from {tier['floor']}: MM {tier['maintenance_rate']} - "
+            f"{tier['maintenance_deduction']}, IM {tier['initial_rate']} - "
+            f"{tier['initial_deduction']}")
+
+
+def _summary_rows(summary: dict, key_path: str = "", depth: int = 0) -> list[tuple[str, str, str]]:
+    """(row key, indented label, cell) rows of one profile summary. Nested objects become
+    indented rows; markets, whose IDs differ between venues, are lined up by position (market 1,
+    market 2...); a tier list shows its length, its first tier and its last. The row key is the
+    path, so rows with the same label under different parents stay apart."""
+    indent = "  " * depth
+    rows: list[tuple[str, str, str]] = []
+    for key, value in summary.items():
+        path = f"{key_path}/{key}"
+        if depth == 0 and key in _PROSE_KEYS + ("name",):
+            continue
+        if key == "markets" and isinstance(value, dict):
+            rows.append((path, indent + key, ", ".join(value) or "-"))
+            for number, (market_id, market) in enumerate(value.items(), start=1):
+                rows.append((f"{path}/{number}", f"{indent}market {number}", market_id))
+                if isinstance(market, dict):
+                    rows.extend(_summary_rows(market, f"{path}/{number}", depth + 1))
+        elif key == "tiers" and isinstance(value, list) and all(isinstance(t, dict)
+                                                               for t in value):
+            rows.append((path, indent + key, str(len(value))))
+            if value:
+                rows.append((f"{path}/first", f"{indent}  first", _tier_cell(value[0])))
+            if len(value) > 1:
+                rows.append((f"{path}/last", f"{indent}  last", _tier_cell(value[-1])))
+        elif isinstance(value, dict) and value and all(
+                not isinstance(v, (dict, list)) for v in value.values()):
+            rows.append((path, indent + key, ""))
+            rows.extend((f"{path}/{k}", f"{indent}  {k}", _cell(v)) for k, v in value.items())
+        else:
+            rows.append((path, indent + key, _cell(value)))
+    return rows
+
+
+def render_profiles(summaries: dict[str, dict]) -> str:
+    """The profiles side by side, one column each (rows in first-seen order, "-" where a profile
+    has no such row), then each profile's description and sources."""
+    labels: dict[str, str] = {}  # row key -> label, in first-seen order
+    cells: dict[str, dict[str, str]] = {}  # profile -> row key -> cell
+    for name, summary in summaries.items():
+        cells[name] = {}
+        for row_key, label, cell in _summary_rows(summary):
+            labels.setdefault(row_key, label)
+            cells[name][row_key] = cell
+    table = [[""] + list(summaries)]
+    table += [[label] + [cells[name].get(row_key, "-") for name in summaries]
+              for row_key, label in labels.items()]
+    lines = _table_lines(table)
+    for name, summary in summaries.items():
+        prose = [f"{name}: {summary['description']}" if summary.get("description") else name]
+        prose += [f"  source: {source}" for source in summary.get("sources") or ()]
+        lines += [""] + prose
+    return "\n".join(lines) + "\n"
+
+
+def _table_lines(table: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    lines = ["  ".join(text.ljust(width) for text, width in zip(row, widths)).rstrip()
+             for row in table]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return lines
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; returns the exit status (0, or 2 for bad input)."""
+    parser = _parser()
+    args = parser.parse_args(argv)  # a bad command line exits 2 with argparse's own message
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        output = args.run(args)
+    except InputError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        sys.stdout.write(output)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `liqspec explain | head`: the reader left, which is not an error
+        # Point stdout at devnull so the interpreter's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,455 @@
+"""Explain accounts: every number of their margin and liquidation state, with the rule behind it.
+
+:func:`explain_state` returns plain data (dicts, lists, ints, strings: ready for ``json.dumps``)
+and :func:`render_text` renders that data as aligned text; the ``liqspec explain`` command prints
+one or the other. Every number is a record::
+
+    {"value": 183000000, "unit": "quote quantum", "human": "183.00", "rules": ["LIQ-TIER-5"]}
+
+``value`` is the exact integer in the venue's units (quote quantums, lots, ticks, ppm), ``human``
+its exact decimal rendering (LIQ-UNIT-2), and ``rules`` the rule IDs of the reference functions
+that computed it, read from the functions themselves (``@implements``) so they cannot drift. A
+rational number carries ``exact`` (numerator and denominator) instead of or beside ``value``: a
+liquidation or bankruptcy price (whose ``value`` is its tick rounding, LIQ-PRICE-3) and an
+average entry price. The margin ratio is ``numerator`` (maintenance) over ``denominator``
+(equity), with ``percent`` rounded up, or None when equity is not positive.
+
+Nothing here decides state: every amount comes from the reference functions; this module only
+gathers, checks that the totals agree with the per-position figures, and renders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from fractions import Fraction
+
+from liqspec.reference.arithmetic import div_ceil
+from liqspec.reference.errors import UnknownAccount
+from liqspec.reference.ledger import fill, transfer
+from liqspec.reference.liquidation import is_below_backstop, is_liquidatable
+from liqspec.reference.margin import (account_initial_margin_quote,
+                                      account_maintenance_margin_quote, equity_quote,
+                                      free_collateral_quote, initial_margin_quote,
+                                      maintenance_margin_quote, notional_quote,
+                                      oi_scaled_initial_margin_ppm, open_interest_quote,
+                                      position_value_quote, tier_for, unrealized_pnl_quote)
+from liqspec.reference.marks import set_mark
+from liqspec.reference.prices import (Threshold, bankruptcy_price, display_price, liquidation_price,
+                                      round_toward_venue)
+from liqspec.reference.state import TRADER, Account, Market, Profile, State
+from liqspec.reference.units import from_units
+
+#: an account's status; _status checks them worst first: bankrupt, below backstop, liquidatable
+STATUS_HEALTHY = "healthy"
+STATUS_LIQUIDATABLE = "liquidatable"
+STATUS_BELOW_BACKSTOP = "below backstop"
+STATUS_BANKRUPT = "bankrupt"
+
+#: digits shown after the point for a non-terminating exact price (display only)
+EXACT_DIGITS = 12
+
+
+def rules_of(*functions: Callable) -> list[str]:
+    """The rule IDs the reference functions implement, in order, without repeats."""
+    found: list[str] = []
+    for function in functions:
+        for rule_id in getattr(function, "__rule_ids__", ()):
+            if rule_id not in found:
+                found.append(rule_id)
+    assert found, f"no rule ID on {functions}"
+    return found
+
+
+# Which reference function produces each number: the single place this module names rules.
+RULES_QUOTE_BALANCE = rules_of(transfer)  # quote moves only by journaled transfers
+RULES_POSITION = rules_of(fill)  # base moves only by fills
+RULES_MARK = rules_of(set_mark)
+#: wallet = quote balance + cost basis, and entry price = cost basis / size: the cost basis is kept
+#: by the ledger's private _move_base, so its rule is named here rather than read from it
+RULES_COST_BASIS = ["LIQ-MARGIN-4"]
+RULES_VALUE = rules_of(position_value_quote)
+RULES_NOTIONAL = rules_of(notional_quote)
+RULES_PNL = rules_of(unrealized_pnl_quote)
+RULES_EQUITY = rules_of(equity_quote)
+RULES_TIER = rules_of(tier_for)
+RULES_MAINTENANCE = rules_of(maintenance_margin_quote)
+RULES_INITIAL = rules_of(initial_margin_quote)
+RULES_INITIAL_OI = rules_of(initial_margin_quote, oi_scaled_initial_margin_ppm)
+RULES_ACCOUNT_MAINTENANCE = rules_of(account_maintenance_margin_quote)
+RULES_ACCOUNT_INITIAL = rules_of(account_initial_margin_quote)
+RULES_FREE = rules_of(free_collateral_quote)
+RULES_TRIGGER = rules_of(is_liquidatable)
+RULES_BACKSTOP = rules_of(is_below_backstop)
+RULES_LIQUIDATION_PRICE = rules_of(liquidation_price, round_toward_venue)
+RULES_BANKRUPTCY_PRICE = rules_of(bankruptcy_price, round_toward_venue)
+RULES_BANKRUPT = rules_of(equity_quote, bankruptcy_price)
+RULES_DISPLAY = rules_of(display_price)
+
+
+# -- records ------------------------------------------------------------------------------------
+
+def _pad(text: str, places: int) -> str:
+    """Pad a decimal string's fraction with zeros to at least ``places`` digits."""
+    whole, _, frac = text.partition(".")
+    return f"{whole}.{frac.ljust(places, '0')}" if places or frac else whole
+
+
+def _quote_human(units: int, decimals: int) -> str:
+    """Exact decimal, with at least two places for readability (``200.00``, ``0.000125``)."""
+    return _pad(from_units(units, decimals), min(2, decimals))
+
+
+def _price_human(ticks: int, price_decimals: int) -> str:
+    """Exact decimal with every place of the tick (``60000.0``, ``3000.00``)."""
+    return _pad(from_units(ticks, price_decimals), price_decimals)
+
+
+def _fraction_human(value: Fraction, decimals: int) -> str:
+    """A rational number of ``10**-decimals`` units as a decimal: exact when it terminates (with
+    at least ``decimals`` places, like a price), else truncated after :data:`EXACT_DIGITS` places
+    and marked with an ellipsis (display only; the record's ``exact`` field is the value)."""
+    scaled = value / 10**decimals
+    rest, twos, fives = scaled.denominator, 0, 0
+    while rest % 2 == 0:
+        rest, twos = rest // 2, twos + 1
+    while rest % 5 == 0:
+        rest, fives = rest // 5, fives + 1
+    if rest == 1:  # terminates after max(twos, fives) places: print it whole
+        places = max(twos, fives, decimals)
+        return _pad(from_units(int(scaled * 10**places), places), decimals)
+    truncated = int(scaled * 10**EXACT_DIGITS)  # int() truncates toward zero
+    return _pad(from_units(truncated, EXACT_DIGITS), EXACT_DIGITS) + "…"
+
+
+def _quote(units: int, decimals: int, rules: list[str]) -> dict:
+    return {"value": units, "unit": "quote quantum", "human": _quote_human(units, decimals),
+            "rules": list(rules)}
+
+
+def _price(ticks: int, market: Market, rules: list[str]) -> dict:
+    return {"value": ticks, "unit": "tick", "human": _price_human(ticks, market.price_decimals),
+            "rules": list(rules)}
+
+
+def _exact(value: Fraction) -> dict:
+    return {"numerator": value.numerator, "denominator": value.denominator}
+
+
+def _rate_human(ppm: int) -> str:
+    return from_units(ppm, 4) + "%"  # 1% is 10,000 ppm
+
+
+def _threshold(threshold: Threshold, market: Market, profile: Profile, rules: list[str],
+               kind: str) -> dict:
+    """A liquidation or bankruptcy price: ticks rounded toward the venue, the exact value, and
+    the value as the venue displays it."""
+    record = _price(threshold.ticks, market, rules)
+    record["exact"] = _exact(threshold.exact)
+    record["exact_human"] = _fraction_human(threshold.exact, market.price_decimals)
+    record["venue_display"] = display_price(threshold.exact, market, profile)
+    record["venue_display_rules"] = list(RULES_DISPLAY)
+    long = threshold.side > 0
+    if threshold.ticks == 0:
+        record["human"] = "none"
+        # prices.py: a long with no positive root is never reached; a short with none is
+        # already past it at every positive mark.
+        record["meaning"] = (f"no positive mark reaches the {kind} price" if long
+                             else f"every positive mark is past the {kind} price")
+    else:
+        op = "<" if long else ">"
+        record["meaning"] = f"{kind} when mark {op} {record['human']}"
+    return record
+
+
+# -- explaining ---------------------------------------------------------------------------------
+
+def _position(state: State, account: Account, market_id: str, quote_decimals: int,
+              open_interest: Mapping[str, int]) -> dict:
+    market = state.market(market_id)
+    lots = account.position(market_id)
+    mark = state.marks[market_id]
+    notional = notional_quote(lots, mark, market)
+    tier = tier_for(market, notional)
+    tier_number = market.tier_floors().index(tier.floor_notional_quote) + 1
+    cost = account.cost_quote.get(market_id, 0)
+    # Average entry price in ticks: cost basis / (lots * value per lot-tick), exact (display only).
+    entry = Fraction(cost, lots * market.value_per_lot_tick)
+    if market.oi_scaling is None:
+        initial_rules, initial_rate = RULES_INITIAL, tier.init_margin_ppm
+    else:
+        initial_rules = RULES_INITIAL_OI
+        initial_rate = oi_scaled_initial_margin_ppm(market, tier, open_interest[market_id])
+    return {
+        "market": market_id,
+        "side": "long" if lots > 0 else "short",
+        "size": {"value": lots, "unit": "lot",
+                 "human": from_units(lots, market.base_decimals), "rules": RULES_POSITION},
+        "mark": _price(mark, market, RULES_MARK),
+        "entry_price": {"exact": _exact(entry), "unit": "tick",
+                        "human": _fraction_human(entry, market.price_decimals),
+                        "rules": RULES_COST_BASIS},
+        "cost_basis": _quote(cost, quote_decimals, RULES_COST_BASIS),
+        "value": _quote(position_value_quote(lots, mark, market), quote_decimals, RULES_VALUE),
+        "notional": _quote(notional, quote_decimals, RULES_NOTIONAL),
+        "unrealized_pnl": _quote(unrealized_pnl_quote(account, market_id, mark, market),
+                                 quote_decimals, RULES_PNL),
+        "tier": {"value": tier_number, "unit": "tier",
+                 "human": f"{tier_number} of {len(market.tiers)}", "rules": RULES_TIER,
+                 "floor_notional": _quote(tier.floor_notional_quote, quote_decimals, RULES_TIER),
+                 "maint_margin_ppm": tier.maint_margin_ppm,
+                 "maint_deduction": _quote(tier.maint_deduction_quote, quote_decimals, RULES_TIER),
+                 "init_margin_ppm": initial_rate,
+                 "init_deduction": _quote(tier.init_deduction_quote, quote_decimals, RULES_TIER)},
+        "maintenance_margin": _quote(maintenance_margin_quote(market, notional), quote_decimals,
+                                     RULES_MAINTENANCE),
+        "initial_margin": _quote(initial_margin_quote(market, notional, open_interest[market_id]),
+                                 quote_decimals, initial_rules),
+        "liquidation_price": _threshold(liquidation_price(account, market_id, state.marks,
+                                                          state.profile),
+                                        market, state.profile, RULES_LIQUIDATION_PRICE,
+                                        "liquidatable"),
+        "bankruptcy_price": _threshold(bankruptcy_price(account, market_id, state.marks,
+                                                        state.profile),
+                                       market, state.profile, RULES_BANKRUPTCY_PRICE, "bankrupt"),
+    }
+
+
+def _status(state: State, account: Account, equity: int, maintenance: int,
+            quote_decimals: int) -> dict:
+    """The account's worst state, checked in order: bankrupt, below backstop, liquidatable."""
+    def q(units: int) -> str:
+        return _quote_human(units, quote_decimals)
+
+    if equity < 0:
+        return {"value": STATUS_BANKRUPT, "rules": RULES_BANKRUPT,
+                "reason": f"equity {q(equity)} < 0: every position is past its bankruptcy price"}
+    if is_below_backstop(account, state):
+        num, den = state.profile.backstop_ratio  # type: ignore[misc]
+        return {"value": STATUS_BELOW_BACKSTOP, "rules": RULES_BACKSTOP,
+                "reason": f"equity {q(equity)} < {num}/{den} of maintenance {q(maintenance)}"}
+    if is_liquidatable(account, state):
+        return {"value": STATUS_LIQUIDATABLE, "rules": RULES_TRIGGER,
+                "reason": f"equity {q(equity)} < maintenance {q(maintenance)}"}
+    reason = ("no position: nothing to maintain" if maintenance == 0
+              else f"equity {q(equity)} >= maintenance {q(maintenance)}")
+    return {"value": STATUS_HEALTHY, "rules": RULES_TRIGGER, "reason": reason}
+
+
+def _margin_ratio(maintenance: int, equity: int) -> dict:
+    """Maintenance / equity (Binance's "margin ratio"): liquidatable exactly when it is above
+    100% (LIQ-TRIGGER-1). The percent shown rounds up, toward the venue, so a ratio just over
+    100% never reads as 100.00%."""
+    record: dict = {"numerator": maintenance, "denominator": equity, "unit": "ratio",
+                    "rules": RULES_TRIGGER}
+    if equity <= 0:
+        record.update(percent=None, human="n/a (equity <= 0)")
+    else:
+        hundredths = div_ceil(maintenance * 10_000, equity)  # percent with two places, rounded up
+        percent = _quote_human(hundredths, 2)
+        record.update(percent=percent, human=percent + "%")
+    return record
+
+
+def explain_account(state: State, account: Account, *, description: str = "") -> dict:
+    """Every number of one account's margin and liquidation state, with its rule IDs."""
+    profile = state.profile
+    quote_decimals = profile.quote_decimals
+    markets = sorted(account.positions)
+    open_interest = {m: open_interest_quote(state, m) for m in markets}
+    positions = [_position(state, account, m, quote_decimals, open_interest) for m in markets]
+
+    equity = equity_quote(account, state.marks, profile)
+    maintenance = account_maintenance_margin_quote(account, state.marks, profile)
+    initial = account_initial_margin_quote(account, state.marks, profile, open_interest)
+    pnl = sum(p["unrealized_pnl"]["value"] for p in positions)
+    wallet = account.quote + sum(account.cost_quote.get(m, 0) for m in markets)
+    # The totals come from the reference's account-level functions; the per-position figures
+    # must add up to them, and the two forms of equity must agree (a bug here would be silent).
+    assert maintenance == sum(p["maintenance_margin"]["value"] for p in positions)
+    assert initial == sum(p["initial_margin"]["value"] for p in positions)
+    assert equity == wallet + pnl == account.quote + sum(p["value"]["value"] for p in positions)
+
+    any_oi = any(profile.markets[m].oi_scaling is not None for m in markets)
+    status = _status(state, account, equity, maintenance, quote_decimals)
+    if account.role != TRADER:
+        status["reason"] += f"; {account.role} role: no liquidation rule applies to it"
+    report = {
+        "id": account.account_id,
+        "role": account.role,
+        "margin_mode": "cross" if account.isolated_market is None else "isolated",
+        "isolated_market": account.isolated_market,
+        "description": description,
+        "status": status,
+        "wallet": _quote(wallet, quote_decimals, RULES_COST_BASIS),
+        "quote_balance": _quote(account.quote, quote_decimals, RULES_QUOTE_BALANCE),
+        "unrealized_pnl": _quote(pnl, quote_decimals, RULES_PNL),
+        "equity": _quote(equity, quote_decimals, RULES_EQUITY),
+        "maintenance_margin": _quote(maintenance, quote_decimals, RULES_ACCOUNT_MAINTENANCE),
+        "initial_margin": _quote(initial, quote_decimals,
+                                 RULES_ACCOUNT_INITIAL + (RULES_INITIAL_OI[1:] if any_oi else [])),
+        "free_collateral": _quote(free_collateral_quote(state, account), quote_decimals,
+                                  RULES_FREE),
+        "margin_ratio": _margin_ratio(maintenance, equity),
+        "positions": positions,
+    }
+    if profile.backstop_ratio is not None:
+        num, den = profile.backstop_ratio
+        # Below the backstop iff equity < num/den * MM; for an integer equity that is exactly
+        # equity < ceil(num * MM / den), so the rounded-up threshold decides the same way.
+        report["backstop_threshold"] = _quote(div_ceil(num * maintenance, den), quote_decimals,
+                                              RULES_BACKSTOP)
+        report["backstop_threshold"]["ratio"] = [num, den]
+    return report
+
+
+def explain_state(state: State, account_id: str | None = None, *, quote_asset: str = "quote",
+                  description: str = "",
+                  account_descriptions: Mapping[str, str] | None = None) -> dict:
+    """Explain one account, or every trader account, of ``state``.
+
+    Accounts with the backstop role (a liquidator vault, or the loader's opening counterparty)
+    are not margin-checked by any rule, so they are listed under ``not_shown`` rather than
+    explained, unless named with ``account_id``.
+    """
+    profile = state.profile
+    descriptions = account_descriptions or {}
+    if account_id is not None:
+        if account_id not in state.accounts:
+            known = ", ".join(state.accounts) or "none"
+            raise UnknownAccount(f"unknown account {account_id!r} (accounts: {known})")
+        chosen = [state.accounts[account_id]]
+        not_shown: list[str] = []
+    else:
+        chosen = [a for a in state.accounts.values() if a.role == TRADER]
+        not_shown = [a.account_id for a in state.accounts.values() if a.role != TRADER]
+    return {
+        "venue": {
+            "name": profile.name,
+            "description": description or profile.description,
+            "quote_asset": quote_asset,
+            "quote_decimals": profile.quote_decimals,
+            "liquidation_size": profile.liquidation_size,
+            "fee_policy": profile.fee_policy,
+            "backstop_ratio": list(profile.backstop_ratio) if profile.backstop_ratio else None,
+            "bad_debt_policy": profile.bad_debt_policy,
+        },
+        "marks": {m: _price(state.marks[m], profile.markets[m], RULES_MARK)
+                  for m in profile.markets},
+        "insurance_fund": _quote(state.holders["insurance_fund"], profile.quote_decimals,
+                                 RULES_QUOTE_BALANCE),
+        "accounts": [explain_account(state, a, description=descriptions.get(a.account_id, ""))
+                     for a in chosen],
+        "not_shown": not_shown,
+    }
+
+
+def explain_loaded(loaded, account_id: str | None = None) -> dict:
+    """Explain a :class:`liqspec.statefile.LoadedState`."""
+    return explain_state(loaded.state, account_id, quote_asset=loaded.quote_asset,
+                         description=loaded.description,
+                         account_descriptions=loaded.account_descriptions)
+
+
+# -- text ---------------------------------------------------------------------------------------
+
+def _rules_text(record: dict) -> str:
+    return "[" + ", ".join(record["rules"]) + "]"
+
+
+def render_text(report: dict) -> str:
+    """Aligned, readable text: one block per account, one line per number, its rules on the
+    right. The numbers are the report's ``human`` strings, so text and JSON cannot disagree."""
+    venue = report["venue"]
+    asset = venue["quote_asset"]
+    # a table row (indented label, value, unit, rules, note), or a line of text as it is
+    rows: list[tuple[str, str, str, str, str] | str] = []
+
+    def row(label: str, record: dict, unit: str = "", note: str = "", indent: int = 2) -> None:
+        rows.append((" " * indent + label, record["human"], unit, _rules_text(record), note))
+
+    policies = [f"{venue['liquidation_size']} liquidation", f"{venue['fee_policy']} fee"]
+    if venue["backstop_ratio"]:
+        num, den = venue["backstop_ratio"]
+        policies.append(f"backstop below {num}/{den} of maintenance")
+    policies.append(f"bad debt by {venue['bad_debt_policy']}")
+    rows.append(f"venue {venue['name']}: amounts in {asset} ({venue['quote_decimals']} "
+                f"decimals); " + ", ".join(policies))
+    for market_id, mark in report["marks"].items():
+        row(f"mark {market_id}", mark, asset)
+    row("insurance fund", report["insurance_fund"], asset)
+
+    for account in report["accounts"]:
+        mode = (f"isolated {account['isolated_market']}" if account["isolated_market"]
+                else "cross margin")
+        role = "" if account["role"] == TRADER else f", {account['role']} role"
+        status = account["status"]
+        rows.append("")
+        rows.append(f"account {account['id']} ({mode}{role}): {status['value'].upper()}")
+        if account["description"]:
+            rows.append(f"  {account['description']}")
+        rows.append(("  status", status["value"], "", _rules_text(status), status["reason"]))
+        row("wallet balance", account["wallet"], asset, "quote balance + entry costs")
+        row("quote balance", account["quote_balance"], asset, "after paying for positions")
+        row("unrealized PnL", account["unrealized_pnl"], asset)
+        row("equity", account["equity"], asset, "wallet + unrealized PnL")
+        row("maintenance margin", account["maintenance_margin"], asset)
+        row("initial margin", account["initial_margin"], asset)
+        row("free collateral", account["free_collateral"], asset, "equity - initial margin")
+        row("margin ratio", account["margin_ratio"], "",
+            "maintenance / equity; liquidatable above 100%")
+        if "backstop_threshold" in account:
+            num, den = account["backstop_threshold"]["ratio"]
+            row("backstop threshold", account["backstop_threshold"], asset,
+                f"{num}/{den} of maintenance, rounded up; below it when equity < this")
+        for position in account["positions"]:
+            size = position["size"]
+            rows.append(f"  position {position['market']}: {position['side']} "
+                        f"{size['human'].lstrip('-')} ({abs(size['value'])} lots) "
+                        f"{_rules_text(size)}")
+            row("mark", position["mark"], asset, indent=4)
+            row("entry price", position["entry_price"], asset, "average, from the cost basis",
+                indent=4)
+            row("notional", position["notional"], asset, "|size| x mark", indent=4)
+            row("unrealized PnL", position["unrealized_pnl"], asset, "value at mark - cost basis",
+                indent=4)
+            tier = position["tier"]
+            row("tier", tier, "",
+                f"notional >= {tier['floor_notional']['human']}: maintenance "
+                f"{_rate_human(tier['maint_margin_ppm'])} x notional - "
+                f"{tier['maint_deduction']['human']}, initial "
+                f"{_rate_human(tier['init_margin_ppm'])} x notional - "
+                f"{tier['init_deduction']['human']}", indent=4)
+            row("maintenance margin", position["maintenance_margin"], asset, indent=4)
+            row("initial margin", position["initial_margin"], asset, indent=4)
+            for key, label in (("liquidation_price", "liquidation price"),
+                               ("bankruptcy_price", "bankruptcy price")):
+                price = position[key]
+                note = price["meaning"]
+                if price["value"]:
+                    note += (f"; exact {price['exact_human']}; venue displays "
+                             f"{price['venue_display']} [{', '.join(price['venue_display_rules'])}]")
+                row(label, price, asset if price["value"] else "", note, indent=4)
+    if report["not_shown"]:
+        rows.append("")
+        rows.append("not shown (backstop role, never margin-checked; use --account to see): "
+                    + ", ".join(report["not_shown"]))
+    return _align(rows)
+
+
+def _align(rows: list) -> str:
+    table = [r for r in rows if isinstance(r, tuple)]
+    widths = [max((len(r[i]) for r in table), default=0) for i in range(4)]
+    lines = []
+    for r in rows:
+        if isinstance(r, str):
+            lines.append(r)
+            continue
+        label, value, unit, rules, note = r
+        line = (f"{label.ljust(widths[0])}  {value.rjust(widths[1])} {unit.ljust(widths[2])}  "
+                f"{rules.ljust(widths[3])}  {note}")
+        lines.append(line.rstrip())
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["STATUS_BANKRUPT", "STATUS_BELOW_BACKSTOP", "STATUS_HEALTHY", "STATUS_LIQUIDATABLE",
+           "explain_account", "explain_loaded", "explain_state", "render_text", "rules_of"]

@@ -1,0 +1,708 @@
+"""Load a venue state from a user's JSON file, exactly, with an error that names the field.
+
+A state file describes a venue (a named profile, or an inline venue), the mark of every market, the
+insurance fund and the accounts with their positions. Every amount is a human decimal (a JSON string
+such as ``"50000.5"``, or a JSON number, which is read as an exact decimal, never as a float) and is
+converted exactly into the venue's integer units (LIQ-UNIT-2): a digit below the unit is an error,
+never rounded away. A complete example::
+
+    {
+      "description": "optional free text",
+      "venue": {
+        "name": "example",
+        "quote_asset": "USDT",
+        "quote_decimals": 6,
+        "liquidation_size": "full",
+        "fee_policy": "rate",
+        "backstop_ratio": [2, 3],
+        "markets": {
+          "BTCUSDT": {
+            "base_decimals": 3,
+            "price_decimals": 1,
+            "liquidation_fee_ppm": 12500,
+            "tiers": [
+              {"floor_notional": "0", "maint_margin_rate": "0.004", "maint_deduction": "0",
+               "init_margin_rate": "0.01", "init_deduction": "0"},
+              {"floor_notional": "50000", "maint_margin_rate": "0.005", "maint_deduction": "50",
+               "init_margin_rate": "0.02", "init_deduction": "500"}
+            ]
+          }
+        }
+      },
+      "marks": {"BTCUSDT": "50000.5"},
+      "insurance_fund": "1000000",
+      "accounts": [
+        {"id": "alice", "isolated_market": null, "quote": "1000",
+         "positions": {"BTCUSDT": {"size": "0.5", "entry_price": "50000"}}}
+      ]
+    }
+
+Instead of ``"venue"``, ``"profile": "binance_usdm"`` names a built-in venue profile
+(:func:`liqspec.reference.profiles.get_profile`). Exactly one of the two is required.
+
+Keys and units
+--------------
+* top level: ``venue`` or ``profile``, ``marks`` (required: one positive price per market),
+  ``accounts`` (required, a list), ``insurance_fund`` (quote, default 0), ``description``.
+* ``venue``: ``name``, ``quote_decimals`` and ``markets`` are required; optional policies are
+  ``quote_asset`` (display name, default ``"quote"``), ``liquidation_size`` (``full``, ``portion``,
+  ``tier_step``), ``portion_rate`` (a fraction such as ``"0.2"``), ``portion_threshold`` (quote),
+  ``fee_policy`` (``rate``, ``all_surplus``), ``backstop_ratio`` (``[num, den]``),
+  ``bad_debt_policy`` (``adl``, ``socialize``), ``adl_ranking``, ``adl_price`` (``bankruptcy``,
+  ``mark``), ``adl_seed``, ``description``, ``sources``. Defaults are those of
+  :class:`liqspec.reference.state.Profile`.
+* a market: ``base_decimals``, ``price_decimals`` and ``tiers`` are required;
+  ``liquidation_fee_ppm`` (an integer number of parts per million), ``min_maint_margin`` (quote)
+  and ``oi_scaling`` (``{"lower_cap": quote, "upper_cap": quote}``) are optional.
+* a tier: ``floor_notional``, ``maint_deduction`` and ``init_deduction`` in quote;
+  ``maint_margin_rate`` and ``init_margin_rate`` as decimal fractions (``"0.004"`` is 0.4%), which
+  must be whole parts per million. All five are required; the deductions must keep each requirement
+  continuous at every tier floor (LIQ-TIER-2), and an error says which value would.
+* an account: ``id`` and ``quote`` are required; ``isolated_market`` (``null`` for cross margin),
+  ``positions`` (``{market: {"size": signed base, "entry_price": price}}``, both required; negative
+  size is a short) and ``description`` are optional.
+
+Unknown keys are errors (a typo must not be silently ignored), and so are missing required keys,
+duplicate keys, wrong types and out-of-domain values. Every error is a :class:`StateFileError` whose
+message starts with the field's path, e.g. ``accounts[2].positions.BTCUSDT.size: '0.0001' has more
+than 3 decimal places``; a JSON syntax error reports its line and column.
+
+What ``quote`` means, and how the state is built
+------------------------------------------------
+An account's ``quote`` is its **wallet balance**, the number a venue shows: collateral before the
+entry cost of open positions is deducted, so that equity = wallet + unrealized PnL. The reference
+holds the dYdX form instead (quote balance + position value), so the loader books, in order:
+
+1. each wallet balance as a deposit from the ``outside`` holder (LIQ-DEPOSIT-1), and the insurance
+   fund as a top-up from outside (LIQ-INSURANCE-2), through the reference's own operations;
+2. each position as one fill at its entry price (LIQ-LEDGER-2) between the account and a backstop-
+   role account named :data:`OPENING_COUNTERPARTY`, which stands for "whoever was on the other side
+   of the book before this snapshot". The fill leaves the account with quote balance = wallet -
+   lots * entry * value_per_lot_tick and cost basis = lots * entry * value_per_lot_tick (signed),
+   exactly the fields a trade at that price would have left (LIQ-MARGIN-4).
+
+Why a counterparty account rather than setting the fields directly: every invariant then holds on
+a loaded state with nothing exempted. Quote sums to zero over all holders and replays from the
+journal (LIQ-INV-1), and base sums to zero in every market and replays from the fills (LIQ-INV-2).
+The fills bypass the initial-margin check on purpose (a snapshot may hold accounts that are already
+under water; that is what ``explain`` is for). The counterparty has the backstop role, so no rule
+treats it as a trader: it is never liquidated or ranked for ADL, and ``explain`` does not list it
+unless asked. It exists only when some account holds a position, and no account in the file may
+take its name.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from importlib import resources
+from pathlib import Path
+
+from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN, PPM, checked
+from liqspec.reference.collateral import deposit, open_account
+from liqspec.reference.deleveraging import ORDERINGS, RANKINGS
+from liqspec.reference.errors import InexactDecimal, LiqspecError, ResultCode
+from liqspec.reference.insurance import fund_insurance
+from liqspec.reference.invariants import all_violations
+from liqspec.reference.ledger import fill
+from liqspec.reference.margin import account_maintenance_margin_quote, free_collateral_quote
+from liqspec.reference.profiles import get_profile
+from liqspec.reference.state import (ADL_AT_BANKRUPTCY, ADL_AT_MARK, BACKSTOP, BAD_DEBT_ADL,
+                                     BAD_DEBT_SOCIALIZE, FEE_ALL_SURPLUS, FEE_RATE, HOLDERS,
+                                     SIZE_FULL, SIZE_PORTION, SIZE_TIER_STEP, Market,
+                                     OpenInterestScaling, Profile, State, Tier, atomic, new_state,
+                                     validate_market)
+from liqspec.reference.units import from_units, quote_per_lot_tick, to_units
+
+#: the backstop-role account that holds the other side of every opening position
+OPENING_COUNTERPARTY = "opening-counterparty"
+
+#: the rule stamped on the opening fills: a movement of base between two accounts
+OPENING_FILL_RULE = "LIQ-LEDGER-2"
+
+#: the embedded example, inside the installed package
+EXAMPLE_RESOURCE = "data/example_state.json"
+
+#: a rate is a decimal fraction with at most this many places: a whole number of ppm
+RATE_DECIMALS = 6
+
+
+class StateFileError(LiqspecError):
+    """A state file is malformed; ``path`` names the field (``accounts[2].positions.BTCUSDT.size``).
+
+    ``code`` is the reference's result code for the underlying problem (``INEXACT_DECIMAL``,
+    ``INVALID_PRICE``, ``UNKNOWN_MARKET``...; ``MALFORMED_STATE`` otherwise). A JSON syntax error
+    has an empty path and carries ``line`` and ``column``.
+    """
+
+    def __init__(self, path: str, message: str, code: ResultCode = ResultCode.MALFORMED_STATE,
+                 line: int | None = None, column: int | None = None):
+        super().__init__(f"{path}: {message}" if path else message, code)
+        self.path = path
+        self.reason = message
+        self.line = line
+        self.column = column
+
+
+@dataclass(frozen=True)
+class LoadedState:
+    """A loaded state and what the file says about it beyond the reference's state."""
+
+    state: State
+    #: display name of the quote asset (``"USDT"``); the state itself only knows its decimals
+    quote_asset: str = "quote"
+    description: str = ""
+    #: account ID -> its ``description`` in the file
+    account_descriptions: dict[str, str] = field(default_factory=dict)
+    #: the opening counterparty's ID, or None when no account holds a position
+    counterparty_id: str | None = None
+
+
+# -- reading JSON -------------------------------------------------------------------------------
+
+class _JsonObject(dict):
+    """A JSON object that remembers keys it saw twice, so the error can name their path."""
+
+    duplicate_keys: list[str]
+
+
+def _object_pairs(pairs: list[tuple[str, object]]) -> _JsonObject:
+    obj = _JsonObject()
+    obj.duplicate_keys = []
+    for key, value in pairs:
+        if key in obj:
+            obj.duplicate_keys.append(key)
+        obj[key] = value
+    return obj
+
+
+class _NonFinite:
+    """JSON's non-standard NaN / Infinity, kept as a marker so the error can name its path."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _parse_json(text: str) -> object:
+    try:
+        # parse_float=Decimal: a JSON number such as 0.004 is read exactly, never as a float.
+        return json.loads(text, parse_float=Decimal, parse_constant=_NonFinite,
+                          object_pairs_hook=_object_pairs)
+    except json.JSONDecodeError as error:
+        raise StateFileError("", f"invalid JSON at line {error.lineno}, column {error.colno}: "
+                                 f"{error.msg}", line=error.lineno, column=error.colno) from None
+    except ValueError as error:  # e.g. an integer past Python's digit limit for int()
+        raise StateFileError("", f"invalid JSON: {error}") from None
+    except RecursionError:
+        raise StateFileError("", "invalid JSON: nested too deeply") from None
+
+
+# -- field paths and typed values ---------------------------------------------------------------
+
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_\-]+")
+
+
+def _join(path: str, key: str) -> str:
+    """``accounts[0]`` + ``positions`` -> ``accounts[0].positions``; odd keys are quoted."""
+    part = key if _PLAIN_KEY.fullmatch(key) else json.dumps(key)
+    return f"{path}.{part}" if path else part
+
+
+def _type_name(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, Decimal)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return repr(value)
+
+
+def _fail(path: str, message: str, code: ResultCode = ResultCode.MALFORMED_STATE) -> StateFileError:
+    return StateFileError(path, message, code)
+
+
+def _object(value: object, path: str, required: tuple[str, ...] = (),
+            optional: tuple[str, ...] = ()) -> dict:
+    """Check that ``value`` is an object with every required key and no unknown or repeated one."""
+    if not isinstance(value, dict):
+        raise _fail(path or "(top level)", f"expected an object, got {_type_name(value)}")
+    for key in getattr(value, "duplicate_keys", ()):
+        raise _fail(_join(path, key), "key appears more than once")
+    known = required + optional
+    for key in value:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else \
+                f" (allowed: {', '.join(known)})"
+            raise _fail(_join(path, key), f"unknown key{hint}")
+    for key in required:
+        if key not in value:
+            raise _fail(_join(path, key), "required key is missing")
+    return value
+
+
+def _mapping(value: object, path: str) -> dict:
+    """An object whose keys are names the file chooses (market IDs): no key is unknown."""
+    return _object(value, path, optional=tuple(value) if isinstance(value, dict) else ())
+
+
+def _string(value: object, path: str) -> str:
+    if not isinstance(value, str):
+        raise _fail(path, f"expected a string, got {_type_name(value)}")
+    return value
+
+
+def _integer(value: object, path: str, low: int, high: int) -> int:
+    """A JSON integer (not a boolean, not a decimal) within ``low..high``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _fail(path, f"expected an integer, got {_type_name(value)}",
+                    ResultCode.NOT_AN_INTEGER)
+    if not low <= value <= high:
+        raise _fail(path, f"must be in {low}..{high}, got {value}")
+    return value
+
+
+def _decimal_units(value: object, decimals: int, path: str, why: str = "") -> int:
+    """A human decimal (string or exact JSON number) in integer units of ``10**-decimals``,
+    converted exactly by the reference (LIQ-UNIT-2) and inside the int64 domain (LIQ-DOMAIN-1)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
+        raise _fail(path, f"expected a decimal number such as \"12.5\", got {_type_name(value)}")
+    text = str(value).strip()
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise _fail(path, f"{text!r} is not a decimal number", ResultCode.INEXACT_DECIMAL) from None
+    if not number.is_finite():
+        raise _fail(path, f"{text!r} is not a finite number", ResultCode.INEXACT_DECIMAL)
+    # Decided on the exponent first, so a huge or tiny exponent never reaches Decimal's context.
+    if number != 0 and number.adjusted() + decimals >= 19:
+        raise _fail(path, f"{text!r} is outside the signed 64-bit domain in units of "
+                          f"10^-{decimals} (LIQ-DOMAIN-1)", ResultCode.OVERFLOW)
+    if number != 0 and number.adjusted() < -decimals:
+        units = None  # a non-zero digit below the unit: inexact, whatever Decimal would round to
+    else:
+        try:
+            units = to_units(text, decimals, path)
+        except InexactDecimal:
+            units = None
+    if units is None:
+        reason = f"{text!r} has more than {decimals} decimal places"
+        raise _fail(path, f"{reason} ({why})" if why else reason, ResultCode.INEXACT_DECIMAL)
+    if not INT64_MIN <= units <= INT64_MAX:
+        raise _fail(path, f"{text!r} is outside the signed 64-bit domain in units of "
+                          f"10^-{decimals} (LIQ-DOMAIN-1)", ResultCode.OVERFLOW)
+    return units
+
+
+def _quote(value: object, quote_decimals: int, path: str) -> int:
+    """A non-negative quote amount in quote quantums."""
+    units = _decimal_units(value, quote_decimals, path)
+    if units < 0:
+        raise _fail(path, f"must not be negative, got {str(value)!r}", ResultCode.INVALID_AMOUNT)
+    return units
+
+
+def _rate_ppm(value: object, path: str) -> int:
+    """A rate given as a decimal fraction (``"0.004"``), exactly in ppm (``4000``)."""
+    rate = _decimal_units(value, RATE_DECIMALS, path,
+                          why="a rate must be a whole number of parts per million")
+    if not 0 <= rate <= PPM:
+        raise _fail(path, f"a rate is a fraction in 0..1, got {str(value)!r}",
+                    ResultCode.INVALID_RATE)
+    return rate
+
+
+def _price_ticks(value: object, price_decimals: int, path: str) -> int:
+    ticks = _decimal_units(value, price_decimals, path)
+    if ticks <= 0:
+        raise _fail(path, f"a price must be positive, got {str(value)!r}", ResultCode.INVALID_PRICE)
+    return ticks
+
+
+def _choice(value: object, path: str, allowed: tuple[str, ...]) -> str:
+    text = _string(value, path)
+    if text not in allowed:
+        raise _fail(path, f"{text!r} is not one of {', '.join(allowed)}")
+    return text
+
+
+# -- the venue ----------------------------------------------------------------------------------
+
+_TIER_KEYS = ("floor_notional", "maint_margin_rate", "maint_deduction", "init_margin_rate",
+              "init_deduction")
+
+
+def _tier(value: object, quote_decimals: int, path: str) -> Tier:
+    obj = _object(value, path, required=_TIER_KEYS)
+    tier = Tier(
+        floor_notional_quote=_quote(obj["floor_notional"], quote_decimals,
+                                    _join(path, "floor_notional")),
+        maint_margin_ppm=_rate_ppm(obj["maint_margin_rate"], _join(path, "maint_margin_rate")),
+        maint_deduction_quote=_quote(obj["maint_deduction"], quote_decimals,
+                                     _join(path, "maint_deduction")),
+        init_margin_ppm=_rate_ppm(obj["init_margin_rate"], _join(path, "init_margin_rate")),
+        init_deduction_quote=_quote(obj["init_deduction"], quote_decimals,
+                                    _join(path, "init_deduction")),
+    )
+    # The rate ranges of validate_market (LIQ-DOMAIN-2), said here so the path names the rate.
+    if not 0 < tier.maint_margin_ppm < PPM:
+        raise _fail(_join(path, "maint_margin_rate"), "must be above 0 and below 1",
+                    ResultCode.INVALID_RATE)
+    if tier.init_margin_ppm < tier.maint_margin_ppm:
+        raise _fail(_join(path, "init_margin_rate"),
+                    f"must be at least maint_margin_rate ({from_units(tier.maint_margin_ppm, 6)})",
+                    ResultCode.INVALID_RATE)
+    return tier
+
+
+def _check_tier_table(tiers: list[Tier], quote_decimals: int, path: str) -> None:
+    """The tier-table rules of validate_market (LIQ-DOMAIN-2, LIQ-TIER-2), checked first so the
+    error names the tier's field and, for a deduction, the value that keeps the requirement
+    continuous at the floor, in human units. validate_market runs afterwards and stays the
+    authority."""
+    first = tiers[0]
+    if first.floor_notional_quote != 0:
+        raise _fail(_join(f"{path}[0]", "floor_notional"), "the first tier must start at 0")
+    for key, amount in (("maint_deduction", first.maint_deduction_quote),
+                        ("init_deduction", first.init_deduction_quote)):
+        if amount != 0:
+            raise _fail(_join(f"{path}[0]", key), "the first tier has no deduction: must be 0")
+    for index in range(1, len(tiers)):
+        previous, tier = tiers[index - 1], tiers[index]
+        if tier.floor_notional_quote <= previous.floor_notional_quote:
+            raise _fail(_join(f"{path}[{index}]", "floor_notional"),
+                        "tier floors must increase")
+        if tier.maint_margin_ppm < previous.maint_margin_ppm:
+            raise _fail(_join(f"{path}[{index}]", "maint_margin_rate"),
+                        "must not be below the previous tier's")
+        for rate, deduction, key in (("maint_margin_ppm", "maint_deduction_quote",
+                                      "maint_deduction"),
+                                     ("init_margin_ppm", "init_deduction_quote", "init_deduction")):
+            # rate_i * floor - ded_i == rate_{i-1} * floor - ded_{i-1}, scaled by 10^6 to stay exact
+            wanted_scaled = (getattr(previous, deduction) * PPM + tier.floor_notional_quote
+                             * (getattr(tier, rate) - getattr(previous, rate)))
+            if getattr(tier, deduction) * PPM == wanted_scaled:
+                continue
+            where = _join(f"{path}[{index}]", key)
+            got = from_units(getattr(tier, deduction), quote_decimals)
+            if wanted_scaled % PPM == 0:
+                wanted = from_units(wanted_scaled // PPM, quote_decimals)
+                raise _fail(where, f"must be {wanted} for the requirement to be continuous at "
+                                   f"the tier floor (LIQ-TIER-2), got {got}")
+            raise _fail(where, f"no deduction in whole quote units keeps the requirement "
+                               f"continuous at this floor (LIQ-TIER-2), got {got}")
+
+
+def _market(market_id: str, value: object, quote_decimals: int, path: str) -> Market:
+    obj = _object(value, path, required=("base_decimals", "price_decimals", "tiers"),
+                  optional=("liquidation_fee_ppm", "min_maint_margin", "oi_scaling"))
+    base_decimals = _integer(obj["base_decimals"], _join(path, "base_decimals"), 0, 18)
+    price_decimals = _integer(obj["price_decimals"], _join(path, "price_decimals"), 0, 18)
+    try:  # LIQ-UNIT-1: one lot at one tick must be a whole number of quote quantums
+        quote_per_lot_tick(quote_decimals, base_decimals, price_decimals)
+    except LiqspecError as error:
+        raise StateFileError(path, f"{error} (LIQ-UNIT-1)", error.code) from None
+    tiers_path = _join(path, "tiers")
+    raw_tiers = obj["tiers"]
+    if not isinstance(raw_tiers, list) or not raw_tiers:
+        raise _fail(tiers_path, f"expected a non-empty list of tiers, got {_type_name(raw_tiers)}")
+    tiers = [_tier(row, quote_decimals, f"{tiers_path}[{i}]") for i, row in enumerate(raw_tiers)]
+    _check_tier_table(tiers, quote_decimals, tiers_path)
+    oi_scaling = None
+    if obj.get("oi_scaling") is not None:
+        oi_path = _join(path, "oi_scaling")
+        oi = _object(obj["oi_scaling"], oi_path, required=("lower_cap", "upper_cap"))
+        oi_scaling = OpenInterestScaling(
+            _quote(oi["lower_cap"], quote_decimals, _join(oi_path, "lower_cap")),
+            _quote(oi["upper_cap"], quote_decimals, _join(oi_path, "upper_cap")))
+    market = Market(
+        market_id=market_id,
+        base_decimals=base_decimals,
+        price_decimals=price_decimals,
+        tiers=tuple(tiers),
+        liquidation_fee_ppm=_integer(obj.get("liquidation_fee_ppm", 0),
+                                     _join(path, "liquidation_fee_ppm"), 0, PPM),
+        min_maint_margin_quote=_quote(obj.get("min_maint_margin", 0), quote_decimals,
+                                      _join(path, "min_maint_margin")),
+        oi_scaling=oi_scaling,
+    )
+    try:
+        validate_market(market)  # the reference's domain check (LIQ-DOMAIN-2) is the authority
+    except LiqspecError as error:
+        raise StateFileError(path, str(error), error.code) from None
+    return market
+
+
+_VENUE_POLICIES = ("quote_asset", "liquidation_size", "portion_rate", "portion_threshold",
+                   "fee_policy", "backstop_ratio", "bad_debt_policy", "adl_ranking", "adl_price",
+                   "adl_seed", "description", "sources")
+
+
+def _venue(value: object, path: str) -> tuple[Profile, str]:
+    obj = _object(value, path, required=("name", "quote_decimals", "markets"),
+                  optional=_VENUE_POLICIES)
+    name = _string(obj["name"], _join(path, "name"))
+    quote_decimals = _integer(obj["quote_decimals"], _join(path, "quote_decimals"), 0, 18)
+    markets_path = _join(path, "markets")
+    raw_markets = _mapping(obj["markets"], markets_path)
+    if not raw_markets:
+        raise _fail(markets_path, "a venue needs at least one market")
+    markets = {market_id: _market(market_id, raw, quote_decimals, _join(markets_path, market_id))
+               for market_id, raw in raw_markets.items()}
+    fields: dict[str, object] = {"name": name, "quote_decimals": quote_decimals,
+                                 "markets": markets}
+
+    def p(key: str) -> str:  # a policy field's path
+        return _join(path, key)
+
+    if "liquidation_size" in obj:
+        fields["liquidation_size"] = _choice(obj["liquidation_size"], p("liquidation_size"),
+                                             (SIZE_FULL, SIZE_PORTION, SIZE_TIER_STEP))
+    if "portion_rate" in obj:
+        fields["portion_ppm"] = _rate_ppm(obj["portion_rate"], p("portion_rate"))
+        if fields["portion_ppm"] == 0:
+            raise _fail(p("portion_rate"), "must be above 0")
+    if "portion_threshold" in obj:
+        fields["portion_threshold_quote"] = _quote(obj["portion_threshold"], quote_decimals,
+                                                   p("portion_threshold"))
+    if "fee_policy" in obj:
+        fields["fee_policy"] = _choice(obj["fee_policy"], p("fee_policy"),
+                                       (FEE_RATE, FEE_ALL_SURPLUS))
+    if obj.get("backstop_ratio") is not None:
+        ratio = obj["backstop_ratio"]
+        if not isinstance(ratio, list) or len(ratio) != 2:
+            raise _fail(p("backstop_ratio"), f"expected [num, den], got {_type_name(ratio)}")
+        num = _integer(ratio[0], f"{p('backstop_ratio')}[0]", 1, INT64_MAX)
+        den = _integer(ratio[1], f"{p('backstop_ratio')}[1]", 1, INT64_MAX)
+        if num >= den:
+            raise _fail(p("backstop_ratio"), f"need 0 < num < den, got [{num}, {den}]")
+        fields["backstop_ratio"] = (num, den)
+    if "bad_debt_policy" in obj:
+        fields["bad_debt_policy"] = _choice(obj["bad_debt_policy"], p("bad_debt_policy"),
+                                            (BAD_DEBT_ADL, BAD_DEBT_SOCIALIZE))
+    if "adl_ranking" in obj:
+        fields["adl_ranking"] = _choice(obj["adl_ranking"], p("adl_ranking"),
+                                        tuple(RANKINGS) + tuple(ORDERINGS))
+    if "adl_price" in obj:
+        fields["adl_price"] = _choice(obj["adl_price"], p("adl_price"),
+                                      (ADL_AT_BANKRUPTCY, ADL_AT_MARK))
+    if "adl_seed" in obj:
+        fields["adl_seed"] = _integer(obj["adl_seed"], p("adl_seed"), 0, 2**64 - 1)
+    if "description" in obj:
+        fields["description"] = _string(obj["description"], p("description"))
+    if "sources" in obj:
+        sources = obj["sources"]
+        if not isinstance(sources, list):
+            raise _fail(p("sources"), f"expected a list of strings, got {_type_name(sources)}")
+        fields["sources"] = tuple(_string(s, f"{p('sources')}[{i}]") for i, s in enumerate(sources))
+    quote_asset = _string(obj.get("quote_asset", "quote"), p("quote_asset"))
+    try:
+        profile = Profile(**fields)  # type: ignore[arg-type]
+    except LiqspecError as error:
+        raise StateFileError(path, str(error), error.code) from None
+    return profile, quote_asset
+
+
+def _named_profile(value: object, path: str) -> tuple[Profile, str]:
+    name = _string(value, path)
+    try:
+        profile = get_profile(name)
+    except LiqspecError as error:
+        raise StateFileError(path, str(error), error.code) from None
+    return profile, profile.quote_asset
+
+
+# -- the state ----------------------------------------------------------------------------------
+
+_TOP_KEYS = ("profile", "venue", "marks", "insurance_fund", "accounts", "description")
+
+
+def _marks(value: object, profile: Profile, path: str) -> dict[str, int]:
+    obj = _mapping(value, path)
+    marks = {}
+    for market_id, raw in obj.items():
+        where = _join(path, market_id)
+        if market_id not in profile.markets:
+            raise _fail(where, f"unknown market (markets: {', '.join(profile.markets)})",
+                        ResultCode.UNKNOWN_MARKET)
+        marks[market_id] = _price_ticks(raw, profile.markets[market_id].price_decimals, where)
+    for market_id in profile.markets:
+        if market_id not in marks:
+            raise _fail(_join(path, market_id), "missing: every market needs a mark price",
+                        ResultCode.INVALID_PRICE)
+    return marks
+
+
+@dataclass(frozen=True)
+class _AccountSpec:
+    account_id: str
+    isolated_market: str | None
+    wallet_quote: int
+    positions: dict[str, tuple[int, int, str]]  # market -> (lots, entry ticks, path)
+    description: str
+    path: str
+
+
+def _account(value: object, profile: Profile, path: str, seen: set[str]) -> _AccountSpec:
+    obj = _object(value, path, required=("id", "quote"),
+                  optional=("isolated_market", "positions", "description"))
+    id_path = _join(path, "id")
+    account_id = _string(obj["id"], id_path)
+    if not account_id:
+        raise _fail(id_path, "an account ID must not be empty")
+    if account_id in HOLDERS or account_id == OPENING_COUNTERPARTY:
+        raise _fail(id_path, f"{account_id!r} is reserved for a holder the loader books against")
+    if account_id in seen:
+        raise _fail(id_path, f"duplicate account ID {account_id!r}")
+    seen.add(account_id)
+    isolated = obj.get("isolated_market")
+    iso_path = _join(path, "isolated_market")
+    if isolated is not None:
+        isolated = _string(isolated, iso_path)
+        if isolated not in profile.markets:
+            raise _fail(iso_path, f"unknown market {isolated!r} (markets: "
+                                  f"{', '.join(profile.markets)})", ResultCode.UNKNOWN_MARKET)
+    wallet = _quote(obj["quote"], profile.quote_decimals, _join(path, "quote"))
+    positions_path = _join(path, "positions")
+    raw_positions = _mapping(obj.get("positions", {}), positions_path)
+    positions = {}
+    for market_id, raw in raw_positions.items():
+        where = _join(positions_path, market_id)
+        if market_id not in profile.markets:
+            raise _fail(where, f"unknown market (markets: {', '.join(profile.markets)})",
+                        ResultCode.UNKNOWN_MARKET)
+        if isolated is not None and market_id != isolated:
+            raise _fail(where, f"the account is isolated to {isolated} and cannot hold "
+                               f"{market_id} (LIQ-ACCOUNT-2)",
+                        ResultCode.ISOLATED_MARKET_MISMATCH)
+        market = profile.markets[market_id]
+        position = _object(raw, where, required=("size", "entry_price"))
+        lots = _decimal_units(position["size"], market.base_decimals, _join(where, "size"))
+        entry = _price_ticks(position["entry_price"], market.price_decimals,
+                             _join(where, "entry_price"))
+        if lots != 0:  # a zero size is a flat position: nothing to book
+            positions[market_id] = (lots, entry, where)
+    description = _string(obj.get("description", ""), _join(path, "description"))
+    return _AccountSpec(account_id, isolated, wallet, positions, description, path)
+
+
+def _book_position(state: State, spec: _AccountSpec, market_id: str, lots: int,
+                   entry_ticks: int, where: str) -> None:
+    """One opening fill at the entry price against the opening counterparty (LIQ-LEDGER-2)."""
+    market = state.market(market_id)
+    try:
+        cost = checked(abs(lots) * entry_ticks * market.value_per_lot_tick, f"{where}: entry cost")
+        buyer, seller = ((spec.account_id, OPENING_COUNTERPARTY) if lots > 0
+                         else (OPENING_COUNTERPARTY, spec.account_id))
+        with atomic(state):
+            fill(state, market_id, buyer, seller, abs(lots), cost, entry_ticks, OPENING_FILL_RULE)
+    except LiqspecError as error:
+        raise StateFileError(where, str(error).removeprefix(f"{where}: "), error.code) from None
+
+
+def _check_domain(state: State, specs: list[_AccountSpec]) -> None:
+    """Every account's equity and requirements at the marks stay in the int64 domain
+    (LIQ-DOMAIN-1), so explaining or operating on the loaded state cannot overflow later."""
+    paths = {spec.account_id: spec.path for spec in specs}
+    for account in state.accounts.values():
+        try:
+            free_collateral_quote(state, account)  # equity, open interest, initial margin
+            account_maintenance_margin_quote(account, state.marks, state.profile)
+        except LiqspecError as error:
+            where = paths.get(account.account_id, "accounts")
+            whose = "" if account.account_id in paths else f"{account.account_id}: "
+            raise StateFileError(where, f"{whose}at these marks, {error}", error.code) from None
+
+
+def parse_state(document: object) -> LoadedState:
+    """Build a state from a parsed JSON document (see the module docstring for the format)."""
+    top = _object(document, "", required=("marks", "accounts"), optional=_TOP_KEYS)
+    if "profile" in top and "venue" in top:
+        raise _fail("profile", "give either \"venue\" (inline) or \"profile\" (a name), not both")
+    if "profile" not in top and "venue" not in top:
+        raise _fail("venue", "required key is missing (or name a venue profile with \"profile\")")
+    if "venue" in top:
+        profile, quote_asset = _venue(top["venue"], "venue")
+    else:
+        profile, quote_asset = _named_profile(top["profile"], "profile")
+    marks = _marks(top["marks"], profile, "marks")
+    fund = _quote(top.get("insurance_fund", 0), profile.quote_decimals, "insurance_fund")
+    description = _string(top.get("description", ""), "description")
+    raw_accounts = top["accounts"]
+    if not isinstance(raw_accounts, list):
+        raise _fail("accounts", f"expected a list of accounts, got {_type_name(raw_accounts)}")
+    seen: set[str] = set()
+    specs = [_account(raw, profile, f"accounts[{i}]", seen) for i, raw in enumerate(raw_accounts)]
+
+    state = new_state(profile, marks)
+    try:
+        if fund:
+            fund_insurance(state, fund)  # LIQ-INSURANCE-2: from the outside holder
+    except LiqspecError as error:
+        raise StateFileError("insurance_fund", str(error), error.code) from None
+    for spec in specs:
+        open_account(state, spec.account_id, isolated_market=spec.isolated_market)
+        if spec.wallet_quote:
+            try:
+                deposit(state, spec.account_id, spec.wallet_quote)  # LIQ-DEPOSIT-1
+            except LiqspecError as error:  # the outside holder's balance left the int64 domain
+                raise StateFileError(_join(spec.path, "quote"), str(error), error.code) from None
+    has_positions = any(spec.positions for spec in specs)
+    if has_positions:
+        open_account(state, OPENING_COUNTERPARTY, role=BACKSTOP)
+    for spec in specs:
+        for market_id, (lots, entry, where) in spec.positions.items():
+            _book_position(state, spec, market_id, lots, entry, where)
+
+    _check_domain(state, specs)
+    # Every invariant holds on a loaded state, conservation included; if one did not, the loader
+    # (not the file) would be wrong, so this is an assertion rather than a StateFileError.
+    violations = all_violations(state)
+    assert not violations, f"loaded state breaks invariants: {violations}"
+    return LoadedState(
+        state=state,
+        quote_asset=quote_asset,
+        description=description,
+        account_descriptions={s.account_id: s.description for s in specs if s.description},
+        counterparty_id=OPENING_COUNTERPARTY if has_positions else None,
+    )
+
+
+def loads(text: str) -> LoadedState:
+    """Parse a state file's text."""
+    return parse_state(_parse_json(text))
+
+
+def load(path: str | Path) -> LoadedState:
+    """Read and parse a state file; an unreadable file is a :class:`StateFileError` too."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise StateFileError("", f"cannot read {str(path)!r}: {error.strerror or error}") from None
+    except UnicodeDecodeError as error:
+        raise StateFileError("", f"{str(path)!r} is not UTF-8 text: {error.reason}") from None
+    return loads(text)
+
+
+def example_text() -> str:
+    """The embedded example state file (``liqspec/data/example_state.json``)."""
+    return resources.files("liqspec").joinpath(EXAMPLE_RESOURCE).read_text(encoding="utf-8")
+
+
+def load_example() -> LoadedState:
+    """The embedded example, loaded."""
+    return loads(example_text())
+

@@ -1,0 +1,486 @@
+"""The ``liqspec`` command and ``liqspec explain`` (liqspec.cli, liqspec.explain).
+
+Expected numbers are worked by hand from the embedded example (liqspec/data/example_state.json),
+in USDT; one quote quantum is 10^-6 USDT, a BTC tick 0.1 USDT, an ETH tick 0.01 USDT:
+
+* marks: BTC 60,000, ETH 3,000. BTC tiers: [0, 50k) 0.4% / 1%; [50k, 250k) 0.5% - 50 / 2% - 500.
+  ETH tiers: [0, 10k) 0.5% / 1%; [10k, 100k) 0.65% - 15 / 2% - 100.
+* alice (cross, wallet 20,000): long 0.5 BTC from 58,000, short 4 ETH from 3,100.
+* bob (isolated BTC, wallet 3,000): long 2 BTC from 61,000.
+* carol (cross, wallet 3,150): long 10 ETH from 3,300.
+* dave (cross, wallet 10,000): short 1 BTC from 55,000.
+* erin (cross, wallet 500): flat.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from liqspec.cli import main, render_profiles
+from liqspec.explain import explain_loaded, explain_state, render_text
+from liqspec.statefile import example_text, load_example
+from liqspec.testing import open_long, usdt, venue
+
+USDT = 10**6
+EXAMPLE = json.loads(example_text())
+
+
+def liqspec_command() -> list[str]:
+    """The installed console script beside this interpreter, else ``python -m liqspec``."""
+    script = Path(sys.executable).with_name("liqspec")
+    found = str(script) if script.exists() else shutil.which("liqspec")
+    return [found] if found else [sys.executable, "-m", "liqspec"]
+
+
+def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(liqspec_command() + list(args), capture_output=True, text=True,
+                          input=stdin, timeout=60, env={**os.environ, "COLUMNS": "100"})
+
+
+def run_module(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "liqspec", *args], capture_output=True,
+                          text=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def report() -> dict:
+    """``liqspec explain --json`` on the default example, run as a real process."""
+    result = run("explain", "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def text() -> str:
+    result = run("explain")
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def account(report: dict, account_id: str) -> dict:
+    (found,) = [a for a in report["accounts"] if a["id"] == account_id]
+    return found
+
+
+def position(report: dict, account_id: str, market_id: str) -> dict:
+    (found,) = [p for p in account(report, account_id)["positions"] if p["market"] == market_id]
+    return found
+
+
+def block(text: str, account_id: str) -> str:
+    """The lines of one account's block in the text output."""
+    start = text.index(f"account {account_id} ")
+    end = text.find("\naccount ", start + 1)
+    return text[start:end if end != -1 else len(text)]
+
+
+def line(block_text: str, label: str, indent: int = 2) -> str:
+    """The one line of a block whose label, at this indent (2: account, 4: position), is
+    ``label``."""
+    prefix = " " * indent + label + "  "
+    (found,) = [ln for ln in block_text.splitlines() if ln.startswith(prefix)]
+    return found
+
+
+# -- the command ----------------------------------------------------------------------------------
+
+def test_help_lists_the_commands():
+    for result in (run("--help"), run_module("--help")):
+        assert result.returncode == 0
+        for command in ("explain", "profiles", "example"):
+            assert command in result.stdout
+    no_command = run()
+    assert no_command.returncode == 0 and "explain" in no_command.stdout
+
+
+def test_explain_help_lists_its_options():
+    result = run("explain", "--help")
+    assert result.returncode == 0
+    for option in ("STATE", "--account", "--json"):
+        assert option in result.stdout
+
+
+def test_example_command_prints_the_embedded_file():
+    result = run("example")
+    assert result.returncode == 0
+    assert json.loads(result.stdout) == EXAMPLE
+
+
+# -- explain: numbers agree with hand arithmetic ------------------------------------------------
+
+def test_explain_prints_every_trader_account_with_rule_ids(text):
+    for account_id in ("alice", "bob", "carol", "dave", "erin"):
+        assert f"account {account_id} " in text
+    for rule_id in ("LIQ-MARGIN-2", "LIQ-MARGIN-3", "LIQ-MARGIN-5", "LIQ-TIER-1", "LIQ-TIER-2",
+                    "LIQ-TIER-3", "LIQ-TIER-5", "LIQ-PRICE-1", "LIQ-PRICE-2", "LIQ-PRICE-3",
+                    "LIQ-TRIGGER-1", "LIQ-TRIGGER-2"):
+        assert rule_id in text
+    # the opening counterparty is a backstop account: named, not explained
+    assert "account opening-counterparty" not in text
+    assert "not shown" in text and "opening-counterparty" in text
+
+
+def test_every_number_line_carries_a_rule_id(text):
+    """Every indented line (a number, a status or a position) carries a [LIQ-...] tag; only
+    the accounts' free-text descriptions do not."""
+    descriptions = {f"  {a['description']}" for a in EXAMPLE["accounts"]}
+    indented = [ln for ln in text.splitlines() if ln.startswith("  ") and ln not in descriptions]
+    assert len(indented) > 50
+    for ln in indented:
+        assert "[LIQ-" in ln, ln
+
+
+def test_healthy_cross_account_LIQ_MARGIN_2_LIQ_TIER_5(report, text):
+    """Rules: LIQ-MARGIN-2, LIQ-MARGIN-3, LIQ-TIER-2, LIQ-TIER-3, LIQ-TIER-5, LIQ-MARGIN-5.
+
+    BTC: notional 0.5 * 60,000 = 30,000 (tier 1): MM 30,000 * 0.4% = 120, IM 30,000 * 1% = 300,
+         PnL 0.5 * (60,000 - 58,000) = +1,000.
+    ETH: notional 4 * 3,000 = 12,000 (tier 2): MM 12,000 * 0.65% - 15 = 63,
+         IM 12,000 * 2% - 100 = 140, PnL 4 * (3,100 - 3,000) = +400.
+    Equity 20,000 + 1,400 = 21,400; MM 183; IM 440; free 21,400 - 440 = 20,960;
+    margin ratio 183 / 21,400 = 0.855...% shown rounded up as 0.86%; backstop 2/3 * 183 = 122.
+    """
+    alice = account(report, "alice")
+    assert alice["status"]["value"] == "healthy"
+    assert alice["wallet"]["value"] == 20_000 * USDT
+    assert alice["unrealized_pnl"]["value"] == 1_400 * USDT
+    assert alice["equity"]["value"] == 21_400 * USDT
+    assert alice["maintenance_margin"]["value"] == 183 * USDT
+    assert alice["initial_margin"]["value"] == 440 * USDT
+    assert alice["free_collateral"]["value"] == 20_960 * USDT
+    assert (alice["margin_ratio"]["numerator"], alice["margin_ratio"]["denominator"]) == (
+        183 * USDT, 21_400 * USDT)
+    assert alice["margin_ratio"]["percent"] == "0.86"
+    assert alice["backstop_threshold"]["value"] == 122 * USDT
+    btc, eth = position(report, "alice", "BTCUSDT"), position(report, "alice", "ETHUSDT")
+    assert (btc["tier"]["value"], eth["tier"]["value"]) == (1, 2)
+    assert (btc["maintenance_margin"]["value"], eth["maintenance_margin"]["value"]) == (
+        120 * USDT, 63 * USDT)
+    assert (btc["initial_margin"]["value"], eth["initial_margin"]["value"]) == (
+        300 * USDT, 140 * USDT)
+    assert (btc["unrealized_pnl"]["value"], eth["unrealized_pnl"]["value"]) == (
+        1_000 * USDT, 400 * USDT)
+    assert (btc["side"], eth["side"], eth["size"]["value"]) == ("long", "short", -400)
+    # the same numbers, human and with their rules, in the text
+    alice_text = block(text, "alice")
+    assert "183.00 USDT" in line(alice_text, "maintenance margin")
+    assert "[LIQ-TIER-5]" in line(alice_text, "maintenance margin")
+    assert "21400.00 USDT" in line(alice_text, "equity") and "[LIQ-MARGIN-2]" in line(
+        alice_text, "equity")
+    assert "20960.00 USDT" in line(alice_text, "free collateral")
+    assert "0.86%" in line(alice_text, "margin ratio")
+
+
+def test_cross_liquidation_price_holds_other_marks_fixed_LIQ_PRICE_2(report):
+    """Rule: LIQ-PRICE-2. alice's BTC, ETH fixed: quote balance 20,000 - 29,000 + 12,400 = 3,400,
+    plus the ETH value -4 * 3,000 = -12,000, gives C = -8,600; ETH maintenance 63.
+    Tier 1 (0.5 P < 50,000): -8,600 + 0.5 P = 63 + 0.5 P * 0.4%  =>  0.498 P = 8,663
+    =>  P = 8,663 / 0.498 = 17,395.58...  ->  ticks rounded up for a long: 17,395.6.
+    Bankruptcy: -8,600 + 0.5 P = 0  =>  P = 17,200."""
+    btc = position(report, "alice", "BTCUSDT")
+    exact_usdt = Fraction(8_663) / Fraction("0.498")
+    liq = btc["liquidation_price"]
+    assert Fraction(liq["exact"]["numerator"], liq["exact"]["denominator"]) == exact_usdt * 10
+    assert liq["value"] == 173_956 and liq["human"] == "17395.6"
+    assert btc["bankruptcy_price"]["value"] == 172_000
+
+
+def test_isolated_long_near_liquidation_LIQ_PRICE_2_LIQ_PRICE_3(report, text):
+    """Rules: LIQ-PRICE-1, LIQ-PRICE-2, LIQ-PRICE-3. bob: quote balance 3,000 - 2 * 61,000 =
+    -119,000; notional at 60,000 is 120,000 (tier 2): MM 120,000 * 0.5% - 50 = 550; equity
+    3,000 - 2,000 = 1,000, healthy but close (ratio 550 / 1,000 = 55%).
+    Liquidation (tier 2): -119,000 + 2 P = 2 P * 0.5% - 50  =>  1.99 P = 118,950
+    =>  P = 11,895,000 / 199 USDT = 118,950,000 / 199 ticks = 597,738.69...  ->  597,739 (up).
+    Bankruptcy: 2 P = 119,000  =>  P = 59,500."""
+    bob = account(report, "bob")
+    assert (bob["margin_mode"], bob["isolated_market"]) == ("isolated", "BTCUSDT")
+    assert bob["status"]["value"] == "healthy"
+    assert bob["equity"]["value"] == 1_000 * USDT
+    assert bob["maintenance_margin"]["value"] == 550 * USDT
+    assert bob["initial_margin"]["value"] == 1_900 * USDT  # 120,000 * 2% - 500
+    assert bob["free_collateral"]["value"] == -900 * USDT
+    assert bob["margin_ratio"]["percent"] == "55.00"
+    btc = position(report, "bob", "BTCUSDT")
+    liq = btc["liquidation_price"]
+    assert (liq["exact"]["numerator"], liq["exact"]["denominator"]) == (118_950_000, 199)
+    assert liq["value"] == 597_739 and liq["human"] == "59773.9"
+    assert liq["rules"] == ["LIQ-PRICE-2", "LIQ-PRICE-3"]
+    assert btc["bankruptcy_price"]["value"] == 595_000
+    assert btc["bankruptcy_price"]["exact"] == {"numerator": 595_000, "denominator": 1}
+    liq_line = line(block(text, "bob"), "liquidation price", indent=4)
+    assert "59773.9 USDT" in liq_line and "[LIQ-PRICE-2, LIQ-PRICE-3]" in liq_line
+    assert "exact 59773.869346733668" in liq_line  # 11,895,000 / 199 to 12 places
+    assert "isolated BTCUSDT" in block(text, "bob")
+
+
+def test_liquidatable_account_LIQ_TRIGGER_1(report, text):
+    """Rule: LIQ-TRIGGER-1. carol: notional 10 * 3,000 = 30,000 (ETH tier 2): MM 30,000 * 0.65%
+    - 15 = 180; equity 3,150 + 10 * (3,000 - 3,300) = 150 < 180: liquidatable; 150 >= 2/3 * 180
+    = 120, so not below the backstop. Ratio 180 / 150 = 120%.
+    Liquidation: -29,850 + 10 P = 10 P * 0.65% - 15  =>  9.935 P = 29,835  =>  P = 3,003.0196...
+    ->  ticks of 0.01 rounded up: 3,003.02."""
+    carol = account(report, "carol")
+    assert carol["status"]["value"] == "liquidatable"
+    assert carol["status"]["rules"] == ["LIQ-TRIGGER-1"]
+    assert (carol["equity"]["value"], carol["maintenance_margin"]["value"]) == (
+        150 * USDT, 180 * USDT)
+    assert carol["margin_ratio"]["percent"] == "120.00"
+    assert carol["backstop_threshold"]["value"] == 120 * USDT
+    liq = position(report, "carol", "ETHUSDT")["liquidation_price"]
+    assert Fraction(liq["exact"]["numerator"], liq["exact"]["denominator"]) == \
+        Fraction(29_835) / Fraction("9.935") * 100
+    assert liq["value"] == 300_302
+    assert "LIQUIDATABLE" in block(text, "carol")
+    assert "equity 150.00 < maintenance 180.00" in block(text, "carol")
+
+
+def test_short_rounds_its_prices_down_LIQ_PRICE_3(report):
+    """Rule: LIQ-PRICE-3. dave: quote balance 10,000 + 55,000 = 65,000; short 1 BTC.
+    Liquidation (tier 2): 65,000 - P = P * 0.5% - 50  =>  1.005 P = 65,050  =>  P = 64,726.368...
+    ->  a short rounds down: 64,726.3. Bankruptcy: 65,000 - P = 0  =>  65,000. Equity 5,000;
+    MM 60,000 * 0.5% - 50 = 250; IM 60,000 * 2% - 500 = 700; PnL 55,000 - 60,000 = -5,000."""
+    dave = account(report, "dave")
+    btc = position(report, "dave", "BTCUSDT")
+    assert btc["side"] == "short" and btc["size"]["value"] == -1000
+    assert btc["liquidation_price"]["value"] == 647_263
+    exact = btc["liquidation_price"]["exact"]
+    assert Fraction(exact["numerator"], exact["denominator"]) == Fraction(65_050) / Fraction(
+        "1.005") * 10
+    assert btc["bankruptcy_price"]["value"] == 650_000
+    assert "mark > 64726.3" in btc["liquidation_price"]["meaning"]
+    assert (dave["equity"]["value"], dave["maintenance_margin"]["value"],
+            dave["initial_margin"]["value"]) == (5_000 * USDT, 250 * USDT, 700 * USDT)
+    assert btc["unrealized_pnl"]["value"] == -5_000 * USDT
+    assert dave["status"]["value"] == "healthy"
+
+
+def test_flat_account_has_nothing_to_maintain(report):
+    erin = account(report, "erin")
+    assert erin["positions"] == []
+    assert erin["status"]["value"] == "healthy"
+    assert (erin["equity"]["value"], erin["maintenance_margin"]["value"],
+            erin["free_collateral"]["value"]) == (500 * USDT, 0, 500 * USDT)
+
+
+def test_json_records_hold_integer_human_and_rules(report):
+    """Every amount record: an int in venue units, its exact human rendering, its rule IDs."""
+    alice = account(report, "alice")
+    for key in ("wallet", "quote_balance", "unrealized_pnl", "equity", "maintenance_margin",
+                "initial_margin", "free_collateral"):
+        record = alice[key]
+        assert isinstance(record["value"], int)
+        assert record["rules"] and all(r.startswith("LIQ-") for r in record["rules"])
+        # human is the exact decimal of the integer: value / 10^6
+        assert Fraction(record["human"]) == Fraction(record["value"], USDT)
+    assert report["marks"]["BTCUSDT"] == {"value": 600_000, "unit": "tick", "human": "60000.0",
+                                          "rules": ["LIQ-MARK-1"]}
+
+
+def test_text_and_json_show_the_same_numbers(report, text):
+    for acc in report["accounts"]:
+        acc_text = block(text, acc["id"])
+        for key, label in (("equity", "equity"), ("maintenance_margin", "maintenance margin"),
+                           ("free_collateral", "free collateral")):
+            assert f" {acc[key]['human']} USDT" in line(acc_text, label)
+        for pos in acc["positions"]:
+            assert pos["liquidation_price"]["human"] in acc_text
+
+
+def test_account_option_selects_one_account():
+    result = run("explain", "--account", "bob", "--json")
+    assert result.returncode == 0
+    assert [a["id"] for a in json.loads(result.stdout)["accounts"]] == ["bob"]
+    counterparty = run("explain", "--account", "opening-counterparty")
+    assert counterparty.returncode == 0
+    assert "backstop role" in counterparty.stdout
+
+
+def test_state_file_argument_and_stdin(tmp_path):
+    doc = json.loads(example_text())
+    doc["accounts"] = [doc["accounts"][1]]  # bob only
+    path = tmp_path / "bob.json"
+    path.write_text(json.dumps(doc))
+    from_file = run("explain", str(path), "--json")
+    from_stdin = run("explain", "-", "--json", stdin=json.dumps(doc))
+    assert from_file.returncode == from_stdin.returncode == 0
+    assert json.loads(from_file.stdout) == json.loads(from_stdin.stdout)
+    assert [a["id"] for a in json.loads(from_file.stdout)["accounts"]] == ["bob"]
+
+
+# -- statuses beyond the example ----------------------------------------------------------------
+
+def _carol_with_wallet(wallet: str, **venue_changes) -> dict:
+    doc = json.loads(example_text())
+    doc["accounts"] = [dict(doc["accounts"][2], quote=wallet)]
+    doc["venue"].update(venue_changes)
+    return doc
+
+
+def _explain_doc(doc: dict, tmp_path) -> dict:
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps(doc))
+    assert main(["explain", str(path), "--json"]) == 0
+    return path
+
+
+def test_below_backstop_LIQ_TRIGGER_2(tmp_path, capsys):
+    """Rule: LIQ-TRIGGER-2. carol with wallet 3,100: equity 3,100 - 3,000 = 100, below
+    2/3 * 180 = 120."""
+    _explain_doc(_carol_with_wallet("3100"), tmp_path)
+    carol = json.loads(capsys.readouterr().out)["accounts"][0]
+    assert carol["status"]["value"] == "below backstop"
+    assert carol["status"]["rules"] == ["LIQ-TRIGGER-2"]
+    assert carol["equity"]["value"] == 100 * USDT
+
+
+def test_no_backstop_policy_means_liquidatable_not_below_backstop(tmp_path, capsys):
+    """The same account on a venue without a backstop is only liquidatable (LIQ-TRIGGER-1)."""
+    _explain_doc(_carol_with_wallet("3100", backstop_ratio=None), tmp_path)
+    carol = json.loads(capsys.readouterr().out)["accounts"][0]
+    assert carol["status"]["value"] == "liquidatable"
+    assert "backstop_threshold" not in carol
+
+
+def test_bankrupt_LIQ_PRICE_1(tmp_path, capsys):
+    """Rule: LIQ-PRICE-1. carol with wallet 2,900: equity 2,900 - 3,000 = -100 < 0; her
+    bankruptcy price (quote balance 2,900 - 33,000 = -30,100; 10 P = 30,100 => P = 3,010) lies
+    above the mark of 3,000. The margin ratio is undefined at negative equity."""
+    _explain_doc(_carol_with_wallet("2900"), tmp_path)
+    carol = json.loads(capsys.readouterr().out)["accounts"][0]
+    assert carol["status"]["value"] == "bankrupt"
+    assert carol["equity"]["value"] == -100 * USDT
+    assert carol["margin_ratio"]["percent"] is None
+    assert position({"accounts": [carol]}, "carol", "ETHUSDT")["bankruptcy_price"]["value"] == \
+        301_000
+
+
+# -- bad input: exit 2, the field path on stderr, never a traceback --------------------------------
+
+def _mutated(change) -> str:
+    doc = json.loads(example_text())
+    change(doc)
+    return json.dumps(doc)
+
+
+BAD_FILES = [
+    ("syntax error", '{\n  "marks": {,}\n}',
+     "invalid JSON at line 2, column 13: Expecting property name enclosed in double quotes"),
+    ("unknown key", _mutated(lambda d: d["accounts"][0].update(posiitons={})),
+     "accounts[0].posiitons: unknown key (did you mean 'positions'?)"),
+    ("inexact decimal", _mutated(lambda d: d["accounts"][1]["positions"]["BTCUSDT"].update(
+        size="0.0001")), "accounts[1].positions.BTCUSDT.size: '0.0001' has more than 3 decimal "
+                         "places"),
+    ("unknown market", _mutated(lambda d: d["accounts"][3]["positions"].update(
+        SOLUSDT={"size": "1", "entry_price": "100"})), "accounts[3].positions.SOLUSDT: unknown "
+                                                       "market (markets: BTCUSDT, ETHUSDT)"),
+    ("negative price", _mutated(lambda d: d["marks"].update(ETHUSDT="-3000")),
+     "marks.ETHUSDT: a price must be positive, got '-3000'"),
+    ("missing field", _mutated(lambda d: d["accounts"][4].pop("id")),
+     "accounts[4].id: required key is missing"),
+    ("wrong type", _mutated(lambda d: d["venue"].update(quote_decimals="6")),
+     "venue.quote_decimals: expected an integer, got a string"),
+]
+
+
+@pytest.mark.parametrize("name, content, message", BAD_FILES, ids=[b[0] for b in BAD_FILES])
+def test_bad_file_exits_2_naming_the_field(name, content, message, tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    result = run("explain", str(path))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == f"liqspec: error: {path}: {message}\n"
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("name, content, message", BAD_FILES, ids=[b[0] for b in BAD_FILES])
+def test_bad_file_in_process_returns_2(name, content, message, tmp_path, capsys):
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    assert main(["explain", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"liqspec: error: {path}: {message}\n"
+
+
+def test_missing_file_and_unknown_account_exit_2(tmp_path):
+    missing = run("explain", str(tmp_path / "nope.json"))
+    assert missing.returncode == 2 and "cannot read" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    unknown = run("explain", "--account", "zoe")
+    assert unknown.returncode == 2
+    assert unknown.stderr.startswith("liqspec: error: --account: unknown account 'zoe'")
+
+
+def test_bad_command_line_exits_2():
+    result = run("explain", "--acount", "bob")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+# -- the explain API is plain data and reusable -------------------------------------------------
+
+def test_explain_state_on_a_state_built_by_operations_LIQ_MARGIN_2():
+    """explain works on any reference state, not only a loaded one. Toy venue (liqspec.testing):
+    alice deposits 1,000 and buys 0.1 BTC at 50,000 from bob: notional 5,000 (tier 1, 0.4%):
+    MM 20; equity 1,000; IM 5,000 * 1% = 50."""
+    state = venue(deposits={"alice": usdt("1000"), "bob": usdt("100000")})
+    open_long(state, "alice", "bob", "BTC", 100)
+    data = explain_state(state, "alice", quote_asset="USDT")
+    alice = data["accounts"][0]
+    assert alice["equity"]["value"] == usdt("1000")
+    assert alice["maintenance_margin"]["value"] == usdt("20")
+    assert alice["initial_margin"]["value"] == usdt("50")
+    assert json.loads(json.dumps(data)) == data  # plain data: survives a JSON round trip
+    assert "account alice (cross margin): HEALTHY" in render_text(data)
+
+
+def test_in_process_explain_matches_the_subprocess(report):
+    assert explain_loaded(load_example()) == report
+
+
+def test_profiles_command():
+    """Lists each profile side by side when liqspec.reference.profiles exists (the policy rows
+    match the profiles' own fields, column by column); otherwise says so, with exit status 2."""
+    result = run("profiles")
+    try:
+        from liqspec.reference import profiles
+    except ImportError:
+        assert result.returncode == 2
+        assert result.stderr.startswith("liqspec: error: profiles:")
+        return
+    assert result.returncode == 0, result.stderr
+    names = (list(profiles.profile_names()) if hasattr(profiles, "profile_names")
+             else list(profiles.PROFILES))
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == names
+    for field in ("fee_policy", "liquidation_size", "bad_debt_policy"):
+        (row,) = [ln for ln in lines if ln.split()[:1] == [field]]
+        assert row.split()[1:] == [getattr(profiles.get_profile(n), field) for n in names]
+
+
+def test_profiles_rendering_lines_markets_up_by_position():
+    """Markets with different IDs line up as market 1, market 2; each keeps its own values."""
+    tier = {"floor": "0", "maintenance_rate": "1%", "maintenance_deduction": "0",
+            "initial_rate": "2%", "initial_deduction": "0"}
+    summaries = {
+        "a": {"name": "a", "description": "venue A", "fee": "rate",
+              "markets": {"BTC": {"lot": "0.1", "tiers": [tier]},
+                          "ETH": {"lot": "0.2", "tiers": [tier, dict(tier, floor="9")]}}},
+        "b": {"name": "b", "fee": "all", "sources": ["https://example.org/b"],
+              "markets": {"XBT": {"lot": "0.3", "tiers": [tier]}}},
+    }
+    lines = render_profiles(summaries).splitlines()
+    assert lines[0].split() == ["a", "b"]
+    assert lines[2].split() == ["fee", "rate", "all"]
+    rows = [ln.split() for ln in lines[2:]]
+    assert ["market", "1", "BTC", "XBT"] in rows and ["market", "2", "ETH", "-"] in rows
+    assert [row for row in rows if row[:1] == ["lot"]] == [["lot", "0.1", "0.3"],
+                                                            ["lot", "0.2", "-"]]
+    (last,) = [ln for ln in lines if ln.split()[:1] == ["last"]]  # only ETH has two tiers
+    assert last.split() == ["last", "from", "9:", "MM", "1%", "-", "0,", "IM", "2%", "-", "0", "-"]
+    assert "a: venue A" in lines and "  source: https://example.org/b" in lines

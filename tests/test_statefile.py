@@ -1,0 +1,323 @@
+"""Loading a JSON state file (liqspec.statefile): exact units, invariants, errors naming the field.
+
+The embedded example is checked against hand arithmetic. Its venue: USDT with 6 decimals; BTCUSDT
+in lots of 0.001 BTC and ticks of 0.1 USDT; ETHUSDT in lots of 0.01 ETH and ticks of 0.01 USDT; one
+lot at one tick is worth 10^(6-3-1) = 10^(6-2-2) = 100 quote quantums in both (LIQ-UNIT-1).
+"""
+
+import copy
+import importlib.util
+import json
+
+import pytest
+
+from liqspec.reference import BACKSTOP, OUTSIDE, ResultCode, all_violations
+from liqspec.reference.margin import equity_quote
+from liqspec.statefile import (OPENING_COUNTERPARTY, StateFileError, example_text, load,
+                               load_example, loads, parse_state)
+
+USDT = 10**6  # quote quantums per USDT
+
+EXAMPLE = json.loads(example_text())
+
+
+def example():
+    """A deep copy of the embedded example as a Python document, to mutate in a test."""
+    return copy.deepcopy(EXAMPLE)
+
+
+def small(accounts, marks=None, **venue_policies):
+    """A one-market BTC venue (the example's BTC tiers) with the given accounts."""
+    venue = {"name": "small", "quote_decimals": 6,
+             "markets": {"BTCUSDT": copy.deepcopy(EXAMPLE["venue"]["markets"]["BTCUSDT"])}}
+    venue.update(venue_policies)
+    return {"venue": venue, "marks": marks or {"BTCUSDT": "60000"}, "accounts": accounts}
+
+
+def error_of(document: dict) -> StateFileError:
+    """The error parsing ``document`` raises, after a JSON round trip (as from a file)."""
+    with pytest.raises(StateFileError) as caught:
+        loads(json.dumps(document))
+    return caught.value
+
+
+# -- the example ----------------------------------------------------------------------------------
+
+def test_example_loads_and_every_invariant_holds_LIQ_INV_1_LIQ_INV_2():
+    """Rule: LIQ-INV-1, LIQ-INV-2 (conservation and zero-sum hold on a loaded state, with
+    nothing exempted: the opening balances are booked against outside and the positions against
+    the opening counterparty)."""
+    loaded = load_example()
+    state = loaded.state
+    assert all_violations(state) == []
+    assert loaded.quote_asset == "USDT"
+    assert loaded.counterparty_id == OPENING_COUNTERPARTY
+    assert state.account(OPENING_COUNTERPARTY).role == BACKSTOP
+    # outside paid in every wallet and the fund: 20000 + 3000 + 3150 + 10000 + 500 + 250000
+    assert state.holders[OUTSIDE] == -286_650 * USDT
+    assert state.holders["insurance_fund"] == 250_000 * USDT
+    # the counterparty holds the other side: BTC 500 + 2000 - 1000 lots, ETH -400 + 1000 lots
+    assert state.account(OPENING_COUNTERPARTY).positions == {"BTCUSDT": -1500, "ETHUSDT": -600}
+
+
+def test_quote_is_the_wallet_before_entry_cost_LIQ_MARGIN_4():
+    """Rule: LIQ-MARGIN-4. The file's "quote" is the wallet balance; the loader deducts the entry
+    cost (signed lots * entry ticks * 100) and keeps it as the cost basis."""
+    state = load_example().state
+    alice = state.account("alice")
+    # BTC: 500 lots * 580000 ticks * 100 = 29,000 USDT; ETH: -400 lots * 310000 ticks * 100
+    assert alice.cost_quote == {"BTCUSDT": 29_000 * USDT, "ETHUSDT": -12_400 * USDT}
+    assert alice.quote == (20_000 - 29_000 + 12_400) * USDT  # 3,400
+    dave = state.account("dave")  # a short receives its entry notional: 10,000 + 55,000
+    assert dave.quote == 65_000 * USDT and dave.cost_quote == {"BTCUSDT": -55_000 * USDT}
+    # equity = wallet + unrealized PnL: bob 3,000 + 2 * (60,000 - 61,000) = 1,000
+    assert equity_quote(state.account("bob"), state.marks, state.profile) == 1_000 * USDT
+    assert state.account("bob").isolated_market == "BTCUSDT"
+    assert state.account("erin").positions == {} and state.account("erin").quote == 500 * USDT
+
+
+def test_venue_converts_rates_and_deductions_exactly_LIQ_UNIT_2():
+    """Rule: LIQ-UNIT-2. "0.005" is 5,000 ppm; "1300" USDT is 1.3e9 quantums; marks in ticks."""
+    state = load_example().state
+    btc = state.market("BTCUSDT")
+    assert [t.maint_margin_ppm for t in btc.tiers] == [4_000, 5_000, 10_000]
+    assert [t.init_deduction_quote for t in btc.tiers] == [0, 500 * USDT, 8_000 * USDT]
+    assert btc.tiers[2].maint_deduction_quote == 1_300 * USDT
+    assert btc.value_per_lot_tick == 100 and btc.liquidation_fee_ppm == 10_000
+    assert state.marks == {"BTCUSDT": 600_000, "ETHUSDT": 300_000}
+    assert state.profile.backstop_ratio == (2, 3)
+
+
+def test_json_numbers_are_read_as_exact_decimals_not_floats_LIQ_UNIT_2():
+    """0.1 + 0.2 as floats is 0.30000000000000004; read as decimals it is exactly 0.3, so a JSON
+    number 0.3 is exactly 300,000 quantums, and a rate 0.004 exactly 4,000 ppm."""
+    text = json.dumps(small([{"id": "a", "quote": "0.3"}]))
+    text = text.replace('"quote": "0.3"', '"quote": 0.3')
+    text = text.replace('"maint_margin_rate": "0.004"', '"maint_margin_rate": 0.004')
+    assert '"quote": 0.3' in text and '"maint_margin_rate": 0.004' in text
+    state = loads(text).state
+    assert state.account("a").quote == 300_000
+    assert state.market("BTCUSDT").tiers[0].maint_margin_ppm == 4_000
+
+
+def test_no_positions_means_no_counterparty_and_zero_size_is_flat():
+    doc = small([{"id": "a", "quote": "10", "positions": {"BTCUSDT": {"size": "0",
+                                                                       "entry_price": "1"}}}])
+    loaded = loads(json.dumps(doc))
+    assert loaded.counterparty_id is None
+    assert list(loaded.state.accounts) == ["a"]
+    assert loaded.state.account("a").positions == {}
+
+
+def test_load_reads_a_file(tmp_path):
+    path = tmp_path / "state.json"
+    path.write_text(example_text())
+    assert load(path).state.snapshot() == load_example().state.snapshot()
+
+
+# -- errors name the field ------------------------------------------------------------------------
+
+def _set(path, value):
+    def change(doc):
+        *parents, last = path
+        target = doc
+        for key in parents:
+            target = target[key]
+        target[last] = value
+        return doc
+    return change
+
+
+def _delete(path):
+    def change(doc):
+        *parents, last = path
+        target = doc
+        for key in parents:
+            target = target[key]
+        del target[last]
+        return doc
+    return change
+
+
+BTC_TIER = ("venue", "markets", "BTCUSDT", "tiers")
+
+BAD = [
+    # (name, change, path the message must start with, result code)
+    ("inexact size", _set(("accounts", 2, "positions", "ETHUSDT", "size"), "0.001"),
+     "accounts[2].positions.ETHUSDT.size: '0.001' has more than 2 decimal places",
+     ResultCode.INEXACT_DECIMAL),
+    ("inexact price", _set(("marks", "BTCUSDT"), "60000.05"),
+     "marks.BTCUSDT: '60000.05' has more than 1 decimal places", ResultCode.INEXACT_DECIMAL),
+    ("inexact rate", _set(BTC_TIER + (1, "maint_margin_rate"), "0.0050001"),
+     "venue.markets.BTCUSDT.tiers[1].maint_margin_rate: '0.0050001' has more than 6 decimal "
+     "places (a rate must be a whole number of parts per million)", ResultCode.INEXACT_DECIMAL),
+    ("unknown account key", _set(("accounts", 0, "posiitons"), {}),
+     "accounts[0].posiitons: unknown key (did you mean 'positions'?)", ResultCode.MALFORMED_STATE),
+    ("unknown top key", _set(("insurance",), "5"),
+     "insurance: unknown key (did you mean 'insurance_fund'?)", ResultCode.MALFORMED_STATE),
+    ("unknown tier key", _set(BTC_TIER + (0, "maint_rate"), "0.1"),
+     "venue.markets.BTCUSDT.tiers[0].maint_rate: unknown key", ResultCode.MALFORMED_STATE),
+    ("unknown position key", _set(("accounts", 0, "positions", "BTCUSDT", "leverage"), 10),
+     "accounts[0].positions.BTCUSDT.leverage: unknown key", ResultCode.MALFORMED_STATE),
+    ("unknown venue key", _set(("venue", "fee"), "rate"),
+     "venue.fee: unknown key", ResultCode.MALFORMED_STATE),
+    ("unknown market in positions", _set(("accounts", 0, "positions", "DOGEUSDT"),
+                                         {"size": "1", "entry_price": "1"}),
+     "accounts[0].positions.DOGEUSDT: unknown market", ResultCode.UNKNOWN_MARKET),
+    ("unknown market in marks", _set(("marks", "DOGEUSDT"), "1"),
+     "marks.DOGEUSDT: unknown market", ResultCode.UNKNOWN_MARKET),
+    ("unknown isolated market", _set(("accounts", 1, "isolated_market"), "DOGEUSDT"),
+     "accounts[1].isolated_market: unknown market 'DOGEUSDT'", ResultCode.UNKNOWN_MARKET),
+    ("negative entry price", _set(("accounts", 0, "positions", "BTCUSDT", "entry_price"), "-5"),
+     "accounts[0].positions.BTCUSDT.entry_price: a price must be positive, got '-5'",
+     ResultCode.INVALID_PRICE),
+    ("zero mark", _set(("marks", "ETHUSDT"), "0"),
+     "marks.ETHUSDT: a price must be positive", ResultCode.INVALID_PRICE),
+    ("negative wallet", _set(("accounts", 4, "quote"), "-1"),
+     "accounts[4].quote: must not be negative", ResultCode.INVALID_AMOUNT),
+    ("negative fund", _set(("insurance_fund",), "-1"),
+     "insurance_fund: must not be negative", ResultCode.INVALID_AMOUNT),
+    ("missing quote", _delete(("accounts", 1, "quote")),
+     "accounts[1].quote: required key is missing", ResultCode.MALFORMED_STATE),
+    ("missing entry price", _delete(("accounts", 0, "positions", "BTCUSDT", "entry_price")),
+     "accounts[0].positions.BTCUSDT.entry_price: required key is missing",
+     ResultCode.MALFORMED_STATE),
+    ("missing mark", _delete(("marks", "ETHUSDT")),
+     "marks.ETHUSDT: missing: every market needs a mark price", ResultCode.INVALID_PRICE),
+    ("missing tier field", _delete(BTC_TIER + (2, "init_deduction")),
+     "venue.markets.BTCUSDT.tiers[2].init_deduction: required key is missing",
+     ResultCode.MALFORMED_STATE),
+    ("missing venue", _delete(("venue",)),
+     "venue: required key is missing", ResultCode.MALFORMED_STATE),
+    ("wrong type: boolean amount", _set(("accounts", 1, "quote"), True),
+     "accounts[1].quote: expected a decimal number such as \"12.5\", got a boolean",
+     ResultCode.MALFORMED_STATE),
+    ("wrong type: list of positions", _set(("accounts", 0, "positions"), []),
+     "accounts[0].positions: expected an object, got a list", ResultCode.MALFORMED_STATE),
+    ("wrong type: string decimals", _set(("venue", "markets", "ETHUSDT", "base_decimals"), "2"),
+     "venue.markets.ETHUSDT.base_decimals: expected an integer, got a string",
+     ResultCode.NOT_AN_INTEGER),
+    ("wrong type: accounts object", _set(("accounts",), {}),
+     "accounts: expected a list of accounts, got an object", ResultCode.MALFORMED_STATE),
+    ("wrong type: null id", _set(("accounts", 3, "id"), None),
+     "accounts[3].id: expected a string, got null", ResultCode.MALFORMED_STATE),
+    ("not a number", _set(("accounts", 0, "quote"), "12,5"),
+     "accounts[0].quote: '12,5' is not a decimal number", ResultCode.INEXACT_DECIMAL),
+    ("overflow", _set(("accounts", 0, "quote"), "1e30"),
+     "accounts[0].quote: '1e30' is outside the signed 64-bit domain", ResultCode.OVERFLOW),
+    ("entry cost overflow", _set(("accounts", 0, "positions", "BTCUSDT", "size"), "9000000000"),
+     "accounts[0].positions.BTCUSDT: entry cost", ResultCode.OVERFLOW),
+    ("tiny digit below the unit", _set(("accounts", 0, "quote"), "1e-99999999"),
+     "accounts[0].quote: '1e-99999999' has more than 6 decimal places",
+     ResultCode.INEXACT_DECIMAL),
+    ("rate above 100%", _set(BTC_TIER + (0, "init_margin_rate"), "1.5"),
+     "venue.markets.BTCUSDT.tiers[0].init_margin_rate: a rate is a fraction in 0..1",
+     ResultCode.INVALID_RATE),
+    # 50,000 * (0.5% - 0.4%) = 50: the only deduction that keeps tier 2 continuous (LIQ-TIER-2)
+    ("discontinuous deduction", _set(BTC_TIER + (1, "maint_deduction"), "40"),
+     "venue.markets.BTCUSDT.tiers[1].maint_deduction: must be 50 for the requirement to be "
+     "continuous at the tier floor (LIQ-TIER-2), got 40", ResultCode.MALFORMED_STATE),
+    ("first tier deduction", _set(BTC_TIER + (0, "maint_deduction"), "1"),
+     "venue.markets.BTCUSDT.tiers[0].maint_deduction: the first tier has no deduction",
+     ResultCode.MALFORMED_STATE),
+    ("maintenance above initial", _set(BTC_TIER + (0, "init_margin_rate"), "0.003"),
+     "venue.markets.BTCUSDT.tiers[0].init_margin_rate: must be at least maint_margin_rate "
+     "(0.004)", ResultCode.INVALID_RATE),
+    ("zero maintenance rate", _set(BTC_TIER + (0, "maint_margin_rate"), "0"),
+     "venue.markets.BTCUSDT.tiers[0].maint_margin_rate: must be above 0 and below 1",
+     ResultCode.INVALID_RATE),
+    ("decreasing maintenance rate", _set(("venue", "markets", "ETHUSDT", "tiers", 2),
+                                         {"floor_notional": "100000", "maint_margin_rate": "0.006",
+                                          "maint_deduction": "65", "init_margin_rate": "0.05",
+                                          "init_deduction": "3100"}),
+     "venue.markets.ETHUSDT.tiers[2].maint_margin_rate: must not be below the previous tier's",
+     ResultCode.MALFORMED_STATE),
+    ("floors not increasing", _set(BTC_TIER + (2, "floor_notional"), "50000"),
+     "venue.markets.BTCUSDT.tiers[2].floor_notional: tier floors must increase",
+     ResultCode.MALFORMED_STATE),
+    ("too many decimals for the quote", _set(("venue", "quote_decimals"), 3),
+     "venue.markets.BTCUSDT: quote_decimals (3) must be >= base_decimals (3) + price_decimals "
+     "(1)",
+     ResultCode.MALFORMED_STATE),
+    ("isolated account in another market", _set(("accounts", 1, "positions", "ETHUSDT"),
+                                                {"size": "1", "entry_price": "3000"}),
+     "accounts[1].positions.ETHUSDT: the account is isolated to BTCUSDT",
+     ResultCode.ISOLATED_MARKET_MISMATCH),
+    ("duplicate account", _set(("accounts", 3, "id"), "alice"),
+     "accounts[3].id: duplicate account ID 'alice'", ResultCode.MALFORMED_STATE),
+    ("reserved account", _set(("accounts", 3, "id"), OPENING_COUNTERPARTY),
+     "accounts[3].id: 'opening-counterparty' is reserved", ResultCode.MALFORMED_STATE),
+    ("holder name as account", _set(("accounts", 3, "id"), "insurance_fund"),
+     "accounts[3].id: 'insurance_fund' is reserved", ResultCode.MALFORMED_STATE),
+    ("bad policy", _set(("venue", "fee_policy"), "flat"),
+     "venue.fee_policy: 'flat' is not one of rate, all_surplus", ResultCode.MALFORMED_STATE),
+    ("bad backstop", _set(("venue", "backstop_ratio"), [3, 2]),
+     "venue.backstop_ratio: need 0 < num < den", ResultCode.MALFORMED_STATE),
+    ("venue and profile", _set(("profile",), "binance_usdm"),
+     "profile: give either \"venue\" (inline) or \"profile\" (a name), not both",
+     ResultCode.MALFORMED_STATE),
+]
+
+
+@pytest.mark.parametrize("name, change, message, code", BAD, ids=[b[0] for b in BAD])
+def test_every_error_names_the_field_path(name, change, message, code):
+    error = error_of(change(example()))
+    assert str(error).startswith(message), str(error)
+    assert error.path == message.split(":")[0]
+    assert error.code == code
+
+
+def test_json_syntax_error_reports_line_and_column():
+    text = '{\n  "marks": {"BTCUSDT": "1"},\n  "accounts": [,]\n}'
+    with pytest.raises(StateFileError) as caught:
+        loads(text)
+    # the stray comma is on line 3, column 16 (1-based, as editors count)
+    assert (caught.value.line, caught.value.column) == (3, 16)
+    assert "line 3, column 16" in str(caught.value)
+
+
+def test_duplicate_keys_are_errors_with_their_path():
+    text = json.dumps(small([{"id": "a", "quote": "1"}]))
+    text = text.replace('"quote": "1"', '"quote": "1", "quote": "2"')
+    with pytest.raises(StateFileError) as caught:
+        loads(text)
+    assert str(caught.value) == "accounts[0].quote: key appears more than once"
+
+
+def test_non_finite_json_constants_are_rejected_with_their_path():
+    text = json.dumps(small([{"id": "a", "quote": "1"}])).replace('"60000"', "NaN")
+    with pytest.raises(StateFileError) as caught:
+        loads(text)
+    assert str(caught.value).startswith("marks.BTCUSDT: expected a decimal number")
+
+
+def test_unreadable_file_is_a_state_file_error(tmp_path):
+    with pytest.raises(StateFileError, match="cannot read"):
+        load(tmp_path / "missing.json")
+
+
+def test_top_level_must_be_an_object():
+    with pytest.raises(StateFileError, match=r"^\(top level\): expected an object, got a list"):
+        loads("[1, 2]")
+
+
+# -- named profiles -------------------------------------------------------------------------------
+
+def test_unknown_profile_name_is_a_field_error():
+    doc = {"profile": "no_such_venue", "marks": {}, "accounts": []}
+    with pytest.raises(StateFileError, match=r"^profile: "):
+        parse_state(doc)
+
+
+def test_named_profile_loads():
+    from liqspec.reference.profiles import get_profile
+
+    profile = get_profile("binance_usdm")
+    market_id, market = next(iter(profile.markets.items()))
+    marks = {m: "1" for m in profile.markets}  # price 1 is exact at any price_decimals
+    doc = {"profile": "binance_usdm", "marks": marks,
+           "accounts": [{"id": "a", "quote": "100"}]}
+    loaded = parse_state(doc)
+    assert loaded.state.profile is profile or loaded.state.profile == profile
+    assert loaded.state.marks[market_id] == 10**market.price_decimals
+    assert all_violations(loaded.state) == []
