@@ -7,7 +7,7 @@ from .ledger import transfer
 from .margin import equity_quote, free_collateral_quote
 from .receipts import Receipt, receipt
 from .rules import implements
-from .state import BACKSTOP, HOLDERS, OUTSIDE, TRADER, Account, State, atomic
+from .state import HOLDERS, OUTSIDE, ROLES, TRADER, Account, State, atomic
 from .validation import valid_amount
 
 
@@ -20,7 +20,7 @@ def open_account(state: State, account_id: str, isolated_market: str | None = No
                              f"got {account_id!r}")
     if account_id in state.accounts:
         raise MalformedState(f"account {account_id!r} already exists")
-    if role not in (TRADER, BACKSTOP):
+    if role not in ROLES:
         raise MalformedState(f"unknown account role {role!r}")
     if isolated_market is not None:
         state.market(isolated_market)

@@ -13,13 +13,15 @@ from fractions import Fraction
 
 from .arithmetic import div_floor, sign
 from .errors import Rejection, ResultCode
+from .book import closable_within_fund
 from .insurance import settle_deficit
+from .liquidation import is_liquidatable
 from .ledger import fill
 from .margin import (account_maintenance_margin_quote, equity_quote, maintenance_margin_quote,
                      notional_quote, position_value_quote, unrealized_pnl_quote)
 from .receipts import Receipt, receipt
 from .rules import implements
-from .state import (ADL_AT_MARK, ADL_RANKINGS, BAD_DEBT_ADL, INSURANCE_FUND, TRADER, Account,
+from .state import (ADL_AT_MARK, ADL_RANKINGS, BAD_DEBT_ADL, TRADER, Account,
                     State, atomic)
 
 Score = Callable[[Account, str, State], Fraction]
@@ -171,8 +173,12 @@ def adl_receive_quote(account: Account, market_id: str, lots: int, state: State)
 
 @implements("LIQ-ADL-1", "LIQ-ADL-3")
 def deleverage(state: State, account_id: str, market_id: str) -> Receipt:
-    """Close the bankrupt account's whole position in ``market_id`` against the ranked opposite
-    side, when its equity is negative and the insurance fund cannot cover it."""
+    """Close the account's whole position in ``market_id`` against the ranked opposite side, when
+    the market's liquidity cannot close it without a deficit the insurance fund cannot pay
+    (LIQ-BOOK-3). Without a book that liquidity is a fill at the mark: the account must be
+    bankrupt (equity < 0) beyond the fund. With a book it must be liquidatable and the book too
+    thin; it is then closed at its bankruptcy value even if its equity at the mark is positive,
+    as venues close a liquidated position they cannot sell at its bankruptcy price."""
     account = state.account(account_id)
     state.market(market_id)
     if account.role != TRADER:
@@ -183,12 +189,17 @@ def deleverage(state: State, account_id: str, market_id: str) -> Receipt:
     position = account.position(market_id)
     if position == 0:
         raise Rejection(ResultCode.NO_POSITION, f"{account_id} has no position in {market_id}")
-    equity = equity_quote(account, state.marks, state.profile)
-    if equity >= 0:
-        raise Rejection(ResultCode.NOT_BANKRUPT, f"{account_id} has equity {equity} >= 0")
-    if state.holders[INSURANCE_FUND] >= -equity:
+    if market_id in state.books:
+        if not is_liquidatable(account, state):
+            raise Rejection(ResultCode.NOT_LIQUIDATABLE,
+                            f"{account_id} is at or above maintenance margin")
+    else:
+        equity = equity_quote(account, state.marks, state.profile)
+        if equity >= 0:
+            raise Rejection(ResultCode.NOT_BANKRUPT, f"{account_id} has equity {equity} >= 0")
+    if closable_within_fund(state, account, market_id):
         raise Rejection(ResultCode.FUND_CAN_COVER,
-                        f"the insurance fund can cover the deficit {-equity}")
+                        f"the market's liquidity and the insurance fund can absorb the position")
     allocation = adl_allocation(state, account, market_id)
     if sum(lots for _, lots in allocation) < abs(position):
         raise Rejection(ResultCode.INSUFFICIENT_ADL_LIQUIDITY,
@@ -205,4 +216,11 @@ def deleverage(state: State, account_id: str, market_id: str) -> Receipt:
                 fill(state, market_id, account_id, counterparty_id, lots, -receives, price,
                      "LIQ-ADL-3")
         settled = settle_deficit(state, account) if account.is_flat() and account.quote < 0 else {}
+        # A counterparty closed at the bankrupt account's price can itself be left flat and in
+        # deficit; it is settled the same way, so no flat account carries a loss (LIQ-INV-4).
+        for counterparty_id, _ in allocation:
+            counterparty = state.account(counterparty_id)
+            if counterparty.is_flat() and counterparty.quote < 0:
+                for key, amount in settle_deficit(state, counterparty).items():
+                    settled[key] = settled.get(key, 0) + amount
     return receipt(state, first, lots=abs(position), counterparties=len(allocation), **settled)

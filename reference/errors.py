@@ -50,6 +50,7 @@ class ResultCode(enum.IntEnum):
     INSUFFICIENT_ADL_LIQUIDITY = 34
     NOTHING_TO_SOCIALIZE = 37
     NO_SOCIALIZATION_BASE = 38
+    NO_BOOK_LIQUIDITY = 39
 
 
 class LiqspecError(Exception):

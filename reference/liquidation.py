@@ -120,7 +120,7 @@ def liquidate(state: State, account_id: str, market_id: str, counterparty_id: st
                                                                            counterparty_id)
         before = margin_before(state, counterparty_id, market_id)
         fill(state, market_id, buyer, seller, size, amount, fill_price_ticks, "LIQ-EXEC-2")
-        if counterparty.role != BACKSTOP:
+        if counterparty.role == TRADER:  # only traders are margined
             check_margin_after_trade(state, counterparty_id, market_id, before)
         surplus = equity_quote(account, state.marks, state.profile)
         fee = liquidation_fee_quote(state, market_id, 1 if position > 0 else -1, size,

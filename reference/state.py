@@ -32,6 +32,8 @@ HOLDERS = (OUTSIDE, INSURANCE_FUND, FEE_SINK, SOCIALIZED_LOSS, FUNDING_POOL)
 
 TRADER = "trader"
 BACKSTOP = "backstop"  # a venue-run liquidator (e.g. Hyperliquid's liquidator vault): no margin checks
+LIQUIDITY = "liquidity"  # the order book's makers, outside the margin system (LIQ-BOOK-1)
+ROLES = (TRADER, BACKSTOP, LIQUIDITY)
 
 
 @dataclass(frozen=True)
@@ -277,6 +279,20 @@ Entry = Transfer | Fill
 
 
 @dataclass
+class Book:
+    """Resting liquidity of one market (LIQ-BOOK-1): price levels as ``[price_ticks, lots]``,
+    bids best (highest) first and asks best (lowest) first, all owned by one liquidity account,
+    the counterparty of every fill against the book."""
+
+    account_id: str
+    bids: list[list[int]] = field(default_factory=list)
+    asks: list[list[int]] = field(default_factory=list)
+
+    def image(self) -> tuple:
+        return (self.account_id, tuple(map(tuple, self.bids)), tuple(map(tuple, self.asks)))
+
+
+@dataclass
 class State:
     """The whole venue: profile, marks, accounts, holder balances and the journal."""
 
@@ -286,6 +302,7 @@ class State:
     holders: dict[str, int] = field(default_factory=lambda: {h: 0 for h in HOLDERS})
     journal: list[Entry] = field(default_factory=list)
     seq: int = 0  # operations applied so far; stamps journal entries
+    books: dict[str, Book] = field(default_factory=dict)  # market -> liquidity, for cascades
     _undo: dict | None = field(default=None, repr=False, compare=False)
 
     # -- look-ups that raise typed errors -------------------------------------------------------
@@ -311,6 +328,10 @@ class State:
         if self._undo is not None and holder not in self._undo["holders"]:
             self._undo["holders"][holder] = self.holders[holder]
 
+    def save_book(self, market_id: str) -> None:
+        if self._undo is not None and market_id not in self._undo["books"]:
+            self._undo["books"][market_id] = copy.deepcopy(self.books.get(market_id))
+
     def save_mark(self, market_id: str) -> None:
         if self._undo is not None and market_id not in self._undo["marks"]:
             self._undo["marks"][market_id] = self.marks[market_id]
@@ -324,6 +345,7 @@ class State:
             holders=dict(self.holders),
             journal=list(self.journal),
             seq=self.seq,
+            books=copy.deepcopy(self.books),
         )
 
     def snapshot(self) -> tuple:
@@ -338,6 +360,7 @@ class State:
             tuple(sorted(self.holders.items())),
             tuple(self.journal),
             self.seq,
+            tuple((m, b.image()) for m, b in sorted(self.books.items())),
         )
 
 
@@ -352,8 +375,8 @@ def atomic(state: State) -> Iterator[None]:
     if state._undo is not None:  # nested: the outer operation owns the undo log
         yield
         return
-    state._undo = {"accounts": {}, "holders": {}, "marks": {}, "journal": len(state.journal),
-                   "seq": state.seq}
+    state._undo = {"accounts": {}, "holders": {}, "marks": {}, "books": {},
+                   "journal": len(state.journal), "seq": state.seq}
     try:
         state.seq += 1
         yield
@@ -366,6 +389,11 @@ def atomic(state: State) -> Iterator[None]:
                 state.accounts[account_id] = saved
         state.holders.update(undo["holders"])
         state.marks.update(undo["marks"])
+        for market_id, saved_book in undo["books"].items():
+            if saved_book is None:
+                state.books.pop(market_id, None)
+            else:
+                state.books[market_id] = saved_book
         del state.journal[undo["journal"]:]
         state.seq = undo["seq"]
         raise

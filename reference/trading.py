@@ -11,7 +11,7 @@ from .margin import (account_initial_margin_quote, account_maintenance_margin_qu
                      open_interest_quote)
 from .receipts import Receipt, receipt
 from .rules import implements
-from .state import BACKSTOP, Account, State, atomic
+from .state import TRADER, Account, State, atomic
 from .validation import accounts, valid_price, valid_size
 
 
@@ -68,8 +68,8 @@ def check_margin_after_trade(state: State, account_id: str, market_id: str,
 @implements("LIQ-TRADE-1")
 def trade(state: State, buyer_id: str, seller_id: str, market_id: str, lots: int,
           price_ticks: int) -> Receipt:
-    """The buyer buys ``lots`` from the seller at ``price_ticks``; both must pass LIQ-TRADE-2
-    (a backstop vault is exempt)."""
+    """The buyer buys ``lots`` from the seller at ``price_ticks``; each trader must pass
+    LIQ-TRADE-2 (backstop vaults and book liquidity are outside the margin system)."""
     buyer, seller = accounts(state, buyer_id, seller_id)
     market = state.market(market_id)
     valid_size(lots, "trade size")
@@ -84,7 +84,7 @@ def trade(state: State, buyer_id: str, seller_id: str, market_id: str, lots: int
     with atomic(state):
         fill(state, market_id, buyer_id, seller_id, lots, amount, price_ticks, "LIQ-TRADE-1")
         for account in (buyer, seller):
-            if account.role != BACKSTOP:
+            if account.role == TRADER:  # only traders are margined
                 check_margin_after_trade(state, account.account_id, market_id,
                                          befores[account.account_id])
     return receipt(state, first, notional=amount)

@@ -146,3 +146,21 @@ def test_pro_rata_never_allocates_more_than_a_trader_holds_LIQ_ADL_2():
         deleverage(state, "alice", "BTC")
     assert error.value.code == ResultCode.INSUFFICIENT_ADL_LIQUIDITY
     assert state.snapshot() == before
+
+
+def test_counterparty_left_flat_in_deficit_is_settled_LIQ_ADL_3_LIQ_INV_4():
+    """ADL at a long's bankruptcy value makes the short buy back above the mark. Here thin shorted
+    1 BTC at 48,500 on 490 USDT (initial margin 1% = 485); deleveraged at alice's bankruptcy
+    value of 49,000 it loses 500 and is left flat at -10, which the fund pays at once."""
+    state = venue(deposits={"alice": usdt("1000"), "dave": usdt("100000"), "thin": usdt("490")},
+                  insurance_quote=usdt("30"))
+    open_long(state, "alice", "dave", "BTC", 1000)  # alice long 1 BTC at 50,000: quote -49,000
+    set_mark(state, "BTC", 485_000)  # alice's equity -500 (bankrupt; the fund holds only 30)
+    open_long(state, "dave", "thin", "BTC", 1000, 485_000)  # dave is flat; thin is the only short
+    receipt = deleverage(state, "alice", "BTC")
+    assert state.account("alice").quote == 0  # 48,500 + 500 received: exactly zero equity
+    thin = state.account("thin")
+    assert thin.is_flat() and thin.quote == 0  # 490 + 48,500 - 49,000 = -10, then paid
+    assert receipt.amounts["fund_paid"] == usdt("10")
+    assert state.holders[INSURANCE_FUND] == usdt("20")
+    assert all_violations(state) == []

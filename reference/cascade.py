@@ -1,0 +1,434 @@
+"""Liquidation cascades (LIQ-CASCADE-*, LIQ-MARK-2): an exogenous index path, books that forced
+orders consume, a mark that follows the fills, and rounds to a fixed point at every step.
+
+At each step of the path (LIQ-CASCADE-4) every market's book is rebuilt around the new index
+(LIQ-BOOK-1) and its mark set from the index (LIQ-MARK-2). Then rounds run (LIQ-CASCADE-2): all
+liquidatable traders, most distressed first (LIQ-CASCADE-1), are processed (LIQ-CASCADE-3); the
+fills of the round move each mark by the profile's mark rule; another round starts, until no trader
+is liquidatable or a round changes nothing. Every round strictly shrinks the traders' total open
+lots, so the rounds of a step end. What happens is recorded as events and summarized
+(LIQ-CASCADE-5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from fractions import Fraction
+
+from .arithmetic import PPM, div_ceil, div_floor, require_int
+from .book import BookShape, build_book, market_liquidate
+from .deleveraging import deleverage
+from .errors import LiqspecError, MalformedState, Rejection, ResultCode
+from .liquidation import backstop_liquidate, is_below_backstop, is_liquidatable
+from .margin import account_maintenance_margin_quote, equity_quote, notional_quote
+from .marks import set_mark
+from .prices import liquidation_price
+from .receipts import Receipt
+from .rules import implements
+from .socialization import socialize_loss
+from .state import (BACKSTOP, BAD_DEBT_SOCIALIZE, INSURANCE_FUND, LIQUIDITY, SOCIALIZED_LOSS,
+                    TRADER, Fill, State, Transfer, atomic)
+
+MARK_INDEX_BAND = "index_band"
+MARK_LAST_FILL = "last_fill"
+
+
+@dataclass(frozen=True)
+class MarkRule:
+    """How fills move the mark (LIQ-MARK-2).
+
+    ``index_band``: the mark is the last fill price of the round clamped to within ``band_ppm`` of
+    the index (index-coupled, as Binance's and Bybit's marks are); with no fill it stays. A band of
+    0 pins the mark to the index (dYdX's oracle price). ``last_fill``: the last fill price itself.
+    At every step the mark starts from the index.
+    """
+
+    kind: str = MARK_INDEX_BAND
+    band_ppm: int = 5_000
+
+    def __post_init__(self) -> None:
+        if self.kind not in (MARK_INDEX_BAND, MARK_LAST_FILL):
+            raise MalformedState(f"unknown mark rule {self.kind!r}; known: index_band, last_fill")
+        if not 0 <= require_int(self.band_ppm, "band_ppm") < PPM:
+            raise MalformedState("mark band_ppm must be in 0..999_999")
+
+
+@dataclass(frozen=True)
+class PricePath:
+    """The exogenous index of every market at every step (LIQ-CASCADE-4)."""
+
+    step_seconds: int
+    index_ticks: Mapping[str, tuple[int, ...]]
+
+    def __post_init__(self) -> None:
+        if require_int(self.step_seconds, "step_seconds") <= 0:
+            raise MalformedState("step_seconds must be positive")
+        lengths = {len(v) for v in self.index_ticks.values()}
+        if not self.index_ticks or len(lengths) != 1 or 0 in lengths:
+            raise MalformedState("every market's index path needs the same, positive length")
+        for market_id, path in self.index_ticks.items():
+            for i, price in enumerate(path):
+                if require_int(price, f"index of {market_id} at step {i}") <= 0:
+                    raise MalformedState(f"index of {market_id} at step {i} must be positive")
+
+    @property
+    def steps(self) -> int:
+        return len(next(iter(self.index_ticks.values())))
+
+
+@implements("LIQ-CASCADE-4")
+def shock_path(start_ticks: Mapping[str, int], drop_ppm: int, steps: int, step_seconds: int,
+               hold_steps: int = 0) -> PricePath:
+    """A crash schedule: each index falls linearly from its start to ``start * (1 - drop)`` over
+    ``steps`` steps (each rounded down to a tick), then holds there for ``hold_steps`` steps."""
+    if not 0 < require_int(drop_ppm, "drop_ppm") < PPM:
+        raise MalformedState("drop_ppm must be in 1..999_999")
+    if require_int(steps, "steps") <= 0 or require_int(hold_steps, "hold_steps") < 0:
+        raise MalformedState("steps must be positive and hold_steps non-negative")
+    paths = {}
+    for market_id, start in start_ticks.items():
+        path = [div_floor(start * (PPM * steps - drop_ppm * k), PPM * steps)
+                for k in range(steps + 1)]
+        paths[market_id] = tuple(path + [path[-1]] * hold_steps)
+    return PricePath(step_seconds, paths)
+
+
+@dataclass(frozen=True)
+class CascadeConfig:
+    """Everything a cascade needs besides the initial state."""
+
+    path: PricePath
+    books: Mapping[str, BookShape]
+    book_account: str = "book"
+    backstop_vault: str | None = None
+    mark_rule: MarkRule = MarkRule()
+
+
+@dataclass(frozen=True)
+class Event:
+    """One line of the trace (LIQ-CASCADE-5). Amounts are integers in the state's units."""
+
+    step: int
+    time_s: int
+    round: int
+    kind: str
+    account: str | None = None
+    market: str | None = None
+    lots: int = 0
+    price_ticks: int | None = None
+    quote: int = 0
+    rule_id: str = ""
+    detail: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+#: event kinds, in the order they are explained in the spec
+EVENT_KINDS = ("step", "mark", "liquidation_fill", "fee", "insurance_payout", "write_off",
+               "adl_fill", "backstop", "socialize", "unresolved")
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """The state of the run after each step: what the plots are drawn from."""
+
+    step: int
+    time_s: int
+    index_ticks: Mapping[str, int]
+    mark_ticks: Mapping[str, int]
+    rounds: int
+    liquidated_notional_quote: int
+    insurance_fund_quote: int
+    adl_lots: int
+    written_off_quote: int
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a risk analyst asks first (LIQ-CASCADE-5)."""
+
+    steps: int
+    rounds: int
+    accounts_liquidated: int
+    liquidation_fills: int
+    notional_liquidated_quote: int
+    lowest_mark_ticks: Mapping[str, int]
+    insurance_fund_start_quote: int
+    insurance_fund_min_quote: int
+    insurance_fund_end_quote: int
+    adl_lots: int
+    adl_notional_quote: int
+    bad_debt_quote: int
+    socialized_quote: int
+    unresolved_accounts: int
+
+
+@dataclass
+class CascadeResult:
+    state: State
+    events: list[Event] = field(default_factory=list)
+    steps: list[StepRecord] = field(default_factory=list)
+    summary: Summary | None = None
+
+
+@implements("LIQ-MARK-2")
+def next_mark(rule: MarkRule, index_ticks: int, last_fill_ticks: int | None,
+              mark_ticks: int) -> int:
+    """The mark after a round: unchanged without a fill; else the last fill, clamped for
+    ``index_band`` to the band around the index (bounds rounded toward the index)."""
+    if last_fill_ticks is None:
+        return mark_ticks
+    if rule.kind == MARK_LAST_FILL:
+        return last_fill_ticks
+    low = div_ceil(index_ticks * (PPM - rule.band_ppm), PPM)
+    high = div_floor(index_ticks * (PPM + rule.band_ppm), PPM)
+    return min(max(last_fill_ticks, low), high)
+
+
+@implements("LIQ-CASCADE-1")
+def processing_order(state: State) -> list[str]:
+    """The liquidatable traders of a round, most distressed first: ascending equity over
+    maintenance (compared exactly), ties by account ID."""
+    due = []
+    for account in state.accounts.values():
+        if account.role == TRADER and account.positions and is_liquidatable(account, state):
+            maintenance = account_maintenance_margin_quote(account, state.marks, state.profile)
+            due.append((Fraction(equity_quote(account, state.marks, state.profile), maintenance),
+                        account.account_id))
+    return [account_id for _, account_id in sorted(due)]
+
+
+@implements("LIQ-BOOK-1")
+def replace_book(state: State, market_id: str, shape: BookShape, account_id: str) -> None:
+    """Rebuild a market's book around its index (every step starts with fresh liquidity)."""
+    state.market(market_id)
+    if state.account(account_id).role != LIQUIDITY:
+        raise MalformedState(f"book account {account_id!r} must have the liquidity role")
+    with atomic(state):
+        state.save_book(market_id)
+        state.books[market_id] = build_book(shape, state.marks[market_id], account_id)
+
+
+class _Recorder:
+    """Turns receipts into trace events, keeping the step's running totals."""
+
+    FILL_KINDS = {"LIQ-EXEC-2": "liquidation_fill", "LIQ-ADL-3": "adl_fill",
+                  "LIQ-BACKSTOP-1": "backstop"}
+    TRANSFER_KINDS = {"LIQ-FEE-1": "fee", "LIQ-INSURANCE-1": "insurance_payout",
+                      "LIQ-SOCIAL-1": "write_off", "LIQ-SOCIAL-2": "socialize",
+                      "LIQ-ROUND-3": "socialize", "LIQ-BACKSTOP-1": "backstop"}
+
+    def __init__(self, state: State, time_per_step: int):
+        self.state = state
+        self.step_seconds = time_per_step
+        self.events: list[Event] = []
+        self.step = 0
+        self.round = 0
+        self.liquidated: set[str] = set()
+        self.fills = 0
+
+    def event(self, kind: str, **fields: object) -> None:
+        self.events.append(Event(self.step, self.step * self.step_seconds, self.round, kind,
+                                 **fields))  # type: ignore[arg-type]
+
+    def receipt(self, subject: str, receipt: Receipt) -> None:
+        entries = receipt.entries
+        for i, entry in enumerate(entries):
+            if isinstance(entry, Fill):
+                kind = self.FILL_KINDS.get(entry.rule_id, "fill")
+                counterparty = entry.buyer if entry.seller == subject else entry.seller
+                lots = entry.lots if entry.buyer == subject else -entry.lots
+                self.event(kind, account=subject, market=entry.market_id, lots=lots,
+                           price_ticks=entry.price_ticks, quote=entry.quote_amount,
+                           rule_id=entry.rule_id, detail=f"counterparty {counterparty}")
+                self.liquidated.add(subject)
+                self.fills += kind == "liquidation_fill"
+            elif isinstance(entry, Transfer):
+                following = entries[i + 1] if i + 1 < len(entries) else None
+                if isinstance(following, Fill) and following.rule_id == entry.rule_id:
+                    continue  # the cash leg of the fill that follows
+                kind = self.TRANSFER_KINDS.get(entry.rule_id, "transfer")
+                account = entry.destination if entry.source in (INSURANCE_FUND,
+                                                                SOCIALIZED_LOSS) else entry.source
+                self.event(kind, account=account, quote=entry.amount_quote, rule_id=entry.rule_id,
+                           detail=f"{entry.source} -> {entry.destination}")
+
+
+def _trader_lots(state: State) -> int:
+    return sum(abs(lots) for a in state.accounts.values() if a.role == TRADER
+               for lots in a.positions.values())
+
+
+@implements("LIQ-CASCADE-3")
+def process_account(state: State, account_id: str, config: CascadeConfig,
+                    recorder: _Recorder) -> bool:
+    """Liquidate one account: the backstop vault takes it whole when it is below the backstop
+    threshold; otherwise, market by market in ID order, liquidation orders against the book until
+    it is healthy or the book cannot take more, then auto-deleveraging of what is left (``adl``);
+    a deficit written off is socialized at once on the other side (``socialize``). Returns
+    whether anything changed."""
+    account = state.account(account_id)
+    if not is_liquidatable(account, state):
+        return False  # an earlier account's ADL may have reduced this one's position
+    if config.backstop_vault is not None and is_below_backstop(account, state):
+        recorder.receipt(account_id, backstop_liquidate(state, account_id, config.backstop_vault))
+        return True
+    progressed = False
+    sides = {m: (1 if lots > 0 else -1) for m, lots in account.positions.items()}
+    for market_id in sorted(account.positions):
+        while account.position(market_id) and is_liquidatable(account, state):
+            try:
+                recorder.receipt(account_id, market_liquidate(state, account_id, market_id))
+            except Rejection as refused:
+                if refused.code != ResultCode.NO_BOOK_LIQUIDITY:
+                    raise
+                break
+            progressed = True
+        if (account.position(market_id) and is_liquidatable(account, state)
+                and state.profile.bad_debt_policy != BAD_DEBT_SOCIALIZE):
+            try:
+                recorder.receipt(account_id, deleverage(state, account_id, market_id))
+                progressed = True
+            except Rejection as refused:
+                if refused.code not in (ResultCode.FUND_CAN_COVER,
+                                        ResultCode.INSUFFICIENT_ADL_LIQUIDITY):
+                    raise
+    if state.profile.bad_debt_policy == BAD_DEBT_SOCIALIZE:
+        for market_id, side in sorted(sides.items()):
+            if state.holders[SOCIALIZED_LOSS] >= 0:
+                break
+            try:  # the loss of a bankrupt long is borne by the shorts, and the reverse
+                recorder.receipt(account_id, socialize_loss(state, market_id, -side))
+            except Rejection as refused:
+                if refused.code != ResultCode.NO_SOCIALIZATION_BASE:
+                    raise
+    return progressed
+
+
+@implements("LIQ-CASCADE-2")
+def run_cascade(initial: State, config: CascadeConfig,
+                progress: Callable[[int, int], None] | None = None,
+                after_round: Callable[[State, int, int], None] | None = None) -> CascadeResult:
+    """Run the price path over a copy of ``initial``; the input state is left untouched.
+
+    ``progress(done_steps, total_steps)`` is called after each step; ``after_round(state, step,
+    round)`` after each round (the invariant tests check every invariant there)."""
+    state = initial.copy()
+    _check_config(state, config)
+    recorder = _Recorder(state, config.path.step_seconds)
+    result = CascadeResult(state)
+    fund_start = state.holders[INSURANCE_FUND]
+    fund_min = fund_start
+    lowest = {m: state.marks[m] for m in config.path.index_ticks}
+    adl_lots = adl_notional = written_off = socialized = liquidated_notional = rounds_total = 0
+    total_steps = config.path.steps
+    for step in range(total_steps):
+        recorder.step, recorder.round = step, 0
+        step_notional = step_adl = step_written_off = 0
+        index = {m: path[step] for m, path in config.path.index_ticks.items()}
+        for market_id in sorted(index):
+            set_mark(state, market_id, index[market_id])
+            replace_book(state, market_id, config.books[market_id], config.book_account)
+            recorder.event("step", market=market_id, price_ticks=index[market_id],
+                           rule_id="LIQ-CASCADE-4")
+        rounds = 0
+        lots_before_round = _trader_lots(state)
+        while True:
+            due = processing_order(state)
+            if not due:
+                break
+            rounds += 1
+            recorder.round = rounds
+            first_event = len(recorder.events)
+            progressed = False
+            for account_id in due:
+                progressed |= process_account(state, account_id, config, recorder)
+            new_events = recorder.events[first_event:]
+            for event in new_events:
+                if event.kind in ("liquidation_fill", "backstop") and event.price_ticks:
+                    step_notional += abs(event.quote)
+                elif event.kind == "adl_fill":
+                    step_adl += abs(event.lots)
+                    adl_notional += notional_quote(event.lots, state.marks[event.market],
+                                                   state.market(event.market))
+                elif event.kind == "write_off":
+                    step_written_off += event.quote
+                elif event.kind == "socialize" and event.rule_id == "LIQ-SOCIAL-2":
+                    socialized += event.quote
+            for market_id in sorted(index):  # the round's fills move the marks
+                fills = [e.price_ticks for e in new_events
+                         if e.kind == "liquidation_fill" and e.market == market_id]
+                mark = next_mark(config.mark_rule, index[market_id], fills[-1] if fills else None,
+                                 state.marks[market_id])
+                if mark != state.marks[market_id]:
+                    set_mark(state, market_id, mark)
+                    recorder.event("mark", market=market_id, price_ticks=mark,
+                                   rule_id="LIQ-MARK-2")
+                    lowest[market_id] = min(lowest[market_id], mark)
+            lots_after_round = _trader_lots(state)
+            if after_round is not None:
+                after_round(state, step, rounds)
+            if not progressed:
+                break  # a fixed point: nobody left can be liquidated further this step
+            # every progressing round closes trader lots, so the rounds of a step end
+            assert lots_after_round < lots_before_round, "a progressing round must close lots"
+            lots_before_round = lots_after_round
+        for market_id in index:
+            lowest[market_id] = min(lowest[market_id], state.marks[market_id])
+        rounds_total += rounds
+        liquidated_notional += step_notional
+        adl_lots += step_adl
+        written_off += step_written_off
+        fund_min = min(fund_min, state.holders[INSURANCE_FUND])
+        result.steps.append(StepRecord(step, step * config.path.step_seconds, dict(index),
+                                       dict(state.marks), rounds, step_notional,
+                                       state.holders[INSURANCE_FUND], step_adl, step_written_off))
+        if progress is not None:
+            progress(step + 1, total_steps)
+    recorder.round = 0
+    unresolved = processing_order(state)
+    for account_id in unresolved:
+        recorder.event("unresolved", account=account_id, rule_id="LIQ-CASCADE-2",
+                       detail="liquidatable at the end of the path: the book could not take it")
+    result.events = recorder.events
+    result.summary = Summary(
+        steps=total_steps, rounds=rounds_total, accounts_liquidated=len(recorder.liquidated),
+        liquidation_fills=recorder.fills, notional_liquidated_quote=liquidated_notional,
+        lowest_mark_ticks=lowest, insurance_fund_start_quote=fund_start,
+        insurance_fund_min_quote=fund_min, insurance_fund_end_quote=state.holders[INSURANCE_FUND],
+        adl_lots=adl_lots, adl_notional_quote=adl_notional, bad_debt_quote=written_off,
+        socialized_quote=socialized, unresolved_accounts=len(unresolved))
+    return result
+
+
+def _check_config(state: State, config: CascadeConfig) -> None:
+    if set(config.path.index_ticks) != set(config.books):
+        raise MalformedState("the price path and the books must name the same markets")
+    for market_id in config.books:
+        state.market(market_id)
+    if state.account(config.book_account).role != LIQUIDITY:
+        raise MalformedState(f"book account {config.book_account!r} must have the liquidity role")
+    if config.backstop_vault is not None and state.account(config.backstop_vault).role != BACKSTOP:
+        raise MalformedState(f"backstop vault {config.backstop_vault!r} must have the backstop role")
+
+
+@implements("LIQ-CASCADE-6")
+def liquidation_map(state: State, market_id: str) -> list[tuple[int, int]]:
+    """Before a shock: for every trader holding ``market_id``, its liquidation price in ticks
+    (LIQ-PRICE-3) and the notional at stake there, summed by price and sorted by price. Accounts
+    already past their threshold, or never reachable, are left out."""
+    market = state.market(market_id)
+    mark = state.marks[market_id]
+    by_price: dict[int, int] = {}
+    for account in state.accounts.values():
+        lots = account.position(market_id)
+        if account.role != TRADER or lots == 0:
+            continue
+        threshold = liquidation_price(account, market_id, state.marks, state.profile)
+        if threshold.ticks <= 0 or threshold.crossed(mark):
+            continue
+        notional = notional_quote(lots, threshold.ticks, market)
+        by_price[threshold.ticks] = by_price.get(threshold.ticks, 0) + notional
+    return sorted(by_price.items())

@@ -1,0 +1,275 @@
+"""Cascades (LIQ-CASCADE-1..6, LIQ-BOOK-1/2/3, LIQ-MARK-2): hand-computed small cascades with
+exact traces, invariants after every round of generated cascades, termination and determinism.
+
+Toy venue (liqspec.testing): one BTC lot (0.001 BTC) at one tick (0.1 USDT) is worth 100 quote
+quantums; below 50,000 USDT of notional BTC maintenance is 0.4%, the liquidation fee 1.25%.
+"""
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from liqspec.reference import (INSURANCE_FUND, SOCIALIZED_LOSS, MalformedState, Rejection,
+                               ResultCode, deposit, open_account, set_mark)
+from liqspec.reference.book import BookShape, build_book, closable_within_fund, plan_order
+from liqspec.reference.cascade import (CascadeConfig, MarkRule, PricePath, liquidation_map,
+                                       next_mark, processing_order, run_cascade, shock_path)
+from liqspec.reference.invariants import all_violations, state_digest
+from liqspec.reference.state import BACKSTOP, LIQUIDITY
+from liqspec.testing import open_long, toy_profile, usdt, venue
+
+
+def test_book_ladder_rounds_away_from_the_index_LIQ_BOOK_1():
+    book = build_book(BookShape(levels=3, spacing_ppm=2_000, lots_per_level=1_000), 495_000, "b")
+    # 495,000 x 0.998 = 494,010; x 0.996 = 493,020; x 0.994 = 492,030 (all exact)
+    assert book.bids == [[494_010, 1000], [493_020, 1000], [492_030, 1000]]
+    assert book.asks == [[495_990, 1000], [496_980, 1000], [497_970, 1000]]
+    odd = build_book(BookShape(1, 3_333, 5), 1_001, "b")  # 1,001 x 0.996667 = 997.66: down
+    assert odd.bids == [[997, 5]] and odd.asks == [[1_005, 5]]  # 1,004.34 up
+    merged = build_book(BookShape(3, 1, 7), 10, "b")  # levels that round onto one tick merge
+    assert merged.bids == [[9, 21]] and merged.asks == [[11, 21]]
+
+
+@pytest.mark.parametrize("shape", [(0, 1, 1), (1, 0, 1), (1, 1, 0), (100, 10_000, 1)])
+def test_malformed_book_shapes_LIQ_BOOK_1(shape):
+    with pytest.raises(MalformedState):
+        BookShape(*shape)
+
+
+def test_mark_rules_LIQ_MARK_2():
+    band = MarkRule("index_band", 5_000)  # 0.5%: [ceil(492,525), floor(497,475)] around 495,000
+    assert next_mark(band, 495_000, 494_010, 495_000) == 494_010
+    assert next_mark(band, 495_000, 480_000, 495_000) == 492_525
+    assert next_mark(band, 495_000, 510_000, 495_000) == 497_475
+    assert next_mark(band, 495_000, None, 494_321) == 494_321  # no fill: unchanged
+    assert next_mark(MarkRule("last_fill"), 495_000, 480_000, 495_000) == 480_000
+    assert next_mark(MarkRule("index_band", 0), 495_000, 480_000, 495_000) == 495_000  # oracle
+    with pytest.raises(MalformedState):
+        MarkRule("vwap")
+
+
+def test_shock_path_LIQ_CASCADE_4():
+    path = shock_path({"BTC": 500_000}, 120_000, 4, 5, hold_steps=2)
+    # 50,000 falling 12% in 4 steps: 3% of the start per step
+    assert path.index_ticks["BTC"] == (500_000, 485_000, 470_000, 455_000, 440_000, 440_000,
+                                       440_000)
+    assert path.steps == 7 and path.step_seconds == 5
+    with pytest.raises(MalformedState):
+        PricePath(5, {"BTC": (1, 2), "ETH": (1,)})
+
+
+def feedback_venue(mark_rule="last_fill", insurance="1000"):
+    """alice and bob long 1 BTC from 50,000 with 600 and 700 USDT; carol holds the short."""
+    state = venue(deposits={"alice": usdt("600"), "bob": usdt("700"), "carol": usdt("100000")},
+                  insurance_quote=usdt(insurance))
+    open_account(state, "book", role=LIQUIDITY)
+    open_long(state, "alice", "carol", "BTC", 1000)
+    open_long(state, "bob", "carol", "BTC", 1000)
+    config = CascadeConfig(path=PricePath(5, {"BTC": (500_000, 495_000)}),
+                           books={"BTC": BookShape(3, 2_000, 1_000)},
+                           mark_rule=MarkRule(mark_rule, 5_000))
+    return state, config
+
+
+def test_hand_computed_feedback_cascade_LIQ_CASCADE_2_LIQ_CASCADE_3():
+    """Step 1 (index 49,500): alice (equity 100 < maintenance 198) sells 1 BTC into the best bid,
+    49,401.0: her quote -49,400 + 49,401 = 1 USDT, all of it the fee (1.25% x 49,401 > 1). The
+    mark follows the fill to 49,401.0, where bob's equity 101 < maintenance 197.604: round 2
+    sells his BTC at the next bid, 49,302.0, leaving 2 USDT, again all fee. Then nobody is
+    liquidatable."""
+    state, config = feedback_venue()
+    result = run_cascade(state, config)
+    trace = [(e.step, e.round, e.kind, e.account, e.lots, e.price_ticks, e.quote)
+             for e in result.events if e.kind != "step"]
+    assert trace == [
+        (1, 1, "liquidation_fill", "alice", -1000, 494_010, usdt("49401")),
+        (1, 1, "fee", "alice", 0, None, usdt("1")),
+        (1, 1, "mark", None, 0, 494_010, 0),
+        (1, 2, "liquidation_fill", "bob", -1000, 493_020, usdt("49302")),
+        (1, 2, "fee", "bob", 0, None, usdt("2")),
+        (1, 2, "mark", None, 0, 493_020, 0),
+    ]
+    summary = result.summary
+    assert (summary.accounts_liquidated, summary.liquidation_fills, summary.rounds) == (2, 2, 2)
+    assert summary.notional_liquidated_quote == usdt("98703")
+    assert summary.lowest_mark_ticks == {"BTC": 493_020}
+    assert (summary.insurance_fund_start_quote, summary.insurance_fund_end_quote) == (
+        usdt("1000"), usdt("1003"))
+    assert [s.rounds for s in result.steps] == [0, 2]
+    assert result.state.account("book").positions == {"BTC": 2000}
+    assert all_violations(result.state) == []
+
+
+def test_index_band_mark_stops_the_feedback_LIQ_MARK_2():
+    """With the mark pinned to the index (band 0), alice's fill does not move it, so bob, healthy
+    at 49,500 (equity 200 >= 198), is never liquidated: the same book, no cascade."""
+    state, config = feedback_venue()
+    config = CascadeConfig(config.path, config.books, mark_rule=MarkRule("index_band", 0))
+    result = run_cascade(state, config)
+    assert result.summary.accounts_liquidated == 1
+    assert result.state.account("bob").positions == {"BTC": 1000}
+
+
+def test_fills_beyond_bankruptcy_limited_by_the_fund_then_adl_LIQ_BOOK_2_LIQ_BOOK_3():
+    """alice long 1 BTC on 1,000 USDT (bankruptcy 49,000) meets a crash to 48,000 with bids 0.2%
+    apart: 47,904.0 then 47,808.0. Each lot there loses 0.096 or 0.192 USDT beyond bankruptcy...
+    with a 20 USDT fund only part of the first level is affordable; the rest is deleveraged
+    against carol at alice's bankruptcy value."""
+    state = venue(deposits={"alice": usdt("1000"), "carol": usdt("100000")},
+                  insurance_quote=usdt("20"))
+    open_account(state, "book", role=LIQUIDITY)
+    open_long(state, "alice", "carol", "BTC", 1000)
+    set_mark(state, "BTC", 480_000)
+    state.books["BTC"] = build_book(BookShape(2, 2_000, 1_000), 480_000, "book")
+    alice = state.account("alice")
+    # equity at 48,000 is -1,000 USDT; a lot sold at 47,904.0 changes it by -96 quantums:
+    # -1,000e6 - t x 96 >= -20e6 has no t >= 0, so nothing is affordable at all
+    assert plan_order(state, alice, "BTC", 1000, within_fund=True) == []
+    assert not closable_within_fund(state, alice, "BTC")
+    assert plan_order(state, alice, "BTC", 1000, within_fund=False) == [(479_040, 1000)]
+    config = CascadeConfig(PricePath(5, {"BTC": (480_000,)}), {"BTC": BookShape(2, 2_000, 1_000)})
+    result = run_cascade(state, config)
+    kinds = [e.kind for e in result.events if e.kind not in ("step", "mark")]
+    assert kinds == ["adl_fill"]
+    adl = [e for e in result.events if e.kind == "adl_fill"][0]
+    assert (adl.account, adl.lots, adl.quote) == ("alice", -1000, usdt("49000"))
+    assert result.state.account("alice").quote == 0
+    assert result.summary.adl_lots == 1000
+    assert result.summary.adl_notional_quote == usdt("48000")
+
+
+def test_socialize_policy_fills_at_any_price_and_socializes_LIQ_CASCADE_3():
+    state = venue(toy_profile(bad_debt_policy="socialize"),
+                  deposits={"alice": usdt("1000"), "carol": usdt("100000")},
+                  insurance_quote=usdt("20"))
+    open_account(state, "book", role=LIQUIDITY)
+    open_long(state, "alice", "carol", "BTC", 1000)
+    config = CascadeConfig(PricePath(5, {"BTC": (480_000,)}), {"BTC": BookShape(2, 2_000, 1_000)})
+    result = run_cascade(state, config)
+    # sold at 47,904.0: quote -49,000 + 47,904 = -1,096; the fund pays 20, 1,076 is written off
+    # and charged to carol, the only short
+    kinds = [e.kind for e in result.events if e.kind not in ("step", "mark")]
+    assert kinds == ["liquidation_fill", "insurance_payout", "write_off", "socialize"]
+    assert result.summary.bad_debt_quote == usdt("1076")
+    assert result.summary.socialized_quote == usdt("1076")
+    assert result.state.holders[SOCIALIZED_LOSS] == 0
+    assert result.state.account("carol").quote == usdt("100000") + usdt("50000") - usdt("1076")
+    assert all_violations(result.state) == []
+
+
+def test_backstop_vault_takes_accounts_below_the_threshold_LIQ_CASCADE_3():
+    state = venue(toy_profile(backstop_ratio=(2, 3)),
+                  deposits={"alice": usdt("1000"), "carol": usdt("100000")})
+    open_account(state, "book", role=LIQUIDITY)
+    open_account(state, "vault", role=BACKSTOP)
+    open_long(state, "alice", "carol", "BTC", 1000)
+    config = CascadeConfig(PricePath(5, {"BTC": (490_500,)}), {"BTC": BookShape(2, 2_000, 1)},
+                           backstop_vault="vault")
+    result = run_cascade(state, config)
+    # at 49,050: equity 50 < 2/3 x 196.2 = 130.8: the vault takes the position and the 50 USDT
+    assert [e.kind for e in result.events if e.kind not in ("step", "mark")] == ["backstop",
+                                                                                  "backstop"]
+    assert result.state.account("vault").positions == {"BTC": 1000}
+    assert result.state.account("alice").is_flat()
+
+
+def test_processing_order_most_distressed_first_LIQ_CASCADE_1():
+    state = venue(deposits={"a": usdt("600"), "b": usdt("500"), "c": usdt("800"),
+                            "z": usdt("100000")})
+    for account in ("a", "b", "c"):
+        open_long(state, account, "z", "BTC", 1000)
+    set_mark(state, "BTC", 494_000)
+    # at 49,400 the equities are -100 (b), 0 (a) and 200 (c); maintenance is 197.6 for each
+    assert processing_order(state) == ["b", "a"]  # c is healthy (200 >= 197.6)
+
+
+def test_input_state_untouched_and_runs_deterministic_LIQ_CASCADE_5():
+    state, config = feedback_venue()
+    before = state.snapshot()
+    first, second = run_cascade(state, config), run_cascade(state, config)
+    assert state.snapshot() == before
+    dump = lambda r: "\n".join(json.dumps(e.to_dict(), sort_keys=True) for e in r.events)
+    assert dump(first) == dump(second)
+    assert state_digest(first.state) == state_digest(second.state)
+
+
+def test_liquidation_map_LIQ_CASCADE_6():
+    state, _ = feedback_venue()
+    # alice: P - 49,400 = 0.004P -> 49,598.39, ticks 495,984 (rounded up, a long); bob 49,497.99;
+    # carol, short 2 BTC with quote 200,000, in tier 2: 200,000 - 2P = 0.01P - 50 -> 99,527.36,
+    # ticks 995,273 (rounded down, a short), notional there 2 x 99,527.3
+    assert liquidation_map(state, "BTC") == [(494_980, usdt("49498")), (495_984, usdt("49598.4")),
+                                             (995_273, usdt("199054.6"))]
+
+
+def test_config_must_match_the_state_LIQ_CASCADE_2():
+    state, config = feedback_venue()
+    with pytest.raises(MalformedState, match="liquidity role"):
+        run_cascade(state, CascadeConfig(config.path, config.books, book_account="alice"))
+    with pytest.raises(MalformedState, match="same markets"):
+        run_cascade(state, CascadeConfig(config.path, {}, ))
+
+
+@st.composite
+def cascades(draw):
+    policies = draw(st.sampled_from([
+        {}, {"bad_debt_policy": "socialize"}, {"liquidation_size": "portion", "portion_ppm": 250_000,
+                                              "portion_threshold_quote": usdt("1000")},
+        {"liquidation_size": "tier_step", "fee_policy": "all_surplus", "adl_ranking": "pro_rata"},
+        {"backstop_ratio": (2, 3), "adl_price": "mark"}]))
+    profile = toy_profile(**policies)
+    n = draw(st.integers(2, 6))
+    state = venue(profile, deposits={f"t{i}": 0 for i in range(n)},
+                  insurance_quote=draw(st.integers(0, usdt("500"))))
+    open_account(state, "book", role=LIQUIDITY)
+    open_account(state, "vault", role=BACKSTOP)
+    for i in range(n):
+        account = f"t{i}"
+        lots = draw(st.integers(1, 3000))
+        leverage = draw(st.integers(2, 60))
+        deposit(state, account, lots * 500_000 * 100 // leverage + usdt("1"))
+        if draw(st.booleans()):
+            open_long(state, account, "book", "BTC", lots)
+        else:
+            open_long(state, "book", account, "BTC", lots)
+    drops = draw(st.lists(st.integers(0, 40_000), min_size=1, max_size=6))
+    path, price = [500_000], 500_000
+    for drop in drops:
+        price = price * (1_000_000 - drop) // 1_000_000
+        path.append(price)
+    config = CascadeConfig(PricePath(1, {"BTC": tuple(path)}),
+                           {"BTC": BookShape(draw(st.integers(1, 20)), draw(st.integers(100, 5000)),
+                                             draw(st.integers(1, 2000)))},
+                           backstop_vault="vault" if "backstop_ratio" in policies else None,
+                           mark_rule=MarkRule(draw(st.sampled_from(["index_band", "last_fill"])),
+                                              draw(st.integers(0, 50_000))))
+    return state, config
+
+
+@given(cascades())
+@settings(max_examples=60)
+def test_every_invariant_after_every_round_LIQ_CASCADE_2(case):
+    state, config = case
+    rounds_seen = []
+
+    def check(state, step, round_):
+        assert all_violations(state) == [], (step, round_)
+        rounds_seen.append((step, round_))
+
+    result = run_cascade(state, config, after_round=check)
+    assert all_violations(result.state) == []
+    assert len(rounds_seen) == result.summary.rounds  # the cascade ended, round by round
+    for record in result.steps:
+        assert record.insurance_fund_quote >= 0
+
+
+@pytest.mark.parametrize("what", ["liquidation_fill", "adl_fill", "socialize", "backstop",
+                                  "insurance_payout"])
+def test_generated_cascades_reach_every_path(what):
+    """The generator above is not vacuous: it produces cascades that take each path."""
+    from hypothesis import find
+    found = find(cascades(), lambda case: any(e.kind == what for e in run_cascade(*case).events),
+                 settings=settings(max_examples=2000, database=None, derandomize=True))
+    assert any(e.kind == what for e in run_cascade(*found).events)
