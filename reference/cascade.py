@@ -2,7 +2,7 @@
 orders consume, a mark that follows the fills, and rounds to a fixed point at every step.
 
 At each step of the path (LIQ-CASCADE-4) every market's book is rebuilt around the new index
-(LIQ-BOOK-1) and its mark set from the index (LIQ-MARK-2). Then rounds run (LIQ-CASCADE-2): all
+(LIQ-BOOK-1) and its mark opened from the index (LIQ-MARK-2). Then rounds run (LIQ-CASCADE-2): all
 liquidatable traders, most distressed first (LIQ-CASCADE-1), are processed (LIQ-CASCADE-3); the
 fills of the round move each mark by the profile's mark rule; another round starts, until no trader
 is liquidatable or a round changes nothing. Every round strictly shrinks the traders' total open
@@ -39,9 +39,10 @@ class MarkRule:
     """How fills move the mark (LIQ-MARK-2).
 
     ``index_band``: the mark is the last fill price of the round clamped to within ``band_ppm`` of
-    the index (index-coupled, as Binance's and Bybit's marks are); with no fill it stays. A band of
-    0 pins the mark to the index (dYdX's oracle price). ``last_fill``: the last fill price itself.
-    At every step the mark starts from the index.
+    the index (index-coupled, as Binance's and Bybit's marks are); with no fill it stays, and at a
+    new step its basis (mark less index) carries over to the new index, clamped to the band. A
+    band of 0 pins the mark to the index (dYdX's oracle price). ``last_fill``: the last
+    fill price itself; at a new step it opens at the index, where the rebuilt book is centred.
     """
 
     kind: str = MARK_INDEX_BAND
@@ -173,6 +174,12 @@ class CascadeResult:
     summary: Summary | None = None
 
 
+def _band(rule: MarkRule, index_ticks: int) -> tuple[int, int]:
+    """The band around the index, its bounds rounded toward the index."""
+    return (div_ceil(index_ticks * (PPM - rule.band_ppm), PPM),
+            div_floor(index_ticks * (PPM + rule.band_ppm), PPM))
+
+
 @implements("LIQ-MARK-2")
 def next_mark(rule: MarkRule, index_ticks: int, last_fill_ticks: int | None,
               mark_ticks: int) -> int:
@@ -182,9 +189,19 @@ def next_mark(rule: MarkRule, index_ticks: int, last_fill_ticks: int | None,
         return mark_ticks
     if rule.kind == MARK_LAST_FILL:
         return last_fill_ticks
-    low = div_ceil(index_ticks * (PPM - rule.band_ppm), PPM)
-    high = div_floor(index_ticks * (PPM + rule.band_ppm), PPM)
+    low, high = _band(rule, index_ticks)
     return min(max(last_fill_ticks, low), high)
+
+
+@implements("LIQ-MARK-2")
+def opening_mark(rule: MarkRule, index_ticks: int, previous_index_ticks: int,
+                 previous_mark_ticks: int) -> int:
+    """The mark at the start of a step: ``index_band`` carries the previous step's basis (mark
+    less index) over to the new index, clamped to its band; ``last_fill`` opens at the index."""
+    if rule.kind == MARK_LAST_FILL:
+        return index_ticks
+    low, high = _band(rule, index_ticks)
+    return min(max(index_ticks + previous_mark_ticks - previous_index_ticks, low), high)
 
 
 @implements("LIQ-CASCADE-1")
@@ -324,12 +341,18 @@ def run_cascade(initial: State, config: CascadeConfig,
     lowest = {m: state.marks[m] for m in config.path.index_ticks}
     adl_lots = adl_notional = written_off = socialized = liquidated_notional = rounds_total = 0
     total_steps = config.path.steps
+    previous_index: dict[str, int] = {}
     for step in range(total_steps):
         recorder.step, recorder.round = step, 0
         step_notional = step_adl = step_written_off = 0
         index = {m: path[step] for m, path in config.path.index_ticks.items()}
         for market_id in sorted(index):
-            set_mark(state, market_id, index[market_id])
+            # the first step has no basis yet: its mark opens at the index
+            opening = opening_mark(config.mark_rule, index[market_id],
+                                   previous_index.get(market_id, state.marks[market_id]),
+                                   state.marks[market_id])
+            set_mark(state, market_id, opening)
+            lowest[market_id] = min(lowest[market_id], opening)
             replace_book(state, market_id, config.books[market_id], config.book_account)
             recorder.event("step", market=market_id, price_ticks=index[market_id],
                            rule_id="LIQ-CASCADE-4")
@@ -377,6 +400,7 @@ def run_cascade(initial: State, config: CascadeConfig,
             lots_before_round = lots_after_round
         for market_id in index:
             lowest[market_id] = min(lowest[market_id], state.marks[market_id])
+        previous_index = index
         rounds_total += rounds
         liquidated_notional += step_notional
         adl_lots += step_adl

@@ -50,6 +50,17 @@ def test_mark_rules_LIQ_MARK_2():
         MarkRule("vwap")
 
 
+def test_opening_mark_keeps_an_index_coupled_basis_LIQ_MARK_2():
+    from liqspec.reference.cascade import opening_mark
+    band = MarkRule("index_band", 5_000)
+    # previous step: index 49,500.0; new index 49,440.0, band [ceil(491,928), floor(496,872)]
+    assert opening_mark(band, 494_400, 495_000, 494_010) == 493_410  # basis -99.0 carried
+    assert opening_mark(band, 494_400, 495_000, 492_525) == 491_928  # -247.5: clamped
+    assert opening_mark(band, 494_400, 495_000, 495_000) == 494_400  # no basis: the index
+    assert opening_mark(MarkRule("index_band", 0), 494_400, 495_000, 480_000) == 494_400
+    assert opening_mark(MarkRule("last_fill"), 494_400, 495_000, 480_000) == 494_400
+
+
 def test_shock_path_LIQ_CASCADE_4():
     path = shock_path({"BTC": 500_000}, 120_000, 4, 5, hold_steps=2)
     # 50,000 falling 12% in 4 steps: 3% of the start per step
