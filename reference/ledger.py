@@ -11,7 +11,7 @@ from __future__ import annotations
 from .arithmetic import checked, div_floor, sign
 from .errors import InvalidAmount, InvalidSize
 from .rules import implements
-from .state import FEE_SINK, HOLDERS, Fill, State, Transfer
+from .state import FEE_SINK, HOLDERS, Fill, State, Transfer, atomic
 
 
 def _add_quote(state: State, holder: str, delta: int) -> None:
@@ -96,3 +96,19 @@ def sweep_residual(state: State, holder: str, rule_id: str) -> int:
     if residual > 0:
         transfer(state, holder, FEE_SINK, residual, rule_id)
     return max(residual, 0)
+
+
+@implements("LIQ-LEDGER-2")
+def open_at_entry(state: State, account_id: str, counterparty_id: str, market_id: str,
+                  signed_lots: int, entry_ticks: int) -> None:
+    """Book a position that already exists (a snapshot being loaded): one fill of ``signed_lots``
+    (positive: the account buys) at the entry price against ``counterparty_id``, with no margin
+    check, since a snapshot may already be under water. It leaves exactly the quote and cost basis
+    a trade at that price would have (LIQ-MARGIN-4). Atomic."""
+    market = state.market(market_id)
+    lots = abs(signed_lots)
+    cost = checked(lots * entry_ticks * market.value_per_lot_tick, "entry cost")
+    buyer, seller = ((account_id, counterparty_id) if signed_lots > 0
+                     else (counterparty_id, account_id))
+    with atomic(state):
+        fill(state, market_id, buyer, seller, lots, cost, entry_ticks, "LIQ-LEDGER-2")

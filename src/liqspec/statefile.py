@@ -101,19 +101,19 @@ from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
 
-from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN, PPM, checked
+from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN, PPM
 from liqspec.reference.collateral import deposit, open_account
 from liqspec.reference.deleveraging import ORDERINGS, RANKINGS
 from liqspec.reference.errors import InexactDecimal, LiqspecError, ResultCode
 from liqspec.reference.insurance import fund_insurance
 from liqspec.reference.invariants import all_violations
-from liqspec.reference.ledger import fill
+from liqspec.reference.ledger import open_at_entry
 from liqspec.reference.margin import account_maintenance_margin_quote, free_collateral_quote
 from liqspec.reference.profiles import get_profile
 from liqspec.reference.state import (ADL_AT_BANKRUPTCY, ADL_AT_MARK, BACKSTOP, BAD_DEBT_ADL,
                                      BAD_DEBT_SOCIALIZE, FEE_ALL_SURPLUS, FEE_RATE, HOLDERS,
                                      SIZE_FULL, SIZE_PORTION, SIZE_TIER_STEP, Market,
-                                     OpenInterestScaling, Profile, State, Tier, atomic, new_state,
+                                     OpenInterestScaling, Profile, State, Tier, new_state,
                                      validate_market)
 from liqspec.reference.units import from_units, quote_per_lot_tick, to_units
 
@@ -121,8 +121,6 @@ from liqspec.reference.units import from_units, quote_per_lot_tick, to_units
 OPENING_COUNTERPARTY = "opening-counterparty"
 
 #: the rule stamped on the opening fills: a movement of base between two accounts
-OPENING_FILL_RULE = "LIQ-LEDGER-2"
-
 #: the embedded example, inside the installed package
 EXAMPLE_RESOURCE = "data/example_state.json"
 
@@ -208,7 +206,7 @@ def _parse_json(text: str) -> object:
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_\-]+")
 
 
-def _join(path: str, key: str) -> str:
+def join_path(path: str, key: str) -> str:
     """``accounts[0]`` + ``positions`` -> ``accounts[0].positions``; odd keys are quoted."""
     part = key if _PLAIN_KEY.fullmatch(key) else json.dumps(key)
     return f"{path}.{part}" if path else part
@@ -234,29 +232,29 @@ def _fail(path: str, message: str, code: ResultCode = ResultCode.MALFORMED_STATE
     return StateFileError(path, message, code)
 
 
-def _object(value: object, path: str, required: tuple[str, ...] = (),
+def field_object(value: object, path: str, required: tuple[str, ...] = (),
             optional: tuple[str, ...] = ()) -> dict:
     """Check that ``value`` is an object with every required key and no unknown or repeated one."""
     if not isinstance(value, dict):
         raise _fail(path or "(top level)", f"expected an object, got {_type_name(value)}")
     for key in getattr(value, "duplicate_keys", ()):
-        raise _fail(_join(path, key), "key appears more than once")
+        raise _fail(join_path(path, key), "key appears more than once")
     known = required + optional
     for key in value:
         if key not in known:
             close = difflib.get_close_matches(key, known, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else \
                 f" (allowed: {', '.join(known)})"
-            raise _fail(_join(path, key), f"unknown key{hint}")
+            raise _fail(join_path(path, key), f"unknown key{hint}")
     for key in required:
         if key not in value:
-            raise _fail(_join(path, key), "required key is missing")
+            raise _fail(join_path(path, key), "required key is missing")
     return value
 
 
 def _mapping(value: object, path: str) -> dict:
     """An object whose keys are names the file chooses (market IDs): no key is unknown."""
-    return _object(value, path, optional=tuple(value) if isinstance(value, dict) else ())
+    return field_object(value, path, optional=tuple(value) if isinstance(value, dict) else ())
 
 
 def _string(value: object, path: str) -> str:
@@ -275,7 +273,7 @@ def _integer(value: object, path: str, low: int, high: int) -> int:
     return value
 
 
-def _decimal_units(value: object, decimals: int, path: str, why: str = "") -> int:
+def field_units(value: object, decimals: int, path: str, why: str = "") -> int:
     """A human decimal (string or exact JSON number) in integer units of ``10**-decimals``,
     converted exactly by the reference (LIQ-UNIT-2) and inside the int64 domain (LIQ-DOMAIN-1)."""
     if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
@@ -307,9 +305,9 @@ def _decimal_units(value: object, decimals: int, path: str, why: str = "") -> in
     return units
 
 
-def _quote(value: object, quote_decimals: int, path: str) -> int:
+def field_quote(value: object, quote_decimals: int, path: str) -> int:
     """A non-negative quote amount in quote quantums."""
-    units = _decimal_units(value, quote_decimals, path)
+    units = field_units(value, quote_decimals, path)
     if units < 0:
         raise _fail(path, f"must not be negative, got {str(value)!r}", ResultCode.INVALID_AMOUNT)
     return units
@@ -317,7 +315,7 @@ def _quote(value: object, quote_decimals: int, path: str) -> int:
 
 def _rate_ppm(value: object, path: str) -> int:
     """A rate given as a decimal fraction (``"0.004"``), exactly in ppm (``4000``)."""
-    rate = _decimal_units(value, RATE_DECIMALS, path,
+    rate = field_units(value, RATE_DECIMALS, path,
                           why="a rate must be a whole number of parts per million")
     if not 0 <= rate <= PPM:
         raise _fail(path, f"a rate is a fraction in 0..1, got {str(value)!r}",
@@ -325,8 +323,8 @@ def _rate_ppm(value: object, path: str) -> int:
     return rate
 
 
-def _price_ticks(value: object, price_decimals: int, path: str) -> int:
-    ticks = _decimal_units(value, price_decimals, path)
+def field_price_ticks(value: object, price_decimals: int, path: str) -> int:
+    ticks = field_units(value, price_decimals, path)
     if ticks <= 0:
         raise _fail(path, f"a price must be positive, got {str(value)!r}", ResultCode.INVALID_PRICE)
     return ticks
@@ -346,23 +344,23 @@ _TIER_KEYS = ("floor_notional", "maint_margin_rate", "maint_deduction", "init_ma
 
 
 def _tier(value: object, quote_decimals: int, path: str) -> Tier:
-    obj = _object(value, path, required=_TIER_KEYS)
+    obj = field_object(value, path, required=_TIER_KEYS)
     tier = Tier(
-        floor_notional_quote=_quote(obj["floor_notional"], quote_decimals,
-                                    _join(path, "floor_notional")),
-        maint_margin_ppm=_rate_ppm(obj["maint_margin_rate"], _join(path, "maint_margin_rate")),
-        maint_deduction_quote=_quote(obj["maint_deduction"], quote_decimals,
-                                     _join(path, "maint_deduction")),
-        init_margin_ppm=_rate_ppm(obj["init_margin_rate"], _join(path, "init_margin_rate")),
-        init_deduction_quote=_quote(obj["init_deduction"], quote_decimals,
-                                    _join(path, "init_deduction")),
+        floor_notional_quote=field_quote(obj["floor_notional"], quote_decimals,
+                                    join_path(path, "floor_notional")),
+        maint_margin_ppm=_rate_ppm(obj["maint_margin_rate"], join_path(path, "maint_margin_rate")),
+        maint_deduction_quote=field_quote(obj["maint_deduction"], quote_decimals,
+                                     join_path(path, "maint_deduction")),
+        init_margin_ppm=_rate_ppm(obj["init_margin_rate"], join_path(path, "init_margin_rate")),
+        init_deduction_quote=field_quote(obj["init_deduction"], quote_decimals,
+                                    join_path(path, "init_deduction")),
     )
     # The rate ranges of validate_market (LIQ-DOMAIN-2), said here so the path names the rate.
     if not 0 < tier.maint_margin_ppm < PPM:
-        raise _fail(_join(path, "maint_margin_rate"), "must be above 0 and below 1",
+        raise _fail(join_path(path, "maint_margin_rate"), "must be above 0 and below 1",
                     ResultCode.INVALID_RATE)
     if tier.init_margin_ppm < tier.maint_margin_ppm:
-        raise _fail(_join(path, "init_margin_rate"),
+        raise _fail(join_path(path, "init_margin_rate"),
                     f"must be at least maint_margin_rate ({from_units(tier.maint_margin_ppm, 6)})",
                     ResultCode.INVALID_RATE)
     return tier
@@ -375,18 +373,18 @@ def _check_tier_table(tiers: list[Tier], quote_decimals: int, path: str) -> None
     authority."""
     first = tiers[0]
     if first.floor_notional_quote != 0:
-        raise _fail(_join(f"{path}[0]", "floor_notional"), "the first tier must start at 0")
+        raise _fail(join_path(f"{path}[0]", "floor_notional"), "the first tier must start at 0")
     for key, amount in (("maint_deduction", first.maint_deduction_quote),
                         ("init_deduction", first.init_deduction_quote)):
         if amount != 0:
-            raise _fail(_join(f"{path}[0]", key), "the first tier has no deduction: must be 0")
+            raise _fail(join_path(f"{path}[0]", key), "the first tier has no deduction: must be 0")
     for index in range(1, len(tiers)):
         previous, tier = tiers[index - 1], tiers[index]
         if tier.floor_notional_quote <= previous.floor_notional_quote:
-            raise _fail(_join(f"{path}[{index}]", "floor_notional"),
+            raise _fail(join_path(f"{path}[{index}]", "floor_notional"),
                         "tier floors must increase")
         if tier.maint_margin_ppm < previous.maint_margin_ppm:
-            raise _fail(_join(f"{path}[{index}]", "maint_margin_rate"),
+            raise _fail(join_path(f"{path}[{index}]", "maint_margin_rate"),
                         "must not be below the previous tier's")
         for rate, deduction, key in (("maint_margin_ppm", "maint_deduction_quote",
                                       "maint_deduction"),
@@ -396,7 +394,7 @@ def _check_tier_table(tiers: list[Tier], quote_decimals: int, path: str) -> None
                              * (getattr(tier, rate) - getattr(previous, rate)))
             if getattr(tier, deduction) * PPM == wanted_scaled:
                 continue
-            where = _join(f"{path}[{index}]", key)
+            where = join_path(f"{path}[{index}]", key)
             got = from_units(getattr(tier, deduction), quote_decimals)
             if wanted_scaled % PPM == 0:
                 wanted = from_units(wanted_scaled // PPM, quote_decimals)
@@ -407,15 +405,15 @@ def _check_tier_table(tiers: list[Tier], quote_decimals: int, path: str) -> None
 
 
 def _market(market_id: str, value: object, quote_decimals: int, path: str) -> Market:
-    obj = _object(value, path, required=("base_decimals", "price_decimals", "tiers"),
+    obj = field_object(value, path, required=("base_decimals", "price_decimals", "tiers"),
                   optional=("liquidation_fee_ppm", "min_maint_margin", "oi_scaling"))
-    base_decimals = _integer(obj["base_decimals"], _join(path, "base_decimals"), 0, 18)
-    price_decimals = _integer(obj["price_decimals"], _join(path, "price_decimals"), 0, 18)
+    base_decimals = _integer(obj["base_decimals"], join_path(path, "base_decimals"), 0, 18)
+    price_decimals = _integer(obj["price_decimals"], join_path(path, "price_decimals"), 0, 18)
     try:  # LIQ-UNIT-1: one lot at one tick must be a whole number of quote quantums
         quote_per_lot_tick(quote_decimals, base_decimals, price_decimals)
     except LiqspecError as error:
         raise StateFileError(path, f"{error} (LIQ-UNIT-1)", error.code) from None
-    tiers_path = _join(path, "tiers")
+    tiers_path = join_path(path, "tiers")
     raw_tiers = obj["tiers"]
     if not isinstance(raw_tiers, list) or not raw_tiers:
         raise _fail(tiers_path, f"expected a non-empty list of tiers, got {_type_name(raw_tiers)}")
@@ -423,20 +421,20 @@ def _market(market_id: str, value: object, quote_decimals: int, path: str) -> Ma
     _check_tier_table(tiers, quote_decimals, tiers_path)
     oi_scaling = None
     if obj.get("oi_scaling") is not None:
-        oi_path = _join(path, "oi_scaling")
-        oi = _object(obj["oi_scaling"], oi_path, required=("lower_cap", "upper_cap"))
+        oi_path = join_path(path, "oi_scaling")
+        oi = field_object(obj["oi_scaling"], oi_path, required=("lower_cap", "upper_cap"))
         oi_scaling = OpenInterestScaling(
-            _quote(oi["lower_cap"], quote_decimals, _join(oi_path, "lower_cap")),
-            _quote(oi["upper_cap"], quote_decimals, _join(oi_path, "upper_cap")))
+            field_quote(oi["lower_cap"], quote_decimals, join_path(oi_path, "lower_cap")),
+            field_quote(oi["upper_cap"], quote_decimals, join_path(oi_path, "upper_cap")))
     market = Market(
         market_id=market_id,
         base_decimals=base_decimals,
         price_decimals=price_decimals,
         tiers=tuple(tiers),
         liquidation_fee_ppm=_integer(obj.get("liquidation_fee_ppm", 0),
-                                     _join(path, "liquidation_fee_ppm"), 0, PPM),
-        min_maint_margin_quote=_quote(obj.get("min_maint_margin", 0), quote_decimals,
-                                      _join(path, "min_maint_margin")),
+                                     join_path(path, "liquidation_fee_ppm"), 0, PPM),
+        min_maint_margin_quote=field_quote(obj.get("min_maint_margin", 0), quote_decimals,
+                                      join_path(path, "min_maint_margin")),
         oi_scaling=oi_scaling,
     )
     try:
@@ -452,21 +450,21 @@ _VENUE_POLICIES = ("quote_asset", "liquidation_size", "portion_rate", "portion_t
 
 
 def _venue(value: object, path: str) -> tuple[Profile, str]:
-    obj = _object(value, path, required=("name", "quote_decimals", "markets"),
+    obj = field_object(value, path, required=("name", "quote_decimals", "markets"),
                   optional=_VENUE_POLICIES)
-    name = _string(obj["name"], _join(path, "name"))
-    quote_decimals = _integer(obj["quote_decimals"], _join(path, "quote_decimals"), 0, 18)
-    markets_path = _join(path, "markets")
+    name = _string(obj["name"], join_path(path, "name"))
+    quote_decimals = _integer(obj["quote_decimals"], join_path(path, "quote_decimals"), 0, 18)
+    markets_path = join_path(path, "markets")
     raw_markets = _mapping(obj["markets"], markets_path)
     if not raw_markets:
         raise _fail(markets_path, "a venue needs at least one market")
-    markets = {market_id: _market(market_id, raw, quote_decimals, _join(markets_path, market_id))
+    markets = {market_id: _market(market_id, raw, quote_decimals, join_path(markets_path, market_id))
                for market_id, raw in raw_markets.items()}
     fields: dict[str, object] = {"name": name, "quote_decimals": quote_decimals,
                                  "markets": markets}
 
     def p(key: str) -> str:  # a policy field's path
-        return _join(path, key)
+        return join_path(path, key)
 
     if "liquidation_size" in obj:
         fields["liquidation_size"] = _choice(obj["liquidation_size"], p("liquidation_size"),
@@ -476,7 +474,7 @@ def _venue(value: object, path: str) -> tuple[Profile, str]:
         if fields["portion_ppm"] == 0:
             raise _fail(p("portion_rate"), "must be above 0")
     if "portion_threshold" in obj:
-        fields["portion_threshold_quote"] = _quote(obj["portion_threshold"], quote_decimals,
+        fields["portion_threshold_quote"] = field_quote(obj["portion_threshold"], quote_decimals,
                                                    p("portion_threshold"))
     if "fee_policy" in obj:
         fields["fee_policy"] = _choice(obj["fee_policy"], p("fee_policy"),
@@ -534,14 +532,14 @@ def _marks(value: object, profile: Profile, path: str) -> dict[str, int]:
     obj = _mapping(value, path)
     marks = {}
     for market_id, raw in obj.items():
-        where = _join(path, market_id)
+        where = join_path(path, market_id)
         if market_id not in profile.markets:
             raise _fail(where, f"unknown market (markets: {', '.join(profile.markets)})",
                         ResultCode.UNKNOWN_MARKET)
-        marks[market_id] = _price_ticks(raw, profile.markets[market_id].price_decimals, where)
+        marks[market_id] = field_price_ticks(raw, profile.markets[market_id].price_decimals, where)
     for market_id in profile.markets:
         if market_id not in marks:
-            raise _fail(_join(path, market_id), "missing: every market needs a mark price",
+            raise _fail(join_path(path, market_id), "missing: every market needs a mark price",
                         ResultCode.INVALID_PRICE)
     return marks
 
@@ -557,9 +555,9 @@ class _AccountSpec:
 
 
 def _account(value: object, profile: Profile, path: str, seen: set[str]) -> _AccountSpec:
-    obj = _object(value, path, required=("id", "quote"),
+    obj = field_object(value, path, required=("id", "quote"),
                   optional=("isolated_market", "positions", "description"))
-    id_path = _join(path, "id")
+    id_path = join_path(path, "id")
     account_id = _string(obj["id"], id_path)
     if not account_id:
         raise _fail(id_path, "an account ID must not be empty")
@@ -569,18 +567,18 @@ def _account(value: object, profile: Profile, path: str, seen: set[str]) -> _Acc
         raise _fail(id_path, f"duplicate account ID {account_id!r}")
     seen.add(account_id)
     isolated = obj.get("isolated_market")
-    iso_path = _join(path, "isolated_market")
+    iso_path = join_path(path, "isolated_market")
     if isolated is not None:
         isolated = _string(isolated, iso_path)
         if isolated not in profile.markets:
             raise _fail(iso_path, f"unknown market {isolated!r} (markets: "
                                   f"{', '.join(profile.markets)})", ResultCode.UNKNOWN_MARKET)
-    wallet = _quote(obj["quote"], profile.quote_decimals, _join(path, "quote"))
-    positions_path = _join(path, "positions")
+    wallet = field_quote(obj["quote"], profile.quote_decimals, join_path(path, "quote"))
+    positions_path = join_path(path, "positions")
     raw_positions = _mapping(obj.get("positions", {}), positions_path)
     positions = {}
     for market_id, raw in raw_positions.items():
-        where = _join(positions_path, market_id)
+        where = join_path(positions_path, market_id)
         if market_id not in profile.markets:
             raise _fail(where, f"unknown market (markets: {', '.join(profile.markets)})",
                         ResultCode.UNKNOWN_MARKET)
@@ -589,26 +587,21 @@ def _account(value: object, profile: Profile, path: str, seen: set[str]) -> _Acc
                                f"{market_id} (LIQ-ACCOUNT-2)",
                         ResultCode.ISOLATED_MARKET_MISMATCH)
         market = profile.markets[market_id]
-        position = _object(raw, where, required=("size", "entry_price"))
-        lots = _decimal_units(position["size"], market.base_decimals, _join(where, "size"))
-        entry = _price_ticks(position["entry_price"], market.price_decimals,
-                             _join(where, "entry_price"))
+        position = field_object(raw, where, required=("size", "entry_price"))
+        lots = field_units(position["size"], market.base_decimals, join_path(where, "size"))
+        entry = field_price_ticks(position["entry_price"], market.price_decimals,
+                             join_path(where, "entry_price"))
         if lots != 0:  # a zero size is a flat position: nothing to book
             positions[market_id] = (lots, entry, where)
-    description = _string(obj.get("description", ""), _join(path, "description"))
+    description = _string(obj.get("description", ""), join_path(path, "description"))
     return _AccountSpec(account_id, isolated, wallet, positions, description, path)
 
 
 def _book_position(state: State, spec: _AccountSpec, market_id: str, lots: int,
                    entry_ticks: int, where: str) -> None:
     """One opening fill at the entry price against the opening counterparty (LIQ-LEDGER-2)."""
-    market = state.market(market_id)
     try:
-        cost = checked(abs(lots) * entry_ticks * market.value_per_lot_tick, f"{where}: entry cost")
-        buyer, seller = ((spec.account_id, OPENING_COUNTERPARTY) if lots > 0
-                         else (OPENING_COUNTERPARTY, spec.account_id))
-        with atomic(state):
-            fill(state, market_id, buyer, seller, abs(lots), cost, entry_ticks, OPENING_FILL_RULE)
+        open_at_entry(state, spec.account_id, OPENING_COUNTERPARTY, market_id, lots, entry_ticks)
     except LiqspecError as error:
         raise StateFileError(where, str(error).removeprefix(f"{where}: "), error.code) from None
 
@@ -629,7 +622,7 @@ def _check_domain(state: State, specs: list[_AccountSpec]) -> None:
 
 def parse_state(document: object) -> LoadedState:
     """Build a state from a parsed JSON document (see the module docstring for the format)."""
-    top = _object(document, "", required=("marks", "accounts"), optional=_TOP_KEYS)
+    top = field_object(document, "", required=("marks", "accounts"), optional=_TOP_KEYS)
     if "profile" in top and "venue" in top:
         raise _fail("profile", "give either \"venue\" (inline) or \"profile\" (a name), not both")
     if "profile" not in top and "venue" not in top:
@@ -639,7 +632,7 @@ def parse_state(document: object) -> LoadedState:
     else:
         profile, quote_asset = _named_profile(top["profile"], "profile")
     marks = _marks(top["marks"], profile, "marks")
-    fund = _quote(top.get("insurance_fund", 0), profile.quote_decimals, "insurance_fund")
+    fund = field_quote(top.get("insurance_fund", 0), profile.quote_decimals, "insurance_fund")
     description = _string(top.get("description", ""), "description")
     raw_accounts = top["accounts"]
     if not isinstance(raw_accounts, list):
@@ -659,7 +652,7 @@ def parse_state(document: object) -> LoadedState:
             try:
                 deposit(state, spec.account_id, spec.wallet_quote)  # LIQ-DEPOSIT-1
             except LiqspecError as error:  # the outside holder's balance left the int64 domain
-                raise StateFileError(_join(spec.path, "quote"), str(error), error.code) from None
+                raise StateFileError(join_path(spec.path, "quote"), str(error), error.code) from None
     has_positions = any(spec.positions for spec in specs)
     if has_positions:
         open_account(state, OPENING_COUNTERPARTY, role=BACKSTOP)
