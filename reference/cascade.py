@@ -19,7 +19,7 @@ from fractions import Fraction
 from .arithmetic import PPM, div_ceil, div_floor, require_int
 from .book import BookShape, build_book, market_liquidate
 from .deleveraging import deleverage
-from .errors import LiqspecError, MalformedState, Rejection, ResultCode
+from .errors import MalformedState, Rejection, ResultCode
 from .liquidation import backstop_liquidate, is_below_backstop, is_liquidatable
 from .margin import account_maintenance_margin_quote, equity_quote, notional_quote
 from .marks import set_mark

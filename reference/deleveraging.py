@@ -199,7 +199,7 @@ def deleverage(state: State, account_id: str, market_id: str) -> Receipt:
             raise Rejection(ResultCode.NOT_BANKRUPT, f"{account_id} has equity {equity} >= 0")
     if closable_within_fund(state, account, market_id):
         raise Rejection(ResultCode.FUND_CAN_COVER,
-                        f"the market's liquidity and the insurance fund can absorb the position")
+                        "the market's liquidity and the insurance fund can absorb the position")
     allocation = adl_allocation(state, account, market_id)
     if sum(lots for _, lots in allocation) < abs(position):
         raise Rejection(ResultCode.INSUFFICIENT_ADL_LIQUIDITY,

@@ -11,8 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from liqspec.reference import (INSURANCE_FUND, SOCIALIZED_LOSS, MalformedState, Rejection,
-                               ResultCode, deposit, open_account, set_mark)
+from liqspec.reference import SOCIALIZED_LOSS, MalformedState, deposit, open_account, set_mark
 from liqspec.reference.book import BookShape, build_book, closable_within_fund, plan_order
 from liqspec.reference.cascade import (CascadeConfig, MarkRule, PricePath, liquidation_map,
                                        next_mark, processing_order, run_cascade, shock_path)

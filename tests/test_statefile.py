@@ -6,7 +6,6 @@ lot at one tick is worth 10^(6-3-1) = 10^(6-2-2) = 100 quote quantums in both (L
 """
 
 import copy
-import importlib.util
 import json
 
 import pytest

@@ -19,7 +19,7 @@ from liqspec.reference import (LiqspecError, apply_funding, backstop_liquidate, 
                                set_mark, socialize_loss, trade, withdraw)
 from liqspec.reference.invariants import (all_violations, fee_cap_violations,
                                           progress_violations)
-from liqspec.testing import open_long, toy_profile, usdt, venue
+from liqspec.testing import toy_profile, usdt, venue
 
 TRADERS = ("t0", "t1", "t2", "t3", "t4")
 MARKETS = ("BTC", "ETH")

@@ -3,10 +3,15 @@
     liqspec explain [STATE] [--account ID] [--json]   every number of an account, with its rule
     liqspec example                                   the embedded example state file
     liqspec profiles                                  the venue profiles, side by side
+    liqspec simulate [SCENARIO.toml] [--out DIR] [--no-plots] [--quiet]
+                                                      run a cascade: table, trace, plots
 
 ``STATE`` is a JSON state file (format: :mod:`liqspec.statefile`; ``-`` reads standard input);
-without one, ``explain`` uses the embedded example. Bad input prints ``liqspec: error: <message
-naming the field>`` on standard error and exits with status 2, never a traceback.
+without one, ``explain`` uses the embedded example. ``SCENARIO.toml`` is a scenario file (format:
+:mod:`liqspec.scenario`); without one, ``simulate`` runs the embedded default scenario and writes
+into ``--out`` (default ``./liqspec-out``; see :mod:`liqspec.simulate`). Bad input prints
+``liqspec: error: <message naming the field>`` on standard error and exits with status 2, never a
+traceback.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from liqspec import __version__
 from liqspec.explain import explain_loaded, render_text
@@ -63,6 +69,22 @@ def _parser() -> argparse.ArgumentParser:
         "profiles", help="list the venue profiles side by side",
         description="List the built-in venue profiles (liqspec.reference.profiles) side by side.")
     profiles.set_defaults(run=_run_profiles)
+
+    simulate = commands.add_parser(
+        "simulate", help="run a liquidation cascade: summary table, event trace and plots",
+        description="Run a scenario's price shock through the cascade engine "
+                    "(liqspec.reference.cascade) and print a summary table; write the event "
+                    "trace (events.jsonl, events.csv), one row per step (steps.csv), the summary "
+                    "(summary.json) and plots (price_path.png, insurance_fund.png, "
+                    "liquidation_map.png) into the output folder.")
+    simulate.add_argument("scenario", nargs="?", metavar="SCENARIO.toml",
+                          help="a scenario file; default: the embedded default scenario")
+    simulate.add_argument("--out", metavar="DIR", default="liqspec-out",
+                          help="the output folder, created if missing (default: ./liqspec-out)")
+    simulate.add_argument("--no-plots", action="store_true", help="skip the plots")
+    simulate.add_argument("--quiet", "-q", action="store_true",
+                          help="no progress bar (it is shown only on a terminal anyway)")
+    simulate.set_defaults(run=_run_simulate)
     return parser
 
 
@@ -92,6 +114,36 @@ def _run_explain(args: argparse.Namespace) -> str:
 
 def _run_example(args: argparse.Namespace) -> str:
     return example_text()
+
+
+def _run_simulate(args: argparse.Namespace) -> str:
+    # imported here: matplotlib and the scenario loader are needed by this command only
+    from liqspec.scenario import ScenarioError, default_scenario, load_scenario
+    from liqspec.simulate import simulate
+
+    source = args.scenario
+    if source is None:
+        scenario = default_scenario()
+    else:
+        try:
+            scenario = load_scenario(source)
+        except ScenarioError as error:
+            raise InputError(_name_file(source, str(error))) from None
+        except OSError as error:
+            raise InputError(f"{source}: cannot read the scenario: {error.strerror}") from None
+    try:
+        report = simulate(scenario, Path(args.out), plots=not args.no_plots,
+                          progress=not args.quiet)
+    except LiqspecError as error:  # a value the scenario's own checks did not foresee
+        raise InputError(_name_file(source or "default scenario", str(error))) from None
+    except OSError as error:
+        raise InputError(f"--out {args.out}: cannot write: {error.strerror or error}") from None
+    return report.render()
+
+
+def _name_file(source: str, message: str) -> str:
+    """Prefix an error with the file it is about, unless the message already names it."""
+    return message if source in message else f"{source}: {message}"
 
 
 def _run_profiles(args: argparse.Namespace) -> str:

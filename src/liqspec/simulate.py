@@ -1,0 +1,303 @@
+"""Run a cascade scenario and write what happened: a trace, a table, CSVs and plots.
+
+:func:`simulate` runs :func:`liqspec.reference.cascade.run_cascade` on a scenario (a state, a price
+path and books; :mod:`liqspec.scenario`) with a progress bar, and writes to an output folder:
+
+========================= =====================================================================
+``events.jsonl``          the event trace (LIQ-CASCADE-5), one JSON object a line, keys sorted,
+                          integers in the state's units: two runs of a scenario give the same
+                          bytes (LIQ-INV-10)
+``events.csv``            the same events as a table
+``steps.csv``             one row a step: time, index and mark per market, rounds, liquidated
+                          notional, insurance fund, ADL lots, written-off bad debt (integers)
+``summary.json``          the :class:`~liqspec.reference.cascade.Summary` in integers, the units
+                          to read it, and the same amounts as exact human decimal strings
+``price_path.png``        index and mark per step, liquidated notional as bars
+``insurance_fund.png``    the fund over time, auto-deleveraging and bad debt marked
+``liquidation_map.png``   before the shock: notional that would be liquidated by price level
+========================= =====================================================================
+
+:func:`render_summary` is the table ``liqspec simulate`` prints. The trace, the tables and the
+summary are a function of the scenario alone (no clock, no absolute paths), so two runs can be
+compared with ``cmp`` or ``diff``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any, Literal
+
+from tqdm import tqdm
+
+from liqspec.reference.cascade import CascadeResult, Event, Summary, run_cascade
+from liqspec.reference.state import State
+from liqspec.reference.units import from_units
+
+#: the files :func:`simulate` writes: key -> file name (the plots' are in :mod:`liqspec.plots`)
+TRACE_FILES = {
+    "events_jsonl": "events.jsonl",
+    "events_csv": "events.csv",
+    "steps_csv": "steps.csv",
+    "summary_json": "summary.json",
+}
+#: how the summary table names each file, in the order it lists them
+FILE_LABELS = {
+    "events_jsonl": "events",
+    "events_csv": "events (CSV)",
+    "steps_csv": "steps",
+    "summary_json": "summary",
+    "price_path": "price path plot",
+    "insurance_fund": "insurance fund plot",
+    "liquidation_map": "liquidation map plot",
+}
+
+#: ``progress`` values: show the bar on a terminal only, always, or never
+Progress = bool | Literal["always"]
+
+
+@dataclass(frozen=True)
+class SimulationReport:
+    """What :func:`simulate` did: the run, the state before it, and the files it wrote."""
+
+    scenario_name: str
+    initial_state: State
+    result: CascadeResult
+    out_dir: Path
+    files: Mapping[str, Path]
+
+    @property
+    def summary(self) -> Summary:
+        assert self.result.summary is not None
+        return self.result.summary
+
+    def render(self) -> str:
+        """The summary table, as ``liqspec simulate`` prints it."""
+        return render_summary(self.summary, self.initial_state, files=self.files,
+                              title=f"Cascade: {self.scenario_name}")
+
+
+def simulate(scenario: Any, out_dir: str | Path, plots: bool = True,
+             progress: Progress = True) -> SimulationReport:
+    """Run ``scenario`` (a :class:`liqspec.scenario.Scenario`: ``name``, ``state``, ``config``)
+    and write the trace, tables and, unless ``plots`` is false, the plots into ``out_dir``
+    (created if missing; files of the same names are replaced).
+
+    ``progress``: ``True`` shows a progress bar on standard error when it is a terminal,
+    ``"always"`` shows it anyway, ``False`` never. The scenario's state is not changed: the
+    cascade runs on a copy.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    initial = scenario.state  # run_cascade works on its own copy: this stays the state before
+    result = _run_with_progress(initial, scenario.config, progress)
+    if result.summary is None:
+        raise RuntimeError("run_cascade returned no summary")
+
+    files: dict[str, Path] = {key: out / name for key, name in TRACE_FILES.items()}
+    write_events_jsonl(result.events, files["events_jsonl"])
+    write_events_csv(result.events, files["events_csv"])
+    write_steps_csv(result, files["steps_csv"])
+    write_summary_json(result.summary, initial, files["summary_json"],
+                       scenario_name=scenario.name, seed=getattr(scenario, "seed", None))
+    if plots:
+        from liqspec import plots as plotting  # matplotlib is slow to import: only when drawing
+
+        files.update(plotting.render_all(result, initial, scenario.config, out, scenario.name))
+    return SimulationReport(scenario.name, initial, result, out, files)
+
+
+def _run_with_progress(state: State, config: Any, progress: Progress) -> CascadeResult:
+    """Run the cascade with a tqdm bar over its steps (standard error, so standard output stays
+    the table). tqdm's ``disable=None`` is its own "only on a terminal" test."""
+    if progress is False:
+        return run_cascade(state, config)
+    disable = None if progress is True else False
+    with tqdm(total=config.path.steps, desc="cascade", unit="step", file=sys.stderr,
+              disable=disable, dynamic_ncols=True, leave=False) as bar:
+        def advance(done_steps: int, total_steps: int) -> None:
+            if bar.total != total_steps:
+                bar.total = total_steps
+            bar.update(done_steps - bar.n)
+
+        return run_cascade(state, config, progress=advance)
+
+
+# -- the trace ----------------------------------------------------------------------------------
+
+#: column order of events.csv: the Event's fields, in declaration order
+EVENT_COLUMNS = tuple(f.name for f in fields(Event))
+
+
+def event_line(event: Event) -> str:
+    """One line of events.jsonl: sorted keys, no spaces, integers exact (json writes Python ints
+    digit for digit), so the bytes depend on the event alone."""
+    return json.dumps(event.to_dict(), sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=True, allow_nan=False)
+
+
+def write_events_jsonl(events: list[Event], path: Path) -> None:
+    with open(path, "w", encoding="utf-8", newline="\n") as out:
+        for event in events:
+            out.write(event_line(event) + "\n")
+
+
+def _csv_cell(value: object) -> object:
+    return "" if value is None else value
+
+
+def write_events_csv(events: list[Event], path: Path) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(EVENT_COLUMNS)
+        for event in events:
+            row = event.to_dict()
+            writer.writerow([_csv_cell(row[name]) for name in EVENT_COLUMNS])
+
+
+def step_markets(result: CascadeResult) -> list[str]:
+    """The markets of the step records, sorted (the CSV columns and plot panels follow it)."""
+    found: set[str] = set()
+    for record in result.steps:
+        found.update(record.index_ticks)
+    return sorted(found)
+
+
+def steps_columns(markets: list[str]) -> list[str]:
+    per_market = [f"{kind}_ticks_{m}" for m in markets for kind in ("index", "mark")]
+    return (["step", "time_s"] + per_market
+            + ["rounds", "liquidated_notional_quote", "insurance_fund_quote", "adl_lots",
+               "written_off_quote"])
+
+
+def write_steps_csv(result: CascadeResult, path: Path) -> None:
+    markets = step_markets(result)
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(steps_columns(markets))
+        for r in result.steps:
+            per_market = [p for m in markets for p in (r.index_ticks[m], r.mark_ticks[m])]
+            writer.writerow([r.step, r.time_s, *per_market, r.rounds, r.liquidated_notional_quote,
+                             r.insurance_fund_quote, r.adl_lots, r.written_off_quote])
+
+
+# -- the summary --------------------------------------------------------------------------------
+
+def _quote_fields(summary: Summary) -> list[str]:
+    return [f.name for f in fields(summary) if f.name.endswith("_quote")]
+
+
+def summary_dict(summary: Summary, state: State, scenario_name: str | None = None,
+                 seed: int | None = None) -> dict:
+    """summary.json: ``summary`` is the Summary field for field (integers in units); ``units``
+    says how to read them; ``human`` repeats every amount and price as an exact decimal string."""
+    profile = state.profile
+    quote_decimals = profile.quote_decimals
+    human: dict[str, Any] = {name: from_units(getattr(summary, name), quote_decimals)
+                             for name in _quote_fields(summary)}
+    human["lowest_mark"] = {m: from_units(ticks, profile.market(m).price_decimals)
+                            for m, ticks in summary.lowest_mark_ticks.items()}
+    return {
+        "scenario": scenario_name,
+        "seed": seed,
+        "summary": {key: dict(value) if isinstance(value, Mapping) else value
+                    for key, value in asdict(summary).items()},
+        "units": {
+            "quote_asset": profile.quote_asset,
+            "quote_decimals": quote_decimals,
+            "markets": {m: {"base_decimals": market.base_decimals,
+                            "price_decimals": market.price_decimals}
+                        for m, market in sorted(profile.markets.items())},
+        },
+        "human": human,
+    }
+
+
+def write_summary_json(summary: Summary, state: State, path: Path,
+                       scenario_name: str | None = None, seed: int | None = None) -> None:
+    data = summary_dict(summary, state, scenario_name, seed)
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def group_digits(decimal_text: str) -> str:
+    """``"-1234567.5"`` -> ``"-1,234,567.5"``: thousands separators for reading, exact digits."""
+    sign = "-" if decimal_text.startswith("-") else ""
+    whole, dot, frac = decimal_text.lstrip("-").partition(".")
+    groups = []
+    while len(whole) > 3:
+        whole, groups = whole[:-3], [whole[-3:]] + groups
+    return sign + ",".join([whole] + groups) + dot + frac
+
+
+def _percent_change(start: int, end: int) -> str:
+    """The move from start to end in percent, one decimal, rounded half away from zero (display
+    only; computed on integers)."""
+    tenths_num, den = abs(end - start) * 1000, start
+    tenths = (2 * tenths_num + den) // (2 * den)
+    sign = "-" if end < start and tenths else "+"
+    return f"{sign}{tenths // 10}.{tenths % 10}%"
+
+
+def render_summary(summary: Summary, state: State, files: Mapping[str, Path] | None = None,
+                   title: str = "Cascade summary") -> str:
+    """The summary as a table in human units: ``state`` is the state before the run (its profile
+    gives the units and the quote asset, its marks the starting prices); ``files`` the paths
+    written, listed under the table."""
+    profile = state.profile
+    asset = profile.quote_asset
+
+    def quote(amount: int) -> tuple[str, str]:
+        return group_digits(from_units(amount, profile.quote_decimals)), asset
+
+    def count(number: int) -> str:
+        return group_digits(str(number))
+
+    rows: list[tuple[str, str, str]] = [
+        ("steps", count(summary.steps), ""),
+        ("rounds", count(summary.rounds), ""),
+        ("accounts liquidated", count(summary.accounts_liquidated), ""),
+        ("liquidation fills", count(summary.liquidation_fills), ""),
+        ("notional liquidated", *quote(summary.notional_liquidated_quote)),
+    ]
+    for market_id, low_ticks in sorted(summary.lowest_mark_ticks.items()):
+        decimals = profile.market(market_id).price_decimals
+        start = state.marks.get(market_id)
+        change = (f"  ({_percent_change(start, low_ticks)} from "
+                  f"{group_digits(from_units(start, decimals))})") if start else ""
+        rows.append((f"lowest mark {market_id}", group_digits(from_units(low_ticks, decimals)),
+                     asset + change))
+    rows += [
+        ("insurance fund start", *quote(summary.insurance_fund_start_quote)),
+        ("insurance fund min", *quote(summary.insurance_fund_min_quote)),
+        ("insurance fund end", *quote(summary.insurance_fund_end_quote)),
+        ("ADL volume", *quote(summary.adl_notional_quote)),
+        ("ADL lots (all markets)", count(summary.adl_lots), "lots"),
+        ("bad debt", *quote(summary.bad_debt_quote)),
+        ("socialized", *quote(summary.socialized_quote)),
+        ("unresolved accounts", count(summary.unresolved_accounts), ""),
+    ]
+    lines = [title, "-" * len(title)]
+    lines += _aligned_rows(rows)
+    if files:
+        labels = {key: FILE_LABELS.get(key, key) for key in files}
+        width = max(len(label) for label in labels.values())
+        lines += ["", "written:"]
+        lines += [f"  {labels[key].ljust(width)}  {path}" for key, path in files.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _aligned_rows(rows: list[tuple[str, str, str]]) -> list[str]:
+    """Label, number lined up on its decimal point, unit."""
+    label_width = max(len(label) for label, _, _ in rows)
+    whole_width = max(len(value.partition(".")[0]) for _, value, _ in rows)
+    frac_width = max(len(value.partition(".")[2]) for _, value, _ in rows)
+    lines = []
+    for label, value, unit in rows:
+        whole, dot, frac = value.partition(".")
+        number = whole.rjust(whole_width) + (dot + frac).ljust(frac_width + 1 if frac_width else 0)
+        lines.append(f"{label.ljust(label_width)}  {number}  {unit}".rstrip())
+    return lines

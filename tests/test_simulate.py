@@ -1,0 +1,424 @@
+"""``liqspec simulate`` (liqspec.simulate, liqspec.plots, the CLI command): the files a run writes
+agree with the run, are byte-identical across runs, and the table reads in human units.
+
+Rules: LIQ-CASCADE-5 (the trace and the summary), LIQ-CASCADE-6 (the liquidation map), LIQ-INV-10
+(determinism: the same inputs give the same bytes), LIQ-UNIT-2 (human units in the table).
+
+The small scenario is built by hand on the toy venue (liqspec.testing), in USDT with 6 decimals:
+one BTC lot is 0.001 BTC, one BTC tick 0.1 USDT, so a lot at a tick is worth 100 quote quantums.
+BTC starts at 50,000 USDT (500,000 ticks) and falls 12% over 6 one-minute steps: 2% of the start,
+1,000 USDT = 10,000 ticks, per step, to 44,000 USDT (440,000 ticks), then holds 2 steps.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from dataclasses import asdict, fields
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from liqspec.plots import bucket_levels, nice_width_ticks
+from liqspec.reference import deposit, fund_insurance, new_state, open_account, trade
+from liqspec.reference.book import BookShape
+from liqspec.reference.cascade import CascadeConfig, Event, Summary, run_cascade, shock_path
+from liqspec.reference.state import LIQUIDITY
+from liqspec.simulate import group_digits, render_summary, simulate
+from liqspec.testing import TOY_MARKS, toy_profile, usdt
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PLOTS = ("price_path.png", "insurance_fund.png", "liquidation_map.png")
+TRACES = ("events.jsonl", "events.csv", "steps.csv", "summary.json")
+
+STEPS, HOLD = 6, 2
+# hand arithmetic: 500,000 ticks falling 10,000 ticks per step, then holding
+BTC_PATH = [500_000 - 10_000 * k for k in range(STEPS + 1)] + [440_000] * HOLD
+# ETH starts at 3,000.00 USDT (300,000 ticks of 0.01) and falls 2% = 6,000 ticks per step
+ETH_PATH = [300_000 - 6_000 * k for k in range(STEPS + 1)] + [264_000] * HOLD
+FUND_USDT = "2000"
+
+
+def small_scenario(bad_debt_policy: str = "adl", fund: str = FUND_USDT,
+                   book_lots: int = 150) -> SimpleNamespace:
+    """Eight BTC longs from 8x to 36x leverage and four ETH accounts (two long, two short),
+    each opened against the book's liquidity account at the start price, as a scenario file's
+    positions are (liqspec.positions)."""
+    state = new_state(toy_profile(quote_asset="USDT", bad_debt_policy=bad_debt_policy),
+                      dict(TOY_MARKS))
+    open_account(state, "book", role=LIQUIDITY)
+    fund_insurance(state, usdt(fund))
+    for i in range(8):
+        lots = 200 + 50 * (i % 3)  # 0.2 to 0.3 BTC
+        notional_quote = lots * TOY_MARKS["BTC"] * 100
+        account = f"btc{i}"
+        open_account(state, account)
+        deposit(state, account, notional_quote // (8 + 4 * i))  # 8x .. 36x
+        trade(state, account, "book", "BTC", lots, TOY_MARKS["BTC"])
+    for i in range(4):
+        lots = 300 + 40 * i  # 3 to 4.2 ETH
+        account = f"eth{i}"
+        open_account(state, account)
+        deposit(state, account, lots * TOY_MARKS["ETH"] * 100 // (6 + 4 * i))
+        buyer, seller = (account, "book") if i % 2 else ("book", account)
+        trade(state, buyer, seller, "ETH", lots, TOY_MARKS["ETH"])
+    path = shock_path(dict(TOY_MARKS), 120_000, STEPS, 60, HOLD)
+    books = {"BTC": BookShape(6, 1_000, book_lots), "ETH": BookShape(6, 1_000, 2 * book_lots)}
+    return SimpleNamespace(name="small", description="a hand-built test scenario", state=state,
+                           config=CascadeConfig(path, books), seed=None)
+
+
+@pytest.fixture(scope="module")
+def scenario() -> SimpleNamespace:
+    return small_scenario()
+
+
+@pytest.fixture(scope="module")
+def run(scenario, tmp_path_factory):
+    """One simulation of the small scenario, shared by the tests that only read its files."""
+    out = tmp_path_factory.mktemp("run")
+    report = simulate(scenario, out, progress=False)
+    return SimpleNamespace(report=report, out=out, result=report.result)
+
+
+# -- the files --------------------------------------------------------------------------------
+
+def test_every_file_is_written_and_listed_LIQ_CASCADE_5(run):
+    for name in TRACES + PLOTS:
+        assert (run.out / name).is_file(), name
+    assert sorted(p.name for p in run.report.files.values()) == sorted(TRACES + PLOTS)
+    assert all(path.parent == run.out for path in run.report.files.values())
+
+
+def test_the_scenario_crashes_and_liquidates(run):
+    """Guard: the scenario must exercise the trace, or the other tests check empty files."""
+    summary = run.result.summary
+    assert summary.accounts_liquidated >= 4 and summary.liquidation_fills >= 4
+    assert summary.notional_liquidated_quote > 0
+    assert summary.lowest_mark_ticks["BTC"] <= 440_000  # at most the path's lowest index
+
+
+def test_events_jsonl_is_the_trace_LIQ_CASCADE_5(run):
+    lines = (run.out / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == len(run.result.events) > 0
+    for line, event in zip(lines, run.result.events):
+        parsed = json.loads(line)
+        assert parsed == event.to_dict()
+        assert Event(**parsed) == event  # every field round-trips
+        assert list(parsed) == sorted(parsed)  # keys sorted
+        assert " " not in line.replace(parsed["detail"], "")  # compact separators
+
+
+def test_events_jsonl_matches_an_independent_run_LIQ_CASCADE_5(scenario, run):
+    """The trace written equals the trace of a second run_cascade called directly."""
+    direct = run_cascade(scenario.state, scenario.config)
+    lines = (run.out / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line) for line in lines] == [e.to_dict() for e in direct.events]
+
+
+def test_events_jsonl_keeps_large_integers_exact(tmp_path):
+    """json writes a Python int digit for digit: an amount past 2**53 (where a float would
+    round) survives unchanged."""
+    from liqspec.simulate import write_events_jsonl
+    big = 2**62 + 1  # 4,611,686,018,427,387,905: not representable as a float
+    write_events_jsonl([Event(0, 0, 1, "fee", account="a", quote=big)], tmp_path / "e.jsonl")
+    text = (tmp_path / "e.jsonl").read_text()
+    assert '"quote":4611686018427387905' in text
+    assert json.loads(text)["quote"] == big
+
+
+def test_events_csv_has_one_row_per_event(run):
+    with open(run.out / "events.csv", newline="", encoding="utf-8") as file:
+        rows = list(csv.DictReader(file))
+    assert len(rows) == len(run.result.events)
+    assert list(rows[0]) == [f.name for f in fields(Event)]
+    for row, event in zip(rows, run.result.events):
+        assert row["kind"] == event.kind and int(row["step"]) == event.step
+        assert int(row["quote"]) == event.quote and int(row["lots"]) == event.lots
+        assert row["price_ticks"] == ("" if event.price_ticks is None else str(event.price_ticks))
+        assert row["account"] == (event.account or "")
+
+
+def test_steps_csv_follows_the_price_path_LIQ_CASCADE_4(run):
+    with open(run.out / "steps.csv", newline="", encoding="utf-8") as file:
+        rows = list(csv.DictReader(file))
+    assert len(rows) == STEPS + HOLD + 1 == len(run.result.steps)
+    assert [int(r["index_ticks_BTC"]) for r in rows] == BTC_PATH  # hand-computed above
+    assert [int(r["index_ticks_ETH"]) for r in rows] == ETH_PATH
+    assert [int(r["time_s"]) for r in rows] == [60 * k for k in range(len(rows))]
+    for row, record in zip(rows, run.result.steps):
+        assert int(row["mark_ticks_BTC"]) == record.mark_ticks["BTC"]
+        assert int(row["rounds"]) == record.rounds
+        assert int(row["liquidated_notional_quote"]) == record.liquidated_notional_quote
+        assert int(row["insurance_fund_quote"]) == record.insurance_fund_quote
+        assert int(row["adl_lots"]) == record.adl_lots
+        assert int(row["written_off_quote"]) == record.written_off_quote
+    summary = run.result.summary
+    assert sum(int(r["liquidated_notional_quote"]) for r in rows) == \
+        summary.notional_liquidated_quote
+    assert sum(int(r["rounds"]) for r in rows) == summary.rounds
+    assert int(rows[-1]["insurance_fund_quote"]) == summary.insurance_fund_end_quote
+
+
+def test_summary_json_is_the_summary_LIQ_CASCADE_5(run):
+    data = json.loads((run.out / "summary.json").read_text(encoding="utf-8"))
+    summary = run.result.summary
+    assert data["summary"] == {k: dict(v) if isinstance(v, dict) else v
+                               for k, v in asdict(summary).items()}
+    assert Summary(**data["summary"]) == summary
+    assert data["scenario"] == "small"
+    assert data["units"]["quote_asset"] == "USDT" and data["units"]["quote_decimals"] == 6
+    assert data["units"]["markets"]["BTC"] == {"base_decimals": 3, "price_decimals": 1}
+    # the fund started at 2,000 USDT = 2,000,000,000 quantums, written exactly both ways
+    assert data["summary"]["insurance_fund_start_quote"] == 2_000_000_000
+    assert data["human"]["insurance_fund_start_quote"] == "2000"
+    # the lowest BTC mark in ticks of 0.1 USDT, as a decimal: ticks / 10, exactly
+    low = summary.lowest_mark_ticks["BTC"]
+    assert data["human"]["lowest_mark"]["BTC"] == f"{low // 10}" + (f".{low % 10}" if low % 10
+                                                                      else "")
+
+
+def test_two_runs_give_identical_bytes_LIQ_INV_10(scenario, tmp_path):
+    """Determinism: the same scenario gives the same trace, steps and summary, byte for byte,
+    whatever the output folder is called."""
+    first = simulate(scenario, tmp_path / "a", plots=False, progress=False)
+    second = simulate(scenario, tmp_path / "b" / "nested", plots=False, progress=False)
+    for name in TRACES:
+        assert (first.out_dir / name).read_bytes() == (second.out_dir / name).read_bytes(), name
+    assert (first.out_dir / "events.jsonl").stat().st_size > 1000
+
+
+def test_simulate_leaves_the_scenario_state_unchanged(tmp_path):
+    scenario = small_scenario()
+    before = scenario.state.snapshot()
+    simulate(scenario, tmp_path, plots=False, progress=False)
+    assert scenario.state.snapshot() == before
+
+
+def test_no_plots_writes_no_png(scenario, tmp_path):
+    report = simulate(scenario, tmp_path, plots=False, progress=False)
+    assert not list(tmp_path.glob("*.png"))
+    assert set(p.name for p in report.files.values()) == set(TRACES)
+
+
+# -- the plots --------------------------------------------------------------------------------
+
+def png_size(path: Path) -> tuple[int, int]:
+    """Width and height from a PNG's IHDR chunk (bytes 16..24, big-endian)."""
+    head = path.read_bytes()[:24]
+    assert head[:8] == PNG_SIGNATURE and head[12:16] == b"IHDR", f"{path.name} is not a PNG"
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+@pytest.mark.parametrize("name", PLOTS)
+def test_plots_are_real_pngs(run, name):
+    path = run.out / name
+    width, height = png_size(path)
+    assert width >= 800 and height >= 400, (width, height)
+    # a blank 1200 x 600 canvas compresses to a few kB; axes, text and data take far more
+    assert path.stat().st_size > 20_000
+
+
+@pytest.mark.parametrize("policy", ["adl", "socialize"])
+def test_plots_draw_bad_debt_and_adl(policy, tmp_path):
+    """A fast crash into a thin book with a small fund: deficits the fund cannot pay, so ADL
+    (``adl``) or write-offs (``socialize``) happen and the fund plot draws their bars."""
+    scenario = small_scenario(policy, fund="50", book_lots=40)
+    report = simulate(scenario, tmp_path, progress=False)
+    summary = report.summary
+    if policy == "adl":
+        assert summary.adl_lots > 0
+    else:
+        assert summary.bad_debt_quote > 0
+    for name in PLOTS:
+        assert png_size(tmp_path / name)[0] >= 800
+
+
+def test_plotted_liquidations_add_up_to_the_steps_LIQ_CASCADE_5(run):
+    """The price plot's bars (per market, from the events) add up to each step's record."""
+    from liqspec.plots import liquidated_notional_by_step
+    per_market = [liquidated_notional_by_step(run.result, m) for m in ("BTC", "ETH")]
+    assert [btc + eth for btc, eth in zip(*per_market)] == \
+        [r.liquidated_notional_quote for r in run.result.steps]
+    assert all(sum(bars) > 0 for bars in per_market)  # both markets liquidate
+
+
+def test_liquidation_map_buckets_are_exact_LIQ_CASCADE_6():
+    # 10 ticks wide: 95 -> [90, 100), 100 and 109 -> [100, 110), 110 -> [110, 120)
+    assert bucket_levels([(95, 1), (100, 2), (109, 3), (110, 4)], 10) == {90: 1, 100: 5, 110: 4}
+    assert sum(bucket_levels([(p, p * 7) for p in range(1, 1000, 13)], 25).values()) == \
+        sum(p * 7 for p in range(1, 1000, 13))  # nothing lost
+    # widths are 1, 2, 2.5 or 5 times a power of ten, the smallest giving <= 60 buckets
+    assert nice_width_ticks(60, 60) == 1
+    assert nice_width_ticks(61, 60) == 2  # 61 / 60 rounds up to 2
+    assert nice_width_ticks(1_300, 60) == 25  # 21.7 -> 25
+    assert nice_width_ticks(2_000, 60) == 50  # 33.4 -> 50
+    assert nice_width_ticks(72_000, 60) == 2_000  # 1,200 -> 2,000
+    assert nice_width_ticks(0, 60) == 1
+
+
+# -- the table --------------------------------------------------------------------------------
+
+def test_group_digits():
+    assert group_digits("1234567.890123") == "1,234,567.890123"
+    assert group_digits("-1000") == "-1,000"
+    assert group_digits("999") == "999"
+    assert group_digits("0.5") == "0.5"
+
+
+def test_render_summary_in_human_units_LIQ_UNIT_2(scenario):
+    """A hand-made summary: every number checked against its hand conversion."""
+    summary = Summary(
+        steps=9, rounds=14, accounts_liquidated=7, liquidation_fills=21,
+        notional_liquidated_quote=1_234_567_890_123,  # 1,234,567.890123 USDT
+        lowest_mark_ticks={"BTC": 438_765, "ETH": 264_000},  # 43,876.5 and 2,640 USDT
+        insurance_fund_start_quote=2_000_000_000,  # 2,000 USDT
+        insurance_fund_min_quote=1_500_000,  # 1.5 USDT
+        insurance_fund_end_quote=2_587_761_870,  # 2,587.76187 USDT
+        adl_lots=1_920, adl_notional_quote=55_934_356_000,  # 55,934.356 USDT
+        bad_debt_quote=17, socialized_quote=0, unresolved_accounts=3)
+    text = render_summary(summary, scenario.state, files={"summary_json": Path("o/summary.json")})
+    rows = {line.split("  ")[0]: " ".join(line.split()) for line in text.splitlines()}
+    assert rows["notional liquidated"] == "notional liquidated 1,234,567.890123 USDT"
+    # (438,765 - 500,000) / 500,000 = -12.247% -> -12.2%
+    assert rows["lowest mark BTC"] == "lowest mark BTC 43,876.5 USDT (-12.2% from 50,000)"
+    assert rows["lowest mark ETH"] == "lowest mark ETH 2,640 USDT (-12.0% from 3,000)"
+    assert rows["insurance fund start"] == "insurance fund start 2,000 USDT"
+    assert rows["insurance fund min"] == "insurance fund min 1.5 USDT"
+    assert rows["insurance fund end"] == "insurance fund end 2,587.76187 USDT"
+    assert rows["ADL volume"] == "ADL volume 55,934.356 USDT"
+    assert rows["bad debt"] == "bad debt 0.000017 USDT"
+    assert rows["socialized"] == "socialized 0 USDT"
+    assert rows["unresolved accounts"] == "unresolved accounts 3"
+    assert rows["ADL lots (all markets)"] == "ADL lots (all markets) 1,920 lots"
+    assert rows["rounds"] == "rounds 14" and rows["accounts liquidated"] == \
+        "accounts liquidated 7"
+    assert "summary" in text and "o/summary.json" in text
+    # numbers line up on their decimal point
+    numbers = [line[:line.index(" USDT")] for line in text.splitlines() if " USDT" in line]
+    points = {number.index(".") for number in numbers if "." in number}
+    assert len(points) == 1, text
+
+
+# -- progress ---------------------------------------------------------------------------------
+
+def test_progress_bar_goes_to_stderr_when_forced(scenario, tmp_path, capsys, monkeypatch):
+    import liqspec.simulate
+
+    bars = []
+
+    class RecordingBar(liqspec.simulate.tqdm):  # the bar simulate creates, kept to read its count
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            bars.append(self)
+
+    monkeypatch.setattr(liqspec.simulate, "tqdm", RecordingBar)
+    simulate(scenario, tmp_path, plots=False, progress="always")
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert f"cascade:   0%|          | 0/{STEPS + HOLD + 1}" in captured.err
+    [bar] = bars
+    assert bar.n == bar.total == STEPS + HOLD + 1  # advanced once per step, to the end
+
+
+def test_progress_bar_stays_off_when_not_a_terminal(scenario, tmp_path, capsys):
+    simulate(scenario, tmp_path, plots=False, progress=True)  # pytest's stderr is no TTY
+    assert capsys.readouterr().err == ""
+
+
+# -- the command ------------------------------------------------------------------------------
+
+SMALL_TOML = """\
+name = "cli-small"
+profile = "binance_usdm"
+insurance_fund = "10000"
+
+[markets.BTCUSDT]
+start_price = "60000"
+book = { levels = 40, spacing = "0.001", lots_per_level = 500 }
+
+[path]
+kind = "shock"
+drop = "0.1"
+steps = 10
+step_seconds = 5
+
+[synthetic]
+seed = 3
+accounts = 120
+notional_median = "10000"
+"""
+
+
+def liqspec(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "liqspec", *args], capture_output=True,
+                          text=True, timeout=120, cwd=cwd, env={**os.environ, "COLUMNS": "100"})
+
+
+def test_cli_simulates_a_scenario_file(tmp_path):
+    scenario_file = tmp_path / "small.toml"
+    scenario_file.write_text(SMALL_TOML, encoding="utf-8")
+    out = tmp_path / "out"
+    result = liqspec("simulate", str(scenario_file), "--out", str(out), "--no-plots")
+    assert result.returncode == 0, result.stderr
+    assert "Cascade: cli-small" in result.stdout
+    assert "notional liquidated" in result.stdout and "USDT" in result.stdout
+    assert "lowest mark BTCUSDT" in result.stdout
+    assert str(out / "events.jsonl") in result.stdout
+    assert result.stderr == ""  # no TTY: no progress bar
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["scenario"] == "cli-small" and summary["seed"] == 3
+    assert summary["summary"]["steps"] == 11  # 10 steps down, plus the starting step
+    assert not list(out.glob("*.png"))  # --no-plots
+
+
+def test_cli_default_scenario(tmp_path):
+    """No scenario: the whole embedded default runs (about 3 s with its plots), into
+    ./liqspec-out; the table and every file are there."""
+    result = liqspec("simulate", "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    out = tmp_path / "liqspec-out"
+    assert result.stdout.startswith("Cascade: btc-crash-12pct\n")
+    for label in ("accounts liquidated", "notional liquidated", "lowest mark BTCUSDT",
+                  "insurance fund start", "insurance fund min", "insurance fund end",
+                  "ADL volume", "bad debt", "socialized", "unresolved accounts"):
+        assert f"\n{label} " in result.stdout, label
+    # the fund the default scenario declares (data/default_scenario.toml), as the table prints it
+    from liqspec.scenario import default_scenario
+    fund_quote = default_scenario().state.holders["insurance_fund"]
+    assert f" {fund_quote // 10**6:,} " in result.stdout.split("insurance fund start")[1]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["summary"]["insurance_fund_start_quote"] == fund_quote
+    assert summary["summary"]["steps"] == 133  # 120 steps down, the start, 12 held
+    for name in TRACES:
+        assert f"liqspec-out/{name}" in result.stdout
+    for name in PLOTS:
+        assert png_size(out / name)[0] >= 800
+
+
+@pytest.mark.parametrize("edit, field", [
+    (('drop = "0.1"', 'drop = "1.5"'), "path.drop:"),
+    (("levels = 40", 'levels = "40"'), "markets.BTCUSDT.book.levels:"),
+    (('drop = "0.1"', "drop = 0.1"), "path.drop:"),  # a TOML float is not exact
+])
+def test_cli_bad_scenario_names_the_field_and_exits_2(tmp_path, edit, field):
+    scenario_file = tmp_path / "bad.toml"
+    scenario_file.write_text(SMALL_TOML.replace(*edit), encoding="utf-8")
+    result = liqspec("simulate", str(scenario_file), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert result.stderr.startswith("liqspec: error: ")
+    assert field in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    assert not (tmp_path / "out").exists()  # nothing written for a rejected scenario
+
+
+def test_cli_missing_scenario_file_exits_2(tmp_path):
+    result = liqspec("simulate", str(tmp_path / "nope.toml"))
+    assert result.returncode == 2
+    assert result.stderr.startswith("liqspec: error: ") and "nope.toml" in result.stderr
+    assert "Traceback" not in result.stderr
