@@ -13,7 +13,7 @@ from __future__ import annotations
 from fractions import Fraction
 from math import ceil
 
-from .arithmetic import checked, div_ceil, mul_ppm_ceil
+from .arithmetic import PPM, checked, div_ceil, mul_ppm_ceil
 from .errors import Rejection, ResultCode
 from .insurance import settle_deficit
 from .ledger import fill, transfer
@@ -56,7 +56,7 @@ def liquidation_size_lots(account: Account, market_id: str, state: State) -> int
     if profile.liquidation_size == SIZE_PORTION:
         if notional <= profile.portion_threshold_quote:
             return lots
-        return max(1, div_ceil(lots * profile.portion_ppm, 1_000_000))  # round up: close more
+        return max(1, div_ceil(lots * profile.portion_ppm, PPM))  # round up: close more
     assert profile.liquidation_size == SIZE_TIER_STEP
     floor = tier_for(market, notional).floor_notional_quote
     if floor == 0:
