@@ -1,6 +1,28 @@
-"""liqspec.fast: the compiled engine. There is no pure-Python fallback: if the extension is
-missing, this import fails loudly."""
+"""liqspec.fast: the compiled engine, same semantics as liqspec.reference, batch API over numpy.
 
-from ._kernels import position_values_quote  # noqa: F401  (ImportError here is deliberate)
+There is no pure-Python fallback: if the extension is missing, this import fails loudly.
 
-__all__ = ["position_values_quote"]
+* :mod:`.pack`: a profile as :class:`~.pack.MarketTables`, a state as :class:`~.pack.StateArrays`
+  (glue);
+* the kernels (compiled, nogil, int64 with 128-bit intermediates): :func:`health`,
+  :func:`equity_quotes`, :func:`maintenance_margin_quotes`, :func:`initial_margin_quotes`,
+  :func:`open_interest_quotes`, :func:`liquidatable_flags`, :func:`below_backstop_flags`,
+  :func:`funding_owed_quotes`, :func:`bankruptcy_prices`, :func:`liquidation_prices`,
+  :func:`position_values_quote`;
+* :mod:`.accounts`: the reference's per-account signatures over those kernels (for the ``impl``
+  test fixture and ``liqspec difftest``).
+"""
+
+from ._kernels import (  # noqa: F401  (an ImportError here is deliberate: no fallback)
+    below_backstop_flags, bankruptcy_prices, equity_quotes, funding_owed_quotes, health,
+    initial_margin_quotes, liquidatable_flags, liquidation_prices, maintenance_margin_quotes,
+    open_interest_quotes, position_values_quote)
+from . import _kernels  # noqa: F401
+from .pack import MarketTables, StateArrays, pack_accounts, pack_profile, pack_state, tables_for
+
+KERNELS = ("below_backstop_flags", "bankruptcy_prices", "equity_quotes", "funding_owed_quotes",
+           "health", "initial_margin_quotes", "liquidatable_flags", "liquidation_prices",
+           "maintenance_margin_quotes", "open_interest_quotes", "position_values_quote")
+
+__all__ = [*KERNELS, "MarketTables", "StateArrays", "pack_accounts", "pack_profile", "pack_state",
+           "tables_for"]

@@ -1,25 +1,319 @@
-# cython: boundscheck=False, wraparound=False, cdivision=True
-"""Compiled kernels over typed memoryviews, int64 with checked 128-bit intermediates.
+# cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Compiled kernels over typed memoryviews, int64 with 128-bit intermediates.
 
-Same units, results and errors as liqspec.reference; an overflow is an error, never a wrap.
+Same units, roundings, results and errors as liqspec.reference; an overflow is an error, never a
+wrap. Every quantity the reference passes through ``checked()`` (a position value, a per-position
+requirement, an account total) is checked here at the same point, and every quantity the reference
+leaves unchecked (a sum of position values before the total, a notional, a product of a rate and an
+amount) is carried in 128 bits, which holds it exactly for any int64 inputs. The loops run without
+the GIL; a kernel records the first failing row and raises after the loop.
+
+Layout (struct of arrays, built by :mod:`liqspec.fast.pack`): ``quote[N]``, ``lots[N, M]``
+(C-contiguous), ``marks[M]`` and a :class:`~liqspec.fast.pack.MarketTables` of per-market
+parameters with tier tables padded to a common width.
 """
 
 import numpy as np
 cimport numpy as cnp
 
-from liqspec.reference.errors import Overflow
+from cython.parallel cimport prange
+cimport openmp
+from libc.stdint cimport int64_t, uint64_t, uint8_t, int8_t, INT64_MAX
+from libc.stdlib cimport malloc, free
+
+from liqspec.reference.errors import Overflow, ResultCode
+
+cnp.import_array()
 
 cdef extern from *:
     """
     typedef __int128 liq_i128;
+    typedef unsigned __int128 liq_u128;
     static inline int liq_fits_i64(liq_i128 v) {
         return v >= (liq_i128)INT64_MIN && v <= (liq_i128)INT64_MAX;
     }
+    /* lots * price * m in int64, or 0 when it leaves int64 (m >= 1, so an overflow of the
+       first product is an overflow of the whole). */
+    static inline int liq_value(int64_t lots, int64_t price, int64_t m, int64_t *out) {
+        int64_t p;
+        if (__builtin_mul_overflow(lots, price, &p)) return 0;
+        if (__builtin_mul_overflow(p, m, out)) return 0;
+        return 1;
+    }
+    /* a * b in 128 bits, or 0 when that overflows too */
+    static inline int liq_mul128(liq_i128 a, liq_i128 b, liq_i128 *out) {
+        return !__builtin_mul_overflow(a, b, out);
+    }
+    static inline int liq_ctz64(uint64_t v) { return __builtin_ctzll(v); }
     """
     ctypedef long long liq_i128
+    ctypedef unsigned long long liq_u128
     int liq_fits_i64(liq_i128 v) nogil
+    int liq_value(int64_t lots, int64_t price, int64_t m, int64_t *out) nogil
+    int liq_mul128(liq_i128 a, liq_i128 b, liq_i128 *out) nogil
+    int liq_ctz64(uint64_t v) nogil
+    bint __builtin_mul_overflow(int64_t a, int64_t b, int64_t* out) nogil
 
-from libc.stdint cimport int64_t
+cdef enum:
+    PPM = 1000000
+    # result codes written into per-row code arrays (the values of liqspec.reference.ResultCode)
+    CODE_OK = 0
+    CODE_OVERFLOW = 9
+    CODE_NO_POSITION = 29
+
+assert ResultCode.OK == CODE_OK and ResultCode.OVERFLOW == CODE_OVERFLOW
+assert ResultCode.NO_POSITION == CODE_NO_POSITION
+
+# below this a product of an amount and a ppm rate is divided in 64 bits (the common case)
+cdef liq_i128 SMALL_NUMERATOR = INT64_MAX - PPM
+# batches smaller than this run on one thread: starting a team costs more than it saves
+cdef Py_ssize_t PARALLEL_ROWS = 1 << 18
+
+
+cdef inline int _threads(Py_ssize_t rows) noexcept nogil:
+    return 1 if rows < PARALLEL_ROWS else openmp.omp_get_max_threads()
+
+
+# below this a notional's requirement is computed entirely in unsigned 64 bits
+cdef liq_i128 SMALL_NOTIONAL = (<liq_i128>1) << 43
+
+
+# -- per-market parameters as raw pointers ---------------------------------------------------
+
+cdef struct Tables:
+    Py_ssize_t n_markets
+    Py_ssize_t width  # tier slots per market (padded)
+    const int64_t* vplt
+    const int64_t* n_tiers
+    const int64_t* floor
+    const int64_t* mmr
+    const int64_t* mded
+    const int64_t* imr
+    const int64_t* ided
+    const int64_t* min_mm
+    const int64_t* oi_lower
+    const int64_t* oi_upper
+    const uint8_t* has_oi
+
+
+cdef class _TableView:
+    """Keeps the memoryviews of a MarketTables alive while its pointers are in use."""
+    cdef const int64_t[::1] vplt, n_tiers, min_mm, oi_lower, oi_upper
+    cdef const int64_t[:, ::1] floor, mmr, mded, imr, ided
+    cdef const uint8_t[::1] has_oi
+    cdef Tables t
+
+    def __cinit__(self, tables):
+        self.vplt = tables.value_per_lot_tick
+        self.n_tiers = tables.n_tiers
+        self.floor = tables.tier_floor_quote
+        self.mmr = tables.maint_margin_ppm
+        self.mded = tables.maint_deduction_quote
+        self.imr = tables.init_margin_ppm
+        self.ided = tables.init_deduction_quote
+        self.min_mm = tables.min_maint_margin_quote
+        self.oi_lower = tables.oi_lower_cap_quote
+        self.oi_upper = tables.oi_upper_cap_quote
+        self.has_oi = tables.has_oi_scaling
+        self.t.n_markets = self.vplt.shape[0]
+        self.t.width = self.floor.shape[1]
+        self.t.vplt = &self.vplt[0]
+        self.t.n_tiers = &self.n_tiers[0]
+        self.t.floor = &self.floor[0, 0]
+        self.t.mmr = &self.mmr[0, 0]
+        self.t.mded = &self.mded[0, 0]
+        self.t.imr = &self.imr[0, 0]
+        self.t.ided = &self.ided[0, 0]
+        self.t.min_mm = &self.min_mm[0]
+        self.t.oi_lower = &self.oi_lower[0]
+        self.t.oi_upper = &self.oi_upper[0]
+        self.t.has_oi = &self.has_oi[0]
+
+
+cdef _TableView _view(tables, Py_ssize_t n_markets_of_state):
+    cdef _TableView view = _TableView(tables)
+    if view.t.n_markets != n_markets_of_state:
+        raise ValueError(f"tables have {view.t.n_markets} markets, the state {n_markets_of_state}")
+    return view
+
+
+# -- exact integer helpers (LIQ-ROUND-1/2) -------------------------------------------------------
+
+cdef inline liq_i128 ceil_ppm(liq_i128 x) noexcept nogil:
+    """ceil(x / 10^6) for x >= 0 (LIQ-ROUND-1)."""
+    cdef int64_t small
+    if x <= SMALL_NUMERATOR:
+        small = <int64_t>x
+        return (small + (PPM - 1)) / PPM
+    return (x + (PPM - 1)) / PPM
+
+
+cdef inline liq_i128 floor_div(liq_i128 a, liq_i128 b) noexcept nogil:
+    """floor(a / b) for b > 0 (LIQ-ROUND-2): C truncates toward zero, so step down for a < 0."""
+    cdef liq_i128 q = a / b
+    if a % b != 0 and a < 0:
+        q -= 1
+    return q
+
+
+cdef inline liq_i128 ceil_div(liq_i128 a, liq_i128 b) noexcept nogil:
+    """ceil(a / b) for b > 0 (LIQ-ROUND-1)."""
+    return -floor_div(-a, b)
+
+
+cdef inline uint64_t gcd64(uint64_t a, uint64_t b) noexcept nogil:
+    cdef int shift
+    cdef uint64_t t
+    if a == 0:
+        return b
+    if b == 0:
+        return a
+    shift = liq_ctz64(a | b)
+    a >>= liq_ctz64(a)
+    while b != 0:
+        b >>= liq_ctz64(b)
+        if a > b:
+            t = a
+            a = b
+            b = t
+        b -= a
+    return a << shift
+
+
+cdef inline liq_u128 gcd128(liq_u128 a, liq_u128 b) noexcept nogil:
+    """Euclid in 128 bits until both fit in 64, then binary gcd."""
+    cdef liq_u128 t
+    while (a >> 64) != 0 or (b >> 64) != 0:
+        if b == 0:
+            return a
+        t = a % b
+        a = b
+        b = t
+    return gcd64(<uint64_t>a, <uint64_t>b)
+
+
+cdef inline liq_i128 iabs(liq_i128 v) noexcept nogil:
+    return -v if v < 0 else v
+
+
+# -- per-position rules ----------------------------------------------------------------------
+
+cdef inline Py_ssize_t tier_index(const Tables* t, Py_ssize_t k, liq_i128 notional) noexcept nogil:
+    """LIQ-TIER-1: the last tier whose floor is at most the notional (floors increase)."""
+    cdef Py_ssize_t base = k * t.width, i, n = t.n_tiers[k], chosen = 0
+    for i in range(1, n):
+        if <liq_i128>t.floor[base + i] <= notional:
+            chosen = i
+        else:
+            break
+    return chosen
+
+
+cdef inline bint maint_of(const Tables* t, Py_ssize_t k, liq_i128 notional,
+                          liq_i128* out) noexcept nogil:
+    """LIQ-TIER-2: max(ceil(notional * mmr) - deduction, minimum), zero when flat; False where
+    the reference's checked() raises."""
+    cdef Py_ssize_t slot, base, i, n
+    cdef liq_i128 req
+    cdef uint64_t small, product
+    if notional == 0:
+        out[0] = 0
+        return True
+    if notional < SMALL_NOTIONAL:
+        # the common case in 64 bits: notional < 2^43 and mmr < 2^20, so nothing can wrap, and
+        # ceil(.) - deduction >= -deduction >= INT64_MIN, ceil(.) <= 2^43: the result fits
+        small = <uint64_t>notional
+        base = k * t.width
+        n = t.n_tiers[k]
+        slot = base
+        for i in range(1, n):
+            if <uint64_t>t.floor[base + i] <= small:
+                slot = base + i
+            else:
+                break
+        product = small * <uint64_t>t.mmr[slot]
+        req = <int64_t>((product + (PPM - 1)) / PPM) - t.mded[slot]
+        if req < t.min_mm[k]:
+            req = t.min_mm[k]
+        out[0] = req
+        return True
+    slot = k * t.width + tier_index(t, k, notional)
+    req = ceil_ppm(notional * t.mmr[slot]) - t.mded[slot]
+    if req < t.min_mm[k]:
+        req = t.min_mm[k]
+    if not liq_fits_i64(req):
+        return False
+    out[0] = req
+    return True
+
+
+cdef inline bint initial_of(const Tables* t, Py_ssize_t k, liq_i128 notional, int64_t oi,
+                            liq_i128* out) noexcept nogil:
+    """LIQ-TIER-3/4: max(ceil(notional * imr) - deduction, maintenance); the rate rises with open
+    interest where the market scales it; False where the reference raises."""
+    cdef Py_ssize_t slot
+    cdef liq_i128 rate, tiered, maint, span
+    if notional == 0:
+        out[0] = 0
+        return True
+    slot = k * t.width + tier_index(t, k, notional)
+    rate = t.imr[slot]
+    if t.has_oi[k]:
+        if oi <= t.oi_lower[k]:
+            pass
+        elif oi >= t.oi_upper[k]:
+            rate = PPM
+        else:
+            span = <liq_i128>t.oi_upper[k] - t.oi_lower[k]
+            rate = rate + floor_div((PPM - rate) * (<liq_i128>oi - t.oi_lower[k]), span)
+    tiered = ceil_ppm(notional * rate) - t.ided[slot]
+    if not maint_of(t, k, notional, &maint):
+        return False
+    if tiered < maint:
+        tiered = maint
+    if not liq_fits_i64(tiered):
+        return False
+    out[0] = tiered
+    return True
+
+
+# -- account totals --------------------------------------------------------------------------
+
+cdef inline bint account_totals(const Tables* t, int64_t quote, const int64_t* lots,
+                                const int64_t* units, const uint8_t* unit_ok, liq_i128* equity,
+                                liq_i128* maint) noexcept nogil:
+    """Equity (LIQ-MARGIN-2) and maintenance (LIQ-TIER-5) of one account, both unchecked totals;
+    False where a position value or a per-position requirement leaves int64. ``units[k]`` is
+    mark * value_per_lot_tick (see :func:`lot_units`)."""
+    cdef Py_ssize_t k
+    cdef int64_t value
+    cdef liq_i128 eq = quote, mm = 0, mm_k
+    for k in range(t.n_markets):
+        if lots[k] == 0:
+            continue
+        if not unit_ok[k] or __builtin_mul_overflow(lots[k], units[k], &value):
+            return False
+        eq += value
+        if not maint_of(t, k, iabs(value), &mm_k):
+            return False
+        mm += mm_k
+    equity[0] = eq
+    maint[0] = mm
+    return True
+
+
+cdef void lot_units(const Tables* t, const int64_t* marks, int64_t* units,
+                    uint8_t* unit_ok) noexcept nogil:
+    """mark * value_per_lot_tick per market. With m >= 1, lots * mark * m leaves int64 exactly
+    when lots * (mark * m) does, or, where mark * m itself does not fit, for every lots != 0: so
+    one checked multiply per position gives the reference's Overflow boundary."""
+    cdef Py_ssize_t k
+    for k in range(t.n_markets):
+        unit_ok[k] = not __builtin_mul_overflow(marks[k], t.vplt[k], &units[k])
+
+
+cdef object _overflow(Py_ssize_t row, str what):
+    return Overflow(f"{what} of the account in row {row} is outside the signed 64-bit domain")
 
 
 def position_values_quote(const int64_t[:] lots, int64_t price_ticks, int64_t value_per_lot_tick):
@@ -29,19 +323,473 @@ def position_values_quote(const int64_t[:] lots, int64_t price_ticks, int64_t va
     """
     cdef Py_ssize_t n = lots.shape[0], i, bad = -1
     out = np.empty(n, dtype=np.int64)
-    cdef int64_t[:] values = out
-    cdef liq_i128 v
+    cdef int64_t[::1] values = out
     with nogil:
         for i in range(n):
-            v = <liq_i128>lots[i] * <liq_i128>price_ticks
-            if not liq_fits_i64(v):
+            if not liq_value(lots[i], price_ticks, value_per_lot_tick, &values[i]):
                 bad = i
                 break
-            v = v * <liq_i128>value_per_lot_tick
-            if not liq_fits_i64(v):
-                bad = i
-                break
-            values[i] = <int64_t>v
     if bad >= 0:
         raise Overflow(f"value in position {bad} is outside the signed 64-bit domain")
     return out
+
+
+def equity_quotes(const int64_t[::1] quote, const int64_t[:, ::1] lots,
+                  const int64_t[::1] marks, tables):
+    """LIQ-MARGIN-2: quote + sum(lots * mark * value_per_lot_tick) per account; Overflow where
+    the reference's equity_quote raises (a position value or the total leaves int64)."""
+    cdef _TableView view = _view(tables, lots.shape[1])
+    cdef const Tables* t = &view.t
+    cdef Py_ssize_t n = lots.shape[0], i, k, bad = -1
+    cdef int64_t value
+    cdef liq_i128 eq
+    out = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] res = out
+    _check_rows(quote.shape[0], n)
+    if n == 0:
+        return out
+    with nogil:
+        for i in range(n):
+            eq = quote[i]
+            for k in range(t.n_markets):
+                if lots[i, k] == 0:
+                    continue
+                if not liq_value(lots[i, k], marks[k], t.vplt[k], &value):
+                    bad = i
+                    break
+                eq += value
+            if bad >= 0 or not liq_fits_i64(eq):
+                bad = i
+                break
+            res[i] = <int64_t>eq
+    if bad >= 0:
+        raise _overflow(bad, "equity")
+    return out
+
+
+def maintenance_margin_quotes(const int64_t[:, ::1] lots, const int64_t[::1] marks, tables):
+    """LIQ-TIER-5: the sum of every position's tiered maintenance requirement per account."""
+    cdef _TableView view = _view(tables, lots.shape[1])
+    cdef const Tables* t = &view.t
+    cdef Py_ssize_t n = lots.shape[0], i, k, bad = -1
+    cdef int64_t value
+    cdef liq_i128 mm, mm_k
+    out = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] res = out
+    if n == 0:
+        return out
+    with nogil:
+        for i in range(n):
+            mm = 0
+            for k in range(t.n_markets):
+                if lots[i, k] == 0:
+                    continue
+                if not liq_value(lots[i, k], marks[k], t.vplt[k], &value) \
+                        or not maint_of(t, k, iabs(value), &mm_k):
+                    bad = i
+                    break
+                mm += mm_k
+            if bad >= 0 or not liq_fits_i64(mm):
+                bad = i
+                break
+            res[i] = <int64_t>mm
+    if bad >= 0:
+        raise _overflow(bad, "maintenance margin")
+    return out
+
+
+def initial_margin_quotes(const int64_t[:, ::1] lots, const int64_t[::1] marks, tables,
+                          const int64_t[::1] open_interest_quote):
+    """LIQ-TIER-5 over LIQ-TIER-3/4: the sum of every position's initial requirement, with the
+    open-interest scaling of markets that have it (``open_interest_quote[M]``, LIQ-TIER-4)."""
+    cdef _TableView view = _view(tables, lots.shape[1])
+    cdef const Tables* t = &view.t
+    cdef Py_ssize_t n = lots.shape[0], i, k, bad = -1
+    cdef int64_t value
+    cdef liq_i128 im, im_k
+    out = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] res = out
+    if open_interest_quote.shape[0] != t.n_markets:
+        raise ValueError("open_interest_quote needs one entry per market")
+    if n == 0:
+        return out
+    with nogil:
+        for i in range(n):
+            im = 0
+            for k in range(t.n_markets):
+                if lots[i, k] == 0:
+                    continue
+                if not liq_value(lots[i, k], marks[k], t.vplt[k], &value) \
+                        or not initial_of(t, k, iabs(value), open_interest_quote[k], &im_k):
+                    bad = i
+                    break
+                im += im_k
+            if bad >= 0 or not liq_fits_i64(im):
+                bad = i
+                break
+            res[i] = <int64_t>im
+    if bad >= 0:
+        raise _overflow(bad, "initial margin")
+    return out
+
+
+def open_interest_quotes(const int64_t[:, ::1] lots, const int64_t[::1] marks, tables,
+                         wanted=None):
+    """Open interest per market (LIQ-TIER-4): the value of the sum of long lots at the mark; the
+    sum is exact in 128 bits, the value is checked like the reference's. ``wanted`` (bool[M])
+    limits the work, and the errors, to some markets (the others report 0)."""
+    cdef _TableView view = _view(tables, lots.shape[1])
+    cdef const Tables* t = &view.t
+    cdef Py_ssize_t n = lots.shape[0], i, k, bad = -1
+    cdef liq_i128 longs, value
+    want = np.ones(t.n_markets, dtype=np.uint8) if wanted is None else \
+        np.ascontiguousarray(wanted, dtype=np.uint8)
+    if want.shape[0] != t.n_markets:
+        raise ValueError("wanted needs one entry per market")
+    cdef const uint8_t[::1] take = want
+    out = np.zeros(t.n_markets, dtype=np.int64)
+    cdef int64_t[::1] res = out
+    with nogil:
+        for k in range(t.n_markets):
+            if not take[k]:
+                continue
+            longs = 0
+            for i in range(n):
+                if lots[i, k] > 0:
+                    longs += lots[i, k]
+            # longs >= 0 and price, m >= 1: the 128-bit product cannot wrap before the check
+            if not liq_fits_i64(longs) or not liq_fits_i64(longs * marks[k]) \
+                    or not liq_mul128(longs * marks[k], t.vplt[k], &value) \
+                    or not liq_fits_i64(value):
+                bad = k
+                break
+            res[k] = <int64_t>value
+    if bad >= 0:
+        raise Overflow(f"open interest of the market in column {bad} is outside the signed "
+                       f"64-bit domain")
+    return out
+
+
+def health(const int64_t[::1] quote, const int64_t[:, ::1] lots, const int64_t[::1] marks,
+           tables):
+    """Margin health in one pass: (equity[N], maintenance[N], liquidatable[N]).
+
+    Liquidatable is LIQ-TRIGGER-1 (MM > 0 and equity < MM). Raises Overflow where either the
+    reference's equity_quote or its account_maintenance_margin_quote raises for some account.
+    Rows are split across OpenMP threads; an overflow anywhere is found again serially to name
+    the first failing row.
+    """
+    cdef _TableView view = _view(tables, lots.shape[1])
+    cdef const Tables* t = &view.t
+    cdef Py_ssize_t n = lots.shape[0], i, m = lots.shape[1]
+    cdef int any_bad = 0
+    cdef liq_i128 eq, mm
+    equity = np.empty(n, dtype=np.int64)
+    maint = np.empty(n, dtype=np.int64)
+    flags = np.empty(n, dtype=np.bool_)
+    unit_array = np.empty(m, dtype=np.int64)
+    ok_array = np.empty(m, dtype=np.uint8)
+    cdef int64_t[::1] eq_out = equity, mm_out = maint, units = unit_array
+    cdef uint8_t[::1] flag_out = flags.view(np.uint8), unit_ok = ok_array
+    _check_rows(quote.shape[0], n)
+    if n == 0:
+        return equity, maint, flags
+    with nogil:
+        lot_units(t, &marks[0], &units[0], &unit_ok[0])
+        for i in prange(n, schedule="static", num_threads=_threads(n)):
+            if not account_totals(t, quote[i], &lots[i, 0], &units[0], &unit_ok[0], &eq, &mm) \
+                    or not liq_fits_i64(eq) or not liq_fits_i64(mm):
+                any_bad |= 1
+                eq = 0
+                mm = 0
+            eq_out[i] = <int64_t>eq
+            mm_out[i] = <int64_t>mm
+            flag_out[i] = mm > 0 and eq < mm
+    if any_bad:
+        for i in range(n):
+            if not account_totals(t, quote[i], &lots[i, 0], &units[0], &unit_ok[0], &eq, &mm) \
+                    or not liq_fits_i64(eq) or not liq_fits_i64(mm):
+                raise _overflow(i, "equity or maintenance margin")
+    return equity, maint, flags
+
+
+def liquidatable_flags(const int64_t[::1] quote, const int64_t[:, ::1] lots,
+                       const int64_t[::1] marks, tables):
+    """LIQ-TRIGGER-1 per account with the reference's is_liquidatable errors: the maintenance
+    total is checked first, and equity only where the requirement is positive."""
+    return _threshold_flags(quote, lots, marks, tables, 1, 1)
+
+
+def below_backstop_flags(const int64_t[::1] quote, const int64_t[:, ::1] lots,
+                         const int64_t[::1] marks, tables):
+    """LIQ-TRIGGER-2: equity * den < num * MM with MM > 0; all False for a profile without a
+    backstop (nothing is computed then, as in the reference)."""
+    if tables.backstop_den == 0:
+        _check_rows(quote.shape[0], lots.shape[0])
+        return np.zeros(lots.shape[0], dtype=np.bool_)
+    return _threshold_flags(quote, lots, marks, tables, tables.backstop_num, tables.backstop_den)
+
+
+cdef _threshold_flags(const int64_t[::1] quote, const int64_t[:, ::1] lots,
+                      const int64_t[::1] marks, tables, int64_t num, int64_t den):
+    cdef _TableView view = _view(tables, lots.shape[1])
+    cdef const Tables* t = &view.t
+    cdef Py_ssize_t n = lots.shape[0], i, k, bad = -1
+    cdef int64_t value
+    cdef liq_i128 eq, mm, mm_k
+    cdef bint failed_value
+    flags = np.zeros(n, dtype=np.bool_)
+    cdef uint8_t[::1] out = flags.view(np.uint8)
+    _check_rows(quote.shape[0], n)
+    if n == 0:
+        return flags
+    with nogil:
+        for i in range(n):
+            eq = quote[i]
+            mm = 0
+            for k in range(t.n_markets):
+                if lots[i, k] == 0:
+                    continue
+                if not liq_value(lots[i, k], marks[k], t.vplt[k], &value) \
+                        or not maint_of(t, k, iabs(value), &mm_k):
+                    bad = i
+                    break
+                eq += value
+                mm += mm_k
+            if bad >= 0 or not liq_fits_i64(mm):
+                bad = i
+                break
+            if mm > 0:
+                if not liq_fits_i64(eq):
+                    bad = i
+                    break
+                # |eq|, |mm| < 2^63 and 0 < num < den < 2^63: both products fit 128 bits
+                out[i] = eq * den < mm * num
+    if bad >= 0:
+        raise _overflow(bad, "equity or maintenance margin")
+    return flags
+
+
+def funding_owed_quotes(const int64_t[:] lots, int64_t mark_ticks, int64_t value_per_lot_tick,
+                        int64_t rate_ppm):
+    """LIQ-FUNDING-1: ceil(value * rate / 10^6) per position (owing rounds up, being owed rounds
+    toward zero), where value = lots * mark * value_per_lot_tick is checked like the reference's.
+
+    The reference leaves the amount itself unchecked; it can leave int64 in one case only (a value
+    of -2^63 at a rate of -100%), which raises Overflow here.
+    """
+    cdef Py_ssize_t n = lots.shape[0], i, bad = -1
+    cdef int64_t value
+    cdef liq_i128 owed
+    out = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] res = out
+    with nogil:
+        for i in range(n):
+            if not liq_value(lots[i], mark_ticks, value_per_lot_tick, &value):
+                bad = i
+                break
+            owed = ceil_div(<liq_i128>value * rate_ppm, PPM)
+            if not liq_fits_i64(owed):
+                bad = i
+                break
+            res[i] = <int64_t>owed
+    if bad >= 0:
+        raise Overflow(f"funding of the position in row {bad} is outside the signed 64-bit domain")
+    return out
+
+
+# -- bankruptcy and liquidation prices (LIQ-PRICE-1/2/3) ---------------------------------------
+
+cdef inline int fixed_part(const Tables* t, int64_t quote, const int64_t* lots, const int64_t* marks,
+                           Py_ssize_t market, liq_i128* constant, liq_i128* other_mm) noexcept nogil:
+    """(C, M_o) of prices.py: what in equity and maintenance does not move with ``market``."""
+    cdef Py_ssize_t k
+    cdef int64_t value
+    cdef liq_i128 c = quote, mo = 0, mm_k
+    for k in range(t.n_markets):
+        if k == market or lots[k] == 0:
+            continue
+        if not liq_value(lots[k], marks[k], t.vplt[k], &value):
+            return CODE_OVERFLOW
+        c += value
+        if not maint_of(t, k, iabs(value), &mm_k):
+            return CODE_OVERFLOW
+        mo += mm_k
+    constant[0] = c
+    other_mm[0] = mo
+    return CODE_OK
+
+
+cdef inline int store_price(liq_i128 a, liq_i128 b, liq_i128 size_value, int side,
+                            int64_t* ticks, int64_t* num, int64_t* den) noexcept nogil:
+    """The price a / (b * size_value) (a, b, size_value > 0), reduced, and its ticks rounded
+    toward the venue (LIQ-PRICE-3); OVERFLOW when the ticks or the reduced numerator or
+    denominator leave int64."""
+    cdef liq_i128 g, d
+    g = <liq_i128>gcd128(<liq_u128>a, <liq_u128>b)
+    a = a / g
+    b = b / g
+    g = <liq_i128>gcd128(<liq_u128>a, <liq_u128>size_value)
+    a = a / g
+    size_value = size_value / g
+    # gcd(a, b) = gcd(a, size_value) = 1 now, so a / (b * size_value) is in lowest terms
+    if not liq_mul128(b, size_value, &d) or not liq_fits_i64(d) or not liq_fits_i64(a):
+        return CODE_OVERFLOW
+    ticks[0] = <int64_t>(ceil_div(a, d) if side > 0 else floor_div(a, d))
+    num[0] = <int64_t>a
+    den[0] = <int64_t>d
+    return CODE_OK
+
+
+cdef inline void store_zero(int64_t* ticks, int64_t* num, int64_t* den) noexcept nogil:
+    ticks[0] = 0
+    num[0] = 0
+    den[0] = 1
+
+
+cdef inline int bankruptcy_one(const Tables* t, int64_t quote, const int64_t* lots,
+                               const int64_t* marks, Py_ssize_t market, int64_t* ticks,
+                               int64_t* num, int64_t* den) noexcept nogil:
+    """LIQ-PRICE-1: max(-C / (s * m), 0)."""
+    cdef int64_t position = lots[market]
+    cdef liq_i128 constant, other_mm, a
+    cdef int side = 1 if position > 0 else -1
+    cdef int code
+    if position == 0:
+        return CODE_NO_POSITION
+    code = fixed_part(t, quote, lots, marks, market, &constant, &other_mm)
+    if code != CODE_OK:
+        return code
+    a = -constant if side > 0 else constant  # -C / (s*m) with the sign of s moved to the top
+    if a <= 0:
+        store_zero(ticks, num, den)
+        return CODE_OK
+    return store_price(a, 1, iabs(<liq_i128>position) * t.vplt[market], side, ticks, num, den)
+
+
+cdef inline int liquidation_one(const Tables* t, int64_t quote, const int64_t* lots,
+                                const int64_t* marks, Py_ssize_t market, int64_t* ticks,
+                                int64_t* num, int64_t* den) noexcept nogil:
+    """LIQ-PRICE-2, solved in notional space.
+
+    With K = C - M_o, side sigma and notional N = |s| * P * m, the gap (equity minus requirement)
+    is g(N) = K + sigma*N - max(min, F(N)), where F, the tiered requirement before rounding, is
+    continuous, convex and increasing (validate_market guarantees it), hence the maximum of its
+    tiers' lines. So g = min(h1, h2) with h1 = K + sigma*N - min and h2 = K + sigma*N - F(N), both
+    strictly monotone: for a long the root of g is the larger of their roots, for a short the
+    smaller. h2's root lies on the tier found by evaluating h2 at the tier floors (integers times
+    10^6); the reference's candidate for that tier is the same rational. A root at N <= 0 means
+    no positive price crosses the threshold: the reference reports 0 then.
+    """
+    cdef int64_t position = lots[market]
+    cdef liq_i128 constant, other_mm, K, Kp, a, b, n1, a2, b2, h
+    cdef Py_ssize_t base = market * t.width, i, chosen = 0, n_tiers = t.n_tiers[market]
+    cdef int64_t minimum = t.min_mm[market]
+    cdef int side = 1 if position > 0 else -1
+    cdef int code
+    if position == 0:
+        return CODE_NO_POSITION
+    code = fixed_part(t, quote, lots, marks, market, &constant, &other_mm)
+    if code != CODE_OK:
+        return code
+    K = constant - other_mm
+    Kp = K * PPM
+    if side > 0:
+        n1 = <liq_i128>minimum - K  # root of h1: K + N - min = 0
+        if K >= 0:  # h2(0) = K >= 0: h2's root is at N <= 0, so the root is h1's or none
+            a = n1
+            b = 1
+        else:
+            for i in range(1, n_tiers):  # last tier whose floor has h2 < 0
+                h = Kp + <liq_i128>t.floor[base + i] * (PPM - t.mmr[base + i]) \
+                    + <liq_i128>t.mded[base + i] * PPM
+                if h < 0:
+                    chosen = i
+                else:
+                    break
+            # K + N - (N*r/10^6 - d) = 0  ->  N = -(K + d) * 10^6 / (10^6 - r)
+            a2 = -(K + t.mded[base + chosen]) * PPM
+            b2 = PPM - t.mmr[base + chosen]
+            if n1 * b2 >= a2:  # the larger root
+                a = n1
+                b = 1
+            else:
+                a = a2
+                b = b2
+    else:
+        if K <= 0:  # h2(0) = K <= 0: h2's root is at N <= 0, and so is the smaller root
+            store_zero(ticks, num, den)
+            return CODE_OK
+        for i in range(1, n_tiers):  # last tier whose floor has h2 > 0
+            h = Kp - <liq_i128>t.floor[base + i] * (PPM + t.mmr[base + i]) \
+                + <liq_i128>t.mded[base + i] * PPM
+            if h > 0:
+                chosen = i
+            else:
+                break
+        # K - N - (N*r/10^6 - d) = 0  ->  N = (K + d) * 10^6 / (10^6 + r)
+        a2 = (K + t.mded[base + chosen]) * PPM
+        b2 = PPM + t.mmr[base + chosen]
+        n1 = K - minimum  # root of h1: K - N - min = 0
+        if n1 * b2 <= a2:  # the smaller root
+            a = n1
+            b = 1
+        else:
+            a = a2
+            b = b2
+    if a <= 0:
+        store_zero(ticks, num, den)
+        return CODE_OK
+    return store_price(a, b, iabs(<liq_i128>position) * t.vplt[market], side, ticks, num, den)
+
+
+ctypedef int (*price_fn)(const Tables*, int64_t, const int64_t*, const int64_t*, Py_ssize_t,
+                         int64_t*, int64_t*, int64_t*) noexcept nogil
+
+
+cdef _prices(price_fn fn, const int64_t[::1] quote, const int64_t[:, ::1] lots,
+             const int64_t[::1] marks, tables, Py_ssize_t market):
+    cdef _TableView view = _view(tables, lots.shape[1])
+    cdef const Tables* t = &view.t
+    cdef Py_ssize_t n = lots.shape[0], i
+    _check_rows(quote.shape[0], n)
+    if not 0 <= market < t.n_markets:
+        raise IndexError(f"market column {market} out of range")
+    ticks = np.zeros(n, dtype=np.int64)
+    num = np.zeros(n, dtype=np.int64)
+    den = np.ones(n, dtype=np.int64)
+    codes = np.zeros(n, dtype=np.int8)
+    cdef int64_t[::1] t_out = ticks, n_out = num, d_out = den
+    cdef int8_t[::1] c_out = codes
+    if n == 0:
+        return ticks, num, den, codes
+    with nogil:
+        for i in prange(n, schedule="guided", num_threads=_threads(n)):
+            c_out[i] = <int8_t>fn(t, quote[i], &lots[i, 0], &marks[0], market, &t_out[i],
+                                  &n_out[i], &d_out[i])
+    return ticks, num, den, codes
+
+
+def bankruptcy_prices(const int64_t[::1] quote, const int64_t[:, ::1] lots,
+                      const int64_t[::1] marks, tables, Py_ssize_t market):
+    """LIQ-PRICE-1 for every account's position in market column ``market``, the other markets at
+    their marks: (ticks[N], numerator[N], denominator[N], code[N]).
+
+    ``code`` is ResultCode.OK, NO_POSITION (no position in the market; the reference raises this
+    Rejection) or OVERFLOW (the reference raises Overflow computing the other positions, or the
+    price, in ticks or as a reduced fraction, does not fit int64). The exact price is
+    numerator / denominator ticks (0 / 1 when no positive price is a threshold).
+    """
+    return _prices(bankruptcy_one, quote, lots, marks, tables, market)
+
+
+def liquidation_prices(const int64_t[::1] quote, const int64_t[:, ::1] lots,
+                       const int64_t[::1] marks, tables, Py_ssize_t market):
+    """LIQ-PRICE-2 (with tier switching) for every account's position in market column
+    ``market``; outputs and codes as :func:`bankruptcy_prices`."""
+    return _prices(liquidation_one, quote, lots, marks, tables, market)
+
+
+cdef _check_rows(Py_ssize_t quote_rows, Py_ssize_t lot_rows):
+    if quote_rows != lot_rows:
+        raise ValueError(f"quote has {quote_rows} rows, lots {lot_rows}")

@@ -5,6 +5,8 @@
     liqspec profiles                                  the venue profiles, side by side
     liqspec simulate [SCENARIO.toml] [--out DIR] [--no-plots] [--quiet]
                                                       run a cascade: table, trace, plots
+    liqspec difftest [--examples N | --seconds S] [--seed N] [--replay FILE]
+                                                      liqspec.fast against the reference
 
 ``STATE`` is a JSON state file (format: :mod:`liqspec.statefile`; ``-`` reads standard input);
 without one, ``explain`` uses the embedded example. ``SCENARIO.toml`` is a scenario file (format:
@@ -25,6 +27,7 @@ from pathlib import Path
 
 from liqspec import __version__
 from liqspec.explain import explain_loaded, render_text
+from liqspec.fast import difftest
 from liqspec.reference.errors import LiqspecError, UnknownAccount
 from liqspec.reference.profiles import PROFILES, profile_summary
 from liqspec.statefile import StateFileError, example_text, load, load_example, loads
@@ -85,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--quiet", "-q", action="store_true",
                           help="no progress bar (it is shown only on a terminal anyway)")
     simulate.set_defaults(run=_run_simulate)
+    difftest.add_parser(commands)
     return parser
 
 
@@ -256,7 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `liqspec explain | head`: the reader left, which is not an error
         # Point stdout at devnull so the interpreter's final flush does not fail again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    return 0
+    return getattr(args, "exit_status", 0)  # difftest: 1 after a divergence
 
 
 if __name__ == "__main__":

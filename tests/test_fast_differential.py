@@ -1,0 +1,128 @@
+"""Differential tests: liqspec.fast against liqspec.reference on generated states.
+
+Every operation ported to the fast path (equity, maintenance and initial margin with open-interest
+scaling, open interest, free collateral, both triggers, bankruptcy and liquidation prices,
+funding) is run on both, and the results, result codes and exception types must agree, except
+where the documented int64 domain of fast prices applies (liqspec.fast.compare.expected_fast).
+
+Rules: LIQ-MARGIN-2, LIQ-MARGIN-5, LIQ-TIER-1..5, LIQ-TRIGGER-1/2, LIQ-PRICE-1/2/3,
+LIQ-FUNDING-1, LIQ-DOMAIN-1.
+"""
+
+import numpy as np
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+import liqspec.fast as fast
+from liqspec.fast.compare import FAST, REFERENCE, divergences, expected_fast, outcome
+from liqspec.fast.scenarios import random_scenario
+from liqspec.reference import Account
+from liqspec.reference import equity_quote as ref_equity
+from liqspec.reference import is_liquidatable as ref_liquidatable
+from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN
+from liqspec.testing import TOY_MARKS, toy_profile, venue
+
+PROFILE = toy_profile(backstop_ratio=(2, 3))
+
+int64 = st.one_of(st.integers(INT64_MIN, INT64_MAX),
+                  st.sampled_from([INT64_MIN, INT64_MIN + 1, -1, 0, 1, INT64_MAX - 1, INT64_MAX]),
+                  st.integers(-10**12, 10**12))
+prices = st.one_of(st.integers(1, INT64_MAX), st.integers(1, 10**7),
+                   st.sampled_from([1, INT64_MAX, INT64_MAX // 100, INT64_MAX // 100 + 1]))
+lots = st.one_of(st.just(0), st.integers(-10**7, 10**7), int64)
+
+
+@given(seed=st.integers(0, 2**32 - 1))
+@example(seed=0)
+def test_generated_venues_agree_on_every_operation(seed):
+    """Random profiles (tier tables, decimals, minimums, OI scaling, backstop ratios), marks and
+    accounts by magnitude bucket, some placed exactly on tier floors and half-way points."""
+    scenario = random_scenario(seed)
+    assert divergences(scenario) == []
+
+
+@given(quote=int64, btc=lots, eth=lots, btc_mark=prices, eth_mark=prices)
+@example(quote=7, btc=1, eth=0, btc_mark=INT64_MAX // 100, eth_mark=1)  # equity = INT64_MAX
+@example(quote=8, btc=1, eth=0, btc_mark=INT64_MAX // 100, eth_mark=1)  # one past it
+# equity == MM: not liquidatable, and the liquidation price is tier 2's floor
+@example(quote=-49_800_000_000, btc=1000, eth=0, btc_mark=500_000, eth_mark=1)
+def test_toy_venue_agrees_at_int64_boundaries(quote, btc, eth, btc_mark, eth_mark):
+    positions = {m: n for m, n in (("BTC", btc), ("ETH", eth)) if n}
+    acct = Account("a", quote=quote, positions=positions)
+    state = venue(profile=PROFILE, marks={"BTC": btc_mark, "ETH": eth_mark})
+    state.accounts["a"] = acct
+    marks = state.marks
+    calls = {
+        "equity_quote": lambda impl: impl.equity_quote(acct, marks, PROFILE),
+        "account_maintenance_margin_quote":
+            lambda impl: impl.account_maintenance_margin_quote(acct, marks, PROFILE),
+        "account_initial_margin_quote":
+            lambda impl: impl.account_initial_margin_quote(acct, marks, PROFILE),
+        "is_liquidatable": lambda impl: impl.is_liquidatable(acct, state),
+        "is_below_backstop": lambda impl: impl.is_below_backstop(acct, state),
+        "bankruptcy_price": lambda impl: impl.bankruptcy_price(acct, "BTC", marks, PROFILE),
+        "liquidation_price": lambda impl: impl.liquidation_price(acct, "BTC", marks, PROFILE),
+        "funding_owed": lambda impl: impl.funding_owed(state, "BTC", 1_000_000),
+    }
+    for op, call in calls.items():
+        want = expected_fast(op, outcome(lambda: call(REFERENCE)))
+        assert outcome(lambda: call(FAST)) == want, op
+
+
+@example(rows=[(-49_800_000_000, 1000, 0), (-49_800_000_001, 1000, 0), (0, 0, 0)],
+         btc_mark=500_000, eth_mark=300_000)  # equity == MM (200 USDT), MM - 1, flat
+@given(rows=st.lists(st.tuples(st.integers(-10**13, 10**13), st.integers(-10**6, 10**6),
+                               st.integers(-10**6, 10**6)), min_size=1, max_size=40),
+       btc_mark=st.integers(1, 10**7), eth_mark=st.integers(1, 10**7))
+def test_batch_health_agrees_row_by_row_LIQ_TRIGGER_1(rows, btc_mark, eth_mark):
+    """The batch kernel (one pass: equity, maintenance, flag) equals the reference per account."""
+    marks = {"BTC": btc_mark, "ETH": eth_mark}
+    state = venue(profile=PROFILE, marks=marks)
+    for i, (quote, btc, eth) in enumerate(rows):
+        state.accounts[f"a{i:03d}"] = Account(f"a{i:03d}", quote=quote, positions={
+            m: n for m, n in (("BTC", btc), ("ETH", eth)) if n})
+    arrays = fast.pack_state(state)
+    tables = fast.tables_for(PROFILE)
+    equity, maint, flags = fast.health(arrays.quote, arrays.lots, arrays.marks, tables)
+    for i, account_id in enumerate(arrays.account_ids):
+        acct = state.accounts[account_id]
+        assert equity[i] == ref_equity(acct, marks, PROFILE)
+        assert bool(flags[i]) == ref_liquidatable(acct, state)
+        assert maint[i] == REFERENCE.account_maintenance_margin_quote(acct, marks, PROFILE)
+    assert np.array_equal(flags, fast.liquidatable_flags(arrays.quote, arrays.lots, arrays.marks,
+                                                         tables))
+
+
+def test_batch_kernels_raise_on_overflow_never_wrap_LIQ_DOMAIN_1():
+    """A batch with one overflowing account raises the reference's error type, never wraps."""
+    tables = fast.tables_for(PROFILE)
+    marks = np.array([INT64_MAX // 100, 1], dtype=np.int64)
+    quote = np.array([0, 8], dtype=np.int64)
+    lots = np.array([[0, 0], [1, 0]], dtype=np.int64)
+    for kernel in (fast.equity_quotes, fast.health):
+        try:
+            kernel(quote, lots, marks, tables)
+        except OverflowError as error:
+            assert type(error).__name__ == "Overflow"
+        else:
+            raise AssertionError(f"{kernel.__name__} wrapped instead of raising")
+    # without the overflowing row: a flat account with no quote has equity 0
+    equity = fast.equity_quotes(quote[:1], lots[:1], marks, tables)
+    assert equity.tolist() == [0]
+
+
+def test_prices_batch_matches_single_account_calls_LIQ_PRICE_2():
+    state = venue(profile=PROFILE, marks=TOY_MARKS)
+    for i, (quote, btc) in enumerate([(-49_000_000_000, 1000), (51_000_000_000, -1000),
+                                      (-294_000_000_000, 6000), (5, 0)]):
+        state.accounts[f"a{i}"] = Account(f"a{i}", quote=quote,
+                                          positions={"BTC": btc} if btc else {})
+    arrays = fast.pack_state(state)
+    tables = fast.tables_for(PROFILE)
+    ticks, num, den, codes = fast.liquidation_prices(arrays.quote, arrays.lots, arrays.marks,
+                                                     tables, tables.column("BTC"))
+    assert codes.tolist() == [0, 0, 0, 29]  # OK x3, NO_POSITION
+    for i in range(3):
+        want = REFERENCE.liquidation_price(state.accounts[f"a{i}"], "BTC", TOY_MARKS, PROFILE)
+        assert (ticks[i], num[i], den[i]) == (want.ticks, want.exact.numerator,
+                                              want.exact.denominator)
