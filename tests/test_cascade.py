@@ -124,9 +124,9 @@ def test_index_band_mark_stops_the_feedback_LIQ_MARK_2():
 
 def test_fills_beyond_bankruptcy_limited_by_the_fund_then_adl_LIQ_BOOK_2_LIQ_BOOK_3():
     """alice long 1 BTC on 1,000 USDT (bankruptcy 49,000) meets a crash to 48,000 with bids 0.2%
-    apart: 47,904.0 then 47,808.0. Each lot there loses 0.096 or 0.192 USDT beyond bankruptcy...
-    with a 20 USDT fund only part of the first level is affordable; the rest is deleveraged
-    against carol at alice's bankruptcy value."""
+    apart: 47,904.0 then 47,808.0, where each lot loses a further 0.096 or 0.192 USDT. Her
+    equity is already -1,000 USDT and the fund holds 20: no lot is affordable, and the whole
+    position is deleveraged against carol at alice's bankruptcy value."""
     state = venue(deposits={"alice": usdt("1000"), "carol": usdt("100000")},
                   insurance_quote=usdt("20"))
     open_account(state, "book", role=LIQUIDITY)
@@ -134,8 +134,8 @@ def test_fills_beyond_bankruptcy_limited_by_the_fund_then_adl_LIQ_BOOK_2_LIQ_BOO
     set_mark(state, "BTC", 480_000)
     state.books["BTC"] = build_book(BookShape(2, 2_000, 1_000), 480_000, "book")
     alice = state.account("alice")
-    # equity at 48,000 is -1,000 USDT; a lot sold at 47,904.0 changes it by -96 quantums:
-    # -1,000e6 - t x 96 >= -20e6 has no t >= 0, so nothing is affordable at all
+    # equity at 48,000 is -1,000 USDT; a lot sold at 47,904.0 changes it by -96,000 quantums
+    # (0.096 USDT): -1,000e6 - t x 96,000 >= -20e6 has no t >= 0, so nothing is affordable
     assert plan_order(state, alice, "BTC", 1000, within_fund=True) == []
     assert not closable_within_fund(state, alice, "BTC")
     assert plan_order(state, alice, "BTC", 1000, within_fund=False) == [(479_040, 1000)]
