@@ -90,24 +90,25 @@ def test_every_rule_example_is_a_doctest():
 
 # -- building the site --------------------------------------------------------------------------
 
-def sphinx_build(source: Path, out: Path) -> subprocess.CompletedProcess:
+def sphinx_build(source: Path, out: Path, env: dict | None = None) -> subprocess.CompletedProcess:
     if importlib.util.find_spec("sphinx") is None:
         pytest.fail("Sphinx is not installed: the docs tests need the docs extra "
                     "(pip install '.[docs]'); .ci/run installs it")
     return subprocess.run(
         [sys.executable, "-m", "sphinx", "-W", "-n", "-q", "-b", "html",
          "-d", str(out.parent / "doctrees"), str(source), str(out)],
-        capture_output=True, text=True, timeout=600, env={**os.environ, **OFFLINE})
+        capture_output=True, text=True, timeout=600, env={**os.environ, **OFFLINE, **(env or {})})
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    """The built site: ``sphinx-build -W -n -b html docs <tmp>/html``, offline."""
+def site(tmp_path_factory, proof_run) -> Path:
+    """The built site: ``sphinx-build -W -n -b html docs <tmp>/html``, offline, showing the
+    suite's proof report (``LIQSPEC_PROOF_REPORT``, as ``liqspec prove --report`` writes it)."""
     given = os.environ.get("LIQSPEC_DOCS_HTML")
     if given:
         return Path(given)
     out = tmp_path_factory.mktemp("docs") / "html"
-    result = sphinx_build(DOCS, out)
+    result = sphinx_build(DOCS, out, {"LIQSPEC_PROOF_REPORT": str(proof_run.report_path)})
     assert result.returncode == 0, f"the docs build failed:\n{result.stdout}\n{result.stderr}"
     return out
 
@@ -181,16 +182,12 @@ def test_each_rule_block_shows_its_code_tests_and_proofs(site):
 
 
 def test_proof_profile_and_api_pages_are_generated_from_the_code(site):
+    from liqspec.proofs.theorems import REGISTRY
     from liqspec.reference.profiles import PROFILES
 
     proofs = (site / "proofs.html").read_text(encoding="utf-8")
-    try:
-        from liqspec.proofs.theorems import REGISTRY
-    except ImportError:
-        assert "Not there yet" in proofs
-    else:
-        for theorem in REGISTRY:
-            assert f'id="theorem-{theorem.id.lower()}"' in proofs, theorem.id
+    for theorem in REGISTRY:
+        assert f'id="theorem-{theorem.id.lower()}"' in proofs, theorem.id
     profiles = (site / "profiles.html").read_text(encoding="utf-8")
     for name in PROFILES:
         assert f'id="profile-{name.replace("_", "-")}"' in profiles, name
@@ -199,6 +196,23 @@ def test_proof_profile_and_api_pages_are_generated_from_the_code(site):
     reference = (site / "api" / "reference.html").read_text(encoding="utf-8")
     for module in ("margin", "prices", "liquidation", "deleveraging", "cascade", "profiles"):
         assert f'id="module-liqspec.reference.{module}"' in reference, module
+
+
+def test_proof_page_shows_the_verdicts_of_the_report_it_was_built_with(site, proof_run):
+    """The proof table's verdicts are the saved report's (``liqspec prove --report``), per
+    theorem, and the report itself is published beside the page."""
+    import re
+
+    from liqspec.proofs import report
+
+    saved = report.load(proof_run.report_path)
+    proofs = (site / "proofs.html").read_text(encoding="utf-8")
+    assert "Verdicts from the saved report report.json" in proofs
+    for theorem in saved["theorems"]:
+        row = re.search(rf'id="theorem-{theorem["id"].lower()}".*?</tr>', proofs, re.S)
+        assert row, theorem["id"]
+        assert f'>{theorem["verdict"]}<' in row.group(0), theorem["id"]
+    assert report.load(site / "proof-report.json") == saved
 
 
 # -- in a real browser ----------------------------------------------------------------------------

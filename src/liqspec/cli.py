@@ -7,6 +7,8 @@
                                                       run a cascade: table, trace, plots
     liqspec difftest [--examples N | --seconds S] [--seed N] [--replay FILE]
                                                       liqspec.fast against the reference
+    liqspec prove [...]                               the z3 theorems: a verdict table
+    liqspec mutate [...]                              deliberate bugs: which ones are caught
 
 ``STATE`` is a JSON state file (format: :mod:`liqspec.statefile`; ``-`` reads standard input);
 without one, ``explain`` uses the embedded example. ``SCENARIO.toml`` is a scenario file (format:
@@ -28,6 +30,7 @@ from pathlib import Path
 from liqspec import __version__
 from liqspec.explain import explain_loaded, render_text
 from liqspec.fast import difftest
+from liqspec.proofs import cli as proofs_cli
 from liqspec.reference.errors import LiqspecError, UnknownAccount
 from liqspec.reference.profiles import PROFILES, profile_summary
 from liqspec.statefile import StateFileError, example_text, load, load_example, loads
@@ -89,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
                           help="no progress bar (it is shown only on a terminal anyway)")
     simulate.set_defaults(run=_run_simulate)
     difftest.add_parser(commands)
+    proofs_cli.add_parsers(commands)
     return parser
 
 

@@ -1,0 +1,260 @@
+"""``liqspec prove`` and ``liqspec mutate``.
+
+    liqspec prove [--theorem ID]... [--domain NAME]... [--timeout S] [--jobs N]
+                  [--save-counterexamples DIR] [--verbose] [--json] [--report FILE]
+                  [--list]
+    liqspec mutate [--mutant NAME]... [--tests DIR] [--examples N] [--jobs N] [--list]
+
+``prove`` runs every theorem over every parameter domain and prints a table (ID, statement,
+verdict, seconds); it exits 0 only if every theorem is PROVED and non-vacuous, 1 on any
+counterexample, vacuous theorem or unknown (a timeout is a failure, not a pass). A counterexample
+is printed as a concrete scenario, replayed in the reference, and with
+``--save-counterexamples DIR`` written there as a JSON regression vector.
+
+``mutate`` applies each catalogued bug to a copy of the reference and reports which checks catch
+it (the proofs' fidelity campaign, and the test subset when a tests directory is found); it exits
+1 if any catalogued mutant survives.
+
+:func:`add_parsers` registers both on the ``liqspec`` command's subparsers (handlers set as
+``run``, returning the text to print, with ``args.exit_status``); :func:`prove_main` and
+:func:`mutate_main` run them stand-alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import textwrap
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def _default_jobs() -> int:
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+# -- prove -------------------------------------------------------------------------------------------
+
+def _prove_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--theorem", "-t", action="append", metavar="ID",
+                        help="prove only this theorem (an ID or its prefix; repeatable)")
+    parser.add_argument("--domain", "-d", action="append", metavar="NAME",
+                        help="only this parameter domain (a venue profile's name or a generic "
+                             "domain's; repeatable)")
+    parser.add_argument("--timeout", type=float, default=60.0, metavar="S",
+                        help="seconds for each obligation's vacuity check and for its proof, "
+                             "with restarts, before it is UNKNOWN (default 60)")
+    parser.add_argument("--jobs", "-j", type=int, default=_default_jobs(), metavar="N",
+                        help="processes (default: up to 2)")
+    parser.add_argument("--save-counterexamples", metavar="DIR",
+                        help="write every counterexample as a JSON scenario into DIR")
+    parser.add_argument("--verbose", "-v", action="store_true",
+                        help="one row per domain and obligation, not per theorem")
+    parser.add_argument("--json", action="store_true",
+                        help="print the proof report (JSON, liqspec.proofs.report) instead")
+    parser.add_argument("--report", metavar="FILE",
+                        help="also write the proof report to FILE (the docs site shows it: "
+                             "LIQSPEC_PROOF_REPORT=FILE)")
+    parser.add_argument("--list", action="store_true", help="list the theorems and stop")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+
+
+def _table(rows: list[list[str]], headers: list[str], wrap: int = 72) -> list[str]:
+    """A plain-text table; a cell longer than ``wrap`` continues on the next lines."""
+    wrapped = [[textwrap.wrap(str(c), wrap) or [""] for c in r] for r in rows]
+    widths = [max([len(h)] + [len(line) for r in wrapped for line in r[i]])
+              for i, h in enumerate(headers)]
+    lines = ["  ".join(str(h).ljust(w) for h, w in zip(headers, widths)).rstrip(),
+             "  ".join("-" * w for w in widths)]
+    for r in wrapped:
+        for k in range(max(len(cell) for cell in r)):
+            lines.append("  ".join((cell[k] if k < len(cell) else "").ljust(w)
+                                   for cell, w in zip(r, widths)).rstrip())
+    return lines
+
+
+def run_prove(args: argparse.Namespace) -> str:
+    from . import prover, report, scenarios
+    from .theorems import REGISTRY, domains_for
+
+    if args.list:
+        rows = [[t.id, t.statement, ", ".join(t.rule_ids),
+                 str(len(domains_for(t)))] for t in REGISTRY]
+        args.exit_status = 0
+        return "\n".join(_table(rows, ["ID", "statement", "rules", "domains"])) + "\n"
+    try:
+        theorems = prover.select(args.theorem)
+    except KeyError as error:
+        args.exit_status = EXIT_USAGE
+        return f"liqspec prove: error: {error.args[0]}\n"
+    start = time.perf_counter()
+
+    def progress(result: prover.TheoremResult) -> None:
+        if not args.quiet:
+            print(f"  {result.theorem.id:<18} {result.verdict:<14} {result.seconds:6.2f} s",
+                  file=sys.stderr, flush=True)
+
+    results = prover.prove_all(theorems, args.timeout, args.domain, args.jobs, progress)
+    wall = time.perf_counter() - start
+    failed = [r for r in results if r.verdict != prover.PROVED]
+    empty = [r for r in results if not r.results]
+    args.exit_status = EXIT_FAILED if failed or empty else 0
+    saved = []
+    for res in results:
+        for ob in res.failures:
+            if ob.scenario is not None:
+                ob.scenario["replay"] = scenarios.violations(ob.scenario)
+                if args.save_counterexamples:
+                    saved.append(scenarios.save(ob.scenario, args.save_counterexamples))
+    obligations = sum(len(r.results) for r in results)
+    proof_report = report.build(results, wall, args.jobs)
+    if args.report:
+        report.write(proof_report, args.report)
+    if args.json:
+        return report.dumps(proof_report)
+    if args.verbose:
+        rows = [[o.theorem_id, o.domain, o.label, o.verdict, f"{o.seconds:.2f}"]
+                for r in results for o in r.results]
+        lines = _table(rows, ["ID", "domain", "obligation", "verdict", "seconds"])
+    else:
+        rows = [[r.theorem.id, r.theorem.statement, r.verdict, f"{r.seconds:.2f}"]
+                for r in results]
+        lines = _table(rows, ["ID", "statement", "verdict", "seconds"])
+    for res in results:
+        for ob in res.failures:
+            lines.append("")
+            lines.append(f"{ob.theorem_id} {ob.verdict} in {ob.domain} ({ob.label}): {ob.detail}")
+            if ob.scenario is not None:
+                lines.append(scenarios.describe(ob.scenario))
+                replay = ob.scenario["replay"]
+                lines.append("  replayed in the reference: " + (
+                    "violates it: " + "; ".join(replay) if replay else
+                    "the reference does not break (the encoding has drifted from it)"))
+    domains = len({o.domain for r in results for o in r.results})
+    verdict = "all PROVED" if not failed and not empty else \
+        f"{len(failed)} not proved" + (f", {len(empty)} with no domain" if empty else "")
+    lines.append("")
+    lines.append(f"{len(results)} theorems, {obligations} obligations over {domains} domains: "
+                 f"{verdict}; {sum(r.seconds for r in results):.1f} s solver time, "
+                 f"{wall:.1f} s wall ({args.jobs} jobs)")
+    for path in saved:
+        lines.append(f"counterexample saved: {path}")
+    return "\n".join(lines) + "\n"
+
+
+# -- mutate ------------------------------------------------------------------------------------------
+
+def _find_tests() -> Path | None:
+    here = Path.cwd()
+    for directory in (here, *here.parents):
+        if (directory / "tests" / "test_proofs.py").exists():
+            return directory / "tests"
+    return None
+
+
+def _mutate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--mutant", "-m", action="append", metavar="NAME",
+                        help="run only this mutant (repeatable)")
+    parser.add_argument("--tests", metavar="DIR",
+                        help="the test suite's directory (default: ./tests or a parent's, if "
+                             "found); without one only the fidelity campaign runs")
+    parser.add_argument("--no-tests", action="store_true", help="run the fidelity campaign only")
+    parser.add_argument("--examples", type=int, default=60, metavar="N",
+                        help="fidelity cases per operation (default 60)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", "-j", type=int, default=_default_jobs(), metavar="N")
+    parser.add_argument("--no-baseline", action="store_true",
+                        help="skip the check that the unmutated reference passes")
+    parser.add_argument("--list", action="store_true", help="list the catalogue and stop")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+
+
+def run_mutate(args: argparse.Namespace) -> str:
+    from . import mutation
+
+    if args.list:
+        args.exit_status = 0
+        rows = [[m.name, m.bug, m.module] for m in mutation.CATALOGUE]
+        return "\n".join(_table(rows, ["mutant", "bug", "module"])) + "\n"
+    try:
+        mutants = mutation.select(args.mutant)
+    except KeyError as error:
+        args.exit_status = EXIT_USAGE
+        return f"liqspec mutate: error: {error.args[0]}\n"
+    tests_dir = None if args.no_tests else (Path(args.tests) if args.tests else _find_tests())
+    start = time.perf_counter()
+    lines = []
+    if not args.no_baseline:
+        baseline = mutation.run_mutant(None, tests_dir, args.examples, args.seed)
+        if baseline.caught:
+            args.exit_status = EXIT_FAILED
+            return (f"liqspec mutate: the unmutated reference fails the checks, so no mutant "
+                    f"can be judged:\n  fidelity: {baseline.fidelity}\n  tests: {baseline.tests}\n")
+
+    def progress(result) -> None:
+        if not args.quiet:
+            print(f"  {result.mutant.name:<32} {'caught' if result.caught else 'SURVIVED':<9}"
+                  f"{result.seconds:6.1f} s", file=sys.stderr, flush=True)
+
+    results = mutation.run_catalogue(mutants, tests_dir, args.examples, args.seed, args.jobs,
+                                     progress)
+    rows = [[r.mutant.name, r.mutant.bug, r.fidelity, r.tests,
+             "caught" if r.caught else "SURVIVED", f"{r.seconds:.1f}"] for r in results]
+    lines += _table(rows, ["mutant", "bug", "fidelity (proofs)", "tests", "verdict", "seconds"])
+    survived = [r for r in results if not r.caught]
+    lines.append("")
+    lines.append(f"{len(results) - len(survived)} of {len(results)} mutants caught"
+                 + (f"; SURVIVED: {', '.join(r.mutant.name for r in survived)}" if survived
+                    else "") + f"; tests: {tests_dir or 'none (fidelity only)'}; "
+                 f"{time.perf_counter() - start:.1f} s ({args.jobs} jobs)")
+    args.exit_status = EXIT_FAILED if survived else 0
+    return "\n".join(lines) + "\n"
+
+
+# -- wiring ------------------------------------------------------------------------------------------
+
+def add_parsers(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``prove`` and ``mutate`` on the ``liqspec`` command's subparsers."""
+    prove = subparsers.add_parser(
+        "prove", help="prove every invariant with z3 and print the verdict table",
+        description="Run every theorem (z3, unbounded integers, every venue profile and generic "
+                    "parameters) and print ID, statement, verdict and seconds. Exits 1 on any "
+                    "counterexample, vacuous theorem or unknown (a timeout is a failure).")
+    _prove_arguments(prove)
+    prove.set_defaults(run=run_prove)
+    mutate = subparsers.add_parser(
+        "mutate", help="apply deliberate bugs to the reference and report which checks catch them",
+        description="Apply each catalogued mutant to a copy of the reference and run the proofs' "
+                    "fidelity campaign and a test subset against it. Exits 1 if any survives.")
+    _mutate_arguments(mutate)
+    mutate.set_defaults(run=run_mutate)
+
+
+def _main(command: str, argv: Sequence[str] | None) -> int:
+    parser = argparse.ArgumentParser(prog=f"liqspec {command}")
+    (_prove_arguments if command == "prove" else _mutate_arguments)(parser)
+    args = parser.parse_args(argv)
+    output = (run_prove if command == "prove" else run_mutate)(args)
+    stream = sys.stderr if getattr(args, "exit_status", 0) == EXIT_USAGE else sys.stdout
+    stream.write(output)
+    stream.flush()
+    return getattr(args, "exit_status", 0)
+
+
+def prove_main(argv: Sequence[str] | None = None) -> int:
+    """``liqspec prove``; returns the exit status."""
+    return _main("prove", argv)
+
+
+def mutate_main(argv: Sequence[str] | None = None) -> int:
+    """``liqspec mutate``; returns the exit status."""
+    return _main("mutate", argv)
+
+
+if __name__ == "__main__":
+    sys.exit(prove_main())

@@ -1,0 +1,145 @@
+"""Parameter domains the theorems quantify over: every venue profile, and a generic one.
+
+A venue profile's domain is its own parameters, exactly (its tier tables, fee rates, units and
+policies), turned into z3 constants by :func:`profile_params`. The ``generic`` domains leave the
+numbers symbolic (two tiers per market with any floors, rates in 1..999_999 ppm, deductions that
+keep the requirement continuous, any positive value per lot per tick, any minimum requirement),
+under each combination of the policies the reference offers, so a theorem proved there holds for
+profiles nobody has written yet. The constraints are those of ``validate_market``
+(LIQ-DOMAIN-2), so a counterexample found there is a valid profile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import z3
+
+from liqspec.reference.arithmetic import PPM
+from liqspec.reference.profiles import PROFILES
+from liqspec.reference.state import (ADL_AT_BANKRUPTCY, ADL_AT_MARK, BAD_DEBT_ADL,
+                                     BAD_DEBT_SOCIALIZE, FEE_ALL_SURPLUS, FEE_RATE, SIZE_FULL,
+                                     SIZE_PORTION, SIZE_TIER_STEP, Market, Profile)
+
+from .encodings import MarketParams, Params, TierParams, val
+
+#: the two markets of every domain, in the order the symbolic state uses
+MARKET_SLOTS = ("m0", "m1")
+
+
+def _market_params(slot: str, market: Market) -> MarketParams:
+    tiers = tuple(TierParams(val(t.floor_notional_quote), val(t.maint_margin_ppm),
+                             val(t.maint_deduction_quote), val(t.init_margin_ppm),
+                             val(t.init_deduction_quote)) for t in market.tiers)
+    caps = None
+    if market.oi_scaling is not None:
+        caps = (val(market.oi_scaling.lower_cap_quote), val(market.oi_scaling.upper_cap_quote))
+    return MarketParams(slot, val(market.value_per_lot_tick), tiers,
+                        val(market.liquidation_fee_ppm), val(market.min_maint_margin_quote), caps)
+
+
+def profile_params(profile: Profile) -> Params:
+    """A venue profile's own parameters; its markets fill the slots in market-ID order."""
+    markets = sorted(profile.markets)[: len(MARKET_SLOTS)]
+    if len(markets) < len(MARKET_SLOTS):
+        markets = markets * len(MARKET_SLOTS)
+    return Params(
+        name=profile.name,
+        markets={slot: _market_params(slot, profile.markets[m])
+                 for slot, m in zip(MARKET_SLOTS, markets)},
+        liquidation_size=profile.liquidation_size,
+        portion_ppm=val(profile.portion_ppm),
+        portion_threshold_quote=val(profile.portion_threshold_quote),
+        fee_policy=profile.fee_policy,
+        backstop_ratio=profile.backstop_ratio,
+        bad_debt_policy=profile.bad_debt_policy,
+        adl_price=profile.adl_price,
+    )
+
+
+def slot_market_ids(profile: Profile) -> dict[str, str]:
+    """Slot name -> the profile's market ID (the inverse of :func:`profile_params`)."""
+    markets = sorted(profile.markets)
+    return {slot: markets[i % len(markets)] for i, slot in enumerate(MARKET_SLOTS)}
+
+
+@dataclass(frozen=True)
+class Policies:
+    liquidation_size: str = SIZE_FULL
+    fee_policy: str = FEE_RATE
+    backstop_ratio: tuple[int, int] | None = None
+    bad_debt_policy: str = BAD_DEBT_ADL
+    adl_price: str = ADL_AT_BANKRUPTCY
+
+    @property
+    def name(self) -> str:
+        backstop = "" if self.backstop_ratio is None else f",backstop{self.backstop_ratio[0]}/" \
+                                                         f"{self.backstop_ratio[1]}"
+        return (f"generic[{self.liquidation_size},{self.fee_policy},{self.bad_debt_policy},"
+                f"{self.adl_price}{backstop}]")
+
+
+def generic_params(policies: Policies, tiers_per_market: int = 2) -> Params:
+    """Symbolic parameters under ``policies``: every number a z3 constant constrained to the
+    domain ``validate_market`` accepts."""
+    assumptions = []
+    markets = {}
+    for slot in MARKET_SLOTS:
+        p = f"par_{slot}_"
+        v = z3.Int(p + "value_per_lot_tick")
+        fee = z3.Int(p + "liquidation_fee_ppm")
+        minimum = z3.Int(p + "min_maint_margin_quote")
+        assumptions += [v > 0, fee >= 0, fee <= PPM, minimum >= 0]
+        tiers = []
+        for i in range(tiers_per_market):
+            t = TierParams(*(z3.Int(f"{p}t{i}_{name}") for name in (
+                "floor_notional_quote", "maint_margin_ppm", "maint_deduction_quote",
+                "init_margin_ppm", "init_deduction_quote")))
+            assumptions += [t.maint_margin_ppm > 0, t.maint_margin_ppm < PPM,
+                            t.maint_margin_ppm <= t.init_margin_ppm, t.init_margin_ppm <= PPM]
+            if i == 0:
+                assumptions += [t.floor_notional_quote == 0, t.maint_deduction_quote == 0,
+                                t.init_deduction_quote == 0]
+            else:
+                prev = tiers[-1]
+                assumptions += [
+                    t.floor_notional_quote > prev.floor_notional_quote,
+                    t.maint_margin_ppm >= prev.maint_margin_ppm,
+                    # continuity at the floor (validate_market)
+                    t.maint_deduction_quote * PPM == prev.maint_deduction_quote * PPM
+                    + t.floor_notional_quote * (t.maint_margin_ppm - prev.maint_margin_ppm),
+                    t.init_deduction_quote * PPM == prev.init_deduction_quote * PPM
+                    + t.floor_notional_quote * (t.init_margin_ppm - prev.init_margin_ppm),
+                ]
+            tiers.append(t)
+        markets[slot] = MarketParams(slot, v, tuple(tiers), fee, minimum, None)
+    portion = z3.Int("par_portion_ppm")
+    threshold = z3.Int("par_portion_threshold_quote")
+    assumptions += [portion > 0, portion <= PPM, threshold >= 0]
+    return Params(policies.name, markets, policies.liquidation_size, portion, threshold,
+                  policies.fee_policy, policies.backstop_ratio, policies.bad_debt_policy,
+                  policies.adl_price, tuple(assumptions))
+
+
+def venue_domains() -> list[Params]:
+    """Every venue profile, as its own parameter domain."""
+    return [profile_params(PROFILES[name]) for name in sorted(PROFILES)]
+
+
+#: generic policy combinations: every sizing x fee policy, both bad-debt policies, both ADL
+#: prices and a backstop
+GENERIC_POLICIES = tuple(
+    Policies(size, fee, backstop, debt, adl_price)
+    for size, fee, backstop, debt, adl_price in (
+        (SIZE_FULL, FEE_RATE, None, BAD_DEBT_ADL, ADL_AT_BANKRUPTCY),
+        (SIZE_PORTION, FEE_RATE, (2, 3), BAD_DEBT_ADL, ADL_AT_MARK),
+        (SIZE_TIER_STEP, FEE_ALL_SURPLUS, None, BAD_DEBT_SOCIALIZE, ADL_AT_BANKRUPTCY),
+        (SIZE_FULL, FEE_ALL_SURPLUS, (1, 2), BAD_DEBT_ADL, ADL_AT_MARK),
+        (SIZE_PORTION, FEE_ALL_SURPLUS, None, BAD_DEBT_SOCIALIZE, ADL_AT_BANKRUPTCY),
+        (SIZE_TIER_STEP, FEE_RATE, (2, 3), BAD_DEBT_ADL, ADL_AT_BANKRUPTCY),
+    )
+)
+
+
+def generic_domains() -> list[Params]:
+    return [generic_params(p) for p in GENERIC_POLICIES]

@@ -1,0 +1,908 @@
+"""Symbolic encodings of the reference's rules and operations, as z3 integer terms.
+
+The reference decides with Python control flow on ints, so it cannot run on z3 values. Each
+function here mirrors one reference function, line for line where it can, with ``z3.If`` for each
+branch and the exact integer divisions of :mod:`liqspec.reference.arithmetic` (z3's ``div`` is the
+floor for a positive divisor). The theorems (:mod:`.theorems`) are proved about these terms; the
+fidelity tests (``tests/test_proofs.py``) evaluate the same terms on hypothesis-generated concrete
+states and compare them with the reference, result code, balances, positions and journal included,
+so the two cannot drift apart unnoticed.
+
+One formula per rule: every operation is built from the helpers above it (``equity``,
+``maintenance_margin``, ``transfer``, ``fill``, ``settle_deficit``...), exactly as the reference's
+operations call its rule functions.
+
+Scope, stated once: the encodings leave out the int64 domain checks (LIQ-DOMAIN-1, ``Overflow``),
+so they accept a superset of what the reference accepts; a rejected operation changes nothing
+(LIQ-INV-9), so a theorem proved over the superset holds for the reference. Accounts are cross
+accounts (``isolated_market`` is None), and the journal is modelled by its net effect on each
+holder (quote) and each account and market (lots).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import z3
+
+from liqspec.reference.arithmetic import INT64_MAX, PPM
+from liqspec.reference.errors import ResultCode
+from liqspec.reference.state import (ADL_AT_MARK, BACKSTOP, BAD_DEBT_ADL, BAD_DEBT_SOCIALIZE,
+                                     FEE_ALL_SURPLUS, FEE_SINK, FUNDING_POOL, HOLDERS,
+                                     INSURANCE_FUND, OUTSIDE, SIZE_FULL, SIZE_PORTION,
+                                     SOCIALIZED_LOSS, TRADER)
+
+Term = z3.ArithRef
+Cond = z3.BoolRef
+
+
+# -- exact arithmetic (LIQ-ROUND-1, LIQ-ROUND-2) ---------------------------------------------------
+
+def val(x: int | Term) -> Term:
+    """A z3 integer term for a Python int or a term."""
+    return z3.IntVal(x) if isinstance(x, int) else x
+
+
+def div_floor(numerator: Term | int, denominator: Term | int) -> Term:
+    """``floor(n / d)`` for ``d > 0``: SMT-LIB ``div`` is Euclidean, the floor for a positive
+    divisor (LIQ-ROUND-2). Callers guarantee ``d > 0``, as the reference's do."""
+    return val(numerator) / val(denominator)
+
+
+def div_ceil(numerator: Term | int, denominator: Term | int) -> Term:
+    """``ceil(n / d)`` for ``d > 0``, written as the reference writes it: ``-((-n) // d)``
+    (LIQ-ROUND-1)."""
+    return -(-val(numerator) / val(denominator))
+
+
+def mul_ppm_ceil(amount: Term, rate_ppm: Term | int) -> Term:
+    return div_ceil(amount * rate_ppm, PPM)
+
+
+def zmin(a: Term, b: Term) -> Term:
+    """``min(a, b)`` as Python computes it: ``b`` only when ``b < a``."""
+    return z3.If(val(b) < val(a), val(b), val(a))
+
+
+def zmax(a: Term, b: Term) -> Term:
+    return z3.If(val(b) > val(a), val(b), val(a))
+
+
+def zabs(a: Term) -> Term:
+    return z3.If(a < 0, -a, a)
+
+
+def zsign(a: Term) -> Term:
+    return z3.If(a > 0, 1, z3.If(a < 0, -1, 0))
+
+
+def first_failing(checks: Sequence[tuple[Cond, int]], otherwise: Term | int = ResultCode.OK) -> Term:
+    """The result code of the first check that fails, in order (LIQ-RESULT-2)."""
+    code = val(int(otherwise)) if isinstance(otherwise, int) else otherwise
+    for failed, result in reversed(checks):
+        code = z3.If(failed, int(result), code)
+    return code
+
+
+# -- parameters: a venue profile, concrete or symbolic -----------------------------------------
+
+@dataclass(frozen=True)
+class TierParams:
+    floor_notional_quote: Term
+    maint_margin_ppm: Term
+    maint_deduction_quote: Term
+    init_margin_ppm: Term
+    init_deduction_quote: Term
+
+
+@dataclass(frozen=True)
+class MarketParams:
+    market_id: str
+    value_per_lot_tick: Term
+    tiers: tuple[TierParams, ...]
+    liquidation_fee_ppm: Term
+    min_maint_margin_quote: Term
+    oi_caps: tuple[Term, Term] | None = None  # (lower, upper) of LIQ-TIER-4, or None
+
+
+@dataclass(frozen=True)
+class Params:
+    """What the encodings read from a profile. Policies are concrete (each is a finite choice and
+    a theorem is proved for each); amounts and rates are terms, concrete or symbolic."""
+
+    name: str
+    markets: Mapping[str, MarketParams]
+    liquidation_size: str
+    portion_ppm: Term
+    portion_threshold_quote: Term
+    fee_policy: str
+    backstop_ratio: tuple[int, int] | None
+    bad_debt_policy: str
+    adl_price: str
+    #: constraints on the symbolic parameters (empty for a concrete profile)
+    assumptions: tuple[Cond, ...] = ()
+
+
+# -- the symbolic state ----------------------------------------------------------------------------
+
+@dataclass
+class SymAccount:
+    account_id: str
+    role: str
+    quote: Term
+    positions: dict[str, Term]  # every market of the profile; 0 is flat
+    #: cost basis per market (LIQ-MARGIN-4): moves no money, ranks auto-deleveraging
+    cost: dict[str, Term] = field(default_factory=dict)
+
+
+@dataclass
+class SymState:
+    """A venue with a fixed set of accounts, every balance, position and mark a term.
+
+    ``journal_quote`` and ``journal_lots`` are the net effect of the journal entries the
+    operation under encoding has written: per holder or account (quote), per account and market
+    (lots). Both start at zero for each operation."""
+
+    params: Params
+    marks: dict[str, Term]
+    accounts: dict[str, SymAccount]
+    holders: dict[str, Term]
+    journal_quote: dict[str, Term] = field(default_factory=dict)
+    journal_lots: dict[tuple[str, str], Term] = field(default_factory=dict)
+
+    def copy(self) -> SymState:
+        return SymState(
+            self.params, dict(self.marks),
+            {a: replace(acct, positions=dict(acct.positions), cost=dict(acct.cost))
+             for a, acct in self.accounts.items()},
+            dict(self.holders), dict(self.journal_quote), dict(self.journal_lots))
+
+    def balance(self, holder: str) -> Term:
+        return self.holders[holder] if holder in HOLDERS else self.accounts[holder].quote
+
+    def market(self, market_id: str) -> MarketParams:
+        return self.params.markets[market_id]
+
+    def trader_ids(self) -> list[str]:
+        return [a for a, acct in sorted(self.accounts.items()) if acct.role == TRADER]
+
+
+def symbolic_state(params: Params, prefix: str, roles: Mapping[str, str],
+                   cost: bool = True) -> SymState:
+    """Fresh z3 constants for every balance, position, cost basis (unless ``cost`` is False:
+    a model that needs none) and mark; accounts named by ``roles``."""
+    markets = sorted(params.markets)
+    accounts = {
+        a: SymAccount(a, role, z3.Int(f"{prefix}q_{a}"),
+                      {m: z3.Int(f"{prefix}s_{a}_{m}") for m in markets},
+                      {m: z3.Int(f"{prefix}c_{a}_{m}") for m in markets} if cost else {})
+        for a, role in sorted(roles.items())
+    }
+    holders = {h: z3.Int(f"{prefix}h_{h}") for h in HOLDERS}
+    marks = {m: z3.Int(f"{prefix}P_{m}") for m in markets}
+    return SymState(params, marks, accounts, holders)
+
+
+def merge(cond: Cond, then: SymState, otherwise: SymState) -> SymState:
+    """The state ``then`` where ``cond`` holds, else ``otherwise`` (same accounts and markets)."""
+    out = otherwise.copy()
+    for m in out.marks:
+        out.marks[m] = z3.If(cond, then.marks[m], otherwise.marks[m])
+    for h in out.holders:
+        out.holders[h] = z3.If(cond, then.holders[h], otherwise.holders[h])
+    for a, acct in out.accounts.items():
+        acct.quote = z3.If(cond, then.accounts[a].quote, otherwise.accounts[a].quote)
+        for m in acct.cost:
+            acct.cost[m] = z3.If(cond, then.accounts[a].cost[m], otherwise.accounts[a].cost[m])
+        for m in acct.positions:
+            acct.positions[m] = z3.If(cond, then.accounts[a].positions[m],
+                                      otherwise.accounts[a].positions[m])
+    for key in set(then.journal_quote) | set(otherwise.journal_quote):
+        out.journal_quote[key] = z3.If(cond, then.journal_quote.get(key, val(0)),
+                                       otherwise.journal_quote.get(key, val(0)))
+    for key in set(then.journal_lots) | set(otherwise.journal_lots):
+        out.journal_lots[key] = z3.If(cond, then.journal_lots.get(key, val(0)),
+                                      otherwise.journal_lots.get(key, val(0)))
+    return out
+
+
+@dataclass
+class Outcome:
+    """An encoded operation: its result code, the state after it (equal to the state before
+    when the code is not OK: LIQ-INV-9), and its named amounts."""
+
+    code: Term
+    post: SymState
+    amounts: dict[str, Term] = field(default_factory=dict)
+    #: the state as the operation's steps left it, before the all-or-nothing merge: equal to
+    #: ``post`` wherever the code is OK, and structurally the terms the checks were built on
+    raw: SymState | None = None
+
+    @property
+    def ok(self) -> Cond:
+        return self.code == int(ResultCode.OK)
+
+
+def finish(pre: SymState, code: Term, post: SymState, **amounts: Term) -> Outcome:
+    """All or nothing (LIQ-RESULT-1): the post-state only where the code is OK."""
+    ok = code == int(ResultCode.OK)
+    return Outcome(code, merge(ok, post, pre), {k: val(v) for k, v in amounts.items()}, post)
+
+
+# -- the ledger (LIQ-LEDGER-1, LIQ-LEDGER-2) -----------------------------------------------------
+
+def _add_quote(state: SymState, holder: str, delta: Term) -> None:
+    if holder in HOLDERS:
+        state.holders[holder] = state.holders[holder] + delta
+    else:
+        state.accounts[holder].quote = state.accounts[holder].quote + delta
+    state.journal_quote[holder] = state.journal_quote.get(holder, val(0)) + delta
+
+
+def transfer(state: SymState, source: str, destination: str, amount: Term,
+             when: Cond | bool = True) -> None:
+    """``transfer`` where ``when`` holds (the reference's callers guard every transfer with a
+    positive amount; a guarded-out transfer moves nothing and writes no entry)."""
+    moved = val(amount) if when is True else z3.If(when, val(amount), 0)
+    _add_quote(state, source, -moved)
+    _add_quote(state, destination, moved)
+
+
+def fill(state: SymState, market_id: str, buyer: str, seller: str, lots: Term, quote_amount: Term,
+         when: Cond | bool = True) -> None:
+    """``fill``: ``lots`` from seller to buyer against ``quote_amount`` (either sign)."""
+    moved_lots = val(lots) if when is True else z3.If(when, val(lots), 0)
+    cash = val(quote_amount) if when is True else z3.If(when, val(quote_amount), 0)
+    for account_id, delta in ((buyer, moved_lots), (seller, -moved_lots)):
+        acct = state.accounts[account_id]
+        if acct.cost:
+            # the entry cost of the traded lots, signed like them: what the account paid
+            traded_cost = cash if account_id == buyer else -cash
+            new_cost = cost_after(acct.positions[market_id], delta, acct.cost[market_id],
+                                  traded_cost)
+            acct.cost[market_id] = (new_cost if when is True
+                                    else z3.If(when, new_cost, acct.cost[market_id]))
+        acct.positions[market_id] = acct.positions[market_id] + delta
+        key = (account_id, market_id)
+        state.journal_lots[key] = state.journal_lots.get(key, val(0)) + delta
+    # the cash leg: buyer pays seller (a negative amount runs the other way)
+    _add_quote(state, buyer, -cash)
+    _add_quote(state, seller, cash)
+
+
+def cost_after(old: Term, delta: Term, old_cost: Term, traded_cost: Term) -> Term:
+    """LIQ-MARGIN-4: the cost basis after a position moves from ``old`` by ``delta`` lots:
+    zero when flat; added to when opening or adding; the remaining lots' share (floored) when
+    reducing; the traded cost pro rata to the lots beyond zero (floored) when flipping."""
+    new = old + delta
+    return z3.If(new == 0, 0,
+                 z3.If(z3.Or(old == 0, zsign(old) == zsign(delta)), old_cost + traded_cost,
+                       z3.If(zsign(new) == zsign(old),
+                             div_floor(old_cost * zabs(new), zabs(old)),
+                             div_floor(traded_cost * zabs(new), zabs(delta)))))
+
+
+def sweep_residual(state: SymState, holder: str) -> Term:
+    """LIQ-ROUND-3: a positive residual left with ``holder`` goes to the fee sink."""
+    residual = state.holders[holder]
+    transfer(state, holder, FEE_SINK, residual, residual > 0)
+    return zmax(residual, val(0))
+
+
+# -- margin (LIQ-MARGIN-*, LIQ-TIER-*) -------------------------------------------------------------
+
+def position_value(lots: Term, price: Term, market: MarketParams) -> Term:
+    """LIQ-MARGIN-1: signed value ``lots * price * value_per_lot_tick``."""
+    return lots * price * market.value_per_lot_tick
+
+
+def notional(lots: Term, price: Term, market: MarketParams) -> Term:
+    return zabs(position_value(lots, price, market))
+
+
+def equity(state: SymState, account_id: str) -> Term:
+    """LIQ-MARGIN-2: quote plus the value of every position at the marks."""
+    acct = state.accounts[account_id]
+    total = acct.quote
+    for m, lots in sorted(acct.positions.items()):
+        total = total + position_value(lots, state.marks[m], state.market(m))
+    return total
+
+
+def tier_field(market: MarketParams, notional_quote: Term, name: str) -> Term:
+    """LIQ-TIER-1: a field of the last tier whose floor is at most the notional."""
+    chosen = getattr(market.tiers[0], name)
+    for tier in market.tiers[1:]:
+        chosen = z3.If(tier.floor_notional_quote <= notional_quote, getattr(tier, name), chosen)
+    return chosen
+
+
+def maintenance_margin(market: MarketParams, notional_quote: Term) -> Term:
+    """LIQ-TIER-2: ``max(ceil(N * mmr) - deduction, minimum)``, zero for a flat position."""
+    tiered = (mul_ppm_ceil(notional_quote, tier_field(market, notional_quote, "maint_margin_ppm"))
+              - tier_field(market, notional_quote, "maint_deduction_quote"))
+    return z3.If(notional_quote == 0, 0, zmax(tiered, market.min_maint_margin_quote))
+
+
+def oi_scaled_rate(market: MarketParams, rate_ppm: Term, open_interest: Term) -> Term:
+    """LIQ-TIER-4: the initial fraction rises linearly to 100% between the caps, floored."""
+    assert market.oi_caps is not None
+    lower, upper = market.oi_caps
+    rise = div_floor((PPM - rate_ppm) * (open_interest - lower), upper - lower)
+    return z3.If(open_interest <= lower, rate_ppm,
+                 z3.If(open_interest >= upper, PPM, rate_ppm + rise))
+
+
+def initial_margin(market: MarketParams, notional_quote: Term, open_interest: Term) -> Term:
+    """LIQ-TIER-3: ``ceil(N * imr) - deduction``, never below maintenance; zero when flat."""
+    rate = tier_field(market, notional_quote, "init_margin_ppm")
+    if market.oi_caps is not None:
+        rate = oi_scaled_rate(market, rate, open_interest)
+    tiered = mul_ppm_ceil(notional_quote, rate) - tier_field(market, notional_quote,
+                                                             "init_deduction_quote")
+    return z3.If(notional_quote == 0, 0,
+                 zmax(tiered, maintenance_margin(market, notional_quote)))
+
+
+def account_maintenance(state: SymState, account_id: str) -> Term:
+    """LIQ-TIER-5: the sum of the positions' maintenance requirements."""
+    total = val(0)
+    for m, lots in sorted(state.accounts[account_id].positions.items()):
+        market = state.market(m)
+        total = total + maintenance_margin(market, notional(lots, state.marks[m], market))
+    return total
+
+
+def open_interest(state: SymState, market_id: str) -> Term:
+    """The long side's lots at the mark, over every account (LIQ-TIER-4)."""
+    longs = val(0)
+    for acct in state.accounts.values():
+        longs = longs + zmax(acct.positions[market_id], val(0))
+    return position_value(longs, state.marks[market_id], state.market(market_id))
+
+
+def account_initial(state: SymState, account_id: str) -> Term:
+    total = val(0)
+    for m, lots in sorted(state.accounts[account_id].positions.items()):
+        market = state.market(m)
+        total = total + initial_margin(market, notional(lots, state.marks[m], market),
+                                       open_interest(state, m))
+    return total
+
+
+def free_collateral(state: SymState, account_id: str) -> Term:
+    """LIQ-MARGIN-5: equity less the initial requirement."""
+    return equity(state, account_id) - account_initial(state, account_id)
+
+
+def is_flat(state: SymState, account_id: str) -> Cond:
+    return z3.And([lots == 0 for lots in state.accounts[account_id].positions.values()])
+
+
+# -- trigger (LIQ-TRIGGER-*) -----------------------------------------------------------------------
+
+def is_liquidatable(state: SymState, account_id: str) -> Cond:
+    """LIQ-TRIGGER-1: maintenance positive and equity strictly below it."""
+    maintenance = account_maintenance(state, account_id)
+    return z3.And(maintenance > 0, equity(state, account_id) < maintenance)
+
+
+def is_below_backstop(state: SymState, account_id: str) -> Cond:
+    """LIQ-TRIGGER-2: equity * den < num * maintenance, never without a ratio."""
+    if state.params.backstop_ratio is None:
+        return z3.BoolVal(False)
+    num, den = state.params.backstop_ratio
+    maintenance = account_maintenance(state, account_id)
+    return z3.And(maintenance > 0, equity(state, account_id) * den < num * maintenance)
+
+
+# -- argument domains (LIQ-DOMAIN-3) ---------------------------------------------------------------
+
+def out_of_range(value: Term, low: int, high: int) -> Cond:
+    return z3.Or(value < low, value > high)
+
+
+# -- deposits, withdrawals, insurance top-ups, marks ----------------------------------------------
+
+def deposit(state: SymState, account_id: str, amount: Term) -> Outcome:
+    """LIQ-DEPOSIT-1."""
+    post = state.copy()
+    transfer(post, OUTSIDE, account_id, amount)
+    code = first_failing([(out_of_range(amount, 1, INT64_MAX), ResultCode.INVALID_AMOUNT)])
+    return finish(state, code, post)
+
+
+def withdrawals_gated(state: SymState) -> Cond:
+    """LIQ-WITHDRAW-2: some trader has negative equity."""
+    return z3.Or([equity(state, a) < 0 for a in state.trader_ids()] or [z3.BoolVal(False)])
+
+
+def withdraw(state: SymState, account_id: str, amount: Term) -> Outcome:
+    """LIQ-WITHDRAW-1."""
+    post = state.copy()
+    transfer(post, account_id, OUTSIDE, amount)
+    code = first_failing([
+        (out_of_range(amount, 1, INT64_MAX), ResultCode.INVALID_AMOUNT),
+        (withdrawals_gated(state), ResultCode.WITHDRAWALS_GATED),
+        (amount > free_collateral(state, account_id), ResultCode.INSUFFICIENT_FREE_COLLATERAL),
+    ])
+    return finish(state, code, post)
+
+
+def fund_insurance(state: SymState, amount: Term) -> Outcome:
+    """LIQ-INSURANCE-2."""
+    post = state.copy()
+    transfer(post, OUTSIDE, INSURANCE_FUND, amount)
+    code = first_failing([(out_of_range(amount, 1, INT64_MAX), ResultCode.INVALID_AMOUNT)])
+    return finish(state, code, post)
+
+
+def set_mark(state: SymState, market_id: str, price: Term) -> Outcome:
+    """LIQ-MARK-1: only the mark moves."""
+    post = state.copy()
+    post.marks[market_id] = val(price)
+    code = first_failing([(out_of_range(price, 1, INT64_MAX), ResultCode.INVALID_PRICE)])
+    return finish(state, code, post)
+
+
+# -- trades (LIQ-TRADE-1, LIQ-TRADE-2) -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MarginBefore:
+    equity: Term
+    maintenance: Term
+    position: Term
+
+
+def margin_before(state: SymState, account_id: str, market_id: str) -> MarginBefore:
+    return MarginBefore(equity(state, account_id), account_maintenance(state, account_id),
+                        state.accounts[account_id].positions[market_id])
+
+
+def margin_check_code(state: SymState, account_id: str, market_id: str,
+                      before: MarginBefore) -> Term:
+    """LIQ-TRADE-2 on the post-trade state: initial margin, or the reduce-only exemption."""
+    eq = equity(state, account_id)
+    initial = account_initial(state, account_id)
+    after = state.accounts[account_id].positions[market_id]
+    reduces = z3.And(before.position != 0, zabs(after) < zabs(before.position),
+                     z3.Or(after == 0, (after > 0) == (before.position > 0)))
+    maintenance = account_maintenance(state, account_id)
+    worsens = z3.Or(eq < 0, eq - maintenance < before.equity - before.maintenance)
+    return first_failing([
+        (eq >= initial, ResultCode.OK),  # meets initial margin: nothing more to check
+        (z3.Not(reduces), ResultCode.INSUFFICIENT_INITIAL_MARGIN),
+        (worsens, ResultCode.REDUCE_ONLY_WORSENS_HEALTH),
+    ])
+
+
+def _is_failure(code: Term) -> Cond:
+    return code != int(ResultCode.OK)
+
+
+def trade(state: SymState, buyer: str, seller: str, market_id: str, lots: Term,
+          price: Term) -> Outcome:
+    """LIQ-TRADE-1: a fill at ``price``, then LIQ-TRADE-2 for each trader, buyer first."""
+    market = state.market(market_id)
+    checks: list[tuple[Cond, int]] = [
+        (out_of_range(lots, 1, INT64_MAX), ResultCode.INVALID_SIZE),
+        (out_of_range(price, 1, INT64_MAX), ResultCode.INVALID_PRICE),
+    ]
+    if buyer == seller:
+        return finish(state, first_failing(checks, ResultCode.SAME_ACCOUNT), state.copy())
+    amount = position_value(lots, price, market)
+    befores = {a: margin_before(state, a, market_id) for a in (buyer, seller)}
+    post = state.copy()
+    fill(post, market_id, buyer, seller, lots, amount)
+    code = first_failing(checks)
+    for account_id in (buyer, seller):
+        if post.accounts[account_id].role == TRADER:
+            checked = margin_check_code(post, account_id, market_id, befores[account_id])
+            code = z3.If(code == int(ResultCode.OK), checked, code)
+    return finish(state, code, post, notional=amount)
+
+
+# -- liquidation (LIQ-EXEC-*, LIQ-FEE-1, LIQ-INSURANCE-1, LIQ-BACKSTOP-1) --------------------------
+
+def liquidation_size(state: SymState, account_id: str, market_id: str) -> Term:
+    """LIQ-EXEC-1: the lots one step may close, by the profile's sizing policy."""
+    params, market = state.params, state.market(market_id)
+    mark = state.marks[market_id]
+    lots = zabs(state.accounts[account_id].positions[market_id])
+    notional_quote = position_value(lots, mark, market)
+    if params.liquidation_size == SIZE_FULL:
+        return lots
+    if params.liquidation_size == SIZE_PORTION:
+        portion = zmax(val(1), div_ceil(lots * params.portion_ppm, PPM))
+        return z3.If(notional_quote <= params.portion_threshold_quote, lots, portion)
+    floor = tier_field(market, notional_quote, "floor_notional_quote")
+    keep = div_ceil(floor, mark * market.value_per_lot_tick) - 1
+    return z3.If(floor == 0, lots, lots - keep)
+
+
+def fixed_part(state: SymState, account_id: str, market_id: str) -> Term:
+    """``C`` of LIQ-PRICE-1: quote plus the other positions' values."""
+    acct = state.accounts[account_id]
+    constant = acct.quote
+    for m, lots in sorted(acct.positions.items()):
+        if m != market_id:
+            constant = constant + position_value(lots, state.marks[m], state.market(m))
+    return constant
+
+
+def liquidation_fee(params: Params, market: MarketParams, side: int | Term, lots: Term,
+                    fill_price: Term, constant: Term, position: Term, surplus: Term,
+                    wanted: Term | None = None) -> Term:
+    """LIQ-FEE-1: ``min(wanted, max(surplus, 0))``.
+
+    ``all_surplus`` wants ``ceil(side * lots * m * (F - P_b))`` with the exact bankruptcy price
+    ``P_b = max(-C / (s * m), 0)`` of the position ``s`` before the fill. Where ``P_b > 0`` (that
+    is ``C * s < 0``), ``side * lots * m * P_b = -lots * C / |s|``, so the ceiling is
+    ``side * lots * m * F + ceil(lots * C / |s|)``; otherwise the gain is an integer.
+    """
+    m = market.value_per_lot_tick
+    if wanted is not None:  # decided elsewhere (a bounded model check's abstraction)
+        return zmin(wanted, zmax(surplus, val(0)))
+    if params.fee_policy == FEE_ALL_SURPLUS:
+        at_fill = side * lots * m * fill_price
+        gain_ceil = z3.If(constant * position < 0,
+                          at_fill + div_ceil(lots * constant, zabs(position)), at_fill)
+        wanted = zmax(gain_ceil, val(0))
+    else:
+        wanted = mul_ppm_ceil(notional(lots, fill_price, market), market.liquidation_fee_ppm)
+    return zmin(wanted, zmax(surplus, val(0)))
+
+
+def settle_deficit(state: SymState, account_id: str, when: Cond) -> tuple[Term, Term]:
+    """LIQ-INSURANCE-1, LIQ-SOCIAL-1, where ``when`` (a flat account in deficit): the fund pays
+    ``min(deficit, fund)``, the rest is written off to the socialized-loss holder."""
+    deficit = -state.accounts[account_id].quote
+    paid = zmin(deficit, state.holders[INSURANCE_FUND])
+    transfer(state, INSURANCE_FUND, account_id, paid, z3.And(when, paid > 0))
+    written_off = deficit - paid
+    transfer(state, SOCIALIZED_LOSS, account_id, written_off, z3.And(when, written_off > 0))
+    return z3.If(when, paid, 0), z3.If(when, written_off, 0)
+
+
+def needs_settlement(state: SymState, account_id: str) -> Cond:
+    return z3.And(is_flat(state, account_id), state.accounts[account_id].quote < 0)
+
+
+def liquidate(state: SymState, account_id: str, market_id: str, counterparty: str,
+              fill_price: Term, lots: Term | None = None,
+              decided: Mapping[str, Term] | None = None) -> Outcome:
+    """LIQ-EXEC-2: one liquidation step, checks in the order of LIQ-RESULT-2.
+
+    ``decided`` may replace the margin decisions and the fill's cash by free terms
+    (``liquidatable``, ``allowed``, ``wanted``, ``surplus``, ``cash``): the cascade model check
+    abstracts them, keeping the ledger's structure exact."""
+    decided = decided or {}
+    market = state.market(market_id)
+    acct = state.accounts[account_id]
+    checks: list[tuple[Cond, int]] = []
+    if lots is not None:
+        checks.append((out_of_range(lots, 1, INT64_MAX), ResultCode.INVALID_SIZE))
+    checks.append((out_of_range(fill_price, 1, INT64_MAX), ResultCode.INVALID_PRICE))
+    if account_id == counterparty:
+        return finish(state, first_failing(checks, ResultCode.SAME_ACCOUNT), state.copy())
+    if acct.role != TRADER:
+        return finish(state, first_failing(checks, ResultCode.ACCOUNT_NOT_TRADER), state.copy())
+    position = acct.positions[market_id]
+    allowed = decided.get("allowed", None)
+    if allowed is None:
+        allowed = liquidation_size(state, account_id, market_id)
+    liquidatable = decided.get("liquidatable", None)
+    if liquidatable is None:
+        liquidatable = is_liquidatable(state, account_id)
+    size = allowed if lots is None else lots
+    checks += [
+        (z3.Not(liquidatable), ResultCode.NOT_LIQUIDATABLE),
+        (position == 0, ResultCode.NO_POSITION),
+        (size > allowed, ResultCode.SIZE_EXCEEDS_POLICY),
+    ]
+    constant = fixed_part(state, account_id, market_id)
+    amount = decided.get("cash", None)
+    if amount is None:
+        amount = position_value(size, fill_price, market)
+    long = position > 0
+    post = state.copy()
+    before = margin_before(state, counterparty, market_id)
+    # the liquidated account sells a long and buys back a short
+    fill(post, market_id, counterparty, account_id, size, amount, long)
+    fill(post, market_id, account_id, counterparty, size, amount, z3.Not(long))
+    code = first_failing(checks)
+    if post.accounts[counterparty].role == TRADER:
+        code = z3.If(code == int(ResultCode.OK),
+                     margin_check_code(post, counterparty, market_id, before), code)
+    surplus = decided.get("surplus", None)
+    if surplus is None:
+        surplus = equity(post, account_id)
+    side = z3.If(long, 1, -1)
+    fee = liquidation_fee(state.params, market, side, size, fill_price, constant, position,
+                          surplus, decided.get("wanted", None))
+    transfer(post, account_id, INSURANCE_FUND, fee, fee > 0)
+    paid, written_off = settle_deficit(post, account_id, needs_settlement(post, account_id))
+    return finish(state, code, post, lots=size, fee=fee, surplus=surplus, fund_paid=paid,
+                  written_off=written_off)
+
+
+def backstop_liquidate(state: SymState, account_id: str, vault_id: str) -> Outcome:
+    """LIQ-BACKSTOP-1: below the backstop threshold the vault takes every position at the mark
+    and the remaining quote (or pays the deficit)."""
+    acct = state.accounts[account_id]
+    if account_id == vault_id:
+        return finish(state, val(int(ResultCode.SAME_ACCOUNT)), state.copy())
+    if acct.role != TRADER:
+        return finish(state, val(int(ResultCode.ACCOUNT_NOT_TRADER)), state.copy())
+    if state.accounts[vault_id].role != BACKSTOP or state.params.backstop_ratio is None:
+        return finish(state, val(int(ResultCode.POLICY_FORBIDS)), state.copy())
+    code = first_failing([(z3.Not(is_below_backstop(state, account_id)),
+                           ResultCode.NOT_LIQUIDATABLE)])
+    post = state.copy()
+    for m in sorted(acct.positions):
+        lots = acct.positions[m]
+        amount = position_value(zabs(lots), state.marks[m], state.market(m))
+        fill(post, m, vault_id, account_id, zabs(lots), amount, lots > 0)
+        fill(post, m, account_id, vault_id, zabs(lots), amount, lots < 0)
+    remaining = post.accounts[account_id].quote
+    transfer(post, account_id, vault_id, remaining, remaining > 0)
+    transfer(post, vault_id, account_id, -remaining, remaining < 0)
+    return finish(state, code, post, taken_quote=remaining)
+
+
+# -- auto-deleveraging (LIQ-ADL-*) -----------------------------------------------------------------
+
+def adl_candidate(state: SymState, account_id: str, candidate: str, market_id: str) -> Cond:
+    """LIQ-ADL-2: a trader other than the bankrupt one, on the opposite side."""
+    if candidate == account_id or state.accounts[candidate].role != TRADER:
+        return z3.BoolVal(False)
+    side = zsign(state.accounts[account_id].positions[market_id])
+    return zsign(state.accounts[candidate].positions[market_id]) == -side
+
+
+def greedy_allocation(state: SymState, account_id: str, market_id: str,
+                      order: Sequence[str]) -> list[tuple[str, Term]]:
+    """LIQ-ADL-2 for the ranked policies: walking ``order`` (the ranking's output over every
+    other account), each candidate takes min(lots still needed, its lots)."""
+    needed = zabs(state.accounts[account_id].positions[market_id])
+    allocation = []
+    for candidate in order:
+        held = zabs(state.accounts[candidate].positions[market_id])
+        take = z3.If(adl_candidate(state, account_id, candidate, market_id), zmin(needed, held), 0)
+        allocation.append((candidate, take))
+        needed = needed - take
+    return allocation
+
+
+def pro_rata_allocation(state: SymState, account_id: str,
+                        market_id: str) -> list[tuple[str, Term]]:
+    """LIQ-ADL-2 ``pro_rata``: floor(needed x share), leftover lots one each by largest
+    remainder, ties to the smaller account ID; everyone takes everything when the candidates
+    hold no more than is needed."""
+    needed = zabs(state.accounts[account_id].positions[market_id])
+    ids = sorted(a for a in state.accounts if a != account_id)
+    held = {c: z3.If(adl_candidate(state, account_id, c, market_id),
+                     zabs(state.accounts[c].positions[market_id]), 0) for c in ids}
+    total = val(0)
+    for c in ids:
+        total = total + held[c]
+    share = {c: div_floor(needed * held[c], total) for c in ids}
+    remainder = {c: needed * held[c] - share[c] * total for c in ids}
+    leftover = needed - sum((share[c] for c in ids), val(0))
+    # rank of each candidate among the candidates by (-remainder, id): it gets one more lot when
+    # its rank is below the leftover
+    takes = []
+    for c in ids:
+        ahead = val(0)
+        for d in ids:
+            if d == c:
+                continue
+            before_c = z3.Or(remainder[d] > remainder[c],
+                             z3.And(remainder[d] == remainder[c], d < c))
+            ahead = ahead + z3.If(z3.And(adl_candidate(state, account_id, d, market_id),
+                                         before_c), 1, 0)
+        extra = z3.If(ahead < leftover, 1, 0)
+        take = z3.If(total <= needed, held[c], share[c] + extra)
+        takes.append((c, z3.If(adl_candidate(state, account_id, c, market_id), take, 0)))
+    return takes
+
+
+def adl_receive(state: SymState, account_id: str, market_id: str, lots: Term) -> Term:
+    """LIQ-ADL-4: quote the bankrupt account receives for closing ``lots``."""
+    market, mark = state.market(market_id), state.marks[market_id]
+    before = state.accounts[account_id].positions[market_id]
+    after = before - zsign(before) * lots
+    value_change = position_value(after, mark, market) - position_value(before, mark, market)
+    if state.params.adl_price == ADL_AT_MARK:
+        return -value_change
+    eq = equity(state, account_id)
+    total = account_maintenance(state, account_id)
+    released = (maintenance_margin(market, notional(before, mark, market))
+                - maintenance_margin(market, notional(after, mark, market)))
+    return -value_change - div_floor(eq * released, total)
+
+
+def deleverage(state: SymState, account_id: str, market_id: str,
+               allocation: Sequence[tuple[str, Term]] | None = None,
+               order: Sequence[str] | None = None) -> Outcome:
+    """LIQ-ADL-1, LIQ-ADL-3 without a book: a bankrupt account beyond the fund is closed
+    against the allocation, then every flat account left in deficit is settled."""
+    acct = state.accounts[account_id]
+    if acct.role != TRADER:
+        return finish(state, val(int(ResultCode.ACCOUNT_NOT_TRADER)), state.copy())
+    if state.params.bad_debt_policy != BAD_DEBT_ADL:
+        return finish(state, val(int(ResultCode.POLICY_FORBIDS)), state.copy())
+    if allocation is None:
+        allocation = greedy_allocation(state, account_id, market_id,
+                                       order or sorted(a for a in state.accounts if a != account_id))
+    position = acct.positions[market_id]
+    eq = equity(state, account_id)
+    allocated = sum((take for _, take in allocation), val(0))
+    code = first_failing([
+        (position == 0, ResultCode.NO_POSITION),
+        (eq >= 0, ResultCode.NOT_BANKRUPT),
+        (eq >= -state.holders[INSURANCE_FUND], ResultCode.FUND_CAN_COVER),
+        (allocated < zabs(position), ResultCode.INSUFFICIENT_ADL_LIQUIDITY),
+    ])
+    post = state.copy()
+    for counterparty, take in allocation:
+        receives = adl_receive(post, account_id, market_id, take)
+        fill(post, market_id, counterparty, account_id, take, receives,
+             z3.And(take > 0, position > 0))
+        fill(post, market_id, account_id, counterparty, take, -receives,
+             z3.And(take > 0, position < 0))
+    paid, written_off = settle_deficit(post, account_id, needs_settlement(post, account_id))
+    for counterparty, take in allocation:
+        p, w = settle_deficit(post, counterparty,
+                              z3.And(take > 0, needs_settlement(post, counterparty)))
+        paid, written_off = paid + p, written_off + w
+    return finish(state, code, post, lots=zabs(position), fund_paid=paid, written_off=written_off)
+
+
+# -- socialized loss (LIQ-SOCIAL-2) and funding (LIQ-FUNDING-*) ------------------------------------
+
+def socialize_loss(state: SymState, market_id: str, side: int) -> Outcome:
+    """LIQ-SOCIAL-2: charge the recorded bad debt to one side, pro rata, each charge rounded up;
+    the residual goes to the fee sink."""
+    if side not in (1, -1):
+        return finish(state, val(int(ResultCode.INVALID_SIZE)), state.copy())
+    if state.params.bad_debt_policy != BAD_DEBT_SOCIALIZE:
+        return finish(state, val(int(ResultCode.POLICY_FORBIDS)), state.copy())
+    loss = -state.holders[SOCIALIZED_LOSS]
+    payers = state.trader_ids()
+    pays = {a: zsign(state.accounts[a].positions[market_id]) == side for a in payers}
+    lots = {a: zabs(state.accounts[a].positions[market_id]) for a in payers}
+    total = sum((z3.If(pays[a], lots[a], 0) for a in payers), val(0))
+    code = first_failing([
+        (loss <= 0, ResultCode.NOTHING_TO_SOCIALIZE),
+        (total == 0, ResultCode.NO_SOCIALIZATION_BASE),
+    ])
+    post = state.copy()
+    charged = val(0)
+    for a in payers:
+        charge = div_ceil(loss * lots[a], total)
+        transfer(post, a, SOCIALIZED_LOSS, charge, pays[a])
+        charged = charged + z3.If(pays[a], charge, 0)
+    sweep_residual(post, SOCIALIZED_LOSS)
+    return finish(state, code, post, loss=loss, charged=charged, residual=charged - loss)
+
+
+def funding_owed(value_quote: Term, rate_ppm: Term) -> Term:
+    """LIQ-FUNDING-1: owing rounds up, being owed rounds down."""
+    numerator = value_quote * rate_ppm
+    return z3.If(numerator >= 0, div_ceil(numerator, PPM), -div_floor(-numerator, PPM))
+
+
+def apply_funding(state: SymState, market_id: str, rate_ppm: Term) -> Outcome:
+    """LIQ-FUNDING-1/2: collect what is owed into the pool, pay out what is due, sweep."""
+    market, mark = state.market(market_id), state.marks[market_id]
+    code = first_failing([(out_of_range(rate_ppm, -PPM, PPM), ResultCode.INVALID_RATE)])
+    owed = {a: funding_owed(position_value(acct.positions[market_id], mark, market), rate_ppm)
+            for a, acct in sorted(state.accounts.items())}
+    post = state.copy()
+    for a, amount in owed.items():
+        transfer(post, a, FUNDING_POOL, amount, amount > 0)
+    for a, amount in owed.items():
+        transfer(post, FUNDING_POOL, a, -amount, amount < 0)
+    residual = sweep_residual(post, FUNDING_POOL)
+    return finish(state, code, post, residual=residual)
+
+
+# -- the state invariants, as predicates over a symbolic state (LIQ-INV-*) ------------------------
+
+def total_quote(state: SymState) -> Term:
+    total = val(0)
+    for acct in state.accounts.values():
+        total = total + acct.quote
+    for h in HOLDERS:
+        total = total + state.holders[h]
+    return total
+
+
+def conservation(state: SymState) -> Cond:
+    """LIQ-INV-1 (the sum half)."""
+    return total_quote(state) == 0
+
+
+def zero_sum(state: SymState) -> Cond:
+    """LIQ-INV-2 (the sum half)."""
+    return z3.And([sum((a.positions[m] for a in state.accounts.values()), val(0)) == 0
+                   for m in sorted(state.params.markets)])
+
+
+def fund_solvent(state: SymState) -> Cond:
+    """LIQ-INV-3."""
+    return state.holders[INSURANCE_FUND] >= 0
+
+
+def resolved(state: SymState) -> Cond:
+    """LIQ-INV-4: no flat trader carries a negative quote balance."""
+    return z3.And([z3.Not(needs_settlement(state, a)) for a in state.trader_ids()]
+                  or [z3.BoolVal(True)])
+
+
+def residuals_on_venue_side(state: SymState) -> Cond:
+    """LIQ-INV-8."""
+    return z3.And(state.holders[FUNDING_POOL] == 0, state.holders[SOCIALIZED_LOSS] <= 0,
+                  state.holders[FEE_SINK] >= 0)
+
+
+def state_invariants(state: SymState) -> Cond:
+    """Every state invariant at once, with positive marks (LIQ-DOMAIN-2)."""
+    return z3.And(conservation(state), zero_sum(state), fund_solvent(state), resolved(state),
+                  residuals_on_venue_side(state), flat_positions_cost_nothing(state),
+                  *[p > 0 for p in state.marks.values()])
+
+
+def journal_matches(pre: SymState, post: SymState) -> Cond:
+    """LIQ-INV-1/2 (the journal halves): every balance and position moved by exactly the net of
+    the journal entries the operation wrote."""
+    facts = []
+    for h in HOLDERS:
+        facts.append(post.holders[h] - pre.holders[h] == post.journal_quote.get(h, val(0)))
+    for a, acct in pre.accounts.items():
+        facts.append(post.accounts[a].quote - acct.quote == post.journal_quote.get(a, val(0)))
+        for m in acct.positions:
+            facts.append(post.accounts[a].positions[m] - acct.positions[m]
+                         == post.journal_lots.get((a, m), val(0)))
+    return z3.And(facts)
+
+
+def total_lots(state: SymState, account_id: str) -> Term:
+    return sum((zabs(lots) for lots in state.accounts[account_id].positions.values()), val(0))
+
+
+def all_terms(state: SymState) -> Iterable[Term]:
+    """Every term of a state, in a fixed order (for substitution and model extraction)."""
+    yield from (state.marks[m] for m in sorted(state.marks))
+    yield from (state.holders[h] for h in HOLDERS)
+    for a in sorted(state.accounts):
+        yield state.accounts[a].quote
+        yield from (state.accounts[a].positions[m] for m in sorted(state.accounts[a].positions))
+        yield from (state.accounts[a].cost[m] for m in sorted(state.accounts[a].cost))
+
+
+def flat_positions_cost_nothing(state: SymState) -> Cond:
+    """LIQ-MARGIN-4: a flat position carries no cost basis (the reference stores neither)."""
+    return z3.And([z3.Implies(acct.positions[m] == 0, acct.cost[m] == 0)
+                   for acct in state.accounts.values() for m in acct.cost] or [True])
+
+
+# -- the liquidation price of a one-tier position (LIQ-PRICE-2, LIQ-PRICE-3) -----------------------
+
+def liquidation_price_ticks_one_tier(state: SymState, account_id: str, market_id: str) -> Term:
+    """The tick form of LIQ-PRICE-2 for an account whose only position is in the first tier of a
+    market without a minimum requirement: the root of ``q + s*P*m = |s|*P*m*r`` rounded toward
+    the venue (up for a long, down for a short), or 0 when no positive root exists.
+
+    Long: ``x = -q * 10^6 / (s * m * (10^6 - r))``; short: ``x = q * 10^6 / (|s| * m * (10^6 + r))``.
+    """
+    market = state.market(market_id)
+    acct = state.accounts[account_id]
+    lots, q = acct.positions[market_id], acct.quote
+    rate = market.tiers[0].maint_margin_ppm
+    m = market.value_per_lot_tick
+    long_ticks = z3.If(q < 0, div_ceil(-q * PPM, lots * m * (PPM - rate)), 0)
+    short_ticks = z3.If(q > 0, div_floor(q * PPM, -lots * m * (PPM + rate)), 0)
+    return z3.If(lots > 0, long_ticks, short_ticks)

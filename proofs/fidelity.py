@@ -1,0 +1,695 @@
+"""Fidelity: the encodings the theorems are proved about must compute what the reference computes.
+
+For a concrete case (a profile, a state of three traders and a liquidity account or backstop
+vault in two markets, an operation and its arguments), :func:`check_case` runs the reference
+operation, then evaluates the *same* symbolic terms the theorems are proved on, with the case's
+values substituted for the state's and the arguments' constants, and compares everything: the
+result code, every balance, position and mark after the operation, the receipt's amounts, and the
+net effect of the journal entries written. Any difference is a drift between the proofs and the
+reference, and the case that shows it is reported.
+
+Cases come from :func:`generate_case`, driven by any ``random.Random`` (hypothesis's ``randoms()``
+in the tests, a seeded one in ``python -m liqspec.proofs.fidelity`` and ``liqspec mutate``). It
+aims at boundaries: an account's equity is set to its maintenance or initial requirement, its
+backstop threshold, zero or minus the insurance fund, plus or minus a quantum or two; amounts to
+the free collateral; sizes to the policy's size; so off-by-one changes to the reference show.
+
+The encodings leave out the int64 checks: a case where the reference raises ``OVERFLOW`` is
+skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import z3
+
+import liqspec.reference as ref
+from liqspec.reference import deleveraging
+from liqspec.reference.arithmetic import INT64_MAX, PPM
+from liqspec.reference.errors import LiqspecError, ResultCode
+from liqspec.reference.profiles import PROFILES
+from liqspec.reference.state import (BACKSTOP, FEE_SINK, FUNDING_POOL, HOLDERS, INSURANCE_FUND,
+                                     LIQUIDITY, OUTSIDE, SOCIALIZED_LOSS, TRADER, Account, Fill,
+                                     OpenInterestScaling, Profile, State, Transfer)
+
+from . import encodings as E
+from .domains import MARKET_SLOTS, profile_params, slot_market_ids
+from .scenarios import build_state
+
+TRADERS = ("a0", "a1", "a2")
+OPERATIONS = ("deposit", "withdraw", "fund_insurance", "set_mark", "trade", "liquidate",
+              "backstop_liquidate", "deleverage", "socialize_loss", "apply_funding",
+              "liquidation_size", "margin", "liquidation_price", "adl_receive")
+
+
+def _toy(**policies: object) -> Profile:
+    from liqspec.testing import toy_profile
+    return toy_profile(**policies)
+
+
+def _toy_open_interest() -> Profile:
+    """The toy venue with dYdX's open-interest-scaled initial margin on both markets (no venue
+    profile uses it)."""
+    from dataclasses import replace
+    base = _toy()
+    markets = {market_id: replace(market, oi_scaling=OpenInterestScaling(10**9, 10**13))
+               for market_id, market in base.markets.items()}
+    return Profile(name="toy_open_interest", quote_decimals=6, markets=markets)
+
+
+@lru_cache(maxsize=None)
+def profiles() -> tuple[Profile, ...]:
+    """Every venue profile, and the toy profile under each policy the venues do not cover."""
+    return tuple(PROFILES[name] for name in sorted(PROFILES)) + (
+        _toy_open_interest(),
+        _toy(),
+        _toy(liquidation_size="portion", portion_ppm=200_000, portion_threshold_quote=20 * 10**9,
+             backstop_ratio=(2, 3), adl_price="mark"),
+        _toy(liquidation_size="tier_step", fee_policy="all_surplus",
+             bad_debt_policy="socialize"),
+        _toy(fee_policy="all_surplus", adl_ranking="pro_rata", liquidation_size="portion",
+             portion_ppm=300_000, portion_threshold_quote=0),
+        _toy(adl_ranking="seeded", adl_seed=7, backstop_ratio=(1, 2)),
+        _toy_minimum_margin(),
+    )
+
+
+def _toy_minimum_margin() -> Profile:
+    """The toy venue with a minimum maintenance requirement (5 and 2 USDT), which no venue
+    profile sets: small positions are margined at the minimum."""
+    from dataclasses import replace
+    base = _toy()
+    markets = {market_id: replace(market, min_maint_margin_quote=minimum)
+               for (market_id, market), minimum in zip(sorted(base.markets.items()),
+                                                        (5 * 10**6, 2 * 10**6))}
+    return Profile(name="toy_minimum_margin", quote_decimals=6, markets=markets,
+                   liquidation_size="tier_step", backstop_ratio=(2, 3))
+
+
+# -- generating cases ------------------------------------------------------------------------------
+
+@dataclass
+class Case:
+    profile: Profile
+    state: dict  # a scenario state: marks by slot, accounts, holders
+    op: str
+    args: dict = field(default_factory=dict)
+
+    def describe(self) -> str:
+        return (f"profile {self.profile.name} ({self.profile.liquidation_size}, "
+                f"{self.profile.fee_policy}, {self.profile.bad_debt_policy}, "
+                f"{self.profile.adl_ranking}, {self.profile.adl_price}, "
+                f"backstop {self.profile.backstop_ratio})\n  state {self.state}\n"
+                f"  {self.op}({self.args})")
+
+
+def _pick(rng: random.Random, options):
+    return options[rng.randrange(len(options))]
+
+
+def _mark(rng: random.Random, profile: Profile, slot: str, micro: bool = False) -> int:
+    market = profile.markets[slot_market_ids(profile)[slot]]
+    if micro or rng.random() < 0.1:  # a few ticks: the cheapest markets, where single quantums show
+        return rng.randint(1, 100)
+    human = 50_000 if slot == "m0" else 3_000
+    ticks = max(1, human * 10**market.price_decimals)
+    return max(1, ticks + rng.randint(-ticks // 5, ticks // 5))
+
+
+def _lots(rng: random.Random, mark: int, value: int, micro: bool = False) -> int:
+    """A position whose notional is log-uniform between 10^3 and 10^14 quantums (so every tier
+    of every table is reached), either side, sometimes zero."""
+    if rng.random() < 0.2:
+        return 0
+    if micro:
+        return rng.choice((1, -1, 2, -2, 3, -3, 5, -5))
+    if rng.random() < 0.1:  # a lot or two: the smallest amounts, where off-by-ones show
+        return rng.choice((1, -1, 2, -2))
+    notional = int(10 ** rng.uniform(3, 14))
+    lots = max(1, notional // max(1, mark * value))
+    return lots if rng.random() < 0.5 else -lots
+
+
+def _reference_account(profile: Profile, slots: Mapping[str, str], spec: Mapping) -> Account:
+    return Account("x", spec["quote"], {slots[m]: s for m, s in spec["positions"].items() if s})
+
+
+def _target_equity(rng: random.Random, profile: Profile, slots, marks, spec, fund: int,
+                   mood: str) -> int:
+    """An equity on a boundary that some rule checks, give or take a quantum or two.
+
+    ``mood`` picks the boundaries: ``healthy`` (at or above the initial requirement),
+    ``distressed`` (around maintenance and the backstop threshold), ``bankrupt`` (around minus
+    the insurance fund) or ``any``."""
+    account = _reference_account(profile, slots, spec)
+    real_marks = {slots[m]: p for m, p in marks.items()}
+    mm = ref.account_maintenance_margin_quote(account, real_marks, profile)
+    im = ref.account_initial_margin_quote(account, real_marks, profile)
+    num, den = profile.backstop_ratio or (2, 3)
+    bases = {
+        "healthy": (im, im, 2 * im, 10 * im + 10**9, rng.randint(im, im + 10**12)),
+        "distressed": (mm, mm, mm - 1, mm * num // den, mm * num // den, mm // 2, 0, 0, -mm),
+        "bankrupt": (-fund, -fund, -fund - 1, -fund - rng.randint(1, 10**9), -2 * fund - mm),
+        "any": (mm, mm, im, im, 0, -fund, mm * num // den, -mm, 3 * im,
+                rng.randint(-10**12, 10**12)),
+    }[mood]
+    return _pick(rng, bases) + _pick(rng, (-2, -1, -1, 0, 0, 0, 1, 1, 2,
+                                            rng.randint(-10**6, 10**6)))
+
+
+def _land_on_a_floor(rng: random.Random, profile: Profile, slots, marks, accounts,
+                     holder: str, subject: str | None, focus_slot: str | None) -> None:
+    """Resize one trader's position and move the mark so that its notional is exactly a tier
+    floor (or one tick either side), where a tier boundary is decided."""
+    slot = focus_slot if focus_slot is not None and rng.random() < 0.8 else \
+        _pick(rng, MARKET_SLOTS)
+    market = profile.markets[slots[slot]]
+    floors = [t.floor_notional_quote for t in market.tiers[1:]]
+    a = subject if subject is not None and rng.random() < 0.8 else _pick(rng, TRADERS)
+    old = accounts[a]["positions"][slot]
+    value = market.value_per_lot_tick
+    if not floors or not old or a == holder:
+        return
+    floor = _pick(rng, floors)
+    if floor % value:
+        return
+    units = floor // value  # lots x mark must equal this
+    near = max(1, units // marks[slot])
+    for step in range(400):  # the divisor of ``units`` nearest to ``near``
+        lots = near + (step + 1) // 2 * (1 if step % 2 else -1)
+        if lots >= 1 and units % lots == 0:
+            new = lots if old > 0 else -lots
+            accounts[a]["positions"][slot] = new
+            accounts[holder]["positions"][slot] -= new - old
+            marks[slot] = max(1, units // lots + _pick(rng, (0, 0, 0, 0, 1, -1)))
+            return
+
+
+def generate_state(rng: random.Random, profile: Profile, roles: Mapping[str, str],
+                   moods: Mapping[str, str] | None = None,
+                   opposite: tuple[str, str] | None = None, subject: str | None = None,
+                   focus: tuple[str, str] | None = None, floor_odds: float = 0.3,
+                   single: bool = False, micro: bool = False) -> dict:
+    """A state: positions drawn per trader (with ``opposite = (account, slot)`` every other
+    trader holds the other side of that account's position in that slot, as auto-deleveraging
+    needs), the book or vault holding the rest, quotes set to each trader's ``mood``. Sometimes
+    the ``subject``'s notional in the ``focus`` slot lands exactly on a tier floor; with
+    ``single`` the focus account holds no position outside the focus slot; a ``micro`` state
+    has marks of a few ticks and positions of a few lots, so amounts are a few quantums and every
+    rounding and every ``> 0`` guard is exercised at 1."""
+    slots = slot_market_ids(profile)
+    marks = {slot: _mark(rng, profile, slot, micro) for slot in MARKET_SLOTS}
+    accounts: dict[str, dict] = {a: {"role": role, "quote": 0, "positions": {}}
+                                 for a, role in sorted(roles.items())}
+    others = [a for a in accounts if a not in TRADERS]
+    for slot in MARKET_SLOTS:
+        value = profile.markets[slots[slot]].value_per_lot_tick
+        total = 0
+        subject_first = opposite is not None and opposite[1] == slot
+        order = sorted(TRADERS, key=lambda t: t != opposite[0]) if subject_first else TRADERS
+        for a in order:
+            lots = _lots(rng, marks[slot], value, micro)
+            if subject_first and a == opposite[0]:
+                lots = lots or 1
+            elif subject_first:
+                held = accounts[opposite[0]]["positions"].get(slot) or 1
+                lots = -held // abs(held) * rng.randint(1, abs(held) + 1)
+            accounts[a]["positions"][slot] = lots
+            total += lots
+        # the non-trader account (book or vault) holds the other side: base is zero-sum
+        holder = others[0] if others else TRADERS[-1]
+        accounts[holder]["positions"][slot] = accounts[holder]["positions"].get(slot, 0) - total
+    if rng.random() < floor_odds:
+        _land_on_a_floor(rng, profile, slots, marks, accounts,
+                         others[0] if others else TRADERS[-1], subject,
+                         focus[1] if focus else None)
+    if single and focus:  # the subject holds one position only, so closing it leaves it flat
+        for other_slot in MARKET_SLOTS:
+            if other_slot != focus[1]:
+                lots = accounts[focus[0]]["positions"][other_slot]
+                accounts[focus[0]]["positions"][other_slot] = 0
+                holder = others[0] if others else TRADERS[-1]
+                accounts[holder]["positions"][other_slot] += lots
+    fund = _pick(rng, (0, 0, rng.randint(1, 10**6), rng.randint(1, 10**13)))
+    for a in TRADERS:
+        spec = accounts[a]
+        value = sum(spec["positions"][m] * marks[m] * profile.markets[slots[m]].value_per_lot_tick
+                    for m in MARKET_SLOTS)
+        mood = (moods or {}).get(a, "any")
+        spec["quote"] = _target_equity(rng, profile, slots, marks, spec, fund, mood) - value
+    for spec in accounts.values():  # an entry cost near the value at the mark, or anything
+        spec["cost"] = {}
+        for m in MARKET_SLOTS:
+            lots = spec["positions"][m]
+            value = lots * marks[m] * profile.markets[slots[m]].value_per_lot_tick
+            spec["cost"][m] = 0 if lots == 0 else _pick(rng, (
+                value, value + rng.randint(-abs(value) // 10 - 1, abs(value) // 10 + 1),
+                rng.randint(-10**12, 10**12)))
+    for a in others:
+        accounts[a]["quote"] = rng.randint(-10**12, 10**15)
+    holders = {h: 0 for h in HOLDERS}
+    holders[INSURANCE_FUND] = fund
+    holders[SOCIALIZED_LOSS] = _pick(rng, (0, 0, -rng.randint(1, 10**6), -rng.randint(1, 10**12)))
+    holders[FEE_SINK] = _pick(rng, (0, rng.randint(1, 10**9)))
+    holders[FUNDING_POOL] = 0
+    holders[OUTSIDE] = -(sum(a["quote"] for a in accounts.values())
+                         + sum(v for h, v in holders.items() if h != OUTSIDE))
+    return {"marks": marks, "accounts": accounts, "holders": holders}
+
+
+def _amount(rng: random.Random, near: int) -> int:
+    return _pick(rng, (near, near, near, near + 1, near + 1, near - 1, rng.randint(1, 10**12),
+                       rng.randint(1, 10**6), 0, -1, INT64_MAX + 1))
+
+
+def _price(rng: random.Random, mark: int) -> int:
+    return _pick(rng, (mark, max(1, mark + rng.randint(-mark // 10, mark // 10)),
+                       max(1, mark + rng.randint(-mark // 100, mark // 100)), 0, mark * 2,
+                       max(1, mark // 2)))
+
+
+def generate_case(rng: random.Random, op: str | None = None,
+                  profile: Profile | None = None) -> Case:
+    """A case for ``op`` (default: any) on ``profile`` (default: any of :func:`profiles`)."""
+    op = op or _pick(rng, OPERATIONS)
+    if profile is None:  # mostly a profile under which the operation can succeed
+        fitting = {
+            "backstop_liquidate": lambda p: p.backstop_ratio is not None,
+            "socialize_loss": lambda p: p.bad_debt_policy == "socialize",
+            "deleverage": lambda p: p.bad_debt_policy == "adl",
+        }.get(op, lambda p: True)
+        candidates = [p for p in profiles() if fitting(p)] if rng.random() < 0.9 else profiles()
+        profile = _pick(rng, tuple(candidates))
+    roles = {**{a: TRADER for a in TRADERS},
+             **({"vault": BACKSTOP} if op == "backstop_liquidate" else {"lp": LIQUIDITY})}
+    a = _pick(rng, TRADERS)
+    reducing = op == "trade" and rng.random() < 0.4  # a reduction by a distressed account
+    mood_of_subject = {"withdraw": "healthy", "trade": "distressed" if reducing else "healthy",
+                       "liquidate": "distressed", "backstop_liquidate": "distressed",
+                       "deleverage": "bankrupt"}.get(op, "any")
+    mood_of_others = "healthy" if op in ("withdraw", "trade", "deleverage") else "any"
+    moods = {t: (mood_of_subject if t == a else mood_of_others) if rng.random() < 0.85 else "any"
+             for t in TRADERS}
+    slot = _pick(rng, MARKET_SLOTS)
+    opposite = (a, slot) if op == "deleverage" and rng.random() < 0.8 else None
+    single = (a, slot) if op in ("liquidate", "deleverage", "liquidation_price") \
+        and rng.random() < 0.4 else None
+    focus = single or (a, slot)
+    floor_odds = 0.6 if op in ("liquidation_size", "liquidate") else 0.3
+    state = generate_state(rng, profile, roles, moods, opposite, a, focus, floor_odds,
+                           single is not None, micro=rng.random() < 0.15)
+    if op == "socialize_loss" and rng.random() < 0.8:
+        debt = rng.randint(1, 10**10)
+        state["holders"][SOCIALIZED_LOSS] -= debt
+        state["holders"][OUTSIDE] += debt
+    slots = slot_market_ids(profile)
+    mark = state["marks"][slot]
+    built = build_state(profile, slots, state)
+    account = built.account(a)
+    args: dict = {}
+    if op in ("deposit", "withdraw"):
+        free = ref.free_collateral_quote(built, account)
+        args = {"account_id": a, "amount_quote": _amount(rng, max(free, 1))}
+    elif op == "fund_insurance":
+        args = {"amount_quote": _amount(rng, rng.randint(1, 10**9))}
+    elif op == "set_mark":
+        args = {"market_id": slot, "price_ticks": _price(rng, mark)}
+    elif op == "trade":
+        other = _pick(rng, [t for t in list(TRADERS) + ["lp"] if t != a])
+        buyer, seller = (a, other) if rng.random() < 0.5 else (other, a)
+        if rng.random() < 0.03:
+            buyer = seller
+        held = abs(state["accounts"][a]["positions"][slot]) or 1
+        if reducing and state["accounts"][a]["positions"][slot]:
+            long = state["accounts"][a]["positions"][slot] > 0
+            buyer, seller = (other, a) if long else (a, other)
+            worse = rng.randint(0, max(1, mark // _pick(rng, (50, 200, 1000))))
+            return Case(profile, state, op, {
+                "buyer_id": buyer, "seller_id": seller, "market_id": slot,
+                "lots": _pick(rng, (rng.randint(1, held), rng.randint(1, max(1, held // 10)),
+                                    held, held + rng.randint(1, held))),
+                "price_ticks": max(1, mark - worse if long else mark + worse)})
+        args = {"buyer_id": buyer, "seller_id": seller, "market_id": slot,
+                "lots": _pick(rng, (1, rng.randint(1, 1000), held, held // 2 or 1, held + 1,
+                                    rng.randint(1, 10**6), 0)),
+                "price_ticks": _pick(rng, (mark, mark, _price(rng, mark)))}
+    elif op == "liquidate":
+        counterparty = _pick(rng, ("lp", "lp", _pick(rng, TRADERS)))
+        lots = None
+        if rng.random() < 0.5 and account.position(slots[slot]):
+            allowed = ref.liquidation_size_lots(account, slots[slot], built)
+            lots = _pick(rng, (allowed, allowed + 1, 1, rng.randint(1, allowed), 0))
+        fill = _price(rng, mark)
+        if rng.random() < 0.4 and account.position(slots[slot]):
+            # around the bankruptcy price, or worse than it (a deficit to settle)
+            bankrupt = ref.bankruptcy_price(account, slots[slot], built.marks, profile).ticks
+            side = 1 if account.position(slots[slot]) > 0 else -1
+            fill = max(1, bankrupt + _pick(rng, (rng.randint(-2, 2),
+                                                 -side * rng.randint(1, max(1, mark // 20)))))
+            if lots is None and rng.random() < 0.5:
+                lots = ref.liquidation_size_lots(account, slots[slot], built)
+        args = {"account_id": a, "market_id": slot, "counterparty_id": counterparty,
+                "fill_price_ticks": fill, "lots": lots}
+    elif op == "backstop_liquidate":
+        args = {"account_id": a, "vault_id": _pick(rng, ("vault", "vault", "vault", a))}
+    elif op == "deleverage":
+        args = {"account_id": a, "market_id": slot}
+    elif op == "socialize_loss":
+        args = {"market_id": slot, "side": _pick(rng, (1, -1, 1, -1, 0))}
+    elif op == "apply_funding":
+        # the smallest rate at which some position pays or receives a whole quantum
+        payer = state["accounts"][_pick(rng, TRADERS)]["positions"][slot]
+        value = abs(payer * mark * profile.markets[slots[slot]].value_per_lot_tick)
+        smallest = min(PPM, -(-PPM // value)) if value else 1
+        args = {"market_id": slot, "rate_ppm": _pick(rng, (smallest, -smallest,
+                                                           rng.randint(-PPM, PPM),
+                                                           rng.randint(-100, 100),
+                                                           rng.randint(-10, 10), 0,
+                                                           PPM + 1, -PPM - 1))}
+    elif op in ("liquidation_size", "liquidation_price", "adl_receive", "margin"):
+        args = {"account_id": a, "market_id": slot}
+    return Case(profile, state, op, args)
+
+
+# -- evaluating the encodings on a case ------------------------------------------------------------
+
+#: built terms, by (id of the profile, ...); the profile is kept alive with them
+_CACHE: dict[tuple, tuple[Profile, object]] = {}
+
+
+def _cached(profile: Profile, key: tuple, build: Callable[[], object]):
+    full = (id(profile),) + key
+    if full not in _CACHE:
+        _CACHE[full] = (profile, build())
+    return _CACHE[full][1]
+
+
+def _symbolic(profile: Profile, roles_key: tuple) -> E.SymState:
+    return _cached(profile, ("state", roles_key),
+                   lambda: E.symbolic_state(profile_params(profile), "", dict(roles_key)))
+
+
+def _substitution(sym: E.SymState, state: Mapping) -> list[tuple[z3.ArithRef, z3.ArithRef]]:
+    pairs = [(sym.marks[m], z3.IntVal(p)) for m, p in state["marks"].items()]
+    pairs += [(sym.holders[h], z3.IntVal(state["holders"][h])) for h in HOLDERS]
+    for a, acct in state["accounts"].items():
+        pairs.append((sym.accounts[a].quote, z3.IntVal(acct["quote"])))
+        for m in MARKET_SLOTS:
+            pairs.append((sym.accounts[a].positions[m],
+                          z3.IntVal(acct["positions"].get(m, 0))))
+            pairs.append((sym.accounts[a].cost[m], z3.IntVal(acct.get("cost", {}).get(m, 0))))
+    return pairs
+
+
+class Evaluator:
+    """Evaluates terms of one symbolic state at one case's values."""
+
+    def __init__(self, pairs):
+        self.pairs = pairs
+
+    def __call__(self, term) -> int | bool:
+        if isinstance(term, (int, bool)):
+            return term
+        value = z3.simplify(z3.substitute(term, *self.pairs))
+        if z3.is_int_value(value):
+            return value.as_long()
+        if z3.is_true(value) or z3.is_false(value):
+            return z3.is_true(value)
+        raise AssertionError(f"term did not evaluate to a constant: {value}")
+
+
+def _operation_terms(profile: Profile, roles_key: tuple, op: str, key: tuple):
+    """The encoded operation on the symbolic state, built once per profile and argument shape:
+    the very terms the theorems are proved on (for a venue profile)."""
+    return _cached(profile, ("op", roles_key, op, key),
+                   lambda: _build_operation(profile, roles_key, op, key))
+
+
+def _build_operation(profile: Profile, roles_key: tuple, op: str, key: tuple):
+    sym = _symbolic(profile, roles_key)
+    args = dict(key)
+    n = {name: z3.Int(f"arg_{name}") for name in ("amount", "price", "lots", "fill", "rate")}
+    if op == "deposit":
+        return E.deposit(sym, args["account_id"], n["amount"])
+    if op == "withdraw":
+        return E.withdraw(sym, args["account_id"], n["amount"])
+    if op == "fund_insurance":
+        return E.fund_insurance(sym, n["amount"])
+    if op == "set_mark":
+        return E.set_mark(sym, args["market_id"], n["price"])
+    if op == "trade":
+        return E.trade(sym, args["buyer_id"], args["seller_id"], args["market_id"], n["lots"],
+                       n["price"])
+    if op == "liquidate":
+        return E.liquidate(sym, args["account_id"], args["market_id"], args["counterparty_id"],
+                           n["fill"], n["lots"] if args["sized"] else None)
+    if op == "backstop_liquidate":
+        return E.backstop_liquidate(sym, args["account_id"], args["vault_id"])
+    if op == "socialize_loss":
+        return E.socialize_loss(sym, args["market_id"], args["side"])
+    if op == "apply_funding":
+        return E.apply_funding(sym, args["market_id"], n["rate"])
+    raise ValueError(op)
+
+
+def _argument_values(case: Case) -> list[tuple[z3.ArithRef, z3.ArithRef]]:
+    names = {"amount_quote": "amount", "price_ticks": "price", "lots": "lots",
+             "fill_price_ticks": "fill", "rate_ppm": "rate"}
+    return [(z3.Int(f"arg_{names[k]}"), z3.IntVal(v)) for k, v in case.args.items()
+            if k in names and v is not None]
+
+
+def _journal_effect(entries) -> tuple[dict, dict]:
+    quote: dict[str, int] = {}
+    lots: dict[tuple[str, str], int] = {}
+    for entry in entries:
+        if isinstance(entry, Transfer):
+            quote[entry.source] = quote.get(entry.source, 0) - entry.amount_quote
+            quote[entry.destination] = quote.get(entry.destination, 0) + entry.amount_quote
+        elif isinstance(entry, Fill):
+            for account_id, delta in ((entry.buyer, entry.lots), (entry.seller, -entry.lots)):
+                key = (account_id, entry.market_id)
+                lots[key] = lots.get(key, 0) + delta
+    return quote, lots
+
+
+def _run_reference(case: Case, state: State, slots: Mapping[str, str]):
+    args = dict(case.args)
+    if "market_id" in args:
+        args["market_id"] = slots[args["market_id"]]
+    operation: Callable = getattr(ref, case.op)
+    try:
+        return operation(state, **args), None
+    except LiqspecError as error:
+        return None, error
+
+
+def _compare_outcome(case: Case, out: E.Outcome, sym: E.SymState, evaluate: Evaluator,
+                     slots: Mapping[str, str], amount_names: tuple[str, ...] = ()) -> list[str]:
+    state = build_state(case.profile, slots, case.state)
+    before = state.snapshot()
+    receipt, error = _run_reference(case, state, slots)
+    if error is not None and error.code == ResultCode.OVERFLOW:
+        return []  # the encodings leave out the int64 domain (see the module docstring)
+    problems = []
+    code = evaluate(out.code)
+    expected = ResultCode.OK if error is None else error.code
+    if code != expected:
+        return [f"result code: encoding {ResultCode(code).name}, reference {expected.name}"
+                + (f" ({error})" if error else "")]
+    if error is not None:
+        if state.snapshot() != before:
+            problems.append("the reference changed the state of a rejected operation")
+        return problems
+    for a in sym.accounts:
+        got = evaluate(out.post.accounts[a].quote)
+        if got != state.account(a).quote:
+            problems.append(f"quote of {a}: encoding {got}, reference {state.account(a).quote}")
+        for m in MARKET_SLOTS:
+            got = evaluate(out.post.accounts[a].positions[m])
+            want = state.account(a).position(slots[m])
+            if got != want:
+                problems.append(f"position of {a} in {m}: encoding {got}, reference {want}")
+            got = evaluate(out.post.accounts[a].cost[m])
+            want = state.account(a).cost_quote.get(slots[m], 0)
+            if got != want:
+                problems.append(f"cost basis of {a} in {m}: encoding {got}, reference {want}")
+    for h in HOLDERS:
+        got = evaluate(out.post.holders[h])
+        if got != state.holders[h]:
+            problems.append(f"{h}: encoding {got}, reference {state.holders[h]}")
+    for m in MARKET_SLOTS:
+        got = evaluate(out.post.marks[m])
+        if got != state.marks[slots[m]]:
+            problems.append(f"mark of {m}: encoding {got}, reference {state.marks[slots[m]]}")
+    quote, lots = _journal_effect(receipt.entries)
+    for holder in set(quote) | set(out.post.journal_quote):
+        got = evaluate(out.post.journal_quote.get(holder, 0))
+        if got != quote.get(holder, 0):
+            problems.append(f"journal quote of {holder}: encoding {got}, reference "
+                            f"{quote.get(holder, 0)}")
+    for a, m in set(out.post.journal_lots):
+        got = evaluate(out.post.journal_lots[(a, m)])
+        if got != lots.get((a, slots[m]), 0):
+            problems.append(f"journal lots of {a} in {m}: encoding {got}, reference "
+                            f"{lots.get((a, slots[m]), 0)}")
+    for name in amount_names or tuple(receipt.amounts):
+        if name in out.amounts and name in receipt.amounts:
+            got = evaluate(out.amounts[name])
+            if got != receipt.amounts[name]:
+                problems.append(f"amount {name}: encoding {got}, reference "
+                                f"{receipt.amounts[name]}")
+    return problems
+
+
+def _deleverage_terms(case: Case, sym: E.SymState, slots) -> E.Outcome | None:
+    """The encoded deleveraging, walking the reference's own ranking (the ranking is a policy,
+    not an invariant: the theorems quantify over every order)."""
+    state = build_state(case.profile, slots, case.state)
+    account = state.account(case.args["account_id"])
+    market = slots[case.args["market_id"]]
+    if not account.position(market):
+        return E.deleverage(sym, case.args["account_id"], case.args["market_id"])
+    if case.profile.adl_ranking == "pro_rata":
+        allocation = E.pro_rata_allocation(sym, case.args["account_id"], case.args["market_id"])
+        return E.deleverage(sym, case.args["account_id"], case.args["market_id"], allocation)
+    ranked = [a for a, _ in deleveraging.adl_allocation(state, account, market)]
+    rest = sorted(a for a in sym.accounts if a != case.args["account_id"] and a not in ranked)
+    return E.deleverage(sym, case.args["account_id"], case.args["market_id"],
+                        order=ranked + rest)
+
+
+def check_case(case: Case) -> list[str]:
+    """Differences between the encodings and the reference on one case (empty: they agree)."""
+    slots = slot_market_ids(case.profile)
+    roles = {a: acct["role"] for a, acct in case.state["accounts"].items()}
+    roles_key = tuple(sorted(roles.items()))
+    sym = _symbolic(case.profile, roles_key)
+    evaluate = Evaluator(_substitution(sym, case.state) + _argument_values(case))
+    if case.op in ("deposit", "withdraw", "fund_insurance", "set_mark", "trade", "liquidate",
+                   "backstop_liquidate", "socialize_loss", "apply_funding"):
+        key = {k: v for k, v in case.args.items()
+               if isinstance(v, str) or k == "side"}
+        if case.op == "liquidate":
+            key["sized"] = case.args.get("lots") is not None
+        out = _operation_terms(case.profile, roles_key, case.op, tuple(sorted(key.items())))
+        return _compare_outcome(case, out, sym, evaluate, slots)
+    if case.op == "deleverage":
+        return _compare_outcome(case, _deleverage_terms(case, sym, slots), sym, evaluate, slots)
+    return _check_function(case, sym, evaluate, slots)
+
+
+def _check_function(case: Case, sym: E.SymState, evaluate: Evaluator, slots) -> list[str]:
+    """The rule functions the operations are built from, one by one."""
+    state = build_state(case.profile, slots, case.state)
+    a, slot = case.args["account_id"], case.args["market_id"]
+    account, market_id = state.account(a), slots[slot]
+    problems = []
+
+    def same(what: str, encoded, reference) -> None:
+        got = evaluate(encoded)
+        if got != reference:
+            problems.append(f"{what}: encoding {got}, reference {reference}")
+
+    try:
+        if case.op == "margin":
+            same("equity", E.equity(sym, a), ref.equity_quote(account, state.marks, state.profile))
+            same("maintenance", E.account_maintenance(sym, a),
+                 ref.account_maintenance_margin_quote(account, state.marks, state.profile))
+            same("free collateral", E.free_collateral(sym, a),
+                 ref.free_collateral_quote(state, account))
+            same("liquidatable", E.is_liquidatable(sym, a), ref.is_liquidatable(account, state))
+            same("below backstop", E.is_below_backstop(sym, a),
+                 ref.is_below_backstop(account, state))
+            same("withdrawals gated", E.withdrawals_gated(sym), ref.withdrawals_gated(state))
+            for s in MARKET_SLOTS:
+                m = state.market(slots[s])
+                lots = account.position(slots[s])
+                n = ref.notional_quote(lots, state.marks[slots[s]], m)
+                oi = ref.open_interest_quote(state, slots[s])
+                same(f"open interest {s}", E.open_interest(sym, s), oi)
+                same(f"initial {s}", E.initial_margin(sym.market(s), E.val(n), E.val(oi)),
+                     ref.initial_margin_quote(m, n, oi))
+                same(f"funding owed {s}", E.funding_owed(E.val(lots * state.marks[slots[s]]
+                                                                * m.value_per_lot_tick),
+                                                         E.val(-3_333)),
+                     ref.funding_owed_quote(lots * state.marks[slots[s]] * m.value_per_lot_tick,
+                                            -3_333))
+        elif account.position(market_id) == 0:
+            return []
+        elif case.op == "liquidation_size":
+            same("liquidation size", E.liquidation_size(sym, a, slot),
+                 ref.liquidation_size_lots(account, market_id, state))
+        elif case.op == "adl_receive":
+            lots = abs(account.position(market_id))
+            for take in {1, lots // 2 or 1, lots}:
+                same(f"adl receive for {take} lots", E.adl_receive(sym, a, slot, E.val(take)),
+                     deleveraging.adl_receive_quote(account, market_id, take, state))
+        elif case.op == "liquidation_price":
+            market = state.market(market_id)
+            others = [m for m in account.positions if m != market_id]
+            if others or market.min_maint_margin_quote:
+                return []
+            threshold = ref.liquidation_price(account, market_id, state.marks, state.profile)
+            # the one-tier formula applies when the root lies in the first tier
+            tiers = market.tiers
+            if len(tiers) > 1 and abs(account.position(market_id)) * threshold.exact \
+                    * market.value_per_lot_tick >= tiers[1].floor_notional_quote:
+                return []
+            same("liquidation price ticks", E.liquidation_price_ticks_one_tier(sym, a, slot),
+                 threshold.ticks)
+    except LiqspecError as error:
+        if error.code == ResultCode.OVERFLOW:
+            return []
+        raise
+    return problems
+
+
+# -- campaigns -------------------------------------------------------------------------------------
+
+def campaign(examples_per_op: int = 50, seed: int = 0, ops=OPERATIONS,
+             stop_at_first: bool = True) -> list[tuple[Case, list[str]]]:
+    """Check ``examples_per_op`` seeded cases of every operation; the failing ones."""
+    failures = []
+    for op in ops:
+        rng = random.Random(f"{seed}:{op}")
+        for _ in range(examples_per_op):
+            case = generate_case(rng, op)
+            try:
+                problems = check_case(case)
+            except Exception as error:  # a crash in either side is a drift too
+                problems = [f"{type(error).__name__}: {error}"]
+            if problems:
+                failures.append((case, problems))
+                if stop_at_first:
+                    return failures
+    return failures
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m liqspec.proofs.fidelity",
+        description="Compare the proofs' encodings with the reference on generated cases.")
+    parser.add_argument("--examples", type=int, default=60, help="cases per operation")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--all", action="store_true", help="report every failing case")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    failures = campaign(args.examples, args.seed, stop_at_first=not args.all)
+    for case, problems in failures:
+        print(f"DRIFT in {case.op}: {problems[0]}\n  {case.describe()}\n  "
+              + "\n  ".join(problems))
+    print(f"fidelity: {len(OPERATIONS)} operations x {args.examples} cases, "
+          f"{len(failures)} drifting, {time.perf_counter() - start:.1f} s")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
