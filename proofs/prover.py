@@ -177,27 +177,26 @@ def _small_model(obligation: Obligation, extra: z3.BoolRef | None, timeout_s: fl
                  bound: int = SMALL_BOUND) -> z3.ModelRef | None:
     """A model of the assumptions (and ``extra``) with every integer constant in
     ``-bound..bound``, so products stay inside int64 and the reference can replay it."""
-    solver = _solver(timeout_s)
     exprs = list(obligation.assumptions) + ([extra] if extra is not None else [])
-    solver.add(*exprs)
-    for constant in _constants(exprs):
-        solver.add(constant >= -bound, constant <= bound)
-    return solver.model() if solver.check() == z3.sat else None
+    bounds = [b for c in _constants(exprs) for b in (c >= -bound, c <= bound)]
+    answer, solver = _satisfy([*exprs, *bounds], timeout_s)
+    return solver.model() if answer == z3.sat else None
 
 
 def witness(theorem_id: str, params, obligation: Obligation,
             timeout_s: float = DEFAULT_TIMEOUT_S) -> dict | None:
     """A small model of the assumptions alone (a concrete case the theorem is about, for
-    replaying in the reference), or None if z3 finds none in time. z3's first model is usually
-    small already; only when it is not is a bounded one searched for."""
-    solver = _solver(timeout_s)
-    solver.add(*obligation.assumptions)
-    if solver.check() != z3.sat:
+    replaying in the reference), or None if z3 finds none in ``timeout_s`` (restarts as for
+    FIRST_ATTEMPT_S). z3's first model is usually small already; only when it is not is a
+    bounded one searched for, in the time left."""
+    start = time.perf_counter()
+    answer, solver = _satisfy(obligation.assumptions, timeout_s)
+    if answer != z3.sat:
         return None
     model = solver.model()
     values = [model.eval(c, model_completion=True) for c in _constants(obligation.assumptions)]
     if any(abs(v.as_long()) > SMALL_BOUND**2 for v in values if z3.is_int_value(v)):
-        model = _small_model(obligation, None, timeout_s)
+        model = _small_model(obligation, None, timeout_s - (time.perf_counter() - start))
         if model is None:
             return None
     return scenarios.scenario_from_model(theorem_id, params, obligation, model)

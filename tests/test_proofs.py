@@ -160,7 +160,7 @@ def test_a_witness_of_each_theorem_replays_in_the_reference(theorem_id):
     for obligation in thm.build(params):
         if obligation.abstracted:
             continue  # free constants stand for terms: a model need not be a reference run
-        scenario = prover.witness(thm.id, params, obligation, timeout_s=20)
+        scenario = prover.witness(thm.id, params, obligation)
         assert scenario is not None, f"no small witness for {obligation.label}"
         ctx = scenarios.replay(scenario)
         if obligation.steps and obligation.steps[-1].operation in (
