@@ -13,7 +13,15 @@ extensions = [
         # OpenMP splits the rows of the batch kernels across cores (prange, without the GIL)
         extra_compile_args=["-O3", "-fopenmp"],
         extra_link_args=["-fopenmp"],
-    )
+    ),
+    Extension(
+        "liqspec.fast._engine",
+        ["fast/_engine.pyx"],
+        include_dirs=[numpy.get_include()],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        # the liquidation operations and the cascade: sequential by nature (LIQ-CASCADE-1)
+        extra_compile_args=["-O3"],
+    ),
 ]
 
 setup(ext_modules=cythonize(extensions, language_level=3))

@@ -9,6 +9,15 @@ Not part of the test suite, and no timing is asserted anywhere: this prints numb
   LIQ-TIER-5, LIQ-TRIGGER-1) for N cross accounts over the toy venue's two tiered markets.
 * Liquidation prices: LIQ-PRICE-2 (tier switching, exact, ticks rounded toward the venue) for N
   isolated BTC positions.
+* Cascades (LIQ-CASCADE-*): the default scenario's crash (Binance USD-M BTCUSDT, 12% over 120
+  five-second steps, a book rebuilt at every step) over a synthetic single-market book of N
+  accounts (liqspec.synthetic, book depth scaled with N). ``fast`` is liqspec.fast.run_cascade end
+  to end (packing, the compiled run, the write-back of the final state and the trace as Python
+  objects); ``core`` is the compiled part alone. The reference is timed at 10^4 accounts (and
+  checked equal to the fast run there); at larger N its time is extrapolated linearly and labelled
+  so (a lower bound: its rounds rescan every account). The numpy baseline runs the same steps as
+  rounds of whole-array liquidatable checks, closing every liquidatable account at the mark in
+  one go (no book, fees or ADL): a lower bound on a vectorized cascade.
 
 The reference is timed on a subsample (``--reference-sample`` accounts) and its time extrapolated
 linearly to N: it is labelled "extrapolated". The numpy baseline computes the same integers with
@@ -185,6 +194,115 @@ def bench_prices(n: int, sample: int, repeats: int) -> dict:
     return {"n": n, "fast": t_fast, "numpy": t_numpy, "reference": t_ref_sample * n / len(rows)}
 
 
+# -- cascades -------------------------------------------------------------------------------------
+
+def cascade_case(n: int):
+    """The default scenario's venue and path over a synthetic book of ``n`` accounts."""
+    from dataclasses import replace
+
+    from liqspec.positions import build_state
+    from liqspec.reference.book import BookShape
+    from liqspec.scenario import default_scenario
+    from liqspec.synthetic import generate_book
+    scenario = default_scenario()
+    config, profile = scenario.config, scenario.state.profile
+    market_id = next(iter(config.path.index_ticks))
+    start = config.path.index_ticks[market_id][0]
+    rows = generate_book(profile, market_id, start, 7, accounts=n,
+                         notional_median_quote=10_000 * 10**profile.quote_decimals,
+                         notional_max_quote=2_000_000 * 10**profile.quote_decimals,
+                         isolated_fraction_ppm=100_000)
+    state = build_state(profile, {market_id: start}, rows,
+                        insurance_fund_quote=20_000 * 10**profile.quote_decimals * n // 3000)
+    shape = config.books[market_id]
+    books = {market_id: BookShape(shape.levels, shape.spacing_ppm,
+                                  max(1, shape.lots_per_level * n // 3000))}
+    return state, replace(config, books=books)
+
+
+def numpy_cascade(state, config) -> int:
+    """Rounds of whole-array liquidatable checks per step; liquidatable accounts are closed at
+    the mark. Returns the accounts closed."""
+    from liqspec.reference.state import TRADER
+    market_id = next(iter(config.path.index_ticks))
+    market = state.profile.markets[market_id]
+    traders = [a for a in state.accounts.values() if a.role == TRADER]
+    quote = np.array([a.quote for a in traders], dtype=np.int64)
+    lots = np.array([a.position(market_id) for a in traders], dtype=np.int64)
+    floors = np.array([t.floor_notional_quote for t in market.tiers], dtype=np.int64)
+    rates = np.array([t.maint_margin_ppm for t in market.tiers], dtype=np.int64)
+    deds = np.array([t.maint_deduction_quote for t in market.tiers], dtype=np.int64)
+    closed = 0
+    for mark in config.path.index_ticks[market_id]:
+        while True:
+            value = lots * (mark * market.value_per_lot_tick)
+            notional = np.abs(value)
+            tier = np.searchsorted(floors, notional, side="right") - 1
+            maint = np.where(notional > 0, -(-(notional * rates[tier]) // PPM) - deds[tier], 0)
+            due = (maint > 0) & (quote + value < maint)
+            if not due.any():
+                break
+            quote[due] += value[due]
+            lots[due] = 0
+            closed += int(due.sum())
+    return closed
+
+
+def bench_cascade(n: int) -> dict:
+    from liqspec.fast.cascade import run_cascade as fast_run
+    from liqspec.reference.cascade import run_cascade as reference_run
+    state, config = cascade_case(n)
+    t_fast, result = best_of(1, lambda: fast_run(state, config))
+    core = _time_core(state, config)
+    t_numpy, _ = best_of(1, lambda: numpy_cascade(state, config))
+    row = {"n": n, "fast": t_fast, "core": core, "numpy": t_numpy,
+           "liquidated": result.summary.accounts_liquidated, "events": len(result.events)}
+    if n <= 10**4:
+        t_ref, want = best_of(1, lambda: reference_run(state, config))
+        assert want.events == result.events and want.summary == result.summary
+        assert want.state.snapshot() == result.state.snapshot()
+        row["reference"], row["measured"] = t_ref, True
+        bench_cascade.reference_per_account = t_ref / n
+    else:
+        row["reference"] = bench_cascade.reference_per_account * n
+        row["measured"] = False
+    return row
+
+
+def _time_core(state, config) -> float:
+    """The compiled part of a fast run alone: every step's opening (marks, books) and rounds, on
+    an engine packed beforehand (as liqspec.fast.cascade.run_cascade drives it)."""
+    from liqspec.fast.operations import _engine_for
+    market_id = next(iter(config.path.index_ticks))
+    shape, rule = config.books[market_id], config.mark_rule
+    work = state.copy()
+    engine = _engine_for(work, shape.levels)
+    row = {a: i for i, a in enumerate(engine.account_ids)}
+    column = engine.market_ids.index(market_id)
+    engine.cascade_setup(np.array([column]), np.array([shape.levels]),
+                         np.array([shape.spacing_ppm]), np.array([shape.lots_per_level]),
+                         row[config.book_account], -1, 1 if rule.kind == "last_fill" else 0,
+                         rule.band_ppm, config.path.step_seconds)
+    index = engine.marks.copy()
+    start = time.perf_counter()
+    for step, price in enumerate(config.path.index_ticks[market_id]):
+        index[column] = price
+        assert engine.cascade_open_step(step, index) == 0
+        assert engine.cascade_rounds() == 0
+        engine.cascade_end_step()
+    return time.perf_counter() - start
+
+
+def report_cascade(row: dict) -> None:
+    n = row["n"]
+    label = "measured" if row["measured"] else "extrapolated"
+    print(f"cascade (1 market)     N={n:>10,}  fast {row['fast']:8.3f} s end to end, core "
+          f"{row['core']:8.3f} s ({n / row['core'] / 1e6:6.2f} M accounts/s)  numpy "
+          f"{row['numpy']:8.3f} s (core x{row['numpy'] / row['core']:5.1f})  reference "
+          f"{row['reference']:9.2f} s {label} (fast x{row['reference'] / row['fast']:,.0f})  "
+          f"liquidated {row['liquidated']:,}, {row['events']:,} events", flush=True)
+
+
 def report(title: str, row: dict, unit: str) -> None:
     n = row["n"]
     line = (f"{title:<22} N={n:>10,}  fast {row['fast'] * 1e3:9.2f} ms "
@@ -211,7 +329,17 @@ def main(argv: list[str] | None = None) -> int:
         report("margin health", bench_health(n, args.reference_sample, args.repeats), "accounts")
     n = 10**5 if args.quick else 10**6
     report("liquidation prices", bench_prices(n, args.reference_sample, args.repeats), "positions")
-    print("cascades: not benchmarked (the cascade is not ported to the fast path yet)")
+    cascade_sizes = (10**4, 10**5) if args.quick else (10**4, 10**5, 10**6)
+    rows = [bench_cascade(n) for n in cascade_sizes]
+    for row in rows:
+        report_cascade(row)
+    if len(rows) > 1:
+        first, last = rows[0], rows[-1]
+        growth = last["core"] / first["core"]
+        ratio = last["n"] / first["n"]
+        print(f"cascade core time grew x{growth:.1f} for x{ratio:.0f} accounts "
+              f"(N log N would be x{ratio * np.log(last['n']) / np.log(first['n']):.1f}, "
+              f"N^2 x{ratio ** 2:.0f})")
     return 0
 
 

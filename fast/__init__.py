@@ -10,19 +10,31 @@ There is no pure-Python fallback: if the extension is missing, this import fails
   :func:`funding_owed_quotes`, :func:`bankruptcy_prices`, :func:`liquidation_prices`,
   :func:`position_values_quote`;
 * :mod:`.accounts`: the reference's per-account signatures over those kernels (for the ``impl``
-  test fixture and ``liqspec difftest``).
+  test fixture and ``liqspec difftest``);
+* :mod:`.operations` (over the compiled engine, ``liqspec.fast._engine``): the state-changing operations with the
+  reference's signatures, receipts and errors: ``liquidate``, ``market_liquidate``,
+  ``backstop_liquidate``, ``deleverage``, ``socialize_loss``, ``apply_funding``,
+  ``fund_insurance``;
+* :func:`~liqspec.fast.cascade.run_cascade` (:mod:`liqspec.fast.cascade`): the reference's cascade, compiled end to end, with an
+  equal trace, step records, summary and final state.
 """
 
 from ._kernels import (  # noqa: F401  (an ImportError here is deliberate: no fallback)
     below_backstop_flags, bankruptcy_prices, equity_quotes, funding_owed_quotes, health,
     initial_margin_quotes, liquidatable_flags, liquidation_prices, maintenance_margin_quotes,
     open_interest_quotes, position_values_quote)
-from . import _kernels  # noqa: F401
+from . import _engine, _kernels  # noqa: F401
+from .cascade import run_cascade
+from .operations import (apply_funding, backstop_liquidate, deleverage, fund_insurance,
+                         liquidate, market_liquidate, socialize_loss)
 from .pack import MarketTables, StateArrays, pack_accounts, pack_profile, pack_state, tables_for
 
 KERNELS = ("below_backstop_flags", "bankruptcy_prices", "equity_quotes", "funding_owed_quotes",
            "health", "initial_margin_quotes", "liquidatable_flags", "liquidation_prices",
            "maintenance_margin_quotes", "open_interest_quotes", "position_values_quote")
 
-__all__ = [*KERNELS, "MarketTables", "StateArrays", "pack_accounts", "pack_profile", "pack_state",
-           "tables_for"]
+OPERATIONS = ("liquidate", "market_liquidate", "backstop_liquidate", "deleverage",
+              "socialize_loss", "apply_funding", "fund_insurance")
+
+__all__ = [*KERNELS, *OPERATIONS, "run_cascade", "MarketTables", "StateArrays", "pack_accounts",
+           "pack_profile", "pack_state", "tables_for"]

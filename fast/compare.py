@@ -7,6 +7,20 @@ The one documented difference: a price the reference reports whose ticks, or exa
 numerator or denominator, leave int64 is an ``Overflow`` in the fast path (prices are int64 there;
 such a price can never be a mark), and so is a funding amount outside int64 (only a value of
 -2^63 at -100%). :func:`expected_fast` maps a reference outcome to the fast outcome it implies.
+
+The state-changing operations (:data:`OPERATIONS`, :mod:`.operations`) and the cascade
+(:mod:`liqspec.fast.cascade`) carry int64 state with checked 128-bit intermediates. Where the reference's
+unbounded intermediates cannot be carried exactly they raise ``Overflow`` instead (none is reached
+by a state built through the reference's own operations at realistic sizes; no generator here
+reaches them, so :func:`expected_fast` does not map them):
+
+* a transfer or fill amount outside int64 (only an ADL bankruptcy value near 2^64, or a funding
+  amount of 2^63);
+* the book walk's projected equity (LIQ-BOOK-2) leaving 128 bits;
+* a Binance ADL score (LIQ-ADL-2) whose denominator, wallet x equity, leaves 128 bits (more than
+  two markets at the int64 limits);
+* packing a state with a balance, position, cost basis, holder balance or book level outside
+  int64 (the reference raises only when it touches that value).
 """
 
 from __future__ import annotations
@@ -21,7 +35,10 @@ from liqspec.reference.errors import LiqspecError, ResultCode
 from liqspec.reference.prices import Threshold
 from liqspec.reference.validation import valid_rate
 
+from liqspec.reference.book import market_liquidate as _reference_market_liquidate
+
 from . import accounts as fast_accounts
+from . import operations as fast_operations
 from .scenarios import Scenario
 
 
@@ -39,9 +56,16 @@ NAMES = ("equity_quote", "account_maintenance_margin_quote", "account_initial_ma
          "open_interest_quote", "free_collateral_quote", "is_liquidatable", "is_below_backstop",
          "bankruptcy_price", "liquidation_price", "funding_owed")
 
+#: state-changing operations (LIQ-EXEC-2, LIQ-BOOK-2, LIQ-BACKSTOP-1, LIQ-ADL-1/3, LIQ-SOCIAL-2,
+#: LIQ-FUNDING-1/2, LIQ-INSURANCE-2): same signatures, receipts, errors and resulting states
+OPERATIONS = fast_operations.OPERATIONS
+
 REFERENCE = SimpleNamespace(name="reference", funding_owed=_reference_funding_owed,
-                            **{n: getattr(ref, n) for n in NAMES if n != "funding_owed"})
-FAST = SimpleNamespace(name="fast", **{n: getattr(fast_accounts, n) for n in NAMES})
+                            market_liquidate=_reference_market_liquidate,
+                            **{n: getattr(ref, n) for n in NAMES if n != "funding_owed"},
+                            **{n: getattr(ref, n) for n in OPERATIONS if n != "market_liquidate"})
+FAST = SimpleNamespace(name="fast", **{n: getattr(fast_accounts, n) for n in NAMES},
+                       **{n: getattr(fast_operations, n) for n in OPERATIONS})
 IMPLEMENTATIONS = {"reference": REFERENCE, "fast": FAST}
 
 

@@ -1,0 +1,2276 @@
+# cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""The compiled liquidation engine: single operations (liquidate, market_liquidate,
+backstop_liquidate, deleverage, socialize_loss, apply_funding, fund_insurance) on a packed venue
+state, with the reference's journal, receipts, result codes and check order.
+
+An :class:`Engine` holds one venue as a struct of int64 arrays (accounts in sorted-id order, the
+order the reference iterates in) plus the holders, the books and a journal of records. Every
+operation runs without the GIL on those arrays, with 128-bit intermediates checked where the
+reference's Python integers would be unbounded; it returns a result code (the values of
+``liqspec.reference.ResultCode``) and, on success, its receipt amounts. Atomicity (LIQ-RESULT-1)
+is the caller's: an operation that fails leaves the engine half-applied, so the adapters in
+:mod:`liqspec.fast.operations` discard the engine and write nothing back, and the cascade
+(:mod:`liqspec.fast.cascade`) aborts, as the reference's run does when an operation raises.
+
+The arithmetic follows the reference line by line; where the reference calls ``checked()`` the
+engine checks int64 at the same point, so an overflow is ``OVERFLOW`` at the same boundary. The
+few places where the reference's unbounded intermediates cannot be carried exactly in 128 bits
+are reported as ``OVERFLOW`` and listed in :mod:`liqspec.fast.compare`.
+"""
+
+import numpy as np
+cimport numpy as cnp
+
+from libc.stdint cimport int64_t, uint64_t, uint8_t, int8_t, int32_t, INT64_MAX, INT64_MIN
+from libc.stdlib cimport malloc, realloc, free
+
+from liqspec.reference.errors import ResultCode
+
+cnp.import_array()
+
+cdef extern from *:
+    """
+    typedef __int128 eng_i128;
+    typedef unsigned __int128 eng_u128;
+    static inline int eng_fits(eng_i128 v) {
+        return v >= (eng_i128)INT64_MIN && v <= (eng_i128)INT64_MAX;
+    }
+    static inline int eng_mul(eng_i128 a, eng_i128 b, eng_i128 *out) {
+        return !__builtin_mul_overflow(a, b, out);
+    }
+    static inline int eng_add(eng_i128 a, eng_i128 b, eng_i128 *out) {
+        return !__builtin_add_overflow(a, b, out);
+    }
+    static inline int eng_umul(eng_u128 a, eng_u128 b, eng_u128 *out) {
+        return !__builtin_mul_overflow(a, b, out);
+    }
+    /* a * b as 256 bits (hi, lo) */
+    static inline void eng_mul256(eng_u128 a, eng_u128 b, eng_u128 *hi, eng_u128 *lo) {
+        uint64_t a0 = (uint64_t)a, a1 = (uint64_t)(a >> 64);
+        uint64_t b0 = (uint64_t)b, b1 = (uint64_t)(b >> 64);
+        eng_u128 p00 = (eng_u128)a0 * b0, p01 = (eng_u128)a0 * b1;
+        eng_u128 p10 = (eng_u128)a1 * b0, p11 = (eng_u128)a1 * b1;
+        eng_u128 mid = (p00 >> 64) + (uint64_t)p01 + (uint64_t)p10;
+        *lo = (mid << 64) | (uint64_t)p00;
+        *hi = p11 + (p01 >> 64) + (p10 >> 64) + (mid >> 64);
+    }
+    /* sign of n1/d1 - n2/d2 for unsigned fractions with positive denominators, exactly */
+    static inline int eng_cmp_ufrac(eng_u128 n1, eng_u128 d1, eng_u128 n2, eng_u128 d2) {
+        eng_u128 h1, l1, h2, l2;
+        eng_mul256(n1, d2, &h1, &l1);
+        eng_mul256(n2, d1, &h2, &l2);
+        if (h1 != h2) return h1 < h2 ? -1 : 1;
+        if (l1 != l2) return l1 < l2 ? -1 : 1;
+        return 0;
+    }
+    static inline int64_t eng_hi64(eng_i128 v) { return (int64_t)(v >> 64); }
+    static inline uint64_t eng_lo64(eng_i128 v) { return (uint64_t)v; }
+    """
+    ctypedef long long eng_i128
+    ctypedef unsigned long long eng_u128
+    int eng_fits(eng_i128 v) nogil
+    int eng_mul(eng_i128 a, eng_i128 b, eng_i128 *out) nogil
+    int eng_add(eng_i128 a, eng_i128 b, eng_i128 *out) nogil
+    int eng_umul(eng_u128 a, eng_u128 b, eng_u128 *out) nogil
+    int eng_cmp_ufrac(eng_u128 n1, eng_u128 d1, eng_u128 n2, eng_u128 d2) nogil
+    int64_t eng_hi64(eng_i128 v) nogil
+    uint64_t eng_lo64(eng_i128 v) nogil
+    bint __builtin_mul_overflow(int64_t a, int64_t b, int64_t* out) nogil
+
+cdef enum:
+    PPM = 1000000
+    # result codes (the values of liqspec.reference.ResultCode; asserted below)
+    C_OK = 0
+    C_UNKNOWN_ACCOUNT = 2
+    C_INVALID_AMOUNT = 5
+    C_INVALID_PRICE = 6
+    C_INVALID_SIZE = 7
+    C_OVERFLOW = 9
+    C_ISOLATED_MARKET_MISMATCH = 22
+    C_INSUFFICIENT_INITIAL_MARGIN = 26
+    C_REDUCE_ONLY_WORSENS_HEALTH = 27
+    C_NOT_LIQUIDATABLE = 28
+    C_NO_POSITION = 29
+    C_SIZE_EXCEEDS_POLICY = 30
+    C_NOT_BANKRUPT = 32
+    C_FUND_CAN_COVER = 33
+    C_INSUFFICIENT_ADL_LIQUIDITY = 34
+    C_NOTHING_TO_SOCIALIZE = 37
+    C_NO_SOCIALIZATION_BASE = 38
+    C_NO_BOOK_LIQUIDITY = 39
+    # a ZeroDivisionError in the reference (a division by a zero maintenance total)
+    C_ZERO_DIVISION = 100
+
+for _name in ("OK", "UNKNOWN_ACCOUNT", "INVALID_AMOUNT", "INVALID_PRICE", "INVALID_SIZE",
+              "OVERFLOW", "ISOLATED_MARKET_MISMATCH", "INSUFFICIENT_INITIAL_MARGIN",
+              "REDUCE_ONLY_WORSENS_HEALTH", "NOT_LIQUIDATABLE", "NO_POSITION",
+              "SIZE_EXCEEDS_POLICY", "NOT_BANKRUPT", "FUND_CAN_COVER",
+              "INSUFFICIENT_ADL_LIQUIDITY", "NOTHING_TO_SOCIALIZE", "NO_SOCIALIZATION_BASE",
+              "NO_BOOK_LIQUIDITY"):
+    assert int(getattr(ResultCode, _name)) == {
+        "OK": C_OK, "UNKNOWN_ACCOUNT": C_UNKNOWN_ACCOUNT, "INVALID_AMOUNT": C_INVALID_AMOUNT,
+        "INVALID_PRICE": C_INVALID_PRICE, "INVALID_SIZE": C_INVALID_SIZE,
+        "OVERFLOW": C_OVERFLOW, "ISOLATED_MARKET_MISMATCH": C_ISOLATED_MARKET_MISMATCH,
+        "INSUFFICIENT_INITIAL_MARGIN": C_INSUFFICIENT_INITIAL_MARGIN,
+        "REDUCE_ONLY_WORSENS_HEALTH": C_REDUCE_ONLY_WORSENS_HEALTH,
+        "NOT_LIQUIDATABLE": C_NOT_LIQUIDATABLE, "NO_POSITION": C_NO_POSITION,
+        "SIZE_EXCEEDS_POLICY": C_SIZE_EXCEEDS_POLICY, "NOT_BANKRUPT": C_NOT_BANKRUPT,
+        "FUND_CAN_COVER": C_FUND_CAN_COVER,
+        "INSUFFICIENT_ADL_LIQUIDITY": C_INSUFFICIENT_ADL_LIQUIDITY,
+        "NOTHING_TO_SOCIALIZE": C_NOTHING_TO_SOCIALIZE,
+        "NO_SOCIALIZATION_BASE": C_NO_SOCIALIZATION_BASE,
+        "NO_BOOK_LIQUIDITY": C_NO_BOOK_LIQUIDITY}[_name], _name
+
+NO_DUE_CODE = -1
+
+#: the engine's code for a ZeroDivisionError of the reference
+C_ZERO_DIVISION_CODE = C_ZERO_DIVISION
+
+# holders, encoded as negative ids: -(index in liqspec.reference.state.HOLDERS + 1)
+cdef enum:
+    H_OUTSIDE = -1
+    H_INSURANCE_FUND = -2
+    H_FEE_SINK = -3
+    H_SOCIALIZED_LOSS = -4
+    H_FUNDING_POOL = -5
+
+# rule IDs of journal records, indexes into RULE_IDS
+RULE_IDS = ("LIQ-EXEC-2", "LIQ-FEE-1", "LIQ-INSURANCE-1", "LIQ-SOCIAL-1", "LIQ-BACKSTOP-1",
+            "LIQ-ADL-3", "LIQ-SOCIAL-2", "LIQ-ROUND-3", "LIQ-FUNDING-1", "LIQ-FUNDING-2",
+            "LIQ-INSURANCE-2")
+cdef enum:
+    R_EXEC_2 = 0
+    R_FEE_1 = 1
+    R_INSURANCE_1 = 2
+    R_SOCIAL_1 = 3
+    R_BACKSTOP_1 = 4
+    R_ADL_3 = 5
+    R_SOCIAL_2 = 6
+    R_ROUND_3 = 7
+    R_FUNDING_1 = 8
+    R_FUNDING_2 = 9
+    R_INSURANCE_2 = 10
+
+# account roles (anything else a hand-built state holds is ROLE_OTHER)
+cdef enum:
+    ROLE_TRADER = 0
+    ROLE_BACKSTOP = 1
+    ROLE_LIQUIDITY = 2
+    ROLE_OTHER = 3
+
+# profile policies
+cdef enum:
+    SIZE_FULL = 0
+    SIZE_PORTION = 1
+    SIZE_TIER_STEP = 2
+    FEE_RATE = 0
+    FEE_ALL_SURPLUS = 1
+    BAD_DEBT_ADL = 0
+    BAD_DEBT_SOCIALIZE = 1
+    RANK_PNL_LEVERAGE = 0
+    RANK_PNL_MARGIN_RATIO = 1
+    RANK_PRICE_RATIO_LEVERAGE = 2
+    RANK_SEEDED = 3
+    RANK_PRO_RATA = 4
+    ADL_AT_BANKRUPTCY = 0
+    ADL_AT_MARK = 1
+
+ROLES = {"trader": ROLE_TRADER, "backstop": ROLE_BACKSTOP, "liquidity": ROLE_LIQUIDITY}
+SIZE_POLICIES = {"full": SIZE_FULL, "portion": SIZE_PORTION, "tier_step": SIZE_TIER_STEP}
+FEE_POLICIES = {"rate": FEE_RATE, "all_surplus": FEE_ALL_SURPLUS}
+BAD_DEBT_POLICIES = {"adl": BAD_DEBT_ADL, "socialize": BAD_DEBT_SOCIALIZE}
+ADL_RANKINGS = {"pnl_leverage": RANK_PNL_LEVERAGE, "pnl_margin_ratio": RANK_PNL_MARGIN_RATIO,
+                "price_ratio_leverage": RANK_PRICE_RATIO_LEVERAGE, "seeded": RANK_SEEDED,
+                "pro_rata": RANK_PRO_RATA}
+ADL_PRICES = {"bankruptcy": ADL_AT_BANKRUPTCY, "mark": ADL_AT_MARK}
+
+# journal record kinds
+cdef enum:
+    K_TRANSFER = 0
+    K_FILL = 1
+
+
+cdef struct Rec:
+    int64_t seq
+    int64_t a          # transfer: source; fill: buyer (row, or a holder id < 0)
+    int64_t b          # transfer: destination; fill: seller
+    int64_t lots       # fill lots
+    int64_t amount     # transfer amount; fill quote amount (what the buyer pays)
+    int64_t price      # fill price in ticks (when has_price)
+    int32_t market
+    int8_t kind
+    int8_t rule
+    int8_t has_price
+
+
+cdef struct Ev:
+    int64_t step
+    int64_t round
+    int64_t account     # row or holder id (< 0); EV_NONE for None
+    int64_t lots
+    int64_t price
+    int64_t quote
+    int64_t d1          # detail: the counterparty row, or a transfer's source
+    int64_t d2          # a transfer's destination
+    int32_t market      # -1 for None
+    int8_t kind         # index into EVENT_KIND_NAMES
+    int8_t rule         # index into EVENT_RULE_IDS
+    int8_t has_price
+    int8_t detail       # DETAIL_*
+
+
+cdef struct Cas:
+    int mark_kind                # MARK_INDEX_BAND / MARK_LAST_FILL
+    int64_t band_ppm
+    int64_t step_seconds
+    Py_ssize_t n_cfg             # markets of the path, in market-id order: cfg_cols[0..n_cfg)
+    int64_t* cfg_cols
+    int64_t* index               # [m] this step's index
+    int64_t* prev_index          # [m]
+    bint has_prev
+    int64_t* levels              # [m] book shape per market
+    int64_t* spacing_ppm
+    int64_t* lots_per_level
+    int64_t book_row
+    int64_t vault_row            # -1: no backstop vault
+    int64_t* lowest              # [m]
+    uint8_t* liquidated          # [n]
+    int64_t n_liquidated
+    int64_t fills
+    int64_t step
+    int64_t round
+    int64_t rounds               # this step's
+    eng_i128 step_notional
+    eng_i128 step_adl
+    eng_i128 step_written_off
+    eng_i128 adl_notional
+    eng_i128 socialized
+    int64_t* due_row
+    int64_t* due_eq
+    int64_t* due_mm
+    int64_t* due_tmp
+    int64_t* order_cols          # [m] scratch: a processed account's markets in id order
+    int64_t* sides               # [m]
+    int64_t* last_fill           # [m] last liquidation fill of the round, 0 when none
+    Ev* evs
+    Py_ssize_t nev
+    Py_ssize_t capev
+
+
+cdef struct Eng:
+    Py_ssize_t n            # accounts
+    Py_ssize_t m            # markets
+    Py_ssize_t width        # tier slots per market
+    # accounts (rows in sorted-id order)
+    int64_t* quote          # [n]
+    int64_t* lots           # [n*m]
+    int64_t* cost           # [n*m], cost_quote.get(market, 0)
+    uint8_t* present        # [n*m], the market is a key of positions
+    uint8_t* touched        # [n*m], _move_base ran on it (written back)
+    uint8_t* acct_touched   # [n], quote or a position changed (written back)
+    int64_t* npos           # [n], len(positions)
+    int8_t* role            # [n]
+    int64_t* isolated       # [n], market column, -1 cross, -2 bound to a market not in the profile
+    eng_i128* longs         # [m], sum of positive positions (open interest in lots)
+    # the venue
+    int64_t* marks          # [m]
+    int64_t holders[5]      # HOLDERS order: outside, fund, fee sink, socialized loss, funding pool
+    int64_t seq             # the seq journal records are stamped with (the operation's)
+    # profile tables
+    const int64_t* vplt
+    const int64_t* n_tiers
+    const int64_t* floor
+    const int64_t* mmr
+    const int64_t* mded
+    const int64_t* imr
+    const int64_t* ided
+    const int64_t* min_mm
+    const int64_t* oi_lower
+    const int64_t* oi_upper
+    const uint8_t* has_oi
+    const int64_t* fee_ppm
+    const int64_t* sorted_cols   # market columns in market-id order
+    # profile policies
+    int size_policy
+    int fee_policy
+    int bad_debt
+    int ranking
+    int adl_price
+    int64_t portion_ppm
+    int64_t portion_threshold    # clamped to int64 (only compared with a notional)
+    int64_t bs_num
+    int64_t bs_den               # 0: no backstop
+    uint64_t adl_seed            # the seed modulo 2^64 (SplitMix64 reads only those bits)
+    int64_t one_unit             # 10 ** quote_decimals
+    # books, one per market: levels [head, end) of a side at offset k * book_cap
+    uint8_t* has_book       # [m]
+    int64_t* book_acct      # [m], row of the book's account, -1 when it is not an account
+    int64_t* bid_px
+    int64_t* bid_lots
+    int64_t* ask_px
+    int64_t* ask_lots
+    int64_t* bid_head
+    int64_t* bid_end
+    int64_t* ask_head
+    int64_t* ask_end
+    Py_ssize_t book_cap
+    uint8_t* book_touched   # [m]
+    # journal
+    Rec* recs
+    Py_ssize_t nrec
+    Py_ssize_t caprec
+    # scratch of length n for auto-deleveraging
+    int64_t* scratch_a
+    int64_t* scratch_b
+    int64_t* scratch_c
+    int8_t* score_sgn
+    eng_u128* score_num
+    eng_u128* score_den
+    # the cascade (LIQ-CASCADE-*), see the cascade section
+    Cas* cas
+
+
+# -- exact integer helpers (LIQ-ROUND-1/2) -----------------------------------------------------
+
+cdef inline eng_i128 floor_div(eng_i128 a, eng_i128 b) noexcept nogil:
+    """floor(a / b) for b > 0 (LIQ-ROUND-2)."""
+    cdef eng_i128 q = a / b
+    if a % b != 0 and a < 0:
+        q -= 1
+    return q
+
+
+cdef inline eng_i128 ceil_div(eng_i128 a, eng_i128 b) noexcept nogil:
+    """ceil(a / b) for b > 0 (LIQ-ROUND-1)."""
+    return -floor_div(-a, b)
+
+
+cdef inline eng_i128 iabs(eng_i128 v) noexcept nogil:
+    return -v if v < 0 else v
+
+
+cdef inline int sgn(eng_i128 v) noexcept nogil:
+    return (v > 0) - (v < 0)
+
+
+# -- margin (LIQ-MARGIN-*, LIQ-TIER-*) ---------------------------------------------------------
+
+cdef inline int value_of(const Eng* e, int64_t lots, Py_ssize_t k, int64_t price,
+                         int64_t* out) noexcept nogil:
+    """LIQ-MARGIN-1: checked(lots * price * value_per_lot_tick)."""
+    cdef eng_i128 v
+    if not eng_mul(<eng_i128>lots * price, e.vplt[k], &v) or not eng_fits(v):
+        return C_OVERFLOW
+    out[0] = <int64_t>v
+    return C_OK
+
+
+cdef inline Py_ssize_t tier_slot(const Eng* e, Py_ssize_t k, eng_i128 notional) noexcept nogil:
+    """LIQ-TIER-1: the slot of the last tier whose floor is at most the notional."""
+    cdef Py_ssize_t base = k * e.width, i, chosen = 0
+    for i in range(1, e.n_tiers[k]):
+        if <eng_i128>e.floor[base + i] <= notional:
+            chosen = i
+        else:
+            break
+    return base + chosen
+
+
+cdef inline int maint_of(const Eng* e, Py_ssize_t k, eng_i128 notional,
+                         int64_t* out) noexcept nogil:
+    """LIQ-TIER-2: checked(max(ceil(notional * mmr) - deduction, minimum)), 0 when flat."""
+    cdef Py_ssize_t slot
+    cdef eng_i128 req
+    if notional == 0:
+        out[0] = 0
+        return C_OK
+    slot = tier_slot(e, k, notional)
+    req = ceil_div(notional * e.mmr[slot], PPM) - e.mded[slot]
+    if req < e.min_mm[k]:
+        req = e.min_mm[k]
+    if not eng_fits(req):
+        return C_OVERFLOW
+    out[0] = <int64_t>req
+    return C_OK
+
+
+cdef inline int initial_of(const Eng* e, Py_ssize_t k, eng_i128 notional, int64_t oi,
+                           int64_t* out) noexcept nogil:
+    """LIQ-TIER-3/4: checked(max(ceil(notional * imr) - deduction, maintenance))."""
+    cdef Py_ssize_t slot
+    cdef eng_i128 rate, tiered, span
+    cdef int64_t maint
+    if notional == 0:
+        out[0] = 0
+        return C_OK
+    slot = tier_slot(e, k, notional)
+    rate = e.imr[slot]
+    if e.has_oi[k]:
+        if oi <= e.oi_lower[k]:
+            pass
+        elif oi >= e.oi_upper[k]:
+            rate = PPM
+        else:
+            span = <eng_i128>e.oi_upper[k] - e.oi_lower[k]
+            rate = rate + floor_div((PPM - rate) * (<eng_i128>oi - e.oi_lower[k]), span)
+    tiered = ceil_div(notional * rate, PPM) - e.ided[slot]
+    if maint_of(e, k, notional, &maint) != C_OK:
+        return C_OVERFLOW
+    if tiered < maint:
+        tiered = maint
+    if not eng_fits(tiered):
+        return C_OVERFLOW
+    out[0] = <int64_t>tiered
+    return C_OK
+
+
+cdef inline int equity_of(const Eng* e, Py_ssize_t i, int64_t* out) noexcept nogil:
+    """LIQ-MARGIN-2: checked(quote + sum of checked position values)."""
+    cdef Py_ssize_t k
+    cdef int64_t v
+    cdef eng_i128 total = e.quote[i]
+    cdef const int64_t* lots = e.lots + i * e.m
+    for k in range(e.m):
+        if lots[k] == 0:
+            continue
+        if value_of(e, lots[k], k, e.marks[k], &v) != C_OK:
+            return C_OVERFLOW
+        total += v
+    if not eng_fits(total):
+        return C_OVERFLOW
+    out[0] = <int64_t>total
+    return C_OK
+
+
+cdef inline int maint_total(const Eng* e, Py_ssize_t i, int64_t* out) noexcept nogil:
+    """LIQ-TIER-5: checked sum of checked per-position requirements."""
+    cdef Py_ssize_t k
+    cdef int64_t v, mm
+    cdef eng_i128 total = 0
+    cdef const int64_t* lots = e.lots + i * e.m
+    for k in range(e.m):
+        if lots[k] == 0:
+            continue
+        if value_of(e, lots[k], k, e.marks[k], &v) != C_OK:
+            return C_OVERFLOW
+        if maint_of(e, k, iabs(v), &mm) != C_OK:
+            return C_OVERFLOW
+        total += mm
+    if not eng_fits(total):
+        return C_OVERFLOW
+    out[0] = <int64_t>total
+    return C_OK
+
+
+cdef inline int open_interest(const Eng* e, Py_ssize_t k, int64_t* out) noexcept nogil:
+    """open_interest_quote: checked(longs * mark * value_per_lot_tick)."""
+    cdef eng_i128 v
+    if not eng_fits(e.longs[k]):
+        return C_OVERFLOW
+    if not eng_mul(e.longs[k] * e.marks[k], e.vplt[k], &v) or not eng_fits(v):
+        return C_OVERFLOW
+    out[0] = <int64_t>v
+    return C_OK
+
+
+cdef inline int initial_total(const Eng* e, Py_ssize_t i, int64_t* out) noexcept nogil:
+    """account_initial_margin_quote at each market's open interest (as the margin check takes
+    it: open interest of every market the account holds, computed first)."""
+    cdef Py_ssize_t k
+    cdef int64_t v, im, oi
+    cdef eng_i128 total = 0
+    cdef const int64_t* lots = e.lots + i * e.m
+    for k in range(e.m):
+        if e.present[i * e.m + k] and open_interest(e, k, &oi) != C_OK:
+            return C_OVERFLOW
+    for k in range(e.m):
+        if lots[k] == 0:
+            continue
+        if open_interest(e, k, &oi) != C_OK:
+            return C_OVERFLOW
+        if value_of(e, lots[k], k, e.marks[k], &v) != C_OK:
+            return C_OVERFLOW
+        if initial_of(e, k, iabs(v), oi, &im) != C_OK:
+            return C_OVERFLOW
+        total += im
+    if not eng_fits(total):
+        return C_OVERFLOW
+    out[0] = <int64_t>total
+    return C_OK
+
+
+cdef inline int liquidatable(const Eng* e, Py_ssize_t i, bint* out) noexcept nogil:
+    """LIQ-TRIGGER-1: maintenance > 0 and equity < maintenance (maintenance computed first)."""
+    cdef int64_t mm, eq
+    if maint_total(e, i, &mm) != C_OK:
+        return C_OVERFLOW
+    if mm <= 0:
+        out[0] = False
+        return C_OK
+    if equity_of(e, i, &eq) != C_OK:
+        return C_OVERFLOW
+    out[0] = eq < mm
+    return C_OK
+
+
+cdef inline int below_backstop(const Eng* e, Py_ssize_t i, bint* out) noexcept nogil:
+    """LIQ-TRIGGER-2: equity * den < num * maintenance, maintenance > 0; False without one."""
+    cdef int64_t mm, eq
+    if e.bs_den == 0:
+        out[0] = False
+        return C_OK
+    if maint_total(e, i, &mm) != C_OK:
+        return C_OVERFLOW
+    if mm <= 0:
+        out[0] = False
+        return C_OK
+    if equity_of(e, i, &eq) != C_OK:
+        return C_OVERFLOW
+    out[0] = <eng_i128>eq * e.bs_den < <eng_i128>e.bs_num * mm
+    return C_OK
+
+
+# -- the ledger (LIQ-LEDGER-1/2) ----------------------------------------------------------------
+
+cdef inline int journal(Eng* e, int kind, int64_t a, int64_t b, int64_t lots, int64_t amount,
+                        int64_t price, bint has_price, Py_ssize_t market, int rule) noexcept nogil:
+    cdef Rec* grown
+    cdef Rec* r
+    if e.nrec == e.caprec:
+        grown = <Rec*>realloc(e.recs, (2 * e.caprec + 16) * sizeof(Rec))
+        if grown == NULL:
+            return C_OVERFLOW  # out of memory: reported, never a wrap
+        e.recs = grown
+        e.caprec = 2 * e.caprec + 16
+    r = &e.recs[e.nrec]
+    r.seq = e.seq
+    r.kind = kind
+    r.a = a
+    r.b = b
+    r.lots = lots
+    r.amount = amount
+    r.price = price
+    r.has_price = has_price
+    r.market = <int32_t>market
+    r.rule = rule
+    e.nrec += 1
+    return C_OK
+
+
+cdef inline int add_quote(Eng* e, int64_t holder, eng_i128 delta) noexcept nogil:
+    cdef eng_i128 v
+    if holder < 0:
+        v = e.holders[-holder - 1] + delta
+        if not eng_fits(v):
+            return C_OVERFLOW
+        e.holders[-holder - 1] = <int64_t>v
+    else:
+        v = e.quote[holder] + delta
+        if not eng_fits(v):
+            return C_OVERFLOW
+        e.quote[holder] = <int64_t>v
+        e.acct_touched[holder] = 1
+    return C_OK
+
+
+cdef int transfer(Eng* e, int64_t source, int64_t destination, eng_i128 amount,
+                  int rule) noexcept nogil:
+    """LIQ-LEDGER-1: move a positive amount between two holders, journaled. An amount beyond
+    int64 cannot be journaled here: OVERFLOW (see compare.py)."""
+    if amount <= 0 or source == destination:
+        return C_INVALID_AMOUNT
+    if not eng_fits(amount):
+        return C_OVERFLOW
+    if add_quote(e, source, -amount) != C_OK or add_quote(e, destination, amount) != C_OK:
+        return C_OVERFLOW
+    return journal(e, K_TRANSFER, source, destination, 0, <int64_t>amount, 0, False, 0, rule)
+
+
+cdef int move_base(Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t delta, eng_i128 cash) noexcept nogil:
+    """LIQ-MARGIN-4: change a position and its cost basis (the cash leg is booked apart)."""
+    cdef Py_ssize_t at = i * e.m + k
+    cdef int64_t old = e.lots[at], old_cost = e.cost[at]
+    cdef eng_i128 new = <eng_i128>old + delta, traded = -cash, c, prod
+    if not eng_fits(new):
+        return C_OVERFLOW
+    if new == 0:
+        c = 0
+    elif old == 0 or sgn(old) == sgn(delta):
+        c = old_cost + traded
+    elif sgn(new) == sgn(old):
+        c = floor_div(<eng_i128>old_cost * iabs(new), iabs(old))
+    else:
+        if not eng_mul(traded, iabs(new), &prod):
+            return C_OVERFLOW
+        c = floor_div(prod, iabs(delta))
+    if new != 0 and not eng_fits(c):
+        return C_OVERFLOW
+    if old > 0:
+        e.longs[k] -= old
+    if new > 0:
+        e.longs[k] += new
+    if new == 0:
+        if e.present[at]:
+            e.npos[i] -= 1
+        e.present[at] = 0
+        e.cost[at] = 0
+    else:
+        if not e.present[at]:
+            e.npos[i] += 1
+        e.present[at] = 1
+        e.cost[at] = <int64_t>c
+    e.lots[at] = <int64_t>new
+    e.touched[at] = 1
+    e.acct_touched[i] = 1
+    return C_OK
+
+
+cdef int do_fill(Eng* e, Py_ssize_t k, Py_ssize_t buyer, Py_ssize_t seller, int64_t lots,
+                 eng_i128 quote_amount, int64_t price, bint has_price, int rule) noexcept nogil:
+    """LIQ-LEDGER-2: lots from seller to buyer against quote_amount (negative: the other way)."""
+    cdef int code
+    if lots <= 0 or buyer == seller:
+        return C_INVALID_SIZE
+    if not eng_fits(quote_amount):
+        return C_OVERFLOW  # a Fill's quote beyond int64 is not journaled here (compare.py)
+    code = move_base(e, buyer, k, lots, -quote_amount)
+    if code == C_OK:
+        code = move_base(e, seller, k, -lots, quote_amount)
+    if code != C_OK:
+        return code
+    if quote_amount > 0:
+        code = transfer(e, buyer, seller, quote_amount, rule)
+    elif quote_amount < 0:
+        code = transfer(e, seller, buyer, -quote_amount, rule)
+    if code != C_OK:
+        return code
+    return journal(e, K_FILL, buyer, seller, lots, <int64_t>quote_amount, price, has_price, k,
+                   rule)
+
+
+cdef inline bint is_flat(const Eng* e, Py_ssize_t i) noexcept nogil:
+    return e.npos[i] == 0
+
+
+cdef int settle_deficit(Eng* e, Py_ssize_t i, eng_i128* paid_out,
+                        eng_i128* written_out) noexcept nogil:
+    """LIQ-INSURANCE-1 / LIQ-SOCIAL-1: the fund pays min(deficit, fund); the rest is written off
+    to the socialized-loss holder."""
+    cdef eng_i128 deficit = -(<eng_i128>e.quote[i]), paid, written
+    paid = e.holders[1] if e.holders[1] < deficit else deficit
+    if paid > 0 and transfer(e, H_INSURANCE_FUND, i, paid, R_INSURANCE_1) != C_OK:
+        return C_OVERFLOW
+    written = deficit - paid
+    if written > 0 and transfer(e, H_SOCIALIZED_LOSS, i, written, R_SOCIAL_1) != C_OK:
+        return C_OVERFLOW
+    paid_out[0] = paid
+    written_out[0] = written
+    return C_OK
+
+
+# -- liquidation (LIQ-EXEC-*, LIQ-FEE-1) ---------------------------------------------------------
+
+cdef int size_lots(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t* out) noexcept nogil:
+    """LIQ-EXEC-1: how many lots one step may close."""
+    cdef int64_t position = e.lots[i * e.m + k], v, lots
+    cdef eng_i128 floor_quote, keep, c
+    lots = position if position > 0 else -position
+    if position == INT64_MIN:
+        return C_OVERFLOW  # |INT64_MIN| is no int64 (and its value cannot be either)
+    if value_of(e, lots, k, e.marks[k], &v) != C_OK:
+        return C_OVERFLOW
+    if e.size_policy == SIZE_FULL:
+        out[0] = lots
+    elif e.size_policy == SIZE_PORTION:
+        if v <= e.portion_threshold:
+            out[0] = lots
+        else:
+            c = ceil_div(<eng_i128>lots * e.portion_ppm, PPM)
+            out[0] = <int64_t>(c if c > 1 else 1)
+    else:
+        floor_quote = e.floor[tier_slot(e, k, v)]
+        if floor_quote == 0:
+            out[0] = lots
+        else:
+            keep = ceil_div(floor_quote, <eng_i128>e.marks[k] * e.vplt[k]) - 1
+            out[0] = <int64_t>(lots - keep)
+    return C_OK
+
+
+cdef int fixed_constant(const Eng* e, Py_ssize_t i, Py_ssize_t market,
+                        eng_i128* out) noexcept nogil:
+    """C of prices.py: quote plus the value of every other position."""
+    cdef Py_ssize_t k
+    cdef int64_t v
+    cdef eng_i128 c = e.quote[i]
+    for k in range(e.m):
+        if k == market or e.lots[i * e.m + k] == 0:
+            continue
+        if value_of(e, e.lots[i * e.m + k], k, e.marks[k], &v) != C_OK:
+            return C_OVERFLOW
+        c += v
+    out[0] = c
+    return C_OK
+
+
+cdef struct LiqOut:
+    int64_t lots
+    int64_t fee
+    int64_t surplus
+    bint settled
+    eng_i128 fund_paid
+    eng_i128 written_off
+
+
+cdef int liquidate_step(Eng* e, Py_ssize_t i, Py_ssize_t k, Py_ssize_t cp, int64_t price,
+                        int64_t lots_wanted, bint cp_allowed, LiqOut* out) noexcept nogil:
+    """LIQ-EXEC-2 after the argument checks the adapter makes (accounts, market, size and price
+    domains, same account, role): the counterparty's isolation, the trigger, the position, the
+    size policy, then the fill, the counterparty's margin, the fee and the settlement.
+    ``lots_wanted`` < 0 means the policy's size."""
+    cdef bint liq, reduces
+    cdef int64_t position, allowed, size, amount, surplus, cp_eq_before, cp_mm_before
+    cdef int64_t cp_pos_before, eq, im, mm
+    cdef eng_i128 constant, wanted, fee, a
+    cdef int code, side
+    cdef Py_ssize_t buyer, seller
+    if price <= 0:
+        return C_INVALID_PRICE
+    if not cp_allowed:
+        return C_ISOLATED_MARKET_MISMATCH
+    if liquidatable(e, i, &liq) != C_OK:
+        return C_OVERFLOW
+    if not liq:
+        return C_NOT_LIQUIDATABLE
+    position = e.lots[i * e.m + k]
+    if position == 0:
+        return C_NO_POSITION
+    if size_lots(e, i, k, &allowed) != C_OK:
+        return C_OVERFLOW
+    size = allowed if lots_wanted < 0 else lots_wanted
+    if size > allowed:
+        return C_SIZE_EXCEEDS_POLICY
+    # the bankruptcy price's C (LIQ-PRICE-1), before the fill
+    if fixed_constant(e, i, k, &constant) != C_OK:
+        return C_OVERFLOW
+    side = 1 if position > 0 else -1
+    # atomic from here on
+    if value_of(e, size, k, price, &amount) != C_OK:
+        return C_OVERFLOW
+    if position > 0:
+        buyer = cp
+        seller = i
+    else:
+        buyer = i
+        seller = cp
+    # margin_before of the counterparty: computed for every counterparty, as the reference does
+    if equity_of(e, cp, &cp_eq_before) != C_OK or maint_total(e, cp, &cp_mm_before) != C_OK:
+        return C_OVERFLOW
+    cp_pos_before = e.lots[cp * e.m + k]
+    code = do_fill(e, k, buyer, seller, size, amount, price, True, R_EXEC_2)
+    if code != C_OK:
+        return code
+    if e.role[cp] == ROLE_TRADER:  # LIQ-TRADE-2: only traders are margined
+        if equity_of(e, cp, &eq) != C_OK or initial_total(e, cp, &im) != C_OK:
+            return C_OVERFLOW
+        if eq < im:
+            a = e.lots[cp * e.m + k]
+            reduces = cp_pos_before != 0 and iabs(a) < iabs(cp_pos_before) and (
+                a == 0 or (a > 0) == (cp_pos_before > 0))
+            if not reduces:
+                return C_INSUFFICIENT_INITIAL_MARGIN
+            if maint_total(e, cp, &mm) != C_OK:
+                return C_OVERFLOW
+            if eq < 0 or <eng_i128>eq - mm < <eng_i128>cp_eq_before - cp_mm_before:
+                return C_REDUCE_ONLY_WORSENS_HEALTH
+    if equity_of(e, i, &surplus) != C_OK:
+        return C_OVERFLOW
+    # LIQ-FEE-1
+    if e.fee_policy == FEE_ALL_SURPLUS:
+        # gain = side * lots * m * (fill - B), B = max(-C / (s * m), 0): with B > 0 (side * C < 0)
+        # side * lots * m * B = -C * lots / |s|, so ceil(gain) = side * amount + ceil(C * lots / |s|)
+        if side * constant < 0:
+            wanted = side * <eng_i128>amount + ceil_div(constant * size, iabs(position))
+        else:
+            wanted = side * <eng_i128>amount
+        if wanted < 0:
+            wanted = 0
+    else:
+        wanted = ceil_div(<eng_i128>amount * e.fee_ppm[k], PPM)
+    fee = surplus if surplus > 0 else 0
+    if wanted < fee:
+        fee = wanted
+    if fee > 0 and transfer(e, i, H_INSURANCE_FUND, fee, R_FEE_1) != C_OK:
+        return C_OVERFLOW
+    out.lots = size
+    out.fee = <int64_t>fee
+    out.surplus = surplus
+    out.settled = False
+    if is_flat(e, i) and e.quote[i] < 0:
+        out.settled = True
+        if settle_deficit(e, i, &out.fund_paid, &out.written_off) != C_OK:
+            return C_OVERFLOW
+    return C_OK
+
+
+# -- the order book (LIQ-BOOK-2/3) ---------------------------------------------------------------
+
+cdef struct Plan:
+    Py_ssize_t first      # first level index taken
+    Py_ssize_t count      # levels taken
+    eng_i128 total        # lots over the plan
+    int64_t last_take     # lots taken from the last level
+
+
+cdef inline void side_of(const Eng* e, Py_ssize_t k, int64_t position, int64_t** px,
+                         int64_t** lots, int64_t** head, int64_t** end) noexcept nogil:
+    """The side a position closes into: a long sells to the bids, a short buys the asks."""
+    if position > 0:
+        px[0] = e.bid_px + k * e.book_cap
+        lots[0] = e.bid_lots + k * e.book_cap
+        head[0] = &e.bid_head[k]
+        end[0] = &e.bid_end[k]
+    else:
+        px[0] = e.ask_px + k * e.book_cap
+        lots[0] = e.ask_lots + k * e.book_cap
+        head[0] = &e.ask_head[k]
+        end[0] = &e.ask_end[k]
+
+
+cdef int plan_order(const Eng* e, Py_ssize_t i, Py_ssize_t k, eng_i128 lots, bint within_fund,
+                    int64_t* takes, Plan* plan) noexcept nogil:
+    """LIQ-BOOK-2: the fills an order for ``lots`` would take, best first, stopping where the book
+    runs out or, ``within_fund``, where the next lot would leave a deficit beyond the fund.
+    ``takes`` (at least the side's length) receives the lots of each planned level."""
+    cdef int64_t position = e.lots[i * e.m + k], eq
+    cdef int64_t* px
+    cdef int64_t* rest
+    cdef int64_t* head
+    cdef int64_t* end
+    cdef Py_ssize_t j
+    cdef int side = 1 if position > 0 else -1
+    cdef eng_i128 equity, remaining = lots, take, per_lot, affordable, room, step
+    side_of(e, k, position, &px, &rest, &head, &end)
+    if equity_of(e, i, &eq) != C_OK:
+        return C_OVERFLOW
+    equity = eq
+    plan.first = head[0]
+    plan.count = 0
+    plan.total = 0
+    plan.last_take = 0
+    for j in range(head[0], end[0]):
+        if remaining == 0:
+            break
+        take = remaining if remaining < rest[j] else rest[j]
+        per_lot = side * (<eng_i128>e.vplt[k] * (<eng_i128>px[j] - e.marks[k]))
+        if within_fund and per_lot < 0:
+            room = equity + e.holders[1]
+            affordable = floor_div(room, -per_lot) if room > 0 else 0
+            if affordable < take:
+                take = affordable
+        if take <= 0:
+            break
+        takes[plan.count] = <int64_t>take
+        plan.count += 1
+        plan.total += take
+        plan.last_take = <int64_t>take
+        if within_fund:
+            # the projection only matters for the next level's affordability
+            if not eng_mul(take, per_lot, &step) or not eng_add(equity, step, &equity):
+                return C_OVERFLOW
+        remaining -= take
+    return C_OK
+
+
+cdef int closable_within_fund(const Eng* e, Py_ssize_t i, Py_ssize_t k, bint* out) noexcept nogil:
+    """LIQ-BOOK-3: the whole position closes against the book (or at the mark, without a book)
+    leaving a deficit the fund can pay."""
+    cdef int64_t eq, position = e.lots[i * e.m + k]
+    cdef Plan plan
+    cdef int code
+    if not e.has_book[k]:
+        if equity_of(e, i, &eq) != C_OK:
+            return C_OVERFLOW
+        out[0] = <eng_i128>eq >= -(<eng_i128>e.holders[1])
+        return C_OK
+    code = plan_order(e, i, k, iabs(position), True, e.scratch_c, &plan)
+    if code != C_OK:
+        return code
+    out[0] = plan.total == iabs(position)
+    return C_OK
+
+
+cdef struct MarketOut:
+    int64_t lots
+    eng_i128 fee
+    int64_t levels
+
+
+cdef int market_liquidate(Eng* e, Py_ssize_t i, Py_ssize_t k, MarketOut* out) noexcept nogil:
+    """LIQ-BOOK-2 after the adapter's checks (account, market, role): the trigger, the position,
+    the book, the size, the plan, then one liquidation step per planned level."""
+    cdef bint liq, within_fund = e.bad_debt == BAD_DEBT_ADL, cp_allowed
+    cdef int64_t size, allowed, lots, position
+    cdef int64_t* px
+    cdef int64_t* rest
+    cdef int64_t* head
+    cdef int64_t* end
+    cdef Py_ssize_t j, book
+    cdef Plan plan
+    cdef LiqOut step
+    cdef int code
+    if liquidatable(e, i, &liq) != C_OK:
+        return C_OVERFLOW
+    if not liq:
+        return C_NOT_LIQUIDATABLE
+    position = e.lots[i * e.m + k]
+    if position == 0:
+        return C_NO_POSITION
+    if not e.has_book[k]:
+        return C_NO_BOOK_LIQUIDITY
+    book = e.book_acct[k]
+    if book < 0:
+        return C_UNKNOWN_ACCOUNT
+    if e.role[book] != ROLE_LIQUIDITY:
+        return C_NO_BOOK_LIQUIDITY
+    if size_lots(e, i, k, &size) != C_OK:
+        return C_OVERFLOW
+    code = plan_order(e, i, k, size, within_fund, e.scratch_c, &plan)
+    if code != C_OK:
+        return code
+    if plan.count == 0:
+        return C_NO_BOOK_LIQUIDITY
+    cp_allowed = e.isolated[book] == -1 or e.isolated[book] == k
+    side_of(e, k, position, &px, &rest, &head, &end)
+    out.lots = 0
+    out.fee = 0
+    out.levels = plan.count
+    e.book_touched[k] = 1
+    for j in range(plan.count):
+        if liquidatable(e, i, &liq) != C_OK:
+            return C_OVERFLOW
+        if not liq:
+            break  # healthy again: the order stops (LIQ-INV-5)
+        if size_lots(e, i, k, &allowed) != C_OK:
+            return C_OVERFLOW
+        lots = e.scratch_c[j] if e.scratch_c[j] < allowed else allowed
+        if lots <= 0:
+            return C_INVALID_SIZE
+        code = liquidate_step(e, i, k, book, px[plan.first + j], lots, cp_allowed, &step)
+        if code != C_OK:
+            return code
+        out.fee += step.fee
+        out.lots += lots
+        rest[head[0]] -= lots
+        if rest[head[0]] == 0:
+            head[0] += 1
+        if lots < e.scratch_c[j]:
+            break  # the policy now allows less than this level offered
+    return C_OK
+
+
+# -- the backstop (LIQ-BACKSTOP-1) ---------------------------------------------------------------
+
+cdef int backstop_liquidate(Eng* e, Py_ssize_t i, Py_ssize_t vault, eng_i128* taken) noexcept nogil:
+    """After the adapter's checks (accounts, roles, policy, the vault's isolation): the threshold,
+    then the vault takes every position at the mark, in market-id order, and the remaining
+    quote."""
+    cdef bint below
+    cdef Py_ssize_t c, k
+    cdef int64_t lots, amount, mark
+    cdef eng_i128 remaining
+    cdef int code
+    if below_backstop(e, i, &below) != C_OK:
+        return C_OVERFLOW
+    if not below:
+        return C_NOT_LIQUIDATABLE
+    for c in range(e.m):
+        k = e.sorted_cols[c]
+        if not e.present[i * e.m + k]:
+            continue
+        lots = e.lots[i * e.m + k]
+        mark = e.marks[k]
+        if lots == INT64_MIN:
+            return C_OVERFLOW
+        if value_of(e, lots if lots > 0 else -lots, k, mark, &amount) != C_OK:
+            return C_OVERFLOW
+        if lots > 0:
+            code = do_fill(e, k, vault, i, lots, amount, mark, True, R_BACKSTOP_1)
+        else:
+            code = do_fill(e, k, i, vault, -lots, amount, mark, True, R_BACKSTOP_1)
+        if code != C_OK:
+            return code
+    remaining = e.quote[i]
+    if remaining > 0:
+        code = transfer(e, i, vault, remaining, R_BACKSTOP_1)
+    elif remaining < 0:
+        code = transfer(e, vault, i, -remaining, R_BACKSTOP_1)
+    else:
+        code = C_OK
+    taken[0] = remaining
+    return code
+
+
+# -- auto-deleveraging (LIQ-ADL-*) ---------------------------------------------------------------
+
+cdef inline int cmp_score(const Eng* e, Py_ssize_t x, Py_ssize_t y) noexcept nogil:
+    """Order of candidates x, y (positions in the candidate list): higher score first, then the
+    smaller position (the candidates are in account-ID order)."""
+    cdef int sx = e.score_sgn[x], sy = e.score_sgn[y], c
+    if sx != sy:
+        return -1 if sx > sy else 1
+    if sx != 0:
+        c = eng_cmp_ufrac(e.score_num[x], e.score_den[x], e.score_num[y], e.score_den[y])
+        if sx < 0:
+            c = -c
+        if c != 0:
+            return -c
+    return -1 if x < y else (1 if x > y else 0)
+
+
+ctypedef int (*cmp_fn)(const Eng* e, Py_ssize_t x, Py_ssize_t y) noexcept nogil
+
+
+cdef void merge_sort(const Eng* e, int64_t* idx, int64_t* tmp, Py_ssize_t n,
+                     cmp_fn cmp) noexcept nogil:
+    """Bottom-up (stable) merge sort of ``idx`` by ``cmp`` (a total order)."""
+    cdef Py_ssize_t width = 1, lo, mid, hi, a, b, o
+    cdef int64_t* src = idx
+    cdef int64_t* dst = tmp
+    cdef int64_t* swap
+    while width < n:
+        lo = 0
+        while lo < n:
+            mid = lo + width if lo + width < n else n
+            hi = lo + 2 * width if lo + 2 * width < n else n
+            a = lo
+            b = mid
+            o = lo
+            while a < mid and b < hi:
+                if cmp(e, src[a], src[b]) <= 0:
+                    dst[o] = src[a]
+                    a += 1
+                else:
+                    dst[o] = src[b]
+                    b += 1
+                o += 1
+            while a < mid:
+                dst[o] = src[a]
+                a += 1
+                o += 1
+            while b < hi:
+                dst[o] = src[b]
+                b += 1
+                o += 1
+            lo += 2 * width
+        swap = src
+        src = dst
+        dst = swap
+        width *= 2
+    if src != idx:
+        for o in range(n):
+            idx[o] = src[o]
+
+
+cdef inline int set_score(Eng* e, Py_ssize_t x, eng_i128 num, eng_i128 den) noexcept nogil:
+    """Score x = num / den with den > 0, as sign and magnitudes."""
+    e.score_sgn[x] = sgn(num)
+    e.score_num[x] = <eng_u128>iabs(num)
+    e.score_den[x] = <eng_u128>den
+    return C_OK
+
+
+cdef inline int set_score_u(Eng* e, Py_ssize_t x, int s, eng_u128 num, eng_u128 den) noexcept nogil:
+    e.score_sgn[x] = s if num != 0 else 0
+    e.score_num[x] = num
+    e.score_den[x] = den
+    return C_OK
+
+
+cdef int unrealized_pnl(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t* out) noexcept nogil:
+    """LIQ-MARGIN-3: checked(value at the mark - cost)."""
+    cdef int64_t v
+    cdef eng_i128 pnl
+    if value_of(e, e.lots[i * e.m + k], k, e.marks[k], &v) != C_OK:
+        return C_OVERFLOW
+    pnl = <eng_i128>v - e.cost[i * e.m + k]
+    if not eng_fits(pnl):
+        return C_OVERFLOW
+    out[0] = <int64_t>pnl
+    return C_OK
+
+
+cdef int score_of(Eng* e, Py_ssize_t x, Py_ssize_t a, Py_ssize_t k) noexcept nogil:
+    """LIQ-ADL-2 scores as exact fractions, evaluated in the reference's order."""
+    cdef int64_t pnl, v, eq, mm, p
+    cdef eng_i128 eq1, wallet, total_pnl, vmax, cost, value, notional
+    cdef eng_u128 num, den
+    cdef Py_ssize_t j
+    if e.ranking == RANK_PNL_LEVERAGE:
+        cost = iabs(e.cost[a * e.m + k])
+        if cost != 0 and unrealized_pnl(e, a, k, &pnl) != C_OK:
+            return C_OVERFLOW
+        if value_of(e, e.lots[a * e.m + k], k, e.marks[k], &v) != C_OK:
+            return C_OVERFLOW
+        if equity_of(e, a, &eq) != C_OK:
+            return C_OVERFLOW
+        if cost == 0:
+            return set_score(e, x, 0, 1)
+        notional = iabs(v)
+        eq1 = eq if eq > 1 else 1
+        if pnl > 0:  # pnl / cost * notional / eq1
+            return set_score(e, x, <eng_i128>pnl * notional, cost * eq1)
+        return set_score(e, x, <eng_i128>pnl * eq1, cost * notional)  # (pnl / cost) / leverage
+    if e.ranking == RANK_PNL_MARGIN_RATIO:
+        if unrealized_pnl(e, a, k, &pnl) != C_OK or equity_of(e, a, &eq) != C_OK:
+            return C_OVERFLOW
+        total_pnl = 0
+        for j in range(e.m):
+            if e.present[a * e.m + j]:
+                if unrealized_pnl(e, a, j, &p) != C_OK:
+                    return C_OVERFLOW
+                total_pnl += p
+        wallet = eq - total_pnl
+        if eq <= 0:
+            return set_score(e, x, 0, 1)
+        if maint_total(e, a, &mm) != C_OK:
+            return C_OVERFLOW
+        if wallet < e.one_unit:
+            wallet = e.one_unit
+        # max(0, pnl) / max(one unit, wallet) * mm / eq; mm >= 0 (requirements are)
+        num = <eng_u128>(pnl if pnl > 0 else 0) * <eng_u128>(mm if mm > 0 else 0)
+        if not eng_umul(<eng_u128>wallet, <eng_u128>eq, &den):
+            return C_OVERFLOW  # beyond 128 bits (compare.py)
+        return set_score_u(e, x, 1, num, den)
+    # RANK_PRICE_RATIO_LEVERAGE: (mark / entry or entry / mark) x notional / account value
+    if value_of(e, e.lots[a * e.m + k], k, e.marks[k], &v) != C_OK:
+        return C_OVERFLOW
+    value = iabs(v)
+    cost = iabs(e.cost[a * e.m + k])
+    if cost == 0:
+        cost = 1
+    if value_of(e, e.lots[a * e.m + k], k, e.marks[k], &v) != C_OK:
+        return C_OVERFLOW
+    if equity_of(e, a, &eq) != C_OK:
+        return C_OVERFLOW
+    notional = iabs(v)
+    eq1 = eq if eq > 1 else 1
+    if e.lots[a * e.m + k] > 0:  # value / cost * notional / eq1
+        return set_score(e, x, value * notional, cost * eq1)
+    vmax = value if value > 1 else 1  # cost / max(value, 1) * notional / eq1
+    return set_score(e, x, cost * notional, vmax * eq1)
+
+
+cdef inline uint64_t splitmix64(uint64_t value) noexcept nogil:
+    """SplitMix64, the deterministic pseudo-random start of the seeded ranking (LIQ-ADL-2)."""
+    value = value + <uint64_t>0x9E3779B97F4A7C15ULL
+    value = (value ^ (value >> 30)) * <uint64_t>0xBF58476D1CE4E5B9ULL
+    value = (value ^ (value >> 27)) * <uint64_t>0x94D049BB133111EBULL
+    return value ^ (value >> 31)
+
+
+cdef int adl_allocation(Eng* e, Py_ssize_t i, Py_ssize_t k, uint64_t seq_before,
+                        Py_ssize_t* count) noexcept nogil:
+    """LIQ-ADL-2: who takes how many lots, in execution order: rows in scratch_a, lots in
+    scratch_b, ``count`` entries."""
+    cdef int64_t position = e.lots[i * e.m + k]
+    cdef int side = sgn(position)
+    cdef eng_i128 needed = iabs(position), total, exact, leftover, take, lots_a
+    cdef Py_ssize_t a, n_cand = 0, x, start, got = 0
+    cdef int64_t* cand = e.scratch_a   # candidate rows in id order
+    cdef int64_t* order = e.scratch_b
+    cdef int64_t* tmp = e.scratch_c
+    cdef int code
+    for a in range(e.n):
+        if e.role[a] == ROLE_TRADER and a != i and sgn(e.lots[a * e.m + k]) == -side:
+            cand[n_cand] = a
+            n_cand += 1
+    if e.ranking == RANK_PRO_RATA:
+        total = 0
+        for x in range(n_cand):
+            total += iabs(e.lots[cand[x] * e.m + k])
+        if total <= needed:
+            for x in range(n_cand):
+                e.scratch_b[x] = <int64_t>iabs(e.lots[cand[x] * e.m + k])
+            count[0] = n_cand
+            return C_OK
+        # floor shares; the remainders (as scores) rank the leftover lots
+        leftover = needed
+        for x in range(n_cand):
+            exact = needed * iabs(e.lots[cand[x] * e.m + k])
+            e.score_num[x] = <eng_u128>(exact % total)
+            e.score_den[x] = 1
+            e.score_sgn[x] = 1 if exact % total != 0 else 0
+            e.score_num[n_cand + x] = <eng_u128>(exact / total)  # the floor share, kept aside
+            leftover -= exact / total
+            order[x] = x
+        merge_sort(e, order, tmp, n_cand, cmp_score)
+        for x in range(n_cand):
+            if x < leftover:
+                e.score_num[n_cand + order[x]] += 1
+        got = 0
+        for x in range(n_cand):
+            if e.score_num[n_cand + x] > 0:
+                e.scratch_a[got] = cand[x]
+                e.scratch_b[got] = <int64_t>e.score_num[n_cand + x]
+                got += 1
+        count[0] = got
+        return C_OK
+    if e.ranking == RANK_SEEDED:
+        start = <Py_ssize_t>(splitmix64(e.adl_seed ^ seq_before) % <uint64_t>n_cand) \
+            if n_cand else 0
+        for x in range(n_cand):
+            order[x] = cand[(start + x) % n_cand]
+    else:
+        for x in range(n_cand):
+            code = score_of(e, x, cand[x], k)
+            if code != C_OK:
+                return code
+            tmp[x] = x
+        merge_sort(e, tmp, order, n_cand, cmp_score)
+        for x in range(n_cand):
+            order[x] = cand[tmp[x]]
+    # allocate in order (order and cand may alias scratch: copy rows out first)
+    for x in range(n_cand):
+        tmp[x] = order[x]
+    for x in range(n_cand):
+        if needed == 0:
+            break
+        a = tmp[x]
+        lots_a = iabs(e.lots[a * e.m + k])
+        take = needed if needed < lots_a else lots_a
+        e.scratch_a[got] = a
+        e.scratch_b[got] = <int64_t>take
+        got += 1
+        needed -= take
+    count[0] = got
+    return C_OK
+
+
+cdef int adl_receive(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t lots,
+                     eng_i128* out) noexcept nogil:
+    """LIQ-ADL-4: the quote the bankrupt account receives for closing ``lots`` (negative: pays),
+    at the bankruptcy value or at the mark."""
+    cdef int64_t before = e.lots[i * e.m + k], after, v_before, v_after, eq, total_mm
+    cdef int64_t mm_before, mm_after
+    cdef eng_i128 change, released
+    after = <int64_t>(before - sgn(before) * <eng_i128>lots)
+    if value_of(e, after, k, e.marks[k], &v_after) != C_OK \
+            or value_of(e, before, k, e.marks[k], &v_before) != C_OK:
+        return C_OVERFLOW
+    change = <eng_i128>v_after - v_before
+    if e.adl_price == ADL_AT_MARK:
+        out[0] = -change
+        return C_OK
+    if equity_of(e, i, &eq) != C_OK or maint_total(e, i, &total_mm) != C_OK:
+        return C_OVERFLOW
+    if value_of(e, before, k, e.marks[k], &v_before) != C_OK \
+            or maint_of(e, k, iabs(v_before), &mm_before) != C_OK \
+            or value_of(e, after, k, e.marks[k], &v_after) != C_OK \
+            or maint_of(e, k, iabs(v_after), &mm_after) != C_OK:
+        return C_OVERFLOW
+    released = <eng_i128>mm_before - mm_after
+    if total_mm <= 0:
+        return C_ZERO_DIVISION
+    out[0] = -change - floor_div(<eng_i128>eq * released, total_mm)
+    return C_OK
+
+
+cdef struct AdlOut:
+    int64_t lots
+    Py_ssize_t counterparties
+    bint settled
+    eng_i128 fund_paid
+    eng_i128 written_off
+
+
+cdef int deleverage(Eng* e, Py_ssize_t i, Py_ssize_t k, AdlOut* out) noexcept nogil:
+    """LIQ-ADL-1/3 after the adapter's checks (account, market, role, policy): the position, the
+    trigger (with a book) or bankruptcy (without), the fund, the allocation, then the fills at
+    the bankruptcy value (or the mark) and the settlements."""
+    cdef int64_t position = e.lots[i * e.m + k], eq, lots
+    cdef bint liq, closable
+    cdef Py_ssize_t count, x, cp
+    cdef eng_i128 allocated = 0, receives, paid, written
+    cdef uint64_t seq_before = <uint64_t>(e.seq - 1)
+    cdef int code
+    if position == 0:
+        return C_NO_POSITION
+    if e.has_book[k]:
+        if liquidatable(e, i, &liq) != C_OK:
+            return C_OVERFLOW
+        if not liq:
+            return C_NOT_LIQUIDATABLE
+    else:
+        if equity_of(e, i, &eq) != C_OK:
+            return C_OVERFLOW
+        if eq >= 0:
+            return C_NOT_BANKRUPT
+    code = closable_within_fund(e, i, k, &closable)
+    if code != C_OK:
+        return code
+    if closable:
+        return C_FUND_CAN_COVER
+    code = adl_allocation(e, i, k, seq_before, &count)
+    if code != C_OK:
+        return code
+    for x in range(count):
+        allocated += e.scratch_b[x]
+    if allocated < iabs(position):
+        return C_INSUFFICIENT_ADL_LIQUIDITY
+    # atomic from here on; scratch_a / scratch_b hold the allocation and are not reused below
+    for x in range(count):
+        cp = e.scratch_a[x]
+        lots = e.scratch_b[x]
+        code = adl_receive(e, i, k, lots, &receives)
+        if code != C_OK:
+            return code
+        if position > 0:
+            code = do_fill(e, k, cp, i, lots, receives, e.marks[k],
+                           e.adl_price == ADL_AT_MARK, R_ADL_3)
+        else:
+            code = do_fill(e, k, i, cp, lots, -receives, e.marks[k],
+                           e.adl_price == ADL_AT_MARK, R_ADL_3)
+        if code != C_OK:
+            return code
+    out.lots = <int64_t>iabs(position)
+    out.counterparties = count
+    out.settled = False
+    out.fund_paid = 0
+    out.written_off = 0
+    if is_flat(e, i) and e.quote[i] < 0:
+        if settle_deficit(e, i, &paid, &written) != C_OK:
+            return C_OVERFLOW
+        out.settled = True
+        out.fund_paid += paid
+        out.written_off += written
+    for x in range(count):
+        cp = e.scratch_a[x]
+        if is_flat(e, cp) and e.quote[cp] < 0:
+            if settle_deficit(e, cp, &paid, &written) != C_OK:
+                return C_OVERFLOW
+            out.settled = True
+            out.fund_paid += paid
+            out.written_off += written
+    return C_OK
+
+
+# -- socialized loss (LIQ-SOCIAL-2) and funding (LIQ-FUNDING-1/2) -------------------------------
+
+cdef int sweep_residual(Eng* e, int64_t holder, int rule, eng_i128* moved) noexcept nogil:
+    """LIQ-ROUND-3: a positive residual left with ``holder`` goes to the fee sink."""
+    cdef int64_t residual = e.holders[-holder - 1]
+    moved[0] = residual if residual > 0 else 0
+    if residual > 0:
+        return transfer(e, holder, H_FEE_SINK, residual, rule)
+    return C_OK
+
+
+cdef struct SocialOut:
+    eng_i128 loss
+    eng_i128 charged
+
+
+cdef int socialize_loss(Eng* e, Py_ssize_t k, int side, SocialOut* out) noexcept nogil:
+    """After the adapter's checks (market, side, policy): charge the recorded bad debt to the
+    traders on ``side`` pro rata to their lots, each charge rounded up, the residual swept."""
+    cdef eng_i128 loss = -(<eng_i128>e.holders[3]), total = 0, charge, moved
+    cdef Py_ssize_t a
+    cdef int code
+    if loss <= 0:
+        return C_NOTHING_TO_SOCIALIZE
+    for a in range(e.n):
+        if e.role[a] == ROLE_TRADER and sgn(e.lots[a * e.m + k]) == side:
+            total += iabs(e.lots[a * e.m + k])
+    if total == 0:
+        return C_NO_SOCIALIZATION_BASE
+    out.loss = loss
+    out.charged = 0
+    for a in range(e.n):
+        if e.role[a] == ROLE_TRADER and sgn(e.lots[a * e.m + k]) == side:
+            charge = ceil_div(loss * iabs(e.lots[a * e.m + k]), total)
+            code = transfer(e, a, H_SOCIALIZED_LOSS, charge, R_SOCIAL_2)
+            if code != C_OK:
+                return code
+            out.charged += charge
+    return sweep_residual(e, H_SOCIALIZED_LOSS, R_ROUND_3, &moved)
+
+
+cdef int apply_funding(Eng* e, Py_ssize_t k, int64_t rate_ppm, eng_i128* residual) noexcept nogil:
+    """After the adapter's checks (market, rate): every position owes value x rate (owing rounds
+    up, being owed down), collected into the pool first, then paid out; the residual swept."""
+    cdef Py_ssize_t a
+    cdef int64_t v
+    cdef eng_i128 owed
+    cdef int64_t* amounts = e.scratch_a
+    cdef int code
+    for a in range(e.n):
+        if e.lots[a * e.m + k] == 0:
+            continue
+        if value_of(e, e.lots[a * e.m + k], k, e.marks[k], &v) != C_OK:
+            return C_OVERFLOW
+        owed = ceil_div(<eng_i128>v * rate_ppm, PPM)
+        if not eng_fits(owed):
+            return C_OVERFLOW  # only -2^63 at -100% (compare.py)
+        amounts[a] = <int64_t>owed
+    for a in range(e.n):
+        if e.lots[a * e.m + k] != 0 and amounts[a] > 0:
+            code = transfer(e, a, H_FUNDING_POOL, amounts[a], R_FUNDING_1)
+            if code != C_OK:
+                return code
+    for a in range(e.n):
+        if e.lots[a * e.m + k] != 0 and amounts[a] < 0:
+            code = transfer(e, H_FUNDING_POOL, a, -(<eng_i128>amounts[a]), R_FUNDING_1)
+            if code != C_OK:
+                return code
+    return sweep_residual(e, H_FUNDING_POOL, R_FUNDING_2, residual)
+
+
+# -- the cascade (LIQ-CASCADE-*, LIQ-MARK-2, LIQ-BOOK-1) ------------------------------------------
+
+EVENT_KIND_NAMES = ("step", "mark", "liquidation_fill", "fee", "insurance_payout", "write_off",
+                    "adl_fill", "backstop", "socialize", "unresolved", "fill", "transfer")
+EVENT_RULE_IDS = RULE_IDS + ("LIQ-CASCADE-4", "LIQ-MARK-2", "LIQ-CASCADE-2")
+cdef enum:
+    EV_STEP = 0
+    EV_MARK = 1
+    EV_LIQUIDATION_FILL = 2
+    EV_FEE = 3
+    EV_INSURANCE_PAYOUT = 4
+    EV_WRITE_OFF = 5
+    EV_ADL_FILL = 6
+    EV_BACKSTOP = 7
+    EV_SOCIALIZE = 8
+    EV_UNRESOLVED = 9
+    EV_FILL = 10
+    EV_TRANSFER = 11
+    R_CASCADE_4 = 11
+    R_MARK_2 = 12
+    R_CASCADE_2 = 13
+    DETAIL_NONE = 0
+    DETAIL_COUNTERPARTY = 1
+    DETAIL_TRANSFER = 2
+    DETAIL_UNRESOLVED = 3
+    MARK_INDEX_BAND = 0
+    MARK_LAST_FILL = 1
+    NO_DUE = -1
+
+cdef int64_t EV_NONE = INT64_MIN
+
+
+cdef int event(Eng* e, int kind, int64_t account, Py_ssize_t market, int64_t lots, int64_t price,
+               bint has_price, int64_t quote, int rule, int detail, int64_t d1,
+               int64_t d2) noexcept nogil:
+    cdef Cas* c = e.cas
+    cdef Ev* grown
+    cdef Ev* v
+    if c.nev == c.capev:
+        grown = <Ev*>realloc(c.evs, (2 * c.capev + 64) * sizeof(Ev))
+        if grown == NULL:
+            return C_OVERFLOW
+        c.evs = grown
+        c.capev = 2 * c.capev + 64
+    v = &c.evs[c.nev]
+    v.step = c.step
+    v.round = c.round
+    v.kind = kind
+    v.account = account
+    v.market = <int32_t>market
+    v.lots = lots
+    v.price = price
+    v.has_price = has_price
+    v.quote = quote
+    v.rule = rule
+    v.detail = detail
+    v.d1 = d1
+    v.d2 = d2
+    c.nev += 1
+    return C_OK
+
+
+cdef int record_receipt(Eng* e, int64_t subject, Py_ssize_t first) noexcept nogil:
+    """The reference's _Recorder.receipt: an operation's journal records as trace events."""
+    cdef Cas* c = e.cas
+    cdef Py_ssize_t r
+    cdef Rec* rec
+    cdef Rec* following
+    cdef int kind
+    cdef int64_t account
+    for r in range(first, e.nrec):
+        rec = &e.recs[r]
+        if rec.kind == K_FILL:
+            if rec.rule == R_EXEC_2:
+                kind = EV_LIQUIDATION_FILL
+            elif rec.rule == R_ADL_3:
+                kind = EV_ADL_FILL
+            elif rec.rule == R_BACKSTOP_1:
+                kind = EV_BACKSTOP
+            else:
+                kind = EV_FILL
+            if event(e, kind, subject, rec.market, rec.lots if rec.a == subject else -rec.lots,
+                     rec.price, rec.has_price, rec.amount, rec.rule, DETAIL_COUNTERPARTY,
+                     rec.a if rec.b == subject else rec.b, 0) != C_OK:
+                return C_OVERFLOW
+            if not c.liquidated[subject]:
+                c.liquidated[subject] = 1
+                c.n_liquidated += 1
+            if kind == EV_LIQUIDATION_FILL:
+                c.fills += 1
+        else:
+            if r + 1 < e.nrec:
+                following = &e.recs[r + 1]
+                if following.kind == K_FILL and following.rule == rec.rule:
+                    continue  # the cash leg of the fill that follows
+            if rec.rule == R_FEE_1:
+                kind = EV_FEE
+            elif rec.rule == R_INSURANCE_1:
+                kind = EV_INSURANCE_PAYOUT
+            elif rec.rule == R_SOCIAL_1:
+                kind = EV_WRITE_OFF
+            elif rec.rule == R_SOCIAL_2 or rec.rule == R_ROUND_3:
+                kind = EV_SOCIALIZE
+            elif rec.rule == R_BACKSTOP_1:
+                kind = EV_BACKSTOP
+            else:
+                kind = EV_TRANSFER
+            account = rec.b if rec.a == H_INSURANCE_FUND or rec.a == H_SOCIALIZED_LOSS else rec.a
+            if event(e, kind, account, -1, 0, 0, False, rec.amount, rec.rule, DETAIL_TRANSFER,
+                     rec.a, rec.b) != C_OK:
+                return C_OVERFLOW
+    return C_OK
+
+
+cdef inline void band(const Cas* c, int64_t index, eng_i128* low, eng_i128* high) noexcept nogil:
+    """The band around the index, its bounds rounded toward the index (LIQ-MARK-2)."""
+    low[0] = ceil_div(<eng_i128>index * (PPM - c.band_ppm), PPM)
+    high[0] = floor_div(<eng_i128>index * (PPM + c.band_ppm), PPM)
+
+
+cdef int set_mark(Eng* e, Py_ssize_t k, eng_i128 price) noexcept nogil:
+    """LIQ-MARK-1 as one operation (its own seq)."""
+    if price <= 0 or not eng_fits(price):
+        return C_INVALID_PRICE
+    e.seq += 1
+    e.marks[k] = <int64_t>price
+    return C_OK
+
+
+cdef int replace_book(Eng* e, Py_ssize_t k) noexcept nogil:
+    """LIQ-BOOK-1: a fresh ladder around the mark, bids rounded down and asks up, levels that
+    round onto one tick merged; one operation (its own seq)."""
+    cdef Cas* c = e.cas
+    cdef int64_t* bp = e.bid_px + k * e.book_cap
+    cdef int64_t* bl = e.bid_lots + k * e.book_cap
+    cdef int64_t* ap = e.ask_px + k * e.book_cap
+    cdef int64_t* al = e.ask_lots + k * e.book_cap
+    cdef Py_ssize_t nb = 0, na = 0, j
+    cdef eng_i128 bid, ask, mark = e.marks[k]
+    for j in range(1, c.levels[k] + 1):
+        bid = floor_div(mark * (PPM - j * c.spacing_ppm[k]), PPM)
+        ask = ceil_div(mark * (PPM + j * c.spacing_ppm[k]), PPM)
+        if bid > 0:
+            if nb and bp[nb - 1] == bid:
+                bl[nb - 1] += c.lots_per_level[k]
+            else:
+                bp[nb] = <int64_t>bid
+                bl[nb] = c.lots_per_level[k]
+                nb += 1
+        if ask > 0:
+            if not eng_fits(ask):
+                return C_OVERFLOW  # a book price beyond int64 (only for marks near 2^63)
+            if na and ap[na - 1] == ask:
+                al[na - 1] += c.lots_per_level[k]
+            else:
+                ap[na] = <int64_t>ask
+                al[na] = c.lots_per_level[k]
+                na += 1
+    e.bid_head[k] = 0
+    e.bid_end[k] = nb
+    e.ask_head[k] = 0
+    e.ask_end[k] = na
+    e.has_book[k] = 1
+    e.book_acct[k] = c.book_row
+    e.book_touched[k] = 1
+    e.seq += 1
+    return C_OK
+
+
+cdef int open_step(Eng* e) noexcept nogil:
+    """LIQ-CASCADE-4: every path market, in id order, opens its mark (LIQ-MARK-2) and gets a
+    fresh book (LIQ-BOOK-1)."""
+    cdef Cas* c = e.cas
+    cdef Py_ssize_t x, k
+    cdef eng_i128 opening, low, high, prev
+    cdef int code
+    c.round = 0
+    c.rounds = 0
+    c.step_notional = 0
+    c.step_adl = 0
+    c.step_written_off = 0
+    for x in range(c.n_cfg):
+        k = c.cfg_cols[x]
+        if c.mark_kind == MARK_LAST_FILL:
+            opening = c.index[k]
+        else:
+            prev = c.prev_index[k] if c.has_prev else e.marks[k]
+            band(c, c.index[k], &low, &high)
+            opening = <eng_i128>c.index[k] + e.marks[k] - prev
+            if opening < low:
+                opening = low
+            if opening > high:
+                opening = high
+        code = set_mark(e, k, opening)
+        if code != C_OK:
+            return code
+        if e.marks[k] < c.lowest[k]:
+            c.lowest[k] = e.marks[k]
+        code = replace_book(e, k)
+        if code != C_OK:
+            return code
+        if event(e, EV_STEP, EV_NONE, k, 0, c.index[k], True, 0, R_CASCADE_4, DETAIL_NONE,
+                 0, 0) != C_OK:
+            return C_OVERFLOW
+    return C_OK
+
+
+cdef int cmp_due(const Eng* e, Py_ssize_t x, Py_ssize_t y) noexcept nogil:
+    """LIQ-CASCADE-1: ascending equity / maintenance (exactly; both maintenances > 0), then id."""
+    cdef const Cas* c = e.cas
+    cdef eng_i128 left = <eng_i128>c.due_eq[x] * c.due_mm[y]
+    cdef eng_i128 right = <eng_i128>c.due_eq[y] * c.due_mm[x]
+    if left != right:
+        return -1 if left < right else 1
+    return -1 if c.due_row[x] < c.due_row[y] else (1 if c.due_row[x] > c.due_row[y] else 0)
+
+
+cdef int processing_order(Eng* e, Py_ssize_t* count) noexcept nogil:
+    """The liquidatable traders, most distressed first: their rows in due_row[0..count)."""
+    cdef Cas* c = e.cas
+    cdef Py_ssize_t a, n_due = 0, x
+    cdef int64_t mm, eq
+    for a in range(e.n):
+        if e.role[a] != ROLE_TRADER or e.npos[a] == 0:
+            continue
+        if maint_total(e, a, &mm) != C_OK:
+            return C_OVERFLOW
+        if mm <= 0:
+            continue
+        if equity_of(e, a, &eq) != C_OK:
+            return C_OVERFLOW
+        if eq < mm:
+            c.due_row[n_due] = a
+            c.due_eq[n_due] = eq
+            c.due_mm[n_due] = mm
+            n_due += 1
+    for x in range(n_due):
+        e.scratch_c[x] = x
+    merge_sort(e, e.scratch_c, c.due_tmp, n_due, cmp_due)
+    for x in range(n_due):
+        c.due_tmp[x] = c.due_row[e.scratch_c[x]]
+    for x in range(n_due):
+        c.due_row[x] = c.due_tmp[x]
+    count[0] = n_due
+    return C_OK
+
+
+cdef int process_account(Eng* e, Py_ssize_t i, bint* progressed) noexcept nogil:
+    """LIQ-CASCADE-3: the backstop takes the account whole below its threshold; else market by
+    market in id order, orders against the book until healthy or refused, then ADL (``adl``);
+    a write-off is socialized at once on the other side (``socialize``)."""
+    cdef Cas* c = e.cas
+    cdef bint liq, below
+    cdef Py_ssize_t x, k, n_cols = 0, first
+    cdef int code
+    cdef eng_i128 taken, residual
+    cdef MarketOut mo
+    cdef AdlOut ao
+    cdef SocialOut so
+    progressed[0] = False
+    if liquidatable(e, i, &liq) != C_OK:
+        return C_OVERFLOW
+    if not liq:
+        return C_OK  # an earlier account's ADL may have reduced this one's position
+    if c.vault_row >= 0:
+        if below_backstop(e, i, &below) != C_OK:
+            return C_OVERFLOW
+        if below:
+            for x in range(e.m):  # the vault may take every market the account holds
+                k = e.sorted_cols[x]
+                if e.present[i * e.m + k] and e.isolated[c.vault_row] != -1 \
+                        and e.isolated[c.vault_row] != k:
+                    return C_ISOLATED_MARKET_MISMATCH
+            first = e.nrec
+            e.seq += 1
+            code = backstop_liquidate(e, i, c.vault_row, &taken)
+            if code != C_OK:
+                return code
+            progressed[0] = True
+            return record_receipt(e, i, first)
+    for x in range(e.m):  # sorted(account.positions) and the sides, taken now
+        k = e.sorted_cols[x]
+        if e.present[i * e.m + k]:
+            c.order_cols[n_cols] = k
+            c.sides[n_cols] = 1 if e.lots[i * e.m + k] > 0 else -1
+            n_cols += 1
+    for x in range(n_cols):
+        k = c.order_cols[x]
+        while e.lots[i * e.m + k] != 0:
+            if liquidatable(e, i, &liq) != C_OK:
+                return C_OVERFLOW
+            if not liq:
+                break
+            first = e.nrec
+            e.seq += 1
+            code = market_liquidate(e, i, k, &mo)
+            if code == C_NO_BOOK_LIQUIDITY:
+                e.seq -= 1  # refused before its atomic block: seq unchanged
+                break
+            if code != C_OK:
+                return code
+            if record_receipt(e, i, first) != C_OK:
+                return C_OVERFLOW
+            progressed[0] = True
+        if e.lots[i * e.m + k] != 0 and e.bad_debt != BAD_DEBT_SOCIALIZE:
+            if liquidatable(e, i, &liq) != C_OK:
+                return C_OVERFLOW
+            if liq:
+                first = e.nrec
+                e.seq += 1
+                code = deleverage(e, i, k, &ao)
+                if code == C_FUND_CAN_COVER or code == C_INSUFFICIENT_ADL_LIQUIDITY:
+                    e.seq -= 1
+                elif code != C_OK:
+                    return code
+                else:
+                    if record_receipt(e, i, first) != C_OK:
+                        return C_OVERFLOW
+                    progressed[0] = True
+    if e.bad_debt == BAD_DEBT_SOCIALIZE:
+        for x in range(n_cols):
+            if e.holders[3] >= 0:
+                break
+            first = e.nrec
+            e.seq += 1
+            code = socialize_loss(e, c.order_cols[x], -c.sides[x], &so)
+            if code == C_NO_SOCIALIZATION_BASE:
+                e.seq -= 1
+            elif code != C_OK:
+                return code
+            elif record_receipt(e, i, first) != C_OK:
+                return C_OVERFLOW
+    return C_OK
+
+
+cdef int run_round(Eng* e, bint* progressed) noexcept nogil:
+    """LIQ-CASCADE-2, one round: the processing order, every due account, the round's totals,
+    then the marks follow the round's last fills. NO_DUE when nobody is liquidatable."""
+    cdef Cas* c = e.cas
+    cdef Py_ssize_t n_due, x, first_event, k, j
+    cdef bint one
+    cdef int code
+    cdef int64_t v
+    cdef eng_i128 low, high, nxt
+    cdef Ev* ev
+    code = processing_order(e, &n_due)
+    if code != C_OK:
+        return code
+    if n_due == 0:
+        return NO_DUE
+    c.rounds += 1
+    c.round = c.rounds
+    first_event = c.nev
+    progressed[0] = False
+    for x in range(n_due):
+        code = process_account(e, c.due_row[x], &one)
+        if code != C_OK:
+            return code
+        if one:
+            progressed[0] = True
+    for k in range(e.m):
+        c.last_fill[k] = 0
+    for j in range(first_event, c.nev):
+        ev = &c.evs[j]
+        if (ev.kind == EV_LIQUIDATION_FILL or ev.kind == EV_BACKSTOP) and ev.has_price \
+                and ev.price != 0:
+            c.step_notional += iabs(ev.quote)
+        elif ev.kind == EV_ADL_FILL:
+            c.step_adl += iabs(ev.lots)
+            if value_of(e, ev.lots, ev.market, e.marks[ev.market], &v) != C_OK:
+                return C_OVERFLOW
+            c.adl_notional += iabs(v)
+        elif ev.kind == EV_WRITE_OFF:
+            c.step_written_off += ev.quote
+        elif ev.kind == EV_SOCIALIZE and ev.rule == R_SOCIAL_2:
+            c.socialized += ev.quote
+        if ev.kind == EV_LIQUIDATION_FILL:
+            c.last_fill[ev.market] = ev.price
+    for x in range(c.n_cfg):  # the round's fills move the marks (LIQ-MARK-2)
+        k = c.cfg_cols[x]
+        if c.last_fill[k] == 0:
+            continue
+        nxt = c.last_fill[k]
+        if c.mark_kind == MARK_INDEX_BAND:
+            band(c, c.index[k], &low, &high)
+            if nxt < low:
+                nxt = low
+            if nxt > high:
+                nxt = high
+        if nxt != e.marks[k]:
+            code = set_mark(e, k, nxt)
+            if code != C_OK:
+                return code
+            if event(e, EV_MARK, EV_NONE, k, 0, e.marks[k], True, 0, R_MARK_2, DETAIL_NONE,
+                     0, 0) != C_OK:
+                return C_OVERFLOW
+            if e.marks[k] < c.lowest[k]:
+                c.lowest[k] = e.marks[k]
+    return C_OK
+
+
+cdef int run_rounds(Eng* e) noexcept nogil:
+    """Rounds to a fixed point: until nobody is due or a round changes nothing."""
+    cdef bint progressed
+    cdef int code
+    while True:
+        code = run_round(e, &progressed)
+        if code == NO_DUE:
+            return C_OK
+        if code != C_OK:
+            return code
+        if not progressed:
+            return C_OK
+
+
+# -- the Python face -----------------------------------------------------------------------------
+
+cdef object py_i128(eng_i128 v):
+    """An exact Python int from 128 bits (Cython sees the type as 64-bit: never convert it
+    directly)."""
+    return (int(eng_hi64(v)) << 64) | int(eng_lo64(v))
+
+
+cdef class Engine:
+    """One venue state packed for the compiled operations (see the module docstring).
+
+    Built by :func:`liqspec.fast.operations.engine_for` from a reference ``State``; the arrays
+    are public numpy arrays so the glue can write results back.
+    """
+    cdef Eng e
+    cdef public object account_ids, market_ids, quote, lots, cost, present, touched
+    cdef public object acct_touched, npos, role, isolated, marks, tables
+    cdef public object sorted_cols, has_book, book_acct, bid_px, bid_lots, ask_px, ask_lots
+    cdef public object bid_head, bid_end, ask_head, ask_end, book_touched
+    cdef public object scratch_a, scratch_b, scratch_c, score_sgn
+    cdef public object fee_ppm
+
+    def __cinit__(self):
+        self.e.recs = NULL
+        self.e.nrec = 0
+        self.e.caprec = 0
+        self.e.longs = NULL
+        self.e.score_num = NULL
+        self.e.score_den = NULL
+        self.e.cas = NULL
+        self.cas_store.evs = NULL
+
+    def __dealloc__(self):
+        free(self.e.recs)
+        free(self.e.longs)
+        free(self.e.score_num)
+        free(self.e.score_den)
+        free(self.cas_store.evs)
+        self.cas_store.evs = NULL
+        self.e.recs = NULL
+        self.e.longs = NULL
+        self.e.score_num = NULL
+        self.e.score_den = NULL
+
+    def setup(self, tables, account_ids, market_ids, quote, lots, cost, present, role, isolated,
+              marks, holders, int64_t seq, policies, sorted_cols, has_book, book_acct, bid_px,
+              bid_lots, ask_px, ask_lots, bid_head, bid_end, ask_head, ask_end):
+        """Adopt packed arrays (all int64 unless noted; C-contiguous) and the profile."""
+        cdef Py_ssize_t n = len(account_ids), m = len(market_ids), x, size
+        cdef int64_t[::1] v64
+        cdef uint8_t[::1] vu8
+        cdef int8_t[::1] vi8
+        if self.e.longs != NULL:
+            raise RuntimeError("an Engine is set up once")
+        self.account_ids = account_ids
+        self.market_ids = market_ids
+        self.tables = tables
+        self.quote = quote
+        self.lots = lots
+        self.cost = cost
+        self.present = present
+        self.touched = np.zeros(n * m, dtype=np.uint8)
+        self.acct_touched = np.zeros(n, dtype=np.uint8)
+        self.npos = present.reshape(n, m).sum(axis=1).astype(np.int64) if n else np.zeros(
+            0, dtype=np.int64)
+        self.role = role
+        self.isolated = isolated
+        self.marks = marks
+        self.sorted_cols = sorted_cols
+        self.has_book = has_book
+        self.book_acct = book_acct
+        self.bid_px, self.bid_lots, self.ask_px, self.ask_lots = bid_px, bid_lots, ask_px, ask_lots
+        self.bid_head, self.bid_end, self.ask_head, self.ask_end = bid_head, bid_end, ask_head, \
+            ask_end
+        self.book_touched = np.zeros(m, dtype=np.uint8)
+        self.fee_ppm = tables.liquidation_fee_ppm
+        size = max(n, 1) + max(bid_px.shape[1] if bid_px.ndim == 2 else 0, 1)
+        self.scratch_a = np.zeros(size, dtype=np.int64)
+        self.scratch_b = np.zeros(size, dtype=np.int64)
+        self.scratch_c = np.zeros(size, dtype=np.int64)
+        self.score_sgn = np.zeros(2 * size, dtype=np.int8)
+        self.e.score_num = <eng_u128*>malloc(2 * size * sizeof(eng_u128))
+        self.e.score_den = <eng_u128*>malloc(2 * size * sizeof(eng_u128))
+        self.e.longs = <eng_i128*>malloc((m + 1) * sizeof(eng_i128))
+        if self.e.score_num == NULL or self.e.score_den == NULL or self.e.longs == NULL:
+            raise MemoryError()
+        self.e.n = n
+        self.e.m = m
+        self.e.width = tables.tier_floor_quote.shape[1]
+        v64 = self.quote
+        self.e.quote = &v64[0] if n else NULL
+        v64 = self.lots.reshape(-1)
+        self.e.lots = &v64[0] if n * m else NULL
+        v64 = self.cost.reshape(-1)
+        self.e.cost = &v64[0] if n * m else NULL
+        vu8 = self.present.reshape(-1)
+        self.e.present = &vu8[0] if n * m else NULL
+        vu8 = self.touched
+        self.e.touched = &vu8[0] if n * m else NULL
+        vu8 = self.acct_touched
+        self.e.acct_touched = &vu8[0] if n else NULL
+        v64 = self.npos
+        self.e.npos = &v64[0] if n else NULL
+        vi8 = self.role
+        self.e.role = &vi8[0] if n else NULL
+        v64 = self.isolated
+        self.e.isolated = &v64[0] if n else NULL
+        v64 = self.marks
+        self.e.marks = &v64[0]
+        for x in range(5):
+            self.e.holders[x] = holders[x]
+        self.e.seq = seq
+        v64 = tables.value_per_lot_tick
+        self.e.vplt = &v64[0]
+        v64 = tables.n_tiers
+        self.e.n_tiers = &v64[0]
+        v64 = tables.tier_floor_quote.reshape(-1)
+        self.e.floor = &v64[0]
+        v64 = tables.maint_margin_ppm.reshape(-1)
+        self.e.mmr = &v64[0]
+        v64 = tables.maint_deduction_quote.reshape(-1)
+        self.e.mded = &v64[0]
+        v64 = tables.init_margin_ppm.reshape(-1)
+        self.e.imr = &v64[0]
+        v64 = tables.init_deduction_quote.reshape(-1)
+        self.e.ided = &v64[0]
+        v64 = tables.min_maint_margin_quote
+        self.e.min_mm = &v64[0]
+        v64 = tables.oi_lower_cap_quote
+        self.e.oi_lower = &v64[0]
+        v64 = tables.oi_upper_cap_quote
+        self.e.oi_upper = &v64[0]
+        vu8 = tables.has_oi_scaling
+        self.e.has_oi = &vu8[0]
+        v64 = self.fee_ppm
+        self.e.fee_ppm = &v64[0]
+        v64 = self.sorted_cols
+        self.e.sorted_cols = &v64[0]
+        self.e.size_policy = policies["size"]
+        self.e.fee_policy = policies["fee"]
+        self.e.bad_debt = policies["bad_debt"]
+        self.e.ranking = policies["ranking"]
+        self.e.adl_price = policies["adl_price"]
+        self.e.portion_ppm = policies["portion_ppm"]
+        self.e.portion_threshold = policies["portion_threshold"]
+        self.e.bs_num = tables.backstop_num
+        self.e.bs_den = tables.backstop_den
+        self.e.adl_seed = policies["adl_seed"]
+        self.e.one_unit = policies["one_unit"]
+        vu8 = self.has_book
+        self.e.has_book = &vu8[0]
+        v64 = self.book_acct
+        self.e.book_acct = &v64[0]
+        self.e.book_cap = bid_px.shape[1]
+        v64 = self.bid_px.reshape(-1)
+        self.e.bid_px = &v64[0]
+        v64 = self.bid_lots.reshape(-1)
+        self.e.bid_lots = &v64[0]
+        v64 = self.ask_px.reshape(-1)
+        self.e.ask_px = &v64[0]
+        v64 = self.ask_lots.reshape(-1)
+        self.e.ask_lots = &v64[0]
+        v64 = self.bid_head
+        self.e.bid_head = &v64[0]
+        v64 = self.bid_end
+        self.e.bid_end = &v64[0]
+        v64 = self.ask_head
+        self.e.ask_head = &v64[0]
+        v64 = self.ask_end
+        self.e.ask_end = &v64[0]
+        vu8 = self.book_touched
+        self.e.book_touched = &vu8[0]
+        v64 = self.scratch_a
+        self.e.scratch_a = &v64[0]
+        v64 = self.scratch_b
+        self.e.scratch_b = &v64[0]
+        v64 = self.scratch_c
+        self.e.scratch_c = &v64[0]
+        vi8 = self.score_sgn
+        self.e.score_sgn = &vi8[0]
+        self._init_longs()
+
+    cdef void _init_longs(self):
+        cdef Py_ssize_t a, k
+        for k in range(self.e.m):
+            self.e.longs[k] = 0
+        for a in range(self.e.n):
+            for k in range(self.e.m):
+                if self.e.lots[a * self.e.m + k] > 0:
+                    self.e.longs[k] += self.e.lots[a * self.e.m + k]
+
+    # -- state read back by the glue -------------------------------------------------------------
+    @property
+    def holders(self):
+        return [self.e.holders[x] for x in range(5)]
+
+    @property
+    def seq(self):
+        return self.e.seq
+
+    @property
+    def n_records(self):
+        return self.e.nrec
+
+    def records(self, Py_ssize_t first=0):
+        """Journal records from ``first``: (kind, a, b, lots, amount, price|None, market, rule,
+        seq) tuples (kind 0: transfer, 1: fill)."""
+        cdef Py_ssize_t r
+        cdef Rec* rec
+        out = []
+        for r in range(first, self.e.nrec):
+            rec = &self.e.recs[r]
+            out.append((rec.kind, rec.a, rec.b, rec.lots, rec.amount,
+                        rec.price if rec.has_price else None, rec.market, rec.rule, rec.seq))
+        return out
+
+    def begin(self):
+        """Start an operation: the journal stamps the next seq (LIQ-RESULT-1's seq + 1)."""
+        self.e.seq += 1
+
+    # -- the operations (codes are ResultCode values) --------------------------------------------
+    def liquidate(self, Py_ssize_t i, Py_ssize_t k, Py_ssize_t cp, int64_t price,
+                  int64_t lots_wanted, bint cp_allowed):
+        cdef LiqOut out
+        cdef int code
+        with nogil:
+            code = liquidate_step(&self.e, i, k, cp, price, lots_wanted, cp_allowed, &out)
+        if code != C_OK:
+            return code, None
+        amounts = {"lots": out.lots, "fee": out.fee, "surplus": out.surplus}
+        if out.settled:
+            amounts["fund_paid"] = py_i128(out.fund_paid)
+            amounts["written_off"] = py_i128(out.written_off)
+        return code, amounts
+
+    def market_liquidate(self, Py_ssize_t i, Py_ssize_t k):
+        cdef MarketOut out
+        cdef int code
+        with nogil:
+            code = market_liquidate(&self.e, i, k, &out)
+        if code != C_OK:
+            return code, None
+        return code, {"lots": out.lots, "fee": py_i128(out.fee), "levels": out.levels}
+
+    def backstop_liquidate(self, Py_ssize_t i, Py_ssize_t vault):
+        cdef eng_i128 taken = 0
+        cdef int code
+        with nogil:
+            code = backstop_liquidate(&self.e, i, vault, &taken)
+        if code != C_OK:
+            return code, None
+        return code, {"taken_quote": py_i128(taken)}
+
+    def deleverage(self, Py_ssize_t i, Py_ssize_t k):
+        cdef AdlOut out
+        cdef int code
+        with nogil:
+            code = deleverage(&self.e, i, k, &out)
+        if code != C_OK:
+            return code, None
+        amounts = {"lots": out.lots, "counterparties": out.counterparties}
+        if out.settled:
+            amounts["fund_paid"] = py_i128(out.fund_paid)
+            amounts["written_off"] = py_i128(out.written_off)
+        return code, amounts
+
+    def socialize_loss(self, Py_ssize_t k, int side):
+        cdef SocialOut out
+        cdef int code
+        with nogil:
+            code = socialize_loss(&self.e, k, side, &out)
+        if code != C_OK:
+            return code, None
+        return code, {"loss": py_i128(out.loss), "charged": py_i128(out.charged),
+                      "residual": py_i128(out.charged - out.loss)}
+
+    def apply_funding(self, Py_ssize_t k, int64_t rate_ppm):
+        cdef eng_i128 residual = 0
+        cdef int code
+        with nogil:
+            code = apply_funding(&self.e, k, rate_ppm, &residual)
+        if code != C_OK:
+            return code, None
+        return code, {"residual": py_i128(residual)}
+
+    def fund_insurance(self, int64_t amount):
+        cdef int code
+        with nogil:
+            code = transfer(&self.e, H_OUTSIDE, H_INSURANCE_FUND, amount, R_INSURANCE_2)
+        return code, ({} if code == C_OK else None)
+
+    # -- the cascade (driven step by step by liqspec.fast.cascade) --------------------------------
+    cdef Cas cas_store
+    cdef public object cas_arrays
+
+    def cascade_setup(self, cfg_cols, levels, spacing_ppm, lots_per_level, int64_t book_row,
+                      int64_t vault_row, int mark_kind, int64_t band_ppm, int64_t step_seconds):
+        """Adopt a cascade configuration (int64 arrays over the markets)."""
+        cdef Cas* c = &self.cas_store
+        cdef Py_ssize_t n = self.e.n, m = self.e.m, k
+        cdef int64_t[::1] v
+        cdef uint8_t[::1] u
+        cdef size_t ptr
+        arrays = {
+            "cfg_cols": np.ascontiguousarray(cfg_cols, dtype=np.int64),
+            "index": np.zeros(m, dtype=np.int64), "prev_index": np.zeros(m, dtype=np.int64),
+            "levels": np.ascontiguousarray(levels, dtype=np.int64),
+            "spacing_ppm": np.ascontiguousarray(spacing_ppm, dtype=np.int64),
+            "lots_per_level": np.ascontiguousarray(lots_per_level, dtype=np.int64),
+            "lowest": self.marks.copy(), "liquidated": np.zeros(max(n, 1), dtype=np.uint8),
+            "due_row": np.zeros(max(n, 1), dtype=np.int64),
+            "due_eq": np.zeros(max(n, 1), dtype=np.int64),
+            "due_mm": np.zeros(max(n, 1), dtype=np.int64),
+            "due_tmp": np.zeros(max(n, 1), dtype=np.int64),
+            "order_cols": np.zeros(m, dtype=np.int64), "sides": np.zeros(m, dtype=np.int64),
+            "last_fill": np.zeros(m, dtype=np.int64)}
+        self.cas_arrays = arrays
+        c.mark_kind = mark_kind
+        c.band_ppm = band_ppm
+        c.step_seconds = step_seconds
+        c.n_cfg = arrays["cfg_cols"].shape[0]
+        for name in ("cfg_cols", "index", "prev_index", "levels", "spacing_ppm",
+                     "lots_per_level", "lowest", "due_row", "due_eq", "due_mm", "due_tmp",
+                     "order_cols", "sides", "last_fill"):
+            v = arrays[name]
+            ptr = <size_t>&v[0] if v.shape[0] else 0
+            if name == "cfg_cols": c.cfg_cols = <int64_t*>ptr
+            elif name == "index": c.index = <int64_t*>ptr
+            elif name == "prev_index": c.prev_index = <int64_t*>ptr
+            elif name == "levels": c.levels = <int64_t*>ptr
+            elif name == "spacing_ppm": c.spacing_ppm = <int64_t*>ptr
+            elif name == "lots_per_level": c.lots_per_level = <int64_t*>ptr
+            elif name == "lowest": c.lowest = <int64_t*>ptr
+            elif name == "due_row": c.due_row = <int64_t*>ptr
+            elif name == "due_eq": c.due_eq = <int64_t*>ptr
+            elif name == "due_mm": c.due_mm = <int64_t*>ptr
+            elif name == "due_tmp": c.due_tmp = <int64_t*>ptr
+            elif name == "order_cols": c.order_cols = <int64_t*>ptr
+            elif name == "sides": c.sides = <int64_t*>ptr
+            else: c.last_fill = <int64_t*>ptr
+        u = arrays["liquidated"]
+        c.liquidated = &u[0]
+        c.has_prev = False
+        c.book_row = book_row
+        c.vault_row = vault_row
+        c.n_liquidated = 0
+        c.fills = 0
+        c.step = 0
+        c.round = 0
+        c.rounds = 0
+        c.step_notional = c.step_adl = c.step_written_off = 0
+        c.adl_notional = c.socialized = 0
+        c.evs = NULL
+        c.nev = 0
+        c.capev = 0
+        self.e.cas = c
+
+    def cascade_open_step(self, int64_t step, index):
+        """LIQ-CASCADE-4: set this step's index (int64[m]) and open marks and books."""
+        cdef Cas* c = self.e.cas
+        cdef int code
+        self.cas_arrays["index"][:] = index
+        c.step = step
+        with nogil:
+            code = open_step(&self.e)
+        return code
+
+    def cascade_rounds(self):
+        """Every round of the step, compiled end to end; a result code."""
+        cdef int code
+        with nogil:
+            code = run_rounds(&self.e)
+        return code
+
+    def cascade_round(self):
+        """One round: (code, progressed); code NO_DUE (-1) when nobody was due."""
+        cdef int code
+        cdef bint progressed = False
+        with nogil:
+            code = run_round(&self.e, &progressed)
+        return code, bool(progressed)
+
+    def cascade_end_step(self):
+        """The step's record values; the index becomes the previous index."""
+        cdef Cas* c = self.e.cas
+        self.cas_arrays["prev_index"][:] = self.cas_arrays["index"]
+        c.has_prev = True
+        return (c.rounds, py_i128(c.step_notional), py_i128(c.step_adl),
+                py_i128(c.step_written_off))
+
+    def cascade_unresolved(self):
+        """The traders still liquidatable at the end: 'unresolved' events at round 0."""
+        cdef Cas* c = self.e.cas
+        cdef Py_ssize_t count = 0, x
+        cdef int code
+        c.round = 0
+        with nogil:
+            code = processing_order(&self.e, &count)
+            if code == C_OK:
+                for x in range(count):
+                    code = event(&self.e, EV_UNRESOLVED, c.due_row[x], -1, 0, 0, False, 0,
+                                 R_CASCADE_2, DETAIL_UNRESOLVED, 0, 0)
+                    if code != C_OK:
+                        break
+        return code, count
+
+    def cascade_totals(self):
+        cdef Cas* c = self.e.cas
+        return {"accounts_liquidated": c.n_liquidated, "liquidation_fills": c.fills,
+                "adl_notional_quote": py_i128(c.adl_notional),
+                "socialized_quote": py_i128(c.socialized),
+                "lowest": self.cas_arrays["lowest"].tolist()}
+
+    def cascade_events(self):
+        """The trace as tuples: (step, round, kind, account, market, lots, price|None, quote,
+        rule, detail, d1, d2); account EV_NONE is None, market -1 is None."""
+        cdef Cas* c = self.e.cas
+        cdef Py_ssize_t j
+        cdef Ev* ev
+        out = []
+        for j in range(c.nev):
+            ev = &c.evs[j]
+            out.append((ev.step, ev.round, ev.kind, None if ev.account == EV_NONE else ev.account,
+                        None if ev.market < 0 else ev.market, ev.lots,
+                        ev.price if ev.has_price else None, ev.quote, ev.rule, ev.detail, ev.d1,
+                        ev.d2))
+        return out
+
+    def clear_touched(self):
+        """After a write-back: start tracking changes afresh."""
+        self.touched[:] = 0
+        self.acct_touched[:] = 0
+        self.book_touched[:] = 0

@@ -1,0 +1,313 @@
+"""The reference's state-changing operations over the compiled engine (``liqspec.fast._engine``).
+
+Each function has its reference counterpart's signature and behaviour: it checks its arguments
+with the reference's own validators, in the reference's order (lookups and domains, then the
+rejections that need no arithmetic), packs the state into an ``Engine`` (``liqspec.fast._engine``), runs the
+operation there without the GIL, and on success writes the outcome back into the ``State``:
+balances, positions and cost bases of the accounts it touched, the holders, the books, the
+journal entries (the same :class:`~liqspec.reference.state.Transfer` and
+:class:`~liqspec.reference.state.Fill` objects) and ``seq``, returning the same
+:class:`~liqspec.reference.receipts.Receipt`. On failure it raises the reference's typed error
+with the same result code and writes nothing, so the state is unchanged (LIQ-RESULT-1).
+
+Packing is glue (plain Python and numpy); every computation is compiled.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN, require_int
+from liqspec.reference.errors import (InvalidAmount, InvalidPrice, InvalidSize, Overflow,
+                                      Rejection, ResultCode, UnknownAccount)
+from liqspec.reference.receipts import Receipt
+from liqspec.reference.state import (BACKSTOP, BAD_DEBT_ADL, BAD_DEBT_SOCIALIZE, HOLDERS, TRADER,
+                                     Book, Fill, State, Transfer)
+from liqspec.reference.trading import require_market_allowed
+from liqspec.reference.validation import accounts, valid_amount, valid_price, valid_rate, valid_size
+
+from . import _engine
+from .pack import tables_for
+
+__all__ = ["liquidate", "market_liquidate", "backstop_liquidate", "deleverage", "socialize_loss",
+           "apply_funding", "fund_insurance", "_engine_for", "OPERATIONS"]
+
+#: the operations, by their reference names
+OPERATIONS = ("liquidate", "market_liquidate", "backstop_liquidate", "deleverage",
+              "socialize_loss", "apply_funding", "fund_insurance")
+
+_MASK64 = (1 << 64) - 1
+
+
+def _i64(value: int, what: str) -> int:
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise Overflow(f"{what} = {value} is outside the signed 64-bit domain")
+    return value
+
+
+def _clamp64(value: int) -> int:
+    return max(INT64_MIN, min(INT64_MAX, value))
+
+
+def policies_of(profile) -> dict[str, int]:
+    """The profile's named policies as the engine's integer codes."""
+    return {
+        "size": _engine.SIZE_POLICIES[profile.liquidation_size],
+        "fee": _engine.FEE_POLICIES[profile.fee_policy],
+        "bad_debt": _engine.BAD_DEBT_POLICIES[profile.bad_debt_policy],
+        "ranking": _engine.ADL_RANKINGS[profile.adl_ranking],
+        "adl_price": _engine.ADL_PRICES[profile.adl_price],
+        "portion_ppm": profile.portion_ppm,
+        # only ever compared with a notional in 0..2^63-1: clamping keeps every comparison
+        "portion_threshold": _clamp64(profile.portion_threshold_quote),
+        "adl_seed": profile.adl_seed & _MASK64,  # SplitMix64 reads the low 64 bits only
+        "one_unit": 10**profile.quote_decimals,
+    }
+
+
+def _pack_books(state: State, market_ids: tuple[str, ...], row: dict[str, int],
+                book_levels: int = 0):
+    m = len(market_ids)
+    cap = max(1, book_levels)
+    for market_id in market_ids:
+        book = state.books.get(market_id)
+        if book is not None:
+            cap = max(cap, len(book.bids), len(book.asks))
+    has_book = np.zeros(m, dtype=np.uint8)
+    book_acct = np.full(m, -1, dtype=np.int64)
+    sides = [np.zeros((m, cap), dtype=np.int64) for _ in range(4)]
+    ends = [np.zeros(m, dtype=np.int64) for _ in range(2)]
+    for k, market_id in enumerate(market_ids):
+        book = state.books.get(market_id)
+        if book is None:
+            continue
+        has_book[k] = 1
+        book_acct[k] = row.get(book.account_id, -1)
+        for side, (px, lots), end in ((book.bids, sides[:2], ends[0]),
+                                      (book.asks, sides[2:], ends[1])):
+            for j, (price, resting) in enumerate(side):
+                px[k, j] = _i64(price, f"book price in {market_id}")
+                lots[k, j] = _i64(resting, f"book lots in {market_id}")
+            end[k] = len(side)
+    return has_book, book_acct, sides, ends
+
+
+def _engine_for(state: State, book_levels: int = 0) -> _engine.Engine:
+    """Pack a whole state into an engine (accounts in sorted-id order), with room for books of
+    ``book_levels`` levels per side (a cascade rebuilds them)."""
+    tables = tables_for(state.profile)
+    market_ids = tables.market_ids
+    column = {mid: k for k, mid in enumerate(market_ids)}
+    ids = tuple(sorted(state.accounts))
+    row = {a: i for i, a in enumerate(ids)}
+    n, m = len(ids), len(market_ids)
+    quote = np.zeros(n, dtype=np.int64)
+    lots = np.zeros((n, m), dtype=np.int64)
+    cost = np.zeros((n, m), dtype=np.int64)
+    present = np.zeros((n, m), dtype=np.uint8)
+    role = np.zeros(n, dtype=np.int8)
+    isolated = np.full(n, -1, dtype=np.int64)
+    roles = _engine.ROLES
+    for i, account_id in enumerate(ids):
+        account = state.accounts[account_id]
+        quote[i] = _i64(account.quote, f"quote of {account_id}")
+        for market_id, size in account.positions.items():
+            k = column.get(market_id)
+            if k is None:
+                state.market(market_id)  # raises UnknownMarket
+            lots[i, k] = _i64(size, f"position of {account_id} in {market_id}")
+            present[i, k] = 1
+        for market_id, basis in account.cost_quote.items():
+            k = column.get(market_id)
+            if k is not None:
+                cost[i, k] = _i64(basis, f"cost basis of {account_id} in {market_id}")
+        role[i] = roles.get(account.role, 3)
+        if account.isolated_market is not None:
+            isolated[i] = column.get(account.isolated_market, -2)
+    marks = np.array([_i64(state.marks.get(mid, 1), f"mark of {mid}") for mid in market_ids],
+                     dtype=np.int64)
+    holders = [_i64(state.holders[h], f"balance of {h}") for h in HOLDERS]
+    sorted_cols = np.array(sorted(range(m), key=lambda k: market_ids[k]), dtype=np.int64)
+    has_book, book_acct, sides, ends = _pack_books(state, market_ids, row, book_levels)
+    engine = _engine.Engine()
+    engine.setup(tables, ids, market_ids, quote, lots, cost, present, role, isolated, marks,
+                 holders, state.seq, policies_of(state.profile), sorted_cols, has_book, book_acct,
+                 *sides, np.zeros(m, dtype=np.int64), ends[0], np.zeros(m, dtype=np.int64),
+                 ends[1])
+    return engine
+
+
+def _entries_of(engine: _engine.Engine, first: int = 0) -> list:
+    """The engine's journal records from ``first`` as the reference's journal entries."""
+    ids, market_ids, rules = engine.account_ids, engine.market_ids, _engine.RULE_IDS
+
+    def name(holder: int) -> str:
+        return ids[holder] if holder >= 0 else HOLDERS[-holder - 1]
+
+    out = []
+    for kind, a, b, lots, amount, price, market, rule, seq in engine.records(first):
+        if kind == 0:
+            out.append(Transfer(seq, name(a), name(b), amount, rules[rule]))
+        else:
+            out.append(Fill(seq, market_ids[market], name(a), name(b), lots, amount, price,
+                            rules[rule]))
+    return out
+
+
+def _write_back(state: State, engine: _engine.Engine, first_record: int = 0,
+               marks: bool = False) -> list:
+    """Apply what the engine changed to ``state`` (accounts, holders, books, the journal from
+    record ``first_record``, seq, and with ``marks`` the marks); returns the new journal entries
+    and starts the engine's change tracking afresh."""
+    ids, market_ids = engine.account_ids, engine.market_ids
+    m = len(market_ids)
+    quote, lots, cost = engine.quote, engine.lots, engine.cost
+    touched = engine.touched.reshape(-1, m) if m else engine.touched
+    for i in np.flatnonzero(engine.acct_touched):
+        account = state.accounts[ids[i]]
+        account.quote = int(quote[i])
+        for k in np.flatnonzero(touched[i]):
+            market_id = market_ids[k]
+            if lots[i, k] == 0:
+                account.positions.pop(market_id, None)
+                account.cost_quote.pop(market_id, None)
+            else:
+                account.positions[market_id] = int(lots[i, k])
+                account.cost_quote[market_id] = int(cost[i, k])
+    for holder, balance in zip(HOLDERS, engine.holders, strict=True):
+        state.holders[holder] = int(balance)
+    for k in np.flatnonzero(engine.book_touched):
+        bids = [[int(engine.bid_px[k, j]), int(engine.bid_lots[k, j])]
+                for j in range(engine.bid_head[k], engine.bid_end[k])]
+        asks = [[int(engine.ask_px[k, j]), int(engine.ask_lots[k, j])]
+                for j in range(engine.ask_head[k], engine.ask_end[k])]
+        book = state.books.get(market_ids[k])
+        if book is None:
+            state.books[market_ids[k]] = Book(ids[engine.book_acct[k]], bids, asks)
+        else:
+            book.account_id = ids[engine.book_acct[k]] if engine.book_acct[k] >= 0 else \
+                book.account_id
+            book.bids, book.asks = bids, asks
+    if marks:
+        for k, market_id in enumerate(market_ids):
+            state.marks[market_id] = int(engine.marks[k])
+    entries = _entries_of(engine, first_record)
+    state.journal.extend(entries)
+    state.seq = engine.seq
+    engine.clear_touched()
+    return entries
+
+
+_DOMAIN = {ResultCode.OVERFLOW: Overflow, ResultCode.INVALID_SIZE: InvalidSize,
+           ResultCode.INVALID_PRICE: InvalidPrice, ResultCode.INVALID_AMOUNT: InvalidAmount,
+           ResultCode.UNKNOWN_ACCOUNT: UnknownAccount}
+
+
+def _error_for(code: int, operation: str) -> Exception:
+    """The reference's typed error for an engine result code."""
+    if code == _engine.C_ZERO_DIVISION_CODE:
+        return ZeroDivisionError("denominators are positive by construction")
+    result = ResultCode(code)
+    message = f"{operation}: {result.name.lower().replace('_', ' ')} (liqspec.fast)"
+    if result in _DOMAIN:
+        return _DOMAIN[result](message)
+    return Rejection(result, message)
+
+
+def _run(state: State, operation: str, *args) -> Receipt:
+    engine = _engine_for(state)
+    engine.begin()
+    code, amounts = getattr(engine, operation)(*args)
+    if code != ResultCode.OK:
+        raise _error_for(code, operation)
+    entries = _write_back(state, engine)
+    return Receipt(ResultCode.OK, state.seq, tuple(entries), amounts)
+
+
+def _row(state: State, account_id: str) -> int:
+    return sorted(state.accounts).index(account_id)
+
+
+def _column(state: State, market_id: str) -> int:
+    return tables_for(state.profile).column(market_id)
+
+
+# -- the operations ------------------------------------------------------------------------------
+
+def liquidate(state: State, account_id: str, market_id: str, counterparty_id: str,
+              fill_price_ticks: int, lots: int | None = None) -> Receipt:
+    """LIQ-EXEC-2 (reference: liquidation.liquidate)."""
+    account, counterparty = accounts(state, account_id, counterparty_id)
+    state.market(market_id)
+    if lots is not None:
+        valid_size(lots, "liquidation size")
+    valid_price(fill_price_ticks, "fill price")
+    if account_id == counterparty_id:
+        raise Rejection(ResultCode.SAME_ACCOUNT, "an account cannot take over its own position")
+    if account.role != TRADER:
+        raise Rejection(ResultCode.ACCOUNT_NOT_TRADER, f"{account_id} is not a trader account")
+    require_market_allowed(counterparty, market_id)
+    return _run(state, "liquidate", _row(state, account_id), _column(state, market_id),
+                _row(state, counterparty_id), fill_price_ticks, -1 if lots is None else lots, True)
+
+
+def market_liquidate(state: State, account_id: str, market_id: str) -> Receipt:
+    """LIQ-BOOK-2 (reference: book.market_liquidate)."""
+    account = state.account(account_id)
+    state.market(market_id)
+    if account.role != TRADER:
+        raise Rejection(ResultCode.ACCOUNT_NOT_TRADER, f"{account_id} is not a trader account")
+    return _run(state, "market_liquidate", _row(state, account_id), _column(state, market_id))
+
+
+def backstop_liquidate(state: State, account_id: str, vault_id: str) -> Receipt:
+    """LIQ-BACKSTOP-1 (reference: liquidation.backstop_liquidate)."""
+    account, vault = accounts(state, account_id, vault_id)
+    if account_id == vault_id:
+        raise Rejection(ResultCode.SAME_ACCOUNT, "an account cannot be its own backstop")
+    if account.role != TRADER:
+        raise Rejection(ResultCode.ACCOUNT_NOT_TRADER, f"{account_id} is not a trader account")
+    if vault.role != BACKSTOP:
+        raise Rejection(ResultCode.POLICY_FORBIDS, f"{vault_id} is not a backstop vault")
+    if state.profile.backstop_ratio is None:
+        raise Rejection(ResultCode.POLICY_FORBIDS, f"{state.profile.name} has no backstop")
+    for market_id in sorted(account.positions):
+        require_market_allowed(vault, market_id)
+    return _run(state, "backstop_liquidate", _row(state, account_id), _row(state, vault_id))
+
+
+def deleverage(state: State, account_id: str, market_id: str) -> Receipt:
+    """LIQ-ADL-1/3 (reference: deleveraging.deleverage)."""
+    account = state.account(account_id)
+    state.market(market_id)
+    if account.role != TRADER:
+        raise Rejection(ResultCode.ACCOUNT_NOT_TRADER, f"{account_id} is not a trader account")
+    if state.profile.bad_debt_policy != BAD_DEBT_ADL:
+        raise Rejection(ResultCode.POLICY_FORBIDS,
+                        f"{state.profile.name} socializes losses instead of deleveraging")
+    return _run(state, "deleverage", _row(state, account_id), _column(state, market_id))
+
+
+def socialize_loss(state: State, market_id: str, side: int) -> Receipt:
+    """LIQ-SOCIAL-2 (reference: socialization.socialize_loss)."""
+    state.market(market_id)
+    if require_int(side, "side") not in (1, -1):
+        raise InvalidSize(f"side must be +1 (longs) or -1 (shorts), got {side}")
+    if state.profile.bad_debt_policy != BAD_DEBT_SOCIALIZE:
+        raise Rejection(ResultCode.POLICY_FORBIDS,
+                        f"{state.profile.name} deleverages instead of socializing losses")
+    return _run(state, "socialize_loss", _column(state, market_id), side)
+
+
+def apply_funding(state: State, market_id: str, rate_ppm: int) -> Receipt:
+    """LIQ-FUNDING-1/2 (reference: funding.apply_funding)."""
+    state.market(market_id)
+    valid_rate(rate_ppm, "funding rate")
+    return _run(state, "apply_funding", _column(state, market_id), rate_ppm)
+
+
+def fund_insurance(state: State, amount_quote: int) -> Receipt:
+    """LIQ-INSURANCE-2 (reference: insurance.fund_insurance)."""
+    valid_amount(amount_quote, "insurance top-up")
+    return _run(state, "fund_insurance", amount_quote)
+

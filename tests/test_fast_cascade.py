@@ -1,0 +1,159 @@
+"""The compiled cascade (liqspec.fast.run_cascade) against the reference's (LIQ-CASCADE-1..6,
+LIQ-BOOK-1/2/3, LIQ-MARK-2): hand cascades of tests/test_cascade.py re-run on both, generated
+cascades compared trace for trace, the embedded default scenario (3,000 accounts) identical, and
+int64 boundaries raising Overflow on both.
+
+"Equal" is ``==`` on Python objects: every Event, every StepRecord, the Summary and a snapshot of
+the final state (journal included).
+"""
+
+import importlib.util
+import pathlib
+
+import pytest
+from hypothesis import given, settings
+
+from liqspec import fast
+from liqspec.reference import Overflow, set_mark
+from liqspec.reference.book import BookShape
+from liqspec.reference.cascade import CascadeConfig, PricePath
+from liqspec.reference.cascade import run_cascade as reference_run
+from liqspec.reference.invariants import all_violations
+from liqspec.reference.state import LIQUIDITY
+from liqspec.reference.arithmetic import INT64_MAX
+from liqspec.reference import open_account
+from liqspec.testing import open_long, usdt, venue
+
+_spec = importlib.util.spec_from_file_location(
+    "cascade_cases", pathlib.Path(__file__).with_name("test_cascade.py"))
+cases = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(cases)
+
+IMPLEMENTATIONS = {"reference": reference_run, "fast": fast.run_cascade}
+
+
+@pytest.fixture(params=sorted(IMPLEMENTATIONS))
+def run(request):
+    return IMPLEMENTATIONS[request.param]
+
+
+def assert_same_run(state, config, after_round=False):
+    """Both implementations on the same input: equal traces, steps, summaries, final states;
+    with ``after_round``, equal states at every round too. The input is left untouched."""
+    before = state.snapshot()
+    seen = {name: [] for name in IMPLEMENTATIONS}
+    results = {}
+    for name, run in IMPLEMENTATIONS.items():
+        callback = (lambda s, step, r, name=name: seen[name].append((step, r, s.snapshot()))) \
+            if after_round else None
+        results[name] = run(state, config, after_round=callback)
+        assert state.snapshot() == before, name
+    want, got = results["reference"], results["fast"]
+    assert got.events == want.events
+    assert got.steps == want.steps
+    assert got.summary == want.summary
+    assert got.state.snapshot() == want.state.snapshot()
+    assert got.state == want.state
+    assert seen["fast"] == seen["reference"]
+    return want
+
+
+def test_cascade_is_compiled():
+    """Rule: the design's "no pure-Python fallback"; the loop lives in the extension."""
+    for method in ("cascade_open_step", "cascade_rounds", "cascade_round"):
+        assert type(getattr(fast._engine.Engine, method)).__name__ == "cython_function_or_method"
+
+
+def test_hand_computed_feedback_cascade_LIQ_CASCADE_2_LIQ_CASCADE_3(run):
+    """tests/test_cascade.py's feedback cascade: alice sells 1 BTC at 49,401.0, the mark follows
+    to 49,401.0, bob is then liquidatable and sells at 49,302.0; each pays all of their 1 and 2
+    USDT surplus as the fee."""
+    state, config = cases.feedback_venue()
+    result = run(state, config)
+    trace = [(e.step, e.round, e.kind, e.account, e.lots, e.price_ticks, e.quote)
+             for e in result.events if e.kind != "step"]
+    assert trace == [
+        (1, 1, "liquidation_fill", "alice", -1000, 494_010, usdt("49401")),
+        (1, 1, "fee", "alice", 0, None, usdt("1")),
+        (1, 1, "mark", None, 0, 494_010, 0),
+        (1, 2, "liquidation_fill", "bob", -1000, 493_020, usdt("49302")),
+        (1, 2, "fee", "bob", 0, None, usdt("2")),
+        (1, 2, "mark", None, 0, 493_020, 0),
+    ]
+    assert result.summary.notional_liquidated_quote == usdt("98703")  # 49,401 + 49,302
+    assert result.summary.insurance_fund_end_quote == usdt("1003")  # 1,000 + 1 + 2
+    assert_same_run(state, config, after_round=True)
+
+
+@pytest.mark.parametrize("builder", ["index_band_pin", "adl", "socialize", "backstop"])
+def test_hand_cascades_of_the_reference_suite_LIQ_CASCADE_3(builder):
+    """The other hand cascades of tests/test_cascade.py, each compared in full."""
+    from liqspec.reference import deposit
+    from liqspec.reference.cascade import MarkRule
+    from liqspec.reference.state import BACKSTOP
+    from liqspec.testing import toy_profile
+    if builder == "index_band_pin":
+        state, config = cases.feedback_venue()
+        config = CascadeConfig(config.path, config.books, mark_rule=MarkRule("index_band", 0))
+        kinds = ["liquidation_fill", "fee"]  # only alice: the pinned mark spares bob
+    elif builder in ("adl", "socialize"):
+        profile = toy_profile(bad_debt_policy="socialize") if builder == "socialize" else None
+        state = venue(profile, deposits={"alice": usdt("1000"), "carol": usdt("100000")},
+                      insurance_quote=usdt("20"))
+        open_account(state, "book", role=LIQUIDITY)
+        open_long(state, "alice", "carol", "BTC", 1000)
+        config = CascadeConfig(PricePath(5, {"BTC": (480_000,)}),
+                               {"BTC": BookShape(2, 2_000, 1_000)})
+        # at 48,000 alice's equity is -1,000 USDT: with a 20 USDT fund no lot is affordable
+        # and carol takes the position (adl); or it is sold at 47,904.0 and the 1,096 USDT
+        # deficit is paid 20 by the fund, 1,076 written off and charged to carol (socialize)
+        kinds = (["adl_fill"] if builder == "adl" else
+                 ["liquidation_fill", "insurance_payout", "write_off", "socialize"])
+    else:
+        state = venue(toy_profile(backstop_ratio=(2, 3)),
+                      deposits={"alice": usdt("1000"), "carol": usdt("100000")})
+        open_account(state, "book", role=LIQUIDITY)
+        open_account(state, "vault", role=BACKSTOP)
+        open_long(state, "alice", "carol", "BTC", 1000)
+        config = CascadeConfig(PricePath(5, {"BTC": (490_500,)}),
+                               {"BTC": BookShape(2, 2_000, 1)}, backstop_vault="vault")
+        kinds = ["backstop", "backstop"]  # 50 < 2/3 x 196.2: the vault takes position and quote
+        deposit  # noqa: B018  (imported for symmetry with the reference suite)
+    result = assert_same_run(state, config, after_round=True)
+    assert [e.kind for e in result.events if e.kind not in ("step", "mark")] == kinds
+    assert all_violations(result.state) == []
+
+
+@given(cases.cascades())
+@settings(max_examples=60)
+def test_generated_cascades_trace_for_trace_LIQ_CASCADE_2(case):
+    """tests/test_cascade.py's generator (every policy family, both mark rules, books of every
+    depth): the fast run equals the reference's, round by round."""
+    state, config = case
+    assert_same_run(state, config, after_round=True)
+
+
+def test_default_scenario_identical_LIQ_CASCADE_5():
+    """The embedded default scenario (3,000 synthetic accounts, Binance USD-M, a 12% crash over
+    120 steps): the same trace, step records, summary and final state."""
+    from liqspec.scenario import default_scenario
+    scenario = default_scenario()
+    state, config = scenario.state, scenario.config
+    want = assert_same_run(state, config)
+    assert want.summary.accounts_liquidated > 0  # the scenario does cascade
+
+
+def test_int64_boundary_raises_overflow_on_both_LIQ_DOMAIN_1():
+    """alice holds a huge short whose value at the crash's index no longer fits int64: both runs
+    raise Overflow (the reference's type and code), neither wraps."""
+    state = venue(deposits={"alice": usdt("1000"), "carol": usdt("100000")})
+    open_account(state, "book", role=LIQUIDITY)
+    open_long(state, "carol", "alice", "BTC", 1000)
+    # a mark of INT64_MAX // 100_000 + 1 ticks makes 1,000 lots x 100 quantums leave int64
+    top = INT64_MAX // 100_000 + 1
+    config = CascadeConfig(PricePath(5, {"BTC": (500_000, top)}),
+                           {"BTC": BookShape(1, 1_000, 1)})
+    for run in IMPLEMENTATIONS.values():
+        with pytest.raises(Overflow):
+            run(state, config)
+    set_mark  # noqa: B018
