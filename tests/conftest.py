@@ -1,13 +1,24 @@
-"""Shared test configuration: hypothesis profiles, and the one proof run the suite shares.
+"""Shared test configuration: hypothesis profiles, the implementation fixture, and the one
+proof run the suite shares.
+
+Hypothesis profiles:
 
 * ``ci`` (selected when CI=true): derandomized, so every CI run checks the same examples;
 * ``dev`` (default): random, a little lighter;
 * ``campaign``: long runs, chosen explicitly with ``HYPOTHESIS_PROFILE=campaign``.
+
+Both implementations: every test of the reference runs twice, on ``liqspec.reference`` and on
+``liqspec.fast`` (as CPython's test_decimal runs each test on the C and the Python decimal). A
+test module whose globals hold a reference function the fast path implements (``liquidate``,
+``equity_quote``, ``run_cascade``, ...) gets an ``impl_name`` parameter; under ``[fast]`` those names (and the package's attributes) are the compiled
+engine's functions for the duration of the test, so the same assertions judge both. The
+``test_fast_*`` modules compare the two explicitly, and the proof machinery is about the
+reference alone, so those modules are not doubled.
 """
 
 import os
 import time
-from types import SimpleNamespace
+from types import ModuleType, SimpleNamespace
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -21,6 +32,61 @@ settings.register_profile("campaign", max_examples=20_000, deadline=None,
 
 _default = "ci" if os.environ.get("CI", "").lower() in ("1", "true", "yes") else "dev"
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", _default))
+
+
+#: modules that judge the reference alone (the proofs are about it) or already compare both
+NOT_DOUBLED = ("test_fast_", "test_proofs", "test_mutation", "test_docs", "test_traceability",
+               "test_project")
+
+
+def fast_counterparts() -> dict:
+    """Each reference function the fast path implements -> its fast counterpart."""
+    import liqspec.fast
+    from liqspec import reference
+    from liqspec.fast import compare
+    from liqspec.reference import book, cascade
+
+    pairs = {getattr(reference, name): getattr(compare.FAST, name)
+             for name in (*compare.NAMES, *compare.OPERATIONS)
+             if name != "funding_owed" and hasattr(reference, name)}
+    pairs[book.market_liquidate] = compare.FAST.market_liquidate
+    pairs[cascade.run_cascade] = liqspec.fast.run_cascade
+    return pairs
+
+
+def _is_counterpart(value, counterparts: dict) -> bool:
+    return callable(value) and not isinstance(value, type) and value in counterparts
+
+
+def _doubled(module: ModuleType) -> bool:
+    name = module.__name__.rsplit(".", 1)[-1]
+    if name.startswith(NOT_DOUBLED):
+        return False
+    counterparts = fast_counterparts()
+    return any(_is_counterpart(value, counterparts) for value in vars(module).values())
+
+
+def pytest_generate_tests(metafunc):
+    if metafunc.module is not None and _doubled(metafunc.module):
+        if "impl_name" not in metafunc.fixturenames:
+            metafunc.fixturenames.append("impl_name")
+        metafunc.parametrize("impl_name", ["reference", "fast"])
+
+
+@pytest.fixture(autouse=True)
+def _implementation(request, monkeypatch):
+    """Under ``[fast]``, the test module's reference functions (and the reference package's
+    attributes) are the fast path's for this test."""
+    callspec = getattr(request.node, "callspec", None)
+    if callspec is None or callspec.params.get("impl_name") != "fast":
+        return
+    import liqspec.reference
+
+    counterparts = fast_counterparts()
+    for target in (request.module, liqspec.reference):
+        for name, value in list(vars(target).items()):
+            if _is_counterpart(value, counterparts):
+                monkeypatch.setattr(target, name, counterparts[value])
 
 
 @pytest.fixture(scope="session")

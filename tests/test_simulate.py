@@ -192,6 +192,23 @@ def test_two_runs_give_identical_bytes_LIQ_INV_10(scenario, tmp_path):
     assert (first.out_dir / "events.jsonl").stat().st_size > 1000
 
 
+def test_the_fast_engine_writes_the_same_bytes_LIQ_CASCADE_5(tmp_path):
+    """``--engine fast`` (liqspec.fast.run_cascade) on the embedded default scenario (3,000
+    accounts, every kind of cascade event) writes the reference's trace, steps and summary,
+    byte for byte."""
+    from liqspec.scenario import default_scenario
+
+    scenario = default_scenario()
+    reference = simulate(scenario, tmp_path / "reference", plots=False, progress=False)
+    fast = simulate(scenario, tmp_path / "fast", plots=False, progress=False, engine="fast")
+    for name in TRACES:
+        assert (fast.out_dir / name).read_bytes() == (reference.out_dir / name).read_bytes(), name
+    assert reference.result.summary.accounts_liquidated > 100
+    with pytest.raises(ValueError, match="unknown engine 'gpu'"):
+        simulate(scenario, tmp_path / "x", plots=False, progress=False, engine="gpu")
+    assert not (tmp_path / "x").exists()
+
+
 def test_simulate_leaves_the_scenario_state_unchanged(tmp_path):
     scenario = small_scenario()
     before = scenario.state.snapshot()
@@ -374,6 +391,20 @@ def test_cli_simulates_a_scenario_file(tmp_path):
     assert summary["scenario"] == "cli-small" and summary["seed"] == 3
     assert summary["summary"]["steps"] == 11  # 10 steps down, plus the starting step
     assert not list(out.glob("*.png"))  # --no-plots
+
+
+def test_cli_engine_option_runs_the_compiled_engine_with_the_same_trace(tmp_path):
+    scenario_file = tmp_path / "small.toml"
+    scenario_file.write_text(SMALL_TOML, encoding="utf-8")
+    runs = {engine: liqspec("simulate", str(scenario_file), "--out", str(tmp_path / engine),
+                            "--no-plots", "--engine", engine) for engine in ("reference", "fast")}
+    for result in runs.values():
+        assert result.returncode == 0, result.stderr
+    for name in TRACES:
+        assert (tmp_path / "fast" / name).read_bytes() == \
+            (tmp_path / "reference" / name).read_bytes(), name
+    refused = liqspec("simulate", str(scenario_file), "--engine", "gpu")
+    assert refused.returncode == 2 and "invalid choice: 'gpu'" in refused.stderr
 
 
 def test_cli_default_scenario(tmp_path):

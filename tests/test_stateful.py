@@ -161,8 +161,10 @@ class VenueMachine(RuleBasedStateMachine):
         assert all_violations(self.state) == []
 
 
-VenueMachine.TestCase.settings = settings(settings(), stateful_step_count=40)
-TestVenueInvariants = VenueMachine.TestCase
+def test_every_invariant_after_every_step_LIQ_INV_1_LIQ_INV_9():
+    """The machine under the active hypothesis profile; like every test here it runs on both
+    implementations (the ``impl_name`` parameter, tests/conftest.py)."""
+    run_state_machine_as_test(VenueMachine, settings=settings(settings(), stateful_step_count=40))
 
 
 def test_machine_reaches_every_operation():

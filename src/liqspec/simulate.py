@@ -27,7 +27,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Literal
@@ -81,20 +81,33 @@ class SimulationReport:
                               title=f"Cascade: {self.scenario_name}")
 
 
+def cascade_engine(name: str) -> Callable[..., CascadeResult]:
+    """``run_cascade`` of the named engine: ``"reference"`` (liqspec.reference.cascade) or
+    ``"fast"`` (liqspec.fast, compiled, with an equal result)."""
+    if name == "reference":
+        return run_cascade
+    if name == "fast":
+        import liqspec.fast  # the compiled extension: no fallback if it is missing
+
+        return liqspec.fast.run_cascade
+    raise ValueError(f"unknown engine {name!r}: 'reference' or 'fast'")
+
+
 def simulate(scenario: Any, out_dir: str | Path, plots: bool = True,
-             progress: Progress = True) -> SimulationReport:
+             progress: Progress = True, engine: str = "reference") -> SimulationReport:
     """Run ``scenario`` (a :class:`liqspec.scenario.Scenario`: ``name``, ``state``, ``config``)
     and write the trace, tables and, unless ``plots`` is false, the plots into ``out_dir``
     (created if missing; files of the same names are replaced).
 
     ``progress``: ``True`` shows a progress bar on standard error when it is a terminal,
     ``"always"`` shows it anyway, ``False`` never. The scenario's state is not changed: the
-    cascade runs on a copy.
+    cascade runs on a copy. ``engine``: see :func:`cascade_engine`.
     """
+    run = cascade_engine(engine)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     initial = scenario.state  # run_cascade works on its own copy: this stays the state before
-    result = _run_with_progress(initial, scenario.config, progress)
+    result = _run_with_progress(run, initial, scenario.config, progress)
     if result.summary is None:
         raise RuntimeError("run_cascade returned no summary")
 
@@ -111,11 +124,12 @@ def simulate(scenario: Any, out_dir: str | Path, plots: bool = True,
     return SimulationReport(scenario.name, initial, result, out, files)
 
 
-def _run_with_progress(state: State, config: Any, progress: Progress) -> CascadeResult:
+def _run_with_progress(run: Callable[..., CascadeResult], state: State, config: Any,
+                       progress: Progress) -> CascadeResult:
     """Run the cascade with a tqdm bar over its steps (standard error, so standard output stays
     the table). tqdm's ``disable=None`` is its own "only on a terminal" test."""
     if progress is False:
-        return run_cascade(state, config)
+        return run(state, config)
     disable = None if progress is True else False
     with tqdm(total=config.path.steps, desc="cascade", unit="step", file=sys.stderr,
               disable=disable, dynamic_ncols=True, leave=False) as bar:
@@ -124,7 +138,7 @@ def _run_with_progress(state: State, config: Any, progress: Progress) -> Cascade
                 bar.total = total_steps
             bar.update(done_steps - bar.n)
 
-        return run_cascade(state, config, progress=advance)
+        return run(state, config, progress=advance)
 
 
 # -- the trace ----------------------------------------------------------------------------------
