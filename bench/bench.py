@@ -13,7 +13,12 @@ Not part of the test suite, and no timing is asserted anywhere: this prints numb
   five-second steps, a book rebuilt at every step) over a synthetic single-market book of N
   accounts (liqspec.synthetic, book depth scaled with N). ``fast`` is liqspec.fast.run_cascade end
   to end (packing, the compiled run, the write-back of the final state and the trace as Python
-  objects); ``core`` is the compiled part alone. The reference is timed at 10^4 accounts (and
+  objects); ``cascade_arrays`` is liqspec.fast.cascade_arrays from numpy arrays (summary, step
+  records and the trace as int64 columns; no State, no Event objects); ``core`` is the compiled
+  part alone with the processing order from the trigger-price index, ``scan oracle`` the same
+  with every account evaluated every round (the reference's way, O(N) per round). A cross case
+  (N accounts each holding both toy markets, both marks falling with a bounce) times the
+  clock-keyed cross heap against the scan. The reference is timed at 10^4 accounts (and
   checked equal to the fast run there); at larger N its time is extrapolated linearly and labelled
   so (a lower bound: its rounds rescan every account). The numpy baseline runs the same steps as
   rounds of whole-array liquidatable checks, closing every liquidatable account at the mark in
@@ -253,10 +258,15 @@ def bench_cascade(n: int) -> dict:
     from liqspec.reference.cascade import run_cascade as reference_run
     state, config = cascade_case(n)
     t_fast, result = best_of(1, lambda: fast_run(state, config))
-    core = _time_core(state, config)
+    kwargs = fast.arrays_of(state)
+    t_arrays, arrays = best_of(1, lambda: fast.cascade_arrays(config=config, **kwargs))
+    assert arrays.summary == result.summary and arrays.steps == result.steps
+    core, stats = _time_core(kwargs, config, "index")
+    scan, _ = _time_core(kwargs, config, "scan")
     t_numpy, _ = best_of(1, lambda: numpy_cascade(state, config))
-    row = {"n": n, "fast": t_fast, "core": core, "numpy": t_numpy,
-           "liquidated": result.summary.accounts_liquidated, "events": len(result.events)}
+    row = {"n": n, "fast": t_fast, "arrays": t_arrays, "core": core, "scan": scan,
+           "numpy": t_numpy, "stats": stats, "liquidated": result.summary.accounts_liquidated,
+           "events": len(result.events), "rounds": result.summary.rounds}
     if n <= 10**4:
         t_ref, want = best_of(1, lambda: reference_run(state, config))
         assert want.events == result.events and want.summary == result.summary
@@ -269,38 +279,110 @@ def bench_cascade(n: int) -> dict:
     return row
 
 
-def _time_core(state, config) -> float:
-    """The compiled part of a fast run alone: every step's opening (marks, books) and rounds, on
-    an engine packed beforehand (as liqspec.fast.cascade.run_cascade drives it)."""
-    from liqspec.fast.operations import _engine_for
-    market_id = next(iter(config.path.index_ticks))
-    shape, rule = config.books[market_id], config.mark_rule
-    work = state.copy()
-    engine = _engine_for(work, shape.levels)
-    row = {a: i for i, a in enumerate(engine.account_ids)}
-    column = engine.market_ids.index(market_id)
-    engine.cascade_setup(np.array([column]), np.array([shape.levels]),
-                         np.array([shape.spacing_ppm]), np.array([shape.lots_per_level]),
-                         row[config.book_account], -1, 1 if rule.kind == "last_fill" else 0,
-                         rule.band_ppm, config.path.step_seconds)
+def _time_core(kwargs, config, order: str) -> tuple[float, dict]:
+    """The compiled part alone: an engine built from arrays beforehand, then every step's
+    opening (marks, books) and rounds, with the processing order from ``order``."""
+    from liqspec.fast import cascade as fc
+    tables = fast.tables_for(kwargs["profile"])
+    market_ids = tables.market_ids
+    ids = tuple(kwargs["account_ids"])
+    n, m = len(ids), len(market_ids)
+    column, cfg_cols, levels, spacing, lots_per_level = fc._book_arrays(config, market_ids)
+    cap = max(1, int(levels.max()))
+    engine = fast._engine.Engine()
+    lots = kwargs["lots"].copy()
+    engine.setup(tables, ids, market_ids, kwargs["quote"].copy(), lots, kwargs["cost"].copy(),
+                 (lots != 0).astype(np.uint8), kwargs["role"].copy(), kwargs["isolated"].copy(),
+                 np.array([kwargs["marks"][mid] for mid in market_ids], dtype=np.int64),
+                 [kwargs["holders"].get(h, 0) for h in fc.HOLDERS], kwargs["seq"],
+                 fc.policies_of(kwargs["profile"]),
+                 np.array(sorted(range(m), key=lambda k: market_ids[k]), dtype=np.int64),
+                 np.zeros(m, dtype=np.uint8), np.full(m, -1, dtype=np.int64),
+                 *[np.zeros((m, cap), dtype=np.int64) for _ in range(4)],
+                 *[np.zeros(m, dtype=np.int64) for _ in range(4)])
+    book_row = ids.index(config.book_account)
+    rule = config.mark_rule
+    engine.cascade_setup(cfg_cols, levels, spacing, lots_per_level, book_row, -1,
+                         1 if rule.kind == "last_fill" else 0, rule.band_ppm,
+                         config.path.step_seconds, order)
     index = engine.marks.copy()
     start = time.perf_counter()
-    for step, price in enumerate(config.path.index_ticks[market_id]):
-        index[column] = price
+    for step in range(config.path.steps):
+        for market_id, path in config.path.index_ticks.items():
+            index[column[market_id]] = path[step]
         assert engine.cascade_open_step(step, index) == 0
         assert engine.cascade_rounds() == 0
         engine.cascade_end_step()
-    return time.perf_counter() - start
+    return time.perf_counter() - start, engine.cascade_index_stats()
+
+
+def cross_case(n: int):
+    """N cross accounts over the toy venue's BTC and ETH (each holding both, long or short, at
+    2x..50x), built as arrays; both marks fall 12% over 60 steps with a 2% bounce half-way."""
+    # the book account ("zbook") holds the other side of every position
+    from liqspec.reference.book import BookShape
+    from liqspec.reference.cascade import CascadeConfig, PricePath
+    rng = np.random.default_rng(5)
+    marks = np.array([TOY_MARKS["BTC"], TOY_MARKS["ETH"]], dtype=np.int64)
+    lots = np.empty((n + 1, 2), dtype=np.int64)
+    lots[:n, 0] = rng.integers(1, 2_000, n) * rng.choice([-1, 1], n)
+    lots[:n, 1] = rng.integers(1, 2_000, n) * rng.choice([-1, 1], n)
+    values = lots[:n] * marks * TABLES.value_per_lot_tick
+    notional = np.abs(values).sum(axis=1)
+    quote = np.empty(n + 1, dtype=np.int64)
+    quote[:n] = notional // rng.integers(2, 50, n) - values.sum(axis=1)
+    lots[n] = -lots[:n].sum(axis=0)  # the book account ("zbook" sorts last) holds the rest
+    quote[n] = -quote[:n].sum()
+    role = np.zeros(n + 1, dtype=np.int8)
+    role[n] = fast._engine.ROLES["liquidity"]
+    ids = [f"a{i:08d}" for i in range(n)] + ["zbook"]
+    paths = {}
+    for market_id, start in TOY_MARKS.items():
+        down = [start * (1_000_000 - 120_000 * k // 60) // 1_000_000 for k in range(61)]
+        paths[market_id] = tuple(down[:30] + [p * 1_020_000 // 1_000_000 for p in down[30:35]]
+                                 + down[35:])
+    books = {m: BookShape(50, 1_000, 100 * n) for m in TOY_MARKS}  # deep: no ADL either
+    kwargs = {"profile": PROFILE, "marks": dict(TOY_MARKS), "account_ids": ids, "quote": quote,
+              "lots": lots, "cost": lots * marks * TABLES.value_per_lot_tick, "role": role,
+              "isolated": np.full(n + 1, -1, dtype=np.int64),
+              # a fund deep enough that the book and the fund absorb every loss: auto-
+              # deleveraging ranks every opposite trader per call (O(N log N) each), which
+              # would time ADL, not the processing order
+              "holders": {"outside": -10**15, "insurance_fund": 10**15}, "seq": 0}
+    return kwargs, CascadeConfig(PricePath(5, paths), books, book_account="zbook")
+
+
+def bench_cross(n: int) -> dict:
+    kwargs, config = cross_case(n)
+    t_arrays, result = best_of(1, lambda: fast.cascade_arrays(config=config, **kwargs))
+    core, stats = _time_core(kwargs, config, "index")
+    scan, _ = _time_core(kwargs, config, "scan")
+    if n <= 10**4:  # the index agrees with the scan at every round
+        fast.cascade_arrays(config=config, order="verify", **kwargs)
+    return {"n": n, "arrays": t_arrays, "core": core, "scan": scan, "stats": stats,
+            "liquidated": result.summary.accounts_liquidated, "rounds": result.summary.rounds}
 
 
 def report_cascade(row: dict) -> None:
     n = row["n"]
-    label = "measured" if row["measured"] else "extrapolated"
-    print(f"cascade (1 market)     N={n:>10,}  fast {row['fast']:8.3f} s end to end, core "
-          f"{row['core']:8.3f} s ({n / row['core'] / 1e6:6.2f} M accounts/s)  numpy "
-          f"{row['numpy']:8.3f} s (core x{row['numpy'] / row['core']:5.1f})  reference "
-          f"{row['reference']:9.2f} s {label} (fast x{row['reference'] / row['fast']:,.0f})  "
-          f"liquidated {row['liquidated']:,}, {row['events']:,} events", flush=True)
+    label = "measured" if row["measured"] else "EXTRAPOLATED linearly from 10^4"
+    print(f"cascade (1 market)  N={n:>9,}: core {row['core']:7.3f} s "
+          f"({n / row['core'] / 1e6:5.2f} M accounts/s; scan oracle {row['scan']:7.3f} s, "
+          f"x{row['scan'] / row['core']:.1f})  cascade_arrays {row['arrays']:7.3f} s  "
+          f"run_cascade(State) {row['fast']:7.3f} s  numpy {row['numpy']:7.3f} s "
+          f"(core x{row['numpy'] / row['core']:.1f})  reference {row['reference']:9.2f} s "
+          f"{label} (run_cascade x{row['reference'] / row['fast']:,.0f}, core "
+          f"x{row['reference'] / row['core']:,.0f})", flush=True)
+    print(f"    {row['liquidated']:,} accounts liquidated, {row['events']:,} events, "
+          f"{row['rounds']} rounds; index {row['stats']}", flush=True)
+
+
+def report_cross(row: dict) -> None:
+    n = row["n"]
+    print(f"cascade (cross, 2 mkts) N={n:>9,}: core {row['core']:7.3f} s (scan oracle "
+          f"{row['scan']:7.3f} s, x{row['scan'] / row['core']:.1f})  cascade_arrays "
+          f"{row['arrays']:7.3f} s  {row['liquidated']:,} liquidated, {row['rounds']} rounds; "
+          f"index {row['stats']}", flush=True)
 
 
 def report(title: str, row: dict, unit: str) -> None:
@@ -330,16 +412,19 @@ def main(argv: list[str] | None = None) -> int:
     n = 10**5 if args.quick else 10**6
     report("liquidation prices", bench_prices(n, args.reference_sample, args.repeats), "positions")
     cascade_sizes = (10**4, 10**5) if args.quick else (10**4, 10**5, 10**6)
-    rows = [bench_cascade(n) for n in cascade_sizes]
-    for row in rows:
-        report_cascade(row)
-    if len(rows) > 1:
-        first, last = rows[0], rows[-1]
-        growth = last["core"] / first["core"]
-        ratio = last["n"] / first["n"]
-        print(f"cascade core time grew x{growth:.1f} for x{ratio:.0f} accounts "
-              f"(N log N would be x{ratio * np.log(last['n']) / np.log(first['n']):.1f}, "
-              f"N^2 x{ratio ** 2:.0f})")
+    rows = []
+    for n in cascade_sizes:
+        rows.append(bench_cascade(n))
+        report_cascade(rows[-1])
+    for a, b in zip(rows, rows[1:]):
+        ratio = b["n"] / a["n"]
+        print(f"growth {a['n']:,} -> {b['n']:,} (x{ratio:.0f} accounts): core "
+              f"x{b['core'] / a['core']:.1f}, scan oracle x{b['scan'] / a['scan']:.1f}, "
+              f"cascade_arrays x{b['arrays'] / a['arrays']:.1f}  (N log N would be "
+              f"x{ratio * np.log(b['n']) / np.log(a['n']):.1f}, N^2 x{ratio ** 2:.0f})")
+    cross_sizes = (10**4, 10**5)  # 10^6: see the report (not yet N log N end to end)
+    for n in cross_sizes:
+        report_cross(bench_cross(n))
     return 0
 
 

@@ -16,7 +16,9 @@ There is no pure-Python fallback: if the extension is missing, this import fails
   ``backstop_liquidate``, ``deleverage``, ``socialize_loss``, ``apply_funding``,
   ``fund_insurance``;
 * :func:`~liqspec.fast.cascade.run_cascade` (:mod:`liqspec.fast.cascade`): the reference's cascade, compiled end to end, with an
-  equal trace, step records, summary and final state.
+  equal trace, step records, summary and final state; each round's processing order comes
+  from trigger-price heaps (O(candidates), not O(N)); :func:`~liqspec.fast.cascade.cascade_arrays`
+  runs it straight from numpy arrays (no State, Events built on demand).
 """
 
 from ._kernels import (  # noqa: F401  (an ImportError here is deliberate: no fallback)
@@ -24,7 +26,7 @@ from ._kernels import (  # noqa: F401  (an ImportError here is deliberate: no fa
     initial_margin_quotes, liquidatable_flags, liquidation_prices, maintenance_margin_quotes,
     open_interest_quotes, position_values_quote)
 from . import _engine, _kernels  # noqa: F401
-from .cascade import run_cascade
+from .cascade import ArrayCascadeResult, arrays_of, cascade_arrays, run_cascade
 from .operations import (apply_funding, backstop_liquidate, deleverage, fund_insurance,
                          liquidate, market_liquidate, socialize_loss)
 from .pack import MarketTables, StateArrays, pack_accounts, pack_profile, pack_state, tables_for
@@ -36,5 +38,6 @@ KERNELS = ("below_backstop_flags", "bankruptcy_prices", "equity_quotes", "fundin
 OPERATIONS = ("liquidate", "market_liquidate", "backstop_liquidate", "deleverage",
               "socialize_loss", "apply_funding", "fund_insurance")
 
-__all__ = [*KERNELS, *OPERATIONS, "run_cascade", "MarketTables", "StateArrays", "pack_accounts",
+__all__ = [*KERNELS, *OPERATIONS, "run_cascade", "cascade_arrays", "arrays_of",
+           "ArrayCascadeResult", "MarketTables", "StateArrays", "pack_accounts",
            "pack_profile", "pack_state", "tables_for"]

@@ -22,7 +22,7 @@ import numpy as np
 cimport numpy as cnp
 
 from libc.stdint cimport int64_t, uint64_t, uint8_t, int8_t, int32_t, INT64_MAX, INT64_MIN
-from libc.stdlib cimport malloc, realloc, free
+from libc.stdlib cimport malloc, calloc, realloc, free
 
 from liqspec.reference.errors import ResultCode
 
@@ -219,6 +219,36 @@ cdef struct Ev:
     int8_t detail       # DETAIL_*
 
 
+cdef struct HEnt:
+    int64_t prio
+    int64_t row
+    int64_t gen
+
+
+cdef struct Heap:
+    HEnt* a
+    Py_ssize_t size
+    Py_ssize_t cap
+
+
+cdef struct Idx:
+    int mode                     # ORDER_INDEX / ORDER_SCAN / ORDER_VERIFY
+    bint built
+    bint broken                  # the clock left its range: scan from here on
+    uint8_t* mono                # [m] the market's maintenance is monotone and 1-Lipschitz
+    int64_t* gen                 # [n] a row's placements; older heap/active entries are stale
+    int8_t* ekind                # [n] E_*
+    int64_t* ekey                # [n] the row's heap priority
+    Heap* heaps                  # [2m + 1]: 2k longs of market k, 2k+1 shorts, 2m cross
+    HEnt* act                    # candidates taken out of the heaps (row, gen)
+    Py_ssize_t nact
+    Py_ssize_t capact
+    int64_t* check_row           # [n] ORDER_VERIFY: the index's answer
+    int64_t scans
+    int64_t index_rounds
+    int64_t examined
+
+
 cdef struct Cas:
     int mark_kind                # MARK_INDEX_BAND / MARK_LAST_FILL
     int64_t band_ppm
@@ -255,6 +285,7 @@ cdef struct Cas:
     Ev* evs
     Py_ssize_t nev
     Py_ssize_t capev
+    Idx* ix                      # the candidate index (NULL: scan every round)
 
 
 cdef struct Eng:
@@ -328,6 +359,14 @@ cdef struct Eng:
     eng_u128* score_den
     # the cascade (LIQ-CASCADE-*), see the cascade section
     Cas* cas
+    # change tracking for the cascade's candidate index (see "the processing order at scale")
+    bint track
+    uint8_t* dirty          # [n] touched since the index last placed the row
+    int64_t* dirty_list     # [n]
+    Py_ssize_t ndirty
+    eng_i128* bound_lots    # [m] at least |lots| of every trader in each market
+    eng_i128 bound_quote    # at least |quote| of every trader
+    eng_i128 clock          # total variation of every mark so far (LIQ-MARK-2 moves)
 
 
 # -- exact integer helpers (LIQ-ROUND-1/2) -----------------------------------------------------
@@ -557,6 +596,14 @@ cdef inline int journal(Eng* e, int kind, int64_t a, int64_t b, int64_t lots, in
     return C_OK
 
 
+cdef inline void note_touched(Eng* e, Py_ssize_t i) noexcept nogil:
+    """The cascade's index re-keys a trader whose balance or positions changed."""
+    if not e.dirty[i]:
+        e.dirty[i] = 1
+        e.dirty_list[e.ndirty] = i
+        e.ndirty += 1
+
+
 cdef inline int add_quote(Eng* e, int64_t holder, eng_i128 delta) noexcept nogil:
     cdef eng_i128 v
     if holder < 0:
@@ -570,6 +617,10 @@ cdef inline int add_quote(Eng* e, int64_t holder, eng_i128 delta) noexcept nogil
             return C_OVERFLOW
         e.quote[holder] = <int64_t>v
         e.acct_touched[holder] = 1
+        if e.track and e.role[holder] == ROLE_TRADER:
+            note_touched(e, holder)
+            if iabs(v) > e.bound_quote:
+                e.bound_quote = iabs(v)
     return C_OK
 
 
@@ -622,6 +673,10 @@ cdef int move_base(Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t delta, eng_i128 c
     e.lots[at] = <int64_t>new
     e.touched[at] = 1
     e.acct_touched[i] = 1
+    if e.track and e.role[i] == ROLE_TRADER:
+        note_touched(e, i)
+        if iabs(new) > e.bound_lots[k]:
+            e.bound_lots[k] = iabs(new)
     return C_OK
 
 
@@ -1456,6 +1511,7 @@ cdef enum:
     NO_DUE = -1
 
 cdef int64_t EV_NONE = INT64_MIN
+EV_NONE_VALUE = EV_NONE
 
 
 cdef int event(Eng* e, int kind, int64_t account, Py_ssize_t market, int64_t lots, int64_t price,
@@ -1551,6 +1607,8 @@ cdef int set_mark(Eng* e, Py_ssize_t k, eng_i128 price) noexcept nogil:
     if price <= 0 or not eng_fits(price):
         return C_INVALID_PRICE
     e.seq += 1
+    if e.track:
+        e.clock += iabs(price - e.marks[k])
     e.marks[k] = <int64_t>price
     return C_OK
 
@@ -1643,11 +1701,14 @@ cdef int cmp_due(const Eng* e, Py_ssize_t x, Py_ssize_t y) noexcept nogil:
     return -1 if c.due_row[x] < c.due_row[y] else (1 if c.due_row[x] > c.due_row[y] else 0)
 
 
-cdef int processing_order(Eng* e, Py_ssize_t* count) noexcept nogil:
-    """The liquidatable traders, most distressed first: their rows in due_row[0..count)."""
+cdef int scan_order(Eng* e, Py_ssize_t* count) noexcept nogil:
+    """The liquidatable traders, most distressed first, by evaluating every account (the
+    reference's processing_order, O(N)): their rows in due_row[0..count)."""
     cdef Cas* c = e.cas
     cdef Py_ssize_t a, n_due = 0, x
     cdef int64_t mm, eq
+    if c.ix != NULL:
+        c.ix.scans += 1
     for a in range(e.n):
         if e.role[a] != ROLE_TRADER or e.npos[a] == 0:
             continue
@@ -1662,6 +1723,15 @@ cdef int processing_order(Eng* e, Py_ssize_t* count) noexcept nogil:
             c.due_eq[n_due] = eq
             c.due_mm[n_due] = mm
             n_due += 1
+    sort_due(e, n_due)
+    count[0] = n_due
+    return C_OK
+
+
+cdef void sort_due(Eng* e, Py_ssize_t n_due) noexcept nogil:
+    """due_row / due_eq / due_mm[0..n_due) in processing order (LIQ-CASCADE-1)."""
+    cdef Cas* c = e.cas
+    cdef Py_ssize_t x
     for x in range(n_due):
         e.scratch_c[x] = x
     merge_sort(e, e.scratch_c, c.due_tmp, n_due, cmp_due)
@@ -1669,7 +1739,497 @@ cdef int processing_order(Eng* e, Py_ssize_t* count) noexcept nogil:
         c.due_tmp[x] = c.due_row[e.scratch_c[x]]
     for x in range(n_due):
         c.due_row[x] = c.due_tmp[x]
+
+
+# -- the processing order at scale (LIQ-CASCADE-1) ----------------------------------------------
+#
+# The reference evaluates every trader at the start of every round. The index finds the same set
+# from candidates only, and confirms each candidate with the exact check (maintenance, equity,
+# integers), so its answer is the scan's answer whenever its candidates include every
+# liquidatable trader. They do, because a trader is left out only where this is proved:
+#
+# * h = equity - maintenance >= 0 means "not liquidatable" (LIQ-TRIGGER-1 needs h < 0).
+# * In a market whose maintenance g(notional) is nondecreasing and 1-Lipschitz over the integers
+#   (checked exactly per market, ``market_is_monotone``), a one-market long's h is nondecreasing
+#   in the mark and a short's decreasing: a long is liquidatable only below its trigger price T
+#   (the least mark with h >= 0), a short only at or above its trigger (the least mark with
+#   h < 0). Both are found exactly (estimate, gallop, bisect) once, and kept per market and side
+#   in heaps keyed by the trigger; as the mark moves, the crossed triggers are popped
+#   (the pointer sweep), those uncrossed again are pushed back.
+# * A cross account's h falls by at most 2 x max_k |lots_k| x value_per_lot_tick_k per tick any
+#   mark moves, so it is safe until the total variation of all marks (``clock``) has grown by
+#   h / that weight: a heap keyed by that distance.
+# * Any trader whose balance or positions an operation touched (fills, ADL, socialization,
+#   backstop, fees, payouts) is re-keyed before the next round.
+# * Markets that fail the monotonicity check put their holders on the always-checked list, and
+#   whenever an evaluation could leave int64 (bounds on every trader's |lots| and |quote| say it
+#   could), the round falls back to the scan, which raises exactly where the reference does.
+
+cdef enum:
+    ORDER_INDEX = 0
+    ORDER_SCAN = 1
+    ORDER_VERIFY = 2
+    E_NONE = 0
+    E_LONG = 1
+    E_SHORT = 2
+    E_CROSS = 3
+    E_ALWAYS = 4
+    C_ORDER_MISMATCH = 101
+
+# the clock's range (beyond it the index gives up and scans), and the notionals whose product with
+# a rate of at most PPM, plus PPM - 1, still fits int64
+cdef int64_t CLOCK_LIMIT = 1 << 62
+cdef int64_t FAST_NOTIONAL = 9223372036853
+
+ORDER_MODES = {"index": ORDER_INDEX, "scan": ORDER_SCAN, "verify": ORDER_VERIFY}
+C_ORDER_MISMATCH_CODE = C_ORDER_MISMATCH
+
+
+cdef inline eng_i128 maint_raw(const Eng* e, Py_ssize_t k, eng_i128 notional) noexcept nogil:
+    """maint_of without the int64 check, for 0 < notional <= INT64_MAX and 0 <= mmr <= PPM."""
+    cdef Py_ssize_t slot = tier_slot(e, k, notional)
+    cdef eng_i128 req
+    cdef int64_t prod
+    if notional <= FAST_NOTIONAL and e.mmr[slot] <= PPM:  # the product fits int64
+        prod = <int64_t>notional * e.mmr[slot]
+        req = <eng_i128>((prod + PPM - 1) // PPM if prod >= 0 else -((-prod) // PPM)) \
+            - e.mded[slot]
+    else:
+        req = ceil_div(notional * e.mmr[slot], PPM) - e.mded[slot]
+    if req < e.min_mm[k]:
+        req = e.min_mm[k]
+    return req
+
+
+cdef eng_i128 maint_bound(const Eng* e, Py_ssize_t k, eng_i128 notional) noexcept nogil:
+    """At least maint_of(n) for every 0 < n <= notional, in any market (each tier's requirement
+    is nondecreasing in the notional once a negative rate is read as 0)."""
+    cdef Py_ssize_t base = k * e.width, s
+    cdef eng_i128 best = e.min_mm[k], v, rate
+    for s in range(e.n_tiers[k]):
+        rate = e.mmr[base + s] if e.mmr[base + s] > 0 else 0
+        v = ceil_div(notional * rate, PPM) - e.mded[base + s]
+        if v > best:
+            best = v
+    return best
+
+
+cdef bint market_is_monotone(const Eng* e, Py_ssize_t k) noexcept nogil:
+    """g(N) = maint_of(N) steps by 0 or 1 at every integer N >= 1: within a tier with a rate in
+    [0, PPM] ceil(N * rate / PPM) does, and max with the minimum keeps it; so only the steps onto
+    a tier floor need checking."""
+    cdef Py_ssize_t base = k * e.width, s
+    cdef eng_i128 floor_n, step
+    if e.vplt[k] <= 0:
+        return False
+    for s in range(e.n_tiers[k]):
+        if e.mmr[base + s] < 0 or e.mmr[base + s] > PPM:
+            return False
+    for s in range(1, e.n_tiers[k]):
+        floor_n = e.floor[base + s]
+        if floor_n >= 2:
+            step = maint_raw(e, k, floor_n) - maint_raw(e, k, floor_n - 1)
+            if step != 0 and step != 1:
+                return False
+    return True
+
+
+cdef inline bint trigger_test(const Eng* e, Py_ssize_t k, eng_i128 quote, eng_i128 a, int side,
+                              eng_i128 p) noexcept nogil:
+    """The monotone predicate whose least true mark is the trigger: a long (side 1) is safe
+    (h >= 0), a short (side -1) is not (h < 0), at mark p (a * p <= INT64_MAX)."""
+    cdef eng_i128 n = a * p
+    cdef eng_i128 h = quote + side * n - maint_raw(e, k, n)
+    return h >= 0 if side > 0 else h < 0
+
+
+cdef int64_t trigger_estimate(const Eng* e, Py_ssize_t k, eng_i128 quote, eng_i128 a, int side,
+                              int64_t p_max) noexcept nogil:
+    """A floating-point guess of the trigger, refined exactly by the caller."""
+    cdef double q = <double>quote, n, rate, ded, lo = 2.0, hi = <double>p_max, p
+    cdef Py_ssize_t slot, it
+    n = <double>a * <double>e.marks[k]
+    for it in range(3):
+        slot = tier_slot(e, k, <eng_i128>n if n < 9.2e18 else INT64_MAX)
+        rate = <double>e.mmr[slot] / PPM
+        ded = <double>e.mded[slot]
+        if side > 0:  # q + n - (n rate - ded) = 0
+            n = -(q + ded) / (1.0 - rate) if rate < 1.0 else n
+            if <double>e.min_mm[k] - q > n:
+                n = <double>e.min_mm[k] - q
+        else:  # q - n - (n rate - ded) = 0
+            n = (q + ded) / (1.0 + rate)
+            if q - <double>e.min_mm[k] < n:
+                n = q - <double>e.min_mm[k]
+        if not (n > 0.0):
+            n = 1.0
+        if n > 9.2e18:
+            n = 9.2e18
+    p = n / <double>a
+    if not (p >= lo):
+        p = lo
+    if p > hi:
+        p = hi
+    return <int64_t>p
+
+
+cdef int64_t find_trigger(const Eng* e, Py_ssize_t k, eng_i128 quote, eng_i128 a, int side,
+                          int64_t p_max) noexcept nogil:
+    """The least p in (1, p_max] where trigger_test holds, given it fails at 1 and holds at
+    p_max: gallop from the estimate, then bisect."""
+    cdef int64_t lo = 1, hi = p_max, x, step = 1
+    cdef int64_t guess = trigger_estimate(e, k, quote, a, side, p_max)
+    if guess <= lo:
+        guess = lo + 1
+    if guess > hi:
+        guess = hi
+    if trigger_test(e, k, quote, a, side, guess):
+        hi = guess
+        while hi - step > lo:
+            x = hi - step
+            if trigger_test(e, k, quote, a, side, x):
+                hi = x
+                step *= 2
+            else:
+                lo = x
+                break
+    else:
+        lo = guess
+        while lo + step < hi:
+            x = lo + step
+            if trigger_test(e, k, quote, a, side, x):
+                hi = x
+                break
+            lo = x
+            step *= 2
+    while hi - lo > 1:
+        x = lo + (hi - lo) // 2
+        if trigger_test(e, k, quote, a, side, x):
+            hi = x
+        else:
+            lo = x
+    return hi
+
+
+cdef int heap_push(Heap* h, int64_t prio, int64_t row, int64_t gen) noexcept nogil:
+    cdef HEnt* grown
+    cdef Py_ssize_t j, parent
+    if h.size == h.cap:
+        grown = <HEnt*>realloc(h.a, (2 * h.cap + 16) * sizeof(HEnt))
+        if grown == NULL:
+            return C_OVERFLOW
+        h.a = grown
+        h.cap = 2 * h.cap + 16
+    j = h.size
+    h.size += 1
+    while j > 0:
+        parent = (j - 1) // 2
+        if h.a[parent].prio <= prio:
+            break
+        h.a[j] = h.a[parent]
+        j = parent
+    h.a[j].prio = prio
+    h.a[j].row = row
+    h.a[j].gen = gen
+    return C_OK
+
+
+cdef void heap_pop(Heap* h) noexcept nogil:
+    cdef HEnt last
+    cdef Py_ssize_t j = 0, child
+    h.size -= 1
+    if h.size == 0:
+        return
+    last = h.a[h.size]
+    while True:
+        child = 2 * j + 1
+        if child >= h.size:
+            break
+        if child + 1 < h.size and h.a[child + 1].prio < h.a[child].prio:
+            child += 1
+        if h.a[child].prio >= last.prio:
+            break
+        h.a[j] = h.a[child]
+        j = child
+    h.a[j] = last
+
+
+cdef int act_push(Idx* ix, int64_t row, int64_t gen) noexcept nogil:
+    cdef HEnt* grown
+    if ix.nact == ix.capact:
+        grown = <HEnt*>realloc(ix.act, (2 * ix.capact + 64) * sizeof(HEnt))
+        if grown == NULL:
+            return C_OVERFLOW
+        ix.act = grown
+        ix.capact = 2 * ix.capact + 64
+    ix.act[ix.nact].row = row
+    ix.act[ix.nact].gen = gen
+    ix.nact += 1
+    return C_OK
+
+
+cdef inline int64_t cross_weight_key(const Eng* e, Py_ssize_t i, eng_i128 h,
+                                     bint* ok) noexcept nogil:
+    """The clock reading at which a cross account with slack h >= 0 may first be liquidatable:
+    clock + floor(h / w) + 1, w = 2 max_k |lots_k| value_per_lot_tick_k."""
+    cdef Py_ssize_t k
+    cdef eng_i128 w = 0, a, key
+    for k in range(e.m):
+        if e.lots[i * e.m + k] != 0:
+            a = iabs(e.lots[i * e.m + k]) * <eng_i128>e.vplt[k]
+            if a > w:
+                w = a
+    ok[0] = True
+    if w == 0:
+        ok[0] = False
+        return 0
+    key = e.clock + h // (2 * w) + 1
+    if key > CLOCK_LIMIT:
+        key = CLOCK_LIMIT
+    return <int64_t>key
+
+
+cdef int place(Eng* e, Idx* ix, Py_ssize_t i) noexcept nogil:
+    """Key a trader afresh: its trigger in a one-market heap, its clock distance in the cross
+    heap, the always-checked list, or nowhere (it cannot be liquidatable until touched)."""
+    cdef Py_ssize_t k, held = 0, only = -1
+    cdef int64_t lots, p_max, trigger, mm, eq
+    cdef eng_i128 a, quote
+    cdef int side
+    cdef bint ok
+    ix.gen[i] += 1
+    ix.ekind[i] = E_NONE
+    if e.role[i] != ROLE_TRADER or e.npos[i] == 0:
+        return C_OK
+    for k in range(e.m):
+        if e.lots[i * e.m + k] != 0:
+            held += 1
+            only = k
+            if not ix.mono[k]:
+                ix.ekind[i] = E_ALWAYS
+    if held == 0:
+        return C_OK
+    if ix.ekind[i] == E_ALWAYS:
+        return act_push(ix, i, ix.gen[i])
+    if held == 1:
+        k = only
+        lots = e.lots[i * e.m + k]
+        if lots == INT64_MIN:
+            ix.ekind[i] = E_ALWAYS
+            return act_push(ix, i, ix.gen[i])
+        a = iabs(lots) * <eng_i128>e.vplt[k]
+        p_max = <int64_t>(INT64_MAX // a) if a <= INT64_MAX else 0
+        if p_max < 2:
+            ix.ekind[i] = E_ALWAYS
+            return act_push(ix, i, ix.gen[i])
+        side = 1 if lots > 0 else -1
+        quote = e.quote[i]
+        if trigger_test(e, k, quote, a, side, 1):
+            trigger = 1
+        elif not trigger_test(e, k, quote, a, side, p_max):
+            trigger = -1
+        else:
+            trigger = find_trigger(e, k, quote, a, side, p_max)
+        if side > 0:
+            # liquidatable only at marks below the trigger; none found: at every mark
+            if trigger == 1:
+                return C_OK
+            if trigger < 0:
+                ix.ekind[i] = E_ALWAYS
+                return act_push(ix, i, ix.gen[i])
+            ix.ekind[i] = E_LONG
+            ix.ekey[i] = -trigger
+            return heap_push(&ix.heaps[2 * k], -trigger, i, ix.gen[i])
+        if trigger < 0:
+            return C_OK  # a short never liquidatable within the marks the guard allows
+        ix.ekind[i] = E_SHORT
+        ix.ekey[i] = trigger
+        return heap_push(&ix.heaps[2 * k + 1], trigger, i, ix.gen[i])
+    # a cross account: slack at the current marks (within the guard: no overflow)
+    ix.ekind[i] = E_CROSS
+    if maint_total(e, i, &mm) != C_OK or equity_of(e, i, &eq) != C_OK:
+        ix.ekind[i] = E_ALWAYS
+        return act_push(ix, i, ix.gen[i])
+    if <eng_i128>eq - mm < 0:
+        return act_push(ix, i, ix.gen[i])
+    ix.ekey[i] = cross_weight_key(e, i, <eng_i128>eq - mm, &ok)
+    if not ok:
+        ix.ekind[i] = E_ALWAYS
+        return act_push(ix, i, ix.gen[i])
+    return heap_push(&ix.heaps[2 * e.m], ix.ekey[i], i, ix.gen[i])
+
+
+cdef bint within_guard(const Eng* e) noexcept nogil:
+    """No trader's equity or maintenance can leave int64 at the current marks (so no exact check
+    can raise, and every trigger key is in range)."""
+    cdef Py_ssize_t k
+    cdef eng_i128 total = e.bound_quote, upper = 0, lower = 0, n, g
+    if e.bound_quote > INT64_MAX:
+        return False
+    for k in range(e.m):
+        if e.bound_lots[k] == 0:
+            continue
+        if e.bound_lots[k] > INT64_MAX:
+            return False
+        if not eng_mul(e.bound_lots[k], e.marks[k], &n) or not eng_mul(n, e.vplt[k], &n):
+            return False
+        if n > INT64_MAX:
+            return False
+        total += n
+        if total > INT64_MAX:
+            return False
+        g = maint_bound(e, k, n)
+        if g > INT64_MAX:
+            return False
+        if g > 0:
+            upper += g
+        if e.min_mm[k] < 0:
+            lower += e.min_mm[k]
+        if upper > INT64_MAX or lower < INT64_MIN:
+            return False
+    return True
+
+
+cdef int build_index(Eng* e, Idx* ix) noexcept nogil:
+    cdef Py_ssize_t a, k
+    cdef int code
+    for k in range(e.m):
+        e.bound_lots[k] = 0
+    e.bound_quote = 0
+    for a in range(e.n):
+        if e.role[a] != ROLE_TRADER:
+            continue
+        if iabs(e.quote[a]) > e.bound_quote:
+            e.bound_quote = iabs(e.quote[a])
+        for k in range(e.m):
+            if iabs(e.lots[a * e.m + k]) > e.bound_lots[k]:
+                e.bound_lots[k] = iabs(e.lots[a * e.m + k])
+    for k in range(e.m):
+        ix.mono[k] = market_is_monotone(e, k)
+    for a in range(e.ndirty):
+        e.dirty[e.dirty_list[a]] = 0
+    e.ndirty = 0
+    for a in range(e.n):
+        if e.role[a] == ROLE_TRADER:
+            code = place(e, ix, a)
+            if code != C_OK:
+                return code
+    ix.built = True
+    return C_OK
+
+
+cdef int index_order(Eng* e, Py_ssize_t* count) noexcept nogil:
+    """processing_order from the index (see the section's comment); the scan when the guard
+    does not hold."""
+    cdef Cas* c = e.cas
+    cdef Idx* ix = c.ix
+    cdef Py_ssize_t x, k, i, kept = 0, n_due = 0
+    cdef Heap* h
+    cdef int64_t threshold, mm, eq, gen
+    cdef int kind
+    cdef int code
+    cdef bint keep, ok
+    if ix.broken or e.clock > CLOCK_LIMIT:
+        ix.broken = True
+        return scan_order(e, count)
+    if not ix.built:
+        # bounds first: the guard reads them
+        code = build_index(e, ix)
+        if code != C_OK:
+            return code
+    if not within_guard(e):
+        return scan_order(e, count)
+    ix.index_rounds += 1
+    for x in range(e.ndirty):  # re-key what the last round touched
+        i = e.dirty_list[x]
+        e.dirty[i] = 0
+        code = place(e, ix, i)
+        if code != C_OK:
+            return code
+    e.ndirty = 0
+    for k in range(e.m):  # the sweep: triggers the marks have crossed
+        h = &ix.heaps[2 * k]
+        threshold = -e.marks[k] - 1
+        while h.size and h.a[0].prio <= threshold:
+            if h.a[0].gen == ix.gen[h.a[0].row] and act_push(ix, h.a[0].row, h.a[0].gen) != C_OK:
+                return C_OVERFLOW
+            heap_pop(h)
+        h = &ix.heaps[2 * k + 1]
+        threshold = e.marks[k]
+        while h.size and h.a[0].prio <= threshold:
+            if h.a[0].gen == ix.gen[h.a[0].row] and act_push(ix, h.a[0].row, h.a[0].gen) != C_OK:
+                return C_OVERFLOW
+            heap_pop(h)
+    h = &ix.heaps[2 * e.m]
+    while h.size and h.a[0].prio <= e.clock:
+        if h.a[0].gen == ix.gen[h.a[0].row] and act_push(ix, h.a[0].row, h.a[0].gen) != C_OK:
+            return C_OVERFLOW
+        heap_pop(h)
+    for x in range(ix.nact):  # confirm every candidate exactly
+        i = ix.act[x].row
+        gen = ix.act[x].gen
+        if gen != ix.gen[i]:
+            continue  # re-keyed since
+        kind = ix.ekind[i]
+        k = -1
+        if kind == E_LONG or kind == E_SHORT:
+            for k in range(e.m):
+                if e.lots[i * e.m + k] != 0:
+                    break
+            if (kind == E_LONG and not ix.ekey[i] <= -e.marks[k] - 1) or \
+                    (kind == E_SHORT and not ix.ekey[i] <= e.marks[k]):
+                # the mark moved back over the trigger: wait in the heap again
+                if heap_push(&ix.heaps[2 * k + (kind == E_SHORT)], ix.ekey[i], i, gen) != C_OK:
+                    return C_OVERFLOW
+                continue
+        ix.examined += 1
+        if maint_total(e, i, &mm) != C_OK or equity_of(e, i, &eq) != C_OK:
+            return C_OVERFLOW  # the guard excludes this: reported, never hidden
+        keep = True
+        if mm > 0 and eq < mm:
+            c.due_row[n_due] = i
+            c.due_eq[n_due] = eq
+            c.due_mm[n_due] = mm
+            n_due += 1
+        elif kind == E_CROSS and <eng_i128>eq - mm >= 0:
+            ix.ekey[i] = cross_weight_key(e, i, <eng_i128>eq - mm, &ok)
+            if ok and ix.ekey[i] > e.clock:
+                if heap_push(&ix.heaps[2 * e.m], ix.ekey[i], i, gen) != C_OK:
+                    return C_OVERFLOW
+                keep = False
+        if keep:
+            ix.act[kept] = ix.act[x]
+            kept += 1
+    ix.nact = kept
+    sort_due(e, n_due)
     count[0] = n_due
+    return C_OK
+
+
+cdef int processing_order(Eng* e, Py_ssize_t* count) noexcept nogil:
+    """LIQ-CASCADE-1: the liquidatable traders, most distressed first, in due_row[0..count):
+    from the index, by the scan, or both compared (ORDER_VERIFY: C_ORDER_MISMATCH on any
+    difference)."""
+    cdef Cas* c = e.cas
+    cdef Idx* ix = c.ix
+    cdef Py_ssize_t n_index, x
+    cdef int code
+    if ix == NULL or ix.mode == ORDER_SCAN:
+        return scan_order(e, count)
+    code = index_order(e, count)
+    if code != C_OK or ix.mode != ORDER_VERIFY:
+        return code
+    n_index = count[0]
+    for x in range(n_index):
+        ix.check_row[x] = c.due_row[x]
+    code = scan_order(e, count)
+    if code != C_OK:
+        return code
+    if count[0] != n_index:
+        return C_ORDER_MISMATCH
+    for x in range(n_index):
+        if ix.check_row[x] != c.due_row[x]:
+            return C_ORDER_MISMATCH
     return C_OK
 
 
@@ -1872,14 +2432,30 @@ cdef class Engine:
         self.e.score_den = NULL
         self.e.cas = NULL
         self.cas_store.evs = NULL
+        self.cas_store.ix = NULL
+        self.ix_store.heaps = NULL
+        self.ix_store.act = NULL
+        self.n_heaps = 0
+        self.e.track = False
+        self.e.bound_lots = NULL
 
     def __dealloc__(self):
+        cdef Py_ssize_t x
         free(self.e.recs)
         free(self.e.longs)
         free(self.e.score_num)
         free(self.e.score_den)
         free(self.cas_store.evs)
         self.cas_store.evs = NULL
+        if self.ix_store.heaps != NULL:
+            for x in range(self.n_heaps):
+                free(self.ix_store.heaps[x].a)
+            free(self.ix_store.heaps)
+        free(self.ix_store.act)
+        free(self.e.bound_lots)
+        self.ix_store.heaps = NULL
+        self.ix_store.act = NULL
+        self.e.bound_lots = NULL
         self.e.recs = NULL
         self.e.longs = NULL
         self.e.score_num = NULL
@@ -2134,11 +2710,17 @@ cdef class Engine:
 
     # -- the cascade (driven step by step by liqspec.fast.cascade) --------------------------------
     cdef Cas cas_store
+    cdef Idx ix_store
+    cdef Py_ssize_t n_heaps
     cdef public object cas_arrays
 
     def cascade_setup(self, cfg_cols, levels, spacing_ppm, lots_per_level, int64_t book_row,
-                      int64_t vault_row, int mark_kind, int64_t band_ppm, int64_t step_seconds):
-        """Adopt a cascade configuration (int64 arrays over the markets)."""
+                      int64_t vault_row, int mark_kind, int64_t band_ppm, int64_t step_seconds,
+                      order="index"):
+        """Adopt a cascade configuration (int64 arrays over the markets). ``order`` is how each
+        round's processing order is found: ``index`` (trigger heaps, see the engine's section
+        on the processing order at scale), ``scan`` (every account, the reference's way: the
+        oracle) or ``verify`` (both, C_ORDER_MISMATCH_CODE on any difference)."""
         cdef Cas* c = &self.cas_store
         cdef Py_ssize_t n = self.e.n, m = self.e.m, k
         cdef int64_t[::1] v
@@ -2197,6 +2779,66 @@ cdef class Engine:
         c.nev = 0
         c.capev = 0
         self.e.cas = c
+        self._setup_index(ORDER_MODES[order])
+
+    cdef _setup_index(self, int mode):
+        cdef Idx* ix = &self.ix_store
+        cdef Py_ssize_t n = self.e.n, m = self.e.m
+        cdef int64_t[::1] v
+        cdef uint8_t[::1] u
+        cdef int8_t[::1] s8
+        if self.e.bound_lots != NULL:
+            raise RuntimeError("a cascade is set up once per Engine")
+        track = {"dirty": np.zeros(max(n, 1), dtype=np.uint8),
+                 "dirty_list": np.zeros(max(n, 1), dtype=np.int64),
+                 "gen": np.zeros(max(n, 1), dtype=np.int64),
+                 "ekind": np.zeros(max(n, 1), dtype=np.int8),
+                 "ekey": np.zeros(max(n, 1), dtype=np.int64),
+                 "check_row": np.zeros(max(n, 1), dtype=np.int64),
+                 "mono": np.zeros(max(m, 1), dtype=np.uint8)}
+        self.cas_arrays.update(track)
+        u = track["dirty"]
+        self.e.dirty = &u[0]
+        v = track["dirty_list"]
+        self.e.dirty_list = &v[0]
+        v = track["gen"]
+        ix.gen = &v[0]
+        s8 = track["ekind"]
+        ix.ekind = &s8[0]
+        v = track["ekey"]
+        ix.ekey = &v[0]
+        v = track["check_row"]
+        ix.check_row = &v[0]
+        u = track["mono"]
+        ix.mono = &u[0]
+        self.e.bound_lots = <eng_i128*>malloc((m + 1) * sizeof(eng_i128))
+        self.n_heaps = 2 * m + 1
+        ix.heaps = <Heap*>calloc(self.n_heaps, sizeof(Heap))
+        if self.e.bound_lots == NULL or ix.heaps == NULL:
+            raise MemoryError()
+        ix.mode = mode
+        ix.built = False
+        ix.broken = False
+        ix.act = NULL
+        ix.nact = 0
+        ix.capact = 0
+        ix.scans = 0
+        ix.index_rounds = 0
+        ix.examined = 0
+        self.e.ndirty = 0
+        self.e.clock = 0
+        self.e.bound_quote = 0
+        self.e.track = True
+        self.cas_store.ix = ix
+
+    def cascade_index_stats(self):
+        """How the processing orders were found: rounds answered by the index, full scans (the
+        oracle, the guard's fallback and the end-of-path check) and candidates examined."""
+        cdef Idx* ix = self.cas_store.ix
+        if ix == NULL:
+            return {}
+        return {"index_rounds": ix.index_rounds, "scans": ix.scans, "examined": ix.examined,
+                "active": ix.nact, "heaped": sum(ix.heaps[x].size for x in range(self.n_heaps))}
 
     def cascade_open_step(self, int64_t step, index):
         """LIQ-CASCADE-4: set this step's index (int64[m]) and open marks and books."""
@@ -2268,6 +2910,34 @@ cdef class Engine:
                         ev.price if ev.has_price else None, ev.quote, ev.rule, ev.detail, ev.d1,
                         ev.d2))
         return out
+
+    def cascade_trace(self):
+        """The trace as int64 columns (no Python object per event): step, round, kind, account
+        (EV_NONE_VALUE for None), market (-1 for None), lots, price, has_price, quote, rule,
+        detail, d1, d2."""
+        cdef Cas* c = self.e.cas
+        cdef Py_ssize_t j, n = c.nev
+        cdef int64_t[:, ::1] out
+        cols = ("step", "round", "kind", "account", "market", "lots", "price", "has_price",
+                "quote", "rule", "detail", "d1", "d2")
+        table = np.empty((len(cols), n), dtype=np.int64)
+        out = table
+        with nogil:
+            for j in range(n):
+                out[0, j] = c.evs[j].step
+                out[1, j] = c.evs[j].round
+                out[2, j] = c.evs[j].kind
+                out[3, j] = c.evs[j].account
+                out[4, j] = c.evs[j].market
+                out[5, j] = c.evs[j].lots
+                out[6, j] = c.evs[j].price
+                out[7, j] = c.evs[j].has_price
+                out[8, j] = c.evs[j].quote
+                out[9, j] = c.evs[j].rule
+                out[10, j] = c.evs[j].detail
+                out[11, j] = c.evs[j].d1
+                out[12, j] = c.evs[j].d2
+        return dict(zip(cols, table))
 
     def clear_touched(self):
         """After a write-back: start tracking changes afresh."""

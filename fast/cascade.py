@@ -16,33 +16,47 @@ the reference's typed error, as the reference's run does; the input state is nev
 
 from __future__ import annotations
 
+import copy
+from bisect import bisect_left
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from liqspec.reference.cascade import (MARK_LAST_FILL, CascadeConfig, CascadeResult, Event,
                                        StepRecord, Summary, _check_config)
-from liqspec.reference.errors import ResultCode
-from liqspec.reference.state import HOLDERS, INSURANCE_FUND, State
+from liqspec.reference.errors import MalformedState, ResultCode, UnknownAccount
+from liqspec.reference.state import (BACKSTOP, HOLDERS, INSURANCE_FUND, LIQUIDITY, Account,
+                                     State)
 
 from . import _engine
-from .operations import _engine_for, _error_for, _write_back
+from .operations import _engine_for, _error_for, _i64, _write_back, policies_of
+from .pack import tables_for
 
-__all__ = ["run_cascade"]
+__all__ = ["run_cascade", "cascade_arrays", "arrays_of", "ArrayCascadeResult"]
 
 _UNRESOLVED_DETAIL = "liquidatable at the end of the path: the book could not take it"
 
 
 def _events(engine: _engine.Engine, step_seconds: int) -> list[Event]:
+    """The engine's trace as the reference's Event objects (built from int64 columns: one
+    tolist per column instead of a tuple per event)."""
     ids, market_ids = engine.account_ids, engine.market_ids
     kinds, rules = _engine.EVENT_KIND_NAMES, _engine.EVENT_RULE_IDS
+    trace = engine.cascade_trace()
+    none = _engine.EV_NONE_VALUE
+    holders = {-h - 1: name for h, name in enumerate(HOLDERS)}
 
     def name(holder: int) -> str:
-        return ids[holder] if holder >= 0 else HOLDERS[-holder - 1]
+        return ids[holder] if holder >= 0 else holders[holder]
 
+    columns = [trace[c].tolist() for c in ("step", "round", "kind", "account", "market", "lots",
+                                           "price", "has_price", "quote", "rule", "detail", "d1",
+                                           "d2")]
     out = []
-    for (step, round_, kind, account, market, lots, price, quote, rule, detail, d1,
-         d2) in engine.cascade_events():
+    append = out.append
+    for (step, round_, kind, account, market, lots, price, has_price, quote, rule, detail, d1,
+         d2) in zip(*columns):
         if detail == 1:
             text = f"counterparty {name(d1)}"
         elif detail == 2:
@@ -51,21 +65,25 @@ def _events(engine: _engine.Engine, step_seconds: int) -> list[Event]:
             text = _UNRESOLVED_DETAIL
         else:
             text = ""
-        out.append(Event(step, step * step_seconds, round_, kinds[kind],
-                         None if account is None else name(account),
-                         None if market is None else market_ids[market], lots, price, quote,
-                         rules[rule], text))
+        append(Event(step, step * step_seconds, round_, kinds[kind],
+                     None if account == none else name(account),
+                     None if market < 0 else market_ids[market], lots,
+                     price if has_price else None, quote, rules[rule], text))
     return out
 
 
-def run_cascade(initial: State, config: CascadeConfig,
-                progress: Callable[[int, int], None] | None = None,
-                after_round: Callable[[State, int, int], None] | None = None) -> CascadeResult:
-    """LIQ-CASCADE-2 on the compiled engine; same arguments and result as
-    :func:`liqspec.reference.cascade.run_cascade`."""
-    state = initial.copy()
-    _check_config(state, config)
-    market_ids = list(state.profile.markets)
+def _copy_state(state: State) -> State:
+    """State.copy() without deepcopy's per-object bookkeeping: accounts hold only immutable
+    values and two dicts of them, so one new Account and two dict copies each are a deep copy."""
+    return State(profile=state.profile, marks=dict(state.marks),
+                 accounts={aid: Account(a.account_id, a.quote, dict(a.positions),
+                                        dict(a.cost_quote), a.isolated_market, a.role)
+                           for aid, a in state.accounts.items()},
+                 holders=dict(state.holders), journal=list(state.journal), seq=state.seq,
+                 books=copy.deepcopy(state.books))
+
+
+def _book_arrays(config: CascadeConfig, market_ids) -> tuple:
     column = {m: k for k, m in enumerate(market_ids)}
     m = len(market_ids)
     levels = np.zeros(m, dtype=np.int64)
@@ -75,44 +93,41 @@ def run_cascade(initial: State, config: CascadeConfig,
         k = column[market_id]
         levels[k], spacing[k], lots_per_level[k] = (shape.levels, shape.spacing_ppm,
                                                     shape.lots_per_level)
-    engine = _engine_for(state, int(levels.max()) if m else 0)
-    ids = engine.account_ids
-    row = {a: i for i, a in enumerate(ids)}
     cfg_cols = np.array([column[mid] for mid in sorted(config.path.index_ticks)], dtype=np.int64)
-    engine.cascade_setup(cfg_cols, levels, spacing, lots_per_level, row[config.book_account],
-                         -1 if config.backstop_vault is None else row[config.backstop_vault],
-                         1 if config.mark_rule.kind == MARK_LAST_FILL else 0,
-                         config.mark_rule.band_ppm, config.path.step_seconds)
-    result = CascadeResult(state)
-    fund_start = state.holders[INSURANCE_FUND]
+    return column, cfg_cols, levels, spacing, lots_per_level
+
+
+def _check(code: int, what: str) -> None:
+    if code == _engine.C_ORDER_MISMATCH_CODE:
+        raise AssertionError("the index's processing order differs from the scan's")
+    if code != ResultCode.OK:
+        raise _error_for(code, what)
+
+
+def _drive(engine: _engine.Engine, config: CascadeConfig, column: dict, fund_start: int,
+           progress, round_hook, mark_keys) -> tuple[list[StepRecord], Summary]:
+    """Every step of the path on a set-up engine; ``round_hook(step, round)`` after each round
+    (then rounds are driven one by one). Returns the step records and the summary."""
+    steps = []
     fund_min = fund_start
     rounds_total = liquidated_notional = adl_lots = written_off = 0
     total_steps = config.path.steps
-    index = np.array([state.marks[mid] for mid in market_ids], dtype=np.int64)
-    synced = 0
-
-    def check(code: int, what: str) -> None:
-        if code != ResultCode.OK:
-            raise _error_for(code, what)
-
+    index = engine.marks.copy()
     for step in range(total_steps):
         for market_id, path in config.path.index_ticks.items():
             index[column[market_id]] = path[step]
-        check(engine.cascade_open_step(step, index), "cascade step")
-        if after_round is None:
-            check(engine.cascade_rounds(), "cascade round")
+        _check(engine.cascade_open_step(step, index), "cascade step")
+        if round_hook is None:
+            _check(engine.cascade_rounds(), "cascade round")
         else:
             rounds = 0
             while True:
                 code, progressed = engine.cascade_round()
                 if code == _engine.NO_DUE_CODE:
                     break
-                check(code, "cascade round")
+                _check(code, "cascade round")
                 rounds += 1
-                # the callback sees the state as the reference's run has it after this round
-                _write_back(state, engine, synced, marks=True)
-                synced = engine.n_records
-                after_round(state, step, rounds)
+                round_hook(step, rounds)
                 if not progressed:
                     break
         rounds, step_notional, step_adl, step_written_off = engine.cascade_end_step()
@@ -123,25 +138,187 @@ def run_cascade(initial: State, config: CascadeConfig,
         fund = int(engine.holders[1])
         fund_min = min(fund_min, fund)
         step_index = {mid: path[step] for mid, path in config.path.index_ticks.items()}
-        result.steps.append(StepRecord(
+        steps.append(StepRecord(
             step, step * config.path.step_seconds, step_index,
-            {mid: int(engine.marks[column[mid]]) for mid in state.marks}, rounds,
+            {mid: int(engine.marks[column[mid]]) for mid in mark_keys}, rounds,
             step_notional, fund, step_adl, step_written_off))
         if progress is not None:
             progress(step + 1, total_steps)
     code, unresolved = engine.cascade_unresolved()
-    check(code, "cascade end")
-    _write_back(state, engine, synced, marks=True)
-    result.events = _events(engine, config.path.step_seconds)
+    _check(code, "cascade end")
     totals = engine.cascade_totals()
     lowest = {mid: totals["lowest"][column[mid]] for mid in config.path.index_ticks}
-    result.summary = Summary(
+    summary = Summary(
         steps=total_steps, rounds=rounds_total,
         accounts_liquidated=totals["accounts_liquidated"],
         liquidation_fills=totals["liquidation_fills"],
         notional_liquidated_quote=liquidated_notional, lowest_mark_ticks=lowest,
         insurance_fund_start_quote=fund_start, insurance_fund_min_quote=fund_min,
-        insurance_fund_end_quote=state.holders[INSURANCE_FUND], adl_lots=adl_lots,
+        insurance_fund_end_quote=int(engine.holders[1]), adl_lots=adl_lots,
         adl_notional_quote=totals["adl_notional_quote"], bad_debt_quote=written_off,
         socialized_quote=totals["socialized_quote"], unresolved_accounts=unresolved)
+    return steps, summary
+
+
+def run_cascade(initial: State, config: CascadeConfig,
+                progress: Callable[[int, int], None] | None = None,
+                after_round: Callable[[State, int, int], None] | None = None, *,
+                order: str = "index") -> CascadeResult:
+    """LIQ-CASCADE-2 on the compiled engine; same arguments and result as
+    :func:`liqspec.reference.cascade.run_cascade`.
+
+    ``order`` picks how each round's processing order (LIQ-CASCADE-1) is found: ``index``
+    (trigger-price heaps and a pointer sweep, O(candidates) per round), ``scan`` (every account
+    every round, as the reference: the oracle) or ``verify`` (both, an AssertionError on any
+    difference). All three give the same result."""
+    state = _copy_state(initial)
+    _check_config(state, config)
+    market_ids = list(state.profile.markets)
+    column, cfg_cols, levels, spacing, lots_per_level = _book_arrays(config, market_ids)
+    engine = _engine_for(state, int(levels.max()) if len(market_ids) else 0)
+    row = {a: i for i, a in enumerate(engine.account_ids)}
+    engine.cascade_setup(cfg_cols, levels, spacing, lots_per_level, row[config.book_account],
+                         -1 if config.backstop_vault is None else row[config.backstop_vault],
+                         1 if config.mark_rule.kind == MARK_LAST_FILL else 0,
+                         config.mark_rule.band_ppm, config.path.step_seconds, order)
+    synced = 0
+
+    def hook(step: int, round_: int) -> None:
+        # the callback sees the state as the reference's run has it after this round
+        nonlocal synced
+        _write_back(state, engine, synced, marks=True)
+        synced = engine.n_records
+        after_round(state, step, round_)
+
+    steps, summary = _drive(engine, config, column, state.holders[INSURANCE_FUND], progress,
+                            None if after_round is None else hook, list(state.marks))
+    _write_back(state, engine, synced, marks=True)
+    result = CascadeResult(state, _events(engine, config.path.step_seconds), steps, summary)
     return result
+
+
+# -- the cascade straight from numpy arrays ------------------------------------------------------
+
+@dataclass(eq=False)
+class ArrayCascadeResult:
+    """What :func:`cascade_arrays` returns: the final venue as arrays (rows in ``account_ids``
+    order, columns in ``market_ids`` order), the step records and summary (equal to the
+    reference's), the trace as int64 columns (``trace``, see ``Engine.cascade_trace``) and, on
+    demand, as the reference's Event objects (:meth:`events`)."""
+
+    account_ids: tuple
+    market_ids: tuple
+    quote: np.ndarray
+    lots: np.ndarray
+    cost: np.ndarray
+    marks: dict
+    holders: dict
+    seq: int
+    steps: list
+    summary: Summary
+    trace: dict
+    index_stats: dict
+    _engine: object = field(repr=False, default=None)
+    _step_seconds: int = 0
+
+    def events(self) -> list[Event]:
+        """The trace as the reference's Event objects (built now: about a microsecond each)."""
+        return _events(self._engine, self._step_seconds)
+
+
+def arrays_of(state: State) -> dict:
+    """The keyword arguments of :func:`cascade_arrays` for a reference state (its books are not
+    carried: a cascade rebuilds the books of its path's markets at every step)."""
+    tables = tables_for(state.profile)
+    column = {m: k for k, m in enumerate(tables.market_ids)}
+    ids = sorted(state.accounts)
+    n, m = len(ids), len(column)
+    quote = np.array([state.accounts[a].quote for a in ids], dtype=np.int64)
+    lots = np.zeros((n, m), dtype=np.int64)
+    cost = np.zeros((n, m), dtype=np.int64)
+    role = np.zeros(n, dtype=np.int8)
+    isolated = np.full(n, -1, dtype=np.int64)
+    for i, a in enumerate(ids):
+        account = state.accounts[a]
+        for market_id, size in account.positions.items():
+            lots[i, column[market_id]] = size
+        for market_id, basis in account.cost_quote.items():
+            cost[i, column[market_id]] = basis
+        role[i] = _engine.ROLES.get(account.role, 3)
+        if account.isolated_market is not None:
+            isolated[i] = column[account.isolated_market]
+    return {"profile": state.profile, "marks": dict(state.marks), "account_ids": ids,
+            "quote": quote, "lots": lots, "cost": cost, "role": role, "isolated": isolated,
+            "holders": dict(state.holders), "seq": state.seq}
+
+
+def cascade_arrays(profile, marks, account_ids, quote, lots, config: CascadeConfig, *,
+                   cost=None, role=None, isolated=None, holders=None, seq: int = 0,
+                   progress: Callable[[int, int], None] | None = None,
+                   order: str = "index") -> ArrayCascadeResult:
+    """LIQ-CASCADE-2 from numpy arrays, without a ``State`` or any per-account Python object:
+    the same step records, summary and trace as :func:`run_cascade` on the equal state (tested
+    against the reference), at the cost of the arrays alone.
+
+    ``account_ids`` sorted and unique (row order); ``quote`` int64[N]; ``lots`` and ``cost``
+    int64[N, M] in the profile's market order (a nonzero lot is a position); ``role`` int8[N]
+    (``liqspec.fast._engine.ROLES`` codes, default every row a trader); ``isolated`` int64[N]
+    (market column, -1 cross); ``holders`` by name (default 0); ``marks`` by market id. The
+    books of the path's markets are rebuilt at every step, as in the reference; no other
+    market has a book. The arrays are copied, never changed."""
+    tables = tables_for(profile)
+    market_ids = tables.market_ids
+    ids = tuple(account_ids)
+    if any(a >= b for a, b in zip(ids, ids[1:])):
+        raise MalformedState("account_ids must be sorted and unique (the reference's order)")
+    n, m = len(ids), len(market_ids)
+    quote = np.array(quote, dtype=np.int64, copy=True).reshape(n)
+    lots = np.array(lots, dtype=np.int64, copy=True).reshape(n, m)
+    cost = np.zeros((n, m), dtype=np.int64) if cost is None else np.array(
+        cost, dtype=np.int64, copy=True).reshape(n, m)
+    role = np.zeros(n, dtype=np.int8) if role is None else np.array(role, dtype=np.int8,
+                                                                     copy=True).reshape(n)
+    isolated = np.full(n, -1, dtype=np.int64) if isolated is None else np.array(
+        isolated, dtype=np.int64, copy=True).reshape(n)
+    present = (lots != 0).astype(np.uint8)
+    row = {config.book_account: None}
+    if config.backstop_vault is not None:
+        row[config.backstop_vault] = None
+    for name in row:
+        at = bisect_left(ids, name)
+        if at == len(ids) or ids[at] != name:
+            raise UnknownAccount(f"unknown account {name!r}")
+        row[name] = at
+    if set(config.path.index_ticks) != set(config.books):
+        raise MalformedState("the price path and the books must name the same markets")
+    for market_id in config.books:
+        profile.market(market_id)
+    if role[row[config.book_account]] != _engine.ROLES[LIQUIDITY]:
+        raise MalformedState(f"book account {config.book_account!r} must have the liquidity role")
+    if config.backstop_vault is not None and role[row[config.backstop_vault]] != \
+            _engine.ROLES[BACKSTOP]:
+        raise MalformedState(f"backstop vault {config.backstop_vault!r} must have the backstop "
+                             f"role")
+    holder_values = [_i64((holders or {}).get(h, 0), f"balance of {h}") for h in HOLDERS]
+    mark_values = np.array([_i64(marks.get(mid, 1), f"mark of {mid}") for mid in market_ids],
+                           dtype=np.int64)
+    column, cfg_cols, levels, spacing, lots_per_level = _book_arrays(config, market_ids)
+    cap = max(1, int(levels.max()) if m else 1)
+    sorted_cols = np.array(sorted(range(m), key=lambda k: market_ids[k]), dtype=np.int64)
+    engine = _engine.Engine()
+    engine.setup(tables, ids, market_ids, quote, lots, cost, present, role, isolated, mark_values,
+                 holder_values, seq, policies_of(profile), sorted_cols,
+                 np.zeros(m, dtype=np.uint8), np.full(m, -1, dtype=np.int64),
+                 *[np.zeros((m, cap), dtype=np.int64) for _ in range(4)],
+                 *[np.zeros(m, dtype=np.int64) for _ in range(4)])
+    engine.cascade_setup(cfg_cols, levels, spacing, lots_per_level, row[config.book_account],
+                         -1 if config.backstop_vault is None else row[config.backstop_vault],
+                         1 if config.mark_rule.kind == MARK_LAST_FILL else 0,
+                         config.mark_rule.band_ppm, config.path.step_seconds, order)
+    steps, summary = _drive(engine, config, column, holder_values[1], progress, None,
+                            [mid for mid in market_ids if mid in marks])
+    return ArrayCascadeResult(
+        ids, market_ids, engine.quote, engine.lots, engine.cost,
+        {mid: int(engine.marks[k]) for k, mid in enumerate(market_ids) if mid in marks},
+        dict(zip(HOLDERS, map(int, engine.holders))), engine.seq, steps, summary,
+        engine.cascade_trace(), engine.cascade_index_stats(), engine, config.path.step_seconds)

@@ -157,3 +157,162 @@ def test_int64_boundary_raises_overflow_on_both_LIQ_DOMAIN_1():
         with pytest.raises(Overflow):
             run(state, config)
     set_mark  # noqa: B018
+
+
+# -- the processing order at scale: the index against the scan (LIQ-CASCADE-1) -------------------
+
+from hypothesis import strategies as st  # noqa: E402
+
+from liqspec.reference import deposit  # noqa: E402
+from liqspec.reference.cascade import MarkRule  # noqa: E402
+from liqspec.reference.state import BACKSTOP  # noqa: E402
+from liqspec.testing import toy_profile  # noqa: E402
+
+
+@st.composite
+def cross_cascades(draw):
+    """Two markets, cross accounts holding both (or one, or isolated), marks that fall and
+    bounce back in both, every policy family: the index's cross heap, its push-backs when a mark
+    recrosses a trigger, and its re-keying after ADL, socialization and backstop."""
+    policies = draw(st.sampled_from([
+        {}, {"bad_debt_policy": "socialize"}, {"backstop_ratio": (2, 3), "adl_price": "mark"},
+        {"liquidation_size": "portion", "portion_ppm": 250_000,
+         "portion_threshold_quote": usdt("1000")}]))
+    state = venue(toy_profile(**policies), insurance_quote=draw(st.integers(0, usdt("300"))))
+    open_account(state, "book", role=LIQUIDITY)
+    open_account(state, "vault", role=BACKSTOP)
+    for i in range(draw(st.integers(2, 7))):
+        account = f"t{i}"
+        isolated = draw(st.sampled_from([None, None, "BTC", "ETH"]))
+        open_account(state, account, isolated_market=isolated)
+        markets = [isolated] if isolated else draw(st.sampled_from([["BTC"], ["ETH"],
+                                                                    ["BTC", "ETH"]]))
+        for market_id in markets:
+            lots = draw(st.integers(1, 2000))
+            value_per_lot_tick = state.profile.markets[market_id].value_per_lot_tick
+            leverage = draw(st.integers(2, 60))
+            # margin of notional / leverage (+1 USDT), so crashes of a few % liquidate some
+            deposit(state, account, lots * state.marks[market_id] * value_per_lot_tick
+                    // leverage + usdt("1"))
+            if draw(st.booleans()):
+                open_long(state, account, "book", market_id, lots)
+            else:
+                open_long(state, "book", account, market_id, lots)
+    paths = {}
+    steps = draw(st.integers(1, 5))
+    for market_id, start in (("BTC", 500_000), ("ETH", 300_000)):
+        moves = draw(st.lists(st.integers(-30_000, 60_000), min_size=steps, max_size=steps))
+        price, path = start, [start]
+        for drop in moves:
+            price = max(1, price * (1_000_000 - drop) // 1_000_000)
+            path.append(price)
+        paths[market_id] = tuple(path)
+    books = {m: BookShape(draw(st.integers(1, 10)), draw(st.integers(100, 5000)),
+                          draw(st.integers(1, 500))) for m in paths}
+    config = CascadeConfig(PricePath(1, paths), books,
+                           backstop_vault="vault" if "backstop_ratio" in policies else None,
+                           mark_rule=MarkRule(draw(st.sampled_from(["index_band", "last_fill"])),
+                                              draw(st.integers(0, 50_000))))
+    return state, config
+
+
+def _index_scan_reference(state, config):
+    """The index (checked against the scan at every round: ``verify``), the scan alone and the
+    reference: one result."""
+    want = reference_run(state, config)
+    for order in ("verify", "scan", "index"):
+        got = fast.run_cascade(state, config, order=order)
+        assert got.events == want.events, order
+        assert got.steps == want.steps, order
+        assert got.summary == want.summary, order
+        assert got.state.snapshot() == want.state.snapshot(), order
+    return want
+
+
+@given(cases.cascades())
+@settings(max_examples=60, deadline=None)
+def test_index_order_equals_the_scan_single_market_LIQ_CASCADE_1(case):
+    """Rule: LIQ-CASCADE-1. One-market books (the trigger-price heaps and the pointer sweep):
+    at every round of every step the index's processing order is the scan's (``verify`` raises
+    on the first difference), and the whole run equals the reference's."""
+    _index_scan_reference(*case)
+
+
+@given(cross_cascades())
+@settings(max_examples=80, deadline=None)
+def test_index_order_equals_the_scan_cross_accounts_LIQ_CASCADE_1(case):
+    """Rule: LIQ-CASCADE-1. Cross accounts over two markets whose marks fall and bounce (the
+    clock-keyed cross heap, triggers uncrossed and re-pushed): same order as the scan at every
+    round, same run as the reference."""
+    _index_scan_reference(*case)
+
+
+def test_index_is_used_and_examines_only_candidates_LIQ_CASCADE_1():
+    """The default scenario (3,000 accounts, 120 steps): the index answers every round (no
+    full scan but the end-of-path check) and examines far fewer accounts than the scan's
+    N x rounds, with a result equal to the reference's."""
+    from liqspec.scenario import default_scenario
+    scenario = default_scenario()
+    kwargs = fast.arrays_of(scenario.state)
+    result = fast.cascade_arrays(config=scenario.config, **kwargs)
+    stats = result.index_stats
+    assert stats["index_rounds"] > 0
+    assert stats["scans"] == 0 or stats["scans"] <= 1
+    rounds_and_opens = stats["index_rounds"]
+    # a scan evaluates all 3,000 accounts at every one of those rounds
+    assert stats["examined"] < len(kwargs["account_ids"]) * rounds_and_opens // 20
+    want = reference_run(scenario.state, scenario.config)
+    assert result.summary == want.summary
+    assert result.steps == want.steps
+    assert result.events() == want.events
+
+
+def _assert_arrays_equal_reference(state, config):
+    want = reference_run(state, config)
+    result = fast.cascade_arrays(config=config, **fast.arrays_of(state))
+    assert result.summary == want.summary
+    assert result.steps == want.steps
+    assert result.events() == want.events
+    final = fast.arrays_of(want.state)
+    assert result.account_ids == tuple(final["account_ids"])
+    assert (result.quote == final["quote"]).all()
+    assert (result.lots == final["lots"]).all()
+    assert (result.cost == final["cost"]).all()
+    assert result.holders == want.state.holders
+    assert result.marks == want.state.marks
+    assert result.seq == want.state.seq
+
+
+@given(cross_cascades())
+@settings(max_examples=40, deadline=None)
+def test_cascade_arrays_equals_the_reference_LIQ_CASCADE_5(case):
+    """Rule: LIQ-CASCADE-5. liqspec.fast.cascade_arrays (no State, Events on demand): the same
+    summary, step records, trace and final balances, positions, cost bases, holders, marks and
+    seq as the reference's run on the equal state."""
+    _assert_arrays_equal_reference(*case)
+
+
+def test_cascade_arrays_on_the_hand_feedback_cascade_LIQ_CASCADE_2():
+    """tests/test_cascade.py's feedback cascade through the arrays API: alice then bob sell
+    (hand-computed in test_hand_computed_feedback_cascade above), the same as the reference."""
+    state, config = cases.feedback_venue()
+    result = fast.cascade_arrays(config=config, **fast.arrays_of(state))
+    assert [e.kind for e in result.events() if e.kind in ("liquidation_fill", "fee")] == [
+        "liquidation_fill", "fee", "liquidation_fill", "fee"]
+    assert result.summary.notional_liquidated_quote == usdt("98703")  # 49,401 + 49,302
+    _assert_arrays_equal_reference(state, config)
+
+
+def test_int64_boundary_raises_overflow_with_the_index_LIQ_DOMAIN_1():
+    """The int64 boundary of test_int64_boundary_raises_overflow_on_both: the index's guard sees
+    that a value could leave int64 and falls back to the scan, which raises Overflow where the
+    reference does, in every order mode."""
+    state = venue(deposits={"alice": usdt("1000"), "carol": usdt("100000")})
+    open_account(state, "book", role=LIQUIDITY)
+    open_long(state, "carol", "alice", "BTC", 1000)
+    top = INT64_MAX // 100_000 + 1  # 1,000 lots x 100 quantums x top leaves int64
+    config = CascadeConfig(PricePath(5, {"BTC": (500_000, top)}),
+                           {"BTC": BookShape(1, 1_000, 1)})
+    for order in ("index", "scan", "verify"):
+        with pytest.raises(Overflow):
+            fast.run_cascade(state, config, order=order)
