@@ -372,7 +372,7 @@ def generate_case(rng: random.Random, op: str | None = None,
                                                            rng.randint(-PPM, PPM),
                                                            rng.randint(-100, 100),
                                                            rng.randint(-10, 10), 0,
-                                                           PPM + 1, -PPM - 1))}
+                                                           PPM, -PPM, PPM + 1, -PPM - 1))}
     elif op in ("liquidation_size", "liquidation_price", "adl_receive", "margin"):
         args = {"account_id": a, "market_id": slot}
     return Case(profile, state, op, args)
@@ -412,12 +412,26 @@ class Evaluator:
     """Evaluates terms of one symbolic state at one case's values."""
 
     def __init__(self, pairs):
-        self.pairs = pairs
+        self.pairs = pairs  # kept alive: the arrays below point at their terms
+        # z3.substitute(term, *pairs) checks every pair's sorts and rebuilds its argument arrays
+        # on each call, which costs more than the substitution itself; the case's pairs are
+        # checked once here and the arrays built once.
+        for source, target in pairs:
+            if not source.sort().eq(target.sort()):
+                raise AssertionError(f"substitution of {target} for {source}: sorts differ")
+        self._count = len(pairs)
+        self._sources = (z3.Ast * self._count)(*(source.as_ast() for source, _ in pairs))
+        self._targets = (z3.Ast * self._count)(*(target.as_ast() for _, target in pairs))
+
+    def _substitute(self, term):
+        ctx = term.ctx  # what z3.substitute does after its checks (simplify types the result)
+        return z3.ExprRef(z3.Z3_substitute(ctx.ref(), term.as_ast(), self._count, self._sources,
+                                           self._targets), ctx)
 
     def __call__(self, term) -> int | bool:
         if isinstance(term, (int, bool)):
             return term
-        value = z3.simplify(z3.substitute(term, *self.pairs))
+        value = z3.simplify(self._substitute(term))
         if z3.is_int_value(value):
             return value.as_long()
         if z3.is_true(value) or z3.is_false(value):

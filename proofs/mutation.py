@@ -127,14 +127,95 @@ CATALOGUE: tuple[Mutant, ...] = (
            "rise = -div_floor(-(PPM - tier.init_margin_ppm)"),
     Mutant("bankrupt-check-inclusive", "deleveraging an account at exactly zero equity",
            "reference/deleveraging.py", "        if equity >= 0:\n", "        if equity > 0:\n"),
+    # -- prices, books and cascades
+    Mutant("price-min-margin-ignored", "the liquidation price ignores the minimum requirement",
+           "reference/prices.py",
+           "return max(tiered, Fraction(market.min_maint_margin_quote))", "return tiered"),
+    Mutant("walk-affordable-ceil", "the fund-limited book walk takes a lot the fund cannot pay",
+           "reference/book.py",
+           "affordable = div_floor(equity + fund, -per_lot)",
+           "affordable = div_ceil(equity + fund, -per_lot)"),
+    Mutant("walk-forgets-deficit", "the book walk does not carry a level's deficit to the next",
+           "reference/book.py", "        equity += take * per_lot\n", "        equity += 0\n"),
+    Mutant("walk-limits-fills-at-mark", "a fill at the mark is limited by the fund",
+           "reference/book.py",
+           "if within_fund and per_lot < 0:", "if within_fund and per_lot <= 0:"),
+    Mutant("order-goes-on-when-healthy", "a liquidation order keeps filling once healthy",
+           "reference/book.py",
+           "            if not is_liquidatable(account, state):\n                break",
+           "            if False:\n                break"),
+    Mutant("band-low-rounds-away", "the mark band's lower bound rounds away from the index",
+           "reference/cascade.py",
+           "return (div_ceil(index_ticks * (PPM - rule.band_ppm), PPM),",
+           "return (div_floor(index_ticks * (PPM - rule.band_ppm), PPM),"),
+    Mutant("band-high-rounds-away", "the mark band's upper bound rounds away from the index",
+           "reference/cascade.py",
+           "div_floor(index_ticks * (PPM + rule.band_ppm), PPM))",
+           "div_ceil(index_ticks * (PPM + rule.band_ppm), PPM))"),
+    Mutant("mark-first-fill", "the mark follows a round's first fill, not its last",
+           "reference/cascade.py", "fills[-1] if fills else None", "fills[0] if fills else None"),
+    Mutant("shock-path-ceil", "the shock path rounds the index up", "reference/cascade.py",
+           "path = [div_floor(start * (PPM * steps - drop_ppm * k), PPM * steps)",
+           "path = [div_ceil(start * (PPM * steps - drop_ppm * k), PPM * steps)"),
+    Mutant("cascade-markets-reversed", "an account's markets are processed in reverse ID order",
+           "reference/cascade.py",
+           "    for market_id in sorted(account.positions):\n        while",
+           "    for market_id in sorted(account.positions, reverse=True):\n        while"),
+    Mutant("summary-fund-min-is-max", "the cascade summary's fund minimum is a maximum",
+           "reference/cascade.py",
+           "fund_min = min(fund_min, state.holders[INSURANCE_FUND])",
+           "fund_min = max(fund_min, state.holders[INSURANCE_FUND])"),
+    Mutant("liquidation-map-keeps-crossed", "the liquidation map lists accounts already past it",
+           "reference/cascade.py",
+           "if threshold.ticks <= 0 or threshold.crossed(mark):", "if threshold.ticks <= 0:"),
+    # -- auto-deleveraging rankings and fills
+    Mutant("pnl-percent-signed-cost", "PnL% divides by the signed entry cost (shorts inverted)",
+           "reference/deleveraging.py",
+           "cost = abs(account.cost_quote.get(market_id, 0))\n    if cost == 0:",
+           "cost = account.cost_quote.get(market_id, 0)\n    if cost == 0:"),
+    Mutant("margin-ratio-counts-losses", "the Binance ADL score counts a loss",
+           "reference/deleveraging.py",
+           "pnl_percent = Fraction(max(0, pnl), max(one_unit, wallet))",
+           "pnl_percent = Fraction(pnl, max(one_unit, wallet))"),
+    Mutant("margin-ratio-zero-equity", "the Binance ADL score divides by zero equity",
+           "reference/deleveraging.py",
+           "    if equity <= 0:\n        return Fraction(0)",
+           "    if equity < 0:\n        return Fraction(0)"),
+    Mutant("price-ratio-short-inverted", "a short's Hyperliquid ratio is value over cost",
+           "reference/deleveraging.py",
+           "else Fraction(cost, max(value, 1))", "else Fraction(value, cost)"),
+    Mutant("seeded-start-ignores-seq", "the seeded ADL start ignores the sequence number",
+           "reference/deleveraging.py",
+           "_splitmix64(state.profile.adl_seed ^ state.seq)",
+           "_splitmix64(state.profile.adl_seed)"),
+    Mutant("adl-fill-records-mark", "an ADL fill at the bankruptcy value records a price",
+           "reference/deleveraging.py",
+           "price = None if state.profile.adl_price != ADL_AT_MARK else state.marks[market_id]",
+           "price = state.marks[market_id]"),
+    # -- ledger, atomicity and domains
+    Mutant("flip-cost-ceil", "a flipped position's cost basis rounds up", "reference/ledger.py",
+           "cost = div_floor(traded_cost * abs(new), abs(delta_lots))",
+           "cost = -div_floor(-traded_cost * abs(new), abs(delta_lots))"),
+    Mutant("rollback-keeps-holders", "a rolled-back operation keeps holder balances",
+           "reference/state.py",
+           '        state.holders.update(undo["holders"])\n', "        pass\n"),
+    Mutant("rate-bound-exclusive", "a rate of exactly -100% is refused", "reference/validation.py",
+           "if not -PPM <= value <= PPM:", "if not -PPM < value <= PPM:"),
+    Mutant("price-bound-exclusive", "a price of exactly 2^63-1 ticks is refused",
+           "reference/validation.py",
+           "if not 0 < value <= INT64_MAX:\n        raise InvalidPrice",
+           "if not 0 < value < INT64_MAX:\n        raise InvalidPrice"),
 )
 
 #: the targeted test subset: per-rule unit tests, bad inputs, venue examples, the invariant machine
+#: (pytest stops at the first failure, so the order decides only how soon a mutant is caught)
 TEST_FILES = (
     "test_units_and_arithmetic.py", "test_margin.py", "test_liquidation.py",
     "test_ledger_and_invariants.py", "test_socialization_and_funding.py",
     "test_deleveraging.py", "test_trading_and_collateral.py", "test_prices.py",
-    "test_bad_inputs.py", "test_venue_examples.py", "test_stateful.py", "test_cascade.py",
+    "test_bad_inputs.py", "test_cascade.py", "test_venue_examples.py",
+    # last: the slowest (a generated state machine), reached only by mutants nothing else catches
+    "test_stateful.py",
 )
 #: tests of the subset left out for time (a long generated campaign)
 DESELECT = "not generated_cascades"
@@ -179,6 +260,9 @@ def _environment(root: Path) -> dict[str, str]:
     env["PYTHONPATH"] = str(root) + os.pathsep + env.get("PYTHONPATH", "")
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env["CI"] = "true"  # the derandomized hypothesis profile: every run checks the same examples
+    # a mutant is in the reference: the suite's [fast] copies of each test (tests/conftest.py)
+    # would judge the compiled engine, which the mutant does not touch
+    env["LIQSPEC_IMPLEMENTATIONS"] = "reference"
     return env
 
 

@@ -13,7 +13,8 @@ test module whose globals hold a reference function the fast path implements (``
 ``equity_quote``, ``run_cascade``, ...) gets an ``impl_name`` parameter; under ``[fast]`` those names (and the package's attributes) are the compiled
 engine's functions for the duration of the test, so the same assertions judge both. The
 ``test_fast_*`` modules compare the two explicitly, and the proof machinery is about the
-reference alone, so those modules are not doubled.
+reference alone, so those modules are not doubled. ``LIQSPEC_IMPLEMENTATIONS=reference`` runs the
+reference's copies only (``liqspec mutate`` does: its mutants are in the reference).
 """
 
 import os
@@ -33,6 +34,9 @@ settings.register_profile("campaign", max_examples=20_000, deadline=None,
 _default = "ci" if os.environ.get("CI", "").lower() in ("1", "true", "yes") else "dev"
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", _default))
 
+
+#: the implementations each doubled test runs on
+IMPLEMENTATIONS = tuple(os.environ.get("LIQSPEC_IMPLEMENTATIONS", "reference,fast").split(","))
 
 #: modules that judge the reference alone (the proofs are about it) or already compare both
 NOT_DOUBLED = ("test_fast_", "test_proofs", "test_mutation", "test_docs", "test_traceability",
@@ -70,7 +74,7 @@ def pytest_generate_tests(metafunc):
     if metafunc.module is not None and _doubled(metafunc.module):
         if "impl_name" not in metafunc.fixturenames:
             metafunc.fixturenames.append("impl_name")
-        metafunc.parametrize("impl_name", ["reference", "fast"])
+        metafunc.parametrize("impl_name", IMPLEMENTATIONS)
 
 
 @pytest.fixture(autouse=True)

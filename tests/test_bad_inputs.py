@@ -157,3 +157,23 @@ def test_a_market_shared_by_two_profiles_keeps_each_profiles_unit_LIQ_UNIT_1():
     with pytest.raises(MalformedState, match="not bound"):  # the unbound original is unusable
         from liqspec.reference import position_value_quote
         position_value_quote(1, 1, shared)
+
+
+def test_largest_values_are_in_the_domain_LIQ_DOMAIN_3():
+    """The domains are 1..2^63-1 inclusive: a mark of exactly 2^63-1 ticks is a valid price, a
+    deposit and a top-up of exactly 2^63-1 quantums are valid amounts, a trade of 2^63-1 lots
+    passes the size check (its notional then overflows: OVERFLOW, not INVALID_SIZE) and a fill
+    price of 2^63-1 passes the price check (NOT_LIQUIDATABLE, not INVALID_PRICE)."""
+    state = venue(deposits={"alice": 0, "bob": 0})
+    set_mark(state, "ETH", INT64_MAX)
+    assert state.marks["ETH"] == INT64_MAX
+    state = venue(deposits={"alice": 0, "bob": 0})
+    deposit(state, "alice", INT64_MAX)
+    assert state.account("alice").quote == INT64_MAX
+    state = venue(deposits={"alice": 0, "bob": 0})
+    fund_insurance(state, INT64_MAX)
+    with pytest.raises(Overflow):
+        trade(state, "alice", "bob", "BTC", INT64_MAX, 1)
+    with pytest.raises(Rejection) as refused:  # a valid fill price: the rule check comes next
+        liquidate(state, "alice", "BTC", "bob", INT64_MAX)
+    assert refused.value.code == ResultCode.NOT_LIQUIDATABLE

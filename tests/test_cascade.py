@@ -283,3 +283,146 @@ def test_generated_cascades_reach_every_path(what):
     found = find(cascades(), lambda case: any(e.kind == what for e in run_cascade(*case).events),
                  settings=settings(max_examples=2000, database=None, derandomize=True))
     assert any(e.kind == what for e in run_cascade(*found).events)
+
+
+def bankrupt_at_the_mark(fund_quote, bids):
+    """alice long 1 BTC from 50,000 with 1,000 USDT (quote -49,000 USDT), marked at 49,000.0:
+    equity exactly 0. The BTC book is ``bids`` (no asks); the fund holds ``fund_quote``."""
+    from liqspec.reference.state import Book
+    state = venue(deposits={"alice": usdt("1000"), "carol": usdt("100000")},
+                  insurance_quote=fund_quote)
+    open_account(state, "book", role=LIQUIDITY)
+    open_long(state, "alice", "carol", "BTC", 1000)
+    set_mark(state, "BTC", 490_000)
+    state.books["BTC"] = Book("book", [list(level) for level in bids], [])
+    return state, state.account("alice")
+
+
+def test_fund_limited_walk_takes_whole_affordable_lots_LIQ_BOOK_2():
+    """A lot sold at 489,990, ten ticks under the mark, changes equity by 100 x (489,990 -
+    490,000) = -1,000 quantums (a lot at a tick is worth 100). With equity 0 and a fund of 2,500
+    quantums the largest t with 0 - 1,000 t >= -2,500 is t = floor(2.5) = 2, not 3 (which would
+    leave a deficit of 3,000 the fund cannot pay). Rule: LIQ-BOOK-2."""
+    state, alice = bankrupt_at_the_mark(2_500, [(489_990, 5)])
+    assert plan_order(state, alice, "BTC", 1000, within_fund=True) == [(489_990, 2)]
+    assert plan_order(state, alice, "BTC", 1000, within_fund=False) == [(489_990, 5)]
+    assert not closable_within_fund(state, alice, "BTC")
+
+
+def test_fund_limited_walk_carries_the_deficit_to_deeper_levels_LIQ_BOOK_2():
+    """Level 1 (489,990, 2 lots) loses 1,000 quantums a lot: 2 lots leave equity -2,000 >=
+    -2,500. Level 2 (489,980) loses 2,000 a lot: from -2,000 the largest t with -2,000 - 2,000 t
+    >= -2,500 is floor(500 / 2,000) = 0, so the walk stops after level 1. (Forgetting the first
+    level's deficit would allow floor(2,500 / 2,000) = 1 lot there.) Rule: LIQ-BOOK-2."""
+    state, alice = bankrupt_at_the_mark(2_500, [(489_990, 2), (489_980, 5)])
+    assert plan_order(state, alice, "BTC", 1000, within_fund=True) == [(489_990, 2)]
+    # a fund of 4,000 affords exactly one lot at level 2: -2,000 - 2,000 = -4,000 >= -4,000
+    state, alice = bankrupt_at_the_mark(4_000, [(489_990, 2), (489_980, 5)])
+    assert plan_order(state, alice, "BTC", 1000, within_fund=True) == [(489_990, 2),
+                                                                       (489_980, 1)]
+
+
+def test_band_bounds_round_toward_the_index_LIQ_MARK_2():
+    """Index 1,001 ticks, band 0.5%: 1,001 x 0.995 = 995.995 and 1,001 x 1.005 = 1,006.005. The
+    bounds round toward the index: the low one up to 996, the high one down to 1,006."""
+    band = MarkRule("index_band", 5_000)
+    assert next_mark(band, 1_001, 900, 1_001) == 996
+    assert next_mark(band, 1_001, 1_100, 1_001) == 1_006
+    assert next_mark(band, 1_001, 996, 1_001) == 996 and next_mark(band, 1_001, 1_006, 0) == 1_006
+    from liqspec.reference.cascade import opening_mark
+    # basis carried from (index 1,000, mark 900): 1,001 - 100 = 901, clamped up to 996
+    assert opening_mark(band, 1_001, 1_000, 900) == 996
+    assert opening_mark(band, 1_001, 1_000, 1_100) == 1_006  # 1,101 clamped down to 1,006
+
+
+def test_shock_path_rounds_each_index_down_LIQ_CASCADE_4():
+    # 1,001 ticks falling 10% over 3 steps: 1,001 x (1 - 0.1 k / 3) = 967.63, 934.27, 900.9
+    path = shock_path({"BTC": 1_001}, 100_000, 3, 1)
+    assert path.index_ticks["BTC"] == (1_001, 967, 934, 900)
+
+
+def test_mark_follows_the_last_fill_of_a_round_LIQ_MARK_2():
+    """Index 49,400 at step 1: alice (equity 600 - 600 = 0) and bob (700 - 600 = 100) are both
+    below maintenance (0.4% x 49,400 = 197.6), alice first (0 / 197.6 < 100 / 197.6). Book 0.2%
+    apart around 49,400.0: bids 49,301.2 (494,000 x 0.998 = 493,012), 49,202.4 (492,024).
+    alice takes level 1 (deficit 98.8 USDT, paid by the fund), bob level 2 (deficit 97.6), in
+    the same round. Under ``last_fill`` the mark is then the round's last fill, 492,024; the
+    fund ends at 1,000 - 98.8 - 97.6 = 803.6 USDT."""
+    state, config = feedback_venue()
+    config = CascadeConfig(PricePath(5, {"BTC": (500_000, 494_000)}), config.books,
+                           mark_rule=MarkRule("last_fill"))
+    result = run_cascade(state, config)
+    fills = [(e.round, e.account, e.price_ticks) for e in result.events
+             if e.kind == "liquidation_fill"]
+    assert fills == [(1, "alice", 493_012), (1, "bob", 492_024)]
+    assert result.state.marks["BTC"] == 492_024
+    assert result.summary.lowest_mark_ticks == {"BTC": 492_024}
+    assert result.summary.insurance_fund_end_quote == usdt("803.6")
+    assert result.summary.insurance_fund_min_quote == usdt("803.6")  # LIQ-CASCADE-5
+
+
+def test_liquidation_map_leaves_out_accounts_already_past_LIQ_CASCADE_6():
+    """At 49,400.0 alice (threshold 495,984) and bob (494,980) are already below their
+    liquidation prices (a long is past when mark < ticks): only carol is left on the map."""
+    state, _ = feedback_venue()
+    set_mark(state, "BTC", 494_000)
+    assert liquidation_map(state, "BTC") == [(995_273, usdt("199054.6"))]
+
+
+def test_fund_limited_walk_does_not_limit_fills_at_the_mark_LIQ_BOOK_2():
+    """A bid exactly at the mark changes equity by 0 a lot (d = 0): only levels with d < 0 are
+    limited by the fund, so even with equity 0 and an empty fund all 5 lots are taken."""
+    state, alice = bankrupt_at_the_mark(0, [(490_000, 5)])
+    assert plan_order(state, alice, "BTC", 1000, within_fund=True) == [(490_000, 5)]
+    state, alice = bankrupt_at_the_mark(1, [(490_000, 5)])
+    assert plan_order(state, alice, "BTC", 1000, within_fund=True) == [(490_000, 5)]
+
+
+def no_fee_profile():
+    """The toy venue with no liquidation fee, so that a partial close can leave surplus."""
+    from dataclasses import replace
+
+    from liqspec.reference import Profile
+    base = toy_profile()
+    markets = {m: replace(market, liquidation_fee_ppm=0) for m, market in base.markets.items()}
+    return Profile(name="toy_no_fee", quote_decimals=6, markets=markets)
+
+
+def test_order_stops_once_the_account_is_healthy_LIQ_BOOK_2_LIQ_INV_5():
+    """alice long 2 BTC from 50,000 with 1,500 USDT, marked at 49,400.0: equity 1,500 - 1,200 =
+    300 < maintenance 0.5% x 98,800 - 50 = 444. Her order plans both bids (49,390.0 and
+    49,380.0, 1 BTC each). After the first she holds 1 BTC: equity 300 - 10 = 290 (no fee) >=
+    0.4% x 49,400 = 197.6, so the order stops: 1,000 lots filled, the second level left."""
+    from liqspec.reference.book import market_liquidate
+    from liqspec.reference.state import Book
+    state = venue(no_fee_profile(), deposits={"alice": usdt("1500"), "carol": usdt("100000")})
+    open_account(state, "book", role=LIQUIDITY)
+    open_long(state, "alice", "carol", "BTC", 2000)
+    set_mark(state, "BTC", 494_000)
+    state.books["BTC"] = Book("book", [[493_900, 1000], [493_800, 1000]], [])
+    receipt = market_liquidate(state, "alice", "BTC")
+    assert receipt.amounts["lots"] == 1000
+    assert state.account("alice").positions == {"BTC": 1000}
+    assert state.account("alice").quote == usdt("1500") - usdt("100000") + usdt("49390")
+    assert state.books["BTC"].bids == [[493_800, 1000]]
+
+
+def test_each_market_of_an_account_in_id_order_LIQ_CASCADE_3():
+    """alice long 1 BTC from 50,000 and 10 ETH from 3,000 with 1,000 USDT (no fee). At step 1
+    BTC's index is 49,300.0, ETH's 3,000.00: equity 1,000 - 700 = 300 < maintenance 0.4% x
+    49,300 + (0.65% x 30,000 - 15) = 197.2 + 180 = 377.2. Markets go in ID order: BTC first,
+    sold at the best bid 493,000 x 0.998 = 492,014 ticks (a further 98.6 loss): equity 201.4 >=
+    180, ETH's requirement alone, so she is healthy and keeps her ETH. (ETH first would sell it
+    at 2,994.00, leaving 240 >= 197.2, and keep the BTC.)"""
+    state = venue(no_fee_profile(), deposits={"alice": usdt("1000"), "carol": usdt("100000")})
+    open_account(state, "book", role=LIQUIDITY)
+    open_long(state, "alice", "carol", "BTC", 1000)
+    open_long(state, "alice", "carol", "ETH", 1000)
+    config = CascadeConfig(PricePath(5, {"BTC": (500_000, 493_000), "ETH": (300_000, 300_000)}),
+                           {"BTC": BookShape(3, 2_000, 1_000), "ETH": BookShape(3, 2_000, 1_000)},
+                           mark_rule=MarkRule("last_fill"))
+    result = run_cascade(state, config)
+    fills = [(e.market, e.lots, e.price_ticks) for e in result.events
+             if e.kind == "liquidation_fill"]
+    assert fills == [("BTC", -1000, 492_014)]
+    assert result.state.account("alice").positions == {"ETH": 1000}

@@ -5,11 +5,13 @@ of 48,500 her equity is -500 USDT: bankrupt. Bob is short 2 BTC and carol short 
 50,000; bob posted 5,000 USDT and carol 50,000, so bob is far more leveraged.
 """
 
+from fractions import Fraction
+
 import pytest
 
-from liqspec.reference import (INSURANCE_FUND, SOCIALIZED_LOSS, Account, Rejection, ResultCode,
-                               adl_allocation, adl_receive_quote, deleverage, equity_quote,
-                               set_mark)
+from liqspec.reference import (INSURANCE_FUND, SOCIALIZED_LOSS, Account, Fill, Rejection,
+                               ResultCode, adl_allocation, adl_receive_quote, deleverage,
+                               equity_quote, set_mark)
 from liqspec.reference.invariants import all_violations
 from liqspec.testing import open_long, toy_profile, usdt, venue
 
@@ -71,12 +73,20 @@ def test_deleverage_at_bankruptcy_price_LIQ_ADL_3():
     assert state.account("bob").positions == {"BTC": -1000}
     assert state.account("bob").quote == bob_quote - usdt("49000")  # bought back at 49,000
     assert state.holders[INSURANCE_FUND] == usdt("100")  # untouched
+    # the fill's cash is the exact bankruptcy value, so it records no traded tick (LIQ-ADL-3)
+    fills = [e for e in receipt.entries if isinstance(e, Fill)]
+    assert [(f.buyer, f.seller, f.lots, f.quote_amount, f.price_ticks, f.rule_id)
+            for f in fills] == [("bob", "alice", 1000, usdt("49000"), None, "LIQ-ADL-3")]
     assert all_violations(state) == []
 
 
 def test_deleverage_at_mark_leaves_the_deficit_to_settle_LIQ_ADL_4_LIQ_INSURANCE_1():
     state = bankrupt_alice(toy_profile(adl_price="mark"))
     receipt = deleverage(state, "alice", "BTC")
+    # closed at the mark: the fill records the mark's tick, 485,000 (LIQ-ADL-3)
+    fills = [e for e in receipt.entries if isinstance(e, Fill)]
+    assert [(f.lots, f.quote_amount, f.price_ticks) for f in fills] == [
+        (1000, usdt("48500"), 485_000)]
     # closed at 48,500: alice's quote -500, the fund pays its 100 and 400 is written off
     assert receipt.amounts["fund_paid"] == usdt("100")
     assert receipt.amounts["written_off"] == usdt("400")
@@ -164,3 +174,52 @@ def test_counterparty_left_flat_in_deficit_is_settled_LIQ_ADL_3_LIQ_INV_4():
     assert receipt.amounts["fund_paid"] == usdt("10")
     assert state.holders[INSURANCE_FUND] == usdt("20")
     assert all_violations(state) == []
+
+
+def test_price_ratio_leverage_for_a_short_is_entry_over_mark_LIQ_ADL_2():
+    """Hyperliquid's index for a short uses entry / mark. At 48,500: bob (short 2 BTC sold at
+    50,000, 5,000 USDT posted) has ratio 100,000 / 97,000 and leverage 97,000 / (105,000 -
+    97,000 = 8,000): 100/97 x 97/8 = 25/2. carol (short 1 BTC, 50,000 posted): 50,000 / 48,500
+    x 48,500 / (100,000 - 48,500 = 51,500) = 100/103."""
+    from liqspec.reference.deleveraging import score_price_ratio_leverage
+    state = bankrupt_alice(toy_profile(adl_ranking="price_ratio_leverage"))
+    assert score_price_ratio_leverage(state.account("bob"), "BTC", state) == Fraction(25, 2)
+    assert score_price_ratio_leverage(state.account("carol"), "BTC", state) == Fraction(100, 103)
+
+
+def test_pnl_margin_ratio_counts_no_loss_LIQ_ADL_2():
+    """Binance's score takes max(0, unrealized PnL). At 51,500 both shorts lose (bob 100,000 -
+    103,000 = -3,000, carol -1,500 USDT) with positive equity (2,000 and 48,500): both scores
+    are 0, and the tie goes to the smaller account ID, bob."""
+    from liqspec.reference.deleveraging import score_pnl_margin_ratio
+    state = bankrupt_alice(toy_profile(adl_ranking="pnl_margin_ratio"), mark=515_000)
+    assert equity_quote(state.account("bob"), state.marks, state.profile) == usdt("2000")
+    assert score_pnl_margin_ratio(state.account("bob"), "BTC", state) == 0
+    assert score_pnl_margin_ratio(state.account("carol"), "BTC", state) == 0
+    assert adl_allocation(state, state.account("alice"), "BTC") == [("bob", 1000)]
+    # at 52,500 bob's equity is 105,000 - 2 x 52,500 = 0: no margin ratio, the score is 0
+    set_mark(state, "BTC", 525_000)
+    assert equity_quote(state.account("bob"), state.marks, state.profile) == 0
+    assert score_pnl_margin_ratio(state.account("bob"), "BTC", state) == 0
+
+
+def test_pnl_leverage_scores_by_hand_LIQ_ADL_2():
+    """PnL% is uPnL over the absolute entry cost. At 48,500 bob's 2 BTC short (cost -100,000)
+    gains 3,000: 3/100, times leverage 97,000 / 8,000 = 291/800. carol gains 1,500 on 50,000:
+    3/100 x 48,500 / 51,500 = 3/100 x 97/103 = 291/10,300."""
+    from liqspec.reference.deleveraging import score_pnl_leverage
+    state = bankrupt_alice()
+    assert score_pnl_leverage(state.account("bob"), "BTC", state) == Fraction(291, 800)
+    assert score_pnl_leverage(state.account("carol"), "BTC", state) == Fraction(291, 10_300)
+
+
+def test_seeded_start_is_splitmix_of_seed_xor_seq_LIQ_ADL_2():
+    """The start index is SplitMix64(adl_seed XOR seq) mod n, seq being the operations applied
+    so far. With adl_seed = seq = 14, x = 0 and SplitMix64(0) = 0xE220A8397B1DCDAF (the spec's
+    check value), which is odd: of the two candidates in ID order [bob, carol] the walk starts
+    at index 1, so carol takes all 1,000 lots. (SplitMix64(14), ignoring seq, is even.)"""
+    state = bankrupt_alice(toy_profile(adl_ranking="seeded", adl_seed=14))
+    set_mark(state, "BTC", 485_000)  # one more operation: the 14th
+    assert state.seq == 14
+    assert 0xE220A8397B1DCDAF % 2 == 1
+    assert adl_allocation(state, state.account("alice"), "BTC") == [("carol", 1000)]

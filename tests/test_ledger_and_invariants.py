@@ -3,8 +3,9 @@ LIQ-RESULT-1, LIQ-MARK-1)."""
 
 import pytest
 
-from liqspec.reference import (INT64_MAX, OUTSIDE, Fill, InvalidAmount, InvalidSize, Overflow,
-                               Transfer, apply_funding, deposit, set_mark, trade)
+from liqspec.reference import (INT64_MAX, OUTSIDE, SOCIALIZED_LOSS, Fill, InvalidAmount,
+                               InvalidSize, Overflow, Transfer, apply_funding, deposit, set_mark,
+                               trade)
 from liqspec.reference.invariants import (conservation_violations, fund_solvency_violations,
                                           resolution_violations, rounding_violations,
                                           state_digest, zero_sum_violations)
@@ -56,11 +57,24 @@ def test_checkers_detect_broken_states_LIQ_INV_1_LIQ_INV_2_LIQ_INV_3_LIQ_INV_4_L
 def test_failed_operation_rolls_back_every_partial_change_LIQ_INV_9_LIQ_RESULT_1():
     state = venue(deposits={"alice": usdt("1")})
     state.account("alice").quote = INT64_MAX - 5  # the credit leg will overflow
-    state.holders[OUTSIDE] = -(INT64_MAX - 5)
+    # the offsetting balance sits with the socialized-loss holder, so that the debit leg from
+    # outside (0 - 10) succeeds and changes a holder before alice's credit overflows
+    state.holders[OUTSIDE] = 0
+    state.holders[SOCIALIZED_LOSS] = -(INT64_MAX - 5)
     before = state.snapshot()
     with pytest.raises(Overflow):
         deposit(state, "alice", 10)  # outside is debited first, then alice overflows
+    assert state.holders[OUTSIDE] == 0  # the debited holder is restored too
     assert state.snapshot() == before
+    # the same with an account as the debited side: bob's debit is undone when alice's credit
+    # overflows inside the same operation
+    state = venue(deposits={"alice": usdt("1"), "bob": usdt("50")})
+    state.account("alice").quote = INT64_MAX - 5
+    before = state.snapshot()
+    with pytest.raises(Overflow):
+        with atomic(state):
+            transfer(state, "bob", "alice", 10, "LIQ-LEDGER-1")
+    assert state.account("bob").quote == usdt("50") and state.snapshot() == before
 
 
 def test_same_inputs_same_digest_LIQ_INV_10():

@@ -67,6 +67,23 @@ def test_cost_basis_add_reduce_flip_LIQ_MARGIN_4():
     assert "BTC" not in alice.cost_quote and alice.is_flat()
 
 
+def test_cost_basis_of_a_flip_rounds_down_LIQ_MARGIN_4():
+    """A flip whose cash is not a whole number of ticks (an exact value, as at a bankruptcy
+    price): alice long 1 lot sells 3 lots for 100 quantums, so s = 1, delta = -3, s' = -2 and
+    t = -100 (she was paid 100): c' = floor(-100 x 2 / 3) = floor(-66.67) = -67. bob, short 1
+    lot, buys them: t = +100, c' = floor(100 x 2 / 3) = 66."""
+    from liqspec.reference.ledger import fill
+    from liqspec.reference.state import atomic
+    state = venue(deposits={"alice": usdt("1000"), "bob": usdt("1000")})
+    open_long(state, "alice", "bob", "BTC", 1)
+    with atomic(state):
+        fill(state, "BTC", "bob", "alice", 3, 100, None, "LIQ-LEDGER-2")
+    assert state.account("alice").positions == {"BTC": -2}
+    assert state.account("alice").cost_quote == {"BTC": -67}
+    assert state.account("bob").positions == {"BTC": 2}
+    assert state.account("bob").cost_quote == {"BTC": 66}
+
+
 @pytest.mark.parametrize("notional_usdt, tier_index", [
     ("0", 0), ("49999.999999", 0), ("50000", 1), ("249999.999999", 1), ("250000", 2), ("1e9", 2)])
 def test_tier_selected_by_floor_LIQ_TIER_1(notional_usdt, tier_index):

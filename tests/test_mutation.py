@@ -3,7 +3,9 @@ campaign or the targeted test subset, and the harness itself is sound (the unmut
 passes, a mutant that changes nothing survives, an edit that no longer applies fails loudly).
 
 Rules: LIQ-ROUND-1, LIQ-ROUND-2, LIQ-FEE-1, LIQ-INSURANCE-1, LIQ-TRIGGER-1, LIQ-ADL-2,
-LIQ-FUNDING-2, LIQ-LEDGER-1, LIQ-INV-9 (the rules the catalogue breaks).
+LIQ-FUNDING-2, LIQ-LEDGER-1, LIQ-INV-9, LIQ-PRICE-2, LIQ-BOOK-2, LIQ-MARK-2, LIQ-CASCADE-3,
+LIQ-CASCADE-4, LIQ-CASCADE-5, LIQ-CASCADE-6, LIQ-ADL-3, LIQ-MARGIN-4, LIQ-DOMAIN-3 (the rules the
+catalogue breaks).
 """
 
 from pathlib import Path
@@ -28,6 +30,21 @@ def test_catalogue_covers_the_issues_bug_classes():
     for required in ("ppm-ceil-to-floor", "fee-uncapped", "fund-below-zero", "trigger-at-equality",
                      "adl-wrong-side", "funding-residual-dropped", "journal-transfer-skipped"):
         assert required in names
+
+
+def test_catalogue_reaches_every_module_that_decides_state():
+    """Modules the fidelity campaign cannot see (books, cascades, prices, ADL rankings) are
+    mutated too: only the targeted tests judge them."""
+    modules = {m.module for m in mutation.CATALOGUE}
+    for module in ("arithmetic", "book", "cascade", "collateral", "deleveraging", "funding",
+                   "insurance", "ledger", "liquidation", "margin", "prices", "socialization",
+                   "state", "trading", "validation"):
+        assert f"reference/{module}.py" in modules, module
+
+
+def test_catalogue_names_are_unique():
+    names = [m.name for m in mutation.CATALOGUE]
+    assert len(names) == len(set(names))
 
 
 def test_an_edit_that_no_longer_applies_fails_loudly(tmp_path):

@@ -137,3 +137,27 @@ def test_display_price_uses_the_profiles_rounding_and_market_decimals_LIQ_PRICE_
     assert display_price(exact, even.markets["BTC"], even) == "49196.8"  # .75 -> .8 (8 is even)
     down = toy_profile(display_rounding="down")
     assert display_price(exact, down.markets["BTC"], down) == "49196.7"
+
+
+def test_liquidation_price_on_the_minimum_requirement_LIQ_PRICE_2():
+    """BTC with a 5 USDT minimum maintenance requirement. Long 1 lot (0.001 BTC) from 50,000
+    with 10 USDT: quote 10 - 50 = -40 USDT. The tiered requirement, 0.4% x 0.001 P, stays below
+    5 USDT at any price near here, so the minimum piece decides: -40 + 0.001 P = 5 ->
+    P = 45,000.0 USDT = 450,000 ticks (exact). At 449,999 ticks equity is -40,000,000 +
+    449,999 x 100 = 4,999,900 < 5,000,000: liquidatable; at 450,000 it is 5,000,000: not."""
+    from dataclasses import replace
+
+    from liqspec.reference import Profile, is_liquidatable
+    base = toy_profile()
+    markets = dict(base.markets, BTC=replace(base.markets["BTC"],
+                                             min_maint_margin_quote=usdt("5")))
+    profile = Profile(name="toy_minimum", quote_decimals=6, markets=markets)
+    acct = account(-usdt("40"), {"BTC": 1})
+    price = liquidation_price(acct, "BTC", TOY_MARKS, profile)
+    assert price.exact == 450_000 and price.ticks == 450_000
+    state = venue(profile, marks=dict(TOY_MARKS, BTC=449_999))
+    state.accounts["a"] = acct
+    assert is_liquidatable(acct, state)
+    state = venue(profile, marks=dict(TOY_MARKS, BTC=450_000))
+    state.accounts["a"] = acct
+    assert not is_liquidatable(acct, state)

@@ -89,3 +89,17 @@ def test_funding_rate_domain_LIQ_FUNDING_1_LIQ_DOMAIN_3():
     for bad in (1_000_001, -1_000_001):
         with pytest.raises(InvalidRate):
             apply_funding(state, "BTC", bad)
+
+
+def test_funding_rate_bounds_are_inclusive_LIQ_FUNDING_1_LIQ_DOMAIN_3():
+    """A rate of exactly +-100% is in the domain. alice long 1 lot (0.001 BTC) from bob at
+    50,000: the position is worth 1 x 500,000 x 100 = 50,000,000 quantums (50 USDT). At
+    -1,000,000 ppm the short pays the long all of it; at +1,000,000 the long pays it back."""
+    state = venue(deposits={"alice": usdt("1000"), "bob": usdt("1000")})
+    open_long(state, "alice", "bob", "BTC", 1)
+    before = {a: state.account(a).quote for a in ("alice", "bob")}
+    apply_funding(state, "BTC", -1_000_000)
+    assert state.account("alice").quote == before["alice"] + usdt("50")
+    assert state.account("bob").quote == before["bob"] - usdt("50")
+    apply_funding(state, "BTC", 1_000_000)
+    assert {a: state.account(a).quote for a in ("alice", "bob")} == before
