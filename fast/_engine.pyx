@@ -1876,8 +1876,10 @@ cdef int64_t trigger_estimate(const Eng* e, Py_ssize_t k, eng_i128 quote, eng_i1
 cdef int64_t find_trigger(const Eng* e, Py_ssize_t k, eng_i128 quote, eng_i128 a, int side,
                           int64_t p_max) noexcept nogil:
     """The least p in (1, p_max] where trigger_test holds, given it fails at 1 and holds at
-    p_max: gallop from the estimate, then bisect."""
-    cdef int64_t lo = 1, hi = p_max, x, step = 1
+    p_max: gallop from the estimate, then bisect. The bounds and steps are 128-bit: near the
+    top of the int64 range ``lo + step`` would otherwise wrap, and the gallop never end; every
+    probe ``x`` lies strictly between ``lo`` and ``hi``, so it is a valid int64 price."""
+    cdef eng_i128 lo = 1, hi = p_max, x, step = 1
     cdef int64_t guess = trigger_estimate(e, k, quote, a, side, p_max)
     if guess <= lo:
         guess = lo + 1
@@ -1887,7 +1889,7 @@ cdef int64_t find_trigger(const Eng* e, Py_ssize_t k, eng_i128 quote, eng_i128 a
         hi = guess
         while hi - step > lo:
             x = hi - step
-            if trigger_test(e, k, quote, a, side, x):
+            if trigger_test(e, k, quote, a, side, <int64_t>x):
                 hi = x
                 step *= 2
             else:
@@ -1897,18 +1899,18 @@ cdef int64_t find_trigger(const Eng* e, Py_ssize_t k, eng_i128 quote, eng_i128 a
         lo = guess
         while lo + step < hi:
             x = lo + step
-            if trigger_test(e, k, quote, a, side, x):
+            if trigger_test(e, k, quote, a, side, <int64_t>x):
                 hi = x
                 break
             lo = x
             step *= 2
     while hi - lo > 1:
         x = lo + (hi - lo) // 2
-        if trigger_test(e, k, quote, a, side, x):
+        if trigger_test(e, k, quote, a, side, <int64_t>x):
             hi = x
         else:
             lo = x
-    return hi
+    return <int64_t>hi
 
 
 cdef int heap_push(Heap* h, int64_t prio, int64_t row, int64_t gen) noexcept nogil:

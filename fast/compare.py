@@ -11,11 +11,16 @@ such a price can never be a mark), and so is a funding amount outside int64 (onl
 The state-changing operations (:data:`OPERATIONS`, :mod:`.operations`) and the cascade
 (:mod:`liqspec.fast.cascade`) carry int64 state with checked 128-bit intermediates. Where the reference's
 unbounded intermediates cannot be carried exactly they raise ``Overflow`` instead (none is reached
-by a state built through the reference's own operations at realistic sizes; no generator here
-reaches them, so :func:`expected_fast` does not map them):
+by a state built through the reference's own operations at realistic sizes; the campaign's
+generators reach some at the int64 edges, and :func:`documented_overflow` and
+:func:`cascade_divergence` accept an ``Overflow`` there exactly when the reference's result
+carries such a value):
 
-* a transfer or fill amount outside int64 (only an ADL bankruptcy value near 2^64, or a funding
-  amount of 2^63);
+* a transfer or fill amount outside int64 (only an ADL bankruptcy value near 2^64, a funding
+  amount of 2^63, or a backstop takeover of an account whose equity is exactly -2^63: the vault
+  pays it 2^63);
+* a book level outside int64: a cascade rebuilds each book around the index (LIQ-BOOK-1), and
+  around an index near 2^63 the upper asks leave int64;
 * the book walk's projected equity (LIQ-BOOK-2) leaving 128 bits;
 * a Binance ADL score (LIQ-ADL-2) whose denominator, wallet x equity, leaves 128 bits (more than
   two markets at the int64 limits);
@@ -30,16 +35,20 @@ from types import SimpleNamespace
 from typing import Any
 
 from liqspec import reference as ref
-from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN
+from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN, PPM
 from liqspec.reference.errors import LiqspecError, ResultCode
 from liqspec.reference.prices import Threshold
 from liqspec.reference.validation import valid_rate
 
 from liqspec.reference.book import market_liquidate as _reference_market_liquidate
+from liqspec.reference.cascade import run_cascade as _reference_run_cascade
+from liqspec.reference.receipts import Receipt
+from liqspec.reference.state import Fill, Transfer
 
 from . import accounts as fast_accounts
 from . import operations as fast_operations
-from .scenarios import Scenario
+from .cascade import run_cascade as _fast_run_cascade
+from .scenarios import Scenario, cascade_config_from_json
 
 
 def _reference_funding_owed(state: ref.State, market_id: str, rate_ppm: int) -> dict[str, int]:
@@ -63,9 +72,11 @@ OPERATIONS = fast_operations.OPERATIONS
 REFERENCE = SimpleNamespace(name="reference", funding_owed=_reference_funding_owed,
                             market_liquidate=_reference_market_liquidate,
                             **{n: getattr(ref, n) for n in NAMES if n != "funding_owed"},
-                            **{n: getattr(ref, n) for n in OPERATIONS if n != "market_liquidate"})
+                            **{n: getattr(ref, n) for n in OPERATIONS if n != "market_liquidate"},
+                            run_cascade=_reference_run_cascade)
 FAST = SimpleNamespace(name="fast", **{n: getattr(fast_accounts, n) for n in NAMES},
-                       **{n: getattr(fast_operations, n) for n in OPERATIONS})
+                       **{n: getattr(fast_operations, n) for n in OPERATIONS},
+                       run_cascade=_fast_run_cascade)
 IMPLEMENTATIONS = {"reference": REFERENCE, "fast": FAST}
 
 
@@ -118,9 +129,11 @@ def operations(scenario: Scenario) -> list[tuple[str, tuple]]:
     return ops
 
 
-def run(impl: SimpleNamespace, scenario: Scenario, op: str, args: tuple) -> dict[str, Any]:
-    """One operation on one implementation, on a fresh state built from the scenario."""
-    state = scenario.state()
+def run(impl: SimpleNamespace, scenario: Scenario, op: str, args: tuple,
+        state: ref.State | None = None) -> dict[str, Any]:
+    """One operation on one implementation, on a fresh state built from the scenario (or on
+    ``state``, built from it: the queries change nothing, so one state serves them all)."""
+    state = scenario.state() if state is None else state
     marks, profile = state.marks, state.profile
     if op in ("funding_owed",):
         return outcome(lambda: impl.funding_owed(state, args[0], scenario.rate_ppm))
@@ -152,3 +165,222 @@ def divergences(scenario: Scenario) -> list[dict[str, Any]]:
         if got != want:
             found.append({"op": op, "args": list(args), "reference": want, "fast": got})
     return found
+
+
+# -- sequences of state-changing operations, and cascades ------------------------------------------
+
+def _error(error: BaseException) -> tuple:
+    """An exception as (type name, result code name or None): any exception type, so that a
+    crash on one side (a ZeroDivisionError, an AssertionError) is a divergence too."""
+    code = getattr(error, "code", None)
+    return ("error", type(error).__name__, code.name if code is not None else None)
+
+
+def run_operations(impl: SimpleNamespace, scenario: Scenario, calls: list) -> list[tuple]:
+    """Run ``calls`` ([op, args] pairs) one after the other on a fresh state built from the
+    scenario; after each, the outcome (``("ok", Receipt)`` or the error) and the state's
+    snapshot (LIQ-RESULT-1: a failed operation must leave it unchanged)."""
+    state = scenario.state()
+    steps = []
+    for op, args in calls:
+        try:
+            result: tuple = ("ok", getattr(impl, op)(state, *args))
+        except Exception as error:  # noqa: BLE001  every exception type is compared
+            result = _error(error)
+        steps.append((result, state.snapshot()))
+    return steps
+
+
+def _outside_int64(values) -> bool:
+    return any(isinstance(v, int) and not isinstance(v, bool) and not _fits(v) for v in values)
+
+
+def documented_overflow(reference_step: tuple) -> bool:
+    """Whether a reference success is one the fast path documents as ``Overflow`` (see the module
+    docstring): the receipt or the resulting state carries an amount outside int64."""
+    (result, snapshot) = reference_step
+    if result[0] != "ok":
+        return False
+    values = list(result[1].amounts.values())
+    for entry in result[1].entries:
+        values += [entry.amount_quote] if isinstance(entry, Transfer) else \
+            [entry.lots, entry.quote_amount]
+    _, accounts, holders, *_ = snapshot
+    for _, quote, positions, cost, *_ in accounts:
+        values += [quote, *(v for _, v in positions), *(v for _, v in cost)]
+    values += [v for _, v in holders]
+    return _outside_int64(values)
+
+
+def first_operation_divergence(reference: list[tuple], fast: list[tuple]) -> int | None:
+    """The index of the first call whose outcome or resulting state differs (a documented
+    Overflow ends the comparison: the states part there by design), else None."""
+    overflow = ("error", "Overflow", ResultCode.OVERFLOW.name)
+    for i, (want, got) in enumerate(zip(reference, fast, strict=True)):
+        if want == got:
+            continue
+        if got[0] == overflow and documented_overflow(want):
+            return None
+        return i
+    return None
+
+
+def run_cascade_case(impl: SimpleNamespace, scenario: Scenario, config: dict) -> tuple:
+    """One cascade on one implementation: ``("ok", events, steps, summary, final snapshot)``
+    or the error."""
+    state = scenario.state()
+    try:
+        result = impl.run_cascade(state, cascade_config_from_json(config))
+    except Exception as error:  # noqa: BLE001
+        return _error(error)
+    return ("ok", result.events, result.steps, result.summary, result.state.snapshot())
+
+
+def _ints(value: Any) -> Any:
+    """Every int inside a result (dataclasses, tuples, lists, dicts), recursively."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return
+    if isinstance(value, int):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _ints(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _ints(item)
+    elif hasattr(value, "__dataclass_fields__"):
+        for name in value.__dataclass_fields__:
+            yield from _ints(getattr(value, name))
+
+
+def _top_ask_leaves_int64(config: dict) -> bool:
+    """Whether a book rebuilt at some step of the path may have an ask above 2^63 - 1: the
+    book is centred on the opening mark, at most the top of the band around the index
+    (LIQ-MARK-2), and its top ask is ceil(mark x (10^6 + levels x spacing) / 10^6) (LIQ-BOOK-1)."""
+    kind, band = (list(config.get("mark_rule") or []) + ["index_band", 5_000][
+        len(config.get("mark_rule") or []):])[:2]
+    band = band if kind == "index_band" else 0
+    for market_id, path in config["path"].items():
+        levels, spacing, _ = config["books"][market_id]
+        for index in path:
+            mark = index * (PPM + band) // PPM
+            if -(-mark * (PPM + levels * spacing) // PPM) > INT64_MAX:
+                return True
+    return False
+
+
+def reference_journal_leaves_int64(scenario: Scenario, config: dict) -> bool:
+    """Re-run the reference's cascade watching every journal entry it writes (its ledger's
+    Transfer and Fill constructors, wrapped for this run only): whether some transfer or fill
+    amount left int64 before the run ended, however it ended. (Diagnostic only: used to classify
+    a fast ``Overflow`` after the outcomes differ, never for the comparison itself.)"""
+    from liqspec.reference import ledger
+    seen: list[int] = []
+    transfer, fill = ledger.Transfer, ledger.Fill
+
+    def watched_transfer(*args: Any, **kwargs: Any) -> Transfer:
+        entry = transfer(*args, **kwargs)
+        seen.append(entry.amount_quote)
+        return entry
+
+    def watched_fill(*args: Any, **kwargs: Any) -> Fill:
+        entry = fill(*args, **kwargs)
+        seen.extend((entry.lots, entry.quote_amount))
+        return entry
+
+    ledger.Transfer, ledger.Fill = watched_transfer, watched_fill
+    try:
+        run_cascade_case(SimpleNamespace(run_cascade=_reference_run_cascade), scenario, config)
+    finally:
+        ledger.Transfer, ledger.Fill = transfer, fill
+    return _outside_int64(seen)
+
+
+def cascade_divergence(want: tuple, got: tuple, config: dict,
+                       scenario: Scenario | None = None) -> str | None:
+    """:func:`cascade_difference`, except for the documented ``Overflow`` of the fast path (see
+    the module docstring): accepted when the reference's result carries a value outside int64,
+    a book of the path may have an ask there, or (given the ``scenario``) the reference's run
+    wrote a transfer or fill amount outside int64 before it ended (with a result, or with an
+    error of its own further on)."""
+    part = cascade_difference(want, got)
+    if part != "outcome" or got[:2] != ("error", "Overflow") or want[:2] == got[:2]:
+        return part
+    if want[0] == "ok" and _outside_int64(_ints(want[1:])) or _top_ask_leaves_int64(config):
+        return None
+    if scenario is not None and reference_journal_leaves_int64(scenario, config):
+        return None
+    return part
+
+
+def cascade_difference(want: tuple, got: tuple) -> str | None:
+    """Which part of two cascade outcomes differs ("outcome", "events", "steps", "summary",
+    "state"), else None."""
+    if want == got:
+        return None
+    if want[0] != "ok" or got[0] != "ok":
+        return "outcome"
+    for name, a, b in zip(("events", "steps", "summary", "state"), want[1:], got[1:],
+                          strict=True):
+        if a != b:
+            return name
+    return None
+
+
+# -- JSON forms of outcomes (for printing divergences) ---------------------------------------------
+
+def entry_json(entry: Any) -> list:
+    if isinstance(entry, Transfer):
+        return ["transfer", entry.seq, entry.source, entry.destination, entry.amount_quote,
+                entry.rule_id]
+    if isinstance(entry, Fill):
+        return ["fill", entry.seq, entry.market_id, entry.buyer, entry.seller, entry.lots,
+                entry.quote_amount, entry.price_ticks, entry.rule_id]
+    return [repr(entry)]
+
+
+def result_json(result: tuple) -> dict[str, Any]:
+    """An operation's outcome as JSON: the receipt, or the error's type and code."""
+    if result[0] == "ok":
+        receipt = result[1]
+        if isinstance(receipt, Receipt):
+            return {"ok": {"code": receipt.code.name, "seq": receipt.seq,
+                           "entries": [entry_json(e) for e in receipt.entries],
+                           "amounts": dict(receipt.amounts)}}
+        return {"ok": repr(receipt)}
+    return {"error": result[1], "code": result[2]}
+
+
+def snapshot_json(snapshot: tuple) -> dict[str, Any]:
+    marks, accounts, holders, journal, seq, books = snapshot[:6]
+    return {"marks": dict(marks), "holders": dict(holders), "seq": seq,
+            "accounts": {a[0]: {"quote": a[1], "positions": dict(a[2]), "cost_quote": dict(a[3])}
+                         for a in accounts},
+            "journal": [entry_json(e) for e in journal],
+            "books": {m: repr(image) for m, image in books}}
+
+
+def cascade_json(outcome_: tuple) -> dict[str, Any]:
+    if outcome_[0] != "ok":
+        return {"error": outcome_[1], "code": outcome_[2]}
+    _, events, steps, summary, snapshot = outcome_
+    from dataclasses import asdict
+    return {"events": [asdict(e) for e in events], "steps": [asdict(s) for s in steps],
+            "summary": asdict(summary) if summary is not None else None,
+            "state": snapshot_json(snapshot)}
+
+
+def first_difference(a: Any, b: Any, path: str = "") -> str:
+    """Where two JSON values first differ, as ``path: a != b`` (for a readable report)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b), key=str):
+            if a.get(key, "<absent>") != b.get(key, "<absent>"):
+                return first_difference(a.get(key, "<absent>"), b.get(key, "<absent>"),
+                                        f"{path}.{key}")
+    elif isinstance(a, list) and isinstance(b, list):
+        for i, (x, y) in enumerate(zip(a, b)):
+            if x != y:
+                return first_difference(x, y, f"{path}[{i}]")
+        if len(a) != len(b):
+            return f"{path}: length {len(a)} != {len(b)}"
+    return f"{path or '.'}: {a!r} != {b!r}"

@@ -1,45 +1,71 @@
-"""``liqspec difftest``: a long differential campaign of liqspec.fast against the reference.
+"""``liqspec difftest``: a long differential campaign of liqspec.fast against the reference. ::
 
-    liqspec difftest [--examples N | --seconds T] [--seed S] [--out FILE] [--quiet]
+    liqspec difftest [--examples N | --seconds T] [--seed S] [--jobs J] [--kinds K,...]
+                     [--max-divergences N] [--out FILE] [--quiet]
     liqspec difftest --replay FILE
 
-Each example is a generated scenario (:mod:`liqspec.fast.scenarios`: random tier tables,
-decimals, minimums, open-interest scaling, backstop ratios, marks and accounts by magnitude
-bucket up to the int64 limits); every ported operation runs on both implementations and the
-outcomes (result, or error type and result code) are compared (:mod:`liqspec.fast.compare`).
-A divergence is shrunk to a minimal scenario (fewer accounts, positions, markets, smaller
-numbers) and printed as JSON that ``--replay`` runs again. The exit status is 1 when a divergence
-was found, else 0.
+Each example is one of three kinds, by its seed: ``queries`` (a generated venue and accounts,
+:func:`~liqspec.fast.scenarios.random_scenario`, with random tier tables, decimals, minimums,
+open-interest scaling, backstop ratios, marks and balances up to the int64 limits; every
+per-account query runs on both implementations), ``operations`` (a whole venue state with
+policies, roles, books and holders, and a sequence of state-changing operations,
+:func:`~liqspec.fast.scenarios.random_operations`; after every call the receipts or error types
+and result codes, and the resulting states, must be equal) and ``cascade`` (a small book, a price
+path, book shapes, a mark rule and a vault, :func:`~liqspec.fast.scenarios.random_cascade`; the
+whole CascadeResult, trace, step records, summary and final state, must be equal). A divergence
+is shrunk to a minimal case (fewer calls, accounts, positions, markets, steps and levels, smaller
+numbers) and printed as JSON that ``--replay`` runs again. ``--jobs`` runs the examples in worker
+processes. The exit status is 1 when a divergence was found, else 0.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
+import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
 from liqspec.reference import Account, Profile
 
-from .compare import FAST, REFERENCE, expected_fast, operations, run
-from .scenarios import Scenario, dumps, random_scenario, scenario_from_json, scenario_to_json
+from .compare import (FAST, REFERENCE, cascade_divergence, cascade_json, expected_fast,
+                      first_difference, first_operation_divergence, operations, result_json,
+                      run, run_cascade_case, run_operations, snapshot_json)
+from .scenarios import (Scenario, dumps, random_cascade, random_operations, random_scenario,
+                        scenario_from_json, scenario_to_json, well_formed)
+
+KINDS = ("queries", "operations", "cascade")
 
 
-def _diverges(scenario: Scenario, op: str, args: tuple) -> bool:
+def kind_of(seed: int, kinds: Sequence[str] = KINDS) -> str:
+    """The kind of the example with this seed (the kinds take turns)."""
+    return kinds[seed % len(kinds)]
+
+
+# -- queries (the per-account kernels) --------------------------------------------------------
+
+def _diverges(scenario: Scenario, op: str, args: tuple, states: tuple | None = None) -> bool:
     try:
-        want = expected_fast(op, run(REFERENCE, scenario, op, args))
-        return run(FAST, scenario, op, args) != want
+        reference_state, fast_state = states or (None, None)
+        want = expected_fast(op, run(REFERENCE, scenario, op, args, reference_state))
+        return run(FAST, scenario, op, args, fast_state) != want
     except Exception:  # noqa: BLE001  a shrink step that breaks the scenario is not a candidate
         return False
 
 
 def divergences(scenario: Scenario) -> list[dict[str, Any]]:
-    """Every operation of the scenario whose fast outcome differs from the reference's."""
+    """Every operation of the scenario whose fast outcome differs from the reference's (the
+    queries change nothing: one state per implementation serves them all)."""
+    try:
+        states = (scenario.state(), scenario.state())
+    except Exception:  # noqa: BLE001  each query then reports the building error itself
+        states = None
     return [{"op": op, "args": list(args)} for op, args in operations(scenario)
-            if _diverges(scenario, op, args)]
+            if _diverges(scenario, op, args, states)]
 
 
 def _candidates(scenario: Scenario, op: str, args: tuple):
@@ -106,44 +132,350 @@ def report(scenario: Scenario, found: dict[str, Any]) -> dict[str, Any]:
             "fast": run(FAST, small, op, args)}
 
 
-def replay(case: dict[str, Any]) -> tuple[bool, str]:
+# -- sequences of operations and cascades ----------------------------------------------------
+
+def _operations_divergence(case: dict[str, Any]) -> int | None:
+    """The index of the first diverging call of an operations case, else None."""
     scenario = scenario_from_json(case["scenario"])
-    op, args = case["op"], tuple(case["args"])
-    want = expected_fast(op, run(REFERENCE, scenario, op, args))
-    got = run(FAST, scenario, op, args)
-    text = f"{op}{args}\n  reference (expected fast): {dumps(want)}\n  fast: {dumps(got)}\n"
-    return got != want, text
+    return first_operation_divergence(run_operations(REFERENCE, scenario, case["calls"]),
+                                      run_operations(FAST, scenario, case["calls"]))
+
+
+def _cascade_divergence(case: dict[str, Any]) -> str | None:
+    """Which part of a cascade case's outcome diverges, else None."""
+    scenario = scenario_from_json(case["scenario"])
+    return cascade_divergence(run_cascade_case(REFERENCE, scenario, case["config"]),
+                              run_cascade_case(FAST, scenario, case["config"]), case["config"],
+                              scenario)
+
+
+def _signature(case: dict[str, Any]) -> Any:
+    """What a divergence of a case is (kept while shrinking): the diverging operation's name, or
+    that a cascade diverges; None when the case agrees or cannot be built."""
+    try:
+        if not well_formed(scenario_from_json(case["scenario"])):
+            return None
+        if case["kind"] == "operations":
+            scenario = scenario_from_json(case["scenario"])
+            want = run_operations(REFERENCE, scenario, case["calls"])
+            got = run_operations(FAST, scenario, case["calls"])
+            index = first_operation_divergence(want, got)
+            if index is None:
+                return None
+            # the operation, and each side's outcome class ("ok" or the error type)
+            return (case["calls"][index][0], _class(want[index][0]), _class(got[index][0]))
+        return _cascade_divergence(case)
+    except Exception:  # noqa: BLE001  a shrink step that breaks the case is not a candidate
+        return None
+
+
+def _class(result: tuple) -> str:
+    return "ok" if result[0] == "ok" else result[1]
+
+
+_DELETE = object()
+
+
+def _paths(value: Any, path: tuple = ()) -> Iterator[tuple[tuple, Any]]:
+    """Every (path, value) of a JSON tree, containers before their contents."""
+    yield path, value
+    if isinstance(value, dict):
+        for key in list(value):
+            yield from _paths(value[key], path + (key,))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _paths(item, path + (i,))
+
+
+def _edit(doc: dict[str, Any], path: tuple, new: Any) -> dict[str, Any]:
+    out = copy.deepcopy(doc)
+    parent = out
+    for key in path[:-1]:
+        parent = parent[key]
+    if new is _DELETE:
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = new
+    return out
+
+
+def _json_candidates(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Smaller cases, structural reductions first: drop a call, an account, a market (from the
+    profile, the marks and a cascade's path and books at once), a cascade step, a position or
+    any other list element or key; then every integer made smaller (0, half, one closer to 0).
+    Candidates that no longer build are rejected by the caller."""
+    if doc["kind"] == "cascade":
+        config = doc["config"]
+        steps = len(next(iter(config["path"].values()), []))
+        for j in range(steps if steps > 1 else 0):  # a step of the path, in every market
+            yield _edit(doc, ("config", "path"), {m: p[:j] + p[j + 1:]
+                                                  for m, p in config["path"].items()})
+        for market_id in list(config["path"]) if len(config["path"]) > 1 else []:
+            smaller = _edit(doc, ("config", "path", market_id), _DELETE)
+            yield _edit(smaller, ("config", "books", market_id), _DELETE)
+    scenario = doc["scenario"]
+    markets = scenario["profile"]["markets"]
+    for i, market in enumerate(markets if len(markets) > 1 else []):
+        market_id = market["market_id"]
+        smaller = _edit(doc, ("scenario", "profile", "markets", i), _DELETE)
+        for key in ("marks", "open_interest", "books"):
+            if market_id in scenario.get(key, {}):
+                smaller = _edit(smaller, ("scenario", key, market_id), _DELETE)
+        for k, account in enumerate(scenario["accounts"]):
+            for key in ("positions", "cost_quote"):
+                if market_id in account.get(key, {}):
+                    smaller = _edit(smaller, ("scenario", "accounts", k, key, market_id), _DELETE)
+        yield smaller
+    structural, numbers = [], []
+    for path, value in _paths(doc):
+        if not path or path[0] == "seed" or path[-1] in ("kind", "seed"):
+            continue
+        if isinstance(value, (dict, list)) or len(path) >= 2:
+            structural.append(path)
+        if isinstance(value, int) and not isinstance(value, bool) and value != 0:
+            numbers.append((path, value))
+    for path in structural:
+        if isinstance(path[-1], int) or path[-2:-1] in (("positions",), ("cost_quote",),
+                                                        ("holders",), ("books",)) \
+                or path[-1] in ("backstop_ratio", "oi_scaling", "holders", "books"):
+            yield _edit(doc, path, _DELETE)
+    for path, value in numbers:
+        for smaller in _smaller(value):
+            yield _edit(doc, path, smaller)
+
+
+def shrink_case(case: dict[str, Any], budget: int = 3_000) -> dict[str, Any]:
+    """Greedy shrinking of an operations or cascade case: take each smaller candidate that still
+    diverges the same way, pass after pass, until a pass changes nothing or the budget is spent."""
+    signature = _signature(case)
+    if signature is None:
+        return case
+    if case["kind"] == "operations":  # nothing after the first diverging call matters
+        case = dict(case, calls=case["calls"][:_operations_divergence(case) + 1])
+    progress = True
+    while progress and budget > 0:
+        progress = False
+        for candidate in _json_candidates(case):
+            budget -= 1
+            if _signature(candidate) == signature:
+                case, progress = candidate, True
+                break
+            if budget <= 0:
+                break
+    return case
+
+
+def describe(case: dict[str, Any]) -> dict[str, Any]:
+    """A case with both implementations' outcomes at its divergence and where they differ."""
+    scenario = scenario_from_json(case["scenario"])
+    # the case itself, without what an earlier report said about it
+    out = {k: case[k] for k in ("kind", "seed", "scenario", "calls", "config") if k in case}
+    if case["kind"] == "operations":
+        want = run_operations(REFERENCE, scenario, case["calls"])
+        got = run_operations(FAST, scenario, case["calls"])
+        index = first_operation_divergence(want, got)
+        if index is None:
+            return out
+        reference = {"result": result_json(want[index][0]), "state": snapshot_json(want[index][1])}
+        fast = {"result": result_json(got[index][0]), "state": snapshot_json(got[index][1])}
+        out.update(call=index, op=case["calls"][index][0], reference=reference["result"],
+                   fast=fast["result"], difference=first_difference(reference, fast))
+        return out
+    want = run_cascade_case(REFERENCE, scenario, case["config"])
+    got = run_cascade_case(FAST, scenario, case["config"])
+    part = cascade_divergence(want, got, case["config"], scenario)
+    if part is None:
+        return out
+    a, b = cascade_json(want), cascade_json(got)
+    brief = lambda c: c.get("summary") if "summary" in c else c  # noqa: E731
+    out.update(part=part, reference=brief(a), fast=brief(b), difference=first_difference(a, b))
+    return out
+
+
+# -- one example, a chunk of examples, the campaign ---------------------------------------------
+
+def check_example(seed: int, kinds: Sequence[str] = KINDS) -> tuple[str, int, dict | None]:
+    """Run the example of this seed: its kind, the number of checks it made (operations
+    compared, calls run, cascades run) and a shrunk, described divergence or None."""
+    kind = kind_of(seed, kinds)
+    if kind == "queries":
+        scenario = random_scenario(seed)
+        checks = len(scenario.accounts) * (6 + 2 * len(scenario.profile.markets)) + \
+            2 * len(scenario.profile.markets)
+        found = divergences(scenario)
+        return kind, checks, (report(scenario, found[0]) if found else None)
+    if kind == "operations":
+        scenario, calls = random_operations(seed)
+        case = {"kind": kind, "seed": seed, "scenario": scenario_to_json(scenario),
+                "calls": calls}
+        want = run_operations(REFERENCE, scenario, calls)
+        got = run_operations(FAST, scenario, calls)
+        if first_operation_divergence(want, got) is None:
+            return kind, len(calls), None
+        return kind, len(calls), describe(shrink_case(case))
+    scenario, config = random_cascade(seed)
+    case = {"kind": kind, "seed": seed, "scenario": scenario_to_json(scenario), "config": config}
+    if cascade_divergence(run_cascade_case(REFERENCE, scenario, config),
+                          run_cascade_case(FAST, scenario, config), config, scenario) is None:
+        return kind, 1, None
+    return kind, 1, describe(shrink_case(case))
+
+
+def run_chunk(first: int, count: int, kinds: Sequence[str], deadline: float | None,
+              max_failures: int) -> dict[str, Any]:
+    """Examples ``first .. first + count - 1`` (seeds), stopping at the wall-clock ``deadline``
+    or after ``max_failures`` divergences."""
+    done = {k: 0 for k in KINDS}
+    checks = {k: 0 for k in KINDS}
+    failures = []
+    for seed in range(first, first + count):
+        if deadline is not None and time.time() >= deadline:
+            break
+        kind, n, failure = check_example(seed, kinds)
+        done[kind] += 1
+        checks[kind] += n
+        if failure is not None:
+            failures.append(failure)
+            if len(failures) >= max_failures:
+                break
+    return {"done": done, "checks": checks, "failures": failures}
 
 
 def campaign(examples: int | None, seconds: float | None, seed: int, quiet: bool,
-             max_failures: int = 5) -> list[dict[str, Any]]:
+             max_failures: int = 5, jobs: int = 1, kinds: Sequence[str] = KINDS,
+             chunk: int = 100, out: str | None = None) -> list[dict[str, Any]]:
+    """Run examples ``seed, seed + 1, ...`` until ``examples`` are done or ``seconds`` have
+    passed (or ``max_failures`` divergences were found), on ``jobs`` processes; shows a
+    progress bar unless ``quiet`` and ends with a summary on stderr."""
     from tqdm import tqdm
 
+    start = time.time()
+    deadline = start + seconds if seconds else None
+    bar = tqdm(total=examples if deadline is None else None, unit="ex", disable=quiet,
+               file=sys.stderr, desc="difftest", smoothing=0.05, mininterval=1.0)
+    done = {k: 0 for k in KINDS}
+    checks = {k: 0 for k in KINDS}
     failures: list[dict[str, Any]] = []
-    deadline = time.monotonic() + seconds if seconds else None
-    total = examples if deadline is None else None
-    bar = tqdm(total=total, unit="scenario", disable=quiet, file=sys.stderr,
-               desc="difftest")
-    done, operations = 0, 0
-    while (examples is None or done < examples) and (deadline is None
-                                                     or time.monotonic() < deadline):
-        scenario = random_scenario(seed + done)
-        found = divergences(scenario)
-        operations += len(scenario.accounts) * (6 + 2 * len(scenario.profile.markets)) + \
-            2 * len(scenario.profile.markets)
-        done += 1
-        bar.update(1)
-        if found:
-            failures.append(report(scenario, found[0]))
-            bar.set_postfix(divergences=len(failures))
-            if len(failures) >= max_failures:
-                break
-    bar.close()
-    if not quiet:
-        print(f"difftest: {done} scenarios, {operations} operations, seeds {seed}.."
-              f"{seed + done - 1}, {len(failures)} divergences", file=sys.stderr)
-    return failures
 
+    def chunks() -> Iterator[tuple[int, int]]:
+        first, end = seed, None if examples is None else seed + examples
+        while end is None or first < end:
+            count = chunk if end is None else min(chunk, end - first)
+            yield first, count
+            first += count
+
+    def absorb(result: dict[str, Any]) -> None:
+        for k in KINDS:
+            done[k] += result["done"][k]
+            checks[k] += result["checks"][k]
+        failures.extend(result["failures"])
+        bar.update(sum(result["done"].values()))
+        if result["failures"]:
+            bar.set_postfix(divergences=len(failures))
+            if out:  # as they are found: a long run interrupted keeps what it found
+                with open(out, "a", encoding="utf-8") as handle:
+                    handle.writelines(dumps(f) + "\n" for f in result["failures"])
+            for f in result["failures"] if not quiet else ():
+                where = f.get("op") or f.get("part")
+                bar.write(f"difftest: divergence in a {f.get('kind', 'queries')} example, seed "
+                          f"{f.get('seed', f['scenario'].get('seed'))} ({where})", file=sys.stderr)
+
+    def finished() -> bool:
+        return len(failures) >= max_failures or (deadline is not None
+                                                 and time.time() >= deadline)
+
+    if jobs <= 1:
+        for first, count in chunks():
+            absorb(run_chunk(first, count, kinds, deadline, max_failures - len(failures)))
+            if finished():
+                break
+    else:
+        import multiprocessing
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+        # fork: the workers share the parent's modules (and any implementation under test)
+        context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+        with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+            pending, source = set(), chunks()
+            while True:
+                while len(pending) < 3 * jobs and not finished():
+                    item = next(source, None)
+                    if item is None:
+                        break
+                    pending.add(pool.submit(run_chunk, *item, kinds, deadline, max_failures))
+                if not pending:
+                    break
+                ready, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in ready:
+                    absorb(future.result())
+                if finished():
+                    for future in pending:
+                        future.cancel()
+                    for future in pending:
+                        if not future.cancelled():
+                            absorb(future.result())
+                    break
+    bar.close()
+    wall = time.time() - start
+    if not quiet:
+        print(summary(done, checks, seed, len(failures), wall, jobs), file=sys.stderr)
+    failures.sort(key=lambda f: f.get("seed", f.get("scenario", {}).get("seed", 0)))
+    return failures[:max_failures]
+
+
+def summary(done: dict[str, int], checks: dict[str, int], seed: int, divergences_: int,
+            wall: float, jobs: int) -> str:
+    total = sum(done.values())
+    return (f"difftest: {total} examples in {wall:.1f} s ({total / max(wall, 1e-9):.0f}/s on "
+            f"{jobs} job{'s' if jobs != 1 else ''}), seeds from {seed}: "
+            f"{done['queries']} query scenarios ({checks['queries']} queries), "
+            f"{done['operations']} operation sequences ({checks['operations']} calls), "
+            f"{done['cascade']} cascades; {divergences_} divergences")
+
+
+# -- replay ---------------------------------------------------------------------------------
+
+def replay(case: dict[str, Any]) -> tuple[bool, str]:
+    """Run a printed case again: whether it still diverges, and a one-paragraph account."""
+    kind = case.get("kind", "queries")
+    if kind == "queries":
+        scenario = scenario_from_json(case["scenario"])
+        op, args = case["op"], tuple(case["args"])
+        want = expected_fast(op, run(REFERENCE, scenario, op, args))
+        got = run(FAST, scenario, op, args)
+        text = f"{op}{args}\n  reference (expected fast): {dumps(want)}\n  fast: {dumps(got)}\n"
+        return got != want, text
+    out = describe(dict(case, kind=kind))
+    if kind == "operations":
+        if "difference" not in out:
+            return False, (f"operations {[c[0] for c in case['calls']]}: "
+                           f"{_agreement(kind, case)}\n")
+        return True, (f"operations call {out['call']} {out['op']}"
+                      f"{tuple(case['calls'][out['call']][1])}\n"
+                      f"  reference: {dumps(out['reference'])}\n  fast: {dumps(out['fast'])}\n"
+                      f"  first difference: {out['difference']}\n")
+    if "difference" not in out:
+        return False, f"cascade: {_agreement(kind, case)}\n"
+    return True, (f"cascade ({out['part']} differ)\n  first difference: {out['difference']}\n")
+
+
+def _agreement(kind: str, case: dict[str, Any]) -> str:
+    """How a case that does not diverge agrees: equal outcomes, or only the documented
+    ``Overflow`` of the fast path (a value outside int64 that the reference carries)."""
+    scenario = scenario_from_json(case["scenario"])
+    if kind == "operations":
+        equal = run_operations(REFERENCE, scenario, case["calls"]) == \
+            run_operations(FAST, scenario, case["calls"])
+        what = "equal receipts or errors, and states, after every call"
+    else:
+        equal = run_cascade_case(REFERENCE, scenario, case["config"]) == \
+            run_cascade_case(FAST, scenario, case["config"])
+        what = "equal trace, step records, summary and final state"
+    return what if equal else ("the fast path raises the documented Overflow where the "
+                               "reference carries a value outside int64")
+
+
+# -- the command ----------------------------------------------------------------------------
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register ``difftest`` on the ``liqspec`` command's subparsers. The handler is set as
@@ -156,17 +488,33 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return parser
 
 
+def _kinds(text: str) -> tuple[str, ...]:
+    kinds = tuple(k.strip() for k in text.split(",") if k.strip())
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown or not kinds:
+        raise argparse.ArgumentTypeError(f"kinds are {', '.join(KINDS)}; got {text!r}")
+    return kinds
+
+
 def _arguments(parser: argparse.ArgumentParser) -> None:
     budget = parser.add_mutually_exclusive_group()
     budget.add_argument("--examples", type=int, metavar="N",
-                        help="number of scenarios (default 1000 unless --seconds is given)")
+                        help="number of examples (default 1000 unless --seconds is given)")
     budget.add_argument("--seconds", type=float, metavar="T", help="a time budget instead")
-    parser.add_argument("--seed", type=int, default=0, help="first scenario seed (default 0)")
+    parser.add_argument("--seed", type=int, default=0, help="first example seed (default 0)")
+    parser.add_argument("--jobs", "-j", type=int, default=1, metavar="J",
+                        help="worker processes (default 1; 0: one per CPU)")
+    parser.add_argument("--kinds", type=_kinds, default=KINDS, metavar="K,...",
+                        help="example kinds, taking turns by seed (default: "
+                             f"{','.join(KINDS)})")
+    parser.add_argument("--max-divergences", type=int, default=5, metavar="N",
+                        help="stop after N divergences (default 5)")
     parser.add_argument("--out", metavar="FILE",
                         help="also write the divergences (replayable JSON lines) to FILE")
     parser.add_argument("--replay", metavar="FILE",
                         help="replay divergences printed by an earlier run (JSON or JSON lines)")
-    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    parser.add_argument("--quiet", "-q", action="store_true",
+                        help="no progress bar and no summary")
 
 
 def run_command(args: argparse.Namespace) -> str:
@@ -179,14 +527,19 @@ def run_command(args: argparse.Namespace) -> str:
             cases = [json.loads(line) for line in text.splitlines() if line.strip()]
         out, status = [], 0
         for case in cases:
-            diverged, summary = replay(case)
+            diverged, summary_ = replay(case)
             status |= diverged
-            out.append(("DIVERGES " if diverged else "agrees   ") + summary)
+            out.append(("DIVERGES " if diverged else "agrees   ") + summary_)
         args.exit_status = status
         return "".join(out)
     examples = args.examples if args.examples or args.seconds else 1000
-    failures = campaign(examples, args.seconds, args.seed, args.quiet)
+    jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
     if args.out:
+        open(args.out, "w", encoding="utf-8").close()  # filled as divergences are found
+    failures = campaign(examples, args.seconds, args.seed, args.quiet,
+                        max_failures=max(1, args.max_divergences), jobs=jobs, kinds=args.kinds,
+                        out=args.out)
+    if args.out:  # rewritten in seed order, at most --max-divergences of them
         with open(args.out, "w", encoding="utf-8") as handle:
             handle.writelines(dumps(f) + "\n" for f in failures)
     args.exit_status = 1 if failures else 0

@@ -2,7 +2,13 @@
 
 Used by the hypothesis tests (``tests/test_fast_differential.py``), by ``liqspec difftest`` and
 by the vector generator. A scenario is plain JSON-able data (:func:`scenario_to_json`), so every
-divergence prints as a replayable case.
+divergence prints as a replayable case. Three kinds of generated case:
+
+* :func:`random_scenario`: a venue and accounts for the per-account queries;
+* :func:`random_operations`: a whole venue state (policies, roles, isolated accounts, cost bases,
+  holders, books) and a sequence of state-changing operations (:data:`OPERATION_NAMES`);
+* :func:`random_cascade`: a small book of traders, a price path, book shapes, a mark rule and a
+  vault for :func:`~liqspec.reference.cascade.run_cascade`.
 
 Values are drawn by magnitude bucket (small, realistic, near 2^63, exactly the int64 limits) so
 that both ordinary results and every overflow boundary are exercised; tier floors are multiples
@@ -14,12 +20,13 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from liqspec.reference import (Account, Market, OpenInterestScaling, Profile, State, Tier,
                                new_state)
 from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN, PPM
+from liqspec.reference.state import BACKSTOP, HOLDERS, INSURANCE_FUND, LIQUIDITY, TRADER, Book
 
 EDGES = (INT64_MIN, INT64_MIN + 1, -1, 0, 1, INT64_MAX - 1, INT64_MAX)
 
@@ -154,12 +161,57 @@ class Scenario:
     accounts: list[Account]
     rate_ppm: int
     open_interest: dict[str, int]
+    #: the holders' balances (None: all zero), the books and the sequence number, for the
+    #: state-changing operations and cascades
+    holders: dict[str, int] | None = None
+    books: dict[str, Book] = field(default_factory=dict)
+    seq: int = 0
 
     def state(self) -> State:
+        """A fresh state (accounts and books are new objects: operations may mutate them)."""
         state = new_state(self.profile, self.marks)
         for account in self.accounts:
-            state.accounts[account.account_id] = account
+            state.accounts[account.account_id] = Account(
+                account.account_id, quote=account.quote, positions=dict(account.positions),
+                cost_quote=dict(account.cost_quote), isolated_market=account.isolated_market,
+                role=account.role)
+        if self.holders:
+            state.holders.update(self.holders)
+        for market_id, book in self.books.items():
+            state.books[market_id] = Book(book.account_id, [list(level) for level in book.bids],
+                                          [list(level) for level in book.asks])
+        state.seq = self.seq
         return state
+
+
+def well_formed(scenario: Scenario) -> bool:
+    """Whether a scenario is a state the operations accept as input: every position and cost
+    basis in a market of the profile, no zero position, an isolated account holding only its
+    market, books on known markets held by a known account, known holders, values in int64.
+    (Shrinking keeps only well-formed candidates.)"""
+    markets = scenario.profile.markets
+    ids = {a.account_id for a in scenario.accounts}
+    if set(scenario.marks) != set(markets) or len(ids) != len(scenario.accounts):
+        return False
+    for account in scenario.accounts:
+        if not INT64_MIN <= account.quote <= INT64_MAX:
+            return False
+        if any(m not in markets or not v or not INT64_MIN <= v <= INT64_MAX
+               for m, v in account.positions.items()):
+            return False
+        if any(m not in account.positions or not INT64_MIN <= v <= INT64_MAX
+               for m, v in account.cost_quote.items()):
+            return False
+        if account.isolated_market is not None and (
+                account.isolated_market not in markets
+                or set(account.positions) - {account.isolated_market}):
+            return False
+    if any(h not in HOLDERS or not INT64_MIN <= v <= INT64_MAX
+           for h, v in (scenario.holders or {}).items()):
+        return False
+    return all(m in markets and b.account_id in ids
+               and all(INT64_MIN <= v <= INT64_MAX for level in b.bids + b.asks for v in level)
+               for m, b in scenario.books.items())
 
 
 def random_scenario(seed: int, n_accounts: int = 4) -> Scenario:
@@ -172,10 +224,341 @@ def random_scenario(seed: int, n_accounts: int = 4) -> Scenario:
     return Scenario(seed, profile, marks, accounts, rate, oi)
 
 
+# -- venues for the state-changing operations and cascades ------------------------------------
+
+SIZES = ("full", "portion", "tier_step")
+FEES = ("rate", "all_surplus")
+BAD_DEBT = ("adl", "socialize")
+RANKINGS = ("pnl_leverage", "pnl_margin_ratio", "price_ratio_leverage", "seeded", "pro_rata")
+ADL_PRICES = ("bankruptcy", "mark")
+#: the state-changing operations a generated call may name (the reference's names)
+OPERATION_NAMES = ("liquidate", "market_liquidate", "backstop_liquidate", "deleverage",
+                   "socialize_loss", "apply_funding", "fund_insurance")
+
+
+def random_policies(rng: random.Random) -> dict[str, Any]:
+    """Every policy family, with the sizing threshold and seed at their boundaries too."""
+    return {
+        "liquidation_size": rng.choice(SIZES),
+        "portion_ppm": rng.choice((1, 200_000, 500_000, PPM, rng.randint(1, PPM))),
+        "portion_threshold_quote": rng.choice((0, 0, 10**rng.randint(0, 12),
+                                               rng.randint(0, INT64_MAX), INT64_MAX)),
+        "fee_policy": rng.choice(FEES),
+        "bad_debt_policy": rng.choice(BAD_DEBT),
+        "adl_ranking": rng.choice(RANKINGS),
+        "adl_price": rng.choice(ADL_PRICES),
+        "adl_seed": rng.choice((0, rng.getrandbits(64), 2**64 + rng.randint(0, 3))),
+    }
+
+
+def _with_policies(profile: Profile, rng: random.Random) -> Profile:
+    backstop = profile.backstop_ratio
+    if rng.random() < 0.5:
+        backstop = rng.choice(((2, 3), (1, 2), (1, 1000), (999, 1000)))
+    return Profile(name="generated", quote_decimals=profile.quote_decimals,
+                   markets=dict(profile.markets), backstop_ratio=backstop,
+                   **random_policies(rng))
+
+
+def _toy_profile(rng: random.Random) -> Profile:
+    from liqspec.testing import toy_profile  # the toy venue of the reference suite
+    return _with_policies(toy_profile(), rng)
+
+
+def _clamp(value: int) -> int:
+    return max(INT64_MIN, min(INT64_MAX, value))
+
+
+def _near_boundary_quote(rng: random.Random, profile: Profile, marks: dict[str, int],
+                         account: Account, fund: int) -> int:
+    """A quote that puts the account's equity on a boundary: exactly at maintenance (not
+    liquidatable) or one below, at zero equity or one below, exactly at minus the fund (the
+    fund just covers), at the backstop threshold, or at a random margin ratio."""
+    from liqspec.reference import account_maintenance_margin_quote, equity_quote
+    try:
+        equity = equity_quote(account, marks, profile)
+        maintenance = account_maintenance_margin_quote(account, marks, profile)
+    except Exception:  # noqa: BLE001  an overflowing account keeps its quote
+        return account.quote
+    roll = rng.random()
+    if roll < 0.3:
+        target = maintenance - rng.choice((0, 0, 1, 2))
+    elif roll < 0.5:
+        target = rng.choice((0, -1, 1))
+    elif roll < 0.65:
+        target = -fund - rng.choice((0, 1))
+    elif roll < 0.8 and profile.backstop_ratio:
+        num, den = profile.backstop_ratio
+        target = maintenance * num // den + rng.choice((-1, 0, 1))
+    else:
+        target = maintenance * rng.randint(0, 3_000_000) // PPM + rng.randint(-5, 5)
+    return _clamp(account.quote + target - equity)
+
+
+def _positions(rng: random.Random, profile: Profile, marks: dict[str, int],
+               markets: list[str]) -> tuple[dict[str, int], dict[str, int]]:
+    """Positions of realistic sizes (notional within int64) and cost bases near the mark."""
+    positions, cost = {}, {}
+    for market_id in markets:
+        unit = marks[market_id] * profile.markets[market_id].value_per_lot_tick
+        cap = max(1, INT64_MAX // 4 // max(1, unit))
+        lots = rng.randint(1, min(cap, 10 ** rng.choice((0, 1, 3, 4, 6))))
+        if rng.random() < 0.05:
+            lots = cap  # as large as the value domain allows
+        lots *= rng.choice((1, -1))
+        positions[market_id] = lots
+        entry = marks[market_id] * rng.randint(850, 1150) // 1000 if rng.random() < 0.9 else \
+            _magnitude(rng, signed=False)
+        cost[market_id] = _clamp(lots * entry * profile.markets[market_id].value_per_lot_tick)
+    return positions, cost
+
+
+def random_venue(rng: random.Random, seed: int, n_traders: int | None = None,
+                 toy: bool | None = None) -> Scenario:
+    """A whole venue: policies, traders (some isolated, some with int64-edge balances), a book
+    account with books, a backstop vault, an insurance fund and the other holders."""
+    toy = rng.random() < 0.5 if toy is None else toy
+    if toy:
+        profile = _toy_profile(rng)
+        marks = {m: max(1, base * rng.randint(800, 1200) // 1000)
+                 for m, base in (("BTC", 500_000), ("ETH", 300_000))}
+        if rng.random() < 0.1:
+            marks[rng.choice(("BTC", "ETH"))] = rng.choice((1, 2, INT64_MAX // 10**9))
+    else:
+        profile = _with_policies(random_profile(rng), rng)
+        marks = random_marks(rng, profile)
+        if rng.random() < 0.6:  # moderate marks keep the operations off the overflow paths
+            marks = {m: rng.randint(1, 10**rng.choice((1, 3, 5))) for m in profile.markets}
+    markets = list(profile.markets)
+    fund = rng.choice((0, 0, 1, 10**rng.randint(0, 12), rng.randint(0, INT64_MAX),
+                       INT64_MAX - rng.randint(0, 10)))
+    accounts = []
+    for i in range(rng.randint(1, 5) if n_traders is None else n_traders):
+        account_id = f"t{i}"
+        if rng.random() < 0.15:  # magnitude buckets up to the int64 limits
+            account = random_account(rng, profile, marks, account_id)
+        else:
+            held = [m for m in markets if rng.random() < 0.6] or [rng.choice(markets)]
+            positions, cost = _positions(rng, profile, marks, held)
+            account = Account(account_id, quote=0, positions=positions, cost_quote=cost)
+            account.quote = _near_boundary_quote(rng, profile, marks, account, fund)
+        if rng.random() < 0.15:
+            market_id = rng.choice(markets)
+            account.isolated_market = market_id
+            account.positions = {m: v for m, v in account.positions.items() if m == market_id}
+            account.cost_quote = {m: v for m, v in account.cost_quote.items() if m == market_id}
+        accounts.append(account)
+    books = {}
+    if rng.random() < 0.85:
+        book = Account("book", quote=rng.choice((0, 10**rng.randint(0, 15))), role=LIQUIDITY)
+        accounts.append(book)
+        for market_id in markets:
+            if rng.random() < 0.7:
+                books[market_id] = _random_book(rng, marks[market_id])
+    if rng.random() < 0.8:
+        accounts.append(Account("vault", quote=rng.choice((0, 10**rng.randint(0, 15))),
+                                role=BACKSTOP))
+    holders = {INSURANCE_FUND: fund}
+    if rng.random() < 0.3:
+        holders["socialized_loss"] = -rng.choice((1, 10**rng.randint(0, 12)))
+    if rng.random() < 0.2:
+        holders["fee_sink"] = rng.choice((0, 1, INT64_MAX - rng.randint(0, 3)))
+    total = sum(a.quote for a in accounts) + sum(holders.values())
+    holders["outside"] = -total if INT64_MIN <= -total <= INT64_MAX else 0
+    rate = rng.choice((0, 1, -1, PPM, -PPM, rng.randint(-2000, 2000)))
+    return Scenario(seed, profile, marks, accounts, rate, {m: 0 for m in markets},
+                    holders=holders, books=books, seq=rng.choice((0, 0, 7)))
+
+
+def _random_book(rng: random.Random, mark: int) -> Book:
+    from liqspec.reference.book import BookShape, build_book
+    if rng.random() < 0.8:
+        levels = rng.randint(1, 6)
+        spacing = rng.randint(1, min(20_000, (PPM - 1) // levels))
+        book = build_book(BookShape(levels, spacing, rng.choice((1, rng.randint(1, 5000),
+                                                                 10**rng.randint(3, 9)))),
+                          mark, "book")
+        # asks above a mark near 2^63 leave int64: outside the state's value domain
+        book.asks = [level for level in book.asks if level[0] <= INT64_MAX]
+        return book
+    # hand-made levels at the price domain's edges
+    bids = sorted({rng.choice((1, 2, max(1, mark - 1), mark, rng.randint(1, mark)))
+                   for _ in range(rng.randint(0, 3))}, reverse=True)
+    asks = sorted({min(INT64_MAX, rng.choice((mark, mark + 1, INT64_MAX,
+                                              rng.randint(mark, 2 * mark))))
+                   for _ in range(rng.randint(0, 3))})
+    size = lambda: rng.choice((1, rng.randint(1, 10**6), INT64_MAX))  # noqa: E731
+    return Book("book", [[p, size()] for p in bids], [[p, size()] for p in asks])
+
+
+def random_calls(rng: random.Random, scenario: Scenario, count: int | None = None) -> list[list]:
+    """A sequence of state-changing operations with arguments drawn from the venue: subjects are
+    mostly traders that are liquidatable now, prices at the mark, one tick off it or at the
+    subject's bankruptcy price, sizes at and around the position, rates and amounts at their
+    domain's edges; sometimes an unknown account or market, a non-trader or an invalid value."""
+    from liqspec import reference as ref
+    state = scenario.state()
+    markets = list(scenario.profile.markets)
+    traders = [a.account_id for a in scenario.accounts if a.role == TRADER]
+    others = [a.account_id for a in scenario.accounts if a.role != TRADER]
+    due = []
+    for account_id in traders:
+        try:
+            if ref.is_liquidatable(state.accounts[account_id], state):
+                due.append(account_id)
+        except Exception:  # noqa: BLE001
+            pass
+
+    def subject() -> str:
+        roll = rng.random()
+        if due and roll < 0.6:
+            return rng.choice(due)
+        if roll < 0.93 and traders:
+            return rng.choice(traders)
+        return rng.choice(others + ["ghost"])
+
+    def market(account_id: str | None = None) -> str:
+        held = list(state.accounts[account_id].positions) if account_id in state.accounts else []
+        if held and rng.random() < 0.8:
+            return rng.choice(held)
+        return rng.choice(markets) if rng.random() < 0.95 else "ghost"
+
+    def price(account_id: str, market_id: str) -> int:
+        mark = scenario.marks.get(market_id, 1)
+        roll = rng.random()
+        if roll < 0.3:
+            return mark
+        if roll < 0.45:
+            return max(1, mark + rng.choice((-1, 1)))
+        if roll < 0.7 and account_id in state.accounts and market_id in scenario.marks:
+            try:
+                threshold = ref.bankruptcy_price(state.accounts[account_id], market_id,
+                                                 scenario.marks, scenario.profile)
+                if 0 < threshold.ticks <= INT64_MAX:
+                    return max(1, threshold.ticks + rng.choice((-1, 0, 0, 1)))
+            except Exception:  # noqa: BLE001
+                pass
+        if roll < 0.95:
+            return max(1, mark * rng.randint(900, 1100) // 1000)
+        return rng.choice((0, -1, INT64_MAX))
+
+    calls = []
+    for _ in range(rng.randint(1, 5) if count is None else count):
+        op = rng.choices(OPERATION_NAMES, weights=(5, 4, 2, 3, 2, 2, 1))[0]
+        if op == "liquidate":
+            who = subject()
+            market_id = market(who)
+            held = abs(state.accounts[who].position(market_id)) if who in state.accounts else 0
+            lots = rng.choice((None, None, 1, held, held + 1, max(1, held // 2), 0, -1))
+            counterparty = rng.choice(["book", "vault", "book"] + traders + ["ghost", who])
+            calls.append([op, [who, market_id, counterparty, price(who, market_id), lots]])
+        elif op in ("market_liquidate", "deleverage"):
+            who = subject()
+            calls.append([op, [who, market(who)]])
+        elif op == "backstop_liquidate":
+            who = subject()
+            calls.append([op, [who, rng.choice(["vault", "vault", who, "book", "ghost"])]])
+        elif op == "socialize_loss":
+            calls.append([op, [market(), rng.choice((1, -1, 1, -1, 0, 2))]])
+        elif op == "apply_funding":
+            calls.append([op, [market(), rng.choice((scenario.rate_ppm, 0, 1, -1, PPM, -PPM,
+                                                     PPM + 1, rng.randint(-2000, 2000)))]])
+        else:
+            fund = (scenario.holders or {}).get(INSURANCE_FUND, 0)
+            calls.append([op, [rng.choice((-1, 0, 1, rng.randint(1, 10**9), INT64_MAX - fund,
+                                           INT64_MAX - fund + 1, INT64_MAX))]])
+    return calls
+
+
+def random_operations(seed: int) -> tuple[Scenario, list[list]]:
+    """A venue and a sequence of operations on it (deterministic in ``seed``)."""
+    rng = random.Random(seed)
+    scenario = random_venue(rng, seed)
+    return scenario, random_calls(rng, scenario)
+
+
+def random_cascade(seed: int) -> tuple[Scenario, dict[str, Any]]:
+    """A small cascade: a few traders (leverage 1x..100x, some on a boundary), a book account,
+    maybe a vault, a price path over one or both markets that also visits the traders' exact
+    liquidation prices (one tick either side too), book shapes and a mark rule."""
+    from liqspec.reference.cascade import liquidation_map
+    rng = random.Random(seed)
+    scenario = random_venue(rng, seed, n_traders=rng.randint(1, 5), toy=rng.random() < 0.8)
+    if scenario.profile.portion_ppm < 50_000:  # a cascade closing one lot per order is slow;
+        # tiny portions are the operations kind's business
+        scenario.profile = replace(scenario.profile, portion_ppm=rng.randint(50_000, PPM))
+    scenario.books = {}
+    if not any(a.account_id == "book" for a in scenario.accounts):
+        scenario.accounts.append(Account("book", role=LIQUIDITY))
+    if not any(a.account_id == "vault" for a in scenario.accounts) and rng.random() < 0.5:
+        scenario.accounts.append(Account("vault", role=BACKSTOP))
+    markets = list(scenario.profile.markets)
+    chosen = [m for m in markets if rng.random() < 0.6] or [rng.choice(markets)]
+    steps = rng.randint(1, 5)
+    state = scenario.state()
+    path = {}
+    for market_id in chosen:
+        mark = scenario.marks[market_id]
+        thresholds = []  # one holder's exact liquidation price (LIQ-PRICE-3), as the map has it
+        holders = [a for a in scenario.accounts if a.role == TRADER and a.positions.get(market_id)]
+        if holders:
+            one = State(state.profile, state.marks,
+                        accounts={a.account_id: a for a in [rng.choice(holders)]})
+            try:
+                thresholds = [ticks for ticks, _ in liquidation_map(one, market_id)]
+            except Exception:  # noqa: BLE001
+                pass
+        prices, price = [], mark
+        for _ in range(steps):
+            if thresholds and rng.random() < 0.4:
+                price = rng.choice(thresholds) + rng.choice((-1, 0, 0, 1))
+            else:
+                price = price * (PPM + rng.randint(-80_000, 40_000)) // PPM
+            prices.append(max(1, min(INT64_MAX, price)))
+        path[market_id] = prices
+    books = {}
+    for market_id in chosen:
+        levels = rng.randint(1, 8)
+        spacing = rng.randint(1, min(20_000, (PPM - 1) // levels))
+        books[market_id] = [levels, spacing, rng.choice((1, rng.randint(1, 3000),
+                                                         10**rng.randint(3, 7)))]
+    mark_rule = [rng.choice(("index_band", "last_fill")),
+                 rng.choice((0, 5_000, rng.randint(0, 50_000), 999_999))]
+    for market_id in chosen:
+        levels, spacing, _ = books[market_id]
+        if rng.random() < 0.97:  # the rebuilt book's top ask stays in int64 (else: Overflow),
+            # the book being centred on a mark up to the band's top
+            top = INT64_MAX * PPM // (PPM + levels * spacing) * PPM // (PPM + mark_rule[1])
+            path[market_id] = [min(price, top) for price in path[market_id]]
+    vault = "vault" if any(a.account_id == "vault" for a in scenario.accounts) \
+        and rng.random() < 0.7 else None
+    config = {"step_seconds": rng.choice((1, 5, 60)), "path": path, "books": books,
+              "book_account": "book", "backstop_vault": vault,
+              "mark_rule": mark_rule}
+    return scenario, config
+
+
+def cascade_config_from_json(data: dict[str, Any]):
+    """A :class:`~liqspec.reference.cascade.CascadeConfig` from its JSON form."""
+    from liqspec.reference.book import BookShape
+    from liqspec.reference.cascade import CascadeConfig, MarkRule, PricePath
+    return CascadeConfig(PricePath(data["step_seconds"],
+                                   {m: tuple(p) for m, p in data["path"].items()}),
+                         {m: BookShape(*shape) for m, shape in data["books"].items()},
+                         book_account=data.get("book_account", "book"),
+                         backstop_vault=data.get("backstop_vault"),
+                         mark_rule=MarkRule(*data.get("mark_rule", ("index_band", 5_000))))
+
+
 # -- JSON (replayable cases and vectors) ------------------------------------------------------
 
+POLICY_FIELDS = ("liquidation_size", "portion_ppm", "portion_threshold_quote", "fee_policy",
+                 "bad_debt_policy", "adl_ranking", "adl_price", "adl_seed")
+_POLICY_DEFAULTS = {name: getattr(Profile, name) for name in POLICY_FIELDS}
+
+
 def profile_to_json(profile: Profile) -> dict[str, Any]:
-    return {
+    data = {
         "quote_decimals": profile.quote_decimals,
         "backstop_ratio": list(profile.backstop_ratio) if profile.backstop_ratio else None,
         "markets": [{
@@ -188,40 +571,67 @@ def profile_to_json(profile: Profile) -> dict[str, Any]:
                        t.init_margin_ppm, t.init_deduction_quote] for t in m.tiers],
         } for m in profile.markets.values()],
     }
+    # the policies, only where they differ from the defaults (older cases have none)
+    data.update({name: getattr(profile, name) for name in POLICY_FIELDS
+                 if getattr(profile, name) != _POLICY_DEFAULTS[name]})
+    return data
 
 
 def profile_from_json(data: dict[str, Any]) -> Profile:
     markets = {}
     for m in data["markets"]:
-        oi = OpenInterestScaling(*m["oi_scaling"]) if m["oi_scaling"] else None
+        oi = OpenInterestScaling(*m["oi_scaling"]) if m.get("oi_scaling") else None
         markets[m["market_id"]] = Market(
             m["market_id"], m["base_decimals"], m["price_decimals"],
-            tuple(Tier(*row) for row in m["tiers"]), liquidation_fee_ppm=m["liquidation_fee_ppm"],
-            min_maint_margin_quote=m["min_maint_margin_quote"], oi_scaling=oi)
-    ratio = tuple(data["backstop_ratio"]) if data["backstop_ratio"] else None
+            tuple(Tier(*row) for row in m["tiers"]),
+            liquidation_fee_ppm=m.get("liquidation_fee_ppm", 0),
+            min_maint_margin_quote=m.get("min_maint_margin_quote", 0), oi_scaling=oi)
+    ratio = tuple(data["backstop_ratio"]) if data.get("backstop_ratio") else None
+    policies = {name: data[name] for name in POLICY_FIELDS if name in data}
     return Profile(name="generated", quote_decimals=data["quote_decimals"], markets=markets,
-                   backstop_ratio=ratio)
+                   backstop_ratio=ratio, **policies)
 
 
 def account_to_json(account: Account) -> dict[str, Any]:
-    return {"account_id": account.account_id, "quote": account.quote,
+    data = {"account_id": account.account_id, "quote": account.quote,
             "positions": dict(account.positions)}
+    if account.cost_quote:
+        data["cost_quote"] = dict(account.cost_quote)
+    if account.isolated_market is not None:
+        data["isolated_market"] = account.isolated_market
+    if account.role != TRADER:
+        data["role"] = account.role
+    return data
 
 
 def account_from_json(data: dict[str, Any]) -> Account:
-    return Account(data["account_id"], quote=data["quote"], positions=dict(data["positions"]))
+    return Account(data["account_id"], quote=data["quote"], positions=dict(data["positions"]),
+                   cost_quote=dict(data.get("cost_quote", {})),
+                   isolated_market=data.get("isolated_market"), role=data.get("role", TRADER))
 
 
 def scenario_to_json(scenario: Scenario) -> dict[str, Any]:
-    return {"seed": scenario.seed, "profile": profile_to_json(scenario.profile),
+    data = {"seed": scenario.seed, "profile": profile_to_json(scenario.profile),
             "marks": scenario.marks, "accounts": [account_to_json(a) for a in scenario.accounts],
             "rate_ppm": scenario.rate_ppm, "open_interest": scenario.open_interest}
+    if scenario.holders:
+        data["holders"] = dict(scenario.holders)
+    if scenario.books:
+        data["books"] = {m: {"account_id": b.account_id, "bids": [list(x) for x in b.bids],
+                             "asks": [list(x) for x in b.asks]}
+                         for m, b in scenario.books.items()}
+    if scenario.seq:
+        data["seq"] = scenario.seq
+    return data
 
 
 def scenario_from_json(data: dict[str, Any]) -> Scenario:
+    books = {m: Book(b["account_id"], [list(x) for x in b["bids"]], [list(x) for x in b["asks"]])
+             for m, b in data.get("books", {}).items()}
     return Scenario(data.get("seed", 0), profile_from_json(data["profile"]), dict(data["marks"]),
-                    [account_from_json(a) for a in data["accounts"]], data["rate_ppm"],
-                    dict(data["open_interest"]))
+                    [account_from_json(a) for a in data["accounts"]], data.get("rate_ppm", 0),
+                    dict(data.get("open_interest", {})), holders=data.get("holders"),
+                    books=books, seq=data.get("seq", 0))
 
 
 def dumps(data: Any) -> str:

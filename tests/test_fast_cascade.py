@@ -316,3 +316,21 @@ def test_int64_boundary_raises_overflow_with_the_index_LIQ_DOMAIN_1():
     for order in ("index", "scan", "verify"):
         with pytest.raises(Overflow):
             fast.run_cascade(state, config, order=order)
+
+
+def test_a_trigger_near_the_top_of_int64_is_found_not_galloped_past_LIQ_CASCADE_1():
+    """Regression (found by ``liqspec difftest``, seed 30986): a path near 8.8e18 ticks made the
+    trigger search's gallop wrap around int64 and never end. Every processing order now stops
+    where the reference does, with the same typed error."""
+    from liqspec.fast import scenarios
+    from liqspec.reference.errors import LiqspecError
+
+    scenario, config_json = scenarios.random_cascade(30986)
+    config = scenarios.cascade_config_from_json(config_json)
+    with pytest.raises(LiqspecError) as reference_error:
+        reference_run(scenario.state(), config)
+    for order in ("index", "verify", "scan"):
+        with pytest.raises(type(reference_error.value)) as fast_error:
+            fast.run_cascade(scenario.state(), config, order=order)
+        assert fast_error.value.code == reference_error.value.code, order
+    assert isinstance(reference_error.value, Overflow)

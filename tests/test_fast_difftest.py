@@ -1,16 +1,29 @@
 """``liqspec difftest`` (liqspec.fast.difftest): the campaign, shrinking and replay.
 
-A planted bug (the fast liquidation price one tick off) must be found, shrunk to a scenario with
-a single account, printed as JSON, and reported again by ``--replay``; the real fast path must
-show no divergence. Rule: LIQ-PRICE-3 (the planted bug breaks its tick rounding).
+The campaign's examples take turns over three kinds: per-account queries, sequences of
+state-changing operations, and small cascades. A planted bug in each (the fast liquidation price
+one tick off; a fast market order that pays the insurance fund one quantum too much; a fast
+cascade that counts one round too many) must be found, shrunk to a minimal case, printed as JSON
+and reported again by ``--replay``; the real fast path must show no divergence, and a shrunk case
+replayed on it must agree. Rules: LIQ-PRICE-3 (the planted tick), LIQ-RESULT-1 and LIQ-BOOK-2
+(receipts, result codes and resulting states of an operation), LIQ-CASCADE-2 and LIQ-CASCADE-5
+(the whole run: trace, step records, summary, final state).
 """
 
+import collections
 import json
 from dataclasses import replace as dc_replace
 from types import SimpleNamespace
 
+import pytest
+
 import liqspec.fast.difftest as difftest
-from liqspec.fast.compare import FAST
+from liqspec.fast.compare import (FAST, REFERENCE, documented_overflow, run_cascade_case,
+                                  run_operations)
+from liqspec.fast.scenarios import (OPERATION_NAMES, random_cascade, random_operations,
+                                    scenario_from_json, scenario_to_json)
+from liqspec.reference import account_maintenance_margin_quote, equity_quote
+from liqspec.reference.state import INSURANCE_FUND
 
 
 def test_a_short_campaign_finds_no_divergence(capsys):
@@ -35,3 +48,233 @@ def test_a_planted_bug_is_found_shrunk_and_replayed_LIQ_PRICE_3(monkeypatch, tmp
     capsys.readouterr()
     assert difftest.main(["--replay", str(out)]) == 1
     assert capsys.readouterr().out.startswith("DIVERGES liquidation_price")
+
+
+# -- the campaign covers every kind, and each kind is not vacuous ----------------------------
+
+def test_examples_take_turns_over_every_kind(capsys):
+    """The summary counts each kind; 30 examples are 10 of each (kinds go by seed)."""
+    assert difftest.main(["--examples", "30", "--seed", "7"]) == 0
+    err = capsys.readouterr().err
+    assert "30 examples" in err
+    assert "10 query scenarios" in err and "10 operation sequences" in err
+    assert "10 cascades" in err and "0 divergences" in err
+    assert [difftest.kind_of(s) for s in range(3)] == ["queries", "operations", "cascade"]
+
+
+def test_operation_sequences_reach_every_operation_and_outcome_LIQ_RESULT_1():
+    """Generated sequences run every operation to success and to rejection, hit Overflow
+    (int64 limits) and unknown accounts; the two implementations agree on each step."""
+    outcomes = collections.Counter()
+    for seed in range(400):
+        scenario, calls = random_operations(seed)
+        want = run_operations(REFERENCE, scenario, calls)
+        assert run_operations(FAST, scenario, calls) == want or documented_overflow(want[-1])
+        for (op, _), (result, _) in zip(calls, want):
+            outcomes[op, result[0] if result[0] == "ok" else result[2]] += 1
+    for op in OPERATION_NAMES:
+        assert outcomes[op, "ok"] > 0, op
+    codes = {code for _, code in outcomes}
+    assert {"OVERFLOW", "UNKNOWN_ACCOUNT", "NOT_LIQUIDATABLE", "NO_BOOK_LIQUIDITY",
+            "POLICY_FORBIDS", "FUND_CAN_COVER", "NOTHING_TO_SOCIALIZE"} <= codes
+
+
+def test_generated_venues_sit_on_boundaries_LIQ_MARGIN_3():
+    """Boundary bias: some traders have equity exactly at maintenance (not liquidatable), one
+    quantum below it, or exactly zero."""
+    seen = collections.Counter()
+    for seed in range(300):
+        scenario, _ = random_operations(seed)
+        state = scenario.state()
+        for account in state.accounts.values():
+            if account.role != "trader" or not account.positions:
+                continue
+            try:
+                equity = equity_quote(account, state.marks, state.profile)
+                maintenance = account_maintenance_margin_quote(account, state.marks,
+                                                               state.profile)
+            except Exception:  # noqa: BLE001  an int64-edge account
+                seen["overflow"] += 1
+                continue
+            seen["at maintenance"] += equity == maintenance
+            seen["one below"] += equity == maintenance - 1
+            seen["zero equity"] += equity == 0
+    assert seen["at maintenance"] and seen["one below"] and seen["zero equity"]
+    assert seen["overflow"]
+
+
+def test_cascades_reach_every_path_LIQ_CASCADE_3():
+    """Generated cascades produce book fills, fees, ADL, write-offs and socialization, backstop
+    takeovers, insurance payouts, mark moves and unresolved accounts, and errors too; both
+    implementations give the same result for each."""
+    kinds, errors = collections.Counter(), collections.Counter()
+    for seed in range(450):
+        scenario, config = random_cascade(seed)
+        want = run_cascade_case(REFERENCE, scenario, config)
+        assert run_cascade_case(FAST, scenario, config) == want, seed
+        if want[0] == "ok":
+            kinds.update(e.kind for e in want[1])
+        else:
+            errors[want[1]] += 1
+    assert {"liquidation_fill", "fee", "adl_fill", "write_off", "socialize", "backstop",
+            "insurance_payout", "mark", "unresolved"} <= set(kinds)
+    assert errors["Overflow"] > 0
+
+
+# -- planted bugs in operations and cascades: found, shrunk, replayed ---------------------------
+
+def _replays(tmp_path, capsys, case, expect_status):
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps(case))
+    capsys.readouterr()
+    assert difftest.main(["--replay", str(path)]) == expect_status
+    return capsys.readouterr().out
+
+
+def test_a_planted_operation_bug_is_found_shrunk_and_replayed_LIQ_BOOK_2_LIQ_RESULT_1(
+        monkeypatch, tmp_path, capsys):
+    """The fast market order pays the insurance fund one extra quantum whenever it sells more
+    than one lot: the receipt is right, the resulting state is not."""
+    def overpaying(state, *args):
+        receipt = FAST.market_liquidate(state, *args)
+        if receipt.amounts["lots"] > 1:
+            state.holders[INSURANCE_FUND] += 1
+        return receipt
+
+    monkeypatch.setattr(difftest, "FAST", SimpleNamespace(**{**vars(FAST),
+                                                             "market_liquidate": overpaying}))
+    out = tmp_path / "divergences.jsonl"
+    assert difftest.main(["--examples", "600", "--kinds", "operations", "--quiet",
+                          "--max-divergences", "1", "--out", str(out)]) == 1
+    case = json.loads(out.read_text().splitlines()[0])
+    assert case["kind"] == "operations" and case["op"] == "market_liquidate"
+    # shrunk: the one diverging call, its subject and the book account, one market
+    assert len(case["calls"]) == 1
+    assert len(case["scenario"]["accounts"]) <= 2
+    assert len(case["scenario"]["profile"]["markets"]) == 1
+    assert case["difference"].startswith(".state.holders.insurance_fund")
+    assert "DIVERGES operations call 0 market_liquidate" in _replays(tmp_path, capsys, case, 1)
+    monkeypatch.setattr(difftest, "FAST", FAST)  # the real fast path agrees on the shrunk case
+    assert _replays(tmp_path, capsys, case, 0).startswith("agrees")
+
+
+def test_a_planted_cascade_bug_is_found_shrunk_and_replayed_LIQ_CASCADE_5(
+        monkeypatch, tmp_path, capsys):
+    """The fast cascade reports one round too many once it has made two liquidation fills."""
+    def miscounting(state, config, **kwargs):
+        result = FAST.run_cascade(state, config, **kwargs)
+        if result.summary.liquidation_fills >= 2:
+            result.summary = dc_replace(result.summary, rounds=result.summary.rounds + 1)
+        return result
+
+    monkeypatch.setattr(difftest, "FAST", SimpleNamespace(**{**vars(FAST),
+                                                             "run_cascade": miscounting}))
+    out = tmp_path / "divergences.jsonl"
+    assert difftest.main(["--examples", "300", "--kinds", "cascade", "--quiet",
+                          "--max-divergences", "1", "--out", str(out)]) == 1
+    case = json.loads(out.read_text().splitlines()[0])
+    assert case["kind"] == "cascade" and case["part"] == "summary"
+    assert case["fast"]["rounds"] == case["reference"]["rounds"] + 1
+    assert case["difference"].startswith(".summary.rounds")
+    # shrunk: one step of the path, no more than two fills' worth of traders
+    assert [len(p) for p in case["config"]["path"].values()] == [1] * len(case["config"]["path"])
+    assert sum(a.get("role", "trader") == "trader" for a in case["scenario"]["accounts"]) <= 2
+    assert "DIVERGES cascade (summary differ)" in _replays(tmp_path, capsys, case, 1)
+    monkeypatch.setattr(difftest, "FAST", FAST)
+    assert _replays(tmp_path, capsys, case, 0).startswith("agrees")
+
+
+# -- JSON round trips, processes and the time budget ------------------------------------------
+
+@pytest.mark.parametrize("seed", range(0, 60, 7))
+def test_scenarios_round_trip_through_json(seed):
+    """A printed case rebuilds the very same state (policies, roles, isolation, cost bases,
+    holders, books, seq) and the same cascade configuration."""
+    for scenario in (random_operations(seed)[0], random_cascade(seed)[0]):
+        text = json.dumps(scenario_to_json(scenario))
+        again = scenario_from_json(json.loads(text))
+        assert again.state().snapshot() == scenario.state().snapshot()
+        assert again.profile == scenario.profile
+        assert json.dumps(scenario_to_json(again)) == text
+
+
+def test_worker_processes_and_a_time_budget(capsys):
+    """``--jobs 2`` runs the same examples in two processes; ``--seconds`` stops on time."""
+    assert difftest.main(["--examples", "120", "--jobs", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "120 examples" in err and "on 2 jobs" in err and "40 cascades" in err
+    assert difftest.main(["--seconds", "1", "--jobs", "2", "--seed", "5000"]) == 0
+    err = capsys.readouterr().err
+    summary = [line for line in err.splitlines() if line.startswith("difftest: ")][-1]
+    assert int(summary.split()[1]) > 0 and float(summary.split()[4]) < 10
+
+
+# -- cases the campaign found: the documented Overflow of the fast path -------------------------
+
+def _toy_markets(btc_tier, eth_tier, eth_fee):
+    return [{"market_id": "BTC", "base_decimals": 3, "price_decimals": 1, "liquidation_fee_ppm": 0,
+             "min_maint_margin_quote": 0, "tiers": [btc_tier]},
+            {"market_id": "ETH", "base_decimals": 2, "price_decimals": 2,
+             "liquidation_fee_ppm": eth_fee, "min_maint_margin_quote": 0, "tiers": [eth_tier]}]
+
+
+#: seed 31178, shrunk: t0 short 152,884 BTC lots at 42,400.0 (a lot at a tick is 100 quantums)
+#: with quote -9,223,365,554,573,175,808: equity = quote - 152,884 x 424,000 x 100
+#: = -9,223,365,554,573,175,808 - 6,482,281,600,000 = -2^63 exactly
+BACKSTOP_AT_INT64_MIN = {"kind": "cascade", "seed": 31178, "scenario": {
+    "accounts": [{"account_id": "t0", "positions": {"BTC": -152884},
+                  "quote": -9223365554573175808},
+                 {"account_id": "book", "positions": {}, "quote": 0, "role": "liquidity"},
+                 {"account_id": "vault", "positions": {}, "quote": 10000000, "role": "backstop"}],
+    "marks": {"BTC": 424000, "ETH": 248700},
+    "profile": {"adl_price": "mark", "adl_ranking": "pro_rata", "backstop_ratio": [1, 2],
+                "bad_debt_policy": "socialize", "portion_ppm": 598669, "quote_decimals": 6,
+                "markets": _toy_markets([0, 1, 0, 1], [0, 1, 0, 625], 0)}},
+    "config": {"backstop_vault": "vault", "book_account": "book",
+               "books": {"ETH": [5, 7390, 10000000]}, "mark_rule": [],
+               "path": {"ETH": [232592]}, "step_seconds": 60}}
+
+#: seed 114326, shrunk: t1 short 9,031 BTC lots at 49,050.0 with quote -9,223,371,593,884,225,808:
+#: equity = quote - 9,031 x 490,500 x 100 = ... - 442,970,550,000 = -2^63 exactly; t0 holds
+#: BTC, which the path (ETH only) leaves without a book
+BACKSTOP_THEN_NOT_BANKRUPT = {"kind": "cascade", "seed": 114326, "scenario": {
+    "accounts": [{"account_id": "t0", "positions": {"BTC": -3023, "ETH": -313},
+                  "quote": 157075880800},
+                 {"account_id": "t1", "positions": {"BTC": -9031},
+                  "quote": -9223371593884225808},
+                 {"account_id": "vault", "positions": {}, "quote": 100000000000000,
+                  "role": "backstop"},
+                 {"account_id": "book", "positions": {}, "quote": 0, "role": "liquidity"}],
+    "marks": {"BTC": 490500, "ETH": 257700}, "seq": 7,
+    "profile": {"adl_ranking": "seeded", "adl_seed": 17979000340108928709,
+                "backstop_ratio": [1, 2], "liquidation_size": "portion",
+                "portion_threshold_quote": 3458531633415569572, "quote_decimals": 6,
+                "markets": _toy_markets([0, 3952, 0, 10000], [0, 5000, 0, 10000], 10000)}},
+    "config": {"backstop_vault": "vault", "book_account": "book", "books": {"ETH": [7, 16531, 1]},
+               "mark_rule": [], "path": {"ETH": [264023]}, "step_seconds": 5}}
+
+
+@pytest.mark.parametrize("case, reference_error", [(BACKSTOP_AT_INT64_MIN, None),
+                                                   (BACKSTOP_THEN_NOT_BANKRUPT, "NOT_BANKRUPT")])
+def test_backstop_of_an_equity_of_minus_2_63_is_the_documented_overflow_LIQ_BACKSTOP_1_LIQ_DOMAIN_1(
+        tmp_path, capsys, case, reference_error):
+    """Found by the campaign. A trader whose equity is exactly -2^63 is below the backstop
+    threshold; the vault takes the account and pays it its negative equity: a transfer of 2^63
+    quantums, one more than int64 holds (every balance stays in int64). The reference records
+    it; the fast path, whose transfer amounts are int64, raises Overflow: the difference
+    documented in liqspec.fast.compare, which the campaign accepts and replay reports as such.
+    In the second case the reference goes on and then fails on its own (another trader holds a
+    market without a book: deleveraging it is refused, NOT_BANKRUPT, and the run aborts)."""
+    from liqspec.fast.compare import cascade_divergence, reference_journal_leaves_int64
+    scenario = scenario_from_json(case["scenario"])
+    want = run_cascade_case(REFERENCE, scenario, case["config"])
+    got = run_cascade_case(FAST, scenario, case["config"])
+    assert got == ("error", "Overflow", "OVERFLOW")
+    if reference_error is None:
+        takeover = [e for e in want[1] if e.kind == "backstop" and e.quote == 2**63]
+        assert takeover and takeover[0].detail == "vault -> t0"
+    else:
+        assert want == ("error", "Rejection", reference_error)
+    assert reference_journal_leaves_int64(scenario, case["config"])
+    assert cascade_divergence(want, got, case["config"], scenario) is None
+    assert "documented Overflow" in _replays(tmp_path, capsys, case, 0)

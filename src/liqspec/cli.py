@@ -5,8 +5,8 @@
     liqspec profiles                                  the venue profiles, side by side
     liqspec simulate [SCENARIO.toml] [--out DIR] [--engine reference|fast] [--no-plots]
                      [--quiet]                        run a cascade: table, trace, plots
-    liqspec difftest [--examples N | --seconds S] [--seed N] [--replay FILE]
-                                                      liqspec.fast against the reference
+    liqspec difftest [--examples N | --seconds S] [--seed N] [--jobs J] [--kinds K,...]
+                     [--replay FILE]                  liqspec.fast against the reference
     liqspec prove [...]                               the z3 theorems: a verdict table
     liqspec mutate [...]                              deliberate bugs: which ones are caught
 
