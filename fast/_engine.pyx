@@ -2299,7 +2299,8 @@ cdef int process_account(Eng* e, Py_ssize_t i, bint* progressed) noexcept nogil:
                 first = e.nrec
                 e.seq += 1
                 code = deleverage(e, i, k, &ao)
-                if code == C_FUND_CAN_COVER or code == C_INSUFFICIENT_ADL_LIQUIDITY:
+                if (code == C_FUND_CAN_COVER or code == C_NOT_BANKRUPT
+                        or code == C_INSUFFICIENT_ADL_LIQUIDITY):  # LIQ-ADL-1 does not allow it
                     e.seq -= 1
                 elif code != C_OK:
                     return code

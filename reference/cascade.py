@@ -309,7 +309,9 @@ def process_account(state: State, account_id: str, config: CascadeConfig,
                 recorder.receipt(account_id, deleverage(state, account_id, market_id))
                 progressed = True
             except Rejection as refused:
-                if refused.code not in (ResultCode.FUND_CAN_COVER,
+                # LIQ-ADL-1 does not allow it: the fund can cover, the other side is too thin, or
+                # (a market with no book in this scenario) the account is not bankrupt
+                if refused.code not in (ResultCode.FUND_CAN_COVER, ResultCode.NOT_BANKRUPT,
                                         ResultCode.INSUFFICIENT_ADL_LIQUIDITY):
                     raise
     if state.profile.bad_debt_policy == BAD_DEBT_SOCIALIZE:

@@ -426,3 +426,23 @@ def test_each_market_of_an_account_in_id_order_LIQ_CASCADE_3():
              if e.kind == "liquidation_fill"]
     assert fills == [("BTC", -1000, 492_014)]
     assert result.state.account("alice").positions == {"ETH": 1000}
+
+
+def test_a_market_without_a_book_is_deleveraged_only_when_bankrupt_LIQ_CASCADE_3():
+    """alice is long 1 ETH from 3,000.00 with 40 USDT; ETH's mark falls to 2,970.00: equity
+    40 - 30 = 10 USDT < maintenance 0.5% x 2,970 = 14.85, so she is liquidatable, but not
+    bankrupt. The scenario's path and books cover BTC only, so ETH has no book: no order can be
+    placed, and LIQ-ADL-1 does not allow deleveraging an account with equity >= 0. She stays as
+    she is and is reported unresolved; the run does not stop."""
+    state = venue(deposits={"alice": usdt("40"), "carol": usdt("100000")})
+    open_account(state, "book", role=LIQUIDITY)
+    open_long(state, "alice", "carol", "ETH", 100)
+    set_mark(state, "ETH", 297_000)
+    config = CascadeConfig(PricePath(5, {"BTC": (500_000, 500_000)}),
+                           {"BTC": BookShape(3, 2_000, 1_000)})
+    result = run_cascade(state, config)
+    assert [(e.kind, e.account) for e in result.events if e.kind != "step"] == [
+        ("unresolved", "alice")]
+    assert result.summary.unresolved_accounts == 1 and result.summary.adl_lots == 0
+    assert result.state.account("alice").positions == {"ETH": 100}
+    assert all_violations(result.state) == []
