@@ -367,32 +367,46 @@ def equity_quotes(const int64_t[::1] quote, const int64_t[:, ::1] lots,
     return out
 
 
+cdef Py_ssize_t requirement_sums(const Tables* t, const int64_t[:, ::1] lots,
+                                 const int64_t[::1] marks, const int64_t* open_interest,
+                                 int64_t[::1] res) noexcept nogil:
+    """LIQ-TIER-5 per account: the sum of every position's requirement, maintenance
+    (LIQ-TIER-2) when ``open_interest`` is NULL, else initial with the open-interest scaling
+    (LIQ-TIER-3/4). Returns the first row that overflows, or -1."""
+    cdef Py_ssize_t i, k
+    cdef int64_t value
+    cdef liq_i128 total, part
+    cdef bint ok
+    for i in range(lots.shape[0]):
+        total = 0
+        for k in range(t.n_markets):
+            if lots[i, k] == 0:
+                continue
+            if not liq_value(lots[i, k], marks[k], t.vplt[k], &value):
+                return i
+            if open_interest == NULL:
+                ok = maint_of(t, k, iabs(value), &part)
+            else:
+                ok = initial_of(t, k, iabs(value), open_interest[k], &part)
+            if not ok:
+                return i
+            total += part
+        if not liq_fits_i64(total):
+            return i
+        res[i] = <int64_t>total
+    return -1
+
+
 def maintenance_margin_quotes(const int64_t[:, ::1] lots, const int64_t[::1] marks, tables):
     """LIQ-TIER-5: the sum of every position's tiered maintenance requirement per account."""
     cdef _TableView view = _view(tables, lots.shape[1])
-    cdef const Tables* t = &view.t
-    cdef Py_ssize_t n = lots.shape[0], i, k, bad = -1
-    cdef int64_t value
-    cdef liq_i128 mm, mm_k
-    out = np.empty(n, dtype=np.int64)
+    cdef Py_ssize_t bad = -1
+    out = np.empty(lots.shape[0], dtype=np.int64)
     cdef int64_t[::1] res = out
-    if n == 0:
+    if lots.shape[0] == 0:
         return out
     with nogil:
-        for i in range(n):
-            mm = 0
-            for k in range(t.n_markets):
-                if lots[i, k] == 0:
-                    continue
-                if not liq_value(lots[i, k], marks[k], t.vplt[k], &value) \
-                        or not maint_of(t, k, iabs(value), &mm_k):
-                    bad = i
-                    break
-                mm += mm_k
-            if bad >= 0 or not liq_fits_i64(mm):
-                bad = i
-                break
-            res[i] = <int64_t>mm
+        bad = requirement_sums(&view.t, lots, marks, NULL, res)
     if bad >= 0:
         raise _overflow(bad, "maintenance margin")
     return out
@@ -403,31 +417,16 @@ def initial_margin_quotes(const int64_t[:, ::1] lots, const int64_t[::1] marks, 
     """LIQ-TIER-5 over LIQ-TIER-3/4: the sum of every position's initial requirement, with the
     open-interest scaling of markets that have it (``open_interest_quote[M]``, LIQ-TIER-4)."""
     cdef _TableView view = _view(tables, lots.shape[1])
-    cdef const Tables* t = &view.t
-    cdef Py_ssize_t n = lots.shape[0], i, k, bad = -1
-    cdef int64_t value
-    cdef liq_i128 im, im_k
-    out = np.empty(n, dtype=np.int64)
+    cdef Py_ssize_t bad = -1
+    out = np.empty(lots.shape[0], dtype=np.int64)
     cdef int64_t[::1] res = out
-    if open_interest_quote.shape[0] != t.n_markets:
+    if open_interest_quote.shape[0] != view.t.n_markets:
         raise ValueError("open_interest_quote needs one entry per market")
-    if n == 0:
+    if lots.shape[0] == 0 or view.t.n_markets == 0:  # no market: every requirement is 0
+        out[:] = 0
         return out
     with nogil:
-        for i in range(n):
-            im = 0
-            for k in range(t.n_markets):
-                if lots[i, k] == 0:
-                    continue
-                if not liq_value(lots[i, k], marks[k], t.vplt[k], &value) \
-                        or not initial_of(t, k, iabs(value), open_interest_quote[k], &im_k):
-                    bad = i
-                    break
-                im += im_k
-            if bad >= 0 or not liq_fits_i64(im):
-                bad = i
-                break
-            res[i] = <int64_t>im
+        bad = requirement_sums(&view.t, lots, marks, &open_interest_quote[0], res)
     if bad >= 0:
         raise _overflow(bad, "initial margin")
     return out
