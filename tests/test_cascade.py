@@ -17,7 +17,7 @@ from liqspec.reference.cascade import (CascadeConfig, MarkRule, PricePath, liqui
                                        next_mark, processing_order, run_cascade, shock_path)
 from liqspec.reference.invariants import all_violations, state_digest
 from liqspec.reference.state import BACKSTOP, LIQUIDITY
-from liqspec.testing import open_long, toy_profile, usdt, venue
+from liqspec.testing import open_at_leverage, open_long, toy_profile, usdt, venue
 
 
 def test_book_ladder_rounds_away_from_the_index_LIQ_BOOK_1():
@@ -222,6 +222,22 @@ def test_config_must_match_the_state_LIQ_CASCADE_2():
         run_cascade(state, CascadeConfig(config.path, {}, ))
 
 
+def test_generators_fund_leverage_above_the_tier_maximum_LIQ_TIER_3():
+    """The cascade generators ask for leverage up to 60x, above what some tiers allow: 2,000 ETH
+    lots (20 ETH, 60,000 USDT notional, tier 2: 2%, deduction 100 USDT) at 60x would post
+    1,000 + 1 USDT against an initial requirement of ceil(60,000 x 2%) - 100 = 1,100 USDT and be
+    rejected (as random seeds found). open_at_leverage posts the requirement + 1 USDT instead, so
+    a generator built on it never raises while drawing; where 60x is allowed it posts
+    notional / 60 + 1."""
+    state = venue(deposits={"t0": 0, "t1": 0})
+    open_account(state, "book", role=LIQUIDITY)
+    open_at_leverage(state, "t0", "book", "ETH", 2000, leverage=60)
+    assert state.account("t0").position("ETH") == 2000
+    assert state.account("t0").quote == usdt("1101") - usdt("60000")  # deposit less the purchase
+    open_at_leverage(state, "t1", "book", "BTC", -100, leverage=60)  # 5,000 USDT, tier 1: 1%
+    assert state.account("t1").quote == usdt("5000") // 60 + usdt("1") + usdt("5000")
+
+
 @st.composite
 def cascades(draw):
     policies = draw(st.sampled_from([
@@ -237,13 +253,9 @@ def cascades(draw):
     open_account(state, "vault", role=BACKSTOP)
     for i in range(n):
         account = f"t{i}"
-        lots = draw(st.integers(1, 3000))
-        leverage = draw(st.integers(2, 60))
-        deposit(state, account, lots * 500_000 * 100 // leverage + usdt("1"))
-        if draw(st.booleans()):
-            open_long(state, account, "book", "BTC", lots)
-        else:
-            open_long(state, "book", account, "BTC", lots)
+        lots = draw(st.integers(1, 3000)) * draw(st.sampled_from([1, -1]))
+        # above the tier's maximum leverage the margin is raised to the tier's requirement
+        open_at_leverage(state, account, "book", "BTC", lots, leverage=draw(st.integers(2, 60)))
     drops = draw(st.lists(st.integers(0, 40_000), min_size=1, max_size=6))
     path, price = [500_000], 500_000
     for drop in drops:

@@ -22,7 +22,7 @@ from liqspec.reference.invariants import all_violations
 from liqspec.reference.state import LIQUIDITY
 from liqspec.reference.arithmetic import INT64_MAX
 from liqspec.reference import open_account
-from liqspec.testing import open_long, usdt, venue
+from liqspec.testing import open_at_leverage, open_long, usdt, venue
 
 _spec = importlib.util.spec_from_file_location(
     "cascade_cases", pathlib.Path(__file__).with_name("test_cascade.py"))
@@ -188,16 +188,11 @@ def cross_cascades(draw):
         markets = [isolated] if isolated else draw(st.sampled_from([["BTC"], ["ETH"],
                                                                     ["BTC", "ETH"]]))
         for market_id in markets:
-            lots = draw(st.integers(1, 2000))
-            value_per_lot_tick = state.profile.markets[market_id].value_per_lot_tick
-            leverage = draw(st.integers(2, 60))
-            # margin of notional / leverage (+1 USDT), so crashes of a few % liquidate some
-            deposit(state, account, lots * state.marks[market_id] * value_per_lot_tick
-                    // leverage + usdt("1"))
-            if draw(st.booleans()):
-                open_long(state, account, "book", market_id, lots)
-            else:
-                open_long(state, "book", account, market_id, lots)
+            lots = draw(st.integers(1, 2000)) * draw(st.sampled_from([1, -1]))
+            # margin of notional / leverage (+1 USDT, at least the tier's initial requirement),
+            # so crashes of a few % liquidate some
+            open_at_leverage(state, account, "book", market_id, lots,
+                             leverage=draw(st.integers(2, 60)))
     paths = {}
     steps = draw(st.integers(1, 5))
     for market_id, start in (("BTC", 500_000), ("ETH", 300_000)):

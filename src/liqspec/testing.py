@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 from liqspec.reference import (BACKSTOP, Market, Profile, State, Tier, deposit, fund_insurance,
                                new_state, open_account, trade)
+from liqspec.reference.margin import initial_margin_quote, notional_quote, open_interest_quote
 from liqspec.reference.units import to_units
 
 USDT = 10**6  # quote quantums per USDT in the toy venue
@@ -82,3 +83,25 @@ def open_long(state: State, long_id: str, short_id: str, market_id: str, lots: i
               price_ticks: int | None = None) -> None:
     """``long_id`` buys ``lots`` from ``short_id`` at ``price_ticks`` (default: the mark)."""
     trade(state, long_id, short_id, market_id, lots, price_ticks or state.marks[market_id])
+
+
+def open_at_leverage(state: State, account_id: str, counterparty_id: str, market_id: str,
+                     lots: int, leverage: int) -> None:
+    """Deposit margin for ``lots`` (signed: > 0 long, < 0 short) at the mark and open them against
+    ``counterparty_id`` (book liquidity or a vault, outside the margin system).
+
+    The deposit is ``notional // leverage`` plus one USDT, raised to the position's own initial
+    requirement (LIQ-TIER-3) where the leverage asked for is above what its tier allows, so a
+    generator built on it never meets an INSUFFICIENT_INITIAL_MARGIN rejection. The requirement is
+    taken at the open interest after the trade at the latest (an upper bound: the scaled rate of
+    LIQ-TIER-4 only rises with open interest).
+    """
+    market = state.market(market_id)
+    notional = notional_quote(lots, state.marks[market_id], market)
+    open_interest_bound = open_interest_quote(state, market_id) + notional
+    required = initial_margin_quote(market, notional, open_interest_bound)
+    deposit(state, account_id, max(notional // leverage + USDT, required + USDT))
+    if lots > 0:
+        open_long(state, account_id, counterparty_id, market_id, lots)
+    else:
+        open_long(state, counterparty_id, account_id, market_id, -lots)
