@@ -257,6 +257,12 @@ def arrays_of(state: State) -> dict:
             "holders": dict(state.holders), "seq": state.seq}
 
 
+def _own(value, what: str, shape: tuple) -> np.ndarray:
+    """A checked int64 array the caller does not hold (the conversion's result, or a copy)."""
+    array = int64_array(value, what, shape)
+    return array.copy() if array is value else array
+
+
 def cascade_arrays(profile, marks, account_ids, quote, lots, config: CascadeConfig, *,
                    cost=None, role=None, isolated=None, holders=None, seq: int = 0,
                    progress: Callable[[int, int], None] | None = None,
@@ -279,12 +285,11 @@ def cascade_arrays(profile, marks, account_ids, quote, lots, config: CascadeConf
     if any(a >= b for a, b in zip(ids, ids[1:])):
         raise MalformedState("account_ids must be sorted and unique (the reference's order)")
     n, m = len(ids), len(market_ids)
-    # LIQ-DOMAIN-1: every array checked (dtype, range, shape) before anything is copied; the
-    # engine then takes its own copies (it changes them), never the caller's arrays
-    quote = int64_array(quote, "quote", (n,)).copy()
-    lots = int64_array(lots, "lots", (n, m)).copy()
-    cost = np.zeros((n, m), dtype=np.int64) if cost is None else int64_array(
-        cost, "cost", (n, m)).copy()
+    # LIQ-DOMAIN-1: every array checked (dtype, range, shape); the engine changes the arrays it
+    # is given, so it gets its own copy of each, never the caller's (one copy either way)
+    quote = _own(quote, "quote", (n,))
+    lots = _own(lots, "lots", (n, m))
+    cost = np.zeros((n, m), dtype=np.int64) if cost is None else _own(cost, "cost", (n, m))
     if role is None:
         role = np.zeros(n, dtype=np.int8)
     else:
@@ -296,7 +301,7 @@ def cascade_arrays(profile, marks, account_ids, quote, lots, config: CascadeConf
     if isolated is None:
         isolated = np.full(n, -1, dtype=np.int64)
     else:
-        isolated = int64_array(isolated, "isolated", (n,)).copy()
+        isolated = _own(isolated, "isolated", (n,))
         if ((isolated < -1) | (isolated >= m)).any():
             raise MalformedState(f"isolated must hold -1 (cross) or a market column in "
                                  f"0..{m - 1}")
