@@ -140,7 +140,8 @@ cdef class _TableView:
 cdef _TableView _view(tables, Py_ssize_t n_markets_of_state):
     cdef _TableView view = _TableView(tables)
     if view.t.n_markets != n_markets_of_state:
-        raise MalformedState(f"tables have {view.t.n_markets} markets, the state {n_markets_of_state}")
+        raise MalformedState(f"tables have {view.t.n_markets} markets, the state "
+                             f"{n_markets_of_state}")
     return view
 
 

@@ -140,6 +140,17 @@ def test_integer_arguments_outside_int64_are_overflow_LIQ_DOMAIN_1(kernel, arg):
     assert same(call(kernel, **{arg: np.int64(KERNELS[kernel][arg])}), call(kernel))
 
 
+def test_the_wanted_mask_of_open_interest_is_checked():
+    """``wanted`` (one flag per market): bools, or integers that are 0 or 1."""
+    only_eth = call("open_interest_quotes", wanted=np.array([False, True]))
+    assert only_eth.tolist() == [0, 4 * 300_000 * 100]  # 4 long ETH lots at 3,000.00
+    assert same(call("open_interest_quotes", wanted=[0, 1]), only_eth)
+    raises(NotAnInteger, "open_interest_quotes", wanted=np.array([0.0, 1.0]))
+    raises(MalformedState, "open_interest_quotes", wanted=np.array([0, 2]))
+    raises(MalformedState, "open_interest_quotes", wanted=np.array([True]))
+    raises(Overflow, "open_interest_quotes", wanted=np.array([0, 2**64 - 1], dtype=np.uint64))
+
+
 def test_market_column_outside_the_tables_is_malformed():
     for kernel in ("bankruptcy_prices", "liquidation_prices"):
         raises(MalformedState, kernel, market=2)
