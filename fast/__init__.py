@@ -18,7 +18,9 @@ There is no pure-Python fallback: if the extension is missing, this import fails
 * :func:`~liqspec.fast.cascade.run_cascade` (:mod:`liqspec.fast.cascade`): the reference's cascade, compiled end to end, with an
   equal trace, step records, summary and final state; each round's processing order comes
   from trigger-price heaps (O(candidates), not O(N)); :func:`~liqspec.fast.cascade.cascade_arrays`
-  runs it straight from numpy arrays (no State, Events built on demand).
+  runs it straight from numpy arrays (no State, Events built on demand);
+* :mod:`.domain`: the one check of every array and integer a caller passes in (dtype, int64
+  range, shape), with the reference's typed errors; an int64 array is used uncopied.
 """
 
 from ._kernels import (  # noqa: F401  (an ImportError here is deliberate: no fallback)

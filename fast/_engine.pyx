@@ -626,8 +626,8 @@ cdef inline int add_quote(Eng* e, int64_t holder, eng_i128 delta) noexcept nogil
 
 cdef int transfer(Eng* e, int64_t source, int64_t destination, eng_i128 amount,
                   int rule) noexcept nogil:
-    """LIQ-LEDGER-1: move a positive amount between two holders, journaled. An amount beyond
-    int64 cannot be journaled here: OVERFLOW (see compare.py)."""
+    """LIQ-LEDGER-1: move a positive amount between two holders, journaled. The amount is stored,
+    so beyond int64 it is OVERFLOW (LIQ-DOMAIN-1), as in the reference's ledger."""
     if amount <= 0 or source == destination:
         return C_INVALID_AMOUNT
     if not eng_fits(amount):
@@ -687,7 +687,7 @@ cdef int do_fill(Eng* e, Py_ssize_t k, Py_ssize_t buyer, Py_ssize_t seller, int6
     if lots <= 0 or buyer == seller:
         return C_INVALID_SIZE
     if not eng_fits(quote_amount):
-        return C_OVERFLOW  # a Fill's quote beyond int64 is not journaled here (compare.py)
+        return C_OVERFLOW  # a Fill's quote is stored: int64 (LIQ-DOMAIN-1), as the reference's
     code = move_base(e, buyer, k, lots, -quote_amount)
     if code == C_OK:
         code = move_base(e, seller, k, -lots, quote_amount)
@@ -1186,6 +1186,8 @@ cdef int score_of(Eng* e, Py_ssize_t x, Py_ssize_t a, Py_ssize_t k) noexcept nog
                     return C_OVERFLOW
                 total_pnl += p
         wallet = eq - total_pnl
+        if not eng_fits(wallet):
+            return C_OVERFLOW  # the wallet balance is int64 (LIQ-DOMAIN-1), as the reference's
         if eq <= 0:
             return set_score(e, x, 0, 1)
         if maint_total(e, a, &mm) != C_OK:
@@ -1194,8 +1196,9 @@ cdef int score_of(Eng* e, Py_ssize_t x, Py_ssize_t a, Py_ssize_t k) noexcept nog
             wallet = e.one_unit
         # max(0, pnl) / max(one unit, wallet) * mm / eq; mm >= 0 (requirements are)
         num = <eng_u128>(pnl if pnl > 0 else 0) * <eng_u128>(mm if mm > 0 else 0)
+        # wallet and eq are int64: the product fits 128 bits (the check is a guard)
         if not eng_umul(<eng_u128>wallet, <eng_u128>eq, &den):
-            return C_OVERFLOW  # beyond 128 bits (compare.py)
+            return C_OVERFLOW
         return set_score_u(e, x, 1, num, den)
     # RANK_PRICE_RATIO_LEVERAGE: (mark / entry or entry / mark) x notional / account value
     if value_of(e, e.lots[a * e.m + k], k, e.marks[k], &v) != C_OK:
@@ -1628,6 +1631,9 @@ cdef int replace_book(Eng* e, Py_ssize_t k) noexcept nogil:
         ask = ceil_div(mark * (PPM + j * c.spacing_ppm[k]), PPM)
         if bid > 0:
             if nb and bp[nb - 1] == bid:
+                # merged levels keep their lots in int64 (LIQ-DOMAIN-1)
+                if not eng_fits(<eng_i128>bl[nb - 1] + c.lots_per_level[k]):
+                    return C_OVERFLOW
                 bl[nb - 1] += c.lots_per_level[k]
             else:
                 bp[nb] = <int64_t>bid
@@ -1637,6 +1643,8 @@ cdef int replace_book(Eng* e, Py_ssize_t k) noexcept nogil:
             if not eng_fits(ask):
                 return C_OVERFLOW  # a book price beyond int64 (only for marks near 2^63)
             if na and ap[na - 1] == ask:
+                if not eng_fits(<eng_i128>al[na - 1] + c.lots_per_level[k]):
+                    return C_OVERFLOW
                 al[na - 1] += c.lots_per_level[k]
             else:
                 ap[na] = <int64_t>ask

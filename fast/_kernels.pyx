@@ -11,6 +11,10 @@ the GIL; a kernel records the first failing row and raises after the loop.
 Layout (struct of arrays, built by :mod:`liqspec.fast.pack`): ``quote[N]``, ``lots[N, M]``
 (C-contiguous), ``marks[M]`` and a :class:`~liqspec.fast.pack.MarketTables` of per-market
 parameters with tier tables padded to a common width.
+
+Each public kernel checks its arguments with :mod:`liqspec.fast.domain` (dtype, int64 range,
+shapes; the reference's typed errors, an int64 array passed through uncopied) and then runs its
+body (``_name``) on typed memoryviews.
 """
 
 import numpy as np
@@ -21,7 +25,10 @@ cimport openmp
 from libc.stdint cimport int64_t, uint64_t, uint8_t, int8_t, INT64_MAX
 from libc.stdlib cimport malloc, free
 
-from liqspec.reference.errors import Overflow, ResultCode
+from liqspec.reference.errors import MalformedState, Overflow, ResultCode
+
+from .domain import (account_arrays, flag_array, int64_array, int64_scalar,  # LIQ-DOMAIN-1
+                     market_column)
 
 cnp.import_array()
 
@@ -133,7 +140,8 @@ cdef class _TableView:
 cdef _TableView _view(tables, Py_ssize_t n_markets_of_state):
     cdef _TableView view = _TableView(tables)
     if view.t.n_markets != n_markets_of_state:
-        raise ValueError(f"tables have {view.t.n_markets} markets, the state {n_markets_of_state}")
+        raise MalformedState(f"tables have {view.t.n_markets} markets, the state "
+                             f"{n_markets_of_state}")
     return view
 
 
@@ -316,11 +324,8 @@ cdef object _overflow(Py_ssize_t row, str what):
     return Overflow(f"{what} of the account in row {row} is outside the signed 64-bit domain")
 
 
-def position_values_quote(const int64_t[:] lots, int64_t price_ticks, int64_t value_per_lot_tick):
-    """LIQ-MARGIN-1 over a batch: lots * price * value_per_lot_tick for each position.
-
-    Raises Overflow (LIQ-DOMAIN-1) naming the first position whose value leaves int64.
-    """
+cdef _position_values_quote(const int64_t[:] lots, int64_t price_ticks, int64_t value_per_lot_tick):
+    # the body of position_values_quote, on arguments checked there
     cdef Py_ssize_t n = lots.shape[0], i, bad = -1
     out = np.empty(n, dtype=np.int64)
     cdef int64_t[::1] values = out
@@ -334,10 +339,9 @@ def position_values_quote(const int64_t[:] lots, int64_t price_ticks, int64_t va
     return out
 
 
-def equity_quotes(const int64_t[::1] quote, const int64_t[:, ::1] lots,
-                  const int64_t[::1] marks, tables):
-    """LIQ-MARGIN-2: quote + sum(lots * mark * value_per_lot_tick) per account; Overflow where
-    the reference's equity_quote raises (a position value or the total leaves int64)."""
+cdef _equity_quotes(const int64_t[::1] quote, const int64_t[:, ::1] lots,
+                    const int64_t[::1] marks, tables):
+    # the body of equity_quotes, on arguments checked there
     cdef _TableView view = _view(tables, lots.shape[1])
     cdef const Tables* t = &view.t
     cdef Py_ssize_t n = lots.shape[0], i, k, bad = -1
@@ -397,8 +401,8 @@ cdef Py_ssize_t requirement_sums(const Tables* t, const int64_t[:, ::1] lots,
     return -1
 
 
-def maintenance_margin_quotes(const int64_t[:, ::1] lots, const int64_t[::1] marks, tables):
-    """LIQ-TIER-5: the sum of every position's tiered maintenance requirement per account."""
+cdef _maintenance_margin_quotes(const int64_t[:, ::1] lots, const int64_t[::1] marks, tables):
+    # the body of maintenance_margin_quotes, on arguments checked there
     cdef _TableView view = _view(tables, lots.shape[1])
     cdef Py_ssize_t bad = -1
     out = np.empty(lots.shape[0], dtype=np.int64)
@@ -412,16 +416,15 @@ def maintenance_margin_quotes(const int64_t[:, ::1] lots, const int64_t[::1] mar
     return out
 
 
-def initial_margin_quotes(const int64_t[:, ::1] lots, const int64_t[::1] marks, tables,
-                          const int64_t[::1] open_interest_quote):
-    """LIQ-TIER-5 over LIQ-TIER-3/4: the sum of every position's initial requirement, with the
-    open-interest scaling of markets that have it (``open_interest_quote[M]``, LIQ-TIER-4)."""
+cdef _initial_margin_quotes(const int64_t[:, ::1] lots, const int64_t[::1] marks, tables,
+                            const int64_t[::1] open_interest_quote):
+    # the body of initial_margin_quotes, on arguments checked there
     cdef _TableView view = _view(tables, lots.shape[1])
     cdef Py_ssize_t bad = -1
     out = np.empty(lots.shape[0], dtype=np.int64)
     cdef int64_t[::1] res = out
     if open_interest_quote.shape[0] != view.t.n_markets:
-        raise ValueError("open_interest_quote needs one entry per market")
+        raise MalformedState("open_interest_quote needs one entry per market")
     if lots.shape[0] == 0 or view.t.n_markets == 0:  # no market: every requirement is 0
         out[:] = 0
         return out
@@ -432,11 +435,9 @@ def initial_margin_quotes(const int64_t[:, ::1] lots, const int64_t[::1] marks, 
     return out
 
 
-def open_interest_quotes(const int64_t[:, ::1] lots, const int64_t[::1] marks, tables,
-                         wanted=None):
-    """Open interest per market (LIQ-TIER-4): the value of the sum of long lots at the mark; the
-    sum is exact in 128 bits, the value is checked like the reference's. ``wanted`` (bool[M])
-    limits the work, and the errors, to some markets (the others report 0)."""
+cdef _open_interest_quotes(const int64_t[:, ::1] lots, const int64_t[::1] marks, tables,
+                           wanted=None):
+    # the body of open_interest_quotes, on arguments checked there
     cdef _TableView view = _view(tables, lots.shape[1])
     cdef const Tables* t = &view.t
     cdef Py_ssize_t n = lots.shape[0], i, k, bad = -1
@@ -444,7 +445,7 @@ def open_interest_quotes(const int64_t[:, ::1] lots, const int64_t[::1] marks, t
     want = np.ones(t.n_markets, dtype=np.uint8) if wanted is None else \
         np.ascontiguousarray(wanted, dtype=np.uint8)
     if want.shape[0] != t.n_markets:
-        raise ValueError("wanted needs one entry per market")
+        raise MalformedState("wanted needs one entry per market")
     cdef const uint8_t[::1] take = want
     out = np.zeros(t.n_markets, dtype=np.int64)
     cdef int64_t[::1] res = out
@@ -469,15 +470,9 @@ def open_interest_quotes(const int64_t[:, ::1] lots, const int64_t[::1] marks, t
     return out
 
 
-def health(const int64_t[::1] quote, const int64_t[:, ::1] lots, const int64_t[::1] marks,
-           tables):
-    """Margin health in one pass: (equity[N], maintenance[N], liquidatable[N]).
-
-    Liquidatable is LIQ-TRIGGER-1 (MM > 0 and equity < MM). Raises Overflow where either the
-    reference's equity_quote or its account_maintenance_margin_quote raises for some account.
-    Rows are split across OpenMP threads; an overflow anywhere is found again serially to name
-    the first failing row.
-    """
+cdef _health(const int64_t[::1] quote, const int64_t[:, ::1] lots, const int64_t[::1] marks,
+             tables):
+    # the body of health, on arguments checked there
     cdef _TableView view = _view(tables, lots.shape[1])
     cdef const Tables* t = &view.t
     cdef Py_ssize_t n = lots.shape[0], i, m = lots.shape[1]
@@ -512,17 +507,15 @@ def health(const int64_t[::1] quote, const int64_t[:, ::1] lots, const int64_t[:
     return equity, maint, flags
 
 
-def liquidatable_flags(const int64_t[::1] quote, const int64_t[:, ::1] lots,
-                       const int64_t[::1] marks, tables):
-    """LIQ-TRIGGER-1 per account with the reference's is_liquidatable errors: the maintenance
-    total is checked first, and equity only where the requirement is positive."""
+cdef _liquidatable_flags(const int64_t[::1] quote, const int64_t[:, ::1] lots,
+                         const int64_t[::1] marks, tables):
+    # the body of liquidatable_flags, on arguments checked there
     return _threshold_flags(quote, lots, marks, tables, 1, 1)
 
 
-def below_backstop_flags(const int64_t[::1] quote, const int64_t[:, ::1] lots,
-                         const int64_t[::1] marks, tables):
-    """LIQ-TRIGGER-2: equity * den < num * MM with MM > 0; all False for a profile without a
-    backstop (nothing is computed then, as in the reference)."""
+cdef _below_backstop_flags(const int64_t[::1] quote, const int64_t[:, ::1] lots,
+                           const int64_t[::1] marks, tables):
+    # the body of below_backstop_flags, on arguments checked there
     if tables.backstop_den == 0:
         _check_rows(quote.shape[0], lots.shape[0])
         return np.zeros(lots.shape[0], dtype=np.bool_)
@@ -569,14 +562,9 @@ cdef _threshold_flags(const int64_t[::1] quote, const int64_t[:, ::1] lots,
     return flags
 
 
-def funding_owed_quotes(const int64_t[:] lots, int64_t mark_ticks, int64_t value_per_lot_tick,
-                        int64_t rate_ppm):
-    """LIQ-FUNDING-1: ceil(value * rate / 10^6) per position (owing rounds up, being owed rounds
-    toward zero), where value = lots * mark * value_per_lot_tick is checked like the reference's.
-
-    The reference leaves the amount itself unchecked; it can leave int64 in one case only (a value
-    of -2^63 at a rate of -100%), which raises Overflow here.
-    """
+cdef _funding_owed_quotes(const int64_t[:] lots, int64_t mark_ticks, int64_t value_per_lot_tick,
+                          int64_t rate_ppm):
+    # the body of funding_owed_quotes, on arguments checked there
     cdef Py_ssize_t n = lots.shape[0], i, bad = -1
     cdef int64_t value
     cdef liq_i128 owed
@@ -753,7 +741,7 @@ cdef _prices(price_fn fn, const int64_t[::1] quote, const int64_t[:, ::1] lots,
     cdef Py_ssize_t n = lots.shape[0], i
     _check_rows(quote.shape[0], n)
     if not 0 <= market < t.n_markets:
-        raise IndexError(f"market column {market} out of range")
+        raise MalformedState(f"market column {market} out of range")
     ticks = np.zeros(n, dtype=np.int64)
     num = np.zeros(n, dtype=np.int64)
     den = np.ones(n, dtype=np.int64)
@@ -769,8 +757,107 @@ cdef _prices(price_fn fn, const int64_t[::1] quote, const int64_t[:, ::1] lots,
     return ticks, num, den, codes
 
 
-def bankruptcy_prices(const int64_t[::1] quote, const int64_t[:, ::1] lots,
-                      const int64_t[::1] marks, tables, Py_ssize_t market):
+cdef _bankruptcy_prices(const int64_t[::1] quote, const int64_t[:, ::1] lots,
+                        const int64_t[::1] marks, tables, Py_ssize_t market):
+    # the body of bankruptcy_prices, on arguments checked there
+    return _prices(bankruptcy_one, quote, lots, marks, tables, market)
+
+
+cdef _liquidation_prices(const int64_t[::1] quote, const int64_t[:, ::1] lots,
+                         const int64_t[::1] marks, tables, Py_ssize_t market):
+    # the body of liquidation_prices, on arguments checked there
+    return _prices(liquidation_one, quote, lots, marks, tables, market)
+
+
+cdef _check_rows(Py_ssize_t quote_rows, Py_ssize_t lot_rows):
+    if quote_rows != lot_rows:
+        raise MalformedState(f"quote has {quote_rows} rows, lots {lot_rows}")
+
+
+# -- the public entry points: arguments checked once (liqspec.fast.domain), then the bodies -------
+
+def position_values_quote(lots, price_ticks, value_per_lot_tick):
+    """LIQ-MARGIN-1 over a batch: lots * price * value_per_lot_tick for each position.
+
+    Raises Overflow (LIQ-DOMAIN-1) naming the first position whose value leaves int64.
+    """
+    return _position_values_quote(int64_array(lots, "lots", (None,), contiguous=False),
+                                  int64_scalar(price_ticks, "price_ticks"),
+                                  int64_scalar(value_per_lot_tick, "value_per_lot_tick"))
+
+
+def equity_quotes(quote, lots, marks, tables):
+    """LIQ-MARGIN-2: quote + sum(lots * mark * value_per_lot_tick) per account; Overflow where
+    the reference's equity_quote raises (a position value or the total leaves int64)."""
+    quote, lots, marks = account_arrays(quote, lots, marks, tables)
+    return _equity_quotes(quote, lots, marks, tables)
+
+
+def maintenance_margin_quotes(lots, marks, tables):
+    """LIQ-TIER-5: the sum of every position's tiered maintenance requirement per account."""
+    _, lots, marks = account_arrays(None, lots, marks, tables)
+    return _maintenance_margin_quotes(lots, marks, tables)
+
+
+def initial_margin_quotes(lots, marks, tables, open_interest_quote):
+    """LIQ-TIER-5 over LIQ-TIER-3/4: the sum of every position's initial requirement, with the
+    open-interest scaling of markets that have it (``open_interest_quote[M]``, LIQ-TIER-4)."""
+    _, lots, marks = account_arrays(None, lots, marks, tables)
+    open_interest_quote = int64_array(open_interest_quote, "open_interest_quote",
+                                      (marks.shape[0],))
+    return _initial_margin_quotes(lots, marks, tables, open_interest_quote)
+
+
+def open_interest_quotes(lots, marks, tables, wanted=None):
+    """Open interest per market (LIQ-TIER-4): the value of the sum of long lots at the mark; the
+    sum is exact in 128 bits, the value is checked like the reference's. ``wanted`` (bool[M])
+    limits the work, and the errors, to some markets (the others report 0)."""
+    _, lots, marks = account_arrays(None, lots, marks, tables)
+    if wanted is not None:
+        wanted = flag_array(wanted, "wanted", marks.shape[0])
+    return _open_interest_quotes(lots, marks, tables, wanted)
+
+
+def health(quote, lots, marks, tables):
+    """Margin health in one pass: (equity[N], maintenance[N], liquidatable[N]).
+
+    Liquidatable is LIQ-TRIGGER-1 (MM > 0 and equity < MM). Raises Overflow where either the
+    reference's equity_quote or its account_maintenance_margin_quote raises for some account.
+    Rows are split across OpenMP threads; an overflow anywhere is found again serially to name
+    the first failing row.
+    """
+    quote, lots, marks = account_arrays(quote, lots, marks, tables)
+    return _health(quote, lots, marks, tables)
+
+
+def liquidatable_flags(quote, lots, marks, tables):
+    """LIQ-TRIGGER-1 per account with the reference's is_liquidatable errors: the maintenance
+    total is checked first, and equity only where the requirement is positive."""
+    quote, lots, marks = account_arrays(quote, lots, marks, tables)
+    return _liquidatable_flags(quote, lots, marks, tables)
+
+
+def below_backstop_flags(quote, lots, marks, tables):
+    """LIQ-TRIGGER-2: equity * den < num * MM with MM > 0; all False for a profile without a
+    backstop (nothing is computed then, as in the reference)."""
+    quote, lots, marks = account_arrays(quote, lots, marks, tables)
+    return _below_backstop_flags(quote, lots, marks, tables)
+
+
+def funding_owed_quotes(lots, mark_ticks, value_per_lot_tick, rate_ppm):
+    """LIQ-FUNDING-1: ceil(value * rate / 10^6) per position (owing rounds up, being owed rounds
+    toward zero), where value = lots * mark * value_per_lot_tick is checked like the reference's.
+
+    The reference leaves the amount itself unchecked; it can leave int64 in one case only (a value
+    of -2^63 at a rate of -100%), which raises Overflow here.
+    """
+    return _funding_owed_quotes(int64_array(lots, "lots", (None,), contiguous=False),
+                                int64_scalar(mark_ticks, "mark_ticks"),
+                                int64_scalar(value_per_lot_tick, "value_per_lot_tick"),
+                                int64_scalar(rate_ppm, "rate_ppm"))
+
+
+def bankruptcy_prices(quote, lots, marks, tables, market):
     """LIQ-PRICE-1 for every account's position in market column ``market``, the other markets at
     their marks: (ticks[N], numerator[N], denominator[N], code[N]).
 
@@ -779,16 +866,12 @@ def bankruptcy_prices(const int64_t[::1] quote, const int64_t[:, ::1] lots,
     price, in ticks or as a reduced fraction, does not fit int64). The exact price is
     numerator / denominator ticks (0 / 1 when no positive price is a threshold).
     """
-    return _prices(bankruptcy_one, quote, lots, marks, tables, market)
+    quote, lots, marks = account_arrays(quote, lots, marks, tables)
+    return _bankruptcy_prices(quote, lots, marks, tables, market_column(market, tables))
 
 
-def liquidation_prices(const int64_t[::1] quote, const int64_t[:, ::1] lots,
-                       const int64_t[::1] marks, tables, Py_ssize_t market):
+def liquidation_prices(quote, lots, marks, tables, market):
     """LIQ-PRICE-2 (with tier switching) for every account's position in market column
     ``market``; outputs and codes as :func:`bankruptcy_prices`."""
-    return _prices(liquidation_one, quote, lots, marks, tables, market)
-
-
-cdef _check_rows(Py_ssize_t quote_rows, Py_ssize_t lot_rows):
-    if quote_rows != lot_rows:
-        raise ValueError(f"quote has {quote_rows} rows, lots {lot_rows}")
+    quote, lots, marks = account_arrays(quote, lots, marks, tables)
+    return _liquidation_prices(quote, lots, marks, tables, market_column(market, tables))

@@ -19,6 +19,7 @@ from liqspec.reference.state import Account, Profile, State
 from liqspec.reference.validation import valid_rate
 
 from . import _kernels
+from .domain import int64_scalar
 from .pack import pack_accounts, pack_state, tables_for
 
 
@@ -44,7 +45,8 @@ def account_initial_margin_quote(account: Account, marks: Mapping[str, int], pro
                                  open_interest: Mapping[str, int] | None = None) -> int:
     """LIQ-TIER-5 over LIQ-TIER-3/4 (reference: margin.account_initial_margin_quote)."""
     arrays, tables = _one(account, marks, profile)
-    oi = np.array([(open_interest or {}).get(m, 0) for m in tables.market_ids], dtype=np.int64)
+    oi = np.array([int64_scalar((open_interest or {}).get(m, 0), f"open interest of {m}")
+                   for m in tables.market_ids], dtype=np.int64)
     return int(_kernels.initial_margin_quotes(arrays.lots, arrays.marks, tables, oi)[0])
 
 

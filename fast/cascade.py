@@ -26,16 +26,20 @@ import numpy as np
 from liqspec.reference.cascade import (MARK_LAST_FILL, CascadeConfig, CascadeResult, Event,
                                        StepRecord, Summary, _check_config)
 from liqspec.reference.errors import MalformedState, ResultCode, UnknownAccount
+from liqspec.reference.validation import valid_price
 from liqspec.reference.state import (BACKSTOP, HOLDERS, INSURANCE_FUND, LIQUIDITY, Account,
                                      State)
 
 from . import _engine
-from .operations import _engine_for, _error_for, _i64, _write_back, policies_of
+from .domain import int64_array, int64_scalar
+from .operations import _engine_for, _error_for, _write_back, policies_of
 from .pack import tables_for
 
 __all__ = ["run_cascade", "cascade_arrays", "arrays_of", "ArrayCascadeResult"]
 
 _UNRESOLVED_DETAIL = "liquidatable at the end of the path: the book could not take it"
+#: the engine's code for a role outside ``_engine.ROLES`` (a hand-built state's)
+_OTHER_ROLE = 3
 
 
 def _events(engine: _engine.Engine, step_seconds: int) -> list[Event]:
@@ -233,7 +237,8 @@ def arrays_of(state: State) -> dict:
     column = {m: k for k, m in enumerate(tables.market_ids)}
     ids = sorted(state.accounts)
     n, m = len(ids), len(column)
-    quote = np.array([state.accounts[a].quote for a in ids], dtype=np.int64)
+    quote = np.array([int64_scalar(state.accounts[a].quote, f"quote of {a}") for a in ids],
+                     dtype=np.int64)
     lots = np.zeros((n, m), dtype=np.int64)
     cost = np.zeros((n, m), dtype=np.int64)
     role = np.zeros(n, dtype=np.int8)
@@ -241,15 +246,21 @@ def arrays_of(state: State) -> dict:
     for i, a in enumerate(ids):
         account = state.accounts[a]
         for market_id, size in account.positions.items():
-            lots[i, column[market_id]] = size
+            lots[i, column[market_id]] = int64_scalar(size, f"position of {a} in {market_id}")
         for market_id, basis in account.cost_quote.items():
-            cost[i, column[market_id]] = basis
-        role[i] = _engine.ROLES.get(account.role, 3)
+            cost[i, column[market_id]] = int64_scalar(basis, f"cost basis of {a} in {market_id}")
+        role[i] = _engine.ROLES.get(account.role, _OTHER_ROLE)
         if account.isolated_market is not None:
             isolated[i] = column[account.isolated_market]
     return {"profile": state.profile, "marks": dict(state.marks), "account_ids": ids,
             "quote": quote, "lots": lots, "cost": cost, "role": role, "isolated": isolated,
             "holders": dict(state.holders), "seq": state.seq}
+
+
+def _own(value, what: str, shape: tuple) -> np.ndarray:
+    """A checked int64 array the caller does not hold (the conversion's result, or a copy)."""
+    array = int64_array(value, what, shape)
+    return array.copy() if array is value else array
 
 
 def cascade_arrays(profile, marks, account_ids, quote, lots, config: CascadeConfig, *,
@@ -265,21 +276,41 @@ def cascade_arrays(profile, marks, account_ids, quote, lots, config: CascadeConf
     (``liqspec.fast._engine.ROLES`` codes, default every row a trader); ``isolated`` int64[N]
     (market column, -1 cross); ``holders`` by name (default 0); ``marks`` by market id. The
     books of the path's markets are rebuilt at every step, as in the reference; no other
-    market has a book. The arrays are copied, never changed."""
+    market has a book. The arrays are checked (liqspec.fast.domain: an integer outside int64,
+    a float or bool array, a wrong shape each raise the reference's typed error) and copied into
+    the engine, never changed."""
     tables = tables_for(profile)
     market_ids = tables.market_ids
     ids = tuple(account_ids)
     if any(a >= b for a, b in zip(ids, ids[1:])):
         raise MalformedState("account_ids must be sorted and unique (the reference's order)")
     n, m = len(ids), len(market_ids)
-    quote = np.array(quote, dtype=np.int64, copy=True).reshape(n)
-    lots = np.array(lots, dtype=np.int64, copy=True).reshape(n, m)
-    cost = np.zeros((n, m), dtype=np.int64) if cost is None else np.array(
-        cost, dtype=np.int64, copy=True).reshape(n, m)
-    role = np.zeros(n, dtype=np.int8) if role is None else np.array(role, dtype=np.int8,
-                                                                     copy=True).reshape(n)
-    isolated = np.full(n, -1, dtype=np.int64) if isolated is None else np.array(
-        isolated, dtype=np.int64, copy=True).reshape(n)
+    # LIQ-DOMAIN-1: every array checked (dtype, range, shape); the engine changes the arrays it
+    # is given, so it gets its own copy of each, never the caller's (one copy either way)
+    quote = _own(quote, "quote", (n,))
+    lots = _own(lots, "lots", (n, m))
+    cost = np.zeros((n, m), dtype=np.int64) if cost is None else _own(cost, "cost", (n, m))
+    if role is None:
+        role = np.zeros(n, dtype=np.int8)
+    else:
+        role = int64_array(role, "role", (n,), contiguous=False)
+        if not np.isin(role, [*_engine.ROLES.values(), _OTHER_ROLE]).all():
+            raise MalformedState(f"role must hold the codes of liqspec.fast._engine.ROLES "
+                                 f"{dict(_engine.ROLES)} (or {_OTHER_ROLE}: any other role)")
+        role = role.astype(np.int8)
+    if isolated is None:
+        isolated = np.full(n, -1, dtype=np.int64)
+    else:
+        isolated = _own(isolated, "isolated", (n,))
+        if ((isolated < -1) | (isolated >= m)).any():
+            raise MalformedState(f"isolated must hold -1 (cross) or a market column in "
+                                 f"0..{m - 1}")
+    for market_id in marks:
+        profile.market(market_id)  # raises UnknownMarket
+    for holder in holders or {}:
+        if holder not in HOLDERS:
+            raise MalformedState(f"unknown holder {holder!r}; known: {', '.join(HOLDERS)}")
+    seq = int64_scalar(seq, "seq")
     present = (lots != 0).astype(np.uint8)
     row = {config.book_account: None}
     if config.backstop_vault is not None:
@@ -299,8 +330,10 @@ def cascade_arrays(profile, marks, account_ids, quote, lots, config: CascadeConf
             _engine.ROLES[BACKSTOP]:
         raise MalformedState(f"backstop vault {config.backstop_vault!r} must have the backstop "
                              f"role")
-    holder_values = [_i64((holders or {}).get(h, 0), f"balance of {h}") for h in HOLDERS]
-    mark_values = np.array([_i64(marks.get(mid, 1), f"mark of {mid}") for mid in market_ids],
+    holder_values = [int64_scalar((holders or {}).get(h, 0), f"balance of {h}")
+                     for h in HOLDERS]
+    mark_values = np.array([valid_price(int64_scalar(marks.get(mid, 1), f"mark of {mid}"),
+                                        f"mark of {mid}") for mid in market_ids],
                            dtype=np.int64)
     column, cfg_cols, levels, spacing, lots_per_level = _book_arrays(config, market_ids)
     cap = max(1, int(levels.max()) if m else 1)

@@ -27,6 +27,7 @@ from liqspec.reference.trading import require_market_allowed
 from liqspec.reference.validation import accounts, valid_amount, valid_price, valid_rate, valid_size
 
 from . import _engine
+from .domain import int64_scalar as _i64
 from .pack import tables_for
 
 __all__ = ["liquidate", "market_liquidate", "backstop_liquidate", "deleverage", "socialize_loss",
@@ -37,12 +38,6 @@ OPERATIONS = ("liquidate", "market_liquidate", "backstop_liquidate", "deleverage
               "socialize_loss", "apply_funding", "fund_insurance")
 
 _MASK64 = (1 << 64) - 1
-
-
-def _i64(value: int, what: str) -> int:
-    if not INT64_MIN <= value <= INT64_MAX:
-        raise Overflow(f"{what} = {value} is outside the signed 64-bit domain")
-    return value
 
 
 def _clamp64(value: int) -> int:

@@ -23,19 +23,15 @@ from math import gcd
 
 import numpy as np
 
-from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN
-from liqspec.reference.errors import Overflow
+from liqspec.reference.errors import MalformedState, Overflow
 from liqspec.reference.state import Account, Profile, State
+
+from .domain import flag_array, int64_array
+from .domain import int64_scalar as _int64
 
 #: market columns the kernels accept; keeps every 128-bit intermediate (sums over markets of
 #: 64-bit values, times 10^6) far from wrapping
 MAX_MARKETS = 1 << 20
-
-
-def _int64(value: int, what: str) -> int:
-    if not INT64_MIN <= value <= INT64_MAX:
-        raise Overflow(f"{what} = {value} is outside the signed 64-bit domain")
-    return value
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,6 +54,30 @@ class MarketTables:
     has_oi_scaling: np.ndarray  # uint8[M]
     backstop_num: int  # LIQ-TRIGGER-2 ratio in lowest terms; 0 / 0 without a backstop
     backstop_den: int
+
+    def __post_init__(self) -> None:
+        """Tables built by hand are checked like any other input (liqspec.fast.domain): int64
+        arrays of one market count and tier width, tier counts within the width."""
+        m = len(self.market_ids)
+        if m == 0:
+            raise MalformedState("tables need at least one market")
+        grid = int64_array(self.tier_floor_quote, "tier_floor_quote", (m, None))
+        width = grid.shape[1]
+        for name in ("tier_floor_quote", "maint_margin_ppm", "maint_deduction_quote",
+                     "init_margin_ppm", "init_deduction_quote"):
+            object.__setattr__(self, name, int64_array(getattr(self, name), name, (m, width)))
+        for name in ("value_per_lot_tick", "n_tiers", "min_maint_margin_quote",
+                     "liquidation_fee_ppm", "oi_lower_cap_quote", "oi_upper_cap_quote"):
+            object.__setattr__(self, name, int64_array(getattr(self, name), name, (m,)))
+        object.__setattr__(self, "has_oi_scaling",
+                           flag_array(self.has_oi_scaling, "has_oi_scaling", m))
+        if ((self.n_tiers < 1) | (self.n_tiers > width)).any():
+            raise MalformedState(f"n_tiers must be in 1..{width} (the tier width)")
+        num = _int64(self.backstop_num, "backstop ratio numerator")
+        den = _int64(self.backstop_den, "backstop ratio denominator")
+        if not (num == den == 0 or 0 < num < den):
+            raise MalformedState(f"backstop ratio must be 0 / 0 or 0 < num < den, got "
+                                 f"{num} / {den}")
 
     def column(self, market_id: str) -> int:
         """The column of ``market_id`` in ``lots`` and ``marks``."""

@@ -372,15 +372,19 @@ def random_venue(rng: random.Random, seed: int, n_traders: int | None = None,
 
 def _random_book(rng: random.Random, mark: int) -> Book:
     from liqspec.reference.book import BookShape, build_book
+    from liqspec.reference.errors import Overflow
     if rng.random() < 0.8:
         levels = rng.randint(1, 6)
         spacing = rng.randint(1, min(20_000, (PPM - 1) // levels))
-        book = build_book(BookShape(levels, spacing, rng.choice((1, rng.randint(1, 5000),
-                                                                 10**rng.randint(3, 9)))),
-                          mark, "book")
-        # asks above a mark near 2^63 leave int64: outside the state's value domain
-        book.asks = [level for level in book.asks if level[0] <= INT64_MAX]
-        return book
+        lots = rng.choice((1, rng.randint(1, 5000), 10**rng.randint(3, 9)))
+        # around a mark near 2^63 the upper asks leave int64 and the book is refused
+        # (LIQ-DOMAIN-1): keep the deepest ladder that fits
+        for fitting in range(levels, 0, -1):
+            try:
+                return build_book(BookShape(fitting, spacing, lots), mark, "book")
+            except Overflow:
+                continue
+        return Book("book", [[max(1, mark - 1), lots]], [])
     # hand-made levels at the price domain's edges
     bids = sorted({rng.choice((1, 2, max(1, mark - 1), mark, rng.randint(1, mark)))
                    for _ in range(rng.randint(0, 3))}, reverse=True)

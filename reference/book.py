@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .arithmetic import PPM, div_ceil, div_floor, require_int
+from .arithmetic import PPM, checked, div_ceil, div_floor, require_int
 from .errors import MalformedState, Rejection, ResultCode
 from .liquidation import is_liquidatable, liquidate, liquidation_size_lots
 from .margin import equity_quote
@@ -42,6 +42,7 @@ class BookShape:
         for name in ("levels", "spacing_ppm", "lots_per_level"):
             if require_int(getattr(self, name), name) <= 0:
                 raise MalformedState(f"book {name} must be positive, got {getattr(self, name)}")
+        checked(self.lots_per_level, "book lots_per_level")  # a stored level (LIQ-DOMAIN-1)
         if self.levels * self.spacing_ppm >= PPM:
             raise MalformedState("the deepest bid must stay above zero: levels x spacing < 100%")
 
@@ -49,17 +50,23 @@ class BookShape:
 @implements("LIQ-BOOK-1")
 def build_book(shape: BookShape, index_ticks: int, account_id: str) -> Book:
     """A fresh ladder around ``index_ticks``: bids rounded down and asks rounded up to ticks (the
-    book never quotes better than its shape), levels that round onto the same tick merged."""
+    book never quotes better than its shape), levels that round onto the same tick merged.
+
+    Every level is stored, so its price and lots must lie in int64 (LIQ-DOMAIN-1): around an
+    index near 2^63 the upper asks do not, and the book is refused with ``Overflow`` before
+    anything is stored (a bid is at most the index, so it always fits)."""
     bids: list[list[int]] = []
     asks: list[list[int]] = []
     for k in range(1, shape.levels + 1):
         bid = div_floor(index_ticks * (PPM - k * shape.spacing_ppm), PPM)
-        ask = div_ceil(index_ticks * (PPM + k * shape.spacing_ppm), PPM)
+        ask = checked(div_ceil(index_ticks * (PPM + k * shape.spacing_ppm), PPM),
+                      f"ask level {k} of the book")
         for side, price in ((bids, bid), (asks, ask)):
             if price <= 0:
                 continue
             if side and side[-1][0] == price:
-                side[-1][1] += shape.lots_per_level
+                side[-1][1] = checked(side[-1][1] + shape.lots_per_level,
+                                      f"lots of the book level at {price} ticks")
             else:
                 side.append([price, shape.lots_per_level])
     return Book(account_id, bids, asks)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from fractions import Fraction
 
-from .arithmetic import div_floor, sign
+from .arithmetic import checked, div_floor, sign
 from .errors import Rejection, ResultCode
 from .book import closable_within_fund
 from .insurance import settle_deficit
@@ -62,7 +62,8 @@ def score_pnl_margin_ratio(account: Account, market_id: str, state: State) -> Fr
     equity = equity_quote(account, state.marks, state.profile)
     total_pnl = sum(unrealized_pnl_quote(account, m, state.marks[m], state.market(m))
                     for m in account.positions)
-    wallet = equity - total_pnl
+    # the wallet balance (quote plus the entry costs) is a derived quantity (LIQ-DOMAIN-1)
+    wallet = checked(equity - total_pnl, f"wallet balance of {account.account_id}")
     one_unit = 10**state.profile.quote_decimals
     pnl_percent = Fraction(max(0, pnl), max(one_unit, wallet))
     if equity <= 0:

@@ -7,7 +7,7 @@ the pool never runs short; what is left in it, the rounding residual, goes to th
 
 from __future__ import annotations
 
-from .arithmetic import PPM, div_ceil, div_floor
+from .arithmetic import PPM, checked, div_ceil, div_floor
 from .ledger import sweep_residual, transfer
 from .margin import position_value_quote
 from .receipts import Receipt, receipt
@@ -18,8 +18,14 @@ from .validation import valid_rate
 
 @implements("LIQ-FUNDING-1")
 def funding_owed_quote(value_quote: int, rate_ppm: int) -> int:
-    """What a position owes (positive) or is owed (negative): owing rounds up, being owed down."""
-    exact_numerator = value_quote * rate_ppm
+    """What a position owes (positive) or is owed (negative): owing rounds up, being owed down.
+    The amount is a transfer, so it lies in int64 (LIQ-DOMAIN-1): only a value of -2^63 at
+    -100% would leave it."""
+    return checked(_rounded_funding(value_quote * rate_ppm), "funding amount")
+
+
+def _rounded_funding(exact_numerator: int) -> int:
+    """``exact_numerator / 10^6``, away from the account: up when owing, toward zero when owed."""
     if exact_numerator >= 0:
         return div_ceil(exact_numerator, PPM)
     return -div_floor(-exact_numerator, PPM)

@@ -31,6 +31,7 @@ def transfer(state: State, source: str, destination: str, amount_quote: int, rul
         raise InvalidAmount(f"a transfer moves a positive amount, got {amount_quote}")
     if source == destination:
         raise InvalidAmount(f"a transfer needs two holders, got {source!r} twice")
+    checked(amount_quote, f"transfer amount from {source} to {destination}")  # journaled
     _add_quote(state, source, -amount_quote)
     _add_quote(state, destination, amount_quote)
     state.journal.append(Transfer(state.seq, source, destination, amount_quote, rule_id))
@@ -48,6 +49,9 @@ def fill(state: State, market_id: str, buyer: str, seller: str, lots: int, quote
         raise InvalidSize(f"a fill moves a positive number of lots, got {lots}")
     if buyer == seller:
         raise InvalidSize("a fill needs two accounts")
+    # both are journaled (LIQ-DOMAIN-1), checked before anything moves
+    checked(lots, f"fill lots in {market_id}")
+    checked(quote_amount, f"fill cash in {market_id}")
     for account_id, delta_lots in ((buyer, lots), (seller, -lots)):
         cash = -quote_amount if account_id == buyer else quote_amount
         _move_base(state, account_id, market_id, delta_lots, cash)

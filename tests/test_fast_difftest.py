@@ -18,8 +18,7 @@ from types import SimpleNamespace
 import pytest
 
 import liqspec.fast.difftest as difftest
-from liqspec.fast.compare import (FAST, REFERENCE, documented_overflow, run_cascade_case,
-                                  run_operations)
+from liqspec.fast.compare import FAST, REFERENCE, run_cascade_case, run_operations
 from liqspec.fast.scenarios import (OPERATION_NAMES, random_cascade, random_operations,
                                     scenario_from_json, scenario_to_json)
 from liqspec.reference import account_maintenance_margin_quote, equity_quote
@@ -69,7 +68,7 @@ def test_operation_sequences_reach_every_operation_and_outcome_LIQ_RESULT_1():
     for seed in range(400):
         scenario, calls = random_operations(seed)
         want = run_operations(REFERENCE, scenario, calls)
-        assert run_operations(FAST, scenario, calls) == want or documented_overflow(want[-1])
+        assert run_operations(FAST, scenario, calls) == want
         for (op, _), (result, _) in zip(calls, want):
             outcomes[op, result[0] if result[0] == "ok" else result[2]] += 1
     for op in OPERATION_NAMES:
@@ -209,7 +208,7 @@ def test_worker_processes_and_a_time_budget(capsys):
     assert int(summary.split()[1]) > 0 and float(summary.split()[4]) < 10
 
 
-# -- cases the campaign found: the documented Overflow of the fast path -------------------------
+# -- cases the campaign found: a transfer of 2^63, now refused by both (LIQ-DOMAIN-1) -----------
 
 def _toy_markets(btc_tier, eth_tier, eth_fee):
     return [{"market_id": "BTC", "base_decimals": 3, "price_decimals": 1, "liquidation_fee_ppm": 0,
@@ -256,22 +255,27 @@ BACKSTOP_THEN_NOT_BANKRUPT = {"kind": "cascade", "seed": 114326, "scenario": {
 
 @pytest.mark.parametrize("case, bankrupt", [(BACKSTOP_AT_INT64_MIN, "t0"),
                                             (BACKSTOP_THEN_NOT_BANKRUPT, "t1")])
-def test_backstop_of_an_equity_of_minus_2_63_is_the_documented_overflow_LIQ_BACKSTOP_1_LIQ_DOMAIN_1(
+def test_backstop_of_an_equity_of_minus_2_63_is_overflow_on_both_LIQ_BACKSTOP_1_LIQ_DOMAIN_1(
         tmp_path, capsys, case, bankrupt):
     """Found by the campaign. A trader whose equity is exactly -2^63 is below the backstop
     threshold; the vault takes the account and pays it its negative equity: a transfer of 2^63
-    quantums, one more than int64 holds (every balance stays in int64). The reference records
-    it; the fast path, whose transfer amounts are int64, raises Overflow: the difference
-    documented in liqspec.fast.compare, which the campaign accepts and replay reports as such.
-    In the second case another trader (t0) holds a market without a book and is not bankrupt:
-    LIQ-ADL-1 does not allow deleveraging it, so it ends unresolved (LIQ-CASCADE-3)."""
-    from liqspec.fast.compare import cascade_divergence, reference_journal_leaves_int64
+    quantums, one more than int64 holds (every balance stays in int64). A transfer amount is a
+    stored quantity (LIQ-DOMAIN-1), so both implementations refuse the takeover with Overflow,
+    which ends the run (the reference used to journal the 2^63 transfer and the fast path's
+    Overflow was an accepted difference). In the second case another trader (t0) holds a market
+    without a book and is not bankrupt; the run ends at the same takeover."""
     scenario = scenario_from_json(case["scenario"])
     want = run_cascade_case(REFERENCE, scenario, case["config"])
     got = run_cascade_case(FAST, scenario, case["config"])
-    assert got == ("error", "Overflow", "OVERFLOW")
-    takeover = [e for e in want[1] if e.kind == "backstop" and e.quote == 2**63]
+    assert want == got == ("error", "Overflow", "OVERFLOW")
+    assert "equal trace" in _replays(tmp_path, capsys, case, 0)
+    # one quantum less of debt and the vault takes the account on both, paying 2^63 - 1
+    state = scenario.state()
+    state.accounts[bankrupt].quote += 1
+    from liqspec.fast.compare import _fast_run_cascade, _reference_run_cascade
+    from liqspec.fast.scenarios import cascade_config_from_json
+    config = cascade_config_from_json(case["config"])
+    results = [run(state, config) for run in (_reference_run_cascade, _fast_run_cascade)]
+    takeover = [e for e in results[0].events if e.kind == "backstop" and e.quote == 2**63 - 1]
     assert takeover and takeover[0].detail == f"vault -> {bankrupt}"
-    assert reference_journal_leaves_int64(scenario, case["config"])
-    assert cascade_divergence(want, got, case["config"], scenario) is None
-    assert "documented Overflow" in _replays(tmp_path, capsys, case, 0)
+    assert results[0].events == results[1].events and results[0].summary == results[1].summary
