@@ -131,12 +131,13 @@ def execute(config: SweepConfig | str | os.PathLike | Mapping | None = None, cli
         try:
             drive(outcomes, record, bar)
         finally:
+            if writer is not None:
+                writer.flush()  # interrupted or not, finished rows reach the disk
             if bar is not None:
                 bar.close()
             if owned is not None:
                 close_client(owned)
     if writer is not None:
-        writer.flush()
         table = read_parts(folder.part_folders(), table_schema, keys)
     else:
         table = pa.concat_tables([done, to_table(rows, table_schema)])
@@ -297,18 +298,23 @@ def render_summary(report: SweepReport) -> str:
 
     title = f"Sweep: {s['sweep']}"
     overall = s["overall"]
-    lines = [title, "-" * len(title),
-             f"runs                       {s['runs']:,} ({s['ok']:,} ok, {s['failed']:,} failed;"
-             f" {report.resumed:,} already done, {report.ran:,} run now)",
-             f"ran on                     {report.where}, {report.seconds:.1f} s",
-             f"P(insurance fund exhausted) {_percent(overall['fund_exhausted'])}",
-             f"P(auto-deleveraging)       {_percent(overall['deleveraged'])}",
-             f"P(bad debt)                {_percent(overall['bad_debt'])}",
-             f"P(unresolved accounts)     {_percent(overall['unresolved'])}",
-             f"notional liquidated p50    {quote(overall['notional_liquidated_quote']['p50'])}",
-             f"notional liquidated p90    {quote(overall['notional_liquidated_quote']['p90'])}",
-             f"final move p50 / p90       {ppm(overall['final_move_ppm']['p50'])} / "
-             f"{ppm(overall['final_move_ppm']['p90'])}"]
+    notional = overall["notional_liquidated_quote"]
+    pairs = [
+        ("runs", f"{s['runs']:,} ({s['ok']:,} ok, {s['failed']:,} failed; {report.resumed:,} "
+                 f"already done, {report.ran:,} run now)"),
+        ("ran on", f"{report.where}, {report.seconds:.1f} s"),
+        ("P(insurance fund exhausted)", _percent(overall["fund_exhausted"])),
+        ("P(auto-deleveraging)", _percent(overall["deleveraged"])),
+        ("P(bad debt)", _percent(overall["bad_debt"])),
+        ("P(unresolved accounts)", _percent(overall["unresolved"])),
+        ("notional liquidated p50", quote(notional["p50"])),
+        ("notional liquidated p90", quote(notional["p90"])),
+        ("final move p50 / p90", f"{ppm(overall['final_move_ppm']['p50'])} / "
+                                 f"{ppm(overall['final_move_ppm']['p90'])}"),
+    ]
+    width = max(len(label) for label, _ in pairs)
+    lines = [title, "-" * len(title)] + [f"{label.ljust(width)}  {value}"
+                                         for label, value in pairs]
     if s["heatmap"] and s["cells"]:
         header = [*s["heatmap"], "runs", "P(fund exhausted)", "P(ADL)", "final move p50"]
         table = [header] + [[str(v) for v in cell["values"]]

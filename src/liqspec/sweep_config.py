@@ -84,6 +84,7 @@ import hashlib
 import itertools
 import math
 import tomllib
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -453,7 +454,7 @@ def materialize(document: Mapping, files: Mapping[str, tuple[str, bytes]],
         digest = name.split(".", 1)[0]
         target = Path(folder or tempfile.gettempdir()) / f"liqspec-sweep-{name}"
         if not target.is_file():
-            partial = target.with_name(f"{target.name}.{_file_digest(str(id(result)).encode())}")
+            partial = target.with_name(f"{target.name}.{uuid.uuid4().hex}.tmp")
             partial.write_bytes(files[digest][1])
             partial.replace(target)
         positions["file"] = str(target)

@@ -34,6 +34,7 @@ from .sweep_exec import METRICS, OK
 FOLDER_KIND = "liqspec-sweep"
 PARTS = "runs"
 PART_GLOB = "part-*.parquet"
+MERGED_PART = "part-merged.parquet"
 
 _ARROW = {"int64": pa.int64(), "bool": pa.bool_(), "string": pa.string(),
           "list<int64>": pa.list_(pa.int64())}
@@ -206,13 +207,11 @@ class OutputFolder:
     def compact(self, table: pa.Table) -> None:
         """Replace the parts by one part holding ``table`` (written first, then the others
         removed: a crash in between leaves duplicates, which reading drops)."""
-        old = sorted(self.parts.glob(PART_GLOB))
-        write_parquet(table, self.parts / "part-merged-000000.parquet.new")
-        os.replace(self.parts / "part-merged-000000.parquet.new",
-                   self.parts / "part-merged-000000.parquet")
+        merged = self.parts / MERGED_PART
+        old = [part for part in self.parts.glob(PART_GLOB) if part != merged]
+        write_parquet(table, merged)
         for part in old:
-            if part.name != "part-merged-000000.parquet":
-                part.unlink(missing_ok=True)
+            part.unlink(missing_ok=True)
 
     def commit(self) -> None:
         """Swap the finished folder into place (two renames), then drop the previous one."""
