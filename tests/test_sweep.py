@@ -227,8 +227,8 @@ def test_a_real_scheduler_and_two_workers_run_the_sweep_through_the_command(tiny
 
 # -- streaming, resumption and failures -----------------------------------------------------------
 
-RESUMABLE = TINY.replace("seeds = 3", "seeds = 30").replace("accounts = 200", "accounts = 1500") \
-    .replace("steps = 40", "steps = 240")
+RESUMABLE = TINY.replace("seeds = 3", "seeds = 16").replace("accounts = 200", "accounts = 800") \
+    .replace("steps = 40", "steps = 160")
 
 
 def test_a_killed_sweep_resumes_into_the_same_table(tmp_path):
@@ -254,7 +254,7 @@ def test_a_killed_sweep_resumes_into_the_same_table(tmp_path):
     # killed mid-sweep: finished rows are on disk, the output folder was never half-written
     assert not out.exists()
     streamed = sum(pq.read_table(p).num_rows for p in parts.glob("part-*.parquet"))
-    total = 2 * 2 * (2 + 30)
+    total = 2 * 2 * (2 + 16)
     assert 2 <= streamed < total
 
     result = liqspec("sweep", str(sweep_file), "--out", str(out), "--workers", "0", "--quiet",

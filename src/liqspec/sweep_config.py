@@ -96,8 +96,7 @@ from liqspec.reference.errors import LiqspecError, ResultCode
 from liqspec.reference.profiles import PROFILES
 from liqspec.reference.state import (ADL_AT_BANKRUPTCY, ADL_AT_MARK, ADL_RANKINGS, BAD_DEBT_ADL,
                                      BAD_DEBT_SOCIALIZE, INSURANCE_FUND, Profile, Tier)
-from liqspec.scenario import (DEFAULT_RESOURCE, Scenario, ScenarioError, default_text,
-                              parse_scenario)
+from liqspec.scenario import Scenario, ScenarioError, default_text, parse_scenario
 from liqspec.statefile import field_units
 from liqspec.synthetic import LEVERAGE_DISTRIBUTIONS
 
@@ -682,9 +681,6 @@ def default_sweep_text() -> str:
 def default_sweep() -> SweepConfig:
     with resources.as_file(resources.files("liqspec").joinpath("data")) as data_dir:
         return loads_sweep(default_sweep_text(), base_dir=data_dir, source="default sweep")
-
-
-assert DEFAULT_RESOURCE.startswith("data/")  # the two defaults live side by side
 
 
 # -- overrides ------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .sweep_config import PARAMETERS, PATH_COLUMNS, Plan, RunSpec
-from .sweep_exec import METRICS, OK
+from .sweep_exec import METRICS
 
 #: what summary.json says it is: a folder holding it can be replaced by the next sweep
 FOLDER_KIND = "liqspec-sweep"
