@@ -105,7 +105,8 @@ def cluster_client():
 
     import logging
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=logging.ERROR)
+                           host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                           silence_logs=logging.ERROR)
     client = Client(cluster)
     yield client
     client.close()
@@ -470,3 +471,51 @@ def test_a_level_beyond_int64_is_a_path_error():
         to_ticks(6_000_000, np.array([1.0, 1e20]), "BTCUSDT")
     with pytest.raises(PathError, match="not finite"):
         to_ticks(6_000_000, np.array([1.0, np.inf]), "BTCUSDT")
+
+
+def test_a_positions_file_base_travels_to_the_workers(tmp_path, cluster_client):
+    """The positions file is read once here and shipped as bytes: workers need no shared disk."""
+    rows = ["account,wallet,market,size,entry_price,isolated"]
+    rows += [f"t{k},{400 + 150 * k},BTCUSDT,{0.1 + 0.05 * k:.2f},{59000 + 100 * k},"
+             for k in range(12)]
+    rows += ["s1,5000,BTCUSDT,-0.3,60500,BTCUSDT"]
+    (tmp_path / "book.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (tmp_path / "crash.toml").write_text('''
+name = "from-a-file"
+profile = "binance_usdm"
+insurance_fund = "50"
+[markets.BTCUSDT]
+start_price = "60000"
+book = { levels = 20, spacing = "0.001", lots_per_level = 30 }
+[path]
+kind = "shock"
+drop = "0.1"
+steps = 10
+step_seconds = 5
+[positions]
+file = "book.csv"
+''', encoding="utf-8")
+    text = '''
+name = "positions"
+scenario = "crash.toml"
+[grid]
+book_lots_per_level = [5, 30]
+mark_rule = ["index_band", "last_fill"]
+[paths.crash]
+kind = "shock"
+drop = ["0.03", "0.08"]
+steps = 10
+step_seconds = 5
+'''
+    in_process = sweep.run(write(tmp_path, text), workers=0)
+    assert in_process.num_rows == 8 and set(in_process.column("status").to_pylist()) == {"ok"}
+    assert max(in_process.column("accounts_liquidated").to_pylist()) > 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    moved = write(elsewhere, text.replace('"crash.toml"', f'"{tmp_path / "crash.toml"}"'))
+    assert sweep.run(moved, client=cluster_client).equals(in_process)
+    with pytest.raises(SweepError) as caught:
+        sweep.run(write(tmp_path, text + '\n[points]\nleverage_max = "10"\n'.replace(
+            "[points]", "[[points]]")), workers=0)
+    assert caught.value.path == "points[0].leverage_max"
+    assert "positions file" in str(caught.value)

@@ -233,14 +233,15 @@ def run_on_dask(client: Any, payload: dict, runs: Iterable[RunSpec],
 
 
 def local_client(workers: int) -> Any:
-    """A Client on a new LocalCluster of ``workers`` worker processes, one thread each, no
-    dashboard, quiet logs."""
+    """A Client on a new LocalCluster of ``workers`` worker processes, one thread each, on
+    127.0.0.1 only (its HTTP server on a free port), quiet logs."""
     import logging
 
     from distributed import Client, LocalCluster
 
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=logging.ERROR)
+                           host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                           silence_logs=logging.ERROR)
     return Client(cluster)
 
 
