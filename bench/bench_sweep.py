@@ -9,8 +9,8 @@ terms, the default scenario's mix), one 12% crash over ``--steps`` steps, and ``
 insurance fund sizes, so each run costs about the same (raise ``--accounts`` or ``--steps`` for
 longer runs: the issue's target is an overhead under 10% at runs of about a second). Each worker
 builds the book once before the clock starts (the plain loop too): what is timed is the runs,
-from the first submission to the last result, on clusters that are already up; cluster start-up
-is reported beside. The three paths must give the same rows, or the script fails.
+from the first submission to the last result, on clusters that are already up, the fastest of
+``--repeat`` passes (the machine may be shared); cluster start-up is reported beside. The three paths must give the same rows, or the script fails.
 """
 
 from __future__ import annotations
@@ -62,7 +62,14 @@ def _warm(payload: dict, book_key: str) -> None:
 def _timed(outcomes) -> tuple[float, dict]:
     started = time.perf_counter()
     results = {spec.run_key: outcome for spec, outcome in outcomes}
-    return time.perf_counter() - started, results
+    return time.perf_counter() - started, _Rows(results)
+
+
+class _Rows(dict):
+    """Results that ``min`` over (seconds, rows) pairs never compares (equal times are rare)."""
+
+    def __lt__(self, other: object) -> bool:
+        return False
 
 
 def main() -> None:
@@ -70,6 +77,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=12)
     parser.add_argument("--accounts", type=int, default=6000)
     parser.add_argument("--steps", type=int, default=240)
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="time each path this many times and keep the fastest (default 3)")
     args = parser.parse_args()
     funds = ", ".join(f'"{20_000 + 1_000 * k}"' for k in range(args.runs))
     the_plan = plan(loads_sweep(SWEEP.format(accounts=args.accounts, steps=args.steps,
@@ -81,7 +90,7 @@ def main() -> None:
           f"{os.cpu_count()} cores")
 
     _warm(payload, book_key)
-    plain_s, reference = _timed(run_in_process(payload, runs))
+    plain_s, reference = min(_timed(run_in_process(payload, runs)) for _ in range(args.repeat))
     assert all(o["status"] == "ok" for o in reference.values()), reference
     print(f"plain loop           {plain_s:8.2f} s  {len(runs) / plain_s:7.2f} runs/s  "
           f"({plain_s / len(runs):.3f} s a run)")
@@ -93,7 +102,8 @@ def main() -> None:
         try:
             startup_s = time.perf_counter() - started
             client.run(_warm, payload, book_key)
-            seconds, results = _timed(run_on_dask(client, payload, runs))
+            seconds, results = min(_timed(run_on_dask(client, payload, runs))
+                                   for _ in range(args.repeat))
         finally:
             close_client(client)
         if results != reference:
