@@ -10,7 +10,9 @@ insurance fund sizes, so each run costs about the same (raise ``--accounts`` or 
 longer runs: the issue's target is an overhead under 10% at runs of about a second). Each worker
 builds the book once before the clock starts (the plain loop too): what is timed is the runs,
 from the first submission to the last result, on clusters that are already up, the fastest of
-``--repeat`` passes (the machine may be shared); cluster start-up is reported beside. The three paths must give the same rows, or the script fails.
+``--repeat`` passes (the machine may be shared); cluster start-up is reported beside. On a
+shared machine wall time follows the other load; the CPU seconds (the workers', the scheduler's
+and this process's, every thread) do not, so the script reports both. The three paths must give the same rows, or the script fails.
 """
 
 from __future__ import annotations
@@ -65,6 +67,20 @@ def _timed(outcomes) -> tuple[float, dict]:
     return time.perf_counter() - started, _Rows(results)
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process, every thread (a worker's event loop included)."""
+    return time.process_time()
+
+
+def _cluster_cpu(client) -> float:
+    """CPU seconds used so far by the workers, the scheduler and this client process (a
+    LocalCluster's scheduler lives in this process: counted once)."""
+    seconds = sum(client.run(_cpu_seconds).values()) + _cpu_seconds()
+    if client.run_on_scheduler(os.getpid) != os.getpid():
+        seconds += client.run_on_scheduler(_cpu_seconds)
+    return seconds
+
+
 class _Rows(dict):
     """Results that ``min`` over (seconds, rows) pairs never compares (equal times are rare)."""
 
@@ -90,32 +106,38 @@ def main() -> None:
           f"{os.cpu_count()} cores")
 
     _warm(payload, book_key)
+    cpu_before = _cpu_seconds()
     plain_s, reference = min(_timed(run_in_process(payload, runs)) for _ in range(args.repeat))
+    plain_cpu = (_cpu_seconds() - cpu_before) / args.repeat
     assert all(o["status"] == "ok" for o in reference.values()), reference
     print(f"plain loop           {plain_s:8.2f} s  {len(runs) / plain_s:7.2f} runs/s  "
-          f"({plain_s / len(runs):.3f} s a run)")
+          f"({plain_s / len(runs):.3f} s a run; {plain_cpu:.2f} CPU s)")
 
-    timings = {}
+    timings, cpu = {}, {}
     for workers in (1, 2):
         started = time.perf_counter()
         client = local_client(workers)
         try:
             startup_s = time.perf_counter() - started
             client.run(_warm, payload, book_key)
+            cpu_before = _cluster_cpu(client)
             seconds, results = min(_timed(run_on_dask(client, payload, runs))
                                    for _ in range(args.repeat))
+            cpu[workers] = (_cluster_cpu(client) - cpu_before) / args.repeat
         finally:
             close_client(client)
         if results != reference:
             raise SystemExit(f"{workers} worker(s) gave other rows than the plain loop")
         timings[workers] = seconds
         print(f"dask, {workers} worker{'s' if workers > 1 else ' '}       {seconds:8.2f} s  "
-              f"{len(runs) / seconds:7.2f} runs/s  (cluster start-up {startup_s:.1f} s, "
-              f"not counted)")
+              f"{len(runs) / seconds:7.2f} runs/s  ({cpu[workers]:.2f} CPU s in workers, "
+              f"scheduler and client; start-up {startup_s:.1f} s, not counted)")
 
     print()
     print(f"overhead of the distributed path, 1 worker against the plain loop: "
           f"{timings[1] / plain_s:.3f}x ({(timings[1] / plain_s - 1) * 100:+.1f}%)")
+    print(f"CPU of the distributed path against the plain loop's (machine load does not "
+          f"inflate it): 1 worker {cpu[1] / plain_cpu:.3f}x, 2 workers {cpu[2] / plain_cpu:.3f}x")
     print(f"2 workers against 1 worker: {timings[1] / timings[2]:.2f}x the runs per second")
     print(f"2 workers against the plain loop: {plain_s / timings[2]:.2f}x the runs per second")
 
