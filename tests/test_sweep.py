@@ -26,6 +26,7 @@ from liqspec.reference.cascade import shock_path
 from liqspec.reference.profiles import get_profile
 from liqspec.sweep_config import (PARAMETERS, SweepError, adjust_profile, default_sweep,
                                   loads_sweep, plan)
+from liqspec.sweep_exec import close_client, local_client
 from liqspec.sweep_paths import (SECONDS_PER_YEAR, PathError, PathSpec, index_path, levels,
                                  to_ticks)
 
@@ -100,17 +101,11 @@ def tiny_table(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def cluster_client():
-    """A LocalCluster of two worker processes (one thread each), shared by this module."""
-    from distributed import Client, LocalCluster
-
-    import logging
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                           host="127.0.0.1", dashboard_address="127.0.0.1:0",
-                           silence_logs=logging.ERROR)
-    client = Client(cluster)
+    """The local cluster ``liqspec sweep`` starts: two worker processes, one thread each,
+    shared by this module."""
+    client = local_client(2)
     yield client
-    client.close()
-    cluster.close()
+    close_client(client)
 
 
 # -- the table ------------------------------------------------------------------------------------
@@ -157,6 +152,12 @@ def test_two_worker_local_cluster_gives_the_in_process_table(tiny_table, cluster
                                                              tmp_path):
     table = sweep.run(write(tmp_path, TINY), client=cluster_client)
     assert table.equals(tiny_table)
+    # two worker processes, on loopback, without the profiler that would sample every run
+    workers = cluster_client.scheduler_info()["workers"]
+    assert len(workers) == 2 and all(w.startswith("tcp://127.0.0.1:") for w in workers)
+    import dask
+    assert set(cluster_client.run(dask.config.get,
+                                  "distributed.worker.profile.enabled").values()) == {False}
 
 
 def test_the_same_run_has_the_same_key_and_path_whatever_the_other_parameters(tmp_path):

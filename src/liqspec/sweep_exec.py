@@ -32,7 +32,6 @@ scenario's first):
 from __future__ import annotations
 
 import sys
-import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
@@ -275,9 +274,8 @@ class Progress:
         disable = False if enabled == "always" else (None if enabled else True)
         self.bar = tqdm(total=total, initial=done, desc=description, unit="run",
                         file=sys.stderr, disable=disable, dynamic_ncols=True, leave=False)
-        self.started = time.perf_counter()
 
-    def tick(self, failed: bool = False) -> None:
+    def tick(self) -> None:
         self.bar.update(1)
 
     def close(self) -> None:
@@ -290,4 +288,4 @@ def drive(outcomes: Iterator[Outcome], on_outcome: Callable[[RunSpec, dict], Non
     for spec, outcome in outcomes:
         on_outcome(spec, outcome)
         if progress is not None:
-            progress.tick(outcome.get("status") == ERROR)
+            progress.tick()
