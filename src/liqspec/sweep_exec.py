@@ -131,10 +131,11 @@ def _execute(payload: dict, variant_index: int, path_index: int, seed: int | Non
         books={m: BookShape(levels, spacing, lots) for m, levels, spacing, lots in variant.books},
         book_account=built["book_account"], backstop_vault=built["backstop_vault"],
         mark_rule=MarkRule(variant.mark_kind, variant.mark_band_ppm))
+    # cascade_arrays copies the arrays into the engine: the cached book is never changed
     result = cascade_arrays(
-        profile, arrays["marks"], arrays["account_ids"], arrays["quote"].copy(),
-        arrays["lots"].copy(), config, cost=arrays["cost"].copy(), role=arrays["role"].copy(),
-        isolated=arrays["isolated"].copy(), holders=holders, seq=arrays["seq"])
+        profile, arrays["marks"], arrays["account_ids"], arrays["quote"], arrays["lots"], config,
+        cost=arrays["cost"], role=arrays["role"], isolated=arrays["isolated"], holders=holders,
+        seq=arrays["seq"])
     summary = result.summary
     trace = result.trace
     fills = ((trace["kind"] == _engine.EVENT_KIND_NAMES.index("liquidation_fill"))
