@@ -5,6 +5,8 @@
     liqspec profiles                                  the venue profiles, side by side
     liqspec simulate [SCENARIO.toml] [--out DIR] [--engine reference|fast] [--no-plots]
                      [--quiet]                        run a cascade: table, trace, plots
+    liqspec sweep [SWEEP.toml] [--out DIR] [--workers N | --scheduler ADDR]
+                                                      many cascades on Dask: table, plots
     liqspec difftest [--examples N | --seconds S] [--seed N] [--jobs J] [--kinds K,...]
                      [--replay FILE]                  liqspec.fast against the reference
     liqspec prove [...]                               the z3 theorems: a verdict table
@@ -28,6 +30,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from liqspec import __version__
+from liqspec import sweep
 from liqspec.explain import explain_loaded, render_text
 from liqspec.fast import difftest
 from liqspec.proofs import cli as proofs_cli
@@ -95,6 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--quiet", "-q", action="store_true",
                           help="no progress bar (it is shown only on a terminal anyway)")
     simulate.set_defaults(run=_run_simulate)
+    sweep.add_parser(commands)
     difftest.add_parser(commands)
     proofs_cli.add_parsers(commands)
     return parser
