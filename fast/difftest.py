@@ -604,10 +604,16 @@ def _check_case(case: Any, where: str) -> None:
         raise DifftestInputError(f"{where}: not a difftest case: a {kind} case needs "
                                  f"{', '.join(_CASE_KEYS[kind])}; missing {', '.join(missing)}")
     try:
-        scenario_from_json(case["scenario"])
+        state = scenario_from_json(case["scenario"]).state()  # every replay starts from it
         if kind == "queries":
-            if case["op"] not in NAMES or not isinstance(case["args"], list):
+            op, args = case["op"], case["args"]
+            if op not in NAMES or not isinstance(args, list):
                 raise ValueError(f"op must be one of {', '.join(NAMES)} with a list of args")
+            market_first = op in ("funding_owed", "open_interest_quote")
+            if len(args) != (1 if market_first else 2 if op.endswith("_price") else 1):
+                raise ValueError(f"wrong number of args for {op}: {args!r}")
+            if not market_first and args[0] not in state.accounts:
+                raise ValueError(f"args[0]: no account {args[0]!r} in the scenario")
         elif kind == "operations":
             if not isinstance(case["calls"], list) or not all(
                     isinstance(c, list) and len(c) == 2 and c[0] in OPERATIONS

@@ -614,3 +614,25 @@ def test_difftest_out_is_replaced_whole(tmp_path, monkeypatch):
         difftest.write_lines(str(path), ["new"])
     assert path.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["found.jsonl"]
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"args": ["nobody", "M0"]}, "args[0]: no account 'nobody' in the scenario"),
+    ({"args": []}, "wrong number of args for liquidation_price: []"),
+    ({"op": "format_disk"}, "op must be one of"),
+])
+def test_difftest_replay_of_a_hand_edited_case_exits_2(tmp_path, capsys, change, message):
+    """A case whose call cannot be made (an unknown account, the wrong arguments) was a
+    KeyError or IndexError traceback in the middle of the replay."""
+    from liqspec.fast.scenarios import random_scenario, scenario_to_json
+
+    scenario = scenario_to_json(random_scenario(0))
+    account = scenario["accounts"][0]["account_id"]
+    case = dict({"op": "liquidation_price", "args": [account, "M0"], "scenario": scenario},
+                **change)
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps(case))
+    assert main(["difftest", "--replay", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"liqspec: error: --replay: {path}: not a replayable difftest case: ")
+    assert message in err
