@@ -91,7 +91,8 @@ def is_below_backstop(account: Account, state: State) -> bool:
 
 def _threshold(kernel, account: Account, market_id: str, marks: Mapping[str, int],
                profile: Profile) -> Threshold:
-    if account.position(market_id) == 0:  # the reference checks this first
+    profile.market(market_id)  # UNKNOWN_MARKET first, as the reference
+    if account.position(market_id) == 0:  # then NO_POSITION, as the reference
         raise Rejection(ResultCode.NO_POSITION,
                         f"account {account.account_id} has no position in {market_id}")
     arrays, tables = _one(account, marks, profile)

@@ -15,7 +15,11 @@ path, book shapes, a mark rule and a vault, :func:`~liqspec.fast.scenarios.rando
 whole CascadeResult, trace, step records, summary and final state, must be equal). A divergence
 is shrunk to a minimal case (fewer calls, accounts, positions, markets, steps and levels, smaller
 numbers) and printed as JSON that ``--replay`` runs again. ``--jobs`` runs the examples in worker
-processes. The exit status is 1 when a divergence was found, else 0.
+processes. The exit status is 1 when a divergence was found, else 0; bad input (a budget that is
+not positive, a replay file that is missing or holds no difftest case, an ``--out`` that cannot be
+written, checked before any work) is a :class:`DifftestInputError`, exit status 2. ``--out`` is
+replaced whole each time it is written (a new file beside it, renamed over it), so it never holds
+half a line.
 """
 
 from __future__ import annotations
@@ -23,22 +27,30 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import math
 import os
+import secrets
 import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
-from liqspec.reference import Account, Profile
+from liqspec.reference import Account, LiqspecError, Profile
 
-from .compare import (FAST, REFERENCE, cascade_divergence, cascade_json, expected_fast,
-                      first_difference, first_operation_divergence, operations, result_json,
-                      run, run_cascade_case, run_operations, snapshot_json)
-from .scenarios import (Scenario, dumps, random_cascade, random_operations, random_scenario,
-                        scenario_from_json, scenario_to_json, well_formed)
+from .compare import (FAST, NAMES, OPERATIONS, REFERENCE, cascade_divergence, cascade_json,
+                      expected_fast, first_difference, first_operation_divergence, operations,
+                      result_json, run, run_cascade_case, run_operations, snapshot_json)
+from .scenarios import (Scenario, cascade_config_from_json, dumps, random_cascade,
+                        random_operations, random_scenario, scenario_from_json, scenario_to_json,
+                        well_formed)
 
 KINDS = ("queries", "operations", "cascade")
+
+
+class DifftestInputError(LiqspecError):
+    """Bad input to ``liqspec difftest``: a replay file that cannot be read or holds something
+    other than difftest cases, or an ``--out`` path that cannot be written. Nothing was run."""
 
 
 def kind_of(seed: int, kinds: Sequence[str] = KINDS) -> str:
@@ -373,8 +385,7 @@ def campaign(examples: int | None, seconds: float | None, seed: int, quiet: bool
         if result["failures"]:
             bar.set_postfix(divergences=len(failures))
             if out:  # as they are found: a long run interrupted keeps what it found
-                with open(out, "a", encoding="utf-8") as handle:
-                    handle.writelines(dumps(f) + "\n" for f in result["failures"])
+                write_lines(out, [dumps(f) for f in failures])
             for f in result["failures"] if not quiet else ():
                 where = f.get("op") or f.get("part")
                 bar.write(f"difftest: divergence in a {f.get('kind', 'queries')} example, seed "
@@ -490,16 +501,16 @@ def _kinds(text: str) -> tuple[str, ...]:
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
     budget = parser.add_mutually_exclusive_group()
-    budget.add_argument("--examples", type=int, metavar="N",
+    budget.add_argument("--examples", type=_positive_int, metavar="N",
                         help="number of examples (default 1000 unless --seconds is given)")
-    budget.add_argument("--seconds", type=float, metavar="T", help="a time budget instead")
+    budget.add_argument("--seconds", type=_seconds, metavar="T", help="a time budget instead")
     parser.add_argument("--seed", type=int, default=0, help="first example seed (default 0)")
-    parser.add_argument("--jobs", "-j", type=int, default=1, metavar="J",
+    parser.add_argument("--jobs", "-j", type=_jobs, default=1, metavar="J",
                         help="worker processes (default 1; 0: one per CPU)")
     parser.add_argument("--kinds", type=_kinds, default=KINDS, metavar="K,...",
                         help="example kinds, taking turns by seed (default: "
                              f"{','.join(KINDS)})")
-    parser.add_argument("--max-divergences", type=int, default=5, metavar="N",
+    parser.add_argument("--max-divergences", type=_positive_int, default=5, metavar="N",
                         help="stop after N divergences (default 5)")
     parser.add_argument("--out", metavar="FILE",
                         help="also write the divergences (replayable JSON lines) to FILE")
@@ -509,14 +520,146 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
                         help="no progress bar and no summary")
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (one per CPU) or more, got {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return value
+
+
+def write_lines(path: str, lines: Sequence[str]) -> None:
+    """Replace the file at ``path`` with ``lines`` whole: written to a new file beside it, then
+    renamed over it, so a reader (or a run killed midway) never sees half of it."""
+    folder, name = os.path.split(os.path.abspath(path))
+    temporary = os.path.join(folder, f".{name}.new-{secrets.token_hex(4)}")
+    try:
+        with open(temporary, "x", encoding="utf-8") as handle:
+            handle.writelines(line + "\n" for line in lines)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
+
+
+def _check_out(path: str) -> None:
+    """Check before any work that ``--out`` can be written (by writing it: empty for now)."""
+    if not path.strip():
+        raise DifftestInputError("--out: the path is empty")
+    if os.path.isdir(path):
+        raise DifftestInputError(f"--out: {path!r} is a folder; give a file name")
+    try:
+        write_lines(path, [])
+    except OSError as error:
+        raise DifftestInputError(f"--out: cannot write {path!r}: "
+                                 f"{error.strerror or error}") from None
+
+
+#: the keys a replayable case of each kind needs (a queries case may omit its kind)
+_CASE_KEYS = {"queries": ("scenario", "op", "args"), "operations": ("scenario", "calls"),
+              "cascade": ("scenario", "config")}
+
+
+def _check_case(case: Any, where: str) -> None:
+    """Refuse what is not a case ``difftest`` printed or wrote, naming where it is."""
+    if not isinstance(case, dict):
+        raise DifftestInputError(f"{where}: expected a difftest case (a JSON object), got "
+                                 f"{type(case).__name__}")
+    kind = case.get("kind", "queries")
+    if kind not in KINDS:
+        raise DifftestInputError(f"{where}: unknown kind {kind!r} (kinds: {', '.join(KINDS)})")
+    missing = [key for key in _CASE_KEYS[kind] if key not in case]
+    if missing:
+        raise DifftestInputError(f"{where}: not a difftest case: a {kind} case needs "
+                                 f"{', '.join(_CASE_KEYS[kind])}; missing {', '.join(missing)}")
+    try:
+        state = scenario_from_json(case["scenario"]).state()  # every replay starts from it
+        if kind == "queries":
+            op, args = case["op"], case["args"]
+            if op not in NAMES or not isinstance(args, list):
+                raise ValueError(f"op must be one of {', '.join(NAMES)} with a list of args")
+            market_first = op in ("funding_owed", "open_interest_quote")
+            if len(args) != (1 if market_first else 2 if op.endswith("_price") else 1):
+                raise ValueError(f"wrong number of args for {op}: {args!r}")
+            if not market_first and args[0] not in state.accounts:
+                raise ValueError(f"args[0]: no account {args[0]!r} in the scenario")
+        elif kind == "operations":
+            if not isinstance(case["calls"], list) or not all(
+                    isinstance(c, list) and len(c) == 2 and c[0] in OPERATIONS
+                    and isinstance(c[1], list) for c in case["calls"]):
+                raise ValueError("calls must be [operation, [arguments]] pairs")
+        else:
+            cascade_config_from_json(case["config"])
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, LiqspecError) as error:
+        what = f"missing key {error}" if isinstance(error, KeyError) else str(error)
+        raise DifftestInputError(f"{where}: not a replayable difftest case: {what}") from None
+
+
+def read_cases(path: str) -> list[dict[str, Any]]:
+    """The cases of a replay file: one JSON document, or JSON lines as ``--out`` writes them."""
+    if os.path.isdir(path):
+        raise DifftestInputError(f"--replay: {path!r} is a folder, not a file")
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as error:
+        raise DifftestInputError(f"--replay: cannot read {path!r}: "
+                                 f"{error.strerror or error}") from None
+    try:
+        text = data.decode("utf-8-sig").strip()
+    except UnicodeDecodeError as error:
+        raise DifftestInputError(f"--replay: {path!r} is not UTF-8 text: {error.reason}") from None
+    if not text:
+        raise DifftestInputError(f"--replay: {path!r} is empty: expected difftest cases "
+                                 f"(JSON lines, as --out writes them)")
+    try:
+        documents = [(path, json.loads(text))]
+    except (json.JSONDecodeError, RecursionError):
+        documents = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            where = f"{path}: line {number}"
+            try:
+                documents.append((where, json.loads(line)))
+            except json.JSONDecodeError as error:
+                raise DifftestInputError(f"--replay: {where}: not JSON: {error.msg} at column "
+                                         f"{error.colno}") from None
+            except (ValueError, RecursionError) as error:
+                raise DifftestInputError(f"--replay: {where}: not JSON: {error}") from None
+    except ValueError as error:  # e.g. an integer past Python's digit limit
+        raise DifftestInputError(f"--replay: {path!r}: not JSON: {error}") from None
+    for where, case in documents:
+        _check_case(case, f"--replay: {where}")
+    return [case for _, case in documents]
+
+
 def run_command(args: argparse.Namespace) -> str:
     if args.replay:
-        with open(args.replay, encoding="utf-8") as handle:
-            text = handle.read().strip()
-        try:  # one JSON document, or JSON lines as --out writes them
-            cases = [json.loads(text)]
-        except json.JSONDecodeError:
-            cases = [json.loads(line) for line in text.splitlines() if line.strip()]
+        cases = read_cases(args.replay)
         out, status = [], 0
         for case in cases:
             diverged, summary_ = replay(case)
@@ -526,14 +669,13 @@ def run_command(args: argparse.Namespace) -> str:
         return "".join(out)
     examples = args.examples if args.examples or args.seconds else 1000
     jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
-    if args.out:
-        open(args.out, "w", encoding="utf-8").close()  # filled as divergences are found
+    if args.out is not None:
+        _check_out(args.out)  # before any work; the file is then filled as divergences are found
     failures = campaign(examples, args.seconds, args.seed, args.quiet,
                         max_failures=max(1, args.max_divergences), jobs=jobs, kinds=args.kinds,
                         out=args.out)
     if args.out:  # rewritten in seed order, at most --max-divergences of them
-        with open(args.out, "w", encoding="utf-8") as handle:
-            handle.writelines(dumps(f) + "\n" for f in failures)
+        write_lines(args.out, [dumps(f) for f in failures])
     args.exit_status = 1 if failures else 0
     if not failures:
         return "no divergence\n"
@@ -547,7 +689,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      description=__doc__.split("\n\n")[2].replace("\n", " "))
     _arguments(parser)
     args = parser.parse_args(argv)
-    sys.stdout.write(run_command(args))
+    try:
+        sys.stdout.write(run_command(args))
+    except DifftestInputError as error:
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        return 2
     return args.exit_status
 
 

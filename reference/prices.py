@@ -63,7 +63,10 @@ def _fixed_part(account: Account, market_id: str, marks: Mapping[str, int],
     return constant, other_maintenance
 
 
-def _position(account: Account, market_id: str) -> int:
+def _position(account: Account, market_id: str, profile: Profile) -> int:
+    """The account's lots in the market: UNKNOWN_MARKET for a market not in the profile (a
+    domain error, checked first, LIQ-RESULT-2), then NO_POSITION when it holds none."""
+    profile.market(market_id)
     lots = account.position(market_id)
     if lots == 0:
         raise Rejection(ResultCode.NO_POSITION,
@@ -81,7 +84,7 @@ def round_toward_venue(exact: Fraction, side: int) -> int:
 def bankruptcy_price(account: Account, market_id: str, marks: Mapping[str, int],
                      profile: Profile) -> Threshold:
     """The mark of ``market_id`` at which the account's equity is exactly zero."""
-    lots = _position(account, market_id)
+    lots = _position(account, market_id, profile)
     market = profile.markets[market_id]
     constant, _ = _fixed_part(account, market_id, marks, profile)
     exact = max(Fraction(-constant, lots * market.value_per_lot_tick), Fraction(0))
@@ -101,7 +104,7 @@ def liquidation_price(account: Account, market_id: str, marks: Mapping[str, int]
                       profile: Profile) -> Threshold:
     """The mark of ``market_id`` at which equity meets the maintenance requirement, with tier
     switching: the requirement's tier is the one at the notional *at that price*."""
-    lots = _position(account, market_id)
+    lots = _position(account, market_id, profile)
     market = profile.markets[market_id]
     constant, other_maintenance = _fixed_part(account, market_id, marks, profile)
     m, size = market.value_per_lot_tick, abs(lots)

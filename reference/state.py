@@ -134,7 +134,7 @@ class Profile:
     def market(self, market_id: str) -> Market:
         try:
             return self.markets[market_id]
-        except KeyError:
+        except (KeyError, TypeError):  # TypeError: an unhashable ID such as a list
             raise UnknownMarket(f"unknown market {market_id!r} in profile {self.name!r}") from None
 
 

@@ -11,6 +11,8 @@ from liqspec.reference import (INT64_MAX, Account, DomainError, InvalidAmount, I
                                ResultCode, UnknownAccount, UnknownMarket, apply_funding,
                                backstop_liquidate, deleverage, deposit, fund_insurance, liquidate,
                                new_state, set_mark, socialize_loss, trade, withdraw)
+from liqspec.reference import bankruptcy_price, liquidation_price, open_interest_quote
+from liqspec.reference.book import market_liquidate
 from liqspec.reference.errors import Rejection
 from liqspec.testing import TOY_MARKS, open_long, toy_profile, usdt, venue
 
@@ -177,3 +179,45 @@ def test_largest_values_are_in_the_domain_LIQ_DOMAIN_3():
     with pytest.raises(Rejection) as refused:  # a valid fill price: the rule check comes next
         liquidate(state, "alice", "BTC", "bob", INT64_MAX)
     assert refused.value.code == ResultCode.NOT_LIQUIDATABLE
+
+
+#: a market ID the profile does not have, of every kind a caller might pass by mistake
+NOT_MARKETS = ["XRP", ["BTC"], ("BTC",), {"BTC": 1}, None, 5]
+
+#: every entry point that takes a market ID, called on a venue where alice is long BTC
+MARKET_CALLS = {
+    "liquidation_price": lambda s, m: liquidation_price(s.account("alice"), m, s.marks, s.profile),
+    "bankruptcy_price": lambda s, m: bankruptcy_price(s.account("alice"), m, s.marks, s.profile),
+    "open_interest_quote": lambda s, m: open_interest_quote(s, m),
+    "set_mark": lambda s, m: set_mark(s, m, 5),
+    "trade": lambda s, m: trade(s, "alice", "bob", m, 1, 500_000),
+    "liquidate": lambda s, m: liquidate(s, "alice", m, "bob", 1),
+    "market_liquidate": lambda s, m: market_liquidate(s, "alice", m),
+    "deleverage": lambda s, m: deleverage(s, "alice", m),
+    "socialize_loss": lambda s, m: socialize_loss(s, m, 1),
+    "apply_funding": lambda s, m: apply_funding(s, m, 1),
+}
+
+
+@pytest.mark.parametrize("call", MARKET_CALLS, ids=list(MARKET_CALLS))
+@pytest.mark.parametrize("market_id", NOT_MARKETS, ids=[repr(m) for m in NOT_MARKETS])
+def test_a_market_not_in_the_profile_is_unknown_market_LIQ_RESULT_2(call, market_id):
+    """UNKNOWN_MARKET (a domain error) for any ID the profile lacks, a list or a dict included
+    (never a bare TypeError), and before NO_POSITION: the price queries used to answer an unknown
+    market with NO_POSITION, as if the account merely held none there."""
+    state = venue(deposits={"alice": usdt("1000"), "bob": usdt("1000")})
+    open_long(state, "alice", "bob", "BTC", 10)
+    before = state.snapshot()
+    with pytest.raises(UnknownMarket) as raised:
+        MARKET_CALLS[call](state, market_id)
+    assert raised.value.code == ResultCode.UNKNOWN_MARKET
+    assert state.snapshot() == before
+
+
+def test_a_known_market_without_a_position_is_still_no_position_LIQ_PRICE_1_LIQ_PRICE_2():
+    state = venue(deposits={"alice": usdt("1000"), "bob": usdt("1000")})
+    open_long(state, "alice", "bob", "BTC", 10)
+    for query in (liquidation_price, bankruptcy_price):
+        with pytest.raises(Rejection) as refused:
+            query(state.account("alice"), "ETH", state.marks, state.profile)
+        assert refused.value.code == ResultCode.NO_POSITION

@@ -484,3 +484,155 @@ def test_profiles_rendering_lines_markets_up_by_position():
     (last,) = [ln for ln in lines if ln.split()[:1] == ["last"]]  # only ETH has two tiers
     assert last.split() == ["last", "from", "9:", "MM", "1%", "-", "0,", "IM", "2%", "-", "0", "-"]
     assert "a: venue A" in lines and "  source: https://example.org/b" in lines
+
+
+# -- hostile input: one line on stderr, exit 2, never a traceback --------------------------------
+
+def _example_bytes(**replace: str) -> bytes:
+    text = example_text()
+    for old, new in replace.items():
+        assert old in text
+        text = text.replace(old, new)
+    return text.encode("utf-8")
+
+
+def test_non_utf8_on_stdin_is_refused_as_in_a_file(tmp_path):
+    """The same bytes were rejected in a file but accepted on standard input (decoded with
+    surrogate escapes, so an account ID held a lone surrogate)."""
+    data = _example_bytes().replace(b'"erin"', b'"er\xffin"')
+    (tmp_path / "latin.json").write_bytes(data)
+    from_file = subprocess.run(liqspec_command() + ["explain", str(tmp_path / "latin.json")],
+                               capture_output=True, timeout=60)
+    from_stdin = subprocess.run(liqspec_command() + ["explain", "-"], input=data,
+                                capture_output=True, timeout=60)
+    assert from_file.returncode == from_stdin.returncode == 2
+    assert from_stdin.stdout == b""
+    offset = data.index(b"\xff")
+    assert from_stdin.stderr.decode() == ("liqspec: error: <stdin>: standard input is not UTF-8 "
+                                          f"text: invalid start byte at byte {offset}\n")
+    assert b"is not UTF-8 text: invalid start byte" in from_file.stderr
+
+
+def test_a_byte_order_mark_on_stdin_is_ignored():
+    result = subprocess.run(liqspec_command() + ["explain", "-", "--json"],
+                            input=b"\xef\xbb\xbf" + _example_bytes(), capture_output=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "erin" in [a["id"] for a in json.loads(result.stdout)["accounts"]]
+
+
+def test_a_lone_surrogate_account_id_exits_2_naming_the_field(tmp_path):
+    """``"id": "\\ud800"`` loaded, then explain crashed printing it (UnicodeEncodeError)."""
+    path = tmp_path / "surrogate.json"
+    path.write_bytes(_example_bytes(**{'"erin"': '"\\ud800"'}))
+    result = run("explain", str(path))
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith(f"liqspec: error: {path}: accounts[4].id: '\\ud800' holds")
+    assert len(result.stderr.splitlines()) == 1
+
+
+# -- difftest: its arguments, its files ----------------------------------------------------------
+
+@pytest.mark.parametrize("args, option", [
+    (["--examples", "-5"], "--examples"), (["--examples", "0"], "--examples"),
+    (["--seconds", "-1"], "--seconds"), (["--seconds", "0"], "--seconds"),
+    (["--seconds", "nan"], "--seconds"), (["--seconds", "inf"], "--seconds"),
+    (["--jobs", "-2"], "--jobs"), (["--max-divergences", "0"], "--max-divergences"),
+])
+def test_difftest_budget_that_is_not_positive_is_a_usage_error(args, option, capsys):
+    """``--examples -5`` and ``--seconds -1`` ran nothing and reported "no divergence", exit 0."""
+    with pytest.raises(SystemExit) as exited:
+        main(["difftest", "--quiet", *args])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert f"error: argument {option}" in err and "no divergence" not in err
+
+
+def _no_campaign(monkeypatch):
+    from liqspec.fast import difftest
+
+    def campaign(*args, **kwargs):
+        raise AssertionError("the campaign ran")
+
+    monkeypatch.setattr(difftest, "campaign", campaign)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda tmp: tmp / "missing.jsonl", "cannot read '{path}': No such file or directory"),
+    (lambda tmp: tmp, "'{path}' is a folder, not a file"),
+    (lambda tmp: (tmp / "x").write_text("hello\n") and tmp / "x", "{path}: line 1: not JSON"),
+    (lambda tmp: (tmp / "x").write_text("") or tmp / "x", "'{path}' is empty"),
+    (lambda tmp: (tmp / "x").write_bytes(b"\xff") and tmp / "x", "is not UTF-8 text"),
+    (lambda tmp: (tmp / "x").write_text('{"a": 1}') and tmp / "x",
+     "{path}: not a difftest case: a queries case needs scenario, op, args"),
+    (lambda tmp: (tmp / "x").write_text('[1, 2]\n') and tmp / "x",
+     "{path}: expected a difftest case (a JSON object), got list"),
+    (lambda tmp: (tmp / "x").write_text('{"kind": "cascade", "scenario": {}, "config": {}}\n'
+                                        '{"kind": "nope"}\n') and tmp / "x",
+     "{path}: line 1: not a replayable difftest case: missing key 'profile'"),
+], ids=["missing", "folder", "not-json", "empty", "not-utf8", "not-a-case", "a-list",
+        "broken-case"])
+def test_difftest_replay_of_a_bad_file_exits_2_naming_it(tmp_path, capsys, make, message):
+    """A missing or non-JSON-lines replay file was a traceback."""
+    path = make(tmp_path)
+    assert main(["difftest", "--replay", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("liqspec: error: --replay: ")
+    assert message.format(path=path) in captured.err
+    assert len(captured.err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("out, message", [
+    ("{tmp}/no-such-folder/found.jsonl", "cannot write '{out}': No such file or directory"),
+    ("{tmp}", "'{out}' is a folder; give a file name"),
+    ("", "the path is empty"),
+])
+def test_difftest_out_that_cannot_be_written_exits_2_before_any_work(tmp_path, capsys,
+                                                                      monkeypatch, out, message):
+    """An unwritable --out crashed, and only after the whole campaign had run."""
+    _no_campaign(monkeypatch)
+    out = out.format(tmp=tmp_path)
+    assert main(["difftest", "--examples", "100000", "--out", out]) == 2
+    assert capsys.readouterr().err == f"liqspec: error: --out: {message.format(out=out)}\n"
+
+
+def test_difftest_out_is_replaced_whole(tmp_path, monkeypatch):
+    """--out is written beside and renamed over: an error while writing leaves the old file
+    and no temporary one."""
+    from liqspec.fast import difftest
+
+    path = tmp_path / "found.jsonl"
+    difftest.write_lines(str(path), ["old"])
+    assert path.read_text() == "old\n"
+
+    def refuse(source, target):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(difftest.os, "replace", refuse)
+    with pytest.raises(OSError):
+        difftest.write_lines(str(path), ["new"])
+    assert path.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["found.jsonl"]
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"args": ["nobody", "M0"]}, "args[0]: no account 'nobody' in the scenario"),
+    ({"args": []}, "wrong number of args for liquidation_price: []"),
+    ({"op": "format_disk"}, "op must be one of"),
+])
+def test_difftest_replay_of_a_hand_edited_case_exits_2(tmp_path, capsys, change, message):
+    """A case whose call cannot be made (an unknown account, the wrong arguments) was a
+    KeyError or IndexError traceback in the middle of the replay."""
+    from liqspec.fast.scenarios import random_scenario, scenario_to_json
+
+    scenario = scenario_to_json(random_scenario(0))
+    account = scenario["accounts"][0]["account_id"]
+    case = dict({"op": "liquidation_price", "args": [account, "M0"], "scenario": scenario},
+                **change)
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps(case))
+    assert main(["difftest", "--replay", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"liqspec: error: --replay: {path}: not a replayable difftest case: ")
+    assert message in err

@@ -265,3 +265,30 @@ def test_entry_cost_overflow_names_the_row_LIQ_DOMAIN_1():
         build_state(PROFILE, MARKS, rows)
     assert (caught.value.row, caught.value.column, caught.value.code) == (1, "size",
                                                                           ResultCode.OVERFLOW)
+
+
+def test_a_directory_is_not_reported_as_a_missing_file(tmp_path):
+    """A folder named like a positions file was reported as "no such file"."""
+    (tmp_path / "book.csv").mkdir()
+    with pytest.raises(PositionsError) as caught:
+        load_positions(tmp_path / "book.csv", PROFILE)
+    assert caught.value.reason == "is a directory, not a file"
+
+
+def test_open_interest_outside_int64_is_a_positions_error_LIQ_DOMAIN_1():
+    """Rule: LIQ-DOMAIN-1, LIQ-TIER-4. Each row's entry cost fits and the book's liquidity
+    account nets to zero, but the long side of BTCUSDT at the mark, 3 x 60,000,000 BTC x 60,000
+    USDT = 1.08e13 USDT = 1.08e19 quantums, leaves int64: the check raised a bare Overflow
+    (with a traceback) because the open interest was computed outside its try."""
+    rows = []
+    for i in range(3):
+        rows += [PositionRow(f"long{i}", USDT, "BTCUSDT", 6 * 10**10, 6_000_000, None, "f.csv",
+                             2 * i + 1, 2 * i + 2),
+                 PositionRow(f"short{i}", USDT, "BTCUSDT", -6 * 10**10, 6_000_000, None,
+                             "f.csv", 2 * i + 2, 2 * i + 3)]
+    with pytest.raises(PositionsError) as caught:
+        build_state(PROFILE, MARKS, rows)
+    error = caught.value
+    assert (error.file, error.row, error.column, error.code) == ("f.csv", None, "size",
+                                                                 ResultCode.OVERFLOW)
+    assert "open interest of BTCUSDT" in error.reason

@@ -382,3 +382,45 @@ def test_default_scenario_cascade_liquidates_a_share_and_uses_the_fund_LIQ_CASCA
                 if a.role == TRADER and a.position("BTCUSDT") > 0)
     assert 0.1 * longs < summary.accounts_liquidated < 0.9 * longs
     assert summary.insurance_fund_min_quote < summary.insurance_fund_start_quote
+
+
+# -- hostile input: each was a traceback or a misleading message ---------------------------------
+
+def test_a_byte_order_mark_before_the_toml_is_ignored(folder):
+    """A scenario saved with a BOM was "invalid TOML at line 1, column 1: Invalid statement"."""
+    path = folder / "crash.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + SCENARIO.encode())
+    assert load_scenario(path).name == "small"
+    assert loads_scenario("\ufeff" + SCENARIO, base_dir=folder).name == "small"
+    path.write_bytes(SCENARIO.replace("two accounts", "caf\xe9").encode("latin-1"))
+    with pytest.raises(ScenarioError, match="is not UTF-8 text"):
+        load_scenario(path)
+
+
+def test_a_directory_as_positions_file_is_not_a_missing_file(folder):
+    """A folder named like the positions file was reported as "no such file"."""
+    (folder / "book.csv").unlink()
+    (folder / "book.csv").mkdir()
+    error = error_of(folder, SCENARIO)
+    assert error.path == "positions.file"
+    assert error.reason.startswith("is a directory, not a file")
+
+
+def test_an_insurance_fund_at_the_int64_limit_is_blamed_on_the_fund_LIQ_DOMAIN_1(folder):
+    """Rule: LIQ-DOMAIN-1. The fund (2^63-1 quantums) fits alone, but with the wallets (4,000
+    USDT) the outside holder would supply more than int64 holds: the error blamed row 1 of the
+    positions file, whose wallet is fine."""
+    error = error_of(folder, SCENARIO.replace('"1234.5"', '"9223372036854.775807"'))
+    assert (error.path, error.code) == ("insurance_fund", ResultCode.OVERFLOW)
+    assert "with the wallets (4000)" in error.reason
+
+
+def test_a_book_whose_open_interest_leaves_int64_is_a_scenario_error_LIQ_DOMAIN_1(folder):
+    """Rule: LIQ-DOMAIN-1. Longs and shorts of 6e7 BTC at 60,000: every entry cost fits and the
+    book nets to zero, but open interest (1.08e19 quantums) does not: a bare Overflow."""
+    rows = "".join(f"l{i},1000,BTCUSDT,60000000,60000,\ns{i},1000,BTCUSDT,-60000000,60000,\n"
+                   for i in range(3))
+    (folder / "book.csv").write_text("account,wallet,market,size,entry_price,isolated\n" + rows)
+    error = error_of(folder, SCENARIO)
+    assert (error.path, error.code) == ("positions.file", ResultCode.OVERFLOW)
+    assert "open interest of BTCUSDT" in error.reason

@@ -453,3 +453,140 @@ def test_cli_missing_scenario_file_exits_2(tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith("liqspec: error: ") and "nope.toml" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# -- the output folder is replaced whole --------------------------------------------------------
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
+
+
+@pytest.mark.parametrize("interruption", [RuntimeError("disk full"), KeyboardInterrupt()],
+                         ids=["error", "ctrl-c"])
+def test_an_interruption_mid_write_leaves_the_old_run_intact(tmp_path, monkeypatch,
+                                                             interruption):
+    """The files were replaced one by one: an error after events.jsonl left the new trace beside
+    the old steps and summary. Now the old run's files stay, byte for byte, and the half-written
+    new folder is gone. (The second scenario's files differ in every byte file: a smaller fund.)"""
+    import liqspec.simulate
+
+    out = tmp_path / "out"
+    simulate(small_scenario(), out, plots=False, progress=False)
+    old = _files(out)
+    simulate(small_scenario(fund="500"), tmp_path / "other", plots=False, progress=False)
+    assert all(old[name] != data for name, data in _files(tmp_path / "other").items())
+
+    def fail(*args, **kwargs):  # after events.jsonl and events.csv are written
+        raise interruption
+
+    monkeypatch.setattr(liqspec.simulate, "write_steps_csv", fail)
+    with pytest.raises(type(interruption)):
+        simulate(small_scenario(fund="500"), out, plots=False, progress=False)
+    assert _files(out) == old
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other", "out"]  # no staging folder
+
+
+@pytest.mark.parametrize("exchange", [True, False], ids=["exchange", "two-renames"])
+def test_a_rerun_replaces_the_whole_folder(tmp_path, monkeypatch, exchange):
+    """A run without plots after one with them left the old plots beside the new trace, a mix
+    of two runs. Both ways of moving the new folder into place (one atomic exchange, or two
+    renames where the system has none) leave exactly the new run's files."""
+    import liqspec.simulate
+
+    if not exchange:
+        monkeypatch.setattr(liqspec.simulate, "_exchange", lambda first, second: False)
+    out = tmp_path / "out"
+    simulate(small_scenario(), out, progress=False)
+    assert set(_files(out)) == set(TRACES) | set(PLOTS)
+    report = simulate(small_scenario(fund="500"), out, plots=False, progress=False)
+    fresh = simulate(small_scenario(fund="500"), tmp_path / "fresh", plots=False, progress=False)
+    assert _files(out) == _files(tmp_path / "fresh")
+    assert set(_files(out)) == set(TRACES)
+    assert report.files["summary_json"] == out / "summary.json" and fresh.out_dir.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fresh", "out"]
+
+
+def test_the_output_names_are_every_file_simulate_writes(run):
+    from liqspec.simulate import OUTPUT_NAMES
+
+    assert {p.name for p in run.out.iterdir()} == set(OUTPUT_NAMES)
+
+
+@pytest.mark.parametrize("setup, message", [
+    (lambda tmp: (tmp / "out").mkdir() or (tmp / "out" / "notes.txt").write_text("mine"),
+     "holds files that simulate did not write (notes.txt)"),
+    (lambda tmp: (tmp / "out").write_text("a file"), "is a file, not a folder"),
+    (lambda tmp: (tmp / "out").mkdir() or (tmp / "out" / "events.jsonl").mkdir(),
+     "holds files that simulate did not write (events.jsonl)"),
+], ids=["other-files", "a-file", "a-folder-named-like-an-output"])
+def test_an_output_folder_that_cannot_be_replaced_is_refused_before_the_run(tmp_path, setup,
+                                                                           message):
+    """The folder is replaced whole, so one holding the user's own files (``--out .`` in a
+    project) is refused, before the cascade runs, and left untouched."""
+    from liqspec.simulate import OutputError
+
+    setup(tmp_path)
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    with pytest.raises(OutputError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        simulate(small_scenario(), tmp_path / "out", plots=False, progress=False)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
+def test_an_empty_output_path_is_refused_not_the_current_folder(tmp_path, monkeypatch):
+    """``--out ''`` wrote the files into the current folder."""
+    from liqspec.simulate import OutputError
+
+    monkeypatch.chdir(tmp_path)
+    for empty in ("", "  "):
+        with pytest.raises(OutputError, match="path is empty"):
+            simulate(small_scenario(), empty, plots=False, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_bad_out_exits_2_before_the_run(tmp_path, monkeypatch, capsys):
+    from liqspec.cli import main
+
+    scenario_file = tmp_path / "small.toml"
+    scenario_file.write_text(SMALL_TOML, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["simulate", str(scenario_file), "--out", "", "--no-plots"]) == 2
+    assert capsys.readouterr().err == "liqspec: error: --out: the output folder's path is empty\n"
+    assert main(["simulate", str(scenario_file), "--out", ".", "--no-plots"]) == 2
+    assert "holds files that simulate did not write (small.toml)" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["small.toml"]
+
+
+def test_cli_ctrl_c_prints_one_line_exits_130_and_keeps_the_old_folder(tmp_path):
+    """SIGINT to a real ``liqspec simulate`` while the cascade runs (a path of 1,000,000 steps,
+    far longer than the wait for the run to start): one line on standard error, status 130,
+    the old folder as it was and no staging folder. It was a KeyboardInterrupt traceback."""
+    import signal
+    import time
+
+    scenario_file = tmp_path / "long.toml"
+    scenario_file.write_text(SMALL_TOML.replace("steps = 10", "steps = 1000000"),
+                             encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "events.jsonl").write_text("an earlier run\n")
+    process = subprocess.Popen([sys.executable, "-m", "liqspec", "simulate", str(scenario_file),
+                                "--out", str(out), "--no-plots"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(1200):  # the staging folder exists once the run has begun
+            if any(p.name.startswith(".out.new-") for p in tmp_path.iterdir()):
+                break
+            assert process.poll() is None, process.communicate()
+            time.sleep(0.1)
+        else:
+            pytest.fail("the run never began")
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, stderr
+    assert stderr.splitlines() == ["liqspec: interrupted"]
+    assert stdout == ""
+    assert _files(out) == {"events.jsonl": b"an earlier run\n"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.toml", "out"]

@@ -320,3 +320,51 @@ def test_named_profile_loads():
     assert loaded.state.profile is profile or loaded.state.profile == profile
     assert loaded.state.marks[market_id] == 10**market.price_decimals
     assert all_violations(loaded.state) == []
+
+
+@pytest.mark.parametrize("text, path", [
+    ('{"id": "\\ud800", "quote": "1"}', "accounts[0].id"),
+    ('{"id": "a\\udfffb", "quote": "1", "description": "x"}', "accounts[0].id"),
+    ('{"id": "a", "quote": "1", "description": "\\udc80"}', "accounts[0].description"),
+    ('{"id": "a", "quote": "1", "positions": {"\\ud83d": {"size": "1", "entry_price": "1"}}}',
+     "accounts[0].positions"),
+])
+def test_a_lone_surrogate_escape_is_refused_naming_its_path(text, path):
+    """JSON lets ``\\ud800`` through as a lone surrogate, which is not a character: it loaded,
+    and explain then crashed printing it. A pair that makes one character (an emoji) is fine."""
+    document = json.dumps(small([{"id": "x", "quote": "1"}])).replace(
+        '{"id": "x", "quote": "1"}', text)
+    with pytest.raises(StateFileError) as caught:
+        loads(document)
+    assert caught.value.path == path
+    assert "lone surrogate" in caught.value.reason
+    pair = json.dumps(small([{"id": "x", "quote": "1"}])).replace('"x"', '"\\ud83d\\ude00"')
+    assert "\U0001F600" in loads(pair).state.accounts
+
+
+def test_a_byte_order_mark_is_ignored_and_other_bytes_must_be_utf8(tmp_path):
+    """A file saved with a BOM (as Windows editors do) was "invalid JSON at line 1"."""
+    from liqspec.statefile import decode_text
+
+    text = json.dumps(small([{"id": "a", "quote": "1"}]))
+    (tmp_path / "bom.json").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert "a" in load(tmp_path / "bom.json").state.accounts
+    assert "a" in loads("\ufeff" + text).state.accounts
+    (tmp_path / "latin1.json").write_bytes(text.replace('"a"', '"\xe9"').encode("latin-1"))
+    with pytest.raises(StateFileError, match="is not UTF-8 text: invalid continuation byte"):
+        load(tmp_path / "latin1.json")
+    with pytest.raises(StateFileError, match="^standard input is not UTF-8 text"):
+        decode_text(b"\xff", "standard input")
+
+
+def test_an_insurance_fund_that_leaves_int64_with_the_wallets_is_blamed_on_the_fund():
+    """Rule: LIQ-DOMAIN-1, LIQ-INSURANCE-2. The fund at 2^63-1 quantums fits, but with a wallet
+    of 1 USDT the outside holder would supply more than int64 holds: the error named
+    accounts[0].quote, which is fine on its own."""
+    document = small([{"id": "a", "quote": "1"}])
+    document["insurance_fund"] = "9223372036854.775807"
+    error = error_of(document)
+    assert (error.path, error.code) == ("insurance_fund", ResultCode.OVERFLOW)
+    assert "with the wallets (1)" in error.reason
+    document["insurance_fund"] = "9223372036853.775808"  # 2^63 quantums with the wallet: fits
+    assert loads(json.dumps(document)).state.holders["outside"] == -(2**63)

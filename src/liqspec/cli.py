@@ -17,7 +17,8 @@ without one, ``explain`` uses the embedded example. ``SCENARIO.toml`` is a scena
 :mod:`liqspec.scenario`); without one, ``simulate`` runs the embedded default scenario and writes
 into ``--out`` (default ``./liqspec-out``; see :mod:`liqspec.simulate`). Bad input prints
 ``liqspec: error: <message naming the field>`` on standard error and exits with status 2, never a
-traceback.
+traceback. Ctrl-C prints ``liqspec: interrupted`` and exits with status 130, leaving no partial
+output behind.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from liqspec import __version__
 from liqspec import sweep
@@ -36,11 +36,14 @@ from liqspec.fast import difftest
 from liqspec.proofs import cli as proofs_cli
 from liqspec.reference.errors import LiqspecError, UnknownAccount
 from liqspec.reference.profiles import PROFILES, profile_summary
-from liqspec.statefile import StateFileError, example_text, load, load_example, loads
+from liqspec.statefile import (StateFileError, decode_text, example_text, load, load_example,
+                               loads)
 
 PROG = "liqspec"
 #: exit status for bad input, as argparse uses for a bad command line
 EXIT_USAGE = 2
+#: exit status after Ctrl-C, as a shell reports a process ended by SIGINT (128 + 2)
+EXIT_INTERRUPTED = 130
 
 
 class InputError(Exception):
@@ -109,8 +112,8 @@ def _load(source: str | None):
     if source is None:
         return load_example()
     try:
-        if source == "-":
-            return loads(sys.stdin.read())
+        if source == "-":  # bytes, decoded as a file's are: strictly UTF-8
+            return loads(decode_text(sys.stdin.buffer.read(), "standard input"))
         return load(source)
     except StateFileError as error:
         name = "<stdin>" if source == "-" else source
@@ -135,7 +138,7 @@ def _run_example(args: argparse.Namespace) -> str:
 def _run_simulate(args: argparse.Namespace) -> str:
     # imported here: matplotlib and the scenario loader are needed by this command only
     from liqspec.scenario import ScenarioError, default_scenario, load_scenario
-    from liqspec.simulate import simulate
+    from liqspec.simulate import OutputError, simulate
 
     source = args.scenario
     if source is None:
@@ -148,8 +151,10 @@ def _run_simulate(args: argparse.Namespace) -> str:
         except OSError as error:
             raise InputError(f"{source}: cannot read the scenario: {error.strerror}") from None
     try:
-        report = simulate(scenario, Path(args.out), plots=not args.no_plots,
+        report = simulate(scenario, args.out, plots=not args.no_plots,
                           progress=not args.quiet, engine=args.engine)
+    except OutputError as error:
+        raise InputError(f"--out: {error}") from None
     except LiqspecError as error:  # a value the scenario's own checks did not foresee
         raise InputError(_name_file(source or "default scenario", str(error))) from None
     except OSError as error:
@@ -263,9 +268,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         output = args.run(args)
-    except InputError as error:
+    except (InputError, difftest.DifftestInputError) as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:  # Ctrl-C: each command has already undone its partial output
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     try:
         sys.stdout.write(output)
         sys.stdout.flush()

@@ -294,12 +294,25 @@ def _read_parquet(path: Path, file: str, profile: Profile) -> list[PositionRow]:
     return _parse_rows(records, file, profile)
 
 
+def file_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be read as an input file (it is missing, a directory, or not a
+    regular file), or None."""
+    if path.is_dir():
+        return "is a directory, not a file"
+    if not path.exists():
+        return "no such file"
+    if not path.is_file():
+        return "not a regular file"
+    return None
+
+
 def load_positions(path: str | Path, profile: Profile) -> list[PositionRow]:
     """Read a positions file (``.csv`` or ``.parquet``) into checked rows in ``profile``'s units."""
     path = Path(path)
     file = str(path)
-    if not path.is_file():
-        raise PositionsError(file, None, None, "no such file")
+    problem = file_problem(path)
+    if problem:
+        raise PositionsError(file, None, None, problem)
     suffix = path.suffix.lower()
     if suffix == ".csv":
         return _read_csv(path, file, profile)
@@ -363,8 +376,18 @@ def _open_position(state: State, row: PositionRow, book_account: str) -> None:
 def _check_domain(state: State, first_rows: Mapping[str, PositionRow]) -> None:
     """Every account's equity and requirements at the marks stay in the int64 domain
     (LIQ-DOMAIN-1), so a cascade over the state cannot overflow on the input alone. Open interest
-    is computed once per market (it is the same for every account)."""
-    open_interest = {m: open_interest_quote(state, m) for m in state.profile.markets}
+    is computed once per market (it is the same for every account); a book whose open interest
+    alone leaves the domain is an error about the whole book, not about one row."""
+    open_interest = {}
+    for market_id in state.profile.markets:
+        try:
+            open_interest[market_id] = open_interest_quote(state, market_id)
+        except LiqspecError as error:
+            file = next(iter(first_rows.values())).file
+            raise PositionsError(file, None, "size", f"at the start marks, the open interest of "
+                                                     f"{market_id} (its long side at the mark, "
+                                                     f"LIQ-TIER-4) is too large: {error}",
+                                 error.code) from None
     for account_id, first in first_rows.items():
         account = state.account(account_id)
         try:

@@ -107,9 +107,10 @@ from liqspec.reference.profiles import PROFILES, get_profile
 from liqspec.reference.state import HOLDERS, Profile, State
 # The JSON state loader's building blocks: one definition of a checked table and of an exact
 # human decimal, shared by both file formats.
-from liqspec.statefile import StateFileError, field_units, join_path, field_object
+from liqspec.statefile import (StateFileError, check_outside_supply, decode_text, field_object,
+                               field_units, join_path)
 
-from .positions import PositionRow, PositionsError, build_state, load_positions
+from .positions import PositionRow, PositionsError, build_state, file_problem, load_positions
 from .synthetic import LEVERAGE_DISTRIBUTIONS, LOG_UNIFORM, SyntheticError, generate_book
 
 #: the embedded default scenario, inside the installed package
@@ -443,8 +444,9 @@ def _positions(value: object, profile: Profile, base_dir: Path | None,
     file = Path(name)
     if not file.is_absolute() and base_dir is not None:
         file = Path(base_dir) / file
-    if not file.is_file():
-        raise ScenarioError(where, f"no such file: {str(file)!r}")
+    problem = file_problem(file)
+    if problem:
+        raise ScenarioError(where, f"{problem}: {str(file)!r}")
     try:
         return load_positions(file, profile)
     except PositionsError as error:
@@ -499,6 +501,8 @@ def parse_scenario(document: dict, base_dir: str | Path | None = None) -> Scenar
         rows = _positions(top["positions"], profile,
                           Path(base_dir) if base_dir is not None else None, "positions")
         source = "positions.file"
+    _converted(check_outside_supply, fund, [row.wallet_quote for row in _first_rows(rows)],
+               "insurance_fund", profile.quote_decimals)
     try:
         state = build_state(profile, start, rows, book_account=book_account,
                             insurance_fund_quote=fund, backstop_vault=vault)
@@ -509,6 +513,14 @@ def parse_scenario(document: dict, base_dir: str | Path | None = None) -> Scenar
     return Scenario(name=name, description=description, state=state, config=config, seed=seed)
 
 
+def _first_rows(rows: list[PositionRow]) -> list[PositionRow]:
+    """The first row of each account (the one whose wallet is deposited)."""
+    first: dict[str, PositionRow] = {}
+    for row in rows:
+        first.setdefault(row.account_id, row)
+    return list(first.values())
+
+
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 
 
@@ -516,7 +528,7 @@ def loads_scenario(text: str, base_dir: str | Path | None = None) -> Scenario:
     """Parse a scenario's TOML text; a positions file is looked up relative to ``base_dir`` (the
     current directory when None)."""
     try:
-        document = tomllib.loads(text)
+        document = tomllib.loads(text.removeprefix("\ufeff"))  # an editor's byte-order mark
     except tomllib.TOMLDecodeError as error:
         message = str(error)
         found = _TOML_POSITION.search(message)
@@ -533,12 +545,11 @@ def load_scenario(path: str | Path) -> Scenario:
     """Read and parse a scenario file; a positions file it names is relative to its folder."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as error:
         raise ScenarioError("", f"cannot read {str(path)!r}: {error.strerror or error}") from None
-    except UnicodeDecodeError as error:
-        raise ScenarioError("", f"{str(path)!r} is not UTF-8 text: {error.reason}") from None
     try:
+        text = _converted(decode_text, data, repr(str(path)))
         return loads_scenario(text, base_dir=path.parent)
     except ScenarioError as error:
         error.file = str(path)

@@ -20,14 +20,30 @@ path and books; :mod:`liqspec.scenario`) with a progress bar, and writes to an o
 :func:`render_summary` is the table ``liqspec simulate`` prints. The trace, the tables and the
 summary are a function of the scenario alone (no clock, no absolute paths), so two runs can be
 compared with ``cmp`` or ``diff``.
+
+The folder is replaced whole, never file by file: the files are written into a new folder beside
+it (``.NAME.new-XXXXXXXX``), which is moved into place once every file is complete (on Linux by one
+atomic exchange; elsewhere by two renames, with nothing at the path in between). A reader
+therefore sees the old run's files or the new run's, never a mix, and an error or an interrupt
+leaves the old folder as it was and removes the new one (only a killed process can leave a
+``.NAME.new-*`` folder behind). Because the folder is replaced, :func:`simulate` refuses a folder
+that holds anything it did not write (:data:`OUTPUT_NAMES`): ``--out .`` in a project folder is an
+error, not a loss. The new folder is made before the run, so an unusable ``--out`` is reported
+before any work.
 """
 
 from __future__ import annotations
 
 import csv
+import ctypes
+import errno
 import json
+import os
+import secrets
+import shutil
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Literal
@@ -35,6 +51,7 @@ from typing import Any, Literal
 from tqdm import tqdm
 
 from liqspec.reference.cascade import CascadeResult, Event, Summary, run_cascade
+from liqspec.reference.errors import LiqspecError
 from liqspec.reference.state import State
 from liqspec.reference.units import from_units
 
@@ -45,6 +62,10 @@ TRACE_FILES = {
     "steps_csv": "steps.csv",
     "summary_json": "summary.json",
 }
+#: the plots' file names (drawn by :func:`liqspec.plots.render_all`)
+PLOT_FILES = ("price_path.png", "insurance_fund.png", "liquidation_map.png")
+#: every name :func:`simulate` may write: an output folder holding anything else is not replaced
+OUTPUT_NAMES = frozenset(TRACE_FILES.values()) | frozenset(PLOT_FILES)
 #: how the summary table names each file, in the order it lists them
 FILE_LABELS = {
     "events_jsonl": "events",
@@ -58,6 +79,11 @@ FILE_LABELS = {
 
 #: ``progress`` values: show the bar on a terminal only, always, or never
 Progress = bool | Literal["always"]
+
+
+class OutputError(LiqspecError):
+    """The output folder cannot be used (an empty path, a file, a folder holding other files, or
+    a place where nothing can be written); nothing was run or written."""
 
 
 @dataclass(frozen=True)
@@ -102,26 +128,125 @@ def simulate(scenario: Any, out_dir: str | Path, plots: bool = True,
     ``progress``: ``True`` shows a progress bar on standard error when it is a terminal,
     ``"always"`` shows it anyway, ``False`` never. The scenario's state is not changed: the
     cascade runs on a copy. ``engine``: see :func:`cascade_engine`.
+
+    The folder is replaced whole once every file is written (see the module docstring): after an
+    error or an interrupt it is as it was. :class:`OutputError` before any work when ``out_dir``
+    cannot be used.
     """
     run = cascade_engine(engine)
+    if not os.fspath(out_dir).strip():  # Path("") would be the current folder
+        raise OutputError("the output folder's path is empty")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    initial = scenario.state  # run_cascade works on its own copy: this stays the state before
-    result = _run_with_progress(run, initial, scenario.config, progress)
-    if result.summary is None:
-        raise RuntimeError("run_cascade returned no summary")
+    with replacing_folder(out) as stage:
+        initial = scenario.state  # run_cascade works on its own copy: this stays the state before
+        result = _run_with_progress(run, initial, scenario.config, progress)
+        if result.summary is None:
+            raise RuntimeError("run_cascade returned no summary")
 
-    files: dict[str, Path] = {key: out / name for key, name in TRACE_FILES.items()}
-    write_events_jsonl(result.events, files["events_jsonl"])
-    write_events_csv(result.events, files["events_csv"])
-    write_steps_csv(result, files["steps_csv"])
-    write_summary_json(result.summary, initial, files["summary_json"],
-                       scenario_name=scenario.name, seed=getattr(scenario, "seed", None))
-    if plots:
-        from liqspec import plots as plotting  # matplotlib is slow to import: only when drawing
+        files: dict[str, Path] = {key: stage / name for key, name in TRACE_FILES.items()}
+        write_events_jsonl(result.events, files["events_jsonl"])
+        write_events_csv(result.events, files["events_csv"])
+        write_steps_csv(result, files["steps_csv"])
+        write_summary_json(result.summary, initial, files["summary_json"],
+                           scenario_name=scenario.name, seed=getattr(scenario, "seed", None))
+        if plots:
+            from liqspec import plots as plotting  # matplotlib is slow to import: only if drawing
 
-        files.update(plotting.render_all(result, initial, scenario.config, out, scenario.name))
+            files.update(plotting.render_all(result, initial, scenario.config, stage,
+                                             scenario.name))
+    files = {key: out / path.name for key, path in files.items()}  # where they are now
     return SimulationReport(scenario.name, initial, result, out, files)
+
+
+# -- the output folder, replaced whole ----------------------------------------------------------
+
+def _check_output_folder(out: Path, given: str) -> None:
+    """Refuse an output folder that cannot be replaced whole without loss (``given``: its path as
+    the user wrote it, for the message)."""
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{given!r} is a file, not a folder")
+    if out.is_dir():
+        foreign = sorted(entry.name for entry in out.iterdir() if entry.name not in OUTPUT_NAMES
+                         or not entry.is_file() or entry.is_symlink())
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+            raise OutputError(f"{given!r} holds files that simulate did not write ({shown}); "
+                              f"the folder is replaced whole, so give a new or empty folder, or "
+                              f"one an earlier run wrote")
+
+
+@contextmanager
+def replacing_folder(out: Path) -> Iterator[Path]:
+    """A new, empty folder beside ``out`` to write into; when the block ends normally it
+    replaces ``out`` whole, and when it raises (an error, KeyboardInterrupt) it is removed and
+    ``out`` is left as it was. A symbolic link at ``out`` is kept: its target is replaced."""
+    given = str(out)
+    # absolute, so that "." or "a/.." has a name and a parent to write beside
+    out = out.resolve() if out.is_symlink() else Path(os.path.abspath(out))
+    if not out.name:
+        raise OutputError(f"{given!r} cannot be replaced: give a folder inside it")
+    _check_output_folder(out, given)
+    parent = out.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        stage = _new_folder(parent, f".{out.name}.new-")
+    except OSError as error:
+        raise OutputError(f"cannot write beside {given!r}: {error.strerror or error}") from None
+    try:
+        yield stage
+        _move_into_place(stage, out)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+
+
+def _new_folder(parent: Path, prefix: str) -> Path:
+    """A folder of a fresh name under ``parent`` (made with the usual permissions, unlike
+    tempfile.mkdtemp's private ones, since it becomes the user's output folder)."""
+    while True:
+        folder = parent / f"{prefix}{secrets.token_hex(4)}"
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            continue
+
+
+def _move_into_place(stage: Path, out: Path) -> None:
+    """``stage`` becomes ``out``; the old ``out``, if any, is removed."""
+    if not out.exists():
+        os.rename(stage, out)
+        return
+    if _exchange(stage, out):  # one atomic step: the path always holds a complete folder
+        shutil.rmtree(stage, ignore_errors=True)  # stage now holds the old files
+        return
+    old = stage.with_name(stage.name.replace(".new-", ".old-", 1))
+    os.rename(out, old)
+    try:
+        os.rename(stage, out)
+    except BaseException:
+        os.rename(old, out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two paths atomically (Linux ``renameat2(RENAME_EXCHANGE)``); False where the
+    system or the file system cannot, so the caller falls back to two renames."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):  # a C library without renameat2 (glibc < 2.28, musl)
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second),
+                 rename_exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(second))
 
 
 def _run_with_progress(run: Callable[..., CascadeResult], state: State, config: Any,

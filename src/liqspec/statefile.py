@@ -101,7 +101,7 @@ from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
 
-from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN, PPM
+from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN, PPM, checked
 from liqspec.reference.collateral import deposit, open_account
 from liqspec.reference.deleveraging import ORDERINGS, RANKINGS
 from liqspec.reference.errors import InexactDecimal, LiqspecError, ResultCode
@@ -187,11 +187,52 @@ class _NonFinite:
         return self.text
 
 
+def decode_text(data: bytes, name: str) -> str:
+    """A file's bytes as text: UTF-8, strictly (a stray byte is an error, never replaced or
+    smuggled through as a surrogate), and a leading byte-order mark, which editors on Windows
+    write, is dropped. Every file format of the command reads its bytes through here, from a
+    file or from standard input alike."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise StateFileError("", f"{name} is not UTF-8 text: {error.reason} at byte "
+                                 f"{error.start}") from None
+
+
+def _is_unicode(text: str) -> bool:
+    """Whether ``text`` is made of Unicode characters only (no lone surrogate)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _lone_surrogate(document: object) -> tuple[str, str] | None:
+    """The path and text of the first string (a key or a value) holding a lone surrogate, which
+    a JSON ``\\ud800`` escape decodes to: not a Unicode character, so it can be neither compared
+    reliably nor printed. Iterative, so a deeply nested document cannot exhaust the stack."""
+    stack: list[tuple[str, object]] = [("", document)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if not _is_unicode(value):
+                return path or "(top level)", value
+        elif isinstance(value, dict):
+            for key, item in reversed(list(value.items())):
+                if not _is_unicode(key):
+                    return path or "(top level)", key
+                stack.append((join_path(path, key), item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", item) for i, item in reversed(list(enumerate(value))))
+    return None
+
+
 def _parse_json(text: str) -> object:
     try:
         # parse_float=Decimal: a JSON number such as 0.004 is read exactly, never as a float.
-        return json.loads(text, parse_float=Decimal, parse_constant=_NonFinite,
-                          object_pairs_hook=_object_pairs)
+        document = json.loads(text.removeprefix("\ufeff"), parse_float=Decimal,
+                              parse_constant=_NonFinite, object_pairs_hook=_object_pairs)
     except json.JSONDecodeError as error:
         raise StateFileError("", f"invalid JSON at line {error.lineno}, column {error.colno}: "
                                  f"{error.msg}", line=error.lineno, column=error.colno) from None
@@ -199,6 +240,12 @@ def _parse_json(text: str) -> object:
         raise StateFileError("", f"invalid JSON: {error}") from None
     except RecursionError:
         raise StateFileError("", "invalid JSON: nested too deeply") from None
+    found = _lone_surrogate(document)
+    if found is not None:
+        path, text = found
+        raise StateFileError(path, f"{text!r} holds an escape of a lone surrogate (\\ud800 to "
+                                   f"\\udfff), which is not a Unicode character")
+    return document
 
 
 # -- field paths and typed values ---------------------------------------------------------------
@@ -620,6 +667,27 @@ def _check_domain(state: State, specs: list[_AccountSpec]) -> None:
             raise StateFileError(where, f"{whose}at these marks, {error}", error.code) from None
 
 
+def check_outside_supply(fund_quote: int, wallets_quote: list[int], fund_path: str,
+                         quote_decimals: int) -> None:
+    """The insurance fund and every wallet are deposited from the ``outside`` holder
+    (LIQ-INSURANCE-2, LIQ-DEPOSIT-1), whose balance must stay in int64 (LIQ-DOMAIN-1). When the
+    wallets fit but not with the fund, the fund is the field at fault (a StateFileError at
+    ``fund_path``); wallets too large by themselves are left to the deposit that crosses the
+    limit, whose error names that account."""
+    wallets = sum(wallets_quote)
+    try:
+        checked(-wallets, "balance of outside")
+    except LiqspecError:
+        return
+    try:
+        checked(-(wallets + fund_quote), "balance of outside")
+    except LiqspecError as error:
+        raise StateFileError(fund_path, f"{from_units(fund_quote, quote_decimals)!r} with the "
+                                        f"wallets ({from_units(wallets, quote_decimals)}) is more "
+                                        f"than the outside holder can supply: {error} "
+                                        f"(LIQ-DOMAIN-1)", error.code) from None
+
+
 def parse_state(document: object) -> LoadedState:
     """Build a state from a parsed JSON document (see the module docstring for the format)."""
     top = field_object(document, "", required=("marks", "accounts"), optional=_TOP_KEYS)
@@ -640,6 +708,8 @@ def parse_state(document: object) -> LoadedState:
     seen: set[str] = set()
     specs = [_account(raw, profile, f"accounts[{i}]", seen) for i, raw in enumerate(raw_accounts)]
 
+    check_outside_supply(fund, [spec.wallet_quote for spec in specs], "insurance_fund",
+                         profile.quote_decimals)
     state = new_state(profile, marks)
     try:
         if fund:
@@ -682,12 +752,10 @@ def loads(text: str) -> LoadedState:
 def load(path: str | Path) -> LoadedState:
     """Read and parse a state file; an unreadable file is a :class:`StateFileError` too."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        data = Path(path).read_bytes()
     except OSError as error:
         raise StateFileError("", f"cannot read {str(path)!r}: {error.strerror or error}") from None
-    except UnicodeDecodeError as error:
-        raise StateFileError("", f"{str(path)!r} is not UTF-8 text: {error.reason}") from None
-    return loads(text)
+    return loads(decode_text(data, repr(str(path))))
 
 
 def example_text() -> str:
