@@ -1,6 +1,11 @@
 """The auditor's site (docs/): the spec's worked examples run as doctests, the site builds offline
-with warnings as errors, a real headless browser shows typeset math and a traceability matrix
-holding every rule, every internal link lands, and an untraced rule stops the build.
+with warnings as errors, a real headless browser shows typeset math, a traceability matrix
+holding every rule and rule blocks that fit their frame at 1280 px, searching a rule ID finds its
+definition first, the proof page says what each theorem is about and what is not proved, every
+internal link lands, and an untraced rule stops the build.
+
+The site is built once for this module, with a proof report of two quick theorems proved for it
+(tests/test_proofs.py proves them all).
 
 Needs the docs extra (Sphinx, sphinx-mathjax-offline) and Chromium (Debian's ``chromium``);
 ``.ci/run`` installs both. A missing Sphinx or Chromium fails these tests, it does not skip them.
@@ -314,6 +319,24 @@ def test_proof_scope_stops_the_build_on_a_theorem_without_stated_assumptions():
     gone = [s for s in scopes if s.theorem_id != "T-DEPOSIT"]
     assert scope_module.problems(gone) == [
         "ASSUMES in docs/_ext/liqspec_proof_scope.py names T-DEPOSIT, which is no theorem"]
+
+
+def test_the_proof_page_shows_the_plain_fields_a_report_records():
+    """Whatever the prover records (a commit, the z3 version, a resource limit and its use, a
+    fidelity campaign), the page shows as ``name: value``; nested records are left to the
+    table."""
+    for name in ("liqspec_trace", "liqspec_proof_scope", "liqspec_proofs_report"):
+        load_ext_module(name)
+    docs = load_ext_module("liqspec_docs")
+    entry = {"id": "T-X", "verdict": "PROVED", "commit": None, "z3_version": "4.13.0",
+             "rlimit": 20_000_000, "fidelity": {"operations": ["deposit"], "cases": 60,
+                                                "drift": ""},
+             "schedule": ["incremental", "fresh"], "obligations": [{"domain": "binance_usdm"}],
+             "theorems": [{"id": "T-X"}], "detail": ""}
+    assert docs._scalar_items(entry, {"id", "verdict", "obligations"}) == [
+        ("commit", "none"), ("z3_version", "4.13.0"), ("rlimit", "20,000,000"),
+        ("fidelity.operations", "deposit"), ("fidelity.cases", "60"),
+        ("schedule", "incremental, fresh")]
 
 
 def test_matrix_separates_checks_fast_path_tests_and_mentions(site):

@@ -450,18 +450,31 @@ def _shown_value(value: object) -> str:
     return str(value)
 
 
+SCALAR = (str, int, float, bool)
+
+
+def _is_plain(value: object) -> bool:
+    """A scalar, or a list of scalars (not the report's theorems or obligations)."""
+    if isinstance(value, (list, tuple)):
+        return all(isinstance(v, SCALAR) for v in value)
+    return isinstance(value, SCALAR)
+
+
 def _scalar_items(entry: dict, skip: set[str]) -> list[tuple[str, str]]:
     """A report entry's fields as (name, text), whatever the prover records (a commit, the z3
-    version, a resource limit and use, a fidelity campaign's cases...): scalars and lists as they
-    are, a dict's scalars as ``name.key``; empty values left out."""
+    version, a resource limit and use, a fidelity campaign's cases...): scalars and lists of
+    them as they are, ``None`` as "none", a dict's plain fields as ``name.key``; empty strings
+    left out."""
     items = []
     for key, value in entry.items():
-        if key in skip or value is None or value == "":
+        if key in skip or value == "":
             continue
-        if isinstance(value, dict):
+        if value is None:
+            items.append((key, "none"))
+        elif isinstance(value, dict):
             items += [(f"{key}.{k}", _shown_value(v)) for k, v in value.items()
-                      if isinstance(v, (str, int, float, bool, list, tuple)) and v != ""]
-        elif isinstance(value, (str, int, float, bool, list, tuple)):
+                      if _is_plain(v) and v != ""]
+        elif _is_plain(value):
             items.append((key, _shown_value(value)))
     return items
 
@@ -723,8 +736,8 @@ class ProofMutants(SphinxDirective):
                 "alone catches is not shown."))
         elif rows:
             out.append(_para(f"{len(rows)} catalogued mutants that liqspec prove alone does not "
-                             f"catch, and why, from {how}; the tests catch each of them "
-                             "(liqspec mutate)."))
+                             f"catch, and why, from {how}; liqspec mutate's fidelity campaign "
+                             "or tests catch each of them."))
         else:
             out.append(_para(f"Every catalogued mutant is caught by a theorem ({how})."))
             return out
@@ -732,8 +745,9 @@ class ProofMutants(SphinxDirective):
             return out
 
         def value(row, name):
-            return str(row.get(name, "") if isinstance(row, dict)
-                       else getattr(row, name, row if name == "value" else ""))
+            found = (row.get(name) if isinstance(row, dict)
+                     else getattr(row, name, row if name == "value" else None))
+            return "" if found is None else str(found)
 
         width = max(1, 100 // max(1, len(fields)))
         out.append(table([f.replace("_", " ") for f in fields],
