@@ -420,8 +420,8 @@ VERDICT_MEANING = {
     "PROVED": "z3 showed there is no counterexample: the assumptions and the negated goal "
               "cannot hold together.",
     "COUNTEREXAMPLE": "z3 found a state and arguments that satisfy the assumptions and break "
-                      "the goal; it is printed as a scenario that replays in the reference and "
-                      "saved as a regression vector.",
+                      "the goal; it is printed as a scenario that replays in the reference "
+                      "(liqspec prove --save-counterexamples writes it as a regression vector).",
     "VACUOUS": "the assumptions cannot hold together, so the theorem would prove anything.",
     "UNKNOWN": "z3 gave no answer within the obligation's limit.",
     "DRIFTED": "the encodings the theorem uses no longer compute what the installed reference "

@@ -124,7 +124,7 @@ def _kind(obligations, state_invariants) -> tuple[str, str]:
     return (INDUCTIVE if any(name.startswith("LIQ-INV-1") for name in goals) else ONE_STEP), ""
 
 
-def collect(root: Path | None = None) -> tuple[list[Scope], str]:
+def collect() -> tuple[list[Scope], str]:
     """The scope of every registered theorem, or ([], why) when liqspec.proofs is not there."""
     try:
         from liqspec.proofs import encodings, theorems
@@ -190,10 +190,13 @@ def prover_checks_fidelity() -> bool:
 
 
 def prover_uses_resource_limit() -> bool:
-    """Whether verdicts are decided by z3's deterministic resource limit (``rlimit``)."""
-    from liqspec.proofs import prover
+    """Whether verdicts are decided by z3's deterministic resource limit: each theorem then
+    carries its calibrated ``rlimit``."""
+    import dataclasses
 
-    return "rlimit" in inspect.getsource(prover)
+    from liqspec.proofs.theorems import Theorem
+
+    return "rlimit" in {f.name for f in dataclasses.fields(Theorem)}
 
 
 def uncovered_mutants():
