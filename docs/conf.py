@@ -36,7 +36,7 @@ liqspec_root = str(DOCS.parent)
 
 root_doc = "index"
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
-templates_path: list[str] = []
+templates_path = ["_templates"]
 
 # -n: every cross-reference must resolve. Standard-library and numpy types in signatures have no
 # target without intersphinx, which would need the network, so they are the only exceptions.

@@ -1,6 +1,11 @@
 """The auditor's site (docs/): the spec's worked examples run as doctests, the site builds offline
-with warnings as errors, a real headless browser shows typeset math and a traceability matrix
-holding every rule, every internal link lands, and an untraced rule stops the build.
+with warnings as errors, a real headless browser shows typeset math, a traceability matrix
+holding every rule and rule blocks that fit their frame at 1280 px, searching a rule ID finds its
+definition first, the proof page says what each theorem is about and what is not proved, every
+internal link lands, and an untraced rule stops the build.
+
+The site is built once for this module, with a proof report of two quick theorems proved for it
+(tests/test_proofs.py proves them all).
 
 Needs the docs extra (Sphinx, sphinx-mathjax-offline) and Chromium (Debian's ``chromium``);
 ``.ci/run`` installs both. A missing Sphinx or Chromium fails these tests, it does not skip them.
@@ -10,6 +15,7 @@ Needs the docs extra (Sphinx, sphinx-mathjax-offline) and Chromium (Debian's ``c
 
 from __future__ import annotations
 
+import dataclasses
 import doctest
 import importlib.util
 import os
@@ -34,14 +40,18 @@ OFFLINE = {"http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:
            "no_proxy": "", "NO_PROXY": ""}
 
 
-def load_trace_module():
-    """docs/_ext/liqspec_trace.py: the traceability data the site is built from."""
-    path = DOCS / "_ext" / "liqspec_trace.py"
-    spec = importlib.util.spec_from_file_location("liqspec_trace", path)
+def load_ext_module(name: str):
+    """A module of docs/_ext, the code the site is built with."""
+    spec = importlib.util.spec_from_file_location(name, DOCS / "_ext" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("liqspec_trace", module)
+    sys.modules.setdefault(name, module)
     spec.loader.exec_module(module)
     return module
+
+
+def load_trace_module():
+    """docs/_ext/liqspec_trace.py: the traceability data the site is built from."""
+    return load_ext_module("liqspec_trace")
 
 
 def spec_rule_ids() -> list[str]:
@@ -100,15 +110,32 @@ def sphinx_build(source: Path, out: Path, env: dict | None = None) -> subprocess
         capture_output=True, text=True, timeout=600, env={**os.environ, **OFFLINE, **(env or {})})
 
 
+#: the theorems the site's proof report holds: two quick ones, so the docs tests do not wait for
+#: every theorem (tests/test_proofs.py proves them all); the rest show "not in the report"
+REPORTED_THEOREMS = ("T-CEIL-LEMMA", "T-MM-POSITIVE")
+
+
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, proof_run) -> Path:
-    """The built site: ``sphinx-build -W -n -b html docs <tmp>/html``, offline, showing the
-    suite's proof report (``LIQSPEC_PROOF_REPORT``, as ``liqspec prove --report`` writes it)."""
+def docs_proof_report(tmp_path_factory) -> Path:
+    """A real proof report, as ``liqspec prove T-CEIL-LEMMA T-MM-POSITIVE --report FILE`` writes
+    it."""
+    from liqspec.proofs import prover, report
+
+    results = prover.prove_all(prover.select(list(REPORTED_THEOREMS)))
+    built = report.build(results, sum(r.seconds for r in results), jobs=1)
+    return report.write(built, tmp_path_factory.mktemp("proofs") / "report.json")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, docs_proof_report) -> Path:
+    """The built site, once for the module: ``sphinx-build -W -n -b html docs <tmp>/html``,
+    offline, showing a proof report (``LIQSPEC_PROOF_REPORT``, as ``liqspec prove --report``
+    writes it)."""
     given = os.environ.get("LIQSPEC_DOCS_HTML")
     if given:
         return Path(given)
     out = tmp_path_factory.mktemp("docs") / "html"
-    result = sphinx_build(DOCS, out, {"LIQSPEC_PROOF_REPORT": str(proof_run.report_path)})
+    result = sphinx_build(DOCS, out, {"LIQSPEC_PROOF_REPORT": str(docs_proof_report)})
     assert result.returncode == 0, f"the docs build failed:\n{result.stdout}\n{result.stderr}"
     return out
 
@@ -198,21 +225,196 @@ def test_proof_profile_and_api_pages_are_generated_from_the_code(site):
         assert f'id="module-liqspec.reference.{module}"' in reference, module
 
 
-def test_proof_page_shows_the_verdicts_of_the_report_it_was_built_with(site, proof_run):
+def text_of(page: str) -> str:
+    """A page's text: tags dropped, entities decoded, white space collapsed."""
+    import html
+
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", page)))
+
+
+def proof_row(proofs: str, theorem_id: str) -> str:
+    row = re.search(rf'id="theorem-{theorem_id.lower()}".*?</tr>', proofs, re.S)
+    assert row, theorem_id
+    return row.group(0)
+
+
+def test_proof_page_shows_the_verdicts_of_the_report_it_was_built_with(site,
+                                                                        docs_proof_report):
     """The proof table's verdicts are the saved report's (``liqspec prove --report``), per
-    theorem, and the report itself is published beside the page."""
-    import re
-
+    theorem, a theorem the report lacks says so, and the report is published beside the page."""
     from liqspec.proofs import report
+    from liqspec.proofs.theorems import REGISTRY
 
-    saved = report.load(proof_run.report_path)
+    saved = report.load(docs_proof_report)
+    assert {t["id"] for t in saved["theorems"]} == set(REPORTED_THEOREMS)
     proofs = (site / "proofs.html").read_text(encoding="utf-8")
     assert "Verdicts from the saved report report.json" in proofs
     for theorem in saved["theorems"]:
-        row = re.search(rf'id="theorem-{theorem["id"].lower()}".*?</tr>', proofs, re.S)
-        assert row, theorem["id"]
-        assert f'>{theorem["verdict"]}<' in row.group(0), theorem["id"]
+        assert f'>{theorem["verdict"]}<' in proof_row(proofs, theorem["id"]), theorem["id"]
+    for theorem in REGISTRY:
+        if theorem.id not in REPORTED_THEOREMS:
+            assert "not in the report" in proof_row(proofs, theorem.id), theorem.id
+    page = text_of(proofs)
+    for key, value in saved.items():  # what the run records (source, commit, z3 version, ...)
+        if isinstance(value, str) and value:
+            assert f"{key.replace('_', ' ')}: {value}" in page, key
+        elif isinstance(value, int) and not isinstance(value, bool):
+            assert f"{key.replace('_', ' ')}: {value:,}" in page, key
     assert report.load(site / "proof-report.json") == saved
+
+
+def test_proof_page_says_what_each_theorem_is_about(site):
+    """Each theorem's row names every parameter domain the prover runs it over (as
+    ``domains_for`` chooses them), its kind, what it assumes, and links to its source, which
+    the page shows; the bounded cascade check says it is bounded."""
+    import html
+
+    from liqspec.proofs.theorems import REGISTRY, domains_for
+
+    proofs = (site / "proofs.html").read_text(encoding="utf-8")
+    for theorem in REGISTRY:
+        row = html.unescape(proof_row(proofs, theorem.id))
+        for params in domains_for(theorem):
+            if params is not None:
+                assert params.name.removeprefix("generic") in row, (theorem.id, params.name)
+        assert "Assumes:" in row, theorem.id
+        label = f"source-theorem-{theorem.id.lower()}"
+        assert f'href="#{label}"' in row, theorem.id
+        source = re.search(rf'id="{label}".*?</pre>', proofs, re.S)
+        assert source and f"def {theorem.build.__name__}(" in html.unescape(
+            re.sub(r"<[^>]+>", "", source.group(0))), theorem.id
+    assert "bounded model check" in proof_row(proofs, "T-CASCADE-BMC")
+    assert "inductive step" in proof_row(proofs, "T-DEPOSIT")
+    assert "1 generic policy mix" in proof_row(proofs, "T-SOCIALIZE")
+
+
+def test_proof_page_and_tutorial_say_what_is_not_proved(site):
+    """The page states that verdicts are about encodings tied by fidelity checks, lists what no
+    theorem proves, and lists every rule no theorem covers; the tutorial no longer claims the
+    proofs run over the reference's own arithmetic."""
+    trace = load_trace_module().collect(ROOT)
+    proofs = re.sub(r"\s+", " ", (site / "proofs.html").read_text(encoding="utf-8"))
+    for phrase in ("encodings", "fidelity check", "What is not proved", "int64",
+                   "Isolated accounts", "ranking scores", "book walk", "Tier switching",
+                   "Mutants no theorem catches"):
+        assert phrase in proofs, phrase
+    gaps = text_of(proofs[proofs.index("What is not proved"):])
+    for rule in trace.rules:
+        if not trace.theorems_for(rule.rule_id):
+            assert f"{rule.rule_id} {rule.title}" in gaps, rule.rule_id
+    tutorial = (site / "tutorial.html").read_text(encoding="utf-8")
+    assert "reference’s own arithmetic" not in tutorial
+    assert "reference's own arithmetic" not in (DOCS / "tutorial.rst").read_text()
+    assert "encodings" in tutorial
+
+
+def test_proof_scope_stops_the_build_on_a_theorem_without_stated_assumptions():
+    scope_module = load_ext_module("liqspec_proof_scope")
+    scopes, why = scope_module.collect()
+    assert why == "" and scope_module.problems(scopes) == []
+    unstated = dataclasses.replace(scopes[0], assumes="")
+    assert scope_module.problems([unstated, *scopes[1:]]) == [
+        f"theorem {unstated.theorem_id}: the proof page does not say what it assumes (add it to "
+        "ASSUMES in docs/_ext/liqspec_proof_scope.py)"]
+    gone = [s for s in scopes if s.theorem_id != "T-DEPOSIT"]
+    assert scope_module.problems(gone) == [
+        "ASSUMES in docs/_ext/liqspec_proof_scope.py names T-DEPOSIT, which is no theorem"]
+
+
+def test_the_proof_page_shows_the_plain_fields_a_report_records():
+    """Whatever the prover records (a commit, the z3 version, a resource limit and its use, a
+    fidelity campaign), the page shows as ``name: value``; nested records are left to the
+    table."""
+    for name in ("liqspec_trace", "liqspec_proof_scope", "liqspec_proofs_report"):
+        load_ext_module(name)
+    docs = load_ext_module("liqspec_docs")
+    entry = {"id": "T-X", "verdict": "PROVED", "commit": None, "z3_version": "4.13.0",
+             "rlimit": 20_000_000, "fidelity": {"operations": ["deposit"], "cases": 60,
+                                                "drift": ""},
+             "schedule": ["incremental", "fresh"], "obligations": [{"domain": "binance_usdm"}],
+             "theorems": [{"id": "T-X"}], "detail": ""}
+    assert docs._scalar_items(entry, {"id", "verdict", "obligations"}) == [
+        ("commit", "none"), ("z3_version", "4.13.0"), ("rlimit", "20,000,000"),
+        ("fidelity.operations", "deposit"), ("fidelity.cases", "60"),
+        ("schedule", "incremental, fresh")]
+
+
+def test_matrix_separates_checks_fast_path_tests_and_mentions(site):
+    """A test of the reference that names a rule is in the first test column, a test of
+    liqspec.fast in the second, a test that cites the rule only in its body in the third."""
+    trace = load_trace_module()
+    data = trace.collect(ROOT)
+    matrix = (site / "traceability.html").read_text(encoding="utf-8")
+    for header in ("Tests that check it on the reference", "Fast-path tests", "Mentions"):
+        assert f"<p>{header}</p>" in matrix, header
+    for rule in data.rules:
+        row = re.search(rf'id="trace-{rule.rule_id.lower()}".*?</tr>', matrix, re.S).group(0)
+        cells = re.findall(r"<td.*?</td>", row, re.S)  # after the rule's own cell
+        assert len(cells) == 6, rule.rule_id
+        for column, kind in ((1, trace.CHECKS), (2, trace.FAST_PATH), (3, trace.MENTIONS)):
+            for test in data.tests_of_kind(rule.rule_id, kind):
+                assert f'href="tests.html#{test.label}"' in cells[column], (rule.rule_id, test)
+
+
+# -- navigation --------------------------------------------------------------------------------
+
+def spec_chapters() -> list[str]:
+    """The chapters spec/index.rst's toctree lists, in order."""
+    text = (SPEC / "index.rst").read_text(encoding="utf-8")
+    block = text[text.index(".. toctree::"):]
+    return re.findall(r"^   (\w+)$", block, re.M)
+
+
+def test_every_page_lists_the_spec_chapters_in_its_sidebar_and_the_home_page_too(site):
+    chapters = spec_chapters()
+    assert sorted(chapters) == sorted(p.removesuffix(".rst") for p in SPEC_PAGES)
+    for page in ("index.html", "proofs.html", "tutorial.html", "spec/margin.html",
+                 "api/reference.html"):
+        text = (site / page).read_text(encoding="utf-8")
+        sidebar = text[text.index('<div class="sphinxsidebar"'):]
+        prefix = "../" if "/" in page else ""
+        hrefs = re.findall(r'href="([^"#]+)"', sidebar)
+        listed = [h for h in hrefs if h.startswith(f"{prefix}spec/") or
+                  (page.startswith("spec/") and re.fullmatch(r"\w+\.html", h))]
+        names = [Path(h).stem for h in listed] + [Path(page).stem]  # its own: href="#"
+        assert [c for c in chapters if c not in names] == [], page
+    home = (site / "index.html").read_text(encoding="utf-8")
+    body = home[home.index('<div class="body"'):home.index('<div class="sphinxsidebar"')]
+    assert [c for c in chapters if f'href="spec/{c}.html"' not in body] == []
+
+
+def test_long_chapters_have_an_in_page_contents(site):
+    """A chapter of four sections or more, or over 300 lines, opens with a local contents."""
+    for page in SPEC_PAGES:
+        source = (SPEC / page).read_text(encoding="utf-8")
+        sections = len(re.findall(r"^(-{3,}|={3,})$", source, re.M))
+        if sections < 4 and source.count("\n") <= 300:
+            continue
+        html = (site / "spec" / page.replace(".rst", ".html")).read_text(encoding="utf-8")
+        assert re.search(r'class="contents local[^"]*"', html), page
+
+
+def test_every_rule_id_is_in_the_general_index_pointing_at_its_definition(site):
+    """The general index lists every rule ID once, as a main entry, linked to the rule's own
+    section (searching the ID then ranks that definition first: see the browser test)."""
+    import html
+
+    index = (site / "genindex.html").read_text(encoding="utf-8")
+    for rule in load_trace_module().parse_spec(SPEC):
+        entry = re.search(rf"<li>\s*{rule.rule_id}\s*<ul>\s*<li><a href=\"([^\"]+)\">"
+                          rf"<strong>([^<]+)</strong>", index)
+        assert entry, rule.rule_id
+        assert entry.group(1) == f"spec/{rule.page}.html#{rule.rule_id.lower()}"
+        assert html.unescape(entry.group(2)) == rule.title
+
+
+def test_no_paragraph_of_the_spec_repeats_the_one_before():
+    """A stray label pasted several times (LIQ-PRICE-2's example once read "Isolated:" four
+    times in a row) is a copy slip."""
+    for page in sorted(SPEC.glob("*.rst")):
+        paragraphs = [p.strip() for p in re.split(r"\n\s*\n", page.read_text(encoding="utf-8"))]
+        repeats = [a for a, b in zip(paragraphs, paragraphs[1:]) if a and a == b]
+        assert repeats == [], f"{page.name}: {repeats}"
 
 
 # -- in a real browser ----------------------------------------------------------------------------
@@ -226,11 +428,12 @@ def chromium() -> str:
                 "browser. Install it with `apt-get install -y chromium` (.ci/run does).")
 
 
-def browse(tmp_path: Path, url: str, *action: str) -> subprocess.CompletedProcess:
+def browse(tmp_path: Path, url: str, *action: str,
+           budget_ms: int = 15_000) -> subprocess.CompletedProcess:
     """Chromium, headless, with every host name unresolvable: the page gets no network."""
     command = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
                "--no-first-run", "--disable-extensions", f"--user-data-dir={tmp_path / 'profile'}",
-               "--host-resolver-rules=MAP * ~NOTFOUND", "--virtual-time-budget=15000",
+               "--host-resolver-rules=MAP * ~NOTFOUND", f"--virtual-time-budget={budget_ms}",
                *action, url]
     result = subprocess.run(command, capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -270,6 +473,80 @@ def test_traceability_page_loads_with_every_rule_in_a_headless_browser(site, tmp
     browse(tmp_path, page.as_uri(), f"--screenshot={shot}", "--window-size=1400,1600")
     assert keep(shot).stat().st_size > 50_000
     print(f"screenshot: {shot}")
+
+
+#: measures every rule block of the spec pages framed beside it, once MathJax has typeset them
+MEASURE_RULE_BLOCKS = """<script>
+window.addEventListener("load", function () {
+  var frames = Array.prototype.slice.call(document.querySelectorAll("iframe"));
+  Promise.all(frames.map(function (frame) {
+    var w = frame.contentWindow;
+    return (w.MathJax && w.MathJax.startup && w.MathJax.startup.promise) || Promise.resolve();
+  })).then(function () {
+    var boxes = [];
+    frames.forEach(function (frame) {
+      var page = frame.contentDocument;
+      var body = page.querySelector("div.body").getBoundingClientRect();
+      page.querySelectorAll("div.liqspec-rule").forEach(function (box) {
+        var id = box.querySelector("p.liqspec-rule-id");
+        boxes.push({page: frame.getAttribute("src"), id: id ? id.textContent.trim() : "?",
+                    scrollWidth: box.scrollWidth, clientWidth: box.clientWidth,
+                    right: box.getBoundingClientRect().right, frameRight: body.right});
+      });
+    });
+    var out = document.createElement("pre");
+    out.id = "liqspec-measured";
+    out.textContent = JSON.stringify(boxes);
+    document.body.appendChild(out);
+  });
+});
+</script>"""
+
+
+def test_no_rule_block_overflows_its_frame_at_1280px(site, tmp_path):
+    """In a 1280 px wide window every rule block fits its frame: nothing inside it is wider than
+    the block (which would clip normative text), and the block ends inside the page's body. Long
+    test names used to be kept on one line and pushed 55 of 71 blocks past their frame. One
+    browser measures every spec page, each in a 1280 px frame of a page written beside them."""
+    import html
+    import json
+
+    frames = "".join(f'<iframe src="spec/{page.replace(".rst", ".html")}" '
+                     'style="width:1280px;height:900px;border:0"></iframe>'
+                     for page in SPEC_PAGES)
+    probe = site / "measure-rule-blocks.html"
+    probe.write_text("<!DOCTYPE html><html><head><meta charset='utf-8'></head>"
+                     f"<body style='margin:0'>{frames}{MEASURE_RULE_BLOCKS}</body></html>",
+                     encoding="utf-8")
+    try:
+        dom = browse(tmp_path, probe.as_uri(), "--dump-dom", "--window-size=1300,2000",
+                     "--allow-file-access-from-files", budget_ms=60_000).stdout
+    finally:
+        probe.unlink()
+    found = re.search(r'<pre id="liqspec-measured">(.*?)</pre>', dom, re.S)
+    assert found, "the measuring script did not run"
+    measured = json.loads(html.unescape(found.group(1)))
+    assert len(measured) == len(spec_rule_ids())
+    overflowing = [f"{b['page']} {b['id']}: content {b['scrollWidth']} px in "
+                   f"{b['clientWidth']} px, right edge {b['right']:.0f} px, frame "
+                   f"{b['frameRight']:.0f} px" for b in measured
+                   if b["scrollWidth"] > b["clientWidth"] or b["right"] > b["frameRight"] + 1]
+    assert overflowing == [], "\n".join(overflowing)
+    shot = tmp_path / "spec-trading-1280.png"
+    browse(tmp_path, (site / "spec" / "trading.html").as_uri(), f"--screenshot={shot}",
+           "--window-size=1280,1800")
+    assert keep(shot).stat().st_size > 50_000
+
+
+def test_searching_a_rule_id_lists_its_definition_first(site, tmp_path):
+    """Sphinx's own search page, in a browser: the first hit for a rule ID is the rule's
+    definition, not one of the pages that mention it."""
+    for rule_id, page in (("LIQ-FEE-1", "liquidation"), ("LIQ-INV-3", "invariants")):
+        url = f"{(site / 'search.html').as_uri()}?q={rule_id}"
+        dom = browse(tmp_path, url, "--dump-dom").stdout
+        hits = re.findall(r'<li class="[^"]*"><a href="([^"]+)"', dom)
+        assert hits, f"no search results for {rule_id}"
+        assert hits[0] == f"spec/{page}.html#{rule_id.lower()}", hits[:3]
 
 
 # -- the build refuses an untraced rule ------------------------------------------------------------

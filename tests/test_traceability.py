@@ -59,3 +59,59 @@ def test_registry_names_real_functions():
         for qualified in functions:
             module, _, name = qualified.rpartition(".")
             assert module.startswith("liqspec.reference"), qualified
+
+
+# -- how a test cites a rule: the matrix's three test columns -----------------------------------
+
+def trace_module():
+    """docs/_ext/liqspec_trace.py, which the docs site builds its matrix with."""
+    import importlib.util
+    import sys
+
+    path = ROOT / "docs" / "_ext" / "liqspec_trace.py"
+    spec = importlib.util.spec_from_file_location("liqspec_trace", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("liqspec_trace", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_citation_is_a_check_a_fast_path_test_or_a_mention():
+    trace = trace_module()
+    fee = "-".join(("LIQ", "FEE", "1"))  # assembled, so this file cites no rule by accident
+    under = fee.replace("-", "_")
+
+    def source(path, name, body):
+        return trace.TestSource(path, name, 1, body, (fee,))
+
+    named = source("tests/test_liquidation.py", f"test_fee_{under}",
+                   f"def test_fee_{under}():\n    assert True\n")
+    documented = source("tests/test_liquidation.py", "test_fee",
+                        f'def test_fee():\n    """The fee ({fee})."""\n')
+    in_body = source("tests/test_ledger.py", "test_journal",
+                     f'def test_journal():\n    transfer("{fee}")\n')
+    fast = source("tests/test_fast_operations.py", f"test_fee_{under}",
+                  f"def test_fee_{under}():\n    pass\n")
+    proofs = source("tests/test_proofs.py", f"test_theorem_{under}",
+                    f"def test_theorem_{under}():\n    pass\n")
+    helper = source("tests/test_liquidation.py", "fee_case", f'def fee_case():\n    "{fee}"\n')
+    module = source("tests/test_liquidation.py", "", f'   1  """Fees ({fee})."""')
+    kinds = {s.name + s.path: s.kind(fee) for s in (named, documented, in_body, fast, proofs,
+                                                    helper, module)}
+    assert list(kinds.values()) == [trace.CHECKS, trace.CHECKS, trace.MENTIONS, trace.FAST_PATH,
+                                    trace.MENTIONS, trace.MENTIONS, trace.MENTIONS]
+    # the kind is per rule: a test that names one rule only mentions another in its body
+    assert named.kind("-".join(("LIQ", "INV", "7"))) == trace.MENTIONS
+
+
+def test_every_rule_has_a_test_that_checks_it_on_the_reference():
+    """The matrix's first test column is never empty: some test of the reference carries each
+    rule's ID in its name or docstring."""
+    trace = trace_module()
+    data = trace.collect(ROOT)
+    assert [r.rule_id for r in data.rules if not data.tests_of_kind(r.rule_id, trace.CHECKS)] == []
+    every = {(r.rule_id, t.label) for r in data.rules for t in data.tests[r.rule_id]}
+    split = {(r.rule_id, t.label) for r in data.rules
+             for kind in (trace.CHECKS, trace.FAST_PATH, trace.MENTIONS)
+             for t in data.tests_of_kind(r.rule_id, kind)}
+    assert split == every  # each citation in exactly one column

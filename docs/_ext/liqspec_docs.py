@@ -28,20 +28,21 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 from sphinx.util.nodes import make_refnode
 
+import liqspec_proof_scope
 import liqspec_proofs_report
 import liqspec_trace
 
 logger = logging.getLogger(__name__)
 
 DOTTED = re.compile(r"^liqspec\.[A-Za-z_][\w.]*$")
-VERDICT_CLASS = {"PROVED": "proved", "COUNTEREXAMPLE": "failed", "UNKNOWN": "failed",
-                 "VACUOUS": "failed"}
+VERDICT_CLASS = {"PROVED": "proved"}  # every other verdict is a failure
 
 # Built once per build in builder-inited; directives and transforms read it (forked parallel
 # readers inherit it).
 _TRACE: liqspec_trace.Trace | None = None
 _REPORT: dict | None = None
 _REPORT_SOURCE = ""
+_SCOPES: list[liqspec_proof_scope.Scope] = []
 
 
 def trace() -> liqspec_trace.Trace:
@@ -205,6 +206,9 @@ class RuleBlocks(SphinxTransform):
                 continue
             parent.remove(fields)
             box = nodes.container(classes=["liqspec-rule"])
+            index_entry = rule_index_entry(marker)
+            if index_entry is not None:
+                box += index_entry
             header = nodes.paragraph(classes=["liqspec-rule-id"])
             header += ref(rule_id, rule_id)
             box += header
@@ -212,6 +216,23 @@ class RuleBlocks(SphinxTransform):
             fields.extend(traceability_fields(rule_id))
             box += fields
             marker.replace_self(box)
+
+
+def rule_index_entry(marker: pending_rule) -> addnodes.index | None:
+    """The rule's entry in the general index, pointing at its own definition: its ID, with its
+    title as the sub-entry, marked as the main entry. The search page ranks a main index entry
+    that the query matches exactly above every page that merely mentions the ID."""
+    rule_id = marker["rule_id"]
+    section = marker.parent
+    while section is not None and not isinstance(section, nodes.section):
+        section = section.parent
+    if section is None or not section["ids"]:
+        logger.warning("rule %s: a rule must stand in its own section", rule_id, location=marker)
+        return None
+    anchor = rule_id.lower() if rule_id.lower() in section["ids"] else section["ids"][0]
+    title = next((r.title for r in (_TRACE.rules if _TRACE else []) if r.rule_id == rule_id), "")
+    text = f"{rule_id}; {title}" if title else rule_id
+    return addnodes.index(entries=[("single", text, anchor, "main", None)], inline=False)
 
 
 class RuleIdLinks(SphinxTransform):
@@ -283,7 +304,10 @@ def theorem_links(rule_id: str) -> list[nodes.Node] | None:
 def traceability_fields(rule_id: str) -> list[nodes.field]:
     data = trace()
     sources = [make_source_link(name) for name in data.functions[rule_id]]
-    tests = [ref(t.label, t.display, literal=True) for t in data.tests[rule_id]]
+    tests = [ref(t.label, t.display, literal=True)
+             for t in data.tests_of_kind(rule_id, liqspec_trace.CHECKS)]
+    others = [ref(t.label, t.display, literal=True) for t in data.tests[rule_id]
+              if t.kind(rule_id) != liqspec_trace.CHECKS]
     proofs = theorem_links(rule_id)
     if proofs is None:
         proofs = [nodes.emphasis("", f"not there yet: {data.theorems_missing}")]
@@ -291,11 +315,16 @@ def traceability_fields(rule_id: str) -> list[nodes.field]:
         proofs = [nodes.emphasis("", "no theorem covers this rule")]
     return [
         field("Reference source", nodes.paragraph("", "", *join(sources))),
-        field("Tests", nodes.paragraph("", "", *join(tests))),
+        field("Tests", nodes.paragraph("", "", *(join(tests) or [nodes.emphasis(
+            "", "none names this rule; see the citations below")]))),
+        *([field("Also cited by", nodes.paragraph("", "", *join(others)))] if others else []),
         field("Proofs", nodes.paragraph("", "", *proofs)),
         field("Traceability", nodes.paragraph("", "", ref(f"trace-{rule_id}",
                                                           "its row in the matrix"))),
     ]
+
+
+TEST_KINDS = (liqspec_trace.CHECKS, liqspec_trace.FAST_PATH, liqspec_trace.MENTIONS)
 
 
 # -- the traceability matrix and the tests page ------------------------------------------------
@@ -312,27 +341,43 @@ class TraceabilityMatrix(SphinxDirective):
                      nodes.Text(f" {rule.title}")]
             functions = [api_ref(canonical(n)[2], canonical(n)[2].removeprefix("liqspec."))
                          for n in data.functions[rule_id]]
-            tests = compact_list([ref(t.label, t.display) for t in data.tests[rule_id]])
+            tests = [compact_list([ref(t.label, t.display)
+                                   for t in data.tests_of_kind(rule_id, kind)])
+                     for kind in TEST_KINDS]
             theorems = theorem_links(rule_id)
             if theorems is None:
                 theorems = [nodes.Text("not there yet")]
             elif not theorems:
                 theorems = [nodes.Text("none")]
             example = "doctest" if rule.has_doctest else "prose only"
-            rows.append([first, compact_list(functions), tests, theorems, example])
+            rows.append([first, compact_list(functions), *tests, theorems, example])
         summary = nodes.paragraph()
         with_theorem = sum(1 for r in data.rules if data.theorems_for(r.rule_id))
+        counts = {kind: sum(len(data.tests_of_kind(r.rule_id, kind)) for r in data.rules)
+                  for kind in TEST_KINDS}
+        unchecked = [r.rule_id for r in data.rules
+                     if not data.tests_of_kind(r.rule_id, liqspec_trace.CHECKS)]
         summary += nodes.Text(
             f"{len(data.rules)} rules, every one with a reference function and at least one "
             f"test (a rule without either fails this build); "
-            f"{len(data.test_sources)} test functions, classes and modules cite them; ")
+            f"{len(data.test_sources)} test functions, classes and modules cite them. "
+            f"The tests are in three columns: {counts[liqspec_trace.CHECKS]} citations by tests "
+            "that check the rule on the reference (the rule's ID is in the test's name or "
+            f"docstring); {counts[liqspec_trace.FAST_PATH]} by tests of liqspec.fast against "
+            f"the reference; {counts[liqspec_trace.MENTIONS]} mentions (module text, helpers, "
+            "tests of the proofs and the tooling, and tests that cite the rule only in their "
+            "body). ")
+        summary += nodes.Text(
+            f"Rules no test checks by name: {', '.join(unchecked)}. " if unchecked
+            else "Every rule has at least one test that checks it on the reference. ")
         if data.theorems is None:
-            summary += nodes.Text(f"theorems: not there yet ({data.theorems_missing}).")
+            summary += nodes.Text(f"Theorems: not there yet ({data.theorems_missing}).")
         else:
             summary += nodes.Text(f"{len(data.theorems)} theorems cover {with_theorem} of the "
                                   "rules.")
-        matrix = table(["Rule", "Reference functions", "Tests", "Theorems", "Example"], rows,
-                       [14, 26, 38, 14, 8], classes=("liqspec-matrix",))
+        matrix = table(["Rule", "Reference functions", "Tests that check it on the reference",
+                        "Fast-path tests", "Mentions", "Theorems", "Example"], rows,
+                       [13, 19, 22, 13, 13, 12, 8], classes=("liqspec-matrix",))
         return [summary, matrix]
 
 
@@ -371,7 +416,130 @@ class TestSources(SphinxDirective):
 
 # -- the proof report ---------------------------------------------------------------------------
 
+VERDICT_MEANING = {
+    "PROVED": "z3 showed there is no counterexample: the assumptions and the negated goal "
+              "cannot hold together.",
+    "COUNTEREXAMPLE": "z3 found a state and arguments that satisfy the assumptions and break "
+                      "the goal; it is printed as a scenario that replays in the reference "
+                      "(liqspec prove --save-counterexamples writes it as a regression vector).",
+    "VACUOUS": "the assumptions cannot hold together, so the theorem would prove anything.",
+    "UNKNOWN": "z3 gave no answer within the obligation's limit.",
+    "DRIFTED": "the encodings the theorem uses no longer compute what the installed reference "
+               "computes: the fidelity check found a case where they differ, and prints it.",
+    "ERROR": "the check did not finish (a hung process stopped by the wall-clock guard, or a "
+             "crash): an error, not a verdict.",
+}
+#: report keys the table shows in their own columns; any other is listed as it is
+REPORT_KNOWN = {"id", "statement", "rules", "verdict", "seconds", "obligations"}
+
+
+def scopes() -> dict[str, liqspec_proof_scope.Scope]:
+    return {s.theorem_id: s for s in _SCOPES}
+
+
+def _para(*content: nodes.Node | str) -> nodes.paragraph:
+    return nodes.paragraph("", "", *[nodes.Text(c) if isinstance(c, str) else c
+                                     for c in content])
+
+
+def _shown_value(value: object) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value) or "-"
+    return str(value)
+
+
+SCALAR = (str, int, float, bool)
+
+
+def _is_plain(value: object) -> bool:
+    """A scalar, or a list of scalars (not the report's theorems or obligations)."""
+    if isinstance(value, (list, tuple)):
+        return all(isinstance(v, SCALAR) for v in value)
+    return isinstance(value, SCALAR)
+
+
+def _scalar_items(entry: dict, skip: set[str]) -> list[tuple[str, str]]:
+    """A report entry's fields as (name, text), whatever the prover records (a commit, the z3
+    version, a resource limit and use, a fidelity campaign's cases...): scalars and lists of
+    them as they are, ``None`` as "none", a dict's plain fields as ``name.key``; empty strings
+    left out."""
+    items = []
+    for key, value in entry.items():
+        if key in skip or value == "":
+            continue
+        if value is None:
+            items.append((key, "none"))
+        elif isinstance(value, dict):
+            items += [(f"{key}.{k}", _shown_value(v)) for k, v in value.items()
+                      if _is_plain(v) and v != ""]
+        elif _is_plain(value):
+            items.append((key, _shown_value(value)))
+    return items
+
+
+def _resources(obligations: list[dict]) -> str:
+    """The numeric fields every obligation records besides its seconds, over the theorem: a
+    limit (a name with "limit" and not "used") by its largest value, any other by its sum."""
+    keys = [k for k, v in (obligations[0] if obligations else {}).items()
+            if isinstance(v, int) and not isinstance(v, bool) and k != "seconds"]
+    shown = []
+    for key in keys:
+        values = [o.get(key) or 0 for o in obligations]
+        if "limit" in key and "used" not in key:
+            shown.append(f"{key} per check: {max(values):,}")
+        else:
+            shown.append(f"{key}: {sum(values):,}")
+    return "; ".join(shown)
+
+
+class ProofVerdicts(SphinxDirective):
+    """What a verdict means, read from the installed prover: its verdicts, whether it checks the
+    encodings against the reference itself, and what decides an UNKNOWN."""
+
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        out: list[nodes.Node] = []
+        listing = nodes.bullet_list()
+        for verdict in liqspec_proof_scope.verdicts():
+            meaning = VERDICT_MEANING.get(verdict, "a failure.")
+            if verdict != "PROVED":
+                meaning += " A failure."
+            listing += nodes.list_item("", _para(verdict_node(verdict), " " + meaning))
+        out.append(listing)
+        if liqspec_proof_scope.prover_checks_fidelity():
+            out.append(_para(
+                "Before a theorem counts as PROVED, liqspec prove runs the fidelity check of the "
+                "encodings it uses against the installed reference (a seeded campaign aimed at "
+                "the rules' boundaries, liqspec.proofs.fidelity): a verdict is about the code "
+                "that is installed, not only about the encodings."))
+        else:
+            out.append(_para(
+                nodes.strong("", "This prover does not check fidelity itself. "),
+                "liqspec prove proves the encodings only; the fidelity tests of the test suite "
+                "(tests/test_proofs.py) and liqspec mutate are what tie them to the reference. A "
+                "verdict shown here holds for the installed reference only as far as those "
+                "tests pass."))
+        if liqspec_proof_scope.prover_uses_resource_limit():
+            out.append(_para(
+                "Each check is bounded by z3's deterministic resource limit (rlimit), not by "
+                "wall-clock time: the same commit and z3 version give the same verdict on any "
+                "machine, under any load. A wall-clock guard only stops a hung process, and "
+                "reports it as an error, never as a verdict."))
+        else:
+            out.append(_para(
+                nodes.strong("", "Verdicts are bounded by wall-clock time. "),
+                "This prover gives each check a timeout in seconds, so an UNKNOWN can depend on "
+                "the machine and its load."))
+        return out
+
+
 class ProofReport(SphinxDirective):
+    """The theorems, each with what it is about (kind, domains, assumptions, source) and its
+    verdict from the report this build was given."""
+
     has_content = False
 
     def run(self) -> list[nodes.Node]:
@@ -385,6 +553,7 @@ class ProofReport(SphinxDirective):
             return [para]
         by_id = {t["id"]: t for t in (_REPORT or {}).get("theorems", [])}
         intro = nodes.paragraph()
+        out: list[nodes.Node] = [intro]
         if _REPORT is None:
             intro += nodes.strong("", "Verdicts: not run in this build. ")
             intro += nodes.Text(
@@ -406,24 +575,53 @@ class ProofReport(SphinxDirective):
             if unknown:
                 intro += nodes.Text(" The report also holds theorems the registry no longer has: "
                                     f"{', '.join(unknown)}.")
+            provenance = nodes.field_list()
+            for key, value in _scalar_items(_REPORT, set()):
+                provenance += field(key.replace("_", " "), _para(value))
+            out.append(provenance)
         rows = []
+        known_scopes = scopes()
         for thm in data.theorems:
             entry = by_id.get(thm.theorem_id)
-            first = [target(self.state.document, thm.label),
-                     nodes.literal(thm.theorem_id, thm.theorem_id)]
-            rules = join([ref(r, r) for r in thm.rule_ids])
+            scope = known_scopes.get(thm.theorem_id)
+            first: list[nodes.Node] = [target(self.state.document, thm.label),
+                                       nodes.literal(thm.theorem_id, thm.theorem_id)]
+            if scope is not None:
+                first += [nodes.Text(" ("),
+                          ref(f"source-{thm.label}", f"source, line {scope.source_line}"),
+                          nodes.Text(")")]
+            statement = nodes.container("", _para(thm.statement))
+            if scope is not None:
+                statement += _para(nodes.strong("", "Assumes: "), scope.assumes)
+            statement += _para(nodes.strong("", "Rules: "), *join([ref(r, r)
+                                                                  for r in thm.rule_ids]))
+            over = nodes.container()
+            if scope is not None:
+                kind = scope.kind + (f": {scope.kind_detail}" if scope.kind_detail else "")
+                if scope.abstracted:
+                    kind += "; some terms abstracted (free values that keep the facts stated)"
+                over += _para(nodes.emphasis("", kind))
+                over += _para(domains_text(scope))
+                if scope.fidelity:
+                    over += _para("Fidelity checked before the verdict: "
+                                  f"{', '.join(scope.fidelity)}.")
+                if scope.rlimit:
+                    over += _para(f"Resource limit: {scope.rlimit:,} per check.")
             if entry is None:
                 verdict: list[nodes.Node] = [nodes.Text("not run" if _REPORT is None
                                                         else "not in the report")]
-                seconds = obligations = "-"
             else:
-                verdict = [verdict_node(entry["verdict"])]
-                seconds = f"{entry['seconds']:.1f}"
-                obligations = str(len(entry.get("obligations", [])))
-            rows.append([first, thm.statement, rules, verdict, obligations, seconds])
-        out: list[nodes.Node] = [intro, table(
-            ["Theorem", "Statement", "Rules", "Verdict", "Obligations", "Seconds"], rows,
-            [12, 40, 22, 12, 7, 7], classes=("liqspec-proofs",))]
+                obligations = entry.get("obligations", [])
+                verdict = [verdict_node(entry["verdict"]),
+                           nodes.Text(f" {len(obligations)} obligations, "
+                                      f"{entry.get('seconds', 0):.1f} s")]
+                extra_items = _scalar_items(entry, REPORT_KNOWN)
+                extra = "; ".join(f"{k}: {v}" for k, v in extra_items) or _resources(obligations)
+                if extra:
+                    verdict.append(nodes.Text(f"; {extra}"))
+            rows.append([first, statement, over, verdict])
+        out.append(table(["Theorem", "Statement, assumptions, rules", "Kind and domains",
+                          "Verdict"], rows, [14, 46, 26, 14], classes=("liqspec-proofs",)))
         failures = [(t["id"], o) for t in (_REPORT or {}).get("theorems", [])
                     for o in t.get("obligations", []) if o["verdict"] != "PROVED"]
         if failures:
@@ -433,6 +631,128 @@ class ProofReport(SphinxDirective):
                 [[t, o["domain"], o["label"], [verdict_node(o["verdict"])], o.get("detail", "")]
                  for t, o in failures],
                 [12, 22, 20, 12, 34]))
+        return out
+
+
+def domains_text(scope: liqspec_proof_scope.Scope) -> str:
+    if scope.parameter_free:
+        return "No parameters: one obligation over the integers and rationals."
+    parts = []
+    if scope.venue_domains:
+        parts.append(f"{len(scope.venue_domains)} venue profile"
+                     f"{'s' if len(scope.venue_domains) > 1 else ''} "
+                     f"({', '.join(scope.venue_domains)})")
+    else:
+        parts.append("no venue profile")
+    if scope.generic_domains:
+        parts.append(f"{len(scope.generic_domains)} generic policy mix"
+                     f"{'es' if len(scope.generic_domains) > 1 else ''} "
+                     f"({', '.join(d.removeprefix('generic') for d in scope.generic_domains)})")
+    else:
+        parts.append("no generic domain")
+    return "Over " + " and ".join(parts) + "."
+
+
+class ProofSources(SphinxDirective):
+    """Each theorem's build function, as installed: what z3 is asked, line by line."""
+
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        out: list[nodes.Node] = []
+        for scope in _SCOPES:
+            label = f"source-theorem-{scope.theorem_id.lower()}"
+            title = nodes.paragraph(classes=["liqspec-test-name"])
+            title += target(self.state.document, label)
+            title += nodes.literal(scope.theorem_id, scope.theorem_id)
+            title += nodes.Text(f": {scope.source_path}, line {scope.source_line} (")
+            title += ref(f"theorem-{scope.theorem_id.lower()}", "its row")
+            title += nodes.Text(")")
+            item = nodes.container(classes=["liqspec-test"])
+            item += title
+            item += nodes.literal_block(scope.source, scope.source, language="python",
+                                        linenos=True,
+                                        highlight_args={"linenostart": scope.source_line})
+            out.append(item)
+        return out
+
+
+class ProofGaps(SphinxDirective):
+    """The generated half of what no theorem proves: the rules no theorem covers, the venue
+    markets no domain holds, the theorems proved over a single domain, and the bounded ones."""
+
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        data = trace()
+        out: list[nodes.Node] = []
+        uncovered = [r for r in data.rules if not data.theorems_for(r.rule_id)]
+        out.append(_para(f"{len(uncovered)} of the {len(data.rules)} rules are covered by no "
+                         "theorem; the tests alone check them:"))
+        out.append(compact_list([nodes.inline("", "", ref(r.rule_id, r.rule_id),
+                                              nodes.Text(f" {r.title}")) for r in uncovered]))
+        single = [s for s in _SCOPES if not s.parameter_free
+                  and len(s.venue_domains) + len(s.generic_domains) == 1]
+        if single:
+            out.append(_para("Proved over one parameter domain only: ", *join([
+                nodes.inline("", "", ref(f"theorem-{s.theorem_id.lower()}", s.theorem_id),
+                             nodes.Text(f" ({(s.venue_domains + s.generic_domains)[0]})"))
+                for s in single]), "."))
+        no_venue = [s for s in _SCOPES if not s.parameter_free and not s.venue_domains]
+        if no_venue:
+            out.append(_para("Proved over no venue profile (generic domains only): ", *join([
+                ref(f"theorem-{s.theorem_id.lower()}", s.theorem_id) for s in no_venue]), "."))
+        bounded = [s for s in _SCOPES if s.kind == liqspec_proof_scope.BOUNDED]
+        for s in bounded:
+            out.append(_para("Bounded, not inductive: ",
+                             ref(f"theorem-{s.theorem_id.lower()}", s.theorem_id),
+                             f" checks {s.kind_detail}; nothing about longer runs."))
+        left_out = liqspec_proof_scope.venue_markets_left_out()
+        if left_out:
+            out.append(_para("Venue markets no theorem sees (the domains have two market "
+                             "slots): " + "; ".join(f"{p}: {', '.join(m)}"
+                                                    for p, m in left_out.items()) + "."))
+        else:
+            out.append(_para("Every market of every venue profile is in its domain (each "
+                             "profile has at most two markets, the domains' two slots)."))
+        return out
+
+
+class ProofMutants(SphinxDirective):
+    """The catalogued mutants no theorem catches, when liqspec.proofs.mutation says which;
+    otherwise the whole catalogue, labelled as such."""
+
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        rows, fields, how = liqspec_proof_scope.uncovered_mutants()
+        out: list[nodes.Node] = []
+        if how == "catalogue":
+            out.append(_para(
+                nodes.strong("", "Not recorded yet. "),
+                "liqspec.proofs.mutation does not say which of its mutants no theorem catches, "
+                f"so this is its whole catalogue ({len(rows)} mutants), each caught by the "
+                "fidelity campaign or the tests (liqspec mutate); which of them liqspec prove "
+                "alone catches is not shown."))
+        elif rows:
+            out.append(_para(f"{len(rows)} catalogued mutants that liqspec prove alone does not "
+                             f"catch, and why, from {how}; liqspec mutate's fidelity campaign "
+                             "or tests catch each of them."))
+        else:
+            out.append(_para(f"Every catalogued mutant is caught by a theorem ({how})."))
+            return out
+        if not rows:
+            return out
+
+        def value(row, name):
+            found = (row.get(name) if isinstance(row, dict)
+                     else getattr(row, name, row if name == "value" else None))
+            return "" if found is None else str(found)
+
+        width = max(1, 100 // max(1, len(fields)))
+        out.append(table([f.replace("_", " ") for f in fields],
+                         [[value(r, f) for f in fields] for r in rows],
+                         [width] * len(fields), classes=("liqspec-proofs",)))
         return out
 
 
@@ -541,10 +861,11 @@ def escape_docstring(app: Sphinx, what: str, name: str, obj: object, options: ob
 # -- build wiring -------------------------------------------------------------------------------
 
 def builder_inited(app: Sphinx) -> None:
-    global _TRACE, _REPORT, _REPORT_SOURCE
+    global _TRACE, _REPORT, _REPORT_SOURCE, _SCOPES
     root = Path(app.config.liqspec_root or Path(app.confdir).parent)
     _TRACE = liqspec_trace.collect(root)
-    failures = liqspec_trace.problems(_TRACE)
+    _SCOPES, _ = liqspec_proof_scope.collect()
+    failures = liqspec_trace.problems(_TRACE) + liqspec_proof_scope.problems(_SCOPES)
     if failures:
         raise ExtensionError("traceability: the build stops on untraced rules and dangling "
                              "references:\n  " + "\n  ".join(failures))
@@ -562,7 +883,7 @@ def write_report(app: Sphinx, exception: Exception | None) -> None:
 
 
 def fingerprint() -> str:
-    text = repr((_TRACE, _REPORT))
+    text = repr((_TRACE, _REPORT, _SCOPES))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -582,6 +903,10 @@ def setup(app: Sphinx) -> dict:
     app.add_directive("traceability-matrix", TraceabilityMatrix)
     app.add_directive("test-sources", TestSources)
     app.add_directive("proof-report", ProofReport)
+    app.add_directive("proof-verdicts", ProofVerdicts)
+    app.add_directive("proof-sources", ProofSources)
+    app.add_directive("proof-gaps", ProofGaps)
+    app.add_directive("proof-mutants", ProofMutants)
     app.add_directive("venue-profiles", VenueProfiles)
     app.add_transform(RuleBlocks)
     app.add_transform(RuleIdLinks)

@@ -49,6 +49,26 @@ class Rule:
         return f"trace-{self.rule_id.lower()}"
 
 
+#: how a test source cites a rule (:meth:`TestSource.kind`)
+CHECKS, FAST_PATH, MENTIONS = "checks", "fast path", "mentions"
+FAST_PATH_PREFIX = "test_fast_"
+#: test modules about the proofs, the docs and the project rather than the reference's rules
+NOT_ABOUT_THE_REFERENCE = ("test_proofs", "test_mutation", "test_docs", "test_traceability",
+                           "test_project")
+
+
+def _docstring(source: str) -> str:
+    """The docstring of the one function or class in ``source`` ("" if none)."""
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return ""
+    node = body[0] if body else None
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return ast.get_docstring(node) or ""
+    return ""
+
+
 @dataclass(frozen=True)
 class TestSource:
     """A top-level test function or class (or a helper) whose source cites rules."""
@@ -72,6 +92,18 @@ class TestSource:
     def label(self) -> str:
         stem = Path(self.path).stem
         return f"test-{stem}-{self.name or 'module'}".lower().replace("_", "-")
+
+    def kind(self, rule_id: str) -> str:
+        """How this source cites ``rule_id``: ``CHECKS`` (a test of the reference that names the
+        rule in its name or docstring), ``FAST_PATH`` (a test of liqspec.fast against the
+        reference) or ``MENTIONS`` (module text, a helper, a test of the proofs or the tooling,
+        or a test that cites the rule only in its body, say as a journal entry's rule ID)."""
+        stem = Path(self.path).stem
+        if stem.startswith(FAST_PATH_PREFIX):
+            return FAST_PATH
+        if not self.is_test or stem in NOT_ABOUT_THE_REFERENCE:
+            return MENTIONS
+        return CHECKS if rule_id in _cited(f"{self.name}\n{_docstring(self.source)}") else MENTIONS
 
 
 @dataclass(frozen=True)
@@ -104,6 +136,9 @@ class Trace:
     #: rule IDs the REGISTRY implements but spec/ does not define
     registry_orphans: list[str] = field(default_factory=list)
     duplicate_rules: list[str] = field(default_factory=list)
+
+    def tests_of_kind(self, rule_id: str, kind: str) -> list[TestSource]:
+        return [t for t in self.tests.get(rule_id, []) if t.kind(rule_id) == kind]
 
     def theorems_for(self, rule_id: str) -> list[Theorem]:
         return [t for t in self.theorems or [] if rule_id in t.rule_ids]
