@@ -88,8 +88,9 @@ def write(folder: Path, text: str, name: str = "sweep.toml") -> Path:
 
 
 def liqspec(*args: str, **options) -> subprocess.CompletedProcess:
+    options.setdefault("timeout", 300)
     return subprocess.run([sys.executable, "-m", "liqspec", *args], capture_output=True,
-                          text=True, timeout=300, **options)
+                          text=True, **options)
 
 
 @pytest.fixture(scope="module")
@@ -339,6 +340,36 @@ def test_the_command_reports_a_bad_sweep_file_on_one_line_with_status_2(tmp_path
     assert "paths.jumps.volatility" in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("address, words", [
+    (None, "no Dask scheduler answered within 5 s"),  # a free port: nothing listens there
+    ("tcp://127.0.0.1:notaport", "not a scheduler address"),
+    ("nonsense::x", "not a scheduler address"),
+    ("tcp://127.0.0.1:99999", "port 99999 is outside 1..65535"),
+], ids=["nothing-listens", "bad-port", "no-host", "port-range"])
+def test_a_scheduler_that_cannot_be_used_is_one_line_status_2_and_nothing_written(
+        tmp_path, address, words):
+    # before the fix, a refused address waited Dask's 20 s then left .out.partial/ behind,
+    # and the error named the default sweep instead of --scheduler
+    address = address or f"tcp://127.0.0.1:{_free_port()}"
+    result = liqspec("sweep", str(write(tmp_path, TINY)), "--out", str(tmp_path / "out"),
+                     "--scheduler", address, "--quiet", timeout=60)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith(f"liqspec: error: --scheduler {address!r}: {words}")
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sweep.toml"]
+
+
+def test_a_scheduler_error_is_typed_and_names_the_address():
+    from liqspec.reference.errors import LiqspecError
+    from liqspec.sweep_exec import SchedulerError, connect
+
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    with pytest.raises(SchedulerError) as caught:
+        connect(address, timeout_s=1.0)
+    assert isinstance(caught.value, LiqspecError) and caught.value.address == address
+    assert "within 1 s" in str(caught.value)
 
 
 def test_the_output_folder_must_be_a_sweeps_own(tmp_path):

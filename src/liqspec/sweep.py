@@ -42,12 +42,13 @@ from liqspec.reference.units import from_units
 
 from .sweep_config import (Plan, SweepConfig, SweepError, default_sweep, load_sweep, parse_sweep,
                            plan as make_plan)
-from .sweep_exec import (ERROR, OK, Progress, close_client, connect, drive, local_client,
-                         run_in_process, run_on_dask)
+from .sweep_exec import (ERROR, OK, Progress, SchedulerError, check_address, close_client,
+                         connect, drive, local_client, run_in_process, run_on_dask)
 from .sweep_store import (FOLDER_KIND, OutputFolder, OutputFolderError, PartWriter, read_parts,
                           row, schema, sorted_by_key, to_table, write_csv, write_parquet)
 
-__all__ = ["run", "execute", "SweepReport", "SweepError", "load_config", "summarize",
+__all__ = ["run", "execute", "SweepReport", "SweepError", "SchedulerError", "load_config",
+           "summarize",
            "render_summary"]
 
 FILES = {"runs_parquet": "runs.parquet", "runs_csv": "runs.csv", "summary_json": "summary.json"}
@@ -100,43 +101,50 @@ def execute(config: SweepConfig | str | os.PathLike | Mapping | None = None, cli
     there, and write the table, ``runs.csv``, ``summary.json`` and the plots (see
     :mod:`liqspec.sweep_store`). Every check of the sweep file runs before the first run."""
     started = time.perf_counter()
+    if scheduler is not None and client is None:
+        check_address(scheduler)  # a typo fails at once, even with every run already done
     sweep = load_config(config)
     plan = make_plan(sweep)
     table_schema = schema(plan)
     keys = {spec.run_key for spec in plan.runs}
     folder = OutputFolder(Path(out)) if out is not None else None
+    # finished rows are read before anything is created: a sweep that cannot start (a
+    # scheduler that does not answer) leaves no trace beside ``out``
     if folder is not None:
-        folder.open()
         done = read_parts(folder.part_folders(), table_schema, keys)
     else:
         done = table_schema.empty_table()
     finished = set(done.column("run_key").to_pylist())
     todo = [spec for spec in plan.runs if spec.run_key not in finished]
 
-    rows: list[dict] = []
-    writer = PartWriter(folder.parts, table_schema, flush_rows, flush_seconds) \
-        if folder is not None else None
-
-    def record(spec, outcome) -> None:
-        data = row(plan, spec, outcome)
-        if writer is not None:
-            writer.add(data)
-        else:
-            rows.append(data)
-
-    where = "no runs left to run"
+    where, outcomes, owned = "no runs left to run", iter(()), None
     if todo:
         where, outcomes, owned = _executor(plan, todo, client, workers, scheduler)
-        bar = Progress(len(plan.runs), len(finished), progress) if progress else None
-        try:
-            drive(outcomes, record, bar)
-        finally:
+    rows: list[dict] = []
+    writer = None
+    bar = None
+    try:
+        if folder is not None:
+            folder.open()
+            writer = PartWriter(folder.parts, table_schema, flush_rows, flush_seconds)
+
+        def record(spec, outcome) -> None:
+            data = row(plan, spec, outcome)
             if writer is not None:
-                writer.flush()  # interrupted or not, finished rows reach the disk
-            if bar is not None:
-                bar.close()
-            if owned is not None:
-                close_client(owned)
+                writer.add(data)
+            else:
+                rows.append(data)
+
+        if todo and progress:
+            bar = Progress(len(plan.runs), len(finished), progress)
+        drive(outcomes, record, bar)
+    finally:
+        if writer is not None:
+            writer.flush()  # interrupted or not, finished rows reach the disk
+        if bar is not None:
+            bar.close()
+        if owned is not None:
+            close_client(owned)
     if writer is not None:
         table = read_parts(folder.part_folders(), table_schema, keys)
     else:
@@ -158,11 +166,7 @@ def _executor(plan: Plan, todo: list, client: Any, workers: int | None,
         return f"the given Dask client ({len(client.nthreads())} workers)", \
             run_on_dask(client, payload, todo), None
     if scheduler is not None:
-        try:
-            owned = connect(scheduler)
-        except (OSError, TimeoutError, ValueError) as error:
-            raise SweepError("--scheduler", f"cannot reach the scheduler at {scheduler!r}: "
-                                            f"{error}") from None
+        owned = connect(scheduler)
         return f"the Dask cluster at {scheduler} ({len(owned.nthreads())} workers)", \
             run_on_dask(owned, payload, todo), owned
     count = (os.cpu_count() or 1) if workers is None else workers
@@ -408,6 +412,8 @@ def run_command(args: argparse.Namespace) -> str:
         name = source or "default sweep"
         message = str(error)
         raise InputError(message if name in message else f"{name}: {message}") from None
+    except SchedulerError as error:
+        raise InputError(f"--scheduler {error}") from None
     except OutputFolderError as error:
         raise InputError(f"--out: {error}") from None
     except OSError as error:

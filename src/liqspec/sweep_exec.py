@@ -40,6 +40,7 @@ from typing import Any
 from liqspec.reference.arithmetic import PPM
 from liqspec.reference.book import BookShape
 from liqspec.reference.cascade import CascadeConfig, MarkRule
+from liqspec.reference.errors import LiqspecError
 from liqspec.reference.state import INSURANCE_FUND, OUTSIDE
 
 from .sweep_config import RunSpec, Variant, adjust_profile, materialize
@@ -250,11 +251,54 @@ def local_client(workers: int) -> Any:
         return Client(cluster)
 
 
-def connect(address: str, timeout_s: float = 20.0) -> Any:
-    """A Client on an existing cluster by its scheduler address (``tcp://HOST:PORT``)."""
+#: seconds to reach a scheduler and finish Dask's handshake: a busy cluster on a network answers
+#: well within it, and a wrong address fails in seconds rather than after Dask's default 30 s
+CONNECT_TIMEOUT_S = 5.0
+
+#: a scheduler's port, as TCP allows
+PORT_RANGE = (1, 65535)
+
+
+class SchedulerError(LiqspecError):
+    """The Dask scheduler at ``address`` cannot be used: the address is malformed, or nothing
+    answered there within the connect timeout."""
+
+    def __init__(self, address: str, reason: str):
+        super().__init__(f"{address!r}: {reason}")
+        self.address = address
+        self.reason = reason
+
+
+def check_address(address: str) -> None:
+    """Raise :class:`SchedulerError` unless ``address`` reads as ``SCHEME://HOST:PORT`` with a
+    scheme Dask knows (``tcp`` when omitted) and a port in range; nothing is contacted."""
+    from distributed.comm import registry
+    from distributed.comm.addressing import get_address_host_port, parse_address
+
+    try:
+        scheme, _ = parse_address(address)
+        registry.get_backend(scheme)
+        _, port = get_address_host_port(address)
+    except ValueError as error:
+        raise SchedulerError(address, f"not a scheduler address (expected tcp://HOST:PORT): "
+                                      f"{error}") from None
+    if not PORT_RANGE[0] <= port <= PORT_RANGE[1]:
+        raise SchedulerError(address, f"port {port} is outside {PORT_RANGE[0]}..{PORT_RANGE[1]}")
+
+
+def connect(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> Any:
+    """A Client on an existing cluster by its scheduler address (``tcp://HOST:PORT``); a
+    :class:`SchedulerError` if the address is malformed or no scheduler answers within
+    ``timeout_s`` seconds."""
     from distributed import Client
 
-    return Client(address, timeout=timeout_s)
+    check_address(address)
+    try:
+        return Client(address, timeout=timeout_s)
+    except (OSError, TimeoutError, ValueError) as error:
+        # OSError covers Dask's "Timed out trying to connect" and a refused connection
+        raise SchedulerError(address, f"no Dask scheduler answered within {timeout_s:g} s "
+                                      f"({type(error).__name__}: {error})") from None
 
 
 def close_client(client: Any) -> None:
