@@ -297,6 +297,38 @@ def test_a_failing_run_is_recorded_with_its_seed_and_the_sweep_goes_on(tmp_path,
     assert "failed runs (key, seed: error):" in report.render()
 
 
+def test_a_run_that_ends_its_worker_is_recorded_and_the_others_match(tiny_table, tmp_path):
+    import dask
+
+    from liqspec.sweep_exec import WORKER_DIED, execute_run
+
+    def crashing(payload, variant, path, seed):
+        """One run (the first variant's seed 1) ends its worker process, as a crash would."""
+        if variant == 0 and seed == 1:
+            os._exit(3)
+        return execute_run(payload, variant, path, seed)
+
+    # no restarts before Dask gives up on a task: one worker death per attempt keeps it short.
+    # Dask then blames every task the dying worker held, so innocent runs are blamed too:
+    # before the fix they were recorded as failed, with a KilledWorker message naming a
+    # random task key
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        report = sweep.execute(write(tmp_path, TINY), workers=2, task=crashing,
+                               out=tmp_path / "out", plots=False)
+    rows = report.table.to_pylist()
+    expected = tiny_table.to_pylist()
+    assert [r["run_key"] for r in rows] == [r["run_key"] for r in expected]
+    failed = [i for i, r in enumerate(rows) if r["status"] == "error"]
+    assert len(failed) == 1
+    crashed = rows[failed[0]]
+    assert crashed["error"] == WORKER_DIED and crashed["seed"] == 1
+    assert crashed["path"] == "jumps" and crashed["notional_liquidated_quote"] is None
+    assert [r for i, r in enumerate(rows) if i != failed[0]] == \
+        [r for i, r in enumerate(expected) if i != failed[0]]
+    assert report.summary["failures"] == [{"run_key": crashed["run_key"], "seed": 1,
+                                           "path": "jumps", "error": WORKER_DIED}]
+
+
 # -- bad sweep files ------------------------------------------------------------------------------
 
 BAD = [

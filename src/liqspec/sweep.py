@@ -42,8 +42,9 @@ from liqspec.reference.units import from_units
 
 from .sweep_config import (Plan, SweepConfig, SweepError, default_sweep, load_sweep, parse_sweep,
                            plan as make_plan)
-from .sweep_exec import (ERROR, OK, Progress, SchedulerError, check_address, close_client,
-                         connect, drive, local_client, run_in_process, run_on_dask)
+from .sweep_exec import (ERROR, OK, Progress, RunTask, SchedulerError, check_address,
+                         close_client, connect, drive, execute_run, local_client,
+                         run_in_process, run_on_dask)
 from .sweep_store import (FOLDER_KIND, OutputFolder, OutputFolderError, PartWriter, read_parts,
                           row, schema, sorted_by_key, to_table, write_csv, write_parquet)
 
@@ -96,10 +97,13 @@ def run(config: SweepConfig | str | os.PathLike | Mapping | None = None, client:
 def execute(config: SweepConfig | str | os.PathLike | Mapping | None = None, client: Any = None,
             *, out: str | os.PathLike | None = None, workers: int | None = None,
             scheduler: str | None = None, progress: bool | str = False, plots: bool = True,
-            flush_rows: int = 64, flush_seconds: float = 5.0) -> SweepReport:
+            flush_rows: int = 64, flush_seconds: float = 5.0,
+            task: RunTask = execute_run) -> SweepReport:
     """Run a sweep; with ``out``, stream rows into ``out`` as runs finish, resume from what is
     there, and write the table, ``runs.csv``, ``summary.json`` and the plots (see
-    :mod:`liqspec.sweep_store`). Every check of the sweep file runs before the first run."""
+    :mod:`liqspec.sweep_store`). Every check of the sweep file runs before the first run.
+    ``task`` computes one run (default: :func:`liqspec.sweep_exec.execute_run`, the compiled
+    cascade); the tests pass one that ends its worker process, to show such a run recorded."""
     started = time.perf_counter()
     if scheduler is not None and client is None:
         check_address(scheduler)  # a typo fails at once, even with every run already done
@@ -119,7 +123,7 @@ def execute(config: SweepConfig | str | os.PathLike | Mapping | None = None, cli
 
     where, outcomes, owned = "no runs left to run", iter(()), None
     if todo:
-        where, outcomes, owned = _executor(plan, todo, client, workers, scheduler)
+        where, outcomes, owned = _executor(plan, todo, client, workers, scheduler, task)
     rows: list[dict] = []
     writer = None
     bar = None
@@ -159,22 +163,22 @@ def execute(config: SweepConfig | str | os.PathLike | Mapping | None = None, cli
 
 
 def _executor(plan: Plan, todo: list, client: Any, workers: int | None,
-              scheduler: str | None) -> tuple[str, Any, Any]:
+              scheduler: str | None, task: RunTask) -> tuple[str, Any, Any]:
     """(a description, the outcomes iterator, a client to close afterwards or None)."""
     payload = plan.payload()
     if client is not None:
         return f"the given Dask client ({len(client.nthreads())} workers)", \
-            run_on_dask(client, payload, todo), None
+            run_on_dask(client, payload, todo, task=task), None
     if scheduler is not None:
         owned = connect(scheduler)
         return f"the Dask cluster at {scheduler} ({len(owned.nthreads())} workers)", \
-            run_on_dask(owned, payload, todo), owned
+            run_on_dask(owned, payload, todo, task=task), owned
     count = (os.cpu_count() or 1) if workers is None else workers
     if count == 0:
-        return "this process (no Dask)", run_in_process(payload, todo), None
+        return "this process (no Dask)", run_in_process(payload, todo, task), None
     owned = local_client(count)
     return f"a local Dask cluster of {count} worker process{'es' if count > 1 else ''}", \
-        run_on_dask(owned, payload, todo), owned
+        run_on_dask(owned, payload, todo, task=task), owned
 
 
 def _write_outputs(folder: OutputFolder, plan: Plan, table: pa.Table, summary: dict,

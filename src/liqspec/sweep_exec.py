@@ -180,25 +180,55 @@ def _execute(payload: dict, variant_index: int, path_index: int, seed: int | Non
 Outcome = tuple[RunSpec, dict]
 
 
-def run_in_process(payload: dict, runs: Iterable[RunSpec]) -> Iterator[Outcome]:
+RunTask = Callable[[dict, int, int, "int | None"], dict]
+
+
+def run_in_process(payload: dict, runs: Iterable[RunSpec],
+                   task: RunTask = execute_run) -> Iterator[Outcome]:
     """The plain loop: every run here, in order (the benchmark's baseline, and ``--workers 0``)."""
     for spec in runs:
-        yield spec, execute_run(payload, spec.variant, spec.path, spec.seed)
+        yield spec, task(payload, spec.variant, spec.path, spec.seed)
+
+
+#: the error recorded for a run whose worker process ended while running it alone
+WORKER_DIED = ("WorkerDied: the worker process ended while running this run alone on the "
+               "cluster (an exit or a crash inside the run, not a Python exception)")
 
 
 def run_on_dask(client: Any, payload: dict, runs: Iterable[RunSpec],
-                in_flight: int | None = None) -> Iterator[Outcome]:
+                in_flight: int | None = None, task: RunTask = execute_run) -> Iterator[Outcome]:
     """Every run as a task on ``client``'s cluster, yielded as it completes (in completion order;
     the caller sorts). At most ``in_flight`` tasks are submitted at once (default: 64 per
-    worker thread), so memory stays bounded whatever the number of runs. A task whose worker
-    died (``KilledWorker``) or that raised is recorded as an error, not raised."""
-    from distributed import as_completed
+    worker thread), so memory stays bounded whatever the number of runs.
 
+    ``task`` computes one run (default :func:`execute_run`, which returns a run's exception as
+    its outcome); so a future that raises means the run's worker died (Dask's ``KilledWorker``,
+    after its ``allowed-failures`` restarts) or its data was lost. Dask blames a death on every
+    task the worker held, so such a run may be innocent: each is run again afterwards, alone
+    on the cluster, in run-key order, and only a run that fails alone is recorded as failed
+    (:data:`WORKER_DIED`). The table does not depend on which runs shared a worker."""
     runs = iter(runs)
     if in_flight is None:
         threads = sum(client.nthreads().values()) or 1
         in_flight = 64 * threads
-    # a list of one: scatter would spread a dict's values as separate futures
+    suspects: list[RunSpec] = []
+    for spec, outcome in _submit_all(client, payload, runs, in_flight, task):
+        if outcome is None:
+            suspects.append(spec)
+        else:
+            yield spec, outcome
+    for spec in sorted(suspects, key=lambda s: s.run_key):
+        [(_, outcome)] = list(_submit_all(client, payload, iter([spec]), 1, task))
+        yield spec, outcome if outcome is not None else {"status": ERROR, "error": WORKER_DIED}
+
+
+def _submit_all(client: Any, payload: dict, runs: Iterator[RunSpec], in_flight: int,
+                task: RunTask) -> Iterator[tuple[RunSpec, dict | None]]:
+    """Each run's outcome as it completes; None where the task raised (its worker died)."""
+    from distributed import as_completed
+
+    # a list of one: scatter would spread a dict's values as separate futures; scattered
+    # again for every batch, as a worker's death may have taken a replica with it
     (shared,) = client.scatter([payload], broadcast=True, hash=False)
     token = uuid.uuid4().hex[:8]
     pending: dict[Any, RunSpec] = {}
@@ -208,7 +238,7 @@ def run_on_dask(client: Any, payload: dict, runs: Iterable[RunSpec],
         spec = next(runs, None)
         if spec is None:
             return False
-        future = client.submit(execute_run, shared, spec.variant, spec.path, spec.seed,
+        future = client.submit(task, shared, spec.variant, spec.path, spec.seed,
                                key=f"liqspec-run-{spec.run_key}-{token}", pure=False)
         pending[future] = spec
         completed.add(future)
@@ -222,8 +252,8 @@ def run_on_dask(client: Any, payload: dict, runs: Iterable[RunSpec],
             spec = pending.pop(future)
             try:
                 outcome = future.result()
-            except Exception as error:  # noqa: BLE001  (a lost worker: recorded, not fatal)
-                outcome = error_result(error)
+            except Exception:  # noqa: BLE001  (the worker died: the caller runs it again alone)
+                outcome = None
             future.release()
             submit_next()
             yield spec, outcome
