@@ -362,6 +362,22 @@ def test_a_bad_sweep_file_is_a_typed_error_naming_the_field(label, text, field, 
     assert not (tmp_path / "out").exists() and not (tmp_path / ".out.partial").exists()
 
 
+def test_a_sweep_file_is_read_by_the_scenario_loaders_readers():
+    # a TOML syntax error carries its position, as a scenario file's does (before: no line)
+    with pytest.raises(SweepError) as caught:
+        loads_sweep("name = \n")
+    assert (caught.value.line, caught.value.column) == (1, 8)
+    assert str(caught.value).startswith("invalid TOML at line 1, column 8: ")
+    # an unknown choice and an unknown key read as the scenario loader words them
+    with pytest.raises(SweepError) as caught:
+        loads_sweep(TINY.replace("[grid]", '[grid]\nmark_rule = ["index_bnd"]'))
+    assert caught.value.path == "grid.mark_rule[0]"
+    assert "unknown mark rule 'index_bnd' (did you mean 'index_band'?" in str(caught.value)
+    with pytest.raises(SweepError) as caught:
+        loads_sweep(TINY.replace("seeds = 3", "seeds = 3\nseedz = 1"))
+    assert caught.value.path == "seedz" and "did you mean 'seeds'?" in str(caught.value)
+
+
 def test_the_command_reports_a_bad_sweep_file_on_one_line_with_status_2(tmp_path):
     text = TINY.replace('volatility = "1.2"', 'volatility = "-0.2"')
     result = liqspec("sweep", str(write(tmp_path, text)), "--out", str(tmp_path / "out"),

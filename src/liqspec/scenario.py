@@ -512,11 +512,11 @@ def parse_scenario(document: dict, base_dir: str | Path | None = None) -> Scenar
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 
 
-def loads_scenario(text: str, base_dir: str | Path | None = None) -> Scenario:
-    """Parse a scenario's TOML text; a positions file is looked up relative to ``base_dir`` (the
-    current directory when None)."""
+def parse_toml(text: str) -> dict:
+    """A TOML document; a syntax error is a ScenarioError carrying its line and column (the
+    sweep loader reads its files with this too)."""
     try:
-        document = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         message = str(error)
         found = _TOML_POSITION.search(message)
@@ -526,18 +526,28 @@ def loads_scenario(text: str, base_dir: str | Path | None = None) -> Scenario:
                                     f"{message[:found.start()]}", line=line,
                                 column=column) from None
         raise ScenarioError("", f"invalid TOML: {message}") from None
-    return parse_scenario(document, base_dir)
+
+
+def read_text(path: Path) -> str:
+    """A UTF-8 text file; an unreadable one is a ScenarioError naming it."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ScenarioError("", f"cannot read {str(path)!r}: {error.strerror or error}") from None
+    except UnicodeDecodeError as error:
+        raise ScenarioError("", f"{str(path)!r} is not UTF-8 text: {error.reason}") from None
+
+
+def loads_scenario(text: str, base_dir: str | Path | None = None) -> Scenario:
+    """Parse a scenario's TOML text; a positions file is looked up relative to ``base_dir`` (the
+    current directory when None)."""
+    return parse_scenario(parse_toml(text), base_dir)
 
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read and parse a scenario file; a positions file it names is relative to its folder."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ScenarioError("", f"cannot read {str(path)!r}: {error.strerror or error}") from None
-    except UnicodeDecodeError as error:
-        raise ScenarioError("", f"{str(path)!r} is not UTF-8 text: {error.reason}") from None
+    text = read_text(path)
     try:
         return loads_scenario(text, base_dir=path.parent)
     except ScenarioError as error:
