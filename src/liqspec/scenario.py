@@ -107,7 +107,8 @@ from liqspec.reference.profiles import PROFILES, get_profile
 from liqspec.reference.state import HOLDERS, Profile, State
 # The JSON state loader's building blocks: one definition of a checked table and of an exact
 # human decimal, shared by both file formats.
-from liqspec.statefile import StateFileError, field_units, join_path, field_object
+from liqspec.statefile import (StateFileError, field_decimal, field_object, field_units,
+                               join_path)
 
 from .positions import PositionRow, PositionsError, build_state, load_positions
 from .synthetic import LEVERAGE_DISTRIBUTIONS, LOG_UNIFORM, SyntheticError, generate_book
@@ -220,9 +221,9 @@ def _integer(value: object, path: str, low: int, high: int) -> int:
     return value
 
 
-def _decimal(value: object, decimals: int, path: str, why: str = "") -> int:
-    """A human decimal (a string, or a whole TOML integer) in units of ``10**-decimals``, exactly
-    (LIQ-UNIT-2) and within int64 (LIQ-DOMAIN-1)."""
+def _decimal_text(value: object, path: str) -> str:
+    """A human decimal as written: a string or a whole TOML integer, never a TOML float, and a
+    finite number."""
     if isinstance(value, float):
         raise ScenarioError(path, f"{value!r} is a TOML float, a binary number that is not the "
                                   f"decimal it prints as; write it as a string: \"{value!r}\"",
@@ -230,7 +231,14 @@ def _decimal(value: object, decimals: int, path: str, why: str = "") -> int:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise ScenarioError(path, f"expected a decimal number such as \"12.5\", got "
                                   f"{_kind(value)}")
-    return _converted(field_units, value, decimals, path, why)
+    _converted(field_decimal, value, path)
+    return str(value).strip()
+
+
+def _decimal(value: object, decimals: int, path: str, why: str = "") -> int:
+    """A human decimal (a string, or a whole TOML integer) in units of ``10**-decimals``, exactly
+    (LIQ-UNIT-2) and within int64 (LIQ-DOMAIN-1)."""
+    return _converted(field_units, _decimal_text(value, path), decimals, path, why)
 
 
 def _positive(value: object, decimals: int, path: str, what: str = "value") -> int:

@@ -40,6 +40,7 @@ import pyarrow.parquet as pq
 from liqspec.reference.profiles import PROFILES
 from liqspec.reference.units import from_units
 
+from .simulate import group_digits
 from .sweep_config import (Plan, SweepConfig, SweepError, default_sweep, load_sweep, parse_sweep,
                            plan as make_plan)
 from .sweep_exec import (ERROR, OK, Progress, RunTask, SchedulerError, check_address,
@@ -299,7 +300,7 @@ def render_summary(report: SweepReport) -> str:
     asset = s.get("quote_asset") or "quote"
 
     def quote(units: int | None) -> str:
-        return "-" if units is None else f"{_grouped(from_units(units, decimals))} {asset}"
+        return "-" if units is None else f"{group_digits(from_units(units, decimals))} {asset}"
 
     def ppm(units: int | None) -> str:
         return "-" if units is None else f"{units / 10_000:.2f}%"
@@ -344,16 +345,6 @@ def render_summary(report: SweepReport) -> str:
         lines += ["", "written:"]
         lines += [f"  {path}" for path in report.files.values()]
     return "\n".join(lines) + "\n"
-
-
-def _grouped(decimal_text: str) -> str:
-    whole, dot, frac = decimal_text.partition(".")
-    sign = "-" if whole.startswith("-") else ""
-    whole = whole.lstrip("-")
-    groups = []
-    while len(whole) > 3:
-        whole, groups = whole[:-3], [whole[-3:]] + groups
-    return sign + ",".join([whole] + groups) + dot + frac
 
 
 # -- the command ----------------------------------------------------------------------------------
