@@ -546,6 +546,24 @@ def test_shock_generator_is_the_scenarios_crash_schedule():
         shock_path({"BTCUSDT": 6_000_000}, 100_000, 20, 5, 3)
 
 
+def test_a_shock_has_no_float_levels_and_says_so_with_a_typed_error():
+    from liqspec.reference.errors import ResultCode
+
+    with pytest.raises(PathError) as caught:  # before: a bare ValueError
+        levels(_spec("shock", drop="0.1"), None)
+    assert caught.value.code == ResultCode.MALFORMED_STATE and "index_path" in str(caught.value)
+
+
+def test_an_unusable_output_folder_is_a_typed_error(tmp_path):
+    from liqspec.reference.errors import LiqspecError
+    from liqspec.sweep_store import OutputFolder, OutputFolderError
+
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    with pytest.raises(OutputFolderError) as caught:
+        OutputFolder(tmp_path / "file")
+    assert isinstance(caught.value, LiqspecError) and "is not a folder" in str(caught.value)
+
+
 def test_a_level_beyond_int64_is_a_path_error():
     with pytest.raises(PathError, match="int64"):
         to_ticks(6_000_000, np.array([1.0, 1e20]), "BTCUSDT")

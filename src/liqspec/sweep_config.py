@@ -99,6 +99,7 @@ from liqspec.scenario import (PPM_DECIMALS, Scenario, ScenarioError, default_tex
                               parse_scenario, parse_toml, read_text)
 # the scenario loader's typed readers: a sweep file's fields are checked by the same code
 from liqspec.scenario import _decimal as scenario_decimal
+from liqspec.scenario import _decimal_text as scenario_decimal_text
 from liqspec.scenario import _integer as scenario_integer
 from liqspec.scenario import _kind as scenario_kind
 from liqspec.scenario import _string as scenario_string
@@ -250,8 +251,8 @@ class RunSpec:
     """One run: a variant, a path generator, a seed, and its key."""
 
     run_key: str
-    variant: int
-    path: int
+    variant_index: int  # into Plan.variants
+    path_index: int  # into SweepConfig.paths
     seed: int | None
 
 
@@ -311,21 +312,7 @@ def _string(value: object, path: str) -> str:
 
 
 def _decimal_text(value: object, path: str) -> str:
-    """A human decimal as written: a string or a whole TOML integer, never a TOML float."""
-    if isinstance(value, float):
-        raise _fail(path, f"{value!r} is a TOML float, a binary number that is not the decimal "
-                          f"it prints as; write it as a string: \"{value!r}\"",
-                    ResultCode.INEXACT_DECIMAL)
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise _fail(path, f"expected a decimal number such as \"0.5\", got {scenario_kind(value)}")
-    text = str(value).strip()
-    try:
-        number = Decimal(text)
-    except InvalidOperation:
-        raise _fail(path, f"{text!r} is not a decimal number", ResultCode.INEXACT_DECIMAL) from None
-    if not number.is_finite():
-        raise _fail(path, f"{text!r} is not a finite number", ResultCode.INEXACT_DECIMAL)
-    return text
+    return _checked(scenario_decimal_text, value, path)
 
 
 def _model_number(value: object, path: str, low: float | None = None,

@@ -187,7 +187,7 @@ def run_in_process(payload: dict, runs: Iterable[RunSpec],
                    task: RunTask = execute_run) -> Iterator[Outcome]:
     """The plain loop: every run here, in order (the benchmark's baseline, and ``--workers 0``)."""
     for spec in runs:
-        yield spec, task(payload, spec.variant, spec.path, spec.seed)
+        yield spec, task(payload, spec.variant_index, spec.path_index, spec.seed)
 
 
 #: the error recorded for a run whose worker process ended while running it alone
@@ -238,7 +238,7 @@ def _submit_all(client: Any, payload: dict, runs: Iterator[RunSpec], in_flight: 
         spec = next(runs, None)
         if spec is None:
             return False
-        future = client.submit(task, shared, spec.variant, spec.path, spec.seed,
+        future = client.submit(task, shared, spec.variant_index, spec.path_index, spec.seed,
                                key=f"liqspec-run-{spec.run_key}-{token}", pure=False)
         pending[future] = spec
         completed.add(future)
