@@ -204,9 +204,10 @@ def run_on_dask(client: Any, payload: dict, runs: Iterable[RunSpec],
     ``task`` computes one run (default :func:`execute_run`, which returns a run's exception as
     its outcome); so a future that raises means the run's worker died (Dask's ``KilledWorker``,
     after its ``allowed-failures`` restarts) or its data was lost. Dask blames a death on every
-    task the worker held, so such a run may be innocent: each is run again afterwards, alone
-    on the cluster, in run-key order, and only a run that fails alone is recorded as failed
-    (:data:`WORKER_DIED`). The table does not depend on which runs shared a worker."""
+    task the worker held, so such a run may be innocent: the suspects are run again together
+    afterwards, then those that fail again one at a time, alone on the cluster, in run-key
+    order, and only a run that fails alone is recorded as failed (:data:`WORKER_DIED`). The
+    table does not depend on which runs shared a worker."""
     runs = iter(runs)
     if in_flight is None:
         threads = sum(client.nthreads().values()) or 1
@@ -217,7 +218,16 @@ def run_on_dask(client: Any, payload: dict, runs: Iterable[RunSpec],
             suspects.append(spec)
         else:
             yield spec, outcome
-    for spec in sorted(suspects, key=lambda s: s.run_key):
+    # first all together again, on a fresh copy of the payload: a lone worker's death loses
+    # the payload and so fails every run after it, and most suspects are innocent
+    again: list[RunSpec] = []
+    retried = _submit_all(client, payload, iter(suspects), in_flight, task) if suspects else ()
+    for spec, outcome in retried:
+        if outcome is None:
+            again.append(spec)
+        else:
+            yield spec, outcome
+    for spec in sorted(again, key=lambda s: s.run_key):
         [(_, outcome)] = list(_submit_all(client, payload, iter([spec]), 1, task))
         yield spec, outcome if outcome is not None else {"status": ERROR, "error": WORKER_DIED}
 
