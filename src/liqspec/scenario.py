@@ -441,6 +441,13 @@ def _synthetic(value: object, profile: Profile, start: dict[str, int],
     return seed, rows
 
 
+def resolve_file(name: str, base_dir: str | Path | None) -> Path:
+    """A file a scenario or sweep names: relative to the folder of the file naming it
+    (``base_dir``), or to the current folder when there is none."""
+    file = Path(name)
+    return Path(base_dir) / file if not file.is_absolute() and base_dir is not None else file
+
+
 def _positions(value: object, profile: Profile, base_dir: Path | None,
                path: str) -> list[PositionRow]:
     obj = _table(value, path, required=("file",))
@@ -448,9 +455,7 @@ def _positions(value: object, profile: Profile, base_dir: Path | None,
     name = _string(obj["file"], where)
     if not name.strip():
         raise ScenarioError(where, "must name a file")
-    file = Path(name)
-    if not file.is_absolute() and base_dir is not None:
-        file = Path(base_dir) / file
+    file = resolve_file(name, base_dir)
     if not file.is_file():
         raise ScenarioError(where, f"no such file: {str(file)!r}")
     try:

@@ -96,7 +96,7 @@ from liqspec.reference.profiles import PROFILES
 from liqspec.reference.state import (ADL_AT_BANKRUPTCY, ADL_AT_MARK, ADL_RANKINGS, BAD_DEBT_ADL,
                                      BAD_DEBT_SOCIALIZE, INSURANCE_FUND, Profile, Tier)
 from liqspec.scenario import (PPM_DECIMALS, Scenario, ScenarioError, default_text,
-                              parse_scenario, parse_toml, read_text)
+                              parse_scenario, parse_toml, read_text, resolve_file)
 # the scenario loader's typed readers: a sweep file's fields are checked by the same code
 from liqspec.scenario import _decimal as scenario_decimal
 from liqspec.scenario import _decimal_text as scenario_decimal_text
@@ -381,9 +381,7 @@ def _base(value: object, base_dir: Path | None) -> BaseScenario:
         document = parse_toml(default_text())
         scenario_dir = None
     elif isinstance(value, str):
-        file = Path(value)
-        if not file.is_absolute() and base_dir is not None:
-            file = base_dir / file
+        file = resolve_file(value, base_dir)
         if not file.is_file():
             raise _fail(where, f"no such scenario file: {str(file)!r} (or \"default\")")
         try:
@@ -402,9 +400,7 @@ def _base(value: object, base_dir: Path | None) -> BaseScenario:
     files: dict[str, tuple[str, bytes]] = {}
     positions = document.get("positions")
     if isinstance(positions, dict) and isinstance(positions.get("file"), str):
-        file = Path(positions["file"])
-        if not file.is_absolute() and scenario_dir is not None:
-            file = scenario_dir / file
+        file = resolve_file(positions["file"], scenario_dir)
         if not file.is_file():
             raise _fail("scenario.positions.file", f"no such file: {str(file)!r}")
         data = file.read_bytes()
@@ -548,9 +544,7 @@ def _history(table: dict, where: str, base_dir: Path | None) -> tuple:
     """The bootstrap's CSV: read now, so a missing file or column is an error before any run."""
     at = _join(where, "file")
     name = _string(table["file"], at)
-    file = Path(name)
-    if not file.is_absolute() and base_dir is not None:
-        file = base_dir / file
+    file = resolve_file(name, base_dir)
     if not file.is_file():
         raise _fail(at, f"no such price CSV: {str(file)!r}")
     column = _string(table.get("column", "price"), _join(where, "column"))
