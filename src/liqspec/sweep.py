@@ -46,6 +46,7 @@ from .sweep_config import (Plan, SweepConfig, SweepError, default_sweep, load_sw
 from .sweep_exec import (ERROR, OK, Progress, RunTask, SchedulerError, check_address,
                          close_client, connect, drive, execute_run, local_client,
                          run_in_process, run_on_dask)
+from .sweep_plots import PPM_PER_PERCENT
 from .sweep_store import (FOLDER_KIND, OutputFolder, OutputFolderError, PartWriter, read_parts,
                           row, schema, sorted_by_key, to_table, write_csv, write_parquet)
 
@@ -303,7 +304,7 @@ def render_summary(report: SweepReport) -> str:
         return "-" if units is None else f"{group_digits(from_units(units, decimals))} {asset}"
 
     def ppm(units: int | None) -> str:
-        return "-" if units is None else f"{units / 10_000:.2f}%"
+        return "-" if units is None else f"{units / PPM_PER_PERCENT:.2f}%"
 
     title = f"Sweep: {s['sweep']}"
     overall = s["overall"]
