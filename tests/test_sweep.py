@@ -88,8 +88,9 @@ def write(folder: Path, text: str, name: str = "sweep.toml") -> Path:
 
 
 def liqspec(*args: str, **options) -> subprocess.CompletedProcess:
+    options.setdefault("timeout", 300)
     return subprocess.run([sys.executable, "-m", "liqspec", *args], capture_output=True,
-                          text=True, timeout=300, **options)
+                          text=True, **options)
 
 
 @pytest.fixture(scope="module")
@@ -296,6 +297,38 @@ def test_a_failing_run_is_recorded_with_its_seed_and_the_sweep_goes_on(tmp_path,
     assert "failed runs (key, seed: error):" in report.render()
 
 
+def test_a_run_that_ends_its_worker_is_recorded_and_the_others_match(tiny_table, tmp_path):
+    import dask
+
+    from liqspec.sweep_exec import WORKER_DIED, execute_run
+
+    def crashing(payload, variant, path, seed):
+        """One run (the first variant's seed 1) ends its worker process, as a crash would."""
+        if variant == 0 and seed == 1:
+            os._exit(3)
+        return execute_run(payload, variant, path, seed)
+
+    # no restarts before Dask gives up on a task: one worker death per attempt keeps it short.
+    # Dask then blames every task the dying worker held, so innocent runs are blamed too:
+    # before the fix they were recorded as failed, with a KilledWorker message naming a
+    # random task key
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        report = sweep.execute(write(tmp_path, TINY), workers=2, task=crashing,
+                               out=tmp_path / "out", plots=False)
+    rows = report.table.to_pylist()
+    expected = tiny_table.to_pylist()
+    assert [r["run_key"] for r in rows] == [r["run_key"] for r in expected]
+    failed = [i for i, r in enumerate(rows) if r["status"] == "error"]
+    assert len(failed) == 1
+    crashed = rows[failed[0]]
+    assert crashed["error"] == WORKER_DIED and crashed["seed"] == 1
+    assert crashed["path"] == "jumps" and crashed["notional_liquidated_quote"] is None
+    assert [r for i, r in enumerate(rows) if i != failed[0]] == \
+        [r for i, r in enumerate(expected) if i != failed[0]]
+    assert report.summary["failures"] == [{"run_key": crashed["run_key"], "seed": 1,
+                                           "path": "jumps", "error": WORKER_DIED}]
+
+
 # -- bad sweep files ------------------------------------------------------------------------------
 
 BAD = [
@@ -329,6 +362,22 @@ def test_a_bad_sweep_file_is_a_typed_error_naming_the_field(label, text, field, 
     assert not (tmp_path / "out").exists() and not (tmp_path / ".out.partial").exists()
 
 
+def test_a_sweep_file_is_read_by_the_scenario_loaders_readers():
+    # a TOML syntax error carries its position, as a scenario file's does (before: no line)
+    with pytest.raises(SweepError) as caught:
+        loads_sweep("name = \n")
+    assert (caught.value.line, caught.value.column) == (1, 8)
+    assert str(caught.value).startswith("invalid TOML at line 1, column 8: ")
+    # an unknown choice and an unknown key read as the scenario loader words them
+    with pytest.raises(SweepError) as caught:
+        loads_sweep(TINY.replace("[grid]", '[grid]\nmark_rule = ["index_bnd"]'))
+    assert caught.value.path == "grid.mark_rule[0]"
+    assert "unknown mark rule 'index_bnd' (did you mean 'index_band'?" in str(caught.value)
+    with pytest.raises(SweepError) as caught:
+        loads_sweep(TINY.replace("seeds = 3", "seeds = 3\nseedz = 1"))
+    assert caught.value.path == "seedz" and "did you mean 'seeds'?" in str(caught.value)
+
+
 def test_the_command_reports_a_bad_sweep_file_on_one_line_with_status_2(tmp_path):
     text = TINY.replace('volatility = "1.2"', 'volatility = "-0.2"')
     result = liqspec("sweep", str(write(tmp_path, text)), "--out", str(tmp_path / "out"),
@@ -339,6 +388,36 @@ def test_the_command_reports_a_bad_sweep_file_on_one_line_with_status_2(tmp_path
     assert "paths.jumps.volatility" in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("address, words", [
+    (None, "no Dask scheduler answered within 5 s"),  # a free port: nothing listens there
+    ("tcp://127.0.0.1:notaport", "not a scheduler address"),
+    ("nonsense::x", "not a scheduler address"),
+    ("tcp://127.0.0.1:99999", "port 99999 is outside 1..65535"),
+], ids=["nothing-listens", "bad-port", "no-host", "port-range"])
+def test_a_scheduler_that_cannot_be_used_is_one_line_status_2_and_nothing_written(
+        tmp_path, address, words):
+    # before the fix, a refused address waited Dask's 20 s then left .out.partial/ behind,
+    # and the error named the default sweep instead of --scheduler
+    address = address or f"tcp://127.0.0.1:{_free_port()}"
+    result = liqspec("sweep", str(write(tmp_path, TINY)), "--out", str(tmp_path / "out"),
+                     "--scheduler", address, "--quiet", timeout=60)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith(f"liqspec: error: --scheduler {address!r}: {words}")
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sweep.toml"]
+
+
+def test_a_scheduler_error_is_typed_and_names_the_address():
+    from liqspec.reference.errors import LiqspecError
+    from liqspec.sweep_exec import SchedulerError, connect
+
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    with pytest.raises(SchedulerError) as caught:
+        connect(address, timeout_s=1.0)
+    assert isinstance(caught.value, LiqspecError) and caught.value.address == address
+    assert "within 1 s" in str(caught.value)
 
 
 def test_the_output_folder_must_be_a_sweeps_own(tmp_path):
@@ -465,6 +544,24 @@ def test_shock_generator_is_the_scenarios_crash_schedule():
                                                             "hold_steps": 3})
     assert index_path(spec, None, {"BTCUSDT": 6_000_000}) == \
         shock_path({"BTCUSDT": 6_000_000}, 100_000, 20, 5, 3)
+
+
+def test_a_shock_has_no_float_levels_and_says_so_with_a_typed_error():
+    from liqspec.reference.errors import ResultCode
+
+    with pytest.raises(PathError) as caught:  # before: a bare ValueError
+        levels(_spec("shock", drop="0.1"), None)
+    assert caught.value.code == ResultCode.MALFORMED_STATE and "index_path" in str(caught.value)
+
+
+def test_an_unusable_output_folder_is_a_typed_error(tmp_path):
+    from liqspec.reference.errors import LiqspecError
+    from liqspec.sweep_store import OutputFolder, OutputFolderError
+
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    with pytest.raises(OutputFolderError) as caught:
+        OutputFolder(tmp_path / "file")
+    assert isinstance(caught.value, LiqspecError) and "is not a folder" in str(caught.value)
 
 
 def test_a_level_beyond_int64_is_a_path_error():

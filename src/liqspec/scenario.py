@@ -107,8 +107,8 @@ from liqspec.reference.profiles import PROFILES, get_profile
 from liqspec.reference.state import HOLDERS, Profile, State
 # The JSON state loader's building blocks: one definition of a checked table and of an exact
 # human decimal, shared by both file formats.
-from liqspec.statefile import (StateFileError, check_outside_supply, decode_text, field_object,
-                               field_units, join_path)
+from liqspec.statefile import (StateFileError, check_outside_supply, decode_text, field_decimal,
+                               field_object, field_units, join_path)
 
 from .positions import PositionRow, PositionsError, build_state, file_problem, load_positions
 from .synthetic import LEVERAGE_DISTRIBUTIONS, LOG_UNIFORM, SyntheticError, generate_book
@@ -221,9 +221,9 @@ def _integer(value: object, path: str, low: int, high: int) -> int:
     return value
 
 
-def _decimal(value: object, decimals: int, path: str, why: str = "") -> int:
-    """A human decimal (a string, or a whole TOML integer) in units of ``10**-decimals``, exactly
-    (LIQ-UNIT-2) and within int64 (LIQ-DOMAIN-1)."""
+def _decimal_text(value: object, path: str) -> str:
+    """A human decimal as written: a string or a whole TOML integer, never a TOML float, and a
+    finite number."""
     if isinstance(value, float):
         raise ScenarioError(path, f"{value!r} is a TOML float, a binary number that is not the "
                                   f"decimal it prints as; write it as a string: \"{value!r}\"",
@@ -231,7 +231,14 @@ def _decimal(value: object, decimals: int, path: str, why: str = "") -> int:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise ScenarioError(path, f"expected a decimal number such as \"12.5\", got "
                                   f"{_kind(value)}")
-    return _converted(field_units, value, decimals, path, why)
+    _converted(field_decimal, value, path)
+    return str(value).strip()
+
+
+def _decimal(value: object, decimals: int, path: str, why: str = "") -> int:
+    """A human decimal (a string, or a whole TOML integer) in units of ``10**-decimals``, exactly
+    (LIQ-UNIT-2) and within int64 (LIQ-DOMAIN-1)."""
+    return _converted(field_units, _decimal_text(value, path), decimals, path, why)
 
 
 def _positive(value: object, decimals: int, path: str, what: str = "value") -> int:
@@ -434,6 +441,13 @@ def _synthetic(value: object, profile: Profile, start: dict[str, int],
     return seed, rows
 
 
+def resolve_file(name: str, base_dir: str | Path | None) -> Path:
+    """A file a scenario or sweep names: relative to the folder of the file naming it
+    (``base_dir``), or to the current folder when there is none."""
+    file = Path(name)
+    return Path(base_dir) / file if not file.is_absolute() and base_dir is not None else file
+
+
 def _positions(value: object, profile: Profile, base_dir: Path | None,
                path: str) -> list[PositionRow]:
     obj = _table(value, path, required=("file",))
@@ -441,9 +455,7 @@ def _positions(value: object, profile: Profile, base_dir: Path | None,
     name = _string(obj["file"], where)
     if not name.strip():
         raise ScenarioError(where, "must name a file")
-    file = Path(name)
-    if not file.is_absolute() and base_dir is not None:
-        file = Path(base_dir) / file
+    file = resolve_file(name, base_dir)
     problem = file_problem(file)
     if problem:
         raise ScenarioError(where, f"{problem}: {str(file)!r}")
@@ -524,11 +536,11 @@ def _first_rows(rows: list[PositionRow]) -> list[PositionRow]:
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 
 
-def loads_scenario(text: str, base_dir: str | Path | None = None) -> Scenario:
-    """Parse a scenario's TOML text; a positions file is looked up relative to ``base_dir`` (the
-    current directory when None)."""
+def parse_toml(text: str) -> dict:
+    """A TOML document; a syntax error is a ScenarioError carrying its line and column (the
+    sweep loader reads its files with this too)."""
     try:
-        document = tomllib.loads(text.removeprefix("\ufeff"))  # an editor's byte-order mark
+        return tomllib.loads(text.removeprefix("\ufeff"))  # an editor's byte-order mark
     except tomllib.TOMLDecodeError as error:
         message = str(error)
         found = _TOML_POSITION.search(message)
@@ -538,19 +550,29 @@ def loads_scenario(text: str, base_dir: str | Path | None = None) -> Scenario:
                                     f"{message[:found.start()]}", line=line,
                                 column=column) from None
         raise ScenarioError("", f"invalid TOML: {message}") from None
-    return parse_scenario(document, base_dir)
+
+
+def read_text(path: Path) -> str:
+    """A strict UTF-8 text file (the state loader's decoder: one rule for files and stdin); an
+    unreadable one is a ScenarioError naming it."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ScenarioError("", f"cannot read {str(path)!r}: {error.strerror or error}") from None
+    return _converted(decode_text, data, repr(str(path)))
+
+
+def loads_scenario(text: str, base_dir: str | Path | None = None) -> Scenario:
+    """Parse a scenario's TOML text; a positions file is looked up relative to ``base_dir`` (the
+    current directory when None)."""
+    return parse_scenario(parse_toml(text), base_dir)
 
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read and parse a scenario file; a positions file it names is relative to its folder."""
     path = Path(path)
     try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise ScenarioError("", f"cannot read {str(path)!r}: {error.strerror or error}") from None
-    try:
-        text = _converted(decode_text, data, repr(str(path)))
-        return loads_scenario(text, base_dir=path.parent)
+        return loads_scenario(read_text(path), base_dir=path.parent)
     except ScenarioError as error:
         error.file = str(path)
         raise

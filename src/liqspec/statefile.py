@@ -320,9 +320,8 @@ def _integer(value: object, path: str, low: int, high: int) -> int:
     return value
 
 
-def field_units(value: object, decimals: int, path: str, why: str = "") -> int:
-    """A human decimal (string or exact JSON number) in integer units of ``10**-decimals``,
-    converted exactly by the reference (LIQ-UNIT-2) and inside the int64 domain (LIQ-DOMAIN-1)."""
+def field_decimal(value: object, path: str) -> Decimal:
+    """A human decimal (string or exact JSON number) as a finite ``Decimal``, exactly as written."""
     if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
         raise _fail(path, f"expected a decimal number such as \"12.5\", got {_type_name(value)}")
     text = str(value).strip()
@@ -332,6 +331,14 @@ def field_units(value: object, decimals: int, path: str, why: str = "") -> int:
         raise _fail(path, f"{text!r} is not a decimal number", ResultCode.INEXACT_DECIMAL) from None
     if not number.is_finite():
         raise _fail(path, f"{text!r} is not a finite number", ResultCode.INEXACT_DECIMAL)
+    return number
+
+
+def field_units(value: object, decimals: int, path: str, why: str = "") -> int:
+    """A human decimal (string or exact JSON number) in integer units of ``10**-decimals``,
+    converted exactly by the reference (LIQ-UNIT-2) and inside the int64 domain (LIQ-DOMAIN-1)."""
+    number = field_decimal(value, path)
+    text = str(value).strip()
     # Decided on the exponent first, so a huge or tiny exponent never reaches Decimal's context.
     if number != 0 and number.adjusted() + decimals >= 19:
         raise _fail(path, f"{text!r} is outside the signed 64-bit domain in units of "

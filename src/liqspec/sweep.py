@@ -40,14 +40,18 @@ import pyarrow.parquet as pq
 from liqspec.reference.profiles import PROFILES
 from liqspec.reference.units import from_units
 
+from .simulate import group_digits
 from .sweep_config import (Plan, SweepConfig, SweepError, default_sweep, load_sweep, parse_sweep,
                            plan as make_plan)
-from .sweep_exec import (ERROR, OK, Progress, close_client, connect, drive, local_client,
+from .sweep_exec import (ERROR, OK, Progress, RunTask, SchedulerError, check_address,
+                         close_client, connect, drive, execute_run, local_client,
                          run_in_process, run_on_dask)
+from .sweep_plots import PPM_PER_PERCENT
 from .sweep_store import (FOLDER_KIND, OutputFolder, OutputFolderError, PartWriter, read_parts,
                           row, schema, sorted_by_key, to_table, write_csv, write_parquet)
 
-__all__ = ["run", "execute", "SweepReport", "SweepError", "load_config", "summarize",
+__all__ = ["run", "execute", "SweepReport", "SweepError", "SchedulerError", "load_config",
+           "summarize",
            "render_summary"]
 
 FILES = {"runs_parquet": "runs.parquet", "runs_csv": "runs.csv", "summary_json": "summary.json"}
@@ -95,48 +99,58 @@ def run(config: SweepConfig | str | os.PathLike | Mapping | None = None, client:
 def execute(config: SweepConfig | str | os.PathLike | Mapping | None = None, client: Any = None,
             *, out: str | os.PathLike | None = None, workers: int | None = None,
             scheduler: str | None = None, progress: bool | str = False, plots: bool = True,
-            flush_rows: int = 64, flush_seconds: float = 5.0) -> SweepReport:
+            flush_rows: int = 64, flush_seconds: float = 5.0,
+            task: RunTask = execute_run) -> SweepReport:
     """Run a sweep; with ``out``, stream rows into ``out`` as runs finish, resume from what is
     there, and write the table, ``runs.csv``, ``summary.json`` and the plots (see
-    :mod:`liqspec.sweep_store`). Every check of the sweep file runs before the first run."""
+    :mod:`liqspec.sweep_store`). Every check of the sweep file runs before the first run.
+    ``task`` computes one run (default: :func:`liqspec.sweep_exec.execute_run`, the compiled
+    cascade); the tests pass one that ends its worker process, to show such a run recorded."""
     started = time.perf_counter()
+    if scheduler is not None and client is None:
+        check_address(scheduler)  # a typo fails at once, even with every run already done
     sweep = load_config(config)
     plan = make_plan(sweep)
     table_schema = schema(plan)
     keys = {spec.run_key for spec in plan.runs}
     folder = OutputFolder(Path(out)) if out is not None else None
+    # finished rows are read before anything is created: a sweep that cannot start (a
+    # scheduler that does not answer) leaves no trace beside ``out``
     if folder is not None:
-        folder.open()
         done = read_parts(folder.part_folders(), table_schema, keys)
     else:
         done = table_schema.empty_table()
     finished = set(done.column("run_key").to_pylist())
     todo = [spec for spec in plan.runs if spec.run_key not in finished]
 
-    rows: list[dict] = []
-    writer = PartWriter(folder.parts, table_schema, flush_rows, flush_seconds) \
-        if folder is not None else None
-
-    def record(spec, outcome) -> None:
-        data = row(plan, spec, outcome)
-        if writer is not None:
-            writer.add(data)
-        else:
-            rows.append(data)
-
-    where = "no runs left to run"
+    where, outcomes, owned = "no runs left to run", iter(()), None
     if todo:
-        where, outcomes, owned = _executor(plan, todo, client, workers, scheduler)
-        bar = Progress(len(plan.runs), len(finished), progress) if progress else None
-        try:
-            drive(outcomes, record, bar)
-        finally:
+        where, outcomes, owned = _executor(plan, todo, client, workers, scheduler, task)
+    rows: list[dict] = []
+    writer = None
+    bar = None
+    try:
+        if folder is not None:
+            folder.open()
+            writer = PartWriter(folder.parts, table_schema, flush_rows, flush_seconds)
+
+        def record(spec, outcome) -> None:
+            data = row(plan, spec, outcome)
             if writer is not None:
-                writer.flush()  # interrupted or not, finished rows reach the disk
-            if bar is not None:
-                bar.close()
-            if owned is not None:
-                close_client(owned)
+                writer.add(data)
+            else:
+                rows.append(data)
+
+        if todo and progress:
+            bar = Progress(len(plan.runs), len(finished), progress)
+        drive(outcomes, record, bar)
+    finally:
+        if writer is not None:
+            writer.flush()  # interrupted or not, finished rows reach the disk
+        if bar is not None:
+            bar.close()
+        if owned is not None:
+            close_client(owned)
     if writer is not None:
         table = read_parts(folder.part_folders(), table_schema, keys)
     else:
@@ -151,26 +165,22 @@ def execute(config: SweepConfig | str | os.PathLike | Mapping | None = None, cli
 
 
 def _executor(plan: Plan, todo: list, client: Any, workers: int | None,
-              scheduler: str | None) -> tuple[str, Any, Any]:
+              scheduler: str | None, task: RunTask) -> tuple[str, Any, Any]:
     """(a description, the outcomes iterator, a client to close afterwards or None)."""
     payload = plan.payload()
     if client is not None:
         return f"the given Dask client ({len(client.nthreads())} workers)", \
-            run_on_dask(client, payload, todo), None
+            run_on_dask(client, payload, todo, task=task), None
     if scheduler is not None:
-        try:
-            owned = connect(scheduler)
-        except (OSError, TimeoutError, ValueError) as error:
-            raise SweepError("--scheduler", f"cannot reach the scheduler at {scheduler!r}: "
-                                            f"{error}") from None
+        owned = connect(scheduler)
         return f"the Dask cluster at {scheduler} ({len(owned.nthreads())} workers)", \
-            run_on_dask(owned, payload, todo), owned
+            run_on_dask(owned, payload, todo, task=task), owned
     count = (os.cpu_count() or 1) if workers is None else workers
     if count == 0:
-        return "this process (no Dask)", run_in_process(payload, todo), None
+        return "this process (no Dask)", run_in_process(payload, todo, task), None
     owned = local_client(count)
     return f"a local Dask cluster of {count} worker process{'es' if count > 1 else ''}", \
-        run_on_dask(owned, payload, todo), owned
+        run_on_dask(owned, payload, todo, task=task), owned
 
 
 def _write_outputs(folder: OutputFolder, plan: Plan, table: pa.Table, summary: dict,
@@ -291,10 +301,10 @@ def render_summary(report: SweepReport) -> str:
     asset = s.get("quote_asset") or "quote"
 
     def quote(units: int | None) -> str:
-        return "-" if units is None else f"{_grouped(from_units(units, decimals))} {asset}"
+        return "-" if units is None else f"{group_digits(from_units(units, decimals))} {asset}"
 
     def ppm(units: int | None) -> str:
-        return "-" if units is None else f"{units / 10_000:.2f}%"
+        return "-" if units is None else f"{units / PPM_PER_PERCENT:.2f}%"
 
     title = f"Sweep: {s['sweep']}"
     overall = s["overall"]
@@ -336,16 +346,6 @@ def render_summary(report: SweepReport) -> str:
         lines += ["", "written:"]
         lines += [f"  {path}" for path in report.files.values()]
     return "\n".join(lines) + "\n"
-
-
-def _grouped(decimal_text: str) -> str:
-    whole, dot, frac = decimal_text.partition(".")
-    sign = "-" if whole.startswith("-") else ""
-    whole = whole.lstrip("-")
-    groups = []
-    while len(whole) > 3:
-        whole, groups = whole[:-3], [whole[-3:]] + groups
-    return sign + ",".join([whole] + groups) + dot + frac
 
 
 # -- the command ----------------------------------------------------------------------------------
@@ -408,6 +408,8 @@ def run_command(args: argparse.Namespace) -> str:
         name = source or "default sweep"
         message = str(error)
         raise InputError(message if name in message else f"{name}: {message}") from None
+    except SchedulerError as error:
+        raise InputError(f"--scheduler {error}") from None
     except OutputFolderError as error:
         raise InputError(f"--out: {error}") from None
     except OSError as error:

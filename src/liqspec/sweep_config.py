@@ -79,24 +79,32 @@ from __future__ import annotations
 import copy
 import csv
 import dataclasses
-import difflib
 import hashlib
 import itertools
 import math
-import tomllib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
 
 from liqspec.reference.arithmetic import INT64_MAX, PPM, div_ceil
 from liqspec.reference.errors import LiqspecError, ResultCode
 from liqspec.reference.profiles import PROFILES
 from liqspec.reference.state import (ADL_AT_BANKRUPTCY, ADL_AT_MARK, ADL_RANKINGS, BAD_DEBT_ADL,
                                      BAD_DEBT_SOCIALIZE, INSURANCE_FUND, Profile, Tier)
-from liqspec.scenario import Scenario, ScenarioError, default_text, parse_scenario
+from liqspec.scenario import (PPM_DECIMALS, Scenario, ScenarioError, default_text,
+                              parse_scenario, parse_toml, read_text, resolve_file)
+# the scenario loader's typed readers: a sweep file's fields are checked by the same code
+from liqspec.scenario import _decimal as scenario_decimal
+from liqspec.scenario import _decimal_text as scenario_decimal_text
+from liqspec.scenario import _integer as scenario_integer
+from liqspec.scenario import _kind as scenario_kind
+from liqspec.scenario import _string as scenario_string
+from liqspec.scenario import _table as scenario_table
+from liqspec.scenario import _unknown as scenario_unknown
 from liqspec.statefile import field_units
 from liqspec.synthetic import LEVERAGE_DISTRIBUTIONS
 
@@ -243,8 +251,8 @@ class RunSpec:
     """One run: a variant, a path generator, a seed, and its key."""
 
     run_key: str
-    variant: int
-    path: int
+    variant_index: int  # into Plan.variants
+    path_index: int  # into SweepConfig.paths
     seed: int | None
 
 
@@ -264,12 +272,22 @@ class Plan:
 
 # -- small typed readers --------------------------------------------------------------------------
 
-def _kind_of(value: object) -> str:
-    for kind, name in ((bool, "a boolean"), (int, "an integer"), (float, "a float"),
-                       (str, "a string"), (list, "an array"), (dict, "a table")):
-        if isinstance(value, kind):
-            return name
-    return type(value).__name__
+T = TypeVar("T")
+
+
+def _checked(reader: Callable[..., T], *args: object) -> T:
+    """Call one of the scenario loader's readers (each check written once), re-raising its error
+    as a SweepError on the same field."""
+    try:
+        return reader(*args)
+    except SweepError:
+        raise
+    except ScenarioError as error:
+        raise _as_sweep_error(error) from None
+
+
+def _as_sweep_error(error: ScenarioError) -> SweepError:
+    return SweepError(error.path, error.reason, error.code, error.line, error.column)
 
 
 def _fail(path: str, reason: str, code: ResultCode = ResultCode.MALFORMED_STATE) -> SweepError:
@@ -278,18 +296,7 @@ def _fail(path: str, reason: str, code: ResultCode = ResultCode.MALFORMED_STATE)
 
 def _table(value: object, path: str, required: tuple[str, ...] = (),
            optional: tuple[str, ...] = ()) -> dict:
-    if not isinstance(value, dict):
-        raise _fail(path or "(top level)", f"expected a table, got {_kind_of(value)}")
-    known = required + optional
-    for key in value:
-        if key not in known:
-            close = difflib.get_close_matches(key, known, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            raise _fail(_join(path, key), f"unknown key ({hint}known: {', '.join(known)})")
-    for key in required:
-        if key not in value:
-            raise _fail(_join(path, key), "required key is missing")
-    return value
+    return _checked(scenario_table, value, path, required, optional)
 
 
 def _join(path: str, key: str) -> str:
@@ -297,35 +304,15 @@ def _join(path: str, key: str) -> str:
 
 
 def _integer(value: object, path: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _fail(path, f"expected an integer, got {_kind_of(value)}", ResultCode.NOT_AN_INTEGER)
-    if not low <= value <= high:
-        raise _fail(path, f"must be in {low:,}..{high:,}, got {value:,}")
-    return value
+    return _checked(scenario_integer, value, path, low, high)
 
 
 def _string(value: object, path: str) -> str:
-    if not isinstance(value, str):
-        raise _fail(path, f"expected a string, got {_kind_of(value)}")
-    return value
+    return _checked(scenario_string, value, path)
 
 
 def _decimal_text(value: object, path: str) -> str:
-    """A human decimal as written: a string or a whole TOML integer, never a TOML float."""
-    if isinstance(value, float):
-        raise _fail(path, f"{value!r} is a TOML float, a binary number that is not the decimal "
-                          f"it prints as; write it as a string: \"{value!r}\"",
-                    ResultCode.INEXACT_DECIMAL)
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise _fail(path, f"expected a decimal number such as \"0.5\", got {_kind_of(value)}")
-    text = str(value).strip()
-    try:
-        number = Decimal(text)
-    except InvalidOperation:
-        raise _fail(path, f"{text!r} is not a decimal number", ResultCode.INEXACT_DECIMAL) from None
-    if not number.is_finite():
-        raise _fail(path, f"{text!r} is not a finite number", ResultCode.INEXACT_DECIMAL)
-    return text
+    return _checked(scenario_decimal_text, value, path)
 
 
 def _model_number(value: object, path: str, low: float | None = None,
@@ -341,11 +328,8 @@ def _model_number(value: object, path: str, low: float | None = None,
 
 
 def _ppm(value: object, path: str) -> int:
-    text = _decimal_text(value, path)
-    try:
-        return field_units(text, 6, path, "a fraction must be a whole number of parts per million")
-    except LiqspecError as error:
-        raise _fail(path, getattr(error, "reason", str(error)), error.code) from None
+    return _checked(scenario_decimal, value, PPM_DECIMALS, path,
+                    "a fraction must be a whole number of parts per million")
 
 
 def _values(value: object, path: str) -> list[tuple[object, str]]:
@@ -358,9 +342,7 @@ def _values(value: object, path: str) -> list[tuple[object, str]]:
 
 
 def _unknown_parameter(name: str, path: str) -> SweepError:
-    close = difflib.get_close_matches(name, list(PARAMETERS), n=1)
-    hint = f"did you mean {close[0]!r}? " if close else ""
-    return _fail(path, f"unknown parameter {name!r} ({hint}known: {', '.join(PARAMETERS)})")
+    return _as_sweep_error(scenario_unknown(path, name, list(PARAMETERS), "parameter"))
 
 
 def _override(name: str, value: object, path: str) -> Override:
@@ -371,10 +353,8 @@ def _override(name: str, value: object, path: str) -> Override:
     elif parameter.kind == "choice":
         text = _string(value, path)
         if text not in parameter.choices:
-            close = difflib.get_close_matches(text, parameter.choices, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            raise _fail(path, f"{text!r} is not a {parameter.help} ({hint}known: "
-                              f"{', '.join(parameter.choices)})")
+            raise _as_sweep_error(scenario_unknown(path, text, list(parameter.choices),
+                                                   parameter.help))
         value = text
     else:
         value = _decimal_text(value, path)
@@ -398,33 +378,29 @@ def _base(value: object, base_dir: Path | None) -> BaseScenario:
     where = "scenario"
     scenario_dir = base_dir
     if value == "default":
-        document = tomllib.loads(default_text())
+        document = parse_toml(default_text())
         scenario_dir = None
     elif isinstance(value, str):
-        file = Path(value)
-        if not file.is_absolute() and base_dir is not None:
-            file = base_dir / file
+        file = resolve_file(value, base_dir)
         if not file.is_file():
             raise _fail(where, f"no such scenario file: {str(file)!r} (or \"default\")")
         try:
-            document = tomllib.loads(file.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as error:
-            raise _fail(where, f"cannot read {str(file)!r}: {error}") from None
+            document = parse_toml(read_text(file))
+        except ScenarioError as error:
+            raise _fail(where, f"{str(file)!r}: {error.reason}") from None
         scenario_dir = file.parent
     elif isinstance(value, dict):
         document = copy.deepcopy(value)
     else:
         raise _fail(where, f"expected \"default\", a scenario file or a table, got "
-                           f"{_kind_of(value)}")
+                           f"{scenario_kind(value)}")
     if not isinstance(document, dict):
         raise _fail(where, "expected a table")
     document.setdefault("path", dict(_PLACEHOLDER_PATH))
     files: dict[str, tuple[str, bytes]] = {}
     positions = document.get("positions")
     if isinstance(positions, dict) and isinstance(positions.get("file"), str):
-        file = Path(positions["file"])
-        if not file.is_absolute() and scenario_dir is not None:
-            file = scenario_dir / file
+        file = resolve_file(positions["file"], scenario_dir)
         if not file.is_file():
             raise _fail("scenario.positions.file", f"no such file: {str(file)!r}")
         data = file.read_bytes()
@@ -511,15 +487,13 @@ def _points(value: object, grid: Mapping[str, object]) -> tuple[tuple[Override, 
 def _path_specs(name: str, raw: object, base_dir: Path | None) -> list[PathSpec]:
     where = _join("paths", name)
     if not isinstance(raw, dict):
-        raise _fail(where, f"expected a table, got {_kind_of(raw)}")
+        raise _fail(where, f"expected a table, got {scenario_kind(raw)}")
     if "kind" not in raw:
         raise _fail(_join(where, "kind"), f"required key is missing ({', '.join(KINDS)})")
     kind = _string(raw["kind"], _join(where, "kind"))
     if kind not in KINDS:
-        close = difflib.get_close_matches(kind, KINDS, n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        raise _fail(_join(where, "kind"), f"unknown generator {kind!r} ({hint}known: "
-                                          f"{', '.join(KINDS)})")
+        raise _as_sweep_error(scenario_unknown(_join(where, "kind"), kind, list(KINDS),
+                                               "generator"))
     required, defaults = _PATH_KEYS[kind]
     table = _table(raw, where, required=("kind",) + required, optional=tuple(defaults))
     merged = {**defaults, **{k: v for k, v in table.items() if k != "kind"}}
@@ -570,9 +544,7 @@ def _history(table: dict, where: str, base_dir: Path | None) -> tuple:
     """The bootstrap's CSV: read now, so a missing file or column is an error before any run."""
     at = _join(where, "file")
     name = _string(table["file"], at)
-    file = Path(name)
-    if not file.is_absolute() and base_dir is not None:
-        file = base_dir / file
+    file = resolve_file(name, base_dir)
     if not file.is_file():
         raise _fail(at, f"no such price CSV: {str(file)!r}")
     column = _string(table.get("column", "price"), _join(where, "column"))
@@ -643,10 +615,8 @@ def _heatmap(value: object, grid: Mapping[str, tuple], swept: list[str]) -> tupl
     names = tuple(_string(v, f"plots.heatmap[{i}]") for i, v in enumerate(raw))
     for i, name in enumerate(names):
         if name not in swept:
-            close = difflib.get_close_matches(name, swept, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            raise _fail(f"plots.heatmap[{i}]", f"{name!r} is not a swept parameter ({hint}swept: "
-                                               f"{', '.join(swept) or 'none'})")
+            raise _as_sweep_error(scenario_unknown(f"plots.heatmap[{i}]", name, swept,
+                                                   "swept parameter"))
     if len(set(names)) != len(names):
         raise _fail("plots.heatmap", "two different parameters, please")
     return names
@@ -654,23 +624,13 @@ def _heatmap(value: object, grid: Mapping[str, tuple], swept: list[str]) -> tupl
 
 def loads_sweep(text: str, base_dir: str | Path | None = None,
                 source: str = "<sweep>") -> SweepConfig:
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise _fail("", f"invalid TOML: {error}") from None
-    return parse_sweep(document, base_dir, source)
+    return parse_sweep(_checked(parse_toml, text), base_dir, source)
 
 
 def load_sweep(path: str | Path) -> SweepConfig:
     """Read and parse a sweep file; files it names are relative to its folder."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise _fail("", f"cannot read {str(path)!r}: {error.strerror or error}") from None
-    except UnicodeDecodeError as error:
-        raise _fail("", f"{str(path)!r} is not UTF-8 text: {error.reason}") from None
-    return loads_sweep(text, base_dir=path.parent, source=str(path))
+    return loads_sweep(_checked(read_text, path), base_dir=path.parent, source=str(path))
 
 
 def default_sweep_text() -> str:

@@ -40,6 +40,7 @@ from typing import Any
 from liqspec.reference.arithmetic import PPM
 from liqspec.reference.book import BookShape
 from liqspec.reference.cascade import CascadeConfig, MarkRule
+from liqspec.reference.errors import LiqspecError
 from liqspec.reference.state import INSURANCE_FUND, OUTSIDE
 
 from .sweep_config import RunSpec, Variant, adjust_profile, materialize
@@ -179,25 +180,65 @@ def _execute(payload: dict, variant_index: int, path_index: int, seed: int | Non
 Outcome = tuple[RunSpec, dict]
 
 
-def run_in_process(payload: dict, runs: Iterable[RunSpec]) -> Iterator[Outcome]:
+RunTask = Callable[[dict, int, int, "int | None"], dict]
+
+
+def run_in_process(payload: dict, runs: Iterable[RunSpec],
+                   task: RunTask = execute_run) -> Iterator[Outcome]:
     """The plain loop: every run here, in order (the benchmark's baseline, and ``--workers 0``)."""
     for spec in runs:
-        yield spec, execute_run(payload, spec.variant, spec.path, spec.seed)
+        yield spec, task(payload, spec.variant_index, spec.path_index, spec.seed)
+
+
+#: the error recorded for a run whose worker process ended while running it alone
+WORKER_DIED = ("WorkerDied: the worker process ended while running this run alone on the "
+               "cluster (an exit or a crash inside the run, not a Python exception)")
 
 
 def run_on_dask(client: Any, payload: dict, runs: Iterable[RunSpec],
-                in_flight: int | None = None) -> Iterator[Outcome]:
+                in_flight: int | None = None, task: RunTask = execute_run) -> Iterator[Outcome]:
     """Every run as a task on ``client``'s cluster, yielded as it completes (in completion order;
     the caller sorts). At most ``in_flight`` tasks are submitted at once (default: 64 per
-    worker thread), so memory stays bounded whatever the number of runs. A task whose worker
-    died (``KilledWorker``) or that raised is recorded as an error, not raised."""
-    from distributed import as_completed
+    worker thread), so memory stays bounded whatever the number of runs.
 
+    ``task`` computes one run (default :func:`execute_run`, which returns a run's exception as
+    its outcome); so a future that raises means the run's worker died (Dask's ``KilledWorker``,
+    after its ``allowed-failures`` restarts) or its data was lost. Dask blames a death on every
+    task the worker held, so such a run may be innocent: the suspects are run again together
+    afterwards, then those that fail again one at a time, alone on the cluster, in run-key
+    order, and only a run that fails alone is recorded as failed (:data:`WORKER_DIED`). The
+    table does not depend on which runs shared a worker."""
     runs = iter(runs)
     if in_flight is None:
         threads = sum(client.nthreads().values()) or 1
         in_flight = 64 * threads
-    # a list of one: scatter would spread a dict's values as separate futures
+    suspects: list[RunSpec] = []
+    for spec, outcome in _submit_all(client, payload, runs, in_flight, task):
+        if outcome is None:
+            suspects.append(spec)
+        else:
+            yield spec, outcome
+    # first all together again, on a fresh copy of the payload: a lone worker's death loses
+    # the payload and so fails every run after it, and most suspects are innocent
+    again: list[RunSpec] = []
+    retried = _submit_all(client, payload, iter(suspects), in_flight, task) if suspects else ()
+    for spec, outcome in retried:
+        if outcome is None:
+            again.append(spec)
+        else:
+            yield spec, outcome
+    for spec in sorted(again, key=lambda s: s.run_key):
+        [(_, outcome)] = list(_submit_all(client, payload, iter([spec]), 1, task))
+        yield spec, outcome if outcome is not None else {"status": ERROR, "error": WORKER_DIED}
+
+
+def _submit_all(client: Any, payload: dict, runs: Iterator[RunSpec], in_flight: int,
+                task: RunTask) -> Iterator[tuple[RunSpec, dict | None]]:
+    """Each run's outcome as it completes; None where the task raised (its worker died)."""
+    from distributed import as_completed
+
+    # a list of one: scatter would spread a dict's values as separate futures; scattered
+    # again for every batch, as a worker's death may have taken a replica with it
     (shared,) = client.scatter([payload], broadcast=True, hash=False)
     token = uuid.uuid4().hex[:8]
     pending: dict[Any, RunSpec] = {}
@@ -207,7 +248,7 @@ def run_on_dask(client: Any, payload: dict, runs: Iterable[RunSpec],
         spec = next(runs, None)
         if spec is None:
             return False
-        future = client.submit(execute_run, shared, spec.variant, spec.path, spec.seed,
+        future = client.submit(task, shared, spec.variant_index, spec.path_index, spec.seed,
                                key=f"liqspec-run-{spec.run_key}-{token}", pure=False)
         pending[future] = spec
         completed.add(future)
@@ -221,8 +262,8 @@ def run_on_dask(client: Any, payload: dict, runs: Iterable[RunSpec],
             spec = pending.pop(future)
             try:
                 outcome = future.result()
-            except Exception as error:  # noqa: BLE001  (a lost worker: recorded, not fatal)
-                outcome = error_result(error)
+            except Exception:  # noqa: BLE001  (the worker died: the caller runs it again alone)
+                outcome = None
             future.release()
             submit_next()
             yield spec, outcome
@@ -250,11 +291,54 @@ def local_client(workers: int) -> Any:
         return Client(cluster)
 
 
-def connect(address: str, timeout_s: float = 20.0) -> Any:
-    """A Client on an existing cluster by its scheduler address (``tcp://HOST:PORT``)."""
+#: seconds to reach a scheduler and finish Dask's handshake: a busy cluster on a network answers
+#: well within it, and a wrong address fails in seconds rather than after Dask's default 30 s
+CONNECT_TIMEOUT_S = 5.0
+
+#: a scheduler's port, as TCP allows
+PORT_RANGE = (1, 65535)
+
+
+class SchedulerError(LiqspecError):
+    """The Dask scheduler at ``address`` cannot be used: the address is malformed, or nothing
+    answered there within the connect timeout."""
+
+    def __init__(self, address: str, reason: str):
+        super().__init__(f"{address!r}: {reason}")
+        self.address = address
+        self.reason = reason
+
+
+def check_address(address: str) -> None:
+    """Raise :class:`SchedulerError` unless ``address`` reads as ``SCHEME://HOST:PORT`` with a
+    scheme Dask knows (``tcp`` when omitted) and a port in range; nothing is contacted."""
+    from distributed.comm import registry
+    from distributed.comm.addressing import get_address_host_port, parse_address
+
+    try:
+        scheme, _ = parse_address(address)
+        registry.get_backend(scheme)
+        _, port = get_address_host_port(address)
+    except ValueError as error:
+        raise SchedulerError(address, f"not a scheduler address (expected tcp://HOST:PORT): "
+                                      f"{error}") from None
+    if not PORT_RANGE[0] <= port <= PORT_RANGE[1]:
+        raise SchedulerError(address, f"port {port} is outside {PORT_RANGE[0]}..{PORT_RANGE[1]}")
+
+
+def connect(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> Any:
+    """A Client on an existing cluster by its scheduler address (``tcp://HOST:PORT``); a
+    :class:`SchedulerError` if the address is malformed or no scheduler answers within
+    ``timeout_s`` seconds."""
     from distributed import Client
 
-    return Client(address, timeout=timeout_s)
+    check_address(address)
+    try:
+        return Client(address, timeout=timeout_s)
+    except (OSError, TimeoutError, ValueError) as error:
+        # OSError covers Dask's "Timed out trying to connect" and a refused connection
+        raise SchedulerError(address, f"no Dask scheduler answered within {timeout_s:g} s "
+                                      f"({type(error).__name__}: {error})") from None
 
 
 def close_client(client: Any) -> None:

@@ -63,10 +63,12 @@ RANDOM_KINDS = (GBM, MERTON, BOOTSTRAP)
 
 
 class PathError(LiqspecError):
-    """A generated path left the price domain (a level that is not finite, or above int64)."""
+    """A generated path left the price domain (a level that is not finite, or above int64;
+    ``OVERFLOW``), or a path generator was asked for what it does not make
+    (``MALFORMED_STATE``)."""
 
-    def __init__(self, message: str):
-        super().__init__(message, ResultCode.OVERFLOW)
+    def __init__(self, message: str, code: ResultCode = ResultCode.OVERFLOW):
+        super().__init__(message, code)
 
 
 @dataclass(frozen=True)
@@ -126,22 +128,27 @@ def levels(spec: PathSpec, seed: int | None) -> np.ndarray:
     """The relative index level at steps ``0..steps`` (``levels[0] == 1``) of a random
     generator, as float64. (A shock is exact integers: see :func:`index_path`.)"""
     if spec.kind == SHOCK:
-        raise ValueError("a shock path is built in integers by index_path, not from levels")
+        raise PathError("a shock path is built in integers by index_path, not from levels",
+                        ResultCode.MALFORMED_STATE)
     rng = path_rng(spec, seed)
     steps = spec.steps
-    dt = spec.step_seconds / SECONDS_PER_YEAR
+    # the models' rates are annual, as risk teams quote them: a step is a fraction of a year
+    step_years = spec.step_seconds / SECONDS_PER_YEAR
     n = spec.numbers
     if spec.kind in (GBM, MERTON):
-        drift, vol = float(n["drift"]), float(n["volatility"])
+        drift_per_year, volatility_per_sqrt_year = float(n["drift"]), float(n["volatility"])
         z = rng.standard_normal(steps)
-        increments = (drift - 0.5 * vol * vol) * dt + vol * math.sqrt(dt) * z
+        increments = ((drift_per_year - 0.5 * volatility_per_sqrt_year ** 2) * step_years
+                      + volatility_per_sqrt_year * math.sqrt(step_years) * z)
         if spec.kind == MERTON:
-            intensity, jump_mean, jump_std = (float(n["jump_intensity"]), float(n["jump_mean"]),
-                                              float(n["jump_std"]))
-            counts = rng.poisson(intensity * dt, steps)
+            jumps_per_year, jump_mean, jump_std = (float(n["jump_intensity"]),
+                                                   float(n["jump_mean"]), float(n["jump_std"]))
+            counts = rng.poisson(jumps_per_year * step_years, steps)
             z2 = rng.standard_normal(steps)
-            compensator = intensity * (math.exp(jump_mean + 0.5 * jump_std * jump_std) - 1.0)
-            increments = (increments - compensator * dt + counts * jump_mean
+            # the compensator keeps the expected level at the drift path's (jumps add no drift)
+            compensator_per_year = jumps_per_year * (
+                math.exp(jump_mean + 0.5 * jump_std * jump_std) - 1.0)
+            increments = (increments - compensator_per_year * step_years + counts * jump_mean
                           + np.sqrt(counts) * jump_std * z2)
     elif spec.kind == BOOTSTRAP:
         history = spec.history
@@ -150,7 +157,7 @@ def levels(spec: PathSpec, seed: int | None) -> np.ndarray:
         starts = rng.integers(0, len(history) - block + 1, size=-(-steps // block))
         increments = np.concatenate([history[s:s + block] for s in starts])[:steps]
     else:
-        raise ValueError(f"unknown path kind {spec.kind!r}")
+        raise PathError(f"unknown path kind {spec.kind!r}", ResultCode.MALFORMED_STATE)
     log_level = np.concatenate(([0.0], np.cumsum(increments)))
     with np.errstate(over="ignore"):
         return np.exp(log_level)

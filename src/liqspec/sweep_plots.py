@@ -23,9 +23,15 @@ from pathlib import Path
 
 import numpy as np
 
+from liqspec.reference.arithmetic import PPM
+
 PLOT_FILES = {"heatmap": "heatmap.png", "amplification": "amplification.png",
               "fund_fan": "fund_fan.png"}
 _SAVE = {"dpi": 110, "metadata": {"Software": None}}
+
+
+#: a percent is 10,000 parts per million (the table's moves are in ppm)
+PPM_PER_PERCENT = PPM // 100
 
 
 def _pyplot():
@@ -102,12 +108,12 @@ def _heatmap(plt, data: dict, params: tuple[str, ...], title: str):
 
 
 def _amplification(plt, data: dict, params: tuple[str, ...], title: str):
-    shock = np.asarray(data["index_drop_ppm"], dtype=float) / 1e4
-    final = np.asarray(data["final_move_ppm"], dtype=float) / 1e4
+    shock_percent = np.asarray(data["index_drop_ppm"], dtype=float) / PPM_PER_PERCENT
+    final_percent = np.asarray(data["final_move_ppm"], dtype=float) / PPM_PER_PERCENT
     figure, axis = plt.subplots(figsize=(7.5, 5), constrained_layout=True)
-    if len(shock):
-        axis.scatter(shock, final, s=6, alpha=0.25, color="tab:blue", label="runs")
-        centres, bands = _binned_quantiles(shock, final)
+    if len(shock_percent):
+        axis.scatter(shock_percent, final_percent, s=6, alpha=0.25, color="tab:blue", label="runs")
+        centres, bands = _binned_quantiles(shock_percent, final_percent)
         if centres:
             q = np.asarray(bands)
             axis.fill_between(centres, q[:, 0], q[:, 4], color="tab:red", alpha=0.15,
@@ -115,7 +121,7 @@ def _amplification(plt, data: dict, params: tuple[str, ...], title: str):
             axis.fill_between(centres, q[:, 1], q[:, 3], color="tab:red", alpha=0.3,
                               label="25-75%")
             axis.plot(centres, q[:, 2], color="tab:red", marker="o", ms=3, label="median")
-        top = float(max(shock.max(), final.max(), 1e-9))
+        top = float(max(shock_percent.max(), final_percent.max(), 1e-9))
         axis.plot([0, top], [0, top], color="grey", linestyle="--", linewidth=1,
                   label="final move = shock")
     axis.set_xlabel("initial shock: index fall from the start (%)")
@@ -144,10 +150,10 @@ def _binned_quantiles(x: np.ndarray, y: np.ndarray, max_groups: int = 25, bins: 
 
 def _fund_fan(plt, data: dict, params: tuple[str, ...], title: str):
     by_path: dict[str, list[np.ndarray]] = defaultdict(list)
-    for name, path, start in zip(data["path"], data["fund_path_quote"],
-                                 data["insurance_fund_start_quote"]):
-        if path and start:
-            by_path[name].append(np.asarray(path, dtype=float) * 100.0 / start)
+    for name, fund_path_quote, start_quote in zip(data["path"], data["fund_path_quote"],
+                                                  data["insurance_fund_start_quote"]):
+        if fund_path_quote and start_quote:
+            by_path[name].append(np.asarray(fund_path_quote, dtype=float) * 100.0 / start_quote)
     names = list(by_path)[:4] or ["(no run with a fund)"]
     figure, axes = plt.subplots(1, len(names), figsize=(5.2 * len(names), 4.4),
                                 constrained_layout=True, squeeze=False)

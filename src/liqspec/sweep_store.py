@@ -27,6 +27,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from liqspec.reference.errors import LiqspecError
+
 from .sweep_config import PARAMETERS, PATH_COLUMNS, Plan, RunSpec
 from .sweep_exec import METRICS
 
@@ -61,8 +63,8 @@ def schema(plan: Plan) -> pa.Schema:
 def row(plan: Plan, spec: RunSpec, outcome: dict) -> dict:
     """One row of the table: the run's parameters (as the sweep file wrote them) and outcome."""
     config = plan.config
-    variant = plan.variants[spec.variant]
-    path = config.paths[spec.path]
+    variant = plan.variants[spec.variant_index]
+    path = config.paths[spec.path_index]
     values = {o.name: o.value for o in variant.overrides}
     data = {"run_key": spec.run_key, "status": outcome.get("status", "error"),
             "error": outcome.get("error", ""), "seed": spec.seed, "path": path.name,
@@ -165,7 +167,7 @@ def _cell(value: object) -> object:
     return ("true" if value else "false") if isinstance(value, bool) else value
 
 
-class OutputFolderError(Exception):
+class OutputFolderError(LiqspecError):
     """The output folder cannot be used (it holds something that is not a sweep's output)."""
 
 
