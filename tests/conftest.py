@@ -71,6 +71,8 @@ def _doubled(module: ModuleType) -> bool:
 
 
 def pytest_generate_tests(metafunc):
+    if metafunc.definition.get_closest_marker("reference_only") is not None:
+        return
     if metafunc.module is not None and _doubled(metafunc.module):
         if "impl_name" not in metafunc.fixturenames:
             metafunc.fixturenames.append("impl_name")

@@ -22,7 +22,10 @@ def test_readme_has_exactly_two_setup_commands():
     commands = setup_commands()
     assert len(commands) == 2
     assert "pip install ." in commands[0] and "liqspec" in commands[0].split("&&")[-1]
-    assert '".[test]"' in commands[1] and commands[1].endswith("pytest")
+    assert commands[1] == "./scripts/test"
+    script = (ROOT / "scripts" / "test").read_text()
+    assert 'pip install --quiet ".[test]"' in script and "exec .venv/bin/pytest" in script
+    assert "apt-get install" in script and "chromium" in script  # the docs test's browser
 
 
 def test_ci_runs_the_readme_test_command():

@@ -357,6 +357,7 @@ def test_default_scenario_loads_and_every_invariant_holds_LIQ_INV_1_LIQ_INV_2():
     assert state.account(config.book_account).role == LIQUIDITY
 
 
+@pytest.mark.reference_only  # about the data; fast free collateral packs the book per call
 def test_default_scenario_accounts_are_healthy_before_the_shock_LIQ_TRIGGER_1():
     """Rule: LIQ-TRIGGER-1, LIQ-MARGIN-5: the cascade is caused by the shock, not by the data."""
     state = default_scenario().state
