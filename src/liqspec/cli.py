@@ -259,7 +259,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         output = args.run(args)
-    except InputError as error:
+    except (InputError, proofs_cli.UsageError) as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     try:
