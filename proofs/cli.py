@@ -345,9 +345,13 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     """Register ``prove`` and ``mutate`` on the ``liqspec`` command's subparsers."""
     prove = subparsers.add_parser(
         "prove", help="prove every invariant with z3 and print the verdict table",
-        description="Run every theorem (z3, unbounded integers, every venue profile and generic "
-                    "parameters) and print ID, statement, verdict and seconds. Exits 1 on any "
-                    "counterexample, vacuous theorem or unknown (a timeout is a failure).")
+        description="Check the encodings each theorem is about against the installed reference "
+                    "(a seeded fidelity campaign), then prove every theorem (z3, unbounded "
+                    "integers, every venue profile and generic parameters) under z3's "
+                    "deterministic resource limit, and print ID, statement, verdict, rlimit, "
+                    "resources used, fidelity cases and seconds. Exits 1 on any counterexample, "
+                    "drift, vacuous theorem, unknown (the resource limit spent) or error (the "
+                    "wall-clock guard stopped a check).")
     _prove_arguments(prove)
     prove.set_defaults(run=run_prove)
     mutate = subparsers.add_parser(
