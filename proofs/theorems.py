@@ -73,7 +73,7 @@ def _always(params: Params) -> bool:
 
 
 #: the rlimit of a theorem that states none: z3 resource units per check (see .prover)
-DEFAULT_RLIMIT = 20_000_000
+DEFAULT_RLIMIT = 50_000_000
 
 
 @dataclass(frozen=True)
