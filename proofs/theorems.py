@@ -262,7 +262,7 @@ def _mark(params: Params) -> list[Obligation]:
          ("LIQ-TRADE-1", "LIQ-LEDGER-2", "LIQ-INV-1", "LIQ-INV-2", "LIQ-INV-3", "LIQ-INV-4",
           "LIQ-INV-8"),
          fidelity=("trade",),
-         rlimit=14_000_000)
+         rlimit=30_000_000)
 def _trade(params: Params) -> list[Obligation]:
     obligations = []
     for buyer, seller in (("a0", "a1"), (BOOK, "a0")):
@@ -333,7 +333,7 @@ def _liquidations(params: Params, variants=((BOOK, False), (BOOK, True), ("a1", 
          "invariant", ("LIQ-EXEC-2", "LIQ-FEE-1", "LIQ-INSURANCE-1", "LIQ-SOCIAL-1", "LIQ-INV-1",
                        "LIQ-INV-2", "LIQ-INV-3", "LIQ-INV-4", "LIQ-INV-8"), depends_on=("liquidation_size", "fee_policy"),
          fidelity=("liquidate", "liquidation_size"),
-         rlimit=17_000_000)
+         rlimit=40_000_000)
 def _liq(params: Params) -> list[Obligation]:
     return [op_obligation(label, st, out, step)
             for label, st, out, step in _liquidations(params, ((BOOK, True), ("a1", True)))]
