@@ -67,6 +67,8 @@ SEED = 0
 SCHEDULE = ("incremental", "fresh")
 #: counterexamples and witnesses are searched again with every constant within this bound
 SMALL_BOUND = 10**5
+#: the least rlimit of a witness search (a test device, not a verdict)
+WITNESS_RLIMIT = 100_000_000
 #: fidelity cases per encoded operation that ``liqspec prove`` runs before a verdict
 DEFAULT_FIDELITY_EXAMPLES = 60
 DEFAULT_FIDELITY_SEED = 0
@@ -277,11 +279,11 @@ def witness(theorem_id: str, params, obligation: Obligation, rlimit: int | None 
             guard_s: float = DEFAULT_GUARD_S) -> dict | None:
     """A small model of the assumptions alone (a concrete case the theorem is about, for
     replaying in the reference), or None if z3 finds none within ``rlimit`` (default: the
-    theorem's). z3's first model is usually small already; only when it is not is a bounded one
-    searched for."""
-    if rlimit is None:
-        rlimit = next(t.rlimit for t in REGISTRY if t.id == theorem_id) \
-            if any(t.id == theorem_id for t in REGISTRY) else DEFAULT_RLIMIT
+    theorem's, and at least :data:`WITNESS_RLIMIT`). z3's first model is usually small already;
+    only when it is not is a bounded one searched for."""
+    if rlimit is None:  # a witness is not a verdict: a wider limit for the bounded search
+        rlimit = max(WITNESS_RLIMIT, next((t.rlimit for t in REGISTRY if t.id == theorem_id),
+                                          DEFAULT_RLIMIT))
     solver = _fresh_solver(obligation.assumptions)
     if _check(solver, rlimit, guard_s).answer != z3.sat:
         return None
