@@ -4,9 +4,12 @@
 * :mod:`.domains`: the parameter domains (every venue profile, and generic symbolic parameters);
 * :mod:`.theorems`: the registry of theorems (``Inv and pre and op => Inv'``, no false
   liquidation, progress, the fee cap, rounding, ADL, the cascade model check...);
-* :mod:`.prover`: vacuity check, proof, counterexample and time for each;
+* :mod:`.prover`: the fidelity check against the installed reference, then vacuity check,
+  proof and counterexample for each, decided by z3's deterministic resource limit;
+* :mod:`.calibrate`: each theorem's resource limit measured (``python -m liqspec.proofs.calibrate``);
 * :mod:`.scenarios`: a z3 model as a concrete scenario that replays in the reference;
 * :mod:`.fidelity`: the encodings compared with the reference on generated concrete cases;
-* :mod:`.mutation`: deliberate bugs in the reference, and which checks catch them;
+* :mod:`.mutation`: deliberate bugs in the reference, which checks catch them, and which
+  theorems cover each (or why none does);
 * :mod:`.cli`: ``liqspec prove`` and ``liqspec mutate``.
 """

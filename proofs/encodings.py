@@ -198,10 +198,10 @@ def merge(cond: Cond, then: SymState, otherwise: SymState) -> SymState:
         for m in acct.positions:
             acct.positions[m] = z3.If(cond, then.accounts[a].positions[m],
                                       otherwise.accounts[a].positions[m])
-    for key in set(then.journal_quote) | set(otherwise.journal_quote):
+    for key in sorted(set(then.journal_quote) | set(otherwise.journal_quote)):
         out.journal_quote[key] = z3.If(cond, then.journal_quote.get(key, val(0)),
                                        otherwise.journal_quote.get(key, val(0)))
-    for key in set(then.journal_lots) | set(otherwise.journal_lots):
+    for key in sorted(set(then.journal_lots) | set(otherwise.journal_lots)):
         out.journal_lots[key] = z3.If(cond, then.journal_lots.get(key, val(0)),
                                       otherwise.journal_lots.get(key, val(0)))
     return out

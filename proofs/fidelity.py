@@ -668,11 +668,49 @@ def _check_function(case: Case, sym: E.SymState, evaluate: Evaluator, slots) -> 
 
 # -- campaigns -------------------------------------------------------------------------------------
 
+@dataclass
+class OperationCheck:
+    """The seeded fidelity campaign of one operation: how many cases ran, and the first drift."""
+
+    op: str
+    cases: int
+    seed: int
+    drift: tuple[Case, list[str]] | None = None
+
+    def describe(self) -> str:
+        """The drift (what differs, then the case that shows it), or "" if none."""
+        if self.drift is None:
+            return ""
+        case, problems = self.drift
+        return (f"{self.op} drifts from the installed reference (case {self.cases} of seed "
+                f"{self.seed}): " + "; ".join(problems) + "\n  " + case.describe())
+
+
+def check_operation(op: str, examples: int = 60, seed: int = 0) -> OperationCheck:
+    """Check ``examples`` seeded cases of ``op`` (``random.Random(f"{seed}:{op}")``: no other
+    randomness, so every run checks the same cases), stopping at the first drift."""
+    rng = random.Random(f"{seed}:{op}")
+    for n in range(1, examples + 1):
+        case = generate_case(rng, op)
+        try:
+            problems = check_case(case)
+        except Exception as error:  # a crash in either side is a drift too
+            problems = [f"{type(error).__name__}: {error}"]
+        if problems:
+            return OperationCheck(op, n, seed, (case, problems))
+    return OperationCheck(op, examples, seed)
+
+
 def campaign(examples_per_op: int = 50, seed: int = 0, ops=OPERATIONS,
              stop_at_first: bool = True) -> list[tuple[Case, list[str]]]:
     """Check ``examples_per_op`` seeded cases of every operation; the failing ones."""
     failures = []
     for op in ops:
+        if stop_at_first:
+            found = check_operation(op, examples_per_op, seed).drift
+            if found is not None:
+                return [found]
+            continue
         rng = random.Random(f"{seed}:{op}")
         for _ in range(examples_per_op):
             case = generate_case(rng, op)
@@ -682,8 +720,6 @@ def campaign(examples_per_op: int = 50, seed: int = 0, ops=OPERATIONS,
                 problems = [f"{type(error).__name__}: {error}"]
             if problems:
                 failures.append((case, problems))
-                if stop_at_first:
-                    return failures
     return failures
 
 

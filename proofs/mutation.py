@@ -17,6 +17,15 @@ A mutant is caught if either fails. Neither was written for a particular mutant:
 campaign aims at every boundary of every rule (see :mod:`.fidelity`), so it judges mutants
 nobody has catalogued as well. Every catalogued mutant must be caught (``liqspec mutate`` exits 1
 otherwise).
+
+The proofs alone: ``liqspec prove`` checks the encodings each theorem is about against the
+installed reference before a verdict (:mod:`.prover`), so it fails on a mutant that changes what
+an encoded operation computes. Each mutant states which theorems that makes fail
+(``covered_by``), or why no theorem covers it (``not_covered_by_proofs``: the rule lives in a
+module no theorem encodes, such as the order-book walk, the cascade driver or an ADL ranking);
+:func:`run_prove` runs ``liqspec prove`` on one mutant, ``liqspec mutate --by-proofs`` on every
+one, checking the catalogue's claims, and :func:`proof_coverage` gives the claims as data for
+the docs site.
 """
 
 from __future__ import annotations
@@ -43,168 +52,297 @@ class Mutant:
     module: str  # file inside the liqspec package
     old: str  # exact text, found exactly once
     new: str
+    #: the theorems ``liqspec prove`` reports as not proved (DRIFTED) on this mutant, found by
+    #: ``liqspec mutate --by-proofs``; empty when no theorem covers it
+    covered_by: tuple[str, ...] = ()
+    #: why no theorem covers this mutant (set exactly when ``covered_by`` is empty)
+    not_covered_by_proofs: str = ""
 
 
 CATALOGUE: tuple[Mutant, ...] = (
     Mutant("ppm-ceil-to-floor", "requirements and fees round in the account's favour",
            "reference/arithmetic.py",
-           "return div_ceil(amount * rate_ppm, PPM)", "return div_floor(amount * rate_ppm, PPM)"),
+           "return div_ceil(amount * rate_ppm, PPM)", "return div_floor(amount * rate_ppm, PPM)",
+           covered_by=("T-WITHDRAW", "T-WITHDRAW-MARGIN", "T-TRADE-HEALTH", "T-LIQ", "T-NO-FALSE-LIQ",
+                       "T-PROGRESS", "T-FEE-CAP", "T-FUND-PAYOUT", "T-BACKSTOP", "T-ADL", "T-ADL-SIDE",
+                       "T-ADL-ZERO", "T-PRO-RATA", "T-ROUNDING", "T-MM-POSITIVE", "T-LIQ-PRICE",
+                       "T-CASCADE-BMC")),
     Mutant("fee-uncapped", "the liquidation fee is not capped by the surplus",
            "reference/liquidation.py",
-           "return min(wanted, max(surplus_quote, 0))", "return wanted"),
+           "return min(wanted, max(surplus_quote, 0))", "return wanted",
+           covered_by=("T-LIQ", "T-NO-FALSE-LIQ", "T-PROGRESS", "T-FEE-CAP", "T-FUND-PAYOUT", "T-ROUNDING",
+                       "T-CASCADE-BMC")),
     Mutant("fund-below-zero", "the insurance fund pays the whole deficit, going below zero",
            "reference/insurance.py",
-           "paid = min(deficit, state.holders[INSURANCE_FUND])", "paid = deficit"),
+           "paid = min(deficit, state.holders[INSURANCE_FUND])", "paid = deficit",
+           covered_by=("T-LIQ", "T-NO-FALSE-LIQ", "T-PROGRESS", "T-FEE-CAP", "T-FUND-PAYOUT", "T-ADL",
+                       "T-ADL-SIDE", "T-PRO-RATA", "T-ROUNDING", "T-CASCADE-BMC")),
+    Mutant("fee-cap-before-fill", "the fee cap is computed on the surplus before the fill, "
+           "not after it", "reference/liquidation.py",
+           "        before = margin_before(state, counterparty_id, market_id)\n"
+           "        fill(state, market_id, buyer, seller, size, amount, fill_price_ticks, "
+           "\"LIQ-EXEC-2\")\n"
+           "        if counterparty.role == TRADER:  # only traders are margined\n"
+           "            check_margin_after_trade(state, counterparty_id, market_id, before)\n"
+           "        surplus = equity_quote(account, state.marks, state.profile)\n",
+           "        before = margin_before(state, counterparty_id, market_id)\n"
+           "        surplus = equity_quote(account, state.marks, state.profile)\n"
+           "        fill(state, market_id, buyer, seller, size, amount, fill_price_ticks, "
+           "\"LIQ-EXEC-2\")\n"
+           "        if counterparty.role == TRADER:  # only traders are margined\n"
+           "            check_margin_after_trade(state, counterparty_id, market_id, before)\n",
+           covered_by=("T-LIQ", "T-NO-FALSE-LIQ", "T-PROGRESS", "T-FEE-CAP", "T-FUND-PAYOUT", "T-ROUNDING",
+                       "T-CASCADE-BMC")),
+    Mutant("fund-pays-one-more", "the insurance fund may pay one quantum more than it holds",
+           "reference/insurance.py",
+           "paid = min(deficit, state.holders[INSURANCE_FUND])",
+           "paid = min(deficit, state.holders[INSURANCE_FUND] + 1)",
+           covered_by=("T-LIQ", "T-NO-FALSE-LIQ", "T-PROGRESS", "T-FEE-CAP", "T-FUND-PAYOUT", "T-ADL",
+                       "T-ADL-SIDE", "T-PRO-RATA", "T-ROUNDING", "T-CASCADE-BMC")),
+    Mutant("write-off-to-fee-sink", "a write-off is booked against the fee sink instead of the "
+           "socialized-loss holder", "reference/insurance.py",
+           'transfer(state, SOCIALIZED_LOSS, account.account_id, written_off, "LIQ-SOCIAL-1")',
+           'transfer(state, "fee_sink", account.account_id, written_off, "LIQ-SOCIAL-1")',
+           covered_by=("T-LIQ", "T-NO-FALSE-LIQ", "T-PROGRESS", "T-FEE-CAP", "T-FUND-PAYOUT", "T-ADL",
+                       "T-ADL-SIDE", "T-PRO-RATA", "T-ROUNDING", "T-CASCADE-BMC")),
     Mutant("trigger-at-equality", "an account exactly at maintenance is liquidatable",
            "reference/liquidation.py",
            "maintenance > 0 and equity_quote(account, state.marks, state.profile) < maintenance",
-           "maintenance > 0 and equity_quote(account, state.marks, state.profile) <= maintenance"),
+           "maintenance > 0 and equity_quote(account, state.marks, state.profile) <= maintenance",
+           covered_by=("T-WITHDRAW-MARGIN", "T-TRADE-HEALTH", "T-LIQ", "T-NO-FALSE-LIQ", "T-PROGRESS",
+                       "T-FEE-CAP", "T-FUND-PAYOUT", "T-BACKSTOP", "T-ROUNDING", "T-MM-POSITIVE",
+                       "T-LIQ-PRICE", "T-CASCADE-BMC")),
     Mutant("adl-wrong-side", "auto-deleveraging takes from traders on the bankrupt side",
            "reference/deleveraging.py",
            "and sign(a.position(market_id)) == -side),",
-           "and sign(a.position(market_id)) == side),"),
+           "and sign(a.position(market_id)) == side),",
+           covered_by=("T-FUND-PAYOUT", "T-ADL", "T-ADL-SIDE", "T-PRO-RATA")),
     Mutant("funding-residual-dropped", "the funding pool's rounding residual is not swept",
            "reference/funding.py",
-           'residual = sweep_residual(state, FUNDING_POOL, "LIQ-FUNDING-2")', "residual = 0"),
+           'residual = sweep_residual(state, FUNDING_POOL, "LIQ-FUNDING-2")', "residual = 0",
+           covered_by=("T-FUNDING",)),
     Mutant("journal-transfer-skipped", "a transfer moves quote without a journal entry",
            "reference/ledger.py",
            "    state.journal.append(Transfer(state.seq, source, destination, amount_quote, "
-           "rule_id))", "    pass"),
+           "rule_id))", "    pass",
+           covered_by=("T-DEPOSIT", "T-WITHDRAW", "T-WITHDRAW-MARGIN", "T-TOPUP", "T-TRADE",
+                       "T-TRADE-HEALTH", "T-LIQ", "T-NO-FALSE-LIQ", "T-PROGRESS", "T-FEE-CAP",
+                       "T-FUND-PAYOUT", "T-BACKSTOP", "T-ADL", "T-ADL-SIDE", "T-PRO-RATA", "T-SOCIALIZE",
+                       "T-FUNDING", "T-ROUNDING", "T-CASCADE-BMC")),
     Mutant("funding-owed-floor", "funding owed rounds down (in the payer's favour)",
            "reference/funding.py",
-           "return div_ceil(exact_numerator, PPM)", "return div_floor(exact_numerator, PPM)"),
+           "return div_ceil(exact_numerator, PPM)", "return div_floor(exact_numerator, PPM)",
+           covered_by=("T-WITHDRAW-MARGIN", "T-TRADE-HEALTH", "T-NO-FALSE-LIQ", "T-BACKSTOP", "T-FUNDING",
+                       "T-ROUNDING", "T-MM-POSITIVE", "T-LIQ-PRICE")),
     Mutant("socialized-charge-floor", "socialized-loss charges round down, leaving bad debt",
            "reference/socialization.py",
            "charge = div_ceil(loss * abs(payer.position(market_id)), total_lots)",
-           "charge = loss * abs(payer.position(market_id)) // total_lots"),
+           "charge = loss * abs(payer.position(market_id)) // total_lots",
+           covered_by=("T-SOCIALIZE",)),
     Mutant("tier-floor-exclusive", "a notional equal to a tier floor stays in the lower tier",
            "reference/margin.py",
-           "if tier.floor_notional_quote <= notional:", "if tier.floor_notional_quote < notional:"),
+           "if tier.floor_notional_quote <= notional:", "if tier.floor_notional_quote < notional:",
+           covered_by=("T-LIQ", "T-NO-FALSE-LIQ", "T-PROGRESS", "T-FEE-CAP", "T-FUND-PAYOUT", "T-ROUNDING",
+                       "T-CASCADE-BMC")),
     Mutant("portion-rounds-down", "a portion liquidation closes fewer lots than its share",
            "reference/liquidation.py",
            "return max(1, div_ceil(lots * profile.portion_ppm, PPM))",
-           "return max(1, lots * profile.portion_ppm // PPM)"),
+           "return max(1, lots * profile.portion_ppm // PPM)",
+           covered_by=("T-LIQ", "T-NO-FALSE-LIQ", "T-PROGRESS", "T-SIZE", "T-FEE-CAP")),
     Mutant("tier-step-keeps-one-more", "a tier-step liquidation keeps a lot too many",
            "reference/liquidation.py",
            "keep = div_ceil(floor, mark * market.value_per_lot_tick) - 1",
-           "keep = div_ceil(floor, mark * market.value_per_lot_tick)"),
+           "keep = div_ceil(floor, mark * market.value_per_lot_tick)",
+           covered_by=("T-LIQ", "T-NO-FALSE-LIQ", "T-PROGRESS", "T-SIZE", "T-FEE-CAP", "T-FUND-PAYOUT",
+                       "T-ROUNDING", "T-CASCADE-BMC")),
     Mutant("backstop-at-maintenance", "the backstop takes over any liquidatable account",
            "reference/liquidation.py",
            "equity_quote(account, state.marks, state.profile) * den < num * maintenance",
-           "equity_quote(account, state.marks, state.profile) < maintenance"),
+           "equity_quote(account, state.marks, state.profile) < maintenance",
+           covered_by=("T-WITHDRAW-MARGIN", "T-TRADE-HEALTH", "T-NO-FALSE-LIQ", "T-FUND-PAYOUT",
+                       "T-BACKSTOP", "T-ROUNDING", "T-MM-POSITIVE", "T-LIQ-PRICE")),
     Mutant("withdraw-not-gated", "withdrawals pass while a trader has negative equity",
-           "reference/collateral.py", "if withdrawals_gated(state):", "if False:"),
+           "reference/collateral.py", "if withdrawals_gated(state):", "if False:",
+           covered_by=("T-WITHDRAW", "T-WITHDRAW-MARGIN")),
     Mutant("free-collateral-on-maintenance", "free collateral uses maintenance, not initial",
            "reference/margin.py",
            "initial = account_initial_margin_quote(account, state.marks, state.profile, oi)\n"
            "    return checked(equity - initial",
            "initial = account_maintenance_margin_quote(account, state.marks, state.profile)\n"
-           "    return checked(equity - initial"),
+           "    return checked(equity - initial",
+           covered_by=("T-WITHDRAW", "T-WITHDRAW-MARGIN", "T-TRADE-HEALTH", "T-NO-FALSE-LIQ", "T-BACKSTOP",
+                       "T-ROUNDING", "T-MM-POSITIVE", "T-LIQ-PRICE")),
     Mutant("write-off-skipped", "a deficit beyond the fund is left on the flat account",
-           "reference/insurance.py", "if written_off > 0:", "if written_off > 0 and False:"),
+           "reference/insurance.py", "if written_off > 0:", "if written_off > 0 and False:",
+           covered_by=("T-LIQ", "T-NO-FALSE-LIQ", "T-PROGRESS", "T-FEE-CAP", "T-FUND-PAYOUT", "T-ADL",
+                       "T-ADL-SIDE", "T-PRO-RATA", "T-ROUNDING", "T-CASCADE-BMC")),
     Mutant("adl-share-ceil", "the bankrupt account's ADL share of equity rounds up",
            "reference/deleveraging.py",
            "div_floor(equity * maintenance_released, total_maintenance)",
-           "-div_floor(-equity * maintenance_released, total_maintenance)"),
+           "-div_floor(-equity * maintenance_released, total_maintenance)",
+           covered_by=("T-FUND-PAYOUT", "T-ADL", "T-ADL-SIDE", "T-ADL-ZERO", "T-PRO-RATA")),
     Mutant("initial-below-maintenance", "the initial requirement may be below maintenance",
            "reference/margin.py",
            'return checked(max(tiered, maintenance_margin_quote(market, notional)), "initial margin")',
-           'return checked(tiered, "initial margin")'),
+           'return checked(tiered, "initial margin")',
+           covered_by=("T-WITHDRAW-MARGIN", "T-TRADE-HEALTH", "T-NO-FALSE-LIQ", "T-BACKSTOP", "T-ROUNDING",
+                       "T-MM-POSITIVE", "T-LIQ-PRICE")),
     Mutant("reduce-only-any-health", "a reducing trade may widen the maintenance shortfall",
            "reference/trading.py",
            "if equity < 0 or equity - maintenance < before.equity_quote - before.maintenance_quote:",
-           "if equity < 0:"),
+           "if equity < 0:",
+           covered_by=("T-TRADE", "T-TRADE-HEALTH")),
     Mutant("all-surplus-gain-sign", "the all-surplus fee measures the fill's gain backwards",
            "reference/liquidation.py",
-           "(fill_price_ticks - bankruptcy)", "(bankruptcy - fill_price_ticks)"),
+           "(fill_price_ticks - bankruptcy)", "(bankruptcy - fill_price_ticks)",
+           covered_by=("T-LIQ", "T-NO-FALSE-LIQ", "T-PROGRESS", "T-FEE-CAP", "T-FUND-PAYOUT", "T-ROUNDING",
+                       "T-CASCADE-BMC")),
     Mutant("residual-sweep-off-by-one", "a residual of one quantum is not swept",
-           "reference/ledger.py", "    if residual > 0:\n", "    if residual > 1:\n"),
+           "reference/ledger.py", "    if residual > 0:\n", "    if residual > 1:\n",
+           covered_by=("T-SOCIALIZE", "T-FUNDING")),
     Mutant("rollback-keeps-journal", "a rejected operation keeps its journal entries",
-           "reference/state.py", 'del state.journal[undo["journal"]:]', "pass"),
+           "reference/state.py", 'del state.journal[undo["journal"]:]', "pass",
+           covered_by=("T-TRADE", "T-TRADE-HEALTH", "T-LIQ", "T-NO-FALSE-LIQ", "T-PROGRESS", "T-FEE-CAP",
+                       "T-FUND-PAYOUT", "T-ROUNDING", "T-CASCADE-BMC")),
     Mutant("oi-scaling-rounds-up", "the open-interest-scaled initial rate rounds up",
            "reference/margin.py",
            "rise = div_floor((PPM - tier.init_margin_ppm)",
-           "rise = -div_floor(-(PPM - tier.init_margin_ppm)"),
+           "rise = -div_floor(-(PPM - tier.init_margin_ppm)",
+           covered_by=("T-WITHDRAW-MARGIN", "T-TRADE-HEALTH", "T-NO-FALSE-LIQ", "T-BACKSTOP", "T-ROUNDING",
+                       "T-MM-POSITIVE", "T-LIQ-PRICE")),
     Mutant("bankrupt-check-inclusive", "deleveraging an account at exactly zero equity",
-           "reference/deleveraging.py", "        if equity >= 0:\n", "        if equity > 0:\n"),
+           "reference/deleveraging.py", "        if equity >= 0:\n", "        if equity > 0:\n",
+           covered_by=("T-FUND-PAYOUT", "T-ADL", "T-ADL-SIDE", "T-PRO-RATA")),
     # -- prices, books and cascades
     Mutant("price-min-margin-ignored", "the liquidation price ignores the minimum requirement",
            "reference/prices.py",
-           "return max(tiered, Fraction(market.min_maint_margin_quote))", "return tiered"),
+           "return max(tiered, Fraction(market.min_maint_margin_quote))", "return tiered",
+           not_covered_by_proofs=("T-LIQ-PRICE is about a one-tier position with no minimum requirement "
+                                  "(the only case its fidelity check compares); the liquidation price "
+                                  "under a minimum requirement has no theorem")),
     Mutant("walk-affordable-ceil", "the fund-limited book walk takes a lot the fund cannot pay",
            "reference/book.py",
            "affordable = div_floor(equity + fund, -per_lot)",
-           "affordable = div_ceil(equity + fund, -per_lot)"),
+           "affordable = div_ceil(equity + fund, -per_lot)",
+           not_covered_by_proofs=("the order-book walk of a liquidation order (reference/book.py) has no "
+                                  "encoding: T-CASCADE-BMC lets each step take any lots from any level, "
+                                  "so it holds for every walk and pins none")),
     Mutant("walk-forgets-deficit", "the book walk does not carry a level's deficit to the next",
-           "reference/book.py", "        equity += take * per_lot\n", "        equity += 0\n"),
+           "reference/book.py", "        equity += take * per_lot\n", "        equity += 0\n",
+           not_covered_by_proofs=("the order-book walk of a liquidation order (reference/book.py) has no "
+                                  "encoding: T-CASCADE-BMC lets each step take any lots from any level, "
+                                  "so it holds for every walk and pins none")),
     Mutant("walk-limits-fills-at-mark", "a fill at the mark is limited by the fund",
            "reference/book.py",
-           "if within_fund and per_lot < 0:", "if within_fund and per_lot <= 0:"),
+           "if within_fund and per_lot < 0:", "if within_fund and per_lot <= 0:",
+           not_covered_by_proofs=("the order-book walk of a liquidation order (reference/book.py) has no "
+                                  "encoding: T-CASCADE-BMC lets each step take any lots from any level, "
+                                  "so it holds for every walk and pins none")),
     Mutant("order-goes-on-when-healthy", "a liquidation order keeps filling once healthy",
            "reference/book.py",
            "            if not is_liquidatable(account, state):\n                break",
-           "            if False:\n                break"),
+           "            if False:\n                break",
+           not_covered_by_proofs=("the order-book walk of a liquidation order (reference/book.py) has no "
+                                  "encoding: T-CASCADE-BMC lets each step take any lots from any level, "
+                                  "so it holds for every walk and pins none")),
     Mutant("band-low-rounds-away", "the mark band's lower bound rounds away from the index",
            "reference/cascade.py",
            "return (div_ceil(index_ticks * (PPM - rule.band_ppm), PPM),",
-           "return (div_floor(index_ticks * (PPM - rule.band_ppm), PPM),"),
+           "return (div_floor(index_ticks * (PPM - rule.band_ppm), PPM),",
+           not_covered_by_proofs=("the cascade's mark rules (reference/cascade.py) have no encoding: "
+                                  "T-CASCADE-BMC allows any mark move between rounds")),
     Mutant("band-high-rounds-away", "the mark band's upper bound rounds away from the index",
            "reference/cascade.py",
            "div_floor(index_ticks * (PPM + rule.band_ppm), PPM))",
-           "div_ceil(index_ticks * (PPM + rule.band_ppm), PPM))"),
+           "div_ceil(index_ticks * (PPM + rule.band_ppm), PPM))",
+           not_covered_by_proofs=("the cascade's mark rules (reference/cascade.py) have no encoding: "
+                                  "T-CASCADE-BMC allows any mark move between rounds")),
     Mutant("mark-first-fill", "the mark follows a round's first fill, not its last",
-           "reference/cascade.py", "fills[-1] if fills else None", "fills[0] if fills else None"),
+           "reference/cascade.py", "fills[-1] if fills else None", "fills[0] if fills else None",
+           not_covered_by_proofs=("the cascade's mark rules (reference/cascade.py) have no encoding: "
+                                  "T-CASCADE-BMC allows any mark move between rounds")),
     Mutant("shock-path-ceil", "the shock path rounds the index up", "reference/cascade.py",
            "path = [div_floor(start * (PPM * steps - drop_ppm * k), PPM * steps)",
-           "path = [div_ceil(start * (PPM * steps - drop_ppm * k), PPM * steps)"),
+           "path = [div_ceil(start * (PPM * steps - drop_ppm * k), PPM * steps)",
+           not_covered_by_proofs=("the shock price path (reference/cascade.py) has no encoding: the "
+                                  "theorems quantify over every mark")),
     Mutant("cascade-markets-reversed", "an account's markets are processed in reverse ID order",
            "reference/cascade.py",
            "    for market_id in sorted(account.positions):\n        while",
-           "    for market_id in sorted(account.positions, reverse=True):\n        while"),
+           "    for market_id in sorted(account.positions, reverse=True):\n        while",
+           not_covered_by_proofs=("the cascade's processing order (reference/cascade.py) has no encoding:"
+                                  " T-CASCADE-BMC holds for every processing order")),
     Mutant("summary-fund-min-is-max", "the cascade summary's fund minimum is a maximum",
            "reference/cascade.py",
            "fund_min = min(fund_min, state.holders[INSURANCE_FUND])",
-           "fund_min = max(fund_min, state.holders[INSURANCE_FUND])"),
+           "fund_min = max(fund_min, state.holders[INSURANCE_FUND])",
+           not_covered_by_proofs=("a cascade's summary is a report computed from the trace, not state: no"
+                                  " theorem is about it")),
     Mutant("liquidation-map-keeps-crossed", "the liquidation map lists accounts already past it",
            "reference/cascade.py",
-           "if threshold.ticks <= 0 or threshold.crossed(mark):", "if threshold.ticks <= 0:"),
+           "if threshold.ticks <= 0 or threshold.crossed(mark):", "if threshold.ticks <= 0:",
+           not_covered_by_proofs=("the liquidation map is a report, not state: no theorem is about it")),
     # -- auto-deleveraging rankings and fills
     Mutant("pnl-percent-signed-cost", "PnL% divides by the signed entry cost (shorts inverted)",
            "reference/deleveraging.py",
            "cost = abs(account.cost_quote.get(market_id, 0))\n    if cost == 0:",
-           "cost = account.cost_quote.get(market_id, 0)\n    if cost == 0:"),
+           "cost = account.cost_quote.get(market_id, 0)\n    if cost == 0:",
+           not_covered_by_proofs=("ADL rankings are policy, not invariants: T-ADL and T-ADL-SIDE hold for"
+                                  " every order, and the fidelity check walks the reference's own "
+                                  "ranking, so no theorem pins the order")),
     Mutant("margin-ratio-counts-losses", "the Binance ADL score counts a loss",
            "reference/deleveraging.py",
            "pnl_percent = Fraction(max(0, pnl), max(one_unit, wallet))",
-           "pnl_percent = Fraction(pnl, max(one_unit, wallet))"),
+           "pnl_percent = Fraction(pnl, max(one_unit, wallet))",
+           not_covered_by_proofs=("ADL rankings are policy, not invariants: T-ADL and T-ADL-SIDE hold for"
+                                  " every order, and the fidelity check walks the reference's own "
+                                  "ranking, so no theorem pins the order")),
     Mutant("margin-ratio-zero-equity", "the Binance ADL score divides by zero equity",
            "reference/deleveraging.py",
            "    if equity <= 0:\n        return Fraction(0)",
-           "    if equity < 0:\n        return Fraction(0)"),
+           "    if equity < 0:\n        return Fraction(0)",
+           not_covered_by_proofs=("ADL rankings are policy, not invariants: T-ADL and T-ADL-SIDE hold for"
+                                  " every order, and the fidelity check walks the reference's own "
+                                  "ranking, so no theorem pins the order")),
     Mutant("price-ratio-short-inverted", "a short's Hyperliquid ratio is value over cost",
            "reference/deleveraging.py",
-           "else Fraction(cost, max(value, 1))", "else Fraction(value, cost)"),
+           "else Fraction(cost, max(value, 1))", "else Fraction(value, cost)",
+           not_covered_by_proofs=("ADL rankings are policy, not invariants: T-ADL and T-ADL-SIDE hold for"
+                                  " every order, and the fidelity check walks the reference's own "
+                                  "ranking, so no theorem pins the order")),
     Mutant("seeded-start-ignores-seq", "the seeded ADL start ignores the sequence number",
            "reference/deleveraging.py",
            "_splitmix64(state.profile.adl_seed ^ state.seq)",
-           "_splitmix64(state.profile.adl_seed)"),
+           "_splitmix64(state.profile.adl_seed)",
+           not_covered_by_proofs=("ADL rankings are policy, not invariants: T-ADL and T-ADL-SIDE hold for"
+                                  " every order, and the fidelity check walks the reference's own "
+                                  "ranking, so no theorem pins the order")),
     Mutant("adl-fill-records-mark", "an ADL fill at the bankruptcy value records a price",
            "reference/deleveraging.py",
            "price = None if state.profile.adl_price != ADL_AT_MARK else state.marks[market_id]",
-           "price = state.marks[market_id]"),
+           "price = state.marks[market_id]",
+           not_covered_by_proofs=("the encodings model the journal by its net effect on balances and "
+                                  "positions; the price recorded on an ADL fill is not modelled")),
     # -- ledger, atomicity and domains
     Mutant("flip-cost-ceil", "a flipped position's cost basis rounds up", "reference/ledger.py",
            "cost = div_floor(traded_cost * abs(new), abs(delta_lots))",
-           "cost = -div_floor(-traded_cost * abs(new), abs(delta_lots))"),
+           "cost = -div_floor(-traded_cost * abs(new), abs(delta_lots))",
+           not_covered_by_proofs=("the cost basis of a flipped position moves no money; no seeded "
+                                  "fidelity case flips a position whose cost does not divide evenly")),
     Mutant("rollback-keeps-holders", "a rolled-back operation keeps holder balances",
            "reference/state.py",
-           '        state.holders.update(undo["holders"])\n', "        pass\n"),
+           '        state.holders.update(undo["holders"])\n', "        pass\n",
+           not_covered_by_proofs=("no seeded fidelity case is rejected after moving a holder's balance")),
     Mutant("rate-bound-exclusive", "a rate of exactly -100% is refused", "reference/validation.py",
-           "if not -PPM <= value <= PPM:", "if not -PPM < value <= PPM:"),
+           "if not -PPM <= value <= PPM:", "if not -PPM < value <= PPM:",
+           covered_by=("T-FUNDING",)),
     Mutant("price-bound-exclusive", "a price of exactly 2^63-1 ticks is refused",
            "reference/validation.py",
            "if not 0 < value <= INT64_MAX:\n        raise InvalidPrice",
-           "if not 0 < value < INT64_MAX:\n        raise InvalidPrice"),
+           "if not 0 < value < INT64_MAX:\n        raise InvalidPrice",
+           not_covered_by_proofs=("the encodings leave out the int64 domain checks (LIQ-DOMAIN-1), so a "
+                                  "bound at 2^63-1 is not modelled; the fidelity check skips cases the "
+                                  "reference rejects as out of range")),
 )
 
 #: the targeted test subset: per-rule unit tests, bad inputs, venue examples, the invariant machine
@@ -319,6 +457,82 @@ def run_mutant(mutant: Mutant | None, tests_dir: Path | None, examples: int = 60
         fid, tests = run_checks(root, tests_dir, examples, seed)
     baseline = Mutant("(none)", "the reference as it is", "", "", "")
     return MutantResult(mutant or baseline, fid, tests, time.perf_counter() - start)
+
+
+@dataclass
+class ProofRun:
+    """``liqspec prove`` alone, run on a mutant."""
+
+    mutant: Mutant
+    status: int  # the command's exit status
+    not_proved: dict[str, str]  # theorem ID -> verdict, for every theorem not PROVED
+    seconds: float
+    output: str = ""
+
+    @property
+    def caught(self) -> bool:
+        return self.status != 0
+
+    @property
+    def as_expected(self) -> bool:
+        """Caught exactly where the catalogue says (or not caught where it says no theorem
+        covers the mutant)."""
+        return sorted(self.not_proved) == sorted(self.mutant.covered_by) and \
+            self.caught == bool(self.mutant.covered_by)
+
+
+def run_prove(mutant: Mutant | None, theorems: Sequence[str] = (), jobs: int = 1,
+              extra: Sequence[str] = (), timeout_s: float = 3600) -> ProofRun:
+    """``liqspec prove`` (only ``theorems`` if given) in a subprocess that imports a copy of the
+    package with ``mutant`` applied (None: the unmutated baseline)."""
+    import json
+
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="liqspec-mutant-") as tmp:
+        root = Path(tmp)
+        package = _copy(root)
+        if mutant is not None:
+            apply(package, mutant)
+        env = _environment(root)
+        _check_copy(root, env)
+        report_path = root / "report.json"
+        command = [sys.executable, "-m", "liqspec", "prove", "--report", str(report_path), "-q",
+                   "--jobs", str(jobs), *extra]
+        for theorem_id in theorems:
+            command += ["--theorem", theorem_id]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=root,
+                              timeout=timeout_s)
+        if not report_path.exists():
+            raise RuntimeError(f"liqspec prove wrote no report (exit {done.returncode}): "
+                               f"{(done.stderr or done.stdout).strip()[-400:]}")
+        saved = json.loads(report_path.read_text())
+    baseline = Mutant("(none)", "the reference as it is", "", "", "")
+    not_proved = {t["id"]: t["verdict"] for t in saved["theorems"] if t["verdict"] != "PROVED"}
+    return ProofRun(mutant or baseline, done.returncode, not_proved,
+                    time.perf_counter() - start, done.stdout)
+
+
+def run_catalogue_by_proofs(mutants: Sequence[Mutant], jobs: int = 2, prove_jobs: int = 1,
+                            on_result: Callable[[ProofRun], None] | None = None
+                            ) -> list[ProofRun]:
+    """``liqspec prove`` alone on every mutant, ``jobs`` mutants at a time."""
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = [pool.submit(run_prove, m, (), prove_jobs) for m in mutants]
+        results = []
+        for future in futures:
+            results.append(future.result())
+            if on_result:
+                on_result(results[-1])
+    return results
+
+
+def proof_coverage() -> list[dict]:
+    """Per catalogued mutant: the theorems ``liqspec prove`` fails on it, or why none does (the
+    data the docs site lists as the proofs' gaps; ``liqspec mutate --coverage`` prints it)."""
+    return [{"mutant": m.name, "bug": m.bug, "module": m.module,
+             "covered_by": list(m.covered_by),
+             "not_covered_by_proofs": m.not_covered_by_proofs or None}
+            for m in CATALOGUE]
 
 
 def select(names: Sequence[str] | None = None) -> list[Mutant]:

@@ -59,6 +59,9 @@ class Obligation:
     #: some terms were replaced by free constants (a proof device): a model of the obligation
     #: need not be a run of the reference
     abstracted: bool = False
+    #: prove each named goal by a check of its own (a proof device: far cheaper for z3 than the
+    #: negated conjunction when the goals are many and deep)
+    split_goals: bool = False
 
     @property
     def goal(self) -> z3.BoolRef:
@@ -67,6 +70,10 @@ class Obligation:
 
 def _always(params: Params) -> bool:
     return True
+
+
+#: the rlimit of a theorem that states none: z3 resource units per check (see .prover)
+DEFAULT_RLIMIT = 50_000_000
 
 
 @dataclass(frozen=True)
@@ -80,15 +87,28 @@ class Theorem:
     #: the profile policies the encoding reads: generic domains that differ only in other
     #: policies are the same theorem, so one of them is proved
     depends_on: tuple[str, ...] = ()
+    #: z3's deterministic resource limit for each check of each obligation (.prover): the most
+    #: any check of this theorem was measured to use, times a margin (CALIBRATION_MARGIN)
+    rlimit: int = DEFAULT_RLIMIT
+    #: the encoded operations this theorem is proved about: ``liqspec prove`` checks each
+    #: against the installed reference (.fidelity.OPERATIONS) before the theorem counts as
+    #: proved; empty for a lemma that reads no encoding
+    fidelity: tuple[str, ...] = ()
 
 
 REGISTRY: list[Theorem] = []
 
+#: the calibrated rlimit of a theorem is its most expensive check's measured use times this
+#: (rounded up to a million); ``python -m liqspec.proofs.calibrate`` measures the uses
+CALIBRATION_MARGIN = 4
+
 
 def theorem(id: str, statement: str, rule_ids: tuple[str, ...], domains: str = "all",
-            applies: Callable[[Params], bool] = _always, depends_on: tuple[str, ...] = ()):
+            applies: Callable[[Params], bool] = _always, depends_on: tuple[str, ...] = (),
+            rlimit: int = DEFAULT_RLIMIT, fidelity: tuple[str, ...] = ()):
     def register(build: Callable[[Params], list[Obligation]]) -> Callable:
-        REGISTRY.append(Theorem(id, statement, rule_ids, build, domains, applies, depends_on))
+        REGISTRY.append(Theorem(id, statement, rule_ids, build, domains, applies, depends_on,
+                                rlimit, fidelity))
         return build
     return register
 
@@ -168,7 +188,9 @@ def abstract(obligation: Obligation, terms: dict[str, Term]) -> Obligation:
 # -- deposits, withdrawals, top-ups, marks ----------------------------------------------------------
 
 @theorem("T-DEPOSIT", "a deposit preserves every state invariant (LIQ-INV-1,2,3,4,8)",
-         ("LIQ-DEPOSIT-1", "LIQ-INV-1", "LIQ-INV-2", "LIQ-INV-3", "LIQ-INV-4", "LIQ-INV-8"))
+         ("LIQ-DEPOSIT-1", "LIQ-INV-1", "LIQ-INV-2", "LIQ-INV-3", "LIQ-INV-4", "LIQ-INV-8"),
+         fidelity=("deposit",),
+         rlimit=1_000_000)
 def _deposit(params: Params) -> list[Obligation]:
     st = pre_state(params)
     (amount,) = ints("arg_amount")
@@ -179,7 +201,9 @@ def _deposit(params: Params) -> list[Obligation]:
 
 @theorem("T-WITHDRAW", "a withdrawal preserves every state invariant",
          ("LIQ-WITHDRAW-1", "LIQ-WITHDRAW-2", "LIQ-INV-1", "LIQ-INV-2", "LIQ-INV-3",
-          "LIQ-INV-4", "LIQ-INV-8"))
+          "LIQ-INV-4", "LIQ-INV-8"),
+         fidelity=("withdraw",),
+         rlimit=2_000_000)
 def _withdraw(params: Params) -> list[Obligation]:
     st = pre_state(params)
     (amount,) = ints("arg_amount")
@@ -190,7 +214,9 @@ def _withdraw(params: Params) -> list[Obligation]:
 
 @theorem("T-WITHDRAW-MARGIN", "after a withdrawal the account still meets initial margin, so "
          "a withdrawal never makes an account liquidatable",
-         ("LIQ-WITHDRAW-1", "LIQ-MARGIN-5", "LIQ-TIER-3", "LIQ-TRIGGER-1"))
+         ("LIQ-WITHDRAW-1", "LIQ-MARGIN-5", "LIQ-TIER-3", "LIQ-TRIGGER-1"),
+         fidelity=("withdraw", "margin"),
+         rlimit=2_000_000)
 def _withdraw_margin(params: Params) -> list[Obligation]:
     st = pre_state(params)
     (amount,) = ints("arg_amount")
@@ -204,7 +230,9 @@ def _withdraw_margin(params: Params) -> list[Obligation]:
 
 
 @theorem("T-TOPUP", "an insurance top-up preserves every state invariant",
-         ("LIQ-INSURANCE-2", "LIQ-INV-1", "LIQ-INV-3"), domains="generic")
+         ("LIQ-INSURANCE-2", "LIQ-INV-1", "LIQ-INV-3"), domains="generic",
+         fidelity=("fund_insurance",),
+         rlimit=1_000_000)
 def _topup(params: Params) -> list[Obligation]:
     st = pre_state(params)
     (amount,) = ints("arg_amount")
@@ -214,7 +242,9 @@ def _topup(params: Params) -> list[Obligation]:
 
 
 @theorem("T-MARK", "a price move preserves every state invariant (it moves no quote)",
-         ("LIQ-MARK-1", "LIQ-INV-1", "LIQ-INV-2", "LIQ-INV-3", "LIQ-INV-4", "LIQ-INV-8"))
+         ("LIQ-MARK-1", "LIQ-INV-1", "LIQ-INV-2", "LIQ-INV-3", "LIQ-INV-4", "LIQ-INV-8"),
+         fidelity=("set_mark",),
+         rlimit=1_000_000)
 def _mark(params: Params) -> list[Obligation]:
     st = pre_state(params)
     (price,) = ints("arg_price")
@@ -230,7 +260,9 @@ def _mark(params: Params) -> list[Obligation]:
 
 @theorem("T-TRADE", "a trade preserves every state invariant, between traders and against the book",
          ("LIQ-TRADE-1", "LIQ-LEDGER-2", "LIQ-INV-1", "LIQ-INV-2", "LIQ-INV-3", "LIQ-INV-4",
-          "LIQ-INV-8"))
+          "LIQ-INV-8"),
+         fidelity=("trade",),
+         rlimit=30_000_000)
 def _trade(params: Params) -> list[Obligation]:
     obligations = []
     for buyer, seller in (("a0", "a1"), (BOOK, "a0")):
@@ -245,7 +277,9 @@ def _trade(params: Params) -> list[Obligation]:
 
 
 @theorem("T-TRADE-HEALTH", "a successful trade never makes a healthy trader liquidatable",
-         ("LIQ-TRADE-2", "LIQ-TIER-3", "LIQ-TRIGGER-1"))
+         ("LIQ-TRADE-2", "LIQ-TIER-3", "LIQ-TRIGGER-1"),
+         fidelity=("trade", "margin"),
+         rlimit=1_000_000)
 def _trade_health(params: Params) -> list[Obligation]:
     st = pre_state(params)
     lots, price = ints("arg_lots", "arg_price")
@@ -297,7 +331,9 @@ def _liquidations(params: Params, variants=((BOOK, False), (BOOK, True), ("a1", 
 
 @theorem("T-LIQ", "a liquidation step (fill, fee, fund payout, write-off) preserves every state "
          "invariant", ("LIQ-EXEC-2", "LIQ-FEE-1", "LIQ-INSURANCE-1", "LIQ-SOCIAL-1", "LIQ-INV-1",
-                       "LIQ-INV-2", "LIQ-INV-3", "LIQ-INV-4", "LIQ-INV-8"), depends_on=("liquidation_size", "fee_policy"))
+                       "LIQ-INV-2", "LIQ-INV-3", "LIQ-INV-4", "LIQ-INV-8"), depends_on=("liquidation_size", "fee_policy"),
+         fidelity=("liquidate", "liquidation_size"),
+         rlimit=40_000_000)
 def _liq(params: Params) -> list[Obligation]:
     return [op_obligation(label, st, out, step)
             for label, st, out, step in _liquidations(params, ((BOOK, True), ("a1", True)))]
@@ -305,7 +341,9 @@ def _liq(params: Params) -> list[Obligation]:
 
 @theorem("T-NO-FALSE-LIQ", "only an account strictly below a positive maintenance requirement "
          "is liquidated; equity equal to maintenance is rejected NOT_LIQUIDATABLE",
-         ("LIQ-INV-5", "LIQ-TRIGGER-1", "LIQ-EXEC-2"), depends_on=("liquidation_size", "fee_policy"))
+         ("LIQ-INV-5", "LIQ-TRIGGER-1", "LIQ-EXEC-2"), depends_on=("liquidation_size", "fee_policy"),
+         fidelity=("liquidate", "liquidation_size", "margin"),
+         rlimit=20_000_000)
 def _no_false(params: Params) -> list[Obligation]:
     obligations = []
     for label, st, out, step in _liquidations(params, ((BOOK, False),)):
@@ -328,7 +366,9 @@ def _no_false(params: Params) -> list[Obligation]:
 
 
 @theorem("T-PROGRESS", "every successful liquidation step strictly decreases the lots the "
-         "account holds", ("LIQ-INV-6", "LIQ-EXEC-1"), depends_on=("liquidation_size", "fee_policy"))
+         "account holds", ("LIQ-INV-6", "LIQ-EXEC-1"), depends_on=("liquidation_size", "fee_policy"),
+         fidelity=("liquidate", "liquidation_size"),
+         rlimit=20_000_000)
 def _progress(params: Params) -> list[Obligation]:
     return [op_obligation(label, st, out, step,
                           {"sum |s| decreases": E.total_lots(out.post, "a0") < E.total_lots(st, "a0")},
@@ -337,7 +377,9 @@ def _progress(params: Params) -> list[Obligation]:
 
 
 @theorem("T-SIZE", "the policy's step size is between 1 lot and the whole position",
-         ("LIQ-EXEC-1", "LIQ-INV-6"), depends_on=("liquidation_size",))
+         ("LIQ-EXEC-1", "LIQ-INV-6"), depends_on=("liquidation_size",),
+         fidelity=("liquidation_size",),
+         rlimit=12_000_000)
 def _size(params: Params) -> list[Obligation]:
     st = pre_state(params)
     size = E.liquidation_size(st, "a0", "m0")
@@ -349,7 +391,9 @@ def _size(params: Params) -> list[Obligation]:
 
 
 @theorem("T-FEE-CAP", "the liquidation fee is never negative and never exceeds the surplus left "
-         "after the fill (zero when that is negative)", ("LIQ-INV-7", "LIQ-FEE-1"), depends_on=("liquidation_size", "fee_policy"))
+         "after the fill (zero when that is negative)", ("LIQ-INV-7", "LIQ-FEE-1"), depends_on=("liquidation_size", "fee_policy"),
+         fidelity=("liquidate", "liquidation_size"),
+         rlimit=20_000_000)
 def _fee_cap(params: Params) -> list[Obligation]:
     obligations = []
     for label, st, out, step in _liquidations(params, ((BOOK, True),)):
@@ -365,7 +409,9 @@ def _fee_cap(params: Params) -> list[Obligation]:
          "non-negative and the write-off recorded as bad debt", ("LIQ-INSURANCE-1", "LIQ-SOCIAL-1",
                                                                  "LIQ-INV-3", "LIQ-INV-4",
                                                                  "LIQ-INV-1", "LIQ-INV-8"),
-         domains="generic")
+         domains="generic",
+         fidelity=("liquidate", "backstop_liquidate", "deleverage"),
+         rlimit=12_000_000)
 def _payout(params: Params) -> list[Obligation]:
     st = pre_state(params)
     post = st.copy()
@@ -397,7 +443,9 @@ def _has_backstop(params: Params) -> bool:
 @theorem("T-BACKSTOP", "a backstop takeover happens only below the backstop threshold (hence "
          "below maintenance), leaves the account flat at zero and preserves every invariant",
          ("LIQ-BACKSTOP-1", "LIQ-TRIGGER-2", "LIQ-INV-5", "LIQ-INV-1", "LIQ-INV-2", "LIQ-INV-3",
-          "LIQ-INV-4"), applies=_has_backstop, depends_on=("backstop_ratio",))
+          "LIQ-INV-4"), applies=_has_backstop, depends_on=("backstop_ratio",),
+         fidelity=("backstop_liquidate", "margin"),
+         rlimit=1_000_000)
 def _backstop(params: Params) -> list[Obligation]:
     st = pre_state(params, WITH_VAULT)
     out = E.backstop_liquidate(st, "a0", VAULT)
@@ -434,14 +482,18 @@ def _deleverages(params: Params):
 @theorem("T-ADL", "auto-deleveraging (fills at the bankruptcy or mark value, then every flat "
          "account left in deficit settled) preserves every state invariant, whatever the ranking",
          ("LIQ-ADL-1", "LIQ-ADL-3", "LIQ-ADL-4", "LIQ-INV-1", "LIQ-INV-2", "LIQ-INV-3",
-          "LIQ-INV-4", "LIQ-INV-8"), applies=_adl, depends_on=("adl_price",))
+          "LIQ-INV-4", "LIQ-INV-8"), applies=_adl, depends_on=("adl_price",),
+         fidelity=("deleverage", "adl_receive"),
+         rlimit=3_000_000)
 def _adl_inv(params: Params) -> list[Obligation]:
     return [op_obligation(label, st, out, step) for label, st, out, step in _deleverages(params)]
 
 
 @theorem("T-ADL-SIDE", "deleveraging closes the whole position and only against opposite-side "
          "traders, each reduced toward zero, never flipped or grown",
-         ("LIQ-ADL-2", "LIQ-ADL-3"), applies=_adl, depends_on=("adl_price",))
+         ("LIQ-ADL-2", "LIQ-ADL-3"), applies=_adl, depends_on=("adl_price",),
+         fidelity=("deleverage",),
+         rlimit=3_000_000)
 def _adl_side(params: Params) -> list[Obligation]:
     obligations = []
     for label, st, out, step in _deleverages(params):
@@ -467,7 +519,9 @@ def _at_bankruptcy(params: Params) -> bool:
 
 @theorem("T-ADL-ZERO", "an auto-deleveraging fill at the bankruptcy value that closes an "
          "account's last position leaves its equity exactly zero (so the last fill of every "
-         "deleveraging leaves nothing to pay or write off)", ("LIQ-ADL-4",), applies=_at_bankruptcy, depends_on=("adl_price",))
+         "deleveraging leaves nothing to pay or write off)", ("LIQ-ADL-4",), applies=_at_bankruptcy, depends_on=("adl_price",),
+         fidelity=("adl_receive",),
+         rlimit=13_000_000)
 def _adl_zero(params: Params) -> list[Obligation]:
     st = pre_state(params)
     acct = st.accounts["a0"]
@@ -482,7 +536,9 @@ def _adl_zero(params: Params) -> list[Obligation]:
 
 
 @theorem("T-PRO-RATA", "pro-rata deleveraging allocates exactly the lots needed, never more than "
-         "a candidate holds", ("LIQ-ADL-2",), domains="generic", applies=_adl)
+         "a candidate holds", ("LIQ-ADL-2",), domains="generic", applies=_adl,
+         fidelity=("deleverage",),
+         rlimit=13_000_000)
 def _pro_rata(params: Params) -> list[Obligation]:
     st = pre_state(params)
     allocation = E.pro_rata_allocation(st, "a0", "m0")
@@ -510,7 +566,9 @@ def _socialize(params: Params) -> bool:
 @theorem("T-SOCIALIZE", "socializing the recorded bad debt preserves every state invariant, "
          "clears the socialized-loss holder exactly and sends a residual in [0, payers) to the "
          "fee sink", ("LIQ-SOCIAL-2", "LIQ-ROUND-3", "LIQ-INV-1", "LIQ-INV-8"),
-         applies=_socialize)
+         applies=_socialize,
+         fidelity=("socialize_loss",),
+         rlimit=13_000_000)
 def _social(params: Params) -> list[Obligation]:
     obligations = []
     for side in (1, -1):
@@ -531,7 +589,9 @@ def _social(params: Params) -> list[Obligation]:
 
 @theorem("T-FUNDING", "a funding payment preserves every state invariant: the pool collects at "
          "least what it pays, and ends empty with a residual in [0, positions) at the fee sink",
-         ("LIQ-FUNDING-1", "LIQ-FUNDING-2", "LIQ-ROUND-3", "LIQ-INV-1", "LIQ-INV-8"))
+         ("LIQ-FUNDING-1", "LIQ-FUNDING-2", "LIQ-ROUND-3", "LIQ-INV-1", "LIQ-INV-8"),
+         fidelity=("apply_funding",),
+         rlimit=17_000_000)
 def _funding(params: Params) -> list[Obligation]:
     st = pre_state(params)
     (rate,) = ints("arg_rate")
@@ -549,7 +609,9 @@ def _funding(params: Params) -> list[Obligation]:
 
 @theorem("T-ROUNDING", "every rounding lands on the venue's side: requirements and fees round "
          "up, funding owed rounds up and funding received rounds down",
-         ("LIQ-ROUND-1", "LIQ-ROUND-2", "LIQ-INV-8", "LIQ-TIER-2", "LIQ-FUNDING-1"))
+         ("LIQ-ROUND-1", "LIQ-ROUND-2", "LIQ-INV-8", "LIQ-TIER-2", "LIQ-FUNDING-1"),
+         fidelity=("margin", "liquidate"),
+         rlimit=12_000_000)
 def _rounding(params: Params) -> list[Obligation]:
     st = pre_state(params)
     market = st.market("m0")
@@ -576,7 +638,9 @@ def _rounding(params: Params) -> list[Obligation]:
 
 
 @theorem("T-MM-POSITIVE", "an open position has a positive maintenance requirement, no larger "
-         "than its initial requirement", ("LIQ-TIER-2", "LIQ-TIER-3", "LIQ-TRIGGER-1"))
+         "than its initial requirement", ("LIQ-TIER-2", "LIQ-TIER-3", "LIQ-TRIGGER-1"),
+         fidelity=("margin",),
+         rlimit=12_000_000)
 def _mm_positive(params: Params) -> list[Obligation]:
     st = pre_state(params)
     obligations = []
@@ -597,7 +661,8 @@ def _mm_positive(params: Params) -> list[Obligation]:
 
 @theorem("T-CEIL-LEMMA", "for an integer a and a rational y: a < ceil(y) iff a < y, and "
          "a > floor(y) iff a > y, so tick-rounded thresholds trigger exactly",
-         ("LIQ-PRICE-2", "LIQ-PRICE-3"), domains="none")
+         ("LIQ-PRICE-2", "LIQ-PRICE-3"), domains="none",
+         rlimit=1_000_000)
 def _ceil_lemma(params: Params | None) -> list[Obligation]:
     a, c, f = ints("lemma_a", "lemma_ceil", "lemma_floor")
     y = z3.Real("lemma_y")
@@ -610,7 +675,9 @@ def _ceil_lemma(params: Params | None) -> list[Obligation]:
 
 @theorem("T-LIQ-PRICE", "a one-tier position is liquidatable exactly when its mark is on the wrong "
          "side of its liquidation price in ticks (long: mark < ceil(x); short: mark > floor(x))",
-         ("LIQ-PRICE-2", "LIQ-PRICE-3", "LIQ-TRIGGER-1"), domains="generic")
+         ("LIQ-PRICE-2", "LIQ-PRICE-3", "LIQ-TRIGGER-1"), domains="generic",
+         fidelity=("liquidation_price", "margin"),
+         rlimit=15_000_000)
 def _liq_price(params: Params) -> list[Obligation]:
     obligations = []
     for side in (1, -1):
@@ -635,7 +702,7 @@ def _liq_price(params: Params) -> list[Obligation]:
 
 # -- cascades: bounded model checking (LIQ-CASCADE-*) ------------------------------------------------
 
-CASCADE_ROUNDS = 3
+CASCADE_ROUNDS = 2
 CASCADE_LEVELS = 2
 
 
@@ -687,7 +754,9 @@ def _cascade_round_steps(state: SymState, levels: dict[str, list[tuple[Term, Ter
          "rounds), every state invariant holds after each round and each round that liquidates "
          "strictly shrinks the traders' open lots",
          ("LIQ-CASCADE-2", "LIQ-CASCADE-3", "LIQ-BOOK-2", "LIQ-INV-1", "LIQ-INV-2", "LIQ-INV-3",
-          "LIQ-INV-4", "LIQ-INV-6", "LIQ-INV-8"), domains="generic")
+          "LIQ-INV-4", "LIQ-INV-6", "LIQ-INV-8"), domains="generic",
+         fidelity=("liquidate", "set_mark"),
+         rlimit=260_000_000)
 def _cascade(params: Params) -> list[Obligation]:
     st = pre_state(params, cost=False)  # the cost basis moves no money: left out here
     # the margin decisions are abstracted, so no parameter is read: one domain suffices, and its
@@ -732,4 +801,4 @@ def _cascade(params: Params) -> list[Obligation]:
     assumptions += decisions + happened
     return [Obligation(f"{CASCADE_ROUNDS} rounds x {len(TRADERS)} traders x "
                        f"{CASCADE_LEVELS} levels", assumptions, goals, st, steps, "cascade",
-                       abstracted=True)]
+                       abstracted=True, split_goals=True)]

@@ -98,8 +98,9 @@ def _implementation(request, monkeypatch):
 @pytest.fixture(scope="session")
 def proof_run(tmp_path_factory):
     """Every theorem proved once, as ``liqspec prove --report FILE`` proves them (two processes,
-    the default timeout): ``results`` by theorem ID for tests/test_proofs.py, and ``report_path``,
-    the report file the docs site is built with in tests/test_docs.py."""
+    each theorem's calibrated resource limit, the fidelity check against the installed reference
+    first): ``results`` by theorem ID for tests/test_proofs.py, and ``report_path``, the report
+    file the docs site is built with in tests/test_docs.py."""
     from liqspec.proofs import prover, report
 
     start = time.perf_counter()

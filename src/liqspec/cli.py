@@ -268,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         output = args.run(args)
-    except (InputError, difftest.DifftestInputError) as error:
+    except (InputError, difftest.DifftestInputError, proofs_cli.UsageError) as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:  # Ctrl-C: each command has already undone its partial output
