@@ -1,12 +1,14 @@
 """The proof report the docs show: verdicts of liqspec.proofs' theorems, from a run or a saved file.
 
-Proving every theorem takes about a minute, so a docs build does not prove by default. It shows
+Proving every theorem takes a few minutes of CPU (two or three on two cores), so a docs build does
+not prove by default. It shows
 verdicts when it is given them, in one of two ways:
 
 * ``LIQSPEC_PROOF_REPORT=path.json``: a report written by ``liqspec prove --report path.json``
   (the shape is documented in :mod:`liqspec.proofs.report`);
-* ``LIQSPEC_DOCS_PROVE=1``: prove every theorem during the build (``LIQSPEC_PROOF_TIMEOUT``
-  seconds per check, default the prover's own).
+* ``LIQSPEC_DOCS_PROVE=1``: prove every theorem during the build (verdicts by each
+  theorem's z3 resource limit; ``LIQSPEC_PROOF_TIMEOUT`` seconds is only the guard that stops a
+  hung check, reported as an error, default the prover's own).
 """
 
 from __future__ import annotations
