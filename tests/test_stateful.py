@@ -170,9 +170,18 @@ def test_every_invariant_after_every_step_LIQ_INV_1_LIQ_INV_9():
 def test_machine_reaches_every_operation():
     """The machine is not vacuous: a fixed run succeeds at every kind of operation, including
     liquidations, backstops, deleveraging and socialization (checked after the fact)."""
+    wanted = ("deposit", "withdraw", "trade", "mark", "funding", "liquidate", "backstop",
+              "deleverage", "socialize")
     SUCCESSES.clear()
-    run_state_machine_as_test(VenueMachine, settings=settings(
-        max_examples=150, stateful_step_count=60, derandomize=True, database=None, deadline=None))
-    for name in ("deposit", "withdraw", "trade", "mark", "funding", "liquidate", "backstop",
-                 "deleverage", "socialize"):
-        assert SUCCESSES[name] > 0, f"no successful {name} in the run: {dict(SUCCESSES)}"
+    # A derandomized run is not fixed across processes: inside a full suite run it drew other
+    # examples than when this file runs alone (cause not pinned down), and once no successful
+    # socialization. Up to four fixed runs (other step counts, so other sequences), stopping
+    # once every kind has succeeded, keep the check from hanging on one draw.
+    for extra_steps in range(4):
+        run_state_machine_as_test(VenueMachine, settings=settings(
+            max_examples=150, stateful_step_count=60 + extra_steps, derandomize=True,
+            database=None, deadline=None))
+        if all(SUCCESSES[name] > 0 for name in wanted):
+            break
+    for name in wanted:
+        assert SUCCESSES[name] > 0, f"no successful {name} in the runs: {dict(SUCCESSES)}"
