@@ -40,6 +40,8 @@ import pyarrow.parquet as pq
 from liqspec.reference.profiles import PROFILES
 from liqspec.reference.units import from_units
 
+from liqspec.fast.difftest import whole_number_at_least
+
 from .simulate import group_digits
 from .sweep_config import (Plan, SweepConfig, SweepError, default_sweep, load_sweep, parse_sweep,
                            plan as make_plan)
@@ -371,28 +373,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         help="the output folder (default: ./liqspec-sweep); an interrupted "
                              "sweep into the same folder resumes")
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=_count, metavar="N",
+    where.add_argument("--workers", type=whole_number_at_least(0), metavar="N",
                        help="worker processes of a local Dask cluster (default: one per core; "
                             "0: run in this process, without Dask)")
     where.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                        help="run on an existing Dask cluster, by its scheduler's address")
     parser.add_argument("--no-plots", action="store_true", help="skip the plots")
-    parser.add_argument("--flush-rows", type=_count, default=64, metavar="N",
+    parser.add_argument("--flush-rows", type=whole_number_at_least(0), default=64, metavar="N",
                         help="rows per Parquet part file while streaming (default 64)")
     parser.add_argument("--quiet", "-q", action="store_true",
                         help="no progress bar (it is shown only on a terminal anyway)")
     parser.set_defaults(run=run_command)
     return parser
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
-    return value
 
 
 def run_command(args: argparse.Namespace) -> str:
