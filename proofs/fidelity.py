@@ -692,13 +692,18 @@ def check_operation(op: str, examples: int = 60, seed: int = 0) -> OperationChec
     rng = random.Random(f"{seed}:{op}")
     for n in range(1, examples + 1):
         case = generate_case(rng, op)
-        try:
-            problems = check_case(case)
-        except Exception as error:  # a crash in either side is a drift too
-            problems = [f"{type(error).__name__}: {error}"]
+        problems = _problems(case)
         if problems:
             return OperationCheck(op, n, seed, (case, problems))
     return OperationCheck(op, examples, seed)
+
+
+def _problems(case: Case) -> list[str]:
+    """The drifts one case shows; a crash in either side is a drift too."""
+    try:
+        return check_case(case)
+    except Exception as error:  # noqa: BLE001
+        return [f"{type(error).__name__}: {error}"]
 
 
 def campaign(examples_per_op: int = 50, seed: int = 0, ops=OPERATIONS,
@@ -714,10 +719,7 @@ def campaign(examples_per_op: int = 50, seed: int = 0, ops=OPERATIONS,
         rng = random.Random(f"{seed}:{op}")
         for _ in range(examples_per_op):
             case = generate_case(rng, op)
-            try:
-                problems = check_case(case)
-            except Exception as error:  # a crash in either side is a drift too
-                problems = [f"{type(error).__name__}: {error}"]
+            problems = _problems(case)
             if problems:
                 failures.append((case, problems))
     return failures

@@ -37,7 +37,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -449,14 +450,25 @@ def run_mutant(mutant: Mutant | None, tests_dir: Path | None, examples: int = 60
                seed: int = 0) -> MutantResult:
     """One mutant (or, with None, the unmutated baseline) against the checks."""
     start = time.perf_counter()
+    with mutated_copy(mutant) as root:
+        fid, tests = run_checks(root, tests_dir, examples, seed)
+    return MutantResult(mutant or BASELINE, fid, tests, time.perf_counter() - start)
+
+
+#: what a result of the unmutated reference is reported as
+BASELINE = Mutant("(none)", "the reference as it is", "", "", "")
+
+
+@contextmanager
+def mutated_copy(mutant: Mutant | None) -> Iterator[Path]:
+    """A temporary folder holding a copy of the installed package with ``mutant`` applied (None:
+    the unmutated baseline), removed afterwards."""
     with tempfile.TemporaryDirectory(prefix="liqspec-mutant-") as tmp:
         root = Path(tmp)
         package = _copy(root)
         if mutant is not None:
             apply(package, mutant)
-        fid, tests = run_checks(root, tests_dir, examples, seed)
-    baseline = Mutant("(none)", "the reference as it is", "", "", "")
-    return MutantResult(mutant or baseline, fid, tests, time.perf_counter() - start)
+        yield root
 
 
 @dataclass
@@ -488,11 +500,7 @@ def run_prove(mutant: Mutant | None, theorems: Sequence[str] = (), jobs: int = 1
     import json
 
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="liqspec-mutant-") as tmp:
-        root = Path(tmp)
-        package = _copy(root)
-        if mutant is not None:
-            apply(package, mutant)
+    with mutated_copy(mutant) as root:
         env = _environment(root)
         _check_copy(root, env)
         report_path = root / "report.json"
@@ -506,9 +514,8 @@ def run_prove(mutant: Mutant | None, theorems: Sequence[str] = (), jobs: int = 1
             raise RuntimeError(f"liqspec prove wrote no report (exit {done.returncode}): "
                                f"{(done.stderr or done.stdout).strip()[-400:]}")
         saved = json.loads(report_path.read_text())
-    baseline = Mutant("(none)", "the reference as it is", "", "", "")
     not_proved = {t["id"]: t["verdict"] for t in saved["theorems"] if t["verdict"] != "PROVED"}
-    return ProofRun(mutant or baseline, done.returncode, not_proved,
+    return ProofRun(mutant or BASELINE, done.returncode, not_proved,
                     time.perf_counter() - start, done.stdout)
 
 
