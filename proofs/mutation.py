@@ -39,12 +39,15 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import TypeVar
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import liqspec
 
+
+R = TypeVar("R")  # what one run on a mutant returns
 
 @dataclass(frozen=True)
 class Mutant:
@@ -523,8 +526,15 @@ def run_catalogue_by_proofs(mutants: Sequence[Mutant], jobs: int = 2, prove_jobs
                             on_result: Callable[[ProofRun], None] | None = None
                             ) -> list[ProofRun]:
     """``liqspec prove`` alone on every mutant, ``jobs`` mutants at a time."""
+    return _each_mutant(lambda m: run_prove(m, (), prove_jobs), mutants, jobs, on_result)
+
+
+def _each_mutant(run: Callable[[Mutant], R], mutants: Sequence[Mutant], jobs: int,
+                 on_result: Callable[[R], None] | None) -> list[R]:
+    """``run`` on every mutant, ``jobs`` at a time; results (and ``on_result`` calls) in the
+    mutants' order."""
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [pool.submit(run_prove, m, (), prove_jobs) for m in mutants]
+        futures = [pool.submit(run, m) for m in mutants]
         results = []
         for future in futures:
             results.append(future.result())
@@ -556,11 +566,5 @@ def run_catalogue(mutants: Sequence[Mutant], tests_dir: Path | None, examples: i
                   seed: int = 0, jobs: int = 2,
                   on_result: Callable[[MutantResult], None] | None = None) -> list[MutantResult]:
     """Every mutant, ``jobs`` at a time; results in catalogue order."""
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [pool.submit(run_mutant, m, tests_dir, examples, seed) for m in mutants]
-        results = []
-        for future in futures:
-            results.append(future.result())
-            if on_result:
-                on_result(results[-1])
-    return results
+    return _each_mutant(lambda m: run_mutant(m, tests_dir, examples, seed), mutants, jobs,
+                        on_result)
