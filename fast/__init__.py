@@ -11,10 +11,11 @@ There is no pure-Python fallback: if the extension is missing, this import fails
   :func:`position_values_quote`;
 * :mod:`.accounts`: the reference's per-account signatures over those kernels (for the ``impl``
   test fixture and ``liqspec difftest``);
-* :mod:`.operations` (over the compiled engine, ``liqspec.fast._engine``): the state-changing operations with the
-  reference's signatures, receipts and errors: ``liquidate``, ``market_liquidate``,
-  ``backstop_liquidate``, ``deleverage``, ``socialize_loss``, ``apply_funding``,
-  ``fund_insurance``;
+* :mod:`.operations` (over the compiled engine, ``liqspec.fast._engine``): the state-changing
+  operations with the reference's signatures, receipts and errors: ``deposit``, ``withdraw``,
+  ``trade``, ``set_mark``, ``open_account``, ``replace_book``, ``liquidate``,
+  ``market_liquidate``, ``backstop_liquidate``, ``deleverage``, ``socialize_loss``,
+  ``apply_funding``, ``fund_insurance``;
 * :func:`~liqspec.fast.cascade.run_cascade` (:mod:`liqspec.fast.cascade`): the reference's cascade, compiled end to end, with an
   equal trace, step records, summary and final state; each round's processing order comes
   from trigger-price heaps (O(candidates), not O(N)); :func:`~liqspec.fast.cascade.cascade_arrays`
@@ -29,16 +30,14 @@ from ._kernels import (  # noqa: F401  (an ImportError here is deliberate: no fa
     open_interest_quotes, position_values_quote)
 from . import _engine, _kernels  # noqa: F401
 from .cascade import ArrayCascadeResult, arrays_of, cascade_arrays, run_cascade
-from .operations import (apply_funding, backstop_liquidate, deleverage, fund_insurance,
-                         liquidate, market_liquidate, socialize_loss)
+from .operations import (OPERATIONS, apply_funding, backstop_liquidate, deleverage, deposit,
+                         fund_insurance, liquidate, market_liquidate, open_account, replace_book,
+                         set_mark, socialize_loss, trade, withdraw)
 from .pack import MarketTables, StateArrays, pack_accounts, pack_profile, pack_state, tables_for
 
 KERNELS = ("below_backstop_flags", "bankruptcy_prices", "equity_quotes", "funding_owed_quotes",
            "health", "initial_margin_quotes", "liquidatable_flags", "liquidation_prices",
            "maintenance_margin_quotes", "open_interest_quotes", "position_values_quote")
-
-OPERATIONS = ("liquidate", "market_liquidate", "backstop_liquidate", "deleverage",
-              "socialize_loss", "apply_funding", "fund_insurance")
 
 __all__ = [*KERNELS, *OPERATIONS, "run_cascade", "cascade_arrays", "arrays_of",
            "ArrayCascadeResult", "MarketTables", "StateArrays", "pack_accounts",

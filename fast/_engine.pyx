@@ -1,7 +1,8 @@
 # cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""The compiled liquidation engine: single operations (liquidate, market_liquidate,
-backstop_liquidate, deleverage, socialize_loss, apply_funding, fund_insurance) on a packed venue
-state, with the reference's journal, receipts, result codes and check order.
+"""The compiled liquidation engine: single operations (deposit, withdraw, trade, set_mark,
+open_account, replace_book, liquidate, market_liquidate, backstop_liquidate, deleverage,
+socialize_loss, apply_funding, fund_insurance) on a packed venue state, with the reference's
+journal, receipts, result codes and check order.
 
 An :class:`Engine` holds one venue as a struct of int64 arrays (accounts in sorted-id order, the
 order the reference iterates in) plus the holders, the books and a journal of records. Every
@@ -86,7 +87,10 @@ cdef enum:
     C_INVALID_PRICE = 6
     C_INVALID_SIZE = 7
     C_OVERFLOW = 9
+    C_SAME_ACCOUNT = 20
     C_ISOLATED_MARKET_MISMATCH = 22
+    C_WITHDRAWALS_GATED = 23
+    C_INSUFFICIENT_FREE_COLLATERAL = 25
     C_INSUFFICIENT_INITIAL_MARGIN = 26
     C_REDUCE_ONLY_WORSENS_HEALTH = 27
     C_NOT_LIQUIDATABLE = 28
@@ -102,7 +106,8 @@ cdef enum:
     C_ZERO_DIVISION = 100
 
 for _name in ("OK", "UNKNOWN_ACCOUNT", "INVALID_AMOUNT", "INVALID_PRICE", "INVALID_SIZE",
-              "OVERFLOW", "ISOLATED_MARKET_MISMATCH", "INSUFFICIENT_INITIAL_MARGIN",
+              "OVERFLOW", "SAME_ACCOUNT", "ISOLATED_MARKET_MISMATCH", "WITHDRAWALS_GATED",
+              "INSUFFICIENT_FREE_COLLATERAL", "INSUFFICIENT_INITIAL_MARGIN",
               "REDUCE_ONLY_WORSENS_HEALTH", "NOT_LIQUIDATABLE", "NO_POSITION",
               "SIZE_EXCEEDS_POLICY", "NOT_BANKRUPT", "FUND_CAN_COVER",
               "INSUFFICIENT_ADL_LIQUIDITY", "NOTHING_TO_SOCIALIZE", "NO_SOCIALIZATION_BASE",
@@ -110,7 +115,10 @@ for _name in ("OK", "UNKNOWN_ACCOUNT", "INVALID_AMOUNT", "INVALID_PRICE", "INVAL
     assert int(getattr(ResultCode, _name)) == {
         "OK": C_OK, "UNKNOWN_ACCOUNT": C_UNKNOWN_ACCOUNT, "INVALID_AMOUNT": C_INVALID_AMOUNT,
         "INVALID_PRICE": C_INVALID_PRICE, "INVALID_SIZE": C_INVALID_SIZE,
-        "OVERFLOW": C_OVERFLOW, "ISOLATED_MARKET_MISMATCH": C_ISOLATED_MARKET_MISMATCH,
+        "OVERFLOW": C_OVERFLOW, "SAME_ACCOUNT": C_SAME_ACCOUNT,
+        "ISOLATED_MARKET_MISMATCH": C_ISOLATED_MARKET_MISMATCH,
+        "WITHDRAWALS_GATED": C_WITHDRAWALS_GATED,
+        "INSUFFICIENT_FREE_COLLATERAL": C_INSUFFICIENT_FREE_COLLATERAL,
         "INSUFFICIENT_INITIAL_MARGIN": C_INSUFFICIENT_INITIAL_MARGIN,
         "REDUCE_ONLY_WORSENS_HEALTH": C_REDUCE_ONLY_WORSENS_HEALTH,
         "NOT_LIQUIDATABLE": C_NOT_LIQUIDATABLE, "NO_POSITION": C_NO_POSITION,
@@ -137,7 +145,7 @@ cdef enum:
 # rule IDs of journal records, indexes into RULE_IDS
 RULE_IDS = ("LIQ-EXEC-2", "LIQ-FEE-1", "LIQ-INSURANCE-1", "LIQ-SOCIAL-1", "LIQ-BACKSTOP-1",
             "LIQ-ADL-3", "LIQ-SOCIAL-2", "LIQ-ROUND-3", "LIQ-FUNDING-1", "LIQ-FUNDING-2",
-            "LIQ-INSURANCE-2")
+            "LIQ-INSURANCE-2", "LIQ-DEPOSIT-1", "LIQ-WITHDRAW-1", "LIQ-TRADE-1")
 cdef enum:
     R_EXEC_2 = 0
     R_FEE_1 = 1
@@ -150,6 +158,9 @@ cdef enum:
     R_FUNDING_1 = 8
     R_FUNDING_2 = 9
     R_INSURANCE_2 = 10
+    R_DEPOSIT_1 = 11
+    R_WITHDRAW_1 = 12
+    R_TRADE_1 = 13
 
 # account roles (anything else a hand-built state holds is ROLE_OTHER)
 cdef enum:
@@ -768,6 +779,75 @@ cdef int fixed_constant(const Eng* e, Py_ssize_t i, Py_ssize_t market,
     return C_OK
 
 
+# -- trades and the initial-margin check (LIQ-TRADE-1/2, LIQ-ACCOUNT-2) ---------------------------
+
+cdef inline bint market_allowed(const Eng* e, Py_ssize_t i, Py_ssize_t k) noexcept nogil:
+    """LIQ-ACCOUNT-2: an isolated account trades only the market it is bound to."""
+    return e.isolated[i] == -1 or e.isolated[i] == k
+
+
+cdef struct Before:
+    int64_t equity
+    int64_t maint
+    int64_t position
+
+
+cdef inline int margin_before(const Eng* e, Py_ssize_t i, Py_ssize_t k, Before* out) noexcept nogil:
+    """margin_before of LIQ-TRADE-2: equity, maintenance and position before a trade."""
+    if equity_of(e, i, &out.equity) != C_OK or maint_total(e, i, &out.maint) != C_OK:
+        return C_OVERFLOW
+    out.position = e.lots[i * e.m + k]
+    return C_OK
+
+
+cdef int margin_after_trade(const Eng* e, Py_ssize_t i, Py_ssize_t k,
+                            const Before* before) noexcept nogil:
+    """LIQ-TRADE-2: equity >= initial margin at the post-trade open interest, or a trade that only
+    reduces the position, leaves equity >= 0 and does not widen the maintenance shortfall."""
+    cdef int64_t eq, im, mm
+    cdef eng_i128 after = e.lots[i * e.m + k]
+    cdef bint reduces
+    if equity_of(e, i, &eq) != C_OK or initial_total(e, i, &im) != C_OK:
+        return C_OVERFLOW
+    if eq >= im:
+        return C_OK
+    reduces = before.position != 0 and iabs(after) < iabs(before.position) and (
+        after == 0 or (after > 0) == (before.position > 0))
+    if not reduces:
+        return C_INSUFFICIENT_INITIAL_MARGIN
+    if maint_total(e, i, &mm) != C_OK:
+        return C_OVERFLOW
+    if eq < 0 or <eng_i128>eq - mm < <eng_i128>before.equity - before.maint:
+        return C_REDUCE_ONLY_WORSENS_HEALTH
+    return C_OK
+
+
+cdef int trade(Eng* e, Py_ssize_t buyer, Py_ssize_t seller, Py_ssize_t k, int64_t lots,
+               int64_t price, int64_t* notional) noexcept nogil:
+    """LIQ-TRADE-1 after the adapter's lookups and domain checks (accounts, market, size, price):
+    the notional, the two accounts, their isolation, the fill, then each trader's margin."""
+    cdef int64_t amount
+    cdef Before buyer_before, seller_before
+    cdef int code
+    if value_of(e, lots, k, price, &amount) != C_OK:
+        return C_OVERFLOW
+    if buyer == seller:
+        return C_SAME_ACCOUNT
+    if not market_allowed(e, buyer, k) or not market_allowed(e, seller, k):
+        return C_ISOLATED_MARKET_MISMATCH
+    # margin_before of both accounts, whatever their role, as the reference computes it
+    if margin_before(e, buyer, k, &buyer_before) != C_OK or \
+            margin_before(e, seller, k, &seller_before) != C_OK:
+        return C_OVERFLOW
+    code = do_fill(e, k, buyer, seller, lots, amount, price, True, R_TRADE_1)
+    if code == C_OK and e.role[buyer] == ROLE_TRADER:  # only traders are margined
+        code = margin_after_trade(e, buyer, k, &buyer_before)
+    if code == C_OK and e.role[seller] == ROLE_TRADER:
+        code = margin_after_trade(e, seller, k, &seller_before)
+    notional[0] = amount
+    return code
+
+
 cdef struct LiqOut:
     int64_t lots
     int64_t fee
@@ -783,15 +863,15 @@ cdef int liquidate_step(Eng* e, Py_ssize_t i, Py_ssize_t k, Py_ssize_t cp, int64
     domains, same account, role): the counterparty's isolation, the trigger, the position, the
     size policy, then the fill, the counterparty's margin, the fee and the settlement.
     ``lots_wanted`` < 0 means the policy's size."""
-    cdef bint liq, reduces
-    cdef int64_t position, allowed, size, amount, surplus, cp_eq_before, cp_mm_before
-    cdef int64_t cp_pos_before, eq, im, mm
-    cdef eng_i128 constant, wanted, fee, a
+    cdef bint liq
+    cdef int64_t position, allowed, size, amount, surplus
+    cdef Before cp_before
+    cdef eng_i128 constant, wanted, fee
     cdef int code, side
     cdef Py_ssize_t buyer, seller
     if price <= 0:
         return C_INVALID_PRICE
-    if not cp_allowed:
+    if not cp_allowed:  # LIQ-ACCOUNT-2, decided by the adapter
         return C_ISOLATED_MARKET_MISMATCH
     if liquidatable(e, i, &liq) != C_OK:
         return C_OVERFLOW
@@ -819,25 +899,15 @@ cdef int liquidate_step(Eng* e, Py_ssize_t i, Py_ssize_t k, Py_ssize_t cp, int64
         buyer = i
         seller = cp
     # margin_before of the counterparty: computed for every counterparty, as the reference does
-    if equity_of(e, cp, &cp_eq_before) != C_OK or maint_total(e, cp, &cp_mm_before) != C_OK:
+    if margin_before(e, cp, k, &cp_before) != C_OK:
         return C_OVERFLOW
-    cp_pos_before = e.lots[cp * e.m + k]
     code = do_fill(e, k, buyer, seller, size, amount, price, True, R_EXEC_2)
     if code != C_OK:
         return code
     if e.role[cp] == ROLE_TRADER:  # LIQ-TRADE-2: only traders are margined
-        if equity_of(e, cp, &eq) != C_OK or initial_total(e, cp, &im) != C_OK:
-            return C_OVERFLOW
-        if eq < im:
-            a = e.lots[cp * e.m + k]
-            reduces = cp_pos_before != 0 and iabs(a) < iabs(cp_pos_before) and (
-                a == 0 or (a > 0) == (cp_pos_before > 0))
-            if not reduces:
-                return C_INSUFFICIENT_INITIAL_MARGIN
-            if maint_total(e, cp, &mm) != C_OK:
-                return C_OVERFLOW
-            if eq < 0 or <eng_i128>eq - mm < <eng_i128>cp_eq_before - cp_mm_before:
-                return C_REDUCE_ONLY_WORSENS_HEALTH
+        code = margin_after_trade(e, cp, k, &cp_before)
+        if code != C_OK:
+            return code
     if equity_of(e, i, &surplus) != C_OK:
         return C_OVERFLOW
     # LIQ-FEE-1
@@ -1502,9 +1572,9 @@ cdef enum:
     EV_UNRESOLVED = 9
     EV_FILL = 10
     EV_TRANSFER = 11
-    R_CASCADE_4 = 11
-    R_MARK_2 = 12
-    R_CASCADE_2 = 13
+    R_CASCADE_4 = 14
+    R_MARK_2 = 15
+    R_CASCADE_2 = 16
     DETAIL_NONE = 0
     DETAIL_COUNTERPARTY = 1
     DETAIL_TRANSFER = 2
@@ -1616,49 +1686,56 @@ cdef int set_mark(Eng* e, Py_ssize_t k, eng_i128 price) noexcept nogil:
     return C_OK
 
 
-cdef int replace_book(Eng* e, Py_ssize_t k) noexcept nogil:
-    """LIQ-BOOK-1: a fresh ladder around the mark, bids rounded down and asks up, levels that
-    round onto one tick merged; one operation (its own seq)."""
-    cdef Cas* c = e.cas
+cdef int build_ladder(Eng* e, Py_ssize_t k, int64_t levels, int64_t spacing_ppm,
+                      int64_t lots_per_level, int64_t book_row) noexcept nogil:
+    """LIQ-BOOK-1: a fresh ladder of ``levels`` levels (at most the book capacity) around the
+    mark, owned by ``book_row``: bids rounded down and asks up, levels that round onto one tick
+    merged; one operation (its own seq)."""
     cdef int64_t* bp = e.bid_px + k * e.book_cap
     cdef int64_t* bl = e.bid_lots + k * e.book_cap
     cdef int64_t* ap = e.ask_px + k * e.book_cap
     cdef int64_t* al = e.ask_lots + k * e.book_cap
     cdef Py_ssize_t nb = 0, na = 0, j
     cdef eng_i128 bid, ask, mark = e.marks[k]
-    for j in range(1, c.levels[k] + 1):
-        bid = floor_div(mark * (PPM - j * c.spacing_ppm[k]), PPM)
-        ask = ceil_div(mark * (PPM + j * c.spacing_ppm[k]), PPM)
+    for j in range(1, levels + 1):
+        bid = floor_div(mark * (PPM - j * spacing_ppm), PPM)
+        ask = ceil_div(mark * (PPM + j * spacing_ppm), PPM)
         if bid > 0:
             if nb and bp[nb - 1] == bid:
                 # merged levels keep their lots in int64 (LIQ-DOMAIN-1)
-                if not eng_fits(<eng_i128>bl[nb - 1] + c.lots_per_level[k]):
+                if not eng_fits(<eng_i128>bl[nb - 1] + lots_per_level):
                     return C_OVERFLOW
-                bl[nb - 1] += c.lots_per_level[k]
+                bl[nb - 1] += lots_per_level
             else:
                 bp[nb] = <int64_t>bid
-                bl[nb] = c.lots_per_level[k]
+                bl[nb] = lots_per_level
                 nb += 1
         if ask > 0:
             if not eng_fits(ask):
                 return C_OVERFLOW  # a book price beyond int64 (only for marks near 2^63)
             if na and ap[na - 1] == ask:
-                if not eng_fits(<eng_i128>al[na - 1] + c.lots_per_level[k]):
+                if not eng_fits(<eng_i128>al[na - 1] + lots_per_level):
                     return C_OVERFLOW
-                al[na - 1] += c.lots_per_level[k]
+                al[na - 1] += lots_per_level
             else:
                 ap[na] = <int64_t>ask
-                al[na] = c.lots_per_level[k]
+                al[na] = lots_per_level
                 na += 1
     e.bid_head[k] = 0
     e.bid_end[k] = nb
     e.ask_head[k] = 0
     e.ask_end[k] = na
     e.has_book[k] = 1
-    e.book_acct[k] = c.book_row
+    e.book_acct[k] = book_row
     e.book_touched[k] = 1
     e.seq += 1
     return C_OK
+
+
+cdef int replace_book(Eng* e, Py_ssize_t k) noexcept nogil:
+    """LIQ-BOOK-1 with the cascade's book shape and book account; one operation (its own seq)."""
+    cdef Cas* c = e.cas
+    return build_ladder(e, k, c.levels[k], c.spacing_ppm[k], c.lots_per_level[k], c.book_row)
 
 
 cdef int open_step(Eng* e) noexcept nogil:
@@ -2412,6 +2489,53 @@ cdef int run_rounds(Eng* e) noexcept nogil:
             return C_OK
 
 
+# -- deposits and withdrawals (LIQ-DEPOSIT-1, LIQ-WITHDRAW-1/2) ---------------------------------
+
+cdef int deposit(Eng* e, Py_ssize_t i, int64_t amount) noexcept nogil:
+    """LIQ-DEPOSIT-1: quote from the outside world into an account."""
+    return transfer(e, H_OUTSIDE, i, amount, R_DEPOSIT_1)
+
+
+cdef int withdrawals_gated(const Eng* e, const int64_t* order, bint* out) noexcept nogil:
+    """LIQ-WITHDRAW-2: whether a trader has negative equity, the traders taken in ``order`` (the
+    state's account order, which decides whether an overflow or a negative equity is met
+    first)."""
+    cdef Py_ssize_t x, a
+    cdef int64_t eq
+    out[0] = False
+    for x in range(e.n):
+        a = order[x]
+        if e.role[a] != ROLE_TRADER:
+            continue
+        if equity_of(e, a, &eq) != C_OK:
+            return C_OVERFLOW
+        if eq < 0:
+            out[0] = True
+            return C_OK
+    return C_OK
+
+
+cdef int withdraw(Eng* e, Py_ssize_t i, int64_t amount, const int64_t* order) noexcept nogil:
+    """LIQ-WITHDRAW-1 after the adapter's lookup and domain check: the gate (LIQ-WITHDRAW-2), then
+    free collateral (LIQ-MARGIN-5: equity less initial margin at the open interest of the
+    account's markets) must cover the amount."""
+    cdef bint gated
+    cdef int64_t eq, im
+    cdef eng_i128 free
+    if withdrawals_gated(e, order, &gated) != C_OK:
+        return C_OVERFLOW
+    if gated:
+        return C_WITHDRAWALS_GATED
+    if equity_of(e, i, &eq) != C_OK or initial_total(e, i, &im) != C_OK:
+        return C_OVERFLOW
+    free = <eng_i128>eq - im
+    if not eng_fits(free):
+        return C_OVERFLOW
+    if amount > free:
+        return C_INSUFFICIENT_FREE_COLLATERAL
+    return transfer(e, i, H_OUTSIDE, amount, R_WITHDRAW_1)
+
+
 # -- the Python face -----------------------------------------------------------------------------
 
 cdef object py_i128(eng_i128 v):
@@ -2717,6 +2841,58 @@ cdef class Engine:
         cdef int code
         with nogil:
             code = transfer(&self.e, H_OUTSIDE, H_INSURANCE_FUND, amount, R_INSURANCE_2)
+        return code, ({} if code == C_OK else None)
+
+    def deposit(self, Py_ssize_t i, int64_t amount):
+        cdef int code
+        with nogil:
+            code = deposit(&self.e, i, amount)
+        return code, ({} if code == C_OK else None)
+
+    def withdraw(self, Py_ssize_t i, int64_t amount, order):
+        """``order``: every row once, in the state's account order (int64, C-contiguous)."""
+        cdef const int64_t[::1] rows = order
+        cdef int code
+        if rows.shape[0] != self.e.n:
+            raise ValueError("withdraw needs every account row in the state's order")
+        with nogil:
+            code = withdraw(&self.e, i, amount, &rows[0] if self.e.n else NULL)
+        return code, ({} if code == C_OK else None)
+
+    def trade(self, Py_ssize_t buyer, Py_ssize_t seller, Py_ssize_t k, int64_t lots,
+              int64_t price):
+        cdef int64_t notional = 0
+        cdef int code
+        with nogil:
+            code = trade(&self.e, buyer, seller, k, lots, price, &notional)
+        return code, ({"notional": notional} if code == C_OK else None)
+
+    def open_account(self, Py_ssize_t i):
+        """LIQ-ACCOUNT-1: the glue packed the new account as row ``i`` (no balance, no
+        positions, its role and isolation); the operation marks it for the write-back."""
+        if self.quote[i] != 0 or self.npos[i] != 0:
+            raise ValueError("a new account's row must be empty")
+        self.e.acct_touched[i] = 1
+        return C_OK, {}
+
+    # set_mark and replace_book are one operation each with their own seq (as in a cascade):
+    # called without begin()
+    def set_mark(self, Py_ssize_t k, int64_t price):
+        """LIQ-MARK-1."""
+        cdef int code
+        with nogil:
+            code = set_mark(&self.e, k, price)
+        return code, ({} if code == C_OK else None)
+
+    def replace_book(self, Py_ssize_t k, int64_t levels, int64_t spacing_ppm,
+                     int64_t lots_per_level, Py_ssize_t book_row):
+        """LIQ-BOOK-1 for one shape (levels, spacing, lots per level) and book account."""
+        cdef int code
+        if not 0 < levels <= self.e.book_cap:
+            raise ValueError(f"{levels} levels do not fit the packed books "
+                             f"({self.e.book_cap} levels a side)")
+        with nogil:
+            code = build_ladder(&self.e, k, levels, spacing_ppm, lots_per_level, book_row)
         return code, ({} if code == C_OK else None)
 
     # -- the cascade (driven step by step by liqspec.fast.cascade) --------------------------------

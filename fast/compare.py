@@ -37,7 +37,9 @@ from liqspec.reference.errors import LiqspecError, ResultCode
 from liqspec.reference.prices import Threshold
 from liqspec.reference.validation import valid_rate
 
+from liqspec.reference.book import BookShape
 from liqspec.reference.book import market_liquidate as _reference_market_liquidate
+from liqspec.reference.cascade import replace_book as _reference_replace_book
 from liqspec.reference.cascade import run_cascade as _reference_run_cascade
 from liqspec.reference.receipts import Receipt
 from liqspec.reference.state import Fill, Transfer
@@ -62,14 +64,19 @@ NAMES = ("equity_quote", "account_maintenance_margin_quote", "account_initial_ma
          "open_interest_quote", "free_collateral_quote", "is_liquidatable", "is_below_backstop",
          "bankruptcy_price", "liquidation_price", "funding_owed")
 
-#: state-changing operations (LIQ-EXEC-2, LIQ-BOOK-2, LIQ-BACKSTOP-1, LIQ-ADL-1/3, LIQ-SOCIAL-2,
+#: state-changing operations (LIQ-DEPOSIT-1, LIQ-WITHDRAW-1/2, LIQ-TRADE-1/2, LIQ-MARK-1,
+#: LIQ-ACCOUNT-1, LIQ-BOOK-1, LIQ-EXEC-2, LIQ-BOOK-2, LIQ-BACKSTOP-1, LIQ-ADL-1/3, LIQ-SOCIAL-2,
 #: LIQ-FUNDING-1/2, LIQ-INSURANCE-2): same signatures, receipts, errors and resulting states
 OPERATIONS = fast_operations.OPERATIONS
 
+#: the reference's operations that its package does not export by name
+_REFERENCE_ELSEWHERE = {"market_liquidate": _reference_market_liquidate,
+                        "replace_book": _reference_replace_book}
+
 REFERENCE = SimpleNamespace(name="reference", funding_owed=_reference_funding_owed,
-                            market_liquidate=_reference_market_liquidate,
                             **{n: getattr(ref, n) for n in NAMES if n != "funding_owed"},
-                            **{n: getattr(ref, n) for n in OPERATIONS if n != "market_liquidate"},
+                            **{n: _REFERENCE_ELSEWHERE.get(n) or getattr(ref, n)
+                               for n in OPERATIONS},
                             run_cascade=_reference_run_cascade)
 FAST = SimpleNamespace(name="fast", **{n: getattr(fast_accounts, n) for n in NAMES},
                        **{n: getattr(fast_operations, n) for n in OPERATIONS},
@@ -171,15 +178,25 @@ def _error(error: BaseException) -> tuple:
     return ("error", type(error).__name__, code.name if code is not None else None)
 
 
+def call_arguments(op: str, args: list) -> tuple:
+    """A call's arguments from their JSON form: replace_book's shape is written
+    ``[levels, spacing_ppm, lots_per_level]`` (its BookShape is built here, so a shape outside
+    the domain raises the reference's MalformedState on both sides alike)."""
+    if op == "replace_book" and len(args) > 1 and isinstance(args[1], list):
+        return (args[0], BookShape(*args[1]), *args[2:])
+    return tuple(args)
+
+
 def run_operations(impl: SimpleNamespace, scenario: Scenario, calls: list) -> list[tuple]:
     """Run ``calls`` ([op, args] pairs) one after the other on a fresh state built from the
-    scenario; after each, the outcome (``("ok", Receipt)`` or the error) and the state's
-    snapshot (LIQ-RESULT-1: a failed operation must leave it unchanged)."""
+    scenario, each on ``impl``'s own implementation; after each, the outcome (``("ok",
+    Receipt)`` or the error) and the state's snapshot (LIQ-RESULT-1: a failed operation must
+    leave it unchanged)."""
     state = scenario.state()
     steps = []
     for op, args in calls:
         try:
-            result: tuple = ("ok", getattr(impl, op)(state, *args))
+            result: tuple = ("ok", getattr(impl, op)(state, *call_arguments(op, args)))
         except Exception as error:  # noqa: BLE001  every exception type is compared
             result = _error(error)
         steps.append((result, state.snapshot()))

@@ -18,11 +18,13 @@ from __future__ import annotations
 import numpy as np
 
 from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN, require_int
-from liqspec.reference.errors import (InvalidAmount, InvalidPrice, InvalidSize, Overflow,
-                                      Rejection, ResultCode, UnknownAccount)
+from liqspec.reference.book import BookShape
+from liqspec.reference.errors import (InvalidAmount, InvalidPrice, InvalidSize, MalformedState,
+                                      Overflow, Rejection, ResultCode, UnknownAccount)
 from liqspec.reference.receipts import Receipt
-from liqspec.reference.state import (BACKSTOP, BAD_DEBT_ADL, BAD_DEBT_SOCIALIZE, HOLDERS, TRADER,
-                                     Book, Fill, State, Transfer)
+from liqspec.reference.state import (BACKSTOP, BAD_DEBT_ADL, BAD_DEBT_SOCIALIZE, HOLDERS,
+                                     LIQUIDITY, ROLES, TRADER, Account, Book, Fill, State,
+                                     Transfer)
 from liqspec.reference.trading import require_market_allowed
 from liqspec.reference.validation import accounts, valid_amount, valid_price, valid_rate, valid_size
 
@@ -30,12 +32,12 @@ from . import _engine
 from .domain import int64_scalar as _i64
 from .pack import tables_for
 
-__all__ = ["liquidate", "market_liquidate", "backstop_liquidate", "deleverage", "socialize_loss",
-           "apply_funding", "fund_insurance", "_engine_for", "OPERATIONS"]
-
 #: the operations, by their reference names
-OPERATIONS = ("liquidate", "market_liquidate", "backstop_liquidate", "deleverage",
+OPERATIONS = ("deposit", "withdraw", "trade", "set_mark", "open_account", "replace_book",
+              "liquidate", "market_liquidate", "backstop_liquidate", "deleverage",
               "socialize_loss", "apply_funding", "fund_insurance")
+
+__all__ = [*OPERATIONS, "_engine_for", "OPERATIONS"]
 
 _MASK64 = (1 << 64) - 1
 
@@ -87,13 +89,17 @@ def _pack_books(state: State, market_ids: tuple[str, ...], row: dict[str, int],
     return has_book, book_acct, sides, ends
 
 
-def _engine_for(state: State, book_levels: int = 0) -> _engine.Engine:
+def _engine_for(state: State, book_levels: int = 0,
+                new_account: Account | None = None) -> _engine.Engine:
     """Pack a whole state into an engine (accounts in sorted-id order), with room for books of
-    ``book_levels`` levels per side (a cascade rebuilds them)."""
+    ``book_levels`` levels per side (a cascade rebuilds them) and, for open_account, a row for
+    ``new_account`` (not yet in the state)."""
     tables = tables_for(state.profile)
     market_ids = tables.market_ids
     column = {mid: k for k, mid in enumerate(market_ids)}
-    ids = tuple(sorted(state.accounts))
+    everyone = state.accounts if new_account is None else {
+        **state.accounts, new_account.account_id: new_account}
+    ids = tuple(sorted(everyone))
     row = {a: i for i, a in enumerate(ids)}
     n, m = len(ids), len(market_ids)
     quote = np.zeros(n, dtype=np.int64)
@@ -104,7 +110,7 @@ def _engine_for(state: State, book_levels: int = 0) -> _engine.Engine:
     isolated = np.full(n, -1, dtype=np.int64)
     roles = _engine.ROLES
     for i, account_id in enumerate(ids):
-        account = state.accounts[account_id]
+        account = everyone[account_id]
         quote[i] = _i64(account.quote, f"quote of {account_id}")
         for market_id, size in account.positions.items():
             k = column.get(market_id)
@@ -159,7 +165,13 @@ def _write_back(state: State, engine: _engine.Engine, first_record: int = 0,
     quote, lots, cost = engine.quote, engine.lots, engine.cost
     touched = engine.touched.reshape(-1, m) if m else engine.touched
     for i in np.flatnonzero(engine.acct_touched):
-        account = state.accounts[ids[i]]
+        account = state.accounts.get(ids[i])
+        if account is None:  # a row open_account added: the new account, appended as the
+            # reference appends it
+            isolated = int(engine.isolated[i])
+            account = Account(ids[i], isolated_market=market_ids[isolated] if isolated >= 0
+                              else None, role=_ROLE_NAMES[int(engine.role[i])])
+            state.accounts[ids[i]] = account
         account.quote = int(quote[i])
         for k in np.flatnonzero(touched[i]):
             market_id = market_ids[k]
@@ -193,6 +205,8 @@ def _write_back(state: State, engine: _engine.Engine, first_record: int = 0,
     return entries
 
 
+_ROLE_NAMES = {code: name for name, code in _engine.ROLES.items()}
+
 _DOMAIN = {ResultCode.OVERFLOW: Overflow, ResultCode.INVALID_SIZE: InvalidSize,
            ResultCode.INVALID_PRICE: InvalidPrice, ResultCode.INVALID_AMOUNT: InvalidAmount,
            ResultCode.UNKNOWN_ACCOUNT: UnknownAccount}
@@ -209,13 +223,18 @@ def _error_for(code: int, operation: str) -> Exception:
     return Rejection(result, message)
 
 
-def _run(state: State, operation: str, *args) -> Receipt:
-    engine = _engine_for(state)
-    engine.begin()
+def _run(state: State, operation: str, *args, engine: _engine.Engine | None = None,
+         own_seq: bool = False, marks: bool = False) -> Receipt:
+    """Run ``operation`` on an engine packed from ``state`` (or on ``engine``); the engine's
+    set_mark and replace_book stamp their own seq (``own_seq``), the others take it from
+    ``begin()``. On success the outcome is written back (``marks``: the marks too)."""
+    engine = _engine_for(state) if engine is None else engine
+    if not own_seq:
+        engine.begin()
     code, amounts = getattr(engine, operation)(*args)
     if code != ResultCode.OK:
         raise _error_for(code, operation)
-    entries = _write_back(state, engine)
+    entries = _write_back(state, engine, marks=marks)
     return Receipt(ResultCode.OK, state.seq, tuple(entries), amounts)
 
 
@@ -223,11 +242,87 @@ def _row(state: State, account_id: str) -> int:
     return sorted(state.accounts).index(account_id)
 
 
+def _rows_in_state_order(state: State) -> np.ndarray:
+    """Every account's engine row (sorted-id order), listed in the state's account order."""
+    row = {a: i for i, a in enumerate(sorted(state.accounts))}
+    return np.array([row[a] for a in state.accounts], dtype=np.int64)
+
+
 def _column(state: State, market_id: str) -> int:
     return tables_for(state.profile).column(market_id)
 
 
 # -- the operations ------------------------------------------------------------------------------
+
+def open_account(state: State, account_id: str, isolated_market: str | None = None,
+                 role: str = TRADER) -> Receipt:
+    """LIQ-ACCOUNT-1 (reference: collateral.open_account). The engine gets the new account as an
+    extra row; the write-back appends it to the state, as the reference does."""
+    if not isinstance(account_id, str) or not account_id or account_id in HOLDERS:
+        raise MalformedState(f"account ID must be a non-empty string other than a holder name, "
+                             f"got {account_id!r}")
+    if account_id in state.accounts:
+        raise MalformedState(f"account {account_id!r} already exists")
+    if role not in ROLES:
+        raise MalformedState(f"unknown account role {role!r}")
+    if isolated_market is not None:
+        state.market(isolated_market)
+    new = Account(account_id, isolated_market=isolated_market, role=role)
+    engine = _engine_for(state, new_account=new)
+    return _run(state, "open_account", engine.account_ids.index(account_id), engine=engine)
+
+
+def deposit(state: State, account_id: str, amount_quote: int) -> Receipt:
+    """LIQ-DEPOSIT-1 (reference: collateral.deposit)."""
+    state.account(account_id)
+    valid_amount(amount_quote, "deposit")
+    return _run(state, "deposit", _row(state, account_id), amount_quote)
+
+
+def withdraw(state: State, account_id: str, amount_quote: int) -> Receipt:
+    """LIQ-WITHDRAW-1/2 (reference: collateral.withdraw): the gate and the free-collateral check
+    run in the engine."""
+    state.account(account_id)
+    valid_amount(amount_quote, "withdrawal")
+    return _run(state, "withdraw", _row(state, account_id), amount_quote,
+                _rows_in_state_order(state))
+
+
+def trade(state: State, buyer_id: str, seller_id: str, market_id: str, lots: int,
+          price_ticks: int) -> Receipt:
+    """LIQ-TRADE-1/2 (reference: trading.trade): the notional, the same-account and isolation
+    rejections, the fill and both traders' margin checks run in the engine."""
+    accounts(state, buyer_id, seller_id)
+    state.market(market_id)
+    valid_size(lots, "trade size")
+    valid_price(price_ticks, "trade price")
+    return _run(state, "trade", _row(state, buyer_id), _row(state, seller_id),
+                _column(state, market_id), lots, price_ticks)
+
+
+def set_mark(state: State, market_id: str, price_ticks: int) -> Receipt:
+    """LIQ-MARK-1 (reference: marks.set_mark)."""
+    state.market(market_id)
+    valid_price(price_ticks, "mark price")
+    return _run(state, "set_mark", _column(state, market_id), price_ticks, own_seq=True,
+                marks=True)
+
+
+def replace_book(state: State, market_id: str, shape: BookShape, account_id: str) -> None:
+    """LIQ-BOOK-1 (reference: cascade.replace_book): the market's book rebuilt around its mark
+    by the engine, owned by a liquidity account. Returns None, as the reference does."""
+    state.market(market_id)
+    if state.account(account_id).role != LIQUIDITY:
+        raise MalformedState(f"book account {account_id!r} must have the liquidity role")
+    engine = _engine_for(state, book_levels=shape.levels)
+    code, _ = engine.replace_book(_column(state, market_id), shape.levels, shape.spacing_ppm,
+                                  shape.lots_per_level, _row(state, account_id))
+    if code != ResultCode.OK:
+        raise _error_for(code, "replace_book")
+    if market_id in state.books:  # a new Book object, as the reference stores one (the old one
+        # is left as it was); the write-back fills it in
+        state.books[market_id] = Book(account_id)
+    _write_back(state, engine)
 
 def liquidate(state: State, account_id: str, market_id: str, counterparty_id: str,
               fill_price_ticks: int, lots: int | None = None) -> Receipt:
