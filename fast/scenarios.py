@@ -231,9 +231,13 @@ FEES = ("rate", "all_surplus")
 BAD_DEBT = ("adl", "socialize")
 RANKINGS = ("pnl_leverage", "pnl_margin_ratio", "price_ratio_leverage", "seeded", "pro_rata")
 ADL_PRICES = ("bankruptcy", "mark")
-#: the state-changing operations a generated call may name (the reference's names)
-OPERATION_NAMES = ("liquidate", "market_liquidate", "backstop_liquidate", "deleverage",
-                   "socialize_loss", "apply_funding", "fund_insurance")
+#: the state-changing operations a generated call may name (the reference's names), with the
+#: weight each is drawn with
+OPERATION_WEIGHTS = {"liquidate": 5, "market_liquidate": 4, "backstop_liquidate": 2,
+                     "deleverage": 3, "socialize_loss": 2, "apply_funding": 2,
+                     "fund_insurance": 1, "deposit": 2, "withdraw": 3, "trade": 5,
+                     "set_mark": 3, "open_account": 2, "replace_book": 2}
+OPERATION_NAMES = tuple(OPERATION_WEIGHTS)
 
 
 def random_policies(rng: random.Random) -> dict[str, Any]:
@@ -446,10 +450,63 @@ def random_calls(rng: random.Random, scenario: Scenario, count: int | None = Non
             return max(1, mark * rng.randint(900, 1100) // 1000)
         return rng.choice((0, -1, INT64_MAX))
 
+    def amount(account_id: str) -> int:
+        """A quote amount: the domain's edges, the account's free collateral and one past it,
+        or an ordinary size."""
+        roll = rng.random()
+        if roll < 0.15:
+            return rng.choice((-1, 0, 1, INT64_MAX, INT64_MAX - 1))
+        if roll < 0.5 and account_id in state.accounts:
+            try:
+                free = ref.free_collateral_quote(state, state.accounts[account_id])
+                return max(1, free + rng.choice((-1, 0, 0, 1)))
+            except Exception:  # noqa: BLE001
+                pass
+        return rng.randint(1, 10 ** rng.choice((1, 3, 6, 9, 12)))
+
+    def lots_for(account_id: str, market_id: str) -> int:
+        held = abs(state.accounts[account_id].position(market_id)) \
+            if account_id in state.accounts else 0
+        return rng.choice((1, 1, max(1, held), held + 1, max(1, held // 2),
+                           rng.randint(1, 10 ** rng.choice((1, 2, 3, 5))), 0, -1, INT64_MAX))
+
+    new_ids = ("n0", "n1", "t0", "book", "", "outside", 7)
+    names = traders + others + ["n0", "n1", "ghost"]
     calls = []
     for _ in range(rng.randint(1, 5) if count is None else count):
-        op = rng.choices(OPERATION_NAMES, weights=(5, 4, 2, 3, 2, 2, 1))[0]
-        if op == "liquidate":
+        op = rng.choices(OPERATION_NAMES, weights=tuple(OPERATION_WEIGHTS.values()))[0]
+        if op in ("deposit", "withdraw"):
+            who = rng.choice(names) if rng.random() < 0.2 else subject()
+            calls.append([op, [who, amount(who)]])
+        elif op == "trade":
+            # mostly a trader against the book's or the vault's account (outside the margin
+            # system) or another trader, at sizes around the position
+            buyer = rng.choice(names) if rng.random() < 0.1 else subject()
+            roll = rng.random()
+            seller = (rng.choice(others or names) if roll < 0.45 else
+                      rng.choice(traders or names) if roll < 0.85 else
+                      rng.choice(names + [buyer]))
+            if rng.random() < 0.5:
+                buyer, seller = seller, buyer
+            market_id = market(rng.choice((buyer, seller)))
+            lots = rng.choice((1, rng.randint(1, 20))) if rng.random() < 0.4 else \
+                lots_for(rng.choice((buyer, seller)), market_id)
+            calls.append([op, [buyer, seller, market_id, lots, price(buyer, market_id)]])
+        elif op == "set_mark":
+            market_id = market()
+            who = subject()
+            calls.append([op, [market_id, price(who, market_id)]])
+        elif op == "open_account":
+            isolated = rng.choice((None, None, None, rng.choice(markets), "ghost"))
+            role = rng.choice((TRADER, TRADER, LIQUIDITY, BACKSTOP, "bogus"))
+            calls.append([op, [rng.choice(new_ids), isolated, role]])
+        elif op == "replace_book":
+            shape = [rng.choice((1, 2, 3, 6, 0)), rng.choice((1, 100, 2_000, 20_000, 300_000)),
+                     rng.choice((1, rng.randint(1, 5000), 10 ** rng.randint(3, 9), INT64_MAX,
+                                 0))]
+            calls.append([op, [market(), shape, rng.choice(["book", "book", "n0", "vault", "ghost"]
+                                                          + traders[:1])]])
+        elif op == "liquidate":
             who = subject()
             market_id = market(who)
             held = abs(state.accounts[who].position(market_id)) if who in state.accounts else 0
