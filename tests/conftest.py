@@ -54,6 +54,7 @@ def fast_counterparts() -> dict:
              for name in (*compare.NAMES, *compare.OPERATIONS)
              if name != "funding_owed" and hasattr(reference, name)}
     pairs[book.market_liquidate] = compare.FAST.market_liquidate
+    pairs[cascade.replace_book] = compare.FAST.replace_book
     pairs[cascade.run_cascade] = liqspec.fast.run_cascade
     return pairs
 
