@@ -4,9 +4,9 @@ Two copies of the same venue: every operation the machine draws runs on the refe
 ``state``) and on liqspec.fast (on ``fast_state``); after each one the outcomes (the receipt, or
 the error's type and result code) and the two states (balances, positions, cost bases,
 holders, journal, sequence number, books) must be equal, and a rejection must have changed
-neither (LIQ-RESULT-1, LIQ-INV-9). Operations the fast path does not implement (deposit,
-withdraw, trade, set_mark) run the reference on both copies, so the copies stay comparable.
-The machine's own invariant checks (every state invariant after every step, LIQ-INV-1..9) keep
+neither (LIQ-RESULT-1, LIQ-INV-9). Every operation the machine draws has a compiled
+counterpart, which runs on the fast copy: none is the reference applied to both copies. The
+machine's own invariant checks (every state invariant after every step, LIQ-INV-1..9) keep
 running on the reference's copy.
 """
 
@@ -56,7 +56,7 @@ class LockstepMachine(stateful.VenueMachine):
         self.fast_state = self.state.copy()
 
     def attempt(self, name, operation, *args):
-        fast_operation = COUNTERPARTS.get(operation, operation)
+        fast_operation = COUNTERPARTS[operation]  # a KeyError: an operation without a fast twin
         before = self.state.snapshot()
         expected = outcome(operation, self.state, args)
         got = outcome(fast_operation, self.fast_state, args)
@@ -66,8 +66,7 @@ class LockstepMachine(stateful.VenueMachine):
             assert self.state.snapshot() == before, f"rejected {name} changed the state"
             return None
         stateful.SUCCESSES[name] += 1
-        if fast_operation is not operation:
-            FAST_SUCCESSES[name] += 1
+        FAST_SUCCESSES[name] += 1
         return expected[1]
 
     @invariant()
@@ -77,12 +76,14 @@ class LockstepMachine(stateful.VenueMachine):
 
 
 def _fast_counterparts() -> dict:
-    from liqspec import fast, reference
+    """Each reference operation -> its compiled counterpart, for every operation liqspec.fast
+    implements."""
+    from liqspec import fast
     from liqspec.fast import compare
 
-    pairs = {getattr(reference, name): getattr(compare.FAST, name)
-             for name in compare.OPERATIONS if hasattr(reference, name)}
-    assert set(pairs.values()) >= {fast.liquidate, fast.deleverage}
+    pairs = {getattr(compare.REFERENCE, name): getattr(compare.FAST, name)
+             for name in compare.OPERATIONS}
+    assert set(pairs.values()) >= {fast.liquidate, fast.deposit, fast.trade, fast.replace_book}
     return pairs
 
 
@@ -95,11 +96,19 @@ def test_both_implementations_in_lockstep_LIQ_RESULT_1():
 
 
 def test_lockstep_reaches_every_fast_operation():
-    """Not vacuous: a fixed run reaches every state-changing operation the fast path implements
-    that the machine draws (liquidation, backstop, deleveraging, socialization, funding, fund
-    top-ups) with success on both sides."""
+    """Not vacuous: a fixed run reaches every state-changing operation the machine draws
+    (deposits, withdrawals, trades, marks, new accounts, book rebuilds, liquidation, backstop,
+    deleveraging, socialization, funding, fund top-ups) with success on both sides."""
+    wanted = ("deposit", "withdraw", "trade", "mark", "open_account", "book", "liquidate",
+              "backstop", "deleverage", "socialize", "funding", "insurance")
     FAST_SUCCESSES.clear()
-    run_state_machine_as_test(LockstepMachine, settings=settings(
-        max_examples=150, stateful_step_count=60, derandomize=True, database=None, deadline=None))
-    for name in ("liquidate", "backstop", "deleverage", "socialize", "funding", "insurance"):
+    # up to four fixed runs, as tests/test_stateful.py's coverage check (one derandomized draw
+    # can differ inside a full suite run)
+    for extra_steps in range(4):
+        run_state_machine_as_test(LockstepMachine, settings=settings(
+            max_examples=150, stateful_step_count=60 + extra_steps, derandomize=True,
+            database=None, deadline=None))
+        if all(FAST_SUCCESSES[name] > 0 for name in wanted):
+            break
+    for name in wanted:
         assert FAST_SUCCESSES[name] > 0, f"no successful fast {name}: {dict(FAST_SUCCESSES)}"

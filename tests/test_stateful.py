@@ -14,11 +14,15 @@ from hypothesis import strategies as st
 from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, rule,
                                  run_state_machine_as_test)
 
-from liqspec.reference import (LiqspecError, apply_funding, backstop_liquidate, deleverage,
-                               deposit, equity_quote, fund_insurance, is_liquidatable, liquidate,
-                               set_mark, socialize_loss, trade, withdraw)
+from liqspec.reference import (BACKSTOP, TRADER, LiqspecError, apply_funding,
+                               backstop_liquidate, deleverage, deposit, equity_quote,
+                               fund_insurance, is_liquidatable, liquidate, open_account, set_mark,
+                               socialize_loss, trade, withdraw)
+from liqspec.reference.book import BookShape
+from liqspec.reference.cascade import replace_book
 from liqspec.reference.invariants import (all_violations, fee_cap_violations,
                                           progress_violations)
+from liqspec.reference.state import LIQUIDITY
 from liqspec.testing import toy_profile, usdt, venue
 
 TRADERS = ("t0", "t1", "t2", "t3", "t4")
@@ -92,6 +96,20 @@ class VenueMachine(RuleBasedStateMachine):
     @rule(market=st.sampled_from(MARKETS), permille=st.integers(-100, 60))
     def move_mark(self, market, permille):
         self.attempt("mark", set_mark, market, self.price_near(market, permille))
+
+    @rule(account=st.sampled_from(("book", "n0", "t0", "", "outside")),
+          isolated=st.sampled_from((None, None, "BTC", "DOGE")),
+          role=st.sampled_from((LIQUIDITY, TRADER, BACKSTOP, "maker")))
+    def open_new_account(self, account, isolated, role):
+        """New accounts, clashing ones and bad roles included; a liquidity account named book
+        can then own books (an empty new trader joins nothing else)."""
+        self.attempt("open_account", open_account, account, isolated, role)
+
+    @rule(market=st.sampled_from(MARKETS), levels=st.integers(1, 5),
+          spacing_ppm=st.integers(100, 20_000), lots=st.integers(1, 5000),
+          owner=st.sampled_from(("book", "lp")))
+    def rebuild_book(self, market, levels, spacing_ppm, lots, owner):
+        self.attempt("book", replace_book, market, BookShape(levels, spacing_ppm, lots), owner)
 
     @rule(market=st.sampled_from(MARKETS), rate_ppm=st.integers(-3000, 3000))
     def funding(self, market, rate_ppm):
@@ -171,7 +189,7 @@ def test_machine_reaches_every_operation():
     """The machine is not vacuous: a fixed run succeeds at every kind of operation, including
     liquidations, backstops, deleveraging and socialization (checked after the fact)."""
     wanted = ("deposit", "withdraw", "trade", "mark", "funding", "liquidate", "backstop",
-              "deleverage", "socialize")
+              "deleverage", "socialize", "open_account", "book")
     SUCCESSES.clear()
     # A derandomized run is not fixed across processes: inside a full suite run it drew other
     # examples than when this file runs alone (cause not pinned down), and once no successful
