@@ -1,7 +1,8 @@
 """The stateful machine of tests/test_stateful.py driving both implementations in lockstep.
 
-Two copies of the same venue: every operation the machine draws runs on the reference (on
-``state``) and on liqspec.fast (on ``fast_state``); after each one the outcomes (the receipt, or
+Two copies of the same venue, each built by its own implementation's operations
+(``liqspec.testing.venue``'s ``impl``): every operation the machine draws runs on the reference
+(on ``state``) and on liqspec.fast (on ``fast_state``); after each one the outcomes (the receipt, or
 the error's type and result code) and the two states (balances, positions, cost bases,
 holders, journal, sequence number, books) must be equal, and a rejection must have changed
 neither (LIQ-RESULT-1, LIQ-INV-9). Every operation the machine draws has a compiled
@@ -18,6 +19,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, invariant, run_state_machine_as_test
 
+import liqspec.fast
 from liqspec.reference import LiqspecError, all_violations
 
 HERE = Path(__file__).resolve().parent
@@ -52,8 +54,10 @@ class LockstepMachine(stateful.VenueMachine):
                                   min_size=5, max_size=5),
                 insurance=st.integers(0, stateful.usdt("200")))
     def open_venue(self, variant, deposits, insurance):
+        """Each copy of the venue is built by its own implementation's operations."""
         stateful.VenueMachine.open_venue(self, variant, deposits, insurance)
-        self.fast_state = self.state.copy()
+        self.fast_state = self.build_venue(variant, deposits, insurance, impl=liqspec.fast)
+        assert self.fast_state.snapshot() == self.state.snapshot()
 
     def attempt(self, name, operation, *args):
         fast_operation = COUNTERPARTS[operation]  # a KeyError: an operation without a fast twin

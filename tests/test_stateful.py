@@ -48,9 +48,14 @@ class VenueMachine(RuleBasedStateMachine):
                 deposits=st.lists(st.integers(usdt("50"), usdt("20000")), min_size=5, max_size=5),
                 insurance=st.integers(0, usdt("200")))
     def open_venue(self, variant, deposits, insurance):
-        self.state = venue(toy_profile(**variant),
-                           deposits=dict(zip(TRADERS, deposits), lp=usdt("100000000")),
-                           insurance_quote=insurance, backstop_vault="vault")
+        self.state = self.build_venue(variant, deposits, insurance)
+
+    @staticmethod
+    def build_venue(variant, deposits, insurance, impl=None):
+        """The machine's venue, built by ``impl``'s operations (default: the reference's)."""
+        return venue(toy_profile(**variant),
+                     deposits=dict(zip(TRADERS, deposits), lp=usdt("100000000")),
+                     insurance_quote=insurance, backstop_vault="vault", impl=impl)
 
     def attempt(self, name, operation, *args):
         """Run an operation; a rejection must leave the state exactly as it was (LIQ-INV-9)."""

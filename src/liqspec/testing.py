@@ -3,11 +3,16 @@
 The toy venue is chosen so that hand arithmetic stays readable: USDT with 6 decimals, BTC in lots of
 0.001 BTC priced in ticks of 0.1 USDT (one lot at one tick is worth 100 quote quantums), and ETH in
 lots of 0.01 ETH priced in ticks of 0.01 USDT (worth 100 quantums too).
+
+The builders run the reference's operations, or with ``impl`` those of another implementation
+with the same names (``liqspec.fast``), so a differential test can build each side's venue with
+that side's own code.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import ModuleType, SimpleNamespace
 
 from liqspec.reference import (BACKSTOP, Market, Profile, State, Tier, deposit, fund_insurance,
                                new_state, open_account, trade)
@@ -63,30 +68,40 @@ def toy_profile(**policies: object) -> Profile:
 TOY_MARKS = {"BTC": 500_000, "ETH": 300_000}  # 50,000.0 USDT/BTC and 3,000.00 USDT/ETH
 
 
+#: an implementation of the operations: a module or namespace with the reference's names
+Implementation = ModuleType | SimpleNamespace
+
+
 def venue(profile: Profile | None = None, marks: Mapping[str, int] | None = None,
           deposits: Mapping[str, int] | None = None, insurance_quote: int = 0,
-          backstop_vault: str | None = None) -> State:
-    """A state with the given accounts funded, an optional insurance fund and backstop vault."""
+          backstop_vault: str | None = None, impl: Implementation | None = None) -> State:
+    """A state with the given accounts funded, an optional insurance fund and backstop vault,
+    built by ``impl``'s operations (default: the reference's)."""
+    if impl is None:
+        impl = SimpleNamespace(open_account=open_account, deposit=deposit,
+                               fund_insurance=fund_insurance)
     state = new_state(profile or toy_profile(), dict(marks or TOY_MARKS))
     for account_id, amount in (deposits or {}).items():
-        open_account(state, account_id)
+        impl.open_account(state, account_id)
         if amount:
-            deposit(state, account_id, amount)
+            impl.deposit(state, account_id, amount)
     if backstop_vault:
-        open_account(state, backstop_vault, role=BACKSTOP)
+        impl.open_account(state, backstop_vault, role=BACKSTOP)
     if insurance_quote:
-        fund_insurance(state, insurance_quote)
+        impl.fund_insurance(state, insurance_quote)
     return state
 
 
 def open_long(state: State, long_id: str, short_id: str, market_id: str, lots: int,
-              price_ticks: int | None = None) -> None:
-    """``long_id`` buys ``lots`` from ``short_id`` at ``price_ticks`` (default: the mark)."""
-    trade(state, long_id, short_id, market_id, lots, price_ticks or state.marks[market_id])
+              price_ticks: int | None = None, impl: Implementation | None = None) -> None:
+    """``long_id`` buys ``lots`` from ``short_id`` at ``price_ticks`` (default: the mark), by
+    ``impl``'s trade (default: the reference's)."""
+    (trade if impl is None else impl.trade)(state, long_id, short_id, market_id, lots,
+                                            price_ticks or state.marks[market_id])
 
 
 def open_at_leverage(state: State, account_id: str, counterparty_id: str, market_id: str,
-                     lots: int, leverage: int) -> None:
+                     lots: int, leverage: int, impl: Implementation | None = None) -> None:
     """Deposit margin for ``lots`` (signed: > 0 long, < 0 short) at the mark and open them against
     ``counterparty_id`` (book liquidity or a vault, outside the margin system).
 
@@ -100,8 +115,9 @@ def open_at_leverage(state: State, account_id: str, counterparty_id: str, market
     notional = notional_quote(lots, state.marks[market_id], market)
     open_interest_bound = open_interest_quote(state, market_id) + notional
     required = initial_margin_quote(market, notional, open_interest_bound)
-    deposit(state, account_id, max(notional // leverage + USDT, required + USDT))
+    (deposit if impl is None else impl.deposit)(state, account_id,
+                                                max(notional // leverage + USDT, required + USDT))
     if lots > 0:
-        open_long(state, account_id, counterparty_id, market_id, lots)
+        open_long(state, account_id, counterparty_id, market_id, lots, impl=impl)
     else:
-        open_long(state, counterparty_id, account_id, market_id, -lots)
+        open_long(state, counterparty_id, account_id, market_id, -lots, impl=impl)
