@@ -256,8 +256,10 @@ def _column(state: State, market_id: str) -> int:
 
 def open_account(state: State, account_id: str, isolated_market: str | None = None,
                  role: str = TRADER) -> Receipt:
-    """LIQ-ACCOUNT-1 (reference: collateral.open_account). The engine gets the new account as an
-    extra row; the write-back appends it to the state, as the reference does."""
+    """LIQ-ACCOUNT-1 (reference: collateral.open_account): the reference's checks in its order
+    (the ID, a clash, the role, the isolated market; the reference has them inline, not as a
+    validator to call), then the engine gets the new account as an extra row and the write-back
+    appends it to the state, as the reference does."""
     if not isinstance(account_id, str) or not account_id or account_id in HOLDERS:
         raise MalformedState(f"account ID must be a non-empty string other than a holder name, "
                              f"got {account_id!r}")
@@ -323,6 +325,7 @@ def replace_book(state: State, market_id: str, shape: BookShape, account_id: str
         # is left as it was); the write-back fills it in
         state.books[market_id] = Book(account_id)
     _write_back(state, engine)
+
 
 def liquidate(state: State, account_id: str, market_id: str, counterparty_id: str,
               fill_price_ticks: int, lots: int | None = None) -> Receipt:
