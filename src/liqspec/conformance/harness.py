@@ -79,13 +79,23 @@ def _rule_at(body: Any, path: tuple) -> str | None:
     return found
 
 
+def _at(body: Any, path: tuple) -> Any:
+    for key in path:
+        body = body.get(key) if isinstance(body, dict) else None
+    return body
+
+
 def judge(name: str, expected: dict[str, Any], got: dict[str, Any]) -> dict[str, Any] | None:
     """None when the answer conforms, else the divergence: the blamed rule and the difference."""
     primary = CATALOGUE[name].rules[0]
     if "ok" in expected and "ok" in got:
-        found = first_difference(expected["ok"], got["ok"])
-        if found is None:
+        if first_difference(expected["ok"], got["ok"]) is None:
             return None
+        # the journal and the trace first: their entries name the rule that moved the money
+        for part in (("receipt", "entries"), ("events",), ()):
+            found = first_difference(_at(expected["ok"], part), _at(got["ok"], part), part)
+            if found is not None:
+                break
         path, want, have = found
         rule = _rule_at(expected["ok"], path) or _rule_at(got["ok"], path) or primary
         where = ".".join(map(str, path)) or "."
@@ -117,6 +127,7 @@ class Report:
     divergences: list[dict[str, Any]] = field(default_factory=list)
     failure: EngineFailure | None = None
     failure_case: str = ""
+    failure_file: str = ""
     cases: int = 0
 
     def count(self, vector: Vector, outcome: str, blamed: str | None = None) -> None:
@@ -148,6 +159,7 @@ class Conform:
         self.command = command
         self.stream = stream
         self.report = Report()
+        self.shrunk_keys: set[tuple[str, str]] = set()
         hello = engine.hello
         self.operations = set(hello.get("operations", []))
         self.profiles = hello.get("profiles", "any")
@@ -175,7 +187,9 @@ class Conform:
             return
         self.report.count(vector, "failed", found["rule"])
         found.update(case=where, name=vector.name)
-        if len(self.report.divergences) < self.max_shrink:
+        key = (found["rule"], vector.name)
+        if len(self.shrunk_keys) < self.max_shrink and key not in self.shrunk_keys:
+            self.shrunk_keys.add(key)  # one minimal case per rule and operation
             found.update(self.shrunk(vector, found["rule"]))
         self.report.divergences.append(found)
 
@@ -227,8 +241,12 @@ def render(report: Report, stream: TextIO) -> None:
     if report.failure is not None:
         request = report.failure.request or {}
         op = (request.get("op") or {}).get("name", request.get("type"))
+        state = request.get("state") or {}
         print(f"\nENGINE FAILURE ({report.failure.kind}) at {report.failure_case or op}: "
-              f"{report.failure}\n  request: {json.dumps(request, sort_keys=True)[:600]}",
+              f"{report.failure}\n  request: type {json.dumps(request.get('type'))}, id "
+              f"{json.dumps(request.get('id'))}, op {json.dumps(request.get('op'), sort_keys=True)}"
+              f", {len(state.get('accounts', []))} accounts"
+              + (f"\n  whole request: {report.failure_file}" if report.failure_file else ""),
               file=stream)
     totals = Tally()
     for t in report.operations.values():
@@ -262,7 +280,7 @@ def run(args: argparse.Namespace, stream: TextIO = sys.stdout) -> int:
         try:
             engine = EngineProcess(args.engine, args.timeout, record)
         except EngineFailure as failure:
-            report = Report(failure=failure, failure_case="hello")
+            report = Report(failure=failure, failure_case="start")
             render(report, stream)
             return 2
         conform = Conform(engine, Path(args.out), args.max_shrink, args.engine, stream)
@@ -272,8 +290,8 @@ def run(args: argparse.Namespace, stream: TextIO = sys.stdout) -> int:
             for vector in campaign.examples(args.seed, args.examples):
                 if in_domain(vector):
                     conform.check(vector, f"campaign seed {args.seed} example {vector.case}")
-        except EngineFailure:
-            pass
+        except EngineFailure as failure:
+            conform.report.failure_file = _save_request(failure, Path(args.out))
         finally:
             engine.close()
         render(conform.report, stream)
@@ -281,6 +299,17 @@ def run(args: argparse.Namespace, stream: TextIO = sys.stdout) -> int:
     finally:
         if handle is not None:
             handle.close()
+
+
+def _save_request(failure: EngineFailure, out: Path) -> str:
+    """The request that broke the engine, whole, for replaying it by hand."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        path = out / "engine-failure-request.json"
+        path.write_text(json.dumps(failure.request, indent=1, sort_keys=True) + "\n")
+        return str(path)
+    except OSError:
+        return ""
 
 
 def _source(location: str | None) -> VectorSource:

@@ -100,7 +100,7 @@ def reference_answer(request: Request) -> dict[str, Any] | None:
 
 
 def shrink(request: Request, signature: Callable[[Request, dict[str, Any]], Any],
-           budget: int = 300) -> tuple[Request, int]:
+           budget: int = 150) -> tuple[Request, int]:
     """The smallest request found that keeps ``signature(request, reference answer)`` (not None,
     equal to the original's); returns it and the number of engine questions asked."""
     want = signature(request, reference_answer(request))
