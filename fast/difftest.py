@@ -29,6 +29,7 @@ import copy
 import json
 import math
 import os
+import re
 import secrets
 import sys
 import time
@@ -46,6 +47,7 @@ from .scenarios import (Scenario, cascade_config_from_json, dumps, random_cascad
                         well_formed)
 
 KINDS = ("queries", "operations", "cascade")
+_INTEGER = re.compile(r"-?[1-9][0-9]*")
 
 
 class DifftestInputError(LiqspecError):
@@ -226,26 +228,31 @@ def _json_candidates(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
             smaller = _edit(doc, ("config", "path", market_id), _DELETE)
             yield _edit(smaller, ("config", "books", market_id), _DELETE)
     scenario = doc["scenario"]
+    state = scenario["state"]
     markets = scenario["profile"]["markets"]
     for i, market in enumerate(markets if len(markets) > 1 else []):
         market_id = market["market_id"]
         smaller = _edit(doc, ("scenario", "profile", "markets", i), _DELETE)
-        for key in ("marks", "open_interest", "books"):
-            if market_id in scenario.get(key, {}):
-                smaller = _edit(smaller, ("scenario", key, market_id), _DELETE)
-        for k, account in enumerate(scenario["accounts"]):
+        if market_id in scenario.get("open_interest", {}):
+            smaller = _edit(smaller, ("scenario", "open_interest", market_id), _DELETE)
+        for key in ("marks", "books"):
+            if market_id in state.get(key, {}):
+                smaller = _edit(smaller, ("scenario", "state", key, market_id), _DELETE)
+        for k, account in enumerate(state["accounts"]):
             for key in ("positions", "cost_quote"):
                 if market_id in account.get(key, {}):
-                    smaller = _edit(smaller, ("scenario", "accounts", k, key, market_id), _DELETE)
+                    smaller = _edit(smaller, ("scenario", "state", "accounts", k, key,
+                                              market_id), _DELETE)
         yield smaller
     structural, numbers = [], []
     for path, value in _paths(doc):
-        if not path or path[0] == "seed" or path[-1] in ("kind", "seed"):
+        if not path or path[0] == "seed" or path[-1] in ("kind", "seed", "format"):
             continue
         if isinstance(value, (dict, list)) or len(path) >= 2:
             structural.append(path)
-        if isinstance(value, int) and not isinstance(value, bool) and value != 0:
-            numbers.append((path, value))
+        number = _number(path, value)
+        if number:
+            numbers.append((path, number))
     for path in structural:
         if isinstance(path[-1], int) or path[-2:-1] in (("positions",), ("cost_quote",),
                                                         ("holders",), ("books",)) \
@@ -253,7 +260,31 @@ def _json_candidates(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
             yield _edit(doc, path, _DELETE)
     for path, value in numbers:
         for smaller in _smaller(value):
-            yield _edit(doc, path, smaller)
+            # the codec's integers are decimal strings; a call's arguments are plain integers
+            yield _edit(doc, path, str(smaller) if isinstance(_at(doc, path), str) else smaller)
+
+
+_NAMES = ("account_id", "market_id", "isolated_market", "name", "book_account",
+          "backstop_vault", "buyer", "seller", "source", "destination", "role", "kind")
+
+
+def _number(path: tuple, value: Any) -> int:
+    """The non-zero integer at ``path`` (a plain integer, or one of the codec's decimal strings
+    where no name is), else 0."""
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and path and path[-1] not in _NAMES \
+            and _INTEGER.fullmatch(value) and value != "0":
+        return int(value)
+    return 0
+
+
+def _at(doc: Any, path: tuple) -> Any:
+    for key in path:
+        doc = doc[key]
+    return doc
 
 
 def shrink_case(case: dict[str, Any], budget: int = 3_000) -> dict[str, Any]:

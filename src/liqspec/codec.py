@@ -18,6 +18,8 @@ from dataclasses import asdict, fields, is_dataclass, replace
 from fractions import Fraction
 from typing import Any
 
+from liqspec.reference.book import BookShape
+from liqspec.reference.cascade import CascadeConfig, MarkRule, PricePath
 from liqspec.reference.errors import LiqspecError
 from liqspec.reference.prices import Threshold
 from liqspec.reference.receipts import Receipt
@@ -276,6 +278,45 @@ def error_to_json(error: LiqspecError) -> dict[str, Any]:
     """A rejection as its result code's name and number (the message is not part of the
     contract)."""
     return {"code": error.code.name, "number": int(error.code)}
+
+
+# -- cascade configurations -------------------------------------------------------------------
+
+def cascade_config_from_json(data: Any) -> CascadeConfig:
+    """A cascade configuration from its JSON: ``step_seconds``, ``path`` (market -> index ticks
+    per step), ``books`` (market -> {levels, spacing_ppm, lots_per_level}), ``book_account``,
+    ``backstop_vault`` (or null) and ``mark_rule`` ({kind, band_ppm})."""
+    try:
+        path = PricePath(dec(data["step_seconds"], "config.step_seconds"),
+                         {m: tuple(dec(p, f"config.path.{m}") for p in prices)
+                          for m, prices in data["path"].items()})
+        books = {m: shape_from_json(s) for m, s in data["books"].items()}
+        rule = data.get("mark_rule") or {"kind": "index_band", "band_ppm": "5000"}
+        return CascadeConfig(path, books, book_account=data.get("book_account", "book"),
+                             backstop_vault=data.get("backstop_vault"),
+                             mark_rule=MarkRule(rule["kind"], dec(rule["band_ppm"], "band_ppm")))
+    except (KeyError, TypeError, AttributeError) as error:
+        raise CodecError(f"config: {error!r}") from None
+
+
+def cascade_config_to_json(config: CascadeConfig) -> dict[str, Any]:
+    return {"step_seconds": enc(config.path.step_seconds),
+            "path": {m: [enc(p) for p in prices]
+                     for m, prices in config.path.index_ticks.items()},
+            "books": {m: shape_to_json(s) for m, s in config.books.items()},
+            "book_account": config.book_account, "backstop_vault": config.backstop_vault,
+            "mark_rule": {"kind": config.mark_rule.kind,
+                          "band_ppm": enc(config.mark_rule.band_ppm)}}
+
+
+def shape_from_json(data: Any) -> BookShape:
+    return BookShape(dec(data["levels"], "shape.levels"), dec(data["spacing_ppm"], "shape.spacing"),
+                     dec(data["lots_per_level"], "shape.lots_per_level"))
+
+
+def shape_to_json(shape: BookShape) -> dict[str, str]:
+    return {"levels": enc(shape.levels), "spacing_ppm": enc(shape.spacing_ppm),
+            "lots_per_level": enc(shape.lots_per_level)}
 
 
 def document(kind: str, body: Mapping[str, Any]) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from liqspec import codec
 from liqspec import reference as ref
 from liqspec.codec import CodecError, dec
 from liqspec.reference.book import BookShape, market_liquidate
-from liqspec.reference.cascade import CascadeConfig, MarkRule, PricePath, replace_book, run_cascade
+from liqspec.reference.cascade import CascadeConfig, replace_book, run_cascade
 from liqspec.reference.errors import LiqspecError
 from liqspec.reference.state import State
 from liqspec.reference.validation import valid_rate
@@ -93,43 +93,6 @@ def liquidation_fee(state: State, market_id: str, side: int, lots: int, fill_pri
         raise ref.MalformedState("the bankruptcy price's denominator must be positive")
     return ref.liquidation_fee_quote(state, market_id, side, lots, fill_price_ticks,
                                      Fraction(bankruptcy_num, bankruptcy_den), surplus_quote)
-
-
-def cascade_config(data: Any) -> CascadeConfig:
-    """A cascade configuration from its JSON: ``step_seconds``, ``path`` (market -> index ticks
-    per step), ``books`` (market -> {levels, spacing_ppm, lots_per_level}), ``book_account``,
-    ``backstop_vault`` (or null) and ``mark_rule`` ({kind, band_ppm})."""
-    try:
-        path = PricePath(dec(data["step_seconds"], "config.step_seconds"),
-                         {m: tuple(dec(p, f"config.path.{m}") for p in prices)
-                          for m, prices in data["path"].items()})
-        books = {m: shape_from_json(s) for m, s in data["books"].items()}
-        rule = data.get("mark_rule") or {"kind": "index_band", "band_ppm": "5000"}
-        return CascadeConfig(path, books, book_account=data.get("book_account", "book"),
-                             backstop_vault=data.get("backstop_vault"),
-                             mark_rule=MarkRule(rule["kind"], dec(rule["band_ppm"], "band_ppm")))
-    except (KeyError, TypeError, AttributeError) as error:
-        raise CodecError(f"config: {error!r}") from None
-
-
-def cascade_config_to_json(config: CascadeConfig) -> dict[str, Any]:
-    return {"step_seconds": codec.enc(config.path.step_seconds),
-            "path": {m: [codec.enc(p) for p in prices]
-                     for m, prices in config.path.index_ticks.items()},
-            "books": {m: shape_to_json(s) for m, s in config.books.items()},
-            "book_account": config.book_account, "backstop_vault": config.backstop_vault,
-            "mark_rule": {"kind": config.mark_rule.kind,
-                          "band_ppm": codec.enc(config.mark_rule.band_ppm)}}
-
-
-def shape_from_json(data: Any) -> BookShape:
-    return BookShape(dec(data["levels"], "shape.levels"), dec(data["spacing_ppm"], "shape.spacing"),
-                     dec(data["lots_per_level"], "shape.lots_per_level"))
-
-
-def shape_to_json(shape: BookShape) -> dict[str, str]:
-    return {"levels": codec.enc(shape.levels), "spacing_ppm": codec.enc(shape.spacing_ppm),
-            "lots_per_level": codec.enc(shape.lots_per_level)}
 
 
 def _q(name: str, args: tuple, rules: tuple, call: Callable, description: str) -> Entry:
@@ -265,9 +228,9 @@ def decode_args(entry: Entry, data: Any) -> dict[str, Any]:
         elif kind == OPT_INT:
             out[name] = codec.dec_or_none(value, f"{entry.name}.{name}")
         elif kind == SHAPE:
-            out[name] = shape_from_json(value)
+            out[name] = codec.shape_from_json(value)
         elif kind == CONFIG:
-            out[name] = cascade_config(value)
+            out[name] = codec.cascade_config_from_json(value)
         else:  # an ID is taken as given: an unknown one is the operation's own error
             out[name] = value
     return out
@@ -280,9 +243,9 @@ def encode_args(entry: Entry, args: Mapping[str, Any]) -> dict[str, Any]:
         if kind in (INT, OPT_INT):
             out[name] = None if value is None else codec.enc(value)
         elif kind == SHAPE:
-            out[name] = shape_to_json(value) if isinstance(value, BookShape) else value
+            out[name] = codec.shape_to_json(value) if isinstance(value, BookShape) else value
         elif kind == CONFIG:
-            out[name] = cascade_config_to_json(value) if isinstance(value, CascadeConfig) \
+            out[name] = codec.cascade_config_to_json(value) if isinstance(value, CascadeConfig) \
                 else value
         else:
             out[name] = value
