@@ -2,7 +2,7 @@
 
 Used by the hypothesis tests (``tests/test_fast_differential.py``), by ``liqspec difftest`` and
 by the vector generator. A scenario is plain JSON-able data (:func:`scenario_to_json`, in
-:mod:`liqspec.codec`'s integer JSON), so every divergence prints as a replayable case. Three
+``liqspec.codec``'s integer JSON), so every divergence prints as a replayable case. Three
 kinds of generated case:
 
 * :func:`random_scenario`: a venue and accounts for the per-account queries;
@@ -550,14 +550,14 @@ def random_cascade(seed: int) -> tuple[Scenario, dict[str, Any]]:
 
 def cascade_config_from_json(data: dict[str, Any]):
     """A :class:`~liqspec.reference.cascade.CascadeConfig` from its JSON form
-    (:func:`liqspec.codec.cascade_config_from_json`)."""
+    (``liqspec.codec.cascade_config_from_json``)."""
     return codec.cascade_config_from_json(data)
 
 
 # -- JSON (replayable cases and vectors): the one integer JSON of liqspec.codec ----------------
 
 def scenario_to_json(scenario: Scenario) -> dict[str, Any]:
-    """A scenario in :mod:`liqspec.codec`'s integer JSON: the profile, the state (marks,
+    """A scenario in ``liqspec.codec``'s integer JSON: the profile, the state (marks,
     accounts, holders, books, seq), the funding rate and the open interest of the queries."""
     holders = {h: 0 for h in HOLDERS}
     holders.update(scenario.holders or {})

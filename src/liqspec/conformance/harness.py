@@ -32,9 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from liqspec.codec import FORMAT_VERSION
 from liqspec.reference.errors import LiqspecError
 
-from . import campaign
+from . import campaign, schema
 from .catalogue import CATALOGUE
 from .protocol import EngineFailure, EngineProcess
 from .shrink import reference_answer, shrink
@@ -129,6 +130,7 @@ class Report:
     failure_case: str = ""
     failure_file: str = ""
     cases: int = 0
+    unusable: int = 0  # campaign examples the reference could not run (not judged)
 
     def count(self, vector: Vector, outcome: str, blamed: str | None = None) -> None:
         self.cases += 1
@@ -181,7 +183,10 @@ class Conform:
         if "unsupported" in got:
             self.report.count(vector, "skipped")
             return
-        found = judge(vector.name, vector.expected, got)
+        broken = schema.validate({"format": FORMAT_VERSION, "id": "0", **got}, "response")
+        found = judge(vector.name, vector.expected, got) if not broken else {
+            "rule": CATALOGUE[vector.name].rules[0],
+            "difference": f"the answer breaks the response schema: {'; '.join(broken[:3])}"}
         if found is None:
             self.report.count(vector, "passed")
             return
@@ -253,6 +258,10 @@ def render(report: Report, stream: TextIO) -> None:
         totals.passed += t.passed
         totals.failed += t.failed
         totals.skipped += t.skipped
+    if report.unusable:
+        print(f"\n{report.unusable} generated examples were not judged: the reference raised an "
+              f"error that is not a result code on them (a reference bug: please report it)",
+              file=stream)
     verdict = {0: "PASS", 1: "DIVERGENCES", 2: "ENGINE ERROR"}[report.status]
     print(f"\n{verdict}: {totals.passed} passed, {totals.failed} failed, {totals.skipped} "
           f"skipped ({len(report.divergences)} divergences)", file=stream)
@@ -288,7 +297,9 @@ def run(args: argparse.Namespace, stream: TextIO = sys.stdout) -> int:
             for folder in source.folders():
                 conform.check(source.load(folder), folder)
             for vector in campaign.examples(args.seed, args.examples):
-                if in_domain(vector):
+                if vector is None:  # the reference itself could not run it: not a case
+                    conform.report.unusable += 1
+                elif in_domain(vector):
                     conform.check(vector, f"campaign seed {args.seed} example {vector.case}")
         except EngineFailure as failure:
             conform.report.failure_file = _save_request(failure, Path(args.out))

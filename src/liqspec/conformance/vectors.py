@@ -28,7 +28,7 @@ import random
 import tarfile
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,7 @@ from liqspec.reference.profiles import PROFILES
 from liqspec.reference.state import (BACKSTOP, INSURANCE_FUND, LIQUIDITY, OUTSIDE,
                                      SOCIALIZED_LOSS, Account, Profile, State)
 
-from .catalogue import CATALOGUE, CASCADE, QUERY, REFERENCE, execute, request_op
+from .catalogue import CATALOGUE, QUERY, REFERENCE, execute, request_op
 
 SUITES = ("boundary", "reject", "random")
 FILES = ("meta.json", "pre.json", "op.json", "post.json", "error.json")
@@ -447,7 +447,7 @@ def _operations(profile: Profile, healthy: State, stressed: State,
             case, text
     for who, vault, case, text in (
             ("deep", "vault", "deep", "the vault takes over an account beyond the fund"),
-            ("below_mm", "vault", "below_mm", "one below maintenance (above the threshold?)"),
+            ("below_mm", "vault", "below_mm", "one below maintenance: above the backstop threshold"),
             ("at_mm", "vault", "exact_maintenance", "an account at maintenance"),
             ("deep", "book", "not_vault", "a book account as the vault"),
             ("deep", "deep", "same_account", "an account as its own vault")):
@@ -700,6 +700,3 @@ def compact() -> list[Vector]:
     """The set shipped in the package (:data:`SHIPPED`)."""
     return generate(COMPACT_SEED, COMPACT_RANDOM_CASES)
 
-
-def with_case(vector: Vector, **changes: Any) -> Vector:
-    return replace(vector, **changes)
