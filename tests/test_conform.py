@@ -122,6 +122,20 @@ def test_a_wrong_engine_is_caught_with_its_rule_and_a_shrunk_case(capsys, tmp_pa
     assert fine == 0 and "1 passed" in out
 
 
+def test_an_answer_outside_the_integer_json_is_a_divergence(capsys, tmp_path, some_vectors):
+    status, out = conform(capsys, "--engine", engine("json_numbers"), "--vectors",
+                          str(some_vectors), "--examples", "0", "--max-shrink", "0")
+    assert status == 1
+    assert "the answer breaks the response schema: $.ok.result: expected string or" in out
+
+
+@pytest.mark.slow
+def test_a_long_campaign_on_the_fast_adapter(capsys, tmp_path):
+    status, out = conform(capsys, "--engine", f"{PYTHON} -m liqspec.fast.conform",
+                          "--examples", "20000", "--seed", "2026", "--out", str(tmp_path))
+    assert status == 0, out
+
+
 @pytest.mark.parametrize("bug, kind", [("crashing", "crash"), ("hanging", "timeout"),
                                        ("malformed", "malformed")])
 def test_a_broken_engine_is_reported_with_the_request_that_broke_it(capsys, tmp_path, bug,

@@ -116,7 +116,9 @@ _DEFS: dict[str, Any] = {
     "ok": {"type": "object",
            "properties": {"state": {"$ref": "#/$defs/state"},
                           "receipt": {"anyOf": [{"type": "null"}, {"$ref": "#/$defs/receipt"}]},
-                          "result": {}, "events": {"type": "array"}, "steps": {"type": "array"},
+                          # integers are decimal strings: a JSON number is never a result
+                          "result": {"type": ["string", "boolean", "object", "array", "null"]},
+                          "events": {"type": "array"}, "steps": {"type": "array"},
                           "summary": {"type": ["object", "null"]}},
            "additionalProperties": False},
 }
