@@ -200,3 +200,6 @@ def test_the_vectors_command_writes_the_tree_and_the_schemas(capsys, tmp_path):
     assert len(metas) > 1000
     profiles = {p.relative_to(tmp_path / "v").parts[0] for p in metas}
     assert {"binance_usdm", "bitmex", "bybit", "dydx_v4", "hyperliquid"} <= profiles
+    # a folder that holds files already is refused (an earlier set's cases would be read too)
+    assert main(["vectors", "--out", str(tmp_path / "v")]) == 2
+    assert "not empty" in capsys.readouterr().err

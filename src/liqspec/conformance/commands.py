@@ -20,7 +20,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
                     "meta.json, pre.json, op.json and post.json or error.json) and the JSON "
                     "Schemas of every file kind. Without --seed or --cases: the compact set "
                     "shipped in the package.")
-    vectors.add_argument("--out", required=True, help="the folder to write into")
+    vectors.add_argument("--out", required=True,
+                         help="a new or empty folder to write into (with --archive: the file)")
     vectors.add_argument("--seed", type=harness._count, default=COMPACT_SEED,
                          help=f"the random suite's seed (default {COMPACT_SEED})")
     vectors.add_argument("--cases", type=harness._count, default=COMPACT_RANDOM_CASES,
@@ -40,6 +41,9 @@ def _run_vectors(args: argparse.Namespace) -> str:
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_bytes(archive_bytes(made, args.archive))
             return f"{len(made)} vectors in {out}\n"
+        if out.exists() and any(out.iterdir()):
+            # a case left from an earlier, larger set would be read as part of this one
+            raise ConformInputError(f"--out {out}: the folder is not empty; give a new one")
         count = write_tree(made, out)
         schema.write(out / "schemas")
     except OSError as error:

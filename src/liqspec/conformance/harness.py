@@ -172,14 +172,12 @@ class Conform:
             or vector.pre["profile"].get("name") in self.profiles)
 
     def check(self, vector: Vector, where: str) -> None:
+        """Judge one case (an EngineFailure, here or while shrinking, ends the run)."""
         if not self.supports(vector):
             self.report.count(vector, "skipped")
             return
-        try:
-            got = self.engine.run(vector.pre["profile"], vector.pre["state"], vector.op)
-        except EngineFailure as failure:
-            self.report.failure, self.report.failure_case = failure, where
-            raise
+        self.report.failure_case = where
+        got = self.engine.run(vector.pre["profile"], vector.pre["state"], vector.op)
         if "unsupported" in got:
             self.report.count(vector, "skipped")
             return
@@ -195,6 +193,7 @@ class Conform:
         key = (found["rule"], vector.name)
         if len(self.shrunk_keys) < self.max_shrink and key not in self.shrunk_keys:
             self.shrunk_keys.add(key)  # one minimal case per rule and operation
+            self.report.failure_case = f"{where}, while shrinking"
             found.update(self.shrunk(vector, found["rule"]))
         self.report.divergences.append(found)
 
@@ -302,6 +301,7 @@ def run(args: argparse.Namespace, stream: TextIO = sys.stdout) -> int:
                 elif in_domain(vector):
                     conform.check(vector, f"campaign seed {args.seed} example {vector.case}")
         except EngineFailure as failure:
+            conform.report.failure = failure
             conform.report.failure_file = _save_request(failure, Path(args.out))
         finally:
             engine.close()
