@@ -203,3 +203,55 @@ def test_the_vectors_command_writes_the_tree_and_the_schemas(capsys, tmp_path):
     # a folder that holds files already is refused (an earlier set's cases would be read too)
     assert main(["vectors", "--out", str(tmp_path / "v")]) == 2
     assert "not empty" in capsys.readouterr().err
+
+
+# -- judging and shrinking, without an engine ----------------------------------------------------
+
+def test_a_divergence_is_blamed_on_the_first_differing_journal_entry_else_the_operation():
+    from liqspec.conformance.harness import judge
+    entries = [{"kind": "fill", "seq": "1", "rule_id": "LIQ-EXEC-2", "lots": "3"},
+               {"kind": "transfer", "seq": "1", "rule_id": "LIQ-FEE-1", "amount_quote": "5"}]
+    expected = {"ok": {"state": {"holders": {"insurance_fund": "5"}},
+                       "receipt": {"code": "OK", "seq": "1", "amounts": {"fee": "5"},
+                                   "entries": entries}}}
+    got = json.loads(json.dumps(expected))
+    got["ok"]["receipt"]["entries"][1]["amount_quote"] = "4"
+    got["ok"]["receipt"]["amounts"]["fee"] = "4"
+    got["ok"]["state"]["holders"]["insurance_fund"] = "4"
+    found = judge("liquidate", expected, got)
+    assert found["rule"] == "LIQ-FEE-1"  # not the holders' key, which sorts first
+    assert found["difference"] == "receipt.entries.1.amount_quote: reference '5', engine '4'"
+    assert judge("liquidate", expected, json.loads(json.dumps(expected))) is None
+    tier = judge("maintenance_requirement", {"ok": {"result": {"tier": "1"}}},
+                 {"ok": {"result": {"tier": "0"}}})
+    assert tier["rule"] == "LIQ-TIER-1"
+    gated = judge("withdraw", {"error": {"code": "WITHDRAWALS_GATED"}}, expected)
+    assert gated == {"rule": "LIQ-WITHDRAW-1", "difference":
+                     "the reference rejects with WITHDRAWALS_GATED, the engine accepts"}
+    # the code is the contract; the number is informative
+    assert judge("withdraw", {"error": {"code": "WITHDRAWALS_GATED", "number": "23"}},
+                 {"error": {"code": "WITHDRAWALS_GATED"}}) is None
+
+
+def test_shrinking_keeps_only_what_the_divergence_needs():
+    """Delta debugging on a venue: a divergence that needs ``flat`` to hold at least 10
+    quantums shrinks to that one account holding exactly 10, nothing else."""
+    from liqspec import codec
+    from liqspec.conformance.catalogue import request_op
+    from liqspec.conformance.shrink import shrink
+    from liqspec.conformance.vectors import venue_state
+    from liqspec.reference.profiles import PROFILES
+
+    state = venue_state(PROFILES["bybit"], stressed=True)
+    request = {"profile": codec.profile_to_json(state.profile),
+               "state": codec.state_to_json(state, journal=False),
+               "op": request_op("equity_quote", account_id="flat")}
+
+    def signature(candidate, expected):
+        flat = [a for a in candidate["state"]["accounts"] if a["account_id"] == "flat"]
+        return "diverges" if expected and flat and int(flat[0]["quote"]) >= 10 else None
+
+    small, asked = shrink(request, signature, budget=2_000)
+    assert [a["account_id"] for a in small["state"]["accounts"]] == ["flat"]
+    assert small["state"]["accounts"][0]["quote"] == "10"
+    assert small["state"]["books"] == {} and 0 < asked < 2_000
