@@ -124,7 +124,7 @@ def scenario_from_model(theorem_id: str, params: Params | None, obligation, mode
         "check": obligation.check,
         "values": {k: _encode(_num(model, v)) for k, v in obligation.extra_terms.items()},
     }
-    if obligation.state is not None:
+    if obligation.state is not None and profile is not None:
         state = _state(profile, slots, state_spec(obligation.state, model))
         scenario["state"] = codec.state_to_json(state, journal=False)
     if obligation.check == "none":  # a parameter-free lemma: keep every constant of the model
