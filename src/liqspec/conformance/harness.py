@@ -382,10 +382,13 @@ def replay(args: argparse.Namespace, stream: TextIO) -> int:
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "conform", help="check an engine against the vectors and a generated campaign",
-        description=__doc__.split("\n\n")[0].strip() + " Exit status: 0 all pass, "
-                    "1 divergences, 2 usage or engine errors.")
+        description="Run an engine (a subprocess speaking the JSON-lines protocol of "
+                    "docs/conformance.rst) over every conformance vector and a generated "
+                    "campaign; report pass / fail / skip per rule ID and per operation, and "
+                    "shrink each divergence into a vector that replays it. Exit status: 0 all "
+                    "pass, 1 divergences, 2 usage or engine errors.")
     parser.add_argument("--engine", help="the engine's command line (quoted as one argument)")
-    parser.add_argument("--vectors", help="a vectors folder or zip (default: the shipped set)")
+    parser.add_argument("--vectors", help="a vectors folder, .zip or .tar.gz (default: the shipped set)")
     parser.add_argument("--examples", type=_count, default=200,
                         help="generated requests after the vectors (default 200)")
     parser.add_argument("--seed", type=_count, default=0, help="the campaign's seed")
@@ -394,7 +397,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--out", default="liqspec-conform",
                         help="where shrunk divergences are written as vectors")
     parser.add_argument("--max-shrink", type=_count, default=5,
-                        help="divergences to shrink (default 5)")
+                        help="divergences to shrink, one per rule and operation (default 5)")
     parser.add_argument("--transcript", help="save every request and answer (JSON lines)")
     parser.add_argument("--replay", help="judge a saved transcript again")
     parser.set_defaults(handler=run)
