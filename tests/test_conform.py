@@ -132,7 +132,7 @@ def test_an_answer_outside_the_integer_json_is_a_divergence(capsys, tmp_path, so
 @pytest.mark.slow
 def test_a_long_campaign_on_the_fast_adapter(capsys, tmp_path):
     status, out = conform(capsys, "--engine", f"{PYTHON} -m liqspec.fast.conform",
-                          "--examples", "20000", "--seed", "2026", "--out", str(tmp_path))
+                          "--examples", "5000", "--seed", "2026", "--out", str(tmp_path))
     assert status == 0, out
 
 
