@@ -14,7 +14,8 @@ and result codes, and the resulting states, must be equal) and ``cascade`` (a sm
 path, book shapes, a mark rule and a vault, :func:`~liqspec.fast.scenarios.random_cascade`; the
 whole CascadeResult, trace, step records, summary and final state, must be equal). A divergence
 is shrunk to a minimal case (fewer calls, accounts, positions, markets, steps and levels, smaller
-numbers) and printed as JSON that ``--replay`` runs again. ``--jobs`` runs the examples in worker
+numbers) and printed as JSON (``liqspec.codec``'s integer JSON: every integer a decimal
+string) that ``--replay`` runs again. ``--jobs`` runs the examples in worker
 processes. The exit status is 1 when a divergence was found, else 0; bad input (a budget that is
 not positive, a replay file that is missing or holds no difftest case, an ``--out`` that cannot be
 written, checked before any work) is a :class:`DifftestInputError`, exit status 2. ``--out`` is
@@ -29,6 +30,7 @@ import copy
 import json
 import math
 import os
+import re
 import secrets
 import sys
 import time
@@ -36,6 +38,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
+from liqspec import codec
 from liqspec.reference import Account, LiqspecError, Profile
 
 from .compare import (FAST, NAMES, OPERATIONS, REFERENCE, cascade_divergence, cascade_json,
@@ -46,6 +49,7 @@ from .scenarios import (Scenario, cascade_config_from_json, dumps, random_cascad
                         well_formed)
 
 KINDS = ("queries", "operations", "cascade")
+_INTEGER = re.compile(r"-?[1-9][0-9]*")
 
 
 class DifftestInputError(LiqspecError):
@@ -149,8 +153,9 @@ def report(scenario: Scenario, found: dict[str, Any]) -> dict[str, Any]:
 def _operations_divergence(case: dict[str, Any]) -> int | None:
     """The index of the first diverging call of an operations case, else None."""
     scenario = scenario_from_json(case["scenario"])
-    return first_operation_divergence(run_operations(REFERENCE, scenario, case["calls"]),
-                                      run_operations(FAST, scenario, case["calls"]))
+    calls = calls_from_json(case["calls"])
+    return first_operation_divergence(run_operations(REFERENCE, scenario, calls),
+                                      run_operations(FAST, scenario, calls))
 
 
 def _cascade_divergence(case: dict[str, Any]) -> str | None:
@@ -169,8 +174,8 @@ def _signature(case: dict[str, Any]) -> Any:
             return None
         if case["kind"] == "operations":
             scenario = scenario_from_json(case["scenario"])
-            want = run_operations(REFERENCE, scenario, case["calls"])
-            got = run_operations(FAST, scenario, case["calls"])
+            want = run_operations(REFERENCE, scenario, calls_from_json(case["calls"]))
+            got = run_operations(FAST, scenario, calls_from_json(case["calls"]))
             index = first_operation_divergence(want, got)
             if index is None:
                 return None
@@ -179,6 +184,23 @@ def _signature(case: dict[str, Any]) -> Any:
         return _cascade_divergence(case)
     except Exception:  # noqa: BLE001  a shrink step that breaks the case is not a candidate
         return None
+
+
+def calls_to_json(calls: list) -> list:
+    """A call sequence in the integer JSON: each ``[operation, [arguments]]`` with its integer
+    arguments (by the operation's signature, ``liqspec.conformance.catalogue``) as decimal
+    strings."""
+    from liqspec.conformance.catalogue import CATALOGUE, INT, OPT_INT
+    return [[op, [codec.enc(v) if kind in (INT, OPT_INT) and v is not None else v
+                  for v, (_, kind) in zip(args, CATALOGUE[op].args)]] for op, args in calls]
+
+
+def calls_from_json(data: list) -> list:
+    """The calls of :func:`calls_to_json`, integers decoded (a malformed one raises CodecError)."""
+    from liqspec.conformance.catalogue import CATALOGUE, INT, OPT_INT
+    return [[op, [codec.dec(v, f"{op} argument {name}")
+                  if kind in (INT, OPT_INT) and v is not None else v
+                  for v, (name, kind) in zip(args, CATALOGUE[op].args)]] for op, args in data]
 
 
 def _class(result: tuple) -> str:
@@ -226,26 +248,31 @@ def _json_candidates(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
             smaller = _edit(doc, ("config", "path", market_id), _DELETE)
             yield _edit(smaller, ("config", "books", market_id), _DELETE)
     scenario = doc["scenario"]
+    state = scenario["state"]
     markets = scenario["profile"]["markets"]
     for i, market in enumerate(markets if len(markets) > 1 else []):
         market_id = market["market_id"]
         smaller = _edit(doc, ("scenario", "profile", "markets", i), _DELETE)
-        for key in ("marks", "open_interest", "books"):
-            if market_id in scenario.get(key, {}):
-                smaller = _edit(smaller, ("scenario", key, market_id), _DELETE)
-        for k, account in enumerate(scenario["accounts"]):
+        if market_id in scenario.get("open_interest", {}):
+            smaller = _edit(smaller, ("scenario", "open_interest", market_id), _DELETE)
+        for key in ("marks", "books"):
+            if market_id in state.get(key, {}):
+                smaller = _edit(smaller, ("scenario", "state", key, market_id), _DELETE)
+        for k, account in enumerate(state["accounts"]):
             for key in ("positions", "cost_quote"):
                 if market_id in account.get(key, {}):
-                    smaller = _edit(smaller, ("scenario", "accounts", k, key, market_id), _DELETE)
+                    smaller = _edit(smaller, ("scenario", "state", "accounts", k, key,
+                                              market_id), _DELETE)
         yield smaller
     structural, numbers = [], []
     for path, value in _paths(doc):
-        if not path or path[0] == "seed" or path[-1] in ("kind", "seed"):
+        if not path or path[0] == "seed" or path[-1] in ("kind", "seed", "format"):
             continue
         if isinstance(value, (dict, list)) or len(path) >= 2:
             structural.append(path)
-        if isinstance(value, int) and not isinstance(value, bool) and value != 0:
-            numbers.append((path, value))
+        number = _number(path, value)
+        if number:
+            numbers.append((path, number))
     for path in structural:
         if isinstance(path[-1], int) or path[-2:-1] in (("positions",), ("cost_quote",),
                                                         ("holders",), ("books",)) \
@@ -253,7 +280,31 @@ def _json_candidates(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
             yield _edit(doc, path, _DELETE)
     for path, value in numbers:
         for smaller in _smaller(value):
-            yield _edit(doc, path, smaller)
+            # the codec's integers are decimal strings; a call's arguments are plain integers
+            yield _edit(doc, path, str(smaller) if isinstance(_at(doc, path), str) else smaller)
+
+
+_NAMES = ("account_id", "market_id", "isolated_market", "name", "book_account",
+          "backstop_vault", "buyer", "seller", "source", "destination", "role", "kind")
+
+
+def _number(path: tuple, value: Any) -> int:
+    """The non-zero integer at ``path`` (a plain integer, or one of the codec's decimal strings
+    where no name is), else 0."""
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and path and path[-1] not in _NAMES \
+            and _INTEGER.fullmatch(value) and value != "0":
+        return int(value)
+    return 0
+
+
+def _at(doc: Any, path: tuple) -> Any:
+    for key in path:
+        doc = doc[key]
+    return doc
 
 
 def shrink_case(case: dict[str, Any], budget: int = 3_000) -> dict[str, Any]:
@@ -283,8 +334,8 @@ def describe(case: dict[str, Any]) -> dict[str, Any]:
     # the case itself, without what an earlier report said about it
     out = {k: case[k] for k in ("kind", "seed", "scenario", "calls", "config") if k in case}
     if case["kind"] == "operations":
-        want = run_operations(REFERENCE, scenario, case["calls"])
-        got = run_operations(FAST, scenario, case["calls"])
+        want = run_operations(REFERENCE, scenario, calls_from_json(case["calls"]))
+        got = run_operations(FAST, scenario, calls_from_json(case["calls"]))
         index = first_operation_divergence(want, got)
         if index is None:
             return out
@@ -319,7 +370,7 @@ def check_example(seed: int, kinds: Sequence[str] = KINDS) -> tuple[str, int, di
     if kind == "operations":
         scenario, calls = random_operations(seed)
         case = {"kind": kind, "seed": seed, "scenario": scenario_to_json(scenario),
-                "calls": calls}
+                "calls": calls_to_json(calls)}
         want = run_operations(REFERENCE, scenario, calls)
         got = run_operations(FAST, scenario, calls)
         if first_operation_divergence(want, got) is None:
@@ -610,6 +661,7 @@ def _check_case(case: Any, where: str) -> None:
                     isinstance(c, list) and len(c) == 2 and c[0] in OPERATIONS
                     and isinstance(c[1], list) for c in case["calls"]):
                 raise ValueError("calls must be [operation, [arguments]] pairs")
+            calls_from_json(case["calls"])
         else:
             cascade_config_from_json(case["config"])
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, LiqspecError) as error:

@@ -1,8 +1,9 @@
 """Generated venues and accounts for differential testing of liqspec.fast against the reference.
 
 Used by the hypothesis tests (``tests/test_fast_differential.py``), by ``liqspec difftest`` and
-by the vector generator. A scenario is plain JSON-able data (:func:`scenario_to_json`), so every
-divergence prints as a replayable case. Three kinds of generated case:
+by the vector generator. A scenario is plain JSON-able data (:func:`scenario_to_json`, in
+``liqspec.codec``'s integer JSON), so every divergence prints as a replayable case. Three
+kinds of generated case:
 
 * :func:`random_scenario`: a venue and accounts for the per-account queries;
 * :func:`random_operations`: a whole venue state (policies, roles, isolated accounts, cost bases,
@@ -23,9 +24,12 @@ import random
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from liqspec import codec
 from liqspec.reference import (Account, Market, OpenInterestScaling, Profile, State, Tier,
                                new_state)
 from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN, PPM
+from liqspec.reference.book import BookShape
+from liqspec.reference.cascade import CascadeConfig, MarkRule, PricePath
 from liqspec.reference.state import BACKSTOP, HOLDERS, INSURANCE_FUND, LIQUIDITY, TRADER, Book
 
 EDGES = (INT64_MIN, INT64_MIN + 1, -1, 0, 1, INT64_MAX - 1, INT64_MAX)
@@ -593,106 +597,46 @@ def random_cascade(seed: int) -> tuple[Scenario, dict[str, Any]]:
             path[market_id] = [min(price, top) for price in path[market_id]]
     vault = "vault" if any(a.account_id == "vault" for a in scenario.accounts) \
         and rng.random() < 0.7 else None
-    config = {"step_seconds": rng.choice((1, 5, 60)), "path": path, "books": books,
-              "book_account": "book", "backstop_vault": vault,
-              "mark_rule": mark_rule}
-    return scenario, config
+    config = CascadeConfig(PricePath(rng.choice((1, 5, 60)),
+                                     {m: tuple(p) for m, p in path.items()}),
+                           {m: BookShape(*shape) for m, shape in books.items()},
+                           book_account="book", backstop_vault=vault,
+                           mark_rule=MarkRule(*mark_rule))
+    return scenario, codec.cascade_config_to_json(config)
 
 
 def cascade_config_from_json(data: dict[str, Any]):
-    """A :class:`~liqspec.reference.cascade.CascadeConfig` from its JSON form."""
-    from liqspec.reference.book import BookShape
-    from liqspec.reference.cascade import CascadeConfig, MarkRule, PricePath
-    return CascadeConfig(PricePath(data["step_seconds"],
-                                   {m: tuple(p) for m, p in data["path"].items()}),
-                         {m: BookShape(*shape) for m, shape in data["books"].items()},
-                         book_account=data.get("book_account", "book"),
-                         backstop_vault=data.get("backstop_vault"),
-                         mark_rule=MarkRule(*data.get("mark_rule", ("index_band", 5_000))))
+    """A :class:`~liqspec.reference.cascade.CascadeConfig` from its JSON form
+    (``liqspec.codec.cascade_config_from_json``)."""
+    return codec.cascade_config_from_json(data)
 
 
-# -- JSON (replayable cases and vectors) ------------------------------------------------------
-
-POLICY_FIELDS = ("liquidation_size", "portion_ppm", "portion_threshold_quote", "fee_policy",
-                 "bad_debt_policy", "adl_ranking", "adl_price", "adl_seed")
-_POLICY_DEFAULTS = {name: getattr(Profile, name) for name in POLICY_FIELDS}
-
-
-def profile_to_json(profile: Profile) -> dict[str, Any]:
-    data = {
-        "quote_decimals": profile.quote_decimals,
-        "backstop_ratio": list(profile.backstop_ratio) if profile.backstop_ratio else None,
-        "markets": [{
-            "market_id": m.market_id, "base_decimals": m.base_decimals,
-            "price_decimals": m.price_decimals, "liquidation_fee_ppm": m.liquidation_fee_ppm,
-            "min_maint_margin_quote": m.min_maint_margin_quote,
-            "oi_scaling": ([m.oi_scaling.lower_cap_quote, m.oi_scaling.upper_cap_quote]
-                           if m.oi_scaling else None),
-            "tiers": [[t.floor_notional_quote, t.maint_margin_ppm, t.maint_deduction_quote,
-                       t.init_margin_ppm, t.init_deduction_quote] for t in m.tiers],
-        } for m in profile.markets.values()],
-    }
-    # the policies, only where they differ from the defaults (older cases have none)
-    data.update({name: getattr(profile, name) for name in POLICY_FIELDS
-                 if getattr(profile, name) != _POLICY_DEFAULTS[name]})
-    return data
-
-
-def profile_from_json(data: dict[str, Any]) -> Profile:
-    markets = {}
-    for m in data["markets"]:
-        oi = OpenInterestScaling(*m["oi_scaling"]) if m.get("oi_scaling") else None
-        markets[m["market_id"]] = Market(
-            m["market_id"], m["base_decimals"], m["price_decimals"],
-            tuple(Tier(*row) for row in m["tiers"]),
-            liquidation_fee_ppm=m.get("liquidation_fee_ppm", 0),
-            min_maint_margin_quote=m.get("min_maint_margin_quote", 0), oi_scaling=oi)
-    ratio = tuple(data["backstop_ratio"]) if data.get("backstop_ratio") else None
-    policies = {name: data[name] for name in POLICY_FIELDS if name in data}
-    return Profile(name="generated", quote_decimals=data["quote_decimals"], markets=markets,
-                   backstop_ratio=ratio, **policies)
-
-
-def account_to_json(account: Account) -> dict[str, Any]:
-    data = {"account_id": account.account_id, "quote": account.quote,
-            "positions": dict(account.positions)}
-    if account.cost_quote:
-        data["cost_quote"] = dict(account.cost_quote)
-    if account.isolated_market is not None:
-        data["isolated_market"] = account.isolated_market
-    if account.role != TRADER:
-        data["role"] = account.role
-    return data
-
-
-def account_from_json(data: dict[str, Any]) -> Account:
-    return Account(data["account_id"], quote=data["quote"], positions=dict(data["positions"]),
-                   cost_quote=dict(data.get("cost_quote", {})),
-                   isolated_market=data.get("isolated_market"), role=data.get("role", TRADER))
-
+# -- JSON (replayable cases and vectors): the one integer JSON of liqspec.codec ----------------
 
 def scenario_to_json(scenario: Scenario) -> dict[str, Any]:
-    data = {"seed": scenario.seed, "profile": profile_to_json(scenario.profile),
-            "marks": scenario.marks, "accounts": [account_to_json(a) for a in scenario.accounts],
-            "rate_ppm": scenario.rate_ppm, "open_interest": scenario.open_interest}
-    if scenario.holders:
-        data["holders"] = dict(scenario.holders)
-    if scenario.books:
-        data["books"] = {m: {"account_id": b.account_id, "bids": [list(x) for x in b.bids],
-                             "asks": [list(x) for x in b.asks]}
-                         for m, b in scenario.books.items()}
-    if scenario.seq:
-        data["seq"] = scenario.seq
-    return data
+    """A scenario in ``liqspec.codec``'s integer JSON: the profile, the state (marks,
+    accounts, holders, books, seq), the funding rate and the open interest of the queries."""
+    holders = {h: 0 for h in HOLDERS}
+    holders.update(scenario.holders or {})
+    state = State(scenario.profile, dict(scenario.marks),
+                  {a.account_id: a for a in scenario.accounts}, holders, seq=scenario.seq,
+                  books=dict(scenario.books))
+    return {"format": codec.FORMAT_VERSION, "seed": codec.enc(scenario.seed),
+            "profile": codec.profile_to_json(scenario.profile),
+            "state": codec.state_to_json(state, journal=False),
+            "rate_ppm": codec.enc(scenario.rate_ppm),
+            "open_interest": {m: codec.enc(v) for m, v in sorted(scenario.open_interest.items())}}
 
 
 def scenario_from_json(data: dict[str, Any]) -> Scenario:
-    books = {m: Book(b["account_id"], [list(x) for x in b["bids"]], [list(x) for x in b["asks"]])
-             for m, b in data.get("books", {}).items()}
-    return Scenario(data.get("seed", 0), profile_from_json(data["profile"]), dict(data["marks"]),
-                    [account_from_json(a) for a in data["accounts"]], data.get("rate_ppm", 0),
-                    dict(data.get("open_interest", {})), holders=data.get("holders"),
-                    books=books, seq=data.get("seq", 0))
+    codec.check_format(data, "scenario")
+    profile = codec.profile_from_json(data["profile"])
+    state = codec.state_from_json(profile, data["state"])
+    return Scenario(codec.dec(data.get("seed", "0"), "seed"), profile, state.marks,
+                    list(state.accounts.values()), codec.dec(data.get("rate_ppm", "0"), "rate"),
+                    {m: codec.dec(v, f"open_interest.{m}")
+                     for m, v in data.get("open_interest", {}).items()},
+                    holders=state.holders, books=state.books, seq=state.seq)
 
 
 def dumps(data: Any) -> str:

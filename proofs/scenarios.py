@@ -1,21 +1,26 @@
 """Concrete scenarios: a z3 model turned into a state, operations and a property, replayed in the
 reference.
 
-A scenario is plain JSON (so it can be saved as a regression vector under ``tests/vectors``)::
+A scenario is plain JSON in :mod:`liqspec.codec`'s integer JSON (so it can be saved as a
+regression vector under ``tests/vectors``; every integer a decimal string)::
 
-    {"theorem": "T-FEE-CAP", "obligation": "...", "domain": "bybit",
-     "profile": {"venue": "bybit"}  or  {"generic": {...every parameter...}},
-     "state": {"marks": {"m0": 500000, ...},
-               "accounts": {"a0": {"role": "trader", "quote": -5, "positions": {"m0": 3}}, ...},
-               "holders": {"outside": ..., ...}},
-     "steps": [{"operation": "liquidate", "args": {"account_id": "a0", ...}}],
-     "check": "fee_cap"}
+    {"format": 1, "theorem": "T-FEE-CAP", "obligation": "...", "domain": "bybit",
+     "profile": {...the whole profile, as liqspec.codec writes it...},
+     "state": {"marks": {"BTCUSDT": "500000", ...},
+               "accounts": [{"account_id": "a0", "role": "trader", "quote": "-5",
+                             "positions": {"BTCUSDT": "3"}, ...}, ...],
+               "holders": {"outside": "...", ...}},
+     "steps": [{"operation": "liquidate", "args": {"account_id": "a0", "market_id": "BTCUSDT",
+                                                    "fill_price_ticks": "499990", ...}}],
+     "check": "fee_cap", "values": {...}}
 
-Markets are named by slot (``m0``, ``m1``); a venue profile maps the slots to its market IDs in
-ID order. :func:`replay` builds the state in the reference (with a journal that accounts for every
-opening balance and position, so the journal halves of LIQ-INV-1/2 are checked too), runs the
-steps with the reference's own functions, and returns the violations of the scenario's property
-found there: none for a vector that the reference now handles.
+The encodings name markets by slot (``m0``, ``m1``); a venue profile maps the slots to its
+market IDs in ID order, and a scenario is written with the IDs (a generic domain's markets are
+named by slot, their value per lot per tick a free parameter the codec keeps). :func:`replay`
+builds the state in the reference (with a journal that accounts for every opening balance and
+position, so the journal halves of LIQ-INV-1/2 are checked too), runs the steps with the
+reference's own functions, and returns the violations of the scenario's property found there:
+none for a vector that the reference now handles.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from pathlib import Path
 import z3
 
 import liqspec.reference as ref
+from liqspec import codec
 from liqspec.reference import deleveraging, invariants
 from liqspec.reference.arithmetic import mul_ppm_ceil
 from liqspec.reference.errors import LiqspecError
@@ -95,27 +101,53 @@ def state_spec(state: SymState, model: z3.ModelRef) -> dict:
 
 def scenario_from_model(theorem_id: str, params: Params | None, obligation, model: z3.ModelRef,
                         failed: list[str] | None = None) -> dict:
-    """A JSON-ready scenario from a z3 model of an obligation (a counterexample or a witness)."""
+    """A JSON-ready scenario from a z3 model of an obligation (a counterexample or a witness):
+    the profile and state in :mod:`liqspec.codec`'s integer JSON, market slots replaced by the
+    profile's market IDs, every integer a decimal string."""
+    profile, slots = (None, {}) if params is None else build_profile(profile_spec(params, model))
+
+    def arg(key: str, value: object) -> object:
+        value = _num(model, value)
+        return slots.get(value, value) if key == "market_id" else _encode(value)
+
     scenario: dict = {
+        "format": codec.FORMAT_VERSION,
         "theorem": theorem_id,
         "obligation": obligation.label,
         "domain": params.name if params is not None else "none",
-        "profile": profile_spec(params, model),
+        "profile": None if profile is None else codec.profile_to_json(profile),
         # a step guarded by ``__when`` is part of the scenario only where the model makes it happen
         "steps": [{"operation": s.operation,
-                   "args": {k: _num(model, v) for k, v in s.args.items() if k != "__when"}}
+                   "args": {k: arg(k, v) for k, v in s.args.items() if k != "__when"}}
                   for s in obligation.steps
                   if "__when" not in s.args or _num(model, s.args["__when"]) is True],
         "check": obligation.check,
-        "values": {k: _num(model, v) for k, v in obligation.extra_terms.items()},
+        "values": {k: _encode(_num(model, v)) for k, v in obligation.extra_terms.items()},
     }
-    if obligation.state is not None:
-        scenario["state"] = state_spec(obligation.state, model)
+    if obligation.state is not None and profile is not None:
+        state = _state(profile, slots, state_spec(obligation.state, model))
+        scenario["state"] = codec.state_to_json(state, journal=False)
     if obligation.check == "none":  # a parameter-free lemma: keep every constant of the model
-        scenario["values"].update({d.name(): _num(model, model[d]) for d in model.decls()})
+        scenario["values"].update({d.name(): _encode(_num(model, model[d]))
+                                   for d in model.decls()})
     if failed:
         scenario["failed_goals"] = failed
     return scenario
+
+
+def _encode(value: object) -> object:
+    """An integer as the codec's decimal string; a rational (``"n/d"``) or a truth value as it is."""
+    return codec.enc(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _decode(key: str, value: object) -> object:
+    if key in _IDS or not isinstance(value, str) or "/" in value:
+        return value
+    return codec.dec(value, key)
+
+
+#: arguments that name an account or a market (every other argument is an integer)
+_IDS = ("account_id", "market_id", "buyer_id", "seller_id", "counterparty_id", "vault_id")
 
 
 # -- into the reference -----------------------------------------------------------------------------
@@ -146,32 +178,51 @@ def build_profile(spec: Mapping) -> tuple[Profile, dict[str, str]]:
     return profile, {slot: slot for slot in MARKET_SLOTS}
 
 
-def build_state(profile: Profile, slots: Mapping[str, str], spec: Mapping) -> State:
-    """A reference state holding exactly the scenario's balances and positions, with a journal
-    that accounts for them (one opening transfer per balance, one opening fill per position)."""
-    state = ref.new_state(profile, {slots[m]: p for m, p in spec["marks"].items()})
+def _state(profile: Profile, slots: Mapping[str, str], spec: Mapping) -> State:
+    """A reference state holding exactly the spec's marks, balances and positions (slots
+    replaced by market IDs), not yet checked against the value domain."""
+    state = State(profile, {slots[m]: p for m, p in spec["marks"].items()})
     for account_id, a in spec["accounts"].items():
         positions = {slots[m]: lots for m, lots in a["positions"].items() if lots != 0}
         cost = {slots[m]: c for m, c in a.get("cost", {}).items() if a["positions"][m] != 0}
         state.accounts[account_id] = Account(account_id, a["quote"], positions, cost,
                                              role=a["role"])
     state.holders.update(spec["holders"])
+    return state
+
+
+def build_state(profile: Profile, slots: Mapping[str, str], spec: Mapping) -> State:
+    """A reference state holding exactly the scenario's balances and positions, with a journal
+    that accounts for them (one opening transfer per balance, one opening fill per position)."""
+    return opened(_state(profile, slots, spec))
+
+
+def opened(state: State) -> State:
+    """The state checked against the value domain (marks), with an opening journal that accounts
+    for every balance and position (one transfer per balance, one fill per position against the
+    last account), so the journal halves of LIQ-INV-1/2 hold."""
+    checked = ref.new_state(state.profile, state.marks)  # marks outside the domain raise here
+    checked.accounts, checked.holders = state.accounts, state.holders
+    checked.books, checked.seq = state.books, state.seq
+    state = checked
     journal: list = []
-    for holder, amount in [(a, x["quote"]) for a, x in spec["accounts"].items()] + [
-            (h, spec["holders"][h]) for h in HOLDERS if h != OUTSIDE]:
+    for holder, amount in [(a, x.quote) for a, x in sorted(state.accounts.items())] + [
+            (h, state.holders[h]) for h in HOLDERS if h != OUTSIDE]:
         if amount > 0:
             journal.append(Transfer(0, OUTSIDE, holder, amount, "LIQ-LEDGER-1"))
         elif amount < 0:
             journal.append(Transfer(0, holder, OUTSIDE, -amount, "LIQ-LEDGER-1"))
-    ids = sorted(spec["accounts"])
-    for slot in sorted(spec["marks"]):
+    ids = sorted(state.accounts)
+    for market_id in sorted(state.marks):
         pivot = ids[-1]
         for account_id in ids[:-1]:
-            lots = spec["accounts"][account_id]["positions"].get(slot, 0)
+            lots = state.accounts[account_id].position(market_id)
             if lots > 0:
-                journal.append(Fill(0, slots[slot], account_id, pivot, lots, 0, None, "LIQ-LEDGER-2"))
+                journal.append(Fill(0, market_id, account_id, pivot, lots, 0, None,
+                                    "LIQ-LEDGER-2"))
             elif lots < 0:
-                journal.append(Fill(0, slots[slot], pivot, account_id, -lots, 0, None, "LIQ-LEDGER-2"))
+                journal.append(Fill(0, market_id, pivot, account_id, -lots, 0, None,
+                                    "LIQ-LEDGER-2"))
     state.journal = journal
     return state
 
@@ -276,19 +327,21 @@ def _cascade(ctx: Context) -> list[str]:
 def replay(scenario: Mapping) -> Context:
     """Run a scenario in the reference; ``CHECKS[scenario['check']](ctx)`` lists what broke."""
     scenario = dict(scenario)
+    codec.check_format(scenario, f"scenario {scenario.get('theorem')}")
     if not scenario.get("profile"):
         ctx = Context(scenario, None, {})
-        ctx.values = dict(scenario.get("values", {}))
+        ctx.values = {k: _decode(k, v) for k, v in scenario.get("values", {}).items()}
         return ctx
-    profile, slots = build_profile(scenario["profile"])
-    ctx = Context(scenario, profile, slots)
-    state = build_state(profile, slots, scenario["state"])
+    profile = codec.profile_from_json(scenario["profile"])
+    ctx = Context(scenario, profile, {m: m for m in profile.markets})
+    state = opened(codec.state_from_json(profile, scenario["state"]))
     every_step = scenario.get("check") == "cascade"
     ctx.values["violations"] = []
     for n, step in enumerate(scenario["steps"]):
         ctx.before = state.copy()
         ctx.receipt, ctx.error = None, None
-        _run_step(ctx, state, step)
+        _run_step(ctx, state, {"operation": step["operation"],
+                               "args": {k: _decode(k, v) for k, v in step["args"].items()}})
         ctx.after = state
         if every_step:  # a multi-step scenario: check after each step
             if ctx.error is not None:
@@ -540,9 +593,9 @@ def describe(scenario: Mapping) -> str:
     state = scenario.get("state")
     if state:
         lines.append(f"  marks {state['marks']}")
-        for a, acct in state["accounts"].items():
-            lines.append(f"  {a} ({acct['role']}): quote {acct['quote']}, positions "
-                         f"{acct['positions']}")
+        for acct in state["accounts"]:
+            lines.append(f"  {acct['account_id']} ({acct['role']}): quote {acct['quote']}, "
+                         f"positions {acct['positions']}")
         lines.append(f"  holders {state['holders']}")
     for step in scenario.get("steps", []):
         args = ", ".join(f"{k}={v}" for k, v in step["args"].items())

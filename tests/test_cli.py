@@ -569,7 +569,8 @@ def _no_campaign(monkeypatch):
      "{path}: expected a difftest case (a JSON object), got list"),
     (lambda tmp: (tmp / "x").write_text('{"kind": "cascade", "scenario": {}, "config": {}}\n'
                                         '{"kind": "nope"}\n') and tmp / "x",
-     "{path}: line 1: not a replayable difftest case: missing key 'profile'"),
+     "{path}: line 1: not a replayable difftest case: scenario: format None, this liqspec "
+     "reads format 1"),
 ], ids=["missing", "folder", "not-json", "empty", "not-utf8", "not-a-case", "a-list",
         "broken-case"])
 def test_difftest_replay_of_a_bad_file_exits_2_naming_it(tmp_path, capsys, make, message):
@@ -627,7 +628,7 @@ def test_difftest_replay_of_a_hand_edited_case_exits_2(tmp_path, capsys, change,
     from liqspec.fast.scenarios import random_scenario, scenario_to_json
 
     scenario = scenario_to_json(random_scenario(0))
-    account = scenario["accounts"][0]["account_id"]
+    account = scenario["state"]["accounts"][0]["account_id"]
     case = dict({"op": "liquidation_price", "args": [account, "M0"], "scenario": scenario},
                 **change)
     path = tmp_path / "case.json"

@@ -19,8 +19,12 @@ import pytest
 
 import liqspec.fast.difftest as difftest
 from liqspec.fast.compare import FAST, REFERENCE, run_cascade_case, run_operations
-from liqspec.fast.scenarios import (OPERATION_NAMES, random_cascade, random_operations,
+from liqspec import codec
+from liqspec.fast.scenarios import (OPERATION_NAMES, Scenario, random_cascade, random_operations,
                                     scenario_from_json, scenario_to_json)
+from liqspec.reference import Account, Market, Profile, Tier
+from liqspec.reference.book import BookShape
+from liqspec.reference.cascade import CascadeConfig, PricePath
 from liqspec.reference import account_maintenance_margin_quote, equity_quote
 from liqspec.reference.state import INSURANCE_FUND
 
@@ -42,7 +46,7 @@ def test_a_planted_bug_is_found_shrunk_and_replayed_LIQ_PRICE_3(monkeypatch, tmp
     cases = [json.loads(line) for line in out.read_text().splitlines()]
     assert cases and all(c["op"] == "liquidation_price" for c in cases)
     first = cases[0]
-    assert len(first["scenario"]["accounts"]) == 1  # shrunk to the one account that matters
+    assert len(first["scenario"]["state"]["accounts"]) == 1  # shrunk to the one account that matters
     assert first["fast"]["ok"]["ticks"] == first["reference"]["ok"]["ticks"] + 1
     capsys.readouterr()
     assert difftest.main(["--replay", str(out)]) == 1
@@ -149,7 +153,7 @@ def test_a_planted_operation_bug_is_found_shrunk_and_replayed_LIQ_BOOK_2_LIQ_RES
     assert case["kind"] == "operations" and case["op"] == "market_liquidate"
     # shrunk: the one diverging call, its subject and the book account, one market
     assert len(case["calls"]) == 1
-    assert len(case["scenario"]["accounts"]) <= 2
+    assert len(case["scenario"]["state"]["accounts"]) <= 2
     assert len(case["scenario"]["profile"]["markets"]) == 1
     assert case["difference"].startswith(".state.holders.insurance_fund")
     assert "DIVERGES operations call 0 market_liquidate" in _replays(tmp_path, capsys, case, 1)
@@ -177,7 +181,8 @@ def test_a_planted_cascade_bug_is_found_shrunk_and_replayed_LIQ_CASCADE_5(
     assert case["difference"].startswith(".summary.rounds")
     # shrunk: one step of the path, no more than two fills' worth of traders
     assert [len(p) for p in case["config"]["path"].values()] == [1] * len(case["config"]["path"])
-    assert sum(a.get("role", "trader") == "trader" for a in case["scenario"]["accounts"]) <= 2
+    assert sum(a.get("role", "trader") == "trader"
+               for a in case["scenario"]["state"]["accounts"]) <= 2
     assert "DIVERGES cascade (summary differ)" in _replays(tmp_path, capsys, case, 1)
     monkeypatch.setattr(difftest, "FAST", FAST)
     assert _replays(tmp_path, capsys, case, 0).startswith("agrees")
@@ -211,46 +216,49 @@ def test_worker_processes_and_a_time_budget(capsys):
 # -- cases the campaign found: a transfer of 2^63, now refused by both (LIQ-DOMAIN-1) -----------
 
 def _toy_markets(btc_tier, eth_tier, eth_fee):
-    return [{"market_id": "BTC", "base_decimals": 3, "price_decimals": 1, "liquidation_fee_ppm": 0,
-             "min_maint_margin_quote": 0, "tiers": [btc_tier]},
-            {"market_id": "ETH", "base_decimals": 2, "price_decimals": 2,
-             "liquidation_fee_ppm": eth_fee, "min_maint_margin_quote": 0, "tiers": [eth_tier]}]
+    return [Market("BTC", 3, 1, (Tier(*btc_tier),)),
+            Market("ETH", 2, 2, (Tier(*eth_tier),), liquidation_fee_ppm=eth_fee)]
+
+
+def _case(seed, accounts, marks, profile, config, seq=0):
+    """A cascade case as difftest writes it (liqspec.codec's integer JSON), from its values."""
+    markets = profile.pop("markets")
+    scenario = Scenario(seed, Profile(name="generated", markets={m.market_id: m for m in markets},
+                                      **profile), marks, accounts, 0, {m: 0 for m in marks},
+                        holders={}, seq=seq)
+    return {"kind": "cascade", "seed": seed, "scenario": scenario_to_json(scenario),
+            "config": codec.cascade_config_to_json(config)}
+
+
+def _config(vault, books, path, step_seconds):
+    return CascadeConfig(PricePath(step_seconds, path), books, backstop_vault=vault)
 
 
 #: seed 31178, shrunk: t0 short 152,884 BTC lots at 42,400.0 (a lot at a tick is 100 quantums)
 #: with quote -9,223,365,554,573,175,808: equity = quote - 152,884 x 424,000 x 100
 #: = -9,223,365,554,573,175,808 - 6,482,281,600,000 = -2^63 exactly
-BACKSTOP_AT_INT64_MIN = {"kind": "cascade", "seed": 31178, "scenario": {
-    "accounts": [{"account_id": "t0", "positions": {"BTC": -152884},
-                  "quote": -9223365554573175808},
-                 {"account_id": "book", "positions": {}, "quote": 0, "role": "liquidity"},
-                 {"account_id": "vault", "positions": {}, "quote": 10000000, "role": "backstop"}],
-    "marks": {"BTC": 424000, "ETH": 248700},
-    "profile": {"adl_price": "mark", "adl_ranking": "pro_rata", "backstop_ratio": [1, 2],
-                "bad_debt_policy": "socialize", "portion_ppm": 598669, "quote_decimals": 6,
-                "markets": _toy_markets([0, 1, 0, 1], [0, 1, 0, 625], 0)}},
-    "config": {"backstop_vault": "vault", "book_account": "book",
-               "books": {"ETH": [5, 7390, 10000000]}, "mark_rule": [],
-               "path": {"ETH": [232592]}, "step_seconds": 60}}
+BACKSTOP_AT_INT64_MIN = _case(
+    31178, [Account("t0", -9223365554573175808, {"BTC": -152884}),
+            Account("book", role="liquidity"), Account("vault", 10000000, role="backstop")],
+    {"BTC": 424000, "ETH": 248700},
+    {"adl_price": "mark", "adl_ranking": "pro_rata", "backstop_ratio": (1, 2),
+     "bad_debt_policy": "socialize", "portion_ppm": 598669, "quote_decimals": 6,
+     "markets": _toy_markets([0, 1, 0, 1], [0, 1, 0, 625], 0)},
+    _config("vault", {"ETH": BookShape(5, 7390, 10000000)}, {"ETH": (232592,)}, 60))
 
 #: seed 114326, shrunk: t1 short 9,031 BTC lots at 49,050.0 with quote -9,223,371,593,884,225,808:
 #: equity = quote - 9,031 x 490,500 x 100 = ... - 442,970,550,000 = -2^63 exactly; t0 holds
 #: BTC, which the path (ETH only) leaves without a book
-BACKSTOP_THEN_NOT_BANKRUPT = {"kind": "cascade", "seed": 114326, "scenario": {
-    "accounts": [{"account_id": "t0", "positions": {"BTC": -3023, "ETH": -313},
-                  "quote": 157075880800},
-                 {"account_id": "t1", "positions": {"BTC": -9031},
-                  "quote": -9223371593884225808},
-                 {"account_id": "vault", "positions": {}, "quote": 100000000000000,
-                  "role": "backstop"},
-                 {"account_id": "book", "positions": {}, "quote": 0, "role": "liquidity"}],
-    "marks": {"BTC": 490500, "ETH": 257700}, "seq": 7,
-    "profile": {"adl_ranking": "seeded", "adl_seed": 17979000340108928709,
-                "backstop_ratio": [1, 2], "liquidation_size": "portion",
-                "portion_threshold_quote": 3458531633415569572, "quote_decimals": 6,
-                "markets": _toy_markets([0, 3952, 0, 10000], [0, 5000, 0, 10000], 10000)}},
-    "config": {"backstop_vault": "vault", "book_account": "book", "books": {"ETH": [7, 16531, 1]},
-               "mark_rule": [], "path": {"ETH": [264023]}, "step_seconds": 5}}
+BACKSTOP_THEN_NOT_BANKRUPT = _case(
+    114326, [Account("t0", 157075880800, {"BTC": -3023, "ETH": -313}),
+             Account("t1", -9223371593884225808, {"BTC": -9031}),
+             Account("vault", 100000000000000, role="backstop"),
+             Account("book", role="liquidity")],
+    {"BTC": 490500, "ETH": 257700},
+    {"adl_ranking": "seeded", "adl_seed": 17979000340108928709, "backstop_ratio": (1, 2),
+     "liquidation_size": "portion", "portion_threshold_quote": 3458531633415569572,
+     "quote_decimals": 6, "markets": _toy_markets([0, 3952, 0, 10000], [0, 5000, 0, 10000], 10000)},
+    _config("vault", {"ETH": BookShape(7, 16531, 1)}, {"ETH": (264023,)}, 5), seq=7)
 
 
 @pytest.mark.parametrize("case, bankrupt", [(BACKSTOP_AT_INT64_MIN, "t0"),

@@ -11,6 +11,8 @@
                      [--replay FILE]                  liqspec.fast against the reference
     liqspec prove [...]                               the z3 theorems: a verdict table
     liqspec mutate [...]                              deliberate bugs: which ones are caught
+    liqspec vectors --out DIR [--seed S] [--cases N]  conformance vectors and their schemas
+    liqspec conform --engine "CMD ARGS" [...]         check an engine against the vectors
 
 ``STATE`` is a JSON state file (format: :mod:`liqspec.statefile`; ``-`` reads standard input);
 without one, ``explain`` uses the embedded example. ``SCENARIO.toml`` is a scenario file (format:
@@ -31,6 +33,7 @@ from collections.abc import Sequence
 
 from liqspec import __version__
 from liqspec import sweep
+from liqspec.conformance import commands as conformance
 from liqspec.explain import explain_loaded, render_text
 from liqspec.fast import difftest
 from liqspec.proofs import cli as proofs_cli
@@ -104,6 +107,7 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_parser(commands)
     difftest.add_parser(commands)
     proofs_cli.add_parsers(commands)
+    conformance.add_parsers(commands)
     return parser
 
 
@@ -268,7 +272,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         output = args.run(args)
-    except (InputError, difftest.DifftestInputError, proofs_cli.UsageError) as error:
+    except (InputError, difftest.DifftestInputError, proofs_cli.UsageError,
+            conformance.ConformInputError) as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:  # Ctrl-C: each command has already undone its partial output

@@ -1,0 +1,19 @@
+"""A wrong engine: the reference with a notional exactly on a tier floor kept in the tier below
+(LIQ-TIER-1: the floor belongs to the tier it starts)."""
+
+import liqspec.reference as ref
+import liqspec.reference.margin as margin
+from liqspec.conformance.reference_engine import main
+
+
+def tier_for(market, notional):
+    chosen = market.tiers[0]
+    for tier in market.tiers:
+        if tier.floor_notional_quote < notional:  # the bug: < where the rule says <=
+            chosen = tier
+    return chosen
+
+
+margin.tier_for = ref.tier_for = tier_for
+
+raise SystemExit(main(name="tier-off-by-one"))
