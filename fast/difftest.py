@@ -190,17 +190,27 @@ def calls_to_json(calls: list) -> list:
     """A call sequence in the integer JSON: each ``[operation, [arguments]]`` with its integer
     arguments (by the operation's signature, ``liqspec.conformance.catalogue``) as decimal
     strings."""
-    from liqspec.conformance.catalogue import CATALOGUE, INT, OPT_INT
-    return [[op, [codec.enc(v) if kind in (INT, OPT_INT) and v is not None else v
-                  for v, (_, kind) in zip(args, CATALOGUE[op].args)]] for op, args in calls]
+    from liqspec.conformance.catalogue import CATALOGUE, INT, OPT_INT, SHAPE
+
+    def encoded(value: Any, kind: str) -> Any:
+        if kind in (INT, OPT_INT) and value is not None:
+            return codec.enc(value)
+        return codec.shape_to_json(value) if kind == SHAPE else value
+    return [[op, [encoded(v, kind) for v, (_, kind) in zip(args, CATALOGUE[op].args)]]
+            for op, args in calls]
 
 
 def calls_from_json(data: list) -> list:
     """The calls of :func:`calls_to_json`, integers decoded (a malformed one raises CodecError)."""
-    from liqspec.conformance.catalogue import CATALOGUE, INT, OPT_INT
-    return [[op, [codec.dec(v, f"{op} argument {name}")
-                  if kind in (INT, OPT_INT) and v is not None else v
-                  for v, (name, kind) in zip(args, CATALOGUE[op].args)]] for op, args in data]
+    from liqspec.conformance.catalogue import CATALOGUE, INT, OPT_INT, SHAPE
+
+    def decoded(op: str, value: Any, name: str, kind: str) -> Any:
+        if kind in (INT, OPT_INT) and value is not None:
+            return codec.dec(value, f"{op} argument {name}")
+        # a shape stays three integers: the operation itself refuses one outside the domain
+        return codec.shape_values_from_json(value) if kind == SHAPE else value
+    return [[op, [decoded(op, v, name, kind) for v, (name, kind) in zip(args, CATALOGUE[op].args)]]
+            for op, args in data]
 
 
 def _class(result: tuple) -> str:

@@ -13,7 +13,7 @@ The reference's rules never import this module: it is the edge between the model
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, fields, is_dataclass, replace
 from fractions import Fraction
 from typing import Any
@@ -309,14 +309,27 @@ def cascade_config_to_json(config: CascadeConfig) -> dict[str, Any]:
                           "band_ppm": enc(config.mark_rule.band_ppm)}}
 
 
+def shape_values_from_json(data: Any) -> list[int]:
+    """A book shape's three integers ``[levels, spacing_ppm, lots_per_level]``, not yet checked
+    against the book's domain (a generated call may carry a shape the operation must refuse)."""
+    if not isinstance(data, Mapping):
+        raise CodecError(f"shape: expected an object, got {data!r}")
+    return [dec(data.get("levels"), "shape.levels"), dec(data.get("spacing_ppm"), "shape.spacing"),
+            dec(data.get("lots_per_level"), "shape.lots_per_level")]
+
+
 def shape_from_json(data: Any) -> BookShape:
-    return BookShape(dec(data["levels"], "shape.levels"), dec(data["spacing_ppm"], "shape.spacing"),
-                     dec(data["lots_per_level"], "shape.lots_per_level"))
+    """A book shape; one outside the domain raises the reference's MalformedState."""
+    return BookShape(*shape_values_from_json(data))
 
 
-def shape_to_json(shape: BookShape) -> dict[str, str]:
-    return {"levels": enc(shape.levels), "spacing_ppm": enc(shape.spacing_ppm),
-            "lots_per_level": enc(shape.lots_per_level)}
+def shape_to_json(shape: BookShape | Sequence[int]) -> dict[str, str]:
+    """A BookShape, or its three integers ``[levels, spacing_ppm, lots_per_level]``."""
+    levels, spacing_ppm, lots_per_level = (
+        (shape.levels, shape.spacing_ppm, shape.lots_per_level) if isinstance(shape, BookShape)
+        else shape)
+    return {"levels": enc(levels), "spacing_ppm": enc(spacing_ppm),
+            "lots_per_level": enc(lots_per_level)}
 
 
 def document(kind: str, body: Mapping[str, Any]) -> dict[str, Any]:

@@ -243,7 +243,8 @@ def encode_args(entry: Entry, args: Mapping[str, Any]) -> dict[str, Any]:
         if kind in (INT, OPT_INT):
             out[name] = None if value is None else codec.enc(value)
         elif kind == SHAPE:
-            out[name] = codec.shape_to_json(value) if isinstance(value, BookShape) else value
+            out[name] = codec.shape_to_json(value) \
+                if isinstance(value, (BookShape, list, tuple)) else value
         elif kind == CONFIG:
             out[name] = codec.cascade_config_to_json(value) if isinstance(value, CascadeConfig) \
                 else value
