@@ -129,31 +129,45 @@ def engine_of(state, order="verify"):
     return engine
 
 
-def test_pro_rata_small_holders_rank_by_lots_LIQ_ADL_2():
-    """Pro rata when nobody's share reaches a lot: alice's 3 lots against seven shorts holding
-    1..7 lots (total 28). Each share 3 x l / 28 is below one lot and its remainder is 3 x l
-    itself, so the three leftover lots go to the three largest holders, s5, s6 and s7 (the
-    index's "small" stream); the engine's allocation (checked against the scan) is the
-    reference's."""
-    holders = {f"s{lots}": lots for lots in range(1, 8)}
+def pro_rata_fills(holdings, needed):
+    """alice, long ``needed`` lots and bankrupt at 10,000 USDT/BTC, deleveraged pro rata
+    against shorts s1, s2, ... holding ``holdings`` lots: the (counterparty, lots) of the
+    engine's fills (its allocation checked against the scan) and of the reference's."""
+    shorts = {f"s{j + 1}": lots for j, lots in enumerate(holdings)}
     state = venue(toy_profile(adl_ranking="pro_rata"),
-                  deposits={"alice": usdt("100"), **{a: usdt("1000") for a in holders}})
+                  deposits={"alice": usdt("100"), **{a: usdt("1000") for a in shorts}})
     open_account(state, "other", role=LIQUIDITY)
-    for account_id, lots in holders.items():
-        open_long(state, "alice", account_id, "BTC", lots)  # alice long 28 lots
-    open_long(state, "other", "alice", "BTC", 25)  # alice keeps 3
+    for account_id, lots in shorts.items():
+        open_long(state, "alice", account_id, "BTC", lots)
+    open_long(state, "other", "alice", "BTC", sum(holdings) - needed)  # alice keeps ``needed``
     set_mark(state, "BTC", 100_000)  # 10,000 USDT/BTC: alice's equity is below zero
     engine = engine_of(state)
     engine.begin()
-    code, amounts = engine.deleverage(engine.account_ids.index("alice"),
-                                      engine.market_ids.index("BTC"))
+    code, _ = engine.deleverage(engine.account_ids.index("alice"), engine.market_ids.index("BTC"))
     assert code == ResultCode.OK
-    fills = [(engine.account_ids[buyer], lots)
-             for kind, buyer, _, lots, *_ in engine.records() if kind == 1]
-    assert fills == [("s5", 1), ("s6", 1), ("s7", 1)]
     assert engine.adl_index_stats()["checks"] == 1
+    got = [(engine.account_ids[buyer], lots)
+           for kind, buyer, _, lots, *_ in engine.records() if kind == 1]
     receipt = deleverage(state, "alice", "BTC")
-    assert [(f.buyer, f.lots) for f in receipt.entries if isinstance(f, Fill)] == fills
+    return got, [(f.buyer, f.lots) for f in receipt.entries if isinstance(f, Fill)]
+
+
+def test_pro_rata_small_holders_rank_by_lots_LIQ_ADL_2():
+    """Pro rata when nobody's share reaches a lot: 3 lots against seven shorts holding 1..7 lots
+    (total 28). Each share 3 x l / 28 is below one lot and its remainder is 3 x l itself, so the
+    three leftover lots go to the three largest holders, s5, s6 and s7 (the index's "small"
+    stream, taken from its heap on the lots held)."""
+    got, want = pro_rata_fills(range(1, 8), 3)
+    assert got == want == [("s5", 1), ("s6", 1), ("s7", 1)]
+
+
+def test_pro_rata_remainder_ties_go_to_the_smaller_account_LIQ_ADL_2():
+    """5 lots against s1..s4 holding 1, 3, 5, 1 (total 10): the shares 0.5, 1.5, 2.5, 0.5 have
+    floors 0, 1, 2, 0 and every remainder is 5 (of 10). The 2 leftover lots go to the first two
+    accounts, s1 (a "small" holder) and s2 (a "big" one): the tie is broken by account order
+    across the two streams the index merges. s4 gets nothing."""
+    got, want = pro_rata_fills((1, 3, 5, 1), 5)
+    assert got == want == [("s1", 1), ("s2", 2), ("s3", 2)]
 
 
 @pytest.mark.parametrize("ranking", RANKINGS)
