@@ -298,10 +298,10 @@ cdef struct AdlEnt:
 
 
 cdef struct AdlRank:
-    AdlEnt* heap            # scored policies: a binary heap, best candidate first
+    AdlEnt* heap            # a binary heap, best first: on the score, or (pro rata) lots held
     Py_ssize_t size
     Py_ssize_t cap
-    int64_t built           # the mark version the heap's scores were computed at; -1: never
+    int64_t built           # the mark version the heap was keyed at; -1: never
     int64_t members         # opposite-side candidates: traders holding this side
     int64_t errors          # members whose score is OVERFLOW (at ``built``)
     eng_i128 total          # sum of their |lots|
@@ -1658,10 +1658,6 @@ cdef int fen_build(Eng* e, Adl* d, AdlRank* rank, Py_ssize_t k, int side) noexce
             f[parent] += f[j]
     rank.fen = f
     return C_OK
-
-
-cdef bint adl_scored(const Eng* e) noexcept nogil:
-    return e.ranking != RANK_SEEDED and e.ranking != RANK_PRO_RATA
 
 
 cdef inline bint adl_heaped(const Eng* e) noexcept nogil:
