@@ -136,10 +136,12 @@ def main(argv=None) -> int:
         for n in args.sizes:
             seconds, result = run(name, n, args.order)
             s = result.summary
-            growth = f"  x{seconds / previous:.1f} for x{n // prev_n}" if previous else ""
-            print(f"{name:>20} N={n:>9,}  {seconds:8.2f} s (CPU {run.cpu:7.2f} s)  liquidated {s.accounts_liquidated:,}"
-                  f"  ADL lots {s.adl_lots:,}  rounds {s.rounds}{growth}", flush=True)
-            previous, prev_n = seconds, n
+            growth = f"  CPU x{run.cpu / max(previous[0], 1e-6):.1f} for x{n // previous[1]}" \
+                if previous else ""
+            print(f"{name:>20} N={n:>9,}  {seconds:8.2f} s (CPU {run.cpu:7.2f} s)  "
+                  f"liquidated {s.accounts_liquidated:,}  ADL lots {s.adl_lots:,}  "
+                  f"rounds {s.rounds}{growth}", flush=True)
+            previous = (run.cpu, n)
     return 0
 
 

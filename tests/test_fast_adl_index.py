@@ -20,16 +20,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from liqspec import fast
-from liqspec.fast import _engine
 from liqspec.fast.compare import FAST, REFERENCE, cascade_divergence, run_cascade_case
 from liqspec.fast.operations import _engine_for
 from liqspec.fast.scenarios import RANKINGS, random_adl_cascade
-from liqspec.reference import Fill, ResultCode, deleverage, set_mark
+from liqspec.reference import Fill, ResultCode, deleverage, open_account, set_mark
 from liqspec.reference.book import BookShape
 from liqspec.reference.cascade import CascadeConfig, MarkRule, PricePath
 from liqspec.reference.cascade import run_cascade as reference_run
 from liqspec.reference.state import LIQUIDITY
-from liqspec.reference import open_account
 from liqspec.testing import open_long, toy_profile, usdt, venue
 
 SEEDED_SEED = 4  # see HAND["seeded"]: both walks start past the first candidate and wrap
@@ -121,6 +119,20 @@ def test_seeded_hand_numbers_LIQ_ADL_2():
     assert _splitmix64(SEEDED_SEED ^ 18) == 0xC80DE0F9D4D60E0A
     assert 0xC80DE0F9D4D60E0A % 3 == 2
     assert _splitmix64(SEEDED_SEED ^ 21) % 2 == 1
+
+
+@pytest.mark.parametrize("ranking", ["pnl_leverage", "pnl_margin_ratio"])
+def test_index_work_is_per_counterparty_and_per_price_step_LIQ_ADL_2(ranking):
+    """The running example through cascade_arrays: the scored ranking of the shorts is built
+    once per step (the mark moved in between), never per call, and the allocations take bob
+    and dave (step 0) and dave (step 1): three counterparties. ``verify`` compares each of the
+    two allocations with the scan; ``index`` never runs the scan."""
+    state, config = running_example(adl_ranking=ranking)
+    for order, checks in (("index", 0), ("verify", 2)):
+        result = fast.cascade_arrays(config=config, order=order, **fast.arrays_of(state))
+        stats = result._engine.adl_index_stats()
+        assert (stats["rebuilds"], stats["taken"], stats["checks"]) == (2, 3, checks), order
+        assert result.summary.adl_lots == 1500
 
 
 def engine_of(state, order="verify"):
