@@ -15,8 +15,8 @@ with the pro-rata policy.
 
 The accounts go straight into arrays, as :func:`liqspec.positions.build_state` would book them
 (quote = wallet less the entry cost, cost basis = the entry cost, the book's liquidity account
-holding the net opposite); ``--check N`` runs both builders at N accounts and compares the
-cascades' summaries. Not part of the test suite; no timing is asserted anywhere.
+holding the net opposite; its cost basis is left simpler, and seq starts at 0); ``--check N``
+runs both builders at N accounts and compares the cascades' summaries and step records. Not part of the test suite; no timing is asserted anywhere.
 """
 
 from __future__ import annotations
@@ -85,7 +85,8 @@ def arrays_for(profile, n: int) -> dict:
         book_cost -= entry
     lots[book, k] = -lots[:, k].sum()
     cost[book, k] = book_cost if lots[book, k] else 0
-    return {"profile": profile, "marks": {market_id: start}, "account_ids": ids, "quote": quote,
+    marks = {m: 1 for m in profile.markets} | {market_id: start}  # the other market: unused
+    return {"profile": profile, "marks": marks, "account_ids": ids, "quote": quote,
             "lots": lots, "cost": cost, "role": role, "isolated": isolated,
             "holders": {"outside": -int(sum(r.wallet_quote for r in rows))}}
 
@@ -113,9 +114,11 @@ def check(n: int) -> None:
     for name in ("binance_usdm", "dydx_v4"):
         profile = profile_named(name)
         market_id, start = btc(profile)
-        state = build_state(profile, {market_id: start}, rows_for(profile, n))
+        state = build_state(profile, arrays_for(profile, 1)["marks"], rows_for(profile, n))
         want = fast.cascade_arrays(config=config_for(profile), **fast.arrays_of(state))
-        got = fast.cascade_arrays(config=config_for(profile), **arrays_for(profile, n))
+        # build_state's operations advance seq (the seeded ranking reads it): start alike
+        got = fast.cascade_arrays(config=config_for(profile),
+                                  **dict(arrays_for(profile, n), seq=state.seq))
         assert got.summary == want.summary and got.steps == want.steps, name
         print(f"{name}: array builder == build_state at {n} accounts "
               f"(ADL lots {got.summary.adl_lots})")
