@@ -10,15 +10,15 @@ open-interest scaling, backstop ratios, marks and balances up to the int64 limit
 per-account query runs on both implementations), ``operations`` (a whole venue state with
 policies, roles, books and holders, and a sequence of state-changing operations,
 :func:`~liqspec.fast.scenarios.random_operations`; after every call the receipts or error types
-and result codes, and the resulting states, must be equal) and ``cascade`` (a small book, a price
+and result codes, and the resulting states, must be equal), ``cascade`` (a small book, a price
 path, book shapes, a mark rule and a vault, :func:`~liqspec.fast.scenarios.random_cascade`; the
 whole CascadeResult, trace, step records, summary and final state, must be equal) and ``adl``
-(the same comparison on a deleveraging-heavy cascade, :func:`~liqspec.fast.scenarios.
-random_adl_cascade`: thin books, an empty or small fund, many traders on both sides, cross
-accounts over two markets and marks moving between the calls, under each ranking policy, so the
-engine's deleveraging index meets re-keyed accounts and rebuilt rankings). A divergence
-is shrunk to a minimal case (fewer calls, accounts, positions, markets, steps and levels, smaller
-numbers) and printed as JSON that ``--replay`` runs again. ``--jobs`` runs the examples in worker
+(the same comparison on a deleveraging-heavy cascade,
+:func:`~liqspec.fast.scenarios.random_adl_cascade`: thin books, an empty or small fund, many
+traders on both sides, cross accounts over two markets and marks moving between the calls, under
+each ranking policy, so the engine's deleveraging index meets re-keyed accounts and rebuilt
+rankings). A divergence is shrunk to a minimal case (fewer calls, accounts, positions, markets,
+steps and levels, smaller numbers) and printed as JSON that ``--replay`` runs again. ``--jobs`` runs the examples in worker
 processes. The exit status is 1 when a divergence was found, else 0; bad input (a budget that is
 not positive, a replay file that is missing or holds no difftest case, an ``--out`` that cannot be
 written, checked before any work) is a :class:`DifftestInputError`, exit status 2. ``--out`` is
