@@ -299,6 +299,47 @@ cdef struct Cas:
     Idx* ix                      # the candidate index (NULL: scan every round)
 
 
+# the deleveraging ranking index (see "auto-deleveraging at scale")
+cdef struct AdlEnt:
+    eng_u128 num            # the score |num| / den, sign sgn
+    eng_u128 den
+    int64_t row
+    int64_t gen             # stale unless equal to the (row, market)'s gen
+    int8_t sgn
+
+
+cdef struct AdlRank:
+    AdlEnt* heap            # a binary heap, best first: on the score, or (pro rata) lots held
+    Py_ssize_t size
+    Py_ssize_t cap
+    int64_t built           # the mark version the heap was keyed at; -1: never
+    int64_t members         # opposite-side candidates: traders holding this side
+    int64_t errors          # members whose score is OVERFLOW (at ``built``)
+    eng_i128 total          # sum of their |lots|
+    int32_t* fen            # seeded: a Fenwick tree of membership over rows (NULL until needed)
+
+
+cdef struct Adl:
+    int8_t* side            # [n*m] the side (row, market) is ranked under, 0 for none
+    int64_t* held           # [n*m] its |lots| then
+    int64_t* gen            # [n*m]
+    uint8_t* err            # [n*m] its score was OVERFLOW
+    uint8_t* dirty          # [n] changed since it was last keyed
+    int64_t* dirty_list     # [n]
+    Py_ssize_t ndirty
+    int64_t mark_version    # set_mark calls so far
+    AdlRank* ranks          # [2m]: 2k the longs of market k, 2k + 1 its shorts
+    int64_t* check_rows     # [n] ADL_VERIFY: the index's allocation
+    int64_t* check_lots
+    int64_t* work           # [3n] pro rata: rows taken out of the heap, their shares, an order
+    int64_t rebuilds
+    int64_t rekeys
+    int64_t taken
+    int64_t stale
+    int64_t compactions
+    int64_t checks
+
+
 cdef struct Eng:
     Py_ssize_t n            # accounts
     Py_ssize_t m            # markets
@@ -378,6 +419,9 @@ cdef struct Eng:
     eng_i128* bound_lots    # [m] at least |lots| of every trader in each market
     eng_i128 bound_quote    # at least |quote| of every trader
     eng_i128 clock          # total variation of every mark so far (LIQ-MARK-2 moves)
+    # the deleveraging ranking index (NULL until the first allocation) and how it is checked
+    Adl* adl
+    int adl_mode
 
 
 # -- exact integer helpers (LIQ-ROUND-1/2) -----------------------------------------------------
@@ -615,6 +659,15 @@ cdef inline void note_touched(Eng* e, Py_ssize_t i) noexcept nogil:
         e.ndirty += 1
 
 
+cdef inline void adl_touch(Eng* e, Py_ssize_t i) noexcept nogil:
+    """The deleveraging index re-keys a trader whose balance or positions changed."""
+    cdef Adl* d = e.adl
+    if d != NULL and not d.dirty[i] and e.role[i] == ROLE_TRADER:
+        d.dirty[i] = 1
+        d.dirty_list[d.ndirty] = i
+        d.ndirty += 1
+
+
 cdef inline int add_quote(Eng* e, int64_t holder, eng_i128 delta) noexcept nogil:
     cdef eng_i128 v
     if holder < 0:
@@ -628,6 +681,7 @@ cdef inline int add_quote(Eng* e, int64_t holder, eng_i128 delta) noexcept nogil
             return C_OVERFLOW
         e.quote[holder] = <int64_t>v
         e.acct_touched[holder] = 1
+        adl_touch(e, holder)
         if e.track and e.role[holder] == ROLE_TRADER:
             note_touched(e, holder)
             if iabs(v) > e.bound_quote:
@@ -684,6 +738,7 @@ cdef int move_base(Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t delta, eng_i128 c
     e.lots[at] = <int64_t>new
     e.touched[at] = 1
     e.acct_touched[i] = 1
+    adl_touch(e, i)
     if e.track and e.role[i] == ROLE_TRADER:
         note_touched(e, i)
         if iabs(new) > e.bound_lots[k]:
@@ -1297,13 +1352,53 @@ cdef inline uint64_t splitmix64(uint64_t value) noexcept nogil:
     return value ^ (value >> 31)
 
 
-cdef int adl_allocation(Eng* e, Py_ssize_t i, Py_ssize_t k, uint64_t seq_before,
-                        Py_ssize_t* count) noexcept nogil:
-    """LIQ-ADL-2: who takes how many lots, in execution order: rows in scratch_a, lots in
-    scratch_b, ``count`` entries."""
+cdef int pro_rata_shares(Eng* e, Py_ssize_t k, Py_ssize_t n_cand, eng_i128 needed,
+                         eng_i128 total, Py_ssize_t* count) noexcept nogil:
+    """LIQ-ADL-2 pro rata over the candidates in scratch_a[0..n_cand) (account-ID order) holding
+    ``total`` lots: floor(needed x lots / total) each, the leftover lots one each by largest
+    remainder (ties to the smaller row); rows in scratch_a, lots in scratch_b. O(n_cand log
+    n_cand): every candidate's remainder takes part in the ranking."""
+    cdef int64_t* cand = e.scratch_a
+    cdef int64_t* order = e.scratch_b
+    cdef int64_t* tmp = e.scratch_c
+    cdef eng_i128 exact, leftover
+    cdef Py_ssize_t x, got = 0
+    if total <= needed:  # everyone takes everything; a shortfall is the caller's to report
+        for x in range(n_cand):
+            e.scratch_b[x] = <int64_t>iabs(e.lots[cand[x] * e.m + k])
+        count[0] = n_cand
+        return C_OK
+    # floor shares; the remainders (as scores) rank the leftover lots
+    leftover = needed
+    for x in range(n_cand):
+        exact = needed * iabs(e.lots[cand[x] * e.m + k])
+        e.score_num[x] = <eng_u128>(exact % total)
+        e.score_den[x] = 1
+        e.score_sgn[x] = 1 if exact % total != 0 else 0
+        e.score_num[n_cand + x] = <eng_u128>(exact / total)  # the floor share, kept aside
+        leftover -= exact / total
+        order[x] = x
+    merge_sort(e, order, tmp, n_cand, cmp_score)
+    for x in range(n_cand):
+        if x < leftover:
+            e.score_num[n_cand + order[x]] += 1
+    for x in range(n_cand):
+        if e.score_num[n_cand + x] > 0:
+            e.scratch_a[got] = cand[x]
+            e.scratch_b[got] = <int64_t>e.score_num[n_cand + x]
+            got += 1
+    count[0] = got
+    return C_OK
+
+
+cdef int adl_allocation_scan(Eng* e, Py_ssize_t i, Py_ssize_t k, uint64_t seq_before,
+                             Py_ssize_t* count) noexcept nogil:
+    """LIQ-ADL-2 as the reference computes it: every account examined, the candidates scored
+    and sorted, O(N log N) per call. The oracle of the index (``ADL_SCAN`` / ``ADL_VERIFY``).
+    Rows in scratch_a, lots in scratch_b, ``count`` entries, in execution order."""
     cdef int64_t position = e.lots[i * e.m + k]
     cdef int side = sgn(position)
-    cdef eng_i128 needed = iabs(position), total, exact, leftover, take, lots_a
+    cdef eng_i128 needed = iabs(position), total, take, lots_a
     cdef Py_ssize_t a, n_cand = 0, x, start, got = 0
     cdef int64_t* cand = e.scratch_a   # candidate rows in id order
     cdef int64_t* order = e.scratch_b
@@ -1317,33 +1412,7 @@ cdef int adl_allocation(Eng* e, Py_ssize_t i, Py_ssize_t k, uint64_t seq_before,
         total = 0
         for x in range(n_cand):
             total += iabs(e.lots[cand[x] * e.m + k])
-        if total <= needed:
-            for x in range(n_cand):
-                e.scratch_b[x] = <int64_t>iabs(e.lots[cand[x] * e.m + k])
-            count[0] = n_cand
-            return C_OK
-        # floor shares; the remainders (as scores) rank the leftover lots
-        leftover = needed
-        for x in range(n_cand):
-            exact = needed * iabs(e.lots[cand[x] * e.m + k])
-            e.score_num[x] = <eng_u128>(exact % total)
-            e.score_den[x] = 1
-            e.score_sgn[x] = 1 if exact % total != 0 else 0
-            e.score_num[n_cand + x] = <eng_u128>(exact / total)  # the floor share, kept aside
-            leftover -= exact / total
-            order[x] = x
-        merge_sort(e, order, tmp, n_cand, cmp_score)
-        for x in range(n_cand):
-            if x < leftover:
-                e.score_num[n_cand + order[x]] += 1
-        got = 0
-        for x in range(n_cand):
-            if e.score_num[n_cand + x] > 0:
-                e.scratch_a[got] = cand[x]
-                e.scratch_b[got] = <int64_t>e.score_num[n_cand + x]
-                got += 1
-        count[0] = got
-        return C_OK
+        return pro_rata_shares(e, k, n_cand, needed, total, count)
     if e.ranking == RANK_SEEDED:
         start = <Py_ssize_t>(splitmix64(e.adl_seed ^ seq_before) % <uint64_t>n_cand) \
             if n_cand else 0
@@ -1373,6 +1442,568 @@ cdef int adl_allocation(Eng* e, Py_ssize_t i, Py_ssize_t k, uint64_t seq_before,
         needed -= take
     count[0] = got
     return C_OK
+
+
+# -- auto-deleveraging at scale (LIQ-ADL-2) -----------------------------------------------------
+#
+# The scan above examines every account and sorts the candidates on every call; a cascade that
+# deleverages many accounts pays that per call. The index keeps, per market k and side s, the
+# candidates of a deleveraging of the other side: the traders whose position in k has sign s
+# (the bankrupt account holds the other sign, so it is never among them). It gives the scan's
+# allocation, entry for entry, because:
+#
+# * Membership, |lots| and the total are a snapshot (side, held) per (row, market) taken when
+#   the row was last keyed. Every change to a trader's quote or positions passes through
+#   add_quote or move_base, which mark the row dirty (adl_touch); every allocation first re-keys
+#   the dirty rows in every market (O(m log N) each), so the snapshot equals the state.
+# * A score (score_of) reads the row's quote, positions, costs and the marks (equity and
+#   maintenance over all its markets), and nothing else: the profile's tables are fixed. So an
+#   entry stays exact until its row changes (re-keyed: its (row, market) gen is bumped, which
+#   makes the old entry stale) or a mark changes (set_mark bumps mark_version; a ranking whose
+#   scores are from an older version is rebuilt, all members rescored, when it is next needed).
+# * Scored policies keep a binary heap per (market, side) on (score desc, row asc), the scan's
+#   total order. An allocation pops the best entries, skipping stale ones, until the lots are
+#   covered; each popped row is marked dirty and so re-keyed before the next allocation. A heap
+#   suffices because an allocation only ever needs a prefix of the order. Stale entries are
+#   dropped when popped, and the heap is compacted when it holds more than twice its members.
+# * A score that overflows makes the scan return OVERFLOW whoever else is a candidate; the
+#   ranking counts its members whose score overflowed and returns OVERFLOW while any does.
+# * The scan's allocation falls short only when the candidates' total is below the lots needed:
+#   the index answers INSUFFICIENT_ADL_LIQUIDITY from the kept total without listing anyone.
+# * Seeded: the candidates in row order are the members of a Fenwick tree over rows, so the
+#   start-th candidate and each next one are found in O(log N).
+# * Pro rata (needed < total): a member holding l lots gets floor(needed x l / total) and may
+#   get one leftover lot by its remainder needed x l mod total. A member with needed x l < total
+#   ("small") has no floor share and remainder needed x l itself, so the small members rank for
+#   the leftover exactly in (l desc, row asc) order; the "big" ones (needed x l >= total, at
+#   most ``needed`` of them, as each floor share is >= 1) come first in that order. So a heap
+#   per (market, side) on (held lots desc, row asc) gives every big member and then at most
+#   ``leftover`` small ones: the big ones are ranked by remainder explicitly, merged with the
+#   small stream, and the first ``leftover`` get a lot. O(min(candidates, 2 x needed) x log N)
+#   per call; when the total equals the lots needed everyone takes everything (an O(N) listing).
+#
+# Costs (N rows, m markets, t rows taken): a re-key O(m log N); a scored allocation O(t log N)
+# plus the stale entries it pops (each created by one re-key, so amortized into it); a price
+# move costs one O(N log N) rebuild of each ranking used after it (rescoring its members,
+# then a linear heapify); seeded O(t log N) after an O(N) first build of its tree; pro rata as
+# above, its heap (lots only) never rebuilt by a price move. An operation
+# that changes the rows themselves (opening an account) must call adl_reset: the index is then
+# built afresh at the next allocation.
+
+cdef enum:
+    ADL_INDEX = 0
+    ADL_SCAN = 1
+    ADL_VERIFY = 2
+    C_ADL_MISMATCH = 102
+
+ADL_MODES = {"index": ADL_INDEX, "scan": ADL_SCAN, "verify": ADL_VERIFY}
+C_ADL_MISMATCH_CODE = C_ADL_MISMATCH
+
+
+cdef inline Py_ssize_t rank_of(Py_ssize_t k, int side) noexcept nogil:
+    return 2 * k + (0 if side > 0 else 1)
+
+
+cdef void adl_free(Adl* d, Py_ssize_t m) noexcept nogil:
+    cdef Py_ssize_t r
+    if d == NULL:
+        return
+    if d.ranks != NULL:
+        for r in range(2 * m):
+            free(d.ranks[r].heap)
+            free(d.ranks[r].fen)
+    free(d.ranks)
+    free(d.side)
+    free(d.held)
+    free(d.gen)
+    free(d.err)
+    free(d.dirty)
+    free(d.dirty_list)
+    free(d.check_rows)
+    free(d.check_lots)
+    free(d.work)
+    free(d)
+
+
+cdef void adl_reset(Eng* e) noexcept nogil:
+    """Drop the index (the rows changed); the next allocation builds it afresh."""
+    adl_free(e.adl, e.m)
+    e.adl = NULL
+
+
+cdef Adl* adl_new(Eng* e) noexcept nogil:
+    """The index of the current state: membership, held lots and totals of every ranking; the
+    heaps and trees are built when first needed. NULL when out of memory."""
+    cdef Py_ssize_t n = e.n, m = e.m, nm = e.n * e.m, a, k, r
+    cdef int64_t l
+    cdef AdlRank* rank
+    cdef Adl* d = <Adl*>calloc(1, sizeof(Adl))
+    if d == NULL:
+        return NULL
+    d.side = <int8_t*>calloc(nm + 1, sizeof(int8_t))
+    d.held = <int64_t*>calloc(nm + 1, sizeof(int64_t))
+    d.gen = <int64_t*>calloc(nm + 1, sizeof(int64_t))
+    d.err = <uint8_t*>calloc(nm + 1, sizeof(uint8_t))
+    d.dirty = <uint8_t*>calloc(n + 1, sizeof(uint8_t))
+    d.dirty_list = <int64_t*>calloc(n + 1, sizeof(int64_t))
+    d.ranks = <AdlRank*>calloc(2 * m + 1, sizeof(AdlRank))
+    if d.side == NULL or d.held == NULL or d.gen == NULL or d.err == NULL or d.dirty == NULL \
+            or d.dirty_list == NULL or d.ranks == NULL:
+        adl_free(d, m)
+        return NULL
+    for r in range(2 * m):
+        d.ranks[r].built = -1
+    for a in range(n):
+        if e.role[a] != ROLE_TRADER:
+            continue
+        for k in range(m):
+            l = e.lots[a * m + k]
+            if l != 0:
+                d.side[a * m + k] = 1 if l > 0 else -1
+                d.held[a * m + k] = l if l > 0 else -l
+                rank = &d.ranks[rank_of(k, d.side[a * m + k])]
+                rank.members += 1
+                rank.total += d.held[a * m + k]
+    return d
+
+
+# the heap: entry x before y when its score is higher, or equal with the smaller row (cmp_score)
+cdef inline bint ent_before(const AdlEnt* x, const AdlEnt* y) noexcept nogil:
+    cdef int c
+    if x.sgn != y.sgn:
+        return x.sgn > y.sgn
+    if x.sgn != 0:
+        c = eng_cmp_ufrac(x.num, x.den, y.num, y.den)
+        if x.sgn < 0:
+            c = -c
+        if c != 0:
+            return c > 0
+    return x.row < y.row
+
+
+cdef void ent_sift_down(AdlEnt* h, Py_ssize_t size, Py_ssize_t j) noexcept nogil:
+    cdef AdlEnt moving = h[j]
+    cdef Py_ssize_t child
+    while True:
+        child = 2 * j + 1
+        if child >= size:
+            break
+        if child + 1 < size and ent_before(&h[child + 1], &h[child]):
+            child += 1
+        if not ent_before(&h[child], &moving):
+            break
+        h[j] = h[child]
+        j = child
+    h[j] = moving
+
+
+cdef void ent_sift_up(AdlEnt* h, Py_ssize_t j) noexcept nogil:
+    cdef AdlEnt moving = h[j]
+    cdef Py_ssize_t parent
+    while j > 0:
+        parent = (j - 1) // 2
+        if not ent_before(&moving, &h[parent]):
+            break
+        h[j] = h[parent]
+        j = parent
+    h[j] = moving
+
+
+cdef int ent_reserve(AdlRank* rank, Py_ssize_t want) noexcept nogil:
+    cdef AdlEnt* grown
+    cdef Py_ssize_t cap
+    if want <= rank.cap:
+        return C_OK
+    cap = 2 * rank.cap + 16
+    if cap < want:
+        cap = want
+    grown = <AdlEnt*>realloc(rank.heap, cap * sizeof(AdlEnt))
+    if grown == NULL:
+        return C_OVERFLOW  # out of memory: reported, never a wrap
+    rank.heap = grown
+    rank.cap = cap
+    return C_OK
+
+
+cdef int ent_score(Eng* e, Adl* d, AdlRank* rank, Py_ssize_t a, Py_ssize_t k,
+                   bint sift) noexcept nogil:
+    """Score (a, k) into the ranking (appended, then sifted up when ``sift``), or count it as
+    an overflow."""
+    cdef Py_ssize_t at = a * e.m + k
+    cdef AdlEnt* ent
+    if e.ranking == RANK_PRO_RATA:  # keyed by the lots held
+        e.score_sgn[0] = 1
+        e.score_num[0] = <eng_u128>d.held[at]
+        e.score_den[0] = 1
+    elif score_of(e, 0, a, k) != C_OK:
+        rank.errors += 1
+        d.err[at] = 1
+        return C_OK
+    if ent_reserve(rank, rank.size + 1) != C_OK:
+        return C_OVERFLOW
+    ent = &rank.heap[rank.size]
+    ent.sgn = e.score_sgn[0]
+    ent.num = e.score_num[0]
+    ent.den = e.score_den[0]
+    ent.row = a
+    ent.gen = d.gen[at]
+    rank.size += 1
+    if sift:
+        ent_sift_up(rank.heap, rank.size - 1)
+    return C_OK
+
+
+cdef int adl_rebuild(Eng* e, Adl* d, Py_ssize_t k, int side) noexcept nogil:
+    """Key every member of ranking (k, side) (scores at the current marks); heapify."""
+    cdef AdlRank* rank = &d.ranks[rank_of(k, side)]
+    cdef Py_ssize_t a, j, at
+    cdef int code
+    rank.size = 0
+    rank.errors = 0
+    if ent_reserve(rank, rank.members) != C_OK:
+        return C_OVERFLOW
+    for a in range(e.n):
+        at = a * e.m + k
+        if d.side[at] == side:
+            d.err[at] = 0
+            code = ent_score(e, d, rank, a, k, False)
+            if code != C_OK:
+                return code
+    j = rank.size // 2
+    while j > 0:
+        j -= 1
+        ent_sift_down(rank.heap, rank.size, j)
+    rank.built = d.mark_version
+    d.rebuilds += 1
+    return C_OK
+
+
+cdef void adl_compact(Eng* e, Adl* d, AdlRank* rank, Py_ssize_t k) noexcept nogil:
+    """Drop the stale entries of a heap and heapify what is left."""
+    cdef Py_ssize_t x, kept = 0, j
+    cdef AdlEnt* h = rank.heap
+    for x in range(rank.size):
+        if h[x].gen == d.gen[h[x].row * e.m + k]:
+            h[kept] = h[x]
+            kept += 1
+    rank.size = kept
+    j = kept // 2
+    while j > 0:
+        j -= 1
+        ent_sift_down(h, kept, j)
+    d.compactions += 1
+
+
+# a Fenwick tree of 0/1 membership over rows 0..n-1 (1-based inside)
+cdef inline void fen_add(int32_t* f, Py_ssize_t n, Py_ssize_t row, int32_t v) noexcept nogil:
+    cdef Py_ssize_t j = row + 1
+    while j <= n:
+        f[j] += v
+        j += j & -j
+
+
+cdef Py_ssize_t fen_kth(const int32_t* f, Py_ssize_t n, int64_t kth) noexcept nogil:
+    """The row of the kth member (1-based) in row order."""
+    cdef Py_ssize_t pos = 0, step = 1
+    while step * 2 <= n:
+        step *= 2
+    while step > 0:
+        if pos + step <= n and f[pos + step] < kth:
+            pos += step
+            kth -= f[pos]
+        step //= 2
+    return pos
+
+
+cdef int fen_build(Eng* e, Adl* d, AdlRank* rank, Py_ssize_t k, int side) noexcept nogil:
+    cdef Py_ssize_t n = e.n, j, parent
+    cdef int32_t* f = <int32_t*>calloc(n + 1, sizeof(int32_t))
+    if f == NULL:
+        return C_OVERFLOW
+    for j in range(1, n + 1):
+        if d.side[(j - 1) * e.m + k] == side:
+            f[j] += 1
+        parent = j + (j & -j)
+        if parent <= n:
+            f[parent] += f[j]
+    rank.fen = f
+    return C_OK
+
+
+cdef inline bint adl_heaped(const Eng* e) noexcept nogil:
+    """Rankings kept in a heap: the scored policies and pro rata (by held lots)."""
+    return e.ranking != RANK_SEEDED
+
+
+cdef inline bint rank_fresh(const Eng* e, const Adl* d, const AdlRank* rank) noexcept nogil:
+    """The heap holds every member's current key: scores are as of the current marks; pro
+    rata's key (held lots) does not depend on them."""
+    if e.ranking == RANK_PRO_RATA:
+        return rank.built >= 0
+    return rank.built == d.mark_version
+
+
+cdef int adl_rekey(Eng* e, Adl* d, Py_ssize_t a) noexcept nogil:
+    """Re-key a changed row in every market: membership, held lots, totals, trees, scores."""
+    cdef Py_ssize_t k, at
+    cdef int64_t l
+    cdef int old, new
+    cdef AdlRank* rank
+    for k in range(e.m):
+        at = a * e.m + k
+        old = d.side[at]
+        l = e.lots[at] if e.role[a] == ROLE_TRADER else 0
+        new = 0 if l == 0 else (1 if l > 0 else -1)
+        if old == 0 and new == 0:
+            continue
+        d.gen[at] += 1  # the row's entry, if any, is stale from here
+        if old != 0:
+            rank = &d.ranks[rank_of(k, old)]
+            if d.err[at]:
+                rank.errors -= 1
+                d.err[at] = 0
+            rank.members -= 1
+            rank.total -= d.held[at]
+            if rank.fen != NULL:
+                fen_add(rank.fen, e.n, a, -1)
+        d.side[at] = <int8_t>new
+        d.held[at] = l if l > 0 else -l
+        if new != 0:
+            rank = &d.ranks[rank_of(k, new)]
+            rank.members += 1
+            rank.total += d.held[at]
+            if rank.fen != NULL:
+                fen_add(rank.fen, e.n, a, 1)
+            if adl_heaped(e) and rank_fresh(e, d, rank):
+                if ent_score(e, d, rank, a, k, True) != C_OK:
+                    return C_OVERFLOW
+                if rank.size > 2 * rank.members + 64:
+                    adl_compact(e, d, rank, k)
+        d.rekeys += 1
+    return C_OK
+
+
+cdef int adl_flush(Eng* e, Adl* d) noexcept nogil:
+    cdef Py_ssize_t x, a
+    for x in range(d.ndirty):
+        a = d.dirty_list[x]
+        d.dirty[a] = 0
+        if adl_rekey(e, d, a) != C_OK:
+            return C_OVERFLOW
+    d.ndirty = 0
+    return C_OK
+
+
+cdef int cmp_pro_rata(const Eng* e, Py_ssize_t x, Py_ssize_t y) noexcept nogil:
+    """Entries x, y of the pro-rata work list: larger remainder first, then the smaller row."""
+    cdef const int64_t* rows = e.adl.work
+    if e.score_num[x] != e.score_num[y]:
+        return -1 if e.score_num[x] > e.score_num[y] else 1
+    return -1 if rows[x] < rows[y] else (1 if rows[x] > rows[y] else 0)
+
+
+cdef int cmp_work_row(const Eng* e, Py_ssize_t x, Py_ssize_t y) noexcept nogil:
+    cdef const int64_t* rows = e.adl.work
+    return -1 if rows[x] < rows[y] else (1 if rows[x] > rows[y] else 0)
+
+
+cdef inline void drop_top(AdlRank* rank) noexcept nogil:
+    rank.size -= 1
+    if rank.size > 0:
+        rank.heap[0] = rank.heap[rank.size]
+        ent_sift_down(rank.heap, rank.size, 0)
+
+
+cdef inline bint adl_peek(Eng* e, Adl* d, AdlRank* rank, Py_ssize_t k) noexcept nogil:
+    """Drop stale entries from the top of the heap; False when it is empty."""
+    while rank.size > 0:
+        if rank.heap[0].gen == d.gen[rank.heap[0].row * e.m + k]:
+            return True
+        drop_top(rank)
+        d.stale += 1
+    return False
+
+
+cdef int pro_rata_index(Eng* e, Adl* d, AdlRank* rank, Py_ssize_t k, eng_i128 needed,
+                        Py_ssize_t* count) noexcept nogil:
+    """Pro rata from the held-lots heap when the members hold more than ``needed`` (see the
+    section's notes): pro_rata_shares' allocation, rows in scratch_a, lots in scratch_b."""
+    cdef Py_ssize_t n1 = e.n + 1, npop = 0, nbig, x, b, sm, got = 0, merged
+    cdef int64_t* rows
+    cdef int64_t* share
+    cdef int64_t* order
+    cdef eng_i128 exact, leftover = needed, total = rank.total
+    cdef AdlEnt top
+    if d.work == NULL:
+        d.work = <int64_t*>malloc(3 * n1 * sizeof(int64_t))
+        if d.work == NULL:
+            return C_OVERFLOW
+    rows = d.work
+    share = d.work + n1
+    order = d.work + 2 * n1
+    # the big members (a floor share of at least one lot), in held-lots order
+    while adl_peek(e, d, rank, k):
+        top = rank.heap[0]
+        exact = needed * d.held[top.row * e.m + k]
+        if exact < total:
+            break
+        drop_top(rank)
+        rows[npop] = top.row
+        share[npop] = <int64_t>(exact / total)
+        e.score_num[npop] = <eng_u128>(exact % total)
+        order[npop] = npop
+        leftover -= exact / total
+        npop += 1
+    nbig = npop
+    # the largest small members, as many as there are leftover lots (remainder = needed x lots)
+    while npop - nbig < leftover and adl_peek(e, d, rank, k):
+        top = rank.heap[0]
+        drop_top(rank)
+        rows[npop] = top.row
+        share[npop] = 0
+        e.score_num[npop] = <eng_u128>(needed * d.held[top.row * e.m + k])
+        npop += 1
+    merge_sort(e, order, e.scratch_c, nbig, cmp_pro_rata)
+    # merge the big (by remainder) with the small stream (already in remainder order)
+    b = 0
+    sm = nbig
+    merged = 0
+    while merged < leftover and (b < nbig or sm < npop):
+        if sm >= npop or (b < nbig and cmp_pro_rata(e, order[b], sm) < 0):
+            share[order[b]] += 1
+            b += 1
+        else:
+            share[sm] += 1
+            sm += 1
+        merged += 1
+    # the allocation in row order: every member with a share
+    for x in range(npop):
+        adl_touch(e, rows[x])  # out of the heap now: re-keyed before the next allocation
+        if share[x] > 0:
+            order[got] = x
+            got += 1
+    merge_sort(e, order, e.scratch_c, got, cmp_work_row)
+    for x in range(got):
+        e.scratch_a[x] = rows[order[x]]
+        e.scratch_b[x] = share[order[x]]
+    d.taken += npop
+    count[0] = got
+    return C_OK
+
+
+cdef int adl_allocation_index(Eng* e, Py_ssize_t i, Py_ssize_t k, uint64_t seq_before,
+                              Py_ssize_t* count) noexcept nogil:
+    """LIQ-ADL-2 from the index: the scan's allocation (rows in scratch_a, lots in scratch_b),
+    or INSUFFICIENT_ADL_LIQUIDITY when the candidates hold fewer lots than needed (the scan's
+    allocation then falls short), or the scan's OVERFLOW."""
+    cdef int64_t position = e.lots[i * e.m + k]
+    cdef int side = -sgn(position)   # the candidates' side
+    cdef eng_i128 needed = iabs(position), take, lots_a
+    cdef Py_ssize_t got = 0, a, n_cand = 0
+    cdef int64_t j
+    cdef Adl* d
+    cdef AdlRank* rank
+    cdef AdlEnt top
+    if e.adl == NULL:
+        e.adl = adl_new(e)
+        if e.adl == NULL:
+            return C_OVERFLOW  # out of memory: reported, never a wrong answer
+    d = e.adl
+    if adl_flush(e, d) != C_OK:
+        return C_OVERFLOW
+    rank = &d.ranks[rank_of(k, side)]
+    if adl_heaped(e):
+        if not rank_fresh(e, d, rank) and adl_rebuild(e, d, k, side) != C_OK:
+            return C_OVERFLOW
+        if rank.errors > 0:
+            return C_OVERFLOW  # a candidate's score left the domain, as in the scan
+    if rank.total < needed:
+        return C_INSUFFICIENT_ADL_LIQUIDITY
+    if e.ranking == RANK_PRO_RATA:
+        if rank.total > needed:
+            return pro_rata_index(e, d, rank, k, needed, count)
+        for a in range(e.n):  # everyone takes everything
+            if d.side[a * e.m + k] == side:
+                e.scratch_a[n_cand] = a
+                n_cand += 1
+        return pro_rata_shares(e, k, n_cand, needed, rank.total, count)
+    if e.ranking == RANK_SEEDED:
+        if rank.fen == NULL and fen_build(e, d, rank, k, side) != C_OK:
+            return C_OVERFLOW
+        j = <int64_t>(splitmix64(e.adl_seed ^ seq_before) % <uint64_t>rank.members)
+        while needed > 0:
+            a = fen_kth(rank.fen, e.n, j + 1)
+            lots_a = d.held[a * e.m + k]
+            take = needed if needed < lots_a else lots_a
+            e.scratch_a[got] = a
+            e.scratch_b[got] = <int64_t>take
+            got += 1
+            needed -= take
+            j = j + 1 if j + 1 < rank.members else 0
+        d.taken += got
+        count[0] = got
+        return C_OK
+    while needed > 0:
+        if not adl_peek(e, d, rank, k):
+            return C_ADL_MISMATCH  # the kept total says the heap cannot run dry: a defect
+        top = rank.heap[0]
+        drop_top(rank)
+        lots_a = d.held[top.row * e.m + k]
+        take = needed if needed < lots_a else lots_a
+        e.scratch_a[got] = top.row
+        e.scratch_b[got] = <int64_t>take
+        got += 1
+        needed -= take
+        adl_touch(e, top.row)  # out of the heap now: re-keyed before the next allocation
+    d.taken += got
+    count[0] = got
+    return C_OK
+
+
+cdef int adl_allocation(Eng* e, Py_ssize_t i, Py_ssize_t k, uint64_t seq_before,
+                        Py_ssize_t* count) noexcept nogil:
+    """LIQ-ADL-2: who takes how many lots, in execution order (rows in scratch_a, lots in
+    scratch_b, ``count`` entries), or INSUFFICIENT_ADL_LIQUIDITY when the opposite side holds
+    too few lots. From the index, by the scan (``ADL_SCAN``), or both compared (``ADL_VERIFY``:
+    C_ADL_MISMATCH on any difference)."""
+    cdef Py_ssize_t n_index, n_scan, x
+    cdef int code, code_scan
+    cdef eng_i128 allocated = 0
+    cdef Adl* d
+    if e.adl_mode == ADL_SCAN:
+        return adl_allocation_scan(e, i, k, seq_before, count)
+    code = adl_allocation_index(e, i, k, seq_before, count)
+    if e.adl_mode != ADL_VERIFY or code == C_ADL_MISMATCH:
+        return code
+    d = e.adl
+    if d == NULL:
+        return C_ADL_MISMATCH
+    if d.check_rows == NULL:
+        d.check_rows = <int64_t*>malloc((e.n + 1) * sizeof(int64_t))
+        d.check_lots = <int64_t*>malloc((e.n + 1) * sizeof(int64_t))
+        if d.check_rows == NULL or d.check_lots == NULL:
+            return C_OVERFLOW
+    n_index = count[0] if code == C_OK else 0
+    for x in range(n_index):
+        d.check_rows[x] = e.scratch_a[x]
+        d.check_lots[x] = e.scratch_b[x]
+    code_scan = adl_allocation_scan(e, i, k, seq_before, &n_scan)
+    d.checks += 1
+    if code_scan == C_OK:
+        for x in range(n_scan):
+            allocated += e.scratch_b[x]
+    if code == C_INSUFFICIENT_ADL_LIQUIDITY:  # the scan's allocation must fall short
+        if code_scan != C_OK or allocated >= iabs(e.lots[i * e.m + k]):
+            return C_ADL_MISMATCH
+    elif code != code_scan:
+        return C_ADL_MISMATCH
+    elif code == C_OK:
+        if n_scan != n_index:
+            return C_ADL_MISMATCH
+        for x in range(n_index):
+            if d.check_rows[x] != e.scratch_a[x] or d.check_lots[x] != e.scratch_b[x]:
+                return C_ADL_MISMATCH
+    return code
 
 
 cdef int adl_receive(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t lots,
@@ -1682,6 +2313,8 @@ cdef int set_mark(Eng* e, Py_ssize_t k, eng_i128 price) noexcept nogil:
     e.seq += 1
     if e.track:
         e.clock += iabs(price - e.marks[k])
+    if e.adl != NULL:
+        e.adl.mark_version += 1  # every score may move: rankings rebuild when next needed
     e.marks[k] = <int64_t>price
     return C_OK
 
@@ -2573,6 +3206,8 @@ cdef class Engine:
         self.n_heaps = 0
         self.e.track = False
         self.e.bound_lots = NULL
+        self.e.adl = NULL
+        self.e.adl_mode = ADL_INDEX
 
     def __dealloc__(self):
         cdef Py_ssize_t x
@@ -2588,6 +3223,7 @@ cdef class Engine:
             free(self.ix_store.heaps)
         free(self.ix_store.act)
         free(self.e.bound_lots)
+        adl_reset(&self.e)
         self.ix_store.heaps = NULL
         self.ix_store.act = NULL
         self.e.bound_lots = NULL
@@ -2818,6 +3454,21 @@ cdef class Engine:
             amounts["written_off"] = py_i128(out.written_off)
         return code, amounts
 
+    def adl_order(self, order):
+        """How deleveraging allocations are found: ``index`` (the ranking index, the default),
+        ``scan`` (every account, the reference's way: the oracle) or ``verify`` (both,
+        C_ADL_MISMATCH_CODE on any difference). A cascade's ``order`` sets it too."""
+        self.e.adl_mode = ADL_MODES[order]
+
+    def adl_index_stats(self):
+        """The deleveraging index's work so far: rankings rebuilt, (row, market) re-keys, rows
+        taken, stale entries popped, heap compactions, allocations checked against the scan."""
+        cdef Adl* d = self.e.adl
+        if d == NULL:
+            return {}
+        return {"rebuilds": d.rebuilds, "rekeys": d.rekeys, "taken": d.taken, "stale": d.stale,
+                "compactions": d.compactions, "checks": d.checks}
+
     def socialize_loss(self, Py_ssize_t k, int side):
         cdef SocialOut out
         cdef int code
@@ -3017,6 +3668,8 @@ cdef class Engine:
         self.e.bound_quote = 0
         self.e.track = True
         self.cas_store.ix = ix
+        self.e.adl_mode = {ORDER_INDEX: ADL_INDEX, ORDER_SCAN: ADL_SCAN,
+                           ORDER_VERIFY: ADL_VERIFY}[mode]  # deleveraging follows suit
 
     def cascade_index_stats(self):
         """How the processing orders were found: rounds answered by the index, full scans (the

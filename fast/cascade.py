@@ -104,6 +104,8 @@ def _book_arrays(config: CascadeConfig, market_ids) -> tuple:
 def _check(code: int, what: str) -> None:
     if code == _engine.C_ORDER_MISMATCH_CODE:
         raise AssertionError("the index's processing order differs from the scan's")
+    if code == _engine.C_ADL_MISMATCH_CODE:
+        raise AssertionError("the deleveraging index's allocation differs from the scan's")
     if code != ResultCode.OK:
         raise _error_for(code, what)
 

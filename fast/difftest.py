@@ -4,18 +4,22 @@
                      [--max-divergences N] [--out FILE] [--quiet]
     liqspec difftest --replay FILE
 
-Each example is one of three kinds, by its seed: ``queries`` (a generated venue and accounts,
+Each example is one of four kinds, by its seed: ``queries`` (a generated venue and accounts,
 :func:`~liqspec.fast.scenarios.random_scenario`, with random tier tables, decimals, minimums,
 open-interest scaling, backstop ratios, marks and balances up to the int64 limits; every
 per-account query runs on both implementations), ``operations`` (a whole venue state with
 policies, roles, books and holders, and a sequence of state-changing operations,
 :func:`~liqspec.fast.scenarios.random_operations`; after every call the receipts or error types
-and result codes, and the resulting states, must be equal) and ``cascade`` (a small book, a price
+and result codes, and the resulting states, must be equal), ``cascade`` (a small book, a price
 path, book shapes, a mark rule and a vault, :func:`~liqspec.fast.scenarios.random_cascade`; the
-whole CascadeResult, trace, step records, summary and final state, must be equal). A divergence
-is shrunk to a minimal case (fewer calls, accounts, positions, markets, steps and levels, smaller
-numbers) and printed as JSON (``liqspec.codec``'s integer JSON: every integer a decimal
-string) that ``--replay`` runs again. ``--jobs`` runs the examples in worker
+whole CascadeResult, trace, step records, summary and final state, must be equal) and ``adl``
+(the same comparison on a deleveraging-heavy cascade,
+:func:`~liqspec.fast.scenarios.random_adl_cascade`: thin books, an empty or small fund, many
+traders on both sides, cross accounts over two markets and marks moving between the calls, under
+each ranking policy, so the engine's deleveraging index meets re-keyed accounts and rebuilt
+rankings). A divergence is shrunk to a minimal case (fewer calls, accounts, positions, markets,
+steps and levels, smaller numbers) and printed as JSON (``liqspec.codec``'s integer JSON: every
+integer a decimal string) that ``--replay`` runs again. ``--jobs`` runs the examples in worker
 processes. The exit status is 1 when a divergence was found, else 0; bad input (a budget that is
 not positive, a replay file that is missing or holds no difftest case, an ``--out`` that cannot be
 written, checked before any work) is a :class:`DifftestInputError`, exit status 2. ``--out`` is
@@ -44,11 +48,11 @@ from liqspec.reference import Account, LiqspecError, Profile
 from .compare import (FAST, NAMES, OPERATIONS, REFERENCE, cascade_divergence, cascade_json,
                       expected_fast, first_difference, first_operation_divergence, operations,
                       result_json, run, run_cascade_case, run_operations, snapshot_json)
-from .scenarios import (Scenario, cascade_config_from_json, dumps, random_cascade,
-                        random_operations, random_scenario, scenario_from_json, scenario_to_json,
-                        well_formed)
+from .scenarios import (Scenario, cascade_config_from_json, dumps, random_adl_cascade,
+                        random_cascade, random_operations, random_scenario, scenario_from_json,
+                        scenario_to_json, well_formed)
 
-KINDS = ("queries", "operations", "cascade")
+KINDS = ("queries", "operations", "cascade", "adl")
 _INTEGER = re.compile(r"-?[1-9][0-9]*")
 
 
@@ -248,7 +252,7 @@ def _json_candidates(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
     profile, the marks and a cascade's path and books at once), a cascade step, a position or
     any other list element or key; then every integer made smaller (0, half, one closer to 0).
     Candidates that no longer build are rejected by the caller."""
-    if doc["kind"] == "cascade":
+    if doc["kind"] in ("cascade", "adl"):
         config = doc["config"]
         steps = len(next(iter(config["path"].values()), []))
         for j in range(steps if steps > 1 else 0):  # a step of the path, in every market
@@ -386,7 +390,7 @@ def check_example(seed: int, kinds: Sequence[str] = KINDS) -> tuple[str, int, di
         if first_operation_divergence(want, got) is None:
             return kind, len(calls), None
         return kind, len(calls), describe(shrink_case(case))
-    scenario, config = random_cascade(seed)
+    scenario, config = random_adl_cascade(seed) if kind == "adl" else random_cascade(seed)
     case = {"kind": kind, "seed": seed, "scenario": scenario_to_json(scenario), "config": config}
     if cascade_divergence(run_cascade_case(REFERENCE, scenario, config),
                           run_cascade_case(FAST, scenario, config), config, scenario) is None:
@@ -502,7 +506,8 @@ def summary(done: dict[str, int], checks: dict[str, int], seed: int, divergences
             f"{jobs} job{'s' if jobs != 1 else ''}), seeds from {seed}: "
             f"{done['queries']} query scenarios ({checks['queries']} queries), "
             f"{done['operations']} operation sequences ({checks['operations']} calls), "
-            f"{done['cascade']} cascades; {divergences_} divergences")
+            f"{done['cascade']} cascades, {done['adl']} deleveraging cascades; "
+            f"{divergences_} divergences")
 
 
 # -- replay ---------------------------------------------------------------------------------
@@ -640,7 +645,7 @@ def _check_out(path: str) -> None:
 
 #: the keys a replayable case of each kind needs (a queries case may omit its kind)
 _CASE_KEYS = {"queries": ("scenario", "op", "args"), "operations": ("scenario", "calls"),
-              "cascade": ("scenario", "config")}
+              "cascade": ("scenario", "config"), "adl": ("scenario", "config")}
 
 
 def _check_case(case: Any, where: str) -> None:

@@ -605,6 +605,84 @@ def random_cascade(seed: int) -> tuple[Scenario, dict[str, Any]]:
     return scenario, codec.cascade_config_to_json(config)
 
 
+def random_adl_cascade(seed: int, ranking: str | None = None) -> tuple[Scenario, dict[str, Any]]:
+    """A deleveraging-heavy cascade on the toy venue: 4..16 traders, cross (one or both
+    markets) or isolated, one side of each market leveraged 20x..100x against the path's
+    direction and the other side at 1x..20x, a small insurance fund, thin books (1..3 levels of
+    a few lots) and a price path of 2..5 steps over one or both markets, so most liquidations
+    end in auto-deleveraging under the ``ranking`` policy (default: drawn), with the marks
+    moving between the calls."""
+    rng = random.Random(seed)
+    ranking = ranking or rng.choice(RANKINGS)
+    profile = replace(_toy_profile(rng), bad_debt_policy="adl", adl_ranking=ranking)
+    if profile.portion_ppm < 50_000:  # as random_cascade: one lot per order is slow
+        profile = replace(profile, portion_ppm=rng.randint(50_000, PPM))
+    marks = {m: base * rng.randint(800, 1200) // 1000
+             for m, base in (("BTC", 500_000), ("ETH", 300_000))}
+    chosen = [m for m in marks if rng.random() < 0.7] or [rng.choice(list(marks))]
+    falling = {m: rng.random() < 0.7 for m in marks}  # the side that the path hurts: longs
+    fund = rng.choice((0, 0, 1, 10**rng.randint(0, 9)))
+    accounts = []
+    for i in range(rng.randint(4, 16)):
+        held = [m for m in marks if rng.random() < 0.6] or [rng.choice(list(marks))]
+        isolated = None
+        if rng.random() < 0.15:
+            held = held[:1]
+            isolated = held[0]
+        positions, cost, value, notional = {}, {}, 0, 0
+        for market_id in held:
+            vpl = profile.markets[market_id].value_per_lot_tick
+            victim = rng.random() < 0.5
+            side = (1 if falling[market_id] else -1) * (1 if victim else -1)
+            lots = side * rng.randint(1, 10 ** rng.choice((1, 2, 3)))
+            entry = marks[market_id] * rng.randint(900, 1100) // 1000
+            positions[market_id] = lots
+            cost[market_id] = lots * entry * vpl
+            value += lots * marks[market_id] * vpl
+            notional += abs(lots) * marks[market_id] * vpl
+        leverage = rng.randint(20, 100) if rng.random() < 0.5 else rng.randint(1, 20)
+        account = Account(f"t{i}", quote=notional // leverage - value, positions=positions,
+                          cost_quote=cost, isolated_market=isolated)
+        if rng.random() < 0.3:
+            account.quote = _near_boundary_quote(rng, profile, marks, account, fund)
+        accounts.append(account)
+    book = Account("book", quote=rng.choice((0, 10**rng.randint(0, 12))), role=LIQUIDITY)
+    for market_id in marks:
+        net = sum(a.positions.get(market_id, 0) for a in accounts)
+        if net:
+            book.positions[market_id] = -net
+            book.cost_quote[market_id] = -sum(a.cost_quote.get(market_id, 0) for a in accounts)
+    accounts.append(book)
+    vault = None
+    if rng.random() < 0.15:
+        accounts.append(Account("vault", quote=10**rng.randint(0, 12), role=BACKSTOP))
+        vault = "vault"
+    holders = {INSURANCE_FUND: fund}
+    holders["outside"] = -(sum(a.quote for a in accounts) + fund)
+    steps = rng.randint(2, 5)
+    path = {}
+    for market_id in chosen:
+        price, prices = marks[market_id], []
+        for _ in range(steps):
+            move = rng.randint(5_000, 60_000) * (-1 if falling[market_id] else 1)
+            if rng.random() < 0.2:
+                move = -move // 2  # a bounce
+            price = max(1, price * (PPM + move) // PPM)
+            prices.append(price)
+        path[market_id] = prices
+    books = {}
+    for market_id in chosen:
+        levels = rng.randint(1, 3)
+        books[market_id] = [levels, rng.randint(1, 300_000 // levels),
+                            rng.choice((1, rng.randint(1, 20)))]
+    mark_rule = [rng.choice(("index_band", "index_band", "last_fill")),
+                 rng.choice((0, 5_000, 20_000))]
+    config = {"step_seconds": rng.choice((1, 5, 60)), "path": path, "books": books,
+              "book_account": "book", "backstop_vault": vault, "mark_rule": mark_rule}
+    return Scenario(seed, profile, marks, accounts, 0, {m: 0 for m in marks}, holders=holders,
+                    seq=rng.choice((0, 0, 7))), config
+
+
 def cascade_config_from_json(data: dict[str, Any]):
     """A :class:`~liqspec.reference.cascade.CascadeConfig` from its JSON form
     (``liqspec.codec.cascade_config_from_json``)."""

@@ -177,7 +177,10 @@ def cross_cascades(draw):
     policies = draw(st.sampled_from([
         {}, {"bad_debt_policy": "socialize"}, {"backstop_ratio": (2, 3), "adl_price": "mark"},
         {"liquidation_size": "portion", "portion_ppm": 250_000,
-         "portion_threshold_quote": usdt("1000")}]))
+         "portion_threshold_quote": usdt("1000")},
+        # every deleveraging ranking, so ``verify`` checks the ADL index's allocations too
+        {"adl_ranking": "pnl_margin_ratio"}, {"adl_ranking": "price_ratio_leverage"},
+        {"adl_ranking": "seeded", "adl_seed": 7}, {"adl_ranking": "pro_rata"}]))
     state = venue(toy_profile(**policies), insurance_quote=draw(st.integers(0, usdt("300"))))
     open_account(state, "book", role=LIQUIDITY)
     open_account(state, "vault", role=BACKSTOP)

@@ -56,13 +56,14 @@ def test_a_planted_bug_is_found_shrunk_and_replayed_LIQ_PRICE_3(monkeypatch, tmp
 # -- the campaign covers every kind, and each kind is not vacuous ----------------------------
 
 def test_examples_take_turns_over_every_kind(capsys):
-    """The summary counts each kind; 30 examples are 10 of each (kinds go by seed)."""
-    assert difftest.main(["--examples", "30", "--seed", "7"]) == 0
+    """The summary counts each kind; 40 examples are 10 of each (kinds go by seed)."""
+    assert difftest.main(["--examples", "40", "--seed", "7"]) == 0
     err = capsys.readouterr().err
-    assert "30 examples" in err
+    assert "40 examples" in err
     assert "10 query scenarios" in err and "10 operation sequences" in err
-    assert "10 cascades" in err and "0 divergences" in err
-    assert [difftest.kind_of(s) for s in range(3)] == ["queries", "operations", "cascade"]
+    assert "10 cascades" in err and "10 deleveraging cascades" in err
+    assert "0 divergences" in err
+    assert [difftest.kind_of(s) for s in range(4)] == ["queries", "operations", "cascade", "adl"]
 
 
 def test_operation_sequences_reach_every_operation_and_outcome_LIQ_RESULT_1():
@@ -206,7 +207,7 @@ def test_worker_processes_and_a_time_budget(capsys):
     """``--jobs 2`` runs the same examples in two processes; ``--seconds`` stops on time."""
     assert difftest.main(["--examples", "120", "--jobs", "2"]) == 0
     err = capsys.readouterr().err
-    assert "120 examples" in err and "on 2 jobs" in err and "40 cascades" in err
+    assert "120 examples" in err and "on 2 jobs" in err and "30 cascades" in err
     assert difftest.main(["--seconds", "1", "--jobs", "2", "--seed", "5000"]) == 0
     err = capsys.readouterr().err
     summary = [line for line in err.splitlines() if line.startswith("difftest: ")][-1]
