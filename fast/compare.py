@@ -213,10 +213,12 @@ def first_operation_divergence(reference: list[tuple], fast: list[tuple]) -> int
 
 def run_cascade_case(impl: SimpleNamespace, scenario: Scenario, config: dict) -> tuple:
     """One cascade on one implementation: ``("ok", events, steps, summary, final snapshot)``
-    or the error."""
+    or the error. The configuration is decoded first, outside the comparison: a case the codec
+    cannot read is the harness's error, never two equal outcomes."""
+    cascade_config = cascade_config_from_json(config)
     state = scenario.state()
     try:
-        result = impl.run_cascade(state, cascade_config_from_json(config))
+        result = impl.run_cascade(state, cascade_config)
     except Exception as error:  # noqa: BLE001
         return _error(error)
     return ("ok", result.events, result.steps, result.summary, result.state.snapshot())

@@ -677,10 +677,13 @@ def random_adl_cascade(seed: int, ranking: str | None = None) -> tuple[Scenario,
                             rng.choice((1, rng.randint(1, 20)))]
     mark_rule = [rng.choice(("index_band", "index_band", "last_fill")),
                  rng.choice((0, 5_000, 20_000))]
-    config = {"step_seconds": rng.choice((1, 5, 60)), "path": path, "books": books,
-              "book_account": "book", "backstop_vault": vault, "mark_rule": mark_rule}
+    config = CascadeConfig(PricePath(rng.choice((1, 5, 60)),
+                                     {m: tuple(p) for m, p in path.items()}),
+                           {m: BookShape(*shape) for m, shape in books.items()},
+                           book_account="book", backstop_vault=vault,
+                           mark_rule=MarkRule(*mark_rule))
     return Scenario(seed, profile, marks, accounts, 0, {m: 0 for m in marks}, holders=holders,
-                    seq=rng.choice((0, 0, 7))), config
+                    seq=rng.choice((0, 0, 7))), codec.cascade_config_to_json(config)
 
 
 def cascade_config_from_json(data: dict[str, Any]):
