@@ -19,11 +19,12 @@ import numpy as np
 
 from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN, require_int
 from liqspec.reference.book import BookShape
+from liqspec.reference.collateral import check_open_account
 from liqspec.reference.errors import (InvalidAmount, InvalidPrice, InvalidSize, MalformedState,
                                       Overflow, Rejection, ResultCode, UnknownAccount)
 from liqspec.reference.receipts import Receipt
 from liqspec.reference.state import (BACKSTOP, BAD_DEBT_ADL, BAD_DEBT_SOCIALIZE, HOLDERS,
-                                     LIQUIDITY, ROLES, TRADER, Account, Book, Fill, State,
+                                     LIQUIDITY, TRADER, Account, Book, Fill, State,
                                      Transfer)
 from liqspec.reference.trading import require_market_allowed
 from liqspec.reference.validation import accounts, valid_amount, valid_price, valid_rate, valid_size
@@ -256,19 +257,10 @@ def _column(state: State, market_id: str) -> int:
 
 def open_account(state: State, account_id: str, isolated_market: str | None = None,
                  role: str = TRADER) -> Receipt:
-    """LIQ-ACCOUNT-1 (reference: collateral.open_account): the reference's checks in its order
-    (the ID, a clash, the role, the isolated market; the reference has them inline, not as a
-    validator to call), then the engine gets the new account as an extra row and the write-back
-    appends it to the state, as the reference does."""
-    if not isinstance(account_id, str) or not account_id or account_id in HOLDERS:
-        raise MalformedState(f"account ID must be a non-empty string other than a holder name, "
-                             f"got {account_id!r}")
-    if account_id in state.accounts:
-        raise MalformedState(f"account {account_id!r} already exists")
-    if role not in ROLES:
-        raise MalformedState(f"unknown account role {role!r}")
-    if isolated_market is not None:
-        state.market(isolated_market)
+    """LIQ-ACCOUNT-1 (reference: collateral.open_account): the reference's own checks
+    (``check_open_account``), then the engine gets the new account as an extra row and the
+    write-back appends it to the state, as the reference does."""
+    check_open_account(state, account_id, isolated_market, role)
     new = Account(account_id, isolated_market=isolated_market, role=role)
     engine = _engine_for(state, new_account=new)
     return _run(state, "open_account", engine.account_ids.index(account_id), engine=engine)

@@ -12,9 +12,10 @@ from .validation import valid_amount
 
 
 @implements("LIQ-ACCOUNT-1")
-def open_account(state: State, account_id: str, isolated_market: str | None = None,
-                 role: str = TRADER) -> Receipt:
-    """Open an empty account: cross, or isolated (bound to one market)."""
+def check_open_account(state: State, account_id: str, isolated_market: str | None = None,
+                       role: str = TRADER) -> None:
+    """The checks of :func:`open_account`, in its order (the ID, a clash, the role, the isolated
+    market); pure: raises the typed error or returns, changing nothing."""
     if not isinstance(account_id, str) or not account_id or account_id in HOLDERS:
         raise MalformedState(f"account ID must be a non-empty string other than a holder name, "
                              f"got {account_id!r}")
@@ -24,6 +25,13 @@ def open_account(state: State, account_id: str, isolated_market: str | None = No
         raise MalformedState(f"unknown account role {role!r}")
     if isolated_market is not None:
         state.market(isolated_market)
+
+
+@implements("LIQ-ACCOUNT-1")
+def open_account(state: State, account_id: str, isolated_market: str | None = None,
+                 role: str = TRADER) -> Receipt:
+    """Open an empty account: cross, or isolated (bound to one market)."""
+    check_open_account(state, account_id, isolated_market, role)
     first = len(state.journal)
     with atomic(state):
         state.save_account(account_id)
