@@ -34,8 +34,8 @@ from typing import Any
 from liqspec import reference as ref
 from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN
 from liqspec.reference.errors import LiqspecError, ResultCode
+from liqspec.reference.funding import check_apply_funding
 from liqspec.reference.prices import Threshold
-from liqspec.reference.validation import valid_rate
 
 from liqspec.reference.book import BookShape
 from liqspec.reference.book import market_liquidate as _reference_market_liquidate
@@ -48,16 +48,6 @@ from . import accounts as fast_accounts
 from . import operations as fast_operations
 from .cascade import run_cascade as _fast_run_cascade
 from .scenarios import Scenario, cascade_config_from_json
-
-
-def _reference_funding_owed(state: ref.State, market_id: str, rate_ppm: int) -> dict[str, int]:
-    """What reference.apply_funding moves per account, in its order of checks."""
-    market = state.market(market_id)
-    valid_rate(rate_ppm, "funding rate")
-    mark = state.marks[market_id]
-    return {a: ref.funding_owed_quote(ref.position_value_quote(acct.position(market_id), mark,
-                                                               market), rate_ppm)
-            for a, acct in sorted(state.accounts.items()) if acct.position(market_id) != 0}
 
 
 NAMES = ("equity_quote", "account_maintenance_margin_quote", "account_initial_margin_quote",
@@ -73,7 +63,7 @@ OPERATIONS = fast_operations.OPERATIONS
 _REFERENCE_ELSEWHERE = {"market_liquidate": _reference_market_liquidate,
                         "replace_book": _reference_replace_book}
 
-REFERENCE = SimpleNamespace(name="reference", funding_owed=_reference_funding_owed,
+REFERENCE = SimpleNamespace(name="reference", funding_owed=check_apply_funding,
                             **{n: getattr(ref, n) for n in NAMES if n != "funding_owed"},
                             **{n: _REFERENCE_ELSEWHERE.get(n) or getattr(ref, n)
                                for n in OPERATIONS},

@@ -31,19 +31,26 @@ def _rounded_funding(exact_numerator: int) -> int:
     return -div_floor(-exact_numerator, PPM)
 
 
-@implements("LIQ-FUNDING-1", "LIQ-FUNDING-2")
-def apply_funding(state: State, market_id: str, rate_ppm: int) -> Receipt:
-    """Exchange funding for one interval on ``market_id`` at ``rate_ppm`` of each position's value
-    at the mark; the residual in the pool goes to the fee sink."""
+@implements("LIQ-FUNDING-1")
+def check_apply_funding(state: State, market_id: str, rate_ppm: int) -> dict[str, int]:
+    """The checks of :func:`apply_funding` and what each account with a position in the market
+    owes (positive) or is owed (negative), in account-ID order; pure: changes nothing."""
     market = state.market(market_id)
     valid_rate(rate_ppm, "funding rate")
     mark = state.marks[market_id]
-    owed = {
+    return {
         account_id: funding_owed_quote(position_value_quote(account.position(market_id), mark,
                                                             market), rate_ppm)
         for account_id, account in sorted(state.accounts.items())
         if account.position(market_id) != 0
     }
+
+
+@implements("LIQ-FUNDING-1", "LIQ-FUNDING-2")
+def apply_funding(state: State, market_id: str, rate_ppm: int) -> Receipt:
+    """Exchange funding for one interval on ``market_id`` at ``rate_ppm`` of each position's value
+    at the mark; the residual in the pool goes to the fee sink."""
+    owed = check_apply_funding(state, market_id, rate_ppm)
     first = len(state.journal)
     with atomic(state):
         for account_id, amount in owed.items():  # collect first, so the pool never goes negative

@@ -26,8 +26,8 @@ from liqspec.codec import CodecError, dec
 from liqspec.reference.book import BookShape, market_liquidate
 from liqspec.reference.cascade import CascadeConfig, replace_book, run_cascade
 from liqspec.reference.errors import LiqspecError
+from liqspec.reference.funding import check_apply_funding
 from liqspec.reference.state import State
-from liqspec.reference.validation import valid_rate
 
 QUERY, OPERATION, CASCADE = "query", "operation", "cascade"
 
@@ -57,16 +57,6 @@ def _open_interest(impl: Any, state: State, account: ref.Account) -> dict[str, i
 
 
 # -- queries the reference has no single function for ------------------------------------------
-
-def funding_owed(state: State, market_id: str, rate_ppm: int) -> dict[str, int]:
-    """LIQ-FUNDING-1 for every account with a position in the market, keyed by account ID."""
-    market = state.market(market_id)
-    valid_rate(rate_ppm, "funding rate")
-    mark = state.marks[market_id]
-    return {a: ref.funding_owed_quote(ref.position_value_quote(acct.position(market_id), mark,
-                                                               market), rate_ppm)
-            for a, acct in sorted(state.accounts.items()) if acct.position(market_id) != 0}
-
 
 def maintenance_requirement(state: State, market_id: str, notional_quote: int) -> dict[str, int]:
     """LIQ-TIER-1/2: the tier (its index from 0) and the maintenance requirement of a notional."""
@@ -209,7 +199,7 @@ REFERENCE = SimpleNamespace(
         "adl_receive_quote", "open_account", "deposit", "withdraw", "trade", "set_mark",
         "liquidate", "backstop_liquidate", "deleverage", "socialize_loss", "apply_funding",
         "fund_insurance")},
-    funding_owed=funding_owed, maintenance_requirement=maintenance_requirement,
+    funding_owed=check_apply_funding, maintenance_requirement=maintenance_requirement,
     initial_requirement=initial_requirement, liquidation_fee=liquidation_fee,
     market_liquidate=market_liquidate, replace_book=replace_book, run_cascade=run_cascade)
 
