@@ -15,16 +15,19 @@ leverage, at least its initial requirement, plus any loss to the start price).
 
 The crash: every market falls 15% in 30 ten-second steps and holds 5. Two books of liquidity:
 
-* ``thin``: 100 levels of 0.1% per side with lots_per_level = N / 400 (one lot at 10^4), so the
-  order book takes a sliver of the forced selling: the insurance fund runs out and
-  auto-deleveraging closes the rest (the deleveraging-heavy case);
-* ``deep``: the same levels, 40 times the lots: the book absorbs the selling, ADL stays rare.
+* ``deep``: 100 levels of 0.1% per side, each worth 200 USDT per account (twice the book's
+  notional per side, rebuilt at every step), an insurance fund of 100 USDT per account: the
+  book absorbs the forced selling and the fund pays the deficits, so no ADL is needed;
+* ``thin``: the same levels at 1 USDT per account and a fund of 0.1 USDT per account (at least
+  1,000): the order book takes a sliver of the selling, the fund runs out and
+  auto-deleveraging closes the rest (the deleveraging-heavy case).
 
 Per size and book, two child processes (one run each):
 
 * ``liqspec simulate --engine fast`` on the scenario file, end to end (load, cascade, trace,
   steps, summary, plots): wall time and the child's peak memory (``os.wait4``'s ru_maxrss);
-* the same phases called one by one in a child, timed: load (liqspec.bulk.parse_bulk_scenario:
+* the same phases called one by one in a child, timed in CPU seconds of the child
+  (``time.process_time``: the machine is shared, so wall time also counts other work): load (liqspec.bulk.parse_bulk_scenario:
   the file read, checked and packed), run (liqspec.bulk.run: liqspec.fast.cascade_arrays), write
   (liqspec.trace_stream.write_trace, steps.csv, summary.json, the three plots).
 
@@ -148,11 +151,23 @@ def write_positions(path: Path, accounts: int, markets: list[str] | None = None,
     return rows
 
 
+#: quote depth of one book level per account, in USDT (the median position is 10,000 USDT)
+LEVEL_DEPTH_USDT = {"deep": 200, "thin": 1}
+#: the insurance fund per account, in USDT: deep enough to pay every deficit on the deep book
+FUND_USDT = {"deep": 100, "thin": 0.1}
+
+
 def write_scenario(folder: Path, accounts: int, markets: list[str], book: str) -> Path:
-    lots = max(1, accounts // 400) * (40 if book == "deep" else 1)
+    """A scenario over the positions file ``book.parquet`` in ``folder``: per side, 100 levels
+    of LEVEL_DEPTH_USDT[book] x N USDT each (deep: half the book's notional per side, rebuilt
+    at every step; thin: 1/50 of that)."""
+    from liqspec.reference.profiles import get_profile
+    profile = get_profile(PROFILE_NAME)
     text = [f'name = "scale-{accounts}-{book}"', f'profile = "{PROFILE_NAME}"',
-            f'insurance_fund = "{max(1000, accounts // 10)}"', ""]
+            f'insurance_fund = "{max(1000, round(FUND_USDT[book] * accounts))}"', ""]
     for mid in markets:
+        lot_usdt = float(START_PRICES[mid]) / 10**profile.markets[mid].base_decimals
+        lots = max(1, round(LEVEL_DEPTH_USDT[book] * accounts / lot_usdt))
         text += [f"[markets.{mid}]", f'start_price = "{START_PRICES[mid]}"',
                  f'book = {{ levels = {LEVELS}, spacing = "{SPACING}", lots_per_level = {lots} }}',
                  ""]
@@ -169,28 +184,29 @@ def write_scenario(folder: Path, accounts: int, markets: list[str], book: str) -
 PHASES = r"""
 import json, sys, time
 from pathlib import Path
-t0 = time.perf_counter()
+clock = time.process_time  # CPU seconds of this process: the machine is shared
+t0 = clock()
 from liqspec import bulk, plots
 from liqspec.reference.cascade import CascadeResult
 from liqspec.scenario import load_scenario
 from liqspec.simulate import write_steps_csv, write_summary_json
 from liqspec.trace_stream import write_trace
 out = Path(sys.argv[2]); out.mkdir(exist_ok=True)
-t1 = time.perf_counter()
+t1 = clock()
 scenario = load_scenario(sys.argv[1], bulk.parse_bulk_scenario)
-t2 = time.perf_counter()
+t2 = clock()
 crash = bulk.run(scenario)
-t3 = time.perf_counter()
+t3 = clock()
 events = write_trace(crash.event_batches(), bulk.EVENT_SCHEMA, parquet=out / "events.parquet",
                      csv=out / "events.csv", jsonl=out / "events.jsonl")
 write_steps_csv(crash, out / "steps.csv")
 write_summary_json(crash.summary, scenario.state, out / "summary.json", scenario.name)
-t4 = time.perf_counter()
+t4 = clock()
 view = CascadeResult(None, bulk.plot_events(crash), crash.steps, crash.summary)
 levels = {m: bulk.liquidation_levels(scenario.book, m) for m in scenario.config.path.index_ticks}
 plots.render_all(view, scenario.state, scenario.config, out, scenario.name,
                  levels_by_market=levels)
-t5 = time.perf_counter()
+t5 = clock()
 s = crash.summary
 print(json.dumps({"import": t1 - t0, "load": t2 - t1, "run": t3 - t2, "trace": t4 - t3,
                   "plots": t5 - t4, "events": events, "liquidated": s.accounts_liquidated,
@@ -211,7 +227,7 @@ traders = book.traders
 quote, lots = book.quote[traders].copy(), book.lots[traders].copy()
 m = lots.shape[1]
 vpl = tables.value_per_lot_tick
-t = time.perf_counter()
+t = time.process_time()
 closed = 0
 paths = {tables.column(mid): path for mid, path in config.path.index_ticks.items()}
 for step in range(config.path.steps):
@@ -232,7 +248,7 @@ for step in range(config.path.steps):
         quote[due] += value[due].sum(axis=1)
         lots[due] = 0
         closed += int(due.sum())
-print(json.dumps({"run": time.perf_counter() - t, "closed": closed}))
+print(json.dumps({"run": time.process_time() - t, "closed": closed}))
 """
 
 
@@ -313,11 +329,11 @@ def run_case(folder: Path, accounts: int, markets: list[str], book: str,
     if e["rss"] is not None:
         line += f" (cpu {e['cpu']:.2f} s)  peak {e['rss']:.2f} GB"
     if p:
-        line += (f"  | load {p['load']:.2f}  run {p['run']:.2f}  write {p['trace']:.2f}"
+        line += (f"  | cpu: load {p['load']:.2f}  run {p['run']:.2f}  write {p['trace']:.2f}"
                  f" + plots {p['plots']:.2f} s  | {p['liquidated']:,} liquidated, "
                  f"{p['adl_lots']:,} ADL lots, {p['events']:,} events, {p['rounds']:,} rounds")
     if row["numpy"]:
-        line += f"  | numpy baseline run {row['numpy']['run']:.2f} s"
+        line += f"  | numpy baseline run {row['numpy']['run']:.2f} s cpu"
     if with_reference:
         r = row["reference"]
         line += (f"  | reference {r['wall']:.1f} s" if r["done"]
@@ -335,7 +351,8 @@ def growth(rows: list[dict]) -> None:
         ratio = b["n"] / a["n"]
         parts = [f"{name} x{b['phases'][name] / max(a['phases'][name], 1e-9):.1f}"
                  for name in ("load", "run", "trace", "plots")]
-        parts.append(f"end to end x{b['e2e']['wall'] / a['e2e']['wall']:.1f}")
+        parts.append(f"end to end x{b['e2e']['wall'] / a['e2e']['wall']:.1f} wall, "
+                     f"x{b['e2e']['cpu'] / a['e2e']['cpu']:.1f} cpu")
         print(f"growth {a['n']:,} -> {b['n']:,} (x{ratio:.0f} accounts, {a['book']}): "
               + ", ".join(parts), flush=True)
 

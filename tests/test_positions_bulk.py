@@ -294,3 +294,15 @@ def test_bad_row_in_a_million_rows_is_found_at_the_same_row(tmp_path):
 @pytest.mark.slow
 def test_bad_row_near_the_end_of_a_million_rows(tmp_path):
     assert_million_row_error(tmp_path, 987_654)
+
+
+def test_the_large_books_page_examples_run(tmp_path, monkeypatch):
+    """docs/large_books.rst: its doctest loads a positions file, runs the crash and reads the
+    trace as a table."""
+    import doctest
+    from pathlib import Path
+
+    monkeypatch.chdir(tmp_path)
+    page = Path(__file__).resolve().parents[1] / "docs" / "large_books.rst"
+    result = doctest.testfile(str(page), module_relative=False, raise_on_error=False)
+    assert result.attempted >= 10 and result.failed == 0
