@@ -198,7 +198,8 @@ t2 = clock()
 crash = bulk.run(scenario)
 t3 = clock()
 events = write_trace(crash.event_batches(), bulk.EVENT_SCHEMA, parquet=out / "events.parquet",
-                     csv=out / "events.csv", jsonl=out / "events.jsonl")
+                     csv=out / "events.csv", jsonl=out / "events.jsonl",
+                     plain=crash.plain_text())
 write_steps_csv(crash, out / "steps.csv")
 write_summary_json(crash.summary, scenario.state, out / "summary.json", scenario.name)
 t4 = clock()

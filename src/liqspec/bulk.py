@@ -156,6 +156,19 @@ class BulkRun:
             yield _event_batch(chunk, names, self.arrays.market_ids,
                                self.scenario.config.path.step_seconds)
 
+    def plain_text(self) -> bool:
+        """Whether every text of the trace is plain (:func:`liqspec.trace_stream.is_plain`):
+        checked once on what it is built from (account and holder names, markets, kinds,
+        rules, the fixed detail texts), not per event."""
+        from liqspec.fast import _engine
+        from liqspec.fast.cascade import _UNRESOLVED_DETAIL
+        from liqspec.trace_stream import is_plain
+
+        words = [*self.arrays.market_ids, *_engine.EVENT_KIND_NAMES, *_engine.EVENT_RULE_IDS,
+                 _UNRESOLVED_DETAIL, "counterparty ", " -> "]
+        return (is_plain(pa.array(words, pa.string()))
+                and is_plain(_account_names(self.scenario.book)))
+
     def events_table(self) -> pa.Table:
         """The whole trace as one pyarrow Table (``.to_pandas()`` for a DataFrame)."""
         return pa.Table.from_batches(list(self.event_batches()), schema=EVENT_SCHEMA)

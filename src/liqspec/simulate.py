@@ -189,7 +189,8 @@ def simulate_bulk(scenario: Any, out_dir: str | Path, plots: bool = True,
         names = {**dict(list(names.items())[:2]), PARQUET_TRACE[0]: PARQUET_TRACE[1], **names}
         files: dict[str, Path] = {key: stage / name for key, name in names.items()}
         write_trace(crash.event_batches(), bulk.EVENT_SCHEMA, parquet=files["events_parquet"],
-                    csv=files["events_csv"], jsonl=files["events_jsonl"])
+                    csv=files["events_csv"], jsonl=files["events_jsonl"],
+                    plain=crash.plain_text())
         write_steps_csv(crash, files["steps_csv"])
         write_summary_json(crash.summary, initial, files["summary_json"],
                            scenario_name=scenario.name, seed=scenario.seed)
