@@ -51,8 +51,8 @@ import pyarrow.compute as pc
 from liqspec.reference.errors import LiqspecError
 from liqspec.reference.state import BACKSTOP, HOLDERS, INSURANCE_FUND, LIQUIDITY, OUTSIDE, Profile
 
-from .positions import (COLUMNS, PositionRow, PositionsError, _parse_rows, build_state,
-                        check_parquet_schema, csv_records, load_positions, parse_row,
+from .positions import (COLUMNS, PositionRow, PositionsError, _check_header, _parse_rows,
+                        build_state, check_parquet_schema, csv_records, load_positions, parse_row,
                         positions_format, reserved_error, reserved_names)
 
 __all__ = ["PositionColumns", "BookArrays", "read_columns", "columns_of_rows", "build_book",
@@ -298,7 +298,6 @@ def _csv_batches(path: Path, file: str, profile: Profile):
     if header is None:
         return None
     names = [name.strip() for name in header]
-    from .positions import _check_header
     _check_header(names, file)
     try:
         reader = pacsv.open_csv(
@@ -382,14 +381,11 @@ def read_columns(path: str | Path, profile: Profile) -> PositionColumns:
         batches = _csv_batches(path, file, profile)
         if batches is None:  # pyarrow cannot parse it: the small loader says why (or reads it)
             return columns_of_rows(load_positions(path, profile), profile, file)
-        schema_names = list(COLUMNS[:5]) + (["isolated"] if batches and "isolated" in
-                                            batches[0].schema.names else [])
     else:
-        batches, schema = _parquet_batches(path, file)
-        schema_names = list(schema.names)
+        batches, _ = _parquet_batches(path, file)
     if not batches:  # a header and no rows
-        table = pa.table({name: pa.array([], pa.string()) for name in schema_names})
-        batches = table.to_batches() or [pa.RecordBatch.from_pylist([], schema=table.schema)]
+        batches = [pa.RecordBatch.from_pylist(
+            [], schema=pa.schema([(name, pa.string()) for name in COLUMNS]))]
     screened = [_screen(batch, profile) for batch in batches]
     columns = _join(screened, file, profile, records,
                     lambda: load_positions(path, profile))
