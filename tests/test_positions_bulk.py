@@ -306,3 +306,16 @@ def test_the_large_books_page_examples_run(tmp_path, monkeypatch):
     page = Path(__file__).resolve().parents[1] / "docs" / "large_books.rst"
     result = doctest.testfile(str(page), module_relative=False, raise_on_error=False)
     assert result.attempted >= 10 and result.failed == 0
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_a_header_without_rows_is_an_empty_book_as_in_the_small_loader(tmp_path, kind):
+    if kind == "csv":
+        path = tmp_path / "book.csv"
+        path.write_text(",".join(COLUMNS) + "\n", encoding="utf-8")
+    else:
+        path = tmp_path / "book.parquet"
+        pq.write_table(pa.table({c: pa.array([], pa.string()) for c in COLUMNS}), path)
+    want = small_arrays(path, insurance_fund_quote=7)
+    assert_same_input(want, bulk_arrays(path, insurance_fund_quote=7))
+    assert list(want["account_ids"]) == ["book"]
