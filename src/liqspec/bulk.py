@@ -254,25 +254,32 @@ def plot_events(crash: BulkRun) -> list[Event]:
     priced = (trace["has_price"] != 0) & (trace["price"] != 0)
     out: list[Event] = []
 
-    def grouped(mask: np.ndarray, keys: list[np.ndarray], values: np.ndarray, reduce):
+    width = len(market_ids) + 1  # a (step, market) pair as one key; market -1 is 0
+
+    def grouped(mask: np.ndarray, values: np.ndarray, reduce) -> list[tuple[int, int, int]]:
+        """(step, market, reduced value) per (step, market) of the masked events."""
         if not mask.any():
             return []
-        key = np.stack([k[mask] for k in keys], axis=1)
-        unique, inverse = np.unique(key, axis=0, return_inverse=True)
-        order = np.argsort(inverse.ravel(), kind="stable")
-        starts = np.searchsorted(inverse.ravel()[order], np.arange(len(unique)))
+        key = step[mask] * width + market[mask] + 1
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        starts = np.flatnonzero(np.diff(key, prepend=key[0] - 1))
         totals = reduce.reduceat(values[mask][order], starts)
-        return list(zip(unique.tolist(), totals.tolist()))
+        return [(k // width, k % width - 1, v)
+                for k, v in zip(key[starts].tolist(), totals.tolist())]
 
     fills = np.isin(kind, [kinds.index("liquidation_fill"), kinds.index("backstop")]) & priced
-    for (s, m), total in grouped(fills, [step, market], np.abs(trace["quote"]), np.add):
+    for s, m, total in grouped(fills, np.abs(trace["quote"]), np.add):
         out.append(Event(s, s * seconds, 0, "liquidation_fill", None, market_ids[m], 0, 1, total))
     marks = (kind == kinds.index("mark")) & (trace["has_price"] != 0) & (market >= 0)
-    for (s, m), low in grouped(marks, [step, market], trace["price"], np.minimum):
+    for s, m, low in grouped(marks, trace["price"], np.minimum):
         out.append(Event(s, s * seconds, 0, "mark", None, market_ids[m], 0, low, 0))
     adl = kind == kinds.index("adl_fill")
-    for (s,), total in grouped(adl, [step], np.abs(trace["quote"]), np.add):
-        out.append(Event(s, s * seconds, 0, "adl_fill", None, None, 0, None, total))
+    by_step = np.zeros(int(step.max()) + 1 if len(step) else 0, dtype=np.int64)  # over markets
+    for s, _, total in grouped(adl, np.abs(trace["quote"]), np.add):
+        by_step[s] += total
+    for s in np.flatnonzero(by_step).tolist():
+        out.append(Event(s, s * seconds, 0, "adl_fill", None, None, 0, None, int(by_step[s])))
     return out
 
 
