@@ -127,6 +127,13 @@ class BulkRun:
 
     scenario: BulkScenario
     arrays: object = field(repr=False)
+    _names: pa.Array | None = field(default=None, repr=False)
+
+    def account_names(self) -> pa.Array:
+        """Row i's account ID at i, then the holders (built once)."""
+        if self._names is None:
+            self._names = _account_names(self.scenario.book)
+        return self._names
 
     @property
     def steps(self) -> list[StepRecord]:
@@ -147,7 +154,7 @@ class BulkRun:
 
     def event_batches(self, chunk_events: int = CHUNK_EVENTS) -> Iterator[pa.RecordBatch]:
         """The trace as record batches of :data:`EVENT_SCHEMA`, ``chunk_events`` at a time."""
-        names = _account_names(self.scenario.book)
+        names = self.account_names()
         trace = self.arrays.trace
         for start in range(0, max(self.event_count, 1), chunk_events):
             if start >= self.event_count:
@@ -167,7 +174,7 @@ class BulkRun:
         words = [*self.arrays.market_ids, *_engine.EVENT_KIND_NAMES, *_engine.EVENT_RULE_IDS,
                  _UNRESOLVED_DETAIL, "counterparty ", " -> "]
         return (is_plain(pa.array(words, pa.string()))
-                and is_plain(_account_names(self.scenario.book)))
+                and is_plain(self.account_names()))
 
     def events_table(self) -> pa.Table:
         """The whole trace as one pyarrow Table (``.to_pandas()`` for a DataFrame)."""
