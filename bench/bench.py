@@ -2,6 +2,7 @@
 
     python bench/bench.py                 # health 1e5, 1e6, 1e7; prices 1e6
     python bench/bench.py --quick         # health 1e5, 1e6; prices 1e5
+    python bench/bench.py --scale         # and then bench_scale.py: positions files end to end
 
 Not part of the test suite, and no timing is asserted anywhere: this prints numbers.
 
@@ -402,6 +403,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reference-sample", type=int, default=2_000,
                         help="accounts the reference is timed on (extrapolated to N)")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--scale", action="store_true",
+                        help="then the venue-size cases of bench_scale.py: positions files end "
+                             "to end, 10^4 to 10^6 and 10^7 in one market")
     args = parser.parse_args(argv)
     threads = os.environ.get("OMP_NUM_THREADS", f"all {os.cpu_count()} cores")
     print(f"liqspec.fast benchmarks: {platform.processor() or platform.machine()}, "
@@ -425,6 +429,9 @@ def main(argv: list[str] | None = None) -> int:
     cross_sizes = (10**4, 10**5)  # 10^6: see the report (not yet N log N end to end)
     for n in cross_sizes:
         report_cross(bench_cross(n))
+    if args.scale:
+        import bench_scale  # beside this file
+        bench_scale.main(["--no-huge"] if args.quick else [])
     return 0
 
 

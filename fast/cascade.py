@@ -111,9 +111,10 @@ def _check(code: int, what: str) -> None:
 
 
 def _drive(engine: _engine.Engine, config: CascadeConfig, column: dict, fund_start: int,
-           progress, round_hook, mark_keys) -> tuple[list[StepRecord], Summary]:
+           progress, round_hook, mark_keys, on_step=None) -> tuple[list[StepRecord], Summary]:
     """Every step of the path on a set-up engine; ``round_hook(step, round)`` after each round
-    (then rounds are driven one by one). Returns the step records and the summary."""
+    (then rounds are driven one by one); ``on_step(done, total, accounts liquidated so far)``
+    after each step. Returns the step records and the summary."""
     steps = []
     fund_min = fund_start
     rounds_total = liquidated_notional = adl_lots = written_off = 0
@@ -150,6 +151,8 @@ def _drive(engine: _engine.Engine, config: CascadeConfig, column: dict, fund_sta
             step_notional, fund, step_adl, step_written_off))
         if progress is not None:
             progress(step + 1, total_steps)
+        if on_step is not None:
+            on_step(step + 1, total_steps, engine.cascade_totals()["accounts_liquidated"])
     code, unresolved = engine.cascade_unresolved()
     _check(code, "cascade end")
     totals = engine.cascade_totals()
@@ -268,7 +271,9 @@ def _own(value, what: str, shape: tuple) -> np.ndarray:
 def cascade_arrays(profile, marks, account_ids, quote, lots, config: CascadeConfig, *,
                    cost=None, role=None, isolated=None, holders=None, seq: int = 0,
                    progress: Callable[[int, int], None] | None = None,
-                   order: str = "index") -> ArrayCascadeResult:
+                   order: str = "index",
+                   on_step: Callable[[int, int, int], None] | None = None
+                   ) -> ArrayCascadeResult:
     """LIQ-CASCADE-2 from numpy arrays, without a ``State`` or any per-account Python object:
     the same step records, summary and trace as :func:`run_cascade` on the equal state (tested
     against the reference), at the cost of the arrays alone.
@@ -278,7 +283,8 @@ def cascade_arrays(profile, marks, account_ids, quote, lots, config: CascadeConf
     (``liqspec.fast._engine.ROLES`` codes, default every row a trader); ``isolated`` int64[N]
     (market column, -1 cross); ``holders`` by name (default 0); ``marks`` by market id. The
     books of the path's markets are rebuilt at every step, as in the reference; no other
-    market has a book. The arrays are checked (liqspec.fast.domain: an integer outside int64,
+    market has a book. ``on_step(done, total, accounts liquidated so far)`` after each step
+    (for a progress bar). The arrays are checked (liqspec.fast.domain: an integer outside int64,
     a float or bool array, a wrong shape each raise the reference's typed error) and copied into
     the engine, never changed."""
     tables = tables_for(profile)
@@ -351,7 +357,7 @@ def cascade_arrays(profile, marks, account_ids, quote, lots, config: CascadeConf
                          1 if config.mark_rule.kind == MARK_LAST_FILL else 0,
                          config.mark_rule.band_ppm, config.path.step_seconds, order)
     steps, summary = _drive(engine, config, column, holder_values[1], progress, None,
-                            [mid for mid in market_ids if mid in marks])
+                            [mid for mid in market_ids if mid in marks], on_step)
     return ArrayCascadeResult(
         ids, market_ids, engine.quote, engine.lots, engine.cost,
         {mid: int(engine.marks[k]) for k, mid in enumerate(market_ids) if mid in marks},

@@ -507,9 +507,10 @@ def test_a_rerun_replaces_the_whole_folder(tmp_path, monkeypatch, exchange):
 
 
 def test_the_output_names_are_every_file_simulate_writes(run):
-    from liqspec.simulate import OUTPUT_NAMES
+    from liqspec.simulate import OUTPUT_NAMES, PARQUET_TRACE
 
-    assert {p.name for p in run.out.iterdir()} == set(OUTPUT_NAMES)
+    # the reference's run writes all but the Parquet trace, which the bulk path adds
+    assert {p.name for p in run.out.iterdir()} == set(OUTPUT_NAMES) - {PARQUET_TRACE[1]}
 
 
 @pytest.mark.parametrize("setup, message", [
@@ -590,3 +591,152 @@ def test_cli_ctrl_c_prints_one_line_exits_130_and_keeps_the_old_folder(tmp_path)
     assert stdout == ""
     assert _files(out) == {"events.jsonl": b"an earlier run\n"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["long.toml", "out"]
+
+
+# -- the bulk path: the book in columns, the trace streamed (liqspec.bulk) ---------------------
+
+def test_bulk_path_gives_the_old_fast_paths_files_on_the_default_scenario(tmp_path):
+    """The default scenario read in columns and run from arrays (``simulate --engine fast``)
+    writes what the state-based fast path writes, byte for byte, plots included, plus the
+    trace as Parquet."""
+    import pyarrow.parquet as pq
+
+    from liqspec.bulk import default_bulk_scenario
+    from liqspec.scenario import default_scenario
+
+    old = simulate(default_scenario(), tmp_path / "old", progress=False, engine="fast")
+    new = simulate(default_bulk_scenario(), tmp_path / "new", progress=False, engine="fast")
+    assert asdict(new.summary) == asdict(old.summary)
+    assert new.result.steps == old.result.steps
+    assert new.summary.accounts_liquidated > 100 and new.summary.adl_lots > 0
+    for name in TRACES + PLOTS:
+        assert (new.out_dir / name).read_bytes() == (old.out_dir / name).read_bytes(), name
+    table = pq.read_table(new.out_dir / "events.parquet")
+    assert table.equals(new.result.events_table())
+    assert table.num_rows == len(old.result.events) > 1000
+    assert table.column("account").to_pylist() == [e.account for e in old.result.events]
+    assert set(new.files) == set(old.files) | {"events_parquet"}
+
+
+def test_bulk_progress_bar_counts_accounts_liquidated(tmp_path, capsys, monkeypatch):
+    import liqspec.simulate
+    from liqspec.bulk import parse_bulk_scenario
+    from liqspec.scenario import parse_toml
+
+    bars = []
+
+    class RecordingBar(liqspec.simulate.tqdm):  # the bar simulate creates, kept to read it
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            bars.append(self)
+
+    monkeypatch.setattr(liqspec.simulate, "tqdm", RecordingBar)
+    report = simulate(parse_bulk_scenario(parse_toml(SMALL_TOML)), tmp_path, plots=False,
+                      progress="always", engine="fast")
+    liquidated = report.summary.accounts_liquidated
+    [bar] = bars
+    assert liquidated > 0 and bar.n == bar.total == 11
+    assert bar.postfix == f"{liquidated:,} accounts liquidated"
+    assert "cascade:   0%|" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="fast engine only"):
+        simulate(parse_bulk_scenario(parse_toml(SMALL_TOML)), tmp_path / "x", engine="reference")
+
+
+POSITIONS_TOML = """\
+name = "cli-positions"
+profile = "binance_usdm"
+insurance_fund = "100"
+
+[markets.BTCUSDT]
+start_price = "60000"
+book = { levels = 10, spacing = "0.002", lots_per_level = 20 }
+
+[markets.ETHUSDT]
+start_price = "3000"
+book = { levels = 10, spacing = "0.002", lots_per_level = 200 }
+
+[path]
+kind = "shock"
+drop = "0.15"
+steps = 6
+step_seconds = 10
+
+[positions]
+file = "book.csv"
+"""
+
+
+def positions_csv(accounts: int = 60) -> str:
+    """Cross accounts over both markets and isolated ones, 70% long, 5x to 60x: a 15% crash
+    through a thin book (ADL takes the rest)."""
+    rows = ["account,wallet,market,size,entry_price,isolated"]
+    for i in range(accounts):
+        side = -1 if i % 10 >= 7 else 1
+        wallet = 60_000 * (i % 3 + 1) // (5 + i % 12 * 5)  # a 0.1-0.3 BTC notional, 5x-60x
+        isolated = "BTCUSDT" if i % 4 == 3 else ""
+        rows.append(f"t{i:03d},{wallet},BTCUSDT,{side * (i % 3 + 1) / 10},"
+                    f"{60_000 - 7 * i},{isolated}")
+        if not isolated and i % 2 == 0:
+            rows.append(f"t{i:03d},{wallet},ETHUSDT,{side * (i % 5 + 1)},{3_000 + i},")
+    return "\n".join(rows) + "\n"
+
+
+def test_cli_fast_on_a_positions_file_writes_the_reference_bytes(tmp_path):
+    """A positions file (cross over two markets, isolated accounts), a crash that forces
+    auto-deleveraging: the bulk path writes the reference engine's files, byte for byte."""
+    (tmp_path / "book.csv").write_text(positions_csv(), encoding="utf-8")
+    scenario_file = tmp_path / "crash.toml"
+    scenario_file.write_text(POSITIONS_TOML, encoding="utf-8")
+    runs = {engine: liqspec("simulate", str(scenario_file), "--out", str(tmp_path / engine),
+                            "--engine", engine) for engine in ("reference", "fast")}
+    for result in runs.values():
+        assert result.returncode == 0, result.stderr
+    for name in TRACES + PLOTS:
+        assert (tmp_path / "fast" / name).read_bytes() == \
+            (tmp_path / "reference" / name).read_bytes(), name
+    summary = json.loads((tmp_path / "fast" / "summary.json").read_text())["summary"]
+    assert summary["accounts_liquidated"] > 5 and summary["adl_lots"] > 0
+    assert "events (Parquet)" in runs["fast"].stdout
+    assert not (tmp_path / "reference" / "events.parquet").exists()
+
+
+def test_cli_fast_reports_a_bad_positions_row_as_the_reference_does(tmp_path):
+    text = positions_csv().splitlines()
+    text[7] = text[7].replace("BTCUSDT", "BTCUSD", 1)
+    (tmp_path / "book.csv").write_text("\n".join(text) + "\n", encoding="utf-8")
+    scenario_file = tmp_path / "crash.toml"
+    scenario_file.write_text(POSITIONS_TOML, encoding="utf-8")
+    runs = [liqspec("simulate", str(scenario_file), "--out", str(tmp_path / engine),
+                    "--engine", engine) for engine in ("reference", "fast")]
+    assert runs[0].returncode == runs[1].returncode == 2
+    assert runs[0].stderr == runs[1].stderr
+    assert "row 7 (line 8), column market: unknown market 'BTCUSD'" in runs[1].stderr
+
+
+def test_streamed_trace_text_is_what_csv_writer_and_json_dumps_write():
+    """The chunked writers (liqspec.trace_stream) against simulate's own per-event writers, on
+    account names that need quoting or escaping: commas, quotes, line feeds, carriage returns,
+    backslashes, control and non-ASCII characters, absent values."""
+    import io
+
+    import pyarrow as pa
+
+    from liqspec.bulk import EVENT_SCHEMA
+    from liqspec.simulate import EVENT_COLUMNS, event_line
+    from liqspec.trace_stream import csv_chunk, jsonl_chunk
+
+    names = ["plain", "a,b", 'say "hi"', "two\nlines", "cr\rhere", "back\\slash", "tab\there",
+             "\u00e9l\u00e8ve", "\x01", "", " lead", None]
+    events = [Event(step=k, time_s=5 * k, round=k % 3, kind="adl_fill", account=name,
+                    market=None if k % 4 == 0 else "BTCUSDT", lots=-k * 10**15,
+                    price_ticks=None if k % 2 else 2**62 + k, quote=-(2**63) + k,
+                    rule_id="LIQ-ADL-4", detail=f"counterparty {name}" if name else "")
+              for k, name in enumerate(names)]
+    batch = pa.RecordBatch.from_pylist([e.to_dict() for e in events], schema=EVENT_SCHEMA)
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    for event in events:
+        row = event.to_dict()
+        writer.writerow(["" if row[c] is None else row[c] for c in EVENT_COLUMNS])
+    assert csv_chunk(batch) == text.getvalue().encode()
+    assert jsonl_chunk(batch) == "".join(event_line(e) + "\n" for e in events).encode()

@@ -141,15 +141,18 @@ def _run_example(args: argparse.Namespace) -> str:
 
 def _run_simulate(args: argparse.Namespace) -> str:
     # imported here: matplotlib and the scenario loader are needed by this command only
-    from liqspec.scenario import ScenarioError, default_scenario, load_scenario
+    from liqspec.scenario import ScenarioError, default_scenario, load_scenario, parse_scenario
     from liqspec.simulate import OutputError, simulate
 
+    parse = parse_scenario
+    if args.engine == "fast":  # the book in columns, straight into the engine's arrays
+        from liqspec.bulk import parse_bulk_scenario as parse
     source = args.scenario
     if source is None:
-        scenario = default_scenario()
+        scenario = default_scenario(parse)
     else:
         try:
-            scenario = load_scenario(source)
+            scenario = load_scenario(source, parse)
         except ScenarioError as error:
             raise InputError(_name_file(source, str(error))) from None
         except OSError as error:

@@ -261,11 +261,15 @@ def bucket_levels(levels: Sequence[tuple[int, int]], width_ticks: int) -> dict[i
 
 
 def plot_liquidation_map(state: State, config: Any, path: Path, title: str = "",
-                         result: CascadeResult | None = None) -> Path:
+                         result: CascadeResult | None = None,
+                         levels_by_market: Mapping[str, list[tuple[int, int]]] | None = None
+                         ) -> Path:
     """Per market: before the shock, the notional liquidated at each price (LIQ-CASCADE-6),
     bucketed, longs (levels at or below the starting mark) and shorts (above) stacked, with the
     starting mark, the path's lowest index and the span the path sweeps marked; with ``result``,
-    what the run actually liquidated is set beside what the map alone predicts."""
+    what the run actually liquidated is set beside what the map alone predicts.
+    ``levels_by_market``: the map's levels when already computed (a book held as arrays), else
+    ``liquidation_map(state, market)``."""
     profile = state.profile
     asset = profile.quote_asset
 
@@ -287,7 +291,8 @@ def plot_liquidation_map(state: State, config: Any, path: Path, title: str = "",
         start_ticks = state.marks[market_id]
         path_ticks = config.path.index_ticks[market_id]
         low_ticks, high_ticks = min(path_ticks), max(path_ticks)
-        levels = liquidation_map(state, market_id)
+        levels = (liquidation_map(state, market_id) if levels_by_market is None
+                  else levels_by_market[market_id])
         prices = [p for p, _ in levels] + [low_ticks, high_ticks, start_ticks]
         width = nice_width_ticks(max(prices) - min(prices), MAP_BUCKETS)
         # a long is liquidated as the price falls to its level, a short as it rises to it
@@ -343,8 +348,11 @@ def plot_liquidation_map(state: State, config: Any, path: Path, title: str = "",
 
 
 def render_all(result: CascadeResult, state: State, config: Any, out_dir: Path,
-               name: str | None = None) -> Mapping[str, Path]:
-    """Draw the three plots into ``out_dir``; ``state`` is the state before the run."""
+               name: str | None = None,
+               levels_by_market: Mapping[str, list[tuple[int, int]]] | None = None
+               ) -> Mapping[str, Path]:
+    """Draw the three plots into ``out_dir``; ``state`` is the state before the run
+    (``levels_by_market``: see :func:`plot_liquidation_map`)."""
     suffix = f" ({name})" if name else ""
     return {
         "price_path": plot_price_path(result, state, out_dir / "price_path.png",
@@ -353,5 +361,5 @@ def render_all(result: CascadeResult, state: State, config: Any, out_dir: Path,
                                               f"Insurance fund through the cascade{suffix}"),
         "liquidation_map": plot_liquidation_map(state, config, out_dir / "liquidation_map.png",
                                                 f"Liquidation map before the shock{suffix}",
-                                                result=result),
+                                                result=result, levels_by_market=levels_by_market),
     }

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import csv
 import difflib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -172,6 +172,37 @@ def _text(cell: _Cell) -> str:
     return cell.value.strip()
 
 
+def parse_row(row_number: int, line: int | None, record: Mapping[str, object], file: str,
+              profile: Profile) -> PositionRow:
+    """One raw record ``{column: value}`` as a checked row: every check of a single row, in the
+    order the loader makes them (the checks across rows are :func:`_parse_rows`')."""
+    def cell(column: str) -> _Cell:
+        return _Cell(record.get(column), file, row_number, line, column)
+
+    account_id = _text(cell("account"))
+    market_id = _text(cell("market"))
+    if market_id not in profile.markets:
+        raise cell("market").error(f"unknown market {market_id!r} (markets: "
+                                   f"{', '.join(profile.markets)})", ResultCode.UNKNOWN_MARKET)
+    market = profile.markets[market_id]
+    wallet = _units(cell("wallet"), field_quote, profile.quote_decimals)
+    lots = _units(cell("size"), field_units, market.base_decimals)
+    entry = _units(cell("entry_price"), field_price_ticks, market.price_decimals)
+    isolated = None
+    if not _is_blank(record.get("isolated")):
+        isolated = _text(cell("isolated"))
+        if isolated not in profile.markets:
+            raise cell("isolated").error(
+                f"unknown market {isolated!r} (markets: {', '.join(profile.markets)})",
+                ResultCode.UNKNOWN_MARKET)
+        if isolated != market_id:
+            raise cell("market").error(
+                f"account {account_id!r} is isolated to {isolated} and cannot hold "
+                f"{market_id} (LIQ-ACCOUNT-2)", ResultCode.ISOLATED_MARKET_MISMATCH)
+    return PositionRow(account_id, wallet, market_id, lots, entry, isolated, file, row_number,
+                       line)
+
+
 def _parse_rows(records: Iterable[tuple[int, int | None, Mapping[str, object]]], file: str,
                 profile: Profile) -> list[PositionRow]:
     """Convert raw records ``(row, line, {column: value})`` into checked rows."""
@@ -179,31 +210,13 @@ def _parse_rows(records: Iterable[tuple[int, int | None, Mapping[str, object]]],
     first_row_of: dict[str, PositionRow] = {}
     held: set[tuple[str, str]] = set()
     for row_number, line, record in records:
+        row = parse_row(row_number, line, record, file, profile)
+        account_id, market_id, wallet, isolated = (row.account_id, row.market_id,
+                                                   row.wallet_quote, row.isolated_market)
+
         def cell(column: str) -> _Cell:
             return _Cell(record.get(column), file, row_number, line, column)
 
-        account_id = _text(cell("account"))
-        market_id = _text(cell("market"))
-        if market_id not in profile.markets:
-            raise cell("market").error(f"unknown market {market_id!r} (markets: "
-                                       f"{', '.join(profile.markets)})", ResultCode.UNKNOWN_MARKET)
-        market = profile.markets[market_id]
-        wallet = _units(cell("wallet"), field_quote, profile.quote_decimals)
-        lots = _units(cell("size"), field_units, market.base_decimals)
-        entry = _units(cell("entry_price"), field_price_ticks, market.price_decimals)
-        isolated = None
-        if not _is_blank(record.get("isolated")):
-            isolated = _text(cell("isolated"))
-            if isolated not in profile.markets:
-                raise cell("isolated").error(
-                    f"unknown market {isolated!r} (markets: {', '.join(profile.markets)})",
-                    ResultCode.UNKNOWN_MARKET)
-            if isolated != market_id:
-                raise cell("market").error(
-                    f"account {account_id!r} is isolated to {isolated} and cannot hold "
-                    f"{market_id} (LIQ-ACCOUNT-2)", ResultCode.ISOLATED_MARKET_MISMATCH)
-        row = PositionRow(account_id, wallet, market_id, lots, entry, isolated, file, row_number,
-                          line)
         first = first_row_of.setdefault(account_id, row)
         if first.wallet_quote != wallet:
             raise cell("wallet").error(
@@ -226,7 +239,9 @@ def _margin_mode(isolated: str | None) -> str:
     return f"isolated to {isolated}" if isolated else "cross margin"
 
 
-def _read_csv(path: Path, file: str, profile: Profile) -> list[PositionRow]:
+def csv_records(path: Path, file: str) -> Iterator[tuple[int, int, dict[str, str]]]:
+    """The data records of a CSV positions file, ``(row, line, {column: text})``: the header
+    checked, blank lines skipped (they are not rows), every malformed line a PositionsError."""
     try:
         handle = path.open(newline="", encoding="utf-8-sig")  # tolerate a spreadsheet's BOM
     except OSError as error:
@@ -240,20 +255,16 @@ def _read_csv(path: Path, file: str, profile: Profile) -> list[PositionRow]:
                                                        f"row ({','.join(COLUMNS)})")
             names = [name.strip() for name in header]
             _check_header(names, file)
-
-            def records():
-                number = 0
-                for values in reader:
-                    if not values or all(not v.strip() for v in values):
-                        continue  # a blank line is not a row
-                    number += 1
-                    if len(values) != len(names):
-                        raise PositionsError(file, number, None,
-                                             f"expected {len(names)} fields, got {len(values)}",
-                                             line=reader.line_num)
-                    yield number, reader.line_num, dict(zip(names, values))
-
-            return _parse_rows(records(), file, profile)
+            number = 0
+            for values in reader:
+                if not values or all(not v.strip() for v in values):
+                    continue  # a blank line is not a row
+                number += 1
+                if len(values) != len(names):
+                    raise PositionsError(file, number, None,
+                                         f"expected {len(names)} fields, got {len(values)}",
+                                         line=reader.line_num)
+                yield number, reader.line_num, dict(zip(names, values))
         except UnicodeDecodeError as error:
             raise PositionsError(file, None, None, f"not UTF-8 text: {error.reason}") from None
         except csv.Error as error:
@@ -261,21 +272,19 @@ def _read_csv(path: Path, file: str, profile: Profile) -> list[PositionRow]:
                                  f"malformed CSV at line {reader.line_num}: {error}") from None
 
 
-def _read_parquet(path: Path, file: str, profile: Profile) -> list[PositionRow]:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+def _read_csv(path: Path, file: str, profile: Profile) -> list[PositionRow]:
+    return _parse_rows(csv_records(path, file), file, profile)
 
-    try:
-        table = pq.read_table(path)
-    except OSError as error:  # missing, unreadable, or not a Parquet file
-        raise PositionsError(file, None, None, f"cannot read as Parquet: {error}") from None
-    except pa.ArrowException as error:
-        raise PositionsError(file, None, None, f"cannot read as Parquet: {error}") from None
-    names = list(table.column_names)
+
+def check_parquet_schema(schema, file: str) -> None:
+    """The header and column types of a Parquet positions file: text, an integer or a decimal
+    type (a float column is rejected whole: a binary float is not the decimal it prints as)."""
+    import pyarrow as pa
+
+    names = list(schema.names)
     _check_header(names, file)
-    columns = {}
     for name in names:
-        kind = table.schema.field(name).type
+        kind = schema.field(name).type
         if pa.types.is_dictionary(kind):
             kind = kind.value_type
         if pa.types.is_floating(kind):
@@ -288,7 +297,20 @@ def _read_parquet(path: Path, file: str, profile: Profile) -> list[PositionRow]:
         if not exact:
             raise PositionsError(file, None, name, f"unsupported column type {kind}: store text, "
                                                    f"an integer or a decimal type")
-        columns[name] = table.column(name).to_pylist()
+
+
+def _read_parquet(path: Path, file: str, profile: Profile) -> list[PositionRow]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except OSError as error:  # missing, unreadable, or not a Parquet file
+        raise PositionsError(file, None, None, f"cannot read as Parquet: {error}") from None
+    except pa.ArrowException as error:
+        raise PositionsError(file, None, None, f"cannot read as Parquet: {error}") from None
+    check_parquet_schema(table.schema, file)
+    columns = {name: table.column(name).to_pylist() for name in table.column_names}
     records = ((i + 1, None, {name: values[i] for name, values in columns.items()})
                for i in range(table.num_rows))
     return _parse_rows(records, file, profile)
@@ -306,20 +328,28 @@ def file_problem(path: Path) -> str | None:
     return None
 
 
-def load_positions(path: str | Path, profile: Profile) -> list[PositionRow]:
-    """Read a positions file (``.csv`` or ``.parquet``) into checked rows in ``profile``'s units."""
-    path = Path(path)
+def positions_format(path: Path) -> str:
+    """``"csv"`` or ``"parquet"``, from the file's suffix; a PositionsError when ``path`` is not a
+    readable file of either kind."""
     file = str(path)
     problem = file_problem(path)
     if problem:
         raise PositionsError(file, None, None, problem)
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return _read_csv(path, file, profile)
+        return "csv"
     if suffix in (".parquet", ".pq"):
-        return _read_parquet(path, file, profile)
+        return "parquet"
     raise PositionsError(file, None, None, f"unknown file type {path.suffix!r}: expected .csv or "
                                            f".parquet")
+
+
+def load_positions(path: str | Path, profile: Profile) -> list[PositionRow]:
+    """Read a positions file (``.csv`` or ``.parquet``) into checked rows in ``profile``'s units."""
+    path = Path(path)
+    if positions_format(path) == "csv":
+        return _read_csv(path, str(path), profile)
+    return _read_parquet(path, str(path), profile)
 
 
 # -- building the state ---------------------------------------------------------------------------
@@ -334,12 +364,11 @@ def build_state(profile: Profile, marks: Mapping[str, int], rows: Sequence[Posit
     Every invariant holds on the result (asserted: a violation would be this function's bug, not
     the input's).
     """
-    reserved = set(HOLDERS) | {book_account} | ({backstop_vault} if backstop_vault else set())
+    reserved = reserved_names(book_account, backstop_vault)
     accounts: dict[str, PositionRow] = {}
     for row in rows:
         if row.account_id in reserved:
-            raise row.error("account", f"{row.account_id!r} is reserved (a holder, the book's "
-                                       f"liquidity account or the backstop vault)")
+            raise reserved_error(row)
         accounts.setdefault(row.account_id, row)
 
     state = new_state(profile, marks)
@@ -362,6 +391,16 @@ def build_state(profile: Profile, marks: Mapping[str, int], rows: Sequence[Posit
     violations = all_violations(state)
     assert not violations, f"built state breaks invariants: {violations}"
     return state
+
+
+def reserved_names(book_account: str, backstop_vault: str | None) -> set[str]:
+    """The names no row's account may take: the holders, the book's account, the vault."""
+    return set(HOLDERS) | {book_account} | ({backstop_vault} if backstop_vault else set())
+
+
+def reserved_error(row: PositionRow) -> PositionsError:
+    return row.error("account", f"{row.account_id!r} is reserved (a holder, the book's "
+                                f"liquidity account or the backstop vault)")
 
 
 def _open_position(state: State, row: PositionRow, book_account: str) -> None:

@@ -448,8 +448,8 @@ def resolve_file(name: str, base_dir: str | Path | None) -> Path:
     return Path(base_dir) / file if not file.is_absolute() and base_dir is not None else file
 
 
-def _positions(value: object, profile: Profile, base_dir: Path | None,
-               path: str) -> list[PositionRow]:
+def positions_file(value: object, base_dir: Path | None, path: str) -> tuple[Path, str]:
+    """The file ``[positions]`` names, checked to exist, and the field's path for errors."""
     obj = _table(value, path, required=("file",))
     where = join_path(path, "file")
     name = _string(obj["file"], where)
@@ -459,6 +459,12 @@ def _positions(value: object, profile: Profile, base_dir: Path | None,
     problem = file_problem(file)
     if problem:
         raise ScenarioError(where, f"{problem}: {str(file)!r}")
+    return file, where
+
+
+def _positions(value: object, profile: Profile, base_dir: Path | None,
+               path: str) -> list[PositionRow]:
+    file, where = positions_file(value, base_dir, path)
     try:
         return load_positions(file, profile)
     except PositionsError as error:
@@ -467,8 +473,25 @@ def _positions(value: object, profile: Profile, base_dir: Path | None,
 
 # -- the scenario ---------------------------------------------------------------------------------
 
-def parse_scenario(document: dict, base_dir: str | Path | None = None) -> Scenario:
-    """Build a scenario from a parsed TOML document (see the module docstring for the format)."""
+@dataclass(frozen=True)
+class ScenarioParts:
+    """A scenario's document read up to its book: everything but the accounts. ``top`` is the
+    document's checked top table (its ``[positions]`` or ``[synthetic]`` is read by the caller:
+    :func:`parse_scenario` through the reference, :mod:`liqspec.bulk` in columns)."""
+
+    name: str
+    description: str
+    profile: Profile
+    start: dict
+    insurance_fund_quote: int
+    book_account: str
+    backstop_vault: str | None
+    config: CascadeConfig
+    top: dict
+
+
+def scenario_parts(document: dict) -> ScenarioParts:
+    """Check a parsed TOML document, all but its book (see the module docstring)."""
     top = _table(document, "", required=_TOP_REQUIRED, optional=_TOP_OPTIONAL)
     name = _string(top["name"], "name")
     description = _string(top.get("description", ""), "description")
@@ -505,6 +528,16 @@ def parse_scenario(document: dict, base_dir: str | Path | None = None) -> Scenar
         raise ScenarioError("positions" if "positions" in top else "synthetic",
                             "give exactly one of [positions] (a file) or [synthetic] "
                             "(a generated book)")
+    config = CascadeConfig(path=price_path, books=books, book_account=book_account,
+                           backstop_vault=vault, mark_rule=mark_rule)
+    return ScenarioParts(name, description, profile, start, fund, book_account, vault, config,
+                         top)
+
+
+def parse_scenario(document: dict, base_dir: str | Path | None = None) -> Scenario:
+    """Build a scenario from a parsed TOML document (see the module docstring for the format)."""
+    parts = scenario_parts(document)
+    top, profile, start, fund = parts.top, parts.profile, parts.start, parts.insurance_fund_quote
     if "synthetic" in top:
         seed, rows = _synthetic(top["synthetic"], profile, start, "synthetic")
         source = "synthetic"
@@ -516,13 +549,12 @@ def parse_scenario(document: dict, base_dir: str | Path | None = None) -> Scenar
     _converted(check_outside_supply, fund, [row.wallet_quote for row in _first_rows(rows)],
                "insurance_fund", profile.quote_decimals)
     try:
-        state = build_state(profile, start, rows, book_account=book_account,
-                            insurance_fund_quote=fund, backstop_vault=vault)
+        state = build_state(profile, start, rows, book_account=parts.book_account,
+                            insurance_fund_quote=fund, backstop_vault=parts.backstop_vault)
     except PositionsError as error:
         raise ScenarioError(source, str(error), error.code) from error
-    config = CascadeConfig(path=price_path, books=books, book_account=book_account,
-                           backstop_vault=vault, mark_rule=mark_rule)
-    return Scenario(name=name, description=description, state=state, config=config, seed=seed)
+    return Scenario(name=parts.name, description=parts.description, state=state,
+                    config=parts.config, seed=seed)
 
 
 def _first_rows(rows: list[PositionRow]) -> list[PositionRow]:
@@ -568,11 +600,13 @@ def loads_scenario(text: str, base_dir: str | Path | None = None) -> Scenario:
     return parse_scenario(parse_toml(text), base_dir)
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and parse a scenario file; a positions file it names is relative to its folder."""
+def load_scenario(path: str | Path, parse: Callable[..., T] = parse_scenario) -> T:
+    """Read and parse a scenario file; a positions file it names is relative to its folder.
+    ``parse(document, base_dir)`` builds it (:func:`liqspec.bulk.parse_bulk_scenario`: in
+    columns, for the compiled engine)."""
     path = Path(path)
     try:
-        return loads_scenario(read_text(path), base_dir=path.parent)
+        return parse(parse_toml(read_text(path)), base_dir=path.parent)
     except ScenarioError as error:
         error.file = str(path)
         raise
@@ -583,7 +617,7 @@ def default_text() -> str:
     return resources.files("liqspec").joinpath(DEFAULT_RESOURCE).read_text(encoding="utf-8")
 
 
-def default_scenario() -> Scenario:
-    """The embedded default scenario, loaded."""
+def default_scenario(parse: Callable[..., T] = parse_scenario) -> T:
+    """The embedded default scenario, loaded (``parse``: as :func:`load_scenario`)."""
     with resources.as_file(resources.files("liqspec").joinpath("data")) as data_dir:
-        return loads_scenario(default_text(), base_dir=data_dir)
+        return parse(parse_toml(default_text()), base_dir=data_dir)

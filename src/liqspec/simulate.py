@@ -64,12 +64,15 @@ TRACE_FILES = {
 }
 #: the plots' file names (drawn by :func:`liqspec.plots.render_all`)
 PLOT_FILES = ("price_path.png", "insurance_fund.png", "liquidation_map.png")
+#: the trace as a Parquet table, written besides on the bulk path (:func:`simulate_bulk`)
+PARQUET_TRACE = ("events_parquet", "events.parquet")
 #: every name :func:`simulate` may write: an output folder holding anything else is not replaced
-OUTPUT_NAMES = frozenset(TRACE_FILES.values()) | frozenset(PLOT_FILES)
+OUTPUT_NAMES = frozenset(TRACE_FILES.values()) | frozenset(PLOT_FILES) | {PARQUET_TRACE[1]}
 #: how the summary table names each file, in the order it lists them
 FILE_LABELS = {
     "events_jsonl": "events",
     "events_csv": "events (CSV)",
+    "events_parquet": "events (Parquet)",
     "steps_csv": "steps",
     "summary_json": "summary",
     "price_path": "price path plot",
@@ -88,7 +91,9 @@ class OutputError(LiqspecError):
 
 @dataclass(frozen=True)
 class SimulationReport:
-    """What :func:`simulate` did: the run, the state before it, and the files it wrote."""
+    """What :func:`simulate` did: the run, the state before it, and the files it wrote
+    (``result``: a :class:`~liqspec.bulk.BulkRun` on the bulk path, whose state before the run
+    holds the profile and marks only)."""
 
     scenario_name: str
     initial_state: State
@@ -133,6 +138,12 @@ def simulate(scenario: Any, out_dir: str | Path, plots: bool = True,
     error or an interrupt it is as it was. :class:`OutputError` before any work when ``out_dir``
     cannot be used.
     """
+    from liqspec.bulk import BulkScenario
+
+    if isinstance(scenario, BulkScenario):
+        if engine != "fast":
+            raise ValueError("a scenario read in columns runs on the fast engine only")
+        return simulate_bulk(scenario, out_dir, plots=plots, progress=progress)
     run = cascade_engine(engine)
     if not os.fspath(out_dir).strip():  # Path("") would be the current folder
         raise OutputError("the output folder's path is empty")
@@ -156,6 +167,60 @@ def simulate(scenario: Any, out_dir: str | Path, plots: bool = True,
                                              scenario.name))
     files = {key: out / path.name for key, path in files.items()}  # where they are now
     return SimulationReport(scenario.name, initial, result, out, files)
+
+
+def simulate_bulk(scenario: Any, out_dir: str | Path, plots: bool = True,
+                  progress: Progress = True) -> SimulationReport:
+    """:func:`simulate` for a scenario read in columns (:class:`liqspec.bulk.BulkScenario`) on
+    the compiled engine: the trace goes from the engine's int64 columns to ``events.jsonl``,
+    ``events.csv`` (the bytes :func:`simulate` writes) and ``events.parquet`` a chunk at a time
+    (:mod:`liqspec.trace_stream`), never as Python objects; steps, summary and plots as
+    :func:`simulate`. The report's ``result`` is the :class:`liqspec.bulk.BulkRun`."""
+    from liqspec import bulk
+    from liqspec.trace_stream import write_trace
+
+    if not os.fspath(out_dir).strip():
+        raise OutputError("the output folder's path is empty")
+    out = Path(out_dir)
+    with replacing_folder(out) as stage:
+        initial = scenario.state  # profile and marks: what the table and files read
+        crash = _run_bulk_with_progress(scenario, progress)
+        names = dict(TRACE_FILES)  # the Parquet trace listed after the CSV one
+        names = {**dict(list(names.items())[:2]), PARQUET_TRACE[0]: PARQUET_TRACE[1], **names}
+        files: dict[str, Path] = {key: stage / name for key, name in names.items()}
+        write_trace(crash.event_batches(), bulk.EVENT_SCHEMA, parquet=files["events_parquet"],
+                    csv=files["events_csv"], jsonl=files["events_jsonl"],
+                    plain=crash.plain_text())
+        write_steps_csv(crash, files["steps_csv"])
+        write_summary_json(crash.summary, initial, files["summary_json"],
+                           scenario_name=scenario.name, seed=scenario.seed)
+        if plots:
+            from liqspec import plots as plotting
+            from liqspec.reference.cascade import CascadeResult
+
+            view = CascadeResult(None, bulk.plot_events(crash), crash.steps, crash.summary)
+            levels = {m: bulk.liquidation_levels(scenario.book, m)
+                      for m in scenario.config.path.index_ticks}
+            files.update(plotting.render_all(view, initial, scenario.config, stage,
+                                             scenario.name, levels_by_market=levels))
+    files = {key: out / path.name for key, path in files.items()}
+    return SimulationReport(scenario.name, initial, crash, out, files)
+
+
+def _run_bulk_with_progress(scenario: Any, progress: Progress):
+    """The bulk run with a tqdm bar over its steps showing the accounts liquidated so far."""
+    from liqspec import bulk
+
+    if progress is False:
+        return bulk.run(scenario)
+    disable = None if progress is True else False
+    with tqdm(total=scenario.config.path.steps, desc="cascade", unit="step", file=sys.stderr,
+              disable=disable, dynamic_ncols=True, leave=False) as bar:
+        def advance(done_steps: int, total_steps: int, liquidated: int) -> None:
+            bar.set_postfix_str(f"{liquidated:,} accounts liquidated", refresh=False)
+            bar.update(done_steps - bar.n)
+
+        return bulk.run(scenario, on_step=advance)
 
 
 # -- the output folder, replaced whole ----------------------------------------------------------
