@@ -241,6 +241,7 @@ OPERATION_WEIGHTS = {"liquidate": 5, "market_liquidate": 4, "backstop_liquidate"
                      "deleverage": 3, "socialize_loss": 2, "apply_funding": 2,
                      "fund_insurance": 1, "deposit": 2, "withdraw": 3, "trade": 5,
                      "set_mark": 3, "open_account": 2, "replace_book": 2}
+#: the names alone, in the order of :data:`OPERATION_WEIGHTS`
 OPERATION_NAMES = tuple(OPERATION_WEIGHTS)
 
 
