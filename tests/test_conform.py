@@ -255,3 +255,13 @@ def test_shrinking_keeps_only_what_the_divergence_needs():
     assert [a["account_id"] for a in small["state"]["accounts"]] == ["flat"]
     assert small["state"]["accounts"][0]["quote"] == "10"
     assert small["state"]["books"] == {} and 0 < asked < 2_000
+
+
+def test_every_campaign_example_is_built_by_the_reference():
+    """The campaign replays each generated call sequence on the reference to reach the state
+    the chosen call meets; a generated book rebuild carries its shape as three integers, which
+    the replay must turn into a BookShape (it raised AttributeError at seed 3 before)."""
+    from liqspec.conformance.campaign import examples
+    built = list(examples(3, 1500))
+    assert all(v is not None for v in built)
+    assert any(v.op["name"] == "replace_book" for v in built)
