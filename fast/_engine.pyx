@@ -904,24 +904,25 @@ cdef int trade(Eng* e, Py_ssize_t buyer, Py_ssize_t seller, Py_ssize_t k, int64_
 
 
 cdef int fee_quote(const Eng* e, Py_ssize_t k, int64_t side, int64_t lots, int64_t price,
-                   eng_i128 b_num, eng_i128 b_den, int64_t surplus, int64_t* out) noexcept nogil:
+                   eng_i128 scale, eng_i128 gap, eng_i128 den, int64_t surplus,
+                   int64_t* out) noexcept nogil:
     """LIQ-FEE-1: the fee of a step closing ``lots`` of a position on ``side`` at ``price``,
     min(wanted, max(surplus, 0)). ``wanted`` is ceil(|fill notional| x rate), or under
-    all_surplus max(ceil(gain), 0), gain = side x lots x m x (price - B) over the bankruptcy
-    price B = b_num / b_den (0 < b_den <= 2^63, |b_num| < 2^126). The gain's numerator
-    side x lots x m x (price x b_den - b_num) is exact in 128 bits or else at least 2^127 in
-    size, and then |gain| >= 2^127 / 2^63 exceeds any int64 surplus: its sign alone decides."""
-    cdef eng_i128 cap = surplus if surplus > 0 else 0, wanted = 0, gap, scale, numerator
+    all_surplus max(ceil(gain), 0) with gain = side x lots x m x (price - B), B the bankruptcy
+    price, which the caller gives as m x (price - B) = scale x gap / den (0 < den <= 2^63,
+    |gap| < 2^127). The numerator side x lots x scale x gap is exact in 128 bits or else at
+    least 2^127 in size, and then |gain| >= 2^127 / 2^63 exceeds any int64 surplus: its sign
+    alone decides."""
+    cdef eng_i128 cap = surplus if surplus > 0 else 0, wanted = 0, factor, numerator
     cdef int64_t amount
     cdef int direction
     if e.fee_policy == FEE_ALL_SURPLUS:
-        gap = <eng_i128>price * b_den - b_num
-        if eng_mul(<eng_i128>side * lots, e.vplt[k], &scale) and eng_mul(scale, gap, &numerator):
-            wanted = ceil_div(numerator, b_den)
+        if eng_mul(<eng_i128>side * lots, scale, &factor) and eng_mul(factor, gap, &numerator):
+            wanted = ceil_div(numerator, den)
             if wanted < 0:
                 wanted = 0
         else:
-            direction = sgn(side) * sgn(lots) * sgn(gap)  # m > 0
+            direction = sgn(side) * sgn(lots) * sgn(scale) * sgn(gap)
             wanted = cap if direction > 0 else 0
     else:
         if value_of(e, lots, k, price, &amount) != C_OK:
@@ -949,7 +950,7 @@ cdef int liquidate_step(Eng* e, Py_ssize_t i, Py_ssize_t k, Py_ssize_t cp, int64
     cdef bint liq
     cdef int64_t position, allowed, size, amount, surplus, fee_q
     cdef Before cp_before
-    cdef eng_i128 constant, b_num, b_den, fee
+    cdef eng_i128 constant, gap, den, fee
     cdef int code, side
     cdef Py_ssize_t buyer, seller
     if price <= 0:
@@ -993,15 +994,16 @@ cdef int liquidate_step(Eng* e, Py_ssize_t i, Py_ssize_t k, Py_ssize_t cp, int64
             return code
     if equity_of(e, i, &surplus) != C_OK:
         return C_OVERFLOW
-    # LIQ-FEE-1 at the bankruptcy price B = max(-C / (s * m), 0) = (-side * C) / (|s| * m) when
-    # positive (side * C < 0), else 0; |s| * m fits int64 (size_lots checked |s| * mark * m)
+    # LIQ-FEE-1 at the bankruptcy price B = max(-C / (s * m), 0): when B > 0 (side * C < 0),
+    # m * (price - B) = (m * price * |s| + side * C) / |s|, else m * price. m * price * |s| is
+    # below 2^126: m * price fits int64 (the fill's notional did) and so does |s|.
     if side * constant < 0:
-        b_num = -side * constant
-        b_den = iabs(position) * e.vplt[k]
+        gap = <eng_i128>e.vplt[k] * price * iabs(position) + side * constant
+        den = iabs(position)
     else:
-        b_num = 0
-        b_den = 1
-    if fee_quote(e, k, side, size, price, b_num, b_den, surplus, &fee_q) != C_OK:
+        gap = <eng_i128>e.vplt[k] * price
+        den = 1
+    if fee_quote(e, k, side, size, price, 1, gap, den, surplus, &fee_q) != C_OK:
         return C_OVERFLOW
     fee = fee_q
     if fee > 0 and transfer(e, i, H_INSURANCE_FUND, fee, R_FEE_1) != C_OK:
@@ -3533,8 +3535,9 @@ cdef class Engine:
         cdef int code
         if bankruptcy_den <= 0:
             return C_ZERO_DIVISION, None
-        with nogil:
-            code = fee_quote(&self.e, k, side, lots, price, bankruptcy_num, bankruptcy_den,
+        with nogil:  # m * (price - num / den) = m * (price * den - num) / den
+            code = fee_quote(&self.e, k, side, lots, price, self.e.vplt[k],
+                             <eng_i128>price * bankruptcy_den - bankruptcy_num, bankruptcy_den,
                              surplus, &out)
         return code, (out if code == C_OK else None)
 
