@@ -16,6 +16,10 @@ There is no pure-Python fallback: if the extension is missing, this import fails
   ``trade``, ``set_mark``, ``open_account``, ``replace_book``, ``liquidate``,
   ``market_liquidate``, ``backstop_liquidate``, ``deleverage``, ``socialize_loss``,
   ``apply_funding``, ``fund_insurance``;
+* :mod:`.queries` (over the same engine): the read queries with no batch kernel, with the
+  reference's signatures, results and errors: ``maintenance_requirement``,
+  ``initial_requirement``, ``liquidation_size_lots``, ``liquidation_fee``, ``adl_allocation``,
+  ``adl_receive_quote``;
 * :func:`~liqspec.fast.cascade.run_cascade` (:mod:`liqspec.fast.cascade`): the reference's cascade, compiled end to end, with an
   equal trace, step records, summary and final state; each round's processing order comes
   from trigger-price heaps (O(candidates), not O(N)); :func:`~liqspec.fast.cascade.cascade_arrays`
@@ -34,11 +38,13 @@ from .operations import (OPERATIONS, apply_funding, backstop_liquidate, delevera
                          fund_insurance, liquidate, market_liquidate, open_account, replace_book,
                          set_mark, socialize_loss, trade, withdraw)
 from .pack import MarketTables, StateArrays, pack_accounts, pack_profile, pack_state, tables_for
+from .queries import (QUERIES, adl_allocation, adl_receive_quote, initial_requirement,
+                      liquidation_fee, liquidation_size_lots, maintenance_requirement)
 
 KERNELS = ("below_backstop_flags", "bankruptcy_prices", "equity_quotes", "funding_owed_quotes",
            "health", "initial_margin_quotes", "liquidatable_flags", "liquidation_prices",
            "maintenance_margin_quotes", "open_interest_quotes", "position_values_quote")
 
-__all__ = [*KERNELS, *OPERATIONS, "run_cascade", "cascade_arrays", "arrays_of",
+__all__ = [*KERNELS, *OPERATIONS, *QUERIES, "run_cascade", "cascade_arrays", "arrays_of",
            "ArrayCascadeResult", "MarketTables", "StateArrays", "pack_accounts",
            "pack_profile", "pack_state", "tables_for"]

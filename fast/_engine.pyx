@@ -903,6 +903,35 @@ cdef int trade(Eng* e, Py_ssize_t buyer, Py_ssize_t seller, Py_ssize_t k, int64_
     return code
 
 
+cdef int fee_quote(const Eng* e, Py_ssize_t k, int64_t side, int64_t lots, int64_t price,
+                   eng_i128 scale, eng_i128 gap, eng_i128 den, int64_t surplus,
+                   int64_t* out) noexcept nogil:
+    """LIQ-FEE-1: the fee of a step closing ``lots`` of a position on ``side`` at ``price``,
+    min(wanted, max(surplus, 0)). ``wanted`` is ceil(|fill notional| x rate), or under
+    all_surplus max(ceil(gain), 0) with gain = side x lots x m x (price - B), B the bankruptcy
+    price, which the caller gives as m x (price - B) = scale x gap / den (0 < den <= 2^63,
+    |gap| < 2^127). The numerator side x lots x scale x gap is exact in 128 bits or else at
+    least 2^127 in size, and then |gain| >= 2^127 / 2^63 exceeds any int64 surplus: its sign
+    alone decides."""
+    cdef eng_i128 cap = surplus if surplus > 0 else 0, wanted = 0, factor, numerator
+    cdef int64_t amount
+    cdef int direction
+    if e.fee_policy == FEE_ALL_SURPLUS:
+        if eng_mul(<eng_i128>side * lots, scale, &factor) and eng_mul(factor, gap, &numerator):
+            wanted = ceil_div(numerator, den)
+            if wanted < 0:
+                wanted = 0
+        else:
+            direction = sgn(side) * sgn(lots) * sgn(scale) * sgn(gap)
+            wanted = cap if direction > 0 else 0
+    else:
+        if value_of(e, lots, k, price, &amount) != C_OK:
+            return C_OVERFLOW
+        wanted = ceil_div(iabs(amount) * e.fee_ppm[k], PPM)
+    out[0] = <int64_t>(wanted if wanted < cap else cap)
+    return C_OK
+
+
 cdef struct LiqOut:
     int64_t lots
     int64_t fee
@@ -919,9 +948,9 @@ cdef int liquidate_step(Eng* e, Py_ssize_t i, Py_ssize_t k, Py_ssize_t cp, int64
     size policy, then the fill, the counterparty's margin, the fee and the settlement.
     ``lots_wanted`` < 0 means the policy's size."""
     cdef bint liq
-    cdef int64_t position, allowed, size, amount, surplus
+    cdef int64_t position, allowed, size, amount, surplus, fee_q
     cdef Before cp_before
-    cdef eng_i128 constant, wanted, fee
+    cdef eng_i128 constant, gap, den, fee
     cdef int code, side
     cdef Py_ssize_t buyer, seller
     if price <= 0:
@@ -965,21 +994,18 @@ cdef int liquidate_step(Eng* e, Py_ssize_t i, Py_ssize_t k, Py_ssize_t cp, int64
             return code
     if equity_of(e, i, &surplus) != C_OK:
         return C_OVERFLOW
-    # LIQ-FEE-1
-    if e.fee_policy == FEE_ALL_SURPLUS:
-        # gain = side * lots * m * (fill - B), B = max(-C / (s * m), 0): with B > 0 (side * C < 0)
-        # side * lots * m * B = -C * lots / |s|, so ceil(gain) = side * amount + ceil(C * lots / |s|)
-        if side * constant < 0:
-            wanted = side * <eng_i128>amount + ceil_div(constant * size, iabs(position))
-        else:
-            wanted = side * <eng_i128>amount
-        if wanted < 0:
-            wanted = 0
+    # LIQ-FEE-1 at the bankruptcy price B = max(-C / (s * m), 0): when B > 0 (side * C < 0),
+    # m * (price - B) = (m * price * |s| + side * C) / |s|, else m * price. m * price * |s| is
+    # below 2^126: m * price fits int64 (the fill's notional did) and so does |s|.
+    if side * constant < 0:
+        gap = <eng_i128>e.vplt[k] * price * iabs(position) + side * constant
+        den = iabs(position)
     else:
-        wanted = ceil_div(<eng_i128>amount * e.fee_ppm[k], PPM)
-    fee = surplus if surplus > 0 else 0
-    if wanted < fee:
-        fee = wanted
+        gap = <eng_i128>e.vplt[k] * price
+        den = 1
+    if fee_quote(e, k, side, size, price, 1, gap, den, surplus, &fee_q) != C_OK:
+        return C_OVERFLOW
+    fee = fee_q
     if fee > 0 and transfer(e, i, H_INSURANCE_FUND, fee, R_FEE_1) != C_OK:
         return C_OVERFLOW
     out.lots = size
@@ -2013,7 +2039,10 @@ cdef int adl_receive(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t lots,
     cdef int64_t before = e.lots[i * e.m + k], after, v_before, v_after, eq, total_mm
     cdef int64_t mm_before, mm_after
     cdef eng_i128 change, released
-    after = <int64_t>(before - sgn(before) * <eng_i128>lots)
+    change = before - sgn(before) * <eng_i128>lots
+    if not eng_fits(change):
+        return C_OVERFLOW  # a position beyond int64 has no int64 value (LIQ-MARGIN-1)
+    after = <int64_t>change
     if value_of(e, after, k, e.marks[k], &v_after) != C_OK \
             or value_of(e, before, k, e.marks[k], &v_before) != C_OK:
         return C_OVERFLOW
@@ -3468,6 +3497,77 @@ cdef class Engine:
             return {}
         return {"rebuilds": d.rebuilds, "rekeys": d.rekeys, "taken": d.taken, "stale": d.stale,
                 "compactions": d.compactions, "checks": d.checks}
+
+    # -- the read queries (codes are ResultCode values; the state is left as it was) ------------
+    def maintenance_requirement(self, Py_ssize_t k, int64_t notional):
+        """LIQ-TIER-1/2: (code, (tier index, maintenance requirement)) of a notional."""
+        cdef int64_t out = 0
+        cdef int code
+        with nogil:
+            code = maint_of(&self.e, k, notional, &out)
+        if code != C_OK:
+            return code, None
+        return code, (tier_slot(&self.e, k, notional) - k * self.e.width, out)
+
+    def initial_requirement(self, Py_ssize_t k, int64_t notional, int64_t open_interest):
+        """LIQ-TIER-1/3/4: (code, (tier index, initial requirement)) of a notional at an open
+        interest."""
+        cdef int64_t out = 0
+        cdef int code
+        with nogil:
+            code = initial_of(&self.e, k, notional, open_interest, &out)
+        if code != C_OK:
+            return code, None
+        return code, (tier_slot(&self.e, k, notional) - k * self.e.width, out)
+
+    def liquidation_size(self, Py_ssize_t i, Py_ssize_t k):
+        """LIQ-EXEC-1: (code, lots one liquidation step of row i in market k may close)."""
+        cdef int64_t out = 0
+        cdef int code
+        with nogil:
+            code = size_lots(&self.e, i, k, &out)
+        return code, (out if code == C_OK else None)
+
+    def liquidation_fee(self, Py_ssize_t k, int64_t side, int64_t lots, int64_t price,
+                        int64_t bankruptcy_num, int64_t bankruptcy_den, int64_t surplus):
+        """LIQ-FEE-1: (code, the fee of one step) at the bankruptcy price num / den (den > 0)."""
+        cdef int64_t out = 0
+        cdef int code
+        if bankruptcy_den <= 0:
+            return C_ZERO_DIVISION, None
+        with nogil:  # m * (price - num / den) = m * (price * den - num) / den
+            code = fee_quote(&self.e, k, side, lots, price, self.e.vplt[k],
+                             <eng_i128>price * bankruptcy_den - bankruptcy_num, bankruptcy_den,
+                             surplus, &out)
+        return code, (out if code == C_OK else None)
+
+    def adl_allocation(self, Py_ssize_t i, Py_ssize_t k):
+        """LIQ-ADL-2: (code, [(row, lots), ...] in execution order) for row i's position in
+        market k, at the engine's seq. Found as deleverage finds it (the ranking index by
+        default); when the opposite side holds fewer lots than needed the index answers only
+        that, and the scan lists what the reference returns then: everyone, everything, in
+        ranking order (as it does for a flat position, whose candidates are the flat traders)."""
+        cdef Py_ssize_t count = 0, x
+        cdef int code
+        cdef uint64_t seq = <uint64_t>self.e.seq
+        with nogil:
+            if self.e.lots[i * self.e.m + k] == 0:
+                code = adl_allocation_scan(&self.e, i, k, seq, &count)
+            else:
+                code = adl_allocation(&self.e, i, k, seq, &count)
+                if code == C_INSUFFICIENT_ADL_LIQUIDITY:
+                    code = adl_allocation_scan(&self.e, i, k, seq, &count)
+        if code != C_OK:
+            return code, None
+        return code, [(self.e.scratch_a[x], self.e.scratch_b[x]) for x in range(count)]
+
+    def adl_receive(self, Py_ssize_t i, Py_ssize_t k, int64_t lots):
+        """LIQ-ADL-4: (code, quote row i receives for closing ``lots`` of its position in k)."""
+        cdef eng_i128 out = 0
+        cdef int code
+        with nogil:
+            code = adl_receive(&self.e, i, k, lots, &out)
+        return code, (py_i128(out) if code == C_OK else None)
 
     def socialize_loss(self, Py_ssize_t k, int side):
         cdef SocialOut out

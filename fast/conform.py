@@ -2,11 +2,12 @@
 ``liqspec conform --engine "python -m liqspec.fast.conform"`` checks the compiled engine.
 
 The adapter declares, in its hello, only what is compiled: the per-account queries with a
-kernel (:mod:`liqspec.fast.accounts`), the state-changing operations that
-:mod:`liqspec.fast.operations` has (looked up by name, so an operation is declared once it is
-compiled there, and reported skipped until then; never run on the reference in its place), and
-the cascade (:func:`liqspec.fast.cascade.run_cascade`). Queries with no kernel (the tier of a
-notional, the liquidation size and fee, the deleveraging ranking and its price) are not declared.
+kernel (:mod:`liqspec.fast.accounts`), the queries over the engine's own cdef functions
+(:mod:`liqspec.fast.queries`: the tier and requirements of a notional, the liquidation size and
+fee, the deleveraging allocation and its price), the state-changing operations that
+:mod:`liqspec.fast.operations` has (each looked up by name, so a request is declared once it is
+compiled, and reported skipped until then; never run on the reference in its place), and the
+cascade (:func:`liqspec.fast.cascade.run_cascade`). Today that is every request of the catalogue.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from types import SimpleNamespace
 from liqspec.conformance.catalogue import CATALOGUE, OPERATION, QUERY, execute
 from liqspec.conformance.protocol import serve
 
-from . import accounts, operations
+from . import accounts, operations, queries
 from .cascade import run_cascade
 
 #: the queries liqspec.fast has kernels for (liqspec.fast.accounts)
@@ -30,13 +31,12 @@ KERNEL_QUERIES = ("equity_quote", "account_maintenance_margin_quote",
 def implementation() -> tuple[SimpleNamespace, list[str]]:
     """The fast implementation under the reference's names, and the requests it can answer."""
     functions = {name: getattr(accounts, name) for name in KERNEL_QUERIES}
-    compiled = [name for name, entry in CATALOGUE.items()
-                if entry.kind == OPERATION and callable(getattr(operations, name, None))]
-    functions.update({name: getattr(operations, name) for name in compiled})
+    for kind, module in ((QUERY, queries), (OPERATION, operations)):
+        functions.update({name: getattr(module, name) for name, entry in CATALOGUE.items()
+                          if entry.kind == kind and name not in functions
+                          and callable(getattr(module, name, None))})
     functions["run_cascade"] = run_cascade
-    supported = [name for name in CATALOGUE
-                 if name in functions and (CATALOGUE[name].kind != QUERY
-                                           or name in KERNEL_QUERIES)]
+    supported = [name for name in CATALOGUE if name in functions]
     return SimpleNamespace(**functions), sorted(supported)
 
 

@@ -29,7 +29,8 @@ def _operations(seed: int, rng: random.Random) -> tuple[Any, Any, dict]:
     scenario, calls = random_operations(seed)
     state = scenario.state()
     upto = rng.randrange(len(calls))
-    for op, args in calls[:upto]:  # the state the chosen call meets
+    for op, args in calls[:upto]:  # the state the chosen call meets (a book shape is built
+        # from its three integers, as difftest builds it)
         try:
             getattr(REFERENCE, op)(state, *call_arguments(op, args))
         except LiqspecError:
