@@ -260,6 +260,8 @@ cdef struct Idx:
     int64_t scans
     int64_t index_rounds
     int64_t examined
+    int64_t sorted_rounds        # rounds whose candidates act_sort ordered by row
+    int64_t bulk_takes           # sweeps that took a heap's crossed entries by one pass
 
 
 cdef struct Cas:
@@ -2783,6 +2785,7 @@ cdef int heap_take(Heap* h, int64_t threshold, Idx* ix) noexcept nogil:
                     h.a[kept] = h.a[x]
                     kept += 1
             h.size = kept
+            ix.bulk_takes += 1
             j = kept // 2
             while j > 0:
                 j -= 1
@@ -2831,6 +2834,7 @@ cdef void act_sort(Idx* ix, Py_ssize_t n_rows) noexcept nogil:
     cdef HEnt* swap
     if ix.nact < RADIX_SORT_MIN:
         return
+    ix.sorted_rounds += 1
     while shift < 63 and (<int64_t>1 << shift) < n_rows:
         for d in range(1 << RADIX_BITS):
             counts[d] = 0
@@ -3838,6 +3842,8 @@ cdef class Engine:
         ix.scans = 0
         ix.index_rounds = 0
         ix.examined = 0
+        ix.sorted_rounds = 0
+        ix.bulk_takes = 0
         self.e.ndirty = 0
         self.e.clock = 0
         self.e.bound_quote = 0
@@ -3848,12 +3854,14 @@ cdef class Engine:
 
     def cascade_index_stats(self):
         """How the processing orders were found: rounds answered by the index, full scans (the
-        oracle, the guard's fallback and the end-of-path check) and candidates examined."""
+        oracle, the guard's fallback and the end-of-path check), candidates examined, rounds
+        whose candidates were sorted by row and heaps swept by one pass (``heap_take``)."""
         cdef Idx* ix = self.cas_store.ix
         if ix == NULL:
             return {}
         return {"index_rounds": ix.index_rounds, "scans": ix.scans, "examined": ix.examined,
-                "active": ix.nact, "heaped": sum(ix.heaps[x].size for x in range(self.n_heaps))}
+                "active": ix.nact, "heaped": sum(ix.heaps[x].size for x in range(self.n_heaps)),
+                "sorted_rounds": ix.sorted_rounds, "bulk_takes": ix.bulk_takes}
 
     def cascade_open_step(self, int64_t step, index):
         """LIQ-CASCADE-4: set this step's index (int64[m]) and open marks and books."""
