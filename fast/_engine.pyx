@@ -3013,8 +3013,7 @@ cdef int index_order(Eng* e, Py_ssize_t* count) noexcept nogil:
     cdef Cas* c = e.cas
     cdef Idx* ix = c.ix
     cdef Py_ssize_t x, k, i, kept = 0, n_due = 0
-    cdef Heap* h
-    cdef int64_t threshold, mm, eq, gen
+    cdef int64_t mm, eq, gen
     cdef int kind
     cdef int code
     cdef bint keep, ok
