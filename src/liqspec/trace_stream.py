@@ -30,6 +30,9 @@ import pyarrow.parquet as pq
 _JSON_KEYS = ("account", "detail", "kind", "lots", "market", "price_ticks", "quote", "round",
               "rule_id", "step", "time_s")
 _JSON_PLAIN = r"^[\x20\x21\x23-\x5b\x5d-\x7e]*$"  # printable ASCII but " and \
+#: rows formatted as text at a time: the text of a slice and its pieces stay small (a million-row
+#: batch formatted whole builds a dozen columns of a million strings each, and costs more per row)
+TEXT_ROWS = 1 << 16
 
 
 def _text(column: pa.Array) -> pa.Array:
@@ -112,10 +115,12 @@ def jsonl_chunk(batch: pa.RecordBatch, plain: bool = False) -> bytes:
 
 def write_trace(batches: Iterable[pa.RecordBatch], schema: pa.Schema, *,
                 parquet: Path | None = None, csv: Path | None = None,
-                jsonl: Path | None = None, plain: bool = False) -> int:
+                jsonl: Path | None = None, plain: bool = False,
+                text_rows: int = TEXT_ROWS) -> int:
     """Write every batch to the files named (each optional); returns the number of events.
     ``plain``: every text in the batches is known to be :data:`PLAIN_TEXT` (the caller checked
-    the vocabularies they are built from), so no field is searched for quoting."""
+    the vocabularies they are built from), so no field is searched for quoting. The text files
+    are formatted ``text_rows`` rows at a time (the same bytes for any value)."""
     import pyarrow.csv as pacsv
 
     count = 0
@@ -137,12 +142,14 @@ def write_trace(batches: Iterable[pa.RecordBatch], schema: pa.Schema, *,
                 continue
             if writer is not None:
                 writer.write_batch(batch)
-            if csv_writer is not None:
-                csv_writer.write_batch(batch)
-            elif csv_out is not None:
-                csv_out.write(csv_chunk(batch, plain))
-            if jsonl_out is not None:
-                jsonl_out.write(jsonl_chunk(batch, plain))
+            for start in range(0, batch.num_rows, text_rows):
+                rows = batch.slice(start, text_rows)
+                if csv_writer is not None:
+                    csv_writer.write_batch(rows)
+                elif csv_out is not None:
+                    csv_out.write(csv_chunk(rows, plain))
+                if jsonl_out is not None:
+                    jsonl_out.write(jsonl_chunk(rows, plain))
     finally:
         for handle in (writer, csv_writer, csv_out, jsonl_out):  # the CSV writer first
             if handle is not None:
