@@ -275,26 +275,24 @@ def end_to_end(scenario: Path, out: Path, timeout: float | None) -> dict:
             "cpu": usage.ru_utime + usage.ru_stime, "done": True}
 
 
-def phases(scenario: Path, out: Path, timeout: float | None) -> dict | None:
+def _child_json(code: str, args: list[str], timeout: float | None) -> dict | None:
+    """Run ``code`` in a child Python; its last line of output as JSON, None on a timeout."""
     try:
-        result = subprocess.run([sys.executable, "-c", PHASES, str(scenario), str(out)],
+        result = subprocess.run([sys.executable, "-c", code, *args],
                                 capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return None
     if result.returncode:
         raise RuntimeError(result.stderr[-2000:])
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def phases(scenario: Path, out: Path, timeout: float | None) -> dict | None:
+    return _child_json(PHASES, [str(scenario), str(out)], timeout)
 
 
 def numpy_baseline(scenario: Path, timeout: float | None) -> dict | None:
-    try:
-        result = subprocess.run([sys.executable, "-c", NUMPY, str(scenario)],
-                                capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return None
-    if result.returncode:
-        raise RuntimeError(result.stderr[-2000:])
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return _child_json(NUMPY, [str(scenario)], timeout)
 
 
 def reference(scenario: Path, out: Path, timeout: float) -> dict:
