@@ -18,7 +18,8 @@ from .liquidation import (backstop_liquidate, is_below_backstop, is_liquidatable
                           liquidation_fee_quote, liquidation_size_lots)
 from .margin import (account_initial_margin_quote, account_maintenance_margin_quote,
                      equity_quote, free_collateral_quote, initial_margin_quote,
-                     maintenance_margin_quote, notional_quote, open_interest_quote,
+                     maintenance_at_entry, maintenance_margin_quote, maintenance_notional_quote,
+                     notional_quote, open_interest_quote, position_maintenance_margin_quote,
                      position_value_quote, tier_for, unrealized_pnl_quote)
 from .marks import set_mark
 from .prices import Threshold, bankruptcy_price, liquidation_price

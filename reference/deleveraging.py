@@ -17,8 +17,8 @@ from .book import closable_within_fund
 from .insurance import settle_deficit
 from .liquidation import is_liquidatable
 from .ledger import fill
-from .margin import (account_maintenance_margin_quote, equity_quote, maintenance_margin_quote,
-                     notional_quote, position_value_quote, unrealized_pnl_quote)
+from .margin import (account_maintenance_margin_quote, equity_quote, notional_quote,
+                     position_maintenance_margin_quote, position_value_quote, unrealized_pnl_quote)
 from .receipts import Receipt, receipt
 from .rules import implements
 from .state import (ADL_AT_MARK, ADL_RANKINGS, BAD_DEBT_ADL, TRADER, Account,
@@ -167,8 +167,9 @@ def adl_receive_quote(account: Account, market_id: str, lots: int, state: State)
         return -value_change
     equity = equity_quote(account, state.marks, state.profile)
     total_maintenance = account_maintenance_margin_quote(account, state.marks, state.profile)
-    maintenance_released = (maintenance_margin_quote(market, notional_quote(before, mark, market))
-                            - maintenance_margin_quote(market, notional_quote(after, mark, market)))
+    maintenance_released = (
+        position_maintenance_margin_quote(account, market_id, state.marks, state.profile)
+        - position_maintenance_margin_quote(account, market_id, state.marks, state.profile, after))
     return -value_change - div_floor(equity * maintenance_released, total_maintenance)
 
 

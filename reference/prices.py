@@ -29,7 +29,8 @@ from math import ceil, floor, trunc
 
 from .arithmetic import PPM
 from .errors import MalformedState, Rejection, ResultCode
-from .margin import maintenance_margin_quote, notional_quote, position_value_quote, tier_for
+from .margin import (maintenance_at_entry, position_maintenance_margin_quote,
+                     position_value_quote, tier_for)
 from .rules import implements
 from .state import Account, Market, Profile
 
@@ -56,10 +57,8 @@ def _fixed_part(account: Account, market_id: str, marks: Mapping[str, int],
     for other_id, lots in account.positions.items():
         if other_id == market_id:
             continue
-        market = profile.markets[other_id]
-        constant += position_value_quote(lots, marks[other_id], market)
-        other_maintenance += maintenance_margin_quote(market, notional_quote(lots, marks[other_id],
-                                                                             market))
+        constant += position_value_quote(lots, marks[other_id], profile.markets[other_id])
+        other_maintenance += position_maintenance_margin_quote(account, other_id, marks, profile)
     return constant, other_maintenance
 
 
@@ -103,12 +102,17 @@ def _maintenance_real(market: Market, notional: Fraction) -> Fraction:
 def liquidation_price(account: Account, market_id: str, marks: Mapping[str, int],
                       profile: Profile) -> Threshold:
     """The mark of ``market_id`` at which equity meets the maintenance requirement, with tier
-    switching: the requirement's tier is the one at the notional *at that price*."""
+    switching: the requirement's tier is the one at the notional *at that price*; under the entry
+    basis (LIQ-TIER-6) the requirement does not move with the mark and the root is linear."""
     lots = _position(account, market_id, profile)
     market = profile.markets[market_id]
     constant, other_maintenance = _fixed_part(account, market_id, marks, profile)
     m, size = market.value_per_lot_tick, abs(lots)
     side = 1 if lots > 0 else -1
+    if maintenance_at_entry(account, profile):  # C + s*P*m = M_o + MM(entry value)
+        fixed = position_maintenance_margin_quote(account, market_id, marks, profile)
+        exact = max(Fraction(other_maintenance + fixed - constant, lots * m), Fraction(0))
+        return Threshold(market_id, side, exact, round_toward_venue(exact, side))
 
     def gap(price: Fraction) -> Fraction:  # equity minus requirement; the root is where it is 0
         return constant + lots * price * m - other_maintenance - _maintenance_real(market,
