@@ -14,6 +14,10 @@ equation decides it: a long is liquidatable iff mark < x, a short iff mark > x. 
 continuous and increasing in notional (the deductions guarantee it), so ``x`` is unique; it is found
 by solving every tier's linear piece and keeping the root whose notional lies in that tier.
 
+Under the entry basis (LIQ-TIER-6) an isolated position's requirement is a fixed integer
+``MM_e`` taken on its entry value, so the root is linear: ``x = (M_o + MM_e - C) / (s*m)``; the
+trigger compares against the same integer, so the same rounding argument holds.
+
 A price is reported exactly (a Fraction: these prices are shown, never stored) and in ticks rounded
 in the venue's favour (LIQ-PRICE-3): up for a long, down for a short, which keeps the trigger exact
 in tick space (long: liquidated iff mark < ticks; short: iff mark > ticks). A long that no positive
