@@ -17,8 +17,8 @@ from .arithmetic import PPM, checked, div_ceil, mul_ppm_ceil
 from .errors import Rejection, ResultCode
 from .insurance import settle_deficit
 from .ledger import fill, transfer
-from .margin import (account_maintenance_margin_quote, equity_quote, maintenance_notional_quote,
-                     notional_quote, tier_for)
+from .margin import (account_maintenance_margin_quote, equity_quote, maintenance_at_entry,
+                     maintenance_notional_quote, notional_quote, tier_for)
 from .prices import bankruptcy_price
 from .receipts import Receipt, receipt
 from .rules import implements
@@ -65,14 +65,13 @@ def liquidation_size_lots(account: Account, market_id: str, state: State) -> int
     if floor == 0:
         return lots
     # Keep the most lots whose requirement's notional stays strictly below this tier's floor.
-    if basis == notional:  # at the mark: k lots have notional k * mark * m
+    if not maintenance_at_entry(account, profile):  # at the mark: k lots are worth k * mark * m
         keep = div_ceil(floor, mark * market.value_per_lot_tick) - 1
     else:  # at entry: the basis k lots keep rises with k; the most below the floor, by bisection
         keep, above = 0, lots  # basis(keep) < floor <= basis(above)
         while above - keep > 1:
             middle = (keep + above) // 2
-            kept = maintenance_notional_quote(account, market_id, state.marks, profile,
-                                              middle if account.position(market_id) > 0 else -middle)
+            kept = maintenance_notional_quote(account, market_id, state.marks, profile, middle)
             keep, above = (middle, above) if kept < floor else (keep, middle)
     return lots - keep
 

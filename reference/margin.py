@@ -126,8 +126,9 @@ def maintenance_notional_quote(account: Account, market_id: str, marks: Mapping[
                                profile: Profile, kept_lots: int | None = None) -> int:
     """The notional the maintenance requirement of the account's position in ``market_id`` is
     taken on: its notional at the mark, or under the entry basis its entry value (the absolute
-    cost basis). ``kept_lots`` (same side, at most the position) asks for the position reduced to
-    that many lots: at the mark their notional, at entry the cost basis they would keep."""
+    cost basis). ``kept_lots`` (at most the position's size; only its size is read) asks for the
+    position reduced to that many lots: at the mark their notional, at entry the cost basis they
+    would keep (LIQ-MARGIN-4)."""
     market = profile.markets[market_id]
     lots = account.position(market_id)
     kept = lots if kept_lots is None else kept_lots
