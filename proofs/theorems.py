@@ -343,7 +343,7 @@ def _liq(params: Params) -> list[Obligation]:
          "is liquidated; equity equal to maintenance is rejected NOT_LIQUIDATABLE",
          ("LIQ-INV-5", "LIQ-TRIGGER-1", "LIQ-EXEC-2"), depends_on=("liquidation_size", "fee_policy"),
          fidelity=("liquidate", "liquidation_size", "margin"),
-         rlimit=20_000_000)
+         rlimit=40_000_000)
 def _no_false(params: Params) -> list[Obligation]:
     obligations = []
     for label, st, out, step in _liquidations(params, ((BOOK, False),)):
@@ -368,7 +368,7 @@ def _no_false(params: Params) -> list[Obligation]:
 @theorem("T-PROGRESS", "every successful liquidation step strictly decreases the lots the "
          "account holds", ("LIQ-INV-6", "LIQ-EXEC-1"), depends_on=("liquidation_size", "fee_policy"),
          fidelity=("liquidate", "liquidation_size"),
-         rlimit=20_000_000)
+         rlimit=40_000_000)
 def _progress(params: Params) -> list[Obligation]:
     return [op_obligation(label, st, out, step,
                           {"sum |s| decreases": E.total_lots(out.post, "a0") < E.total_lots(st, "a0")},
@@ -393,7 +393,7 @@ def _size(params: Params) -> list[Obligation]:
 @theorem("T-FEE-CAP", "the liquidation fee is never negative and never exceeds the surplus left "
          "after the fill (zero when that is negative)", ("LIQ-INV-7", "LIQ-FEE-1"), depends_on=("liquidation_size", "fee_policy"),
          fidelity=("liquidate", "liquidation_size"),
-         rlimit=20_000_000)
+         rlimit=40_000_000)
 def _fee_cap(params: Params) -> list[Obligation]:
     obligations = []
     for label, st, out, step in _liquidations(params, ((BOOK, True),)):
