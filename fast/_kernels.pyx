@@ -27,8 +27,8 @@ from libc.stdlib cimport malloc, free
 
 from liqspec.reference.errors import MalformedState, Overflow, ResultCode
 
-from .domain import (account_arrays, flag_array, int64_array, int64_scalar,  # LIQ-DOMAIN-1
-                     market_column)
+from .domain import (account_arrays, flag_array, health_outputs, int64_array,  # LIQ-DOMAIN-1
+                     int64_scalar, market_column)
 
 cnp.import_array()
 
@@ -52,6 +52,10 @@ cdef extern from *:
         return !__builtin_mul_overflow(a, b, out);
     }
     static inline int liq_ctz64(uint64_t v) { return __builtin_ctzll(v); }
+    /* a + b into *out; 1 when the sum left int64 (*out is then the wrapped sum) */
+    static inline int liq_add_overflow(int64_t a, int64_t b, int64_t *out) {
+        return __builtin_add_overflow(a, b, out);
+    }
     """
     ctypedef long long liq_i128
     ctypedef unsigned long long liq_u128
@@ -59,6 +63,7 @@ cdef extern from *:
     int liq_value(int64_t lots, int64_t price, int64_t m, int64_t *out) nogil
     int liq_mul128(liq_i128 a, liq_i128 b, liq_i128 *out) nogil
     int liq_ctz64(uint64_t v) nogil
+    int liq_add_overflow(int64_t a, int64_t b, int64_t *out) nogil
     bint __builtin_mul_overflow(int64_t a, int64_t b, int64_t* out) nogil
 
 cdef enum:
@@ -170,34 +175,49 @@ cdef inline liq_i128 ceil_div(liq_i128 a, liq_i128 b) noexcept nogil:
 
 
 cdef inline uint64_t gcd64(uint64_t a, uint64_t b) noexcept nogil:
-    cdef int shift
-    cdef uint64_t t
+    """Binary gcd, the swap written as a minimum and an absolute difference: the loop's only
+    data-dependent branch is its exit (a mispredicted swap branch per step cost more than the
+    step)."""
+    cdef int a_zeros, b_zeros, shift
+    cdef uint64_t smaller, larger
     if a == 0:
         return b
     if b == 0:
         return a
-    shift = liq_ctz64(a | b)
-    a >>= liq_ctz64(a)
-    while b != 0:
-        b >>= liq_ctz64(b)
-        if a > b:
-            t = a
-            a = b
-            b = t
-        b -= a
-    return a << shift
+    a_zeros = liq_ctz64(a)
+    b_zeros = liq_ctz64(b)
+    shift = a_zeros if a_zeros < b_zeros else b_zeros
+    b >>= b_zeros
+    a >>= a_zeros
+    # both odd from here on; their difference is even and shares their gcd
+    while a != b:
+        smaller = a if a < b else b
+        larger = b if a < b else a
+        b = smaller
+        a = larger - smaller
+        a >>= liq_ctz64(a)
+    return b << shift
 
 
 cdef inline liq_u128 gcd128(liq_u128 a, liq_u128 b) noexcept nogil:
-    """Euclid in 128 bits until both fit in 64, then binary gcd."""
+    """gcd in 128 bits: Euclid's remainders until both fit in 64 bits, then one remainder in 64
+    bits so that the binary gcd starts from two numbers no larger than the smaller operand
+    (its steps grow with the operands' bit length)."""
     cdef liq_u128 t
+    cdef uint64_t x, y
     while (a >> 64) != 0 or (b >> 64) != 0:
         if b == 0:
             return a
         t = a % b
         a = b
         b = t
-    return gcd64(<uint64_t>a, <uint64_t>b)
+    x = <uint64_t>a
+    y = <uint64_t>b
+    if x < y:
+        x, y = y, x
+    if y == 0:
+        return x
+    return gcd64(y, x % y)
 
 
 cdef inline liq_i128 iabs(liq_i128 v) noexcept nogil:
@@ -308,6 +328,68 @@ cdef inline bint account_totals(const Tables* t, int64_t quote, const int64_t* l
     equity[0] = eq
     maint[0] = mm
     return True
+
+
+# -- the one-tier fast path of margin health ------------------------------------------------
+
+cdef struct FirstTier:
+    uint64_t unit       # mark * value_per_lot_tick (0 where that leaves int64: no fast path)
+    uint64_t max_lots   # |lots| at most this keeps the notional below the bound (below)
+    uint64_t mmr
+    int64_t deduction
+    int64_t minimum
+
+
+cdef void first_tiers(const Tables* t, const int64_t* units, const uint8_t* unit_ok,
+                      FirstTier* first) noexcept nogil:
+    """Per market, the lots below which a position's notional lies under both the second tier's
+    floor (so LIQ-TIER-1 picks the first tier) and SMALL_NOTIONAL (so its requirement is computed
+    in 64 bits without wrapping)."""
+    cdef Py_ssize_t k, base
+    cdef uint64_t bound, unit
+    for k in range(t.n_markets):
+        base = k * t.width
+        bound = <uint64_t>SMALL_NOTIONAL
+        if t.n_tiers[k] > 1 and <uint64_t>t.floor[base + 1] < bound:
+            bound = <uint64_t>t.floor[base + 1]
+        unit = <uint64_t>units[k] if unit_ok[k] and units[k] > 0 else 0
+        first[k].unit = unit
+        first[k].max_lots = (bound - 1) / unit if unit != 0 and bound > 0 else 0
+        first[k].mmr = <uint64_t>t.mmr[base]
+        first[k].deduction = t.mded[base]
+        first[k].minimum = t.min_mm[k]
+
+
+cdef inline bint first_tier_totals(const FirstTier* first, Py_ssize_t n_markets, int64_t quote,
+                                   const int64_t* lots, int64_t* equity,
+                                   int64_t* maint) noexcept nogil:
+    """Equity and maintenance (LIQ-MARGIN-2, LIQ-TIER-2/5) of an account whose every position
+    is in its market's first tier with a notional below SMALL_NOTIONAL, in 64 bits with no
+    data-dependent branch; False (nothing to trust in the outputs) for any other account, which
+    :func:`account_totals` then computes exactly. Where it answers, it answers as
+    account_totals does: the same tier, the same ceil, the same minimum, the same int64 checks."""
+    cdef Py_ssize_t k
+    cdef int64_t lots_k, value, requirement, eq = quote, mm = 0
+    cdef uint64_t size, notional, sign, held
+    cdef int outside = 0
+    for k in range(n_markets):
+        lots_k = lots[k]
+        # |lots| and "lots != 0" as arithmetic, not branches: the signs and the flat positions of
+        # a book are unpredictable, and each mispredicted branch costs more than this whole step
+        sign = <uint64_t>(lots_k >> 63)  # all ones for a short, zero otherwise
+        size = (<uint64_t>lots_k ^ sign) - sign
+        held = 0 - <uint64_t>(size != 0)  # all ones for a position, zero for a flat one
+        outside |= size > first[k].max_lots
+        notional = size * first[k].unit  # < 2^43 where not outside (wraps harmlessly where it is)
+        value = <int64_t>(<uint64_t>lots_k * first[k].unit)
+        requirement = <int64_t>((notional * first[k].mmr + (PPM - 1)) / PPM) - first[k].deduction
+        requirement = requirement if requirement > first[k].minimum else first[k].minimum
+        requirement = <int64_t>(<uint64_t>requirement & held)
+        outside |= liq_add_overflow(eq, value, &eq)
+        outside |= liq_add_overflow(mm, requirement, &mm)
+    equity[0] = eq
+    maint[0] = mm
+    return not outside
 
 
 cdef void lot_units(const Tables* t, const int64_t* marks, int64_t* units,
@@ -471,27 +553,39 @@ cdef _open_interest_quotes(const int64_t[:, ::1] lots, const int64_t[::1] marks,
 
 
 cdef _health(const int64_t[::1] quote, const int64_t[:, ::1] lots, const int64_t[::1] marks,
-             tables):
-    # the body of health, on arguments checked there
+             tables, out):
+    # the body of health, on arguments checked there (``out``: three arrays checked there, or
+    # None for new ones)
     cdef _TableView view = _view(tables, lots.shape[1])
     cdef const Tables* t = &view.t
     cdef Py_ssize_t n = lots.shape[0], i, m = lots.shape[1]
     cdef int any_bad = 0
     cdef liq_i128 eq, mm
-    equity = np.empty(n, dtype=np.int64)
-    maint = np.empty(n, dtype=np.int64)
-    flags = np.empty(n, dtype=np.bool_)
+    cdef int64_t eq64, mm64
+    if out is None:
+        equity = np.empty(n, dtype=np.int64)
+        maint = np.empty(n, dtype=np.int64)
+        flags = np.empty(n, dtype=np.bool_)
+    else:
+        equity, maint, flags = out
     unit_array = np.empty(m, dtype=np.int64)
     ok_array = np.empty(m, dtype=np.uint8)
+    first_array = np.empty(m * sizeof(FirstTier), dtype=np.uint8)
     cdef int64_t[::1] eq_out = equity, mm_out = maint, units = unit_array
     cdef uint8_t[::1] flag_out = flags.view(np.uint8), unit_ok = ok_array
+    cdef uint8_t[::1] first_bytes = first_array
+    cdef const FirstTier* first = <const FirstTier*>&first_bytes[0] if m else NULL
     _check_rows(quote.shape[0], n)
     if n == 0:
         return equity, maint, flags
     with nogil:
         lot_units(t, &marks[0], &units[0], &unit_ok[0])
+        first_tiers(t, &units[0], &unit_ok[0], <FirstTier*>first)
         for i in prange(n, schedule="static", num_threads=_threads(n)):
-            if not account_totals(t, quote[i], &lots[i, 0], &units[0], &unit_ok[0], &eq, &mm) \
+            if first_tier_totals(first, m, quote[i], &lots[i, 0], &eq64, &mm64):
+                eq = eq64
+                mm = mm64
+            elif not account_totals(t, quote[i], &lots[i, 0], &units[0], &unit_ok[0], &eq, &mm) \
                     or not liq_fits_i64(eq) or not liq_fits_i64(mm):
                 any_bad |= 1
                 eq = 0
@@ -607,6 +701,13 @@ cdef inline int fixed_part(const Tables* t, int64_t quote, const int64_t* lots, 
     return CODE_OK
 
 
+cdef inline liq_i128 quotient(liq_i128 x, liq_i128 g) noexcept nogil:
+    """x / g for 0 <= x and 0 < g, in 64 bits when x fits (a 128-bit division is a library call)."""
+    if x <= INT64_MAX:
+        return <int64_t>x / <int64_t>g
+    return x / g
+
+
 cdef inline int store_price(liq_i128 a, liq_i128 b, liq_i128 size_value, int side,
                             int64_t* ticks, int64_t* num, int64_t* den) noexcept nogil:
     """The price a / (b * size_value) (a, b, size_value > 0), reduced, and its ticks rounded
@@ -614,15 +715,18 @@ cdef inline int store_price(liq_i128 a, liq_i128 b, liq_i128 size_value, int sid
     denominator leave int64."""
     cdef liq_i128 g, d
     g = <liq_i128>gcd128(<liq_u128>a, <liq_u128>b)
-    a = a / g
-    b = b / g
+    a = quotient(a, g)
+    b = quotient(b, g)
     g = <liq_i128>gcd128(<liq_u128>a, <liq_u128>size_value)
-    a = a / g
-    size_value = size_value / g
+    a = quotient(a, g)
+    size_value = quotient(size_value, g)
     # gcd(a, b) = gcd(a, size_value) = 1 now, so a / (b * size_value) is in lowest terms
     if not liq_mul128(b, size_value, &d) or not liq_fits_i64(d) or not liq_fits_i64(a):
         return CODE_OVERFLOW
-    ticks[0] = <int64_t>(ceil_div(a, d) if side > 0 else floor_div(a, d))
+    # 0 < a and 0 < d both fit in int64 here, so the rounding divides in 64 bits
+    ticks[0] = <int64_t>a / <int64_t>d
+    if side > 0 and <int64_t>a % <int64_t>d != 0:
+        ticks[0] += 1
     num[0] = <int64_t>a
     den[0] = <int64_t>d
     return CODE_OK
@@ -818,16 +922,25 @@ def open_interest_quotes(lots, marks, tables, wanted=None):
     return _open_interest_quotes(lots, marks, tables, wanted)
 
 
-def health(quote, lots, marks, tables):
+def health(quote, lots, marks, tables, out=None):
     """Margin health in one pass: (equity[N], maintenance[N], liquidatable[N]).
 
     Liquidatable is LIQ-TRIGGER-1 (MM > 0 and equity < MM). Raises Overflow where either the
     reference's equity_quote or its account_maintenance_margin_quote raises for some account.
     Rows are split across OpenMP threads; an overflow anywhere is found again serially to name
-    the first failing row.
+    the first failing row. An account whose positions all sit in their first tier (notional
+    below the second tier's floor and 2^43 quote units) is computed in 64 bits without branches;
+    any other account by the checked 128-bit path: the same integers either way.
+
+    ``out``: optionally three arrays to write into (int64[N], int64[N], bool[N], C-contiguous,
+    not overlapping the inputs), as numpy's ``out=``: a caller evaluating many marks over one
+    book reuses them instead of paying for fresh pages each call. They are returned. After an
+    Overflow their contents are unspecified.
     """
     quote, lots, marks = account_arrays(quote, lots, marks, tables)
-    return _health(quote, lots, marks, tables)
+    if out is not None:
+        out = health_outputs(out, lots.shape[0], (quote, lots, marks))
+    return _health(quote, lots, marks, tables, out)
 
 
 def liquidatable_flags(quote, lots, marks, tables):
