@@ -546,15 +546,12 @@ def _agreement(kind: str, case: dict[str, Any]) -> str:
 
 # -- the command ----------------------------------------------------------------------------
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register ``difftest`` on the ``liqspec`` command's subparsers. The handler is set as
-    ``run`` (returns the text to print); ``args.exit_status`` is 1 after a divergence."""
-    parser = subparsers.add_parser(
-        "difftest", help="a differential campaign of liqspec.fast against the reference",
-        description=__doc__.split("\n\n")[2].replace("\n", " "))
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    """Fill the ``liqspec difftest`` parser. The handler is set as ``run`` (returns the text to
+    print; ``args.exit_status`` is 1 after a divergence), its usage error as ``usage_errors``."""
+    parser.description = __doc__.split("\n\n")[2].replace("\n", " ")
     _arguments(parser)
-    parser.set_defaults(run=run_command)
-    return parser
+    parser.set_defaults(run=run_command, usage_errors=(DifftestInputError,))
 
 
 def _kinds(text: str) -> tuple[str, ...]:
