@@ -264,3 +264,28 @@ def test_codec_writes_leverage_only_when_chosen_LIQ_LEVERAGE_1():
     back = codec.state_from_json(state.profile, data)
     assert back.snapshot() == state.snapshot()
     assert dict(TOY_MARKS) == back.marks
+
+
+@pytest.mark.rule("LIQ-LEVERAGE-1")
+def test_a_state_file_carries_the_leverage_and_explain_shows_it_LIQ_LEVERAGE_1():
+    """A state file's position may give the trader's ``leverage``; the loaded account keeps it,
+    and ``explain`` shows it beside the tier's maximum, with the initial margin at that leverage
+    (the Bybit example: 1 BTC at 20,000, 50x, IM 400). Rules: LIQ-LEVERAGE-1, LIQ-LEVERAGE-2."""
+    import json
+
+    from liqspec import statefile
+    from liqspec.explain import explain_loaded, render_text
+    document = {"profile": "bybit", "marks": {"BTCUSDT": "20000", "ETHUSDT": "1000"},
+                "accounts": [{"id": "trader", "quote": "400", "isolated_market": "BTCUSDT",
+                              "positions": {"BTCUSDT": {"size": "1", "entry_price": "20000",
+                                                        "leverage": 50}}}]}
+    loaded = statefile.loads(json.dumps(document))
+    assert loaded.state.account("trader").leverage == {"BTCUSDT": 50}
+    report = explain_loaded(loaded, "trader")
+    (position,) = report["accounts"][0]["positions"]
+    assert (position["leverage"]["value"], position["leverage"]["tier_max"]) == (50, 100)
+    assert position["initial_margin"]["value"] == usdt("400")
+    assert position["initial_margin"]["rules"][0] == "LIQ-LEVERAGE-2"
+    assert report["accounts"][0]["free_collateral"]["value"] == 0
+    text = render_text(report)
+    assert "leverage" in text and "50x" in text and "tier maximum 100x" in text
