@@ -262,8 +262,8 @@ def _edit(doc: dict[str, Any], path: tuple, new: Any) -> dict[str, Any]:
 
 def _json_candidates(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Smaller cases, structural reductions first: drop a call, an account, a market (from the
-    profile, the marks and a cascade's path and books at once), a cascade step, a position or
-    any other list element or key; then every integer made smaller (0, half, one closer to 0).
+    profile, the marks, the positions and chosen leverages, and a cascade's path and books at
+    once), a cascade step, a position, a chosen leverage or any other list element or key; then every integer made smaller (0, half, one closer to 0).
     Candidates that no longer build are rejected by the caller."""
     if doc["kind"] in ("cascade", "adl"):
         config = doc["config"]
@@ -286,7 +286,7 @@ def _json_candidates(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
             if market_id in state.get(key, {}):
                 smaller = _edit(smaller, ("scenario", "state", key, market_id), _DELETE)
         for k, account in enumerate(state["accounts"]):
-            for key in ("positions", "cost_quote"):
+            for key in ("positions", "cost_quote", "leverage"):
                 if market_id in account.get(key, {}):
                     smaller = _edit(smaller, ("scenario", "state", "accounts", k, key,
                                               market_id), _DELETE)
@@ -302,8 +302,9 @@ def _json_candidates(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
             numbers.append((path, number))
     for path in structural:
         if isinstance(path[-1], int) or path[-2:-1] in (("positions",), ("cost_quote",),
-                                                        ("holders",), ("books",)) \
-                or path[-1] in ("backstop_ratio", "oi_scaling", "holders", "books"):
+                                                        ("holders",), ("books",),
+                                                        ("leverage",)) \
+                or path[-1] in ("backstop_ratio", "oi_scaling", "holders", "books", "leverage"):
             yield _edit(doc, path, _DELETE)
     for path, value in numbers:
         for smaller in _smaller(value):
