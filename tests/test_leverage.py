@@ -289,3 +289,36 @@ def test_a_state_file_carries_the_leverage_and_explain_shows_it_LIQ_LEVERAGE_1()
     assert report["accounts"][0]["free_collateral"]["value"] == 0
     text = render_text(report)
     assert "leverage" in text and "50x" in text and "tier maximum 100x" in text
+
+
+@pytest.mark.reference_only
+@pytest.mark.rule("LIQ-LEVERAGE-2")
+def test_the_batch_kernel_takes_a_leverage_table_LIQ_LEVERAGE_2():
+    """``liqspec.fast.initial_margin_quotes(..., leverage=)`` gives each account's requirement at
+    its chosen leverages (0: none chosen), as the reference does account by account; a table of
+    another shape is MalformedState, a value outside 0..10^6 InvalidLeverage."""
+    import numpy as np
+
+    from liqspec import fast
+    from liqspec.reference import MalformedState
+    state = venue(deposits={"a": usdt("100000"), "b": usdt("100000"), "c": usdt("1000000")})
+    trade(state, "a", "c", "BTC", 1_000, 500_000)
+    trade(state, "c", "b", "ETH", 1_000, 300_000)
+    set_leverage(state, "a", "BTC", 7)
+    set_leverage(state, "b", "ETH", 3)
+    tables = fast.tables_for(state.profile)
+    arrays = fast.pack_state(state, tables)
+    table = np.zeros(arrays.lots.shape, dtype=np.int64)
+    for i, account_id in enumerate(arrays.account_ids):
+        for market_id, chosen in state.account(account_id).leverage.items():
+            table[i, tables.column(market_id)] = chosen
+    oi = np.zeros(len(tables.market_ids), dtype=np.int64)
+    got = fast.initial_margin_quotes(arrays.lots, arrays.marks, tables, oi, leverage=table)
+    want = [account_initial_margin_quote(state.account(a), state.marks, state.profile)
+            for a in arrays.account_ids]
+    assert list(got) == want
+    assert want[:2] == [-(-usdt("50000") // 7), usdt("10000")]
+    with pytest.raises(MalformedState):
+        fast.initial_margin_quotes(arrays.lots, arrays.marks, tables, oi, leverage=table[:1])
+    with pytest.raises(InvalidLeverage):
+        fast.initial_margin_quotes(arrays.lots, arrays.marks, tables, oi, leverage=-table)
