@@ -25,7 +25,7 @@ cimport openmp
 from libc.stdint cimport int64_t, uint64_t, uint8_t, int8_t, INT64_MAX
 from libc.stdlib cimport malloc, free
 
-from liqspec.reference.errors import MalformedState, Overflow, ResultCode
+from liqspec.reference.errors import InvalidLeverage, MalformedState, Overflow, ResultCode
 
 from .domain import (account_arrays, flag_array, health_outputs, int64_array,  # LIQ-DOMAIN-1
                      int64_scalar, market_column)
@@ -468,13 +468,14 @@ cdef _equity_quotes(const int64_t[::1] quote, const int64_t[:, ::1] lots,
 
 cdef Py_ssize_t requirement_sums(const Tables* t, const int64_t[:, ::1] lots,
                                  const int64_t[::1] marks, const int64_t* open_interest,
-                                 int64_t[::1] res) noexcept nogil:
+                                 int64_t[::1] res, const int64_t* leverage=NULL) noexcept nogil:
     """LIQ-TIER-5 per account: the sum of every position's requirement, maintenance
     (LIQ-TIER-2) when ``open_interest`` is NULL, else initial with the open-interest scaling
-    (LIQ-TIER-3/4). Returns the first row that overflows, or -1."""
+    (LIQ-TIER-3/4) and, where ``leverage[i, k]`` > 0, at the chosen leverage (LIQ-LEVERAGE-2).
+    Returns the first row that overflows, or -1."""
     cdef Py_ssize_t i, k
     cdef int64_t value
-    cdef liq_i128 total, part
+    cdef liq_i128 total, part, chosen
     cdef bint ok
     for i in range(lots.shape[0]):
         total = 0
@@ -487,6 +488,11 @@ cdef Py_ssize_t requirement_sums(const Tables* t, const int64_t[:, ::1] lots,
                 ok = maint_of(t, k, iabs(value), &part)
             else:
                 ok = initial_of(t, k, iabs(value), open_interest[k], &part)
+                if ok and leverage != NULL and leverage[i * t.n_markets + k] > 0:
+                    # LIQ-LEVERAGE-2: max(ceil(notional / leverage), the venue's own)
+                    chosen = ceil_div(iabs(value), leverage[i * t.n_markets + k])
+                    if chosen > part:
+                        part = chosen
             if not ok:
                 return i
             total += part
@@ -512,10 +518,15 @@ cdef _maintenance_margin_quotes(const int64_t[:, ::1] lots, const int64_t[::1] m
 
 
 cdef _initial_margin_quotes(const int64_t[:, ::1] lots, const int64_t[::1] marks, tables,
-                            const int64_t[::1] open_interest_quote):
+                            const int64_t[::1] open_interest_quote, leverage=None):
     # the body of initial_margin_quotes, on arguments checked there
     cdef _TableView view = _view(tables, lots.shape[1])
     cdef Py_ssize_t bad = -1
+    cdef const int64_t[:, ::1] chosen
+    cdef const int64_t* chosen_at = NULL
+    if leverage is not None and lots.shape[0] * lots.shape[1]:
+        chosen = leverage
+        chosen_at = &chosen[0, 0]
     out = np.empty(lots.shape[0], dtype=np.int64)
     cdef int64_t[::1] res = out
     if open_interest_quote.shape[0] != view.t.n_markets:
@@ -524,7 +535,7 @@ cdef _initial_margin_quotes(const int64_t[:, ::1] lots, const int64_t[::1] marks
         out[:] = 0
         return out
     with nogil:
-        bad = requirement_sums(&view.t, lots, marks, &open_interest_quote[0], res)
+        bad = requirement_sums(&view.t, lots, marks, &open_interest_quote[0], res, chosen_at)
     if bad >= 0:
         raise _overflow(bad, "initial margin")
     return out
@@ -933,13 +944,19 @@ def maintenance_margin_quotes(lots, marks, tables):
     return _maintenance_margin_quotes(lots, marks, tables)
 
 
-def initial_margin_quotes(lots, marks, tables, open_interest_quote):
+def initial_margin_quotes(lots, marks, tables, open_interest_quote, leverage=None):
     """LIQ-TIER-5 over LIQ-TIER-3/4: the sum of every position's initial requirement, with the
-    open-interest scaling of markets that have it (``open_interest_quote[M]``, LIQ-TIER-4)."""
+    open-interest scaling of markets that have it (``open_interest_quote[M]``, LIQ-TIER-4) and,
+    given ``leverage[N, M]`` (0 where none is chosen, else 1..10^6), at each account's chosen
+    leverage (LIQ-LEVERAGE-2)."""
     _, lots, marks = account_arrays(None, lots, marks, tables)
     open_interest_quote = int64_array(open_interest_quote, "open_interest_quote",
                                       (marks.shape[0],))
-    return _initial_margin_quotes(lots, marks, tables, open_interest_quote)
+    if leverage is not None:
+        leverage = int64_array(leverage, "leverage", lots.shape)
+        if ((leverage < 0) | (leverage > 1_000_000)).any():
+            raise InvalidLeverage("leverage must be 0 (none chosen) or in 1..1000000")
+    return _initial_margin_quotes(lots, marks, tables, open_interest_quote, leverage)
 
 
 def open_interest_quotes(lots, marks, tables, wanted=None):
