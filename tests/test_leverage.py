@@ -186,7 +186,8 @@ def test_the_tier_caps_a_leverage_chosen_in_a_lower_tier_LIQ_LEVERAGE_2():
 
 
 @pytest.mark.rule("LIQ-LEVERAGE-2")
-@given(notional=st.integers(0, 10**15), leverage=st.one_of(st.none(), st.integers(1, 10**6)))
+@given(notional=st.integers(0, 10**15),
+       leverage=st.one_of(st.none(), st.integers(1, 200), st.integers(1, 10**6)))
 def test_requirement_at_leverage_is_the_ceiling_or_the_venues_LIQ_LEVERAGE_2(notional, leverage):
     """ceil(N / L), never below the venue's own; the venue's own without a leverage; never below
     N / L exactly (a rounding toward the account would fail here). Rule: LIQ-LEVERAGE-2."""
