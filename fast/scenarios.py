@@ -231,7 +231,7 @@ def random_scenario(seed: int, n_accounts: int = 4) -> Scenario:
 # -- venues for the state-changing operations and cascades ------------------------------------
 
 SIZES = ("full", "portion", "tier_step")
-FEES = ("rate", "all_surplus")
+FEES = ("rate", "all_surplus", "per_fill")
 BAD_DEBT = ("adl", "socialize")
 RANKINGS = ("pnl_leverage", "pnl_margin_ratio", "price_ratio_leverage", "seeded", "pro_rata")
 ADL_PRICES = ("bankruptcy", "mark")
