@@ -291,7 +291,7 @@ def leverage_calls(rng: random.Random, scenario: Scenario, calls: list[list]) ->
 # -- venues for the state-changing operations and cascades ------------------------------------
 
 SIZES = ("full", "portion", "tier_step")
-FEES = ("rate", "all_surplus")
+FEES = ("rate", "all_surplus", "per_fill")
 BAD_DEBT = ("adl", "socialize")
 RANKINGS = ("pnl_leverage", "pnl_margin_ratio", "price_ratio_leverage", "seeded", "pro_rata")
 ADL_PRICES = ("bankruptcy", "mark")

@@ -181,7 +181,7 @@ CATALOGUE: tuple[Mutant, ...] = (
            covered_by=("T-LIQ", "T-NO-FALSE-LIQ", "T-PROGRESS", "T-FEE-CAP", "T-FUND-PAYOUT", "T-ADL",
                        "T-ADL-SIDE", "T-PRO-RATA", "T-ROUNDING", "T-CASCADE-BMC")),
     Mutant("adl-share-ceil", "the bankrupt account's ADL share of equity rounds up",
-           "reference/deleveraging.py",
+           "reference/prices.py",
            "div_floor(equity * maintenance_released, total_maintenance)",
            "-div_floor(-equity * maintenance_released, total_maintenance)",
            covered_by=("T-FUND-PAYOUT", "T-ADL", "T-ADL-SIDE", "T-ADL-ZERO", "T-PRO-RATA")),

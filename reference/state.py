@@ -88,8 +88,12 @@ SIZE_PORTION = "portion"  # close a fixed fraction of large positions (Hyperliqu
 SIZE_TIER_STEP = "tier_step"  # reduce to the next lower tier's floor (Binance, Bybit)
 
 # Liquidation fee policies (LIQ-FEE-1)
-FEE_RATE = "rate"  # fee = min(rate * fill notional, remaining surplus)  (Binance, dYdX, Hyperliquid)
+FEE_RATE = "rate"  # fee = min(rate * fill notional, remaining surplus)  (Binance, Hyperliquid)
 FEE_ALL_SURPLUS = "all_surplus"  # everything above bankruptcy goes to the fund (BitMEX, Bybit)
+# the fill's insurance fund delta (LIQ-FEE-2): fee = min(floor(rate * |fill quote|), delta) when
+# positive, the fund pays at once when negative  (dYdX v4)
+FEE_PER_FILL = "per_fill"
+FEE_POLICIES = (FEE_RATE, FEE_ALL_SURPLUS, FEE_PER_FILL)
 
 # Bad-debt policies (LIQ-ADL-1, LIQ-SOCIAL-1)
 BAD_DEBT_ADL = "adl"
@@ -146,7 +150,7 @@ def validate_profile(profile: Profile) -> None:
         raise MalformedState("quote_decimals must be in 0..18")
     if profile.liquidation_size not in (SIZE_FULL, SIZE_PORTION, SIZE_TIER_STEP):
         raise MalformedState(f"unknown liquidation_size policy {profile.liquidation_size!r}")
-    if profile.fee_policy not in (FEE_RATE, FEE_ALL_SURPLUS):
+    if profile.fee_policy not in FEE_POLICIES:
         raise MalformedState(f"unknown fee_policy {profile.fee_policy!r}")
     if profile.bad_debt_policy not in (BAD_DEBT_ADL, BAD_DEBT_SOCIALIZE):
         raise MalformedState(f"unknown bad_debt_policy {profile.bad_debt_policy!r}")

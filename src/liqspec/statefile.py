@@ -47,7 +47,7 @@ Keys and units
 * ``venue``: ``name``, ``quote_decimals`` and ``markets`` are required; optional policies are
   ``quote_asset`` (display name, default ``"quote"``), ``liquidation_size`` (``full``, ``portion``,
   ``tier_step``), ``portion_rate`` (a fraction such as ``"0.2"``), ``portion_threshold`` (quote),
-  ``fee_policy`` (``rate``, ``all_surplus``), ``backstop_ratio`` (``[num, den]``),
+  ``fee_policy`` (``rate``, ``all_surplus``, ``per_fill``), ``backstop_ratio`` (``[num, den]``),
   ``bad_debt_policy`` (``adl``, ``socialize``), ``adl_ranking``, ``adl_price`` (``bankruptcy``,
   ``mark``), ``adl_seed``, ``description``, ``sources``. Defaults are those of
   :class:`liqspec.reference.state.Profile`.
@@ -115,7 +115,7 @@ from liqspec.reference.margin import (account_maintenance_margin_quote, free_col
                                       notional_quote)
 from liqspec.reference.profiles import get_profile
 from liqspec.reference.state import (ADL_AT_BANKRUPTCY, ADL_AT_MARK, BACKSTOP, BAD_DEBT_ADL,
-                                     BAD_DEBT_SOCIALIZE, FEE_ALL_SURPLUS, FEE_RATE, HOLDERS,
+                                     BAD_DEBT_SOCIALIZE, FEE_POLICIES, HOLDERS,
                                      SIZE_FULL, SIZE_PORTION, SIZE_TIER_STEP, Market,
                                      OpenInterestScaling, Profile, State, Tier, new_state,
                                      validate_market)
@@ -536,7 +536,7 @@ def _venue(value: object, path: str) -> tuple[Profile, str]:
                                                    p("portion_threshold"))
     if "fee_policy" in obj:
         fields["fee_policy"] = _choice(obj["fee_policy"], p("fee_policy"),
-                                       (FEE_RATE, FEE_ALL_SURPLUS))
+                                       FEE_POLICIES)
     if obj.get("backstop_ratio") is not None:
         ratio = obj["backstop_ratio"]
         if not isinstance(ratio, list) or len(ratio) != 2:

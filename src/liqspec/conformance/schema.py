@@ -57,7 +57,7 @@ _DEFS: dict[str, Any] = {
                                    {"type": "array", "items": {"$ref": "#/$defs/int"},
                                     "minItems": 2, "maxItems": 2}]},
                                "liquidation_size": {"enum": ["full", "portion", "tier_step"]},
-                               "fee_policy": {"enum": ["rate", "all_surplus"]},
+                               "fee_policy": {"enum": ["rate", "all_surplus", "per_fill"]},
                                "bad_debt_policy": {"enum": ["adl", "socialize"]},
                                "adl_ranking": {"enum": ["pnl_leverage", "pnl_margin_ratio",
                                                         "price_ratio_leverage", "seeded",
