@@ -7,7 +7,10 @@
 Not part of the test suite, and no timing is asserted anywhere: this prints numbers.
 
 * Margin health: equity, maintenance requirement and the liquidatable flag (LIQ-MARGIN-2,
-  LIQ-TIER-5, LIQ-TRIGGER-1) for N cross accounts over the toy venue's two tiered markets.
+  LIQ-TIER-5, LIQ-TRIGGER-1) for N cross accounts over the toy venue's two tiered markets, on
+  two books (positions over every tier; positions in the first tier only, health's 64-bit path),
+  timed writing into reused output arrays (``out=``) and, beside it, into new ones. Its read
+  rate is given as a share of what a numpy sum reads on one thread in the same run.
 * Liquidation prices: LIQ-PRICE-2 (tier switching, exact, ticks rounded toward the venue) for N
   isolated BTC positions.
 * Cascades (LIQ-CASCADE-*): the default scenario's crash (Binance USD-M BTCUSDT, 12% over 120
@@ -62,14 +65,21 @@ def best_of(repeats: int, fn):
 
 # -- data -----------------------------------------------------------------------------------------
 
-def random_book(n: int, seed: int = 1) -> fast.StateArrays:
-    """N accounts, each long or short up to 10 BTC and 100 ETH, with margin of 0..20% of notional,
-    so some fraction sits below maintenance."""
+#: the largest lots per market of each book: "tiers" spreads positions over all three tiers of
+#: both toy markets (10 BTC, 100 ETH); "first tier" keeps every position below the second tier's
+#: floor (0.999 BTC and 3.33 ETH at the toy marks), the case of health's 64-bit path
+BOOKS = {"tiers": (10_000, 10_000), "first tier": (999, 333)}
+
+
+def random_book(n: int, seed: int = 1, book: str = "tiers") -> fast.StateArrays:
+    """N accounts, each long or short in BTC and (half of them) ETH up to the book's largest
+    lots, with margin of 0..20% of notional, so some fraction sits below maintenance."""
     rng = np.random.default_rng(seed)
+    btc_max, eth_max = BOOKS[book]
     marks = np.array([TOY_MARKS["BTC"], TOY_MARKS["ETH"]], dtype=np.int64)
     lots = np.empty((n, 2), dtype=np.int64)
-    lots[:, 0] = rng.integers(-10_000, 10_001, n)
-    lots[:, 1] = rng.integers(-10_000, 10_001, n) * (rng.random(n) < 0.5)
+    lots[:, 0] = rng.integers(-btc_max, btc_max + 1, n)
+    lots[:, 1] = rng.integers(-eth_max, eth_max + 1, n) * (rng.random(n) < 0.5)
     values = lots * marks * TABLES.value_per_lot_tick
     notional = np.abs(values).sum(axis=1)
     margin = (notional * rng.integers(0, 20_000, n)) // PPM
@@ -147,10 +157,22 @@ def numpy_liquidation_prices(quote, lots, tables, k):
 
 # -- runs -----------------------------------------------------------------------------------------
 
-def bench_health(n: int, sample: int, repeats: int) -> dict:
-    book = random_book(n)
+def read_probe(n_bytes: int, repeats: int) -> float:
+    """Bytes per second one thread reads here, now: numpy's SIMD sum over an int64 array of
+    ``n_bytes`` (the same bytes health reads), best of ``repeats``; health's figure is reported
+    as a share of this, measured in the same run, since the machine's bandwidth and load vary."""
+    array = np.ones(max(n_bytes // 8, 1), dtype=np.int64)
+    seconds, _ = best_of(repeats, array.sum)
+    return array.nbytes / seconds
+
+
+def bench_health(n: int, sample: int, repeats: int, kind: str = "tiers") -> dict:
+    book = random_book(n, book=kind)
     args = (book.quote, book.lots, book.marks, TABLES)
-    t_fast, (equity, maint, flags) = best_of(repeats, lambda: fast.health(*args))
+    t_new, (equity, maint, flags) = best_of(repeats, lambda: fast.health(*args))
+    out = (np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.bool_))
+    t_fast, _ = best_of(repeats, lambda: fast.health(*args, out=out))
+    assert all(np.array_equal(a, b) for a, b in zip(out, (equity, maint, flags), strict=True))
     t_numpy, (np_eq, np_mm, np_flags) = best_of(max(1, repeats - 1), lambda: numpy_health(*args))
     assert np.array_equal(equity, np_eq) and np.array_equal(maint, np_mm)
     assert np.array_equal(flags, np_flags)
@@ -166,9 +188,12 @@ def bench_health(n: int, sample: int, repeats: int) -> dict:
     assert ref == list(zip(equity[:len(rows)].tolist(), maint[:len(rows)].tolist(),
                            flags[:len(rows)].tolist(), strict=True))
     t_ref = t_ref_sample * n / len(rows)
-    moved = book.quote.nbytes + book.lots.nbytes + equity.nbytes + maint.nbytes + flags.nbytes
-    return {"n": n, "fast": t_fast, "numpy": t_numpy, "reference": t_ref,
-            "gbps": moved / t_fast / 1e9, "liquidatable": int(flags.sum())}
+    read = book.quote.nbytes + book.lots.nbytes
+    moved = read + equity.nbytes + maint.nbytes + flags.nbytes
+    probe = read_probe(read, repeats)
+    return {"n": n, "fast": t_fast, "numpy": t_numpy, "reference": t_ref, "new arrays": t_new,
+            "gbps": moved / t_fast / 1e9, "read share": read / t_fast / probe,
+            "probe gbps": probe / 1e9, "liquidatable": int(flags.sum())}
 
 
 def bench_prices(n: int, sample: int, repeats: int) -> dict:
@@ -393,7 +418,9 @@ def report(title: str, row: dict, unit: str) -> None:
             f"(fast x{row['numpy'] / row['fast']:5.1f})  reference {row['reference']:9.2f} s "
             f"extrapolated (fast x{row['reference'] / row['fast']:,.0f})")
     if "gbps" in row:
-        line += f"  {row['gbps']:.2f} GB/s moved"
+        line += (f"  {row['gbps']:.2f} GB/s moved; reads at {row['read share']:.0%} of a numpy "
+                 f"sum's {row['probe gbps']:.1f} GB/s; new output arrays each call "
+                 f"{row['new arrays'] * 1e3:.2f} ms")
     print(line, flush=True)
 
 
@@ -411,8 +438,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"liqspec.fast benchmarks: {platform.processor() or platform.machine()}, "
           f"numpy {np.__version__}, kernel threads: {threads} (batches of 2^18 rows and more)")
     sizes = (10**5, 10**6) if args.quick else (10**5, 10**6, 10**7)
-    for n in sizes:
-        report("margin health", bench_health(n, args.reference_sample, args.repeats), "accounts")
+    for kind in BOOKS:
+        for n in sizes:
+            report(f"health, {kind}", bench_health(n, args.reference_sample, args.repeats, kind),
+                   "accounts")
     n = 10**5 if args.quick else 10**6
     report("liquidation prices", bench_prices(n, args.reference_sample, args.repeats), "positions")
     cascade_sizes = (10**4, 10**5) if args.quick else (10**4, 10**5, 10**6)

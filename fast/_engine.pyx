@@ -97,6 +97,7 @@ cdef enum:
     C_NOT_LIQUIDATABLE = 28
     C_NO_POSITION = 29
     C_SIZE_EXCEEDS_POLICY = 30
+    C_POLICY_FORBIDS = 31
     C_NOT_BANKRUPT = 32
     C_FUND_CAN_COVER = 33
     C_INSUFFICIENT_ADL_LIQUIDITY = 34
@@ -110,7 +111,7 @@ for _name in ("OK", "UNKNOWN_ACCOUNT", "INVALID_AMOUNT", "INVALID_PRICE", "INVAL
               "OVERFLOW", "SAME_ACCOUNT", "ISOLATED_MARKET_MISMATCH", "WITHDRAWALS_GATED",
               "INSUFFICIENT_FREE_COLLATERAL", "INSUFFICIENT_INITIAL_MARGIN",
               "REDUCE_ONLY_WORSENS_HEALTH", "NOT_LIQUIDATABLE", "NO_POSITION",
-              "SIZE_EXCEEDS_POLICY", "NOT_BANKRUPT", "FUND_CAN_COVER",
+              "SIZE_EXCEEDS_POLICY", "POLICY_FORBIDS", "NOT_BANKRUPT", "FUND_CAN_COVER",
               "INSUFFICIENT_ADL_LIQUIDITY", "NOTHING_TO_SOCIALIZE", "NO_SOCIALIZATION_BASE",
               "NO_BOOK_LIQUIDITY"):
     assert int(getattr(ResultCode, _name)) == {
@@ -118,6 +119,7 @@ for _name in ("OK", "UNKNOWN_ACCOUNT", "INVALID_AMOUNT", "INVALID_PRICE", "INVAL
         "INVALID_PRICE": C_INVALID_PRICE, "INVALID_SIZE": C_INVALID_SIZE,
         "OVERFLOW": C_OVERFLOW, "SAME_ACCOUNT": C_SAME_ACCOUNT,
         "ISOLATED_MARKET_MISMATCH": C_ISOLATED_MARKET_MISMATCH,
+        "POLICY_FORBIDS": C_POLICY_FORBIDS,
         "WITHDRAWALS_GATED": C_WITHDRAWALS_GATED,
         "INSUFFICIENT_FREE_COLLATERAL": C_INSUFFICIENT_FREE_COLLATERAL,
         "INSUFFICIENT_INITIAL_MARGIN": C_INSUFFICIENT_INITIAL_MARGIN,
@@ -177,6 +179,7 @@ cdef enum:
     SIZE_TIER_STEP = 2
     FEE_RATE = 0
     FEE_ALL_SURPLUS = 1
+    FEE_PER_FILL = 2
     BAD_DEBT_ADL = 0
     BAD_DEBT_SOCIALIZE = 1
     RANK_PNL_LEVERAGE = 0
@@ -191,7 +194,7 @@ cdef enum:
 
 ROLES = {"trader": ROLE_TRADER, "backstop": ROLE_BACKSTOP, "liquidity": ROLE_LIQUIDITY}
 SIZE_POLICIES = {"full": SIZE_FULL, "portion": SIZE_PORTION, "tier_step": SIZE_TIER_STEP}
-FEE_POLICIES = {"rate": FEE_RATE, "all_surplus": FEE_ALL_SURPLUS}
+FEE_POLICIES = {"rate": FEE_RATE, "all_surplus": FEE_ALL_SURPLUS, "per_fill": FEE_PER_FILL}
 BAD_DEBT_POLICIES = {"adl": BAD_DEBT_ADL, "socialize": BAD_DEBT_SOCIALIZE}
 ADL_RANKINGS = {"pnl_leverage": RANK_PNL_LEVERAGE, "pnl_margin_ratio": RANK_PNL_MARGIN_RATIO,
                 "price_ratio_leverage": RANK_PRICE_RATIO_LEVERAGE, "seeded": RANK_SEEDED,
@@ -361,6 +364,7 @@ cdef struct Eng:
     int64_t* npos           # [n], len(positions)
     int8_t* role            # [n]
     int64_t* isolated       # [n], market column, -1 cross, -2 bound to a market not in the profile
+    int64_t* leverage       # [n*m], chosen leverage (LIQ-LEVERAGE-2), 0 none; NULL: nobody chose
     eng_i128* longs         # [m], sum of positive positions (open interest in lots)
     # the venue
     int64_t* marks          # [m]
@@ -445,6 +449,10 @@ cdef inline eng_i128 floor_div(eng_i128 a, eng_i128 b) noexcept nogil:
 cdef inline eng_i128 ceil_div(eng_i128 a, eng_i128 b) noexcept nogil:
     """ceil(a / b) for b > 0 (LIQ-ROUND-1)."""
     return -floor_div(-a, b)
+
+
+cdef inline eng_i128 max_i128(eng_i128 a, eng_i128 b) noexcept nogil:
+    return a if a > b else b
 
 
 cdef inline eng_i128 iabs(eng_i128 v) noexcept nogil:
@@ -620,6 +628,9 @@ cdef inline int initial_total(const Eng* e, Py_ssize_t i, int64_t* out) noexcept
             return C_OVERFLOW
         if initial_of(e, k, iabs(v), oi, &im) != C_OK:
             return C_OVERFLOW
+        if e.leverage != NULL and e.leverage[i * e.m + k] > 0:
+            # LIQ-LEVERAGE-2: max(ceil(notional / leverage), the venue's own)
+            im = <int64_t>max_i128(ceil_div(iabs(v), e.leverage[i * e.m + k]), im)
         total += im
     if not eng_fits(total):
         return C_OVERFLOW
@@ -964,6 +975,8 @@ cdef int fee_quote(const Eng* e, Py_ssize_t k, int64_t side, int64_t lots, int64
     cdef eng_i128 cap = surplus if surplus > 0 else 0, wanted = 0, factor, numerator
     cdef int64_t amount
     cdef int direction
+    if e.fee_policy == FEE_PER_FILL:
+        return C_POLICY_FORBIDS  # its fee is the fill's insurance fund delta (LIQ-FEE-2)
     if e.fee_policy == FEE_ALL_SURPLUS:
         if eng_mul(<eng_i128>side * lots, scale, &factor) and eng_mul(factor, gap, &numerator):
             wanted = ceil_div(numerator, den)
@@ -980,10 +993,35 @@ cdef int fee_quote(const Eng* e, Py_ssize_t k, int64_t side, int64_t lots, int64
     return C_OK
 
 
+cdef int fund_delta_quote(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t lots, int64_t price,
+                          eng_i128* out) noexcept nogil:
+    """LIQ-FEE-2: dYdX's insurance fund delta of a fill closing ``lots`` at ``price``, before the
+    fill: the fill's quote (received +, paid -) less the closed lots' bankruptcy value
+    (LIQ-ADL-4); when positive, at most floor(|fill quote| x rate)."""
+    cdef int64_t amount, position = e.lots[i * e.m + k]
+    cdef eng_i128 value, delta, cap
+    cdef int code
+    if value_of(e, lots, k, price, &amount) != C_OK:
+        return C_OVERFLOW
+    code = bankruptcy_value(e, i, k, lots, &value)
+    if code != C_OK:
+        return code
+    delta = (<eng_i128>amount if position > 0 else -(<eng_i128>amount)) - value
+    if delta > 0:
+        cap = floor_div(iabs(amount) * e.fee_ppm[k], PPM)
+        if cap < delta:
+            delta = cap
+    out[0] = delta
+    return C_OK
+
+
 cdef struct LiqOut:
     int64_t lots
     int64_t fee
     int64_t surplus
+    bint per_fill
+    eng_i128 fund_delta
+    eng_i128 fund_covered
     bint settled
     eng_i128 fund_paid
     eng_i128 written_off
@@ -998,8 +1036,9 @@ cdef int liquidate_step(Eng* e, Py_ssize_t i, Py_ssize_t k, Py_ssize_t cp, int64
     cdef bint liq
     cdef int64_t position, allowed, size, amount, surplus, fee_q
     cdef Before cp_before
-    cdef eng_i128 constant, gap, den, fee
+    cdef eng_i128 constant, gap, den, fee, delta = 0, covered = 0
     cdef int code, side
+    cdef bint per_fill = e.fee_policy == FEE_PER_FILL
     cdef Py_ssize_t buyer, seller
     if price <= 0:
         return C_INVALID_PRICE
@@ -1021,6 +1060,10 @@ cdef int liquidate_step(Eng* e, Py_ssize_t i, Py_ssize_t k, Py_ssize_t cp, int64
     if fixed_constant(e, i, k, &constant) != C_OK:
         return C_OVERFLOW
     side = 1 if position > 0 else -1
+    if per_fill:  # LIQ-FEE-2, before the fill
+        code = fund_delta_quote(e, i, k, size, price, &delta)
+        if code != C_OK:
+            return code
     # atomic from here on
     if value_of(e, size, k, price, &amount) != C_OK:
         return C_OVERFLOW
@@ -1045,20 +1088,31 @@ cdef int liquidate_step(Eng* e, Py_ssize_t i, Py_ssize_t k, Py_ssize_t cp, int64
     # LIQ-FEE-1 at the bankruptcy price B = max(-C / (s * m), 0): when B > 0 (side * C < 0),
     # m * (price - B) = (m * price * |s| + side * C) / |s|, else m * price. m * price * |s| is
     # below 2^126: m * price fits int64 (the fill's notional did) and so does |s|.
-    if side * constant < 0:
-        gap = <eng_i128>e.vplt[k] * price * iabs(position) + side * constant
-        den = iabs(position)
+    if per_fill:
+        fee = delta if delta > 0 else 0
     else:
-        gap = <eng_i128>e.vplt[k] * price
-        den = 1
-    if fee_quote(e, k, side, size, price, 1, gap, den, surplus, &fee_q) != C_OK:
-        return C_OVERFLOW
-    fee = fee_q
+        if side * constant < 0:
+            gap = <eng_i128>e.vplt[k] * price * iabs(position) + side * constant
+            den = iabs(position)
+        else:
+            gap = <eng_i128>e.vplt[k] * price
+            den = 1
+        if fee_quote(e, k, side, size, price, 1, gap, den, surplus, &fee_q) != C_OK:
+            return C_OVERFLOW
+        fee = fee_q
     if fee > 0 and transfer(e, i, H_INSURANCE_FUND, fee, R_FEE_1) != C_OK:
         return C_OVERFLOW
+    # per_fill: the fund pays a negative delta at once, at most its balance (LIQ-INV-3)
+    if delta < 0:
+        covered = -delta if -delta < e.holders[1] else e.holders[1]
+        if covered > 0 and transfer(e, H_INSURANCE_FUND, i, covered, R_INSURANCE_1) != C_OK:
+            return C_OVERFLOW
     out.lots = size
     out.fee = <int64_t>fee
     out.surplus = surplus
+    out.per_fill = per_fill
+    out.fund_delta = delta
+    out.fund_covered = covered
     out.settled = False
     if is_flat(e, i) and e.quote[i] < 0:
         out.settled = True
@@ -2102,6 +2156,25 @@ cdef int adl_receive(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t lots,
                      eng_i128* out) noexcept nogil:
     """LIQ-ADL-4: the quote the bankrupt account receives for closing ``lots`` (negative: pays),
     at the bankruptcy value or at the mark."""
+    cdef int64_t before = e.lots[i * e.m + k], after, v_before, v_after
+    cdef eng_i128 change
+    if e.adl_price != ADL_AT_MARK:
+        return bankruptcy_value(e, i, k, lots, out)
+    change = before - sgn(before) * <eng_i128>lots
+    if not eng_fits(change):
+        return C_OVERFLOW  # a position beyond int64 has no int64 value (LIQ-MARGIN-1)
+    after = <int64_t>change
+    if value_of(e, after, k, e.marks[k], &v_after) != C_OK \
+            or value_of(e, before, k, e.marks[k], &v_before) != C_OK:
+        return C_OVERFLOW
+    out[0] = <eng_i128>v_before - v_after
+    return C_OK
+
+
+cdef int bankruptcy_value(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t lots,
+                          eng_i128* out) noexcept nogil:
+    """LIQ-ADL-4 (prices.bankruptcy_value_quote): the quote received for closing ``lots`` at the
+    bankruptcy price, -DNNV - floor(TNC x |DMMR| / TMMR) (negative: paid)."""
     cdef int64_t before = e.lots[i * e.m + k], after, v_before, v_after, eq, total_mm
     cdef int64_t mm_before, mm_after
     cdef eng_i128 change, released
@@ -2113,9 +2186,6 @@ cdef int adl_receive(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t lots,
             or value_of(e, before, k, e.marks[k], &v_before) != C_OK:
         return C_OVERFLOW
     change = <eng_i128>v_after - v_before
-    if e.adl_price == ADL_AT_MARK:
-        out[0] = -change
-        return C_OK
     if equity_of(e, i, &eq) != C_OK or maint_total(e, i, &total_mm) != C_OK:
         return C_OVERFLOW
     if position_maint(e, i, k, before, &mm_before) != C_OK \
@@ -3429,6 +3499,26 @@ cdef int withdraw(Eng* e, Py_ssize_t i, int64_t amount, const int64_t* order) no
     return transfer(e, i, H_OUTSIDE, amount, R_WITHDRAW_1)
 
 
+cdef int set_leverage(Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t leverage) noexcept nogil:
+    """LIQ-LEVERAGE-4 after the adapter's pure checks (check_set_leverage): the requirement before
+    and after the change; a rise must leave equity at or above it. Needs the leverage table."""
+    cdef int64_t before, after, eq, old = e.leverage[i * e.m + k]
+    if initial_total(e, i, &before) != C_OK:
+        return C_OVERFLOW
+    e.leverage[i * e.m + k] = leverage
+    if initial_total(e, i, &after) != C_OK:
+        e.leverage[i * e.m + k] = old
+        return C_OVERFLOW
+    if after > before:
+        if equity_of(e, i, &eq) != C_OK:
+            e.leverage[i * e.m + k] = old
+            return C_OVERFLOW
+        if eq < after:
+            e.leverage[i * e.m + k] = old
+            return C_INSUFFICIENT_INITIAL_MARGIN
+    return C_OK
+
+
 # -- the Python face -----------------------------------------------------------------------------
 
 cdef object py_i128(eng_i128 v):
@@ -3450,6 +3540,7 @@ cdef class Engine:
     cdef public object bid_head, bid_end, ask_head, ask_end, book_touched
     cdef public object scratch_a, scratch_b, scratch_c, score_sgn
     cdef public object fee_ppm
+    cdef public object leverage
 
     def __cinit__(self):
         self.e.recs = NULL
@@ -3469,6 +3560,7 @@ cdef class Engine:
         self.e.bound_lots = NULL
         self.e.adl = NULL
         self.e.adl_mode = ADL_INDEX
+        self.e.leverage = NULL
 
     def __dealloc__(self):
         cdef Py_ssize_t x
@@ -3682,6 +3774,9 @@ cdef class Engine:
         if code != C_OK:
             return code, None
         amounts = {"lots": out.lots, "fee": out.fee, "surplus": out.surplus}
+        if out.per_fill:
+            amounts["fund_delta"] = py_i128(out.fund_delta)
+            amounts["fund_covered"] = py_i128(out.fund_covered)
         if out.settled:
             amounts["fund_paid"] = py_i128(out.fund_paid)
             amounts["written_off"] = py_i128(out.written_off)
@@ -3852,6 +3947,26 @@ cdef class Engine:
         with nogil:
             code = trade(&self.e, buyer, seller, k, lots, price, &notional)
         return code, ({"notional": notional} if code == C_OK else None)
+
+    def adopt_leverage(self, leverage):
+        """Adopt the chosen leverage of every row and market (int64[n, m], 0 where none is
+        chosen; LIQ-LEVERAGE-2); without it nobody has chosen one."""
+        cdef int64_t[::1] v64
+        if leverage.shape != (self.e.n, self.e.m) or leverage.dtype != np.int64 or \
+                not leverage.flags.c_contiguous:
+            raise ValueError("the leverage table is int64[accounts, markets], C-contiguous")
+        self.leverage = leverage
+        v64 = leverage.reshape(-1)
+        self.e.leverage = &v64[0] if self.e.n * self.e.m else NULL
+
+    def set_leverage(self, Py_ssize_t i, Py_ssize_t k, int64_t leverage):
+        """LIQ-LEVERAGE-4 (the adapter ran check_set_leverage)."""
+        cdef int code
+        if self.e.leverage == NULL:
+            raise ValueError("set_leverage needs the leverage table (adopt_leverage)")
+        with nogil:
+            code = set_leverage(&self.e, i, k, leverage)
+        return code, ({} if code == C_OK else None)
 
     def open_account(self, Py_ssize_t i):
         """LIQ-ACCOUNT-1: the glue packed the new account as row ``i`` (no balance, no

@@ -25,10 +25,10 @@ cimport openmp
 from libc.stdint cimport int64_t, uint64_t, uint8_t, int8_t, INT64_MAX
 from libc.stdlib cimport malloc, free
 
-from liqspec.reference.errors import MalformedState, Overflow, ResultCode
+from liqspec.reference.errors import InvalidLeverage, MalformedState, Overflow, ResultCode
 
-from .domain import (account_arrays, entry_arrays, flag_array, int64_array,  # LIQ-DOMAIN-1
-                     int64_scalar, market_column)
+from .domain import (account_arrays, entry_arrays, flag_array, health_outputs,  # LIQ-DOMAIN-1
+                     int64_array, int64_scalar, market_column)
 
 cnp.import_array()
 
@@ -52,6 +52,10 @@ cdef extern from *:
         return !__builtin_mul_overflow(a, b, out);
     }
     static inline int liq_ctz64(uint64_t v) { return __builtin_ctzll(v); }
+    /* a + b into *out; 1 when the sum left int64 (*out is then the wrapped sum) */
+    static inline int liq_add_overflow(int64_t a, int64_t b, int64_t *out) {
+        return __builtin_add_overflow(a, b, out);
+    }
     """
     ctypedef long long liq_i128
     ctypedef unsigned long long liq_u128
@@ -59,6 +63,7 @@ cdef extern from *:
     int liq_value(int64_t lots, int64_t price, int64_t m, int64_t *out) nogil
     int liq_mul128(liq_i128 a, liq_i128 b, liq_i128 *out) nogil
     int liq_ctz64(uint64_t v) nogil
+    int liq_add_overflow(int64_t a, int64_t b, int64_t *out) nogil
     bint __builtin_mul_overflow(int64_t a, int64_t b, int64_t* out) nogil
 
 cdef enum:
@@ -170,34 +175,49 @@ cdef inline liq_i128 ceil_div(liq_i128 a, liq_i128 b) noexcept nogil:
 
 
 cdef inline uint64_t gcd64(uint64_t a, uint64_t b) noexcept nogil:
-    cdef int shift
-    cdef uint64_t t
+    """Binary gcd, the swap written as a minimum and an absolute difference: the loop's only
+    data-dependent branch is its exit (a mispredicted swap branch per step cost more than the
+    step)."""
+    cdef int a_zeros, b_zeros, shift
+    cdef uint64_t smaller, larger
     if a == 0:
         return b
     if b == 0:
         return a
-    shift = liq_ctz64(a | b)
-    a >>= liq_ctz64(a)
-    while b != 0:
-        b >>= liq_ctz64(b)
-        if a > b:
-            t = a
-            a = b
-            b = t
-        b -= a
-    return a << shift
+    a_zeros = liq_ctz64(a)
+    b_zeros = liq_ctz64(b)
+    shift = a_zeros if a_zeros < b_zeros else b_zeros
+    b >>= b_zeros
+    a >>= a_zeros
+    # both odd from here on; their difference is even and shares their gcd
+    while a != b:
+        smaller = a if a < b else b
+        larger = b if a < b else a
+        b = smaller
+        a = larger - smaller
+        a >>= liq_ctz64(a)
+    return b << shift
 
 
 cdef inline liq_u128 gcd128(liq_u128 a, liq_u128 b) noexcept nogil:
-    """Euclid in 128 bits until both fit in 64, then binary gcd."""
+    """gcd in 128 bits: Euclid's remainders until both fit in 64 bits, then one remainder in 64
+    bits so that the binary gcd starts from two numbers no larger than the smaller operand
+    (its steps grow with the operands' bit length)."""
     cdef liq_u128 t
+    cdef uint64_t x, y
     while (a >> 64) != 0 or (b >> 64) != 0:
         if b == 0:
             return a
         t = a % b
         a = b
         b = t
-    return gcd64(<uint64_t>a, <uint64_t>b)
+    x = <uint64_t>a
+    y = <uint64_t>b
+    if x < y:
+        x, y = y, x
+    if y == 0:
+        return x
+    return gcd64(y, x % y)
 
 
 cdef inline liq_i128 iabs(liq_i128 v) noexcept nogil:
@@ -352,6 +372,81 @@ cdef inline bint account_totals(const Tables* t, int64_t quote, const int64_t* l
     return True
 
 
+# -- the one-tier fast path of margin health ------------------------------------------------
+
+cdef struct FirstTier:
+    uint64_t unit       # mark * value_per_lot_tick (0 where that leaves int64: no fast path)
+    uint64_t max_lots   # |lots| at most this keeps the notional below the bound (below)
+    uint64_t mmr
+    int64_t deduction
+    int64_t minimum
+
+
+cdef void first_tiers(const Tables* t, const int64_t* units, const uint8_t* unit_ok,
+                      FirstTier* first) noexcept nogil:
+    """Per market, the lots below which a position's notional lies under both the second tier's
+    floor (so LIQ-TIER-1 picks the first tier) and SMALL_NOTIONAL (so its requirement is computed
+    in 64 bits without wrapping)."""
+    cdef Py_ssize_t k, base
+    cdef uint64_t bound, unit
+    for k in range(t.n_markets):
+        base = k * t.width
+        bound = <uint64_t>SMALL_NOTIONAL
+        if t.n_tiers[k] > 1 and <uint64_t>t.floor[base + 1] < bound:
+            bound = <uint64_t>t.floor[base + 1]
+        unit = <uint64_t>units[k] if unit_ok[k] and units[k] > 0 else 0
+        first[k].unit = unit
+        first[k].max_lots = (bound - 1) / unit if unit != 0 and bound > 0 else 0
+        first[k].mmr = <uint64_t>t.mmr[base]
+        first[k].deduction = t.mded[base]
+        first[k].minimum = t.min_mm[k]
+
+
+#: rows per block of the first-tier path: its per-row flags live on the stack, and a block's
+#: outputs stay in the first-level cache while each market's column adds into them
+cdef enum:
+    HEALTH_BLOCK = 512
+
+
+cdef void first_tier_block(const FirstTier* first, Py_ssize_t n_markets, Py_ssize_t rows,
+                           const int64_t* quote, const int64_t* lots, int64_t* equity,
+                           int64_t* maint, uint8_t* outside) noexcept nogil:
+    """Equity and maintenance (LIQ-MARGIN-2, LIQ-TIER-2/5) of ``rows`` accounts, market by
+    market, for accounts whose every position is in its market's first tier with a notional
+    below SMALL_NOTIONAL, in 64 bits with no data-dependent branch (a market's parameters are
+    constants of its inner loop); ``outside[i]`` is set for any other account, whose outputs
+    are then not to be trusted (:func:`account_totals` computes them exactly). Where it answers,
+    it answers as account_totals does: the same tier, ceil, minimum and int64 checks."""
+    cdef Py_ssize_t i, k
+    cdef int64_t lots_k, value, requirement, deduction, minimum
+    cdef uint64_t size, notional, sign, held, unit, max_lots, mmr
+    for i in range(rows):
+        equity[i] = quote[i]
+        maint[i] = 0
+        outside[i] = 0
+    for k in range(n_markets):
+        unit = first[k].unit
+        max_lots = first[k].max_lots
+        mmr = first[k].mmr
+        deduction = first[k].deduction
+        minimum = first[k].minimum
+        for i in range(rows):
+            lots_k = lots[i * n_markets + k]
+            # |lots| and "lots != 0" as arithmetic, not branches: the signs and the flat
+            # positions of a book are unpredictable, and a mispredicted branch costs more than
+            # this whole step
+            sign = <uint64_t>(lots_k >> 63)  # all ones for a short, zero otherwise
+            size = (<uint64_t>lots_k ^ sign) - sign
+            held = 0 - <uint64_t>(size != 0)  # all ones for a position, zero for a flat one
+            notional = size * unit  # < 2^43 unless outside (then it wraps harmlessly)
+            value = <int64_t>(<uint64_t>lots_k * unit)
+            requirement = <int64_t>((notional * mmr + (PPM - 1)) / PPM) - deduction
+            requirement = requirement if requirement > minimum else minimum
+            requirement = <int64_t>(<uint64_t>requirement & held)
+            outside[i] |= (size > max_lots) | liq_add_overflow(equity[i], value, &equity[i]) \
+                | liq_add_overflow(maint[i], requirement, &maint[i])
+
+
 cdef void lot_units(const Tables* t, const int64_t* marks, int64_t* units,
                     uint8_t* unit_ok) noexcept nogil:
     """mark * value_per_lot_tick per market. With m >= 1, lots * mark * m leaves int64 exactly
@@ -416,13 +511,14 @@ cdef _equity_quotes(const int64_t[::1] quote, const int64_t[:, ::1] lots,
 cdef Py_ssize_t requirement_sums(const Tables* t, const int64_t[:, ::1] lots,
                                  const int64_t[::1] marks, const int64_t* open_interest,
                                  const int64_t* cost, const uint8_t* at_entry,
-                                 int64_t[::1] res) noexcept nogil:
+                                 int64_t[::1] res, const int64_t* leverage=NULL) noexcept nogil:
     """LIQ-TIER-5 per account: the sum of every position's requirement, maintenance
     (LIQ-TIER-2) when ``open_interest`` is NULL, else initial with the open-interest scaling
-    (LIQ-TIER-3/4). Returns the first row that overflows, or -1."""
+    (LIQ-TIER-3/4) and, where ``leverage[i, k]`` > 0, at the chosen leverage (LIQ-LEVERAGE-2).
+    Returns the first row that overflows, or -1."""
     cdef Py_ssize_t i, k
     cdef int64_t value
-    cdef liq_i128 total, part
+    cdef liq_i128 total, part, chosen
     cdef bint ok
     cdef const int64_t* entry
     for i in range(lots.shape[0]):
@@ -439,6 +535,11 @@ cdef Py_ssize_t requirement_sums(const Tables* t, const int64_t[:, ::1] lots,
                 ok = position_maint(t, k, value, entry, &part)
             else:
                 ok = initial_of(t, k, iabs(value), open_interest[k], &part)
+                if ok and leverage != NULL and leverage[i * t.n_markets + k] > 0:
+                    # LIQ-LEVERAGE-2: max(ceil(notional / leverage), the venue's own)
+                    chosen = ceil_div(iabs(value), leverage[i * t.n_markets + k])
+                    if chosen > part:
+                        part = chosen
             if not ok:
                 return i
             total += part
@@ -465,10 +566,15 @@ cdef _maintenance_margin_quotes(const int64_t[:, ::1] lots, const int64_t[::1] m
 
 
 cdef _initial_margin_quotes(const int64_t[:, ::1] lots, const int64_t[::1] marks, tables,
-                            const int64_t[::1] open_interest_quote):
+                            const int64_t[::1] open_interest_quote, leverage=None):
     # the body of initial_margin_quotes, on arguments checked there
     cdef _TableView view = _view(tables, lots.shape[1])
     cdef Py_ssize_t bad = -1
+    cdef const int64_t[:, ::1] chosen
+    cdef const int64_t* chosen_at = NULL
+    if leverage is not None and lots.shape[0] * lots.shape[1]:
+        chosen = leverage
+        chosen_at = &chosen[0, 0]
     out = np.empty(lots.shape[0], dtype=np.int64)
     cdef int64_t[::1] res = out
     if open_interest_quote.shape[0] != view.t.n_markets:
@@ -477,7 +583,8 @@ cdef _initial_margin_quotes(const int64_t[:, ::1] lots, const int64_t[::1] marks
         out[:] = 0
         return out
     with nogil:
-        bad = requirement_sums(&view.t, lots, marks, &open_interest_quote[0], NULL, NULL, res)
+        bad = requirement_sums(&view.t, lots, marks, &open_interest_quote[0], NULL, NULL, res,
+                               chosen_at)
     if bad >= 0:
         raise _overflow(bad, "initial margin")
     return out
@@ -518,36 +625,69 @@ cdef _open_interest_quotes(const int64_t[:, ::1] lots, const int64_t[::1] marks,
     return out
 
 
+cdef int health_block(const Tables* t, const FirstTier* first, Py_ssize_t start, Py_ssize_t n,
+                      const int64_t* quote, const int64_t* lots, const int64_t* units,
+                      const uint8_t* unit_ok, const int64_t* cost, const uint8_t* at_entry,
+                      int64_t* equity, int64_t* maint, uint8_t* flags) noexcept nogil:
+    """Health of rows start .. start + HEALTH_BLOCK (or n): the first-tier path for the block,
+    then the checked path for the accounts it left and for every row at entry (LIQ-TIER-6: the
+    first-tier path reads requirements at the mark only); 1 if any account's totals leave int64
+    (its outputs are then 0: the caller raises)."""
+    cdef Py_ssize_t rows = min(HEALTH_BLOCK, n - start), i, m = t.n_markets
+    cdef uint8_t outside[HEALTH_BLOCK]
+    cdef liq_i128 eq, mm
+    cdef const int64_t* entry
+    cdef int bad = 0
+    first_tier_block(first, m, rows, quote + start, lots + start * m, equity + start,
+                     maint + start, outside)
+    for i in range(rows):
+        entry = entry_row(cost, at_entry, start + i, m)
+        if outside[i] or entry != NULL:
+            if not account_totals(t, quote[start + i], lots + (start + i) * m, units, unit_ok,
+                                  entry, &eq, &mm) or not liq_fits_i64(eq) \
+                    or not liq_fits_i64(mm):
+                bad = 1
+                eq = 0
+                mm = 0
+            equity[start + i] = <int64_t>eq
+            maint[start + i] = <int64_t>mm
+        flags[start + i] = maint[start + i] > 0 and equity[start + i] < maint[start + i]
+    return bad
+
+
 cdef _health(const int64_t[::1] quote, const int64_t[:, ::1] lots, const int64_t[::1] marks,
-             tables, _EntryBasis basis):
-    # the body of health, on arguments checked there
+             tables, _EntryBasis basis, out):
+    # the body of health, on arguments checked there (``out``: three arrays checked there, or
+    # None for new ones)
     cdef _TableView view = _view(tables, lots.shape[1])
     cdef const Tables* t = &view.t
     cdef Py_ssize_t n = lots.shape[0], i, m = lots.shape[1]
     cdef int any_bad = 0
     cdef liq_i128 eq, mm
-    equity = np.empty(n, dtype=np.int64)
-    maint = np.empty(n, dtype=np.int64)
-    flags = np.empty(n, dtype=np.bool_)
+    cdef Py_ssize_t block, blocks = (n + HEALTH_BLOCK - 1) // HEALTH_BLOCK
+    if out is None:
+        equity = np.empty(n, dtype=np.int64)
+        maint = np.empty(n, dtype=np.int64)
+        flags = np.empty(n, dtype=np.bool_)
+    else:
+        equity, maint, flags = out
     unit_array = np.empty(m, dtype=np.int64)
     ok_array = np.empty(m, dtype=np.uint8)
+    first_array = np.empty(m * sizeof(FirstTier), dtype=np.uint8)
     cdef int64_t[::1] eq_out = equity, mm_out = maint, units = unit_array
     cdef uint8_t[::1] flag_out = flags.view(np.uint8), unit_ok = ok_array
+    cdef uint8_t[::1] first_bytes = first_array
+    cdef const FirstTier* first = <const FirstTier*>&first_bytes[0] if m else NULL
     _check_rows(quote.shape[0], n)
     if n == 0:
         return equity, maint, flags
     with nogil:
         lot_units(t, &marks[0], &units[0], &unit_ok[0])
-        for i in prange(n, schedule="static", num_threads=_threads(n)):
-            if not account_totals(t, quote[i], &lots[i, 0], &units[0], &unit_ok[0],
-                                  entry_row(basis.cost, basis.flags, i, m), &eq, &mm) \
-                    or not liq_fits_i64(eq) or not liq_fits_i64(mm):
-                any_bad |= 1
-                eq = 0
-                mm = 0
-            eq_out[i] = <int64_t>eq
-            mm_out[i] = <int64_t>mm
-            flag_out[i] = mm > 0 and eq < mm
+        first_tiers(t, &units[0], &unit_ok[0], <FirstTier*>first)
+        for block in prange(blocks, schedule="static", num_threads=_threads(n)):
+            any_bad |= health_block(t, first, block * HEALTH_BLOCK, n, &quote[0], &lots[0, 0],
+                                    &units[0], &unit_ok[0], basis.cost, basis.flags, &eq_out[0],
+                                    &mm_out[0], &flag_out[0])
     if any_bad:
         for i in range(n):
             if not account_totals(t, quote[i], &lots[i, 0], &units[0], &unit_ok[0],
@@ -674,6 +814,13 @@ cdef inline int fixed_part(const Tables* t, int64_t quote, const int64_t* lots, 
     return CODE_OK
 
 
+cdef inline liq_i128 quotient(liq_i128 x, liq_i128 g) noexcept nogil:
+    """x / g for 0 <= x and 0 < g, in 64 bits when x fits (a 128-bit division is a library call)."""
+    if x <= INT64_MAX:
+        return <int64_t>x / <int64_t>g
+    return x / g
+
+
 cdef inline int store_price(liq_i128 a, liq_i128 b, liq_i128 size_value, int side,
                             int64_t* ticks, int64_t* num, int64_t* den) noexcept nogil:
     """The price a / (b * size_value) (a, b, size_value > 0), reduced, and its ticks rounded
@@ -681,15 +828,18 @@ cdef inline int store_price(liq_i128 a, liq_i128 b, liq_i128 size_value, int sid
     denominator leave int64."""
     cdef liq_i128 g, d
     g = <liq_i128>gcd128(<liq_u128>a, <liq_u128>b)
-    a = a / g
-    b = b / g
+    a = quotient(a, g)
+    b = quotient(b, g)
     g = <liq_i128>gcd128(<liq_u128>a, <liq_u128>size_value)
-    a = a / g
-    size_value = size_value / g
+    a = quotient(a, g)
+    size_value = quotient(size_value, g)
     # gcd(a, b) = gcd(a, size_value) = 1 now, so a / (b * size_value) is in lowest terms
     if not liq_mul128(b, size_value, &d) or not liq_fits_i64(d) or not liq_fits_i64(a):
         return CODE_OVERFLOW
-    ticks[0] = <int64_t>(ceil_div(a, d) if side > 0 else floor_div(a, d))
+    # 0 < a and 0 < d both fit in int64 here, so the rounding divides in 64 bits
+    ticks[0] = <int64_t>a / <int64_t>d
+    if side > 0 and <int64_t>a % <int64_t>d != 0:
+        ticks[0] += 1
     num[0] = <int64_t>a
     den[0] = <int64_t>d
     return CODE_OK
@@ -882,13 +1032,19 @@ def maintenance_margin_quotes(lots, marks, tables, cost=None, at_entry=None):
     return _maintenance_margin_quotes(lots, marks, tables, _basis(cost, at_entry, lots, tables))
 
 
-def initial_margin_quotes(lots, marks, tables, open_interest_quote):
+def initial_margin_quotes(lots, marks, tables, open_interest_quote, leverage=None):
     """LIQ-TIER-5 over LIQ-TIER-3/4: the sum of every position's initial requirement, with the
-    open-interest scaling of markets that have it (``open_interest_quote[M]``, LIQ-TIER-4)."""
+    open-interest scaling of markets that have it (``open_interest_quote[M]``, LIQ-TIER-4) and,
+    given ``leverage[N, M]`` (0 where none is chosen, else 1..10^6), at each account's chosen
+    leverage (LIQ-LEVERAGE-2)."""
     _, lots, marks = account_arrays(None, lots, marks, tables)
     open_interest_quote = int64_array(open_interest_quote, "open_interest_quote",
                                       (marks.shape[0],))
-    return _initial_margin_quotes(lots, marks, tables, open_interest_quote)
+    if leverage is not None:
+        leverage = int64_array(leverage, "leverage", lots.shape)
+        if ((leverage < 0) | (leverage > 1_000_000)).any():
+            raise InvalidLeverage("leverage must be 0 (none chosen) or in 1..1000000")
+    return _initial_margin_quotes(lots, marks, tables, open_interest_quote, leverage)
 
 
 def open_interest_quotes(lots, marks, tables, wanted=None):
@@ -901,16 +1057,28 @@ def open_interest_quotes(lots, marks, tables, wanted=None):
     return _open_interest_quotes(lots, marks, tables, wanted)
 
 
-def health(quote, lots, marks, tables, cost=None, at_entry=None):
+def health(quote, lots, marks, tables, cost=None, at_entry=None, out=None):
     """Margin health in one pass: (equity[N], maintenance[N], liquidatable[N]).
 
     Liquidatable is LIQ-TRIGGER-1 (MM > 0 and equity < MM). Raises Overflow where either the
     reference's equity_quote or its account_maintenance_margin_quote raises for some account.
     Rows are split across OpenMP threads; an overflow anywhere is found again serially to name
-    the first failing row.
+    the first failing row. An account whose positions all sit in their first tier (notional
+    below the second tier's floor and 2^43 quote units) is computed in 64 bits without branches;
+    any other account, and every row at entry, by the checked 128-bit path: the same integers
+    either way. ``cost`` and ``at_entry``: the maintenance basis, as
+    :func:`maintenance_margin_quotes` takes it (LIQ-TIER-6).
+
+    ``out``: optionally three arrays to write into (int64[N], int64[N], bool[N], C-contiguous,
+    not overlapping the inputs), as numpy's ``out=``: a caller evaluating many marks over one
+    book reuses them instead of paying for fresh pages each call. They are returned. After an
+    Overflow their contents are unspecified.
     """
     quote, lots, marks = account_arrays(quote, lots, marks, tables)
-    return _health(quote, lots, marks, tables, _basis(cost, at_entry, lots, tables))
+    basis = _basis(cost, at_entry, lots, tables)
+    if out is not None:
+        out = health_outputs(out, lots.shape[0], (quote, lots, marks))
+    return _health(quote, lots, marks, tables, basis, out)
 
 
 def liquidatable_flags(quote, lots, marks, tables, cost=None, at_entry=None):

@@ -146,3 +146,29 @@ def market_column(market: Any, tables: Any) -> int:
         raise MalformedState(f"market column {column} is not one of the {count} columns of "
                              f"{tables.profile_name!r}")
     return column
+
+
+def health_outputs(out: Any, rows: int, inputs: tuple[np.ndarray, ...]
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ``out=`` of :func:`~liqspec.fast.health`: exactly three writable C-contiguous arrays,
+    int64[N], int64[N] and bool[N], sharing no memory with each other or with the inputs (a
+    kernel writing into its own input would read what it wrote). Anything else is
+    ``MalformedState``, before anything is written."""
+    if not isinstance(out, (tuple, list)) or len(out) != 3:
+        raise MalformedState("out must be three arrays (equity, maintenance, liquidatable)")
+    arrays = []
+    for array, what, dtype in zip(out, ("equity", "maintenance", "liquidatable"),
+                                  (_INT64, _INT64, np.dtype(np.bool_)), strict=True):
+        if not isinstance(array, np.ndarray):
+            raise MalformedState(f"out {what} is not a numpy array: {type(array).__name__}")
+        if array.dtype != dtype or array.shape != (rows,):
+            raise MalformedState(f"out {what} must be {dtype}[{rows}], got "
+                                 f"{array.dtype}{list(array.shape)}")
+        if not array.flags.c_contiguous or not array.flags.writeable:
+            raise MalformedState(f"out {what} must be C-contiguous and writable")
+        arrays.append(array)
+    for i, array in enumerate(arrays):
+        for other in arrays[i + 1:] + list(inputs):
+            if np.shares_memory(array, other):
+                raise MalformedState("out arrays must not overlap each other or the inputs")
+    return arrays[0], arrays[1], arrays[2]

@@ -25,9 +25,9 @@ Errors in the command line or its arguments (an unknown theorem, domain or mutan
 that cannot be written) print ``liqspec: error: ...`` on standard error and exit 2, before any
 work runs.
 
-:func:`add_parsers` registers both on the ``liqspec`` command's subparsers (handlers set as
-``run``, returning the text to print, with ``args.exit_status``; a usage error raises
-:class:`UsageError`); :func:`prove_main` and :func:`mutate_main` run them stand-alone.
+:func:`configure_prove` and :func:`configure_mutate` fill their parsers of the ``liqspec``
+command (handlers set as ``run``, returning the text to print, with ``args.exit_status``; a
+usage error raises :class:`UsageError`); :func:`prove_main` and :func:`mutate_main` run them stand-alone.
 """
 
 from __future__ import annotations
@@ -341,30 +341,31 @@ def run_mutate(args: argparse.Namespace) -> str:
 
 # -- wiring ------------------------------------------------------------------------------------------
 
-def add_parsers(subparsers: argparse._SubParsersAction) -> None:
-    """Register ``prove`` and ``mutate`` on the ``liqspec`` command's subparsers."""
-    prove = subparsers.add_parser(
-        "prove", help="prove every invariant with z3 and print the verdict table",
-        description="Check the encodings each theorem is about against the installed reference "
-                    "(a seeded fidelity campaign), then prove every theorem (z3, unbounded "
-                    "integers, every venue profile and generic parameters) under z3's "
-                    "deterministic resource limit, and print ID, statement, verdict, rlimit, "
-                    "resources used, fidelity cases and seconds. Exits 1 on any counterexample, "
-                    "drift, vacuous theorem, unknown (the resource limit spent) or error (the "
-                    "wall-clock guard stopped a check).")
+def configure_prove(prove: argparse.ArgumentParser) -> None:
+    """Fill the ``liqspec prove`` parser: description, options, handler and usage error."""
+    prove.description = ("Check the encodings each theorem is about against the installed "
+                         "reference (a seeded fidelity campaign), then prove every theorem (z3, "
+                         "unbounded integers, every venue profile and generic parameters) under "
+                         "z3's deterministic resource limit, and print ID, statement, verdict, "
+                         "rlimit, resources used, fidelity cases and seconds. Exits 1 on any "
+                         "counterexample, drift, vacuous theorem, unknown (the resource limit "
+                         "spent) or error (the wall-clock guard stopped a check).")
     _prove_arguments(prove)
-    prove.set_defaults(run=run_prove)
-    mutate = subparsers.add_parser(
-        "mutate", help="apply deliberate bugs to the reference and report which checks catch them",
-        description="Apply each catalogued mutant to a copy of the reference and run the proofs' "
-                    "fidelity campaign and a test subset against it. Exits 1 if any survives.")
+    prove.set_defaults(run=run_prove, usage_errors=(UsageError,))
+
+
+def configure_mutate(mutate: argparse.ArgumentParser) -> None:
+    """Fill the ``liqspec mutate`` parser: description, options, handler and usage error."""
+    mutate.description = ("Apply each catalogued mutant to a copy of the reference and run the "
+                          "proofs' fidelity campaign and a test subset against it. Exits 1 if "
+                          "any survives.")
     _mutate_arguments(mutate)
-    mutate.set_defaults(run=run_mutate)
+    mutate.set_defaults(run=run_mutate, usage_errors=(UsageError,))
 
 
 def _main(command: str, argv: Sequence[str] | None) -> int:
     parser = argparse.ArgumentParser(prog=f"liqspec {command}")
-    (_prove_arguments if command == "prove" else _mutate_arguments)(parser)
+    (configure_prove if command == "prove" else configure_mutate)(parser)
     args = parser.parse_args(argv)
     try:
         output = (run_prove if command == "prove" else run_mutate)(args)

@@ -18,8 +18,9 @@ import z3
 from liqspec.reference.arithmetic import PPM
 from liqspec.reference.profiles import PROFILES
 from liqspec.reference.state import (ADL_AT_BANKRUPTCY, ADL_AT_MARK, BAD_DEBT_ADL,
-                                     BAD_DEBT_SOCIALIZE, FEE_ALL_SURPLUS, FEE_RATE, SIZE_FULL,
-                                     SIZE_PORTION, SIZE_TIER_STEP, Market, Profile)
+                                     BAD_DEBT_SOCIALIZE, FEE_ALL_SURPLUS, FEE_PER_FILL, FEE_RATE,
+                                     SIZE_FULL, SIZE_PORTION, SIZE_TIER_STEP, Market,
+                                     Profile)
 
 from .encodings import MarketParams, Params, TierParams, val
 
@@ -137,6 +138,9 @@ GENERIC_POLICIES = tuple(
         (SIZE_FULL, FEE_ALL_SURPLUS, (1, 2), BAD_DEBT_ADL, ADL_AT_MARK),
         (SIZE_PORTION, FEE_ALL_SURPLUS, None, BAD_DEBT_SOCIALIZE, ADL_AT_BANKRUPTCY),
         (SIZE_TIER_STEP, FEE_RATE, (2, 3), BAD_DEBT_ADL, ADL_AT_BANKRUPTCY),
+        (SIZE_FULL, FEE_PER_FILL, None, BAD_DEBT_SOCIALIZE, ADL_AT_MARK),
+        (SIZE_PORTION, FEE_PER_FILL, None, BAD_DEBT_ADL, ADL_AT_BANKRUPTCY),
+        (SIZE_TIER_STEP, FEE_PER_FILL, (2, 3), BAD_DEBT_ADL, ADL_AT_MARK),
     )
 )
 

@@ -30,7 +30,8 @@ import z3
 from liqspec.reference.arithmetic import INT64_MAX, PPM
 from liqspec.reference.errors import ResultCode
 from liqspec.reference.state import (ADL_AT_MARK, BACKSTOP, BAD_DEBT_ADL, BAD_DEBT_SOCIALIZE,
-                                     FEE_ALL_SURPLUS, FEE_SINK, FUNDING_POOL, HOLDERS,
+                                     FEE_ALL_SURPLUS, FEE_PER_FILL, FEE_SINK, FUNDING_POOL,
+                                     HOLDERS,
                                      INSURANCE_FUND, OUTSIDE, SIZE_FULL, SIZE_PORTION,
                                      SOCIALIZED_LOSS, TRADER)
 
@@ -55,6 +56,10 @@ def div_ceil(numerator: Term | int, denominator: Term | int) -> Term:
     """``ceil(n / d)`` for ``d > 0``, written as the reference writes it: ``-((-n) // d)``
     (LIQ-ROUND-1)."""
     return -(-val(numerator) / val(denominator))
+
+
+def mul_ppm_floor(amount: Term, rate_ppm: Term | int) -> Term:
+    return div_floor(amount * rate_ppm, PPM)
 
 
 def mul_ppm_ceil(amount: Term, rate_ppm: Term | int) -> Term:
@@ -555,6 +560,18 @@ def liquidation_fee(params: Params, market: MarketParams, side: int | Term, lots
     return zmin(wanted, zmax(surplus, val(0)))
 
 
+def insurance_fund_delta(state: SymState, account_id: str, market_id: str, lots: Term,
+                         fill_price: Term) -> Term:
+    """LIQ-FEE-2 (``per_fill``), before the fill: the fill's quote less the closed lots'
+    bankruptcy value (LIQ-ADL-4); when positive, at most floor(|fill quote| * rate)."""
+    market = state.market(market_id)
+    fill_quote = zsign(state.accounts[account_id].positions[market_id]) * notional(
+        lots, fill_price, market)
+    delta = fill_quote - bankruptcy_value(state, account_id, market_id, lots)
+    return z3.If(delta <= 0, delta,
+                 zmin(mul_ppm_floor(zabs(fill_quote), market.liquidation_fee_ppm), delta))
+
+
 def settle_deficit(state: SymState, account_id: str, when: Cond) -> tuple[Term, Term]:
     """LIQ-INSURANCE-1, LIQ-SOCIAL-1, where ``when`` (a flat account in deficit): the fund pays
     ``min(deficit, fund)``, the rest is written off to the socialized-loss holder."""
@@ -603,6 +620,10 @@ def liquidate(state: SymState, account_id: str, market_id: str, counterparty: st
         (size > allowed, ResultCode.SIZE_EXCEEDS_POLICY),
     ]
     constant = fixed_part(state, account_id, market_id)
+    per_fill = state.params.fee_policy == FEE_PER_FILL
+    fund_delta = decided.get("fund_delta", None)
+    if per_fill and fund_delta is None:
+        fund_delta = insurance_fund_delta(state, account_id, market_id, size, fill_price)
     amount = decided.get("cash", None)
     if amount is None:
         amount = position_value(size, fill_price, market)
@@ -620,11 +641,19 @@ def liquidate(state: SymState, account_id: str, market_id: str, counterparty: st
     if surplus is None:
         surplus = equity(post, account_id)
     side = z3.If(long, 1, -1)
-    fee = liquidation_fee(state.params, market, side, size, fill_price, constant, position,
-                          surplus, decided.get("wanted", None))
-    transfer(post, account_id, INSURANCE_FUND, fee, fee > 0)
+    extra = {}
+    if per_fill:  # LIQ-FEE-2: the delta as the fee, or paid by the fund at once (LIQ-INV-3)
+        fee = zmax(fund_delta, val(0))
+        transfer(post, account_id, INSURANCE_FUND, fee, fee > 0)
+        covered = z3.If(fund_delta < 0, zmin(-fund_delta, post.holders[INSURANCE_FUND]), 0)
+        transfer(post, INSURANCE_FUND, account_id, covered, covered > 0)
+        extra = {"fund_delta": fund_delta, "fund_covered": covered}
+    else:
+        fee = liquidation_fee(state.params, market, side, size, fill_price, constant, position,
+                              surplus, decided.get("wanted", None))
+        transfer(post, account_id, INSURANCE_FUND, fee, fee > 0)
     paid, written_off = settle_deficit(post, account_id, needs_settlement(post, account_id))
-    return finish(state, code, post, lots=size, fee=fee, surplus=surplus, fund_paid=paid,
+    return finish(state, code, post, lots=size, fee=fee, surplus=surplus, **extra, fund_paid=paid,
                   written_off=written_off)
 
 
@@ -711,17 +740,34 @@ def pro_rata_allocation(state: SymState, account_id: str,
 
 def adl_receive(state: SymState, account_id: str, market_id: str, lots: Term) -> Term:
     """LIQ-ADL-4: quote the bankrupt account receives for closing ``lots``."""
+    if state.params.adl_price != ADL_AT_MARK:
+        return bankruptcy_value(state, account_id, market_id, lots)
+    market, mark = state.market(market_id), state.marks[market_id]
+    before = state.accounts[account_id].positions[market_id]
+    after = before - zsign(before) * lots
+    return position_value(before, mark, market) - position_value(after, mark, market)
+
+
+def bankruptcy_value(state: SymState, account_id: str, market_id: str, lots: Term) -> Term:
+    """LIQ-ADL-4 (prices.bankruptcy_value_quote): quote received for closing ``lots`` at the
+    bankruptcy price, -DNNV - floor(TNC * |DMMR| / TMMR)."""
     market, mark = state.market(market_id), state.marks[market_id]
     before = state.accounts[account_id].positions[market_id]
     after = before - zsign(before) * lots
     value_change = position_value(after, mark, market) - position_value(before, mark, market)
-    if state.params.adl_price == ADL_AT_MARK:
-        return -value_change
-    eq = equity(state, account_id)
-    total = account_maintenance(state, account_id)
+    eq, released, total = equity_share_terms(state, account_id, market_id, lots)
+    return -value_change - div_floor(eq * released, total)
+
+
+def equity_share_terms(state: SymState, account_id: str, market_id: str,
+                       lots: Term) -> tuple[Term, Term, Term]:
+    """(E, DMMR, TMMR) of LIQ-ADL-4: the closed lots' share of equity is floor(E * DMMR / TMMR)."""
+    market, mark = state.market(market_id), state.marks[market_id]
+    before = state.accounts[account_id].positions[market_id]
+    after = before - zsign(before) * lots
     released = (maintenance_margin(market, notional(before, mark, market))
                 - maintenance_margin(market, notional(after, mark, market)))
-    return -value_change - div_floor(eq * released, total)
+    return equity(state, account_id), released, account_maintenance(state, account_id)
 
 
 def deleverage(state: SymState, account_id: str, market_id: str,

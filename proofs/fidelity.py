@@ -77,6 +77,8 @@ def profiles() -> tuple[Profile, ...]:
         _toy(fee_policy="all_surplus", adl_ranking="pro_rata", liquidation_size="portion",
              portion_ppm=300_000, portion_threshold_quote=0),
         _toy(adl_ranking="seeded", adl_seed=7, backstop_ratio=(1, 2)),
+        _toy(fee_policy="per_fill", liquidation_size="tier_step", bad_debt_policy="socialize",
+             adl_price="mark"),
         _toy_minimum_margin(),
     )
 

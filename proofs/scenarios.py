@@ -36,10 +36,10 @@ import z3
 import liqspec.reference as ref
 from liqspec import codec
 from liqspec.reference import deleveraging, invariants
-from liqspec.reference.arithmetic import mul_ppm_ceil
+from liqspec.reference.arithmetic import mul_ppm_ceil, mul_ppm_floor
 from liqspec.reference.errors import LiqspecError
 from liqspec.reference.profiles import PROFILES
-from liqspec.reference.state import (HOLDERS, OUTSIDE, Account, Fill, Market,
+from liqspec.reference.state import (FEE_PER_FILL, HOLDERS, OUTSIDE, Account, Fill, Market,
                                      OpenInterestScaling, Profile, State, Tier, Transfer, atomic)
 
 from .domains import MARKET_SLOTS, slot_market_ids
@@ -304,7 +304,10 @@ def _run_step(ctx: Context, state: State, step: Mapping) -> None:
             value = ref.position_value_quote(args["lots"], args["price_ticks"], market)
             ctx.values["value"] = value
             ctx.values["owed"] = ref.funding_owed_quote(value, args["rate_ppm"])
-            ctx.values["fee"] = mul_ppm_ceil(n, market.liquidation_fee_ppm)
+            per_fill = state.profile.fee_policy == FEE_PER_FILL  # dYdX floors its cap
+            ctx.values["fee"] = (mul_ppm_floor if per_fill else mul_ppm_ceil)(
+                n, market.liquidation_fee_ppm)
+            ctx.values["fee_rounds_down"] = per_fill
             ctx.values["rate_ppm"] = args["rate_ppm"]
             ctx.values["fee_ppm"] = market.liquidation_fee_ppm
         else:
@@ -396,7 +399,12 @@ def _progress(ctx: Context) -> list[str]:
 def _fee_cap(ctx: Context) -> list[str]:
     if ctx.receipt is None:
         return []
-    return invariants.fee_cap_violations(ctx.receipt.amounts["fee"], ctx.receipt.amounts["surplus"])
+    amounts = ctx.receipt.amounts
+    account_id = ctx.scenario["steps"][-1]["args"]["account_id"]
+    equity_before = ref.equity_quote(ctx.before.account(account_id), ctx.before.marks,
+                                     ctx.before.profile)
+    return invariants.fee_cap_violations(amounts["fee"], amounts["surplus"],
+                                         amounts.get("fund_delta"), equity_before)
 
 
 def _trade_health(ctx: Context) -> list[str]:
@@ -525,7 +533,10 @@ def _rounding(ctx: Context) -> list[str]:
     if v["mm"] * 10**6 < n * tier.maint_margin_ppm - tier.maint_deduction_quote * 10**6:
         problems.append(f"maintenance {v['mm']} below the exact requirement")
     exact_fee = Fraction(n * v["fee_ppm"], 10**6)
-    if not exact_fee <= v["fee"] < exact_fee + 1:
+    if v["fee_rounds_down"]:
+        if not exact_fee - 1 < v["fee"] <= exact_fee:
+            problems.append(f"fee cap {v['fee']} not the exact {exact_fee} rounded down")
+    elif not exact_fee <= v["fee"] < exact_fee + 1:
         problems.append(f"fee {v['fee']} not the exact {exact_fee} rounded up")
     exact_owed = Fraction(v["value"] * v["rate_ppm"], 10**6)
     if not exact_owed <= v["owed"] < exact_owed + 1:

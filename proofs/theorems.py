@@ -22,8 +22,8 @@ import z3
 
 from liqspec.reference.arithmetic import INT64_MAX, PPM
 from liqspec.reference.state import (ADL_AT_BANKRUPTCY, BACKSTOP, BAD_DEBT_ADL,
-                                     BAD_DEBT_SOCIALIZE, FEE_SINK, FUNDING_POOL, INSURANCE_FUND,
-                                     LIQUIDITY, SOCIALIZED_LOSS, TRADER)
+                                     BAD_DEBT_SOCIALIZE, FEE_PER_FILL, FEE_SINK, FUNDING_POOL,
+                                     INSURANCE_FUND, LIQUIDITY, SOCIALIZED_LOSS, TRADER)
 
 from . import encodings as E
 from .domains import generic_domains, venue_domains
@@ -330,7 +330,7 @@ def _liquidations(params: Params, variants=((BOOK, False), (BOOK, True), ("a1", 
 
 
 @theorem("T-LIQ", "a liquidation step (fill, fee, fund payout, write-off) preserves every state "
-         "invariant", ("LIQ-EXEC-2", "LIQ-FEE-1", "LIQ-INSURANCE-1", "LIQ-SOCIAL-1", "LIQ-INV-1",
+         "invariant", ("LIQ-EXEC-2", "LIQ-FEE-1", "LIQ-FEE-2", "LIQ-INSURANCE-1", "LIQ-SOCIAL-1", "LIQ-INV-1",
                        "LIQ-INV-2", "LIQ-INV-3", "LIQ-INV-4", "LIQ-INV-8"), depends_on=("liquidation_size", "fee_policy"),
          fidelity=("liquidate", "liquidation_size"),
          rlimit=40_000_000)
@@ -343,7 +343,7 @@ def _liq(params: Params) -> list[Obligation]:
          "is liquidated; equity equal to maintenance is rejected NOT_LIQUIDATABLE",
          ("LIQ-INV-5", "LIQ-TRIGGER-1", "LIQ-EXEC-2"), depends_on=("liquidation_size", "fee_policy"),
          fidelity=("liquidate", "liquidation_size", "margin"),
-         rlimit=20_000_000)
+         rlimit=40_000_000)
 def _no_false(params: Params) -> list[Obligation]:
     obligations = []
     for label, st, out, step in _liquidations(params, ((BOOK, False),)):
@@ -368,7 +368,7 @@ def _no_false(params: Params) -> list[Obligation]:
 @theorem("T-PROGRESS", "every successful liquidation step strictly decreases the lots the "
          "account holds", ("LIQ-INV-6", "LIQ-EXEC-1"), depends_on=("liquidation_size", "fee_policy"),
          fidelity=("liquidate", "liquidation_size"),
-         rlimit=20_000_000)
+         rlimit=40_000_000)
 def _progress(params: Params) -> list[Obligation]:
     return [op_obligation(label, st, out, step,
                           {"sum |s| decreases": E.total_lots(out.post, "a0") < E.total_lots(st, "a0")},
@@ -391,18 +391,57 @@ def _size(params: Params) -> list[Obligation]:
 
 
 @theorem("T-FEE-CAP", "the liquidation fee is never negative and never exceeds the surplus left "
-         "after the fill (zero when that is negative)", ("LIQ-INV-7", "LIQ-FEE-1"), depends_on=("liquidation_size", "fee_policy"),
+         "after the fill (zero when that is negative); under per_fill it never exceeds the fill's "
+         "own insurance fund delta, nor the surplus of an account that had non-negative equity, "
+         "and the fund pays a negative delta only up to its balance", ("LIQ-INV-7", "LIQ-FEE-1",
+                                                                        "LIQ-FEE-2"),
+         depends_on=("liquidation_size", "fee_policy"),
          fidelity=("liquidate", "liquidation_size"),
-         rlimit=20_000_000)
+         rlimit=40_000_000)
 def _fee_cap(params: Params) -> list[Obligation]:
+    if params.fee_policy == FEE_PER_FILL:
+        return _fee_cap_per_fill(params)
     obligations = []
     for label, st, out, step in _liquidations(params, ((BOOK, True),)):
         fee, surplus = out.amounts["fee"], out.amounts["surplus"]
-        obligations.append(op_obligation(
-            label, st, out, step,
-            {"0 <= fee": fee >= 0, "fee <= max(surplus, 0)": fee <= E.zmax(surplus, val(0))},
-            "fee_cap"))
+        goals = {"0 <= fee": fee >= 0, "fee <= max(surplus, 0)": fee <= E.zmax(surplus, val(0))}
+        obligations.append(op_obligation(label, st, out, step, goals, "fee_cap"))
     return obligations
+
+
+def _fee_cap_per_fill(params: Params) -> list[Obligation]:
+    """LIQ-FEE-2's caps. The fee is the fill's own delta whatever the size, so the policy's size
+    is abstracted to any 1..|s| lots (T-SIZE proves the policy's size is one of them), and the
+    nonlinear bound on the closed lots' share of equity is a lemma, proved here ("share") and
+    assumed at the step's own terms."""
+    st = pre_state(params)
+    fill_price, lots = ints("arg_fill_price", "arg_lots")
+    allowed = z3.Int("abs_allowed")
+    out = E.liquidate(st, "a0", "m0", BOOK, fill_price, lots, {"allowed": allowed})
+    step = Step("liquidate", {"account_id": "a0", "market_id": "m0", "counterparty_id": BOOK,
+                              "fill_price_ticks": fill_price, "lots": lots})
+    position = st.accounts["a0"].positions["m0"]
+    fee, surplus = out.amounts["fee"], out.amounts["surplus"]
+    delta, covered = out.amounts["fund_delta"], out.amounts["fund_covered"]
+    goals = {"0 <= fee": fee >= 0,
+             "fee <= max(delta, 0)": fee <= E.zmax(delta, val(0)),
+             "E >= 0 before: fee <= max(surplus, 0)": z3.Implies(
+                 E.equity(st, "a0") >= 0, fee <= E.zmax(surplus, val(0))),
+             "0 <= fund_covered <= min(max(-delta, 0), fund)": z3.And(
+                 covered >= 0, covered <= E.zmax(-delta, val(0)),
+                 covered <= st.holders[INSURANCE_FUND])}
+    eq, released, total = E.equity_share_terms(st, "a0", "m0", lots)
+    extra = [z3.Implies(position != 0, z3.And(allowed >= 1, allowed <= E.zabs(position))),
+             z3.Implies(z3.And(eq >= 0, released <= total, total > 0),
+                        E.div_floor(eq * released, total) <= eq)]
+    step_obligation = op_obligation("liquidate vs lp sized (size abstracted)", st, out, step,
+                                    goals, "fee_cap", extra)
+    step_obligation.abstracted = True
+    e, d, t = ints("lemma_e", "lemma_d", "lemma_t")
+    share = Obligation("share", [e >= 0, d <= t, t > 0],
+                       {"floor(e * d / t) <= e": E.div_floor(e * d, t) <= e}, None, [], "none",
+                       {"lemma_e": e, "lemma_d": d, "lemma_t": t})
+    return [step_obligation, share]
 
 
 @theorem("T-FUND-PAYOUT", "settling a flat account's deficit leaves it at zero, the fund "
@@ -608,7 +647,8 @@ def _funding(params: Params) -> list[Obligation]:
 # -- rounding and margin lemmas ----------------------------------------------------------------------
 
 @theorem("T-ROUNDING", "every rounding lands on the venue's side: requirements and fees round "
-         "up, funding owed rounds up and funding received rounds down",
+         "up, funding owed rounds up and funding received rounds down (a per_fill fee cap "
+         "rounds down, as dYdX's, LIQ-FEE-2)",
          ("LIQ-ROUND-1", "LIQ-ROUND-2", "LIQ-INV-8", "LIQ-TIER-2", "LIQ-FUNDING-1"),
          fidelity=("margin", "liquidate"),
          rlimit=12_000_000)
@@ -622,11 +662,18 @@ def _rounding(params: Params) -> list[Obligation]:
     ded = E.tier_field(market, n, "maint_deduction_quote")
     value = E.position_value(lots, price, market)
     owed = E.funding_owed(value, rate)
-    fee = E.mul_ppm_ceil(n, market.liquidation_fee_ppm)
+    exact_fee = n * market.liquidation_fee_ppm  # x 10^6
+    if params.fee_policy == FEE_PER_FILL:
+        fee = E.mul_ppm_floor(n, market.liquidation_fee_ppm)
+        fee_goal = ("fee cap <= exact and > exact - 1",
+                    z3.And(fee * PPM <= exact_fee, (fee + 1) * PPM > exact_fee))
+    else:
+        fee = E.mul_ppm_ceil(n, market.liquidation_fee_ppm)
+        fee_goal = ("fee >= exact and < exact + 1",
+                    z3.And(fee * PPM >= exact_fee, (fee - 1) * PPM < exact_fee))
     goals = {
         "MM >= exact": mm * PPM >= n * mmr - ded * PPM,
-        "fee >= exact and < exact + 1": z3.And(fee * PPM >= n * market.liquidation_fee_ppm,
-                                                (fee - 1) * PPM < n * market.liquidation_fee_ppm),
+        fee_goal[0]: fee_goal[1],
         "funding owed >= exact, within 1": z3.And(owed * PPM >= value * rate,
                                                    (owed - 1) * PPM < value * rate),
     }

@@ -11,14 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from fractions import Fraction
 
-from .arithmetic import checked, div_floor, sign
+from .arithmetic import checked, sign
 from .errors import Rejection, ResultCode
 from .book import closable_within_fund
 from .insurance import settle_deficit
 from .liquidation import is_liquidatable
 from .ledger import fill
 from .margin import (account_maintenance_margin_quote, equity_quote, notional_quote,
-                     position_maintenance_margin_quote, position_value_quote, unrealized_pnl_quote)
+                     position_value_quote, unrealized_pnl_quote)
+from .prices import bankruptcy_value_quote
 from .receipts import Receipt, receipt
 from .rules import implements
 from .state import (ADL_AT_MARK, ADL_RANKINGS, BAD_DEBT_ADL, TRADER, Account,
@@ -153,24 +154,16 @@ def _pro_rata(candidates: list[Account], market_id: str, lots_needed: int) -> li
 def adl_receive_quote(account: Account, market_id: str, lots: int, state: State) -> int:
     """Quote the bankrupt account receives for closing ``lots`` of its position (negative: pays).
 
-    At the bankruptcy price (dYdX v4 ``GetBankruptcyPriceInQuoteQuantums``): the closed lots' mark
-    value, less their share of the account's equity, the share being the fall in maintenance margin
-    the close causes over the total maintenance margin, floored; closing the last position leaves
-    equity exactly zero. At the mark: the mark value alone.
+    At the bankruptcy price: :func:`~liqspec.reference.prices.bankruptcy_value_quote`. At the
+    mark: the closed lots' mark value alone.
     """
-    market, mark = state.market(market_id), state.marks[market_id]
-    before = account.position(market_id)
-    after = before - sign(before) * lots
-    value_change = (position_value_quote(after, mark, market)
-                    - position_value_quote(before, mark, market))
     if state.profile.adl_price == ADL_AT_MARK:
-        return -value_change
-    equity = equity_quote(account, state.marks, state.profile)
-    total_maintenance = account_maintenance_margin_quote(account, state.marks, state.profile)
-    maintenance_released = (
-        position_maintenance_margin_quote(account, market_id, state.marks, state.profile)
-        - position_maintenance_margin_quote(account, market_id, state.marks, state.profile, after))
-    return -value_change - div_floor(equity * maintenance_released, total_maintenance)
+        market, mark = state.market(market_id), state.marks[market_id]
+        before = account.position(market_id)
+        after = before - sign(before) * lots
+        return position_value_quote(before, mark, market) - position_value_quote(after, mark,
+                                                                                 market)
+    return bankruptcy_value_quote(account, market_id, lots, state.marks, state.profile)
 
 
 @implements("LIQ-ADL-1", "LIQ-ADL-3")

@@ -83,9 +83,23 @@ def progress_violations(before: State, after: State, account_id: str) -> list[st
 
 
 @implements("LIQ-INV-7")
-def fee_cap_violations(fee_quote: int, surplus_quote: int) -> list[str]:
-    """A liquidation fee is never negative and never exceeds the surplus left after the fill."""
-    return [] if 0 <= fee_quote <= max(surplus_quote, 0) else [
+def fee_cap_violations(fee_quote: int, surplus_quote: int, fund_delta_quote: int | None = None,
+                       equity_before_quote: int | None = None) -> list[str]:
+    """A liquidation fee is never negative and never exceeds the surplus left after the fill.
+    Under ``per_fill`` (a ``fund_delta_quote`` is given, LIQ-FEE-2) the cap is the fill's own
+    delta, and the surplus caps it only for an account whose equity before the fill was not
+    negative (``equity_before_quote``)."""
+    if fee_quote < 0:
+        return [f"fee {fee_quote} is negative"]
+    if fund_delta_quote is not None:
+        problems = [] if fee_quote <= max(fund_delta_quote, 0) else [
+            f"fee {fee_quote} exceeds the fill's insurance fund delta {fund_delta_quote}"]
+        if equity_before_quote is not None and equity_before_quote >= 0 \
+                and fee_quote > max(surplus_quote, 0):
+            problems.append(f"fee {fee_quote} exceeds surplus {surplus_quote} of an account "
+                            f"with equity {equity_before_quote} before the fill")
+        return problems
+    return [] if fee_quote <= max(surplus_quote, 0) else [
         f"fee {fee_quote} exceeds surplus {surplus_quote}"]
 
 

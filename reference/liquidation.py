@@ -1,10 +1,11 @@
 """The liquidation trigger, sizing, execution, fee and backstop (LIQ-TRIGGER-*, LIQ-EXEC-*,
-LIQ-FEE-1, LIQ-BACKSTOP-1).
+LIQ-FEE-1, LIQ-FEE-2, LIQ-BACKSTOP-1).
 
 A liquidation step closes part or all of one position of a liquidatable account against a
 counterparty at a given fill price (in a cascade, the price the order book gives). The liquidated
 account is forced: it gets no margin check. The fee is charged to the account and paid to the
-insurance fund, capped by what the account has left. When the step leaves the account flat with a
+insurance fund, capped by what the account has left (under ``per_fill``, what the closed lots have
+left, the fund paying at once what they lack). When the step leaves the account flat with a
 negative balance, the deficit is settled at once (LIQ-INSURANCE-1, LIQ-SOCIAL-1).
 """
 
@@ -13,17 +14,17 @@ from __future__ import annotations
 from fractions import Fraction
 from math import ceil
 
-from .arithmetic import PPM, checked, div_ceil, mul_ppm_ceil
+from .arithmetic import PPM, checked, div_ceil, mul_ppm_ceil, mul_ppm_floor, sign
 from .errors import Rejection, ResultCode
 from .insurance import settle_deficit
 from .ledger import fill, transfer
 from .margin import (account_maintenance_margin_quote, equity_quote, maintenance_at_entry,
                      maintenance_notional_quote, notional_quote, tier_for)
-from .prices import bankruptcy_price
+from .prices import bankruptcy_price, bankruptcy_value_quote
 from .receipts import Receipt, receipt
 from .rules import implements
-from .state import (BACKSTOP, FEE_ALL_SURPLUS, INSURANCE_FUND, SIZE_FULL, SIZE_PORTION,
-                    SIZE_TIER_STEP, TRADER, Account, State, atomic)
+from .state import (BACKSTOP, FEE_ALL_SURPLUS, FEE_PER_FILL, INSURANCE_FUND, SIZE_FULL,
+                    SIZE_PORTION, SIZE_TIER_STEP, TRADER, Account, State, atomic)
 from .trading import check_margin_after_trade, margin_before, require_market_allowed
 from .validation import accounts, valid_price, valid_size
 
@@ -84,8 +85,13 @@ def liquidation_fee_quote(state: State, market_id: str, side: int, lots: int,
     ``rate``: ceil(fill notional * liquidation_fee_ppm). ``all_surplus``: the fill's gain over the
     bankruptcy price of the closed lots, rounded up (BitMEX and Bybit keep everything above it).
     ``side`` is the closed position's side (+1 long, -1 short), taken before the fill.
+    ``per_fill`` has no such fee (POLICY_FORBIDS): its fee is the fill's insurance fund delta,
+    which depends on the whole account (:func:`insurance_fund_delta_quote`, LIQ-FEE-2).
     """
     market = state.market(market_id)
+    if state.profile.fee_policy == FEE_PER_FILL:
+        raise Rejection(ResultCode.POLICY_FORBIDS,
+                        f"{state.profile.name} charges the fill's insurance fund delta (LIQ-FEE-2)")
     if state.profile.fee_policy == FEE_ALL_SURPLUS:
         gain = side * lots * market.value_per_lot_tick * (fill_price_ticks - bankruptcy)
         wanted = max(ceil(gain), 0)
@@ -93,6 +99,22 @@ def liquidation_fee_quote(state: State, market_id: str, side: int, lots: int,
         wanted = mul_ppm_ceil(notional_quote(lots, fill_price_ticks, market),
                               market.liquidation_fee_ppm)
     return min(wanted, max(surplus_quote, 0))
+
+
+@implements("LIQ-FEE-2")
+def insurance_fund_delta_quote(account: Account, market_id: str, lots: int,
+                               fill_price_ticks: int, state: State) -> int:
+    """dYdX v4's insurance fund delta of a fill closing ``lots`` of the account's position at
+    ``fill_price_ticks``, taken before the fill: the fill's quote (received +, paid -) less the
+    bankruptcy value of the closed lots (LIQ-ADL-4). When positive, the fee the account pays the
+    fund, at most floor(|fill quote| * liquidation_fee_ppm); when negative, what the fund owes."""
+    market = state.market(market_id)
+    fill_quote = sign(account.position(market_id)) * notional_quote(lots, fill_price_ticks, market)
+    delta = fill_quote - bankruptcy_value_quote(account, market_id, lots, state.marks,
+                                                state.profile)
+    if delta <= 0:
+        return delta
+    return min(mul_ppm_floor(abs(fill_quote), market.liquidation_fee_ppm), delta)
 
 
 @implements("LIQ-EXEC-2")
@@ -123,6 +145,9 @@ def liquidate(state: State, account_id: str, market_id: str, counterparty_id: st
         raise Rejection(ResultCode.SIZE_EXCEEDS_POLICY,
                         f"the policy lets one step close {allowed} lots, not {size}")
     bankruptcy = bankruptcy_price(account, market_id, state.marks, state.profile).exact
+    per_fill = state.profile.fee_policy == FEE_PER_FILL
+    fund_delta = insurance_fund_delta_quote(account, market_id, size, fill_price_ticks,
+                                            state) if per_fill else 0
     first = len(state.journal)
     with atomic(state):
         amount = checked(size * fill_price_ticks * market.value_per_lot_tick, "fill notional")
@@ -133,12 +158,20 @@ def liquidate(state: State, account_id: str, market_id: str, counterparty_id: st
         if counterparty.role == TRADER:  # only traders are margined
             check_margin_after_trade(state, counterparty_id, market_id, before)
         surplus = equity_quote(account, state.marks, state.profile)
-        fee = liquidation_fee_quote(state, market_id, 1 if position > 0 else -1, size,
-                                    fill_price_ticks, bankruptcy, surplus)
+        if per_fill:
+            fee = max(fund_delta, 0)
+        else:
+            fee = liquidation_fee_quote(state, market_id, 1 if position > 0 else -1, size,
+                                        fill_price_ticks, bankruptcy, surplus)
         if fee > 0:
             transfer(state, account_id, INSURANCE_FUND, fee, "LIQ-FEE-1")
+        # per_fill: the fund pays a negative delta at once, at most its balance (LIQ-INV-3)
+        covered = min(-fund_delta, state.holders[INSURANCE_FUND]) if fund_delta < 0 else 0
+        if covered > 0:
+            transfer(state, INSURANCE_FUND, account_id, covered, "LIQ-INSURANCE-1")
         settled = settle_deficit(state, account) if account.is_flat() and account.quote < 0 else {}
-    return receipt(state, first, lots=size, fee=fee, surplus=surplus, **settled)
+    extra = {"fund_delta": fund_delta, "fund_covered": covered} if per_fill else {}
+    return receipt(state, first, lots=size, fee=fee, surplus=surplus, **extra, **settled)
 
 
 @implements("LIQ-BACKSTOP-1")

@@ -31,10 +31,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 from math import ceil, floor, trunc
 
-from .arithmetic import PPM
+from .arithmetic import PPM, div_floor, sign
 from .errors import MalformedState, Rejection, ResultCode
-from .margin import (maintenance_at_entry, position_maintenance_margin_quote,
-                     position_value_quote, tier_for)
+from .margin import (account_maintenance_margin_quote, equity_quote, maintenance_at_entry,
+                     position_maintenance_margin_quote, position_value_quote, tier_for)
 from .rules import implements
 from .state import Account, Market, Profile
 
@@ -93,6 +93,30 @@ def bankruptcy_price(account: Account, market_id: str, marks: Mapping[str, int],
     exact = max(Fraction(-constant, lots * market.value_per_lot_tick), Fraction(0))
     side = 1 if lots > 0 else -1
     return Threshold(market_id, side, exact, round_toward_venue(exact, side))
+
+
+@implements("LIQ-ADL-4")
+def bankruptcy_value_quote(account: Account, market_id: str, lots: int,
+                           marks: Mapping[str, int], profile: Profile) -> int:
+    """Quote the account receives for closing ``lots`` of its position at its bankruptcy price
+    (negative: it pays), as dYdX v4's ``GetBankruptcyPriceInQuoteQuantums``: the closed lots' mark
+    value, less their share of the account's equity, the share being the fall in maintenance
+    margin the close causes over the total maintenance margin, floored (so the value rounds toward
+    +infinity); closing the last position leaves equity exactly zero. The maintenance is read on
+    the profile's basis (LIQ-TIER-6): under the entry basis, the released part is that of the
+    closed lots' share of the entry value. The total maintenance is positive for any account this
+    is asked of (it is liquidatable or bankrupt)."""
+    market, mark = profile.market(market_id), marks[market_id]
+    before = account.position(market_id)
+    after = before - sign(before) * lots
+    value_change = (position_value_quote(after, mark, market)
+                    - position_value_quote(before, mark, market))
+    equity = equity_quote(account, marks, profile)
+    total_maintenance = account_maintenance_margin_quote(account, marks, profile)
+    maintenance_released = (position_maintenance_margin_quote(account, market_id, marks, profile)
+                            - position_maintenance_margin_quote(account, market_id, marks, profile,
+                                                                after))
+    return -value_change - div_floor(equity * maintenance_released, total_maintenance)
 
 
 def _maintenance_real(market: Market, notional: Fraction) -> Fraction:

@@ -29,9 +29,9 @@ from types import MappingProxyType
 from .arithmetic import PPM, div_ceil, div_floor
 from .errors import MalformedState
 from .rules import implements
-from .state import (ADL_AT_BANKRUPTCY, ADL_AT_MARK, BAD_DEBT_ADL, FEE_ALL_SURPLUS, FEE_RATE,
-                    MAINT_AT_ENTRY, SIZE_PORTION, SIZE_TIER_STEP, Market, OpenInterestScaling,
-                    Profile, Tier)
+from .state import (ADL_AT_BANKRUPTCY, ADL_AT_MARK, BAD_DEBT_ADL, FEE_ALL_SURPLUS, FEE_PER_FILL,
+                    FEE_RATE, MAINT_AT_ENTRY, SIZE_PORTION, SIZE_TIER_STEP, Market,
+                    OpenInterestScaling, Profile, Tier)
 from .units import from_units, to_units
 
 #: quote decimals of every profile: 1 quantum = 1e-6 USDT / USDC
@@ -374,7 +374,7 @@ DYDX_V4 = Profile(
     quote_asset="USDC",
     markets=_markets(
         # Maximum liquidation fee 15_000 ppm (mainnet genesis max_liquidation_fee_ppm; "Maximum
-        # Liquidation Penalty of 1.5%"). dYdX rounds the fee down; the model rounds it up.
+        # Liquidation Penalty of 1.5%"), rounded down as dYdX's BigIntMulPpm does (LIQ-FEE-2).
         dydx_market("BTC-USD", 4, 0, "Large-Cap", "1.5%"),
         dydx_market("ETH-USD", 3, 1, "Large-Cap", "1.5%"),
     ),
@@ -385,13 +385,16 @@ DYDX_V4 = Profile(
     liquidation_size=SIZE_PORTION,
     portion_ppm=100_000,
     portion_threshold_quote=quote_amount("1,000"),
-    fee_policy=FEE_RATE,  # fee = min(rate x fill notional, what is left above bankruptcy)
+    # GetLiquidationInsuranceFundDelta: per fill, fee = min(floor(rate x |fill quote|), fill quote
+    # less the closed lots' bankruptcy value) when positive; the fund pays at once when negative
+    fee_policy=FEE_PER_FILL,
     bad_debt_policy=BAD_DEBT_ADL,
     adl_ranking="seeded",  # pseudo-random start, then every candidate in turn; no ranking in code
     adl_price=ADL_AT_BANKRUPTCY,  # GetBankruptcyPriceInQuoteQuantums of the liquidated subaccount
     adl_seed=0,
     description=("dYdX v4: one liquidity tier per market (IMF, MMF = IMF x maintenance fraction, "
-                 "open-interest-scaled IMF), fee capped by the surplus, deleveraging from a "
+                 "open-interest-scaled IMF), the fill's insurance fund delta as fee or fund "
+                 "payment, deleveraging from a "
                  "pseudo-random start at the bankruptcy price."),
     sources=(
         "https://docs.dydx.xyz/concepts/trading/margin",
@@ -399,6 +402,7 @@ DYDX_V4 = Profile(
         f"{_V4}/6c82ba15379ac9bb14b745c7757cf6605c1767f7/protocol/x/perpetuals/types/liquidity_tier.go",
         f"{_V4}/0ca035939573f6899e3b2c3c353c28b6f5fa5a46/protocol/app/upgrades/v5.0.0/upgrade.go",
         f"{_V4}/146bc6575b63d90d4ee792e96e6ed6b02a2afe49/protocol/x/clob/keeper/liquidations.go",
+        f"{_V4}/84d4664bae71e3a077adaac67fb77ad19cd28d30/protocol/x/clob/keeper/liquidations.go",
         f"{_V4}/9c72ab5f2e5840e1931674e4e647e20f42bbaaec/protocol/x/clob/keeper/deleveraging.go",
         "https://github.com/dydxprotocol/v4-documentation/blob/df2cc995218196355dacc139d6695536947c0e7e/docs/pages/concepts/trading/liquidations.mdx",
     ),

@@ -88,8 +88,12 @@ SIZE_PORTION = "portion"  # close a fixed fraction of large positions (Hyperliqu
 SIZE_TIER_STEP = "tier_step"  # reduce to the next lower tier's floor (Binance, Bybit)
 
 # Liquidation fee policies (LIQ-FEE-1)
-FEE_RATE = "rate"  # fee = min(rate * fill notional, remaining surplus)  (Binance, dYdX, Hyperliquid)
+FEE_RATE = "rate"  # fee = min(rate * fill notional, remaining surplus)  (Binance, Hyperliquid)
 FEE_ALL_SURPLUS = "all_surplus"  # everything above bankruptcy goes to the fund (BitMEX, Bybit)
+# the fill's insurance fund delta (LIQ-FEE-2): fee = min(floor(rate * |fill quote|), delta) when
+# positive, the fund pays at once when negative  (dYdX v4)
+FEE_PER_FILL = "per_fill"
+FEE_POLICIES = (FEE_RATE, FEE_ALL_SURPLUS, FEE_PER_FILL)
 
 # Bad-debt policies (LIQ-ADL-1, LIQ-SOCIAL-1)
 BAD_DEBT_ADL = "adl"
@@ -152,7 +156,7 @@ def validate_profile(profile: Profile) -> None:
         raise MalformedState("quote_decimals must be in 0..18")
     if profile.liquidation_size not in (SIZE_FULL, SIZE_PORTION, SIZE_TIER_STEP):
         raise MalformedState(f"unknown liquidation_size policy {profile.liquidation_size!r}")
-    if profile.fee_policy not in (FEE_RATE, FEE_ALL_SURPLUS):
+    if profile.fee_policy not in FEE_POLICIES:
         raise MalformedState(f"unknown fee_policy {profile.fee_policy!r}")
     if profile.maintenance_basis not in MAINTENANCE_BASES:
         raise MalformedState(f"unknown maintenance_basis {profile.maintenance_basis!r}; "
@@ -238,7 +242,11 @@ def validate_market(market: Market) -> None:
 
 @dataclass
 class Account:
-    """A margin account: cross by default, isolated when bound to one market (LIQ-ACCOUNT-1/2)."""
+    """A margin account: cross by default, isolated when bound to one market (LIQ-ACCOUNT-1/2).
+
+    ``leverage`` holds the trader's chosen leverage per market (LIQ-LEVERAGE-1), a whole multiple
+    in 1..10^6; a market without one is margined at the venue's initial requirement.
+    """
 
     account_id: str
     quote: int = 0
@@ -246,6 +254,7 @@ class Account:
     cost_quote: dict[str, int] = field(default_factory=dict)
     isolated_market: str | None = None
     role: str = TRADER
+    leverage: dict[str, int] = field(default_factory=dict)
 
     def position(self, market_id: str) -> int:
         return self.positions.get(market_id, 0)
@@ -364,6 +373,8 @@ class State:
             tuple(
                 (a.account_id, a.quote, tuple(sorted(a.positions.items())),
                  tuple(sorted(a.cost_quote.items())), a.isolated_market, a.role)
+                # chosen leverage only where set, so a state without any keeps its image
+                + ((tuple(sorted(a.leverage.items())),) if a.leverage else ())
                 for a in sorted(self.accounts.values(), key=lambda a: a.account_id)
             ),
             tuple(sorted(self.holders.items())),

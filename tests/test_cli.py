@@ -637,3 +637,56 @@ def test_difftest_replay_of_a_hand_edited_case_exits_2(tmp_path, capsys, change,
     err = capsys.readouterr().err
     assert err.startswith(f"liqspec: error: --replay: {path}: not a replayable difftest case: ")
     assert message in err
+
+
+#: run in a fresh interpreter in which the compiled engine, z3, Dask and matplotlib cannot be
+#: imported: the commands that do not need them must still work, and import none of liqspec's
+#: engine or proof packages
+_WITHOUT_ENGINE = """
+import contextlib, io, json, sys
+for blocked in ("liqspec.fast._engine", "liqspec.fast._kernels", "z3", "dask", "matplotlib"):
+    sys.modules[blocked] = None
+from liqspec.cli import main
+statuses = {}
+for command in (["explain"], ["explain", "--json"], ["example"], ["profiles"], ["--help"]):
+    with contextlib.redirect_stdout(io.StringIO()):
+        try:
+            statuses[" ".join(command)] = main(command)
+        except SystemExit as stop:
+            statuses[" ".join(command)] = stop.code
+loaded = sorted(m for m, module in sys.modules.items() if module is not None and m.startswith(
+    ("liqspec.fast", "liqspec.proofs", "liqspec.sweep", "liqspec.conformance")))
+print(json.dumps({"statuses": statuses, "loaded": loaded}))
+"""
+
+
+def test_commands_that_need_no_engine_run_without_it():
+    """``explain``, ``example``, ``profiles`` and ``--help`` import neither the compiled engine
+    nor the proofs, the sweep or the conformance kit (the commands that need them import them
+    when they run), so they work where the extension, z3, Dask or matplotlib cannot load."""
+    done = subprocess.run([sys.executable, "-c", _WITHOUT_ENGINE], capture_output=True,
+                          text=True, check=True, cwd=Path(__file__).parent)
+    report = json.loads(done.stdout)
+    assert set(report["statuses"].values()) == {0}, report
+    assert report["loaded"] == [], report
+
+
+@pytest.mark.parametrize("command", ["sweep", "difftest", "prove", "mutate", "vectors",
+                                     "conform"])
+def test_every_deferred_command_has_its_options_and_usage_errors(command, capsys):
+    """Each deferred command is filled in when named: its --help shows its own options, and
+    its usage error is reported on one line with exit status 2 (not a traceback)."""
+    with pytest.raises(SystemExit) as stop:
+        main([command, "--help"])
+    assert stop.value.code == 0
+    usage = capsys.readouterr().out
+    assert usage.startswith(f"usage: liqspec {command} [-h] ") and "--" in usage.split("\n")[0]
+    bad = {"sweep": ["sweep", "--workers", "1", "/no/such/sweep.toml"],
+           "difftest": ["difftest", "--replay", "/no/such/cases.jsonl"],
+           "prove": ["prove", "--domain", "nope"],
+           "mutate": ["mutate", "--mutant", "nope"],
+           "vectors": ["vectors", "--out", "/proc/no-such-folder/v"],
+           "conform": ["conform", "--engine", "true", "--vectors", "/no/such/vectors"]}[command]
+    assert main(bad) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("liqspec: error: ") and err.count("\n") == 1, err

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import liqspec.fast as fast
 from liqspec.fast.compare import FAST, REFERENCE, divergences, expected_fast, outcome
 from liqspec.fast.scenarios import random_scenario
-from liqspec.reference import Account
+from liqspec.reference import Account, Overflow
 from liqspec.reference import equity_quote as ref_equity
 from liqspec.reference import is_liquidatable as ref_liquidatable
 from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN
@@ -71,6 +71,12 @@ def test_toy_venue_agrees_at_int64_boundaries(quote, btc, eth, btc_mark, eth_mar
 
 @example(rows=[(-49_800_000_000, 1000, 0), (-49_800_000_001, 1000, 0), (0, 0, 0)],
          btc_mark=500_000, eth_mark=300_000)  # equity == MM (200 USDT), MM - 1, flat
+# the 64-bit first-tier path and its edges: at these marks a BTC lot is worth 5*10^7 quote units
+# and the second tier starts at 5*10^10 (1,000 lots), an ETH lot 3*10^7 with the second tier at
+# 10^10 (333.3 lots): 999 and 333 lots take the first-tier path, 1,000 and 334 the checked one
+@example(rows=[(0, 999, 333), (0, 1000, 334), (0, -999, -333), (0, -1000, -334), (0, 999, 334),
+               (INT64_MAX - 5 * 10**10, 999, 0), (INT64_MIN + 5 * 10**10, -999, 0), (-1, 1, -1)],
+         btc_mark=500_000, eth_mark=300_000)
 @given(rows=st.lists(st.tuples(st.integers(-10**13, 10**13), st.integers(-10**6, 10**6),
                                st.integers(-10**6, 10**6)), min_size=1, max_size=40),
        btc_mark=st.integers(1, 10**7), eth_mark=st.integers(1, 10**7))
@@ -91,6 +97,12 @@ def test_batch_health_agrees_row_by_row_LIQ_TRIGGER_1(rows, btc_mark, eth_mark):
         assert maint[i] == REFERENCE.account_maintenance_margin_quote(acct, marks, PROFILE)
     assert np.array_equal(flags, fast.liquidatable_flags(arrays.quote, arrays.lots, arrays.marks,
                                                          tables))
+    out = (np.full(len(rows), -7, np.int64), np.full(len(rows), -7, np.int64),
+           np.zeros(len(rows), np.bool_))
+    written = fast.health(arrays.quote, arrays.lots, arrays.marks, tables, out=out)
+    assert all(a is b for a, b in zip(written, out, strict=True))
+    assert np.array_equal(out[0], equity) and np.array_equal(out[1], maint)
+    assert np.array_equal(out[2], flags)
 
 
 def test_batch_kernels_raise_on_overflow_never_wrap_LIQ_DOMAIN_1():
@@ -106,6 +118,16 @@ def test_batch_kernels_raise_on_overflow_never_wrap_LIQ_DOMAIN_1():
             assert type(error).__name__ == "Overflow"
         else:
             raise AssertionError(f"{kernel.__name__} wrapped instead of raising")
+    # equity leaving int64 on the first-tier path (a small position, a quote at the limit)
+    marks = np.array([500_000, 300_000], dtype=np.int64)
+    for quote_units, btc in ((INT64_MAX, 999), (INT64_MIN, -999)):
+        try:
+            fast.health(np.array([0, quote_units]), np.array([[0, 0], [btc, 0]]), marks, tables)
+        except OverflowError as error:
+            assert type(error).__name__ == "Overflow" and "in row 1 " in str(error), error
+        else:
+            raise AssertionError("health wrapped an equity past int64")
+    marks = np.array([INT64_MAX // 100, 1], dtype=np.int64)
     # without the overflowing row: a flat account with no quote has equity 0
     equity = fast.equity_quotes(quote[:1], lots[:1], marks, tables)
     assert equity.tolist() == [0]
@@ -126,3 +148,128 @@ def test_prices_batch_matches_single_account_calls_LIQ_PRICE_2():
         want = REFERENCE.liquidation_price(state.accounts[f"a{i}"], "BTC", TOY_MARKS, PROFILE)
         assert (ticks[i], num[i], den[i]) == (want.ticks, want.exact.numerator,
                                               want.exact.denominator)
+
+
+@example(rows=[(-49_000_000_000, 1000, 0), (51_000_000_000, -1000, 0), (0, 1, 1),
+               (-(2**62), 10**6, -(10**6)), (2**62, -(10**6), 10**6)],
+         btc_mark=500_000, eth_mark=300_000)
+@given(rows=st.lists(st.tuples(st.integers(-10**16, 10**16), st.integers(-10**6, 10**6),
+                               st.integers(-10**6, 10**6)), min_size=1, max_size=30),
+       btc_mark=st.integers(1, 10**8), eth_mark=st.integers(1, 10**8))
+def test_batch_prices_agree_row_by_row_LIQ_PRICE_1_LIQ_PRICE_2(rows, btc_mark, eth_mark):
+    """The batch price kernels (their reduced fractions come from a binary gcd, in 64 bits after a
+    first remainder, and their ticks from a 64-bit division) equal the reference's exact Fractions
+    and ticks, or its OVERFLOW, for every row and both markets; quotes up to 10^16 take the
+    128-bit remainder path."""
+    marks = {"BTC": btc_mark, "ETH": eth_mark}
+    state = venue(profile=PROFILE, marks=marks)
+    for i, (quote, btc, eth) in enumerate(rows):
+        state.accounts[f"a{i:03d}"] = Account(f"a{i:03d}", quote=quote, positions={
+            m: n for m, n in (("BTC", btc), ("ETH", eth)) if n})
+    arrays = fast.pack_state(state)
+    tables = fast.tables_for(PROFILE)
+    for kernel, reference in ((fast.liquidation_prices, REFERENCE.liquidation_price),
+                              (fast.bankruptcy_prices, REFERENCE.bankruptcy_price)):
+        for market in ("BTC", "ETH"):
+            ticks, num, den, codes = kernel(arrays.quote, arrays.lots, arrays.marks, tables,
+                                            tables.column(market))
+            for i, account_id in enumerate(arrays.account_ids):
+                acct = state.accounts[account_id]
+                if not acct.position(market):
+                    assert codes[i] == 29  # NO_POSITION
+                    continue
+                try:
+                    price = reference(acct, market, marks, PROFILE)
+                except Overflow:  # a value or requirement leaves int64: OVERFLOW on both
+                    assert codes[i] == 9, (account_id, market)
+                    continue
+                terms = (price.ticks, price.exact.numerator, price.exact.denominator)
+                if codes[i] == 9:  # OVERFLOW: only where the reference's terms leave int64
+                    assert not all(INT64_MIN <= v <= INT64_MAX for v in terms), (
+                        account_id, market, terms)
+                    continue
+                assert codes[i] == 0
+                assert (ticks[i], num[i], den[i]) == terms, (account_id, market)
+
+
+def _mixed_book(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Accounts over both toy markets: a third in the first tier, a third across every tier, a
+    third near the int64 edge of equity; flat positions and both sides."""
+    rng = np.random.default_rng(seed)
+    marks = np.array([500_000, 300_000], dtype=np.int64)
+    lots = np.empty((rows, 2), dtype=np.int64)
+    third = rows // 3
+    lots[:third] = rng.integers(-999, 1000, (third, 2))
+    lots[third:] = rng.integers(-10**5, 10**5 + 1, (rows - third, 2))
+    lots[rng.random((rows, 2)) < 0.3] = 0
+    quote = rng.integers(-10**14, 10**14, rows)
+    quote[2 * third:] = np.where(rng.random(rows - 2 * third) < 0.5, INT64_MAX - 10**13,
+                                 INT64_MIN + 10**13)
+    return quote.astype(np.int64), lots, marks
+
+
+def test_health_over_many_blocks_agrees_with_the_reference_LIQ_TRIGGER_1():
+    """Health works in blocks of rows (the first-tier path per block, the checked path for the
+    rest); a book of several blocks and a ragged last one, mixing both paths and equities near
+    int64's edges, equals the reference account by account."""
+    quote, lots, marks = _mixed_book(3 * 512 + 7, seed=11)
+    mark_map = {"BTC": int(marks[0]), "ETH": int(marks[1])}
+    tables = fast.tables_for(PROFILE)
+    equity, maint, flags = fast.health(quote, lots, marks, tables)
+    state = venue(profile=PROFILE, marks=mark_map)
+    for i in range(len(quote)):
+        acct = Account(f"a{i}", quote=int(quote[i]), positions={
+            m: int(n) for m, n in zip(("BTC", "ETH"), lots[i], strict=True) if n})
+        assert equity[i] == ref_equity(acct, mark_map, PROFILE), i
+        assert maint[i] == REFERENCE.account_maintenance_margin_quote(acct, mark_map, PROFILE), i
+        assert bool(flags[i]) == ref_liquidatable(acct, state), i
+
+
+def test_health_on_threads_agrees_with_the_separate_kernels_LIQ_TRIGGER_1():
+    """A batch past the threading threshold (2^18 rows) splits its blocks over threads: its
+    equity and maintenance equal the single-purpose kernels' (which do not take the first-tier
+    path), and its flags their LIQ-TRIGGER-1 comparison."""
+    quote, lots, marks = _mixed_book((1 << 18) + 3, seed=12)
+    tables = fast.tables_for(PROFILE)
+    equity, maint, flags = fast.health(quote, lots, marks, tables)
+    assert np.array_equal(equity, fast.equity_quotes(quote, lots, marks, tables))
+    assert np.array_equal(maint, fast.maintenance_margin_quotes(lots, marks, tables))
+    assert np.array_equal(flags, (maint > 0) & (equity < maint))
+
+
+def test_health_on_the_entry_basis_over_many_blocks_agrees_with_the_reference_LIQ_TIER_6():
+    """Under the entry basis an isolated account's requirement is on its entry value, which the
+    first-tier path (at the mark) does not read: health sends such rows to the checked path. A
+    book of several blocks, half of it isolated first-tier positions entered away from the mark,
+    equals the reference account by account, and the entry basis changes many requirements (so
+    a row left on the first-tier path would be seen)."""
+    profile = toy_profile(backstop_ratio=(2, 3), maintenance_basis="entry")
+    quote, lots, marks = _mixed_book(3 * 512 + 7, seed=13)
+    mark_map = {"BTC": int(marks[0]), "ETH": int(marks[1])}
+    rng = np.random.default_rng(14)
+    state = venue(profile=profile, marks=mark_map)
+    for i in range(len(quote)):
+        account_id = f"a{i:05d}"
+        btc = int(lots[i, 0])
+        if i % 2 == 0 and btc:
+            market = profile.markets["BTC"]
+            entry = int(marks[0]) * int(rng.integers(500, 1501)) // 1000
+            state.accounts[account_id] = Account(
+                account_id, quote=int(quote[i]), positions={"BTC": btc},
+                cost_quote={"BTC": btc * entry * market.value_per_lot_tick},
+                isolated_market="BTC")
+        else:
+            state.accounts[account_id] = Account(account_id, quote=int(quote[i]), positions={
+                m: int(n) for m, n in zip(("BTC", "ETH"), lots[i], strict=True) if n})
+    arrays = fast.pack_state(state)
+    tables = fast.tables_for(profile)
+    equity, maint, flags = fast.health(arrays.quote, arrays.lots, arrays.marks, tables,
+                                       **arrays.basis())
+    at_mark = fast.health(arrays.quote, arrays.lots, arrays.marks, fast.tables_for(PROFILE))[1]
+    assert np.count_nonzero(maint != at_mark) > 100
+    for i, account_id in enumerate(arrays.account_ids):
+        acct = state.accounts[account_id]
+        assert equity[i] == ref_equity(acct, mark_map, profile), account_id
+        assert maint[i] == REFERENCE.account_maintenance_margin_quote(acct, mark_map, profile), \
+            account_id
+        assert bool(flags[i]) == ref_liquidatable(acct, state), account_id

@@ -68,9 +68,11 @@ def test_examples_take_turns_over_every_kind(capsys):
 
 def test_operation_sequences_reach_every_operation_and_outcome_LIQ_RESULT_1():
     """Generated sequences run every operation to success and to rejection, hit Overflow
-    (int64 limits) and unknown accounts; the two implementations agree on each step."""
+    (int64 limits) and unknown accounts; the two implementations agree on each step. A
+    deleverage that succeeds needs a bankrupt trader, the adl policy, a fund short of the loss
+    and opposite positions: about one seed in 200, so the seeds are many (each costs ~2 ms)."""
     outcomes = collections.Counter()
-    for seed in range(400):
+    for seed in range(2000):
         scenario, calls = random_operations(seed)
         want = run_operations(REFERENCE, scenario, calls)
         assert run_operations(FAST, scenario, calls) == want

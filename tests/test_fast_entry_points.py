@@ -289,3 +289,48 @@ def test_cascade_arrays_accepts_equal_arrays_of_any_layout_and_never_changes_the
     result = fast.cascade_arrays(config=config, **fresh)
     assert not np.shares_memory(result.quote, fresh["quote"])
     assert not np.shares_memory(result.lots, fresh["lots"])
+
+
+
+def _outputs(rows: int = 3):
+    return (np.full(rows, 11, np.int64), np.full(rows, 12, np.int64), np.ones(rows, np.bool_))
+
+
+def _read_only():
+    out = _outputs()
+    out[0].flags.writeable = False
+    return out
+
+
+def _shared():
+    equity = np.zeros(3, np.int64)
+    return (equity, equity, np.zeros(3, np.bool_))
+
+
+#: each a bad ``out=`` for health, and the quote passed beside it ("an input" writes into quote)
+BAD_HEALTH_OUTPUTS = {
+    "not arrays": lambda quote: "not arrays",
+    "two arrays": lambda quote: _outputs()[:2],
+    "int32 equity": lambda quote: (np.zeros(3, np.int32), *_outputs()[1:]),
+    "int64 flags": lambda quote: (*_outputs()[:2], np.zeros(3, np.int64)),
+    "four rows": lambda quote: (np.zeros(4, np.int64), *_outputs()[1:]),
+    "not contiguous": lambda quote: (np.zeros((3, 2), np.int64)[:, 0], *_outputs()[1:]),
+    "read-only": lambda quote: _read_only(),
+    "shared": lambda quote: _shared(),
+    "an input": lambda quote: (quote, np.zeros(3, np.int64), np.zeros(3, np.bool_)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_HEALTH_OUTPUTS))
+def test_health_out_is_checked_before_anything_is_written_LIQ_DOMAIN_1(case):
+    """``health(..., out=)`` writes into the caller's arrays only when they are three writable,
+    C-contiguous, non-overlapping arrays of the right dtypes and length; anything else is
+    MalformedState, and every array given keeps its contents."""
+    quote = QUOTE.copy()
+    out = BAD_HEALTH_OUTPUTS[case](quote)
+    arrays = [a for a in out if isinstance(a, np.ndarray)] if isinstance(out, tuple) else []
+    before = [a.copy() for a in arrays] + [quote.copy()]
+    with pytest.raises(MalformedState):
+        fast.health(quote, LOTS, MARKS, TABLES, out=out)
+    for array, kept in zip(arrays + [quote], before, strict=True):
+        assert np.array_equal(array, kept)

@@ -730,7 +730,7 @@ POLICIES = st.fixed_dictionaries({
     "liquidation_size": st.sampled_from(["full", "portion", "tier_step"]),
     "portion_ppm": st.sampled_from([1, 200_000, 500_000, 1_000_000]),
     "portion_threshold_quote": st.sampled_from([0, usdt("1000"), usdt("100000")]),
-    "fee_policy": st.sampled_from(["rate", "all_surplus"]),
+    "fee_policy": st.sampled_from(["rate", "all_surplus", "per_fill"]),
     "bad_debt_policy": st.sampled_from(["adl", "socialize"]),
     "adl_ranking": st.sampled_from(["pnl_leverage", "pnl_margin_ratio", "price_ratio_leverage",
                                     "seeded", "pro_rata"]),

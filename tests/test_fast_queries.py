@@ -155,11 +155,19 @@ def test_LIQ_FEE_1_the_step_and_the_query_charge_the_same_fee():
         position = account.position(market_id)
         bankruptcy = ref.bankruptcy_price(account, market_id, state.marks, profile).exact
         price = state.marks[market_id]
+        size = ref.liquidation_size_lots(account, market_id, state)
+        delta = ref.insurance_fund_delta_quote(account, market_id, size, price, state)
         receipt = fast.liquidate(state, "below_mm", market_id, "book", price)
         surplus, lots = receipt.amounts["surplus"], receipt.amounts["lots"]
-        fee = queries.liquidation_fee(state, market_id, 1 if position > 0 else -1, lots, price,
-                                      bankruptcy.numerator, bankruptcy.denominator, surplus)
-        assert receipt.amounts["fee"] == fee, profile.name
+        args = (state, market_id, 1 if position > 0 else -1, lots, price,
+                bankruptcy.numerator, bankruptcy.denominator, surplus)
+        if profile.fee_policy == "per_fill":  # the fee is LIQ-FEE-2's delta, not LIQ-FEE-1's
+            assert receipt.amounts["fee"] == max(delta, 0), profile.name
+            assert receipt.amounts["fund_delta"] == delta, profile.name
+            assert agree("liquidation_fee", state, *args) == (
+                "error", "Rejection", ResultCode.POLICY_FORBIDS.name)
+            continue
+        assert receipt.amounts["fee"] == queries.liquidation_fee(*args), profile.name
 
 
 def test_LIQ_ADL_2_a_thin_opposite_side_lists_everyone_as_the_reference_does():

@@ -28,7 +28,8 @@ from liqspec.reference import deposit, fund_insurance, new_state, open_account, 
 from liqspec.reference.book import BookShape
 from liqspec.reference.cascade import CascadeConfig, Event, Summary, run_cascade, shock_path
 from liqspec.reference.state import LIQUIDITY
-from liqspec.simulate import group_digits, render_summary, simulate
+from liqspec.display import group_digits
+from liqspec.simulate import render_summary, simulate
 from liqspec.testing import TOY_MARKS, toy_profile, usdt
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -37,6 +37,8 @@ VARIANTS = (
     {"adl_ranking": "pro_rata", "fee_policy": "all_surplus", "bad_debt_policy": "socialize",
      "backstop_ratio": (2, 3)},
     {"adl_ranking": "pnl_margin_ratio", "liquidation_size": "tier_step"},
+    {"fee_policy": "per_fill", "liquidation_size": "portion", "portion_ppm": 250_000,
+     "portion_threshold_quote": 0, "adl_ranking": "seeded"},
 )
 
 #: successful operations per kind, over every machine run in this process (for the coverage test)
@@ -144,7 +146,10 @@ class VenueMachine(RuleBasedStateMachine):
         if receipt is not None:
             assert was_liquidatable  # LIQ-INV-5
             assert progress_violations(before, self.state, account) == []  # LIQ-INV-6
-            assert fee_cap_violations(receipt.amounts["fee"], receipt.amounts["surplus"]) == []
+            assert fee_cap_violations(receipt.amounts["fee"], receipt.amounts["surplus"],
+                                      receipt.amounts.get("fund_delta"),
+                                      equity_quote(before.account(account), before.marks,
+                                                   before.profile)) == []
 
     @rule(market=st.sampled_from(MARKETS), drop_permille=st.integers(20, 150),
           slippage_permille=st.integers(0, 80), counterparty=st.sampled_from(("lp", "vault")))
@@ -161,8 +166,11 @@ class VenueMachine(RuleBasedStateMachine):
                                        self.price_near(market, -side * slippage_permille))
                 if receipt is not None:
                     assert progress_violations(before, self.state, account) == []
-                    assert fee_cap_violations(receipt.amounts["fee"],
-                                              receipt.amounts["surplus"]) == []
+                    assert fee_cap_violations(
+                        receipt.amounts["fee"], receipt.amounts["surplus"],
+                        receipt.amounts.get("fund_delta"),
+                        equity_quote(before.account(account), before.marks,
+                                     before.profile)) == []
 
     @rule(data=st.data())
     def backstop(self, data):

@@ -30,9 +30,10 @@ Not expressible (the model has no such quantity; listed so their absence is deli
   takes the fill price as an input in ticks), funding-index deltas (625, 312 truncated, ...),
   funding clamps (GetMaxAbsFundingClampPpm), MaxUint64 notionals (outside the int64 domain), and
   the 100% / 100% margin case (the model requires a maintenance rate below 100%).
-* Binance open loss / order cost, the mark-price example, and any user-chosen leverage below the
-  bracket maximum (the model's initial margin is the tier's rate); Bybit order cost (5,052.25,
-  214.85) and the fee to close; Hyperliquid's funding (premium, clamp).
+* Binance open loss / order cost and the mark-price example; Bybit order cost (5,052.25,
+  214.85) and the fee to close; Hyperliquid's funding (premium, clamp). (A user-chosen leverage
+  is expressible: LIQ-LEVERAGE-*, with the Bybit 50x and Binance 20x examples in
+  tests/test_leverage.py.)
 
 Deliberate differences (the tests check what the model does reproduce and say what it does not):
 
@@ -43,8 +44,8 @@ Deliberate differences (the tests check what the model does reproduce and say wh
   reproduces exactly).
 * BitMEX's $99.50 liquidation price is bankruptcy plus 0.5% of the *entry* value; the model's exact
   root is 99.4975 and its tick, rounded toward the venue, is 99.50.
-* dYdX rounds the maintenance requirement twice (ceil of ceil) and the liquidation fee down; the
-  model rounds once, and rounds the fee up. Every cited dYdX vector is exact under both.
+* dYdX rounds the maintenance requirement twice (ceil of ceil); the model rounds once. Every cited
+  dYdX vector is exact under both. (The fee is dYdX's own, floored, under ``per_fill``.)
 * Binance displays liquidation prices rounded to the nearest cent; the model's tick for a long
   rounds up (LIQ-PRICE-3), so B-2 and B-4 ticks are 190.30 and 26,316.90 while the exact values
   display as 190.29 and 26,316.89.
@@ -64,7 +65,8 @@ from liqspec.reference import (FEE_SINK, INSURANCE_FUND, MalformedState, Market,
                                account_maintenance_margin_quote, adl_allocation,
                                adl_receive_quote, apply_funding, bankruptcy_price, deleverage,
                                deposit, equity_quote, fund_insurance, funding_owed_quote,
-                               initial_margin_quote, is_below_backstop, is_liquidatable, liquidate,
+                               initial_margin_quote, insurance_fund_delta_quote,
+                               is_below_backstop, is_liquidatable, liquidate,
                                liquidation_price, liquidation_size_lots, maintenance_margin_quote,
                                new_state, notional_quote, open_account, position_value_quote,
                                quote_per_lot_tick, set_mark, tier_for, to_units, trade,
@@ -192,7 +194,7 @@ def test_profiles_cover_the_five_venues_with_btc_and_eth_LIQ_PROFILE_1():
                    "bankruptcy", None),
         "bybit": ({"BTCUSDT", "ETHUSDT"}, "tier_step", "all_surplus", "pnl_leverage",
                   "bankruptcy", None),
-        "dydx_v4": ({"BTC-USD", "ETH-USD"}, "portion", "rate", "seeded", "bankruptcy", None),
+        "dydx_v4": ({"BTC-USD", "ETH-USD"}, "portion", "per_fill", "seeded", "bankruptcy", None),
         "hyperliquid": ({"BTC", "ETH"}, "portion", "rate", "price_ratio_leverage", "mark", (2, 3)),
     }
     assert set(PROFILES) == set(expected)
@@ -389,8 +391,9 @@ def test_binance_cross_liquidation_prices_multi_asset_example_LIQ_PRICE_2():
 def test_binance_initial_margin_cost_example_LIQ_TIER_3():
     """Binance "How to Calculate Cost Required to Open a Position in Perpetual Futures Contracts"
     (2020-07-08): "Initial Margin = Notional Value / Leverage = (9,253.30 * 1 BTC) / 20 = 462.66".
-    Binance's leverage is the user's choice; the model's initial rate belongs to the market, so the
-    example is reproduced on a one-bracket BTCUSDT whose initial rate is 1/20 = 5%.
+    Binance's leverage is the user's choice; here the example is reproduced on a one-bracket
+    BTCUSDT whose initial rate is 1/20 = 5%, and at a chosen 20x on the profile's BTCUSDT (LIQ-
+    LEVERAGE-2/3) in tests/test_leverage.py.
     Display rounding: 462.665 is printed 462.66, so truncation or half-even, not half-up.
     Source: https://www.binance.com/en/support/faq/87fa7ee33b574f7084d42bd2ce2e463b .
     Rule: LIQ-TIER-3."""
@@ -912,11 +915,12 @@ def test_dydx_net_notional_LIQ_MARGIN_1(row):
     assert position_value_quote(size, tick_count, market) == expected
 
 
-def _dydx_testutil(base_decimals: int = 4, price_decimals: int = 0, fee: str = "0.5%") -> Profile:
+def _dydx_testutil(base_decimals: int = 4, price_decimals: int = 0, fee: str = "0.5%",
+                   imf_ppm: int = 200_000, mf_ppm: int = 500_000) -> Profile:
     """dYdX's test perpetuals BtcUsd_20PercentInitial_10PercentMaintenance and EthUsd_... (IMF 20%,
     MF 50%, so MMF 10%) under the dydx_v4 policies, with LiquidationsConfig_Default's full-position
     liquidation and the given maximum liquidation fee. BTC is $50,000 and ETH $3,000 there."""
-    tiers = dydx_tier(200_000, 500_000)
+    tiers = dydx_tier(imf_ppm, mf_ppm)
     markets = (Market("BTC-USD", base_decimals, price_decimals, tiers, percent_ppm(fee)),
                Market("ETH-USD", 4, 0, tiers, percent_ppm(fee)))
     return with_markets(get_profile("dydx_v4"), "dydx_v4_testutil", *markets,
@@ -1091,6 +1095,126 @@ def test_dydx_liquidation_insurance_fund_delta_LIQ_FEE_1(case):
     leftover = abs(usd(fill) - usd(bankruptcy)) // 10 if fund_delta >= 0 else 0
     subaccount = state.account("subaccount")
     assert subaccount.is_flat() and subaccount.quote == leftover - max(fund_delta, 0)
+
+
+@pytest.mark.rule("LIQ-FEE-2")
+@pytest.mark.parametrize("case", [
+    # name, side, max fee, fill price, GetLiquidationInsuranceFundDelta
+    ("long, 10% above bankruptcy, 0.5% fee", "0.1", "0.5%", "56100", 28_050_000),
+    ("long, 10% above bankruptcy, 2.5% fee", "0.1", "2.5%", "56100", 140_250_000),
+    ("long, 10% above bankruptcy, 100% fee", "0.1", "100%", "56100", 510_000_000),
+    ("short, 10% better, 0.5% fee", "-0.1", "0.5%", "44100", 22_050_000),
+    ("short, 10% better, 2.5% fee", "-0.1", "2.5%", "44100", 110_250_000),
+    ("short, 10% better, 100% fee", "-0.1", "100%", "44100", 490_000_000),
+    ("long, 0.1% above bankruptcy", "0.1", "0.5%", "51051", 5_100_000),
+    ("short, 0.1% better", "-0.1", "0.5%", "48951", 4_900_000),
+    ("long at bankruptcy", "0.1", "0.5%", "51000", 0),
+    ("short at bankruptcy", "-0.1", "0.5%", "49000", 0),
+    ("long 1% below bankruptcy", "0.1", "0.5%", "50490", -51_000_000),
+    ("short 1% worse", "-0.1", "0.5%", "49490", -49_000_000),
+], ids=lambda case: case[0])
+def test_dydx_insurance_fund_delta_function_LIQ_FEE_2(case):
+    """dYdX ``TestGetLiquidationInsuranceFundDelta``, the function itself: the signed delta
+    (positive: the fee the subaccount pays; negative: what the fund pays) before the fill.
+    Source: dydxprotocol/v4-chain protocol/x/clob/keeper/liquidations_test.go
+    @84d4664bae71e3a077adaac67fb77ad19cd28d30 (read 2026-12-04). Rule: LIQ-FEE-2."""
+    _, side, fee, fill, expected = case
+    state = venue(_dydx_testutil(fee=fee), DYDX_MARKS)
+    btc = state.market("BTC-USD")
+    if side == "0.1":
+        account_with(state, "subaccount", "-5100", [("BTC-USD", "0.1", "60000", "120000")])
+    else:
+        account_with(state, "subaccount", "4900", [("BTC-USD", "-0.1", "40000", "20000")])
+    set_marks(state, DYDX_MARKS)
+    assert insurance_fund_delta_quote(state.account("subaccount"), "BTC-USD", lots(btc, "0.1"),
+                                      ticks(btc, fill), state) == expected
+
+
+@pytest.mark.rule("LIQ-FEE-2")
+@pytest.mark.parametrize("case", [
+    # name, Carl's USDC, fills [(BTC, price)], fund flow per fill (+ paid to it, - paid by it),
+    # Carl's USDC after the fills
+    ("completely filled", "54999", [("1", "50000")], [250_000_000], 4_749_000_000),
+    ("multiple partial fills", "54999", [("0.25", "50000"), ("0.25", "50000")],
+     [62_500_000, 62_500_000], 29_874_000_000),
+    ("completely filled, negative delta", "50499", [("1", "50500")], [-1_000_000], 0),
+    ("multiple partial fills, negative delta", "50499", [("0.25", "50500"), ("0.25", "50500")],
+     [-250_000, -250_000], 25_249_500_000),
+    ("positive then negative delta", "50499", [("0.75", "50498"), ("0.25", "50500")],
+     [750_000, -250_000], 0),
+], ids=lambda case: case[0])
+def test_dydx_liquidation_fills_pay_the_fund_per_fill_LIQ_FEE_2(case):
+    """dYdX ``TestProcessProposerMatches_Liquidation_Success``: Carl, short 1 BTC at an oracle
+    price of $50,000, is liquidated against Dave's sell orders, fill by fill; each fill's insurance
+    fund delta moves at once (the test's SendCoins to / from the insurance fund module), and
+    Carl's USDC ends as the test expects. Hand arithmetic, two 0.25 BTC fills at $50,500 with USDC
+    50,499 (TNC 499): the first fill's bankruptcy value is -12,500 - floor(499 x 1/4) = -12,624.75,
+    its quote -12,625, delta -0.25: the fund pays $0.25 although Carl's equity after the fill is
+    still 374 (a cap by the whole account's equity would have charged him a fee); the second, with
+    TNC 374.25 over three quarters, is -0.25 again. 0.75 BTC at $50,498: delta -37,873.5 +
+    37,874.25 = +0.75, below the 0.5% cap of $189.37, so Carl pays $0.75; the last 0.25 at
+    $50,500 then costs the fund $0.25 and leaves Carl at 0.
+    dYdX's test perpetual (BtcUsd_100PercentMarginRequirement) has a 100% maintenance
+    requirement, which the model's domain excludes; a one-tier linear requirement shares out TNC
+    by the closed fraction of the position whatever its rate, so a 99% requirement gives the same
+    figures and keeps Carl below maintenance between the fills, as dYdX's does. Liquidation
+    orders pay no taker fee; the 0.5% maximum fee is LiquidationsConfig_Default's.
+    Source: dydxprotocol/v4-chain protocol/x/clob/keeper/process_operations_liquidations_test.go
+    @84d4664bae71e3a077adaac67fb77ad19cd28d30 (read 2026-12-04). Rules: LIQ-FEE-2, LIQ-FEE-1,
+    LIQ-INSURANCE-1."""
+    _, usdc, fills, flows, carl_after = case
+    state = venue(_dydx_testutil(imf_ppm=PPM, mf_ppm=990_000), DYDX_MARKS)
+    btc = state.market("BTC-USD")
+    account_with(state, "carl", usdc, [("BTC-USD", "-1", "50000", "20000")])
+    set_marks(state, DYDX_MARKS)
+    new_account(state, "dave", "1,000,000")
+    fund_insurance(state, usd("1,000"))
+    for (size, price), flow in zip(fills, flows):
+        fund_before = state.holders[INSURANCE_FUND]
+        receipt = liquidate(state, "carl", "BTC-USD", "dave", ticks(btc, price), lots(btc, size))
+        assert state.holders[INSURANCE_FUND] - fund_before == flow
+        assert (receipt.amounts["fund_delta"], receipt.amounts["fee"],
+                receipt.amounts["fund_covered"]) == (flow, max(flow, 0), max(-flow, 0))
+    assert state.account("carl").quote == carl_after
+
+
+@pytest.mark.rule("LIQ-FEE-2")
+def test_dydx_fund_pays_what_it_holds_and_the_rest_stays_on_the_account_LIQ_FEE_2():
+    """The fund pays a negative delta only up to its balance (LIQ-INV-3); the rest stays on the
+    account, settled as any deficit once the account is flat (LIQ-INSURANCE-1, LIQ-SOCIAL-1).
+    Carl (USDC 50,499, short 1 BTC) with $0.10 in the fund: a 0.25 BTC fill at $50,500 (delta
+    -0.25) takes the fund's 0.10 and leaves TNC 374.10; the last 0.75 at $50,500 has delta
+    -37,875 + 37,500 + 374.10 = -0.90, which the empty fund cannot pay: Carl is flat at -$0.90,
+    written off to the socialized-loss holder (this profile deleverages only when asked)."""
+    state = venue(_dydx_testutil(imf_ppm=PPM, mf_ppm=990_000), DYDX_MARKS)
+    btc = state.market("BTC-USD")
+    account_with(state, "carl", "50499", [("BTC-USD", "-1", "50000", "20000")])
+    set_marks(state, DYDX_MARKS)
+    new_account(state, "dave", "1,000,000")
+    fund_insurance(state, usd("0.1"))
+    first = liquidate(state, "carl", "BTC-USD", "dave", ticks(btc, "50500"), lots(btc, "0.25"))
+    assert (first.amounts["fund_delta"], first.amounts["fund_covered"]) == (-250_000, 100_000)
+    assert state.holders[INSURANCE_FUND] == 0
+    last = liquidate(state, "carl", "BTC-USD", "dave", ticks(btc, "50500"), lots(btc, "0.75"))
+    assert last.amounts["fund_covered"] == 0
+    assert last.amounts["written_off"] == 900_000 and state.account("carl").quote == 0
+
+
+@pytest.mark.rule("LIQ-FEE-2")
+def test_dydx_partial_fill_of_an_underwater_account_pays_the_fund_LIQ_FEE_2():
+    """A partial close of an account under water: the whole account's equity after the fill is
+    negative, yet a fill above the closed lots' bankruptcy value pays a fee (dYdX charges per
+    fill). Carl short 1 BTC with USDC 49,900 (TNC -100) at $50,000; a 0.5 BTC fill at $49,000:
+    bankruptcy value -25,000 - floor(-100 x 1/2) = -24,950, fill quote -24,500, delta 450, fee
+    min(floor(0.5% x 24,500), 450) = 122.5; equity after: -100 + 500 - 122.5 = 277.5."""
+    state = venue(_dydx_testutil(), DYDX_MARKS)
+    btc = state.market("BTC-USD")
+    account_with(state, "carl", "49900", [("BTC-USD", "-1", "45000", "20000")])
+    set_marks(state, DYDX_MARKS)
+    new_account(state, "dave", "1,000,000")
+    receipt = liquidate(state, "carl", "BTC-USD", "dave", ticks(btc, "49000"), lots(btc, "0.5"))
+    assert receipt.amounts["fund_delta"] == receipt.amounts["fee"] == 122_500_000
+    assert equity_quote(state.account("carl"), state.marks, state.profile) == 277_500_000
 
 
 @pytest.mark.rule("LIQ-FUNDING-1")

@@ -26,34 +26,49 @@ output behind.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
 from collections.abc import Sequence
 
 from liqspec import __version__
-from liqspec import sweep
-from liqspec.conformance import commands as conformance
 from liqspec.explain import explain_loaded, render_text
-from liqspec.fast import difftest
-from liqspec.proofs import cli as proofs_cli
 from liqspec.reference.errors import LiqspecError, UnknownAccount
 from liqspec.reference.profiles import PROFILES, profile_summary
 from liqspec.statefile import (StateFileError, decode_text, example_text, load, load_example,
                                loads)
+from liqspec.usage import EXIT_USAGE, InputError
 
 PROG = "liqspec"
-#: exit status for bad input, as argparse uses for a bad command line
-EXIT_USAGE = 2
 #: exit status after Ctrl-C, as a shell reports a process ended by SIGINT (128 + 2)
 EXIT_INTERRUPTED = 130
 
+#: the commands whose code is imported only when one of them runs (the compiled engine, z3,
+#: Dask): name -> (module, the function of it that fills the command's parser, one-line help).
+#: So ``liqspec explain`` runs without the compiled extension, and ``liqspec --help`` lists
+#: every command without importing any of them.
+DEFERRED = {
+    "sweep": ("liqspec.sweep", "configure_parser",
+              "many cascades over paths, parameters and seeds (Dask): probabilities, a table "
+              "and plots"),
+    "difftest": ("liqspec.fast.difftest", "configure_parser",
+                 "a differential campaign of liqspec.fast against the reference"),
+    "prove": ("liqspec.proofs.cli", "configure_prove",
+              "prove every invariant with z3 and print the verdict table"),
+    "mutate": ("liqspec.proofs.cli", "configure_mutate",
+               "apply deliberate bugs to the reference and report which checks catch them"),
+    "vectors": ("liqspec.conformance.commands", "configure_vectors",
+                "write the conformance vectors and their JSON Schemas"),
+    "conform": ("liqspec.conformance.commands", "configure_conform",
+                "check an engine against the vectors and a generated campaign"),
+}
 
-class InputError(Exception):
-    """Bad input from the user: reported on one line, exit status 2."""
 
-
-def _parser() -> argparse.ArgumentParser:
+def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The command line's parser. Of the deferred commands, only the one ``argv`` names (its
+    first word that is not an option) is imported and given its options; the others are listed
+    by name and help."""
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="liqspec: an executable specification of leverage-induced liquidation.",
@@ -104,10 +119,11 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--quiet", "-q", action="store_true",
                           help="no progress bar (it is shown only on a terminal anyway)")
     simulate.set_defaults(run=_run_simulate)
-    sweep.add_parser(commands)
-    difftest.add_parser(commands)
-    proofs_cli.add_parsers(commands)
-    conformance.add_parsers(commands)
+    requested = next((word for word in argv if not word.startswith("-")), None)
+    for name, (module, configure, help_line) in DEFERRED.items():
+        command = commands.add_parser(name, help=help_line)
+        if name == requested:
+            getattr(importlib.import_module(module), configure)(command)
     return parser
 
 
@@ -268,15 +284,15 @@ def _table_lines(table: list[list[str]]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit status (0, or 2 for bad input)."""
-    parser = _parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = _parser(argv)
     args = parser.parse_args(argv)  # a bad command line exits 2 with argparse's own message
     if args.command is None:
         parser.print_help()
         return 0
     try:
         output = args.run(args)
-    except (InputError, difftest.DifftestInputError, proofs_cli.UsageError,
-            conformance.ConformInputError) as error:
+    except (InputError, *getattr(args, "usage_errors", ())) as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:  # Ctrl-C: each command has already undone its partial output

@@ -25,7 +25,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from liqspec.reference.cascade import CascadeResult, liquidation_map
 from liqspec.reference.state import State
 from liqspec.reference.units import from_units
-from liqspec.simulate import group_digits
+from liqspec.display import group_digits
 
 #: colours (colour-blind safe, Okabe-Ito)
 INDEX_COLOUR = "#7f7f7f"

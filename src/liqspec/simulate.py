@@ -55,6 +55,8 @@ from liqspec.reference.errors import LiqspecError
 from liqspec.reference.state import State
 from liqspec.reference.units import from_units
 
+from .display import group_digits
+
 #: the files :func:`simulate` writes: key -> file name (the plots' are in :mod:`liqspec.plots`)
 TRACE_FILES = {
     "events_jsonl": "events.jsonl",
@@ -425,16 +427,6 @@ def write_summary_json(summary: Summary, state: State, path: Path,
                        scenario_name: str | None = None, seed: int | None = None) -> None:
     data = summary_dict(summary, state, scenario_name, seed)
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-
-
-def group_digits(decimal_text: str) -> str:
-    """``"-1234567.5"`` -> ``"-1,234,567.5"``: thousands separators for reading, exact digits."""
-    sign = "-" if decimal_text.startswith("-") else ""
-    whole, dot, frac = decimal_text.lstrip("-").partition(".")
-    groups = []
-    while len(whole) > 3:
-        whole, groups = whole[:-3], [whole[-3:]] + groups
-    return sign + ",".join([whole] + groups) + dot + frac
 
 
 def _percent_change(start: int, end: int) -> str:

@@ -42,7 +42,8 @@ from liqspec.reference.units import from_units
 
 from liqspec.fast.difftest import whole_number_at_least
 
-from .simulate import group_digits
+from .display import group_digits
+from .usage import InputError
 from .sweep_config import (Plan, SweepConfig, SweepError, default_sweep, load_sweep, parse_sweep,
                            plan as make_plan)
 from .sweep_exec import (ERROR, OK, Progress, RunTask, SchedulerError, check_address,
@@ -362,11 +363,9 @@ DESCRIPTION = (
     "file, runs the embedded default sweep (format: liqspec.sweep_config).")
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register ``sweep`` on the ``liqspec`` command's subparsers (handler: ``run``)."""
-    parser = subparsers.add_parser("sweep", help="many cascades over paths, parameters and seeds "
-                                                 "(Dask): probabilities, a table and plots",
-                                   description=DESCRIPTION)
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    """Fill the ``liqspec sweep`` parser: its description, options and handler (``run``)."""
+    parser.description = DESCRIPTION
     parser.add_argument("sweep", nargs="?", metavar="SWEEP.toml",
                         help="a sweep file; default: the embedded default sweep")
     parser.add_argument("--out", metavar="DIR", default="liqspec-sweep",
@@ -384,12 +383,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--quiet", "-q", action="store_true",
                         help="no progress bar (it is shown only on a terminal anyway)")
     parser.set_defaults(run=run_command)
-    return parser
 
 
 def run_command(args: argparse.Namespace) -> str:
-    from liqspec.cli import InputError
-
     source = args.sweep
     try:
         config = load_config(source)

@@ -10,16 +10,15 @@ from . import harness, schema
 from .harness import ConformInputError
 from .vectors import COMPACT_RANDOM_CASES, COMPACT_SEED, archive_bytes, generate, write_tree
 
-__all__ = ["add_parsers", "ConformInputError"]
+__all__ = ["configure_conform", "configure_vectors", "ConformInputError"]
 
 
-def add_parsers(subparsers: argparse._SubParsersAction) -> None:
-    vectors = subparsers.add_parser(
-        "vectors", help="write the conformance vectors and their JSON Schemas",
-        description="Write conformance vectors (<profile>/<operation>/<suite>/<case>/ with "
-                    "meta.json, pre.json, op.json and post.json or error.json) and the JSON "
-                    "Schemas of every file kind. Without --seed or --cases: the compact set "
-                    "shipped in the package.")
+def configure_vectors(vectors: argparse.ArgumentParser) -> None:
+    """Fill the ``liqspec vectors`` parser: description, options, handler and usage error."""
+    vectors.description = ("Write conformance vectors (<profile>/<operation>/<suite>/<case>/ with "
+                           "meta.json, pre.json, op.json and post.json or error.json) and the JSON "
+                           "Schemas of every file kind. Without --seed or --cases: the compact set "
+                           "shipped in the package.")
     vectors.add_argument("--out", required=True,
                          help="a new or empty folder to write into (with --archive: the file)")
     vectors.add_argument("--seed", type=harness._count, default=COMPACT_SEED,
@@ -28,9 +27,13 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
                          help=f"random cases per profile (default {COMPACT_RANDOM_CASES})")
     vectors.add_argument("--archive", choices=("zip", "tar.gz"),
                          help="write one archive file (--out names it) instead of a tree")
-    vectors.set_defaults(run=_run_vectors)
-    conform = harness.add_parser(subparsers)
-    conform.set_defaults(run=_run_conform)
+    vectors.set_defaults(run=_run_vectors, usage_errors=(ConformInputError,))
+
+
+def configure_conform(conform: argparse.ArgumentParser) -> None:
+    """Fill the ``liqspec conform`` parser (its options: :func:`.harness.configure_parser`)."""
+    harness.configure_parser(conform)
+    conform.set_defaults(run=_run_conform, usage_errors=(ConformInputError,))
 
 
 def _run_vectors(args: argparse.Namespace) -> str:

@@ -379,14 +379,13 @@ def replay(args: argparse.Namespace, stream: TextIO) -> int:
     return report.status
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "conform", help="check an engine against the vectors and a generated campaign",
-        description="Run an engine (a subprocess speaking the JSON-lines protocol of "
-                    "docs/conformance.rst) over every conformance vector and a generated "
-                    "campaign; report pass / fail / skip per rule ID and per operation, and "
-                    "shrink each divergence into a vector that replays it. Exit status: 0 all "
-                    "pass, 1 divergences, 2 usage or engine errors.")
+def configure_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Fill a parser with ``conform``'s description and options (handler: ``run``)."""
+    parser.description = ("Run an engine (a subprocess speaking the JSON-lines protocol of "
+                          "docs/conformance.rst) over every conformance vector and a generated "
+                          "campaign; report pass / fail / skip per rule ID and per operation, and "
+                          "shrink each divergence into a vector that replays it. Exit status: 0 "
+                          "all pass, 1 divergences, 2 usage or engine errors.")
     parser.add_argument("--engine", help="the engine's command line (quoted as one argument)")
     parser.add_argument("--vectors", help="a vectors folder, .zip or .tar.gz (default: the shipped set)")
     parser.add_argument("--examples", type=_count, default=200,
