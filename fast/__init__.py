@@ -15,7 +15,7 @@ There is no pure-Python fallback: if the extension is missing, this import fails
   operations with the reference's signatures, receipts and errors: ``deposit``, ``withdraw``,
   ``trade``, ``set_mark``, ``open_account``, ``replace_book``, ``liquidate``,
   ``market_liquidate``, ``backstop_liquidate``, ``deleverage``, ``socialize_loss``,
-  ``apply_funding``, ``fund_insurance``;
+  ``apply_funding``, ``fund_insurance``, ``set_leverage``;
 * :mod:`.queries` (over the same engine): the read queries with no batch kernel, with the
   reference's signatures, results and errors: ``maintenance_requirement``,
   ``initial_requirement``, ``liquidation_size_lots``, ``liquidation_fee``, ``adl_allocation``,
@@ -36,7 +36,7 @@ from . import _engine, _kernels  # noqa: F401
 from .cascade import ArrayCascadeResult, arrays_of, cascade_arrays, run_cascade
 from .operations import (OPERATIONS, apply_funding, backstop_liquidate, deleverage, deposit,
                          fund_insurance, liquidate, market_liquidate, open_account, replace_book,
-                         set_mark, socialize_loss, trade, withdraw)
+                         set_leverage, set_mark, socialize_loss, trade, withdraw)
 from .pack import MarketTables, StateArrays, pack_accounts, pack_profile, pack_state, tables_for
 from .queries import (QUERIES, adl_allocation, adl_receive_quote, initial_requirement,
                       liquidation_fee, liquidation_size_lots, maintenance_requirement)

@@ -358,6 +358,7 @@ cdef struct Eng:
     int64_t* npos           # [n], len(positions)
     int8_t* role            # [n]
     int64_t* isolated       # [n], market column, -1 cross, -2 bound to a market not in the profile
+    int64_t* leverage       # [n*m], chosen leverage (LIQ-LEVERAGE-2), 0 none; NULL: nobody chose
     eng_i128* longs         # [m], sum of positive positions (open interest in lots)
     # the venue
     int64_t* marks          # [m]
@@ -441,6 +442,10 @@ cdef inline eng_i128 floor_div(eng_i128 a, eng_i128 b) noexcept nogil:
 cdef inline eng_i128 ceil_div(eng_i128 a, eng_i128 b) noexcept nogil:
     """ceil(a / b) for b > 0 (LIQ-ROUND-1)."""
     return -floor_div(-a, b)
+
+
+cdef inline eng_i128 max_i128(eng_i128 a, eng_i128 b) noexcept nogil:
+    return a if a > b else b
 
 
 cdef inline eng_i128 iabs(eng_i128 v) noexcept nogil:
@@ -590,6 +595,9 @@ cdef inline int initial_total(const Eng* e, Py_ssize_t i, int64_t* out) noexcept
             return C_OVERFLOW
         if initial_of(e, k, iabs(v), oi, &im) != C_OK:
             return C_OVERFLOW
+        if e.leverage != NULL and e.leverage[i * e.m + k] > 0:
+            # LIQ-LEVERAGE-2: max(ceil(notional / leverage), the venue's own)
+            im = <int64_t>max_i128(ceil_div(iabs(v), e.leverage[i * e.m + k]), im)
         total += im
     if not eng_fits(total):
         return C_OVERFLOW
@@ -3372,6 +3380,26 @@ cdef int withdraw(Eng* e, Py_ssize_t i, int64_t amount, const int64_t* order) no
     return transfer(e, i, H_OUTSIDE, amount, R_WITHDRAW_1)
 
 
+cdef int set_leverage(Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t leverage) noexcept nogil:
+    """LIQ-LEVERAGE-4 after the adapter's pure checks (check_set_leverage): the requirement before
+    and after the change; a rise must leave equity at or above it. Needs the leverage table."""
+    cdef int64_t before, after, eq, old = e.leverage[i * e.m + k]
+    if initial_total(e, i, &before) != C_OK:
+        return C_OVERFLOW
+    e.leverage[i * e.m + k] = leverage
+    if initial_total(e, i, &after) != C_OK:
+        e.leverage[i * e.m + k] = old
+        return C_OVERFLOW
+    if after > before:
+        if equity_of(e, i, &eq) != C_OK:
+            e.leverage[i * e.m + k] = old
+            return C_OVERFLOW
+        if eq < after:
+            e.leverage[i * e.m + k] = old
+            return C_INSUFFICIENT_INITIAL_MARGIN
+    return C_OK
+
+
 # -- the Python face -----------------------------------------------------------------------------
 
 cdef object py_i128(eng_i128 v):
@@ -3393,6 +3421,7 @@ cdef class Engine:
     cdef public object bid_head, bid_end, ask_head, ask_end, book_touched
     cdef public object scratch_a, scratch_b, scratch_c, score_sgn
     cdef public object fee_ppm
+    cdef public object leverage
 
     def __cinit__(self):
         self.e.recs = NULL
@@ -3412,6 +3441,7 @@ cdef class Engine:
         self.e.bound_lots = NULL
         self.e.adl = NULL
         self.e.adl_mode = ADL_INDEX
+        self.e.leverage = NULL
 
     def __dealloc__(self):
         cdef Py_ssize_t x
@@ -3794,6 +3824,26 @@ cdef class Engine:
         with nogil:
             code = trade(&self.e, buyer, seller, k, lots, price, &notional)
         return code, ({"notional": notional} if code == C_OK else None)
+
+    def adopt_leverage(self, leverage):
+        """Adopt the chosen leverage of every row and market (int64[n, m], 0 where none is
+        chosen; LIQ-LEVERAGE-2); without it nobody has chosen one."""
+        cdef int64_t[::1] v64
+        if leverage.shape != (self.e.n, self.e.m) or leverage.dtype != np.int64 or \
+                not leverage.flags.c_contiguous:
+            raise ValueError("the leverage table is int64[accounts, markets], C-contiguous")
+        self.leverage = leverage
+        v64 = leverage.reshape(-1)
+        self.e.leverage = &v64[0] if self.e.n * self.e.m else NULL
+
+    def set_leverage(self, Py_ssize_t i, Py_ssize_t k, int64_t leverage):
+        """LIQ-LEVERAGE-4 (the adapter ran check_set_leverage)."""
+        cdef int code
+        if self.e.leverage == NULL:
+            raise ValueError("set_leverage needs the leverage table (adopt_leverage)")
+        with nogil:
+            code = set_leverage(&self.e, i, k, leverage)
+        return code, ({} if code == C_OK else None)
 
     def open_account(self, Py_ssize_t i):
         """LIQ-ACCOUNT-1: the glue packed the new account as row ``i`` (no balance, no

@@ -25,7 +25,7 @@ cimport openmp
 from libc.stdint cimport int64_t, uint64_t, uint8_t, int8_t, INT64_MAX
 from libc.stdlib cimport malloc, free
 
-from liqspec.reference.errors import MalformedState, Overflow, ResultCode
+from liqspec.reference.errors import InvalidLeverage, MalformedState, Overflow, ResultCode
 
 from .domain import (account_arrays, flag_array, health_outputs, int64_array,  # LIQ-DOMAIN-1
                      int64_scalar, market_column)
@@ -360,36 +360,49 @@ cdef void first_tiers(const Tables* t, const int64_t* units, const uint8_t* unit
         first[k].minimum = t.min_mm[k]
 
 
-cdef inline bint first_tier_totals(const FirstTier* first, Py_ssize_t n_markets, int64_t quote,
-                                   const int64_t* lots, int64_t* equity,
-                                   int64_t* maint) noexcept nogil:
-    """Equity and maintenance (LIQ-MARGIN-2, LIQ-TIER-2/5) of an account whose every position
-    is in its market's first tier with a notional below SMALL_NOTIONAL, in 64 bits with no
-    data-dependent branch; False (nothing to trust in the outputs) for any other account, which
-    :func:`account_totals` then computes exactly. Where it answers, it answers as
-    account_totals does: the same tier, the same ceil, the same minimum, the same int64 checks."""
-    cdef Py_ssize_t k
-    cdef int64_t lots_k, value, requirement, eq = quote, mm = 0
-    cdef uint64_t size, notional, sign, held
-    cdef int outside = 0
+#: rows per block of the first-tier path: its per-row flags live on the stack, and a block's
+#: outputs stay in the first-level cache while each market's column adds into them
+cdef enum:
+    HEALTH_BLOCK = 512
+
+
+cdef void first_tier_block(const FirstTier* first, Py_ssize_t n_markets, Py_ssize_t rows,
+                           const int64_t* quote, const int64_t* lots, int64_t* equity,
+                           int64_t* maint, uint8_t* outside) noexcept nogil:
+    """Equity and maintenance (LIQ-MARGIN-2, LIQ-TIER-2/5) of ``rows`` accounts, market by
+    market, for accounts whose every position is in its market's first tier with a notional
+    below SMALL_NOTIONAL, in 64 bits with no data-dependent branch (a market's parameters are
+    constants of its inner loop); ``outside[i]`` is set for any other account, whose outputs
+    are then not to be trusted (:func:`account_totals` computes them exactly). Where it answers,
+    it answers as account_totals does: the same tier, ceil, minimum and int64 checks."""
+    cdef Py_ssize_t i, k
+    cdef int64_t lots_k, value, requirement, deduction, minimum
+    cdef uint64_t size, notional, sign, held, unit, max_lots, mmr
+    for i in range(rows):
+        equity[i] = quote[i]
+        maint[i] = 0
+        outside[i] = 0
     for k in range(n_markets):
-        lots_k = lots[k]
-        # |lots| and "lots != 0" as arithmetic, not branches: the signs and the flat positions of
-        # a book are unpredictable, and each mispredicted branch costs more than this whole step
-        sign = <uint64_t>(lots_k >> 63)  # all ones for a short, zero otherwise
-        size = (<uint64_t>lots_k ^ sign) - sign
-        held = 0 - <uint64_t>(size != 0)  # all ones for a position, zero for a flat one
-        outside |= size > first[k].max_lots
-        notional = size * first[k].unit  # < 2^43 where not outside (wraps harmlessly where it is)
-        value = <int64_t>(<uint64_t>lots_k * first[k].unit)
-        requirement = <int64_t>((notional * first[k].mmr + (PPM - 1)) / PPM) - first[k].deduction
-        requirement = requirement if requirement > first[k].minimum else first[k].minimum
-        requirement = <int64_t>(<uint64_t>requirement & held)
-        outside |= liq_add_overflow(eq, value, &eq)
-        outside |= liq_add_overflow(mm, requirement, &mm)
-    equity[0] = eq
-    maint[0] = mm
-    return not outside
+        unit = first[k].unit
+        max_lots = first[k].max_lots
+        mmr = first[k].mmr
+        deduction = first[k].deduction
+        minimum = first[k].minimum
+        for i in range(rows):
+            lots_k = lots[i * n_markets + k]
+            # |lots| and "lots != 0" as arithmetic, not branches: the signs and the flat
+            # positions of a book are unpredictable, and a mispredicted branch costs more than
+            # this whole step
+            sign = <uint64_t>(lots_k >> 63)  # all ones for a short, zero otherwise
+            size = (<uint64_t>lots_k ^ sign) - sign
+            held = 0 - <uint64_t>(size != 0)  # all ones for a position, zero for a flat one
+            notional = size * unit  # < 2^43 unless outside (then it wraps harmlessly)
+            value = <int64_t>(<uint64_t>lots_k * unit)
+            requirement = <int64_t>((notional * mmr + (PPM - 1)) / PPM) - deduction
+            requirement = requirement if requirement > minimum else minimum
+            requirement = <int64_t>(<uint64_t>requirement & held)
+            outside[i] |= (size > max_lots) | liq_add_overflow(equity[i], value, &equity[i]) \
+                | liq_add_overflow(maint[i], requirement, &maint[i])
 
 
 cdef void lot_units(const Tables* t, const int64_t* marks, int64_t* units,
@@ -455,13 +468,14 @@ cdef _equity_quotes(const int64_t[::1] quote, const int64_t[:, ::1] lots,
 
 cdef Py_ssize_t requirement_sums(const Tables* t, const int64_t[:, ::1] lots,
                                  const int64_t[::1] marks, const int64_t* open_interest,
-                                 int64_t[::1] res) noexcept nogil:
+                                 int64_t[::1] res, const int64_t* leverage=NULL) noexcept nogil:
     """LIQ-TIER-5 per account: the sum of every position's requirement, maintenance
     (LIQ-TIER-2) when ``open_interest`` is NULL, else initial with the open-interest scaling
-    (LIQ-TIER-3/4). Returns the first row that overflows, or -1."""
+    (LIQ-TIER-3/4) and, where ``leverage[i, k]`` > 0, at the chosen leverage (LIQ-LEVERAGE-2).
+    Returns the first row that overflows, or -1."""
     cdef Py_ssize_t i, k
     cdef int64_t value
-    cdef liq_i128 total, part
+    cdef liq_i128 total, part, chosen
     cdef bint ok
     for i in range(lots.shape[0]):
         total = 0
@@ -474,6 +488,11 @@ cdef Py_ssize_t requirement_sums(const Tables* t, const int64_t[:, ::1] lots,
                 ok = maint_of(t, k, iabs(value), &part)
             else:
                 ok = initial_of(t, k, iabs(value), open_interest[k], &part)
+                if ok and leverage != NULL and leverage[i * t.n_markets + k] > 0:
+                    # LIQ-LEVERAGE-2: max(ceil(notional / leverage), the venue's own)
+                    chosen = ceil_div(iabs(value), leverage[i * t.n_markets + k])
+                    if chosen > part:
+                        part = chosen
             if not ok:
                 return i
             total += part
@@ -499,10 +518,15 @@ cdef _maintenance_margin_quotes(const int64_t[:, ::1] lots, const int64_t[::1] m
 
 
 cdef _initial_margin_quotes(const int64_t[:, ::1] lots, const int64_t[::1] marks, tables,
-                            const int64_t[::1] open_interest_quote):
+                            const int64_t[::1] open_interest_quote, leverage=None):
     # the body of initial_margin_quotes, on arguments checked there
     cdef _TableView view = _view(tables, lots.shape[1])
     cdef Py_ssize_t bad = -1
+    cdef const int64_t[:, ::1] chosen
+    cdef const int64_t* chosen_at = NULL
+    if leverage is not None and lots.shape[0] * lots.shape[1]:
+        chosen = leverage
+        chosen_at = &chosen[0, 0]
     out = np.empty(lots.shape[0], dtype=np.int64)
     cdef int64_t[::1] res = out
     if open_interest_quote.shape[0] != view.t.n_markets:
@@ -511,7 +535,7 @@ cdef _initial_margin_quotes(const int64_t[:, ::1] lots, const int64_t[::1] marks
         out[:] = 0
         return out
     with nogil:
-        bad = requirement_sums(&view.t, lots, marks, &open_interest_quote[0], res)
+        bad = requirement_sums(&view.t, lots, marks, &open_interest_quote[0], res, chosen_at)
     if bad >= 0:
         raise _overflow(bad, "initial margin")
     return out
@@ -552,6 +576,32 @@ cdef _open_interest_quotes(const int64_t[:, ::1] lots, const int64_t[::1] marks,
     return out
 
 
+cdef int health_block(const Tables* t, const FirstTier* first, Py_ssize_t start, Py_ssize_t n,
+                      const int64_t* quote, const int64_t* lots, const int64_t* units,
+                      const uint8_t* unit_ok, int64_t* equity, int64_t* maint,
+                      uint8_t* flags) noexcept nogil:
+    """Health of rows start .. start + HEALTH_BLOCK (or n): the first-tier path for the block,
+    then the checked path for the accounts it left; 1 if any account's totals leave int64 (its
+    outputs are then 0: the caller raises)."""
+    cdef Py_ssize_t rows = min(HEALTH_BLOCK, n - start), i, m = t.n_markets
+    cdef uint8_t outside[HEALTH_BLOCK]
+    cdef liq_i128 eq, mm
+    cdef int bad = 0
+    first_tier_block(first, m, rows, quote + start, lots + start * m, equity + start,
+                     maint + start, outside)
+    for i in range(rows):
+        if outside[i]:
+            if not account_totals(t, quote[start + i], lots + (start + i) * m, units, unit_ok,
+                                  &eq, &mm) or not liq_fits_i64(eq) or not liq_fits_i64(mm):
+                bad = 1
+                eq = 0
+                mm = 0
+            equity[start + i] = <int64_t>eq
+            maint[start + i] = <int64_t>mm
+        flags[start + i] = maint[start + i] > 0 and equity[start + i] < maint[start + i]
+    return bad
+
+
 cdef _health(const int64_t[::1] quote, const int64_t[:, ::1] lots, const int64_t[::1] marks,
              tables, out):
     # the body of health, on arguments checked there (``out``: three arrays checked there, or
@@ -561,7 +611,7 @@ cdef _health(const int64_t[::1] quote, const int64_t[:, ::1] lots, const int64_t
     cdef Py_ssize_t n = lots.shape[0], i, m = lots.shape[1]
     cdef int any_bad = 0
     cdef liq_i128 eq, mm
-    cdef int64_t eq64, mm64
+    cdef Py_ssize_t block, blocks = (n + HEALTH_BLOCK - 1) // HEALTH_BLOCK
     if out is None:
         equity = np.empty(n, dtype=np.int64)
         maint = np.empty(n, dtype=np.int64)
@@ -581,18 +631,9 @@ cdef _health(const int64_t[::1] quote, const int64_t[:, ::1] lots, const int64_t
     with nogil:
         lot_units(t, &marks[0], &units[0], &unit_ok[0])
         first_tiers(t, &units[0], &unit_ok[0], <FirstTier*>first)
-        for i in prange(n, schedule="static", num_threads=_threads(n)):
-            if first_tier_totals(first, m, quote[i], &lots[i, 0], &eq64, &mm64):
-                eq = eq64
-                mm = mm64
-            elif not account_totals(t, quote[i], &lots[i, 0], &units[0], &unit_ok[0], &eq, &mm) \
-                    or not liq_fits_i64(eq) or not liq_fits_i64(mm):
-                any_bad |= 1
-                eq = 0
-                mm = 0
-            eq_out[i] = <int64_t>eq
-            mm_out[i] = <int64_t>mm
-            flag_out[i] = mm > 0 and eq < mm
+        for block in prange(blocks, schedule="static", num_threads=_threads(n)):
+            any_bad |= health_block(t, first, block * HEALTH_BLOCK, n, &quote[0], &lots[0, 0],
+                                    &units[0], &unit_ok[0], &eq_out[0], &mm_out[0], &flag_out[0])
     if any_bad:
         for i in range(n):
             if not account_totals(t, quote[i], &lots[i, 0], &units[0], &unit_ok[0], &eq, &mm) \
@@ -903,13 +944,19 @@ def maintenance_margin_quotes(lots, marks, tables):
     return _maintenance_margin_quotes(lots, marks, tables)
 
 
-def initial_margin_quotes(lots, marks, tables, open_interest_quote):
+def initial_margin_quotes(lots, marks, tables, open_interest_quote, leverage=None):
     """LIQ-TIER-5 over LIQ-TIER-3/4: the sum of every position's initial requirement, with the
-    open-interest scaling of markets that have it (``open_interest_quote[M]``, LIQ-TIER-4)."""
+    open-interest scaling of markets that have it (``open_interest_quote[M]``, LIQ-TIER-4) and,
+    given ``leverage[N, M]`` (0 where none is chosen, else 1..10^6), at each account's chosen
+    leverage (LIQ-LEVERAGE-2)."""
     _, lots, marks = account_arrays(None, lots, marks, tables)
     open_interest_quote = int64_array(open_interest_quote, "open_interest_quote",
                                       (marks.shape[0],))
-    return _initial_margin_quotes(lots, marks, tables, open_interest_quote)
+    if leverage is not None:
+        leverage = int64_array(leverage, "leverage", lots.shape)
+        if ((leverage < 0) | (leverage > 1_000_000)).any():
+            raise InvalidLeverage("leverage must be 0 (none chosen) or in 1..1000000")
+    return _initial_margin_quotes(lots, marks, tables, open_interest_quote, leverage)
 
 
 def open_interest_quotes(lots, marks, tables, wanted=None):

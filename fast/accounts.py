@@ -41,13 +41,25 @@ def account_maintenance_margin_quote(account: Account, marks: Mapping[str, int],
     return int(_kernels.maintenance_margin_quotes(arrays.lots, arrays.marks, tables)[0])
 
 
+def _leverage_of(account: Account, tables) -> np.ndarray | None:
+    """The account's chosen leverage as a [1, M] row (0 where none), or None without any."""
+    if not account.leverage:
+        return None
+    row = np.zeros((1, len(tables.market_ids)), dtype=np.int64)
+    for market_id, chosen in account.leverage.items():
+        row[0, tables.column(market_id)] = int64_scalar(chosen, f"leverage in {market_id}")
+    return row
+
+
 def account_initial_margin_quote(account: Account, marks: Mapping[str, int], profile: Profile,
                                  open_interest: Mapping[str, int] | None = None) -> int:
-    """LIQ-TIER-5 over LIQ-TIER-3/4 (reference: margin.account_initial_margin_quote)."""
+    """LIQ-TIER-5 over LIQ-TIER-3/4 and LIQ-LEVERAGE-2 (reference:
+    margin.account_initial_margin_quote)."""
     arrays, tables = _one(account, marks, profile)
     oi = np.array([int64_scalar((open_interest or {}).get(m, 0), f"open interest of {m}")
                    for m in tables.market_ids], dtype=np.int64)
-    return int(_kernels.initial_margin_quotes(arrays.lots, arrays.marks, tables, oi)[0])
+    return int(_kernels.initial_margin_quotes(arrays.lots, arrays.marks, tables, oi,
+                                              _leverage_of(account, tables))[0])
 
 
 def open_interest_quote(state: State, market_id: str) -> int:
@@ -69,7 +81,8 @@ def free_collateral_quote(state: State, account: Account) -> int:
     oi = _kernels.open_interest_quotes(everyone.lots, everyone.marks, tables, wanted)
     arrays = pack_accounts([account], state.marks, tables)
     equity = int(_kernels.equity_quotes(arrays.quote, arrays.lots, arrays.marks, tables)[0])
-    initial = int(_kernels.initial_margin_quotes(arrays.lots, arrays.marks, tables, oi)[0])
+    initial = int(_kernels.initial_margin_quotes(arrays.lots, arrays.marks, tables, oi,
+                                                 _leverage_of(account, tables))[0])
     free = equity - initial  # both int64: the difference is checked like the reference's
     if not -(2**63) <= free < 2**63:
         raise Overflow(f"free collateral of {account.account_id} = {free} is outside the signed "

@@ -17,7 +17,9 @@ whole CascadeResult, trace, step records, summary and final state, must be equal
 :func:`~liqspec.fast.scenarios.random_adl_cascade`: thin books, an empty or small fund, many
 traders on both sides, cross accounts over two markets and marks moving between the calls, under
 each ranking policy, so the engine's deleveraging index meets re-keyed accounts and rebuilt
-rankings). A divergence is shrunk to a minimal case (fewer calls, accounts, positions, markets,
+rankings). The queries and operations kinds also give some traders a chosen leverage
+(LIQ-LEVERAGE-1/2) and insert ``set_leverage`` calls (LIQ-LEVERAGE-4), drawn from a generator of
+their own. A divergence is shrunk to a minimal case (fewer calls, accounts, positions, markets,
 steps and levels, smaller numbers) and printed as JSON (``liqspec.codec``'s integer JSON: every
 integer a decimal string) that ``--replay`` runs again. ``--jobs`` runs the examples in worker
 processes. The exit status is 1 when a divergence was found, else 0; bad input (a budget that is
@@ -190,30 +192,41 @@ def _signature(case: dict[str, Any]) -> Any:
         return None
 
 
+def _signatures() -> dict:
+    """Each operation's ``(name, kind)`` arguments: the conformance catalogue's, and
+    ``set_leverage`` (LIQ-LEVERAGE-4), which the catalogue does not hold yet."""
+    from liqspec.conformance.catalogue import CATALOGUE, ID, INT
+    signatures = {op: entry.args for op, entry in CATALOGUE.items()}
+    signatures["set_leverage"] = (("account_id", ID), ("market_id", ID), ("leverage", INT))
+    return signatures
+
+
 def calls_to_json(calls: list) -> list:
     """A call sequence in the integer JSON: each ``[operation, [arguments]]`` with its integer
     arguments (by the operation's signature, ``liqspec.conformance.catalogue``) as decimal
     strings."""
-    from liqspec.conformance.catalogue import CATALOGUE, INT, OPT_INT, SHAPE
+    from liqspec.conformance.catalogue import INT, OPT_INT, SHAPE
+    signatures = _signatures()
 
     def encoded(value: Any, kind: str) -> Any:
         if kind in (INT, OPT_INT) and value is not None:
             return codec.enc(value)
         return codec.shape_to_json(value) if kind == SHAPE else value
-    return [[op, [encoded(v, kind) for v, (_, kind) in zip(args, CATALOGUE[op].args)]]
+    return [[op, [encoded(v, kind) for v, (_, kind) in zip(args, signatures[op])]]
             for op, args in calls]
 
 
 def calls_from_json(data: list) -> list:
     """The calls of :func:`calls_to_json`, integers decoded (a malformed one raises CodecError)."""
-    from liqspec.conformance.catalogue import CATALOGUE, INT, OPT_INT, SHAPE
+    from liqspec.conformance.catalogue import INT, OPT_INT, SHAPE
+    signatures = _signatures()
 
     def decoded(op: str, value: Any, name: str, kind: str) -> Any:
         if kind in (INT, OPT_INT) and value is not None:
             return codec.dec(value, f"{op} argument {name}")
         # a shape stays three integers: the operation itself refuses one outside the domain
         return codec.shape_values_from_json(value) if kind == SHAPE else value
-    return [[op, [decoded(op, v, name, kind) for v, (name, kind) in zip(args, CATALOGUE[op].args)]]
+    return [[op, [decoded(op, v, name, kind) for v, (name, kind) in zip(args, signatures[op])]]
             for op, args in data]
 
 
@@ -249,8 +262,8 @@ def _edit(doc: dict[str, Any], path: tuple, new: Any) -> dict[str, Any]:
 
 def _json_candidates(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Smaller cases, structural reductions first: drop a call, an account, a market (from the
-    profile, the marks and a cascade's path and books at once), a cascade step, a position or
-    any other list element or key; then every integer made smaller (0, half, one closer to 0).
+    profile, the marks, the positions and chosen leverages, and a cascade's path and books at
+    once), a cascade step, a position, a chosen leverage or any other list element or key; then every integer made smaller (0, half, one closer to 0).
     Candidates that no longer build are rejected by the caller."""
     if doc["kind"] in ("cascade", "adl"):
         config = doc["config"]
@@ -273,7 +286,7 @@ def _json_candidates(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
             if market_id in state.get(key, {}):
                 smaller = _edit(smaller, ("scenario", "state", key, market_id), _DELETE)
         for k, account in enumerate(state["accounts"]):
-            for key in ("positions", "cost_quote"):
+            for key in ("positions", "cost_quote", "leverage"):
                 if market_id in account.get(key, {}):
                     smaller = _edit(smaller, ("scenario", "state", "accounts", k, key,
                                               market_id), _DELETE)
@@ -289,8 +302,9 @@ def _json_candidates(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
             numbers.append((path, number))
     for path in structural:
         if isinstance(path[-1], int) or path[-2:-1] in (("positions",), ("cost_quote",),
-                                                        ("holders",), ("books",)) \
-                or path[-1] in ("backstop_ratio", "oi_scaling", "holders", "books"):
+                                                        ("holders",), ("books",),
+                                                        ("leverage",)) \
+                or path[-1] in ("backstop_ratio", "oi_scaling", "holders", "books", "leverage"):
             yield _edit(doc, path, _DELETE)
     for path, value in numbers:
         for smaller in _smaller(value):
@@ -376,13 +390,13 @@ def check_example(seed: int, kinds: Sequence[str] = KINDS) -> tuple[str, int, di
     compared, calls run, cascades run) and a shrunk, described divergence or None."""
     kind = kind_of(seed, kinds)
     if kind == "queries":
-        scenario = random_scenario(seed)
+        scenario = random_scenario(seed, leverage=True)
         checks = len(scenario.accounts) * (6 + 2 * len(scenario.profile.markets)) + \
             2 * len(scenario.profile.markets)
         found = divergences(scenario)
         return kind, checks, (report(scenario, found[0]) if found else None)
     if kind == "operations":
-        scenario, calls = random_operations(seed)
+        scenario, calls = random_operations(seed, leverage=True)
         case = {"kind": kind, "seed": seed, "scenario": scenario_to_json(scenario),
                 "calls": calls_to_json(calls)}
         want = run_operations(REFERENCE, scenario, calls)

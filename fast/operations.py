@@ -21,7 +21,9 @@ from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN, require_int
 from liqspec.reference.book import BookShape
 from liqspec.reference.collateral import check_open_account
 from liqspec.reference.errors import (InvalidAmount, InvalidPrice, InvalidSize, MalformedState,
-                                      Overflow, Rejection, ResultCode, UnknownAccount)
+                                      Overflow, Rejection, ResultCode, UnknownAccount,
+                                      UnknownMarket)
+from liqspec.reference.leverage import check_set_leverage, valid_leverage
 from liqspec.reference.receipts import Receipt
 from liqspec.reference.state import (BACKSTOP, BAD_DEBT_ADL, BAD_DEBT_SOCIALIZE, HOLDERS,
                                      LIQUIDITY, TRADER, Account, Book, Fill, State,
@@ -36,7 +38,7 @@ from .pack import tables_for
 #: the operations, by their reference names
 OPERATIONS = ("deposit", "withdraw", "trade", "set_mark", "open_account", "replace_book",
               "liquidate", "market_liquidate", "backstop_liquidate", "deleverage",
-              "socialize_loss", "apply_funding", "fund_insurance")
+              "socialize_loss", "apply_funding", "fund_insurance", "set_leverage")
 
 __all__ = [*OPERATIONS, "_engine_for", "OPERATIONS"]
 
@@ -91,10 +93,11 @@ def _pack_books(state: State, market_ids: tuple[str, ...], row: dict[str, int],
 
 
 def _engine_for(state: State, book_levels: int = 0,
-                new_account: Account | None = None) -> _engine.Engine:
+                new_account: Account | None = None, leverage: bool = False) -> _engine.Engine:
     """Pack a whole state into an engine (accounts in sorted-id order), with room for books of
     ``book_levels`` levels per side (a cascade rebuilds them) and, for open_account, a row for
-    ``new_account`` (not yet in the state)."""
+    ``new_account`` (not yet in the state). The chosen leverages (LIQ-LEVERAGE-2) are packed
+    when an account has one, or with ``leverage`` (set_leverage writes into them)."""
     tables = tables_for(state.profile)
     market_ids = tables.market_ids
     column = {mid: k for k, mid in enumerate(market_ids)}
@@ -136,7 +139,23 @@ def _engine_for(state: State, book_levels: int = 0,
                  holders, state.seq, policies_of(state.profile), sorted_cols, has_book, book_acct,
                  *sides, np.zeros(m, dtype=np.int64), ends[0], np.zeros(m, dtype=np.int64),
                  ends[1])
+    if leverage or any(everyone[a].leverage for a in ids):
+        engine.adopt_leverage(_pack_leverage(everyone, ids, column))
     return engine
+
+
+def _pack_leverage(everyone, ids: tuple[str, ...], column: dict[str, int]) -> np.ndarray:
+    """The chosen leverage of every row and market column, 0 where none (LIQ-LEVERAGE-1's domain:
+    1..10^6 when chosen; a value outside it was never accepted by set_leverage)."""
+    table = np.zeros((len(ids), len(column)), dtype=np.int64)
+    for i, account_id in enumerate(ids):
+        for market_id, chosen in everyone[account_id].leverage.items():
+            k = column.get(market_id)
+            if k is None:
+                raise UnknownMarket(f"leverage of {account_id} in unknown market {market_id!r}")
+            table[i, k] = _i64(valid_leverage(chosen, f"leverage of {account_id} in "
+                                                      f"{market_id}"), "leverage")
+    return table
 
 
 def _entries_of(engine: _engine.Engine, first: int = 0) -> list:
@@ -264,6 +283,20 @@ def open_account(state: State, account_id: str, isolated_market: str | None = No
     new = Account(account_id, isolated_market=isolated_market, role=role)
     engine = _engine_for(state, new_account=new)
     return _run(state, "open_account", engine.account_ids.index(account_id), engine=engine)
+
+
+def set_leverage(state: State, account_id: str, market_id: str, leverage: int) -> Receipt:
+    """LIQ-LEVERAGE-4 (reference: leverage.set_leverage): the reference's own pure checks
+    (``check_set_leverage``), then the requirement before and after and the equity in the
+    engine; on success the leverage is written to the account."""
+    check_set_leverage(state, account_id, market_id, leverage)
+    engine = _engine_for(state, leverage=True)
+    receipt = _run(state, "set_leverage", _row(state, account_id), _column(state, market_id),
+                   leverage, engine=engine)
+    account = state.account(account_id)
+    account.leverage[market_id] = int(engine.leverage[_row(state, account_id),
+                                                      _column(state, market_id)])
+    return receipt
 
 
 def deposit(state: State, account_id: str, amount_quote: int) -> Receipt:

@@ -178,7 +178,7 @@ class Scenario:
             state.accounts[account.account_id] = Account(
                 account.account_id, quote=account.quote, positions=dict(account.positions),
                 cost_quote=dict(account.cost_quote), isolated_market=account.isolated_market,
-                role=account.role)
+                role=account.role, leverage=dict(account.leverage))
         if self.holders:
             state.holders.update(self.holders)
         for market_id, book in self.books.items():
@@ -210,6 +210,8 @@ def well_formed(scenario: Scenario) -> bool:
                 account.isolated_market not in markets
                 or set(account.positions) - {account.isolated_market}):
             return False
+        if any(m not in markets or not 1 <= v <= 10**6 for m, v in account.leverage.items()):
+            return False  # LIQ-LEVERAGE-1's domain
     if any(h not in HOLDERS or not INT64_MIN <= v <= INT64_MAX
            for h, v in (scenario.holders or {}).items()):
         return False
@@ -218,14 +220,72 @@ def well_formed(scenario: Scenario) -> bool:
                for m, b in scenario.books.items())
 
 
-def random_scenario(seed: int, n_accounts: int = 4) -> Scenario:
+def random_scenario(seed: int, n_accounts: int = 4, leverage: bool = False) -> Scenario:
+    """Accounts for the queries; with ``leverage``, some of them with a chosen leverage
+    (:func:`choose_leverage`, drawn apart so the rest of the example is the same)."""
     rng = random.Random(seed)
     profile = random_profile(rng)
     marks = random_marks(rng, profile)
     accounts = [random_account(rng, profile, marks, f"a{i}") for i in range(n_accounts)]
     rate = rng.choice((0, PPM, -PPM, rng.randint(-PPM, PPM), rng.randint(-1000, 1000)))
     oi = {m: _magnitude(rng, signed=False) for m in profile.markets}
-    return Scenario(seed, profile, marks, accounts, rate, oi)
+    scenario = Scenario(seed, profile, marks, accounts, rate, oi)
+    if leverage:
+        choose_leverage(random.Random(f"leverage {seed}"), scenario)
+    return scenario
+
+
+def _leverage_values(rng: random.Random, market: Market, notional: int) -> int:
+    """A leverage around LIQ-LEVERAGE-1's edges: 1, the tier's maximum at ``notional`` and one
+    past it, the domain's top, or an ordinary value."""
+    from liqspec.reference.leverage import tier_max_leverage
+    from liqspec.reference.margin import tier_for
+    maximum = tier_max_leverage(tier_for(market, notional))
+    return rng.choice((1, 2, maximum, min(maximum + 1, PPM), PPM, rng.randint(1, 150),
+                       rng.randint(1, maximum)))
+
+
+def choose_leverage(rng: random.Random, scenario: Scenario) -> None:
+    """Give some trader accounts a chosen leverage in some markets (LIQ-LEVERAGE-1's domain,
+    at and around the tiers' maxima), mostly where they hold a position."""
+    markets = scenario.profile.markets
+    for account in scenario.accounts:
+        if account.role != TRADER or rng.random() < 0.5:
+            continue
+        allowed = [account.isolated_market] if account.isolated_market else list(markets)
+        for market_id in allowed:
+            if market_id in account.positions or rng.random() < 0.2:
+                lots = account.positions.get(market_id, 0)
+                notional = abs(lots * scenario.marks[market_id]
+                               * markets[market_id].value_per_lot_tick)
+                account.leverage[market_id] = _leverage_values(rng, markets[market_id], notional)
+
+
+def leverage_calls(rng: random.Random, scenario: Scenario, calls: list[list]) -> list[list]:
+    """``calls`` with 1..3 ``set_leverage`` calls inserted (LIQ-LEVERAGE-4): mostly a trader in a
+    market it holds at and around the tier's maximum, sometimes an unknown account or market, a
+    non-trader, another market of an isolated account, 0 or 10^6 + 1."""
+    markets = list(scenario.profile.markets)
+    names = [a.account_id for a in scenario.accounts] + ["ghost"]
+    traders = [a.account_id for a in scenario.accounts if a.role == TRADER] or names
+    by_id = {a.account_id: a for a in scenario.accounts}
+    out = list(calls)
+    for _ in range(rng.randint(1, 3)):
+        who = rng.choice(traders) if rng.random() < 0.8 else rng.choice(names)
+        held = list(by_id[who].positions) if who in by_id else []
+        market_id = rng.choice(held) if held and rng.random() < 0.8 else \
+            rng.choice(markets + ["ghost"])
+        if market_id in scenario.profile.markets:
+            lots = by_id[who].positions.get(market_id, 0) if who in by_id else 0
+            notional = abs(lots * scenario.marks[market_id]
+                           * scenario.profile.markets[market_id].value_per_lot_tick)
+            value = _leverage_values(rng, scenario.profile.markets[market_id], notional)
+        else:
+            value = rng.randint(1, 100)
+        if rng.random() < 0.1:
+            value = rng.choice((0, -1, PPM + 1))
+        out.insert(rng.randint(0, len(out)), ["set_leverage", [who, market_id, value]])
+    return out
 
 
 # -- venues for the state-changing operations and cascades ------------------------------------
@@ -536,11 +596,18 @@ def random_calls(rng: random.Random, scenario: Scenario, count: int | None = Non
     return calls
 
 
-def random_operations(seed: int) -> tuple[Scenario, list[list]]:
-    """A venue and a sequence of operations on it (deterministic in ``seed``)."""
+def random_operations(seed: int, leverage: bool = False) -> tuple[Scenario, list[list]]:
+    """A venue and a sequence of operations on it (deterministic in ``seed``); with
+    ``leverage``, chosen leverages on some traders and ``set_leverage`` calls among the others,
+    drawn from their own generator so the rest of the example is the same as without."""
     rng = random.Random(seed)
     scenario = random_venue(rng, seed)
-    return scenario, random_calls(rng, scenario)
+    calls = random_calls(rng, scenario)
+    if leverage:
+        side = random.Random(f"leverage {seed}")
+        choose_leverage(side, scenario)
+        calls = leverage_calls(side, scenario, calls)
+    return scenario, calls
 
 
 def random_cascade(seed: int) -> tuple[Scenario, dict[str, Any]]:

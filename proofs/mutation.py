@@ -217,6 +217,16 @@ CATALOGUE: tuple[Mutant, ...] = (
     Mutant("bankrupt-check-inclusive", "deleveraging an account at exactly zero equity",
            "reference/deleveraging.py", "        if equity >= 0:\n", "        if equity > 0:\n",
            covered_by=("T-FUND-PAYOUT", "T-ADL", "T-ADL-SIDE", "T-PRO-RATA")),
+    # -- the trader's leverage
+    Mutant("leverage-requirement-floored", "the requirement at a chosen leverage rounds down",
+           "reference/margin.py", "max(div_ceil(notional, leverage), venue)",
+           "max(div_floor(notional, leverage), venue)",
+           not_covered_by_proofs=("no symbolic account has a chosen leverage: LIQ-LEVERAGE-2 is "
+                                  "tested (tests/test_leverage.py), not proved")),
+    Mutant("lowering-leverage-unchecked", "a lower leverage is accepted without the margin for it",
+           "reference/leverage.py", "        if after > before:\n", "        if False:\n",
+           not_covered_by_proofs=("no theorem encodes set_leverage (LIQ-LEVERAGE-4); it is tested "
+                                  "(tests/test_leverage.py), not proved")),
     # -- prices, books and cascades
     Mutant("price-min-margin-ignored", "the liquidation price ignores the minimum requirement",
            "reference/prices.py",
@@ -354,7 +364,8 @@ CATALOGUE: tuple[Mutant, ...] = (
 TEST_FILES = (
     "test_units_and_arithmetic.py", "test_margin.py", "test_liquidation.py",
     "test_ledger_and_invariants.py", "test_socialization_and_funding.py",
-    "test_deleveraging.py", "test_trading_and_collateral.py", "test_prices.py",
+    "test_deleveraging.py", "test_trading_and_collateral.py", "test_leverage.py",
+    "test_prices.py",
     "test_bad_inputs.py", "test_cascade.py", "test_venue_examples.py",
     # last: the slowest (a generated state machine), reached only by mutants nothing else catches
     "test_stateful.py",

@@ -8,18 +8,21 @@ transfer between named holders (:mod:`.ledger`).
 from .arithmetic import INT64_MAX, INT64_MIN, PPM, checked, div_ceil, div_floor
 from .collateral import deposit, open_account, withdraw, withdrawals_gated
 from .deleveraging import adl_allocation, adl_receive_quote, deleverage
-from .errors import (DomainError, InexactDecimal, InvalidAmount, InvalidPrice, InvalidRate,
-                     InvalidSize, LiqspecError, MalformedState, NotAnInteger, Overflow, Rejection,
-                     ResultCode, UnknownAccount, UnknownMarket)
+from .errors import (DomainError, InexactDecimal, InvalidAmount, InvalidLeverage, InvalidPrice,
+                     InvalidRate, InvalidSize, LiqspecError, MalformedState, NotAnInteger,
+                     Overflow, Rejection, ResultCode, UnknownAccount, UnknownMarket)
 from .funding import apply_funding, funding_owed_quote
 from .insurance import fund_insurance
 from .invariants import all_violations
+from .ledger import open_at_entry
+from .leverage import (MAX_LEVERAGE, open_account_at, open_isolated_at_leverage,
+                       posted_margin_quote, set_leverage, tier_max_leverage)
 from .liquidation import (backstop_liquidate, is_below_backstop, is_liquidatable, liquidate,
                           liquidation_fee_quote, liquidation_size_lots)
 from .margin import (account_initial_margin_quote, account_maintenance_margin_quote,
-                     equity_quote, free_collateral_quote, initial_margin_quote,
-                     maintenance_margin_quote, notional_quote, open_interest_quote,
-                     position_value_quote, tier_for, unrealized_pnl_quote)
+                     equity_quote, free_collateral_quote, initial_margin_at_leverage_quote,
+                     initial_margin_quote, maintenance_margin_quote, notional_quote,
+                     open_interest_quote, position_value_quote, tier_for, unrealized_pnl_quote)
 from .marks import set_mark
 from .prices import Threshold, bankruptcy_price, liquidation_price
 from .profiles import PROFILES, get_profile, profile_summary

@@ -32,6 +32,7 @@ class ResultCode(enum.IntEnum):
     INVALID_RATE = 8
     OVERFLOW = 9
     INEXACT_DECIMAL = 10
+    INVALID_LEVERAGE = 11
 
     # Rejections: valid input that a rule refuses (checked after every domain error).
     SAME_ACCOUNT = 20
@@ -51,6 +52,7 @@ class ResultCode(enum.IntEnum):
     NOTHING_TO_SOCIALIZE = 37
     NO_SOCIALIZATION_BASE = 38
     NO_BOOK_LIQUIDITY = 39
+    LEVERAGE_ABOVE_TIER_MAX = 40
 
 
 class LiqspecError(Exception):
@@ -107,6 +109,12 @@ class InvalidSize(DomainError):
 
 class InvalidRate(DomainError):
     code = ResultCode.INVALID_RATE
+
+
+class InvalidLeverage(DomainError):
+    """A chosen leverage outside 1..10^6 (LIQ-LEVERAGE-1)."""
+
+    code = ResultCode.INVALID_LEVERAGE
 
 
 class Overflow(DomainError, OverflowError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .arithmetic import PPM, checked, div_floor, mul_ppm_ceil
+from .arithmetic import PPM, checked, div_ceil, div_floor, mul_ppm_ceil
 from .errors import MalformedState
 from .rules import implements
 from .state import Account, Market, Profile, State, Tier
@@ -119,15 +119,30 @@ def account_maintenance_margin_quote(account: Account, marks: Mapping[str, int],
     return checked(total, f"maintenance margin of {account.account_id}")
 
 
+@implements("LIQ-LEVERAGE-2")
+def initial_margin_at_leverage_quote(market: Market, notional: int, leverage: int | None,
+                                     open_interest_quote: int = 0) -> int:
+    """Initial requirement of a position at the trader's chosen leverage: ``ceil(notional /
+    leverage)``, never below the venue's own (LIQ-TIER-3/4), which caps the leverage at what the
+    position's tier allows; the venue's own where no leverage was chosen."""
+    venue = initial_margin_quote(market, notional, open_interest_quote)
+    if leverage is None:
+        return venue
+    return checked(max(div_ceil(notional, leverage), venue), "initial margin at leverage")
+
+
 @implements("LIQ-TIER-5")
 def account_initial_margin_quote(account: Account, marks: Mapping[str, int], profile: Profile,
                                  open_interest: Mapping[str, int] | None = None) -> int:
-    """Total initial requirement: the sum over the account's positions."""
+    """Total initial requirement: the sum over the account's positions, each at the account's
+    chosen leverage for its market where it has one (LIQ-LEVERAGE-2)."""
     total = 0
     for market_id, lots in account.positions.items():
         market = profile.markets[market_id]
         oi = (open_interest or {}).get(market_id, 0)
-        total += initial_margin_quote(market, notional_quote(lots, marks[market_id], market), oi)
+        total += initial_margin_at_leverage_quote(
+            market, notional_quote(lots, marks[market_id], market),
+            account.leverage.get(market_id), oi)
     return checked(total, f"initial margin of {account.account_id}")
 
 

@@ -229,7 +229,11 @@ def validate_market(market: Market) -> None:
 
 @dataclass
 class Account:
-    """A margin account: cross by default, isolated when bound to one market (LIQ-ACCOUNT-1/2)."""
+    """A margin account: cross by default, isolated when bound to one market (LIQ-ACCOUNT-1/2).
+
+    ``leverage`` holds the trader's chosen leverage per market (LIQ-LEVERAGE-1), a whole multiple
+    in 1..10^6; a market without one is margined at the venue's initial requirement.
+    """
 
     account_id: str
     quote: int = 0
@@ -237,6 +241,7 @@ class Account:
     cost_quote: dict[str, int] = field(default_factory=dict)
     isolated_market: str | None = None
     role: str = TRADER
+    leverage: dict[str, int] = field(default_factory=dict)
 
     def position(self, market_id: str) -> int:
         return self.positions.get(market_id, 0)
@@ -355,6 +360,8 @@ class State:
             tuple(
                 (a.account_id, a.quote, tuple(sorted(a.positions.items())),
                  tuple(sorted(a.cost_quote.items())), a.isolated_market, a.role)
+                # chosen leverage only where set, so a state without any keeps its image
+                + ((tuple(sorted(a.leverage.items())),) if a.leverage else ())
                 for a in sorted(self.accounts.values(), key=lambda a: a.account_id)
             ),
             tuple(sorted(self.holders.items())),

@@ -190,3 +190,48 @@ def test_batch_prices_agree_row_by_row_LIQ_PRICE_1_LIQ_PRICE_2(rows, btc_mark, e
                     continue
                 assert codes[i] == 0
                 assert (ticks[i], num[i], den[i]) == terms, (account_id, market)
+
+
+def _mixed_book(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Accounts over both toy markets: a third in the first tier, a third across every tier, a
+    third near the int64 edge of equity; flat positions and both sides."""
+    rng = np.random.default_rng(seed)
+    marks = np.array([500_000, 300_000], dtype=np.int64)
+    lots = np.empty((rows, 2), dtype=np.int64)
+    third = rows // 3
+    lots[:third] = rng.integers(-999, 1000, (third, 2))
+    lots[third:] = rng.integers(-10**5, 10**5 + 1, (rows - third, 2))
+    lots[rng.random((rows, 2)) < 0.3] = 0
+    quote = rng.integers(-10**14, 10**14, rows)
+    quote[2 * third:] = np.where(rng.random(rows - 2 * third) < 0.5, INT64_MAX - 10**13,
+                                 INT64_MIN + 10**13)
+    return quote.astype(np.int64), lots, marks
+
+
+def test_health_over_many_blocks_agrees_with_the_reference_LIQ_TRIGGER_1():
+    """Health works in blocks of rows (the first-tier path per block, the checked path for the
+    rest); a book of several blocks and a ragged last one, mixing both paths and equities near
+    int64's edges, equals the reference account by account."""
+    quote, lots, marks = _mixed_book(3 * 512 + 7, seed=11)
+    mark_map = {"BTC": int(marks[0]), "ETH": int(marks[1])}
+    tables = fast.tables_for(PROFILE)
+    equity, maint, flags = fast.health(quote, lots, marks, tables)
+    state = venue(profile=PROFILE, marks=mark_map)
+    for i in range(len(quote)):
+        acct = Account(f"a{i}", quote=int(quote[i]), positions={
+            m: int(n) for m, n in zip(("BTC", "ETH"), lots[i], strict=True) if n})
+        assert equity[i] == ref_equity(acct, mark_map, PROFILE), i
+        assert maint[i] == REFERENCE.account_maintenance_margin_quote(acct, mark_map, PROFILE), i
+        assert bool(flags[i]) == ref_liquidatable(acct, state), i
+
+
+def test_health_on_threads_agrees_with_the_separate_kernels_LIQ_TRIGGER_1():
+    """A batch past the threading threshold (2^18 rows) splits its blocks over threads: its
+    equity and maintenance equal the single-purpose kernels' (which do not take the first-tier
+    path), and its flags their LIQ-TRIGGER-1 comparison."""
+    quote, lots, marks = _mixed_book((1 << 18) + 3, seed=12)
+    tables = fast.tables_for(PROFILE)
+    equity, maint, flags = fast.health(quote, lots, marks, tables)
+    assert np.array_equal(equity, fast.equity_quotes(quote, lots, marks, tables))
+    assert np.array_equal(maint, fast.maintenance_margin_quotes(lots, marks, tables))
+    assert np.array_equal(flags, (maint > 0) & (equity < maint))

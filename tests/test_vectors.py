@@ -90,8 +90,11 @@ def test_every_query_and_operation_has_vectors_for_every_profile_and_every_code(
     assert missing == set()
     assert {v.suite for v in vectors} == set(SUITES)
     codes = {v.expected["error"]["code"] for v in vectors if "error" in v.expected}
-    # NOT_AN_INTEGER cannot be written in integer JSON; INEXACT_DECIMAL is a loader's code
-    wanted = {c.name for c in ResultCode} - {"OK", "NOT_AN_INTEGER", "INEXACT_DECIMAL"}
+    # NOT_AN_INTEGER cannot be written in integer JSON; INEXACT_DECIMAL is a loader's code;
+    # the leverage operations (LIQ-LEVERAGE-*, LIQ-ACCOUNT-3) are not in the conformance
+    # catalogue yet, so their two codes have no vectors
+    wanted = {c.name for c in ResultCode} - {"OK", "NOT_AN_INTEGER", "INEXACT_DECIMAL",
+                                             "INVALID_LEVERAGE", "LEVERAGE_ABOVE_TIER_MAX"}
     assert wanted - codes == set()
     # every operation has an accepted case on some profile
     accepted = {v.name for v in vectors if "ok" in v.expected}

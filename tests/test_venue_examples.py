@@ -30,9 +30,10 @@ Not expressible (the model has no such quantity; listed so their absence is deli
   takes the fill price as an input in ticks), funding-index deltas (625, 312 truncated, ...),
   funding clamps (GetMaxAbsFundingClampPpm), MaxUint64 notionals (outside the int64 domain), and
   the 100% / 100% margin case (the model requires a maintenance rate below 100%).
-* Binance open loss / order cost, the mark-price example, and any user-chosen leverage below the
-  bracket maximum (the model's initial margin is the tier's rate); Bybit order cost (5,052.25,
-  214.85) and the fee to close; Hyperliquid's funding (premium, clamp).
+* Binance open loss / order cost and the mark-price example; Bybit order cost (5,052.25,
+  214.85) and the fee to close; Hyperliquid's funding (premium, clamp). (A user-chosen leverage
+  is expressible: LIQ-LEVERAGE-*, with the Bybit 50x and Binance 20x examples in
+  tests/test_leverage.py.)
 
 Deliberate differences (the tests check what the model does reproduce and say what it does not):
 
@@ -388,8 +389,9 @@ def test_binance_cross_liquidation_prices_multi_asset_example_LIQ_PRICE_2():
 def test_binance_initial_margin_cost_example_LIQ_TIER_3():
     """Binance "How to Calculate Cost Required to Open a Position in Perpetual Futures Contracts"
     (2020-07-08): "Initial Margin = Notional Value / Leverage = (9,253.30 * 1 BTC) / 20 = 462.66".
-    Binance's leverage is the user's choice; the model's initial rate belongs to the market, so the
-    example is reproduced on a one-bracket BTCUSDT whose initial rate is 1/20 = 5%.
+    Binance's leverage is the user's choice; here the example is reproduced on a one-bracket
+    BTCUSDT whose initial rate is 1/20 = 5%, and at a chosen 20x on the profile's BTCUSDT (LIQ-
+    LEVERAGE-2/3) in tests/test_leverage.py.
     Display rounding: 462.665 is printed 462.66, so truncation or half-even, not half-up.
     Source: https://www.binance.com/en/support/faq/87fa7ee33b574f7084d42bd2ce2e463b .
     Rule: LIQ-TIER-3."""

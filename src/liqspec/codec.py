@@ -178,10 +178,15 @@ def profile_from_json(data: Any) -> Profile:
 # -- states -----------------------------------------------------------------------------------
 
 def account_to_json(account: Account) -> dict[str, Any]:
-    return {"account_id": account.account_id, "role": account.role,
+    """An account; ``leverage`` (LIQ-LEVERAGE-1) is written only when one is chosen, so a state
+    without any reads and writes as it always has."""
+    data = {"account_id": account.account_id, "role": account.role,
             "quote": enc(account.quote), "positions": _enc_map(account.positions),
             "cost_quote": _enc_map(account.cost_quote),
             "isolated_market": account.isolated_market}
+    if account.leverage:
+        data["leverage"] = _enc_map(account.leverage)
+    return data
 
 
 def account_from_json(data: Any, what: str = "account") -> Account:
@@ -191,7 +196,8 @@ def account_from_json(data: Any, what: str = "account") -> Account:
                    positions=_int_map(data.get("positions", {}), f"{what}.positions"),
                    cost_quote=_int_map(data.get("cost_quote", {}), f"{what}.cost_quote"),
                    isolated_market=data.get("isolated_market"),
-                   role=data.get("role", TRADER))
+                   role=data.get("role", TRADER),
+                   leverage=_int_map(data.get("leverage", {}), f"{what}.leverage"))
 
 
 def entry_to_json(entry: Transfer | Fill) -> dict[str, Any]:

@@ -27,9 +27,11 @@ from liqspec.reference.arithmetic import div_ceil
 from liqspec.reference.errors import UnknownAccount
 from liqspec.reference.ledger import fill, transfer
 from liqspec.reference.liquidation import is_below_backstop, is_liquidatable
+from liqspec.reference.leverage import tier_max_leverage
 from liqspec.reference.margin import (account_initial_margin_quote,
                                       account_maintenance_margin_quote, equity_quote,
-                                      free_collateral_quote, initial_margin_quote,
+                                      free_collateral_quote, initial_margin_at_leverage_quote,
+                                      initial_margin_quote,
                                       maintenance_margin_quote, notional_quote,
                                       oi_scaled_initial_margin_ppm, open_interest_quote,
                                       position_value_quote, tier_for, unrealized_pnl_quote)
@@ -75,6 +77,8 @@ RULES_TIER = rules_of(tier_for)
 RULES_MAINTENANCE = rules_of(maintenance_margin_quote)
 RULES_INITIAL = rules_of(initial_margin_quote)
 RULES_INITIAL_OI = rules_of(initial_margin_quote, oi_scaled_initial_margin_ppm)
+RULES_LEVERAGE = rules_of(tier_max_leverage)
+RULES_INITIAL_LEVERAGE = rules_of(initial_margin_at_leverage_quote)
 RULES_ACCOUNT_MAINTENANCE = rules_of(account_maintenance_margin_quote)
 RULES_ACCOUNT_INITIAL = rules_of(account_initial_margin_quote)
 RULES_FREE = rules_of(free_collateral_quote)
@@ -179,6 +183,13 @@ def _position(state: State, account: Account, market_id: str, quote_decimals: in
     else:
         initial_rules = RULES_INITIAL_OI
         initial_rate = oi_scaled_initial_margin_ppm(market, tier, open_interest[market_id])
+    chosen = account.leverage.get(market_id)
+    if chosen is not None:
+        initial_rules = RULES_INITIAL_LEVERAGE + [r for r in initial_rules
+                                                  if r not in RULES_INITIAL_LEVERAGE]
+    maximum = tier_max_leverage(tier)
+    leverage = {"value": chosen, "unit": "x", "tier_max": maximum, "rules": RULES_LEVERAGE,
+                "human": (f"{chosen}x" if chosen is not None else "none chosen")}
     return {
         "market": market_id,
         "side": "long" if lots > 0 else "short",
@@ -200,10 +211,11 @@ def _position(state: State, account: Account, market_id: str, quote_decimals: in
                  "maint_deduction": _quote(tier.maint_deduction_quote, quote_decimals, RULES_TIER),
                  "init_margin_ppm": initial_rate,
                  "init_deduction": _quote(tier.init_deduction_quote, quote_decimals, RULES_TIER)},
+        "leverage": leverage,
         "maintenance_margin": _quote(maintenance_margin_quote(market, notional), quote_decimals,
                                      RULES_MAINTENANCE),
-        "initial_margin": _quote(initial_margin_quote(market, notional, open_interest[market_id]),
-                                 quote_decimals, initial_rules),
+        "initial_margin": _quote(initial_margin_at_leverage_quote(
+            market, notional, chosen, open_interest[market_id]), quote_decimals, initial_rules),
         "liquidation_price": _threshold(liquidation_price(account, market_id, state.marks,
                                                           state.profile),
                                         market, state.profile, RULES_LIQUIDATION_PRICE,
@@ -290,6 +302,8 @@ def explain_account(state: State, account: Account, *, description: str = "") ->
         "free_collateral": _quote(free_collateral_quote(state, account), quote_decimals,
                                   RULES_FREE),
         "margin_ratio": _margin_ratio(maintenance, equity),
+        "leverage": {"value": dict(sorted(account.leverage.items())), "unit": "x",
+                     "rules": RULES_LEVERAGE},
         "positions": positions,
     }
     if profile.backstop_ratio is not None:
@@ -419,6 +433,11 @@ def render_text(report: dict) -> str:
                 f"{tier['maint_deduction']['human']}, initial "
                 f"{_rate_human(tier['init_margin_ppm'])} x notional - "
                 f"{tier['init_deduction']['human']}", indent=4)
+            leverage = position["leverage"]
+            row("leverage", leverage, "",
+                (f"chosen: initial margin = max(notional / {leverage['value']}, the tier's); "
+                 if leverage["value"] is not None else "the tier's initial rate applies; ")
+                + f"tier maximum {leverage['tier_max']}x", indent=4)
             row("maintenance margin", position["maintenance_margin"], asset, indent=4)
             row("initial margin", position["initial_margin"], asset, indent=4)
             for key, label in (("liquidation_price", "liquidation price"),

@@ -60,7 +60,9 @@ Keys and units
   continuous at every tier floor (LIQ-TIER-2), and an error says which value would.
 * an account: ``id`` and ``quote`` are required; ``isolated_market`` (``null`` for cross margin),
   ``positions`` (``{market: {"size": signed base, "entry_price": price}}``, both required; negative
-  size is a short) and ``description`` are optional.
+  size is a short; an optional ``"leverage"``, a JSON integer, is the trader's chosen leverage in
+  that market, LIQ-LEVERAGE-1, at most the maximum of the tier of the entry notional) and
+  ``description`` are optional.
 
 Unknown keys are errors (a typo must not be silently ignored), and so are missing required keys,
 duplicate keys, wrong types and out-of-domain values. Every error is a :class:`StateFileError` whose
@@ -108,7 +110,9 @@ from liqspec.reference.errors import InexactDecimal, LiqspecError, ResultCode
 from liqspec.reference.insurance import fund_insurance
 from liqspec.reference.invariants import all_violations
 from liqspec.reference.ledger import open_at_entry
-from liqspec.reference.margin import account_maintenance_margin_quote, free_collateral_quote
+from liqspec.reference.leverage import check_leverage_within_tier, valid_leverage
+from liqspec.reference.margin import (account_maintenance_margin_quote, free_collateral_quote,
+                                      notional_quote)
 from liqspec.reference.profiles import get_profile
 from liqspec.reference.state import (ADL_AT_BANKRUPTCY, ADL_AT_MARK, BACKSTOP, BAD_DEBT_ADL,
                                      BAD_DEBT_SOCIALIZE, FEE_ALL_SURPLUS, FEE_RATE, HOLDERS,
@@ -606,6 +610,7 @@ class _AccountSpec:
     positions: dict[str, tuple[int, int, str]]  # market -> (lots, entry ticks, path)
     description: str
     path: str
+    leverage: dict[str, int] = field(default_factory=dict)  # market -> chosen leverage
 
 
 def _account(value: object, profile: Profile, path: str, seen: set[str]) -> _AccountSpec:
@@ -630,7 +635,7 @@ def _account(value: object, profile: Profile, path: str, seen: set[str]) -> _Acc
     wallet = field_quote(obj["quote"], profile.quote_decimals, join_path(path, "quote"))
     positions_path = join_path(path, "positions")
     raw_positions = _mapping(obj.get("positions", {}), positions_path)
-    positions = {}
+    positions, leverage = {}, {}
     for market_id, raw in raw_positions.items():
         where = join_path(positions_path, market_id)
         if market_id not in profile.markets:
@@ -641,14 +646,32 @@ def _account(value: object, profile: Profile, path: str, seen: set[str]) -> _Acc
                                f"{market_id} (LIQ-ACCOUNT-2)",
                         ResultCode.ISOLATED_MARKET_MISMATCH)
         market = profile.markets[market_id]
-        position = field_object(raw, where, required=("size", "entry_price"))
+        position = field_object(raw, where, required=("size", "entry_price"),
+                                optional=("leverage",))
         lots = field_units(position["size"], market.base_decimals, join_path(where, "size"))
         entry = field_price_ticks(position["entry_price"], market.price_decimals,
                              join_path(where, "entry_price"))
         if lots != 0:  # a zero size is a flat position: nothing to book
             positions[market_id] = (lots, entry, where)
+        if "leverage" in position:
+            leverage[market_id] = _leverage(position["leverage"], market, lots, entry,
+                                            join_path(where, "leverage"))
     description = _string(obj.get("description", ""), join_path(path, "description"))
-    return _AccountSpec(account_id, isolated, wallet, positions, description, path)
+    return _AccountSpec(account_id, isolated, wallet, positions, description, path, leverage)
+
+
+def _leverage(value: object, market: Market, lots: int, entry_ticks: int, path: str) -> int:
+    """A chosen leverage (LIQ-LEVERAGE-1): a whole multiple in 1..10^6, at most the maximum of
+    the tier of the position's entry notional."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _fail(path, f"expected an integer, got {_type_name(value)}",
+                    ResultCode.NOT_AN_INTEGER)
+    try:
+        valid_leverage(value)
+        check_leverage_within_tier(market, notional_quote(lots, entry_ticks, market), value)
+    except LiqspecError as error:
+        raise _fail(path, str(error), error.code) from None
+    return value
 
 
 def _book_position(state: State, spec: _AccountSpec, market_id: str, lots: int,
@@ -725,6 +748,9 @@ def parse_state(document: object) -> LoadedState:
         raise StateFileError("insurance_fund", str(error), error.code) from None
     for spec in specs:
         open_account(state, spec.account_id, isolated_market=spec.isolated_market)
+        # a snapshot's chosen leverage is kept as given (checked by _leverage): set_leverage
+        # would refuse it on an account the snapshot has under water
+        state.account(spec.account_id).leverage.update(spec.leverage)
         if spec.wallet_quote:
             try:
                 deposit(state, spec.account_id, spec.wallet_quote)  # LIQ-DEPOSIT-1
