@@ -307,15 +307,23 @@ cdef struct Cas:
 cdef struct AdlEnt:
     eng_u128 num            # the score |num| / den, sign sgn
     eng_u128 den
-    int64_t row
     int64_t gen             # stale unless equal to the (row, market)'s gen
     int8_t sgn
 
 
+cdef struct AdlKey:
+    double key              # sgn x num / den rounded (a filter only: see ent_before); 0.0 for 0
+    int64_t row
+    int64_t ref             # its exact score and gen: the rank's ents[ref]
+
+
 cdef struct AdlRank:
-    AdlEnt* heap            # a binary heap, best first: on the score, or (pro rata) lots held
+    AdlKey* heap            # a binary heap, best first: on the score, or (pro rata) lots held
     Py_ssize_t size
     Py_ssize_t cap
+    AdlEnt* ents            # the entries' exact scores, appended as keyed (refs into it)
+    Py_ssize_t nents
+    Py_ssize_t capents
     int64_t built           # the mark version the heap was keyed at; -1: never
     int64_t members         # opposite-side candidates: traders holding this side
     int64_t errors          # members whose score is OVERFLOW (at ``built``)
@@ -1495,7 +1503,8 @@ cdef int adl_allocation_scan(Eng* e, Py_ssize_t i, Py_ssize_t k, uint64_t seq_be
 #   total order. An allocation pops the best entries, skipping stale ones, until the lots are
 #   covered; each popped row is marked dirty and so re-keyed before the next allocation. A heap
 #   suffices because an allocation only ever needs a prefix of the order. Stale entries are
-#   dropped when popped, and the heap is compacted when it holds more than twice its members.
+#   dropped when popped, and the heap is compacted when it has keyed more than twice its
+#   members since it was built.
 # * A score that overflows makes the scan return OVERFLOW whoever else is a candidate; the
 #   ranking counts its members whose score overflowed and returns OVERFLOW while any does.
 # * The scan's allocation falls short only when the candidates' total is below the lots needed:
@@ -1541,6 +1550,7 @@ cdef void adl_free(Adl* d, Py_ssize_t m) noexcept nogil:
     if d.ranks != NULL:
         for r in range(2 * m):
             free(d.ranks[r].heap)
+            free(d.ranks[r].ents)
             free(d.ranks[r].fen)
     free(d.ranks)
     free(d.side)
@@ -1597,22 +1607,57 @@ cdef Adl* adl_new(Eng* e) noexcept nogil:
     return d
 
 
-# the heap: entry x before y when its score is higher, or equal with the smaller row (cmp_score)
-cdef inline bint ent_before(const AdlEnt* x, const AdlEnt* y) noexcept nogil:
+# The heap: entry x before y when its score is higher, or equal with the smaller row (cmp_score's
+# order). An entry is 24 bytes (a rounded key, the row, a ref to its exact score), so a sift at 10^6
+# members moves a third of the bytes it would move with the exact 128-bit fraction inline, and most
+# comparisons are one of doubles. The order stays exact: key = fl(fl(num) / fl(den)) (each of the
+# three roundings to nearest, relative error at most 2^-53, so |key| = |score| (1 + e) with
+# |e| < 3 x 2^-53 < 2^-51; num < 2^128 and den >= 1 keep it finite and normal, and a nonzero score
+# has a nonzero key). When |key x| > |key y| x KEY_SEPARATION (1 + 2^-40, rounded, at least
+# 1 + 2^-40 - 2^-53), |x| / |y| > (1 + 2^-41)(1 - 2^-51) / (1 + 2^-51) > 1: the keys decide only
+# where that proves the exact order; closer keys (equal scores among them) compare the fractions
+# exactly (eng_cmp_ufrac), then the rows.
+cdef double KEY_SEPARATION = 1.0 + 2.0 ** -40
+
+
+cdef inline double ent_key(int s, eng_u128 num, eng_u128 den) noexcept nogil:
+    """The rounded key of the score s x num / den (den > 0); 0.0 exactly when it is 0."""
+    cdef double q
+    if s == 0 or num == 0:
+        return 0.0
+    q = <double>num / <double>den
+    return q if s > 0 else -q
+
+
+cdef inline bint ent_before(const AdlKey* x, const AdlKey* y, const AdlEnt* ents) noexcept nogil:
+    cdef double a = x.key, b = y.key
     cdef int c
-    if x.sgn != y.sgn:
-        return x.sgn > y.sgn
-    if x.sgn != 0:
-        c = eng_cmp_ufrac(x.num, x.den, y.num, y.den)
-        if x.sgn < 0:
+    cdef const AdlEnt* ex
+    cdef const AdlEnt* ey
+    if (a > 0.0 and b > 0.0) or (a < 0.0 and b < 0.0):
+        if a < 0.0:
+            a = -a
+            b = -b
+        if a > b * KEY_SEPARATION:
+            c = 1
+        elif b > a * KEY_SEPARATION:
+            c = -1
+        else:
+            ex = &ents[x.ref]
+            ey = &ents[y.ref]
+            c = eng_cmp_ufrac(ex.num, ex.den, ey.num, ey.den)
+        if x.key < 0.0:
             c = -c
         if c != 0:
             return c > 0
+        return x.row < y.row
+    if a != b:  # different signs, or one score 0: the signs decide, exactly
+        return a > b
     return x.row < y.row
 
 
-cdef void ent_sift_down(AdlEnt* h, Py_ssize_t size, Py_ssize_t j) noexcept nogil:
-    cdef AdlEnt moving = h[j]
+cdef void ent_sift_down(AdlKey* h, Py_ssize_t size, Py_ssize_t j, const AdlEnt* ents) noexcept nogil:
+    cdef AdlKey moving = h[j]
     cdef Py_ssize_t child, grand
     while True:
         child = 2 * j + 1
@@ -1621,24 +1666,22 @@ cdef void ent_sift_down(AdlEnt* h, Py_ssize_t size, Py_ssize_t j) noexcept nogil
         grand = 4 * j + 3
         if grand + 3 < size:  # the next level's four entries, asked for while these compare
             __builtin_prefetch(&h[grand])
-            __builtin_prefetch(&h[grand + 1])
-            __builtin_prefetch(&h[grand + 2])
             __builtin_prefetch(&h[grand + 3])
-        if child + 1 < size and ent_before(&h[child + 1], &h[child]):
+        if child + 1 < size and ent_before(&h[child + 1], &h[child], ents):
             child += 1
-        if not ent_before(&h[child], &moving):
+        if not ent_before(&h[child], &moving, ents):
             break
         h[j] = h[child]
         j = child
     h[j] = moving
 
 
-cdef void ent_sift_up(AdlEnt* h, Py_ssize_t j) noexcept nogil:
-    cdef AdlEnt moving = h[j]
+cdef void ent_sift_up(AdlKey* h, Py_ssize_t j, const AdlEnt* ents) noexcept nogil:
+    cdef AdlKey moving = h[j]
     cdef Py_ssize_t parent
     while j > 0:
         parent = (j - 1) // 2
-        if not ent_before(&moving, &h[parent]):
+        if not ent_before(&moving, &h[parent], ents):
             break
         h[j] = h[parent]
         j = parent
@@ -1646,18 +1689,28 @@ cdef void ent_sift_up(AdlEnt* h, Py_ssize_t j) noexcept nogil:
 
 
 cdef int ent_reserve(AdlRank* rank, Py_ssize_t want) noexcept nogil:
-    cdef AdlEnt* grown
+    """Room for ``want`` heap entries and as many exact ones."""
+    cdef AdlKey* grown
+    cdef AdlEnt* grown_ents
     cdef Py_ssize_t cap
-    if want <= rank.cap:
-        return C_OK
-    cap = 2 * rank.cap + 16
-    if cap < want:
-        cap = want
-    grown = <AdlEnt*>realloc(rank.heap, cap * sizeof(AdlEnt))
-    if grown == NULL:
-        return C_OVERFLOW  # out of memory: reported, never a wrap
-    rank.heap = grown
-    rank.cap = cap
+    if want > rank.cap:
+        cap = 2 * rank.cap + 16
+        if cap < want:
+            cap = want
+        grown = <AdlKey*>realloc(rank.heap, cap * sizeof(AdlKey))
+        if grown == NULL:
+            return C_OVERFLOW  # out of memory: reported, never a wrap
+        rank.heap = grown
+        rank.cap = cap
+    if want > rank.capents:
+        cap = 2 * rank.capents + 16
+        if cap < want:
+            cap = want
+        grown_ents = <AdlEnt*>realloc(rank.ents, cap * sizeof(AdlEnt))
+        if grown_ents == NULL:
+            return C_OVERFLOW
+        rank.ents = grown_ents
+        rank.capents = cap
     return C_OK
 
 
@@ -1667,6 +1720,7 @@ cdef int ent_score(Eng* e, Adl* d, AdlRank* rank, Py_ssize_t a, Py_ssize_t k,
     an overflow."""
     cdef Py_ssize_t at = a * e.m + k
     cdef AdlEnt* ent
+    cdef AdlKey* key
     if e.ranking == RANK_PRO_RATA:  # keyed by the lots held
         e.score_sgn[0] = 1
         e.score_num[0] = <eng_u128>d.held[at]
@@ -1675,17 +1729,21 @@ cdef int ent_score(Eng* e, Adl* d, AdlRank* rank, Py_ssize_t a, Py_ssize_t k,
         rank.errors += 1
         d.err[at] = 1
         return C_OK
-    if ent_reserve(rank, rank.size + 1) != C_OK:
+    if ent_reserve(rank, rank.nents + 1) != C_OK:  # the heap never holds more than nents
         return C_OVERFLOW
-    ent = &rank.heap[rank.size]
+    ent = &rank.ents[rank.nents]
     ent.sgn = e.score_sgn[0]
     ent.num = e.score_num[0]
     ent.den = e.score_den[0]
-    ent.row = a
     ent.gen = d.gen[at]
+    key = &rank.heap[rank.size]
+    key.key = ent_key(ent.sgn, ent.num, ent.den)
+    key.row = a
+    key.ref = rank.nents
+    rank.nents += 1
     rank.size += 1
     if sift:
-        ent_sift_up(rank.heap, rank.size - 1)
+        ent_sift_up(rank.heap, rank.size - 1, rank.ents)
     return C_OK
 
 
@@ -1695,6 +1753,7 @@ cdef int adl_rebuild(Eng* e, Adl* d, Py_ssize_t k, int side) noexcept nogil:
     cdef Py_ssize_t a, j, at
     cdef int code
     rank.size = 0
+    rank.nents = 0
     rank.errors = 0
     if ent_reserve(rank, rank.members) != C_OK:
         return C_OVERFLOW
@@ -1708,26 +1767,36 @@ cdef int adl_rebuild(Eng* e, Adl* d, Py_ssize_t k, int side) noexcept nogil:
     j = rank.size // 2
     while j > 0:
         j -= 1
-        ent_sift_down(rank.heap, rank.size, j)
+        ent_sift_down(rank.heap, rank.size, j, rank.ents)
     rank.built = d.mark_version
     d.rebuilds += 1
     return C_OK
 
 
-cdef void adl_compact(Eng* e, Adl* d, AdlRank* rank, Py_ssize_t k) noexcept nogil:
-    """Drop the stale entries of a heap and heapify what is left."""
+cdef int adl_compact(Eng* e, Adl* d, AdlRank* rank, Py_ssize_t k) noexcept nogil:
+    """Drop the stale entries of a heap (and their exact scores) and heapify what is left."""
     cdef Py_ssize_t x, kept = 0, j
-    cdef AdlEnt* h = rank.heap
+    cdef AdlKey* h = rank.heap
+    cdef AdlEnt* ents = <AdlEnt*>malloc((rank.size + 1) * sizeof(AdlEnt))
+    if ents == NULL:
+        return C_OVERFLOW
     for x in range(rank.size):
-        if h[x].gen == d.gen[h[x].row * e.m + k]:
+        if rank.ents[h[x].ref].gen == d.gen[h[x].row * e.m + k]:
+            ents[kept] = rank.ents[h[x].ref]
             h[kept] = h[x]
+            h[kept].ref = kept
             kept += 1
+    free(rank.ents)
+    rank.ents = ents
+    rank.capents = rank.size + 1
+    rank.nents = kept
     rank.size = kept
     j = kept // 2
     while j > 0:
         j -= 1
-        ent_sift_down(h, kept, j)
+        ent_sift_down(h, kept, j, ents)
     d.compactions += 1
+    return C_OK
 
 
 # a Fenwick tree of 0/1 membership over rows 0..n-1 (1-based inside)
@@ -1817,8 +1886,8 @@ cdef int adl_rekey(Eng* e, Adl* d, Py_ssize_t a) noexcept nogil:
             if adl_heaped(e) and rank_fresh(e, d, rank):
                 if ent_score(e, d, rank, a, k, True) != C_OK:
                     return C_OVERFLOW
-                if rank.size > 2 * rank.members + 64:
-                    adl_compact(e, d, rank, k)
+                if rank.nents > 2 * rank.members + 64 and adl_compact(e, d, rank, k) != C_OK:
+                    return C_OVERFLOW
         d.rekeys += 1
     return C_OK
 
@@ -1859,13 +1928,13 @@ cdef inline void drop_top(AdlRank* rank) noexcept nogil:
     rank.size -= 1
     if rank.size > 0:
         rank.heap[0] = rank.heap[rank.size]
-        ent_sift_down(rank.heap, rank.size, 0)
+        ent_sift_down(rank.heap, rank.size, 0, rank.ents)
 
 
 cdef inline bint adl_peek(Eng* e, Adl* d, AdlRank* rank, Py_ssize_t k) noexcept nogil:
     """Drop stale entries from the top of the heap; False when it is empty."""
     while rank.size > 0:
-        if rank.heap[0].gen == d.gen[rank.heap[0].row * e.m + k]:
+        if rank.ents[rank.heap[0].ref].gen == d.gen[rank.heap[0].row * e.m + k]:
             return True
         drop_top(rank)
         d.stale += 1
@@ -1881,7 +1950,7 @@ cdef int pro_rata_index(Eng* e, Adl* d, AdlRank* rank, Py_ssize_t k, eng_i128 ne
     cdef int64_t* share
     cdef int64_t* order
     cdef eng_i128 exact, leftover = needed, total = rank.total
-    cdef AdlEnt top
+    cdef AdlKey top
     if d.work == NULL:
         d.work = <int64_t*>malloc(3 * n1 * sizeof(int64_t))
         if d.work == NULL:
@@ -1951,7 +2020,7 @@ cdef int adl_allocation_index(Eng* e, Py_ssize_t i, Py_ssize_t k, uint64_t seq_b
     cdef int64_t j
     cdef Adl* d
     cdef AdlRank* rank
-    cdef AdlEnt top
+    cdef AdlKey top
     if e.adl == NULL:
         e.adl = adl_new(e)
         if e.adl == NULL:
