@@ -24,6 +24,7 @@ cimport numpy as cnp
 
 from libc.stdint cimport int64_t, uint64_t, uint8_t, int8_t, int32_t, INT64_MAX, INT64_MIN
 from libc.stdlib cimport malloc, calloc, realloc, free
+from libc.string cimport memcpy
 
 from liqspec.reference.errors import ResultCode
 
@@ -216,19 +217,20 @@ cdef struct Rec:
 
 
 cdef struct Ev:
+    # thirteen int64 in Engine.cascade_trace's column order: the trace is this buffer, viewed
     int64_t step
     int64_t round
+    int64_t kind        # index into EVENT_KIND_NAMES
     int64_t account     # row or holder id (< 0); EV_NONE for None
+    int64_t market      # -1 for None
     int64_t lots
     int64_t price
+    int64_t has_price
     int64_t quote
+    int64_t rule        # index into EVENT_RULE_IDS
+    int64_t detail      # DETAIL_*
     int64_t d1          # detail: the counterparty row, or a transfer's source
     int64_t d2          # a transfer's destination
-    int32_t market      # -1 for None
-    int8_t kind         # index into EVENT_KIND_NAMES
-    int8_t rule         # index into EVENT_RULE_IDS
-    int8_t has_price
-    int8_t detail       # DETAIL_*
 
 
 cdef struct HEnt:
@@ -300,6 +302,8 @@ cdef struct Cas:
     Ev* evs
     Py_ssize_t nev
     Py_ssize_t capev
+    bint evs_shared              # evs belongs to the arrays cascade_trace returned: never realloc'd
+    bint keep_journal            # False: each operation's records dropped once in the trace
     Idx* ix                      # the candidate index (NULL: scan every round)
 
 
@@ -2345,7 +2349,13 @@ cdef int event(Eng* e, int kind, int64_t account, Py_ssize_t market, int64_t lot
     cdef Ev* grown
     cdef Ev* v
     if c.nev == c.capev:
-        grown = <Ev*>realloc(c.evs, (2 * c.capev + 64) * sizeof(Ev))
+        if c.evs_shared:  # the exported trace keeps its buffer: continue in a copy
+            grown = <Ev*>malloc((2 * c.capev + 64) * sizeof(Ev))
+            if grown != NULL and c.nev:
+                memcpy(grown, c.evs, c.nev * sizeof(Ev))
+            c.evs_shared = False
+        else:
+            grown = <Ev*>realloc(c.evs, (2 * c.capev + 64) * sizeof(Ev))
         if grown == NULL:
             return C_OVERFLOW
         c.evs = grown
@@ -2355,7 +2365,7 @@ cdef int event(Eng* e, int kind, int64_t account, Py_ssize_t market, int64_t lot
     v.round = c.round
     v.kind = kind
     v.account = account
-    v.market = <int32_t>market
+    v.market = market
     v.lots = lots
     v.price = price
     v.has_price = has_price
@@ -2417,6 +2427,8 @@ cdef int record_receipt(Eng* e, int64_t subject, Py_ssize_t first) noexcept nogi
             if event(e, kind, account, -1, 0, 0, False, rec.amount, rec.rule, DETAIL_TRANSFER,
                      rec.a, rec.b) != C_OK:
                 return C_OVERFLOW
+    if not c.keep_journal:
+        e.nrec = first  # in the trace now; nothing else reads them (cascade_arrays)
     return C_OK
 
 
@@ -3449,6 +3461,15 @@ cdef object py_i128(eng_i128 v):
     return (int(eng_hi64(v)) << 64) | int(eng_lo64(v))
 
 
+cdef class _EventBuffer:
+    """Owns an event buffer handed out as arrays by Engine.cascade_trace (freed with them)."""
+    cdef void* data
+
+    def __dealloc__(self):
+        free(self.data)
+        self.data = NULL
+
+
 cdef class Engine:
     """One venue state packed for the compiled operations (see the module docstring).
 
@@ -3472,6 +3493,7 @@ cdef class Engine:
         self.e.score_den = NULL
         self.e.cas = NULL
         self.cas_store.evs = NULL
+        self.cas_store.evs_shared = False
         self.cas_store.ix = NULL
         self.ix_store.heaps = NULL
         self.ix_store.act = NULL
@@ -3488,7 +3510,8 @@ cdef class Engine:
         free(self.e.longs)
         free(self.e.score_num)
         free(self.e.score_den)
-        free(self.cas_store.evs)
+        if not self.cas_store.evs_shared:
+            free(self.cas_store.evs)
         self.cas_store.evs = NULL
         if self.ix_store.heaps != NULL:
             for x in range(self.n_heaps):
@@ -3895,16 +3918,20 @@ cdef class Engine:
     # -- the cascade (driven step by step by liqspec.fast.cascade) --------------------------------
     cdef Cas cas_store
     cdef Idx ix_store
+    cdef object evs_owner        # the _EventBuffer of the trace cascade_trace returned
     cdef Py_ssize_t n_heaps
     cdef public object cas_arrays
 
     def cascade_setup(self, cfg_cols, levels, spacing_ppm, lots_per_level, int64_t book_row,
                       int64_t vault_row, int mark_kind, int64_t band_ppm, int64_t step_seconds,
-                      order="index"):
+                      order="index", keep_journal=True):
         """Adopt a cascade configuration (int64 arrays over the markets). ``order`` is how each
         round's processing order is found: ``index`` (trigger heaps, see the engine's section
         on the processing order at scale), ``scan`` (every account, the reference's way: the
-        oracle) or ``verify`` (both, C_ORDER_MISMATCH_CODE on any difference)."""
+        oracle) or ``verify`` (both, C_ORDER_MISMATCH_CODE on any difference).
+        ``keep_journal=False``: the operations' journal records are dropped once they are in
+        the trace (``records`` then holds none of the cascade's), for a caller that writes no
+        state back."""
         cdef Cas* c = &self.cas_store
         cdef Py_ssize_t n = self.e.n, m = self.e.m, k
         cdef int64_t[::1] v
@@ -3962,6 +3989,8 @@ cdef class Engine:
         c.evs = NULL
         c.nev = 0
         c.capev = 0
+        c.evs_shared = False
+        c.keep_journal = bool(keep_journal)
         self.e.cas = c
         self._setup_index(ORDER_MODES[order])
 
@@ -4105,30 +4134,28 @@ cdef class Engine:
     def cascade_trace(self):
         """The trace as int64 columns (no Python object per event): step, round, kind, account
         (EV_NONE_VALUE for None), market (-1 for None), lots, price, has_price, quote, rule,
-        detail, d1, d2."""
+        detail, d1, d2. Read-only views of the engine's event buffer, which they keep (no copy:
+        at 10^6 accounts a copy is a few hundred MB of fresh memory); events added after this
+        call go to a new buffer and leave these columns as they are."""
         cdef Cas* c = self.e.cas
-        cdef Py_ssize_t j, n = c.nev
-        cdef int64_t[:, ::1] out
+        cdef cnp.npy_intp dims[2]
+        cdef _EventBuffer owner
         cols = ("step", "round", "kind", "account", "market", "lots", "price", "has_price",
                 "quote", "rule", "detail", "d1", "d2")
-        table = np.empty((len(cols), n), dtype=np.int64)
-        out = table
-        with nogil:
-            for j in range(n):
-                out[0, j] = c.evs[j].step
-                out[1, j] = c.evs[j].round
-                out[2, j] = c.evs[j].kind
-                out[3, j] = c.evs[j].account
-                out[4, j] = c.evs[j].market
-                out[5, j] = c.evs[j].lots
-                out[6, j] = c.evs[j].price
-                out[7, j] = c.evs[j].has_price
-                out[8, j] = c.evs[j].quote
-                out[9, j] = c.evs[j].rule
-                out[10, j] = c.evs[j].detail
-                out[11, j] = c.evs[j].d1
-                out[12, j] = c.evs[j].d2
-        return dict(zip(cols, table))
+        assert sizeof(Ev) == len(cols) * sizeof(int64_t)
+        if c == NULL or c.nev == 0:
+            return {name: np.zeros(0, dtype=np.int64) for name in cols}
+        if not c.evs_shared:
+            owner = _EventBuffer()
+            owner.data = c.evs
+            self.evs_owner = owner
+            c.evs_shared = True
+        dims[0] = c.nev
+        dims[1] = len(cols)
+        table = cnp.PyArray_SimpleNewFromData(2, dims, cnp.NPY_INT64, <void*>c.evs)
+        cnp.set_array_base(table, self.evs_owner)
+        table.flags.writeable = False
+        return {name: table[:, j] for j, name in enumerate(cols)}
 
     def clear_touched(self):
         """After a write-back: start tracking changes afresh."""
