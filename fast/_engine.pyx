@@ -24,6 +24,7 @@ cimport numpy as cnp
 
 from libc.stdint cimport int64_t, uint64_t, uint8_t, int8_t, int32_t, INT64_MAX, INT64_MIN
 from libc.stdlib cimport malloc, calloc, realloc, free
+from libc.string cimport memcpy
 
 from liqspec.reference.errors import ResultCode
 
@@ -222,19 +223,20 @@ cdef struct Rec:
 
 
 cdef struct Ev:
+    # thirteen int64 in Engine.cascade_trace's column order: the trace is this buffer, viewed
     int64_t step
     int64_t round
+    int64_t kind        # index into EVENT_KIND_NAMES
     int64_t account     # row or holder id (< 0); EV_NONE for None
+    int64_t market      # -1 for None
     int64_t lots
     int64_t price
+    int64_t has_price
     int64_t quote
+    int64_t rule        # index into EVENT_RULE_IDS
+    int64_t detail      # DETAIL_*
     int64_t d1          # detail: the counterparty row, or a transfer's source
     int64_t d2          # a transfer's destination
-    int32_t market      # -1 for None
-    int8_t kind         # index into EVENT_KIND_NAMES
-    int8_t rule         # index into EVENT_RULE_IDS
-    int8_t has_price
-    int8_t detail       # DETAIL_*
 
 
 cdef struct HEnt:
@@ -306,6 +308,8 @@ cdef struct Cas:
     Ev* evs
     Py_ssize_t nev
     Py_ssize_t capev
+    bint evs_shared              # evs belongs to the arrays cascade_trace returned: never realloc'd
+    bint keep_journal            # False: each operation's records dropped once in the trace
     Idx* ix                      # the candidate index (NULL: scan every round)
 
 
@@ -313,15 +317,23 @@ cdef struct Cas:
 cdef struct AdlEnt:
     eng_u128 num            # the score |num| / den, sign sgn
     eng_u128 den
-    int64_t row
     int64_t gen             # stale unless equal to the (row, market)'s gen
     int8_t sgn
 
 
+cdef struct AdlKey:
+    double key              # sgn x num / den rounded (a filter only: see ent_before); 0.0 for 0
+    int64_t row
+    int64_t ref             # its exact score and gen: the rank's ents[ref]
+
+
 cdef struct AdlRank:
-    AdlEnt* heap            # a binary heap, best first: on the score, or (pro rata) lots held
+    AdlKey* heap            # a 4-ary heap, best first: on the score, or (pro rata) lots held
     Py_ssize_t size
     Py_ssize_t cap
+    AdlEnt* ents            # the entries' exact scores, appended as keyed (refs into it)
+    Py_ssize_t nents
+    Py_ssize_t capents
     int64_t built           # the mark version the heap was keyed at; -1: never
     int64_t members         # opposite-side candidates: traders holding this side
     int64_t errors          # members whose score is OVERFLOW (at ``built``)
@@ -1589,11 +1601,12 @@ cdef int adl_allocation_scan(Eng* e, Py_ssize_t i, Py_ssize_t k, uint64_t seq_be
 #   entry stays exact until its row changes (re-keyed: its (row, market) gen is bumped, which
 #   makes the old entry stale) or a mark changes (set_mark bumps mark_version; a ranking whose
 #   scores are from an older version is rebuilt, all members rescored, when it is next needed).
-# * Scored policies keep a binary heap per (market, side) on (score desc, row asc), the scan's
+# * Scored policies keep a 4-ary heap per (market, side) on (score desc, row asc), the scan's
 #   total order. An allocation pops the best entries, skipping stale ones, until the lots are
 #   covered; each popped row is marked dirty and so re-keyed before the next allocation. A heap
 #   suffices because an allocation only ever needs a prefix of the order. Stale entries are
-#   dropped when popped, and the heap is compacted when it holds more than twice its members.
+#   dropped when popped, and the heap is compacted when it has keyed more than twice its
+#   members since it was built.
 # * A score that overflows makes the scan return OVERFLOW whoever else is a candidate; the
 #   ranking counts its members whose score overflowed and returns OVERFLOW while any does.
 # * The scan's allocation falls short only when the candidates' total is below the lots needed:
@@ -1639,6 +1652,7 @@ cdef void adl_free(Adl* d, Py_ssize_t m) noexcept nogil:
     if d.ranks != NULL:
         for r in range(2 * m):
             free(d.ranks[r].heap)
+            free(d.ranks[r].ents)
             free(d.ranks[r].fen)
     free(d.ranks)
     free(d.side)
@@ -1695,48 +1709,93 @@ cdef Adl* adl_new(Eng* e) noexcept nogil:
     return d
 
 
-# the heap: entry x before y when its score is higher, or equal with the smaller row (cmp_score)
-cdef inline bint ent_before(const AdlEnt* x, const AdlEnt* y) noexcept nogil:
+# The heap: entry x before y when its score is higher, or equal with the smaller row (cmp_score's
+# order). An entry is 24 bytes (a rounded key, the row, a ref to its exact score), so a sift at 10^6
+# members moves a third of the bytes it would move with the exact 128-bit fraction inline, and most
+# comparisons are one of doubles. The order stays exact: key = fl(fl(num) / fl(den)) (each of the
+# three roundings to nearest, relative error at most 2^-53, so |key| = |score| (1 + e) with
+# |e| < 3 x 2^-53 < 2^-51; num < 2^128 and den >= 1 keep it finite and normal, and a nonzero score
+# has a nonzero key). When |key x| > |key y| x KEY_SEPARATION (1 + 2^-40, rounded, at least
+# 1 + 2^-40 - 2^-53), |x| / |y| > (1 + 2^-41)(1 - 2^-51) / (1 + 2^-51) > 1: the keys decide only
+# where that proves the exact order; closer keys (equal scores among them) compare the fractions
+# exactly (eng_cmp_ufrac), then the rows.
+cdef double KEY_SEPARATION = 1.0 + 2.0 ** -40
+
+
+cdef inline double ent_key(int s, eng_u128 num, eng_u128 den) noexcept nogil:
+    """The rounded key of the score s x num / den (den > 0); 0.0 exactly when it is 0."""
+    cdef double q
+    if s == 0 or num == 0:
+        return 0.0
+    q = <double>num / <double>den
+    return q if s > 0 else -q
+
+
+cdef inline bint ent_before(const AdlKey* x, const AdlKey* y, const AdlEnt* ents) noexcept nogil:
+    cdef double a = x.key, b = y.key
     cdef int c
-    if x.sgn != y.sgn:
-        return x.sgn > y.sgn
-    if x.sgn != 0:
-        c = eng_cmp_ufrac(x.num, x.den, y.num, y.den)
-        if x.sgn < 0:
+    cdef const AdlEnt* ex
+    cdef const AdlEnt* ey
+    if (a > 0.0 and b > 0.0) or (a < 0.0 and b < 0.0):
+        if a < 0.0:
+            a = -a
+            b = -b
+        if a > b * KEY_SEPARATION:
+            c = 1
+        elif b > a * KEY_SEPARATION:
+            c = -1
+        else:
+            ex = &ents[x.ref]
+            ey = &ents[y.ref]
+            c = eng_cmp_ufrac(ex.num, ex.den, ey.num, ey.den)
+        if x.key < 0.0:
             c = -c
         if c != 0:
             return c > 0
+        return x.row < y.row
+    if a != b:  # different signs, or one score 0: the signs decide, exactly
+        return a > b
     return x.row < y.row
 
 
-cdef void ent_sift_down(AdlEnt* h, Py_ssize_t size, Py_ssize_t j) noexcept nogil:
-    cdef AdlEnt moving = h[j]
-    cdef Py_ssize_t child, grand
+# The heaps of this file are 4-ary (node j's children are 4j + 1 .. 4j + 4): half the levels of a
+# binary heap, so a pop at 10^6 entries waits for half as many cache misses; which entry is on
+# top (the best, by a total order on the live entries) does not depend on the arity.
+cdef inline Py_ssize_t heap_start(Py_ssize_t size) noexcept nogil:
+    """One past the last node with a child: Floyd's heapify sifts down from there to 0."""
+    return (size + 2) // 4
+
+
+cdef void ent_sift_down(AdlKey* h, Py_ssize_t size, Py_ssize_t j, const AdlEnt* ents) noexcept nogil:
+    cdef AdlKey moving = h[j]
+    cdef Py_ssize_t first, last, best, c
     while True:
-        child = 2 * j + 1
-        if child >= size:
+        first = 4 * j + 1
+        if first >= size:
             break
-        grand = 4 * j + 3
-        if grand + 3 < size:  # the next level's four entries, asked for while these compare
-            __builtin_prefetch(&h[grand])
-            __builtin_prefetch(&h[grand + 1])
-            __builtin_prefetch(&h[grand + 2])
-            __builtin_prefetch(&h[grand + 3])
-        if child + 1 < size and ent_before(&h[child + 1], &h[child]):
-            child += 1
-        if not ent_before(&h[child], &moving):
+        if 16 * j + 20 < size:  # the next level's sixteen entries, asked for while these compare
+            __builtin_prefetch(&h[16 * j + 5])
+            __builtin_prefetch(&h[16 * j + 10])
+            __builtin_prefetch(&h[16 * j + 15])
+            __builtin_prefetch(&h[16 * j + 20])
+        last = first + 4 if first + 4 < size else size
+        best = first
+        for c in range(first + 1, last):
+            if ent_before(&h[c], &h[best], ents):
+                best = c
+        if not ent_before(&h[best], &moving, ents):
             break
-        h[j] = h[child]
-        j = child
+        h[j] = h[best]
+        j = best
     h[j] = moving
 
 
-cdef void ent_sift_up(AdlEnt* h, Py_ssize_t j) noexcept nogil:
-    cdef AdlEnt moving = h[j]
+cdef void ent_sift_up(AdlKey* h, Py_ssize_t j, const AdlEnt* ents) noexcept nogil:
+    cdef AdlKey moving = h[j]
     cdef Py_ssize_t parent
     while j > 0:
-        parent = (j - 1) // 2
-        if not ent_before(&moving, &h[parent]):
+        parent = (j - 1) // 4
+        if not ent_before(&moving, &h[parent], ents):
             break
         h[j] = h[parent]
         j = parent
@@ -1744,18 +1803,28 @@ cdef void ent_sift_up(AdlEnt* h, Py_ssize_t j) noexcept nogil:
 
 
 cdef int ent_reserve(AdlRank* rank, Py_ssize_t want) noexcept nogil:
-    cdef AdlEnt* grown
+    """Room for ``want`` heap entries and as many exact ones."""
+    cdef AdlKey* grown
+    cdef AdlEnt* grown_ents
     cdef Py_ssize_t cap
-    if want <= rank.cap:
-        return C_OK
-    cap = 2 * rank.cap + 16
-    if cap < want:
-        cap = want
-    grown = <AdlEnt*>realloc(rank.heap, cap * sizeof(AdlEnt))
-    if grown == NULL:
-        return C_OVERFLOW  # out of memory: reported, never a wrap
-    rank.heap = grown
-    rank.cap = cap
+    if want > rank.cap:
+        cap = 2 * rank.cap + 16
+        if cap < want:
+            cap = want
+        grown = <AdlKey*>realloc(rank.heap, cap * sizeof(AdlKey))
+        if grown == NULL:
+            return C_OVERFLOW  # out of memory: reported, never a wrap
+        rank.heap = grown
+        rank.cap = cap
+    if want > rank.capents:
+        cap = 2 * rank.capents + 16
+        if cap < want:
+            cap = want
+        grown_ents = <AdlEnt*>realloc(rank.ents, cap * sizeof(AdlEnt))
+        if grown_ents == NULL:
+            return C_OVERFLOW
+        rank.ents = grown_ents
+        rank.capents = cap
     return C_OK
 
 
@@ -1765,6 +1834,7 @@ cdef int ent_score(Eng* e, Adl* d, AdlRank* rank, Py_ssize_t a, Py_ssize_t k,
     an overflow."""
     cdef Py_ssize_t at = a * e.m + k
     cdef AdlEnt* ent
+    cdef AdlKey* key
     if e.ranking == RANK_PRO_RATA:  # keyed by the lots held
         e.score_sgn[0] = 1
         e.score_num[0] = <eng_u128>d.held[at]
@@ -1773,17 +1843,21 @@ cdef int ent_score(Eng* e, Adl* d, AdlRank* rank, Py_ssize_t a, Py_ssize_t k,
         rank.errors += 1
         d.err[at] = 1
         return C_OK
-    if ent_reserve(rank, rank.size + 1) != C_OK:
+    if ent_reserve(rank, rank.nents + 1) != C_OK:  # the heap never holds more than nents
         return C_OVERFLOW
-    ent = &rank.heap[rank.size]
+    ent = &rank.ents[rank.nents]
     ent.sgn = e.score_sgn[0]
     ent.num = e.score_num[0]
     ent.den = e.score_den[0]
-    ent.row = a
     ent.gen = d.gen[at]
+    key = &rank.heap[rank.size]
+    key.key = ent_key(ent.sgn, ent.num, ent.den)
+    key.row = a
+    key.ref = rank.nents
+    rank.nents += 1
     rank.size += 1
     if sift:
-        ent_sift_up(rank.heap, rank.size - 1)
+        ent_sift_up(rank.heap, rank.size - 1, rank.ents)
     return C_OK
 
 
@@ -1793,6 +1867,7 @@ cdef int adl_rebuild(Eng* e, Adl* d, Py_ssize_t k, int side) noexcept nogil:
     cdef Py_ssize_t a, j, at
     cdef int code
     rank.size = 0
+    rank.nents = 0
     rank.errors = 0
     if ent_reserve(rank, rank.members) != C_OK:
         return C_OVERFLOW
@@ -1803,29 +1878,39 @@ cdef int adl_rebuild(Eng* e, Adl* d, Py_ssize_t k, int side) noexcept nogil:
             code = ent_score(e, d, rank, a, k, False)
             if code != C_OK:
                 return code
-    j = rank.size // 2
+    j = heap_start(rank.size)
     while j > 0:
         j -= 1
-        ent_sift_down(rank.heap, rank.size, j)
+        ent_sift_down(rank.heap, rank.size, j, rank.ents)
     rank.built = d.mark_version
     d.rebuilds += 1
     return C_OK
 
 
-cdef void adl_compact(Eng* e, Adl* d, AdlRank* rank, Py_ssize_t k) noexcept nogil:
-    """Drop the stale entries of a heap and heapify what is left."""
+cdef int adl_compact(Eng* e, Adl* d, AdlRank* rank, Py_ssize_t k) noexcept nogil:
+    """Drop the stale entries of a heap (and their exact scores) and heapify what is left."""
     cdef Py_ssize_t x, kept = 0, j
-    cdef AdlEnt* h = rank.heap
+    cdef AdlKey* h = rank.heap
+    cdef AdlEnt* ents = <AdlEnt*>malloc((rank.size + 1) * sizeof(AdlEnt))
+    if ents == NULL:
+        return C_OVERFLOW
     for x in range(rank.size):
-        if h[x].gen == d.gen[h[x].row * e.m + k]:
+        if rank.ents[h[x].ref].gen == d.gen[h[x].row * e.m + k]:
+            ents[kept] = rank.ents[h[x].ref]
             h[kept] = h[x]
+            h[kept].ref = kept
             kept += 1
+    free(rank.ents)
+    rank.ents = ents
+    rank.capents = rank.size + 1
+    rank.nents = kept
     rank.size = kept
-    j = kept // 2
+    j = heap_start(kept)
     while j > 0:
         j -= 1
-        ent_sift_down(h, kept, j)
+        ent_sift_down(h, kept, j, ents)
     d.compactions += 1
+    return C_OK
 
 
 # a Fenwick tree of 0/1 membership over rows 0..n-1 (1-based inside)
@@ -1915,8 +2000,8 @@ cdef int adl_rekey(Eng* e, Adl* d, Py_ssize_t a) noexcept nogil:
             if adl_heaped(e) and rank_fresh(e, d, rank):
                 if ent_score(e, d, rank, a, k, True) != C_OK:
                     return C_OVERFLOW
-                if rank.size > 2 * rank.members + 64:
-                    adl_compact(e, d, rank, k)
+                if rank.nents > 2 * rank.members + 64 and adl_compact(e, d, rank, k) != C_OK:
+                    return C_OVERFLOW
         d.rekeys += 1
     return C_OK
 
@@ -1957,13 +2042,13 @@ cdef inline void drop_top(AdlRank* rank) noexcept nogil:
     rank.size -= 1
     if rank.size > 0:
         rank.heap[0] = rank.heap[rank.size]
-        ent_sift_down(rank.heap, rank.size, 0)
+        ent_sift_down(rank.heap, rank.size, 0, rank.ents)
 
 
 cdef inline bint adl_peek(Eng* e, Adl* d, AdlRank* rank, Py_ssize_t k) noexcept nogil:
     """Drop stale entries from the top of the heap; False when it is empty."""
     while rank.size > 0:
-        if rank.heap[0].gen == d.gen[rank.heap[0].row * e.m + k]:
+        if rank.ents[rank.heap[0].ref].gen == d.gen[rank.heap[0].row * e.m + k]:
             return True
         drop_top(rank)
         d.stale += 1
@@ -1979,7 +2064,7 @@ cdef int pro_rata_index(Eng* e, Adl* d, AdlRank* rank, Py_ssize_t k, eng_i128 ne
     cdef int64_t* share
     cdef int64_t* order
     cdef eng_i128 exact, leftover = needed, total = rank.total
-    cdef AdlEnt top
+    cdef AdlKey top
     if d.work == NULL:
         d.work = <int64_t*>malloc(3 * n1 * sizeof(int64_t))
         if d.work == NULL:
@@ -2049,7 +2134,7 @@ cdef int adl_allocation_index(Eng* e, Py_ssize_t i, Py_ssize_t k, uint64_t seq_b
     cdef int64_t j
     cdef Adl* d
     cdef AdlRank* rank
-    cdef AdlEnt top
+    cdef AdlKey top
     if e.adl == NULL:
         e.adl = adl_new(e)
         if e.adl == NULL:
@@ -2388,7 +2473,13 @@ cdef int event(Eng* e, int kind, int64_t account, Py_ssize_t market, int64_t lot
     cdef Ev* grown
     cdef Ev* v
     if c.nev == c.capev:
-        grown = <Ev*>realloc(c.evs, (2 * c.capev + 64) * sizeof(Ev))
+        if c.evs_shared:  # the exported trace keeps its buffer: continue in a copy
+            grown = <Ev*>malloc((2 * c.capev + 64) * sizeof(Ev))
+            if grown != NULL and c.nev:
+                memcpy(grown, c.evs, c.nev * sizeof(Ev))
+            c.evs_shared = False
+        else:
+            grown = <Ev*>realloc(c.evs, (2 * c.capev + 64) * sizeof(Ev))
         if grown == NULL:
             return C_OVERFLOW
         c.evs = grown
@@ -2398,7 +2489,7 @@ cdef int event(Eng* e, int kind, int64_t account, Py_ssize_t market, int64_t lot
     v.round = c.round
     v.kind = kind
     v.account = account
-    v.market = <int32_t>market
+    v.market = market
     v.lots = lots
     v.price = price
     v.has_price = has_price
@@ -2460,6 +2551,8 @@ cdef int record_receipt(Eng* e, int64_t subject, Py_ssize_t first) noexcept nogi
             if event(e, kind, account, -1, 0, 0, False, rec.amount, rec.rule, DETAIL_TRANSFER,
                      rec.a, rec.b) != C_OK:
                 return C_OVERFLOW
+    if not c.keep_journal:
+        e.nrec = first  # in the trace now; nothing else reads them (cascade_arrays)
     return C_OK
 
 
@@ -2869,7 +2962,7 @@ cdef int heap_push(Heap* h, int64_t prio, int64_t row, int64_t gen) noexcept nog
     j = h.size
     h.size += 1
     while j > 0:
-        parent = (j - 1) // 2
+        parent = (j - 1) // 4
         if h.a[parent].prio <= prio:
             break
         h.a[j] = h.a[parent]
@@ -2882,16 +2975,21 @@ cdef int heap_push(Heap* h, int64_t prio, int64_t row, int64_t gen) noexcept nog
 
 cdef void heap_sift_down(Heap* h, Py_ssize_t j, HEnt moving) noexcept nogil:
     """Put ``moving`` at slot j's place, sifting down (the slots below j form heaps)."""
-    cdef Py_ssize_t child
+    cdef Py_ssize_t first, last, child, c
     while True:
-        child = 2 * j + 1
-        if child >= h.size:
+        first = 4 * j + 1
+        if first >= h.size:
             break
-        if 4 * j + 6 < h.size:  # the next level's four entries, asked for while these compare
-            __builtin_prefetch(&h.a[4 * j + 3])
-            __builtin_prefetch(&h.a[4 * j + 6])
-        if child + 1 < h.size and h.a[child + 1].prio < h.a[child].prio:
-            child += 1
+        if 16 * j + 20 < h.size:  # the next level's sixteen entries, asked for while these compare
+            __builtin_prefetch(&h.a[16 * j + 5])
+            __builtin_prefetch(&h.a[16 * j + 10])
+            __builtin_prefetch(&h.a[16 * j + 15])
+            __builtin_prefetch(&h.a[16 * j + 20])
+        last = first + 4 if first + 4 < h.size else h.size
+        child = first
+        for c in range(first + 1, last):
+            if h.a[c].prio < h.a[child].prio:
+                child = c
         if h.a[child].prio >= moving.prio:
             break
         h.a[j] = h.a[child]
@@ -2927,7 +3025,7 @@ cdef int heap_take(Heap* h, int64_t threshold, Idx* ix) noexcept nogil:
                     kept += 1
             h.size = kept
             ix.bulk_takes += 1
-            j = kept // 2
+            j = heap_start(kept)
             while j > 0:
                 j -= 1
                 heap_sift_down(h, j, h.a[j])
@@ -3527,6 +3625,15 @@ cdef object py_i128(eng_i128 v):
     return (int(eng_hi64(v)) << 64) | int(eng_lo64(v))
 
 
+cdef class _EventBuffer:
+    """Owns an event buffer handed out as arrays by Engine.cascade_trace (freed with them)."""
+    cdef void* data
+
+    def __dealloc__(self):
+        free(self.data)
+        self.data = NULL
+
+
 cdef class Engine:
     """One venue state packed for the compiled operations (see the module docstring).
 
@@ -3551,6 +3658,7 @@ cdef class Engine:
         self.e.score_den = NULL
         self.e.cas = NULL
         self.cas_store.evs = NULL
+        self.cas_store.evs_shared = False
         self.cas_store.ix = NULL
         self.ix_store.heaps = NULL
         self.ix_store.act = NULL
@@ -3568,7 +3676,8 @@ cdef class Engine:
         free(self.e.longs)
         free(self.e.score_num)
         free(self.e.score_den)
-        free(self.cas_store.evs)
+        if not self.cas_store.evs_shared:
+            free(self.cas_store.evs)
         self.cas_store.evs = NULL
         if self.ix_store.heaps != NULL:
             for x in range(self.n_heaps):
@@ -3999,16 +4108,20 @@ cdef class Engine:
     # -- the cascade (driven step by step by liqspec.fast.cascade) --------------------------------
     cdef Cas cas_store
     cdef Idx ix_store
+    cdef object evs_owner        # the _EventBuffer of the trace cascade_trace returned
     cdef Py_ssize_t n_heaps
     cdef public object cas_arrays
 
     def cascade_setup(self, cfg_cols, levels, spacing_ppm, lots_per_level, int64_t book_row,
                       int64_t vault_row, int mark_kind, int64_t band_ppm, int64_t step_seconds,
-                      order="index"):
+                      order="index", keep_journal=True):
         """Adopt a cascade configuration (int64 arrays over the markets). ``order`` is how each
         round's processing order is found: ``index`` (trigger heaps, see the engine's section
         on the processing order at scale), ``scan`` (every account, the reference's way: the
-        oracle) or ``verify`` (both, C_ORDER_MISMATCH_CODE on any difference)."""
+        oracle) or ``verify`` (both, C_ORDER_MISMATCH_CODE on any difference).
+        ``keep_journal=False``: the operations' journal records are dropped once they are in
+        the trace (``records`` then holds none of the cascade's), for a caller that writes no
+        state back."""
         cdef Cas* c = &self.cas_store
         cdef Py_ssize_t n = self.e.n, m = self.e.m, k
         cdef int64_t[::1] v
@@ -4066,6 +4179,8 @@ cdef class Engine:
         c.evs = NULL
         c.nev = 0
         c.capev = 0
+        c.evs_shared = False
+        c.keep_journal = bool(keep_journal)
         self.e.cas = c
         self._setup_index(ORDER_MODES[order])
 
@@ -4209,30 +4324,28 @@ cdef class Engine:
     def cascade_trace(self):
         """The trace as int64 columns (no Python object per event): step, round, kind, account
         (EV_NONE_VALUE for None), market (-1 for None), lots, price, has_price, quote, rule,
-        detail, d1, d2."""
+        detail, d1, d2. Read-only views of the engine's event buffer, which they keep (no copy:
+        at 10^6 accounts a copy is a few hundred MB of fresh memory); events added after this
+        call go to a new buffer and leave these columns as they are."""
         cdef Cas* c = self.e.cas
-        cdef Py_ssize_t j, n = c.nev
-        cdef int64_t[:, ::1] out
+        cdef cnp.npy_intp dims[2]
+        cdef _EventBuffer owner
         cols = ("step", "round", "kind", "account", "market", "lots", "price", "has_price",
                 "quote", "rule", "detail", "d1", "d2")
-        table = np.empty((len(cols), n), dtype=np.int64)
-        out = table
-        with nogil:
-            for j in range(n):
-                out[0, j] = c.evs[j].step
-                out[1, j] = c.evs[j].round
-                out[2, j] = c.evs[j].kind
-                out[3, j] = c.evs[j].account
-                out[4, j] = c.evs[j].market
-                out[5, j] = c.evs[j].lots
-                out[6, j] = c.evs[j].price
-                out[7, j] = c.evs[j].has_price
-                out[8, j] = c.evs[j].quote
-                out[9, j] = c.evs[j].rule
-                out[10, j] = c.evs[j].detail
-                out[11, j] = c.evs[j].d1
-                out[12, j] = c.evs[j].d2
-        return dict(zip(cols, table))
+        assert sizeof(Ev) == len(cols) * sizeof(int64_t)
+        if c == NULL or c.nev == 0:
+            return {name: np.zeros(0, dtype=np.int64) for name in cols}
+        if not c.evs_shared:
+            owner = _EventBuffer()
+            owner.data = c.evs
+            self.evs_owner = owner
+            c.evs_shared = True
+        dims[0] = c.nev
+        dims[1] = len(cols)
+        table = cnp.PyArray_SimpleNewFromData(2, dims, cnp.NPY_INT64, <void*>c.evs)
+        cnp.set_array_base(table, self.evs_owner)
+        table.flags.writeable = False
+        return {name: table[:, j] for j, name in enumerate(cols)}
 
     def clear_touched(self):
         """After a write-back: start tracking changes afresh."""

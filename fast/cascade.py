@@ -355,7 +355,8 @@ def cascade_arrays(profile, marks, account_ids, quote, lots, config: CascadeConf
     engine.cascade_setup(cfg_cols, levels, spacing, lots_per_level, row[config.book_account],
                          -1 if config.backstop_vault is None else row[config.backstop_vault],
                          1 if config.mark_rule.kind == MARK_LAST_FILL else 0,
-                         config.mark_rule.band_ppm, config.path.step_seconds, order)
+                         config.mark_rule.band_ppm, config.path.step_seconds, order,
+                         keep_journal=False)  # nothing is written back: the trace suffices
     steps, summary = _drive(engine, config, column, holder_values[1], progress, None,
                             [mid for mid in market_ids if mid in marks], on_step)
     return ArrayCascadeResult(

@@ -4,25 +4,15 @@ and exception types), for the ``impl`` fixture, the differential tests, the vect
 
 An outcome is JSON-able: ``{"ok": value}`` or ``{"error": "Overflow", "code": "OVERFLOW"}``.
 
-Both implementations keep every stored quantity in the int64 domain and reject, with
-``Overflow``, the operation that would take one out of it, at the same point (LIQ-DOMAIN-1:
-balances, positions, cost bases, transfer and fill amounts, book levels, the wallet balance of
-the Binance ranking, funding amounts). Their outcomes and resulting states are therefore compared
-as they are, with one documented difference, mapped by :func:`expected_fast`:
-
-* a liquidation or bankruptcy price (LIQ-PRICE-1/2) is an exact rational the reference reports
-  but never stores; where its ticks, or its reduced numerator or denominator, leave int64, the
-  fast path's batch kernels (int64 columns) report ``Overflow`` instead. Such a price can never
-  be a mark or a fill (those are int64), so no decision depends on it.
-
-Two limits remain outside the comparison, by construction rather than by a difference in any
-result: a state built by hand (not through the operations or the loaders) with a stored value
-outside int64 is refused by the fast path when it is packed, while the reference raises only when
-it reads that value (the generators build only states inside the domain); and the book walk's
-projected equity (LIQ-BOOK-2) and the ADL scores (LIQ-ADL-2) are carried in 128 bits, which hold
-them for every state inside the domain (the projection is at most |lots| x value per lot tick x
-2^63 + equity < 2^127 because the position's value fits int64; a score's terms are products of
-two int64 values), so their guards never fire.
+Outcomes and resulting states are compared as they are (both implementations keep every stored
+quantity in int64 and reject, with ``Overflow``, the operation that would take one out of it, at
+the same point: LIQ-DOMAIN-1), except where :func:`expected_fast` applies the one documented
+difference of an outcome: a liquidation or bankruptcy price (LIQ-PRICE-1/2) whose ticks, or
+reduced numerator or denominator, leave int64 is ``Overflow`` on the fast path. That difference,
+the inputs outside the comparison (hand-built values, profile parameters and marks outside the
+domain, memory exhaustion) and the 128-bit guards that cannot fire are listed in the
+"Divergences" section of :doc:`/engine` (``docs/engine.rst``), each with the test that pins it
+or the argument for it.
 """
 
 from __future__ import annotations

@@ -182,6 +182,37 @@ def test_pro_rata_remainder_ties_go_to_the_smaller_account_LIQ_ADL_2():
     assert got == want == [("s1", 1), ("s2", 2), ("s3", 2)]
 
 
+@pytest.mark.parametrize("ranking", ["pnl_leverage", "pnl_margin_ratio", "price_ratio_leverage"])
+def test_scores_closer_than_the_heap_keys_resolve_exactly_LIQ_ADL_2(ranking):
+    """The index's heap compares rounded keys and falls back to the exact fractions only when
+    two keys are within a factor 1 + 2^-40: here they are. alice, long 25 lots and bankrupt at
+    10,000 USDT/BTC, against s1, s2, s3 short 10 lots each from 50,000 with 10,000,000 USDT
+    deposited, s1 one quantum (0.000001 USDT) more. Every policy's score falls as equity (and
+    the wallet) grows, and the three differ by about one part in 10^13 (2^-40 is about
+    9 x 10^-13): s2 and s3 score exactly alike and rank by account (s2 first), s1 ranks last
+    although it is the first account. So s2 and s3 take 10 lots each and s1 the other 5; an
+    order decided by the rounded keys alone, or by the account where they are close, differs."""
+    deposit = usdt("10000000")
+    state = venue(toy_profile(adl_ranking=ranking),
+                  deposits={"alice": usdt("100"), "s1": deposit + 1, "s2": deposit,
+                            "s3": deposit})
+    open_account(state, "other", role=LIQUIDITY)
+    for short in ("s1", "s2", "s3"):
+        open_long(state, "alice", short, "BTC", 10)
+    open_long(state, "other", "alice", "BTC", 5)  # alice keeps 25
+    set_mark(state, "BTC", 100_000)
+    engine = engine_of(state)
+    engine.begin()
+    code, _ = engine.deleverage(engine.account_ids.index("alice"), engine.market_ids.index("BTC"))
+    assert code == ResultCode.OK
+    assert engine.adl_index_stats()["checks"] == 1
+    got = [(engine.account_ids[buyer], lots)
+           for kind, buyer, _, lots, *_ in engine.records() if kind == 1]
+    receipt = deleverage(state, "alice", "BTC")
+    want = [(f.buyer, f.lots) for f in receipt.entries if isinstance(f, Fill)]
+    assert got == want == [("s2", 10), ("s3", 10), ("s1", 5)]
+
+
 @pytest.mark.parametrize("ranking", RANKINGS)
 def test_generated_adl_cascades_agree_LIQ_ADL_2(ranking):
     """Twenty generated cascades per policy give the reference's outcome on the compiled

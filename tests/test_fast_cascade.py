@@ -10,6 +10,7 @@ the final state (journal included).
 import importlib.util
 import pathlib
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 
@@ -302,6 +303,32 @@ def test_cascade_arrays_on_the_hand_feedback_cascade_LIQ_CASCADE_2():
         "liquidation_fill", "fee", "liquidation_fill", "fee"]
     assert result.summary.notional_liquidated_quote == usdt("98703")  # 49,401 + 49,302
     _assert_arrays_equal_reference(state, config)
+
+
+def test_cascade_arrays_trace_is_a_view_that_later_events_leave_alone_LIQ_CASCADE_2():
+    """The arrays API's trace is the engine's event buffer viewed as int64 columns (no copy),
+    read-only, and it keeps no journal (nothing is written back). Events added afterwards
+    (steps opened again at the last marks: one 'step' event per path market each) go to a new
+    buffer: the columns already handed out do not change, and a fresh trace has them all plus
+    the new ones."""
+    state, config = cases.feedback_venue()
+    result = fast.cascade_arrays(config=config, **fast.arrays_of(state))
+    trace, engine = result.trace, result._engine
+    before = {name: column.copy() for name, column in trace.items()}
+    assert len(trace["step"]) == len(result.events()) > 0
+    assert all(column.dtype == np.int64 and not column.flags.writeable
+               for column in trace.values())
+    with pytest.raises(ValueError):
+        trace["lots"][0] = 1
+    assert engine.n_records == 0
+    for _ in range(100):  # past the exported buffer's capacity: the buffer is copied
+        assert engine.cascade_open_step(7, engine.marks.copy()) == 0
+    again = engine.cascade_trace()
+    for name, column in trace.items():
+        assert np.array_equal(column, before[name]), name
+        assert np.array_equal(again[name][:len(column)], column), name
+    assert len(again["step"]) == len(trace["step"]) + 100
+    assert (again["step"][len(trace["step"]):] == 7).all()
 
 
 def test_int64_boundary_raises_overflow_with_the_index_LIQ_DOMAIN_1():
