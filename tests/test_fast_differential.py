@@ -69,6 +69,15 @@ def test_toy_venue_agrees_at_int64_boundaries(quote, btc, eth, btc_mark, eth_mar
         assert outcome(lambda: call(FAST)) == want, op
 
 
+def _toy_book(rows, marks):
+    """The toy venue at ``marks`` with an account per (quote, BTC lots, ETH lots) row, packed."""
+    state = venue(profile=PROFILE, marks=marks)
+    for i, (quote, btc, eth) in enumerate(rows):
+        state.accounts[f"a{i:03d}"] = Account(f"a{i:03d}", quote=quote, positions={
+            m: n for m, n in (("BTC", btc), ("ETH", eth)) if n})
+    return state, fast.pack_state(state), fast.tables_for(PROFILE)
+
+
 @example(rows=[(-49_800_000_000, 1000, 0), (-49_800_000_001, 1000, 0), (0, 0, 0)],
          btc_mark=500_000, eth_mark=300_000)  # equity == MM (200 USDT), MM - 1, flat
 # the 64-bit first-tier path and its edges: at these marks a BTC lot is worth 5*10^7 quote units
@@ -83,12 +92,7 @@ def test_toy_venue_agrees_at_int64_boundaries(quote, btc, eth, btc_mark, eth_mar
 def test_batch_health_agrees_row_by_row_LIQ_TRIGGER_1(rows, btc_mark, eth_mark):
     """The batch kernel (one pass: equity, maintenance, flag) equals the reference per account."""
     marks = {"BTC": btc_mark, "ETH": eth_mark}
-    state = venue(profile=PROFILE, marks=marks)
-    for i, (quote, btc, eth) in enumerate(rows):
-        state.accounts[f"a{i:03d}"] = Account(f"a{i:03d}", quote=quote, positions={
-            m: n for m, n in (("BTC", btc), ("ETH", eth)) if n})
-    arrays = fast.pack_state(state)
-    tables = fast.tables_for(PROFILE)
+    state, arrays, tables = _toy_book(rows, marks)
     equity, maint, flags = fast.health(arrays.quote, arrays.lots, arrays.marks, tables)
     for i, account_id in enumerate(arrays.account_ids):
         acct = state.accounts[account_id]
@@ -162,12 +166,7 @@ def test_batch_prices_agree_row_by_row_LIQ_PRICE_1_LIQ_PRICE_2(rows, btc_mark, e
     and ticks, or its OVERFLOW, for every row and both markets; quotes up to 10^16 take the
     128-bit remainder path."""
     marks = {"BTC": btc_mark, "ETH": eth_mark}
-    state = venue(profile=PROFILE, marks=marks)
-    for i, (quote, btc, eth) in enumerate(rows):
-        state.accounts[f"a{i:03d}"] = Account(f"a{i:03d}", quote=quote, positions={
-            m: n for m, n in (("BTC", btc), ("ETH", eth)) if n})
-    arrays = fast.pack_state(state)
-    tables = fast.tables_for(PROFILE)
+    state, arrays, tables = _toy_book(rows, marks)
     for kernel, reference in ((fast.liquidation_prices, REFERENCE.liquidation_price),
                               (fast.bankruptcy_prices, REFERENCE.bankruptcy_price)):
         for market in ("BTC", "ETH"):
