@@ -190,6 +190,8 @@ cdef enum:
     RANK_PRO_RATA = 4
     ADL_AT_BANKRUPTCY = 0
     ADL_AT_MARK = 1
+    MAINT_AT_MARK = 0
+    MAINT_AT_ENTRY = 1
 
 ROLES = {"trader": ROLE_TRADER, "backstop": ROLE_BACKSTOP, "liquidity": ROLE_LIQUIDITY}
 SIZE_POLICIES = {"full": SIZE_FULL, "portion": SIZE_PORTION, "tier_step": SIZE_TIER_STEP}
@@ -199,6 +201,7 @@ ADL_RANKINGS = {"pnl_leverage": RANK_PNL_LEVERAGE, "pnl_margin_ratio": RANK_PNL_
                 "price_ratio_leverage": RANK_PRICE_RATIO_LEVERAGE, "seeded": RANK_SEEDED,
                 "pro_rata": RANK_PRO_RATA}
 ADL_PRICES = {"bankruptcy": ADL_AT_BANKRUPTCY, "mark": ADL_AT_MARK}
+MAINTENANCE_BASES = {"mark": MAINT_AT_MARK, "entry": MAINT_AT_ENTRY}
 
 # journal record kinds
 cdef enum:
@@ -399,6 +402,7 @@ cdef struct Eng:
     int bad_debt
     int ranking
     int adl_price
+    int maint_basis              # LIQ-TIER-6
     int64_t portion_ppm
     int64_t portion_threshold    # clamped to int64 (only compared with a notional)
     int64_t bs_num
@@ -560,18 +564,44 @@ cdef inline int equity_of(const Eng* e, Py_ssize_t i, int64_t* out) noexcept nog
     return C_OK
 
 
+cdef inline eng_i128 reduced_cost(int64_t cost, int64_t lots, eng_i128 kept) noexcept nogil:
+    """LIQ-MARGIN-4: the cost basis ``kept`` lots of a position of ``lots`` keep on a reduction,
+    floor(cost * |kept| / |lots|) (|cost|, |kept| <= 2^63: the product fits 128 bits)."""
+    return floor_div(<eng_i128>cost * iabs(kept), iabs(<eng_i128>lots))
+
+
+cdef inline bint at_entry(const Eng* e, Py_ssize_t i) noexcept nogil:
+    """LIQ-TIER-6: row i's requirements are on entry values (entry basis, an isolated account)."""
+    return e.maint_basis == MAINT_AT_ENTRY and e.isolated[i] != -1
+
+
+cdef inline int position_maint(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t kept,
+                               int64_t* out) noexcept nogil:
+    """LIQ-TIER-6 over LIQ-TIER-2: the requirement of row i's position in k reduced to ``kept``
+    lots (the whole position: kept = its lots), on the notional at the mark or, at entry, on the
+    cost basis those lots keep."""
+    cdef int64_t v
+    if kept == 0:
+        out[0] = 0
+        return C_OK
+    if at_entry(e, i):
+        return maint_of(e, k, iabs(reduced_cost(e.cost[i * e.m + k], e.lots[i * e.m + k], kept)),
+                        out)
+    if value_of(e, kept, k, e.marks[k], &v) != C_OK:
+        return C_OVERFLOW
+    return maint_of(e, k, iabs(v), out)
+
+
 cdef inline int maint_total(const Eng* e, Py_ssize_t i, int64_t* out) noexcept nogil:
-    """LIQ-TIER-5: checked sum of checked per-position requirements."""
+    """LIQ-TIER-5: checked sum of checked per-position requirements, each on its basis."""
     cdef Py_ssize_t k
-    cdef int64_t v, mm
+    cdef int64_t mm
     cdef eng_i128 total = 0
     cdef const int64_t* lots = e.lots + i * e.m
     for k in range(e.m):
         if lots[k] == 0:
             continue
-        if value_of(e, lots[k], k, e.marks[k], &v) != C_OK:
-            return C_OVERFLOW
-        if maint_of(e, k, iabs(v), &mm) != C_OK:
+        if position_maint(e, i, k, lots[k], &mm) != C_OK:
             return C_OVERFLOW
         total += mm
     if not eng_fits(total):
@@ -741,7 +771,7 @@ cdef int move_base(Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t delta, eng_i128 c
     elif old == 0 or sgn(old) == sgn(delta):
         c = old_cost + traded
     elif sgn(new) == sgn(old):
-        c = floor_div(<eng_i128>old_cost * iabs(new), iabs(old))
+        c = reduced_cost(old_cost, old, new)
     else:
         if not eng_mul(traded, iabs(new), &prod):
             return C_OVERFLOW
@@ -821,7 +851,7 @@ cdef int settle_deficit(Eng* e, Py_ssize_t i, eng_i128* paid_out,
 cdef int size_lots(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t* out) noexcept nogil:
     """LIQ-EXEC-1: how many lots one step may close."""
     cdef int64_t position = e.lots[i * e.m + k], v, lots
-    cdef eng_i128 floor_quote, keep, c
+    cdef eng_i128 floor_quote, keep, c, above
     lots = position if position > 0 else -position
     if position == INT64_MIN:
         return C_OVERFLOW  # |INT64_MIN| is no int64 (and its value cannot be either)
@@ -835,12 +865,26 @@ cdef int size_lots(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t* out) noexc
         else:
             c = ceil_div(<eng_i128>lots * e.portion_ppm, PPM)
             out[0] = <int64_t>(c if c > 1 else 1)
-    else:
+    elif not at_entry(e, i):
         floor_quote = e.floor[tier_slot(e, k, v)]
         if floor_quote == 0:
             out[0] = lots
         else:
             keep = ceil_div(floor_quote, <eng_i128>e.marks[k] * e.vplt[k]) - 1
+            out[0] = <int64_t>(lots - keep)
+    else:  # LIQ-TIER-6: the tier of the entry value; keep the most lots whose kept basis is below
+        floor_quote = e.floor[tier_slot(e, k, iabs(<eng_i128>e.cost[i * e.m + k]))]
+        if floor_quote == 0:
+            out[0] = lots
+        else:
+            keep = 0
+            above = lots  # basis(keep) < floor <= basis(above)
+            while above - keep > 1:
+                c = (keep + above) // 2
+                if iabs(reduced_cost(e.cost[i * e.m + k], position, c)) < floor_quote:
+                    keep = c
+                else:
+                    above = c
             out[0] = <int64_t>(lots - keep)
     return C_OK
 
@@ -2229,10 +2273,8 @@ cdef int bankruptcy_value(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t lots
     change = <eng_i128>v_after - v_before
     if equity_of(e, i, &eq) != C_OK or maint_total(e, i, &total_mm) != C_OK:
         return C_OVERFLOW
-    if value_of(e, before, k, e.marks[k], &v_before) != C_OK \
-            or maint_of(e, k, iabs(v_before), &mm_before) != C_OK \
-            or value_of(e, after, k, e.marks[k], &v_after) != C_OK \
-            or maint_of(e, k, iabs(v_after), &mm_after) != C_OK:
+    if position_maint(e, i, k, before, &mm_before) != C_OK \
+            or position_maint(e, i, k, after, &mm_after) != C_OK:
         return C_OVERFLOW
     released = <eng_i128>mm_before - mm_after
     if total_mm <= 0:
@@ -3110,7 +3152,22 @@ cdef int place(Eng* e, Idx* ix, Py_ssize_t i) noexcept nogil:
             return act_push(ix, i, ix.gen[i])
         side = 1 if lots > 0 else -1
         quote = e.quote[i]
-        if trigger_test(e, k, quote, a, side, 1):
+        if at_entry(e, i):
+            # LIQ-TIER-6: the requirement mm does not move with the mark, so h = q + side * a * p
+            # with q = quote - mm is linear: the trigger in closed form
+            if position_maint(e, i, k, lots, &mm) != C_OK:
+                ix.ekind[i] = E_ALWAYS
+                return act_push(ix, i, ix.gen[i])
+            quote -= mm
+            if (quote + a >= 0) if side > 0 else (quote - a < 0):
+                trigger = 1
+            elif (quote + a * p_max < 0) if side > 0 else (quote - a * p_max >= 0):
+                trigger = -1
+            elif side > 0:
+                trigger = <int64_t>ceil_div(-quote, a)  # the least p with q + a p >= 0
+            else:
+                trigger = <int64_t>(floor_div(quote, a) + 1)  # the least p with q - a p < 0
+        elif trigger_test(e, k, quote, a, side, 1):
             trigger = 1
         elif not trigger_test(e, k, quote, a, side, p_max):
             trigger = -1
@@ -3738,6 +3795,7 @@ cdef class Engine:
         self.e.bad_debt = policies["bad_debt"]
         self.e.ranking = policies["ranking"]
         self.e.adl_price = policies["adl_price"]
+        self.e.maint_basis = policies["maint_basis"]
         self.e.portion_ppm = policies["portion_ppm"]
         self.e.portion_threshold = policies["portion_threshold"]
         self.e.bs_num = tables.backstop_num

@@ -27,8 +27,8 @@ from libc.stdlib cimport malloc, free
 
 from liqspec.reference.errors import InvalidLeverage, MalformedState, Overflow, ResultCode
 
-from .domain import (account_arrays, flag_array, health_outputs, int64_array,  # LIQ-DOMAIN-1
-                     int64_scalar, market_column)
+from .domain import (account_arrays, entry_arrays, flag_array, health_outputs,  # LIQ-DOMAIN-1
+                     int64_array, int64_scalar, market_column)
 
 cnp.import_array()
 
@@ -305,11 +305,53 @@ cdef inline bint initial_of(const Tables* t, Py_ssize_t k, liq_i128 notional, in
     return True
 
 
+# -- the maintenance basis (LIQ-TIER-6) ----------------------------------------------------------
+#
+# A row whose requirements are on entry values (the profile's basis is ``entry`` and the account
+# is isolated) passes its cost bases ``entry[M]``; every other row passes NULL and is at the mark.
+
+cdef inline bint position_maint(const Tables* t, Py_ssize_t k, int64_t value, const int64_t* entry,
+                                liq_i128* out) noexcept nogil:
+    """LIQ-TIER-6 over LIQ-TIER-2: the requirement on |value| (the notional at the mark), or on
+    the entry value |entry[k]| for a row at entry."""
+    if entry != NULL:
+        return maint_of(t, k, iabs(<liq_i128>entry[k]), out)
+    return maint_of(t, k, iabs(value), out)
+
+
+cdef inline const int64_t* entry_row(const int64_t* cost, const uint8_t* at_entry, Py_ssize_t i,
+                                     Py_ssize_t m) noexcept nogil:
+    """Row i's cost bases when its requirements are on entry values, else NULL."""
+    if cost == NULL or not at_entry[i]:
+        return NULL
+    return cost + i * m
+
+
+cdef class _EntryBasis:
+    """The pointers of a batch's (cost[N, M], at_entry[N]) arrays, NULL when none were given;
+    it holds the arrays while a kernel reads them."""
+    cdef object cost_array, flag_array
+    cdef const int64_t* cost
+    cdef const uint8_t* flags
+
+    def __cinit__(self, cost, flags):
+        cdef const int64_t[:, ::1] cost_view
+        cdef const uint8_t[::1] flag_view
+        self.cost = NULL
+        self.flags = NULL
+        self.cost_array, self.flag_array = cost, flags
+        if flags is not None and flags.shape[0] > 0:
+            cost_view = cost
+            flag_view = flags
+            self.cost = &cost_view[0, 0]
+            self.flags = &flag_view[0]
+
+
 # -- account totals --------------------------------------------------------------------------
 
 cdef inline bint account_totals(const Tables* t, int64_t quote, const int64_t* lots,
-                                const int64_t* units, const uint8_t* unit_ok, liq_i128* equity,
-                                liq_i128* maint) noexcept nogil:
+                                const int64_t* units, const uint8_t* unit_ok, const int64_t* entry,
+                                liq_i128* equity, liq_i128* maint) noexcept nogil:
     """Equity (LIQ-MARGIN-2) and maintenance (LIQ-TIER-5) of one account, both unchecked totals;
     False where a position value or a per-position requirement leaves int64. ``units[k]`` is
     mark * value_per_lot_tick (see :func:`lot_units`)."""
@@ -322,7 +364,7 @@ cdef inline bint account_totals(const Tables* t, int64_t quote, const int64_t* l
         if not unit_ok[k] or __builtin_mul_overflow(lots[k], units[k], &value):
             return False
         eq += value
-        if not maint_of(t, k, iabs(value), &mm_k):
+        if not position_maint(t, k, value, entry, &mm_k):
             return False
         mm += mm_k
     equity[0] = eq
@@ -468,6 +510,7 @@ cdef _equity_quotes(const int64_t[::1] quote, const int64_t[:, ::1] lots,
 
 cdef Py_ssize_t requirement_sums(const Tables* t, const int64_t[:, ::1] lots,
                                  const int64_t[::1] marks, const int64_t* open_interest,
+                                 const int64_t* cost, const uint8_t* at_entry,
                                  int64_t[::1] res, const int64_t* leverage=NULL) noexcept nogil:
     """LIQ-TIER-5 per account: the sum of every position's requirement, maintenance
     (LIQ-TIER-2) when ``open_interest`` is NULL, else initial with the open-interest scaling
@@ -477,15 +520,19 @@ cdef Py_ssize_t requirement_sums(const Tables* t, const int64_t[:, ::1] lots,
     cdef int64_t value
     cdef liq_i128 total, part, chosen
     cdef bint ok
+    cdef const int64_t* entry
     for i in range(lots.shape[0]):
         total = 0
+        entry = entry_row(cost, at_entry, i, t.n_markets) if open_interest == NULL else NULL
         for k in range(t.n_markets):
             if lots[i, k] == 0:
                 continue
-            if not liq_value(lots[i, k], marks[k], t.vplt[k], &value):
+            if entry != NULL:  # at entry no value at the mark is computed, as in the reference
+                value = 0
+            elif not liq_value(lots[i, k], marks[k], t.vplt[k], &value):
                 return i
             if open_interest == NULL:
-                ok = maint_of(t, k, iabs(value), &part)
+                ok = position_maint(t, k, value, entry, &part)
             else:
                 ok = initial_of(t, k, iabs(value), open_interest[k], &part)
                 if ok and leverage != NULL and leverage[i * t.n_markets + k] > 0:
@@ -502,7 +549,8 @@ cdef Py_ssize_t requirement_sums(const Tables* t, const int64_t[:, ::1] lots,
     return -1
 
 
-cdef _maintenance_margin_quotes(const int64_t[:, ::1] lots, const int64_t[::1] marks, tables):
+cdef _maintenance_margin_quotes(const int64_t[:, ::1] lots, const int64_t[::1] marks, tables,
+                                _EntryBasis basis):
     # the body of maintenance_margin_quotes, on arguments checked there
     cdef _TableView view = _view(tables, lots.shape[1])
     cdef Py_ssize_t bad = -1
@@ -511,7 +559,7 @@ cdef _maintenance_margin_quotes(const int64_t[:, ::1] lots, const int64_t[::1] m
     if lots.shape[0] == 0:
         return out
     with nogil:
-        bad = requirement_sums(&view.t, lots, marks, NULL, res)
+        bad = requirement_sums(&view.t, lots, marks, NULL, basis.cost, basis.flags, res)
     if bad >= 0:
         raise _overflow(bad, "maintenance margin")
     return out
@@ -535,7 +583,8 @@ cdef _initial_margin_quotes(const int64_t[:, ::1] lots, const int64_t[::1] marks
         out[:] = 0
         return out
     with nogil:
-        bad = requirement_sums(&view.t, lots, marks, &open_interest_quote[0], res, chosen_at)
+        bad = requirement_sums(&view.t, lots, marks, &open_interest_quote[0], NULL, NULL, res,
+                               chosen_at)
     if bad >= 0:
         raise _overflow(bad, "initial margin")
     return out
@@ -578,21 +627,25 @@ cdef _open_interest_quotes(const int64_t[:, ::1] lots, const int64_t[::1] marks,
 
 cdef int health_block(const Tables* t, const FirstTier* first, Py_ssize_t start, Py_ssize_t n,
                       const int64_t* quote, const int64_t* lots, const int64_t* units,
-                      const uint8_t* unit_ok, int64_t* equity, int64_t* maint,
-                      uint8_t* flags) noexcept nogil:
+                      const uint8_t* unit_ok, const int64_t* cost, const uint8_t* at_entry,
+                      int64_t* equity, int64_t* maint, uint8_t* flags) noexcept nogil:
     """Health of rows start .. start + HEALTH_BLOCK (or n): the first-tier path for the block,
-    then the checked path for the accounts it left; 1 if any account's totals leave int64 (its
-    outputs are then 0: the caller raises)."""
+    then the checked path for the accounts it left and for every row at entry (LIQ-TIER-6: the
+    first-tier path reads requirements at the mark only); 1 if any account's totals leave int64
+    (its outputs are then 0: the caller raises)."""
     cdef Py_ssize_t rows = min(HEALTH_BLOCK, n - start), i, m = t.n_markets
     cdef uint8_t outside[HEALTH_BLOCK]
     cdef liq_i128 eq, mm
+    cdef const int64_t* entry
     cdef int bad = 0
     first_tier_block(first, m, rows, quote + start, lots + start * m, equity + start,
                      maint + start, outside)
     for i in range(rows):
-        if outside[i]:
+        entry = entry_row(cost, at_entry, start + i, m)
+        if outside[i] or entry != NULL:
             if not account_totals(t, quote[start + i], lots + (start + i) * m, units, unit_ok,
-                                  &eq, &mm) or not liq_fits_i64(eq) or not liq_fits_i64(mm):
+                                  entry, &eq, &mm) or not liq_fits_i64(eq) \
+                    or not liq_fits_i64(mm):
                 bad = 1
                 eq = 0
                 mm = 0
@@ -603,7 +656,7 @@ cdef int health_block(const Tables* t, const FirstTier* first, Py_ssize_t start,
 
 
 cdef _health(const int64_t[::1] quote, const int64_t[:, ::1] lots, const int64_t[::1] marks,
-             tables, out):
+             tables, _EntryBasis basis, out):
     # the body of health, on arguments checked there (``out``: three arrays checked there, or
     # None for new ones)
     cdef _TableView view = _view(tables, lots.shape[1])
@@ -633,61 +686,79 @@ cdef _health(const int64_t[::1] quote, const int64_t[:, ::1] lots, const int64_t
         first_tiers(t, &units[0], &unit_ok[0], <FirstTier*>first)
         for block in prange(blocks, schedule="static", num_threads=_threads(n)):
             any_bad |= health_block(t, first, block * HEALTH_BLOCK, n, &quote[0], &lots[0, 0],
-                                    &units[0], &unit_ok[0], &eq_out[0], &mm_out[0], &flag_out[0])
+                                    &units[0], &unit_ok[0], basis.cost, basis.flags, &eq_out[0],
+                                    &mm_out[0], &flag_out[0])
     if any_bad:
         for i in range(n):
-            if not account_totals(t, quote[i], &lots[i, 0], &units[0], &unit_ok[0], &eq, &mm) \
+            if not account_totals(t, quote[i], &lots[i, 0], &units[0], &unit_ok[0],
+                                  entry_row(basis.cost, basis.flags, i, m), &eq, &mm) \
                     or not liq_fits_i64(eq) or not liq_fits_i64(mm):
                 raise _overflow(i, "equity or maintenance margin")
     return equity, maint, flags
 
 
 cdef _liquidatable_flags(const int64_t[::1] quote, const int64_t[:, ::1] lots,
-                         const int64_t[::1] marks, tables):
+                         const int64_t[::1] marks, tables, _EntryBasis basis):
     # the body of liquidatable_flags, on arguments checked there
-    return _threshold_flags(quote, lots, marks, tables, 1, 1)
+    return _threshold_flags(quote, lots, marks, tables, 1, 1, basis)
 
 
 cdef _below_backstop_flags(const int64_t[::1] quote, const int64_t[:, ::1] lots,
-                           const int64_t[::1] marks, tables):
+                           const int64_t[::1] marks, tables, _EntryBasis basis):
     # the body of below_backstop_flags, on arguments checked there
     if tables.backstop_den == 0:
         _check_rows(quote.shape[0], lots.shape[0])
         return np.zeros(lots.shape[0], dtype=np.bool_)
-    return _threshold_flags(quote, lots, marks, tables, tables.backstop_num, tables.backstop_den)
+    return _threshold_flags(quote, lots, marks, tables, tables.backstop_num, tables.backstop_den,
+                            basis)
 
 
 cdef _threshold_flags(const int64_t[::1] quote, const int64_t[:, ::1] lots,
-                      const int64_t[::1] marks, tables, int64_t num, int64_t den):
+                      const int64_t[::1] marks, tables, int64_t num, int64_t den,
+                      _EntryBasis basis):
     cdef _TableView view = _view(tables, lots.shape[1])
     cdef const Tables* t = &view.t
     cdef Py_ssize_t n = lots.shape[0], i, k, bad = -1
     cdef int64_t value
     cdef liq_i128 eq, mm, mm_k
-    cdef bint failed_value
     flags = np.zeros(n, dtype=np.bool_)
     cdef uint8_t[::1] out = flags.view(np.uint8)
     _check_rows(quote.shape[0], n)
     if n == 0:
         return flags
+    cdef const int64_t* entry
     with nogil:
         for i in range(n):
             eq = quote[i]
             mm = 0
+            entry = entry_row(basis.cost, basis.flags, i, t.n_markets)
             for k in range(t.n_markets):
                 if lots[i, k] == 0:
                     continue
-                if not liq_value(lots[i, k], marks[k], t.vplt[k], &value) \
-                        or not maint_of(t, k, iabs(value), &mm_k):
+                if entry == NULL:  # at the mark: the value serves the requirement and equity
+                    if not liq_value(lots[i, k], marks[k], t.vplt[k], &value):
+                        bad = i
+                        break
+                    eq += value
+                else:
+                    value = 0  # at entry: equity only once the requirement is positive
+                if not position_maint(t, k, value, entry, &mm_k):
                     bad = i
                     break
-                eq += value
                 mm += mm_k
             if bad >= 0 or not liq_fits_i64(mm):
                 bad = i
                 break
             if mm > 0:
-                if not liq_fits_i64(eq):
+                if entry != NULL:
+                    for k in range(t.n_markets):
+                        if lots[i, k] == 0:
+                            continue
+                        if not liq_value(lots[i, k], marks[k], t.vplt[k], &value):
+                            bad = i
+                            break
+                        eq += value
+                if bad >= 0 or not liq_fits_i64(eq):
                     bad = i
                     break
                 # |eq|, |mm| < 2^63 and 0 < num < den < 2^63: both products fit 128 bits
@@ -723,7 +794,8 @@ cdef _funding_owed_quotes(const int64_t[:] lots, int64_t mark_ticks, int64_t val
 # -- bankruptcy and liquidation prices (LIQ-PRICE-1/2/3) ---------------------------------------
 
 cdef inline int fixed_part(const Tables* t, int64_t quote, const int64_t* lots, const int64_t* marks,
-                           Py_ssize_t market, liq_i128* constant, liq_i128* other_mm) noexcept nogil:
+                           const int64_t* entry, Py_ssize_t market, liq_i128* constant,
+                           liq_i128* other_mm) noexcept nogil:
     """(C, M_o) of prices.py: what in equity and maintenance does not move with ``market``."""
     cdef Py_ssize_t k
     cdef int64_t value
@@ -734,7 +806,7 @@ cdef inline int fixed_part(const Tables* t, int64_t quote, const int64_t* lots, 
         if not liq_value(lots[k], marks[k], t.vplt[k], &value):
             return CODE_OVERFLOW
         c += value
-        if not maint_of(t, k, iabs(value), &mm_k):
+        if not position_maint(t, k, value, entry, &mm_k):
             return CODE_OVERFLOW
         mo += mm_k
     constant[0] = c
@@ -780,8 +852,8 @@ cdef inline void store_zero(int64_t* ticks, int64_t* num, int64_t* den) noexcept
 
 
 cdef inline int bankruptcy_one(const Tables* t, int64_t quote, const int64_t* lots,
-                               const int64_t* marks, Py_ssize_t market, int64_t* ticks,
-                               int64_t* num, int64_t* den) noexcept nogil:
+                               const int64_t* marks, const int64_t* entry, Py_ssize_t market,
+                               int64_t* ticks, int64_t* num, int64_t* den) noexcept nogil:
     """LIQ-PRICE-1: max(-C / (s * m), 0)."""
     cdef int64_t position = lots[market]
     cdef liq_i128 constant, other_mm, a
@@ -789,7 +861,7 @@ cdef inline int bankruptcy_one(const Tables* t, int64_t quote, const int64_t* lo
     cdef int code
     if position == 0:
         return CODE_NO_POSITION
-    code = fixed_part(t, quote, lots, marks, market, &constant, &other_mm)
+    code = fixed_part(t, quote, lots, marks, entry, market, &constant, &other_mm)
     if code != CODE_OK:
         return code
     a = -constant if side > 0 else constant  # -C / (s*m) with the sign of s moved to the top
@@ -800,8 +872,8 @@ cdef inline int bankruptcy_one(const Tables* t, int64_t quote, const int64_t* lo
 
 
 cdef inline int liquidation_one(const Tables* t, int64_t quote, const int64_t* lots,
-                                const int64_t* marks, Py_ssize_t market, int64_t* ticks,
-                                int64_t* num, int64_t* den) noexcept nogil:
+                                const int64_t* marks, const int64_t* entry, Py_ssize_t market,
+                                int64_t* ticks, int64_t* num, int64_t* den) noexcept nogil:
     """LIQ-PRICE-2, solved in notional space.
 
     With K = C - M_o, side sigma and notional N = |s| * P * m, the gap (equity minus requirement)
@@ -812,6 +884,9 @@ cdef inline int liquidation_one(const Tables* t, int64_t quote, const int64_t* l
     smaller. h2's root lies on the tier found by evaluating h2 at the tier floors (integers times
     10^6); the reference's candidate for that tier is the same rational. A root at N <= 0 means
     no positive price crosses the threshold: the reference reports 0 then.
+
+    At entry (LIQ-TIER-6) the position's requirement MM_e is a fixed integer and the root is
+    linear: N = sigma * (MM_e - K), 0 when that is not positive.
     """
     cdef int64_t position = lots[market]
     cdef liq_i128 constant, other_mm, K, Kp, a, b, n1, a2, b2, h
@@ -821,10 +896,18 @@ cdef inline int liquidation_one(const Tables* t, int64_t quote, const int64_t* l
     cdef int code
     if position == 0:
         return CODE_NO_POSITION
-    code = fixed_part(t, quote, lots, marks, market, &constant, &other_mm)
+    code = fixed_part(t, quote, lots, marks, entry, market, &constant, &other_mm)
     if code != CODE_OK:
         return code
     K = constant - other_mm
+    if entry != NULL:
+        if not maint_of(t, market, iabs(<liq_i128>entry[market]), &h):
+            return CODE_OVERFLOW
+        a = h - K if side > 0 else K - h
+        if a <= 0:
+            store_zero(ticks, num, den)
+            return CODE_OK
+        return store_price(a, 1, iabs(<liq_i128>position) * t.vplt[market], side, ticks, num, den)
     Kp = K * PPM
     if side > 0:
         n1 = <liq_i128>minimum - K  # root of h1: K + N - min = 0
@@ -875,12 +958,12 @@ cdef inline int liquidation_one(const Tables* t, int64_t quote, const int64_t* l
     return store_price(a, b, iabs(<liq_i128>position) * t.vplt[market], side, ticks, num, den)
 
 
-ctypedef int (*price_fn)(const Tables*, int64_t, const int64_t*, const int64_t*, Py_ssize_t,
-                         int64_t*, int64_t*, int64_t*) noexcept nogil
+ctypedef int (*price_fn)(const Tables*, int64_t, const int64_t*, const int64_t*, const int64_t*,
+                         Py_ssize_t, int64_t*, int64_t*, int64_t*) noexcept nogil
 
 
 cdef _prices(price_fn fn, const int64_t[::1] quote, const int64_t[:, ::1] lots,
-             const int64_t[::1] marks, tables, Py_ssize_t market):
+             const int64_t[::1] marks, tables, Py_ssize_t market, _EntryBasis basis):
     cdef _TableView view = _view(tables, lots.shape[1])
     cdef const Tables* t = &view.t
     cdef Py_ssize_t n = lots.shape[0], i
@@ -897,21 +980,22 @@ cdef _prices(price_fn fn, const int64_t[::1] quote, const int64_t[:, ::1] lots,
         return ticks, num, den, codes
     with nogil:
         for i in prange(n, schedule="guided", num_threads=_threads(n)):
-            c_out[i] = <int8_t>fn(t, quote[i], &lots[i, 0], &marks[0], market, &t_out[i],
-                                  &n_out[i], &d_out[i])
+            c_out[i] = <int8_t>fn(t, quote[i], &lots[i, 0], &marks[0],
+                                  entry_row(basis.cost, basis.flags, i, t.n_markets), market,
+                                  &t_out[i], &n_out[i], &d_out[i])
     return ticks, num, den, codes
 
 
 cdef _bankruptcy_prices(const int64_t[::1] quote, const int64_t[:, ::1] lots,
-                        const int64_t[::1] marks, tables, Py_ssize_t market):
+                        const int64_t[::1] marks, tables, Py_ssize_t market, _EntryBasis basis):
     # the body of bankruptcy_prices, on arguments checked there
-    return _prices(bankruptcy_one, quote, lots, marks, tables, market)
+    return _prices(bankruptcy_one, quote, lots, marks, tables, market, basis)
 
 
 cdef _liquidation_prices(const int64_t[::1] quote, const int64_t[:, ::1] lots,
-                         const int64_t[::1] marks, tables, Py_ssize_t market):
+                         const int64_t[::1] marks, tables, Py_ssize_t market, _EntryBasis basis):
     # the body of liquidation_prices, on arguments checked there
-    return _prices(liquidation_one, quote, lots, marks, tables, market)
+    return _prices(liquidation_one, quote, lots, marks, tables, market, basis)
 
 
 cdef _check_rows(Py_ssize_t quote_rows, Py_ssize_t lot_rows):
@@ -938,10 +1022,14 @@ def equity_quotes(quote, lots, marks, tables):
     return _equity_quotes(quote, lots, marks, tables)
 
 
-def maintenance_margin_quotes(lots, marks, tables):
-    """LIQ-TIER-5: the sum of every position's tiered maintenance requirement per account."""
+def maintenance_margin_quotes(lots, marks, tables, cost=None, at_entry=None):
+    """LIQ-TIER-5: the sum of every position's tiered maintenance requirement per account, each
+    on its basis (LIQ-TIER-6): ``cost[N, M]``, each row's cost bases, and ``at_entry[N]``,
+    whether its requirements are on them (an isolated account of a profile whose basis is
+    ``entry``; ``StateArrays.basis()`` of ``liqspec.fast.pack`` gives both). Required for such
+    a profile's tables; the other maintenance kernels take them too."""
     _, lots, marks = account_arrays(None, lots, marks, tables)
-    return _maintenance_margin_quotes(lots, marks, tables)
+    return _maintenance_margin_quotes(lots, marks, tables, _basis(cost, at_entry, lots, tables))
 
 
 def initial_margin_quotes(lots, marks, tables, open_interest_quote, leverage=None):
@@ -969,7 +1057,7 @@ def open_interest_quotes(lots, marks, tables, wanted=None):
     return _open_interest_quotes(lots, marks, tables, wanted)
 
 
-def health(quote, lots, marks, tables, out=None):
+def health(quote, lots, marks, tables, cost=None, at_entry=None, out=None):
     """Margin health in one pass: (equity[N], maintenance[N], liquidatable[N]).
 
     Liquidatable is LIQ-TRIGGER-1 (MM > 0 and equity < MM). Raises Overflow where either the
@@ -977,7 +1065,9 @@ def health(quote, lots, marks, tables, out=None):
     Rows are split across OpenMP threads; an overflow anywhere is found again serially to name
     the first failing row. An account whose positions all sit in their first tier (notional
     below the second tier's floor and 2^43 quote units) is computed in 64 bits without branches;
-    any other account by the checked 128-bit path: the same integers either way.
+    any other account, and every row at entry, by the checked 128-bit path: the same integers
+    either way. ``cost`` and ``at_entry``: the maintenance basis, as
+    :func:`maintenance_margin_quotes` takes it (LIQ-TIER-6).
 
     ``out``: optionally three arrays to write into (int64[N], int64[N], bool[N], C-contiguous,
     not overlapping the inputs), as numpy's ``out=``: a caller evaluating many marks over one
@@ -985,23 +1075,24 @@ def health(quote, lots, marks, tables, out=None):
     Overflow their contents are unspecified.
     """
     quote, lots, marks = account_arrays(quote, lots, marks, tables)
+    basis = _basis(cost, at_entry, lots, tables)
     if out is not None:
         out = health_outputs(out, lots.shape[0], (quote, lots, marks))
-    return _health(quote, lots, marks, tables, out)
+    return _health(quote, lots, marks, tables, basis, out)
 
 
-def liquidatable_flags(quote, lots, marks, tables):
+def liquidatable_flags(quote, lots, marks, tables, cost=None, at_entry=None):
     """LIQ-TRIGGER-1 per account with the reference's is_liquidatable errors: the maintenance
     total is checked first, and equity only where the requirement is positive."""
     quote, lots, marks = account_arrays(quote, lots, marks, tables)
-    return _liquidatable_flags(quote, lots, marks, tables)
+    return _liquidatable_flags(quote, lots, marks, tables, _basis(cost, at_entry, lots, tables))
 
 
-def below_backstop_flags(quote, lots, marks, tables):
+def below_backstop_flags(quote, lots, marks, tables, cost=None, at_entry=None):
     """LIQ-TRIGGER-2: equity * den < num * MM with MM > 0; all False for a profile without a
     backstop (nothing is computed then, as in the reference)."""
     quote, lots, marks = account_arrays(quote, lots, marks, tables)
-    return _below_backstop_flags(quote, lots, marks, tables)
+    return _below_backstop_flags(quote, lots, marks, tables, _basis(cost, at_entry, lots, tables))
 
 
 def funding_owed_quotes(lots, mark_ticks, value_per_lot_tick, rate_ppm):
@@ -1017,7 +1108,7 @@ def funding_owed_quotes(lots, mark_ticks, value_per_lot_tick, rate_ppm):
                                 int64_scalar(rate_ppm, "rate_ppm"))
 
 
-def bankruptcy_prices(quote, lots, marks, tables, market):
+def bankruptcy_prices(quote, lots, marks, tables, market, cost=None, at_entry=None):
     """LIQ-PRICE-1 for every account's position in market column ``market``, the other markets at
     their marks: (ticks[N], numerator[N], denominator[N], code[N]).
 
@@ -1027,11 +1118,18 @@ def bankruptcy_prices(quote, lots, marks, tables, market):
     numerator / denominator ticks (0 / 1 when no positive price is a threshold).
     """
     quote, lots, marks = account_arrays(quote, lots, marks, tables)
-    return _bankruptcy_prices(quote, lots, marks, tables, market_column(market, tables))
+    return _bankruptcy_prices(quote, lots, marks, tables, market_column(market, tables),
+                              _basis(cost, at_entry, lots, tables))
 
 
-def liquidation_prices(quote, lots, marks, tables, market):
-    """LIQ-PRICE-2 (with tier switching) for every account's position in market column
-    ``market``; outputs and codes as :func:`bankruptcy_prices`."""
+def liquidation_prices(quote, lots, marks, tables, market, cost=None, at_entry=None):
+    """LIQ-PRICE-2 (with tier switching; linear at entry, LIQ-TIER-6) for every account's
+    position in market column ``market``; outputs and codes as :func:`bankruptcy_prices`."""
     quote, lots, marks = account_arrays(quote, lots, marks, tables)
-    return _liquidation_prices(quote, lots, marks, tables, market_column(market, tables))
+    return _liquidation_prices(quote, lots, marks, tables, market_column(market, tables),
+                               _basis(cost, at_entry, lots, tables))
+
+
+cdef _EntryBasis _basis(cost, at_entry, lots, tables):
+    cost, at_entry = entry_arrays(cost, at_entry, lots, tables)
+    return _EntryBasis(cost, at_entry)

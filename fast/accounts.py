@@ -38,7 +38,8 @@ def account_maintenance_margin_quote(account: Account, marks: Mapping[str, int],
                                      profile: Profile) -> int:
     """LIQ-TIER-5 (reference: margin.account_maintenance_margin_quote)."""
     arrays, tables = _one(account, marks, profile)
-    return int(_kernels.maintenance_margin_quotes(arrays.lots, arrays.marks, tables)[0])
+    return int(_kernels.maintenance_margin_quotes(arrays.lots, arrays.marks, tables,
+                                                  **arrays.basis())[0])
 
 
 def _leverage_of(account: Account, tables) -> np.ndarray | None:
@@ -93,13 +94,15 @@ def free_collateral_quote(state: State, account: Account) -> int:
 def is_liquidatable(account: Account, state: State) -> bool:
     """LIQ-TRIGGER-1 (reference: liquidation.is_liquidatable)."""
     arrays, tables = _one(account, state.marks, state.profile)
-    return bool(_kernels.liquidatable_flags(arrays.quote, arrays.lots, arrays.marks, tables)[0])
+    return bool(_kernels.liquidatable_flags(arrays.quote, arrays.lots, arrays.marks, tables,
+                                            **arrays.basis())[0])
 
 
 def is_below_backstop(account: Account, state: State) -> bool:
     """LIQ-TRIGGER-2 (reference: liquidation.is_below_backstop)."""
     arrays, tables = _one(account, state.marks, state.profile)
-    return bool(_kernels.below_backstop_flags(arrays.quote, arrays.lots, arrays.marks, tables)[0])
+    return bool(_kernels.below_backstop_flags(arrays.quote, arrays.lots, arrays.marks, tables,
+                                              **arrays.basis())[0])
 
 
 def _threshold(kernel, account: Account, market_id: str, marks: Mapping[str, int],
@@ -110,7 +113,7 @@ def _threshold(kernel, account: Account, market_id: str, marks: Mapping[str, int
                         f"account {account.account_id} has no position in {market_id}")
     arrays, tables = _one(account, marks, profile)
     ticks, num, den, code = kernel(arrays.quote, arrays.lots, arrays.marks, tables,
-                                   tables.column(market_id))
+                                   tables.column(market_id), **arrays.basis())
     if code[0] == ResultCode.OVERFLOW:
         raise Overflow(f"a price of {account.account_id} in {market_id} is outside the fast "
                        f"path's signed 64-bit domain")

@@ -111,6 +111,23 @@ def account_arrays(quote: Any, lots: Any, marks: Any, tables: Any
     return quote, lots, int64_array(marks, "marks", (m,))
 
 
+def entry_arrays(cost: Any, at_entry: Any, lots: np.ndarray, tables: Any
+                 ) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The (cost[N, M], at_entry[N]) of a kernel that reads maintenance (LIQ-TIER-6): each row's
+    cost bases and whether its requirements are on them (an isolated account of a profile whose
+    basis is ``entry``). Both or neither; neither means every row at the mark, which a table of
+    an ``entry`` profile does not allow (the answer would be silently the mark's)."""
+    if cost is None and at_entry is None:
+        if tables.maintenance_at_entry:
+            raise MalformedState(f"{tables.profile_name!r} takes isolated maintenance at entry "
+                                 f"(LIQ-TIER-6): pass cost and at_entry")
+        return None, None
+    if cost is None or at_entry is None:
+        raise MalformedState("cost and at_entry go together")
+    cost = int64_array(cost, "cost", lots.shape)
+    return cost, flag_array(at_entry, "at_entry", lots.shape[0])
+
+
 def market_count(tables: Any) -> int:
     """The number of markets of a :class:`~liqspec.fast.pack.MarketTables` (whose arrays its own
     constructor checked); anything else is ``MalformedState``."""

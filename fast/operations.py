@@ -57,6 +57,7 @@ def policies_of(profile) -> dict[str, int]:
         "bad_debt": _engine.BAD_DEBT_POLICIES[profile.bad_debt_policy],
         "ranking": _engine.ADL_RANKINGS[profile.adl_ranking],
         "adl_price": _engine.ADL_PRICES[profile.adl_price],
+        "maint_basis": _engine.MAINTENANCE_BASES[profile.maintenance_basis],
         "portion_ppm": profile.portion_ppm,
         # only ever compared with a notional in 0..2^63-1: clamping keeps every comparison
         "portion_threshold": _clamp64(profile.portion_threshold_quote),

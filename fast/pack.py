@@ -24,7 +24,7 @@ from math import gcd
 import numpy as np
 
 from liqspec.reference.errors import MalformedState, Overflow
-from liqspec.reference.state import Account, Profile, State
+from liqspec.reference.state import MAINT_AT_ENTRY, Account, Profile, State
 
 from .domain import flag_array, int64_array
 from .domain import int64_scalar as _int64
@@ -54,6 +54,7 @@ class MarketTables:
     has_oi_scaling: np.ndarray  # uint8[M]
     backstop_num: int  # LIQ-TRIGGER-2 ratio in lowest terms; 0 / 0 without a backstop
     backstop_den: int
+    maintenance_at_entry: bool = False  # LIQ-TIER-6: isolated accounts' maintenance at entry
 
     def __post_init__(self) -> None:
         """Tables built by hand are checked like any other input (liqspec.fast.domain): int64
@@ -97,6 +98,12 @@ class StateArrays:
     quote: np.ndarray  # int64[N], quote quantums
     lots: np.ndarray  # int64[N, M], base lots per market column
     marks: np.ndarray  # int64[M], ticks
+    cost: np.ndarray | None = None  # int64[N, M], cost bases (LIQ-MARGIN-4)
+    at_entry: np.ndarray | None = None  # bool[N], maintenance on entry values (LIQ-TIER-6)
+
+    def basis(self) -> dict:
+        """The maintenance-basis arguments of a kernel (LIQ-TIER-6)."""
+        return {"cost": self.cost, "at_entry": self.at_entry}
 
     def row(self, account_id: str) -> int:
         return self.account_ids.index(account_id)
@@ -149,6 +156,7 @@ def pack_profile(profile: Profile) -> MarketTables:
         has_oi_scaling=np.array([m.oi_scaling is not None for m in markets], dtype=np.uint8),
         backstop_num=num,
         backstop_den=den,
+        maintenance_at_entry=profile.maintenance_basis == MAINT_AT_ENTRY,
     )
 
 
@@ -181,7 +189,17 @@ def pack_accounts(accounts: Iterable[Account], marks: Mapping[str, int],
                                                       f"{market_id}")
     mark_values = np.array([_int64(marks.get(m, 1), f"mark of {m}") for m in tables.market_ids],
                            dtype=np.int64)
-    return StateArrays(tuple(a.account_id for a in accounts), quote, lots, mark_values)
+    cost = np.zeros((len(accounts), len(column)), dtype=np.int64)
+    at_entry = np.zeros(len(accounts), dtype=np.bool_)
+    if tables.maintenance_at_entry:
+        for i, account in enumerate(accounts):
+            at_entry[i] = account.isolated_market is not None
+            for market_id, basis in account.cost_quote.items() if at_entry[i] else ():
+                if market_id in column and account.positions.get(market_id, 0) != 0:
+                    cost[i, column[market_id]] = _int64(basis, f"cost basis of "
+                                                               f"{account.account_id}")
+    return StateArrays(tuple(a.account_id for a in accounts), quote, lots, mark_values,
+                       cost, at_entry)
 
 
 def pack_state(state: State, tables: MarketTables | None = None) -> StateArrays:

@@ -229,6 +229,8 @@ def random_scenario(seed: int, n_accounts: int = 4, leverage: bool = False) -> S
     accounts = [random_account(rng, profile, marks, f"a{i}") for i in range(n_accounts)]
     rate = rng.choice((0, PPM, -PPM, rng.randint(-PPM, PPM), rng.randint(-1000, 1000)))
     oi = {m: _magnitude(rng, signed=False) for m in profile.markets}
+    profile, accounts = _at_entry(random.Random(f"maintenance basis {seed}"), profile, marks,
+                                  accounts)
     scenario = Scenario(seed, profile, marks, accounts, rate, oi)
     if leverage:
         choose_leverage(random.Random(f"leverage {seed}"), scenario)
@@ -288,6 +290,37 @@ def leverage_calls(rng: random.Random, scenario: Scenario, calls: list[list]) ->
     return out
 
 
+def _at_entry(rng: random.Random, profile: Profile, marks: dict[str, int],
+              accounts: list[Account]) -> tuple[Profile, list[Account]]:
+    """Half the time, the entry maintenance basis (LIQ-TIER-6) with some accounts isolated in
+    one of their markets and a cost basis: from an entry price near the mark, on a tier floor, or
+    anywhere in int64. Drawn from its own stream, so the rest of a seed's scenario is unchanged."""
+    if rng.random() < 0.5:
+        return profile, accounts
+    profile = replace(profile, maintenance_basis="entry")
+    out = []
+    for account in accounts:
+        if not account.positions or rng.random() < 0.3:
+            out.append(account)
+            continue
+        market_id = rng.choice(sorted(account.positions))
+        lots, market = account.positions[market_id], profile.markets[market_id]
+        roll = rng.random()
+        if roll < 0.5:
+            entry = max(1, marks[market_id] * rng.randint(500, 1500) // 1000)
+            cost = lots * entry * market.value_per_lot_tick
+        elif roll < 0.8:
+            floor = rng.choice(market.tiers).floor_notional_quote
+            cost = (1 if lots > 0 else -1) * (floor + rng.choice((-1, 0, 0, 1)))
+        else:
+            cost = rng.choice((rng.randint(INT64_MIN, INT64_MAX), INT64_MIN, INT64_MAX, 0))
+        cost = max(INT64_MIN, min(INT64_MAX, cost))
+        out.append(Account(account.account_id, quote=account.quote,
+                           positions={market_id: lots}, cost_quote={market_id: cost},
+                           isolated_market=market_id, role=account.role))
+    return profile, out
+
+
 # -- venues for the state-changing operations and cascades ------------------------------------
 
 SIZES = ("full", "portion", "tier_step")
@@ -295,6 +328,7 @@ FEES = ("rate", "all_surplus", "per_fill")
 BAD_DEBT = ("adl", "socialize")
 RANKINGS = ("pnl_leverage", "pnl_margin_ratio", "price_ratio_leverage", "seeded", "pro_rata")
 ADL_PRICES = ("bankruptcy", "mark")
+MAINTENANCE_BASES = ("mark", "entry")
 #: the state-changing operations a generated call may name (the reference's names), with the
 #: weight each is drawn with
 OPERATION_WEIGHTS = {"liquidate": 5, "market_liquidate": 4, "backstop_liquidate": 2,
@@ -317,6 +351,7 @@ def random_policies(rng: random.Random) -> dict[str, Any]:
         "adl_ranking": rng.choice(RANKINGS),
         "adl_price": rng.choice(ADL_PRICES),
         "adl_seed": rng.choice((0, rng.getrandbits(64), 2**64 + rng.randint(0, 3))),
+        "maintenance_basis": rng.choice(MAINTENANCE_BASES),
     }
 
 

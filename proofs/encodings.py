@@ -15,8 +15,9 @@ operations call its rule functions.
 Scope, stated once: the encodings leave out the int64 domain checks (LIQ-DOMAIN-1, ``Overflow``),
 so they accept a superset of what the reference accepts; a rejected operation changes nothing
 (LIQ-INV-9), so a theorem proved over the superset holds for the reference. Accounts are cross
-accounts (``isolated_market`` is None), and the journal is modelled by its net effect on each
-holder (quote) and each account and market (lots).
+accounts (``isolated_market`` is None), so every requirement is on the notional at the mark under
+either maintenance basis (LIQ-TIER-6 puts only isolated accounts on their entry values), and the
+journal is modelled by its net effect on each holder (quote) and each account and market (lots).
 """
 
 from __future__ import annotations

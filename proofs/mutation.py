@@ -214,6 +214,13 @@ CATALOGUE: tuple[Mutant, ...] = (
            "rise = -div_floor(-(PPM - tier.init_margin_ppm)",
            covered_by=("T-WITHDRAW-MARGIN", "T-TRADE-HEALTH", "T-NO-FALSE-LIQ", "T-BACKSTOP", "T-ROUNDING",
                        "T-MM-POSITIVE", "T-LIQ-PRICE")),
+    Mutant("entry-basis-ignored", "an isolated account of an entry-basis profile is margined "
+           "at the mark", "reference/margin.py",
+           "return profile.maintenance_basis == MAINT_AT_ENTRY and account.isolated_market is not None",
+           "return False",
+           not_covered_by_proofs=("the encodings model cross accounts, whose requirement is at the "
+                                  "mark under either basis (LIQ-TIER-6); Bybit's worked examples "
+                                  "catch it")),
     Mutant("bankrupt-check-inclusive", "deleveraging an account at exactly zero equity",
            "reference/deleveraging.py", "        if equity >= 0:\n", "        if equity > 0:\n",
            covered_by=("T-FUND-PAYOUT", "T-ADL", "T-ADL-SIDE", "T-PRO-RATA")),

@@ -21,8 +21,10 @@ from .liquidation import (backstop_liquidate, insurance_fund_delta_quote, is_bel
                           is_liquidatable, liquidate, liquidation_fee_quote, liquidation_size_lots)
 from .margin import (account_initial_margin_quote, account_maintenance_margin_quote,
                      equity_quote, free_collateral_quote, initial_margin_at_leverage_quote,
-                     initial_margin_quote, maintenance_margin_quote, notional_quote,
-                     open_interest_quote, position_value_quote, tier_for, unrealized_pnl_quote)
+                     initial_margin_quote, maintenance_at_entry, maintenance_margin_quote,
+                     maintenance_notional_quote, notional_quote, open_interest_quote,
+                     position_maintenance_margin_quote, position_value_quote, tier_for,
+                     unrealized_pnl_quote)
 from .marks import set_mark
 from .prices import Threshold, bankruptcy_price, bankruptcy_value_quote, liquidation_price
 from .profiles import PROFILES, get_profile, profile_summary

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from .arithmetic import checked, div_floor, sign
 from .errors import InvalidAmount, InvalidSize
+from .margin import reduced_cost_quote
 from .rules import implements
 from .state import FEE_SINK, HOLDERS, Fill, State, Transfer, atomic
 
@@ -80,7 +81,7 @@ def _move_base(state: State, account_id: str, market_id: str, delta_lots: int, c
     elif sign(new) == sign(old):
         # Reducing keeps the average entry: the remaining lots carry their share of the cost,
         # rounded toward -infinity (display and ADL ranking only; no quote moves on it).
-        cost = div_floor(old_cost * abs(new), abs(old))
+        cost = reduced_cost_quote(old_cost, old, new)
     else:
         # Flipping: the new position's cost is the traded cost pro rata to the lots beyond zero.
         cost = div_floor(traded_cost * abs(new), abs(delta_lots))

@@ -18,7 +18,8 @@ from .arithmetic import PPM, checked, div_ceil, mul_ppm_ceil, mul_ppm_floor, sig
 from .errors import Rejection, ResultCode
 from .insurance import settle_deficit
 from .ledger import fill, transfer
-from .margin import account_maintenance_margin_quote, equity_quote, notional_quote, tier_for
+from .margin import (account_maintenance_margin_quote, equity_quote, maintenance_at_entry,
+                     maintenance_notional_quote, notional_quote, tier_for)
 from .prices import bankruptcy_price, bankruptcy_value_quote
 from .receipts import Receipt, receipt
 from .rules import implements
@@ -59,11 +60,20 @@ def liquidation_size_lots(account: Account, market_id: str, state: State) -> int
             return lots
         return max(1, div_ceil(lots * profile.portion_ppm, PPM))  # round up: close more
     assert profile.liquidation_size == SIZE_TIER_STEP
-    floor = tier_for(market, notional).floor_notional_quote
+    # The tier of the requirement's notional (LIQ-TIER-6): at the mark, or the entry value.
+    basis = maintenance_notional_quote(account, market_id, state.marks, profile)
+    floor = tier_for(market, basis).floor_notional_quote
     if floor == 0:
         return lots
-    # Keep the most lots whose notional stays strictly below this tier's floor.
-    keep = div_ceil(floor, mark * market.value_per_lot_tick) - 1
+    # Keep the most lots whose requirement's notional stays strictly below this tier's floor.
+    if not maintenance_at_entry(account, profile):  # at the mark: k lots are worth k * mark * m
+        keep = div_ceil(floor, mark * market.value_per_lot_tick) - 1
+    else:  # at entry: the basis k lots keep rises with k; the most below the floor, by bisection
+        keep, above = 0, lots  # basis(keep) < floor <= basis(above)
+        while above - keep > 1:
+            middle = (keep + above) // 2
+            kept = maintenance_notional_quote(account, market_id, state.marks, profile, middle)
+            keep, above = (middle, above) if kept < floor else (keep, middle)
     return lots - keep
 
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from .arithmetic import PPM, checked, div_ceil, div_floor, mul_ppm_ceil
 from .errors import MalformedState
 from .rules import implements
-from .state import Account, Market, Profile, State, Tier
+from .state import MAINT_AT_ENTRY, Account, Market, Profile, State, Tier
 
 
 @implements("LIQ-MARGIN-1")
@@ -45,6 +45,13 @@ def unrealized_pnl_quote(account: Account, market_id: str, mark_ticks: int, mark
     lots = account.position(market_id)
     value = position_value_quote(lots, mark_ticks, market)
     return checked(value - account.cost_quote.get(market_id, 0), "unrealized pnl")
+
+
+@implements("LIQ-MARGIN-4")
+def reduced_cost_quote(cost_quote: int, lots: int, kept_lots: int) -> int:
+    """The cost basis the first ``kept_lots`` of a position of ``lots`` keep when it is reduced to
+    them: the same average entry, ``floor(cost * |kept| / |lots|)``."""
+    return div_floor(cost_quote * abs(kept_lots), abs(lots))
 
 
 @implements("LIQ-TIER-1")
@@ -107,15 +114,48 @@ def open_interest_quote(state: State, market_id: str) -> int:
     return position_value_quote(longs, state.marks[market_id], market)
 
 
+@implements("LIQ-TIER-6")
+def maintenance_at_entry(account: Account, profile: Profile) -> bool:
+    """True when the account's requirements are taken on entry values: the profile's basis is
+    ``entry`` and the account is isolated (cross accounts are always at the mark)."""
+    return profile.maintenance_basis == MAINT_AT_ENTRY and account.isolated_market is not None
+
+
+@implements("LIQ-TIER-6")
+def maintenance_notional_quote(account: Account, market_id: str, marks: Mapping[str, int],
+                               profile: Profile, kept_lots: int | None = None) -> int:
+    """The notional the maintenance requirement of the account's position in ``market_id`` is
+    taken on: its notional at the mark, or under the entry basis its entry value (the absolute
+    cost basis). ``kept_lots`` (at most the position's size; only its size is read) asks for the
+    position reduced to that many lots: at the mark their notional, at entry the cost basis they
+    would keep (LIQ-MARGIN-4)."""
+    market = profile.markets[market_id]
+    lots = account.position(market_id)
+    kept = lots if kept_lots is None else kept_lots
+    if kept == 0:
+        return 0
+    if not maintenance_at_entry(account, profile):
+        return notional_quote(kept, marks[market_id], market)
+    return abs(reduced_cost_quote(account.cost_quote.get(market_id, 0), lots, kept))
+
+
+@implements("LIQ-TIER-6")
+def position_maintenance_margin_quote(account: Account, market_id: str,
+                                      marks: Mapping[str, int], profile: Profile,
+                                      kept_lots: int | None = None) -> int:
+    """Maintenance requirement of one position (LIQ-TIER-2) on its basis (LIQ-TIER-6)."""
+    notional = maintenance_notional_quote(account, market_id, marks, profile, kept_lots)
+    return maintenance_margin_quote(profile.markets[market_id], notional)
+
+
 @implements("LIQ-TIER-5")
 def account_maintenance_margin_quote(account: Account, marks: Mapping[str, int],
                                      profile: Profile) -> int:
     """Total maintenance requirement: the sum over the account's positions (cross margin; an
     isolated account has one position, so the same sum serves both)."""
     total = 0
-    for market_id, lots in account.positions.items():
-        market = profile.markets[market_id]
-        total += maintenance_margin_quote(market, notional_quote(lots, marks[market_id], market))
+    for market_id in account.positions:
+        total += position_maintenance_margin_quote(account, market_id, marks, profile)
     return checked(total, f"maintenance margin of {account.account_id}")
 
 

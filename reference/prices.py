@@ -14,6 +14,10 @@ equation decides it: a long is liquidatable iff mark < x, a short iff mark > x. 
 continuous and increasing in notional (the deductions guarantee it), so ``x`` is unique; it is found
 by solving every tier's linear piece and keeping the root whose notional lies in that tier.
 
+Under the entry basis (LIQ-TIER-6) an isolated position's requirement is a fixed integer
+``MM_e`` taken on its entry value, so the root is linear: ``x = (M_o + MM_e - C) / (s*m)``; the
+trigger compares against the same integer, so the same rounding argument holds.
+
 A price is reported exactly (a Fraction: these prices are shown, never stored) and in ticks rounded
 in the venue's favour (LIQ-PRICE-3): up for a long, down for a short, which keeps the trigger exact
 in tick space (long: liquidated iff mark < ticks; short: iff mark > ticks). A long that no positive
@@ -29,8 +33,8 @@ from math import ceil, floor, trunc
 
 from .arithmetic import PPM, div_floor, sign
 from .errors import MalformedState, Rejection, ResultCode
-from .margin import (account_maintenance_margin_quote, equity_quote, maintenance_margin_quote,
-                     notional_quote, position_value_quote, tier_for)
+from .margin import (account_maintenance_margin_quote, equity_quote, maintenance_at_entry,
+                     position_maintenance_margin_quote, position_value_quote, tier_for)
 from .rules import implements
 from .state import Account, Market, Profile
 
@@ -57,10 +61,8 @@ def _fixed_part(account: Account, market_id: str, marks: Mapping[str, int],
     for other_id, lots in account.positions.items():
         if other_id == market_id:
             continue
-        market = profile.markets[other_id]
-        constant += position_value_quote(lots, marks[other_id], market)
-        other_maintenance += maintenance_margin_quote(market, notional_quote(lots, marks[other_id],
-                                                                             market))
+        constant += position_value_quote(lots, marks[other_id], profile.markets[other_id])
+        other_maintenance += position_maintenance_margin_quote(account, other_id, marks, profile)
     return constant, other_maintenance
 
 
@@ -100,8 +102,10 @@ def bankruptcy_value_quote(account: Account, market_id: str, lots: int,
     (negative: it pays), as dYdX v4's ``GetBankruptcyPriceInQuoteQuantums``: the closed lots' mark
     value, less their share of the account's equity, the share being the fall in maintenance
     margin the close causes over the total maintenance margin, floored (so the value rounds toward
-    +infinity); closing the last position leaves equity exactly zero. The total maintenance is
-    positive for any account this is asked of (it is liquidatable or bankrupt)."""
+    +infinity); closing the last position leaves equity exactly zero. The maintenance is read on
+    the profile's basis (LIQ-TIER-6): under the entry basis, the released part is that of the
+    closed lots' share of the entry value. The total maintenance is positive for any account this
+    is asked of (it is liquidatable or bankrupt)."""
     market, mark = profile.market(market_id), marks[market_id]
     before = account.position(market_id)
     after = before - sign(before) * lots
@@ -109,8 +113,9 @@ def bankruptcy_value_quote(account: Account, market_id: str, lots: int,
                     - position_value_quote(before, mark, market))
     equity = equity_quote(account, marks, profile)
     total_maintenance = account_maintenance_margin_quote(account, marks, profile)
-    maintenance_released = (maintenance_margin_quote(market, notional_quote(before, mark, market))
-                            - maintenance_margin_quote(market, notional_quote(after, mark, market)))
+    maintenance_released = (position_maintenance_margin_quote(account, market_id, marks, profile)
+                            - position_maintenance_margin_quote(account, market_id, marks, profile,
+                                                                after))
     return -value_change - div_floor(equity * maintenance_released, total_maintenance)
 
 
@@ -125,12 +130,17 @@ def _maintenance_real(market: Market, notional: Fraction) -> Fraction:
 def liquidation_price(account: Account, market_id: str, marks: Mapping[str, int],
                       profile: Profile) -> Threshold:
     """The mark of ``market_id`` at which equity meets the maintenance requirement, with tier
-    switching: the requirement's tier is the one at the notional *at that price*."""
+    switching: the requirement's tier is the one at the notional *at that price*; under the entry
+    basis (LIQ-TIER-6) the requirement does not move with the mark and the root is linear."""
     lots = _position(account, market_id, profile)
     market = profile.markets[market_id]
     constant, other_maintenance = _fixed_part(account, market_id, marks, profile)
     m, size = market.value_per_lot_tick, abs(lots)
     side = 1 if lots > 0 else -1
+    if maintenance_at_entry(account, profile):  # C + s*P*m = M_o + MM(entry value)
+        fixed = position_maintenance_margin_quote(account, market_id, marks, profile)
+        exact = max(Fraction(other_maintenance + fixed - constant, lots * m), Fraction(0))
+        return Threshold(market_id, side, exact, round_toward_venue(exact, side))
 
     def gap(price: Fraction) -> Fraction:  # equity minus requirement; the root is where it is 0
         return constant + lots * price * m - other_maintenance - _maintenance_real(market,

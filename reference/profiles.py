@@ -30,8 +30,8 @@ from .arithmetic import PPM, div_ceil, div_floor
 from .errors import MalformedState
 from .rules import implements
 from .state import (ADL_AT_BANKRUPTCY, ADL_AT_MARK, BAD_DEBT_ADL, FEE_ALL_SURPLUS, FEE_PER_FILL,
-                    FEE_RATE, SIZE_PORTION, SIZE_TIER_STEP, Market, OpenInterestScaling, Profile,
-                    Tier)
+                    FEE_RATE, MAINT_AT_ENTRY, SIZE_PORTION, SIZE_TIER_STEP, Market,
+                    OpenInterestScaling, Profile, Tier)
 from .units import from_units, to_units
 
 #: quote decimals of every profile: 1 quantum = 1e-6 USDT / USDC
@@ -269,12 +269,16 @@ BYBIT = Profile(
     # lower margin tier value"; at the lowest tier the whole position is closed.
     liquidation_size=SIZE_TIER_STEP,
     fee_policy=FEE_ALL_SURPLUS,
+    # Standard account, isolated margin: "MM = position value at entry x MMR" (LIQ-TIER-6);
+    # cross accounts (Bybit's UTA cross margin) take it at the mark.
+    maintenance_basis=MAINT_AT_ENTRY,
     bad_debt_policy=BAD_DEBT_ADL,
     adl_ranking="pnl_leverage",  # "in order of highest profit and effective leverage use"
     adl_price=ADL_AT_BANKRUPTCY,
     description=("Bybit USDT perpetuals: risk-limit tiers with MM deduction, tier-by-tier "
                  "partial liquidation, settlement at the bankruptcy price with the surplus to the "
-                 "insurance fund, ADL by profit and effective leverage at the bankruptcy price. "
+                 "insurance fund, ADL by profit and effective leverage at the bankruptcy price; "
+                 "isolated maintenance on the entry value (Standard account). "
                  "The model leaves out the estimated fee to close that Bybit adds to IM and MM."),
     sources=(
         "https://www.bybit.com/en/help-center/article/Maintenance-Margin-USDT-Contract",
@@ -506,6 +510,7 @@ def profile_summary(profile: Profile) -> dict:
         "portion_above_notional": _quote(profile.portion_threshold_quote, profile)
         if profile.liquidation_size == SIZE_PORTION else None,
         "fee_policy": profile.fee_policy,
+        "maintenance_basis": profile.maintenance_basis,
         "backstop_below": None if profile.backstop_ratio is None
         else f"{profile.backstop_ratio[0]}/{profile.backstop_ratio[1]} of maintenance margin",
         "bad_debt_policy": profile.bad_debt_policy,

@@ -106,6 +106,11 @@ DISPLAY_ROUNDINGS = ("half_up", "half_even", "down")
 # ADL ranking policies (LIQ-ADL-2); implemented in deleveraging.py
 ADL_RANKINGS = ("pnl_leverage", "pnl_margin_ratio", "price_ratio_leverage", "seeded", "pro_rata")
 
+# Maintenance bases (LIQ-TIER-6): the notional a position's maintenance requirement is taken on
+MAINT_AT_MARK = "mark"  # the notional at the mark (every venue's cross margin; Binance, dYdX, ...)
+MAINT_AT_ENTRY = "entry"  # an isolated position's entry value, its cost basis (Bybit Standard)
+MAINTENANCE_BASES = (MAINT_AT_MARK, MAINT_AT_ENTRY)
+
 # ADL execution prices (LIQ-ADL-4)
 ADL_AT_BANKRUPTCY = "bankruptcy"
 ADL_AT_MARK = "mark"
@@ -122,6 +127,7 @@ class Profile:
     portion_ppm: int = PPM
     portion_threshold_quote: int = 0
     fee_policy: str = FEE_RATE
+    maintenance_basis: str = MAINT_AT_MARK  # LIQ-TIER-6
     backstop_ratio: tuple[int, int] | None = None  # (num, den): backstop when equity < num/den * MM
     bad_debt_policy: str = BAD_DEBT_ADL
     adl_ranking: str = "pnl_leverage"
@@ -152,6 +158,9 @@ def validate_profile(profile: Profile) -> None:
         raise MalformedState(f"unknown liquidation_size policy {profile.liquidation_size!r}")
     if profile.fee_policy not in FEE_POLICIES:
         raise MalformedState(f"unknown fee_policy {profile.fee_policy!r}")
+    if profile.maintenance_basis not in MAINTENANCE_BASES:
+        raise MalformedState(f"unknown maintenance_basis {profile.maintenance_basis!r}; "
+                             f"known: {', '.join(MAINTENANCE_BASES)}")
     if profile.bad_debt_policy not in (BAD_DEBT_ADL, BAD_DEBT_SOCIALIZE):
         raise MalformedState(f"unknown bad_debt_policy {profile.bad_debt_policy!r}")
     if profile.adl_price not in (ADL_AT_BANKRUPTCY, ADL_AT_MARK):

@@ -244,11 +244,16 @@ def cascades(draw):
         {}, {"bad_debt_policy": "socialize"}, {"liquidation_size": "portion", "portion_ppm": 250_000,
                                               "portion_threshold_quote": usdt("1000")},
         {"liquidation_size": "tier_step", "fee_policy": "all_surplus", "adl_ranking": "pro_rata"},
-        {"backstop_ratio": (2, 3), "adl_price": "mark"}]))
+        {"backstop_ratio": (2, 3), "adl_price": "mark"},
+        # isolated accounts with maintenance on the entry value (LIQ-TIER-6), as Bybit's
+        {"maintenance_basis": "entry", "liquidation_size": "tier_step",
+         "fee_policy": "all_surplus"}]))
     profile = toy_profile(**policies)
     n = draw(st.integers(2, 6))
-    state = venue(profile, deposits={f"t{i}": 0 for i in range(n)},
-                  insurance_quote=draw(st.integers(0, usdt("500"))))
+    state = venue(profile, insurance_quote=draw(st.integers(0, usdt("500"))))
+    isolated = "BTC" if profile.maintenance_basis == "entry" else None
+    for i in range(n):
+        open_account(state, f"t{i}", isolated_market=isolated)
     open_account(state, "book", role=LIQUIDITY)
     open_account(state, "vault", role=BACKSTOP)
     for i in range(n):

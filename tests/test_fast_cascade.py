@@ -181,7 +181,10 @@ def cross_cascades(draw):
          "portion_threshold_quote": usdt("1000")},
         # every deleveraging ranking, so ``verify`` checks the ADL index's allocations too
         {"adl_ranking": "pnl_margin_ratio"}, {"adl_ranking": "price_ratio_leverage"},
-        {"adl_ranking": "seeded", "adl_seed": 7}, {"adl_ranking": "pro_rata"}]))
+        {"adl_ranking": "seeded", "adl_seed": 7}, {"adl_ranking": "pro_rata"},
+        # isolated accounts' maintenance on their entry values (LIQ-TIER-6): linear triggers
+        {"maintenance_basis": "entry"},
+        {"maintenance_basis": "entry", "liquidation_size": "tier_step"}]))
     state = venue(toy_profile(**policies), insurance_quote=draw(st.integers(0, usdt("300"))))
     open_account(state, "book", role=LIQUIDITY)
     open_account(state, "vault", role=BACKSTOP)

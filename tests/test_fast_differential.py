@@ -234,3 +234,41 @@ def test_health_on_threads_agrees_with_the_separate_kernels_LIQ_TRIGGER_1():
     assert np.array_equal(equity, fast.equity_quotes(quote, lots, marks, tables))
     assert np.array_equal(maint, fast.maintenance_margin_quotes(lots, marks, tables))
     assert np.array_equal(flags, (maint > 0) & (equity < maint))
+
+
+def test_health_on_the_entry_basis_over_many_blocks_agrees_with_the_reference_LIQ_TIER_6():
+    """Under the entry basis an isolated account's requirement is on its entry value, which the
+    first-tier path (at the mark) does not read: health sends such rows to the checked path. A
+    book of several blocks, half of it isolated first-tier positions entered away from the mark,
+    equals the reference account by account, and the entry basis changes many requirements (so
+    a row left on the first-tier path would be seen)."""
+    profile = toy_profile(backstop_ratio=(2, 3), maintenance_basis="entry")
+    quote, lots, marks = _mixed_book(3 * 512 + 7, seed=13)
+    mark_map = {"BTC": int(marks[0]), "ETH": int(marks[1])}
+    rng = np.random.default_rng(14)
+    state = venue(profile=profile, marks=mark_map)
+    for i in range(len(quote)):
+        account_id = f"a{i:05d}"
+        btc = int(lots[i, 0])
+        if i % 2 == 0 and btc:
+            market = profile.markets["BTC"]
+            entry = int(marks[0]) * int(rng.integers(500, 1501)) // 1000
+            state.accounts[account_id] = Account(
+                account_id, quote=int(quote[i]), positions={"BTC": btc},
+                cost_quote={"BTC": btc * entry * market.value_per_lot_tick},
+                isolated_market="BTC")
+        else:
+            state.accounts[account_id] = Account(account_id, quote=int(quote[i]), positions={
+                m: int(n) for m, n in zip(("BTC", "ETH"), lots[i], strict=True) if n})
+    arrays = fast.pack_state(state)
+    tables = fast.tables_for(profile)
+    equity, maint, flags = fast.health(arrays.quote, arrays.lots, arrays.marks, tables,
+                                       **arrays.basis())
+    at_mark = fast.health(arrays.quote, arrays.lots, arrays.marks, fast.tables_for(PROFILE))[1]
+    assert np.count_nonzero(maint != at_mark) > 100
+    for i, account_id in enumerate(arrays.account_ids):
+        acct = state.accounts[account_id]
+        assert equity[i] == ref_equity(acct, mark_map, profile), account_id
+        assert maint[i] == REFERENCE.account_maintenance_margin_quote(acct, mark_map, profile), \
+            account_id
+        assert bool(flags[i]) == ref_liquidatable(acct, state), account_id

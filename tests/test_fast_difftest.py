@@ -68,9 +68,11 @@ def test_examples_take_turns_over_every_kind(capsys):
 
 def test_operation_sequences_reach_every_operation_and_outcome_LIQ_RESULT_1():
     """Generated sequences run every operation to success and to rejection, hit Overflow
-    (int64 limits) and unknown accounts; the two implementations agree on each step."""
+    (int64 limits) and unknown accounts; the two implementations agree on each step. A
+    deleverage that succeeds needs a bankrupt trader, the adl policy, a fund short of the loss
+    and opposite positions: about one seed in 200, so the seeds are many (each costs ~2 ms)."""
     outcomes = collections.Counter()
-    for seed in range(400):
+    for seed in range(2000):
         scenario, calls = random_operations(seed)
         want = run_operations(REFERENCE, scenario, calls)
         assert run_operations(FAST, scenario, calls) == want
@@ -105,6 +107,28 @@ def test_generated_venues_sit_on_boundaries_LIQ_MARGIN_3():
             seen["zero equity"] += equity == 0
     assert seen["at maintenance"] and seen["one below"] and seen["zero equity"]
     assert seen["overflow"]
+
+
+def test_generators_reach_the_entry_maintenance_basis_LIQ_TIER_6():
+    """The query, operation and cascade generators give isolated accounts with cost bases under
+    the ``entry`` basis, so the campaign compares the compiled entry-basis requirement, trigger,
+    liquidation price and tier-step size (and the cascade index's linear triggers) with the
+    reference's."""
+    from liqspec.fast.scenarios import random_scenario
+    queries = operations = cascades = 0
+    for seed in range(200):
+        scenario = random_scenario(seed)
+        queries += scenario.profile.maintenance_basis == "entry" and any(
+            a.isolated_market and a.cost_quote for a in scenario.accounts)
+        for venue, counter in ((random_operations(seed)[0], "operations"),
+                               (random_cascade(seed)[0], "cascades")):
+            hit = venue.profile.maintenance_basis == "entry" and any(
+                a.isolated_market and a.positions for a in venue.accounts)
+            if counter == "operations":
+                operations += hit
+            else:
+                cascades += hit
+    assert queries >= 40 and operations >= 5 and cascades >= 5, (queries, operations, cascades)
 
 
 def test_cascades_reach_every_path_LIQ_CASCADE_3():

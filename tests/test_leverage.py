@@ -54,10 +54,10 @@ def refused(state, code, operation, *args, **kwargs):
 @pytest.mark.rule("LIQ-LEVERAGE-3")
 def test_bybit_isolated_50x_posts_400_LIQ_LEVERAGE_3():
     """Bybit "Liquidation Price (USDT Contract)", Standard account, isolated: "1 BTC @ 20,000, 50x:
-    IM = 400, MM = 100" (the page's liquidation price, 19,700, takes MM at the entry value, the
-    deliberate difference of tests/test_venue_examples.py; the model's root is 3,920,000 / 199).
+    IM = 400, MM = 100", liquidation price 19,700: Bybit's profile takes an isolated position's
+    MM on its entry value (LIQ-TIER-6), so 400 + (P - 20,000) = 100 gives exactly 19,700.
     Source: https://help.bybit.com/hc/en-us/articles/900000181046-Liquidation-Price-USDT-Contract-
-    (read 2026-12-04). Rules: LIQ-LEVERAGE-3, LIQ-LEVERAGE-2."""
+    (read 2026-12-04). Rules: LIQ-LEVERAGE-3, LIQ-LEVERAGE-2, LIQ-TIER-6."""
     state = venue_at("bybit", {"BTCUSDT": "20000"})
     btc = state.market("BTCUSDT")
     receipt = open_isolated_at_leverage(state, "trader", "BTCUSDT", to_units("1", 3),
@@ -70,7 +70,7 @@ def test_bybit_isolated_50x_posts_400_LIQ_LEVERAGE_3():
     assert free_collateral_quote(state, trader) == 0
     refused(state, ResultCode.INSUFFICIENT_FREE_COLLATERAL, withdraw, "trader", 1)
     exact = liquidation_price(trader, "BTCUSDT", state.marks, state.profile).exact
-    assert exact / 10**btc.price_decimals == Fraction(3_920_000, 199)
+    assert exact / 10**btc.price_decimals == 19_700
     assert all_violations(state) == []
 
 

@@ -37,10 +37,11 @@ Not expressible (the model has no such quantity; listed so their absence is deli
 
 Deliberate differences (the tests check what the model does reproduce and say what it does not):
 
-* Bybit Standard-account isolated liquidation prices (19,700 / 23,300 / 19,900; old 9,850 / 8,160)
-  take the maintenance margin on the *entry* value; the model, like Bybit's UTA formula, takes it on
-  the notional at the liquidation price. Bybit's UTA formula also scales extra margin by
-  1/(1 - taker fee) for the fee to close, which the model leaves out.
+* Bybit's UTA isolated formula adds an estimated fee to close and scales extra margin by
+  1/(1 - taker fee), which the model leaves out; it takes the maintenance margin at the
+  liquidation price, which is the ``mark`` basis (the ``bybit`` profile's ``entry`` basis is the
+  Standard account's, whose liquidation prices 19,700 / 23,300 / 19,900 and 9,850 / 8,160 it
+  reproduces exactly).
 * BitMEX's $99.50 liquidation price is bankruptcy plus 0.5% of the *entry* value; the model's exact
   root is 99.4975 and its tick, rounded toward the venue, is 99.50.
 * dYdX rounds the maintenance requirement twice (ceil of ceil); the model rounds once. Every cited
@@ -520,10 +521,12 @@ def test_bybit_uta_isolated_liquidation_price_LIQ_PRICE_2():
     model reproduces: the MM without the fee term (200), and the published formula with the taker
     rate set to 0 is exactly the model's root (MM taken at the liquidation price, as in the model).
     Display rounding: 36,380.2503 -> 36,380.25 under every mode. The figures reach us through a
-    verbatim quotation in public code (not read on bybit.com).
+    verbatim quotation in public code (not read on bybit.com). The UTA takes the maintenance
+    margin where the price is, so the test uses the profile with the ``mark`` basis
+    (LIQ-TIER-6); the ``bybit`` profile's ``entry`` basis is the Standard account's.
     Source: https://www.bybit.com/en/help-center/article/UTA-Trading-Rules .
-    Rules: LIQ-TIER-2, LIQ-PRICE-2."""
-    state = venue(get_profile("bybit"), {})
+    Rules: LIQ-TIER-2, LIQ-TIER-6, LIQ-PRICE-2."""
+    state = venue(replace(get_profile("bybit"), maintenance_basis="mark"), {})
     btc = state.market("BTCUSDT")
     new_account(state, "trader", "3800", isolated_market="BTCUSDT")  # 800 at 50x + 3,000 extra
     open_position(state, "trader", "BTCUSDT", "1", "40000")
@@ -545,31 +548,33 @@ def test_bybit_uta_isolated_liquidation_price_LIQ_PRICE_2():
 
 
 @pytest.mark.rule("LIQ-PRICE-2")
+@pytest.mark.rule("LIQ-TIER-6")
 @pytest.mark.parametrize("case", [
-    # (name, margin incl. extra, side, entry, funding paid, Bybit's published price, model exact)
-    ("Y-1 ex 1: long 50x", "400", "1", "20000", None, "19700", Fraction(3_920_000, 199)),
-    ("Y-1 ex 2: short 50x + 3,000", "3400", "-1", "20000", None, "23300", Fraction(4_680_000, 201)),
-    ("Y-1 ex 3: long 50x, -200 funding", "400", "1", "20000", "200", "19900",
-     Fraction(3_960_000, 199)),
-    ("Y-2 long 50x (old page)", "200", "1", "10000", None, "9850", Fraction(1_960_000, 199)),
-    ("Y-2 short 40x (old page)", "200", "-1", "8000", None, "8160", Fraction(1_640_000, 201)),
+    # (name, margin incl. extra, side, entry, funding paid, Bybit's published price)
+    ("Y-1 ex 1: long 50x", "400", "1", "20000", None, "19700"),
+    ("Y-1 ex 2: short 50x + 3,000", "3400", "-1", "20000", None, "23300"),
+    ("Y-1 ex 3: long 50x, -200 funding", "400", "1", "20000", "200", "19900"),
+    ("Y-2 long 50x (old page)", "200", "1", "10000", None, "9850"),
+    ("Y-2 short 40x (old page)", "200", "-1", "8000", None, "8160"),
 ], ids=lambda case: case[0])
-def test_bybit_standard_isolated_liquidation_price_difference_LIQ_PRICE_2(case):
+def test_bybit_standard_isolated_liquidation_price_LIQ_PRICE_2(case):
     """Bybit "Liquidation Price (USDT Contract)", Standard account, isolated: "LP (Long) = Entry
     Price - [(Initial Margin - Maintenance Margin)/Position Size] - (Extra Margin Added/Position
     Size)" with MM = position value at entry x MMR (0.5%): 1 BTC @ 20,000, 50x: "IM = 400, MM = 100,
     LP = 19,700"; short + 3,000 extra: 23,300; long after 200 USDT of funding: 19,900. Old page:
     "10,000 USDT * (1 - 2% + 0.5%) = 9,850"; short 8,000 @ 40x: "8,000 * (1 + 2.5% - 0.5%) = 8160".
 
-    Deliberate difference: Bybit's Standard formula keeps the maintenance margin at its *entry*
-    value; the model (and Bybit's UTA formula) takes it on the notional at the liquidation price.
-    The test checks the maintenance figure both share (MM at the entry notional) and records the
-    model's exact root: margin + side*(P - entry) = 0.5% * P.
-    Sources: https://testnet.bybit.com/en-US/help-center/s/article/Liquidation-Price-USDT-Contract
+    Exact: the ``bybit`` profile takes an isolated position's maintenance on its entry value
+    (LIQ-TIER-6), so the root is linear, margin + side*(P - entry) = 0.5% * entry, and the
+    published price is the model's, exactly and in ticks. The trigger reads the same requirement:
+    liquidatable one tick past the price (19,699.9 for the first long) and not at it. Funding moves
+    quote only, so the entry value, and the requirement, stay where they were.
+    Sources (read 2026-12-04):
+    https://testnet.bybit.com/en-US/help-center/s/article/Liquidation-Price-USDT-Contract
     (examples 2 and 3 via a verbatim third-party copy) ;
     https://help.bybit.com/hc/en-us/articles/900000181046-Liquidation-Price-USDT-Contract- .
-    Rules: LIQ-TIER-2, LIQ-PRICE-2."""
-    _, margin, side, entry, funding, published, model_exact = case
+    Rules: LIQ-TIER-2, LIQ-TIER-6, LIQ-PRICE-2, LIQ-TRIGGER-1."""
+    _, margin, side, entry, funding, published = case
     state = venue(get_profile("bybit"), {})
     btc = state.market("BTCUSDT")
     new_account(state, "trader", margin, isolated_market="BTCUSDT")
@@ -577,15 +582,66 @@ def test_bybit_standard_isolated_liquidation_price_difference_LIQ_PRICE_2(case):
     if funding is not None:  # the long pays 200 = 20,000 * 1% of funding
         apply_funding(state, "BTCUSDT", percent_ppm("1%"))
         assert state.account("trader").quote == usd(margin) - usd(entry) - usd(funding)
+    trader = state.account("trader")
     entry_mm = maintenance_margin_quote(btc, usd(entry))
     assert entry_mm == usd(entry) * 5 // 1000  # 100 at 20,000; 50 at 10,000; 40 at 8,000
-    # Bybit's figure: equity at the published price equals the *entry-value* MM.
+    assert account_maintenance_margin_quote(trader, state.marks, state.profile) == entry_mm
+    # Bybit's figure: equity at the published price equals the entry-value MM
     equity_at_published = (usd(margin) - (usd(funding) if funding else 0)
                            + int(side) * (usd(published) - usd(entry)))
     assert equity_at_published == entry_mm
-    model = liquidation_price(state.account("trader"), "BTCUSDT", state.marks, state.profile)
-    assert price_of(model.exact, btc) == model_exact
-    assert price_of(model.exact, btc) != int(published)
+    model = liquidation_price(trader, "BTCUSDT", state.marks, state.profile)
+    assert price_of(model.exact, btc) == int(published)
+    assert model.ticks == ticks(btc, published)
+    # the trigger: at the price the requirement is met; one tick past it, it is not
+    past = ticks(btc, published) - int(side)
+    for mark, liquidatable in ((ticks(btc, published), False), (past, True)):
+        set_mark(state, "BTCUSDT", mark)
+        assert account_maintenance_margin_quote(trader, state.marks, state.profile) == entry_mm
+        assert is_liquidatable(trader, state) is liquidatable
+
+
+@pytest.mark.rule("LIQ-TIER-6")
+def test_bybit_cross_account_maintenance_at_the_mark_LIQ_TIER_6():
+    """The entry basis is for isolated accounts; a cross account of the same profile takes its
+    requirement at the mark (LIQ-TIER-6): the same 1 BTC long from 20,000, marked at 19,700,
+    needs 0.5% x 19,700 = 98.5 USDT, and its liquidation price is the root at the mark,
+    19,600 / 0.995 (Bybit's UTA formula, see the UTA test above)."""
+    state = venue(get_profile("bybit"), {})
+    btc = state.market("BTCUSDT")
+    new_account(state, "cross", "400")
+    open_position(state, "cross", "BTCUSDT", "1", "20000")
+    set_mark(state, "BTCUSDT", ticks(btc, "19700"))
+    cross = state.account("cross")
+    assert account_maintenance_margin_quote(cross, state.marks, state.profile) == usd("98.5")
+    model = liquidation_price(cross, "BTCUSDT", state.marks, state.profile)
+    assert price_of(model.exact, btc) == Fraction(19_600 * 1000, 995)
+    assert not is_liquidatable(cross, state)
+
+
+@pytest.mark.rule("LIQ-TIER-6")
+@pytest.mark.rule("LIQ-EXEC-1")
+def test_bybit_isolated_tier_step_reads_the_entry_value_LIQ_EXEC_1():
+    """Tier-step sizing takes the tier of the entry value (LIQ-TIER-6): an isolated long of
+    40 BTC from 50,000 (entry value 2,000,000 USDT, BTCUSDT's second tier from 2,000,000 at 0.56%)
+    marked down to 49,000 (1,960,000 at the mark: the first tier) must shed the lots whose entry
+    value reaches the tier floor: keep the most k with floor(2,000,000 * k / 40,000) below
+    2,000,000 USDT, k = 39,999 lots, so one step closes 1 lot (0.001 BTC). At the mark it would be
+    in the first tier and close the whole position."""
+    bybit = get_profile("bybit")
+    btc = bybit.market("BTCUSDT")
+    assert tier_for(btc, usd("2,000,000")).floor_notional_quote == usd("2,000,000")
+    assert tier_for(btc, usd("1,960,000")).floor_notional_quote == 0
+    state = venue(bybit, {})
+    new_account(state, "whale", "1,000,000", isolated_market="BTCUSDT")
+    open_position(state, "whale", "BTCUSDT", "40", "50000")
+    set_mark(state, "BTCUSDT", ticks(btc, "49000"))
+    assert liquidation_size_lots(state.account("whale"), "BTCUSDT", state) == 1
+    at_mark = venue(replace(bybit, maintenance_basis="mark"), {})
+    new_account(at_mark, "whale", "1,000,000", isolated_market="BTCUSDT")
+    open_position(at_mark, "whale", "BTCUSDT", "40", "50000")
+    set_mark(at_mark, "BTCUSDT", ticks(btc, "49000"))
+    assert liquidation_size_lots(at_mark.account("whale"), "BTCUSDT", at_mark) == 40_000
 
 
 @pytest.mark.rule("LIQ-FEE-1")
@@ -595,7 +651,8 @@ def test_bybit_insurance_fund_example_LIQ_FEE_1():
     64,980 the surplus goes to the fund, at 63,950 the fund covers the gap. For 1 BTC that is +980
     and -50 USDT (the quantity and the continuation come from a third-party notebook citing the
     page). The page's 65,000 liquidation price implies an MMR it does not state; with the profile's
-    0.5% the model liquidates below 64,321.61, so the mark is set to 64,300. The fund flows do not
+    0.5% of the entry value (330, LIQ-TIER-6) the model liquidates below 64,330, so the mark is
+    set to 64,300. The fund flows do not
     depend on it. Source: https://bybit.nl/nl-NL/help-center/article/Insurance-Fund .
     Rules: LIQ-FEE-1 (all_surplus), LIQ-INSURANCE-1."""
     state = venue(get_profile("bybit"), {})

@@ -304,7 +304,10 @@ def liquidation_levels(book: BookArrays, market_id: str) -> list[tuple[int, int]
         return []
     marks = np.array([book.marks.get(m, 1) for m in tables.market_ids], dtype=np.int64)
     lots = np.ascontiguousarray(book.lots[rows])
-    ticks, _, _, code = _kernels.liquidation_prices(book.quote[rows], lots, marks, tables, k)
+    at_entry = (book.isolated[rows] != -1) & tables.maintenance_at_entry  # LIQ-TIER-6
+    ticks, _, _, code = _kernels.liquidation_prices(
+        book.quote[rows], lots, marks, tables, k, cost=np.ascontiguousarray(book.cost[rows]),
+        at_entry=at_entry)
     ticks = np.asarray(ticks)
     side = np.sign(lots[:, k])
     mark = marks[k]

@@ -97,8 +97,8 @@ def value_to_json(value: Any) -> Any:
 
 # -- profiles ---------------------------------------------------------------------------------
 
-_POLICIES = ("liquidation_size", "fee_policy", "bad_debt_policy", "adl_ranking", "adl_price",
-             "display_rounding")
+_POLICIES = ("liquidation_size", "fee_policy", "maintenance_basis", "bad_debt_policy",
+             "adl_ranking", "adl_price", "display_rounding")
 _TIER_FIELDS = ("floor_notional_quote", "maint_margin_ppm", "maint_deduction_quote",
                 "init_margin_ppm", "init_deduction_quote")
 

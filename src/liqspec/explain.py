@@ -34,7 +34,8 @@ from liqspec.reference.margin import (account_initial_margin_quote,
                                       initial_margin_quote,
                                       maintenance_margin_quote, notional_quote,
                                       oi_scaled_initial_margin_ppm, open_interest_quote,
-                                      position_value_quote, tier_for, unrealized_pnl_quote)
+                                      position_maintenance_margin_quote, position_value_quote,
+                                      tier_for, unrealized_pnl_quote)
 from liqspec.reference.marks import set_mark
 from liqspec.reference.prices import (Threshold, bankruptcy_price, display_price, liquidation_price,
                                       round_toward_venue)
@@ -74,7 +75,7 @@ RULES_NOTIONAL = rules_of(notional_quote)
 RULES_PNL = rules_of(unrealized_pnl_quote)
 RULES_EQUITY = rules_of(equity_quote)
 RULES_TIER = rules_of(tier_for)
-RULES_MAINTENANCE = rules_of(maintenance_margin_quote)
+RULES_MAINTENANCE = rules_of(maintenance_margin_quote, position_maintenance_margin_quote)
 RULES_INITIAL = rules_of(initial_margin_quote)
 RULES_INITIAL_OI = rules_of(initial_margin_quote, oi_scaled_initial_margin_ppm)
 RULES_LEVERAGE = rules_of(tier_max_leverage)
@@ -212,8 +213,9 @@ def _position(state: State, account: Account, market_id: str, quote_decimals: in
                  "init_margin_ppm": initial_rate,
                  "init_deduction": _quote(tier.init_deduction_quote, quote_decimals, RULES_TIER)},
         "leverage": leverage,
-        "maintenance_margin": _quote(maintenance_margin_quote(market, notional), quote_decimals,
-                                     RULES_MAINTENANCE),
+        # on the profile's basis (LIQ-TIER-6): the notional at the mark, or the entry value
+        "maintenance_margin": _quote(position_maintenance_margin_quote(
+            account, market_id, state.marks, state.profile), quote_decimals, RULES_MAINTENANCE),
         "initial_margin": _quote(initial_margin_at_leverage_quote(
             market, notional, chosen, open_interest[market_id]), quote_decimals, initial_rules),
         "liquidation_price": _threshold(liquidation_price(account, market_id, state.marks,
@@ -344,6 +346,7 @@ def explain_state(state: State, account_id: str | None = None, *, quote_asset: s
             "quote_decimals": profile.quote_decimals,
             "liquidation_size": profile.liquidation_size,
             "fee_policy": profile.fee_policy,
+            "maintenance_basis": profile.maintenance_basis,
             "backstop_ratio": list(profile.backstop_ratio) if profile.backstop_ratio else None,
             "bad_debt_policy": profile.bad_debt_policy,
         },
@@ -382,6 +385,8 @@ def render_text(report: dict) -> str:
         rows.append((" " * indent + label, record["human"], unit, _rules_text(record), note))
 
     policies = [f"{venue['liquidation_size']} liquidation", f"{venue['fee_policy']} fee"]
+    if venue["maintenance_basis"] != "mark":
+        policies.append(f"isolated maintenance at {venue['maintenance_basis']}")
     if venue["backstop_ratio"]:
         num, den = venue["backstop_ratio"]
         policies.append(f"backstop below {num}/{den} of maintenance")

@@ -608,7 +608,9 @@ def build_book(profile: Profile, marks: Mapping[str, int], columns: PositionColu
         everyone = np.vstack([lots, book_lots])  # the vault holds nothing
         oi = _kernels.open_interest_quotes(everyone, mark_values, tables, np.ones(m, dtype=bool))
         _kernels.equity_quotes(quote, lots, mark_values, tables)
-        _kernels.maintenance_margin_quotes(lots, mark_values, tables)
+        # LIQ-TIER-6: isolated rows of an entry-basis profile are checked on their cost bases
+        _kernels.maintenance_margin_quotes(lots, mark_values, tables, cost=basis,
+                                           at_entry=(isolated != -1) & tables.maintenance_at_entry)
         _kernels.initial_margin_quotes(lots, mark_values, tables, oi)
     except LiqspecError:
         return _exact_book(columns, marks, book_account, insurance_fund_quote, backstop_vault)

@@ -47,7 +47,9 @@ Keys and units
 * ``venue``: ``name``, ``quote_decimals`` and ``markets`` are required; optional policies are
   ``quote_asset`` (display name, default ``"quote"``), ``liquidation_size`` (``full``, ``portion``,
   ``tier_step``), ``portion_rate`` (a fraction such as ``"0.2"``), ``portion_threshold`` (quote),
-  ``fee_policy`` (``rate``, ``all_surplus``, ``per_fill``), ``backstop_ratio`` (``[num, den]``),
+  ``fee_policy`` (``rate``, ``all_surplus``, ``per_fill``), ``maintenance_basis`` (``mark``,
+  ``entry``: an isolated position's maintenance on its entry value, LIQ-TIER-6), ``backstop_ratio``
+  (``[num, den]``),
   ``bad_debt_policy`` (``adl``, ``socialize``), ``adl_ranking``, ``adl_price`` (``bankruptcy``,
   ``mark``), ``adl_seed``, ``description``, ``sources``. Defaults are those of
   :class:`liqspec.reference.state.Profile`.
@@ -116,7 +118,8 @@ from liqspec.reference.margin import (account_maintenance_margin_quote, free_col
 from liqspec.reference.profiles import get_profile
 from liqspec.reference.state import (ADL_AT_BANKRUPTCY, ADL_AT_MARK, BACKSTOP, BAD_DEBT_ADL,
                                      BAD_DEBT_SOCIALIZE, FEE_POLICIES, HOLDERS,
-                                     SIZE_FULL, SIZE_PORTION, SIZE_TIER_STEP, Market,
+                                     MAINTENANCE_BASES, SIZE_FULL, SIZE_PORTION, SIZE_TIER_STEP,
+                                     Market,
                                      OpenInterestScaling, Profile, State, Tier, new_state,
                                      validate_market)
 from liqspec.reference.units import from_units, quote_per_lot_tick, to_units
@@ -503,8 +506,8 @@ def _market(market_id: str, value: object, quote_decimals: int, path: str) -> Ma
 
 
 _VENUE_POLICIES = ("quote_asset", "liquidation_size", "portion_rate", "portion_threshold",
-                   "fee_policy", "backstop_ratio", "bad_debt_policy", "adl_ranking", "adl_price",
-                   "adl_seed", "description", "sources")
+                   "fee_policy", "maintenance_basis", "backstop_ratio", "bad_debt_policy",
+                   "adl_ranking", "adl_price", "adl_seed", "description", "sources")
 
 
 def _venue(value: object, path: str) -> tuple[Profile, str]:
@@ -537,6 +540,9 @@ def _venue(value: object, path: str) -> tuple[Profile, str]:
     if "fee_policy" in obj:
         fields["fee_policy"] = _choice(obj["fee_policy"], p("fee_policy"),
                                        FEE_POLICIES)
+    if "maintenance_basis" in obj:
+        fields["maintenance_basis"] = _choice(obj["maintenance_basis"], p("maintenance_basis"),
+                                              MAINTENANCE_BASES)
     if obj.get("backstop_ratio") is not None:
         ratio = obj["backstop_ratio"]
         if not isinstance(ratio, list) or len(ratio) != 2:

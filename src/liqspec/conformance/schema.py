@@ -58,6 +58,7 @@ _DEFS: dict[str, Any] = {
                                     "minItems": 2, "maxItems": 2}]},
                                "liquidation_size": {"enum": ["full", "portion", "tier_step"]},
                                "fee_policy": {"enum": ["rate", "all_surplus", "per_fill"]},
+                               "maintenance_basis": {"enum": ["mark", "entry"]},
                                "bad_debt_policy": {"enum": ["adl", "socialize"]},
                                "adl_ranking": {"enum": ["pnl_leverage", "pnl_margin_ratio",
                                                         "price_ratio_leverage", "seeded",
