@@ -2241,18 +2241,28 @@ cdef int adl_receive(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t lots,
                      eng_i128* out) noexcept nogil:
     """LIQ-ADL-4: the quote the bankrupt account receives for closing ``lots`` (negative: pays),
     at the bankruptcy value or at the mark."""
-    cdef int64_t before = e.lots[i * e.m + k], after, v_before, v_after
-    cdef eng_i128 change
+    cdef int64_t before, after, v_before, v_after
     if e.adl_price != ADL_AT_MARK:
         return bankruptcy_value(e, i, k, lots, out)
-    change = before - sgn(before) * <eng_i128>lots
-    if not eng_fits(change):
-        return C_OVERFLOW  # a position beyond int64 has no int64 value (LIQ-MARGIN-1)
-    after = <int64_t>change
-    if value_of(e, after, k, e.marks[k], &v_after) != C_OK \
-            or value_of(e, before, k, e.marks[k], &v_before) != C_OK:
+    if closing_values(e, i, k, lots, &before, &after, &v_before, &v_after) != C_OK:
         return C_OVERFLOW
     out[0] = <eng_i128>v_before - v_after
+    return C_OK
+
+
+cdef int closing_values(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t lots, int64_t* before,
+                        int64_t* after, int64_t* v_before, int64_t* v_after) noexcept nogil:
+    """The position before and after closing ``lots`` of it, and their values at the mark
+    (LIQ-MARGIN-1); OVERFLOW where either leaves int64."""
+    cdef eng_i128 change
+    before[0] = e.lots[i * e.m + k]
+    change = before[0] - sgn(before[0]) * <eng_i128>lots
+    if not eng_fits(change):
+        return C_OVERFLOW  # a position beyond int64 has no int64 value (LIQ-MARGIN-1)
+    after[0] = <int64_t>change
+    if value_of(e, after[0], k, e.marks[k], v_after) != C_OK \
+            or value_of(e, before[0], k, e.marks[k], v_before) != C_OK:
+        return C_OVERFLOW
     return C_OK
 
 
@@ -2260,15 +2270,10 @@ cdef int bankruptcy_value(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t lots
                           eng_i128* out) noexcept nogil:
     """LIQ-ADL-4 (prices.bankruptcy_value_quote): the quote received for closing ``lots`` at the
     bankruptcy price, -DNNV - floor(TNC x |DMMR| / TMMR) (negative: paid)."""
-    cdef int64_t before = e.lots[i * e.m + k], after, v_before, v_after, eq, total_mm
+    cdef int64_t before, after, v_before, v_after, eq, total_mm
     cdef int64_t mm_before, mm_after
     cdef eng_i128 change, released
-    change = before - sgn(before) * <eng_i128>lots
-    if not eng_fits(change):
-        return C_OVERFLOW  # a position beyond int64 has no int64 value (LIQ-MARGIN-1)
-    after = <int64_t>change
-    if value_of(e, after, k, e.marks[k], &v_after) != C_OK \
-            or value_of(e, before, k, e.marks[k], &v_before) != C_OK:
+    if closing_values(e, i, k, lots, &before, &after, &v_before, &v_after) != C_OK:
         return C_OVERFLOW
     change = <eng_i128>v_after - v_before
     if equity_of(e, i, &eq) != C_OK or maint_total(e, i, &total_mm) != C_OK:
