@@ -4245,9 +4245,10 @@ cdef class Engine:
                            ORDER_VERIFY: ADL_VERIFY}[mode]  # deleveraging follows suit
 
     def cascade_index_stats(self):
-        """How the processing orders were found: rounds answered by the index, full scans (the
-        oracle, the guard's fallback and the end-of-path check), candidates examined, rounds
-        whose candidates were sorted by row and heaps swept by one pass (``heap_take``)."""
+        """How the processing orders were found: rounds answered by the index (the end-of-path
+        check included, in index mode), full scans (the oracle's rounds and the guard's
+        fallback), candidates examined, rounds whose candidates were sorted by row and heaps
+        swept by one pass (``heap_take``)."""
         cdef Idx* ix = self.cas_store.ix
         if ix == NULL:
             return {}

@@ -1099,8 +1099,8 @@ def funding_owed_quotes(lots, mark_ticks, value_per_lot_tick, rate_ppm):
     """LIQ-FUNDING-1: ceil(value * rate / 10^6) per position (owing rounds up, being owed rounds
     toward zero), where value = lots * mark * value_per_lot_tick is checked like the reference's.
 
-    The reference leaves the amount itself unchecked; it can leave int64 in one case only (a value
-    of -2^63 at a rate of -100%), which raises Overflow here.
+    The amount is checked as the reference checks it (LIQ-DOMAIN-1); it can leave int64 in one
+    case only (a value of -2^63 at a rate of -100%), which raises Overflow on both.
     """
     return _funding_owed_quotes(int64_array(lots, "lots", (None,), contiguous=False),
                                 int64_scalar(mark_ticks, "mark_ticks"),
