@@ -476,13 +476,29 @@ cdef _position_values_quote(const int64_t[:] lots, int64_t price_ticks, int64_t 
     return out
 
 
+cdef inline bint account_equity(const Tables* t, int64_t quote, const int64_t* lots,
+                               const int64_t* marks, liq_i128* equity) noexcept nogil:
+    """LIQ-MARGIN-2: quote plus every position's value at the mark, an unchecked 128-bit total;
+    False where a position value leaves int64 (the reference's checked() raises)."""
+    cdef Py_ssize_t k
+    cdef int64_t value
+    cdef liq_i128 eq = quote
+    for k in range(t.n_markets):
+        if lots[k] == 0:
+            continue
+        if not liq_value(lots[k], marks[k], t.vplt[k], &value):
+            return False
+        eq += value
+    equity[0] = eq
+    return True
+
+
 cdef _equity_quotes(const int64_t[::1] quote, const int64_t[:, ::1] lots,
                     const int64_t[::1] marks, tables):
     # the body of equity_quotes, on arguments checked there
     cdef _TableView view = _view(tables, lots.shape[1])
     cdef const Tables* t = &view.t
-    cdef Py_ssize_t n = lots.shape[0], i, k, bad = -1
-    cdef int64_t value
+    cdef Py_ssize_t n = lots.shape[0], i, bad = -1
     cdef liq_i128 eq
     out = np.empty(n, dtype=np.int64)
     cdef int64_t[::1] res = out
@@ -491,15 +507,8 @@ cdef _equity_quotes(const int64_t[::1] quote, const int64_t[:, ::1] lots,
         return out
     with nogil:
         for i in range(n):
-            eq = quote[i]
-            for k in range(t.n_markets):
-                if lots[i, k] == 0:
-                    continue
-                if not liq_value(lots[i, k], marks[k], t.vplt[k], &value):
-                    bad = i
-                    break
-                eq += value
-            if bad >= 0 or not liq_fits_i64(eq):
+            if not account_equity(t, quote[i], &lots[i, 0], &marks[0], &eq) \
+                    or not liq_fits_i64(eq):
                 bad = i
                 break
             res[i] = <int64_t>eq
@@ -750,15 +759,11 @@ cdef _threshold_flags(const int64_t[::1] quote, const int64_t[:, ::1] lots,
                 bad = i
                 break
             if mm > 0:
-                if entry != NULL:
-                    for k in range(t.n_markets):
-                        if lots[i, k] == 0:
-                            continue
-                        if not liq_value(lots[i, k], marks[k], t.vplt[k], &value):
-                            bad = i
-                            break
-                        eq += value
-                if bad >= 0 or not liq_fits_i64(eq):
+                if entry != NULL and not account_equity(t, quote[i], &lots[i, 0], &marks[0],
+                                                        &eq):
+                    bad = i
+                    break
+                if not liq_fits_i64(eq):
                     bad = i
                     break
                 # |eq|, |mm| < 2^63 and 0 < num < den < 2^63: both products fit 128 bits

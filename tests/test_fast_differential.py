@@ -272,3 +272,38 @@ def test_health_on_the_entry_basis_over_many_blocks_agrees_with_the_reference_LI
         assert maint[i] == REFERENCE.account_maintenance_margin_quote(acct, mark_map, profile), \
             account_id
         assert bool(flags[i]) == ref_liquidatable(acct, state), account_id
+
+
+def test_backstop_flags_on_the_entry_basis_agree_with_the_reference_LIQ_TRIGGER_2_LIQ_TIER_6():
+    """The batch backstop flags under the entry maintenance basis (isolated accounts margined on
+    their cost, cross ones at the mark; equity read only where the requirement is positive)
+    equal the reference's is_below_backstop account by account."""
+    import dataclasses
+    import random
+
+    from liqspec.reference import is_below_backstop
+    profile = dataclasses.replace(toy_profile(backstop_ratio=(2, 3)), maintenance_basis="entry")
+    marks = {"BTC": 500_000, "ETH": 300_000}
+    state = venue(profile=profile, marks=marks)
+    draw = random.Random(1)
+    for i in range(600):
+        market = draw.choice(["BTC", "ETH"])
+        lots = draw.choice([-1, 1]) * draw.randint(1, 5000)
+        cost = lots * draw.randint(200_000, 800_000) * 100
+        state.accounts[f"a{i}"] = Account(
+            f"a{i}", quote=-cost + draw.randint(-10**10, 10**11), positions={market: lots},
+            cost_quote={market: cost}, isolated_market=market if draw.random() < 0.7 else None)
+    arrays = fast.pack_state(state)
+    tables = fast.tables_for(profile)
+    cost = np.zeros_like(arrays.lots)
+    at_entry = np.zeros(len(arrays.account_ids), np.uint8)
+    for row, account_id in enumerate(arrays.account_ids):
+        account = state.accounts[account_id]
+        for market, cost_quote in account.cost_quote.items():
+            cost[row, tables.column(market)] = cost_quote
+        at_entry[row] = account.isolated_market is not None
+    flags = fast.below_backstop_flags(arrays.quote, arrays.lots, arrays.marks, tables, cost=cost,
+                                      at_entry=at_entry)
+    want = [is_below_backstop(state.accounts[a], state) for a in arrays.account_ids]
+    assert 0 < sum(want) < len(want)
+    assert flags.tolist() == want
