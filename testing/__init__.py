@@ -6,7 +6,9 @@ lots of 0.01 ETH priced in ticks of 0.01 USDT (worth 100 quantums too).
 
 The builders run the reference's operations, or with ``impl`` those of another implementation
 with the same names (``liqspec.fast``), so a differential test can build each side's venue with
-that side's own code.
+that side's own code. :func:`implementation` names each implementation's operations and queries
+for the tests that run on both (the suite's ``impl`` fixture); :mod:`liqspec.testing.stateful`
+is the random-operation state machine they share.
 """
 
 from __future__ import annotations
@@ -70,6 +72,20 @@ TOY_MARKS = {"BTC": 500_000, "ETH": 300_000}  # 50,000.0 USDT/BTC and 3,000.00 U
 
 #: an implementation of the operations: a module or namespace with the reference's names
 Implementation = ModuleType | SimpleNamespace
+
+#: the implementations by name
+IMPLEMENTATION_NAMES = ("reference", "fast")
+
+
+def implementation(name: str) -> SimpleNamespace:
+    """One implementation's operations and queries, by the reference's names: ``"reference"``
+    (liqspec.reference's functions) or ``"fast"`` (the compiled engine's), as
+    :data:`liqspec.fast.compare.IMPLEMENTATIONS` pairs them; ``.name`` says which."""
+    if name not in IMPLEMENTATION_NAMES:
+        raise ValueError(f"unknown implementation {name!r}: one of {IMPLEMENTATION_NAMES}")
+    from liqspec.fast.compare import IMPLEMENTATIONS  # the compiled engine, only when asked
+
+    return IMPLEMENTATIONS[name]
 
 
 def venue(profile: Profile | None = None, marks: Mapping[str, int] | None = None,
