@@ -1,8 +1,13 @@
 """Build hook for the compiled engine; all metadata lives in pyproject.toml."""
 
+from pathlib import Path
+
 import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+
+# _engine.pyx includes these (one extension, one module): a change to any of them rebuilds it
+ENGINE_PARTS = sorted(str(path) for path in Path("fast/engine").glob("*.pxi"))
 
 extensions = [
     Extension(
@@ -17,6 +22,7 @@ extensions = [
     Extension(
         "liqspec.fast._engine",
         ["fast/_engine.pyx"],
+        depends=ENGINE_PARTS,
         include_dirs=[numpy.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         # the liquidation operations and the cascade: sequential by nature (LIQ-CASCADE-1)

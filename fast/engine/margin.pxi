@@ -1,0 +1,208 @@
+# reference/margin.py: values, equity, tiers and requirements of positions and accounts
+# (LIQ-MARGIN-*, LIQ-TIER-*, LIQ-LEVERAGE-2, LIQ-TRIGGER-1/2).
+# Included by fast/_engine.pyx (one extension, one module namespace).
+
+# -- margin (LIQ-MARGIN-*, LIQ-TIER-*) ---------------------------------------------------------
+
+cdef inline int value_of(const Eng* e, int64_t lots, Py_ssize_t k, int64_t price,
+                         int64_t* out) noexcept nogil:
+    """LIQ-MARGIN-1: checked(lots * price * value_per_lot_tick)."""
+    cdef eng_i128 v
+    if not eng_mul(<eng_i128>lots * price, e.vplt[k], &v) or not eng_fits(v):
+        return C_OVERFLOW
+    out[0] = <int64_t>v
+    return C_OK
+
+
+cdef inline Py_ssize_t tier_slot(const Eng* e, Py_ssize_t k, eng_i128 notional) noexcept nogil:
+    """LIQ-TIER-1: the slot of the last tier whose floor is at most the notional."""
+    cdef Py_ssize_t base = k * e.width, i, chosen = 0
+    for i in range(1, e.n_tiers[k]):
+        if <eng_i128>e.floor[base + i] <= notional:
+            chosen = i
+        else:
+            break
+    return base + chosen
+
+
+cdef inline int maint_of(const Eng* e, Py_ssize_t k, eng_i128 notional,
+                         int64_t* out) noexcept nogil:
+    """LIQ-TIER-2: checked(max(ceil(notional * mmr) - deduction, minimum)), 0 when flat."""
+    cdef Py_ssize_t slot
+    cdef eng_i128 req
+    if notional == 0:
+        out[0] = 0
+        return C_OK
+    slot = tier_slot(e, k, notional)
+    req = ceil_div(notional * e.mmr[slot], PPM) - e.mded[slot]
+    if req < e.min_mm[k]:
+        req = e.min_mm[k]
+    if not eng_fits(req):
+        return C_OVERFLOW
+    out[0] = <int64_t>req
+    return C_OK
+
+
+cdef inline int initial_of(const Eng* e, Py_ssize_t k, eng_i128 notional, int64_t oi,
+                           int64_t* out) noexcept nogil:
+    """LIQ-TIER-3/4: checked(max(ceil(notional * imr) - deduction, maintenance))."""
+    cdef Py_ssize_t slot
+    cdef eng_i128 rate, tiered, span
+    cdef int64_t maint
+    if notional == 0:
+        out[0] = 0
+        return C_OK
+    slot = tier_slot(e, k, notional)
+    rate = e.imr[slot]
+    if e.has_oi[k]:
+        if oi <= e.oi_lower[k]:
+            pass
+        elif oi >= e.oi_upper[k]:
+            rate = PPM
+        else:
+            span = <eng_i128>e.oi_upper[k] - e.oi_lower[k]
+            rate = rate + floor_div((PPM - rate) * (<eng_i128>oi - e.oi_lower[k]), span)
+    tiered = ceil_div(notional * rate, PPM) - e.ided[slot]
+    if maint_of(e, k, notional, &maint) != C_OK:
+        return C_OVERFLOW
+    if tiered < maint:
+        tiered = maint
+    if not eng_fits(tiered):
+        return C_OVERFLOW
+    out[0] = <int64_t>tiered
+    return C_OK
+
+
+cdef inline int equity_of(const Eng* e, Py_ssize_t i, int64_t* out) noexcept nogil:
+    """LIQ-MARGIN-2: checked(quote + sum of checked position values)."""
+    cdef Py_ssize_t k
+    cdef int64_t v
+    cdef eng_i128 total = e.quote[i]
+    cdef const int64_t* lots = e.lots + i * e.m
+    for k in range(e.m):
+        if lots[k] == 0:
+            continue
+        if value_of(e, lots[k], k, e.marks[k], &v) != C_OK:
+            return C_OVERFLOW
+        total += v
+    if not eng_fits(total):
+        return C_OVERFLOW
+    out[0] = <int64_t>total
+    return C_OK
+
+
+cdef inline eng_i128 reduced_cost(int64_t cost, int64_t lots, eng_i128 kept) noexcept nogil:
+    """LIQ-MARGIN-4: the cost basis ``kept`` lots of a position of ``lots`` keep on a reduction,
+    floor(cost * |kept| / |lots|) (|cost|, |kept| <= 2^63: the product fits 128 bits)."""
+    return floor_div(<eng_i128>cost * iabs(kept), iabs(<eng_i128>lots))
+
+
+cdef inline bint at_entry(const Eng* e, Py_ssize_t i) noexcept nogil:
+    """LIQ-TIER-6: row i's requirements are on entry values (entry basis, an isolated account)."""
+    return e.maint_basis == MAINT_AT_ENTRY and e.isolated[i] != -1
+
+
+cdef inline int position_maint(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t kept,
+                               int64_t* out) noexcept nogil:
+    """LIQ-TIER-6 over LIQ-TIER-2: the requirement of row i's position in k reduced to ``kept``
+    lots (the whole position: kept = its lots), on the notional at the mark or, at entry, on the
+    cost basis those lots keep."""
+    cdef int64_t v
+    if kept == 0:
+        out[0] = 0
+        return C_OK
+    if at_entry(e, i):
+        return maint_of(e, k, iabs(reduced_cost(e.cost[i * e.m + k], e.lots[i * e.m + k], kept)),
+                        out)
+    if value_of(e, kept, k, e.marks[k], &v) != C_OK:
+        return C_OVERFLOW
+    return maint_of(e, k, iabs(v), out)
+
+
+cdef inline int maint_total(const Eng* e, Py_ssize_t i, int64_t* out) noexcept nogil:
+    """LIQ-TIER-5: checked sum of checked per-position requirements, each on its basis."""
+    cdef Py_ssize_t k
+    cdef int64_t mm
+    cdef eng_i128 total = 0
+    cdef const int64_t* lots = e.lots + i * e.m
+    for k in range(e.m):
+        if lots[k] == 0:
+            continue
+        if position_maint(e, i, k, lots[k], &mm) != C_OK:
+            return C_OVERFLOW
+        total += mm
+    if not eng_fits(total):
+        return C_OVERFLOW
+    out[0] = <int64_t>total
+    return C_OK
+
+
+cdef inline int open_interest(const Eng* e, Py_ssize_t k, int64_t* out) noexcept nogil:
+    """open_interest_quote: checked(longs * mark * value_per_lot_tick)."""
+    cdef eng_i128 v
+    if not eng_fits(e.longs[k]):
+        return C_OVERFLOW
+    if not eng_mul(e.longs[k] * e.marks[k], e.vplt[k], &v) or not eng_fits(v):
+        return C_OVERFLOW
+    out[0] = <int64_t>v
+    return C_OK
+
+
+cdef inline int initial_total(const Eng* e, Py_ssize_t i, int64_t* out) noexcept nogil:
+    """account_initial_margin_quote at each market's open interest (as the margin check takes
+    it: open interest of every market the account holds, computed first)."""
+    cdef Py_ssize_t k
+    cdef int64_t v, im, oi
+    cdef eng_i128 total = 0
+    cdef const int64_t* lots = e.lots + i * e.m
+    for k in range(e.m):
+        if e.present[i * e.m + k] and open_interest(e, k, &oi) != C_OK:
+            return C_OVERFLOW
+    for k in range(e.m):
+        if lots[k] == 0:
+            continue
+        if open_interest(e, k, &oi) != C_OK:
+            return C_OVERFLOW
+        if value_of(e, lots[k], k, e.marks[k], &v) != C_OK:
+            return C_OVERFLOW
+        if initial_of(e, k, iabs(v), oi, &im) != C_OK:
+            return C_OVERFLOW
+        if e.leverage != NULL and e.leverage[i * e.m + k] > 0:
+            # LIQ-LEVERAGE-2: max(ceil(notional / leverage), the venue's own)
+            im = <int64_t>max_i128(ceil_div(iabs(v), e.leverage[i * e.m + k]), im)
+        total += im
+    if not eng_fits(total):
+        return C_OVERFLOW
+    out[0] = <int64_t>total
+    return C_OK
+
+
+cdef inline int liquidatable(const Eng* e, Py_ssize_t i, bint* out) noexcept nogil:
+    """LIQ-TRIGGER-1: maintenance > 0 and equity < maintenance (maintenance computed first)."""
+    cdef int64_t mm, eq
+    if maint_total(e, i, &mm) != C_OK:
+        return C_OVERFLOW
+    if mm <= 0:
+        out[0] = False
+        return C_OK
+    if equity_of(e, i, &eq) != C_OK:
+        return C_OVERFLOW
+    out[0] = eq < mm
+    return C_OK
+
+
+cdef inline int below_backstop(const Eng* e, Py_ssize_t i, bint* out) noexcept nogil:
+    """LIQ-TRIGGER-2: equity * den < num * maintenance, maintenance > 0; False without one."""
+    cdef int64_t mm, eq
+    if e.bs_den == 0:
+        out[0] = False
+        return C_OK
+    if maint_total(e, i, &mm) != C_OK:
+        return C_OVERFLOW
+    if mm <= 0:
+        out[0] = False
+        return C_OK
+    if equity_of(e, i, &eq) != C_OK:
+        return C_OVERFLOW
+    out[0] = <eng_i128>eq * e.bs_den < <eng_i128>e.bs_num * mm
+    return C_OK
