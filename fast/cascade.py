@@ -55,16 +55,16 @@ def _events(engine: _engine.Engine, step_seconds: int) -> list[Event]:
         return ids[holder] if holder >= 0 else holders[holder]
 
     columns = [trace[c].tolist() for c in ("step", "round", "kind", "account", "market", "lots",
-                                           "price", "has_price", "quote", "rule", "detail", "d1",
-                                           "d2")]
+                                           "price", "has_price", "quote", "rule", "detail",
+                                           "detail_party", "detail_destination")]
     out = []
     append = out.append
-    for (step, round_, kind, account, market, lots, price, has_price, quote, rule, detail, d1,
-         d2) in zip(*columns):
+    for (step, round_, kind, account, market, lots, price, has_price, quote, rule, detail, party,
+         destination) in zip(*columns):
         if detail == 1:
-            text = f"counterparty {name(d1)}"
+            text = f"counterparty {name(party)}"
         elif detail == 2:
-            text = f"{name(d1)} -> {name(d2)}"
+            text = f"{name(party)} -> {name(destination)}"
         elif detail == 3:
             text = _UNRESOLVED_DETAIL
         else:

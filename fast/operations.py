@@ -185,7 +185,7 @@ def _write_back(state: State, engine: _engine.Engine, first_record: int = 0,
     m = len(market_ids)
     quote, lots, cost = engine.quote, engine.lots, engine.cost
     touched = engine.touched.reshape(-1, m) if m else engine.touched
-    for i in np.flatnonzero(engine.acct_touched):
+    for i in np.flatnonzero(engine.account_touched):
         account = state.accounts.get(ids[i])
         if account is None:  # a row open_account added: the new account, appended as the
             # reference appends it
@@ -205,15 +205,15 @@ def _write_back(state: State, engine: _engine.Engine, first_record: int = 0,
     for holder, balance in zip(HOLDERS, engine.holders, strict=True):
         state.holders[holder] = int(balance)
     for k in np.flatnonzero(engine.book_touched):
-        bids = [[int(engine.bid_px[k, j]), int(engine.bid_lots[k, j])]
+        bids = [[int(engine.bid_price[k, j]), int(engine.bid_lots[k, j])]
                 for j in range(engine.bid_head[k], engine.bid_end[k])]
-        asks = [[int(engine.ask_px[k, j]), int(engine.ask_lots[k, j])]
+        asks = [[int(engine.ask_price[k, j]), int(engine.ask_lots[k, j])]
                 for j in range(engine.ask_head[k], engine.ask_end[k])]
         book = state.books.get(market_ids[k])
         if book is None:
-            state.books[market_ids[k]] = Book(ids[engine.book_acct[k]], bids, asks)
+            state.books[market_ids[k]] = Book(ids[engine.book_account[k]], bids, asks)
         else:
-            book.account_id = ids[engine.book_acct[k]] if engine.book_acct[k] >= 0 else \
+            book.account_id = ids[engine.book_account[k]] if engine.book_account[k] >= 0 else \
                 book.account_id
             book.bids, book.asks = bids, asks
     if marks:

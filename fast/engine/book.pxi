@@ -14,13 +14,13 @@ cdef inline void side_of(const Eng* e, Py_ssize_t k, int64_t position, int64_t**
                          int64_t** lots, int64_t** head, int64_t** end) noexcept nogil:
     """The side a position closes into: a long sells to the bids, a short buys the asks."""
     if position > 0:
-        px[0] = e.bid_px + k * e.book_cap
-        lots[0] = e.bid_lots + k * e.book_cap
+        px[0] = e.bid_price + k * e.book_capacity
+        lots[0] = e.bid_lots + k * e.book_capacity
         head[0] = &e.bid_head[k]
         end[0] = &e.bid_end[k]
     else:
-        px[0] = e.ask_px + k * e.book_cap
-        lots[0] = e.ask_lots + k * e.book_cap
+        px[0] = e.ask_price + k * e.book_capacity
+        lots[0] = e.ask_lots + k * e.book_capacity
         head[0] = &e.ask_head[k]
         end[0] = &e.ask_end[k]
 
@@ -30,7 +30,7 @@ cdef int plan_order(const Eng* e, Py_ssize_t i, Py_ssize_t k, eng_i128 lots, bin
     """LIQ-BOOK-2: the fills an order for ``lots`` would take, best first, stopping where the book
     runs out or, ``within_fund``, where the next lot would leave a deficit beyond the fund.
     ``takes`` (at least the side's length) receives the lots of each planned level."""
-    cdef int64_t position = e.lots[i * e.m + k], eq
+    cdef int64_t position = e.lots[i * e.n_markets + k], eq
     cdef int64_t* px
     cdef int64_t* rest
     cdef int64_t* head
@@ -50,7 +50,7 @@ cdef int plan_order(const Eng* e, Py_ssize_t i, Py_ssize_t k, eng_i128 lots, bin
         if remaining == 0:
             break
         take = remaining if remaining < rest[j] else rest[j]
-        per_lot = side * (<eng_i128>e.vplt[k] * (<eng_i128>px[j] - e.marks[k]))
+        per_lot = side * (<eng_i128>e.tables.value_per_lot_tick[k] * (<eng_i128>px[j] - e.marks[k]))
         if within_fund and per_lot < 0:
             room = equity + e.holders[1]
             affordable = floor_div(room, -per_lot) if room > 0 else 0
@@ -73,7 +73,7 @@ cdef int plan_order(const Eng* e, Py_ssize_t i, Py_ssize_t k, eng_i128 lots, bin
 cdef int closable_within_fund(const Eng* e, Py_ssize_t i, Py_ssize_t k, bint* out) noexcept nogil:
     """LIQ-BOOK-3: the whole position closes against the book (or at the mark, without a book)
     leaving a deficit the fund can pay."""
-    cdef int64_t eq, position = e.lots[i * e.m + k]
+    cdef int64_t eq, position = e.lots[i * e.n_markets + k]
     cdef Plan plan
     cdef int code
     if not e.has_book[k]:
@@ -97,7 +97,7 @@ cdef struct MarketOut:
 cdef int market_liquidate(Eng* e, Py_ssize_t i, Py_ssize_t k, MarketOut* out) noexcept nogil:
     """LIQ-BOOK-2 after the adapter's checks (account, market, role): the trigger, the position,
     the book, the size, the plan, then one liquidation step per planned level."""
-    cdef bint liq, within_fund = e.bad_debt == BAD_DEBT_ADL, cp_allowed
+    cdef bint liq, within_fund = e.bad_debt_policy == BAD_DEBT_ADL, cp_allowed
     cdef int64_t size, allowed, lots, position
     cdef int64_t* px
     cdef int64_t* rest
@@ -111,12 +111,12 @@ cdef int market_liquidate(Eng* e, Py_ssize_t i, Py_ssize_t k, MarketOut* out) no
         return C_OVERFLOW
     if not liq:
         return C_NOT_LIQUIDATABLE
-    position = e.lots[i * e.m + k]
+    position = e.lots[i * e.n_markets + k]
     if position == 0:
         return C_NO_POSITION
     if not e.has_book[k]:
         return C_NO_BOOK_LIQUIDITY
-    book = e.book_acct[k]
+    book = e.book_account[k]
     if book < 0:
         return C_UNKNOWN_ACCOUNT
     if e.role[book] != ROLE_LIQUIDITY:

@@ -50,25 +50,25 @@ cdef inline eng_i128 maint_raw(const Eng* e, Py_ssize_t k, eng_i128 notional) no
     cdef Py_ssize_t slot = tier_slot(e, k, notional)
     cdef eng_i128 req
     cdef int64_t prod
-    if notional <= FAST_NOTIONAL and e.mmr[slot] <= PPM:  # the product fits int64
-        prod = <int64_t>notional * e.mmr[slot]
+    if notional <= FAST_NOTIONAL and e.tables.maint_margin_ppm[slot] <= PPM:  # the product fits int64
+        prod = <int64_t>notional * e.tables.maint_margin_ppm[slot]
         req = <eng_i128>((prod + PPM - 1) // PPM if prod >= 0 else -((-prod) // PPM)) \
-            - e.mded[slot]
+            - e.tables.maint_deduction_quote[slot]
     else:
-        req = ceil_div(notional * e.mmr[slot], PPM) - e.mded[slot]
-    if req < e.min_mm[k]:
-        req = e.min_mm[k]
+        req = ceil_div(notional * e.tables.maint_margin_ppm[slot], PPM) - e.tables.maint_deduction_quote[slot]
+    if req < e.tables.min_maint_margin_quote[k]:
+        req = e.tables.min_maint_margin_quote[k]
     return req
 
 
 cdef eng_i128 maint_bound(const Eng* e, Py_ssize_t k, eng_i128 notional) noexcept nogil:
     """At least maint_of(n) for every 0 < n <= notional, in any market (each tier's requirement
     is nondecreasing in the notional once a negative rate is read as 0)."""
-    cdef Py_ssize_t base = k * e.width, s
-    cdef eng_i128 best = e.min_mm[k], v, rate
-    for s in range(e.n_tiers[k]):
-        rate = e.mmr[base + s] if e.mmr[base + s] > 0 else 0
-        v = ceil_div(notional * rate, PPM) - e.mded[base + s]
+    cdef Py_ssize_t base = k * e.tables.tier_width, s
+    cdef eng_i128 best = e.tables.min_maint_margin_quote[k], v, rate
+    for s in range(e.tables.n_tiers[k]):
+        rate = e.tables.maint_margin_ppm[base + s] if e.tables.maint_margin_ppm[base + s] > 0 else 0
+        v = ceil_div(notional * rate, PPM) - e.tables.maint_deduction_quote[base + s]
         if v > best:
             best = v
     return best
@@ -78,15 +78,15 @@ cdef bint market_is_monotone(const Eng* e, Py_ssize_t k) noexcept nogil:
     """g(N) = maint_of(N) steps by 0 or 1 at every integer N >= 1: within a tier with a rate in
     [0, PPM] ceil(N * rate / PPM) does, and max with the minimum keeps it; so only the steps onto
     a tier floor need checking."""
-    cdef Py_ssize_t base = k * e.width, s
+    cdef Py_ssize_t base = k * e.tables.tier_width, s
     cdef eng_i128 floor_n, step
-    if e.vplt[k] <= 0:
+    if e.tables.value_per_lot_tick[k] <= 0:
         return False
-    for s in range(e.n_tiers[k]):
-        if e.mmr[base + s] < 0 or e.mmr[base + s] > PPM:
+    for s in range(e.tables.n_tiers[k]):
+        if e.tables.maint_margin_ppm[base + s] < 0 or e.tables.maint_margin_ppm[base + s] > PPM:
             return False
-    for s in range(1, e.n_tiers[k]):
-        floor_n = e.floor[base + s]
+    for s in range(1, e.tables.n_tiers[k]):
+        floor_n = e.tables.tier_floor_quote[base + s]
         if floor_n >= 2:
             step = maint_raw(e, k, floor_n) - maint_raw(e, k, floor_n - 1)
             if step != 0 and step != 1:
@@ -111,16 +111,16 @@ cdef int64_t trigger_estimate(const Eng* e, Py_ssize_t k, eng_i128 quote, eng_i1
     n = <double>a * <double>e.marks[k]
     for it in range(3):
         slot = tier_slot(e, k, <eng_i128>n if n < 9.2e18 else INT64_MAX)
-        rate = <double>e.mmr[slot] / PPM
-        ded = <double>e.mded[slot]
+        rate = <double>e.tables.maint_margin_ppm[slot] / PPM
+        ded = <double>e.tables.maint_deduction_quote[slot]
         if side > 0:  # q + n - (n rate - ded) = 0
             n = -(q + ded) / (1.0 - rate) if rate < 1.0 else n
-            if <double>e.min_mm[k] - q > n:
-                n = <double>e.min_mm[k] - q
+            if <double>e.tables.min_maint_margin_quote[k] - q > n:
+                n = <double>e.tables.min_maint_margin_quote[k] - q
         else:  # q - n - (n rate - ded) = 0
             n = (q + ded) / (1.0 + rate)
-            if q - <double>e.min_mm[k] < n:
-                n = q - <double>e.min_mm[k]
+            if q - <double>e.tables.min_maint_margin_quote[k] < n:
+                n = q - <double>e.tables.min_maint_margin_quote[k]
         if not (n > 0.0):
             n = 1.0
         if n > 9.2e18:
@@ -229,7 +229,7 @@ cdef void heap_pop(Heap* h) noexcept nogil:
 
 cdef int heap_take(Heap* h, int64_t threshold, Idx* ix) noexcept nogil:
     """Every entry with prio <= threshold onto the candidates (stale ones too: the confirmation
-    drops them), in any order (act_sort orders them by row). Popped one by one while few; past
+    drops them), in any order (active_sort orders them by row). Popped one by one while few; past
     size / log2(size) pops, the rest are taken by one pass over the array and the heap rebuilt
     bottom-up (Floyd): O(size) in address order instead of O(taken log size) at random, which
     is what a step that crosses many triggers costs at 10^6 accounts."""
@@ -241,7 +241,7 @@ cdef int heap_take(Heap* h, int64_t threshold, Idx* ix) noexcept nogil:
         if budget == 0:
             for x in range(h.size):
                 if h.a[x].prio <= threshold:
-                    if act_push(ix, h.a[x].row, h.a[x].gen) != C_OK:
+                    if active_push(ix, h.a[x].row, h.a[x].gen) != C_OK:
                         return C_OVERFLOW
                 else:
                     h.a[kept] = h.a[x]
@@ -253,14 +253,14 @@ cdef int heap_take(Heap* h, int64_t threshold, Idx* ix) noexcept nogil:
                 j -= 1
                 heap_sift_down(h, j, h.a[j])
             return C_OK
-        if act_push(ix, h.a[0].row, h.a[0].gen) != C_OK:
+        if active_push(ix, h.a[0].row, h.a[0].gen) != C_OK:
             return C_OVERFLOW
         heap_pop(h)
         budget -= 1
     return C_OK
 
 
-cdef int act_push(Idx* ix, int64_t row, int64_t gen) noexcept nogil:
+cdef int active_push(Idx* ix, int64_t row, int64_t gen) noexcept nogil:
     cdef HEnt* grown
     if ix.nact == ix.capact:
         grown = <HEnt*>realloc(ix.act, (2 * ix.capact + 64) * sizeof(HEnt))
@@ -283,7 +283,7 @@ cdef enum:
     RADIX_SORT_MIN = 256   # fewer candidates than this are read in any order
 
 
-cdef void act_sort(Idx* ix, Py_ssize_t n_rows) noexcept nogil:
+cdef void active_sort(Idx* ix, Py_ssize_t n_rows) noexcept nogil:
     """The candidates in ascending row order (a stable LSD radix sort, O(candidates) per pass):
     confirming them then reads the account rows in address order instead of at random, which
     is what a round costs at 10^6 accounts. The order is for locality only: the due accounts
@@ -325,9 +325,9 @@ cdef inline int64_t cross_weight_key(const Eng* e, Py_ssize_t i, eng_i128 h,
     clock + floor(h / w) + 1, w = 2 max_k |lots_k| value_per_lot_tick_k."""
     cdef Py_ssize_t k
     cdef eng_i128 w = 0, a, key
-    for k in range(e.m):
-        if e.lots[i * e.m + k] != 0:
-            a = iabs(e.lots[i * e.m + k]) * <eng_i128>e.vplt[k]
+    for k in range(e.n_markets):
+        if e.lots[i * e.n_markets + k] != 0:
+            a = iabs(e.lots[i * e.n_markets + k]) * <eng_i128>e.tables.value_per_lot_tick[k]
             if a > w:
                 w = a
     ok[0] = True
@@ -350,10 +350,10 @@ cdef int place(Eng* e, Idx* ix, Py_ssize_t i) noexcept nogil:
     cdef bint ok
     ix.gen[i] += 1
     ix.ekind[i] = E_NONE
-    if e.role[i] != ROLE_TRADER or e.npos[i] == 0:
+    if e.role[i] != ROLE_TRADER or e.n_positions[i] == 0:
         return C_OK
-    for k in range(e.m):
-        if e.lots[i * e.m + k] != 0:
+    for k in range(e.n_markets):
+        if e.lots[i * e.n_markets + k] != 0:
             held += 1
             only = k
             if not ix.mono[k]:
@@ -361,18 +361,18 @@ cdef int place(Eng* e, Idx* ix, Py_ssize_t i) noexcept nogil:
     if held == 0:
         return C_OK
     if ix.ekind[i] == E_ALWAYS:
-        return act_push(ix, i, ix.gen[i])
+        return active_push(ix, i, ix.gen[i])
     if held == 1:
         k = only
-        lots = e.lots[i * e.m + k]
+        lots = e.lots[i * e.n_markets + k]
         if lots == INT64_MIN:
             ix.ekind[i] = E_ALWAYS
-            return act_push(ix, i, ix.gen[i])
-        a = iabs(lots) * <eng_i128>e.vplt[k]
+            return active_push(ix, i, ix.gen[i])
+        a = iabs(lots) * <eng_i128>e.tables.value_per_lot_tick[k]
         p_max = <int64_t>(INT64_MAX // a) if a <= INT64_MAX else 0
         if p_max < 2:
             ix.ekind[i] = E_ALWAYS
-            return act_push(ix, i, ix.gen[i])
+            return active_push(ix, i, ix.gen[i])
         side = 1 if lots > 0 else -1
         quote = e.quote[i]
         if at_entry(e, i):
@@ -380,7 +380,7 @@ cdef int place(Eng* e, Idx* ix, Py_ssize_t i) noexcept nogil:
             # with q = quote - mm is linear: the trigger in closed form
             if position_maint(e, i, k, lots, &mm) != C_OK:
                 ix.ekind[i] = E_ALWAYS
-                return act_push(ix, i, ix.gen[i])
+                return active_push(ix, i, ix.gen[i])
             quote -= mm
             if (quote + a >= 0) if side > 0 else (quote - a < 0):
                 trigger = 1
@@ -402,7 +402,7 @@ cdef int place(Eng* e, Idx* ix, Py_ssize_t i) noexcept nogil:
                 return C_OK
             if trigger < 0:
                 ix.ekind[i] = E_ALWAYS
-                return act_push(ix, i, ix.gen[i])
+                return active_push(ix, i, ix.gen[i])
             ix.ekind[i] = E_LONG
             ix.ekey[i] = -trigger
             return heap_push(&ix.heaps[2 * k], -trigger, i, ix.gen[i])
@@ -415,14 +415,14 @@ cdef int place(Eng* e, Idx* ix, Py_ssize_t i) noexcept nogil:
     ix.ekind[i] = E_CROSS
     if maint_total(e, i, &mm) != C_OK or equity_of(e, i, &eq) != C_OK:
         ix.ekind[i] = E_ALWAYS
-        return act_push(ix, i, ix.gen[i])
+        return active_push(ix, i, ix.gen[i])
     if <eng_i128>eq - mm < 0:
-        return act_push(ix, i, ix.gen[i])
+        return active_push(ix, i, ix.gen[i])
     ix.ekey[i] = cross_weight_key(e, i, <eng_i128>eq - mm, &ok)
     if not ok:
         ix.ekind[i] = E_ALWAYS
-        return act_push(ix, i, ix.gen[i])
-    return heap_push(&ix.heaps[2 * e.m], ix.ekey[i], i, ix.gen[i])
+        return active_push(ix, i, ix.gen[i])
+    return heap_push(&ix.heaps[2 * e.n_markets], ix.ekey[i], i, ix.gen[i])
 
 
 cdef bint within_guard(const Eng* e) noexcept nogil:
@@ -432,12 +432,13 @@ cdef bint within_guard(const Eng* e) noexcept nogil:
     cdef eng_i128 total = e.bound_quote, upper = 0, lower = 0, n, g
     if e.bound_quote > INT64_MAX:
         return False
-    for k in range(e.m):
+    for k in range(e.n_markets):
         if e.bound_lots[k] == 0:
             continue
         if e.bound_lots[k] > INT64_MAX:
             return False
-        if not eng_mul(e.bound_lots[k], e.marks[k], &n) or not eng_mul(n, e.vplt[k], &n):
+        if not eng_mul(e.bound_lots[k], e.marks[k], &n) or \
+                not eng_mul(n, e.tables.value_per_lot_tick[k], &n):
             return False
         if n > INT64_MAX:
             return False
@@ -449,8 +450,8 @@ cdef bint within_guard(const Eng* e) noexcept nogil:
             return False
         if g > 0:
             upper += g
-        if e.min_mm[k] < 0:
-            lower += e.min_mm[k]
+        if e.tables.min_maint_margin_quote[k] < 0:
+            lower += e.tables.min_maint_margin_quote[k]
         if upper > INT64_MAX or lower < INT64_MIN:
             return False
     return True
@@ -459,23 +460,23 @@ cdef bint within_guard(const Eng* e) noexcept nogil:
 cdef int build_index(Eng* e, Idx* ix) noexcept nogil:
     cdef Py_ssize_t a, k
     cdef int code
-    for k in range(e.m):
+    for k in range(e.n_markets):
         e.bound_lots[k] = 0
     e.bound_quote = 0
-    for a in range(e.n):
+    for a in range(e.n_accounts):
         if e.role[a] != ROLE_TRADER:
             continue
         if iabs(e.quote[a]) > e.bound_quote:
             e.bound_quote = iabs(e.quote[a])
-        for k in range(e.m):
-            if iabs(e.lots[a * e.m + k]) > e.bound_lots[k]:
-                e.bound_lots[k] = iabs(e.lots[a * e.m + k])
-    for k in range(e.m):
+        for k in range(e.n_markets):
+            if iabs(e.lots[a * e.n_markets + k]) > e.bound_lots[k]:
+                e.bound_lots[k] = iabs(e.lots[a * e.n_markets + k])
+    for k in range(e.n_markets):
         ix.mono[k] = market_is_monotone(e, k)
-    for a in range(e.ndirty):
+    for a in range(e.n_dirty):
         e.dirty[e.dirty_list[a]] = 0
-    e.ndirty = 0
-    for a in range(e.n):
+    e.n_dirty = 0
+    for a in range(e.n_accounts):
         if e.role[a] == ROLE_TRADER:
             code = place(e, ix, a)
             if code != C_OK:
@@ -487,7 +488,7 @@ cdef int build_index(Eng* e, Idx* ix) noexcept nogil:
 cdef int index_order(Eng* e, Py_ssize_t* count) noexcept nogil:
     """processing_order from the index (see the section's comment); the scan when the guard
     does not hold."""
-    cdef Cas* c = e.cas
+    cdef Cas* c = e.cascade
     cdef Idx* ix = c.ix
     cdef Py_ssize_t x, k, i, kept = 0, n_due = 0
     cdef int64_t mm, eq, gen
@@ -505,20 +506,20 @@ cdef int index_order(Eng* e, Py_ssize_t* count) noexcept nogil:
     if not within_guard(e):
         return scan_order(e, count)
     ix.index_rounds += 1
-    for x in range(e.ndirty):  # re-key what the last round touched
+    for x in range(e.n_dirty):  # re-key what the last round touched
         i = e.dirty_list[x]
         e.dirty[i] = 0
         code = place(e, ix, i)
         if code != C_OK:
             return code
-    e.ndirty = 0
-    for k in range(e.m):  # the sweep: triggers the marks have crossed
+    e.n_dirty = 0
+    for k in range(e.n_markets):  # the sweep: triggers the marks have crossed
         if heap_take(&ix.heaps[2 * k], -e.marks[k] - 1, ix) != C_OK \
                 or heap_take(&ix.heaps[2 * k + 1], e.marks[k], ix) != C_OK:
             return C_OVERFLOW
-    if heap_take(&ix.heaps[2 * e.m], e.clock, ix) != C_OK:
+    if heap_take(&ix.heaps[2 * e.n_markets], e.clock, ix) != C_OK:
         return C_OVERFLOW
-    act_sort(ix, e.n)
+    active_sort(ix, e.n_accounts)
     for x in range(ix.nact):  # confirm every candidate exactly, in row order
         i = ix.act[x].row
         gen = ix.act[x].gen
@@ -527,8 +528,8 @@ cdef int index_order(Eng* e, Py_ssize_t* count) noexcept nogil:
         kind = ix.ekind[i]
         k = -1
         if kind == E_LONG or kind == E_SHORT:
-            for k in range(e.m):
-                if e.lots[i * e.m + k] != 0:
+            for k in range(e.n_markets):
+                if e.lots[i * e.n_markets + k] != 0:
                     break
             if (kind == E_LONG and not ix.ekey[i] <= -e.marks[k] - 1) or \
                     (kind == E_SHORT and not ix.ekey[i] <= e.marks[k]):
@@ -548,7 +549,7 @@ cdef int index_order(Eng* e, Py_ssize_t* count) noexcept nogil:
         elif kind == E_CROSS and <eng_i128>eq - mm >= 0:
             ix.ekey[i] = cross_weight_key(e, i, <eng_i128>eq - mm, &ok)
             if ok and ix.ekey[i] > e.clock:
-                if heap_push(&ix.heaps[2 * e.m], ix.ekey[i], i, gen) != C_OK:
+                if heap_push(&ix.heaps[2 * e.n_markets], ix.ekey[i], i, gen) != C_OK:
                     return C_OVERFLOW
                 keep = False
         if keep:

@@ -36,9 +36,9 @@ EV_NONE_VALUE = EV_NONE
 
 
 cdef int event(Eng* e, int kind, int64_t account, Py_ssize_t market, int64_t lots, int64_t price,
-               bint has_price, int64_t quote, int rule, int detail, int64_t d1,
-               int64_t d2) noexcept nogil:
-    cdef Cas* c = e.cas
+               bint has_price, int64_t quote, int rule, int detail, int64_t detail_party,
+               int64_t detail_destination) noexcept nogil:
+    cdef Cas* c = e.cascade
     cdef Ev* grown
     cdef Ev* v
     if c.nev == c.capev:
@@ -65,22 +65,22 @@ cdef int event(Eng* e, int kind, int64_t account, Py_ssize_t market, int64_t lot
     v.quote = quote
     v.rule = rule
     v.detail = detail
-    v.d1 = d1
-    v.d2 = d2
+    v.detail_party = detail_party
+    v.detail_destination = detail_destination
     c.nev += 1
     return C_OK
 
 
 cdef int record_receipt(Eng* e, int64_t subject, Py_ssize_t first) noexcept nogil:
     """The reference's _Recorder.receipt: an operation's journal records as trace events."""
-    cdef Cas* c = e.cas
+    cdef Cas* c = e.cascade
     cdef Py_ssize_t r
     cdef Rec* rec
     cdef Rec* following
     cdef int kind
     cdef int64_t account
-    for r in range(first, e.nrec):
-        rec = &e.recs[r]
+    for r in range(first, e.n_records):
+        rec = &e.records[r]
         if rec.kind == K_FILL:
             if rec.rule == R_EXEC_2:
                 kind = EV_LIQUIDATION_FILL
@@ -100,8 +100,8 @@ cdef int record_receipt(Eng* e, int64_t subject, Py_ssize_t first) noexcept nogi
             if kind == EV_LIQUIDATION_FILL:
                 c.fills += 1
         else:
-            if r + 1 < e.nrec:
-                following = &e.recs[r + 1]
+            if r + 1 < e.n_records:
+                following = &e.records[r + 1]
                 if following.kind == K_FILL and following.rule == rec.rule:
                     continue  # the cash leg of the fill that follows
             if rec.rule == R_FEE_1:
@@ -121,7 +121,7 @@ cdef int record_receipt(Eng* e, int64_t subject, Py_ssize_t first) noexcept nogi
                      rec.a, rec.b) != C_OK:
                 return C_OVERFLOW
     if not c.keep_journal:
-        e.nrec = first  # in the trace now; nothing else reads them (cascade_arrays)
+        e.n_records = first  # in the trace now; nothing else reads them (cascade_arrays)
     return C_OK
 
 
@@ -136,10 +136,10 @@ cdef int set_mark(Eng* e, Py_ssize_t k, eng_i128 price) noexcept nogil:
     if price <= 0 or not eng_fits(price):
         return C_INVALID_PRICE
     e.seq += 1
-    if e.track:
+    if e.track_changes:
         e.clock += iabs(price - e.marks[k])
-    if e.adl != NULL:
-        e.adl.mark_version += 1  # every score may move: rankings rebuild when next needed
+    if e.adl_index != NULL:
+        e.adl_index.mark_version += 1  # every score may move: rankings rebuild when next needed
     e.marks[k] = <int64_t>price
     return C_OK
 
@@ -149,10 +149,10 @@ cdef int build_ladder(Eng* e, Py_ssize_t k, int64_t levels, int64_t spacing_ppm,
     """LIQ-BOOK-1: a fresh ladder of ``levels`` levels (at most the book capacity) around the
     mark, owned by ``book_row``: bids rounded down and asks up, levels that round onto one tick
     merged; one operation (its own seq)."""
-    cdef int64_t* bp = e.bid_px + k * e.book_cap
-    cdef int64_t* bl = e.bid_lots + k * e.book_cap
-    cdef int64_t* ap = e.ask_px + k * e.book_cap
-    cdef int64_t* al = e.ask_lots + k * e.book_cap
+    cdef int64_t* bp = e.bid_price + k * e.book_capacity
+    cdef int64_t* bl = e.bid_lots + k * e.book_capacity
+    cdef int64_t* ap = e.ask_price + k * e.book_capacity
+    cdef int64_t* al = e.ask_lots + k * e.book_capacity
     cdef Py_ssize_t nb = 0, na = 0, j
     cdef eng_i128 bid, ask, mark = e.marks[k]
     for j in range(1, levels + 1):
@@ -184,7 +184,7 @@ cdef int build_ladder(Eng* e, Py_ssize_t k, int64_t levels, int64_t spacing_ppm,
     e.ask_head[k] = 0
     e.ask_end[k] = na
     e.has_book[k] = 1
-    e.book_acct[k] = book_row
+    e.book_account[k] = book_row
     e.book_touched[k] = 1
     e.seq += 1
     return C_OK
@@ -192,14 +192,14 @@ cdef int build_ladder(Eng* e, Py_ssize_t k, int64_t levels, int64_t spacing_ppm,
 
 cdef int replace_book(Eng* e, Py_ssize_t k) noexcept nogil:
     """LIQ-BOOK-1 with the cascade's book shape and book account; one operation (its own seq)."""
-    cdef Cas* c = e.cas
+    cdef Cas* c = e.cascade
     return build_ladder(e, k, c.levels[k], c.spacing_ppm[k], c.lots_per_level[k], c.book_row)
 
 
 cdef int open_step(Eng* e) noexcept nogil:
     """LIQ-CASCADE-4: every path market, in id order, opens its mark (LIQ-MARK-2) and gets a
     fresh book (LIQ-BOOK-1)."""
-    cdef Cas* c = e.cas
+    cdef Cas* c = e.cascade
     cdef Py_ssize_t x, k
     cdef eng_i128 opening, low, high, prev
     cdef int code
@@ -236,7 +236,7 @@ cdef int open_step(Eng* e) noexcept nogil:
 
 cdef int cmp_due(const Eng* e, Py_ssize_t x, Py_ssize_t y) noexcept nogil:
     """LIQ-CASCADE-1: ascending equity / maintenance (exactly; both maintenances > 0), then id."""
-    cdef const Cas* c = e.cas
+    cdef const Cas* c = e.cascade
     cdef eng_i128 left = <eng_i128>c.due_eq[x] * c.due_mm[y]
     cdef eng_i128 right = <eng_i128>c.due_eq[y] * c.due_mm[x]
     if left != right:
@@ -247,13 +247,13 @@ cdef int cmp_due(const Eng* e, Py_ssize_t x, Py_ssize_t y) noexcept nogil:
 cdef int scan_order(Eng* e, Py_ssize_t* count) noexcept nogil:
     """The liquidatable traders, most distressed first, by evaluating every account (the
     reference's processing_order, O(N)): their rows in due_row[0..count)."""
-    cdef Cas* c = e.cas
+    cdef Cas* c = e.cascade
     cdef Py_ssize_t a, n_due = 0, x
     cdef int64_t mm, eq
     if c.ix != NULL:
         c.ix.scans += 1
-    for a in range(e.n):
-        if e.role[a] != ROLE_TRADER or e.npos[a] == 0:
+    for a in range(e.n_accounts):
+        if e.role[a] != ROLE_TRADER or e.n_positions[a] == 0:
             continue
         if maint_total(e, a, &mm) != C_OK:
             return C_OVERFLOW
@@ -291,7 +291,7 @@ cdef void sort_due(Eng* e, Py_ssize_t n_due) noexcept nogil:
     merge sort of packed (eq, mm, row) entries, so that each comparison reads its operands
     where the merge is, not through an index (cmp_due's order; merge_sort through cmp_due if
     the buffer cannot be had). Only due_row is read afterwards."""
-    cdef Cas* c = e.cas
+    cdef Cas* c = e.cascade
     cdef Py_ssize_t x, width = 1, lo, mid, hi, a, b, o
     cdef DueEnt* src
     cdef DueEnt* dst
@@ -351,7 +351,7 @@ cdef int processing_order(Eng* e, Py_ssize_t* count) noexcept nogil:
     """LIQ-CASCADE-1: the liquidatable traders, most distressed first, in due_row[0..count):
     from the index, by the scan, or both compared (ORDER_VERIFY: C_ORDER_MISMATCH on any
     difference)."""
-    cdef Cas* c = e.cas
+    cdef Cas* c = e.cascade
     cdef Idx* ix = c.ix
     cdef Py_ssize_t n_index, x
     cdef int code
@@ -378,7 +378,7 @@ cdef int process_account(Eng* e, Py_ssize_t i, bint* progressed) noexcept nogil:
     """LIQ-CASCADE-3: the backstop takes the account whole below its threshold; else market by
     market in id order, orders against the book until healthy or refused, then ADL (``adl``);
     a write-off is socialized at once on the other side (``socialize``)."""
-    cdef Cas* c = e.cas
+    cdef Cas* c = e.cascade
     cdef bint liq, below
     cdef Py_ssize_t x, k, n_cols = 0, first
     cdef int code
@@ -395,32 +395,32 @@ cdef int process_account(Eng* e, Py_ssize_t i, bint* progressed) noexcept nogil:
         if below_backstop(e, i, &below) != C_OK:
             return C_OVERFLOW
         if below:
-            for x in range(e.m):  # the vault may take every market the account holds
-                k = e.sorted_cols[x]
-                if e.present[i * e.m + k] and e.isolated[c.vault_row] != -1 \
+            for x in range(e.n_markets):  # the vault may take every market the account holds
+                k = e.columns_by_market_id[x]
+                if e.present[i * e.n_markets + k] and e.isolated[c.vault_row] != -1 \
                         and e.isolated[c.vault_row] != k:
                     return C_ISOLATED_MARKET_MISMATCH
-            first = e.nrec
+            first = e.n_records
             e.seq += 1
             code = backstop_liquidate(e, i, c.vault_row, &taken)
             if code != C_OK:
                 return code
             progressed[0] = True
             return record_receipt(e, i, first)
-    for x in range(e.m):  # sorted(account.positions) and the sides, taken now
-        k = e.sorted_cols[x]
-        if e.present[i * e.m + k]:
+    for x in range(e.n_markets):  # sorted(account.positions) and the sides, taken now
+        k = e.columns_by_market_id[x]
+        if e.present[i * e.n_markets + k]:
             c.order_cols[n_cols] = k
-            c.sides[n_cols] = 1 if e.lots[i * e.m + k] > 0 else -1
+            c.sides[n_cols] = 1 if e.lots[i * e.n_markets + k] > 0 else -1
             n_cols += 1
     for x in range(n_cols):
         k = c.order_cols[x]
-        while e.lots[i * e.m + k] != 0:
+        while e.lots[i * e.n_markets + k] != 0:
             if liquidatable(e, i, &liq) != C_OK:
                 return C_OVERFLOW
             if not liq:
                 break
-            first = e.nrec
+            first = e.n_records
             e.seq += 1
             code = market_liquidate(e, i, k, &mo)
             if code == C_NO_BOOK_LIQUIDITY:
@@ -431,11 +431,11 @@ cdef int process_account(Eng* e, Py_ssize_t i, bint* progressed) noexcept nogil:
             if record_receipt(e, i, first) != C_OK:
                 return C_OVERFLOW
             progressed[0] = True
-        if e.lots[i * e.m + k] != 0 and e.bad_debt != BAD_DEBT_SOCIALIZE:
+        if e.lots[i * e.n_markets + k] != 0 and e.bad_debt_policy != BAD_DEBT_SOCIALIZE:
             if liquidatable(e, i, &liq) != C_OK:
                 return C_OVERFLOW
             if liq:
-                first = e.nrec
+                first = e.n_records
                 e.seq += 1
                 code = deleverage(e, i, k, &ao)
                 if (code == C_FUND_CAN_COVER or code == C_NOT_BANKRUPT
@@ -447,11 +447,11 @@ cdef int process_account(Eng* e, Py_ssize_t i, bint* progressed) noexcept nogil:
                     if record_receipt(e, i, first) != C_OK:
                         return C_OVERFLOW
                     progressed[0] = True
-    if e.bad_debt == BAD_DEBT_SOCIALIZE:
+    if e.bad_debt_policy == BAD_DEBT_SOCIALIZE:
         for x in range(n_cols):
             if e.holders[3] >= 0:
                 break
-            first = e.nrec
+            first = e.n_records
             e.seq += 1
             code = socialize_loss(e, c.order_cols[x], -c.sides[x], &so)
             if code == C_NO_SOCIALIZATION_BASE:
@@ -472,16 +472,16 @@ cdef inline void prefetch_row(const Eng* e, Py_ssize_t i) noexcept nogil:
     their keys): at 10^6 accounts these rows are not in cache, and waiting for each in turn
     is most of a round. A hint only: nothing is read or changed."""
     __builtin_prefetch(&e.quote[i])
-    __builtin_prefetch(&e.lots[i * e.m])
-    __builtin_prefetch(&e.present[i * e.m])
-    __builtin_prefetch(&e.cost[i * e.m])
-    __builtin_prefetch(&e.npos[i])
+    __builtin_prefetch(&e.lots[i * e.n_markets])
+    __builtin_prefetch(&e.present[i * e.n_markets])
+    __builtin_prefetch(&e.cost[i * e.n_markets])
+    __builtin_prefetch(&e.n_positions[i])
 
 
 cdef int run_round(Eng* e, bint* progressed) noexcept nogil:
     """LIQ-CASCADE-2, one round: the processing order, every due account, the round's totals,
     then the marks follow the round's last fills. NO_DUE when nobody is liquidatable."""
-    cdef Cas* c = e.cas
+    cdef Cas* c = e.cascade
     cdef Py_ssize_t n_due, x, first_event, k, j
     cdef bint one
     cdef int code
@@ -505,7 +505,7 @@ cdef int run_round(Eng* e, bint* progressed) noexcept nogil:
             return code
         if one:
             progressed[0] = True
-    for k in range(e.m):
+    for k in range(e.n_markets):
         c.last_fill[k] = 0
     for j in range(first_event, c.nev):
         ev = &c.evs[j]

@@ -16,7 +16,7 @@ cdef int withdrawals_gated(const Eng* e, const int64_t* order, bint* out) noexce
     cdef Py_ssize_t x, a
     cdef int64_t eq
     out[0] = False
-    for x in range(e.n):
+    for x in range(e.n_accounts):
         a = order[x]
         if e.role[a] != ROLE_TRADER:
             continue
@@ -52,18 +52,18 @@ cdef int withdraw(Eng* e, Py_ssize_t i, int64_t amount, const int64_t* order) no
 cdef int set_leverage(Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t leverage) noexcept nogil:
     """LIQ-LEVERAGE-4 after the adapter's pure checks (check_set_leverage): the requirement before
     and after the change; a rise must leave equity at or above it. Needs the leverage table."""
-    cdef int64_t before, after, eq, old = e.leverage[i * e.m + k]
+    cdef int64_t before, after, eq, old = e.leverage[i * e.n_markets + k]
     if initial_total(e, i, &before) != C_OK:
         return C_OVERFLOW
-    e.leverage[i * e.m + k] = leverage
+    e.leverage[i * e.n_markets + k] = leverage
     if initial_total(e, i, &after) != C_OK:
-        e.leverage[i * e.m + k] = old
+        e.leverage[i * e.n_markets + k] = old
         return C_OVERFLOW
     if after > before:
         if equity_of(e, i, &eq) != C_OK:
-            e.leverage[i * e.m + k] = old
+            e.leverage[i * e.n_markets + k] = old
             return C_OVERFLOW
         if eq < after:
-            e.leverage[i * e.m + k] = old
+            e.leverage[i * e.n_markets + k] = old
             return C_INSUFFICIENT_INITIAL_MARGIN
     return C_OK

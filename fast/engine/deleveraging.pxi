@@ -7,7 +7,7 @@
 cdef inline int cmp_score(const Eng* e, Py_ssize_t x, Py_ssize_t y) noexcept nogil:
     """Order of candidates x, y (positions in the candidate list): higher score first, then the
     smaller position (the candidates are in account-ID order)."""
-    cdef int sx = e.score_sgn[x], sy = e.score_sgn[y], c
+    cdef int sx = e.score_sign[x], sy = e.score_sign[y], c
     if sx != sy:
         return -1 if sx > sy else 1
     if sx != 0:
@@ -65,14 +65,14 @@ cdef void merge_sort(const Eng* e, int64_t* idx, int64_t* tmp, Py_ssize_t n,
 
 cdef inline int set_score(Eng* e, Py_ssize_t x, eng_i128 num, eng_i128 den) noexcept nogil:
     """Score x = num / den with den > 0, as sign and magnitudes."""
-    e.score_sgn[x] = sgn(num)
+    e.score_sign[x] = sgn(num)
     e.score_num[x] = <eng_u128>iabs(num)
     e.score_den[x] = <eng_u128>den
     return C_OK
 
 
 cdef inline int set_score_u(Eng* e, Py_ssize_t x, int s, eng_u128 num, eng_u128 den) noexcept nogil:
-    e.score_sgn[x] = s if num != 0 else 0
+    e.score_sign[x] = s if num != 0 else 0
     e.score_num[x] = num
     e.score_den[x] = den
     return C_OK
@@ -82,9 +82,9 @@ cdef int unrealized_pnl(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t* out) 
     """LIQ-MARGIN-3: checked(value at the mark - cost)."""
     cdef int64_t v
     cdef eng_i128 pnl
-    if value_of(e, e.lots[i * e.m + k], k, e.marks[k], &v) != C_OK:
+    if value_of(e, e.lots[i * e.n_markets + k], k, e.marks[k], &v) != C_OK:
         return C_OVERFLOW
-    pnl = <eng_i128>v - e.cost[i * e.m + k]
+    pnl = <eng_i128>v - e.cost[i * e.n_markets + k]
     if not eng_fits(pnl):
         return C_OVERFLOW
     out[0] = <int64_t>pnl
@@ -97,11 +97,11 @@ cdef int score_of(Eng* e, Py_ssize_t x, Py_ssize_t a, Py_ssize_t k) noexcept nog
     cdef eng_i128 eq1, wallet, total_pnl, vmax, cost, value, notional
     cdef eng_u128 num, den
     cdef Py_ssize_t j
-    if e.ranking == RANK_PNL_LEVERAGE:
-        cost = iabs(e.cost[a * e.m + k])
+    if e.adl_ranking == RANK_PNL_LEVERAGE:
+        cost = iabs(e.cost[a * e.n_markets + k])
         if cost != 0 and unrealized_pnl(e, a, k, &pnl) != C_OK:
             return C_OVERFLOW
-        if value_of(e, e.lots[a * e.m + k], k, e.marks[k], &v) != C_OK:
+        if value_of(e, e.lots[a * e.n_markets + k], k, e.marks[k], &v) != C_OK:
             return C_OVERFLOW
         if equity_of(e, a, &eq) != C_OK:
             return C_OVERFLOW
@@ -112,12 +112,12 @@ cdef int score_of(Eng* e, Py_ssize_t x, Py_ssize_t a, Py_ssize_t k) noexcept nog
         if pnl > 0:  # pnl / cost * notional / eq1
             return set_score(e, x, <eng_i128>pnl * notional, cost * eq1)
         return set_score(e, x, <eng_i128>pnl * eq1, cost * notional)  # (pnl / cost) / leverage
-    if e.ranking == RANK_PNL_MARGIN_RATIO:
+    if e.adl_ranking == RANK_PNL_MARGIN_RATIO:
         if unrealized_pnl(e, a, k, &pnl) != C_OK or equity_of(e, a, &eq) != C_OK:
             return C_OVERFLOW
         total_pnl = 0
-        for j in range(e.m):
-            if e.present[a * e.m + j]:
+        for j in range(e.n_markets):
+            if e.present[a * e.n_markets + j]:
                 if unrealized_pnl(e, a, j, &p) != C_OK:
                     return C_OVERFLOW
                 total_pnl += p
@@ -128,8 +128,8 @@ cdef int score_of(Eng* e, Py_ssize_t x, Py_ssize_t a, Py_ssize_t k) noexcept nog
             return set_score(e, x, 0, 1)
         if maint_total(e, a, &mm) != C_OK:
             return C_OVERFLOW
-        if wallet < e.one_unit:
-            wallet = e.one_unit
+        if wallet < e.one_quote_unit:
+            wallet = e.one_quote_unit
         # max(0, pnl) / max(one unit, wallet) * mm / eq; mm >= 0 (requirements are)
         num = <eng_u128>(pnl if pnl > 0 else 0) * <eng_u128>(mm if mm > 0 else 0)
         # wallet and eq are int64: the product fits 128 bits (the check is a guard)
@@ -137,19 +137,19 @@ cdef int score_of(Eng* e, Py_ssize_t x, Py_ssize_t a, Py_ssize_t k) noexcept nog
             return C_OVERFLOW
         return set_score_u(e, x, 1, num, den)
     # RANK_PRICE_RATIO_LEVERAGE: (mark / entry or entry / mark) x notional / account value
-    if value_of(e, e.lots[a * e.m + k], k, e.marks[k], &v) != C_OK:
+    if value_of(e, e.lots[a * e.n_markets + k], k, e.marks[k], &v) != C_OK:
         return C_OVERFLOW
     value = iabs(v)
-    cost = iabs(e.cost[a * e.m + k])
+    cost = iabs(e.cost[a * e.n_markets + k])
     if cost == 0:
         cost = 1
-    if value_of(e, e.lots[a * e.m + k], k, e.marks[k], &v) != C_OK:
+    if value_of(e, e.lots[a * e.n_markets + k], k, e.marks[k], &v) != C_OK:
         return C_OVERFLOW
     if equity_of(e, a, &eq) != C_OK:
         return C_OVERFLOW
     notional = iabs(v)
     eq1 = eq if eq > 1 else 1
-    if e.lots[a * e.m + k] > 0:  # value / cost * notional / eq1
+    if e.lots[a * e.n_markets + k] > 0:  # value / cost * notional / eq1
         return set_score(e, x, value * notional, cost * eq1)
     vmax = value if value > 1 else 1  # cost / max(value, 1) * notional / eq1
     return set_score(e, x, cost * notional, vmax * eq1)
@@ -176,16 +176,16 @@ cdef int pro_rata_shares(Eng* e, Py_ssize_t k, Py_ssize_t n_cand, eng_i128 neede
     cdef Py_ssize_t x, got = 0
     if total <= needed:  # everyone takes everything; a shortfall is the caller's to report
         for x in range(n_cand):
-            e.scratch_b[x] = <int64_t>iabs(e.lots[cand[x] * e.m + k])
+            e.scratch_b[x] = <int64_t>iabs(e.lots[cand[x] * e.n_markets + k])
         count[0] = n_cand
         return C_OK
     # floor shares; the remainders (as scores) rank the leftover lots
     leftover = needed
     for x in range(n_cand):
-        exact = needed * iabs(e.lots[cand[x] * e.m + k])
+        exact = needed * iabs(e.lots[cand[x] * e.n_markets + k])
         e.score_num[x] = <eng_u128>(exact % total)
         e.score_den[x] = 1
-        e.score_sgn[x] = 1 if exact % total != 0 else 0
+        e.score_sign[x] = 1 if exact % total != 0 else 0
         e.score_num[n_cand + x] = <eng_u128>(exact / total)  # the floor share, kept aside
         leftover -= exact / total
         order[x] = x
@@ -207,7 +207,7 @@ cdef int adl_allocation_scan(Eng* e, Py_ssize_t i, Py_ssize_t k, uint64_t seq_be
     """LIQ-ADL-2 as the reference computes it: every account examined, the candidates scored
     and sorted, O(N log N) per call. The oracle of the index (``ADL_SCAN`` / ``ADL_VERIFY``).
     Rows in scratch_a, lots in scratch_b, ``count`` entries, in execution order."""
-    cdef int64_t position = e.lots[i * e.m + k]
+    cdef int64_t position = e.lots[i * e.n_markets + k]
     cdef int side = sgn(position)
     cdef eng_i128 needed = iabs(position), total, take, lots_a
     cdef Py_ssize_t a, n_cand = 0, x, start, got = 0
@@ -215,16 +215,16 @@ cdef int adl_allocation_scan(Eng* e, Py_ssize_t i, Py_ssize_t k, uint64_t seq_be
     cdef int64_t* order = e.scratch_b
     cdef int64_t* tmp = e.scratch_c
     cdef int code
-    for a in range(e.n):
-        if e.role[a] == ROLE_TRADER and a != i and sgn(e.lots[a * e.m + k]) == -side:
+    for a in range(e.n_accounts):
+        if e.role[a] == ROLE_TRADER and a != i and sgn(e.lots[a * e.n_markets + k]) == -side:
             cand[n_cand] = a
             n_cand += 1
-    if e.ranking == RANK_PRO_RATA:
+    if e.adl_ranking == RANK_PRO_RATA:
         total = 0
         for x in range(n_cand):
-            total += iabs(e.lots[cand[x] * e.m + k])
+            total += iabs(e.lots[cand[x] * e.n_markets + k])
         return pro_rata_shares(e, k, n_cand, needed, total, count)
-    if e.ranking == RANK_SEEDED:
+    if e.adl_ranking == RANK_SEEDED:
         start = <Py_ssize_t>(splitmix64(e.adl_seed ^ seq_before) % <uint64_t>n_cand) \
             if n_cand else 0
         for x in range(n_cand):
@@ -245,7 +245,7 @@ cdef int adl_allocation_scan(Eng* e, Py_ssize_t i, Py_ssize_t k, uint64_t seq_be
         if needed == 0:
             break
         a = tmp[x]
-        lots_a = iabs(e.lots[a * e.m + k])
+        lots_a = iabs(e.lots[a * e.n_markets + k])
         take = needed if needed < lots_a else lots_a
         e.scratch_a[got] = a
         e.scratch_b[got] = <int64_t>take
@@ -270,12 +270,12 @@ cdef int adl_allocation(Eng* e, Py_ssize_t i, Py_ssize_t k, uint64_t seq_before,
     code = adl_allocation_index(e, i, k, seq_before, count)
     if e.adl_mode != ADL_VERIFY or code == C_ADL_MISMATCH:
         return code
-    d = e.adl
+    d = e.adl_index
     if d == NULL:
         return C_ADL_MISMATCH
     if d.check_rows == NULL:
-        d.check_rows = <int64_t*>malloc((e.n + 1) * sizeof(int64_t))
-        d.check_lots = <int64_t*>malloc((e.n + 1) * sizeof(int64_t))
+        d.check_rows = <int64_t*>malloc((e.n_accounts + 1) * sizeof(int64_t))
+        d.check_lots = <int64_t*>malloc((e.n_accounts + 1) * sizeof(int64_t))
         if d.check_rows == NULL or d.check_lots == NULL:
             return C_OVERFLOW
     n_index = count[0] if code == C_OK else 0
@@ -288,7 +288,7 @@ cdef int adl_allocation(Eng* e, Py_ssize_t i, Py_ssize_t k, uint64_t seq_before,
         for x in range(n_scan):
             allocated += e.scratch_b[x]
     if code == C_INSUFFICIENT_ADL_LIQUIDITY:  # the scan's allocation must fall short
-        if code_scan != C_OK or allocated >= iabs(e.lots[i * e.m + k]):
+        if code_scan != C_OK or allocated >= iabs(e.lots[i * e.n_markets + k]):
             return C_ADL_MISMATCH
     elif code != code_scan:
         return C_ADL_MISMATCH
@@ -319,7 +319,7 @@ cdef int closing_values(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t lots, 
     """The position before and after closing ``lots`` of it, and their values at the mark
     (LIQ-MARGIN-1); OVERFLOW where either leaves int64."""
     cdef eng_i128 change
-    before[0] = e.lots[i * e.m + k]
+    before[0] = e.lots[i * e.n_markets + k]
     change = before[0] - sgn(before[0]) * <eng_i128>lots
     if not eng_fits(change):
         return C_OVERFLOW  # a position beyond int64 has no int64 value (LIQ-MARGIN-1)
@@ -364,7 +364,7 @@ cdef int deleverage(Eng* e, Py_ssize_t i, Py_ssize_t k, AdlOut* out) noexcept no
     """LIQ-ADL-1/3 after the adapter's checks (account, market, role, policy): the position, the
     trigger (with a book) or bankruptcy (without), the fund, the allocation, then the fills at
     the bankruptcy value (or the mark) and the settlements."""
-    cdef int64_t position = e.lots[i * e.m + k], eq, lots
+    cdef int64_t position = e.lots[i * e.n_markets + k], eq, lots
     cdef bint liq, closable
     cdef Py_ssize_t count, x, cp
     cdef eng_i128 allocated = 0, receives, paid, written

@@ -86,14 +86,14 @@ cdef void adl_free(Adl* d, Py_ssize_t m) noexcept nogil:
 
 cdef void adl_reset(Eng* e) noexcept nogil:
     """Drop the index (the rows changed); the next allocation builds it afresh."""
-    adl_free(e.adl, e.m)
-    e.adl = NULL
+    adl_free(e.adl_index, e.n_markets)
+    e.adl_index = NULL
 
 
 cdef Adl* adl_new(Eng* e) noexcept nogil:
     """The index of the current state: membership, held lots and totals of every ranking; the
     heaps and trees are built when first needed. NULL when out of memory."""
-    cdef Py_ssize_t n = e.n, m = e.m, nm = e.n * e.m, a, k, r
+    cdef Py_ssize_t n = e.n_accounts, m = e.n_markets, nm = e.n_accounts * e.n_markets, a, k, r
     cdef int64_t l
     cdef AdlRank* rank
     cdef Adl* d = <Adl*>calloc(1, sizeof(Adl))
@@ -139,7 +139,7 @@ cdef Adl* adl_new(Eng* e) noexcept nogil:
 cdef double KEY_SEPARATION = 1.0 + 2.0 ** -40
 
 
-cdef inline double ent_key(int s, eng_u128 num, eng_u128 den) noexcept nogil:
+cdef inline double entry_key(int s, eng_u128 num, eng_u128 den) noexcept nogil:
     """The rounded key of the score s x num / den (den > 0); 0.0 exactly when it is 0."""
     cdef double q
     if s == 0 or num == 0:
@@ -148,7 +148,7 @@ cdef inline double ent_key(int s, eng_u128 num, eng_u128 den) noexcept nogil:
     return q if s > 0 else -q
 
 
-cdef inline bint ent_before(const AdlKey* x, const AdlKey* y, const AdlEnt* ents) noexcept nogil:
+cdef inline bint entry_before(const AdlKey* x, const AdlKey* y, const AdlEnt* ents) noexcept nogil:
     cdef double a = x.key, b = y.key
     cdef int c
     cdef const AdlEnt* ex
@@ -183,7 +183,8 @@ cdef inline Py_ssize_t heap_start(Py_ssize_t size) noexcept nogil:
     return (size + 2) // 4
 
 
-cdef void ent_sift_down(AdlKey* h, Py_ssize_t size, Py_ssize_t j, const AdlEnt* ents) noexcept nogil:
+cdef void entry_sift_down(AdlKey* h, Py_ssize_t size, Py_ssize_t j,
+                          const AdlEnt* ents) noexcept nogil:
     cdef AdlKey moving = h[j]
     cdef Py_ssize_t first, last, best, c
     while True:
@@ -198,28 +199,28 @@ cdef void ent_sift_down(AdlKey* h, Py_ssize_t size, Py_ssize_t j, const AdlEnt* 
         last = first + 4 if first + 4 < size else size
         best = first
         for c in range(first + 1, last):
-            if ent_before(&h[c], &h[best], ents):
+            if entry_before(&h[c], &h[best], ents):
                 best = c
-        if not ent_before(&h[best], &moving, ents):
+        if not entry_before(&h[best], &moving, ents):
             break
         h[j] = h[best]
         j = best
     h[j] = moving
 
 
-cdef void ent_sift_up(AdlKey* h, Py_ssize_t j, const AdlEnt* ents) noexcept nogil:
+cdef void entry_sift_up(AdlKey* h, Py_ssize_t j, const AdlEnt* ents) noexcept nogil:
     cdef AdlKey moving = h[j]
     cdef Py_ssize_t parent
     while j > 0:
         parent = (j - 1) // 4
-        if not ent_before(&moving, &h[parent], ents):
+        if not entry_before(&moving, &h[parent], ents):
             break
         h[j] = h[parent]
         j = parent
     h[j] = moving
 
 
-cdef int ent_reserve(AdlRank* rank, Py_ssize_t want) noexcept nogil:
+cdef int entry_reserve(AdlRank* rank, Py_ssize_t want) noexcept nogil:
     """Room for ``want`` heap entries and as many exact ones."""
     cdef AdlKey* grown
     cdef AdlEnt* grown_ents
@@ -245,36 +246,36 @@ cdef int ent_reserve(AdlRank* rank, Py_ssize_t want) noexcept nogil:
     return C_OK
 
 
-cdef int ent_score(Eng* e, Adl* d, AdlRank* rank, Py_ssize_t a, Py_ssize_t k,
+cdef int entry_score(Eng* e, Adl* d, AdlRank* rank, Py_ssize_t a, Py_ssize_t k,
                    bint sift) noexcept nogil:
     """Score (a, k) into the ranking (appended, then sifted up when ``sift``), or count it as
     an overflow."""
-    cdef Py_ssize_t at = a * e.m + k
+    cdef Py_ssize_t at = a * e.n_markets + k
     cdef AdlEnt* ent
     cdef AdlKey* key
-    if e.ranking == RANK_PRO_RATA:  # keyed by the lots held
-        e.score_sgn[0] = 1
+    if e.adl_ranking == RANK_PRO_RATA:  # keyed by the lots held
+        e.score_sign[0] = 1
         e.score_num[0] = <eng_u128>d.held[at]
         e.score_den[0] = 1
     elif score_of(e, 0, a, k) != C_OK:
         rank.errors += 1
         d.err[at] = 1
         return C_OK
-    if ent_reserve(rank, rank.nents + 1) != C_OK:  # the heap never holds more than nents
+    if entry_reserve(rank, rank.nents + 1) != C_OK:  # the heap never holds more than nents
         return C_OVERFLOW
     ent = &rank.ents[rank.nents]
-    ent.sgn = e.score_sgn[0]
+    ent.sgn = e.score_sign[0]
     ent.num = e.score_num[0]
     ent.den = e.score_den[0]
     ent.gen = d.gen[at]
     key = &rank.heap[rank.size]
-    key.key = ent_key(ent.sgn, ent.num, ent.den)
+    key.key = entry_key(ent.sgn, ent.num, ent.den)
     key.row = a
     key.ref = rank.nents
     rank.nents += 1
     rank.size += 1
     if sift:
-        ent_sift_up(rank.heap, rank.size - 1, rank.ents)
+        entry_sift_up(rank.heap, rank.size - 1, rank.ents)
     return C_OK
 
 
@@ -286,19 +287,19 @@ cdef int adl_rebuild(Eng* e, Adl* d, Py_ssize_t k, int side) noexcept nogil:
     rank.size = 0
     rank.nents = 0
     rank.errors = 0
-    if ent_reserve(rank, rank.members) != C_OK:
+    if entry_reserve(rank, rank.members) != C_OK:
         return C_OVERFLOW
-    for a in range(e.n):
-        at = a * e.m + k
+    for a in range(e.n_accounts):
+        at = a * e.n_markets + k
         if d.side[at] == side:
             d.err[at] = 0
-            code = ent_score(e, d, rank, a, k, False)
+            code = entry_score(e, d, rank, a, k, False)
             if code != C_OK:
                 return code
     j = heap_start(rank.size)
     while j > 0:
         j -= 1
-        ent_sift_down(rank.heap, rank.size, j, rank.ents)
+        entry_sift_down(rank.heap, rank.size, j, rank.ents)
     rank.built = d.mark_version
     d.rebuilds += 1
     return C_OK
@@ -312,7 +313,7 @@ cdef int adl_compact(Eng* e, Adl* d, AdlRank* rank, Py_ssize_t k) noexcept nogil
     if ents == NULL:
         return C_OVERFLOW
     for x in range(rank.size):
-        if rank.ents[h[x].ref].gen == d.gen[h[x].row * e.m + k]:
+        if rank.ents[h[x].ref].gen == d.gen[h[x].row * e.n_markets + k]:
             ents[kept] = rank.ents[h[x].ref]
             h[kept] = h[x]
             h[kept].ref = kept
@@ -325,20 +326,20 @@ cdef int adl_compact(Eng* e, Adl* d, AdlRank* rank, Py_ssize_t k) noexcept nogil
     j = heap_start(kept)
     while j > 0:
         j -= 1
-        ent_sift_down(h, kept, j, ents)
+        entry_sift_down(h, kept, j, ents)
     d.compactions += 1
     return C_OK
 
 
 # a Fenwick tree of 0/1 membership over rows 0..n-1 (1-based inside)
-cdef inline void fen_add(int32_t* f, Py_ssize_t n, Py_ssize_t row, int32_t v) noexcept nogil:
+cdef inline void fenwick_add(int32_t* f, Py_ssize_t n, Py_ssize_t row, int32_t v) noexcept nogil:
     cdef Py_ssize_t j = row + 1
     while j <= n:
         f[j] += v
         j += j & -j
 
 
-cdef Py_ssize_t fen_kth(const int32_t* f, Py_ssize_t n, int64_t kth) noexcept nogil:
+cdef Py_ssize_t fenwick_kth(const int32_t* f, Py_ssize_t n, int64_t kth) noexcept nogil:
     """The row of the kth member (1-based) in row order."""
     cdef Py_ssize_t pos = 0, step = 1
     while step * 2 <= n:
@@ -351,13 +352,13 @@ cdef Py_ssize_t fen_kth(const int32_t* f, Py_ssize_t n, int64_t kth) noexcept no
     return pos
 
 
-cdef int fen_build(Eng* e, Adl* d, AdlRank* rank, Py_ssize_t k, int side) noexcept nogil:
-    cdef Py_ssize_t n = e.n, j, parent
+cdef int fenwick_build(Eng* e, Adl* d, AdlRank* rank, Py_ssize_t k, int side) noexcept nogil:
+    cdef Py_ssize_t n = e.n_accounts, j, parent
     cdef int32_t* f = <int32_t*>calloc(n + 1, sizeof(int32_t))
     if f == NULL:
         return C_OVERFLOW
     for j in range(1, n + 1):
-        if d.side[(j - 1) * e.m + k] == side:
+        if d.side[(j - 1) * e.n_markets + k] == side:
             f[j] += 1
         parent = j + (j & -j)
         if parent <= n:
@@ -368,13 +369,13 @@ cdef int fen_build(Eng* e, Adl* d, AdlRank* rank, Py_ssize_t k, int side) noexce
 
 cdef inline bint adl_heaped(const Eng* e) noexcept nogil:
     """Rankings kept in a heap: the scored policies and pro rata (by held lots)."""
-    return e.ranking != RANK_SEEDED
+    return e.adl_ranking != RANK_SEEDED
 
 
 cdef inline bint rank_fresh(const Eng* e, const Adl* d, const AdlRank* rank) noexcept nogil:
     """The heap holds every member's current key: scores are as of the current marks; pro
     rata's key (held lots) does not depend on them."""
-    if e.ranking == RANK_PRO_RATA:
+    if e.adl_ranking == RANK_PRO_RATA:
         return rank.built >= 0
     return rank.built == d.mark_version
 
@@ -389,8 +390,8 @@ cdef int adl_rekey(Eng* e, Adl* d, Py_ssize_t a) noexcept nogil:
     cdef int64_t l
     cdef int old, new
     cdef AdlRank* rank
-    for k in range(e.m):
-        at = a * e.m + k
+    for k in range(e.n_markets):
+        at = a * e.n_markets + k
         old = d.side[at]
         l = e.lots[at] if e.role[a] == ROLE_TRADER else 0
         new = 0 if l == 0 else (1 if l > 0 else -1)
@@ -405,7 +406,7 @@ cdef int adl_rekey(Eng* e, Adl* d, Py_ssize_t a) noexcept nogil:
             rank.members -= 1
             rank.total -= d.held[at]
             if rank.fen != NULL:
-                fen_add(rank.fen, e.n, a, -1)
+                fenwick_add(rank.fen, e.n_accounts, a, -1)
         d.side[at] = <int8_t>new
         d.held[at] = l if l > 0 else -l
         if new != 0:
@@ -413,9 +414,9 @@ cdef int adl_rekey(Eng* e, Adl* d, Py_ssize_t a) noexcept nogil:
             rank.members += 1
             rank.total += d.held[at]
             if rank.fen != NULL:
-                fen_add(rank.fen, e.n, a, 1)
+                fenwick_add(rank.fen, e.n_accounts, a, 1)
             if adl_heaped(e) and rank_fresh(e, d, rank):
-                if ent_score(e, d, rank, a, k, True) != C_OK:
+                if entry_score(e, d, rank, a, k, True) != C_OK:
                     return C_OVERFLOW
                 if rank.nents > 2 * rank.members + 64 and adl_compact(e, d, rank, k) != C_OK:
                     return C_OVERFLOW
@@ -428,12 +429,12 @@ cdef int adl_flush(Eng* e, Adl* d) noexcept nogil:
     for x in range(d.ndirty):
         if x + ADL_PREFETCH_AHEAD < d.ndirty:  # the rows are in touch order: at random
             ahead = d.dirty_list[x + ADL_PREFETCH_AHEAD]
-            __builtin_prefetch(&e.lots[ahead * e.m])
+            __builtin_prefetch(&e.lots[ahead * e.n_markets])
             __builtin_prefetch(&e.role[ahead])
-            __builtin_prefetch(&d.side[ahead * e.m])
-            __builtin_prefetch(&d.gen[ahead * e.m])
-            __builtin_prefetch(&d.held[ahead * e.m])
-            __builtin_prefetch(&d.err[ahead * e.m])
+            __builtin_prefetch(&d.side[ahead * e.n_markets])
+            __builtin_prefetch(&d.gen[ahead * e.n_markets])
+            __builtin_prefetch(&d.held[ahead * e.n_markets])
+            __builtin_prefetch(&d.err[ahead * e.n_markets])
         a = d.dirty_list[x]
         d.dirty[a] = 0
         if adl_rekey(e, d, a) != C_OK:
@@ -444,14 +445,14 @@ cdef int adl_flush(Eng* e, Adl* d) noexcept nogil:
 
 cdef int cmp_pro_rata(const Eng* e, Py_ssize_t x, Py_ssize_t y) noexcept nogil:
     """Entries x, y of the pro-rata work list: larger remainder first, then the smaller row."""
-    cdef const int64_t* rows = e.adl.work
+    cdef const int64_t* rows = e.adl_index.work
     if e.score_num[x] != e.score_num[y]:
         return -1 if e.score_num[x] > e.score_num[y] else 1
     return -1 if rows[x] < rows[y] else (1 if rows[x] > rows[y] else 0)
 
 
 cdef int cmp_work_row(const Eng* e, Py_ssize_t x, Py_ssize_t y) noexcept nogil:
-    cdef const int64_t* rows = e.adl.work
+    cdef const int64_t* rows = e.adl_index.work
     return -1 if rows[x] < rows[y] else (1 if rows[x] > rows[y] else 0)
 
 
@@ -459,13 +460,13 @@ cdef inline void drop_top(AdlRank* rank) noexcept nogil:
     rank.size -= 1
     if rank.size > 0:
         rank.heap[0] = rank.heap[rank.size]
-        ent_sift_down(rank.heap, rank.size, 0, rank.ents)
+        entry_sift_down(rank.heap, rank.size, 0, rank.ents)
 
 
 cdef inline bint adl_peek(Eng* e, Adl* d, AdlRank* rank, Py_ssize_t k) noexcept nogil:
     """Drop stale entries from the top of the heap; False when it is empty."""
     while rank.size > 0:
-        if rank.ents[rank.heap[0].ref].gen == d.gen[rank.heap[0].row * e.m + k]:
+        if rank.ents[rank.heap[0].ref].gen == d.gen[rank.heap[0].row * e.n_markets + k]:
             return True
         drop_top(rank)
         d.stale += 1
@@ -476,7 +477,7 @@ cdef int pro_rata_index(Eng* e, Adl* d, AdlRank* rank, Py_ssize_t k, eng_i128 ne
                         Py_ssize_t* count) noexcept nogil:
     """Pro rata from the held-lots heap when the members hold more than ``needed`` (see the
     section's notes): pro_rata_shares' allocation, rows in scratch_a, lots in scratch_b."""
-    cdef Py_ssize_t n1 = e.n + 1, npop = 0, nbig, x, b, sm, got = 0, merged
+    cdef Py_ssize_t n1 = e.n_accounts + 1, npop = 0, nbig, x, b, sm, got = 0, merged
     cdef int64_t* rows
     cdef int64_t* share
     cdef int64_t* order
@@ -492,7 +493,7 @@ cdef int pro_rata_index(Eng* e, Adl* d, AdlRank* rank, Py_ssize_t k, eng_i128 ne
     # the big members (a floor share of at least one lot), in held-lots order
     while adl_peek(e, d, rank, k):
         top = rank.heap[0]
-        exact = needed * d.held[top.row * e.m + k]
+        exact = needed * d.held[top.row * e.n_markets + k]
         if exact < total:
             break
         drop_top(rank)
@@ -509,7 +510,7 @@ cdef int pro_rata_index(Eng* e, Adl* d, AdlRank* rank, Py_ssize_t k, eng_i128 ne
         drop_top(rank)
         rows[npop] = top.row
         share[npop] = 0
-        e.score_num[npop] = <eng_u128>(needed * d.held[top.row * e.m + k])
+        e.score_num[npop] = <eng_u128>(needed * d.held[top.row * e.n_markets + k])
         npop += 1
     merge_sort(e, order, e.scratch_c, nbig, cmp_pro_rata)
     # merge the big (by remainder) with the small stream (already in remainder order)
@@ -544,7 +545,7 @@ cdef int adl_allocation_index(Eng* e, Py_ssize_t i, Py_ssize_t k, uint64_t seq_b
     """LIQ-ADL-2 from the index: the scan's allocation (rows in scratch_a, lots in scratch_b),
     or INSUFFICIENT_ADL_LIQUIDITY when the candidates hold fewer lots than needed (the scan's
     allocation then falls short), or the scan's OVERFLOW."""
-    cdef int64_t position = e.lots[i * e.m + k]
+    cdef int64_t position = e.lots[i * e.n_markets + k]
     cdef int side = -sgn(position)   # the candidates' side
     cdef eng_i128 needed = iabs(position), take, lots_a
     cdef Py_ssize_t got = 0, a, n_cand = 0
@@ -552,11 +553,11 @@ cdef int adl_allocation_index(Eng* e, Py_ssize_t i, Py_ssize_t k, uint64_t seq_b
     cdef Adl* d
     cdef AdlRank* rank
     cdef AdlKey top
-    if e.adl == NULL:
-        e.adl = adl_new(e)
-        if e.adl == NULL:
+    if e.adl_index == NULL:
+        e.adl_index = adl_new(e)
+        if e.adl_index == NULL:
             return C_OVERFLOW  # out of memory: reported, never a wrong answer
-    d = e.adl
+    d = e.adl_index
     if adl_flush(e, d) != C_OK:
         return C_OVERFLOW
     rank = &d.ranks[rank_of(k, side)]
@@ -567,21 +568,21 @@ cdef int adl_allocation_index(Eng* e, Py_ssize_t i, Py_ssize_t k, uint64_t seq_b
             return C_OVERFLOW  # a candidate's score left the domain, as in the scan
     if rank.total < needed:
         return C_INSUFFICIENT_ADL_LIQUIDITY
-    if e.ranking == RANK_PRO_RATA:
+    if e.adl_ranking == RANK_PRO_RATA:
         if rank.total > needed:
             return pro_rata_index(e, d, rank, k, needed, count)
-        for a in range(e.n):  # everyone takes everything
-            if d.side[a * e.m + k] == side:
+        for a in range(e.n_accounts):  # everyone takes everything
+            if d.side[a * e.n_markets + k] == side:
                 e.scratch_a[n_cand] = a
                 n_cand += 1
         return pro_rata_shares(e, k, n_cand, needed, rank.total, count)
-    if e.ranking == RANK_SEEDED:
-        if rank.fen == NULL and fen_build(e, d, rank, k, side) != C_OK:
+    if e.adl_ranking == RANK_SEEDED:
+        if rank.fen == NULL and fenwick_build(e, d, rank, k, side) != C_OK:
             return C_OVERFLOW
         j = <int64_t>(splitmix64(e.adl_seed ^ seq_before) % <uint64_t>rank.members)
         while needed > 0:
-            a = fen_kth(rank.fen, e.n, j + 1)
-            lots_a = d.held[a * e.m + k]
+            a = fenwick_kth(rank.fen, e.n_accounts, j + 1)
+            lots_a = d.held[a * e.n_markets + k]
             take = needed if needed < lots_a else lots_a
             e.scratch_a[got] = a
             e.scratch_b[got] = <int64_t>take
@@ -596,7 +597,7 @@ cdef int adl_allocation_index(Eng* e, Py_ssize_t i, Py_ssize_t k, uint64_t seq_b
             return C_ADL_MISMATCH  # the kept total says the heap cannot run dry: a defect
         top = rank.heap[0]
         drop_top(rank)
-        lots_a = d.held[top.row * e.m + k]
+        lots_a = d.held[top.row * e.n_markets + k]
         take = needed if needed < lots_a else lots_a
         e.scratch_a[got] = top.row
         e.scratch_b[got] = <int64_t>take

@@ -8,13 +8,13 @@ cdef inline int journal(Eng* e, int kind, int64_t a, int64_t b, int64_t lots, in
                         int64_t price, bint has_price, Py_ssize_t market, int rule) noexcept nogil:
     cdef Rec* grown
     cdef Rec* r
-    if e.nrec == e.caprec:
-        grown = <Rec*>realloc(e.recs, (2 * e.caprec + 16) * sizeof(Rec))
+    if e.n_records == e.records_capacity:
+        grown = <Rec*>realloc(e.records, (2 * e.records_capacity + 16) * sizeof(Rec))
         if grown == NULL:
             return C_OVERFLOW  # out of memory: reported, never a wrap
-        e.recs = grown
-        e.caprec = 2 * e.caprec + 16
-    r = &e.recs[e.nrec]
+        e.records = grown
+        e.records_capacity = 2 * e.records_capacity + 16
+    r = &e.records[e.n_records]
     r.seq = e.seq
     r.kind = kind
     r.a = a
@@ -25,7 +25,7 @@ cdef inline int journal(Eng* e, int kind, int64_t a, int64_t b, int64_t lots, in
     r.has_price = has_price
     r.market = <int32_t>market
     r.rule = rule
-    e.nrec += 1
+    e.n_records += 1
     return C_OK
 
 
@@ -33,13 +33,13 @@ cdef inline void note_touched(Eng* e, Py_ssize_t i) noexcept nogil:
     """The cascade's index re-keys a trader whose balance or positions changed."""
     if not e.dirty[i]:
         e.dirty[i] = 1
-        e.dirty_list[e.ndirty] = i
-        e.ndirty += 1
+        e.dirty_list[e.n_dirty] = i
+        e.n_dirty += 1
 
 
 cdef inline void adl_touch(Eng* e, Py_ssize_t i) noexcept nogil:
     """The deleveraging index re-keys a trader whose balance or positions changed."""
-    cdef Adl* d = e.adl
+    cdef Adl* d = e.adl_index
     if d != NULL and not d.dirty[i] and e.role[i] == ROLE_TRADER:
         d.dirty[i] = 1
         d.dirty_list[d.ndirty] = i
@@ -58,9 +58,9 @@ cdef inline int add_quote(Eng* e, int64_t holder, eng_i128 delta) noexcept nogil
         if not eng_fits(v):
             return C_OVERFLOW
         e.quote[holder] = <int64_t>v
-        e.acct_touched[holder] = 1
+        e.account_touched[holder] = 1
         adl_touch(e, holder)
-        if e.track and e.role[holder] == ROLE_TRADER:
+        if e.track_changes and e.role[holder] == ROLE_TRADER:
             note_touched(e, holder)
             if iabs(v) > e.bound_quote:
                 e.bound_quote = iabs(v)
@@ -82,7 +82,7 @@ cdef int transfer(Eng* e, int64_t source, int64_t destination, eng_i128 amount,
 
 cdef int move_base(Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t delta, eng_i128 cash) noexcept nogil:
     """LIQ-MARGIN-4: change a position and its cost basis (the cash leg is booked apart)."""
-    cdef Py_ssize_t at = i * e.m + k
+    cdef Py_ssize_t at = i * e.n_markets + k
     cdef int64_t old = e.lots[at], old_cost = e.cost[at]
     cdef eng_i128 new = <eng_i128>old + delta, traded = -cash, c, prod
     if not eng_fits(new):
@@ -100,24 +100,24 @@ cdef int move_base(Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t delta, eng_i128 c
     if new != 0 and not eng_fits(c):
         return C_OVERFLOW
     if old > 0:
-        e.longs[k] -= old
+        e.long_lots[k] -= old
     if new > 0:
-        e.longs[k] += new
+        e.long_lots[k] += new
     if new == 0:
         if e.present[at]:
-            e.npos[i] -= 1
+            e.n_positions[i] -= 1
         e.present[at] = 0
         e.cost[at] = 0
     else:
         if not e.present[at]:
-            e.npos[i] += 1
+            e.n_positions[i] += 1
         e.present[at] = 1
         e.cost[at] = <int64_t>c
     e.lots[at] = <int64_t>new
     e.touched[at] = 1
-    e.acct_touched[i] = 1
+    e.account_touched[i] = 1
     adl_touch(e, i)
-    if e.track and e.role[i] == ROLE_TRADER:
+    if e.track_changes and e.role[i] == ROLE_TRADER:
         note_touched(e, i)
         if iabs(new) > e.bound_lots[k]:
             e.bound_lots[k] = iabs(new)
@@ -148,7 +148,7 @@ cdef int do_fill(Eng* e, Py_ssize_t k, Py_ssize_t buyer, Py_ssize_t seller, int6
 
 
 cdef inline bint is_flat(const Eng* e, Py_ssize_t i) noexcept nogil:
-    return e.npos[i] == 0
+    return e.n_positions[i] == 0
 
 
 cdef int settle_deficit(Eng* e, Py_ssize_t i, eng_i128* paid_out,

@@ -6,7 +6,7 @@
 
 cdef int size_lots(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t* out) noexcept nogil:
     """LIQ-EXEC-1: how many lots one step may close."""
-    cdef int64_t position = e.lots[i * e.m + k], v, lots
+    cdef int64_t position = e.lots[i * e.n_markets + k], v, lots
     cdef eng_i128 floor_quote, keep, c, above
     lots = position if position > 0 else -position
     if position == INT64_MIN:
@@ -16,20 +16,21 @@ cdef int size_lots(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t* out) noexc
     if e.size_policy == SIZE_FULL:
         out[0] = lots
     elif e.size_policy == SIZE_PORTION:
-        if v <= e.portion_threshold:
+        if v <= e.portion_threshold_quote:
             out[0] = lots
         else:
             c = ceil_div(<eng_i128>lots * e.portion_ppm, PPM)
             out[0] = <int64_t>(c if c > 1 else 1)
     elif not at_entry(e, i):
-        floor_quote = e.floor[tier_slot(e, k, v)]
+        floor_quote = e.tables.tier_floor_quote[tier_slot(e, k, v)]
         if floor_quote == 0:
             out[0] = lots
         else:
-            keep = ceil_div(floor_quote, <eng_i128>e.marks[k] * e.vplt[k]) - 1
+            keep = ceil_div(floor_quote, <eng_i128>e.marks[k] * e.tables.value_per_lot_tick[k]) - 1
             out[0] = <int64_t>(lots - keep)
     else:  # LIQ-TIER-6: the tier of the entry value; keep the most lots whose kept basis is below
-        floor_quote = e.floor[tier_slot(e, k, iabs(<eng_i128>e.cost[i * e.m + k]))]
+        floor_quote = e.tables.tier_floor_quote[
+            tier_slot(e, k, iabs(<eng_i128>e.cost[i * e.n_markets + k]))]
         if floor_quote == 0:
             out[0] = lots
         else:
@@ -37,7 +38,7 @@ cdef int size_lots(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t* out) noexc
             above = lots  # basis(keep) < floor <= basis(above)
             while above - keep > 1:
                 c = (keep + above) // 2
-                if iabs(reduced_cost(e.cost[i * e.m + k], position, c)) < floor_quote:
+                if iabs(reduced_cost(e.cost[i * e.n_markets + k], position, c)) < floor_quote:
                     keep = c
                 else:
                     above = c
@@ -51,10 +52,10 @@ cdef int fixed_constant(const Eng* e, Py_ssize_t i, Py_ssize_t market,
     cdef Py_ssize_t k
     cdef int64_t v
     cdef eng_i128 c = e.quote[i]
-    for k in range(e.m):
-        if k == market or e.lots[i * e.m + k] == 0:
+    for k in range(e.n_markets):
+        if k == market or e.lots[i * e.n_markets + k] == 0:
             continue
-        if value_of(e, e.lots[i * e.m + k], k, e.marks[k], &v) != C_OK:
+        if value_of(e, e.lots[i * e.n_markets + k], k, e.marks[k], &v) != C_OK:
             return C_OVERFLOW
         c += v
     out[0] = c
@@ -87,7 +88,7 @@ cdef int fee_quote(const Eng* e, Py_ssize_t k, int64_t side, int64_t lots, int64
     else:
         if value_of(e, lots, k, price, &amount) != C_OK:
             return C_OVERFLOW
-        wanted = ceil_div(iabs(amount) * e.fee_ppm[k], PPM)
+        wanted = ceil_div(iabs(amount) * e.liquidation_fee_ppm[k], PPM)
     out[0] = <int64_t>(wanted if wanted < cap else cap)
     return C_OK
 
@@ -97,7 +98,7 @@ cdef int fund_delta_quote(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t lots
     """LIQ-FEE-2: dYdX's insurance fund delta of a fill closing ``lots`` at ``price``, before the
     fill: the fill's quote (received +, paid -) less the closed lots' bankruptcy value
     (LIQ-ADL-4); when positive, at most floor(|fill quote| x rate)."""
-    cdef int64_t amount, position = e.lots[i * e.m + k]
+    cdef int64_t amount, position = e.lots[i * e.n_markets + k]
     cdef eng_i128 value, delta, cap
     cdef int code
     if value_of(e, lots, k, price, &amount) != C_OK:
@@ -107,7 +108,7 @@ cdef int fund_delta_quote(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t lots
         return code
     delta = (<eng_i128>amount if position > 0 else -(<eng_i128>amount)) - value
     if delta > 0:
-        cap = floor_div(iabs(amount) * e.fee_ppm[k], PPM)
+        cap = floor_div(iabs(amount) * e.liquidation_fee_ppm[k], PPM)
         if cap < delta:
             delta = cap
     out[0] = delta
@@ -147,7 +148,7 @@ cdef int liquidate_step(Eng* e, Py_ssize_t i, Py_ssize_t k, Py_ssize_t cp, int64
         return C_OVERFLOW
     if not liq:
         return C_NOT_LIQUIDATABLE
-    position = e.lots[i * e.m + k]
+    position = e.lots[i * e.n_markets + k]
     if position == 0:
         return C_NO_POSITION
     if size_lots(e, i, k, &allowed) != C_OK:
@@ -191,10 +192,11 @@ cdef int liquidate_step(Eng* e, Py_ssize_t i, Py_ssize_t k, Py_ssize_t cp, int64
         fee = delta if delta > 0 else 0
     else:
         if side * constant < 0:
-            gap = <eng_i128>e.vplt[k] * price * iabs(position) + side * constant
+            gap = (<eng_i128>e.tables.value_per_lot_tick[k] * price * iabs(position)
+                   + side * constant)
             den = iabs(position)
         else:
-            gap = <eng_i128>e.vplt[k] * price
+            gap = <eng_i128>e.tables.value_per_lot_tick[k] * price
             den = 1
         if fee_quote(e, k, side, size, price, 1, gap, den, surplus, &fee_q) != C_OK:
             return C_OVERFLOW
@@ -235,11 +237,11 @@ cdef int backstop_liquidate(Eng* e, Py_ssize_t i, Py_ssize_t vault, eng_i128* ta
         return C_OVERFLOW
     if not below:
         return C_NOT_LIQUIDATABLE
-    for c in range(e.m):
-        k = e.sorted_cols[c]
-        if not e.present[i * e.m + k]:
+    for c in range(e.n_markets):
+        k = e.columns_by_market_id[c]
+        if not e.present[i * e.n_markets + k]:
             continue
-        lots = e.lots[i * e.m + k]
+        lots = e.lots[i * e.n_markets + k]
         mark = e.marks[k]
         if lots == INT64_MIN:
             return C_OVERFLOW

@@ -8,7 +8,7 @@ cdef inline int value_of(const Eng* e, int64_t lots, Py_ssize_t k, int64_t price
                          int64_t* out) noexcept nogil:
     """LIQ-MARGIN-1: checked(lots * price * value_per_lot_tick)."""
     cdef eng_i128 v
-    if not eng_mul(<eng_i128>lots * price, e.vplt[k], &v) or not eng_fits(v):
+    if not eng_mul(<eng_i128>lots * price, e.tables.value_per_lot_tick[k], &v) or not eng_fits(v):
         return C_OVERFLOW
     out[0] = <int64_t>v
     return C_OK
@@ -16,9 +16,9 @@ cdef inline int value_of(const Eng* e, int64_t lots, Py_ssize_t k, int64_t price
 
 cdef inline Py_ssize_t tier_slot(const Eng* e, Py_ssize_t k, eng_i128 notional) noexcept nogil:
     """LIQ-TIER-1: the slot of the last tier whose floor is at most the notional."""
-    cdef Py_ssize_t base = k * e.width, i, chosen = 0
-    for i in range(1, e.n_tiers[k]):
-        if <eng_i128>e.floor[base + i] <= notional:
+    cdef Py_ssize_t base = k * e.tables.tier_width, i, chosen = 0
+    for i in range(1, e.tables.n_tiers[k]):
+        if <eng_i128>e.tables.tier_floor_quote[base + i] <= notional:
             chosen = i
         else:
             break
@@ -34,9 +34,9 @@ cdef inline int maint_of(const Eng* e, Py_ssize_t k, eng_i128 notional,
         out[0] = 0
         return C_OK
     slot = tier_slot(e, k, notional)
-    req = ceil_div(notional * e.mmr[slot], PPM) - e.mded[slot]
-    if req < e.min_mm[k]:
-        req = e.min_mm[k]
+    req = ceil_div(notional * e.tables.maint_margin_ppm[slot], PPM) - e.tables.maint_deduction_quote[slot]
+    if req < e.tables.min_maint_margin_quote[k]:
+        req = e.tables.min_maint_margin_quote[k]
     if not eng_fits(req):
         return C_OVERFLOW
     out[0] = <int64_t>req
@@ -53,16 +53,16 @@ cdef inline int initial_of(const Eng* e, Py_ssize_t k, eng_i128 notional, int64_
         out[0] = 0
         return C_OK
     slot = tier_slot(e, k, notional)
-    rate = e.imr[slot]
-    if e.has_oi[k]:
-        if oi <= e.oi_lower[k]:
+    rate = e.tables.init_margin_ppm[slot]
+    if e.tables.has_oi_scaling[k]:
+        if oi <= e.tables.oi_lower_cap_quote[k]:
             pass
-        elif oi >= e.oi_upper[k]:
+        elif oi >= e.tables.oi_upper_cap_quote[k]:
             rate = PPM
         else:
-            span = <eng_i128>e.oi_upper[k] - e.oi_lower[k]
-            rate = rate + floor_div((PPM - rate) * (<eng_i128>oi - e.oi_lower[k]), span)
-    tiered = ceil_div(notional * rate, PPM) - e.ided[slot]
+            span = <eng_i128>e.tables.oi_upper_cap_quote[k] - e.tables.oi_lower_cap_quote[k]
+            rate = rate + floor_div((PPM - rate) * (<eng_i128>oi - e.tables.oi_lower_cap_quote[k]), span)
+    tiered = ceil_div(notional * rate, PPM) - e.tables.init_deduction_quote[slot]
     if maint_of(e, k, notional, &maint) != C_OK:
         return C_OVERFLOW
     if tiered < maint:
@@ -78,8 +78,8 @@ cdef inline int equity_of(const Eng* e, Py_ssize_t i, int64_t* out) noexcept nog
     cdef Py_ssize_t k
     cdef int64_t v
     cdef eng_i128 total = e.quote[i]
-    cdef const int64_t* lots = e.lots + i * e.m
-    for k in range(e.m):
+    cdef const int64_t* lots = e.lots + i * e.n_markets
+    for k in range(e.n_markets):
         if lots[k] == 0:
             continue
         if value_of(e, lots[k], k, e.marks[k], &v) != C_OK:
@@ -99,7 +99,7 @@ cdef inline eng_i128 reduced_cost(int64_t cost, int64_t lots, eng_i128 kept) noe
 
 cdef inline bint at_entry(const Eng* e, Py_ssize_t i) noexcept nogil:
     """LIQ-TIER-6: row i's requirements are on entry values (entry basis, an isolated account)."""
-    return e.maint_basis == MAINT_AT_ENTRY and e.isolated[i] != -1
+    return e.maintenance_basis == MAINT_AT_ENTRY and e.isolated[i] != -1
 
 
 cdef inline int position_maint(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t kept,
@@ -112,7 +112,7 @@ cdef inline int position_maint(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t
         out[0] = 0
         return C_OK
     if at_entry(e, i):
-        return maint_of(e, k, iabs(reduced_cost(e.cost[i * e.m + k], e.lots[i * e.m + k], kept)),
+        return maint_of(e, k, iabs(reduced_cost(e.cost[i * e.n_markets + k], e.lots[i * e.n_markets + k], kept)),
                         out)
     if value_of(e, kept, k, e.marks[k], &v) != C_OK:
         return C_OVERFLOW
@@ -124,8 +124,8 @@ cdef inline int maint_total(const Eng* e, Py_ssize_t i, int64_t* out) noexcept n
     cdef Py_ssize_t k
     cdef int64_t mm
     cdef eng_i128 total = 0
-    cdef const int64_t* lots = e.lots + i * e.m
-    for k in range(e.m):
+    cdef const int64_t* lots = e.lots + i * e.n_markets
+    for k in range(e.n_markets):
         if lots[k] == 0:
             continue
         if position_maint(e, i, k, lots[k], &mm) != C_OK:
@@ -140,9 +140,10 @@ cdef inline int maint_total(const Eng* e, Py_ssize_t i, int64_t* out) noexcept n
 cdef inline int open_interest(const Eng* e, Py_ssize_t k, int64_t* out) noexcept nogil:
     """open_interest_quote: checked(longs * mark * value_per_lot_tick)."""
     cdef eng_i128 v
-    if not eng_fits(e.longs[k]):
+    if not eng_fits(e.long_lots[k]):
         return C_OVERFLOW
-    if not eng_mul(e.longs[k] * e.marks[k], e.vplt[k], &v) or not eng_fits(v):
+    if not eng_mul(e.long_lots[k] * e.marks[k], e.tables.value_per_lot_tick[k], &v) or \
+            not eng_fits(v):
         return C_OVERFLOW
     out[0] = <int64_t>v
     return C_OK
@@ -154,11 +155,11 @@ cdef inline int initial_total(const Eng* e, Py_ssize_t i, int64_t* out) noexcept
     cdef Py_ssize_t k
     cdef int64_t v, im, oi
     cdef eng_i128 total = 0
-    cdef const int64_t* lots = e.lots + i * e.m
-    for k in range(e.m):
-        if e.present[i * e.m + k] and open_interest(e, k, &oi) != C_OK:
+    cdef const int64_t* lots = e.lots + i * e.n_markets
+    for k in range(e.n_markets):
+        if e.present[i * e.n_markets + k] and open_interest(e, k, &oi) != C_OK:
             return C_OVERFLOW
-    for k in range(e.m):
+    for k in range(e.n_markets):
         if lots[k] == 0:
             continue
         if open_interest(e, k, &oi) != C_OK:
@@ -167,9 +168,9 @@ cdef inline int initial_total(const Eng* e, Py_ssize_t i, int64_t* out) noexcept
             return C_OVERFLOW
         if initial_of(e, k, iabs(v), oi, &im) != C_OK:
             return C_OVERFLOW
-        if e.leverage != NULL and e.leverage[i * e.m + k] > 0:
+        if e.leverage != NULL and e.leverage[i * e.n_markets + k] > 0:
             # LIQ-LEVERAGE-2: max(ceil(notional / leverage), the venue's own)
-            im = <int64_t>max_i128(ceil_div(iabs(v), e.leverage[i * e.m + k]), im)
+            im = <int64_t>max_i128(ceil_div(iabs(v), e.leverage[i * e.n_markets + k]), im)
         total += im
     if not eng_fits(total):
         return C_OVERFLOW
@@ -194,7 +195,7 @@ cdef inline int liquidatable(const Eng* e, Py_ssize_t i, bint* out) noexcept nog
 cdef inline int below_backstop(const Eng* e, Py_ssize_t i, bint* out) noexcept nogil:
     """LIQ-TRIGGER-2: equity * den < num * maintenance, maintenance > 0; False without one."""
     cdef int64_t mm, eq
-    if e.bs_den == 0:
+    if e.backstop_den == 0:
         out[0] = False
         return C_OK
     if maint_total(e, i, &mm) != C_OK:
@@ -204,5 +205,5 @@ cdef inline int below_backstop(const Eng* e, Py_ssize_t i, bint* out) noexcept n
         return C_OK
     if equity_of(e, i, &eq) != C_OK:
         return C_OVERFLOW
-    out[0] = <eng_i128>eq * e.bs_den < <eng_i128>e.bs_num * mm
+    out[0] = <eng_i128>eq * e.backstop_den < <eng_i128>e.backstop_num * mm
     return C_OK

@@ -27,21 +27,22 @@ cdef class Engine:
     """
     cdef Eng e
     cdef public object account_ids, market_ids, quote, lots, cost, present, touched
-    cdef public object acct_touched, npos, role, isolated, marks, tables
-    cdef public object sorted_cols, has_book, book_acct, bid_px, bid_lots, ask_px, ask_lots
+    cdef public object account_touched, n_positions, role, isolated, marks, tables
+    cdef public object columns_by_market_id, has_book, book_account
+    cdef public object bid_price, bid_lots, ask_price, ask_lots
     cdef public object bid_head, bid_end, ask_head, ask_end, book_touched
-    cdef public object scratch_a, scratch_b, scratch_c, score_sgn
-    cdef public object fee_ppm
+    cdef public object scratch_a, scratch_b, scratch_c, score_sign
+    cdef public object liquidation_fee_ppm
     cdef public object leverage
 
     def __cinit__(self):
-        self.e.recs = NULL
-        self.e.nrec = 0
-        self.e.caprec = 0
-        self.e.longs = NULL
+        self.e.records = NULL
+        self.e.n_records = 0
+        self.e.records_capacity = 0
+        self.e.long_lots = NULL
         self.e.score_num = NULL
         self.e.score_den = NULL
-        self.e.cas = NULL
+        self.e.cascade = NULL
         self.cas_store.evs = NULL
         self.cas_store.evs_shared = False
         self.cas_store.ix = NULL
@@ -49,16 +50,16 @@ cdef class Engine:
         self.ix_store.act = NULL
         self.ix_store.act_tmp = NULL
         self.n_heaps = 0
-        self.e.track = False
+        self.e.track_changes = False
         self.e.bound_lots = NULL
-        self.e.adl = NULL
+        self.e.adl_index = NULL
         self.e.adl_mode = ADL_INDEX
         self.e.leverage = NULL
 
     def __dealloc__(self):
         cdef Py_ssize_t x
-        free(self.e.recs)
-        free(self.e.longs)
+        free(self.e.records)
+        free(self.e.long_lots)
         free(self.e.score_num)
         free(self.e.score_den)
         if not self.cas_store.evs_shared:
@@ -76,20 +77,20 @@ cdef class Engine:
         self.ix_store.act = NULL
         self.ix_store.act_tmp = NULL
         self.e.bound_lots = NULL
-        self.e.recs = NULL
-        self.e.longs = NULL
+        self.e.records = NULL
+        self.e.long_lots = NULL
         self.e.score_num = NULL
         self.e.score_den = NULL
 
     def setup(self, tables, account_ids, market_ids, quote, lots, cost, present, role, isolated,
-              marks, holders, int64_t seq, policies, sorted_cols, has_book, book_acct, bid_px,
-              bid_lots, ask_px, ask_lots, bid_head, bid_end, ask_head, ask_end):
+              marks, holders, int64_t seq, policies, columns_by_market_id, has_book, book_account,
+              bid_price, bid_lots, ask_price, ask_lots, bid_head, bid_end, ask_head, ask_end):
         """Adopt packed arrays (all int64 unless noted; C-contiguous) and the profile."""
         cdef Py_ssize_t n = len(account_ids), m = len(market_ids), x, size
         cdef int64_t[::1] v64
         cdef uint8_t[::1] vu8
         cdef int8_t[::1] vi8
-        if self.e.longs != NULL:
+        if self.e.long_lots != NULL:
             raise RuntimeError("an Engine is set up once")
         self.account_ids = account_ids
         self.market_ids = market_ids
@@ -99,33 +100,35 @@ cdef class Engine:
         self.cost = cost
         self.present = present
         self.touched = np.zeros(n * m, dtype=np.uint8)
-        self.acct_touched = np.zeros(n, dtype=np.uint8)
-        self.npos = present.reshape(n, m).sum(axis=1).astype(np.int64) if n else np.zeros(
+        self.account_touched = np.zeros(n, dtype=np.uint8)
+        self.n_positions = present.reshape(n, m).sum(axis=1).astype(np.int64) if n else np.zeros(
             0, dtype=np.int64)
         self.role = role
         self.isolated = isolated
         self.marks = marks
-        self.sorted_cols = sorted_cols
+        self.columns_by_market_id = columns_by_market_id
         self.has_book = has_book
-        self.book_acct = book_acct
-        self.bid_px, self.bid_lots, self.ask_px, self.ask_lots = bid_px, bid_lots, ask_px, ask_lots
+        self.book_account = book_account
+        self.bid_price, self.bid_lots = bid_price, bid_lots
+        self.ask_price, self.ask_lots = ask_price, ask_lots
         self.bid_head, self.bid_end, self.ask_head, self.ask_end = bid_head, bid_end, ask_head, \
             ask_end
         self.book_touched = np.zeros(m, dtype=np.uint8)
-        self.fee_ppm = tables.liquidation_fee_ppm
-        size = max(n, 1) + max(bid_px.shape[1] if bid_px.ndim == 2 else 0, 1)
+        self.liquidation_fee_ppm = tables.liquidation_fee_ppm
+        size = max(n, 1) + max(bid_price.shape[1] if bid_price.ndim == 2 else 0, 1)
         self.scratch_a = np.zeros(size, dtype=np.int64)
         self.scratch_b = np.zeros(size, dtype=np.int64)
         self.scratch_c = np.zeros(size, dtype=np.int64)
-        self.score_sgn = np.zeros(2 * size, dtype=np.int8)
+        self.score_sign = np.zeros(2 * size, dtype=np.int8)
         self.e.score_num = <eng_u128*>malloc(2 * size * sizeof(eng_u128))
         self.e.score_den = <eng_u128*>malloc(2 * size * sizeof(eng_u128))
-        self.e.longs = <eng_i128*>malloc((m + 1) * sizeof(eng_i128))
-        if self.e.score_num == NULL or self.e.score_den == NULL or self.e.longs == NULL:
+        self.e.long_lots = <eng_i128*>malloc((m + 1) * sizeof(eng_i128))
+        if self.e.score_num == NULL or self.e.score_den == NULL or self.e.long_lots == NULL:
             raise MemoryError()
-        self.e.n = n
-        self.e.m = m
-        self.e.width = tables.tier_floor_quote.shape[1]
+        self.e.n_accounts = n
+        self.e.n_markets = m
+        self.e.tables.n_markets = m
+        self.e.tables.tier_width = tables.tier_floor_quote.shape[1]
         v64 = self.quote
         self.e.quote = &v64[0] if n else NULL
         v64 = self.lots.reshape(-1)
@@ -136,10 +139,10 @@ cdef class Engine:
         self.e.present = &vu8[0] if n * m else NULL
         vu8 = self.touched
         self.e.touched = &vu8[0] if n * m else NULL
-        vu8 = self.acct_touched
-        self.e.acct_touched = &vu8[0] if n else NULL
-        v64 = self.npos
-        self.e.npos = &v64[0] if n else NULL
+        vu8 = self.account_touched
+        self.e.account_touched = &vu8[0] if n else NULL
+        v64 = self.n_positions
+        self.e.n_positions = &v64[0] if n else NULL
         vi8 = self.role
         self.e.role = &vi8[0] if n else NULL
         v64 = self.isolated
@@ -150,54 +153,54 @@ cdef class Engine:
             self.e.holders[x] = holders[x]
         self.e.seq = seq
         v64 = tables.value_per_lot_tick
-        self.e.vplt = &v64[0]
+        self.e.tables.value_per_lot_tick = &v64[0]
         v64 = tables.n_tiers
-        self.e.n_tiers = &v64[0]
+        self.e.tables.n_tiers = &v64[0]
         v64 = tables.tier_floor_quote.reshape(-1)
-        self.e.floor = &v64[0]
+        self.e.tables.tier_floor_quote = &v64[0]
         v64 = tables.maint_margin_ppm.reshape(-1)
-        self.e.mmr = &v64[0]
+        self.e.tables.maint_margin_ppm = &v64[0]
         v64 = tables.maint_deduction_quote.reshape(-1)
-        self.e.mded = &v64[0]
+        self.e.tables.maint_deduction_quote = &v64[0]
         v64 = tables.init_margin_ppm.reshape(-1)
-        self.e.imr = &v64[0]
+        self.e.tables.init_margin_ppm = &v64[0]
         v64 = tables.init_deduction_quote.reshape(-1)
-        self.e.ided = &v64[0]
+        self.e.tables.init_deduction_quote = &v64[0]
         v64 = tables.min_maint_margin_quote
-        self.e.min_mm = &v64[0]
+        self.e.tables.min_maint_margin_quote = &v64[0]
         v64 = tables.oi_lower_cap_quote
-        self.e.oi_lower = &v64[0]
+        self.e.tables.oi_lower_cap_quote = &v64[0]
         v64 = tables.oi_upper_cap_quote
-        self.e.oi_upper = &v64[0]
+        self.e.tables.oi_upper_cap_quote = &v64[0]
         vu8 = tables.has_oi_scaling
-        self.e.has_oi = &vu8[0]
-        v64 = self.fee_ppm
-        self.e.fee_ppm = &v64[0]
-        v64 = self.sorted_cols
-        self.e.sorted_cols = &v64[0]
+        self.e.tables.has_oi_scaling = &vu8[0]
+        v64 = self.liquidation_fee_ppm
+        self.e.liquidation_fee_ppm = &v64[0]
+        v64 = self.columns_by_market_id
+        self.e.columns_by_market_id = &v64[0]
         self.e.size_policy = policies["size"]
         self.e.fee_policy = policies["fee"]
-        self.e.bad_debt = policies["bad_debt"]
-        self.e.ranking = policies["ranking"]
+        self.e.bad_debt_policy = policies["bad_debt"]
+        self.e.adl_ranking = policies["ranking"]
         self.e.adl_price = policies["adl_price"]
-        self.e.maint_basis = policies["maint_basis"]
+        self.e.maintenance_basis = policies["maint_basis"]
         self.e.portion_ppm = policies["portion_ppm"]
-        self.e.portion_threshold = policies["portion_threshold"]
-        self.e.bs_num = tables.backstop_num
-        self.e.bs_den = tables.backstop_den
+        self.e.portion_threshold_quote = policies["portion_threshold"]
+        self.e.backstop_num = tables.backstop_num
+        self.e.backstop_den = tables.backstop_den
         self.e.adl_seed = policies["adl_seed"]
-        self.e.one_unit = policies["one_unit"]
+        self.e.one_quote_unit = policies["one_unit"]
         vu8 = self.has_book
         self.e.has_book = &vu8[0]
-        v64 = self.book_acct
-        self.e.book_acct = &v64[0]
-        self.e.book_cap = bid_px.shape[1]
-        v64 = self.bid_px.reshape(-1)
-        self.e.bid_px = &v64[0]
+        v64 = self.book_account
+        self.e.book_account = &v64[0]
+        self.e.book_capacity = bid_price.shape[1]
+        v64 = self.bid_price.reshape(-1)
+        self.e.bid_price = &v64[0]
         v64 = self.bid_lots.reshape(-1)
         self.e.bid_lots = &v64[0]
-        v64 = self.ask_px.reshape(-1)
-        self.e.ask_px = &v64[0]
+        v64 = self.ask_price.reshape(-1)
+        self.e.ask_price = &v64[0]
         v64 = self.ask_lots.reshape(-1)
         self.e.ask_lots = &v64[0]
         v64 = self.bid_head
@@ -216,18 +219,18 @@ cdef class Engine:
         self.e.scratch_b = &v64[0]
         v64 = self.scratch_c
         self.e.scratch_c = &v64[0]
-        vi8 = self.score_sgn
-        self.e.score_sgn = &vi8[0]
+        vi8 = self.score_sign
+        self.e.score_sign = &vi8[0]
         self._init_longs()
 
     cdef void _init_longs(self):
         cdef Py_ssize_t a, k
-        for k in range(self.e.m):
-            self.e.longs[k] = 0
-        for a in range(self.e.n):
-            for k in range(self.e.m):
-                if self.e.lots[a * self.e.m + k] > 0:
-                    self.e.longs[k] += self.e.lots[a * self.e.m + k]
+        for k in range(self.e.n_markets):
+            self.e.long_lots[k] = 0
+        for a in range(self.e.n_accounts):
+            for k in range(self.e.n_markets):
+                if self.e.lots[a * self.e.n_markets + k] > 0:
+                    self.e.long_lots[k] += self.e.lots[a * self.e.n_markets + k]
 
     # -- state read back by the glue -------------------------------------------------------------
     @property
@@ -240,7 +243,7 @@ cdef class Engine:
 
     @property
     def n_records(self):
-        return self.e.nrec
+        return self.e.n_records
 
     def records(self, Py_ssize_t first=0):
         """Journal records from ``first``: (kind, a, b, lots, amount, price|None, market, rule,
@@ -248,8 +251,8 @@ cdef class Engine:
         cdef Py_ssize_t r
         cdef Rec* rec
         out = []
-        for r in range(first, self.e.nrec):
-            rec = &self.e.recs[r]
+        for r in range(first, self.e.n_records):
+            rec = &self.e.records[r]
             out.append((rec.kind, rec.a, rec.b, rec.lots, rec.amount,
                         rec.price if rec.has_price else None, rec.market, rec.rule, rec.seq))
         return out
@@ -316,7 +319,7 @@ cdef class Engine:
     def adl_index_stats(self):
         """The deleveraging index's work so far: rankings rebuilt, (row, market) re-keys, rows
         taken, stale entries popped, heap compactions, allocations checked against the scan."""
-        cdef Adl* d = self.e.adl
+        cdef Adl* d = self.e.adl_index
         if d == NULL:
             return {}
         return {"rebuilds": d.rebuilds, "rekeys": d.rekeys, "taken": d.taken, "stale": d.stale,
@@ -331,7 +334,7 @@ cdef class Engine:
             code = maint_of(&self.e, k, notional, &out)
         if code != C_OK:
             return code, None
-        return code, (tier_slot(&self.e, k, notional) - k * self.e.width, out)
+        return code, (tier_slot(&self.e, k, notional) - k * self.e.tables.tier_width, out)
 
     def initial_requirement(self, Py_ssize_t k, int64_t notional, int64_t open_interest):
         """LIQ-TIER-1/3/4: (code, (tier index, initial requirement)) of a notional at an open
@@ -342,7 +345,7 @@ cdef class Engine:
             code = initial_of(&self.e, k, notional, open_interest, &out)
         if code != C_OK:
             return code, None
-        return code, (tier_slot(&self.e, k, notional) - k * self.e.width, out)
+        return code, (tier_slot(&self.e, k, notional) - k * self.e.tables.tier_width, out)
 
     def liquidation_size(self, Py_ssize_t i, Py_ssize_t k):
         """LIQ-EXEC-1: (code, lots one liquidation step of row i in market k may close)."""
@@ -360,7 +363,7 @@ cdef class Engine:
         if bankruptcy_den <= 0:
             return C_ZERO_DIVISION, None
         with nogil:  # m * (price - num / den) = m * (price * den - num) / den
-            code = fee_quote(&self.e, k, side, lots, price, self.e.vplt[k],
+            code = fee_quote(&self.e, k, side, lots, price, self.e.tables.value_per_lot_tick[k],
                              <eng_i128>price * bankruptcy_den - bankruptcy_num, bankruptcy_den,
                              surplus, &out)
         return code, (out if code == C_OK else None)
@@ -375,7 +378,7 @@ cdef class Engine:
         cdef int code
         cdef uint64_t seq = <uint64_t>self.e.seq
         with nogil:
-            if self.e.lots[i * self.e.m + k] == 0:
+            if self.e.lots[i * self.e.n_markets + k] == 0:
                 code = adl_allocation_scan(&self.e, i, k, seq, &count)
             else:
                 code = adl_allocation(&self.e, i, k, seq, &count)
@@ -428,10 +431,10 @@ cdef class Engine:
         """``order``: every row once, in the state's account order (int64, C-contiguous)."""
         cdef const int64_t[::1] rows = order
         cdef int code
-        if rows.shape[0] != self.e.n:
+        if rows.shape[0] != self.e.n_accounts:
             raise ValueError("withdraw needs every account row in the state's order")
         with nogil:
-            code = withdraw(&self.e, i, amount, &rows[0] if self.e.n else NULL)
+            code = withdraw(&self.e, i, amount, &rows[0] if self.e.n_accounts else NULL)
         return code, ({} if code == C_OK else None)
 
     def trade(self, Py_ssize_t buyer, Py_ssize_t seller, Py_ssize_t k, int64_t lots,
@@ -446,12 +449,13 @@ cdef class Engine:
         """Adopt the chosen leverage of every row and market (int64[n, m], 0 where none is
         chosen; LIQ-LEVERAGE-2); without it nobody has chosen one."""
         cdef int64_t[::1] v64
-        if leverage.shape != (self.e.n, self.e.m) or leverage.dtype != np.int64 or \
+        if leverage.shape != (self.e.n_accounts, self.e.n_markets) or \
+                leverage.dtype != np.int64 or \
                 not leverage.flags.c_contiguous:
             raise ValueError("the leverage table is int64[accounts, markets], C-contiguous")
         self.leverage = leverage
         v64 = leverage.reshape(-1)
-        self.e.leverage = &v64[0] if self.e.n * self.e.m else NULL
+        self.e.leverage = &v64[0] if self.e.n_accounts * self.e.n_markets else NULL
 
     def set_leverage(self, Py_ssize_t i, Py_ssize_t k, int64_t leverage):
         """LIQ-LEVERAGE-4 (the adapter ran check_set_leverage)."""
@@ -465,9 +469,9 @@ cdef class Engine:
     def open_account(self, Py_ssize_t i):
         """LIQ-ACCOUNT-1: the glue packed the new account as row ``i`` (no balance, no
         positions, its role and isolation); the operation marks it for the write-back."""
-        if self.quote[i] != 0 or self.npos[i] != 0:
+        if self.quote[i] != 0 or self.n_positions[i] != 0:
             raise ValueError("a new account's row must be empty")
-        self.e.acct_touched[i] = 1
+        self.e.account_touched[i] = 1
         return C_OK, {}
 
     # set_mark and replace_book are one operation each with their own seq (as in a cascade):
@@ -483,9 +487,9 @@ cdef class Engine:
                      int64_t lots_per_level, Py_ssize_t book_row):
         """LIQ-BOOK-1 for one shape (levels, spacing, lots per level) and book account."""
         cdef int code
-        if not 0 < levels <= self.e.book_cap:
+        if not 0 < levels <= self.e.book_capacity:
             raise ValueError(f"{levels} levels do not fit the packed books "
-                             f"({self.e.book_cap} levels a side)")
+                             f"({self.e.book_capacity} levels a side)")
         with nogil:
             code = build_ladder(&self.e, k, levels, spacing_ppm, lots_per_level, book_row)
         return code, ({} if code == C_OK else None)
@@ -508,7 +512,7 @@ cdef class Engine:
         the trace (``records`` then holds none of the cascade's), for a caller that writes no
         state back."""
         cdef Cas* c = &self.cas_store
-        cdef Py_ssize_t n = self.e.n, m = self.e.m, k
+        cdef Py_ssize_t n = self.e.n_accounts, m = self.e.n_markets, k
         cdef int64_t[::1] v
         cdef uint8_t[::1] u
         cdef size_t ptr
@@ -566,12 +570,12 @@ cdef class Engine:
         c.capev = 0
         c.evs_shared = False
         c.keep_journal = bool(keep_journal)
-        self.e.cas = c
+        self.e.cascade = c
         self._setup_index(ORDER_MODES[order])
 
     cdef _setup_index(self, int mode):
         cdef Idx* ix = &self.ix_store
-        cdef Py_ssize_t n = self.e.n, m = self.e.m
+        cdef Py_ssize_t n = self.e.n_accounts, m = self.e.n_markets
         cdef int64_t[::1] v
         cdef uint8_t[::1] u
         cdef int8_t[::1] s8
@@ -616,10 +620,10 @@ cdef class Engine:
         ix.examined = 0
         ix.sorted_rounds = 0
         ix.bulk_takes = 0
-        self.e.ndirty = 0
+        self.e.n_dirty = 0
         self.e.clock = 0
         self.e.bound_quote = 0
-        self.e.track = True
+        self.e.track_changes = True
         self.cas_store.ix = ix
         self.e.adl_mode = {ORDER_INDEX: ADL_INDEX, ORDER_SCAN: ADL_SCAN,
                            ORDER_VERIFY: ADL_VERIFY}[mode]  # deleveraging follows suit
@@ -638,7 +642,7 @@ cdef class Engine:
 
     def cascade_open_step(self, int64_t step, index):
         """LIQ-CASCADE-4: set this step's index (int64[m]) and open marks and books."""
-        cdef Cas* c = self.e.cas
+        cdef Cas* c = self.e.cascade
         cdef int code
         self.cas_arrays["index"][:] = index
         c.step = step
@@ -663,7 +667,7 @@ cdef class Engine:
 
     def cascade_end_step(self):
         """The step's record values; the index becomes the previous index."""
-        cdef Cas* c = self.e.cas
+        cdef Cas* c = self.e.cascade
         self.cas_arrays["prev_index"][:] = self.cas_arrays["index"]
         c.has_prev = True
         return (c.rounds, py_i128(c.step_notional), py_i128(c.step_adl),
@@ -671,7 +675,7 @@ cdef class Engine:
 
     def cascade_unresolved(self):
         """The traders still liquidatable at the end: 'unresolved' events at round 0."""
-        cdef Cas* c = self.e.cas
+        cdef Cas* c = self.e.cascade
         cdef Py_ssize_t count = 0, x
         cdef int code
         c.round = 0
@@ -686,7 +690,7 @@ cdef class Engine:
         return code, count
 
     def cascade_totals(self):
-        cdef Cas* c = self.e.cas
+        cdef Cas* c = self.e.cascade
         return {"accounts_liquidated": c.n_liquidated, "liquidation_fills": c.fills,
                 "adl_notional_quote": py_i128(c.adl_notional),
                 "socialized_quote": py_i128(c.socialized),
@@ -694,8 +698,9 @@ cdef class Engine:
 
     def cascade_events(self):
         """The trace as tuples: (step, round, kind, account, market, lots, price|None, quote,
-        rule, detail, d1, d2); account EV_NONE is None, market -1 is None."""
-        cdef Cas* c = self.e.cas
+        rule, detail, detail_party, detail_destination); account EV_NONE is None, market -1 is
+        None."""
+        cdef Cas* c = self.e.cascade
         cdef Py_ssize_t j
         cdef Ev* ev
         out = []
@@ -703,21 +708,21 @@ cdef class Engine:
             ev = &c.evs[j]
             out.append((ev.step, ev.round, ev.kind, None if ev.account == EV_NONE else ev.account,
                         None if ev.market < 0 else ev.market, ev.lots,
-                        ev.price if ev.has_price else None, ev.quote, ev.rule, ev.detail, ev.d1,
-                        ev.d2))
+                        ev.price if ev.has_price else None, ev.quote, ev.rule, ev.detail,
+                        ev.detail_party, ev.detail_destination))
         return out
 
     def cascade_trace(self):
         """The trace as int64 columns (no Python object per event): step, round, kind, account
         (EV_NONE_VALUE for None), market (-1 for None), lots, price, has_price, quote, rule,
-        detail, d1, d2. Read-only views of the engine's event buffer, which they keep (no copy:
-        at 10^6 accounts a copy is a few hundred MB of fresh memory); events added after this
-        call go to a new buffer and leave these columns as they are."""
-        cdef Cas* c = self.e.cas
+        detail, detail_party, detail_destination. Read-only views of the engine's event buffer,
+        which they keep (no copy: at 10^6 accounts a copy is a few hundred MB of fresh memory);
+        events added after this call go to a new buffer and leave these columns as they are."""
+        cdef Cas* c = self.e.cascade
         cdef cnp.npy_intp dims[2]
         cdef _EventBuffer owner
         cols = ("step", "round", "kind", "account", "market", "lots", "price", "has_price",
-                "quote", "rule", "detail", "d1", "d2")
+                "quote", "rule", "detail", "detail_party", "detail_destination")
         assert sizeof(Ev) == len(cols) * sizeof(int64_t)
         if c == NULL or c.nev == 0:
             return {name: np.zeros(0, dtype=np.int64) for name in cols}
@@ -736,5 +741,5 @@ cdef class Engine:
     def clear_touched(self):
         """After a write-back: start tracking changes afresh."""
         self.touched[:] = 0
-        self.acct_touched[:] = 0
+        self.account_touched[:] = 0
         self.book_touched[:] = 0

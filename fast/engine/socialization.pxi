@@ -26,16 +26,16 @@ cdef int socialize_loss(Eng* e, Py_ssize_t k, int side, SocialOut* out) noexcept
     cdef int code
     if loss <= 0:
         return C_NOTHING_TO_SOCIALIZE
-    for a in range(e.n):
-        if e.role[a] == ROLE_TRADER and sgn(e.lots[a * e.m + k]) == side:
-            total += iabs(e.lots[a * e.m + k])
+    for a in range(e.n_accounts):
+        if e.role[a] == ROLE_TRADER and sgn(e.lots[a * e.n_markets + k]) == side:
+            total += iabs(e.lots[a * e.n_markets + k])
     if total == 0:
         return C_NO_SOCIALIZATION_BASE
     out.loss = loss
     out.charged = 0
-    for a in range(e.n):
-        if e.role[a] == ROLE_TRADER and sgn(e.lots[a * e.m + k]) == side:
-            charge = ceil_div(loss * iabs(e.lots[a * e.m + k]), total)
+    for a in range(e.n_accounts):
+        if e.role[a] == ROLE_TRADER and sgn(e.lots[a * e.n_markets + k]) == side:
+            charge = ceil_div(loss * iabs(e.lots[a * e.n_markets + k]), total)
             code = transfer(e, a, H_SOCIALIZED_LOSS, charge, R_SOCIAL_2)
             if code != C_OK:
                 return code
@@ -51,22 +51,22 @@ cdef int apply_funding(Eng* e, Py_ssize_t k, int64_t rate_ppm, eng_i128* residua
     cdef eng_i128 owed
     cdef int64_t* amounts = e.scratch_a
     cdef int code
-    for a in range(e.n):
-        if e.lots[a * e.m + k] == 0:
+    for a in range(e.n_accounts):
+        if e.lots[a * e.n_markets + k] == 0:
             continue
-        if value_of(e, e.lots[a * e.m + k], k, e.marks[k], &v) != C_OK:
+        if value_of(e, e.lots[a * e.n_markets + k], k, e.marks[k], &v) != C_OK:
             return C_OVERFLOW
         owed = ceil_div(<eng_i128>v * rate_ppm, PPM)
         if not eng_fits(owed):
             return C_OVERFLOW  # only -2^63 at -100% (compare.py)
         amounts[a] = <int64_t>owed
-    for a in range(e.n):
-        if e.lots[a * e.m + k] != 0 and amounts[a] > 0:
+    for a in range(e.n_accounts):
+        if e.lots[a * e.n_markets + k] != 0 and amounts[a] > 0:
             code = transfer(e, a, H_FUNDING_POOL, amounts[a], R_FUNDING_1)
             if code != C_OK:
                 return code
-    for a in range(e.n):
-        if e.lots[a * e.m + k] != 0 and amounts[a] < 0:
+    for a in range(e.n_accounts):
+        if e.lots[a * e.n_markets + k] != 0 and amounts[a] < 0:
             code = transfer(e, H_FUNDING_POOL, a, -(<eng_i128>amounts[a]), R_FUNDING_1)
             if code != C_OK:
                 return code

@@ -18,7 +18,7 @@ cdef inline int margin_before(const Eng* e, Py_ssize_t i, Py_ssize_t k, Before* 
     """margin_before of LIQ-TRADE-2: equity, maintenance and position before a trade."""
     if equity_of(e, i, &out.equity) != C_OK or maint_total(e, i, &out.maint) != C_OK:
         return C_OVERFLOW
-    out.position = e.lots[i * e.m + k]
+    out.position = e.lots[i * e.n_markets + k]
     return C_OK
 
 
@@ -27,7 +27,7 @@ cdef int margin_after_trade(const Eng* e, Py_ssize_t i, Py_ssize_t k,
     """LIQ-TRADE-2: equity >= initial margin at the post-trade open interest, or a trade that only
     reduces the position, leaves equity >= 0 and does not widen the maintenance shortfall."""
     cdef int64_t eq, im, mm
-    cdef eng_i128 after = e.lots[i * e.m + k]
+    cdef eng_i128 after = e.lots[i * e.n_markets + k]
     cdef bint reduces
     if equity_of(e, i, &eq) != C_OK or initial_total(e, i, &im) != C_OK:
         return C_OVERFLOW

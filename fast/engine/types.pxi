@@ -158,8 +158,8 @@ cdef struct Ev:
     int64_t quote
     int64_t rule        # index into EVENT_RULE_IDS
     int64_t detail      # DETAIL_*
-    int64_t d1          # detail: the counterparty row, or a transfer's source
-    int64_t d2          # a transfer's destination
+    int64_t detail_party        # detail: the counterparty row, or a transfer's source
+    int64_t detail_destination  # a transfer's destination
 
 
 cdef struct HEnt:
@@ -184,14 +184,14 @@ cdef struct Idx:
     int64_t* ekey                # [n] the row's heap priority
     Heap* heaps                  # [2m + 1]: 2k longs of market k, 2k+1 shorts, 2m cross
     HEnt* act                    # candidates taken out of the heaps (row, gen)
-    HEnt* act_tmp                # [capact] act_sort's other buffer
+    HEnt* act_tmp                # [capact] active_sort's other buffer
     Py_ssize_t nact
     Py_ssize_t capact
     int64_t* check_row           # [n] ORDER_VERIFY: the index's answer
     int64_t scans
     int64_t index_rounds
     int64_t examined
-    int64_t sorted_rounds        # rounds whose candidates act_sort ordered by row
+    int64_t sorted_rounds        # rounds whose candidates active_sort ordered by row
     int64_t bulk_takes           # sweeps that took a heap's crossed entries by one pass
 
 
@@ -245,7 +245,7 @@ cdef struct AdlEnt:
 
 
 cdef struct AdlKey:
-    double key              # sgn x num / den rounded (a filter only: see ent_before); 0.0 for 0
+    double key              # sgn x num / den rounded (a filter only: see entry_before); 0.0 for 0
     int64_t row
     int64_t ref             # its exact score and gen: the rank's ents[ref]
 
@@ -285,87 +285,99 @@ cdef struct Adl:
     int64_t checks
 
 
-cdef struct Eng:
-    Py_ssize_t n            # accounts
-    Py_ssize_t m            # markets
-    Py_ssize_t width        # tier slots per market
-    # accounts (rows in sorted-id order)
-    int64_t* quote          # [n]
-    int64_t* lots           # [n*m]
-    int64_t* cost           # [n*m], cost_quote.get(market, 0)
-    uint8_t* present        # [n*m], the market is a key of positions
-    uint8_t* touched        # [n*m], _move_base ran on it (written back)
-    uint8_t* acct_touched   # [n], quote or a position changed (written back)
-    int64_t* npos           # [n], len(positions)
-    int8_t* role            # [n]
-    int64_t* isolated       # [n], market column, -1 cross, -2 bound to a market not in the profile
-    int64_t* leverage       # [n*m], chosen leverage (LIQ-LEVERAGE-2), 0 none; NULL: nobody chose
-    eng_i128* longs         # [m], sum of positive positions (open interest in lots)
-    # the venue
-    int64_t* marks          # [m]
-    int64_t holders[5]      # HOLDERS order: outside, fund, fee sink, socialized loss, funding pool
-    int64_t seq             # the seq journal records are stamped with (the operation's)
-    # profile tables
-    const int64_t* vplt
+cdef struct Tables:
+    # a MarketTables' arrays (liqspec.fast.pack) as raw pointers; tier slot s of market k is
+    # k * tier_width + s
+    Py_ssize_t n_markets
+    Py_ssize_t tier_width   # tier slots per market (the widest market's tier count)
+    const int64_t* value_per_lot_tick
     const int64_t* n_tiers
-    const int64_t* floor
-    const int64_t* mmr
-    const int64_t* mded
-    const int64_t* imr
-    const int64_t* ided
-    const int64_t* min_mm
-    const int64_t* oi_lower
-    const int64_t* oi_upper
-    const uint8_t* has_oi
-    const int64_t* fee_ppm
-    const int64_t* sorted_cols   # market columns in market-id order
+    const int64_t* tier_floor_quote
+    const int64_t* maint_margin_ppm
+    const int64_t* maint_deduction_quote
+    const int64_t* init_margin_ppm
+    const int64_t* init_deduction_quote
+    const int64_t* min_maint_margin_quote
+    const int64_t* oi_lower_cap_quote
+    const int64_t* oi_upper_cap_quote
+    const uint8_t* has_oi_scaling
+
+
+cdef struct Eng:
+    Py_ssize_t n_accounts                # accounts
+    Py_ssize_t n_markets                 # markets
+    # accounts (rows in sorted-id order)
+    int64_t* quote                       # [n]
+    int64_t* lots                        # [n*m]
+    int64_t* cost                        # [n*m], cost_quote.get(market, 0)
+    uint8_t* present                     # [n*m], the market is a key of positions
+    uint8_t* touched                     # [n*m], _move_base ran on it (written back)
+    uint8_t* account_touched             # [n], quote or a position changed (written back)
+    int64_t* n_positions                 # [n], len(positions)
+    int8_t* role                         # [n]
+    int64_t* isolated                    # [n], market column, -1 cross, -2 bound to a market
+                                         # not in the profile
+    int64_t* leverage                    # [n*m], chosen leverage (LIQ-LEVERAGE-2), 0 none;
+                                         # NULL: nobody chose
+    eng_i128* long_lots                  # [m], sum of positive positions (open interest in lots)
+    # the venue
+    int64_t* marks                       # [m]
+    int64_t holders[5]                   # HOLDERS order: outside, fund, fee sink, socialized
+                                         # loss, funding pool
+    int64_t seq                          # the seq journal records are stamped with (the
+                                         # operation's)
+    # profile tables
+    Tables tables                        # the tier tables and per-market parameters
+    const int64_t* liquidation_fee_ppm
+    const int64_t* columns_by_market_id  # market columns in market-id order
     # profile policies
     int size_policy
     int fee_policy
-    int bad_debt
-    int ranking
+    int bad_debt_policy
+    int adl_ranking
     int adl_price
-    int maint_basis              # LIQ-TIER-6
+    int maintenance_basis                # LIQ-TIER-6
     int64_t portion_ppm
-    int64_t portion_threshold    # clamped to int64 (only compared with a notional)
-    int64_t bs_num
-    int64_t bs_den               # 0: no backstop
-    uint64_t adl_seed            # the seed modulo 2^64 (SplitMix64 reads only those bits)
-    int64_t one_unit             # 10 ** quote_decimals
-    # books, one per market: levels [head, end) of a side at offset k * book_cap
-    uint8_t* has_book       # [m]
-    int64_t* book_acct      # [m], row of the book's account, -1 when it is not an account
-    int64_t* bid_px
+    int64_t portion_threshold_quote      # clamped to int64 (only compared with a notional)
+    int64_t backstop_num
+    int64_t backstop_den                 # 0: no backstop
+    uint64_t adl_seed                    # the seed modulo 2^64 (SplitMix64 reads only those bits)
+    int64_t one_quote_unit               # 10 ** quote_decimals
+    # books, one per market: levels [head, end) of a side at offset k * book_capacity
+    uint8_t* has_book                    # [m]
+    int64_t* book_account                # [m], row of the book's account, -1 when it is not
+                                         # an account
+    int64_t* bid_price
     int64_t* bid_lots
-    int64_t* ask_px
+    int64_t* ask_price
     int64_t* ask_lots
     int64_t* bid_head
     int64_t* bid_end
     int64_t* ask_head
     int64_t* ask_end
-    Py_ssize_t book_cap
-    uint8_t* book_touched   # [m]
+    Py_ssize_t book_capacity
+    uint8_t* book_touched                # [m]
     # journal
-    Rec* recs
-    Py_ssize_t nrec
-    Py_ssize_t caprec
+    Rec* records
+    Py_ssize_t n_records
+    Py_ssize_t records_capacity
     # scratch of length n for auto-deleveraging
     int64_t* scratch_a
     int64_t* scratch_b
     int64_t* scratch_c
-    int8_t* score_sgn
+    int8_t* score_sign
     eng_u128* score_num
     eng_u128* score_den
     # the cascade (LIQ-CASCADE-*), see the cascade section
-    Cas* cas
+    Cas* cascade
     # change tracking for the cascade's candidate index (see "the processing order at scale")
-    bint track
-    uint8_t* dirty          # [n] touched since the index last placed the row
-    int64_t* dirty_list     # [n]
-    Py_ssize_t ndirty
-    eng_i128* bound_lots    # [m] at least |lots| of every trader in each market
-    eng_i128 bound_quote    # at least |quote| of every trader
-    eng_i128 clock          # total variation of every mark so far (LIQ-MARK-2 moves)
+    bint track_changes
+    uint8_t* dirty                       # [n] touched since the index last placed the row
+    int64_t* dirty_list                  # [n]
+    Py_ssize_t n_dirty
+    eng_i128* bound_lots                 # [m] at least |lots| of every trader in each market
+    eng_i128 bound_quote                 # at least |quote| of every trader
+    eng_i128 clock                       # total variation of every mark so far (LIQ-MARK-2 moves)
     # the deleveraging ranking index (NULL until the first allocation) and how it is checked
-    Adl* adl
+    Adl* adl_index
     int adl_mode
