@@ -33,6 +33,8 @@ from libc.stdint cimport int64_t, uint64_t, uint8_t, int8_t, int32_t, INT64_MAX,
 from libc.stdlib cimport malloc, calloc, realloc, free
 from libc.string cimport memcpy
 
+from _rules cimport *  # the shared arithmetic, tiers and requirements
+
 from liqspec.reference.errors import ResultCode
 
 cnp.import_array()

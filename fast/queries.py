@@ -7,8 +7,8 @@ the fee of one step (LIQ-FEE-1), the deleveraging allocation (LIQ-ADL-2) and the
 bankrupt account receives for lots deleveraged (LIQ-ADL-4). The lookups come first, in the
 reference's order (the catalogue's bankruptcy-price check, then the market, then the account's
 row), then the arguments' int64 domain; the engine computes the answer with the same cdef
-functions its operations use (``maint_of``, ``initial_of``, ``size_lots``, ``fee_quote``,
-``adl_allocation``, ``adl_receive``) on a state packed by the operations' own packer, and a
+functions its operations use (``maintenance_margin``, ``initial_margin``, ``size_lots``,
+``fee_quote``, ``adl_allocation``, ``adl_receive``) on a state packed by the operations' own packer, and a
 result code becomes the reference's typed error. A query changes nothing.
 """
 

@@ -6,7 +6,7 @@
 cdef struct Plan:
     Py_ssize_t first      # first level index taken
     Py_ssize_t count      # levels taken
-    eng_i128 total        # lots over the plan
+    liq_i128 total        # lots over the plan
     int64_t last_take     # lots taken from the last level
 
 
@@ -25,7 +25,7 @@ cdef inline void side_of(const Eng* e, Py_ssize_t k, int64_t position, int64_t**
         end[0] = &e.ask_end[k]
 
 
-cdef int plan_order(const Eng* e, Py_ssize_t i, Py_ssize_t k, eng_i128 lots, bint within_fund,
+cdef int plan_order(const Eng* e, Py_ssize_t i, Py_ssize_t k, liq_i128 lots, bint within_fund,
                     int64_t* takes, Plan* plan) noexcept nogil:
     """LIQ-BOOK-2: the fills an order for ``lots`` would take, best first, stopping where the book
     runs out or, ``within_fund``, where the next lot would leave a deficit beyond the fund.
@@ -37,7 +37,7 @@ cdef int plan_order(const Eng* e, Py_ssize_t i, Py_ssize_t k, eng_i128 lots, bin
     cdef int64_t* end
     cdef Py_ssize_t j
     cdef int side = 1 if position > 0 else -1
-    cdef eng_i128 equity, remaining = lots, take, per_lot, affordable, room, step
+    cdef liq_i128 equity, remaining = lots, take, per_lot, affordable, room, step
     side_of(e, k, position, &px, &rest, &head, &end)
     if equity_of(e, i, &eq) != C_OK:
         return C_OVERFLOW
@@ -50,7 +50,7 @@ cdef int plan_order(const Eng* e, Py_ssize_t i, Py_ssize_t k, eng_i128 lots, bin
         if remaining == 0:
             break
         take = remaining if remaining < rest[j] else rest[j]
-        per_lot = side * (<eng_i128>e.tables.value_per_lot_tick[k] * (<eng_i128>px[j] - e.marks[k]))
+        per_lot = side * (<liq_i128>e.tables.value_per_lot_tick[k] * (<liq_i128>px[j] - e.marks[k]))
         if within_fund and per_lot < 0:
             room = equity + e.holders[1]
             affordable = floor_div(room, -per_lot) if room > 0 else 0
@@ -64,7 +64,7 @@ cdef int plan_order(const Eng* e, Py_ssize_t i, Py_ssize_t k, eng_i128 lots, bin
         plan.last_take = <int64_t>take
         if within_fund:
             # the projection only matters for the next level's affordability
-            if not eng_mul(take, per_lot, &step) or not eng_add(equity, step, &equity):
+            if not liq_mul128(take, per_lot, &step) or not liq_add128(equity, step, &equity):
                 return C_OVERFLOW
         remaining -= take
     return C_OK
@@ -79,7 +79,7 @@ cdef int closable_within_fund(const Eng* e, Py_ssize_t i, Py_ssize_t k, bint* ou
     if not e.has_book[k]:
         if equity_of(e, i, &eq) != C_OK:
             return C_OVERFLOW
-        out[0] = <eng_i128>eq >= -(<eng_i128>e.holders[1])
+        out[0] = <liq_i128>eq >= -(<liq_i128>e.holders[1])
         return C_OK
     code = plan_order(e, i, k, iabs(position), True, e.scratch_c, &plan)
     if code != C_OK:
@@ -90,7 +90,7 @@ cdef int closable_within_fund(const Eng* e, Py_ssize_t i, Py_ssize_t k, bint* ou
 
 cdef struct MarketOut:
     int64_t lots
-    eng_i128 fee
+    liq_i128 fee
     int64_t levels
 
 

@@ -36,50 +36,19 @@ cdef enum:
     E_ALWAYS = 4
     C_ORDER_MISMATCH = 101
 
-# the clock's range (beyond it the index gives up and scans), and the notionals whose product with
-# a rate of at most PPM, plus PPM - 1, still fits int64
+# the clock's range (beyond it the index gives up and scans)
 cdef int64_t CLOCK_LIMIT = 1 << 62
-cdef int64_t FAST_NOTIONAL = 9223372036853
 
 ORDER_MODES = {"index": ORDER_INDEX, "scan": ORDER_SCAN, "verify": ORDER_VERIFY}
 C_ORDER_MISMATCH_CODE = C_ORDER_MISMATCH
 
 
-cdef inline eng_i128 maint_raw(const Eng* e, Py_ssize_t k, eng_i128 notional) noexcept nogil:
-    """maint_of without the int64 check, for 0 < notional <= INT64_MAX and 0 <= mmr <= PPM."""
-    cdef Py_ssize_t slot = tier_slot(e, k, notional)
-    cdef eng_i128 req
-    cdef int64_t prod
-    if notional <= FAST_NOTIONAL and e.tables.maint_margin_ppm[slot] <= PPM:  # the product fits int64
-        prod = <int64_t>notional * e.tables.maint_margin_ppm[slot]
-        req = <eng_i128>((prod + PPM - 1) // PPM if prod >= 0 else -((-prod) // PPM)) \
-            - e.tables.maint_deduction_quote[slot]
-    else:
-        req = ceil_div(notional * e.tables.maint_margin_ppm[slot], PPM) - e.tables.maint_deduction_quote[slot]
-    if req < e.tables.min_maint_margin_quote[k]:
-        req = e.tables.min_maint_margin_quote[k]
-    return req
-
-
-cdef eng_i128 maint_bound(const Eng* e, Py_ssize_t k, eng_i128 notional) noexcept nogil:
-    """At least maint_of(n) for every 0 < n <= notional, in any market (each tier's requirement
-    is nondecreasing in the notional once a negative rate is read as 0)."""
-    cdef Py_ssize_t base = k * e.tables.tier_width, s
-    cdef eng_i128 best = e.tables.min_maint_margin_quote[k], v, rate
-    for s in range(e.tables.n_tiers[k]):
-        rate = e.tables.maint_margin_ppm[base + s] if e.tables.maint_margin_ppm[base + s] > 0 else 0
-        v = ceil_div(notional * rate, PPM) - e.tables.maint_deduction_quote[base + s]
-        if v > best:
-            best = v
-    return best
-
-
 cdef bint market_is_monotone(const Eng* e, Py_ssize_t k) noexcept nogil:
-    """g(N) = maint_of(N) steps by 0 or 1 at every integer N >= 1: within a tier with a rate in
+    """g(N) = maintenance_margin(N) steps by 0 or 1 at every integer N >= 1: within a tier with a rate in
     [0, PPM] ceil(N * rate / PPM) does, and max with the minimum keeps it; so only the steps onto
     a tier floor need checking."""
     cdef Py_ssize_t base = k * e.tables.tier_width, s
-    cdef eng_i128 floor_n, step
+    cdef liq_i128 floor_n, step
     if e.tables.value_per_lot_tick[k] <= 0:
         return False
     for s in range(e.tables.n_tiers[k]):
@@ -88,29 +57,29 @@ cdef bint market_is_monotone(const Eng* e, Py_ssize_t k) noexcept nogil:
     for s in range(1, e.tables.n_tiers[k]):
         floor_n = e.tables.tier_floor_quote[base + s]
         if floor_n >= 2:
-            step = maint_raw(e, k, floor_n) - maint_raw(e, k, floor_n - 1)
+            step = maintenance_margin(&e.tables, k, floor_n) - maintenance_margin(&e.tables, k, floor_n - 1)
             if step != 0 and step != 1:
                 return False
     return True
 
 
-cdef inline bint trigger_test(const Eng* e, Py_ssize_t k, eng_i128 quote, eng_i128 a, int side,
-                              eng_i128 p) noexcept nogil:
+cdef inline bint trigger_test(const Eng* e, Py_ssize_t k, liq_i128 quote, liq_i128 a, int side,
+                              liq_i128 p) noexcept nogil:
     """The monotone predicate whose least true mark is the trigger: a long (side 1) is safe
     (h >= 0), a short (side -1) is not (h < 0), at mark p (a * p <= INT64_MAX)."""
-    cdef eng_i128 n = a * p
-    cdef eng_i128 h = quote + side * n - maint_raw(e, k, n)
+    cdef liq_i128 n = a * p
+    cdef liq_i128 h = quote + side * n - maintenance_margin(&e.tables, k, n)
     return h >= 0 if side > 0 else h < 0
 
 
-cdef int64_t trigger_estimate(const Eng* e, Py_ssize_t k, eng_i128 quote, eng_i128 a, int side,
+cdef int64_t trigger_estimate(const Eng* e, Py_ssize_t k, liq_i128 quote, liq_i128 a, int side,
                               int64_t p_max) noexcept nogil:
     """A floating-point guess of the trigger, refined exactly by the caller."""
     cdef double q = <double>quote, n, rate, ded, lo = 2.0, hi = <double>p_max, p
     cdef Py_ssize_t slot, it
     n = <double>a * <double>e.marks[k]
     for it in range(3):
-        slot = tier_slot(e, k, <eng_i128>n if n < 9.2e18 else INT64_MAX)
+        slot = tier_slot(&e.tables, k, <liq_i128>n if n < 9.2e18 else INT64_MAX)
         rate = <double>e.tables.maint_margin_ppm[slot] / PPM
         ded = <double>e.tables.maint_deduction_quote[slot]
         if side > 0:  # q + n - (n rate - ded) = 0
@@ -133,13 +102,13 @@ cdef int64_t trigger_estimate(const Eng* e, Py_ssize_t k, eng_i128 quote, eng_i1
     return <int64_t>p
 
 
-cdef int64_t find_trigger(const Eng* e, Py_ssize_t k, eng_i128 quote, eng_i128 a, int side,
+cdef int64_t find_trigger(const Eng* e, Py_ssize_t k, liq_i128 quote, liq_i128 a, int side,
                           int64_t p_max) noexcept nogil:
     """The least p in (1, p_max] where trigger_test holds, given it fails at 1 and holds at
     p_max: gallop from the estimate, then bisect. The bounds and steps are 128-bit: near the
     top of the int64 range ``lo + step`` would otherwise wrap, and the gallop never end; every
     probe ``x`` lies strictly between ``lo`` and ``hi``, so it is a valid int64 price."""
-    cdef eng_i128 lo = 1, hi = p_max, x, step = 1
+    cdef liq_i128 lo = 1, hi = p_max, x, step = 1
     cdef int64_t guess = trigger_estimate(e, k, quote, a, side, p_max)
     if guess <= lo:
         guess = lo + 1
@@ -319,15 +288,15 @@ cdef void active_sort(Idx* ix, Py_ssize_t n_rows) noexcept nogil:
     ix.act_tmp = dst
 
 
-cdef inline int64_t cross_weight_key(const Eng* e, Py_ssize_t i, eng_i128 h,
+cdef inline int64_t cross_weight_key(const Eng* e, Py_ssize_t i, liq_i128 h,
                                      bint* ok) noexcept nogil:
     """The clock reading at which a cross account with slack h >= 0 may first be liquidatable:
     clock + floor(h / w) + 1, w = 2 max_k |lots_k| value_per_lot_tick_k."""
     cdef Py_ssize_t k
-    cdef eng_i128 w = 0, a, key
+    cdef liq_i128 w = 0, a, key
     for k in range(e.n_markets):
         if e.lots[i * e.n_markets + k] != 0:
-            a = iabs(e.lots[i * e.n_markets + k]) * <eng_i128>e.tables.value_per_lot_tick[k]
+            a = iabs(e.lots[i * e.n_markets + k]) * <liq_i128>e.tables.value_per_lot_tick[k]
             if a > w:
                 w = a
     ok[0] = True
@@ -345,7 +314,7 @@ cdef int place(Eng* e, Idx* ix, Py_ssize_t i) noexcept nogil:
     heap, the always-checked list, or nowhere (it cannot be liquidatable until touched)."""
     cdef Py_ssize_t k, held = 0, only = -1
     cdef int64_t lots, p_max, trigger, mm, eq
-    cdef eng_i128 a, quote
+    cdef liq_i128 a, quote
     cdef int side
     cdef bint ok
     ix.gen[i] += 1
@@ -368,7 +337,7 @@ cdef int place(Eng* e, Idx* ix, Py_ssize_t i) noexcept nogil:
         if lots == INT64_MIN:
             ix.ekind[i] = E_ALWAYS
             return active_push(ix, i, ix.gen[i])
-        a = iabs(lots) * <eng_i128>e.tables.value_per_lot_tick[k]
+        a = iabs(lots) * <liq_i128>e.tables.value_per_lot_tick[k]
         p_max = <int64_t>(INT64_MAX // a) if a <= INT64_MAX else 0
         if p_max < 2:
             ix.ekind[i] = E_ALWAYS
@@ -416,9 +385,9 @@ cdef int place(Eng* e, Idx* ix, Py_ssize_t i) noexcept nogil:
     if maint_total(e, i, &mm) != C_OK or equity_of(e, i, &eq) != C_OK:
         ix.ekind[i] = E_ALWAYS
         return active_push(ix, i, ix.gen[i])
-    if <eng_i128>eq - mm < 0:
+    if <liq_i128>eq - mm < 0:
         return active_push(ix, i, ix.gen[i])
-    ix.ekey[i] = cross_weight_key(e, i, <eng_i128>eq - mm, &ok)
+    ix.ekey[i] = cross_weight_key(e, i, <liq_i128>eq - mm, &ok)
     if not ok:
         ix.ekind[i] = E_ALWAYS
         return active_push(ix, i, ix.gen[i])
@@ -429,7 +398,7 @@ cdef bint within_guard(const Eng* e) noexcept nogil:
     """No trader's equity or maintenance can leave int64 at the current marks (so no exact check
     can raise, and every trigger key is in range)."""
     cdef Py_ssize_t k
-    cdef eng_i128 total = e.bound_quote, upper = 0, lower = 0, n, g
+    cdef liq_i128 total = e.bound_quote, upper = 0, lower = 0, n, g
     if e.bound_quote > INT64_MAX:
         return False
     for k in range(e.n_markets):
@@ -437,15 +406,15 @@ cdef bint within_guard(const Eng* e) noexcept nogil:
             continue
         if e.bound_lots[k] > INT64_MAX:
             return False
-        if not eng_mul(e.bound_lots[k], e.marks[k], &n) or \
-                not eng_mul(n, e.tables.value_per_lot_tick[k], &n):
+        if not liq_mul128(e.bound_lots[k], e.marks[k], &n) or \
+                not liq_mul128(n, e.tables.value_per_lot_tick[k], &n):
             return False
         if n > INT64_MAX:
             return False
         total += n
         if total > INT64_MAX:
             return False
-        g = maint_bound(e, k, n)
+        g = maintenance_margin_bound(&e.tables, k, n)
         if g > INT64_MAX:
             return False
         if g > 0:
@@ -546,8 +515,8 @@ cdef int index_order(Eng* e, Py_ssize_t* count) noexcept nogil:
             c.due_eq[n_due] = eq
             c.due_mm[n_due] = mm
             n_due += 1
-        elif kind == E_CROSS and <eng_i128>eq - mm >= 0:
-            ix.ekey[i] = cross_weight_key(e, i, <eng_i128>eq - mm, &ok)
+        elif kind == E_CROSS and <liq_i128>eq - mm >= 0:
+            ix.ekey[i] = cross_weight_key(e, i, <liq_i128>eq - mm, &ok)
             if ok and ix.ekey[i] > e.clock:
                 if heap_push(&ix.heaps[2 * e.n_markets], ix.ekey[i], i, gen) != C_OK:
                     return C_OVERFLOW

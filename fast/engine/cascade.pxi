@@ -125,15 +125,15 @@ cdef int record_receipt(Eng* e, int64_t subject, Py_ssize_t first) noexcept nogi
     return C_OK
 
 
-cdef inline void band(const Cas* c, int64_t index, eng_i128* low, eng_i128* high) noexcept nogil:
+cdef inline void band(const Cas* c, int64_t index, liq_i128* low, liq_i128* high) noexcept nogil:
     """The band around the index, its bounds rounded toward the index (LIQ-MARK-2)."""
-    low[0] = ceil_div(<eng_i128>index * (PPM - c.band_ppm), PPM)
-    high[0] = floor_div(<eng_i128>index * (PPM + c.band_ppm), PPM)
+    low[0] = ceil_div(<liq_i128>index * (PPM - c.band_ppm), PPM)
+    high[0] = floor_div(<liq_i128>index * (PPM + c.band_ppm), PPM)
 
 
-cdef int set_mark(Eng* e, Py_ssize_t k, eng_i128 price) noexcept nogil:
+cdef int set_mark(Eng* e, Py_ssize_t k, liq_i128 price) noexcept nogil:
     """LIQ-MARK-1 as one operation (its own seq)."""
-    if price <= 0 or not eng_fits(price):
+    if price <= 0 or not liq_fits_i64(price):
         return C_INVALID_PRICE
     e.seq += 1
     if e.track_changes:
@@ -154,14 +154,14 @@ cdef int build_ladder(Eng* e, Py_ssize_t k, int64_t levels, int64_t spacing_ppm,
     cdef int64_t* ap = e.ask_price + k * e.book_capacity
     cdef int64_t* al = e.ask_lots + k * e.book_capacity
     cdef Py_ssize_t nb = 0, na = 0, j
-    cdef eng_i128 bid, ask, mark = e.marks[k]
+    cdef liq_i128 bid, ask, mark = e.marks[k]
     for j in range(1, levels + 1):
         bid = floor_div(mark * (PPM - j * spacing_ppm), PPM)
         ask = ceil_div(mark * (PPM + j * spacing_ppm), PPM)
         if bid > 0:
             if nb and bp[nb - 1] == bid:
                 # merged levels keep their lots in int64 (LIQ-DOMAIN-1)
-                if not eng_fits(<eng_i128>bl[nb - 1] + lots_per_level):
+                if not liq_fits_i64(<liq_i128>bl[nb - 1] + lots_per_level):
                     return C_OVERFLOW
                 bl[nb - 1] += lots_per_level
             else:
@@ -169,10 +169,10 @@ cdef int build_ladder(Eng* e, Py_ssize_t k, int64_t levels, int64_t spacing_ppm,
                 bl[nb] = lots_per_level
                 nb += 1
         if ask > 0:
-            if not eng_fits(ask):
+            if not liq_fits_i64(ask):
                 return C_OVERFLOW  # a book price beyond int64 (only for marks near 2^63)
             if na and ap[na - 1] == ask:
-                if not eng_fits(<eng_i128>al[na - 1] + lots_per_level):
+                if not liq_fits_i64(<liq_i128>al[na - 1] + lots_per_level):
                     return C_OVERFLOW
                 al[na - 1] += lots_per_level
             else:
@@ -201,7 +201,7 @@ cdef int open_step(Eng* e) noexcept nogil:
     fresh book (LIQ-BOOK-1)."""
     cdef Cas* c = e.cascade
     cdef Py_ssize_t x, k
-    cdef eng_i128 opening, low, high, prev
+    cdef liq_i128 opening, low, high, prev
     cdef int code
     c.round = 0
     c.rounds = 0
@@ -215,7 +215,7 @@ cdef int open_step(Eng* e) noexcept nogil:
         else:
             prev = c.prev_index[k] if c.has_prev else e.marks[k]
             band(c, c.index[k], &low, &high)
-            opening = <eng_i128>c.index[k] + e.marks[k] - prev
+            opening = <liq_i128>c.index[k] + e.marks[k] - prev
             if opening < low:
                 opening = low
             if opening > high:
@@ -237,8 +237,8 @@ cdef int open_step(Eng* e) noexcept nogil:
 cdef int cmp_due(const Eng* e, Py_ssize_t x, Py_ssize_t y) noexcept nogil:
     """LIQ-CASCADE-1: ascending equity / maintenance (exactly; both maintenances > 0), then id."""
     cdef const Cas* c = e.cascade
-    cdef eng_i128 left = <eng_i128>c.due_eq[x] * c.due_mm[y]
-    cdef eng_i128 right = <eng_i128>c.due_eq[y] * c.due_mm[x]
+    cdef liq_i128 left = <liq_i128>c.due_eq[x] * c.due_mm[y]
+    cdef liq_i128 right = <liq_i128>c.due_eq[y] * c.due_mm[x]
     if left != right:
         return -1 if left < right else 1
     return -1 if c.due_row[x] < c.due_row[y] else (1 if c.due_row[x] > c.due_row[y] else 0)
@@ -279,8 +279,8 @@ cdef struct DueEnt:
 
 cdef inline bint due_before(const DueEnt* x, const DueEnt* y) noexcept nogil:
     """cmp_due's order on packed entries: x first (or equal)."""
-    cdef eng_i128 left = <eng_i128>x.eq * y.mm
-    cdef eng_i128 right = <eng_i128>y.eq * x.mm
+    cdef liq_i128 left = <liq_i128>x.eq * y.mm
+    cdef liq_i128 right = <liq_i128>y.eq * x.mm
     if left != right:
         return left < right
     return x.row <= y.row
@@ -382,7 +382,7 @@ cdef int process_account(Eng* e, Py_ssize_t i, bint* progressed) noexcept nogil:
     cdef bint liq, below
     cdef Py_ssize_t x, k, n_cols = 0, first
     cdef int code
-    cdef eng_i128 taken, residual
+    cdef liq_i128 taken, residual
     cdef MarketOut mo
     cdef AdlOut ao
     cdef SocialOut so
@@ -486,7 +486,7 @@ cdef int run_round(Eng* e, bint* progressed) noexcept nogil:
     cdef bint one
     cdef int code
     cdef int64_t v
-    cdef eng_i128 low, high, nxt
+    cdef liq_i128 low, high, nxt
     cdef Ev* ev
     code = processing_order(e, &n_due)
     if code != C_OK:

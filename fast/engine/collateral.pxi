@@ -34,15 +34,15 @@ cdef int withdraw(Eng* e, Py_ssize_t i, int64_t amount, const int64_t* order) no
     account's markets) must cover the amount."""
     cdef bint gated
     cdef int64_t eq, im
-    cdef eng_i128 free
+    cdef liq_i128 free
     if withdrawals_gated(e, order, &gated) != C_OK:
         return C_OVERFLOW
     if gated:
         return C_WITHDRAWALS_GATED
     if equity_of(e, i, &eq) != C_OK or initial_total(e, i, &im) != C_OK:
         return C_OVERFLOW
-    free = <eng_i128>eq - im
-    if not eng_fits(free):
+    free = <liq_i128>eq - im
+    if not liq_fits_i64(free):
         return C_OVERFLOW
     if amount > free:
         return C_INSUFFICIENT_FREE_COLLATERAL

@@ -11,7 +11,7 @@ cdef inline int cmp_score(const Eng* e, Py_ssize_t x, Py_ssize_t y) noexcept nog
     if sx != sy:
         return -1 if sx > sy else 1
     if sx != 0:
-        c = eng_cmp_ufrac(e.score_num[x], e.score_den[x], e.score_num[y], e.score_den[y])
+        c = liq_cmp_ufrac(e.score_num[x], e.score_den[x], e.score_num[y], e.score_den[y])
         if sx < 0:
             c = -c
         if c != 0:
@@ -63,15 +63,15 @@ cdef void merge_sort(const Eng* e, int64_t* idx, int64_t* tmp, Py_ssize_t n,
             idx[o] = src[o]
 
 
-cdef inline int set_score(Eng* e, Py_ssize_t x, eng_i128 num, eng_i128 den) noexcept nogil:
+cdef inline int set_score(Eng* e, Py_ssize_t x, liq_i128 num, liq_i128 den) noexcept nogil:
     """Score x = num / den with den > 0, as sign and magnitudes."""
     e.score_sign[x] = sgn(num)
-    e.score_num[x] = <eng_u128>iabs(num)
-    e.score_den[x] = <eng_u128>den
+    e.score_num[x] = <liq_u128>iabs(num)
+    e.score_den[x] = <liq_u128>den
     return C_OK
 
 
-cdef inline int set_score_u(Eng* e, Py_ssize_t x, int s, eng_u128 num, eng_u128 den) noexcept nogil:
+cdef inline int set_score_u(Eng* e, Py_ssize_t x, int s, liq_u128 num, liq_u128 den) noexcept nogil:
     e.score_sign[x] = s if num != 0 else 0
     e.score_num[x] = num
     e.score_den[x] = den
@@ -81,11 +81,11 @@ cdef inline int set_score_u(Eng* e, Py_ssize_t x, int s, eng_u128 num, eng_u128 
 cdef int unrealized_pnl(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t* out) noexcept nogil:
     """LIQ-MARGIN-3: checked(value at the mark - cost)."""
     cdef int64_t v
-    cdef eng_i128 pnl
+    cdef liq_i128 pnl
     if value_of(e, e.lots[i * e.n_markets + k], k, e.marks[k], &v) != C_OK:
         return C_OVERFLOW
-    pnl = <eng_i128>v - e.cost[i * e.n_markets + k]
-    if not eng_fits(pnl):
+    pnl = <liq_i128>v - e.cost[i * e.n_markets + k]
+    if not liq_fits_i64(pnl):
         return C_OVERFLOW
     out[0] = <int64_t>pnl
     return C_OK
@@ -94,8 +94,8 @@ cdef int unrealized_pnl(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t* out) 
 cdef int score_of(Eng* e, Py_ssize_t x, Py_ssize_t a, Py_ssize_t k) noexcept nogil:
     """LIQ-ADL-2 scores as exact fractions, evaluated in the reference's order."""
     cdef int64_t pnl, v, eq, mm, p
-    cdef eng_i128 eq1, wallet, total_pnl, vmax, cost, value, notional
-    cdef eng_u128 num, den
+    cdef liq_i128 eq1, wallet, total_pnl, vmax, cost, value, notional
+    cdef liq_u128 num, den
     cdef Py_ssize_t j
     if e.adl_ranking == RANK_PNL_LEVERAGE:
         cost = iabs(e.cost[a * e.n_markets + k])
@@ -110,8 +110,8 @@ cdef int score_of(Eng* e, Py_ssize_t x, Py_ssize_t a, Py_ssize_t k) noexcept nog
         notional = iabs(v)
         eq1 = eq if eq > 1 else 1
         if pnl > 0:  # pnl / cost * notional / eq1
-            return set_score(e, x, <eng_i128>pnl * notional, cost * eq1)
-        return set_score(e, x, <eng_i128>pnl * eq1, cost * notional)  # (pnl / cost) / leverage
+            return set_score(e, x, <liq_i128>pnl * notional, cost * eq1)
+        return set_score(e, x, <liq_i128>pnl * eq1, cost * notional)  # (pnl / cost) / leverage
     if e.adl_ranking == RANK_PNL_MARGIN_RATIO:
         if unrealized_pnl(e, a, k, &pnl) != C_OK or equity_of(e, a, &eq) != C_OK:
             return C_OVERFLOW
@@ -122,7 +122,7 @@ cdef int score_of(Eng* e, Py_ssize_t x, Py_ssize_t a, Py_ssize_t k) noexcept nog
                     return C_OVERFLOW
                 total_pnl += p
         wallet = eq - total_pnl
-        if not eng_fits(wallet):
+        if not liq_fits_i64(wallet):
             return C_OVERFLOW  # the wallet balance is int64 (LIQ-DOMAIN-1), as the reference's
         if eq <= 0:
             return set_score(e, x, 0, 1)
@@ -131,9 +131,9 @@ cdef int score_of(Eng* e, Py_ssize_t x, Py_ssize_t a, Py_ssize_t k) noexcept nog
         if wallet < e.one_quote_unit:
             wallet = e.one_quote_unit
         # max(0, pnl) / max(one unit, wallet) * mm / eq; mm >= 0 (requirements are)
-        num = <eng_u128>(pnl if pnl > 0 else 0) * <eng_u128>(mm if mm > 0 else 0)
+        num = <liq_u128>(pnl if pnl > 0 else 0) * <liq_u128>(mm if mm > 0 else 0)
         # wallet and eq are int64: the product fits 128 bits (the check is a guard)
-        if not eng_umul(<eng_u128>wallet, <eng_u128>eq, &den):
+        if not liq_umul128(<liq_u128>wallet, <liq_u128>eq, &den):
             return C_OVERFLOW
         return set_score_u(e, x, 1, num, den)
     # RANK_PRICE_RATIO_LEVERAGE: (mark / entry or entry / mark) x notional / account value
@@ -163,8 +163,8 @@ cdef inline uint64_t splitmix64(uint64_t value) noexcept nogil:
     return value ^ (value >> 31)
 
 
-cdef int pro_rata_shares(Eng* e, Py_ssize_t k, Py_ssize_t n_cand, eng_i128 needed,
-                         eng_i128 total, Py_ssize_t* count) noexcept nogil:
+cdef int pro_rata_shares(Eng* e, Py_ssize_t k, Py_ssize_t n_cand, liq_i128 needed,
+                         liq_i128 total, Py_ssize_t* count) noexcept nogil:
     """LIQ-ADL-2 pro rata over the candidates in scratch_a[0..n_cand) (account-ID order) holding
     ``total`` lots: floor(needed x lots / total) each, the leftover lots one each by largest
     remainder (ties to the smaller row); rows in scratch_a, lots in scratch_b. O(n_cand log
@@ -172,7 +172,7 @@ cdef int pro_rata_shares(Eng* e, Py_ssize_t k, Py_ssize_t n_cand, eng_i128 neede
     cdef int64_t* cand = e.scratch_a
     cdef int64_t* order = e.scratch_b
     cdef int64_t* tmp = e.scratch_c
-    cdef eng_i128 exact, leftover
+    cdef liq_i128 exact, leftover
     cdef Py_ssize_t x, got = 0
     if total <= needed:  # everyone takes everything; a shortfall is the caller's to report
         for x in range(n_cand):
@@ -183,10 +183,10 @@ cdef int pro_rata_shares(Eng* e, Py_ssize_t k, Py_ssize_t n_cand, eng_i128 neede
     leftover = needed
     for x in range(n_cand):
         exact = needed * iabs(e.lots[cand[x] * e.n_markets + k])
-        e.score_num[x] = <eng_u128>(exact % total)
+        e.score_num[x] = <liq_u128>(exact % total)
         e.score_den[x] = 1
         e.score_sign[x] = 1 if exact % total != 0 else 0
-        e.score_num[n_cand + x] = <eng_u128>(exact / total)  # the floor share, kept aside
+        e.score_num[n_cand + x] = <liq_u128>(exact / total)  # the floor share, kept aside
         leftover -= exact / total
         order[x] = x
     merge_sort(e, order, tmp, n_cand, cmp_score)
@@ -209,7 +209,7 @@ cdef int adl_allocation_scan(Eng* e, Py_ssize_t i, Py_ssize_t k, uint64_t seq_be
     Rows in scratch_a, lots in scratch_b, ``count`` entries, in execution order."""
     cdef int64_t position = e.lots[i * e.n_markets + k]
     cdef int side = sgn(position)
-    cdef eng_i128 needed = iabs(position), total, take, lots_a
+    cdef liq_i128 needed = iabs(position), total, take, lots_a
     cdef Py_ssize_t a, n_cand = 0, x, start, got = 0
     cdef int64_t* cand = e.scratch_a   # candidate rows in id order
     cdef int64_t* order = e.scratch_b
@@ -263,7 +263,7 @@ cdef int adl_allocation(Eng* e, Py_ssize_t i, Py_ssize_t k, uint64_t seq_before,
     C_ADL_MISMATCH on any difference)."""
     cdef Py_ssize_t n_index, n_scan, x
     cdef int code, code_scan
-    cdef eng_i128 allocated = 0
+    cdef liq_i128 allocated = 0
     cdef Adl* d
     if e.adl_mode == ADL_SCAN:
         return adl_allocation_scan(e, i, k, seq_before, count)
@@ -302,7 +302,7 @@ cdef int adl_allocation(Eng* e, Py_ssize_t i, Py_ssize_t k, uint64_t seq_before,
 
 
 cdef int adl_receive(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t lots,
-                     eng_i128* out) noexcept nogil:
+                     liq_i128* out) noexcept nogil:
     """LIQ-ADL-4: the quote the bankrupt account receives for closing ``lots`` (negative: pays),
     at the bankruptcy value or at the mark."""
     cdef int64_t before, after, v_before, v_after
@@ -310,7 +310,7 @@ cdef int adl_receive(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t lots,
         return bankruptcy_value(e, i, k, lots, out)
     if closing_values(e, i, k, lots, &before, &after, &v_before, &v_after) != C_OK:
         return C_OVERFLOW
-    out[0] = <eng_i128>v_before - v_after
+    out[0] = <liq_i128>v_before - v_after
     return C_OK
 
 
@@ -318,10 +318,10 @@ cdef int closing_values(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t lots, 
                         int64_t* after, int64_t* v_before, int64_t* v_after) noexcept nogil:
     """The position before and after closing ``lots`` of it, and their values at the mark
     (LIQ-MARGIN-1); OVERFLOW where either leaves int64."""
-    cdef eng_i128 change
+    cdef liq_i128 change
     before[0] = e.lots[i * e.n_markets + k]
-    change = before[0] - sgn(before[0]) * <eng_i128>lots
-    if not eng_fits(change):
+    change = before[0] - sgn(before[0]) * <liq_i128>lots
+    if not liq_fits_i64(change):
         return C_OVERFLOW  # a position beyond int64 has no int64 value (LIQ-MARGIN-1)
     after[0] = <int64_t>change
     if value_of(e, after[0], k, e.marks[k], v_after) != C_OK \
@@ -331,24 +331,24 @@ cdef int closing_values(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t lots, 
 
 
 cdef int bankruptcy_value(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t lots,
-                          eng_i128* out) noexcept nogil:
+                          liq_i128* out) noexcept nogil:
     """LIQ-ADL-4 (prices.bankruptcy_value_quote): the quote received for closing ``lots`` at the
     bankruptcy price, -DNNV - floor(TNC x |DMMR| / TMMR) (negative: paid)."""
     cdef int64_t before, after, v_before, v_after, eq, total_mm
     cdef int64_t mm_before, mm_after
-    cdef eng_i128 change, released
+    cdef liq_i128 change, released
     if closing_values(e, i, k, lots, &before, &after, &v_before, &v_after) != C_OK:
         return C_OVERFLOW
-    change = <eng_i128>v_after - v_before
+    change = <liq_i128>v_after - v_before
     if equity_of(e, i, &eq) != C_OK or maint_total(e, i, &total_mm) != C_OK:
         return C_OVERFLOW
     if position_maint(e, i, k, before, &mm_before) != C_OK \
             or position_maint(e, i, k, after, &mm_after) != C_OK:
         return C_OVERFLOW
-    released = <eng_i128>mm_before - mm_after
+    released = <liq_i128>mm_before - mm_after
     if total_mm <= 0:
         return C_ZERO_DIVISION
-    out[0] = -change - floor_div(<eng_i128>eq * released, total_mm)
+    out[0] = -change - floor_div(<liq_i128>eq * released, total_mm)
     return C_OK
 
 
@@ -356,8 +356,8 @@ cdef struct AdlOut:
     int64_t lots
     Py_ssize_t counterparties
     bint settled
-    eng_i128 fund_paid
-    eng_i128 written_off
+    liq_i128 fund_paid
+    liq_i128 written_off
 
 
 cdef int deleverage(Eng* e, Py_ssize_t i, Py_ssize_t k, AdlOut* out) noexcept nogil:
@@ -367,7 +367,7 @@ cdef int deleverage(Eng* e, Py_ssize_t i, Py_ssize_t k, AdlOut* out) noexcept no
     cdef int64_t position = e.lots[i * e.n_markets + k], eq, lots
     cdef bint liq, closable
     cdef Py_ssize_t count, x, cp
-    cdef eng_i128 allocated = 0, receives, paid, written
+    cdef liq_i128 allocated = 0, receives, paid, written
     cdef uint64_t seq_before = <uint64_t>(e.seq - 1)
     cdef int code
     if position == 0:

@@ -135,11 +135,11 @@ cdef Adl* adl_new(Eng* e) noexcept nogil:
 # has a nonzero key). When |key x| > |key y| x KEY_SEPARATION (1 + 2^-40, rounded, at least
 # 1 + 2^-40 - 2^-53), |x| / |y| > (1 + 2^-41)(1 - 2^-51) / (1 + 2^-51) > 1: the keys decide only
 # where that proves the exact order; closer keys (equal scores among them) compare the fractions
-# exactly (eng_cmp_ufrac), then the rows.
+# exactly (liq_cmp_ufrac), then the rows.
 cdef double KEY_SEPARATION = 1.0 + 2.0 ** -40
 
 
-cdef inline double entry_key(int s, eng_u128 num, eng_u128 den) noexcept nogil:
+cdef inline double entry_key(int s, liq_u128 num, liq_u128 den) noexcept nogil:
     """The rounded key of the score s x num / den (den > 0); 0.0 exactly when it is 0."""
     cdef double q
     if s == 0 or num == 0:
@@ -164,7 +164,7 @@ cdef inline bint entry_before(const AdlKey* x, const AdlKey* y, const AdlEnt* en
         else:
             ex = &ents[x.ref]
             ey = &ents[y.ref]
-            c = eng_cmp_ufrac(ex.num, ex.den, ey.num, ey.den)
+            c = liq_cmp_ufrac(ex.num, ex.den, ey.num, ey.den)
         if x.key < 0.0:
             c = -c
         if c != 0:
@@ -255,7 +255,7 @@ cdef int entry_score(Eng* e, Adl* d, AdlRank* rank, Py_ssize_t a, Py_ssize_t k,
     cdef AdlKey* key
     if e.adl_ranking == RANK_PRO_RATA:  # keyed by the lots held
         e.score_sign[0] = 1
-        e.score_num[0] = <eng_u128>d.held[at]
+        e.score_num[0] = <liq_u128>d.held[at]
         e.score_den[0] = 1
     elif score_of(e, 0, a, k) != C_OK:
         rank.errors += 1
@@ -473,7 +473,7 @@ cdef inline bint adl_peek(Eng* e, Adl* d, AdlRank* rank, Py_ssize_t k) noexcept 
     return False
 
 
-cdef int pro_rata_index(Eng* e, Adl* d, AdlRank* rank, Py_ssize_t k, eng_i128 needed,
+cdef int pro_rata_index(Eng* e, Adl* d, AdlRank* rank, Py_ssize_t k, liq_i128 needed,
                         Py_ssize_t* count) noexcept nogil:
     """Pro rata from the held-lots heap when the members hold more than ``needed`` (see the
     section's notes): pro_rata_shares' allocation, rows in scratch_a, lots in scratch_b."""
@@ -481,7 +481,7 @@ cdef int pro_rata_index(Eng* e, Adl* d, AdlRank* rank, Py_ssize_t k, eng_i128 ne
     cdef int64_t* rows
     cdef int64_t* share
     cdef int64_t* order
-    cdef eng_i128 exact, leftover = needed, total = rank.total
+    cdef liq_i128 exact, leftover = needed, total = rank.total
     cdef AdlKey top
     if d.work == NULL:
         d.work = <int64_t*>malloc(3 * n1 * sizeof(int64_t))
@@ -499,7 +499,7 @@ cdef int pro_rata_index(Eng* e, Adl* d, AdlRank* rank, Py_ssize_t k, eng_i128 ne
         drop_top(rank)
         rows[npop] = top.row
         share[npop] = <int64_t>(exact / total)
-        e.score_num[npop] = <eng_u128>(exact % total)
+        e.score_num[npop] = <liq_u128>(exact % total)
         order[npop] = npop
         leftover -= exact / total
         npop += 1
@@ -510,7 +510,7 @@ cdef int pro_rata_index(Eng* e, Adl* d, AdlRank* rank, Py_ssize_t k, eng_i128 ne
         drop_top(rank)
         rows[npop] = top.row
         share[npop] = 0
-        e.score_num[npop] = <eng_u128>(needed * d.held[top.row * e.n_markets + k])
+        e.score_num[npop] = <liq_u128>(needed * d.held[top.row * e.n_markets + k])
         npop += 1
     merge_sort(e, order, e.scratch_c, nbig, cmp_pro_rata)
     # merge the big (by remainder) with the small stream (already in remainder order)
@@ -547,7 +547,7 @@ cdef int adl_allocation_index(Eng* e, Py_ssize_t i, Py_ssize_t k, uint64_t seq_b
     allocation then falls short), or the scan's OVERFLOW."""
     cdef int64_t position = e.lots[i * e.n_markets + k]
     cdef int side = -sgn(position)   # the candidates' side
-    cdef eng_i128 needed = iabs(position), take, lots_a
+    cdef liq_i128 needed = iabs(position), take, lots_a
     cdef Py_ssize_t got = 0, a, n_cand = 0
     cdef int64_t j
     cdef Adl* d

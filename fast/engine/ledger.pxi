@@ -46,16 +46,16 @@ cdef inline void adl_touch(Eng* e, Py_ssize_t i) noexcept nogil:
         d.ndirty += 1
 
 
-cdef inline int add_quote(Eng* e, int64_t holder, eng_i128 delta) noexcept nogil:
-    cdef eng_i128 v
+cdef inline int add_quote(Eng* e, int64_t holder, liq_i128 delta) noexcept nogil:
+    cdef liq_i128 v
     if holder < 0:
         v = e.holders[-holder - 1] + delta
-        if not eng_fits(v):
+        if not liq_fits_i64(v):
             return C_OVERFLOW
         e.holders[-holder - 1] = <int64_t>v
     else:
         v = e.quote[holder] + delta
-        if not eng_fits(v):
+        if not liq_fits_i64(v):
             return C_OVERFLOW
         e.quote[holder] = <int64_t>v
         e.account_touched[holder] = 1
@@ -67,25 +67,25 @@ cdef inline int add_quote(Eng* e, int64_t holder, eng_i128 delta) noexcept nogil
     return C_OK
 
 
-cdef int transfer(Eng* e, int64_t source, int64_t destination, eng_i128 amount,
+cdef int transfer(Eng* e, int64_t source, int64_t destination, liq_i128 amount,
                   int rule) noexcept nogil:
     """LIQ-LEDGER-1: move a positive amount between two holders, journaled. The amount is stored,
     so beyond int64 it is OVERFLOW (LIQ-DOMAIN-1), as in the reference's ledger."""
     if amount <= 0 or source == destination:
         return C_INVALID_AMOUNT
-    if not eng_fits(amount):
+    if not liq_fits_i64(amount):
         return C_OVERFLOW
     if add_quote(e, source, -amount) != C_OK or add_quote(e, destination, amount) != C_OK:
         return C_OVERFLOW
     return journal(e, K_TRANSFER, source, destination, 0, <int64_t>amount, 0, False, 0, rule)
 
 
-cdef int move_base(Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t delta, eng_i128 cash) noexcept nogil:
+cdef int move_base(Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t delta, liq_i128 cash) noexcept nogil:
     """LIQ-MARGIN-4: change a position and its cost basis (the cash leg is booked apart)."""
     cdef Py_ssize_t at = i * e.n_markets + k
     cdef int64_t old = e.lots[at], old_cost = e.cost[at]
-    cdef eng_i128 new = <eng_i128>old + delta, traded = -cash, c, prod
-    if not eng_fits(new):
+    cdef liq_i128 new = <liq_i128>old + delta, traded = -cash, c, prod
+    if not liq_fits_i64(new):
         return C_OVERFLOW
     if new == 0:
         c = 0
@@ -94,10 +94,10 @@ cdef int move_base(Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t delta, eng_i128 c
     elif sgn(new) == sgn(old):
         c = reduced_cost(old_cost, old, new)
     else:
-        if not eng_mul(traded, iabs(new), &prod):
+        if not liq_mul128(traded, iabs(new), &prod):
             return C_OVERFLOW
         c = floor_div(prod, iabs(delta))
-    if new != 0 and not eng_fits(c):
+    if new != 0 and not liq_fits_i64(c):
         return C_OVERFLOW
     if old > 0:
         e.long_lots[k] -= old
@@ -125,12 +125,12 @@ cdef int move_base(Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t delta, eng_i128 c
 
 
 cdef int do_fill(Eng* e, Py_ssize_t k, Py_ssize_t buyer, Py_ssize_t seller, int64_t lots,
-                 eng_i128 quote_amount, int64_t price, bint has_price, int rule) noexcept nogil:
+                 liq_i128 quote_amount, int64_t price, bint has_price, int rule) noexcept nogil:
     """LIQ-LEDGER-2: lots from seller to buyer against quote_amount (negative: the other way)."""
     cdef int code
     if lots <= 0 or buyer == seller:
         return C_INVALID_SIZE
-    if not eng_fits(quote_amount):
+    if not liq_fits_i64(quote_amount):
         return C_OVERFLOW  # a Fill's quote is stored: int64 (LIQ-DOMAIN-1), as the reference's
     code = move_base(e, buyer, k, lots, -quote_amount)
     if code == C_OK:
@@ -151,11 +151,11 @@ cdef inline bint is_flat(const Eng* e, Py_ssize_t i) noexcept nogil:
     return e.n_positions[i] == 0
 
 
-cdef int settle_deficit(Eng* e, Py_ssize_t i, eng_i128* paid_out,
-                        eng_i128* written_out) noexcept nogil:
+cdef int settle_deficit(Eng* e, Py_ssize_t i, liq_i128* paid_out,
+                        liq_i128* written_out) noexcept nogil:
     """LIQ-INSURANCE-1 / LIQ-SOCIAL-1: the fund pays min(deficit, fund); the rest is written off
     to the socialized-loss holder."""
-    cdef eng_i128 deficit = -(<eng_i128>e.quote[i]), paid, written
+    cdef liq_i128 deficit = -(<liq_i128>e.quote[i]), paid, written
     paid = e.holders[1] if e.holders[1] < deficit else deficit
     if paid > 0 and transfer(e, H_INSURANCE_FUND, i, paid, R_INSURANCE_1) != C_OK:
         return C_OVERFLOW

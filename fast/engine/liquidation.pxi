@@ -7,7 +7,7 @@
 cdef int size_lots(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t* out) noexcept nogil:
     """LIQ-EXEC-1: how many lots one step may close."""
     cdef int64_t position = e.lots[i * e.n_markets + k], v, lots
-    cdef eng_i128 floor_quote, keep, c, above
+    cdef liq_i128 floor_quote, keep, c, above
     lots = position if position > 0 else -position
     if position == INT64_MIN:
         return C_OVERFLOW  # |INT64_MIN| is no int64 (and its value cannot be either)
@@ -19,18 +19,18 @@ cdef int size_lots(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t* out) noexc
         if v <= e.portion_threshold_quote:
             out[0] = lots
         else:
-            c = ceil_div(<eng_i128>lots * e.portion_ppm, PPM)
+            c = ceil_div(<liq_i128>lots * e.portion_ppm, PPM)
             out[0] = <int64_t>(c if c > 1 else 1)
     elif not at_entry(e, i):
-        floor_quote = e.tables.tier_floor_quote[tier_slot(e, k, v)]
+        floor_quote = e.tables.tier_floor_quote[tier_slot(&e.tables, k, v)]
         if floor_quote == 0:
             out[0] = lots
         else:
-            keep = ceil_div(floor_quote, <eng_i128>e.marks[k] * e.tables.value_per_lot_tick[k]) - 1
+            keep = ceil_div(floor_quote, <liq_i128>e.marks[k] * e.tables.value_per_lot_tick[k]) - 1
             out[0] = <int64_t>(lots - keep)
     else:  # LIQ-TIER-6: the tier of the entry value; keep the most lots whose kept basis is below
         floor_quote = e.tables.tier_floor_quote[
-            tier_slot(e, k, iabs(<eng_i128>e.cost[i * e.n_markets + k]))]
+            tier_slot(&e.tables, k, iabs(<liq_i128>e.cost[i * e.n_markets + k]))]
         if floor_quote == 0:
             out[0] = lots
         else:
@@ -47,11 +47,11 @@ cdef int size_lots(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t* out) noexc
 
 
 cdef int fixed_constant(const Eng* e, Py_ssize_t i, Py_ssize_t market,
-                        eng_i128* out) noexcept nogil:
+                        liq_i128* out) noexcept nogil:
     """C of prices.py: quote plus the value of every other position."""
     cdef Py_ssize_t k
     cdef int64_t v
-    cdef eng_i128 c = e.quote[i]
+    cdef liq_i128 c = e.quote[i]
     for k in range(e.n_markets):
         if k == market or e.lots[i * e.n_markets + k] == 0:
             continue
@@ -63,7 +63,7 @@ cdef int fixed_constant(const Eng* e, Py_ssize_t i, Py_ssize_t market,
 
 
 cdef int fee_quote(const Eng* e, Py_ssize_t k, int64_t side, int64_t lots, int64_t price,
-                   eng_i128 scale, eng_i128 gap, eng_i128 den, int64_t surplus,
+                   liq_i128 scale, liq_i128 gap, liq_i128 den, int64_t surplus,
                    int64_t* out) noexcept nogil:
     """LIQ-FEE-1: the fee of a step closing ``lots`` of a position on ``side`` at ``price``,
     min(wanted, max(surplus, 0)). ``wanted`` is ceil(|fill notional| x rate), or under
@@ -72,13 +72,13 @@ cdef int fee_quote(const Eng* e, Py_ssize_t k, int64_t side, int64_t lots, int64
     |gap| < 2^127). The numerator side x lots x scale x gap is exact in 128 bits or else at
     least 2^127 in size, and then |gain| >= 2^127 / 2^63 exceeds any int64 surplus: its sign
     alone decides."""
-    cdef eng_i128 cap = surplus if surplus > 0 else 0, wanted = 0, factor, numerator
+    cdef liq_i128 cap = surplus if surplus > 0 else 0, wanted = 0, factor, numerator
     cdef int64_t amount
     cdef int direction
     if e.fee_policy == FEE_PER_FILL:
         return C_POLICY_FORBIDS  # its fee is the fill's insurance fund delta (LIQ-FEE-2)
     if e.fee_policy == FEE_ALL_SURPLUS:
-        if eng_mul(<eng_i128>side * lots, scale, &factor) and eng_mul(factor, gap, &numerator):
+        if liq_mul128(<liq_i128>side * lots, scale, &factor) and liq_mul128(factor, gap, &numerator):
             wanted = ceil_div(numerator, den)
             if wanted < 0:
                 wanted = 0
@@ -94,19 +94,19 @@ cdef int fee_quote(const Eng* e, Py_ssize_t k, int64_t side, int64_t lots, int64
 
 
 cdef int fund_delta_quote(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t lots, int64_t price,
-                          eng_i128* out) noexcept nogil:
+                          liq_i128* out) noexcept nogil:
     """LIQ-FEE-2: dYdX's insurance fund delta of a fill closing ``lots`` at ``price``, before the
     fill: the fill's quote (received +, paid -) less the closed lots' bankruptcy value
     (LIQ-ADL-4); when positive, at most floor(|fill quote| x rate)."""
     cdef int64_t amount, position = e.lots[i * e.n_markets + k]
-    cdef eng_i128 value, delta, cap
+    cdef liq_i128 value, delta, cap
     cdef int code
     if value_of(e, lots, k, price, &amount) != C_OK:
         return C_OVERFLOW
     code = bankruptcy_value(e, i, k, lots, &value)
     if code != C_OK:
         return code
-    delta = (<eng_i128>amount if position > 0 else -(<eng_i128>amount)) - value
+    delta = (<liq_i128>amount if position > 0 else -(<liq_i128>amount)) - value
     if delta > 0:
         cap = floor_div(iabs(amount) * e.liquidation_fee_ppm[k], PPM)
         if cap < delta:
@@ -120,11 +120,11 @@ cdef struct LiqOut:
     int64_t fee
     int64_t surplus
     bint per_fill
-    eng_i128 fund_delta
-    eng_i128 fund_covered
+    liq_i128 fund_delta
+    liq_i128 fund_covered
     bint settled
-    eng_i128 fund_paid
-    eng_i128 written_off
+    liq_i128 fund_paid
+    liq_i128 written_off
 
 
 cdef int liquidate_step(Eng* e, Py_ssize_t i, Py_ssize_t k, Py_ssize_t cp, int64_t price,
@@ -136,7 +136,7 @@ cdef int liquidate_step(Eng* e, Py_ssize_t i, Py_ssize_t k, Py_ssize_t cp, int64
     cdef bint liq
     cdef int64_t position, allowed, size, amount, surplus, fee_q
     cdef Before cp_before
-    cdef eng_i128 constant, gap, den, fee, delta = 0, covered = 0
+    cdef liq_i128 constant, gap, den, fee, delta = 0, covered = 0
     cdef int code, side
     cdef bint per_fill = e.fee_policy == FEE_PER_FILL
     cdef Py_ssize_t buyer, seller
@@ -192,11 +192,11 @@ cdef int liquidate_step(Eng* e, Py_ssize_t i, Py_ssize_t k, Py_ssize_t cp, int64
         fee = delta if delta > 0 else 0
     else:
         if side * constant < 0:
-            gap = (<eng_i128>e.tables.value_per_lot_tick[k] * price * iabs(position)
+            gap = (<liq_i128>e.tables.value_per_lot_tick[k] * price * iabs(position)
                    + side * constant)
             den = iabs(position)
         else:
-            gap = <eng_i128>e.tables.value_per_lot_tick[k] * price
+            gap = <liq_i128>e.tables.value_per_lot_tick[k] * price
             den = 1
         if fee_quote(e, k, side, size, price, 1, gap, den, surplus, &fee_q) != C_OK:
             return C_OVERFLOW
@@ -224,14 +224,14 @@ cdef int liquidate_step(Eng* e, Py_ssize_t i, Py_ssize_t k, Py_ssize_t cp, int64
 
 # -- the backstop (LIQ-BACKSTOP-1) ---------------------------------------------------------------
 
-cdef int backstop_liquidate(Eng* e, Py_ssize_t i, Py_ssize_t vault, eng_i128* taken) noexcept nogil:
+cdef int backstop_liquidate(Eng* e, Py_ssize_t i, Py_ssize_t vault, liq_i128* taken) noexcept nogil:
     """After the adapter's checks (accounts, roles, policy, the vault's isolation): the threshold,
     then the vault takes every position at the mark, in market-id order, and the remaining
     quote."""
     cdef bint below
     cdef Py_ssize_t c, k
     cdef int64_t lots, amount, mark
-    cdef eng_i128 remaining
+    cdef liq_i128 remaining
     cdef int code
     if below_backstop(e, i, &below) != C_OK:
         return C_OVERFLOW

@@ -7,69 +7,20 @@
 cdef inline int value_of(const Eng* e, int64_t lots, Py_ssize_t k, int64_t price,
                          int64_t* out) noexcept nogil:
     """LIQ-MARGIN-1: checked(lots * price * value_per_lot_tick)."""
-    cdef eng_i128 v
-    if not eng_mul(<eng_i128>lots * price, e.tables.value_per_lot_tick[k], &v) or not eng_fits(v):
+    cdef liq_i128 v
+    if not liq_mul128(<liq_i128>lots * price, e.tables.value_per_lot_tick[k], &v) or not liq_fits_i64(v):
         return C_OVERFLOW
     out[0] = <int64_t>v
     return C_OK
 
 
-cdef inline Py_ssize_t tier_slot(const Eng* e, Py_ssize_t k, eng_i128 notional) noexcept nogil:
-    """LIQ-TIER-1: the slot of the last tier whose floor is at most the notional."""
-    cdef Py_ssize_t base = k * e.tables.tier_width, i, chosen = 0
-    for i in range(1, e.tables.n_tiers[k]):
-        if <eng_i128>e.tables.tier_floor_quote[base + i] <= notional:
-            chosen = i
-        else:
-            break
-    return base + chosen
-
-
-cdef inline int maint_of(const Eng* e, Py_ssize_t k, eng_i128 notional,
-                         int64_t* out) noexcept nogil:
-    """LIQ-TIER-2: checked(max(ceil(notional * mmr) - deduction, minimum)), 0 when flat."""
-    cdef Py_ssize_t slot
-    cdef eng_i128 req
-    if notional == 0:
-        out[0] = 0
-        return C_OK
-    slot = tier_slot(e, k, notional)
-    req = ceil_div(notional * e.tables.maint_margin_ppm[slot], PPM) - e.tables.maint_deduction_quote[slot]
-    if req < e.tables.min_maint_margin_quote[k]:
-        req = e.tables.min_maint_margin_quote[k]
-    if not eng_fits(req):
+cdef inline int checked(liq_i128 value, int64_t* out) noexcept nogil:
+    """LIQ-DOMAIN-1: ``value`` into ``out`` where it fits int64, else OVERFLOW (the reference's
+    checked()). The requirements themselves (tier_slot, maintenance_margin, initial_margin) are
+    the shared ones of fast/_rules.pxd."""
+    if not liq_fits_i64(value):
         return C_OVERFLOW
-    out[0] = <int64_t>req
-    return C_OK
-
-
-cdef inline int initial_of(const Eng* e, Py_ssize_t k, eng_i128 notional, int64_t oi,
-                           int64_t* out) noexcept nogil:
-    """LIQ-TIER-3/4: checked(max(ceil(notional * imr) - deduction, maintenance))."""
-    cdef Py_ssize_t slot
-    cdef eng_i128 rate, tiered, span
-    cdef int64_t maint
-    if notional == 0:
-        out[0] = 0
-        return C_OK
-    slot = tier_slot(e, k, notional)
-    rate = e.tables.init_margin_ppm[slot]
-    if e.tables.has_oi_scaling[k]:
-        if oi <= e.tables.oi_lower_cap_quote[k]:
-            pass
-        elif oi >= e.tables.oi_upper_cap_quote[k]:
-            rate = PPM
-        else:
-            span = <eng_i128>e.tables.oi_upper_cap_quote[k] - e.tables.oi_lower_cap_quote[k]
-            rate = rate + floor_div((PPM - rate) * (<eng_i128>oi - e.tables.oi_lower_cap_quote[k]), span)
-    tiered = ceil_div(notional * rate, PPM) - e.tables.init_deduction_quote[slot]
-    if maint_of(e, k, notional, &maint) != C_OK:
-        return C_OVERFLOW
-    if tiered < maint:
-        tiered = maint
-    if not eng_fits(tiered):
-        return C_OVERFLOW
-    out[0] = <int64_t>tiered
+    out[0] = <int64_t>value
     return C_OK
 
 
@@ -77,7 +28,7 @@ cdef inline int equity_of(const Eng* e, Py_ssize_t i, int64_t* out) noexcept nog
     """LIQ-MARGIN-2: checked(quote + sum of checked position values)."""
     cdef Py_ssize_t k
     cdef int64_t v
-    cdef eng_i128 total = e.quote[i]
+    cdef liq_i128 total = e.quote[i]
     cdef const int64_t* lots = e.lots + i * e.n_markets
     for k in range(e.n_markets):
         if lots[k] == 0:
@@ -85,16 +36,16 @@ cdef inline int equity_of(const Eng* e, Py_ssize_t i, int64_t* out) noexcept nog
         if value_of(e, lots[k], k, e.marks[k], &v) != C_OK:
             return C_OVERFLOW
         total += v
-    if not eng_fits(total):
+    if not liq_fits_i64(total):
         return C_OVERFLOW
     out[0] = <int64_t>total
     return C_OK
 
 
-cdef inline eng_i128 reduced_cost(int64_t cost, int64_t lots, eng_i128 kept) noexcept nogil:
+cdef inline liq_i128 reduced_cost(int64_t cost, int64_t lots, liq_i128 kept) noexcept nogil:
     """LIQ-MARGIN-4: the cost basis ``kept`` lots of a position of ``lots`` keep on a reduction,
     floor(cost * |kept| / |lots|) (|cost|, |kept| <= 2^63: the product fits 128 bits)."""
-    return floor_div(<eng_i128>cost * iabs(kept), iabs(<eng_i128>lots))
+    return floor_div(<liq_i128>cost * iabs(kept), iabs(<liq_i128>lots))
 
 
 cdef inline bint at_entry(const Eng* e, Py_ssize_t i) noexcept nogil:
@@ -112,18 +63,18 @@ cdef inline int position_maint(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t
         out[0] = 0
         return C_OK
     if at_entry(e, i):
-        return maint_of(e, k, iabs(reduced_cost(e.cost[i * e.n_markets + k], e.lots[i * e.n_markets + k], kept)),
-                        out)
+        return checked(maintenance_margin(&e.tables, k, iabs(reduced_cost(
+            e.cost[i * e.n_markets + k], e.lots[i * e.n_markets + k], kept))), out)
     if value_of(e, kept, k, e.marks[k], &v) != C_OK:
         return C_OVERFLOW
-    return maint_of(e, k, iabs(v), out)
+    return checked(maintenance_margin(&e.tables, k, iabs(v)), out)
 
 
 cdef inline int maint_total(const Eng* e, Py_ssize_t i, int64_t* out) noexcept nogil:
     """LIQ-TIER-5: checked sum of checked per-position requirements, each on its basis."""
     cdef Py_ssize_t k
     cdef int64_t mm
-    cdef eng_i128 total = 0
+    cdef liq_i128 total = 0
     cdef const int64_t* lots = e.lots + i * e.n_markets
     for k in range(e.n_markets):
         if lots[k] == 0:
@@ -131,7 +82,7 @@ cdef inline int maint_total(const Eng* e, Py_ssize_t i, int64_t* out) noexcept n
         if position_maint(e, i, k, lots[k], &mm) != C_OK:
             return C_OVERFLOW
         total += mm
-    if not eng_fits(total):
+    if not liq_fits_i64(total):
         return C_OVERFLOW
     out[0] = <int64_t>total
     return C_OK
@@ -139,11 +90,11 @@ cdef inline int maint_total(const Eng* e, Py_ssize_t i, int64_t* out) noexcept n
 
 cdef inline int open_interest(const Eng* e, Py_ssize_t k, int64_t* out) noexcept nogil:
     """open_interest_quote: checked(longs * mark * value_per_lot_tick)."""
-    cdef eng_i128 v
-    if not eng_fits(e.long_lots[k]):
+    cdef liq_i128 v
+    if not liq_fits_i64(e.long_lots[k]):
         return C_OVERFLOW
-    if not eng_mul(e.long_lots[k] * e.marks[k], e.tables.value_per_lot_tick[k], &v) or \
-            not eng_fits(v):
+    if not liq_mul128(e.long_lots[k] * e.marks[k], e.tables.value_per_lot_tick[k], &v) or \
+            not liq_fits_i64(v):
         return C_OVERFLOW
     out[0] = <int64_t>v
     return C_OK
@@ -154,7 +105,7 @@ cdef inline int initial_total(const Eng* e, Py_ssize_t i, int64_t* out) noexcept
     it: open interest of every market the account holds, computed first)."""
     cdef Py_ssize_t k
     cdef int64_t v, im, oi
-    cdef eng_i128 total = 0
+    cdef liq_i128 total = 0
     cdef const int64_t* lots = e.lots + i * e.n_markets
     for k in range(e.n_markets):
         if e.present[i * e.n_markets + k] and open_interest(e, k, &oi) != C_OK:
@@ -166,13 +117,13 @@ cdef inline int initial_total(const Eng* e, Py_ssize_t i, int64_t* out) noexcept
             return C_OVERFLOW
         if value_of(e, lots[k], k, e.marks[k], &v) != C_OK:
             return C_OVERFLOW
-        if initial_of(e, k, iabs(v), oi, &im) != C_OK:
+        if checked(initial_margin(&e.tables, k, iabs(v), oi), &im) != C_OK:
             return C_OVERFLOW
         if e.leverage != NULL and e.leverage[i * e.n_markets + k] > 0:
             # LIQ-LEVERAGE-2: max(ceil(notional / leverage), the venue's own)
             im = <int64_t>max_i128(ceil_div(iabs(v), e.leverage[i * e.n_markets + k]), im)
         total += im
-    if not eng_fits(total):
+    if not liq_fits_i64(total):
         return C_OVERFLOW
     out[0] = <int64_t>total
     return C_OK
@@ -205,5 +156,5 @@ cdef inline int below_backstop(const Eng* e, Py_ssize_t i, bint* out) noexcept n
         return C_OK
     if equity_of(e, i, &eq) != C_OK:
         return C_OVERFLOW
-    out[0] = <eng_i128>eq * e.backstop_den < <eng_i128>e.backstop_num * mm
+    out[0] = <liq_i128>eq * e.backstop_den < <liq_i128>e.backstop_num * mm
     return C_OK

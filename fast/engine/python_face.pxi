@@ -4,10 +4,10 @@
 
 # -- the Python face -----------------------------------------------------------------------------
 
-cdef object py_i128(eng_i128 v):
+cdef object py_i128(liq_i128 v):
     """An exact Python int from 128 bits (Cython sees the type as 64-bit: never convert it
     directly)."""
-    return (int(eng_hi64(v)) << 64) | int(eng_lo64(v))
+    return (int(liq_hi64(v)) << 64) | int(liq_lo64(v))
 
 
 cdef class _EventBuffer:
@@ -120,9 +120,9 @@ cdef class Engine:
         self.scratch_b = np.zeros(size, dtype=np.int64)
         self.scratch_c = np.zeros(size, dtype=np.int64)
         self.score_sign = np.zeros(2 * size, dtype=np.int8)
-        self.e.score_num = <eng_u128*>malloc(2 * size * sizeof(eng_u128))
-        self.e.score_den = <eng_u128*>malloc(2 * size * sizeof(eng_u128))
-        self.e.long_lots = <eng_i128*>malloc((m + 1) * sizeof(eng_i128))
+        self.e.score_num = <liq_u128*>malloc(2 * size * sizeof(liq_u128))
+        self.e.score_den = <liq_u128*>malloc(2 * size * sizeof(liq_u128))
+        self.e.long_lots = <liq_i128*>malloc((m + 1) * sizeof(liq_i128))
         if self.e.score_num == NULL or self.e.score_den == NULL or self.e.long_lots == NULL:
             raise MemoryError()
         self.e.n_accounts = n
@@ -289,7 +289,7 @@ cdef class Engine:
         return code, {"lots": out.lots, "fee": py_i128(out.fee), "levels": out.levels}
 
     def backstop_liquidate(self, Py_ssize_t i, Py_ssize_t vault):
-        cdef eng_i128 taken = 0
+        cdef liq_i128 taken = 0
         cdef int code
         with nogil:
             code = backstop_liquidate(&self.e, i, vault, &taken)
@@ -331,10 +331,10 @@ cdef class Engine:
         cdef int64_t out = 0
         cdef int code
         with nogil:
-            code = maint_of(&self.e, k, notional, &out)
+            code = checked(maintenance_margin(&self.e.tables, k, notional), &out)
         if code != C_OK:
             return code, None
-        return code, (tier_slot(&self.e, k, notional) - k * self.e.tables.tier_width, out)
+        return code, (tier_slot(&self.e.tables, k, notional) - k * self.e.tables.tier_width, out)
 
     def initial_requirement(self, Py_ssize_t k, int64_t notional, int64_t open_interest):
         """LIQ-TIER-1/3/4: (code, (tier index, initial requirement)) of a notional at an open
@@ -342,10 +342,11 @@ cdef class Engine:
         cdef int64_t out = 0
         cdef int code
         with nogil:
-            code = initial_of(&self.e, k, notional, open_interest, &out)
+            code = checked(initial_margin(&self.e.tables, k, notional, open_interest),
+                           &out)
         if code != C_OK:
             return code, None
-        return code, (tier_slot(&self.e, k, notional) - k * self.e.tables.tier_width, out)
+        return code, (tier_slot(&self.e.tables, k, notional) - k * self.e.tables.tier_width, out)
 
     def liquidation_size(self, Py_ssize_t i, Py_ssize_t k):
         """LIQ-EXEC-1: (code, lots one liquidation step of row i in market k may close)."""
@@ -364,7 +365,7 @@ cdef class Engine:
             return C_ZERO_DIVISION, None
         with nogil:  # m * (price - num / den) = m * (price * den - num) / den
             code = fee_quote(&self.e, k, side, lots, price, self.e.tables.value_per_lot_tick[k],
-                             <eng_i128>price * bankruptcy_den - bankruptcy_num, bankruptcy_den,
+                             <liq_i128>price * bankruptcy_den - bankruptcy_num, bankruptcy_den,
                              surplus, &out)
         return code, (out if code == C_OK else None)
 
@@ -390,7 +391,7 @@ cdef class Engine:
 
     def adl_receive(self, Py_ssize_t i, Py_ssize_t k, int64_t lots):
         """LIQ-ADL-4: (code, quote row i receives for closing ``lots`` of its position in k)."""
-        cdef eng_i128 out = 0
+        cdef liq_i128 out = 0
         cdef int code
         with nogil:
             code = adl_receive(&self.e, i, k, lots, &out)
@@ -407,7 +408,7 @@ cdef class Engine:
                       "residual": py_i128(out.charged - out.loss)}
 
     def apply_funding(self, Py_ssize_t k, int64_t rate_ppm):
-        cdef eng_i128 residual = 0
+        cdef liq_i128 residual = 0
         cdef int code
         with nogil:
             code = apply_funding(&self.e, k, rate_ppm, &residual)
@@ -603,7 +604,7 @@ cdef class Engine:
         ix.check_row = &v[0]
         u = track["mono"]
         ix.mono = &u[0]
-        self.e.bound_lots = <eng_i128*>malloc((m + 1) * sizeof(eng_i128))
+        self.e.bound_lots = <liq_i128*>malloc((m + 1) * sizeof(liq_i128))
         self.n_heaps = 2 * m + 1
         ix.heaps = <Heap*>calloc(self.n_heaps, sizeof(Heap))
         if self.e.bound_lots == NULL or ix.heaps == NULL:

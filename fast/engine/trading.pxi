@@ -27,7 +27,7 @@ cdef int margin_after_trade(const Eng* e, Py_ssize_t i, Py_ssize_t k,
     """LIQ-TRADE-2: equity >= initial margin at the post-trade open interest, or a trade that only
     reduces the position, leaves equity >= 0 and does not widen the maintenance shortfall."""
     cdef int64_t eq, im, mm
-    cdef eng_i128 after = e.lots[i * e.n_markets + k]
+    cdef liq_i128 after = e.lots[i * e.n_markets + k]
     cdef bint reduces
     if equity_of(e, i, &eq) != C_OK or initial_total(e, i, &im) != C_OK:
         return C_OVERFLOW
@@ -39,7 +39,7 @@ cdef int margin_after_trade(const Eng* e, Py_ssize_t i, Py_ssize_t k,
         return C_INSUFFICIENT_INITIAL_MARGIN
     if maint_total(e, i, &mm) != C_OK:
         return C_OVERFLOW
-    if eq < 0 or <eng_i128>eq - mm < <eng_i128>before.equity - before.maint:
+    if eq < 0 or <liq_i128>eq - mm < <liq_i128>before.equity - before.maint:
         return C_REDUCE_ONLY_WORSENS_HEALTH
     return C_OK
 

@@ -4,7 +4,6 @@
 # Included by fast/_engine.pyx (one extension, one module namespace).
 
 cdef enum:
-    PPM = 1000000
     # result codes (the values of liqspec.reference.ResultCode; asserted below)
     C_OK = 0
     C_UNKNOWN_ACCOUNT = 2
@@ -216,11 +215,11 @@ cdef struct Cas:
     int64_t step
     int64_t round
     int64_t rounds               # this step's
-    eng_i128 step_notional
-    eng_i128 step_adl
-    eng_i128 step_written_off
-    eng_i128 adl_notional
-    eng_i128 socialized
+    liq_i128 step_notional
+    liq_i128 step_adl
+    liq_i128 step_written_off
+    liq_i128 adl_notional
+    liq_i128 socialized
     int64_t* due_row
     int64_t* due_eq
     int64_t* due_mm
@@ -238,8 +237,8 @@ cdef struct Cas:
 
 # the deleveraging ranking index (see "auto-deleveraging at scale")
 cdef struct AdlEnt:
-    eng_u128 num            # the score |num| / den, sign sgn
-    eng_u128 den
+    liq_u128 num            # the score |num| / den, sign sgn
+    liq_u128 den
     int64_t gen             # stale unless equal to the (row, market)'s gen
     int8_t sgn
 
@@ -260,7 +259,7 @@ cdef struct AdlRank:
     int64_t built           # the mark version the heap was keyed at; -1: never
     int64_t members         # opposite-side candidates: traders holding this side
     int64_t errors          # members whose score is OVERFLOW (at ``built``)
-    eng_i128 total          # sum of their |lots|
+    liq_i128 total          # sum of their |lots|
     int32_t* fen            # seeded: a Fenwick tree of membership over rows (NULL until needed)
 
 
@@ -285,24 +284,6 @@ cdef struct Adl:
     int64_t checks
 
 
-cdef struct Tables:
-    # a MarketTables' arrays (liqspec.fast.pack) as raw pointers; tier slot s of market k is
-    # k * tier_width + s
-    Py_ssize_t n_markets
-    Py_ssize_t tier_width   # tier slots per market (the widest market's tier count)
-    const int64_t* value_per_lot_tick
-    const int64_t* n_tiers
-    const int64_t* tier_floor_quote
-    const int64_t* maint_margin_ppm
-    const int64_t* maint_deduction_quote
-    const int64_t* init_margin_ppm
-    const int64_t* init_deduction_quote
-    const int64_t* min_maint_margin_quote
-    const int64_t* oi_lower_cap_quote
-    const int64_t* oi_upper_cap_quote
-    const uint8_t* has_oi_scaling
-
-
 cdef struct Eng:
     Py_ssize_t n_accounts                # accounts
     Py_ssize_t n_markets                 # markets
@@ -319,7 +300,7 @@ cdef struct Eng:
                                          # not in the profile
     int64_t* leverage                    # [n*m], chosen leverage (LIQ-LEVERAGE-2), 0 none;
                                          # NULL: nobody chose
-    eng_i128* long_lots                  # [m], sum of positive positions (open interest in lots)
+    liq_i128* long_lots                  # [m], sum of positive positions (open interest in lots)
     # the venue
     int64_t* marks                       # [m]
     int64_t holders[5]                   # HOLDERS order: outside, fund, fee sink, socialized
@@ -327,7 +308,7 @@ cdef struct Eng:
     int64_t seq                          # the seq journal records are stamped with (the
                                          # operation's)
     # profile tables
-    Tables tables                        # the tier tables and per-market parameters
+    Tables tables                        # the tier tables (fast/_rules.pxd)
     const int64_t* liquidation_fee_ppm
     const int64_t* columns_by_market_id  # market columns in market-id order
     # profile policies
@@ -366,8 +347,8 @@ cdef struct Eng:
     int64_t* scratch_b
     int64_t* scratch_c
     int8_t* score_sign
-    eng_u128* score_num
-    eng_u128* score_den
+    liq_u128* score_num
+    liq_u128* score_den
     # the cascade (LIQ-CASCADE-*), see the cascade section
     Cas* cascade
     # change tracking for the cascade's candidate index (see "the processing order at scale")
@@ -375,9 +356,9 @@ cdef struct Eng:
     uint8_t* dirty                       # [n] touched since the index last placed the row
     int64_t* dirty_list                  # [n]
     Py_ssize_t n_dirty
-    eng_i128* bound_lots                 # [m] at least |lots| of every trader in each market
-    eng_i128 bound_quote                 # at least |quote| of every trader
-    eng_i128 clock                       # total variation of every mark so far (LIQ-MARK-2 moves)
+    liq_i128* bound_lots                 # [m] at least |lots| of every trader in each market
+    liq_i128 bound_quote                 # at least |quote| of every trader
+    liq_i128 clock                       # total variation of every mark so far (LIQ-MARK-2 moves)
     # the deleveraging ranking index (NULL until the first allocation) and how it is checked
     Adl* adl_index
     int adl_mode
