@@ -29,8 +29,8 @@ from _rules cimport *  # the shared arithmetic, tiers and requirements (LIQ-ROUN
 
 from liqspec.reference.errors import InvalidLeverage, MalformedState, Overflow, ResultCode
 
-from .domain import (account_arrays, entry_arrays, flag_array, health_outputs,  # LIQ-DOMAIN-1
-                     int64_array, int64_scalar, market_column)
+from .domain import flag_array, health_outputs, int64_array, int64_scalar  # LIQ-DOMAIN-1
+from .pack import account_arrays, entry_arrays, market_column
 
 cnp.import_array()
 

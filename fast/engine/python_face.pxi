@@ -82,37 +82,42 @@ cdef class Engine:
         self.e.score_num = NULL
         self.e.score_den = NULL
 
-    def setup(self, tables, account_ids, market_ids, quote, lots, cost, present, role, isolated,
-              marks, holders, int64_t seq, policies, columns_by_market_id, has_book, book_account,
-              bid_price, bid_lots, ask_price, ask_lots, bid_head, bid_end, ask_head, ask_end):
-        """Adopt packed arrays (all int64 unless noted; C-contiguous) and the profile."""
-        cdef Py_ssize_t n = len(account_ids), m = len(market_ids), x, size
+    def setup(self, arrays):
+        """Adopt a packed venue, whole: a :class:`liqspec.fast.pack.EngineArrays` (its arrays
+        int64 and C-contiguous unless noted; the engine changes them in place)."""
+        rows = arrays.rows
+        tables = arrays.tables
+        cdef Py_ssize_t n = len(rows.account_ids), m = len(tables.market_ids), x, size
         cdef int64_t[::1] v64
         cdef uint8_t[::1] vu8
         cdef int8_t[::1] vi8
+        cdef int64_t seq = arrays.seq
         if self.e.long_lots != NULL:
             raise RuntimeError("an Engine is set up once")
-        self.account_ids = account_ids
-        self.market_ids = market_ids
+        holders = arrays.holders
+        policies = arrays.policies
+        self.account_ids = rows.account_ids
+        self.market_ids = tables.market_ids
         self.tables = tables
-        self.quote = quote
-        self.lots = lots
-        self.cost = cost
-        self.present = present
+        self.quote = rows.quote
+        self.lots = rows.lots
+        self.cost = rows.cost
+        self.present = rows.present
         self.touched = np.zeros(n * m, dtype=np.uint8)
         self.account_touched = np.zeros(n, dtype=np.uint8)
-        self.n_positions = present.reshape(n, m).sum(axis=1).astype(np.int64) if n else np.zeros(
-            0, dtype=np.int64)
-        self.role = role
-        self.isolated = isolated
-        self.marks = marks
-        self.columns_by_market_id = columns_by_market_id
-        self.has_book = has_book
-        self.book_account = book_account
-        self.bid_price, self.bid_lots = bid_price, bid_lots
-        self.ask_price, self.ask_lots = ask_price, ask_lots
-        self.bid_head, self.bid_end, self.ask_head, self.ask_end = bid_head, bid_end, ask_head, \
-            ask_end
+        self.n_positions = self.present.reshape(n, m).sum(axis=1).astype(np.int64) if n else \
+            np.zeros(0, dtype=np.int64)
+        self.role = rows.role
+        self.isolated = rows.isolated
+        self.marks = arrays.marks
+        self.columns_by_market_id = arrays.columns_by_market_id
+        self.has_book = arrays.has_book
+        self.book_account = arrays.book_account
+        self.bid_price, self.bid_lots = arrays.bid_price, arrays.bid_lots
+        self.ask_price, self.ask_lots = arrays.ask_price, arrays.ask_lots
+        self.bid_head, self.bid_end = arrays.bid_head, arrays.bid_end
+        self.ask_head, self.ask_end = arrays.ask_head, arrays.ask_end
+        bid_price = self.bid_price
         self.book_touched = np.zeros(m, dtype=np.uint8)
         self.liquidation_fee_ppm = tables.liquidation_fee_ppm
         size = max(n, 1) + max(bid_price.shape[1] if bid_price.ndim == 2 else 0, 1)
