@@ -195,15 +195,16 @@ cdef class _EntryBasis:
 
 cdef inline bint account_totals(const Tables* t, int64_t quote, const int64_t* lots,
                                 const int64_t* units, const uint8_t* unit_ok, const int64_t* entry,
-                                liq_i128* equity, liq_i128* maint) noexcept nogil:
-    """Equity (LIQ-MARGIN-2) and maintenance (LIQ-TIER-5) of one account, both unchecked totals;
-    False where a position value or a per-position requirement leaves int64. ``units[k]`` is
-    mark * value_per_lot_tick (see :func:`lot_units`)."""
+                                Py_ssize_t skip, liq_i128* equity, liq_i128* maint) noexcept nogil:
+    """Equity (LIQ-MARGIN-2) and maintenance (LIQ-TIER-5) of one account, both unchecked totals,
+    leaving out market ``skip`` (-1: none; the prices' fixed part, which does not move with that
+    market); False where a position value or a per-position requirement leaves int64.
+    ``units[k]`` is mark * value_per_lot_tick (see :func:`lot_units`)."""
     cdef Py_ssize_t k
     cdef int64_t value
     cdef liq_i128 eq = quote, mm = 0, mm_k
     for k in range(t.n_markets):
-        if lots[k] == 0:
+        if lots[k] == 0 or k == skip:
             continue
         if not unit_ok[k] or __builtin_mul_overflow(lots[k], units[k], &value):
             return False
@@ -498,7 +499,7 @@ cdef int health_block(const Tables* t, const FirstTier* first, Py_ssize_t start,
         entry = entry_row(cost, at_entry, start + i, m)
         if outside[i] or entry != NULL:
             if not account_totals(t, quote[start + i], lots + (start + i) * m, units, unit_ok,
-                                  entry, &eq, &mm) or not liq_fits_i64(eq) \
+                                  entry, -1, &eq, &mm) or not liq_fits_i64(eq) \
                     or not liq_fits_i64(mm):
                 bad = 1
                 eq = 0
@@ -545,7 +546,7 @@ cdef _health(const int64_t[::1] quote, const int64_t[:, ::1] lots, const int64_t
     if any_bad:
         for i in range(n):
             if not account_totals(t, quote[i], &lots[i, 0], &units[0], &unit_ok[0],
-                                  entry_row(basis.cost, basis.flags, i, m), &eq, &mm) \
+                                  entry_row(basis.cost, basis.flags, i, m), -1, &eq, &mm) \
                     or not liq_fits_i64(eq) or not liq_fits_i64(mm):
                 raise _overflow(i, "equity or maintenance margin")
     return equity, maint, flags
@@ -643,27 +644,6 @@ cdef _funding_owed_quotes(const int64_t[:] lots, int64_t mark_ticks, int64_t val
 
 # -- bankruptcy and liquidation prices (LIQ-PRICE-1/2/3) ---------------------------------------
 
-cdef inline int fixed_part(const Tables* t, int64_t quote, const int64_t* lots, const int64_t* marks,
-                           const int64_t* entry, Py_ssize_t market, liq_i128* constant,
-                           liq_i128* other_mm) noexcept nogil:
-    """(C, M_o) of prices.py: what in equity and maintenance does not move with ``market``."""
-    cdef Py_ssize_t k
-    cdef int64_t value
-    cdef liq_i128 c = quote, mo = 0, mm_k
-    for k in range(t.n_markets):
-        if k == market or lots[k] == 0:
-            continue
-        if not liq_value(lots[k], marks[k], t.value_per_lot_tick[k], &value):
-            return CODE_OVERFLOW
-        c += value
-        if not position_maint(t, k, value, entry, &mm_k):
-            return CODE_OVERFLOW
-        mo += mm_k
-    constant[0] = c
-    other_mm[0] = mo
-    return CODE_OK
-
-
 cdef inline liq_i128 quotient(liq_i128 x, liq_i128 g) noexcept nogil:
     """x / g for 0 <= x and 0 < g, in 64 bits when x fits (a 128-bit division is a library call)."""
     if x <= INT64_MAX:
@@ -702,7 +682,8 @@ cdef inline void store_zero(int64_t* ticks, int64_t* num, int64_t* den) noexcept
 
 
 cdef inline int bankruptcy_one(const Tables* t, int64_t quote, const int64_t* lots,
-                               const int64_t* marks, const int64_t* entry, Py_ssize_t market,
+                               const int64_t* units, const uint8_t* unit_ok, const int64_t* entry,
+                               Py_ssize_t market,
                                int64_t* ticks, int64_t* num, int64_t* den) noexcept nogil:
     """LIQ-PRICE-1: max(-C / (s * m), 0)."""
     cdef int64_t position = lots[market]
@@ -711,9 +692,9 @@ cdef inline int bankruptcy_one(const Tables* t, int64_t quote, const int64_t* lo
     cdef int code
     if position == 0:
         return CODE_NO_POSITION
-    code = fixed_part(t, quote, lots, marks, entry, market, &constant, &other_mm)
-    if code != CODE_OK:
-        return code
+    # (C, M_o) of prices.py: what in equity and maintenance does not move with ``market``
+    if not account_totals(t, quote, lots, units, unit_ok, entry, market, &constant, &other_mm):
+        return CODE_OVERFLOW
     a = -constant if side > 0 else constant  # -C / (s*m) with the sign of s moved to the top
     if a <= 0:
         store_zero(ticks, num, den)
@@ -723,7 +704,8 @@ cdef inline int bankruptcy_one(const Tables* t, int64_t quote, const int64_t* lo
 
 
 cdef inline int liquidation_one(const Tables* t, int64_t quote, const int64_t* lots,
-                                const int64_t* marks, const int64_t* entry, Py_ssize_t market,
+                                const int64_t* units, const uint8_t* unit_ok, const int64_t* entry,
+                                Py_ssize_t market,
                                 int64_t* ticks, int64_t* num, int64_t* den) noexcept nogil:
     """LIQ-PRICE-2, solved in notional space.
 
@@ -747,9 +729,9 @@ cdef inline int liquidation_one(const Tables* t, int64_t quote, const int64_t* l
     cdef int code
     if position == 0:
         return CODE_NO_POSITION
-    code = fixed_part(t, quote, lots, marks, entry, market, &constant, &other_mm)
-    if code != CODE_OK:
-        return code
+    # (C, M_o) of prices.py: what in equity and maintenance does not move with ``market``
+    if not account_totals(t, quote, lots, units, unit_ok, entry, market, &constant, &other_mm):
+        return CODE_OVERFLOW
     K = constant - other_mm
     if entry != NULL:
         h = maintenance_margin(t, market, iabs(<liq_i128>entry[market]))
@@ -813,8 +795,8 @@ cdef inline int liquidation_one(const Tables* t, int64_t quote, const int64_t* l
                        ticks, num, den)
 
 
-ctypedef int (*price_fn)(const Tables*, int64_t, const int64_t*, const int64_t*, const int64_t*,
-                         Py_ssize_t, int64_t*, int64_t*, int64_t*) noexcept nogil
+ctypedef int (*price_fn)(const Tables*, int64_t, const int64_t*, const int64_t*, const uint8_t*,
+                         const int64_t*, Py_ssize_t, int64_t*, int64_t*, int64_t*) noexcept nogil
 
 
 cdef _prices(price_fn fn, const int64_t[::1] quote, const int64_t[:, ::1] lots,
@@ -833,9 +815,14 @@ cdef _prices(price_fn fn, const int64_t[::1] quote, const int64_t[:, ::1] lots,
     cdef int8_t[::1] c_out = codes
     if n == 0:
         return ticks, num, den, codes
+    units_array = np.zeros(t.n_markets, dtype=np.int64)
+    unit_ok_array = np.zeros(t.n_markets, dtype=np.uint8)
+    cdef int64_t[::1] units = units_array
+    cdef uint8_t[::1] unit_ok = unit_ok_array
     with nogil:
+        lot_units(t, &marks[0], &units[0], &unit_ok[0])
         for i in prange(n, schedule="guided", num_threads=_threads(n)):
-            c_out[i] = <int8_t>fn(t, quote[i], &lots[i, 0], &marks[0],
+            c_out[i] = <int8_t>fn(t, quote[i], &lots[i, 0], &units[0], &unit_ok[0],
                                   entry_row(basis.cost, basis.flags, i, t.n_markets), market,
                                   &t_out[i], &n_out[i], &d_out[i])
     return ticks, num, den, codes

@@ -271,12 +271,6 @@ cdef int scan_order(Eng* e, Py_ssize_t* count) noexcept nogil:
     return C_OK
 
 
-cdef struct DueEnt:
-    int64_t eq
-    int64_t mm
-    int64_t row
-
-
 cdef inline bint due_before(const DueEnt* x, const DueEnt* y) noexcept nogil:
     """cmp_due's order on packed entries: x first (or equal)."""
     cdef liq_i128 left = <liq_i128>x.eq * y.mm
@@ -287,19 +281,18 @@ cdef inline bint due_before(const DueEnt* x, const DueEnt* y) noexcept nogil:
 
 
 cdef void sort_due(Eng* e, Py_ssize_t n_due) noexcept nogil:
-    """due_row / due_eq / due_mm[0..n_due) in processing order (LIQ-CASCADE-1): a bottom-up
-    merge sort of packed (eq, mm, row) entries, so that each comparison reads its operands
-    where the merge is, not through an index (cmp_due's order; merge_sort through cmp_due if
-    the buffer cannot be had). Only due_row is read afterwards."""
+    """due_row / due_eq / due_mm[0..n_due) in processing order (LIQ-CASCADE-1): merge_passes
+    over packed (eq, mm, row) entries, so that each comparison reads its operands where the
+    merge is, not through an index (cmp_due's order; merge_sort through cmp_due if the buffer
+    cannot be had). Only due_row is read afterwards."""
     cdef Cas* c = e.cascade
-    cdef Py_ssize_t x, width = 1, lo, mid, hi, a, b, o
-    cdef DueEnt* src
-    cdef DueEnt* dst
-    cdef DueEnt* swap
+    cdef Py_ssize_t x
+    cdef DueEnt* entries
+    cdef DueEnt* out
     if n_due < 2:
         return
-    src = <DueEnt*>malloc(2 * n_due * sizeof(DueEnt))
-    if src == NULL:
+    entries = <DueEnt*>malloc(2 * n_due * sizeof(DueEnt))
+    if entries == NULL:
         for x in range(n_due):
             e.scratch_c[x] = x
         merge_sort(e, e.scratch_c, c.due_tmp, n_due, cmp_due)
@@ -308,43 +301,14 @@ cdef void sort_due(Eng* e, Py_ssize_t n_due) noexcept nogil:
         for x in range(n_due):
             c.due_row[x] = c.due_tmp[x]
         return
-    dst = src + n_due
     for x in range(n_due):
-        src[x].eq = c.due_eq[x]
-        src[x].mm = c.due_mm[x]
-        src[x].row = c.due_row[x]
-    while width < n_due:
-        lo = 0
-        while lo < n_due:
-            mid = lo + width if lo + width < n_due else n_due
-            hi = lo + 2 * width if lo + 2 * width < n_due else n_due
-            a = lo
-            b = mid
-            o = lo
-            while a < mid and b < hi:
-                if due_before(&src[a], &src[b]):
-                    dst[o] = src[a]
-                    a += 1
-                else:
-                    dst[o] = src[b]
-                    b += 1
-                o += 1
-            while a < mid:
-                dst[o] = src[a]
-                a += 1
-                o += 1
-            while b < hi:
-                dst[o] = src[b]
-                b += 1
-                o += 1
-            lo += 2 * width
-        swap = src
-        src = dst
-        dst = swap
-        width *= 2
+        entries[x].eq = c.due_eq[x]
+        entries[x].mm = c.due_mm[x]
+        entries[x].row = c.due_row[x]
+    out = merge_passes(e, entries, entries + n_due, n_due, NULL)
     for x in range(n_due):
-        c.due_row[x] = src[x].row
-    free(src if src < dst else dst)
+        c.due_row[x] = out[x].row
+    free(entries)
 
 
 cdef int processing_order(Eng* e, Py_ssize_t* count) noexcept nogil:

@@ -22,13 +22,19 @@ cdef inline int cmp_score(const Eng* e, Py_ssize_t x, Py_ssize_t y) noexcept nog
 ctypedef int (*cmp_fn)(const Eng* e, Py_ssize_t x, Py_ssize_t y) noexcept nogil
 
 
-cdef void merge_sort(const Eng* e, int64_t* idx, int64_t* tmp, Py_ssize_t n,
-                     cmp_fn cmp) noexcept nogil:
-    """Bottom-up (stable) merge sort of ``idx`` by ``cmp`` (a total order)."""
+ctypedef fused sort_item:
+    int64_t     # row numbers, ordered by a cmp_fn over the engine's state
+    DueEnt      # the cascade's packed (equity, maintenance, row) entries, by due_before
+
+
+cdef sort_item* merge_passes(const Eng* e, sort_item* src, sort_item* dst, Py_ssize_t n,
+                             cmp_fn cmp) noexcept nogil:
+    """Bottom-up (stable) merge sort of src[0..n), dst the other buffer of n; returns the buffer
+    that holds the result. Rows compare by ``cmp`` (a total order), packed due entries by
+    due_before (``cmp`` unused): one merge, compiled once per item type."""
     cdef Py_ssize_t width = 1, lo, mid, hi, a, b, o
-    cdef int64_t* src = idx
-    cdef int64_t* dst = tmp
-    cdef int64_t* swap
+    cdef sort_item* swap
+    cdef bint first
     while width < n:
         lo = 0
         while lo < n:
@@ -38,7 +44,11 @@ cdef void merge_sort(const Eng* e, int64_t* idx, int64_t* tmp, Py_ssize_t n,
             b = mid
             o = lo
             while a < mid and b < hi:
-                if cmp(e, src[a], src[b]) <= 0:
+                if sort_item is DueEnt:
+                    first = due_before(&src[a], &src[b])
+                else:
+                    first = cmp(e, src[a], src[b]) <= 0
+                if first:
                     dst[o] = src[a]
                     a += 1
                 else:
@@ -58,9 +68,17 @@ cdef void merge_sort(const Eng* e, int64_t* idx, int64_t* tmp, Py_ssize_t n,
         src = dst
         dst = swap
         width *= 2
-    if src != idx:
+    return src
+
+
+cdef void merge_sort(const Eng* e, int64_t* idx, int64_t* tmp, Py_ssize_t n,
+                     cmp_fn cmp) noexcept nogil:
+    """Bottom-up (stable) merge sort of ``idx`` by ``cmp`` (a total order), ``tmp`` of n."""
+    cdef Py_ssize_t o
+    cdef int64_t* out = merge_passes(e, idx, tmp, n, cmp)
+    if out != idx:
         for o in range(n):
-            idx[o] = src[o]
+            idx[o] = out[o]
 
 
 cdef inline int set_score(Eng* e, Py_ssize_t x, liq_i128 num, liq_i128 den) noexcept nogil:

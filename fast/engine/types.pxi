@@ -362,3 +362,10 @@ cdef struct Eng:
     # the deleveraging ranking index (NULL until the first allocation) and how it is checked
     Adl* adl_index
     int adl_mode
+
+
+# a due account packed for sort_due (cascade.pxi): its equity, maintenance and row
+cdef struct DueEnt:
+    int64_t eq
+    int64_t mm
+    int64_t row
