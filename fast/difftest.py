@@ -306,10 +306,10 @@ def _json_candidates(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
                                                         ("leverage",)) \
                 or path[-1] in ("backstop_ratio", "oi_scaling", "holders", "books", "leverage"):
             yield _edit(doc, path, _DELETE)
-    for path, value in numbers:
-        for smaller in _smaller(value):
+    for path, number in numbers:
+        for less in _smaller(number):
             # the codec's integers are decimal strings; a call's arguments are plain integers
-            yield _edit(doc, path, str(smaller) if isinstance(_at(doc, path), str) else smaller)
+            yield _edit(doc, path, str(less) if isinstance(_at(doc, path), str) else less)
 
 
 _NAMES = ("account_id", "market_id", "isolated_market", "name", "book_account",
@@ -342,7 +342,9 @@ def shrink_case(case: dict[str, Any], budget: int = 3_000) -> dict[str, Any]:
     if signature is None:
         return case
     if case["kind"] == "operations":  # nothing after the first diverging call matters
-        case = dict(case, calls=case["calls"][:_operations_divergence(case) + 1])
+        index = _operations_divergence(case)
+        assert index is not None, "a case with a signature diverges"
+        case = dict(case, calls=case["calls"][:index + 1])
     progress = True
     while progress and budget > 0:
         progress = False
@@ -360,7 +362,8 @@ def describe(case: dict[str, Any]) -> dict[str, Any]:
     """A case with both implementations' outcomes at its divergence and where they differ."""
     scenario = scenario_from_json(case["scenario"])
     # the case itself, without what an earlier report said about it
-    out = {k: case[k] for k in ("kind", "seed", "scenario", "calls", "config") if k in case}
+    out: dict[str, Any] = {k: case[k] for k in ("kind", "seed", "scenario", "calls", "config")
+                           if k in case}
     if case["kind"] == "operations":
         want = run_operations(REFERENCE, scenario, calls_from_json(case["calls"]))
         got = run_operations(FAST, scenario, calls_from_json(case["calls"]))
@@ -372,12 +375,12 @@ def describe(case: dict[str, Any]) -> dict[str, Any]:
         out.update(call=index, op=case["calls"][index][0], reference=reference["result"],
                    fast=fast["result"], difference=first_difference(reference, fast))
         return out
-    want = run_cascade_case(REFERENCE, scenario, case["config"])
-    got = run_cascade_case(FAST, scenario, case["config"])
-    part = cascade_divergence(want, got, case["config"], scenario)
+    want_cascade = run_cascade_case(REFERENCE, scenario, case["config"])
+    got_cascade = run_cascade_case(FAST, scenario, case["config"])
+    part = cascade_divergence(want_cascade, got_cascade, case["config"], scenario)
     if part is None:
         return out
-    a, b = cascade_json(want), cascade_json(got)
+    a, b = cascade_json(want_cascade), cascade_json(got_cascade)
     brief = lambda c: c.get("summary") if "summary" in c else c  # noqa: E731
     out.update(part=part, reference=brief(a), fast=brief(b), difference=first_difference(a, b))
     return out
@@ -481,12 +484,13 @@ def campaign(examples: int | None, seconds: float | None, seed: int, quiet: bool
                 break
     else:
         import multiprocessing
-        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+        from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
         # fork: the workers share the parent's modules (and any implementation under test)
         context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
         with ProcessPoolExecutor(jobs, mp_context=context) as pool:
-            pending, source = set(), chunks()
+            pending: set[Future[dict[str, Any]]] = set()
+            source = chunks()
             while True:
                 while len(pending) < 3 * jobs and not finished():
                     item = next(source, None)
