@@ -21,9 +21,9 @@ rankings). One cascade or deleveraging example in ``VERIFY_EVERY`` (by seed, :fu
 runs the engine in its ``verify`` mode: every round's processing order from the candidate index,
 and every deleveraging allocation from the ranking index, is checked against a full scan, and a
 mismatch is a divergence (the case records ``"order": "verify"``); the others run in the default
-``index`` mode, the one users run. The queries and operations kinds also give some traders a chosen leverage
-(LIQ-LEVERAGE-1/2) and insert ``set_leverage`` calls (LIQ-LEVERAGE-4), drawn from a generator of
-their own. A divergence is shrunk to a minimal case (fewer calls, accounts, positions, markets,
+``index`` mode, the one users run. The queries and operations kinds also give some traders a
+chosen leverage (LIQ-LEVERAGE-1/2) and insert ``set_leverage`` calls (LIQ-LEVERAGE-4), drawn
+from a generator of their own. A divergence is shrunk to a minimal case (fewer calls, accounts, positions, markets,
 steps and levels, smaller numbers) and printed as JSON (``liqspec.codec``'s integer JSON: every
 integer a decimal string) that ``--replay`` runs again. ``--jobs`` runs the examples in worker
 processes. The exit status is 1 when a divergence was found, else 0; bad input (a budget that is
@@ -590,7 +590,8 @@ def replay(case: dict[str, Any]) -> tuple[bool, str]:
                       f"  first difference: {out['difference']}\n")
     if "difference" not in out:
         return False, f"cascade: {_agreement(kind, case)}\n"
-    mode = f" in the engine's {case['order']} mode" if case.get("order", "index") != "index" else ""
+    order = case.get("order", "index")
+    mode = f" in the engine's {order} mode" if order != "index" else ""
     return True, (f"cascade ({out['part']} differ){mode}\n"
                   f"  first difference: {out['difference']}\n")
 
