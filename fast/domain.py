@@ -33,7 +33,7 @@ def int64_scalar(value: Any, what: str) -> int:
     return checked(int(value), what)
 
 
-def _place(index: tuple[int, ...]) -> str:
+def _place(index: tuple[int | np.integer, ...]) -> str:
     return "entry " + ", ".join(map(str, index)) if len(index) > 1 else f"entry {index[0]}"
 
 

@@ -30,7 +30,7 @@ reduction); a profile outside that raises ``Overflow`` when packed.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from math import gcd
 from typing import Any
 
@@ -239,16 +239,16 @@ def pack_marks(marks: Mapping[str, int], tables: MarketTables, lots: np.ndarray,
     market a row holds a position in, as valuing the rows does). A missing mark there raises
     ``KeyError`` (the market id), as the reference's ``marks[market_id]``; a missing mark
     elsewhere is never read and is packed as 1 tick."""
-    if read is None:
-        held = lots.any(axis=0) if lots.size else np.zeros(len(tables.market_ids), dtype=bool)
-        read = {market_id for k, market_id in enumerate(tables.market_ids) if held[k]}
+    wanted: set[str]
+    if read is None:  # the columns of the nonzero lots
+        wanted = {tables.market_ids[k] for k in set(np.nonzero(lots)[1].tolist())}
     else:
-        read = set(read)
+        wanted = set(read)
     out = np.ones(len(tables.market_ids), dtype=np.int64)
     for k, market_id in enumerate(tables.market_ids):
         if market_id in marks:
             out[k] = int64_scalar(marks[market_id], f"mark of {market_id}")
-        elif market_id in read:
+        elif market_id in wanted:
             raise KeyError(market_id)
     return out
 
@@ -294,16 +294,16 @@ class EngineArrays:
     seq: int
     policies: dict[str, int]  # the profile's policies as the engine's codes (policies_of)
     book_capacity: int = 1
-    has_book: np.ndarray = field(default=None)  # uint8[M]
-    book_account: np.ndarray = field(default=None)  # int64[M]
-    bid_price: np.ndarray = field(default=None)  # int64[M, book_capacity]
-    bid_lots: np.ndarray = field(default=None)
-    ask_price: np.ndarray = field(default=None)
-    ask_lots: np.ndarray = field(default=None)
-    bid_head: np.ndarray = field(default=None)  # int64[M]
-    bid_end: np.ndarray = field(default=None)
-    ask_head: np.ndarray = field(default=None)
-    ask_end: np.ndarray = field(default=None)
+    has_book: np.ndarray | None = None  # uint8[M]
+    book_account: np.ndarray | None = None  # int64[M]
+    bid_price: np.ndarray | None = None  # int64[M, book_capacity]
+    bid_lots: np.ndarray | None = None
+    ask_price: np.ndarray | None = None
+    ask_lots: np.ndarray | None = None
+    bid_head: np.ndarray | None = None  # int64[M]
+    bid_end: np.ndarray | None = None
+    ask_head: np.ndarray | None = None
+    ask_end: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         """Books not given are empty: no market has one."""
