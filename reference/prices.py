@@ -121,7 +121,7 @@ def bankruptcy_value_quote(account: Account, market_id: str, lots: int,
 
 def _maintenance_real(market: Market, notional: Fraction) -> Fraction:
     """The requirement before rounding up: max(notional * mmr - deduction, minimum)."""
-    tier = tier_for(market, notional)  # type: ignore[arg-type]  (comparisons work on Fractions)
+    tier = tier_for(market, notional)  # type: ignore[arg-type]  # comparisons work on Fractions
     tiered = notional * tier.maint_margin_ppm / PPM - tier.maint_deduction_quote
     return max(tiered, Fraction(market.min_maint_margin_quote))
 
