@@ -19,6 +19,7 @@ from types import ModuleType, SimpleNamespace
 from liqspec.reference import (BACKSTOP, Market, Profile, State, Tier, deposit, fund_insurance,
                                new_state, open_account, trade)
 from liqspec.reference.margin import initial_margin_quote, notional_quote, open_interest_quote
+from liqspec.reference.profiles import continuity_deductions
 from liqspec.reference.units import to_units
 
 USDT = 10**6  # quote quantums per USDT in the toy venue
@@ -36,18 +37,14 @@ def ppm(text: str) -> int:
 
 def tiers(*rows: tuple[str, str, str]) -> tuple[Tier, ...]:
     """Tiers from (floor notional USDT, maintenance rate, initial rate) rows; the deductions are
-    derived so each requirement is continuous at every floor (LIQ-TIER-2)."""
-    built: list[Tier] = []
-    for floor_text, mmr_text, imr_text in rows:
-        floor, mmr, imr = usdt(floor_text), ppm(mmr_text), ppm(imr_text)
-        if built:
-            prev = built[-1]
-            mm_ded = prev.maint_deduction_quote + floor * (mmr - prev.maint_margin_ppm) // 10**6
-            im_ded = prev.init_deduction_quote + floor * (imr - prev.init_margin_ppm) // 10**6
-        else:
-            mm_ded = im_ded = 0
-        built.append(Tier(floor, mmr, mm_ded, imr, im_ded))
-    return tuple(built)
+    the venues' continuity recursion (:func:`liqspec.reference.profiles.continuity_deductions`),
+    so each requirement is continuous at every floor (LIQ-TIER-2)."""
+    floors = [usdt(floor) for floor, _, _ in rows]
+    maint = [ppm(rate) for _, rate, _ in rows]
+    init = [ppm(rate) for _, _, rate in rows]
+    return tuple(Tier(*tier) for tier in zip(floors, maint, continuity_deductions(floors, maint),
+                                             init, continuity_deductions(floors, init),
+                                             strict=True))
 
 
 BTC_TIERS = tiers(("0", "0.004", "0.01"), ("50000", "0.005", "0.02"), ("250000", "0.01", "0.05"))
