@@ -108,7 +108,9 @@ def counterexample_from_model(theorem_id: str, params: Params | None, obligation
 
     def arg(key: str, value: object) -> object:
         value = _num(model, value)
-        return slots.get(value, value) if key == "market_id" else _encode(value)
+        if key == "market_id":  # a market slot's name, or a market ID the obligation fixed
+            return slots.get(value, value) if isinstance(value, str) else value
+        return _encode(value)
 
     counterexample: dict = {
         "format": codec.FORMAT_VERSION,
@@ -241,6 +243,20 @@ class Context:
     values: dict = field(default_factory=dict)
 
     @property
+    def state_before(self) -> State:
+        """The state before the last step; every replay of at least one step sets it."""
+        if self.before is None:
+            raise ValueError("the counterexample has no step to replay")
+        return self.before
+
+    @property
+    def state_after(self) -> State:
+        """The state after the last step; every replay of at least one step sets it."""
+        if self.after is None:
+            raise ValueError("the counterexample has no step to replay")
+        return self.after
+
+    @property
     def ok(self) -> bool:
         return self.receipt is not None or (self.error is None and self.after is not None)
 
@@ -295,23 +311,23 @@ def _run_step(ctx: Context, state: State, step: Mapping) -> None:
             pro_rata, state.account(args["account_id"]), _market(ctx, args))
         return
     if op in ("rounding", "margin"):
-        market = state.market(_market(ctx, args))
-        n = ref.notional_quote(args["lots"], args["price_ticks"], market)
+        spec = state.market(_market(ctx, args))
+        n = ref.notional_quote(args["lots"], args["price_ticks"], spec)
         ctx.values["notional"] = n
-        ctx.values["mm"] = ref.maintenance_margin_quote(market, n)
-        ctx.values["tier"] = ref.tier_for(market, n)
+        ctx.values["mm"] = ref.maintenance_margin_quote(spec, n)
+        ctx.values["tier"] = ref.tier_for(spec, n)
         if op == "rounding":
-            value = ref.position_value_quote(args["lots"], args["price_ticks"], market)
+            value = ref.position_value_quote(args["lots"], args["price_ticks"], spec)
             ctx.values["value"] = value
             ctx.values["owed"] = ref.funding_owed_quote(value, args["rate_ppm"])
             per_fill = state.profile.fee_policy == FEE_PER_FILL  # dYdX floors its cap
             ctx.values["fee"] = (mul_ppm_floor if per_fill else mul_ppm_ceil)(
-                n, market.liquidation_fee_ppm)
+                n, spec.liquidation_fee_ppm)
             ctx.values["fee_rounds_down"] = per_fill
             ctx.values["rate_ppm"] = args["rate_ppm"]
-            ctx.values["fee_ppm"] = market.liquidation_fee_ppm
+            ctx.values["fee_ppm"] = spec.liquidation_fee_ppm
         else:
-            ctx.values["im"] = ref.initial_margin_quote(market, n, args["open_interest"])
+            ctx.values["im"] = ref.initial_margin_quote(spec, n, args["open_interest"])
         return
     if op == "liquidation_price":
         account = state.account(args["account_id"])
@@ -364,14 +380,14 @@ def violations(counterexample: Mapping) -> list[str]:
 # -- the properties, checked on the reference's own results ------------------------------------------
 
 def _state_invariants(ctx: Context) -> list[str]:
-    before = invariants.all_violations(ctx.before)
+    before = invariants.all_violations(ctx.state_before)
     if before:
         return [f"(the initial state already breaks: {before})"]
-    return invariants.all_violations(ctx.after)
+    return invariants.all_violations(ctx.state_after)
 
 
 def _rejected_unchanged(ctx: Context) -> list[str]:
-    if ctx.error is not None and ctx.after.snapshot() != ctx.before.snapshot():
+    if ctx.error is not None and ctx.state_after.snapshot() != ctx.state_before.snapshot():
         return [f"rejected with {ctx.error.code.name} but the state changed"]
     return []
 
@@ -384,7 +400,7 @@ def _no_false_liquidation(ctx: Context) -> list[str]:
     if ctx.receipt is None:
         return []
     account_id = ctx.counterexample["steps"][-1]["args"]["account_id"]
-    if not ref.is_liquidatable(ctx.before.account(account_id), ctx.before):
+    if not ref.is_liquidatable(ctx.state_before.account(account_id), ctx.state_before):
         return [f"{account_id} was liquidated at or above maintenance"]
     return []
 
@@ -392,7 +408,7 @@ def _no_false_liquidation(ctx: Context) -> list[str]:
 def _progress(ctx: Context) -> list[str]:
     if ctx.receipt is None:
         return []
-    return invariants.progress_violations(ctx.before, ctx.after,
+    return invariants.progress_violations(ctx.state_before, ctx.state_after,
                                           ctx.counterexample["steps"][-1]["args"]["account_id"])
 
 
@@ -401,8 +417,8 @@ def _fee_cap(ctx: Context) -> list[str]:
         return []
     amounts = ctx.receipt.amounts
     account_id = ctx.counterexample["steps"][-1]["args"]["account_id"]
-    equity_before = ref.equity_quote(ctx.before.account(account_id), ctx.before.marks,
-                                     ctx.before.profile)
+    equity_before = ref.equity_quote(ctx.state_before.account(account_id), ctx.state_before.marks,
+                                     ctx.state_before.profile)
     return invariants.fee_cap_violations(amounts["fee"], amounts["surplus"],
                                          amounts.get("fund_delta"), equity_before)
 
@@ -413,10 +429,10 @@ def _trade_health(ctx: Context) -> list[str]:
     args = ctx.counterexample["steps"][-1]["args"]
     problems = []
     for account_id in (args["buyer_id"], args["seller_id"]):
-        if ctx.before.account(account_id).role != ref.TRADER:
+        if ctx.state_before.account(account_id).role != ref.TRADER:
             continue
-        if (not ref.is_liquidatable(ctx.before.account(account_id), ctx.before)
-                and ref.is_liquidatable(ctx.after.account(account_id), ctx.after)):
+        if (not ref.is_liquidatable(ctx.state_before.account(account_id), ctx.state_before)
+                and ref.is_liquidatable(ctx.state_after.account(account_id), ctx.state_after)):
             problems.append(f"the trade made {account_id} liquidatable")
     return problems
 
@@ -424,8 +440,8 @@ def _trade_health(ctx: Context) -> list[str]:
 def _withdraw_margin(ctx: Context) -> list[str]:
     if ctx.receipt is None:
         return []
-    account = ctx.after.account(ctx.counterexample["steps"][-1]["args"]["account_id"])
-    if ref.free_collateral_quote(ctx.after, account) < 0 or ref.is_liquidatable(account, ctx.after):
+    account = ctx.state_after.account(ctx.counterexample["steps"][-1]["args"]["account_id"])
+    if ref.free_collateral_quote(ctx.state_after, account) < 0 or ref.is_liquidatable(account, ctx.state_after):
         return [f"{account.account_id} is below initial margin after withdrawing"]
     return []
 
@@ -435,9 +451,9 @@ def _backstop(ctx: Context) -> list[str]:
         return []
     account_id = ctx.counterexample["steps"][-1]["args"]["account_id"]
     problems = _state_invariants(ctx)
-    if not ref.is_below_backstop(ctx.before.account(account_id), ctx.before):
+    if not ref.is_below_backstop(ctx.state_before.account(account_id), ctx.state_before):
         problems.append(f"{account_id} taken over at or above the backstop threshold")
-    account = ctx.after.account(account_id)
+    account = ctx.state_after.account(account_id)
     if account.positions or account.quote != 0:
         problems.append(f"{account_id} not flat at zero after the takeover")
     return problems
@@ -448,14 +464,14 @@ def _adl_side(ctx: Context) -> list[str]:
         return []
     args = ctx.counterexample["steps"][-1]["args"]
     market = _market(ctx, args)
-    side = ref.arithmetic.sign(ctx.before.account(args["account_id"]).position(market))
+    side = ref.arithmetic.sign(ctx.state_before.account(args["account_id"]).position(market))
     problems = []
-    if ctx.after.account(args["account_id"]).position(market) != 0:
+    if ctx.state_after.account(args["account_id"]).position(market) != 0:
         problems.append("the deleveraged position is not closed")
-    for account_id, account in ctx.before.accounts.items():
+    for account_id, account in ctx.state_before.accounts.items():
         if account_id == args["account_id"]:
             continue
-        before, after = account.position(market), ctx.after.account(account_id).position(market)
+        before, after = account.position(market), ctx.state_after.account(account_id).position(market)
         if after == before:
             continue
         if (account.role != ref.TRADER or ref.arithmetic.sign(before) != -side
@@ -465,7 +481,7 @@ def _adl_side(ctx: Context) -> list[str]:
 
 
 def _adl_zero(ctx: Context) -> list[str]:
-    account = ctx.before.account(ctx.counterexample["steps"][-1]["args"]["account_id"])
+    account = ctx.state_before.account(ctx.counterexample["steps"][-1]["args"]["account_id"])
     if account.quote + ctx.values["receive"] != 0:
         return [f"closing fill leaves {account.account_id} with quote "
                 f"{account.quote + ctx.values['receive']}"]
@@ -475,8 +491,8 @@ def _adl_zero(ctx: Context) -> list[str]:
 def _socialize(ctx: Context) -> list[str]:
     problems = _check_state(ctx)
     if ctx.receipt is not None:
-        if ctx.after.holders[ref.SOCIALIZED_LOSS] != 0:
-            problems.append(f"socialized-loss holder at {ctx.after.holders[ref.SOCIALIZED_LOSS]}")
+        if ctx.state_after.holders[ref.SOCIALIZED_LOSS] != 0:
+            problems.append(f"socialized-loss holder at {ctx.state_after.holders[ref.SOCIALIZED_LOSS]}")
         residual = ctx.receipt.amounts["residual"]
         if not 0 <= residual < 3:
             problems.append(f"residual {residual}")
@@ -487,22 +503,22 @@ def _funding(ctx: Context) -> list[str]:
     problems = _check_state(ctx)
     if ctx.receipt is not None:
         residual = ctx.receipt.amounts["residual"]
-        if not 0 <= residual < len(ctx.before.accounts):
+        if not 0 <= residual < len(ctx.state_before.accounts):
             problems.append(f"residual {residual}")
     return problems
 
 
 def _settlement(ctx: Context) -> list[str]:
     account_id = ctx.counterexample["steps"][-1]["args"]["account_id"]
-    problems = invariants.all_violations(ctx.after)
-    if ctx.after.account(account_id).quote != 0:
+    problems = invariants.all_violations(ctx.state_after)
+    if ctx.state_after.account(account_id).quote != 0:
         problems.append(f"{account_id} not at zero after settlement")
     return problems
 
 
 def _size_bounds(ctx: Context) -> list[str]:
     args = ctx.counterexample["steps"][-1]["args"]
-    lots = abs(ctx.before.account(args["account_id"]).position(_market(ctx, args)))
+    lots = abs(ctx.state_before.account(args["account_id"]).position(_market(ctx, args)))
     size = ctx.values["size"]
     return [] if 1 <= size <= lots else [f"size {size} for a position of {lots} lots"]
 
@@ -510,10 +526,10 @@ def _size_bounds(ctx: Context) -> list[str]:
 def _pro_rata(ctx: Context) -> list[str]:
     args = ctx.counterexample["steps"][-1]["args"]
     market = _market(ctx, args)
-    account = ctx.before.account(args["account_id"])
+    account = ctx.state_before.account(args["account_id"])
     needed = abs(account.position(market))
     side = ref.arithmetic.sign(account.position(market))
-    total = sum(abs(a.position(market)) for a in ctx.before.accounts.values()
+    total = sum(abs(a.position(market)) for a in ctx.state_before.accounts.values()
                 if a.role == ref.TRADER and a.account_id != account.account_id
                 and ref.arithmetic.sign(a.position(market)) == -side)
     allocation = ctx.values["allocation"]
@@ -521,7 +537,7 @@ def _pro_rata(ctx: Context) -> list[str]:
     if sum(lots for _, lots in allocation) != min(needed, total):
         problems.append(f"allocation {allocation} does not cover min({needed}, {total})")
     for account_id, lots in allocation:
-        if not 0 < lots <= abs(ctx.before.account(account_id).position(market)):
+        if not 0 < lots <= abs(ctx.state_before.account(account_id).position(market)):
             problems.append(f"{account_id} allocated {lots}")
     return problems
 
@@ -556,9 +572,9 @@ def _margin(ctx: Context) -> list[str]:
 
 def _liq_price(ctx: Context) -> list[str]:
     args = ctx.counterexample["steps"][-1]["args"]
-    account = ctx.before.account(args["account_id"])
+    account = ctx.state_before.account(args["account_id"])
     market = _market(ctx, args)
-    mark = ctx.before.marks[market]
+    mark = ctx.state_before.marks[market]
     ticks = ctx.values["ticks"]
     crossed = mark < ticks if account.position(market) > 0 else mark > ticks
     if crossed != ctx.values["liquidatable"]:

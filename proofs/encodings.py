@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TypeAlias
 
 import z3
 
@@ -35,8 +36,8 @@ from liqspec.reference.state import (ADL_AT_MARK, BACKSTOP, BAD_DEBT_ADL, BAD_DE
                                      INSURANCE_FUND, OUTSIDE, SIZE_FULL, SIZE_PORTION,
                                      SOCIALIZED_LOSS, TRADER)
 
-Term = z3.ArithRef
-Cond = z3.BoolRef
+Term: TypeAlias = z3.ArithRef
+Cond: TypeAlias = z3.BoolRef
 
 
 # -- exact arithmetic (LIQ-ROUND-1, LIQ-ROUND-2) ---------------------------------------------------
