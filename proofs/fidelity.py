@@ -41,7 +41,7 @@ from liqspec.reference.state import (BACKSTOP, FEE_SINK, FUNDING_POOL, HOLDERS, 
 
 from . import encodings as E
 from .domains import MARKET_SLOTS, profile_params, slot_market_ids
-from .scenarios import build_state
+from .counterexamples import build_state
 
 TRADERS = ("a0", "a1", "a2")
 OPERATIONS = ("deposit", "withdraw", "fund_insurance", "set_mark", "trade", "liquidate",

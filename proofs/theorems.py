@@ -10,7 +10,7 @@ alone satisfiable) shows the theorem is about operations that can happen.
 
 Each obligation also says how to turn a z3 model into a concrete scenario (the pre-state, the
 operation and its arguments, and the property to check), so a counterexample replays in the
-reference (:mod:`.scenarios`).
+reference (:mod:`.counterexamples`).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class Obligation:
     goals: dict[str, z3.BoolRef]
     state: SymState | None = None
     steps: list[Step] = field(default_factory=list)
-    check: str = "none"  # the replay property (scenarios.CHECKS)
+    check: str = "none"  # the replay property (counterexamples.CHECKS)
     extra_terms: dict[str, Term] = field(default_factory=dict)  # shown with a counterexample
     #: some terms were replaced by free constants (a proof device): a model of the obligation
     #: need not be a run of the reference

@@ -4,7 +4,7 @@ Scope (the ``[tool.mypy]`` section of ``pyproject.toml``): mypy runs over the IN
 ``liqspec.reference``, ``liqspec.fast`` (every Python module, and ``_engine`` and ``_kernels``
 through their ``.pyi`` stubs) and ``liqspec.explain``, and must report no error. Configured out, by name, until they are
 clean: ``liqspec.fast.operations`` and ``liqspec.fast.cascade`` (the State <-> engine glue, being
-restructured: it indexes tuples of IDs with numpy integers), ``liqspec.fast.scenarios`` (the
+restructured: it indexes tuples of IDs with numpy integers), ``liqspec.fast.cases`` (the
 random-case generators mix value types in argument lists) and ``liqspec.reference.cascade`` (it
 reads an event's optional market where the event's kind guarantees one). The proofs, the rest
 of the CLI package (the sweeps among them), and the conformance harness are not checked yet

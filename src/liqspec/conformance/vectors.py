@@ -518,7 +518,7 @@ def _cascades(profile: Profile) -> Iterator[tuple]:
 
 def _random(profile: Profile, seed: int, cases: int) -> Iterator[tuple]:
     """Seeded states and operations on the venue (the ``liqspec difftest`` generators)."""
-    from liqspec.fast.scenarios import Scenario, _near_boundary_quote, _positions, random_calls
+    from liqspec.fast.cases import Case, _near_boundary_quote, _positions, random_calls
     rng = random.Random(f"{profile.name}/{seed}")
     made = 0
     while made < cases:
@@ -538,7 +538,7 @@ def _random(profile: Profile, seed: int, cases: int) -> Iterator[tuple]:
                                          rng.randint(1, 10**6)), marks[m], "book")
                  for m in profile.markets if rng.random() < 0.7}
         holders = {INSURANCE_FUND: fund, OUTSIDE: -fund - sum(a.quote for a in accounts)}
-        scenario = Scenario(seed, profile, marks, accounts, 0, {m: 0 for m in marks},
+        scenario = Case(seed, profile, marks, accounts, 0, {m: 0 for m in marks},
                             holders=holders, books=books)
         state = scenario.state()
         tag = f"s{seed}_{made}"

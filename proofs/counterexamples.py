@@ -1,7 +1,7 @@
-"""Concrete scenarios: a z3 model turned into a state, operations and a property, replayed in the
-reference.
+"""Counterexamples (and witnesses): a z3 model turned into a concrete state, operations and a
+property, replayed in the reference.
 
-A scenario is plain JSON in :mod:`liqspec.codec`'s integer JSON (so it can be saved as a
+A counterexample is plain JSON in :mod:`liqspec.codec`'s integer JSON (so it can be saved as a
 regression vector under ``tests/vectors``; every integer a decimal string)::
 
     {"format": 1, "theorem": "T-FEE-CAP", "obligation": "...", "domain": "bybit",
@@ -15,11 +15,11 @@ regression vector under ``tests/vectors``; every integer a decimal string)::
      "check": "fee_cap", "values": {...}}
 
 The encodings name markets by slot (``m0``, ``m1``); a venue profile maps the slots to its
-market IDs in ID order, and a scenario is written with the IDs (a generic domain's markets are
+market IDs in ID order, and a counterexample is written with the IDs (a generic domain's markets are
 named by slot, their value per lot per tick a free parameter the codec keeps). :func:`replay`
 builds the state in the reference (with a journal that accounts for every opening balance and
 position, so the journal halves of LIQ-INV-1/2 are checked too), runs the steps with the
-reference's own functions, and returns the violations of the scenario's property found there:
+reference's own functions, and returns the violations of the counterexample's property found there:
 none for a vector that the reference now handles.
 """
 
@@ -99,9 +99,9 @@ def state_spec(state: SymState, model: z3.ModelRef) -> dict:
     }
 
 
-def scenario_from_model(theorem_id: str, params: Params | None, obligation, model: z3.ModelRef,
+def counterexample_from_model(theorem_id: str, params: Params | None, obligation, model: z3.ModelRef,
                         failed: list[str] | None = None) -> dict:
-    """A JSON-ready scenario from a z3 model of an obligation (a counterexample or a witness):
+    """A JSON-ready counterexample from a z3 model of an obligation (a counterexample or a witness):
     the profile and state in :mod:`liqspec.codec`'s integer JSON, market slots replaced by the
     profile's market IDs, every integer a decimal string."""
     profile, slots = (None, {}) if params is None else build_profile(profile_spec(params, model))
@@ -110,13 +110,13 @@ def scenario_from_model(theorem_id: str, params: Params | None, obligation, mode
         value = _num(model, value)
         return slots.get(value, value) if key == "market_id" else _encode(value)
 
-    scenario: dict = {
+    counterexample: dict = {
         "format": codec.FORMAT_VERSION,
         "theorem": theorem_id,
         "obligation": obligation.label,
         "domain": params.name if params is not None else "none",
         "profile": None if profile is None else codec.profile_to_json(profile),
-        # a step guarded by ``__when`` is part of the scenario only where the model makes it happen
+        # a step guarded by ``__when`` is part of the counterexample only where the model makes it happen
         "steps": [{"operation": s.operation,
                    "args": {k: arg(k, v) for k, v in s.args.items() if k != "__when"}}
                   for s in obligation.steps
@@ -126,13 +126,13 @@ def scenario_from_model(theorem_id: str, params: Params | None, obligation, mode
     }
     if obligation.state is not None and profile is not None:
         state = _state(profile, slots, state_spec(obligation.state, model))
-        scenario["state"] = codec.state_to_json(state, journal=False)
+        counterexample["state"] = codec.state_to_json(state, journal=False)
     if obligation.check == "none":  # a parameter-free lemma: keep every constant of the model
-        scenario["values"].update({d.name(): _encode(_num(model, model[d]))
+        counterexample["values"].update({d.name(): _encode(_num(model, model[d]))
                                    for d in model.decls()})
     if failed:
-        scenario["failed_goals"] = failed
-    return scenario
+        counterexample["failed_goals"] = failed
+    return counterexample
 
 
 def _encode(value: object) -> object:
@@ -153,7 +153,7 @@ _IDS = ("account_id", "market_id", "buyer_id", "seller_id", "counterparty_id", "
 # -- into the reference -----------------------------------------------------------------------------
 
 def build_profile(spec: Mapping) -> tuple[Profile, dict[str, str]]:
-    """The reference profile of a scenario, and its slot -> market ID map."""
+    """The reference profile of a counterexample, and its slot -> market ID map."""
     if "venue" in spec:
         profile = PROFILES[spec["venue"]]
         return profile, slot_market_ids(profile)
@@ -192,7 +192,7 @@ def _state(profile: Profile, slots: Mapping[str, str], spec: Mapping) -> State:
 
 
 def build_state(profile: Profile, slots: Mapping[str, str], spec: Mapping) -> State:
-    """A reference state holding exactly the scenario's balances and positions, with a journal
+    """A reference state holding exactly the counterexample's balances and positions, with a journal
     that accounts for them (one opening transfer per balance, one opening fill per position)."""
     return opened(_state(profile, slots, spec))
 
@@ -231,7 +231,7 @@ def opened(state: State) -> State:
 class Context:
     """What a replay saw: the states around the last step, its receipt or error, and values."""
 
-    scenario: dict
+    counterexample: dict
     profile: Profile | None
     slots: dict[str, str]
     before: State | None = None
@@ -319,7 +319,7 @@ def _run_step(ctx: Context, state: State, step: Mapping) -> None:
                                                     state.profile).ticks
         ctx.values["liquidatable"] = ref.is_liquidatable(account, state)
         return
-    raise ValueError(f"unknown scenario operation {op!r}")
+    raise ValueError(f"unknown counterexample operation {op!r}")
 
 
 def _cascade(ctx: Context) -> list[str]:
@@ -327,26 +327,26 @@ def _cascade(ctx: Context) -> list[str]:
     return list(ctx.values.get("violations", []))
 
 
-def replay(scenario: Mapping) -> Context:
-    """Run a scenario in the reference; ``CHECKS[scenario['check']](ctx)`` lists what broke."""
-    scenario = dict(scenario)
-    codec.check_format(scenario, f"scenario {scenario.get('theorem')}")
-    if not scenario.get("profile"):
-        ctx = Context(scenario, None, {})
-        ctx.values = {k: _decode(k, v) for k, v in scenario.get("values", {}).items()}
+def replay(counterexample: Mapping) -> Context:
+    """Run a counterexample in the reference; ``CHECKS[counterexample['check']](ctx)`` lists what broke."""
+    counterexample = dict(counterexample)
+    codec.check_format(counterexample, f"counterexample {counterexample.get('theorem')}")
+    if not counterexample.get("profile"):
+        ctx = Context(counterexample, None, {})
+        ctx.values = {k: _decode(k, v) for k, v in counterexample.get("values", {}).items()}
         return ctx
-    profile = codec.profile_from_json(scenario["profile"])
-    ctx = Context(scenario, profile, {m: m for m in profile.markets})
-    state = opened(codec.state_from_json(profile, scenario["state"]))
-    every_step = scenario.get("check") == "cascade"
+    profile = codec.profile_from_json(counterexample["profile"])
+    ctx = Context(counterexample, profile, {m: m for m in profile.markets})
+    state = opened(codec.state_from_json(profile, counterexample["state"]))
+    every_step = counterexample.get("check") == "cascade"
     ctx.values["violations"] = []
-    for n, step in enumerate(scenario["steps"]):
+    for n, step in enumerate(counterexample["steps"]):
         ctx.before = state.copy()
         ctx.receipt, ctx.error = None, None
         _run_step(ctx, state, {"operation": step["operation"],
                                "args": {k: _decode(k, v) for k, v in step["args"].items()}})
         ctx.after = state
-        if every_step:  # a multi-step scenario: check after each step
+        if every_step:  # a multi-step counterexample: check after each step
             if ctx.error is not None:
                 ctx.values["violations"].append(f"step {n} ({step['operation']}) rejected: "
                                                 f"{ctx.error!r}")
@@ -355,10 +355,10 @@ def replay(scenario: Mapping) -> Context:
     return ctx
 
 
-def violations(scenario: Mapping) -> list[str]:
-    """What the scenario's property finds broken when it is replayed in the reference."""
-    ctx = replay(scenario)
-    return CHECKS[scenario["check"]](ctx)
+def violations(counterexample: Mapping) -> list[str]:
+    """What the counterexample's property finds broken when it is replayed in the reference."""
+    ctx = replay(counterexample)
+    return CHECKS[counterexample["check"]](ctx)
 
 
 # -- the properties, checked on the reference's own results ------------------------------------------
@@ -383,7 +383,7 @@ def _check_state(ctx: Context) -> list[str]:
 def _no_false_liquidation(ctx: Context) -> list[str]:
     if ctx.receipt is None:
         return []
-    account_id = ctx.scenario["steps"][-1]["args"]["account_id"]
+    account_id = ctx.counterexample["steps"][-1]["args"]["account_id"]
     if not ref.is_liquidatable(ctx.before.account(account_id), ctx.before):
         return [f"{account_id} was liquidated at or above maintenance"]
     return []
@@ -393,14 +393,14 @@ def _progress(ctx: Context) -> list[str]:
     if ctx.receipt is None:
         return []
     return invariants.progress_violations(ctx.before, ctx.after,
-                                          ctx.scenario["steps"][-1]["args"]["account_id"])
+                                          ctx.counterexample["steps"][-1]["args"]["account_id"])
 
 
 def _fee_cap(ctx: Context) -> list[str]:
     if ctx.receipt is None:
         return []
     amounts = ctx.receipt.amounts
-    account_id = ctx.scenario["steps"][-1]["args"]["account_id"]
+    account_id = ctx.counterexample["steps"][-1]["args"]["account_id"]
     equity_before = ref.equity_quote(ctx.before.account(account_id), ctx.before.marks,
                                      ctx.before.profile)
     return invariants.fee_cap_violations(amounts["fee"], amounts["surplus"],
@@ -410,7 +410,7 @@ def _fee_cap(ctx: Context) -> list[str]:
 def _trade_health(ctx: Context) -> list[str]:
     if ctx.receipt is None:
         return []
-    args = ctx.scenario["steps"][-1]["args"]
+    args = ctx.counterexample["steps"][-1]["args"]
     problems = []
     for account_id in (args["buyer_id"], args["seller_id"]):
         if ctx.before.account(account_id).role != ref.TRADER:
@@ -424,7 +424,7 @@ def _trade_health(ctx: Context) -> list[str]:
 def _withdraw_margin(ctx: Context) -> list[str]:
     if ctx.receipt is None:
         return []
-    account = ctx.after.account(ctx.scenario["steps"][-1]["args"]["account_id"])
+    account = ctx.after.account(ctx.counterexample["steps"][-1]["args"]["account_id"])
     if ref.free_collateral_quote(ctx.after, account) < 0 or ref.is_liquidatable(account, ctx.after):
         return [f"{account.account_id} is below initial margin after withdrawing"]
     return []
@@ -433,7 +433,7 @@ def _withdraw_margin(ctx: Context) -> list[str]:
 def _backstop(ctx: Context) -> list[str]:
     if ctx.receipt is None:
         return []
-    account_id = ctx.scenario["steps"][-1]["args"]["account_id"]
+    account_id = ctx.counterexample["steps"][-1]["args"]["account_id"]
     problems = _state_invariants(ctx)
     if not ref.is_below_backstop(ctx.before.account(account_id), ctx.before):
         problems.append(f"{account_id} taken over at or above the backstop threshold")
@@ -446,7 +446,7 @@ def _backstop(ctx: Context) -> list[str]:
 def _adl_side(ctx: Context) -> list[str]:
     if ctx.receipt is None:
         return []
-    args = ctx.scenario["steps"][-1]["args"]
+    args = ctx.counterexample["steps"][-1]["args"]
     market = _market(ctx, args)
     side = ref.arithmetic.sign(ctx.before.account(args["account_id"]).position(market))
     problems = []
@@ -465,7 +465,7 @@ def _adl_side(ctx: Context) -> list[str]:
 
 
 def _adl_zero(ctx: Context) -> list[str]:
-    account = ctx.before.account(ctx.scenario["steps"][-1]["args"]["account_id"])
+    account = ctx.before.account(ctx.counterexample["steps"][-1]["args"]["account_id"])
     if account.quote + ctx.values["receive"] != 0:
         return [f"closing fill leaves {account.account_id} with quote "
                 f"{account.quote + ctx.values['receive']}"]
@@ -493,7 +493,7 @@ def _funding(ctx: Context) -> list[str]:
 
 
 def _settlement(ctx: Context) -> list[str]:
-    account_id = ctx.scenario["steps"][-1]["args"]["account_id"]
+    account_id = ctx.counterexample["steps"][-1]["args"]["account_id"]
     problems = invariants.all_violations(ctx.after)
     if ctx.after.account(account_id).quote != 0:
         problems.append(f"{account_id} not at zero after settlement")
@@ -501,14 +501,14 @@ def _settlement(ctx: Context) -> list[str]:
 
 
 def _size_bounds(ctx: Context) -> list[str]:
-    args = ctx.scenario["steps"][-1]["args"]
+    args = ctx.counterexample["steps"][-1]["args"]
     lots = abs(ctx.before.account(args["account_id"]).position(_market(ctx, args)))
     size = ctx.values["size"]
     return [] if 1 <= size <= lots else [f"size {size} for a position of {lots} lots"]
 
 
 def _pro_rata(ctx: Context) -> list[str]:
-    args = ctx.scenario["steps"][-1]["args"]
+    args = ctx.counterexample["steps"][-1]["args"]
     market = _market(ctx, args)
     account = ctx.before.account(args["account_id"])
     needed = abs(account.position(market))
@@ -555,7 +555,7 @@ def _margin(ctx: Context) -> list[str]:
 
 
 def _liq_price(ctx: Context) -> list[str]:
-    args = ctx.scenario["steps"][-1]["args"]
+    args = ctx.counterexample["steps"][-1]["args"]
     account = ctx.before.account(args["account_id"])
     market = _market(ctx, args)
     mark = ctx.before.marks[market]
@@ -596,35 +596,35 @@ CHECKS: dict[str, Callable[[Context], list[str]]] = {
 }
 
 
-def describe(scenario: Mapping) -> str:
+def describe(counterexample: Mapping) -> str:
     """A counterexample as a person reads it: the state, the operation, what broke."""
-    lines = [f"  domain {scenario['domain']}, {scenario['obligation']}"]
-    if scenario.get("failed_goals"):
-        lines.append(f"  fails: {'; '.join(scenario['failed_goals'])}")
-    state = scenario.get("state")
+    lines = [f"  domain {counterexample['domain']}, {counterexample['obligation']}"]
+    if counterexample.get("failed_goals"):
+        lines.append(f"  fails: {'; '.join(counterexample['failed_goals'])}")
+    state = counterexample.get("state")
     if state:
         lines.append(f"  marks {state['marks']}")
         for acct in state["accounts"]:
             lines.append(f"  {acct['account_id']} ({acct['role']}): quote {acct['quote']}, "
                          f"positions {acct['positions']}")
         lines.append(f"  holders {state['holders']}")
-    for step in scenario.get("steps", []):
+    for step in counterexample.get("steps", []):
         args = ", ".join(f"{k}={v}" for k, v in step["args"].items())
         lines.append(f"  then {step['operation']}({args})")
-    if scenario.get("values"):
-        lines.append(f"  values {scenario['values']}")
+    if counterexample.get("values"):
+        lines.append(f"  values {counterexample['values']}")
     return "\n".join(lines)
 
 
-def save(scenario: Mapping, directory: str | Path) -> Path:
-    """Write a scenario as ``<theorem>-<n>.json`` in ``directory``; returns the path."""
+def save(counterexample: Mapping, directory: str | Path) -> Path:
+    """Write a counterexample as ``<theorem>-<n>.json`` in ``directory``; returns the path."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    stem = f"{scenario['theorem']}-{scenario['domain']}".replace("/", "_").replace("[", "_") \
+    stem = f"{counterexample['theorem']}-{counterexample['domain']}".replace("/", "_").replace("[", "_") \
         .replace("]", "").replace(",", "_")
     n = 1
     while (directory / f"{stem}-{n}.json").exists():
         n += 1
     path = directory / f"{stem}-{n}.json"
-    path.write_text(json.dumps(scenario, indent=1, sort_keys=True) + "\n")
+    path.write_text(json.dumps(counterexample, indent=1, sort_keys=True) + "\n")
     return path
