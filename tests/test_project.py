@@ -51,18 +51,12 @@ def test_ci_profile_runs_at_least_200_stateful_sequences():
 BELOW_THE_COMMAND = ("fast", "proofs")
 
 
-#: packages under src/liqspec that are not the command: the conformance kit (its protocol and
-#: operation catalogue), which liqspec.fast serves as the kit's first engine (fast/conform.py)
-NOT_THE_COMMAND = ("conformance",)
-
-
 def command_modules() -> set[str]:
     """The modules and subpackages of the command's package (src/liqspec), by name."""
     return {path.stem if path.is_file() else path.name
             for path in (ROOT / "src" / "liqspec").iterdir()
             if (path.suffix == ".py" and path.stem != "__init__")
-            or (path.is_dir() and (path / "__init__.py").exists()
-                and path.name not in NOT_THE_COMMAND)}
+            or (path.is_dir() and (path / "__init__.py").exists())}
 
 
 def imported_liqspec_modules(path: Path) -> set[str]:
