@@ -20,8 +20,8 @@ from fractions import Fraction
 from types import SimpleNamespace
 from typing import Any
 
-from liqspec import codec
-from liqspec import reference as ref
+import liqspec.codec as codec
+import liqspec.reference as ref
 from liqspec.codec import CodecError, dec
 from liqspec.reference.book import BookShape, market_liquidate
 from liqspec.reference.cascade import CascadeConfig, replace_book, run_cascade

@@ -33,8 +33,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from liqspec import codec
-from liqspec import reference as ref
+import liqspec.codec as codec
+import liqspec.reference as ref
 from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN, PPM, div_ceil
 from liqspec.reference.book import BookShape, build_book
 from liqspec.reference.cascade import CascadeConfig, MarkRule, PricePath

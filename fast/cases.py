@@ -24,7 +24,7 @@ import random
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from liqspec import codec
+import liqspec.codec as codec
 from liqspec.reference import (Account, Market, OpenInterestScaling, Profile, State, Tier,
                                new_state)
 from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN, PPM
@@ -504,7 +504,7 @@ def random_calls(rng: random.Random, case: Case, count: int | None = None) -> li
     mostly traders that are liquidatable now, prices at the mark, one tick off it or at the
     subject's bankruptcy price, sizes at and around the position, rates and amounts at their
     domain's edges; sometimes an unknown account or market, a non-trader or an invalid value."""
-    from liqspec import reference as ref
+    import liqspec.reference as ref
     state = case.state()
     markets = list(case.profile.markets)
     traders = [a.account_id for a in case.accounts if a.role == TRADER]

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
-from liqspec import reference as ref
+import liqspec.reference as ref
 from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN
 from liqspec.reference.errors import LiqspecError, ResultCode
 from liqspec.reference.funding import check_apply_funding

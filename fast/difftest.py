@@ -50,7 +50,7 @@ from functools import partial
 from types import SimpleNamespace
 from typing import Any
 
-from liqspec import codec
+import liqspec.codec as codec
 from liqspec.reference import Account, LiqspecError, Profile
 
 from ._engine import ORDER_MODES

@@ -34,7 +34,7 @@ from pathlib import Path
 import z3
 
 import liqspec.reference as ref
-from liqspec import codec
+import liqspec.codec as codec
 from liqspec.reference import deleveraging, invariants
 from liqspec.reference.arithmetic import mul_ppm_ceil, mul_ppm_floor
 from liqspec.reference.errors import LiqspecError

@@ -44,7 +44,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import liqspec
 
 
 R = TypeVar("R")  # what one run on a mutant returns
@@ -386,7 +385,8 @@ class MutantResult:
 
 
 def package_dir() -> Path:
-    return Path(liqspec.__file__).resolve().parent
+    """The installed ``liqspec`` package's folder (this module is liqspec/proofs/mutation.py)."""
+    return Path(__file__).resolve().parents[1]
 
 
 def apply(package: Path, mutant: Mutant) -> None:

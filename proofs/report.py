@@ -57,8 +57,8 @@ def _source() -> str:
 
 
 def _package() -> Path:
-    import liqspec
-    return Path(liqspec.__file__).resolve().parent
+    """The installed ``liqspec`` package's folder (this module is liqspec/proofs/report.py)."""
+    return Path(__file__).resolve().parents[1]
 
 
 def _digest(root: Path) -> str | None:
