@@ -27,8 +27,7 @@ from liqspec.reference.cascade import (MARK_LAST_FILL, CascadeConfig, CascadeRes
                                        StepRecord, Summary, _check_config)
 from liqspec.reference.errors import MalformedState, ResultCode, UnknownAccount
 from liqspec.reference.validation import valid_price
-from liqspec.reference.state import (BACKSTOP, HOLDERS, INSURANCE_FUND, LIQUIDITY, Account,
-                                     State)
+from liqspec.reference.state import BACKSTOP, HOLDERS, INSURANCE_FUND, LIQUIDITY, Account, State
 
 from . import _engine
 from .domain import int64_array, int64_scalar

@@ -5,8 +5,8 @@ with the reference's own validators, in the reference's order (lookups and domai
 rejections that need no arithmetic), packs the state into an ``Engine`` (``liqspec.fast._engine``), runs the
 operation there without the GIL, and on success writes the outcome back into the ``State``:
 balances, positions and cost bases of the accounts it touched, the holders, the books, the
-journal entries (the same :class:`~liqspec.reference.state.Transfer` and
-:class:`~liqspec.reference.state.Fill` objects) and ``seq``, returning the same
+journal entries (the same :class:`~liqspec.reference.journal.Transfer` and
+:class:`~liqspec.reference.journal.Fill` objects) and ``seq``, returning the same
 :class:`~liqspec.reference.receipts.Receipt`. On failure it raises the reference's typed error
 with the same result code and writes nothing, so the state is unchanged (LIQ-RESULT-1).
 
@@ -23,11 +23,11 @@ from liqspec.reference.collateral import check_open_account
 from liqspec.reference.errors import (InvalidAmount, InvalidPrice, InvalidSize, MalformedState,
                                       Overflow, Rejection, ResultCode, UnknownAccount,
                                       UnknownMarket)
+from liqspec.reference.journal import Fill, Transfer
 from liqspec.reference.leverage import check_set_leverage, valid_leverage
+from liqspec.reference.profile import BAD_DEBT_ADL, BAD_DEBT_SOCIALIZE
 from liqspec.reference.receipts import Receipt
-from liqspec.reference.state import (BACKSTOP, BAD_DEBT_ADL, BAD_DEBT_SOCIALIZE, HOLDERS,
-                                     LIQUIDITY, TRADER, Account, Book, Fill, State,
-                                     Transfer)
+from liqspec.reference.state import BACKSTOP, HOLDERS, LIQUIDITY, TRADER, Account, Book, State
 from liqspec.reference.trading import require_market_allowed
 from liqspec.reference.validation import accounts, valid_amount, valid_price, valid_rate, valid_size
 

@@ -24,7 +24,8 @@ from math import gcd
 import numpy as np
 
 from liqspec.reference.errors import MalformedState, Overflow
-from liqspec.reference.state import MAINT_AT_ENTRY, Account, Profile, State
+from liqspec.reference.profile import MAINT_AT_ENTRY, Profile
+from liqspec.reference.state import Account, State
 
 from .domain import flag_array, int64_array
 from .domain import int64_scalar as _int64

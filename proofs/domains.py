@@ -17,10 +17,9 @@ import z3
 
 from liqspec.reference.arithmetic import PPM
 from liqspec.reference.profiles import PROFILES
-from liqspec.reference.state import (ADL_AT_BANKRUPTCY, ADL_AT_MARK, BAD_DEBT_ADL,
-                                     BAD_DEBT_SOCIALIZE, FEE_ALL_SURPLUS, FEE_PER_FILL, FEE_RATE,
-                                     SIZE_FULL, SIZE_PORTION, SIZE_TIER_STEP, Market,
-                                     Profile)
+from liqspec.reference.profile import (ADL_AT_BANKRUPTCY, ADL_AT_MARK, BAD_DEBT_ADL,
+                                       BAD_DEBT_SOCIALIZE, FEE_ALL_SURPLUS, FEE_PER_FILL, FEE_RATE,
+                                       SIZE_FULL, SIZE_PORTION, SIZE_TIER_STEP, Market, Profile)
 
 from .encodings import MarketParams, Params, TierParams, val
 

@@ -29,11 +29,10 @@ import z3
 
 from liqspec.reference.arithmetic import INT64_MAX, PPM
 from liqspec.reference.errors import ResultCode
-from liqspec.reference.state import (ADL_AT_MARK, BACKSTOP, BAD_DEBT_ADL, BAD_DEBT_SOCIALIZE,
-                                     FEE_ALL_SURPLUS, FEE_PER_FILL, FEE_SINK, FUNDING_POOL,
-                                     HOLDERS,
-                                     INSURANCE_FUND, OUTSIDE, SIZE_FULL, SIZE_PORTION,
-                                     SOCIALIZED_LOSS, TRADER)
+from liqspec.reference.profile import (ADL_AT_MARK, BAD_DEBT_ADL, BAD_DEBT_SOCIALIZE,
+                                       FEE_ALL_SURPLUS, FEE_PER_FILL, SIZE_FULL, SIZE_PORTION)
+from liqspec.reference.state import (BACKSTOP, FEE_SINK, FUNDING_POOL, HOLDERS, INSURANCE_FUND,
+                                     OUTSIDE, SOCIALIZED_LOSS, TRADER)
 
 Term = z3.ArithRef
 Cond = z3.BoolRef

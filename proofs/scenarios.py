@@ -38,9 +38,10 @@ from liqspec import codec
 from liqspec.reference import deleveraging, invariants
 from liqspec.reference.arithmetic import mul_ppm_ceil, mul_ppm_floor
 from liqspec.reference.errors import LiqspecError
+from liqspec.reference.journal import Fill, Transfer
+from liqspec.reference.profile import FEE_PER_FILL, Market, OpenInterestScaling, Profile, Tier
 from liqspec.reference.profiles import PROFILES
-from liqspec.reference.state import (FEE_PER_FILL, HOLDERS, OUTSIDE, Account, Fill, Market,
-                                     OpenInterestScaling, Profile, State, Tier, Transfer, atomic)
+from liqspec.reference.state import HOLDERS, OUTSIDE, Account, State, atomic
 
 from .domains import MARKET_SLOTS, slot_market_ids
 from .encodings import Params, SymState

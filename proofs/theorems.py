@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 import z3
 
 from liqspec.reference.arithmetic import INT64_MAX, PPM
-from liqspec.reference.state import (ADL_AT_BANKRUPTCY, BACKSTOP, BAD_DEBT_ADL,
-                                     BAD_DEBT_SOCIALIZE, FEE_PER_FILL, FEE_SINK, FUNDING_POOL,
-                                     INSURANCE_FUND, LIQUIDITY, SOCIALIZED_LOSS, TRADER)
+from liqspec.reference.profile import (ADL_AT_BANKRUPTCY, BAD_DEBT_ADL, BAD_DEBT_SOCIALIZE,
+                                       FEE_PER_FILL)
+from liqspec.reference.state import (BACKSTOP, FEE_SINK, FUNDING_POOL, INSURANCE_FUND, LIQUIDITY,
+                                     SOCIALIZED_LOSS, TRADER)
 
 from . import encodings as E
 from .domains import generic_domains, venue_domains

@@ -14,6 +14,7 @@ from .errors import (DomainError, InexactDecimal, InvalidAmount, InvalidLeverage
 from .funding import apply_funding, funding_owed_quote
 from .insurance import fund_insurance
 from .invariants import all_violations
+from .journal import Fill, Transfer
 from .ledger import open_at_entry
 from .leverage import (MAX_LEVERAGE, open_account_at, open_isolated_at_leverage,
                        posted_margin_quote, set_leverage, tier_max_leverage)
@@ -27,13 +28,13 @@ from .margin import (account_initial_margin_quote, account_maintenance_margin_qu
                      unrealized_pnl_quote)
 from .marks import set_mark
 from .prices import Threshold, bankruptcy_price, bankruptcy_value_quote, liquidation_price
+from .profile import Market, OpenInterestScaling, Profile, Tier
 from .profiles import PROFILES, get_profile, profile_summary
 from .receipts import Receipt
 from .rules import REGISTRY, implements
 from .socialization import socialize_loss
 from .state import (BACKSTOP, FEE_SINK, FUNDING_POOL, HOLDERS, INSURANCE_FUND, OUTSIDE,
-                    SOCIALIZED_LOSS, TRADER, Account, Fill, Market, OpenInterestScaling, Profile,
-                    State, Tier, Transfer, new_state)
+                    SOCIALIZED_LOSS, TRADER, Account, State, new_state)
 from .trading import trade
 from .units import from_units, quote_per_lot_tick, to_units
 

@@ -21,9 +21,10 @@ from .arithmetic import PPM, checked, div_ceil, div_floor, require_int
 from .errors import MalformedState, Rejection, ResultCode
 from .liquidation import is_liquidatable, liquidate, liquidation_size_lots
 from .margin import equity_quote
+from .profile import BAD_DEBT_ADL
 from .receipts import Receipt, receipt
 from .rules import implements
-from .state import BAD_DEBT_ADL, INSURANCE_FUND, LIQUIDITY, TRADER, Account, Book, State, atomic
+from .state import INSURANCE_FUND, LIQUIDITY, TRADER, Account, Book, State, atomic
 
 
 @dataclass(frozen=True)

@@ -20,15 +20,16 @@ from .arithmetic import PPM, div_ceil, div_floor, require_int
 from .book import BookShape, build_book, market_liquidate
 from .deleveraging import deleverage
 from .errors import MalformedState, Rejection, ResultCode
+from .journal import Fill, Transfer
 from .liquidation import backstop_liquidate, is_below_backstop, is_liquidatable
 from .margin import account_maintenance_margin_quote, equity_quote, notional_quote
 from .marks import set_mark
 from .prices import liquidation_price
+from .profile import BAD_DEBT_SOCIALIZE
 from .receipts import Receipt
 from .rules import implements
 from .socialization import socialize_loss
-from .state import (BACKSTOP, BAD_DEBT_SOCIALIZE, INSURANCE_FUND, LIQUIDITY, SOCIALIZED_LOSS,
-                    TRADER, Fill, State, Transfer, atomic)
+from .state import BACKSTOP, INSURANCE_FUND, LIQUIDITY, SOCIALIZED_LOSS, TRADER, State, atomic
 
 MARK_INDEX_BAND = "index_band"
 MARK_LAST_FILL = "last_fill"

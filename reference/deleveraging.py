@@ -12,18 +12,18 @@ from collections.abc import Callable
 from fractions import Fraction
 
 from .arithmetic import checked, sign
-from .errors import Rejection, ResultCode
 from .book import closable_within_fund
+from .errors import Rejection, ResultCode
 from .insurance import settle_deficit
-from .liquidation import is_liquidatable
 from .ledger import fill
+from .liquidation import is_liquidatable
 from .margin import (account_maintenance_margin_quote, equity_quote, notional_quote,
                      position_value_quote, unrealized_pnl_quote)
 from .prices import bankruptcy_value_quote
+from .profile import ADL_AT_MARK, ADL_RANKINGS, BAD_DEBT_ADL
 from .receipts import Receipt, receipt
 from .rules import implements
-from .state import (ADL_AT_MARK, ADL_RANKINGS, BAD_DEBT_ADL, TRADER, Account,
-                    State, atomic)
+from .state import TRADER, Account, State, atomic
 
 Score = Callable[[Account, str, State], Fraction]
 

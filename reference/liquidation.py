@@ -21,10 +21,10 @@ from .ledger import fill, transfer
 from .margin import (account_maintenance_margin_quote, equity_quote, maintenance_at_entry,
                      maintenance_notional_quote, notional_quote, tier_for)
 from .prices import bankruptcy_price, bankruptcy_value_quote
+from .profile import FEE_ALL_SURPLUS, FEE_PER_FILL, SIZE_FULL, SIZE_PORTION, SIZE_TIER_STEP
 from .receipts import Receipt, receipt
 from .rules import implements
-from .state import (BACKSTOP, FEE_ALL_SURPLUS, FEE_PER_FILL, INSURANCE_FUND, SIZE_FULL,
-                    SIZE_PORTION, SIZE_TIER_STEP, TRADER, Account, State, atomic)
+from .state import BACKSTOP, INSURANCE_FUND, TRADER, Account, State, atomic
 from .trading import check_margin_after_trade, margin_before, require_market_allowed
 from .validation import accounts, valid_price, valid_size
 

@@ -11,8 +11,9 @@ from collections.abc import Mapping
 
 from .arithmetic import PPM, checked, div_ceil, div_floor, mul_ppm_ceil
 from .errors import MalformedState
+from .profile import MAINT_AT_ENTRY, Market, Profile, Tier
 from .rules import implements
-from .state import MAINT_AT_ENTRY, Account, Market, Profile, State, Tier
+from .state import Account, State
 
 
 @implements("LIQ-MARGIN-1")

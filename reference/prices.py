@@ -35,8 +35,9 @@ from .arithmetic import PPM, div_floor, sign
 from .errors import MalformedState, Rejection, ResultCode
 from .margin import (account_maintenance_margin_quote, equity_quote, maintenance_at_entry,
                      position_maintenance_margin_quote, position_value_quote, tier_for)
+from .profile import Market, Profile
 from .rules import implements
-from .state import Account, Market, Profile
+from .state import Account
 
 
 @dataclass(frozen=True)

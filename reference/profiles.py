@@ -8,7 +8,7 @@ except where a comment says so and why.
 
 Deductions (Binance "maintenance amount" / ``cum``, Bybit ``mmDeduction``, Hyperliquid
 "maintenance deduction") are written as published where the venue publishes them;
-:func:`~.state.validate_market` then checks that they make the requirement continuous at every
+:func:`~.profile.validate_market` then checks that they make the requirement continuous at every
 tier floor. Where a venue publishes no deduction (every initial-margin column, and Hyperliquid's
 maintenance column) it is derived by the venues' own recursion, :func:`continuity_deductions`.
 
@@ -29,9 +29,9 @@ from types import MappingProxyType
 from .arithmetic import PPM, div_ceil, div_floor
 from .errors import MalformedState
 from .rules import implements
-from .state import (ADL_AT_BANKRUPTCY, ADL_AT_MARK, BAD_DEBT_ADL, FEE_ALL_SURPLUS, FEE_PER_FILL,
-                    FEE_RATE, MAINT_AT_ENTRY, SIZE_PORTION, SIZE_TIER_STEP, Market,
-                    OpenInterestScaling, Profile, Tier)
+from .profile import (ADL_AT_BANKRUPTCY, ADL_AT_MARK, BAD_DEBT_ADL, FEE_ALL_SURPLUS, FEE_PER_FILL,
+                      FEE_RATE, MAINT_AT_ENTRY, SIZE_PORTION, SIZE_TIER_STEP, Market,
+                      OpenInterestScaling, Profile, Tier)
 from .units import from_units, to_units
 
 #: quote decimals of every profile: 1 quantum = 1e-6 USDT / USDC

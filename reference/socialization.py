@@ -11,9 +11,10 @@ from __future__ import annotations
 from .arithmetic import div_ceil, require_int, sign
 from .errors import InvalidSize, Rejection, ResultCode
 from .ledger import sweep_residual, transfer
+from .profile import BAD_DEBT_SOCIALIZE
 from .receipts import Receipt, receipt
 from .rules import implements
-from .state import BAD_DEBT_SOCIALIZE, SOCIALIZED_LOSS, TRADER, State, atomic
+from .state import SOCIALIZED_LOSS, TRADER, State, atomic
 
 
 @implements("LIQ-SOCIAL-2")

@@ -59,7 +59,6 @@ from fractions import Fraction
 
 import pytest
 
-from liqspec.reference.prices import display_price, round_for_display
 from liqspec.reference import (FEE_SINK, INSURANCE_FUND, MalformedState, Market, Profile,
                                Rejection, ResultCode, Tier, account_initial_margin_quote,
                                account_maintenance_margin_quote, adl_allocation,
@@ -74,11 +73,13 @@ from liqspec.reference import (FEE_SINK, INSURANCE_FUND, MalformedState, Market,
 from liqspec.reference.deleveraging import (score_pnl_leverage, score_pnl_margin_ratio,
                                             score_price_ratio_leverage)
 from liqspec.reference.margin import oi_scaled_initial_margin_ppm
+from liqspec.reference.prices import display_price, round_for_display
+from liqspec.reference.profile import SIZE_FULL, OpenInterestScaling, validate_market
 from liqspec.reference.profiles import (PROFILES, continuity_deductions,
                                         dydx_maintenance_margin_ppm, dydx_tier, get_profile,
                                         hyperliquid_maintenance_ppm, hyperliquid_tiers,
                                         percent_ppm, profile_summary, quote_amount, venue_tiers)
-from liqspec.reference.state import (SIZE_FULL, OpenInterestScaling, State, validate_market)
+from liqspec.reference.state import State
 
 PPM = 1_000_000
 MAKER = "maker"  # a well-funded account that takes the other side of every opening trade

@@ -58,7 +58,8 @@ from liqspec.reference.ledger import open_at_entry
 from liqspec.reference.margin import (account_initial_margin_quote,
                                       account_maintenance_margin_quote, equity_quote,
                                       open_interest_quote)
-from liqspec.reference.state import BACKSTOP, HOLDERS, LIQUIDITY, Profile, State, new_state
+from liqspec.reference.profile import Profile
+from liqspec.reference.state import BACKSTOP, HOLDERS, LIQUIDITY, State, new_state
 # The JSON state loader's exact converters: one definition of "a human decimal in integer units".
 from liqspec.statefile import StateFileError, field_price_ticks, field_quote, field_units
 

@@ -103,8 +103,9 @@ from liqspec.reference.book import BookShape
 from liqspec.reference.cascade import (MARK_INDEX_BAND, MARK_LAST_FILL, CascadeConfig, MarkRule,
                                        PricePath, shock_path)
 from liqspec.reference.errors import LiqspecError, ResultCode
+from liqspec.reference.profile import Profile
 from liqspec.reference.profiles import PROFILES, get_profile
-from liqspec.reference.state import HOLDERS, Profile, State
+from liqspec.reference.state import HOLDERS, State
 # The JSON state loader's building blocks: one definition of a checked table and of an exact
 # human decimal, shared by both file formats.
 from liqspec.statefile import (StateFileError, check_outside_supply, decode_text, field_decimal,

@@ -52,7 +52,7 @@ Keys and units
   (``[num, den]``),
   ``bad_debt_policy`` (``adl``, ``socialize``), ``adl_ranking``, ``adl_price`` (``bankruptcy``,
   ``mark``), ``adl_seed``, ``description``, ``sources``. Defaults are those of
-  :class:`liqspec.reference.state.Profile`.
+  :class:`liqspec.reference.profile.Profile`.
 * a market: ``base_decimals``, ``price_decimals`` and ``tiers`` are required;
   ``liquidation_fee_ppm`` (an integer number of parts per million), ``min_maint_margin`` (quote)
   and ``oi_scaling`` (``{"lower_cap": quote, "upper_cap": quote}``) are optional.
@@ -115,13 +115,12 @@ from liqspec.reference.ledger import open_at_entry
 from liqspec.reference.leverage import check_leverage_within_tier, valid_leverage
 from liqspec.reference.margin import (account_maintenance_margin_quote, free_collateral_quote,
                                       notional_quote)
+from liqspec.reference.profile import (ADL_AT_BANKRUPTCY, ADL_AT_MARK, BAD_DEBT_ADL,
+                                       BAD_DEBT_SOCIALIZE, FEE_POLICIES, MAINTENANCE_BASES,
+                                       SIZE_FULL, SIZE_PORTION, SIZE_TIER_STEP, Market,
+                                       OpenInterestScaling, Profile, Tier, validate_market)
 from liqspec.reference.profiles import get_profile
-from liqspec.reference.state import (ADL_AT_BANKRUPTCY, ADL_AT_MARK, BACKSTOP, BAD_DEBT_ADL,
-                                     BAD_DEBT_SOCIALIZE, FEE_POLICIES, HOLDERS,
-                                     MAINTENANCE_BASES, SIZE_FULL, SIZE_PORTION, SIZE_TIER_STEP,
-                                     Market,
-                                     OpenInterestScaling, Profile, State, Tier, new_state,
-                                     validate_market)
+from liqspec.reference.state import BACKSTOP, HOLDERS, State, new_state
 from liqspec.reference.units import from_units, quote_per_lot_tick, to_units
 
 #: the backstop-role account that holds the other side of every opening position

@@ -92,9 +92,10 @@ from typing import TypeVar
 
 from liqspec.reference.arithmetic import INT64_MAX, PPM, div_ceil
 from liqspec.reference.errors import LiqspecError, ResultCode
+from liqspec.reference.profile import (ADL_AT_BANKRUPTCY, ADL_AT_MARK, ADL_RANKINGS, BAD_DEBT_ADL,
+                                       BAD_DEBT_SOCIALIZE, Profile, Tier)
 from liqspec.reference.profiles import PROFILES
-from liqspec.reference.state import (ADL_AT_BANKRUPTCY, ADL_AT_MARK, ADL_RANKINGS, BAD_DEBT_ADL,
-                                     BAD_DEBT_SOCIALIZE, INSURANCE_FUND, Profile, Tier)
+from liqspec.reference.state import INSURANCE_FUND
 from liqspec.scenario import (PPM_DECIMALS, Scenario, ScenarioError, default_text,
                               parse_scenario, parse_toml, read_text, resolve_file)
 # the scenario loader's typed readers: a sweep file's fields are checked by the same code
