@@ -25,7 +25,7 @@ from liqspec.reference.errors import (InvalidAmount, InvalidPrice, InvalidSize, 
                                       UnknownMarket)
 from liqspec.reference.journal import Fill, Transfer
 from liqspec.reference.leverage import check_set_leverage, valid_leverage
-from liqspec.reference.profile import BAD_DEBT_ADL, BAD_DEBT_SOCIALIZE
+from liqspec.reference.profile import BadDebtPolicy
 from liqspec.reference.receipts import Receipt
 from liqspec.reference.state import BACKSTOP, HOLDERS, LIQUIDITY, TRADER, Account, Book, State
 from liqspec.reference.trading import require_market_allowed
@@ -401,7 +401,7 @@ def deleverage(state: State, account_id: str, market_id: str) -> Receipt:
     state.market(market_id)
     if account.role != TRADER:
         raise Rejection(ResultCode.ACCOUNT_NOT_TRADER, f"{account_id} is not a trader account")
-    if state.profile.bad_debt_policy != BAD_DEBT_ADL:
+    if state.profile.bad_debt_policy != BadDebtPolicy.ADL:
         raise Rejection(ResultCode.POLICY_FORBIDS,
                         f"{state.profile.name} socializes losses instead of deleveraging")
     return _run(state, "deleverage", _row(state, account_id), _column(state, market_id))
@@ -412,7 +412,7 @@ def socialize_loss(state: State, market_id: str, side: int) -> Receipt:
     state.market(market_id)
     if require_int(side, "side") not in (1, -1):
         raise InvalidSize(f"side must be +1 (longs) or -1 (shorts), got {side}")
-    if state.profile.bad_debt_policy != BAD_DEBT_SOCIALIZE:
+    if state.profile.bad_debt_policy != BadDebtPolicy.SOCIALIZE:
         raise Rejection(ResultCode.POLICY_FORBIDS,
                         f"{state.profile.name} deleverages instead of socializing losses")
     return _run(state, "socialize_loss", _column(state, market_id), side)

@@ -24,7 +24,7 @@ from math import gcd
 import numpy as np
 
 from liqspec.reference.errors import MalformedState, Overflow
-from liqspec.reference.profile import MAINT_AT_ENTRY, Profile
+from liqspec.reference.profile import MaintenanceBasis, Profile
 from liqspec.reference.state import Account, State
 
 from .domain import flag_array, int64_array
@@ -157,7 +157,7 @@ def pack_profile(profile: Profile) -> MarketTables:
         has_oi_scaling=np.array([m.oi_scaling is not None for m in markets], dtype=np.uint8),
         backstop_num=num,
         backstop_den=den,
-        maintenance_at_entry=profile.maintenance_basis == MAINT_AT_ENTRY,
+        maintenance_at_entry=profile.maintenance_basis == MaintenanceBasis.ENTRY,
     )
 
 

@@ -29,8 +29,7 @@ import z3
 
 from liqspec.reference.arithmetic import INT64_MAX, PPM
 from liqspec.reference.errors import ResultCode
-from liqspec.reference.profile import (ADL_AT_MARK, BAD_DEBT_ADL, BAD_DEBT_SOCIALIZE,
-                                       FEE_ALL_SURPLUS, FEE_PER_FILL, SIZE_FULL, SIZE_PORTION)
+from liqspec.reference.profile import AdlPrice, BadDebtPolicy, FeePolicy, LiquidationSize
 from liqspec.reference.state import (BACKSTOP, FEE_SINK, FUNDING_POOL, HOLDERS, INSURANCE_FUND,
                                      OUTSIDE, SOCIALIZED_LOSS, TRADER)
 
@@ -516,9 +515,9 @@ def liquidation_size(state: SymState, account_id: str, market_id: str) -> Term:
     mark = state.marks[market_id]
     lots = zabs(state.accounts[account_id].positions[market_id])
     notional_quote = position_value(lots, mark, market)
-    if params.liquidation_size == SIZE_FULL:
+    if params.liquidation_size == LiquidationSize.FULL:
         return lots
-    if params.liquidation_size == SIZE_PORTION:
+    if params.liquidation_size == LiquidationSize.PORTION:
         portion = zmax(val(1), div_ceil(lots * params.portion_ppm, PPM))
         return z3.If(notional_quote <= params.portion_threshold_quote, lots, portion)
     floor = tier_field(market, notional_quote, "floor_notional_quote")
@@ -549,7 +548,7 @@ def liquidation_fee(params: Params, market: MarketParams, side: int | Term, lots
     m = market.value_per_lot_tick
     if wanted is not None:  # decided elsewhere (a bounded model check's abstraction)
         return zmin(wanted, zmax(surplus, val(0)))
-    if params.fee_policy == FEE_ALL_SURPLUS:
+    if params.fee_policy == FeePolicy.ALL_SURPLUS:
         at_fill = side * lots * m * fill_price
         gain_ceil = z3.If(constant * position < 0,
                           at_fill + div_ceil(lots * constant, zabs(position)), at_fill)
@@ -619,7 +618,7 @@ def liquidate(state: SymState, account_id: str, market_id: str, counterparty: st
         (size > allowed, ResultCode.SIZE_EXCEEDS_POLICY),
     ]
     constant = fixed_part(state, account_id, market_id)
-    per_fill = state.params.fee_policy == FEE_PER_FILL
+    per_fill = state.params.fee_policy == FeePolicy.PER_FILL
     fund_delta = decided.get("fund_delta", None)
     if per_fill and fund_delta is None:
         fund_delta = insurance_fund_delta(state, account_id, market_id, size, fill_price)
@@ -739,7 +738,7 @@ def pro_rata_allocation(state: SymState, account_id: str,
 
 def adl_receive(state: SymState, account_id: str, market_id: str, lots: Term) -> Term:
     """LIQ-ADL-4: quote the bankrupt account receives for closing ``lots``."""
-    if state.params.adl_price != ADL_AT_MARK:
+    if state.params.adl_price != AdlPrice.MARK:
         return bankruptcy_value(state, account_id, market_id, lots)
     market, mark = state.market(market_id), state.marks[market_id]
     before = state.accounts[account_id].positions[market_id]
@@ -777,7 +776,7 @@ def deleverage(state: SymState, account_id: str, market_id: str,
     acct = state.accounts[account_id]
     if acct.role != TRADER:
         return finish(state, val(int(ResultCode.ACCOUNT_NOT_TRADER)), state.copy())
-    if state.params.bad_debt_policy != BAD_DEBT_ADL:
+    if state.params.bad_debt_policy != BadDebtPolicy.ADL:
         return finish(state, val(int(ResultCode.POLICY_FORBIDS)), state.copy())
     if allocation is None:
         allocation = greedy_allocation(state, account_id, market_id,
@@ -813,7 +812,7 @@ def socialize_loss(state: SymState, market_id: str, side: int) -> Outcome:
     the residual goes to the fee sink."""
     if side not in (1, -1):
         return finish(state, val(int(ResultCode.INVALID_SIZE)), state.copy())
-    if state.params.bad_debt_policy != BAD_DEBT_SOCIALIZE:
+    if state.params.bad_debt_policy != BadDebtPolicy.SOCIALIZE:
         return finish(state, val(int(ResultCode.POLICY_FORBIDS)), state.copy())
     loss = -state.holders[SOCIALIZED_LOSS]
     payers = state.trader_ids()

@@ -216,7 +216,7 @@ CATALOGUE: tuple[Mutant, ...] = (
                        "T-MM-POSITIVE", "T-LIQ-PRICE")),
     Mutant("entry-basis-ignored", "an isolated account of an entry-basis profile is margined "
            "at the mark", "reference/margin.py",
-           "return profile.maintenance_basis == MAINT_AT_ENTRY and account.isolated_market is not None",
+           "return at_entry and account.isolated_market is not None",
            "return False",
            not_covered_by_proofs=("the encodings model cross accounts, whose requirement is at the "
                                   "mark under either basis (LIQ-TIER-6); Bybit's worked examples "
@@ -340,7 +340,7 @@ CATALOGUE: tuple[Mutant, ...] = (
                                   "ranking, so no theorem pins the order")),
     Mutant("adl-fill-records-mark", "an ADL fill at the bankruptcy value records a price",
            "reference/deleveraging.py",
-           "price = None if state.profile.adl_price != ADL_AT_MARK else state.marks[market_id]",
+           "price = None if state.profile.adl_price != AdlPrice.MARK else state.marks[market_id]",
            "price = state.marks[market_id]",
            not_covered_by_proofs=("the encodings model the journal by its net effect on balances and "
                                   "positions; the price recorded on an ADL fill is not modelled")),

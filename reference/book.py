@@ -21,7 +21,7 @@ from .arithmetic import PPM, checked, div_ceil, div_floor, require_int
 from .errors import MalformedState, Rejection, ResultCode
 from .liquidation import is_liquidatable, liquidate, liquidation_size_lots
 from .margin import equity_quote
-from .profile import BAD_DEBT_ADL
+from .profile import BadDebtPolicy
 from .receipts import Receipt, receipt
 from .rules import implements
 from .state import INSURANCE_FUND, LIQUIDITY, TRADER, Account, Book, State, atomic
@@ -140,7 +140,7 @@ def market_liquidate(state: State, account_id: str, market_id: str) -> Receipt:
     book = state.books.get(market_id)
     if book is None or state.account(book.account_id).role != LIQUIDITY:
         raise Rejection(ResultCode.NO_BOOK_LIQUIDITY, f"{market_id} has no order book")
-    within_fund = state.profile.bad_debt_policy == BAD_DEBT_ADL
+    within_fund = state.profile.bad_debt_policy == BadDebtPolicy.ADL
     size = liquidation_size_lots(account, market_id, state)
     plan = plan_order(state, account, market_id, size, within_fund)
     if not plan:

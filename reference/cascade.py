@@ -25,7 +25,7 @@ from .liquidation import backstop_liquidate, is_below_backstop, is_liquidatable
 from .margin import account_maintenance_margin_quote, equity_quote, notional_quote
 from .marks import set_mark
 from .prices import liquidation_price
-from .profile import BAD_DEBT_SOCIALIZE
+from .profile import BadDebtPolicy
 from .receipts import Receipt
 from .rules import implements
 from .socialization import socialize_loss
@@ -305,7 +305,7 @@ def process_account(state: State, account_id: str, config: CascadeConfig,
                 break
             progressed = True
         if (account.position(market_id) and is_liquidatable(account, state)
-                and state.profile.bad_debt_policy != BAD_DEBT_SOCIALIZE):
+                and state.profile.bad_debt_policy != BadDebtPolicy.SOCIALIZE):
             try:
                 recorder.receipt(account_id, deleverage(state, account_id, market_id))
                 progressed = True
@@ -315,7 +315,7 @@ def process_account(state: State, account_id: str, config: CascadeConfig,
                 if refused.code not in (ResultCode.FUND_CAN_COVER, ResultCode.NOT_BANKRUPT,
                                         ResultCode.INSUFFICIENT_ADL_LIQUIDITY):
                     raise
-    if state.profile.bad_debt_policy == BAD_DEBT_SOCIALIZE:
+    if state.profile.bad_debt_policy == BadDebtPolicy.SOCIALIZE:
         for market_id, side in sorted(sides.items()):
             if state.holders[SOCIALIZED_LOSS] >= 0:
                 break

@@ -20,7 +20,7 @@ from .liquidation import is_liquidatable
 from .margin import (account_maintenance_margin_quote, equity_quote, notional_quote,
                      position_value_quote, unrealized_pnl_quote)
 from .prices import bankruptcy_value_quote
-from .profile import ADL_AT_MARK, ADL_RANKINGS, BAD_DEBT_ADL
+from .profile import AdlPrice, AdlRanking, BadDebtPolicy
 from .receipts import Receipt, receipt
 from .rules import implements
 from .state import TRADER, Account, State, atomic
@@ -94,7 +94,7 @@ RANKINGS: dict[str, Score] = {
 }
 #: policies that order without a score
 ORDERINGS = ("seeded", "pro_rata")
-assert set(RANKINGS) | set(ORDERINGS) == set(ADL_RANKINGS), "profiles validate against this list"
+assert set(RANKINGS) | set(ORDERINGS) == set(AdlRanking), "profiles validate against this list"
 
 
 def _splitmix64(value: int) -> int:
@@ -157,7 +157,7 @@ def adl_receive_quote(account: Account, market_id: str, lots: int, state: State)
     At the bankruptcy price: :func:`~liqspec.reference.prices.bankruptcy_value_quote`. At the
     mark: the closed lots' mark value alone.
     """
-    if state.profile.adl_price == ADL_AT_MARK:
+    if state.profile.adl_price == AdlPrice.MARK:
         market, mark = state.market(market_id), state.marks[market_id]
         before = account.position(market_id)
         after = before - sign(before) * lots
@@ -178,7 +178,7 @@ def deleverage(state: State, account_id: str, market_id: str) -> Receipt:
     state.market(market_id)
     if account.role != TRADER:
         raise Rejection(ResultCode.ACCOUNT_NOT_TRADER, f"{account_id} is not a trader account")
-    if state.profile.bad_debt_policy != BAD_DEBT_ADL:
+    if state.profile.bad_debt_policy != BadDebtPolicy.ADL:
         raise Rejection(ResultCode.POLICY_FORBIDS,
                         f"{state.profile.name} socializes losses instead of deleveraging")
     position = account.position(market_id)
@@ -203,7 +203,7 @@ def deleverage(state: State, account_id: str, market_id: str) -> Receipt:
     with atomic(state):
         for counterparty_id, lots in allocation:
             receives = adl_receive_quote(account, market_id, lots, state)
-            price = None if state.profile.adl_price != ADL_AT_MARK else state.marks[market_id]
+            price = None if state.profile.adl_price != AdlPrice.MARK else state.marks[market_id]
             if position > 0:
                 fill(state, market_id, counterparty_id, account_id, lots, receives, price,
                      "LIQ-ADL-3")

@@ -21,7 +21,7 @@ from .ledger import fill, transfer
 from .margin import (account_maintenance_margin_quote, equity_quote, maintenance_at_entry,
                      maintenance_notional_quote, notional_quote, tier_for)
 from .prices import bankruptcy_price, bankruptcy_value_quote
-from .profile import FEE_ALL_SURPLUS, FEE_PER_FILL, SIZE_FULL, SIZE_PORTION, SIZE_TIER_STEP
+from .profile import FeePolicy, LiquidationSize
 from .receipts import Receipt, receipt
 from .rules import implements
 from .state import BACKSTOP, INSURANCE_FUND, TRADER, Account, State, atomic
@@ -53,13 +53,13 @@ def liquidation_size_lots(account: Account, market_id: str, state: State) -> int
     lots = abs(account.position(market_id))
     profile, market, mark = state.profile, state.market(market_id), state.marks[market_id]
     notional = notional_quote(lots, mark, market)
-    if profile.liquidation_size == SIZE_FULL:
+    if profile.liquidation_size == LiquidationSize.FULL:
         return lots
-    if profile.liquidation_size == SIZE_PORTION:
+    if profile.liquidation_size == LiquidationSize.PORTION:
         if notional <= profile.portion_threshold_quote:
             return lots
         return max(1, div_ceil(lots * profile.portion_ppm, PPM))  # round up: close more
-    assert profile.liquidation_size == SIZE_TIER_STEP
+    assert profile.liquidation_size == LiquidationSize.TIER_STEP
     # The tier of the requirement's notional (LIQ-TIER-6): at the mark, or the entry value.
     basis = maintenance_notional_quote(account, market_id, state.marks, profile)
     floor = tier_for(market, basis).floor_notional_quote
@@ -89,10 +89,10 @@ def liquidation_fee_quote(state: State, market_id: str, side: int, lots: int,
     which depends on the whole account (:func:`insurance_fund_delta_quote`, LIQ-FEE-2).
     """
     market = state.market(market_id)
-    if state.profile.fee_policy == FEE_PER_FILL:
+    if state.profile.fee_policy == FeePolicy.PER_FILL:
         raise Rejection(ResultCode.POLICY_FORBIDS,
                         f"{state.profile.name} charges the fill's insurance fund delta (LIQ-FEE-2)")
-    if state.profile.fee_policy == FEE_ALL_SURPLUS:
+    if state.profile.fee_policy == FeePolicy.ALL_SURPLUS:
         gain = side * lots * market.value_per_lot_tick * (fill_price_ticks - bankruptcy)
         wanted = max(ceil(gain), 0)
     else:
@@ -145,7 +145,7 @@ def liquidate(state: State, account_id: str, market_id: str, counterparty_id: st
         raise Rejection(ResultCode.SIZE_EXCEEDS_POLICY,
                         f"the policy lets one step close {allowed} lots, not {size}")
     bankruptcy = bankruptcy_price(account, market_id, state.marks, state.profile).exact
-    per_fill = state.profile.fee_policy == FEE_PER_FILL
+    per_fill = state.profile.fee_policy == FeePolicy.PER_FILL
     fund_delta = insurance_fund_delta_quote(account, market_id, size, fill_price_ticks,
                                             state) if per_fill else 0
     first = len(state.journal)

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from .arithmetic import PPM, checked, div_ceil, div_floor, mul_ppm_ceil
 from .errors import MalformedState
-from .profile import MAINT_AT_ENTRY, Market, Profile, Tier
+from .profile import MaintenanceBasis, Market, Profile, Tier
 from .rules import implements
 from .state import Account, State
 
@@ -119,7 +119,8 @@ def open_interest_quote(state: State, market_id: str) -> int:
 def maintenance_at_entry(account: Account, profile: Profile) -> bool:
     """True when the account's requirements are taken on entry values: the profile's basis is
     ``entry`` and the account is isolated (cross accounts are always at the mark)."""
-    return profile.maintenance_basis == MAINT_AT_ENTRY and account.isolated_market is not None
+    at_entry = profile.maintenance_basis == MaintenanceBasis.ENTRY
+    return at_entry and account.isolated_market is not None
 
 
 @implements("LIQ-TIER-6")

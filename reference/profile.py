@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from enum import StrEnum
 
 from .arithmetic import INT64_MAX, PPM, checked, require_int
 from .errors import MalformedState, UnknownMarket
@@ -62,38 +63,63 @@ class Market:
         return tuple(t.floor_notional_quote for t in self.tiers)
 
 
-# Liquidation sizing policies (LIQ-EXEC-1)
-SIZE_FULL = "full"  # close the whole position at once
-SIZE_PORTION = "portion"  # close a fixed fraction of large positions (Hyperliquid: 20%)
-SIZE_TIER_STEP = "tier_step"  # reduce to the next lower tier's floor (Binance, Bybit)
+# The named policies: each member equals its string, the word TOML, JSON and the codec carry.
 
-# Liquidation fee policies (LIQ-FEE-1)
-FEE_RATE = "rate"  # fee = min(rate * fill notional, remaining surplus)  (Binance, Hyperliquid)
-FEE_ALL_SURPLUS = "all_surplus"  # everything above bankruptcy goes to the fund (BitMEX, Bybit)
-# the fill's insurance fund delta (LIQ-FEE-2): fee = min(floor(rate * |fill quote|), delta) when
-# positive, the fund pays at once when negative  (dYdX v4)
-FEE_PER_FILL = "per_fill"
-FEE_POLICIES = (FEE_RATE, FEE_ALL_SURPLUS, FEE_PER_FILL)
+class LiquidationSize(StrEnum):
+    """How much of a position one liquidation closes (LIQ-EXEC-1)."""
 
-# Bad-debt policies (LIQ-ADL-1, LIQ-SOCIAL-1)
-BAD_DEBT_ADL = "adl"
-BAD_DEBT_SOCIALIZE = "socialize"
+    FULL = "full"  # close the whole position at once
+    PORTION = "portion"  # close a fixed fraction of large positions (Hyperliquid: 20%)
+    TIER_STEP = "tier_step"  # reduce to the next lower tier's floor (Binance, Bybit)
 
-# How a venue rounds a price for display (LIQ-PRICE-4): ties away from zero, ties to even, or
-# truncation toward zero.
-DISPLAY_ROUNDINGS = ("half_up", "half_even", "down")
 
-# ADL ranking policies (LIQ-ADL-2); implemented in deleveraging.py
-ADL_RANKINGS = ("pnl_leverage", "pnl_margin_ratio", "price_ratio_leverage", "seeded", "pro_rata")
+class FeePolicy(StrEnum):
+    """What the insurance fund takes from a liquidation (LIQ-FEE-1, LIQ-FEE-2)."""
 
-# Maintenance bases (LIQ-TIER-6): the notional a position's maintenance requirement is taken on
-MAINT_AT_MARK = "mark"  # the notional at the mark (every venue's cross margin; Binance, dYdX, ...)
-MAINT_AT_ENTRY = "entry"  # an isolated position's entry value, its cost basis (Bybit Standard)
-MAINTENANCE_BASES = (MAINT_AT_MARK, MAINT_AT_ENTRY)
+    RATE = "rate"  # fee = min(rate * fill notional, remaining surplus)  (Binance, Hyperliquid)
+    ALL_SURPLUS = "all_surplus"  # everything above bankruptcy goes to the fund (BitMEX, Bybit)
+    # the fill's insurance fund delta (LIQ-FEE-2): fee = min(floor(rate * |fill quote|), delta)
+    # when positive, the fund pays at once when negative  (dYdX v4)
+    PER_FILL = "per_fill"
 
-# ADL execution prices (LIQ-ADL-4)
-ADL_AT_BANKRUPTCY = "bankruptcy"
-ADL_AT_MARK = "mark"
+
+class BadDebtPolicy(StrEnum):
+    """Who bears a loss the insurance fund cannot cover (LIQ-ADL-1, LIQ-SOCIAL-1)."""
+
+    ADL = "adl"
+    SOCIALIZE = "socialize"
+
+
+class DisplayRounding(StrEnum):
+    """How a venue rounds a price for display (LIQ-PRICE-4)."""
+
+    HALF_UP = "half_up"  # ties away from zero
+    HALF_EVEN = "half_even"  # ties to even
+    DOWN = "down"  # truncation toward zero
+
+
+class AdlRanking(StrEnum):
+    """How auto-deleveraging orders its counterparties (LIQ-ADL-2); see :mod:`.deleveraging`."""
+
+    PNL_LEVERAGE = "pnl_leverage"
+    PNL_MARGIN_RATIO = "pnl_margin_ratio"
+    PRICE_RATIO_LEVERAGE = "price_ratio_leverage"
+    SEEDED = "seeded"
+    PRO_RATA = "pro_rata"
+
+
+class MaintenanceBasis(StrEnum):
+    """The notional a position's maintenance requirement is taken on (LIQ-TIER-6)."""
+
+    MARK = "mark"  # the notional at the mark (every venue's cross margin; Binance, dYdX, ...)
+    ENTRY = "entry"  # an isolated position's entry value, its cost basis (Bybit Standard)
+
+
+class AdlPrice(StrEnum):
+    """The price auto-deleveraging executes at (LIQ-ADL-4)."""
+
+    BANKRUPTCY = "bankruptcy"
+    MARK = "mark"
 
 
 @dataclass(frozen=True)
@@ -103,15 +129,15 @@ class Profile:
     name: str
     quote_decimals: int
     markets: Mapping[str, Market]
-    liquidation_size: str = SIZE_FULL
+    liquidation_size: str = LiquidationSize.FULL
     portion_ppm: int = PPM
     portion_threshold_quote: int = 0
-    fee_policy: str = FEE_RATE
-    maintenance_basis: str = MAINT_AT_MARK  # LIQ-TIER-6
+    fee_policy: str = FeePolicy.RATE
+    maintenance_basis: str = MaintenanceBasis.MARK  # LIQ-TIER-6
     backstop_ratio: tuple[int, int] | None = None  # (num, den): backstop when equity < num/den * MM
-    bad_debt_policy: str = BAD_DEBT_ADL
+    bad_debt_policy: str = BadDebtPolicy.ADL
     adl_ranking: str = "pnl_leverage"
-    adl_price: str = ADL_AT_BANKRUPTCY
+    adl_price: str = AdlPrice.BANKRUPTCY
     adl_seed: int = 0
     quote_asset: str = "quote"  # display name of the quote asset (USDT, USDC, ...)
     display_rounding: str = "half_up"  # how the venue prints prices (LIQ-PRICE-4)
@@ -128,29 +154,27 @@ class Profile:
             raise UnknownMarket(f"unknown market {market_id!r} in profile {self.name!r}") from None
 
 
+#: each policy field of a Profile and the enum its value must be a member of
+_POLICIES: dict[str, type[StrEnum]] = {
+    "liquidation_size": LiquidationSize, "fee_policy": FeePolicy,
+    "maintenance_basis": MaintenanceBasis, "bad_debt_policy": BadDebtPolicy,
+    "adl_price": AdlPrice, "display_rounding": DisplayRounding, "adl_ranking": AdlRanking,
+}
+
+
+def _require_member(value: object, name: str, policy: type[StrEnum]) -> None:
+    if not isinstance(value, str) or value not in tuple(policy):
+        raise MalformedState(f"unknown {name} {value!r}; known: {', '.join(policy)}")
+
+
 @implements("LIQ-DOMAIN-2")
 def validate_profile(profile: Profile) -> None:
     """Check a profile against the value domain; fill in each market's value per lot per tick."""
     require_int(profile.quote_decimals, "quote_decimals")
     if not 0 <= profile.quote_decimals <= 18:
         raise MalformedState("quote_decimals must be in 0..18")
-    if profile.liquidation_size not in (SIZE_FULL, SIZE_PORTION, SIZE_TIER_STEP):
-        raise MalformedState(f"unknown liquidation_size policy {profile.liquidation_size!r}")
-    if profile.fee_policy not in FEE_POLICIES:
-        raise MalformedState(f"unknown fee_policy {profile.fee_policy!r}")
-    if profile.maintenance_basis not in MAINTENANCE_BASES:
-        raise MalformedState(f"unknown maintenance_basis {profile.maintenance_basis!r}; "
-                             f"known: {', '.join(MAINTENANCE_BASES)}")
-    if profile.bad_debt_policy not in (BAD_DEBT_ADL, BAD_DEBT_SOCIALIZE):
-        raise MalformedState(f"unknown bad_debt_policy {profile.bad_debt_policy!r}")
-    if profile.adl_price not in (ADL_AT_BANKRUPTCY, ADL_AT_MARK):
-        raise MalformedState(f"unknown adl_price {profile.adl_price!r}")
-    if profile.display_rounding not in DISPLAY_ROUNDINGS:
-        raise MalformedState(f"unknown display_rounding {profile.display_rounding!r}; "
-                             f"known: {', '.join(DISPLAY_ROUNDINGS)}")
-    if profile.adl_ranking not in ADL_RANKINGS:
-        raise MalformedState(f"unknown adl_ranking {profile.adl_ranking!r}; "
-                             f"known: {', '.join(ADL_RANKINGS)}")
+    for name, policy in _POLICIES.items():
+        _require_member(getattr(profile, name), name, policy)
     if not 0 < require_int(profile.portion_ppm, "portion_ppm") <= PPM:
         raise MalformedState("portion_ppm must be in 1..1_000_000")
     if profile.backstop_ratio is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from .arithmetic import div_ceil, require_int, sign
 from .errors import InvalidSize, Rejection, ResultCode
 from .ledger import sweep_residual, transfer
-from .profile import BAD_DEBT_SOCIALIZE
+from .profile import BadDebtPolicy
 from .receipts import Receipt, receipt
 from .rules import implements
 from .state import SOCIALIZED_LOSS, TRADER, State, atomic
@@ -24,7 +24,7 @@ def socialize_loss(state: State, market_id: str, side: int) -> Receipt:
     state.market(market_id)
     if require_int(side, "side") not in (1, -1):
         raise InvalidSize(f"side must be +1 (longs) or -1 (shorts), got {side}")
-    if state.profile.bad_debt_policy != BAD_DEBT_SOCIALIZE:
+    if state.profile.bad_debt_policy != BadDebtPolicy.SOCIALIZE:
         raise Rejection(ResultCode.POLICY_FORBIDS,
                         f"{state.profile.name} deleverages instead of socializing losses")
     loss = -state.holders[SOCIALIZED_LOSS]

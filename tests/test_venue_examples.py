@@ -74,7 +74,7 @@ from liqspec.reference.deleveraging import (score_pnl_leverage, score_pnl_margin
                                             score_price_ratio_leverage)
 from liqspec.reference.margin import oi_scaled_initial_margin_ppm
 from liqspec.reference.prices import display_price, round_for_display
-from liqspec.reference.profile import SIZE_FULL, OpenInterestScaling, validate_market
+from liqspec.reference.profile import LiquidationSize, OpenInterestScaling, validate_market
 from liqspec.reference.profiles import (PROFILES, continuity_deductions,
                                         dydx_maintenance_margin_ppm, dydx_tier, get_profile,
                                         hyperliquid_maintenance_ppm, hyperliquid_tiers,
@@ -925,7 +925,7 @@ def _dydx_testutil(base_decimals: int = 4, price_decimals: int = 0, fee: str = "
     markets = (Market("BTC-USD", base_decimals, price_decimals, tiers, percent_ppm(fee)),
                Market("ETH-USD", 4, 0, tiers, percent_ppm(fee)))
     return with_markets(get_profile("dydx_v4"), "dydx_v4_testutil", *markets,
-                        liquidation_size=SIZE_FULL)
+                        liquidation_size=LiquidationSize.FULL)
 
 
 DYDX_MARKS = {"BTC-USD": "50000", "ETH-USD": "3000"}
