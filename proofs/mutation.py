@@ -267,20 +267,20 @@ CATALOGUE: tuple[Mutant, ...] = (
                                   "encoding: T-CASCADE-BMC lets each step take any lots from any level, "
                                   "so it holds for every walk and pins none")),
     Mutant("band-low-rounds-away", "the mark band's lower bound rounds away from the index",
-           "reference/cascade.py",
+           "reference/marks.py",
            "return (div_ceil(index_ticks * (PPM - rule.band_ppm), PPM),",
            "return (div_floor(index_ticks * (PPM - rule.band_ppm), PPM),",
-           not_covered_by_proofs=("the cascade's mark rules (reference/cascade.py) have no encoding: "
+           not_covered_by_proofs=("the cascade's mark rules (reference/marks.py) have no encoding: "
                                   "T-CASCADE-BMC allows any mark move between rounds")),
     Mutant("band-high-rounds-away", "the mark band's upper bound rounds away from the index",
-           "reference/cascade.py",
+           "reference/marks.py",
            "div_floor(index_ticks * (PPM + rule.band_ppm), PPM))",
            "div_ceil(index_ticks * (PPM + rule.band_ppm), PPM))",
-           not_covered_by_proofs=("the cascade's mark rules (reference/cascade.py) have no encoding: "
+           not_covered_by_proofs=("the cascade's mark rules (reference/marks.py) have no encoding: "
                                   "T-CASCADE-BMC allows any mark move between rounds")),
     Mutant("mark-first-fill", "the mark follows a round's first fill, not its last",
            "reference/cascade.py", "fills[-1] if fills else None", "fills[0] if fills else None",
-           not_covered_by_proofs=("the cascade's mark rules (reference/cascade.py) have no encoding: "
+           not_covered_by_proofs=("the cascade's mark rules (reference/marks.py) have no encoding: "
                                   "T-CASCADE-BMC allows any mark move between rounds")),
     Mutant("shock-path-ceil", "the shock path rounds the index up", "reference/cascade.py",
            "path = [div_floor(start * (PPM * steps - drop_ppm * k), PPM * steps)",
@@ -295,8 +295,8 @@ CATALOGUE: tuple[Mutant, ...] = (
                                   " T-CASCADE-BMC holds for every processing order")),
     Mutant("summary-fund-min-is-max", "the cascade summary's fund minimum is a maximum",
            "reference/cascade.py",
-           "fund_min = min(fund_min, state.holders[INSURANCE_FUND])",
-           "fund_min = max(fund_min, state.holders[INSURANCE_FUND])",
+           "tally.fund_min = min(tally.fund_min, state.holders[INSURANCE_FUND])",
+           "tally.fund_min = max(tally.fund_min, state.holders[INSURANCE_FUND])",
            not_covered_by_proofs=("a cascade's summary is a report computed from the trace, not state: no"
                                   " theorem is about it")),
     Mutant("liquidation-map-keeps-crossed", "the liquidation map lists accounts already past it",

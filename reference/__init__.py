@@ -6,6 +6,8 @@ transfer between named holders (:mod:`.ledger`).
 """
 
 from .arithmetic import INT64_MAX, INT64_MIN, PPM, checked, div_ceil, div_floor
+from .book import market_liquidate
+from .cascade import run_cascade
 from .collateral import deposit, open_account, withdraw, withdrawals_gated
 from .deleveraging import adl_allocation, adl_receive_quote, deleverage
 from .errors import (DomainError, InexactDecimal, InvalidAmount, InvalidLeverage, InvalidPrice,
@@ -26,7 +28,7 @@ from .margin import (account_initial_margin_quote, account_maintenance_margin_qu
                      maintenance_notional_quote, notional_quote, open_interest_quote,
                      position_maintenance_margin_quote, position_value_quote, tier_for,
                      unrealized_pnl_quote)
-from .marks import set_mark
+from .marks import MarkKind, MarkRule, set_mark
 from .prices import Threshold, bankruptcy_price, bankruptcy_value_quote, liquidation_price
 from .profile import Market, OpenInterestScaling, Profile, Tier
 from .profiles import PROFILES, get_profile, profile_summary

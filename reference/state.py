@@ -1,4 +1,4 @@
-"""Accounts, holders and the venue state; atomic operations (LIQ-ACCOUNT-*, LIQ-RESULT-1, LIQ-DOMAIN-2).
+"""Accounts, holders and the venue state; atomic operations (LIQ-ACCOUNT-*, LIQ-RESULT-1).
 
 An account holds a signed quote balance and a signed position in base lots per market (the dYdX v4
 form): equity is ``quote + sum(lots * mark * value_per_lot_tick)`` and no entry price is needed for

@@ -19,7 +19,8 @@ from fractions import Fraction
 from typing import Any
 
 from liqspec.reference.book import BookShape
-from liqspec.reference.cascade import CascadeConfig, MarkRule, PricePath
+from liqspec.reference.cascade import CascadeConfig, PricePath
+from liqspec.reference.marks import MarkRule
 from liqspec.reference.errors import LiqspecError
 from liqspec.reference.journal import Fill, Transfer
 from liqspec.reference.prices import Threshold
