@@ -125,9 +125,10 @@ def closable_within_fund(state: State, account: Account, market_id: str) -> bool
 
 
 @implements("LIQ-BOOK-2")
-def market_liquidate(state: State, account_id: str, market_id: str) -> Receipt:
-    """One liquidation order against the market's book: the policy's size (LIQ-EXEC-1), walked
-    level by level as liquidation steps, stopping early once the account is healthy."""
+def check_market_liquidate(state: State, account_id: str,
+                           market_id: str) -> list[tuple[int, int]]:
+    """The checks of :func:`market_liquidate`, in its order (the account, the market, the role,
+    the trigger, the position, the book, the book's depth); pure. Returns the order's plan."""
     account = state.account(account_id)
     state.market(market_id)
     if account.role != TRADER:
@@ -147,6 +148,15 @@ def market_liquidate(state: State, account_id: str, market_id: str) -> Receipt:
         raise Rejection(ResultCode.NO_BOOK_LIQUIDITY,
                         f"the {market_id} book cannot take {account_id}'s order"
                         + (" within the insurance fund" if within_fund else ""))
+    return plan
+
+
+@implements("LIQ-BOOK-2")
+def market_liquidate(state: State, account_id: str, market_id: str) -> Receipt:
+    """One liquidation order against the market's book: the policy's size (LIQ-EXEC-1), walked
+    level by level as liquidation steps, stopping early once the account is healthy."""
+    plan = check_market_liquidate(state, account_id, market_id)
+    account, book = state.account(account_id), state.books[market_id]
     first = len(state.journal)
     filled = fee = 0
     with atomic(state):

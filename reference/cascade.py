@@ -164,11 +164,18 @@ def processing_order(state: State) -> list[str]:
 
 
 @implements("LIQ-BOOK-1")
-def replace_book(state: State, market_id: str, shape: BookShape, account_id: str) -> None:
-    """Rebuild a market's book around its index (every step starts with fresh liquidity)."""
+def check_replace_book(state: State, market_id: str, account_id: str) -> None:
+    """The checks of :func:`replace_book`, in its order (the market, the account, its role);
+    pure."""
     state.market(market_id)
     if state.account(account_id).role != LIQUIDITY:
         raise MalformedState(f"book account {account_id!r} must have the liquidity role")
+
+
+@implements("LIQ-BOOK-1")
+def replace_book(state: State, market_id: str, shape: BookShape, account_id: str) -> None:
+    """Rebuild a market's book around its index (every step starts with fresh liquidity)."""
+    check_replace_book(state, market_id, account_id)
     with atomic(state):
         state.save_book(market_id)
         state.books[market_id] = build_book(shape, state.marks[market_id], account_id)

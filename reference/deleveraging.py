@@ -166,14 +166,11 @@ def adl_receive_quote(account: Account, market_id: str, lots: int, state: State)
     return bankruptcy_value_quote(account, market_id, lots, state.marks, state.profile)
 
 
-@implements("LIQ-ADL-1", "LIQ-ADL-3")
-def deleverage(state: State, account_id: str, market_id: str) -> Receipt:
-    """Close the account's whole position in ``market_id`` against the ranked opposite side, when
-    the market's liquidity cannot close it without a deficit the insurance fund cannot pay
-    (LIQ-BOOK-3). Without a book that liquidity is a fill at the mark: the account must be
-    bankrupt (equity < 0) beyond the fund. With a book it must be liquidatable and the book too
-    thin; it is then closed at its bankruptcy value even if its equity at the mark is positive,
-    as venues close a liquidated position they cannot sell at its bankruptcy price."""
+@implements("LIQ-ADL-1")
+def check_deleverage(state: State, account_id: str, market_id: str) -> list[tuple[str, int]]:
+    """The checks of :func:`deleverage`, in its order (the account, the market, the role, the
+    policy, the position, the trigger or bankruptcy, the fund, the opposite side's depth); pure.
+    Returns the allocation: each counterparty and the lots it takes, in ranking order."""
     account = state.account(account_id)
     state.market(market_id)
     if account.role != TRADER:
@@ -199,6 +196,20 @@ def deleverage(state: State, account_id: str, market_id: str) -> Receipt:
     if sum(lots for _, lots in allocation) < abs(position):
         raise Rejection(ResultCode.INSUFFICIENT_ADL_LIQUIDITY,
                         f"the opposite side holds fewer than {abs(position)} lots")
+    return allocation
+
+
+@implements("LIQ-ADL-1", "LIQ-ADL-3")
+def deleverage(state: State, account_id: str, market_id: str) -> Receipt:
+    """Close the account's whole position in ``market_id`` against the ranked opposite side, when
+    the market's liquidity cannot close it without a deficit the insurance fund cannot pay
+    (LIQ-BOOK-3). Without a book that liquidity is a fill at the mark: the account must be
+    bankrupt (equity < 0) beyond the fund. With a book it must be liquidatable and the book too
+    thin; it is then closed at its bankruptcy value even if its equity at the mark is positive,
+    as venues close a liquidated position they cannot sell at its bankruptcy price."""
+    allocation = check_deleverage(state, account_id, market_id)
+    account = state.account(account_id)
+    position = account.position(market_id)
     first = len(state.journal)
     with atomic(state):
         for counterparty_id, lots in allocation:

@@ -118,13 +118,13 @@ def insurance_fund_delta_quote(account: Account, market_id: str, lots: int,
 
 
 @implements("LIQ-EXEC-2")
-def liquidate(state: State, account_id: str, market_id: str, counterparty_id: str,
-              fill_price_ticks: int, lots: int | None = None) -> Receipt:
-    """One liquidation step: close ``lots`` (default: the policy's size) of the account's position
-    in ``market_id`` against ``counterparty_id`` at ``fill_price_ticks``, charge the fee, and
-    settle any deficit left on a flat account."""
+def check_liquidate(state: State, account_id: str, market_id: str, counterparty_id: str,
+                    fill_price_ticks: int, lots: int | None = None) -> int:
+    """The checks of :func:`liquidate`, in its order (the accounts, the market, the size, the
+    price, the same account, the role, the counterparty's market, the trigger, the position, the
+    policy's size); pure. Returns the step's size in lots."""
     account, counterparty = accounts(state, account_id, counterparty_id)
-    market = state.market(market_id)
+    state.market(market_id)
     if lots is not None:
         valid_size(lots, "liquidation size")
     valid_price(fill_price_ticks, "fill price")
@@ -144,6 +144,19 @@ def liquidate(state: State, account_id: str, market_id: str, counterparty_id: st
     if size > allowed:
         raise Rejection(ResultCode.SIZE_EXCEEDS_POLICY,
                         f"the policy lets one step close {allowed} lots, not {size}")
+    return size
+
+
+@implements("LIQ-EXEC-2")
+def liquidate(state: State, account_id: str, market_id: str, counterparty_id: str,
+              fill_price_ticks: int, lots: int | None = None) -> Receipt:
+    """One liquidation step: close ``lots`` (default: the policy's size) of the account's position
+    in ``market_id`` against ``counterparty_id`` at ``fill_price_ticks``, charge the fee, and
+    settle any deficit left on a flat account."""
+    size = check_liquidate(state, account_id, market_id, counterparty_id, fill_price_ticks, lots)
+    account, counterparty = state.account(account_id), state.account(counterparty_id)
+    market = state.market(market_id)
+    position = account.position(market_id)
     bankruptcy = bankruptcy_price(account, market_id, state.marks, state.profile).exact
     per_fill = state.profile.fee_policy == FeePolicy.PER_FILL
     fund_delta = insurance_fund_delta_quote(account, market_id, size, fill_price_ticks,
@@ -175,9 +188,9 @@ def liquidate(state: State, account_id: str, market_id: str, counterparty_id: st
 
 
 @implements("LIQ-BACKSTOP-1")
-def backstop_liquidate(state: State, account_id: str, vault_id: str) -> Receipt:
-    """Hyperliquid's backstop: below the backstop threshold, the vault takes over every position
-    at the mark and the account's remaining equity with it (or covers its negative equity)."""
+def check_backstop_liquidate(state: State, account_id: str, vault_id: str) -> None:
+    """The checks of :func:`backstop_liquidate`, in its order (the accounts, the same account,
+    the role, the vault, the policy, the vault's markets, the backstop trigger); pure."""
     account, vault = accounts(state, account_id, vault_id)
     if account_id == vault_id:
         raise Rejection(ResultCode.SAME_ACCOUNT, "an account cannot be its own backstop")
@@ -192,6 +205,14 @@ def backstop_liquidate(state: State, account_id: str, vault_id: str) -> Receipt:
     if not is_below_backstop(account, state):
         raise Rejection(ResultCode.NOT_LIQUIDATABLE,
                         f"{account_id} is at or above the backstop threshold")
+
+
+@implements("LIQ-BACKSTOP-1")
+def backstop_liquidate(state: State, account_id: str, vault_id: str) -> Receipt:
+    """Hyperliquid's backstop: below the backstop threshold, the vault takes over every position
+    at the mark and the account's remaining equity with it (or covers its negative equity)."""
+    check_backstop_liquidate(state, account_id, vault_id)
+    account = state.account(account_id)
     first = len(state.journal)
     with atomic(state):
         for market_id, lots in sorted(account.positions.items()):

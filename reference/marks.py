@@ -15,11 +15,17 @@ from .validation import valid_price
 
 
 @implements("LIQ-MARK-1")
+def check_set_mark(state: State, market_id: str, price_ticks: int) -> None:
+    """The checks of :func:`set_mark`, in its order (the market, the price); pure."""
+    state.market(market_id)
+    valid_price(price_ticks, "mark price")
+
+
+@implements("LIQ-MARK-1")
 def set_mark(state: State, market_id: str, price_ticks: int) -> Receipt:
     """Move a market's mark to ``price_ticks`` (a positive tick count). No quote moves: equity and
     requirements are derived from the mark, never stored."""
-    state.market(market_id)
-    valid_price(price_ticks, "mark price")
+    check_set_mark(state, market_id, price_ticks)
     first = len(state.journal)
     with atomic(state):
         state.save_mark(market_id)

@@ -14,13 +14,13 @@ from .ledger import sweep_residual, transfer
 from .profile import BadDebtPolicy
 from .receipts import Receipt, receipt
 from .rules import implements
-from .state import SOCIALIZED_LOSS, TRADER, State, atomic
+from .state import SOCIALIZED_LOSS, TRADER, Account, State, atomic
 
 
 @implements("LIQ-SOCIAL-2")
-def socialize_loss(state: State, market_id: str, side: int) -> Receipt:
-    """Charge the recorded bad debt to the traders holding ``side`` (+1 longs, -1 shorts) of
-    ``market_id``, pro rata to their lots."""
+def check_socialize_loss(state: State, market_id: str, side: int) -> list[Account]:
+    """The checks of :func:`socialize_loss`, in its order (the market, the side, the policy, the
+    recorded loss, the payers); pure. Returns the payers in account-ID order."""
     state.market(market_id)
     if require_int(side, "side") not in (1, -1):
         raise InvalidSize(f"side must be +1 (longs) or -1 (shorts), got {side}")
@@ -36,6 +36,16 @@ def socialize_loss(state: State, market_id: str, side: int) -> Receipt:
     total_lots = sum(abs(a.position(market_id)) for a in payers)
     if total_lots == 0:
         raise Rejection(ResultCode.NO_SOCIALIZATION_BASE, f"nobody holds that side of {market_id}")
+    return payers
+
+
+@implements("LIQ-SOCIAL-2")
+def socialize_loss(state: State, market_id: str, side: int) -> Receipt:
+    """Charge the recorded bad debt to the traders holding ``side`` (+1 longs, -1 shorts) of
+    ``market_id``, pro rata to their lots."""
+    payers = check_socialize_loss(state, market_id, side)
+    loss = -state.holders[SOCIALIZED_LOSS]
+    total_lots = sum(abs(a.position(market_id)) for a in payers)
     first = len(state.journal)
     charged = 0
     with atomic(state):
