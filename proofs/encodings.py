@@ -322,10 +322,16 @@ def tier_field(market: MarketParams, notional_quote: Term, name: str) -> Term:
     return chosen
 
 
+def tiered_requirement(notional_quote: Term, rate_ppm: Term, deduction_quote: Term) -> Term:
+    """LIQ-TIER-2, LIQ-TIER-3: a tier's requirement, ``ceil(N * rate) - deduction``."""
+    return mul_ppm_ceil(notional_quote, rate_ppm) - deduction_quote
+
+
 def maintenance_margin(market: MarketParams, notional_quote: Term) -> Term:
     """LIQ-TIER-2: ``max(ceil(N * mmr) - deduction, minimum)``, zero for a flat position."""
-    tiered = (mul_ppm_ceil(notional_quote, tier_field(market, notional_quote, "maint_margin_ppm"))
-              - tier_field(market, notional_quote, "maint_deduction_quote"))
+    tiered = tiered_requirement(notional_quote,
+                                tier_field(market, notional_quote, "maint_margin_ppm"),
+                                tier_field(market, notional_quote, "maint_deduction_quote"))
     return z3.If(notional_quote == 0, 0, zmax(tiered, market.min_maint_margin_quote))
 
 
@@ -343,8 +349,8 @@ def initial_margin(market: MarketParams, notional_quote: Term, open_interest: Te
     rate = tier_field(market, notional_quote, "init_margin_ppm")
     if market.oi_caps is not None:
         rate = oi_scaled_rate(market, rate, open_interest)
-    tiered = mul_ppm_ceil(notional_quote, rate) - tier_field(market, notional_quote,
-                                                             "init_deduction_quote")
+    tiered = tiered_requirement(notional_quote, rate,
+                                tier_field(market, notional_quote, "init_deduction_quote"))
     return z3.If(notional_quote == 0, 0,
                  zmax(tiered, maintenance_margin(market, notional_quote)))
 

@@ -237,7 +237,8 @@ CATALOGUE: tuple[Mutant, ...] = (
     # -- prices, books and cascades
     Mutant("price-min-margin-ignored", "the liquidation price ignores the minimum requirement",
            "reference/prices.py",
-           "return max(tiered, Fraction(market.min_maint_margin_quote))", "return tiered",
+           "other_maintenance + market.min_maint_margin_quote - constant",
+           "other_maintenance - constant",
            not_covered_by_proofs=("T-LIQ-PRICE is about a one-tier position with no minimum requirement "
                                   "(the only case its fidelity check compares); the liquidation price "
                                   "under a minimum requirement has no theorem")),

@@ -8,12 +8,16 @@ code prices a hypothetical post-trade account when a rule needs one.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from fractions import Fraction
 
-from .arithmetic import PPM, checked, div_ceil, div_floor, mul_ppm_ceil
+from .arithmetic import PPM, checked, div_ceil, div_floor
 from .errors import MalformedState
 from .profile import MaintenanceBasis, Market, Profile, Tier
 from .rules import implements
 from .state import Account, State
+
+#: a notional in quote quantums: an integer, or exact and fractional where a price is solved for
+Notional = int | Fraction
 
 
 @implements("LIQ-MARGIN-1")
@@ -65,15 +69,31 @@ def tier_for(market: Market, notional: int) -> Tier:
     return chosen
 
 
+@implements("LIQ-TIER-2", "LIQ-TIER-3")
+def tiered_requirement_ppm(notional: Notional, rate_ppm: int, deduction_quote: int) -> Notional:
+    """A tier's requirement before rounding, in millionths of a quote quantum:
+    ``notional * rate - deduction * 10^6``. Exact for a fractional notional too, which is how
+    :mod:`.prices` solves for the price where the requirement is met."""
+    return notional * rate_ppm - deduction_quote * PPM
+
+
+@implements("LIQ-TIER-2")
+def maintenance_requirement_ppm(market: Market, notional: Notional) -> Notional:
+    """The maintenance requirement before rounding, in millionths of a quote quantum:
+    ``max(notional * mmr - deduction, minimum)`` at the notional's tier."""
+    tier = tier_for(market, notional)
+    tiered = tiered_requirement_ppm(notional, tier.maint_margin_ppm, tier.maint_deduction_quote)
+    return max(tiered, market.min_maint_margin_quote * PPM)
+
+
 @implements("LIQ-TIER-2")
 def maintenance_margin_quote(market: Market, notional: int) -> int:
     """Maintenance requirement of a position: ``ceil(notional * mmr) - deduction``, at least the
-    market minimum; zero for a flat position."""
+    market minimum (:func:`maintenance_requirement_ppm` rounded up); zero for a flat position."""
     if notional == 0:
         return 0
-    tier = tier_for(market, notional)
-    tiered = mul_ppm_ceil(notional, tier.maint_margin_ppm) - tier.maint_deduction_quote
-    return checked(max(tiered, market.min_maint_margin_quote), "maintenance margin")
+    return checked(div_ceil(maintenance_requirement_ppm(market, notional), PPM),
+                   "maintenance margin")
 
 
 @implements("LIQ-TIER-3")
@@ -83,11 +103,9 @@ def initial_margin_quote(market: Market, notional: int, open_interest_quote: int
     if notional == 0:
         return 0
     tier = tier_for(market, notional)
-    if market.oi_scaling is None:
-        tiered = mul_ppm_ceil(notional, tier.init_margin_ppm) - tier.init_deduction_quote
-    else:
-        rate_ppm = oi_scaled_initial_margin_ppm(market, tier, open_interest_quote)
-        tiered = mul_ppm_ceil(notional, rate_ppm) - tier.init_deduction_quote
+    rate_ppm = (tier.init_margin_ppm if market.oi_scaling is None
+                else oi_scaled_initial_margin_ppm(market, tier, open_interest_quote))
+    tiered = div_ceil(tiered_requirement_ppm(notional, rate_ppm, tier.init_deduction_quote), PPM)
     return checked(max(tiered, maintenance_margin_quote(market, notional)), "initial margin")
 
 
