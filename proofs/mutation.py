@@ -356,12 +356,11 @@ CATALOGUE: tuple[Mutant, ...] = (
            '        state.holders.update(undo["holders"])\n', "        pass\n",
            not_covered_by_proofs=("no seeded fidelity case is rejected after moving a holder's balance")),
     Mutant("rate-bound-exclusive", "a rate of exactly -100% is refused", "reference/validation.py",
-           "if not -PPM <= value <= PPM:", "if not -PPM < value <= PPM:",
+           "_within(rate_ppm, what, -PPM, PPM,", "_within(rate_ppm, what, -PPM + 1, PPM,",
            covered_by=("T-FUNDING",)),
     Mutant("price-bound-exclusive", "a price of exactly 2^63-1 ticks is refused",
            "reference/validation.py",
-           "if not 0 < value <= INT64_MAX:\n        raise InvalidPrice",
-           "if not 0 < value < INT64_MAX:\n        raise InvalidPrice",
+           "_within(price, what, 1, INT64_MAX,", "_within(price, what, 1, INT64_MAX - 1,",
            not_covered_by_proofs=("the encodings leave out the int64 domain checks (LIQ-DOMAIN-1), so a "
                                   "bound at 2^63-1 is not modelled; the fidelity check skips cases the "
                                   "reference rejects as out of range")),

@@ -15,7 +15,7 @@ The profile's schema (markets, tiers, policies) is in :mod:`.profile`; the journ
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -105,21 +105,23 @@ class State:
         return self.marks[market_id]
 
     # -- atomicity (LIQ-RESULT-1): undo log of everything an operation touches --------------------
+    def _save(self, table: str, key: str, value: Callable[[], object]) -> None:
+        """Keep ``key``'s value in the undo log's ``table``, the first time an operation touches
+        it (outside an operation there is no log)."""
+        if self._undo is not None and key not in self._undo[table]:
+            self._undo[table][key] = value()
+
     def save_account(self, account_id: str) -> None:
-        if self._undo is not None and account_id not in self._undo["accounts"]:
-            self._undo["accounts"][account_id] = copy.deepcopy(self.accounts.get(account_id))
+        self._save("accounts", account_id, lambda: copy.deepcopy(self.accounts.get(account_id)))
 
     def save_holder(self, holder: str) -> None:
-        if self._undo is not None and holder not in self._undo["holders"]:
-            self._undo["holders"][holder] = self.holders[holder]
+        self._save("holders", holder, lambda: self.holders[holder])
 
     def save_book(self, market_id: str) -> None:
-        if self._undo is not None and market_id not in self._undo["books"]:
-            self._undo["books"][market_id] = copy.deepcopy(self.books.get(market_id))
+        self._save("books", market_id, lambda: copy.deepcopy(self.books.get(market_id)))
 
     def save_mark(self, market_id: str) -> None:
-        if self._undo is not None and market_id not in self._undo["marks"]:
-            self._undo["marks"][market_id] = self.marks[market_id]
+        self._save("marks", market_id, lambda: self.marks[market_id])
 
     def copy(self) -> State:
         """A deep, independent copy (for what-if evaluation and for tests)."""
