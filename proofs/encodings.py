@@ -81,6 +81,10 @@ def zsign(a: Term) -> Term:
     return z3.If(a > 0, 1, z3.If(a < 0, -1, 0))
 
 
+#: an operation's checks in its LIQ-RESULT-2 order: each condition under which it fails, and the code
+Checks = list[tuple[Cond, int]]
+
+
 def first_failing(checks: Sequence[tuple[Cond, int]], otherwise: Term | int = ResultCode.OK) -> Term:
     """The result code of the first check that fails, in order (LIQ-RESULT-2)."""
     code = val(int(otherwise)) if isinstance(otherwise, int) else otherwise
@@ -415,12 +419,16 @@ def out_of_range(value: Term, low: int, high: int) -> Cond:
 
 # -- deposits, withdrawals, insurance top-ups, marks ----------------------------------------------
 
+def check_deposit(amount: Term) -> Checks:
+    """The checks of :func:`deposit` (reference: ``collateral.check_deposit``)."""
+    return [(out_of_range(amount, 1, INT64_MAX), ResultCode.INVALID_AMOUNT)]
+
+
 def deposit(state: SymState, account_id: str, amount: Term) -> Outcome:
     """LIQ-DEPOSIT-1."""
     post = state.copy()
     transfer(post, OUTSIDE, account_id, amount)
-    code = first_failing([(out_of_range(amount, 1, INT64_MAX), ResultCode.INVALID_AMOUNT)])
-    return finish(state, code, post)
+    return finish(state, first_failing(check_deposit(amount)), post)
 
 
 def withdrawals_gated(state: SymState) -> Cond:
@@ -428,32 +436,39 @@ def withdrawals_gated(state: SymState) -> Cond:
     return z3.Or([equity(state, a) < 0 for a in state.trader_ids()] or [z3.BoolVal(False)])
 
 
+def check_withdraw(state: SymState, account_id: str, amount: Term) -> Checks:
+    """The checks of :func:`withdraw` (reference: ``collateral.check_withdraw``)."""
+    return [
+        (out_of_range(amount, 1, INT64_MAX), ResultCode.INVALID_AMOUNT),
+        (withdrawals_gated(state), ResultCode.WITHDRAWALS_GATED),
+        (amount > free_collateral(state, account_id), ResultCode.INSUFFICIENT_FREE_COLLATERAL),
+    ]
+
+
 def withdraw(state: SymState, account_id: str, amount: Term) -> Outcome:
     """LIQ-WITHDRAW-1."""
     post = state.copy()
     transfer(post, account_id, OUTSIDE, amount)
-    code = first_failing([
-        (out_of_range(amount, 1, INT64_MAX), ResultCode.INVALID_AMOUNT),
-        (withdrawals_gated(state), ResultCode.WITHDRAWALS_GATED),
-        (amount > free_collateral(state, account_id), ResultCode.INSUFFICIENT_FREE_COLLATERAL),
-    ])
-    return finish(state, code, post)
+    return finish(state, first_failing(check_withdraw(state, account_id, amount)), post)
 
 
 def fund_insurance(state: SymState, amount: Term) -> Outcome:
-    """LIQ-INSURANCE-2."""
+    """LIQ-INSURANCE-2 (its check is the deposit's: the amount)."""
     post = state.copy()
     transfer(post, OUTSIDE, INSURANCE_FUND, amount)
-    code = first_failing([(out_of_range(amount, 1, INT64_MAX), ResultCode.INVALID_AMOUNT)])
-    return finish(state, code, post)
+    return finish(state, first_failing(check_deposit(amount)), post)
+
+
+def check_set_mark(price: Term) -> Checks:
+    """The check of :func:`set_mark` (reference: ``marks.check_set_mark``)."""
+    return [(out_of_range(price, 1, INT64_MAX), ResultCode.INVALID_PRICE)]
 
 
 def set_mark(state: SymState, market_id: str, price: Term) -> Outcome:
     """LIQ-MARK-1: only the mark moves."""
     post = state.copy()
     post.marks[market_id] = val(price)
-    code = first_failing([(out_of_range(price, 1, INT64_MAX), ResultCode.INVALID_PRICE)])
-    return finish(state, code, post)
+    return finish(state, first_failing(check_set_mark(price)), post)
 
 
 # -- trades (LIQ-TRADE-1, LIQ-TRADE-2) -------------------------------------------------------------
@@ -774,6 +789,21 @@ def equity_share_terms(state: SymState, account_id: str, market_id: str,
     return equity(state, account_id), released, account_maintenance(state, account_id)
 
 
+def check_deleverage(state: SymState, account_id: str, market_id: str,
+                     allocation: Sequence[tuple[str, Term]]) -> Checks:
+    """The symbolic checks of :func:`deleverage`, after its role and policy (reference:
+    ``deleveraging.check_deleverage``; without a book, so bankruptcy and not the trigger)."""
+    position = state.accounts[account_id].positions[market_id]
+    eq = equity(state, account_id)
+    allocated = sum((take for _, take in allocation), val(0))
+    return [
+        (position == 0, ResultCode.NO_POSITION),
+        (eq >= 0, ResultCode.NOT_BANKRUPT),
+        (eq >= -state.holders[INSURANCE_FUND], ResultCode.FUND_CAN_COVER),
+        (allocated < zabs(position), ResultCode.INSUFFICIENT_ADL_LIQUIDITY),
+    ]
+
+
 def deleverage(state: SymState, account_id: str, market_id: str,
                allocation: Sequence[tuple[str, Term]] | None = None,
                order: Sequence[str] | None = None) -> Outcome:
@@ -788,14 +818,7 @@ def deleverage(state: SymState, account_id: str, market_id: str,
         allocation = greedy_allocation(state, account_id, market_id,
                                        order or sorted(a for a in state.accounts if a != account_id))
     position = acct.positions[market_id]
-    eq = equity(state, account_id)
-    allocated = sum((take for _, take in allocation), val(0))
-    code = first_failing([
-        (position == 0, ResultCode.NO_POSITION),
-        (eq >= 0, ResultCode.NOT_BANKRUPT),
-        (eq >= -state.holders[INSURANCE_FUND], ResultCode.FUND_CAN_COVER),
-        (allocated < zabs(position), ResultCode.INSUFFICIENT_ADL_LIQUIDITY),
-    ])
+    code = first_failing(check_deleverage(state, account_id, market_id, allocation))
     post = state.copy()
     for counterparty, take in allocation:
         receives = adl_receive(post, account_id, market_id, take)
@@ -813,6 +836,15 @@ def deleverage(state: SymState, account_id: str, market_id: str,
 
 # -- socialized loss (LIQ-SOCIAL-2) and funding (LIQ-FUNDING-*) ------------------------------------
 
+def check_socialize_loss(loss: Term, total_lots: Term) -> Checks:
+    """The symbolic checks of :func:`socialize_loss`, after its side and policy (reference:
+    ``socialization.check_socialize_loss``): a recorded loss, then someone to charge it to."""
+    return [
+        (loss <= 0, ResultCode.NOTHING_TO_SOCIALIZE),
+        (total_lots == 0, ResultCode.NO_SOCIALIZATION_BASE),
+    ]
+
+
 def socialize_loss(state: SymState, market_id: str, side: int) -> Outcome:
     """LIQ-SOCIAL-2: charge the recorded bad debt to one side, pro rata, each charge rounded up;
     the residual goes to the fee sink."""
@@ -825,10 +857,7 @@ def socialize_loss(state: SymState, market_id: str, side: int) -> Outcome:
     pays = {a: zsign(state.accounts[a].positions[market_id]) == side for a in payers}
     lots = {a: zabs(state.accounts[a].positions[market_id]) for a in payers}
     total = sum((z3.If(pays[a], lots[a], 0) for a in payers), val(0))
-    code = first_failing([
-        (loss <= 0, ResultCode.NOTHING_TO_SOCIALIZE),
-        (total == 0, ResultCode.NO_SOCIALIZATION_BASE),
-    ])
+    code = first_failing(check_socialize_loss(loss, total))
     post = state.copy()
     charged = val(0)
     for a in payers:
@@ -845,10 +874,15 @@ def funding_owed(value_quote: Term, rate_ppm: Term) -> Term:
     return z3.If(numerator >= 0, div_ceil(numerator, PPM), -div_floor(-numerator, PPM))
 
 
+def check_apply_funding(rate_ppm: Term) -> Checks:
+    """The check of :func:`apply_funding` (reference: ``funding.check_apply_funding``)."""
+    return [(out_of_range(rate_ppm, -PPM, PPM), ResultCode.INVALID_RATE)]
+
+
 def apply_funding(state: SymState, market_id: str, rate_ppm: Term) -> Outcome:
     """LIQ-FUNDING-1/2: collect what is owed into the pool, pay out what is due, sweep."""
     market, mark = state.market(market_id), state.marks[market_id]
-    code = first_failing([(out_of_range(rate_ppm, -PPM, PPM), ResultCode.INVALID_RATE)])
+    code = first_failing(check_apply_funding(rate_ppm))
     owed = {a: funding_owed(position_value(acct.positions[market_id], mark, market), rate_ppm)
             for a, acct in sorted(state.accounts.items())}
     post = state.copy()
