@@ -88,12 +88,12 @@ def score_price_ratio_leverage(account: Account, market_id: str, state: State) -
 
 
 RANKINGS: dict[str, Score] = {
-    "pnl_leverage": score_pnl_leverage,
-    "pnl_margin_ratio": score_pnl_margin_ratio,
-    "price_ratio_leverage": score_price_ratio_leverage,
+    AdlRanking.PNL_LEVERAGE: score_pnl_leverage,
+    AdlRanking.PNL_MARGIN_RATIO: score_pnl_margin_ratio,
+    AdlRanking.PRICE_RATIO_LEVERAGE: score_price_ratio_leverage,
 }
 #: policies that order without a score
-ORDERINGS = ("seeded", "pro_rata")
+ORDERINGS = (AdlRanking.SEEDED, AdlRanking.PRO_RATA)
 assert set(RANKINGS) | set(ORDERINGS) == set(AdlRanking), "profiles validate against this list"
 
 
@@ -116,9 +116,9 @@ def adl_allocation(state: State, account: Account, market_id: str) -> list[tuple
          and sign(a.position(market_id)) == -side),
         key=lambda a: a.account_id)
     policy = state.profile.adl_ranking
-    if policy == "pro_rata":
+    if policy == AdlRanking.PRO_RATA:
         return _pro_rata(candidates, market_id, lots_needed)
-    if policy == "seeded":  # dYdX v4: a pseudo-random start, then every candidate in turn
+    if policy == AdlRanking.SEEDED:  # dYdX v4: a pseudo-random start, then every candidate in turn
         start = _splitmix64(state.profile.adl_seed ^ state.seq) % len(candidates) if candidates else 0
         ordered = candidates[start:] + candidates[:start]
     else:

@@ -36,7 +36,7 @@ from .errors import MalformedState, Rejection, ResultCode
 from .margin import (account_maintenance_margin_quote, equity_quote, maintenance_at_entry,
                      maintenance_requirement_ppm, position_maintenance_margin_quote,
                      position_value_quote)
-from .profile import Market, Profile
+from .profile import DisplayRounding, Market, Profile
 from .rules import implements
 from .state import Account
 
@@ -165,12 +165,12 @@ def round_for_display(value: Fraction, places: int, mode: str) -> str:
     """``value`` as a decimal string with ``places`` digits after the point, rounded by ``mode``:
     ``half_up`` (ties away from zero), ``half_even`` (ties to even) or ``down`` (toward zero)."""
     scaled = Fraction(value) * 10**places
-    if mode == "half_up":
+    if mode == DisplayRounding.HALF_UP:
         magnitude = floor(abs(scaled) + Fraction(1, 2))
         units = magnitude if scaled >= 0 else -magnitude
-    elif mode == "half_even":
+    elif mode == DisplayRounding.HALF_EVEN:
         units = round(scaled)
-    elif mode == "down":
+    elif mode == DisplayRounding.DOWN:
         units = trunc(scaled)
     else:
         raise MalformedState(f"unknown display rounding {mode!r}")

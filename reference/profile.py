@@ -136,11 +136,11 @@ class Profile:
     maintenance_basis: str = MaintenanceBasis.MARK  # LIQ-TIER-6
     backstop_ratio: tuple[int, int] | None = None  # (num, den): backstop when equity < num/den * MM
     bad_debt_policy: str = BadDebtPolicy.ADL
-    adl_ranking: str = "pnl_leverage"
+    adl_ranking: str = AdlRanking.PNL_LEVERAGE
     adl_price: str = AdlPrice.BANKRUPTCY
     adl_seed: int = 0
     quote_asset: str = "quote"  # display name of the quote asset (USDT, USDC, ...)
-    display_rounding: str = "half_up"  # how the venue prints prices (LIQ-PRICE-4)
+    display_rounding: str = DisplayRounding.HALF_UP  # how the venue prints prices (LIQ-PRICE-4)
     description: str = ""
     sources: tuple[str, ...] = ()
 
