@@ -309,6 +309,7 @@ def _time_core(kwargs, config, order: str) -> tuple[float, dict]:
     """The compiled part alone: an engine built from arrays beforehand, then every step's
     opening (marks, books) and rounds, with the processing order from ``order``."""
     from liqspec.fast import cascade as fc
+    from liqspec.fast import pack
     tables = fast.tables_for(kwargs["profile"])
     market_ids = tables.market_ids
     ids = tuple(kwargs["account_ids"])
@@ -317,15 +318,13 @@ def _time_core(kwargs, config, order: str) -> tuple[float, dict]:
     cap = max(1, int(levels.max()))
     engine = fast._engine.Engine()
     lots = kwargs["lots"].copy()
-    engine.setup(tables, ids, market_ids, kwargs["quote"].copy(), lots, kwargs["cost"].copy(),
-                 (lots != 0).astype(np.uint8), kwargs["role"].copy(), kwargs["isolated"].copy(),
-                 np.array([kwargs["marks"][mid] for mid in market_ids], dtype=np.int64),
-                 [kwargs["holders"].get(h, 0) for h in fc.HOLDERS], kwargs["seq"],
-                 fc.policies_of(kwargs["profile"]),
-                 np.array(sorted(range(m), key=lambda k: market_ids[k]), dtype=np.int64),
-                 np.zeros(m, dtype=np.uint8), np.full(m, -1, dtype=np.int64),
-                 *[np.zeros((m, cap), dtype=np.int64) for _ in range(4)],
-                 *[np.zeros(m, dtype=np.int64) for _ in range(4)])
+    rows = pack.AccountRows(ids, kwargs["quote"].copy(), lots, kwargs["cost"].copy(),
+                            (lots != 0).astype(np.uint8), kwargs["role"].copy(),
+                            kwargs["isolated"].copy())
+    engine.setup(pack.EngineArrays(
+        tables, rows, np.array([kwargs["marks"][mid] for mid in market_ids], dtype=np.int64),
+        pack.holder_balances(kwargs["holders"]), kwargs["seq"], fc.policies_of(kwargs["profile"]),
+        book_capacity=cap))
     book_row = ids.index(config.book_account)
     rule = config.mark_rule
     engine.cascade_setup(cfg_cols, levels, spacing, lots_per_level, book_row, -1,

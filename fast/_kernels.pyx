@@ -25,49 +25,16 @@ cimport openmp
 from libc.stdint cimport int64_t, uint64_t, uint8_t, int8_t, INT64_MAX
 from libc.stdlib cimport malloc, free
 
+from _rules cimport *  # the shared arithmetic, tiers and requirements (LIQ-ROUND, LIQ-TIER)
+
 from liqspec.reference.errors import InvalidLeverage, MalformedState, Overflow, ResultCode
 
-from .domain import (account_arrays, entry_arrays, flag_array, health_outputs,  # LIQ-DOMAIN-1
-                     int64_array, int64_scalar, market_column)
+from .domain import flag_array, health_outputs, int64_array, int64_scalar  # LIQ-DOMAIN-1
+from .pack import account_arrays, entry_arrays, market_column
 
 cnp.import_array()
 
-cdef extern from *:
-    """
-    typedef __int128 liq_i128;
-    typedef unsigned __int128 liq_u128;
-    static inline int liq_fits_i64(liq_i128 v) {
-        return v >= (liq_i128)INT64_MIN && v <= (liq_i128)INT64_MAX;
-    }
-    /* lots * price * m in int64, or 0 when it leaves int64 (m >= 1, so an overflow of the
-       first product is an overflow of the whole). */
-    static inline int liq_value(int64_t lots, int64_t price, int64_t m, int64_t *out) {
-        int64_t p;
-        if (__builtin_mul_overflow(lots, price, &p)) return 0;
-        if (__builtin_mul_overflow(p, m, out)) return 0;
-        return 1;
-    }
-    /* a * b in 128 bits, or 0 when that overflows too */
-    static inline int liq_mul128(liq_i128 a, liq_i128 b, liq_i128 *out) {
-        return !__builtin_mul_overflow(a, b, out);
-    }
-    static inline int liq_ctz64(uint64_t v) { return __builtin_ctzll(v); }
-    /* a + b into *out; 1 when the sum left int64 (*out is then the wrapped sum) */
-    static inline int liq_add_overflow(int64_t a, int64_t b, int64_t *out) {
-        return __builtin_add_overflow(a, b, out);
-    }
-    """
-    ctypedef long long liq_i128
-    ctypedef unsigned long long liq_u128
-    int liq_fits_i64(liq_i128 v) nogil
-    int liq_value(int64_t lots, int64_t price, int64_t m, int64_t *out) nogil
-    int liq_mul128(liq_i128 a, liq_i128 b, liq_i128 *out) nogil
-    int liq_ctz64(uint64_t v) nogil
-    int liq_add_overflow(int64_t a, int64_t b, int64_t *out) nogil
-    bint __builtin_mul_overflow(int64_t a, int64_t b, int64_t* out) nogil
-
 cdef enum:
-    PPM = 1000000
     # result codes written into per-row code arrays (the values of liqspec.reference.ResultCode)
     CODE_OK = 0
     CODE_OVERFLOW = 9
@@ -76,8 +43,6 @@ cdef enum:
 assert ResultCode.OK == CODE_OK and ResultCode.OVERFLOW == CODE_OVERFLOW
 assert ResultCode.NO_POSITION == CODE_NO_POSITION
 
-# below this a product of an amount and a ppm rate is divided in 64 bits (the common case)
-cdef liq_i128 SMALL_NUMERATOR = INT64_MAX - PPM
 # batches smaller than this run on one thread: starting a team costs more than it saves
 cdef Py_ssize_t PARALLEL_ROWS = 1 << 18
 
@@ -86,60 +51,47 @@ cdef inline int _threads(Py_ssize_t rows) noexcept nogil:
     return 1 if rows < PARALLEL_ROWS else openmp.omp_get_max_threads()
 
 
-# below this a notional's requirement is computed entirely in unsigned 64 bits
+# below this the first-tier path computes a notional's requirement in unsigned 64 bits
 cdef liq_i128 SMALL_NOTIONAL = (<liq_i128>1) << 43
 
 
 # -- per-market parameters as raw pointers ---------------------------------------------------
 
-cdef struct Tables:
-    Py_ssize_t n_markets
-    Py_ssize_t width  # tier slots per market (padded)
-    const int64_t* vplt
-    const int64_t* n_tiers
-    const int64_t* floor
-    const int64_t* mmr
-    const int64_t* mded
-    const int64_t* imr
-    const int64_t* ided
-    const int64_t* min_mm
-    const int64_t* oi_lower
-    const int64_t* oi_upper
-    const uint8_t* has_oi
-
-
 cdef class _TableView:
-    """Keeps the memoryviews of a MarketTables alive while its pointers are in use."""
-    cdef const int64_t[::1] vplt, n_tiers, min_mm, oi_lower, oi_upper
-    cdef const int64_t[:, ::1] floor, mmr, mded, imr, ided
-    cdef const uint8_t[::1] has_oi
+    """Keeps the memoryviews of a MarketTables alive while its pointers (``Tables``, in
+    fast/_rules.pxd) are in use."""
+    cdef const int64_t[::1] value_per_lot_tick, n_tiers, min_maint_margin_quote
+    cdef const int64_t[::1] oi_lower_cap_quote, oi_upper_cap_quote
+    cdef const int64_t[:, ::1] tier_floor_quote, maint_margin_ppm, maint_deduction_quote
+    cdef const int64_t[:, ::1] init_margin_ppm, init_deduction_quote
+    cdef const uint8_t[::1] has_oi_scaling
     cdef Tables t
 
     def __cinit__(self, tables):
-        self.vplt = tables.value_per_lot_tick
+        self.value_per_lot_tick = tables.value_per_lot_tick
         self.n_tiers = tables.n_tiers
-        self.floor = tables.tier_floor_quote
-        self.mmr = tables.maint_margin_ppm
-        self.mded = tables.maint_deduction_quote
-        self.imr = tables.init_margin_ppm
-        self.ided = tables.init_deduction_quote
-        self.min_mm = tables.min_maint_margin_quote
-        self.oi_lower = tables.oi_lower_cap_quote
-        self.oi_upper = tables.oi_upper_cap_quote
-        self.has_oi = tables.has_oi_scaling
-        self.t.n_markets = self.vplt.shape[0]
-        self.t.width = self.floor.shape[1]
-        self.t.vplt = &self.vplt[0]
+        self.tier_floor_quote = tables.tier_floor_quote
+        self.maint_margin_ppm = tables.maint_margin_ppm
+        self.maint_deduction_quote = tables.maint_deduction_quote
+        self.init_margin_ppm = tables.init_margin_ppm
+        self.init_deduction_quote = tables.init_deduction_quote
+        self.min_maint_margin_quote = tables.min_maint_margin_quote
+        self.oi_lower_cap_quote = tables.oi_lower_cap_quote
+        self.oi_upper_cap_quote = tables.oi_upper_cap_quote
+        self.has_oi_scaling = tables.has_oi_scaling
+        self.t.n_markets = self.value_per_lot_tick.shape[0]
+        self.t.tier_width = self.tier_floor_quote.shape[1]
+        self.t.value_per_lot_tick = &self.value_per_lot_tick[0]
         self.t.n_tiers = &self.n_tiers[0]
-        self.t.floor = &self.floor[0, 0]
-        self.t.mmr = &self.mmr[0, 0]
-        self.t.mded = &self.mded[0, 0]
-        self.t.imr = &self.imr[0, 0]
-        self.t.ided = &self.ided[0, 0]
-        self.t.min_mm = &self.min_mm[0]
-        self.t.oi_lower = &self.oi_lower[0]
-        self.t.oi_upper = &self.oi_upper[0]
-        self.t.has_oi = &self.has_oi[0]
+        self.t.tier_floor_quote = &self.tier_floor_quote[0, 0]
+        self.t.maint_margin_ppm = &self.maint_margin_ppm[0, 0]
+        self.t.maint_deduction_quote = &self.maint_deduction_quote[0, 0]
+        self.t.init_margin_ppm = &self.init_margin_ppm[0, 0]
+        self.t.init_deduction_quote = &self.init_deduction_quote[0, 0]
+        self.t.min_maint_margin_quote = &self.min_maint_margin_quote[0]
+        self.t.oi_lower_cap_quote = &self.oi_lower_cap_quote[0]
+        self.t.oi_upper_cap_quote = &self.oi_upper_cap_quote[0]
+        self.t.has_oi_scaling = &self.has_oi_scaling[0]
 
 
 cdef _TableView _view(tables, Py_ssize_t n_markets_of_state):
@@ -150,29 +102,7 @@ cdef _TableView _view(tables, Py_ssize_t n_markets_of_state):
     return view
 
 
-# -- exact integer helpers (LIQ-ROUND-1/2) -------------------------------------------------------
-
-cdef inline liq_i128 ceil_ppm(liq_i128 x) noexcept nogil:
-    """ceil(x / 10^6) for x >= 0 (LIQ-ROUND-1)."""
-    cdef int64_t small
-    if x <= SMALL_NUMERATOR:
-        small = <int64_t>x
-        return (small + (PPM - 1)) / PPM
-    return (x + (PPM - 1)) / PPM
-
-
-cdef inline liq_i128 floor_div(liq_i128 a, liq_i128 b) noexcept nogil:
-    """floor(a / b) for b > 0 (LIQ-ROUND-2): C truncates toward zero, so step down for a < 0."""
-    cdef liq_i128 q = a / b
-    if a % b != 0 and a < 0:
-        q -= 1
-    return q
-
-
-cdef inline liq_i128 ceil_div(liq_i128 a, liq_i128 b) noexcept nogil:
-    """ceil(a / b) for b > 0 (LIQ-ROUND-1)."""
-    return -floor_div(-a, b)
-
+# -- gcd (the prices' lowest terms, LIQ-PRICE-3) -------------------------------------------------
 
 cdef inline uint64_t gcd64(uint64_t a, uint64_t b) noexcept nogil:
     """Binary gcd, the swap written as a minimum and an absolute difference: the loop's only
@@ -220,91 +150,6 @@ cdef inline liq_u128 gcd128(liq_u128 a, liq_u128 b) noexcept nogil:
     return gcd64(y, x % y)
 
 
-cdef inline liq_i128 iabs(liq_i128 v) noexcept nogil:
-    return -v if v < 0 else v
-
-
-# -- per-position rules ----------------------------------------------------------------------
-
-cdef inline Py_ssize_t tier_index(const Tables* t, Py_ssize_t k, liq_i128 notional) noexcept nogil:
-    """LIQ-TIER-1: the last tier whose floor is at most the notional (floors increase)."""
-    cdef Py_ssize_t base = k * t.width, i, n = t.n_tiers[k], chosen = 0
-    for i in range(1, n):
-        if <liq_i128>t.floor[base + i] <= notional:
-            chosen = i
-        else:
-            break
-    return chosen
-
-
-cdef inline bint maint_of(const Tables* t, Py_ssize_t k, liq_i128 notional,
-                          liq_i128* out) noexcept nogil:
-    """LIQ-TIER-2: max(ceil(notional * mmr) - deduction, minimum), zero when flat; False where
-    the reference's checked() raises."""
-    cdef Py_ssize_t slot, base, i, n
-    cdef liq_i128 req
-    cdef uint64_t small, product
-    if notional == 0:
-        out[0] = 0
-        return True
-    if notional < SMALL_NOTIONAL:
-        # the common case in 64 bits: notional < 2^43 and mmr < 2^20, so nothing can wrap, and
-        # ceil(.) - deduction >= -deduction >= INT64_MIN, ceil(.) <= 2^43: the result fits
-        small = <uint64_t>notional
-        base = k * t.width
-        n = t.n_tiers[k]
-        slot = base
-        for i in range(1, n):
-            if <uint64_t>t.floor[base + i] <= small:
-                slot = base + i
-            else:
-                break
-        product = small * <uint64_t>t.mmr[slot]
-        req = <int64_t>((product + (PPM - 1)) / PPM) - t.mded[slot]
-        if req < t.min_mm[k]:
-            req = t.min_mm[k]
-        out[0] = req
-        return True
-    slot = k * t.width + tier_index(t, k, notional)
-    req = ceil_ppm(notional * t.mmr[slot]) - t.mded[slot]
-    if req < t.min_mm[k]:
-        req = t.min_mm[k]
-    if not liq_fits_i64(req):
-        return False
-    out[0] = req
-    return True
-
-
-cdef inline bint initial_of(const Tables* t, Py_ssize_t k, liq_i128 notional, int64_t oi,
-                            liq_i128* out) noexcept nogil:
-    """LIQ-TIER-3/4: max(ceil(notional * imr) - deduction, maintenance); the rate rises with open
-    interest where the market scales it; False where the reference raises."""
-    cdef Py_ssize_t slot
-    cdef liq_i128 rate, tiered, maint, span
-    if notional == 0:
-        out[0] = 0
-        return True
-    slot = k * t.width + tier_index(t, k, notional)
-    rate = t.imr[slot]
-    if t.has_oi[k]:
-        if oi <= t.oi_lower[k]:
-            pass
-        elif oi >= t.oi_upper[k]:
-            rate = PPM
-        else:
-            span = <liq_i128>t.oi_upper[k] - t.oi_lower[k]
-            rate = rate + floor_div((PPM - rate) * (<liq_i128>oi - t.oi_lower[k]), span)
-    tiered = ceil_ppm(notional * rate) - t.ided[slot]
-    if not maint_of(t, k, notional, &maint):
-        return False
-    if tiered < maint:
-        tiered = maint
-    if not liq_fits_i64(tiered):
-        return False
-    out[0] = tiered
-    return True
-
-
 # -- the maintenance basis (LIQ-TIER-6) ----------------------------------------------------------
 #
 # A row whose requirements are on entry values (the profile's basis is ``entry`` and the account
@@ -314,9 +159,8 @@ cdef inline bint position_maint(const Tables* t, Py_ssize_t k, int64_t value, co
                                 liq_i128* out) noexcept nogil:
     """LIQ-TIER-6 over LIQ-TIER-2: the requirement on |value| (the notional at the mark), or on
     the entry value |entry[k]| for a row at entry."""
-    if entry != NULL:
-        return maint_of(t, k, iabs(<liq_i128>entry[k]), out)
-    return maint_of(t, k, iabs(value), out)
+    out[0] = maintenance_margin(t, k, iabs(<liq_i128>entry[k]) if entry != NULL else iabs(value))
+    return liq_fits_i64(out[0])
 
 
 cdef inline const int64_t* entry_row(const int64_t* cost, const uint8_t* at_entry, Py_ssize_t i,
@@ -351,15 +195,16 @@ cdef class _EntryBasis:
 
 cdef inline bint account_totals(const Tables* t, int64_t quote, const int64_t* lots,
                                 const int64_t* units, const uint8_t* unit_ok, const int64_t* entry,
-                                liq_i128* equity, liq_i128* maint) noexcept nogil:
-    """Equity (LIQ-MARGIN-2) and maintenance (LIQ-TIER-5) of one account, both unchecked totals;
-    False where a position value or a per-position requirement leaves int64. ``units[k]`` is
-    mark * value_per_lot_tick (see :func:`lot_units`)."""
+                                Py_ssize_t skip, liq_i128* equity, liq_i128* maint) noexcept nogil:
+    """Equity (LIQ-MARGIN-2) and maintenance (LIQ-TIER-5) of one account, both unchecked totals,
+    leaving out market ``skip`` (-1: none; the prices' fixed part, which does not move with that
+    market); False where a position value or a per-position requirement leaves int64.
+    ``units[k]`` is mark * value_per_lot_tick (see :func:`lot_units`)."""
     cdef Py_ssize_t k
     cdef int64_t value
     cdef liq_i128 eq = quote, mm = 0, mm_k
     for k in range(t.n_markets):
-        if lots[k] == 0:
+        if lots[k] == 0 or k == skip:
             continue
         if not unit_ok[k] or __builtin_mul_overflow(lots[k], units[k], &value):
             return False
@@ -390,16 +235,16 @@ cdef void first_tiers(const Tables* t, const int64_t* units, const uint8_t* unit
     cdef Py_ssize_t k, base
     cdef uint64_t bound, unit
     for k in range(t.n_markets):
-        base = k * t.width
+        base = k * t.tier_width
         bound = <uint64_t>SMALL_NOTIONAL
-        if t.n_tiers[k] > 1 and <uint64_t>t.floor[base + 1] < bound:
-            bound = <uint64_t>t.floor[base + 1]
+        if t.n_tiers[k] > 1 and <uint64_t>t.tier_floor_quote[base + 1] < bound:
+            bound = <uint64_t>t.tier_floor_quote[base + 1]
         unit = <uint64_t>units[k] if unit_ok[k] and units[k] > 0 else 0
         first[k].unit = unit
         first[k].max_lots = (bound - 1) / unit if unit != 0 and bound > 0 else 0
-        first[k].mmr = <uint64_t>t.mmr[base]
-        first[k].deduction = t.mded[base]
-        first[k].minimum = t.min_mm[k]
+        first[k].mmr = <uint64_t>t.maint_margin_ppm[base]
+        first[k].deduction = t.maint_deduction_quote[base]
+        first[k].minimum = t.min_maint_margin_quote[k]
 
 
 #: rows per block of the first-tier path: its per-row flags live on the stack, and a block's
@@ -454,7 +299,7 @@ cdef void lot_units(const Tables* t, const int64_t* marks, int64_t* units,
     one checked multiply per position gives the reference's Overflow boundary."""
     cdef Py_ssize_t k
     for k in range(t.n_markets):
-        unit_ok[k] = not __builtin_mul_overflow(marks[k], t.vplt[k], &units[k])
+        unit_ok[k] = not __builtin_mul_overflow(marks[k], t.value_per_lot_tick[k], &units[k])
 
 
 cdef object _overflow(Py_ssize_t row, str what):
@@ -486,7 +331,7 @@ cdef inline bint account_equity(const Tables* t, int64_t quote, const int64_t* l
     for k in range(t.n_markets):
         if lots[k] == 0:
             continue
-        if not liq_value(lots[k], marks[k], t.vplt[k], &value):
+        if not liq_value(lots[k], marks[k], t.value_per_lot_tick[k], &value):
             return False
         eq += value
     equity[0] = eq
@@ -538,12 +383,13 @@ cdef Py_ssize_t requirement_sums(const Tables* t, const int64_t[:, ::1] lots,
                 continue
             if entry != NULL:  # at entry no value at the mark is computed, as in the reference
                 value = 0
-            elif not liq_value(lots[i, k], marks[k], t.vplt[k], &value):
+            elif not liq_value(lots[i, k], marks[k], t.value_per_lot_tick[k], &value):
                 return i
             if open_interest == NULL:
                 ok = position_maint(t, k, value, entry, &part)
             else:
-                ok = initial_of(t, k, iabs(value), open_interest[k], &part)
+                part = initial_margin(t, k, iabs(value), open_interest[k])
+                ok = liq_fits_i64(part)
                 if ok and leverage != NULL and leverage[i * t.n_markets + k] > 0:
                     # LIQ-LEVERAGE-2: max(ceil(notional / leverage), the venue's own)
                     chosen = ceil_div(iabs(value), leverage[i * t.n_markets + k])
@@ -623,7 +469,7 @@ cdef _open_interest_quotes(const int64_t[:, ::1] lots, const int64_t[::1] marks,
                     longs += lots[i, k]
             # longs >= 0 and price, m >= 1: the 128-bit product cannot wrap before the check
             if not liq_fits_i64(longs) or not liq_fits_i64(longs * marks[k]) \
-                    or not liq_mul128(longs * marks[k], t.vplt[k], &value) \
+                    or not liq_mul128(longs * marks[k], t.value_per_lot_tick[k], &value) \
                     or not liq_fits_i64(value):
                 bad = k
                 break
@@ -653,7 +499,7 @@ cdef int health_block(const Tables* t, const FirstTier* first, Py_ssize_t start,
         entry = entry_row(cost, at_entry, start + i, m)
         if outside[i] or entry != NULL:
             if not account_totals(t, quote[start + i], lots + (start + i) * m, units, unit_ok,
-                                  entry, &eq, &mm) or not liq_fits_i64(eq) \
+                                  entry, -1, &eq, &mm) or not liq_fits_i64(eq) \
                     or not liq_fits_i64(mm):
                 bad = 1
                 eq = 0
@@ -700,7 +546,7 @@ cdef _health(const int64_t[::1] quote, const int64_t[:, ::1] lots, const int64_t
     if any_bad:
         for i in range(n):
             if not account_totals(t, quote[i], &lots[i, 0], &units[0], &unit_ok[0],
-                                  entry_row(basis.cost, basis.flags, i, m), &eq, &mm) \
+                                  entry_row(basis.cost, basis.flags, i, m), -1, &eq, &mm) \
                     or not liq_fits_i64(eq) or not liq_fits_i64(mm):
                 raise _overflow(i, "equity or maintenance margin")
     return equity, maint, flags
@@ -745,7 +591,7 @@ cdef _threshold_flags(const int64_t[::1] quote, const int64_t[:, ::1] lots,
                 if lots[i, k] == 0:
                     continue
                 if entry == NULL:  # at the mark: the value serves the requirement and equity
-                    if not liq_value(lots[i, k], marks[k], t.vplt[k], &value):
+                    if not liq_value(lots[i, k], marks[k], t.value_per_lot_tick[k], &value):
                         bad = i
                         break
                     eq += value
@@ -798,27 +644,6 @@ cdef _funding_owed_quotes(const int64_t[:] lots, int64_t mark_ticks, int64_t val
 
 # -- bankruptcy and liquidation prices (LIQ-PRICE-1/2/3) ---------------------------------------
 
-cdef inline int fixed_part(const Tables* t, int64_t quote, const int64_t* lots, const int64_t* marks,
-                           const int64_t* entry, Py_ssize_t market, liq_i128* constant,
-                           liq_i128* other_mm) noexcept nogil:
-    """(C, M_o) of prices.py: what in equity and maintenance does not move with ``market``."""
-    cdef Py_ssize_t k
-    cdef int64_t value
-    cdef liq_i128 c = quote, mo = 0, mm_k
-    for k in range(t.n_markets):
-        if k == market or lots[k] == 0:
-            continue
-        if not liq_value(lots[k], marks[k], t.vplt[k], &value):
-            return CODE_OVERFLOW
-        c += value
-        if not position_maint(t, k, value, entry, &mm_k):
-            return CODE_OVERFLOW
-        mo += mm_k
-    constant[0] = c
-    other_mm[0] = mo
-    return CODE_OK
-
-
 cdef inline liq_i128 quotient(liq_i128 x, liq_i128 g) noexcept nogil:
     """x / g for 0 <= x and 0 < g, in 64 bits when x fits (a 128-bit division is a library call)."""
     if x <= INT64_MAX:
@@ -857,7 +682,8 @@ cdef inline void store_zero(int64_t* ticks, int64_t* num, int64_t* den) noexcept
 
 
 cdef inline int bankruptcy_one(const Tables* t, int64_t quote, const int64_t* lots,
-                               const int64_t* marks, const int64_t* entry, Py_ssize_t market,
+                               const int64_t* units, const uint8_t* unit_ok, const int64_t* entry,
+                               Py_ssize_t market,
                                int64_t* ticks, int64_t* num, int64_t* den) noexcept nogil:
     """LIQ-PRICE-1: max(-C / (s * m), 0)."""
     cdef int64_t position = lots[market]
@@ -866,18 +692,20 @@ cdef inline int bankruptcy_one(const Tables* t, int64_t quote, const int64_t* lo
     cdef int code
     if position == 0:
         return CODE_NO_POSITION
-    code = fixed_part(t, quote, lots, marks, entry, market, &constant, &other_mm)
-    if code != CODE_OK:
-        return code
+    # (C, M_o) of prices.py: what in equity and maintenance does not move with ``market``
+    if not account_totals(t, quote, lots, units, unit_ok, entry, market, &constant, &other_mm):
+        return CODE_OVERFLOW
     a = -constant if side > 0 else constant  # -C / (s*m) with the sign of s moved to the top
     if a <= 0:
         store_zero(ticks, num, den)
         return CODE_OK
-    return store_price(a, 1, iabs(<liq_i128>position) * t.vplt[market], side, ticks, num, den)
+    return store_price(a, 1, iabs(<liq_i128>position) * t.value_per_lot_tick[market], side,
+                       ticks, num, den)
 
 
 cdef inline int liquidation_one(const Tables* t, int64_t quote, const int64_t* lots,
-                                const int64_t* marks, const int64_t* entry, Py_ssize_t market,
+                                const int64_t* units, const uint8_t* unit_ok, const int64_t* entry,
+                                Py_ssize_t market,
                                 int64_t* ticks, int64_t* num, int64_t* den) noexcept nogil:
     """LIQ-PRICE-2, solved in notional space.
 
@@ -895,24 +723,26 @@ cdef inline int liquidation_one(const Tables* t, int64_t quote, const int64_t* l
     """
     cdef int64_t position = lots[market]
     cdef liq_i128 constant, other_mm, K, Kp, a, b, n1, a2, b2, h
-    cdef Py_ssize_t base = market * t.width, i, chosen = 0, n_tiers = t.n_tiers[market]
-    cdef int64_t minimum = t.min_mm[market]
+    cdef Py_ssize_t base = market * t.tier_width, i, chosen = 0, n_tiers = t.n_tiers[market]
+    cdef int64_t minimum = t.min_maint_margin_quote[market]
     cdef int side = 1 if position > 0 else -1
     cdef int code
     if position == 0:
         return CODE_NO_POSITION
-    code = fixed_part(t, quote, lots, marks, entry, market, &constant, &other_mm)
-    if code != CODE_OK:
-        return code
+    # (C, M_o) of prices.py: what in equity and maintenance does not move with ``market``
+    if not account_totals(t, quote, lots, units, unit_ok, entry, market, &constant, &other_mm):
+        return CODE_OVERFLOW
     K = constant - other_mm
     if entry != NULL:
-        if not maint_of(t, market, iabs(<liq_i128>entry[market]), &h):
+        h = maintenance_margin(t, market, iabs(<liq_i128>entry[market]))
+        if not liq_fits_i64(h):
             return CODE_OVERFLOW
         a = h - K if side > 0 else K - h
         if a <= 0:
             store_zero(ticks, num, den)
             return CODE_OK
-        return store_price(a, 1, iabs(<liq_i128>position) * t.vplt[market], side, ticks, num, den)
+        return store_price(a, 1, iabs(<liq_i128>position) * t.value_per_lot_tick[market], side,
+                           ticks, num, den)
     Kp = K * PPM
     if side > 0:
         n1 = <liq_i128>minimum - K  # root of h1: K + N - min = 0
@@ -921,15 +751,16 @@ cdef inline int liquidation_one(const Tables* t, int64_t quote, const int64_t* l
             b = 1
         else:
             for i in range(1, n_tiers):  # last tier whose floor has h2 < 0
-                h = Kp + <liq_i128>t.floor[base + i] * (PPM - t.mmr[base + i]) \
-                    + <liq_i128>t.mded[base + i] * PPM
+                h = Kp + <liq_i128>t.tier_floor_quote[base + i] \
+                    * (PPM - t.maint_margin_ppm[base + i]) \
+                    + <liq_i128>t.maint_deduction_quote[base + i] * PPM
                 if h < 0:
                     chosen = i
                 else:
                     break
             # K + N - (N*r/10^6 - d) = 0  ->  N = -(K + d) * 10^6 / (10^6 - r)
-            a2 = -(K + t.mded[base + chosen]) * PPM
-            b2 = PPM - t.mmr[base + chosen]
+            a2 = -(K + t.maint_deduction_quote[base + chosen]) * PPM
+            b2 = PPM - t.maint_margin_ppm[base + chosen]
             if n1 * b2 >= a2:  # the larger root
                 a = n1
                 b = 1
@@ -941,15 +772,15 @@ cdef inline int liquidation_one(const Tables* t, int64_t quote, const int64_t* l
             store_zero(ticks, num, den)
             return CODE_OK
         for i in range(1, n_tiers):  # last tier whose floor has h2 > 0
-            h = Kp - <liq_i128>t.floor[base + i] * (PPM + t.mmr[base + i]) \
-                + <liq_i128>t.mded[base + i] * PPM
+            h = Kp - <liq_i128>t.tier_floor_quote[base + i] * (PPM + t.maint_margin_ppm[base + i]) \
+                + <liq_i128>t.maint_deduction_quote[base + i] * PPM
             if h > 0:
                 chosen = i
             else:
                 break
         # K - N - (N*r/10^6 - d) = 0  ->  N = (K + d) * 10^6 / (10^6 + r)
-        a2 = (K + t.mded[base + chosen]) * PPM
-        b2 = PPM + t.mmr[base + chosen]
+        a2 = (K + t.maint_deduction_quote[base + chosen]) * PPM
+        b2 = PPM + t.maint_margin_ppm[base + chosen]
         n1 = K - minimum  # root of h1: K - N - min = 0
         if n1 * b2 <= a2:  # the smaller root
             a = n1
@@ -960,11 +791,12 @@ cdef inline int liquidation_one(const Tables* t, int64_t quote, const int64_t* l
     if a <= 0:
         store_zero(ticks, num, den)
         return CODE_OK
-    return store_price(a, b, iabs(<liq_i128>position) * t.vplt[market], side, ticks, num, den)
+    return store_price(a, b, iabs(<liq_i128>position) * t.value_per_lot_tick[market], side,
+                       ticks, num, den)
 
 
-ctypedef int (*price_fn)(const Tables*, int64_t, const int64_t*, const int64_t*, const int64_t*,
-                         Py_ssize_t, int64_t*, int64_t*, int64_t*) noexcept nogil
+ctypedef int (*price_fn)(const Tables*, int64_t, const int64_t*, const int64_t*, const uint8_t*,
+                         const int64_t*, Py_ssize_t, int64_t*, int64_t*, int64_t*) noexcept nogil
 
 
 cdef _prices(price_fn fn, const int64_t[::1] quote, const int64_t[:, ::1] lots,
@@ -983,9 +815,14 @@ cdef _prices(price_fn fn, const int64_t[::1] quote, const int64_t[:, ::1] lots,
     cdef int8_t[::1] c_out = codes
     if n == 0:
         return ticks, num, den, codes
+    units_array = np.zeros(t.n_markets, dtype=np.int64)
+    unit_ok_array = np.zeros(t.n_markets, dtype=np.uint8)
+    cdef int64_t[::1] units = units_array
+    cdef uint8_t[::1] unit_ok = unit_ok_array
     with nogil:
+        lot_units(t, &marks[0], &units[0], &unit_ok[0])
         for i in prange(n, schedule="guided", num_threads=_threads(n)):
-            c_out[i] = <int8_t>fn(t, quote[i], &lots[i, 0], &marks[0],
+            c_out[i] = <int8_t>fn(t, quote[i], &lots[i, 0], &units[0], &unit_ok[0],
                                   entry_row(basis.cost, basis.flags, i, t.n_markets), market,
                                   &t_out[i], &n_out[i], &d_out[i])
     return ticks, num, den, codes

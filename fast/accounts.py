@@ -68,7 +68,7 @@ def open_interest_quote(state: State, market_id: str) -> int:
     """Open interest of one market (reference: margin.open_interest_quote)."""
     state.market(market_id)
     tables = tables_for(state.profile)
-    arrays = pack_state(state, tables)
+    arrays = pack_state(state, tables, read=(market_id,))
     wanted = np.array([m == market_id for m in tables.market_ids])
     return int(_kernels.open_interest_quotes(arrays.lots, arrays.marks, tables, wanted)[
         tables.column(market_id)])
@@ -78,7 +78,7 @@ def free_collateral_quote(state: State, account: Account) -> int:
     """LIQ-MARGIN-5 (reference: margin.free_collateral_quote): equity less initial margin, with
     the open interest of the account's markets."""
     tables = tables_for(state.profile)
-    everyone = pack_state(state, tables)
+    everyone = pack_state(state, tables, read=account.positions)
     wanted = np.array([m in account.positions for m in tables.market_ids])
     oi = _kernels.open_interest_quotes(everyone.lots, everyone.marks, tables, wanted)
     arrays = pack_accounts([account], state.marks, tables)
@@ -142,7 +142,7 @@ def funding_owed(state: State, market_id: str, rate_ppm: int) -> dict[str, int]:
     market = state.market(market_id)
     valid_rate(rate_ppm, "funding rate")
     tables = tables_for(state.profile)
-    arrays = pack_state(state, tables)
+    arrays = pack_state(state, tables, read=(market_id,))
     column = arrays.lots[:, tables.column(market_id)]
     owed = _kernels.funding_owed_quotes(column, state.marks[market_id],
                                         market.value_per_lot_tick, rate_ppm)

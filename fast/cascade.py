@@ -33,13 +33,13 @@ from liqspec.reference.state import BACKSTOP, HOLDERS, INSURANCE_FUND, LIQUIDITY
 from . import _engine
 from .domain import int64_array, int64_scalar
 from .operations import _engine_for, _error_for, _write_back, policies_of
-from .pack import tables_for
+from .pack import (OTHER_ROLE, AccountRows, EngineArrays, holder_balances, pack_marks, pack_rows,
+                   tables_for)
 
 __all__ = ["run_cascade", "cascade_arrays", "arrays_of", "ArrayCascadeResult"]
 
 _UNRESOLVED_DETAIL = "liquidatable at the end of the path: the book could not take it"
 #: the engine's code for a role outside ``_engine.ROLES`` (a hand-built state's)
-_OTHER_ROLE = 3
 
 
 def _events(engine: _engine.Engine, step_seconds: int) -> list[Event]:
@@ -55,16 +55,16 @@ def _events(engine: _engine.Engine, step_seconds: int) -> list[Event]:
         return ids[holder] if holder >= 0 else holders[holder]
 
     columns = [trace[c].tolist() for c in ("step", "round", "kind", "account", "market", "lots",
-                                           "price", "has_price", "quote", "rule", "detail", "d1",
-                                           "d2")]
+                                           "price", "has_price", "quote", "rule", "detail",
+                                           "detail_party", "detail_destination")]
     out = []
     append = out.append
-    for (step, round_, kind, account, market, lots, price, has_price, quote, rule, detail, d1,
-         d2) in zip(*columns):
+    for (step, round_, kind, account, market, lots, price, has_price, quote, rule, detail, party,
+         destination) in zip(*columns):
         if detail == 1:
-            text = f"counterparty {name(d1)}"
+            text = f"counterparty {name(party)}"
         elif detail == 2:
-            text = f"{name(d1)} -> {name(d2)}"
+            text = f"{name(party)} -> {name(destination)}"
         elif detail == 3:
             text = _UNRESOLVED_DETAIL
         else:
@@ -238,25 +238,9 @@ class ArrayCascadeResult:
 def arrays_of(state: State) -> dict:
     """The keyword arguments of :func:`cascade_arrays` for a reference state (its books are not
     carried: a cascade rebuilds the books of its path's markets at every step)."""
-    tables = tables_for(state.profile)
-    column = {m: k for k, m in enumerate(tables.market_ids)}
     ids = sorted(state.accounts)
-    n, m = len(ids), len(column)
-    quote = np.array([int64_scalar(state.accounts[a].quote, f"quote of {a}") for a in ids],
-                     dtype=np.int64)
-    lots = np.zeros((n, m), dtype=np.int64)
-    cost = np.zeros((n, m), dtype=np.int64)
-    role = np.zeros(n, dtype=np.int8)
-    isolated = np.full(n, -1, dtype=np.int64)
-    for i, a in enumerate(ids):
-        account = state.accounts[a]
-        for market_id, size in account.positions.items():
-            lots[i, column[market_id]] = int64_scalar(size, f"position of {a} in {market_id}")
-        for market_id, basis in account.cost_quote.items():
-            cost[i, column[market_id]] = int64_scalar(basis, f"cost basis of {a} in {market_id}")
-        role[i] = _engine.ROLES.get(account.role, _OTHER_ROLE)
-        if account.isolated_market is not None:
-            isolated[i] = column[account.isolated_market]
+    rows = pack_rows((state.accounts[a] for a in ids), tables_for(state.profile))
+    quote, lots, cost, role, isolated = rows.quote, rows.lots, rows.cost, rows.role, rows.isolated
     return {"profile": state.profile, "marks": dict(state.marks), "account_ids": ids,
             "quote": quote, "lots": lots, "cost": cost, "role": role, "isolated": isolated,
             "holders": dict(state.holders), "seq": state.seq}
@@ -302,9 +286,9 @@ def cascade_arrays(profile, marks, account_ids, quote, lots, config: CascadeConf
         role = np.zeros(n, dtype=np.int8)
     else:
         role = int64_array(role, "role", (n,), contiguous=False)
-        if not np.isin(role, [*_engine.ROLES.values(), _OTHER_ROLE]).all():
+        if not np.isin(role, [*_engine.ROLES.values(), OTHER_ROLE]).all():
             raise MalformedState(f"role must hold the codes of liqspec.fast._engine.ROLES "
-                                 f"{dict(_engine.ROLES)} (or {_OTHER_ROLE}: any other role)")
+                                 f"{dict(_engine.ROLES)} (or {OTHER_ROLE}: any other role)")
         role = role.astype(np.int8)
     if isolated is None:
         isolated = np.full(n, -1, dtype=np.int64)
@@ -338,20 +322,15 @@ def cascade_arrays(profile, marks, account_ids, quote, lots, config: CascadeConf
             _engine.ROLES[BACKSTOP]:
         raise MalformedState(f"backstop vault {config.backstop_vault!r} must have the backstop "
                              f"role")
-    holder_values = [int64_scalar((holders or {}).get(h, 0), f"balance of {h}")
-                     for h in HOLDERS]
-    mark_values = np.array([valid_price(int64_scalar(marks.get(mid, 1), f"mark of {mid}"),
-                                        f"mark of {mid}") for mid in market_ids],
-                           dtype=np.int64)
+    holder_values = holder_balances(holders or {})
+    for market_id in marks:
+        valid_price(int64_scalar(marks[market_id], f"mark of {market_id}"), f"mark of {market_id}")
+    mark_values = pack_marks(marks, tables, lots)
     column, cfg_cols, levels, spacing, lots_per_level = _book_arrays(config, market_ids)
-    cap = max(1, int(levels.max()) if m else 1)
-    sorted_cols = np.array(sorted(range(m), key=lambda k: market_ids[k]), dtype=np.int64)
     engine = _engine.Engine()
-    engine.setup(tables, ids, market_ids, quote, lots, cost, present, role, isolated, mark_values,
-                 holder_values, seq, policies_of(profile), sorted_cols,
-                 np.zeros(m, dtype=np.uint8), np.full(m, -1, dtype=np.int64),
-                 *[np.zeros((m, cap), dtype=np.int64) for _ in range(4)],
-                 *[np.zeros(m, dtype=np.int64) for _ in range(4)])
+    engine.setup(EngineArrays(tables, AccountRows(ids, quote, lots, cost, present, role, isolated),
+                              mark_values, holder_values, seq, policies_of(profile),
+                              book_capacity=int(levels.max()) if m else 1))
     engine.cascade_setup(cfg_cols, levels, spacing, lots_per_level, row[config.book_account],
                          -1 if config.backstop_vault is None else row[config.backstop_vault],
                          1 if config.mark_rule.kind == MarkKind.LAST_FILL else 0,

@@ -17,9 +17,13 @@ whole CascadeResult, trace, step records, summary and final state, must be equal
 :func:`~liqspec.fast.scenarios.random_adl_cascade`: thin books, an empty or small fund, many
 traders on both sides, cross accounts over two markets and marks moving between the calls, under
 each ranking policy, so the engine's deleveraging index meets re-keyed accounts and rebuilt
-rankings). The queries and operations kinds also give some traders a chosen leverage
-(LIQ-LEVERAGE-1/2) and insert ``set_leverage`` calls (LIQ-LEVERAGE-4), drawn from a generator of
-their own. A divergence is shrunk to a minimal case (fewer calls, accounts, positions, markets,
+rankings). One cascade or deleveraging example in ``VERIFY_EVERY`` (by seed, :func:`order_of`)
+runs the engine in its ``verify`` mode: every round's processing order from the candidate index,
+and every deleveraging allocation from the ranking index, is checked against a full scan, and a
+mismatch is a divergence (the case records ``"order": "verify"``); the others run in the default
+``index`` mode, the one users run. The queries and operations kinds also give some traders a
+chosen leverage (LIQ-LEVERAGE-1/2) and insert ``set_leverage`` calls (LIQ-LEVERAGE-4), drawn
+from a generator of their own. A divergence is shrunk to a minimal case (fewer calls, accounts, positions, markets,
 steps and levels, smaller numbers) and printed as JSON (``liqspec.codec``'s integer JSON: every
 integer a decimal string) that ``--replay`` runs again. ``--jobs`` runs the examples in worker
 processes. The exit status is 1 when a divergence was found, else 0; bad input (a budget that is
@@ -42,11 +46,14 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
+from functools import partial
+from types import SimpleNamespace
 from typing import Any
 
 from liqspec import codec
 from liqspec.reference import Account, LiqspecError, Profile
 
+from ._engine import ORDER_MODES
 from .compare import (FAST, NAMES, OPERATIONS, REFERENCE, cascade_divergence, cascade_json,
                       expected_fast, first_difference, first_operation_divergence, operations,
                       result_json, run, run_cascade_case, run_operations, snapshot_json)
@@ -55,6 +62,9 @@ from .scenarios import (Scenario, cascade_config_from_json, dumps, random_adl_ca
                         scenario_to_json, well_formed)
 
 KINDS = ("queries", "operations", "cascade", "adl")
+CASCADE_KINDS = ("cascade", "adl")
+#: one turn of the kinds in this many runs its cascades in the engine's ``verify`` mode
+VERIFY_EVERY = 4
 _INTEGER = re.compile(r"-?[1-9][0-9]*")
 
 
@@ -66,6 +76,23 @@ class DifftestInputError(LiqspecError):
 def kind_of(seed: int, kinds: Sequence[str] = KINDS) -> str:
     """The kind of the example with this seed (the kinds take turns)."""
     return kinds[seed % len(kinds)]
+
+
+def order_of(seed: int, kinds: Sequence[str] = KINDS) -> str:
+    """How the engine finds each round's processing order and deleveraging allocations in a
+    cascade example: ``verify`` (the indexes checked against a full scan every round) on the
+    first turn of the kinds in every ``VERIFY_EVERY``, else ``index``."""
+    return "verify" if (seed // len(kinds)) % VERIFY_EVERY == 0 else "index"
+
+
+def fast_for(case: dict[str, Any]) -> SimpleNamespace:
+    """The fast implementation a cascade case runs on: ``FAST``, its cascade in the case's
+    ``order`` (``index`` when the case names none, as cases written before the orders did)."""
+    order = case.get("order", "index")
+    if order == "index":
+        return FAST
+    return SimpleNamespace(**{**vars(FAST), "name": f"fast ({order})",
+                              "run_cascade": partial(FAST.run_cascade, order=order)})
 
 
 # -- queries (the per-account kernels) --------------------------------------------------------
@@ -164,17 +191,20 @@ def _operations_divergence(case: dict[str, Any]) -> int | None:
                                       run_operations(FAST, scenario, calls))
 
 
-def _cascade_divergence(case: dict[str, Any]) -> str | None:
-    """Which part of a cascade case's outcome diverges, else None."""
+def _cascade_divergence(case: dict[str, Any]) -> tuple[str, str, str] | None:
+    """Which part of a cascade case's outcome diverges, with each side's outcome class ("ok" or
+    the error type, so that shrinking a crash cannot wander into another), else None."""
     scenario = scenario_from_json(case["scenario"])
-    return cascade_divergence(run_cascade_case(REFERENCE, scenario, case["config"]),
-                              run_cascade_case(FAST, scenario, case["config"]), case["config"],
-                              scenario)
+    want = run_cascade_case(REFERENCE, scenario, case["config"])
+    got = run_cascade_case(fast_for(case), scenario, case["config"])
+    part = cascade_divergence(want, got, case["config"], scenario)
+    return None if part is None else (part, _class(want), _class(got))
 
 
 def _signature(case: dict[str, Any]) -> Any:
     """What a divergence of a case is (kept while shrinking): the diverging operation's name, or
-    that a cascade diverges; None when the case agrees or cannot be built."""
+    the diverging part of a cascade, with each side's outcome class; None when the case agrees
+    or cannot be built."""
     try:
         if not well_formed(scenario_from_json(case["scenario"])):
             return None
@@ -306,10 +336,10 @@ def _json_candidates(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
                                                         ("leverage",)) \
                 or path[-1] in ("backstop_ratio", "oi_scaling", "holders", "books", "leverage"):
             yield _edit(doc, path, _DELETE)
-    for path, value in numbers:
-        for smaller in _smaller(value):
+    for path, number in numbers:
+        for less in _smaller(number):
             # the codec's integers are decimal strings; a call's arguments are plain integers
-            yield _edit(doc, path, str(smaller) if isinstance(_at(doc, path), str) else smaller)
+            yield _edit(doc, path, str(less) if isinstance(_at(doc, path), str) else less)
 
 
 _NAMES = ("account_id", "market_id", "isolated_market", "name", "book_account",
@@ -342,7 +372,9 @@ def shrink_case(case: dict[str, Any], budget: int = 3_000) -> dict[str, Any]:
     if signature is None:
         return case
     if case["kind"] == "operations":  # nothing after the first diverging call matters
-        case = dict(case, calls=case["calls"][:_operations_divergence(case) + 1])
+        index = _operations_divergence(case)
+        assert index is not None, "a case with a signature diverges"
+        case = dict(case, calls=case["calls"][:index + 1])
     progress = True
     while progress and budget > 0:
         progress = False
@@ -360,7 +392,8 @@ def describe(case: dict[str, Any]) -> dict[str, Any]:
     """A case with both implementations' outcomes at its divergence and where they differ."""
     scenario = scenario_from_json(case["scenario"])
     # the case itself, without what an earlier report said about it
-    out = {k: case[k] for k in ("kind", "seed", "scenario", "calls", "config") if k in case}
+    out: dict[str, Any] = {k: case[k] for k in ("kind", "seed", "order", "scenario", "calls",
+                                                "config") if k in case}
     if case["kind"] == "operations":
         want = run_operations(REFERENCE, scenario, calls_from_json(case["calls"]))
         got = run_operations(FAST, scenario, calls_from_json(case["calls"]))
@@ -372,12 +405,12 @@ def describe(case: dict[str, Any]) -> dict[str, Any]:
         out.update(call=index, op=case["calls"][index][0], reference=reference["result"],
                    fast=fast["result"], difference=first_difference(reference, fast))
         return out
-    want = run_cascade_case(REFERENCE, scenario, case["config"])
-    got = run_cascade_case(FAST, scenario, case["config"])
-    part = cascade_divergence(want, got, case["config"], scenario)
+    want_cascade = run_cascade_case(REFERENCE, scenario, case["config"])
+    got_cascade = run_cascade_case(fast_for(case), scenario, case["config"])
+    part = cascade_divergence(want_cascade, got_cascade, case["config"], scenario)
     if part is None:
         return out
-    a, b = cascade_json(want), cascade_json(got)
+    a, b = cascade_json(want_cascade), cascade_json(got_cascade)
     brief = lambda c: c.get("summary") if "summary" in c else c  # noqa: E731
     out.update(part=part, reference=brief(a), fast=brief(b), difference=first_difference(a, b))
     return out
@@ -405,9 +438,11 @@ def check_example(seed: int, kinds: Sequence[str] = KINDS) -> tuple[str, int, di
             return kind, len(calls), None
         return kind, len(calls), describe(shrink_case(case))
     scenario, config = random_adl_cascade(seed) if kind == "adl" else random_cascade(seed)
-    case = {"kind": kind, "seed": seed, "scenario": scenario_to_json(scenario), "config": config}
+    case = {"kind": kind, "seed": seed, "order": order_of(seed, kinds),
+            "scenario": scenario_to_json(scenario), "config": config}
     if cascade_divergence(run_cascade_case(REFERENCE, scenario, config),
-                          run_cascade_case(FAST, scenario, config), config, scenario) is None:
+                          run_cascade_case(fast_for(case), scenario, config), config,
+                          scenario) is None:
         return kind, 1, None
     return kind, 1, describe(shrink_case(case))
 
@@ -418,6 +453,7 @@ def run_chunk(first: int, count: int, kinds: Sequence[str], deadline: float | No
     or after ``max_failures`` divergences."""
     done = {k: 0 for k in KINDS}
     checks = {k: 0 for k in KINDS}
+    verified = 0
     failures = []
     for seed in range(first, first + count):
         if deadline is not None and time.time() >= deadline:
@@ -425,11 +461,12 @@ def run_chunk(first: int, count: int, kinds: Sequence[str], deadline: float | No
         kind, n, failure = check_example(seed, kinds)
         done[kind] += 1
         checks[kind] += n
+        verified += kind in CASCADE_KINDS and order_of(seed, kinds) == "verify"
         if failure is not None:
             failures.append(failure)
             if len(failures) >= max_failures:
                 break
-    return {"done": done, "checks": checks, "failures": failures}
+    return {"done": done, "checks": checks, "verified": verified, "failures": failures}
 
 
 def campaign(examples: int | None, seconds: float | None, seed: int, quiet: bool,
@@ -446,6 +483,7 @@ def campaign(examples: int | None, seconds: float | None, seed: int, quiet: bool
                file=sys.stderr, desc="difftest", smoothing=0.05, mininterval=1.0)
     done = {k: 0 for k in KINDS}
     checks = {k: 0 for k in KINDS}
+    verified = 0
     failures: list[dict[str, Any]] = []
 
     def chunks() -> Iterator[tuple[int, int]]:
@@ -456,6 +494,8 @@ def campaign(examples: int | None, seconds: float | None, seed: int, quiet: bool
             first += count
 
     def absorb(result: dict[str, Any]) -> None:
+        nonlocal verified
+        verified += result["verified"]
         for k in KINDS:
             done[k] += result["done"][k]
             checks[k] += result["checks"][k]
@@ -481,12 +521,13 @@ def campaign(examples: int | None, seconds: float | None, seed: int, quiet: bool
                 break
     else:
         import multiprocessing
-        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+        from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
         # fork: the workers share the parent's modules (and any implementation under test)
         context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
         with ProcessPoolExecutor(jobs, mp_context=context) as pool:
-            pending, source = set(), chunks()
+            pending: set[Future[dict[str, Any]]] = set()
+            source = chunks()
             while True:
                 while len(pending) < 3 * jobs and not finished():
                     item = next(source, None)
@@ -508,19 +549,21 @@ def campaign(examples: int | None, seconds: float | None, seed: int, quiet: bool
     bar.close()
     wall = time.time() - start
     if not quiet:
-        print(summary(done, checks, seed, len(failures), wall, jobs), file=sys.stderr)
+        print(summary(done, checks, seed, len(failures), wall, jobs, verified), file=sys.stderr)
     failures.sort(key=lambda f: f.get("seed", f.get("scenario", {}).get("seed", 0)))
     return failures[:max_failures]
 
 
 def summary(done: dict[str, int], checks: dict[str, int], seed: int, divergences_: int,
-            wall: float, jobs: int) -> str:
+            wall: float, jobs: int, verified: int) -> str:
     total = sum(done.values())
     return (f"difftest: {total} examples in {wall:.1f} s ({total / max(wall, 1e-9):.0f}/s on "
             f"{jobs} job{'s' if jobs != 1 else ''}), seeds from {seed}: "
             f"{done['queries']} query scenarios ({checks['queries']} queries), "
             f"{done['operations']} operation sequences ({checks['operations']} calls), "
-            f"{done['cascade']} cascades, {done['adl']} deleveraging cascades; "
+            f"{done['cascade']} cascades, {done['adl']} deleveraging cascades, {verified} of "
+            f"these in verify mode (the engine's indexes checked against a full scan every "
+            f"round); "
             f"{divergences_} divergences")
 
 
@@ -547,7 +590,10 @@ def replay(case: dict[str, Any]) -> tuple[bool, str]:
                       f"  first difference: {out['difference']}\n")
     if "difference" not in out:
         return False, f"cascade: {_agreement(kind, case)}\n"
-    return True, (f"cascade ({out['part']} differ)\n  first difference: {out['difference']}\n")
+    order = case.get("order", "index")
+    mode = f" in the engine's {order} mode" if order != "index" else ""
+    return True, (f"cascade ({out['part']} differ){mode}\n"
+                  f"  first difference: {out['difference']}\n")
 
 
 def _agreement(kind: str, case: dict[str, Any]) -> str:
@@ -690,6 +736,9 @@ def _check_case(case: Any, where: str) -> None:
             calls_from_json(case["calls"])
         else:
             cascade_config_from_json(case["config"])
+            if case.get("order", "index") not in ORDER_MODES:
+                raise ValueError(f"order must be one of {', '.join(ORDER_MODES)}, got "
+                                 f"{case['order']!r}")
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, LiqspecError) as error:
         what = f"missing key {error}" if isinstance(error, KeyError) else str(error)
         raise DifftestInputError(f"{where}: not a replayable difftest case: {what}") from None

@@ -2,10 +2,11 @@
 
 Every array and integer a caller hands to ``liqspec.fast`` (the batch kernels, ``cascade_arrays``,
 ``MarketTables``, the packers) passes through this module, once, and gets the reference's typed
-errors: a float, bool, complex, string or non-integer object is ``NotAnInteger``; an integer
-outside the signed 64-bit domain (a uint64 of 2^63 or more, a Python int of 2^63) is ``Overflow``
-naming its place; an array of the wrong shape, or arrays that disagree on the number of accounts
-or markets, is ``MalformedState``. Nothing is wrapped, truncated or rounded.
+errors (the checks that need a ``MarketTables`` build on these in :mod:`liqspec.fast.pack`): a
+float, bool, complex, string or non-integer object is ``NotAnInteger``; an integer outside the
+signed 64-bit domain (a uint64 of 2^63 or more, a Python int of 2^63) is ``Overflow`` naming its
+place; an array of the wrong shape, or arrays that disagree on the number of accounts or markets,
+is ``MalformedState``. Nothing is wrapped, truncated or rounded.
 
 An int64 array in native byte order that already has the wanted shape and layout is returned as
 it is, never copied; any other integer array is converted exactly (a copy), after its range is
@@ -32,7 +33,7 @@ def int64_scalar(value: Any, what: str) -> int:
     return checked(int(value), what)
 
 
-def _place(index: tuple[int, ...]) -> str:
+def _place(index: tuple[int | np.integer, ...]) -> str:
     return "entry " + ", ".join(map(str, index)) if len(index) > 1 else f"entry {index[0]}"
 
 
@@ -98,54 +99,6 @@ def flag_array(value: Any, what: str, length: int) -> np.ndarray:
         raise MalformedState(f"{what} must have shape {length}, got "
                              f"{' x '.join(map(str, array.shape)) or 'a scalar'}")
     return np.ascontiguousarray(array, dtype=np.uint8)
-
-
-def account_arrays(quote: Any, lots: Any, marks: Any, tables: Any
-                   ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
-    """The (quote[N], lots[N, M], marks[M]) of a batch kernel, M the markets of ``tables``
-    (``quote`` None for a kernel without one)."""
-    m = market_count(tables)
-    lots = int64_array(lots, "lots", (None, m))
-    if quote is not None:
-        quote = int64_array(quote, "quote", (lots.shape[0],))
-    return quote, lots, int64_array(marks, "marks", (m,))
-
-
-def entry_arrays(cost: Any, at_entry: Any, lots: np.ndarray, tables: Any
-                 ) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """The (cost[N, M], at_entry[N]) of a kernel that reads maintenance (LIQ-TIER-6): each row's
-    cost bases and whether its requirements are on them (an isolated account of a profile whose
-    basis is ``entry``). Both or neither; neither means every row at the mark, which a table of
-    an ``entry`` profile does not allow (the answer would be silently the mark's)."""
-    if cost is None and at_entry is None:
-        if tables.maintenance_at_entry:
-            raise MalformedState(f"{tables.profile_name!r} takes isolated maintenance at entry "
-                                 f"(LIQ-TIER-6): pass cost and at_entry")
-        return None, None
-    if cost is None or at_entry is None:
-        raise MalformedState("cost and at_entry go together")
-    cost = int64_array(cost, "cost", lots.shape)
-    return cost, flag_array(at_entry, "at_entry", lots.shape[0])
-
-
-def market_count(tables: Any) -> int:
-    """The number of markets of a :class:`~liqspec.fast.pack.MarketTables` (whose arrays its own
-    constructor checked); anything else is ``MalformedState``."""
-    from .pack import MarketTables
-    if not isinstance(tables, MarketTables):
-        raise MalformedState(f"tables must be a MarketTables (liqspec.fast.tables_for(profile)), "
-                             f"got {type(tables).__name__}")
-    return len(tables.market_ids)
-
-
-def market_column(market: Any, tables: Any) -> int:
-    """A market column of ``tables``: an integer in 0..M-1, else ``MalformedState``."""
-    column = int64_scalar(market, "market column")
-    count = market_count(tables)
-    if not 0 <= column < count:
-        raise MalformedState(f"market column {column} is not one of the {count} columns of "
-                             f"{tables.profile_name!r}")
-    return column
 
 
 def health_outputs(out: Any, rows: int, inputs: tuple[np.ndarray, ...]

@@ -37,8 +37,8 @@ from liqspec.reference.state import HOLDERS, TRADER, Account, Book, State
 from liqspec.reference.trading import check_trade
 
 from . import _engine
-from .domain import int64_scalar as _i64
-from .pack import tables_for
+from .domain import int64_scalar
+from .pack import EngineArrays, holder_balances, pack_marks, pack_rows, tables_for
 
 #: the operations, by their reference names
 OPERATIONS = ("deposit", "withdraw", "trade", "set_mark", "open_account", "replace_book",
@@ -72,81 +72,68 @@ def policies_of(profile) -> dict[str, int]:
 
 
 def _pack_books(state: State, market_ids: tuple[str, ...], row: dict[str, int],
-                book_levels: int = 0):
+                book_levels: int = 0) -> dict:
+    """The state's books as EngineArrays' book fields, with room for ``book_levels`` levels per
+    side (a cascade rebuilds them)."""
     m = len(market_ids)
     cap = max(1, book_levels)
     for market_id in market_ids:
         book = state.books.get(market_id)
         if book is not None:
             cap = max(cap, len(book.bids), len(book.asks))
-    has_book = np.zeros(m, dtype=np.uint8)
-    book_acct = np.full(m, -1, dtype=np.int64)
-    sides = [np.zeros((m, cap), dtype=np.int64) for _ in range(4)]
-    ends = [np.zeros(m, dtype=np.int64) for _ in range(2)]
+    out = {"book_capacity": cap, "has_book": np.zeros(m, dtype=np.uint8),
+           "book_account": np.full(m, -1, dtype=np.int64),
+           **{name: np.zeros((m, cap), dtype=np.int64)
+              for name in ("bid_price", "bid_lots", "ask_price", "ask_lots")},
+           **{name: np.zeros(m, dtype=np.int64)
+              for name in ("bid_head", "bid_end", "ask_head", "ask_end")}}
     for k, market_id in enumerate(market_ids):
         book = state.books.get(market_id)
         if book is None:
             continue
-        has_book[k] = 1
-        book_acct[k] = row.get(book.account_id, -1)
-        for side, (px, lots), end in ((book.bids, sides[:2], ends[0]),
-                                      (book.asks, sides[2:], ends[1])):
-            for j, (price, resting) in enumerate(side):
-                px[k, j] = _i64(price, f"book price in {market_id}")
-                lots[k, j] = _i64(resting, f"book lots in {market_id}")
-            end[k] = len(side)
-    return has_book, book_acct, sides, ends
+        out["has_book"][k] = 1
+        out["book_account"][k] = row.get(book.account_id, -1)
+        for levels, side in ((book.bids, "bid"), (book.asks, "ask")):
+            for j, (price, resting) in enumerate(levels):
+                out[f"{side}_price"][k, j] = int64_scalar(price, f"book price in {market_id}")
+                out[f"{side}_lots"][k, j] = int64_scalar(resting, f"book lots in {market_id}")
+            out[f"{side}_end"][k] = len(levels)
+    return out
 
 
-def _engine_for(state: State, book_levels: int = 0,
-                new_account: Account | None = None, leverage: bool = False) -> _engine.Engine:
-    """Pack a whole state into an engine (accounts in sorted-id order), with room for books of
-    ``book_levels`` levels per side (a cascade rebuilds them) and, for open_account, a row for
-    ``new_account`` (not yet in the state). The chosen leverages (LIQ-LEVERAGE-2) are packed
-    when an account has one, or with ``leverage`` (set_leverage writes into them)."""
+def engine_arrays(state: State, book_levels: int = 0, new_account: Account | None = None,
+                  marks_read: tuple[str, ...] | None = None) -> EngineArrays:
+    """A whole state as :class:`~liqspec.fast.pack.EngineArrays` (accounts in sorted-id order),
+    with room for books of ``book_levels`` levels per side and, for open_account, a row for
+    ``new_account`` (not yet in the state). ``marks_read``: the markets whose mark the operation
+    reads (None: every market held), where a missing mark is the reference's ``KeyError``."""
     tables = tables_for(state.profile)
-    market_ids = tables.market_ids
-    column = {mid: k for k, mid in enumerate(market_ids)}
     everyone = state.accounts if new_account is None else {
         **state.accounts, new_account.account_id: new_account}
-    ids = tuple(sorted(everyone))
-    row = {a: i for i, a in enumerate(ids)}
-    n, m = len(ids), len(market_ids)
-    quote = np.zeros(n, dtype=np.int64)
-    lots = np.zeros((n, m), dtype=np.int64)
-    cost = np.zeros((n, m), dtype=np.int64)
-    present = np.zeros((n, m), dtype=np.uint8)
-    role = np.zeros(n, dtype=np.int8)
-    isolated = np.full(n, -1, dtype=np.int64)
-    roles = _engine.ROLES
-    for i, account_id in enumerate(ids):
-        account = everyone[account_id]
-        quote[i] = _i64(account.quote, f"quote of {account_id}")
-        for market_id, size in account.positions.items():
-            k = column.get(market_id)
-            if k is None:
-                state.market(market_id)  # raises UnknownMarket
-            lots[i, k] = _i64(size, f"position of {account_id} in {market_id}")
-            present[i, k] = 1
-        for market_id, basis in account.cost_quote.items():
-            k = column.get(market_id)
-            if k is not None:
-                cost[i, k] = _i64(basis, f"cost basis of {account_id} in {market_id}")
-        role[i] = roles.get(account.role, 3)
-        if account.isolated_market is not None:
-            isolated[i] = column.get(account.isolated_market, -2)
-    marks = np.array([_i64(state.marks.get(mid, 1), f"mark of {mid}") for mid in market_ids],
-                     dtype=np.int64)
-    holders = [_i64(state.holders[h], f"balance of {h}") for h in HOLDERS]
-    sorted_cols = np.array(sorted(range(m), key=lambda k: market_ids[k]), dtype=np.int64)
-    has_book, book_acct, sides, ends = _pack_books(state, market_ids, row, book_levels)
+    ids = sorted(everyone)
+    rows = pack_rows((everyone[a] for a in ids), tables)
+    marks = pack_marks(state.marks, tables, rows.lots, marks_read)
+    books = _pack_books(state, tables.market_ids, {a: i for i, a in enumerate(ids)}, book_levels)
+    holders = holder_balances({h: state.holders[h] for h in HOLDERS})
+    return EngineArrays(tables, rows, marks, holders, state.seq,
+                        policies_of(state.profile), **books)
+
+
+def _engine_for(state: State, book_levels: int = 0, new_account: Account | None = None,
+                leverage: bool = False, marks_read: tuple[str, ...] | None = None
+                ) -> _engine.Engine:
+    """Pack a whole state into an engine (``engine_arrays``). The chosen leverages
+    (LIQ-LEVERAGE-2) are packed when an account has one, or with ``leverage`` (set_leverage
+    writes into them)."""
+    arrays = engine_arrays(state, book_levels, new_account, marks_read)
     engine = _engine.Engine()
-    engine.setup(tables, ids, market_ids, quote, lots, cost, present, role, isolated, marks,
-                 holders, state.seq, policies_of(state.profile), sorted_cols, has_book, book_acct,
-                 *sides, np.zeros(m, dtype=np.int64), ends[0], np.zeros(m, dtype=np.int64),
-                 ends[1])
+    engine.setup(arrays)
+    ids = arrays.rows.account_ids
+    everyone = state.accounts if new_account is None else {
+        **state.accounts, new_account.account_id: new_account}
     if leverage or any(everyone[a].leverage for a in ids):
-        engine.adopt_leverage(_pack_leverage(everyone, ids, column))
+        engine.adopt_leverage(_pack_leverage(everyone, ids,
+                                             {mid: k for k, mid in enumerate(arrays.market_ids)}))
     return engine
 
 
@@ -159,7 +146,7 @@ def _pack_leverage(everyone, ids: tuple[str, ...], column: dict[str, int]) -> np
             k = column.get(market_id)
             if k is None:
                 raise UnknownMarket(f"leverage of {account_id} in unknown market {market_id!r}")
-            table[i, k] = _i64(valid_leverage(chosen, f"leverage of {account_id} in "
+            table[i, k] = int64_scalar(valid_leverage(chosen, f"leverage of {account_id} in "
                                                       f"{market_id}"), "leverage")
     return table
 
@@ -190,7 +177,7 @@ def _write_back(state: State, engine: _engine.Engine, first_record: int = 0,
     m = len(market_ids)
     quote, lots, cost = engine.quote, engine.lots, engine.cost
     touched = engine.touched.reshape(-1, m) if m else engine.touched
-    for i in np.flatnonzero(engine.acct_touched):
+    for i in np.flatnonzero(engine.account_touched):
         account = state.accounts.get(ids[i])
         if account is None:  # a row open_account added: the new account, appended as the
             # reference appends it
@@ -210,15 +197,15 @@ def _write_back(state: State, engine: _engine.Engine, first_record: int = 0,
     for holder, balance in zip(HOLDERS, engine.holders, strict=True):
         state.holders[holder] = int(balance)
     for k in np.flatnonzero(engine.book_touched):
-        bids = [[int(engine.bid_px[k, j]), int(engine.bid_lots[k, j])]
+        bids = [[int(engine.bid_price[k, j]), int(engine.bid_lots[k, j])]
                 for j in range(engine.bid_head[k], engine.bid_end[k])]
-        asks = [[int(engine.ask_px[k, j]), int(engine.ask_lots[k, j])]
+        asks = [[int(engine.ask_price[k, j]), int(engine.ask_lots[k, j])]
                 for j in range(engine.ask_head[k], engine.ask_end[k])]
         book = state.books.get(market_ids[k])
         if book is None:
-            state.books[market_ids[k]] = Book(ids[engine.book_acct[k]], bids, asks)
+            state.books[market_ids[k]] = Book(ids[engine.book_account[k]], bids, asks)
         else:
-            book.account_id = ids[engine.book_acct[k]] if engine.book_acct[k] >= 0 else \
+            book.account_id = ids[engine.book_account[k]] if engine.book_account[k] >= 0 else \
                 book.account_id
             book.bids, book.asks = bids, asks
     if marks:
@@ -287,7 +274,7 @@ def open_account(state: State, account_id: str, isolated_market: str | None = No
     write-back appends it to the state, as the reference does."""
     check_open_account(state, account_id, isolated_market, role)
     new = Account(account_id, isolated_market=isolated_market, role=role)
-    engine = _engine_for(state, new_account=new)
+    engine = _engine_for(state, new_account=new, marks_read=())
     return _run(state, "open_account", engine.account_ids.index(account_id), engine=engine)
 
 
@@ -308,7 +295,8 @@ def set_leverage(state: State, account_id: str, market_id: str, leverage: int) -
 def deposit(state: State, account_id: str, amount_quote: int) -> Receipt:
     """LIQ-DEPOSIT-1 (reference: collateral.deposit)."""
     check_deposit(state, account_id, amount_quote)
-    return _run(state, "deposit", _row(state, account_id), amount_quote)
+    return _run(state, "deposit", _row(state, account_id), amount_quote,
+                engine=_engine_for(state, marks_read=()))
 
 
 def withdraw(state: State, account_id: str, amount_quote: int) -> Receipt:
@@ -331,14 +319,14 @@ def set_mark(state: State, market_id: str, price_ticks: int) -> Receipt:
     """LIQ-MARK-1 (reference: marks.set_mark)."""
     check_set_mark(state, market_id, price_ticks)
     return _run(state, "set_mark", _column(state, market_id), price_ticks, own_seq=True,
-                marks=True)
+                marks=True, engine=_engine_for(state, marks_read=()))
 
 
 def replace_book(state: State, market_id: str, shape: BookShape, account_id: str) -> None:
     """LIQ-BOOK-1 (reference: cascade.replace_book): the market's book rebuilt around its mark
     by the engine, owned by a liquidity account. Returns None, as the reference does."""
     check_replace_book(state, market_id, account_id)
-    engine = _engine_for(state, book_levels=shape.levels)
+    engine = _engine_for(state, book_levels=shape.levels, marks_read=(market_id,))
     code, _ = engine.replace_book(_column(state, market_id), shape.levels, shape.spacing_ppm,
                                   shape.lots_per_level, _row(state, account_id))
     if code != ResultCode.OK:
@@ -384,10 +372,12 @@ def socialize_loss(state: State, market_id: str, side: int) -> Receipt:
 def apply_funding(state: State, market_id: str, rate_ppm: int) -> Receipt:
     """LIQ-FUNDING-1/2 (reference: funding.apply_funding)."""
     check_apply_funding(state, market_id, rate_ppm)
-    return _run(state, "apply_funding", _column(state, market_id), rate_ppm)
+    return _run(state, "apply_funding", _column(state, market_id), rate_ppm,
+                engine=_engine_for(state, marks_read=(market_id,)))
 
 
 def fund_insurance(state: State, amount_quote: int) -> Receipt:
     """LIQ-INSURANCE-2 (reference: insurance.fund_insurance)."""
     check_fund_insurance(state, amount_quote)
-    return _run(state, "fund_insurance", amount_quote)
+    return _run(state, "fund_insurance", amount_quote, engine=_engine_for(state, marks_read=()))
+

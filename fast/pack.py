@@ -6,7 +6,19 @@ Packing is glue (plain Python and numpy); every computation on the packed arrays
   tier tables padded to the widest market (the padding repeats the last tier; the kernels read
   only ``n_tiers[k]`` slots).
 * :class:`StateArrays`: accounts in a stable order (sorted by id, the order the reference iterates
-  in), ``quote[N]``, ``lots[N, M]`` and ``marks[M]``.
+  in), ``quote[N]``, ``lots[N, M]`` and ``marks[M]``, for the batch kernels.
+* :class:`EngineArrays`: a whole venue for the engine (``Engine.setup(arrays)``): the accounts'
+  arrays, holders, seq, policies and books.
+
+One packer reads accounts (``pack_rows``); the kernels' ``pack_accounts``, the operations'
+engine (``liqspec.fast.operations.engine_arrays``) and the cascade's arrays
+(``liqspec.fast.cascade.arrays_of``) are all built from it. The checks that need a
+:class:`MarketTables` (``account_arrays``, ``entry_arrays``, ``market_count``,
+``market_column``) live here too; :mod:`liqspec.fast.domain` checks values alone.
+
+A market missing from the marks raises ``KeyError`` (the market id) where a packed account holds
+a position in it (or where the caller says it reads that mark), as the reference raises where it
+reads that mark (LIQ-DOMAIN-2 marks every market; only hand-built marks miss one).
 
 Domain of the fast path: every packed integer is int64. A state built through the reference's
 operations always fits (balances, positions and marks are checked on every update); a hand-built
@@ -20,15 +32,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from math import gcd
+from typing import Any
 
 import numpy as np
 
-from liqspec.reference.errors import MalformedState, Overflow
+from liqspec.reference.errors import MalformedState, Overflow, UnknownMarket
 from liqspec.reference.profile import MaintenanceBasis, Profile
-from liqspec.reference.state import Account, State
+from liqspec.reference.state import HOLDERS, Account, State
 
-from .domain import flag_array, int64_array
-from .domain import int64_scalar as _int64
+from . import _engine
+from .domain import flag_array, int64_array, int64_scalar
 
 #: market columns the kernels accept; keeps every 128-bit intermediate (sums over markets of
 #: 64-bit values, times 10^6) far from wrapping
@@ -75,8 +88,8 @@ class MarketTables:
                            flag_array(self.has_oi_scaling, "has_oi_scaling", m))
         if ((self.n_tiers < 1) | (self.n_tiers > width)).any():
             raise MalformedState(f"n_tiers must be in 1..{width} (the tier width)")
-        num = _int64(self.backstop_num, "backstop ratio numerator")
-        den = _int64(self.backstop_den, "backstop ratio denominator")
+        num = int64_scalar(self.backstop_num, "backstop ratio numerator")
+        den = int64_scalar(self.backstop_den, "backstop ratio denominator")
         if not (num == den == 0 or 0 < num < den):
             raise MalformedState(f"backstop ratio must be 0 / 0 or 0 < num < den, got "
                                  f"{num} / {den}")
@@ -86,7 +99,6 @@ class MarketTables:
         try:
             return self.market_ids.index(market_id)
         except ValueError:
-            from liqspec.reference.errors import UnknownMarket
             raise UnknownMarket(f"unknown market {market_id!r} in profile "
                                 f"{self.profile_name!r}") from None
 
@@ -123,18 +135,18 @@ def pack_profile(profile: Profile) -> MarketTables:
         for k, market in enumerate(markets):
             values = [getattr(t, field) for t in market.tiers]
             values += [values[-1]] * (width - len(values))
-            out[k] = [_int64(v, f"{market.market_id}.{field}") for v in values]
+            out[k] = [int64_scalar(v, f"{market.market_id}.{field}") for v in values]
         return out
 
     def column(values: Iterable[int], what: str) -> np.ndarray:
-        return np.array([_int64(v, what) for v in values], dtype=np.int64)
+        return np.array([int64_scalar(v, what) for v in values], dtype=np.int64)
 
     if profile.backstop_ratio is None:
         num = den = 0
     else:
         num, den = profile.backstop_ratio
         common = gcd(num, den)
-        num, den = _int64(num // common, "backstop ratio numerator"), _int64(
+        num, den = int64_scalar(num // common, "backstop ratio numerator"), int64_scalar(
             den // common, "backstop ratio denominator")
     return MarketTables(
         profile_name=profile.name,
@@ -173,38 +185,201 @@ def tables_for(profile: Profile) -> MarketTables:
     return hit[1]
 
 
-def pack_accounts(accounts: Iterable[Account], marks: Mapping[str, int],
-                  tables: MarketTables) -> StateArrays:
-    """Accounts in the given order; a market with no mark is packed at 1 tick (a mark is only
-    read where an account holds a position, and the reference needs one there too)."""
+#: the engine's code for any role but its own three (liqspec.fast._engine.ROLES)
+OTHER_ROLE = 3
+
+
+@dataclass(eq=False)
+class AccountRows:
+    """Accounts as rows (in the given order), markets as the columns of the tables."""
+
+    account_ids: tuple[str, ...]
+    quote: np.ndarray  # int64[N]
+    lots: np.ndarray  # int64[N, M]
+    cost: np.ndarray  # int64[N, M], cost_quote.get(market, 0)
+    present: np.ndarray  # uint8[N, M], the market is a key of positions
+    role: np.ndarray  # int8[N], liqspec.fast._engine.ROLES codes (OTHER_ROLE for any other)
+    isolated: np.ndarray  # int64[N], market column, -1 cross, -2 a market not in the profile
+
+
+def pack_rows(accounts: Iterable[Account], tables: MarketTables) -> AccountRows:
+    """The one packer of accounts: every value checked into int64 (LIQ-DOMAIN-1), a position in
+    a market the profile does not have is ``UnknownMarket``."""
     accounts = list(accounts)
     column = {m: k for k, m in enumerate(tables.market_ids)}
-    quote = np.array([_int64(a.quote, f"quote of {a.account_id}") for a in accounts],
-                     dtype=np.int64)
-    lots = np.zeros((len(accounts), len(column)), dtype=np.int64)
+    n, m = len(accounts), len(column)
+    quote = np.zeros(n, dtype=np.int64)
+    lots = np.zeros((n, m), dtype=np.int64)
+    cost = np.zeros((n, m), dtype=np.int64)
+    present = np.zeros((n, m), dtype=np.uint8)
+    role = np.zeros(n, dtype=np.int8)
+    isolated = np.full(n, -1, dtype=np.int64)
     for i, account in enumerate(accounts):
+        account_id = account.account_id
+        quote[i] = int64_scalar(account.quote, f"quote of {account_id}")
         for market_id, size in account.positions.items():
-            if market_id not in column:
+            k = column.get(market_id)
+            if k is None:
                 tables.column(market_id)  # raises UnknownMarket
-            lots[i, column[market_id]] = _int64(size, f"position of {account.account_id} in "
-                                                      f"{market_id}")
-    mark_values = np.array([_int64(marks.get(m, 1), f"mark of {m}") for m in tables.market_ids],
-                           dtype=np.int64)
-    cost = np.zeros((len(accounts), len(column)), dtype=np.int64)
-    at_entry = np.zeros(len(accounts), dtype=np.bool_)
-    if tables.maintenance_at_entry:
-        for i, account in enumerate(accounts):
-            at_entry[i] = account.isolated_market is not None
-            for market_id, basis in account.cost_quote.items() if at_entry[i] else ():
-                if market_id in column and account.positions.get(market_id, 0) != 0:
-                    cost[i, column[market_id]] = _int64(basis, f"cost basis of "
-                                                               f"{account.account_id}")
-    return StateArrays(tuple(a.account_id for a in accounts), quote, lots, mark_values,
-                       cost, at_entry)
+            lots[i, k] = int64_scalar(size, f"position of {account_id} in {market_id}")
+            present[i, k] = 1
+        for market_id, basis in account.cost_quote.items():
+            k = column.get(market_id)
+            if k is not None:
+                cost[i, k] = int64_scalar(basis, f"cost basis of {account_id} in {market_id}")
+        role[i] = _engine.ROLES.get(account.role, OTHER_ROLE)
+        if account.isolated_market is not None:
+            isolated[i] = column.get(account.isolated_market, -2)
+    return AccountRows(tuple(a.account_id for a in accounts), quote, lots, cost, present, role,
+                       isolated)
 
 
-def pack_state(state: State, tables: MarketTables | None = None) -> StateArrays:
-    """Every account of ``state``, sorted by id, with the state's marks."""
+def pack_marks(marks: Mapping[str, int], tables: MarketTables, lots: np.ndarray,
+               read: Iterable[str] | None = None) -> np.ndarray:
+    """The marks in column order. ``read``: the markets whose mark the caller reads (None: every
+    market a row holds a position in, as valuing the rows does). A missing mark there raises
+    ``KeyError`` (the market id), as the reference's ``marks[market_id]``; a missing mark
+    elsewhere is never read and is packed as 1 tick."""
+    wanted: set[str]
+    if read is None:  # the columns of the nonzero lots
+        wanted = {tables.market_ids[k] for k in set(np.nonzero(lots)[1].tolist())}
+    else:
+        wanted = set(read)
+    out = np.ones(len(tables.market_ids), dtype=np.int64)
+    for k, market_id in enumerate(tables.market_ids):
+        if market_id in marks:
+            out[k] = int64_scalar(marks[market_id], f"mark of {market_id}")
+        elif market_id in wanted:
+            raise KeyError(market_id)
+    return out
+
+
+def pack_accounts(accounts: Iterable[Account], marks: Mapping[str, int], tables: MarketTables,
+                  read: Iterable[str] | None = None) -> StateArrays:
+    """Accounts in the given order, for the batch kernels (their cost bases where the
+    requirements are on entry values, LIQ-TIER-6; 0 elsewhere). ``read``: as
+    ``pack_marks``."""
+    rows = pack_rows(accounts, tables)
+    at_entry = (rows.isolated != -1) if tables.maintenance_at_entry else np.zeros(
+        len(rows.account_ids), dtype=np.bool_)
+    cost = np.where(at_entry[:, None] & (rows.lots != 0), rows.cost, 0).astype(np.int64)
+    return StateArrays(rows.account_ids, rows.quote, rows.lots,
+                       pack_marks(marks, tables, rows.lots, read), cost, at_entry)
+
+
+def pack_state(state: State, tables: MarketTables | None = None,
+               read: Iterable[str] | None = None) -> StateArrays:
+    """Every account of ``state``, sorted by id, with the state's marks (``read``: as
+    ``pack_marks``)."""
     tables = tables or tables_for(state.profile)
     ordered = [state.accounts[a] for a in sorted(state.accounts)]
-    return pack_accounts(ordered, state.marks, tables)
+    return pack_accounts(ordered, state.marks, tables, read)
+
+
+# -- a whole venue for the engine ----------------------------------------------------------------
+
+@dataclass(eq=False)
+class EngineArrays:
+    """What ``Engine.setup`` adopts, whole: accounts as rows in sorted-id order, markets as the
+    columns of ``tables``, every array int64 and C-contiguous unless noted. The engine changes
+    the arrays in place (the glue writes results back from them), so each is its own.
+
+    Books, one per market: the levels of a side are ``[head, end)`` of its ``[m, book_capacity]``
+    price and lots arrays, best first; ``book_account`` is the row of a book's account (-1 when
+    it is not an account)."""
+
+    tables: MarketTables
+    rows: AccountRows
+    marks: np.ndarray  # int64[M], ticks
+    holders: list[int]  # the balances in HOLDERS order
+    seq: int
+    policies: dict[str, int]  # the profile's policies as the engine's codes (policies_of)
+    book_capacity: int = 1
+    has_book: np.ndarray | None = None  # uint8[M]
+    book_account: np.ndarray | None = None  # int64[M]
+    bid_price: np.ndarray | None = None  # int64[M, book_capacity]
+    bid_lots: np.ndarray | None = None
+    ask_price: np.ndarray | None = None
+    ask_lots: np.ndarray | None = None
+    bid_head: np.ndarray | None = None  # int64[M]
+    bid_end: np.ndarray | None = None
+    ask_head: np.ndarray | None = None
+    ask_end: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        """Books not given are empty: no market has one."""
+        m = len(self.tables.market_ids)
+        cap = max(1, self.book_capacity)
+        self.book_capacity = cap
+        for name, dtype, shape, fill in (
+                ("has_book", np.uint8, (m,), 0), ("book_account", np.int64, (m,), -1),
+                ("bid_price", np.int64, (m, cap), 0), ("bid_lots", np.int64, (m, cap), 0),
+                ("ask_price", np.int64, (m, cap), 0), ("ask_lots", np.int64, (m, cap), 0),
+                ("bid_head", np.int64, (m,), 0), ("bid_end", np.int64, (m,), 0),
+                ("ask_head", np.int64, (m,), 0), ("ask_end", np.int64, (m,), 0)):
+            if getattr(self, name) is None:
+                setattr(self, name, np.full(shape, fill, dtype=dtype))
+
+    @property
+    def market_ids(self) -> tuple[str, ...]:
+        return self.tables.market_ids
+
+    @property
+    def columns_by_market_id(self) -> np.ndarray:
+        """The market columns in market-id order (the rules that walk markets "in ID order")."""
+        ids = self.tables.market_ids
+        return np.array(sorted(range(len(ids)), key=lambda k: ids[k]), dtype=np.int64)
+
+
+def holder_balances(holders: Mapping[str, int]) -> list[int]:
+    """The holders' balances in HOLDERS order, each checked into int64 (0 for one not given)."""
+    return [int64_scalar(holders.get(h, 0), f"balance of {h}") for h in HOLDERS]
+
+
+# -- the checks of arguments that need a MarketTables (LIQ-DOMAIN-1) ------------------------------
+
+def market_count(tables: Any) -> int:
+    """The number of markets of a :class:`MarketTables` (whose arrays its own constructor
+    checked); anything else is ``MalformedState``."""
+    if not isinstance(tables, MarketTables):
+        raise MalformedState(f"tables must be a MarketTables (liqspec.fast.tables_for(profile)), "
+                             f"got {type(tables).__name__}")
+    return len(tables.market_ids)
+
+
+def market_column(market: Any, tables: Any) -> int:
+    """A market column of ``tables``: an integer in 0..M-1, else ``MalformedState``."""
+    column = int64_scalar(market, "market column")
+    count = market_count(tables)
+    if not 0 <= column < count:
+        raise MalformedState(f"market column {column} is not one of the {count} columns of "
+                             f"{tables.profile_name!r}")
+    return column
+
+
+def account_arrays(quote: Any, lots: Any, marks: Any, tables: Any
+                   ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """The (quote[N], lots[N, M], marks[M]) of a batch kernel, M the markets of ``tables``
+    (``quote`` None for a kernel without one)."""
+    m = market_count(tables)
+    lots = int64_array(lots, "lots", (None, m))
+    if quote is not None:
+        quote = int64_array(quote, "quote", (lots.shape[0],))
+    return quote, lots, int64_array(marks, "marks", (m,))
+
+
+def entry_arrays(cost: Any, at_entry: Any, lots: np.ndarray, tables: Any
+                 ) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The (cost[N, M], at_entry[N]) of a kernel that reads maintenance (LIQ-TIER-6): each row's
+    cost bases and whether its requirements are on them (an isolated account of a profile whose
+    basis is ``entry``). Both or neither; neither means every row at the mark, which a table of
+    an ``entry`` profile does not allow (the answer would be silently the mark's)."""
+    if cost is None and at_entry is None:
+        if tables.maintenance_at_entry:
+            raise MalformedState(f"{tables.profile_name!r} takes isolated maintenance at entry "
+                                 f"(LIQ-TIER-6): pass cost and at_entry")
+        return None, None
+    if cost is None or at_entry is None:
+        raise MalformedState("cost and at_entry go together")
+    cost = int64_array(cost, "cost", lots.shape)
+    return cost, flag_array(at_entry, "at_entry", lots.shape[0])

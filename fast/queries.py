@@ -7,8 +7,8 @@ the fee of one step (LIQ-FEE-1), the deleveraging allocation (LIQ-ADL-2) and the
 bankrupt account receives for lots deleveraged (LIQ-ADL-4). The lookups come first, in the
 reference's order (the catalogue's bankruptcy-price check, then the market, then the account's
 row), then the arguments' int64 domain; the engine computes the answer with the same cdef
-functions its operations use (``maint_of``, ``initial_of``, ``size_lots``, ``fee_quote``,
-``adl_allocation``, ``adl_receive``) on a state packed by the operations' own packer, and a
+functions its operations use (``maintenance_margin``, ``initial_margin``, ``size_lots``,
+``fee_quote``, ``adl_allocation``, ``adl_receive``) on a state packed by the operations' own packer, and a
 result code becomes the reference's typed error. A query changes nothing.
 """
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 from liqspec.reference.errors import MalformedState, ResultCode
 from liqspec.reference.state import Account, State
 
-from .domain import int64_scalar as _i64
+from .domain import int64_scalar
 from .operations import _column, _engine_for, _error_for, _row
 
 #: the queries, by the names the conformance catalogue calls them
@@ -37,7 +37,7 @@ def _answer(query: str, code_and_value: tuple):
 def maintenance_requirement(state: State, market_id: str, notional_quote: int) -> dict[str, int]:
     """LIQ-TIER-1/2: the tier (its index from 0) and the maintenance requirement of a notional."""
     state.market(market_id)
-    notional = _i64(notional_quote, "notional")
+    notional = int64_scalar(notional_quote, "notional")
     tier, requirement = _answer("maintenance_requirement", _engine_for(state)
                                 .maintenance_requirement(_column(state, market_id), notional))
     return {"tier": tier, "maint_margin_quote": requirement}
@@ -47,8 +47,8 @@ def initial_requirement(state: State, market_id: str, notional_quote: int,
                         open_interest_quote: int) -> dict[str, int]:
     """LIQ-TIER-1/3/4: the tier and the initial requirement of a notional at an open interest."""
     state.market(market_id)
-    notional = _i64(notional_quote, "notional")
-    open_interest = _i64(open_interest_quote, "open interest")
+    notional = int64_scalar(notional_quote, "notional")
+    open_interest = int64_scalar(open_interest_quote, "open interest")
     tier, requirement = _answer("initial_requirement", _engine_for(state).initial_requirement(
         _column(state, market_id), notional, open_interest))
     return {"tier": tier, "init_margin_quote": requirement}
@@ -68,7 +68,7 @@ def liquidation_fee(state: State, market_id: str, side: int, lots: int, fill_pri
     if bankruptcy_den <= 0:
         raise MalformedState("the bankruptcy price's denominator must be positive")
     state.market(market_id)
-    args = [_i64(value, what) for value, what in (
+    args = [int64_scalar(value, what) for value, what in (
         (side, "side"), (lots, "liquidation size"), (fill_price_ticks, "fill price"),
         (bankruptcy_num, "bankruptcy price numerator"),
         (bankruptcy_den, "bankruptcy price denominator"), (surplus_quote, "surplus"))]
@@ -91,6 +91,6 @@ def adl_receive_quote(account: Account, market_id: str, lots: int, state: State)
     """LIQ-ADL-4: the quote the account receives for closing ``lots`` by deleveraging
     (negative: it pays)."""
     state.market(market_id)
-    size = _i64(lots, "deleveraged lots")
+    size = int64_scalar(lots, "deleveraged lots")
     return _answer("adl_receive_quote", _engine_for(state).adl_receive(
         _row(state, account.account_id), _column(state, market_id), size))

@@ -37,8 +37,9 @@ import os
 import sys
 import textwrap
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -254,6 +255,17 @@ def _mutate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
 
 
+def _progress(args: argparse.Namespace, missed: str) -> Callable[[Any], None]:
+    """The progress line of each mutant's result on standard error (none with --quiet): its
+    name, ``caught`` or ``missed``, and its seconds."""
+    def report(result: Any) -> None:
+        if not args.quiet:
+            verdict = "caught" if result.caught else missed
+            print(f"  {result.mutant.name:<32} {verdict:<{len(missed) + 1}}"
+                  f"{result.seconds:6.1f} s", file=sys.stderr, flush=True)
+    return report
+
+
 def _run_mutate_by_proofs(args: argparse.Namespace, mutants) -> str:
     from . import mutation
 
@@ -266,13 +278,8 @@ def _run_mutate_by_proofs(args: argparse.Namespace, mutants) -> str:
                   f"no mutant can be judged: {baseline.not_proved}", file=sys.stderr)
             return ""
 
-    def progress(result) -> None:
-        if not args.quiet:
-            print(f"  {result.mutant.name:<32} {'caught' if result.caught else 'not caught':<11}"
-                  f"{result.seconds:6.1f} s", file=sys.stderr, flush=True)
-
     results = mutation.run_catalogue_by_proofs(mutants, jobs=1, prove_jobs=args.jobs,
-                                               on_result=progress)
+                                               on_result=_progress(args, "not caught"))
     rows = [[r.mutant.name, ", ".join(f"{t} {v}" for t, v in sorted(r.not_proved.items()))
              or "-", ", ".join(r.mutant.covered_by) or
              f"none: {r.mutant.not_covered_by_proofs}",
@@ -319,13 +326,8 @@ def run_mutate(args: argparse.Namespace) -> str:
                   f"{baseline.tests}", file=sys.stderr)
             return ""
 
-    def progress(result) -> None:
-        if not args.quiet:
-            print(f"  {result.mutant.name:<32} {'caught' if result.caught else 'SURVIVED':<9}"
-                  f"{result.seconds:6.1f} s", file=sys.stderr, flush=True)
-
     results = mutation.run_catalogue(mutants, tests_dir, args.examples, args.seed, args.jobs,
-                                     progress)
+                                     _progress(args, "SURVIVED"))
     rows = [[r.mutant.name, r.mutant.bug, r.fidelity, r.tests,
              "caught" if r.caught else "SURVIVED", f"{r.seconds:.1f}"] for r in results]
     lines += _table(rows, ["mutant", "bug", "fidelity (proofs)", "tests", "verdict", "seconds"])

@@ -63,6 +63,19 @@ class Mutant:
     not_covered_by_proofs: str = ""
 
 
+# why no theorem covers a mutant, where several mutants share the reason
+BOOK_WALK_NOT_ENCODED = (
+    "the order-book walk of a liquidation order (reference/book.py) has no encoding: "
+    "T-CASCADE-BMC lets each step take any lots from any level, so it holds for every walk "
+    "and pins none")
+MARK_RULES_NOT_ENCODED = (
+    "the cascade's mark rules (reference/marks.py) have no encoding: T-CASCADE-BMC allows "
+    "any mark move between rounds")
+ADL_RANKING_IS_POLICY = (
+    "ADL rankings are policy, not invariants: T-ADL and T-ADL-SIDE hold for every order, and "
+    "the fidelity check walks the reference's own ranking, so no theorem pins the order")
+
+
 CATALOGUE: tuple[Mutant, ...] = (
     Mutant("ppm-ceil-to-floor", "requirements and fees round in the account's favour",
            "reference/arithmetic.py",
@@ -246,43 +259,32 @@ CATALOGUE: tuple[Mutant, ...] = (
            "reference/book.py",
            "affordable = div_floor(equity + fund, -per_lot)",
            "affordable = div_ceil(equity + fund, -per_lot)",
-           not_covered_by_proofs=("the order-book walk of a liquidation order (reference/book.py) has no "
-                                  "encoding: T-CASCADE-BMC lets each step take any lots from any level, "
-                                  "so it holds for every walk and pins none")),
+           not_covered_by_proofs=BOOK_WALK_NOT_ENCODED),
     Mutant("walk-forgets-deficit", "the book walk does not carry a level's deficit to the next",
            "reference/book.py", "        equity += take * per_lot\n", "        equity += 0\n",
-           not_covered_by_proofs=("the order-book walk of a liquidation order (reference/book.py) has no "
-                                  "encoding: T-CASCADE-BMC lets each step take any lots from any level, "
-                                  "so it holds for every walk and pins none")),
+           not_covered_by_proofs=BOOK_WALK_NOT_ENCODED),
     Mutant("walk-limits-fills-at-mark", "a fill at the mark is limited by the fund",
            "reference/book.py",
            "if within_fund and per_lot < 0:", "if within_fund and per_lot <= 0:",
-           not_covered_by_proofs=("the order-book walk of a liquidation order (reference/book.py) has no "
-                                  "encoding: T-CASCADE-BMC lets each step take any lots from any level, "
-                                  "so it holds for every walk and pins none")),
+           not_covered_by_proofs=BOOK_WALK_NOT_ENCODED),
     Mutant("order-goes-on-when-healthy", "a liquidation order keeps filling once healthy",
            "reference/book.py",
            "            if not is_liquidatable(account, state):\n                break",
            "            if False:\n                break",
-           not_covered_by_proofs=("the order-book walk of a liquidation order (reference/book.py) has no "
-                                  "encoding: T-CASCADE-BMC lets each step take any lots from any level, "
-                                  "so it holds for every walk and pins none")),
+           not_covered_by_proofs=BOOK_WALK_NOT_ENCODED),
     Mutant("band-low-rounds-away", "the mark band's lower bound rounds away from the index",
            "reference/marks.py",
            "return (div_ceil(index_ticks * (PPM - rule.band_ppm), PPM),",
            "return (div_floor(index_ticks * (PPM - rule.band_ppm), PPM),",
-           not_covered_by_proofs=("the cascade's mark rules (reference/marks.py) have no encoding: "
-                                  "T-CASCADE-BMC allows any mark move between rounds")),
+           not_covered_by_proofs=MARK_RULES_NOT_ENCODED),
     Mutant("band-high-rounds-away", "the mark band's upper bound rounds away from the index",
            "reference/marks.py",
            "div_floor(index_ticks * (PPM + rule.band_ppm), PPM))",
            "div_ceil(index_ticks * (PPM + rule.band_ppm), PPM))",
-           not_covered_by_proofs=("the cascade's mark rules (reference/marks.py) have no encoding: "
-                                  "T-CASCADE-BMC allows any mark move between rounds")),
+           not_covered_by_proofs=MARK_RULES_NOT_ENCODED),
     Mutant("mark-first-fill", "the mark follows a round's first fill, not its last",
            "reference/cascade.py", "fills[-1] if fills else None", "fills[0] if fills else None",
-           not_covered_by_proofs=("the cascade's mark rules (reference/marks.py) have no encoding: "
-                                  "T-CASCADE-BMC allows any mark move between rounds")),
+           not_covered_by_proofs=MARK_RULES_NOT_ENCODED),
     Mutant("shock-path-ceil", "the shock path rounds the index up", "reference/cascade.py",
            "path = [div_floor(start * (PPM * steps - drop_ppm * k), PPM * steps)",
            "path = [div_ceil(start * (PPM * steps - drop_ppm * k), PPM * steps)",
@@ -309,36 +311,26 @@ CATALOGUE: tuple[Mutant, ...] = (
            "reference/deleveraging.py",
            "cost = abs(account.cost_quote.get(market_id, 0))\n    if cost == 0:",
            "cost = account.cost_quote.get(market_id, 0)\n    if cost == 0:",
-           not_covered_by_proofs=("ADL rankings are policy, not invariants: T-ADL and T-ADL-SIDE hold for"
-                                  " every order, and the fidelity check walks the reference's own "
-                                  "ranking, so no theorem pins the order")),
+           not_covered_by_proofs=ADL_RANKING_IS_POLICY),
     Mutant("margin-ratio-counts-losses", "the Binance ADL score counts a loss",
            "reference/deleveraging.py",
            "pnl_percent = Fraction(max(0, pnl), max(one_unit, wallet))",
            "pnl_percent = Fraction(pnl, max(one_unit, wallet))",
-           not_covered_by_proofs=("ADL rankings are policy, not invariants: T-ADL and T-ADL-SIDE hold for"
-                                  " every order, and the fidelity check walks the reference's own "
-                                  "ranking, so no theorem pins the order")),
+           not_covered_by_proofs=ADL_RANKING_IS_POLICY),
     Mutant("margin-ratio-zero-equity", "the Binance ADL score divides by zero equity",
            "reference/deleveraging.py",
            "    if equity <= 0:\n        return Fraction(0)",
            "    if equity < 0:\n        return Fraction(0)",
-           not_covered_by_proofs=("ADL rankings are policy, not invariants: T-ADL and T-ADL-SIDE hold for"
-                                  " every order, and the fidelity check walks the reference's own "
-                                  "ranking, so no theorem pins the order")),
+           not_covered_by_proofs=ADL_RANKING_IS_POLICY),
     Mutant("price-ratio-short-inverted", "a short's Hyperliquid ratio is value over cost",
            "reference/deleveraging.py",
            "else Fraction(cost, max(value, 1))", "else Fraction(value, cost)",
-           not_covered_by_proofs=("ADL rankings are policy, not invariants: T-ADL and T-ADL-SIDE hold for"
-                                  " every order, and the fidelity check walks the reference's own "
-                                  "ranking, so no theorem pins the order")),
+           not_covered_by_proofs=ADL_RANKING_IS_POLICY),
     Mutant("seeded-start-ignores-seq", "the seeded ADL start ignores the sequence number",
            "reference/deleveraging.py",
            "_splitmix64(state.profile.adl_seed ^ state.seq)",
            "_splitmix64(state.profile.adl_seed)",
-           not_covered_by_proofs=("ADL rankings are policy, not invariants: T-ADL and T-ADL-SIDE hold for"
-                                  " every order, and the fidelity check walks the reference's own "
-                                  "ranking, so no theorem pins the order")),
+           not_covered_by_proofs=ADL_RANKING_IS_POLICY),
     Mutant("adl-fill-records-mark", "an ADL fill at the bankruptcy value records a price",
            "reference/deleveraging.py",
            "price = None if state.profile.adl_price != AdlPrice.MARK else state.marks[market_id]",

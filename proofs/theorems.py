@@ -187,16 +187,26 @@ def abstract(obligation: Obligation, terms: dict[str, Term]) -> Obligation:
 
 # -- deposits, withdrawals, top-ups, marks ----------------------------------------------------------
 
+def one_call(params: Params, op: str, ids: dict[str, str], argument: str, variable: str,
+             goals: Callable[[SymState, E.Outcome], dict[str, z3.BoolRef]] | None = None,
+             check: str = "state_invariants") -> list[Obligation]:
+    """The obligation of one call of the encoding ``E.<op>`` on the symbolic pre-state: the call
+    names the accounts or markets ``ids`` (in the reference's argument order) and takes one
+    symbolic integer, the z3 constant ``variable``, as its argument ``argument``. The goals are
+    the state invariants after the call unless ``goals(pre, outcome)`` gives others."""
+    st = pre_state(params)
+    (value,) = ints(variable)
+    out = getattr(E, op)(st, *ids.values(), value)
+    return [op_obligation(op, st, out, Step(op, {**ids, argument: value}),
+                          goals(st, out) if goals else None, check)]
+
+
 @theorem("T-DEPOSIT", "a deposit preserves every state invariant (LIQ-INV-1,2,3,4,8)",
          ("LIQ-DEPOSIT-1", "LIQ-INV-1", "LIQ-INV-2", "LIQ-INV-3", "LIQ-INV-4", "LIQ-INV-8"),
          fidelity=("deposit",),
          rlimit=1_000_000)
 def _deposit(params: Params) -> list[Obligation]:
-    st = pre_state(params)
-    (amount,) = ints("arg_amount")
-    out = E.deposit(st, "a0", amount)
-    return [op_obligation("deposit", st, out, Step("deposit", {"account_id": "a0",
-                                                               "amount_quote": amount}))]
+    return one_call(params, "deposit", {"account_id": "a0"}, "amount_quote", "arg_amount")
 
 
 @theorem("T-WITHDRAW", "a withdrawal preserves every state invariant",
@@ -205,11 +215,7 @@ def _deposit(params: Params) -> list[Obligation]:
          fidelity=("withdraw",),
          rlimit=2_000_000)
 def _withdraw(params: Params) -> list[Obligation]:
-    st = pre_state(params)
-    (amount,) = ints("arg_amount")
-    out = E.withdraw(st, "a0", amount)
-    return [op_obligation("withdraw", st, out, Step("withdraw", {"account_id": "a0",
-                                                                 "amount_quote": amount}))]
+    return one_call(params, "withdraw", {"account_id": "a0"}, "amount_quote", "arg_amount")
 
 
 @theorem("T-WITHDRAW-MARGIN", "after a withdrawal the account still meets initial margin, so "
@@ -218,15 +224,12 @@ def _withdraw(params: Params) -> list[Obligation]:
          fidelity=("withdraw", "margin"),
          rlimit=2_000_000)
 def _withdraw_margin(params: Params) -> list[Obligation]:
-    st = pre_state(params)
-    (amount,) = ints("arg_amount")
-    out = E.withdraw(st, "a0", amount)
-    goals = {"equity >= initial margin": E.equity(out.post, "a0") >= E.account_initial(out.post,
-                                                                                        "a0"),
-             "not liquidatable": z3.Not(E.is_liquidatable(out.post, "a0"))}
-    return [op_obligation("withdraw", st, out, Step("withdraw", {"account_id": "a0",
-                                                                 "amount_quote": amount}),
-                          goals, "withdraw_margin")]
+    def goals(st: SymState, out: E.Outcome) -> dict[str, z3.BoolRef]:
+        return {"equity >= initial margin": E.equity(out.post, "a0") >= E.account_initial(
+                    out.post, "a0"),
+                "not liquidatable": z3.Not(E.is_liquidatable(out.post, "a0"))}
+    return one_call(params, "withdraw", {"account_id": "a0"}, "amount_quote", "arg_amount",
+                    goals, "withdraw_margin")
 
 
 @theorem("T-TOPUP", "an insurance top-up preserves every state invariant",
@@ -234,11 +237,7 @@ def _withdraw_margin(params: Params) -> list[Obligation]:
          fidelity=("fund_insurance",),
          rlimit=1_000_000)
 def _topup(params: Params) -> list[Obligation]:
-    st = pre_state(params)
-    (amount,) = ints("arg_amount")
-    out = E.fund_insurance(st, amount)
-    return [op_obligation("fund_insurance", st, out,
-                          Step("fund_insurance", {"amount_quote": amount}))]
+    return one_call(params, "fund_insurance", {}, "amount_quote", "arg_amount")
 
 
 @theorem("T-MARK", "a price move preserves every state invariant (it moves no quote)",
@@ -246,14 +245,12 @@ def _topup(params: Params) -> list[Obligation]:
          fidelity=("set_mark",),
          rlimit=1_000_000)
 def _mark(params: Params) -> list[Obligation]:
-    st = pre_state(params)
-    (price,) = ints("arg_price")
-    out = E.set_mark(st, "m0", price)
-    goals = invariants_after(st, out.post)
-    goals["no quote moved"] = z3.And([out.post.balance(a) == st.balance(a)
-                                      for a in list(st.accounts) + list(st.holders)])
-    return [op_obligation("set_mark", st, out, Step("set_mark", {"market_id": "m0",
-                                                                 "price_ticks": price}), goals)]
+    def goals(st: SymState, out: E.Outcome) -> dict[str, z3.BoolRef]:
+        goals = invariants_after(st, out.post)
+        goals["no quote moved"] = z3.And([out.post.balance(a) == st.balance(a)
+                                          for a in list(st.accounts) + list(st.holders)])
+        return goals
+    return one_call(params, "set_mark", {"market_id": "m0"}, "price_ticks", "arg_price", goals)
 
 
 # -- trades -------------------------------------------------------------------------------------------
@@ -632,16 +629,14 @@ def _social(params: Params) -> list[Obligation]:
          fidelity=("apply_funding",),
          rlimit=17_000_000)
 def _funding(params: Params) -> list[Obligation]:
-    st = pre_state(params)
-    (rate,) = ints("arg_rate")
-    out = E.apply_funding(st, "m0", rate)
-    goals = invariants_after(st, out.post)
-    residual = out.amounts["residual"]
-    goals["0 <= residual < 4"] = z3.And(residual >= 0, residual < len(st.accounts))
-    goals["pool empty"] = out.post.holders[FUNDING_POOL] == 0
-    return [op_obligation("apply_funding", st, out,
-                          Step("apply_funding", {"market_id": "m0", "rate_ppm": rate}),
-                          goals, "funding")]
+    def goals(st: SymState, out: E.Outcome) -> dict[str, z3.BoolRef]:
+        goals = invariants_after(st, out.post)
+        residual = out.amounts["residual"]
+        goals["0 <= residual < 4"] = z3.And(residual >= 0, residual < len(st.accounts))
+        goals["pool empty"] = out.post.holders[FUNDING_POOL] == 0
+        return goals
+    return one_call(params, "apply_funding", {"market_id": "m0"}, "rate_ppm", "arg_rate", goals,
+                    "funding")
 
 
 # -- rounding and margin lemmas ----------------------------------------------------------------------

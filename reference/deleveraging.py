@@ -140,7 +140,7 @@ def _pro_rata(candidates: list[Account], market_id: str, lots_needed: int) -> li
     total = sum(abs(a.position(market_id)) for a in candidates)
     if total <= lots_needed:  # everyone takes everything; any shortfall is reported by the caller
         return [(a.account_id, abs(a.position(market_id))) for a in candidates]
-    shares = []
+    shares: list[list] = []  # [account_id, lots, remainder] each
     for a in candidates:
         exact = lots_needed * abs(a.position(market_id))
         shares.append([a.account_id, exact // total, exact % total])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from fractions import Fraction
+from typing import overload
 
 from .arithmetic import PPM, checked, div_ceil, div_floor
 from .errors import MalformedState
@@ -16,8 +17,6 @@ from .profile import MaintenanceBasis, Market, Profile, Tier
 from .rules import implements
 from .state import Account, State
 
-#: a notional in quote quantums: an integer, or exact and fractional where a price is solved for
-Notional = int | Fraction
 
 
 @implements("LIQ-MARGIN-1")
@@ -60,7 +59,7 @@ def reduced_cost_quote(cost_quote: int, lots: int, kept_lots: int) -> int:
 
 
 @implements("LIQ-TIER-1")
-def tier_for(market: Market, notional: int) -> Tier:
+def tier_for(market: Market, notional: int | Fraction) -> Tier:
     """The tier whose bracket holds ``notional``: the last tier with floor <= notional."""
     chosen = market.tiers[0]
     for tier in market.tiers:
@@ -69,16 +68,27 @@ def tier_for(market: Market, notional: int) -> Tier:
     return chosen
 
 
+# A notional is an integer of quote quantums, or an exact Fraction where a price is solved for.
+
+@overload
+def tiered_requirement_ppm(notional: int, rate_ppm: int, deduction_quote: int) -> int: ...
+@overload
+def tiered_requirement_ppm(notional: Fraction, rate_ppm: int, deduction_quote: int) -> Fraction: ...
 @implements("LIQ-TIER-2", "LIQ-TIER-3")
-def tiered_requirement_ppm(notional: Notional, rate_ppm: int, deduction_quote: int) -> Notional:
+def tiered_requirement_ppm(notional: int | Fraction, rate_ppm: int,
+                           deduction_quote: int) -> int | Fraction:
     """A tier's requirement before rounding, in millionths of a quote quantum:
     ``notional * rate - deduction * 10^6``. Exact for a fractional notional too, which is how
     :mod:`.prices` solves for the price where the requirement is met."""
     return notional * rate_ppm - deduction_quote * PPM
 
 
+@overload
+def maintenance_requirement_ppm(market: Market, notional: int) -> int: ...
+@overload
+def maintenance_requirement_ppm(market: Market, notional: Fraction) -> Fraction: ...
 @implements("LIQ-TIER-2")
-def maintenance_requirement_ppm(market: Market, notional: Notional) -> Notional:
+def maintenance_requirement_ppm(market: Market, notional: int | Fraction) -> int | Fraction:
     """The maintenance requirement before rounding, in millionths of a quote quantum:
     ``max(notional * mmr - deduction, minimum)`` at the notional's tier."""
     tier = tier_for(market, notional)

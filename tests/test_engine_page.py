@@ -2,8 +2,9 @@
 drift from the engine unnoticed.
 
 * Its rule table: each reference function is registered (``@implements``) under a rule of its
-  row and every rule of the row has one, each compiled function is defined in a ``fast/*.pyx`` or ``fast/*.pxd`` file (by
-  name, not by file, so that the engine can be split without the page lying about what exists),
+  row and every rule of the row has one, each compiled function is defined in a ``fast/*.pyx``,
+  ``fast/*.pxd`` or ``fast/engine/*.pxi`` file (by name, not by file, so that the engine can be
+  split without the page lying about what exists),
   and each entry point imports.
 * Every test it cites (``tests/test_x.py::test_name``, or a bare ``test_name``) is a test
   function of ``tests/``.
@@ -45,7 +46,8 @@ def rule_table() -> list[list[str]]:
 
 def compiled_names() -> set[str]:
     names = set()
-    for path in [*ROOT.glob("fast/*.pyx"), *ROOT.glob("fast/*.pxd")]:
+    for path in [*ROOT.glob("fast/*.pyx"), *ROOT.glob("fast/*.pxd"),
+                 *ROOT.glob("fast/engine/*.pxi")]:
         source = path.read_text(encoding="utf-8")
         names |= set(re.findall(r"^(?:cdef|cpdef|def)\b[^(\n]*?\b(\w+)\s*\(", source, re.M))
         # the C helpers of the cdef extern blocks: static inline int eng_fits(...)

@@ -213,6 +213,69 @@ def test_a_planted_cascade_bug_is_found_shrunk_and_replayed_LIQ_CASCADE_5(
     assert _replays(tmp_path, capsys, case, 0).startswith("agrees")
 
 
+# -- the engine's verify mode ------------------------------------------------------------------
+
+def test_a_share_of_the_cascades_runs_the_engines_verify_mode_LIQ_CASCADE_1(monkeypatch, capsys):
+    """One turn of the kinds in VERIFY_EVERY (4) runs its cascades with ``order="verify"`` (the
+    candidate and ranking indexes checked against a full scan every round), the rest in the
+    default ``index`` mode: with the kinds cascade,adl, seeds 0, 1, 8, 9, 16, 17, 24, 25 of
+    0..31. The calls go to the real engine (the recorder only notes the order)."""
+    orders = []
+
+    def recording(state, config, **kwargs):
+        orders.append(kwargs.get("order", "index"))
+        return FAST.run_cascade(state, config, **kwargs)
+
+    monkeypatch.setattr(difftest, "FAST", SimpleNamespace(**{**vars(FAST),
+                                                             "run_cascade": recording}))
+    assert difftest.main(["--examples", "32", "--kinds", "cascade,adl"]) == 0
+    assert collections.Counter(orders) == {"verify": 8, "index": 24}
+    assert [difftest.order_of(s, ("cascade", "adl")) == "verify" for s in range(10)] == \
+        [True, True, False, False, False, False, False, False, True, True]
+    assert "16 cascades, 16 deleveraging cascades, 8 of these in verify mode" in \
+        capsys.readouterr().err
+
+
+def test_an_index_that_contradicts_the_scan_is_found_in_verify_mode_and_replayed(
+        monkeypatch, tmp_path, capsys):
+    """Planted: the engine's verify mode reports that its index disagrees with the full scan
+    (as fast.cascade does, with an AssertionError) once a cascade has made a liquidation fill.
+    Only the verify-mode examples can see it; the case says so and replays in that mode."""
+    def contradicting(state, config, **kwargs):
+        result = FAST.run_cascade(state, config, **kwargs)
+        if kwargs.get("order") == "verify" and result.summary.liquidation_fills:
+            raise AssertionError("the index's processing order differs from the scan's")
+        return result
+
+    monkeypatch.setattr(difftest, "FAST", SimpleNamespace(**{**vars(FAST),
+                                                             "run_cascade": contradicting}))
+    out = tmp_path / "divergences.jsonl"
+    assert difftest.main(["--examples", "200", "--kinds", "cascade", "--quiet",
+                          "--max-divergences", "1", "--out", str(out)]) == 1
+    case = json.loads(out.read_text().splitlines()[0])
+    assert (case["kind"], case["order"], case["part"]) == ("cascade", "verify", "outcome")
+    assert difftest.order_of(case["seed"], ("cascade",)) == "verify"
+    assert "AssertionError" in json.dumps(case["fast"])
+    assert "in the engine's verify mode" in _replays(tmp_path, capsys, case, 1)
+    monkeypatch.setattr(difftest, "FAST", FAST)
+    assert _replays(tmp_path, capsys, case, 0).startswith("agrees")
+    index_case = dict(case, order="index")  # the same case in the default mode never saw it
+    monkeypatch.setattr(difftest, "FAST", SimpleNamespace(**{**vars(FAST),
+                                                             "run_cascade": contradicting}))
+    assert _replays(tmp_path, capsys, index_case, 0).startswith("agrees")
+
+
+def test_a_replayed_case_names_a_known_order(tmp_path):
+    case = {"kind": "cascade", "order": "sideways", "scenario": {}, "config": {}}
+    path = tmp_path / "case.json"
+    scenario, config = random_cascade(3)
+    case.update(scenario=difftest.scenario_to_json(scenario), config=config)
+    path.write_text(json.dumps(case))
+    with pytest.raises(difftest.DifftestInputError, match="order must be one of index, scan, "
+                                                          "verify, got 'sideways'"):
+        difftest.read_cases(str(path))
+
+
 # -- JSON round trips, processes and the time budget ------------------------------------------
 
 @pytest.mark.parametrize("seed", range(0, 60, 7))

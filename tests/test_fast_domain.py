@@ -212,3 +212,35 @@ def test_a_hand_built_book_outside_int64_is_refused_by_the_fast_path_when_packed
     assert refused["fast"] == refused["reference"] == {"error": "Rejection",
                                                        "code": "NO_POSITION"}
     assert state.snapshot() == before
+
+
+# -- a market without a mark (LIQ-DOMAIN-2) --------------------------------------------------------
+
+def _unmarked_state():
+    """A hand-built state whose marks miss BTC, where "a" is long 2 lots; "b" holds only ETH."""
+    state = venue(deposits={"a": usdt(1_000), "b": usdt(1_000)})
+    state.accounts["a"].positions["BTC"] = 2
+    state.accounts["a"].cost_quote["BTC"] = usdt(100)
+    state.accounts["b"].positions["ETH"] = 3
+    state.accounts["b"].cost_quote["ETH"] = usdt(10)
+    del state.marks["BTC"]
+    return state
+
+
+def test_a_position_in_a_market_without_a_mark_is_a_key_error_on_both_LIQ_DOMAIN_2(impl):
+    """The reference raises KeyError (the market id) where it reads the missing mark: valuing a
+    position in that market, or an operation that does (a withdrawal's gate values every
+    trader). The fast path read 1 tick there; now it raises the same error, changing nothing.
+    Where no mark of that market is read (b's equity, a deposit) both answer alike."""
+    state = _unmarked_state()
+    before = state.snapshot()
+    with pytest.raises(KeyError, match="BTC"):
+        impl.equity_quote(state.accounts["a"], state.marks, state.profile)
+    with pytest.raises(KeyError, match="BTC"):
+        impl.withdraw(state, "b", 1)
+    assert state.snapshot() == before
+    assert impl.equity_quote(state.accounts["b"], state.marks, state.profile) == \
+        IMPLEMENTATIONS["reference"].equity_quote(state.accounts["b"], state.marks,
+                                                  state.profile)
+    impl.deposit(state, "a", usdt(1))
+    assert state.accounts["a"].quote == usdt(1_001)

@@ -15,7 +15,7 @@ import pytest
 from dataclasses import replace
 
 from liqspec import fast
-from liqspec.fast import domain
+from liqspec.fast import domain, pack
 from liqspec.reference import LiqspecError
 from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN
 from liqspec.reference.errors import InvalidPrice, MalformedState, NotAnInteger, Overflow
@@ -160,7 +160,7 @@ def test_market_column_outside_the_tables_is_malformed():
 def test_int64_c_contiguous_arrays_are_not_copied():
     """The one check every entry point calls hands an int64 C-contiguous array back as the same
     object, for the kernels (account_arrays) and the single arrays alike."""
-    quote, lots, marks = domain.account_arrays(QUOTE, LOTS, MARKS, TABLES)
+    quote, lots, marks = pack.account_arrays(QUOTE, LOTS, MARKS, TABLES)
     assert quote is QUOTE and lots is LOTS and marks is MARKS
     assert domain.int64_array(COLUMN, "lots", (None,), contiguous=False) is COLUMN
     column_view = LOTS[:, 0]  # strided, read in place by the 1-D kernels

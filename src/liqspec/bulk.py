@@ -229,8 +229,8 @@ def _event_batch(trace: dict, names: pa.Array, market_ids, step_seconds: int) ->
     no_market = market < 0
     detail_kind = trace["detail"]
     named = (detail_kind == 1) | (detail_kind == 2)
-    first = _names(names, np.where(named, trace["d1"], 0))
-    second = _names(names, np.where(detail_kind == 2, trace["d2"], 0))
+    first = _names(names, np.where(named, trace["detail_party"], 0))
+    second = _names(names, np.where(detail_kind == 2, trace["detail_destination"], 0))
     detail = pc.if_else(
         pa.array(detail_kind == 1), pc.binary_join_element_wise("counterparty ", first, ""),
         pc.if_else(pa.array(detail_kind == 2),

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from fractions import Fraction
+from typing import Any
 
 from liqspec.reference.arithmetic import div_ceil
 from liqspec.reference.errors import UnknownAccount
@@ -288,7 +289,7 @@ def explain_account(state: State, account: Account, *, description: str = "") ->
     status = _status(state, account, equity, maintenance, quote_decimals)
     if account.role != TRADER:
         status["reason"] += f"; {account.role} role: no liquidation rule applies to it"
-    report = {
+    report: dict[str, Any] = {
         "id": account.account_id,
         "role": account.role,
         "margin_mode": "cross" if account.isolated_market is None else "isolated",

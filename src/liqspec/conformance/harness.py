@@ -28,6 +28,7 @@ import json
 import shlex
 import sys
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -403,22 +404,23 @@ def configure_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser
     return parser
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} is negative")
-    return value
+def _option(convert: Callable[[str], Any], noun: str, valid: Callable[[Any], bool],
+            refusal: Callable[[str], str]) -> Callable[[str], Any]:
+    """An argparse type: ``convert`` of the text, a usage error naming it when it is not
+    ``noun`` or when the value is not ``valid`` (``refusal(text)`` says why)."""
+    def parse(text: str) -> Any:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {noun}") from None
+        if not valid(value):
+            raise argparse.ArgumentTypeError(refusal(text))
+        return value
+    return parse
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError("the timeout must be positive")
-    return value
+_count = _option(int, "a whole number", lambda value: value >= 0,
+                 lambda text: f"{text} is negative")
+_seconds = _option(float, "a number of seconds", lambda value: value > 0,
+                   lambda text: "the timeout must be positive")
 

@@ -1,0 +1,524 @@
+# reference/cascade.py: events, marks, books, the processing order and the rounds
+# (LIQ-CASCADE-*, LIQ-MARK-2, LIQ-BOOK-1).
+# Included by fast/_engine.pyx (one extension, one module namespace).
+
+# -- the cascade (LIQ-CASCADE-*, LIQ-MARK-2, LIQ-BOOK-1) ------------------------------------------
+
+EVENT_KIND_NAMES = ("step", "mark", "liquidation_fill", "fee", "insurance_payout", "write_off",
+                    "adl_fill", "backstop", "socialize", "unresolved", "fill", "transfer")
+EVENT_RULE_IDS = RULE_IDS + ("LIQ-CASCADE-4", "LIQ-MARK-2", "LIQ-CASCADE-2")
+cdef enum:
+    EV_STEP = 0
+    EV_MARK = 1
+    EV_LIQUIDATION_FILL = 2
+    EV_FEE = 3
+    EV_INSURANCE_PAYOUT = 4
+    EV_WRITE_OFF = 5
+    EV_ADL_FILL = 6
+    EV_BACKSTOP = 7
+    EV_SOCIALIZE = 8
+    EV_UNRESOLVED = 9
+    EV_FILL = 10
+    EV_TRANSFER = 11
+    R_CASCADE_4 = 14
+    R_MARK_2 = 15
+    R_CASCADE_2 = 16
+    DETAIL_NONE = 0
+    DETAIL_COUNTERPARTY = 1
+    DETAIL_TRANSFER = 2
+    DETAIL_UNRESOLVED = 3
+    MARK_INDEX_BAND = 0
+    MARK_LAST_FILL = 1
+    NO_DUE = -1
+
+cdef int64_t EV_NONE = INT64_MIN
+EV_NONE_VALUE = EV_NONE
+
+
+cdef int event(Eng* e, int kind, int64_t account, Py_ssize_t market, int64_t lots, int64_t price,
+               bint has_price, int64_t quote, int rule, int detail, int64_t detail_party,
+               int64_t detail_destination) noexcept nogil:
+    cdef Cas* c = e.cascade
+    cdef Ev* grown
+    cdef Ev* v
+    if c.nev == c.capev:
+        if c.evs_shared:  # the exported trace keeps its buffer: continue in a copy
+            grown = <Ev*>malloc((2 * c.capev + 64) * sizeof(Ev))
+            if grown != NULL and c.nev:
+                memcpy(grown, c.evs, c.nev * sizeof(Ev))
+            c.evs_shared = False
+        else:
+            grown = <Ev*>realloc(c.evs, (2 * c.capev + 64) * sizeof(Ev))
+        if grown == NULL:
+            return C_OVERFLOW
+        c.evs = grown
+        c.capev = 2 * c.capev + 64
+    v = &c.evs[c.nev]
+    v.step = c.step
+    v.round = c.round
+    v.kind = kind
+    v.account = account
+    v.market = market
+    v.lots = lots
+    v.price = price
+    v.has_price = has_price
+    v.quote = quote
+    v.rule = rule
+    v.detail = detail
+    v.detail_party = detail_party
+    v.detail_destination = detail_destination
+    c.nev += 1
+    return C_OK
+
+
+cdef int record_receipt(Eng* e, int64_t subject, Py_ssize_t first) noexcept nogil:
+    """The reference's _Recorder.receipt: an operation's journal records as trace events."""
+    cdef Cas* c = e.cascade
+    cdef Py_ssize_t r
+    cdef Rec* rec
+    cdef Rec* following
+    cdef int kind
+    cdef int64_t account
+    for r in range(first, e.n_records):
+        rec = &e.records[r]
+        if rec.kind == K_FILL:
+            if rec.rule == R_EXEC_2:
+                kind = EV_LIQUIDATION_FILL
+            elif rec.rule == R_ADL_3:
+                kind = EV_ADL_FILL
+            elif rec.rule == R_BACKSTOP_1:
+                kind = EV_BACKSTOP
+            else:
+                kind = EV_FILL
+            if event(e, kind, subject, rec.market, rec.lots if rec.a == subject else -rec.lots,
+                     rec.price, rec.has_price, rec.amount, rec.rule, DETAIL_COUNTERPARTY,
+                     rec.a if rec.b == subject else rec.b, 0) != C_OK:
+                return C_OVERFLOW
+            if not c.liquidated[subject]:
+                c.liquidated[subject] = 1
+                c.n_liquidated += 1
+            if kind == EV_LIQUIDATION_FILL:
+                c.fills += 1
+        else:
+            if r + 1 < e.n_records:
+                following = &e.records[r + 1]
+                if following.kind == K_FILL and following.rule == rec.rule:
+                    continue  # the cash leg of the fill that follows
+            if rec.rule == R_FEE_1:
+                kind = EV_FEE
+            elif rec.rule == R_INSURANCE_1:
+                kind = EV_INSURANCE_PAYOUT
+            elif rec.rule == R_SOCIAL_1:
+                kind = EV_WRITE_OFF
+            elif rec.rule == R_SOCIAL_2 or rec.rule == R_ROUND_3:
+                kind = EV_SOCIALIZE
+            elif rec.rule == R_BACKSTOP_1:
+                kind = EV_BACKSTOP
+            else:
+                kind = EV_TRANSFER
+            account = rec.b if rec.a == H_INSURANCE_FUND or rec.a == H_SOCIALIZED_LOSS else rec.a
+            if event(e, kind, account, -1, 0, 0, False, rec.amount, rec.rule, DETAIL_TRANSFER,
+                     rec.a, rec.b) != C_OK:
+                return C_OVERFLOW
+    if not c.keep_journal:
+        e.n_records = first  # in the trace now; nothing else reads them (cascade_arrays)
+    return C_OK
+
+
+cdef inline void band(const Cas* c, int64_t index, liq_i128* low, liq_i128* high) noexcept nogil:
+    """The band around the index, its bounds rounded toward the index (LIQ-MARK-2)."""
+    low[0] = ceil_div(<liq_i128>index * (PPM - c.band_ppm), PPM)
+    high[0] = floor_div(<liq_i128>index * (PPM + c.band_ppm), PPM)
+
+
+cdef int set_mark(Eng* e, Py_ssize_t k, liq_i128 price) noexcept nogil:
+    """LIQ-MARK-1 as one operation (its own seq)."""
+    if price <= 0 or not liq_fits_i64(price):
+        return C_INVALID_PRICE
+    e.seq += 1
+    if e.track_changes:
+        e.clock += iabs(price - e.marks[k])
+    if e.adl_index != NULL:
+        e.adl_index.mark_version += 1  # every score may move: rankings rebuild when next needed
+    e.marks[k] = <int64_t>price
+    return C_OK
+
+
+cdef int build_ladder(Eng* e, Py_ssize_t k, int64_t levels, int64_t spacing_ppm,
+                      int64_t lots_per_level, int64_t book_row) noexcept nogil:
+    """LIQ-BOOK-1: a fresh ladder of ``levels`` levels (at most the book capacity) around the
+    mark, owned by ``book_row``: bids rounded down and asks up, levels that round onto one tick
+    merged; one operation (its own seq)."""
+    cdef int64_t* bp = e.bid_price + k * e.book_capacity
+    cdef int64_t* bl = e.bid_lots + k * e.book_capacity
+    cdef int64_t* ap = e.ask_price + k * e.book_capacity
+    cdef int64_t* al = e.ask_lots + k * e.book_capacity
+    cdef Py_ssize_t nb = 0, na = 0, j
+    cdef liq_i128 bid, ask, mark = e.marks[k]
+    for j in range(1, levels + 1):
+        bid = floor_div(mark * (PPM - j * spacing_ppm), PPM)
+        ask = ceil_div(mark * (PPM + j * spacing_ppm), PPM)
+        if bid > 0:
+            if nb and bp[nb - 1] == bid:
+                # merged levels keep their lots in int64 (LIQ-DOMAIN-1)
+                if not liq_fits_i64(<liq_i128>bl[nb - 1] + lots_per_level):
+                    return C_OVERFLOW
+                bl[nb - 1] += lots_per_level
+            else:
+                bp[nb] = <int64_t>bid
+                bl[nb] = lots_per_level
+                nb += 1
+        if ask > 0:
+            if not liq_fits_i64(ask):
+                return C_OVERFLOW  # a book price beyond int64 (only for marks near 2^63)
+            if na and ap[na - 1] == ask:
+                if not liq_fits_i64(<liq_i128>al[na - 1] + lots_per_level):
+                    return C_OVERFLOW
+                al[na - 1] += lots_per_level
+            else:
+                ap[na] = <int64_t>ask
+                al[na] = lots_per_level
+                na += 1
+    e.bid_head[k] = 0
+    e.bid_end[k] = nb
+    e.ask_head[k] = 0
+    e.ask_end[k] = na
+    e.has_book[k] = 1
+    e.book_account[k] = book_row
+    e.book_touched[k] = 1
+    e.seq += 1
+    return C_OK
+
+
+cdef int replace_book(Eng* e, Py_ssize_t k) noexcept nogil:
+    """LIQ-BOOK-1 with the cascade's book shape and book account; one operation (its own seq)."""
+    cdef Cas* c = e.cascade
+    return build_ladder(e, k, c.levels[k], c.spacing_ppm[k], c.lots_per_level[k], c.book_row)
+
+
+cdef int open_step(Eng* e) noexcept nogil:
+    """LIQ-CASCADE-4: every path market, in id order, opens its mark (LIQ-MARK-2) and gets a
+    fresh book (LIQ-BOOK-1)."""
+    cdef Cas* c = e.cascade
+    cdef Py_ssize_t x, k
+    cdef liq_i128 opening, low, high, prev
+    cdef int code
+    c.round = 0
+    c.rounds = 0
+    c.step_notional = 0
+    c.step_adl = 0
+    c.step_written_off = 0
+    for x in range(c.n_cfg):
+        k = c.cfg_cols[x]
+        if c.mark_kind == MARK_LAST_FILL:
+            opening = c.index[k]
+        else:
+            prev = c.prev_index[k] if c.has_prev else e.marks[k]
+            band(c, c.index[k], &low, &high)
+            opening = <liq_i128>c.index[k] + e.marks[k] - prev
+            if opening < low:
+                opening = low
+            if opening > high:
+                opening = high
+        code = set_mark(e, k, opening)
+        if code != C_OK:
+            return code
+        if e.marks[k] < c.lowest[k]:
+            c.lowest[k] = e.marks[k]
+        code = replace_book(e, k)
+        if code != C_OK:
+            return code
+        if event(e, EV_STEP, EV_NONE, k, 0, c.index[k], True, 0, R_CASCADE_4, DETAIL_NONE,
+                 0, 0) != C_OK:
+            return C_OVERFLOW
+    return C_OK
+
+
+cdef int cmp_due(const Eng* e, Py_ssize_t x, Py_ssize_t y) noexcept nogil:
+    """LIQ-CASCADE-1: ascending equity / maintenance (exactly; both maintenances > 0), then id."""
+    cdef const Cas* c = e.cascade
+    cdef liq_i128 left = <liq_i128>c.due_eq[x] * c.due_mm[y]
+    cdef liq_i128 right = <liq_i128>c.due_eq[y] * c.due_mm[x]
+    if left != right:
+        return -1 if left < right else 1
+    return -1 if c.due_row[x] < c.due_row[y] else (1 if c.due_row[x] > c.due_row[y] else 0)
+
+
+cdef int scan_order(Eng* e, Py_ssize_t* count) noexcept nogil:
+    """The liquidatable traders, most distressed first, by evaluating every account (the
+    reference's processing_order, O(N)): their rows in due_row[0..count)."""
+    cdef Cas* c = e.cascade
+    cdef Py_ssize_t a, n_due = 0, x
+    cdef int64_t mm, eq
+    if c.ix != NULL:
+        c.ix.scans += 1
+    for a in range(e.n_accounts):
+        if e.role[a] != ROLE_TRADER or e.n_positions[a] == 0:
+            continue
+        if maint_total(e, a, &mm) != C_OK:
+            return C_OVERFLOW
+        if mm <= 0:
+            continue
+        if equity_of(e, a, &eq) != C_OK:
+            return C_OVERFLOW
+        if eq < mm:
+            c.due_row[n_due] = a
+            c.due_eq[n_due] = eq
+            c.due_mm[n_due] = mm
+            n_due += 1
+    sort_due(e, n_due)
+    count[0] = n_due
+    return C_OK
+
+
+cdef inline bint due_before(const DueEnt* x, const DueEnt* y) noexcept nogil:
+    """cmp_due's order on packed entries: x first (or equal)."""
+    cdef liq_i128 left = <liq_i128>x.eq * y.mm
+    cdef liq_i128 right = <liq_i128>y.eq * x.mm
+    if left != right:
+        return left < right
+    return x.row <= y.row
+
+
+cdef void sort_due(Eng* e, Py_ssize_t n_due) noexcept nogil:
+    """due_row / due_eq / due_mm[0..n_due) in processing order (LIQ-CASCADE-1): merge_passes
+    over packed (eq, mm, row) entries, so that each comparison reads its operands where the
+    merge is, not through an index (cmp_due's order; merge_sort through cmp_due if the buffer
+    cannot be had). Only due_row is read afterwards."""
+    cdef Cas* c = e.cascade
+    cdef Py_ssize_t x
+    cdef DueEnt* entries
+    cdef DueEnt* out
+    if n_due < 2:
+        return
+    entries = <DueEnt*>malloc(2 * n_due * sizeof(DueEnt))
+    if entries == NULL:
+        for x in range(n_due):
+            e.scratch_c[x] = x
+        merge_sort(e, e.scratch_c, c.due_tmp, n_due, cmp_due)
+        for x in range(n_due):
+            c.due_tmp[x] = c.due_row[e.scratch_c[x]]
+        for x in range(n_due):
+            c.due_row[x] = c.due_tmp[x]
+        return
+    for x in range(n_due):
+        entries[x].eq = c.due_eq[x]
+        entries[x].mm = c.due_mm[x]
+        entries[x].row = c.due_row[x]
+    out = merge_passes(e, entries, entries + n_due, n_due, NULL)
+    for x in range(n_due):
+        c.due_row[x] = out[x].row
+    free(entries)
+
+
+cdef int processing_order(Eng* e, Py_ssize_t* count) noexcept nogil:
+    """LIQ-CASCADE-1: the liquidatable traders, most distressed first, in due_row[0..count):
+    from the index, by the scan, or both compared (ORDER_VERIFY: C_ORDER_MISMATCH on any
+    difference)."""
+    cdef Cas* c = e.cascade
+    cdef Idx* ix = c.ix
+    cdef Py_ssize_t n_index, x
+    cdef int code
+    if ix == NULL or ix.mode == ORDER_SCAN:
+        return scan_order(e, count)
+    code = index_order(e, count)
+    if code != C_OK or ix.mode != ORDER_VERIFY:
+        return code
+    n_index = count[0]
+    for x in range(n_index):
+        ix.check_row[x] = c.due_row[x]
+    code = scan_order(e, count)
+    if code != C_OK:
+        return code
+    if count[0] != n_index:
+        return C_ORDER_MISMATCH
+    for x in range(n_index):
+        if ix.check_row[x] != c.due_row[x]:
+            return C_ORDER_MISMATCH
+    return C_OK
+
+
+cdef int process_account(Eng* e, Py_ssize_t i, bint* progressed) noexcept nogil:
+    """LIQ-CASCADE-3: the backstop takes the account whole below its threshold; else market by
+    market in id order, orders against the book until healthy or refused, then ADL (``adl``);
+    a write-off is socialized at once on the other side (``socialize``)."""
+    cdef Cas* c = e.cascade
+    cdef bint liq, below
+    cdef Py_ssize_t x, k, n_cols = 0, first
+    cdef int code
+    cdef liq_i128 taken, residual
+    cdef MarketOut mo
+    cdef AdlOut ao
+    cdef SocialOut so
+    progressed[0] = False
+    if liquidatable(e, i, &liq) != C_OK:
+        return C_OVERFLOW
+    if not liq:
+        return C_OK  # an earlier account's ADL may have reduced this one's position
+    if c.vault_row >= 0:
+        if below_backstop(e, i, &below) != C_OK:
+            return C_OVERFLOW
+        if below:
+            for x in range(e.n_markets):  # the vault may take every market the account holds
+                k = e.columns_by_market_id[x]
+                if e.present[i * e.n_markets + k] and e.isolated[c.vault_row] != -1 \
+                        and e.isolated[c.vault_row] != k:
+                    return C_ISOLATED_MARKET_MISMATCH
+            first = e.n_records
+            e.seq += 1
+            code = backstop_liquidate(e, i, c.vault_row, &taken)
+            if code != C_OK:
+                return code
+            progressed[0] = True
+            return record_receipt(e, i, first)
+    for x in range(e.n_markets):  # sorted(account.positions) and the sides, taken now
+        k = e.columns_by_market_id[x]
+        if e.present[i * e.n_markets + k]:
+            c.order_cols[n_cols] = k
+            c.sides[n_cols] = 1 if e.lots[i * e.n_markets + k] > 0 else -1
+            n_cols += 1
+    for x in range(n_cols):
+        k = c.order_cols[x]
+        while e.lots[i * e.n_markets + k] != 0:
+            if liquidatable(e, i, &liq) != C_OK:
+                return C_OVERFLOW
+            if not liq:
+                break
+            first = e.n_records
+            e.seq += 1
+            code = market_liquidate(e, i, k, &mo)
+            if code == C_NO_BOOK_LIQUIDITY:
+                e.seq -= 1  # refused before its atomic block: seq unchanged
+                break
+            if code != C_OK:
+                return code
+            if record_receipt(e, i, first) != C_OK:
+                return C_OVERFLOW
+            progressed[0] = True
+        if e.lots[i * e.n_markets + k] != 0 and e.bad_debt_policy != BAD_DEBT_SOCIALIZE:
+            if liquidatable(e, i, &liq) != C_OK:
+                return C_OVERFLOW
+            if liq:
+                first = e.n_records
+                e.seq += 1
+                code = deleverage(e, i, k, &ao)
+                if (code == C_FUND_CAN_COVER or code == C_NOT_BANKRUPT
+                        or code == C_INSUFFICIENT_ADL_LIQUIDITY):  # LIQ-ADL-1 does not allow it
+                    e.seq -= 1
+                elif code != C_OK:
+                    return code
+                else:
+                    if record_receipt(e, i, first) != C_OK:
+                        return C_OVERFLOW
+                    progressed[0] = True
+    if e.bad_debt_policy == BAD_DEBT_SOCIALIZE:
+        for x in range(n_cols):
+            if e.holders[3] >= 0:
+                break
+            first = e.n_records
+            e.seq += 1
+            code = socialize_loss(e, c.order_cols[x], -c.sides[x], &so)
+            if code == C_NO_SOCIALIZATION_BASE:
+                e.seq -= 1
+            elif code != C_OK:
+                return code
+            elif record_receipt(e, i, first) != C_OK:
+                return C_OVERFLOW
+    return C_OK
+
+
+#: due accounts fetched ahead of the one processed (the processing order visits rows at random)
+cdef Py_ssize_t PREFETCH_AHEAD = 8
+
+
+cdef inline void prefetch_row(const Eng* e, Py_ssize_t i) noexcept nogil:
+    """Ask for the memory of row i that processing it reads first (its balance, positions and
+    their keys): at 10^6 accounts these rows are not in cache, and waiting for each in turn
+    is most of a round. A hint only: nothing is read or changed."""
+    __builtin_prefetch(&e.quote[i])
+    __builtin_prefetch(&e.lots[i * e.n_markets])
+    __builtin_prefetch(&e.present[i * e.n_markets])
+    __builtin_prefetch(&e.cost[i * e.n_markets])
+    __builtin_prefetch(&e.n_positions[i])
+
+
+cdef int run_round(Eng* e, bint* progressed) noexcept nogil:
+    """LIQ-CASCADE-2, one round: the processing order, every due account, the round's totals,
+    then the marks follow the round's last fills. NO_DUE when nobody is liquidatable."""
+    cdef Cas* c = e.cascade
+    cdef Py_ssize_t n_due, x, first_event, k, j
+    cdef bint one
+    cdef int code
+    cdef int64_t v
+    cdef liq_i128 low, high, nxt
+    cdef Ev* ev
+    code = processing_order(e, &n_due)
+    if code != C_OK:
+        return code
+    if n_due == 0:
+        return NO_DUE
+    c.rounds += 1
+    c.round = c.rounds
+    first_event = c.nev
+    progressed[0] = False
+    for x in range(n_due):
+        if x + PREFETCH_AHEAD < n_due:
+            prefetch_row(e, c.due_row[x + PREFETCH_AHEAD])
+        code = process_account(e, c.due_row[x], &one)
+        if code != C_OK:
+            return code
+        if one:
+            progressed[0] = True
+    for k in range(e.n_markets):
+        c.last_fill[k] = 0
+    for j in range(first_event, c.nev):
+        ev = &c.evs[j]
+        if (ev.kind == EV_LIQUIDATION_FILL or ev.kind == EV_BACKSTOP) and ev.has_price \
+                and ev.price != 0:
+            c.step_notional += iabs(ev.quote)
+        elif ev.kind == EV_ADL_FILL:
+            c.step_adl += iabs(ev.lots)
+            if value_of(e, ev.lots, ev.market, e.marks[ev.market], &v) != C_OK:
+                return C_OVERFLOW
+            c.adl_notional += iabs(v)
+        elif ev.kind == EV_WRITE_OFF:
+            c.step_written_off += ev.quote
+        elif ev.kind == EV_SOCIALIZE and ev.rule == R_SOCIAL_2:
+            c.socialized += ev.quote
+        if ev.kind == EV_LIQUIDATION_FILL:
+            c.last_fill[ev.market] = ev.price
+    for x in range(c.n_cfg):  # the round's fills move the marks (LIQ-MARK-2)
+        k = c.cfg_cols[x]
+        if c.last_fill[k] == 0:
+            continue
+        nxt = c.last_fill[k]
+        if c.mark_kind == MARK_INDEX_BAND:
+            band(c, c.index[k], &low, &high)
+            if nxt < low:
+                nxt = low
+            if nxt > high:
+                nxt = high
+        if nxt != e.marks[k]:
+            code = set_mark(e, k, nxt)
+            if code != C_OK:
+                return code
+            if event(e, EV_MARK, EV_NONE, k, 0, e.marks[k], True, 0, R_MARK_2, DETAIL_NONE,
+                     0, 0) != C_OK:
+                return C_OVERFLOW
+            if e.marks[k] < c.lowest[k]:
+                c.lowest[k] = e.marks[k]
+    return C_OK
+
+
+cdef int run_rounds(Eng* e) noexcept nogil:
+    """Rounds to a fixed point: until nobody is due or a round changes nothing."""
+    cdef bint progressed
+    cdef int code
+    while True:
+        code = run_round(e, &progressed)
+        if code == NO_DUE:
+            return C_OK
+        if code != C_OK:
+            return code
+        if not progressed:
+            return C_OK

@@ -1,0 +1,264 @@
+# reference/liquidation.py: the size and fee of a liquidation step, the step itself and the
+# backstop (LIQ-EXEC-*, LIQ-FEE-1, LIQ-INSURANCE-1, LIQ-BACKSTOP-1).
+# Included by fast/_engine.pyx (one extension, one module namespace).
+
+# -- liquidation (LIQ-EXEC-*, LIQ-FEE-1) ---------------------------------------------------------
+
+cdef int size_lots(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t* out) noexcept nogil:
+    """LIQ-EXEC-1: how many lots one step may close."""
+    cdef int64_t position = e.lots[i * e.n_markets + k], v, lots
+    cdef liq_i128 floor_quote, keep, c, above
+    lots = position if position > 0 else -position
+    if position == INT64_MIN:
+        return C_OVERFLOW  # |INT64_MIN| is no int64 (and its value cannot be either)
+    if value_of(e, lots, k, e.marks[k], &v) != C_OK:
+        return C_OVERFLOW
+    if e.size_policy == SIZE_FULL:
+        out[0] = lots
+    elif e.size_policy == SIZE_PORTION:
+        if v <= e.portion_threshold_quote:
+            out[0] = lots
+        else:
+            c = ceil_div(<liq_i128>lots * e.portion_ppm, PPM)
+            out[0] = <int64_t>(c if c > 1 else 1)
+    elif not at_entry(e, i):
+        floor_quote = e.tables.tier_floor_quote[tier_slot(&e.tables, k, v)]
+        if floor_quote == 0:
+            out[0] = lots
+        else:
+            keep = ceil_div(floor_quote, <liq_i128>e.marks[k] * e.tables.value_per_lot_tick[k]) - 1
+            out[0] = <int64_t>(lots - keep)
+    else:  # LIQ-TIER-6: the tier of the entry value; keep the most lots whose kept basis is below
+        floor_quote = e.tables.tier_floor_quote[
+            tier_slot(&e.tables, k, iabs(<liq_i128>e.cost[i * e.n_markets + k]))]
+        if floor_quote == 0:
+            out[0] = lots
+        else:
+            keep = 0
+            above = lots  # basis(keep) < floor <= basis(above)
+            while above - keep > 1:
+                c = (keep + above) // 2
+                if iabs(reduced_cost(e.cost[i * e.n_markets + k], position, c)) < floor_quote:
+                    keep = c
+                else:
+                    above = c
+            out[0] = <int64_t>(lots - keep)
+    return C_OK
+
+
+cdef int fixed_constant(const Eng* e, Py_ssize_t i, Py_ssize_t market,
+                        liq_i128* out) noexcept nogil:
+    """C of prices.py: quote plus the value of every other position."""
+    cdef Py_ssize_t k
+    cdef int64_t v
+    cdef liq_i128 c = e.quote[i]
+    for k in range(e.n_markets):
+        if k == market or e.lots[i * e.n_markets + k] == 0:
+            continue
+        if value_of(e, e.lots[i * e.n_markets + k], k, e.marks[k], &v) != C_OK:
+            return C_OVERFLOW
+        c += v
+    out[0] = c
+    return C_OK
+
+
+cdef int fee_quote(const Eng* e, Py_ssize_t k, int64_t side, int64_t lots, int64_t price,
+                   liq_i128 scale, liq_i128 gap, liq_i128 den, int64_t surplus,
+                   int64_t* out) noexcept nogil:
+    """LIQ-FEE-1: the fee of a step closing ``lots`` of a position on ``side`` at ``price``,
+    min(wanted, max(surplus, 0)). ``wanted`` is ceil(|fill notional| x rate), or under
+    all_surplus max(ceil(gain), 0) with gain = side x lots x m x (price - B), B the bankruptcy
+    price, which the caller gives as m x (price - B) = scale x gap / den (0 < den <= 2^63,
+    |gap| < 2^127). The numerator side x lots x scale x gap is exact in 128 bits or else at
+    least 2^127 in size, and then |gain| >= 2^127 / 2^63 exceeds any int64 surplus: its sign
+    alone decides."""
+    cdef liq_i128 cap = surplus if surplus > 0 else 0, wanted = 0, factor, numerator
+    cdef int64_t amount
+    cdef int direction
+    if e.fee_policy == FEE_PER_FILL:
+        return C_POLICY_FORBIDS  # its fee is the fill's insurance fund delta (LIQ-FEE-2)
+    if e.fee_policy == FEE_ALL_SURPLUS:
+        if liq_mul128(<liq_i128>side * lots, scale, &factor) and liq_mul128(factor, gap, &numerator):
+            wanted = ceil_div(numerator, den)
+            if wanted < 0:
+                wanted = 0
+        else:
+            direction = sgn(side) * sgn(lots) * sgn(scale) * sgn(gap)
+            wanted = cap if direction > 0 else 0
+    else:
+        if value_of(e, lots, k, price, &amount) != C_OK:
+            return C_OVERFLOW
+        wanted = ceil_div(iabs(amount) * e.liquidation_fee_ppm[k], PPM)
+    out[0] = <int64_t>(wanted if wanted < cap else cap)
+    return C_OK
+
+
+cdef int fund_delta_quote(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t lots, int64_t price,
+                          liq_i128* out) noexcept nogil:
+    """LIQ-FEE-2: dYdX's insurance fund delta of a fill closing ``lots`` at ``price``, before the
+    fill: the fill's quote (received +, paid -) less the closed lots' bankruptcy value
+    (LIQ-ADL-4); when positive, at most floor(|fill quote| x rate)."""
+    cdef int64_t amount, position = e.lots[i * e.n_markets + k]
+    cdef liq_i128 value, delta, cap
+    cdef int code
+    if value_of(e, lots, k, price, &amount) != C_OK:
+        return C_OVERFLOW
+    code = bankruptcy_value(e, i, k, lots, &value)
+    if code != C_OK:
+        return code
+    delta = (<liq_i128>amount if position > 0 else -(<liq_i128>amount)) - value
+    if delta > 0:
+        cap = floor_div(iabs(amount) * e.liquidation_fee_ppm[k], PPM)
+        if cap < delta:
+            delta = cap
+    out[0] = delta
+    return C_OK
+
+
+cdef struct LiqOut:
+    int64_t lots
+    int64_t fee
+    int64_t surplus
+    bint per_fill
+    liq_i128 fund_delta
+    liq_i128 fund_covered
+    bint settled
+    liq_i128 fund_paid
+    liq_i128 written_off
+
+
+cdef int liquidate_step(Eng* e, Py_ssize_t i, Py_ssize_t k, Py_ssize_t cp, int64_t price,
+                        int64_t lots_wanted, bint cp_allowed, LiqOut* out) noexcept nogil:
+    """LIQ-EXEC-2 after the argument checks the adapter makes (accounts, market, size and price
+    domains, same account, role): the counterparty's isolation, the trigger, the position, the
+    size policy, then the fill, the counterparty's margin, the fee and the settlement.
+    ``lots_wanted`` < 0 means the policy's size."""
+    cdef bint liq
+    cdef int64_t position, allowed, size, amount, surplus, fee_q
+    cdef Before cp_before
+    cdef liq_i128 constant, gap, den, fee, delta = 0, covered = 0
+    cdef int code, side
+    cdef bint per_fill = e.fee_policy == FEE_PER_FILL
+    cdef Py_ssize_t buyer, seller
+    if price <= 0:
+        return C_INVALID_PRICE
+    if not cp_allowed:  # LIQ-ACCOUNT-2, decided by the adapter
+        return C_ISOLATED_MARKET_MISMATCH
+    if liquidatable(e, i, &liq) != C_OK:
+        return C_OVERFLOW
+    if not liq:
+        return C_NOT_LIQUIDATABLE
+    position = e.lots[i * e.n_markets + k]
+    if position == 0:
+        return C_NO_POSITION
+    if size_lots(e, i, k, &allowed) != C_OK:
+        return C_OVERFLOW
+    size = allowed if lots_wanted < 0 else lots_wanted
+    if size > allowed:
+        return C_SIZE_EXCEEDS_POLICY
+    # the bankruptcy price's C (LIQ-PRICE-1), before the fill
+    if fixed_constant(e, i, k, &constant) != C_OK:
+        return C_OVERFLOW
+    side = 1 if position > 0 else -1
+    if per_fill:  # LIQ-FEE-2, before the fill
+        code = fund_delta_quote(e, i, k, size, price, &delta)
+        if code != C_OK:
+            return code
+    # atomic from here on
+    if value_of(e, size, k, price, &amount) != C_OK:
+        return C_OVERFLOW
+    if position > 0:
+        buyer = cp
+        seller = i
+    else:
+        buyer = i
+        seller = cp
+    # margin_before of the counterparty: computed for every counterparty, as the reference does
+    if margin_before(e, cp, k, &cp_before) != C_OK:
+        return C_OVERFLOW
+    code = do_fill(e, k, buyer, seller, size, amount, price, True, R_EXEC_2)
+    if code != C_OK:
+        return code
+    if e.role[cp] == ROLE_TRADER:  # LIQ-TRADE-2: only traders are margined
+        code = margin_after_trade(e, cp, k, &cp_before)
+        if code != C_OK:
+            return code
+    if equity_of(e, i, &surplus) != C_OK:
+        return C_OVERFLOW
+    # LIQ-FEE-1 at the bankruptcy price B = max(-C / (s * m), 0): when B > 0 (side * C < 0),
+    # m * (price - B) = (m * price * |s| + side * C) / |s|, else m * price. m * price * |s| is
+    # below 2^126: m * price fits int64 (the fill's notional did) and so does |s|.
+    if per_fill:
+        fee = delta if delta > 0 else 0
+    else:
+        if side * constant < 0:
+            gap = (<liq_i128>e.tables.value_per_lot_tick[k] * price * iabs(position)
+                   + side * constant)
+            den = iabs(position)
+        else:
+            gap = <liq_i128>e.tables.value_per_lot_tick[k] * price
+            den = 1
+        if fee_quote(e, k, side, size, price, 1, gap, den, surplus, &fee_q) != C_OK:
+            return C_OVERFLOW
+        fee = fee_q
+    if fee > 0 and transfer(e, i, H_INSURANCE_FUND, fee, R_FEE_1) != C_OK:
+        return C_OVERFLOW
+    # per_fill: the fund pays a negative delta at once, at most its balance (LIQ-INV-3)
+    if delta < 0:
+        covered = -delta if -delta < e.holders[1] else e.holders[1]
+        if covered > 0 and transfer(e, H_INSURANCE_FUND, i, covered, R_INSURANCE_1) != C_OK:
+            return C_OVERFLOW
+    out.lots = size
+    out.fee = <int64_t>fee
+    out.surplus = surplus
+    out.per_fill = per_fill
+    out.fund_delta = delta
+    out.fund_covered = covered
+    out.settled = False
+    if is_flat(e, i) and e.quote[i] < 0:
+        out.settled = True
+        if settle_deficit(e, i, &out.fund_paid, &out.written_off) != C_OK:
+            return C_OVERFLOW
+    return C_OK
+
+
+# -- the backstop (LIQ-BACKSTOP-1) ---------------------------------------------------------------
+
+cdef int backstop_liquidate(Eng* e, Py_ssize_t i, Py_ssize_t vault, liq_i128* taken) noexcept nogil:
+    """After the adapter's checks (accounts, roles, policy, the vault's isolation): the threshold,
+    then the vault takes every position at the mark, in market-id order, and the remaining
+    quote."""
+    cdef bint below
+    cdef Py_ssize_t c, k
+    cdef int64_t lots, amount, mark
+    cdef liq_i128 remaining
+    cdef int code
+    if below_backstop(e, i, &below) != C_OK:
+        return C_OVERFLOW
+    if not below:
+        return C_NOT_LIQUIDATABLE
+    for c in range(e.n_markets):
+        k = e.columns_by_market_id[c]
+        if not e.present[i * e.n_markets + k]:
+            continue
+        lots = e.lots[i * e.n_markets + k]
+        mark = e.marks[k]
+        if lots == INT64_MIN:
+            return C_OVERFLOW
+        if value_of(e, lots if lots > 0 else -lots, k, mark, &amount) != C_OK:
+            return C_OVERFLOW
+        if lots > 0:
+            code = do_fill(e, k, vault, i, lots, amount, mark, True, R_BACKSTOP_1)
+        else:
+            code = do_fill(e, k, i, vault, -lots, amount, mark, True, R_BACKSTOP_1)
+        if code != C_OK:
+            return code
+    remaining = e.quote[i]
+    if remaining > 0:
+        code = transfer(e, i, vault, remaining, R_BACKSTOP_1)
+    elif remaining < 0:
+        code = transfer(e, vault, i, -remaining, R_BACKSTOP_1)
+    else:
+        code = C_OK
+    taken[0] = remaining
+    return code
