@@ -4,10 +4,10 @@ fills move it (LIQ-MARK-2)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 from .arithmetic import PPM, div_ceil, div_floor, require_int
 from .errors import MalformedState
+from .profile import Policy
 from .receipts import Receipt, receipt
 from .rules import implements
 from .state import State, atomic
@@ -33,7 +33,7 @@ def set_mark(state: State, market_id: str, price_ticks: int) -> Receipt:
     return receipt(state, first)
 
 
-class MarkKind(StrEnum):
+class MarkKind(Policy):
     """How a cascade's fills move the mark (LIQ-MARK-2); see :class:`MarkRule`."""
 
     INDEX_BAND = "index_band"

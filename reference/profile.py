@@ -63,9 +63,15 @@ class Market:
         return tuple(t.floor_notional_quote for t in self.tiers)
 
 
-# The named policies: each member equals its string, the word TOML, JSON and the codec carry.
+class Policy(StrEnum):
+    """A named policy. Each member equals its string, the word TOML, JSON and the codec carry,
+    and prints as it (so a profile reads as it is written)."""
 
-class LiquidationSize(StrEnum):
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+
+class LiquidationSize(Policy):
     """How much of a position one liquidation closes (LIQ-EXEC-1)."""
 
     FULL = "full"  # close the whole position at once
@@ -73,7 +79,7 @@ class LiquidationSize(StrEnum):
     TIER_STEP = "tier_step"  # reduce to the next lower tier's floor (Binance, Bybit)
 
 
-class FeePolicy(StrEnum):
+class FeePolicy(Policy):
     """What the insurance fund takes from a liquidation (LIQ-FEE-1, LIQ-FEE-2)."""
 
     RATE = "rate"  # fee = min(rate * fill notional, remaining surplus)  (Binance, Hyperliquid)
@@ -83,14 +89,14 @@ class FeePolicy(StrEnum):
     PER_FILL = "per_fill"
 
 
-class BadDebtPolicy(StrEnum):
+class BadDebtPolicy(Policy):
     """Who bears a loss the insurance fund cannot cover (LIQ-ADL-1, LIQ-SOCIAL-1)."""
 
     ADL = "adl"
     SOCIALIZE = "socialize"
 
 
-class DisplayRounding(StrEnum):
+class DisplayRounding(Policy):
     """How a venue rounds a price for display (LIQ-PRICE-4)."""
 
     HALF_UP = "half_up"  # ties away from zero
@@ -98,7 +104,7 @@ class DisplayRounding(StrEnum):
     DOWN = "down"  # truncation toward zero
 
 
-class AdlRanking(StrEnum):
+class AdlRanking(Policy):
     """How auto-deleveraging orders its counterparties (LIQ-ADL-2); see :mod:`.deleveraging`."""
 
     PNL_LEVERAGE = "pnl_leverage"
@@ -108,14 +114,14 @@ class AdlRanking(StrEnum):
     PRO_RATA = "pro_rata"
 
 
-class MaintenanceBasis(StrEnum):
+class MaintenanceBasis(Policy):
     """The notional a position's maintenance requirement is taken on (LIQ-TIER-6)."""
 
     MARK = "mark"  # the notional at the mark (every venue's cross margin; Binance, dYdX, ...)
     ENTRY = "entry"  # an isolated position's entry value, its cost basis (Bybit Standard)
 
 
-class AdlPrice(StrEnum):
+class AdlPrice(Policy):
     """The price auto-deleveraging executes at (LIQ-ADL-4)."""
 
     BANKRUPTCY = "bankruptcy"
@@ -155,14 +161,14 @@ class Profile:
 
 
 #: each policy field of a Profile and the enum its value must be a member of
-_POLICIES: dict[str, type[StrEnum]] = {
+_POLICIES: dict[str, type[Policy]] = {
     "liquidation_size": LiquidationSize, "fee_policy": FeePolicy,
     "maintenance_basis": MaintenanceBasis, "bad_debt_policy": BadDebtPolicy,
     "adl_price": AdlPrice, "display_rounding": DisplayRounding, "adl_ranking": AdlRanking,
 }
 
 
-def _require_member(value: object, name: str, policy: type[StrEnum]) -> None:
+def _require_member(value: object, name: str, policy: type[Policy]) -> None:
     if not isinstance(value, str) or value not in tuple(policy):
         raise MalformedState(f"unknown {name} {value!r}; known: {', '.join(policy)}")
 
