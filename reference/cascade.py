@@ -79,7 +79,9 @@ class CascadeConfig:
     books: Mapping[str, BookShape]
     book_account: str = "book"
     backstop_vault: str | None = None
-    mark_rule: MarkRule = MarkRule()
+    # a factory, not a shared default: a MarkRule instance as a class attribute of this module
+    # would make the API docs' source links of reference/marks.py point here
+    mark_rule: MarkRule = field(default_factory=MarkRule)
 
 
 @dataclass(frozen=True)
