@@ -689,11 +689,11 @@ cdef inline int bankruptcy_one(const Tables* t, int64_t quote, const int64_t* lo
     cdef int64_t position = lots[market]
     cdef liq_i128 constant, other_mm, a
     cdef int side = 1 if position > 0 else -1
-    cdef int code
     if position == 0:
         return CODE_NO_POSITION
-    # (C, M_o) of prices.py: what in equity and maintenance does not move with ``market``
-    if not account_totals(t, quote, lots, units, unit_ok, entry, market, &constant, &other_mm):
+    # C and M_o: what in equity and maintenance does not move with ``market``
+    if not account_totals(t, quote, lots, units, unit_ok, entry, market, &constant,
+                          &other_mm):
         return CODE_OVERFLOW
     a = -constant if side > 0 else constant  # -C / (s*m) with the sign of s moved to the top
     if a <= 0:
@@ -726,7 +726,6 @@ cdef inline int liquidation_one(const Tables* t, int64_t quote, const int64_t* l
     cdef Py_ssize_t base = market * t.tier_width, i, chosen = 0, n_tiers = t.n_tiers[market]
     cdef int64_t minimum = t.min_maint_margin_quote[market]
     cdef int side = 1 if position > 0 else -1
-    cdef int code
     if position == 0:
         return CODE_NO_POSITION
     # (C, M_o) of prices.py: what in equity and maintenance does not move with ``market``

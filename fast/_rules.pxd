@@ -80,6 +80,13 @@ cdef extern from *:
 cdef enum:
     PPM = 1000000
 
+# the notionals whose product with a rate in 0..PPM, plus PPM - 1, still fits int64
+cdef extern from *:
+    """
+    #define LIQ_SMALL_NOTIONAL ((int64_t)9223372036853LL)
+    """
+    const int64_t LIQ_SMALL_NOTIONAL
+
 
 cdef struct Tables:
     # a MarketTables' arrays (liqspec.fast.pack) as raw pointers, field for field; tier slot s
@@ -134,6 +141,15 @@ cdef inline Py_ssize_t tier_slot(const Tables* t, Py_ssize_t k, liq_i128 notiona
     """LIQ-TIER-1: the slot of the last tier of market k whose floor is at most the notional
     (floors increase)."""
     cdef Py_ssize_t base = k * t.tier_width, i, chosen = 0
+    cdef int64_t small
+    if liq_fits_i64(notional):  # the same comparisons in 64 bits (the common case)
+        small = <int64_t>notional
+        for i in range(1, t.n_tiers[k]):
+            if t.tier_floor_quote[base + i] <= small:
+                chosen = i
+            else:
+                break
+        return base + chosen
     for i in range(1, t.n_tiers[k]):
         if <liq_i128>t.tier_floor_quote[base + i] <= notional:
             chosen = i
@@ -144,7 +160,12 @@ cdef inline Py_ssize_t tier_slot(const Tables* t, Py_ssize_t k, liq_i128 notiona
 
 cdef inline liq_i128 tier_requirement(liq_i128 notional, liq_i128 rate_ppm,
                                       int64_t deduction_quote) noexcept nogil:
-    """One tier's line: ceil(notional * rate / 10^6) - deduction (LIQ-TIER-2/3)."""
+    """One tier's line: ceil(notional * rate / 10^6) - deduction (LIQ-TIER-2/3); in 64 bits
+    where the product cannot leave them (the common case)."""
+    cdef int64_t product
+    if 0 <= notional <= LIQ_SMALL_NOTIONAL and 0 <= rate_ppm <= PPM:
+        product = <int64_t>notional * <int64_t>rate_ppm
+        return <liq_i128>((product + (PPM - 1)) / PPM) - deduction_quote
     return ceil_ppm(notional * rate_ppm) - deduction_quote
 
 

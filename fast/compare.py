@@ -37,7 +37,7 @@ from liqspec.reference.journal import Fill, Transfer
 from . import accounts as fast_accounts
 from . import operations as fast_operations
 from .cascade import run_cascade as _fast_run_cascade
-from .scenarios import Scenario, cascade_config_from_json
+from .cases import Case, cascade_config_from_json
 
 
 NAMES = ("equity_quote", "account_maintenance_margin_quote", "account_initial_margin_quote",
@@ -96,30 +96,30 @@ def expected_fast(op: str, reference_outcome: dict[str, Any]) -> dict[str, Any]:
     return reference_outcome
 
 
-def operations(scenario: Scenario) -> list[tuple[str, tuple]]:
-    """Every operation of a scenario: each account-level function for each account, each price
+def operations(case: Case) -> list[tuple[str, tuple]]:
+    """Every operation of a case: each account-level function for each account, each price
     for each (account, market), funding and open interest for each market."""
     ops: list[tuple[str, tuple]] = []
-    for account in scenario.accounts:
+    for account in case.accounts:
         a = account.account_id
         ops += [("equity_quote", (a,)), ("account_maintenance_margin_quote", (a,)),
                 ("account_initial_margin_quote", (a,)), ("is_liquidatable", (a,)),
                 ("is_below_backstop", (a,)), ("free_collateral_quote", (a,))]
-        for market_id in scenario.profile.markets:
+        for market_id in case.profile.markets:
             ops += [("bankruptcy_price", (a, market_id)), ("liquidation_price", (a, market_id))]
-    for market_id in scenario.profile.markets:
+    for market_id in case.profile.markets:
         ops += [("funding_owed", (market_id,)), ("open_interest_quote", (market_id,))]
     return ops
 
 
-def run(impl: SimpleNamespace, scenario: Scenario, op: str, args: tuple,
+def run(impl: SimpleNamespace, case: Case, op: str, args: tuple,
         state: ref.State | None = None) -> dict[str, Any]:
-    """One operation on one implementation, on a fresh state built from the scenario (or on
+    """One operation on one implementation, on a fresh state built from the case (or on
     ``state``, built from it: the queries change nothing, so one state serves them all)."""
-    state = scenario.state() if state is None else state
+    state = case.state() if state is None else state
     marks, profile = state.marks, state.profile
     if op in ("funding_owed",):
-        return outcome(lambda: impl.funding_owed(state, args[0], scenario.rate_ppm))
+        return outcome(lambda: impl.funding_owed(state, args[0], case.rate_ppm))
     if op == "open_interest_quote":
         return outcome(lambda: impl.open_interest_quote(state, args[0]))
     account = state.accounts[args[0]]
@@ -129,7 +129,7 @@ def run(impl: SimpleNamespace, scenario: Scenario, op: str, args: tuple,
             lambda: impl.account_maintenance_margin_quote(account, marks, profile),
         "account_initial_margin_quote":
             lambda: impl.account_initial_margin_quote(account, marks, profile,
-                                                      scenario.open_interest),
+                                                      case.open_interest),
         "is_liquidatable": lambda: impl.is_liquidatable(account, state),
         "is_below_backstop": lambda: impl.is_below_backstop(account, state),
         "free_collateral_quote": lambda: impl.free_collateral_quote(state, account),
@@ -139,12 +139,12 @@ def run(impl: SimpleNamespace, scenario: Scenario, op: str, args: tuple,
     return outcome(call)
 
 
-def divergences(scenario: Scenario) -> list[dict[str, Any]]:
+def divergences(case: Case) -> list[dict[str, Any]]:
     """Every operation where the fast outcome differs from what the reference implies."""
     found = []
-    for op, args in operations(scenario):
-        want = expected_fast(op, run(REFERENCE, scenario, op, args))
-        got = run(FAST, scenario, op, args)
+    for op, args in operations(case):
+        want = expected_fast(op, run(REFERENCE, case, op, args))
+        got = run(FAST, case, op, args)
         if got != want:
             found.append({"op": op, "args": list(args), "reference": want, "fast": got})
     return found
@@ -168,12 +168,12 @@ def call_arguments(op: str, args: list) -> tuple:
     return tuple(args)
 
 
-def run_operations(impl: SimpleNamespace, scenario: Scenario, calls: list) -> list[tuple]:
+def run_operations(impl: SimpleNamespace, case: Case, calls: list) -> list[tuple]:
     """Run ``calls`` ([op, args] pairs) one after the other on a fresh state built from the
-    scenario, each on ``impl``'s own implementation; after each, the outcome (``("ok",
+    case, each on ``impl``'s own implementation; after each, the outcome (``("ok",
     Receipt)`` or the error) and the state's snapshot (LIQ-RESULT-1: a failed operation must
     leave it unchanged)."""
-    state = scenario.state()
+    state = case.state()
     steps = []
     for op, args in calls:
         try:
@@ -192,12 +192,12 @@ def first_operation_divergence(reference: list[tuple], fast: list[tuple]) -> int
     return None
 
 
-def run_cascade_case(impl: SimpleNamespace, scenario: Scenario, config: dict) -> tuple:
+def run_cascade_case(impl: SimpleNamespace, case: Case, config: dict) -> tuple:
     """One cascade on one implementation: ``("ok", events, steps, summary, final snapshot)``
     or the error. The configuration is decoded first, outside the comparison: a case the codec
     cannot read is the harness's error, never two equal outcomes."""
     cascade_config = cascade_config_from_json(config)
-    state = scenario.state()
+    state = case.state()
     try:
         result = impl.run_cascade(state, cascade_config)
     except Exception as error:  # noqa: BLE001
@@ -206,10 +206,10 @@ def run_cascade_case(impl: SimpleNamespace, scenario: Scenario, config: dict) ->
 
 
 def cascade_divergence(want: tuple, got: tuple, config: dict | None = None,
-                       scenario: Scenario | None = None) -> str | None:
+                       case: Case | None = None) -> str | None:
     """Which part of two cascade outcomes differs, else None: :func:`cascade_difference`, with
     no exception (both implementations reject a value leaving int64 at the same step).
-    ``config`` and ``scenario`` are accepted for the callers that pass them."""
+    ``config`` and ``case`` are accepted for the callers that pass them."""
     return cascade_difference(want, got)
 
 

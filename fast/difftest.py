@@ -5,16 +5,16 @@
     liqspec difftest --replay FILE
 
 Each example is one of four kinds, by its seed: ``queries`` (a generated venue and accounts,
-:func:`~liqspec.fast.scenarios.random_scenario`, with random tier tables, decimals, minimums,
+:func:`~liqspec.fast.cases.random_case`, with random tier tables, decimals, minimums,
 open-interest scaling, backstop ratios, marks and balances up to the int64 limits; every
 per-account query runs on both implementations), ``operations`` (a whole venue state with
 policies, roles, books and holders, and a sequence of state-changing operations,
-:func:`~liqspec.fast.scenarios.random_operations`; after every call the receipts or error types
+:func:`~liqspec.fast.cases.random_operations`; after every call the receipts or error types
 and result codes, and the resulting states, must be equal), ``cascade`` (a small book, a price
-path, book shapes, a mark rule and a vault, :func:`~liqspec.fast.scenarios.random_cascade`; the
+path, book shapes, a mark rule and a vault, :func:`~liqspec.fast.cases.random_cascade`; the
 whole CascadeResult, trace, step records, summary and final state, must be equal) and ``adl``
 (the same comparison on a deleveraging-heavy cascade,
-:func:`~liqspec.fast.scenarios.random_adl_cascade`: thin books, an empty or small fund, many
+:func:`~liqspec.fast.cases.random_adl_cascade`: thin books, an empty or small fund, many
 traders on both sides, cross accounts over two markets and marks moving between the calls, under
 each ranking policy, so the engine's deleveraging index meets re-keyed accounts and rebuilt
 rankings). One cascade or deleveraging example in ``VERIFY_EVERY`` (by seed, :func:`order_of`)
@@ -57,9 +57,9 @@ from ._engine import ORDER_MODES
 from .compare import (FAST, NAMES, OPERATIONS, REFERENCE, cascade_divergence, cascade_json,
                       expected_fast, first_difference, first_operation_divergence, operations,
                       result_json, run, run_cascade_case, run_operations, snapshot_json)
-from .scenarios import (Scenario, cascade_config_from_json, dumps, random_adl_cascade,
-                        random_cascade, random_operations, random_scenario, scenario_from_json,
-                        scenario_to_json, well_formed)
+from .cases import (Case, cascade_config_from_json, dumps, random_adl_cascade,
+                        random_cascade, random_operations, random_case, case_from_json,
+                        case_to_json, well_formed)
 
 KINDS = ("queries", "operations", "cascade", "adl")
 CASCADE_KINDS = ("cascade", "adl")
@@ -97,7 +97,7 @@ def fast_for(case: dict[str, Any]) -> SimpleNamespace:
 
 # -- queries (the per-account kernels) --------------------------------------------------------
 
-def _diverges(scenario: Scenario, op: str, args: tuple, states: tuple | None = None) -> bool:
+def _diverges(scenario: Case, op: str, args: tuple, states: tuple | None = None) -> bool:
     try:
         reference_state, fast_state = states or (None, None)
         want = expected_fast(op, run(REFERENCE, scenario, op, args, reference_state))
@@ -106,7 +106,7 @@ def _diverges(scenario: Scenario, op: str, args: tuple, states: tuple | None = N
         return False
 
 
-def divergences(scenario: Scenario) -> list[dict[str, Any]]:
+def divergences(scenario: Case) -> list[dict[str, Any]]:
     """Every operation of the scenario whose fast outcome differs from the reference's (the
     queries change nothing: one state per implementation serves them all)."""
     try:
@@ -117,7 +117,7 @@ def divergences(scenario: Scenario) -> list[dict[str, Any]]:
             if _diverges(scenario, op, args, states)]
 
 
-def _candidates(scenario: Scenario, op: str, args: tuple):
+def _candidates(scenario: Case, op: str, args: tuple):
     """Smaller scenarios, most reduction first."""
     used = {m for a in scenario.accounts for m in a.positions} | set(args[1:2])
     if op in ("funding_owed", "open_interest_quote"):
@@ -152,13 +152,13 @@ def _smaller(value: int) -> list[int]:
     return [v for v in (0, value // 2, value - (1 if value > 0 else -1)) if abs(v) < abs(value)]
 
 
-def _with_account(scenario: Scenario, index: int, account: Account) -> Scenario:
+def _with_account(scenario: Case, index: int, account: Account) -> Case:
     accounts = list(scenario.accounts)
     accounts[index] = account
     return replace(scenario, accounts=accounts)
 
 
-def shrink(scenario: Scenario, op: str, args: tuple, budget: int = 2_000) -> Scenario:
+def shrink(scenario: Case, op: str, args: tuple, budget: int = 2_000) -> Case:
     """Greedy shrinking: take the first smaller scenario that still diverges, until none does."""
     progress = True
     while progress and budget > 0:
@@ -173,10 +173,10 @@ def shrink(scenario: Scenario, op: str, args: tuple, budget: int = 2_000) -> Sce
     return scenario
 
 
-def report(scenario: Scenario, found: dict[str, Any]) -> dict[str, Any]:
+def report(scenario: Case, found: dict[str, Any]) -> dict[str, Any]:
     op, args = found["op"], tuple(found["args"])
     small = shrink(scenario, op, args)
-    return {"op": op, "args": list(args), "scenario": scenario_to_json(small),
+    return {"op": op, "args": list(args), "scenario": case_to_json(small),
             "reference": expected_fast(op, run(REFERENCE, small, op, args)),
             "fast": run(FAST, small, op, args)}
 
@@ -185,7 +185,7 @@ def report(scenario: Scenario, found: dict[str, Any]) -> dict[str, Any]:
 
 def _operations_divergence(case: dict[str, Any]) -> int | None:
     """The index of the first diverging call of an operations case, else None."""
-    scenario = scenario_from_json(case["scenario"])
+    scenario = case_from_json(case["scenario"])
     calls = calls_from_json(case["calls"])
     return first_operation_divergence(run_operations(REFERENCE, scenario, calls),
                                       run_operations(FAST, scenario, calls))
@@ -194,7 +194,7 @@ def _operations_divergence(case: dict[str, Any]) -> int | None:
 def _cascade_divergence(case: dict[str, Any]) -> tuple[str, str, str] | None:
     """Which part of a cascade case's outcome diverges, with each side's outcome class ("ok" or
     the error type, so that shrinking a crash cannot wander into another), else None."""
-    scenario = scenario_from_json(case["scenario"])
+    scenario = case_from_json(case["scenario"])
     want = run_cascade_case(REFERENCE, scenario, case["config"])
     got = run_cascade_case(fast_for(case), scenario, case["config"])
     part = cascade_divergence(want, got, case["config"], scenario)
@@ -206,10 +206,10 @@ def _signature(case: dict[str, Any]) -> Any:
     the diverging part of a cascade, with each side's outcome class; None when the case agrees
     or cannot be built."""
     try:
-        if not well_formed(scenario_from_json(case["scenario"])):
+        if not well_formed(case_from_json(case["scenario"])):
             return None
         if case["kind"] == "operations":
-            scenario = scenario_from_json(case["scenario"])
+            scenario = case_from_json(case["scenario"])
             want = run_operations(REFERENCE, scenario, calls_from_json(case["calls"]))
             got = run_operations(FAST, scenario, calls_from_json(case["calls"]))
             index = first_operation_divergence(want, got)
@@ -390,7 +390,7 @@ def shrink_case(case: dict[str, Any], budget: int = 3_000) -> dict[str, Any]:
 
 def describe(case: dict[str, Any]) -> dict[str, Any]:
     """A case with both implementations' outcomes at its divergence and where they differ."""
-    scenario = scenario_from_json(case["scenario"])
+    scenario = case_from_json(case["scenario"])
     # the case itself, without what an earlier report said about it
     out: dict[str, Any] = {k: case[k] for k in ("kind", "seed", "order", "scenario", "calls",
                                                 "config") if k in case}
@@ -423,14 +423,14 @@ def check_example(seed: int, kinds: Sequence[str] = KINDS) -> tuple[str, int, di
     compared, calls run, cascades run) and a shrunk, described divergence or None."""
     kind = kind_of(seed, kinds)
     if kind == "queries":
-        scenario = random_scenario(seed, leverage=True)
+        scenario = random_case(seed, leverage=True)
         checks = len(scenario.accounts) * (6 + 2 * len(scenario.profile.markets)) + \
             2 * len(scenario.profile.markets)
         found = divergences(scenario)
         return kind, checks, (report(scenario, found[0]) if found else None)
     if kind == "operations":
         scenario, calls = random_operations(seed, leverage=True)
-        case = {"kind": kind, "seed": seed, "scenario": scenario_to_json(scenario),
+        case = {"kind": kind, "seed": seed, "scenario": case_to_json(scenario),
                 "calls": calls_to_json(calls)}
         want = run_operations(REFERENCE, scenario, calls)
         got = run_operations(FAST, scenario, calls)
@@ -439,7 +439,7 @@ def check_example(seed: int, kinds: Sequence[str] = KINDS) -> tuple[str, int, di
         return kind, len(calls), describe(shrink_case(case))
     scenario, config = random_adl_cascade(seed) if kind == "adl" else random_cascade(seed)
     case = {"kind": kind, "seed": seed, "order": order_of(seed, kinds),
-            "scenario": scenario_to_json(scenario), "config": config}
+            "scenario": case_to_json(scenario), "config": config}
     if cascade_divergence(run_cascade_case(REFERENCE, scenario, config),
                           run_cascade_case(fast_for(case), scenario, config), config,
                           scenario) is None:
@@ -573,7 +573,7 @@ def replay(case: dict[str, Any]) -> tuple[bool, str]:
     """Run a printed case again: whether it still diverges, and a one-paragraph account."""
     kind = case.get("kind", "queries")
     if kind == "queries":
-        scenario = scenario_from_json(case["scenario"])
+        scenario = case_from_json(case["scenario"])
         op, args = case["op"], tuple(case["args"])
         want = expected_fast(op, run(REFERENCE, scenario, op, args))
         got = run(FAST, scenario, op, args)
@@ -718,7 +718,7 @@ def _check_case(case: Any, where: str) -> None:
         raise DifftestInputError(f"{where}: not a difftest case: a {kind} case needs "
                                  f"{', '.join(_CASE_KEYS[kind])}; missing {', '.join(missing)}")
     try:
-        state = scenario_from_json(case["scenario"]).state()  # every replay starts from it
+        state = case_from_json(case["scenario"]).state()  # every replay starts from it
         if kind == "queries":
             op, args = case["op"], case["args"]
             if op not in NAMES or not isinstance(args, list):

@@ -7,7 +7,7 @@
 * :mod:`.prover`: the fidelity check against the installed reference, then vacuity check,
   proof and counterexample for each, decided by z3's deterministic resource limit;
 * :mod:`.calibrate`: each theorem's resource limit measured (``python -m liqspec.proofs.calibrate``);
-* :mod:`.scenarios`: a z3 model as a concrete scenario that replays in the reference;
+* :mod:`.counterexamples`: a z3 model as a concrete scenario that replays in the reference;
 * :mod:`.fidelity`: the encodings compared with the reference on generated concrete cases;
 * :mod:`.mutation`: deliberate bugs in the reference, which checks catch them, and which
   theorems cover each (or why none does);

@@ -55,16 +55,18 @@ def measure_obligation(obligation, cap_s: float) -> dict[str, int | None]:
 
 def need(uses: dict[str, int | None]) -> int | None:
     """What the obligation needs under the schedule (None: nothing answered)."""
-    answered = next((uses[a] for a in prover.SCHEDULE if uses.get(a) is not None), None)
-    if uses.get("vacuity") is None or answered is None:
+    answered = next((used for a in prover.SCHEDULE if (used := uses.get(a)) is not None), None)
+    vacuity = uses.get("vacuity")
+    if vacuity is None or answered is None:
         return None
-    return max(uses["vacuity"], answered)
+    return max(vacuity, answered)
 
 
 def suggest(needs: Sequence[int | None]) -> int | None:
-    if not needs or any(n is None for n in needs):
+    known = [n for n in needs if n is not None]
+    if not needs or len(known) < len(needs):
         return None
-    top = max(needs) * CALIBRATION_MARGIN
+    top = max(known) * CALIBRATION_MARGIN
     return max(MILLION, -(-top // MILLION) * MILLION)
 
 

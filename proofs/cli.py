@@ -105,7 +105,7 @@ def _table(rows: list[list[str]], headers: list[str], wrap: int = 72) -> list[st
 
 
 def run_prove(args: argparse.Namespace) -> str:
-    from . import prover, report, scenarios
+    from . import counterexamples, prover, report
     from .theorems import REGISTRY, domains_for
 
     if args.list:
@@ -149,9 +149,9 @@ def run_prove(args: argparse.Namespace) -> str:
     for res in results:
         for ob in res.failures:
             if ob.scenario is not None:
-                ob.scenario["replay"] = scenarios.violations(ob.scenario)
+                ob.scenario["replay"] = counterexamples.violations(ob.scenario)
                 if args.save_counterexamples:
-                    saved.append(scenarios.save(ob.scenario, args.save_counterexamples))
+                    saved.append(counterexamples.save(ob.scenario, args.save_counterexamples))
     obligations = sum(len(r.results) for r in results)
     proof_report = report.build(results, wall, args.jobs, guard_s=args.timeout,
                                 fidelity_examples=args.fidelity_examples,
@@ -182,7 +182,7 @@ def run_prove(args: argparse.Namespace) -> str:
             lines.append("")
             lines.append(f"{ob.theorem_id} {ob.verdict} in {ob.domain} ({ob.label}): {ob.detail}")
             if ob.scenario is not None:
-                lines.append(scenarios.describe(ob.scenario))
+                lines.append(counterexamples.describe(ob.scenario))
                 replay = ob.scenario["replay"]
                 lines.append("  replayed in the reference: " + (
                     "violates it: " + "; ".join(replay) if replay else

@@ -89,7 +89,7 @@ def generic_params(policies: Policies, tiers_per_market: int = 2) -> Params:
         fee = z3.Int(p + "liquidation_fee_ppm")
         minimum = z3.Int(p + "min_maint_margin_quote")
         assumptions += [v > 0, fee >= 0, fee <= PPM, minimum >= 0]
-        tiers = []
+        tiers: list[TierParams] = []
         for i in range(tiers_per_market):
             t = TierParams(*(z3.Int(f"{p}t{i}_{name}") for name in (
                 "floor_notional_quote", "maint_margin_ppm", "maint_deduction_quote",

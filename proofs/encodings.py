@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TypeAlias
 
 import z3
 
@@ -33,8 +34,8 @@ from liqspec.reference.profile import AdlPrice, BadDebtPolicy, FeePolicy, Liquid
 from liqspec.reference.state import (BACKSTOP, FEE_SINK, FUNDING_POOL, HOLDERS, INSURANCE_FUND,
                                      OUTSIDE, SOCIALIZED_LOSS, TRADER)
 
-Term = z3.ArithRef
-Cond = z3.BoolRef
+Term: TypeAlias = z3.ArithRef
+Cond: TypeAlias = z3.BoolRef
 
 
 # -- exact arithmetic (LIQ-ROUND-1, LIQ-ROUND-2) ---------------------------------------------------

@@ -42,7 +42,7 @@ from liqspec.reference.state import (BACKSTOP, FEE_SINK, FUNDING_POOL, HOLDERS, 
 
 from . import encodings as E
 from .domains import MARKET_SLOTS, profile_params, slot_market_ids
-from .scenarios import build_state
+from .counterexamples import build_state
 
 TRADERS = ("a0", "a1", "a2")
 OPERATIONS = ("deposit", "withdraw", "fund_insurance", "set_mark", "trade", "liquidate",
@@ -215,14 +215,15 @@ def generate_state(rng: random.Random, profile: Profile, roles: Mapping[str, str
     for slot in MARKET_SLOTS:
         value = profile.markets[slots[slot]].value_per_lot_tick
         total = 0
-        subject_first = opposite is not None and opposite[1] == slot
-        order = sorted(TRADERS, key=lambda t: t != opposite[0]) if subject_first else TRADERS
+        # the account the others take the other side of, in this slot (drawn first)
+        against = opposite[0] if opposite is not None and opposite[1] == slot else None
+        order = sorted(TRADERS, key=lambda t: t != against) if against is not None else TRADERS
         for a in order:
             lots = _lots(rng, marks[slot], value, micro)
-            if subject_first and a == opposite[0]:
+            if a == against:
                 lots = lots or 1
-            elif subject_first:
-                held = accounts[opposite[0]]["positions"].get(slot) or 1
+            elif against is not None:
+                held = accounts[against]["positions"].get(slot) or 1
                 lots = -held // abs(held) * rng.randint(1, abs(held) + 1)
             accounts[a]["positions"][slot] = lots
             total += lots
@@ -566,7 +567,7 @@ def _compare_outcome(case: Case, out: E.Outcome, sym: E.SymState, evaluate: Eval
     return problems
 
 
-def _deleverage_terms(case: Case, sym: E.SymState, slots) -> E.Outcome | None:
+def _deleverage_terms(case: Case, sym: E.SymState, slots) -> E.Outcome:
     """The encoded deleveraging, walking the reference's own ranking (the ranking is a policy,
     not an invariant: the theorems quantify over every order)."""
     state = build_state(case.profile, slots, case.state)

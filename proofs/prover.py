@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 
 import z3
 
-from . import scenarios
+from . import counterexamples
 from .theorems import DEFAULT_RLIMIT, REGISTRY, Obligation, Theorem, domains_for
 
 PROVED = "PROVED"
@@ -246,7 +246,7 @@ def check_obligation(theorem_id: str, params, obligation: Obligation, rlimit: in
         model = small
     failed = [name for name, goal in obligation.goals.items()
               if z3.is_false(model.eval(goal, model_completion=True))]
-    scenario = scenarios.scenario_from_model(theorem_id, params, obligation, model, failed)
+    scenario = counterexamples.counterexample_from_model(theorem_id, params, obligation, model, failed)
     return result(COUNTEREXAMPLE, "fails: " + "; ".join(failed), scenario, attempt)
 
 
@@ -318,7 +318,7 @@ def witness(theorem_id: str, params, obligation: Obligation, rlimit: int | None 
         model = _small_witness_model(obligation, rlimit, guard_s)
         if model is None:
             return None
-    return scenarios.scenario_from_model(theorem_id, params, obligation, model)
+    return counterexamples.counterexample_from_model(theorem_id, params, obligation, model)
 
 
 # -- theorems ------------------------------------------------------------------------------------

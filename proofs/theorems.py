@@ -10,12 +10,13 @@ alone satisfiable) shows the theorem is about operations that can happen.
 
 Each obligation also says how to turn a z3 model into a concrete scenario (the pre-state, the
 operation and its arguments, and the property to check), so a counterexample replays in the
-reference (:mod:`.scenarios`).
+reference (:mod:`.counterexamples`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 from dataclasses import dataclass, field
 
 import z3
@@ -54,7 +55,7 @@ class Obligation:
     goals: dict[str, z3.BoolRef]
     state: SymState | None = None
     steps: list[Step] = field(default_factory=list)
-    check: str = "none"  # the replay property (scenarios.CHECKS)
+    check: str = "none"  # the replay property (counterexamples.CHECKS)
     extra_terms: dict[str, Term] = field(default_factory=dict)  # shown with a counterexample
     #: some terms were replaced by free constants (a proof device): a model of the obligation
     #: need not be a run of the reference
@@ -81,7 +82,9 @@ class Theorem:
     id: str
     statement: str
     rule_ids: tuple[str, ...]
-    build: Callable[[Params], list[Obligation]]
+    #: the obligations for one domain; a parameter-free theorem (``domains="none"``) is built with
+    #: ``None``, the others with ``Params``, so the argument's type depends on ``domains``
+    build: Callable[[Any], list[Obligation]]
     domains: str = "all"  # "all" | "venues" | "generic" | "none" (parameter-free)
     applies: Callable[[Params], bool] = _always
     #: the profile policies the encoding reads: generic domains that differ only in other
@@ -117,14 +120,14 @@ def domains_for(thm: Theorem) -> list[Params | None]:
     if thm.domains == "none":
         return [None]
     venues = venue_domains() if thm.domains in ("all", "venues") else []
-    generic = []
+    generic: list[Params | None] = []
     seen = set()
     for p in generic_domains() if thm.domains in ("all", "generic") else []:
         key = tuple(getattr(p, name) for name in thm.depends_on)
         if thm.applies(p) and key not in seen:
             seen.add(key)
             generic.append(p)
-    return [p for p in venues if thm.applies(p)] + generic
+    return [*(p for p in venues if thm.applies(p)), *generic]
 
 
 # -- shared pieces ----------------------------------------------------------------------------------
@@ -284,6 +287,7 @@ def _trade_health(params: Params) -> list[Obligation]:
     # T-MM-POSITIVE, proved per position, summed over the account: IM >= MM, and an open
     # position has MM > 0 (the lemmas keep this proof linear)
     raw = out.raw
+    assert raw is not None, "every operation's Outcome keeps the state its steps left (.encodings)"
     lemmas = [z3.And(E.account_initial(raw, a) >= E.account_maintenance(raw, a),
                      z3.Implies(st.accounts[a].positions["m0"] != 0,
                                 E.account_maintenance(st, a) > 0)) for a in ("a0", "a1")]

@@ -9,16 +9,20 @@ import json
 
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from liqspec.reference import SOCIALIZED_LOSS, MalformedState, deposit, open_account, set_mark
+from liqspec.reference import SOCIALIZED_LOSS, MalformedState
 from liqspec.reference.book import BookShape, build_book, closable_within_fund, plan_order
 from liqspec.reference.cascade import (CascadeConfig, PricePath, liquidation_map, processing_order,
-                                       run_cascade, shock_path)
+                                       shock_path)
 from liqspec.reference.marks import MarkRule, next_mark
 from liqspec.reference.invariants import all_violations, state_digest
 from liqspec.reference.state import BACKSTOP, LIQUIDITY
-from liqspec.testing import open_at_leverage, open_long, toy_profile, usdt, venue
+from liqspec.testing import (implementation, open_at_leverage, open_long, toy_profile, usdt,
+                             venue)
+from liqspec.testing.cascades import cascades, feedback_venue
+
+#: the reference's operations, for the tests that are about it alone
+REFERENCE = implementation("reference")
 
 
 def test_book_ladder_rounds_away_from_the_index_LIQ_BOOK_1():
@@ -71,27 +75,14 @@ def test_shock_path_LIQ_CASCADE_4():
         PricePath(5, {"BTC": (1, 2), "ETH": (1,)})
 
 
-def feedback_venue(mark_rule="last_fill", insurance="1000"):
-    """alice and bob long 1 BTC from 50,000 with 600 and 700 USDT; carol holds the short."""
-    state = venue(deposits={"alice": usdt("600"), "bob": usdt("700"), "carol": usdt("100000")},
-                  insurance_quote=usdt(insurance))
-    open_account(state, "book", role=LIQUIDITY)
-    open_long(state, "alice", "carol", "BTC", 1000)
-    open_long(state, "bob", "carol", "BTC", 1000)
-    config = CascadeConfig(path=PricePath(5, {"BTC": (500_000, 495_000)}),
-                           books={"BTC": BookShape(3, 2_000, 1_000)},
-                           mark_rule=MarkRule(mark_rule, 5_000))
-    return state, config
-
-
-def test_hand_computed_feedback_cascade_LIQ_CASCADE_2_LIQ_CASCADE_3():
+def test_hand_computed_feedback_cascade_LIQ_CASCADE_2_LIQ_CASCADE_3(impl):
     """Step 1 (index 49,500): alice (equity 100 < maintenance 198) sells 1 BTC into the best bid,
     49,401.0: her quote -49,400 + 49,401 = 1 USDT, all of it the fee (1.25% x 49,401 > 1). The
     mark follows the fill to 49,401.0, where bob's equity 101 < maintenance 197.604: round 2
     sells his BTC at the next bid, 49,302.0, leaving 2 USDT, again all fee. Then nobody is
     liquidatable."""
     state, config = feedback_venue()
-    result = run_cascade(state, config)
+    result = impl.run_cascade(state, config)
     trace = [(e.step, e.round, e.kind, e.account, e.lots, e.price_ticks, e.quote)
              for e in result.events if e.kind != "step"]
     assert trace == [
@@ -113,26 +104,26 @@ def test_hand_computed_feedback_cascade_LIQ_CASCADE_2_LIQ_CASCADE_3():
     assert all_violations(result.state) == []
 
 
-def test_index_band_mark_stops_the_feedback_LIQ_MARK_2():
+def test_index_band_mark_stops_the_feedback_LIQ_MARK_2(impl):
     """With the mark pinned to the index (band 0), alice's fill does not move it, so bob, healthy
     at 49,500 (equity 200 >= 198), is never liquidated: the same book, no cascade."""
     state, config = feedback_venue()
     config = CascadeConfig(config.path, config.books, mark_rule=MarkRule("index_band", 0))
-    result = run_cascade(state, config)
+    result = impl.run_cascade(state, config)
     assert result.summary.accounts_liquidated == 1
     assert result.state.account("bob").positions == {"BTC": 1000}
 
 
-def test_fills_beyond_bankruptcy_limited_by_the_fund_then_adl_LIQ_BOOK_2_LIQ_BOOK_3():
+def test_fills_beyond_bankruptcy_limited_by_the_fund_then_adl_LIQ_BOOK_2_LIQ_BOOK_3(impl):
     """alice long 1 BTC on 1,000 USDT (bankruptcy 49,000) meets a crash to 48,000 with bids 0.2%
     apart: 47,904.0 then 47,808.0, where each lot loses a further 0.096 or 0.192 USDT. Her
     equity is already -1,000 USDT and the fund holds 20: no lot is affordable, and the whole
     position is deleveraged against carol at alice's bankruptcy value."""
     state = venue(deposits={"alice": usdt("1000"), "carol": usdt("100000")},
                   insurance_quote=usdt("20"))
-    open_account(state, "book", role=LIQUIDITY)
+    impl.open_account(state, "book", role=LIQUIDITY)
     open_long(state, "alice", "carol", "BTC", 1000)
-    set_mark(state, "BTC", 480_000)
+    impl.set_mark(state, "BTC", 480_000)
     state.books["BTC"] = build_book(BookShape(2, 2_000, 1_000), 480_000, "book")
     alice = state.account("alice")
     # equity at 48,000 is -1,000 USDT; a lot sold at 47,904.0 changes it by -96,000 quantums
@@ -141,7 +132,7 @@ def test_fills_beyond_bankruptcy_limited_by_the_fund_then_adl_LIQ_BOOK_2_LIQ_BOO
     assert not closable_within_fund(state, alice, "BTC")
     assert plan_order(state, alice, "BTC", 1000, within_fund=False) == [(479_040, 1000)]
     config = CascadeConfig(PricePath(5, {"BTC": (480_000,)}), {"BTC": BookShape(2, 2_000, 1_000)})
-    result = run_cascade(state, config)
+    result = impl.run_cascade(state, config)
     kinds = [e.kind for e in result.events if e.kind not in ("step", "mark")]
     assert kinds == ["adl_fill"]
     adl = [e for e in result.events if e.kind == "adl_fill"][0]
@@ -151,14 +142,14 @@ def test_fills_beyond_bankruptcy_limited_by_the_fund_then_adl_LIQ_BOOK_2_LIQ_BOO
     assert result.summary.adl_notional_quote == usdt("48000")
 
 
-def test_socialize_policy_fills_at_any_price_and_socializes_LIQ_CASCADE_3():
+def test_socialize_policy_fills_at_any_price_and_socializes_LIQ_CASCADE_3(impl):
     state = venue(toy_profile(bad_debt_policy="socialize"),
                   deposits={"alice": usdt("1000"), "carol": usdt("100000")},
                   insurance_quote=usdt("20"))
-    open_account(state, "book", role=LIQUIDITY)
+    impl.open_account(state, "book", role=LIQUIDITY)
     open_long(state, "alice", "carol", "BTC", 1000)
     config = CascadeConfig(PricePath(5, {"BTC": (480_000,)}), {"BTC": BookShape(2, 2_000, 1_000)})
-    result = run_cascade(state, config)
+    result = impl.run_cascade(state, config)
     # sold at 47,904.0: quote -49,000 + 47,904 = -1,096; the fund pays 20, 1,076 is written off
     # and charged to carol, the only short
     kinds = [e.kind for e in result.events if e.kind not in ("step", "mark")]
@@ -170,15 +161,15 @@ def test_socialize_policy_fills_at_any_price_and_socializes_LIQ_CASCADE_3():
     assert all_violations(result.state) == []
 
 
-def test_backstop_vault_takes_accounts_below_the_threshold_LIQ_CASCADE_3():
+def test_backstop_vault_takes_accounts_below_the_threshold_LIQ_CASCADE_3(impl):
     state = venue(toy_profile(backstop_ratio=(2, 3)),
                   deposits={"alice": usdt("1000"), "carol": usdt("100000")})
-    open_account(state, "book", role=LIQUIDITY)
-    open_account(state, "vault", role=BACKSTOP)
+    impl.open_account(state, "book", role=LIQUIDITY)
+    impl.open_account(state, "vault", role=BACKSTOP)
     open_long(state, "alice", "carol", "BTC", 1000)
     config = CascadeConfig(PricePath(5, {"BTC": (490_500,)}), {"BTC": BookShape(2, 2_000, 1)},
                            backstop_vault="vault")
-    result = run_cascade(state, config)
+    result = impl.run_cascade(state, config)
     # at 49,050: equity 50 < 2/3 x 196.2 = 130.8: the vault takes the position and the 50 USDT
     assert [e.kind for e in result.events if e.kind not in ("step", "mark")] == ["backstop",
                                                                                   "backstop"]
@@ -186,27 +177,27 @@ def test_backstop_vault_takes_accounts_below_the_threshold_LIQ_CASCADE_3():
     assert result.state.account("alice").is_flat()
 
 
-def test_processing_order_most_distressed_first_LIQ_CASCADE_1():
+def test_processing_order_most_distressed_first_LIQ_CASCADE_1(impl):
     state = venue(deposits={"a": usdt("600"), "b": usdt("500"), "c": usdt("800"),
                             "z": usdt("100000")})
     for account in ("a", "b", "c"):
         open_long(state, account, "z", "BTC", 1000)
-    set_mark(state, "BTC", 494_000)
+    impl.set_mark(state, "BTC", 494_000)
     # at 49,400 the equities are -100 (b), 0 (a) and 200 (c); maintenance is 197.6 for each
     assert processing_order(state) == ["b", "a"]  # c is healthy (200 >= 197.6)
 
 
-def test_input_state_untouched_and_runs_deterministic_LIQ_CASCADE_5():
+def test_input_state_untouched_and_runs_deterministic_LIQ_CASCADE_5(impl):
     state, config = feedback_venue()
     before = state.snapshot()
-    first, second = run_cascade(state, config), run_cascade(state, config)
+    first, second = impl.run_cascade(state, config), impl.run_cascade(state, config)
     assert state.snapshot() == before
     dump = lambda r: "\n".join(json.dumps(e.to_dict(), sort_keys=True) for e in r.events)
     assert dump(first) == dump(second)
     assert state_digest(first.state) == state_digest(second.state)
 
 
-def test_liquidation_map_LIQ_CASCADE_6():
+def test_liquidation_map_LIQ_CASCADE_6(impl):
     state, _ = feedback_venue()
     # alice: P - 49,400 = 0.004P -> 49,598.39, ticks 495,984 (rounded up, a long); bob 49,497.99;
     # carol, short 2 BTC with quote 200,000, in tier 2: 200,000 - 2P = 0.01P - 50 -> 99,527.36,
@@ -215,15 +206,15 @@ def test_liquidation_map_LIQ_CASCADE_6():
                                              (995_273, usdt("199054.6"))]
 
 
-def test_config_must_match_the_state_LIQ_CASCADE_2():
+def test_config_must_match_the_state_LIQ_CASCADE_2(impl):
     state, config = feedback_venue()
     with pytest.raises(MalformedState, match="liquidity role"):
-        run_cascade(state, CascadeConfig(config.path, config.books, book_account="alice"))
+        impl.run_cascade(state, CascadeConfig(config.path, config.books, book_account="alice"))
     with pytest.raises(MalformedState, match="same markets"):
-        run_cascade(state, CascadeConfig(config.path, {}, ))
+        impl.run_cascade(state, CascadeConfig(config.path, {}, ))
 
 
-def test_generators_fund_leverage_above_the_tier_maximum_LIQ_TIER_3():
+def test_generators_fund_leverage_above_the_tier_maximum_LIQ_TIER_3(impl):
     """The cascade generators ask for leverage up to 60x, above what some tiers allow: 2,000 ETH
     lots (20 ETH, 60,000 USDT notional, tier 2: 2%, deduction 100 USDT) at 60x would post
     1,000 + 1 USDT against an initial requirement of ceil(60,000 x 2%) - 100 = 1,100 USDT and be
@@ -231,7 +222,7 @@ def test_generators_fund_leverage_above_the_tier_maximum_LIQ_TIER_3():
     a generator built on it never raises while drawing; where 60x is allowed it posts
     notional / 60 + 1."""
     state = venue(deposits={"t0": 0, "t1": 0})
-    open_account(state, "book", role=LIQUIDITY)
+    impl.open_account(state, "book", role=LIQUIDITY)
     open_at_leverage(state, "t0", "book", "ETH", 2000, leverage=60)
     assert state.account("t0").position("ETH") == 2000
     assert state.account("t0").quote == usdt("1101") - usdt("60000")  # deposit less the purchase
@@ -239,46 +230,9 @@ def test_generators_fund_leverage_above_the_tier_maximum_LIQ_TIER_3():
     assert state.account("t1").quote == usdt("5000") // 60 + usdt("1") + usdt("5000")
 
 
-@st.composite
-def cascades(draw):
-    policies = draw(st.sampled_from([
-        {}, {"bad_debt_policy": "socialize"}, {"liquidation_size": "portion", "portion_ppm": 250_000,
-                                              "portion_threshold_quote": usdt("1000")},
-        {"liquidation_size": "tier_step", "fee_policy": "all_surplus", "adl_ranking": "pro_rata"},
-        {"backstop_ratio": (2, 3), "adl_price": "mark"},
-        # isolated accounts with maintenance on the entry value (LIQ-TIER-6), as Bybit's
-        {"maintenance_basis": "entry", "liquidation_size": "tier_step",
-         "fee_policy": "all_surplus"}]))
-    profile = toy_profile(**policies)
-    n = draw(st.integers(2, 6))
-    state = venue(profile, insurance_quote=draw(st.integers(0, usdt("500"))))
-    isolated = "BTC" if profile.maintenance_basis == "entry" else None
-    for i in range(n):
-        open_account(state, f"t{i}", isolated_market=isolated)
-    open_account(state, "book", role=LIQUIDITY)
-    open_account(state, "vault", role=BACKSTOP)
-    for i in range(n):
-        account = f"t{i}"
-        lots = draw(st.integers(1, 3000)) * draw(st.sampled_from([1, -1]))
-        # above the tier's maximum leverage the margin is raised to the tier's requirement
-        open_at_leverage(state, account, "book", "BTC", lots, leverage=draw(st.integers(2, 60)))
-    drops = draw(st.lists(st.integers(0, 40_000), min_size=1, max_size=6))
-    path, price = [500_000], 500_000
-    for drop in drops:
-        price = price * (1_000_000 - drop) // 1_000_000
-        path.append(price)
-    config = CascadeConfig(PricePath(1, {"BTC": tuple(path)}),
-                           {"BTC": BookShape(draw(st.integers(1, 20)), draw(st.integers(100, 5000)),
-                                             draw(st.integers(1, 2000)))},
-                           backstop_vault="vault" if "backstop_ratio" in policies else None,
-                           mark_rule=MarkRule(draw(st.sampled_from(["index_band", "last_fill"])),
-                                              draw(st.integers(0, 50_000))))
-    return state, config
-
-
 @given(cascades())
 @settings(max_examples=60)
-def test_every_invariant_after_every_round_LIQ_CASCADE_2(case):
+def test_every_invariant_after_every_round_LIQ_CASCADE_2(impl, case):
     state, config = case
     rounds_seen = []
 
@@ -286,7 +240,7 @@ def test_every_invariant_after_every_round_LIQ_CASCADE_2(case):
         assert all_violations(state) == [], (step, round_)
         rounds_seen.append((step, round_))
 
-    result = run_cascade(state, config, after_round=check)
+    result = impl.run_cascade(state, config, after_round=check)
     assert all_violations(result.state) == []
     assert len(rounds_seen) == result.summary.rounds  # the cascade ended, round by round
     for record in result.steps:
@@ -302,7 +256,7 @@ def test_generated_cascades_reach_every_path():
     seen: set[str] = set()
 
     def every_path_seen(case) -> bool:
-        seen.update(e.kind for e in run_cascade(*case).events)
+        seen.update(e.kind for e in REFERENCE.run_cascade(*case).events)
         return wanted <= seen
 
     find(cascades(), every_path_seen, settings=settings(
@@ -310,39 +264,39 @@ def test_generated_cascades_reach_every_path():
     assert wanted <= seen, wanted - seen
 
 
-def bankrupt_at_the_mark(fund_quote, bids):
+def bankrupt_at_the_mark(impl, fund_quote, bids):
     """alice long 1 BTC from 50,000 with 1,000 USDT (quote -49,000 USDT), marked at 49,000.0:
     equity exactly 0. The BTC book is ``bids`` (no asks); the fund holds ``fund_quote``."""
     from liqspec.reference.state import Book
     state = venue(deposits={"alice": usdt("1000"), "carol": usdt("100000")},
                   insurance_quote=fund_quote)
-    open_account(state, "book", role=LIQUIDITY)
+    impl.open_account(state, "book", role=LIQUIDITY)
     open_long(state, "alice", "carol", "BTC", 1000)
-    set_mark(state, "BTC", 490_000)
+    impl.set_mark(state, "BTC", 490_000)
     state.books["BTC"] = Book("book", [list(level) for level in bids], [])
     return state, state.account("alice")
 
 
-def test_fund_limited_walk_takes_whole_affordable_lots_LIQ_BOOK_2():
+def test_fund_limited_walk_takes_whole_affordable_lots_LIQ_BOOK_2(impl):
     """A lot sold at 489,990, ten ticks under the mark, changes equity by 100 x (489,990 -
     490,000) = -1,000 quantums (a lot at a tick is worth 100). With equity 0 and a fund of 2,500
     quantums the largest t with 0 - 1,000 t >= -2,500 is t = floor(2.5) = 2, not 3 (which would
     leave a deficit of 3,000 the fund cannot pay). Rule: LIQ-BOOK-2."""
-    state, alice = bankrupt_at_the_mark(2_500, [(489_990, 5)])
+    state, alice = bankrupt_at_the_mark(impl, 2_500, [(489_990, 5)])
     assert plan_order(state, alice, "BTC", 1000, within_fund=True) == [(489_990, 2)]
     assert plan_order(state, alice, "BTC", 1000, within_fund=False) == [(489_990, 5)]
     assert not closable_within_fund(state, alice, "BTC")
 
 
-def test_fund_limited_walk_carries_the_deficit_to_deeper_levels_LIQ_BOOK_2():
+def test_fund_limited_walk_carries_the_deficit_to_deeper_levels_LIQ_BOOK_2(impl):
     """Level 1 (489,990, 2 lots) loses 1,000 quantums a lot: 2 lots leave equity -2,000 >=
     -2,500. Level 2 (489,980) loses 2,000 a lot: from -2,000 the largest t with -2,000 - 2,000 t
     >= -2,500 is floor(500 / 2,000) = 0, so the walk stops after level 1. (Forgetting the first
     level's deficit would allow floor(2,500 / 2,000) = 1 lot there.) Rule: LIQ-BOOK-2."""
-    state, alice = bankrupt_at_the_mark(2_500, [(489_990, 2), (489_980, 5)])
+    state, alice = bankrupt_at_the_mark(impl, 2_500, [(489_990, 2), (489_980, 5)])
     assert plan_order(state, alice, "BTC", 1000, within_fund=True) == [(489_990, 2)]
     # a fund of 4,000 affords exactly one lot at level 2: -2,000 - 2,000 = -4,000 >= -4,000
-    state, alice = bankrupt_at_the_mark(4_000, [(489_990, 2), (489_980, 5)])
+    state, alice = bankrupt_at_the_mark(impl, 4_000, [(489_990, 2), (489_980, 5)])
     assert plan_order(state, alice, "BTC", 1000, within_fund=True) == [(489_990, 2),
                                                                        (489_980, 1)]
 
@@ -366,7 +320,7 @@ def test_shock_path_rounds_each_index_down_LIQ_CASCADE_4():
     assert path.index_ticks["BTC"] == (1_001, 967, 934, 900)
 
 
-def test_mark_follows_the_last_fill_of_a_round_LIQ_MARK_2():
+def test_mark_follows_the_last_fill_of_a_round_LIQ_MARK_2(impl):
     """Index 49,400 at step 1: alice (equity 600 - 600 = 0) and bob (700 - 600 = 100) are both
     below maintenance (0.4% x 49,400 = 197.6), alice first (0 / 197.6 < 100 / 197.6). Book 0.2%
     apart around 49,400.0: bids 49,301.2 (494,000 x 0.998 = 493,012), 49,202.4 (492,024).
@@ -376,7 +330,7 @@ def test_mark_follows_the_last_fill_of_a_round_LIQ_MARK_2():
     state, config = feedback_venue()
     config = CascadeConfig(PricePath(5, {"BTC": (500_000, 494_000)}), config.books,
                            mark_rule=MarkRule("last_fill"))
-    result = run_cascade(state, config)
+    result = impl.run_cascade(state, config)
     fills = [(e.round, e.account, e.price_ticks) for e in result.events
              if e.kind == "liquidation_fill"]
     assert fills == [(1, "alice", 493_012), (1, "bob", 492_024)]
@@ -386,20 +340,20 @@ def test_mark_follows_the_last_fill_of_a_round_LIQ_MARK_2():
     assert result.summary.insurance_fund_min_quote == usdt("803.6")  # LIQ-CASCADE-5
 
 
-def test_liquidation_map_leaves_out_accounts_already_past_LIQ_CASCADE_6():
+def test_liquidation_map_leaves_out_accounts_already_past_LIQ_CASCADE_6(impl):
     """At 49,400.0 alice (threshold 495,984) and bob (494,980) are already below their
     liquidation prices (a long is past when mark < ticks): only carol is left on the map."""
     state, _ = feedback_venue()
-    set_mark(state, "BTC", 494_000)
+    impl.set_mark(state, "BTC", 494_000)
     assert liquidation_map(state, "BTC") == [(995_273, usdt("199054.6"))]
 
 
-def test_fund_limited_walk_does_not_limit_fills_at_the_mark_LIQ_BOOK_2():
+def test_fund_limited_walk_does_not_limit_fills_at_the_mark_LIQ_BOOK_2(impl):
     """A bid exactly at the mark changes equity by 0 a lot (d = 0): only levels with d < 0 are
     limited by the fund, so even with equity 0 and an empty fund all 5 lots are taken."""
-    state, alice = bankrupt_at_the_mark(0, [(490_000, 5)])
+    state, alice = bankrupt_at_the_mark(impl, 0, [(490_000, 5)])
     assert plan_order(state, alice, "BTC", 1000, within_fund=True) == [(490_000, 5)]
-    state, alice = bankrupt_at_the_mark(1, [(490_000, 5)])
+    state, alice = bankrupt_at_the_mark(impl, 1, [(490_000, 5)])
     assert plan_order(state, alice, "BTC", 1000, within_fund=True) == [(490_000, 5)]
 
 
@@ -413,7 +367,7 @@ def no_fee_profile():
     return Profile(name="toy_no_fee", quote_decimals=6, markets=markets)
 
 
-def test_order_stops_once_the_account_is_healthy_LIQ_BOOK_2_LIQ_INV_5():
+def test_order_stops_once_the_account_is_healthy_LIQ_BOOK_2_LIQ_INV_5(impl):
     """alice long 2 BTC from 50,000 with 1,500 USDT, marked at 49,400.0: equity 1,500 - 1,200 =
     300 < maintenance 0.5% x 98,800 - 50 = 444. Her order plans both bids (49,390.0 and
     49,380.0, 1 BTC each). After the first she holds 1 BTC: equity 300 - 10 = 290 (no fee) >=
@@ -421,9 +375,9 @@ def test_order_stops_once_the_account_is_healthy_LIQ_BOOK_2_LIQ_INV_5():
     from liqspec.reference.book import market_liquidate
     from liqspec.reference.state import Book
     state = venue(no_fee_profile(), deposits={"alice": usdt("1500"), "carol": usdt("100000")})
-    open_account(state, "book", role=LIQUIDITY)
+    impl.open_account(state, "book", role=LIQUIDITY)
     open_long(state, "alice", "carol", "BTC", 2000)
-    set_mark(state, "BTC", 494_000)
+    impl.set_mark(state, "BTC", 494_000)
     state.books["BTC"] = Book("book", [[493_900, 1000], [493_800, 1000]], [])
     receipt = market_liquidate(state, "alice", "BTC")
     assert receipt.amounts["lots"] == 1000
@@ -432,7 +386,7 @@ def test_order_stops_once_the_account_is_healthy_LIQ_BOOK_2_LIQ_INV_5():
     assert state.books["BTC"].bids == [[493_800, 1000]]
 
 
-def test_each_market_of_an_account_in_id_order_LIQ_CASCADE_3():
+def test_each_market_of_an_account_in_id_order_LIQ_CASCADE_3(impl):
     """alice long 1 BTC from 50,000 and 10 ETH from 3,000 with 1,000 USDT (no fee). At step 1
     BTC's index is 49,300.0, ETH's 3,000.00: equity 1,000 - 700 = 300 < maintenance 0.4% x
     49,300 + (0.65% x 30,000 - 15) = 197.2 + 180 = 377.2. Markets go in ID order: BTC first,
@@ -440,32 +394,32 @@ def test_each_market_of_an_account_in_id_order_LIQ_CASCADE_3():
     180, ETH's requirement alone, so she is healthy and keeps her ETH. (ETH first would sell it
     at 2,994.00, leaving 240 >= 197.2, and keep the BTC.)"""
     state = venue(no_fee_profile(), deposits={"alice": usdt("1000"), "carol": usdt("100000")})
-    open_account(state, "book", role=LIQUIDITY)
+    impl.open_account(state, "book", role=LIQUIDITY)
     open_long(state, "alice", "carol", "BTC", 1000)
     open_long(state, "alice", "carol", "ETH", 1000)
     config = CascadeConfig(PricePath(5, {"BTC": (500_000, 493_000), "ETH": (300_000, 300_000)}),
                            {"BTC": BookShape(3, 2_000, 1_000), "ETH": BookShape(3, 2_000, 1_000)},
                            mark_rule=MarkRule("last_fill"))
-    result = run_cascade(state, config)
+    result = impl.run_cascade(state, config)
     fills = [(e.market, e.lots, e.price_ticks) for e in result.events
              if e.kind == "liquidation_fill"]
     assert fills == [("BTC", -1000, 492_014)]
     assert result.state.account("alice").positions == {"ETH": 1000}
 
 
-def test_a_market_without_a_book_is_deleveraged_only_when_bankrupt_LIQ_CASCADE_3():
+def test_a_market_without_a_book_is_deleveraged_only_when_bankrupt_LIQ_CASCADE_3(impl):
     """alice is long 1 ETH from 3,000.00 with 40 USDT; ETH's mark falls to 2,970.00: equity
     40 - 30 = 10 USDT < maintenance 0.5% x 2,970 = 14.85, so she is liquidatable, but not
     bankrupt. The scenario's path and books cover BTC only, so ETH has no book: no order can be
     placed, and LIQ-ADL-1 does not allow deleveraging an account with equity >= 0. She stays as
     she is and is reported unresolved; the run does not stop."""
     state = venue(deposits={"alice": usdt("40"), "carol": usdt("100000")})
-    open_account(state, "book", role=LIQUIDITY)
+    impl.open_account(state, "book", role=LIQUIDITY)
     open_long(state, "alice", "carol", "ETH", 100)
-    set_mark(state, "ETH", 297_000)
+    impl.set_mark(state, "ETH", 297_000)
     config = CascadeConfig(PricePath(5, {"BTC": (500_000, 500_000)}),
                            {"BTC": BookShape(3, 2_000, 1_000)})
-    result = run_cascade(state, config)
+    result = impl.run_cascade(state, config)
     assert [(e.kind, e.account) for e in result.events if e.kind != "step"] == [
         ("unresolved", "alice")]
     assert result.summary.unresolved_accounts == 1 and result.summary.adl_lots == 0

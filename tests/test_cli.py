@@ -625,9 +625,9 @@ def test_difftest_out_is_replaced_whole(tmp_path, monkeypatch):
 def test_difftest_replay_of_a_hand_edited_case_exits_2(tmp_path, capsys, change, message):
     """A case whose call cannot be made (an unknown account, the wrong arguments) was a
     KeyError or IndexError traceback in the middle of the replay."""
-    from liqspec.fast.scenarios import random_scenario, scenario_to_json
+    from liqspec.fast.cases import random_case, case_to_json
 
-    scenario = scenario_to_json(random_scenario(0))
+    scenario = case_to_json(random_case(0))
     account = scenario["state"]["accounts"][0]["account_id"]
     case = dict({"op": "liquidation_price", "args": [account, "M0"], "scenario": scenario},
                 **change)

@@ -10,64 +10,65 @@ from fractions import Fraction
 import pytest
 
 from liqspec.reference import (INSURANCE_FUND, SOCIALIZED_LOSS, Account, Fill, Rejection,
-                               ResultCode, adl_allocation, adl_receive_quote, deleverage,
-                               equity_quote, set_mark)
+                               ResultCode, adl_allocation, adl_receive_quote)
 from liqspec.reference.invariants import all_violations
 from liqspec.testing import open_long, toy_profile, usdt, venue
 
 
-def bankrupt_alice(profile=None, insurance="100", mark=485_000):
+def bankrupt_alice(impl, profile=None, insurance="100", mark=485_000):
     state = venue(profile, deposits={"alice": usdt("1000"), "bob": usdt("5000"),
                                      "carol": usdt("50000"), "dave": usdt("100000")},
                   insurance_quote=usdt(insurance))
     open_long(state, "alice", "dave", "BTC", 1000)
     open_long(state, "dave", "bob", "BTC", 2000)
     open_long(state, "dave", "carol", "BTC", 1000)
-    set_mark(state, "BTC", mark)
+    impl.set_mark(state, "BTC", mark)
     return state
 
 
-def test_bankruptcy_value_brings_equity_to_zero_LIQ_ADL_4():
-    state = bankrupt_alice()
+def test_bankruptcy_value_brings_equity_to_zero_LIQ_ADL_4(impl):
+    state = bankrupt_alice(impl)
     alice = state.account("alice")
-    assert equity_quote(alice, state.marks, state.profile) == -usdt("500")
+    assert impl.equity_quote(alice, state.marks, state.profile) == -usdt("500")
     # closing 1 BTC at 48,500 yields 48,500; plus the whole deficit, 500: the bankruptcy value
     assert adl_receive_quote(alice, "BTC", 1000, state) == usdt("49000")
 
 
-def test_ranking_pnl_leverage_prefers_the_leveraged_winner_LIQ_ADL_2():
-    state = bankrupt_alice()
+def test_ranking_pnl_leverage_prefers_the_leveraged_winner_LIQ_ADL_2(impl):
+    state = bankrupt_alice(impl)
     # both shorts gain 3% (1,500 on 50,000 per BTC); bob's leverage 97,000/8,000 far exceeds
     # carol's 48,500/51,500, so bob goes first and absorbs all 1,000 lots
     assert adl_allocation(state, state.account("alice"), "BTC") == [("bob", 1000)]
 
 
-def test_ranking_greedy_spills_to_the_next_LIQ_ADL_2():
-    state = bankrupt_alice()
+def test_ranking_greedy_spills_to_the_next_LIQ_ADL_2(impl):
+    state = bankrupt_alice(impl)
     open_long(state, "bob", "dave", "BTC", 1500, 485_000)  # bob keeps only 0.5 BTC short
     assert adl_allocation(state, state.account("alice"), "BTC") == [("bob", 500),
                                                                     ("carol", 500)]
 
 
-def test_pro_rata_largest_remainder_LIQ_ADL_2():
-    state = bankrupt_alice(toy_profile(adl_ranking="pro_rata"))
+def test_pro_rata_largest_remainder_LIQ_ADL_2(impl):
+    state = bankrupt_alice(impl, toy_profile(adl_ranking="pro_rata"))
     # 1000 x 2/3 = 666.67 and 1000 x 1/3 = 333.33; the leftover lot goes to bob's larger remainder
     assert adl_allocation(state, state.account("alice"), "BTC") == [("bob", 667), ("carol", 333)]
 
 
-def test_seeded_order_is_deterministic_and_covers_the_position_LIQ_ADL_2():
+def test_seeded_order_is_deterministic_and_covers_the_position_LIQ_ADL_2(impl):
     profile = toy_profile(adl_ranking="seeded", adl_seed=7)
-    first = adl_allocation(bankrupt_alice(profile), bankrupt_alice(profile).account("alice"), "BTC")
-    again = adl_allocation(bankrupt_alice(profile), bankrupt_alice(profile).account("alice"), "BTC")
+    state = bankrupt_alice(impl, profile)
+    first = adl_allocation(state, bankrupt_alice(impl, profile).account("alice"), "BTC")
+    state = bankrupt_alice(impl, profile)
+    again = adl_allocation(state, bankrupt_alice(impl, profile).account("alice"), "BTC")
     assert first == again
     assert sum(lots for _, lots in first) == 1000
     assert {account for account, _ in first} <= {"bob", "carol"}
 
 
-def test_deleverage_at_bankruptcy_price_LIQ_ADL_3():
-    state = bankrupt_alice()
+def test_deleverage_at_bankruptcy_price_LIQ_ADL_3(impl):
+    state = bankrupt_alice(impl)
     bob_quote = state.account("bob").quote
-    receipt = deleverage(state, "alice", "BTC")
+    receipt = impl.deleverage(state, "alice", "BTC")
     assert receipt.amounts["lots"] == 1000
     assert state.account("alice").quote == 0 and state.account("alice").is_flat()
     assert state.account("bob").positions == {"BTC": -1000}
@@ -80,9 +81,9 @@ def test_deleverage_at_bankruptcy_price_LIQ_ADL_3():
     assert all_violations(state) == []
 
 
-def test_deleverage_at_mark_leaves_the_deficit_to_settle_LIQ_ADL_4_LIQ_INSURANCE_1():
-    state = bankrupt_alice(toy_profile(adl_price="mark"))
-    receipt = deleverage(state, "alice", "BTC")
+def test_deleverage_at_mark_leaves_the_deficit_to_settle_LIQ_ADL_4_LIQ_INSURANCE_1(impl):
+    state = bankrupt_alice(impl, toy_profile(adl_price="mark"))
+    receipt = impl.deleverage(state, "alice", "BTC")
     # closed at the mark: the fill records the mark's tick, 485,000 (LIQ-ADL-3)
     fills = [e for e in receipt.entries if isinstance(e, Fill)]
     assert [(f.lots, f.quote_amount, f.price_ticks) for f in fills] == [
@@ -94,7 +95,7 @@ def test_deleverage_at_mark_leaves_the_deficit_to_settle_LIQ_ADL_4_LIQ_INSURANCE
     assert all_violations(state) == []
 
 
-def test_cross_account_deficit_shared_by_maintenance_LIQ_ADL_4():
+def test_cross_account_deficit_shared_by_maintenance_LIQ_ADL_4(impl):
     """dYdX v4 allocation: each market's close carries the deficit in proportion to the
     maintenance margin it releases (GetBankruptcyPriceInQuoteQuantums)."""
     state = venue(marks={"BTC": 485_000, "ETH": 300_000})
@@ -102,7 +103,7 @@ def test_cross_account_deficit_shared_by_maintenance_LIQ_ADL_4():
     # Equity -374 = quote + 48,500 - 30,000, so quote = -18,874.
     state.accounts["x"] = Account("x", quote=-usdt("18874"), positions={"BTC": 1000, "ETH": -1000})
     x = state.accounts["x"]
-    assert equity_quote(x, state.marks, state.profile) == -usdt("374")
+    assert impl.equity_quote(x, state.marks, state.profile) == -usdt("374")
     # BTC: 48,500 - floor(-374 x 194 / 374) = 48,500 + 194
     assert adl_receive_quote(x, "BTC", 1000, state) == usdt("48694")
     x.quote += usdt("48694")
@@ -121,53 +122,53 @@ def test_cross_account_deficit_shared_by_maintenance_LIQ_ADL_4():
     ("no_position", ResultCode.NO_POSITION),
     ("only_vault_opposite", ResultCode.INSUFFICIENT_ADL_LIQUIDITY),
 ])
-def test_deleverage_rejections_change_nothing_LIQ_ADL_1(case, code):
+def test_deleverage_rejections_change_nothing_LIQ_ADL_1(impl, case, code):
     market = "BTC"
     if case == "solvent":
-        state = bankrupt_alice(mark=495_000)
+        state = bankrupt_alice(impl, mark=495_000)
     elif case == "fund_covers":
-        state = bankrupt_alice(insurance="500")
+        state = bankrupt_alice(impl, insurance="500")
     elif case == "socialize_profile":
-        state = bankrupt_alice(toy_profile(bad_debt_policy="socialize"))
+        state = bankrupt_alice(impl, toy_profile(bad_debt_policy="socialize"))
     elif case == "no_position":
-        state, market = bankrupt_alice(), "ETH"
+        state, market = bankrupt_alice(impl), "ETH"
     else:
         state = venue(deposits={"alice": usdt("1000")}, backstop_vault="vault")
         open_long(state, "alice", "vault", "BTC", 1000)
-        set_mark(state, "BTC", 485_000)
+        impl.set_mark(state, "BTC", 485_000)
     before = state.snapshot()
     with pytest.raises(Rejection) as error:
-        deleverage(state, "alice", market)
+        impl.deleverage(state, "alice", market)
     assert error.value.code == code
     assert state.snapshot() == before
 
 
-def test_pro_rata_never_allocates_more_than_a_trader_holds_LIQ_ADL_2():
+def test_pro_rata_never_allocates_more_than_a_trader_holds_LIQ_ADL_2(impl):
     """A vault holds most of the opposite side; the one trader short 10 lots must not be made to
     take 110 (which would flip it long): the shortfall is a rejection instead."""
     state = venue(toy_profile(adl_ranking="pro_rata"),
                   deposits={"alice": usdt("100"), "t": usdt("100000")}, backstop_vault="vault")
     open_long(state, "alice", "t", "BTC", 10)
     open_long(state, "alice", "vault", "BTC", 100)
-    set_mark(state, "BTC", 480_000)
+    impl.set_mark(state, "BTC", 480_000)
     assert adl_allocation(state, state.account("alice"), "BTC") == [("t", 10)]
     before = state.snapshot()
     with pytest.raises(Rejection) as error:
-        deleverage(state, "alice", "BTC")
+        impl.deleverage(state, "alice", "BTC")
     assert error.value.code == ResultCode.INSUFFICIENT_ADL_LIQUIDITY
     assert state.snapshot() == before
 
 
-def test_counterparty_left_flat_in_deficit_is_settled_LIQ_ADL_3_LIQ_INV_4():
+def test_counterparty_left_flat_in_deficit_is_settled_LIQ_ADL_3_LIQ_INV_4(impl):
     """ADL at a long's bankruptcy value makes the short buy back above the mark. Here thin shorted
     1 BTC at 48,500 on 490 USDT (initial margin 1% = 485); deleveraged at alice's bankruptcy
     value of 49,000 it loses 500 and is left flat at -10, which the fund pays at once."""
     state = venue(deposits={"alice": usdt("1000"), "dave": usdt("100000"), "thin": usdt("490")},
                   insurance_quote=usdt("30"))
     open_long(state, "alice", "dave", "BTC", 1000)  # alice long 1 BTC at 50,000: quote -49,000
-    set_mark(state, "BTC", 485_000)  # alice's equity -500 (bankrupt; the fund holds only 30)
+    impl.set_mark(state, "BTC", 485_000)  # alice's equity -500 (bankrupt; the fund holds only 30)
     open_long(state, "dave", "thin", "BTC", 1000, 485_000)  # dave is flat; thin is the only short
-    receipt = deleverage(state, "alice", "BTC")
+    receipt = impl.deleverage(state, "alice", "BTC")
     assert state.account("alice").quote == 0  # 48,500 + 500 received: exactly zero equity
     thin = state.account("thin")
     assert thin.is_flat() and thin.quote == 0  # 490 + 48,500 - 49,000 = -10, then paid
@@ -176,50 +177,50 @@ def test_counterparty_left_flat_in_deficit_is_settled_LIQ_ADL_3_LIQ_INV_4():
     assert all_violations(state) == []
 
 
-def test_price_ratio_leverage_for_a_short_is_entry_over_mark_LIQ_ADL_2():
+def test_price_ratio_leverage_for_a_short_is_entry_over_mark_LIQ_ADL_2(impl):
     """Hyperliquid's index for a short uses entry / mark. At 48,500: bob (short 2 BTC sold at
     50,000, 5,000 USDT posted) has ratio 100,000 / 97,000 and leverage 97,000 / (105,000 -
     97,000 = 8,000): 100/97 x 97/8 = 25/2. carol (short 1 BTC, 50,000 posted): 50,000 / 48,500
     x 48,500 / (100,000 - 48,500 = 51,500) = 100/103."""
     from liqspec.reference.deleveraging import score_price_ratio_leverage
-    state = bankrupt_alice(toy_profile(adl_ranking="price_ratio_leverage"))
+    state = bankrupt_alice(impl, toy_profile(adl_ranking="price_ratio_leverage"))
     assert score_price_ratio_leverage(state.account("bob"), "BTC", state) == Fraction(25, 2)
     assert score_price_ratio_leverage(state.account("carol"), "BTC", state) == Fraction(100, 103)
 
 
-def test_pnl_margin_ratio_counts_no_loss_LIQ_ADL_2():
+def test_pnl_margin_ratio_counts_no_loss_LIQ_ADL_2(impl):
     """Binance's score takes max(0, unrealized PnL). At 51,500 both shorts lose (bob 100,000 -
     103,000 = -3,000, carol -1,500 USDT) with positive equity (2,000 and 48,500): both scores
     are 0, and the tie goes to the smaller account ID, bob."""
     from liqspec.reference.deleveraging import score_pnl_margin_ratio
-    state = bankrupt_alice(toy_profile(adl_ranking="pnl_margin_ratio"), mark=515_000)
-    assert equity_quote(state.account("bob"), state.marks, state.profile) == usdt("2000")
+    state = bankrupt_alice(impl, toy_profile(adl_ranking="pnl_margin_ratio"), mark=515_000)
+    assert impl.equity_quote(state.account("bob"), state.marks, state.profile) == usdt("2000")
     assert score_pnl_margin_ratio(state.account("bob"), "BTC", state) == 0
     assert score_pnl_margin_ratio(state.account("carol"), "BTC", state) == 0
     assert adl_allocation(state, state.account("alice"), "BTC") == [("bob", 1000)]
     # at 52,500 bob's equity is 105,000 - 2 x 52,500 = 0: no margin ratio, the score is 0
-    set_mark(state, "BTC", 525_000)
-    assert equity_quote(state.account("bob"), state.marks, state.profile) == 0
+    impl.set_mark(state, "BTC", 525_000)
+    assert impl.equity_quote(state.account("bob"), state.marks, state.profile) == 0
     assert score_pnl_margin_ratio(state.account("bob"), "BTC", state) == 0
 
 
-def test_pnl_leverage_scores_by_hand_LIQ_ADL_2():
+def test_pnl_leverage_scores_by_hand_LIQ_ADL_2(impl):
     """PnL% is uPnL over the absolute entry cost. At 48,500 bob's 2 BTC short (cost -100,000)
     gains 3,000: 3/100, times leverage 97,000 / 8,000 = 291/800. carol gains 1,500 on 50,000:
     3/100 x 48,500 / 51,500 = 3/100 x 97/103 = 291/10,300."""
     from liqspec.reference.deleveraging import score_pnl_leverage
-    state = bankrupt_alice()
+    state = bankrupt_alice(impl)
     assert score_pnl_leverage(state.account("bob"), "BTC", state) == Fraction(291, 800)
     assert score_pnl_leverage(state.account("carol"), "BTC", state) == Fraction(291, 10_300)
 
 
-def test_seeded_start_is_splitmix_of_seed_xor_seq_LIQ_ADL_2():
+def test_seeded_start_is_splitmix_of_seed_xor_seq_LIQ_ADL_2(impl):
     """The start index is SplitMix64(adl_seed XOR seq) mod n, seq being the operations applied
     so far. With adl_seed = seq = 14, x = 0 and SplitMix64(0) = 0xE220A8397B1DCDAF (the spec's
     check value), which is odd: of the two candidates in ID order [bob, carol] the walk starts
     at index 1, so carol takes all 1,000 lots. (SplitMix64(14), ignoring seq, is even.)"""
-    state = bankrupt_alice(toy_profile(adl_ranking="seeded", adl_seed=14))
-    set_mark(state, "BTC", 485_000)  # one more operation: the 14th
+    state = bankrupt_alice(impl, toy_profile(adl_ranking="seeded", adl_seed=14))
+    impl.set_mark(state, "BTC", 485_000)  # one more operation: the 14th
     assert state.seq == 14
     assert 0xE220A8397B1DCDAF % 2 == 1
     assert adl_allocation(state, state.account("alice"), "BTC") == [("carol", 1000)]

@@ -7,8 +7,6 @@ int64 boundaries raising Overflow on both.
 the final state (journal included).
 """
 
-import importlib.util
-import pathlib
 
 import numpy as np
 import pytest
@@ -25,10 +23,7 @@ from liqspec.reference.arithmetic import INT64_MAX
 from liqspec.reference import open_account
 from liqspec.testing import open_at_leverage, open_long, usdt, venue
 
-_spec = importlib.util.spec_from_file_location(
-    "cascade_cases", pathlib.Path(__file__).with_name("test_cascade.py"))
-cases = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(cases)
+from liqspec.testing.cascades import cascades, feedback_venue
 
 IMPLEMENTATIONS = {"reference": reference_run, "fast": fast.run_cascade}
 
@@ -69,7 +64,7 @@ def test_hand_computed_feedback_cascade_LIQ_CASCADE_2_LIQ_CASCADE_3(run):
     """tests/test_cascade.py's feedback cascade: alice sells 1 BTC at 49,401.0, the mark follows
     to 49,401.0, bob is then liquidatable and sells at 49,302.0; each pays all of their 1 and 2
     USDT surplus as the fee."""
-    state, config = cases.feedback_venue()
+    state, config = feedback_venue()
     result = run(state, config)
     trace = [(e.step, e.round, e.kind, e.account, e.lots, e.price_ticks, e.quote)
              for e in result.events if e.kind != "step"]
@@ -94,7 +89,7 @@ def test_hand_cascades_of_the_reference_suite_LIQ_CASCADE_3(builder):
     from liqspec.reference.state import BACKSTOP
     from liqspec.testing import toy_profile
     if builder == "index_band_pin":
-        state, config = cases.feedback_venue()
+        state, config = feedback_venue()
         config = CascadeConfig(config.path, config.books, mark_rule=MarkRule("index_band", 0))
         kinds = ["liquidation_fill", "fee"]  # only alice: the pinned mark spares bob
     elif builder in ("adl", "socialize"):
@@ -125,10 +120,10 @@ def test_hand_cascades_of_the_reference_suite_LIQ_CASCADE_3(builder):
     assert all_violations(result.state) == []
 
 
-@given(cases.cascades())
+@given(cascades())
 @settings(max_examples=60)
 def test_generated_cascades_trace_for_trace_LIQ_CASCADE_2(case):
-    """tests/test_cascade.py's generator (every policy family, both mark rules, books of every
+    """liqspec.testing.cascades' generator (every policy family, both mark rules, books of every
     depth): the fast run equals the reference's, round by round."""
     state, config = case
     assert_same_run(state, config, after_round=True)
@@ -231,7 +226,7 @@ def _index_scan_reference(state, config):
     return want
 
 
-@given(cases.cascades())
+@given(cascades())
 @settings(max_examples=60, deadline=None)
 def test_index_order_equals_the_scan_single_market_LIQ_CASCADE_1(case):
     """Rule: LIQ-CASCADE-1. One-market books (the trigger-price heaps and the pointer sweep):
@@ -297,7 +292,7 @@ def test_cascade_arrays_equals_the_reference_LIQ_CASCADE_5(case):
 def test_cascade_arrays_on_the_hand_feedback_cascade_LIQ_CASCADE_2():
     """tests/test_cascade.py's feedback cascade through the arrays API: alice then bob sell
     (hand-computed in test_hand_computed_feedback_cascade above), the same as the reference."""
-    state, config = cases.feedback_venue()
+    state, config = feedback_venue()
     result = fast.cascade_arrays(config=config, **fast.arrays_of(state))
     assert [e.kind for e in result.events() if e.kind in ("liquidation_fill", "fee")] == [
         "liquidation_fill", "fee", "liquidation_fill", "fee"]
@@ -311,7 +306,7 @@ def test_cascade_arrays_trace_is_a_view_that_later_events_leave_alone_LIQ_CASCAD
     (steps opened again at the last marks: one 'step' event per path market each) go to a new
     buffer: the columns already handed out do not change, and a fresh trace has them all plus
     the new ones."""
-    state, config = cases.feedback_venue()
+    state, config = feedback_venue()
     result = fast.cascade_arrays(config=config, **fast.arrays_of(state))
     trace, engine = result.trace, result._engine
     before = {name: column.copy() for name, column in trace.items()}
@@ -350,11 +345,11 @@ def test_a_trigger_near_the_top_of_int64_is_found_not_galloped_past_LIQ_CASCADE_
     """Regression (found by ``liqspec difftest``, seed 30986): a path near 8.8e18 ticks made the
     trigger search's gallop wrap around int64 and never end. Every processing order now stops
     where the reference does, with the same typed error."""
-    from liqspec.fast import scenarios
+    from liqspec.fast import cases
     from liqspec.reference.errors import LiqspecError
 
-    scenario, config_json = scenarios.random_cascade(30986)
-    config = scenarios.cascade_config_from_json(config_json)
+    scenario, config_json = cases.random_cascade(30986)
+    config = cases.cascade_config_from_json(config_json)
     with pytest.raises(LiqspecError) as reference_error:
         reference_run(scenario.state(), config)
     for order in ("index", "verify", "scan"):

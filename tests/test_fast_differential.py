@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import liqspec.fast as fast
 from liqspec.fast.compare import FAST, REFERENCE, divergences, expected_fast, outcome
-from liqspec.fast.scenarios import random_scenario
+from liqspec.fast.cases import random_case
 from liqspec.reference import Account, Overflow
 from liqspec.reference import equity_quote as ref_equity
 from liqspec.reference import is_liquidatable as ref_liquidatable
@@ -37,7 +37,7 @@ lots = st.one_of(st.just(0), st.integers(-10**7, 10**7), int64)
 def test_generated_venues_agree_on_every_operation(seed):
     """Random profiles (tier tables, decimals, minimums, OI scaling, backstop ratios), marks and
     accounts by magnitude bucket, some placed exactly on tier floors and half-way points."""
-    scenario = random_scenario(seed)
+    scenario = random_case(seed)
     assert divergences(scenario) == []
 
 

@@ -20,8 +20,8 @@ import pytest
 import liqspec.fast.difftest as difftest
 from liqspec.fast.compare import FAST, REFERENCE, run_cascade_case, run_operations
 from liqspec import codec
-from liqspec.fast.scenarios import (OPERATION_NAMES, Scenario, random_cascade, random_operations,
-                                    scenario_from_json, scenario_to_json)
+from liqspec.fast.cases import (OPERATION_NAMES, Case, random_cascade, random_operations,
+                                    case_from_json, case_to_json)
 from liqspec.reference import Account, Market, Profile, Tier
 from liqspec.reference.book import BookShape
 from liqspec.reference.cascade import CascadeConfig, PricePath
@@ -114,10 +114,10 @@ def test_generators_reach_the_entry_maintenance_basis_LIQ_TIER_6():
     the ``entry`` basis, so the campaign compares the compiled entry-basis requirement, trigger,
     liquidation price and tier-step size (and the cascade index's linear triggers) with the
     reference's."""
-    from liqspec.fast.scenarios import random_scenario
+    from liqspec.fast.cases import random_case
     queries = operations = cascades = 0
     for seed in range(200):
-        scenario = random_scenario(seed)
+        scenario = random_case(seed)
         queries += scenario.profile.maintenance_basis == "entry" and any(
             a.isolated_market and a.cost_quote for a in scenario.accounts)
         for venue, counter in ((random_operations(seed)[0], "operations"),
@@ -269,7 +269,7 @@ def test_a_replayed_case_names_a_known_order(tmp_path):
     case = {"kind": "cascade", "order": "sideways", "scenario": {}, "config": {}}
     path = tmp_path / "case.json"
     scenario, config = random_cascade(3)
-    case.update(scenario=difftest.scenario_to_json(scenario), config=config)
+    case.update(scenario=difftest.case_to_json(scenario), config=config)
     path.write_text(json.dumps(case))
     with pytest.raises(difftest.DifftestInputError, match="order must be one of index, scan, "
                                                           "verify, got 'sideways'"):
@@ -279,15 +279,15 @@ def test_a_replayed_case_names_a_known_order(tmp_path):
 # -- JSON round trips, processes and the time budget ------------------------------------------
 
 @pytest.mark.parametrize("seed", range(0, 60, 7))
-def test_scenarios_round_trip_through_json(seed):
+def test_cases_round_trip_through_json(seed):
     """A printed case rebuilds the very same state (policies, roles, isolation, cost bases,
     holders, books, seq) and the same cascade configuration."""
     for scenario in (random_operations(seed)[0], random_cascade(seed)[0]):
-        text = json.dumps(scenario_to_json(scenario))
-        again = scenario_from_json(json.loads(text))
+        text = json.dumps(case_to_json(scenario))
+        again = case_from_json(json.loads(text))
         assert again.state().snapshot() == scenario.state().snapshot()
         assert again.profile == scenario.profile
-        assert json.dumps(scenario_to_json(again)) == text
+        assert json.dumps(case_to_json(again)) == text
 
 
 def test_worker_processes_and_a_time_budget(capsys):
@@ -311,10 +311,10 @@ def _toy_markets(btc_tier, eth_tier, eth_fee):
 def _case(seed, accounts, marks, profile, config, seq=0):
     """A cascade case as difftest writes it (liqspec.codec's integer JSON), from its values."""
     markets = profile.pop("markets")
-    scenario = Scenario(seed, Profile(name="generated", markets={m.market_id: m for m in markets},
+    scenario = Case(seed, Profile(name="generated", markets={m.market_id: m for m in markets},
                                       **profile), marks, accounts, 0, {m: 0 for m in marks},
                         holders={}, seq=seq)
-    return {"kind": "cascade", "seed": seed, "scenario": scenario_to_json(scenario),
+    return {"kind": "cascade", "seed": seed, "scenario": case_to_json(scenario),
             "config": codec.cascade_config_to_json(config)}
 
 
@@ -360,7 +360,7 @@ def test_backstop_of_an_equity_of_minus_2_63_is_overflow_on_both_LIQ_BACKSTOP_1_
     which ends the run (the reference used to journal the 2^63 transfer and the fast path's
     Overflow was an accepted difference). In the second case another trader (t0) holds a market
     without a book and is not bankrupt; the run ends at the same takeover."""
-    scenario = scenario_from_json(case["scenario"])
+    scenario = case_from_json(case["scenario"])
     want = run_cascade_case(REFERENCE, scenario, case["config"])
     got = run_cascade_case(FAST, scenario, case["config"])
     assert want == got == ("error", "Overflow", "OVERFLOW")
@@ -369,7 +369,7 @@ def test_backstop_of_an_equity_of_minus_2_63_is_overflow_on_both_LIQ_BACKSTOP_1_
     state = scenario.state()
     state.accounts[bankrupt].quote += 1
     from liqspec.fast.compare import _fast_run_cascade, _reference_run_cascade
-    from liqspec.fast.scenarios import cascade_config_from_json
+    from liqspec.fast.cases import cascade_config_from_json
     config = cascade_config_from_json(case["config"])
     results = [run(state, config) for run in (_reference_run_cascade, _fast_run_cascade)]
     takeover = [e for e in results[0].events if e.kind == "backstop" and e.quote == 2**63 - 1]

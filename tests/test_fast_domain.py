@@ -36,11 +36,6 @@ def outcome(call) -> dict:
         return {"error": type(error).__name__, "code": error.code.name}
 
 
-@pytest.fixture(params=sorted(IMPLEMENTATIONS))
-def impl(request):
-    return IMPLEMENTATIONS[request.param]
-
-
 # -- book levels (LIQ-BOOK-1) ---------------------------------------------------------------------
 
 def test_a_book_around_a_mark_near_2_63_is_refused_and_nothing_changes_LIQ_DOMAIN_1():

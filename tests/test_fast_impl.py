@@ -14,18 +14,12 @@ from fractions import Fraction
 import pytest
 
 import liqspec.fast
-from liqspec.fast.compare import IMPLEMENTATIONS
 from liqspec.reference import (Account, Market, OpenInterestScaling, Overflow, Profile,
                                Rejection, ResultCode, Tier)
 from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN
 from liqspec.testing import TOY_MARKS, toy_profile, usdt, venue
 
 PROFILE = toy_profile()
-
-
-@pytest.fixture(params=sorted(IMPLEMENTATIONS))
-def impl(request):
-    return IMPLEMENTATIONS[request.param]
 
 
 def account(quote, positions):

@@ -1,4 +1,4 @@
-"""The stateful machine of tests/test_stateful.py driving both implementations in lockstep.
+"""The stateful machine of liqspec.testing.stateful driving both implementations in lockstep.
 
 Two copies of the same venue, each built by its own implementation's operations
 (``liqspec.testing.venue``'s ``impl``): every operation the machine draws runs on the reference
@@ -8,12 +8,11 @@ holders, journal, sequence number, books) must be equal, and a rejection must ha
 neither (LIQ-RESULT-1, LIQ-INV-9). Every operation the machine draws has a compiled
 counterpart, which runs on the fast copy: none is the reference applied to both copies. The
 machine's own invariant checks (every state invariant after every step, LIQ-INV-1..9) keep
-running on the reference's copy.
+running on the reference's copy, and its queries (whom to pick, how much to open) are the
+reference's.
 """
 
-import importlib.util
 from collections import Counter
-from pathlib import Path
 
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -21,21 +20,11 @@ from hypothesis.stateful import initialize, invariant, run_state_machine_as_test
 
 import liqspec.fast
 from liqspec.reference import LiqspecError, all_violations
+from liqspec.testing import implementation, usdt
+from liqspec.testing import stateful
+from liqspec.testing.stateful import VARIANTS, VenueMachine
 
-HERE = Path(__file__).resolve().parent
-
-
-def _load_stateful():
-    """tests/test_stateful.py as a module (test modules are not importable by name under
-    pytest's importlib mode)."""
-    spec = importlib.util.spec_from_file_location("liqspec_stateful_machine",
-                                                  HERE / "test_stateful.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-stateful = _load_stateful()
+REFERENCE, FAST = implementation("reference"), implementation("fast")
 
 #: operations that reached the fast path and succeeded, over every run in this process
 FAST_SUCCESSES: Counter = Counter()
@@ -48,22 +37,23 @@ def outcome(operation, state, args):
         return ("error", type(error).__name__, error.code)  # messages are prose, not compared
 
 
-class LockstepMachine(stateful.VenueMachine):
-    @initialize(variant=st.sampled_from(stateful.VARIANTS),
-                deposits=st.lists(st.integers(stateful.usdt("50"), stateful.usdt("20000")),
-                                  min_size=5, max_size=5),
-                insurance=st.integers(0, stateful.usdt("200")))
+class LockstepMachine(VenueMachine):
+    impl = REFERENCE  # the machine's queries, and the operations on the reference's copy
+
+    @initialize(variant=st.sampled_from(VARIANTS),
+                deposits=st.lists(st.integers(usdt("50"), usdt("20000")), min_size=5, max_size=5),
+                insurance=st.integers(0, usdt("200")))
     def open_venue(self, variant, deposits, insurance):
         """Each copy of the venue is built by its own implementation's operations."""
-        stateful.VenueMachine.open_venue(self, variant, deposits, insurance)
+        VenueMachine.open_venue(self, variant, deposits, insurance)
         self.fast_state = self.build_venue(variant, deposits, insurance, impl=liqspec.fast)
         assert self.fast_state.snapshot() == self.state.snapshot()
 
     def attempt(self, name, operation, *args):
-        fast_operation = COUNTERPARTS[operation]  # a KeyError: an operation without a fast twin
+        """``operation`` (a name) on both copies, each by its own implementation."""
         before = self.state.snapshot()
-        expected = outcome(operation, self.state, args)
-        got = outcome(fast_operation, self.fast_state, args)
+        expected = outcome(getattr(REFERENCE, operation), self.state, args)
+        got = outcome(getattr(FAST, operation), self.fast_state, args)
         assert got == expected, f"{name}{args}: fast {got} != reference {expected}"
         assert self.fast_state.snapshot() == self.state.snapshot(), f"{name}{args}: states differ"
         if expected[0] == "error":
@@ -79,19 +69,16 @@ class LockstepMachine(stateful.VenueMachine):
         assert all_violations(self.fast_state) == []
 
 
-def _fast_counterparts() -> dict:
-    """Each reference operation -> its compiled counterpart, for every operation liqspec.fast
-    implements."""
-    from liqspec import fast
-    from liqspec.fast import compare
-
-    pairs = {getattr(compare.REFERENCE, name): getattr(compare.FAST, name)
-             for name in compare.OPERATIONS}
-    assert set(pairs.values()) >= {fast.liquidate, fast.deposit, fast.trade, fast.replace_book}
-    return pairs
-
-
-COUNTERPARTS = _fast_counterparts()
+def test_every_operation_the_machine_draws_is_compiled_on_the_fast_copy():
+    """The fast copy's operations are liqspec.fast's own (none is the reference's on both)."""
+    drawn = ("deposit", "withdraw", "trade", "set_mark", "open_account", "replace_book",
+             "apply_funding", "fund_insurance", "liquidate", "backstop_liquidate", "deleverage",
+             "socialize_loss")
+    for name in drawn:
+        assert getattr(FAST, name) is not getattr(REFERENCE, name), name
+        assert getattr(FAST, name).__module__.startswith("liqspec.fast"), name
+    assert {FAST.liquidate, FAST.deposit, FAST.trade, FAST.replace_book} == {
+        liqspec.fast.liquidate, liqspec.fast.deposit, liqspec.fast.trade, liqspec.fast.replace_book}
 
 
 def test_both_implementations_in_lockstep_LIQ_RESULT_1():

@@ -40,11 +40,6 @@ from liqspec.testing import open_long, toy_profile, usdt, venue
 REFERENCE, FAST = IMPLEMENTATIONS["reference"], IMPLEMENTATIONS["fast"]
 
 
-@pytest.fixture(params=sorted(IMPLEMENTATIONS))
-def impl(request):
-    return IMPLEMENTATIONS[request.param]
-
-
 def outcome(call):
     """A comparable outcome: the receipt, or the error's type and result code."""
     try:

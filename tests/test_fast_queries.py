@@ -17,7 +17,7 @@ from liqspec import reference as ref
 from liqspec.conformance.catalogue import REFERENCE
 from liqspec.conformance.vectors import _random, socialize_profile, venue_state
 from liqspec.fast import queries
-from liqspec.fast.scenarios import random_scenario
+from liqspec.fast.cases import random_case
 from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN
 from liqspec.reference.errors import LiqspecError, Overflow, ResultCode, UnknownMarket
 from liqspec.reference.profiles import PROFILES
@@ -258,6 +258,6 @@ def test_every_query_agrees_on_random_states_of_every_profile(profile, seed, not
 def test_every_query_agrees_on_generated_profiles(seed, notional):
     """Generated profiles: random tiers, minimums, open-interest scaling, and every sizing, fee,
     ranking and deleveraging-price policy."""
-    scenario = random_scenario(seed, n_accounts=4)
+    scenario = random_case(seed, n_accounts=4)
     state = scenario.state()
     every_query(state, (notional,), [(1, 1, 1, 1, 1, 10**12)])  # each answer judged inside

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from liqspec.fast.compare import FAST, expected_fast, run
-from liqspec.fast.scenarios import scenario_from_json
+from liqspec.fast.cases import case_from_json
 
 FILES = sorted((Path(__file__).parent / "vectors" / "fast").glob("*.json"))
 
@@ -25,7 +25,7 @@ def test_every_vector_replays_on_the_fast_path(path):
     total = sum(len(v["cases"]) for v in data["vectors"])
     consumed, failures = 0, []
     for vector in data["vectors"]:
-        scenario = scenario_from_json(vector["pre"])
+        scenario = case_from_json(vector["pre"])
         for case in vector["cases"]:
             want = expected_fast(case["op"], case["post"])
             got = run(FAST, scenario, case["op"], tuple(case["args"]))

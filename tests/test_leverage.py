@@ -14,29 +14,29 @@ from hypothesis import strategies as st
 
 from liqspec import codec
 from liqspec.reference import (InvalidLeverage, LiqspecError, Rejection, ResultCode, Tier,
-                               account_initial_margin_quote, deposit, equity_quote,
-                               free_collateral_quote, initial_margin_at_leverage_quote,
-                               initial_margin_quote, liquidation_price, new_state,
-                               open_account, open_account_at, open_isolated_at_leverage,
-                               posted_margin_quote, set_leverage, tier_max_leverage, to_units,
-                               trade, withdraw)
+                               initial_margin_at_leverage_quote, initial_margin_quote, new_state,
+                               open_account_at, open_isolated_at_leverage, posted_margin_quote,
+                               tier_max_leverage, to_units)
 from liqspec.reference.invariants import all_violations
 from liqspec.reference.margin import notional_quote
 from liqspec.reference.prices import round_for_display
 from liqspec.reference.profiles import get_profile, hyperliquid_tiers
-from liqspec.testing import TOY_MARKS, toy_profile, usdt, venue
+from liqspec.testing import TOY_MARKS, implementation, toy_profile, usdt, venue
+
+#: the reference's operations, for the tests that are about it alone
+REFERENCE = implementation("reference")
 
 MAKER = "maker"
 
 
-def venue_at(profile_name: str, prices: dict[str, str]):
+def venue_at(impl, profile_name: str, prices: dict[str, str]):
     """A fresh venue under a named profile, its markets marked at ``prices`` (others at 1 tick),
     with a maker funded with 10^9 quote units."""
     profile = get_profile(profile_name)
     state = new_state(profile, {m: to_units(prices[m], market.price_decimals) if m in prices
                                 else 1 for m, market in profile.markets.items()})
-    open_account(state, MAKER)
-    deposit(state, MAKER, 10**9 * 10**profile.quote_decimals)
+    impl.open_account(state, MAKER)
+    impl.deposit(state, MAKER, 10**9 * 10**profile.quote_decimals)
     return state
 
 
@@ -52,30 +52,30 @@ def refused(state, code, operation, *args, **kwargs):
 # -- the venues' worked examples ------------------------------------------------------------------
 
 @pytest.mark.rule("LIQ-LEVERAGE-3")
-def test_bybit_isolated_50x_posts_400_LIQ_LEVERAGE_3():
+def test_bybit_isolated_50x_posts_400_LIQ_LEVERAGE_3(impl):
     """Bybit "Liquidation Price (USDT Contract)", Standard account, isolated: "1 BTC @ 20,000, 50x:
     IM = 400, MM = 100", liquidation price 19,700: Bybit's profile takes an isolated position's
     MM on its entry value (LIQ-TIER-6), so 400 + (P - 20,000) = 100 gives exactly 19,700.
     Source: https://help.bybit.com/hc/en-us/articles/900000181046-Liquidation-Price-USDT-Contract-
     (read 2026-12-04). Rules: LIQ-LEVERAGE-3, LIQ-LEVERAGE-2, LIQ-TIER-6."""
-    state = venue_at("bybit", {"BTCUSDT": "20000"})
+    state = venue_at(impl, "bybit", {"BTCUSDT": "20000"})
     btc = state.market("BTCUSDT")
     receipt = open_isolated_at_leverage(state, "trader", "BTCUSDT", to_units("1", 3),
                                         to_units("20000", 1), 50, MAKER)
     assert receipt.entries[0].amount_quote == usdt("400")  # the deposit: 20,000 / 50
     trader = state.account("trader")
     assert (trader.isolated_market, trader.leverage) == ("BTCUSDT", {"BTCUSDT": 50})
-    assert equity_quote(trader, state.marks, state.profile) == usdt("400")
-    assert account_initial_margin_quote(trader, state.marks, state.profile) == usdt("400")
-    assert free_collateral_quote(state, trader) == 0
-    refused(state, ResultCode.INSUFFICIENT_FREE_COLLATERAL, withdraw, "trader", 1)
-    exact = liquidation_price(trader, "BTCUSDT", state.marks, state.profile).exact
+    assert impl.equity_quote(trader, state.marks, state.profile) == usdt("400")
+    assert impl.account_initial_margin_quote(trader, state.marks, state.profile) == usdt("400")
+    assert impl.free_collateral_quote(state, trader) == 0
+    refused(state, ResultCode.INSUFFICIENT_FREE_COLLATERAL, impl.withdraw, "trader", 1)
+    exact = impl.liquidation_price(trader, "BTCUSDT", state.marks, state.profile).exact
     assert exact / 10**btc.price_decimals == 19_700
     assert all_violations(state) == []
 
 
 @pytest.mark.rule("LIQ-LEVERAGE-3")
-def test_binance_isolated_20x_posts_462_665_LIQ_LEVERAGE_3():
+def test_binance_isolated_20x_posts_462_665_LIQ_LEVERAGE_3(impl):
     """Binance "How to Calculate Cost Required to Open a Position in Perpetual Futures Contracts":
     "Initial Margin = Notional Value / Leverage = (9,253.30 * 1 BTC) / 20 = 462.66"; exactly
     462.665 USDT, which Binance prints truncated. 20x is within BTCUSDT's first bracket (125x).
@@ -83,16 +83,16 @@ def test_binance_isolated_20x_posts_462_665_LIQ_LEVERAGE_3():
     is the trader's choice: "the Initial Margin is determined by the leverage you selected"
     (https://www.binance.com/en/support/faq/360033162192), both read 2026-12-04.
     Rules: LIQ-LEVERAGE-3, LIQ-LEVERAGE-2."""
-    state = venue_at("binance_usdm", {"BTCUSDT": "9253.30"})
+    state = venue_at(impl, "binance_usdm", {"BTCUSDT": "9253.30"})
     btc = state.market("BTCUSDT")
     lots, entry = to_units("1", 3), to_units("9253.30", 2)
     notional = notional_quote(lots, entry, btc)
     assert posted_margin_quote(notional, 20) == usdt("462.665")
     open_isolated_at_leverage(state, "trader", "BTCUSDT", lots, entry, 20, MAKER)
     trader = state.account("trader")
-    assert equity_quote(trader, state.marks, state.profile) == usdt("462.665")
+    assert impl.equity_quote(trader, state.marks, state.profile) == usdt("462.665")
     assert round_for_display(Fraction(usdt("462.665"), 10**6), 2, "down") == "462.66"
-    assert account_initial_margin_quote(trader, state.marks, state.profile) == usdt("462.665")
+    assert impl.account_initial_margin_quote(trader, state.marks, state.profile) == usdt("462.665")
     # the venue's own requirement of the bracket, without a chosen leverage: 0.80%
     assert initial_margin_quote(btc, notional) == usdt("74.0264")
 
@@ -120,24 +120,24 @@ def test_tier_maximum_gives_back_the_published_maximum_LIQ_LEVERAGE_1():
 
 @pytest.mark.rule("LIQ-LEVERAGE-1")
 @pytest.mark.rule("LIQ-LEVERAGE-4")
-def test_rejected_leverage_changes_nothing_LIQ_LEVERAGE_1_LIQ_LEVERAGE_4():
+def test_rejected_leverage_changes_nothing_LIQ_LEVERAGE_1_LIQ_LEVERAGE_4(impl):
     """0x, 10^6 + 1 and a boolean are outside the domain; above the tier's maximum is
     LEVERAGE_ABOVE_TIER_MAX, at the flat account's tier 1 (toy BTC: 1% initial, 100x) and at an
     open position's tier (1 BTC at 50,000: tier 2, 2%, 50x); each leaves the state as it was, on
     both implementations. Rules: LIQ-LEVERAGE-1, LIQ-LEVERAGE-4, LIQ-RESULT-1."""
     state = venue(deposits={"alice": usdt("10000"), "bob": usdt("1000000")})
     for bad in (0, -1, 10**6 + 1):
-        refused(state, ResultCode.INVALID_LEVERAGE, set_leverage, "alice", "BTC", bad)
-    refused(state, ResultCode.NOT_AN_INTEGER, set_leverage, "alice", "BTC", True)
-    refused(state, ResultCode.LEVERAGE_ABOVE_TIER_MAX, set_leverage, "alice", "BTC", 101)
-    set_leverage(state, "alice", "BTC", 100)
-    set_leverage(state, "alice", "BTC", 50)
-    trade(state, "alice", "bob", "BTC", 1_000, 500_000)
-    refused(state, ResultCode.LEVERAGE_ABOVE_TIER_MAX, set_leverage, "alice", "BTC", 51)
-    refused(state, ResultCode.UNKNOWN_ACCOUNT, set_leverage, "mallory", "BTC", 0)
-    refused(state, ResultCode.UNKNOWN_MARKET, set_leverage, "alice", "DOGE", 0)
-    open_account(state, "iso", isolated_market="ETH")
-    refused(state, ResultCode.ISOLATED_MARKET_MISMATCH, set_leverage, "iso", "BTC", 10)
+        refused(state, ResultCode.INVALID_LEVERAGE, impl.set_leverage, "alice", "BTC", bad)
+    refused(state, ResultCode.NOT_AN_INTEGER, impl.set_leverage, "alice", "BTC", True)
+    refused(state, ResultCode.LEVERAGE_ABOVE_TIER_MAX, impl.set_leverage, "alice", "BTC", 101)
+    impl.set_leverage(state, "alice", "BTC", 100)
+    impl.set_leverage(state, "alice", "BTC", 50)
+    impl.trade(state, "alice", "bob", "BTC", 1_000, 500_000)
+    refused(state, ResultCode.LEVERAGE_ABOVE_TIER_MAX, impl.set_leverage, "alice", "BTC", 51)
+    refused(state, ResultCode.UNKNOWN_ACCOUNT, impl.set_leverage, "mallory", "BTC", 0)
+    refused(state, ResultCode.UNKNOWN_MARKET, impl.set_leverage, "alice", "DOGE", 0)
+    impl.open_account(state, "iso", isolated_market="ETH")
+    refused(state, ResultCode.ISOLATED_MARKET_MISMATCH, impl.set_leverage, "iso", "BTC", 10)
     # opening at a leverage: the same checks, nothing opened
     for bad, code in ((0, ResultCode.INVALID_LEVERAGE), (101, ResultCode.LEVERAGE_ABOVE_TIER_MAX)):
         refused(state, code, open_isolated_at_leverage, "new", "BTC", 100, 500_000, bad, "bob")
@@ -147,42 +147,43 @@ def test_rejected_leverage_changes_nothing_LIQ_LEVERAGE_1_LIQ_LEVERAGE_4():
 
 
 @pytest.mark.rule("LIQ-LEVERAGE-2")
-def test_cross_leverage_sets_the_initial_requirement_of_new_positions_LIQ_LEVERAGE_2():
+def test_cross_leverage_sets_the_initial_requirement_of_new_positions_LIQ_LEVERAGE_2(impl):
     """At 20x, 1 BTC at 50,000 requires exactly 2,500 USDT (the venue's own is 500): with 2,500
     USDT alice buys it, with one quantum less she cannot (INSUFFICIENT_INITIAL_MARGIN), on both
     implementations. Rule: LIQ-LEVERAGE-2 (through LIQ-TRADE-2)."""
     for funds, outcome in ((usdt("2500"), None),
                            (usdt("2500") - 1, ResultCode.INSUFFICIENT_INITIAL_MARGIN)):
         state = venue(deposits={"alice": funds, "bob": usdt("1000000")})
-        set_leverage(state, "alice", "BTC", 20)
+        impl.set_leverage(state, "alice", "BTC", 20)
         if outcome is None:
-            trade(state, "alice", "bob", "BTC", 1_000, 500_000)
+            impl.trade(state, "alice", "bob", "BTC", 1_000, 500_000)
             alice = state.account("alice")
-            assert account_initial_margin_quote(alice, state.marks, state.profile) == usdt("2500")
-            assert free_collateral_quote(state, alice) == 0
+            assert impl.account_initial_margin_quote(alice, state.marks,
+                                                     state.profile) == usdt("2500")
+            assert impl.free_collateral_quote(state, alice) == 0
         else:
-            refused(state, outcome, trade, "alice", "bob", "BTC", 1_000, 500_000)
+            refused(state, outcome, impl.trade, "alice", "bob", "BTC", 1_000, 500_000)
     state = venue()
     btc = state.market("BTC")
     assert initial_margin_quote(btc, usdt("50000")) == usdt("500")  # 2% - 500 deduction
 
 
 @pytest.mark.rule("LIQ-LEVERAGE-2")
-def test_the_tier_caps_a_leverage_chosen_in_a_lower_tier_LIQ_LEVERAGE_2():
+def test_the_tier_caps_a_leverage_chosen_in_a_lower_tier_LIQ_LEVERAGE_2(impl):
     """100x chosen while flat (tier 1 allows it); at 6 BTC (300,000 USDT, tier 3, 5% initial)
     the requirement is the tier's own, 300,000 x 5% - 8,000 = 7,000 USDT, not 3,000; withdrawing
     above what that leaves is refused on both implementations. Rule: LIQ-LEVERAGE-2."""
     state = venue(deposits={"alice": usdt("7500"), "bob": usdt("10000000")})
-    set_leverage(state, "alice", "BTC", 100)
-    trade(state, "alice", "bob", "BTC", 6_000, 500_000)
+    impl.set_leverage(state, "alice", "BTC", 100)
+    impl.trade(state, "alice", "bob", "BTC", 6_000, 500_000)
     alice = state.account("alice")
     venue_own = initial_margin_quote(state.market("BTC"), usdt("300000"))
-    assert account_initial_margin_quote(alice, state.marks, state.profile) == venue_own
+    assert impl.account_initial_margin_quote(alice, state.marks, state.profile) == venue_own
     assert venue_own == usdt("7000")
-    free = free_collateral_quote(state, alice)
+    free = impl.free_collateral_quote(state, alice)
     assert free == usdt("500")
-    refused(state, ResultCode.INSUFFICIENT_FREE_COLLATERAL, withdraw, "alice", free + 1)
-    withdraw(state, "alice", free)
+    refused(state, ResultCode.INSUFFICIENT_FREE_COLLATERAL, impl.withdraw, "alice", free + 1)
+    impl.withdraw(state, "alice", free)
 
 
 @pytest.mark.rule("LIQ-LEVERAGE-2")
@@ -203,26 +204,26 @@ def test_requirement_at_leverage_is_the_ceiling_or_the_venues_LIQ_LEVERAGE_2(not
 
 
 @pytest.mark.rule("LIQ-LEVERAGE-4")
-def test_lowering_the_leverage_needs_the_margin_raising_it_does_not_LIQ_LEVERAGE_4():
+def test_lowering_the_leverage_needs_the_margin_raising_it_does_not_LIQ_LEVERAGE_4(impl):
     """alice (1,000 USDT) holds 1 BTC at 50,000 (venue requirement 500): 20x would need 2,500,
     refused; 50x needs exactly 1,000, accepted; 25x back down refused again; 50x -> 40x when
     equity covers it after a deposit. Rules: LIQ-LEVERAGE-4, LIQ-RESULT-1."""
     state = venue(deposits={"alice": usdt("1000"), "bob": usdt("1000000")})
-    trade(state, "alice", "bob", "BTC", 1_000, 500_000)
-    refused(state, ResultCode.INSUFFICIENT_INITIAL_MARGIN, set_leverage, "alice", "BTC", 20)
-    receipt = set_leverage(state, "alice", "BTC", 50)
+    impl.trade(state, "alice", "bob", "BTC", 1_000, 500_000)
+    refused(state, ResultCode.INSUFFICIENT_INITIAL_MARGIN, impl.set_leverage, "alice", "BTC", 20)
+    receipt = impl.set_leverage(state, "alice", "BTC", 50)
     assert (receipt.code, receipt.entries, receipt.seq) == (ResultCode.OK, (), state.seq)
-    refused(state, ResultCode.INSUFFICIENT_INITIAL_MARGIN, set_leverage, "alice", "BTC", 40)
-    deposit(state, "alice", usdt("250"))
-    set_leverage(state, "alice", "BTC", 40)
+    refused(state, ResultCode.INSUFFICIENT_INITIAL_MARGIN, impl.set_leverage, "alice", "BTC", 40)
+    impl.deposit(state, "alice", usdt("250"))
+    impl.set_leverage(state, "alice", "BTC", 40)
     assert state.account("alice").leverage == {"BTC": 40}
     # a backstop is not margined: it has no leverage to choose
     state = venue(backstop_vault="vault")
-    refused(state, ResultCode.ACCOUNT_NOT_TRADER, set_leverage, "vault", "BTC", 10)
+    refused(state, ResultCode.ACCOUNT_NOT_TRADER, impl.set_leverage, "vault", "BTC", 10)
 
 
 @pytest.mark.rule("LIQ-ACCOUNT-3")
-def test_open_account_at_a_balance_and_positions_LIQ_ACCOUNT_3():
+def test_open_account_at_a_balance_and_positions_LIQ_ACCOUNT_3(impl):
     """carol: wallet 10,000 USDT, short 2 BTC from 48,000 and long 10 ETH from 2,900, at 20x in
     BTC: her equity at the entry prices is the balance, the journal holds the deposit then one
     fill per market in market-ID order, and the state keeps every invariant. A rejected opening
@@ -235,7 +236,8 @@ def test_open_account_at_a_balance_and_positions_LIQ_ACCOUNT_3():
     carol = state.account("carol")
     assert carol.positions == {"BTC": -2_000, "ETH": 1_000}
     assert carol.leverage == {"BTC": 20}
-    assert equity_quote(carol, {"BTC": 480_000, "ETH": 290_000}, state.profile) == usdt("10000")
+    assert impl.equity_quote(carol, {"BTC": 480_000, "ETH": 290_000},
+                             state.profile) == usdt("10000")
     assert [type(e).__name__ for e in receipt.entries] == ["Transfer", "Transfer", "Fill",
                                                             "Transfer", "Fill"]
     assert [e.market_id for e in receipt.entries if hasattr(e, "market_id")] == ["BTC", "ETH"]
@@ -253,11 +255,11 @@ def test_open_account_at_a_balance_and_positions_LIQ_ACCOUNT_3():
             {"BTC": (2_000, 480_000)}, "bob", leverage={"BTC": 51})
 
 
-def test_codec_writes_leverage_only_when_chosen_LIQ_LEVERAGE_1():
+def test_codec_writes_leverage_only_when_chosen_LIQ_LEVERAGE_1(impl):
     """The one integer JSON: an account without a chosen leverage is written as before (no
     ``leverage`` key, so the shipped vectors do not change); one with it round-trips."""
     state = venue(deposits={"alice": usdt("1000"), "bob": usdt("1000")})
-    set_leverage(state, "alice", "BTC", 20)
+    impl.set_leverage(state, "alice", "BTC", 20)
     data = codec.state_to_json(state)
     written = {a["account_id"]: a for a in data["accounts"]}
     assert "leverage" not in written["bob"]
@@ -303,10 +305,10 @@ def test_the_batch_kernel_takes_a_leverage_table_LIQ_LEVERAGE_2():
     from liqspec import fast
     from liqspec.reference import MalformedState
     state = venue(deposits={"a": usdt("100000"), "b": usdt("100000"), "c": usdt("1000000")})
-    trade(state, "a", "c", "BTC", 1_000, 500_000)
-    trade(state, "c", "b", "ETH", 1_000, 300_000)
-    set_leverage(state, "a", "BTC", 7)
-    set_leverage(state, "b", "ETH", 3)
+    REFERENCE.trade(state, "a", "c", "BTC", 1_000, 500_000)
+    REFERENCE.trade(state, "c", "b", "ETH", 1_000, 300_000)
+    REFERENCE.set_leverage(state, "a", "BTC", 7)
+    REFERENCE.set_leverage(state, "b", "ETH", 3)
     tables = fast.tables_for(state.profile)
     arrays = fast.pack_state(state, tables)
     table = np.zeros(arrays.lots.shape, dtype=np.int64)
@@ -315,7 +317,7 @@ def test_the_batch_kernel_takes_a_leverage_table_LIQ_LEVERAGE_2():
             table[i, tables.column(market_id)] = chosen
     oi = np.zeros(len(tables.market_ids), dtype=np.int64)
     got = fast.initial_margin_quotes(arrays.lots, arrays.marks, tables, oi, leverage=table)
-    want = [account_initial_margin_quote(state.account(a), state.marks, state.profile)
+    want = [REFERENCE.account_initial_margin_quote(state.account(a), state.marks, state.profile)
             for a in arrays.account_ids]
     assert list(got) == want
     assert want[:2] == [-(-usdt("50000") // 7), usdt("10000")]

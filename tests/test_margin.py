@@ -8,10 +8,8 @@ quantums; BTC tiers: [0, 50k) 0.4%/1%, [50k, 250k) 0.5%/2% (maintenance deductio
 import pytest
 
 from liqspec.reference import (MalformedState, Market, OpenInterestScaling, Tier,
-                               account_initial_margin_quote, account_maintenance_margin_quote,
-                               equity_quote, free_collateral_quote, initial_margin_quote,
-                               maintenance_margin_quote, notional_quote, position_value_quote,
-                               set_mark, tier_for, unrealized_pnl_quote)
+                               initial_margin_quote, maintenance_margin_quote, notional_quote,
+                               position_value_quote, tier_for, unrealized_pnl_quote)
 from liqspec.reference.margin import oi_scaled_initial_margin_ppm
 from liqspec.reference.profile import validate_market
 from liqspec.testing import USDT, open_long, toy_profile, usdt, venue
@@ -28,22 +26,22 @@ def test_position_value_is_exact_and_signed_LIQ_MARGIN_1():
     assert notional_quote(-1000, 500_000, BTC) == usdt("50000")
 
 
-def test_equity_sums_quote_and_every_position_LIQ_MARGIN_2():
+def test_equity_sums_quote_and_every_position_LIQ_MARGIN_2(impl):
     state = venue(deposits={"alice": usdt("10000"), "bob": usdt("100000")})
     open_long(state, "alice", "bob", "BTC", 100)  # 0.1 BTC at 50,000: alice pays 5,000
     open_long(state, "bob", "alice", "ETH", 100)  # alice short 1 ETH at 3,000: receives 3,000
     alice = state.account("alice")
     assert alice.quote == usdt("8000")  # 10,000 - 5,000 + 3,000
-    set_mark(state, "BTC", 510_000)  # +1,000 USDT/BTC on 0.1 BTC: +100
-    set_mark(state, "ETH", 290_000)  # -100 USDT/ETH on a 1 ETH short: +100
+    impl.set_mark(state, "BTC", 510_000)  # +1,000 USDT/BTC on 0.1 BTC: +100
+    impl.set_mark(state, "ETH", 290_000)  # -100 USDT/ETH on a 1 ETH short: +100
     # 8,000 + 0.1 * 51,000 - 1 * 2,900 = 10,200
-    assert equity_quote(alice, state.marks, state.profile) == usdt("10200")
+    assert impl.equity_quote(alice, state.marks, state.profile) == usdt("10200")
 
 
-def test_unrealized_pnl_long_and_short_LIQ_MARGIN_3():
+def test_unrealized_pnl_long_and_short_LIQ_MARGIN_3(impl):
     state = venue(deposits={"alice": usdt("10000"), "bob": usdt("100000")})
     open_long(state, "alice", "bob", "BTC", 1000)
-    set_mark(state, "BTC", 490_000)
+    impl.set_mark(state, "BTC", 490_000)
     # long 1 BTC from 50,000 to 49,000: -1,000; the short gains it
     assert unrealized_pnl_quote(state.account("alice"), "BTC", 490_000, BTC) == -usdt("1000")
     assert unrealized_pnl_quote(state.account("bob"), "BTC", 490_000, BTC) == usdt("1000")
@@ -134,19 +132,19 @@ def test_oi_scaled_initial_margin_LIQ_TIER_4():
     assert initial_margin_quote(market, usdt("10000"), third) == usdt("4666.66")
 
 
-def test_account_requirements_sum_positions_LIQ_TIER_5():
+def test_account_requirements_sum_positions_LIQ_TIER_5(impl):
     state = venue(deposits={"alice": usdt("10000"), "bob": usdt("1000000")})
     open_long(state, "alice", "bob", "BTC", 1000)  # 50,000 notional: MM 200, IM 500 (2% - 500)
     open_long(state, "bob", "alice", "ETH", 100)  # 3,000 notional: MM 15, IM 30
     alice = state.account("alice")
-    assert account_maintenance_margin_quote(alice, state.marks, state.profile) == usdt("215")
-    assert account_initial_margin_quote(alice, state.marks, state.profile) == usdt("530")
+    assert impl.account_maintenance_margin_quote(alice, state.marks, state.profile) == usdt("215")
+    assert impl.account_initial_margin_quote(alice, state.marks, state.profile) == usdt("530")
 
 
-def test_free_collateral_is_equity_less_initial_LIQ_MARGIN_5():
+def test_free_collateral_is_equity_less_initial_LIQ_MARGIN_5(impl):
     state = venue(deposits={"alice": usdt("10000"), "bob": usdt("1000000")})
     open_long(state, "alice", "bob", "BTC", 1000)
-    assert free_collateral_quote(state, state.account("alice")) == usdt("10000") - usdt("500")
+    assert impl.free_collateral_quote(state, state.account("alice")) == usdt("10000") - usdt("500")
 
 
 @pytest.mark.parametrize("tiers, message", [

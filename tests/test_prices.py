@@ -9,8 +9,7 @@ from fractions import Fraction
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from liqspec.reference import (Account, bankruptcy_price, equity_quote, is_liquidatable,
-                               liquidation_price)
+from liqspec.reference import Account
 from liqspec.reference.prices import round_toward_venue
 from liqspec.testing import TOY_MARKS, toy_profile, usdt, venue
 
@@ -21,63 +20,65 @@ def account(quote, positions, costs=None):
     return Account("a", quote=quote, positions=dict(positions), cost_quote=dict(costs or {}))
 
 
-def liquidatable_at(acct, market_id, mark, base_marks=TOY_MARKS):
+def liquidatable_at(impl, acct, market_id, mark, base_marks=TOY_MARKS):
     state = venue(marks=dict(base_marks, **{market_id: mark}))
     state.accounts["a"] = acct
-    return is_liquidatable(acct, state)
+    return impl.is_liquidatable(acct, state)
 
 
-def test_isolated_long_liquidation_price_by_hand_LIQ_PRICE_2():
+def test_isolated_long_liquidation_price_by_hand_LIQ_PRICE_2(impl):
     # long 1 BTC with 1,000 USDT of margin: quote = 1,000 - 50,000 = -49,000.
     # Tier 1 (0.4%): P - 49,000 = 0.004 P  ->  P = 49,000 / 0.996 = 49,196.787...
     acct = account(-usdt("49000"), {"BTC": 1000})
-    price = liquidation_price(acct, "BTC", TOY_MARKS, PROFILE)
+    price = impl.liquidation_price(acct, "BTC", TOY_MARKS, PROFILE)
     assert price.exact == Fraction(490_000 * 1000, 996)  # 49,000 / 0.996 USDT in 0.1-USDT ticks
     assert price.ticks == 491_968  # 49,196.8 rounded up for a long
-    assert liquidatable_at(acct, "BTC", 491_967) and not liquidatable_at(acct, "BTC", 491_968)
+    assert liquidatable_at(impl, acct, "BTC", 491_967)
+    assert not liquidatable_at(impl, acct, "BTC", 491_968)
 
 
-def test_short_liquidation_price_by_hand_LIQ_PRICE_2():
+def test_short_liquidation_price_by_hand_LIQ_PRICE_2(impl):
     # short 1 BTC with 1,000 USDT: quote = 51,000. Above 50,000 the notional is in tier 2
     # (0.5% - 50): 51,000 - P = 0.005 P - 50 -> P = 51,050 / 1.005 = 50,796.019...
     acct = account(usdt("51000"), {"BTC": -1000})
-    price = liquidation_price(acct, "BTC", TOY_MARKS, PROFILE)
+    price = impl.liquidation_price(acct, "BTC", TOY_MARKS, PROFILE)
     assert price.exact == Fraction(510_500 * 1000, 1005)
     assert price.ticks == 507_960  # 50,796.0 rounded down for a short
-    assert liquidatable_at(acct, "BTC", 507_961) and not liquidatable_at(acct, "BTC", 507_960)
+    assert liquidatable_at(impl, acct, "BTC", 507_961)
+    assert not liquidatable_at(impl, acct, "BTC", 507_960)
 
 
-def test_liquidation_price_switches_tier_LIQ_PRICE_2():
+def test_liquidation_price_switches_tier_LIQ_PRICE_2(impl):
     # long 6 BTC with 6,000 USDT: quote = 6,000 - 300,000 = -294,000.
     # Tier 3 (1%, deduction 1,300): 6P - 294,000 = 0.06P - 1,300 -> P = 292,700 / 5.94 = 49,276.09,
     # notional 295,656: inside tier 3. The tier-2 root (6P - 294,000 = 0.03P - 50 -> P = 49,237.9,
     # notional 295,427) lies outside tier 2's bracket, so it is not the answer.
     acct = account(-usdt("294000"), {"BTC": 6000})
-    price = liquidation_price(acct, "BTC", TOY_MARKS, PROFILE)
+    price = impl.liquidation_price(acct, "BTC", TOY_MARKS, PROFILE)
     assert price.exact == Fraction(2_927_000 * 100, 594)  # 292,700 / 5.94 USDT in 0.1-USDT ticks
     assert 6 * price.exact / 10 >= 250_000  # the notional at the root is in tier 3
-    assert liquidatable_at(acct, "BTC", price.ticks - 1) and not liquidatable_at(acct, "BTC",
-                                                                                 price.ticks)
+    assert liquidatable_at(impl, acct, "BTC", price.ticks - 1)
+    assert not liquidatable_at(impl, acct, "BTC", price.ticks)
 
 
-def test_bankruptcy_price_long_and_short_LIQ_PRICE_1():
+def test_bankruptcy_price_long_and_short_LIQ_PRICE_1(impl):
     long = account(-usdt("49000"), {"BTC": 1000})
-    assert bankruptcy_price(long, "BTC", TOY_MARKS, PROFILE).exact == 490_000  # 49,000.0
+    assert impl.bankruptcy_price(long, "BTC", TOY_MARKS, PROFILE).exact == 490_000  # 49,000.0
     short = account(usdt("50500.05"), {"BTC": -1000})
-    bp = bankruptcy_price(short, "BTC", TOY_MARKS, PROFILE)
+    bp = impl.bankruptcy_price(short, "BTC", TOY_MARKS, PROFILE)
     assert bp.exact == Fraction(505_000_5, 10) and bp.ticks == 505_000  # 50,500.05 floors
 
 
-def test_no_threshold_reports_zero_LIQ_PRICE_1_LIQ_PRICE_2():
+def test_no_threshold_reports_zero_LIQ_PRICE_1_LIQ_PRICE_2(impl):
     # a fully funded long is never liquidated nor bankrupt at a positive price
     long = account(usdt("1"), {"BTC": 1000})
-    assert liquidation_price(long, "BTC", TOY_MARKS, PROFILE).ticks == 0
-    assert bankruptcy_price(long, "BTC", TOY_MARKS, PROFILE).ticks == 0
-    assert not liquidation_price(long, "BTC", TOY_MARKS, PROFILE).crossed(1)
+    assert impl.liquidation_price(long, "BTC", TOY_MARKS, PROFILE).ticks == 0
+    assert impl.bankruptcy_price(long, "BTC", TOY_MARKS, PROFILE).ticks == 0
+    assert not impl.liquidation_price(long, "BTC", TOY_MARKS, PROFILE).crossed(1)
     # a short with a negative balance is liquidated (and bankrupt) at every positive price
     short = account(-1, {"BTC": -1000})
-    assert liquidation_price(short, "BTC", TOY_MARKS, PROFILE).crossed(1)
-    assert bankruptcy_price(short, "BTC", TOY_MARKS, PROFILE).crossed(1)
+    assert impl.liquidation_price(short, "BTC", TOY_MARKS, PROFILE).crossed(1)
+    assert impl.bankruptcy_price(short, "BTC", TOY_MARKS, PROFILE).crossed(1)
 
 
 def test_rounding_toward_the_venue_LIQ_PRICE_3():
@@ -91,7 +92,7 @@ positions = st.integers(1, 20_000).flatmap(lambda n: st.sampled_from([n, -n]))
 
 @given(lots=positions, margin=st.integers(0, usdt("100000")),
        entry=st.integers(100_000, 1_000_000), eth_lots=st.integers(-500, 500))
-def test_liquidation_price_agrees_with_trigger_at_every_tick_LIQ_PRICE_2(lots, margin, entry,
+def test_liquidation_price_agrees_with_trigger_at_every_tick_LIQ_PRICE_2(impl, lots, margin, entry,
                                                                           eth_lots):
     """Cross account: BTC position plus an ETH position held at its mark."""
     btc_cost = lots * entry * 100
@@ -100,20 +101,20 @@ def test_liquidation_price_agrees_with_trigger_at_every_tick_LIQ_PRICE_2(lots, m
     if eth_lots:
         positions_["ETH"] = eth_lots
     acct = account(margin - btc_cost - eth_cost, positions_)
-    price = liquidation_price(acct, "BTC", TOY_MARKS, PROFILE)
+    price = impl.liquidation_price(acct, "BTC", TOY_MARKS, PROFILE)
     for mark in {price.ticks - 1, price.ticks, price.ticks + 1, entry}:
         if mark > 0:
-            assert liquidatable_at(acct, "BTC", mark) == price.crossed(mark), mark
+            assert liquidatable_at(impl, acct, "BTC", mark) == price.crossed(mark), mark
 
 
 @given(lots=positions, margin=st.integers(-usdt("1000"), usdt("100000")),
        entry=st.integers(100_000, 1_000_000))
-def test_bankruptcy_price_agrees_with_equity_sign_LIQ_PRICE_1(lots, margin, entry):
+def test_bankruptcy_price_agrees_with_equity_sign_LIQ_PRICE_1(impl, lots, margin, entry):
     acct = account(margin - lots * entry * 100, {"BTC": lots})
-    price = bankruptcy_price(acct, "BTC", TOY_MARKS, PROFILE)
+    price = impl.bankruptcy_price(acct, "BTC", TOY_MARKS, PROFILE)
     assume(price.ticks > 1)
     for mark in (price.ticks - 1, price.ticks, price.ticks + 1):
-        equity = equity_quote(acct, dict(TOY_MARKS, BTC=mark), PROFILE)
+        equity = impl.equity_quote(acct, dict(TOY_MARKS, BTC=mark), PROFILE)
         assert (equity < 0) == price.crossed(mark), mark
 
 
@@ -139,7 +140,7 @@ def test_display_price_uses_the_profiles_rounding_and_market_decimals_LIQ_PRICE_
     assert display_price(exact, down.markets["BTC"], down) == "49196.7"
 
 
-def test_liquidation_price_on_the_minimum_requirement_LIQ_PRICE_2():
+def test_liquidation_price_on_the_minimum_requirement_LIQ_PRICE_2(impl):
     """BTC with a 5 USDT minimum maintenance requirement. Long 1 lot (0.001 BTC) from 50,000
     with 10 USDT: quote 10 - 50 = -40 USDT. The tiered requirement, 0.4% x 0.001 P, stays below
     5 USDT at any price near here, so the minimum piece decides: -40 + 0.001 P = 5 ->
@@ -153,11 +154,11 @@ def test_liquidation_price_on_the_minimum_requirement_LIQ_PRICE_2():
                                              min_maint_margin_quote=usdt("5")))
     profile = Profile(name="toy_minimum", quote_decimals=6, markets=markets)
     acct = account(-usdt("40"), {"BTC": 1})
-    price = liquidation_price(acct, "BTC", TOY_MARKS, profile)
+    price = impl.liquidation_price(acct, "BTC", TOY_MARKS, profile)
     assert price.exact == 450_000 and price.ticks == 450_000
     state = venue(profile, marks=dict(TOY_MARKS, BTC=449_999))
     state.accounts["a"] = acct
-    assert is_liquidatable(acct, state)
+    assert impl.is_liquidatable(acct, state)
     state = venue(profile, marks=dict(TOY_MARKS, BTC=450_000))
     state.accounts["a"] = acct
-    assert not is_liquidatable(acct, state)
+    assert not impl.is_liquidatable(acct, state)

@@ -31,7 +31,7 @@ import z3
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from liqspec.proofs import cli, encodings, fidelity, prover, scenarios, theorems
+from liqspec.proofs import cli, encodings, fidelity, prover, counterexamples, theorems
 from liqspec.proofs.domains import generic_domains, profile_params, venue_domains
 from liqspec.reference import PROFILES, get_profile
 
@@ -141,7 +141,7 @@ def test_generated_cases_reach_success_and_every_rejection_LIQ_RESULT_2():
         for _ in range(150):
             case = fidelity.generate_case(rng, op)
             slots = slot_market_ids(case.profile)
-            state = scenarios.build_state(case.profile, slots, case.state)
+            state = counterexamples.build_state(case.profile, slots, case.state)
             receipt, error = fidelity._run_reference(case, state, slots)
             seen.add((op, "OK" if error is None else error.code.name))
     for expected in [(op, "OK") for op in ("withdraw", "trade", "liquidate",
@@ -197,13 +197,13 @@ def test_a_witness_of_each_theorem_replays_in_the_reference(theorem_id):
             continue  # free constants stand for terms: a model need not be a reference run
         scenario = prover.witness(thm.id, params, obligation)
         assert scenario is not None, f"no small witness for {obligation.label}"
-        ctx = scenarios.replay(scenario)
+        ctx = counterexamples.replay(scenario)
         if obligation.steps and obligation.steps[-1].operation in (
                 "deposit", "withdraw", "fund_insurance", "set_mark", "trade", "liquidate",
                 "backstop_liquidate", "deleverage", "socialize_loss", "apply_funding") \
                 and "equity == maintenance" not in obligation.label:
             assert ctx.error is None, (obligation.label, ctx.error, scenario)
-        assert scenarios.CHECKS[scenario["check"]](ctx) == [], scenario
+        assert counterexamples.CHECKS[scenario["check"]](ctx) == [], scenario
 
 
 def _false_theorem():
@@ -221,8 +221,8 @@ def _false_theorem():
 def _closes_whole(ctx):
     if ctx.receipt is None:
         return []
-    account_id = ctx.scenario["steps"][-1]["args"]["account_id"]
-    market = ctx.slots[ctx.scenario["steps"][-1]["args"]["market_id"]]
+    account_id = ctx.counterexample["steps"][-1]["args"]["account_id"]
+    market = ctx.slots[ctx.counterexample["steps"][-1]["args"]["market_id"]]
     left = ctx.after.account(account_id).position(market)
     return [f"{account_id} still holds {left}"] if left else []
 
@@ -230,16 +230,16 @@ def _closes_whole(ctx):
 def test_a_false_theorem_gives_a_counterexample_that_replays_in_the_reference(monkeypatch,
                                                                               tmp_path):
     """Rule: LIQ-EXEC-1 (portion sizing closes part of a large position)."""
-    monkeypatch.setitem(scenarios.CHECKS, "closes_whole", _closes_whole)
+    monkeypatch.setitem(counterexamples.CHECKS, "closes_whole", _closes_whole)
     result = prover.prove_theorem(_false_theorem())
     assert result.verdict == prover.COUNTEREXAMPLE
     counterexample = result.failures[0].scenario
     assert counterexample["failed_goals"] == ["position closed"]
-    assert scenarios.violations(counterexample) != []  # the reference does leave a position
+    assert counterexamples.violations(counterexample) != []  # the reference does leave a position
     # it saves as a vector and loads back unchanged
-    path = scenarios.save(counterexample, tmp_path)
+    path = counterexamples.save(counterexample, tmp_path)
     assert json.loads(path.read_text())["steps"] == counterexample["steps"]
-    assert "then liquidate(" in scenarios.describe(counterexample)
+    assert "then liquidate(" in counterexamples.describe(counterexample)
 
 
 def test_a_drifted_encoding_gives_a_counterexample_the_reference_does_not_reproduce(monkeypatch):
@@ -255,7 +255,7 @@ def test_a_drifted_encoding_gives_a_counterexample_the_reference_does_not_reprod
     thm = next(t for t in theorems.REGISTRY if t.id == "T-FEE-CAP")
     result = prover.prove_theorem(thm, domains=["binance_usdm"])
     assert result.verdict == prover.COUNTEREXAMPLE
-    assert scenarios.violations(result.failures[0].scenario) == []
+    assert counterexamples.violations(result.failures[0].scenario) == []
 
 
 def test_unsatisfiable_assumptions_are_vacuous_not_proved():
@@ -348,7 +348,7 @@ def test_prove_command_prints_the_table_and_exits_0(capsys):
 
 
 def test_prove_command_exits_1_and_saves_a_counterexample(monkeypatch, tmp_path, capsys):
-    monkeypatch.setitem(scenarios.CHECKS, "closes_whole", _closes_whole)
+    monkeypatch.setitem(counterexamples.CHECKS, "closes_whole", _closes_whole)
     monkeypatch.setattr(theorems, "REGISTRY", [_false_theorem()])
     monkeypatch.setattr(prover, "REGISTRY", theorems.REGISTRY)
     status = cli.prove_main(["--save-counterexamples", str(tmp_path), "-q", "--jobs", "1"])
@@ -500,7 +500,7 @@ def test_regression_vectors_replay_without_violation(path):
     """Each vector is a scenario a proof once produced (a counterexample or a boundary witness):
     the reference must handle it now."""
     scenario = json.loads(path.read_text())
-    assert scenarios.violations(scenario) == []
+    assert counterexamples.violations(scenario) == []
 
 
 def test_there_are_regression_vectors():

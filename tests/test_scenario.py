@@ -9,15 +9,18 @@ tick is 10 quote quantums (LIQ-UNIT-1). Fractions are parts per million.
 import pytest
 
 from liqspec.positions import build_state
-from liqspec.reference import OUTSIDE, ResultCode, all_violations, is_liquidatable
+from liqspec.reference import OUTSIDE, ResultCode, all_violations
 from liqspec.reference.book import BookShape
-from liqspec.reference.cascade import PricePath, run_cascade
+from liqspec.reference.cascade import PricePath
 from liqspec.reference.marks import MarkRule
-from liqspec.reference.margin import free_collateral_quote
 from liqspec.reference.state import BACKSTOP, INSURANCE_FUND, LIQUIDITY, TRADER
 from liqspec.scenario import (Scenario, ScenarioError, default_scenario, default_text,
                               load_scenario, loads_scenario)
 from liqspec.synthetic import generate_book
+from liqspec.testing import implementation
+
+#: the reference's operations, for the tests that are about it alone
+REFERENCE = implementation("reference")
 
 USDT = 10**6
 
@@ -364,8 +367,8 @@ def test_default_scenario_accounts_are_healthy_before_the_shock_LIQ_TRIGGER_1():
     state = default_scenario().state
     for account in state.accounts.values():
         if account.role == TRADER:
-            assert free_collateral_quote(state, account) >= 0
-            assert not is_liquidatable(account, state)
+            assert REFERENCE.free_collateral_quote(state, account) >= 0
+            assert not REFERENCE.is_liquidatable(account, state)
 
 
 def test_default_scenario_is_deterministic_LIQ_INV_10():
@@ -374,12 +377,12 @@ def test_default_scenario_is_deterministic_LIQ_INV_10():
     assert "seed = 7" in default_text()
 
 
-def test_default_scenario_cascade_liquidates_a_share_and_uses_the_fund_LIQ_CASCADE_5():
+def test_default_scenario_cascade_liquidates_a_share_and_uses_the_fund_LIQ_CASCADE_5(impl):
     """Rule: LIQ-CASCADE-5. What the default is tuned to show: the crash liquidates tens of
     percent of the longs but not all of them, and the insurance fund pays deficits (its lowest
     balance is below its start)."""
     scenario = default_scenario()
-    summary = run_cascade(scenario.state, scenario.config).summary
+    summary = impl.run_cascade(scenario.state, scenario.config).summary
     longs = sum(1 for a in scenario.state.accounts.values()
                 if a.role == TRADER and a.position("BTCUSDT") > 0)
     assert 0.1 * longs < summary.accounts_liquidated < 0.9 * longs

@@ -24,9 +24,9 @@ from types import SimpleNamespace
 import pytest
 
 from liqspec.plots import bucket_levels, nice_width_ticks
-from liqspec.reference import deposit, fund_insurance, new_state, open_account, trade
+from liqspec.reference import new_state
 from liqspec.reference.book import BookShape
-from liqspec.reference.cascade import CascadeConfig, Event, Summary, run_cascade, shock_path
+from liqspec.reference.cascade import CascadeConfig, Event, Summary, shock_path
 from liqspec.reference.state import LIQUIDITY
 from liqspec.display import group_digits
 from liqspec.simulate import render_summary, simulate
@@ -44,29 +44,29 @@ ETH_PATH = [300_000 - 6_000 * k for k in range(STEPS + 1)] + [264_000] * HOLD
 FUND_USDT = "2000"
 
 
-def small_scenario(bad_debt_policy: str = "adl", fund: str = FUND_USDT,
+def small_scenario(impl, bad_debt_policy: str = "adl", fund: str = FUND_USDT,
                    book_lots: int = 150) -> SimpleNamespace:
     """Eight BTC longs from 8x to 36x leverage and four ETH accounts (two long, two short),
     each opened against the book's liquidity account at the start price, as a scenario file's
     positions are (liqspec.positions)."""
     state = new_state(toy_profile(quote_asset="USDT", bad_debt_policy=bad_debt_policy),
                       dict(TOY_MARKS))
-    open_account(state, "book", role=LIQUIDITY)
-    fund_insurance(state, usdt(fund))
+    impl.open_account(state, "book", role=LIQUIDITY)
+    impl.fund_insurance(state, usdt(fund))
     for i in range(8):
         lots = 200 + 50 * (i % 3)  # 0.2 to 0.3 BTC
         notional_quote = lots * TOY_MARKS["BTC"] * 100
         account = f"btc{i}"
-        open_account(state, account)
-        deposit(state, account, notional_quote // (8 + 4 * i))  # 8x .. 36x
-        trade(state, account, "book", "BTC", lots, TOY_MARKS["BTC"])
+        impl.open_account(state, account)
+        impl.deposit(state, account, notional_quote // (8 + 4 * i))  # 8x .. 36x
+        impl.trade(state, account, "book", "BTC", lots, TOY_MARKS["BTC"])
     for i in range(4):
         lots = 300 + 40 * i  # 3 to 4.2 ETH
         account = f"eth{i}"
-        open_account(state, account)
-        deposit(state, account, lots * TOY_MARKS["ETH"] * 100 // (6 + 4 * i))
+        impl.open_account(state, account)
+        impl.deposit(state, account, lots * TOY_MARKS["ETH"] * 100 // (6 + 4 * i))
         buyer, seller = (account, "book") if i % 2 else ("book", account)
-        trade(state, buyer, seller, "ETH", lots, TOY_MARKS["ETH"])
+        impl.trade(state, buyer, seller, "ETH", lots, TOY_MARKS["ETH"])
     path = shock_path(dict(TOY_MARKS), 120_000, STEPS, 60, HOLD)
     books = {"BTC": BookShape(6, 1_000, book_lots), "ETH": BookShape(6, 1_000, 2 * book_lots)}
     return SimpleNamespace(name="small", description="a hand-built test scenario", state=state,
@@ -74,8 +74,8 @@ def small_scenario(bad_debt_policy: str = "adl", fund: str = FUND_USDT,
 
 
 @pytest.fixture(scope="module")
-def scenario() -> SimpleNamespace:
-    return small_scenario()
+def scenario(impl) -> SimpleNamespace:
+    return small_scenario(impl)
 
 
 @pytest.fixture(scope="module")
@@ -114,9 +114,9 @@ def test_events_jsonl_is_the_trace_LIQ_CASCADE_5(run):
         assert " " not in line.replace(parsed["detail"], "")  # compact separators
 
 
-def test_events_jsonl_matches_an_independent_run_LIQ_CASCADE_5(scenario, run):
+def test_events_jsonl_matches_an_independent_run_LIQ_CASCADE_5(impl, scenario, run):
     """The trace written equals the trace of a second run_cascade called directly."""
-    direct = run_cascade(scenario.state, scenario.config)
+    direct = impl.run_cascade(scenario.state, scenario.config)
     lines = (run.out / "events.jsonl").read_text(encoding="utf-8").splitlines()
     assert [json.loads(line) for line in lines] == [e.to_dict() for e in direct.events]
 
@@ -210,8 +210,8 @@ def test_the_fast_engine_writes_the_same_bytes_LIQ_CASCADE_5(tmp_path):
     assert not (tmp_path / "x").exists()
 
 
-def test_simulate_leaves_the_scenario_state_unchanged(tmp_path):
-    scenario = small_scenario()
+def test_simulate_leaves_the_scenario_state_unchanged(impl, tmp_path):
+    scenario = small_scenario(impl)
     before = scenario.state.snapshot()
     simulate(scenario, tmp_path, plots=False, progress=False)
     assert scenario.state.snapshot() == before
@@ -242,10 +242,10 @@ def test_plots_are_real_pngs(run, name):
 
 
 @pytest.mark.parametrize("policy", ["adl", "socialize"])
-def test_plots_draw_bad_debt_and_adl(policy, tmp_path):
+def test_plots_draw_bad_debt_and_adl(impl, policy, tmp_path):
     """A fast crash into a thin book with a small fund: deficits the fund cannot pay, so ADL
     (``adl``) or write-offs (``socialize``) happen and the fund plot draws their bars."""
-    scenario = small_scenario(policy, fund="50", book_lots=40)
+    scenario = small_scenario(impl, policy, fund="50", book_lots=40)
     report = simulate(scenario, tmp_path, progress=False)
     summary = report.summary
     if policy == "adl":
@@ -464,7 +464,7 @@ def _files(folder: Path) -> dict[str, bytes]:
 
 @pytest.mark.parametrize("interruption", [RuntimeError("disk full"), KeyboardInterrupt()],
                          ids=["error", "ctrl-c"])
-def test_an_interruption_mid_write_leaves_the_old_run_intact(tmp_path, monkeypatch,
+def test_an_interruption_mid_write_leaves_the_old_run_intact(impl, tmp_path, monkeypatch,
                                                              interruption):
     """The files were replaced one by one: an error after events.jsonl left the new trace beside
     the old steps and summary. Now the old run's files stay, byte for byte, and the half-written
@@ -472,9 +472,9 @@ def test_an_interruption_mid_write_leaves_the_old_run_intact(tmp_path, monkeypat
     import liqspec.simulate
 
     out = tmp_path / "out"
-    simulate(small_scenario(), out, plots=False, progress=False)
+    simulate(small_scenario(impl), out, plots=False, progress=False)
     old = _files(out)
-    simulate(small_scenario(fund="500"), tmp_path / "other", plots=False, progress=False)
+    simulate(small_scenario(impl, fund="500"), tmp_path / "other", plots=False, progress=False)
     assert all(old[name] != data for name, data in _files(tmp_path / "other").items())
 
     def fail(*args, **kwargs):  # after events.jsonl and events.csv are written
@@ -482,13 +482,13 @@ def test_an_interruption_mid_write_leaves_the_old_run_intact(tmp_path, monkeypat
 
     monkeypatch.setattr(liqspec.simulate, "write_steps_csv", fail)
     with pytest.raises(type(interruption)):
-        simulate(small_scenario(fund="500"), out, plots=False, progress=False)
+        simulate(small_scenario(impl, fund="500"), out, plots=False, progress=False)
     assert _files(out) == old
     assert sorted(p.name for p in tmp_path.iterdir()) == ["other", "out"]  # no staging folder
 
 
 @pytest.mark.parametrize("exchange", [True, False], ids=["exchange", "two-renames"])
-def test_a_rerun_replaces_the_whole_folder(tmp_path, monkeypatch, exchange):
+def test_a_rerun_replaces_the_whole_folder(impl, tmp_path, monkeypatch, exchange):
     """A run without plots after one with them left the old plots beside the new trace, a mix
     of two runs. Both ways of moving the new folder into place (one atomic exchange, or two
     renames where the system has none) leave exactly the new run's files."""
@@ -497,10 +497,11 @@ def test_a_rerun_replaces_the_whole_folder(tmp_path, monkeypatch, exchange):
     if not exchange:
         monkeypatch.setattr(liqspec.simulate, "_exchange", lambda first, second: False)
     out = tmp_path / "out"
-    simulate(small_scenario(), out, progress=False)
+    simulate(small_scenario(impl), out, progress=False)
     assert set(_files(out)) == set(TRACES) | set(PLOTS)
-    report = simulate(small_scenario(fund="500"), out, plots=False, progress=False)
-    fresh = simulate(small_scenario(fund="500"), tmp_path / "fresh", plots=False, progress=False)
+    report = simulate(small_scenario(impl, fund="500"), out, plots=False, progress=False)
+    fresh = simulate(small_scenario(impl, fund="500"), tmp_path / "fresh", plots=False,
+                     progress=False)
     assert _files(out) == _files(tmp_path / "fresh")
     assert set(_files(out)) == set(TRACES)
     assert report.files["summary_json"] == out / "summary.json" and fresh.out_dir.exists()
@@ -521,7 +522,7 @@ def test_the_output_names_are_every_file_simulate_writes(run):
     (lambda tmp: (tmp / "out").mkdir() or (tmp / "out" / "events.jsonl").mkdir(),
      "holds files that simulate did not write (events.jsonl)"),
 ], ids=["other-files", "a-file", "a-folder-named-like-an-output"])
-def test_an_output_folder_that_cannot_be_replaced_is_refused_before_the_run(tmp_path, setup,
+def test_an_output_folder_that_cannot_be_replaced_is_refused_before_the_run(impl, tmp_path, setup,
                                                                            message):
     """The folder is replaced whole, so one holding the user's own files (``--out .`` in a
     project) is refused, before the cascade runs, and left untouched."""
@@ -530,18 +531,18 @@ def test_an_output_folder_that_cannot_be_replaced_is_refused_before_the_run(tmp_
     setup(tmp_path)
     before = sorted(p.name for p in tmp_path.rglob("*"))
     with pytest.raises(OutputError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        simulate(small_scenario(), tmp_path / "out", plots=False, progress=False)
+        simulate(small_scenario(impl), tmp_path / "out", plots=False, progress=False)
     assert sorted(p.name for p in tmp_path.rglob("*")) == before
 
 
-def test_an_empty_output_path_is_refused_not_the_current_folder(tmp_path, monkeypatch):
+def test_an_empty_output_path_is_refused_not_the_current_folder(impl, tmp_path, monkeypatch):
     """``--out ''`` wrote the files into the current folder."""
     from liqspec.simulate import OutputError
 
     monkeypatch.chdir(tmp_path)
     for empty in ("", "  "):
         with pytest.raises(OutputError, match="path is empty"):
-            simulate(small_scenario(), empty, plots=False, progress=False)
+            simulate(small_scenario(impl), empty, plots=False, progress=False)
     assert list(tmp_path.iterdir()) == []
 
 

@@ -3,13 +3,12 @@
 import pytest
 
 from liqspec.reference import (FEE_SINK, FUNDING_POOL, SOCIALIZED_LOSS, InvalidRate, InvalidSize,
-                               Rejection, ResultCode, apply_funding, funding_owed_quote,
-                               liquidate, set_mark, socialize_loss)
+                               Rejection, ResultCode, funding_owed_quote)
 from liqspec.reference.invariants import all_violations
 from liqspec.testing import open_long, toy_profile, usdt, venue
 
 
-def with_bad_debt(policy="socialize"):
+def with_bad_debt(impl, policy="socialize"):
     """alice long 1 BTC from 50,000 with 1,000 USDT, liquidated at 48,960: 40 USDT of bad debt."""
     state = venue(toy_profile(bad_debt_policy=policy),
                   deposits={"alice": usdt("1000"), "bob": usdt("100000"), "carol": usdt("100000"),
@@ -17,16 +16,16 @@ def with_bad_debt(policy="socialize"):
     open_long(state, "alice", "lp", "BTC", 1000)
     open_long(state, "lp", "bob", "BTC", 2000)
     open_long(state, "lp", "carol", "BTC", 1000)
-    set_mark(state, "BTC", 489_600)
-    liquidate(state, "alice", "BTC", "lp", 489_600)
+    impl.set_mark(state, "BTC", 489_600)
+    impl.liquidate(state, "alice", "BTC", "lp", 489_600)
     assert state.holders[SOCIALIZED_LOSS] == -usdt("40")
     return state
 
 
-def test_socialize_charges_one_side_pro_rata_rounding_up_LIQ_SOCIAL_2_LIQ_ROUND_3():
-    state = with_bad_debt()
+def test_socialize_charges_one_side_pro_rata_rounding_up_LIQ_SOCIAL_2_LIQ_ROUND_3(impl):
+    state = with_bad_debt(impl)
     bob, carol = state.account("bob").quote, state.account("carol").quote
-    receipt = socialize_loss(state, "BTC", -1)
+    receipt = impl.socialize_loss(state, "BTC", -1)
     # bob holds 2 of the 3 short BTC: ceil(40 x 2/3) = 26.666667; carol ceil(40/3) = 13.333334
     assert state.account("bob").quote == bob - usdt("26.666667")
     assert state.account("carol").quote == carol - usdt("13.333334")
@@ -40,24 +39,24 @@ def test_socialize_charges_one_side_pro_rata_rounding_up_LIQ_SOCIAL_2_LIQ_ROUND_
     ("no_debt", -1, ResultCode.NOTHING_TO_SOCIALIZE),
     ("nobody_on_side", 1, ResultCode.NO_SOCIALIZATION_BASE),
 ])
-def test_socialize_rejections_LIQ_SOCIAL_2(setup, side, code):
+def test_socialize_rejections_LIQ_SOCIAL_2(impl, setup, side, code):
     if setup == "adl_profile":
-        state = with_bad_debt("adl")
+        state = with_bad_debt(impl, "adl")
     elif setup == "no_debt":
         state = venue(toy_profile(bad_debt_policy="socialize"))
     else:
-        state = with_bad_debt()
+        state = with_bad_debt(impl)
         state.account("lp").role = "backstop"  # lp is the only long; a backstop vault is not charged
     before = state.snapshot()
     with pytest.raises(Rejection) as error:
-        socialize_loss(state, "BTC", side)
+        impl.socialize_loss(state, "BTC", side)
     assert error.value.code == code
     assert state.snapshot() == before
 
 
-def test_socialize_side_must_be_plus_or_minus_one_LIQ_SOCIAL_2():
+def test_socialize_side_must_be_plus_or_minus_one_LIQ_SOCIAL_2(impl):
     with pytest.raises(InvalidSize):
-        socialize_loss(with_bad_debt(), "BTC", 0)
+        impl.socialize_loss(with_bad_debt(impl), "BTC", 0)
 
 
 def test_funding_owed_rounds_against_the_account_LIQ_FUNDING_1():
@@ -67,13 +66,13 @@ def test_funding_owed_rounds_against_the_account_LIQ_FUNDING_1():
     assert funding_owed_quote(0, 100) == 0
 
 
-def test_funding_exchange_and_residual_LIQ_FUNDING_1_LIQ_FUNDING_2():
+def test_funding_exchange_and_residual_LIQ_FUNDING_1_LIQ_FUNDING_2(impl):
     state = venue(deposits={"alice": usdt("1000"), "bob": usdt("1000"), "carol": usdt("1000")})
     open_long(state, "alice", "bob", "BTC", 1)
     open_long(state, "alice", "carol", "BTC", 2)
-    set_mark(state, "BTC", 500_001)
+    impl.set_mark(state, "BTC", 500_001)
     before = {a: state.account(a).quote for a in ("alice", "bob", "carol")}
-    receipt = apply_funding(state, "BTC", 100)  # 0.01%
+    receipt = impl.apply_funding(state, "BTC", 100)  # 0.01%
     # alice's 3 lots at 50,000.1 are worth 150,000,300 quantums: owes 15,000.03 -> 15,001;
     # bob's 1 lot earns 5,000.01 -> 5,000 and carol's 2 lots 10,000.02 -> 10,000
     assert state.account("alice").quote == before["alice"] - 15_001
@@ -84,22 +83,22 @@ def test_funding_exchange_and_residual_LIQ_FUNDING_1_LIQ_FUNDING_2():
     assert all_violations(state) == []
 
 
-def test_funding_rate_domain_LIQ_FUNDING_1_LIQ_DOMAIN_3():
+def test_funding_rate_domain_LIQ_FUNDING_1_LIQ_DOMAIN_3(impl):
     state = venue()
     for bad in (1_000_001, -1_000_001):
         with pytest.raises(InvalidRate):
-            apply_funding(state, "BTC", bad)
+            impl.apply_funding(state, "BTC", bad)
 
 
-def test_funding_rate_bounds_are_inclusive_LIQ_FUNDING_1_LIQ_DOMAIN_3():
+def test_funding_rate_bounds_are_inclusive_LIQ_FUNDING_1_LIQ_DOMAIN_3(impl):
     """A rate of exactly +-100% is in the domain. alice long 1 lot (0.001 BTC) from bob at
     50,000: the position is worth 1 x 500,000 x 100 = 50,000,000 quantums (50 USDT). At
     -1,000,000 ppm the short pays the long all of it; at +1,000,000 the long pays it back."""
     state = venue(deposits={"alice": usdt("1000"), "bob": usdt("1000")})
     open_long(state, "alice", "bob", "BTC", 1)
     before = {a: state.account(a).quote for a in ("alice", "bob")}
-    apply_funding(state, "BTC", -1_000_000)
+    impl.apply_funding(state, "BTC", -1_000_000)
     assert state.account("alice").quote == before["alice"] + usdt("50")
     assert state.account("bob").quote == before["bob"] - usdt("50")
-    apply_funding(state, "BTC", 1_000_000)
+    impl.apply_funding(state, "BTC", 1_000_000)
     assert {a: state.account(a).quote for a in ("alice", "bob")} == before

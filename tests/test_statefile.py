@@ -11,7 +11,6 @@ import json
 import pytest
 
 from liqspec.reference import BACKSTOP, OUTSIDE, ResultCode, all_violations
-from liqspec.reference.margin import equity_quote
 from liqspec.statefile import (OPENING_COUNTERPARTY, StateFileError, example_text, load,
                                load_example, loads, parse_state)
 
@@ -59,7 +58,7 @@ def test_example_loads_and_every_invariant_holds_LIQ_INV_1_LIQ_INV_2():
     assert state.account(OPENING_COUNTERPARTY).positions == {"BTCUSDT": -1500, "ETHUSDT": -600}
 
 
-def test_quote_is_the_wallet_before_entry_cost_LIQ_MARGIN_4():
+def test_quote_is_the_wallet_before_entry_cost_LIQ_MARGIN_4(impl):
     """Rule: LIQ-MARGIN-4. The file's "quote" is the wallet balance; the loader deducts the entry
     cost (signed lots * entry ticks * 100) and keeps it as the cost basis."""
     state = load_example().state
@@ -70,7 +69,7 @@ def test_quote_is_the_wallet_before_entry_cost_LIQ_MARGIN_4():
     dave = state.account("dave")  # a short receives its entry notional: 10,000 + 55,000
     assert dave.quote == 65_000 * USDT and dave.cost_quote == {"BTCUSDT": -55_000 * USDT}
     # equity = wallet + unrealized PnL: bob 3,000 + 2 * (60,000 - 61,000) = 1,000
-    assert equity_quote(state.account("bob"), state.marks, state.profile) == 1_000 * USDT
+    assert impl.equity_quote(state.account("bob"), state.marks, state.profile) == 1_000 * USDT
     assert state.account("bob").isolated_market == "BTCUSDT"
     assert state.account("erin").positions == {} and state.account("erin").quote == 500 * USDT
 

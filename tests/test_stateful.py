@@ -1,5 +1,5 @@
-"""Random operation sequences over several accounts and markets, every invariant after every step
-(LIQ-INV-1..9), across venue policy variants.
+"""The random-operation state machine (liqspec.testing.stateful) on each implementation: every
+invariant after every step (LIQ-INV-1..9), across venue policy variants.
 
 Per-operation invariants are checked where the operation happens: a rejected operation changes
 nothing (LIQ-INV-9); a liquidation only ever hits an account below maintenance (LIQ-INV-5),
@@ -7,198 +7,19 @@ strictly shrinks its position (LIQ-INV-6) and never charges more than the surplu
 A failure prints the operation sequence as a runnable program (hypothesis' stateful reports).
 """
 
-from collections import Counter
-
 from hypothesis import settings
-from hypothesis import strategies as st
-from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, rule,
-                                 run_state_machine_as_test)
+from hypothesis.stateful import run_state_machine_as_test
 
-from liqspec.reference import (BACKSTOP, TRADER, LiqspecError, apply_funding,
-                               backstop_liquidate, deleverage, deposit, equity_quote,
-                               fund_insurance, is_liquidatable, liquidate, open_account, set_mark,
-                               socialize_loss, trade, withdraw)
-from liqspec.reference.book import BookShape
-from liqspec.reference.cascade import replace_book
-from liqspec.reference.invariants import (all_violations, fee_cap_violations,
-                                          progress_violations)
-from liqspec.reference.state import LIQUIDITY
-from liqspec.testing import toy_profile, usdt, venue
-
-TRADERS = ("t0", "t1", "t2", "t3", "t4")
-MARKETS = ("BTC", "ETH")
-VARIANTS = (
-    {},
-    {"liquidation_size": "portion", "portion_ppm": 200_000,
-     "portion_threshold_quote": usdt("20000"), "backstop_ratio": (2, 3),
-     "adl_ranking": "price_ratio_leverage"},
-    {"liquidation_size": "tier_step", "fee_policy": "all_surplus", "bad_debt_policy": "socialize"},
-    {"adl_ranking": "seeded", "adl_seed": 11, "adl_price": "mark", "backstop_ratio": (1, 2)},
-    {"adl_ranking": "pro_rata", "fee_policy": "all_surplus", "bad_debt_policy": "socialize",
-     "backstop_ratio": (2, 3)},
-    {"adl_ranking": "pnl_margin_ratio", "liquidation_size": "tier_step"},
-    {"fee_policy": "per_fill", "liquidation_size": "portion", "portion_ppm": 250_000,
-     "portion_threshold_quote": 0, "adl_ranking": "seeded"},
-)
-
-#: successful operations per kind, over every machine run in this process (for the coverage test)
-SUCCESSES: Counter = Counter()
+from liqspec.testing.stateful import SUCCESSES, venue_machine
 
 
-class VenueMachine(RuleBasedStateMachine):
-    @initialize(variant=st.sampled_from(VARIANTS),
-                deposits=st.lists(st.integers(usdt("50"), usdt("20000")), min_size=5, max_size=5),
-                insurance=st.integers(0, usdt("200")))
-    def open_venue(self, variant, deposits, insurance):
-        self.state = self.build_venue(variant, deposits, insurance)
-
-    @staticmethod
-    def build_venue(variant, deposits, insurance, impl=None):
-        """The machine's venue, built by ``impl``'s operations (default: the reference's)."""
-        return venue(toy_profile(**variant),
-                     deposits=dict(zip(TRADERS, deposits), lp=usdt("100000000")),
-                     insurance_quote=insurance, backstop_vault="vault", impl=impl)
-
-    def attempt(self, name, operation, *args):
-        """Run an operation; a rejection must leave the state exactly as it was (LIQ-INV-9)."""
-        before = self.state.snapshot()
-        try:
-            receipt = operation(self.state, *args)
-        except LiqspecError:
-            assert self.state.snapshot() == before, f"rejected {name} changed the state"
-            return None
-        SUCCESSES[name] += 1
-        return receipt
-
-    def price_near(self, market_id, permille):
-        return max(1, self.state.marks[market_id] * (1000 + permille) // 1000)
-
-    @rule(account=st.sampled_from(TRADERS), amount=st.integers(1, usdt("5000")))
-    def deposit(self, account, amount):
-        self.attempt("deposit", deposit, account, amount)
-
-    @rule(account=st.sampled_from(TRADERS), amount=st.integers(1, usdt("5000")))
-    def withdraw(self, account, amount):
-        self.attempt("withdraw", withdraw, account, amount)
-
-    @rule(buyer=st.sampled_from(TRADERS + ("lp",)), seller=st.sampled_from(TRADERS + ("lp",)),
-          market=st.sampled_from(MARKETS), lots=st.integers(1, 4000),
-          permille=st.integers(-20, 20))
-    def trade(self, buyer, seller, market, lots, permille):
-        self.attempt("trade", trade, buyer, seller, market, lots, self.price_near(market, permille))
-
-    @rule(account=st.sampled_from(TRADERS), market=st.sampled_from(MARKETS),
-          side=st.sampled_from((1, -1)), leverage=st.integers(5, 95))
-    def lever_up(self, account, market, side, leverage):
-        """Open a position of about ``leverage`` times the account's equity against lp, so marks
-        moves of a few percent make accounts liquidatable and larger ones bankrupt."""
-        state = self.state
-        equity = equity_quote(state.account(account), state.marks, state.profile)
-        lot_value = state.marks[market] * state.market(market).value_per_lot_tick
-        lots = min(max(equity, 0) * leverage // lot_value, 200_000)
-        if lots > 0:
-            buyer, seller = (account, "lp") if side > 0 else ("lp", account)
-            self.attempt("trade", trade, buyer, seller, market, lots, state.marks[market])
-
-    @rule(market=st.sampled_from(MARKETS), permille=st.integers(-100, 60))
-    def move_mark(self, market, permille):
-        self.attempt("mark", set_mark, market, self.price_near(market, permille))
-
-    @rule(account=st.sampled_from(("book", "n0", "t0", "", "outside")),
-          isolated=st.sampled_from((None, None, "BTC", "DOGE")),
-          role=st.sampled_from((LIQUIDITY, TRADER, BACKSTOP, "maker")))
-    def open_new_account(self, account, isolated, role):
-        """New accounts, clashing ones and bad roles included; a liquidity account named book
-        can then own books (an empty new trader joins nothing else)."""
-        self.attempt("open_account", open_account, account, isolated, role)
-
-    @rule(market=st.sampled_from(MARKETS), levels=st.integers(1, 5),
-          spacing_ppm=st.integers(100, 20_000), lots=st.integers(1, 5000),
-          owner=st.sampled_from(("book", "lp")))
-    def rebuild_book(self, market, levels, spacing_ppm, lots, owner):
-        self.attempt("book", replace_book, market, BookShape(levels, spacing_ppm, lots), owner)
-
-    @rule(market=st.sampled_from(MARKETS), rate_ppm=st.integers(-3000, 3000))
-    def funding(self, market, rate_ppm):
-        self.attempt("funding", apply_funding, market, rate_ppm)
-
-    @rule(amount=st.integers(1, usdt("50")))
-    def top_up_fund(self, amount):
-        self.attempt("insurance", fund_insurance, amount)
-
-    def pick(self, data, predicate):
-        """Prefer an account for which ``predicate`` holds, so the interesting paths are reached."""
-        eligible = [a for a in TRADERS if predicate(self.state.account(a))]
-        return data.draw(st.sampled_from(eligible or list(TRADERS)))
-
-    @rule(data=st.data(), market=st.sampled_from(MARKETS),
-          counterparty=st.sampled_from(("lp", "vault", "t0")), permille=st.integers(-60, 10),
-          partial=st.booleans())
-    def liquidate(self, data, market, counterparty, permille, partial):
-        account = self.pick(data, lambda a: is_liquidatable(a, self.state))
-        was_liquidatable = is_liquidatable(self.state.account(account), self.state)
-        before = self.state.copy()
-        lots = None
-        if partial and self.state.account(account).position(market):
-            lots = data.draw(st.integers(1, abs(self.state.account(account).position(market))))
-        receipt = self.attempt("liquidate", liquidate, account, market, counterparty,
-                               self.price_near(market, permille), lots)
-        if receipt is not None:
-            assert was_liquidatable  # LIQ-INV-5
-            assert progress_violations(before, self.state, account) == []  # LIQ-INV-6
-            assert fee_cap_violations(receipt.amounts["fee"], receipt.amounts["surplus"],
-                                      receipt.amounts.get("fund_delta"),
-                                      equity_quote(before.account(account), before.marks,
-                                                   before.profile)) == []
-
-    @rule(market=st.sampled_from(MARKETS), drop_permille=st.integers(20, 150),
-          slippage_permille=st.integers(0, 80), counterparty=st.sampled_from(("lp", "vault")))
-    def shock(self, market, drop_permille, slippage_permille, counterparty):
-        """A sharp move, then one liquidation step for every liquidatable account holding the
-        market, each filled below the mark by the slippage (often below bankruptcy)."""
-        self.attempt("mark", set_mark, market, self.price_near(market, -drop_permille))
-        for account in TRADERS:
-            acct = self.state.account(account)
-            if acct.position(market) and is_liquidatable(acct, self.state):
-                side = 1 if acct.position(market) > 0 else -1
-                before = self.state.copy()
-                receipt = self.attempt("liquidate", liquidate, account, market, counterparty,
-                                       self.price_near(market, -side * slippage_permille))
-                if receipt is not None:
-                    assert progress_violations(before, self.state, account) == []
-                    assert fee_cap_violations(
-                        receipt.amounts["fee"], receipt.amounts["surplus"],
-                        receipt.amounts.get("fund_delta"),
-                        equity_quote(before.account(account), before.marks,
-                                     before.profile)) == []
-
-    @rule(data=st.data())
-    def backstop(self, data):
-        account = self.pick(data, lambda a: is_liquidatable(a, self.state))
-        self.attempt("backstop", backstop_liquidate, account, "vault")
-
-    @rule(data=st.data(), market=st.sampled_from(MARKETS))
-    def deleverage(self, data, market):
-        account = self.pick(data, lambda a: equity_quote(a, self.state.marks,
-                                                         self.state.profile) < 0)
-        self.attempt("deleverage", deleverage, account, market)
-
-    @rule(market=st.sampled_from(MARKETS), side=st.sampled_from((1, -1)))
-    def socialize(self, market, side):
-        self.attempt("socialize", socialize_loss, market, side)
-
-    @invariant()
-    def every_state_invariant_holds(self):
-        assert all_violations(self.state) == []
+def test_every_invariant_after_every_step_LIQ_INV_1_LIQ_INV_9(impl):
+    """The machine under the active hypothesis profile, its operations and queries ``impl``'s."""
+    run_state_machine_as_test(venue_machine(impl),
+                              settings=settings(settings(), stateful_step_count=40))
 
 
-def test_every_invariant_after_every_step_LIQ_INV_1_LIQ_INV_9():
-    """The machine under the active hypothesis profile; like every test here it runs on both
-    implementations (the ``impl_name`` parameter, tests/conftest.py)."""
-    run_state_machine_as_test(VenueMachine, settings=settings(settings(), stateful_step_count=40))
-
-
-def test_machine_reaches_every_operation():
+def test_machine_reaches_every_operation(impl):
     """The machine is not vacuous: a fixed run succeeds at every kind of operation, including
     liquidations, backstops, deleveraging and socialization (checked after the fact)."""
     wanted = ("deposit", "withdraw", "trade", "mark", "funding", "liquidate", "backstop",
@@ -209,7 +30,7 @@ def test_machine_reaches_every_operation():
     # socialization. Up to four fixed runs (other step counts, so other sequences), stopping
     # once every kind has succeeded, keep the check from hanging on one draw.
     for extra_steps in range(4):
-        run_state_machine_as_test(VenueMachine, settings=settings(
+        run_state_machine_as_test(venue_machine(impl), settings=settings(
             max_examples=150, stateful_step_count=60 + extra_steps, derandomize=True,
             database=None, deadline=None))
         if all(SUCCESSES[name] > 0 for name in wanted):

@@ -9,8 +9,7 @@ below 50,000 USDT): maintenance 0.4%, initial 0.8% (at most 125x).
 import pytest
 
 from liqspec.positions import build_state
-from liqspec.reference import PPM, all_violations, get_profile, is_liquidatable
-from liqspec.reference.margin import free_collateral_quote
+from liqspec.reference import PPM, all_violations, get_profile
 from liqspec.reference.profile import Market, OpenInterestScaling, Profile, Tier
 from liqspec.reference.state import TRADER
 from liqspec.synthetic import SyntheticError, generate_book
@@ -76,7 +75,7 @@ def test_values_are_exact_integers():
     (OI_SCALED, "X", START, {"long_fraction_ppm": 800_000, "leverage_min_ppm": 50 * PPM,
                              "leverage_max_ppm": 100 * PPM}),
 ])
-def test_every_account_is_healthy_at_the_start_price_LIQ_TIER_3_LIQ_MARGIN_5(profile, market,
+def test_every_account_is_healthy_at_the_start_price_LIQ_TIER_3_LIQ_MARGIN_5(impl, profile, market,
                                                                             start, overrides):
     """Rule: LIQ-TIER-3, LIQ-TIER-4, LIQ-MARGIN-5: every generated account meets its initial
     requirement at the start price, at the open interest of the finished book (free collateral
@@ -88,8 +87,8 @@ def test_every_account_is_healthy_at_the_start_price_LIQ_TIER_3_LIQ_MARGIN_5(pro
     traders = [a for a in state.accounts.values() if a.role == TRADER]
     assert len(traders) == len(rows)
     for account in traders:
-        assert free_collateral_quote(state, account) >= 0, account.account_id
-        assert not is_liquidatable(account, state), account.account_id
+        assert impl.free_collateral_quote(state, account) >= 0, account.account_id
+        assert not impl.is_liquidatable(account, state), account.account_id
 
 
 def test_wallet_is_notional_over_leverage_by_hand():

@@ -3,8 +3,7 @@
 
 import pytest
 
-from liqspec.reference import (OUTSIDE, MalformedState, Rejection, ResultCode, deposit,
-                               open_account, set_mark, trade, withdraw, withdrawals_gated)
+from liqspec.reference import OUTSIDE, MalformedState, Rejection, ResultCode, withdrawals_gated
 from liqspec.reference.invariants import all_violations
 from liqspec.testing import open_long, usdt, venue
 
@@ -17,84 +16,86 @@ def rejected(state, code, operation, *args):
     assert state.snapshot() == before  # LIQ-INV-9
 
 
-def test_open_cross_and_isolated_accounts_LIQ_ACCOUNT_1():
+def test_open_cross_and_isolated_accounts_LIQ_ACCOUNT_1(impl):
     state = venue()
-    open_account(state, "cross")
-    open_account(state, "iso", isolated_market="BTC")
+    impl.open_account(state, "cross")
+    impl.open_account(state, "iso", isolated_market="BTC")
     assert state.account("cross").isolated_market is None
     assert state.account("iso").isolated_market == "BTC"
     for bad in ("cross", "", "insurance_fund", 7):
         with pytest.raises(MalformedState):
-            open_account(state, bad)
+            impl.open_account(state, bad)
 
 
-def test_isolated_account_trades_only_its_market_LIQ_ACCOUNT_2():
+def test_isolated_account_trades_only_its_market_LIQ_ACCOUNT_2(impl):
     state = venue(deposits={"bob": usdt("100000")})
-    open_account(state, "iso", isolated_market="BTC")
-    deposit(state, "iso", usdt("1000"))
-    trade(state, "iso", "bob", "BTC", 100, 500_000)
-    rejected(state, ResultCode.ISOLATED_MARKET_MISMATCH, trade, "iso", "bob", "ETH", 1, 300_000)
+    impl.open_account(state, "iso", isolated_market="BTC")
+    impl.deposit(state, "iso", usdt("1000"))
+    impl.trade(state, "iso", "bob", "BTC", 100, 500_000)
+    rejected(state, ResultCode.ISOLATED_MARKET_MISMATCH, impl.trade, "iso", "bob", "ETH", 1,
+             300_000)
 
 
-def test_trade_moves_base_and_quote_LIQ_TRADE_1():
+def test_trade_moves_base_and_quote_LIQ_TRADE_1(impl):
     state = venue(deposits={"alice": usdt("1000"), "bob": usdt("1000")})
-    receipt = trade(state, "alice", "bob", "BTC", 10, 500_000)  # 0.01 BTC at 50,000 = 500 USDT
+    receipt = impl.trade(state, "alice", "bob", "BTC", 10, 500_000)  # 0.01 BTC at 50,000 = 500 USDT
     assert receipt.amounts["notional"] == usdt("500")
     assert state.account("alice").quote == usdt("500") and state.account("bob").quote == usdt("1500")
     assert state.account("alice").positions == {"BTC": 10}
     assert state.account("bob").positions == {"BTC": -10}
-    rejected(state, ResultCode.SAME_ACCOUNT, trade, "alice", "alice", "BTC", 1, 500_000)
+    rejected(state, ResultCode.SAME_ACCOUNT, impl.trade, "alice", "alice", "BTC", 1, 500_000)
 
 
-def test_initial_margin_check_boundary_LIQ_TRADE_2():
+def test_initial_margin_check_boundary_LIQ_TRADE_2(impl):
     # 1 BTC at 50,000 is tier 2: IM = 2% x 50,000 - 500 = 500 USDT
     state = venue(deposits={"alice": usdt("500"), "bob": usdt("100000"), "carol": usdt("499.999999")})
-    trade(state, "alice", "bob", "BTC", 1000, 500_000)  # exactly enough: equity 500 >= IM 500
-    rejected(state, ResultCode.INSUFFICIENT_INITIAL_MARGIN, trade, "carol", "bob", "BTC", 1000,
+    impl.trade(state, "alice", "bob", "BTC", 1000, 500_000)  # exactly enough: equity 500 >= IM 500
+    rejected(state, ResultCode.INSUFFICIENT_INITIAL_MARGIN, impl.trade, "carol", "bob", "BTC", 1000,
              500_000)
 
 
-def test_reducing_trade_exempt_but_must_not_worsen_health_LIQ_TRADE_2():
+def test_reducing_trade_exempt_but_must_not_worsen_health_LIQ_TRADE_2(impl):
     state = venue(deposits={"alice": usdt("500"), "bob": usdt("100000"), "carol": usdt("100000")})
     open_long(state, "alice", "bob", "BTC", 1000)
-    set_mark(state, "BTC", 497_000)  # equity 200 < IM 1% x 49,700 = 497: under initial margin
+    impl.set_mark(state, "BTC", 497_000)  # equity 200 < IM 1% x 49,700 = 497: under initial margin
     # selling 0.5 BTC far below the mark would cut equity to 200 - 0.5 x 700 < 0
-    rejected(state, ResultCode.REDUCE_ONLY_WORSENS_HEALTH, trade, "carol", "alice", "BTC", 500,
+    rejected(state, ResultCode.REDUCE_ONLY_WORSENS_HEALTH, impl.trade, "carol", "alice", "BTC", 500,
              490_000)
     # increasing is refused outright
-    rejected(state, ResultCode.INSUFFICIENT_INITIAL_MARGIN, trade, "alice", "carol", "BTC", 1,
+    rejected(state, ResultCode.INSUFFICIENT_INITIAL_MARGIN, impl.trade, "alice", "carol", "BTC", 1,
              497_000)
-    trade(state, "carol", "alice", "BTC", 500, 497_000)  # reducing at the mark is allowed
+    impl.trade(state, "carol", "alice", "BTC", 500, 497_000)  # reducing at the mark is allowed
     assert state.account("alice").positions == {"BTC": 500}
 
 
-def test_backstop_vault_has_no_margin_check_LIQ_TRADE_2():
+def test_backstop_vault_has_no_margin_check_LIQ_TRADE_2(impl):
     state = venue(deposits={"alice": usdt("100000")}, backstop_vault="vault")
-    trade(state, "vault", "alice", "BTC", 1000, 500_000)  # the vault holds no collateral
+    impl.trade(state, "vault", "alice", "BTC", 1000, 500_000)  # the vault holds no collateral
     assert state.account("vault").quote == -usdt("50000")
 
 
-def test_deposit_moves_quote_from_outside_LIQ_DEPOSIT_1():
+def test_deposit_moves_quote_from_outside_LIQ_DEPOSIT_1(impl):
     state = venue(deposits={"alice": 0})
-    deposit(state, "alice", usdt("12.5"))
+    impl.deposit(state, "alice", usdt("12.5"))
     assert state.account("alice").quote == usdt("12.5")
     assert state.holders[OUTSIDE] == -usdt("12.5")
     assert state.journal[-1].rule_id == "LIQ-DEPOSIT-1"
 
 
-def test_withdrawal_limited_by_free_collateral_LIQ_WITHDRAW_1():
+def test_withdrawal_limited_by_free_collateral_LIQ_WITHDRAW_1(impl):
     state = venue(deposits={"alice": usdt("1000"), "bob": usdt("100000")})
     open_long(state, "alice", "bob", "BTC", 1000)  # IM 500: free collateral 500
-    rejected(state, ResultCode.INSUFFICIENT_FREE_COLLATERAL, withdraw, "alice", usdt("500") + 1)
-    withdraw(state, "alice", usdt("500"))
+    rejected(state, ResultCode.INSUFFICIENT_FREE_COLLATERAL, impl.withdraw, "alice",
+             usdt("500") + 1)
+    impl.withdraw(state, "alice", usdt("500"))
     assert state.holders[OUTSIDE] == -usdt("101000") + usdt("500")
     assert all_violations(state) == []
 
 
-def test_withdrawals_gated_by_negative_equity_LIQ_WITHDRAW_2():
+def test_withdrawals_gated_by_negative_equity_LIQ_WITHDRAW_2(impl):
     state = venue(deposits={"alice": usdt("1000"), "bob": usdt("100000"), "carol": usdt("10")})
     open_long(state, "alice", "bob", "BTC", 1000)
     assert not withdrawals_gated(state)
-    set_mark(state, "BTC", 489_000)  # alice's equity -100
+    impl.set_mark(state, "BTC", 489_000)  # alice's equity -100
     assert withdrawals_gated(state)
-    rejected(state, ResultCode.WITHDRAWALS_GATED, withdraw, "carol", usdt("1"))
+    rejected(state, ResultCode.WITHDRAWALS_GATED, impl.withdraw, "carol", usdt("1"))

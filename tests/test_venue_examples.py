@@ -59,17 +59,12 @@ from fractions import Fraction
 
 import pytest
 
-from liqspec.reference import (FEE_SINK, INSURANCE_FUND, MalformedState, Market, Profile,
-                               Rejection, ResultCode, Tier, account_initial_margin_quote,
-                               account_maintenance_margin_quote, adl_allocation,
-                               adl_receive_quote, apply_funding, bankruptcy_price, deleverage,
-                               deposit, equity_quote, fund_insurance, funding_owed_quote,
-                               initial_margin_quote, insurance_fund_delta_quote,
-                               is_below_backstop, is_liquidatable, liquidate,
-                               liquidation_price, liquidation_size_lots, maintenance_margin_quote,
-                               new_state, notional_quote, open_account, position_value_quote,
-                               quote_per_lot_tick, set_mark, tier_for, to_units, trade,
-                               unrealized_pnl_quote)
+from liqspec.reference import (FEE_SINK, INSURANCE_FUND, MalformedState, Market, Profile, Rejection,
+                               ResultCode, Tier, adl_allocation, adl_receive_quote,
+                               funding_owed_quote, initial_margin_quote, insurance_fund_delta_quote,
+                               liquidation_size_lots, maintenance_margin_quote, new_state,
+                               notional_quote, position_value_quote, quote_per_lot_tick, tier_for,
+                               to_units, unrealized_pnl_quote)
 from liqspec.reference.deleveraging import (score_pnl_leverage, score_pnl_margin_ratio,
                                             score_price_ratio_leverage)
 from liqspec.reference.margin import oi_scaled_initial_margin_ppm
@@ -110,29 +105,29 @@ def display(value: Fraction, places: int, mode: str) -> str:
     return round_for_display(value, places, mode)
 
 
-def venue(profile: Profile, marks: dict[str, str]) -> State:
+def venue(impl, profile: Profile, marks: dict[str, str]) -> State:
     """A fresh venue under ``profile`` with marks given as decimal prices (markets not named are
     marked at one tick and not used), and the maker funded with 1e9 quote units."""
     state = new_state(profile, {m: ticks(market, marks[m]) if m in marks else 1
                                 for m, market in profile.markets.items()})
-    open_account(state, MAKER)
-    deposit(state, MAKER, usd("1,000,000,000"))
+    impl.open_account(state, MAKER)
+    impl.deposit(state, MAKER, usd("1,000,000,000"))
     return state
 
 
-def set_marks(state: State, marks: dict[str, str]) -> None:
+def set_marks(impl, state: State, marks: dict[str, str]) -> None:
     for market_id, price in marks.items():
-        set_mark(state, market_id, ticks(state.market(market_id), price))
+        impl.set_mark(state, market_id, ticks(state.market(market_id), price))
 
 
-def new_account(state: State, account_id: str, deposit_text: str | None = None,
+def new_account(impl, state: State, account_id: str, deposit_text: str | None = None,
                 isolated_market: str | None = None) -> None:
-    open_account(state, account_id, isolated_market=isolated_market)
+    impl.open_account(state, account_id, isolated_market=isolated_market)
     if deposit_text is not None:
-        deposit(state, account_id, usd(deposit_text))
+        impl.deposit(state, account_id, usd(deposit_text))
 
 
-def open_position(state: State, account_id: str, market_id: str, size: str, price: str, *,
+def open_position(impl, state: State, account_id: str, market_id: str, size: str, price: str, *,
                   mark_during: str | None = None, counterparty: str = MAKER) -> None:
     """``account_id`` buys (size > 0) or sells (size < 0) at ``price`` from ``counterparty``.
 
@@ -141,15 +136,15 @@ def open_position(state: State, account_id: str, market_id: str, size: str, pric
     used only where the example's state (a negative or tiny quote balance) could not pass the
     initial-margin check at its own mark; it changes nothing but the check."""
     market = state.market(market_id)
-    set_mark(state, market_id, ticks(market, mark_during or price))
+    impl.set_mark(state, market_id, ticks(market, mark_during or price))
     size_lots = lots(market, size)
     if size_lots > 0:
-        trade(state, account_id, counterparty, market_id, size_lots, ticks(market, price))
+        impl.trade(state, account_id, counterparty, market_id, size_lots, ticks(market, price))
     else:
-        trade(state, counterparty, account_id, market_id, -size_lots, ticks(market, price))
+        impl.trade(state, counterparty, account_id, market_id, -size_lots, ticks(market, price))
 
 
-def account_with(state: State, account_id: str, quote: str,
+def account_with(impl, state: State, account_id: str, quote: str,
                  positions: list[tuple[str, str, str, str]], counterparty: str = MAKER) -> None:
     """Open ``account_id`` holding ``positions`` [(market, size, trade price, mark during)] with a
     quote balance of exactly ``quote``: it deposits ``quote`` plus the cost of the positions."""
@@ -157,10 +152,10 @@ def account_with(state: State, account_id: str, quote: str,
                * state.market(m).value_per_lot_tick for m, size, price, _ in positions)
     amount = usd(quote) + cost
     assert amount > 0, "choose trade prices that need a positive deposit"
-    open_account(state, account_id)
-    deposit(state, account_id, amount)
+    impl.open_account(state, account_id)
+    impl.deposit(state, account_id, amount)
     for market_id, size, price, mark_during in positions:
-        open_position(state, account_id, market_id, size, price, mark_during=mark_during,
+        open_position(impl, state, account_id, market_id, size, price, mark_during=mark_during,
                       counterparty=counterparty)
     assert state.account(account_id).quote == usd(quote)
 
@@ -288,7 +283,7 @@ def _binance_2020_profile() -> Profile:
 
 
 @pytest.mark.rule("LIQ-PRICE-2")
-def test_binance_cross_liquidation_prices_2020_example_LIQ_PRICE_2():
+def test_binance_cross_liquidation_prices_2020_example_LIQ_PRICE_2(impl):
     """Binance zendesk "Liquidation", section "About Liquidation Price" (2020): one cross account,
     WB 10.72 USDT, ETHUSDT long 1 @ 199.53 (mark 200, so UPNL 0.47 and TMM 200*1*0.65% = 1.3) and
     BTCUSDT short 0.005 @ 9,451.53 (mark 9,462.81, TMM 9,462.81*0.005*0.4% = 0.19, UPNL -0.06).
@@ -304,22 +299,22 @@ def test_binance_cross_liquidation_prices_2020_example_LIQ_PRICE_2():
     Sources: https://binance.zendesk.com/hc/en-us/articles/360033525271-Liquidation (text copy in
     github.com/bradkyle/Qenv/blob/bf999d43d5dc3794ead63314f292a40df1120cfe/logic/binance.md).
     Rules: LIQ-PRICE-2 (cross, other positions held at their marks), LIQ-PRICE-3 (ticks)."""
-    state = venue(_binance_2020_profile(), {})
-    new_account(state, "trader", "10.72")
-    open_position(state, "trader", "ETHUSDT", "1", "199.53")
-    open_position(state, "trader", "BTCUSDT", "-0.005", "9451.53")
-    set_marks(state, {"ETHUSDT": "200", "BTCUSDT": "9462.81"})
+    state = venue(impl, _binance_2020_profile(), {})
+    new_account(impl, state, "trader", "10.72")
+    open_position(impl, state, "trader", "ETHUSDT", "1", "199.53")
+    open_position(impl, state, "trader", "BTCUSDT", "-0.005", "9451.53")
+    set_marks(impl, state, {"ETHUSDT": "200", "BTCUSDT": "9462.81"})
     trader, profile = state.account("trader"), state.profile
     btc, eth = profile.market("BTCUSDT"), profile.market("ETHUSDT")
     assert maintenance_margin_quote(eth, usd("200")) == usd("1.3")  # TMM1 of B-1
 
-    short_btc = liquidation_price(trader, "BTCUSDT", state.marks, profile)
+    short_btc = impl.liquidation_price(trader, "BTCUSDT", state.marks, profile)
     # C = 10.72 - 199.53 + 47.25765 + 200 = 58.44765; 58.44765 - 0.005P = 1.3 + 0.004*0.005P
     assert price_of(short_btc.exact, btc) == Fraction(5714765, 502)
     assert display(price_of(short_btc.exact, btc), 2, "half_up") == "11383.99"
     assert short_btc.ticks == ticks(btc, "11383.99")  # a short's tick rounds down
 
-    long_eth = liquidation_price(trader, "ETHUSDT", state.marks, profile)
+    long_eth = impl.liquidation_price(trader, "ETHUSDT", state.marks, profile)
     # BTC requirement ceil(47.31405 * 0.4%) = 0.189257; C = 10.72 - 199.53 + 47.25765 - 47.31405
     # = -188.8664; -188.8664 + P = 0.189257 + 0.0065P  =>  P = 189.055657 / 0.9935
     assert price_of(long_eth.exact, eth) == Fraction(189_055_657, 993_500)
@@ -334,7 +329,7 @@ def test_binance_cross_liquidation_prices_2020_example_LIQ_PRICE_2():
 
 
 @pytest.mark.rule("LIQ-PRICE-2")
-def test_binance_cross_liquidation_prices_multi_asset_example_LIQ_PRICE_2():
+def test_binance_cross_liquidation_prices_multi_asset_example_LIQ_PRICE_2(impl):
     """Binance FAQ b3c689c1 worked example (rendered as an image; figures as transcribed by
     freqtrade tests/exchange/test_binance.py "From calc example" and a jesse strategy comment):
     cross WB 1,535,443.01; BTCUSDT long 109.488 @ 32,481.98, mark 31,967.27, MMR 2.5%, cum 16,300;
@@ -348,11 +343,11 @@ def test_binance_cross_liquidation_prices_multi_asset_example_LIQ_PRICE_2():
     brackets the example uses (ETH 4.25M: 2M-5M, 10%; BTC 2.88M: 1M-10M, 2.5%).
     Source: https://www.binance.com/en/support/faq/how-to-calculate-liquidation-price-of-usd%E2%93%A2-m-futures-contracts-b3c689c1f50a44cabb3a84e663b81d93 .
     Rules: LIQ-TIER-2, LIQ-MARGIN-3, LIQ-PRICE-2, LIQ-PRICE-3."""
-    state = venue(get_profile("binance_usdm"), {})
-    new_account(state, "trader", "1535443.01")
-    open_position(state, "trader", "BTCUSDT", "109.488", "32481.98")
-    open_position(state, "trader", "ETHUSDT", "3683.979", "1456.84")
-    set_marks(state, {"BTCUSDT": "31967.27", "ETHUSDT": "1335.18"})
+    state = venue(impl, get_profile("binance_usdm"), {})
+    new_account(impl, state, "trader", "1535443.01")
+    open_position(impl, state, "trader", "BTCUSDT", "109.488", "32481.98")
+    open_position(impl, state, "trader", "ETHUSDT", "3683.979", "1456.84")
+    set_marks(impl, state, {"BTCUSDT": "31967.27", "ETHUSDT": "1335.18"})
     trader, profile = state.account("trader"), state.profile
     btc, eth = profile.market("BTCUSDT"), profile.market("ETHUSDT")
 
@@ -371,14 +366,14 @@ def test_binance_cross_liquidation_prices_multi_asset_example_LIQ_PRICE_2():
     assert display(Fraction(eth_pnl, 10**6), 2, "half_up") == "-448192.89"
     assert display(Fraction(btc_pnl, 10**6), 2, "down") == "-56354.56"  # so not truncation
 
-    long_eth = liquidation_price(trader, "ETHUSDT", state.marks, profile)
+    long_eth = impl.liquidation_price(trader, "ETHUSDT", state.marks, profile)
     # P = (71,200.811444 - 135,365 - C) / (3,683.979 * 0.9), C = WB - costs + BTC value at mark
     assert price_of(long_eth.exact, eth) == Fraction(955_928_834_071, 828_895_275)
     assert display(price_of(long_eth.exact, eth), 2, "half_up") == "1153.26"
     assert display(price_of(long_eth.exact, eth), 2, "down") == "1153.25"  # so not truncation
     assert long_eth.ticks == ticks(eth, "1153.26")
 
-    long_btc = liquidation_price(trader, "BTCUSDT", state.marks, profile)
+    long_btc = impl.liquidation_price(trader, "BTCUSDT", state.marks, profile)
     # P = (356,512.508122 - 16,300 - C) / (109.488 * 0.975), C = WB - costs + ETH value at mark
     assert price_of(long_btc.exact, btc) == Fraction(1_404_674_704_751, 53_375_400)
     assert display(price_of(long_btc.exact, btc), 2, "half_up") == "26316.89"
@@ -408,7 +403,7 @@ def test_binance_initial_margin_cost_example_LIQ_TIER_3():
 
 
 @pytest.mark.rule("LIQ-ADL-2")
-def test_binance_adl_ranking_formula_LIQ_ADL_2():
+def test_binance_adl_ranking_formula_LIQ_ADL_2(impl):
     """Binance "Counterparty Liquidation" / ADL FAQ: "Pnl Percent = max(0, Unrealized Profit) /
     max(1, Wallet Balance); Margin Ratio = Maintenance Margin / (Wallet Balance + Unrealized
     Profit); Leverage Pnl = Pnl Percent x Margin Ratio". No numeric example is published; this
@@ -416,10 +411,10 @@ def test_binance_adl_ranking_formula_LIQ_ADL_2():
     MM = 33,000 * 0.4% = 132, margin ratio = 132 / 8,000, Leverage Pnl = 0.6 * 0.0165 = 0.0099.
     Sources: https://www.binance.com/hi/amp/support/faq/360033525471 ; dev.binance.vision/t/17801.
     Rule: LIQ-ADL-2."""
-    state = venue(get_profile("binance_usdm"), {})
-    new_account(state, "trader", "5000")
-    open_position(state, "trader", "BTCUSDT", "1", "30000")
-    set_marks(state, {"BTCUSDT": "33000"})
+    state = venue(impl, get_profile("binance_usdm"), {})
+    new_account(impl, state, "trader", "5000")
+    open_position(impl, state, "trader", "BTCUSDT", "1", "30000")
+    set_marks(impl, state, {"BTCUSDT": "33000"})
     assert score_pnl_margin_ratio(state.account("trader"), "BTCUSDT", state) == Fraction(99, 10_000)
 
 
@@ -475,7 +470,7 @@ def test_bybit_btcusdt_risk_limit_tiers_LIQ_TIER_2():
 
 
 @pytest.mark.rule("LIQ-PRICE-1")
-def test_bybit_bankruptcy_price_examples_LIQ_PRICE_1():
+def test_bybit_bankruptcy_price_examples_LIQ_PRICE_1(impl):
     """Bybit "Bankruptcy Price (USDT Contract)": "1BTC Long position with an entry price at
     10,000USDT, leverage is 50x. Bankruptcy Price = 10,000 x (1 - 2%) = 9,800 USDT"; newer page:
     "entry price at 60,000 USDT, leverage is 50x. Bankruptcy Price = 60,000 x [1 - (1 / 50)] =
@@ -486,18 +481,18 @@ def test_bybit_bankruptcy_price_examples_LIQ_PRICE_1():
     Sources: https://www.bybitx.global/fil-PH/help-center/search-result?page=46&pageSize=10&query=trade ;
     https://www.bybit.com/en/help-center/article/Bankruptcy-Price-Perpetual-and-Expiry-Contracts .
     Rule: LIQ-PRICE-1 (equity is zero at the bankruptcy price)."""
-    state = venue(get_profile("bybit"), {})
+    state = venue(impl, get_profile("bybit"), {})
     btc = state.market("BTCUSDT")
     for account_id, margin, entry, expected in (("a", "200", "10000", "9800"),
                                                 ("b", "1200", "60000", "58800")):
-        new_account(state, account_id, margin, isolated_market="BTCUSDT")
-        open_position(state, account_id, "BTCUSDT", "1", entry)
-        threshold = bankruptcy_price(state.account(account_id), "BTCUSDT", state.marks,
+        new_account(impl, state, account_id, margin, isolated_market="BTCUSDT")
+        open_position(impl, state, account_id, "BTCUSDT", "1", entry)
+        threshold = impl.bankruptcy_price(state.account(account_id), "BTCUSDT", state.marks,
                                      state.profile)
         assert threshold.exact == ticks(btc, expected)
-    new_account(state, "abc", "1100")  # position margin 1,000 + wallet balance 100, cross
-    open_position(state, "abc", "BTCUSDT", "100", "500")
-    threshold = bankruptcy_price(state.account("abc"), "BTCUSDT", state.marks, state.profile)
+    new_account(impl, state, "abc", "1100")  # position margin 1,000 + wallet balance 100, cross
+    open_position(impl, state, "abc", "BTCUSDT", "100", "500")
+    threshold = impl.bankruptcy_price(state.account("abc"), "BTCUSDT", state.marks, state.profile)
     assert threshold.exact == ticks(btc, "489")
 
 
@@ -512,7 +507,7 @@ def _bybit_uta_long_liquidation_price(entry: Fraction, size: Fraction, leverage:
 
 
 @pytest.mark.rule("LIQ-PRICE-2")
-def test_bybit_uta_isolated_liquidation_price_LIQ_PRICE_2():
+def test_bybit_uta_isolated_liquidation_price_LIQ_PRICE_2(impl):
     """Bybit "Trading Rules: Liquidation Process (Unified Trading Account)": 1 BTC long @ 40,000,
     50x, extra margin 3,000 USDT, MMR 0.5%, taker 0.055%, deduction 0: "Maintenance Margin =
     (40,000 x 0.5%) - 0 + 21.56 = 221.56 USDT", liquidation price 36,380.25.
@@ -527,10 +522,11 @@ def test_bybit_uta_isolated_liquidation_price_LIQ_PRICE_2():
     (LIQ-TIER-6); the ``bybit`` profile's ``entry`` basis is the Standard account's.
     Source: https://www.bybit.com/en/help-center/article/UTA-Trading-Rules .
     Rules: LIQ-TIER-2, LIQ-TIER-6, LIQ-PRICE-2."""
-    state = venue(replace(get_profile("bybit"), maintenance_basis="mark"), {})
+    state = venue(impl, replace(get_profile("bybit"), maintenance_basis="mark"), {})
     btc = state.market("BTCUSDT")
-    new_account(state, "trader", "3800", isolated_market="BTCUSDT")  # 800 at 50x + 3,000 extra
-    open_position(state, "trader", "BTCUSDT", "1", "40000")
+    # 800 at 50x + 3,000 extra
+    new_account(impl, state, "trader", "3800", isolated_market="BTCUSDT")
+    open_position(impl, state, "trader", "BTCUSDT", "1", "40000")
     fee_to_close = Fraction(40_000) * (1 - Fraction(1, 50)) * Fraction(55, 100_000)
     assert fee_to_close == Fraction("21.56")
     assert maintenance_margin_quote(btc, usd("40,000")) == usd("200")
@@ -544,7 +540,7 @@ def test_bybit_uta_isolated_liquidation_price_LIQ_PRICE_2():
     without_fee = _bybit_uta_long_liquidation_price(Fraction(40_000), Fraction(1), 50,
                                                     Fraction(3_000), Fraction(0),
                                                     Fraction(5, 1000), Fraction(0))
-    model = liquidation_price(state.account("trader"), "BTCUSDT", state.marks, state.profile)
+    model = impl.liquidation_price(state.account("trader"), "BTCUSDT", state.marks, state.profile)
     assert price_of(model.exact, btc) == without_fee == Fraction(7_240_000, 199)  # 36,200 / 0.995
 
 
@@ -558,7 +554,7 @@ def test_bybit_uta_isolated_liquidation_price_LIQ_PRICE_2():
     ("Y-2 long 50x (old page)", "200", "1", "10000", None, "9850"),
     ("Y-2 short 40x (old page)", "200", "-1", "8000", None, "8160"),
 ], ids=lambda case: case[0])
-def test_bybit_standard_isolated_liquidation_price_LIQ_PRICE_2(case):
+def test_bybit_standard_isolated_liquidation_price_LIQ_PRICE_2(impl, case):
     """Bybit "Liquidation Price (USDT Contract)", Standard account, isolated: "LP (Long) = Entry
     Price - [(Initial Margin - Maintenance Margin)/Position Size] - (Extra Margin Added/Position
     Size)" with MM = position value at entry x MMR (0.5%): 1 BTC @ 20,000, 50x: "IM = 400, MM = 100,
@@ -576,53 +572,53 @@ def test_bybit_standard_isolated_liquidation_price_LIQ_PRICE_2(case):
     https://help.bybit.com/hc/en-us/articles/900000181046-Liquidation-Price-USDT-Contract- .
     Rules: LIQ-TIER-2, LIQ-TIER-6, LIQ-PRICE-2, LIQ-TRIGGER-1."""
     _, margin, side, entry, funding, published = case
-    state = venue(get_profile("bybit"), {})
+    state = venue(impl, get_profile("bybit"), {})
     btc = state.market("BTCUSDT")
-    new_account(state, "trader", margin, isolated_market="BTCUSDT")
-    open_position(state, "trader", "BTCUSDT", side, entry)
+    new_account(impl, state, "trader", margin, isolated_market="BTCUSDT")
+    open_position(impl, state, "trader", "BTCUSDT", side, entry)
     if funding is not None:  # the long pays 200 = 20,000 * 1% of funding
-        apply_funding(state, "BTCUSDT", percent_ppm("1%"))
+        impl.apply_funding(state, "BTCUSDT", percent_ppm("1%"))
         assert state.account("trader").quote == usd(margin) - usd(entry) - usd(funding)
     trader = state.account("trader")
     entry_mm = maintenance_margin_quote(btc, usd(entry))
     assert entry_mm == usd(entry) * 5 // 1000  # 100 at 20,000; 50 at 10,000; 40 at 8,000
-    assert account_maintenance_margin_quote(trader, state.marks, state.profile) == entry_mm
+    assert impl.account_maintenance_margin_quote(trader, state.marks, state.profile) == entry_mm
     # Bybit's figure: equity at the published price equals the entry-value MM
     equity_at_published = (usd(margin) - (usd(funding) if funding else 0)
                            + int(side) * (usd(published) - usd(entry)))
     assert equity_at_published == entry_mm
-    model = liquidation_price(trader, "BTCUSDT", state.marks, state.profile)
+    model = impl.liquidation_price(trader, "BTCUSDT", state.marks, state.profile)
     assert price_of(model.exact, btc) == int(published)
     assert model.ticks == ticks(btc, published)
     # the trigger: at the price the requirement is met; one tick past it, it is not
     past = ticks(btc, published) - int(side)
     for mark, liquidatable in ((ticks(btc, published), False), (past, True)):
-        set_mark(state, "BTCUSDT", mark)
-        assert account_maintenance_margin_quote(trader, state.marks, state.profile) == entry_mm
-        assert is_liquidatable(trader, state) is liquidatable
+        impl.set_mark(state, "BTCUSDT", mark)
+        assert impl.account_maintenance_margin_quote(trader, state.marks, state.profile) == entry_mm
+        assert impl.is_liquidatable(trader, state) is liquidatable
 
 
 @pytest.mark.rule("LIQ-TIER-6")
-def test_bybit_cross_account_maintenance_at_the_mark_LIQ_TIER_6():
+def test_bybit_cross_account_maintenance_at_the_mark_LIQ_TIER_6(impl):
     """The entry basis is for isolated accounts; a cross account of the same profile takes its
     requirement at the mark (LIQ-TIER-6): the same 1 BTC long from 20,000, marked at 19,700,
     needs 0.5% x 19,700 = 98.5 USDT, and its liquidation price is the root at the mark,
     19,600 / 0.995 (Bybit's UTA formula, see the UTA test above)."""
-    state = venue(get_profile("bybit"), {})
+    state = venue(impl, get_profile("bybit"), {})
     btc = state.market("BTCUSDT")
-    new_account(state, "cross", "400")
-    open_position(state, "cross", "BTCUSDT", "1", "20000")
-    set_mark(state, "BTCUSDT", ticks(btc, "19700"))
+    new_account(impl, state, "cross", "400")
+    open_position(impl, state, "cross", "BTCUSDT", "1", "20000")
+    impl.set_mark(state, "BTCUSDT", ticks(btc, "19700"))
     cross = state.account("cross")
-    assert account_maintenance_margin_quote(cross, state.marks, state.profile) == usd("98.5")
-    model = liquidation_price(cross, "BTCUSDT", state.marks, state.profile)
+    assert impl.account_maintenance_margin_quote(cross, state.marks, state.profile) == usd("98.5")
+    model = impl.liquidation_price(cross, "BTCUSDT", state.marks, state.profile)
     assert price_of(model.exact, btc) == Fraction(19_600 * 1000, 995)
-    assert not is_liquidatable(cross, state)
+    assert not impl.is_liquidatable(cross, state)
 
 
 @pytest.mark.rule("LIQ-TIER-6")
 @pytest.mark.rule("LIQ-EXEC-1")
-def test_bybit_isolated_tier_step_reads_the_entry_value_LIQ_EXEC_1():
+def test_bybit_isolated_tier_step_reads_the_entry_value_LIQ_EXEC_1(impl):
     """Tier-step sizing takes the tier of the entry value (LIQ-TIER-6): an isolated long of
     40 BTC from 50,000 (entry value 2,000,000 USDT, BTCUSDT's second tier from 2,000,000 at 0.56%)
     marked down to 49,000 (1,960,000 at the mark: the first tier) must shed the lots whose entry
@@ -633,20 +629,20 @@ def test_bybit_isolated_tier_step_reads_the_entry_value_LIQ_EXEC_1():
     btc = bybit.market("BTCUSDT")
     assert tier_for(btc, usd("2,000,000")).floor_notional_quote == usd("2,000,000")
     assert tier_for(btc, usd("1,960,000")).floor_notional_quote == 0
-    state = venue(bybit, {})
-    new_account(state, "whale", "1,000,000", isolated_market="BTCUSDT")
-    open_position(state, "whale", "BTCUSDT", "40", "50000")
-    set_mark(state, "BTCUSDT", ticks(btc, "49000"))
+    state = venue(impl, bybit, {})
+    new_account(impl, state, "whale", "1,000,000", isolated_market="BTCUSDT")
+    open_position(impl, state, "whale", "BTCUSDT", "40", "50000")
+    impl.set_mark(state, "BTCUSDT", ticks(btc, "49000"))
     assert liquidation_size_lots(state.account("whale"), "BTCUSDT", state) == 1
-    at_mark = venue(replace(bybit, maintenance_basis="mark"), {})
-    new_account(at_mark, "whale", "1,000,000", isolated_market="BTCUSDT")
-    open_position(at_mark, "whale", "BTCUSDT", "40", "50000")
-    set_mark(at_mark, "BTCUSDT", ticks(btc, "49000"))
+    at_mark = venue(impl, replace(bybit, maintenance_basis="mark"), {})
+    new_account(impl, at_mark, "whale", "1,000,000", isolated_market="BTCUSDT")
+    open_position(impl, at_mark, "whale", "BTCUSDT", "40", "50000")
+    impl.set_mark(at_mark, "BTCUSDT", ticks(btc, "49000"))
     assert liquidation_size_lots(at_mark.account("whale"), "BTCUSDT", at_mark) == 40_000
 
 
 @pytest.mark.rule("LIQ-FEE-1")
-def test_bybit_insurance_fund_example_LIQ_FEE_1():
+def test_bybit_insurance_fund_example_LIQ_FEE_1(impl):
     """Bybit "Insurance Fund": "a trader with a long position on BTCUSDT in isolated margin mode.
     The liquidation price is 65,000 USDT and the bankruptcy price is 64,000 USDT"; executed at
     64,980 the surplus goes to the fund, at 63,950 the fund covers the gap. For 1 BTC that is +980
@@ -656,26 +652,26 @@ def test_bybit_insurance_fund_example_LIQ_FEE_1():
     set to 64,300. The fund flows do not
     depend on it. Source: https://bybit.nl/nl-NL/help-center/article/Insurance-Fund .
     Rules: LIQ-FEE-1 (all_surplus), LIQ-INSURANCE-1."""
-    state = venue(get_profile("bybit"), {})
+    state = venue(impl, get_profile("bybit"), {})
     btc = state.market("BTCUSDT")
-    new_account(state, "liquidity", "1,000,000")
+    new_account(impl, state, "liquidity", "1,000,000")
     for account_id in ("better", "worse"):
-        new_account(state, account_id, "2000", isolated_market="BTCUSDT")
-        open_position(state, account_id, "BTCUSDT", "1", "66000")  # 2,000 - 66,000 = -64,000
-        assert bankruptcy_price(state.account(account_id), "BTCUSDT", state.marks,
+        new_account(impl, state, account_id, "2000", isolated_market="BTCUSDT")
+        open_position(impl, state, account_id, "BTCUSDT", "1", "66000")  # 2,000 - 66,000 = -64,000
+        assert impl.bankruptcy_price(state.account(account_id), "BTCUSDT", state.marks,
                                 state.profile).exact == ticks(btc, "64000")
-    set_marks(state, {"BTCUSDT": "64300"})
-    first = liquidate(state, "better", "BTCUSDT", "liquidity", ticks(btc, "64980"))
+    set_marks(impl, state, {"BTCUSDT": "64300"})
+    first = impl.liquidate(state, "better", "BTCUSDT", "liquidity", ticks(btc, "64980"))
     assert first.amounts["fee"] == usd("980")
     assert state.holders[INSURANCE_FUND] == usd("980")
-    second = liquidate(state, "worse", "BTCUSDT", "liquidity", ticks(btc, "63950"))
+    second = impl.liquidate(state, "worse", "BTCUSDT", "liquidity", ticks(btc, "63950"))
     assert second.amounts["fee"] == 0 and second.amounts["fund_paid"] == usd("50")
     assert state.holders[INSURANCE_FUND] == usd("930")
     assert state.account("worse").quote == 0
 
 
 @pytest.mark.rule("LIQ-FUNDING-1")
-def test_bybit_funding_fee_example_LIQ_FUNDING_1():
+def test_bybit_funding_fee_example_LIQ_FUNDING_1(impl):
     """Bybit funding: "Funding Fee = Position Value x Funding Rate"; example relayed by a third
     party (https://pastorq.com/10809.html, not verified on bybit.com): "Position: 10 BTC ... Mark
     Price: 16,000 USDT; Funding Rate: 0.0001% ... 160,000 x 0.0001% = 0.16 USDT". Exact, so the
@@ -683,11 +679,11 @@ def test_bybit_funding_fee_example_LIQ_FUNDING_1():
     Source: https://bybit.com/ro-RO/help-center/article/Funding-fee-calculationDerivatives_Trading_Mechanism_UTA .
     Rule: LIQ-FUNDING-1."""
     assert funding_owed_quote(usd("160,000"), percent_ppm("0.0001%")) == usd("0.16")
-    state = venue(get_profile("bybit"), {})
-    new_account(state, "long", "100,000")
-    open_position(state, "long", "BTCUSDT", "10", "16000")
+    state = venue(impl, get_profile("bybit"), {})
+    new_account(impl, state, "long", "100,000")
+    open_position(impl, state, "long", "BTCUSDT", "10", "16000")
     before = {a: state.account(a).quote for a in ("long", MAKER)}
-    result = apply_funding(state, "BTCUSDT", percent_ppm("0.0001%"))
+    result = impl.apply_funding(state, "BTCUSDT", percent_ppm("0.0001%"))
     assert state.account("long").quote == before["long"] - usd("0.16")
     assert state.account(MAKER).quote == before[MAKER] + usd("0.16")
     assert result.amounts["residual"] == 0
@@ -696,7 +692,7 @@ def test_bybit_funding_fee_example_LIQ_FUNDING_1():
 # -- BitMEX linear --------------------------------------------------------------------------------
 
 @pytest.mark.rule("LIQ-INSURANCE-1")
-def test_bitmex_liquidation_and_insurance_fund_example_LIQ_INSURANCE_1():
+def test_bitmex_liquidation_and_insurance_fund_example_LIQ_INSURANCE_1(impl):
     """BitMEX "Liquidation Examples": "A trader goes long 1 contract at $100.00, with a liquidation
     price of $99.50 and a bankruptcy price of $99.00. The trader is liquidated and the trading
     engine places a limit sell order with a limit price of $99.00"; it fills at $99.25 and the
@@ -711,30 +707,30 @@ def test_bitmex_liquidation_and_insurance_fund_example_LIQ_INSURANCE_1():
     Sources: https://testnet.bitmex.com/app/liquidationExamples ; https://www.bitmex.com/app/liquidation .
     Rules: LIQ-PRICE-1, LIQ-PRICE-2, LIQ-FEE-1 (all_surplus), LIQ-INSURANCE-1."""
     example = bare_market("EXAMPLE", 0, 2, venue_tiers((("0", "0.5%", "0", "1%"),)))
-    state = venue(with_markets(get_profile("bitmex"), "bitmex_example", example), {})
-    new_account(state, "liquidity", "10,000")
+    state = venue(impl, with_markets(get_profile("bitmex"), "bitmex_example", example), {})
+    new_account(impl, state, "liquidity", "10,000")
     for account_id in ("first", "second"):
-        new_account(state, account_id, "1.00", isolated_market="EXAMPLE")
-        open_position(state, account_id, "EXAMPLE", "1", "100.00")
+        new_account(impl, state, account_id, "1.00", isolated_market="EXAMPLE")
+        open_position(impl, state, account_id, "EXAMPLE", "1", "100.00")
     first = state.account("first")
-    assert bankruptcy_price(first, "EXAMPLE", state.marks, state.profile).exact \
+    assert impl.bankruptcy_price(first, "EXAMPLE", state.marks, state.profile).exact \
         == ticks(example, "99.00")
-    liq = liquidation_price(first, "EXAMPLE", state.marks, state.profile)
+    liq = impl.liquidation_price(first, "EXAMPLE", state.marks, state.profile)
     assert price_of(liq.exact, example) == Fraction(19_800, 199)  # 99 / 0.995
     assert liq.ticks == ticks(example, "99.50")
 
-    set_marks(state, {"EXAMPLE": "99.49"})
-    assert is_liquidatable(first, state)
-    result = liquidate(state, "first", "EXAMPLE", "liquidity", ticks(example, "99.25"))
+    set_marks(impl, state, {"EXAMPLE": "99.49"})
+    assert impl.is_liquidatable(first, state)
+    result = impl.liquidate(state, "first", "EXAMPLE", "liquidity", ticks(example, "99.25"))
     assert result.amounts["fee"] == usd("0.25")  # 99.25 - 99.00, all to the fund
     assert state.holders[INSURANCE_FUND] == usd("0.25")
-    result = liquidate(state, "second", "EXAMPLE", "liquidity", ticks(example, "98.75"))
+    result = impl.liquidate(state, "second", "EXAMPLE", "liquidity", ticks(example, "98.75"))
     assert result.amounts["fund_paid"] == usd("0.25") and result.amounts["written_off"] == 0
     assert state.holders[INSURANCE_FUND] == 0
 
 
 @pytest.mark.rule("LIQ-ADL-2")
-def test_bitmex_auto_deleveraging_queue_example_LIQ_ADL_2():
+def test_bitmex_auto_deleveraging_queue_example_LIQ_ADL_2(impl):
     """BitMEX "Auto-Deleveraging Examples": six longs (account, quantity, PNL ranking) 1: 10, 3;
     2: 10, 6; 3: 20, 1; 4: 30, 4; 5: 20, 5; 6: 10, 2. "Let's consider a short position that has been
     liquidated with size 20 and bankruptcy price of USD 650. Accounts 2 and 5 will be deleveraged at
@@ -750,18 +746,18 @@ def test_bitmex_auto_deleveraging_queue_example_LIQ_ADL_2():
     One contract is read as 1 ETH of ETHUSDT.
     Sources: https://testnet.bitmex.com/app/autoDeleveragingExamples ;
     https://bitmex.com/app/autoDeleveraging . Rules: LIQ-ADL-2, LIQ-ADL-3, LIQ-ADL-4."""
-    state = venue(get_profile("bitmex"), {})
+    state = venue(impl, get_profile("bitmex"), {})
     longs = {"1": ("10", "600", "1600"), "2": ("10", "600", "500"), "3": ("20", "600", "7600"),
              "4": ("30", "600", "3150"), "5": ("20", "550", "3080"), "6": ("10", "600", "2700")}
     for account_id, (size, entry, margin) in longs.items():
-        new_account(state, account_id, margin)
-        open_position(state, account_id, "ETHUSDT", size, entry)
-    new_account(state, "bankrupt", "1000")
-    open_position(state, "bankrupt", "ETHUSDT", "-20", "600")  # quote 13,000: bankrupt at 650
-    set_marks(state, {"ETHUSDT": "660"})
+        new_account(impl, state, account_id, margin)
+        open_position(impl, state, account_id, "ETHUSDT", size, entry)
+    new_account(impl, state, "bankrupt", "1000")
+    open_position(impl, state, "bankrupt", "ETHUSDT", "-20", "600")  # quote 13,000: bankrupt at 650
+    set_marks(impl, state, {"ETHUSDT": "660"})
     eth = state.market("ETHUSDT")
     bankrupt = state.account("bankrupt")
-    assert bankruptcy_price(bankrupt, "ETHUSDT", state.marks, state.profile).exact \
+    assert impl.bankruptcy_price(bankrupt, "ETHUSDT", state.marks, state.profile).exact \
         == ticks(eth, "650")
     ranked = sorted(longs, key=lambda a: -score_pnl_leverage(state.account(a), "ETHUSDT", state))
     assert ranked == ["2", "5", "4", "1", "6", "3"]
@@ -770,7 +766,7 @@ def test_bitmex_auto_deleveraging_queue_example_LIQ_ADL_2():
     assert adl_allocation(state, bankrupt, "ETHUSDT") == [("2", lots(eth, "10")),
                                                           ("5", lots(eth, "10"))]
     before = {a: state.account(a).quote for a in ("2", "5")}
-    deleverage(state, "bankrupt", "ETHUSDT")
+    impl.deleverage(state, "bankrupt", "ETHUSDT")
     for account_id in ("2", "5"):  # each sold 10 at the bankruptcy price: 10 * 650
         assert state.account(account_id).quote - before[account_id] == usd("6,500")
     assert state.account("2").position("ETHUSDT") == 0
@@ -779,7 +775,7 @@ def test_bitmex_auto_deleveraging_queue_example_LIQ_ADL_2():
 
 
 @pytest.mark.rule("LIQ-TIER-3")
-def test_bitmex_linear_margin_examples_LIQ_TIER_3():
+def test_bitmex_linear_margin_examples_LIQ_TIER_3(impl):
     """BitMEX "Isolated and Cross Margin Examples": "Karen's BitMEX account wallet has 10,000 USDT.
     She buys 20 contracts of ETHUSDT at the price of $1,000 at 50x Cross Margin. The required
     initial margin is 2% = 400 USDT, and the maintenance margin is 1% = 200 USDT" (1 contract read
@@ -790,12 +786,12 @@ def test_bitmex_linear_margin_examples_LIQ_TIER_3():
     rate on a one-tier COINUSDT.
     Sources: https://bitmex.com/app/isolatedMarginExamples ;
     https://www.bitmex.com/app/linearPerpetualsGuide . Rules: LIQ-TIER-3, LIQ-TIER-5, LIQ-UNIT-1."""
-    state = venue(get_profile("bitmex"), {})
-    new_account(state, "karen", "10,000")
-    open_position(state, "karen", "ETHUSDT", "20", "1000")
+    state = venue(impl, get_profile("bitmex"), {})
+    new_account(impl, state, "karen", "10,000")
+    open_position(impl, state, "karen", "ETHUSDT", "20", "1000")
     karen = state.account("karen")
-    assert account_initial_margin_quote(karen, state.marks, state.profile) == usd("400")
-    assert account_maintenance_margin_quote(karen, state.marks, state.profile) == usd("200")
+    assert impl.account_initial_margin_quote(karen, state.marks, state.profile) == usd("400")
+    assert impl.account_maintenance_margin_quote(karen, state.marks, state.profile) == usd("200")
 
     coin = bare_market("COINUSDT", 6, 0, venue_tiers((("0", "1%", "0", "2%"),)))
     contracts = 200_000_000
@@ -962,7 +958,7 @@ DYDX_MARKS = {"BTC-USD": "50000", "ETH-USD": "3000"}
     ("long cannot be liquidated at a loss", "1", [("BTC-USD", "1", "50000", "50000")],
      "BTC-USD", "1", -1_000_000),
 ], ids=lambda case: case[0])
-def test_dydx_bankruptcy_quote_LIQ_ADL_4(case):
+def test_dydx_bankruptcy_quote_LIQ_ADL_4(impl, case):
     """dYdX ``TestGetBankruptcyPriceInQuoteQuantums``: the quote quantums the liquidated subaccount
     receives for closing ``delta`` at its bankruptcy price, -DNNV - floor(TNC x |DMMR| / TMMR)
     (negative: it pays). Positions and USDC balances are the test's; the entry prices are not part
@@ -970,16 +966,16 @@ def test_dydx_bankruptcy_quote_LIQ_ADL_4(case):
     Source: dydxprotocol/v4-chain protocol/x/clob/keeper/liquidations_test.go
     @56b4b49d3ceaa2930d5ac9d602808beb379bdecd. Rule: LIQ-ADL-4 (adl_receive_quote)."""
     _, quote, positions, market_id, closed, expected = case
-    state = venue(_dydx_testutil(), DYDX_MARKS)
-    account_with(state, "subaccount", quote, positions)
-    set_marks(state, DYDX_MARKS)
+    state = venue(impl, _dydx_testutil(), DYDX_MARKS)
+    account_with(impl, state, "subaccount", quote, positions)
+    set_marks(impl, state, DYDX_MARKS)
     market = state.market(market_id)
     assert adl_receive_quote(state.account("subaccount"), market_id, lots(market, closed),
                              state) == expected
 
 
 @pytest.mark.rule("LIQ-ADL-4")
-def test_dydx_bankruptcy_quote_rounds_toward_positive_infinity_LIQ_ADL_4():
+def test_dydx_bankruptcy_quote_rounds_toward_positive_infinity_LIQ_ADL_4(impl):
     """dYdX ``TestGetBankruptcyPriceInQuoteQuantums``, the two rounding cases: 1 BTC long, USDC -13,
     closing 21,347 quantums (0.00021347 BTC) -> 2,776 ("rounded up from 2,775.11 quote quantums");
     1 BTC short, USDC +13 -> -2,775 ("rounded down from 2,775.11" in magnitude, i.e. toward +inf).
@@ -993,23 +989,23 @@ def test_dydx_bankruptcy_quote_rounds_toward_positive_infinity_LIQ_ADL_4():
     liquidated at a fill far above the mark.
     Source: dydxprotocol/v4-chain protocol/x/clob/keeper/liquidations_test.go
     @56b4b49d3ceaa2930d5ac9d602808beb379bdecd. Rules: LIQ-ADL-4, LIQ-ROUND-1."""
-    state = venue(_dydx_testutil(base_decimals=8, price_decimals=-2, fee="0%"), DYDX_MARKS)
+    state = venue(impl, _dydx_testutil(base_decimals=8, price_decimals=-2, fee="0%"), DYDX_MARKS)
     btc = state.market("BTC-USD")
-    account_with(state, "long", "-13", [("BTC-USD", "1", "50000", "50000")])
+    account_with(impl, state, "long", "-13", [("BTC-USD", "1", "50000", "50000")])
     assert adl_receive_quote(state.account("long"), "BTC-USD", 21_347, state) == 2_776
 
-    new_account(state, "short", "13")
-    open_position(state, "short", "BTC-USD", "-2", "50000", mark_during="20000")
-    set_marks(state, DYDX_MARKS)
-    new_account(state, "liquidator", "1,000,000")
-    liquidate(state, "short", "BTC-USD", "liquidator", ticks(btc, "100000"), lots(btc, "1"))
+    new_account(impl, state, "short", "13")
+    open_position(impl, state, "short", "BTC-USD", "-2", "50000", mark_during="20000")
+    set_marks(impl, state, DYDX_MARKS)
+    new_account(impl, state, "liquidator", "1,000,000")
+    impl.liquidate(state, "short", "BTC-USD", "liquidator", ticks(btc, "100000"), lots(btc, "1"))
     short = state.account("short")
     assert (short.position("BTC-USD"), short.quote) == (-lots(btc, "1"), usd("13"))
     assert adl_receive_quote(short, "BTC-USD", 21_347, state) == -2_775
 
 
 @pytest.mark.rule("LIQ-ADL-3")
-def test_dydx_process_deleveraging_LIQ_ADL_3():
+def test_dydx_process_deleveraging_LIQ_ADL_3(impl):
     """dYdX ``TestProcessDeleveraging``: Carl short 1 BTC is deleveraged against Dave long 1 BTC
     with USDC 50,000 at Carl's bankruptcy price. Carl's USDC 54,999 (TNC 4,999) -> Dave receives
     54,999,000,000; 50,000 (TNC 0) -> 50,000,000,000; 49,999 (TNC -1) -> 49,999,000,000, Dave ends
@@ -1023,28 +1019,28 @@ def test_dydx_process_deleveraging_LIQ_ADL_3():
             ("54999", "50000", "1", 54_999_000_000),
             ("50000", "40000", "1", 50_000_000_000),
             ("54999", "50000", "0.1", 5_499_900_000)):
-        state = venue(_dydx_testutil(), DYDX_MARKS)
-        account_with(state, "carl", carl_usdc, [("BTC-USD", "-1", trade_price, "25000")])
-        set_marks(state, DYDX_MARKS)
+        state = venue(impl, _dydx_testutil(), DYDX_MARKS)
+        account_with(impl, state, "carl", carl_usdc, [("BTC-USD", "-1", trade_price, "25000")])
+        set_marks(impl, state, DYDX_MARKS)
         btc = state.market("BTC-USD")
         assert adl_receive_quote(state.account("carl"), "BTC-USD", lots(btc, closed),
                                  state) == -dave_receives
 
-    state = venue(_dydx_testutil(), DYDX_MARKS)
-    account_with(state, "carl", "80800", [("BTC-USD", "-1", "50000", "25000"),
+    state = venue(impl, _dydx_testutil(), DYDX_MARKS)
+    account_with(impl, state, "carl", "80800", [("BTC-USD", "-1", "50000", "25000"),
                                           ("ETH-USD", "-10", "3000", "1500")])
-    set_marks(state, DYDX_MARKS)
+    set_marks(impl, state, DYDX_MARKS)
     assert adl_receive_quote(state.account("carl"), "BTC-USD", lots(state.market("BTC-USD"), "1"),
                              state) == -50_500_000_000
 
-    state = venue(_dydx_testutil(), DYDX_MARKS)
-    new_account(state, "dave", "90000")  # 90,000 - 40,000 paid for Carl's BTC = 50,000
-    account_with(state, "carl", "49999", [("BTC-USD", "-1", "40000", "20000")],
+    state = venue(impl, _dydx_testutil(), DYDX_MARKS)
+    new_account(impl, state, "dave", "90000")  # 90,000 - 40,000 paid for Carl's BTC = 50,000
+    account_with(impl, state, "carl", "49999", [("BTC-USD", "-1", "40000", "20000")],
                  counterparty="dave")
-    set_marks(state, DYDX_MARKS)
+    set_marks(impl, state, DYDX_MARKS)
     assert state.account("dave").quote == usd("50,000")
-    assert equity_quote(state.account("carl"), state.marks, state.profile) == -usd("1")
-    deleverage(state, "carl", "BTC-USD")
+    assert impl.equity_quote(state.account("carl"), state.marks, state.profile) == -usd("1")
+    impl.deleverage(state, "carl", "BTC-USD")
     assert state.account("dave").quote == 50_000_000_000 + 49_999_000_000
     assert state.account("dave").is_flat() and state.account("carl").is_flat()
     assert state.account("carl").quote == 0
@@ -1066,7 +1062,7 @@ def test_dydx_process_deleveraging_LIQ_ADL_3():
     ("long 1% below bankruptcy", "0.1", "0.5%", "50490", -51_000_000),
     ("short 1% worse", "-0.1", "0.5%", "49490", -49_000_000),
 ], ids=lambda case: case[0])
-def test_dydx_liquidation_insurance_fund_delta_LIQ_FEE_1(case):
+def test_dydx_liquidation_insurance_fund_delta_LIQ_FEE_1(impl, case):
     """dYdX ``TestGetLiquidationInsuranceFundDelta``: 0.1 BTC long with USDC -5,100 (bankruptcy
     5,100,000,000) or short with USDC 4,900 (bankruptcy -4,900,000,000), closed in full at a fill
     price; the fund receives min(fee rate x |fill quote|, what is left above bankruptcy) or pays the
@@ -1076,18 +1072,18 @@ def test_dydx_liquidation_insurance_fund_delta_LIQ_FEE_1(case):
     Source: dydxprotocol/v4-chain protocol/x/clob/keeper/liquidations_test.go
     @56b4b49d3ceaa2930d5ac9d602808beb379bdecd. Rules: LIQ-FEE-1, LIQ-INSURANCE-1, LIQ-EXEC-2."""
     _, side, fee, fill, fund_delta = case
-    state = venue(_dydx_testutil(fee=fee), DYDX_MARKS)
+    state = venue(impl, _dydx_testutil(fee=fee), DYDX_MARKS)
     btc = state.market("BTC-USD")
     if side == "0.1":
-        account_with(state, "subaccount", "-5100", [("BTC-USD", "0.1", "60000", "120000")])
+        account_with(impl, state, "subaccount", "-5100", [("BTC-USD", "0.1", "60000", "120000")])
     else:
-        account_with(state, "subaccount", "4900", [("BTC-USD", "-0.1", "40000", "20000")])
-    set_marks(state, DYDX_MARKS)
-    new_account(state, "liquidator", "1,000,000")
+        account_with(impl, state, "subaccount", "4900", [("BTC-USD", "-0.1", "40000", "20000")])
+    set_marks(impl, state, DYDX_MARKS)
+    new_account(impl, state, "liquidator", "1,000,000")
     if fund_delta < 0:
-        fund_insurance(state, -fund_delta)
+        impl.fund_insurance(state, -fund_delta)
     fund_before = state.holders[INSURANCE_FUND]
-    result = liquidate(state, "subaccount", "BTC-USD", "liquidator", ticks(btc, fill))
+    result = impl.liquidate(state, "subaccount", "BTC-USD", "liquidator", ticks(btc, fill))
     assert state.holders[INSURANCE_FUND] - fund_before == fund_delta
     assert result.amounts["fee"] == max(fund_delta, 0)
     # what is left above bankruptcy (0.1 BTC x the fill's distance from $51,000 / $49,000) less
@@ -1114,19 +1110,19 @@ def test_dydx_liquidation_insurance_fund_delta_LIQ_FEE_1(case):
     ("long 1% below bankruptcy", "0.1", "0.5%", "50490", -51_000_000),
     ("short 1% worse", "-0.1", "0.5%", "49490", -49_000_000),
 ], ids=lambda case: case[0])
-def test_dydx_insurance_fund_delta_function_LIQ_FEE_2(case):
+def test_dydx_insurance_fund_delta_function_LIQ_FEE_2(impl, case):
     """dYdX ``TestGetLiquidationInsuranceFundDelta``, the function itself: the signed delta
     (positive: the fee the subaccount pays; negative: what the fund pays) before the fill.
     Source: dydxprotocol/v4-chain protocol/x/clob/keeper/liquidations_test.go
     @84d4664bae71e3a077adaac67fb77ad19cd28d30 (read 2026-12-04). Rule: LIQ-FEE-2."""
     _, side, fee, fill, expected = case
-    state = venue(_dydx_testutil(fee=fee), DYDX_MARKS)
+    state = venue(impl, _dydx_testutil(fee=fee), DYDX_MARKS)
     btc = state.market("BTC-USD")
     if side == "0.1":
-        account_with(state, "subaccount", "-5100", [("BTC-USD", "0.1", "60000", "120000")])
+        account_with(impl, state, "subaccount", "-5100", [("BTC-USD", "0.1", "60000", "120000")])
     else:
-        account_with(state, "subaccount", "4900", [("BTC-USD", "-0.1", "40000", "20000")])
-    set_marks(state, DYDX_MARKS)
+        account_with(impl, state, "subaccount", "4900", [("BTC-USD", "-0.1", "40000", "20000")])
+    set_marks(impl, state, DYDX_MARKS)
     assert insurance_fund_delta_quote(state.account("subaccount"), "BTC-USD", lots(btc, "0.1"),
                                       ticks(btc, fill), state) == expected
 
@@ -1144,7 +1140,7 @@ def test_dydx_insurance_fund_delta_function_LIQ_FEE_2(case):
     ("positive then negative delta", "50499", [("0.75", "50498"), ("0.25", "50500")],
      [750_000, -250_000], 0),
 ], ids=lambda case: case[0])
-def test_dydx_liquidation_fills_pay_the_fund_per_fill_LIQ_FEE_2(case):
+def test_dydx_liquidation_fills_pay_the_fund_per_fill_LIQ_FEE_2(impl, case):
     """dYdX ``TestProcessProposerMatches_Liquidation_Success``: Carl, short 1 BTC at an oracle
     price of $50,000, is liquidated against Dave's sell orders, fill by fill; each fill's insurance
     fund delta moves at once (the test's SendCoins to / from the insurance fund module), and
@@ -1164,15 +1160,16 @@ def test_dydx_liquidation_fills_pay_the_fund_per_fill_LIQ_FEE_2(case):
     @84d4664bae71e3a077adaac67fb77ad19cd28d30 (read 2026-12-04). Rules: LIQ-FEE-2, LIQ-FEE-1,
     LIQ-INSURANCE-1."""
     _, usdc, fills, flows, carl_after = case
-    state = venue(_dydx_testutil(imf_ppm=PPM, mf_ppm=990_000), DYDX_MARKS)
+    state = venue(impl, _dydx_testutil(imf_ppm=PPM, mf_ppm=990_000), DYDX_MARKS)
     btc = state.market("BTC-USD")
-    account_with(state, "carl", usdc, [("BTC-USD", "-1", "50000", "20000")])
-    set_marks(state, DYDX_MARKS)
-    new_account(state, "dave", "1,000,000")
-    fund_insurance(state, usd("1,000"))
+    account_with(impl, state, "carl", usdc, [("BTC-USD", "-1", "50000", "20000")])
+    set_marks(impl, state, DYDX_MARKS)
+    new_account(impl, state, "dave", "1,000,000")
+    impl.fund_insurance(state, usd("1,000"))
     for (size, price), flow in zip(fills, flows):
         fund_before = state.holders[INSURANCE_FUND]
-        receipt = liquidate(state, "carl", "BTC-USD", "dave", ticks(btc, price), lots(btc, size))
+        receipt = impl.liquidate(state, "carl", "BTC-USD", "dave", ticks(btc, price),
+                                 lots(btc, size))
         assert state.holders[INSURANCE_FUND] - fund_before == flow
         assert (receipt.amounts["fund_delta"], receipt.amounts["fee"],
                 receipt.amounts["fund_covered"]) == (flow, max(flow, 0), max(-flow, 0))
@@ -1180,46 +1177,47 @@ def test_dydx_liquidation_fills_pay_the_fund_per_fill_LIQ_FEE_2(case):
 
 
 @pytest.mark.rule("LIQ-FEE-2")
-def test_dydx_fund_pays_what_it_holds_and_the_rest_stays_on_the_account_LIQ_FEE_2():
+def test_dydx_fund_pays_what_it_holds_and_the_rest_stays_on_the_account_LIQ_FEE_2(impl):
     """The fund pays a negative delta only up to its balance (LIQ-INV-3); the rest stays on the
     account, settled as any deficit once the account is flat (LIQ-INSURANCE-1, LIQ-SOCIAL-1).
     Carl (USDC 50,499, short 1 BTC) with $0.10 in the fund: a 0.25 BTC fill at $50,500 (delta
     -0.25) takes the fund's 0.10 and leaves TNC 374.10; the last 0.75 at $50,500 has delta
     -37,875 + 37,500 + 374.10 = -0.90, which the empty fund cannot pay: Carl is flat at -$0.90,
     written off to the socialized-loss holder (this profile deleverages only when asked)."""
-    state = venue(_dydx_testutil(imf_ppm=PPM, mf_ppm=990_000), DYDX_MARKS)
+    state = venue(impl, _dydx_testutil(imf_ppm=PPM, mf_ppm=990_000), DYDX_MARKS)
     btc = state.market("BTC-USD")
-    account_with(state, "carl", "50499", [("BTC-USD", "-1", "50000", "20000")])
-    set_marks(state, DYDX_MARKS)
-    new_account(state, "dave", "1,000,000")
-    fund_insurance(state, usd("0.1"))
-    first = liquidate(state, "carl", "BTC-USD", "dave", ticks(btc, "50500"), lots(btc, "0.25"))
+    account_with(impl, state, "carl", "50499", [("BTC-USD", "-1", "50000", "20000")])
+    set_marks(impl, state, DYDX_MARKS)
+    new_account(impl, state, "dave", "1,000,000")
+    impl.fund_insurance(state, usd("0.1"))
+    first = impl.liquidate(state, "carl", "BTC-USD", "dave", ticks(btc, "50500"), lots(btc, "0.25"))
     assert (first.amounts["fund_delta"], first.amounts["fund_covered"]) == (-250_000, 100_000)
     assert state.holders[INSURANCE_FUND] == 0
-    last = liquidate(state, "carl", "BTC-USD", "dave", ticks(btc, "50500"), lots(btc, "0.75"))
+    last = impl.liquidate(state, "carl", "BTC-USD", "dave", ticks(btc, "50500"), lots(btc, "0.75"))
     assert last.amounts["fund_covered"] == 0
     assert last.amounts["written_off"] == 900_000 and state.account("carl").quote == 0
 
 
 @pytest.mark.rule("LIQ-FEE-2")
-def test_dydx_partial_fill_of_an_underwater_account_pays_the_fund_LIQ_FEE_2():
+def test_dydx_partial_fill_of_an_underwater_account_pays_the_fund_LIQ_FEE_2(impl):
     """A partial close of an account under water: the whole account's equity after the fill is
     negative, yet a fill above the closed lots' bankruptcy value pays a fee (dYdX charges per
     fill). Carl short 1 BTC with USDC 49,900 (TNC -100) at $50,000; a 0.5 BTC fill at $49,000:
     bankruptcy value -25,000 - floor(-100 x 1/2) = -24,950, fill quote -24,500, delta 450, fee
     min(floor(0.5% x 24,500), 450) = 122.5; equity after: -100 + 500 - 122.5 = 277.5."""
-    state = venue(_dydx_testutil(), DYDX_MARKS)
+    state = venue(impl, _dydx_testutil(), DYDX_MARKS)
     btc = state.market("BTC-USD")
-    account_with(state, "carl", "49900", [("BTC-USD", "-1", "45000", "20000")])
-    set_marks(state, DYDX_MARKS)
-    new_account(state, "dave", "1,000,000")
-    receipt = liquidate(state, "carl", "BTC-USD", "dave", ticks(btc, "49000"), lots(btc, "0.5"))
+    account_with(impl, state, "carl", "49900", [("BTC-USD", "-1", "45000", "20000")])
+    set_marks(impl, state, DYDX_MARKS)
+    new_account(impl, state, "dave", "1,000,000")
+    receipt = impl.liquidate(state, "carl", "BTC-USD", "dave", ticks(btc, "49000"),
+                             lots(btc, "0.5"))
     assert receipt.amounts["fund_delta"] == receipt.amounts["fee"] == 122_500_000
-    assert equity_quote(state.account("carl"), state.marks, state.profile) == 277_500_000
+    assert impl.equity_quote(state.account("carl"), state.marks, state.profile) == 277_500_000
 
 
 @pytest.mark.rule("LIQ-FUNDING-1")
-def test_dydx_funding_settlement_rounding_LIQ_FUNDING_1():
+def test_dydx_funding_settlement_rounding_LIQ_FUNDING_1(impl):
     """dYdX ``GetSettlementPpm`` doc comment: "accounts A, B are to receive 102.5 quote quantums;
     account C is to pay 205 quote quantums. After settlement, accounts A, B are credited 102 quote
     quantum each; account C is debited 205 quote quantums." Reproduced with A and B short 0.1 and C
@@ -1228,35 +1226,35 @@ def test_dydx_funding_settlement_rounding_LIQ_FUNDING_1():
     Source: dydxprotocol/v4-chain protocol/x/perpetuals/keeper/perpetual.go, GetSettlementPpm
     (stored copy without a recorded commit). Rules: LIQ-FUNDING-1, LIQ-FUNDING-2, LIQ-ROUND-3."""
     fund = bare_market("FUND-USD", 1, 0, dydx_tier(200_000, 500_000))
-    state = venue(with_markets(get_profile("dydx_v4"), "dydx_funding", fund), {})
+    state = venue(impl, with_markets(get_profile("dydx_v4"), "dydx_funding", fund), {})
     for account_id in ("A", "B", "C"):
-        new_account(state, account_id, "1,000")
-    open_position(state, "A", "FUND-USD", "-0.1", "1025", counterparty="C")
-    open_position(state, "B", "FUND-USD", "-0.1", "1025", counterparty="C")
+        new_account(impl, state, account_id, "1,000")
+    open_position(impl, state, "A", "FUND-USD", "-0.1", "1025", counterparty="C")
+    open_position(impl, state, "B", "FUND-USD", "-0.1", "1025", counterparty="C")
     before = {a: state.account(a).quote for a in ("A", "B", "C")}
-    result = apply_funding(state, "FUND-USD", 1)
+    result = impl.apply_funding(state, "FUND-USD", 1)
     assert {a: state.account(a).quote - before[a] for a in before} == {"A": 102, "B": 102,
                                                                         "C": -205}
     assert result.amounts["residual"] == 1 and state.holders[FEE_SINK] == 1
 
 
 @pytest.mark.rule("LIQ-TRIGGER-1")
-def test_dydx_liquidation_is_strict_LIQ_TRIGGER_1():
+def test_dydx_liquidation_is_strict_LIQ_TRIGGER_1(impl):
     """dYdX ``IsLiquidatable``: liquidatable iff MMR > 0 and MMR > NC, so NC == MMR is not.
     BTC-USD (Large-Cap, MMF 3%) long 1 BTC: at $50,000 the MMR is 1,500 and NC 1,500 (not
     liquidatable); at $49,999 the MMR is 1,499.97 and NC 1,499 (liquidatable).
     Source: dydxprotocol/v4-chain protocol/lib/margin/risk.go
     @3c7fd6dd4ace7daf66e5050e92bb4d24138b618e. Rule: LIQ-TRIGGER-1."""
-    state = venue(get_profile("dydx_v4"), {"BTC-USD": "50000"})
-    new_account(state, "trader", "1500")
-    open_position(state, "trader", "BTC-USD", "1", "50000", mark_during="100000")
-    set_marks(state, {"BTC-USD": "50000"})
+    state = venue(impl, get_profile("dydx_v4"), {"BTC-USD": "50000"})
+    new_account(impl, state, "trader", "1500")
+    open_position(impl, state, "trader", "BTC-USD", "1", "50000", mark_during="100000")
+    set_marks(impl, state, {"BTC-USD": "50000"})
     trader = state.account("trader")
-    assert account_maintenance_margin_quote(trader, state.marks, state.profile) == usd("1500")
-    assert equity_quote(trader, state.marks, state.profile) == usd("1500")
-    assert not is_liquidatable(trader, state)
-    set_marks(state, {"BTC-USD": "49999"})
-    assert is_liquidatable(trader, state)
+    assert impl.account_maintenance_margin_quote(trader, state.marks, state.profile) == usd("1500")
+    assert impl.equity_quote(trader, state.marks, state.profile) == usd("1500")
+    assert not impl.is_liquidatable(trader, state)
+    set_marks(impl, state, {"BTC-USD": "49999"})
+    assert impl.is_liquidatable(trader, state)
 
 
 def _dydx_docs_profile() -> Profile:
@@ -1268,7 +1266,7 @@ def _dydx_docs_profile() -> Profile:
 
 
 @pytest.mark.rule("LIQ-PRICE-2")
-def test_dydx_docs_liquidation_price_examples_LIQ_PRICE_2():
+def test_dydx_docs_liquidation_price_examples_LIQ_PRICE_2(impl):
     """dYdX docs "Liquidations": isolated "p' = (e - s*p) / (|s|*MMF - s)" with e = 1000, s = -3,
     p = 3000, MMF 0.05: "10000/3.15 ~= 3174.60", equity at p' "$476.2"; cross "p' = (e - s*p -
     MMR_o)/(|s|*MMF - s)" with ETH short 1.5 @ 3000 (MMF 5%) and STRK 1000 @ 1.75 (MMF 10%): MMR_o =
@@ -1276,22 +1274,22 @@ def test_dydx_docs_liquidation_price_examples_LIQ_PRICE_2():
     Source: dydxprotocol/v4-documentation docs/pages/concepts/trading/liquidations.mdx
     @df2cc995218196355dacc139d6695536947c0e7e (https://docs.dydx.xyz/concepts/trading/liquidations).
     Rules: LIQ-PRICE-2, LIQ-TIER-5."""
-    state = venue(_dydx_docs_profile(), {"ETH-USD": "3000", "STRK-USD": "1.75"})
+    state = venue(impl, _dydx_docs_profile(), {"ETH-USD": "3000", "STRK-USD": "1.75"})
     eth = state.market("ETH-USD")
-    account_with(state, "isolated", "10000", [("ETH-USD", "-3", "3000", "3000")])
+    account_with(impl, state, "isolated", "10000", [("ETH-USD", "-3", "3000", "3000")])
     isolated = state.account("isolated")
-    assert equity_quote(isolated, state.marks, state.profile) == usd("1000")  # e
-    liq = liquidation_price(isolated, "ETH-USD", state.marks, state.profile)
+    assert impl.equity_quote(isolated, state.marks, state.profile) == usd("1000")  # e
+    liq = impl.liquidation_price(isolated, "ETH-USD", state.marks, state.profile)
     assert price_of(liq.exact, eth) == Fraction(10_000) / Fraction("3.15")
     assert display(price_of(liq.exact, eth), 2, "half_up") == "3174.60"
     equity_at_liq = Fraction(10_000) - 3 * price_of(liq.exact, eth)  # = 3 * p' * 5%
     assert display(equity_at_liq, 1, "half_up") == "476.2"
 
-    account_with(state, "cross", "3750", [("ETH-USD", "-1.5", "3000", "3000"),
+    account_with(impl, state, "cross", "3750", [("ETH-USD", "-1.5", "3000", "3000"),
                                           ("STRK-USD", "1000", "1.75", "1.75")])
     cross = state.account("cross")
-    assert equity_quote(cross, state.marks, state.profile) == usd("1000")
-    liq = liquidation_price(cross, "ETH-USD", state.marks, state.profile)
+    assert impl.equity_quote(cross, state.marks, state.profile) == usd("1000")
+    liq = impl.liquidation_price(cross, "ETH-USD", state.marks, state.profile)
     assert price_of(liq.exact, eth) == Fraction(5_325) / Fraction("1.575")  # (1000+4500-175)/1.575
     assert display(price_of(liq.exact, eth), 2, "half_up") == "3380.95"
 
@@ -1337,7 +1335,7 @@ def test_hyperliquid_maintenance_deduction_LIQ_TIER_2():
     assert initial_margin_quote(twenty_x, usd("10,000")) == usd("500")
 
 
-def _hyperliquid_formula(state: State, account_id: str, market_id: str) -> Fraction:
+def _hyperliquid_formula(impl, state: State, account_id: str, market_id: str) -> Fraction:
     """Hyperliquid's published liquidation price, in quote per base unit:
     "liq_price = price - side * margin_available / position_size / (1 - l * side)", l = 1 /
     MAINTENANCE_LEVERAGE of the tier at the liquidation price, margin_available = account value
@@ -1345,7 +1343,7 @@ def _hyperliquid_formula(state: State, account_id: str, market_id: str) -> Fract
     in; the other positions' requirement is the model's (integer) one."""
     account, profile = state.account(account_id), state.profile
     market = profile.market(market_id)
-    root = liquidation_price(account, market_id, state.marks, profile).exact
+    root = impl.liquidation_price(account, market_id, state.marks, profile).exact
     size = abs(account.position(market_id))
     side = 1 if account.position(market_id) > 0 else -1
     tier = tier_for(market, root * size * market.value_per_lot_tick)
@@ -1358,45 +1356,47 @@ def _hyperliquid_formula(state: State, account_id: str, market_id: str) -> Fract
         for m, lots_held in account.positions.items() if m != market_id)
     required = Fraction(others) / unit + position_size * price * rate \
         - Fraction(tier.maint_deduction_quote) / unit
-    margin_available = Fraction(equity_quote(account, state.marks, profile)) / unit - required
+    margin_available = Fraction(impl.equity_quote(account, state.marks, profile)) / unit - required
     return price - side * margin_available / position_size / (1 - rate * side)
 
 
 @pytest.mark.rule("LIQ-PRICE-2")
-def test_hyperliquid_liquidation_price_formula_LIQ_PRICE_2():
+def test_hyperliquid_liquidation_price_formula_LIQ_PRICE_2(impl):
     """Hyperliquid "Liquidations": the published liquidation-price formula equals the model's exact
     root, isolated and cross, long and short, and across the BTC tier boundary (150M). No numeric
     example is published; the isolated long 1 BTC @ 100,000 at 10x (l = 1/80) gives 7,200,000 / 79.
     Source: https://hyperliquid.gitbook.io/hyperliquid-docs/trading/liquidations .
     Rules: LIQ-PRICE-2, LIQ-TIER-2."""
-    state = venue(get_profile("hyperliquid"), {"BTC": "100000", "ETH": "4000"})
-    new_account(state, "iso_long", "10,000", isolated_market="BTC")
-    open_position(state, "iso_long", "BTC", "1", "100000")
-    new_account(state, "iso_short", "4,000", isolated_market="ETH")
-    open_position(state, "iso_short", "ETH", "-10", "4000")
-    new_account(state, "cross", "20,000")
-    open_position(state, "cross", "BTC", "1", "100000")
-    open_position(state, "cross", "ETH", "-10", "4000")
-    new_account(state, "large", "20,000,000", isolated_market="BTC")  # 200M notional, tier 2
-    open_position(state, "large", "BTC", "2000", "100000")
-    set_marks(state, {"BTC": "100000", "ETH": "4000"})
+    state = venue(impl, get_profile("hyperliquid"), {"BTC": "100000", "ETH": "4000"})
+    new_account(impl, state, "iso_long", "10,000", isolated_market="BTC")
+    open_position(impl, state, "iso_long", "BTC", "1", "100000")
+    new_account(impl, state, "iso_short", "4,000", isolated_market="ETH")
+    open_position(impl, state, "iso_short", "ETH", "-10", "4000")
+    new_account(impl, state, "cross", "20,000")
+    open_position(impl, state, "cross", "BTC", "1", "100000")
+    open_position(impl, state, "cross", "ETH", "-10", "4000")
+    new_account(impl, state, "large", "20,000,000", isolated_market="BTC")  # 200M notional, tier 2
+    open_position(impl, state, "large", "BTC", "2000", "100000")
+    set_marks(impl, state, {"BTC": "100000", "ETH": "4000"})
     btc = state.market("BTC")
 
     for account_id, market_id in (("iso_long", "BTC"), ("iso_short", "ETH"), ("cross", "BTC"),
                                   ("cross", "ETH"), ("large", "BTC")):
         market = state.market(market_id)
-        model = liquidation_price(state.account(account_id), market_id, state.marks, state.profile)
-        assert price_of(model.exact, market) == _hyperliquid_formula(state, account_id, market_id)
-    iso_long = liquidation_price(state.account("iso_long"), "BTC", state.marks, state.profile)
+        model = impl.liquidation_price(state.account(account_id), market_id, state.marks,
+                                       state.profile)
+        formula = _hyperliquid_formula(impl, state, account_id, market_id)
+        assert price_of(model.exact, market) == formula
+    iso_long = impl.liquidation_price(state.account("iso_long"), "BTC", state.marks, state.profile)
     assert price_of(iso_long.exact, btc) == Fraction(7_200_000, 79)
-    large = liquidation_price(state.account("large"), "BTC", state.marks, state.profile)
+    large = impl.liquidation_price(state.account("large"), "BTC", state.marks, state.profile)
     # 20M + 2000(P - 100,000) = 2000P/40 - 1,875,000  =>  P = 178,125,000 / 1,950
     assert price_of(large.exact, btc) == Fraction(178_125_000, 1_950)
     assert tier_for(btc, large.exact * lots(btc, "2000") * btc.value_per_lot_tick) is btc.tiers[1]
 
 
 @pytest.mark.rule("LIQ-EXEC-1")
-def test_hyperliquid_partial_liquidation_and_backstop_thresholds_LIQ_EXEC_1():
+def test_hyperliquid_partial_liquidation_and_backstop_thresholds_LIQ_EXEC_1(impl):
     """Hyperliquid "Liquidations": "For liquidatable positions larger than 100k USDC ..., only 20%
     of the position will be sent as a market liquidation order to the book"; "If the account equity
     drops below 2/3 of the maintenance margin without successful liquidation through the book, a
@@ -1404,45 +1404,45 @@ def test_hyperliquid_partial_liquidation_and_backstop_thresholds_LIQ_EXEC_1():
     MM 1,137.5 but > 2/3 MM = 758.33 (book liquidation); at 90,700 equity 700 < 2/3 * 1,133.75.
     Source: https://hyperliquid.gitbook.io/hyperliquid-docs/trading/liquidations .
     Rules: LIQ-EXEC-1, LIQ-TRIGGER-1, LIQ-TRIGGER-2."""
-    state = venue(get_profile("hyperliquid"), {"BTC": "100000"})
+    state = venue(impl, get_profile("hyperliquid"), {"BTC": "100000"})
     btc = state.market("BTC")
-    new_account(state, "at_threshold", "10,000")
-    open_position(state, "at_threshold", "BTC", "1", "100000")  # 100,000 USDC: not larger
-    new_account(state, "above", "10,000")
-    open_position(state, "above", "BTC", "1.00001", "100000")  # 100,001 USDC
-    set_marks(state, {"BTC": "100000"})
+    new_account(impl, state, "at_threshold", "10,000")
+    open_position(impl, state, "at_threshold", "BTC", "1", "100000")  # 100,000 USDC: not larger
+    new_account(impl, state, "above", "10,000")
+    open_position(impl, state, "above", "BTC", "1.00001", "100000")  # 100,001 USDC
+    set_marks(impl, state, {"BTC": "100000"})
     assert liquidation_size_lots(state.account("at_threshold"), "BTC", state) == lots(btc, "1")
     # 20% of 100,001 lots = 20,000.2, rounded up to whole lots (close more, not less)
     assert liquidation_size_lots(state.account("above"), "BTC", state) == 20_001
 
     account = state.account("at_threshold")
-    set_marks(state, {"BTC": "91000"})
-    assert is_liquidatable(account, state) and not is_below_backstop(account, state)
-    set_marks(state, {"BTC": "90700"})
-    assert is_liquidatable(account, state) and is_below_backstop(account, state)
+    set_marks(impl, state, {"BTC": "91000"})
+    assert impl.is_liquidatable(account, state) and not impl.is_below_backstop(account, state)
+    set_marks(impl, state, {"BTC": "90700"})
+    assert impl.is_liquidatable(account, state) and impl.is_below_backstop(account, state)
 
 
 @pytest.mark.rule("LIQ-ADL-2")
-def test_hyperliquid_adl_sorting_index_LIQ_ADL_2():
+def test_hyperliquid_adl_sorting_index_LIQ_ADL_2(impl):
     """Hyperliquid "Auto-deleveraging": "The specific sorting index to determine the affected users
     in profit is (mark_price / entry_price) * (notional_position / account_value)". Long 1 BTC @
     100,000 with 10,000, mark 110,000: (110,000 / 100,000) * (110,000 / 20,000) = 6.05.
     Source: https://hyperliquid.gitbook.io/hyperliquid-docs/trading/auto-deleveraging .
     Rule: LIQ-ADL-2."""
-    state = venue(get_profile("hyperliquid"), {})
-    new_account(state, "trader", "10,000")
-    open_position(state, "trader", "BTC", "1", "100000")
-    set_marks(state, {"BTC": "110000"})
+    state = venue(impl, get_profile("hyperliquid"), {})
+    new_account(impl, state, "trader", "10,000")
+    open_position(impl, state, "trader", "BTC", "1", "100000")
+    set_marks(impl, state, {"BTC": "110000"})
     assert score_price_ratio_leverage(state.account("trader"), "BTC", state) == Fraction(605, 100)
 
 
 @pytest.mark.rule("LIQ-TRADE-2")
-def test_opening_helper_goes_through_the_margin_check_LIQ_TRADE_2():
+def test_opening_helper_goes_through_the_margin_check_LIQ_TRADE_2(impl):
     """The helper that opens positions goes through the model's margin check: an opening that the
     example's own mark cannot support is rejected, which is why some dYdX states are opened with
     the mark moved (see open_position). Rule: LIQ-TRADE-2."""
-    state = venue(_dydx_testutil(), DYDX_MARKS)
-    new_account(state, "thin", "499")
+    state = venue(impl, _dydx_testutil(), DYDX_MARKS)
+    new_account(impl, state, "thin", "499")
     with pytest.raises(Rejection) as raised:
-        open_position(state, "thin", "BTC-USD", "0.1", "50000")  # IM 1,000 > equity 499
+        open_position(impl, state, "thin", "BTC-USD", "0.1", "50000")  # IM 1,000 > equity 499
     assert raised.value.code == ResultCode.INSUFFICIENT_INITIAL_MARGIN

@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -43,6 +44,9 @@ from .positions_bulk import BookArrays, build_book, columns_of_rows, read_column
 from .scenario import (ScenarioError, _converted, _synthetic, default_scenario, load_scenario,
                        positions_file, scenario_parts)
 from .statefile import check_outside_supply
+
+if TYPE_CHECKING:  # the compiled engine is imported where a run starts, not with this module
+    from liqspec.fast.cascade import ArrayCascadeResult
 
 __all__ = ["BulkScenario", "BulkRun", "parse_bulk_scenario", "load_bulk_scenario",
            "default_bulk_scenario", "run", "run_book", "EVENT_SCHEMA", "CHUNK_EVENTS"]
@@ -127,7 +131,7 @@ class BulkRun:
     int64 columns, formatted on demand."""
 
     scenario: BulkScenario
-    arrays: object = field(repr=False)
+    arrays: ArrayCascadeResult = field(repr=False)
     _names: pa.Array | None = field(default=None, repr=False)
 
     def account_names(self) -> pa.Array:

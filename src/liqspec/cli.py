@@ -30,7 +30,8 @@ import importlib
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from liqspec import __version__
 from liqspec.explain import explain_loaded, render_text
@@ -39,6 +40,10 @@ from liqspec.reference.profiles import PROFILES, profile_summary
 from liqspec.statefile import (StateFileError, decode_text, example_text, load, load_example,
                                loads)
 from liqspec.usage import EXIT_USAGE, InputError
+
+if TYPE_CHECKING:  # imported by the commands that need them, when they run
+    from liqspec.bulk import BulkScenario
+    from liqspec.scenario import Scenario
 
 PROG = "liqspec"
 #: exit status after Ctrl-C, as a shell reports a process ended by SIGINT (128 + 2)
@@ -160,9 +165,10 @@ def _run_simulate(args: argparse.Namespace) -> str:
     from liqspec.scenario import ScenarioError, default_scenario, load_scenario, parse_scenario
     from liqspec.simulate import OutputError, simulate
 
-    parse = parse_scenario
+    parse: Callable[..., Scenario | BulkScenario] = parse_scenario
     if args.engine == "fast":  # the book in columns, straight into the engine's arrays
-        from liqspec.bulk import parse_bulk_scenario as parse
+        from liqspec.bulk import parse_bulk_scenario
+        parse = parse_bulk_scenario
     source = args.scenario
     if source is None:
         scenario = default_scenario(parse)

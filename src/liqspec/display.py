@@ -11,7 +11,7 @@ def group_digits(decimal_text: str) -> str:
     """``"-1234567.5"`` -> ``"-1,234,567.5"``: thousands separators for reading, exact digits."""
     sign = "-" if decimal_text.startswith("-") else ""
     whole, dot, frac = decimal_text.lstrip("-").partition(".")
-    groups = []
+    groups: list[str] = []
     while len(whole) > 3:
         whole, groups = whole[:-3], [whole[-3:]] + groups
     return sign + ",".join([whole] + groups) + dot + frac

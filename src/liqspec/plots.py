@@ -15,17 +15,43 @@ Integers from the run become floats only here, to be drawn.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from liqspec.reference.cascade import CascadeResult, liquidation_map
+from liqspec.reference.cascade import Event, StepRecord, Summary, liquidation_map
 from liqspec.reference.state import State
 from liqspec.reference.units import from_units
 from liqspec.display import group_digits
+
+
+
+class CascadeRecord(Protocol):
+    """What the plots read of a cascade run: its events, its step records and its summary, never
+    its final venue (a ``CascadeResult``, or a bulk run's :class:`RunRecord`)."""
+
+    @property
+    def events(self) -> Sequence[Event]: ...
+
+    @property
+    def steps(self) -> Sequence[StepRecord]: ...
+
+    @property
+    def summary(self) -> Summary | None: ...
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A cascade run as the plots read it, where no final venue is kept (a bulk run)."""
+
+    events: Sequence[Event]
+    steps: Sequence[StepRecord]
+    summary: Summary | None
+
 
 #: colours (colour-blind safe, Okabe-Ito)
 INDEX_COLOUR = "#7f7f7f"
@@ -75,7 +101,7 @@ def _time_axis(seconds: Sequence[int]) -> tuple[list[float], str, float]:
     return [t / unit for t in seconds], f"time ({name})", unit
 
 
-def _step_width(result: CascadeResult, unit_s: float) -> float:
+def _step_width(result: CascadeRecord, unit_s: float) -> float:
     """One step on the time axis (a path has at least one step; one step is drawn 1 wide)."""
     steps = result.steps
     return (steps[1].time_s - steps[0].time_s) / unit_s if len(steps) > 1 else 1.0
@@ -90,7 +116,7 @@ def _save(figure: Figure, path: Path) -> Path:
 
 # -- price path ------------------------------------------------------------------------------------
 
-def liquidated_notional_by_step(result: CascadeResult, market_id: str) -> list[int]:
+def liquidated_notional_by_step(result: CascadeRecord, market_id: str) -> list[int]:
     """Quote notional of the liquidation fills (book and backstop) in ``market_id`` at each step,
     counted as the cascade counts them for ``StepRecord.liquidated_notional_quote``."""
     per_step = [0] * len(result.steps)
@@ -101,7 +127,7 @@ def liquidated_notional_by_step(result: CascadeResult, market_id: str) -> list[i
     return per_step
 
 
-def lowest_mark_by_step(result: CascadeResult, market_id: str) -> list[int]:
+def lowest_mark_by_step(result: CascadeRecord, market_id: str) -> list[int]:
     """The lowest mark each step reached: its rounds move the mark (``mark`` events), and the
     step record keeps only where it ended."""
     lowest = [min(r.index_ticks[market_id], r.mark_ticks[market_id]) for r in result.steps]
@@ -111,7 +137,7 @@ def lowest_mark_by_step(result: CascadeResult, market_id: str) -> list[int]:
     return lowest
 
 
-def plot_price_path(result: CascadeResult, state: State, path: Path, title: str = "") -> Path:
+def plot_price_path(result: CascadeRecord, state: State, path: Path, title: str = "") -> Path:
     """Index and mark per step for each market, liquidated notional per step as bars."""
     profile = state.profile
     markets = sorted(result.steps[0].index_ticks) if result.steps else []
@@ -161,7 +187,7 @@ def plot_price_path(result: CascadeResult, state: State, path: Path, title: str 
 
 # -- insurance fund --------------------------------------------------------------------------------
 
-def adl_notional_by_step(result: CascadeResult) -> list[int]:
+def adl_notional_by_step(result: CascadeRecord) -> list[int]:
     """Quote value of the auto-deleveraging fills at each step (their cash legs)."""
     per_step = [0] * len(result.steps)
     for event in result.events:
@@ -170,7 +196,7 @@ def adl_notional_by_step(result: CascadeResult) -> list[int]:
     return per_step
 
 
-def plot_insurance_fund(result: CascadeResult, state: State, path: Path,
+def plot_insurance_fund(result: CascadeRecord, state: State, path: Path,
                         title: str = "") -> Path:
     """The fund after each step, its balance before the run and its minimum as lines; ADL volume
     and written-off bad debt per step as bars on a second axis when there are any."""
@@ -214,7 +240,7 @@ def plot_insurance_fund(result: CascadeResult, state: State, path: Path,
         def exact(amount: int) -> str:
             return group_digits(from_units(amount, decimals))
 
-        ax.axhline(start, color=INDEX_COLOUR, linestyle=":", linewidth=1,
+        ax.axhline(_scale(summary.insurance_fund_start_quote, decimals), color=INDEX_COLOUR, linestyle=":", linewidth=1,
                    label=f"start: {exact(summary.insurance_fund_start_quote)} {asset}")
         if summary.insurance_fund_min_quote < summary.insurance_fund_start_quote:
             ax.axhline(_scale(summary.insurance_fund_min_quote, decimals),
@@ -261,7 +287,7 @@ def bucket_levels(levels: Sequence[tuple[int, int]], width_ticks: int) -> dict[i
 
 
 def plot_liquidation_map(state: State, config: Any, path: Path, title: str = "",
-                         result: CascadeResult | None = None,
+                         result: CascadeRecord | None = None,
                          levels_by_market: Mapping[str, list[tuple[int, int]]] | None = None
                          ) -> Path:
     """Per market: before the shock, the notional liquidated at each price (LIQ-CASCADE-6),
@@ -347,7 +373,7 @@ def plot_liquidation_map(state: State, config: Any, path: Path, title: str = "",
     return _save(figure, path)
 
 
-def render_all(result: CascadeResult, state: State, config: Any, out_dir: Path,
+def render_all(result: CascadeRecord, state: State, config: Any, out_dir: Path,
                name: str | None = None,
                levels_by_market: Mapping[str, list[tuple[int, int]]] | None = None
                ) -> Mapping[str, Path]:

@@ -50,18 +50,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from liqspec.reference.collateral import deposit, open_account
 from liqspec.reference.errors import LiqspecError, ResultCode
-from liqspec.reference.insurance import fund_insurance
 from liqspec.reference.invariants import all_violations
-from liqspec.reference.ledger import open_at_entry
 from liqspec.reference.margin import (account_initial_margin_quote,
                                       account_maintenance_margin_quote, equity_quote,
                                       open_interest_quote)
 from liqspec.reference.profile import Profile
-from liqspec.reference.state import BACKSTOP, HOLDERS, LIQUIDITY, State, new_state
+from liqspec.reference.state import BACKSTOP, HOLDERS, LIQUIDITY, State
 # The JSON state loader's exact converters: one definition of "a human decimal in integer units".
-from liqspec.statefile import StateFileError, field_price_ticks, field_quote, field_units
+from liqspec.statefile import (Opening, OpeningFill, StateFileError, build_venue,
+                               field_price_ticks, field_quote, field_units)
 
 #: the columns of a positions file, in the documented order
 COLUMNS = ("account", "wallet", "market", "size", "entry_price", "isolated")
@@ -372,22 +370,16 @@ def build_state(profile: Profile, marks: Mapping[str, int], rows: Sequence[Posit
             raise reserved_error(row)
         accounts.setdefault(row.account_id, row)
 
-    state = new_state(profile, marks)
-    if insurance_fund_quote:
-        fund_insurance(state, insurance_fund_quote)  # LIQ-INSURANCE-2
-    open_account(state, book_account, role=LIQUIDITY)
-    if backstop_vault:
-        open_account(state, backstop_vault, role=BACKSTOP)
-    for account_id, first in accounts.items():
-        open_account(state, account_id, isolated_market=first.isolated_market)
-        if first.wallet_quote:
-            try:
-                deposit(state, account_id, first.wallet_quote)  # LIQ-DEPOSIT-1
-            except LiqspecError as error:  # the outside holder left the int64 domain
-                raise first.error("wallet", str(error), error.code) from None
-    for row in rows:
-        if row.size_lots:
-            _open_position(state, row, book_account)
+    firsts = list(accounts.values())
+    booked = [row for row in rows if row.size_lots]
+    state = build_venue(
+        profile, marks,
+        [Opening(first.account_id, first.wallet_quote, first.isolated_market) for first in firsts],
+        [OpeningFill(row.account_id, row.market_id, row.size_lots, row.entry_price_ticks)
+         for row in booked],
+        book_account, _RowBlame(firsts, booked), insurance_fund_quote=insurance_fund_quote,
+        open_first=[(book_account, LIQUIDITY)] + ([(backstop_vault, BACKSTOP)]
+                                                   if backstop_vault else []))
     _check_domain(state, accounts)
     violations = all_violations(state)
     assert not violations, f"built state breaks invariants: {violations}"
@@ -404,13 +396,21 @@ def reserved_error(row: PositionRow) -> PositionsError:
                                 f"liquidity account or the backstop vault)")
 
 
-def _open_position(state: State, row: PositionRow, book_account: str) -> None:
-    """One opening fill at the entry price against the book's liquidity (LIQ-LEDGER-2)."""
-    try:
-        open_at_entry(state, row.account_id, book_account, row.market_id, row.size_lots,
-                      row.entry_price_ticks)
-    except LiqspecError as error:
-        raise row.error("size", str(error), error.code) from None
+@dataclass(frozen=True)
+class _RowBlame:
+    """A building error as the row at fault: the fund as it is, a wallet or a size."""
+
+    firsts: list[PositionRow]  # each account's first row, in opening order
+    booked: list[PositionRow]  # the rows with a position, in booking order
+
+    def fund(self, error: LiqspecError) -> LiqspecError:
+        return error
+
+    def wallet(self, opening: int, error: LiqspecError) -> LiqspecError:
+        return self.firsts[opening].error("wallet", str(error), error.code)
+
+    def fill(self, fill: int, error: LiqspecError) -> LiqspecError:
+        return self.booked[fill].error("size", str(error), error.code)
 
 
 def _check_domain(state: State, first_rows: Mapping[str, PositionRow]) -> None:

@@ -348,7 +348,7 @@ class _Records:
             return
         if self.kind == "csv":
             want = iter(numbers)
-            target = next(want)
+            target: int | None = next(want)
             for number, line, record in csv_records(self.path, self.file):
                 if number == target:
                     yield number, line, record
@@ -356,11 +356,12 @@ class _Records:
                     if target is None:
                         return
         else:
-            if self._table is None:
+            table = self._table
+            if table is None:  # read once, on the first request
                 import pyarrow.parquet as pq
-                self._table = pq.read_table(self.path)
+                table = self._table = pq.read_table(self.path)
             for number in numbers:
-                yield number, None, self._table.slice(number - 1, 1).to_pylist()[0]
+                yield number, None, table.slice(number - 1, 1).to_pylist()[0]
 
     def fetch(self, wanted: Sequence[int]) -> dict[int, tuple[int | None, Mapping[str, object]]]:
         return {number: (line, record)

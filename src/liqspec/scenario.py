@@ -108,8 +108,9 @@ from liqspec.reference.profiles import PROFILES, get_profile
 from liqspec.reference.state import HOLDERS, State
 # The JSON state loader's building blocks: one definition of a checked table and of an exact
 # human decimal, shared by both file formats.
-from liqspec.statefile import (StateFileError, check_outside_supply, decode_text, field_decimal,
-                               field_object, field_units, join_path)
+from liqspec.statefile import (StateFileError, TypeNames, check_outside_supply, checked_choice,
+                               checked_integer, checked_string, decode_text, field_decimal,
+                               field_object, field_units, join_path, type_name)
 
 from .positions import PositionRow, PositionsError, build_state, file_problem, load_positions
 from .synthetic import LEVERAGE_DISTRIBUTIONS, LOG_UNIFORM, SyntheticError, generate_book
@@ -162,23 +163,15 @@ class Scenario:
 
 # -- typed values ---------------------------------------------------------------------------------
 
+#: TOML's names of a value's type, as the error messages say them
+_TOML_TYPES: TypeNames = ((bool, "a boolean"), (int, "an integer"), (float, "a float"),
+                          (str, "a string"), (list, "an array"), (dict, "a table"),
+                          ((datetime.date, datetime.time), "a date or time"))
+
+
 def _kind(value: object) -> str:
     """A TOML value's type, as the error message names it."""
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a float"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, (datetime.date, datetime.time)):
-        return "a date or time"
-    return type(value).__name__
+    return type_name(value, _TOML_TYPES, lambda other: type(other).__name__)
 
 
 def _converted(function: Callable[..., T], *args: object) -> T:
@@ -198,9 +191,7 @@ def _table(value: object, path: str, required: tuple[str, ...] = (),
 
 
 def _string(value: object, path: str) -> str:
-    if not isinstance(value, str):
-        raise ScenarioError(path, f"expected a string, got {_kind(value)}")
-    return value
+    return checked_string(value, path, ScenarioError, _kind)
 
 
 def _name(value: object, path: str) -> str:
@@ -214,12 +205,7 @@ def _name(value: object, path: str) -> str:
 
 
 def _integer(value: object, path: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ScenarioError(path, f"expected an integer, got {_kind(value)}",
-                            ResultCode.NOT_AN_INTEGER)
-    if not low <= value <= high:
-        raise ScenarioError(path, f"must be in {low:,}..{high:,}, got {value:,}")
-    return value
+    return checked_integer(value, path, low, high, ScenarioError, _kind, number="{:,}")
 
 
 def _decimal_text(value: object, path: str) -> str:
@@ -274,10 +260,7 @@ def _fraction(value: object, path: str, interval: str) -> int:
 
 
 def _choice(value: object, path: str, allowed: tuple[str, ...]) -> str:
-    text = _string(value, path)
-    if text not in allowed:
-        raise ScenarioError(path, f"{text!r} is not one of {', '.join(allowed)}")
-    return text
+    return checked_choice(value, path, allowed, ScenarioError, _kind)
 
 
 def _unknown(path: str, name: str, known: list[str], what: str, where: str = "",

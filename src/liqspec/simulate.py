@@ -198,9 +198,8 @@ def simulate_bulk(scenario: Any, out_dir: str | Path, plots: bool = True,
                            scenario_name=scenario.name, seed=scenario.seed)
         if plots:
             from liqspec import plots as plotting
-            from liqspec.reference.cascade import CascadeResult
 
-            view = CascadeResult(None, bulk.plot_events(crash), crash.steps, crash.summary)
+            view = plotting.RunRecord(bulk.plot_events(crash), crash.steps, crash.summary)
             levels = {m: bulk.liquidation_levels(scenario.book, m)
                       for m in scenario.config.path.index_ticks}
             files.update(plotting.render_all(view, initial, scenario.config, stage,

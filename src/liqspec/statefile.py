@@ -100,10 +100,12 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
+from typing import Protocol
 
 from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN, PPM, checked
 from liqspec.reference.collateral import deposit, open_account
@@ -264,20 +266,21 @@ def join_path(path: str, key: str) -> str:
     return f"{path}.{part}" if path else part
 
 
+#: a value's type as a file format names it: (Python types, name), the first match wins
+TypeNames = tuple[tuple[type | tuple[type, ...], str], ...]
+
+#: JSON's names (numbers are read as Decimal or int)
+_JSON_TYPES: TypeNames = ((type(None), "null"), (bool, "a boolean"), ((int, Decimal), "a number"),
+                          (str, "a string"), (list, "a list"), (dict, "an object"))
+
+
+def type_name(value: object, names: TypeNames, other: Callable[[object], str] = repr) -> str:
+    """``value``'s type in a file format's words (``names``), else ``other(value)``."""
+    return next((name for types, name in names if isinstance(value, types)), None) or other(value)
+
+
 def _type_name(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, Decimal)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return repr(value)
+    return type_name(value, _JSON_TYPES)
 
 
 def _fail(path: str, message: str, code: ResultCode = ResultCode.MALFORMED_STATE) -> StateFileError:
@@ -309,20 +312,35 @@ def _mapping(value: object, path: str) -> dict:
     return field_object(value, path, optional=tuple(value) if isinstance(value, dict) else ())
 
 
-def _string(value: object, path: str) -> str:
+def checked_string(value: object, path: str, fail: Callable[..., LiqspecError],
+                   kind: Callable[[object], str]) -> str:
+    """A string, else ``fail(path, message)`` naming the value's ``kind`` (each file format
+    passes its own error and its own type names)."""
     if not isinstance(value, str):
-        raise _fail(path, f"expected a string, got {_type_name(value)}")
+        raise fail(path, f"expected a string, got {kind(value)}")
     return value
+
+
+def checked_integer(value: object, path: str, low: int, high: int,
+                    fail: Callable[..., LiqspecError], kind: Callable[[object], str],
+                    number: str = "{}") -> int:
+    """An integer (not a boolean, not a decimal) within ``low..high``, else ``fail(path,
+    message, code)``; ``number`` formats the bounds and the value in the message."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise fail(path, f"expected an integer, got {kind(value)}", ResultCode.NOT_AN_INTEGER)
+    if not low <= value <= high:
+        low_text, high_text, got = (number.format(v) for v in (low, high, value))
+        raise fail(path, f"must be in {low_text}..{high_text}, got {got}")
+    return value
+
+
+def _string(value: object, path: str) -> str:
+    return checked_string(value, path, _fail, _type_name)
 
 
 def _integer(value: object, path: str, low: int, high: int) -> int:
     """A JSON integer (not a boolean, not a decimal) within ``low..high``."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _fail(path, f"expected an integer, got {_type_name(value)}",
-                    ResultCode.NOT_AN_INTEGER)
-    if not low <= value <= high:
-        raise _fail(path, f"must be in {low}..{high}, got {value}")
-    return value
+    return checked_integer(value, path, low, high, _fail, _type_name)
 
 
 def field_decimal(value: object, path: str) -> Decimal:
@@ -389,11 +407,17 @@ def field_price_ticks(value: object, price_decimals: int, path: str) -> int:
     return ticks
 
 
-def _choice(value: object, path: str, allowed: tuple[str, ...]) -> str:
-    text = _string(value, path)
+def checked_choice(value: object, path: str, allowed: tuple[str, ...],
+                   fail: Callable[..., LiqspecError], kind: Callable[[object], str]) -> str:
+    """One of ``allowed`` (a string), else ``fail(path, message)``."""
+    text = checked_string(value, path, fail, kind)
     if text not in allowed:
-        raise _fail(path, f"{text!r} is not one of {', '.join(allowed)}")
+        raise fail(path, f"{text!r} is not one of {', '.join(allowed)}")
     return text
+
+
+def _choice(value: object, path: str, allowed: tuple[str, ...]) -> str:
+    return checked_choice(value, path, allowed, _fail, _type_name)
 
 
 # -- the venue ----------------------------------------------------------------------------------
@@ -678,13 +702,23 @@ def _leverage(value: object, market: Market, lots: int, entry_ticks: int, path: 
     return value
 
 
-def _book_position(state: State, spec: _AccountSpec, market_id: str, lots: int,
-                   entry_ticks: int, where: str) -> None:
-    """One opening fill at the entry price against the opening counterparty (LIQ-LEDGER-2)."""
-    try:
-        open_at_entry(state, spec.account_id, OPENING_COUNTERPARTY, market_id, lots, entry_ticks)
-    except LiqspecError as error:
-        raise StateFileError(where, str(error).removeprefix(f"{where}: "), error.code) from None
+@dataclass(frozen=True)
+class _StateFileBlame:
+    """A building error as the field at fault: the fund, an account's quote, a position."""
+
+    specs: list[_AccountSpec]
+    fill_paths: list[str]
+
+    def fund(self, error: LiqspecError) -> LiqspecError:
+        return StateFileError("insurance_fund", str(error), error.code)
+
+    def wallet(self, opening: int, error: LiqspecError) -> LiqspecError:
+        return StateFileError(join_path(self.specs[opening].path, "quote"), str(error),
+                              error.code)
+
+    def fill(self, fill: int, error: LiqspecError) -> LiqspecError:
+        where = self.fill_paths[fill]
+        return StateFileError(where, str(error).removeprefix(f"{where}: "), error.code)
 
 
 def _check_domain(state: State, specs: list[_AccountSpec]) -> None:
@@ -699,6 +733,76 @@ def _check_domain(state: State, specs: list[_AccountSpec]) -> None:
             where = paths.get(account.account_id, "accounts")
             whose = "" if account.account_id in paths else f"{account.account_id}: "
             raise StateFileError(where, f"{whose}at these marks, {error}", error.code) from None
+
+
+# -- the one builder of a state from wallets and positions -----------------------------------------
+
+@dataclass(frozen=True)
+class Opening:
+    """An account a loader opens: its margin mode, the wallet deposited from ``outside``
+    (LIQ-DEPOSIT-1) and its chosen leverages, kept as given (LIQ-LEVERAGE-1)."""
+
+    account_id: str
+    wallet_quote: int
+    isolated_market: str | None = None
+    leverage: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OpeningFill:
+    """A position a loader books: one fill at its entry price against the loader's opening
+    counterparty (LIQ-LEDGER-2)."""
+
+    account_id: str
+    market_id: str
+    lots: int
+    entry_price_ticks: int
+
+
+class Blame(Protocol):
+    """How a loader names the input at fault when building fails: each returns the error to
+    raise for the reference's ``error``."""
+
+    def fund(self, error: LiqspecError) -> LiqspecError: ...
+    def wallet(self, opening: int, error: LiqspecError) -> LiqspecError: ...
+    def fill(self, fill: int, error: LiqspecError) -> LiqspecError: ...
+
+
+def build_venue(profile: Profile, marks: Mapping[str, int], openings: Sequence[Opening],
+                fills: Sequence[OpeningFill], counterparty: str, blame: Blame, *,
+                insurance_fund_quote: int = 0, open_first: Sequence[tuple[str, str]] = (),
+                open_after: Sequence[tuple[str, str]] = ()) -> State:
+    """A venue built through the reference's own operations, as the state file and the
+    positions file are both loaded: the insurance fund (LIQ-INSURANCE-2), the ``open_first``
+    accounts (ID, role), each opening's account with its wallet deposited, the ``open_after``
+    accounts, then every fill against ``counterparty``. Every movement is journaled, so base sums
+    to zero in every market and quote over all holders to zero (LIQ-INV-1, LIQ-INV-2); the
+    loader checks the value domain of the result itself."""
+    state = new_state(profile, marks)
+    if insurance_fund_quote:
+        try:
+            fund_insurance(state, insurance_fund_quote)  # LIQ-INSURANCE-2: from outside
+        except LiqspecError as error:
+            raise blame.fund(error) from None
+    for account_id, role in open_first:
+        open_account(state, account_id, role=role)
+    for index, opening in enumerate(openings):
+        open_account(state, opening.account_id, isolated_market=opening.isolated_market)
+        state.account(opening.account_id).leverage.update(opening.leverage)
+        if opening.wallet_quote:
+            try:
+                deposit(state, opening.account_id, opening.wallet_quote)  # LIQ-DEPOSIT-1
+            except LiqspecError as error:  # the outside holder's balance left the int64 domain
+                raise blame.wallet(index, error) from None
+    for account_id, role in open_after:
+        open_account(state, account_id, role=role)
+    for index, fill in enumerate(fills):
+        try:
+            open_at_entry(state, fill.account_id, counterparty, fill.market_id, fill.lots,
+                          fill.entry_price_ticks)
+        except LiqspecError as error:
+            raise blame.fill(index, error) from None
+    return state
 
 
 def check_outside_supply(fund_quote: int, wallets_quote: list[int], fund_path: str,
@@ -744,28 +848,19 @@ def parse_state(document: object) -> LoadedState:
 
     check_outside_supply(fund, [spec.wallet_quote for spec in specs], "insurance_fund",
                          profile.quote_decimals)
-    state = new_state(profile, marks)
-    try:
-        if fund:
-            fund_insurance(state, fund)  # LIQ-INSURANCE-2: from the outside holder
-    except LiqspecError as error:
-        raise StateFileError("insurance_fund", str(error), error.code) from None
-    for spec in specs:
-        open_account(state, spec.account_id, isolated_market=spec.isolated_market)
-        # a snapshot's chosen leverage is kept as given (checked by _leverage): set_leverage
-        # would refuse it on an account the snapshot has under water
-        state.account(spec.account_id).leverage.update(spec.leverage)
-        if spec.wallet_quote:
-            try:
-                deposit(state, spec.account_id, spec.wallet_quote)  # LIQ-DEPOSIT-1
-            except LiqspecError as error:  # the outside holder's balance left the int64 domain
-                raise StateFileError(join_path(spec.path, "quote"), str(error), error.code) from None
-    has_positions = any(spec.positions for spec in specs)
-    if has_positions:
-        open_account(state, OPENING_COUNTERPARTY, role=BACKSTOP)
-    for spec in specs:
-        for market_id, (lots, entry, where) in spec.positions.items():
-            _book_position(state, spec, market_id, lots, entry, where)
+    # a snapshot's chosen leverage is kept as given (checked by _leverage): set_leverage would
+    # refuse it on an account the snapshot has under water
+    openings = [Opening(spec.account_id, spec.wallet_quote, spec.isolated_market, spec.leverage)
+                for spec in specs]
+    booked = [(spec, market_id, lots, entry, where) for spec in specs
+              for market_id, (lots, entry, where) in spec.positions.items()]
+    fills = [OpeningFill(spec.account_id, market_id, lots, entry)
+             for spec, market_id, lots, entry, _ in booked]
+    has_positions = bool(fills)
+    state = build_venue(profile, marks, openings, fills, OPENING_COUNTERPARTY,
+                        _StateFileBlame(specs, [where for *_, where in booked]),
+                        insurance_fund_quote=fund,
+                        open_after=[(OPENING_COUNTERPARTY, BACKSTOP)] if has_positions else ())
 
     _check_domain(state, specs)
     # Every invariant holds on a loaded state, conservation included; if one did not, the loader

@@ -154,7 +154,7 @@ def execute(config: SweepConfig | str | os.PathLike | Mapping | None = None, cli
             bar.close()
         if owned is not None:
             close_client(owned)
-    if writer is not None:
+    if folder is not None:  # the rows went to its parts (the writer above)
         table = read_parts(folder.part_folders(), table_schema, keys)
     else:
         table = pa.concat_tables([done, to_table(rows, table_schema)])

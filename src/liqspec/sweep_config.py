@@ -82,13 +82,14 @@ import dataclasses
 import hashlib
 import itertools
 import math
+import os
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from liqspec.reference.arithmetic import INT64_MAX, PPM, div_ceil
 from liqspec.reference.errors import LiqspecError, ResultCode
@@ -501,7 +502,7 @@ def _path_specs(name: str, raw: object, base_dir: Path | None) -> list[PathSpec]
     if kind == BOOTSTRAP:
         history, digest = _history(merged, where, base_dir)
     # each key: its (raw value, parsed number) choices, a list sweeping them
-    choices: dict[str, list[tuple[object, object]]] = {}
+    choices: dict[str, list[tuple[object, int | float | None]]] = {}
     for key, value in merged.items():
         at = _join(where, key)
         if key in _PATH_SCALAR_KEYS:
@@ -515,13 +516,13 @@ def _path_specs(name: str, raw: object, base_dir: Path | None) -> list[PathSpec]
         raw_values = {k: c[0] for k, c in zip(keys, combo)}
         numbers = {(f"{k}_ppm" if k == "drop" else k): c[1] for k, c in zip(keys, combo)
                    if c[1] is not None}
-        specs.append(PathSpec(name, kind, int(raw_values["steps"]),
-                              int(raw_values["step_seconds"]), raw_values, numbers, history,
+        specs.append(PathSpec(name, kind, int(numbers["steps"]),
+                              int(numbers["step_seconds"]), raw_values, numbers, history,
                               digest))
     return specs
 
 
-def _path_number(key: str, value: object, path: str) -> object:
+def _path_number(key: str, value: object, path: str) -> int | float:
     if key == "steps":
         return _integer(value, path, 1, _MAX_PATH_STEPS)
     if key in ("step_seconds", "block"):
@@ -627,7 +628,7 @@ def loads_sweep(text: str, base_dir: str | Path | None = None,
     return parse_sweep(_checked(parse_toml, text), base_dir, source)
 
 
-def load_sweep(path: str | Path) -> SweepConfig:
+def load_sweep(path: str | os.PathLike[str]) -> SweepConfig:
     """Read and parse a sweep file; files it names are relative to its folder."""
     path = Path(path)
     return loads_sweep(_checked(read_text, path), base_dir=path.parent, source=str(path))
@@ -695,7 +696,8 @@ def _rename_markets(doc: dict, profile_name: str) -> None:
 
 def adjust_profile(profile: Profile, changes: tuple[tuple[str, object], ...]) -> Profile:
     """The profile with the sweep's profile parameters applied (validated by Profile itself)."""
-    updates: dict[str, object] = {}
+    # each value has its field's type (a market table, a policy name, an integer): Any here
+    updates: dict[str, Any] = {}
     for name, value in changes:
         if name == "maintenance_scale":
             scale_ppm = field_units(str(value), 6, name,

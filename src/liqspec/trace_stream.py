@@ -72,9 +72,9 @@ def json_values(column: pa.Array, plain: bool = False) -> pa.Array:
     out = pc.binary_join_element_wise('"', column, '"', "")
     if plain:
         return pc.fill_null(out, "null")
-    plain = pc.fill_null(pc.match_substring_regex(column, _JSON_PLAIN), True)
-    if not pc.all(plain).as_py():
-        where = np.flatnonzero(~plain.to_numpy(zero_copy_only=False))
+    plain_rows = pc.fill_null(pc.match_substring_regex(column, _JSON_PLAIN), True)
+    if not pc.all(plain_rows).as_py():
+        where = np.flatnonzero(~plain_rows.to_numpy(zero_copy_only=False))
         encoded = [json.dumps(v, ensure_ascii=True) for v in column.take(where).to_pylist()]
         values = out.to_pylist()
         for at, text in zip(where.tolist(), encoded):

@@ -25,7 +25,7 @@ KINDS = ("operations", "queries", "cascade", "venue")
 
 def _operations(seed: int, rng: random.Random) -> tuple[Any, Any, dict]:
     from liqspec.fast.compare import call_arguments
-    from liqspec.fast.scenarios import random_operations
+    from liqspec.fast.cases import random_operations
     scenario, calls = random_operations(seed)
     state = scenario.state()
     upto = rng.randrange(len(calls))
@@ -41,8 +41,8 @@ def _operations(seed: int, rng: random.Random) -> tuple[Any, Any, dict]:
 
 
 def _queries(seed: int, rng: random.Random) -> tuple[Any, Any, dict]:
-    from liqspec.fast.scenarios import random_scenario
-    scenario = random_scenario(seed, n_accounts=3)
+    from liqspec.fast.cases import random_case
+    scenario = random_case(seed, n_accounts=3)
     state = scenario.state()
     account = rng.choice(scenario.accounts).account_id
     market = rng.choice(list(scenario.profile.markets))
@@ -67,7 +67,7 @@ def _queries(seed: int, rng: random.Random) -> tuple[Any, Any, dict]:
 
 
 def _cascade(seed: int, rng: random.Random) -> tuple[Any, Any, dict]:
-    from liqspec.fast.scenarios import cascade_config_from_json, random_cascade
+    from liqspec.fast.cases import cascade_config_from_json, random_cascade
     scenario, config = random_cascade(seed)
     return scenario.profile, scenario.state(), request_op(
         "run_cascade", config=cascade_config_from_json(config))

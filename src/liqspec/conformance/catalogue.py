@@ -279,6 +279,6 @@ def ok_json(entry: Entry, state: State, result: Any) -> dict[str, Any]:
                 "events": [codec.plain(e) for e in result.events],
                 "steps": [codec.plain(s) for s in result.steps],
                 "summary": None if result.summary is None else codec.plain(result.summary)}
-    body = {"state": codec.state_to_json(state, journal=False)}
+    body: dict[str, Any] = {"state": codec.state_to_json(state, journal=False)}
     body["receipt"] = codec.receipt_to_json(result) if isinstance(result, ref.Receipt) else None
     return body

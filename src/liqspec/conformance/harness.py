@@ -98,6 +98,8 @@ def judge(name: str, expected: dict[str, Any], got: dict[str, Any]) -> dict[str,
             found = first_difference(_at(expected["ok"], part), _at(got["ok"], part), part)
             if found is not None:
                 break
+        # the whole answers differ (first_difference above), so the empty path finds a difference
+        assert found is not None
         path, want, have = found
         rule = _rule_at(expected["ok"], path) or _rule_at(got["ok"], path) or primary
         where = ".".join(map(str, path)) or "."
@@ -211,6 +213,8 @@ class Conform:
 
         small, asked = shrink(vector.request(), signature)
         expected = reference_answer(small)
+        # the original is a vector the reference answered, and shrink keeps only answered candidates
+        assert expected is not None
         minimal = Vector(vector.profile, vector.name, "shrunk",
                          f"{vector.suite}_{vector.case}", f"shrunk from {vector.folder}: "
                          f"{vector.description}", {"profile": small["profile"],

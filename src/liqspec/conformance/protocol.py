@@ -28,7 +28,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from liqspec.codec import FORMAT_VERSION, CodecError
 from liqspec.reference.errors import LiqspecError
@@ -108,7 +108,7 @@ class EngineProcess:
             self.record(message, answer)
         return answer
 
-    def _fail(self, kind: str, message: str, request: dict[str, Any]) -> None:
+    def _fail(self, kind: str, message: str, request: dict[str, Any]) -> NoReturn:
         if self.record is not None:
             self.record(request, None)
         tail = self.stderr_tail()
@@ -125,7 +125,7 @@ class EngineProcess:
         if answer.get("id") != request["id"]:
             self._fail("protocol", f"answer to id {answer.get('id')!r}, expected "
                                    f"{request['id']!r}", request)
-        body = {k: answer[k] for k in ("ok", "error", "unsupported") if k in answer}
+        body: dict[str, Any] = {k: answer[k] for k in ("ok", "error", "unsupported") if k in answer}
         if len(body) != 1:
             self._fail("malformed", f"an answer needs exactly one of ok, error, unsupported: "
                                     f"{_short(answer)}", request)

@@ -170,7 +170,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
 FILE_SCHEMA = {"meta.json": "meta", "pre.json": "pre", "op.json": "op", "post.json": "post",
                "error.json": "error"}
 
-_TYPES = {"object": dict, "array": list, "string": str, "null": type(None), "boolean": bool}
+_TYPES: dict[str, type] = {"object": dict, "array": list, "string": str, "null": type(None),
+                           "boolean": bool}
 
 
 def errors(document: Any, schema: dict[str, Any], root: dict[str, Any] | None = None,

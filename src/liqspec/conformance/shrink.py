@@ -99,7 +99,7 @@ def reference_answer(request: Request) -> dict[str, Any] | None:
         return None
 
 
-def shrink(request: Request, signature: Callable[[Request, dict[str, Any]], Any],
+def shrink(request: Request, signature: Callable[[Request, dict[str, Any] | None], Any],
            budget: int = 150) -> tuple[Request, int]:
     """The smallest request found that keeps ``signature(request, reference answer)`` (not None,
     equal to the original's); returns it and the number of engine questions asked."""

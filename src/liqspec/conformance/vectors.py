@@ -520,7 +520,7 @@ def _cascades(profile: Profile) -> Iterator[tuple]:
 
 def _random(profile: Profile, seed: int, cases: int) -> Iterator[tuple]:
     """Seeded states and operations on the venue (the ``liqspec difftest`` generators)."""
-    from liqspec.fast.scenarios import Scenario, _near_boundary_quote, _positions, random_calls
+    from liqspec.fast.cases import Case, _near_boundary_quote, _positions, random_calls
     rng = random.Random(f"{profile.name}/{seed}")
     made = 0
     while made < cases:
@@ -540,7 +540,7 @@ def _random(profile: Profile, seed: int, cases: int) -> Iterator[tuple]:
                                          rng.randint(1, 10**6)), marks[m], "book")
                  for m in profile.markets if rng.random() < 0.7}
         holders = {INSURANCE_FUND: fund, OUTSIDE: -fund - sum(a.quote for a in accounts)}
-        scenario = Scenario(seed, profile, marks, accounts, 0, {m: 0 for m in marks},
+        scenario = Case(seed, profile, marks, accounts, 0, {m: 0 for m in marks},
                             holders=holders, books=books)
         state = scenario.state()
         tag = f"s{seed}_{made}"
@@ -619,9 +619,9 @@ def archive_bytes(vectors: list[Vector], kind: str = "tar.gz") -> bytes:
     if kind == "zip":
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for name, data in members:
-                info = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))
-                info.compress_type = zipfile.ZIP_DEFLATED
-                archive.writestr(info, data)
+                entry = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))
+                entry.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(entry, data)
         return buffer.getvalue()
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as archive:
@@ -642,6 +642,7 @@ class VectorSource:
         self.location = location
         self.read: set[str] = set()
         self._members: dict[str, bytes] | None = None
+        self._folder: Path | None = None  # a folder tree's root; archives are read into _members
         if location is None:
             data = resources.files("liqspec.conformance").joinpath(SHIPPED).read_bytes()
             self._members = _unpack(data, "tar.gz")
@@ -649,12 +650,15 @@ class VectorSource:
             path = Path(location)
             self._members = _unpack(path.read_bytes(), "zip" if path.suffix == ".zip"
                                     else "tar.gz")
+        else:
+            self._folder = Path(location)
         self.files = self._list()
 
     def _list(self) -> list[str]:
         if self._members is not None:
             return sorted(self._members)
-        root = Path(self.location)
+        assert self._folder is not None  # neither the shipped set nor an archive: a folder
+        root = self._folder
         return sorted(str(p.relative_to(root)) for p in root.rglob("*.json")
                       if p.parent.name != "schemas")
 
@@ -662,7 +666,8 @@ class VectorSource:
         self.read.add(name)
         if self._members is not None:
             return self._members[name].decode()
-        return (Path(self.location) / name).read_text()
+        assert self._folder is not None  # neither the shipped set nor an archive: a folder
+        return (self._folder / name).read_text()
 
     def folders(self) -> list[str]:
         return sorted({name.rsplit("/", 1)[0] for name in self.files
@@ -695,7 +700,12 @@ def _unpack(data: bytes, kind: str) -> dict[str, bytes]:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             return {n: archive.read(n) for n in archive.namelist() if not n.endswith("/")}
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
-        return {m.name: archive.extractfile(m).read() for m in archive.getmembers() if m.isfile()}
+        members = {}
+        for member in archive.getmembers():
+            file = archive.extractfile(member) if member.isfile() else None
+            if file is not None:  # a regular file (directories have no content)
+                members[member.name] = file.read()
+        return members
 
 
 def compact() -> list[Vector]:

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from liqspec.fast.compare import REFERENCE, operations, run
-from liqspec.fast.scenarios import Scenario, random_scenario, scenario_to_json
+from liqspec.fast.cases import Case, random_case, case_to_json
 from liqspec.testing import TOY_MARKS, toy_profile
 from liqspec.reference import Account
 from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN
@@ -21,7 +21,7 @@ SEEDS = range(1, 81)
 OUT = Path(__file__).with_name("margin_and_prices.json")
 
 
-def boundary_scenarios() -> list[Scenario]:
+def boundary_cases() -> list[Case]:
     """Hand-placed boundaries on the toy venue: int64 limits, a tier floor, half-way rounding."""
     profile = toy_profile(backstop_ratio=(2, 3))
     top = INT64_MAX // 100  # one BTC lot at this many ticks is worth INT64_MAX - 7 quantums
@@ -35,20 +35,20 @@ def boundary_scenarios() -> list[Scenario]:
         ({"BTC": 1, "ETH": 3}, [Account("half", 0, {"ETH": 1}), Account("halfs", 0, {"ETH": -1}),
                                 Account("extreme", INT64_MIN, {"ETH": INT64_MAX})]),
     ]
-    return [Scenario(0, profile, marks, accounts, rate, {"BTC": 0, "ETH": 0})
+    return [Case(0, profile, marks, accounts, rate, {"BTC": 0, "ETH": 0})
             for (marks, accounts), rate in zip(cases, (100, -1_000_000, 5_000), strict=True)]
 
 
 def main() -> None:
-    scenarios = boundary_scenarios() + [random_scenario(seed, n_accounts=3) for seed in SEEDS]
+    venues = boundary_cases() + [random_case(seed, n_accounts=3) for seed in SEEDS]
     vectors = []
-    for scenario in scenarios:
-        cases = [{"op": op, "args": list(args), "post": run(REFERENCE, scenario, op, args)}
-                 for op, args in operations(scenario)]
-        vectors.append({"pre": scenario_to_json(scenario), "cases": cases})
+    for case in venues:
+        cases = [{"op": op, "args": list(args), "post": run(REFERENCE, case, op, args)}
+                 for op, args in operations(case)]
+        vectors.append({"pre": case_to_json(case), "cases": cases})
     OUT.write_text(json.dumps({"generator": "tests/vectors/fast/generate.py",
                                "vectors": vectors}, sort_keys=True, indent=0) + "\n")
-    print(f"{OUT}: {len(vectors)} scenarios, {sum(len(v['cases']) for v in vectors)} cases")
+    print(f"{OUT}: {len(vectors)} venues, {sum(len(v['cases']) for v in vectors)} cases")
 
 
 if __name__ == "__main__":

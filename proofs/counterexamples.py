@@ -1,7 +1,7 @@
-"""Concrete scenarios: a z3 model turned into a state, operations and a property, replayed in the
-reference.
+"""Counterexamples (and witnesses): a z3 model turned into a concrete state, operations and a
+property, replayed in the reference.
 
-A scenario is plain JSON in :mod:`liqspec.codec`'s integer JSON (so it can be saved as a
+A counterexample is plain JSON in :mod:`liqspec.codec`'s integer JSON (so it can be saved as a
 regression vector under ``tests/vectors``; every integer a decimal string)::
 
     {"format": 1, "theorem": "T-FEE-CAP", "obligation": "...", "domain": "bybit",
@@ -15,11 +15,11 @@ regression vector under ``tests/vectors``; every integer a decimal string)::
      "check": "fee_cap", "values": {...}}
 
 The encodings name markets by slot (``m0``, ``m1``); a venue profile maps the slots to its
-market IDs in ID order, and a scenario is written with the IDs (a generic domain's markets are
+market IDs in ID order, and a counterexample is written with the IDs (a generic domain's markets are
 named by slot, their value per lot per tick a free parameter the codec keeps). :func:`replay`
 builds the state in the reference (with a journal that accounts for every opening balance and
 position, so the journal halves of LIQ-INV-1/2 are checked too), runs the steps with the
-reference's own functions, and returns the violations of the scenario's property found there:
+reference's own functions, and returns the violations of the counterexample's property found there:
 none for a vector that the reference now handles.
 """
 
@@ -100,24 +100,26 @@ def state_spec(state: SymState, model: z3.ModelRef) -> dict:
     }
 
 
-def scenario_from_model(theorem_id: str, params: Params | None, obligation, model: z3.ModelRef,
+def counterexample_from_model(theorem_id: str, params: Params | None, obligation, model: z3.ModelRef,
                         failed: list[str] | None = None) -> dict:
-    """A JSON-ready scenario from a z3 model of an obligation (a counterexample or a witness):
+    """A JSON-ready counterexample from a z3 model of an obligation (a counterexample or a witness):
     the profile and state in :mod:`liqspec.codec`'s integer JSON, market slots replaced by the
     profile's market IDs, every integer a decimal string."""
     profile, slots = (None, {}) if params is None else build_profile(profile_spec(params, model))
 
     def arg(key: str, value: object) -> object:
         value = _num(model, value)
-        return slots.get(value, value) if key == "market_id" else _encode(value)
+        if key == "market_id":  # a market slot's name, or a market ID the obligation fixed
+            return slots.get(value, value) if isinstance(value, str) else value
+        return _encode(value)
 
-    scenario: dict = {
+    counterexample: dict = {
         "format": codec.FORMAT_VERSION,
         "theorem": theorem_id,
         "obligation": obligation.label,
         "domain": params.name if params is not None else "none",
         "profile": None if profile is None else codec.profile_to_json(profile),
-        # a step guarded by ``__when`` is part of the scenario only where the model makes it happen
+        # a step guarded by ``__when`` is part of the counterexample only where the model makes it happen
         "steps": [{"operation": s.operation,
                    "args": {k: arg(k, v) for k, v in s.args.items() if k != "__when"}}
                   for s in obligation.steps
@@ -127,13 +129,13 @@ def scenario_from_model(theorem_id: str, params: Params | None, obligation, mode
     }
     if obligation.state is not None and profile is not None:
         state = _state(profile, slots, state_spec(obligation.state, model))
-        scenario["state"] = codec.state_to_json(state, journal=False)
+        counterexample["state"] = codec.state_to_json(state, journal=False)
     if obligation.check == "none":  # a parameter-free lemma: keep every constant of the model
-        scenario["values"].update({d.name(): _encode(_num(model, model[d]))
+        counterexample["values"].update({d.name(): _encode(_num(model, model[d]))
                                    for d in model.decls()})
     if failed:
-        scenario["failed_goals"] = failed
-    return scenario
+        counterexample["failed_goals"] = failed
+    return counterexample
 
 
 def _encode(value: object) -> object:
@@ -154,7 +156,7 @@ _IDS = ("account_id", "market_id", "buyer_id", "seller_id", "counterparty_id", "
 # -- into the reference -----------------------------------------------------------------------------
 
 def build_profile(spec: Mapping) -> tuple[Profile, dict[str, str]]:
-    """The reference profile of a scenario, and its slot -> market ID map."""
+    """The reference profile of a counterexample, and its slot -> market ID map."""
     if "venue" in spec:
         profile = PROFILES[spec["venue"]]
         return profile, slot_market_ids(profile)
@@ -193,7 +195,7 @@ def _state(profile: Profile, slots: Mapping[str, str], spec: Mapping) -> State:
 
 
 def build_state(profile: Profile, slots: Mapping[str, str], spec: Mapping) -> State:
-    """A reference state holding exactly the scenario's balances and positions, with a journal
+    """A reference state holding exactly the counterexample's balances and positions, with a journal
     that accounts for them (one opening transfer per balance, one opening fill per position)."""
     return opened(_state(profile, slots, spec))
 
@@ -232,7 +234,7 @@ def opened(state: State) -> State:
 class Context:
     """What a replay saw: the states around the last step, its receipt or error, and values."""
 
-    scenario: dict
+    counterexample: dict
     profile: Profile | None
     slots: dict[str, str]
     before: State | None = None
@@ -240,6 +242,20 @@ class Context:
     receipt: ref.Receipt | None = None
     error: LiqspecError | None = None
     values: dict = field(default_factory=dict)
+
+    @property
+    def state_before(self) -> State:
+        """The state before the last step; every replay of at least one step sets it."""
+        if self.before is None:
+            raise ValueError("the counterexample has no step to replay")
+        return self.before
+
+    @property
+    def state_after(self) -> State:
+        """The state after the last step; every replay of at least one step sets it."""
+        if self.after is None:
+            raise ValueError("the counterexample has no step to replay")
+        return self.after
 
     @property
     def ok(self) -> bool:
@@ -296,23 +312,23 @@ def _run_step(ctx: Context, state: State, step: Mapping) -> None:
             pro_rata, state.account(args["account_id"]), _market(ctx, args))
         return
     if op in ("rounding", "margin"):
-        market = state.market(_market(ctx, args))
-        n = ref.notional_quote(args["lots"], args["price_ticks"], market)
+        spec = state.market(_market(ctx, args))
+        n = ref.notional_quote(args["lots"], args["price_ticks"], spec)
         ctx.values["notional"] = n
-        ctx.values["mm"] = ref.maintenance_margin_quote(market, n)
-        ctx.values["tier"] = ref.tier_for(market, n)
+        ctx.values["mm"] = ref.maintenance_margin_quote(spec, n)
+        ctx.values["tier"] = ref.tier_for(spec, n)
         if op == "rounding":
-            value = ref.position_value_quote(args["lots"], args["price_ticks"], market)
+            value = ref.position_value_quote(args["lots"], args["price_ticks"], spec)
             ctx.values["value"] = value
             ctx.values["owed"] = ref.funding_owed_quote(value, args["rate_ppm"])
             per_fill = state.profile.fee_policy == FeePolicy.PER_FILL  # dYdX floors its cap
             ctx.values["fee"] = (mul_ppm_floor if per_fill else mul_ppm_ceil)(
-                n, market.liquidation_fee_ppm)
+                n, spec.liquidation_fee_ppm)
             ctx.values["fee_rounds_down"] = per_fill
             ctx.values["rate_ppm"] = args["rate_ppm"]
-            ctx.values["fee_ppm"] = market.liquidation_fee_ppm
+            ctx.values["fee_ppm"] = spec.liquidation_fee_ppm
         else:
-            ctx.values["im"] = ref.initial_margin_quote(market, n, args["open_interest"])
+            ctx.values["im"] = ref.initial_margin_quote(spec, n, args["open_interest"])
         return
     if op == "liquidation_price":
         account = state.account(args["account_id"])
@@ -320,7 +336,7 @@ def _run_step(ctx: Context, state: State, step: Mapping) -> None:
                                                     state.profile).ticks
         ctx.values["liquidatable"] = ref.is_liquidatable(account, state)
         return
-    raise ValueError(f"unknown scenario operation {op!r}")
+    raise ValueError(f"unknown counterexample operation {op!r}")
 
 
 def _cascade(ctx: Context) -> list[str]:
@@ -328,26 +344,26 @@ def _cascade(ctx: Context) -> list[str]:
     return list(ctx.values.get("violations", []))
 
 
-def replay(scenario: Mapping) -> Context:
-    """Run a scenario in the reference; ``CHECKS[scenario['check']](ctx)`` lists what broke."""
-    scenario = dict(scenario)
-    codec.check_format(scenario, f"scenario {scenario.get('theorem')}")
-    if not scenario.get("profile"):
-        ctx = Context(scenario, None, {})
-        ctx.values = {k: _decode(k, v) for k, v in scenario.get("values", {}).items()}
+def replay(counterexample: Mapping) -> Context:
+    """Run a counterexample in the reference; ``CHECKS[counterexample['check']](ctx)`` lists what broke."""
+    counterexample = dict(counterexample)
+    codec.check_format(counterexample, f"counterexample {counterexample.get('theorem')}")
+    if not counterexample.get("profile"):
+        ctx = Context(counterexample, None, {})
+        ctx.values = {k: _decode(k, v) for k, v in counterexample.get("values", {}).items()}
         return ctx
-    profile = codec.profile_from_json(scenario["profile"])
-    ctx = Context(scenario, profile, {m: m for m in profile.markets})
-    state = opened(codec.state_from_json(profile, scenario["state"]))
-    every_step = scenario.get("check") == "cascade"
+    profile = codec.profile_from_json(counterexample["profile"])
+    ctx = Context(counterexample, profile, {m: m for m in profile.markets})
+    state = opened(codec.state_from_json(profile, counterexample["state"]))
+    every_step = counterexample.get("check") == "cascade"
     ctx.values["violations"] = []
-    for n, step in enumerate(scenario["steps"]):
+    for n, step in enumerate(counterexample["steps"]):
         ctx.before = state.copy()
         ctx.receipt, ctx.error = None, None
         _run_step(ctx, state, {"operation": step["operation"],
                                "args": {k: _decode(k, v) for k, v in step["args"].items()}})
         ctx.after = state
-        if every_step:  # a multi-step scenario: check after each step
+        if every_step:  # a multi-step counterexample: check after each step
             if ctx.error is not None:
                 ctx.values["violations"].append(f"step {n} ({step['operation']}) rejected: "
                                                 f"{ctx.error!r}")
@@ -356,23 +372,23 @@ def replay(scenario: Mapping) -> Context:
     return ctx
 
 
-def violations(scenario: Mapping) -> list[str]:
-    """What the scenario's property finds broken when it is replayed in the reference."""
-    ctx = replay(scenario)
-    return CHECKS[scenario["check"]](ctx)
+def violations(counterexample: Mapping) -> list[str]:
+    """What the counterexample's property finds broken when it is replayed in the reference."""
+    ctx = replay(counterexample)
+    return CHECKS[counterexample["check"]](ctx)
 
 
 # -- the properties, checked on the reference's own results ------------------------------------------
 
 def _state_invariants(ctx: Context) -> list[str]:
-    before = invariants.all_violations(ctx.before)
+    before = invariants.all_violations(ctx.state_before)
     if before:
         return [f"(the initial state already breaks: {before})"]
-    return invariants.all_violations(ctx.after)
+    return invariants.all_violations(ctx.state_after)
 
 
 def _rejected_unchanged(ctx: Context) -> list[str]:
-    if ctx.error is not None and ctx.after.snapshot() != ctx.before.snapshot():
+    if ctx.error is not None and ctx.state_after.snapshot() != ctx.state_before.snapshot():
         return [f"rejected with {ctx.error.code.name} but the state changed"]
     return []
 
@@ -384,8 +400,8 @@ def _check_state(ctx: Context) -> list[str]:
 def _no_false_liquidation(ctx: Context) -> list[str]:
     if ctx.receipt is None:
         return []
-    account_id = ctx.scenario["steps"][-1]["args"]["account_id"]
-    if not ref.is_liquidatable(ctx.before.account(account_id), ctx.before):
+    account_id = ctx.counterexample["steps"][-1]["args"]["account_id"]
+    if not ref.is_liquidatable(ctx.state_before.account(account_id), ctx.state_before):
         return [f"{account_id} was liquidated at or above maintenance"]
     return []
 
@@ -393,17 +409,17 @@ def _no_false_liquidation(ctx: Context) -> list[str]:
 def _progress(ctx: Context) -> list[str]:
     if ctx.receipt is None:
         return []
-    return invariants.progress_violations(ctx.before, ctx.after,
-                                          ctx.scenario["steps"][-1]["args"]["account_id"])
+    return invariants.progress_violations(ctx.state_before, ctx.state_after,
+                                          ctx.counterexample["steps"][-1]["args"]["account_id"])
 
 
 def _fee_cap(ctx: Context) -> list[str]:
     if ctx.receipt is None:
         return []
     amounts = ctx.receipt.amounts
-    account_id = ctx.scenario["steps"][-1]["args"]["account_id"]
-    equity_before = ref.equity_quote(ctx.before.account(account_id), ctx.before.marks,
-                                     ctx.before.profile)
+    account_id = ctx.counterexample["steps"][-1]["args"]["account_id"]
+    equity_before = ref.equity_quote(ctx.state_before.account(account_id), ctx.state_before.marks,
+                                     ctx.state_before.profile)
     return invariants.fee_cap_violations(amounts["fee"], amounts["surplus"],
                                          amounts.get("fund_delta"), equity_before)
 
@@ -411,13 +427,13 @@ def _fee_cap(ctx: Context) -> list[str]:
 def _trade_health(ctx: Context) -> list[str]:
     if ctx.receipt is None:
         return []
-    args = ctx.scenario["steps"][-1]["args"]
+    args = ctx.counterexample["steps"][-1]["args"]
     problems = []
     for account_id in (args["buyer_id"], args["seller_id"]):
-        if ctx.before.account(account_id).role != ref.TRADER:
+        if ctx.state_before.account(account_id).role != ref.TRADER:
             continue
-        if (not ref.is_liquidatable(ctx.before.account(account_id), ctx.before)
-                and ref.is_liquidatable(ctx.after.account(account_id), ctx.after)):
+        if (not ref.is_liquidatable(ctx.state_before.account(account_id), ctx.state_before)
+                and ref.is_liquidatable(ctx.state_after.account(account_id), ctx.state_after)):
             problems.append(f"the trade made {account_id} liquidatable")
     return problems
 
@@ -425,8 +441,8 @@ def _trade_health(ctx: Context) -> list[str]:
 def _withdraw_margin(ctx: Context) -> list[str]:
     if ctx.receipt is None:
         return []
-    account = ctx.after.account(ctx.scenario["steps"][-1]["args"]["account_id"])
-    if ref.free_collateral_quote(ctx.after, account) < 0 or ref.is_liquidatable(account, ctx.after):
+    account = ctx.state_after.account(ctx.counterexample["steps"][-1]["args"]["account_id"])
+    if ref.free_collateral_quote(ctx.state_after, account) < 0 or ref.is_liquidatable(account, ctx.state_after):
         return [f"{account.account_id} is below initial margin after withdrawing"]
     return []
 
@@ -434,11 +450,11 @@ def _withdraw_margin(ctx: Context) -> list[str]:
 def _backstop(ctx: Context) -> list[str]:
     if ctx.receipt is None:
         return []
-    account_id = ctx.scenario["steps"][-1]["args"]["account_id"]
+    account_id = ctx.counterexample["steps"][-1]["args"]["account_id"]
     problems = _state_invariants(ctx)
-    if not ref.is_below_backstop(ctx.before.account(account_id), ctx.before):
+    if not ref.is_below_backstop(ctx.state_before.account(account_id), ctx.state_before):
         problems.append(f"{account_id} taken over at or above the backstop threshold")
-    account = ctx.after.account(account_id)
+    account = ctx.state_after.account(account_id)
     if account.positions or account.quote != 0:
         problems.append(f"{account_id} not flat at zero after the takeover")
     return problems
@@ -447,16 +463,16 @@ def _backstop(ctx: Context) -> list[str]:
 def _adl_side(ctx: Context) -> list[str]:
     if ctx.receipt is None:
         return []
-    args = ctx.scenario["steps"][-1]["args"]
+    args = ctx.counterexample["steps"][-1]["args"]
     market = _market(ctx, args)
-    side = ref.arithmetic.sign(ctx.before.account(args["account_id"]).position(market))
+    side = ref.arithmetic.sign(ctx.state_before.account(args["account_id"]).position(market))
     problems = []
-    if ctx.after.account(args["account_id"]).position(market) != 0:
+    if ctx.state_after.account(args["account_id"]).position(market) != 0:
         problems.append("the deleveraged position is not closed")
-    for account_id, account in ctx.before.accounts.items():
+    for account_id, account in ctx.state_before.accounts.items():
         if account_id == args["account_id"]:
             continue
-        before, after = account.position(market), ctx.after.account(account_id).position(market)
+        before, after = account.position(market), ctx.state_after.account(account_id).position(market)
         if after == before:
             continue
         if (account.role != ref.TRADER or ref.arithmetic.sign(before) != -side
@@ -466,7 +482,7 @@ def _adl_side(ctx: Context) -> list[str]:
 
 
 def _adl_zero(ctx: Context) -> list[str]:
-    account = ctx.before.account(ctx.scenario["steps"][-1]["args"]["account_id"])
+    account = ctx.state_before.account(ctx.counterexample["steps"][-1]["args"]["account_id"])
     if account.quote + ctx.values["receive"] != 0:
         return [f"closing fill leaves {account.account_id} with quote "
                 f"{account.quote + ctx.values['receive']}"]
@@ -476,8 +492,8 @@ def _adl_zero(ctx: Context) -> list[str]:
 def _socialize(ctx: Context) -> list[str]:
     problems = _check_state(ctx)
     if ctx.receipt is not None:
-        if ctx.after.holders[ref.SOCIALIZED_LOSS] != 0:
-            problems.append(f"socialized-loss holder at {ctx.after.holders[ref.SOCIALIZED_LOSS]}")
+        if ctx.state_after.holders[ref.SOCIALIZED_LOSS] != 0:
+            problems.append(f"socialized-loss holder at {ctx.state_after.holders[ref.SOCIALIZED_LOSS]}")
         residual = ctx.receipt.amounts["residual"]
         if not 0 <= residual < 3:
             problems.append(f"residual {residual}")
@@ -488,33 +504,33 @@ def _funding(ctx: Context) -> list[str]:
     problems = _check_state(ctx)
     if ctx.receipt is not None:
         residual = ctx.receipt.amounts["residual"]
-        if not 0 <= residual < len(ctx.before.accounts):
+        if not 0 <= residual < len(ctx.state_before.accounts):
             problems.append(f"residual {residual}")
     return problems
 
 
 def _settlement(ctx: Context) -> list[str]:
-    account_id = ctx.scenario["steps"][-1]["args"]["account_id"]
-    problems = invariants.all_violations(ctx.after)
-    if ctx.after.account(account_id).quote != 0:
+    account_id = ctx.counterexample["steps"][-1]["args"]["account_id"]
+    problems = invariants.all_violations(ctx.state_after)
+    if ctx.state_after.account(account_id).quote != 0:
         problems.append(f"{account_id} not at zero after settlement")
     return problems
 
 
 def _size_bounds(ctx: Context) -> list[str]:
-    args = ctx.scenario["steps"][-1]["args"]
-    lots = abs(ctx.before.account(args["account_id"]).position(_market(ctx, args)))
+    args = ctx.counterexample["steps"][-1]["args"]
+    lots = abs(ctx.state_before.account(args["account_id"]).position(_market(ctx, args)))
     size = ctx.values["size"]
     return [] if 1 <= size <= lots else [f"size {size} for a position of {lots} lots"]
 
 
 def _pro_rata(ctx: Context) -> list[str]:
-    args = ctx.scenario["steps"][-1]["args"]
+    args = ctx.counterexample["steps"][-1]["args"]
     market = _market(ctx, args)
-    account = ctx.before.account(args["account_id"])
+    account = ctx.state_before.account(args["account_id"])
     needed = abs(account.position(market))
     side = ref.arithmetic.sign(account.position(market))
-    total = sum(abs(a.position(market)) for a in ctx.before.accounts.values()
+    total = sum(abs(a.position(market)) for a in ctx.state_before.accounts.values()
                 if a.role == ref.TRADER and a.account_id != account.account_id
                 and ref.arithmetic.sign(a.position(market)) == -side)
     allocation = ctx.values["allocation"]
@@ -522,7 +538,7 @@ def _pro_rata(ctx: Context) -> list[str]:
     if sum(lots for _, lots in allocation) != min(needed, total):
         problems.append(f"allocation {allocation} does not cover min({needed}, {total})")
     for account_id, lots in allocation:
-        if not 0 < lots <= abs(ctx.before.account(account_id).position(market)):
+        if not 0 < lots <= abs(ctx.state_before.account(account_id).position(market)):
             problems.append(f"{account_id} allocated {lots}")
     return problems
 
@@ -556,10 +572,10 @@ def _margin(ctx: Context) -> list[str]:
 
 
 def _liq_price(ctx: Context) -> list[str]:
-    args = ctx.scenario["steps"][-1]["args"]
-    account = ctx.before.account(args["account_id"])
+    args = ctx.counterexample["steps"][-1]["args"]
+    account = ctx.state_before.account(args["account_id"])
     market = _market(ctx, args)
-    mark = ctx.before.marks[market]
+    mark = ctx.state_before.marks[market]
     ticks = ctx.values["ticks"]
     crossed = mark < ticks if account.position(market) > 0 else mark > ticks
     if crossed != ctx.values["liquidatable"]:
@@ -597,35 +613,35 @@ CHECKS: dict[str, Callable[[Context], list[str]]] = {
 }
 
 
-def describe(scenario: Mapping) -> str:
+def describe(counterexample: Mapping) -> str:
     """A counterexample as a person reads it: the state, the operation, what broke."""
-    lines = [f"  domain {scenario['domain']}, {scenario['obligation']}"]
-    if scenario.get("failed_goals"):
-        lines.append(f"  fails: {'; '.join(scenario['failed_goals'])}")
-    state = scenario.get("state")
+    lines = [f"  domain {counterexample['domain']}, {counterexample['obligation']}"]
+    if counterexample.get("failed_goals"):
+        lines.append(f"  fails: {'; '.join(counterexample['failed_goals'])}")
+    state = counterexample.get("state")
     if state:
         lines.append(f"  marks {state['marks']}")
         for acct in state["accounts"]:
             lines.append(f"  {acct['account_id']} ({acct['role']}): quote {acct['quote']}, "
                          f"positions {acct['positions']}")
         lines.append(f"  holders {state['holders']}")
-    for step in scenario.get("steps", []):
+    for step in counterexample.get("steps", []):
         args = ", ".join(f"{k}={v}" for k, v in step["args"].items())
         lines.append(f"  then {step['operation']}({args})")
-    if scenario.get("values"):
-        lines.append(f"  values {scenario['values']}")
+    if counterexample.get("values"):
+        lines.append(f"  values {counterexample['values']}")
     return "\n".join(lines)
 
 
-def save(scenario: Mapping, directory: str | Path) -> Path:
-    """Write a scenario as ``<theorem>-<n>.json`` in ``directory``; returns the path."""
+def save(counterexample: Mapping, directory: str | Path) -> Path:
+    """Write a counterexample as ``<theorem>-<n>.json`` in ``directory``; returns the path."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    stem = f"{scenario['theorem']}-{scenario['domain']}".replace("/", "_").replace("[", "_") \
+    stem = f"{counterexample['theorem']}-{counterexample['domain']}".replace("/", "_").replace("[", "_") \
         .replace("]", "").replace(",", "_")
     n = 1
     while (directory / f"{stem}-{n}.json").exists():
         n += 1
     path = directory / f"{stem}-{n}.json"
-    path.write_text(json.dumps(scenario, indent=1, sort_keys=True) + "\n")
+    path.write_text(json.dumps(counterexample, indent=1, sort_keys=True) + "\n")
     return path

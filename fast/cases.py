@@ -1,11 +1,11 @@
 """Generated venues and accounts for differential testing of liqspec.fast against the reference.
 
 Used by the hypothesis tests (``tests/test_fast_differential.py``), by ``liqspec difftest`` and
-by the vector generator. A scenario is plain JSON-able data (:func:`scenario_to_json`, in
+by the vector generator. A case is plain JSON-able data (:func:`case_to_json`, in
 ``liqspec.codec``'s integer JSON), so every divergence prints as a replayable case. Three
 kinds of generated case:
 
-* :func:`random_scenario`: a venue and accounts for the per-account queries;
+* :func:`random_case`: a venue and accounts for the per-account queries;
 * :func:`random_operations`: a whole venue state (policies, roles, isolated accounts, cost bases,
   holders, books) and a sequence of state-changing operations (:data:`OPERATION_NAMES`);
 * :func:`random_cascade`: a small book of traders, a price path, book shapes, a mark rule and a
@@ -157,7 +157,7 @@ def random_marks(rng: random.Random, profile: Profile) -> dict[str, int]:
 
 
 @dataclass
-class Scenario:
+class Case:
     """A profile, marks and accounts: everything one differential case needs."""
 
     seed: int
@@ -189,16 +189,16 @@ class Scenario:
         return state
 
 
-def well_formed(scenario: Scenario) -> bool:
-    """Whether a scenario is a state the operations accept as input: every position and cost
+def well_formed(case: Case) -> bool:
+    """Whether a case is a state the operations accept as input: every position and cost
     basis in a market of the profile, no zero position, an isolated account holding only its
     market, books on known markets held by a known account, known holders, values in int64.
     (Shrinking keeps only well-formed candidates.)"""
-    markets = scenario.profile.markets
-    ids = {a.account_id for a in scenario.accounts}
-    if set(scenario.marks) != set(markets) or len(ids) != len(scenario.accounts):
+    markets = case.profile.markets
+    ids = {a.account_id for a in case.accounts}
+    if set(case.marks) != set(markets) or len(ids) != len(case.accounts):
         return False
-    for account in scenario.accounts:
+    for account in case.accounts:
         if not INT64_MIN <= account.quote <= INT64_MAX:
             return False
         if any(m not in markets or not v or not INT64_MIN <= v <= INT64_MAX
@@ -214,14 +214,14 @@ def well_formed(scenario: Scenario) -> bool:
         if any(m not in markets or not 1 <= v <= 10**6 for m, v in account.leverage.items()):
             return False  # LIQ-LEVERAGE-1's domain
     if any(h not in HOLDERS or not INT64_MIN <= v <= INT64_MAX
-           for h, v in (scenario.holders or {}).items()):
+           for h, v in (case.holders or {}).items()):
         return False
     return all(m in markets and b.account_id in ids
                and all(INT64_MIN <= v <= INT64_MAX for level in b.bids + b.asks for v in level)
-               for m, b in scenario.books.items())
+               for m, b in case.books.items())
 
 
-def random_scenario(seed: int, n_accounts: int = 4, leverage: bool = False) -> Scenario:
+def random_case(seed: int, n_accounts: int = 4, leverage: bool = False) -> Case:
     """Accounts for the queries; with ``leverage``, some of them with a chosen leverage
     (:func:`choose_leverage`, drawn apart so the rest of the example is the same)."""
     rng = random.Random(seed)
@@ -232,10 +232,10 @@ def random_scenario(seed: int, n_accounts: int = 4, leverage: bool = False) -> S
     oi = {m: _magnitude(rng, signed=False) for m in profile.markets}
     profile, accounts = _at_entry(random.Random(f"maintenance basis {seed}"), profile, marks,
                                   accounts)
-    scenario = Scenario(seed, profile, marks, accounts, rate, oi)
+    case = Case(seed, profile, marks, accounts, rate, oi)
     if leverage:
-        choose_leverage(random.Random(f"leverage {seed}"), scenario)
-    return scenario
+        choose_leverage(random.Random(f"leverage {seed}"), case)
+    return case
 
 
 def _leverage_values(rng: random.Random, market: Market, notional: int) -> int:
@@ -248,41 +248,41 @@ def _leverage_values(rng: random.Random, market: Market, notional: int) -> int:
                        rng.randint(1, maximum)))
 
 
-def choose_leverage(rng: random.Random, scenario: Scenario) -> None:
+def choose_leverage(rng: random.Random, case: Case) -> None:
     """Give some trader accounts a chosen leverage in some markets (LIQ-LEVERAGE-1's domain,
     at and around the tiers' maxima), mostly where they hold a position."""
-    markets = scenario.profile.markets
-    for account in scenario.accounts:
+    markets = case.profile.markets
+    for account in case.accounts:
         if account.role != TRADER or rng.random() < 0.5:
             continue
         allowed = [account.isolated_market] if account.isolated_market else list(markets)
         for market_id in allowed:
             if market_id in account.positions or rng.random() < 0.2:
                 lots = account.positions.get(market_id, 0)
-                notional = abs(lots * scenario.marks[market_id]
+                notional = abs(lots * case.marks[market_id]
                                * markets[market_id].value_per_lot_tick)
                 account.leverage[market_id] = _leverage_values(rng, markets[market_id], notional)
 
 
-def leverage_calls(rng: random.Random, scenario: Scenario, calls: list[list]) -> list[list]:
+def leverage_calls(rng: random.Random, case: Case, calls: list[list]) -> list[list]:
     """``calls`` with 1..3 ``set_leverage`` calls inserted (LIQ-LEVERAGE-4): mostly a trader in a
     market it holds at and around the tier's maximum, sometimes an unknown account or market, a
     non-trader, another market of an isolated account, 0 or 10^6 + 1."""
-    markets = list(scenario.profile.markets)
-    names = [a.account_id for a in scenario.accounts] + ["ghost"]
-    traders = [a.account_id for a in scenario.accounts if a.role == TRADER] or names
-    by_id = {a.account_id: a for a in scenario.accounts}
+    markets = list(case.profile.markets)
+    names = [a.account_id for a in case.accounts] + ["ghost"]
+    traders = [a.account_id for a in case.accounts if a.role == TRADER] or names
+    by_id = {a.account_id: a for a in case.accounts}
     out = list(calls)
     for _ in range(rng.randint(1, 3)):
         who = rng.choice(traders) if rng.random() < 0.8 else rng.choice(names)
         held = list(by_id[who].positions) if who in by_id else []
         market_id = rng.choice(held) if held and rng.random() < 0.8 else \
             rng.choice(markets + ["ghost"])
-        if market_id in scenario.profile.markets:
+        if market_id in case.profile.markets:
             lots = by_id[who].positions.get(market_id, 0) if who in by_id else 0
-            notional = abs(lots * scenario.marks[market_id]
-                           * scenario.profile.markets[market_id].value_per_lot_tick)
-            value = _leverage_values(rng, scenario.profile.markets[market_id], notional)
+            notional = abs(lots * case.marks[market_id]
+                           * case.profile.markets[market_id].value_per_lot_tick)
+            value = _leverage_values(rng, case.profile.markets[market_id], notional)
         else:
             value = rng.randint(1, 100)
         if rng.random() < 0.1:
@@ -295,7 +295,7 @@ def _at_entry(rng: random.Random, profile: Profile, marks: dict[str, int],
               accounts: list[Account]) -> tuple[Profile, list[Account]]:
     """Half the time, the entry maintenance basis (LIQ-TIER-6) with some accounts isolated in
     one of their markets and a cost basis: from an entry price near the mark, on a tier floor, or
-    anywhere in int64. Drawn from its own stream, so the rest of a seed's scenario is unchanged."""
+    anywhere in int64. Drawn from its own stream, so the rest of a seed's case is unchanged."""
     if rng.random() < 0.5:
         return profile, accounts
     profile = replace(profile, maintenance_basis="entry")
@@ -419,7 +419,7 @@ def _positions(rng: random.Random, profile: Profile, marks: dict[str, int],
 
 
 def random_venue(rng: random.Random, seed: int, n_traders: int | None = None,
-                 toy: bool | None = None) -> Scenario:
+                 toy: bool | None = None) -> Case:
     """A whole venue: policies, traders (some isolated, some with int64-edge balances), a book
     account with books, a backstop vault, an insurance fund and the other holders."""
     toy = rng.random() < 0.5 if toy is None else toy
@@ -471,7 +471,7 @@ def random_venue(rng: random.Random, seed: int, n_traders: int | None = None,
     total = sum(a.quote for a in accounts) + sum(holders.values())
     holders["outside"] = -total if INT64_MIN <= -total <= INT64_MAX else 0
     rate = rng.choice((0, 1, -1, PPM, -PPM, rng.randint(-2000, 2000)))
-    return Scenario(seed, profile, marks, accounts, rate, {m: 0 for m in markets},
+    return Case(seed, profile, marks, accounts, rate, {m: 0 for m in markets},
                     holders=holders, books=books, seq=rng.choice((0, 0, 7)))
 
 
@@ -500,16 +500,16 @@ def _random_book(rng: random.Random, mark: int) -> Book:
     return Book("book", [[p, size()] for p in bids], [[p, size()] for p in asks])
 
 
-def random_calls(rng: random.Random, scenario: Scenario, count: int | None = None) -> list[list]:
+def random_calls(rng: random.Random, case: Case, count: int | None = None) -> list[list]:
     """A sequence of state-changing operations with arguments drawn from the venue: subjects are
     mostly traders that are liquidatable now, prices at the mark, one tick off it or at the
     subject's bankruptcy price, sizes at and around the position, rates and amounts at their
     domain's edges; sometimes an unknown account or market, a non-trader or an invalid value."""
     from liqspec import reference as ref
-    state = scenario.state()
-    markets = list(scenario.profile.markets)
-    traders = [a.account_id for a in scenario.accounts if a.role == TRADER]
-    others = [a.account_id for a in scenario.accounts if a.role != TRADER]
+    state = case.state()
+    markets = list(case.profile.markets)
+    traders = [a.account_id for a in case.accounts if a.role == TRADER]
+    others = [a.account_id for a in case.accounts if a.role != TRADER]
     due = []
     for account_id in traders:
         try:
@@ -533,16 +533,16 @@ def random_calls(rng: random.Random, scenario: Scenario, count: int | None = Non
         return rng.choice(markets) if rng.random() < 0.95 else "ghost"
 
     def price(account_id: str, market_id: str) -> int:
-        mark = scenario.marks.get(market_id, 1)
+        mark = case.marks.get(market_id, 1)
         roll = rng.random()
         if roll < 0.3:
             return mark
         if roll < 0.45:
             return max(1, mark + rng.choice((-1, 1)))
-        if roll < 0.7 and account_id in state.accounts and market_id in scenario.marks:
+        if roll < 0.7 and account_id in state.accounts and market_id in case.marks:
             try:
                 threshold = ref.bankruptcy_price(state.accounts[account_id], market_id,
-                                                 scenario.marks, scenario.profile)
+                                                 case.marks, case.profile)
                 if 0 < threshold.ticks <= INT64_MAX:
                     return max(1, threshold.ticks + rng.choice((-1, 0, 0, 1)))
             except Exception:  # noqa: BLE001
@@ -623,53 +623,53 @@ def random_calls(rng: random.Random, scenario: Scenario, count: int | None = Non
         elif op == "socialize_loss":
             calls.append([op, [market(), rng.choice((1, -1, 1, -1, 0, 2))]])
         elif op == "apply_funding":
-            calls.append([op, [market(), rng.choice((scenario.rate_ppm, 0, 1, -1, PPM, -PPM,
+            calls.append([op, [market(), rng.choice((case.rate_ppm, 0, 1, -1, PPM, -PPM,
                                                      PPM + 1, rng.randint(-2000, 2000)))]])
         else:
-            fund = (scenario.holders or {}).get(INSURANCE_FUND, 0)
+            fund = (case.holders or {}).get(INSURANCE_FUND, 0)
             calls.append([op, [rng.choice((-1, 0, 1, rng.randint(1, 10**9), INT64_MAX - fund,
                                            INT64_MAX - fund + 1, INT64_MAX))]])
     return calls
 
 
-def random_operations(seed: int, leverage: bool = False) -> tuple[Scenario, list[list]]:
+def random_operations(seed: int, leverage: bool = False) -> tuple[Case, list[list]]:
     """A venue and a sequence of operations on it (deterministic in ``seed``); with
     ``leverage``, chosen leverages on some traders and ``set_leverage`` calls among the others,
     drawn from their own generator so the rest of the example is the same as without."""
     rng = random.Random(seed)
-    scenario = random_venue(rng, seed)
-    calls = random_calls(rng, scenario)
+    case = random_venue(rng, seed)
+    calls = random_calls(rng, case)
     if leverage:
         side = random.Random(f"leverage {seed}")
-        choose_leverage(side, scenario)
-        calls = leverage_calls(side, scenario, calls)
-    return scenario, calls
+        choose_leverage(side, case)
+        calls = leverage_calls(side, case, calls)
+    return case, calls
 
 
-def random_cascade(seed: int) -> tuple[Scenario, dict[str, Any]]:
+def random_cascade(seed: int) -> tuple[Case, dict[str, Any]]:
     """A small cascade: a few traders (leverage 1x..100x, some on a boundary), a book account,
     maybe a vault, a price path over one or both markets that also visits the traders' exact
     liquidation prices (one tick either side too), book shapes and a mark rule."""
     from liqspec.reference.cascade import liquidation_map
     rng = random.Random(seed)
-    scenario = random_venue(rng, seed, n_traders=rng.randint(1, 5), toy=rng.random() < 0.8)
-    if scenario.profile.portion_ppm < 50_000:  # a cascade closing one lot per order is slow;
+    case = random_venue(rng, seed, n_traders=rng.randint(1, 5), toy=rng.random() < 0.8)
+    if case.profile.portion_ppm < 50_000:  # a cascade closing one lot per order is slow;
         # tiny portions are the operations kind's business
-        scenario.profile = replace(scenario.profile, portion_ppm=rng.randint(50_000, PPM))
-    scenario.books = {}
-    if not any(a.account_id == "book" for a in scenario.accounts):
-        scenario.accounts.append(Account("book", role=LIQUIDITY))
-    if not any(a.account_id == "vault" for a in scenario.accounts) and rng.random() < 0.5:
-        scenario.accounts.append(Account("vault", role=BACKSTOP))
-    markets = list(scenario.profile.markets)
+        case.profile = replace(case.profile, portion_ppm=rng.randint(50_000, PPM))
+    case.books = {}
+    if not any(a.account_id == "book" for a in case.accounts):
+        case.accounts.append(Account("book", role=LIQUIDITY))
+    if not any(a.account_id == "vault" for a in case.accounts) and rng.random() < 0.5:
+        case.accounts.append(Account("vault", role=BACKSTOP))
+    markets = list(case.profile.markets)
     chosen = [m for m in markets if rng.random() < 0.6] or [rng.choice(markets)]
     steps = rng.randint(1, 5)
-    state = scenario.state()
+    state = case.state()
     path = {}
     for market_id in chosen:
-        mark = scenario.marks[market_id]
+        mark = case.marks[market_id]
         thresholds = []  # one holder's exact liquidation price (LIQ-PRICE-3), as the map has it
-        holders = [a for a in scenario.accounts if a.role == TRADER and a.positions.get(market_id)]
+        holders = [a for a in case.accounts if a.role == TRADER and a.positions.get(market_id)]
         if holders:
             one = State(state.profile, state.marks,
                         accounts={a.account_id: a for a in [rng.choice(holders)]})
@@ -699,17 +699,17 @@ def random_cascade(seed: int) -> tuple[Scenario, dict[str, Any]]:
             # the book being centred on a mark up to the band's top
             top = INT64_MAX * PPM // (PPM + levels * spacing) * PPM // (PPM + mark_rule[1])
             path[market_id] = [min(price, top) for price in path[market_id]]
-    vault = "vault" if any(a.account_id == "vault" for a in scenario.accounts) \
+    vault = "vault" if any(a.account_id == "vault" for a in case.accounts) \
         and rng.random() < 0.7 else None
     config = CascadeConfig(PricePath(rng.choice((1, 5, 60)),
                                      {m: tuple(p) for m, p in path.items()}),
                            {m: BookShape(*shape) for m, shape in books.items()},
                            book_account="book", backstop_vault=vault,
                            mark_rule=MarkRule(*mark_rule))
-    return scenario, codec.cascade_config_to_json(config)
+    return case, codec.cascade_config_to_json(config)
 
 
-def random_adl_cascade(seed: int, ranking: str | None = None) -> tuple[Scenario, dict[str, Any]]:
+def random_adl_cascade(seed: int, ranking: str | None = None) -> tuple[Case, dict[str, Any]]:
     """A deleveraging-heavy cascade on the toy venue: 4..16 traders, cross (one or both
     markets) or isolated, one side of each market leveraged 20x..100x against the path's
     direction and the other side at 1x..20x, a small insurance fund, thin books (1..3 levels of
@@ -786,7 +786,7 @@ def random_adl_cascade(seed: int, ranking: str | None = None) -> tuple[Scenario,
                            {m: BookShape(*shape) for m, shape in books.items()},
                            book_account="book", backstop_vault=vault,
                            mark_rule=MarkRule(*mark_rule))
-    return Scenario(seed, profile, marks, accounts, 0, {m: 0 for m in marks}, holders=holders,
+    return Case(seed, profile, marks, accounts, 0, {m: 0 for m in marks}, holders=holders,
                     seq=rng.choice((0, 0, 7))), codec.cascade_config_to_json(config)
 
 
@@ -798,26 +798,26 @@ def cascade_config_from_json(data: dict[str, Any]):
 
 # -- JSON (replayable cases and vectors): the one integer JSON of liqspec.codec ----------------
 
-def scenario_to_json(scenario: Scenario) -> dict[str, Any]:
-    """A scenario in ``liqspec.codec``'s integer JSON: the profile, the state (marks,
+def case_to_json(case: Case) -> dict[str, Any]:
+    """A case in ``liqspec.codec``'s integer JSON: the profile, the state (marks,
     accounts, holders, books, seq), the funding rate and the open interest of the queries."""
     holders = {h: 0 for h in HOLDERS}
-    holders.update(scenario.holders or {})
-    state = State(scenario.profile, dict(scenario.marks),
-                  {a.account_id: a for a in scenario.accounts}, holders, seq=scenario.seq,
-                  books=dict(scenario.books))
-    return {"format": codec.FORMAT_VERSION, "seed": codec.enc(scenario.seed),
-            "profile": codec.profile_to_json(scenario.profile),
+    holders.update(case.holders or {})
+    state = State(case.profile, dict(case.marks),
+                  {a.account_id: a for a in case.accounts}, holders, seq=case.seq,
+                  books=dict(case.books))
+    return {"format": codec.FORMAT_VERSION, "seed": codec.enc(case.seed),
+            "profile": codec.profile_to_json(case.profile),
             "state": codec.state_to_json(state, journal=False),
-            "rate_ppm": codec.enc(scenario.rate_ppm),
-            "open_interest": {m: codec.enc(v) for m, v in sorted(scenario.open_interest.items())}}
+            "rate_ppm": codec.enc(case.rate_ppm),
+            "open_interest": {m: codec.enc(v) for m, v in sorted(case.open_interest.items())}}
 
 
-def scenario_from_json(data: dict[str, Any]) -> Scenario:
-    codec.check_format(data, "scenario")
+def case_from_json(data: dict[str, Any]) -> Case:
+    codec.check_format(data, "scenario")  # the field of a difftest case
     profile = codec.profile_from_json(data["profile"])
     state = codec.state_from_json(profile, data["state"])
-    return Scenario(codec.dec(data.get("seed", "0"), "seed"), profile, state.marks,
+    return Case(codec.dec(data.get("seed", "0"), "seed"), profile, state.marks,
                     list(state.accounts.values()), codec.dec(data.get("rate_ppm", "0"), "rate"),
                     {m: codec.dec(v, f"open_interest.{m}")
                      for m, v in data.get("open_interest", {}).items()},

@@ -6,7 +6,9 @@ lots of 0.01 ETH priced in ticks of 0.01 USDT (worth 100 quantums too).
 
 The builders run the reference's operations, or with ``impl`` those of another implementation
 with the same names (``liqspec.fast``), so a differential test can build each side's venue with
-that side's own code.
+that side's own code. :func:`implementation` names each implementation's operations and queries
+for the tests that run on both (the suite's ``impl`` fixture); :mod:`liqspec.testing.stateful`
+is the random-operation state machine they share.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from types import ModuleType, SimpleNamespace
 from liqspec.reference import (BACKSTOP, Market, Profile, State, Tier, deposit, fund_insurance,
                                new_state, open_account, trade)
 from liqspec.reference.margin import initial_margin_quote, notional_quote, open_interest_quote
+from liqspec.reference.profiles import continuity_deductions
 from liqspec.reference.units import to_units
 
 USDT = 10**6  # quote quantums per USDT in the toy venue
@@ -34,18 +37,14 @@ def ppm(text: str) -> int:
 
 def tiers(*rows: tuple[str, str, str]) -> tuple[Tier, ...]:
     """Tiers from (floor notional USDT, maintenance rate, initial rate) rows; the deductions are
-    derived so each requirement is continuous at every floor (LIQ-TIER-2)."""
-    built: list[Tier] = []
-    for floor_text, mmr_text, imr_text in rows:
-        floor, mmr, imr = usdt(floor_text), ppm(mmr_text), ppm(imr_text)
-        if built:
-            prev = built[-1]
-            mm_ded = prev.maint_deduction_quote + floor * (mmr - prev.maint_margin_ppm) // 10**6
-            im_ded = prev.init_deduction_quote + floor * (imr - prev.init_margin_ppm) // 10**6
-        else:
-            mm_ded = im_ded = 0
-        built.append(Tier(floor, mmr, mm_ded, imr, im_ded))
-    return tuple(built)
+    the venues' continuity recursion (:func:`liqspec.reference.profiles.continuity_deductions`),
+    so each requirement is continuous at every floor (LIQ-TIER-2)."""
+    floors = [usdt(floor) for floor, _, _ in rows]
+    maint = [ppm(rate) for _, rate, _ in rows]
+    init = [ppm(rate) for _, _, rate in rows]
+    return tuple(Tier(*tier) for tier in zip(floors, maint, continuity_deductions(floors, maint),
+                                             init, continuity_deductions(floors, init),
+                                             strict=True))
 
 
 BTC_TIERS = tiers(("0", "0.004", "0.01"), ("50000", "0.005", "0.02"), ("250000", "0.01", "0.05"))
@@ -70,6 +69,20 @@ TOY_MARKS = {"BTC": 500_000, "ETH": 300_000}  # 50,000.0 USDT/BTC and 3,000.00 U
 
 #: an implementation of the operations: a module or namespace with the reference's names
 Implementation = ModuleType | SimpleNamespace
+
+#: the implementations by name
+IMPLEMENTATION_NAMES = ("reference", "fast")
+
+
+def implementation(name: str) -> SimpleNamespace:
+    """One implementation's operations and queries, by the reference's names: ``"reference"``
+    (liqspec.reference's functions) or ``"fast"`` (the compiled engine's), as
+    :data:`liqspec.fast.compare.IMPLEMENTATIONS` pairs them; ``.name`` says which."""
+    if name not in IMPLEMENTATION_NAMES:
+        raise ValueError(f"unknown implementation {name!r}: one of {IMPLEMENTATION_NAMES}")
+    from liqspec.fast.compare import IMPLEMENTATIONS  # the compiled engine, only when asked
+
+    return IMPLEMENTATIONS[name]
 
 
 def venue(profile: Profile | None = None, marks: Mapping[str, int] | None = None,
