@@ -29,7 +29,8 @@ import numpy as np
 
 import liqspec.fast as fast
 from liqspec.reference.book import BookShape
-from liqspec.reference.cascade import CascadeConfig, MarkRule, PricePath
+from liqspec.reference.cascade import CascadeConfig, PricePath
+from liqspec.reference.marks import MarkRule
 from liqspec.reference.profiles import get_profile
 from liqspec.synthetic import generate_book
 

@@ -19,12 +19,14 @@ from fractions import Fraction
 from typing import Any
 
 from liqspec.reference.book import BookShape
-from liqspec.reference.cascade import CascadeConfig, MarkRule, PricePath
+from liqspec.reference.cascade import CascadeConfig, PricePath
+from liqspec.reference.marks import MarkRule
 from liqspec.reference.errors import LiqspecError
+from liqspec.reference.journal import Fill, Transfer
 from liqspec.reference.prices import Threshold
+from liqspec.reference.profile import Market, OpenInterestScaling, Profile, Tier
 from liqspec.reference.receipts import Receipt
-from liqspec.reference.state import (HOLDERS, TRADER, Account, Book, Fill, Market,
-                                     OpenInterestScaling, Profile, State, Tier, Transfer)
+from liqspec.reference.state import HOLDERS, TRADER, Account, Book, State
 
 #: the version of the JSON forms below; readers refuse a document of another version
 FORMAT_VERSION = 1

@@ -37,10 +37,12 @@ import liqspec.codec as codec
 import liqspec.reference as ref
 from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN, PPM, div_ceil
 from liqspec.reference.book import BookShape, build_book
-from liqspec.reference.cascade import CascadeConfig, MarkRule, PricePath
+from liqspec.reference.cascade import CascadeConfig, PricePath
+from liqspec.reference.marks import MarkRule
+from liqspec.reference.profile import Profile
 from liqspec.reference.profiles import PROFILES
-from liqspec.reference.state import (BACKSTOP, INSURANCE_FUND, LIQUIDITY, OUTSIDE,
-                                     SOCIALIZED_LOSS, Account, Profile, State)
+from liqspec.reference.state import (BACKSTOP, INSURANCE_FUND, LIQUIDITY, OUTSIDE, SOCIALIZED_LOSS,
+                                     Account, State)
 
 from .catalogue import CATALOGUE, QUERY, REFERENCE, execute, request_op
 

@@ -15,7 +15,8 @@ import numpy as np
 
 from liqspec.reference.errors import Overflow, Rejection, ResultCode
 from liqspec.reference.prices import Threshold
-from liqspec.reference.state import Account, Profile, State
+from liqspec.reference.profile import Profile
+from liqspec.reference.state import Account, State
 from liqspec.reference.validation import valid_rate
 
 from . import _kernels

@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from liqspec.reference.cascade import (MARK_LAST_FILL, CascadeConfig, CascadeResult, Event,
-                                       StepRecord, Summary, _check_config)
+from liqspec.reference.cascade import (CascadeConfig, CascadeResult, Event, StepRecord, Summary,
+                                       _check_config)
+from liqspec.reference.marks import MarkKind
 from liqspec.reference.errors import MalformedState, ResultCode, UnknownAccount
 from liqspec.reference.validation import valid_price
-from liqspec.reference.state import (BACKSTOP, HOLDERS, INSURANCE_FUND, LIQUIDITY, Account,
-                                     State)
+from liqspec.reference.state import BACKSTOP, HOLDERS, INSURANCE_FUND, LIQUIDITY, Account, State
 
 from . import _engine
 from .domain import int64_array, int64_scalar
@@ -188,7 +188,7 @@ def run_cascade(initial: State, config: CascadeConfig,
     row = {a: i for i, a in enumerate(engine.account_ids)}
     engine.cascade_setup(cfg_cols, levels, spacing, lots_per_level, row[config.book_account],
                          -1 if config.backstop_vault is None else row[config.backstop_vault],
-                         1 if config.mark_rule.kind == MARK_LAST_FILL else 0,
+                         1 if config.mark_rule.kind == MarkKind.LAST_FILL else 0,
                          config.mark_rule.band_ppm, config.path.step_seconds, order)
     synced = 0
 
@@ -333,7 +333,7 @@ def cascade_arrays(profile, marks, account_ids, quote, lots, config: CascadeConf
                               book_capacity=int(levels.max()) if m else 1))
     engine.cascade_setup(cfg_cols, levels, spacing, lots_per_level, row[config.book_account],
                          -1 if config.backstop_vault is None else row[config.backstop_vault],
-                         1 if config.mark_rule.kind == MARK_LAST_FILL else 0,
+                         1 if config.mark_rule.kind == MarkKind.LAST_FILL else 0,
                          config.mark_rule.band_ppm, config.path.step_seconds, order,
                          keep_journal=False)  # nothing is written back: the trace suffices
     steps, summary = _drive(engine, config, column, holder_values[1], progress, None,

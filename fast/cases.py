@@ -29,7 +29,8 @@ from liqspec.reference import (Account, Market, OpenInterestScaling, Profile, St
                                new_state)
 from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN, PPM
 from liqspec.reference.book import BookShape
-from liqspec.reference.cascade import CascadeConfig, MarkRule, PricePath
+from liqspec.reference.cascade import CascadeConfig, PricePath
+from liqspec.reference.marks import MarkRule
 from liqspec.reference.state import BACKSTOP, HOLDERS, INSURANCE_FUND, LIQUIDITY, TRADER, Book
 
 EDGES = (INT64_MIN, INT64_MIN + 1, -1, 0, 1, INT64_MAX - 1, INT64_MAX)

@@ -32,7 +32,7 @@ from liqspec.reference.book import market_liquidate as _reference_market_liquida
 from liqspec.reference.cascade import replace_book as _reference_replace_book
 from liqspec.reference.cascade import run_cascade as _reference_run_cascade
 from liqspec.reference.receipts import Receipt
-from liqspec.reference.state import Fill, Transfer
+from liqspec.reference.journal import Fill, Transfer
 
 from . import accounts as fast_accounts
 from . import operations as fast_operations

@@ -1,35 +1,40 @@
 """The reference's state-changing operations over the compiled engine (``liqspec.fast._engine``).
 
-Each function has its reference counterpart's signature and behaviour: it checks its arguments
-with the reference's own validators, in the reference's order (lookups and domains, then the
-rejections that need no arithmetic), packs the state into an ``Engine`` (``liqspec.fast._engine``), runs the
-operation there without the GIL, and on success writes the outcome back into the ``State``:
-balances, positions and cost bases of the accounts it touched, the holders, the books, the
-journal entries (the same :class:`~liqspec.reference.state.Transfer` and
-:class:`~liqspec.reference.state.Fill` objects) and ``seq``, returning the same
-:class:`~liqspec.reference.receipts.Receipt`. On failure it raises the reference's typed error
-with the same result code and writes nothing, so the state is unchanged (LIQ-RESULT-1).
+Each function has its reference counterpart's signature and behaviour: it runs the reference's
+own precondition checks (``check_<operation>``, the LIQ-RESULT-2 order), packs the state into an
+``Engine`` (``liqspec.fast._engine``), runs the operation's effect there without the GIL, and on
+success writes the outcome back into the ``State``: balances, positions and cost bases of the
+accounts it touched, the holders, the books, the journal entries (the same
+:class:`~liqspec.reference.journal.Transfer` and :class:`~liqspec.reference.journal.Fill`
+objects) and ``seq``, returning the same :class:`~liqspec.reference.receipts.Receipt`. On failure
+it raises the reference's typed error with the same result code and writes nothing, so the state
+is unchanged (LIQ-RESULT-1). The engine keeps its own checks: a cascade runs them in its loop,
+where no reference check is called.
 
-Packing is glue (plain Python and numpy); every computation is compiled.
+Packing is glue (plain Python and numpy); every effect is compiled.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN, require_int
-from liqspec.reference.book import BookShape
-from liqspec.reference.collateral import check_open_account
-from liqspec.reference.errors import (InvalidAmount, InvalidPrice, InvalidSize, MalformedState,
-                                      Overflow, Rejection, ResultCode, UnknownAccount,
-                                      UnknownMarket)
+from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN
+from liqspec.reference.book import BookShape, check_market_liquidate
+from liqspec.reference.cascade import check_replace_book
+from liqspec.reference.collateral import check_deposit, check_open_account, check_withdraw
+from liqspec.reference.deleveraging import check_deleverage
+from liqspec.reference.errors import (InvalidAmount, InvalidPrice, InvalidSize, Overflow,
+                                      Rejection, ResultCode, UnknownAccount, UnknownMarket)
+from liqspec.reference.funding import check_apply_funding
+from liqspec.reference.insurance import check_fund_insurance
+from liqspec.reference.journal import Fill, Transfer
 from liqspec.reference.leverage import check_set_leverage, valid_leverage
+from liqspec.reference.liquidation import check_backstop_liquidate, check_liquidate
+from liqspec.reference.marks import check_set_mark
 from liqspec.reference.receipts import Receipt
-from liqspec.reference.state import (BACKSTOP, BAD_DEBT_ADL, BAD_DEBT_SOCIALIZE, HOLDERS,
-                                     LIQUIDITY, TRADER, Account, Book, Fill, State,
-                                     Transfer)
-from liqspec.reference.trading import require_market_allowed
-from liqspec.reference.validation import accounts, valid_amount, valid_price, valid_rate, valid_size
+from liqspec.reference.socialization import check_socialize_loss
+from liqspec.reference.state import HOLDERS, TRADER, Account, Book, State
+from liqspec.reference.trading import check_trade
 
 from . import _engine
 from .domain import int64_scalar
@@ -289,37 +294,30 @@ def set_leverage(state: State, account_id: str, market_id: str, leverage: int) -
 
 def deposit(state: State, account_id: str, amount_quote: int) -> Receipt:
     """LIQ-DEPOSIT-1 (reference: collateral.deposit)."""
-    state.account(account_id)
-    valid_amount(amount_quote, "deposit")
+    check_deposit(state, account_id, amount_quote)
     return _run(state, "deposit", _row(state, account_id), amount_quote,
                 engine=_engine_for(state, marks_read=()))
 
 
 def withdraw(state: State, account_id: str, amount_quote: int) -> Receipt:
-    """LIQ-WITHDRAW-1/2 (reference: collateral.withdraw): the gate and the free-collateral check
-    run in the engine."""
-    state.account(account_id)
-    valid_amount(amount_quote, "withdrawal")
+    """LIQ-WITHDRAW-1/2 (reference: collateral.withdraw)."""
+    check_withdraw(state, account_id, amount_quote)
     return _run(state, "withdraw", _row(state, account_id), amount_quote,
                 _rows_in_state_order(state))
 
 
 def trade(state: State, buyer_id: str, seller_id: str, market_id: str, lots: int,
           price_ticks: int) -> Receipt:
-    """LIQ-TRADE-1/2 (reference: trading.trade): the notional, the same-account and isolation
-    rejections, the fill and both traders' margin checks run in the engine."""
-    accounts(state, buyer_id, seller_id)
-    state.market(market_id)
-    valid_size(lots, "trade size")
-    valid_price(price_ticks, "trade price")
+    """LIQ-TRADE-1/2 (reference: trading.trade): the fill and both traders' margin checks run in
+    the engine."""
+    check_trade(state, buyer_id, seller_id, market_id, lots, price_ticks)
     return _run(state, "trade", _row(state, buyer_id), _row(state, seller_id),
                 _column(state, market_id), lots, price_ticks)
 
 
 def set_mark(state: State, market_id: str, price_ticks: int) -> Receipt:
     """LIQ-MARK-1 (reference: marks.set_mark)."""
-    state.market(market_id)
-    valid_price(price_ticks, "mark price")
+    check_set_mark(state, market_id, price_ticks)
     return _run(state, "set_mark", _column(state, market_id), price_ticks, own_seq=True,
                 marks=True, engine=_engine_for(state, marks_read=()))
 
@@ -327,9 +325,7 @@ def set_mark(state: State, market_id: str, price_ticks: int) -> Receipt:
 def replace_book(state: State, market_id: str, shape: BookShape, account_id: str) -> None:
     """LIQ-BOOK-1 (reference: cascade.replace_book): the market's book rebuilt around its mark
     by the engine, owned by a liquidity account. Returns None, as the reference does."""
-    state.market(market_id)
-    if state.account(account_id).role != LIQUIDITY:
-        raise MalformedState(f"book account {account_id!r} must have the liquidity role")
+    check_replace_book(state, market_id, account_id)
     engine = _engine_for(state, book_levels=shape.levels, marks_read=(market_id,))
     code, _ = engine.replace_book(_column(state, market_id), shape.levels, shape.spacing_ppm,
                                   shape.lots_per_level, _row(state, account_id))
@@ -344,78 +340,44 @@ def replace_book(state: State, market_id: str, shape: BookShape, account_id: str
 def liquidate(state: State, account_id: str, market_id: str, counterparty_id: str,
               fill_price_ticks: int, lots: int | None = None) -> Receipt:
     """LIQ-EXEC-2 (reference: liquidation.liquidate)."""
-    account, counterparty = accounts(state, account_id, counterparty_id)
-    state.market(market_id)
-    if lots is not None:
-        valid_size(lots, "liquidation size")
-    valid_price(fill_price_ticks, "fill price")
-    if account_id == counterparty_id:
-        raise Rejection(ResultCode.SAME_ACCOUNT, "an account cannot take over its own position")
-    if account.role != TRADER:
-        raise Rejection(ResultCode.ACCOUNT_NOT_TRADER, f"{account_id} is not a trader account")
-    require_market_allowed(counterparty, market_id)
+    check_liquidate(state, account_id, market_id, counterparty_id, fill_price_ticks, lots)
     return _run(state, "liquidate", _row(state, account_id), _column(state, market_id),
                 _row(state, counterparty_id), fill_price_ticks, -1 if lots is None else lots, True)
 
 
 def market_liquidate(state: State, account_id: str, market_id: str) -> Receipt:
     """LIQ-BOOK-2 (reference: book.market_liquidate)."""
-    account = state.account(account_id)
-    state.market(market_id)
-    if account.role != TRADER:
-        raise Rejection(ResultCode.ACCOUNT_NOT_TRADER, f"{account_id} is not a trader account")
+    check_market_liquidate(state, account_id, market_id)
     return _run(state, "market_liquidate", _row(state, account_id), _column(state, market_id))
 
 
 def backstop_liquidate(state: State, account_id: str, vault_id: str) -> Receipt:
     """LIQ-BACKSTOP-1 (reference: liquidation.backstop_liquidate)."""
-    account, vault = accounts(state, account_id, vault_id)
-    if account_id == vault_id:
-        raise Rejection(ResultCode.SAME_ACCOUNT, "an account cannot be its own backstop")
-    if account.role != TRADER:
-        raise Rejection(ResultCode.ACCOUNT_NOT_TRADER, f"{account_id} is not a trader account")
-    if vault.role != BACKSTOP:
-        raise Rejection(ResultCode.POLICY_FORBIDS, f"{vault_id} is not a backstop vault")
-    if state.profile.backstop_ratio is None:
-        raise Rejection(ResultCode.POLICY_FORBIDS, f"{state.profile.name} has no backstop")
-    for market_id in sorted(account.positions):
-        require_market_allowed(vault, market_id)
+    check_backstop_liquidate(state, account_id, vault_id)
     return _run(state, "backstop_liquidate", _row(state, account_id), _row(state, vault_id))
 
 
 def deleverage(state: State, account_id: str, market_id: str) -> Receipt:
     """LIQ-ADL-1/3 (reference: deleveraging.deleverage)."""
-    account = state.account(account_id)
-    state.market(market_id)
-    if account.role != TRADER:
-        raise Rejection(ResultCode.ACCOUNT_NOT_TRADER, f"{account_id} is not a trader account")
-    if state.profile.bad_debt_policy != BAD_DEBT_ADL:
-        raise Rejection(ResultCode.POLICY_FORBIDS,
-                        f"{state.profile.name} socializes losses instead of deleveraging")
+    check_deleverage(state, account_id, market_id)
     return _run(state, "deleverage", _row(state, account_id), _column(state, market_id))
 
 
 def socialize_loss(state: State, market_id: str, side: int) -> Receipt:
     """LIQ-SOCIAL-2 (reference: socialization.socialize_loss)."""
-    state.market(market_id)
-    if require_int(side, "side") not in (1, -1):
-        raise InvalidSize(f"side must be +1 (longs) or -1 (shorts), got {side}")
-    if state.profile.bad_debt_policy != BAD_DEBT_SOCIALIZE:
-        raise Rejection(ResultCode.POLICY_FORBIDS,
-                        f"{state.profile.name} deleverages instead of socializing losses")
+    check_socialize_loss(state, market_id, side)
     return _run(state, "socialize_loss", _column(state, market_id), side)
 
 
 def apply_funding(state: State, market_id: str, rate_ppm: int) -> Receipt:
     """LIQ-FUNDING-1/2 (reference: funding.apply_funding)."""
-    state.market(market_id)
-    valid_rate(rate_ppm, "funding rate")
+    check_apply_funding(state, market_id, rate_ppm)
     return _run(state, "apply_funding", _column(state, market_id), rate_ppm,
                 engine=_engine_for(state, marks_read=(market_id,)))
 
 
 def fund_insurance(state: State, amount_quote: int) -> Receipt:
     """LIQ-INSURANCE-2 (reference: insurance.fund_insurance)."""
-    valid_amount(amount_quote, "insurance top-up")
+    check_fund_insurance(state, amount_quote)
     return _run(state, "fund_insurance", amount_quote, engine=_engine_for(state, marks_read=()))
 

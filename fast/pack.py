@@ -37,7 +37,8 @@ from typing import Any
 import numpy as np
 
 from liqspec.reference.errors import MalformedState, Overflow, UnknownMarket
-from liqspec.reference.state import HOLDERS, MAINT_AT_ENTRY, Account, Profile, State
+from liqspec.reference.profile import MaintenanceBasis, Profile
+from liqspec.reference.state import HOLDERS, Account, State
 
 from . import _engine
 from .domain import flag_array, int64_array, int64_scalar
@@ -168,7 +169,7 @@ def pack_profile(profile: Profile) -> MarketTables:
         has_oi_scaling=np.array([m.oi_scaling is not None for m in markets], dtype=np.uint8),
         backstop_num=num,
         backstop_den=den,
-        maintenance_at_entry=profile.maintenance_basis == MAINT_AT_ENTRY,
+        maintenance_at_entry=profile.maintenance_basis == MaintenanceBasis.ENTRY,
     )
 
 

@@ -38,9 +38,10 @@ import liqspec.codec as codec
 from liqspec.reference import deleveraging, invariants
 from liqspec.reference.arithmetic import mul_ppm_ceil, mul_ppm_floor
 from liqspec.reference.errors import LiqspecError
+from liqspec.reference.journal import Fill, Transfer
+from liqspec.reference.profile import FeePolicy, Market, OpenInterestScaling, Profile, Tier
 from liqspec.reference.profiles import PROFILES
-from liqspec.reference.state import (FEE_PER_FILL, HOLDERS, OUTSIDE, Account, Fill, Market,
-                                     OpenInterestScaling, Profile, State, Tier, Transfer, atomic)
+from liqspec.reference.state import HOLDERS, OUTSIDE, Account, State, atomic
 
 from .domains import MARKET_SLOTS, slot_market_ids
 from .encodings import Params, SymState
@@ -320,7 +321,7 @@ def _run_step(ctx: Context, state: State, step: Mapping) -> None:
             value = ref.position_value_quote(args["lots"], args["price_ticks"], spec)
             ctx.values["value"] = value
             ctx.values["owed"] = ref.funding_owed_quote(value, args["rate_ppm"])
-            per_fill = state.profile.fee_policy == FEE_PER_FILL  # dYdX floors its cap
+            per_fill = state.profile.fee_policy == FeePolicy.PER_FILL  # dYdX floors its cap
             ctx.values["fee"] = (mul_ppm_floor if per_fill else mul_ppm_ceil)(
                 n, spec.liquidation_fee_ppm)
             ctx.values["fee_rounds_down"] = per_fill

@@ -17,10 +17,8 @@ import z3
 
 from liqspec.reference.arithmetic import PPM
 from liqspec.reference.profiles import PROFILES
-from liqspec.reference.state import (ADL_AT_BANKRUPTCY, ADL_AT_MARK, BAD_DEBT_ADL,
-                                     BAD_DEBT_SOCIALIZE, FEE_ALL_SURPLUS, FEE_PER_FILL, FEE_RATE,
-                                     SIZE_FULL, SIZE_PORTION, SIZE_TIER_STEP, Market,
-                                     Profile)
+from liqspec.reference.profile import (AdlPrice, BadDebtPolicy, FeePolicy, LiquidationSize, Market,
+                                       Profile)
 
 from .encodings import MarketParams, Params, TierParams, val
 
@@ -66,11 +64,11 @@ def slot_market_ids(profile: Profile) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Policies:
-    liquidation_size: str = SIZE_FULL
-    fee_policy: str = FEE_RATE
+    liquidation_size: str = LiquidationSize.FULL
+    fee_policy: str = FeePolicy.RATE
     backstop_ratio: tuple[int, int] | None = None
-    bad_debt_policy: str = BAD_DEBT_ADL
-    adl_price: str = ADL_AT_BANKRUPTCY
+    bad_debt_policy: str = BadDebtPolicy.ADL
+    adl_price: str = AdlPrice.BANKRUPTCY
 
     @property
     def name(self) -> str:
@@ -132,15 +130,17 @@ def venue_domains() -> list[Params]:
 GENERIC_POLICIES = tuple(
     Policies(size, fee, backstop, debt, adl_price)
     for size, fee, backstop, debt, adl_price in (
-        (SIZE_FULL, FEE_RATE, None, BAD_DEBT_ADL, ADL_AT_BANKRUPTCY),
-        (SIZE_PORTION, FEE_RATE, (2, 3), BAD_DEBT_ADL, ADL_AT_MARK),
-        (SIZE_TIER_STEP, FEE_ALL_SURPLUS, None, BAD_DEBT_SOCIALIZE, ADL_AT_BANKRUPTCY),
-        (SIZE_FULL, FEE_ALL_SURPLUS, (1, 2), BAD_DEBT_ADL, ADL_AT_MARK),
-        (SIZE_PORTION, FEE_ALL_SURPLUS, None, BAD_DEBT_SOCIALIZE, ADL_AT_BANKRUPTCY),
-        (SIZE_TIER_STEP, FEE_RATE, (2, 3), BAD_DEBT_ADL, ADL_AT_BANKRUPTCY),
-        (SIZE_FULL, FEE_PER_FILL, None, BAD_DEBT_SOCIALIZE, ADL_AT_MARK),
-        (SIZE_PORTION, FEE_PER_FILL, None, BAD_DEBT_ADL, ADL_AT_BANKRUPTCY),
-        (SIZE_TIER_STEP, FEE_PER_FILL, (2, 3), BAD_DEBT_ADL, ADL_AT_MARK),
+        (LiquidationSize.FULL, FeePolicy.RATE, None, BadDebtPolicy.ADL, AdlPrice.BANKRUPTCY),
+        (LiquidationSize.PORTION, FeePolicy.RATE, (2, 3), BadDebtPolicy.ADL, AdlPrice.MARK),
+        (LiquidationSize.TIER_STEP, FeePolicy.ALL_SURPLUS, None, BadDebtPolicy.SOCIALIZE,
+         AdlPrice.BANKRUPTCY),
+        (LiquidationSize.FULL, FeePolicy.ALL_SURPLUS, (1, 2), BadDebtPolicy.ADL, AdlPrice.MARK),
+        (LiquidationSize.PORTION, FeePolicy.ALL_SURPLUS, None, BadDebtPolicy.SOCIALIZE,
+         AdlPrice.BANKRUPTCY),
+        (LiquidationSize.TIER_STEP, FeePolicy.RATE, (2, 3), BadDebtPolicy.ADL, AdlPrice.BANKRUPTCY),
+        (LiquidationSize.FULL, FeePolicy.PER_FILL, None, BadDebtPolicy.SOCIALIZE, AdlPrice.MARK),
+        (LiquidationSize.PORTION, FeePolicy.PER_FILL, None, BadDebtPolicy.ADL, AdlPrice.BANKRUPTCY),
+        (LiquidationSize.TIER_STEP, FeePolicy.PER_FILL, (2, 3), BadDebtPolicy.ADL, AdlPrice.MARK),
     )
 )
 

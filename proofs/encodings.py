@@ -30,11 +30,9 @@ import z3
 
 from liqspec.reference.arithmetic import INT64_MAX, PPM
 from liqspec.reference.errors import ResultCode
-from liqspec.reference.state import (ADL_AT_MARK, BACKSTOP, BAD_DEBT_ADL, BAD_DEBT_SOCIALIZE,
-                                     FEE_ALL_SURPLUS, FEE_PER_FILL, FEE_SINK, FUNDING_POOL,
-                                     HOLDERS,
-                                     INSURANCE_FUND, OUTSIDE, SIZE_FULL, SIZE_PORTION,
-                                     SOCIALIZED_LOSS, TRADER)
+from liqspec.reference.profile import AdlPrice, BadDebtPolicy, FeePolicy, LiquidationSize
+from liqspec.reference.state import (BACKSTOP, FEE_SINK, FUNDING_POOL, HOLDERS, INSURANCE_FUND,
+                                     OUTSIDE, SOCIALIZED_LOSS, TRADER)
 
 Term: TypeAlias = z3.ArithRef
 Cond: TypeAlias = z3.BoolRef
@@ -82,6 +80,10 @@ def zabs(a: Term) -> Term:
 
 def zsign(a: Term) -> Term:
     return z3.If(a > 0, 1, z3.If(a < 0, -1, 0))
+
+
+#: an operation's checks in its LIQ-RESULT-2 order: each condition under which it fails, and the code
+Checks = list[tuple[Cond, int]]
 
 
 def first_failing(checks: Sequence[tuple[Cond, int]], otherwise: Term | int = ResultCode.OK) -> Term:
@@ -325,10 +327,16 @@ def tier_field(market: MarketParams, notional_quote: Term, name: str) -> Term:
     return chosen
 
 
+def tiered_requirement(notional_quote: Term, rate_ppm: Term, deduction_quote: Term) -> Term:
+    """LIQ-TIER-2, LIQ-TIER-3: a tier's requirement, ``ceil(N * rate) - deduction``."""
+    return mul_ppm_ceil(notional_quote, rate_ppm) - deduction_quote
+
+
 def maintenance_margin(market: MarketParams, notional_quote: Term) -> Term:
     """LIQ-TIER-2: ``max(ceil(N * mmr) - deduction, minimum)``, zero for a flat position."""
-    tiered = (mul_ppm_ceil(notional_quote, tier_field(market, notional_quote, "maint_margin_ppm"))
-              - tier_field(market, notional_quote, "maint_deduction_quote"))
+    tiered = tiered_requirement(notional_quote,
+                                tier_field(market, notional_quote, "maint_margin_ppm"),
+                                tier_field(market, notional_quote, "maint_deduction_quote"))
     return z3.If(notional_quote == 0, 0, zmax(tiered, market.min_maint_margin_quote))
 
 
@@ -346,8 +354,8 @@ def initial_margin(market: MarketParams, notional_quote: Term, open_interest: Te
     rate = tier_field(market, notional_quote, "init_margin_ppm")
     if market.oi_caps is not None:
         rate = oi_scaled_rate(market, rate, open_interest)
-    tiered = mul_ppm_ceil(notional_quote, rate) - tier_field(market, notional_quote,
-                                                             "init_deduction_quote")
+    tiered = tiered_requirement(notional_quote, rate,
+                                tier_field(market, notional_quote, "init_deduction_quote"))
     return z3.If(notional_quote == 0, 0,
                  zmax(tiered, maintenance_margin(market, notional_quote)))
 
@@ -412,12 +420,16 @@ def out_of_range(value: Term, low: int, high: int) -> Cond:
 
 # -- deposits, withdrawals, insurance top-ups, marks ----------------------------------------------
 
+def check_deposit(amount: Term) -> Checks:
+    """The checks of :func:`deposit` (reference: ``collateral.check_deposit``)."""
+    return [(out_of_range(amount, 1, INT64_MAX), ResultCode.INVALID_AMOUNT)]
+
+
 def deposit(state: SymState, account_id: str, amount: Term) -> Outcome:
     """LIQ-DEPOSIT-1."""
     post = state.copy()
     transfer(post, OUTSIDE, account_id, amount)
-    code = first_failing([(out_of_range(amount, 1, INT64_MAX), ResultCode.INVALID_AMOUNT)])
-    return finish(state, code, post)
+    return finish(state, first_failing(check_deposit(amount)), post)
 
 
 def withdrawals_gated(state: SymState) -> Cond:
@@ -425,32 +437,39 @@ def withdrawals_gated(state: SymState) -> Cond:
     return z3.Or([equity(state, a) < 0 for a in state.trader_ids()] or [z3.BoolVal(False)])
 
 
+def check_withdraw(state: SymState, account_id: str, amount: Term) -> Checks:
+    """The checks of :func:`withdraw` (reference: ``collateral.check_withdraw``)."""
+    return [
+        (out_of_range(amount, 1, INT64_MAX), ResultCode.INVALID_AMOUNT),
+        (withdrawals_gated(state), ResultCode.WITHDRAWALS_GATED),
+        (amount > free_collateral(state, account_id), ResultCode.INSUFFICIENT_FREE_COLLATERAL),
+    ]
+
+
 def withdraw(state: SymState, account_id: str, amount: Term) -> Outcome:
     """LIQ-WITHDRAW-1."""
     post = state.copy()
     transfer(post, account_id, OUTSIDE, amount)
-    code = first_failing([
-        (out_of_range(amount, 1, INT64_MAX), ResultCode.INVALID_AMOUNT),
-        (withdrawals_gated(state), ResultCode.WITHDRAWALS_GATED),
-        (amount > free_collateral(state, account_id), ResultCode.INSUFFICIENT_FREE_COLLATERAL),
-    ])
-    return finish(state, code, post)
+    return finish(state, first_failing(check_withdraw(state, account_id, amount)), post)
 
 
 def fund_insurance(state: SymState, amount: Term) -> Outcome:
-    """LIQ-INSURANCE-2."""
+    """LIQ-INSURANCE-2 (its check is the deposit's: the amount)."""
     post = state.copy()
     transfer(post, OUTSIDE, INSURANCE_FUND, amount)
-    code = first_failing([(out_of_range(amount, 1, INT64_MAX), ResultCode.INVALID_AMOUNT)])
-    return finish(state, code, post)
+    return finish(state, first_failing(check_deposit(amount)), post)
+
+
+def check_set_mark(price: Term) -> Checks:
+    """The check of :func:`set_mark` (reference: ``marks.check_set_mark``)."""
+    return [(out_of_range(price, 1, INT64_MAX), ResultCode.INVALID_PRICE)]
 
 
 def set_mark(state: SymState, market_id: str, price: Term) -> Outcome:
     """LIQ-MARK-1: only the mark moves."""
     post = state.copy()
     post.marks[market_id] = val(price)
-    code = first_failing([(out_of_range(price, 1, INT64_MAX), ResultCode.INVALID_PRICE)])
-    return finish(state, code, post)
+    return finish(state, first_failing(check_set_mark(price)), post)
 
 
 # -- trades (LIQ-TRADE-1, LIQ-TRADE-2) -------------------------------------------------------------
@@ -518,9 +537,9 @@ def liquidation_size(state: SymState, account_id: str, market_id: str) -> Term:
     mark = state.marks[market_id]
     lots = zabs(state.accounts[account_id].positions[market_id])
     notional_quote = position_value(lots, mark, market)
-    if params.liquidation_size == SIZE_FULL:
+    if params.liquidation_size == LiquidationSize.FULL:
         return lots
-    if params.liquidation_size == SIZE_PORTION:
+    if params.liquidation_size == LiquidationSize.PORTION:
         portion = zmax(val(1), div_ceil(lots * params.portion_ppm, PPM))
         return z3.If(notional_quote <= params.portion_threshold_quote, lots, portion)
     floor = tier_field(market, notional_quote, "floor_notional_quote")
@@ -551,7 +570,7 @@ def liquidation_fee(params: Params, market: MarketParams, side: int | Term, lots
     m = market.value_per_lot_tick
     if wanted is not None:  # decided elsewhere (a bounded model check's abstraction)
         return zmin(wanted, zmax(surplus, val(0)))
-    if params.fee_policy == FEE_ALL_SURPLUS:
+    if params.fee_policy == FeePolicy.ALL_SURPLUS:
         at_fill = side * lots * m * fill_price
         gain_ceil = z3.If(constant * position < 0,
                           at_fill + div_ceil(lots * constant, zabs(position)), at_fill)
@@ -621,7 +640,7 @@ def liquidate(state: SymState, account_id: str, market_id: str, counterparty: st
         (size > allowed, ResultCode.SIZE_EXCEEDS_POLICY),
     ]
     constant = fixed_part(state, account_id, market_id)
-    per_fill = state.params.fee_policy == FEE_PER_FILL
+    per_fill = state.params.fee_policy == FeePolicy.PER_FILL
     fund_delta = decided.get("fund_delta", None)
     if per_fill and fund_delta is None:
         fund_delta = insurance_fund_delta(state, account_id, market_id, size, fill_price)
@@ -741,7 +760,7 @@ def pro_rata_allocation(state: SymState, account_id: str,
 
 def adl_receive(state: SymState, account_id: str, market_id: str, lots: Term) -> Term:
     """LIQ-ADL-4: quote the bankrupt account receives for closing ``lots``."""
-    if state.params.adl_price != ADL_AT_MARK:
+    if state.params.adl_price != AdlPrice.MARK:
         return bankruptcy_value(state, account_id, market_id, lots)
     market, mark = state.market(market_id), state.marks[market_id]
     before = state.accounts[account_id].positions[market_id]
@@ -771,6 +790,21 @@ def equity_share_terms(state: SymState, account_id: str, market_id: str,
     return equity(state, account_id), released, account_maintenance(state, account_id)
 
 
+def check_deleverage(state: SymState, account_id: str, market_id: str,
+                     allocation: Sequence[tuple[str, Term]]) -> Checks:
+    """The symbolic checks of :func:`deleverage`, after its role and policy (reference:
+    ``deleveraging.check_deleverage``; without a book, so bankruptcy and not the trigger)."""
+    position = state.accounts[account_id].positions[market_id]
+    eq = equity(state, account_id)
+    allocated = sum((take for _, take in allocation), val(0))
+    return [
+        (position == 0, ResultCode.NO_POSITION),
+        (eq >= 0, ResultCode.NOT_BANKRUPT),
+        (eq >= -state.holders[INSURANCE_FUND], ResultCode.FUND_CAN_COVER),
+        (allocated < zabs(position), ResultCode.INSUFFICIENT_ADL_LIQUIDITY),
+    ]
+
+
 def deleverage(state: SymState, account_id: str, market_id: str,
                allocation: Sequence[tuple[str, Term]] | None = None,
                order: Sequence[str] | None = None) -> Outcome:
@@ -779,20 +813,13 @@ def deleverage(state: SymState, account_id: str, market_id: str,
     acct = state.accounts[account_id]
     if acct.role != TRADER:
         return finish(state, val(int(ResultCode.ACCOUNT_NOT_TRADER)), state.copy())
-    if state.params.bad_debt_policy != BAD_DEBT_ADL:
+    if state.params.bad_debt_policy != BadDebtPolicy.ADL:
         return finish(state, val(int(ResultCode.POLICY_FORBIDS)), state.copy())
     if allocation is None:
         allocation = greedy_allocation(state, account_id, market_id,
                                        order or sorted(a for a in state.accounts if a != account_id))
     position = acct.positions[market_id]
-    eq = equity(state, account_id)
-    allocated = sum((take for _, take in allocation), val(0))
-    code = first_failing([
-        (position == 0, ResultCode.NO_POSITION),
-        (eq >= 0, ResultCode.NOT_BANKRUPT),
-        (eq >= -state.holders[INSURANCE_FUND], ResultCode.FUND_CAN_COVER),
-        (allocated < zabs(position), ResultCode.INSUFFICIENT_ADL_LIQUIDITY),
-    ])
+    code = first_failing(check_deleverage(state, account_id, market_id, allocation))
     post = state.copy()
     for counterparty, take in allocation:
         receives = adl_receive(post, account_id, market_id, take)
@@ -810,22 +837,28 @@ def deleverage(state: SymState, account_id: str, market_id: str,
 
 # -- socialized loss (LIQ-SOCIAL-2) and funding (LIQ-FUNDING-*) ------------------------------------
 
+def check_socialize_loss(loss: Term, total_lots: Term) -> Checks:
+    """The symbolic checks of :func:`socialize_loss`, after its side and policy (reference:
+    ``socialization.check_socialize_loss``): a recorded loss, then someone to charge it to."""
+    return [
+        (loss <= 0, ResultCode.NOTHING_TO_SOCIALIZE),
+        (total_lots == 0, ResultCode.NO_SOCIALIZATION_BASE),
+    ]
+
+
 def socialize_loss(state: SymState, market_id: str, side: int) -> Outcome:
     """LIQ-SOCIAL-2: charge the recorded bad debt to one side, pro rata, each charge rounded up;
     the residual goes to the fee sink."""
     if side not in (1, -1):
         return finish(state, val(int(ResultCode.INVALID_SIZE)), state.copy())
-    if state.params.bad_debt_policy != BAD_DEBT_SOCIALIZE:
+    if state.params.bad_debt_policy != BadDebtPolicy.SOCIALIZE:
         return finish(state, val(int(ResultCode.POLICY_FORBIDS)), state.copy())
     loss = -state.holders[SOCIALIZED_LOSS]
     payers = state.trader_ids()
     pays = {a: zsign(state.accounts[a].positions[market_id]) == side for a in payers}
     lots = {a: zabs(state.accounts[a].positions[market_id]) for a in payers}
     total = sum((z3.If(pays[a], lots[a], 0) for a in payers), val(0))
-    code = first_failing([
-        (loss <= 0, ResultCode.NOTHING_TO_SOCIALIZE),
-        (total == 0, ResultCode.NO_SOCIALIZATION_BASE),
-    ])
+    code = first_failing(check_socialize_loss(loss, total))
     post = state.copy()
     charged = val(0)
     for a in payers:
@@ -842,10 +875,15 @@ def funding_owed(value_quote: Term, rate_ppm: Term) -> Term:
     return z3.If(numerator >= 0, div_ceil(numerator, PPM), -div_floor(-numerator, PPM))
 
 
+def check_apply_funding(rate_ppm: Term) -> Checks:
+    """The check of :func:`apply_funding` (reference: ``funding.check_apply_funding``)."""
+    return [(out_of_range(rate_ppm, -PPM, PPM), ResultCode.INVALID_RATE)]
+
+
 def apply_funding(state: SymState, market_id: str, rate_ppm: Term) -> Outcome:
     """LIQ-FUNDING-1/2: collect what is owed into the pool, pay out what is due, sweep."""
     market, mark = state.market(market_id), state.marks[market_id]
-    code = first_failing([(out_of_range(rate_ppm, -PPM, PPM), ResultCode.INVALID_RATE)])
+    code = first_failing(check_apply_funding(rate_ppm))
     owed = {a: funding_owed(position_value(acct.positions[market_id], mark, market), rate_ppm)
             for a, acct in sorted(state.accounts.items())}
     post = state.copy()

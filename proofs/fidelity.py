@@ -34,10 +34,11 @@ import liqspec.reference as ref
 from liqspec.reference import deleveraging
 from liqspec.reference.arithmetic import INT64_MAX, PPM
 from liqspec.reference.errors import LiqspecError, ResultCode
+from liqspec.reference.journal import Fill, Transfer
+from liqspec.reference.profile import OpenInterestScaling, Profile
 from liqspec.reference.profiles import PROFILES
 from liqspec.reference.state import (BACKSTOP, FEE_SINK, FUNDING_POOL, HOLDERS, INSURANCE_FUND,
-                                     LIQUIDITY, OUTSIDE, SOCIALIZED_LOSS, TRADER, Account, Fill,
-                                     OpenInterestScaling, Profile, State, Transfer)
+                                     LIQUIDITY, OUTSIDE, SOCIALIZED_LOSS, TRADER, Account, State)
 
 from . import encodings as E
 from .domains import MARKET_SLOTS, profile_params, slot_market_ids

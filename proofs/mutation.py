@@ -68,7 +68,7 @@ BOOK_WALK_NOT_ENCODED = (
     "T-CASCADE-BMC lets each step take any lots from any level, so it holds for every walk "
     "and pins none")
 MARK_RULES_NOT_ENCODED = (
-    "the cascade's mark rules (reference/cascade.py) have no encoding: T-CASCADE-BMC allows "
+    "the cascade's mark rules (reference/marks.py) have no encoding: T-CASCADE-BMC allows "
     "any mark move between rounds")
 ADL_RANKING_IS_POLICY = (
     "ADL rankings are policy, not invariants: T-ADL and T-ADL-SIDE hold for every order, and "
@@ -228,7 +228,7 @@ CATALOGUE: tuple[Mutant, ...] = (
                        "T-MM-POSITIVE", "T-LIQ-PRICE")),
     Mutant("entry-basis-ignored", "an isolated account of an entry-basis profile is margined "
            "at the mark", "reference/margin.py",
-           "return profile.maintenance_basis == MAINT_AT_ENTRY and account.isolated_market is not None",
+           "return at_entry and account.isolated_market is not None",
            "return False",
            not_covered_by_proofs=("the encodings model cross accounts, whose requirement is at the "
                                   "mark under either basis (LIQ-TIER-6); Bybit's worked examples "
@@ -249,7 +249,8 @@ CATALOGUE: tuple[Mutant, ...] = (
     # -- prices, books and cascades
     Mutant("price-min-margin-ignored", "the liquidation price ignores the minimum requirement",
            "reference/prices.py",
-           "return max(tiered, Fraction(market.min_maint_margin_quote))", "return tiered",
+           "other_maintenance + market.min_maint_margin_quote - constant",
+           "other_maintenance - constant",
            not_covered_by_proofs=("T-LIQ-PRICE is about a one-tier position with no minimum requirement "
                                   "(the only case its fidelity check compares); the liquidation price "
                                   "under a minimum requirement has no theorem")),
@@ -271,12 +272,12 @@ CATALOGUE: tuple[Mutant, ...] = (
            "            if False:\n                break",
            not_covered_by_proofs=BOOK_WALK_NOT_ENCODED),
     Mutant("band-low-rounds-away", "the mark band's lower bound rounds away from the index",
-           "reference/cascade.py",
+           "reference/marks.py",
            "return (div_ceil(index_ticks * (PPM - rule.band_ppm), PPM),",
            "return (div_floor(index_ticks * (PPM - rule.band_ppm), PPM),",
            not_covered_by_proofs=MARK_RULES_NOT_ENCODED),
     Mutant("band-high-rounds-away", "the mark band's upper bound rounds away from the index",
-           "reference/cascade.py",
+           "reference/marks.py",
            "div_floor(index_ticks * (PPM + rule.band_ppm), PPM))",
            "div_ceil(index_ticks * (PPM + rule.band_ppm), PPM))",
            not_covered_by_proofs=MARK_RULES_NOT_ENCODED),
@@ -296,8 +297,8 @@ CATALOGUE: tuple[Mutant, ...] = (
                                   " T-CASCADE-BMC holds for every processing order")),
     Mutant("summary-fund-min-is-max", "the cascade summary's fund minimum is a maximum",
            "reference/cascade.py",
-           "fund_min = min(fund_min, state.holders[INSURANCE_FUND])",
-           "fund_min = max(fund_min, state.holders[INSURANCE_FUND])",
+           "tally.fund_min = min(tally.fund_min, state.holders[INSURANCE_FUND])",
+           "tally.fund_min = max(tally.fund_min, state.holders[INSURANCE_FUND])",
            not_covered_by_proofs=("a cascade's summary is a report computed from the trace, not state: no"
                                   " theorem is about it")),
     Mutant("liquidation-map-keeps-crossed", "the liquidation map lists accounts already past it",
@@ -331,7 +332,7 @@ CATALOGUE: tuple[Mutant, ...] = (
            not_covered_by_proofs=ADL_RANKING_IS_POLICY),
     Mutant("adl-fill-records-mark", "an ADL fill at the bankruptcy value records a price",
            "reference/deleveraging.py",
-           "price = None if state.profile.adl_price != ADL_AT_MARK else state.marks[market_id]",
+           "price = None if state.profile.adl_price != AdlPrice.MARK else state.marks[market_id]",
            "price = state.marks[market_id]",
            not_covered_by_proofs=("the encodings model the journal by its net effect on balances and "
                                   "positions; the price recorded on an ADL fill is not modelled")),
@@ -346,12 +347,11 @@ CATALOGUE: tuple[Mutant, ...] = (
            '        state.holders.update(undo["holders"])\n', "        pass\n",
            not_covered_by_proofs=("no seeded fidelity case is rejected after moving a holder's balance")),
     Mutant("rate-bound-exclusive", "a rate of exactly -100% is refused", "reference/validation.py",
-           "if not -PPM <= value <= PPM:", "if not -PPM < value <= PPM:",
+           "_within(rate_ppm, what, -PPM, PPM,", "_within(rate_ppm, what, -PPM + 1, PPM,",
            covered_by=("T-FUNDING",)),
     Mutant("price-bound-exclusive", "a price of exactly 2^63-1 ticks is refused",
            "reference/validation.py",
-           "if not 0 < value <= INT64_MAX:\n        raise InvalidPrice",
-           "if not 0 < value < INT64_MAX:\n        raise InvalidPrice",
+           "_within(price, what, 1, INT64_MAX,", "_within(price, what, 1, INT64_MAX - 1,",
            not_covered_by_proofs=("the encodings leave out the int64 domain checks (LIQ-DOMAIN-1), so a "
                                   "bound at 2^63-1 is not modelled; the fidelity check skips cases the "
                                   "reference rejects as out of range")),

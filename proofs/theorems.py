@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 import z3
 
 from liqspec.reference.arithmetic import INT64_MAX, PPM
-from liqspec.reference.state import (ADL_AT_BANKRUPTCY, BACKSTOP, BAD_DEBT_ADL,
-                                     BAD_DEBT_SOCIALIZE, FEE_PER_FILL, FEE_SINK, FUNDING_POOL,
-                                     INSURANCE_FUND, LIQUIDITY, SOCIALIZED_LOSS, TRADER)
+from liqspec.reference.profile import AdlPrice, BadDebtPolicy, FeePolicy
+from liqspec.reference.state import (BACKSTOP, FEE_SINK, FUNDING_POOL, INSURANCE_FUND, LIQUIDITY,
+                                     SOCIALIZED_LOSS, TRADER)
 
 from . import encodings as E
 from .domains import generic_domains, venue_domains
@@ -400,7 +400,7 @@ def _size(params: Params) -> list[Obligation]:
          fidelity=("liquidate", "liquidation_size"),
          rlimit=40_000_000)
 def _fee_cap(params: Params) -> list[Obligation]:
-    if params.fee_policy == FEE_PER_FILL:
+    if params.fee_policy == FeePolicy.PER_FILL:
         return _fee_cap_per_fill(params)
     obligations = []
     for label, st, out, step in _liquidations(params, ((BOOK, True),)):
@@ -501,7 +501,7 @@ def _backstop(params: Params) -> list[Obligation]:
 # -- auto-deleveraging -----------------------------------------------------------------------------
 
 def _adl(params: Params) -> bool:
-    return params.bad_debt_policy == BAD_DEBT_ADL
+    return params.bad_debt_policy == BadDebtPolicy.ADL
 
 
 ADL_ORDERS = (("a1", "a2", BOOK), ("a2", "a1", BOOK))
@@ -554,7 +554,7 @@ def _adl_side(params: Params) -> list[Obligation]:
 
 
 def _at_bankruptcy(params: Params) -> bool:
-    return _adl(params) and params.adl_price == ADL_AT_BANKRUPTCY
+    return _adl(params) and params.adl_price == AdlPrice.BANKRUPTCY
 
 
 @theorem("T-ADL-ZERO", "an auto-deleveraging fill at the bankruptcy value that closes an "
@@ -600,7 +600,7 @@ def _pro_rata(params: Params) -> list[Obligation]:
 # -- socialization and funding ---------------------------------------------------------------------
 
 def _socialize(params: Params) -> bool:
-    return params.bad_debt_policy == BAD_DEBT_SOCIALIZE
+    return params.bad_debt_policy == BadDebtPolicy.SOCIALIZE
 
 
 @theorem("T-SOCIALIZE", "socializing the recorded bad debt preserves every state invariant, "
@@ -662,7 +662,7 @@ def _rounding(params: Params) -> list[Obligation]:
     value = E.position_value(lots, price, market)
     owed = E.funding_owed(value, rate)
     exact_fee = n * market.liquidation_fee_ppm  # x 10^6
-    if params.fee_policy == FEE_PER_FILL:
+    if params.fee_policy == FeePolicy.PER_FILL:
         fee = E.mul_ppm_floor(n, market.liquidation_fee_ppm)
         fee_goal = ("fee cap <= exact and > exact - 1",
                     z3.And(fee * PPM <= exact_fee, (fee + 1) * PPM > exact_fee))

@@ -6,6 +6,8 @@ transfer between named holders (:mod:`.ledger`).
 """
 
 from .arithmetic import INT64_MAX, INT64_MIN, PPM, checked, div_ceil, div_floor
+from .book import market_liquidate
+from .cascade import run_cascade
 from .collateral import deposit, open_account, withdraw, withdrawals_gated
 from .deleveraging import adl_allocation, adl_receive_quote, deleverage
 from .errors import (DomainError, InexactDecimal, InvalidAmount, InvalidLeverage, InvalidPrice,
@@ -14,6 +16,7 @@ from .errors import (DomainError, InexactDecimal, InvalidAmount, InvalidLeverage
 from .funding import apply_funding, funding_owed_quote
 from .insurance import fund_insurance
 from .invariants import all_violations
+from .journal import Fill, Transfer
 from .ledger import open_at_entry
 from .leverage import (MAX_LEVERAGE, open_account_at, open_isolated_at_leverage,
                        posted_margin_quote, set_leverage, tier_max_leverage)
@@ -25,15 +28,16 @@ from .margin import (account_initial_margin_quote, account_maintenance_margin_qu
                      maintenance_notional_quote, notional_quote, open_interest_quote,
                      position_maintenance_margin_quote, position_value_quote, tier_for,
                      unrealized_pnl_quote)
-from .marks import set_mark
+from .marks import MarkKind, MarkRule, set_mark
 from .prices import Threshold, bankruptcy_price, bankruptcy_value_quote, liquidation_price
+from .profile import (AdlPrice, AdlRanking, BadDebtPolicy, DisplayRounding, FeePolicy,
+                      LiquidationSize, MaintenanceBasis, Market, OpenInterestScaling, Profile, Tier)
 from .profiles import PROFILES, get_profile, profile_summary
 from .receipts import Receipt
 from .rules import REGISTRY, implements
 from .socialization import socialize_loss
 from .state import (BACKSTOP, FEE_SINK, FUNDING_POOL, HOLDERS, INSURANCE_FUND, OUTSIDE,
-                    SOCIALIZED_LOSS, TRADER, Account, Fill, Market, OpenInterestScaling, Profile,
-                    State, Tier, Transfer, new_state)
+                    SOCIALIZED_LOSS, TRADER, Account, State, new_state)
 from .trading import trade
 from .units import from_units, quote_per_lot_tick, to_units
 

@@ -21,9 +21,10 @@ from .arithmetic import PPM, checked, div_ceil, div_floor, require_int
 from .errors import MalformedState, Rejection, ResultCode
 from .liquidation import is_liquidatable, liquidate, liquidation_size_lots
 from .margin import equity_quote
+from .profile import BadDebtPolicy
 from .receipts import Receipt, receipt
 from .rules import implements
-from .state import BAD_DEBT_ADL, INSURANCE_FUND, LIQUIDITY, TRADER, Account, Book, State, atomic
+from .state import INSURANCE_FUND, LIQUIDITY, TRADER, Account, Book, State, atomic
 
 
 @dataclass(frozen=True)
@@ -124,9 +125,10 @@ def closable_within_fund(state: State, account: Account, market_id: str) -> bool
 
 
 @implements("LIQ-BOOK-2")
-def market_liquidate(state: State, account_id: str, market_id: str) -> Receipt:
-    """One liquidation order against the market's book: the policy's size (LIQ-EXEC-1), walked
-    level by level as liquidation steps, stopping early once the account is healthy."""
+def check_market_liquidate(state: State, account_id: str,
+                           market_id: str) -> list[tuple[int, int]]:
+    """The checks of :func:`market_liquidate`, in its order (the account, the market, the role,
+    the trigger, the position, the book, the book's depth); pure. Returns the order's plan."""
     account = state.account(account_id)
     state.market(market_id)
     if account.role != TRADER:
@@ -139,13 +141,22 @@ def market_liquidate(state: State, account_id: str, market_id: str) -> Receipt:
     book = state.books.get(market_id)
     if book is None or state.account(book.account_id).role != LIQUIDITY:
         raise Rejection(ResultCode.NO_BOOK_LIQUIDITY, f"{market_id} has no order book")
-    within_fund = state.profile.bad_debt_policy == BAD_DEBT_ADL
+    within_fund = state.profile.bad_debt_policy == BadDebtPolicy.ADL
     size = liquidation_size_lots(account, market_id, state)
     plan = plan_order(state, account, market_id, size, within_fund)
     if not plan:
         raise Rejection(ResultCode.NO_BOOK_LIQUIDITY,
                         f"the {market_id} book cannot take {account_id}'s order"
                         + (" within the insurance fund" if within_fund else ""))
+    return plan
+
+
+@implements("LIQ-BOOK-2")
+def market_liquidate(state: State, account_id: str, market_id: str) -> Receipt:
+    """One liquidation order against the market's book: the policy's size (LIQ-EXEC-1), walked
+    level by level as liquidation steps, stopping early once the account is healthy."""
+    plan = check_market_liquidate(state, account_id, market_id)
+    account, book = state.account(account_id), state.books[market_id]
     first = len(state.journal)
     filled = fee = 0
     with atomic(state):

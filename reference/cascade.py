@@ -16,44 +16,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 
-from .arithmetic import PPM, div_ceil, div_floor, require_int
+from .arithmetic import PPM, div_floor, require_int
 from .book import BookShape, build_book, market_liquidate
 from .deleveraging import deleverage
 from .errors import MalformedState, Rejection, ResultCode
+from .journal import Fill, Transfer
 from .liquidation import backstop_liquidate, is_below_backstop, is_liquidatable
 from .margin import account_maintenance_margin_quote, equity_quote, notional_quote
-from .marks import set_mark
+from .marks import MarkRule, next_mark, opening_mark, set_mark
 from .prices import liquidation_price
+from .profile import BadDebtPolicy
 from .receipts import Receipt
 from .rules import implements
 from .socialization import socialize_loss
-from .state import (BACKSTOP, BAD_DEBT_SOCIALIZE, INSURANCE_FUND, LIQUIDITY, SOCIALIZED_LOSS,
-                    TRADER, Fill, State, Transfer, atomic)
-
-MARK_INDEX_BAND = "index_band"
-MARK_LAST_FILL = "last_fill"
-
-
-@dataclass(frozen=True)
-class MarkRule:
-    """How fills move the mark (LIQ-MARK-2).
-
-    ``index_band``: the mark is the last fill price of the round clamped to within ``band_ppm`` of
-    the index (index-coupled, as Binance's and Bybit's marks are); with no fill it stays, and at a
-    new step its basis (mark less index) carries over to the new index, clamped to the band. A
-    band of 0 pins the mark to the index (dYdX's oracle price). ``last_fill``: the last
-    fill price itself; at a new step it opens at the index, where the rebuilt book is centred.
-    """
-
-    kind: str = MARK_INDEX_BAND
-    band_ppm: int = 5_000
-
-    def __post_init__(self) -> None:
-        if self.kind not in (MARK_INDEX_BAND, MARK_LAST_FILL):
-            raise MalformedState(f"unknown mark rule {self.kind!r}; known: index_band, last_fill")
-        if not 0 <= require_int(self.band_ppm, "band_ppm") < PPM:
-            raise MalformedState("mark band_ppm must be in 0..999_999")
-
+from .state import BACKSTOP, INSURANCE_FUND, LIQUIDITY, SOCIALIZED_LOSS, TRADER, State, atomic
 
 @dataclass(frozen=True)
 class PricePath:
@@ -103,7 +79,9 @@ class CascadeConfig:
     books: Mapping[str, BookShape]
     book_account: str = "book"
     backstop_vault: str | None = None
-    mark_rule: MarkRule = MarkRule()
+    # a factory, not a shared default: a MarkRule instance as a class attribute of this module
+    # would make the API docs' source links of reference/marks.py point here
+    mark_rule: MarkRule = field(default_factory=MarkRule)
 
 
 @dataclass(frozen=True)
@@ -174,36 +152,6 @@ class CascadeResult:
     summary: Summary | None = None
 
 
-def _band(rule: MarkRule, index_ticks: int) -> tuple[int, int]:
-    """The band around the index, its bounds rounded toward the index."""
-    return (div_ceil(index_ticks * (PPM - rule.band_ppm), PPM),
-            div_floor(index_ticks * (PPM + rule.band_ppm), PPM))
-
-
-@implements("LIQ-MARK-2")
-def next_mark(rule: MarkRule, index_ticks: int, last_fill_ticks: int | None,
-              mark_ticks: int) -> int:
-    """The mark after a round: unchanged without a fill; else the last fill, clamped for
-    ``index_band`` to the band around the index (bounds rounded toward the index)."""
-    if last_fill_ticks is None:
-        return mark_ticks
-    if rule.kind == MARK_LAST_FILL:
-        return last_fill_ticks
-    low, high = _band(rule, index_ticks)
-    return min(max(last_fill_ticks, low), high)
-
-
-@implements("LIQ-MARK-2")
-def opening_mark(rule: MarkRule, index_ticks: int, previous_index_ticks: int,
-                 previous_mark_ticks: int) -> int:
-    """The mark at the start of a step: ``index_band`` carries the previous step's basis (mark
-    less index) over to the new index, clamped to its band; ``last_fill`` opens at the index."""
-    if rule.kind == MARK_LAST_FILL:
-        return index_ticks
-    low, high = _band(rule, index_ticks)
-    return min(max(index_ticks + previous_mark_ticks - previous_index_ticks, low), high)
-
-
 @implements("LIQ-CASCADE-1")
 def processing_order(state: State) -> list[str]:
     """The liquidatable traders of a round, most distressed first: ascending equity over
@@ -218,11 +166,18 @@ def processing_order(state: State) -> list[str]:
 
 
 @implements("LIQ-BOOK-1")
-def replace_book(state: State, market_id: str, shape: BookShape, account_id: str) -> None:
-    """Rebuild a market's book around its index (every step starts with fresh liquidity)."""
+def check_replace_book(state: State, market_id: str, account_id: str) -> None:
+    """The checks of :func:`replace_book`, in its order (the market, the account, its role);
+    pure."""
     state.market(market_id)
     if state.account(account_id).role != LIQUIDITY:
         raise MalformedState(f"book account {account_id!r} must have the liquidity role")
+
+
+@implements("LIQ-BOOK-1")
+def replace_book(state: State, market_id: str, shape: BookShape, account_id: str) -> None:
+    """Rebuild a market's book around its index (every step starts with fresh liquidity)."""
+    check_replace_book(state, market_id, account_id)
     with atomic(state):
         state.save_book(market_id)
         state.books[market_id] = build_book(shape, state.marks[market_id], account_id)
@@ -304,7 +259,7 @@ def process_account(state: State, account_id: str, config: CascadeConfig,
                 break
             progressed = True
         if (account.position(market_id) and is_liquidatable(account, state)
-                and state.profile.bad_debt_policy != BAD_DEBT_SOCIALIZE):
+                and state.profile.bad_debt_policy != BadDebtPolicy.SOCIALIZE):
             try:
                 recorder.receipt(account_id, deleverage(state, account_id, market_id))
                 progressed = True
@@ -314,7 +269,7 @@ def process_account(state: State, account_id: str, config: CascadeConfig,
                 if refused.code not in (ResultCode.FUND_CAN_COVER, ResultCode.NOT_BANKRUPT,
                                         ResultCode.INSUFFICIENT_ADL_LIQUIDITY):
                     raise
-    if state.profile.bad_debt_policy == BAD_DEBT_SOCIALIZE:
+    if state.profile.bad_debt_policy == BadDebtPolicy.SOCIALIZE:
         for market_id, side in sorted(sides.items()):
             if state.holders[SOCIALIZED_LOSS] >= 0:
                 break
@@ -326,106 +281,182 @@ def process_account(state: State, account_id: str, config: CascadeConfig,
     return progressed
 
 
+@dataclass
+class _Tally:
+    """The running totals of a run, for its step records and summary (LIQ-CASCADE-5)."""
+
+    fund_start: int
+    fund_min: int
+    lowest: dict[str, int]  # the lowest mark of each market on the path
+    rounds: int = 0
+    liquidated_notional: int = 0
+    adl_lots: int = 0
+    adl_notional: int = 0
+    written_off: int = 0
+    socialized: int = 0
+    # this step's share of the totals above
+    step_notional: int = 0
+    step_adl: int = 0
+    step_written_off: int = 0
+
+    def count_round(self, events: list[Event], state: State) -> None:
+        """Add a round's events, at the marks the round's fills were made at."""
+        for event in events:
+            if event.kind in ("liquidation_fill", "backstop") and event.price_ticks:
+                self.step_notional += abs(event.quote)
+            elif event.kind == "adl_fill":
+                self.step_adl += abs(event.lots)
+                self.adl_notional += notional_quote(event.lots, state.marks[event.market],
+                                                    state.market(event.market))
+            elif event.kind == "write_off":
+                self.step_written_off += event.quote
+            elif event.kind == "socialize" and event.rule_id == "LIQ-SOCIAL-2":
+                self.socialized += event.quote
+
+    def lower(self, market_id: str, mark_ticks: int) -> None:
+        self.lowest[market_id] = min(self.lowest[market_id], mark_ticks)
+
+
+@implements("LIQ-CASCADE-4", "LIQ-MARK-2", "LIQ-BOOK-1")
+def open_step(state: State, config: CascadeConfig, index: Mapping[str, int],
+              previous_index: Mapping[str, int], recorder: _Recorder, tally: _Tally) -> None:
+    """Start a step, market by market in ID order: open the mark from the step's index
+    (LIQ-MARK-2) and rebuild the book around it (LIQ-BOOK-1)."""
+    for market_id in sorted(index):
+        # the first step has no basis yet: its mark opens at the index
+        opening = opening_mark(config.mark_rule, index[market_id],
+                               previous_index.get(market_id, state.marks[market_id]),
+                               state.marks[market_id])
+        set_mark(state, market_id, opening)
+        tally.lower(market_id, opening)
+        replace_book(state, market_id, config.books[market_id], config.book_account)
+        recorder.event("step", market=market_id, price_ticks=index[market_id],
+                       rule_id="LIQ-CASCADE-4")
+
+
+@implements("LIQ-MARK-2")
+def move_marks(state: State, rule: MarkRule, index: Mapping[str, int], round_events: list[Event],
+               recorder: _Recorder, tally: _Tally) -> None:
+    """After a round, market by market in ID order: the round's last liquidation fill moves the
+    mark by the mark rule; a market without fills keeps its mark."""
+    for market_id in sorted(index):
+        fills = [e.price_ticks for e in round_events
+                 if e.kind == "liquidation_fill" and e.market == market_id]
+        mark = next_mark(rule, index[market_id], fills[-1] if fills else None,
+                         state.marks[market_id])
+        if mark != state.marks[market_id]:
+            set_mark(state, market_id, mark)
+            recorder.event("mark", market=market_id, price_ticks=mark, rule_id="LIQ-MARK-2")
+            tally.lower(market_id, mark)
+
+
+@implements("LIQ-CASCADE-2")
+def run_rounds(state: State, config: CascadeConfig, index: Mapping[str, int], step: int,
+               recorder: _Recorder, tally: _Tally,
+               after_round: Callable[[State, int, int], None] | None = None) -> int:
+    """The rounds of a step, to a fixed point: each processes every liquidatable trader, most
+    distressed first (LIQ-CASCADE-1, LIQ-CASCADE-3), then moves the marks by its fills
+    (LIQ-MARK-2); they stop when nobody is liquidatable or a round changes nothing. Returns the
+    number of rounds."""
+    rounds = 0
+    lots_before_round = _trader_lots(state)
+    while due := processing_order(state):
+        rounds += 1
+        recorder.round = rounds
+        first_event = len(recorder.events)
+        progressed = False
+        for account_id in due:
+            progressed |= process_account(state, account_id, config, recorder)
+        round_events = recorder.events[first_event:]
+        tally.count_round(round_events, state)
+        move_marks(state, config.mark_rule, index, round_events, recorder, tally)
+        lots_after_round = _trader_lots(state)
+        if after_round is not None:
+            after_round(state, step, rounds)
+        if not progressed:
+            break  # a fixed point: nobody left can be liquidated further this step
+        # every progressing round closes trader lots, so the rounds of a step end
+        assert lots_after_round < lots_before_round, "a progressing round must close lots"
+        lots_before_round = lots_after_round
+    return rounds
+
+
+@implements("LIQ-CASCADE-5")
+def close_step(state: State, step: int, step_seconds: int, index: Mapping[str, int], rounds: int,
+               tally: _Tally) -> StepRecord:
+    """The record of a finished step; its share is added to the run's totals."""
+    for market_id in index:
+        tally.lower(market_id, state.marks[market_id])
+    tally.rounds += rounds
+    tally.liquidated_notional += tally.step_notional
+    tally.adl_lots += tally.step_adl
+    tally.written_off += tally.step_written_off
+    tally.fund_min = min(tally.fund_min, state.holders[INSURANCE_FUND])
+    record = StepRecord(step, step * step_seconds, dict(index), dict(state.marks), rounds,
+                        tally.step_notional, state.holders[INSURANCE_FUND], tally.step_adl,
+                        tally.step_written_off)
+    tally.step_notional = tally.step_adl = tally.step_written_off = 0
+    return record
+
+
+@implements("LIQ-CASCADE-2")
+def report_unresolved(state: State, recorder: _Recorder) -> int:
+    """An event for each trader still liquidatable at the end of the path; returns how many."""
+    recorder.round = 0
+    unresolved = processing_order(state)
+    for account_id in unresolved:
+        recorder.event("unresolved", account=account_id, rule_id="LIQ-CASCADE-2",
+                       detail="liquidatable at the end of the path: the book could not take it")
+    return len(unresolved)
+
+
+@implements("LIQ-CASCADE-5")
+def summarize(state: State, steps: int, recorder: _Recorder, tally: _Tally,
+              unresolved: int) -> Summary:
+    """The run's summary from its totals."""
+    return Summary(
+        steps=steps, rounds=tally.rounds, accounts_liquidated=len(recorder.liquidated),
+        liquidation_fills=recorder.fills, notional_liquidated_quote=tally.liquidated_notional,
+        lowest_mark_ticks=tally.lowest, insurance_fund_start_quote=tally.fund_start,
+        insurance_fund_min_quote=tally.fund_min,
+        insurance_fund_end_quote=state.holders[INSURANCE_FUND], adl_lots=tally.adl_lots,
+        adl_notional_quote=tally.adl_notional, bad_debt_quote=tally.written_off,
+        socialized_quote=tally.socialized, unresolved_accounts=unresolved)
+
+
 @implements("LIQ-CASCADE-2")
 def run_cascade(initial: State, config: CascadeConfig,
                 progress: Callable[[int, int], None] | None = None,
                 after_round: Callable[[State, int, int], None] | None = None) -> CascadeResult:
     """Run the price path over a copy of ``initial``; the input state is left untouched.
 
-    ``progress(done_steps, total_steps)`` is called after each step; ``after_round(state, step,
-    round)`` after each round (the invariant tests check every invariant there)."""
+    Each step opens the marks and books (:func:`open_step`), runs rounds to a fixed point
+    (:func:`run_rounds`) and is recorded (:func:`close_step`); at the end, the traders still
+    liquidatable are reported (:func:`report_unresolved`) and the run summarized
+    (:func:`summarize`). ``progress(done_steps, total_steps)`` is called after each step;
+    ``after_round(state, step, round)`` after each round (the invariant tests check every
+    invariant there)."""
     state = initial.copy()
     _check_config(state, config)
     recorder = _Recorder(state, config.path.step_seconds)
-    result = CascadeResult(state)
     fund_start = state.holders[INSURANCE_FUND]
-    fund_min = fund_start
-    lowest = {m: state.marks[m] for m in config.path.index_ticks}
-    adl_lots = adl_notional = written_off = socialized = liquidated_notional = rounds_total = 0
+    tally = _Tally(fund_start, fund_start, {m: state.marks[m] for m in config.path.index_ticks})
+    result = CascadeResult(state)
     total_steps = config.path.steps
     previous_index: dict[str, int] = {}
     for step in range(total_steps):
         recorder.step, recorder.round = step, 0
-        step_notional = step_adl = step_written_off = 0
         index = {m: path[step] for m, path in config.path.index_ticks.items()}
-        for market_id in sorted(index):
-            # the first step has no basis yet: its mark opens at the index
-            opening = opening_mark(config.mark_rule, index[market_id],
-                                   previous_index.get(market_id, state.marks[market_id]),
-                                   state.marks[market_id])
-            set_mark(state, market_id, opening)
-            lowest[market_id] = min(lowest[market_id], opening)
-            replace_book(state, market_id, config.books[market_id], config.book_account)
-            recorder.event("step", market=market_id, price_ticks=index[market_id],
-                           rule_id="LIQ-CASCADE-4")
-        rounds = 0
-        lots_before_round = _trader_lots(state)
-        while True:
-            due = processing_order(state)
-            if not due:
-                break
-            rounds += 1
-            recorder.round = rounds
-            first_event = len(recorder.events)
-            progressed = False
-            for account_id in due:
-                progressed |= process_account(state, account_id, config, recorder)
-            new_events = recorder.events[first_event:]
-            for event in new_events:
-                if event.kind in ("liquidation_fill", "backstop") and event.price_ticks:
-                    step_notional += abs(event.quote)
-                elif event.kind == "adl_fill":
-                    step_adl += abs(event.lots)
-                    adl_notional += notional_quote(event.lots, state.marks[event.market],
-                                                   state.market(event.market))
-                elif event.kind == "write_off":
-                    step_written_off += event.quote
-                elif event.kind == "socialize" and event.rule_id == "LIQ-SOCIAL-2":
-                    socialized += event.quote
-            for market_id in sorted(index):  # the round's fills move the marks
-                fills = [e.price_ticks for e in new_events
-                         if e.kind == "liquidation_fill" and e.market == market_id]
-                mark = next_mark(config.mark_rule, index[market_id], fills[-1] if fills else None,
-                                 state.marks[market_id])
-                if mark != state.marks[market_id]:
-                    set_mark(state, market_id, mark)
-                    recorder.event("mark", market=market_id, price_ticks=mark,
-                                   rule_id="LIQ-MARK-2")
-                    lowest[market_id] = min(lowest[market_id], mark)
-            lots_after_round = _trader_lots(state)
-            if after_round is not None:
-                after_round(state, step, rounds)
-            if not progressed:
-                break  # a fixed point: nobody left can be liquidated further this step
-            # every progressing round closes trader lots, so the rounds of a step end
-            assert lots_after_round < lots_before_round, "a progressing round must close lots"
-            lots_before_round = lots_after_round
-        for market_id in index:
-            lowest[market_id] = min(lowest[market_id], state.marks[market_id])
+        open_step(state, config, index, previous_index, recorder, tally)
+        rounds = run_rounds(state, config, index, step, recorder, tally, after_round)
+        result.steps.append(close_step(state, step, config.path.step_seconds, index, rounds,
+                                       tally))
         previous_index = index
-        rounds_total += rounds
-        liquidated_notional += step_notional
-        adl_lots += step_adl
-        written_off += step_written_off
-        fund_min = min(fund_min, state.holders[INSURANCE_FUND])
-        result.steps.append(StepRecord(step, step * config.path.step_seconds, dict(index),
-                                       dict(state.marks), rounds, step_notional,
-                                       state.holders[INSURANCE_FUND], step_adl, step_written_off))
         if progress is not None:
             progress(step + 1, total_steps)
-    recorder.round = 0
-    unresolved = processing_order(state)
-    for account_id in unresolved:
-        recorder.event("unresolved", account=account_id, rule_id="LIQ-CASCADE-2",
-                       detail="liquidatable at the end of the path: the book could not take it")
+    unresolved = report_unresolved(state, recorder)
     result.events = recorder.events
-    result.summary = Summary(
-        steps=total_steps, rounds=rounds_total, accounts_liquidated=len(recorder.liquidated),
-        liquidation_fills=recorder.fills, notional_liquidated_quote=liquidated_notional,
-        lowest_mark_ticks=lowest, insurance_fund_start_quote=fund_start,
-        insurance_fund_min_quote=fund_min, insurance_fund_end_quote=state.holders[INSURANCE_FUND],
-        adl_lots=adl_lots, adl_notional_quote=adl_notional, bad_debt_quote=written_off,
-        socialized_quote=socialized, unresolved_accounts=len(unresolved))
+    result.summary = summarize(state, total_steps, recorder, tally, unresolved)
     return result
 
 

@@ -40,10 +40,16 @@ def open_account(state: State, account_id: str, isolated_market: str | None = No
 
 
 @implements("LIQ-DEPOSIT-1")
-def deposit(state: State, account_id: str, amount_quote: int) -> Receipt:
-    """Move quote from the outside world into an account."""
+def check_deposit(state: State, account_id: str, amount_quote: int) -> None:
+    """The checks of :func:`deposit`, in its order (the account, the amount); pure."""
     state.account(account_id)
     valid_amount(amount_quote, "deposit")
+
+
+@implements("LIQ-DEPOSIT-1")
+def deposit(state: State, account_id: str, amount_quote: int) -> Receipt:
+    """Move quote from the outside world into an account."""
+    check_deposit(state, account_id, amount_quote)
     first = len(state.journal)
     with atomic(state):
         transfer(state, OUTSIDE, account_id, amount_quote, "LIQ-DEPOSIT-1")
@@ -59,9 +65,9 @@ def withdrawals_gated(state: State) -> bool:
 
 
 @implements("LIQ-WITHDRAW-1")
-def withdraw(state: State, account_id: str, amount_quote: int) -> Receipt:
-    """Move quote out of an account, if the venue is not gated (LIQ-WITHDRAW-2) and the account's
-    free collateral covers the amount (equity - amount >= initial margin)."""
+def check_withdraw(state: State, account_id: str, amount_quote: int) -> None:
+    """The checks of :func:`withdraw`, in its order (the account, the amount, the gate, free
+    collateral); pure."""
     account = state.account(account_id)
     valid_amount(amount_quote, "withdrawal")
     if withdrawals_gated(state):
@@ -71,6 +77,13 @@ def withdraw(state: State, account_id: str, amount_quote: int) -> Receipt:
     if amount_quote > free:
         raise Rejection(ResultCode.INSUFFICIENT_FREE_COLLATERAL,
                         f"{account_id} has {free} free collateral, asked for {amount_quote}")
+
+
+@implements("LIQ-WITHDRAW-1")
+def withdraw(state: State, account_id: str, amount_quote: int) -> Receipt:
+    """Move quote out of an account, if the venue is not gated (LIQ-WITHDRAW-2) and the account's
+    free collateral covers the amount (equity - amount >= initial margin)."""
+    check_withdraw(state, account_id, amount_quote)
     first = len(state.journal)
     with atomic(state):
         transfer(state, account_id, OUTSIDE, amount_quote, "LIQ-WITHDRAW-1")

@@ -12,18 +12,18 @@ from collections.abc import Callable
 from fractions import Fraction
 
 from .arithmetic import checked, sign
-from .errors import Rejection, ResultCode
 from .book import closable_within_fund
+from .errors import Rejection, ResultCode
 from .insurance import settle_deficit
-from .liquidation import is_liquidatable
 from .ledger import fill
+from .liquidation import is_liquidatable
 from .margin import (account_maintenance_margin_quote, equity_quote, notional_quote,
                      position_value_quote, unrealized_pnl_quote)
 from .prices import bankruptcy_value_quote
+from .profile import AdlPrice, AdlRanking, BadDebtPolicy
 from .receipts import Receipt, receipt
 from .rules import implements
-from .state import (ADL_AT_MARK, ADL_RANKINGS, BAD_DEBT_ADL, TRADER, Account,
-                    State, atomic)
+from .state import TRADER, Account, State, atomic
 
 Score = Callable[[Account, str, State], Fraction]
 
@@ -88,13 +88,13 @@ def score_price_ratio_leverage(account: Account, market_id: str, state: State) -
 
 
 RANKINGS: dict[str, Score] = {
-    "pnl_leverage": score_pnl_leverage,
-    "pnl_margin_ratio": score_pnl_margin_ratio,
-    "price_ratio_leverage": score_price_ratio_leverage,
+    AdlRanking.PNL_LEVERAGE: score_pnl_leverage,
+    AdlRanking.PNL_MARGIN_RATIO: score_pnl_margin_ratio,
+    AdlRanking.PRICE_RATIO_LEVERAGE: score_price_ratio_leverage,
 }
 #: policies that order without a score
-ORDERINGS = ("seeded", "pro_rata")
-assert set(RANKINGS) | set(ORDERINGS) == set(ADL_RANKINGS), "profiles validate against this list"
+ORDERINGS = (AdlRanking.SEEDED, AdlRanking.PRO_RATA)
+assert set(RANKINGS) | set(ORDERINGS) == set(AdlRanking), "profiles validate against this list"
 
 
 def _splitmix64(value: int) -> int:
@@ -116,9 +116,9 @@ def adl_allocation(state: State, account: Account, market_id: str) -> list[tuple
          and sign(a.position(market_id)) == -side),
         key=lambda a: a.account_id)
     policy = state.profile.adl_ranking
-    if policy == "pro_rata":
+    if policy == AdlRanking.PRO_RATA:
         return _pro_rata(candidates, market_id, lots_needed)
-    if policy == "seeded":  # dYdX v4: a pseudo-random start, then every candidate in turn
+    if policy == AdlRanking.SEEDED:  # dYdX v4: a pseudo-random start, then every candidate in turn
         start = _splitmix64(state.profile.adl_seed ^ state.seq) % len(candidates) if candidates else 0
         ordered = candidates[start:] + candidates[:start]
     else:
@@ -157,7 +157,7 @@ def adl_receive_quote(account: Account, market_id: str, lots: int, state: State)
     At the bankruptcy price: :func:`~liqspec.reference.prices.bankruptcy_value_quote`. At the
     mark: the closed lots' mark value alone.
     """
-    if state.profile.adl_price == ADL_AT_MARK:
+    if state.profile.adl_price == AdlPrice.MARK:
         market, mark = state.market(market_id), state.marks[market_id]
         before = account.position(market_id)
         after = before - sign(before) * lots
@@ -166,19 +166,16 @@ def adl_receive_quote(account: Account, market_id: str, lots: int, state: State)
     return bankruptcy_value_quote(account, market_id, lots, state.marks, state.profile)
 
 
-@implements("LIQ-ADL-1", "LIQ-ADL-3")
-def deleverage(state: State, account_id: str, market_id: str) -> Receipt:
-    """Close the account's whole position in ``market_id`` against the ranked opposite side, when
-    the market's liquidity cannot close it without a deficit the insurance fund cannot pay
-    (LIQ-BOOK-3). Without a book that liquidity is a fill at the mark: the account must be
-    bankrupt (equity < 0) beyond the fund. With a book it must be liquidatable and the book too
-    thin; it is then closed at its bankruptcy value even if its equity at the mark is positive,
-    as venues close a liquidated position they cannot sell at its bankruptcy price."""
+@implements("LIQ-ADL-1")
+def check_deleverage(state: State, account_id: str, market_id: str) -> list[tuple[str, int]]:
+    """The checks of :func:`deleverage`, in its order (the account, the market, the role, the
+    policy, the position, the trigger or bankruptcy, the fund, the opposite side's depth); pure.
+    Returns the allocation: each counterparty and the lots it takes, in ranking order."""
     account = state.account(account_id)
     state.market(market_id)
     if account.role != TRADER:
         raise Rejection(ResultCode.ACCOUNT_NOT_TRADER, f"{account_id} is not a trader account")
-    if state.profile.bad_debt_policy != BAD_DEBT_ADL:
+    if state.profile.bad_debt_policy != BadDebtPolicy.ADL:
         raise Rejection(ResultCode.POLICY_FORBIDS,
                         f"{state.profile.name} socializes losses instead of deleveraging")
     position = account.position(market_id)
@@ -199,11 +196,25 @@ def deleverage(state: State, account_id: str, market_id: str) -> Receipt:
     if sum(lots for _, lots in allocation) < abs(position):
         raise Rejection(ResultCode.INSUFFICIENT_ADL_LIQUIDITY,
                         f"the opposite side holds fewer than {abs(position)} lots")
+    return allocation
+
+
+@implements("LIQ-ADL-1", "LIQ-ADL-3")
+def deleverage(state: State, account_id: str, market_id: str) -> Receipt:
+    """Close the account's whole position in ``market_id`` against the ranked opposite side, when
+    the market's liquidity cannot close it without a deficit the insurance fund cannot pay
+    (LIQ-BOOK-3). Without a book that liquidity is a fill at the mark: the account must be
+    bankrupt (equity < 0) beyond the fund. With a book it must be liquidatable and the book too
+    thin; it is then closed at its bankruptcy value even if its equity at the mark is positive,
+    as venues close a liquidated position they cannot sell at its bankruptcy price."""
+    allocation = check_deleverage(state, account_id, market_id)
+    account = state.account(account_id)
+    position = account.position(market_id)
     first = len(state.journal)
     with atomic(state):
         for counterparty_id, lots in allocation:
             receives = adl_receive_quote(account, market_id, lots, state)
-            price = None if state.profile.adl_price != ADL_AT_MARK else state.marks[market_id]
+            price = None if state.profile.adl_price != AdlPrice.MARK else state.marks[market_id]
             if position > 0:
                 fill(state, market_id, counterparty_id, account_id, lots, receives, price,
                      "LIQ-ADL-3")

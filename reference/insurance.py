@@ -31,9 +31,15 @@ def settle_deficit(state: State, account: Account) -> dict[str, int]:
 
 
 @implements("LIQ-INSURANCE-2")
+def check_fund_insurance(state: State, amount_quote: int) -> None:
+    """The check of :func:`fund_insurance` (the amount); pure."""
+    valid_amount(amount_quote, "insurance top-up")
+
+
+@implements("LIQ-INSURANCE-2")
 def fund_insurance(state: State, amount_quote: int) -> Receipt:
     """The venue tops up the insurance fund from outside."""
-    valid_amount(amount_quote, "insurance top-up")
+    check_fund_insurance(state, amount_quote)
     first = len(state.journal)
     with atomic(state):
         transfer(state, OUTSIDE, INSURANCE_FUND, amount_quote, "LIQ-INSURANCE-2")

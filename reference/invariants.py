@@ -6,10 +6,10 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 
+from .journal import Fill, Transfer
 from .margin import equity_quote
 from .rules import implements
-from .state import (FEE_SINK, FUNDING_POOL, HOLDERS, INSURANCE_FUND, SOCIALIZED_LOSS, TRADER,
-                    Fill, State, Transfer)
+from .state import FEE_SINK, FUNDING_POOL, HOLDERS, INSURANCE_FUND, SOCIALIZED_LOSS, TRADER, State
 
 
 @implements("LIQ-INV-1")

@@ -1,7 +1,7 @@
 """Double entry: the only way quote and base move (LIQ-LEDGER-1, LIQ-LEDGER-2).
 
-Quote moves as a :class:`~.state.Transfer` between two named holders (an account ID or one of
-:data:`~.state.HOLDERS`); base moves as a :class:`~.state.Fill` between two accounts with its cash
+Quote moves as a :class:`~.journal.Transfer` between two named holders (an account ID or one of
+:data:`~.state.HOLDERS`); base moves as a :class:`~.journal.Fill` between two accounts with its cash
 leg. Both are journaled with the rule ID that caused them, so conservation (LIQ-INV-1) and zero-sum
 base (LIQ-INV-2) hold by construction and can be re-derived from the journal alone.
 """
@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from .arithmetic import checked, div_floor, sign
 from .errors import InvalidAmount, InvalidSize
+from .journal import Fill, Transfer
 from .margin import reduced_cost_quote
 from .rules import implements
-from .state import FEE_SINK, HOLDERS, Fill, State, Transfer, atomic
+from .state import FEE_SINK, HOLDERS, State, atomic
 
 
 def _add_quote(state: State, holder: str, delta: int) -> None:

@@ -21,9 +21,10 @@ from .errors import InvalidAmount, InvalidLeverage, InvalidSize, Rejection, Resu
 from .ledger import open_at_entry, transfer
 from .margin import (account_initial_margin_quote, equity_quote, notional_quote,
                      open_interest_quote, tier_for)
+from .profile import Market, Tier
 from .receipts import Receipt, receipt
 from .rules import implements
-from .state import OUTSIDE, TRADER, Account, Market, State, Tier, atomic
+from .state import OUTSIDE, TRADER, Account, State, atomic
 from .trading import require_market_allowed
 from .validation import valid_price
 

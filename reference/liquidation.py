@@ -21,10 +21,10 @@ from .ledger import fill, transfer
 from .margin import (account_maintenance_margin_quote, equity_quote, maintenance_at_entry,
                      maintenance_notional_quote, notional_quote, tier_for)
 from .prices import bankruptcy_price, bankruptcy_value_quote
+from .profile import FeePolicy, LiquidationSize
 from .receipts import Receipt, receipt
 from .rules import implements
-from .state import (BACKSTOP, FEE_ALL_SURPLUS, FEE_PER_FILL, INSURANCE_FUND, SIZE_FULL,
-                    SIZE_PORTION, SIZE_TIER_STEP, TRADER, Account, State, atomic)
+from .state import BACKSTOP, INSURANCE_FUND, TRADER, Account, State, atomic
 from .trading import check_margin_after_trade, margin_before, require_market_allowed
 from .validation import accounts, valid_price, valid_size
 
@@ -53,13 +53,13 @@ def liquidation_size_lots(account: Account, market_id: str, state: State) -> int
     lots = abs(account.position(market_id))
     profile, market, mark = state.profile, state.market(market_id), state.marks[market_id]
     notional = notional_quote(lots, mark, market)
-    if profile.liquidation_size == SIZE_FULL:
+    if profile.liquidation_size == LiquidationSize.FULL:
         return lots
-    if profile.liquidation_size == SIZE_PORTION:
+    if profile.liquidation_size == LiquidationSize.PORTION:
         if notional <= profile.portion_threshold_quote:
             return lots
         return max(1, div_ceil(lots * profile.portion_ppm, PPM))  # round up: close more
-    assert profile.liquidation_size == SIZE_TIER_STEP
+    assert profile.liquidation_size == LiquidationSize.TIER_STEP
     # The tier of the requirement's notional (LIQ-TIER-6): at the mark, or the entry value.
     basis = maintenance_notional_quote(account, market_id, state.marks, profile)
     floor = tier_for(market, basis).floor_notional_quote
@@ -89,10 +89,10 @@ def liquidation_fee_quote(state: State, market_id: str, side: int, lots: int,
     which depends on the whole account (:func:`insurance_fund_delta_quote`, LIQ-FEE-2).
     """
     market = state.market(market_id)
-    if state.profile.fee_policy == FEE_PER_FILL:
+    if state.profile.fee_policy == FeePolicy.PER_FILL:
         raise Rejection(ResultCode.POLICY_FORBIDS,
                         f"{state.profile.name} charges the fill's insurance fund delta (LIQ-FEE-2)")
-    if state.profile.fee_policy == FEE_ALL_SURPLUS:
+    if state.profile.fee_policy == FeePolicy.ALL_SURPLUS:
         gain = side * lots * market.value_per_lot_tick * (fill_price_ticks - bankruptcy)
         wanted = max(ceil(gain), 0)
     else:
@@ -118,13 +118,13 @@ def insurance_fund_delta_quote(account: Account, market_id: str, lots: int,
 
 
 @implements("LIQ-EXEC-2")
-def liquidate(state: State, account_id: str, market_id: str, counterparty_id: str,
-              fill_price_ticks: int, lots: int | None = None) -> Receipt:
-    """One liquidation step: close ``lots`` (default: the policy's size) of the account's position
-    in ``market_id`` against ``counterparty_id`` at ``fill_price_ticks``, charge the fee, and
-    settle any deficit left on a flat account."""
+def check_liquidate(state: State, account_id: str, market_id: str, counterparty_id: str,
+                    fill_price_ticks: int, lots: int | None = None) -> int:
+    """The checks of :func:`liquidate`, in its order (the accounts, the market, the size, the
+    price, the same account, the role, the counterparty's market, the trigger, the position, the
+    policy's size); pure. Returns the step's size in lots."""
     account, counterparty = accounts(state, account_id, counterparty_id)
-    market = state.market(market_id)
+    state.market(market_id)
     if lots is not None:
         valid_size(lots, "liquidation size")
     valid_price(fill_price_ticks, "fill price")
@@ -144,8 +144,21 @@ def liquidate(state: State, account_id: str, market_id: str, counterparty_id: st
     if size > allowed:
         raise Rejection(ResultCode.SIZE_EXCEEDS_POLICY,
                         f"the policy lets one step close {allowed} lots, not {size}")
+    return size
+
+
+@implements("LIQ-EXEC-2")
+def liquidate(state: State, account_id: str, market_id: str, counterparty_id: str,
+              fill_price_ticks: int, lots: int | None = None) -> Receipt:
+    """One liquidation step: close ``lots`` (default: the policy's size) of the account's position
+    in ``market_id`` against ``counterparty_id`` at ``fill_price_ticks``, charge the fee, and
+    settle any deficit left on a flat account."""
+    size = check_liquidate(state, account_id, market_id, counterparty_id, fill_price_ticks, lots)
+    account, counterparty = state.account(account_id), state.account(counterparty_id)
+    market = state.market(market_id)
+    position = account.position(market_id)
     bankruptcy = bankruptcy_price(account, market_id, state.marks, state.profile).exact
-    per_fill = state.profile.fee_policy == FEE_PER_FILL
+    per_fill = state.profile.fee_policy == FeePolicy.PER_FILL
     fund_delta = insurance_fund_delta_quote(account, market_id, size, fill_price_ticks,
                                             state) if per_fill else 0
     first = len(state.journal)
@@ -175,9 +188,9 @@ def liquidate(state: State, account_id: str, market_id: str, counterparty_id: st
 
 
 @implements("LIQ-BACKSTOP-1")
-def backstop_liquidate(state: State, account_id: str, vault_id: str) -> Receipt:
-    """Hyperliquid's backstop: below the backstop threshold, the vault takes over every position
-    at the mark and the account's remaining equity with it (or covers its negative equity)."""
+def check_backstop_liquidate(state: State, account_id: str, vault_id: str) -> None:
+    """The checks of :func:`backstop_liquidate`, in its order (the accounts, the same account,
+    the role, the vault, the policy, the vault's markets, the backstop trigger); pure."""
     account, vault = accounts(state, account_id, vault_id)
     if account_id == vault_id:
         raise Rejection(ResultCode.SAME_ACCOUNT, "an account cannot be its own backstop")
@@ -192,6 +205,14 @@ def backstop_liquidate(state: State, account_id: str, vault_id: str) -> Receipt:
     if not is_below_backstop(account, state):
         raise Rejection(ResultCode.NOT_LIQUIDATABLE,
                         f"{account_id} is at or above the backstop threshold")
+
+
+@implements("LIQ-BACKSTOP-1")
+def backstop_liquidate(state: State, account_id: str, vault_id: str) -> Receipt:
+    """Hyperliquid's backstop: below the backstop threshold, the vault takes over every position
+    at the mark and the account's remaining equity with it (or covers its negative equity)."""
+    check_backstop_liquidate(state, account_id, vault_id)
+    account = state.account(account_id)
     first = len(state.journal)
     with atomic(state):
         for market_id, lots in sorted(account.positions.items()):

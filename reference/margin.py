@@ -8,11 +8,15 @@ code prices a hypothetical post-trade account when a rule needs one.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from fractions import Fraction
+from typing import overload
 
-from .arithmetic import PPM, checked, div_ceil, div_floor, mul_ppm_ceil
+from .arithmetic import PPM, checked, div_ceil, div_floor
 from .errors import MalformedState
+from .profile import MaintenanceBasis, Market, Profile, Tier
 from .rules import implements
-from .state import MAINT_AT_ENTRY, Account, Market, Profile, State, Tier
+from .state import Account, State
+
 
 
 @implements("LIQ-MARGIN-1")
@@ -55,7 +59,7 @@ def reduced_cost_quote(cost_quote: int, lots: int, kept_lots: int) -> int:
 
 
 @implements("LIQ-TIER-1")
-def tier_for(market: Market, notional: int) -> Tier:
+def tier_for(market: Market, notional: int | Fraction) -> Tier:
     """The tier whose bracket holds ``notional``: the last tier with floor <= notional."""
     chosen = market.tiers[0]
     for tier in market.tiers:
@@ -64,15 +68,42 @@ def tier_for(market: Market, notional: int) -> Tier:
     return chosen
 
 
+# A notional is an integer of quote quantums, or an exact Fraction where a price is solved for.
+
+@overload
+def tiered_requirement_ppm(notional: int, rate_ppm: int, deduction_quote: int) -> int: ...
+@overload
+def tiered_requirement_ppm(notional: Fraction, rate_ppm: int, deduction_quote: int) -> Fraction: ...
+@implements("LIQ-TIER-2", "LIQ-TIER-3")
+def tiered_requirement_ppm(notional: int | Fraction, rate_ppm: int,
+                           deduction_quote: int) -> int | Fraction:
+    """A tier's requirement before rounding, in millionths of a quote quantum:
+    ``notional * rate - deduction * 10^6``. Exact for a fractional notional too, which is how
+    :mod:`.prices` solves for the price where the requirement is met."""
+    return notional * rate_ppm - deduction_quote * PPM
+
+
+@overload
+def maintenance_requirement_ppm(market: Market, notional: int) -> int: ...
+@overload
+def maintenance_requirement_ppm(market: Market, notional: Fraction) -> Fraction: ...
+@implements("LIQ-TIER-2")
+def maintenance_requirement_ppm(market: Market, notional: int | Fraction) -> int | Fraction:
+    """The maintenance requirement before rounding, in millionths of a quote quantum:
+    ``max(notional * mmr - deduction, minimum)`` at the notional's tier."""
+    tier = tier_for(market, notional)
+    tiered = tiered_requirement_ppm(notional, tier.maint_margin_ppm, tier.maint_deduction_quote)
+    return max(tiered, market.min_maint_margin_quote * PPM)
+
+
 @implements("LIQ-TIER-2")
 def maintenance_margin_quote(market: Market, notional: int) -> int:
     """Maintenance requirement of a position: ``ceil(notional * mmr) - deduction``, at least the
-    market minimum; zero for a flat position."""
+    market minimum (:func:`maintenance_requirement_ppm` rounded up); zero for a flat position."""
     if notional == 0:
         return 0
-    tier = tier_for(market, notional)
-    tiered = mul_ppm_ceil(notional, tier.maint_margin_ppm) - tier.maint_deduction_quote
-    return checked(max(tiered, market.min_maint_margin_quote), "maintenance margin")
+    return checked(div_ceil(maintenance_requirement_ppm(market, notional), PPM),
+                   "maintenance margin")
 
 
 @implements("LIQ-TIER-3")
@@ -82,11 +113,9 @@ def initial_margin_quote(market: Market, notional: int, open_interest_quote: int
     if notional == 0:
         return 0
     tier = tier_for(market, notional)
-    if market.oi_scaling is None:
-        tiered = mul_ppm_ceil(notional, tier.init_margin_ppm) - tier.init_deduction_quote
-    else:
-        rate_ppm = oi_scaled_initial_margin_ppm(market, tier, open_interest_quote)
-        tiered = mul_ppm_ceil(notional, rate_ppm) - tier.init_deduction_quote
+    rate_ppm = (tier.init_margin_ppm if market.oi_scaling is None
+                else oi_scaled_initial_margin_ppm(market, tier, open_interest_quote))
+    tiered = div_ceil(tiered_requirement_ppm(notional, rate_ppm, tier.init_deduction_quote), PPM)
     return checked(max(tiered, maintenance_margin_quote(market, notional)), "initial margin")
 
 
@@ -118,7 +147,8 @@ def open_interest_quote(state: State, market_id: str) -> int:
 def maintenance_at_entry(account: Account, profile: Profile) -> bool:
     """True when the account's requirements are taken on entry values: the profile's basis is
     ``entry`` and the account is isolated (cross accounts are always at the mark)."""
-    return profile.maintenance_basis == MAINT_AT_ENTRY and account.isolated_market is not None
+    at_entry = profile.maintenance_basis == MaintenanceBasis.ENTRY
+    return at_entry and account.isolated_market is not None
 
 
 @implements("LIQ-TIER-6")

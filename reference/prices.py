@@ -34,9 +34,11 @@ from math import ceil, floor, trunc
 from .arithmetic import PPM, div_floor, sign
 from .errors import MalformedState, Rejection, ResultCode
 from .margin import (account_maintenance_margin_quote, equity_quote, maintenance_at_entry,
-                     position_maintenance_margin_quote, position_value_quote, tier_for)
+                     maintenance_requirement_ppm, position_maintenance_margin_quote,
+                     position_value_quote)
+from .profile import DisplayRounding, Market, Profile
 from .rules import implements
-from .state import Account, Market, Profile
+from .state import Account
 
 
 @dataclass(frozen=True)
@@ -120,10 +122,8 @@ def bankruptcy_value_quote(account: Account, market_id: str, lots: int,
 
 
 def _maintenance_real(market: Market, notional: Fraction) -> Fraction:
-    """The requirement before rounding up: max(notional * mmr - deduction, minimum)."""
-    tier = tier_for(market, notional)  # type: ignore[arg-type]  # comparisons work on Fractions
-    tiered = notional * tier.maint_margin_ppm / PPM - tier.maint_deduction_quote
-    return max(tiered, Fraction(market.min_maint_margin_quote))
+    """The requirement before rounding up (LIQ-TIER-2): max(notional * mmr - deduction, minimum)."""
+    return Fraction(maintenance_requirement_ppm(market, notional), PPM)
 
 
 @implements("LIQ-PRICE-2")
@@ -165,12 +165,12 @@ def round_for_display(value: Fraction, places: int, mode: str) -> str:
     """``value`` as a decimal string with ``places`` digits after the point, rounded by ``mode``:
     ``half_up`` (ties away from zero), ``half_even`` (ties to even) or ``down`` (toward zero)."""
     scaled = Fraction(value) * 10**places
-    if mode == "half_up":
+    if mode == DisplayRounding.HALF_UP:
         magnitude = floor(abs(scaled) + Fraction(1, 2))
         units = magnitude if scaled >= 0 else -magnitude
-    elif mode == "half_even":
+    elif mode == DisplayRounding.HALF_EVEN:
         units = round(scaled)
-    elif mode == "down":
+    elif mode == DisplayRounding.DOWN:
         units = trunc(scaled)
     else:
         raise MalformedState(f"unknown display rounding {mode!r}")

@@ -8,7 +8,7 @@ except where a comment says so and why.
 
 Deductions (Binance "maintenance amount" / ``cum``, Bybit ``mmDeduction``, Hyperliquid
 "maintenance deduction") are written as published where the venue publishes them;
-:func:`~.state.validate_market` then checks that they make the requirement continuous at every
+:func:`~.profile.validate_market` then checks that they make the requirement continuous at every
 tier floor. Where a venue publishes no deduction (every initial-margin column, and Hyperliquid's
 maintenance column) it is derived by the venues' own recursion, :func:`continuity_deductions`.
 
@@ -29,9 +29,8 @@ from types import MappingProxyType
 from .arithmetic import PPM, div_ceil, div_floor
 from .errors import MalformedState
 from .rules import implements
-from .state import (ADL_AT_BANKRUPTCY, ADL_AT_MARK, BAD_DEBT_ADL, FEE_ALL_SURPLUS, FEE_PER_FILL,
-                    FEE_RATE, MAINT_AT_ENTRY, SIZE_PORTION, SIZE_TIER_STEP, Market,
-                    OpenInterestScaling, Profile, Tier)
+from .profile import (AdlPrice, AdlRanking, BadDebtPolicy, DisplayRounding, FeePolicy,
+                      LiquidationSize, MaintenanceBasis, Market, OpenInterestScaling, Profile, Tier)
 from .units import from_units, to_units
 
 #: quote decimals of every profile: 1 quantum = 1e-6 USDT / USDC
@@ -175,7 +174,7 @@ BINANCE_USDM = Profile(
     quote_asset="USDT",
     # Printed liquidation prices and margins round to nearest, ties to even: 1,153.2565 prints
     # 1,153.26 (so not truncation) and 462.665 prints 462.66 (so not ties away from zero).
-    display_rounding="half_even",
+    display_rounding=DisplayRounding.HALF_EVEN,
     markets=_markets(
         # Liquidation fee: the per-symbol exchangeInfo field ``liquidationFee`` (BTCUSDT 0.012500
         # in captured API responses); no ETHUSDT value was found, so it takes the BTCUSDT rate.
@@ -184,12 +183,12 @@ BINANCE_USDM = Profile(
     ),
     # "reduce the user's margin limit with one large Immediate or Cancel order without fully
     # liquidating the user": step down the brackets.
-    liquidation_size=SIZE_TIER_STEP,
-    fee_policy=FEE_RATE,
-    bad_debt_policy=BAD_DEBT_ADL,
-    adl_ranking="pnl_margin_ratio",  # Leverage Pnl = Pnl Percent x Margin Ratio
+    liquidation_size=LiquidationSize.TIER_STEP,
+    fee_policy=FeePolicy.RATE,
+    bad_debt_policy=BadDebtPolicy.ADL,
+    adl_ranking=AdlRanking.PNL_MARGIN_RATIO,  # Leverage Pnl = Pnl Percent x Margin Ratio
     # "closed out at the bankruptcy price of the initial liquidated order"
-    adl_price=ADL_AT_BANKRUPTCY,
+    adl_price=AdlPrice.BANKRUPTCY,
     description=("Binance USD-M perpetuals: notional brackets with maintenance amount (cum), "
                  "bracket-by-bracket partial liquidation, a liquidation fee to the insurance fund, "
                  "ADL by PnL% x margin ratio at the bankruptcy price."),
@@ -261,20 +260,20 @@ BYBIT = Profile(
     quote_asset="USDT",
     markets=_markets(
         # No separate liquidation fee: the position is closed at the bankruptcy price and
-        # everything above it goes to the insurance fund (FEE_ALL_SURPLUS).
+        # everything above it goes to the insurance fund (FeePolicy.ALL_SURPLUS).
         _market("BTCUSDT", 3, 1, venue_tiers(BYBIT_BTCUSDT)),
         _market("ETHUSDT", 2, 2, venue_tiers(BYBIT_ETHUSDT)),
     ),
     # "Submit a FillOrKill order of the difference between the current position value and the
     # lower margin tier value"; at the lowest tier the whole position is closed.
-    liquidation_size=SIZE_TIER_STEP,
-    fee_policy=FEE_ALL_SURPLUS,
+    liquidation_size=LiquidationSize.TIER_STEP,
+    fee_policy=FeePolicy.ALL_SURPLUS,
     # Standard account, isolated margin: "MM = position value at entry x MMR" (LIQ-TIER-6);
     # cross accounts (Bybit's UTA cross margin) take it at the mark.
-    maintenance_basis=MAINT_AT_ENTRY,
-    bad_debt_policy=BAD_DEBT_ADL,
-    adl_ranking="pnl_leverage",  # "in order of highest profit and effective leverage use"
-    adl_price=ADL_AT_BANKRUPTCY,
+    maintenance_basis=MaintenanceBasis.ENTRY,
+    bad_debt_policy=BadDebtPolicy.ADL,
+    adl_ranking=AdlRanking.PNL_LEVERAGE,  # "in order of highest profit and effective leverage use"
+    adl_price=AdlPrice.BANKRUPTCY,
     description=("Bybit USDT perpetuals: risk-limit tiers with MM deduction, tier-by-tier "
                  "partial liquidation, settlement at the bankruptcy price with the surplus to the "
                  "insurance fund, ADL by profit and effective leverage at the bankruptcy price; "
@@ -323,13 +322,13 @@ BITMEX = Profile(
     ),
     # Lowest risk limit: the engine takes over the whole position; higher risk limits: a
     # FillOrKill order "sized to bring the position below a lower tier".
-    liquidation_size=SIZE_TIER_STEP,
+    liquidation_size=LiquidationSize.TIER_STEP,
     # "If BitMEX is able to liquidate the position at better than the bankruptcy price, the
     # additional funds will be added to the Insurance Fund."
-    fee_policy=FEE_ALL_SURPLUS,
-    bad_debt_policy=BAD_DEBT_ADL,
-    adl_ranking="pnl_leverage",  # PNL% x effective leverage (/ when PNL% < 0)
-    adl_price=ADL_AT_BANKRUPTCY,  # "the Bankruptcy Price of the initial liquidated order"
+    fee_policy=FeePolicy.ALL_SURPLUS,
+    bad_debt_policy=BadDebtPolicy.ADL,
+    adl_ranking=AdlRanking.PNL_LEVERAGE,  # PNL% x effective leverage (/ when PNL% < 0)
+    adl_price=AdlPrice.BANKRUPTCY,  # "the Bankruptcy Price of the initial liquidated order"
     description=("BitMEX linear perpetuals: base risk-limit tier, takeover at the bankruptcy price "
                  "with everything better than it to the insurance fund, ADL by PnL% x effective "
                  "leverage at the bankruptcy price."),
@@ -382,15 +381,16 @@ DYDX_V4 = Profile(
     # min_position_notional_liquidated 1_000 USDC. dYdX closes max(min(1_000 USDC, notional),
     # 10% of notional); the model closes the whole position up to 1_000 USDC and 10% (rounded up
     # to a lot) above it, so between 1_000 and 10_000 USDC it closes less per step than dYdX.
-    liquidation_size=SIZE_PORTION,
+    liquidation_size=LiquidationSize.PORTION,
     portion_ppm=100_000,
     portion_threshold_quote=quote_amount("1,000"),
     # GetLiquidationInsuranceFundDelta: per fill, fee = min(floor(rate x |fill quote|), fill quote
     # less the closed lots' bankruptcy value) when positive; the fund pays at once when negative
-    fee_policy=FEE_PER_FILL,
-    bad_debt_policy=BAD_DEBT_ADL,
-    adl_ranking="seeded",  # pseudo-random start, then every candidate in turn; no ranking in code
-    adl_price=ADL_AT_BANKRUPTCY,  # GetBankruptcyPriceInQuoteQuantums of the liquidated subaccount
+    fee_policy=FeePolicy.PER_FILL,
+    bad_debt_policy=BadDebtPolicy.ADL,
+    # a pseudo-random start, then every candidate in turn; no ranking in code
+    adl_ranking=AdlRanking.SEEDED,
+    adl_price=AdlPrice.BANKRUPTCY,  # GetBankruptcyPriceInQuoteQuantums of the liquidated subaccount
     adl_seed=0,
     description=("dYdX v4: one liquidity tier per market (IMF, MMF = IMF x maintenance fraction, "
                  "open-interest-scaled IMF), the fill's insurance fund delta as fee or fund "
@@ -429,16 +429,18 @@ HYPERLIQUID = Profile(
     ),
     # "For liquidatable positions larger than 100k USDC ... only 20% of the position will be sent
     # as a market liquidation order to the book."
-    liquidation_size=SIZE_PORTION,
+    liquidation_size=LiquidationSize.PORTION,
     portion_ppm=200_000,
     portion_threshold_quote=quote_amount("100,000"),
-    fee_policy=FEE_RATE,
+    fee_policy=FeePolicy.RATE,
     # "If the account equity drops below 2/3 of the maintenance margin ... a backstop liquidation
     # happens through the liquidator vault."
     backstop_ratio=(2, 3),
-    bad_debt_policy=BAD_DEBT_ADL,
-    adl_ranking="price_ratio_leverage",  # (mark_price / entry_price) * (notional / account_value)
-    adl_price=ADL_AT_MARK,  # "closed at the previous mark price" (newer docs; older: oracle price)
+    bad_debt_policy=BadDebtPolicy.ADL,
+    # (mark_price / entry_price) * (notional / account_value)
+    adl_ranking=AdlRanking.PRICE_RATIO_LEVERAGE,
+    # "closed at the previous mark price" (newer docs; older: oracle price)
+    adl_price=AdlPrice.MARK,
     description=("Hyperliquid: margin tiers with MM = half the IM at max leverage and a "
                  "maintenance deduction, 20% partial liquidation above 100k USDC, backstop vault "
                  "below 2/3 MM, no liquidation fee, ADL by price ratio x leverage at the mark."),
@@ -505,10 +507,10 @@ def profile_summary(profile: Profile) -> dict:
         }
     policies = {
         "liquidation_size": profile.liquidation_size,
-        "portion": _percent(profile.portion_ppm) if profile.liquidation_size == SIZE_PORTION
-        else None,
+        "portion": (_percent(profile.portion_ppm)
+                    if profile.liquidation_size == LiquidationSize.PORTION else None),
         "portion_above_notional": _quote(profile.portion_threshold_quote, profile)
-        if profile.liquidation_size == SIZE_PORTION else None,
+        if profile.liquidation_size == LiquidationSize.PORTION else None,
         "fee_policy": profile.fee_policy,
         "maintenance_basis": profile.maintenance_basis,
         "backstop_below": None if profile.backstop_ratio is None

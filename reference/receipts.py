@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .errors import ResultCode
-from .state import Entry, State
+from .journal import Entry
+from .state import State
 
 
 @dataclass(frozen=True)

@@ -11,19 +11,20 @@ from __future__ import annotations
 from .arithmetic import div_ceil, require_int, sign
 from .errors import InvalidSize, Rejection, ResultCode
 from .ledger import sweep_residual, transfer
+from .profile import BadDebtPolicy
 from .receipts import Receipt, receipt
 from .rules import implements
-from .state import BAD_DEBT_SOCIALIZE, SOCIALIZED_LOSS, TRADER, State, atomic
+from .state import SOCIALIZED_LOSS, TRADER, Account, State, atomic
 
 
 @implements("LIQ-SOCIAL-2")
-def socialize_loss(state: State, market_id: str, side: int) -> Receipt:
-    """Charge the recorded bad debt to the traders holding ``side`` (+1 longs, -1 shorts) of
-    ``market_id``, pro rata to their lots."""
+def check_socialize_loss(state: State, market_id: str, side: int) -> list[Account]:
+    """The checks of :func:`socialize_loss`, in its order (the market, the side, the policy, the
+    recorded loss, the payers); pure. Returns the payers in account-ID order."""
     state.market(market_id)
     if require_int(side, "side") not in (1, -1):
         raise InvalidSize(f"side must be +1 (longs) or -1 (shorts), got {side}")
-    if state.profile.bad_debt_policy != BAD_DEBT_SOCIALIZE:
+    if state.profile.bad_debt_policy != BadDebtPolicy.SOCIALIZE:
         raise Rejection(ResultCode.POLICY_FORBIDS,
                         f"{state.profile.name} deleverages instead of socializing losses")
     loss = -state.holders[SOCIALIZED_LOSS]
@@ -35,6 +36,16 @@ def socialize_loss(state: State, market_id: str, side: int) -> Receipt:
     total_lots = sum(abs(a.position(market_id)) for a in payers)
     if total_lots == 0:
         raise Rejection(ResultCode.NO_SOCIALIZATION_BASE, f"nobody holds that side of {market_id}")
+    return payers
+
+
+@implements("LIQ-SOCIAL-2")
+def socialize_loss(state: State, market_id: str, side: int) -> Receipt:
+    """Charge the recorded bad debt to the traders holding ``side`` (+1 longs, -1 shorts) of
+    ``market_id``, pro rata to their lots."""
+    payers = check_socialize_loss(state, market_id, side)
+    loss = -state.holders[SOCIALIZED_LOSS]
+    total_lots = sum(abs(a.position(market_id)) for a in payers)
     first = len(state.journal)
     charged = 0
     with atomic(state):

@@ -1,4 +1,4 @@
-"""Markets, venue profiles, accounts and the venue state (LIQ-ACCOUNT-*, LIQ-TIER-1, LIQ-DOMAIN-2).
+"""Accounts, holders and the venue state; atomic operations (LIQ-ACCOUNT-*, LIQ-RESULT-1).
 
 An account holds a signed quote balance and a signed position in base lots per market (the dYdX v4
 form): equity is ``quote + sum(lots * mark * value_per_lot_tick)`` and no entry price is needed for
@@ -7,19 +7,23 @@ margin. A cost basis is kept beside each position only for PnL%, which ranks aut
 Quote that is not in an account sits with a named holder (:data:`HOLDERS`): the insurance fund, the
 fee sink, the socialized-loss holder, the funding pool, and the outside world, which goes negative by
 exactly what was deposited. The sum over accounts and holders is therefore always zero (LIQ-INV-1).
+
+The profile's schema (markets, tiers, policies) is in :mod:`.profile`; the journal's records in
+:mod:`.journal`.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
-from .arithmetic import INT64_MAX, PPM, checked, require_int
-from .errors import InvalidPrice, MalformedState, UnknownAccount, UnknownMarket
+from .arithmetic import INT64_MAX, require_int
+from .errors import InvalidPrice, MalformedState, UnknownAccount
+from .journal import Entry
+from .profile import Market, Profile
 from .rules import implements
-from .units import quote_per_lot_tick
 
 OUTSIDE = "outside"
 INSURANCE_FUND = "insurance_fund"
@@ -34,210 +38,6 @@ TRADER = "trader"
 BACKSTOP = "backstop"  # a venue-run liquidator (e.g. Hyperliquid's liquidator vault): no margin checks
 LIQUIDITY = "liquidity"  # the order book's makers, outside the margin system (LIQ-BOOK-1)
 ROLES = (TRADER, BACKSTOP, LIQUIDITY)
-
-
-@dataclass(frozen=True)
-class Tier:
-    """One bracket of a tiered margin table (LIQ-TIER-1).
-
-    A tier applies to a position whose notional is at least ``floor_notional_quote`` and below the
-    next tier's floor. The deduction terms keep each requirement continuous across brackets
-    (Binance's "maintenance amount" / ``cum``, Hyperliquid's "maintenance deduction").
-    """
-
-    floor_notional_quote: int
-    maint_margin_ppm: int
-    maint_deduction_quote: int = 0
-    init_margin_ppm: int = 0
-    init_deduction_quote: int = 0
-
-
-@dataclass(frozen=True)
-class OpenInterestScaling:
-    """dYdX v4 open-interest-scaled initial margin (LIQ-TIER-4).
-
-    Between the lower and upper open-interest caps (quote quantums of open notional), the initial
-    margin fraction rises linearly from the tier's fraction to 100%.
-    """
-
-    lower_cap_quote: int
-    upper_cap_quote: int
-
-
-@dataclass(frozen=True)
-class Market:
-    """A linear perpetual market and its margin parameters."""
-
-    market_id: str
-    base_decimals: int
-    price_decimals: int
-    tiers: tuple[Tier, ...]
-    liquidation_fee_ppm: int = 0
-    min_maint_margin_quote: int = 0
-    oi_scaling: OpenInterestScaling | None = None
-    #: quote quantums per lot per tick; set by the owning Profile from its quote decimals
-    value_per_lot_tick: int = 0
-
-    def tier_floors(self) -> tuple[int, ...]:
-        return tuple(t.floor_notional_quote for t in self.tiers)
-
-
-# Liquidation sizing policies (LIQ-EXEC-1)
-SIZE_FULL = "full"  # close the whole position at once
-SIZE_PORTION = "portion"  # close a fixed fraction of large positions (Hyperliquid: 20%)
-SIZE_TIER_STEP = "tier_step"  # reduce to the next lower tier's floor (Binance, Bybit)
-
-# Liquidation fee policies (LIQ-FEE-1)
-FEE_RATE = "rate"  # fee = min(rate * fill notional, remaining surplus)  (Binance, Hyperliquid)
-FEE_ALL_SURPLUS = "all_surplus"  # everything above bankruptcy goes to the fund (BitMEX, Bybit)
-# the fill's insurance fund delta (LIQ-FEE-2): fee = min(floor(rate * |fill quote|), delta) when
-# positive, the fund pays at once when negative  (dYdX v4)
-FEE_PER_FILL = "per_fill"
-FEE_POLICIES = (FEE_RATE, FEE_ALL_SURPLUS, FEE_PER_FILL)
-
-# Bad-debt policies (LIQ-ADL-1, LIQ-SOCIAL-1)
-BAD_DEBT_ADL = "adl"
-BAD_DEBT_SOCIALIZE = "socialize"
-
-# How a venue rounds a price for display (LIQ-PRICE-4): ties away from zero, ties to even, or
-# truncation toward zero.
-DISPLAY_ROUNDINGS = ("half_up", "half_even", "down")
-
-# ADL ranking policies (LIQ-ADL-2); implemented in deleveraging.py
-ADL_RANKINGS = ("pnl_leverage", "pnl_margin_ratio", "price_ratio_leverage", "seeded", "pro_rata")
-
-# Maintenance bases (LIQ-TIER-6): the notional a position's maintenance requirement is taken on
-MAINT_AT_MARK = "mark"  # the notional at the mark (every venue's cross margin; Binance, dYdX, ...)
-MAINT_AT_ENTRY = "entry"  # an isolated position's entry value, its cost basis (Bybit Standard)
-MAINTENANCE_BASES = (MAINT_AT_MARK, MAINT_AT_ENTRY)
-
-# ADL execution prices (LIQ-ADL-4)
-ADL_AT_BANKRUPTCY = "bankruptcy"
-ADL_AT_MARK = "mark"
-
-
-@dataclass(frozen=True)
-class Profile:
-    """A venue profile: parameters and named policies (LIQ-PROFILE-1)."""
-
-    name: str
-    quote_decimals: int
-    markets: Mapping[str, Market]
-    liquidation_size: str = SIZE_FULL
-    portion_ppm: int = PPM
-    portion_threshold_quote: int = 0
-    fee_policy: str = FEE_RATE
-    maintenance_basis: str = MAINT_AT_MARK  # LIQ-TIER-6
-    backstop_ratio: tuple[int, int] | None = None  # (num, den): backstop when equity < num/den * MM
-    bad_debt_policy: str = BAD_DEBT_ADL
-    adl_ranking: str = "pnl_leverage"
-    adl_price: str = ADL_AT_BANKRUPTCY
-    adl_seed: int = 0
-    quote_asset: str = "quote"  # display name of the quote asset (USDT, USDC, ...)
-    display_rounding: str = "half_up"  # how the venue prints prices (LIQ-PRICE-4)
-    description: str = ""
-    sources: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        validate_profile(self)
-
-    def market(self, market_id: str) -> Market:
-        try:
-            return self.markets[market_id]
-        except (KeyError, TypeError):  # TypeError: an unhashable ID such as a list
-            raise UnknownMarket(f"unknown market {market_id!r} in profile {self.name!r}") from None
-
-
-@implements("LIQ-DOMAIN-2")
-def validate_profile(profile: Profile) -> None:
-    """Check a profile against the value domain; fill in each market's value per lot per tick."""
-    require_int(profile.quote_decimals, "quote_decimals")
-    if not 0 <= profile.quote_decimals <= 18:
-        raise MalformedState("quote_decimals must be in 0..18")
-    if profile.liquidation_size not in (SIZE_FULL, SIZE_PORTION, SIZE_TIER_STEP):
-        raise MalformedState(f"unknown liquidation_size policy {profile.liquidation_size!r}")
-    if profile.fee_policy not in FEE_POLICIES:
-        raise MalformedState(f"unknown fee_policy {profile.fee_policy!r}")
-    if profile.maintenance_basis not in MAINTENANCE_BASES:
-        raise MalformedState(f"unknown maintenance_basis {profile.maintenance_basis!r}; "
-                             f"known: {', '.join(MAINTENANCE_BASES)}")
-    if profile.bad_debt_policy not in (BAD_DEBT_ADL, BAD_DEBT_SOCIALIZE):
-        raise MalformedState(f"unknown bad_debt_policy {profile.bad_debt_policy!r}")
-    if profile.adl_price not in (ADL_AT_BANKRUPTCY, ADL_AT_MARK):
-        raise MalformedState(f"unknown adl_price {profile.adl_price!r}")
-    if profile.display_rounding not in DISPLAY_ROUNDINGS:
-        raise MalformedState(f"unknown display_rounding {profile.display_rounding!r}; "
-                             f"known: {', '.join(DISPLAY_ROUNDINGS)}")
-    if profile.adl_ranking not in ADL_RANKINGS:
-        raise MalformedState(f"unknown adl_ranking {profile.adl_ranking!r}; "
-                             f"known: {', '.join(ADL_RANKINGS)}")
-    if not 0 < require_int(profile.portion_ppm, "portion_ppm") <= PPM:
-        raise MalformedState("portion_ppm must be in 1..1_000_000")
-    if profile.backstop_ratio is not None:
-        ratio = profile.backstop_ratio
-        if not (isinstance(ratio, tuple) and len(ratio) == 2
-                and all(isinstance(x, int) and not isinstance(x, bool) for x in ratio)
-                and 0 < ratio[0] < ratio[1]):
-            raise MalformedState(f"backstop_ratio must be (num, den) with 0 < num < den, "
-                                 f"got {ratio!r}")
-    if not profile.markets:
-        raise MalformedState("a profile needs at least one market")
-    bound = {}
-    for market_id, market in profile.markets.items():
-        if market_id != market.market_id:
-            raise MalformedState(f"market key {market_id!r} differs from {market.market_id!r}")
-        validate_market(market)
-        value = quote_per_lot_tick(profile.quote_decimals, market.base_decimals, market.price_decimals)
-        # A copy bound to this profile's quote unit: a Market shared with another profile (with
-        # other quote decimals) keeps its own value.
-        bound[market_id] = replace(market, value_per_lot_tick=value)
-    object.__setattr__(profile, "markets", bound)
-
-
-def validate_market(market: Market) -> None:
-    """Tier tables are sorted, rates within 0..100%, and deductions keep margin continuous."""
-    for name in ("base_decimals", "price_decimals"):
-        if not -18 <= require_int(getattr(market, name), f"{market.market_id}.{name}") <= 18:
-            raise MalformedState(f"{market.market_id}: {name} must be in -18..18")
-    if not 0 <= require_int(market.liquidation_fee_ppm, "liquidation_fee_ppm") <= PPM:
-        raise MalformedState(f"{market.market_id}: liquidation_fee_ppm must be in 0..1_000_000")
-    if require_int(market.min_maint_margin_quote, "min_maint_margin_quote") < 0:
-        raise MalformedState(f"{market.market_id}: min_maint_margin_quote must be >= 0")
-    if not market.tiers or market.tiers[0].floor_notional_quote != 0:
-        raise MalformedState(f"{market.market_id}: the first tier must start at notional 0")
-    previous: Tier | None = None
-    for index, tier in enumerate(market.tiers):
-        where = f"{market.market_id} tier {index + 1}"
-        for name in ("floor_notional_quote", "maint_margin_ppm", "maint_deduction_quote",
-                     "init_margin_ppm", "init_deduction_quote"):
-            checked(require_int(getattr(tier, name), f"{where}.{name}"), f"{where}.{name}")
-        if not 0 < tier.maint_margin_ppm < PPM:
-            raise MalformedState(f"{where}: maint_margin_ppm must be in 1..999_999")
-        if not tier.maint_margin_ppm <= tier.init_margin_ppm <= PPM:
-            raise MalformedState(f"{where}: init_margin_ppm must be in maint_margin_ppm..1_000_000")
-        if previous is None:
-            if tier.maint_deduction_quote != 0 or tier.init_deduction_quote != 0:
-                raise MalformedState(f"{where}: the first tier has no deduction")
-        else:
-            if tier.floor_notional_quote <= previous.floor_notional_quote:
-                raise MalformedState(f"{where}: tier floors must increase")
-            if tier.maint_margin_ppm < previous.maint_margin_ppm:
-                raise MalformedState(f"{where}: maintenance rates must not decrease")
-            # Continuity at the floor: rate_i * floor - ded_i == rate_{i-1} * floor - ded_{i-1}.
-            for rate, ded in (("maint_margin_ppm", "maint_deduction_quote"),
-                              ("init_margin_ppm", "init_deduction_quote")):
-                jump = tier.floor_notional_quote * (getattr(tier, rate) - getattr(previous, rate))
-                expected = getattr(previous, ded) * PPM + jump
-                if getattr(tier, ded) * PPM != expected:
-                    raise MalformedState(
-                        f"{where}: {ded} must be {expected / PPM} quote quantums so the "
-                        f"requirement is continuous at the tier floor"
-                    )
-        previous = tier
-    if market.oi_scaling is not None:
-        lower, upper = market.oi_scaling.lower_cap_quote, market.oi_scaling.upper_cap_quote
-        if not 0 <= require_int(lower, "lower_cap") < require_int(upper, "upper_cap") <= INT64_MAX:
-            raise MalformedState(f"{market.market_id}: need 0 <= lower_cap < upper_cap")
 
 
 @dataclass
@@ -261,39 +61,6 @@ class Account:
 
     def is_flat(self) -> bool:
         return not self.positions
-
-
-@dataclass(frozen=True)
-class Transfer:
-    """A movement of quote between two named holders, caused by one rule (LIQ-LEDGER-1)."""
-
-    seq: int
-    source: str
-    destination: str
-    amount_quote: int
-    rule_id: str
-
-
-@dataclass(frozen=True)
-class Fill:
-    """A movement of base between two accounts, caused by one rule (LIQ-LEDGER-2).
-
-    Its cash leg, when ``quote_amount`` is not zero, is the :class:`Transfer` with the same ``seq``
-    just before it in the journal.
-    ``price_ticks`` is the traded tick, or None where the cash is set by an exact bankruptcy value.
-    """
-
-    seq: int
-    market_id: str
-    buyer: str
-    seller: str
-    lots: int
-    quote_amount: int
-    price_ticks: int | None
-    rule_id: str
-
-
-Entry = Transfer | Fill
 
 
 @dataclass
@@ -338,21 +105,23 @@ class State:
         return self.marks[market_id]
 
     # -- atomicity (LIQ-RESULT-1): undo log of everything an operation touches --------------------
+    def _save(self, table: str, key: str, value: Callable[[], object]) -> None:
+        """Keep ``key``'s value in the undo log's ``table``, the first time an operation touches
+        it (outside an operation there is no log)."""
+        if self._undo is not None and key not in self._undo[table]:
+            self._undo[table][key] = value()
+
     def save_account(self, account_id: str) -> None:
-        if self._undo is not None and account_id not in self._undo["accounts"]:
-            self._undo["accounts"][account_id] = copy.deepcopy(self.accounts.get(account_id))
+        self._save("accounts", account_id, lambda: copy.deepcopy(self.accounts.get(account_id)))
 
     def save_holder(self, holder: str) -> None:
-        if self._undo is not None and holder not in self._undo["holders"]:
-            self._undo["holders"][holder] = self.holders[holder]
+        self._save("holders", holder, lambda: self.holders[holder])
 
     def save_book(self, market_id: str) -> None:
-        if self._undo is not None and market_id not in self._undo["books"]:
-            self._undo["books"][market_id] = copy.deepcopy(self.books.get(market_id))
+        self._save("books", market_id, lambda: copy.deepcopy(self.books.get(market_id)))
 
     def save_mark(self, market_id: str) -> None:
-        if self._undo is not None and market_id not in self._undo["marks"]:
-            self._undo["marks"][market_id] = self.marks[market_id]
+        self._save("marks", market_id, lambda: self.marks[market_id])
 
     def copy(self) -> State:
         """A deep, independent copy (for what-if evaluation and for tests)."""

@@ -66,10 +66,11 @@ def check_margin_after_trade(state: State, account_id: str, market_id: str,
 
 
 @implements("LIQ-TRADE-1")
-def trade(state: State, buyer_id: str, seller_id: str, market_id: str, lots: int,
-          price_ticks: int) -> Receipt:
-    """The buyer buys ``lots`` from the seller at ``price_ticks``; each trader must pass
-    LIQ-TRADE-2 (backstop vaults and book liquidity are outside the margin system)."""
+def check_trade(state: State, buyer_id: str, seller_id: str, market_id: str, lots: int,
+                price_ticks: int) -> int:
+    """The checks of :func:`trade` before the fill, in its order (the accounts, the market, the
+    size, the price, the notional's overflow, the same account, each side's market); pure.
+    Returns the trade's notional."""
     buyer, seller = accounts(state, buyer_id, seller_id)
     market = state.market(market_id)
     valid_size(lots, "trade size")
@@ -79,6 +80,16 @@ def trade(state: State, buyer_id: str, seller_id: str, market_id: str, lots: int
         raise Rejection(ResultCode.SAME_ACCOUNT, "a trade needs two different accounts")
     require_market_allowed(buyer, market_id)
     require_market_allowed(seller, market_id)
+    return amount
+
+
+@implements("LIQ-TRADE-1")
+def trade(state: State, buyer_id: str, seller_id: str, market_id: str, lots: int,
+          price_ticks: int) -> Receipt:
+    """The buyer buys ``lots`` from the seller at ``price_ticks``; each trader must pass
+    LIQ-TRADE-2 (backstop vaults and book liquidity are outside the margin system)."""
+    amount = check_trade(state, buyer_id, seller_id, market_id, lots, price_ticks)
+    buyer, seller = state.account(buyer_id), state.account(seller_id)
     befores = {a: margin_before(state, a, market_id) for a in (buyer_id, seller_id)}
     first = len(state.journal)
     with atomic(state):

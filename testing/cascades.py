@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 
 from liqspec.reference import open_account
 from liqspec.reference.book import BookShape
-from liqspec.reference.cascade import CascadeConfig, MarkRule, PricePath
+from liqspec.reference.cascade import CascadeConfig, PricePath
+from liqspec.reference.marks import MarkRule
 from liqspec.reference.state import BACKSTOP, LIQUIDITY
 from liqspec.testing import open_at_leverage, open_long, toy_profile, usdt, venue
 

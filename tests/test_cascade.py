@@ -12,8 +12,9 @@ from hypothesis import given, settings
 
 from liqspec.reference import SOCIALIZED_LOSS, MalformedState
 from liqspec.reference.book import BookShape, build_book, closable_within_fund, plan_order
-from liqspec.reference.cascade import (CascadeConfig, MarkRule, PricePath, liquidation_map,
-                                       next_mark, processing_order, shock_path)
+from liqspec.reference.cascade import (CascadeConfig, PricePath, liquidation_map, processing_order,
+                                       shock_path)
+from liqspec.reference.marks import MarkRule, next_mark
 from liqspec.reference.invariants import all_violations, state_digest
 from liqspec.reference.state import BACKSTOP, LIQUIDITY
 from liqspec.testing import (implementation, open_at_leverage, open_long, toy_profile, usdt,
@@ -54,7 +55,7 @@ def test_mark_rules_LIQ_MARK_2():
 
 
 def test_opening_mark_keeps_an_index_coupled_basis_LIQ_MARK_2():
-    from liqspec.reference.cascade import opening_mark
+    from liqspec.reference.marks import opening_mark
     band = MarkRule("index_band", 5_000)
     # previous step: index 49,500.0; new index 49,440.0, band [ceil(491,928), floor(496,872)]
     assert opening_mark(band, 494_400, 495_000, 494_010) == 493_410  # basis -99.0 carried
@@ -307,7 +308,7 @@ def test_band_bounds_round_toward_the_index_LIQ_MARK_2():
     assert next_mark(band, 1_001, 900, 1_001) == 996
     assert next_mark(band, 1_001, 1_100, 1_001) == 1_006
     assert next_mark(band, 1_001, 996, 1_001) == 996 and next_mark(band, 1_001, 1_006, 0) == 1_006
-    from liqspec.reference.cascade import opening_mark
+    from liqspec.reference.marks import opening_mark
     # basis carried from (index 1,000, mark 900): 1,001 - 100 = 901, clamped up to 996
     assert opening_mark(band, 1_001, 1_000, 900) == 996
     assert opening_mark(band, 1_001, 1_000, 1_100) == 1_006  # 1,101 clamped down to 1,006

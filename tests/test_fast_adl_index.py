@@ -25,7 +25,8 @@ from liqspec.fast.operations import _engine_for
 from liqspec.fast.cases import RANKINGS, random_adl_cascade
 from liqspec.reference import Fill, ResultCode, deleverage, open_account, set_mark
 from liqspec.reference.book import BookShape
-from liqspec.reference.cascade import CascadeConfig, MarkRule, PricePath
+from liqspec.reference.cascade import CascadeConfig, PricePath
+from liqspec.reference.marks import MarkRule
 from liqspec.reference.cascade import run_cascade as reference_run
 from liqspec.reference.state import LIQUIDITY
 from liqspec.testing import open_long, toy_profile, usdt, venue

@@ -85,7 +85,7 @@ def test_hand_computed_feedback_cascade_LIQ_CASCADE_2_LIQ_CASCADE_3(run):
 def test_hand_cascades_of_the_reference_suite_LIQ_CASCADE_3(builder):
     """The other hand cascades of tests/test_cascade.py, each compared in full."""
     from liqspec.reference import deposit
-    from liqspec.reference.cascade import MarkRule
+    from liqspec.reference.marks import MarkRule
     from liqspec.reference.state import BACKSTOP
     from liqspec.testing import toy_profile
     if builder == "index_band_pin":
@@ -160,7 +160,7 @@ def test_int64_boundary_raises_overflow_on_both_LIQ_DOMAIN_1():
 from hypothesis import strategies as st  # noqa: E402
 
 from liqspec.reference import deposit  # noqa: E402
-from liqspec.reference.cascade import MarkRule  # noqa: E402
+from liqspec.reference.marks import MarkRule  # noqa: E402
 from liqspec.reference.state import BACKSTOP  # noqa: E402
 from liqspec.testing import toy_profile  # noqa: E402
 

@@ -13,7 +13,7 @@ import pytest
 
 from liqspec.fast.compare import FAST, REFERENCE, expected_fast, outcome
 from liqspec.reference import Account, Overflow
-from liqspec.reference.state import validate_profile
+from liqspec.reference.profile import validate_profile
 from liqspec.testing import TOY_MARKS, toy_profile, usdt, venue
 
 PROFILE = toy_profile()

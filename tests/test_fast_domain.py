@@ -194,11 +194,19 @@ def test_a_wallet_balance_beyond_int64_is_overflow_on_both_LIQ_DOMAIN_1(impl, ma
 def test_a_hand_built_book_outside_int64_is_refused_by_the_fast_path_when_packed():
     """The one remaining limit (liqspec.fast.compare): a state built by hand, not by the
     operations, with a stored value outside int64 is refused by the fast path when it is packed
-    with a typed Overflow, while the reference raises only when it reads the value."""
+    with a typed Overflow, while the reference raises only when it reads the value. The
+    reference's checks (check_<operation>) run first on both, so an operation they refuse is
+    refused alike."""
     state = venue(deposits={"alice": usdt("1000")})
     open_account(state, "book", role=LIQUIDITY)
     state.books["BTC"] = Book("book", [], [[2**63, 1]])
-    assert outcome(lambda: IMPLEMENTATIONS["fast"].deleverage(state, "alice", "BTC")) == OVERFLOW
+    before = state.snapshot()
+    assert outcome(lambda: IMPLEMENTATIONS["fast"].deposit(state, "alice", usdt("1"))) == OVERFLOW
+    refused = {name: outcome(lambda: impl.deleverage(state, "alice", "BTC"))
+               for name, impl in IMPLEMENTATIONS.items()}
+    assert refused["fast"] == refused["reference"] == {"error": "Rejection",
+                                                       "code": "NO_POSITION"}
+    assert state.snapshot() == before
 
 
 # -- a market without a mark (LIQ-DOMAIN-2) --------------------------------------------------------

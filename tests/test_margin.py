@@ -11,7 +11,7 @@ from liqspec.reference import (MalformedState, Market, OpenInterestScaling, Tier
                                initial_margin_quote, maintenance_margin_quote, notional_quote,
                                position_value_quote, tier_for, unrealized_pnl_quote)
 from liqspec.reference.margin import oi_scaled_initial_margin_ppm
-from liqspec.reference.state import validate_market
+from liqspec.reference.profile import validate_market
 from liqspec.testing import USDT, open_long, toy_profile, usdt, venue
 
 PROFILE = toy_profile()

@@ -14,7 +14,7 @@ import pytest
 
 from liqspec.positions import (PositionRow, PositionsError, build_state, load_positions)
 from liqspec.reference import OUTSIDE, ResultCode, all_violations, get_profile
-from liqspec.reference.state import INSURANCE_FUND, LIQUIDITY, BACKSTOP, TRADER
+from liqspec.reference.state import BACKSTOP, INSURANCE_FUND, LIQUIDITY, TRADER
 
 PROFILE = get_profile("binance_usdm")
 USDT = 10**6

@@ -11,7 +11,8 @@ import pytest
 from liqspec.positions import build_state
 from liqspec.reference import OUTSIDE, ResultCode, all_violations
 from liqspec.reference.book import BookShape
-from liqspec.reference.cascade import MarkRule, PricePath
+from liqspec.reference.cascade import PricePath
+from liqspec.reference.marks import MarkRule
 from liqspec.reference.state import BACKSTOP, INSURANCE_FUND, LIQUIDITY, TRADER
 from liqspec.scenario import (Scenario, ScenarioError, default_scenario, default_text,
                               load_scenario, loads_scenario)

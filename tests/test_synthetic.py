@@ -10,7 +10,8 @@ import pytest
 
 from liqspec.positions import build_state
 from liqspec.reference import PPM, all_violations, get_profile
-from liqspec.reference.state import TRADER, Market, OpenInterestScaling, Profile, Tier
+from liqspec.reference.profile import Market, OpenInterestScaling, Profile, Tier
+from liqspec.reference.state import TRADER
 from liqspec.synthetic import SyntheticError, generate_book
 
 BINANCE = get_profile("binance_usdm")

@@ -59,7 +59,6 @@ from fractions import Fraction
 
 import pytest
 
-from liqspec.reference.prices import display_price, round_for_display
 from liqspec.reference import (FEE_SINK, INSURANCE_FUND, MalformedState, Market, Profile, Rejection,
                                ResultCode, Tier, adl_allocation, adl_receive_quote,
                                funding_owed_quote, initial_margin_quote, insurance_fund_delta_quote,
@@ -69,11 +68,13 @@ from liqspec.reference import (FEE_SINK, INSURANCE_FUND, MalformedState, Market,
 from liqspec.reference.deleveraging import (score_pnl_leverage, score_pnl_margin_ratio,
                                             score_price_ratio_leverage)
 from liqspec.reference.margin import oi_scaled_initial_margin_ppm
+from liqspec.reference.prices import display_price, round_for_display
+from liqspec.reference.profile import LiquidationSize, OpenInterestScaling, validate_market
 from liqspec.reference.profiles import (PROFILES, continuity_deductions,
                                         dydx_maintenance_margin_ppm, dydx_tier, get_profile,
                                         hyperliquid_maintenance_ppm, hyperliquid_tiers,
                                         percent_ppm, profile_summary, quote_amount, venue_tiers)
-from liqspec.reference.state import (SIZE_FULL, OpenInterestScaling, State, validate_market)
+from liqspec.reference.state import State
 
 PPM = 1_000_000
 MAKER = "maker"  # a well-funded account that takes the other side of every opening trade
@@ -920,7 +921,7 @@ def _dydx_testutil(base_decimals: int = 4, price_decimals: int = 0, fee: str = "
     markets = (Market("BTC-USD", base_decimals, price_decimals, tiers, percent_ppm(fee)),
                Market("ETH-USD", 4, 0, tiers, percent_ppm(fee)))
     return with_markets(get_profile("dydx_v4"), "dydx_v4_testutil", *markets,
-                        liquidation_size=SIZE_FULL)
+                        liquidation_size=LiquidationSize.FULL)
 
 
 DYDX_MARKS = {"BTC-USD": "50000", "ETH-USD": "3000"}

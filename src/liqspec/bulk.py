@@ -36,7 +36,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from liqspec.reference.cascade import CascadeConfig, Event, StepRecord, Summary
-from liqspec.reference.state import HOLDERS, Profile, State, new_state
+from liqspec.reference.profile import Profile
+from liqspec.reference.state import HOLDERS, State, new_state
 
 from .positions import PositionsError
 from .positions_bulk import BookArrays, build_book, columns_of_rows, read_columns

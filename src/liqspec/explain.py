@@ -27,8 +27,8 @@ from typing import Any
 from liqspec.reference.arithmetic import div_ceil
 from liqspec.reference.errors import UnknownAccount
 from liqspec.reference.ledger import fill, transfer
-from liqspec.reference.liquidation import is_below_backstop, is_liquidatable
 from liqspec.reference.leverage import tier_max_leverage
+from liqspec.reference.liquidation import is_below_backstop, is_liquidatable
 from liqspec.reference.margin import (account_initial_margin_quote,
                                       account_maintenance_margin_quote, equity_quote,
                                       free_collateral_quote, initial_margin_at_leverage_quote,
@@ -40,7 +40,8 @@ from liqspec.reference.margin import (account_initial_margin_quote,
 from liqspec.reference.marks import set_mark
 from liqspec.reference.prices import (Threshold, bankruptcy_price, display_price, liquidation_price,
                                       round_toward_venue)
-from liqspec.reference.state import TRADER, Account, Market, Profile, State
+from liqspec.reference.profile import Market, Profile
+from liqspec.reference.state import TRADER, Account, State
 from liqspec.reference.units import from_units
 
 #: an account's status; _status checks them worst first: bankrupt, below backstop, liquidatable

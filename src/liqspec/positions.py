@@ -55,7 +55,8 @@ from liqspec.reference.invariants import all_violations
 from liqspec.reference.margin import (account_initial_margin_quote,
                                       account_maintenance_margin_quote, equity_quote,
                                       open_interest_quote)
-from liqspec.reference.state import BACKSTOP, HOLDERS, LIQUIDITY, Profile, State
+from liqspec.reference.profile import Profile
+from liqspec.reference.state import BACKSTOP, HOLDERS, LIQUIDITY, State
 # The JSON state loader's exact converters: one definition of "a human decimal in integer units".
 from liqspec.statefile import (Opening, OpeningFill, StateFileError, build_venue,
                                field_price_ticks, field_quote, field_units)

@@ -49,7 +49,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from liqspec.reference.errors import LiqspecError
-from liqspec.reference.state import BACKSTOP, HOLDERS, INSURANCE_FUND, LIQUIDITY, OUTSIDE, Profile
+from liqspec.reference.profile import Profile
+from liqspec.reference.state import BACKSTOP, HOLDERS, INSURANCE_FUND, LIQUIDITY, OUTSIDE
 
 from .positions import (COLUMNS, PositionRow, PositionsError, _check_header, _parse_rows,
                         build_state, check_parquet_schema, csv_records, load_positions, parse_row,

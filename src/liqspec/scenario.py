@@ -100,11 +100,12 @@ from typing import TypeVar
 
 from liqspec.reference.arithmetic import INT64_MAX, PPM
 from liqspec.reference.book import BookShape
-from liqspec.reference.cascade import (MARK_INDEX_BAND, MARK_LAST_FILL, CascadeConfig, MarkRule,
-                                       PricePath, shock_path)
+from liqspec.reference.cascade import CascadeConfig, PricePath, shock_path
+from liqspec.reference.marks import MarkKind, MarkRule
 from liqspec.reference.errors import LiqspecError, ResultCode
+from liqspec.reference.profile import Profile
 from liqspec.reference.profiles import PROFILES, get_profile
-from liqspec.reference.state import HOLDERS, Profile, State
+from liqspec.reference.state import HOLDERS, State
 # The JSON state loader's building blocks: one definition of a checked table and of an exact
 # human decimal, shared by both file formats.
 from liqspec.statefile import (StateFileError, TypeNames, check_outside_supply, checked_choice,
@@ -303,9 +304,9 @@ def _book_shape(value: object, path: str) -> BookShape:
 
 def _mark_rule(value: object, path: str) -> MarkRule:
     obj = _table(value, path, optional=("rule", "band"))
-    kind = _choice(obj.get("rule", MARK_INDEX_BAND), join_path(path, "rule"),
-                   (MARK_INDEX_BAND, MARK_LAST_FILL))
-    if kind == MARK_LAST_FILL:
+    kind = _choice(obj.get("rule", MarkKind.INDEX_BAND), join_path(path, "rule"),
+                   (MarkKind.INDEX_BAND, MarkKind.LAST_FILL))
+    if kind == MarkKind.LAST_FILL:
         if "band" in obj:
             raise ScenarioError(join_path(path, "band"), "a band applies only to rule = "
                                                      "\"index_band\"")

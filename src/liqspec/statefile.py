@@ -52,7 +52,7 @@ Keys and units
   (``[num, den]``),
   ``bad_debt_policy`` (``adl``, ``socialize``), ``adl_ranking``, ``adl_price`` (``bankruptcy``,
   ``mark``), ``adl_seed``, ``description``, ``sources``. Defaults are those of
-  :class:`liqspec.reference.state.Profile`.
+  :class:`liqspec.reference.profile.Profile`.
 * a market: ``base_decimals``, ``price_decimals`` and ``tiers`` are required;
   ``liquidation_fee_ppm`` (an integer number of parts per million), ``min_maint_margin`` (quote)
   and ``oi_scaling`` (``{"lower_cap": quote, "upper_cap": quote}``) are optional.
@@ -117,13 +117,11 @@ from liqspec.reference.ledger import open_at_entry
 from liqspec.reference.leverage import check_leverage_within_tier, valid_leverage
 from liqspec.reference.margin import (account_maintenance_margin_quote, free_collateral_quote,
                                       notional_quote)
+from liqspec.reference.profile import (AdlPrice, BadDebtPolicy, FeePolicy, LiquidationSize,
+                                       MaintenanceBasis, Market, OpenInterestScaling, Profile, Tier,
+                                       validate_market)
 from liqspec.reference.profiles import get_profile
-from liqspec.reference.state import (ADL_AT_BANKRUPTCY, ADL_AT_MARK, BACKSTOP, BAD_DEBT_ADL,
-                                     BAD_DEBT_SOCIALIZE, FEE_POLICIES, HOLDERS,
-                                     MAINTENANCE_BASES, SIZE_FULL, SIZE_PORTION, SIZE_TIER_STEP,
-                                     Market,
-                                     OpenInterestScaling, Profile, State, Tier, new_state,
-                                     validate_market)
+from liqspec.reference.state import BACKSTOP, HOLDERS, State, new_state
 from liqspec.reference.units import from_units, quote_per_lot_tick, to_units
 
 #: the backstop-role account that holds the other side of every opening position
@@ -553,7 +551,7 @@ def _venue(value: object, path: str) -> tuple[Profile, str]:
 
     if "liquidation_size" in obj:
         fields["liquidation_size"] = _choice(obj["liquidation_size"], p("liquidation_size"),
-                                             (SIZE_FULL, SIZE_PORTION, SIZE_TIER_STEP))
+                                             tuple(LiquidationSize))
     if "portion_rate" in obj:
         fields["portion_ppm"] = _rate_ppm(obj["portion_rate"], p("portion_rate"))
         if fields["portion_ppm"] == 0:
@@ -563,10 +561,10 @@ def _venue(value: object, path: str) -> tuple[Profile, str]:
                                                    p("portion_threshold"))
     if "fee_policy" in obj:
         fields["fee_policy"] = _choice(obj["fee_policy"], p("fee_policy"),
-                                       FEE_POLICIES)
+                                       tuple(FeePolicy))
     if "maintenance_basis" in obj:
         fields["maintenance_basis"] = _choice(obj["maintenance_basis"], p("maintenance_basis"),
-                                              MAINTENANCE_BASES)
+                                              tuple(MaintenanceBasis))
     if obj.get("backstop_ratio") is not None:
         ratio = obj["backstop_ratio"]
         if not isinstance(ratio, list) or len(ratio) != 2:
@@ -578,13 +576,13 @@ def _venue(value: object, path: str) -> tuple[Profile, str]:
         fields["backstop_ratio"] = (num, den)
     if "bad_debt_policy" in obj:
         fields["bad_debt_policy"] = _choice(obj["bad_debt_policy"], p("bad_debt_policy"),
-                                            (BAD_DEBT_ADL, BAD_DEBT_SOCIALIZE))
+                                            (BadDebtPolicy.ADL, BadDebtPolicy.SOCIALIZE))
     if "adl_ranking" in obj:
         fields["adl_ranking"] = _choice(obj["adl_ranking"], p("adl_ranking"),
                                         tuple(RANKINGS) + tuple(ORDERINGS))
     if "adl_price" in obj:
         fields["adl_price"] = _choice(obj["adl_price"], p("adl_price"),
-                                      (ADL_AT_BANKRUPTCY, ADL_AT_MARK))
+                                      (AdlPrice.BANKRUPTCY, AdlPrice.MARK))
     if "adl_seed" in obj:
         fields["adl_seed"] = _integer(obj["adl_seed"], p("adl_seed"), 0, 2**64 - 1)
     if "description" in obj:

@@ -93,9 +93,9 @@ from typing import Any, TypeVar
 
 from liqspec.reference.arithmetic import INT64_MAX, PPM, div_ceil
 from liqspec.reference.errors import LiqspecError, ResultCode
+from liqspec.reference.profile import AdlPrice, AdlRanking, BadDebtPolicy, Profile, Tier
 from liqspec.reference.profiles import PROFILES
-from liqspec.reference.state import (ADL_AT_BANKRUPTCY, ADL_AT_MARK, ADL_RANKINGS, BAD_DEBT_ADL,
-                                     BAD_DEBT_SOCIALIZE, INSURANCE_FUND, Profile, Tier)
+from liqspec.reference.state import INSURANCE_FUND
 from liqspec.scenario import (PPM_DECIMALS, Scenario, ScenarioError, default_text,
                               parse_scenario, parse_toml, read_text, resolve_file)
 # the scenario loader's typed readers: a sweep file's fields are checked by the same code
@@ -149,10 +149,10 @@ PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
     Parameter("long_fraction", "decimal", "book", help="synthetic book: share of longs"),
     Parameter("mark_rule", "choice", "scenario", ("index_band", "last_fill"), "mark rule"),
     Parameter("mark_band", "decimal", "scenario", help="index band of the mark, a fraction"),
-    Parameter("bad_debt_policy", "choice", "profile", (BAD_DEBT_ADL, BAD_DEBT_SOCIALIZE),
+    Parameter("bad_debt_policy", "choice", "profile", (BadDebtPolicy.ADL, BadDebtPolicy.SOCIALIZE),
               "deleveraging policy"),
-    Parameter("adl_ranking", "choice", "profile", ADL_RANKINGS, "ADL ranking"),
-    Parameter("adl_price", "choice", "profile", (ADL_AT_BANKRUPTCY, ADL_AT_MARK), "ADL price"),
+    Parameter("adl_ranking", "choice", "profile", tuple(AdlRanking), "ADL ranking"),
+    Parameter("adl_price", "choice", "profile", (AdlPrice.BANKRUPTCY, AdlPrice.MARK), "ADL price"),
 )}
 
 _BOOK_KEYS = {"book_levels": "levels", "book_spacing": "spacing",

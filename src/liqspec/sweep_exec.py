@@ -39,7 +39,8 @@ from typing import Any
 
 from liqspec.reference.arithmetic import PPM
 from liqspec.reference.book import BookShape
-from liqspec.reference.cascade import CascadeConfig, MarkRule
+from liqspec.reference.cascade import CascadeConfig
+from liqspec.reference.marks import MarkRule
 from liqspec.reference.errors import LiqspecError
 from liqspec.reference.state import INSURANCE_FUND, OUTSIDE
 

@@ -70,7 +70,7 @@ import numpy as np
 from liqspec.reference.arithmetic import INT64_MAX, PPM, div_ceil, div_floor
 from liqspec.reference.errors import MalformedState
 from liqspec.reference.margin import initial_margin_quote
-from liqspec.reference.state import Profile
+from liqspec.reference.profile import Profile
 
 from .positions import PositionRow
 

@@ -1,0 +1,250 @@
+"""The venue profile's schema: markets, margin tiers, the named policies and their validation
+(LIQ-TIER-1, LIQ-PROFILE-1, LIQ-DOMAIN-2).
+
+A :class:`Profile` is data: parameters and named policies. The published venues built from it live
+in :mod:`.profiles`; the state a profile governs lives in :mod:`.state`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from .arithmetic import INT64_MAX, PPM, checked, require_int
+from .errors import MalformedState, UnknownMarket
+from .rules import implements
+from .units import quote_per_lot_tick
+
+
+@dataclass(frozen=True)
+class Tier:
+    """One bracket of a tiered margin table (LIQ-TIER-1).
+
+    A tier applies to a position whose notional is at least ``floor_notional_quote`` and below the
+    next tier's floor. The deduction terms keep each requirement continuous across brackets
+    (Binance's "maintenance amount" / ``cum``, Hyperliquid's "maintenance deduction").
+    """
+
+    floor_notional_quote: int
+    maint_margin_ppm: int
+    maint_deduction_quote: int = 0
+    init_margin_ppm: int = 0
+    init_deduction_quote: int = 0
+
+
+@dataclass(frozen=True)
+class OpenInterestScaling:
+    """dYdX v4 open-interest-scaled initial margin (LIQ-TIER-4).
+
+    Between the lower and upper open-interest caps (quote quantums of open notional), the initial
+    margin fraction rises linearly from the tier's fraction to 100%.
+    """
+
+    lower_cap_quote: int
+    upper_cap_quote: int
+
+
+@dataclass(frozen=True)
+class Market:
+    """A linear perpetual market and its margin parameters."""
+
+    market_id: str
+    base_decimals: int
+    price_decimals: int
+    tiers: tuple[Tier, ...]
+    liquidation_fee_ppm: int = 0
+    min_maint_margin_quote: int = 0
+    oi_scaling: OpenInterestScaling | None = None
+    #: quote quantums per lot per tick; set by the owning Profile from its quote decimals
+    value_per_lot_tick: int = 0
+
+    def tier_floors(self) -> tuple[int, ...]:
+        return tuple(t.floor_notional_quote for t in self.tiers)
+
+
+class Policy(StrEnum):
+    """A named policy. Each member equals its string, the word TOML, JSON and the codec carry,
+    and prints as it (so a profile reads as it is written)."""
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+
+class LiquidationSize(Policy):
+    """How much of a position one liquidation closes (LIQ-EXEC-1)."""
+
+    FULL = "full"  # close the whole position at once
+    PORTION = "portion"  # close a fixed fraction of large positions (Hyperliquid: 20%)
+    TIER_STEP = "tier_step"  # reduce to the next lower tier's floor (Binance, Bybit)
+
+
+class FeePolicy(Policy):
+    """What the insurance fund takes from a liquidation (LIQ-FEE-1, LIQ-FEE-2)."""
+
+    RATE = "rate"  # fee = min(rate * fill notional, remaining surplus)  (Binance, Hyperliquid)
+    ALL_SURPLUS = "all_surplus"  # everything above bankruptcy goes to the fund (BitMEX, Bybit)
+    # the fill's insurance fund delta (LIQ-FEE-2): fee = min(floor(rate * |fill quote|), delta)
+    # when positive, the fund pays at once when negative  (dYdX v4)
+    PER_FILL = "per_fill"
+
+
+class BadDebtPolicy(Policy):
+    """Who bears a loss the insurance fund cannot cover (LIQ-ADL-1, LIQ-SOCIAL-1)."""
+
+    ADL = "adl"
+    SOCIALIZE = "socialize"
+
+
+class DisplayRounding(Policy):
+    """How a venue rounds a price for display (LIQ-PRICE-4)."""
+
+    HALF_UP = "half_up"  # ties away from zero
+    HALF_EVEN = "half_even"  # ties to even
+    DOWN = "down"  # truncation toward zero
+
+
+class AdlRanking(Policy):
+    """How auto-deleveraging orders its counterparties (LIQ-ADL-2); see :mod:`.deleveraging`."""
+
+    PNL_LEVERAGE = "pnl_leverage"
+    PNL_MARGIN_RATIO = "pnl_margin_ratio"
+    PRICE_RATIO_LEVERAGE = "price_ratio_leverage"
+    SEEDED = "seeded"
+    PRO_RATA = "pro_rata"
+
+
+class MaintenanceBasis(Policy):
+    """The notional a position's maintenance requirement is taken on (LIQ-TIER-6)."""
+
+    MARK = "mark"  # the notional at the mark (every venue's cross margin; Binance, dYdX, ...)
+    ENTRY = "entry"  # an isolated position's entry value, its cost basis (Bybit Standard)
+
+
+class AdlPrice(Policy):
+    """The price auto-deleveraging executes at (LIQ-ADL-4)."""
+
+    BANKRUPTCY = "bankruptcy"
+    MARK = "mark"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A venue profile: parameters and named policies (LIQ-PROFILE-1)."""
+
+    name: str
+    quote_decimals: int
+    markets: Mapping[str, Market]
+    liquidation_size: str = LiquidationSize.FULL
+    portion_ppm: int = PPM
+    portion_threshold_quote: int = 0
+    fee_policy: str = FeePolicy.RATE
+    maintenance_basis: str = MaintenanceBasis.MARK  # LIQ-TIER-6
+    backstop_ratio: tuple[int, int] | None = None  # (num, den): backstop when equity < num/den * MM
+    bad_debt_policy: str = BadDebtPolicy.ADL
+    adl_ranking: str = AdlRanking.PNL_LEVERAGE
+    adl_price: str = AdlPrice.BANKRUPTCY
+    adl_seed: int = 0
+    quote_asset: str = "quote"  # display name of the quote asset (USDT, USDC, ...)
+    display_rounding: str = DisplayRounding.HALF_UP  # how the venue prints prices (LIQ-PRICE-4)
+    description: str = ""
+    sources: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        validate_profile(self)
+
+    def market(self, market_id: str) -> Market:
+        try:
+            return self.markets[market_id]
+        except (KeyError, TypeError):  # TypeError: an unhashable ID such as a list
+            raise UnknownMarket(f"unknown market {market_id!r} in profile {self.name!r}") from None
+
+
+#: each policy field of a Profile and the enum its value must be a member of
+_POLICIES: dict[str, type[Policy]] = {
+    "liquidation_size": LiquidationSize, "fee_policy": FeePolicy,
+    "maintenance_basis": MaintenanceBasis, "bad_debt_policy": BadDebtPolicy,
+    "adl_price": AdlPrice, "display_rounding": DisplayRounding, "adl_ranking": AdlRanking,
+}
+
+
+def _require_member(value: object, name: str, policy: type[Policy]) -> None:
+    if not isinstance(value, str) or value not in tuple(policy):
+        raise MalformedState(f"unknown {name} {value!r}; known: {', '.join(policy)}")
+
+
+@implements("LIQ-DOMAIN-2")
+def validate_profile(profile: Profile) -> None:
+    """Check a profile against the value domain; fill in each market's value per lot per tick."""
+    require_int(profile.quote_decimals, "quote_decimals")
+    if not 0 <= profile.quote_decimals <= 18:
+        raise MalformedState("quote_decimals must be in 0..18")
+    for name, policy in _POLICIES.items():
+        _require_member(getattr(profile, name), name, policy)
+    if not 0 < require_int(profile.portion_ppm, "portion_ppm") <= PPM:
+        raise MalformedState("portion_ppm must be in 1..1_000_000")
+    if profile.backstop_ratio is not None:
+        ratio = profile.backstop_ratio
+        if not (isinstance(ratio, tuple) and len(ratio) == 2
+                and all(isinstance(x, int) and not isinstance(x, bool) for x in ratio)
+                and 0 < ratio[0] < ratio[1]):
+            raise MalformedState(f"backstop_ratio must be (num, den) with 0 < num < den, "
+                                 f"got {ratio!r}")
+    if not profile.markets:
+        raise MalformedState("a profile needs at least one market")
+    bound = {}
+    for market_id, market in profile.markets.items():
+        if market_id != market.market_id:
+            raise MalformedState(f"market key {market_id!r} differs from {market.market_id!r}")
+        validate_market(market)
+        value = quote_per_lot_tick(profile.quote_decimals, market.base_decimals, market.price_decimals)
+        # A copy bound to this profile's quote unit: a Market shared with another profile (with
+        # other quote decimals) keeps its own value.
+        bound[market_id] = replace(market, value_per_lot_tick=value)
+    object.__setattr__(profile, "markets", bound)
+
+
+def validate_market(market: Market) -> None:
+    """Tier tables are sorted, rates within 0..100%, and deductions keep margin continuous."""
+    for name in ("base_decimals", "price_decimals"):
+        if not -18 <= require_int(getattr(market, name), f"{market.market_id}.{name}") <= 18:
+            raise MalformedState(f"{market.market_id}: {name} must be in -18..18")
+    if not 0 <= require_int(market.liquidation_fee_ppm, "liquidation_fee_ppm") <= PPM:
+        raise MalformedState(f"{market.market_id}: liquidation_fee_ppm must be in 0..1_000_000")
+    if require_int(market.min_maint_margin_quote, "min_maint_margin_quote") < 0:
+        raise MalformedState(f"{market.market_id}: min_maint_margin_quote must be >= 0")
+    if not market.tiers or market.tiers[0].floor_notional_quote != 0:
+        raise MalformedState(f"{market.market_id}: the first tier must start at notional 0")
+    previous: Tier | None = None
+    for index, tier in enumerate(market.tiers):
+        where = f"{market.market_id} tier {index + 1}"
+        for name in ("floor_notional_quote", "maint_margin_ppm", "maint_deduction_quote",
+                     "init_margin_ppm", "init_deduction_quote"):
+            checked(require_int(getattr(tier, name), f"{where}.{name}"), f"{where}.{name}")
+        if not 0 < tier.maint_margin_ppm < PPM:
+            raise MalformedState(f"{where}: maint_margin_ppm must be in 1..999_999")
+        if not tier.maint_margin_ppm <= tier.init_margin_ppm <= PPM:
+            raise MalformedState(f"{where}: init_margin_ppm must be in maint_margin_ppm..1_000_000")
+        if previous is None:
+            if tier.maint_deduction_quote != 0 or tier.init_deduction_quote != 0:
+                raise MalformedState(f"{where}: the first tier has no deduction")
+        else:
+            if tier.floor_notional_quote <= previous.floor_notional_quote:
+                raise MalformedState(f"{where}: tier floors must increase")
+            if tier.maint_margin_ppm < previous.maint_margin_ppm:
+                raise MalformedState(f"{where}: maintenance rates must not decrease")
+            # Continuity at the floor: rate_i * floor - ded_i == rate_{i-1} * floor - ded_{i-1}.
+            for rate, ded in (("maint_margin_ppm", "maint_deduction_quote"),
+                              ("init_margin_ppm", "init_deduction_quote")):
+                jump = tier.floor_notional_quote * (getattr(tier, rate) - getattr(previous, rate))
+                expected = getattr(previous, ded) * PPM + jump
+                if getattr(tier, ded) * PPM != expected:
+                    raise MalformedState(
+                        f"{where}: {ded} must be {expected / PPM} quote quantums so the "
+                        f"requirement is continuous at the tier floor"
+                    )
+        previous = tier
+    if market.oi_scaling is not None:
+        lower, upper = market.oi_scaling.lower_cap_quote, market.oi_scaling.upper_cap_quote
+        if not 0 <= require_int(lower, "lower_cap") < require_int(upper, "upper_cap") <= INT64_MAX:
+            raise MalformedState(f"{market.market_id}: need 0 <= lower_cap < upper_cap")
