@@ -441,8 +441,9 @@ def _trade_health(ctx: Context) -> list[str]:
 def _withdraw_margin(ctx: Context) -> list[str]:
     if ctx.receipt is None:
         return []
-    account = ctx.state_after.account(ctx.counterexample["steps"][-1]["args"]["account_id"])
-    if ref.free_collateral_quote(ctx.state_after, account) < 0 or ref.is_liquidatable(account, ctx.state_after):
+    after = ctx.state_after
+    account = after.account(ctx.counterexample["steps"][-1]["args"]["account_id"])
+    if ref.free_collateral_quote(after, account) < 0 or ref.is_liquidatable(account, after):
         return [f"{account.account_id} is below initial margin after withdrawing"]
     return []
 
@@ -472,7 +473,8 @@ def _adl_side(ctx: Context) -> list[str]:
     for account_id, account in ctx.state_before.accounts.items():
         if account_id == args["account_id"]:
             continue
-        before, after = account.position(market), ctx.state_after.account(account_id).position(market)
+        before = account.position(market)
+        after = ctx.state_after.account(account_id).position(market)
         if after == before:
             continue
         if (account.role != ref.TRADER or ref.arithmetic.sign(before) != -side
@@ -493,7 +495,8 @@ def _socialize(ctx: Context) -> list[str]:
     problems = _check_state(ctx)
     if ctx.receipt is not None:
         if ctx.state_after.holders[ref.SOCIALIZED_LOSS] != 0:
-            problems.append(f"socialized-loss holder at {ctx.state_after.holders[ref.SOCIALIZED_LOSS]}")
+            problems.append("socialized-loss holder at "
+                            f"{ctx.state_after.holders[ref.SOCIALIZED_LOSS]}")
         residual = ctx.receipt.amounts["residual"]
         if not 0 <= residual < 3:
             problems.append(f"residual {residual}")

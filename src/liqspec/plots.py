@@ -240,7 +240,8 @@ def plot_insurance_fund(result: CascadeRecord, state: State, path: Path,
         def exact(amount: int) -> str:
             return group_digits(from_units(amount, decimals))
 
-        ax.axhline(_scale(summary.insurance_fund_start_quote, decimals), color=INDEX_COLOUR, linestyle=":", linewidth=1,
+        ax.axhline(_scale(summary.insurance_fund_start_quote, decimals), color=INDEX_COLOUR,
+                   linestyle=":", linewidth=1,
                    label=f"start: {exact(summary.insurance_fund_start_quote)} {asset}")
         if summary.insurance_fund_min_quote < summary.insurance_fund_start_quote:
             ax.axhline(_scale(summary.insurance_fund_min_quote, decimals),
