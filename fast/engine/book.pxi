@@ -107,13 +107,9 @@ cdef int market_liquidate(Eng* e, Py_ssize_t i, Py_ssize_t k, MarketOut* out) no
     cdef Plan plan
     cdef LiqOut step
     cdef int code
-    if liquidatable(e, i, &liq) != C_OK:
-        return C_OVERFLOW
-    if not liq:
-        return C_NOT_LIQUIDATABLE
-    position = e.lots[i * e.n_markets + k]
-    if position == 0:
-        return C_NO_POSITION
+    code = liquidatable_position(e, i, k, &position)
+    if code != C_OK:
+        return code
     if not e.has_book[k]:
         return C_NO_BOOK_LIQUIDITY
     book = e.book_account[k]

@@ -378,6 +378,20 @@ cdef struct AdlOut:
     liq_i128 written_off
 
 
+cdef inline int settle_if_flat(Eng* e, Py_ssize_t row, AdlOut* out) noexcept nogil:
+    """After the ADL fills, for one party (the deleveraged account, then each counterparty in
+    order): a flat row in deficit settles (LIQ-INSURANCE-1 / LIQ-SOCIAL-1), added to ``out``'s
+    totals."""
+    cdef liq_i128 paid, written
+    if is_flat(e, row) and e.quote[row] < 0:
+        if settle_deficit(e, row, &paid, &written) != C_OK:
+            return C_OVERFLOW
+        out.settled = True
+        out.fund_paid += paid
+        out.written_off += written
+    return C_OK
+
+
 cdef int deleverage(Eng* e, Py_ssize_t i, Py_ssize_t k, AdlOut* out) noexcept nogil:
     """LIQ-ADL-1/3 after the adapter's checks (account, market, role, policy): the position, the
     trigger (with a book) or bankruptcy (without), the fund, the allocation, then the fills at
@@ -432,18 +446,9 @@ cdef int deleverage(Eng* e, Py_ssize_t i, Py_ssize_t k, AdlOut* out) noexcept no
     out.settled = False
     out.fund_paid = 0
     out.written_off = 0
-    if is_flat(e, i) and e.quote[i] < 0:
-        if settle_deficit(e, i, &paid, &written) != C_OK:
-            return C_OVERFLOW
-        out.settled = True
-        out.fund_paid += paid
-        out.written_off += written
+    if settle_if_flat(e, i, out) != C_OK:
+        return C_OVERFLOW
     for x in range(count):
-        cp = e.scratch_a[x]
-        if is_flat(e, cp) and e.quote[cp] < 0:
-            if settle_deficit(e, cp, &paid, &written) != C_OK:
-                return C_OVERFLOW
-            out.settled = True
-            out.fund_paid += paid
-            out.written_off += written
+        if settle_if_flat(e, e.scratch_a[x], out) != C_OK:
+            return C_OVERFLOW
     return C_OK

@@ -127,13 +127,28 @@ cdef struct LiqOut:
     liq_i128 written_off
 
 
+cdef inline int liquidatable_position(const Eng* e, Py_ssize_t i, Py_ssize_t k,
+                                      int64_t* position) noexcept nogil:
+    """LIQ-RESULT-2's shared steps of a liquidation (on the book or against a counterparty): the
+    account liquidatable (else NOT_LIQUIDATABLE), then a position in k (else NO_POSITION), which
+    goes to ``position``."""
+    cdef bint liq
+    if liquidatable(e, i, &liq) != C_OK:
+        return C_OVERFLOW
+    if not liq:
+        return C_NOT_LIQUIDATABLE
+    position[0] = e.lots[i * e.n_markets + k]
+    if position[0] == 0:
+        return C_NO_POSITION
+    return C_OK
+
+
 cdef int liquidate_step(Eng* e, Py_ssize_t i, Py_ssize_t k, Py_ssize_t cp, int64_t price,
                         int64_t lots_wanted, bint cp_allowed, LiqOut* out) noexcept nogil:
     """LIQ-EXEC-2 after the argument checks the adapter makes (accounts, market, size and price
     domains, same account, role): the counterparty's isolation, the trigger, the position, the
     size policy, then the fill, the counterparty's margin, the fee and the settlement.
     ``lots_wanted`` < 0 means the policy's size."""
-    cdef bint liq
     cdef int64_t position, allowed, size, amount, surplus, fee_q
     cdef Before cp_before
     cdef liq_i128 constant, gap, den, fee, delta = 0, covered = 0
@@ -144,13 +159,9 @@ cdef int liquidate_step(Eng* e, Py_ssize_t i, Py_ssize_t k, Py_ssize_t cp, int64
         return C_INVALID_PRICE
     if not cp_allowed:  # LIQ-ACCOUNT-2, decided by the adapter
         return C_ISOLATED_MARKET_MISMATCH
-    if liquidatable(e, i, &liq) != C_OK:
-        return C_OVERFLOW
-    if not liq:
-        return C_NOT_LIQUIDATABLE
-    position = e.lots[i * e.n_markets + k]
-    if position == 0:
-        return C_NO_POSITION
+    code = liquidatable_position(e, i, k, &position)
+    if code != C_OK:
+        return code
     if size_lots(e, i, k, &allowed) != C_OK:
         return C_OVERFLOW
     size = allowed if lots_wanted < 0 else lots_wanted

@@ -26,20 +26,7 @@ cdef inline int checked(liq_i128 value, int64_t* out) noexcept nogil:
 
 cdef inline int equity_of(const Eng* e, Py_ssize_t i, int64_t* out) noexcept nogil:
     """LIQ-MARGIN-2: checked(quote + sum of checked position values)."""
-    cdef Py_ssize_t k
-    cdef int64_t v
-    cdef liq_i128 total = e.quote[i]
-    cdef const int64_t* lots = e.lots + i * e.n_markets
-    for k in range(e.n_markets):
-        if lots[k] == 0:
-            continue
-        if value_of(e, lots[k], k, e.marks[k], &v) != C_OK:
-            return C_OVERFLOW
-        total += v
-    if not liq_fits_i64(total):
-        return C_OVERFLOW
-    out[0] = <int64_t>total
-    return C_OK
+    return account_sum(e, i, False, out)
 
 
 cdef inline liq_i128 reduced_cost(int64_t cost, int64_t lots, liq_i128 kept) noexcept nogil:
@@ -70,22 +57,31 @@ cdef inline int position_maint(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t
     return checked(maintenance_margin(&e.tables, k, iabs(v)), out)
 
 
-cdef inline int maint_total(const Eng* e, Py_ssize_t i, int64_t* out) noexcept nogil:
-    """LIQ-TIER-5: checked sum of checked per-position requirements, each on its basis."""
+cdef inline int account_sum(const Eng* e, Py_ssize_t i, bint maintenance,
+                            int64_t* out) noexcept nogil:
+    """The one loop of LIQ-MARGIN-2 and LIQ-TIER-5: checked(start + sum over row i's open
+    positions of a checked per-position term), the start and term being the quote and the value
+    at the mark (equity) or 0 and the requirement on its basis (``maintenance``). ``maintenance``
+    is a constant at each call, so the C compiler specialises the loop."""
     cdef Py_ssize_t k
-    cdef int64_t mm
-    cdef liq_i128 total = 0
+    cdef int64_t term
+    cdef liq_i128 total = 0 if maintenance else e.quote[i]
     cdef const int64_t* lots = e.lots + i * e.n_markets
     for k in range(e.n_markets):
         if lots[k] == 0:
             continue
-        if position_maint(e, i, k, lots[k], &mm) != C_OK:
+        if maintenance:
+            if position_maint(e, i, k, lots[k], &term) != C_OK:
+                return C_OVERFLOW
+        elif value_of(e, lots[k], k, e.marks[k], &term) != C_OK:
             return C_OVERFLOW
-        total += mm
-    if not liq_fits_i64(total):
-        return C_OVERFLOW
-    out[0] = <int64_t>total
-    return C_OK
+        total += term
+    return checked(total, out)
+
+
+cdef inline int maint_total(const Eng* e, Py_ssize_t i, int64_t* out) noexcept nogil:
+    """LIQ-TIER-5: checked sum of checked per-position requirements, each on its basis."""
+    return account_sum(e, i, True, out)
 
 
 cdef inline int open_interest(const Eng* e, Py_ssize_t k, int64_t* out) noexcept nogil:

@@ -10,6 +10,61 @@ cdef object py_i128(liq_i128 v):
     return (int(liq_hi64(v)) << 64) | int(liq_lo64(v))
 
 
+# -- what every state-changing operation shares: its output and its (code, amounts) receipt ------
+
+cdef union Out:
+    # the output of any one operation (the operation's OUT_* kind says which member)
+    LiqOut liq
+    MarketOut market
+    AdlOut adl
+    SocialOut social
+    liq_i128 quote
+    int64_t lots
+
+
+cdef enum:
+    OUT_NONE, OUT_LIQ, OUT_MARKET, OUT_TAKEN, OUT_ADL, OUT_SOCIAL, OUT_RESIDUAL, OUT_NOTIONAL
+
+
+cdef inline void add_settlement(dict amounts, bint settled, liq_i128 paid, liq_i128 written):
+    """A settlement's amounts (LIQ-INSURANCE-1 / LIQ-SOCIAL-1), where one took place."""
+    if settled:
+        amounts["fund_paid"] = py_i128(paid)
+        amounts["written_off"] = py_i128(written)
+
+
+cdef object receipt(int code, int kind, const Out* out):
+    """LIQ-RESULT-1 in Python: ``(code, None)`` for a refused operation (its output unread),
+    else ``(C_OK, amounts)``, the output of ``kind`` as a dict of exact ints."""
+    cdef dict amounts
+    if code != C_OK:
+        return code, None
+    if kind == OUT_NONE:
+        return code, {}
+    if kind == OUT_LIQ:
+        amounts = {"lots": out.liq.lots, "fee": out.liq.fee, "surplus": out.liq.surplus}
+        if out.liq.per_fill:
+            amounts["fund_delta"] = py_i128(out.liq.fund_delta)
+            amounts["fund_covered"] = py_i128(out.liq.fund_covered)
+        add_settlement(amounts, out.liq.settled, out.liq.fund_paid, out.liq.written_off)
+        return code, amounts
+    if kind == OUT_MARKET:
+        return code, {"lots": out.market.lots, "fee": py_i128(out.market.fee),
+                      "levels": out.market.levels}
+    if kind == OUT_TAKEN:
+        return code, {"taken_quote": py_i128(out.quote)}
+    if kind == OUT_ADL:
+        amounts = {"lots": out.adl.lots, "counterparties": out.adl.counterparties}
+        add_settlement(amounts, out.adl.settled, out.adl.fund_paid, out.adl.written_off)
+        return code, amounts
+    if kind == OUT_SOCIAL:
+        return code, {"loss": py_i128(out.social.loss), "charged": py_i128(out.social.charged),
+                      "residual": py_i128(out.social.charged - out.social.loss)}
+    if kind == OUT_RESIDUAL:
+        return code, {"residual": py_i128(out.quote)}
+    return code, {"notional": out.lots}  # OUT_NOTIONAL
+
+
 cdef class _EventBuffer:
     """Owns an event buffer handed out as arrays by Engine.cascade_trace (freed with them)."""
     cdef void* data
@@ -269,51 +324,33 @@ cdef class Engine:
     # -- the operations (codes are ResultCode values) --------------------------------------------
     def liquidate(self, Py_ssize_t i, Py_ssize_t k, Py_ssize_t cp, int64_t price,
                   int64_t lots_wanted, bint cp_allowed):
-        cdef LiqOut out
+        cdef Out out
         cdef int code
         with nogil:
-            code = liquidate_step(&self.e, i, k, cp, price, lots_wanted, cp_allowed, &out)
-        if code != C_OK:
-            return code, None
-        amounts = {"lots": out.lots, "fee": out.fee, "surplus": out.surplus}
-        if out.per_fill:
-            amounts["fund_delta"] = py_i128(out.fund_delta)
-            amounts["fund_covered"] = py_i128(out.fund_covered)
-        if out.settled:
-            amounts["fund_paid"] = py_i128(out.fund_paid)
-            amounts["written_off"] = py_i128(out.written_off)
-        return code, amounts
+            code = liquidate_step(&self.e, i, k, cp, price, lots_wanted, cp_allowed, &out.liq)
+        return receipt(code, OUT_LIQ, &out)
 
     def market_liquidate(self, Py_ssize_t i, Py_ssize_t k):
-        cdef MarketOut out
+        cdef Out out
         cdef int code
         with nogil:
-            code = market_liquidate(&self.e, i, k, &out)
-        if code != C_OK:
-            return code, None
-        return code, {"lots": out.lots, "fee": py_i128(out.fee), "levels": out.levels}
+            code = market_liquidate(&self.e, i, k, &out.market)
+        return receipt(code, OUT_MARKET, &out)
 
     def backstop_liquidate(self, Py_ssize_t i, Py_ssize_t vault):
-        cdef liq_i128 taken = 0
+        cdef Out out
         cdef int code
+        out.quote = 0
         with nogil:
-            code = backstop_liquidate(&self.e, i, vault, &taken)
-        if code != C_OK:
-            return code, None
-        return code, {"taken_quote": py_i128(taken)}
+            code = backstop_liquidate(&self.e, i, vault, &out.quote)
+        return receipt(code, OUT_TAKEN, &out)
 
     def deleverage(self, Py_ssize_t i, Py_ssize_t k):
-        cdef AdlOut out
+        cdef Out out
         cdef int code
         with nogil:
-            code = deleverage(&self.e, i, k, &out)
-        if code != C_OK:
-            return code, None
-        amounts = {"lots": out.lots, "counterparties": out.counterparties}
-        if out.settled:
-            amounts["fund_paid"] = py_i128(out.fund_paid)
-            amounts["written_off"] = py_i128(out.written_off)
-        return code, amounts
+            code = deleverage(&self.e, i, k, &out.adl)
+        return receipt(code, OUT_ADL, &out)
 
     def adl_order(self, order):
         """How deleveraging allocations are found: ``index`` (the ranking index, the default),
@@ -403,35 +440,31 @@ cdef class Engine:
         return code, (py_i128(out) if code == C_OK else None)
 
     def socialize_loss(self, Py_ssize_t k, int side):
-        cdef SocialOut out
+        cdef Out out
         cdef int code
         with nogil:
-            code = socialize_loss(&self.e, k, side, &out)
-        if code != C_OK:
-            return code, None
-        return code, {"loss": py_i128(out.loss), "charged": py_i128(out.charged),
-                      "residual": py_i128(out.charged - out.loss)}
+            code = socialize_loss(&self.e, k, side, &out.social)
+        return receipt(code, OUT_SOCIAL, &out)
 
     def apply_funding(self, Py_ssize_t k, int64_t rate_ppm):
-        cdef liq_i128 residual = 0
+        cdef Out out
         cdef int code
+        out.quote = 0
         with nogil:
-            code = apply_funding(&self.e, k, rate_ppm, &residual)
-        if code != C_OK:
-            return code, None
-        return code, {"residual": py_i128(residual)}
+            code = apply_funding(&self.e, k, rate_ppm, &out.quote)
+        return receipt(code, OUT_RESIDUAL, &out)
 
     def fund_insurance(self, int64_t amount):
         cdef int code
         with nogil:
             code = transfer(&self.e, H_OUTSIDE, H_INSURANCE_FUND, amount, R_INSURANCE_2)
-        return code, ({} if code == C_OK else None)
+        return receipt(code, OUT_NONE, NULL)
 
     def deposit(self, Py_ssize_t i, int64_t amount):
         cdef int code
         with nogil:
             code = deposit(&self.e, i, amount)
-        return code, ({} if code == C_OK else None)
+        return receipt(code, OUT_NONE, NULL)
 
     def withdraw(self, Py_ssize_t i, int64_t amount, order):
         """``order``: every row once, in the state's account order (int64, C-contiguous)."""
@@ -441,15 +474,16 @@ cdef class Engine:
             raise ValueError("withdraw needs every account row in the state's order")
         with nogil:
             code = withdraw(&self.e, i, amount, &rows[0] if self.e.n_accounts else NULL)
-        return code, ({} if code == C_OK else None)
+        return receipt(code, OUT_NONE, NULL)
 
     def trade(self, Py_ssize_t buyer, Py_ssize_t seller, Py_ssize_t k, int64_t lots,
               int64_t price):
-        cdef int64_t notional = 0
+        cdef Out out
         cdef int code
+        out.lots = 0
         with nogil:
-            code = trade(&self.e, buyer, seller, k, lots, price, &notional)
-        return code, ({"notional": notional} if code == C_OK else None)
+            code = trade(&self.e, buyer, seller, k, lots, price, &out.lots)
+        return receipt(code, OUT_NOTIONAL, &out)
 
     def adopt_leverage(self, leverage):
         """Adopt the chosen leverage of every row and market (int64[n, m], 0 where none is
@@ -470,7 +504,7 @@ cdef class Engine:
             raise ValueError("set_leverage needs the leverage table (adopt_leverage)")
         with nogil:
             code = set_leverage(&self.e, i, k, leverage)
-        return code, ({} if code == C_OK else None)
+        return receipt(code, OUT_NONE, NULL)
 
     def open_account(self, Py_ssize_t i):
         """LIQ-ACCOUNT-1: the glue packed the new account as row ``i`` (no balance, no
@@ -487,7 +521,7 @@ cdef class Engine:
         cdef int code
         with nogil:
             code = set_mark(&self.e, k, price)
-        return code, ({} if code == C_OK else None)
+        return receipt(code, OUT_NONE, NULL)
 
     def replace_book(self, Py_ssize_t k, int64_t levels, int64_t spacing_ppm,
                      int64_t lots_per_level, Py_ssize_t book_row):
@@ -498,7 +532,7 @@ cdef class Engine:
                              f"({self.e.book_capacity} levels a side)")
         with nogil:
             code = build_ladder(&self.e, k, levels, spacing_ppm, lots_per_level, book_row)
-        return code, ({} if code == C_OK else None)
+        return receipt(code, OUT_NONE, NULL)
 
     # -- the cascade (driven step by step by liqspec.fast.cascade) --------------------------------
     cdef Cas cas_store
