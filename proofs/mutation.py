@@ -74,6 +74,11 @@ ADL_RANKING_IS_POLICY = (
     "ADL rankings are policy, not invariants: T-ADL and T-ADL-SIDE hold for every order, and "
     "the fidelity check walks the reference's own ranking, so no theorem pins the order")
 
+# the theorems that settle a liquidation's deficit (LIQ-INSURANCE-1, then LIQ-SOCIAL-1 or
+# deleveraging): each of them catches every mutant of the settlement below
+SETTLEMENT_THEOREMS = ("T-LIQ", "T-NO-FALSE-LIQ", "T-PROGRESS", "T-FEE-CAP", "T-FUND-PAYOUT", "T-ADL",
+                       "T-ADL-SIDE", "T-PRO-RATA", "T-ROUNDING", "T-CASCADE-BMC")
+
 
 CATALOGUE: tuple[Mutant, ...] = (
     Mutant("ppm-ceil-to-floor", "requirements and fees round in the account's favour",
@@ -91,8 +96,7 @@ CATALOGUE: tuple[Mutant, ...] = (
     Mutant("fund-below-zero", "the insurance fund pays the whole deficit, going below zero",
            "reference/insurance.py",
            "paid = min(deficit, state.holders[INSURANCE_FUND])", "paid = deficit",
-           covered_by=("T-LIQ", "T-NO-FALSE-LIQ", "T-PROGRESS", "T-FEE-CAP", "T-FUND-PAYOUT", "T-ADL",
-                       "T-ADL-SIDE", "T-PRO-RATA", "T-ROUNDING", "T-CASCADE-BMC")),
+           covered_by=SETTLEMENT_THEOREMS),
     Mutant("fee-cap-before-fill", "the fee cap is computed on the surplus before the fill, "
            "not after it", "reference/liquidation.py",
            "        before = margin_before(state, counterparty_id, market_id)\n"
@@ -113,14 +117,12 @@ CATALOGUE: tuple[Mutant, ...] = (
            "reference/insurance.py",
            "paid = min(deficit, state.holders[INSURANCE_FUND])",
            "paid = min(deficit, state.holders[INSURANCE_FUND] + 1)",
-           covered_by=("T-LIQ", "T-NO-FALSE-LIQ", "T-PROGRESS", "T-FEE-CAP", "T-FUND-PAYOUT", "T-ADL",
-                       "T-ADL-SIDE", "T-PRO-RATA", "T-ROUNDING", "T-CASCADE-BMC")),
+           covered_by=SETTLEMENT_THEOREMS),
     Mutant("write-off-to-fee-sink", "a write-off is booked against the fee sink instead of the "
            "socialized-loss holder", "reference/insurance.py",
            'transfer(state, SOCIALIZED_LOSS, account.account_id, written_off, "LIQ-SOCIAL-1")',
            'transfer(state, "fee_sink", account.account_id, written_off, "LIQ-SOCIAL-1")',
-           covered_by=("T-LIQ", "T-NO-FALSE-LIQ", "T-PROGRESS", "T-FEE-CAP", "T-FUND-PAYOUT", "T-ADL",
-                       "T-ADL-SIDE", "T-PRO-RATA", "T-ROUNDING", "T-CASCADE-BMC")),
+           covered_by=SETTLEMENT_THEOREMS),
     Mutant("trigger-at-equality", "an account exactly at maintenance is liquidatable",
            "reference/liquidation.py",
            "maintenance > 0 and equity_quote(account, state.marks, state.profile) < maintenance",
@@ -190,8 +192,7 @@ CATALOGUE: tuple[Mutant, ...] = (
                        "T-ROUNDING", "T-MM-POSITIVE", "T-LIQ-PRICE")),
     Mutant("write-off-skipped", "a deficit beyond the fund is left on the flat account",
            "reference/insurance.py", "if written_off > 0:", "if written_off > 0 and False:",
-           covered_by=("T-LIQ", "T-NO-FALSE-LIQ", "T-PROGRESS", "T-FEE-CAP", "T-FUND-PAYOUT", "T-ADL",
-                       "T-ADL-SIDE", "T-PRO-RATA", "T-ROUNDING", "T-CASCADE-BMC")),
+           covered_by=SETTLEMENT_THEOREMS),
     Mutant("adl-share-ceil", "the bankrupt account's ADL share of equity rounds up",
            "reference/prices.py",
            "div_floor(equity * maintenance_released, total_maintenance)",

@@ -144,6 +144,26 @@ cdef int set_mark(Eng* e, Py_ssize_t k, liq_i128 price) noexcept nogil:
     return C_OK
 
 
+cdef inline int add_level(int64_t* prices, int64_t* lots, Py_ssize_t* n, liq_i128 price,
+                          int64_t lots_per_level) noexcept nogil:
+    """One ladder level of LIQ-BOOK-1 appended to a side: none at a price <= 0, merged into the
+    last level when it rounds onto the same tick (the lots stay in int64, LIQ-DOMAIN-1), and
+    C_OVERFLOW for a price beyond int64 (only asks, for marks near 2^63)."""
+    if price <= 0:
+        return C_OK
+    if not liq_fits_i64(price):
+        return C_OVERFLOW
+    if n[0] and prices[n[0] - 1] == price:
+        if not liq_fits_i64(<liq_i128>lots[n[0] - 1] + lots_per_level):
+            return C_OVERFLOW
+        lots[n[0] - 1] += lots_per_level
+    else:
+        prices[n[0]] = <int64_t>price
+        lots[n[0]] = lots_per_level
+        n[0] += 1
+    return C_OK
+
+
 cdef int build_ladder(Eng* e, Py_ssize_t k, int64_t levels, int64_t spacing_ppm,
                       int64_t lots_per_level, int64_t book_row) noexcept nogil:
     """LIQ-BOOK-1: a fresh ladder of ``levels`` levels (at most the book capacity) around the
@@ -158,27 +178,9 @@ cdef int build_ladder(Eng* e, Py_ssize_t k, int64_t levels, int64_t spacing_ppm,
     for j in range(1, levels + 1):
         bid = floor_div(mark * (PPM - j * spacing_ppm), PPM)
         ask = ceil_div(mark * (PPM + j * spacing_ppm), PPM)
-        if bid > 0:
-            if nb and bp[nb - 1] == bid:
-                # merged levels keep their lots in int64 (LIQ-DOMAIN-1)
-                if not liq_fits_i64(<liq_i128>bl[nb - 1] + lots_per_level):
-                    return C_OVERFLOW
-                bl[nb - 1] += lots_per_level
-            else:
-                bp[nb] = <int64_t>bid
-                bl[nb] = lots_per_level
-                nb += 1
-        if ask > 0:
-            if not liq_fits_i64(ask):
-                return C_OVERFLOW  # a book price beyond int64 (only for marks near 2^63)
-            if na and ap[na - 1] == ask:
-                if not liq_fits_i64(<liq_i128>al[na - 1] + lots_per_level):
-                    return C_OVERFLOW
-                al[na - 1] += lots_per_level
-            else:
-                ap[na] = <int64_t>ask
-                al[na] = lots_per_level
-                na += 1
+        if add_level(bp, bl, &nb, bid, lots_per_level) != C_OK or \
+                add_level(ap, al, &na, ask, lots_per_level) != C_OK:
+            return C_OVERFLOW
     e.bid_head[k] = 0
     e.bid_end[k] = nb
     e.ask_head[k] = 0

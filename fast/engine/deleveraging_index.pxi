@@ -222,28 +222,9 @@ cdef void entry_sift_up(AdlKey* h, Py_ssize_t j, const AdlEnt* ents) noexcept no
 
 cdef int entry_reserve(AdlRank* rank, Py_ssize_t want) noexcept nogil:
     """Room for ``want`` heap entries and as many exact ones."""
-    cdef AdlKey* grown
-    cdef AdlEnt* grown_ents
-    cdef Py_ssize_t cap
-    if want > rank.cap:
-        cap = 2 * rank.cap + 16
-        if cap < want:
-            cap = want
-        grown = <AdlKey*>realloc(rank.heap, cap * sizeof(AdlKey))
-        if grown == NULL:
-            return C_OVERFLOW  # out of memory: reported, never a wrap
-        rank.heap = grown
-        rank.cap = cap
-    if want > rank.capents:
-        cap = 2 * rank.capents + 16
-        if cap < want:
-            cap = want
-        grown_ents = <AdlEnt*>realloc(rank.ents, cap * sizeof(AdlEnt))
-        if grown_ents == NULL:
-            return C_OVERFLOW
-        rank.ents = grown_ents
-        rank.capents = cap
-    return C_OK
+    if reserve(<void**>&rank.heap, &rank.cap, want, sizeof(AdlKey)) != C_OK:
+        return C_OVERFLOW
+    return reserve(<void**>&rank.ents, &rank.capents, want, sizeof(AdlEnt))
 
 
 cdef int entry_score(Eng* e, Adl* d, AdlRank* rank, Py_ssize_t a, Py_ssize_t k,

@@ -6,14 +6,9 @@
 
 cdef inline int journal(Eng* e, int kind, int64_t a, int64_t b, int64_t lots, int64_t amount,
                         int64_t price, bint has_price, Py_ssize_t market, int rule) noexcept nogil:
-    cdef Rec* grown
     cdef Rec* r
-    if e.n_records == e.records_capacity:
-        grown = <Rec*>realloc(e.records, (2 * e.records_capacity + 16) * sizeof(Rec))
-        if grown == NULL:
-            return C_OVERFLOW  # out of memory: reported, never a wrap
-        e.records = grown
-        e.records_capacity = 2 * e.records_capacity + 16
+    if reserve(<void**>&e.records, &e.records_capacity, e.n_records + 1, sizeof(Rec)) != C_OK:
+        return C_OVERFLOW
     r = &e.records[e.n_records]
     r.seq = e.seq
     r.kind = kind

@@ -125,17 +125,24 @@ cdef inline int initial_total(const Eng* e, Py_ssize_t i, int64_t* out) noexcept
     return C_OK
 
 
+cdef inline int trigger_terms(const Eng* e, Py_ssize_t i, int64_t* mm, int64_t* eq) noexcept nogil:
+    """The two sides of LIQ-TRIGGER-1/2 in their order: maintenance first, then equity only where
+    maintenance > 0 (an account with no requirement triggers nothing, so its equity is neither
+    computed nor able to overflow); ``eq`` is 0 otherwise."""
+    eq[0] = 0
+    if maint_total(e, i, mm) != C_OK:
+        return C_OVERFLOW
+    if mm[0] > 0 and equity_of(e, i, eq) != C_OK:
+        return C_OVERFLOW
+    return C_OK
+
+
 cdef inline int liquidatable(const Eng* e, Py_ssize_t i, bint* out) noexcept nogil:
     """LIQ-TRIGGER-1: maintenance > 0 and equity < maintenance (maintenance computed first)."""
     cdef int64_t mm, eq
-    if maint_total(e, i, &mm) != C_OK:
+    if trigger_terms(e, i, &mm, &eq) != C_OK:
         return C_OVERFLOW
-    if mm <= 0:
-        out[0] = False
-        return C_OK
-    if equity_of(e, i, &eq) != C_OK:
-        return C_OVERFLOW
-    out[0] = eq < mm
+    out[0] = mm > 0 and eq < mm
     return C_OK
 
 
@@ -145,12 +152,7 @@ cdef inline int below_backstop(const Eng* e, Py_ssize_t i, bint* out) noexcept n
     if e.backstop_den == 0:
         out[0] = False
         return C_OK
-    if maint_total(e, i, &mm) != C_OK:
+    if trigger_terms(e, i, &mm, &eq) != C_OK:
         return C_OVERFLOW
-    if mm <= 0:
-        out[0] = False
-        return C_OK
-    if equity_of(e, i, &eq) != C_OK:
-        return C_OVERFLOW
-    out[0] = <liq_i128>eq * e.backstop_den < <liq_i128>e.backstop_num * mm
+    out[0] = mm > 0 and <liq_i128>eq * e.backstop_den < <liq_i128>e.backstop_num * mm
     return C_OK

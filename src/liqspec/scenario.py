@@ -102,15 +102,15 @@ from liqspec.reference.arithmetic import INT64_MAX, PPM
 from liqspec.reference.book import BookShape
 from liqspec.reference.cascade import CascadeConfig, PricePath, shock_path
 from liqspec.reference.marks import MarkKind, MarkRule
-from liqspec.reference.errors import LiqspecError, ResultCode
+from liqspec.reference.errors import ResultCode
 from liqspec.reference.profile import Profile
 from liqspec.reference.profiles import PROFILES, get_profile
 from liqspec.reference.state import HOLDERS, State
 # The JSON state loader's building blocks: one definition of a checked table and of an exact
 # human decimal, shared by both file formats.
-from liqspec.statefile import (StateFileError, TypeNames, check_outside_supply, checked_choice,
-                               checked_integer, checked_string, decode_text, field_decimal,
-                               field_object, field_units, join_path, type_name)
+from liqspec.statefile import (FieldError, StateFileError, TypeNames, check_outside_supply,
+                               checked_choice, checked_integer, checked_string, decode_text,
+                               field_decimal, field_object, field_units, join_path, type_name)
 
 from .positions import PositionRow, PositionsError, build_state, file_problem, load_positions
 from .synthetic import LEVERAGE_DISTRIBUTIONS, LOG_UNIFORM, SyntheticError, generate_book
@@ -127,7 +127,7 @@ MAX_LEVELS = 100_000
 T = TypeVar("T")
 
 
-class ScenarioError(LiqspecError):
+class ScenarioError(FieldError):
     """A scenario file is malformed; ``path`` names the field (``markets.BTCUSDT.book.levels``).
 
     ``reason`` is the message without the path; ``code`` the reference's result code for the
@@ -136,14 +136,7 @@ class ScenarioError(LiqspecError):
     scenario file when it was loaded from one.
     """
 
-    def __init__(self, path: str, reason: str, code: ResultCode = ResultCode.MALFORMED_STATE,
-                 line: int | None = None, column: int | None = None):
-        super().__init__(f"{path}: {reason}" if path else reason, code)
-        self.path = path
-        self.reason = reason
-        self.line = line
-        self.column = column
-        self.file: str | None = None
+    file: str | None = None
 
 
 @dataclass(frozen=True)

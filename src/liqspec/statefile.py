@@ -135,21 +135,27 @@ EXAMPLE_RESOURCE = "data/example_state.json"
 RATE_DECIMALS = 6
 
 
-class StateFileError(LiqspecError):
+class FieldError(LiqspecError):
+    """A field of an input document is malformed: ``path`` names the field, ``reason`` is the
+    message without it, ``code`` the reference's result code for the underlying problem; a syntax
+    error has an empty path and carries ``line`` and ``column``."""
+
+    def __init__(self, path: str, reason: str, code: ResultCode = ResultCode.MALFORMED_STATE,
+                 line: int | None = None, column: int | None = None):
+        super().__init__(f"{path}: {reason}" if path else reason, code)
+        self.path = path
+        self.reason = reason
+        self.line = line
+        self.column = column
+
+
+class StateFileError(FieldError):
     """A state file is malformed; ``path`` names the field (``accounts[2].positions.BTCUSDT.size``).
 
     ``code`` is the reference's result code for the underlying problem (``INEXACT_DECIMAL``,
     ``INVALID_PRICE``, ``UNKNOWN_MARKET``...; ``MALFORMED_STATE`` otherwise). A JSON syntax error
     has an empty path and carries ``line`` and ``column``.
     """
-
-    def __init__(self, path: str, message: str, code: ResultCode = ResultCode.MALFORMED_STATE,
-                 line: int | None = None, column: int | None = None):
-        super().__init__(f"{path}: {message}" if path else message, code)
-        self.path = path
-        self.reason = message
-        self.line = line
-        self.column = column
 
 
 @dataclass(frozen=True)
