@@ -7,7 +7,7 @@
 Not part of the test suite, and no timing is asserted anywhere: this prints numbers.
 
 * Margin health: equity, maintenance requirement and the liquidatable flag (LIQ-MARGIN-2,
-  LIQ-TIER-5, LIQ-TRIGGER-1) for N cross accounts over the toy venue's two tiered markets, on
+  LIQ-TIER-5, LIQ-TRIGGER-1) for N cross accounts over the example venue's two tiered markets, on
   two books (positions over every tier; positions in the first tier only, health's 64-bit path),
   timed writing into reused output arrays (``out=``) and, beside it, into new ones. Its read
   rate is given as a share of what a numpy sum reads on one thread in the same run.
@@ -47,10 +47,10 @@ import numpy as np
 import liqspec.fast as fast
 from liqspec.reference import Account, equity_quote, is_liquidatable, liquidation_price
 from liqspec.reference import account_maintenance_margin_quote as ref_maint
-from liqspec.testing import TOY_MARKS, toy_profile, venue
+from liqspec.testing import EXAMPLE_MARKS, example_profile, venue
 
 PPM = 1_000_000
-PROFILE = toy_profile()
+PROFILE = example_profile()
 TABLES = fast.tables_for(PROFILE)
 
 
@@ -76,7 +76,7 @@ def random_book(n: int, seed: int = 1, book: str = "tiers") -> fast.StateArrays:
     lots, with margin of 0..20% of notional, so some fraction sits below maintenance."""
     rng = np.random.default_rng(seed)
     btc_max, eth_max = BOOKS[book]
-    marks = np.array([TOY_MARKS["BTC"], TOY_MARKS["ETH"]], dtype=np.int64)
+    marks = np.array([EXAMPLE_MARKS["BTC"], EXAMPLE_MARKS["ETH"]], dtype=np.int64)
     lots = np.empty((n, 2), dtype=np.int64)
     lots[:, 0] = rng.integers(-btc_max, btc_max + 1, n)
     lots[:, 1] = rng.integers(-eth_max, eth_max + 1, n) * (rng.random(n) < 0.5)
@@ -178,10 +178,10 @@ def bench_health(n: int, sample: int, repeats: int, kind: str = "tiers") -> dict
     assert np.array_equal(flags, np_flags)
     rows = range(min(sample, n))
     accounts = as_accounts(book, rows)
-    state = venue(marks=TOY_MARKS)
+    state = venue(marks=EXAMPLE_MARKS)
 
     def reference():
-        return [(equity_quote(a, TOY_MARKS, PROFILE), ref_maint(a, TOY_MARKS, PROFILE),
+        return [(equity_quote(a, EXAMPLE_MARKS, PROFILE), ref_maint(a, EXAMPLE_MARKS, PROFILE),
                  is_liquidatable(a, state)) for a in accounts]
 
     t_ref_sample, ref = best_of(1, reference)
@@ -200,7 +200,7 @@ def bench_prices(n: int, sample: int, repeats: int) -> dict:
     book = random_book(n, seed=2)
     lots = np.ascontiguousarray(book.lots[:, :1])
     lots[lots == 0] = 1
-    isolated_tables = fast.pack_profile(toy_profile(markets={"BTC": PROFILE.markets["BTC"]}))
+    isolated_tables = fast.pack_profile(example_profile(markets={"BTC": PROFILE.markets["BTC"]}))
     quote = (np.abs(lots[:, 0]) * book.marks[0] * 100 * np.random.default_rng(3).integers(
         0, 200_000, n)) // PPM - lots[:, 0] * book.marks[0] * 100
     quote = quote.astype(np.int64)
@@ -214,7 +214,7 @@ def bench_prices(n: int, sample: int, repeats: int) -> dict:
     assert np.array_equal(ticks, np_ticks) and np.array_equal(num, np_num)
     assert np.array_equal(den, np_den)
     rows = range(min(sample, n))
-    profile = toy_profile(markets={"BTC": PROFILE.markets["BTC"]})
+    profile = example_profile(markets={"BTC": PROFILE.markets["BTC"]})
     accounts = [Account(f"a{i}", quote=int(quote[i]), positions={"BTC": int(lots[i, 0])})
                 for i in rows]
     t_ref_sample, ref = best_of(1, lambda: [liquidation_price(a, "BTC", {"BTC": int(marks[0])},
@@ -342,13 +342,13 @@ def _time_core(kwargs, config, order: str) -> tuple[float, dict]:
 
 
 def cross_case(n: int):
-    """N cross accounts over the toy venue's BTC and ETH (each holding both, long or short, at
+    """N cross accounts over the example venue's BTC and ETH (each holding both, long or short, at
     2x..50x), built as arrays; both marks fall 12% over 60 steps with a 2% bounce half-way."""
     # the book account ("zbook") holds the other side of every position
     from liqspec.reference.book import BookShape
     from liqspec.reference.cascade import CascadeConfig, PricePath
     rng = np.random.default_rng(5)
-    marks = np.array([TOY_MARKS["BTC"], TOY_MARKS["ETH"]], dtype=np.int64)
+    marks = np.array([EXAMPLE_MARKS["BTC"], EXAMPLE_MARKS["ETH"]], dtype=np.int64)
     lots = np.empty((n + 1, 2), dtype=np.int64)
     lots[:n, 0] = rng.integers(1, 2_000, n) * rng.choice([-1, 1], n)
     lots[:n, 1] = rng.integers(1, 2_000, n) * rng.choice([-1, 1], n)
@@ -362,12 +362,12 @@ def cross_case(n: int):
     role[n] = fast._engine.ROLES["liquidity"]
     ids = [f"a{i:08d}" for i in range(n)] + ["zbook"]
     paths = {}
-    for market_id, start in TOY_MARKS.items():
+    for market_id, start in EXAMPLE_MARKS.items():
         down = [start * (1_000_000 - 120_000 * k // 60) // 1_000_000 for k in range(61)]
         paths[market_id] = tuple(down[:30] + [p * 1_020_000 // 1_000_000 for p in down[30:35]]
                                  + down[35:])
-    books = {m: BookShape(50, 1_000, 100 * n) for m in TOY_MARKS}  # deep: no ADL either
-    kwargs = {"profile": PROFILE, "marks": dict(TOY_MARKS), "account_ids": ids, "quote": quote,
+    books = {m: BookShape(50, 1_000, 100 * n) for m in EXAMPLE_MARKS}  # deep: no ADL either
+    kwargs = {"profile": PROFILE, "marks": dict(EXAMPLE_MARKS), "account_ids": ids, "quote": quote,
               "lots": lots, "cost": lots * marks * TABLES.value_per_lot_tick, "role": role,
               "isolated": np.full(n + 1, -1, dtype=np.int64),
               # a fund deep enough that the book and the fund absorb every loss: auto-

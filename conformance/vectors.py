@@ -242,10 +242,10 @@ def edge_state(profile: Profile) -> State:
 
 
 def socialize_profile() -> Profile:
-    """The toy venue (``liqspec.testing``) with socialized losses and a backstop: the profile
+    """The example venue (``liqspec.testing``) with socialized losses and a backstop: the profile
     that reaches the socialization rules, which no shipped venue uses."""
-    from liqspec.testing import toy_profile
-    return toy_profile(name="toy_socialize", bad_debt_policy="socialize", backstop_ratio=(2, 3),
+    from liqspec.testing import example_profile
+    return example_profile(name="example_socialize", bad_debt_policy="socialize", backstop_ratio=(2, 3),
                        adl_ranking="pro_rata")
 
 
@@ -475,7 +475,7 @@ def _operations(profile: Profile, healthy: State, stressed: State,
 
 
 def _socialize(profile: Profile) -> Iterator[tuple]:
-    """Socialized losses (toy venue): recorded bad debt spread over a side, none recorded, and a
+    """Socialized losses (example venue): recorded bad debt spread over a side, none recorded, and a
     side nobody holds."""
     stressed = venue_state(profile, stressed=True, books=False)
     debt = stressed.copy()
@@ -564,7 +564,7 @@ def in_domain(vector: Vector) -> bool:
 
 
 def generate(seed: int = COMPACT_SEED, random_cases: int = COMPACT_RANDOM_CASES) -> list[Vector]:
-    """Every vector, for every venue profile and the socializing toy venue (deterministic)."""
+    """Every vector, for every venue profile and the socializing example venue (deterministic)."""
     vectors: list[Vector] = []
     seen: set[str] = set()
 

@@ -365,9 +365,9 @@ def _with_policies(profile: Profile, rng: random.Random) -> Profile:
                    **random_policies(rng))
 
 
-def _toy_profile(rng: random.Random) -> Profile:
-    from liqspec.testing import toy_profile  # the toy venue of the reference suite
-    return _with_policies(toy_profile(), rng)
+def _example_profile(rng: random.Random) -> Profile:
+    from liqspec.testing import example_profile  # the example venue of the reference suite
+    return _with_policies(example_profile(), rng)
 
 
 def _clamp(value: int) -> int:
@@ -419,12 +419,12 @@ def _positions(rng: random.Random, profile: Profile, marks: dict[str, int],
 
 
 def random_venue(rng: random.Random, seed: int, n_traders: int | None = None,
-                 toy: bool | None = None) -> Case:
+                 example: bool | None = None) -> Case:
     """A whole venue: policies, traders (some isolated, some with int64-edge balances), a book
     account with books, a backstop vault, an insurance fund and the other holders."""
-    toy = rng.random() < 0.5 if toy is None else toy
-    if toy:
-        profile = _toy_profile(rng)
+    example = rng.random() < 0.5 if example is None else example
+    if example:  # the example venue (liqspec.testing), else a random profile
+        profile = _example_profile(rng)
         marks = {m: max(1, base * rng.randint(800, 1200) // 1000)
                  for m, base in (("BTC", 500_000), ("ETH", 300_000))}
         if rng.random() < 0.1:
@@ -652,7 +652,7 @@ def random_cascade(seed: int) -> tuple[Case, dict[str, Any]]:
     liquidation prices (one tick either side too), book shapes and a mark rule."""
     from liqspec.reference.cascade import liquidation_map
     rng = random.Random(seed)
-    case = random_venue(rng, seed, n_traders=rng.randint(1, 5), toy=rng.random() < 0.8)
+    case = random_venue(rng, seed, n_traders=rng.randint(1, 5), example=rng.random() < 0.8)
     if case.profile.portion_ppm < 50_000:  # a cascade closing one lot per order is slow;
         # tiny portions are the operations kind's business
         case.profile = replace(case.profile, portion_ppm=rng.randint(50_000, PPM))
@@ -710,7 +710,7 @@ def random_cascade(seed: int) -> tuple[Case, dict[str, Any]]:
 
 
 def random_adl_cascade(seed: int, ranking: str | None = None) -> tuple[Case, dict[str, Any]]:
-    """A deleveraging-heavy cascade on the toy venue: 4..16 traders, cross (one or both
+    """A deleveraging-heavy cascade on the example venue: 4..16 traders, cross (one or both
     markets) or isolated, one side of each market leveraged 20x..100x against the path's
     direction and the other side at 1x..20x, a small insurance fund, thin books (1..3 levels of
     a few lots) and a price path of 2..5 steps over one or both markets, so most liquidations
@@ -718,7 +718,7 @@ def random_adl_cascade(seed: int, ranking: str | None = None) -> tuple[Case, dic
     moving between the calls."""
     rng = random.Random(seed)
     ranking = ranking or rng.choice(RANKINGS)
-    profile = replace(_toy_profile(rng), bad_debt_policy="adl", adl_ranking=ranking)
+    profile = replace(_example_profile(rng), bad_debt_policy="adl", adl_ranking=ranking)
     if profile.portion_ppm < 50_000:  # as random_cascade: one lot per order is slow
         profile = replace(profile, portion_ppm=rng.randint(50_000, PPM))
     marks = {m: base * rng.randint(800, 1200) // 1000

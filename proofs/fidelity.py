@@ -50,49 +50,49 @@ OPERATIONS = ("deposit", "withdraw", "fund_insurance", "set_mark", "trade", "liq
               "liquidation_size", "margin", "liquidation_price", "adl_receive")
 
 
-def _toy(**policies: object) -> Profile:
-    from liqspec.testing import toy_profile
-    return toy_profile(**policies)
+def _example(**policies: object) -> Profile:
+    from liqspec.testing import example_profile
+    return example_profile(**policies)
 
 
-def _toy_open_interest() -> Profile:
-    """The toy venue with dYdX's open-interest-scaled initial margin on both markets (no venue
+def _example_open_interest() -> Profile:
+    """The example venue with dYdX's open-interest-scaled initial margin on both markets (no venue
     profile uses it)."""
     from dataclasses import replace
-    base = _toy()
+    base = _example()
     markets = {market_id: replace(market, oi_scaling=OpenInterestScaling(10**9, 10**13))
                for market_id, market in base.markets.items()}
-    return Profile(name="toy_open_interest", quote_decimals=6, markets=markets)
+    return Profile(name="example_open_interest", quote_decimals=6, markets=markets)
 
 
 @lru_cache(maxsize=None)
 def profiles() -> tuple[Profile, ...]:
-    """Every venue profile, and the toy profile under each policy the venues do not cover."""
+    """Every venue profile, and the example profile under each policy the venues do not cover."""
     return tuple(PROFILES[name] for name in sorted(PROFILES)) + (
-        _toy_open_interest(),
-        _toy(),
-        _toy(liquidation_size="portion", portion_ppm=200_000, portion_threshold_quote=20 * 10**9,
+        _example_open_interest(),
+        _example(),
+        _example(liquidation_size="portion", portion_ppm=200_000, portion_threshold_quote=20 * 10**9,
              backstop_ratio=(2, 3), adl_price="mark"),
-        _toy(liquidation_size="tier_step", fee_policy="all_surplus",
+        _example(liquidation_size="tier_step", fee_policy="all_surplus",
              bad_debt_policy="socialize"),
-        _toy(fee_policy="all_surplus", adl_ranking="pro_rata", liquidation_size="portion",
+        _example(fee_policy="all_surplus", adl_ranking="pro_rata", liquidation_size="portion",
              portion_ppm=300_000, portion_threshold_quote=0),
-        _toy(adl_ranking="seeded", adl_seed=7, backstop_ratio=(1, 2)),
-        _toy(fee_policy="per_fill", liquidation_size="tier_step", bad_debt_policy="socialize",
+        _example(adl_ranking="seeded", adl_seed=7, backstop_ratio=(1, 2)),
+        _example(fee_policy="per_fill", liquidation_size="tier_step", bad_debt_policy="socialize",
              adl_price="mark"),
-        _toy_minimum_margin(),
+        _example_minimum_margin(),
     )
 
 
-def _toy_minimum_margin() -> Profile:
-    """The toy venue with a minimum maintenance requirement (5 and 2 USDT), which no venue
+def _example_minimum_margin() -> Profile:
+    """The example venue with a minimum maintenance requirement (5 and 2 USDT), which no venue
     profile sets: small positions are margined at the minimum."""
     from dataclasses import replace
-    base = _toy()
+    base = _example()
     markets = {market_id: replace(market, min_maint_margin_quote=minimum)
                for (market_id, market), minimum in zip(sorted(base.markets.items()),
                                                         (5 * 10**6, 2 * 10**6))}
-    return Profile(name="toy_minimum_margin", quote_decimals=6, markets=markets,
+    return Profile(name="example_minimum_margin", quote_decimals=6, markets=markets,
                    liquidation_size="tier_step", backstop_ratio=(2, 3))
 
 

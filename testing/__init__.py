@@ -1,8 +1,10 @@
 """Builders for tests and examples: small exact venues and states (needs no test extras).
 
-The toy venue is chosen so that hand arithmetic stays readable: USDT with 6 decimals, BTC in lots of
-0.001 BTC priced in ticks of 0.1 USDT (one lot at one tick is worth 100 quote quantums), and ETH in
-lots of 0.01 ETH priced in ticks of 0.01 USDT (worth 100 quantums too).
+The example venue is the specification's EX (spec/index.rst, "Worked examples"), the one venue of
+the spec's examples and the tests: USDT with 6 decimals, BTC in lots of 0.001 BTC priced in ticks
+of 0.1 USDT (one lot at one tick is worth 100 quote quantums) on the Binance USD-M BTCUSDT brackets
+of 2021-03-18, and ETH in lots of 0.01 ETH priced in ticks of 0.01 USDT (worth 100 quantums too) on
+one tier, so that hand arithmetic stays readable.
 
 The builders run the reference's operations, or with ``impl`` those of another implementation
 with the same names (``liqspec.fast``), so a differential test can build each side's venue with
@@ -22,7 +24,7 @@ from liqspec.reference.margin import initial_margin_quote, notional_quote, open_
 from liqspec.reference.profiles import continuity_deductions
 from liqspec.reference.units import to_units
 
-USDT = 10**6  # quote quantums per USDT in the toy venue
+USDT = 10**6  # quote quantums per USDT in the example venue
 
 
 def usdt(text: str | int) -> int:
@@ -47,24 +49,29 @@ def tiers(*rows: tuple[str, str, str]) -> tuple[Tier, ...]:
                                              strict=True))
 
 
-BTC_TIERS = tiers(("0", "0.004", "0.01"), ("50000", "0.005", "0.02"), ("250000", "0.01", "0.05"))
-ETH_TIERS = tiers(("0", "0.005", "0.01"), ("10000", "0.0065", "0.02"), ("100000", "0.01", "0.05"))
+#: Binance USD-M BTCUSDT, 2021-03-18: maintenance 0.40/0.50/1.00/2.50%, initial 0.80/1.00/2.00/5.00%
+#: (125x, 100x, 50x, 20x) from notional 0, 50,000, 250,000 and 1,000,000 USDT
+BTC_TIERS = tiers(("0", "0.004", "0.008"), ("50000", "0.005", "0.01"), ("250000", "0.01", "0.02"),
+                  ("1000000", "0.025", "0.05"))
+ETH_TIERS = tiers(("0", "0.005", "0.01"))
 
 
-def toy_profile(**policies: object) -> Profile:
-    """A two-market venue; keyword arguments override the profile's policies."""
+def example_profile(**policies: object) -> Profile:
+    """The example venue EX of the specification, two markets; keyword arguments override the
+    profile's policies."""
     markets = {
         "BTC": Market("BTC", base_decimals=3, price_decimals=1, tiers=BTC_TIERS,
                       liquidation_fee_ppm=ppm("0.0125")),
         "ETH": Market("ETH", base_decimals=2, price_decimals=2, tiers=ETH_TIERS,
-                      liquidation_fee_ppm=ppm("0.01")),
+                      liquidation_fee_ppm=ppm("0.001")),
     }
-    fields: dict[str, object] = {"name": "toy", "quote_decimals": 6, "markets": markets}
+    fields: dict[str, object] = {"name": "EX", "quote_decimals": 6, "quote_asset": "USDT",
+                                 "markets": markets}
     fields.update(policies)
     return Profile(**fields)  # type: ignore[arg-type]
 
 
-TOY_MARKS = {"BTC": 500_000, "ETH": 300_000}  # 50,000.0 USDT/BTC and 3,000.00 USDT/ETH
+EXAMPLE_MARKS = {"BTC": 500_000, "ETH": 300_000}  # 50,000.0 USDT/BTC and 3,000.00 USDT/ETH
 
 
 #: an implementation of the operations: a module or namespace with the reference's names
@@ -93,7 +100,7 @@ def venue(profile: Profile | None = None, marks: Mapping[str, int] | None = None
     if impl is None:
         impl = SimpleNamespace(open_account=open_account, deposit=deposit,
                                fund_insurance=fund_insurance)
-    state = new_state(profile or toy_profile(), dict(marks or TOY_MARKS))
+    state = new_state(profile or example_profile(), dict(marks or EXAMPLE_MARKS))
     for account_id, amount in (deposits or {}).items():
         impl.open_account(state, account_id)
         if amount:

@@ -10,7 +10,7 @@ from liqspec.reference.book import BookShape
 from liqspec.reference.cascade import CascadeConfig, PricePath
 from liqspec.reference.marks import MarkRule
 from liqspec.reference.state import BACKSTOP, LIQUIDITY
-from liqspec.testing import open_at_leverage, open_long, toy_profile, usdt, venue
+from liqspec.testing import open_at_leverage, open_long, example_profile, usdt, venue
 
 
 def feedback_venue(mark_rule="last_fill", insurance="1000"):
@@ -39,7 +39,7 @@ def cascades(draw):
         # isolated accounts with maintenance on the entry value (LIQ-TIER-6), as Bybit's
         {"maintenance_basis": "entry", "liquidation_size": "tier_step",
          "fee_policy": "all_surplus"}]))
-    profile = toy_profile(**policies)
+    profile = example_profile(**policies)
     n = draw(st.integers(2, 6))
     state = venue(profile, insurance_quote=draw(st.integers(0, usdt("500"))))
     isolated = "BTC" if profile.maintenance_basis == "entry" else None

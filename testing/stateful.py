@@ -23,7 +23,7 @@ from liqspec.reference.book import BookShape
 from liqspec.reference.invariants import (all_violations, fee_cap_violations,
                                           progress_violations)
 from liqspec.reference.state import LIQUIDITY
-from liqspec.testing import implementation, toy_profile, usdt, venue
+from liqspec.testing import implementation, example_profile, usdt, venue
 
 #: the implementation the machine runs on unless :func:`venue_machine` names another
 REFERENCE_IMPLEMENTATION = implementation("reference")
@@ -63,7 +63,7 @@ class VenueMachine(RuleBasedStateMachine):
     @staticmethod
     def build_venue(variant, deposits, insurance, impl=None):
         """The machine's venue, built by ``impl``'s operations (default: the reference's)."""
-        return venue(toy_profile(**variant),
+        return venue(example_profile(**variant),
                      deposits=dict(zip(TRADERS, deposits), lp=usdt("100000000")),
                      insurance_quote=insurance, backstop_vault="vault", impl=impl)
 

@@ -10,7 +10,7 @@ from liqspec.reference import (INT64_MAX, Account, DomainError, InvalidAmount, I
                                InvalidRate, InvalidSize, MalformedState, NotAnInteger, Overflow,
                                ResultCode, UnknownAccount, UnknownMarket, new_state)
 from liqspec.reference.errors import Rejection
-from liqspec.testing import TOY_MARKS, open_long, toy_profile, usdt, venue
+from liqspec.testing import EXAMPLE_MARKS, open_long, example_profile, usdt, venue
 
 CASES = [
     # (operation name, args, error class, code)
@@ -91,11 +91,11 @@ def test_result_codes_are_ordered_by_family_LIQ_RESULT_2():
     ({"BTC": 0, "ETH": 1}, InvalidPrice),
     ({"BTC": -1, "ETH": 1}, InvalidPrice),
     ({"BTC": 1.5, "ETH": 1}, NotAnInteger),
-    (dict(TOY_MARKS, DOGE=5), UnknownMarket),
+    (dict(EXAMPLE_MARKS, DOGE=5), UnknownMarket),
 ])
 def test_malformed_initial_state_LIQ_DOMAIN_2(marks, error):
     with pytest.raises(error):
-        new_state(toy_profile(), marks)
+        new_state(example_profile(), marks)
 
 
 @pytest.mark.parametrize("policies, message", [
@@ -109,7 +109,7 @@ def test_malformed_initial_state_LIQ_DOMAIN_2(marks, error):
 ])
 def test_malformed_profiles_LIQ_DOMAIN_2(policies, message):
     with pytest.raises(MalformedState, match=message):
-        toy_profile(**policies)
+        example_profile(**policies)
 
 
 def test_equity_overflow_is_an_error_not_a_wrap_LIQ_DOMAIN_1(impl):
@@ -129,27 +129,27 @@ def test_equity_overflow_is_an_error_not_a_wrap_LIQ_DOMAIN_1(impl):
 ])
 def test_malformed_policies_get_malformed_state_LIQ_DOMAIN_2(policies, message):
     with pytest.raises(MalformedState, match=message):
-        toy_profile(**policies)
+        example_profile(**policies)
 
 
 def test_lot_tick_value_must_fit_int64_LIQ_DOMAIN_2_LIQ_UNIT_1():
     from liqspec.reference import Market
     from liqspec.testing import BTC_TIERS
     # lots of 10 units (base_decimals -1) are fine; a lot-tick worth 10**19 quantums is not
-    assert toy_profile(markets={"X": Market("X", -1, 1, BTC_TIERS)}).markets["X"] \
+    assert example_profile(markets={"X": Market("X", -1, 1, BTC_TIERS)}).markets["X"] \
         .value_per_lot_tick == 10**6
     with pytest.raises(MalformedState, match="10\\*\\*19"):
-        toy_profile(quote_decimals=18, markets={"X": Market("X", -1, 0, BTC_TIERS)})
+        example_profile(quote_decimals=18, markets={"X": Market("X", -1, 0, BTC_TIERS)})
     with pytest.raises(MalformedState, match="base_decimals"):
-        toy_profile(markets={"X": Market("X", -19, 1, BTC_TIERS)})
+        example_profile(markets={"X": Market("X", -19, 1, BTC_TIERS)})
 
 
 def test_a_market_shared_by_two_profiles_keeps_each_profiles_unit_LIQ_UNIT_1():
     from liqspec.reference import Market
     from liqspec.testing import BTC_TIERS
     shared = Market("BTC", 3, 1, BTC_TIERS)
-    six = toy_profile(markets={"BTC": shared})
-    eight = toy_profile(quote_decimals=8, markets={"BTC": shared})
+    six = example_profile(markets={"BTC": shared})
+    eight = example_profile(quote_decimals=8, markets={"BTC": shared})
     assert six.markets["BTC"].value_per_lot_tick == 100
     assert eight.markets["BTC"].value_per_lot_tick == 10_000
     with pytest.raises(MalformedState, match="not bound"):  # the unbound original is unusable

@@ -1,7 +1,7 @@
 """Cascades (LIQ-CASCADE-1..6, LIQ-BOOK-1/2/3, LIQ-MARK-2): hand-computed small cascades with
 exact traces, invariants after every round of generated cascades, termination and determinism.
 
-Toy venue (liqspec.testing): one BTC lot (0.001 BTC) at one tick (0.1 USDT) is worth 100 quote
+Example venue (liqspec.testing): one BTC lot (0.001 BTC) at one tick (0.1 USDT) is worth 100 quote
 quantums; below 50,000 USDT of notional BTC maintenance is 0.4%, the liquidation fee 1.25%.
 """
 
@@ -17,7 +17,7 @@ from liqspec.reference.cascade import (CascadeConfig, PricePath, liquidation_map
 from liqspec.reference.marks import MarkRule, next_mark
 from liqspec.reference.invariants import all_violations, state_digest
 from liqspec.reference.state import BACKSTOP, LIQUIDITY
-from liqspec.testing import (implementation, open_at_leverage, open_long, toy_profile, usdt,
+from liqspec.testing import (implementation, open_at_leverage, open_long, example_profile, usdt,
                              venue)
 from liqspec.testing.cascades import cascades, feedback_venue
 
@@ -143,7 +143,7 @@ def test_fills_beyond_bankruptcy_limited_by_the_fund_then_adl_LIQ_BOOK_2_LIQ_BOO
 
 
 def test_socialize_policy_fills_at_any_price_and_socializes_LIQ_CASCADE_3(impl):
-    state = venue(toy_profile(bad_debt_policy="socialize"),
+    state = venue(example_profile(bad_debt_policy="socialize"),
                   deposits={"alice": usdt("1000"), "carol": usdt("100000")},
                   insurance_quote=usdt("20"))
     impl.open_account(state, "book", role=LIQUIDITY)
@@ -162,7 +162,7 @@ def test_socialize_policy_fills_at_any_price_and_socializes_LIQ_CASCADE_3(impl):
 
 
 def test_backstop_vault_takes_accounts_below_the_threshold_LIQ_CASCADE_3(impl):
-    state = venue(toy_profile(backstop_ratio=(2, 3)),
+    state = venue(example_profile(backstop_ratio=(2, 3)),
                   deposits={"alice": usdt("1000"), "carol": usdt("100000")})
     impl.open_account(state, "book", role=LIQUIDITY)
     impl.open_account(state, "vault", role=BACKSTOP)
@@ -215,18 +215,18 @@ def test_config_must_match_the_state_LIQ_CASCADE_2(impl):
 
 
 def test_generators_fund_leverage_above_the_tier_maximum_LIQ_TIER_3(impl):
-    """The cascade generators ask for leverage up to 60x, above what some tiers allow: 2,000 ETH
-    lots (20 ETH, 60,000 USDT notional, tier 2: 2%, deduction 100 USDT) at 60x would post
-    1,000 + 1 USDT against an initial requirement of ceil(60,000 x 2%) - 100 = 1,100 USDT and be
-    rejected (as random seeds found). open_at_leverage posts the requirement + 1 USDT instead, so
-    a generator built on it never raises while drawing; where 60x is allowed it posts
-    notional / 60 + 1."""
+    """The cascade generators ask for leverage up to 60x, above what some tiers allow: 20,000 BTC
+    lots (20 BTC, 1,000,000 USDT notional, tier 4: 5%, deduction 32,600 USDT) at 60x would post
+    16,666.666666 + 1 USDT against an initial requirement of 5% x 1,000,000 - 32,600 = 17,400
+    USDT and be rejected. open_at_leverage posts the requirement + 1 USDT instead, so a generator
+    built on it never raises while drawing; where 60x is allowed it posts notional / 60 + 1."""
     state = venue(deposits={"t0": 0, "t1": 0})
     impl.open_account(state, "book", role=LIQUIDITY)
-    open_at_leverage(state, "t0", "book", "ETH", 2000, leverage=60)
-    assert state.account("t0").position("ETH") == 2000
-    assert state.account("t0").quote == usdt("1101") - usdt("60000")  # deposit less the purchase
-    open_at_leverage(state, "t1", "book", "BTC", -100, leverage=60)  # 5,000 USDT, tier 1: 1%
+    open_at_leverage(state, "t0", "book", "BTC", 20_000, leverage=60)
+    assert state.account("t0").position("BTC") == 20_000
+    # the deposit less the purchase
+    assert state.account("t0").quote == usdt("17401") - usdt("1000000")
+    open_at_leverage(state, "t1", "book", "BTC", -100, leverage=60)  # 5,000 USDT, tier 1: 0.8%
     assert state.account("t1").quote == usdt("5000") // 60 + usdt("1") + usdt("5000")
 
 
@@ -358,11 +358,11 @@ def test_fund_limited_walk_does_not_limit_fills_at_the_mark_LIQ_BOOK_2(impl):
 
 
 def no_fee_profile():
-    """The toy venue with no liquidation fee, so that a partial close can leave surplus."""
+    """The example venue with no liquidation fee, so that a partial close can leave surplus."""
     from dataclasses import replace
 
     from liqspec.reference import Profile
-    base = toy_profile()
+    base = example_profile()
     markets = {m: replace(market, liquidation_fee_ppm=0) for m, market in base.markets.items()}
     return Profile(name="toy_no_fee", quote_decimals=6, markets=markets)
 
@@ -389,9 +389,9 @@ def test_order_stops_once_the_account_is_healthy_LIQ_BOOK_2_LIQ_INV_5(impl):
 def test_each_market_of_an_account_in_id_order_LIQ_CASCADE_3(impl):
     """alice long 1 BTC from 50,000 and 10 ETH from 3,000 with 1,000 USDT (no fee). At step 1
     BTC's index is 49,300.0, ETH's 3,000.00: equity 1,000 - 700 = 300 < maintenance 0.4% x
-    49,300 + (0.65% x 30,000 - 15) = 197.2 + 180 = 377.2. Markets go in ID order: BTC first,
-    sold at the best bid 493,000 x 0.998 = 492,014 ticks (a further 98.6 loss): equity 201.4 >=
-    180, ETH's requirement alone, so she is healthy and keeps her ETH. (ETH first would sell it
+    49,300 + 0.5% x 30,000 = 197.2 + 150 = 347.2. Markets go in ID order: BTC first, sold at
+    the best bid 493,000 x 0.998 = 492,014 ticks (a further 98.6 loss): equity 201.4 >= 150,
+    ETH's requirement alone, so she is healthy and keeps her ETH. (ETH first would sell it
     at 2,994.00, leaving 240 >= 197.2, and keep the BTC.)"""
     state = venue(no_fee_profile(), deposits={"alice": usdt("1000"), "carol": usdt("100000")})
     impl.open_account(state, "book", role=LIQUIDITY)

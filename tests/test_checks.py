@@ -22,7 +22,7 @@ from liqspec.reference.liquidation import check_backstop_liquidate, check_liquid
 from liqspec.reference.marks import check_set_mark
 from liqspec.reference.socialization import check_socialize_loss
 from liqspec.reference.trading import check_trade
-from liqspec.testing import open_long, toy_profile, usdt, venue
+from liqspec.testing import open_long, example_profile, usdt, venue
 
 C = ResultCode
 SHAPE = BookShape(levels=2, spacing_ppm=1_000, lots_per_level=500)
@@ -32,7 +32,7 @@ def underwater(**policies: object):
     """alice long 1 BTC from 50,000.0 with 1,000 USDT, the mark at 49,000.0: her equity is 0,
     below her maintenance of 196 USDT (0.4% of 49,000), so she is liquidatable but not bankrupt.
     bob is short the other side; there is no book and no insurance fund."""
-    state = venue(toy_profile(**policies), deposits={"alice": usdt(1_000),
+    state = venue(example_profile(**policies), deposits={"alice": usdt(1_000),
                                                      "bob": usdt(1_000_000)})
     open_long(state, "alice", "bob", "BTC", 1_000)
     set_mark(state, "BTC", 490_000)

@@ -425,16 +425,16 @@ def test_bad_command_line_exits_2():
 # -- the explain API is plain data and reusable -------------------------------------------------
 
 def test_explain_state_on_a_state_built_by_operations_LIQ_MARGIN_2():
-    """explain works on any reference state, not only a loaded one. Toy venue (liqspec.testing):
-    alice deposits 1,000 and buys 0.1 BTC at 50,000 from bob: notional 5,000 (tier 1, 0.4%):
-    MM 20; equity 1,000; IM 5,000 * 1% = 50."""
+    """explain works on any reference state, not only a loaded one. The example venue EX
+    (liqspec.testing): alice deposits 1,000 and buys 0.1 BTC at 50,000 from bob: notional 5,000
+    (tier 1, 0.4%): MM 20; equity 1,000; IM 5,000 * 0.8% = 40."""
     state = venue(deposits={"alice": usdt("1000"), "bob": usdt("100000")})
     open_long(state, "alice", "bob", "BTC", 100)
     data = explain_state(state, "alice", quote_asset="USDT")
     alice = data["accounts"][0]
     assert alice["equity"]["value"] == usdt("1000")
     assert alice["maintenance_margin"]["value"] == usdt("20")
-    assert alice["initial_margin"]["value"] == usdt("50")
+    assert alice["initial_margin"]["value"] == usdt("40")
     assert json.loads(json.dumps(data)) == data  # plain data: survives a JSON round trip
     assert "account alice (cross margin): HEALTHY" in render_text(data)
 

@@ -12,7 +12,7 @@ import pytest
 from liqspec.reference import (INSURANCE_FUND, SOCIALIZED_LOSS, Account, Fill, Rejection,
                                ResultCode, adl_allocation, adl_receive_quote)
 from liqspec.reference.invariants import all_violations
-from liqspec.testing import open_long, toy_profile, usdt, venue
+from liqspec.testing import open_long, example_profile, usdt, venue
 
 
 def bankrupt_alice(impl, profile=None, insurance="100", mark=485_000):
@@ -49,13 +49,13 @@ def test_ranking_greedy_spills_to_the_next_LIQ_ADL_2(impl):
 
 
 def test_pro_rata_largest_remainder_LIQ_ADL_2(impl):
-    state = bankrupt_alice(impl, toy_profile(adl_ranking="pro_rata"))
+    state = bankrupt_alice(impl, example_profile(adl_ranking="pro_rata"))
     # 1000 x 2/3 = 666.67 and 1000 x 1/3 = 333.33; the leftover lot goes to bob's larger remainder
     assert adl_allocation(state, state.account("alice"), "BTC") == [("bob", 667), ("carol", 333)]
 
 
 def test_seeded_order_is_deterministic_and_covers_the_position_LIQ_ADL_2(impl):
-    profile = toy_profile(adl_ranking="seeded", adl_seed=7)
+    profile = example_profile(adl_ranking="seeded", adl_seed=7)
     state = bankrupt_alice(impl, profile)
     first = adl_allocation(state, bankrupt_alice(impl, profile).account("alice"), "BTC")
     state = bankrupt_alice(impl, profile)
@@ -82,7 +82,7 @@ def test_deleverage_at_bankruptcy_price_LIQ_ADL_3(impl):
 
 
 def test_deleverage_at_mark_leaves_the_deficit_to_settle_LIQ_ADL_4_LIQ_INSURANCE_1(impl):
-    state = bankrupt_alice(impl, toy_profile(adl_price="mark"))
+    state = bankrupt_alice(impl, example_profile(adl_price="mark"))
     receipt = impl.deleverage(state, "alice", "BTC")
     # closed at the mark: the fill records the mark's tick, 485,000 (LIQ-ADL-3)
     fills = [e for e in receipt.entries if isinstance(e, Fill)]
@@ -99,18 +99,18 @@ def test_cross_account_deficit_shared_by_maintenance_LIQ_ADL_4(impl):
     """dYdX v4 allocation: each market's close carries the deficit in proportion to the
     maintenance margin it releases (GetBankruptcyPriceInQuoteQuantums)."""
     state = venue(marks={"BTC": 485_000, "ETH": 300_000})
-    # long 1 BTC, short 10 ETH. MM: BTC 0.4% x 48,500 = 194; ETH 0.65% x 30,000 - 15 = 180.
-    # Equity -374 = quote + 48,500 - 30,000, so quote = -18,874.
-    state.accounts["x"] = Account("x", quote=-usdt("18874"), positions={"BTC": 1000, "ETH": -1000})
+    # long 1 BTC, short 10 ETH. MM: BTC 0.4% x 48,500 = 194; ETH 0.5% x 30,000 = 150.
+    # Equity -344 = quote + 48,500 - 30,000, so quote = -18,844.
+    state.accounts["x"] = Account("x", quote=-usdt("18844"), positions={"BTC": 1000, "ETH": -1000})
     x = state.accounts["x"]
-    assert impl.equity_quote(x, state.marks, state.profile) == -usdt("374")
-    # BTC: 48,500 - floor(-374 x 194 / 374) = 48,500 + 194
+    assert impl.equity_quote(x, state.marks, state.profile) == -usdt("344")
+    # BTC: 48,500 - floor(-344 x 194 / 344) = 48,500 + 194
     assert adl_receive_quote(x, "BTC", 1000, state) == usdt("48694")
     x.quote += usdt("48694")
     del x.positions["BTC"]
-    # ETH (short, so the account pays): -30,000 - floor(-180 x 180 / 180) = -29,820
-    assert adl_receive_quote(x, "ETH", 1000, state) == -usdt("29820")
-    x.quote -= usdt("29820")
+    # ETH (short, so the account pays): -30,000 - floor(-150 x 150 / 150) = -29,850
+    assert adl_receive_quote(x, "ETH", 1000, state) == -usdt("29850")
+    x.quote -= usdt("29850")
     del x.positions["ETH"]
     assert x.quote == 0
 
@@ -129,7 +129,7 @@ def test_deleverage_rejections_change_nothing_LIQ_ADL_1(impl, case, code):
     elif case == "fund_covers":
         state = bankrupt_alice(impl, insurance="500")
     elif case == "socialize_profile":
-        state = bankrupt_alice(impl, toy_profile(bad_debt_policy="socialize"))
+        state = bankrupt_alice(impl, example_profile(bad_debt_policy="socialize"))
     elif case == "no_position":
         state, market = bankrupt_alice(impl), "ETH"
     else:
@@ -146,7 +146,7 @@ def test_deleverage_rejections_change_nothing_LIQ_ADL_1(impl, case, code):
 def test_pro_rata_never_allocates_more_than_a_trader_holds_LIQ_ADL_2(impl):
     """A vault holds most of the opposite side; the one trader short 10 lots must not be made to
     take 110 (which would flip it long): the shortfall is a rejection instead."""
-    state = venue(toy_profile(adl_ranking="pro_rata"),
+    state = venue(example_profile(adl_ranking="pro_rata"),
                   deposits={"alice": usdt("100"), "t": usdt("100000")}, backstop_vault="vault")
     open_long(state, "alice", "t", "BTC", 10)
     open_long(state, "alice", "vault", "BTC", 100)
@@ -183,7 +183,7 @@ def test_price_ratio_leverage_for_a_short_is_entry_over_mark_LIQ_ADL_2(impl):
     97,000 = 8,000): 100/97 x 97/8 = 25/2. carol (short 1 BTC, 50,000 posted): 50,000 / 48,500
     x 48,500 / (100,000 - 48,500 = 51,500) = 100/103."""
     from liqspec.reference.deleveraging import score_price_ratio_leverage
-    state = bankrupt_alice(impl, toy_profile(adl_ranking="price_ratio_leverage"))
+    state = bankrupt_alice(impl, example_profile(adl_ranking="price_ratio_leverage"))
     assert score_price_ratio_leverage(state.account("bob"), "BTC", state) == Fraction(25, 2)
     assert score_price_ratio_leverage(state.account("carol"), "BTC", state) == Fraction(100, 103)
 
@@ -193,7 +193,7 @@ def test_pnl_margin_ratio_counts_no_loss_LIQ_ADL_2(impl):
     103,000 = -3,000, carol -1,500 USDT) with positive equity (2,000 and 48,500): both scores
     are 0, and the tie goes to the smaller account ID, bob."""
     from liqspec.reference.deleveraging import score_pnl_margin_ratio
-    state = bankrupt_alice(impl, toy_profile(adl_ranking="pnl_margin_ratio"), mark=515_000)
+    state = bankrupt_alice(impl, example_profile(adl_ranking="pnl_margin_ratio"), mark=515_000)
     assert impl.equity_quote(state.account("bob"), state.marks, state.profile) == usdt("2000")
     assert score_pnl_margin_ratio(state.account("bob"), "BTC", state) == 0
     assert score_pnl_margin_ratio(state.account("carol"), "BTC", state) == 0
@@ -219,7 +219,7 @@ def test_seeded_start_is_splitmix_of_seed_xor_seq_LIQ_ADL_2(impl):
     so far. With adl_seed = seq = 14, x = 0 and SplitMix64(0) = 0xE220A8397B1DCDAF (the spec's
     check value), which is odd: of the two candidates in ID order [bob, carol] the walk starts
     at index 1, so carol takes all 1,000 lots. (SplitMix64(14), ignoring seq, is even.)"""
-    state = bankrupt_alice(impl, toy_profile(adl_ranking="seeded", adl_seed=14))
+    state = bankrupt_alice(impl, example_profile(adl_ranking="seeded", adl_seed=14))
     impl.set_mark(state, "BTC", 485_000)  # one more operation: the 14th
     assert state.seq == 14
     assert 0xE220A8397B1DCDAF % 2 == 1

@@ -6,7 +6,7 @@ test here runs the index in ``verify`` mode where it can: each allocation is als
 old scan and any difference fails the run (C_ADL_MISMATCH_CODE, an AssertionError in the
 cascade), so the answer the index gives is checked call by call, not only by the end result.
 
-Running example (toy venue, BTC only; one lot is 0.001 BTC, so one lot at P USDT/BTC is worth
+Running example (example venue, BTC only; one lot is 0.001 BTC, so one lot at P USDT/BTC is worth
 P / 1000 USDT). At 50,000: bob shorts 600 lots with 3,000 USDT deposited, carol 300 with 15,000,
 dave 900 with 9,000 (quotes 33,000, 30,000 and 54,000; cost bases -30,000, -15,000, -45,000).
 alice is long 1,000 lots with 1,000 USDT (quote -49,000) and erin long 500 with 1,500 (quote
@@ -29,13 +29,13 @@ from liqspec.reference.cascade import CascadeConfig, PricePath
 from liqspec.reference.marks import MarkRule
 from liqspec.reference.cascade import run_cascade as reference_run
 from liqspec.reference.state import LIQUIDITY
-from liqspec.testing import open_long, toy_profile, usdt, venue
+from liqspec.testing import open_long, example_profile, usdt, venue
 
 SEEDED_SEED = 4  # see HAND["seeded"]: both walks start past the first candidate and wrap
 
 
 def running_example(**policies):
-    state = venue(toy_profile(**policies), marks={"BTC": 500_000, "ETH": 300_000},
+    state = venue(example_profile(**policies), marks={"BTC": 500_000, "ETH": 300_000},
                   deposits={"alice": usdt("1000"), "bob": usdt("3000"), "carol": usdt("15000"),
                             "dave": usdt("9000"), "erin": usdt("1500")})
     open_account(state, "book", role=LIQUIDITY)
@@ -147,7 +147,7 @@ def pro_rata_fills(holdings, needed):
     against shorts s1, s2, ... holding ``holdings`` lots: the (counterparty, lots) of the
     engine's fills (its allocation checked against the scan) and of the reference's."""
     shorts = {f"s{j + 1}": lots for j, lots in enumerate(holdings)}
-    state = venue(toy_profile(adl_ranking="pro_rata"),
+    state = venue(example_profile(adl_ranking="pro_rata"),
                   deposits={"alice": usdt("100"), **{a: usdt("1000") for a in shorts}})
     open_account(state, "other", role=LIQUIDITY)
     for account_id, lots in shorts.items():
@@ -194,7 +194,7 @@ def test_scores_closer_than_the_heap_keys_resolve_exactly_LIQ_ADL_2(ranking):
     although it is the first account. So s2 and s3 take 10 lots each and s1 the other 5; an
     order decided by the rounded keys alone, or by the account where they are close, differs."""
     deposit = usdt("10000000")
-    state = venue(toy_profile(adl_ranking=ranking),
+    state = venue(example_profile(adl_ranking=ranking),
                   deposits={"alice": usdt("100"), "s1": deposit + 1, "s2": deposit,
                             "s3": deposit})
     open_account(state, "other", role=LIQUIDITY)

@@ -87,13 +87,13 @@ def test_hand_cascades_of_the_reference_suite_LIQ_CASCADE_3(builder):
     from liqspec.reference import deposit
     from liqspec.reference.marks import MarkRule
     from liqspec.reference.state import BACKSTOP
-    from liqspec.testing import toy_profile
+    from liqspec.testing import example_profile
     if builder == "index_band_pin":
         state, config = feedback_venue()
         config = CascadeConfig(config.path, config.books, mark_rule=MarkRule("index_band", 0))
         kinds = ["liquidation_fill", "fee"]  # only alice: the pinned mark spares bob
     elif builder in ("adl", "socialize"):
-        profile = toy_profile(bad_debt_policy="socialize") if builder == "socialize" else None
+        profile = example_profile(bad_debt_policy="socialize") if builder == "socialize" else None
         state = venue(profile, deposits={"alice": usdt("1000"), "carol": usdt("100000")},
                       insurance_quote=usdt("20"))
         open_account(state, "book", role=LIQUIDITY)
@@ -106,7 +106,7 @@ def test_hand_cascades_of_the_reference_suite_LIQ_CASCADE_3(builder):
         kinds = (["adl_fill"] if builder == "adl" else
                  ["liquidation_fill", "insurance_payout", "write_off", "socialize"])
     else:
-        state = venue(toy_profile(backstop_ratio=(2, 3)),
+        state = venue(example_profile(backstop_ratio=(2, 3)),
                       deposits={"alice": usdt("1000"), "carol": usdt("100000")})
         open_account(state, "book", role=LIQUIDITY)
         open_account(state, "vault", role=BACKSTOP)
@@ -162,7 +162,7 @@ from hypothesis import strategies as st  # noqa: E402
 from liqspec.reference import deposit  # noqa: E402
 from liqspec.reference.marks import MarkRule  # noqa: E402
 from liqspec.reference.state import BACKSTOP  # noqa: E402
-from liqspec.testing import toy_profile  # noqa: E402
+from liqspec.testing import example_profile  # noqa: E402
 
 
 @st.composite
@@ -180,7 +180,7 @@ def cross_cascades(draw):
         # isolated accounts' maintenance on their entry values (LIQ-TIER-6): linear triggers
         {"maintenance_basis": "entry"},
         {"maintenance_basis": "entry", "liquidation_size": "tier_step"}]))
-    state = venue(toy_profile(**policies), insurance_quote=draw(st.integers(0, usdt("300"))))
+    state = venue(example_profile(**policies), insurance_quote=draw(st.integers(0, usdt("300"))))
     open_account(state, "book", role=LIQUIDITY)
     open_account(state, "vault", role=BACKSTOP)
     for i in range(draw(st.integers(2, 7))):

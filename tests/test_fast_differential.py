@@ -20,9 +20,9 @@ from liqspec.reference import Account, Overflow
 from liqspec.reference import equity_quote as ref_equity
 from liqspec.reference import is_liquidatable as ref_liquidatable
 from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN
-from liqspec.testing import TOY_MARKS, toy_profile, venue
+from liqspec.testing import EXAMPLE_MARKS, example_profile, venue
 
-PROFILE = toy_profile(backstop_ratio=(2, 3))
+PROFILE = example_profile(backstop_ratio=(2, 3))
 
 int64 = st.one_of(st.integers(INT64_MIN, INT64_MAX),
                   st.sampled_from([INT64_MIN, INT64_MIN + 1, -1, 0, 1, INT64_MAX - 1, INT64_MAX]),
@@ -46,7 +46,7 @@ def test_generated_venues_agree_on_every_operation(seed):
 @example(quote=8, btc=1, eth=0, btc_mark=INT64_MAX // 100, eth_mark=1)  # one past it
 # equity == MM: not liquidatable, and the liquidation price is tier 2's floor
 @example(quote=-49_800_000_000, btc=1000, eth=0, btc_mark=500_000, eth_mark=1)
-def test_toy_venue_agrees_at_int64_boundaries(quote, btc, eth, btc_mark, eth_mark):
+def test_example_venue_agrees_at_int64_boundaries(quote, btc, eth, btc_mark, eth_mark):
     positions = {m: n for m, n in (("BTC", btc), ("ETH", eth)) if n}
     acct = Account("a", quote=quote, positions=positions)
     state = venue(profile=PROFILE, marks={"BTC": btc_mark, "ETH": eth_mark})
@@ -69,8 +69,8 @@ def test_toy_venue_agrees_at_int64_boundaries(quote, btc, eth, btc_mark, eth_mar
         assert outcome(lambda: call(FAST)) == want, op
 
 
-def _toy_book(rows, marks):
-    """The toy venue at ``marks`` with an account per (quote, BTC lots, ETH lots) row, packed."""
+def _example_book(rows, marks):
+    """The example venue at ``marks`` with an account per (quote, BTC lots, ETH lots) row, packed."""
     state = venue(profile=PROFILE, marks=marks)
     for i, (quote, btc, eth) in enumerate(rows):
         state.accounts[f"a{i:03d}"] = Account(f"a{i:03d}", quote=quote, positions={
@@ -92,7 +92,7 @@ def _toy_book(rows, marks):
 def test_batch_health_agrees_row_by_row_LIQ_TRIGGER_1(rows, btc_mark, eth_mark):
     """The batch kernel (one pass: equity, maintenance, flag) equals the reference per account."""
     marks = {"BTC": btc_mark, "ETH": eth_mark}
-    state, arrays, tables = _toy_book(rows, marks)
+    state, arrays, tables = _example_book(rows, marks)
     equity, maint, flags = fast.health(arrays.quote, arrays.lots, arrays.marks, tables)
     for i, account_id in enumerate(arrays.account_ids):
         acct = state.accounts[account_id]
@@ -138,7 +138,7 @@ def test_batch_kernels_raise_on_overflow_never_wrap_LIQ_DOMAIN_1():
 
 
 def test_prices_batch_matches_single_account_calls_LIQ_PRICE_2():
-    state = venue(profile=PROFILE, marks=TOY_MARKS)
+    state = venue(profile=PROFILE, marks=EXAMPLE_MARKS)
     for i, (quote, btc) in enumerate([(-49_000_000_000, 1000), (51_000_000_000, -1000),
                                       (-294_000_000_000, 6000), (5, 0)]):
         state.accounts[f"a{i}"] = Account(f"a{i}", quote=quote,
@@ -149,7 +149,7 @@ def test_prices_batch_matches_single_account_calls_LIQ_PRICE_2():
                                                      tables, tables.column("BTC"))
     assert codes.tolist() == [0, 0, 0, 29]  # OK x3, NO_POSITION
     for i in range(3):
-        want = REFERENCE.liquidation_price(state.accounts[f"a{i}"], "BTC", TOY_MARKS, PROFILE)
+        want = REFERENCE.liquidation_price(state.accounts[f"a{i}"], "BTC", EXAMPLE_MARKS, PROFILE)
         assert (ticks[i], num[i], den[i]) == (want.ticks, want.exact.numerator,
                                               want.exact.denominator)
 
@@ -166,7 +166,7 @@ def test_batch_prices_agree_row_by_row_LIQ_PRICE_1_LIQ_PRICE_2(rows, btc_mark, e
     and ticks, or its OVERFLOW, for every row and both markets; quotes up to 10^16 take the
     128-bit remainder path."""
     marks = {"BTC": btc_mark, "ETH": eth_mark}
-    state, arrays, tables = _toy_book(rows, marks)
+    state, arrays, tables = _example_book(rows, marks)
     for kernel, reference in ((fast.liquidation_prices, REFERENCE.liquidation_price),
                               (fast.bankruptcy_prices, REFERENCE.bankruptcy_price)):
         for market in ("BTC", "ETH"):
@@ -192,7 +192,7 @@ def test_batch_prices_agree_row_by_row_LIQ_PRICE_1_LIQ_PRICE_2(rows, btc_mark, e
 
 
 def _mixed_book(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Accounts over both toy markets: a third in the first tier, a third across every tier, a
+    """Accounts over both markets of EX: a third in the first tier, a third across every tier, a
     third near the int64 edge of equity; flat positions and both sides."""
     rng = np.random.default_rng(seed)
     marks = np.array([500_000, 300_000], dtype=np.int64)
@@ -242,7 +242,7 @@ def test_health_on_the_entry_basis_over_many_blocks_agrees_with_the_reference_LI
     book of several blocks, half of it isolated first-tier positions entered away from the mark,
     equals the reference account by account, and the entry basis changes many requirements (so
     a row left on the first-tier path would be seen)."""
-    profile = toy_profile(backstop_ratio=(2, 3), maintenance_basis="entry")
+    profile = example_profile(backstop_ratio=(2, 3), maintenance_basis="entry")
     quote, lots, marks = _mixed_book(3 * 512 + 7, seed=13)
     mark_map = {"BTC": int(marks[0]), "ETH": int(marks[1])}
     rng = np.random.default_rng(14)
@@ -282,7 +282,7 @@ def test_backstop_flags_on_the_entry_basis_agree_with_the_reference_LIQ_TRIGGER_
     import random
 
     from liqspec.reference import is_below_backstop
-    profile = dataclasses.replace(toy_profile(backstop_ratio=(2, 3)), maintenance_basis="entry")
+    profile = dataclasses.replace(example_profile(backstop_ratio=(2, 3)), maintenance_basis="entry")
     marks = {"BTC": 500_000, "ETH": 300_000}
     state = venue(profile=profile, marks=marks)
     draw = random.Random(1)

@@ -2,7 +2,7 @@
 "Divergences"), each pinned: the reference's outcome, the fast path's, and that nothing else
 differs.
 
-Toy venue (liqspec.testing): a BTC lot at a BTC tick is worth 100 quote quantums; BTC's first
+The example venue EX (liqspec.testing): a BTC lot at a BTC tick is worth 100 quote quantums; BTC's first
 tier has a maintenance rate of 0.4% (4,000 ppm) and no minimum.
 """
 
@@ -14,9 +14,9 @@ import pytest
 from liqspec.fast.compare import FAST, REFERENCE, expected_fast, outcome
 from liqspec.reference import Account, Overflow
 from liqspec.reference.profile import validate_profile
-from liqspec.testing import TOY_MARKS, toy_profile, usdt, venue
+from liqspec.testing import EXAMPLE_MARKS, example_profile, usdt, venue
 
-PROFILE = toy_profile()
+PROFILE = example_profile()
 OVERFLOW = {"error": "Overflow", "code": "OVERFLOW"}
 
 
@@ -29,26 +29,26 @@ def test_a_threshold_price_beyond_int64_is_overflow_on_the_fast_path_only_LIQ_PR
     fast path answers Overflow, and expected_fast maps the reference's outcome to exactly that."""
     account = Account("a", quote=-1, positions={"BTC": 2**62})
     assert PROFILE.market("BTC").value_per_lot_tick == 100
-    bankruptcy = REFERENCE.bankruptcy_price(account, "BTC", TOY_MARKS, PROFILE)
+    bankruptcy = REFERENCE.bankruptcy_price(account, "BTC", EXAMPLE_MARKS, PROFILE)
     assert (bankruptcy.ticks, bankruptcy.exact) == (1, Fraction(1, 2**62 * 100))
-    liquidation = REFERENCE.liquidation_price(account, "BTC", TOY_MARKS, PROFILE)
+    liquidation = REFERENCE.liquidation_price(account, "BTC", EXAMPLE_MARKS, PROFILE)
     assert (liquidation.ticks, liquidation.exact) == (1, Fraction(5, 249 * 2**63))
     assert min(2**62 * 100, 249 * 2**63) > 2**63 - 1  # neither denominator fits int64
     for op, call in (("bankruptcy_price", lambda impl: impl.bankruptcy_price),
                      ("liquidation_price", lambda impl: impl.liquidation_price)):
-        want = outcome(lambda: call(REFERENCE)(account, "BTC", TOY_MARKS, PROFILE))
+        want = outcome(lambda: call(REFERENCE)(account, "BTC", EXAMPLE_MARKS, PROFILE))
         assert "ok" in want
         with pytest.raises(Overflow):
-            call(FAST)(account, "BTC", TOY_MARKS, PROFILE)
+            call(FAST)(account, "BTC", EXAMPLE_MARKS, PROFILE)
         assert expected_fast(op, want) == OVERFLOW
-        assert outcome(lambda: call(FAST)(account, "BTC", TOY_MARKS, PROFILE)) == OVERFLOW
+        assert outcome(lambda: call(FAST)(account, "BTC", EXAMPLE_MARKS, PROFILE)) == OVERFLOW
     # one lot: the same account's prices fit, and both implementations report them alike
     small = Account("b", quote=-1, positions={"BTC": 1})
     for op, name in (("bankruptcy_price", "bankruptcy_price"),
                      ("liquidation_price", "liquidation_price")):
-        want = outcome(lambda: getattr(REFERENCE, name)(small, "BTC", TOY_MARKS, PROFILE))
+        want = outcome(lambda: getattr(REFERENCE, name)(small, "BTC", EXAMPLE_MARKS, PROFILE))
         assert expected_fast(op, want) == want
-        assert outcome(lambda: getattr(FAST, name)(small, "BTC", TOY_MARKS, PROFILE)) == want
+        assert outcome(lambda: getattr(FAST, name)(small, "BTC", EXAMPLE_MARKS, PROFILE)) == want
 
 
 @pytest.mark.parametrize("change", ["min_maint_margin", "backstop_ratio"])

@@ -7,7 +7,7 @@ Each test here failed before: the reference stored the out-of-range value (a boo
 2^63 - 1, merged lots of 2^63, a funding amount of 2^63, a wallet balance beyond int64) and the
 fast path either raised Overflow later, where the reference answered a rejection, or wrapped.
 
-Toy venue (liqspec.testing): a BTC lot at a BTC tick is worth 100 quote quantums.
+The example venue EX (liqspec.testing): a BTC lot at a BTC tick is worth 100 quote quantums.
 """
 
 from dataclasses import replace
@@ -23,7 +23,7 @@ from liqspec.reference.cascade import CascadeConfig, PricePath, replace_book
 from liqspec.reference.funding import funding_owed_quote
 from liqspec.reference.ledger import transfer
 from liqspec.reference.state import INSURANCE_FUND, LIQUIDITY
-from liqspec.testing import toy_profile, usdt, venue
+from liqspec.testing import example_profile, usdt, venue
 
 OVERFLOW = {"error": "Overflow", "code": "OVERFLOW"}
 
@@ -121,7 +121,7 @@ def test_a_transfer_of_2_63_is_refused_before_any_balance_moves_LIQ_DOMAIN_1():
 def _funding_state():
     """A market where one lot at one tick is one quantum: a short of 2^62 lots at 2 ticks is
     worth exactly -2^63."""
-    unit = Market("U", base_decimals=3, price_decimals=3, tiers=toy_profile().market("BTC").tiers)
+    unit = Market("U", base_decimals=3, price_decimals=3, tiers=example_profile().market("BTC").tiers)
     profile = Profile("unit", 6, {"U": unit})
     state = venue(profile=profile, marks={"U": 2})
     state.accounts["s"] = Account("s", quote=2**62, positions={"U": -(2**62)})
@@ -153,7 +153,7 @@ def _adl_state(markets: int):
     """alice is long 1 BTC lot and bankrupt (no fund, no book); bob, the only short, has equity
     near 2^63 and holds 1 lot in each other market with a cost basis of 2^63 - 1 (far above its
     value): bob's wallet balance, quote + the cost bases, is about (markets) x 2^63."""
-    base = toy_profile(adl_ranking="pnl_margin_ratio")
+    base = example_profile(adl_ranking="pnl_margin_ratio")
     btc = base.market("BTC")
     others = {f"M{k}": replace(btc, market_id=f"M{k}", value_per_lot_tick=0)
               for k in range(1, markets)}

@@ -7,7 +7,7 @@ truncated, a Python int of 2^63 raised a bare ``OverflowError`` and a wrong dtyp
 :func:`~liqspec.fast.cascade_arrays` is fed every bad kind of input here; an int64 C-contiguous
 array goes through uncopied.
 
-Toy venue (liqspec.testing): BTC and ETH, a lot at a tick worth 100 quote quantums.
+Example venue (liqspec.testing): BTC and ETH, a lot at a tick worth 100 quote quantums.
 """
 
 import numpy as np
@@ -19,9 +19,9 @@ from liqspec.fast import domain, pack
 from liqspec.reference import LiqspecError
 from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN
 from liqspec.reference.errors import InvalidPrice, MalformedState, NotAnInteger, Overflow
-from liqspec.testing import toy_profile
+from liqspec.testing import example_profile
 
-PROFILE = toy_profile()
+PROFILE = example_profile()
 TABLES = fast.tables_for(PROFILE)
 QUOTE = np.array([10**9, 5, -7], dtype=np.int64)
 LOTS = np.array([[1, 0], [0, -2], [3, 4]], dtype=np.int64)
@@ -174,7 +174,7 @@ def test_int64_c_contiguous_arrays_are_not_copied():
 
 
 def test_results_are_those_of_the_reference_arithmetic():
-    """The checked entry points still compute: hand values on the toy venue. Account 0 holds 1
+    """The checked entry points still compute: hand values on the example venue. Account 0 holds 1
     BTC lot at 500,000 ticks (50,000 qq) on 10^9 qq; account 1 is short 2 ETH lots at 300,000
     (-60,000,000 qq) on 5 qq."""
     equity = call("equity_quotes")

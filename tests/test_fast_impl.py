@@ -2,9 +2,10 @@
 CPython's test_decimal runs each test on the C and the Python decimal), comparing results and
 the exception types and result codes.
 
-Toy venue (liqspec.testing): a BTC lot at a BTC tick is worth 100 quote quantums (1e-6 USDT);
-BTC tiers [0, 50k) 0.4% / 1%, [50k, 250k) 0.5% - 50 / 2% - 500, [250k, ...) 1% - 1,300 / 5% - 8,000;
-ETH tiers [0, 10k) 0.5% / 1%, ... Marks: BTC 50,000.0 (500,000 ticks), ETH 3,000.00 (300,000).
+The example venue EX (liqspec.testing): a BTC lot at a BTC tick is worth 100 quote quantums
+(1e-6 USDT); BTC tiers [0, 50k) 0.4% / 0.8%, [50k, 250k) 0.5% - 50 / 1% - 100, [250k, 1M) 1% -
+1,300 / 2% - 2,600, [1M, ...) 2.5% - 16,300 / 5% - 32,600; ETH one tier 0.5% / 1%. Marks: BTC
+50,000.0 (500,000 ticks), ETH 3,000.00 (300,000).
 Expected values are hand arithmetic, shown beside each assertion.
 """
 
@@ -17,16 +18,16 @@ import liqspec.fast
 from liqspec.reference import (Account, Market, OpenInterestScaling, Overflow, Profile,
                                Rejection, ResultCode, Tier)
 from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN
-from liqspec.testing import TOY_MARKS, toy_profile, usdt, venue
+from liqspec.testing import EXAMPLE_MARKS, example_profile, usdt, venue
 
-PROFILE = toy_profile()
+PROFILE = example_profile()
 
 
 def account(quote, positions):
     return Account("a", quote=quote, positions=dict(positions))
 
 
-def state_with(acct, profile=PROFILE, marks=TOY_MARKS):
+def state_with(acct, profile=PROFILE, marks=EXAMPLE_MARKS):
     state = venue(profile=profile, marks=marks)
     state.accounts[acct.account_id] = acct
     return state
@@ -55,7 +56,7 @@ def test_equity_sums_quote_and_every_position_LIQ_MARGIN_2(impl):
 
 def test_maintenance_at_a_tier_floor_is_continuous_LIQ_TIER_1_LIQ_TIER_2(impl):
     # 1 BTC at 50,000 is exactly tier 2's floor: 0.5% x 50,000 - 50 = 200 (= 0.4% x 50,000)
-    assert impl.account_maintenance_margin_quote(account(0, {"BTC": 1000}), TOY_MARKS,
+    assert impl.account_maintenance_margin_quote(account(0, {"BTC": 1000}), EXAMPLE_MARKS,
                                                  PROFILE) == usdt("200")
     # one tick below the floor (49,999.9 USDT) stays in tier 1: 0.4% x 49,999.9 = 199.9996
     below = {"BTC": 499_999, "ETH": 300_000}
@@ -64,7 +65,7 @@ def test_maintenance_at_a_tier_floor_is_continuous_LIQ_TIER_1_LIQ_TIER_2(impl):
     # 6 BTC = 300,000 USDT, tier 3: 1% x 300,000 - 1,300 = 1,700; plus 1 ETH short, 3,000 in
     # tier 1: 0.5% x 3,000 = 15: 1,715 in all (cross margin sums the positions, LIQ-TIER-5)
     assert impl.account_maintenance_margin_quote(account(0, {"BTC": 6000, "ETH": -100}),
-                                                 TOY_MARKS, PROFILE) == usdt("1715")
+                                                 EXAMPLE_MARKS, PROFILE) == usdt("1715")
 
 
 def test_half_way_requirement_rounds_up_LIQ_ROUND_1(impl):
@@ -77,9 +78,9 @@ def test_half_way_requirement_rounds_up_LIQ_ROUND_1(impl):
 
 
 def test_initial_margin_with_deduction_LIQ_TIER_3(impl):
-    # 1 BTC at 50,000, tier 2: 2% x 50,000 - 500 = 500 (= 1% x 50,000: continuous)
-    assert impl.account_initial_margin_quote(account(0, {"BTC": 1000}), TOY_MARKS,
-                                             PROFILE) == usdt("500")
+    # 1 BTC at 50,000, tier 2: 1% x 50,000 - 100 = 400 (= 0.8% x 50,000: continuous)
+    assert impl.account_initial_margin_quote(account(0, {"BTC": 1000}), EXAMPLE_MARKS,
+                                             PROFILE) == usdt("400")
 
 
 def test_open_interest_scaled_initial_margin_LIQ_TIER_4(impl):
@@ -135,7 +136,7 @@ def test_liquidation_is_strict_LIQ_TRIGGER_1(impl):
 
 
 def test_backstop_threshold_two_thirds_LIQ_TRIGGER_2(impl):
-    profile = toy_profile(backstop_ratio=(2, 3))
+    profile = example_profile(backstop_ratio=(2, 3))
     # MM 200 USDT; below the backstop iff 3 x equity < 2 x 200,000,000 = 400,000,000 quantums
     below = account(133_333_333 - usdt("50000"), {"BTC": 1000})  # 399,999,999 < 400,000,000
     above = account(133_333_334 - usdt("50000"), {"BTC": 1000})  # 400,000,002
@@ -148,7 +149,7 @@ def test_backstop_threshold_two_thirds_LIQ_TRIGGER_2(impl):
 
 def test_isolated_long_liquidation_price_by_hand_LIQ_PRICE_2(impl):
     # long 1 BTC, quote -49,000: P - 49,000 = 0.004 P -> P = 49,000 / 0.996 = 49,196.787...
-    price = impl.liquidation_price(account(-usdt("49000"), {"BTC": 1000}), "BTC", TOY_MARKS,
+    price = impl.liquidation_price(account(-usdt("49000"), {"BTC": 1000}), "BTC", EXAMPLE_MARKS,
                                    PROFILE)
     assert price.exact == Fraction(490_000 * 1000, 996)
     assert price.ticks == 491_968  # rounded up for a long (LIQ-PRICE-3)
@@ -156,7 +157,7 @@ def test_isolated_long_liquidation_price_by_hand_LIQ_PRICE_2(impl):
 
 def test_short_liquidation_price_in_the_next_tier_LIQ_PRICE_2(impl):
     # short 1 BTC, quote 51,000: tier 2 (0.5% - 50): 51,000 - P = 0.005 P - 50 -> 51,050 / 1.005
-    price = impl.liquidation_price(account(usdt("51000"), {"BTC": -1000}), "BTC", TOY_MARKS,
+    price = impl.liquidation_price(account(usdt("51000"), {"BTC": -1000}), "BTC", EXAMPLE_MARKS,
                                    PROFILE)
     assert price.exact == Fraction(510_500 * 1000, 1005)
     assert price.ticks == 507_960  # 50,796.019... rounded down for a short
@@ -165,14 +166,14 @@ def test_short_liquidation_price_in_the_next_tier_LIQ_PRICE_2(impl):
 def test_liquidation_price_switches_tier_LIQ_PRICE_2(impl):
     # long 6 BTC, quote -294,000: tier 3 (1% - 1,300): 6P - 294,000 = 0.06P - 1,300
     # -> P = 292,700 / 5.94 = 49,276.09 (notional 295,656: inside tier 3)
-    price = impl.liquidation_price(account(-usdt("294000"), {"BTC": 6000}), "BTC", TOY_MARKS,
+    price = impl.liquidation_price(account(-usdt("294000"), {"BTC": 6000}), "BTC", EXAMPLE_MARKS,
                                    PROFILE)
     assert price.exact == Fraction(2_927_000 * 100, 594)
 
 
 def test_liquidation_price_exactly_on_a_tier_floor_LIQ_PRICE_2(impl):
     # long 1 BTC whose threshold is exactly 50,000 (tier 2's floor): quote + 50,000 = 200
-    price = impl.liquidation_price(account(-usdt("49800"), {"BTC": 1000}), "BTC", TOY_MARKS,
+    price = impl.liquidation_price(account(-usdt("49800"), {"BTC": 1000}), "BTC", EXAMPLE_MARKS,
                                    PROFILE)
     assert price.exact == 500_000 and price.ticks == 500_000
 
@@ -180,26 +181,26 @@ def test_liquidation_price_exactly_on_a_tier_floor_LIQ_PRICE_2(impl):
 def test_cross_liquidation_price_holds_other_markets_at_their_marks_LIQ_PRICE_2(impl):
     # long 0.1 BTC, short 1 ETH, quote 0: C = 0 - 3,000 = -3,000, M_o = 0.5% x 3,000 = 15.
     # 0.1 P - 3,000 = 15 + 0.0004 P -> P = 3,015 / 0.0996 = 30,271.08... (tier 1: 3,027 notional)
-    price = impl.liquidation_price(account(0, {"BTC": 100, "ETH": -100}), "BTC", TOY_MARKS,
+    price = impl.liquidation_price(account(0, {"BTC": 100, "ETH": -100}), "BTC", EXAMPLE_MARKS,
                                    PROFILE)
     assert price.exact == Fraction(30_150 * 10**4, 996)  # 3,015 / 0.0996 USDT in 0.1-USDT ticks
     assert price.ticks == 302_711
 
 
 def test_bankruptcy_prices_and_no_threshold_LIQ_PRICE_1(impl):
-    assert impl.bankruptcy_price(account(-usdt("49000"), {"BTC": 1000}), "BTC", TOY_MARKS,
+    assert impl.bankruptcy_price(account(-usdt("49000"), {"BTC": 1000}), "BTC", EXAMPLE_MARKS,
                                  PROFILE).exact == 490_000
-    short = impl.bankruptcy_price(account(usdt("50500.05"), {"BTC": -1000}), "BTC", TOY_MARKS,
+    short = impl.bankruptcy_price(account(usdt("50500.05"), {"BTC": -1000}), "BTC", EXAMPLE_MARKS,
                                   PROFILE)
     assert short.exact == Fraction(505_000_5, 10) and short.ticks == 505_000  # floors
     funded = account(usdt("1"), {"BTC": 1000})  # never bankrupt nor liquidated: 0
-    assert impl.bankruptcy_price(funded, "BTC", TOY_MARKS, PROFILE).ticks == 0
-    assert impl.liquidation_price(funded, "BTC", TOY_MARKS, PROFILE).exact == 0
+    assert impl.bankruptcy_price(funded, "BTC", EXAMPLE_MARKS, PROFILE).ticks == 0
+    assert impl.liquidation_price(funded, "BTC", EXAMPLE_MARKS, PROFILE).exact == 0
 
 
 def test_price_of_a_missing_position_is_rejected_LIQ_PRICE_1(impl):
     with pytest.raises(Rejection) as raised:
-        impl.liquidation_price(account(0, {"ETH": 1}), "BTC", TOY_MARKS, PROFILE)
+        impl.liquidation_price(account(0, {"ETH": 1}), "BTC", EXAMPLE_MARKS, PROFILE)
     assert raised.value.code == ResultCode.NO_POSITION
 
 

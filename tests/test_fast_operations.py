@@ -11,7 +11,7 @@ Each hand case runs on liqspec.reference and on liqspec.fast and asserts hand-co
 generated venues and operation sequences and require equal receipts (journal entries included),
 equal result codes and exception types, and equal resulting states.
 
-Toy venue (liqspec.testing): one BTC lot (0.001 BTC) at one tick (0.1 USDT) is worth 100 quote
+The example venue EX (liqspec.testing): one BTC lot (0.001 BTC) at one tick (0.1 USDT) is worth 100 quote
 quantums; BTC maintenance 0.4% below 50,000 USDT of notional, liquidation fee 1.25%.
 """
 
@@ -35,7 +35,7 @@ from liqspec.reference.invariants import all_violations
 from liqspec.reference.profiles import PROFILES, get_profile
 from liqspec.reference.state import BACKSTOP, LIQUIDITY, TRADER
 from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN
-from liqspec.testing import open_long, toy_profile, usdt, venue
+from liqspec.testing import open_long, example_profile, usdt, venue
 
 REFERENCE, FAST = IMPLEMENTATIONS["reference"], IMPLEMENTATIONS["fast"]
 
@@ -140,7 +140,7 @@ def test_deposit_rejections_change_nothing_LIQ_DEPOSIT_1_LIQ_DOMAIN_3(impl, acco
 
 def long_alice(lots=100, carol_deposit=None):
     """alice: 1,000 USDT and ``lots`` BTC lots bought from bob at 50,000 (100 lots: notional
-    5,000 USDT, IM 1% = 50 USDT, so 950 USDT free); carol optionally 100 lots on
+    5,000 USDT, IM 0.8% = 40 USDT, so 960 USDT free); carol optionally 100 lots on
     ``carol_deposit``."""
     state = venue(deposits={"alice": usdt("1000"), "bob": usdt("1000000")})
     open_long(state, "alice", "bob", "BTC", lots)
@@ -155,13 +155,13 @@ def test_withdraw_up_to_free_collateral_LIQ_WITHDRAW_1_LIQ_MARGIN_5(impl):
     state = long_alice()
     before = state.snapshot()
     with pytest.raises(Rejection) as error:
-        impl.withdraw(state, "alice", usdt("950") + 1)  # one quantum past the free 950 USDT
+        impl.withdraw(state, "alice", usdt("960") + 1)  # one quantum past the free 960 USDT
     assert error.value.code == ResultCode.INSUFFICIENT_FREE_COLLATERAL
     assert state.snapshot() == before
-    receipt = impl.withdraw(state, "alice", usdt("950"))
-    assert receipt.entries == (Transfer(state.seq, "alice", OUTSIDE, usdt("950"),
+    receipt = impl.withdraw(state, "alice", usdt("960"))
+    assert receipt.entries == (Transfer(state.seq, "alice", OUTSIDE, usdt("960"),
                                         "LIQ-WITHDRAW-1"),)
-    assert state.account("alice").quote == usdt("1000") - usdt("5000") - usdt("950")
+    assert state.account("alice").quote == usdt("1000") - usdt("5000") - usdt("960")
     assert free_collateral_quote(state, state.account("alice")) == 0
 
 
@@ -229,34 +229,34 @@ def test_trade_fills_and_books_cost_LIQ_TRADE_1(impl):
 
 
 def test_trade_at_exactly_initial_margin_LIQ_TRADE_2_LIQ_TIER_3(impl):
-    # 1,500 lots at 50,000 = 75,000 USDT, tier 2: 2% - 500 = 1,000 USDT = alice's equity: allowed;
-    # 1,501 lots: ceil(2% x 75,050) - 500 = 1,001 USDT > 1,000: refused
+    # 2,200 lots at 50,000 = 110,000 USDT, tier 2: 1% - 100 = 1,000 USDT = alice's equity:
+    # allowed; 2,201 lots: 1% x 110,050 - 100 = 1,000.5 USDT > 1,000: refused
     state = venue(deposits={"alice": usdt("1000"), "bob": usdt("1000000")})
     before = state.snapshot()
     with pytest.raises(Rejection) as error:
-        impl.trade(state, "alice", "bob", "BTC", 1501, 500_000)
+        impl.trade(state, "alice", "bob", "BTC", 2201, 500_000)
     assert error.value.code == ResultCode.INSUFFICIENT_INITIAL_MARGIN
     assert state.snapshot() == before
-    assert impl.trade(state, "alice", "bob", "BTC", 1500, 500_000).code == ResultCode.OK
+    assert impl.trade(state, "alice", "bob", "BTC", 2200, 500_000).code == ResultCode.OK
 
 
 def test_reducing_trade_exemption_LIQ_TRADE_2(impl):
-    # alice long 1,500 lots at 50,000 on 1,000 USDT; at 49,900 equity is 985 USDT, below IM
-    # (74,850 x 2% - 500 = 997). Selling 1 lot at 49,900 keeps equity and shrinks MM (eq - MM
-    # 660.75 -> 660.9995 USDT): allowed. Selling 1 lot at 40,000 costs 9.9 USDT (eq - MM
-    # 651.0995 < 660.9995): refused. Selling 3,000 lots flips the position: not a reduction.
+    # alice long 2,200 lots (2.2 BTC) at 50,000 on 1,000 USDT; at 49,900 equity is 780 USDT,
+    # below IM (109,780 x 1% - 100 = 997.8). Selling 1 lot at 49,900 keeps equity and shrinks MM
+    # (eq - MM 281.1 -> 281.3495 USDT): allowed. Selling 1 lot at 40,000 costs 9.9 USDT (eq - MM
+    # 271.4495 < 281.1): refused. Selling 4,400 lots flips the position: not a reduction.
     state = venue(deposits={"alice": usdt("1000"), "bob": usdt("1000000")})
-    open_long(state, "alice", "bob", "BTC", 1500)
+    open_long(state, "alice", "bob", "BTC", 2200)
     set_mark(state, "BTC", 499_000)
     before = state.snapshot()
     for lots, price, code in ((1, 400_000, ResultCode.REDUCE_ONLY_WORSENS_HEALTH),
-                              (3000, 499_000, ResultCode.INSUFFICIENT_INITIAL_MARGIN)):
+                              (4400, 499_000, ResultCode.INSUFFICIENT_INITIAL_MARGIN)):
         with pytest.raises(Rejection) as error:
             impl.trade(state, "bob", "alice", "BTC", lots, price)
         assert error.value.code == code
         assert state.snapshot() == before
     impl.trade(state, "bob", "alice", "BTC", 1, 499_000)
-    assert state.account("alice").position("BTC") == 1499
+    assert state.account("alice").position("BTC") == 2199
 
 
 def test_trade_rejections_in_reference_order_LIQ_RESULT_2(impl):
@@ -292,9 +292,9 @@ def test_trade_balance_overflow_LIQ_DOMAIN_1(impl):
 
 
 def oi_scaled_profile():
-    """The toy venue with dYdX-style open-interest scaling on BTC: the initial fraction rises
-    from 1% to 100% as open interest goes from 10,000 to 110,000 USDT."""
-    profile = toy_profile()
+    """The example venue with dYdX-style open-interest scaling on BTC: the initial fraction rises
+    from 0.8% to 100% as open interest goes from 10,000 to 110,000 USDT."""
+    profile = example_profile()
     btc = replace(profile.markets["BTC"],
                   oi_scaling=OpenInterestScaling(usdt("10000"), usdt("110000")))
     return replace(profile, markets={**profile.markets, "BTC": btc})
@@ -302,9 +302,9 @@ def oi_scaled_profile():
 
 def test_trade_margin_at_post_trade_open_interest_LIQ_TIER_4(impl):
     # 600 lots at 50,000: 30,000 USDT of open interest after the trade, 20% of the way up, so
-    # the fraction is 1% + 20% x 99% = 20.8%: IM = 6,240 USDT. alice with 6,240 USDT may trade,
-    # with one quantum less she may not.
-    state = venue(oi_scaled_profile(), deposits={"alice": usdt("6240") - 1,
+    # the fraction is 0.8% + 20% x 99.2% = 20.64%: IM = 6,192 USDT. alice with 6,192 USDT may
+    # trade, with one quantum less she may not.
+    state = venue(oi_scaled_profile(), deposits={"alice": usdt("6192") - 1,
                                                  "bob": usdt("1000000")})
     with pytest.raises(Rejection) as error:
         impl.trade(state, "alice", "bob", "BTC", 600, 500_000)
@@ -401,7 +401,7 @@ def test_fee_at_rate_rounds_up_LIQ_FEE_1_LIQ_ROUND_1(impl):
 
 
 def test_all_surplus_fee_takes_everything_above_bankruptcy_LIQ_FEE_1(impl):
-    state = alice_long(toy_profile(fee_policy="all_surplus"), mark=490_500)
+    state = alice_long(example_profile(fee_policy="all_surplus"), mark=490_500)
     # sold 400 lots at 49,050 against bankruptcy 49,000: gain 400 x 100 x 500 = 20,000,000
     receipt = impl.liquidate(state, "alice", "BTC", "lp", 490_500, 400)
     assert receipt.amounts["fee"] == usdt("20")
@@ -410,7 +410,7 @@ def test_all_surplus_fee_takes_everything_above_bankruptcy_LIQ_FEE_1(impl):
 def test_all_surplus_fee_rounds_up_a_fractional_bankruptcy_LIQ_FEE_1_LIQ_ROUND_1(impl):
     # quote -49,000,000,001 on 1,000 lots: bankruptcy 490,000.00001 ticks; selling 3 lots at
     # 491,000 gains 3 x 100 x (491,000 - 490,000.00001) = 299,999.997 -> 300,000 (rounded up)
-    state = alice_long(toy_profile(fee_policy="all_surplus"), mark=491_000)
+    state = alice_long(example_profile(fee_policy="all_surplus"), mark=491_000)
     state.account("alice").quote -= 1
     receipt = impl.liquidate(state, "alice", "BTC", "lp", 491_000, 3)
     assert receipt.amounts["fee"] == 300_000
@@ -453,7 +453,7 @@ def test_liquidation_rejections_change_nothing_LIQ_EXEC_2_LIQ_RESULT_1(impl, cas
         args[2] = "alice"
     elif case == "counterparty_margin":
         open_account(state, "poor")
-        deposit(state, "poor", usdt("100"))  # 100 USDT cannot carry 49,100 of BTC (IM 1%)
+        deposit(state, "poor", usdt("100"))  # 100 USDT cannot carry 49,100 of BTC (IM 0.8%)
         args[2] = "poor"
     before = state.snapshot()
     with pytest.raises(Rejection) as error:
@@ -545,7 +545,7 @@ def test_market_order_without_book_or_liquidity_LIQ_BOOK_2(impl):
 # -- backstop (LIQ-BACKSTOP-1) ---------------------------------------------------------------------
 
 def test_backstop_takes_positions_and_remaining_equity_LIQ_BACKSTOP_1(impl):
-    state = alice_long(toy_profile(backstop_ratio=(2, 3)), mark=490_500)
+    state = alice_long(example_profile(backstop_ratio=(2, 3)), mark=490_500)
     # at 49,050: equity 50 < 2/3 x 196.2 = 130.8: the vault takes 1 BTC at 49,050 and 50 USDT
     receipt = impl.backstop_liquidate(state, "alice", "vault")
     assert receipt.amounts == {"taken_quote": usdt("50")}
@@ -562,7 +562,7 @@ def test_backstop_takes_positions_and_remaining_equity_LIQ_BACKSTOP_1(impl):
     ("bs", 490_500, "alice", ResultCode.SAME_ACCOUNT),
 ])
 def test_backstop_rejections_LIQ_BACKSTOP_1(impl, profile, mark, vault, code):
-    state = alice_long(toy_profile(backstop_ratio=(2, 3)) if profile else None, mark=mark)
+    state = alice_long(example_profile(backstop_ratio=(2, 3)) if profile else None, mark=mark)
     before = state.snapshot()
     with pytest.raises(Rejection) as error:
         impl.backstop_liquidate(state, "alice", vault)
@@ -596,7 +596,7 @@ def bankrupt_alice(profile=None, insurance="100", mark=485_000):
     ("pro_rata", [("bob", 667), ("carol", 333)]),
 ])
 def test_deleverage_by_ranking_LIQ_ADL_2_LIQ_ADL_3(impl, ranking, expected):
-    state = bankrupt_alice(toy_profile(adl_ranking=ranking))
+    state = bankrupt_alice(example_profile(adl_ranking=ranking))
     receipt = impl.deleverage(state, "alice", "BTC")
     fills = [(e.seller, e.lots) if e.buyer == "alice" else (e.buyer, e.lots)
              for e in receipt.entries if type(e).__name__ == "Fill"]
@@ -616,15 +616,15 @@ def test_deleverage_bankruptcy_value_LIQ_ADL_4(impl):
 
 
 def test_deleverage_seeded_order_agrees_LIQ_ADL_2(impl):
-    state = bankrupt_alice(toy_profile(adl_ranking="seeded", adl_seed=7))
+    state = bankrupt_alice(example_profile(adl_ranking="seeded", adl_seed=7))
     receipt = impl.deleverage(state, "alice", "BTC")
     assert sum(e.lots for e in receipt.entries if type(e).__name__ == "Fill") == 1000
-    run_both(bankrupt_alice(toy_profile(adl_ranking="seeded", adl_seed=2**70 + 3)),
+    run_both(bankrupt_alice(example_profile(adl_ranking="seeded", adl_seed=2**70 + 3)),
              "deleverage", "alice", "BTC")
 
 
 def test_deleverage_at_mark_leaves_the_deficit_to_settle_LIQ_ADL_4(impl):
-    state = bankrupt_alice(toy_profile(adl_price="mark"), insurance="100")
+    state = bankrupt_alice(example_profile(adl_price="mark"), insurance="100")
     receipt = impl.deleverage(state, "alice", "BTC")
     # at the mark alice receives 48,500 and is left with -500: the fund pays 100, 400 written off
     assert (receipt.amounts["fund_paid"], receipt.amounts["written_off"]) == (usdt("100"),
@@ -644,7 +644,7 @@ def test_deleverage_rejections_change_nothing_LIQ_ADL_1(impl, case, code):
     elif case == "fund_covers":
         state = bankrupt_alice(insurance="500")  # equity -500 >= -500
     elif case == "socialize_profile":
-        state = bankrupt_alice(toy_profile(bad_debt_policy="socialize"))
+        state = bankrupt_alice(example_profile(bad_debt_policy="socialize"))
     else:
         state, market = bankrupt_alice(), "ETH"
     before = state.snapshot()
@@ -658,7 +658,7 @@ def test_deleverage_rejections_change_nothing_LIQ_ADL_1(impl, case, code):
 
 def with_bad_debt():
     """alice long 1 BTC from 50,000 with 1,000 USDT sold at 48,960: 40 USDT of bad debt."""
-    state = venue(toy_profile(bad_debt_policy="socialize"),
+    state = venue(example_profile(bad_debt_policy="socialize"),
                   deposits={"alice": usdt("1000"), "bob": usdt("100000"), "carol": usdt("100000"),
                             "lp": usdt("1000000")})
     open_long(state, "alice", "lp", "BTC", 1000)
@@ -712,7 +712,7 @@ def test_deleverage_counterparty_balance_at_the_int64_limits_LIQ_DOMAIN_1():
     bankruptcy value. With his quote near INT64_MAX paying is fine; near INT64_MIN it leaves
     int64, and both implementations raise Overflow and leave the state unchanged (run_both).
     (Holders are left unbalanced on purpose: only bob's balance is at the edge.)"""
-    state = bankrupt_alice(toy_profile(adl_ranking="pro_rata"))
+    state = bankrupt_alice(example_profile(adl_ranking="pro_rata"))
     state.account("bob").quote = INT64_MAX - 1
     (kind, receipt), _ = run_both(state, "deleverage", "alice", "BTC")
     assert kind == "ok" and receipt.amounts["counterparties"] == 2
@@ -740,7 +740,7 @@ def venues(draw):
     """A venue built by the reference's own operations: traders with random deposits and
     leverage (some isolated), a book account, a vault, a fund, positions opened by trades at
     prices near the mark, then a price move and optional books."""
-    profile = toy_profile(**draw(POLICIES))
+    profile = example_profile(**draw(POLICIES))
     n = draw(st.integers(2, 6))
     state = venue(profile, insurance_quote=draw(st.sampled_from([0, 1, usdt("50"), usdt("5000")])))
     open_account(state, "book", role=LIQUIDITY)
@@ -948,7 +948,7 @@ def test_deleverage_rankings_differential_LIQ_ADL_2_LIQ_ADL_3_LIQ_ADL_4(
     """alice long at 3% margin (1.5 USDT per 50-USDT lot, 40 USDT for ETH) against shorts of
     random size, margin and entry price: every ranking and both ADL prices give the same
     allocation, fills, settlements and state."""
-    profile = toy_profile(adl_ranking=ranking, adl_price=adl_price, adl_seed=seed)
+    profile = example_profile(adl_ranking=ranking, adl_price=adl_price, adl_seed=seed)
     deposits = {"alice": alice_lots * usdt("1.5") + usdt("40"), "dave": usdt("10000000")}
     deposits.update({f"s{i}": margin for i, (_, margin, _) in enumerate(shorts)})
     state = venue(profile, deposits=deposits, insurance_quote=insurance)
@@ -973,7 +973,7 @@ def test_write_off_and_socialize_differential_LIQ_SOCIAL_1_LIQ_SOCIAL_2(bob, car
                                                                          insurance):
     """alice's long sold below bankruptcy beyond a small fund; the write-off is charged to the
     shorts pro rata, rounding up, the residual swept: the same on both implementations."""
-    state = venue(toy_profile(bad_debt_policy="socialize"),
+    state = venue(example_profile(bad_debt_policy="socialize"),
                   deposits={"alice": usdt("1000"), "bob": usdt("100000"),
                             "carol": usdt("100000"), "lp": usdt("10000000")},
                   insurance_quote=insurance)

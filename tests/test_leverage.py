@@ -21,7 +21,7 @@ from liqspec.reference.invariants import all_violations
 from liqspec.reference.margin import notional_quote
 from liqspec.reference.prices import round_for_display
 from liqspec.reference.profiles import get_profile, hyperliquid_tiers
-from liqspec.testing import TOY_MARKS, implementation, toy_profile, usdt, venue
+from liqspec.testing import EXAMPLE_MARKS, implementation, example_profile, usdt, venue
 
 #: the reference's operations, for the tests that are about it alone
 REFERENCE = implementation("reference")
@@ -122,24 +122,24 @@ def test_tier_maximum_gives_back_the_published_maximum_LIQ_LEVERAGE_1():
 @pytest.mark.rule("LIQ-LEVERAGE-4")
 def test_rejected_leverage_changes_nothing_LIQ_LEVERAGE_1_LIQ_LEVERAGE_4(impl):
     """0x, 10^6 + 1 and a boolean are outside the domain; above the tier's maximum is
-    LEVERAGE_ABOVE_TIER_MAX, at the flat account's tier 1 (toy BTC: 1% initial, 100x) and at an
-    open position's tier (1 BTC at 50,000: tier 2, 2%, 50x); each leaves the state as it was, on
+    LEVERAGE_ABOVE_TIER_MAX, at the flat account's tier 1 (EX's BTC: 0.8% initial, 125x) and at an
+    open position's tier (1 BTC at 50,000: tier 2, 1%, 100x); each leaves the state as it was, on
     both implementations. Rules: LIQ-LEVERAGE-1, LIQ-LEVERAGE-4, LIQ-RESULT-1."""
     state = venue(deposits={"alice": usdt("10000"), "bob": usdt("1000000")})
     for bad in (0, -1, 10**6 + 1):
         refused(state, ResultCode.INVALID_LEVERAGE, impl.set_leverage, "alice", "BTC", bad)
     refused(state, ResultCode.NOT_AN_INTEGER, impl.set_leverage, "alice", "BTC", True)
-    refused(state, ResultCode.LEVERAGE_ABOVE_TIER_MAX, impl.set_leverage, "alice", "BTC", 101)
+    refused(state, ResultCode.LEVERAGE_ABOVE_TIER_MAX, impl.set_leverage, "alice", "BTC", 126)
+    impl.set_leverage(state, "alice", "BTC", 125)
     impl.set_leverage(state, "alice", "BTC", 100)
-    impl.set_leverage(state, "alice", "BTC", 50)
     impl.trade(state, "alice", "bob", "BTC", 1_000, 500_000)
-    refused(state, ResultCode.LEVERAGE_ABOVE_TIER_MAX, impl.set_leverage, "alice", "BTC", 51)
+    refused(state, ResultCode.LEVERAGE_ABOVE_TIER_MAX, impl.set_leverage, "alice", "BTC", 101)
     refused(state, ResultCode.UNKNOWN_ACCOUNT, impl.set_leverage, "mallory", "BTC", 0)
     refused(state, ResultCode.UNKNOWN_MARKET, impl.set_leverage, "alice", "DOGE", 0)
     impl.open_account(state, "iso", isolated_market="ETH")
     refused(state, ResultCode.ISOLATED_MARKET_MISMATCH, impl.set_leverage, "iso", "BTC", 10)
     # opening at a leverage: the same checks, nothing opened
-    for bad, code in ((0, ResultCode.INVALID_LEVERAGE), (101, ResultCode.LEVERAGE_ABOVE_TIER_MAX)):
+    for bad, code in ((0, ResultCode.INVALID_LEVERAGE), (126, ResultCode.LEVERAGE_ABOVE_TIER_MAX)):
         refused(state, code, open_isolated_at_leverage, "new", "BTC", 100, 500_000, bad, "bob")
     assert "new" not in state.accounts
     with pytest.raises(InvalidLeverage):
@@ -148,7 +148,7 @@ def test_rejected_leverage_changes_nothing_LIQ_LEVERAGE_1_LIQ_LEVERAGE_4(impl):
 
 @pytest.mark.rule("LIQ-LEVERAGE-2")
 def test_cross_leverage_sets_the_initial_requirement_of_new_positions_LIQ_LEVERAGE_2(impl):
-    """At 20x, 1 BTC at 50,000 requires exactly 2,500 USDT (the venue's own is 500): with 2,500
+    """At 20x, 1 BTC at 50,000 requires exactly 2,500 USDT (the venue's own is 400): with 2,500
     USDT alice buys it, with one quantum less she cannot (INSUFFICIENT_INITIAL_MARGIN), on both
     implementations. Rule: LIQ-LEVERAGE-2 (through LIQ-TRADE-2)."""
     for funds, outcome in ((usdt("2500"), None),
@@ -165,21 +165,21 @@ def test_cross_leverage_sets_the_initial_requirement_of_new_positions_LIQ_LEVERA
             refused(state, outcome, impl.trade, "alice", "bob", "BTC", 1_000, 500_000)
     state = venue()
     btc = state.market("BTC")
-    assert initial_margin_quote(btc, usdt("50000")) == usdt("500")  # 2% - 500 deduction
+    assert initial_margin_quote(btc, usdt("50000")) == usdt("400")  # 1% - 100 deduction
 
 
 @pytest.mark.rule("LIQ-LEVERAGE-2")
 def test_the_tier_caps_a_leverage_chosen_in_a_lower_tier_LIQ_LEVERAGE_2(impl):
-    """100x chosen while flat (tier 1 allows it); at 6 BTC (300,000 USDT, tier 3, 5% initial)
-    the requirement is the tier's own, 300,000 x 5% - 8,000 = 7,000 USDT, not 3,000; withdrawing
+    """100x chosen while flat (tier 1 allows it); at 6 BTC (300,000 USDT, tier 3, 2% initial)
+    the requirement is the tier's own, 300,000 x 2% - 2,600 = 3,400 USDT, not 3,000; withdrawing
     above what that leaves is refused on both implementations. Rule: LIQ-LEVERAGE-2."""
-    state = venue(deposits={"alice": usdt("7500"), "bob": usdt("10000000")})
+    state = venue(deposits={"alice": usdt("3900"), "bob": usdt("10000000")})
     impl.set_leverage(state, "alice", "BTC", 100)
     impl.trade(state, "alice", "bob", "BTC", 6_000, 500_000)
     alice = state.account("alice")
     venue_own = initial_margin_quote(state.market("BTC"), usdt("300000"))
     assert impl.account_initial_margin_quote(alice, state.marks, state.profile) == venue_own
-    assert venue_own == usdt("7000")
+    assert venue_own == usdt("3400")
     free = impl.free_collateral_quote(state, alice)
     assert free == usdt("500")
     refused(state, ResultCode.INSUFFICIENT_FREE_COLLATERAL, impl.withdraw, "alice", free + 1)
@@ -192,7 +192,7 @@ def test_the_tier_caps_a_leverage_chosen_in_a_lower_tier_LIQ_LEVERAGE_2(impl):
 def test_requirement_at_leverage_is_the_ceiling_or_the_venues_LIQ_LEVERAGE_2(notional, leverage):
     """ceil(N / L), never below the venue's own; the venue's own without a leverage; never below
     N / L exactly (a rounding toward the account would fail here). Rule: LIQ-LEVERAGE-2."""
-    btc = toy_profile().market("BTC")
+    btc = example_profile().market("BTC")
     venue_own = initial_margin_quote(btc, notional)
     required = initial_margin_at_leverage_quote(btc, notional, leverage)
     if leverage is None:
@@ -250,9 +250,9 @@ def test_open_account_at_a_balance_and_positions_LIQ_ACCOUNT_3(impl):
     refused(state, ResultCode.INVALID_PRICE, open_account_at, "dan", 0, {"BTC": (1, 0)}, "bob")
     refused(state, ResultCode.UNKNOWN_ACCOUNT, open_account_at, "dan", 0, {}, "nobody")
     refused(state, ResultCode.MALFORMED_STATE, open_account_at, "carol", 0, {}, "bob")
-    # the leverage is checked at the entry notional: 2 BTC at 48,000 is in tier 2 (50x)
+    # the leverage is checked at the entry notional: 2 BTC at 48,000 is in tier 2 (100x)
     refused(state, ResultCode.LEVERAGE_ABOVE_TIER_MAX, open_account_at, "dan", 0,
-            {"BTC": (2_000, 480_000)}, "bob", leverage={"BTC": 51})
+            {"BTC": (2_000, 480_000)}, "bob", leverage={"BTC": 101})
 
 
 def test_codec_writes_leverage_only_when_chosen_LIQ_LEVERAGE_1(impl):
@@ -266,7 +266,7 @@ def test_codec_writes_leverage_only_when_chosen_LIQ_LEVERAGE_1(impl):
     assert written["alice"]["leverage"] == {"BTC": "20"}
     back = codec.state_from_json(state.profile, data)
     assert back.snapshot() == state.snapshot()
-    assert dict(TOY_MARKS) == back.marks
+    assert dict(EXAMPLE_MARKS) == back.marks
 
 
 @pytest.mark.rule("LIQ-LEVERAGE-1")

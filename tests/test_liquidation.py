@@ -12,7 +12,7 @@ import pytest
 from liqspec.reference import (INSURANCE_FUND, SOCIALIZED_LOSS, Account, Rejection, ResultCode,
                                liquidation_size_lots)
 from liqspec.reference.invariants import all_violations
-from liqspec.testing import open_long, toy_profile, usdt, venue
+from liqspec.testing import open_long, example_profile, usdt, venue
 
 
 def alice_long(impl, profile=None, insurance="0", lp_deposit="1000000", mark=491_000):
@@ -45,7 +45,7 @@ def test_flat_account_is_never_liquidatable_LIQ_TRIGGER_1(impl):
 
 
 def test_backstop_threshold_two_thirds_exact_LIQ_TRIGGER_2(impl):
-    profile = toy_profile(backstop_ratio=(2, 3))
+    profile = example_profile(backstop_ratio=(2, 3))
     # MM = 196 USDT at 49,000; 2/3 of it is 130.666..: 130.666666 is below, 130.666667 is not
     state, x = with_account(-usdt("49000") + usdt("130.666666"), {"BTC": 1000}, profile)
     assert impl.is_below_backstop(x, state)
@@ -62,7 +62,7 @@ def test_size_full_policy_LIQ_EXEC_1(impl):
 
 
 def test_size_portion_policy_LIQ_EXEC_1():
-    profile = toy_profile(liquidation_size="portion", portion_ppm=200_000,
+    profile = example_profile(liquidation_size="portion", portion_ppm=200_000,
                           portion_threshold_quote=usdt("100000"))
     state, big = with_account(0, {"BTC": 3001}, profile, mark=500_000)  # 150,050 notional
     assert liquidation_size_lots(big, "BTC", state) == 601  # ceil(3001 * 20%) = ceil(600.2)
@@ -71,7 +71,7 @@ def test_size_portion_policy_LIQ_EXEC_1():
 
 
 def test_size_tier_step_policy_LIQ_EXEC_1():
-    profile = toy_profile(liquidation_size="tier_step")
+    profile = example_profile(liquidation_size="tier_step")
     # 6 BTC at 50,000 = 300,000 (tier 3, floor 250,000): keep the most lots below 250,000,
     # i.e. ceil(250,000 / 50) - 1 = 4,999 lots, so close 1,001
     state, x = with_account(0, {"BTC": 6000}, profile, mark=500_000)
@@ -111,11 +111,11 @@ def test_fee_rounds_up_LIQ_FEE_1_LIQ_ROUND_1(impl):
 
 
 def test_all_surplus_fee_takes_everything_above_bankruptcy_LIQ_FEE_1(impl):
-    state = alice_long(impl, toy_profile(fee_policy="all_surplus"))
+    state = alice_long(impl, example_profile(fee_policy="all_surplus"))
     receipt = impl.liquidate(state, "alice", "BTC", "lp", 491_000)
     # bankruptcy 49,000, fill 49,100: 1 BTC x 100 = 100 USDT to the fund (BitMEX, Bybit)
     assert receipt.amounts["fee"] == usdt("100")
-    state = alice_long(impl, toy_profile(fee_policy="all_surplus"))
+    state = alice_long(impl, example_profile(fee_policy="all_surplus"))
     receipt = impl.liquidate(state, "alice", "BTC", "lp", 497_000, lots=500)
     # half the position at 49,700: gain over bankruptcy 0.5 x 700 = 350, surplus is larger
     assert receipt.amounts["fee"] == usdt("350")
@@ -157,7 +157,7 @@ def test_healthy_account_is_not_liquidated_LIQ_INV_5_LIQ_EXEC_2(impl):
 
 
 def test_size_beyond_policy_rejected_LIQ_EXEC_2(impl):
-    state = alice_long(impl, toy_profile(liquidation_size="portion", portion_ppm=100_000,
+    state = alice_long(impl, example_profile(liquidation_size="portion", portion_ppm=100_000,
                                    portion_threshold_quote=0))
     before = state.snapshot()
     with pytest.raises(Rejection) as error:
@@ -187,7 +187,7 @@ def test_partial_step_progresses_LIQ_INV_6(impl):
 
 
 def test_backstop_takes_positions_and_remaining_equity_LIQ_BACKSTOP_1(impl):
-    profile = toy_profile(backstop_ratio=(2, 3))
+    profile = example_profile(backstop_ratio=(2, 3))
     state = alice_long(impl, profile, mark=490_800)  # equity 80 < 2/3 x 196.32
     vault_quote = state.account("vault").quote
     receipt = impl.backstop_liquidate(state, "alice", "vault")
@@ -201,7 +201,7 @@ def test_backstop_takes_positions_and_remaining_equity_LIQ_BACKSTOP_1(impl):
 
 def test_backstop_requires_threshold_and_policy_LIQ_BACKSTOP_1(impl):
     # at 49,150 equity is 150 and maintenance 196.6: liquidatable, but 150 >= 2/3 x 196.6 = 131.07
-    state = alice_long(impl, toy_profile(backstop_ratio=(2, 3)), mark=491_500)
+    state = alice_long(impl, example_profile(backstop_ratio=(2, 3)), mark=491_500)
     assert impl.is_liquidatable(state.account("alice"), state)
     with pytest.raises(Rejection) as error:
         impl.backstop_liquidate(state, "alice", "vault")
@@ -216,7 +216,7 @@ def test_backstop_requires_threshold_and_policy_LIQ_BACKSTOP_1(impl):
 
 
 def test_isolated_vault_cannot_take_other_markets_LIQ_BACKSTOP_1_LIQ_ACCOUNT_2(impl):
-    state = venue(toy_profile(backstop_ratio=(2, 3)), deposits={"alice": usdt("1000"),
+    state = venue(example_profile(backstop_ratio=(2, 3)), deposits={"alice": usdt("1000"),
                                                                 "bob": usdt("100000")})
     impl.open_account(state, "btc-vault", isolated_market="BTC", role="backstop")
     open_long(state, "alice", "bob", "ETH", 1000)  # 10 ETH at 3,000

@@ -1,8 +1,9 @@
 """Notional, equity, PnL, cost basis, tiers and requirements (LIQ-MARGIN-*, LIQ-TIER-*).
 
-Toy venue (liqspec.testing): one BTC lot (0.001 BTC) at one tick (0.1 USDT) is worth 100 quote
-quantums; BTC tiers: [0, 50k) 0.4%/1%, [50k, 250k) 0.5%/2% (maintenance deduction 50 USDT),
-[250k, ...) 1%/5% (deduction 50 + 250,000 * 0.5% = 1,300 USDT: Binance's published cum rule).
+The example venue EX (liqspec.testing): one BTC lot (0.001 BTC) at one tick (0.1 USDT) is worth
+100 quote quantums; BTC tiers: [0, 50k) 0.4%/0.8%, [50k, 250k) 0.5%/1% (maintenance deduction 50
+USDT), [250k, 1M) 1%/2% (deduction 50 + 250,000 * 0.5% = 1,300 USDT: Binance's published cum
+rule), [1M, ...) 2.5%/5% (deduction 16,300 USDT).
 """
 
 import pytest
@@ -12,9 +13,9 @@ from liqspec.reference import (MalformedState, Market, OpenInterestScaling, Tier
                                position_value_quote, tier_for, unrealized_pnl_quote)
 from liqspec.reference.margin import oi_scaled_initial_margin_ppm
 from liqspec.reference.profile import validate_market
-from liqspec.testing import USDT, open_long, toy_profile, usdt, venue
+from liqspec.testing import USDT, open_long, example_profile, usdt, venue
 
-PROFILE = toy_profile()
+PROFILE = example_profile()
 BTC = PROFILE.markets["BTC"]
 ETH = PROFILE.markets["ETH"]
 
@@ -83,7 +84,8 @@ def test_cost_basis_of_a_flip_rounds_down_LIQ_MARGIN_4():
 
 
 @pytest.mark.parametrize("notional_usdt, tier_index", [
-    ("0", 0), ("49999.999999", 0), ("50000", 1), ("249999.999999", 1), ("250000", 2), ("1e9", 2)])
+    ("0", 0), ("49999.999999", 0), ("50000", 1), ("249999.999999", 1), ("250000", 2),
+    ("999999.999999", 2), ("1000000", 3), ("1e9", 3)])
 def test_tier_selected_by_floor_LIQ_TIER_1(notional_usdt, tier_index):
     assert tier_for(BTC, usdt(notional_usdt)) is BTC.tiers[tier_index]
 
@@ -104,15 +106,15 @@ def test_maintenance_margin_rounds_up_and_respects_minimum_LIQ_TIER_2():
     assert maintenance_margin_quote(BTC, 251) == 2  # ceil(1.004)
     assert maintenance_margin_quote(BTC, 0) == 0
     floored = Market("X", 3, 1, BTC.tiers, min_maint_margin_quote=usdt("5"))
-    toy_profile(markets={"X": floored})  # fills in value_per_lot_tick and validates
+    example_profile(markets={"X": floored})  # fills in value_per_lot_tick and validates
     assert maintenance_margin_quote(floored, usdt("100")) == usdt("5")  # 0.4 < 5
     assert maintenance_margin_quote(floored, usdt("10000")) == usdt("40")
 
 
 def test_initial_margin_with_deduction_LIQ_TIER_3():
-    assert initial_margin_quote(BTC, usdt("10000")) == usdt("100")  # 1%
-    # 2% * 100,000 - (50,000 * 1%) = 1,500
-    assert initial_margin_quote(BTC, usdt("100000")) == usdt("1500")
+    assert initial_margin_quote(BTC, usdt("10000")) == usdt("80")  # 0.8%
+    # 1% * 100,000 - 50,000 * (1% - 0.8%) = 1,000 - 100 = 900
+    assert initial_margin_quote(BTC, usdt("100000")) == usdt("900")
     assert initial_margin_quote(BTC, 0) == 0
 
 
@@ -120,7 +122,7 @@ def test_oi_scaled_initial_margin_LIQ_TIER_4():
     tier = Tier(0, 50_000, 0, 200_000)
     market = Market("S", 3, 1, (tier,), oi_scaling=OpenInterestScaling(usdt("1000000"),
                                                                        usdt("2000000")))
-    toy_profile(markets={"S": market})
+    example_profile(markets={"S": market})
     assert oi_scaled_initial_margin_ppm(market, tier, usdt("1000000")) == 200_000  # at lower cap
     assert oi_scaled_initial_margin_ppm(market, tier, usdt("2000000")) == 1_000_000  # at upper cap
     # a quarter of the way: 20% + 80% / 4 = 40%
@@ -134,17 +136,17 @@ def test_oi_scaled_initial_margin_LIQ_TIER_4():
 
 def test_account_requirements_sum_positions_LIQ_TIER_5(impl):
     state = venue(deposits={"alice": usdt("10000"), "bob": usdt("1000000")})
-    open_long(state, "alice", "bob", "BTC", 1000)  # 50,000 notional: MM 200, IM 500 (2% - 500)
+    open_long(state, "alice", "bob", "BTC", 1000)  # 50,000 notional: MM 200, IM 400 (1% - 100)
     open_long(state, "bob", "alice", "ETH", 100)  # 3,000 notional: MM 15, IM 30
     alice = state.account("alice")
     assert impl.account_maintenance_margin_quote(alice, state.marks, state.profile) == usdt("215")
-    assert impl.account_initial_margin_quote(alice, state.marks, state.profile) == usdt("530")
+    assert impl.account_initial_margin_quote(alice, state.marks, state.profile) == usdt("430")
 
 
 def test_free_collateral_is_equity_less_initial_LIQ_MARGIN_5(impl):
     state = venue(deposits={"alice": usdt("10000"), "bob": usdt("1000000")})
     open_long(state, "alice", "bob", "BTC", 1000)
-    assert impl.free_collateral_quote(state, state.account("alice")) == usdt("10000") - usdt("500")
+    assert impl.free_collateral_quote(state, state.account("alice")) == usdt("10000") - usdt("400")
 
 
 @pytest.mark.parametrize("tiers, message", [

@@ -4,7 +4,7 @@ agree with the run, are byte-identical across runs, and the table reads in human
 Rules: LIQ-CASCADE-5 (the trace and the summary), LIQ-CASCADE-6 (the liquidation map), LIQ-INV-10
 (determinism: the same inputs give the same bytes), LIQ-UNIT-2 (human units in the table).
 
-The small scenario is built by hand on the toy venue (liqspec.testing), in USDT with 6 decimals:
+The small scenario is built by hand on the example venue (liqspec.testing), in USDT with 6 decimals:
 one BTC lot is 0.001 BTC, one BTC tick 0.1 USDT, so a lot at a tick is worth 100 quote quantums.
 BTC starts at 50,000 USDT (500,000 ticks) and falls 12% over 6 one-minute steps: 2% of the start,
 1,000 USDT = 10,000 ticks, per step, to 44,000 USDT (440,000 ticks), then holds 2 steps.
@@ -30,7 +30,7 @@ from liqspec.reference.cascade import CascadeConfig, Event, Summary, shock_path
 from liqspec.reference.state import LIQUIDITY
 from liqspec.display import group_digits
 from liqspec.simulate import render_summary, simulate
-from liqspec.testing import TOY_MARKS, toy_profile, usdt
+from liqspec.testing import EXAMPLE_MARKS, example_profile, usdt
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PLOTS = ("price_path.png", "insurance_fund.png", "liquidation_map.png")
@@ -49,25 +49,25 @@ def small_scenario(impl, bad_debt_policy: str = "adl", fund: str = FUND_USDT,
     """Eight BTC longs from 8x to 36x leverage and four ETH accounts (two long, two short),
     each opened against the book's liquidity account at the start price, as a scenario file's
     positions are (liqspec.positions)."""
-    state = new_state(toy_profile(quote_asset="USDT", bad_debt_policy=bad_debt_policy),
-                      dict(TOY_MARKS))
+    state = new_state(example_profile(quote_asset="USDT", bad_debt_policy=bad_debt_policy),
+                      dict(EXAMPLE_MARKS))
     impl.open_account(state, "book", role=LIQUIDITY)
     impl.fund_insurance(state, usdt(fund))
     for i in range(8):
         lots = 200 + 50 * (i % 3)  # 0.2 to 0.3 BTC
-        notional_quote = lots * TOY_MARKS["BTC"] * 100
+        notional_quote = lots * EXAMPLE_MARKS["BTC"] * 100
         account = f"btc{i}"
         impl.open_account(state, account)
         impl.deposit(state, account, notional_quote // (8 + 4 * i))  # 8x .. 36x
-        impl.trade(state, account, "book", "BTC", lots, TOY_MARKS["BTC"])
+        impl.trade(state, account, "book", "BTC", lots, EXAMPLE_MARKS["BTC"])
     for i in range(4):
         lots = 300 + 40 * i  # 3 to 4.2 ETH
         account = f"eth{i}"
         impl.open_account(state, account)
-        impl.deposit(state, account, lots * TOY_MARKS["ETH"] * 100 // (6 + 4 * i))
+        impl.deposit(state, account, lots * EXAMPLE_MARKS["ETH"] * 100 // (6 + 4 * i))
         buyer, seller = (account, "book") if i % 2 else ("book", account)
-        impl.trade(state, buyer, seller, "ETH", lots, TOY_MARKS["ETH"])
-    path = shock_path(dict(TOY_MARKS), 120_000, STEPS, 60, HOLD)
+        impl.trade(state, buyer, seller, "ETH", lots, EXAMPLE_MARKS["ETH"])
+    path = shock_path(dict(EXAMPLE_MARKS), 120_000, STEPS, 60, HOLD)
     books = {"BTC": BookShape(6, 1_000, book_lots), "ETH": BookShape(6, 1_000, 2 * book_lots)}
     return SimpleNamespace(name="small", description="a hand-built test scenario", state=state,
                            config=CascadeConfig(path, books), seed=None)

@@ -5,12 +5,12 @@ import pytest
 from liqspec.reference import (FEE_SINK, FUNDING_POOL, SOCIALIZED_LOSS, InvalidRate, InvalidSize,
                                Rejection, ResultCode, funding_owed_quote)
 from liqspec.reference.invariants import all_violations
-from liqspec.testing import open_long, toy_profile, usdt, venue
+from liqspec.testing import open_long, example_profile, usdt, venue
 
 
 def with_bad_debt(impl, policy="socialize"):
     """alice long 1 BTC from 50,000 with 1,000 USDT, liquidated at 48,960: 40 USDT of bad debt."""
-    state = venue(toy_profile(bad_debt_policy=policy),
+    state = venue(example_profile(bad_debt_policy=policy),
                   deposits={"alice": usdt("1000"), "bob": usdt("100000"), "carol": usdt("100000"),
                             "lp": usdt("1000000")})
     open_long(state, "alice", "lp", "BTC", 1000)
@@ -43,7 +43,7 @@ def test_socialize_rejections_LIQ_SOCIAL_2(impl, setup, side, code):
     if setup == "adl_profile":
         state = with_bad_debt(impl, "adl")
     elif setup == "no_debt":
-        state = venue(toy_profile(bad_debt_policy="socialize"))
+        state = venue(example_profile(bad_debt_policy="socialize"))
     else:
         state = with_bad_debt(impl)
         state.account("lp").role = "backstop"  # lp is the only long; a backstop vault is not charged

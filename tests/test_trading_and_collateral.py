@@ -47,9 +47,9 @@ def test_trade_moves_base_and_quote_LIQ_TRADE_1(impl):
 
 
 def test_initial_margin_check_boundary_LIQ_TRADE_2(impl):
-    # 1 BTC at 50,000 is tier 2: IM = 2% x 50,000 - 500 = 500 USDT
-    state = venue(deposits={"alice": usdt("500"), "bob": usdt("100000"), "carol": usdt("499.999999")})
-    impl.trade(state, "alice", "bob", "BTC", 1000, 500_000)  # exactly enough: equity 500 >= IM 500
+    # 1 BTC at 50,000 is tier 2: IM = 1% x 50,000 - 100 = 400 USDT
+    state = venue(deposits={"alice": usdt("400"), "bob": usdt("100000"), "carol": usdt("399.999999")})
+    impl.trade(state, "alice", "bob", "BTC", 1000, 500_000)  # exactly enough: equity 400 >= IM 400
     rejected(state, ResultCode.INSUFFICIENT_INITIAL_MARGIN, impl.trade, "carol", "bob", "BTC", 1000,
              500_000)
 
@@ -57,7 +57,7 @@ def test_initial_margin_check_boundary_LIQ_TRADE_2(impl):
 def test_reducing_trade_exempt_but_must_not_worsen_health_LIQ_TRADE_2(impl):
     state = venue(deposits={"alice": usdt("500"), "bob": usdt("100000"), "carol": usdt("100000")})
     open_long(state, "alice", "bob", "BTC", 1000)
-    impl.set_mark(state, "BTC", 497_000)  # equity 200 < IM 1% x 49,700 = 497: under initial margin
+    impl.set_mark(state, "BTC", 497_000)  # equity 200 < IM 0.8% x 49,700 = 397.6: under initial margin
     # selling 0.5 BTC far below the mark would cut equity to 200 - 0.5 x 700 < 0
     rejected(state, ResultCode.REDUCE_ONLY_WORSENS_HEALTH, impl.trade, "carol", "alice", "BTC", 500,
              490_000)
@@ -84,11 +84,11 @@ def test_deposit_moves_quote_from_outside_LIQ_DEPOSIT_1(impl):
 
 def test_withdrawal_limited_by_free_collateral_LIQ_WITHDRAW_1(impl):
     state = venue(deposits={"alice": usdt("1000"), "bob": usdt("100000")})
-    open_long(state, "alice", "bob", "BTC", 1000)  # IM 500: free collateral 500
+    open_long(state, "alice", "bob", "BTC", 1000)  # IM 400: free collateral 600
     rejected(state, ResultCode.INSUFFICIENT_FREE_COLLATERAL, impl.withdraw, "alice",
-             usdt("500") + 1)
-    impl.withdraw(state, "alice", usdt("500"))
-    assert state.holders[OUTSIDE] == -usdt("101000") + usdt("500")
+             usdt("600") + 1)
+    impl.withdraw(state, "alice", usdt("600"))
+    assert state.holders[OUTSIDE] == -usdt("101000") + usdt("600")
     assert all_violations(state) == []
 
 

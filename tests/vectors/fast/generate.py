@@ -13,7 +13,7 @@ from pathlib import Path
 
 from liqspec.fast.compare import REFERENCE, operations, run
 from liqspec.fast.cases import Case, random_case, case_to_json
-from liqspec.testing import TOY_MARKS, toy_profile
+from liqspec.testing import EXAMPLE_MARKS, example_profile
 from liqspec.reference import Account
 from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN
 
@@ -22,11 +22,11 @@ OUT = Path(__file__).with_name("margin_and_prices.json")
 
 
 def boundary_cases() -> list[Case]:
-    """Hand-placed boundaries on the toy venue: int64 limits, a tier floor, half-way rounding."""
-    profile = toy_profile(backstop_ratio=(2, 3))
+    """Hand-placed boundaries on the example venue: int64 limits, a tier floor, half-way rounding."""
+    profile = example_profile(backstop_ratio=(2, 3))
     top = INT64_MAX // 100  # one BTC lot at this many ticks is worth INT64_MAX - 7 quantums
     cases = [
-        (dict(TOY_MARKS), [Account("floor", -49_800_000_000, {"BTC": 1000}),   # equity == MM
+        (dict(EXAMPLE_MARKS), [Account("floor", -49_800_000_000, {"BTC": 1000}),   # equity == MM
                            Account("under", -49_800_000_001, {"BTC": 1000}),   # MM - 1
                            Account("short", 51_000_000_000, {"BTC": -1000})]),
         ({"BTC": top, "ETH": 1}, [Account("max", 7, {"BTC": 1}), Account("past", 8, {"BTC": 1}),
