@@ -21,7 +21,7 @@ Not part of the test suite, and no timing is asserted anywhere: this prints numb
   records and the trace as int64 columns; no State, no Event objects); ``core`` is the compiled
   part alone with the processing order from the trigger-price index, ``scan oracle`` the same
   with every account evaluated every round (the reference's way, O(N) per round). A cross case
-  (N accounts each holding both toy markets, both marks falling with a bounce) times the
+  (N accounts each holding both markets of the example venue, both marks falling with a bounce) times the
   clock-keyed cross heap against the scan. The reference is timed at 10^4 accounts (and
   checked equal to the fast run there); at larger N its time is extrapolated linearly and labelled
   so (a lower bound: its rounds rescan every account). The numpy baseline runs the same steps as
@@ -65,9 +65,10 @@ def best_of(repeats: int, fn):
 
 # -- data -----------------------------------------------------------------------------------------
 
-#: the largest lots per market of each book: "tiers" spreads positions over all three tiers of
-#: both toy markets (10 BTC, 100 ETH); "first tier" keeps every position below the second tier's
-#: floor (0.999 BTC and 3.33 ETH at the toy marks), the case of health's 64-bit path
+#: the largest lots per market of each book in the example venue: "tiers" spreads BTC positions
+#: over its first three tiers (up to 10 BTC, 500,000 USDT at the example mark) and ETH up to 100
+#: ETH; "first tier" keeps every position in the first tier (0.999 BTC and 3.33 ETH at the example
+#: marks), the case of health's 64-bit path
 BOOKS = {"tiers": (10_000, 10_000), "first tier": (999, 333)}
 
 

@@ -266,7 +266,7 @@ def test_cascade_arrays_shapes_roles_and_names_are_checked(cascade):
     with pytest.raises(MalformedState):
         _run(cascade, role=np.full(len(kwargs["role"]), 9, dtype=np.int8))
     with pytest.raises(MalformedState):
-        _run(cascade, isolated=np.full(len(kwargs["role"]), 2))  # the toy has columns 0 and 1
+        _run(cascade, isolated=np.full(len(kwargs["role"]), 2))  # the example venue has columns 0 and 1
     with pytest.raises(MalformedState):
         _run(cascade, holders={"treasury": 1})
     with pytest.raises(LiqspecError) as caught:
