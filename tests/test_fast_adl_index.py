@@ -23,7 +23,8 @@ from liqspec import fast
 from liqspec.fast.compare import FAST, REFERENCE, cascade_divergence, run_cascade_case
 from liqspec.fast.operations import _engine_for
 from liqspec.fast.cases import RANKINGS, random_adl_cascade
-from liqspec.reference import Fill, ResultCode, deleverage, open_account, set_mark
+from liqspec.reference import (Account, Fill, Market, Profile, ResultCode, Tier, deleverage,
+                               new_state, open_account, set_mark)
 from liqspec.reference.book import BookShape
 from liqspec.reference.cascade import CascadeConfig, PricePath
 from liqspec.reference.marks import MarkRule
@@ -253,3 +254,36 @@ def test_adl_index_matches_scan_on_generated_cascades_LIQ_ADL_2(seed, ranking):
     got = fast.run_cascade(state, config, order="verify")
     assert got.events == want.events
     assert got.state.snapshot() == want.state.snapshot()
+
+
+@pytest.mark.parametrize("order", ["index", "verify"])
+def test_pro_rata_against_a_short_of_2_63_lots_LIQ_ADL_2_LIQ_DOMAIN_1(order):
+    """A counterparty may hold INT64_MIN lots (LIQ-DOMAIN-1 bounds positions by int64), and
+    |INT64_MIN| = 2^63 is no int64. The difftest campaign's seed 1,091,597 (shrunk): one market
+    of one quote quantum per lot and tick, mark 1; t0 long 9,511 lots with quote -18,817
+    (equity -9,306, bankrupt), t1 short 2^63 lots. Pro rata, t1 holds everything, so it takes
+    all 9,511 lots at the mark and the 9,306 left is written off (LIQ-SOCIAL-1). The engine's
+    index once kept the lots held as int64, so t1 held INT64_MIN < 9,511 and the call was
+    refused with INSUFFICIENT_ADL_LIQUIDITY; both implementations must give the receipt below."""
+    market = Market("ETH", base_decimals=0, price_decimals=0,
+                    tiers=(Tier(floor_notional_quote=0, maint_margin_ppm=1, init_margin_ppm=1),))
+    profile = Profile(name="generated", quote_decimals=0, markets={"ETH": market},
+                      adl_ranking="pro_rata", adl_price="mark", bad_debt_policy="adl")
+    states = {}
+    for name in ("reference", "fast"):
+        state = new_state(profile, {"ETH": 1})
+        state.accounts["t0"] = Account("t0", quote=-18_817, positions={"ETH": 9_511})
+        state.accounts["t1"] = Account("t1", quote=0, positions={"ETH": -2**63})
+        states[name] = state
+    engine = engine_of(states["fast"], order)
+    engine.begin()
+    code, _ = engine.deleverage(0, 0)
+    assert code == ResultCode.OK
+    assert [(engine.account_ids[buyer], lots)
+            for kind, buyer, _, lots, *_ in engine.records() if kind == 1] == [("t1", 9_511)]
+    receipt = deleverage(states["reference"], "t0", "ETH")
+    assert receipt.code == ResultCode.OK
+    assert receipt.amounts == {"lots": 9_511, "counterparties": 1, "fund_paid": 0,
+                               "written_off": 9_306}
+    assert [(f.buyer, f.lots) for f in receipt.entries if isinstance(f, Fill)] == [("t1", 9_511)]
+    assert states["reference"].account("t1").position("ETH") == -2**63 + 9_511

@@ -100,7 +100,7 @@ cdef Adl* adl_new(Eng* e) noexcept nogil:
     if d == NULL:
         return NULL
     d.side = <int8_t*>calloc(nm + 1, sizeof(int8_t))
-    d.held = <int64_t*>calloc(nm + 1, sizeof(int64_t))
+    d.held = <uint64_t*>calloc(nm + 1, sizeof(uint64_t))
     d.gen = <int64_t*>calloc(nm + 1, sizeof(int64_t))
     d.err = <uint8_t*>calloc(nm + 1, sizeof(uint8_t))
     d.dirty = <uint8_t*>calloc(n + 1, sizeof(uint8_t))
@@ -119,7 +119,7 @@ cdef Adl* adl_new(Eng* e) noexcept nogil:
             l = e.lots[a * m + k]
             if l != 0:
                 d.side[a * m + k] = 1 if l > 0 else -1
-                d.held[a * m + k] = l if l > 0 else -l
+                d.held[a * m + k] = <uint64_t>iabs(l)
                 rank = &d.ranks[rank_of(k, d.side[a * m + k])]
                 rank.members += 1
                 rank.total += d.held[a * m + k]
@@ -389,7 +389,7 @@ cdef int adl_rekey(Eng* e, Adl* d, Py_ssize_t a) noexcept nogil:
             if rank.fen != NULL:
                 fenwick_add(rank.fen, e.n_accounts, a, -1)
         d.side[at] = <int8_t>new
-        d.held[at] = l if l > 0 else -l
+        d.held[at] = <uint64_t>iabs(l)
         if new != 0:
             rank = &d.ranks[rank_of(k, new)]
             rank.members += 1

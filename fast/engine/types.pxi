@@ -265,7 +265,7 @@ cdef struct AdlRank:
 
 cdef struct Adl:
     int8_t* side            # [n*m] the side (row, market) is ranked under, 0 for none
-    int64_t* held           # [n*m] its |lots| then
+    uint64_t* held          # [n*m] its |lots| then (unsigned: |INT64_MIN| = 2^63 fits)
     int64_t* gen            # [n*m]
     uint8_t* err            # [n*m] its score was OVERFLOW
     uint8_t* dirty          # [n] changed since it was last keyed
