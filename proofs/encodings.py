@@ -94,6 +94,18 @@ def first_failing(checks: Sequence[tuple[Cond, int]], otherwise: Term | int = Re
     return code
 
 
+#: a check that fails whatever the state's numbers: the accounts' identities or roles refuse the
+#: call (the same account twice, a role the operation does not take); a check function ends its
+#: list there, as the reference raises there
+REFUSED = z3.BoolVal(True)
+
+
+def refused_outright(checks: Checks) -> bool:
+    """Whether the accounts alone refuse the call (a check is :data:`REFUSED`): its effect is
+    then not built, and its code is :func:`first_failing` of the checks."""
+    return any(failed is REFUSED for failed, _ in checks)
+
+
 # -- parameters: a venue profile, concrete or symbolic -----------------------------------------
 
 @dataclass(frozen=True)
@@ -507,16 +519,25 @@ def _is_failure(code: Term) -> Cond:
     return code != int(ResultCode.OK)
 
 
-def trade(state: SymState, buyer: str, seller: str, market_id: str, lots: Term,
-          price: Term) -> Outcome:
-    """LIQ-TRADE-1: a fill at ``price``, then LIQ-TRADE-2 for each trader, buyer first."""
-    market = state.market(market_id)
-    checks: list[tuple[Cond, int]] = [
+def check_trade(buyer: str, seller: str, lots: Term, price: Term) -> Checks:
+    """The checks of :func:`trade` before the fill (reference: ``trading.check_trade``; the
+    accounts and the market exist by construction here)."""
+    checks: Checks = [
         (out_of_range(lots, 1, INT64_MAX), ResultCode.INVALID_SIZE),
         (out_of_range(price, 1, INT64_MAX), ResultCode.INVALID_PRICE),
     ]
     if buyer == seller:
-        return finish(state, first_failing(checks, ResultCode.SAME_ACCOUNT), state.copy())
+        checks.append((REFUSED, ResultCode.SAME_ACCOUNT))
+    return checks
+
+
+def trade(state: SymState, buyer: str, seller: str, market_id: str, lots: Term,
+          price: Term) -> Outcome:
+    """LIQ-TRADE-1: a fill at ``price``, then LIQ-TRADE-2 for each trader, buyer first."""
+    market = state.market(market_id)
+    checks = check_trade(buyer, seller, lots, price)
+    if refused_outright(checks):
+        return finish(state, first_failing(checks), state.copy())
     amount = position_value(lots, price, market)
     befores = {a: margin_before(state, a, market_id) for a in (buyer, seller)}
     post = state.copy()
@@ -607,6 +628,35 @@ def needs_settlement(state: SymState, account_id: str) -> Cond:
     return z3.And(is_flat(state, account_id), state.accounts[account_id].quote < 0)
 
 
+def check_liquidate(state: SymState, account_id: str, market_id: str, counterparty: str,
+                    fill_price: Term, lots: Term | None = None,
+                    decided: Mapping[str, Term] | None = None) -> tuple[Checks, Term]:
+    """The checks of :func:`liquidate` in the order of LIQ-RESULT-2 (reference:
+    ``liquidation.check_liquidate``) and the step's size in lots (``lots``, or the policy's
+    size); ``decided`` as for :func:`liquidate`."""
+    decided = decided or {}
+    checks: Checks = []
+    if lots is not None:
+        checks.append((out_of_range(lots, 1, INT64_MAX), ResultCode.INVALID_SIZE))
+    checks.append((out_of_range(fill_price, 1, INT64_MAX), ResultCode.INVALID_PRICE))
+    if account_id == counterparty:
+        return checks + [(REFUSED, ResultCode.SAME_ACCOUNT)], val(0)
+    if state.accounts[account_id].role != TRADER:
+        return checks + [(REFUSED, ResultCode.ACCOUNT_NOT_TRADER)], val(0)
+    allowed = decided.get("allowed", None)
+    if allowed is None:
+        allowed = liquidation_size(state, account_id, market_id)
+    liquidatable = decided.get("liquidatable", None)
+    if liquidatable is None:
+        liquidatable = is_liquidatable(state, account_id)
+    size = allowed if lots is None else lots
+    return checks + [
+        (z3.Not(liquidatable), ResultCode.NOT_LIQUIDATABLE),
+        (state.accounts[account_id].positions[market_id] == 0, ResultCode.NO_POSITION),
+        (size > allowed, ResultCode.SIZE_EXCEEDS_POLICY),
+    ], size
+
+
 def liquidate(state: SymState, account_id: str, market_id: str, counterparty: str,
               fill_price: Term, lots: Term | None = None,
               decided: Mapping[str, Term] | None = None) -> Outcome:
@@ -618,27 +668,11 @@ def liquidate(state: SymState, account_id: str, market_id: str, counterparty: st
     decided = decided or {}
     market = state.market(market_id)
     acct = state.accounts[account_id]
-    checks: list[tuple[Cond, int]] = []
-    if lots is not None:
-        checks.append((out_of_range(lots, 1, INT64_MAX), ResultCode.INVALID_SIZE))
-    checks.append((out_of_range(fill_price, 1, INT64_MAX), ResultCode.INVALID_PRICE))
-    if account_id == counterparty:
-        return finish(state, first_failing(checks, ResultCode.SAME_ACCOUNT), state.copy())
-    if acct.role != TRADER:
-        return finish(state, first_failing(checks, ResultCode.ACCOUNT_NOT_TRADER), state.copy())
+    checks, size = check_liquidate(state, account_id, market_id, counterparty, fill_price, lots,
+                                   decided)
+    if refused_outright(checks):
+        return finish(state, first_failing(checks), state.copy())
     position = acct.positions[market_id]
-    allowed = decided.get("allowed", None)
-    if allowed is None:
-        allowed = liquidation_size(state, account_id, market_id)
-    liquidatable = decided.get("liquidatable", None)
-    if liquidatable is None:
-        liquidatable = is_liquidatable(state, account_id)
-    size = allowed if lots is None else lots
-    checks += [
-        (z3.Not(liquidatable), ResultCode.NOT_LIQUIDATABLE),
-        (position == 0, ResultCode.NO_POSITION),
-        (size > allowed, ResultCode.SIZE_EXCEEDS_POLICY),
-    ]
     constant = fixed_part(state, account_id, market_id)
     per_fill = state.params.fee_policy == FeePolicy.PER_FILL
     fund_delta = decided.get("fund_delta", None)
@@ -677,18 +711,26 @@ def liquidate(state: SymState, account_id: str, market_id: str, counterparty: st
                   written_off=written_off)
 
 
+def check_backstop_liquidate(state: SymState, account_id: str, vault_id: str) -> Checks:
+    """The checks of :func:`backstop_liquidate`, in its order (reference:
+    ``liquidation.check_backstop_liquidate``)."""
+    if account_id == vault_id:
+        return [(REFUSED, ResultCode.SAME_ACCOUNT)]
+    if state.accounts[account_id].role != TRADER:
+        return [(REFUSED, ResultCode.ACCOUNT_NOT_TRADER)]
+    if state.accounts[vault_id].role != BACKSTOP or state.params.backstop_ratio is None:
+        return [(REFUSED, ResultCode.POLICY_FORBIDS)]
+    return [(z3.Not(is_below_backstop(state, account_id)), ResultCode.NOT_LIQUIDATABLE)]
+
+
 def backstop_liquidate(state: SymState, account_id: str, vault_id: str) -> Outcome:
     """LIQ-BACKSTOP-1: below the backstop threshold the vault takes every position at the mark
     and the remaining quote (or pays the deficit)."""
     acct = state.accounts[account_id]
-    if account_id == vault_id:
-        return finish(state, val(int(ResultCode.SAME_ACCOUNT)), state.copy())
-    if acct.role != TRADER:
-        return finish(state, val(int(ResultCode.ACCOUNT_NOT_TRADER)), state.copy())
-    if state.accounts[vault_id].role != BACKSTOP or state.params.backstop_ratio is None:
-        return finish(state, val(int(ResultCode.POLICY_FORBIDS)), state.copy())
-    code = first_failing([(z3.Not(is_below_backstop(state, account_id)),
-                           ResultCode.NOT_LIQUIDATABLE)])
+    checks = check_backstop_liquidate(state, account_id, vault_id)
+    code = first_failing(checks)
+    if refused_outright(checks):
+        return finish(state, code, state.copy())
     post = state.copy()
     for m in sorted(acct.positions):
         lots = acct.positions[m]
