@@ -319,3 +319,15 @@ def test_a_header_without_rows_is_an_empty_book_as_in_the_small_loader(tmp_path,
     want = small_arrays(path, insurance_fund_quote=7)
     assert_same_input(want, bulk_arrays(path, insurance_fund_quote=7))
     assert list(want["account_ids"]) == ["book"]
+
+
+def test_a_free_collateral_beyond_int64_is_the_same_error_in_both_loaders(tmp_path):
+    """LIQ-DOMAIN-1: row 6 (acct-0004's) shorts 150,000,000 BTC sold at 0.01 USDT. At 60,000 its value
+    (-9 x 10^18 quantums), equity and requirements fit int64, equity less the initial
+    requirement does not: both loaders name the row (the bulk path sees the wrapped difference
+    and lets the reference say why)."""
+    records = good_records(8)
+    records[5].update(size="-150000000", entry_price="0.01", isolated="")
+    found = same_error(write(tmp_path, records, "csv"))
+    assert (found.row, found.code) == (6, ResultCode.OVERFLOW)
+    assert f"free collateral of {records[5]['account']}" in str(found)

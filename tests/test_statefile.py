@@ -377,3 +377,48 @@ def test_an_insurance_fund_that_leaves_int64_with_the_wallets_is_blamed_on_the_f
     assert "with the wallets (1)" in error.reason
     document["insurance_fund"] = "9223372036853.775808"  # 2^63 quantums with the wallet: fits
     assert loads(json.dumps(document)).state.holders["outside"] == -(2**63)
+
+
+# -- the value domain of a loaded state (LIQ-DOMAIN-1) --------------------------------------------
+
+def test_an_open_interest_beyond_int64_is_an_error_about_the_accounts_LIQ_DOMAIN_1():
+    """Rule: LIQ-DOMAIN-1, LIQ-TIER-4. Two longs of 83,333,333 BTC bought at 1 USDT: at 60,000
+    each is worth 5 x 10^18 quantums (it fits), their open interest 10^19 does not. The error is
+    about the book, not about either account."""
+    position = {"BTCUSDT": {"size": "83333333", "entry_price": "1"}}
+    error = error_of(small([{"id": "a", "quote": "1", "positions": position},
+                            {"id": "b", "quote": "1", "positions": position}]))
+    assert (error.path, error.code) == ("accounts", ResultCode.OVERFLOW)
+    assert error.reason.startswith("at these marks, the open interest of BTCUSDT (its long side "
+                                   "at the mark, LIQ-TIER-4) is too large")
+
+
+def test_a_free_collateral_beyond_int64_names_the_account_LIQ_DOMAIN_1():
+    """Rule: LIQ-DOMAIN-1. A short of 150,000,000 BTC sold at 0.1 USDT: at 60,000 its value is
+    -9 x 10^18 quantums and its equity about -8.99998 x 10^18 (both fit), its initial
+    requirement 5% of 9 x 10^18 less 8,000 USDT (third tier), and equity less that is below
+    -2^63: explaining the account would overflow, so the load refuses it, naming it."""
+    error = error_of(small([{"id": "a", "quote": "1", "positions": {
+        "BTCUSDT": {"size": "-150000000", "entry_price": "0.1"}}}]))
+    assert (error.path, error.code) == ("accounts[0]", ResultCode.OVERFLOW)
+    assert error.reason.startswith("at these marks, ") and "free collateral of a" in error.reason
+
+
+def test_the_domain_check_computes_open_interest_once_per_market(monkeypatch):
+    """Open interest is the same for every account: the load computes it once per market (it
+    once computed it for every account, through free collateral: quadratic in the accounts)."""
+    import liqspec.reference.margin as margin
+    import liqspec.statefile as statefile
+    calls = []
+    real = margin.open_interest_quote
+
+    def counted(state, market_id):
+        calls.append(market_id)
+        return real(state, market_id)
+
+    monkeypatch.setattr(margin, "open_interest_quote", counted)
+    monkeypatch.setattr(statefile, "open_interest_quote", counted)
+    accounts = [{"id": f"a{i:02d}", "quote": "1000", "positions": {
+        "BTCUSDT": {"size": "0.01", "entry_price": "60000"}}} for i in range(40)]
+    loads(json.dumps(small(accounts)))
+    assert calls == ["BTCUSDT"]

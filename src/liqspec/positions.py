@@ -52,14 +52,12 @@ from pathlib import Path
 
 from liqspec.reference.errors import LiqspecError, ResultCode
 from liqspec.reference.invariants import all_violations
-from liqspec.reference.margin import (account_initial_margin_quote,
-                                      account_maintenance_margin_quote, equity_quote,
-                                      open_interest_quote)
 from liqspec.reference.profile import Profile
 from liqspec.reference.state import BACKSTOP, HOLDERS, LIQUIDITY, State
 # The JSON state loader's exact converters: one definition of "a human decimal in integer units".
 from liqspec.statefile import (Opening, OpeningFill, StateFileError, build_venue,
-                               field_price_ticks, field_quote, field_units)
+                               check_value_domain, field_price_ticks, field_quote, field_units,
+                               open_interest_too_large)
 
 #: the columns of a positions file, in the documented order
 COLUMNS = ("account", "wallet", "market", "size", "entry_price", "isolated")
@@ -372,15 +370,16 @@ def build_state(profile: Profile, marks: Mapping[str, int], rows: Sequence[Posit
 
     firsts = list(accounts.values())
     booked = [row for row in rows if row.size_lots]
+    blame = _RowBlame(firsts, booked)
     state = build_venue(
         profile, marks,
         [Opening(first.account_id, first.wallet_quote, first.isolated_market) for first in firsts],
         [OpeningFill(row.account_id, row.market_id, row.size_lots, row.entry_price_ticks)
          for row in booked],
-        book_account, _RowBlame(firsts, booked), insurance_fund_quote=insurance_fund_quote,
+        book_account, blame, insurance_fund_quote=insurance_fund_quote,
         open_first=[(book_account, LIQUIDITY)] + ([(backstop_vault, BACKSTOP)]
                                                    if backstop_vault else []))
-    _check_domain(state, accounts)
+    check_value_domain(state, accounts, blame)  # the rows' accounts, not the book's
     violations = all_violations(state)
     assert not violations, f"built state breaks invariants: {violations}"
     return state
@@ -412,27 +411,12 @@ class _RowBlame:
     def fill(self, fill: int, error: LiqspecError) -> LiqspecError:
         return self.booked[fill].error("size", str(error), error.code)
 
+    def open_interest(self, market_id: str, error: LiqspecError) -> LiqspecError:
+        # a book whose open interest alone leaves the domain: about the whole book, not one row
+        return PositionsError(self.firsts[0].file, None, "size",
+                              f"at the start marks, {open_interest_too_large(market_id)}: {error}",
+                              error.code)
 
-def _check_domain(state: State, first_rows: Mapping[str, PositionRow]) -> None:
-    """Every account's equity and requirements at the marks stay in the int64 domain
-    (LIQ-DOMAIN-1), so a cascade over the state cannot overflow on the input alone. Open interest
-    is computed once per market (it is the same for every account); a book whose open interest
-    alone leaves the domain is an error about the whole book, not about one row."""
-    open_interest = {}
-    for market_id in state.profile.markets:
-        try:
-            open_interest[market_id] = open_interest_quote(state, market_id)
-        except LiqspecError as error:
-            file = next(iter(first_rows.values())).file
-            raise PositionsError(file, None, "size", f"at the start marks, the open interest of "
-                                                     f"{market_id} (its long side at the mark, "
-                                                     f"LIQ-TIER-4) is too large: {error}",
-                                 error.code) from None
-    for account_id, first in first_rows.items():
-        account = state.account(account_id)
-        try:
-            equity_quote(account, state.marks, state.profile)
-            account_maintenance_margin_quote(account, state.marks, state.profile)
-            account_initial_margin_quote(account, state.marks, state.profile, open_interest)
-        except LiqspecError as error:
-            raise first.error(None, f"at the start marks, {error}", error.code) from None
+    def account(self, account_id: str, error: LiqspecError) -> LiqspecError:
+        first = next(row for row in self.firsts if row.account_id == account_id)
+        return first.error(None, f"at the start marks, {error}", error.code)

@@ -602,19 +602,22 @@ def build_book(profile: Profile, marks: Mapping[str, int], columns: PositionColu
     book_quote = int(signed_cost.sum())
 
     role = np.full(k, _engine.ROLES["trader"], dtype=np.int8)
-    # LIQ-DOMAIN-1 at the start marks (positions._check_domain): beyond it, the reference says
-    # which account and why
+    # LIQ-DOMAIN-1 at the start marks (statefile.check_value_domain): beyond it, the reference
+    # says which account and why
     mark_values = np.array([marks.get(mid, 1) for mid in market_ids], dtype=np.int64)
     tables = tables_for(profile)
     try:
         everyone = np.vstack([lots, book_lots])  # the vault holds nothing
         oi = _kernels.open_interest_quotes(everyone, mark_values, tables, np.ones(m, dtype=bool))
-        _kernels.equity_quotes(quote, lots, mark_values, tables)
+        equity = _kernels.equity_quotes(quote, lots, mark_values, tables)
         # LIQ-TIER-6: isolated rows of an entry-basis profile are checked on their cost bases
         _kernels.maintenance_margin_quotes(lots, mark_values, tables, cost=basis,
                                            at_entry=(isolated != -1) & tables.maintenance_at_entry)
-        _kernels.initial_margin_quotes(lots, mark_values, tables, oi)
+        initial = _kernels.initial_margin_quotes(lots, mark_values, tables, oi)
     except LiqspecError:
+        return _exact_book(columns, marks, book_account, insurance_fund_quote, backstop_vault)
+    free = equity - initial  # wraps where it leaves int64: the signs tell
+    if np.any(((equity ^ initial) & (equity ^ free)) < 0):
         return _exact_book(columns, marks, book_account, insurance_fund_quote, backstop_vault)
 
     # rows in the engine's order: traders by ID, the book (and vault) put in their places

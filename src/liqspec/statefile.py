@@ -100,7 +100,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from importlib import resources
@@ -115,8 +115,9 @@ from liqspec.reference.insurance import fund_insurance
 from liqspec.reference.invariants import all_violations
 from liqspec.reference.ledger import open_at_entry
 from liqspec.reference.leverage import check_leverage_within_tier, valid_leverage
-from liqspec.reference.margin import (account_maintenance_margin_quote, free_collateral_quote,
-                                      notional_quote)
+from liqspec.reference.margin import (account_initial_margin_quote,
+                                      account_maintenance_margin_quote, equity_quote,
+                                      notional_quote, open_interest_quote)
 from liqspec.reference.profile import (AdlPrice, BadDebtPolicy, FeePolicy, LiquidationSize,
                                        MaintenanceBasis, Market, OpenInterestScaling, Profile, Tier,
                                        validate_market)
@@ -727,18 +728,15 @@ class _StateFileBlame:
         return StateFileError(where, str(error).removeprefix(f"{where}: "), error.code)
 
 
-def _check_domain(state: State, specs: list[_AccountSpec]) -> None:
-    """Every account's equity and requirements at the marks stay in the int64 domain
-    (LIQ-DOMAIN-1), so explaining or operating on the loaded state cannot overflow later."""
-    paths = {spec.account_id: spec.path for spec in specs}
-    for account in state.accounts.values():
-        try:
-            free_collateral_quote(state, account)  # equity, open interest, initial margin
-            account_maintenance_margin_quote(account, state.marks, state.profile)
-        except LiqspecError as error:
-            where = paths.get(account.account_id, "accounts")
-            whose = "" if account.account_id in paths else f"{account.account_id}: "
-            raise StateFileError(where, f"{whose}at these marks, {error}", error.code) from None
+    def open_interest(self, market_id: str, error: LiqspecError) -> LiqspecError:
+        return StateFileError("accounts", f"at these marks, {open_interest_too_large(market_id)}: "
+                                          f"{error}", error.code)
+
+    def account(self, account_id: str, error: LiqspecError) -> LiqspecError:
+        paths = {spec.account_id: spec.path for spec in self.specs}
+        whose = "" if account_id in paths else f"{account_id}: "
+        return StateFileError(paths.get(account_id, "accounts"), f"{whose}at these marks, {error}",
+                              error.code)
 
 
 # -- the one builder of a state from wallets and positions -----------------------------------------
@@ -772,6 +770,8 @@ class Blame(Protocol):
     def fund(self, error: LiqspecError) -> LiqspecError: ...
     def wallet(self, opening: int, error: LiqspecError) -> LiqspecError: ...
     def fill(self, fill: int, error: LiqspecError) -> LiqspecError: ...
+    def open_interest(self, market_id: str, error: LiqspecError) -> LiqspecError: ...
+    def account(self, account_id: str, error: LiqspecError) -> LiqspecError: ...
 
 
 def build_venue(profile: Profile, marks: Mapping[str, int], openings: Sequence[Opening],
@@ -809,6 +809,35 @@ def build_venue(profile: Profile, marks: Mapping[str, int], openings: Sequence[O
         except LiqspecError as error:
             raise blame.fill(index, error) from None
     return state
+
+
+def open_interest_too_large(market_id: str) -> str:
+    return (f"the open interest of {market_id} (its long side at the mark, LIQ-TIER-4) is too "
+            f"large")
+
+
+def check_value_domain(state: State, account_ids: Iterable[str], blame: Blame) -> None:
+    """LIQ-DOMAIN-1 on a built venue, as both loaders check it: each market's open interest
+    (once: it is the same for every account), then each named account's equity, maintenance and
+    initial requirements and free collateral at the marks stay in int64, so that explaining,
+    operating on or cascading the loaded state cannot overflow on the input alone. O(accounts x
+    markets)."""
+    open_interest = {}
+    for market_id in state.profile.markets:
+        try:
+            open_interest[market_id] = open_interest_quote(state, market_id)
+        except LiqspecError as error:
+            raise blame.open_interest(market_id, error) from None
+    for account_id in account_ids:
+        account = state.account(account_id)
+        try:
+            equity = equity_quote(account, state.marks, state.profile)
+            account_maintenance_margin_quote(account, state.marks, state.profile)
+            initial = account_initial_margin_quote(account, state.marks, state.profile,
+                                                   open_interest)
+            checked(equity - initial, f"free collateral of {account_id}")  # explain shows it
+        except LiqspecError as error:
+            raise blame.account(account_id, error) from None
 
 
 def check_outside_supply(fund_quote: int, wallets_quote: list[int], fund_path: str,
@@ -863,12 +892,12 @@ def parse_state(document: object) -> LoadedState:
     fills = [OpeningFill(spec.account_id, market_id, lots, entry)
              for spec, market_id, lots, entry, _ in booked]
     has_positions = bool(fills)
-    state = build_venue(profile, marks, openings, fills, OPENING_COUNTERPARTY,
-                        _StateFileBlame(specs, [where for *_, where in booked]),
+    blame = _StateFileBlame(specs, [where for *_, where in booked])
+    state = build_venue(profile, marks, openings, fills, OPENING_COUNTERPARTY, blame,
                         insurance_fund_quote=fund,
                         open_after=[(OPENING_COUNTERPARTY, BACKSTOP)] if has_positions else ())
 
-    _check_domain(state, specs)
+    check_value_domain(state, list(state.accounts), blame)
     # Every invariant holds on a loaded state, conservation included; if one did not, the loader
     # (not the file) would be wrong, so this is an assertion rather than a StateFileError.
     violations = all_violations(state)
