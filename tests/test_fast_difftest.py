@@ -29,6 +29,20 @@ from liqspec.reference import account_maintenance_margin_quote, equity_quote
 from liqspec.reference.state import INSURANCE_FUND
 
 
+def plant(monkeypatch, **replaced) -> None:
+    """A planted bug: liqspec difftest's fast side with the named operations replaced."""
+    monkeypatch.setattr(difftest, "FAST", SimpleNamespace(**{**vars(FAST), **replaced}))
+
+
+def first_divergence(tmp_path, examples: int, kinds: str) -> dict:
+    """Run ``examples`` examples of ``kinds`` until the first divergence (exit status 1) and
+    return the case it printed."""
+    out = tmp_path / "divergences.jsonl"
+    assert difftest.main(["--examples", str(examples), "--kinds", kinds, "--quiet",
+                          "--max-divergences", "1", "--out", str(out)]) == 1
+    return json.loads(out.read_text().splitlines()[0])
+
+
 def test_a_short_campaign_finds_no_divergence(capsys):
     assert difftest.main(["--examples", "20", "--quiet"]) == 0
     assert capsys.readouterr().out == "no divergence\n"
@@ -39,8 +53,7 @@ def test_a_planted_bug_is_found_shrunk_and_replayed_LIQ_PRICE_3(monkeypatch, tmp
         threshold = FAST.liquidation_price(*args)
         return dc_replace(threshold, ticks=threshold.ticks + 1)
 
-    monkeypatch.setattr(difftest, "FAST", SimpleNamespace(**{**vars(FAST),
-                                                             "liquidation_price": off_by_one}))
+    plant(monkeypatch, liquidation_price=off_by_one)
     out = tmp_path / "divergences.jsonl"
     assert difftest.main(["--examples", "200", "--quiet", "--out", str(out)]) == 1
     cases = [json.loads(line) for line in out.read_text().splitlines()]
@@ -169,12 +182,8 @@ def test_a_planted_operation_bug_is_found_shrunk_and_replayed_LIQ_BOOK_2_LIQ_RES
             state.holders[INSURANCE_FUND] += 1
         return receipt
 
-    monkeypatch.setattr(difftest, "FAST", SimpleNamespace(**{**vars(FAST),
-                                                             "market_liquidate": overpaying}))
-    out = tmp_path / "divergences.jsonl"
-    assert difftest.main(["--examples", "600", "--kinds", "operations", "--quiet",
-                          "--max-divergences", "1", "--out", str(out)]) == 1
-    case = json.loads(out.read_text().splitlines()[0])
+    plant(monkeypatch, market_liquidate=overpaying)
+    case = first_divergence(tmp_path, 600, "operations")
     assert case["kind"] == "operations" and case["op"] == "market_liquidate"
     # shrunk: the one diverging call, its subject and the book account, one market
     assert len(case["calls"]) == 1
@@ -195,12 +204,8 @@ def test_a_planted_cascade_bug_is_found_shrunk_and_replayed_LIQ_CASCADE_5(
             result.summary = dc_replace(result.summary, rounds=result.summary.rounds + 1)
         return result
 
-    monkeypatch.setattr(difftest, "FAST", SimpleNamespace(**{**vars(FAST),
-                                                             "run_cascade": miscounting}))
-    out = tmp_path / "divergences.jsonl"
-    assert difftest.main(["--examples", "300", "--kinds", "cascade", "--quiet",
-                          "--max-divergences", "1", "--out", str(out)]) == 1
-    case = json.loads(out.read_text().splitlines()[0])
+    plant(monkeypatch, run_cascade=miscounting)
+    case = first_divergence(tmp_path, 300, "cascade")
     assert case["kind"] == "cascade" and case["part"] == "summary"
     assert case["fast"]["rounds"] == case["reference"]["rounds"] + 1
     assert case["difference"].startswith(".summary.rounds")
@@ -226,8 +231,7 @@ def test_a_share_of_the_cascades_runs_the_engines_verify_mode_LIQ_CASCADE_1(monk
         orders.append(kwargs.get("order", "index"))
         return FAST.run_cascade(state, config, **kwargs)
 
-    monkeypatch.setattr(difftest, "FAST", SimpleNamespace(**{**vars(FAST),
-                                                             "run_cascade": recording}))
+    plant(monkeypatch, run_cascade=recording)
     assert difftest.main(["--examples", "32", "--kinds", "cascade,adl"]) == 0
     assert collections.Counter(orders) == {"verify": 8, "index": 24}
     assert [difftest.order_of(s, ("cascade", "adl")) == "verify" for s in range(10)] == \
@@ -247,12 +251,8 @@ def test_an_index_that_contradicts_the_scan_is_found_in_verify_mode_and_replayed
             raise AssertionError("the index's processing order differs from the scan's")
         return result
 
-    monkeypatch.setattr(difftest, "FAST", SimpleNamespace(**{**vars(FAST),
-                                                             "run_cascade": contradicting}))
-    out = tmp_path / "divergences.jsonl"
-    assert difftest.main(["--examples", "200", "--kinds", "cascade", "--quiet",
-                          "--max-divergences", "1", "--out", str(out)]) == 1
-    case = json.loads(out.read_text().splitlines()[0])
+    plant(monkeypatch, run_cascade=contradicting)
+    case = first_divergence(tmp_path, 200, "cascade")
     assert (case["kind"], case["order"], case["part"]) == ("cascade", "verify", "outcome")
     assert difftest.order_of(case["seed"], ("cascade",)) == "verify"
     assert "AssertionError" in json.dumps(case["fast"])
@@ -260,8 +260,7 @@ def test_an_index_that_contradicts_the_scan_is_found_in_verify_mode_and_replayed
     monkeypatch.setattr(difftest, "FAST", FAST)
     assert _replays(tmp_path, capsys, case, 0).startswith("agrees")
     index_case = dict(case, order="index")  # the same case in the default mode never saw it
-    monkeypatch.setattr(difftest, "FAST", SimpleNamespace(**{**vars(FAST),
-                                                             "run_cascade": contradicting}))
+    plant(monkeypatch, run_cascade=contradicting)
     assert _replays(tmp_path, capsys, index_case, 0).startswith("agrees")
 
 
