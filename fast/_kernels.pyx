@@ -780,7 +780,8 @@ cdef inline int liquidation_one(const Tables* t, int64_t quote, const int64_t* l
             store_zero(ticks, num, den)
             return CODE_OK
         for i in range(1, n_tiers):  # last tier whose floor has h2 > 0
-            h = Kp - <liq_i128>t.tier_floor_quote[base + i] * (whole + t.maint_margin_ppm[base + i]) \
+            h = Kp - <liq_i128>t.tier_floor_quote[base + i] \
+                * (whole + t.maint_margin_ppm[base + i]) \
                 + <liq_i128>t.maint_deduction_quote[base + i] * PPM
             if h > 0:
                 chosen = i

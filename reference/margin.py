@@ -129,8 +129,8 @@ def oi_scaled_initial_margin_ppm(market: Market, tier: Tier, open_interest_quote
     if open_interest_quote >= scaling.upper_cap_quote:
         return whole
     span = scaling.upper_cap_quote - scaling.lower_cap_quote
-    rise = div_floor((whole - tier.init_margin_ppm) * (open_interest_quote - scaling.lower_cap_quote),
-                     span)
+    rise = div_floor((whole - tier.init_margin_ppm)
+                     * (open_interest_quote - scaling.lower_cap_quote), span)
     return tier.init_margin_ppm + rise
 
 
