@@ -116,6 +116,8 @@ def market_to_json(market: Market) -> dict[str, Any]:
         "oi_scaling": None if oi is None else {"lower_cap_quote": enc(oi.lower_cap_quote),
                                                "upper_cap_quote": enc(oi.upper_cap_quote)},
         "tiers": [{name: enc(getattr(t, name)) for name in _TIER_FIELDS} for t in market.tiers],
+        # LIQ-TIER-7; written only where it is not 1, so decimal-rate documents read as before
+        **({"rate_scale": enc(market.rate_scale)} if market.rate_scale != 1 else {}),
     }
 
 
@@ -154,7 +156,8 @@ def profile_from_json(data: Any) -> Profile:
             min_maint_margin_quote=dec(m.get("min_maint_margin_quote", "0"), f"{where}.min"),
             oi_scaling=None if oi is None else OpenInterestScaling(
                 dec(_field(oi, "lower_cap_quote", where), f"{where}.oi_scaling"),
-                dec(_field(oi, "upper_cap_quote", where), f"{where}.oi_scaling")))
+                dec(_field(oi, "upper_cap_quote", where), f"{where}.oi_scaling")),
+            rate_scale=dec(m.get("rate_scale", "1"), f"{where}.rate_scale"))
         if m.get("value_per_lot_tick") is not None:
             values[market_id] = dec(m["value_per_lot_tick"], f"{where}.value_per_lot_tick")
     ratio = data.get("backstop_ratio")

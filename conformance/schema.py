@@ -36,6 +36,7 @@ _DEFS: dict[str, Any] = {
                               "value_per_lot_tick": {"$ref": "#/$defs/int"},
                               "liquidation_fee_ppm": {"$ref": "#/$defs/int"},
                               "min_maint_margin_quote": {"$ref": "#/$defs/int"},
+                              "rate_scale": {"$ref": "#/$defs/int"},
                               "oi_scaling": {"anyOf": [{"type": "null"}, {
                                   "type": "object", "required": ["lower_cap_quote",
                                                                  "upper_cap_quote"],

@@ -60,7 +60,7 @@ cdef liq_i128 SMALL_NOTIONAL = (<liq_i128>1) << 43
 cdef class _TableView:
     """Keeps the memoryviews of a MarketTables alive while its pointers (``Tables``, in
     fast/_rules.pxd) are in use."""
-    cdef const int64_t[::1] value_per_lot_tick, n_tiers, min_maint_margin_quote
+    cdef const int64_t[::1] value_per_lot_tick, n_tiers, min_maint_margin_quote, rate_scale
     cdef const int64_t[::1] oi_lower_cap_quote, oi_upper_cap_quote
     cdef const int64_t[:, ::1] tier_floor_quote, maint_margin_ppm, maint_deduction_quote
     cdef const int64_t[:, ::1] init_margin_ppm, init_deduction_quote
@@ -76,6 +76,7 @@ cdef class _TableView:
         self.init_margin_ppm = tables.init_margin_ppm
         self.init_deduction_quote = tables.init_deduction_quote
         self.min_maint_margin_quote = tables.min_maint_margin_quote
+        self.rate_scale = tables.rate_scale
         self.oi_lower_cap_quote = tables.oi_lower_cap_quote
         self.oi_upper_cap_quote = tables.oi_upper_cap_quote
         self.has_oi_scaling = tables.has_oi_scaling
@@ -89,6 +90,7 @@ cdef class _TableView:
         self.t.init_margin_ppm = &self.init_margin_ppm[0, 0]
         self.t.init_deduction_quote = &self.init_deduction_quote[0, 0]
         self.t.min_maint_margin_quote = &self.min_maint_margin_quote[0]
+        self.t.rate_scale = &self.rate_scale[0]
         self.t.oi_lower_cap_quote = &self.oi_lower_cap_quote[0]
         self.t.oi_upper_cap_quote = &self.oi_upper_cap_quote[0]
         self.t.has_oi_scaling = &self.has_oi_scaling[0]
@@ -241,7 +243,10 @@ cdef void first_tiers(const Tables* t, const int64_t* units, const uint8_t* unit
             bound = <uint64_t>t.tier_floor_quote[base + 1]
         unit = <uint64_t>units[k] if unit_ok[k] and units[k] > 0 else 0
         first[k].unit = unit
-        first[k].max_lots = (bound - 1) / unit if unit != 0 and bound > 0 else 0
+        # the 64-bit path reads rates in ppm: a market of rate_scale > 1 (LIQ-TIER-7) takes the
+        # exact path for every position (max_lots 0)
+        first[k].max_lots = (bound - 1) / unit if unit != 0 and bound > 0 \
+            and t.rate_scale[k] == 1 else 0
         first[k].mmr = <uint64_t>t.maint_margin_ppm[base]
         first[k].deduction = t.maint_deduction_quote[base]
         first[k].minimum = t.min_maint_margin_quote[k]
@@ -723,6 +728,8 @@ cdef inline int liquidation_one(const Tables* t, int64_t quote, const int64_t* l
     """
     cdef int64_t position = lots[market]
     cdef liq_i128 constant, other_mm, K, Kp, a, b, n1, a2, b2, h
+    cdef liq_i128 whole = <liq_i128>PPM * t.rate_scale[market]  # 100% (LIQ-TIER-7)
+    cdef liq_i128 scale = t.rate_scale[market]
     cdef Py_ssize_t base = market * t.tier_width, i, chosen = 0, n_tiers = t.n_tiers[market]
     cdef int64_t minimum = t.min_maint_margin_quote[market]
     cdef int side = 1 if position > 0 else -1
@@ -742,7 +749,9 @@ cdef inline int liquidation_one(const Tables* t, int64_t quote, const int64_t* l
             return CODE_OK
         return store_price(a, 1, iabs(<liq_i128>position) * t.value_per_lot_tick[market], side,
                            ticks, num, den)
-    Kp = K * PPM
+    # the tiers' lines are (N*r - d*10^6) / W with W = 10^6 * rate_scale (LIQ-TIER-7): every
+    # equation below is multiplied by W, so each stays in integers
+    Kp = K * whole
     if side > 0:
         n1 = <liq_i128>minimum - K  # root of h1: K + N - min = 0
         if K >= 0:  # h2(0) = K >= 0: h2's root is at N <= 0, so the root is h1's or none
@@ -751,15 +760,15 @@ cdef inline int liquidation_one(const Tables* t, int64_t quote, const int64_t* l
         else:
             for i in range(1, n_tiers):  # last tier whose floor has h2 < 0
                 h = Kp + <liq_i128>t.tier_floor_quote[base + i] \
-                    * (PPM - t.maint_margin_ppm[base + i]) \
+                    * (whole - t.maint_margin_ppm[base + i]) \
                     + <liq_i128>t.maint_deduction_quote[base + i] * PPM
                 if h < 0:
                     chosen = i
                 else:
                     break
-            # K + N - (N*r/10^6 - d) = 0  ->  N = -(K + d) * 10^6 / (10^6 - r)
-            a2 = -(K + t.maint_deduction_quote[base + chosen]) * PPM
-            b2 = PPM - t.maint_margin_ppm[base + chosen]
+            # K + N - (N*r - d*10^6) / W = 0  ->  N = -(K*scale + d) * 10^6 / (W - r)
+            a2 = -(K * scale + t.maint_deduction_quote[base + chosen]) * PPM
+            b2 = whole - t.maint_margin_ppm[base + chosen]
             if n1 * b2 >= a2:  # the larger root
                 a = n1
                 b = 1
@@ -771,15 +780,16 @@ cdef inline int liquidation_one(const Tables* t, int64_t quote, const int64_t* l
             store_zero(ticks, num, den)
             return CODE_OK
         for i in range(1, n_tiers):  # last tier whose floor has h2 > 0
-            h = Kp - <liq_i128>t.tier_floor_quote[base + i] * (PPM + t.maint_margin_ppm[base + i]) \
+            h = Kp - <liq_i128>t.tier_floor_quote[base + i] \
+                * (whole + t.maint_margin_ppm[base + i]) \
                 + <liq_i128>t.maint_deduction_quote[base + i] * PPM
             if h > 0:
                 chosen = i
             else:
                 break
-        # K - N - (N*r/10^6 - d) = 0  ->  N = (K + d) * 10^6 / (10^6 + r)
-        a2 = (K + t.maint_deduction_quote[base + chosen]) * PPM
-        b2 = PPM + t.maint_margin_ppm[base + chosen]
+        # K - N - (N*r - d*10^6) / W = 0  ->  N = (K*scale + d) * 10^6 / (W + r)
+        a2 = (K * scale + t.maint_deduction_quote[base + chosen]) * PPM
+        b2 = whole + t.maint_margin_ppm[base + chosen]
         n1 = K - minimum  # root of h1: K - N - min = 0
         if n1 * b2 <= a2:  # the smaller root
             a = n1

@@ -101,6 +101,7 @@ cdef struct Tables:
     const int64_t* init_margin_ppm
     const int64_t* init_deduction_quote
     const int64_t* min_maint_margin_quote
+    const int64_t* rate_scale  # per market: rates in 1 / (10^6 x this), deductions / this
     const int64_t* oi_lower_cap_quote
     const int64_t* oi_upper_cap_quote
     const uint8_t* has_oi_scaling
@@ -159,10 +160,14 @@ cdef inline Py_ssize_t tier_slot(const Tables* t, Py_ssize_t k, liq_i128 notiona
 
 
 cdef inline liq_i128 tier_requirement(liq_i128 notional, liq_i128 rate_ppm,
-                                      int64_t deduction_quote) noexcept nogil:
-    """One tier's line: ceil(notional * rate / 10^6) - deduction (LIQ-TIER-2/3); in 64 bits
-    where the product cannot leave them (the common case)."""
+                                      int64_t deduction_quote, int64_t rate_scale) noexcept nogil:
+    """One tier's line: ceil((notional * rate - deduction * 10^6) / (10^6 * rate_scale))
+    (LIQ-TIER-2/3/7), which is ceil(notional * rate / 10^6) - deduction at rate_scale 1; in 64
+    bits there where the product cannot leave them (the common case)."""
     cdef int64_t product
+    if rate_scale != 1:
+        return ceil_div(notional * rate_ppm - <liq_i128>deduction_quote * PPM,
+                        <liq_i128>PPM * rate_scale)
     if 0 <= notional <= LIQ_SMALL_NOTIONAL and 0 <= rate_ppm <= PPM:
         product = <int64_t>notional * <int64_t>rate_ppm
         return <liq_i128>((product + (PPM - 1)) / PPM) - deduction_quote
@@ -179,7 +184,7 @@ cdef inline liq_i128 maintenance_margin(const Tables* t, Py_ssize_t k,
         return 0
     slot = tier_slot(t, k, notional)
     required = tier_requirement(notional, t.maint_margin_ppm[slot],
-                                t.maint_deduction_quote[slot])
+                                t.maint_deduction_quote[slot], t.rate_scale[k])
     if required < t.min_maint_margin_quote[k]:
         required = t.min_maint_margin_quote[k]
     return required
@@ -194,7 +199,7 @@ cdef inline liq_i128 maintenance_margin_bound(const Tables* t, Py_ssize_t k,
     cdef liq_i128 best = t.min_maint_margin_quote[k], line
     for s in range(t.n_tiers[k]):
         line = tier_requirement(notional, max(t.maint_margin_ppm[base + s], 0),
-                                t.maint_deduction_quote[base + s])
+                                t.maint_deduction_quote[base + s], t.rate_scale[k])
         if line > best:
             best = line
     return best
@@ -208,6 +213,7 @@ cdef inline liq_i128 initial_margin(const Tables* t, Py_ssize_t k, liq_i128 noti
     the result checks both, as the reference checks each."""
     cdef Py_ssize_t slot
     cdef liq_i128 rate, tiered, maintenance, span
+    cdef liq_i128 whole = <liq_i128>PPM * t.rate_scale[k]  # 100% (LIQ-TIER-7)
     if notional == 0:
         return 0
     slot = tier_slot(t, k, notional)
@@ -216,12 +222,12 @@ cdef inline liq_i128 initial_margin(const Tables* t, Py_ssize_t k, liq_i128 noti
         if open_interest_quote <= t.oi_lower_cap_quote[k]:
             pass
         elif open_interest_quote >= t.oi_upper_cap_quote[k]:
-            rate = PPM
+            rate = whole
         else:
             span = <liq_i128>t.oi_upper_cap_quote[k] - t.oi_lower_cap_quote[k]
-            rate = rate + floor_div((PPM - rate)
+            rate = rate + floor_div((whole - rate)
                                     * (<liq_i128>open_interest_quote - t.oi_lower_cap_quote[k]),
                                     span)
-    tiered = tier_requirement(notional, rate, t.init_deduction_quote[slot])
+    tiered = tier_requirement(notional, rate, t.init_deduction_quote[slot], t.rate_scale[k])
     maintenance = maintenance_margin(t, k, notional)
     return tiered if tiered > maintenance else maintenance

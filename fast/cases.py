@@ -53,7 +53,10 @@ def _magnitude(rng: random.Random, signed: bool = True) -> int:
     return max(INT64_MIN, min(INT64_MAX, value))
 
 
-def random_tiers(rng: random.Random) -> tuple[Tier, ...]:
+def random_tiers(rng: random.Random, rate_scale: int = 1) -> tuple[Tier, ...]:
+    """1 to 5 tiers with rates in 1 / (10^6 x rate_scale) (LIQ-TIER-7) and the deductions that
+    keep them continuous (floors are whole multiples of 10^6 quantums, so each is exact)."""
+    whole = PPM * rate_scale  # 100%
     count = rng.randint(1, 5)
     scale = 10 ** rng.choice((0, 3, 6, 9, 12))
     floors = [0]
@@ -61,17 +64,20 @@ def random_tiers(rng: random.Random) -> tuple[Tier, ...]:
         floors.append(floors[-1] + rng.randint(1, 10**6) * scale * PPM // PPM * PPM)
     if floors[-1] > INT64_MAX // 2:
         floors = [0]
-    mmr = sorted(rng.randint(1, 999_999) if rng.random() < 0.3 else rng.randint(1, 200_000)
-                 for _ in floors)
+    mmr = sorted(rng.randint(1, whole - 1) if rng.random() < 0.3
+                 else rng.randint(1, 200_000 * rate_scale) for _ in floors)
     if rng.random() < 0.3:
         mmr = [mmr[0]] * len(floors)  # equal rates: coincident lines at every floor
-    imr = [rng.randint(r, PPM) for r in mmr]
+    imr = [rng.randint(r, whole) for r in mmr]
     tiers, mded, ided = [], 0, 0
     for i, floor in enumerate(floors):
         if i:
             mded += floor * (mmr[i] - mmr[i - 1]) // PPM
             ided += floor * (imr[i] - imr[i - 1]) // PPM
         tiers.append(Tier(floor, mmr[i], mded, imr[i], ided))
+    if any(max(abs(t.maint_deduction_quote), abs(t.init_deduction_quote)) > INT64_MAX // 2
+           for t in tiers):  # deductions in a large scale leave int64: one tier
+        return (Tier(0, mmr[0], 0, imr[0], 0),)
     return tuple(tiers)
 
 
@@ -93,9 +99,13 @@ def random_profile(rng: random.Random, n_markets: int | None = None) -> Profile:
             oi = OpenInterestScaling(lower, rng.randint(lower + 1, INT64_MAX))
         minimum = 0 if rng.random() < 0.6 else _magnitude(rng, signed=False)
         market_id = f"M{k}"
-        markets[market_id] = Market(market_id, base_decimals, price_decimals, random_tiers(rng),
+        # rates that are fractions (LIQ-TIER-7): Hyperliquid's 3, others, the largest scale
+        rate_scale = 1 if rng.random() < 0.75 else rng.choice((3, 7, 30, 10**6))
+        markets[market_id] = Market(market_id, base_decimals, price_decimals,
+                                    random_tiers(rng, rate_scale),
                                     liquidation_fee_ppm=rng.randint(0, 20_000),
-                                    min_maint_margin_quote=minimum, oi_scaling=oi)
+                                    min_maint_margin_quote=minimum, oi_scaling=oi,
+                                    rate_scale=rate_scale)
     backstop = None
     if rng.random() < 0.4:
         den = rng.choice((3, 1000, INT64_MAX))
@@ -243,7 +253,7 @@ def _leverage_values(rng: random.Random, market: Market, notional: int) -> int:
     past it, the domain's top, or an ordinary value."""
     from liqspec.reference.leverage import tier_max_leverage
     from liqspec.reference.margin import tier_for
-    maximum = tier_max_leverage(tier_for(market, notional))
+    maximum = tier_max_leverage(market, tier_for(market, notional))
     return rng.choice((1, 2, maximum, min(maximum + 1, PPM), PPM, rng.randint(1, 150),
                        rng.randint(1, maximum)))
 

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from liqspec.reference.errors import MalformedState, Overflow, UnknownMarket
-from liqspec.reference.profile import MaintenanceBasis, Profile
+from liqspec.reference.profile import MAX_RATE_SCALE, MaintenanceBasis, Profile
 from liqspec.reference.state import HOLDERS, Account, State
 
 from . import _engine
@@ -69,6 +69,8 @@ class MarketTables:
     backstop_num: int  # LIQ-TRIGGER-2 ratio in lowest terms; 0 / 0 without a backstop
     backstop_den: int
     maintenance_at_entry: bool = False  # LIQ-TIER-6: isolated accounts' maintenance at entry
+    #: int64[M], LIQ-TIER-7: rates in 1 / (10^6 x this), deductions in quantums / this (1: ppm)
+    rate_scale: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         """Tables built by hand are checked like any other input (liqspec.fast.domain): int64
@@ -86,6 +88,11 @@ class MarketTables:
             object.__setattr__(self, name, int64_array(getattr(self, name), name, (m,)))
         object.__setattr__(self, "has_oi_scaling",
                            flag_array(self.has_oi_scaling, "has_oi_scaling", m))
+        scale = int64_array(np.ones(m, dtype=np.int64) if self.rate_scale is None
+                            else self.rate_scale, "rate_scale", (m,))
+        if ((scale < 1) | (scale > MAX_RATE_SCALE)).any():
+            raise MalformedState(f"rate_scale must be in 1..{MAX_RATE_SCALE}")
+        object.__setattr__(self, "rate_scale", scale)
         if ((self.n_tiers < 1) | (self.n_tiers > width)).any():
             raise MalformedState(f"n_tiers must be in 1..{width} (the tier width)")
         num = int64_scalar(self.backstop_num, "backstop ratio numerator")
@@ -170,6 +177,7 @@ def pack_profile(profile: Profile) -> MarketTables:
         backstop_num=num,
         backstop_den=den,
         maintenance_at_entry=profile.maintenance_basis == MaintenanceBasis.ENTRY,
+        rate_scale=column((m.rate_scale for m in markets), "rate_scale"),
     )
 
 

@@ -317,6 +317,7 @@ def _run_step(ctx: Context, state: State, step: Mapping) -> None:
         ctx.values["notional"] = n
         ctx.values["mm"] = ref.maintenance_margin_quote(spec, n)
         ctx.values["tier"] = ref.tier_for(spec, n)
+        ctx.values["rate_scale"] = spec.rate_scale
         if op == "rounding":
             value = ref.position_value_quote(args["lots"], args["price_ticks"], spec)
             ctx.values["value"] = value
@@ -550,7 +551,8 @@ def _rounding(ctx: Context) -> list[str]:
     v = ctx.values
     tier, n = v["tier"], v["notional"]
     problems = []
-    if v["mm"] * 10**6 < n * tier.maint_margin_ppm - tier.maint_deduction_quote * 10**6:
+    if v["mm"] * 10**6 * v["rate_scale"] < n * tier.maint_margin_ppm \
+            - tier.maint_deduction_quote * 10**6:
         problems.append(f"maintenance {v['mm']} below the exact requirement")
     exact_fee = Fraction(n * v["fee_ppm"], 10**6)
     if v["fee_rounds_down"]:

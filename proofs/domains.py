@@ -34,7 +34,8 @@ def _market_params(slot: str, market: Market) -> MarketParams:
     if market.oi_scaling is not None:
         caps = (val(market.oi_scaling.lower_cap_quote), val(market.oi_scaling.upper_cap_quote))
     return MarketParams(slot, val(market.value_per_lot_tick), tiers,
-                        val(market.liquidation_fee_ppm), val(market.min_maint_margin_quote), caps)
+                        val(market.liquidation_fee_ppm), val(market.min_maint_margin_quote), caps,
+                        market.rate_scale)
 
 
 def profile_params(profile: Profile) -> Params:

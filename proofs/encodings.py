@@ -125,6 +125,7 @@ class MarketParams:
     liquidation_fee_ppm: Term
     min_maint_margin_quote: Term
     oi_caps: tuple[Term, Term] | None = None  # (lower, upper) of LIQ-TIER-4, or None
+    rate_scale: int = 1  # LIQ-TIER-7: rates in 1 / (10^6 x this), deductions / this (concrete)
 
 
 @dataclass(frozen=True)
@@ -339,16 +340,21 @@ def tier_field(market: MarketParams, notional_quote: Term, name: str) -> Term:
     return chosen
 
 
-def tiered_requirement(notional_quote: Term, rate_ppm: Term, deduction_quote: Term) -> Term:
-    """LIQ-TIER-2, LIQ-TIER-3: a tier's requirement, ``ceil(N * rate) - deduction``."""
-    return mul_ppm_ceil(notional_quote, rate_ppm) - deduction_quote
+def tiered_requirement(notional_quote: Term, rate_ppm: Term, deduction_quote: Term,
+                       rate_scale: int = 1) -> Term:
+    """LIQ-TIER-2, LIQ-TIER-3, LIQ-TIER-7: a tier's requirement, ``ceil(N * rate) - deduction``
+    (``ceil((N * rate - deduction * 10^6) / (10^6 * rate_scale))`` in a scaled market)."""
+    if rate_scale == 1:
+        return mul_ppm_ceil(notional_quote, rate_ppm) - deduction_quote
+    return div_ceil(notional_quote * rate_ppm - deduction_quote * PPM, PPM * rate_scale)
 
 
 def maintenance_margin(market: MarketParams, notional_quote: Term) -> Term:
     """LIQ-TIER-2: ``max(ceil(N * mmr) - deduction, minimum)``, zero for a flat position."""
     tiered = tiered_requirement(notional_quote,
                                 tier_field(market, notional_quote, "maint_margin_ppm"),
-                                tier_field(market, notional_quote, "maint_deduction_quote"))
+                                tier_field(market, notional_quote, "maint_deduction_quote"),
+                                market.rate_scale)
     return z3.If(notional_quote == 0, 0, zmax(tiered, market.min_maint_margin_quote))
 
 
@@ -356,9 +362,10 @@ def oi_scaled_rate(market: MarketParams, rate_ppm: Term, open_interest: Term) ->
     """LIQ-TIER-4: the initial fraction rises linearly to 100% between the caps, floored."""
     assert market.oi_caps is not None
     lower, upper = market.oi_caps
-    rise = div_floor((PPM - rate_ppm) * (open_interest - lower), upper - lower)
+    whole = PPM * market.rate_scale  # 100% (LIQ-TIER-7)
+    rise = div_floor((whole - rate_ppm) * (open_interest - lower), upper - lower)
     return z3.If(open_interest <= lower, rate_ppm,
-                 z3.If(open_interest >= upper, PPM, rate_ppm + rise))
+                 z3.If(open_interest >= upper, whole, rate_ppm + rise))
 
 
 def initial_margin(market: MarketParams, notional_quote: Term, open_interest: Term) -> Term:
@@ -367,7 +374,8 @@ def initial_margin(market: MarketParams, notional_quote: Term, open_interest: Te
     if market.oi_caps is not None:
         rate = oi_scaled_rate(market, rate, open_interest)
     tiered = tiered_requirement(notional_quote, rate,
-                                tier_field(market, notional_quote, "init_deduction_quote"))
+                                tier_field(market, notional_quote, "init_deduction_quote"),
+                                market.rate_scale)
     return z3.If(notional_quote == 0, 0,
                  zmax(tiered, maintenance_margin(market, notional_quote)))
 

@@ -223,8 +223,8 @@ CATALOGUE: tuple[Mutant, ...] = (
                        "T-FUND-PAYOUT", "T-ROUNDING", "T-CASCADE-BMC")),
     Mutant("oi-scaling-rounds-up", "the open-interest-scaled initial rate rounds up",
            "reference/margin.py",
-           "rise = div_floor((PPM - tier.init_margin_ppm)",
-           "rise = -div_floor(-(PPM - tier.init_margin_ppm)",
+           "rise = div_floor((whole - tier.init_margin_ppm)",
+           "rise = -div_floor(-(whole - tier.init_margin_ppm)",
            covered_by=("T-WITHDRAW-MARGIN", "T-TRADE-HEALTH", "T-NO-FALSE-LIQ", "T-BACKSTOP", "T-ROUNDING",
                        "T-MM-POSITIVE", "T-LIQ-PRICE")),
     Mutant("entry-basis-ignored", "an isolated account of an entry-basis profile is margined "

@@ -671,7 +671,7 @@ def _rounding(params: Params) -> list[Obligation]:
         fee_goal = ("fee >= exact and < exact + 1",
                     z3.And(fee * PPM >= exact_fee, (fee - 1) * PPM < exact_fee))
     goals = {
-        "MM >= exact": mm * PPM >= n * mmr - ded * PPM,
+        "MM >= exact": mm * PPM * market.rate_scale >= n * mmr - ded * PPM,  # LIQ-TIER-7
         fee_goal[0]: fee_goal[1],
         "funding owed >= exact, within 1": z3.And(owed * PPM >= value * rate,
                                                    (owed - 1) * PPM < value * rate),

@@ -7,6 +7,8 @@ where the engine would, and Python never hides an overflow.
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from .errors import NotAnInteger, Overflow
 from .rules import implements
 
@@ -33,8 +35,9 @@ def checked(value: int, what: str) -> int:
 
 
 @implements("LIQ-ROUND-1")
-def div_ceil(numerator: int, denominator: int) -> int:
-    """Quotient rounded toward +infinity: used for every amount the venue is owed."""
+def div_ceil(numerator: int | Fraction, denominator: int) -> int:
+    """Quotient rounded toward +infinity: used for every amount the venue is owed (an exact
+    Fraction numerator too: a requirement at a rate the venue defines as a fraction)."""
     if denominator <= 0:
         raise ZeroDivisionError("denominators are positive by construction")
     return -((-numerator) // denominator)

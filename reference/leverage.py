@@ -42,20 +42,20 @@ def valid_leverage(leverage: object, what: str = "leverage") -> int:
 
 
 @implements("LIQ-LEVERAGE-1")
-def tier_max_leverage(tier: Tier) -> int:
-    """The tier's maximum leverage: ``10^6 / r`` for its initial rate ``r`` in ppm, to the nearest
-    whole multiple (a tie goes down). A venue publishes the maximum and prints its rate ``1 / max``
-    rounded (Bybit 70x as 1.43%), so the nearest multiple gives back the published maximum; no
+def tier_max_leverage(market: Market, tier: Tier) -> int:
+    """The maximum leverage of a tier of ``market``: ``1 / r`` for its initial rate ``r`` (in the
+    market's rate unit, LIQ-TIER-7), to the nearest whole multiple (a tie goes down). A venue
+    publishes the maximum and prints its rate ``1 / max`` rounded (Bybit 70x as 1.43%), so the nearest multiple gives back the published maximum; no
     requirement depends on this rounding, since LIQ-LEVERAGE-2 keeps every requirement at least
     the tier's own."""
-    whole, rest = divmod(PPM, tier.init_margin_ppm)
+    whole, rest = divmod(PPM * market.rate_scale, tier.init_margin_ppm)
     return whole + (1 if 2 * rest > tier.init_margin_ppm else 0)
 
 
 @implements("LIQ-LEVERAGE-1")
 def check_leverage_within_tier(market: Market, notional: int, leverage: int) -> None:
     """``leverage`` is at most the maximum of the tier that holds ``notional``."""
-    maximum = tier_max_leverage(tier_for(market, notional))
+    maximum = tier_max_leverage(market, tier_for(market, notional))
     if leverage > maximum:
         raise Rejection(ResultCode.LEVERAGE_ABOVE_TIER_MAX,
                         f"leverage {leverage}x in {market.market_id} is above {maximum}x, the "

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from fractions import Fraction
-from typing import overload
 
 from .arithmetic import PPM, checked, div_ceil, div_floor
 from .errors import MalformedState
@@ -70,29 +69,25 @@ def tier_for(market: Market, notional: int | Fraction) -> Tier:
 
 # A notional is an integer of quote quantums, or an exact Fraction where a price is solved for.
 
-@overload
-def tiered_requirement_ppm(notional: int, rate_ppm: int, deduction_quote: int) -> int: ...
-@overload
-def tiered_requirement_ppm(notional: Fraction, rate_ppm: int, deduction_quote: int) -> Fraction: ...
-@implements("LIQ-TIER-2", "LIQ-TIER-3")
-def tiered_requirement_ppm(notional: int | Fraction, rate_ppm: int,
-                           deduction_quote: int) -> int | Fraction:
+@implements("LIQ-TIER-2", "LIQ-TIER-3", "LIQ-TIER-7")
+def tiered_requirement_ppm(notional: int | Fraction, rate_ppm: int, deduction_quote: int,
+                           rate_scale: int = 1) -> int | Fraction:
     """A tier's requirement before rounding, in millionths of a quote quantum:
-    ``notional * rate - deduction * 10^6``. Exact for a fractional notional too, which is how
-    :mod:`.prices` solves for the price where the requirement is met."""
-    return notional * rate_ppm - deduction_quote * PPM
+    ``(notional * rate - deduction * 10^6) / rate_scale`` (the rate and the deduction in the
+    market's scaled units, LIQ-TIER-7). Exact: a Fraction where the scale does not divide it, or
+    for a fractional notional, which is how :mod:`.prices` solves for the price where the
+    requirement is met."""
+    line = notional * rate_ppm - deduction_quote * PPM
+    return line if rate_scale == 1 else Fraction(line, rate_scale)
 
 
-@overload
-def maintenance_requirement_ppm(market: Market, notional: int) -> int: ...
-@overload
-def maintenance_requirement_ppm(market: Market, notional: Fraction) -> Fraction: ...
 @implements("LIQ-TIER-2")
 def maintenance_requirement_ppm(market: Market, notional: int | Fraction) -> int | Fraction:
     """The maintenance requirement before rounding, in millionths of a quote quantum:
     ``max(notional * mmr - deduction, minimum)`` at the notional's tier."""
     tier = tier_for(market, notional)
-    tiered = tiered_requirement_ppm(notional, tier.maint_margin_ppm, tier.maint_deduction_quote)
+    tiered = tiered_requirement_ppm(notional, tier.maint_margin_ppm, tier.maint_deduction_quote,
+                                    market.rate_scale)
     return max(tiered, market.min_maint_margin_quote * PPM)
 
 
@@ -115,24 +110,27 @@ def initial_margin_quote(market: Market, notional: int, open_interest_quote: int
     tier = tier_for(market, notional)
     rate_ppm = (tier.init_margin_ppm if market.oi_scaling is None
                 else oi_scaled_initial_margin_ppm(market, tier, open_interest_quote))
-    tiered = div_ceil(tiered_requirement_ppm(notional, rate_ppm, tier.init_deduction_quote), PPM)
+    tiered = div_ceil(tiered_requirement_ppm(notional, rate_ppm, tier.init_deduction_quote,
+                                             market.rate_scale), PPM)
     return checked(max(tiered, maintenance_margin_quote(market, notional)), "initial margin")
 
 
 @implements("LIQ-TIER-4")
 def oi_scaled_initial_margin_ppm(market: Market, tier: Tier, open_interest_quote: int) -> int:
     """dYdX v4 open-interest scaling: the initial fraction rises linearly from the tier's to 100% as
-    open interest goes from the lower to the upper cap, floored to a whole ppm (the rate is a
-    parameter, not an amount; the requirement built on it rounds up)."""
+    open interest goes from the lower to the upper cap, floored to a whole ppm (of the market's
+    rate unit, LIQ-TIER-7: the rate is a parameter, not an amount; the requirement built on it
+    rounds up)."""
     scaling = market.oi_scaling
     assert scaling is not None
+    whole = PPM * market.rate_scale  # 100%
     if open_interest_quote <= scaling.lower_cap_quote:
         return tier.init_margin_ppm
     if open_interest_quote >= scaling.upper_cap_quote:
-        return PPM
+        return whole
     span = scaling.upper_cap_quote - scaling.lower_cap_quote
-    rise = div_floor((PPM - tier.init_margin_ppm) * (open_interest_quote - scaling.lower_cap_quote),
-                     span)
+    rise = div_floor((whole - tier.init_margin_ppm)
+                     * (open_interest_quote - scaling.lower_cap_quote), span)
     return tier.init_margin_ppm + rise
 
 

@@ -147,10 +147,11 @@ def liquidation_price(account: Account, market_id: str, marks: Mapping[str, int]
                                                                                    size * price * m)
 
     candidates = []
-    for tier in market.tiers:  # C + s*P*m = M_o + |s|*P*m*r - d
-        slope = lots * m * PPM - size * m * tier.maint_margin_ppm
-        candidates.append(Fraction((other_maintenance - tier.maint_deduction_quote - constant) * PPM,
-                                   slope))
+    scale = market.rate_scale  # r and d in 1 / scale units (LIQ-TIER-7)
+    for tier in market.tiers:  # C + s*P*m = M_o + (|s|*P*m*r - d) / scale
+        slope = lots * m * PPM * scale - size * m * tier.maint_margin_ppm
+        candidates.append(Fraction((other_maintenance * scale - tier.maint_deduction_quote
+                                    - constant * scale) * PPM, slope))
     # the minimum-requirement branch: C + s*P*m = M_o + min
     candidates.append(Fraction(other_maintenance + market.min_maint_margin_quote - constant,
                                lots * m))

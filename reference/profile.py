@@ -17,6 +17,11 @@ from .rules import implements
 from .units import quote_per_lot_tick
 
 
+#: the largest rate_scale (LIQ-TIER-7): a rate's numerator stays below 10^6 x this, so a notional
+#: of 2^64 quantums times it fits 128 bits in the compiled engine
+MAX_RATE_SCALE = 10**6
+
+
 @dataclass(frozen=True)
 class Tier:
     """One bracket of a tiered margin table (LIQ-TIER-1).
@@ -24,6 +29,11 @@ class Tier:
     A tier applies to a position whose notional is at least ``floor_notional_quote`` and below the
     next tier's floor. The deduction terms keep each requirement continuous across brackets
     (Binance's "maintenance amount" / ``cum``, Hyperliquid's "maintenance deduction").
+
+    The rates are in millionths and the deductions in quote quantums, both divided by the market's
+    ``rate_scale`` (1 for every venue whose rates are decimals): Hyperliquid's 15x tier has the
+    maintenance rate 1/30, which is 100_000 / 3 ppm, so its market has ``rate_scale`` 3 and the
+    tier ``maint_margin_ppm`` 100_000 (LIQ-TIER-7).
     """
 
     floor_notional_quote: int
@@ -58,6 +68,9 @@ class Market:
     oi_scaling: OpenInterestScaling | None = None
     #: quote quantums per lot per tick; set by the owning Profile from its quote decimals
     value_per_lot_tick: int = 0
+    #: the tiers' rates are in 1 / (10^6 x rate_scale) and their deductions in quote quantums /
+    #: rate_scale: a venue that defines a rate as a fraction (1/30) gets it exactly (LIQ-TIER-7)
+    rate_scale: int = 1
 
     def tier_floors(self) -> tuple[int, ...]:
         return tuple(t.floor_notional_quote for t in self.tiers)
@@ -215,16 +228,19 @@ def validate_market(market: Market) -> None:
         raise MalformedState(f"{market.market_id}: min_maint_margin_quote must be >= 0")
     if not market.tiers or market.tiers[0].floor_notional_quote != 0:
         raise MalformedState(f"{market.market_id}: the first tier must start at notional 0")
+    if not 1 <= require_int(market.rate_scale, "rate_scale") <= MAX_RATE_SCALE:
+        raise MalformedState(f"{market.market_id}: rate_scale must be in 1..{MAX_RATE_SCALE:_}")
+    whole = PPM * market.rate_scale  # a rate of 100%
     previous: Tier | None = None
     for index, tier in enumerate(market.tiers):
         where = f"{market.market_id} tier {index + 1}"
         for name in ("floor_notional_quote", "maint_margin_ppm", "maint_deduction_quote",
                      "init_margin_ppm", "init_deduction_quote"):
             checked(require_int(getattr(tier, name), f"{where}.{name}"), f"{where}.{name}")
-        if not 0 < tier.maint_margin_ppm < PPM:
-            raise MalformedState(f"{where}: maint_margin_ppm must be in 1..999_999")
-        if not tier.maint_margin_ppm <= tier.init_margin_ppm <= PPM:
-            raise MalformedState(f"{where}: init_margin_ppm must be in maint_margin_ppm..1_000_000")
+        if not 0 < tier.maint_margin_ppm < whole:
+            raise MalformedState(f"{where}: maint_margin_ppm must be in 1..{whole - 1:_}")
+        if not tier.maint_margin_ppm <= tier.init_margin_ppm <= whole:
+            raise MalformedState(f"{where}: init_margin_ppm must be in maint_margin_ppm..{whole:_}")
         if previous is None:
             if tier.maint_deduction_quote != 0 or tier.init_deduction_quote != 0:
                 raise MalformedState(f"{where}: the first tier has no deduction")

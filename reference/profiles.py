@@ -24,9 +24,11 @@ requirement at a floor is the same either way; only the displayed rate differs a
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from fractions import Fraction
+from math import lcm
 from types import MappingProxyType
 
-from .arithmetic import PPM, div_ceil, div_floor
+from .arithmetic import PPM, div_floor
 from .errors import MalformedState
 from .rules import implements
 from .profile import (AdlPrice, AdlRanking, BadDebtPolicy, DisplayRounding, FeePolicy,
@@ -83,22 +85,27 @@ def venue_tiers(rows: Sequence[tuple[str, str, str | None, str]]) -> tuple[Tier,
                  for f, m, md, i, idd in zip(floors, maint, maint_ded, init, init_ded, strict=True))
 
 
-def hyperliquid_maintenance_ppm(max_leverage: int) -> int:
-    """Hyperliquid's maintenance rate: half the initial rate at max leverage, 1/(2 x max leverage),
-    rounded up to a whole ppm where it is not one (3x: 1/6 -> 166_667 ppm; 15x: 1/30 -> 33_334)."""
-    return div_ceil(PPM, 2 * max_leverage)
+def hyperliquid_rate_scale(max_leverages: Sequence[int]) -> int:
+    """The least rate_scale (LIQ-TIER-7) in which every rate of a Hyperliquid table, 1 / max
+    leverage and 1 / (2 x max leverage), is a whole number: 1 for 40x, 25x and 20x; 3 for 15x
+    (1/30 = 100_000 / 3 ppm) and 3x (1/6)."""
+    scale = 1
+    for leverage in max_leverages:
+        scale = lcm(scale, Fraction(PPM, 2 * leverage).denominator)
+    return scale
 
 
-def hyperliquid_tiers(rows: Sequence[tuple[str, int]]) -> tuple[Tier, ...]:
-    """Tiers from Hyperliquid's margin-tier table of ``(lower bound notional, max leverage)``:
-    initial rate 1/max leverage (rounded up to a ppm), maintenance rate half of that, both
-    deductions by the published recursion."""
+def hyperliquid_tiers(rows: Sequence[tuple[str, int]]) -> tuple[tuple[Tier, ...], int]:
+    """Tiers from Hyperliquid's margin-tier table of ``(lower bound notional, max leverage)``,
+    and their rate_scale: initial rate 1/max leverage and maintenance rate half of that, both
+    exact, the deductions by the published recursion (exact in the same scale)."""
+    scale = hyperliquid_rate_scale([lev for _, lev in rows])
     floors = [quote_amount(floor) for floor, _ in rows]
-    maint = [hyperliquid_maintenance_ppm(lev) for _, lev in rows]
-    init = [div_ceil(PPM, lev) for _, lev in rows]
+    maint = [PPM * scale // (2 * lev) for _, lev in rows]
+    init = [PPM * scale // lev for _, lev in rows]
     return tuple(Tier(f, m, md, i, idd) for f, m, md, i, idd in
                  zip(floors, maint, continuity_deductions(floors, maint), init,
-                     continuity_deductions(floors, init), strict=True))
+                     continuity_deductions(floors, init), strict=True)), scale
 
 
 def dydx_maintenance_margin_ppm(initial_margin_ppm: int, maintenance_fraction_ppm: int) -> int:
@@ -121,10 +128,18 @@ def dydx_tier(initial_margin_ppm: int, maintenance_fraction_ppm: int) -> tuple[T
 
 
 def _market(market_id: str, base_decimals: int, price_decimals: int, tiers: tuple[Tier, ...],
-            liquidation_fee: str = "0%", oi_scaling: OpenInterestScaling | None = None) -> Market:
+            liquidation_fee: str = "0%", oi_scaling: OpenInterestScaling | None = None,
+            rate_scale: int = 1) -> Market:
     return Market(market_id=market_id, base_decimals=base_decimals, price_decimals=price_decimals,
                   tiers=tiers, liquidation_fee_ppm=percent_ppm(liquidation_fee),
-                  oi_scaling=oi_scaling)
+                  oi_scaling=oi_scaling, rate_scale=rate_scale)
+
+
+def hyperliquid_market(market_id: str, base_decimals: int, price_decimals: int,
+                       rows: Sequence[tuple[str, int]]) -> Market:
+    """A Hyperliquid market (no liquidation fee) on its margin-tier table, rates exact."""
+    tiers, scale = hyperliquid_tiers(rows)
+    return _market(market_id, base_decimals, price_decimals, tiers, rate_scale=scale)
 
 
 def _markets(*markets: Market) -> dict[str, Market]:
@@ -413,8 +428,9 @@ DYDX_V4 = Profile(
 
 #: Mainnet margin tiers (lower bound of position notional, max leverage). Hyperliquid publishes
 #: the maintenance rate (half the initial rate at max leverage) and the deduction recursion; 15x
-#: gives a maintenance rate of 1/30 and an initial rate of 1/15, neither a whole ppm, so they are
-#: rounded up (33_334 and 66_667 ppm) and the deductions follow from the rounded rates.
+#: gives a maintenance rate of 1/30 and an initial rate of 1/15, neither a whole ppm, so ETH's
+#: market has rate_scale 3 and both are exact, as is its deduction at 100,000,000 USDC,
+#: 100,000,000 x (1/30 - 1/50) = 1,333,333.33... USDC (LIQ-TIER-7).
 HYPERLIQUID_BTC = (("0", 40), ("150,000,000", 20))
 HYPERLIQUID_ETH = (("0", 25), ("100,000,000", 15))
 
@@ -424,8 +440,8 @@ HYPERLIQUID = Profile(
     quote_asset="USDC",
     markets=_markets(
         # "Unlike CEXs there is no clearance fee on liquidations."
-        _market("BTC", 5, 1, hyperliquid_tiers(HYPERLIQUID_BTC)),
-        _market("ETH", 4, 2, hyperliquid_tiers(HYPERLIQUID_ETH)),
+        hyperliquid_market("BTC", 5, 1, HYPERLIQUID_BTC),
+        hyperliquid_market("ETH", 4, 2, HYPERLIQUID_ETH),
     ),
     # "For liquidatable positions larger than 100k USDC ... only 20% of the position will be sent
     # as a market liquidation order to the book."
@@ -480,6 +496,20 @@ def _quote(amount: int, profile: Profile) -> str:
     return from_units(amount, profile.quote_decimals)
 
 
+def _tier_rate(scaled_ppm: int, market: Market) -> str:
+    """A tier rate in the market's unit (LIQ-TIER-7): a percentage, or the exact fraction."""
+    if scaled_ppm % market.rate_scale == 0:
+        return _percent(scaled_ppm // market.rate_scale)
+    exact = Fraction(scaled_ppm, PPM * market.rate_scale)
+    return f"{exact.numerator}/{exact.denominator}"
+
+
+def _tier_deduction(scaled: int, market: Market, profile: Profile) -> str:
+    if scaled % market.rate_scale == 0:
+        return _quote(scaled // market.rate_scale, profile)
+    return f"{_quote(scaled, profile)}/{market.rate_scale}"
+
+
 def profile_summary(profile: Profile) -> dict:
     """A profile as plain data (strings, numbers, lists, dicts) for docs and the CLI to print side
     by side: amounts in quote units, rates in percent, all exact."""
@@ -497,10 +527,12 @@ def profile_summary(profile: Profile) -> dict:
             "tiers": [
                 {
                     "floor": _quote(tier.floor_notional_quote, profile),
-                    "maintenance_rate": _percent(tier.maint_margin_ppm),
-                    "maintenance_deduction": _quote(tier.maint_deduction_quote, profile),
-                    "initial_rate": _percent(tier.init_margin_ppm),
-                    "initial_deduction": _quote(tier.init_deduction_quote, profile),
+                    "maintenance_rate": _tier_rate(tier.maint_margin_ppm, market),
+                    "maintenance_deduction": _tier_deduction(tier.maint_deduction_quote, market,
+                                                             profile),
+                    "initial_rate": _tier_rate(tier.init_margin_ppm, market),
+                    "initial_deduction": _tier_deduction(tier.init_deduction_quote, market,
+                                                         profile),
                 }
                 for tier in market.tiers
             ],
@@ -533,6 +565,7 @@ def profile_summary(profile: Profile) -> dict:
 __all__ = [
     "BINANCE_USDM", "BITMEX", "BYBIT", "DYDX_LIQUIDITY_TIERS", "DYDX_V4", "HYPERLIQUID",
     "PROFILES", "QUOTE_DECIMALS", "continuity_deductions", "dydx_maintenance_margin_ppm",
-    "dydx_market", "dydx_tier", "get_profile", "hyperliquid_maintenance_ppm", "hyperliquid_tiers",
+    "dydx_market", "dydx_tier", "get_profile", "hyperliquid_market", "hyperliquid_rate_scale",
+    "hyperliquid_tiers",
     "percent_ppm", "profile_summary", "quote_amount", "venue_tiers",
 ]

@@ -144,6 +144,21 @@ def test_generators_reach_the_entry_maintenance_basis_LIQ_TIER_6():
     assert queries >= 40 and operations >= 5 and cascades >= 5, (queries, operations, cascades)
 
 
+def test_generators_reach_rates_that_are_fractions_LIQ_TIER_7():
+    """Markets of rate_scale > 1 (rates in ppm / scale, deductions in quantums / scale) in the
+    query, operation and cascade generators, so the campaign compares the compiled scaled
+    requirement, liquidation price and trigger estimate with the reference's exact fractions."""
+    from liqspec.fast.cases import random_case
+    counts = collections.Counter()
+    for seed in range(200):
+        for kind, venue in (("queries", random_case(seed)),
+                            ("operations", random_operations(seed)[0]),
+                            ("cascades", random_cascade(seed)[0])):
+            counts[kind] += any(m.rate_scale > 1 for m in venue.profile.markets.values())
+    assert counts["queries"] >= 40 and counts["operations"] >= 20 and counts["cascades"] >= 4, \
+        counts
+
+
 def test_cascades_reach_every_path_LIQ_CASCADE_3():
     """Generated cascades produce book fills, fees, ADL, write-offs and socialization, backstop
     takeovers, insurance payouts, mark moves and unresolved accounts, and errors too; both

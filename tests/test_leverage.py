@@ -20,7 +20,7 @@ from liqspec.reference import (InvalidLeverage, LiqspecError, Rejection, ResultC
 from liqspec.reference.invariants import all_violations
 from liqspec.reference.margin import notional_quote
 from liqspec.reference.prices import round_for_display
-from liqspec.reference.profiles import get_profile, hyperliquid_tiers
+from liqspec.reference.profiles import get_profile
 from liqspec.testing import EXAMPLE_MARKS, implementation, example_profile, usdt, venue
 
 #: the reference's operations, for the tests that are about it alone
@@ -103,19 +103,23 @@ def test_tier_maximum_gives_back_the_published_maximum_LIQ_LEVERAGE_1():
     125x / 100x / 50x / 20x at 0.80% / 1.00% / 2.00% / 5.00% (COIN-M page: "Initial Margin Rate = 1 /
     Leverage", https://www.binance.com/en/support/faq/be2c7d9d95b04a7e8044ed02dd7dfe5c); Bybit
     BTCUSDT 90x at 1.11% and 70x at 1.43% (risk-limit table); Hyperliquid 15x, whose rate 1/15
-    the profile rounds up to 66,667 ppm. Binance prints ETH's 75x bracket as 1.30%: the rule gives
-    77x there (the documented divergence). Rule: LIQ-LEVERAGE-1."""
+    the profile keeps exact, 200,000 in the scale 3 (LIQ-TIER-7). Binance prints ETH's 75x
+    bracket as 1.30%: the rule gives 77x there (the documented divergence). Rule: LIQ-LEVERAGE-1."""
     binance = get_profile("binance_usdm").market("BTCUSDT")
-    assert [tier_max_leverage(t) for t in binance.tiers[:4]] == [125, 100, 50, 20]
+    assert [tier_max_leverage(binance, t) for t in binance.tiers[:4]] == [125, 100, 50, 20]
     bybit = get_profile("bybit").market("BTCUSDT")
-    assert {t.init_margin_ppm: tier_max_leverage(t) for t in bybit.tiers[1:5]} == {
+    assert {t.init_margin_ppm: tier_max_leverage(bybit, t) for t in bybit.tiers[1:5]} == {
         11_100: 90, 12_500: 80, 13_300: 75, 14_300: 70}
-    fifteen = hyperliquid_tiers((("0", 15),))[0]
-    assert (fifteen.init_margin_ppm, tier_max_leverage(fifteen)) == (66_667, 15)
-    assert tier_max_leverage(get_profile("binance_usdm").market("ETHUSDT").tiers[1]) == 77
+    eth = get_profile("hyperliquid").market("ETH")
+    fifteen = eth.tiers[1]
+    assert (eth.rate_scale, fifteen.init_margin_ppm, tier_max_leverage(eth, fifteen)) \
+        == (3, 200_000, 15)
+    binance_eth = get_profile("binance_usdm").market("ETHUSDT")
+    assert tier_max_leverage(binance_eth, binance_eth.tiers[1]) == 77
     # a tie goes down; 100% allows 1x and one ppm allows 10^6x
-    assert tier_max_leverage(Tier(0, 1, 0, 400_000)) == 2  # 2.5
-    assert [tier_max_leverage(Tier(0, 1, 0, r)) for r in (1_000_000, 1)] == [1, 1_000_000]
+    assert tier_max_leverage(binance, Tier(0, 1, 0, 400_000)) == 2  # 2.5
+    assert [tier_max_leverage(binance, Tier(0, 1, 0, r)) for r in (1_000_000, 1)] \
+        == [1, 1_000_000]
 
 
 @pytest.mark.rule("LIQ-LEVERAGE-1")

@@ -72,7 +72,7 @@ from liqspec.reference.prices import display_price, round_for_display
 from liqspec.reference.profile import LiquidationSize, OpenInterestScaling, validate_market
 from liqspec.reference.profiles import (PROFILES, continuity_deductions,
                                         dydx_maintenance_margin_ppm, dydx_tier, get_profile,
-                                        hyperliquid_maintenance_ppm, hyperliquid_tiers,
+                                        hyperliquid_rate_scale, hyperliquid_tiers,
                                         percent_ppm, profile_summary, quote_amount, venue_tiers)
 from liqspec.reference.state import State
 
@@ -1297,21 +1297,54 @@ def test_dydx_docs_liquidation_price_examples_LIQ_PRICE_2(impl):
 # -- Hyperliquid ---------------------------------------------------------------------------------
 
 @pytest.mark.rule("LIQ-TIER-2")
-def test_hyperliquid_maintenance_rates_LIQ_TIER_2():
+@pytest.mark.rule("LIQ-TIER-7")
+def test_hyperliquid_maintenance_rates_are_exact_LIQ_TIER_2_LIQ_TIER_7():
     """Hyperliquid "Liquidations": "the maintenance margin, which is half of the initial margin at
     max leverage, varying from 3-50x ... between 1% (for 50x max leverage assets) and 16.7% (for 3x
     max leverage assets)"; mirrors quote 1.25% for 40x; "Margin tiers": 20x -> 2.5%.
-    16.7% is the display of 1/6 (nearest, 1 place); the model's ppm rounds it up to 166,667.
+    16.7% is the display of 1/6 (nearest, 1 place): the model keeps 1/6 exactly, in a market of
+    rate_scale 3 (LIQ-TIER-7), as it keeps 15x's 1/30.
     Sources: https://hyperliquid.gitbook.io/hyperliquid-docs/trading/liquidations ;
     https://hyperliquid.gitbook.io/hyperliquid-docs/trading/margin-tiers . Rule: LIQ-TIER-2."""
-    assert hyperliquid_maintenance_ppm(50) == percent_ppm("1%")
-    assert hyperliquid_maintenance_ppm(40) == percent_ppm("1.25%")
-    assert hyperliquid_maintenance_ppm(20) == percent_ppm("2.5%")
-    assert hyperliquid_maintenance_ppm(3) == 166_667
+    def maintenance_rate(max_leverage: int) -> Fraction:
+        tiers, scale = hyperliquid_tiers((("0", max_leverage),))
+        return Fraction(tiers[0].maint_margin_ppm, 10**6 * scale)
+
+    assert maintenance_rate(50) == Fraction(1, 100)
+    assert maintenance_rate(40) == Fraction(125, 10_000)
+    assert maintenance_rate(20) == Fraction(25, 1000)
+    assert maintenance_rate(3) == Fraction(1, 6) and maintenance_rate(15) == Fraction(1, 30)
+    assert hyperliquid_rate_scale([40, 20]) == 1 and hyperliquid_rate_scale([25, 15]) == 3
     assert display(Fraction(1, 6) * 100, 1, "half_up") == "16.7"
     hyperliquid = get_profile("hyperliquid")
+    assert hyperliquid.market("BTC").rate_scale == 1
     assert hyperliquid.market("BTC").tiers[0].maint_margin_ppm == percent_ppm("1.25%")  # 40x
-    assert hyperliquid.market("ETH").tiers[0].maint_margin_ppm == percent_ppm("2%")  # 25x
+    eth = hyperliquid.market("ETH")
+    assert eth.rate_scale == 3
+    assert Fraction(eth.tiers[0].maint_margin_ppm, 3 * 10**6) == Fraction(1, 50)  # 25x: 2%
+    assert Fraction(eth.tiers[1].maint_margin_ppm, 3 * 10**6) == Fraction(1, 30)  # 15x
+
+
+@pytest.mark.rule("LIQ-TIER-7")
+def test_hyperliquid_15x_requirement_is_not_overstated_LIQ_TIER_7(impl):
+    """ETH, 15x above 100,000,000 USDC: maintenance 1/30, deduction 100,000,000 x (1/30 - 1/50) =
+    1,333,333.33... USDC. At 200,000,000 USDC of notional the requirement is 200,000,000 / 30 -
+    1,333,333.33... = 5,333,333.33..., rounded up to 5,333,333.333334 USDC; the initial one
+    200,000,000 / 15 - 2,666,666.66... = 10,666,666.666667 (rounded up). The rate rounded up to
+    33,334 ppm (liqspec before LIQ-TIER-7) gave 5,333,400, 66.67 USDC too much. Both
+    implementations read the requirement of a 50,000 ETH short at 4,000 USDC."""
+    eth = get_profile("hyperliquid").market("ETH")
+    assert maintenance_margin_quote(eth, usd("200,000,000")) == 5_333_333_333_334
+    assert initial_margin_quote(eth, usd("200,000,000")) == 10_666_666_666_667
+    assert usd("200,000,000") * 33_334 // 10**6 - usd("1,333,400") - 5_333_333_333_334 \
+        == 66_666_666  # the overstatement of the rounded rate, in quantums
+    state = venue(impl, get_profile("hyperliquid"), {"ETH": "4000"})
+    impl.open_account(state, "whale")
+    impl.deposit(state, "whale", usd("20,000,000"))
+    impl.trade(state, MAKER, "whale", "ETH", 500_000_000, 400_000)  # 50,000 ETH at 4,000.00
+    whale = state.account("whale")
+    assert impl.account_maintenance_margin_quote(whale, state.marks, state.profile) \
+        == 5_333_333_333_334
 
 
 @pytest.mark.rule("LIQ-TIER-2")
@@ -1330,7 +1363,7 @@ def test_hyperliquid_maintenance_deduction_LIQ_TIER_2():
     # continuous at the floor: 150M * 1.25% == 150M * 2.5% - 1,875,000
     assert maintenance_margin_quote(btc, at_floor - 1) <= maintenance_margin_quote(btc, at_floor)
     assert maintenance_margin_quote(btc, at_floor) == usd("1,875,000")
-    twenty_x = bare_market("ALT", 2, 4, hyperliquid_tiers((("0", 20),)))
+    twenty_x = bare_market("ALT", 2, 4, hyperliquid_tiers((("0", 20),))[0])
     assert maintenance_margin_quote(twenty_x, usd("10,000")) == usd("250")
     assert initial_margin_quote(twenty_x, usd("10,000")) == usd("500")
 
@@ -1347,7 +1380,7 @@ def _hyperliquid_formula(impl, state: State, account_id: str, market_id: str) ->
     size = abs(account.position(market_id))
     side = 1 if account.position(market_id) > 0 else -1
     tier = tier_for(market, root * size * market.value_per_lot_tick)
-    rate = Fraction(tier.maint_margin_ppm, PPM)
+    rate = Fraction(tier.maint_margin_ppm, PPM * market.rate_scale)  # exact (LIQ-TIER-7)
     unit = Fraction(10**6)  # quote quantums per quote unit
     price = Fraction(state.marks[market_id], 10**market.price_decimals)
     position_size = Fraction(size, 10**market.base_decimals)
@@ -1355,7 +1388,7 @@ def _hyperliquid_formula(impl, state: State, account_id: str, market_id: str) ->
         lots_held, state.marks[m], profile.market(m)))
         for m, lots_held in account.positions.items() if m != market_id)
     required = Fraction(others) / unit + position_size * price * rate \
-        - Fraction(tier.maint_deduction_quote) / unit
+        - Fraction(tier.maint_deduction_quote, market.rate_scale) / unit
     margin_available = Fraction(impl.equity_quote(account, state.marks, profile)) / unit - required
     return price - side * margin_available / position_size / (1 - rate * side)
 

@@ -45,14 +45,15 @@ C_ORDER_MISMATCH_CODE = C_ORDER_MISMATCH
 
 cdef bint market_is_monotone(const Eng* e, Py_ssize_t k) noexcept nogil:
     """g(N) = maintenance_margin(N) steps by 0 or 1 at every integer N >= 1: within a tier with a rate in
-    [0, PPM] ceil(N * rate / PPM) does, and max with the minimum keeps it; so only the steps onto
-    a tier floor need checking."""
+    [0, W] (W = 10^6 x rate_scale, 100%) ceil((N * rate - d) / W) does, and max with the minimum
+    keeps it; so only the steps onto a tier floor need checking."""
     cdef Py_ssize_t base = k * e.tables.tier_width, s
     cdef liq_i128 floor_n, step
     if e.tables.value_per_lot_tick[k] <= 0:
         return False
     for s in range(e.tables.n_tiers[k]):
-        if e.tables.maint_margin_ppm[base + s] < 0 or e.tables.maint_margin_ppm[base + s] > PPM:
+        if e.tables.maint_margin_ppm[base + s] < 0 \
+                or e.tables.maint_margin_ppm[base + s] > <liq_i128>PPM * e.tables.rate_scale[k]:
             return False
     for s in range(1, e.tables.n_tiers[k]):
         floor_n = e.tables.tier_floor_quote[base + s]
@@ -80,8 +81,8 @@ cdef int64_t trigger_estimate(const Eng* e, Py_ssize_t k, liq_i128 quote, liq_i1
     n = <double>a * <double>e.marks[k]
     for it in range(3):
         slot = tier_slot(&e.tables, k, <liq_i128>n if n < 9.2e18 else INT64_MAX)
-        rate = <double>e.tables.maint_margin_ppm[slot] / PPM
-        ded = <double>e.tables.maint_deduction_quote[slot]
+        rate = <double>e.tables.maint_margin_ppm[slot] / PPM / <double>e.tables.rate_scale[k]
+        ded = <double>e.tables.maint_deduction_quote[slot] / <double>e.tables.rate_scale[k]
         if side > 0:  # q + n - (n rate - ded) = 0
             n = -(q + ded) / (1.0 - rate) if rate < 1.0 else n
             if <double>e.tables.min_maint_margin_quote[k] - q > n:

@@ -228,6 +228,8 @@ cdef class Engine:
         self.e.tables.init_deduction_quote = &v64[0]
         v64 = tables.min_maint_margin_quote
         self.e.tables.min_maint_margin_quote = &v64[0]
+        v64 = tables.rate_scale
+        self.e.tables.rate_scale = &v64[0]
         v64 = tables.oi_lower_cap_quote
         self.e.tables.oi_lower_cap_quote = &v64[0]
         v64 = tables.oi_upper_cap_quote

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from fractions import Fraction
 from typing import Any
 
-from liqspec.reference.arithmetic import div_ceil
+from liqspec.reference.arithmetic import PPM, div_ceil
 from liqspec.reference.errors import UnknownAccount
 from liqspec.reference.ledger import fill, transfer
 from liqspec.reference.leverage import tier_max_leverage
@@ -142,8 +142,24 @@ def _exact(value: Fraction) -> dict:
     return {"numerator": value.numerator, "denominator": value.denominator}
 
 
-def _rate_human(ppm: int) -> str:
-    return from_units(ppm, 4) + "%"  # 1% is 10,000 ppm
+def _rate_human(ppm: int, rate_scale: int = 1) -> str:
+    """A tier rate as its venue writes it: a percentage (1% is 10,000 ppm), or, in a market of
+    rate_scale > 1 (LIQ-TIER-7), the exact fraction where it is not a whole ppm (``1/30``)."""
+    if ppm % rate_scale == 0:
+        return from_units(ppm // rate_scale, 4) + "%"
+    exact = Fraction(ppm, PPM * rate_scale)
+    return f"{exact.numerator}/{exact.denominator}"
+
+
+def _deduction(scaled: int, market: Market, decimals: int) -> dict:
+    """A tier deduction in quote quantums / rate_scale (LIQ-TIER-7), exact."""
+    if market.rate_scale == 1:
+        return _quote(scaled, decimals, RULES_TIER)
+    whole, rest = divmod(scaled, market.rate_scale)
+    human = (_quote_human(whole, decimals) if rest == 0
+             else f"{_quote_human(scaled, decimals)}/{market.rate_scale}")
+    return {"value": scaled, "unit": f"quote quantum / {market.rate_scale}", "human": human,
+            "rules": list(RULES_TIER)}
 
 
 def _threshold(threshold: Threshold, market: Market, profile: Profile, rules: list[str],
@@ -190,7 +206,7 @@ def _position(state: State, account: Account, market_id: str, quote_decimals: in
     if chosen is not None:
         initial_rules = RULES_INITIAL_LEVERAGE + [r for r in initial_rules
                                                   if r not in RULES_INITIAL_LEVERAGE]
-    maximum = tier_max_leverage(tier)
+    maximum = tier_max_leverage(market, tier)
     leverage = {"value": chosen, "unit": "x", "tier_max": maximum, "rules": RULES_LEVERAGE,
                 "human": (f"{chosen}x" if chosen is not None else "none chosen")}
     return {
@@ -210,10 +226,11 @@ def _position(state: State, account: Account, market_id: str, quote_decimals: in
         "tier": {"value": tier_number, "unit": "tier",
                  "human": f"{tier_number} of {len(market.tiers)}", "rules": RULES_TIER,
                  "floor_notional": _quote(tier.floor_notional_quote, quote_decimals, RULES_TIER),
+                 "rate_scale": market.rate_scale,
                  "maint_margin_ppm": tier.maint_margin_ppm,
-                 "maint_deduction": _quote(tier.maint_deduction_quote, quote_decimals, RULES_TIER),
+                 "maint_deduction": _deduction(tier.maint_deduction_quote, market, quote_decimals),
                  "init_margin_ppm": initial_rate,
-                 "init_deduction": _quote(tier.init_deduction_quote, quote_decimals, RULES_TIER)},
+                 "init_deduction": _deduction(tier.init_deduction_quote, market, quote_decimals)},
         "leverage": leverage,
         # on the profile's basis (LIQ-TIER-6): the notional at the mark, or the entry value
         "maintenance_margin": _quote(position_maintenance_margin_quote(
@@ -436,9 +453,9 @@ def render_text(report: dict) -> str:
             tier = position["tier"]
             row("tier", tier, "",
                 f"notional >= {tier['floor_notional']['human']}: maintenance "
-                f"{_rate_human(tier['maint_margin_ppm'])} x notional - "
+                f"{_rate_human(tier['maint_margin_ppm'], tier['rate_scale'])} x notional - "
                 f"{tier['maint_deduction']['human']}, initial "
-                f"{_rate_human(tier['init_margin_ppm'])} x notional - "
+                f"{_rate_human(tier['init_margin_ppm'], tier['rate_scale'])} x notional - "
                 f"{tier['init_deduction']['human']}", indent=4)
             leverage = position["leverage"]
             row("leverage", leverage, "",
