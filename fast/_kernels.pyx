@@ -728,8 +728,9 @@ cdef inline int liquidation_one(const Tables* t, int64_t quote, const int64_t* l
     """
     cdef int64_t position = lots[market]
     cdef liq_i128 constant, other_mm, K, Kp, a, b, n1, a2, b2, h
-    cdef liq_i128 whole = <liq_i128>PPM * t.rate_scale[market]  # 100% (LIQ-TIER-7)
-    cdef liq_i128 scale = t.rate_scale[market]
+    # int64 (scale <= 10^6), so that each product with an int128 is a 64-by-128-bit multiply
+    cdef int64_t scale = t.rate_scale[market]
+    cdef int64_t whole = PPM * scale  # 100% (LIQ-TIER-7)
     cdef Py_ssize_t base = market * t.tier_width, i, chosen = 0, n_tiers = t.n_tiers[market]
     cdef int64_t minimum = t.min_maint_margin_quote[market]
     cdef int side = 1 if position > 0 else -1
@@ -751,7 +752,7 @@ cdef inline int liquidation_one(const Tables* t, int64_t quote, const int64_t* l
                            ticks, num, den)
     # the tiers' lines are (N*r - d*10^6) / W with W = 10^6 * rate_scale (LIQ-TIER-7): every
     # equation below is multiplied by W, so each stays in integers
-    Kp = K * whole
+    Kp = K * PPM if scale == 1 else K * whole  # the constant where it can be (scale 1)
     if side > 0:
         n1 = <liq_i128>minimum - K  # root of h1: K + N - min = 0
         if K >= 0:  # h2(0) = K >= 0: h2's root is at N <= 0, so the root is h1's or none
@@ -767,7 +768,7 @@ cdef inline int liquidation_one(const Tables* t, int64_t quote, const int64_t* l
                 else:
                     break
             # K + N - (N*r - d*10^6) / W = 0  ->  N = -(K*scale + d) * 10^6 / (W - r)
-            a2 = -(K * scale + t.maint_deduction_quote[base + chosen]) * PPM
+            a2 = -((K if scale == 1 else K * scale) + t.maint_deduction_quote[base + chosen]) * PPM
             b2 = whole - t.maint_margin_ppm[base + chosen]
             if n1 * b2 >= a2:  # the larger root
                 a = n1
@@ -788,7 +789,7 @@ cdef inline int liquidation_one(const Tables* t, int64_t quote, const int64_t* l
             else:
                 break
         # K - N - (N*r - d*10^6) / W = 0  ->  N = (K*scale + d) * 10^6 / (W + r)
-        a2 = (K * scale + t.maint_deduction_quote[base + chosen]) * PPM
+        a2 = ((K if scale == 1 else K * scale) + t.maint_deduction_quote[base + chosen]) * PPM
         b2 = whole + t.maint_margin_ppm[base + chosen]
         n1 = K - minimum  # root of h1: K - N - min = 0
         if n1 * b2 <= a2:  # the smaller root
