@@ -24,8 +24,8 @@ KINDS = ("operations", "queries", "cascade", "venue")
 
 
 def _operations(seed: int, rng: random.Random) -> tuple[Any, Any, dict]:
-    from liqspec.fast.compare import call_arguments
-    from liqspec.fast.cases import random_operations
+    from liqspec.testing.cases import call_arguments
+    from liqspec.testing.cases import random_operations
     scenario, calls = random_operations(seed)
     state = scenario.state()
     upto = rng.randrange(len(calls))
@@ -41,7 +41,7 @@ def _operations(seed: int, rng: random.Random) -> tuple[Any, Any, dict]:
 
 
 def _queries(seed: int, rng: random.Random) -> tuple[Any, Any, dict]:
-    from liqspec.fast.cases import random_case
+    from liqspec.testing.cases import random_case
     scenario = random_case(seed, n_accounts=3)
     state = scenario.state()
     account = rng.choice(scenario.accounts).account_id
@@ -67,7 +67,7 @@ def _queries(seed: int, rng: random.Random) -> tuple[Any, Any, dict]:
 
 
 def _cascade(seed: int, rng: random.Random) -> tuple[Any, Any, dict]:
-    from liqspec.fast.cases import cascade_config_from_json, random_cascade
+    from liqspec.testing.cases import cascade_config_from_json, random_cascade
     scenario, config = random_cascade(seed)
     return scenario.profile, scenario.state(), request_op(
         "run_cascade", config=cascade_config_from_json(config))

@@ -520,7 +520,7 @@ def _cascades(profile: Profile) -> Iterator[tuple]:
 
 def _random(profile: Profile, seed: int, cases: int) -> Iterator[tuple]:
     """Seeded states and operations on the venue (the ``liqspec difftest`` generators)."""
-    from liqspec.fast.cases import Case, _near_boundary_quote, _positions, random_calls
+    from liqspec.testing.cases import Case, _near_boundary_quote, _positions, random_calls
     rng = random.Random(f"{profile.name}/{seed}")
     made = 0
     while made < cases:

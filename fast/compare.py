@@ -27,7 +27,6 @@ from liqspec.reference.errors import LiqspecError, ResultCode
 from liqspec.reference.funding import check_apply_funding
 from liqspec.reference.prices import Threshold
 
-from liqspec.reference.book import BookShape
 from liqspec.reference.book import market_liquidate as _reference_market_liquidate
 from liqspec.reference.cascade import replace_book as _reference_replace_book
 from liqspec.reference.cascade import run_cascade as _reference_run_cascade
@@ -37,7 +36,7 @@ from liqspec.reference.journal import Fill, Transfer
 from . import accounts as fast_accounts
 from . import operations as fast_operations
 from .cascade import run_cascade as _fast_run_cascade
-from .cases import Case, cascade_config_from_json
+from liqspec.testing.cases import Case, call_arguments, cascade_config_from_json
 
 
 NAMES = ("equity_quote", "account_maintenance_margin_quote", "account_initial_margin_quote",
@@ -157,15 +156,6 @@ def _error(error: BaseException) -> tuple:
     crash on one side (a ZeroDivisionError, an AssertionError) is a divergence too."""
     code = getattr(error, "code", None)
     return ("error", type(error).__name__, code.name if code is not None else None)
-
-
-def call_arguments(op: str, args: list) -> tuple:
-    """A call's arguments from their JSON form: replace_book's shape is written
-    ``[levels, spacing_ppm, lots_per_level]`` (its BookShape is built here, so a shape outside
-    the domain raises the reference's MalformedState on both sides alike)."""
-    if op == "replace_book" and len(args) > 1 and isinstance(args[1], list):
-        return (args[0], BookShape(*args[1]), *args[2:])
-    return tuple(args)
 
 
 def run_operations(impl: SimpleNamespace, case: Case, calls: list) -> list[tuple]:

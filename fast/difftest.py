@@ -5,16 +5,16 @@
     liqspec difftest --replay FILE
 
 Each example is one of four kinds, by its seed: ``queries`` (a generated venue and accounts,
-:func:`~liqspec.fast.cases.random_case`, with random tier tables, decimals, minimums,
+:func:`~liqspec.testing.cases.random_case`, with random tier tables, decimals, minimums,
 open-interest scaling, backstop ratios, marks and balances up to the int64 limits; every
 per-account query runs on both implementations), ``operations`` (a whole venue state with
 policies, roles, books and holders, and a sequence of state-changing operations,
-:func:`~liqspec.fast.cases.random_operations`; after every call the receipts or error types
+:func:`~liqspec.testing.cases.random_operations`; after every call the receipts or error types
 and result codes, and the resulting states, must be equal), ``cascade`` (a small book, a price
-path, book shapes, a mark rule and a vault, :func:`~liqspec.fast.cases.random_cascade`; the
+path, book shapes, a mark rule and a vault, :func:`~liqspec.testing.cases.random_cascade`; the
 whole CascadeResult, trace, step records, summary and final state, must be equal) and ``adl``
 (the same comparison on a deleveraging-heavy cascade,
-:func:`~liqspec.fast.cases.random_adl_cascade`: thin books, an empty or small fund, many
+:func:`~liqspec.testing.cases.random_adl_cascade`: thin books, an empty or small fund, many
 traders on both sides, cross accounts over two markets and marks moving between the calls, under
 each ranking policy, so the engine's deleveraging index meets re-keyed accounts and rebuilt
 rankings). One cascade or deleveraging example in ``VERIFY_EVERY`` (by seed, :func:`order_of`)
@@ -57,9 +57,9 @@ from ._engine import ORDER_MODES
 from .compare import (FAST, NAMES, OPERATIONS, REFERENCE, cascade_divergence, cascade_json,
                       expected_fast, first_difference, first_operation_divergence, operations,
                       result_json, run, run_cascade_case, run_operations, snapshot_json)
-from .cases import (Case, cascade_config_from_json, dumps, random_adl_cascade,
-                        random_cascade, random_operations, random_case, case_from_json,
-                        case_to_json, well_formed)
+from liqspec.testing.cases import (Case, cascade_config_from_json, dumps, random_adl_cascade,
+                                   random_cascade, random_operations, random_case,
+                                   case_from_json, case_to_json, well_formed)
 
 KINDS = ("queries", "operations", "cascade", "adl")
 CASCADE_KINDS = ("cascade", "adl")

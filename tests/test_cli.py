@@ -625,7 +625,7 @@ def test_difftest_out_is_replaced_whole(tmp_path, monkeypatch):
 def test_difftest_replay_of_a_hand_edited_case_exits_2(tmp_path, capsys, change, message):
     """A case whose call cannot be made (an unknown account, the wrong arguments) was a
     KeyError or IndexError traceback in the middle of the replay."""
-    from liqspec.fast.cases import random_case, case_to_json
+    from liqspec.testing.cases import random_case, case_to_json
 
     scenario = case_to_json(random_case(0))
     account = scenario["state"]["accounts"][0]["account_id"]

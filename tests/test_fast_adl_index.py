@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from liqspec import fast
 from liqspec.fast.compare import FAST, REFERENCE, cascade_divergence, run_cascade_case
 from liqspec.fast.operations import _engine_for
-from liqspec.fast.cases import RANKINGS, random_adl_cascade
+from liqspec.testing.cases import RANKINGS, random_adl_cascade
 from liqspec.reference import (Account, Fill, Market, Profile, ResultCode, Tier, deleverage,
                                new_state, open_account, set_mark)
 from liqspec.reference.book import BookShape
@@ -242,7 +242,7 @@ def test_adl_index_matches_scan_on_generated_cascades_LIQ_ADL_2(seed, ranking):
     marks moving between calls) on the compiled engine in ``verify`` mode: any allocation of
     the index that differs from the scan's raises, and the run equals the reference's."""
     scenario, config_json = random_adl_cascade(seed, ranking=ranking)
-    from liqspec.fast.cases import cascade_config_from_json
+    from liqspec.testing.cases import cascade_config_from_json
     config = cascade_config_from_json(config_json)
     state = scenario.state()
     try:

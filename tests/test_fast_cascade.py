@@ -345,7 +345,7 @@ def test_a_trigger_near_the_top_of_int64_is_found_not_galloped_past_LIQ_CASCADE_
     """Regression (found by ``liqspec difftest``, seed 30986): a path near 8.8e18 ticks made the
     trigger search's gallop wrap around int64 and never end. Every processing order now stops
     where the reference does, with the same typed error."""
-    from liqspec.fast import cases
+    from liqspec.testing import cases
     from liqspec.reference.errors import LiqspecError
 
     scenario, config_json = cases.random_cascade(30986)

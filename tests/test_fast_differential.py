@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import liqspec.fast as fast
 from liqspec.fast.compare import FAST, REFERENCE, divergences, expected_fast, outcome
-from liqspec.fast.cases import random_case
+from liqspec.testing.cases import random_case
 from liqspec.reference import Account, Overflow
 from liqspec.reference import equity_quote as ref_equity
 from liqspec.reference import is_liquidatable as ref_liquidatable

@@ -20,7 +20,7 @@ import pytest
 import liqspec.fast.difftest as difftest
 from liqspec.fast.compare import FAST, REFERENCE, run_cascade_case, run_operations
 from liqspec import codec
-from liqspec.fast.cases import (OPERATION_NAMES, Case, random_cascade, random_operations,
+from liqspec.testing.cases import (OPERATION_NAMES, Case, random_cascade, random_operations,
                                     case_from_json, case_to_json)
 from liqspec.reference import Account, Market, Profile, Tier
 from liqspec.reference.book import BookShape
@@ -127,7 +127,7 @@ def test_generators_reach_the_entry_maintenance_basis_LIQ_TIER_6():
     the ``entry`` basis, so the campaign compares the compiled entry-basis requirement, trigger,
     liquidation price and tier-step size (and the cascade index's linear triggers) with the
     reference's."""
-    from liqspec.fast.cases import random_case
+    from liqspec.testing.cases import random_case
     queries = operations = cascades = 0
     for seed in range(200):
         scenario = random_case(seed)
@@ -148,7 +148,7 @@ def test_generators_reach_rates_that_are_fractions_LIQ_TIER_7():
     """Markets of rate_scale > 1 (rates in ppm / scale, deductions in quantums / scale) in the
     query, operation and cascade generators, so the campaign compares the compiled scaled
     requirement, liquidation price and trigger estimate with the reference's exact fractions."""
-    from liqspec.fast.cases import random_case
+    from liqspec.testing.cases import random_case
     counts = collections.Counter()
     for seed in range(200):
         for kind, venue in (("queries", random_case(seed)),
@@ -383,7 +383,7 @@ def test_backstop_of_an_equity_of_minus_2_63_is_overflow_on_both_LIQ_BACKSTOP_1_
     state = scenario.state()
     state.accounts[bankrupt].quote += 1
     from liqspec.fast.compare import _fast_run_cascade, _reference_run_cascade
-    from liqspec.fast.cases import cascade_config_from_json
+    from liqspec.testing.cases import cascade_config_from_json
     config = cascade_config_from_json(case["config"])
     results = [run(state, config) for run in (_reference_run_cascade, _fast_run_cascade)]
     takeover = [e for e in results[0].events if e.kind == "backstop" and e.quote == 2**63 - 1]

@@ -17,7 +17,7 @@ from liqspec import reference as ref
 from liqspec.conformance.catalogue import REFERENCE
 from liqspec.conformance.vectors import _random, socialize_profile, venue_state
 from liqspec.fast import queries
-from liqspec.fast.cases import random_case
+from liqspec.testing.cases import random_case
 from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN
 from liqspec.reference.errors import LiqspecError, Overflow, ResultCode, UnknownMarket
 from liqspec.reference.profiles import PROFILES

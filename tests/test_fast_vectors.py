@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from liqspec.fast.compare import FAST, expected_fast, run
-from liqspec.fast.cases import case_from_json
+from liqspec.testing.cases import case_from_json
 
 FILES = sorted((Path(__file__).parent / "vectors" / "fast").glob("*.json"))
 

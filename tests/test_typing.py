@@ -8,7 +8,7 @@ modules (``liqspec.cli``, ``explain``, ``simulate``, ``plots``, ``bulk``, the sw
 ``positions``, ``codec``) are checked with them. Configured out, by name, until they
 are clean (their errors are not reported; their signatures are still what callers are checked
 against): ``liqspec.fast.operations`` and ``liqspec.fast.cascade`` (the State <-> engine glue,
-being restructured: it indexes tuples of IDs with numpy integers), ``liqspec.fast.cases`` (the
+being restructured: it indexes tuples of IDs with numpy integers), ``liqspec.testing.cases`` (the
 random-case generators mix value types in argument lists), ``liqspec.reference.cascade`` (it
 reads an event's optional market where the event's kind guarantees one),
 ``liqspec.proofs.encodings`` (being split into checks and effects; it reuses one loop variable

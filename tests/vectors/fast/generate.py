@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from liqspec.fast.compare import REFERENCE, operations, run
-from liqspec.fast.cases import Case, random_case, case_to_json
+from liqspec.testing.cases import Case, random_case, case_to_json
 from liqspec.testing import EXAMPLE_MARKS, example_profile
 from liqspec.reference import Account
 from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN

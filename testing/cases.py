@@ -1,7 +1,8 @@
 """Generated venues and accounts for differential testing of liqspec.fast against the reference.
 
-Used by the hypothesis tests (``tests/test_fast_differential.py``), by ``liqspec difftest`` and
-by the vector generator. A case is plain JSON-able data (:func:`case_to_json`, in
+Used by the hypothesis tests (``tests/test_fast_differential.py``), by ``liqspec difftest``, by
+the vector generator and by the conformance kit's campaign; it reads only the reference and the
+codec, so the kit and the compiled engine both build on it without importing each other. A case is plain JSON-able data (:func:`case_to_json`, in
 ``liqspec.codec``'s integer JSON), so every divergence prints as a replayable case. Three
 kinds of generated case:
 
@@ -640,6 +641,15 @@ def random_calls(rng: random.Random, case: Case, count: int | None = None) -> li
             calls.append([op, [rng.choice((-1, 0, 1, rng.randint(1, 10**9), INT64_MAX - fund,
                                            INT64_MAX - fund + 1, INT64_MAX))]])
     return calls
+
+
+def call_arguments(op: str, args: list) -> tuple:
+    """A call's arguments from their JSON form: replace_book's shape is written
+    ``[levels, spacing_ppm, lots_per_level]`` (its BookShape is built here, so a shape outside
+    the domain raises the reference's MalformedState on both sides alike)."""
+    if op == "replace_book" and len(args) > 1 and isinstance(args[1], list):
+        return (args[0], BookShape(*args[1]), *args[2:])
+    return tuple(args)
 
 
 def random_operations(seed: int, leverage: bool = False) -> tuple[Case, list[list]]:
