@@ -43,7 +43,8 @@ templates_path = ["_templates"]
 nitpicky = True
 nitpick_ignore_regex = [
     (r"py:(class|obj|data)", r"(collections\.abc|typing|fractions|contextlib|enum|dataclasses|"
-                             r"types|random|pathlib|argparse|numpy|np|os)\..*"),
+                             r"types|random|pathlib|argparse|numpy|np|os|collections|"
+                             r"hypothesis)\..*"),
     (r"py:(class|obj|data)", r"(int|str|bool|float|bytes|object|dict|list|tuple|set|frozenset|"
                              r"type|None|Any|Callable|Mapping|Sequence|Iterable|Iterator|"
                              r"Fraction|Path|TypeVar|Enum|IntEnum|Exception|ValueError|"

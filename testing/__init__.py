@@ -84,7 +84,7 @@ IMPLEMENTATION_NAMES = ("reference", "fast")
 def implementation(name: str) -> SimpleNamespace:
     """One implementation's operations and queries, by the reference's names: ``"reference"``
     (liqspec.reference's functions) or ``"fast"`` (the compiled engine's), as
-    :data:`liqspec.fast.compare.IMPLEMENTATIONS` pairs them; ``.name`` says which."""
+    ``liqspec.fast.compare.IMPLEMENTATIONS`` pairs them; ``.name`` says which."""
     if name not in IMPLEMENTATION_NAMES:
         raise ValueError(f"unknown implementation {name!r}: one of {IMPLEMENTATION_NAMES}")
     from liqspec.fast.compare import IMPLEMENTATIONS  # the compiled engine, only when asked
@@ -141,3 +141,8 @@ def open_at_leverage(state: State, account_id: str, counterparty_id: str, market
         open_long(state, account_id, counterparty_id, market_id, lots, impl=impl)
     else:
         open_long(state, counterparty_id, account_id, market_id, -lots, impl=impl)
+
+
+__all__ = ["BTC_TIERS", "ETH_TIERS", "EXAMPLE_MARKS", "IMPLEMENTATION_NAMES", "USDT",
+           "example_profile", "implementation", "open_at_leverage", "open_long", "ppm", "tiers",
+           "usdt", "venue"]
