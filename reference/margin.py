@@ -74,9 +74,9 @@ def tiered_requirement_ppm(notional: int | Fraction, rate_ppm: int, deduction_qu
                            rate_scale: int = 1) -> int | Fraction:
     """A tier's requirement before rounding, in millionths of a quote quantum:
     ``(notional * rate - deduction * 10^6) / rate_scale`` (the rate and the deduction in the
-    market's scaled units, LIQ-TIER-7). Exact: a Fraction where the scale does not divide it, or
-    for a fractional notional, which is how :mod:`.prices` solves for the price where the
-    requirement is met."""
+    market's scaled units, LIQ-TIER-7). Exact: a Fraction at a scale other than 1, or for a
+    fractional notional, which is how :mod:`.prices` solves for the price where the requirement
+    is met."""
     line = notional * rate_ppm - deduction_quote * PPM
     return line if rate_scale == 1 else Fraction(line, rate_scale)
 

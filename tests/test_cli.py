@@ -26,6 +26,7 @@ from liqspec.cli import main, render_profiles
 from liqspec.explain import explain_loaded, explain_state, render_text
 from liqspec.statefile import example_text, load_example
 from liqspec.testing import open_long, usdt, venue
+from liqspec.reference.profiles import get_profile
 
 USDT = 10**6
 EXAMPLE = json.loads(example_text())
@@ -437,6 +438,25 @@ def test_explain_state_on_a_state_built_by_operations_LIQ_MARGIN_2():
     assert alice["initial_margin"]["value"] == usdt("40")
     assert json.loads(json.dumps(data)) == data  # plain data: survives a JSON round trip
     assert "account alice (cross margin): HEALTHY" in render_text(data)
+
+
+def test_explain_shows_a_fractional_rate_exactly_LIQ_TIER_7():
+    """Hyperliquid ETH above 100,000,000 USDC is 15x: maintenance 1/30, initial 1/15, deductions
+    4,000,000/3 and 8,000,000/3 USDC (rate_scale 3). explain prints them as the fractions they
+    are, with the scale beside the raw integers: a whale short 50,000 ETH at 4,000 (notional
+    200,000,000) has the requirement 5,333,333.333334 USDC."""
+    state = venue(get_profile("hyperliquid"), marks={"BTC": 1, "ETH": 400_000},
+                  deposits={"whale": usdt("20000000"), "maker": usdt("1000000000")})
+    open_long(state, "maker", "whale", "ETH", 500_000_000, price_ticks=400_000)
+    data = explain_state(state, "whale", quote_asset="USDC")
+    position = data["accounts"][0]["positions"][0]
+    tier = position["tier"]
+    assert (tier["rate_scale"], tier["maint_margin_ppm"], tier["init_margin_ppm"]) == (3, 100_000,
+                                                                                      200_000)
+    assert tier["maint_deduction"]["human"] == "4000000.00/3"
+    assert position["maintenance_margin"]["value"] == 5_333_333_333_334
+    text = render_text(data)
+    assert "maintenance 1/30 x notional - 4000000.00/3, initial 1/15 x notional" in text
 
 
 def test_in_process_explain_matches_the_subprocess(report):
