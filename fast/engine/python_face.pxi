@@ -88,6 +88,7 @@ cdef class Engine:
     cdef public object bid_head, bid_end, ask_head, ask_end, book_touched
     cdef public object scratch_a, scratch_b, scratch_c, score_sign
     cdef public object liquidation_fee_ppm
+    cdef _TableView table_view
     cdef public object leverage
 
     def __cinit__(self):
@@ -187,8 +188,6 @@ cdef class Engine:
             raise MemoryError()
         self.e.n_accounts = n
         self.e.n_markets = m
-        self.e.tables.n_markets = m
-        self.e.tables.tier_width = tables.tier_floor_quote.shape[1]
         v64 = self.quote
         self.e.quote = &v64[0] if n else NULL
         v64 = self.lots.reshape(-1)
@@ -212,30 +211,8 @@ cdef class Engine:
         for x in range(5):
             self.e.holders[x] = holders[x]
         self.e.seq = seq
-        v64 = tables.value_per_lot_tick
-        self.e.tables.value_per_lot_tick = &v64[0]
-        v64 = tables.n_tiers
-        self.e.tables.n_tiers = &v64[0]
-        v64 = tables.tier_floor_quote.reshape(-1)
-        self.e.tables.tier_floor_quote = &v64[0]
-        v64 = tables.maint_margin_ppm.reshape(-1)
-        self.e.tables.maint_margin_ppm = &v64[0]
-        v64 = tables.maint_deduction_quote.reshape(-1)
-        self.e.tables.maint_deduction_quote = &v64[0]
-        v64 = tables.init_margin_ppm.reshape(-1)
-        self.e.tables.init_margin_ppm = &v64[0]
-        v64 = tables.init_deduction_quote.reshape(-1)
-        self.e.tables.init_deduction_quote = &v64[0]
-        v64 = tables.min_maint_margin_quote
-        self.e.tables.min_maint_margin_quote = &v64[0]
-        v64 = tables.rate_scale
-        self.e.tables.rate_scale = &v64[0]
-        v64 = tables.oi_lower_cap_quote
-        self.e.tables.oi_lower_cap_quote = &v64[0]
-        v64 = tables.oi_upper_cap_quote
-        self.e.tables.oi_upper_cap_quote = &v64[0]
-        vu8 = tables.has_oi_scaling
-        self.e.tables.has_oi_scaling = &vu8[0]
+        self.table_view = _TableView(tables)  # keeps the arrays alive while e.tables points in
+        self.e.tables = self.table_view.t
         v64 = self.liquidation_fee_ppm
         self.e.liquidation_fee_ppm = &v64[0]
         v64 = self.columns_by_market_id
