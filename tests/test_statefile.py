@@ -148,7 +148,8 @@ BAD = [
      "marks.BTCUSDT: '60000.05' has more than 1 decimal places", ResultCode.INEXACT_DECIMAL),
     ("inexact rate", _set(BTC_TIER + (1, "maint_margin_rate"), "0.0050001"),
      "venue.markets.BTCUSDT.tiers[1].maint_margin_rate: '0.0050001' has more than 6 decimal "
-     "places (a rate must be a whole number of parts per million)", ResultCode.INEXACT_DECIMAL),
+     "places (a rate must be a whole number of parts per million, or a fraction such as "
+     "\"1/30\")", ResultCode.INEXACT_DECIMAL),
     ("unknown account key", _set(("accounts", 0, "posiitons"), {}),
      "accounts[0].posiitons: unknown key (did you mean 'positions'?)", ResultCode.MALFORMED_STATE),
     ("unknown top key", _set(("insurance",), "5"),
@@ -422,3 +423,55 @@ def test_the_domain_check_computes_open_interest_once_per_market(monkeypatch):
         "BTCUSDT": {"size": "0.01", "entry_price": "60000"}}} for i in range(40)]
     loads(json.dumps(small(accounts)))
     assert calls == ["BTCUSDT"]
+
+
+# -- rates that are fractions (LIQ-TIER-7) ---------------------------------------------------------
+
+def _hyperliquid_eth(maint_deduction="4000000/3"):
+    """Hyperliquid's ETH table as a state file writes it: 25x from 0 (1/50 and 1/25), 15x from
+    100,000,000 USDC (1/30 and 1/15), the deductions 100,000,000 x (1/30 - 1/50) = 4,000,000/3
+    and 100,000,000 x (1/15 - 1/25) = 8,000,000/3 USDC."""
+    return {"venue": {"name": "hl", "quote_decimals": 6, "quote_asset": "USDC", "markets": {
+        "ETH": {"base_decimals": 4, "price_decimals": 2, "tiers": [
+            {"floor_notional": "0", "maint_margin_rate": "1/50", "maint_deduction": "0",
+             "init_margin_rate": "1/25", "init_deduction": "0"},
+            {"floor_notional": "100000000", "maint_margin_rate": "1/30",
+             "maint_deduction": maint_deduction, "init_margin_rate": "1/15",
+             "init_deduction": "8000000/3"}]}}},
+        "marks": {"ETH": "4000"},
+        "accounts": [{"id": "whale", "quote": "20000000",
+                      "positions": {"ETH": {"size": "-50000", "entry_price": "4000"}}}]}
+
+
+def test_a_venue_with_fractional_rates_loads_exactly_LIQ_TIER_7():
+    """Rule: LIQ-TIER-7. The table loads in rate_scale 3, tier for tier the hyperliquid profile's
+    ETH market, and the whale's 200,000,000 USDC short requires 5,333,333.333334 USDC."""
+    from liqspec.reference import account_maintenance_margin_quote, get_profile
+    loaded = loads(json.dumps(_hyperliquid_eth()))
+    eth = loaded.state.profile.market("ETH")
+    assert eth.rate_scale == 3
+    assert eth.tiers == get_profile("hyperliquid").market("ETH").tiers
+    whale = loaded.state.account("whale")
+    assert account_maintenance_margin_quote(whale, loaded.state.marks,
+                                            loaded.state.profile) == 5_333_333_333_334
+
+
+@pytest.mark.parametrize("value, message, code", [
+    ("1333333.33", "venue.markets.ETH.tiers[1].maint_deduction: must be 4000000/3 for the "
+                   "requirement to be continuous at the tier floor (LIQ-TIER-2), got 1333333.33",
+     ResultCode.MALFORMED_STATE),
+    ("4000000/0", "venue.markets.ETH.tiers[1].maint_deduction: '4000000/0': a fraction's "
+                  "denominator must be positive", ResultCode.INEXACT_DECIMAL),
+    ("4000000/x", "venue.markets.ETH.tiers[1].maint_deduction: 'x' is not a decimal number",
+     ResultCode.INEXACT_DECIMAL),
+    ("-4000000/3", "venue.markets.ETH.tiers[1].maint_deduction: must not be negative",
+     ResultCode.INVALID_AMOUNT),
+    ("1/7000001", "venue.markets.ETH.tiers: the rates and deductions need a rate_scale of",
+     ResultCode.INVALID_RATE),
+])
+def test_a_bad_fractional_deduction_names_its_path_LIQ_TIER_7(value, message, code):
+    """Rule: LIQ-TIER-7. The deduction that keeps the requirement continuous is named as the
+    fraction it is; a zero denominator, a term that is no number, a negative value and a scale
+    above 10^6 are refused, each naming the field."""
+    error = error_of(_hyperliquid_eth(value))
+    assert str(error).startswith(message) and error.code == code, str(error)

@@ -58,7 +58,10 @@ Keys and units
   and ``oi_scaling`` (``{"lower_cap": quote, "upper_cap": quote}``) are optional.
 * a tier: ``floor_notional``, ``maint_deduction`` and ``init_deduction`` in quote;
   ``maint_margin_rate`` and ``init_margin_rate`` as decimal fractions (``"0.004"`` is 0.4%), which
-  must be whole parts per million. All five are required; the deductions must keep each requirement
+  must be whole parts per million, or, for a rate a venue defines as a fraction, as ``"a/b"``
+  (``"1/30"``), with the deductions such rates need written the same way (``"4000000/3"``): the
+  market then gets the least ``rate_scale`` that makes them whole (LIQ-TIER-7). All five are
+  required; the deductions must keep each requirement
   continuous at every tier floor (LIQ-TIER-2), and an error says which value would.
 * an account: ``id`` and ``quote`` are required; ``isolated_market`` (``null`` for cross margin),
   ``positions`` (``{market: {"size": signed base, "entry_price": price}}``, both required; negative
@@ -101,9 +104,11 @@ import difflib
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from importlib import resources
+from math import lcm
 from pathlib import Path
 from typing import Protocol
 
@@ -118,9 +123,9 @@ from liqspec.reference.leverage import check_leverage_within_tier, valid_leverag
 from liqspec.reference.margin import (account_initial_margin_quote,
                                       account_maintenance_margin_quote, equity_quote,
                                       notional_quote, open_interest_quote)
-from liqspec.reference.profile import (AdlPrice, BadDebtPolicy, FeePolicy, LiquidationSize,
-                                       MaintenanceBasis, Market, OpenInterestScaling, Profile, Tier,
-                                       validate_market)
+from liqspec.reference.profile import (MAX_RATE_SCALE, AdlPrice, BadDebtPolicy, FeePolicy,
+                                       LiquidationSize, MaintenanceBasis, Market,
+                                       OpenInterestScaling, Profile, Tier, validate_market)
 from liqspec.reference.profiles import get_profile
 from liqspec.reference.state import BACKSTOP, HOLDERS, State, new_state
 from liqspec.reference.units import from_units, quote_per_lot_tick, to_units
@@ -397,14 +402,47 @@ def field_quote(value: object, quote_decimals: int, path: str) -> int:
     return units
 
 
-def _rate_ppm(value: object, path: str) -> int:
-    """A rate given as a decimal fraction (``"0.004"``), exactly in ppm (``4000``)."""
-    rate = field_units(value, RATE_DECIMALS, path,
-                          why="a rate must be a whole number of parts per million")
+def _written_fraction(value: object, path: str) -> Fraction | None:
+    """``"a/b"`` (two decimals, b > 0) as an exact Fraction; None for any other spelling. A rate
+    or a deduction that a venue defines as a fraction (Hyperliquid's 1/30) is written so
+    (LIQ-TIER-7)."""
+    if not isinstance(value, str) or "/" not in value:
+        return None
+    parts = [field_decimal(part, path) for part in value.split("/", 1)]
+    if any(part != 0 and abs(part.adjusted()) > 30 for part in parts):
+        raise _fail(path, f"{value!r}: a fraction's terms are at most 30 digits",
+                    ResultCode.OVERFLOW)
+    if parts[1] <= 0:
+        raise _fail(path, f"{value!r}: a fraction's denominator must be positive",
+                    ResultCode.INEXACT_DECIMAL)
+    return Fraction(parts[0]) / Fraction(parts[1])
+
+
+def _rate_ppm(value: object, path: str) -> int | Fraction:
+    """A rate given as a decimal fraction (``"0.004"``), exactly in ppm (``4000``), or as a
+    fraction (``"1/30"``, LIQ-TIER-7), in ppm, exactly (``100000/3``)."""
+    exact = _written_fraction(value, path)
+    if exact is not None:
+        rate: int | Fraction = exact * PPM
+    else:
+        rate = field_units(value, RATE_DECIMALS, path,
+                           why="a rate must be a whole number of parts per million, or a "
+                               "fraction such as \"1/30\"")
     if not 0 <= rate <= PPM:
         raise _fail(path, f"a rate is a fraction in 0..1, got {str(value)!r}",
                     ResultCode.INVALID_RATE)
     return rate
+
+
+def _deduction_quote(value: object, quote_decimals: int, path: str) -> int | Fraction:
+    """A tier deduction in quote quantums: a decimal, or a fraction (``"4000000/3"``) where the
+    venue's rates are fractions (LIQ-TIER-7)."""
+    exact = _written_fraction(value, path)
+    if exact is None:
+        return field_quote(value, quote_decimals, path)
+    if exact < 0:
+        raise _fail(path, f"must not be negative, got {str(value)!r}", ResultCode.INVALID_AMOUNT)
+    return exact * 10**quote_decimals
 
 
 def field_price_ticks(value: object, price_decimals: int, path: str) -> int:
@@ -434,16 +472,20 @@ _TIER_KEYS = ("floor_notional", "maint_margin_rate", "maint_deduction", "init_ma
 
 
 def _tier(value: object, quote_decimals: int, path: str) -> Tier:
+    """A tier as written: its rates (ppm) and deductions (quantums) may still be Fractions,
+    which :func:`_scaled_tiers` turns into the market's rate_scale."""
     obj = field_object(value, path, required=_TIER_KEYS)
     tier = Tier(
         floor_notional_quote=field_quote(obj["floor_notional"], quote_decimals,
                                     join_path(path, "floor_notional")),
-        maint_margin_ppm=_rate_ppm(obj["maint_margin_rate"], join_path(path, "maint_margin_rate")),
-        maint_deduction_quote=field_quote(obj["maint_deduction"], quote_decimals,
-                                     join_path(path, "maint_deduction")),
-        init_margin_ppm=_rate_ppm(obj["init_margin_rate"], join_path(path, "init_margin_rate")),
-        init_deduction_quote=field_quote(obj["init_deduction"], quote_decimals,
-                                    join_path(path, "init_deduction")),
+        maint_margin_ppm=_rate_ppm(obj["maint_margin_rate"],  # type: ignore[arg-type]
+                                   join_path(path, "maint_margin_rate")),
+        maint_deduction_quote=_deduction_quote(  # type: ignore[arg-type]
+            obj["maint_deduction"], quote_decimals, join_path(path, "maint_deduction")),
+        init_margin_ppm=_rate_ppm(obj["init_margin_rate"],  # type: ignore[arg-type]
+                                  join_path(path, "init_margin_rate")),
+        init_deduction_quote=_deduction_quote(  # type: ignore[arg-type]
+            obj["init_deduction"], quote_decimals, join_path(path, "init_deduction")),
     )
     # The rate ranges of validate_market (LIQ-DOMAIN-2), said here so the path names the rate.
     if not 0 < tier.maint_margin_ppm < PPM:
@@ -451,12 +493,42 @@ def _tier(value: object, quote_decimals: int, path: str) -> Tier:
                     ResultCode.INVALID_RATE)
     if tier.init_margin_ppm < tier.maint_margin_ppm:
         raise _fail(join_path(path, "init_margin_rate"),
-                    f"must be at least maint_margin_rate ({from_units(tier.maint_margin_ppm, 6)})",
+                    f"must be at least maint_margin_rate ({_rate_text(tier.maint_margin_ppm)})",
                     ResultCode.INVALID_RATE)
     return tier
 
 
-def _check_tier_table(tiers: list[Tier], quote_decimals: int, path: str) -> None:
+def _rate_text(ppm: int | Fraction) -> str:
+    """A rate in ppm as written: a decimal fraction, or ``a/b``."""
+    exact = Fraction(ppm, PPM)
+    return from_units(int(ppm), 6) if Fraction(ppm).denominator == 1 else str(exact)
+
+
+_SCALED_FIELDS = ("maint_margin_ppm", "maint_deduction_quote", "init_margin_ppm",
+                  "init_deduction_quote")
+
+
+def _scaled_tiers(tiers: list[Tier], path: str) -> tuple[list[Tier], int]:
+    """The tiers in the least rate_scale that makes every rate (ppm) and deduction (quantums) a
+    whole number (LIQ-TIER-7): 1 where all are decimals, as written."""
+    scale = 1
+    for tier in tiers:
+        for name in _SCALED_FIELDS:
+            scale = lcm(scale, Fraction(getattr(tier, name)).denominator)
+    if scale > MAX_RATE_SCALE:
+        raise _fail(path, f"the rates and deductions need a rate_scale of {scale}, above "
+                          f"{MAX_RATE_SCALE:_} (LIQ-TIER-7)", ResultCode.INVALID_RATE)
+    return [replace(tier, **{name: int(getattr(tier, name) * scale) for name in _SCALED_FIELDS})
+            for tier in tiers], scale
+
+
+def _deduction_text(scaled: int, scale: int, quote_decimals: int) -> str:
+    whole, rest = divmod(scaled, scale)
+    return (from_units(whole, quote_decimals) if rest == 0
+            else f"{from_units(scaled, quote_decimals)}/{scale}")
+
+
+def _check_tier_table(tiers: list[Tier], quote_decimals: int, scale: int, path: str) -> None:
     """The tier-table rules of validate_market (LIQ-DOMAIN-2, LIQ-TIER-2), checked first so the
     error names the tier's field and, for a deduction, the value that keeps the requirement
     continuous at the floor, in human units. validate_market runs afterwards and stays the
@@ -485,9 +557,9 @@ def _check_tier_table(tiers: list[Tier], quote_decimals: int, path: str) -> None
             if getattr(tier, deduction) * PPM == wanted_scaled:
                 continue
             where = join_path(f"{path}[{index}]", key)
-            got = from_units(getattr(tier, deduction), quote_decimals)
+            got = _deduction_text(getattr(tier, deduction), scale, quote_decimals)
             if wanted_scaled % PPM == 0:
-                wanted = from_units(wanted_scaled // PPM, quote_decimals)
+                wanted = _deduction_text(wanted_scaled // PPM, scale, quote_decimals)
                 raise _fail(where, f"must be {wanted} for the requirement to be continuous at "
                                    f"the tier floor (LIQ-TIER-2), got {got}")
             raise _fail(where, f"no deduction in whole quote units keeps the requirement "
@@ -507,8 +579,9 @@ def _market(market_id: str, value: object, quote_decimals: int, path: str) -> Ma
     raw_tiers = obj["tiers"]
     if not isinstance(raw_tiers, list) or not raw_tiers:
         raise _fail(tiers_path, f"expected a non-empty list of tiers, got {_type_name(raw_tiers)}")
-    tiers = [_tier(row, quote_decimals, f"{tiers_path}[{i}]") for i, row in enumerate(raw_tiers)]
-    _check_tier_table(tiers, quote_decimals, tiers_path)
+    tiers, scale = _scaled_tiers([_tier(row, quote_decimals, f"{tiers_path}[{i}]")
+                                  for i, row in enumerate(raw_tiers)], tiers_path)
+    _check_tier_table(tiers, quote_decimals, scale, tiers_path)
     oi_scaling = None
     if obj.get("oi_scaling") is not None:
         oi_path = join_path(path, "oi_scaling")
@@ -526,6 +599,7 @@ def _market(market_id: str, value: object, quote_decimals: int, path: str) -> Ma
         min_maint_margin_quote=field_quote(obj.get("min_maint_margin", 0), quote_decimals,
                                       join_path(path, "min_maint_margin")),
         oi_scaling=oi_scaling,
+        rate_scale=scale,
     )
     try:
         validate_market(market)  # the reference's domain check (LIQ-DOMAIN-2) is the authority
