@@ -6,8 +6,8 @@ import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-# both extensions cimport the shared rules and include the Tables view; _engine.pyx includes its parts (one extension, one
-# module): a change to any of them rebuilds what uses it
+# both extensions cimport the shared rules and include the Tables view; _engine.pyx includes its
+# parts (one extension, one module): a change to any of them rebuilds what uses it
 RULES = ["fast/_rules.pxd", "fast/table_view.pxi"]
 ENGINE_PARTS = sorted(str(path) for path in Path("fast/engine").glob("*.pxi"))
 

@@ -21,8 +21,8 @@ Not part of the test suite, and no timing is asserted anywhere: this prints numb
   records and the trace as int64 columns; no State, no Event objects); ``core`` is the compiled
   part alone with the processing order from the trigger-price index, ``scan oracle`` the same
   with every account evaluated every round (the reference's way, O(N) per round). A cross case
-  (N accounts each holding both markets of the example venue, both marks falling with a bounce) times the
-  clock-keyed cross heap against the scan. The reference is timed at 10^4 accounts (and
+  (N accounts each holding both markets of the example venue, both marks falling with a bounce)
+  times the clock-keyed cross heap against the scan. The reference is timed at 10^4 accounts (and
   checked equal to the fast run there); at larger N its time is extrapolated linearly and labelled
   so (a lower bound: its rounds rescan every account). The numpy baseline runs the same steps as
   rounds of whole-array liquidatable checks, closing every liquidatable account at the mark in

@@ -245,8 +245,8 @@ def socialize_profile() -> Profile:
     """The example venue (``liqspec.testing``) with socialized losses and a backstop: the profile
     that reaches the socialization rules, which no shipped venue uses."""
     from liqspec.testing import example_profile
-    return example_profile(name="example_socialize", bad_debt_policy="socialize", backstop_ratio=(2, 3),
-                       adl_ranking="pro_rata")
+    return example_profile(name="example_socialize", bad_debt_policy="socialize",
+                           backstop_ratio=(2, 3), adl_ranking="pro_rata")
 
 
 # -- the cases ---------------------------------------------------------------------------------

@@ -23,8 +23,8 @@ the reference (margin, ledger, liquidation, trading, book, deleveraging, sociali
 cascade, collateral), the two indexes (``deleveraging_index``, ``candidate_index``), the
 constants and structs (``types``), the 128-bit helpers (``arithmetic``) and the ``Engine`` class
 (``python_face``), included below in that order: one extension and one C module, so a call
-between files is a direct C call. The view that fills the profile's ``Tables`` (``fast/table_view.pxi``)
-is included by the kernels too.
+between files is a direct C call. The view that fills the profile's ``Tables``
+(``fast/table_view.pxi``) is included by the kernels too.
 """
 
 import numpy as np

@@ -71,15 +71,15 @@ def profiles() -> tuple[Profile, ...]:
     return tuple(PROFILES[name] for name in sorted(PROFILES)) + (
         _example_open_interest(),
         _example(),
-        _example(liquidation_size="portion", portion_ppm=200_000, portion_threshold_quote=20 * 10**9,
-             backstop_ratio=(2, 3), adl_price="mark"),
+        _example(liquidation_size="portion", portion_ppm=200_000,
+                 portion_threshold_quote=20 * 10**9, backstop_ratio=(2, 3), adl_price="mark"),
         _example(liquidation_size="tier_step", fee_policy="all_surplus",
-             bad_debt_policy="socialize"),
+                 bad_debt_policy="socialize"),
         _example(fee_policy="all_surplus", adl_ranking="pro_rata", liquidation_size="portion",
-             portion_ppm=300_000, portion_threshold_quote=0),
+                 portion_ppm=300_000, portion_threshold_quote=0),
         _example(adl_ranking="seeded", adl_seed=7, backstop_ratio=(1, 2)),
         _example(fee_policy="per_fill", liquidation_size="tier_step", bad_debt_policy="socialize",
-             adl_price="mark"),
+                 adl_price="mark"),
         _example_minimum_margin(),
     )
 

@@ -45,9 +45,9 @@ def valid_leverage(leverage: object, what: str = "leverage") -> int:
 def tier_max_leverage(market: Market, tier: Tier) -> int:
     """The maximum leverage of a tier of ``market``: ``1 / r`` for its initial rate ``r`` (in the
     market's rate unit, LIQ-TIER-7), to the nearest whole multiple (a tie goes down). A venue
-    publishes the maximum and prints its rate ``1 / max`` rounded (Bybit 70x as 1.43%), so the nearest multiple gives back the published maximum; no
-    requirement depends on this rounding, since LIQ-LEVERAGE-2 keeps every requirement at least
-    the tier's own."""
+    publishes the maximum and prints its rate ``1 / max`` rounded (Bybit 70x as 1.43%), so the
+    nearest multiple gives back the published maximum; no requirement depends on this rounding,
+    since LIQ-LEVERAGE-2 keeps every requirement at least the tier's own."""
     whole, rest = divmod(PPM * market.rate_scale, tier.init_margin_ppm)
     return whole + (1 if 2 * rest > tier.init_margin_ppm else 0)
 

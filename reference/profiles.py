@@ -23,7 +23,7 @@ requirement at a floor is the same either way; only the displayed rate differs a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
 from math import lcm
 from types import MappingProxyType
@@ -496,23 +496,29 @@ def _quote(amount: int, profile: Profile) -> str:
     return from_units(amount, profile.quote_decimals)
 
 
-def _tier_rate(scaled_ppm: int, market: Market) -> str:
-    """A tier rate in the market's unit (LIQ-TIER-7): a percentage, or the exact fraction."""
-    if scaled_ppm % market.rate_scale == 0:
-        return _percent(scaled_ppm // market.rate_scale)
-    exact = Fraction(scaled_ppm, PPM * market.rate_scale)
+def tier_rate_text(scaled_ppm: int, rate_scale: int) -> str:
+    """A tier rate in its market's unit (LIQ-TIER-7) as a venue writes it: a percentage
+    (``"0.4%"``), or the exact fraction where it is no whole ppm (``"1/30"``)."""
+    if scaled_ppm % rate_scale == 0:
+        return _percent(scaled_ppm // rate_scale)
+    exact = Fraction(scaled_ppm, PPM * rate_scale)
     return f"{exact.numerator}/{exact.denominator}"
 
 
-def _tier_deduction(scaled: int, market: Market, profile: Profile) -> str:
-    if scaled % market.rate_scale == 0:
-        return _quote(scaled // market.rate_scale, profile)
-    return f"{_quote(scaled, profile)}/{market.rate_scale}"
+def tier_deduction_text(scaled_quote: int, rate_scale: int, amount: Callable[[int], str]) -> str:
+    """A tier deduction in quote quantums / rate_scale (LIQ-TIER-7): ``amount`` of the whole
+    quantums, or ``amount(scaled)/rate_scale`` where it is a fraction of one (``"4000000/3"``)."""
+    whole, rest = divmod(scaled_quote, rate_scale)
+    return amount(whole) if rest == 0 else f"{amount(scaled_quote)}/{rate_scale}"
 
 
 def profile_summary(profile: Profile) -> dict:
     """A profile as plain data (strings, numbers, lists, dicts) for docs and the CLI to print side
     by side: amounts in quote units, rates in percent, all exact."""
+
+    def amount(quantums: int) -> str:
+        return _quote(quantums, profile)
+
     markets = {}
     for market_id, market in profile.markets.items():
         markets[market_id] = {
@@ -527,12 +533,12 @@ def profile_summary(profile: Profile) -> dict:
             "tiers": [
                 {
                     "floor": _quote(tier.floor_notional_quote, profile),
-                    "maintenance_rate": _tier_rate(tier.maint_margin_ppm, market),
-                    "maintenance_deduction": _tier_deduction(tier.maint_deduction_quote, market,
-                                                             profile),
-                    "initial_rate": _tier_rate(tier.init_margin_ppm, market),
-                    "initial_deduction": _tier_deduction(tier.init_deduction_quote, market,
-                                                         profile),
+                    "maintenance_rate": tier_rate_text(tier.maint_margin_ppm, market.rate_scale),
+                    "maintenance_deduction": tier_deduction_text(
+                        tier.maint_deduction_quote, market.rate_scale, amount),
+                    "initial_rate": tier_rate_text(tier.init_margin_ppm, market.rate_scale),
+                    "initial_deduction": tier_deduction_text(
+                        tier.init_deduction_quote, market.rate_scale, amount),
                 }
                 for tier in market.tiers
             ],
@@ -566,6 +572,6 @@ __all__ = [
     "BINANCE_USDM", "BITMEX", "BYBIT", "DYDX_LIQUIDITY_TIERS", "DYDX_V4", "HYPERLIQUID",
     "PROFILES", "QUOTE_DECIMALS", "continuity_deductions", "dydx_maintenance_margin_ppm",
     "dydx_market", "dydx_tier", "get_profile", "hyperliquid_market", "hyperliquid_rate_scale",
-    "hyperliquid_tiers",
-    "percent_ppm", "profile_summary", "quote_amount", "venue_tiers",
+    "hyperliquid_tiers", "percent_ppm", "profile_summary", "quote_amount", "tier_deduction_text",
+    "tier_rate_text", "venue_tiers",
 ]

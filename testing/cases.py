@@ -2,8 +2,9 @@
 
 Used by the hypothesis tests (``tests/test_fast_differential.py``), by ``liqspec difftest``, by
 the vector generator and by the conformance kit's campaign; it reads only the reference and the
-codec, so the kit and the compiled engine both build on it without importing each other. A case is plain JSON-able data (:func:`case_to_json`, in
-``liqspec.codec``'s integer JSON), so every divergence prints as a replayable case. Three
+codec, so the kit and the compiled engine both build on it without importing each other. A case
+is plain JSON-able data (:func:`case_to_json`, in ``liqspec.codec``'s integer JSON), so every
+divergence prints as a replayable case. Three
 kinds of generated case:
 
 * :func:`random_case`: a venue and accounts for the per-account queries;

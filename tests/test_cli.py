@@ -451,8 +451,8 @@ def test_explain_shows_a_fractional_rate_exactly_LIQ_TIER_7():
     data = explain_state(state, "whale", quote_asset="USDC")
     position = data["accounts"][0]["positions"][0]
     tier = position["tier"]
-    assert (tier["rate_scale"], tier["maint_margin_ppm"], tier["init_margin_ppm"]) == (3, 100_000,
-                                                                                      200_000)
+    assert (tier["rate_scale"], tier["maint_margin_ppm"], tier["init_margin_ppm"]) \
+        == (3, 100_000, 200_000)
     assert tier["maint_deduction"]["human"] == "4000000.00/3"
     assert position["maintenance_margin"]["value"] == 5_333_333_333_334
     text = render_text(data)

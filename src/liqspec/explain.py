@@ -24,10 +24,11 @@ from collections.abc import Callable, Mapping
 from fractions import Fraction
 from typing import Any
 
-from liqspec.reference.arithmetic import PPM, div_ceil
+from liqspec.reference.arithmetic import div_ceil
 from liqspec.reference.errors import UnknownAccount
 from liqspec.reference.ledger import fill, transfer
 from liqspec.reference.leverage import tier_max_leverage
+from liqspec.reference.profiles import tier_deduction_text, tier_rate_text
 from liqspec.reference.liquidation import is_below_backstop, is_liquidatable
 from liqspec.reference.margin import (account_initial_margin_quote,
                                       account_maintenance_margin_quote, equity_quote,
@@ -142,22 +143,12 @@ def _exact(value: Fraction) -> dict:
     return {"numerator": value.numerator, "denominator": value.denominator}
 
 
-def _rate_human(ppm: int, rate_scale: int = 1) -> str:
-    """A tier rate as its venue writes it: a percentage (1% is 10,000 ppm), or, in a market of
-    rate_scale > 1 (LIQ-TIER-7), the exact fraction where it is not a whole ppm (``1/30``)."""
-    if ppm % rate_scale == 0:
-        return from_units(ppm // rate_scale, 4) + "%"
-    exact = Fraction(ppm, PPM * rate_scale)
-    return f"{exact.numerator}/{exact.denominator}"
-
-
 def _deduction(scaled: int, market: Market, decimals: int) -> dict:
     """A tier deduction in quote quantums / rate_scale (LIQ-TIER-7), exact."""
     if market.rate_scale == 1:
         return _quote(scaled, decimals, RULES_TIER)
-    whole, rest = divmod(scaled, market.rate_scale)
-    human = (_quote_human(whole, decimals) if rest == 0
-             else f"{_quote_human(scaled, decimals)}/{market.rate_scale}")
+    human = tier_deduction_text(scaled, market.rate_scale,
+                                lambda quantums: _quote_human(quantums, decimals))
     return {"value": scaled, "unit": f"quote quantum / {market.rate_scale}", "human": human,
             "rules": list(RULES_TIER)}
 
@@ -453,9 +444,9 @@ def render_text(report: dict) -> str:
             tier = position["tier"]
             row("tier", tier, "",
                 f"notional >= {tier['floor_notional']['human']}: maintenance "
-                f"{_rate_human(tier['maint_margin_ppm'], tier['rate_scale'])} x notional - "
+                f"{tier_rate_text(tier['maint_margin_ppm'], tier['rate_scale'])} x notional - "
                 f"{tier['maint_deduction']['human']}, initial "
-                f"{_rate_human(tier['init_margin_ppm'], tier['rate_scale'])} x notional - "
+                f"{tier_rate_text(tier['init_margin_ppm'], tier['rate_scale'])} x notional - "
                 f"{tier['init_deduction']['human']}", indent=4)
             leverage = position["leverage"]
             row("leverage", leverage, "",

@@ -126,7 +126,7 @@ from liqspec.reference.margin import (account_initial_margin_quote,
 from liqspec.reference.profile import (MAX_RATE_SCALE, AdlPrice, BadDebtPolicy, FeePolicy,
                                        LiquidationSize, MaintenanceBasis, Market,
                                        OpenInterestScaling, Profile, Tier, validate_market)
-from liqspec.reference.profiles import get_profile
+from liqspec.reference.profiles import get_profile, tier_deduction_text
 from liqspec.reference.state import BACKSTOP, HOLDERS, State, new_state
 from liqspec.reference.units import from_units, quote_per_lot_tick, to_units
 
@@ -500,8 +500,7 @@ def _tier(value: object, quote_decimals: int, path: str) -> Tier:
 
 def _rate_text(ppm: int | Fraction) -> str:
     """A rate in ppm as written: a decimal fraction, or ``a/b``."""
-    exact = Fraction(ppm, PPM)
-    return from_units(int(ppm), 6) if Fraction(ppm).denominator == 1 else str(exact)
+    return from_units(int(ppm), 6) if Fraction(ppm).denominator == 1 else str(Fraction(ppm, PPM))
 
 
 _SCALED_FIELDS = ("maint_margin_ppm", "maint_deduction_quote", "init_margin_ppm",
@@ -522,17 +521,15 @@ def _scaled_tiers(tiers: list[Tier], path: str) -> tuple[list[Tier], int]:
             for tier in tiers], scale
 
 
-def _deduction_text(scaled: int, scale: int, quote_decimals: int) -> str:
-    whole, rest = divmod(scaled, scale)
-    return (from_units(whole, quote_decimals) if rest == 0
-            else f"{from_units(scaled, quote_decimals)}/{scale}")
-
-
 def _check_tier_table(tiers: list[Tier], quote_decimals: int, scale: int, path: str) -> None:
     """The tier-table rules of validate_market (LIQ-DOMAIN-2, LIQ-TIER-2), checked first so the
     error names the tier's field and, for a deduction, the value that keeps the requirement
     continuous at the floor, in human units. validate_market runs afterwards and stays the
     authority."""
+
+    def quote_text(quantums: int) -> str:
+        return from_units(quantums, quote_decimals)
+
     first = tiers[0]
     if first.floor_notional_quote != 0:
         raise _fail(join_path(f"{path}[0]", "floor_notional"), "the first tier must start at 0")
@@ -557,9 +554,9 @@ def _check_tier_table(tiers: list[Tier], quote_decimals: int, scale: int, path: 
             if getattr(tier, deduction) * PPM == wanted_scaled:
                 continue
             where = join_path(f"{path}[{index}]", key)
-            got = _deduction_text(getattr(tier, deduction), scale, quote_decimals)
+            got = tier_deduction_text(getattr(tier, deduction), scale, quote_text)
             if wanted_scaled % PPM == 0:
-                wanted = _deduction_text(wanted_scaled // PPM, scale, quote_decimals)
+                wanted = tier_deduction_text(wanted_scaled // PPM, scale, quote_text)
                 raise _fail(where, f"must be {wanted} for the requirement to be continuous at "
                                    f"the tier floor (LIQ-TIER-2), got {got}")
             raise _fail(where, f"no deduction in whole quote units keeps the requirement "
