@@ -648,39 +648,45 @@ def _funding(params: Params) -> list[Obligation]:
 @theorem("T-ROUNDING", "every rounding lands on the venue's side: requirements and fees round "
          "up, funding owed rounds up and funding received rounds down (a per_fill fee cap "
          "rounds down, as dYdX's, LIQ-FEE-2)",
-         ("LIQ-ROUND-1", "LIQ-ROUND-2", "LIQ-INV-8", "LIQ-TIER-2", "LIQ-FUNDING-1"),
+         ("LIQ-ROUND-1", "LIQ-ROUND-2", "LIQ-INV-8", "LIQ-TIER-2", "LIQ-TIER-7",
+          "LIQ-FUNDING-1"),
          fidelity=("margin", "liquidate"),
          rlimit=12_000_000)
 def _rounding(params: Params) -> list[Obligation]:
     st = pre_state(params)
-    market = st.market("m0")
-    lots, price, rate = ints("arg_lots", "arg_price", "arg_rate")
-    n = E.notional(lots, price, market)
-    mm = E.maintenance_margin(market, n)
-    mmr = E.tier_field(market, n, "maint_margin_ppm")
-    ded = E.tier_field(market, n, "maint_deduction_quote")
-    value = E.position_value(lots, price, market)
-    owed = E.funding_owed(value, rate)
-    exact_fee = n * market.liquidation_fee_ppm  # x 10^6
-    if params.fee_policy == FeePolicy.PER_FILL:
-        fee = E.mul_ppm_floor(n, market.liquidation_fee_ppm)
-        fee_goal = ("fee cap <= exact and > exact - 1",
-                    z3.And(fee * PPM <= exact_fee, (fee + 1) * PPM > exact_fee))
-    else:
-        fee = E.mul_ppm_ceil(n, market.liquidation_fee_ppm)
-        fee_goal = ("fee >= exact and < exact + 1",
-                    z3.And(fee * PPM >= exact_fee, (fee - 1) * PPM < exact_fee))
-    goals = {
-        "MM >= exact": mm * PPM * market.rate_scale >= n * mmr - ded * PPM,  # LIQ-TIER-7
-        fee_goal[0]: fee_goal[1],
-        "funding owed >= exact, within 1": z3.And(owed * PPM >= value * rate,
-                                                   (owed - 1) * PPM < value * rate),
-    }
-    return [Obligation("rounding", [*params.assumptions, *positive_marks(st), price > 0,
-                                    lots != 0, rate >= -PPM, rate <= PPM], goals, st,
-                       [Step("rounding", {"market_id": "m0", "lots": lots, "price_ticks": price,
-                                          "rate_ppm": rate})], "rounding",
-                       {"mm": mm, "owed": owed, "fee": fee})]
+    obligations = []
+    for slot in sorted(params.markets):  # each market: a venue's may differ in rate_scale
+        market = st.market(slot)
+        lots, price, rate = ints("arg_lots", "arg_price", "arg_rate")
+        n = E.notional(lots, price, market)
+        mm = E.maintenance_margin(market, n)
+        mmr = E.tier_field(market, n, "maint_margin_ppm")
+        ded = E.tier_field(market, n, "maint_deduction_quote")
+        value = E.position_value(lots, price, market)
+        owed = E.funding_owed(value, rate)
+        exact_fee = n * market.liquidation_fee_ppm  # x 10^6
+        if params.fee_policy == FeePolicy.PER_FILL:
+            fee = E.mul_ppm_floor(n, market.liquidation_fee_ppm)
+            fee_goal = ("fee cap <= exact and > exact - 1",
+                        z3.And(fee * PPM <= exact_fee, (fee + 1) * PPM > exact_fee))
+        else:
+            fee = E.mul_ppm_ceil(n, market.liquidation_fee_ppm)
+            fee_goal = ("fee >= exact and < exact + 1",
+                        z3.And(fee * PPM >= exact_fee, (fee - 1) * PPM < exact_fee))
+        goals = {
+            # the requirement in the market's rate unit (LIQ-TIER-7): 10^6 x rate_scale is 100%
+            "MM >= exact": mm * PPM * market.rate_scale >= n * mmr - ded * PPM,
+            fee_goal[0]: fee_goal[1],
+            "funding owed >= exact, within 1": z3.And(owed * PPM >= value * rate,
+                                                       (owed - 1) * PPM < value * rate),
+        }
+        obligations.append(Obligation(
+            f"rounding, market {slot}", [*params.assumptions, *positive_marks(st), price > 0,
+                                         lots != 0, rate >= -PPM, rate <= PPM], goals, st,
+            [Step("rounding", {"market_id": slot, "lots": lots, "price_ticks": price,
+                               "rate_ppm": rate})], "rounding",
+            {"mm": mm, "owed": owed, "fee": fee}))
+    return obligations
 
 
 @theorem("T-MM-POSITIVE", "an open position has a positive maintenance requirement, no larger "
