@@ -33,6 +33,7 @@ from .errors import MalformedState
 from .rules import implements
 from .profile import (AdlPrice, AdlRanking, BadDebtPolicy, DisplayRounding, FeePolicy,
                       LiquidationSize, MaintenanceBasis, Market, OpenInterestScaling, Profile, Tier)
+from .provenance import is_recorded, provenance_of
 from .units import from_units, to_units
 
 #: quote decimals of every profile: 1 quantum = 1e-6 USDT / USDC
@@ -214,6 +215,8 @@ BINANCE_USDM = Profile(
         "https://binance.zendesk.com/hc/en-us/articles/360033525271-Liquidation",
         "https://www.binance.com/en/support/articles/360033525371-Insurance-Fund",
         "https://www.binance.com/hi/amp/support/faq/360033525471",
+        "https://developers.binance.com/docs/derivatives/usds-margined-futures/market-data/rest-api/Exchange-Information",
+        "https://www.binance.com/en/support/faq/87fa7ee33b574f7084d42bd2ce2e463b",
     ),
 )
 
@@ -514,7 +517,8 @@ def tier_deduction_text(scaled_quote: int, rate_scale: int, amount: Callable[[in
 
 def profile_summary(profile: Profile) -> dict:
     """A profile as plain data (strings, numbers, lists, dicts) for docs and the CLI to print side
-    by side: amounts in quote units, rates in percent, all exact."""
+    by side: amounts in quote units, rates in percent, all exact; for a named profile, each
+    parameter's provenance (:mod:`.provenance`), else ``provenance`` None."""
 
     def amount(quantums: int) -> str:
         return _quote(quantums, profile)
@@ -565,6 +569,11 @@ def profile_summary(profile: Profile) -> dict:
         "policies": policies,
         "markets": markets,
         "sources": list(profile.sources),
+        "provenance": [
+            {"parameter": row.parameter, "basis": row.basis, "read": row.read,
+             "sources": list(row.sources), "note": row.note}
+            for row in provenance_of(profile)
+        ] if is_recorded(profile) else None,
     }
 
 

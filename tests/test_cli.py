@@ -481,6 +481,9 @@ def test_profiles_command():
     for field in ("fee_policy", "liquidation_size", "bad_debt_policy"):
         (row,) = [ln for ln in lines if ln.split()[:1] == [field]]
         assert row.split()[1:] == [getattr(profiles.get_profile(n), field) for n in names]
+    # each parameter's provenance, numbered sources and read date (liqspec.reference.provenance)
+    assert any(line.startswith("  BTCUSDT.tiers: published (sources 2, 3, 1), read 2026-11-24: "
+                               "brackets,") for line in lines)
 
 
 def test_profiles_rendering_lines_markets_up_by_position():
@@ -491,8 +494,11 @@ def test_profiles_rendering_lines_markets_up_by_position():
         "a": {"name": "a", "description": "venue A", "fee": "rate",
               "markets": {"BTC": {"lot": "0.1", "tiers": [tier]},
                           "ETH": {"lot": "0.2", "tiers": [tier, dict(tier, floor="9")]}}},
-        "b": {"name": "b", "fee": "all", "sources": ["https://example.org/b"],
-              "markets": {"XBT": {"lot": "0.3", "tiers": [tier]}}},
+        "b": {"name": "b", "fee": "all",
+              "sources": ["https://example.org/b", "https://example.org/b2"],
+              "markets": {"XBT": {"lot": "0.3", "tiers": [tier]}},
+              "provenance": [{"parameter": "fee", "basis": "published", "read": "2026-11-24",
+                              "sources": ["https://example.org/b2"], "note": "all of it"}]},
     }
     lines = render_profiles(summaries).splitlines()
     assert lines[0].split() == ["a", "b"]
@@ -503,7 +509,9 @@ def test_profiles_rendering_lines_markets_up_by_position():
                                                             ["lot", "0.2", "-"]]
     (last,) = [ln for ln in lines if ln.split()[:1] == ["last"]]  # only ETH has two tiers
     assert last.split() == ["last", "from", "9:", "MM", "1%", "-", "0,", "IM", "2%", "-", "0", "-"]
-    assert "a: venue A" in lines and "  source: https://example.org/b" in lines
+    assert "a: venue A" in lines and "  source 1: https://example.org/b" in lines
+    assert "  fee: published (source 2), read 2026-11-24: all of it" in lines
+    assert not any("provenance" in line for line in lines)  # printed as prose, not a row
 
 
 # -- hostile input: one line on stderr, exit 2, never a traceback --------------------------------

@@ -218,6 +218,10 @@ def test_proof_profile_and_api_pages_are_generated_from_the_code(site):
     profiles = (site / "profiles.html").read_text(encoding="utf-8")
     for name in PROFILES:
         assert f'id="profile-{name.replace("_", "-")}"' in profiles, name
+    # every profile's parameters with their basis, sources and read date
+    assert profiles.count("Where each parameter comes from") == len(PROFILES)
+    assert profiles.count('class="liqspec-provenance') == len(PROFILES)
+    assert "<td><p>ETHUSDT.tiers</p></td>\n<td><p>assumption</p></td>" in profiles
     fast = (site / "api" / "fast.html").read_text(encoding="utf-8")
     assert 'id="liqspec.fast.position_values_quote"' in fast
     reference = (site / "api" / "reference.html").read_text(encoding="utf-8")

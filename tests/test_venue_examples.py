@@ -70,6 +70,7 @@ from liqspec.reference.deleveraging import (score_pnl_leverage, score_pnl_margin
 from liqspec.reference.margin import oi_scaled_initial_margin_ppm
 from liqspec.reference.prices import display_price, round_for_display
 from liqspec.reference.profile import LiquidationSize, OpenInterestScaling, validate_market
+from liqspec.reference.provenance import BASES, profile_parameters, provenance_of
 from liqspec.reference.profiles import (PROFILES, continuity_deductions,
                                         dydx_maintenance_margin_ppm, dydx_tier, get_profile,
                                         hyperliquid_rate_scale, hyperliquid_tiers,
@@ -244,6 +245,45 @@ def test_profile_summary_is_plain_exact_data_LIQ_PROFILE_1():
 
     for profile in PROFILES.values():
         assert plain(profile_summary(profile))
+
+
+@pytest.mark.rule("LIQ-PROFILE-1")
+def test_every_parameter_of_a_named_profile_has_its_source_and_read_date_LIQ_PROFILE_1():
+    """Each named profile records, for every parameter (per market too), a basis, sources among
+    the profile's own and the day they were read; published, derived and assumed values cite a
+    source; the summary (the profiles page, ``liqspec profiles``) carries it. Rule:
+    LIQ-PROFILE-1."""
+    for profile in PROFILES.values():
+        rows = provenance_of(profile)
+        assert [row.parameter for row in rows] == list(profile_parameters(profile))
+        assert len(rows) == 9 + 5 * len(profile.markets)
+        for row in rows:
+            assert row.basis in BASES and set(row.sources) <= set(profile.sources)
+            assert row.sources or row.basis in ("model", "absent")
+            assert "2026-11-01" <= row.read <= "2026-12-31" and row.note
+        summary_rows = profile_summary(profile)["provenance"]
+        assert [r["parameter"] for r in summary_rows] == [row.parameter for row in rows]
+    binance = {row.parameter: row for row in provenance_of(get_profile("binance_usdm"))}
+    assert binance["ETHUSDT.tiers"].basis == "assumption"  # no maintenance column published
+    assert binance["BTCUSDT.tiers"].basis == "published"
+    assert "86cf9aa472574b8cb2e05bb751c2a9a6" in binance["BTCUSDT.tiers"].sources[0]
+    bybit = {row.parameter: row for row in provenance_of(get_profile("bybit"))}
+    assert (bybit["maintenance_basis"].basis, bybit["maintenance_basis"].read) == (
+        "published", "2026-12-04")
+
+
+@pytest.mark.rule("LIQ-PROFILE-1")
+def test_a_profile_changed_by_hand_claims_no_provenance_LIQ_PROFILE_1():
+    """A profile built by hand, even one with a named profile's name and a changed parameter,
+    has no recorded provenance: the summary says None rather than the named profile's sources,
+    and asking for it is MALFORMED_STATE. Rule: LIQ-PROFILE-1."""
+    named = get_profile("binance_usdm")
+    assert profile_summary(replace(named))["provenance"]  # an equal copy is the named profile
+    changed = replace(named, fee_policy="all_surplus")
+    assert profile_summary(changed)["provenance"] is None
+    for profile in (changed, replace(named, name="my_venue")):
+        with pytest.raises(MalformedState, match="no recorded provenance"):
+            provenance_of(profile)
 
 
 # -- Binance USD-M -----------------------------------------------------------------------------

@@ -815,12 +815,19 @@ class VenueProfiles(SphinxDirective):
             self.state.document.note_implicit_target(section)
             section += nodes.title(s["name"], s["name"])
             section += nodes.paragraph(s["description"], s["description"])
-            sources = nodes.bullet_list()
+            sources = nodes.enumerated_list(enumtype="arabic", prefix="", suffix=".")
             for url in s["sources"]:
                 sources += nodes.list_item("", nodes.paragraph(
                     "", "", nodes.reference(url, url, refuri=url)))
             section += nodes.paragraph("", "Sources:")
             section += sources
+            section += nodes.rubric("", "Where each parameter comes from")
+            section += table(
+                ["Parameter", "Basis", "Sources", "Read", "Note"],
+                [[row["parameter"], row["basis"],
+                  ", ".join(str(s["sources"].index(url) + 1) for url in row["sources"]) or "-",
+                  row["read"], row["note"]] for row in s["provenance"]],
+                [20, 9, 7, 11, 53], classes=("liqspec-provenance",))
             for market_id, m in s["markets"].items():
                 caption = (f"{market_id}: lot {m['lot']}, tick {m['tick']}, liquidation fee "
                            f"{m['liquidation_fee']} (amounts in {s['quote_asset']})")

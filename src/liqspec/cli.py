@@ -202,7 +202,7 @@ def _run_profiles(args: argparse.Namespace) -> str:
 
 
 #: summary keys printed under the table rather than in it: long free text
-_PROSE_KEYS = ("description", "sources")
+_PROSE_KEYS = ("description", "sources", "provenance")
 
 
 def _cell(value: object) -> str:
@@ -261,7 +261,8 @@ def _summary_rows(summary: dict, key_path: str = "", depth: int = 0) -> list[tup
 
 def render_profiles(summaries: dict[str, dict]) -> str:
     """The profiles side by side, one column each (rows in first-seen order, "-" where a profile
-    has no such row), then each profile's description and sources."""
+    has no such row), then each profile's description, its numbered sources and each
+    parameter's provenance."""
     labels: dict[str, str] = {}  # row key -> label, in first-seen order
     cells: dict[str, dict[str, str]] = {}  # profile -> row key -> cell
     for name, summary in summaries.items():
@@ -275,9 +276,18 @@ def render_profiles(summaries: dict[str, dict]) -> str:
     lines = _table_lines(table)
     for name, summary in summaries.items():
         prose = [f"{name}: {summary['description']}" if summary.get("description") else name]
-        prose += [f"  source: {source}" for source in summary.get("sources") or ()]
+        sources = summary.get("sources") or []
+        prose += [f"  source {number}: {source}" for number, source in enumerate(sources, 1)]
+        prose += [_provenance_line(row, sources) for row in summary.get("provenance") or ()]
         lines += [""] + prose
     return "\n".join(lines) + "\n"
+
+
+def _provenance_line(row: dict, sources: list[str]) -> str:
+    """One parameter's provenance (liqspec.reference.provenance): its sources by number."""
+    cited = ", ".join(str(sources.index(url) + 1) for url in row["sources"])
+    where = f" (source{'s' if len(row['sources']) > 1 else ''} {cited})" if cited else ""
+    return f"  {row['parameter']}: {row['basis']}{where}, read {row['read']}: {row['note']}"
 
 
 def _table_lines(table: list[list[str]]) -> list[str]:

@@ -1,0 +1,314 @@
+"""Where each venue profile's parameters come from, and when liqspec read them (LIQ-PROFILE-1).
+
+A profile (:mod:`.profiles`) holds the values; this module holds, for each named profile and
+each of its parameters, the basis of the value, the sources it was read from and the date it was
+read. No rule reads it: it is for the auditor who asks "says who, and as of when?". The profiles
+page and ``liqspec profiles`` print it beside the values.
+
+A basis is one of:
+
+* ``published``: the venue publishes the value (or the rule) and it is used as published;
+* ``derived``: computed exactly from published values by the venue's own published method;
+* ``assumption``: not published (or not found); the note says what was assumed and what it
+  changes, and the sources are the nearest published ones;
+* ``model``: the model's own unit or default, not a claim about the venue;
+* ``absent``: the venue's rules have no such parameter; the profile holds the neutral value
+  (no fee, no minimum, no scaling, no backstop).
+
+The read date is the day the value was taken from its sources into liqspec (the day of the change
+that put it here); a venue may have changed the value since. Sources are numbered as listed in
+the profile's ``sources``, from 1.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from .errors import MalformedState
+from .profile import Profile
+
+#: the bases a parameter's value can have (see the module docstring)
+BASES = ("published", "derived", "assumption", "model", "absent")
+
+#: the profile-wide parameters, in display order; each market adds MARKET_PARAMETERS
+PROFILE_PARAMETERS = ("quote", "display_rounding", "liquidation_size", "fee_policy",
+                      "maintenance_basis", "backstop_ratio", "bad_debt_policy", "adl_ranking",
+                      "adl_price")
+#: the parameters of each market, named "<market id>.<parameter>"
+MARKET_PARAMETERS = ("units", "tiers", "liquidation_fee", "min_maintenance_margin",
+                     "open_interest_scaling")
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """One parameter's basis, sources (URLs from the profile's ``sources``), read date
+    (ISO 8601) and a note on what was read and how it departs from the venue, if it does."""
+
+    parameter: str
+    basis: str
+    sources: tuple[str, ...]
+    read: str
+    note: str
+
+
+def profile_parameters(profile: Profile) -> tuple[str, ...]:
+    """Every parameter of ``profile`` that needs a provenance, in display order."""
+    return PROFILE_PARAMETERS[:2] + tuple(
+        f"{market_id}.{name}" for market_id in profile.markets for name in MARKET_PARAMETERS
+    ) + PROFILE_PARAMETERS[2:]
+
+
+def is_recorded(profile: Profile) -> bool:
+    """Whether ``profile`` is a named profile as named (not one built or changed by hand, whose
+    values no recorded source vouches for)."""
+    from .profiles import PROFILES  # the named profiles import this module's records' reader
+
+    return profile.name in _RECORDS and PROFILES.get(profile.name) == profile
+
+
+def provenance_of(profile: Profile) -> tuple[Provenance, ...]:
+    """The provenance of every parameter of a named profile, in :func:`profile_parameters`'
+    order; ``MALFORMED_STATE`` for a profile without one (a profile built or changed by hand, or
+    a named profile whose record is incomplete)."""
+    if not is_recorded(profile):
+        raise MalformedState(f"profile {profile.name!r} has no recorded provenance (not a named "
+                             "profile as named)")
+    rows = _RECORDS[profile.name]
+    by_name: dict[str, Provenance] = {}
+    for parameter, basis, numbers, read, note in rows:
+        where = f"profile {profile.name!r}, parameter {parameter!r}"
+        if parameter in by_name:
+            raise MalformedState(f"{where}: recorded twice")
+        if basis not in BASES:
+            raise MalformedState(f"{where}: basis {basis!r} is not one of {', '.join(BASES)}")
+        if not _DATE.fullmatch(read):
+            raise MalformedState(f"{where}: read date {read!r} is not YYYY-MM-DD")
+        if not all(1 <= n <= len(profile.sources) for n in numbers):
+            raise MalformedState(f"{where}: sources {numbers} not among the profile's "
+                                 f"{len(profile.sources)}")
+        if not numbers and basis not in ("model", "absent"):
+            raise MalformedState(f"{where}: a {basis} value needs a source")
+        by_name[parameter] = Provenance(parameter, basis,
+                                        tuple(profile.sources[n - 1] for n in numbers), read, note)
+    expected = profile_parameters(profile)
+    missing = [name for name in expected if name not in by_name]
+    extra = [name for name in by_name if name not in expected]
+    if missing or extra:
+        raise MalformedState(f"profile {profile.name!r}: provenance missing for {missing}, "
+                             f"recorded for unknown parameters {extra}")
+    return tuple(by_name[name] for name in expected)
+
+
+# -- the records ----------------------------------------------------------------------------------
+#
+# (parameter, basis, source numbers, read, note). 2026-11-24 is the day the five profiles were
+# read from their sources; 2026-12-04 the day the maintenance basis (LIQ-TIER-6) and dYdX's
+# per-fill fee (LIQ-FEE-2) were read.
+
+_UNITS = "the model's lot and tick, chosen so every published example is expressible"
+_QUOTE = "6 decimals: the model's quantum, 1e-6 of the quote asset"
+_NO_MODE = ("the default, ties away from zero; no published example read distinguishes the "
+            "rounding modes")
+_ABSENT_MIN = "no minimum maintenance requirement in the venue's rules"
+_ABSENT_OI = "no open-interest scaling in the venue's rules"
+_ABSENT_BACKSTOP = "no backstop vault: the liquidation order goes to the book"
+
+_Row = tuple[str, str, tuple[int, ...], str, str]
+
+
+def _absent_market(market_id: str, read: str) -> list[_Row]:
+    return [(f"{market_id}.min_maintenance_margin", "absent", (), read, _ABSENT_MIN),
+            (f"{market_id}.open_interest_scaling", "absent", (), read, _ABSENT_OI)]
+
+
+_BINANCE: list[_Row] = [
+    ("quote", "model", (), "2026-11-24", "USDT; " + _QUOTE),
+    ("display_rounding", "derived", (1, 8), "2026-11-24",
+     "half even: 1,153.2565 prints 1,153.26 (not truncation), 462.665 prints 462.66 (not ties "
+     "away from zero)"),
+    ("BTCUSDT.units", "model", (), "2026-11-24", _UNITS),
+    ("BTCUSDT.tiers", "published", (2, 3, 1), "2026-11-24",
+     "brackets, maintenance and initial rates of the 2021-03-18 announcement; maintenance "
+     "amounts by the FAQ's recursion, agreeing with its examples (1,300) and the "
+     "liquidation-price example's 16,300; 33.30% initial as printed"),
+    ("BTCUSDT.liquidation_fee", "published", (7,), "2026-11-24",
+     "exchangeInfo liquidationFee 0.012500 for BTCUSDT in captured API responses"),
+    *_absent_market("BTCUSDT", "2026-11-24"),
+    ("ETHUSDT.units", "model", (), "2026-11-24", _UNITS),
+    ("ETHUSDT.tiers", "assumption", (3, 1), "2026-11-24",
+     "brackets and initial rates as published; maintenance rate assumed half the initial rate "
+     "(no maintenance column is published), which gives exactly the 10% / 135,365 of the "
+     "liquidation-price example; stops at the 5M bracket, so larger positions are margined at "
+     "12.5%, below Binance's requirement"),
+    ("ETHUSDT.liquidation_fee", "assumption", (7,), "2026-11-24",
+     "no ETHUSDT value found: BTCUSDT's 1.25%"),
+    *_absent_market("ETHUSDT", "2026-11-24"),
+    ("liquidation_size", "published", (4,), "2026-11-24",
+     "tier_step: \"reduce the user's margin limit with one large Immediate or Cancel order "
+     "without fully liquidating the user\""),
+    ("fee_policy", "published", (4, 5), "2026-11-24",
+     "rate: the liquidation fee goes to the insurance fund"),
+    ("maintenance_basis", "published", (1,), "2026-12-04",
+     "mark: the liquidation-price formulas take maintenance on the notional at the mark"),
+    ("backstop_ratio", "absent", (), "2026-11-24", _ABSENT_BACKSTOP),
+    ("bad_debt_policy", "published", (5, 6), "2026-11-24",
+     "adl: auto-deleveraging when the insurance fund cannot cover a bankrupt position"),
+    ("adl_ranking", "published", (6,), "2026-11-24",
+     "pnl_margin_ratio: \"Leverage Pnl = Pnl Percent x Margin Ratio\""),
+    ("adl_price", "published", (6,), "2026-11-24",
+     "bankruptcy: \"closed out at the bankruptcy price of the initial liquidated order\""),
+]
+
+_BYBIT: list[_Row] = [
+    ("quote", "model", (), "2026-11-24", "USDT; " + _QUOTE),
+    ("display_rounding", "model", (), "2026-11-24", _NO_MODE),
+    ("BTCUSDT.units", "model", (), "2026-11-24", _UNITS),
+    ("BTCUSDT.tiers", "published", (2, 1), "2026-11-24",
+     "GET /v5/market/risk-limit (linear, BTCUSDT; a 2026-08-05 snapshot transcribed in public "
+     "code), its first two rows as the help centre prints them; a tier's floor is the previous "
+     "riskLimitValue; mmDeduction as published; IMR as printed (Bybit's rounded 1/max leverage)"),
+    ("BTCUSDT.liquidation_fee", "published", (5, 6), "2026-11-24",
+     "none: closed at the bankruptcy price, the surplus to the insurance fund (fee_policy)"),
+    *_absent_market("BTCUSDT", "2026-11-24"),
+    ("ETHUSDT.units", "model", (), "2026-11-24", _UNITS),
+    ("ETHUSDT.tiers", "assumption", (1,), "2026-11-24",
+     "no ETHUSDT risk-limit table found: the base tier of Bybit's 100x USDT contracts "
+     "(0.5% / 1%, as BTCUSDT's first), one tier only"),
+    ("ETHUSDT.liquidation_fee", "published", (5, 6), "2026-11-24", "none, as BTCUSDT"),
+    *_absent_market("ETHUSDT", "2026-11-24"),
+    ("liquidation_size", "published", (7,), "2026-11-24",
+     "tier_step: \"a FillOrKill order of the difference between the current position value and "
+     "the lower margin tier value\"; the whole position at the lowest tier"),
+    ("fee_policy", "published", (5, 6), "2026-11-24",
+     "all_surplus: the position closes at the bankruptcy price; the difference goes to the "
+     "insurance fund"),
+    ("maintenance_basis", "published", (3, 4), "2026-12-04",
+     "entry: Standard account isolated, \"MM = position value at entry x MMR\"; cross (UTA) "
+     "accounts at the mark. The model leaves out the estimated fee to close Bybit adds"),
+    ("backstop_ratio", "absent", (), "2026-11-24", _ABSENT_BACKSTOP),
+    ("bad_debt_policy", "published", (8, 6), "2026-11-24",
+     "adl: when the insurance fund cannot absorb a bankrupt position"),
+    ("adl_ranking", "published", (8,), "2026-11-24",
+     "pnl_leverage: \"in order of highest profit and effective leverage use\""),
+    ("adl_price", "published", (8,), "2026-11-24", "bankruptcy"),
+]
+
+_BITMEX: list[_Row] = [
+    ("quote", "model", (), "2026-11-24", "USDT; " + _QUOTE),
+    ("display_rounding", "model", (), "2026-11-24", _NO_MODE),
+    ("XBTUSDT.units", "model", (), "2026-11-24", _UNITS),
+    ("XBTUSDT.tiers", "assumption", (3,), "2026-11-24",
+     "base MM 0.50% / IM 1.00% of the XBT family (XBTUSD in the Risk Limits Examples), "
+     "assumed for XBTUSDT; base risk limit only: BitMEX's steps raise the rate on the whole "
+     "position (not continuous) and no USDT step size was found, so the requirement above the "
+     "base limit is understated"),
+    ("XBTUSDT.liquidation_fee", "published", (1,), "2026-11-24",
+     "none: taken over at the bankruptcy price, anything better to the insurance fund"),
+    *_absent_market("XBTUSDT", "2026-11-24"),
+    ("ETHUSDT.units", "model", (), "2026-11-24", _UNITS),
+    ("ETHUSDT.tiers", "published", (6,), "2026-11-24",
+     "\"The required initial margin is 2% ... and the maintenance margin is 1%\"; base risk "
+     "limit only, as XBTUSDT"),
+    ("ETHUSDT.liquidation_fee", "published", (1,), "2026-11-24", "none, as XBTUSDT"),
+    *_absent_market("ETHUSDT", "2026-11-24"),
+    ("liquidation_size", "published", (1, 3), "2026-11-24",
+     "tier_step: the whole position at the lowest risk limit; above it a FillOrKill order "
+     "\"sized to bring the position below a lower tier\""),
+    ("fee_policy", "published", (1, 2), "2026-11-24",
+     "all_surplus: \"If BitMEX is able to liquidate the position at better than the "
+     "bankruptcy price, the additional funds will be added to the Insurance Fund.\""),
+    ("maintenance_basis", "assumption", (6, 7), "2026-12-04",
+     "mark: the margin examples value positions at the mark; no entry basis was found"),
+    ("backstop_ratio", "absent", (), "2026-11-24", _ABSENT_BACKSTOP),
+    ("bad_debt_policy", "published", (4,), "2026-11-24",
+     "adl: when the insurance fund cannot take over a bankrupt position"),
+    ("adl_ranking", "published", (4, 5), "2026-11-24",
+     "pnl_leverage: PNL% x effective leverage (PNL% / effective leverage when PNL% < 0)"),
+    ("adl_price", "published", (4,), "2026-11-24",
+     "bankruptcy: \"the Bankruptcy Price of the initial liquidated order\""),
+]
+
+_DYDX_TIERS = ("Large-Cap liquidity tier: IMF 5%, maintenance fraction 60%, MMF = "
+               "floor(IMF x MF) as GetMaintenanceMarginPpm; dYdX rounds the requirement up "
+               "twice, the model once (up to one quantum lower)")
+_DYDX_FEE = ("max_liquidation_fee_ppm 15,000 of mainnet genesis (\"Maximum Liquidation "
+             "Penalty of 1.5%\"), rounded down as BigIntMulPpm")
+_DYDX_OI = "Large-Cap has no open-interest scaling (both caps 0 in the v5.0.0 upgrade)"
+
+_DYDX: list[_Row] = [
+    ("quote", "model", (), "2026-11-24", "USDC; " + _QUOTE + ", which is also dYdX's quantum"),
+    ("display_rounding", "model", (), "2026-11-24", _NO_MODE),
+    ("BTC-USD.units", "model", (), "2026-11-24", _UNITS),
+    ("BTC-USD.tiers", "published", (1, 3, 4), "2026-11-24", _DYDX_TIERS),
+    ("BTC-USD.liquidation_fee", "published", (8, 5), "2026-11-24", _DYDX_FEE),
+    ("BTC-USD.min_maintenance_margin", "absent", (), "2026-11-24", _ABSENT_MIN),
+    ("BTC-USD.open_interest_scaling", "published", (4,), "2026-11-24", _DYDX_OI),
+    ("ETH-USD.units", "model", (), "2026-11-24", _UNITS),
+    ("ETH-USD.tiers", "published", (1, 3, 4), "2026-11-24", _DYDX_TIERS),
+    ("ETH-USD.liquidation_fee", "published", (8, 5), "2026-11-24", _DYDX_FEE),
+    ("ETH-USD.min_maintenance_margin", "absent", (), "2026-11-24", _ABSENT_MIN),
+    ("ETH-USD.open_interest_scaling", "published", (4,), "2026-11-24", _DYDX_OI),
+    ("liquidation_size", "published", (8, 5), "2026-11-24",
+     "portion: max_position_portion_liquidated_ppm 100,000 with min_position_notional_liquidated "
+     "1,000 USDC (mainnet genesis). dYdX closes max(min(1,000, notional), 10%); the model closes "
+     "the whole position up to 1,000 USDC and 10% above it, so less per step between 1,000 and "
+     "10,000 USDC"),
+    ("fee_policy", "published", (6,), "2026-12-04",
+     "per_fill: GetLiquidationInsuranceFundDelta, the fee capped by the closed lots' surplus, "
+     "the fund paying at once when negative"),
+    ("maintenance_basis", "published", (2,), "2026-12-04",
+     "mark: requirements on the position's value at the oracle price"),
+    ("backstop_ratio", "absent", (), "2026-11-24", _ABSENT_BACKSTOP),
+    ("bad_debt_policy", "published", (7,), "2026-11-24",
+     "adl: deleveraging when the insurance fund cannot cover the bankrupt subaccount"),
+    ("adl_ranking", "published", (7,), "2026-11-24",
+     "seeded: a pseudo-random start, then every candidate in turn (no ranking in code); "
+     "adl_seed 0 is the model's default, dYdX seeds from the block"),
+    ("adl_price", "published", (7,), "2026-11-24",
+     "bankruptcy: GetBankruptcyPriceInQuoteQuantums of the liquidated subaccount"),
+]
+
+_HYPERLIQUID: list[_Row] = [
+    ("quote", "model", (), "2026-11-24", "USDC; " + _QUOTE),
+    ("display_rounding", "model", (), "2026-11-24", _NO_MODE),
+    ("BTC.units", "model", (), "2026-11-24", _UNITS),
+    ("BTC.tiers", "derived", (2, 1), "2026-11-24",
+     "mainnet margin tiers 40x from 0 and 20x from 150M USDC; maintenance half the initial rate "
+     "at max leverage, deductions by the published recursion"),
+    ("BTC.liquidation_fee", "published", (1,), "2026-11-24",
+     "none: \"there is no clearance fee on liquidations\""),
+    *_absent_market("BTC", "2026-11-24"),
+    ("ETH.units", "model", (), "2026-11-24", _UNITS),
+    ("ETH.tiers", "derived", (2, 1), "2026-11-24",
+     "mainnet margin tiers 25x from 0 and 15x from 100M USDC; 15x's maintenance rate 1/30 is "
+     "held exactly (rate_scale 3, LIQ-TIER-7)"),
+    ("ETH.liquidation_fee", "published", (1,), "2026-11-24", "none, as BTC"),
+    *_absent_market("ETH", "2026-11-24"),
+    ("liquidation_size", "published", (1,), "2026-11-24",
+     "portion: \"For liquidatable positions larger than 100k USDC ... only 20% of the position "
+     "will be sent as a market liquidation order to the book\""),
+    ("fee_policy", "published", (1,), "2026-11-24", "rate, at the market's 0%"),
+    ("maintenance_basis", "published", (1,), "2026-12-04",
+     "mark: maintenance on the position's notional at the mark"),
+    ("backstop_ratio", "published", (1,), "2026-11-24",
+     "2/3: \"If the account equity drops below 2/3 of the maintenance margin ... a backstop "
+     "liquidation happens through the liquidator vault\""),
+    ("bad_debt_policy", "published", (3,), "2026-11-24", "adl"),
+    ("adl_ranking", "published", (3,), "2026-11-24",
+     "price_ratio_leverage: (mark_price / entry_price) x (notional / account_value)"),
+    ("adl_price", "published", (3,), "2026-11-24",
+     "mark: \"closed at the previous mark price\" (older docs: the oracle price)"),
+]
+
+_RECORDS: Mapping[str, list[_Row]] = MappingProxyType({
+    "binance_usdm": _BINANCE, "bybit": _BYBIT, "bitmex": _BITMEX, "dydx_v4": _DYDX,
+    "hyperliquid": _HYPERLIQUID,
+})
+
+__all__ = ["BASES", "MARKET_PARAMETERS", "PROFILE_PARAMETERS", "Provenance", "is_recorded",
+           "profile_parameters", "provenance_of"]
