@@ -36,7 +36,12 @@ not rest on one noisy sample of a tenth of a second):
 Beside them, at 10^4: the reference engine (``liqspec simulate``) on the same file (a timeout
 stops it), and a numpy baseline (rounds of whole-array liquidatable checks per step, closing each
 liquidatable account at the mark: no book, fees or ADL; a lower bound on a vectorized cascade)
-at every size. Growth ratios per x10 are printed per phase. ``--huge`` (default on) adds 10^7
+at every size. Growth ratios per x10 are printed per phase; the run's beside its work, the
+accounts the processing order confirmed over all rounds (each an exact due check; the unresolved
+accounts are confirmed again every round), and the time per confirmation: when the work grows
+faster than the accounts, the generated book is not the same shape at both sizes (its lognormal
+tail puts larger positions into the larger book) and the ratio per confirmation is the engine's
+own growth. ``--huge`` (default on) adds 10^7
 accounts in one market on the deep book (the trace streamed to disk). The issue's targets:
 10^6 end to end <= 30 s and <= 4 GB, 10^7 one market <= 5 min, growth <= x12 per x10.
 """
@@ -230,7 +235,8 @@ print(json.dumps({"import": t1 - t0, "load": load_s, "run": run_s, "trace": trac
                   "plots": t5 - t4, "repeats": run_n, "events": events,
                   "liquidated": s.accounts_liquidated,
                   "adl_lots": s.adl_lots, "rounds": s.rounds, "unresolved": s.unresolved_accounts,
-                  "fund_end": s.insurance_fund_end_quote}))
+                  "fund_end": s.insurance_fund_end_quote,
+                  "examined": crash.arrays.index_stats["examined"]}))
 """
 
 NUMPY = r"""
@@ -368,6 +374,13 @@ def growth(rows: list[dict]) -> None:
         ratio = b["n"] / a["n"]
         parts = [f"{name} x{b['phases'][name] / max(a['phases'][name], 1e-9):.1f}"
                  for name in ("load", "run", "trace", "plots")]
+        # the run's work: the accounts the processing order confirmed, summed over its rounds
+        # (each a due check); when it grows faster than the accounts the book is not the same
+        # shape at both sizes, and the time per confirmation says what the engine costs
+        work = b["phases"]["examined"] / max(a["phases"]["examined"], 1)
+        run = b["phases"]["run"] / max(a["phases"]["run"], 1e-9)
+        parts[1] += (f" (confirmations x{work:.1f}, unresolved {a['phases']['unresolved']:,} -> "
+                     f"{b['phases']['unresolved']:,}; x{run / work:.2f} per confirmation)")
         parts.append(f"end to end x{b['e2e']['wall'] / a['e2e']['wall']:.1f} wall, "
                      f"x{b['e2e']['cpu'] / a['e2e']['cpu']:.1f} cpu")
         print(f"growth {a['n']:,} -> {b['n']:,} (x{ratio:.0f} accounts, {a['book']}): "
