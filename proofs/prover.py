@@ -28,8 +28,9 @@ arithmetic is nonlinear, z3 5.4.1 itself varies from process to process, from th
 SMT-LIB text and seed. Measured over three whole runs: 30 of the 196 obligations vary, all of
 them a liquidation step over generic parameters (T-LIQ, T-NO-FALSE-LIQ, T-PROGRESS, T-FEE-CAP),
 by up to 4x (T-PROGRESS's "liquidate vs lp" 2.5M to 10.3M units; T-LIQ's 0.7M to 8.2M); every
-venue-profile obligation used the same count each time. Those four theorems run at 40M, about
-four times the largest use seen; the suite asserts at least twice. z3's search also depends on
+venue-profile obligation used the same count each time. A later fresh run saw 20.2M (T-PROGRESS)
+and 20.8M (T-LIQ), so those four theorems run at 84M, about four times the largest use seen; the
+suite asserts at least twice. z3's search also depends on
 the limit's value, so a limit is measured at the value it runs with.
 
 Before a theorem counts as PROVED, the encodings it is proved about are checked against the
