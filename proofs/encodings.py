@@ -1032,13 +1032,15 @@ def liquidation_price_ticks_one_tier(state: SymState, account_id: str, market_id
     market without a minimum requirement: the root of ``q + s*P*m = |s|*P*m*r`` rounded toward
     the venue (up for a long, down for a short), or 0 when no positive root exists.
 
-    Long: ``x = -q * 10^6 / (s * m * (10^6 - r))``; short: ``x = q * 10^6 / (|s| * m * (10^6 + r))``.
+    Long: ``x = -q * W / (s * m * (W - r))``; short: ``x = q * W / (|s| * m * (W + r))``, where
+    ``W = 10^6 x rate_scale`` is 100% in the market's rate unit (LIQ-TIER-7).
     """
     market = state.market(market_id)
     acct = state.accounts[account_id]
     lots, q = acct.positions[market_id], acct.quote
     rate = market.tiers[0].maint_margin_ppm
     m = market.value_per_lot_tick
-    long_ticks = z3.If(q < 0, div_ceil(-q * PPM, lots * m * (PPM - rate)), 0)
-    short_ticks = z3.If(q > 0, div_floor(q * PPM, -lots * m * (PPM + rate)), 0)
+    whole = PPM * market.rate_scale
+    long_ticks = z3.If(q < 0, div_ceil(-q * whole, lots * m * (whole - rate)), 0)
+    short_ticks = z3.If(q > 0, div_floor(q * whole, -lots * m * (whole + rate)), 0)
     return z3.If(lots > 0, long_ticks, short_ticks)

@@ -99,6 +99,29 @@ def test_encodings_compute_what_the_reference_computes(op, rng):
     assert fidelity.check_case(case) == [], case.describe()
 
 
+def test_the_liquidation_price_encoding_takes_a_scaled_rate_LIQ_TIER_7():
+    """Hyperliquid ETH's rates are in 1/(3 x 10^6): the tick form of LIQ-PRICE-2 divides by
+    100% in that unit. Found by a random seed: with 100% taken as 10^6, this long of 1 lot at
+    300,000 ticks with -294,002 quote was priced at 312,769 ticks, the reference at 300,003."""
+    from liqspec.reference.profiles import PROFILES
+    flat = {"m0": 0, "m1": 0}
+    state = {"marks": {"m0": 1, "m1": 300_000},
+             "accounts": {"a0": {"role": "trader", "quote": -294_002,
+                                 "positions": {"m0": 0, "m1": 1}, "cost": {"m0": 0, "m1": 300_000}},
+                          "a1": {"role": "trader", "quote": 0, "positions": flat, "cost": flat},
+                          "a2": {"role": "trader", "quote": 0, "positions": flat, "cost": flat},
+                          "lp": {"role": "liquidity", "quote": 10**9,
+                                 "positions": {"m0": 0, "m1": -1},
+                                 "cost": {"m0": 0, "m1": -300_000}}},
+             "holders": {"outside": 294_002 - 10**9, "insurance_fund": 0, "fee_sink": 0,
+                         "socialized_loss": 0, "funding_pool": 0}}
+    profile = PROFILES["hyperliquid"]
+    assert profile.markets[fidelity.slot_market_ids(profile)["m1"]].rate_scale == 3
+    case = fidelity.Case(profile, state, "liquidation_price",
+                         {"account_id": "a0", "market_id": "m1"})
+    assert fidelity.check_case(case) == []
+
+
 def test_prove_checks_every_theorems_encodings_against_the_installed_reference(proof_results):
     """The seeded campaign `liqspec prove` runs before a verdict (and `liqspec mutate` runs
     against every mutant) found no drift, and ran cases for every theorem that reads an
