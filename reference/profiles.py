@@ -571,7 +571,8 @@ def profile_summary(profile: Profile) -> dict:
         "sources": list(profile.sources),
         "provenance": [
             {"parameter": row.parameter, "basis": row.basis, "read": row.read,
-             "sources": list(row.sources), "note": row.note}
+             "sources": list(row.sources), "source_numbers": list(row.source_numbers),
+             "note": row.note}
             for row in provenance_of(profile)
         ] if is_recorded(profile) else None,
     }

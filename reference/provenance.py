@@ -46,14 +46,16 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 @dataclass(frozen=True)
 class Provenance:
-    """One parameter's basis, sources (URLs from the profile's ``sources``), read date
-    (ISO 8601) and a note on what was read and how it departs from the venue, if it does."""
+    """One parameter's basis, sources (URLs from the profile's ``sources``, and their numbers
+    there, from 1), read date (ISO 8601) and a note on what was read and how it departs from the
+    venue, if it does."""
 
     parameter: str
     basis: str
     sources: tuple[str, ...]
     read: str
     note: str
+    source_numbers: tuple[int, ...] = ()
 
 
 def profile_parameters(profile: Profile) -> tuple[str, ...]:
@@ -94,7 +96,8 @@ def provenance_of(profile: Profile) -> tuple[Provenance, ...]:
         if not numbers and basis not in ("model", "absent"):
             raise MalformedState(f"{where}: a {basis} value needs a source")
         by_name[parameter] = Provenance(parameter, basis,
-                                        tuple(profile.sources[n - 1] for n in numbers), read, note)
+                                        tuple(profile.sources[n - 1] for n in numbers), read, note,
+                                        tuple(numbers))
     expected = profile_parameters(profile)
     missing = [name for name in expected if name not in by_name]
     extra = [name for name in by_name if name not in expected]

@@ -498,7 +498,8 @@ def test_profiles_rendering_lines_markets_up_by_position():
               "sources": ["https://example.org/b", "https://example.org/b2"],
               "markets": {"XBT": {"lot": "0.3", "tiers": [tier]}},
               "provenance": [{"parameter": "fee", "basis": "published", "read": "2026-11-24",
-                              "sources": ["https://example.org/b2"], "note": "all of it"}]},
+                              "sources": ["https://example.org/b2"], "source_numbers": [2],
+                              "note": "all of it"}]},
     }
     lines = render_profiles(summaries).splitlines()
     assert lines[0].split() == ["a", "b"]

@@ -261,8 +261,11 @@ def test_every_parameter_of_a_named_profile_has_its_source_and_read_date_LIQ_PRO
             assert row.basis in BASES and set(row.sources) <= set(profile.sources)
             assert row.sources or row.basis in ("model", "absent")
             assert "2026-11-01" <= row.read <= "2026-12-31" and row.note
+            assert row.sources == tuple(profile.sources[n - 1] for n in row.source_numbers)
         summary_rows = profile_summary(profile)["provenance"]
         assert [r["parameter"] for r in summary_rows] == [row.parameter for row in rows]
+        assert [r["source_numbers"] for r in summary_rows] == [list(row.source_numbers)
+                                                               for row in rows]
     binance = {row.parameter: row for row in provenance_of(get_profile("binance_usdm"))}
     assert binance["ETHUSDT.tiers"].basis == "assumption"  # no maintenance column published
     assert binance["BTCUSDT.tiers"].basis == "published"

@@ -825,7 +825,7 @@ class VenueProfiles(SphinxDirective):
             section += table(
                 ["Parameter", "Basis", "Sources", "Read", "Note"],
                 [[row["parameter"], row["basis"],
-                  ", ".join(str(s["sources"].index(url) + 1) for url in row["sources"]) or "-",
+                  ", ".join(map(str, row["source_numbers"])) or "-",
                   row["read"], row["note"]] for row in s["provenance"]],
                 [20, 9, 7, 11, 53], classes=("liqspec-provenance",))
             for market_id, m in s["markets"].items():

@@ -278,15 +278,16 @@ def render_profiles(summaries: dict[str, dict]) -> str:
         prose = [f"{name}: {summary['description']}" if summary.get("description") else name]
         sources = summary.get("sources") or []
         prose += [f"  source {number}: {source}" for number, source in enumerate(sources, 1)]
-        prose += [_provenance_line(row, sources) for row in summary.get("provenance") or ()]
+        prose += [_provenance_line(row) for row in summary.get("provenance") or ()]
         lines += [""] + prose
     return "\n".join(lines) + "\n"
 
 
-def _provenance_line(row: dict, sources: list[str]) -> str:
+def _provenance_line(row: dict) -> str:
     """One parameter's provenance (liqspec.reference.provenance): its sources by number."""
-    cited = ", ".join(str(sources.index(url) + 1) for url in row["sources"])
-    where = f" (source{'s' if len(row['sources']) > 1 else ''} {cited})" if cited else ""
+    numbers = row["source_numbers"]
+    cited = ", ".join(map(str, numbers))
+    where = f" (source{'s' if len(numbers) > 1 else ''} {cited})" if numbers else ""
     return f"  {row['parameter']}: {row['basis']}{where}, read {row['read']}: {row['note']}"
 
 
