@@ -3,6 +3,8 @@
     python bench/bench.py                 # health 1e5, 1e6, 1e7; prices 1e6
     python bench/bench.py --quick         # health 1e5, 1e6; prices 1e5
     python bench/bench.py --scale         # and then bench_scale.py: positions files end to end
+    python bench/bench.py --kernels       # health and prices only
+    OMP_NUM_THREADS=1 python bench/bench.py --kernels   # the kernels on one thread
 
 Not part of the test suite, and no timing is asserted anywhere: this prints numbers.
 
@@ -45,6 +47,7 @@ import time
 import numpy as np
 
 import liqspec.fast as fast
+from liqspec.fast import _kernels  # which build of health's first-tier kernel runs
 from liqspec.reference import Account, equity_quote, is_liquidatable, liquidation_price
 from liqspec.reference import account_maintenance_margin_quote as ref_maint
 from liqspec.testing import EXAMPLE_MARKS, example_profile, venue
@@ -430,13 +433,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reference-sample", type=int, default=2_000,
                         help="accounts the reference is timed on (extrapolated to N)")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--kernels", action="store_true",
+                        help="health and liquidation prices only (no cascades)")
     parser.add_argument("--scale", action="store_true",
                         help="then the venue-size cases of bench_scale.py: positions files end "
                              "to end, 10^4 to 10^6 and 10^7 in one market")
     args = parser.parse_args(argv)
     threads = os.environ.get("OMP_NUM_THREADS", f"all {os.cpu_count()} cores")
     print(f"liqspec.fast benchmarks: {platform.processor() or platform.machine()}, "
-          f"numpy {np.__version__}, kernel threads: {threads} (batches of 2^18 rows and more)")
+          f"numpy {np.__version__}, kernel threads: {threads} (batches of 2^18 rows and more), "
+          f"health's first-tier kernel: {_kernels._first_tier_build()} build")
     sizes = (10**5, 10**6) if args.quick else (10**5, 10**6, 10**7)
     for kind in BOOKS:
         for n in sizes:
@@ -444,6 +450,8 @@ def main(argv: list[str] | None = None) -> int:
                    "accounts")
     n = 10**5 if args.quick else 10**6
     report("liquidation prices", bench_prices(n, args.reference_sample, args.repeats), "positions")
+    if args.kernels:
+        return 0
     cascade_sizes = (10**4, 10**5) if args.quick else (10**4, 10**5, 10**6)
     rows = []
     for n in cascade_sizes:

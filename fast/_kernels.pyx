@@ -185,80 +185,236 @@ cdef inline bint account_totals(const Tables* t, int64_t quote, const int64_t* l
 
 # -- the one-tier fast path of margin health ------------------------------------------------
 
-cdef struct FirstTier:
-    uint64_t unit       # mark * value_per_lot_tick (0 where that leaves int64: no fast path)
-    uint64_t max_lots   # |lots| at most this keeps the notional below the bound (below)
-    uint64_t mmr
-    int64_t deduction
-    int64_t minimum
+# The block kernel is C, so that the compiler vectorizes it across rows (given what Cython cannot
+# say: restrict pointers, the parameters as locals, the market count a constant) and compiles it
+# twice with GCC 11 or later on x86-64: for the baseline and for AVX-512 (x86-64-v4, whose int64 <-> double
+# conversions and 64-bit multiplies let the whole step vectorize), the import picking the wide
+# one where the CPU runs it. The arithmetic is integers and one double rounding corrected
+# exactly, so both builds give the same integers (a test runs both); with another compiler or
+# CPU it is compiled once, for the baseline.
+cdef extern from *:
+    """
+    typedef struct {
+        uint64_t unit;      /* mark * value_per_lot_tick (0 where that leaves int64: no fast path) */
+        uint64_t max_lots;  /* |lots| at most this keeps the notional below the bound */
+        uint64_t mmr;       /* the first tier's maintenance rate, ppm */
+        int64_t deduction;
+        int64_t minimum;
+    } liq_first_tier;
+
+    /* One market's position, as a constant-parameter step the compiler vectorizes across rows:
+       |lots|, its notional and value in 64 bits (they wrap harmlessly where the row is outside),
+       and the first tier's requirement ceil(notional * rate / 10^6) - deduction, at least the
+       minimum, 0 for a flat position (LIQ-TIER-2/5, LIQ-ROUND-2). The ceiling is taken through a
+       double (x < 2^63, so its quotient is off by at most one) and corrected exactly with the
+       integer remainder: 64-bit integer division has no vector instruction. */
+    static inline __attribute__((always_inline)) void
+    liq_first_tier_position(uint64_t unit, uint64_t max_lots, uint64_t mmr, int64_t deduction,
+                            int64_t minimum, int64_t lots_k, uint64_t* value_sum,
+                            uint64_t* requirement_sum, uint64_t* outside) {
+        uint64_t sign = (uint64_t)(lots_k >> 63);      /* all ones for a short */
+        uint64_t size = ((uint64_t)lots_k ^ sign) - sign;
+        uint64_t held = (uint64_t)0 - (uint64_t)(size != 0);
+        uint64_t inside = (uint64_t)0 - (uint64_t)(size <= max_lots);
+        uint64_t x = (size * unit * mmr + 999999u) & inside;  /* < 2^63 inside */
+        int64_t q = (int64_t)((double)(int64_t)x * 1e-6);
+        int64_t r = (int64_t)(x - (uint64_t)q * 1000000u);    /* in [-10^6, 2 x 10^6) */
+        q += (r >= 1000000) - (r < 0);
+        int64_t requirement = (int64_t)((uint64_t)q - (uint64_t)deduction);
+        requirement = requirement > minimum ? requirement : minimum;
+        *value_sum += (uint64_t)lots_k * unit;
+        *requirement_sum += (uint64_t)requirement & held;
+        *outside |= ~inside;
+    }
+
+    /* A row's totals into the outputs: the equity leaving int64 sets outside (both addends'
+       signs differ from the wrapped sum's); returns the row's outside bit. */
+    static inline __attribute__((always_inline)) uint64_t
+    liq_first_tier_totals(int64_t quote, uint64_t value_sum, uint64_t requirement_sum,
+                          uint64_t out, int64_t* equity, int64_t* maint, uint8_t* flag,
+                          uint8_t* outside) {
+        uint64_t eq = (uint64_t)quote + value_sum;
+        out = (out | ((((uint64_t)quote ^ eq) & (value_sum ^ eq)) >> 63)) & 1;
+        int64_t e = (int64_t)eq, mm = (int64_t)requirement_sum;
+        *equity = e;
+        *maint = mm;
+        *flag = (mm > 0) & (e < mm);
+        *outside = (uint8_t)out;
+        return out;
+    }
+
+    #define LIQ_CONSTANT_MARKETS 4
+
+    /* Equity, maintenance and the liquidatable flag (LIQ-MARGIN-2, LIQ-TIER-5, LIQ-TRIGGER-1)
+       of ``rows`` accounts of M markets whose every position is in its first tier; outside[i]
+       is set for any other account and for an equity leaving int64, whose outputs are then not
+       to be trusted. The bounds liq_first_tiers sets (notional < 2^43, |deduction| and minimum
+       < 2^50, at most 1024 markets) keep every per-position quantity and the maintenance total
+       inside int64, so only the equity total needs its overflow test. Returns nonzero if any
+       row is outside. No two arrays overlap (health's outputs share no memory with each other
+       or its inputs: liqspec.fast.domain.health_outputs). M is a constant of at most LIQ_CONSTANT_MARKETS here: the parameters
+       become registers, a row's markets unroll and the rows vectorize. */
+    static inline __attribute__((always_inline)) uint64_t
+    liq_first_tier_rows_m(const liq_first_tier* first, Py_ssize_t M, Py_ssize_t rows,
+                          const int64_t* restrict quote, const int64_t* restrict lots,
+                          int64_t* restrict equity, int64_t* restrict maint,
+                          uint8_t* restrict flags, uint8_t* restrict outside) {
+        uint64_t unit[LIQ_CONSTANT_MARKETS], max_lots[LIQ_CONSTANT_MARKETS];
+        uint64_t mmr[LIQ_CONSTANT_MARKETS];
+        int64_t deduction[LIQ_CONSTANT_MARKETS], minimum[LIQ_CONSTANT_MARKETS];
+        uint64_t any = 0;
+        for (Py_ssize_t k = 0; k < M; k++) {
+            unit[k] = first[k].unit;
+            max_lots[k] = first[k].max_lots;
+            mmr[k] = first[k].mmr;
+            deduction[k] = first[k].deduction;
+            minimum[k] = first[k].minimum;
+        }
+        for (Py_ssize_t i = 0; i < rows; i++) {
+            uint64_t value_sum = 0, requirement_sum = 0, out = 0;
+            for (Py_ssize_t k = 0; k < M; k++)
+                liq_first_tier_position(unit[k], max_lots[k], mmr[k], deduction[k], minimum[k],
+                                        lots[i * M + k], &value_sum, &requirement_sum, &out);
+            any |= liq_first_tier_totals(quote[i], value_sum, requirement_sum, out, equity + i,
+                                         maint + i, flags + i, outside + i);
+        }
+        return any;
+    }
+
+    /* the same for any number of markets, reading the parameters as it goes */
+    static uint64_t
+    liq_first_tier_rows_any(const liq_first_tier* first, Py_ssize_t m, Py_ssize_t rows,
+                            const int64_t* quote, const int64_t* lots, int64_t* equity,
+                            int64_t* maint, uint8_t* flags, uint8_t* outside) {
+        uint64_t any = 0;
+        for (Py_ssize_t i = 0; i < rows; i++) {
+            uint64_t value_sum = 0, requirement_sum = 0, out = 0;
+            for (Py_ssize_t k = 0; k < m; k++)
+                liq_first_tier_position(first[k].unit, first[k].max_lots, first[k].mmr,
+                                        first[k].deduction, first[k].minimum, lots[i * m + k],
+                                        &value_sum, &requirement_sum, &out);
+            any |= liq_first_tier_totals(quote[i], value_sum, requirement_sum, out, equity + i,
+                                         maint + i, flags + i, outside + i);
+        }
+        return any;
+    }
+
+    /* the kernel above with M a constant for the common market counts (so the loop over a
+       row's markets unrolls and the loop over rows vectorizes), a variable otherwise */
+    #define LIQ_FIRST_TIER_ROWS_BODY                                                          \
+        switch (m) {                                                                          \
+        case 1: return liq_first_tier_rows_m(first, 1, rows, quote, lots, equity, maint, flags, outside); \
+        case 2: return liq_first_tier_rows_m(first, 2, rows, quote, lots, equity, maint, flags, outside); \
+        case 3: return liq_first_tier_rows_m(first, 3, rows, quote, lots, equity, maint, flags, outside); \
+        case 4: return liq_first_tier_rows_m(first, 4, rows, quote, lots, equity, maint, flags, outside); \
+        default: return liq_first_tier_rows_any(first, m, rows, quote, lots, equity, maint, flags, outside); \
+        }
+    #define LIQ_FIRST_TIER_ROWS_ARGS                                                          \
+        const liq_first_tier* first, Py_ssize_t m, Py_ssize_t rows, const int64_t* quote,     \
+        const int64_t* lots, int64_t* equity, int64_t* maint, uint8_t* flags, uint8_t* outside
+
+    static int liq_first_tier_rows_baseline(LIQ_FIRST_TIER_ROWS_ARGS) { LIQ_FIRST_TIER_ROWS_BODY }
+
+    #if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11 && defined(__x86_64__)
+    #define LIQ_FIRST_TIER_WIDE 1
+    __attribute__((target("arch=x86-64-v4"))) static int
+    liq_first_tier_rows_wide(LIQ_FIRST_TIER_ROWS_ARGS) { LIQ_FIRST_TIER_ROWS_BODY }
+    #endif
+
+    /* 1 where the AVX-512 build exists and this CPU runs it (x86-64-v4's AVX-512 parts) */
+    static int liq_first_tier_wide_available(void) {
+    #ifdef LIQ_FIRST_TIER_WIDE
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
+            && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw")
+            && __builtin_cpu_supports("avx512cd");
+    #else
+        return 0;
+    #endif
+    }
+
+    /* which build liq_first_tier_rows runs: the wide one where available, unless a test asks
+       for the baseline (liqspec.fast._kernels._first_tier_build) */
+    static int liq_first_tier_use_wide = 0;
+
+    static int liq_first_tier_rows(LIQ_FIRST_TIER_ROWS_ARGS) {
+    #ifdef LIQ_FIRST_TIER_WIDE
+        if (liq_first_tier_use_wide)
+            return liq_first_tier_rows_wide(first, m, rows, quote, lots, equity, maint, flags, outside);
+    #endif
+        return liq_first_tier_rows_baseline(first, m, rows, quote, lots, equity, maint, flags, outside);
+    }
+    """
+    ctypedef struct liq_first_tier:
+        uint64_t unit
+        uint64_t max_lots
+        uint64_t mmr
+        int64_t deduction
+        int64_t minimum
+    int liq_first_tier_rows(const liq_first_tier* first, Py_ssize_t m, Py_ssize_t rows,
+                            const int64_t* quote, const int64_t* lots, int64_t* equity,
+                            int64_t* maint, uint8_t* flags, uint8_t* outside) nogil
+    int liq_first_tier_wide_available()
+    int liq_first_tier_use_wide
+
+#: the bounds of the first-tier path (see liq_first_tier_rows): the largest |deduction| and
+#: minimum requirement, and the most markets, whose sums cannot leave int64 with notionals below
+#: SMALL_NOTIONAL
+cdef int64_t FIRST_TIER_PARAMETER_BOUND = (<int64_t>1) << 50
+cdef Py_ssize_t FIRST_TIER_MARKETS = 1024
+
+liq_first_tier_use_wide = liq_first_tier_wide_available()
+
+
+def _first_tier_build(name=None):
+    """The build of health's first-tier kernel in use, "wide" (AVX-512) or "baseline"; with a
+    name, use that build from now on (a test runs both on a machine that has both). "wide" where
+    this machine or compiler has none is MalformedState, nothing changed."""
+    global liq_first_tier_use_wide
+    if name is not None:
+        if name not in ("wide", "baseline"):
+            raise MalformedState(f"first-tier build must be 'wide' or 'baseline', got {name!r}")
+        if name == "wide" and not liq_first_tier_wide_available():
+            raise MalformedState("this machine or build has no wide first-tier kernel")
+        liq_first_tier_use_wide = name == "wide"
+    return "wide" if liq_first_tier_use_wide else "baseline"
 
 
 cdef void first_tiers(const Tables* t, const int64_t* units, const uint8_t* unit_ok,
-                      FirstTier* first) noexcept nogil:
+                      liq_first_tier* first) noexcept nogil:
     """Per market, the lots below which a position's notional lies under both the second tier's
     floor (so LIQ-TIER-1 picks the first tier) and SMALL_NOTIONAL (so its requirement is computed
-    in 64 bits without wrapping)."""
+    in 64 bits without wrapping); 0 (every position takes the exact path) for a market outside
+    the path's bounds."""
     cdef Py_ssize_t k, base
     cdef uint64_t bound, unit
+    cdef bint in_bounds
     for k in range(t.n_markets):
         base = k * t.tier_width
         bound = <uint64_t>SMALL_NOTIONAL
         if t.n_tiers[k] > 1 and <uint64_t>t.tier_floor_quote[base + 1] < bound:
             bound = <uint64_t>t.tier_floor_quote[base + 1]
         unit = <uint64_t>units[k] if unit_ok[k] and units[k] > 0 else 0
-        first[k].unit = unit
         # the 64-bit path reads rates in ppm: a market of rate_scale > 1 (LIQ-TIER-7) takes the
-        # exact path for every position (max_lots 0)
-        first[k].max_lots = (bound - 1) / unit if unit != 0 and bound > 0 \
-            and t.rate_scale[k] == 1 else 0
-        first[k].mmr = <uint64_t>t.maint_margin_ppm[base]
-        first[k].deduction = t.maint_deduction_quote[base]
-        first[k].minimum = t.min_maint_margin_quote[k]
+        # exact path for every position
+        in_bounds = unit != 0 and bound > 0 and t.rate_scale[k] == 1 \
+            and t.n_markets <= FIRST_TIER_MARKETS \
+            and 0 <= t.maint_margin_ppm[base] <= PPM \
+            and -FIRST_TIER_PARAMETER_BOUND < t.maint_deduction_quote[base] \
+            < FIRST_TIER_PARAMETER_BOUND \
+            and 0 <= t.min_maint_margin_quote[k] < FIRST_TIER_PARAMETER_BOUND
+        # outside the bounds only flat positions stay on the path, and they require nothing
+        first[k].unit = unit
+        first[k].max_lots = (bound - 1) / unit if in_bounds else 0
+        first[k].mmr = <uint64_t>t.maint_margin_ppm[base] if in_bounds else 0
+        first[k].deduction = t.maint_deduction_quote[base] if in_bounds else 0
+        first[k].minimum = t.min_maint_margin_quote[k] if in_bounds else 0
 
 
-#: rows per block of the first-tier path: its per-row flags live on the stack, and a block's
-#: outputs stay in the first-level cache while each market's column adds into them
+#: rows per block of the first-tier path: its per-row outside marks live on the stack, and a
+#: block's outputs stay in the first-level cache for the checked path's pass over them
 cdef enum:
     HEALTH_BLOCK = 512
-
-
-cdef void first_tier_block(const FirstTier* first, Py_ssize_t n_markets, Py_ssize_t rows,
-                           const int64_t* quote, const int64_t* lots, int64_t* equity,
-                           int64_t* maint, uint8_t* outside) noexcept nogil:
-    """Equity and maintenance (LIQ-MARGIN-2, LIQ-TIER-2/5) of ``rows`` accounts, market by
-    market, for accounts whose every position is in its market's first tier with a notional
-    below SMALL_NOTIONAL, in 64 bits with no data-dependent branch (a market's parameters are
-    constants of its inner loop); ``outside[i]`` is set for any other account, whose outputs
-    are then not to be trusted (:func:`account_totals` computes them exactly). Where it answers,
-    it answers as account_totals does: the same tier, ceil, minimum and int64 checks."""
-    cdef Py_ssize_t i, k
-    cdef int64_t lots_k, value, requirement, deduction, minimum
-    cdef uint64_t size, notional, sign, held, unit, max_lots, mmr
-    for i in range(rows):
-        equity[i] = quote[i]
-        maint[i] = 0
-        outside[i] = 0
-    for k in range(n_markets):
-        unit = first[k].unit
-        max_lots = first[k].max_lots
-        mmr = first[k].mmr
-        deduction = first[k].deduction
-        minimum = first[k].minimum
-        for i in range(rows):
-            lots_k = lots[i * n_markets + k]
-            # |lots| and "lots != 0" as arithmetic, not branches: the signs and the flat
-            # positions of a book are unpredictable, and a mispredicted branch costs more than
-            # this whole step
-            sign = <uint64_t>(lots_k >> 63)  # all ones for a short, zero otherwise
-            size = (<uint64_t>lots_k ^ sign) - sign
-            held = 0 - <uint64_t>(size != 0)  # all ones for a position, zero for a flat one
-            notional = size * unit  # < 2^43 unless outside (then it wraps harmlessly)
-            value = <int64_t>(<uint64_t>lots_k * unit)
-            requirement = <int64_t>((notional * mmr + (PPM - 1)) / PPM) - deduction
-            requirement = requirement if requirement > minimum else minimum
-            requirement = <int64_t>(<uint64_t>requirement & held)
-            outside[i] |= (size > max_lots) | liq_add_overflow(equity[i], value, &equity[i]) \
-                | liq_add_overflow(maint[i], requirement, &maint[i])
 
 
 cdef void lot_units(const Tables* t, const int64_t* marks, int64_t* units,
@@ -449,33 +605,36 @@ cdef _open_interest_quotes(const int64_t[:, ::1] lots, const int64_t[::1] marks,
     return out
 
 
-cdef int health_block(const Tables* t, const FirstTier* first, Py_ssize_t start, Py_ssize_t n,
-                      const int64_t* quote, const int64_t* lots, const int64_t* units,
-                      const uint8_t* unit_ok, const int64_t* cost, const uint8_t* at_entry,
-                      int64_t* equity, int64_t* maint, uint8_t* flags) noexcept nogil:
+cdef int health_block(const Tables* t, const liq_first_tier* first, Py_ssize_t start,
+                      Py_ssize_t n, const int64_t* quote, const int64_t* lots,
+                      const int64_t* units, const uint8_t* unit_ok, const int64_t* cost,
+                      const uint8_t* at_entry, int64_t* equity, int64_t* maint,
+                      uint8_t* flags) noexcept nogil:
     """Health of rows start .. start + HEALTH_BLOCK (or n): the first-tier path for the block,
-    then the checked path for the accounts it left and for every row at entry (LIQ-TIER-6: the
-    first-tier path reads requirements at the mark only); 1 if any account's totals leave int64
-    (its outputs are then 0: the caller raises)."""
+    then, only where it is needed, the checked path for the accounts it left and for every row
+    at entry (LIQ-TIER-6: the first-tier path reads requirements at the mark only); 1 if any
+    account's totals leave int64 (its outputs are then 0: the caller raises)."""
     cdef Py_ssize_t rows = min(HEALTH_BLOCK, n - start), i, m = t.n_markets
     cdef uint8_t outside[HEALTH_BLOCK]
     cdef liq_i128 eq, mm
     cdef const int64_t* entry
     cdef int bad = 0
-    first_tier_block(first, m, rows, quote + start, lots + start * m, equity + start,
-                     maint + start, outside)
+    if not liq_first_tier_rows(first, m, rows, quote + start, lots + start * m, equity + start,
+                               maint + start, flags + start, outside) and cost == NULL:
+        return 0
     for i in range(rows):
         entry = entry_row(cost, at_entry, start + i, m)
-        if outside[i] or entry != NULL:
-            if not account_totals(t, quote[start + i], lots + (start + i) * m, units, unit_ok,
-                                  entry, -1, &eq, &mm) or not liq_fits_i64(eq) \
-                    or not liq_fits_i64(mm):
-                bad = 1
-                eq = 0
-                mm = 0
-            equity[start + i] = <int64_t>eq
-            maint[start + i] = <int64_t>mm
-        flags[start + i] = maint[start + i] > 0 and equity[start + i] < maint[start + i]
+        if not outside[i] and entry == NULL:
+            continue
+        if not account_totals(t, quote[start + i], lots + (start + i) * m, units, unit_ok,
+                              entry, -1, &eq, &mm) or not liq_fits_i64(eq) \
+                or not liq_fits_i64(mm):
+            bad = 1
+            eq = 0
+            mm = 0
+        equity[start + i] = <int64_t>eq
+        maint[start + i] = <int64_t>mm
+        flags[start + i] = mm > 0 and eq < mm
     return bad
 
 
@@ -497,17 +656,17 @@ cdef _health(const int64_t[::1] quote, const int64_t[:, ::1] lots, const int64_t
         equity, maint, flags = out
     unit_array = np.empty(m, dtype=np.int64)
     ok_array = np.empty(m, dtype=np.uint8)
-    first_array = np.empty(m * sizeof(FirstTier), dtype=np.uint8)
+    first_array = np.empty(m * sizeof(liq_first_tier), dtype=np.uint8)
     cdef int64_t[::1] eq_out = equity, mm_out = maint, units = unit_array
     cdef uint8_t[::1] flag_out = flags.view(np.uint8), unit_ok = ok_array
     cdef uint8_t[::1] first_bytes = first_array
-    cdef const FirstTier* first = <const FirstTier*>&first_bytes[0] if m else NULL
+    cdef const liq_first_tier* first = <const liq_first_tier*>&first_bytes[0] if m else NULL
     _check_rows(quote.shape[0], n)
     if n == 0:
         return equity, maint, flags
     with nogil:
         lot_units(t, &marks[0], &units[0], &unit_ok[0])
-        first_tiers(t, &units[0], &unit_ok[0], <FirstTier*>first)
+        first_tiers(t, &units[0], &unit_ok[0], <liq_first_tier*>first)
         for block in prange(blocks, schedule="static", num_threads=_threads(n)):
             any_bad |= health_block(t, first, block * HEALTH_BLOCK, n, &quote[0], &lots[0, 0],
                                     &units[0], &unit_ok[0], basis.cost, basis.flags, &eq_out[0],

@@ -50,8 +50,10 @@ def compiled_names() -> set[str]:
                  *ROOT.glob("fast/engine/*.pxi")]:
         source = path.read_text(encoding="utf-8")
         names |= set(re.findall(r"^(?:cdef|cpdef|def)\b[^(\n]*?\b(\w+)\s*\(", source, re.M))
-        # the C helpers of the cdef extern blocks: static inline int eng_fits(...)
-        names |= set(re.findall(r"static inline \w+ (\w+)\(", source))
+        # the C helpers of the cdef extern blocks: static inline int eng_fits(...), static int
+        # liq_first_tier_rows(...), the type on a line of its own or an attribute before it
+        names |= set(re.findall(r"static (?:inline )?(?:__attribute__\(\([^)]*\)\) )?\w+\s+(\w+)\(",
+                                source))
     return names
 
 

@@ -9,14 +9,18 @@ Rules: LIQ-MARGIN-2, LIQ-MARGIN-5, LIQ-TIER-1..5, LIQ-TRIGGER-1/2, LIQ-PRICE-1/2
 LIQ-FUNDING-1, LIQ-DOMAIN-1.
 """
 
+import re
+from contextlib import contextmanager
+
 import numpy as np
-from hypothesis import example, given
+from hypothesis import event, example, given
 from hypothesis import strategies as st
 
 import liqspec.fast as fast
+from liqspec.fast import _kernels
 from liqspec.fast.compare import FAST, REFERENCE, divergences, expected_fast, outcome
 from liqspec.testing.cases import random_case
-from liqspec.reference import Account, Overflow
+from liqspec.reference import Account, MalformedState, Overflow
 from liqspec.reference import equity_quote as ref_equity
 from liqspec.reference import is_liquidatable as ref_liquidatable
 from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN
@@ -234,6 +238,133 @@ def test_health_on_threads_agrees_with_the_separate_kernels_LIQ_TRIGGER_1():
     assert np.array_equal(equity, fast.equity_quotes(quote, lots, marks, tables))
     assert np.array_equal(maint, fast.maintenance_margin_quotes(lots, marks, tables))
     assert np.array_equal(flags, (maint > 0) & (equity < maint))
+
+
+def _tables_of(markets: list[tuple[int, int, int, int, int, int]]) -> fast.MarketTables:
+    """Hand-built tables of one or two tiers per market, from (value_per_lot_tick, rate_scale,
+    first tier's rate, its deduction, the minimum requirement, the second tier's floor; 0: one
+    tier) per market; the second tier at twice the rate, its deduction keeping the requirement
+    continuous at its floor."""
+    m = len(markets)
+    floors = np.zeros((m, 2), np.int64)
+    rates = np.zeros((m, 2), np.int64)
+    deductions = np.zeros((m, 2), np.int64)
+    for k, (_, scale, rate, deduction, _, floor) in enumerate(markets):
+        rates[k] = (rate, 2 * rate)
+        floors[k, 1] = floor
+        # continuous at the floor: floor x rate / (10^6 x scale) - deduction is equal on both
+        deductions[k] = (deduction, deduction + floor * rate // (1_000_000 * scale))
+    column = [np.array([market[i] for market in markets], np.int64) for i in range(6)]
+    return fast.MarketTables(
+        profile_name="hand-built", market_ids=tuple(f"M{k}" for k in range(m)),
+        value_per_lot_tick=column[0], n_tiers=np.where(column[5] > 0, 2, 1),
+        tier_floor_quote=floors, maint_margin_ppm=rates, maint_deduction_quote=deductions,
+        init_margin_ppm=2 * rates, init_deduction_quote=2 * deductions,
+        min_maint_margin_quote=column[4], liquidation_fee_ppm=np.zeros(m, np.int64),
+        oi_lower_cap_quote=np.zeros(m, np.int64), oi_upper_cap_quote=np.zeros(m, np.int64),
+        has_oi_scaling=np.zeros(m, np.uint8), backstop_num=0, backstop_den=0,
+        rate_scale=column[1])
+
+
+#: the builds of health's first-tier kernel this machine runs: the baseline, and the AVX-512 one
+#: where the CPU and compiler have it (the import picks it then)
+FIRST_TIER_BUILDS = ("baseline", "wide") if _kernels._first_tier_build() == "wide" \
+    else ("baseline",)
+
+
+@contextmanager
+def first_tier_build(build: str):
+    """Health's first-tier kernel in ``build`` while the block runs, then the import's choice."""
+    chosen = _kernels._first_tier_build()
+    _kernels._first_tier_build(build)
+    try:
+        yield
+    finally:
+        _kernels._first_tier_build(chosen)
+
+
+def test_the_first_tier_build_is_chosen_by_name_only():
+    """An unknown build, or the wide one where there is none, is MalformedState and changes
+    nothing; a known one is taken and named."""
+    chosen = _kernels._first_tier_build()
+    bad = ["fastest", ""] + (["wide"] if "wide" not in FIRST_TIER_BUILDS else [])
+    for name in bad:
+        try:
+            _kernels._first_tier_build(name)
+        except MalformedState:
+            pass
+        else:
+            raise AssertionError(f"{name!r} was taken")
+        assert _kernels._first_tier_build() == chosen
+    for build in FIRST_TIER_BUILDS:
+        with first_tier_build(build):
+            assert _kernels._first_tier_build() == build
+    assert _kernels._first_tier_build() == chosen
+
+
+#: a market of hand-built tables: parameters near and past the bounds of health's first-tier
+#: path (deductions and minimums around 2^50, rates up to 100%, rate scales above 1, second tiers
+#: that start at a tiny notional or past 2^43)
+_market = st.tuples(
+    st.sampled_from([1, 10, 100, 10**4]),
+    st.sampled_from([1, 1, 1, 3, 7]),
+    st.sampled_from([0, 1, 4_000, 5_000, 33_333, 500_000, 1_000_000]),
+    st.sampled_from([0, 0, 7, -7, 2**50 - 1, 2**50, -(2**50), -(2**61), 2**62]),
+    st.sampled_from([0, 0, 1, 10**6, 2**50 - 1, 2**50, 2**61, 2**62]),
+    st.sampled_from([0, 0, 1, 10**6, 5 * 10**10, 2**43, 2**44]))
+
+
+@given(markets=st.lists(_market, min_size=1, max_size=6), seed=st.integers(0, 2**32 - 1),
+       rows=st.integers(1, 1_100), near_int64=st.booleans())
+@example(markets=[(1, 1, 1_000_000, 0, 0, 0)], seed=0, rows=513, near_int64=False)  # 100%
+@example(markets=[(10, 1, 4_000, 2**50 - 1, 2**50 - 1, 0)] * 5, seed=1, rows=1_100,
+         near_int64=False)
+@example(markets=[(1, 1, 5_000, 0, 0, 0)] * 2, seed=2, rows=600, near_int64=True)
+# past the bounds: four minimums of 2^61 leave int64 together (the checked path raises)
+@example(markets=[(1, 1, 4_000, 0, 2**61, 0)] * 4, seed=3, rows=50, near_int64=False)
+def test_health_over_any_market_count_agrees_with_the_separate_kernels_LIQ_TIER_5(
+        markets, seed, rows, near_int64):
+    """Health's first-tier path is compiled for 1 to 4 markets as constants and for any other
+    count as a variable, within bounds on a market's parameters (outside them every position
+    takes the checked path). Over 1 to 6 hand-built markets with parameters around those
+    bounds, positions around the first tier's edge and quotes near int64's, several blocks of
+    rows: health equals the kernels that take no fast path (equity, maintenance), its flag is
+    LIQ-TRIGGER-1 on them, and it raises Overflow exactly where one of them does."""
+    tables = _tables_of(markets)
+    m = len(markets)
+    rng = np.random.default_rng(seed)
+    marks = rng.choice(np.array([1, 7, 500_000, 10**9], np.int64), m)
+    # lots around the edge of each market's first tier (LIQ-TIER-1) and of 2^43
+    edges = [max(int(markets[k][5]) or 2**43, 1) // max(int(marks[k]) * markets[k][0], 1)
+             for k in range(m)]
+    lots = np.stack([rng.integers(-edges[k] - 2, edges[k] + 3, rows) for k in range(m)], axis=1)
+    lots[rng.random((rows, m)) < 0.3] = 0
+    quote = rng.integers(-10**15, 10**15, rows)
+    edge_rows = rng.random(rows) < (0.05 if near_int64 else 0)
+    quote[edge_rows] = np.where(rng.random(int(edge_rows.sum())) < 0.5, INT64_MAX - 10**6,
+                                INT64_MIN + 10**6)
+    lots, quote = lots.astype(np.int64), quote.astype(np.int64)
+
+    def outcome_of(kernel, *args):
+        """The kernel's arrays, or the row its Overflow names."""
+        try:
+            return kernel(*args)
+        except Overflow as error:
+            return int(re.search(r"in row (\d+) ", str(error)).group(1))
+
+    equity = outcome_of(fast.equity_quotes, quote, lots, marks, tables)
+    maint = outcome_of(fast.maintenance_margin_quotes, lots, marks, tables)
+    failed = [row for row in (equity, maint) if isinstance(row, int)]
+    event("an Overflow" if failed else "every row computed")
+    for build in FIRST_TIER_BUILDS:
+        with first_tier_build(build):
+            health = outcome_of(fast.health, quote, lots, marks, tables)
+        if failed:
+            assert health == min(failed), build  # the first row whose equity or maint fails
+            continue
+        assert not isinstance(health, int), build
+        assert np.array_equal(health[0], equity) and np.array_equal(health[1], maint), build
+        assert np.array_equal(health[2], (maint > 0) & (equity < maint)), build
 
 
 def test_health_on_the_entry_basis_over_many_blocks_agrees_with_the_reference_LIQ_TIER_6():
