@@ -10,7 +10,8 @@ Not part of the test suite, and no timing is asserted anywhere: this prints numb
 
 * Margin health: equity, maintenance requirement and the liquidatable flag (LIQ-MARGIN-2,
   LIQ-TIER-5, LIQ-TRIGGER-1) for N cross accounts over the example venue's two tiered markets, on
-  two books (positions over every tier; positions in the first tier only, health's 64-bit path),
+  two books (positions over three tiers; positions in the first tier only, the case where
+  health's 64-bit path reads first tiers only),
   timed writing into reused output arrays (``out=``) and, beside it, into new ones. Its read
   rate is given as a share of what a numpy sum reads on one thread in the same run.
 * Liquidation prices: LIQ-PRICE-2 (tier switching, exact, ticks rounded toward the venue) for N
@@ -47,7 +48,7 @@ import time
 import numpy as np
 
 import liqspec.fast as fast
-from liqspec.fast import _kernels  # which build of health's first-tier kernel runs
+from liqspec.fast import _kernels  # which build of health's 64-bit path runs
 from liqspec.reference import Account, equity_quote, is_liquidatable, liquidation_price
 from liqspec.reference import account_maintenance_margin_quote as ref_maint
 from liqspec.testing import EXAMPLE_MARKS, example_profile, venue
@@ -71,7 +72,7 @@ def best_of(repeats: int, fn):
 #: the largest lots per market of each book in the example venue: "tiers" spreads BTC positions
 #: over its first three tiers (up to 10 BTC, 500,000 USDT at the example mark) and ETH up to 100
 #: ETH; "first tier" keeps every position in the first tier (0.999 BTC and 3.33 ETH at the example
-#: marks), the case of health's 64-bit path
+#: marks), where health's 64-bit path reads only the first tiers
 BOOKS = {"tiers": (10_000, 10_000), "first tier": (999, 333)}
 
 
@@ -442,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     threads = os.environ.get("OMP_NUM_THREADS", f"all {os.cpu_count()} cores")
     print(f"liqspec.fast benchmarks: {platform.processor() or platform.machine()}, "
           f"numpy {np.__version__}, kernel threads: {threads} (batches of 2^18 rows and more), "
-          f"health's first-tier kernel: {_kernels._first_tier_build()} build")
+          f"health's 64-bit path: {_kernels._tiers64_build()} build")
     sizes = (10**5, 10**6) if args.quick else (10**5, 10**6, 10**7)
     for kind in BOOKS:
         for n in sizes:

@@ -51,7 +51,7 @@ cdef inline int _threads(Py_ssize_t rows) noexcept nogil:
     return 1 if rows < PARALLEL_ROWS else openmp.omp_get_max_threads()
 
 
-# below this the first-tier path computes a notional's requirement in unsigned 64 bits
+# below this the 64-bit path of health computes a notional's requirement in unsigned 64 bits
 cdef liq_i128 SMALL_NOTIONAL = (<liq_i128>1) << 43
 
 
@@ -183,46 +183,64 @@ cdef inline bint account_totals(const Tables* t, int64_t quote, const int64_t* l
     return True
 
 
-# -- the one-tier fast path of margin health ------------------------------------------------
+# -- the 64-bit path of margin health ---------------------------------------------------------
 
 # The block kernel is C, so that the compiler vectorizes it across rows (given what Cython cannot
-# say: restrict pointers, the parameters as locals, the market count a constant) and compiles it
-# twice with GCC 11 or later on x86-64: for the baseline and for AVX-512 (x86-64-v4, whose int64 <-> double
-# conversions and 64-bit multiplies let the whole step vectorize), the import picking the wide
-# one where the CPU runs it. The arithmetic is integers and one double rounding corrected
-# exactly, so both builds give the same integers (a test runs both); with another compiler or
-# CPU it is compiled once, for the baseline.
+# say: restrict pointers, the parameters as locals, the market and tier counts constants) and
+# compiles it twice with GCC 11 or later on x86-64: for the baseline and for AVX-512 (x86-64-v4,
+# whose int64 <-> double conversions and 64-bit multiplies let the whole step vectorize), the
+# import picking the wide one where the CPU runs it. The arithmetic is integers and one double
+# rounding corrected exactly, so both builds give the same integers (a test runs both); with
+# another compiler or CPU it is compiled once, for the baseline.
 cdef extern from *:
     """
+    /* the most tiers of a market the 64-bit path reads (LIQ-TIER-1); a position in a later
+       tier takes the checked path */
+    #define LIQ_TIERS64 8
+
     typedef struct {
-        uint64_t unit;      /* mark * value_per_lot_tick (0 where that leaves int64: no fast path) */
-        uint64_t max_lots;  /* |lots| at most this keeps the notional below the bound */
-        uint64_t mmr;       /* the first tier's maintenance rate, ppm */
-        int64_t deduction;
+        uint64_t unit;            /* mark * value_per_lot_tick (0 where that leaves int64) */
+        uint64_t max_lots_first;  /* |lots| at most this: notional below the second tier's floor */
+        uint64_t max_lots;        /* ... below the floor of the first tier it does not read */
+        uint64_t floor[LIQ_TIERS64];     /* tier floors (max(floor, 0)); unread: UINT64_MAX */
+        uint64_t rate[LIQ_TIERS64];      /* maintenance rates, ppm */
+        int64_t deduction[LIQ_TIERS64];
         int64_t minimum;
-    } liq_first_tier;
+    } liq_tiers64;
 
     /* One market's position, as a constant-parameter step the compiler vectorizes across rows:
-       |lots|, its notional and value in 64 bits (they wrap harmlessly where the row is outside),
-       and the first tier's requirement ceil(notional * rate / 10^6) - deduction, at least the
-       minimum, 0 for a flat position (LIQ-TIER-2/5, LIQ-ROUND-2). The ceiling is taken through a
-       double (x < 2^63, so its quotient is off by at most one) and corrected exactly with the
-       integer remainder: 64-bit integer division has no vector instruction. */
+       |lots|, its notional and value in 64 bits (they wrap harmlessly where the row is outside);
+       the tier as LIQ-TIER-1 finds it (the last of the first T tiers whose floor, and every
+       earlier one's, is at most the notional: tier_slot's scan, without its branch); and the
+       tier's requirement ceil(notional * rate / 10^6) - deduction, at least the minimum, 0 for
+       a flat position (LIQ-TIER-2/5, LIQ-ROUND-2). The ceiling is taken through a double
+       (x < 2^63, so its quotient is off by at most one) and corrected exactly with the integer
+       remainder: 64-bit integer division has no vector instruction. With T = 1 the positions
+       past the first tier are outside. */
     static inline __attribute__((always_inline)) void
-    liq_first_tier_position(uint64_t unit, uint64_t max_lots, uint64_t mmr, int64_t deduction,
-                            int64_t minimum, int64_t lots_k, uint64_t* value_sum,
-                            uint64_t* requirement_sum, uint64_t* outside) {
+    liq_tiers64_position(const liq_tiers64* p, int T, int64_t lots_k, uint64_t* value_sum,
+                         uint64_t* requirement_sum, uint64_t* outside) {
         uint64_t sign = (uint64_t)(lots_k >> 63);      /* all ones for a short */
         uint64_t size = ((uint64_t)lots_k ^ sign) - sign;
         uint64_t held = (uint64_t)0 - (uint64_t)(size != 0);
-        uint64_t inside = (uint64_t)0 - (uint64_t)(size <= max_lots);
-        uint64_t x = (size * unit * mmr + 999999u) & inside;  /* < 2^63 inside */
+        uint64_t inside = (uint64_t)0 - (uint64_t)(size <= (T == 1 ? p->max_lots_first
+                                                                  : p->max_lots));
+        uint64_t notional = size * p->unit;
+        uint64_t rate = p->rate[0], reached = ~(uint64_t)0;
+        int64_t deduction = p->deduction[0];
+        for (int t = 1; t < T; t++) {
+            reached &= (uint64_t)0 - (uint64_t)(notional >= p->floor[t]);
+            rate = (rate & ~reached) | (p->rate[t] & reached);
+            deduction = (int64_t)(((uint64_t)deduction & ~reached)
+                                  | ((uint64_t)p->deduction[t] & reached));
+        }
+        uint64_t x = (notional * rate + 999999u) & inside;  /* < 2^63 inside */
         int64_t q = (int64_t)((double)(int64_t)x * 1e-6);
-        int64_t r = (int64_t)(x - (uint64_t)q * 1000000u);    /* in [-10^6, 2 x 10^6) */
+        int64_t r = (int64_t)(x - (uint64_t)q * 1000000u);  /* in [-10^6, 2 x 10^6) */
         q += (r >= 1000000) - (r < 0);
         int64_t requirement = (int64_t)((uint64_t)q - (uint64_t)deduction);
-        requirement = requirement > minimum ? requirement : minimum;
-        *value_sum += (uint64_t)lots_k * unit;
+        requirement = requirement > p->minimum ? requirement : p->minimum;
+        *value_sum += (uint64_t)lots_k * p->unit;
         *requirement_sum += (uint64_t)requirement & held;
         *outside |= ~inside;
     }
@@ -230,9 +248,9 @@ cdef extern from *:
     /* A row's totals into the outputs: the equity leaving int64 sets outside (both addends'
        signs differ from the wrapped sum's); returns the row's outside bit. */
     static inline __attribute__((always_inline)) uint64_t
-    liq_first_tier_totals(int64_t quote, uint64_t value_sum, uint64_t requirement_sum,
-                          uint64_t out, int64_t* equity, int64_t* maint, uint8_t* flag,
-                          uint8_t* outside) {
+    liq_tiers64_totals(int64_t quote, uint64_t value_sum, uint64_t requirement_sum,
+                       uint64_t out, int64_t* equity, int64_t* maint, uint8_t* flag,
+                       uint8_t* outside) {
         uint64_t eq = (uint64_t)quote + value_sum;
         out = (out | ((((uint64_t)quote ^ eq) & (value_sum ^ eq)) >> 63)) & 1;
         int64_t e = (int64_t)eq, mm = (int64_t)requirement_sum;
@@ -246,84 +264,81 @@ cdef extern from *:
     #define LIQ_CONSTANT_MARKETS 4
 
     /* Equity, maintenance and the liquidatable flag (LIQ-MARGIN-2, LIQ-TIER-5, LIQ-TRIGGER-1)
-       of ``rows`` accounts of M markets whose every position is in its first tier; outside[i]
-       is set for any other account and for an equity leaving int64, whose outputs are then not
-       to be trusted. The bounds liq_first_tiers sets (notional < 2^43, |deduction| and minimum
-       < 2^50, at most 1024 markets) keep every per-position quantity and the maintenance total
-       inside int64, so only the equity total needs its overflow test. Returns nonzero if any
-       row is outside. No two arrays overlap (health's outputs share no memory with each other
-       or its inputs: liqspec.fast.domain.health_outputs). M is a constant of at most LIQ_CONSTANT_MARKETS here: the parameters
-       become registers, a row's markets unroll and the rows vectorize. */
+       of ``rows`` accounts of M markets whose every position is in one of its market's first
+       T tiers; outside[i] is set for any other account and for an equity leaving int64, whose
+       outputs are then not to be trusted. The bounds liq_tiers64_parameters sets (notional
+       < 2^43, rates in 0..10^6, |deduction| and minimum < 2^50, at most 1024 markets) keep
+       every per-position quantity and the maintenance total inside int64, so only the equity
+       total needs its overflow test. Returns nonzero if any row is outside. No two arrays
+       overlap (health's outputs share no memory with each other or its inputs:
+       liqspec.fast.domain.health_outputs). M is a constant of at most LIQ_CONSTANT_MARKETS
+       here: the parameters become locals, a row's markets unroll and the rows vectorize. */
     static inline __attribute__((always_inline)) uint64_t
-    liq_first_tier_rows_m(const liq_first_tier* first, Py_ssize_t M, Py_ssize_t rows,
-                          const int64_t* restrict quote, const int64_t* restrict lots,
-                          int64_t* restrict equity, int64_t* restrict maint,
-                          uint8_t* restrict flags, uint8_t* restrict outside) {
-        uint64_t unit[LIQ_CONSTANT_MARKETS], max_lots[LIQ_CONSTANT_MARKETS];
-        uint64_t mmr[LIQ_CONSTANT_MARKETS];
-        int64_t deduction[LIQ_CONSTANT_MARKETS], minimum[LIQ_CONSTANT_MARKETS];
+    liq_tiers64_rows_m(const liq_tiers64* params, Py_ssize_t M, int T, Py_ssize_t rows,
+                       const int64_t* restrict quote, const int64_t* restrict lots,
+                       int64_t* restrict equity, int64_t* restrict maint,
+                       uint8_t* restrict flags, uint8_t* restrict outside) {
+        liq_tiers64 p[LIQ_CONSTANT_MARKETS];
         uint64_t any = 0;
-        for (Py_ssize_t k = 0; k < M; k++) {
-            unit[k] = first[k].unit;
-            max_lots[k] = first[k].max_lots;
-            mmr[k] = first[k].mmr;
-            deduction[k] = first[k].deduction;
-            minimum[k] = first[k].minimum;
-        }
+        for (Py_ssize_t k = 0; k < M; k++)
+            p[k] = params[k];
         for (Py_ssize_t i = 0; i < rows; i++) {
             uint64_t value_sum = 0, requirement_sum = 0, out = 0;
             for (Py_ssize_t k = 0; k < M; k++)
-                liq_first_tier_position(unit[k], max_lots[k], mmr[k], deduction[k], minimum[k],
-                                        lots[i * M + k], &value_sum, &requirement_sum, &out);
-            any |= liq_first_tier_totals(quote[i], value_sum, requirement_sum, out, equity + i,
-                                         maint + i, flags + i, outside + i);
+                liq_tiers64_position(p + k, T, lots[i * M + k], &value_sum, &requirement_sum,
+                                     &out);
+            any |= liq_tiers64_totals(quote[i], value_sum, requirement_sum, out, equity + i,
+                                      maint + i, flags + i, outside + i);
         }
         return any;
     }
 
     /* the same for any number of markets, reading the parameters as it goes */
     static uint64_t
-    liq_first_tier_rows_any(const liq_first_tier* first, Py_ssize_t m, Py_ssize_t rows,
-                            const int64_t* quote, const int64_t* lots, int64_t* equity,
-                            int64_t* maint, uint8_t* flags, uint8_t* outside) {
+    liq_tiers64_rows_any(const liq_tiers64* params, Py_ssize_t m, int T, Py_ssize_t rows,
+                         const int64_t* quote, const int64_t* lots, int64_t* equity,
+                         int64_t* maint, uint8_t* flags, uint8_t* outside) {
         uint64_t any = 0;
         for (Py_ssize_t i = 0; i < rows; i++) {
             uint64_t value_sum = 0, requirement_sum = 0, out = 0;
             for (Py_ssize_t k = 0; k < m; k++)
-                liq_first_tier_position(first[k].unit, first[k].max_lots, first[k].mmr,
-                                        first[k].deduction, first[k].minimum, lots[i * m + k],
-                                        &value_sum, &requirement_sum, &out);
-            any |= liq_first_tier_totals(quote[i], value_sum, requirement_sum, out, equity + i,
-                                         maint + i, flags + i, outside + i);
+                liq_tiers64_position(params + k, T, lots[i * m + k], &value_sum,
+                                     &requirement_sum, &out);
+            any |= liq_tiers64_totals(quote[i], value_sum, requirement_sum, out, equity + i,
+                                      maint + i, flags + i, outside + i);
         }
         return any;
     }
 
-    /* the kernel above with M a constant for the common market counts (so the loop over a
-       row's markets unrolls and the loop over rows vectorizes), a variable otherwise */
-    #define LIQ_FIRST_TIER_ROWS_BODY                                                          \
+    /* the kernel above with M and T constants for the common market counts and the two tier
+       counts (1: the cheapest, for books in their first tiers; LIQ_TIERS64: any book), a
+       variable M otherwise */
+    #define LIQ_TIERS64_ROWS_T(T)                                                             \
         switch (m) {                                                                          \
-        case 1: return liq_first_tier_rows_m(first, 1, rows, quote, lots, equity, maint, flags, outside); \
-        case 2: return liq_first_tier_rows_m(first, 2, rows, quote, lots, equity, maint, flags, outside); \
-        case 3: return liq_first_tier_rows_m(first, 3, rows, quote, lots, equity, maint, flags, outside); \
-        case 4: return liq_first_tier_rows_m(first, 4, rows, quote, lots, equity, maint, flags, outside); \
-        default: return liq_first_tier_rows_any(first, m, rows, quote, lots, equity, maint, flags, outside); \
+        case 1: return liq_tiers64_rows_m(params, 1, T, rows, quote, lots, equity, maint, flags, outside); \
+        case 2: return liq_tiers64_rows_m(params, 2, T, rows, quote, lots, equity, maint, flags, outside); \
+        case 3: return liq_tiers64_rows_m(params, 3, T, rows, quote, lots, equity, maint, flags, outside); \
+        case 4: return liq_tiers64_rows_m(params, 4, T, rows, quote, lots, equity, maint, flags, outside); \
+        default: return liq_tiers64_rows_any(params, m, T, rows, quote, lots, equity, maint, flags, outside); \
         }
-    #define LIQ_FIRST_TIER_ROWS_ARGS                                                          \
-        const liq_first_tier* first, Py_ssize_t m, Py_ssize_t rows, const int64_t* quote,     \
-        const int64_t* lots, int64_t* equity, int64_t* maint, uint8_t* flags, uint8_t* outside
+    #define LIQ_TIERS64_ROWS_BODY                                                             \
+        if (all_tiers) { LIQ_TIERS64_ROWS_T(LIQ_TIERS64) } else { LIQ_TIERS64_ROWS_T(1) }
+    #define LIQ_TIERS64_ROWS_ARGS                                                             \
+        const liq_tiers64* params, Py_ssize_t m, int all_tiers, Py_ssize_t rows,              \
+        const int64_t* quote, const int64_t* lots, int64_t* equity, int64_t* maint,          \
+        uint8_t* flags, uint8_t* outside
 
-    static int liq_first_tier_rows_baseline(LIQ_FIRST_TIER_ROWS_ARGS) { LIQ_FIRST_TIER_ROWS_BODY }
+    static int liq_tiers64_rows_baseline(LIQ_TIERS64_ROWS_ARGS) { LIQ_TIERS64_ROWS_BODY }
 
     #if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11 && defined(__x86_64__)
-    #define LIQ_FIRST_TIER_WIDE 1
+    #define LIQ_TIERS64_WIDE 1
     __attribute__((target("arch=x86-64-v4"))) static int
-    liq_first_tier_rows_wide(LIQ_FIRST_TIER_ROWS_ARGS) { LIQ_FIRST_TIER_ROWS_BODY }
+    liq_tiers64_rows_wide(LIQ_TIERS64_ROWS_ARGS) { LIQ_TIERS64_ROWS_BODY }
     #endif
 
     /* 1 where the AVX-512 build exists and this CPU runs it (x86-64-v4's AVX-512 parts) */
-    static int liq_first_tier_wide_available(void) {
-    #ifdef LIQ_FIRST_TIER_WIDE
+    static int liq_tiers64_wide_available(void) {
+    #ifdef LIQ_TIERS64_WIDE
         __builtin_cpu_init();
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
             && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw")
@@ -333,86 +348,134 @@ cdef extern from *:
     #endif
     }
 
-    /* which build liq_first_tier_rows runs: the wide one where available, unless a test asks
-       for the baseline (liqspec.fast._kernels._first_tier_build) */
-    static int liq_first_tier_use_wide = 0;
+    /* which build liq_tiers64_rows runs: the wide one where available, unless a test asks for
+       the baseline (liqspec.fast._kernels._tiers64_build) */
+    static int liq_tiers64_use_wide = 0;
 
-    static int liq_first_tier_rows(LIQ_FIRST_TIER_ROWS_ARGS) {
-    #ifdef LIQ_FIRST_TIER_WIDE
-        if (liq_first_tier_use_wide)
-            return liq_first_tier_rows_wide(first, m, rows, quote, lots, equity, maint, flags, outside);
+    static int liq_tiers64_rows(LIQ_TIERS64_ROWS_ARGS) {
+    #ifdef LIQ_TIERS64_WIDE
+        if (liq_tiers64_use_wide)
+            return liq_tiers64_rows_wide(params, m, all_tiers, rows, quote, lots, equity, maint,
+                                         flags, outside);
     #endif
-        return liq_first_tier_rows_baseline(first, m, rows, quote, lots, equity, maint, flags, outside);
+        return liq_tiers64_rows_baseline(params, m, all_tiers, rows, quote, lots, equity, maint,
+                                         flags, outside);
     }
     """
-    ctypedef struct liq_first_tier:
+    enum: LIQ_TIERS64
+    ctypedef struct liq_tiers64:
         uint64_t unit
+        uint64_t max_lots_first
         uint64_t max_lots
-        uint64_t mmr
-        int64_t deduction
+        uint64_t floor[LIQ_TIERS64]
+        uint64_t rate[LIQ_TIERS64]
+        int64_t deduction[LIQ_TIERS64]
         int64_t minimum
-    int liq_first_tier_rows(const liq_first_tier* first, Py_ssize_t m, Py_ssize_t rows,
-                            const int64_t* quote, const int64_t* lots, int64_t* equity,
-                            int64_t* maint, uint8_t* flags, uint8_t* outside) nogil
-    int liq_first_tier_wide_available()
-    int liq_first_tier_use_wide
+    int liq_tiers64_rows(const liq_tiers64* params, Py_ssize_t m, int all_tiers,
+                         Py_ssize_t rows, const int64_t* quote, const int64_t* lots,
+                         int64_t* equity, int64_t* maint, uint8_t* flags, uint8_t* outside) nogil
+    int liq_tiers64_wide_available()
+    int liq_tiers64_use_wide
 
-#: the bounds of the first-tier path (see liq_first_tier_rows): the largest |deduction| and
-#: minimum requirement, and the most markets, whose sums cannot leave int64 with notionals below
+#: the bounds of the 64-bit path (see liq_tiers64_rows_m): the largest |deduction| and minimum
+#: requirement, and the most markets, whose sums cannot leave int64 with notionals below
 #: SMALL_NOTIONAL
-cdef int64_t FIRST_TIER_PARAMETER_BOUND = (<int64_t>1) << 50
-cdef Py_ssize_t FIRST_TIER_MARKETS = 1024
+cdef int64_t TIERS64_PARAMETER_BOUND = (<int64_t>1) << 50
+cdef Py_ssize_t TIERS64_MARKETS = 1024
 
-liq_first_tier_use_wide = liq_first_tier_wide_available()
+liq_tiers64_use_wide = liq_tiers64_wide_available()
 
 
-def _first_tier_build(name=None):
-    """The build of health's first-tier kernel in use, "wide" (AVX-512) or "baseline"; with a
-    name, use that build from now on (a test runs both on a machine that has both). "wide" where
-    this machine or compiler has none is MalformedState, nothing changed."""
-    global liq_first_tier_use_wide
+def _tiers64_build(name=None):
+    """The build of health's 64-bit kernel in use, "wide" (AVX-512) or "baseline"; with a name,
+    use that build from now on (a test runs both on a machine that has both). "wide" where this
+    machine or compiler has none is MalformedState, nothing changed."""
+    global liq_tiers64_use_wide
     if name is not None:
         if name not in ("wide", "baseline"):
-            raise MalformedState(f"first-tier build must be 'wide' or 'baseline', got {name!r}")
-        if name == "wide" and not liq_first_tier_wide_available():
-            raise MalformedState("this machine or build has no wide first-tier kernel")
-        liq_first_tier_use_wide = name == "wide"
-    return "wide" if liq_first_tier_use_wide else "baseline"
+            raise MalformedState(f"64-bit path build must be 'wide' or 'baseline', got {name!r}")
+        if name == "wide" and not liq_tiers64_wide_available():
+            raise MalformedState("this machine or build has no wide 64-bit path")
+        liq_tiers64_use_wide = name == "wide"
+    return "wide" if liq_tiers64_use_wide else "baseline"
 
 
-cdef void first_tiers(const Tables* t, const int64_t* units, const uint8_t* unit_ok,
-                      liq_first_tier* first) noexcept nogil:
-    """Per market, the lots below which a position's notional lies under both the second tier's
-    floor (so LIQ-TIER-1 picks the first tier) and SMALL_NOTIONAL (so its requirement is computed
-    in 64 bits without wrapping); 0 (every position takes the exact path) for a market outside
-    the path's bounds."""
-    cdef Py_ssize_t k, base
-    cdef uint64_t bound, unit
+#: the tiers the 64-bit path reads in health: -1 as all_tiers_pay judges (the default), 0 the
+#: first only, 1 every tier it can (a test runs each: only speed may depend on the choice)
+cdef int forced_tiers = -1
+_TIERS64_MODES = {"auto": -1, "first": 0, "all": 1}
+
+
+def _tiers64_mode(name=None):
+    """The tiers health's 64-bit path reads: "auto" (judged per batch), "first" or "all"; with a
+    name, read those from now on. An unknown name is MalformedState, nothing changed."""
+    global forced_tiers
+    if name is not None:
+        if name not in _TIERS64_MODES:
+            raise MalformedState(f"64-bit path mode must be one of {sorted(_TIERS64_MODES)}, "
+                                 f"got {name!r}")
+        forced_tiers = _TIERS64_MODES[name]
+    return next(key for key, value in _TIERS64_MODES.items() if value == forced_tiers)
+
+
+cdef inline bint tier_in_bounds(const Tables* t, Py_ssize_t slot) noexcept nogil:
+    """A tier the 64-bit path can read: its rate in 0..10^6 (so notional x rate stays below
+    2^63) and its deduction within TIERS64_PARAMETER_BOUND."""
+    return 0 <= t.maint_margin_ppm[slot] <= PPM \
+        and -TIERS64_PARAMETER_BOUND < t.maint_deduction_quote[slot] < TIERS64_PARAMETER_BOUND
+
+
+cdef void tiers64_parameters(const Tables* t, const int64_t* units, const uint8_t* unit_ok,
+                             liq_tiers64* params) noexcept nogil:
+    """Per market, the tiers the 64-bit path reads and the lots below which a position's
+    notional lies under SMALL_NOTIONAL (so its requirement is computed in 64 bits without
+    wrapping) and under the floor of the first tier it does not read (so LIQ-TIER-1 picks a
+    tier it reads; max_lots_first: under the second tier's floor). It reads the first tiers up
+    to LIQ_TIERS64, stopping before one whose floor is not positive or whose rate or deduction
+    is out of bounds. A market with none, or of rate_scale > 1 (the path reads rates in ppm,
+    LIQ-TIER-7), or out of the bounds on minimums and market counts, has max_lots 0: only its
+    flat positions stay on the path, and they require nothing."""
+    cdef Py_ssize_t k, base, s, n_read
+    cdef uint64_t small = <uint64_t>SMALL_NOTIONAL, first_cut, cut, unit
     cdef bint in_bounds
     for k in range(t.n_markets):
         base = k * t.tier_width
-        bound = <uint64_t>SMALL_NOTIONAL
-        if t.n_tiers[k] > 1 and <uint64_t>t.tier_floor_quote[base + 1] < bound:
-            bound = <uint64_t>t.tier_floor_quote[base + 1]
         unit = <uint64_t>units[k] if unit_ok[k] and units[k] > 0 else 0
-        # the 64-bit path reads rates in ppm: a market of rate_scale > 1 (LIQ-TIER-7) takes the
-        # exact path for every position
-        in_bounds = unit != 0 and bound > 0 and t.rate_scale[k] == 1 \
-            and t.n_markets <= FIRST_TIER_MARKETS \
-            and 0 <= t.maint_margin_ppm[base] <= PPM \
-            and -FIRST_TIER_PARAMETER_BOUND < t.maint_deduction_quote[base] \
-            < FIRST_TIER_PARAMETER_BOUND \
-            and 0 <= t.min_maint_margin_quote[k] < FIRST_TIER_PARAMETER_BOUND
-        # outside the bounds only flat positions stay on the path, and they require nothing
-        first[k].unit = unit
-        first[k].max_lots = (bound - 1) / unit if in_bounds else 0
-        first[k].mmr = <uint64_t>t.maint_margin_ppm[base] if in_bounds else 0
-        first[k].deduction = t.maint_deduction_quote[base] if in_bounds else 0
-        first[k].minimum = t.min_maint_margin_quote[k] if in_bounds else 0
+        in_bounds = unit != 0 and t.rate_scale[k] == 1 and t.n_markets <= TIERS64_MARKETS \
+            and 0 <= t.min_maint_margin_quote[k] < TIERS64_PARAMETER_BOUND \
+            and tier_in_bounds(t, base)
+        # the tiers read: 0 .. n_read - 1; cut: the notional the path stays below
+        n_read = 0
+        cut = small
+        if in_bounds:
+            n_read = 1
+            while n_read < t.n_tiers[k]:
+                if t.tier_floor_quote[base + n_read] <= 0:
+                    cut = 0  # reached by every notional: no position can stay on the path
+                    break
+                if n_read == LIQ_TIERS64 or not tier_in_bounds(t, base + n_read):
+                    if <uint64_t>t.tier_floor_quote[base + n_read] < cut:
+                        cut = <uint64_t>t.tier_floor_quote[base + n_read]
+                    break
+                n_read += 1
+        first_cut = cut
+        if t.n_tiers[k] > 1 and 0 < t.tier_floor_quote[base + 1] \
+                and <uint64_t>t.tier_floor_quote[base + 1] < first_cut:
+            first_cut = <uint64_t>t.tier_floor_quote[base + 1]
+        params[k].unit = unit
+        params[k].max_lots = (cut - 1) / unit if n_read > 0 and cut > 0 else 0
+        params[k].max_lots_first = (first_cut - 1) / unit if n_read > 0 and first_cut > 0 else 0
+        for s in range(LIQ_TIERS64):
+            params[k].floor[s] = <uint64_t>t.tier_floor_quote[base + s] if s < n_read \
+                else <uint64_t>0 - 1
+            params[k].rate[s] = <uint64_t>t.maint_margin_ppm[base + s] if s < n_read else 0
+            params[k].deduction[s] = t.maint_deduction_quote[base + s] if s < n_read else 0
+        params[k].floor[0] = 0
+        params[k].minimum = t.min_maint_margin_quote[k] if n_read > 0 else 0
 
 
-#: rows per block of the first-tier path: its per-row outside marks live on the stack, and a
-#: block's outputs stay in the first-level cache for the checked path's pass over them
+#: rows per block of the 64-bit path: its per-row outside marks live on the stack, and a block's
+#: outputs stay in the first-level cache for the checked path's pass over them
 cdef enum:
     HEALTH_BLOCK = 512
 
@@ -605,22 +668,24 @@ cdef _open_interest_quotes(const int64_t[:, ::1] lots, const int64_t[::1] marks,
     return out
 
 
-cdef int health_block(const Tables* t, const liq_first_tier* first, Py_ssize_t start,
-                      Py_ssize_t n, const int64_t* quote, const int64_t* lots,
+cdef int health_block(const Tables* t, const liq_tiers64* params, int all_tiers,
+                      Py_ssize_t start, Py_ssize_t n, const int64_t* quote, const int64_t* lots,
                       const int64_t* units, const uint8_t* unit_ok, const int64_t* cost,
                       const uint8_t* at_entry, int64_t* equity, int64_t* maint,
                       uint8_t* flags) noexcept nogil:
-    """Health of rows start .. start + HEALTH_BLOCK (or n): the first-tier path for the block,
-    then, only where it is needed, the checked path for the accounts it left and for every row
-    at entry (LIQ-TIER-6: the first-tier path reads requirements at the mark only); 1 if any
-    account's totals leave int64 (its outputs are then 0: the caller raises)."""
+    """Health of rows start .. start + HEALTH_BLOCK (or n): the 64-bit path for the block (its
+    first tiers only, or every tier it reads: ``all_tiers``), then, only where it is needed,
+    the checked path for the accounts it left and for every row at entry (LIQ-TIER-6: the
+    64-bit path reads requirements at the mark only); 1 if any account's totals leave int64
+    (its outputs are then 0: the caller raises)."""
     cdef Py_ssize_t rows = min(HEALTH_BLOCK, n - start), i, m = t.n_markets
     cdef uint8_t outside[HEALTH_BLOCK]
     cdef liq_i128 eq, mm
     cdef const int64_t* entry
     cdef int bad = 0
-    if not liq_first_tier_rows(first, m, rows, quote + start, lots + start * m, equity + start,
-                               maint + start, flags + start, outside) and cost == NULL:
+    if not liq_tiers64_rows(params, m, all_tiers, rows, quote + start, lots + start * m,
+                            equity + start, maint + start, flags + start, outside) \
+            and cost == NULL:
         return 0
     for i in range(rows):
         entry = entry_row(cost, at_entry, start + i, m)
@@ -638,6 +703,22 @@ cdef int health_block(const Tables* t, const liq_first_tier* first, Py_ssize_t s
     return bad
 
 
+cdef int all_tiers_pay(const liq_tiers64* params, Py_ssize_t m, Py_ssize_t n,
+                       const int64_t* quote, const int64_t* lots, int64_t* equity,
+                       int64_t* maint, uint8_t* flags) noexcept nogil:
+    """Whether the 64-bit path should read every tier it can for this batch, judged on its
+    first block: 1 where more than one row in 16 there leaves the first-tier-only path (the
+    checked path costs many times the extra tiers' comparisons). Only speed depends on it: both
+    answer as the checked path does. Writes the first block's outputs (health overwrites them)."""
+    cdef Py_ssize_t rows = min(HEALTH_BLOCK, n), i, left = 0
+    cdef uint8_t outside[HEALTH_BLOCK]
+    if not liq_tiers64_rows(params, m, 0, rows, quote, lots, equity, maint, flags, outside):
+        return 0
+    for i in range(rows):
+        left += outside[i]
+    return left * 16 > rows
+
+
 cdef _health(const int64_t[::1] quote, const int64_t[:, ::1] lots, const int64_t[::1] marks,
              tables, _EntryBasis basis, out):
     # the body of health, on arguments checked there (``out``: three arrays checked there, or
@@ -648,6 +729,7 @@ cdef _health(const int64_t[::1] quote, const int64_t[:, ::1] lots, const int64_t
     cdef int any_bad = 0
     cdef liq_i128 eq, mm
     cdef Py_ssize_t block, blocks = (n + HEALTH_BLOCK - 1) // HEALTH_BLOCK
+    cdef int all_tiers
     if out is None:
         equity = np.empty(n, dtype=np.int64)
         maint = np.empty(n, dtype=np.int64)
@@ -656,21 +738,24 @@ cdef _health(const int64_t[::1] quote, const int64_t[:, ::1] lots, const int64_t
         equity, maint, flags = out
     unit_array = np.empty(m, dtype=np.int64)
     ok_array = np.empty(m, dtype=np.uint8)
-    first_array = np.empty(m * sizeof(liq_first_tier), dtype=np.uint8)
+    param_array = np.empty(m * sizeof(liq_tiers64), dtype=np.uint8)
     cdef int64_t[::1] eq_out = equity, mm_out = maint, units = unit_array
     cdef uint8_t[::1] flag_out = flags.view(np.uint8), unit_ok = ok_array
-    cdef uint8_t[::1] first_bytes = first_array
-    cdef const liq_first_tier* first = <const liq_first_tier*>&first_bytes[0] if m else NULL
+    cdef uint8_t[::1] param_bytes = param_array
+    cdef const liq_tiers64* params = <const liq_tiers64*>&param_bytes[0] if m else NULL
     _check_rows(quote.shape[0], n)
     if n == 0:
         return equity, maint, flags
     with nogil:
         lot_units(t, &marks[0], &units[0], &unit_ok[0])
-        first_tiers(t, &units[0], &unit_ok[0], <liq_first_tier*>first)
+        tiers64_parameters(t, &units[0], &unit_ok[0], <liq_tiers64*>params)
+        all_tiers = forced_tiers if forced_tiers >= 0 else \
+            all_tiers_pay(params, m, n, &quote[0], &lots[0, 0], &eq_out[0], &mm_out[0],
+                          &flag_out[0])
         for block in prange(blocks, schedule="static", num_threads=_threads(n)):
-            any_bad |= health_block(t, first, block * HEALTH_BLOCK, n, &quote[0], &lots[0, 0],
-                                    &units[0], &unit_ok[0], basis.cost, basis.flags, &eq_out[0],
-                                    &mm_out[0], &flag_out[0])
+            any_bad |= health_block(t, params, all_tiers, block * HEALTH_BLOCK, n, &quote[0],
+                                    &lots[0, 0], &units[0], &unit_ok[0], basis.cost, basis.flags,
+                                    &eq_out[0], &mm_out[0], &flag_out[0])
     if any_bad:
         for i in range(n):
             if not account_totals(t, quote[i], &lots[i, 0], &units[0], &unit_ok[0],

@@ -51,7 +51,7 @@ def compiled_names() -> set[str]:
         source = path.read_text(encoding="utf-8")
         names |= set(re.findall(r"^(?:cdef|cpdef|def)\b[^(\n]*?\b(\w+)\s*\(", source, re.M))
         # the C helpers of the cdef extern blocks: static inline int eng_fits(...), static int
-        # liq_first_tier_rows(...), the type on a line of its own or an attribute before it
+        # liq_tiers64_rows(...), the type on a line of its own or an attribute before it
         names |= set(re.findall(r"static (?:inline )?(?:__attribute__\(\([^)]*\)\) )?\w+\s+(\w+)\(",
                                 source))
     return names

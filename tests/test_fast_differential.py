@@ -84,9 +84,9 @@ def _example_book(rows, marks):
 
 @example(rows=[(-49_800_000_000, 1000, 0), (-49_800_000_001, 1000, 0), (0, 0, 0)],
          btc_mark=500_000, eth_mark=300_000)  # equity == MM (200 USDT), MM - 1, flat
-# the 64-bit first-tier path and its edges: at these marks a BTC lot is worth 5*10^7 quote units
-# and the second tier starts at 5*10^10 (1,000 lots), an ETH lot 3*10^7 with the second tier at
-# 10^10 (333.3 lots): 999 and 333 lots take the first-tier path, 1,000 and 334 the checked one
+# the first tiers' edges: at these marks a BTC lot is worth 5*10^7 quote units and the second
+# tier starts at 5*10^10 (1,000 lots), an ETH lot 3*10^7 with the second tier at 10^10 (333.3
+# lots): 999 and 333 lots are in the first tier, 1,000 and 334 in the second
 @example(rows=[(0, 999, 333), (0, 1000, 334), (0, -999, -333), (0, -1000, -334), (0, 999, 334),
                (INT64_MAX - 5 * 10**10, 999, 0), (INT64_MIN + 5 * 10**10, -999, 0), (-1, 1, -1)],
          btc_mark=500_000, eth_mark=300_000)
@@ -126,7 +126,7 @@ def test_batch_kernels_raise_on_overflow_never_wrap_LIQ_DOMAIN_1():
             assert type(error).__name__ == "Overflow"
         else:
             raise AssertionError(f"{kernel.__name__} wrapped instead of raising")
-    # equity leaving int64 on the first-tier path (a small position, a quote at the limit)
+    # equity leaving int64 on the 64-bit path (a small position, a quote at the limit)
     marks = np.array([500_000, 300_000], dtype=np.int64)
     for quote_units, btc in ((INT64_MAX, 999), (INT64_MIN, -999)):
         try:
@@ -212,7 +212,7 @@ def _mixed_book(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 
 def test_health_over_many_blocks_agrees_with_the_reference_LIQ_TRIGGER_1():
-    """Health works in blocks of rows (the first-tier path per block, the checked path for the
+    """Health works in blocks of rows (the 64-bit path per block, the checked path for the
     rest); a book of several blocks and a ragged last one, mixing both paths and equities near
     int64's edges, equals the reference account by account."""
     quote, lots, marks = _mixed_book(3 * 512 + 7, seed=11)
@@ -230,7 +230,7 @@ def test_health_over_many_blocks_agrees_with_the_reference_LIQ_TRIGGER_1():
 
 def test_health_on_threads_agrees_with_the_separate_kernels_LIQ_TRIGGER_1():
     """A batch past the threading threshold (2^18 rows) splits its blocks over threads: its
-    equity and maintenance equal the single-purpose kernels' (which do not take the first-tier
+    equity and maintenance equal the single-purpose kernels' (which do not take the 64-bit
     path), and its flags their LIQ-TRIGGER-1 comparison."""
     quote, lots, marks = _mixed_book((1 << 18) + 3, seed=12)
     tables = fast.tables_for(PROFILE)
@@ -240,110 +240,141 @@ def test_health_on_threads_agrees_with_the_separate_kernels_LIQ_TRIGGER_1():
     assert np.array_equal(flags, (maint > 0) & (equity < maint))
 
 
-def _tables_of(markets: list[tuple[int, int, int, int, int, int]]) -> fast.MarketTables:
-    """Hand-built tables of one or two tiers per market, from (value_per_lot_tick, rate_scale,
-    first tier's rate, its deduction, the minimum requirement, the second tier's floor; 0: one
-    tier) per market; the second tier at twice the rate, its deduction keeping the requirement
-    continuous at its floor."""
+def _tables_of(markets: list[tuple[int, int, int, list[tuple[int, int, int]]]]
+               ) -> fast.MarketTables:
+    """Hand-built tables from (value_per_lot_tick, rate_scale, minimum requirement, tiers) per
+    market, each tier (gap from the previous floor, maintenance rate, deduction): tier 0 at
+    floor 0, a gap of 0 or less a floor that does not increase (hand-built tables may have
+    one; LIQ-TIER-1's scan stops at the first floor above the notional)."""
     m = len(markets)
-    floors = np.zeros((m, 2), np.int64)
-    rates = np.zeros((m, 2), np.int64)
-    deductions = np.zeros((m, 2), np.int64)
-    for k, (_, scale, rate, deduction, _, floor) in enumerate(markets):
-        rates[k] = (rate, 2 * rate)
-        floors[k, 1] = floor
-        # continuous at the floor: floor x rate / (10^6 x scale) - deduction is equal on both
-        deductions[k] = (deduction, deduction + floor * rate // (1_000_000 * scale))
-    column = [np.array([market[i] for market in markets], np.int64) for i in range(6)]
+    width = max(len(tiers) for *_, tiers in markets)
+    floors, rates, deductions = (np.zeros((m, width), np.int64) for _ in range(3))
+    for k, (*_, tiers) in enumerate(markets):
+        floor = 0
+        for slot, (gap, rate, deduction) in enumerate(tiers):
+            floor = 0 if slot == 0 else floor + gap
+            floors[k, slot], rates[k, slot], deductions[k, slot] = floor, rate, deduction
+    column = [np.array([market[i] for market in markets], np.int64) for i in range(3)]
     return fast.MarketTables(
         profile_name="hand-built", market_ids=tuple(f"M{k}" for k in range(m)),
-        value_per_lot_tick=column[0], n_tiers=np.where(column[5] > 0, 2, 1),
+        value_per_lot_tick=column[0],
+        n_tiers=np.array([len(tiers) for *_, tiers in markets], np.int64),
         tier_floor_quote=floors, maint_margin_ppm=rates, maint_deduction_quote=deductions,
-        init_margin_ppm=2 * rates, init_deduction_quote=2 * deductions,
-        min_maint_margin_quote=column[4], liquidation_fee_ppm=np.zeros(m, np.int64),
+        init_margin_ppm=rates, init_deduction_quote=deductions,
+        min_maint_margin_quote=column[2], liquidation_fee_ppm=np.zeros(m, np.int64),
         oi_lower_cap_quote=np.zeros(m, np.int64), oi_upper_cap_quote=np.zeros(m, np.int64),
         has_oi_scaling=np.zeros(m, np.uint8), backstop_num=0, backstop_den=0,
         rate_scale=column[1])
 
 
-#: the builds of health's first-tier kernel this machine runs: the baseline, and the AVX-512 one
+#: the builds of health's 64-bit path this machine runs: the baseline, and the AVX-512 one
 #: where the CPU and compiler have it (the import picks it then)
-FIRST_TIER_BUILDS = ("baseline", "wide") if _kernels._first_tier_build() == "wide" \
+TIERS64_BUILDS = ("baseline", "wide") if _kernels._tiers64_build() == "wide" \
     else ("baseline",)
 
 
 @contextmanager
-def first_tier_build(build: str):
-    """Health's first-tier kernel in ``build`` while the block runs, then the import's choice."""
-    chosen = _kernels._first_tier_build()
-    _kernels._first_tier_build(build)
+def kernel_setting(setting, value: str):
+    """A private setting of the kernels (``_kernels._tiers64_build`` or ``_tiers64_mode``) at
+    ``value`` while the block runs, then as it was."""
+    chosen = setting()
+    setting(value)
     try:
         yield
     finally:
-        _kernels._first_tier_build(chosen)
+        setting(chosen)
 
 
-def test_the_first_tier_build_is_chosen_by_name_only():
-    """An unknown build, or the wide one where there is none, is MalformedState and changes
-    nothing; a known one is taken and named."""
-    chosen = _kernels._first_tier_build()
-    bad = ["fastest", ""] + (["wide"] if "wide" not in FIRST_TIER_BUILDS else [])
-    for name in bad:
-        try:
-            _kernels._first_tier_build(name)
-        except MalformedState:
-            pass
-        else:
-            raise AssertionError(f"{name!r} was taken")
-        assert _kernels._first_tier_build() == chosen
-    for build in FIRST_TIER_BUILDS:
-        with first_tier_build(build):
-            assert _kernels._first_tier_build() == build
-    assert _kernels._first_tier_build() == chosen
+def test_the_64_bit_path_settings_are_chosen_by_name_only():
+    """An unknown build or mode, or the wide build where there is none, is MalformedState and
+    changes nothing; a known one is taken and named."""
+    for setting, known, bad in (
+            (_kernels._tiers64_build, TIERS64_BUILDS,
+             ["fastest", ""] + (["wide"] if "wide" not in TIERS64_BUILDS else [])),
+            (_kernels._tiers64_mode, ("auto", "first", "all"), ["some", "", "wide"])):
+        chosen = setting()
+        for name in bad:
+            try:
+                setting(name)
+            except MalformedState:
+                pass
+            else:
+                raise AssertionError(f"{name!r} was taken")
+            assert setting() == chosen
+        for name in known:
+            with kernel_setting(setting, name):
+                assert setting() == name
+        assert setting() == chosen
 
 
-#: a market of hand-built tables: parameters near and past the bounds of health's first-tier
-#: path (deductions and minimums around 2^50, rates up to 100%, rate scales above 1, second tiers
-#: that start at a tiny notional or past 2^43)
+#: a tier of hand-built tables, (gap from the previous floor, rate, deduction): parameters near
+#: and past the bounds of health's 64-bit path (rates up to 100% and one past, deductions around
+#: 2^50, floors that do not increase, tiers past 2^43)
+_tier = st.tuples(
+    st.sampled_from([1, 10**6, 5 * 10**10, 2**40, 2**43, 2**43, 0, -5]),
+    st.sampled_from([0, 1, 4_000, 5_000, 33_333, 500_000, 1_000_000, 1_000_001, 2_000_000]),
+    st.sampled_from([0, 0, 7, -7, 2**50 - 1, 2**50, -(2**50), -(2**61), 2**62]))
+#: a market: (value_per_lot_tick, rate_scale, minimum, 1 to 11 tiers: past the 8 the path reads)
 _market = st.tuples(
     st.sampled_from([1, 10, 100, 10**4]),
     st.sampled_from([1, 1, 1, 3, 7]),
-    st.sampled_from([0, 1, 4_000, 5_000, 33_333, 500_000, 1_000_000]),
-    st.sampled_from([0, 0, 7, -7, 2**50 - 1, 2**50, -(2**50), -(2**61), 2**62]),
     st.sampled_from([0, 0, 1, 10**6, 2**50 - 1, 2**50, 2**61, 2**62]),
-    st.sampled_from([0, 0, 1, 10**6, 5 * 10**10, 2**43, 2**44]))
+    st.lists(_tier, min_size=1, max_size=11))
 
 
-@given(markets=st.lists(_market, min_size=1, max_size=6), seed=st.integers(0, 2**32 - 1),
-       rows=st.integers(1, 1_100), near_int64=st.booleans())
-@example(markets=[(1, 1, 1_000_000, 0, 0, 0)], seed=0, rows=513, near_int64=False)  # 100%
-@example(markets=[(10, 1, 4_000, 2**50 - 1, 2**50 - 1, 0)] * 5, seed=1, rows=1_100,
-         near_int64=False)
-@example(markets=[(1, 1, 5_000, 0, 0, 0)] * 2, seed=2, rows=600, near_int64=True)
-# past the bounds: four minimums of 2^61 leave int64 together (the checked path raises)
-@example(markets=[(1, 1, 4_000, 0, 2**61, 0)] * 4, seed=3, rows=50, near_int64=False)
-def test_health_over_any_market_count_agrees_with_the_separate_kernels_LIQ_TIER_5(
-        markets, seed, rows, near_int64):
-    """Health's first-tier path is compiled for 1 to 4 markets as constants and for any other
-    count as a variable, within bounds on a market's parameters (outside them every position
-    takes the checked path). Over 1 to 6 hand-built markets with parameters around those
-    bounds, positions around the first tier's edge and quotes near int64's, several blocks of
-    rows: health equals the kernels that take no fast path (equity, maintenance), its flag is
-    LIQ-TRIGGER-1 on them, and it raises Overflow exactly where one of them does."""
-    tables = _tables_of(markets)
-    m = len(markets)
+def _book_around_the_floors(tables: fast.MarketTables, rows: int, seed: int,
+                            near_int64: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(quote, lots, marks): each position a few lots either side of one of its market's tier
+    floors or of 2^43, a third of them flat; with ``near_int64``, one quote in 20 near int64's
+    edges."""
+    m = len(tables.market_ids)
     rng = np.random.default_rng(seed)
     marks = rng.choice(np.array([1, 7, 500_000, 10**9], np.int64), m)
-    # lots around the edge of each market's first tier (LIQ-TIER-1) and of 2^43
-    edges = [max(int(markets[k][5]) or 2**43, 1) // max(int(marks[k]) * markets[k][0], 1)
-             for k in range(m)]
-    lots = np.stack([rng.integers(-edges[k] - 2, edges[k] + 3, rows) for k in range(m)], axis=1)
+    lots = np.zeros((rows, m), np.int64)
+    for k in range(m):
+        unit = max(int(marks[k]) * int(tables.value_per_lot_tick[k]), 1)
+        edges = [int(f) for f in tables.tier_floor_quote[k, 1:tables.n_tiers[k]] if f > 0]
+        edges = np.array([e // unit for e in edges + [2**43]], np.int64)
+        near = edges[rng.integers(0, len(edges), rows)] + rng.integers(-2, 3, rows)
+        lots[:, k] = np.maximum(near, 0) * rng.choice(np.array([-1, 1]), rows)
     lots[rng.random((rows, m)) < 0.3] = 0
     quote = rng.integers(-10**15, 10**15, rows)
     edge_rows = rng.random(rows) < (0.05 if near_int64 else 0)
     quote[edge_rows] = np.where(rng.random(int(edge_rows.sum())) < 0.5, INT64_MAX - 10**6,
                                 INT64_MIN + 10**6)
-    lots, quote = lots.astype(np.int64), quote.astype(np.int64)
+    return quote.astype(np.int64), lots, marks
+
+
+@given(markets=st.lists(_market, min_size=1, max_size=6), seed=st.integers(0, 2**32 - 1),
+       rows=st.integers(1, 1_100), near_int64=st.booleans())
+@example(markets=[(1, 1, 0, [(0, 1_000_000, 0)])], seed=0, rows=513, near_int64=False)  # 100%
+@example(markets=[(10, 1, 2**50 - 1, [(0, 4_000, 2**50 - 1)])] * 5, seed=1, rows=1_100,
+         near_int64=False)
+@example(markets=[(1, 1, 0, [(0, 5_000, 0), (10**6, 10_000, 5)])] * 2, seed=2, rows=600,
+         near_int64=True)
+# past the bounds: four minimums of 2^61 leave int64 together (the checked path raises)
+@example(markets=[(1, 1, 2**61, [(0, 4_000, 0)])] * 4, seed=3, rows=50, near_int64=False)
+# ten increasing tiers (the path reads eight), and a second floor at 0 (every notional reaches it)
+@example(markets=[(1, 1, 0, [(0, 4_000, 0)] + [(10**6, 4_000 + 1_000 * t, 1_000 * t)
+                                               for t in range(1, 10)]),
+                  (1, 1, 0, [(0, 4_000, 0), (0, 8_000, 100)])],
+         seed=4, rows=700, near_int64=False)
+# a floor below the one before it (10^6, then 10^6 - 5) at mark 1 (seed 11): LIQ-TIER-1's scan
+# stops at 10^6, so a notional in between stays in the first tier; and a rate of 200% near 2^43
+@example(markets=[(1, 1, 0, [(0, 4_000, 0), (10**6, 8_000, 4), (-5, 12_000, 8)])], seed=11,
+         rows=300, near_int64=False)
+@example(markets=[(1, 1, 0, [(0, 2_000_000, 0)])], seed=11, rows=300, near_int64=False)
+def test_health_over_any_tables_agrees_with_the_separate_kernels_LIQ_TIER_1_LIQ_TIER_5(
+        markets, seed, rows, near_int64):
+    """Health's 64-bit path is compiled for 1 to 4 markets as constants and for any other count
+    as a variable, reading each market's first tier only or up to eight (a choice of speed per
+    batch), within bounds on a market's parameters (outside them a position takes the checked
+    path). Over 1 to 6 hand-built markets of 1 to 11 tiers with parameters around those bounds,
+    positions around the tier floors and quotes near int64's, several blocks of rows, in every
+    build and mode: health equals the kernels that take no fast path (equity, maintenance), its
+    flag is LIQ-TRIGGER-1 on them, and it raises Overflow exactly where one of them does."""
+    tables = _tables_of(markets)
+    quote, lots, marks = _book_around_the_floors(tables, rows, seed, near_int64)
 
     def outcome_of(kernel, *args):
         """The kernel's arrays, or the row its Overflow names."""
@@ -356,23 +387,27 @@ def test_health_over_any_market_count_agrees_with_the_separate_kernels_LIQ_TIER_
     maint = outcome_of(fast.maintenance_margin_quotes, lots, marks, tables)
     failed = [row for row in (equity, maint) if isinstance(row, int)]
     event("an Overflow" if failed else "every row computed")
-    for build in FIRST_TIER_BUILDS:
-        with first_tier_build(build):
-            health = outcome_of(fast.health, quote, lots, marks, tables)
-        if failed:
-            assert health == min(failed), build  # the first row whose equity or maint fails
-            continue
-        assert not isinstance(health, int), build
-        assert np.array_equal(health[0], equity) and np.array_equal(health[1], maint), build
-        assert np.array_equal(health[2], (maint > 0) & (equity < maint)), build
+    for build in TIERS64_BUILDS:
+        for mode in ("auto", "first", "all"):
+            with kernel_setting(_kernels._tiers64_build, build), \
+                    kernel_setting(_kernels._tiers64_mode, mode):
+                health = outcome_of(fast.health, quote, lots, marks, tables)
+            if failed:
+                # the first row whose equity or maintenance fails
+                assert health == min(failed), (build, mode)
+                continue
+            assert not isinstance(health, int), (build, mode)
+            assert np.array_equal(health[0], equity), (build, mode)
+            assert np.array_equal(health[1], maint), (build, mode)
+            assert np.array_equal(health[2], (maint > 0) & (equity < maint)), (build, mode)
 
 
 def test_health_on_the_entry_basis_over_many_blocks_agrees_with_the_reference_LIQ_TIER_6():
     """Under the entry basis an isolated account's requirement is on its entry value, which the
-    first-tier path (at the mark) does not read: health sends such rows to the checked path. A
+    64-bit path (at the mark) does not read: health sends such rows to the checked path. A
     book of several blocks, half of it isolated first-tier positions entered away from the mark,
     equals the reference account by account, and the entry basis changes many requirements (so
-    a row left on the first-tier path would be seen)."""
+    a row left on the 64-bit path would be seen)."""
     profile = example_profile(backstop_ratio=(2, 3), maintenance_basis="entry")
     quote, lots, marks = _mixed_book(3 * 512 + 7, seed=13)
     mark_map = {"BTC": int(marks[0]), "ETH": int(marks[1])}
