@@ -202,8 +202,8 @@ cdef extern from *:
         uint64_t unit;            /* mark * value_per_lot_tick (0 where that leaves int64) */
         uint64_t max_lots_first;  /* |lots| at most this: notional below the second tier's floor */
         uint64_t max_lots;        /* ... below the floor of the first tier it does not read */
-        uint64_t floor[LIQ_TIERS64];     /* tier floors (max(floor, 0)); unread: UINT64_MAX */
-        uint64_t rate[LIQ_TIERS64];      /* maintenance rates, ppm */
+        uint64_t floor[LIQ_TIERS64];  /* the tiers read: 0, then > 0; unread: UINT64_MAX */
+        uint64_t rate[LIQ_TIERS64];   /* maintenance rates, ppm */
         int64_t deduction[LIQ_TIERS64];
         int64_t minimum;
     } liq_tiers64;
@@ -313,13 +313,16 @@ cdef extern from *:
     /* the kernel above with M and T constants for the common market counts and the two tier
        counts (1: the cheapest, for books in their first tiers; LIQ_TIERS64: any book), a
        variable M otherwise */
+    #define LIQ_TIERS64_CALL(M, T) \
+        liq_tiers64_rows_m(params, M, T, rows, quote, lots, equity, maint, flags, outside)
     #define LIQ_TIERS64_ROWS_T(T)                                                             \
         switch (m) {                                                                          \
-        case 1: return liq_tiers64_rows_m(params, 1, T, rows, quote, lots, equity, maint, flags, outside); \
-        case 2: return liq_tiers64_rows_m(params, 2, T, rows, quote, lots, equity, maint, flags, outside); \
-        case 3: return liq_tiers64_rows_m(params, 3, T, rows, quote, lots, equity, maint, flags, outside); \
-        case 4: return liq_tiers64_rows_m(params, 4, T, rows, quote, lots, equity, maint, flags, outside); \
-        default: return liq_tiers64_rows_any(params, m, T, rows, quote, lots, equity, maint, flags, outside); \
+        case 1: return LIQ_TIERS64_CALL(1, T);                                                \
+        case 2: return LIQ_TIERS64_CALL(2, T);                                                \
+        case 3: return LIQ_TIERS64_CALL(3, T);                                                \
+        case 4: return LIQ_TIERS64_CALL(4, T);                                                \
+        default: return liq_tiers64_rows_any(params, m, T, rows, quote, lots, equity, maint,  \
+                                             flags, outside);                                 \
         }
     #define LIQ_TIERS64_ROWS_BODY                                                             \
         if (all_tiers) { LIQ_TIERS64_ROWS_T(LIQ_TIERS64) } else { LIQ_TIERS64_ROWS_T(1) }
