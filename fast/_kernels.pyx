@@ -189,9 +189,9 @@ cdef inline bint account_totals(const Tables* t, int64_t quote, const int64_t* l
 # say: restrict pointers, the parameters as locals, the market and tier counts constants) and
 # compiles it twice with GCC 11 or later on x86-64: for the baseline and for AVX-512 (x86-64-v4,
 # whose int64 <-> double conversions and 64-bit multiplies let the whole step vectorize), the
-# import picking the wide one where the CPU runs it. The arithmetic is integers and one double
-# rounding corrected exactly, so both builds give the same integers (a test runs both); with
-# another compiler or CPU it is compiled once, for the baseline.
+# import picking the wide one where the CPU runs it. Both compute the same integers, the wide
+# one's ceiling through a double rounding corrected exactly (a test runs both); with another
+# compiler or CPU it is compiled once, for the baseline.
 cdef extern from *:
     """
     /* the most tiers of a market the 64-bit path reads (LIQ-TIER-1); a position in a later
@@ -213,13 +213,14 @@ cdef extern from *:
        the tier as LIQ-TIER-1 finds it (the last of the first T tiers whose floor, and every
        earlier one's, is at most the notional: tier_slot's scan, without its branch); and the
        tier's requirement ceil(notional * rate / 10^6) - deduction, at least the minimum, 0 for
-       a flat position (LIQ-TIER-2/5, LIQ-ROUND-2). The ceiling is taken through a double
-       (x < 2^63, so its quotient is off by at most one) and corrected exactly with the integer
-       remainder: 64-bit integer division has no vector instruction. With T = 1 the positions
-       past the first tier are outside. */
+       a flat position (LIQ-TIER-2/5, LIQ-ROUND-2). With T = 1 the positions past the first tier
+       are outside. In the wide build (WIDE = 1) the ceiling is taken through a double (x < 2^63,
+       so its quotient is off by at most one) and corrected exactly with the integer remainder:
+       64-bit integer division has no vector instruction, and the conversions do in AVX-512;
+       the baseline divides (a multiply by the constant's inverse, one scalar step). */
     static inline __attribute__((always_inline)) void
-    liq_tiers64_position(const liq_tiers64* p, int T, int64_t lots_k, uint64_t* value_sum,
-                         uint64_t* requirement_sum, uint64_t* outside) {
+    liq_tiers64_position(const liq_tiers64* p, int T, int WIDE, int64_t lots_k,
+                         uint64_t* value_sum, uint64_t* requirement_sum, uint64_t* outside) {
         uint64_t sign = (uint64_t)(lots_k >> 63);      /* all ones for a short */
         uint64_t size = ((uint64_t)lots_k ^ sign) - sign;
         uint64_t held = (uint64_t)0 - (uint64_t)(size != 0);
@@ -235,9 +236,14 @@ cdef extern from *:
                                   | ((uint64_t)p->deduction[t] & reached));
         }
         uint64_t x = (notional * rate + 999999u) & inside;  /* < 2^63 inside */
-        int64_t q = (int64_t)((double)(int64_t)x * 1e-6);
-        int64_t r = (int64_t)(x - (uint64_t)q * 1000000u);  /* in [-10^6, 2 x 10^6) */
-        q += (r >= 1000000) - (r < 0);
+        int64_t q;
+        if (WIDE) {
+            q = (int64_t)((double)(int64_t)x * 1e-6);
+            int64_t r = (int64_t)(x - (uint64_t)q * 1000000u);  /* in [-10^6, 2 x 10^6) */
+            q += (r >= 1000000) - (r < 0);
+        } else {
+            q = (int64_t)(x / 1000000u);
+        }
         int64_t requirement = (int64_t)((uint64_t)q - (uint64_t)deduction);
         requirement = requirement > p->minimum ? requirement : p->minimum;
         *value_sum += (uint64_t)lots_k * p->unit;
@@ -274,7 +280,7 @@ cdef extern from *:
        liqspec.fast.domain.health_outputs). M is a constant of at most LIQ_CONSTANT_MARKETS
        here: the parameters become locals, a row's markets unroll and the rows vectorize. */
     static inline __attribute__((always_inline)) uint64_t
-    liq_tiers64_rows_m(const liq_tiers64* params, Py_ssize_t M, int T, Py_ssize_t rows,
+    liq_tiers64_rows_m(const liq_tiers64* params, Py_ssize_t M, int T, int WIDE, Py_ssize_t rows,
                        const int64_t* restrict quote, const int64_t* restrict lots,
                        int64_t* restrict equity, int64_t* restrict maint,
                        uint8_t* restrict flags, uint8_t* restrict outside) {
@@ -285,8 +291,8 @@ cdef extern from *:
         for (Py_ssize_t i = 0; i < rows; i++) {
             uint64_t value_sum = 0, requirement_sum = 0, out = 0;
             for (Py_ssize_t k = 0; k < M; k++)
-                liq_tiers64_position(p + k, T, lots[i * M + k], &value_sum, &requirement_sum,
-                                     &out);
+                liq_tiers64_position(p + k, T, WIDE, lots[i * M + k], &value_sum,
+                                     &requirement_sum, &out);
             any |= liq_tiers64_totals(quote[i], value_sum, requirement_sum, out, equity + i,
                                       maint + i, flags + i, outside + i);
         }
@@ -295,14 +301,14 @@ cdef extern from *:
 
     /* the same for any number of markets, reading the parameters as it goes */
     static uint64_t
-    liq_tiers64_rows_any(const liq_tiers64* params, Py_ssize_t m, int T, Py_ssize_t rows,
+    liq_tiers64_rows_any(const liq_tiers64* params, Py_ssize_t m, int T, int WIDE, Py_ssize_t rows,
                          const int64_t* quote, const int64_t* lots, int64_t* equity,
                          int64_t* maint, uint8_t* flags, uint8_t* outside) {
         uint64_t any = 0;
         for (Py_ssize_t i = 0; i < rows; i++) {
             uint64_t value_sum = 0, requirement_sum = 0, out = 0;
             for (Py_ssize_t k = 0; k < m; k++)
-                liq_tiers64_position(params + k, T, lots[i * m + k], &value_sum,
+                liq_tiers64_position(params + k, T, WIDE, lots[i * m + k], &value_sum,
                                      &requirement_sum, &out);
             any |= liq_tiers64_totals(quote[i], value_sum, requirement_sum, out, equity + i,
                                       maint + i, flags + i, outside + i);
@@ -313,30 +319,31 @@ cdef extern from *:
     /* the kernel above with M and T constants for the common market counts and the two tier
        counts (1: the cheapest, for books in their first tiers; LIQ_TIERS64: any book), a
        variable M otherwise */
-    #define LIQ_TIERS64_CALL(M, T) \
-        liq_tiers64_rows_m(params, M, T, rows, quote, lots, equity, maint, flags, outside)
-    #define LIQ_TIERS64_ROWS_T(T)                                                             \
+    #define LIQ_TIERS64_CALL(M, T, WIDE) \
+        liq_tiers64_rows_m(params, M, T, WIDE, rows, quote, lots, equity, maint, flags, outside)
+    #define LIQ_TIERS64_ROWS_T(T, WIDE)                                                       \
         switch (m) {                                                                          \
-        case 1: return LIQ_TIERS64_CALL(1, T);                                                \
-        case 2: return LIQ_TIERS64_CALL(2, T);                                                \
-        case 3: return LIQ_TIERS64_CALL(3, T);                                                \
-        case 4: return LIQ_TIERS64_CALL(4, T);                                                \
-        default: return liq_tiers64_rows_any(params, m, T, rows, quote, lots, equity, maint,  \
-                                             flags, outside);                                 \
+        case 1: return LIQ_TIERS64_CALL(1, T, WIDE);                                          \
+        case 2: return LIQ_TIERS64_CALL(2, T, WIDE);                                          \
+        case 3: return LIQ_TIERS64_CALL(3, T, WIDE);                                          \
+        case 4: return LIQ_TIERS64_CALL(4, T, WIDE);                                          \
+        default: return liq_tiers64_rows_any(params, m, T, WIDE, rows, quote, lots, equity,   \
+                                             maint, flags, outside);                          \
         }
-    #define LIQ_TIERS64_ROWS_BODY                                                             \
-        if (all_tiers) { LIQ_TIERS64_ROWS_T(LIQ_TIERS64) } else { LIQ_TIERS64_ROWS_T(1) }
+    #define LIQ_TIERS64_ROWS_BODY(WIDE)                                                       \
+        if (all_tiers) { LIQ_TIERS64_ROWS_T(LIQ_TIERS64, WIDE) }                              \
+        else { LIQ_TIERS64_ROWS_T(1, WIDE) }
     #define LIQ_TIERS64_ROWS_ARGS                                                             \
         const liq_tiers64* params, Py_ssize_t m, int all_tiers, Py_ssize_t rows,              \
         const int64_t* quote, const int64_t* lots, int64_t* equity, int64_t* maint,          \
         uint8_t* flags, uint8_t* outside
 
-    static int liq_tiers64_rows_baseline(LIQ_TIERS64_ROWS_ARGS) { LIQ_TIERS64_ROWS_BODY }
+    static int liq_tiers64_rows_baseline(LIQ_TIERS64_ROWS_ARGS) { LIQ_TIERS64_ROWS_BODY(0) }
 
     #if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11 && defined(__x86_64__)
     #define LIQ_TIERS64_WIDE 1
     __attribute__((target("arch=x86-64-v4"))) static int
-    liq_tiers64_rows_wide(LIQ_TIERS64_ROWS_ARGS) { LIQ_TIERS64_ROWS_BODY }
+    liq_tiers64_rows_wide(LIQ_TIERS64_ROWS_ARGS) { LIQ_TIERS64_ROWS_BODY(1) }
     #endif
 
     /* 1 where the AVX-512 build exists and this CPU runs it (x86-64-v4's AVX-512 parts) */
