@@ -277,17 +277,13 @@ cdef extern from *:
        every per-position quantity and the maintenance total inside int64, so only the equity
        total needs its overflow test. Returns nonzero if any row is outside. No two arrays
        overlap (health's outputs share no memory with each other or its inputs:
-       liqspec.fast.domain.health_outputs). M is a constant of at most LIQ_CONSTANT_MARKETS
-       here: the parameters become locals, a row's markets unroll and the rows vectorize. */
+       liqspec.fast.domain.health_outputs). */
     static inline __attribute__((always_inline)) uint64_t
-    liq_tiers64_rows_m(const liq_tiers64* params, Py_ssize_t M, int T, int WIDE, Py_ssize_t rows,
-                       const int64_t* restrict quote, const int64_t* restrict lots,
-                       int64_t* restrict equity, int64_t* restrict maint,
-                       uint8_t* restrict flags, uint8_t* restrict outside) {
-        liq_tiers64 p[LIQ_CONSTANT_MARKETS];
+    liq_tiers64_row_loop(const liq_tiers64* p, Py_ssize_t M, int T, int WIDE, Py_ssize_t rows,
+                         const int64_t* restrict quote, const int64_t* restrict lots,
+                         int64_t* restrict equity, int64_t* restrict maint,
+                         uint8_t* restrict flags, uint8_t* restrict outside) {
         uint64_t any = 0;
-        for (Py_ssize_t k = 0; k < M; k++)
-            p[k] = params[k];
         for (Py_ssize_t i = 0; i < rows; i++) {
             uint64_t value_sum = 0, requirement_sum = 0, out = 0;
             for (Py_ssize_t k = 0; k < M; k++)
@@ -299,21 +295,27 @@ cdef extern from *:
         return any;
     }
 
-    /* the same for any number of markets, reading the parameters as it goes */
+    /* the loop with M a constant of at most LIQ_CONSTANT_MARKETS: the parameters copied into
+       locals (a store to the outputs could otherwise alias them, and they would be read again
+       in every row), a row's markets unroll and the rows vectorize */
+    static inline __attribute__((always_inline)) uint64_t
+    liq_tiers64_rows_m(const liq_tiers64* params, Py_ssize_t M, int T, int WIDE, Py_ssize_t rows,
+                       const int64_t* quote, const int64_t* lots, int64_t* equity,
+                       int64_t* maint, uint8_t* flags, uint8_t* outside) {
+        liq_tiers64 p[LIQ_CONSTANT_MARKETS];
+        for (Py_ssize_t k = 0; k < M; k++)
+            p[k] = params[k];
+        return liq_tiers64_row_loop(p, M, T, WIDE, rows, quote, lots, equity, maint, flags,
+                                    outside);
+    }
+
+    /* the loop for any number of markets, reading the parameters as it goes */
     static uint64_t
     liq_tiers64_rows_any(const liq_tiers64* params, Py_ssize_t m, int T, int WIDE, Py_ssize_t rows,
                          const int64_t* quote, const int64_t* lots, int64_t* equity,
                          int64_t* maint, uint8_t* flags, uint8_t* outside) {
-        uint64_t any = 0;
-        for (Py_ssize_t i = 0; i < rows; i++) {
-            uint64_t value_sum = 0, requirement_sum = 0, out = 0;
-            for (Py_ssize_t k = 0; k < m; k++)
-                liq_tiers64_position(params + k, T, WIDE, lots[i * m + k], &value_sum,
-                                     &requirement_sum, &out);
-            any |= liq_tiers64_totals(quote[i], value_sum, requirement_sum, out, equity + i,
-                                      maint + i, flags + i, outside + i);
-        }
-        return any;
+        return liq_tiers64_row_loop(params, m, T, WIDE, rows, quote, lots, equity, maint, flags,
+                                    outside);
     }
 
     /* the kernel above with M and T constants for the common market counts and the two tier
