@@ -70,9 +70,9 @@ def best_of(repeats: int, fn):
 # -- data -----------------------------------------------------------------------------------------
 
 #: the largest lots per market of each book in the example venue: "tiers" spreads BTC positions
-#: over its first three tiers (up to 10 BTC, 500,000 USDT at the example mark) and ETH up to 100
-#: ETH; "first tier" keeps every position in the first tier (0.999 BTC and 3.33 ETH at the example
-#: marks), where health's 64-bit path reads only the first tiers
+#: over its first three tiers (up to 10 BTC, 500,000 USDT at the example mark) and ETH (one tier)
+#: up to 100 ETH; "first tier" keeps BTC in its first tier (0.999 BTC at the example mark) and
+#: ETH up to 3.33 ETH, where health's 64-bit path reads only the first tiers
 BOOKS = {"tiers": (10_000, 10_000), "first tier": (999, 333)}
 
 

@@ -187,11 +187,11 @@ cdef inline bint account_totals(const Tables* t, int64_t quote, const int64_t* l
 
 # The block kernel is C, so that the compiler vectorizes it across rows (given what Cython cannot
 # say: restrict pointers, the parameters as locals, the market and tier counts constants) and
-# compiles it twice with GCC 11 or later on x86-64: for the baseline and for AVX-512 (x86-64-v4,
+# compiles it twice with GCC 12 or later on x86-64: for the baseline and for AVX-512 (x86-64-v4,
 # whose int64 <-> double conversions and 64-bit multiplies let the whole step vectorize), the
 # import picking the wide one where the CPU runs it. Both compute the same integers, the wide
 # one's ceiling through a double rounding corrected exactly (a test runs both); with another
-# compiler or CPU it is compiled once, for the baseline.
+# compiler or architecture it is compiled once, for the baseline.
 cdef extern from *:
     """
     /* the most tiers of a market the 64-bit path reads (LIQ-TIER-1); a position in a later
@@ -272,7 +272,7 @@ cdef extern from *:
     /* Equity, maintenance and the liquidatable flag (LIQ-MARGIN-2, LIQ-TIER-5, LIQ-TRIGGER-1)
        of ``rows`` accounts of M markets whose every position is in one of its market's first
        T tiers; outside[i] is set for any other account and for an equity leaving int64, whose
-       outputs are then not to be trusted. The bounds liq_tiers64_parameters sets (notional
+       outputs are then not to be trusted. The bounds tiers64_parameters sets (notional
        < 2^43, rates in 0..10^6, |deduction| and minimum < 2^50, at most 1024 markets) keep
        every per-position quantity and the maintenance total inside int64, so only the equity
        total needs its overflow test. Returns nonzero if any row is outside. No two arrays
@@ -309,7 +309,9 @@ cdef extern from *:
                                     outside);
     }
 
-    /* the loop for any number of markets, reading the parameters as it goes */
+    /* the loop for any number of markets, reading the parameters as it goes: it does not
+       vectorize (the markets of a row do not unroll), so both builds call it with the division
+       (WIDE = 0), one scalar step, and share this one copy */
     static uint64_t
     liq_tiers64_rows_any(const liq_tiers64* params, Py_ssize_t m, int T, int WIDE, Py_ssize_t rows,
                          const int64_t* quote, const int64_t* lots, int64_t* equity,
@@ -320,7 +322,7 @@ cdef extern from *:
 
     /* the kernel above with M and T constants for the common market counts and the two tier
        counts (1: the cheapest, for books in their first tiers; LIQ_TIERS64: any book), a
-       variable M otherwise */
+       variable M (and the baseline's division) otherwise */
     #define LIQ_TIERS64_CALL(M, T, WIDE) \
         liq_tiers64_rows_m(params, M, T, WIDE, rows, quote, lots, equity, maint, flags, outside)
     #define LIQ_TIERS64_ROWS_T(T, WIDE)                                                       \
@@ -329,7 +331,7 @@ cdef extern from *:
         case 2: return LIQ_TIERS64_CALL(2, T, WIDE);                                          \
         case 3: return LIQ_TIERS64_CALL(3, T, WIDE);                                          \
         case 4: return LIQ_TIERS64_CALL(4, T, WIDE);                                          \
-        default: return liq_tiers64_rows_any(params, m, T, WIDE, rows, quote, lots, equity,   \
+        default: return liq_tiers64_rows_any(params, m, T, 0, rows, quote, lots, equity,      \
                                              maint, flags, outside);                          \
         }
     #define LIQ_TIERS64_ROWS_BODY(WIDE)                                                       \
@@ -342,19 +344,18 @@ cdef extern from *:
 
     static int liq_tiers64_rows_baseline(LIQ_TIERS64_ROWS_ARGS) { LIQ_TIERS64_ROWS_BODY(0) }
 
-    #if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11 && defined(__x86_64__)
+    #if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12 && defined(__x86_64__)
     #define LIQ_TIERS64_WIDE 1
     __attribute__((target("arch=x86-64-v4"))) static int
     liq_tiers64_rows_wide(LIQ_TIERS64_ROWS_ARGS) { LIQ_TIERS64_ROWS_BODY(1) }
     #endif
 
-    /* 1 where the AVX-512 build exists and this CPU runs it (x86-64-v4's AVX-512 parts) */
+    /* 1 where the AVX-512 build exists and this CPU runs all of x86-64-v4 (the build may use
+       any of its instructions, not only AVX-512's) */
     static int liq_tiers64_wide_available(void) {
     #ifdef LIQ_TIERS64_WIDE
         __builtin_cpu_init();
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
-            && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw")
-            && __builtin_cpu_supports("avx512cd");
+        return __builtin_cpu_supports("x86-64-v4");  /* every feature the build may use */
     #else
         return 0;
     #endif
@@ -389,7 +390,7 @@ cdef extern from *:
     int liq_tiers64_wide_available()
     int liq_tiers64_use_wide
 
-#: the bounds of the 64-bit path (see liq_tiers64_rows_m): the largest |deduction| and minimum
+#: the bounds of the 64-bit path (see liq_tiers64_row_loop): the largest |deduction| and minimum
 #: requirement, and the most markets, whose sums cannot leave int64 with notionals below
 #: SMALL_NOTIONAL
 cdef int64_t TIERS64_PARAMETER_BOUND = (<int64_t>1) << 50
@@ -1135,10 +1136,10 @@ def health(quote, lots, marks, tables, cost=None, at_entry=None, out=None):
     Liquidatable is LIQ-TRIGGER-1 (MM > 0 and equity < MM). Raises Overflow where either the
     reference's equity_quote or its account_maintenance_margin_quote raises for some account.
     Rows are split across OpenMP threads; an overflow anywhere is found again serially to name
-    the first failing row. An account whose positions all sit in their first tier (notional
-    below the second tier's floor and 2^43 quote units) is computed in 64 bits without branches;
-    any other account, and every row at entry, by the checked 128-bit path: the same integers
-    either way. ``cost`` and ``at_entry``: the maintenance basis, as
+    the first failing row. An account whose positions all sit in their market's first eight
+    tiers, below 2^43 quote units of notional, is computed in 64 bits without branches (within
+    bounds on the tier parameters); any other account, and every row at entry, by the checked
+    128-bit path: the same integers either way. ``cost`` and ``at_entry``: the maintenance basis, as
     :func:`maintenance_margin_quotes` takes it (LIQ-TIER-6).
 
     ``out``: optionally three arrays to write into (int64[N], int64[N], bool[N], C-contiguous,

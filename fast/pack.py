@@ -88,6 +88,10 @@ class MarketTables:
             object.__setattr__(self, name, int64_array(getattr(self, name), name, (m,)))
         object.__setattr__(self, "has_oi_scaling",
                            flag_array(self.has_oi_scaling, "has_oi_scaling", m))
+        if (self.value_per_lot_tick < 1).any():
+            # the reference's value per lot per tick is a positive power of ten (LIQ-UNIT-1), and
+            # the kernels' overflow tests take it to be at least 1
+            raise MalformedState("value_per_lot_tick must be at least 1")
         scale = int64_array(np.ones(m, dtype=np.int64) if self.rate_scale is None
                             else self.rate_scale, "rate_scale", (m,))
         if ((scale < 1) | (scale > MAX_RATE_SCALE)).any():

@@ -13,6 +13,7 @@ import re
 from contextlib import contextmanager
 
 import numpy as np
+import pytest
 from hypothesis import event, example, given
 from hypothesis import strategies as st
 
@@ -84,9 +85,9 @@ def _example_book(rows, marks):
 
 @example(rows=[(-49_800_000_000, 1000, 0), (-49_800_000_001, 1000, 0), (0, 0, 0)],
          btc_mark=500_000, eth_mark=300_000)  # equity == MM (200 USDT), MM - 1, flat
-# the first tiers' edges: at these marks a BTC lot is worth 5*10^7 quote units and the second
-# tier starts at 5*10^10 (1,000 lots), an ETH lot 3*10^7 with the second tier at 10^10 (333.3
-# lots): 999 and 333 lots are in the first tier, 1,000 and 334 in the second
+# BTC's first tier's edge: at this mark a BTC lot is worth 5*10^7 quote units and the second
+# tier starts at 5*10^10 (1,000 lots): 999 lots are in the first tier, 1,000 in the second (ETH
+# has one tier: its lots only change the account's totals)
 @example(rows=[(0, 999, 333), (0, 1000, 334), (0, -999, -333), (0, -1000, -334), (0, 999, 334),
                (INT64_MAX - 5 * 10**10, 999, 0), (INT64_MIN + 5 * 10**10, -999, 0), (-1, 1, -1)],
          btc_mark=500_000, eth_mark=300_000)
@@ -325,7 +326,7 @@ _market = st.tuples(
 def _book_around_the_floors(tables: fast.MarketTables, rows: int, seed: int,
                             near_int64: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(quote, lots, marks): each position a few lots either side of one of its market's tier
-    floors or of 2^43, a third of them flat; with ``near_int64``, one quote in 20 near int64's
+    floors or of the 64-bit path's edges, a third of them flat; with ``near_int64``, one quote in 20 near int64's
     edges."""
     m = len(tables.market_ids)
     rng = np.random.default_rng(seed)
@@ -334,7 +335,10 @@ def _book_around_the_floors(tables: fast.MarketTables, rows: int, seed: int,
     for k in range(m):
         unit = max(int(marks[k]) * int(tables.value_per_lot_tick[k]), 1)
         edges = [int(f) for f in tables.tier_floor_quote[k, 1:tables.n_tiers[k]] if f > 0]
-        edges = np.array([e // unit for e in edges + [2**43]], np.int64)
+        # the 64-bit path's own edges: 2^43 and round it, and the largest notional whose
+        # product with 100% still fits (9,223,372,036,853)
+        edges += [2**42, 9_223_372_036_853, 2**43, 2**43 + 2**41, 2**44]
+        edges = np.array([e // unit for e in edges], np.int64)
         near = edges[rng.integers(0, len(edges), rows)] + rng.integers(-2, 3, rows)
         lots[:, k] = np.maximum(near, 0) * rng.choice(np.array([-1, 1]), rows)
     lots[rng.random((rows, m)) < 0.3] = 0
@@ -383,23 +387,89 @@ def test_health_over_any_tables_agrees_with_the_separate_kernels_LIQ_TIER_1_LIQ_
         except Overflow as error:
             return int(re.search(r"in row (\d+) ", str(error)).group(1))
 
-    equity = outcome_of(fast.equity_quotes, quote, lots, marks, tables)
-    maint = outcome_of(fast.maintenance_margin_quotes, lots, marks, tables)
-    failed = [row for row in (equity, maint) if isinstance(row, int)]
-    event("an Overflow" if failed else "every row computed")
+    def first_failure(quote, lots):
+        """The first row whose equity or maintenance leaves int64 (the exact kernels), or
+        None."""
+        rows = [row for row in (outcome_of(fast.equity_quotes, quote, lots, marks, tables),
+                                outcome_of(fast.maintenance_margin_quotes, lots, marks, tables))
+                if isinstance(row, int)]
+        return min(rows) if rows else None
+
+    # the rows that leave int64, found one at a time; the batch without them
+    failing, kept = [], np.arange(rows)
+    while (row := first_failure(quote[kept], lots[kept])) is not None:
+        failing.append(int(kept[row]))
+        kept = np.delete(kept, row)
+    event("an Overflow" if failing else "every row computed")
+    equity = fast.equity_quotes(quote[kept], lots[kept], marks, tables)
+    maint = fast.maintenance_margin_quotes(lots[kept], marks, tables)
     for build in TIERS64_BUILDS:
         for mode in ("auto", "first", "all"):
             with kernel_setting(_kernels._tiers64_build, build), \
                     kernel_setting(_kernels._tiers64_mode, mode):
-                health = outcome_of(fast.health, quote, lots, marks, tables)
-            if failed:
-                # the first row whose equity or maintenance fails
-                assert health == min(failed), (build, mode)
-                continue
+                if failing:  # the whole batch names its first failing row
+                    assert outcome_of(fast.health, quote, lots, marks, tables) == min(failing), \
+                        (build, mode)
+                # a failing row alone raises: no other row's failure finds it for the path
+                for row in failing[:8]:
+                    assert outcome_of(fast.health, quote[row:row + 1], lots[row:row + 1], marks,
+                                      tables) == 0, (build, mode, row)
+                health = outcome_of(fast.health, quote[kept], lots[kept], marks, tables)
             assert not isinstance(health, int), (build, mode)
             assert np.array_equal(health[0], equity), (build, mode)
             assert np.array_equal(health[1], maint), (build, mode)
             assert np.array_equal(health[2], (maint > 0) & (equity < maint)), (build, mode)
+
+
+@pytest.mark.parametrize("minimum, deduction", [
+    (2**61, 0), (2**50 - 1, 0), (2**50, 0),  # four minimums: past int64 together, or not
+    (0, -(2**61)), (0, -(2**50 - 1)), (0, -(2**50)), (0, 2**62)])  # and four deductions
+def test_health_at_the_bounds_of_its_parameters_LIQ_DOMAIN_1(minimum, deduction):
+    """The 64-bit path takes a market only where its minimum and deductions lie within 2^50,
+    so that no sum of requirements can leave int64 unseen. Four markets at the bounds and past
+    them, every row on the path's notionals (one lot at mark 1), in every build and mode: health
+    raises Overflow exactly where the maintenance kernel does, and otherwise equals it."""
+    tables = _tables_of([(1, 1, minimum, [(0, 4_000, deduction)])] * 4)
+    lots = np.array([[1, 1, 1, 1], [1, 0, 1, 0], [0, 0, 0, 0]], np.int64)
+    quote = np.zeros(3, np.int64)
+    marks = np.ones(4, np.int64)
+    try:
+        expected = fast.maintenance_margin_quotes(lots, marks, tables)
+    except Overflow:
+        expected = None
+    for build in TIERS64_BUILDS:
+        for mode in ("auto", "first", "all"):
+            with kernel_setting(_kernels._tiers64_build, build), \
+                    kernel_setting(_kernels._tiers64_mode, mode):
+                if expected is None:
+                    with pytest.raises(Overflow, match="in row 0 "):
+                        fast.health(quote, lots, marks, tables)
+                else:
+                    assert np.array_equal(fast.health(quote, lots, marks, tables)[1], expected)
+
+
+def test_health_rounds_up_at_the_edges_of_its_estimate_LIQ_ROUND_1():
+    """The AVX-512 build takes ceil(notional x rate / 10^6) from a double estimate, corrected by
+    the integer remainder both ways. Notionals below 2^43 whose product with the rate is just
+    past a multiple of 10^6 (where the estimate can fall one short) and just before one (where
+    it can land one over), at rates near 100%, one tier, mark 1: every build equals the
+    maintenance kernel that takes no fast path."""
+    rng = np.random.default_rng(20261205)
+    for rate in (999_999, 1_000_000, 999_983, 654_321, 5_000):
+        tables = _tables_of([(1, 1, 0, [(0, rate, 0)])])
+        notional = rng.integers(2**40, 9_223_372_036_853, 400_000)
+        residue = (notional * rate) % 1_000_000  # < 2^63: exact in int64
+        edge = notional[(residue >= 1) & (residue <= 600) | (residue >= 999_400)]
+        # two the AVX-512 estimate put one short, found by a review of this kernel
+        lots = np.concatenate([edge[:2_000], [7_417_474_999_782, 8_796_091_999_999]])
+        lots = lots.astype(np.int64).reshape(-1, 1)
+        quote = np.zeros(len(lots), np.int64)
+        marks = np.array([1], np.int64)
+        expected = fast.maintenance_margin_quotes(lots, marks, tables)
+        for build in TIERS64_BUILDS:
+            with kernel_setting(_kernels._tiers64_build, build):
+                assert np.array_equal(fast.health(quote, lots, marks, tables)[1], expected), \
+                    (rate, build)
 
 
 def test_health_on_the_entry_basis_over_many_blocks_agrees_with_the_reference_LIQ_TIER_6():

@@ -205,6 +205,11 @@ def test_hand_built_tables_are_checked():
         replace(TABLES, backstop_num=2**63, backstop_den=2**64)
     with pytest.raises(MalformedState):
         replace(TABLES, backstop_num=3, backstop_den=2)
+    # a lot worth nothing, or less, at every tick: no profile has one (LIQ-UNIT-1), and the
+    # kernels' overflow tests take it to be at least 1 (health answered 0 where the others raise)
+    for value in (0, -1):
+        with pytest.raises(MalformedState, match="value_per_lot_tick"):
+            replace(TABLES, value_per_lot_tick=np.array([value, 100], dtype=np.int64))
 
 
 # -- cascade_arrays --------------------------------------------------------------------------------
