@@ -202,7 +202,7 @@ cdef extern from *:
         uint64_t unit;            /* mark * value_per_lot_tick (0 where that leaves int64) */
         uint64_t max_lots_first;  /* |lots| at most this: notional below the second tier's floor */
         uint64_t max_lots;        /* ... below the floor of the first tier it does not read */
-        uint64_t floor[LIQ_TIERS64];  /* the tiers read: 0, then > 0; unread: UINT64_MAX */
+        uint64_t floor[LIQ_TIERS64];  /* from tier 1, of the tiers read (> 0); else UINT64_MAX */
         uint64_t rate[LIQ_TIERS64];   /* maintenance rates, ppm */
         int64_t deduction[LIQ_TIERS64];
         int64_t minimum;
@@ -310,13 +310,13 @@ cdef extern from *:
     }
 
     /* the loop for any number of markets, reading the parameters as it goes: it does not
-       vectorize (the markets of a row do not unroll), so both builds call it with the division
-       (WIDE = 0), one scalar step, and share this one copy */
+       vectorize (the markets of a row do not unroll), so both builds call it, with the
+       division (WIDE = 0), one scalar step, and share this one copy */
     static uint64_t
-    liq_tiers64_rows_any(const liq_tiers64* params, Py_ssize_t m, int T, int WIDE, Py_ssize_t rows,
+    liq_tiers64_rows_any(const liq_tiers64* params, Py_ssize_t m, int T, Py_ssize_t rows,
                          const int64_t* quote, const int64_t* lots, int64_t* equity,
                          int64_t* maint, uint8_t* flags, uint8_t* outside) {
-        return liq_tiers64_row_loop(params, m, T, WIDE, rows, quote, lots, equity, maint, flags,
+        return liq_tiers64_row_loop(params, m, T, 0, rows, quote, lots, equity, maint, flags,
                                     outside);
     }
 
@@ -331,8 +331,8 @@ cdef extern from *:
         case 2: return LIQ_TIERS64_CALL(2, T, WIDE);                                          \
         case 3: return LIQ_TIERS64_CALL(3, T, WIDE);                                          \
         case 4: return LIQ_TIERS64_CALL(4, T, WIDE);                                          \
-        default: return liq_tiers64_rows_any(params, m, T, 0, rows, quote, lots, equity,      \
-                                             maint, flags, outside);                          \
+        default: return liq_tiers64_rows_any(params, m, T, rows, quote, lots, equity, maint,  \
+                                             flags, outside);                                 \
         }
     #define LIQ_TIERS64_ROWS_BODY(WIDE)                                                       \
         if (all_tiers) { LIQ_TIERS64_ROWS_T(LIQ_TIERS64, WIDE) }                              \
@@ -483,7 +483,6 @@ cdef void tiers64_parameters(const Tables* t, const int64_t* units, const uint8_
                 else <uint64_t>0 - 1
             params[k].rate[s] = <uint64_t>t.maint_margin_ppm[base + s] if s < n_read else 0
             params[k].deduction[s] = t.maint_deduction_quote[base + s] if s < n_read else 0
-        params[k].floor[0] = 0
         params[k].minimum = t.min_maint_margin_quote[k] if n_read > 0 else 0
 
 

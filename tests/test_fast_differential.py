@@ -326,8 +326,8 @@ _market = st.tuples(
 def _book_around_the_floors(tables: fast.MarketTables, rows: int, seed: int,
                             near_int64: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(quote, lots, marks): each position a few lots either side of one of its market's tier
-    floors or of the 64-bit path's edges, a third of them flat; with ``near_int64``, one quote in 20 near int64's
-    edges."""
+    floors or of the 64-bit path's edges, a third of them flat; with ``near_int64``, one quote
+    in 20 near int64's edges."""
     m = len(tables.market_ids)
     rng = np.random.default_rng(seed)
     marks = rng.choice(np.array([1, 7, 500_000, 10**9], np.int64), m)
