@@ -18,13 +18,14 @@ from dataclasses import asdict, fields, is_dataclass, replace
 from fractions import Fraction
 from typing import Any
 
+from liqspec.reference.arithmetic import PPM
 from liqspec.reference.book import BookShape
 from liqspec.reference.cascade import CascadeConfig, PricePath
 from liqspec.reference.marks import MarkRule
 from liqspec.reference.errors import LiqspecError
 from liqspec.reference.journal import Fill, Transfer
 from liqspec.reference.prices import Threshold
-from liqspec.reference.profile import Market, OpenInterestScaling, Profile, Tier
+from liqspec.reference.profile import POLICY_FIELDS, Market, OpenInterestScaling, Profile, Tier
 from liqspec.reference.receipts import Receipt
 from liqspec.reference.state import HOLDERS, TRADER, Account, Book, State
 
@@ -99,8 +100,6 @@ def value_to_json(value: Any) -> Any:
 
 # -- profiles ---------------------------------------------------------------------------------
 
-_POLICIES = ("liquidation_size", "fee_policy", "maintenance_basis", "bad_debt_policy",
-             "adl_ranking", "adl_price", "display_rounding")
 _TIER_FIELDS = ("floor_notional_quote", "maint_margin_ppm", "maint_deduction_quote",
                 "init_margin_ppm", "init_deduction_quote")
 
@@ -132,8 +131,11 @@ def profile_to_json(profile: Profile) -> dict[str, Any]:
         "adl_seed": enc(profile.adl_seed),
         "backstop_ratio": (None if profile.backstop_ratio is None
                            else [enc(x) for x in profile.backstop_ratio]),
+        # only where it is not the default, as rate_scale (documents of other profiles unchanged)
+        **({"share_target_ppm": enc(profile.share_target_ppm)}
+           if profile.share_target_ppm != PPM else {}),
     }
-    data.update({name: getattr(profile, name) for name in _POLICIES})
+    data.update({name: getattr(profile, name) for name in POLICY_FIELDS})
     return data
 
 
@@ -161,7 +163,7 @@ def profile_from_json(data: Any) -> Profile:
         if m.get("value_per_lot_tick") is not None:
             values[market_id] = dec(m["value_per_lot_tick"], f"{where}.value_per_lot_tick")
     ratio = data.get("backstop_ratio")
-    policies = {name: data[name] for name in _POLICIES if name in data}
+    policies = {name: data[name] for name in POLICY_FIELDS if name in data}
     profile = Profile(
         name=data.get("name", "generated"),
         quote_decimals=dec(_field(data, "quote_decimals", what), "profile.quote_decimals"),
@@ -169,6 +171,7 @@ def profile_from_json(data: Any) -> Profile:
         portion_ppm=dec(data.get("portion_ppm", "1000000"), "profile.portion_ppm"),
         portion_threshold_quote=dec(data.get("portion_threshold_quote", "0"),
                                     "profile.portion_threshold_quote"),
+        share_target_ppm=dec(data.get("share_target_ppm", str(PPM)), "profile.share_target_ppm"),
         adl_seed=dec(data.get("adl_seed", "0"), "profile.adl_seed"),
         backstop_ratio=None if ratio is None else tuple(dec(x, "profile.backstop_ratio")
                                                         for x in ratio),

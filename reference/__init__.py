@@ -35,6 +35,8 @@ from .profile import (AdlPrice, AdlRanking, BadDebtPolicy, DisplayRounding, FeeP
 from .profiles import PROFILES, get_profile, profile_summary
 from .receipts import Receipt
 from .rules import REGISTRY, implements
+from .share_liquidation import (SharePlan, liquidation_share, share_liquidate,
+                                share_penalty_quote)
 from .socialization import socialize_loss
 from .state import (BACKSTOP, FEE_SINK, FUNDING_POOL, HOLDERS, INSURANCE_FUND, OUTSIDE,
                     SOCIALIZED_LOSS, TRADER, Account, State, new_state)

@@ -25,9 +25,10 @@ from .liquidation import backstop_liquidate, is_below_backstop, is_liquidatable
 from .margin import account_maintenance_margin_quote, equity_quote, notional_quote
 from .marks import MarkRule, next_mark, opening_mark, set_mark
 from .prices import liquidation_price
-from .profile import BadDebtPolicy
+from .profile import BadDebtPolicy, LiquidationSize, Profile
 from .receipts import Receipt
 from .rules import implements
+from .share_liquidation import share_liquidate
 from .socialization import socialize_loss
 from .state import BACKSTOP, INSURANCE_FUND, LIQUIDITY, SOCIALIZED_LOSS, TRADER, State, atomic
 
@@ -187,8 +188,9 @@ class _Recorder:
     """Turns receipts into trace events, keeping the step's running totals."""
 
     FILL_KINDS = {"LIQ-EXEC-2": "liquidation_fill", "LIQ-ADL-3": "adl_fill",
-                  "LIQ-BACKSTOP-1": "backstop"}
-    TRANSFER_KINDS = {"LIQ-FEE-1": "fee", "LIQ-INSURANCE-1": "insurance_payout",
+                  "LIQ-BACKSTOP-1": "backstop", "LIQ-SHARE-2": "liquidation_fill"}
+    TRANSFER_KINDS = {"LIQ-FEE-1": "fee", "LIQ-SHARE-1": "fee",
+                      "LIQ-INSURANCE-1": "insurance_payout",
                       "LIQ-SOCIAL-1": "write_off", "LIQ-SOCIAL-2": "socialize",
                       "LIQ-ROUND-3": "socialize", "LIQ-BACKSTOP-1": "backstop"}
 
@@ -237,10 +239,11 @@ def _trader_lots(state: State) -> int:
 def process_account(state: State, account_id: str, config: CascadeConfig,
                     recorder: _Recorder) -> bool:
     """Liquidate one account: the backstop vault takes it whole when it is below the backstop
-    threshold; otherwise, market by market in ID order, liquidation orders against the book until
-    it is healthy or the book cannot take more, then auto-deleveraging of what is left (``adl``);
-    a deficit written off is socialized at once on the other side (``socialize``). Returns
-    whether anything changed."""
+    threshold; under ``account_share`` the vault takes one share of every position
+    (LIQ-SHARE-2); otherwise, market by market in ID order, liquidation orders against the book
+    until it is healthy or the book cannot take more, then auto-deleveraging of what is left
+    (``adl``); a deficit written off is socialized at once on the other side (``socialize``).
+    Returns whether anything changed."""
     account = state.account(account_id)
     if not is_liquidatable(account, state):
         return False  # an earlier account's ADL may have reduced this one's position
@@ -249,7 +252,12 @@ def process_account(state: State, account_id: str, config: CascadeConfig,
         return True
     progressed = False
     sides = {m: (1 if lots > 0 else -1) for m, lots in account.positions.items()}
-    for market_id in sorted(account.positions):
+    by_book = sorted(account.positions)  # the markets to liquidate one step at a time
+    if state.profile.liquidation_size == LiquidationSize.ACCOUNT_SHARE:
+        assert config.backstop_vault is not None  # _check_config
+        recorder.receipt(account_id, share_liquidate(state, account_id, config.backstop_vault))
+        progressed, by_book = True, []
+    for market_id in by_book:
         while account.position(market_id) and is_liquidatable(account, state):
             try:
                 recorder.receipt(account_id, market_liquidate(state, account_id, market_id))
@@ -469,6 +477,14 @@ def _check_config(state: State, config: CascadeConfig) -> None:
         raise MalformedState(f"book account {config.book_account!r} must have the liquidity role")
     if config.backstop_vault is not None and state.account(config.backstop_vault).role != BACKSTOP:
         raise MalformedState(f"backstop vault {config.backstop_vault!r} must have the backstop role")
+    check_share_vault(state.profile, config.backstop_vault)
+
+
+def check_share_vault(profile: Profile, backstop_vault: str | None) -> None:
+    """A profile that liquidates by account share needs the vault that takes the shares."""
+    if profile.liquidation_size == LiquidationSize.ACCOUNT_SHARE and backstop_vault is None:
+        raise MalformedState(f"{profile.name} liquidates by account share: the cascade needs a "
+                             "backstop vault to take the shares (LIQ-SHARE-2)")
 
 
 @implements("LIQ-CASCADE-6")

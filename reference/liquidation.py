@@ -49,9 +49,15 @@ def is_below_backstop(account: Account, state: State) -> bool:
 
 @implements("LIQ-EXEC-1")
 def liquidation_size_lots(account: Account, market_id: str, state: State) -> int:
-    """How many lots one liquidation step may close, by the profile's sizing policy."""
+    """How many lots one liquidation step may close, by the profile's sizing policy. Under
+    ``account_share`` there is no step of one market (POLICY_FORBIDS): the whole account is
+    reduced at once (LIQ-SHARE-2)."""
+    profile = state.profile
+    if profile.liquidation_size == LiquidationSize.ACCOUNT_SHARE:
+        raise Rejection(ResultCode.POLICY_FORBIDS,
+                        f"{profile.name} liquidates whole accounts by share (LIQ-SHARE-2)")
     lots = abs(account.position(market_id))
-    profile, market, mark = state.profile, state.market(market_id), state.marks[market_id]
+    market, mark = state.market(market_id), state.marks[market_id]
     notional = notional_quote(lots, mark, market)
     if profile.liquidation_size == LiquidationSize.FULL:
         return lots
@@ -86,12 +92,16 @@ def liquidation_fee_quote(state: State, market_id: str, side: int, lots: int,
     bankruptcy price of the closed lots, rounded up (BitMEX and Bybit keep everything above it).
     ``side`` is the closed position's side (+1 long, -1 short), taken before the fill.
     ``per_fill`` has no such fee (POLICY_FORBIDS): its fee is the fill's insurance fund delta,
-    which depends on the whole account (:func:`insurance_fund_delta_quote`, LIQ-FEE-2).
+    which depends on the whole account (:func:`insurance_fund_delta_quote`, LIQ-FEE-2); nor has
+    ``maintenance_share``, whose penalty is the account's (LIQ-SHARE-1).
     """
     market = state.market(market_id)
     if state.profile.fee_policy == FeePolicy.PER_FILL:
         raise Rejection(ResultCode.POLICY_FORBIDS,
                         f"{state.profile.name} charges the fill's insurance fund delta (LIQ-FEE-2)")
+    if state.profile.fee_policy == FeePolicy.MAINTENANCE_SHARE:
+        raise Rejection(ResultCode.POLICY_FORBIDS,
+                        f"{state.profile.name} charges a share of maintenance (LIQ-SHARE-1)")
     if state.profile.fee_policy == FeePolicy.ALL_SURPLUS:
         gain = side * lots * market.value_per_lot_tick * (fill_price_ticks - bankruptcy)
         wanted = max(ceil(gain), 0)
@@ -187,10 +197,10 @@ def liquidate(state: State, account_id: str, market_id: str, counterparty_id: st
     return receipt(state, first, lots=size, fee=fee, surplus=surplus, **extra, **settled)
 
 
-@implements("LIQ-BACKSTOP-1")
-def check_backstop_liquidate(state: State, account_id: str, vault_id: str) -> None:
-    """The checks of :func:`backstop_liquidate`, in its order (the accounts, the same account,
-    the role, the vault, the policy, the vault's markets, the backstop trigger); pure."""
+@implements("LIQ-BACKSTOP-1", "LIQ-SHARE-2")
+def check_vault_takeover(state: State, account_id: str, vault_id: str) -> Account:
+    """The checks a vault's takeover starts with (LIQ-BACKSTOP-1, LIQ-SHARE-2), in order: the
+    accounts, the same account, the trader, the vault's role. Returns the trader's account."""
     account, vault = accounts(state, account_id, vault_id)
     if account_id == vault_id:
         raise Rejection(ResultCode.SAME_ACCOUNT, "an account cannot be its own backstop")
@@ -198,6 +208,15 @@ def check_backstop_liquidate(state: State, account_id: str, vault_id: str) -> No
         raise Rejection(ResultCode.ACCOUNT_NOT_TRADER, f"{account_id} is not a trader account")
     if vault.role != BACKSTOP:
         raise Rejection(ResultCode.POLICY_FORBIDS, f"{vault_id} is not a backstop vault")
+    return account
+
+
+@implements("LIQ-BACKSTOP-1")
+def check_backstop_liquidate(state: State, account_id: str, vault_id: str) -> None:
+    """The checks of :func:`backstop_liquidate`, in its order (the accounts, the same account,
+    the role, the vault, the policy, the vault's markets, the backstop trigger); pure."""
+    account = check_vault_takeover(state, account_id, vault_id)
+    vault = state.account(vault_id)
     if state.profile.backstop_ratio is None:
         raise Rejection(ResultCode.POLICY_FORBIDS, f"{state.profile.name} has no backstop")
     for market_id in sorted(account.positions):

@@ -90,6 +90,9 @@ class LiquidationSize(Policy):
     FULL = "full"  # close the whole position at once
     PORTION = "portion"  # close a fixed fraction of large positions (Hyperliquid: 20%)
     TIER_STEP = "tier_step"  # reduce to the next lower tier's floor (Binance, Bybit)
+    # every position of the account by one share, a multiple of portion_ppm, the smallest that
+    # brings the margin ratio below share_target_ppm (LIQ-SHARE-1; Paradex: 20%, below 90%)
+    ACCOUNT_SHARE = "account_share"
 
 
 class FeePolicy(Policy):
@@ -100,6 +103,9 @@ class FeePolicy(Policy):
     # the fill's insurance fund delta (LIQ-FEE-2): fee = min(floor(rate * |fill quote|), delta)
     # when positive, the fund pays at once when negative  (dYdX v4)
     PER_FILL = "per_fill"
+    # a share liquidation's penalty: the share of each market's liquidation_fee_ppm of its
+    # maintenance requirement (LIQ-SHARE-1; Paradex); goes with liquidation_size account_share
+    MAINTENANCE_SHARE = "maintenance_share"
 
 
 class BadDebtPolicy(Policy):
@@ -151,6 +157,9 @@ class Profile:
     liquidation_size: str = LiquidationSize.FULL
     portion_ppm: int = PPM
     portion_threshold_quote: int = 0
+    #: account_share: the margin ratio (maintenance / equity, in ppm) a share must bring the
+    #: account strictly below (LIQ-SHARE-1; Paradex 90%)
+    share_target_ppm: int = PPM
     fee_policy: str = FeePolicy.RATE
     maintenance_basis: str = MaintenanceBasis.MARK  # LIQ-TIER-6
     backstop_ratio: tuple[int, int] | None = None  # (num, den): backstop when equity < num/den * MM
@@ -174,10 +183,10 @@ class Profile:
 
 
 #: each policy field of a Profile and the enum its value must be a member of
-_POLICIES: dict[str, type[Policy]] = {
+POLICY_FIELDS: dict[str, type[Policy]] = {
     "liquidation_size": LiquidationSize, "fee_policy": FeePolicy,
     "maintenance_basis": MaintenanceBasis, "bad_debt_policy": BadDebtPolicy,
-    "adl_price": AdlPrice, "display_rounding": DisplayRounding, "adl_ranking": AdlRanking,
+    "adl_ranking": AdlRanking, "adl_price": AdlPrice, "display_rounding": DisplayRounding,
 }
 
 
@@ -192,10 +201,16 @@ def validate_profile(profile: Profile) -> None:
     require_int(profile.quote_decimals, "quote_decimals")
     if not 0 <= profile.quote_decimals <= 18:
         raise MalformedState("quote_decimals must be in 0..18")
-    for name, policy in _POLICIES.items():
+    for name, policy in POLICY_FIELDS.items():
         _require_member(getattr(profile, name), name, policy)
     if not 0 < require_int(profile.portion_ppm, "portion_ppm") <= PPM:
         raise MalformedState("portion_ppm must be in 1..1_000_000")
+    if not 0 < require_int(profile.share_target_ppm, "share_target_ppm") <= PPM:
+        raise MalformedState("share_target_ppm must be in 1..1_000_000")
+    share = profile.liquidation_size == LiquidationSize.ACCOUNT_SHARE
+    if share != (profile.fee_policy == FeePolicy.MAINTENANCE_SHARE):
+        raise MalformedState("liquidation_size account_share and fee_policy maintenance_share "
+                             "go together (LIQ-SHARE-1)")
     if profile.backstop_ratio is not None:
         ratio = profile.backstop_ratio
         if not (isinstance(ratio, tuple) and len(ratio) == 2

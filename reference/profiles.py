@@ -472,11 +472,68 @@ HYPERLIQUID = Profile(
 )
 
 
+# -- Paradex -------------------------------------------------------------------------------------
+
+#: the docs' source repository at the commit read (its pages are docs.paradex.trade's)
+_PARADEX_DOCS = ("https://github.com/tradeparadex/paradex-docs/blob/"
+                 "9b82a75a0353dc3769504508207844d1e5a89d3e/fern/pages")
+
+
+def paradex_market(market_id: str, base_decimals: int, price_decimals: int, base_imf: str,
+                   mmf_factor: str, liquidation_fee: str) -> Market:
+    """A Paradex perpetual: one bracket, the initial fraction its Base IMF and the maintenance
+    fraction ``MMF factor x IMF`` (exact: 50% of 2% is 1%). The IMF factor and shift that once
+    raised the IMF with size are 0 on every market today."""
+    imf = percent_ppm(base_imf)
+    mmf = imf * percent_ppm(mmf_factor)
+    if mmf % PPM:
+        raise MalformedState(f"{market_id}: MMF {base_imf} x {mmf_factor} is not a whole ppm")
+    return _market(market_id, base_decimals, price_decimals, (Tier(0, mmf // PPM, 0, imf, 0),),
+                   liquidation_fee)
+
+
+PARADEX = Profile(
+    name="paradex",
+    quote_decimals=QUOTE_DECIMALS,
+    quote_asset="USDC",
+    markets=_markets(
+        # "The Liquidation Fee is set to 70%": the penalty's share of maintenance (LIQ-SHARE-1)
+        paradex_market("BTC-USD-PERP", 5, 1, "2%", "50%", "70%"),
+        paradex_market("ETH-USD-PERP", 4, 2, "2%", "50%", "70%"),
+    ),
+    # "All positions are reduced by the same fraction called Liquidation Share ... pre-calculated
+    # such that the Margin Ratio is reduced below 90% ... a multiple of 20%."
+    liquidation_size=LiquidationSize.ACCOUNT_SHARE,
+    portion_ppm=200_000,
+    share_target_ppm=900_000,
+    # "Liquidation Penalty = Liquidation Share * Liquidation Fee * MMR"
+    fee_policy=FeePolicy.MAINTENANCE_SHARE,
+    # "No ADL ... Socialized loss": Paradex charges the loss on withdrawals while the fund is
+    # short; the model charges it at once to the other side (LIQ-SOCIAL-2)
+    bad_debt_policy=BadDebtPolicy.SOCIALIZE,
+    adl_ranking=AdlRanking.PNL_LEVERAGE,
+    adl_price=AdlPrice.MARK,
+    description=("Paradex: cross margin with MMF = 50% of the IMF, every position of a "
+                 "liquidatable account reduced by the smallest multiple of 20% that brings its "
+                 "margin ratio below 90%, taken by the insurance fund at the mark with a penalty "
+                 "of 70% of the maintenance requirement per whole share; no ADL, losses "
+                 "socialized."),
+    sources=(
+        f"{_PARADEX_DOCS}/risk-system/liquidations.mdx",
+        f"{_PARADEX_DOCS}/risk-system/cross-margin-requirement.mdx",
+        f"{_PARADEX_DOCS}/instruments-guide/futures/tier-1/btc-usd-perp.mdx",
+        f"{_PARADEX_DOCS}/instruments-guide/futures/tier-1/eth-usd-perp.mdx",
+        f"{_PARADEX_DOCS}/risk-system/socialized-losses.mdx",
+        f"{_PARADEX_DOCS}/what-is-paradex.mdx",
+    ),
+)
+
+
 # -- look-up and display -------------------------------------------------------------------------
 
 #: every named profile, by name
 PROFILES: Mapping[str, Profile] = MappingProxyType({
-    p.name: p for p in (BINANCE_USDM, BITMEX, BYBIT, DYDX_V4, HYPERLIQUID)
+    p.name: p for p in (BINANCE_USDM, BITMEX, BYBIT, DYDX_V4, HYPERLIQUID, PARADEX)
 })
 
 
@@ -553,6 +610,11 @@ def profile_summary(profile: Profile) -> dict:
                     if profile.liquidation_size == LiquidationSize.PORTION else None),
         "portion_above_notional": _quote(profile.portion_threshold_quote, profile)
         if profile.liquidation_size == LiquidationSize.PORTION else None,
+        "share_step": (_percent(profile.portion_ppm)
+                       if profile.liquidation_size == LiquidationSize.ACCOUNT_SHARE else None),
+        "share_target_margin_ratio": (_percent(profile.share_target_ppm)
+                                      if profile.liquidation_size == LiquidationSize.ACCOUNT_SHARE
+                                      else None),
         "fee_policy": profile.fee_policy,
         "maintenance_basis": profile.maintenance_basis,
         "backstop_below": None if profile.backstop_ratio is None
@@ -580,8 +642,8 @@ def profile_summary(profile: Profile) -> dict:
 
 __all__ = [
     "BINANCE_USDM", "BITMEX", "BYBIT", "DYDX_LIQUIDITY_TIERS", "DYDX_V4", "HYPERLIQUID",
-    "PROFILES", "QUOTE_DECIMALS", "continuity_deductions", "dydx_maintenance_margin_ppm",
-    "dydx_market", "dydx_tier", "get_profile", "hyperliquid_market", "hyperliquid_rate_scale",
-    "hyperliquid_tiers", "percent_ppm", "profile_summary", "quote_amount", "tier_deduction_text",
-    "tier_rate_text", "venue_tiers",
+    "PARADEX", "PROFILES", "QUOTE_DECIMALS", "continuity_deductions",
+    "dydx_maintenance_margin_ppm", "dydx_market", "dydx_tier", "get_profile", "hyperliquid_market",
+    "hyperliquid_rate_scale", "hyperliquid_tiers", "paradex_market", "percent_ppm",
+    "profile_summary", "quote_amount", "tier_deduction_text", "tier_rate_text", "venue_tiers",
 ]

@@ -111,7 +111,7 @@ def provenance_of(profile: Profile) -> tuple[Provenance, ...]:
 #
 # (parameter, basis, source numbers, read, note). 2026-11-24 is the day the five profiles were
 # read from their sources; 2026-12-04 the day the maintenance basis (LIQ-TIER-6) and dYdX's
-# per-fill fee (LIQ-FEE-2) were read.
+# per-fill fee (LIQ-FEE-2) were read; 2026-12-06 the day Paradex was.
 
 _UNITS = "the model's lot and tick, chosen so every published example is expressible"
 _QUOTE = "6 decimals: the model's quantum, 1e-6 of the quote asset"
@@ -308,9 +308,47 @@ _HYPERLIQUID: list[_Row] = [
      "mark: \"closed at the previous mark price\" (older docs: the oracle price)"),
 ]
 
+_PARADEX_UNITS = ("the venue's order size increment ({}) and price tick ({}); the fee "
+                  "provision Paradex adds to maintenance (taker fee x position value) is not "
+                  "modelled")
+_PARADEX: list[_Row] = [
+    ("quote", "model", (), "2026-12-06", "USDC; " + _QUOTE),
+    ("display_rounding", "model", (), "2026-12-06", _NO_MODE),
+    ("BTC-USD-PERP.units", "published", (3,), "2026-12-06",
+     _PARADEX_UNITS.format("0.00001 BTC", "0.1 USD")),
+    ("BTC-USD-PERP.tiers", "derived", (3, 2), "2026-12-06",
+     "Base IMF 2% and MMF factor 50%: initial 2%, maintenance 1% (\"Net MMR is half of the Net "
+     "IMR\"); one bracket, the IMF factor and shift being 0 (removed 2025-03-20)"),
+    ("BTC-USD-PERP.liquidation_fee", "published", (1,), "2026-12-06",
+     "70% of maintenance per whole share: \"The Liquidation Fee is set to 70%\" (the page's "
+     "worked table is computed at 50%)"),
+    *_absent_market("BTC-USD-PERP", "2026-12-06"),
+    ("ETH-USD-PERP.units", "published", (4,), "2026-12-06",
+     _PARADEX_UNITS.format("0.0001 ETH", "0.01 USD")),
+    ("ETH-USD-PERP.tiers", "derived", (4, 2), "2026-12-06", "as BTC-USD-PERP: 2% and 1%"),
+    ("ETH-USD-PERP.liquidation_fee", "published", (1,), "2026-12-06", "70%, as BTC-USD-PERP"),
+    *_absent_market("ETH-USD-PERP", "2026-12-06"),
+    ("liquidation_size", "published", (1,), "2026-12-06",
+     "account_share: every position by the smallest multiple of 20% after which the margin "
+     "ratio (maintenance / account value) is below 90%; the insurance fund takes the shares "
+     "(at the mark: the example's account value changes by the penalty alone)"),
+    ("fee_policy", "published", (1,), "2026-12-06",
+     "maintenance_share: \"Liquidation Penalty = Liquidation Share * Liquidation Fee * MMR\"; "
+     "capped by the account value, which the page leaves unstated"),
+    ("maintenance_basis", "published", (2,), "2026-12-06",
+     "mark: the requirement on the position value at the mark"),
+    ("backstop_ratio", "absent", (), "2026-12-06",
+     "no backstop threshold: every liquidation is the share takeover"),
+    ("bad_debt_policy", "assumption", (5, 6), "2026-12-06",
+     "socialize: \"No ADL\"; Paradex charges the loss as a haircut on withdrawals while its "
+     "fund is short, the model charges it at once to the other side's holders (LIQ-SOCIAL-2)"),
+    ("adl_ranking", "absent", (), "2026-12-06", "no auto-deleveraging: the ranking is unused"),
+    ("adl_price", "absent", (), "2026-12-06", "no auto-deleveraging: the price is unused"),
+]
+
 _RECORDS: Mapping[str, list[_Row]] = MappingProxyType({
     "binance_usdm": _BINANCE, "bybit": _BYBIT, "bitmex": _BITMEX, "dydx_v4": _DYDX,
-    "hyperliquid": _HYPERLIQUID,
+    "hyperliquid": _HYPERLIQUID, "paradex": _PARADEX,
 })
 
 __all__ = ["BASES", "MARKET_PARAMETERS", "PROFILE_PARAMETERS", "Provenance", "is_recorded",

@@ -41,7 +41,8 @@ from liqspec.reference.margin import (account_initial_margin_quote,
 from liqspec.reference.marks import set_mark
 from liqspec.reference.prices import (Threshold, bankruptcy_price, display_price, liquidation_price,
                                       round_toward_venue)
-from liqspec.reference.profile import Market, Profile
+from liqspec.reference.profile import LiquidationSize, Market, Profile
+from liqspec.reference.share_liquidation import liquidation_share
 from liqspec.reference.state import TRADER, Account, State
 from liqspec.reference.units import from_units
 
@@ -88,6 +89,7 @@ RULES_ACCOUNT_INITIAL = rules_of(account_initial_margin_quote)
 RULES_FREE = rules_of(free_collateral_quote)
 RULES_TRIGGER = rules_of(is_liquidatable)
 RULES_BACKSTOP = rules_of(is_below_backstop)
+RULES_SHARE = rules_of(liquidation_share)
 RULES_LIQUIDATION_PRICE = rules_of(liquidation_price, round_toward_venue)
 RULES_BANKRUPTCY_PRICE = rules_of(bankruptcy_price, round_toward_venue)
 RULES_BANKRUPT = rules_of(equity_quote, bankruptcy_price)
@@ -325,6 +327,14 @@ def explain_account(state: State, account: Account, *, description: str = "") ->
         report["backstop_threshold"] = _quote(div_ceil(num * maintenance, den), quote_decimals,
                                               RULES_BACKSTOP)
         report["backstop_threshold"]["ratio"] = [num, den]
+    if (profile.liquidation_size == LiquidationSize.ACCOUNT_SHARE and account.role == TRADER
+            and is_liquidatable(account, state)):
+        plan = liquidation_share(account, state)
+        record = _quote(plan.penalty_quote, quote_decimals, RULES_SHARE)
+        record.update(share_ppm=plan.share_ppm, human_share=_quote_human(plan.share_ppm, 4) + "%",
+                      maintenance_after=plan.maintenance_after_quote,
+                      equity_after=plan.equity_after_quote)
+        report["liquidation_share"] = record
     return report
 
 
@@ -426,6 +436,13 @@ def render_text(report: dict) -> str:
         row("free collateral", account["free_collateral"], asset, "equity - initial margin")
         row("margin ratio", account["margin_ratio"], "",
             "maintenance / equity; liquidatable above 100%")
+        if "liquidation_share" in account:
+            share = account["liquidation_share"]
+            row("liquidation share", share, asset,
+                f"penalty of a {share['human_share']} share of every position, taken by the "
+                f"fund at the marks; after it maintenance "
+                f"{_quote_human(share['maintenance_after'], venue['quote_decimals'])} / equity "
+                f"{_quote_human(share['equity_after'], venue['quote_decimals'])}")
         if "backstop_threshold" in account:
             num, den = account["backstop_threshold"]["ratio"]
             row("backstop threshold", account["backstop_threshold"], asset,

@@ -9,7 +9,8 @@ A complete example, every key shown (optional keys carry their default)::
     insurance_fund = "1000000"           # optional, "0": the fund at the start, in quote units
     book_account = "book"                # optional, "book": the order book's liquidity account
     backstop_vault = "vault"             # optional: a backstop vault (role backstop, unfunded);
-                                         # only for a profile with a backstop ratio (hyperliquid)
+                                         # only for a profile with a backstop ratio (hyperliquid),
+                                         # required where it takes shares (paradex, LIQ-SHARE-2)
 
     [mark]                               # optional: how liquidation fills move the mark
     rule = "index_band"                  # "index_band" (default) or "last_fill"
@@ -103,7 +104,7 @@ from liqspec.reference.book import BookShape
 from liqspec.reference.cascade import CascadeConfig, PricePath, shock_path
 from liqspec.reference.marks import MarkKind, MarkRule
 from liqspec.reference.errors import ResultCode
-from liqspec.reference.profile import Profile
+from liqspec.reference.profile import LiquidationSize, Profile
 from liqspec.reference.profiles import PROFILES, get_profile
 from liqspec.reference.state import HOLDERS, State
 # The JSON state loader's building blocks: one definition of a checked table and of an exact
@@ -491,13 +492,18 @@ def scenario_parts(document: dict) -> ScenarioParts:
     fund = _amount(top.get("insurance_fund", 0), profile.quote_decimals, "insurance_fund")
     book_account = _name(top.get("book_account", "book"), "book_account")
     vault = None
+    by_share = profile.liquidation_size == LiquidationSize.ACCOUNT_SHARE
     if "backstop_vault" in top:
         vault = _name(top["backstop_vault"], "backstop_vault")
-        if profile.backstop_ratio is None:
+        if profile.backstop_ratio is None and not by_share:
             raise ScenarioError("backstop_vault", f"profile {profile.name} has no backstop "
                                                   f"ratio, so a backstop vault is never used")
         if vault == book_account:
             raise ScenarioError("backstop_vault", f"{vault!r} is already the book account")
+    elif by_share:
+        raise ScenarioError("backstop_vault", f"profile {profile.name} liquidates by account "
+                                              "share: name the backstop_vault that takes the "
+                                              "shares (LIQ-SHARE-2)")
     mark_rule = _mark_rule(top.get("mark", {}), "mark")
     price_path = _price_path(top["path"], profile, start, "path")
 

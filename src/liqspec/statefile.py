@@ -46,8 +46,11 @@ Keys and units
   ``accounts`` (required, a list), ``insurance_fund`` (quote, default 0), ``description``.
 * ``venue``: ``name``, ``quote_decimals`` and ``markets`` are required; optional policies are
   ``quote_asset`` (display name, default ``"quote"``), ``liquidation_size`` (``full``, ``portion``,
-  ``tier_step``), ``portion_rate`` (a fraction such as ``"0.2"``), ``portion_threshold`` (quote),
-  ``fee_policy`` (``rate``, ``all_surplus``, ``per_fill``), ``maintenance_basis`` (``mark``,
+  ``tier_step``, ``account_share``), ``portion_rate`` (a fraction such as ``"0.2"``; the share
+  step under ``account_share``), ``portion_threshold`` (quote), ``share_target_ratio`` (the
+  margin ratio a share must bring the account below, a fraction such as ``"0.9"``),
+  ``fee_policy`` (``rate``, ``all_surplus``, ``per_fill``, ``maintenance_share``, which goes with
+  ``account_share``), ``maintenance_basis`` (``mark``,
   ``entry``: an isolated position's maintenance on its entry value, LIQ-TIER-6), ``backstop_ratio``
   (``[num, den]``),
   ``bad_debt_policy`` (``adl``, ``socialize``), ``adl_ranking``, ``adl_price`` (``bankruptcy``,
@@ -606,7 +609,8 @@ def _market(market_id: str, value: object, quote_decimals: int, path: str) -> Ma
 
 
 _VENUE_POLICIES = ("quote_asset", "liquidation_size", "portion_rate", "portion_threshold",
-                   "fee_policy", "maintenance_basis", "backstop_ratio", "bad_debt_policy",
+                   "share_target_ratio", "fee_policy", "maintenance_basis", "backstop_ratio",
+                   "bad_debt_policy",
                    "adl_ranking", "adl_price", "adl_seed", "description", "sources")
 
 
@@ -637,6 +641,10 @@ def _venue(value: object, path: str) -> tuple[Profile, str]:
     if "portion_threshold" in obj:
         fields["portion_threshold_quote"] = field_quote(obj["portion_threshold"], quote_decimals,
                                                    p("portion_threshold"))
+    if "share_target_ratio" in obj:
+        fields["share_target_ppm"] = _rate_ppm(obj["share_target_ratio"], p("share_target_ratio"))
+        if fields["share_target_ppm"] == 0:
+            raise _fail(p("share_target_ratio"), "must be above 0")
     if "fee_policy" in obj:
         fields["fee_policy"] = _choice(obj["fee_policy"], p("fee_policy"),
                                        tuple(FeePolicy))

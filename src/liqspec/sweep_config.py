@@ -93,7 +93,8 @@ from typing import Any, TypeVar
 
 from liqspec.reference.arithmetic import INT64_MAX, PPM, div_ceil
 from liqspec.reference.errors import LiqspecError, ResultCode
-from liqspec.reference.profile import AdlPrice, AdlRanking, BadDebtPolicy, Profile, Tier
+from liqspec.reference.profile import (AdlPrice, AdlRanking, BadDebtPolicy, LiquidationSize,
+                                      Profile, Tier)
 from liqspec.reference.profiles import PROFILES
 from liqspec.reference.state import INSURANCE_FUND
 from liqspec.scenario import (PPM_DECIMALS, Scenario, ScenarioError, default_text,
@@ -653,6 +654,7 @@ def apply_scenario_overrides(document: Mapping, overrides: tuple[Override, ...],
     values = {o.name: o.value for o in overrides if PARAMETERS[o.name].target in targets}
     if "profile" in values:
         _rename_markets(doc, str(values["profile"]))
+        _vault_for(doc, PROFILES[str(values["profile"])])
     if "insurance_fund" in values:
         doc["insurance_fund"] = values["insurance_fund"]
     for name, key in _BOOK_KEYS.items():
@@ -673,6 +675,16 @@ def apply_scenario_overrides(document: Mapping, overrides: tuple[Override, ...],
             mark.pop("band", None)  # a band is meaningless under last_fill: ignored there
         doc["mark"] = mark
     return doc
+
+
+def _vault_for(doc: dict, profile: Profile) -> None:
+    """A venue that hands accounts to a vault gets one: a profile liquidating by account share
+    needs it (LIQ-SHARE-2), one with a backstop ratio keeps the scenario's choice, any other
+    takes none."""
+    if profile.liquidation_size == LiquidationSize.ACCOUNT_SHARE:
+        doc.setdefault("backstop_vault", "vault")
+    elif profile.backstop_ratio is None:
+        doc.pop("backstop_vault", None)
 
 
 def _rename_markets(doc: dict, profile_name: str) -> None:
