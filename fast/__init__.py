@@ -36,7 +36,8 @@ from . import _engine, _kernels  # noqa: F401
 from .cascade import ArrayCascadeResult, arrays_of, cascade_arrays, run_cascade
 from .operations import (OPERATIONS, apply_funding, backstop_liquidate, deleverage, deposit,
                          fund_insurance, liquidate, market_liquidate, open_account, replace_book,
-                         set_leverage, set_mark, socialize_loss, trade, withdraw)
+                         set_leverage, set_mark, share_liquidate, socialize_loss, trade,
+                         withdraw)
 from .pack import MarketTables, StateArrays, pack_accounts, pack_profile, pack_state, tables_for
 from .queries import (QUERIES, adl_allocation, adl_receive_quote, initial_requirement,
                       liquidation_fee, liquidation_size_lots, maintenance_requirement)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from liqspec.reference.cascade import (CascadeConfig, CascadeResult, Event, StepRecord, Summary,
-                                       _check_config)
+                                       _check_config, check_share_vault)
 from liqspec.reference.marks import MarkKind
 from liqspec.reference.errors import MalformedState, ResultCode, UnknownAccount
 from liqspec.reference.validation import valid_price
@@ -322,6 +322,7 @@ def cascade_arrays(profile, marks, account_ids, quote, lots, config: CascadeConf
             _engine.ROLES[BACKSTOP]:
         raise MalformedState(f"backstop vault {config.backstop_vault!r} must have the backstop "
                              f"role")
+    check_share_vault(profile, config.backstop_vault)
     holder_values = holder_balances(holders or {})
     for market_id in marks:
         valid_price(int64_scalar(marks[market_id], f"mark of {market_id}"), f"mark of {market_id}")

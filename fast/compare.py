@@ -44,9 +44,9 @@ NAMES = ("equity_quote", "account_maintenance_margin_quote", "account_initial_ma
          "bankruptcy_price", "liquidation_price", "funding_owed")
 
 #: state-changing operations (LIQ-DEPOSIT-1, LIQ-WITHDRAW-1/2, LIQ-TRADE-1/2, LIQ-MARK-1,
-#: LIQ-ACCOUNT-1, LIQ-BOOK-1, LIQ-EXEC-2, LIQ-BOOK-2, LIQ-BACKSTOP-1, LIQ-ADL-1/3, LIQ-SOCIAL-2,
-#: LIQ-FUNDING-1/2, LIQ-INSURANCE-2, LIQ-LEVERAGE-4): same signatures, receipts, errors and
-#: resulting states
+#: LIQ-ACCOUNT-1, LIQ-BOOK-1, LIQ-EXEC-2, LIQ-BOOK-2, LIQ-BACKSTOP-1, LIQ-SHARE-2, LIQ-ADL-1/3,
+#: LIQ-SOCIAL-2, LIQ-FUNDING-1/2, LIQ-INSURANCE-2, LIQ-LEVERAGE-4): same signatures, receipts,
+#: errors and resulting states
 OPERATIONS = fast_operations.OPERATIONS
 
 #: the reference's operations that its package does not export by name

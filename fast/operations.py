@@ -32,6 +32,7 @@ from liqspec.reference.leverage import check_set_leverage, valid_leverage
 from liqspec.reference.liquidation import check_backstop_liquidate, check_liquidate
 from liqspec.reference.marks import check_set_mark
 from liqspec.reference.receipts import Receipt
+from liqspec.reference.share_liquidation import check_share_liquidate
 from liqspec.reference.socialization import check_socialize_loss
 from liqspec.reference.state import HOLDERS, TRADER, Account, Book, State
 from liqspec.reference.trading import check_trade
@@ -42,8 +43,8 @@ from .pack import EngineArrays, holder_balances, pack_marks, pack_rows, tables_f
 
 #: the operations, by their reference names
 OPERATIONS = ("deposit", "withdraw", "trade", "set_mark", "open_account", "replace_book",
-              "liquidate", "market_liquidate", "backstop_liquidate", "deleverage",
-              "socialize_loss", "apply_funding", "fund_insurance", "set_leverage")
+              "liquidate", "market_liquidate", "backstop_liquidate", "share_liquidate",
+              "deleverage", "socialize_loss", "apply_funding", "fund_insurance", "set_leverage")
 
 __all__ = [*OPERATIONS, "_engine_for", "OPERATIONS"]
 
@@ -66,6 +67,7 @@ def policies_of(profile) -> dict[str, int]:
         "portion_ppm": profile.portion_ppm,
         # only ever compared with a notional in 0..2^63-1: clamping keeps every comparison
         "portion_threshold": _clamp64(profile.portion_threshold_quote),
+        "share_target_ppm": profile.share_target_ppm,
         "adl_seed": profile.adl_seed & _MASK64,  # SplitMix64 reads the low 64 bits only
         "one_unit": 10**profile.quote_decimals,
     }
@@ -355,6 +357,12 @@ def backstop_liquidate(state: State, account_id: str, vault_id: str) -> Receipt:
     """LIQ-BACKSTOP-1 (reference: liquidation.backstop_liquidate)."""
     check_backstop_liquidate(state, account_id, vault_id)
     return _run(state, "backstop_liquidate", _row(state, account_id), _row(state, vault_id))
+
+
+def share_liquidate(state: State, account_id: str, vault_id: str) -> Receipt:
+    """LIQ-SHARE-2 (reference: share_liquidation.share_liquidate)."""
+    check_share_liquidate(state, account_id, vault_id)
+    return _run(state, "share_liquidate", _row(state, account_id), _row(state, vault_id))
 
 
 def deleverage(state: State, account_id: str, market_id: str) -> Receipt:

@@ -117,8 +117,9 @@ cdef int market_liquidate(Eng* e, Py_ssize_t i, Py_ssize_t k, MarketOut* out) no
         return C_UNKNOWN_ACCOUNT
     if e.role[book] != ROLE_LIQUIDITY:
         return C_NO_BOOK_LIQUIDITY
-    if size_lots(e, i, k, &size) != C_OK:
-        return C_OVERFLOW
+    code = size_lots(e, i, k, &size)  # OVERFLOW, or POLICY_FORBIDS under account_share
+    if code != C_OK:
+        return code
     code = plan_order(e, i, k, size, within_fund, e.scratch_c, &plan)
     if code != C_OK:
         return code
@@ -135,8 +136,9 @@ cdef int market_liquidate(Eng* e, Py_ssize_t i, Py_ssize_t k, MarketOut* out) no
             return C_OVERFLOW
         if not liq:
             break  # healthy again: the order stops (LIQ-INV-5)
-        if size_lots(e, i, k, &allowed) != C_OK:
-            return C_OVERFLOW
+        code = size_lots(e, i, k, &allowed)
+        if code != C_OK:
+            return code
         lots = e.scratch_c[j] if e.scratch_c[j] < allowed else allowed
         if lots <= 0:
             return C_INVALID_SIZE

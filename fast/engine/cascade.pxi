@@ -20,9 +20,9 @@ cdef enum:
     EV_UNRESOLVED = 9
     EV_FILL = 10
     EV_TRANSFER = 11
-    R_CASCADE_4 = 14
-    R_MARK_2 = 15
-    R_CASCADE_2 = 16
+    R_CASCADE_4 = 16
+    R_MARK_2 = 17
+    R_CASCADE_2 = 18
     DETAIL_NONE = 0
     DETAIL_COUNTERPARTY = 1
     DETAIL_TRANSFER = 2
@@ -82,7 +82,7 @@ cdef int record_receipt(Eng* e, int64_t subject, Py_ssize_t first) noexcept nogi
     for r in range(first, e.n_records):
         rec = &e.records[r]
         if rec.kind == K_FILL:
-            if rec.rule == R_EXEC_2:
+            if rec.rule == R_EXEC_2 or rec.rule == R_SHARE_2:
                 kind = EV_LIQUIDATION_FILL
             elif rec.rule == R_ADL_3:
                 kind = EV_ADL_FILL
@@ -104,7 +104,7 @@ cdef int record_receipt(Eng* e, int64_t subject, Py_ssize_t first) noexcept nogi
                 following = &e.records[r + 1]
                 if following.kind == K_FILL and following.rule == rec.rule:
                     continue  # the cash leg of the fill that follows
-            if rec.rule == R_FEE_1:
+            if rec.rule == R_FEE_1 or rec.rule == R_SHARE_1:
                 kind = EV_FEE
             elif rec.rule == R_INSURANCE_1:
                 kind = EV_INSURANCE_PAYOUT
@@ -340,45 +340,25 @@ cdef int processing_order(Eng* e, Py_ssize_t* count) noexcept nogil:
     return C_OK
 
 
-cdef int process_account(Eng* e, Py_ssize_t i, bint* progressed) noexcept nogil:
-    """LIQ-CASCADE-3: the backstop takes the account whole below its threshold; else market by
-    market in id order, orders against the book until healthy or refused, then ADL (``adl``);
-    a write-off is socialized at once on the other side (``socialize``)."""
+cdef int vault_may_take(const Eng* e, Py_ssize_t i, Py_ssize_t vault) noexcept nogil:
+    """LIQ-ACCOUNT-2 for a takeover: an isolated vault may take only its own market."""
+    cdef Py_ssize_t k
+    for k in range(e.n_markets):
+        if e.present[i * e.n_markets + k] and e.isolated[vault] != -1 and e.isolated[vault] != k:
+            return C_ISOLATED_MARKET_MISMATCH
+    return C_OK
+
+
+cdef int liquidate_by_book(Eng* e, Py_ssize_t i, Py_ssize_t n_cols,
+                           bint* progressed) noexcept nogil:
+    """LIQ-CASCADE-3's market by market: in id order (the cascade's order_cols), orders against
+    the book until healthy or refused, then ADL unless losses are socialized."""
     cdef Cas* c = e.cascade
-    cdef bint liq, below
-    cdef Py_ssize_t x, k, n_cols = 0, first
+    cdef bint liq
+    cdef Py_ssize_t x, k, first
     cdef int code
-    cdef liq_i128 taken, residual
     cdef MarketOut mo
     cdef AdlOut ao
-    cdef SocialOut so
-    progressed[0] = False
-    if liquidatable(e, i, &liq) != C_OK:
-        return C_OVERFLOW
-    if not liq:
-        return C_OK  # an earlier account's ADL may have reduced this one's position
-    if c.vault_row >= 0:
-        if below_backstop(e, i, &below) != C_OK:
-            return C_OVERFLOW
-        if below:
-            for x in range(e.n_markets):  # the vault may take every market the account holds
-                k = e.columns_by_market_id[x]
-                if e.present[i * e.n_markets + k] and e.isolated[c.vault_row] != -1 \
-                        and e.isolated[c.vault_row] != k:
-                    return C_ISOLATED_MARKET_MISMATCH
-            first = e.n_records
-            e.seq += 1
-            code = backstop_liquidate(e, i, c.vault_row, &taken)
-            if code != C_OK:
-                return code
-            progressed[0] = True
-            return record_receipt(e, i, first)
-    for x in range(e.n_markets):  # sorted(account.positions) and the sides, taken now
-        k = e.columns_by_market_id[x]
-        if e.present[i * e.n_markets + k]:
-            c.order_cols[n_cols] = k
-            c.sides[n_cols] = 1 if e.lots[i * e.n_markets + k] > 0 else -1
-            n_cols += 1
     for x in range(n_cols):
         k = c.order_cols[x]
         while e.lots[i * e.n_markets + k] != 0:
@@ -413,6 +393,65 @@ cdef int process_account(Eng* e, Py_ssize_t i, bint* progressed) noexcept nogil:
                     if record_receipt(e, i, first) != C_OK:
                         return C_OVERFLOW
                     progressed[0] = True
+    return C_OK
+
+
+cdef int process_account(Eng* e, Py_ssize_t i, bint* progressed) noexcept nogil:
+    """LIQ-CASCADE-3: the backstop takes the account whole below its threshold; under
+    account_share the vault takes one share of every position (LIQ-SHARE-2); else market by
+    market (:func:`liquidate_by_book`); a write-off is socialized at once on the other side
+    (``socialize``)."""
+    cdef Cas* c = e.cascade
+    cdef bint liq, below
+    cdef Py_ssize_t x, k, n_cols = 0, first
+    cdef int code
+    cdef liq_i128 taken, residual
+    cdef SocialOut so
+    cdef ShareOut sho
+    progressed[0] = False
+    if liquidatable(e, i, &liq) != C_OK:
+        return C_OVERFLOW
+    if not liq:
+        return C_OK  # an earlier account's ADL may have reduced this one's position
+    if c.vault_row >= 0:
+        if below_backstop(e, i, &below) != C_OK:
+            return C_OVERFLOW
+        if below:
+            code = vault_may_take(e, i, c.vault_row)
+            if code != C_OK:
+                return code
+            first = e.n_records
+            e.seq += 1
+            code = backstop_liquidate(e, i, c.vault_row, &taken)
+            if code != C_OK:
+                return code
+            progressed[0] = True
+            return record_receipt(e, i, first)
+    for x in range(e.n_markets):  # sorted(account.positions) and the sides, taken now
+        k = e.columns_by_market_id[x]
+        if e.present[i * e.n_markets + k]:
+            c.order_cols[n_cols] = k
+            c.sides[n_cols] = 1 if e.lots[i * e.n_markets + k] > 0 else -1
+            n_cols += 1
+    if e.size_policy == SIZE_ACCOUNT_SHARE:
+        if c.vault_row < 0:
+            return C_POLICY_FORBIDS  # cascade_setup's caller checks first (check_share_vault)
+        code = vault_may_take(e, i, c.vault_row)
+        if code != C_OK:
+            return code
+        first = e.n_records
+        e.seq += 1
+        code = share_liquidate(e, i, c.vault_row, &sho)
+        if code != C_OK:
+            return code
+        code = record_receipt(e, i, first)
+        if code != C_OK:
+            return code
+        progressed[0] = True
+    else:
+        code = liquidate_by_book(e, i, n_cols, progressed)
+        if code != C_OK:
+            return code
     if e.bad_debt_policy == BAD_DEBT_SOCIALIZE:
         for x in range(n_cols):
             if e.holders[3] >= 0:

@@ -1,13 +1,16 @@
 # reference/liquidation.py: the size and fee of a liquidation step, the step itself and the
-# backstop (LIQ-EXEC-*, LIQ-FEE-1, LIQ-INSURANCE-1, LIQ-BACKSTOP-1).
+# backstop (LIQ-EXEC-*, LIQ-FEE-1, LIQ-INSURANCE-1, LIQ-BACKSTOP-1); and
+# reference/share_liquidation.py: liquidation by account share (LIQ-SHARE-1, LIQ-SHARE-2).
 # Included by fast/_engine.pyx (one extension, one module namespace).
 
 # -- liquidation (LIQ-EXEC-*, LIQ-FEE-1) ---------------------------------------------------------
 
 cdef int size_lots(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t* out) noexcept nogil:
-    """LIQ-EXEC-1: how many lots one step may close."""
+    """LIQ-EXEC-1: how many lots one step may close (under account_share, none: LIQ-SHARE-2)."""
     cdef int64_t position = e.lots[i * e.n_markets + k], v, lots
     cdef liq_i128 floor_quote, keep, c, above
+    if e.size_policy == SIZE_ACCOUNT_SHARE:
+        return C_POLICY_FORBIDS
     lots = position if position > 0 else -position
     if position == INT64_MIN:
         return C_OVERFLOW  # |INT64_MIN| is no int64 (and its value cannot be either)
@@ -77,6 +80,8 @@ cdef int fee_quote(const Eng* e, Py_ssize_t k, int64_t side, int64_t lots, int64
     cdef int direction
     if e.fee_policy == FEE_PER_FILL:
         return C_POLICY_FORBIDS  # its fee is the fill's insurance fund delta (LIQ-FEE-2)
+    if e.fee_policy == FEE_MAINTENANCE_SHARE:
+        return C_POLICY_FORBIDS  # its penalty is the account's (LIQ-SHARE-1)
     if e.fee_policy == FEE_ALL_SURPLUS:
         if liq_mul128(<liq_i128>side * lots, scale, &factor) and liq_mul128(factor, gap, &numerator):
             wanted = ceil_div(numerator, den)
@@ -162,8 +167,9 @@ cdef int liquidate_step(Eng* e, Py_ssize_t i, Py_ssize_t k, Py_ssize_t cp, int64
     code = liquidatable_position(e, i, k, &position)
     if code != C_OK:
         return code
-    if size_lots(e, i, k, &allowed) != C_OK:
-        return C_OVERFLOW
+    code = size_lots(e, i, k, &allowed)  # OVERFLOW, or POLICY_FORBIDS under account_share
+    if code != C_OK:
+        return code
     size = allowed if lots_wanted < 0 else lots_wanted
     if size > allowed:
         return C_SIZE_EXCEEDS_POLICY
@@ -273,3 +279,117 @@ cdef int backstop_liquidate(Eng* e, Py_ssize_t i, Py_ssize_t vault, liq_i128* ta
         code = C_OK
     taken[0] = remaining
     return code
+
+
+# -- liquidation by account share (LIQ-SHARE-1, LIQ-SHARE-2) -------------------------------------
+
+cdef struct ShareOut:
+    int64_t share_ppm
+    int64_t penalty_quote
+    bint settled
+    liq_i128 fund_paid
+    liq_i128 written_off
+
+
+cdef inline liq_i128 share_lots(int64_t lots, int64_t share_ppm) noexcept nogil:
+    """ceil(|lots| x share): a share closes at least its exact fraction."""
+    return ceil_div(iabs(<liq_i128>lots) * share_ppm, PPM)
+
+
+cdef int share_penalty(const Eng* e, Py_ssize_t i, int64_t share_ppm, int64_t equity,
+                       int64_t* out) noexcept nogil:
+    """LIQ-SHARE-1: min(ceil(share x sum_k(fee_k x MM_k) / 10^12), max(equity, 0)). Each term is
+    below 2^63 x 2^20, so the sum fits 128 bits for any market count an engine can hold; when the
+    product with the share does not, it is far above the cap, which is then the penalty."""
+    cdef Py_ssize_t k
+    cdef int64_t mm_quote
+    cdef liq_i128 fee_weighted_quote_ppm = 0, wanted, cap = equity if equity > 0 else 0
+    for k in range(e.n_markets):
+        if not e.present[i * e.n_markets + k]:
+            continue
+        if position_maint(e, i, k, e.lots[i * e.n_markets + k], &mm_quote) != C_OK:
+            return C_OVERFLOW
+        fee_weighted_quote_ppm += <liq_i128>mm_quote * e.liquidation_fee_ppm[k]
+    if liq_mul128(fee_weighted_quote_ppm, share_ppm, &wanted):
+        wanted = ceil_div(wanted, <liq_i128>PPM * PPM)
+        if wanted < cap:
+            cap = wanted
+    out[0] = <int64_t>cap
+    return C_OK
+
+
+cdef int share_plan(const Eng* e, Py_ssize_t i, int64_t* share_out,
+                    int64_t* penalty_out) noexcept nogil:
+    """LIQ-SHARE-1: the first share (portion_ppm, twice it, ... below 100%, then 100%) after
+    which the requirement of the lots kept is below share_target_ppm of equity less the
+    penalty."""
+    cdef Py_ssize_t k
+    cdef int64_t equity, penalty = 0, mm_quote, lots, share = 0
+    cdef liq_i128 kept_mm_quote, closed
+    if equity_of(e, i, &equity) != C_OK:
+        return C_OVERFLOW
+    while share < PPM:
+        share = share + e.portion_ppm if share + e.portion_ppm < PPM else PPM
+        kept_mm_quote = 0
+        for k in range(e.n_markets):
+            if not e.present[i * e.n_markets + k]:
+                continue
+            lots = e.lots[i * e.n_markets + k]
+            closed = share_lots(lots, share)
+            if position_maint(e, i, k, <int64_t>(lots - closed if lots > 0 else lots + closed),
+                              &mm_quote) != C_OK:
+                return C_OVERFLOW
+            kept_mm_quote += mm_quote
+        if not liq_fits_i64(kept_mm_quote):
+            return C_OVERFLOW
+        if share_penalty(e, i, share, equity, &penalty) != C_OK:
+            return C_OVERFLOW
+        if kept_mm_quote * PPM < <liq_i128>e.share_target_ppm * (<liq_i128>equity - penalty):
+            break
+    share_out[0] = share
+    penalty_out[0] = penalty
+    return C_OK
+
+
+cdef int share_liquidate(Eng* e, Py_ssize_t i, Py_ssize_t vault, ShareOut* out) noexcept nogil:
+    """LIQ-SHARE-2, after the adapter's checks (accounts, roles, policy, the vault's isolation):
+    the trigger, then the vault takes the share of every position at the mark, in market-id
+    order; the penalty to the insurance fund; a flat account in deficit settled."""
+    cdef bint liq
+    cdef Py_ssize_t c, k
+    cdef int64_t lots, amount_quote, mark
+    cdef liq_i128 closed_lots
+    cdef int code
+    if liquidatable(e, i, &liq) != C_OK:
+        return C_OVERFLOW
+    if not liq:
+        return C_NOT_LIQUIDATABLE
+    if share_plan(e, i, &out.share_ppm, &out.penalty_quote) != C_OK:
+        return C_OVERFLOW
+    for c in range(e.n_markets):
+        k = e.columns_by_market_id[c]
+        if not e.present[i * e.n_markets + k]:
+            continue
+        lots = e.lots[i * e.n_markets + k]
+        mark = e.marks[k]
+        closed_lots = share_lots(lots, out.share_ppm)  # at most |lots|: 2^63 for INT64_MIN
+        if not liq_fits_i64(closed_lots) or value_of(e, <int64_t>closed_lots, k, mark,
+                                                       &amount_quote) != C_OK:
+            return C_OVERFLOW  # the reference's checked() on the fill's lots or cash
+        if lots > 0:
+            code = do_fill(e, k, vault, i, <int64_t>closed_lots, amount_quote, mark, True,
+                           R_SHARE_2)
+        else:
+            code = do_fill(e, k, i, vault, <int64_t>closed_lots, amount_quote, mark, True,
+                           R_SHARE_2)
+        if code != C_OK:
+            return code
+    if out.penalty_quote > 0 and transfer(e, i, H_INSURANCE_FUND, out.penalty_quote,
+                                          R_SHARE_1) != C_OK:
+        return C_OVERFLOW
+    out.settled = False
+    if is_flat(e, i) and e.quote[i] < 0:
+        out.settled = True
+        if settle_deficit(e, i, &out.fund_paid, &out.written_off) != C_OK:
+            return C_OVERFLOW
+    return C_OK

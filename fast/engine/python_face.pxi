@@ -18,12 +18,14 @@ cdef union Out:
     MarketOut market
     AdlOut adl
     SocialOut social
+    ShareOut share
     liq_i128 quote
     int64_t lots
 
 
 cdef enum:
-    OUT_NONE, OUT_LIQ, OUT_MARKET, OUT_TAKEN, OUT_ADL, OUT_SOCIAL, OUT_RESIDUAL, OUT_NOTIONAL
+    OUT_NONE, OUT_LIQ, OUT_MARKET, OUT_TAKEN, OUT_ADL, OUT_SOCIAL, OUT_RESIDUAL, OUT_NOTIONAL,
+    OUT_SHARE
 
 
 cdef inline void add_settlement(dict amounts, bint settled, liq_i128 paid, liq_i128 written):
@@ -60,6 +62,10 @@ cdef object receipt(int code, int kind, const Out* out):
     if kind == OUT_SOCIAL:
         return code, {"loss": py_i128(out.social.loss), "charged": py_i128(out.social.charged),
                       "residual": py_i128(out.social.charged - out.social.loss)}
+    if kind == OUT_SHARE:
+        amounts = {"share_ppm": out.share.share_ppm, "fee": out.share.penalty_quote}
+        add_settlement(amounts, out.share.settled, out.share.fund_paid, out.share.written_off)
+        return code, amounts
     if kind == OUT_RESIDUAL:
         return code, {"residual": py_i128(out.quote)}
     return code, {"notional": out.lots}  # OUT_NOTIONAL
@@ -225,6 +231,7 @@ cdef class Engine:
         self.e.maintenance_basis = policies["maint_basis"]
         self.e.portion_ppm = policies["portion_ppm"]
         self.e.portion_threshold_quote = policies["portion_threshold"]
+        self.e.share_target_ppm = policies["share_target_ppm"]
         self.e.backstop_num = tables.backstop_num
         self.e.backstop_den = tables.backstop_den
         self.e.adl_seed = policies["adl_seed"]
@@ -323,6 +330,13 @@ cdef class Engine:
         with nogil:
             code = backstop_liquidate(&self.e, i, vault, &out.quote)
         return receipt(code, OUT_TAKEN, &out)
+
+    def share_liquidate(self, Py_ssize_t i, Py_ssize_t vault):
+        cdef Out out
+        cdef int code
+        with nogil:
+            code = share_liquidate(&self.e, i, vault, &out.share)
+        return receipt(code, OUT_SHARE, &out)
 
     def deleverage(self, Py_ssize_t i, Py_ssize_t k):
         cdef Out out

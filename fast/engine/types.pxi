@@ -71,7 +71,8 @@ cdef enum:
 # rule IDs of journal records, indexes into RULE_IDS
 RULE_IDS = ("LIQ-EXEC-2", "LIQ-FEE-1", "LIQ-INSURANCE-1", "LIQ-SOCIAL-1", "LIQ-BACKSTOP-1",
             "LIQ-ADL-3", "LIQ-SOCIAL-2", "LIQ-ROUND-3", "LIQ-FUNDING-1", "LIQ-FUNDING-2",
-            "LIQ-INSURANCE-2", "LIQ-DEPOSIT-1", "LIQ-WITHDRAW-1", "LIQ-TRADE-1")
+            "LIQ-INSURANCE-2", "LIQ-DEPOSIT-1", "LIQ-WITHDRAW-1", "LIQ-TRADE-1", "LIQ-SHARE-1",
+            "LIQ-SHARE-2")
 cdef enum:
     R_EXEC_2 = 0
     R_FEE_1 = 1
@@ -87,6 +88,8 @@ cdef enum:
     R_DEPOSIT_1 = 11
     R_WITHDRAW_1 = 12
     R_TRADE_1 = 13
+    R_SHARE_1 = 14
+    R_SHARE_2 = 15
 
 # account roles (anything else a hand-built state holds is ROLE_OTHER)
 cdef enum:
@@ -100,9 +103,11 @@ cdef enum:
     SIZE_FULL = 0
     SIZE_PORTION = 1
     SIZE_TIER_STEP = 2
+    SIZE_ACCOUNT_SHARE = 3
     FEE_RATE = 0
     FEE_ALL_SURPLUS = 1
     FEE_PER_FILL = 2
+    FEE_MAINTENANCE_SHARE = 3
     BAD_DEBT_ADL = 0
     BAD_DEBT_SOCIALIZE = 1
     RANK_PNL_LEVERAGE = 0
@@ -116,8 +121,10 @@ cdef enum:
     MAINT_AT_ENTRY = 1
 
 ROLES = {"trader": ROLE_TRADER, "backstop": ROLE_BACKSTOP, "liquidity": ROLE_LIQUIDITY}
-SIZE_POLICIES = {"full": SIZE_FULL, "portion": SIZE_PORTION, "tier_step": SIZE_TIER_STEP}
-FEE_POLICIES = {"rate": FEE_RATE, "all_surplus": FEE_ALL_SURPLUS, "per_fill": FEE_PER_FILL}
+SIZE_POLICIES = {"full": SIZE_FULL, "portion": SIZE_PORTION, "tier_step": SIZE_TIER_STEP,
+                 "account_share": SIZE_ACCOUNT_SHARE}
+FEE_POLICIES = {"rate": FEE_RATE, "all_surplus": FEE_ALL_SURPLUS, "per_fill": FEE_PER_FILL,
+                "maintenance_share": FEE_MAINTENANCE_SHARE}
 BAD_DEBT_POLICIES = {"adl": BAD_DEBT_ADL, "socialize": BAD_DEBT_SOCIALIZE}
 ADL_RANKINGS = {"pnl_leverage": RANK_PNL_LEVERAGE, "pnl_margin_ratio": RANK_PNL_MARGIN_RATIO,
                 "price_ratio_leverage": RANK_PRICE_RATIO_LEVERAGE, "seeded": RANK_SEEDED,
@@ -320,6 +327,7 @@ cdef struct Eng:
     int maintenance_basis                # LIQ-TIER-6
     int64_t portion_ppm
     int64_t portion_threshold_quote      # clamped to int64 (only compared with a notional)
+    int64_t share_target_ppm             # account_share: the margin ratio to fall below
     int64_t backstop_num
     int64_t backstop_den                 # 0: no backstop
     uint64_t adl_seed                    # the seed modulo 2^64 (SplitMix64 reads only those bits)
