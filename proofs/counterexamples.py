@@ -36,7 +36,7 @@ import z3
 import liqspec.reference as ref
 import liqspec.codec as codec
 from liqspec.reference import deleveraging, invariants
-from liqspec.reference.arithmetic import mul_ppm_ceil, mul_ppm_floor
+from liqspec.reference.arithmetic import PPM, mul_ppm_ceil, mul_ppm_floor
 from liqspec.reference.errors import LiqspecError
 from liqspec.reference.journal import Fill, Transfer
 from liqspec.reference.profile import FeePolicy, Market, OpenInterestScaling, Profile, Tier
@@ -86,6 +86,7 @@ def profile_spec(params: Params | None, model: z3.ModelRef) -> dict:
         "fee_policy": params.fee_policy,
         "backstop_ratio": list(params.backstop_ratio) if params.backstop_ratio else None,
         "bad_debt_policy": params.bad_debt_policy, "adl_price": params.adl_price,
+        "share_target_ppm": params.share_target_ppm,
     }}
 
 
@@ -173,7 +174,8 @@ def build_profile(spec: Mapping) -> tuple[Profile, dict[str, str]]:
                       fee_policy=g["fee_policy"],
                       backstop_ratio=tuple(g["backstop_ratio"]) if g["backstop_ratio"] else None,
                       bad_debt_policy=g["bad_debt_policy"], adl_price=g["adl_price"],
-                      adl_ranking=g.get("adl_ranking", "pnl_leverage"))
+                      adl_ranking=g.get("adl_ranking", "pnl_leverage"),
+                      share_target_ppm=g.get("share_target_ppm", PPM))
     # the value of a lot per tick is a free parameter of the generic domain
     object.__setattr__(profile, "markets", {
         slot: replace(market, value_per_lot_tick=g["markets"][slot]["value_per_lot_tick"])
@@ -280,6 +282,8 @@ def _run_step(ctx: Context, state: State, step: Mapping) -> None:
                                            args.get("lots")),
         "backstop_liquidate": lambda: ref.backstop_liquidate(state, args["account_id"],
                                                              args["vault_id"]),
+        "share_liquidate": lambda: ref.share_liquidate(state, args["account_id"],
+                                                       args["vault_id"]),
         "deleverage": lambda: ref.deleverage(state, args["account_id"], _market(ctx, args)),
         "socialize_loss": lambda: ref.socialize_loss(state, _market(ctx, args), args["side"]),
         "apply_funding": lambda: ref.apply_funding(state, _market(ctx, args), args["rate_ppm"]),
@@ -462,6 +466,34 @@ def _backstop(ctx: Context) -> list[str]:
     return problems
 
 
+def _share(ctx: Context) -> list[str]:
+    """T-SHARE: only below maintenance; the penalty in [0, max(equity, 0)]; afterwards flat, or
+    below the target margin ratio; every position reduced toward zero, never flipped."""
+    if ctx.receipt is None:
+        return []
+    account_id = ctx.counterexample["steps"][-1]["args"]["account_id"]
+    before = ctx.state_before.account(account_id)
+    after = ctx.state_after.account(account_id)
+    profile, state = ctx.state_after.profile, ctx.state_after
+    problems = _state_invariants(ctx)
+    if not ref.is_liquidatable(before, ctx.state_before):
+        problems.append(f"{account_id} liquidated at or above maintenance")
+    equity = ref.equity_quote(before, ctx.state_before.marks, profile)
+    penalty = ctx.receipt.amounts["fee"]
+    if not 0 <= penalty <= max(equity, 0):
+        problems.append(f"penalty {penalty} outside [0, max({equity}, 0)]")
+    kept = ref.account_maintenance_margin_quote(after, state.marks, profile)
+    left = ref.equity_quote(after, state.marks, profile)
+    if after.positions and not kept * PPM < profile.share_target_ppm * left:
+        problems.append(f"{account_id} keeps positions at a margin ratio {kept}/{left}, not "
+                        f"below {profile.share_target_ppm} ppm")
+    for market_id, lots in before.positions.items():
+        now = after.position(market_id)
+        if now * lots < 0 or abs(now) >= abs(lots):
+            problems.append(f"{market_id}: {lots} lots became {now}")
+    return problems
+
+
 def _adl_side(ctx: Context) -> list[str]:
     if ctx.receipt is None:
         return []
@@ -610,7 +642,8 @@ def _none(ctx: Context) -> list[str]:
 CHECKS: dict[str, Callable[[Context], list[str]]] = {
     "state_invariants": _check_state, "no_false_liquidation": _no_false_liquidation,
     "progress": _progress, "fee_cap": _fee_cap, "trade_health": _trade_health,
-    "withdraw_margin": _withdraw_margin, "backstop": _backstop, "adl_side": _adl_side,
+    "withdraw_margin": _withdraw_margin, "backstop": _backstop, "share": _share,
+    "adl_side": _adl_side,
     "adl_zero": _adl_zero, "socialize": _socialize, "funding": _funding,
     "settlement": _settlement, "size_bounds": _size_bounds, "pro_rata": _pro_rata,
     "rounding": _rounding, "margin": _margin, "liq_price": _liq_price, "none": _none,

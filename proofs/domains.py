@@ -54,6 +54,7 @@ def profile_params(profile: Profile) -> Params:
         backstop_ratio=profile.backstop_ratio,
         bad_debt_policy=profile.bad_debt_policy,
         adl_price=profile.adl_price,
+        share_target_ppm=profile.share_target_ppm,
     )
 
 
@@ -77,6 +78,10 @@ class Policies:
                                                          f"{self.backstop_ratio[1]}"
         return (f"generic[{self.liquidation_size},{self.fee_policy},{self.bad_debt_policy},"
                 f"{self.adl_price}{backstop}]")
+
+
+#: the share step and target of an account_share generic domain (Paradex's)
+SHARE_STEP_PPM, SHARE_TARGET_PPM = 200_000, 900_000
 
 
 def generic_params(policies: Policies, tiers_per_market: int = 2) -> Params:
@@ -113,12 +118,19 @@ def generic_params(policies: Policies, tiers_per_market: int = 2) -> Params:
                 ]
             tiers.append(t)
         markets[slot] = MarketParams(slot, v, tuple(tiers), fee, minimum, None)
-    portion = z3.Int("par_portion_ppm")
     threshold = z3.Int("par_portion_threshold_quote")
-    assumptions += [portion > 0, portion <= PPM, threshold >= 0]
+    assumptions.append(threshold >= 0)
+    if policies.liquidation_size == LiquidationSize.ACCOUNT_SHARE:
+        # the shares tried are a list, so the step is concrete (and so the target, which
+        # multiplies the equity): Paradex's 20% and 90%; tiers, fees and units stay symbolic
+        portion: z3.ArithRef = val(SHARE_STEP_PPM)
+        target = SHARE_TARGET_PPM
+    else:
+        portion, target = z3.Int("par_portion_ppm"), PPM
+        assumptions += [portion > 0, portion <= PPM]
     return Params(policies.name, markets, policies.liquidation_size, portion, threshold,
                   policies.fee_policy, policies.backstop_ratio, policies.bad_debt_policy,
-                  policies.adl_price, tuple(assumptions))
+                  policies.adl_price, tuple(assumptions), target)
 
 
 def venue_domains() -> list[Params]:
@@ -142,6 +154,8 @@ GENERIC_POLICIES = tuple(
         (LiquidationSize.FULL, FeePolicy.PER_FILL, None, BadDebtPolicy.SOCIALIZE, AdlPrice.MARK),
         (LiquidationSize.PORTION, FeePolicy.PER_FILL, None, BadDebtPolicy.ADL, AdlPrice.BANKRUPTCY),
         (LiquidationSize.TIER_STEP, FeePolicy.PER_FILL, (2, 3), BadDebtPolicy.ADL, AdlPrice.MARK),
+        (LiquidationSize.ACCOUNT_SHARE, FeePolicy.MAINTENANCE_SHARE, None,
+         BadDebtPolicy.SOCIALIZE, AdlPrice.MARK),
     )
 )
 

@@ -144,6 +144,8 @@ class Params:
     adl_price: str
     #: constraints on the symbolic parameters (empty for a concrete profile)
     assumptions: tuple[Cond, ...] = ()
+    #: account_share (LIQ-SHARE-1): the margin ratio a share must bring the account below
+    share_target_ppm: int = PPM
 
 
 # -- the symbolic state ----------------------------------------------------------------------------
@@ -563,6 +565,8 @@ def trade(state: SymState, buyer: str, seller: str, market_id: str, lots: Term,
 def liquidation_size(state: SymState, account_id: str, market_id: str) -> Term:
     """LIQ-EXEC-1: the lots one step may close, by the profile's sizing policy."""
     params, market = state.params, state.market(market_id)
+    if params.liquidation_size == LiquidationSize.ACCOUNT_SHARE:
+        raise ValueError("account_share has no step of one market (POLICY_FORBIDS, LIQ-SHARE-2)")
     mark = state.marks[market_id]
     lots = zabs(state.accounts[account_id].positions[market_id])
     notional_quote = position_value(lots, mark, market)
@@ -651,6 +655,11 @@ def check_liquidate(state: SymState, account_id: str, market_id: str, counterpar
         return checks + [(REFUSED, ResultCode.SAME_ACCOUNT)], val(0)
     if state.accounts[account_id].role != TRADER:
         return checks + [(REFUSED, ResultCode.ACCOUNT_NOT_TRADER)], val(0)
+    if state.params.liquidation_size == LiquidationSize.ACCOUNT_SHARE:  # LIQ-EXEC-1 refuses
+        return checks + [
+            (z3.Not(is_liquidatable(state, account_id)), ResultCode.NOT_LIQUIDATABLE),
+            (state.accounts[account_id].positions[market_id] == 0, ResultCode.NO_POSITION),
+            (REFUSED, ResultCode.POLICY_FORBIDS)], val(0)
     allowed = decided.get("allowed", None)
     if allowed is None:
         allowed = liquidation_size(state, account_id, market_id)
@@ -719,14 +728,26 @@ def liquidate(state: SymState, account_id: str, market_id: str, counterparty: st
                   written_off=written_off)
 
 
-def check_backstop_liquidate(state: SymState, account_id: str, vault_id: str) -> Checks:
-    """The checks of :func:`backstop_liquidate`, in its order (reference:
-    ``liquidation.check_backstop_liquidate``)."""
+def check_vault_takeover(state: SymState, account_id: str, vault_id: str) -> Checks:
+    """The checks a vault's takeover starts with (reference: ``liquidation.check_vault_takeover``):
+    the same account, the trader, the vault's role; empty when all pass (they are decided by the
+    roles, so each refuses outright)."""
     if account_id == vault_id:
         return [(REFUSED, ResultCode.SAME_ACCOUNT)]
     if state.accounts[account_id].role != TRADER:
         return [(REFUSED, ResultCode.ACCOUNT_NOT_TRADER)]
-    if state.accounts[vault_id].role != BACKSTOP or state.params.backstop_ratio is None:
+    if state.accounts[vault_id].role != BACKSTOP:
+        return [(REFUSED, ResultCode.POLICY_FORBIDS)]
+    return []
+
+
+def check_backstop_liquidate(state: SymState, account_id: str, vault_id: str) -> Checks:
+    """The checks of :func:`backstop_liquidate`, in its order (reference:
+    ``liquidation.check_backstop_liquidate``)."""
+    refused = check_vault_takeover(state, account_id, vault_id)
+    if refused:
+        return refused
+    if state.params.backstop_ratio is None:
         return [(REFUSED, ResultCode.POLICY_FORBIDS)]
     return [(z3.Not(is_below_backstop(state, account_id)), ResultCode.NOT_LIQUIDATABLE)]
 
@@ -749,6 +770,98 @@ def backstop_liquidate(state: SymState, account_id: str, vault_id: str) -> Outco
     transfer(post, account_id, vault_id, remaining, remaining > 0)
     transfer(post, vault_id, account_id, -remaining, remaining < 0)
     return finish(state, code, post, taken_quote=remaining)
+
+
+# -- liquidation by account share (LIQ-SHARE-1, LIQ-SHARE-2) --------------------------------------
+
+def share_steps(params: Params) -> tuple[int, ...]:
+    """The shares LIQ-SHARE-1 tries, in order; the step must be concrete (a domain with an
+    account_share policy fixes it): the number of shares is not a term."""
+    step = z3.simplify(val(params.portion_ppm))
+    if not z3.is_int_value(step):
+        raise ValueError("an account_share domain needs a concrete portion_ppm")
+    return tuple(range(step.as_long(), PPM, step.as_long())) + (PPM,)
+
+
+def share_penalty(state: SymState, account_id: str, share_ppm: int) -> Term:
+    """LIQ-SHARE-1: ``min(ceil(share * sum_k(fee_k * MM_k)), max(equity, 0))``."""
+    weighted = val(0)
+    for m, lots in sorted(state.accounts[account_id].positions.items()):
+        market = state.market(m)
+        weighted = weighted + maintenance_margin(market, notional(lots, state.marks[m], market)) \
+            * market.liquidation_fee_ppm
+    return zmin(div_ceil(weighted * share_ppm, PPM * PPM),
+                zmax(equity(state, account_id), val(0)))
+
+
+@dataclass(frozen=True)
+class ShareCandidate:
+    """One share LIQ-SHARE-1 tries: its test (the lots kept need less than the target share of
+    equity less the penalty; true for 100%), its penalty, and the state after the vault took
+    ``ceil(|s| * share)`` lots of every position at the marks (the lots kept are read there)."""
+
+    share_ppm: int
+    test: Cond
+    penalty: Term
+    taken: SymState
+
+
+def share_candidates(state: SymState, account_id: str, vault_id: str) -> list[ShareCandidate]:
+    """LIQ-SHARE-1's shares in the order tried; the first whose test holds is the share."""
+    acct = state.accounts[account_id]
+    target = state.params.share_target_ppm
+    candidates = []
+    for step in share_steps(state.params):
+        taken = state.copy()
+        for m in sorted(acct.positions):
+            lots = acct.positions[m]
+            closed = div_ceil(zabs(lots) * step, PPM)
+            amount = position_value(closed, state.marks[m], state.market(m))
+            fill(taken, m, vault_id, account_id, closed, amount, lots > 0)
+            fill(taken, m, account_id, vault_id, closed, amount, lots < 0)
+        penalty = share_penalty(state, account_id, step)
+        kept = account_maintenance(taken, account_id)
+        # the equity after the takeover is the equity before (fills at the mark), read on the
+        # taken state so the test and the operation's outcome share their terms
+        test = z3.BoolVal(True) if step == PPM else \
+            kept * PPM < target * (equity(taken, account_id) - penalty)
+        candidates.append(ShareCandidate(step, test, penalty, taken))
+    return candidates
+
+
+def check_share_liquidate(state: SymState, account_id: str, vault_id: str) -> Checks:
+    """The checks of :func:`share_liquidate`, in its order (reference:
+    ``share_liquidation.check_share_liquidate``)."""
+    refused = check_vault_takeover(state, account_id, vault_id)
+    if refused:
+        return refused
+    if state.params.liquidation_size != LiquidationSize.ACCOUNT_SHARE:
+        return [(REFUSED, ResultCode.POLICY_FORBIDS)]
+    return [(z3.Not(is_liquidatable(state, account_id)), ResultCode.NOT_LIQUIDATABLE)]
+
+
+def share_liquidate(state: SymState, account_id: str, vault_id: str,
+                    chosen: int | None = None) -> Outcome:
+    """LIQ-SHARE-2: the vault takes the share of every position at the mark (the first of
+    :func:`share_candidates` whose test holds), the account pays the penalty to the fund, a flat
+    account in deficit is settled. ``chosen`` (a proof device) takes the ``chosen``-th candidate
+    as the share: the outcome wherever the rule chooses it, with no choice left in its terms."""
+    checks = check_share_liquidate(state, account_id, vault_id)
+    code = first_failing(checks)
+    if refused_outright(checks):
+        return finish(state, code, state.copy())
+    candidates = share_candidates(state, account_id, vault_id)
+    if chosen is not None:
+        candidates = [replace(candidates[chosen], test=z3.BoolVal(True))]
+    *tried, last = candidates
+    share, penalty, post = val(last.share_ppm), last.penalty, last.taken.copy()
+    for c in reversed(tried):  # the first that passes wins: nest from the last
+        share, penalty = z3.If(c.test, c.share_ppm, share), z3.If(c.test, c.penalty, penalty)
+        post = merge(c.test, c.taken, post)
+    transfer(post, account_id, INSURANCE_FUND, penalty, penalty > 0)
+    paid, written_off = settle_deficit(post, account_id, needs_settlement(post, account_id))
+    return finish(state, code, post, share_ppm=share, fee=penalty, fund_paid=paid,
+                  written_off=written_off)
 
 
 # -- auto-deleveraging (LIQ-ADL-*) -----------------------------------------------------------------

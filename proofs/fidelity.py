@@ -33,12 +33,14 @@ import z3
 import liqspec.reference as ref
 from liqspec.reference import deleveraging
 from liqspec.reference.arithmetic import INT64_MAX, PPM
-from liqspec.reference.errors import LiqspecError, ResultCode
+from liqspec.reference.errors import LiqspecError, Rejection, ResultCode
 from liqspec.reference.journal import Fill, Transfer
-from liqspec.reference.profile import OpenInterestScaling, Profile
+from liqspec.reference.profile import LiquidationSize, OpenInterestScaling, Profile
 from liqspec.reference.profiles import PROFILES
 from liqspec.reference.state import (BACKSTOP, FEE_SINK, FUNDING_POOL, HOLDERS, INSURANCE_FUND,
                                      LIQUIDITY, OUTSIDE, SOCIALIZED_LOSS, TRADER, Account, State)
+
+from liqspec.testing import step_lots
 
 from . import encodings as E
 from .domains import MARKET_SLOTS, profile_params, slot_market_ids
@@ -46,7 +48,8 @@ from .counterexamples import build_state
 
 TRADERS = ("a0", "a1", "a2")
 OPERATIONS = ("deposit", "withdraw", "fund_insurance", "set_mark", "trade", "liquidate",
-              "backstop_liquidate", "deleverage", "socialize_loss", "apply_funding",
+              "backstop_liquidate", "share_liquidate", "deleverage", "socialize_loss",
+              "apply_funding",
               "liquidation_size", "margin", "liquidation_price", "adl_receive")
 
 
@@ -81,6 +84,8 @@ def profiles() -> tuple[Profile, ...]:
         _example(fee_policy="per_fill", liquidation_size="tier_step", bad_debt_policy="socialize",
                  adl_price="mark"),
         _example_minimum_margin(),
+        _example(liquidation_size="account_share", fee_policy="maintenance_share",
+                 portion_ppm=250_000, share_target_ppm=800_000),
     )
 
 
@@ -286,17 +291,20 @@ def generate_case(rng: random.Random, op: str | None = None,
     if profile is None:  # mostly a profile under which the operation can succeed
         fitting = {
             "backstop_liquidate": lambda p: p.backstop_ratio is not None,
+            "share_liquidate": lambda p: p.liquidation_size == "account_share",
             "socialize_loss": lambda p: p.bad_debt_policy == "socialize",
             "deleverage": lambda p: p.bad_debt_policy == "adl",
         }.get(op, lambda p: True)
         candidates = [p for p in profiles() if fitting(p)] if rng.random() < 0.9 else profiles()
         profile = _pick(rng, tuple(candidates))
     roles = {**{a: TRADER for a in TRADERS},
-             **({"vault": BACKSTOP} if op == "backstop_liquidate" else {"lp": LIQUIDITY})}
+             **({"vault": BACKSTOP} if op in ("backstop_liquidate", "share_liquidate")
+                else {"lp": LIQUIDITY})}
     a = _pick(rng, TRADERS)
     reducing = op == "trade" and rng.random() < 0.4  # a reduction by a distressed account
     mood_of_subject = {"withdraw": "healthy", "trade": "distressed" if reducing else "healthy",
                        "liquidate": "distressed", "backstop_liquidate": "distressed",
+                       "share_liquidate": "distressed",
                        "deleverage": "bankrupt"}.get(op, "any")
     mood_of_others = "healthy" if op in ("withdraw", "trade", "deleverage") else "any"
     moods = {t: (mood_of_subject if t == a else mood_of_others) if rng.random() < 0.85 else "any"
@@ -348,8 +356,8 @@ def generate_case(rng: random.Random, op: str | None = None,
         counterparty = _pick(rng, ("lp", "lp", _pick(rng, TRADERS)))
         lots = None
         if rng.random() < 0.5 and account.position(slots[slot]):
-            allowed = ref.liquidation_size_lots(account, slots[slot], built)
-            lots = _pick(rng, (allowed, allowed + 1, 1, rng.randint(1, allowed), 0))
+            allowed = step_lots(account, slots[slot], built)
+            lots = _pick(rng, (allowed, allowed + 1, 1, rng.randint(1, max(1, allowed)), 0))
         fill = _price(rng, mark)
         if rng.random() < 0.4 and account.position(slots[slot]):
             # around the bankruptcy price, or worse than it (a deficit to settle)
@@ -358,10 +366,10 @@ def generate_case(rng: random.Random, op: str | None = None,
             fill = max(1, bankrupt + _pick(rng, (rng.randint(-2, 2),
                                                  -side * rng.randint(1, max(1, mark // 20)))))
             if lots is None and rng.random() < 0.5:
-                lots = ref.liquidation_size_lots(account, slots[slot], built)
+                lots = step_lots(account, slots[slot], built)
         args = {"account_id": a, "market_id": slot, "counterparty_id": counterparty,
                 "fill_price_ticks": fill, "lots": lots}
-    elif op == "backstop_liquidate":
+    elif op in ("backstop_liquidate", "share_liquidate"):
         args = {"account_id": a, "vault_id": _pick(rng, ("vault", "vault", "vault", a))}
     elif op == "deleverage":
         args = {"account_id": a, "market_id": slot}
@@ -470,6 +478,8 @@ def _build_operation(profile: Profile, roles_key: tuple, op: str, key: tuple):
                            n["fill"], n["lots"] if args["sized"] else None)
     if op == "backstop_liquidate":
         return E.backstop_liquidate(sym, args["account_id"], args["vault_id"])
+    if op == "share_liquidate":
+        return E.share_liquidate(sym, args["account_id"], args["vault_id"])
     if op == "socialize_loss":
         return E.socialize_loss(sym, args["market_id"], args["side"])
     if op == "apply_funding":
@@ -592,7 +602,7 @@ def check_case(case: Case) -> list[str]:
     sym = _symbolic(case.profile, roles_key)
     evaluate = Evaluator(_substitution(sym, case.state) + _argument_values(case))
     if case.op in ("deposit", "withdraw", "fund_insurance", "set_mark", "trade", "liquidate",
-                   "backstop_liquidate", "socialize_loss", "apply_funding"):
+                   "backstop_liquidate", "share_liquidate", "socialize_loss", "apply_funding"):
         key = {k: v for k, v in case.args.items()
                if isinstance(v, str) or k == "side"}
         if case.op == "liquidate":
@@ -642,6 +652,15 @@ def _check_function(case: Case, sym: E.SymState, evaluate: Evaluator, slots) -> 
                                             -3_333))
         elif account.position(market_id) == 0:
             return []
+        elif case.op == "liquidation_size" and \
+                case.profile.liquidation_size == LiquidationSize.ACCOUNT_SHARE:
+            try:  # no step of one market: the encoding has no size, the reference refuses
+                ref.liquidation_size_lots(account, market_id, state)
+                problems.append("the reference sized a step of one market under account_share")
+            except Rejection as refused:
+                if refused.code != ResultCode.POLICY_FORBIDS:
+                    problems.append(f"liquidation size: the reference refused {refused.code.name},"
+                                    " not POLICY_FORBIDS")
         elif case.op == "liquidation_size":
             same("liquidation size", E.liquidation_size(sym, a, slot),
                  ref.liquidation_size_lots(account, market_id, state))

@@ -77,7 +77,7 @@ ADL_RANKING_IS_POLICY = (
 # the theorems that settle a liquidation's deficit (LIQ-INSURANCE-1, then LIQ-SOCIAL-1 or
 # deleveraging): each of them catches every mutant of the settlement below
 SETTLEMENT_THEOREMS = ("T-LIQ", "T-NO-FALSE-LIQ", "T-PROGRESS", "T-FEE-CAP", "T-FUND-PAYOUT", "T-ADL",
-                       "T-ADL-SIDE", "T-PRO-RATA", "T-ROUNDING", "T-CASCADE-BMC")
+                       "T-ADL-SIDE", "T-PRO-RATA", "T-ROUNDING", "T-CASCADE-BMC", "T-SHARE")
 
 
 CATALOGUE: tuple[Mutant, ...] = (
@@ -127,9 +127,9 @@ CATALOGUE: tuple[Mutant, ...] = (
            "reference/liquidation.py",
            "maintenance > 0 and equity_quote(account, state.marks, state.profile) < maintenance",
            "maintenance > 0 and equity_quote(account, state.marks, state.profile) <= maintenance",
-           covered_by=("T-WITHDRAW-MARGIN", "T-TRADE-HEALTH", "T-LIQ", "T-NO-FALSE-LIQ", "T-PROGRESS",
-                       "T-FEE-CAP", "T-FUND-PAYOUT", "T-BACKSTOP", "T-ROUNDING", "T-MM-POSITIVE",
-                       "T-LIQ-PRICE", "T-CASCADE-BMC")),
+           covered_by=("T-WITHDRAW-MARGIN", "T-TRADE-HEALTH", "T-LIQ", "T-NO-FALSE-LIQ",
+                       "T-PROGRESS", "T-FEE-CAP", "T-FUND-PAYOUT", "T-BACKSTOP", "T-ROUNDING",
+                       "T-MM-POSITIVE", "T-LIQ-PRICE", "T-CASCADE-BMC", "T-SHARE")),
     Mutant("adl-wrong-side", "auto-deleveraging takes from traders on the bankrupt side",
            "reference/deleveraging.py",
            "and sign(a.position(market_id)) == -side),",
@@ -145,13 +145,13 @@ CATALOGUE: tuple[Mutant, ...] = (
            "rule_id))", "    pass",
            covered_by=("T-DEPOSIT", "T-WITHDRAW", "T-WITHDRAW-MARGIN", "T-TOPUP", "T-TRADE",
                        "T-TRADE-HEALTH", "T-LIQ", "T-NO-FALSE-LIQ", "T-PROGRESS", "T-FEE-CAP",
-                       "T-FUND-PAYOUT", "T-BACKSTOP", "T-ADL", "T-ADL-SIDE", "T-PRO-RATA", "T-SOCIALIZE",
-                       "T-FUNDING", "T-ROUNDING", "T-CASCADE-BMC")),
+                       "T-FUND-PAYOUT", "T-BACKSTOP", "T-ADL", "T-ADL-SIDE", "T-PRO-RATA",
+                       "T-SOCIALIZE", "T-FUNDING", "T-ROUNDING", "T-CASCADE-BMC", "T-SHARE")),
     Mutant("funding-owed-floor", "funding owed rounds down (in the payer's favour)",
            "reference/funding.py",
            "return div_ceil(exact_numerator, PPM)", "return div_floor(exact_numerator, PPM)",
-           covered_by=("T-WITHDRAW-MARGIN", "T-TRADE-HEALTH", "T-NO-FALSE-LIQ", "T-BACKSTOP", "T-FUNDING",
-                       "T-ROUNDING", "T-MM-POSITIVE", "T-LIQ-PRICE")),
+           covered_by=("T-WITHDRAW-MARGIN", "T-TRADE-HEALTH", "T-NO-FALSE-LIQ", "T-BACKSTOP",
+                       "T-FUNDING", "T-ROUNDING", "T-MM-POSITIVE", "T-LIQ-PRICE", "T-SHARE")),
     Mutant("socialized-charge-floor", "socialized-loss charges round down, leaving bad debt",
            "reference/socialization.py",
            "charge = div_ceil(loss * abs(payer.position(market_id)), total_lots)",
@@ -178,7 +178,7 @@ CATALOGUE: tuple[Mutant, ...] = (
            "equity_quote(account, state.marks, state.profile) * den < num * maintenance",
            "equity_quote(account, state.marks, state.profile) < maintenance",
            covered_by=("T-WITHDRAW-MARGIN", "T-TRADE-HEALTH", "T-NO-FALSE-LIQ", "T-FUND-PAYOUT",
-                       "T-BACKSTOP", "T-ROUNDING", "T-MM-POSITIVE", "T-LIQ-PRICE")),
+                       "T-BACKSTOP", "T-ROUNDING", "T-MM-POSITIVE", "T-LIQ-PRICE", "T-SHARE")),
     Mutant("withdraw-not-gated", "withdrawals pass while a trader has negative equity",
            "reference/collateral.py", "if withdrawals_gated(state):", "if False:",
            covered_by=("T-WITHDRAW", "T-WITHDRAW-MARGIN")),
@@ -188,8 +188,8 @@ CATALOGUE: tuple[Mutant, ...] = (
            "    return checked(equity - initial",
            "initial = account_maintenance_margin_quote(account, state.marks, state.profile)\n"
            "    return checked(equity - initial",
-           covered_by=("T-WITHDRAW", "T-WITHDRAW-MARGIN", "T-TRADE-HEALTH", "T-NO-FALSE-LIQ", "T-BACKSTOP",
-                       "T-ROUNDING", "T-MM-POSITIVE", "T-LIQ-PRICE")),
+           covered_by=("T-WITHDRAW", "T-WITHDRAW-MARGIN", "T-TRADE-HEALTH", "T-NO-FALSE-LIQ",
+                       "T-BACKSTOP", "T-ROUNDING", "T-MM-POSITIVE", "T-LIQ-PRICE", "T-SHARE")),
     Mutant("write-off-skipped", "a deficit beyond the fund is left on the flat account",
            "reference/insurance.py", "if written_off > 0:", "if written_off > 0 and False:",
            covered_by=SETTLEMENT_THEOREMS),
@@ -202,8 +202,8 @@ CATALOGUE: tuple[Mutant, ...] = (
            "reference/margin.py",
            'return checked(max(tiered, maintenance_margin_quote(market, notional)), "initial margin")',
            'return checked(tiered, "initial margin")',
-           covered_by=("T-WITHDRAW-MARGIN", "T-TRADE-HEALTH", "T-NO-FALSE-LIQ", "T-BACKSTOP", "T-ROUNDING",
-                       "T-MM-POSITIVE", "T-LIQ-PRICE")),
+           covered_by=("T-WITHDRAW-MARGIN", "T-TRADE-HEALTH", "T-NO-FALSE-LIQ", "T-BACKSTOP",
+                       "T-ROUNDING", "T-MM-POSITIVE", "T-LIQ-PRICE", "T-SHARE")),
     Mutant("reduce-only-any-health", "a reducing trade may widen the maintenance shortfall",
            "reference/trading.py",
            "if equity < 0 or equity - maintenance < before.equity_quote - before.maintenance_quote:",
@@ -225,8 +225,8 @@ CATALOGUE: tuple[Mutant, ...] = (
            "reference/margin.py",
            "rise = div_floor((whole - tier.init_margin_ppm)",
            "rise = -div_floor(-(whole - tier.init_margin_ppm)",
-           covered_by=("T-WITHDRAW-MARGIN", "T-TRADE-HEALTH", "T-NO-FALSE-LIQ", "T-BACKSTOP", "T-ROUNDING",
-                       "T-MM-POSITIVE", "T-LIQ-PRICE")),
+           covered_by=("T-WITHDRAW-MARGIN", "T-TRADE-HEALTH", "T-NO-FALSE-LIQ", "T-BACKSTOP",
+                       "T-ROUNDING", "T-MM-POSITIVE", "T-LIQ-PRICE", "T-SHARE", "T-WITHDRAW")),
     Mutant("entry-basis-ignored", "an isolated account of an entry-basis profile is margined "
            "at the mark", "reference/margin.py",
            "return at_entry and account.isolated_market is not None",
@@ -292,8 +292,8 @@ CATALOGUE: tuple[Mutant, ...] = (
                                   "theorems quantify over every mark")),
     Mutant("cascade-markets-reversed", "an account's markets are processed in reverse ID order",
            "reference/cascade.py",
-           "    for market_id in sorted(account.positions):\n        while",
-           "    for market_id in sorted(account.positions, reverse=True):\n        while",
+           "    by_book = sorted(account.positions)  #",
+           "    by_book = sorted(account.positions, reverse=True)  #",
            not_covered_by_proofs=("the cascade's processing order (reference/cascade.py) has no encoding:"
                                   " T-CASCADE-BMC holds for every processing order")),
     Mutant("summary-fund-min-is-max", "the cascade summary's fund minimum is a maximum",
@@ -337,6 +337,16 @@ CATALOGUE: tuple[Mutant, ...] = (
            "price = state.marks[market_id]",
            not_covered_by_proofs=("the encodings model the journal by its net effect on balances and "
                                   "positions; the price recorded on an ADL fill is not modelled")),
+    # -- liquidation by account share
+    Mutant("share-lots-round-down", "a share closes fewer lots than its fraction (rounded down)",
+           "reference/share_liquidation.py",
+           "return div_ceil(abs(lots) * share_ppm, PPM)", "return abs(lots) * share_ppm // PPM",
+           covered_by=("T-SHARE",)),
+    Mutant("share-penalty-uncapped", "the share penalty is not capped by the equity",
+           "reference/share_liquidation.py",
+           "return min(wanted, max(equity_quote(account, state.marks, profile), 0))",
+           "return wanted",
+           covered_by=("T-SHARE",)),
     # -- ledger, atomicity and domains
     Mutant("flip-cost-ceil", "a flipped position's cost basis rounds up", "reference/ledger.py",
            "cost = div_floor(traded_cost * abs(new), abs(delta_lots))",

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import z3
 
 from liqspec.reference.arithmetic import INT64_MAX, PPM
-from liqspec.reference.profile import AdlPrice, BadDebtPolicy, FeePolicy
+from liqspec.reference.profile import AdlPrice, BadDebtPolicy, FeePolicy, LiquidationSize
 from liqspec.reference.state import (BACKSTOP, FEE_SINK, FUNDING_POOL, INSURANCE_FUND, LIQUIDITY,
                                      SOCIALIZED_LOSS, TRADER)
 
@@ -330,9 +330,16 @@ def _liquidations(params: Params, variants=((BOOK, False), (BOOK, True), ("a1", 
     return cases
 
 
+def _steps_one_market(params: Params) -> bool:
+    """A profile whose liquidation is a step of one market (LIQ-EXEC-2); under account_share
+    that step is POLICY_FORBIDS and the liquidation is T-SHARE's."""
+    return params.liquidation_size != LiquidationSize.ACCOUNT_SHARE
+
+
 @theorem("T-LIQ", "a liquidation step (fill, fee, fund payout, write-off) preserves every state "
          "invariant", ("LIQ-EXEC-2", "LIQ-FEE-1", "LIQ-FEE-2", "LIQ-INSURANCE-1", "LIQ-SOCIAL-1", "LIQ-INV-1",
-                       "LIQ-INV-2", "LIQ-INV-3", "LIQ-INV-4", "LIQ-INV-8"), depends_on=("liquidation_size", "fee_policy"),
+                       "LIQ-INV-2", "LIQ-INV-3", "LIQ-INV-4", "LIQ-INV-8"),
+         applies=_steps_one_market, depends_on=("liquidation_size", "fee_policy"),
          fidelity=("liquidate", "liquidation_size"),
          rlimit=84_000_000)  # its sized liquidation once peaked at 20.8M: 4x that
 def _liq(params: Params) -> list[Obligation]:
@@ -342,7 +349,8 @@ def _liq(params: Params) -> list[Obligation]:
 
 @theorem("T-NO-FALSE-LIQ", "only an account strictly below a positive maintenance requirement "
          "is liquidated; equity equal to maintenance is rejected NOT_LIQUIDATABLE",
-         ("LIQ-INV-5", "LIQ-TRIGGER-1", "LIQ-EXEC-2"), depends_on=("liquidation_size", "fee_policy"),
+         ("LIQ-INV-5", "LIQ-TRIGGER-1", "LIQ-EXEC-2"), applies=_steps_one_market,
+         depends_on=("liquidation_size", "fee_policy"),
          fidelity=("liquidate", "liquidation_size", "margin"),
          rlimit=84_000_000)  # as T-LIQ: its liquidations peak near 21M
 def _no_false(params: Params) -> list[Obligation]:
@@ -367,7 +375,8 @@ def _no_false(params: Params) -> list[Obligation]:
 
 
 @theorem("T-PROGRESS", "every successful liquidation step strictly decreases the lots the "
-         "account holds", ("LIQ-INV-6", "LIQ-EXEC-1"), depends_on=("liquidation_size", "fee_policy"),
+         "account holds", ("LIQ-INV-6", "LIQ-EXEC-1"), applies=_steps_one_market,
+         depends_on=("liquidation_size", "fee_policy"),
          fidelity=("liquidate", "liquidation_size"),
          rlimit=84_000_000)  # as T-LIQ: its liquidations peak near 21M
 def _progress(params: Params) -> list[Obligation]:
@@ -378,7 +387,7 @@ def _progress(params: Params) -> list[Obligation]:
 
 
 @theorem("T-SIZE", "the policy's step size is between 1 lot and the whole position",
-         ("LIQ-EXEC-1", "LIQ-INV-6"), depends_on=("liquidation_size",),
+         ("LIQ-EXEC-1", "LIQ-INV-6"), applies=_steps_one_market, depends_on=("liquidation_size",),
          fidelity=("liquidation_size",),
          rlimit=12_000_000)
 def _size(params: Params) -> list[Obligation]:
@@ -396,7 +405,7 @@ def _size(params: Params) -> list[Obligation]:
          "own insurance fund delta, nor the surplus of an account that had non-negative equity, "
          "and the fund pays a negative delta only up to its balance", ("LIQ-INV-7", "LIQ-FEE-1",
                                                                         "LIQ-FEE-2"),
-         depends_on=("liquidation_size", "fee_policy"),
+         applies=_steps_one_market, depends_on=("liquidation_size", "fee_policy"),
          fidelity=("liquidate", "liquidation_size"),
          rlimit=84_000_000)  # as T-LIQ: its liquidations peak near 21M
 def _fee_cap(params: Params) -> list[Obligation]:
@@ -496,6 +505,57 @@ def _backstop(params: Params) -> list[Obligation]:
     return [op_obligation("backstop_liquidate", st, out,
                           Step("backstop_liquidate", {"account_id": "a0", "vault_id": VAULT}),
                           goals, "backstop")]
+
+
+# -- liquidation by account share ------------------------------------------------------------------
+
+def _by_share(params: Params) -> bool:
+    return params.liquidation_size == LiquidationSize.ACCOUNT_SHARE
+
+
+@theorem("T-SHARE", "a liquidation by account share happens only below maintenance, charges a "
+         "penalty between zero and the account's equity (zero when that is negative), preserves "
+         "every invariant, reduces every position toward zero without flipping it, and leaves "
+         "the account flat or strictly below the target margin ratio",
+         ("LIQ-SHARE-1", "LIQ-SHARE-2", "LIQ-INV-5", "LIQ-INV-1", "LIQ-INV-2", "LIQ-INV-3",
+          "LIQ-INV-4", "LIQ-INV-7", "LIQ-INV-8"), applies=_by_share,
+         depends_on=("liquidation_size", "fee_policy"),
+         fidelity=("share_liquidate", "margin"),
+         rlimit=43_000_000)  # calibrated: the generic 20% share's vacuity check needs 10.6M
+def _share(params: Params) -> list[Obligation]:
+    """One obligation per share the rule may choose, each assuming only that share's own test.
+    Sound: the share chosen is one of the candidates and its test holds
+    (that the earlier tests fail is not needed for any goal); the outcome of
+    E.share_liquidate(chosen=k) is the operation's wherever the rule chooses the k-th."""
+    obligations = []
+    count = len(E.share_steps(params))
+    for index in range(count):
+        st = pre_state(params, WITH_VAULT)
+        out = E.share_liquidate(st, "a0", VAULT, chosen=index)
+        chosen = E.share_candidates(st, "a0", VAULT)[index].test
+        goals = invariants_after(st, out.post)
+        before, after = st.accounts["a0"], out.post.accounts["a0"]
+        penalty = out.amounts["fee"]
+        goals["was liquidatable"] = E.is_liquidatable(st, "a0")
+        goals["0 <= penalty <= max(E, 0)"] = z3.And(
+            penalty >= 0, penalty <= E.zmax(E.equity(st, "a0"), val(0)))
+        for m in sorted(before.positions):
+            s, s_after = before.positions[m], after.positions[m]
+            goals[f"{m} toward zero"] = z3.If(
+                s > 0, z3.And(s_after >= 0, s_after < s),
+                z3.If(s < 0, z3.And(s_after <= 0, s_after > s), s_after == 0))
+        # on the outcome before the all-or-nothing merge: the same state where it succeeded
+        raw = out.raw
+        assert raw is not None  # share_liquidate's steps ran (its checks are not all refusals)
+        goals["flat or below the target"] = z3.Or(
+            E.is_flat(raw, "a0"),
+            E.account_maintenance(raw, "a0") * PPM < params.share_target_ppm * E.equity(raw, "a0"))
+        obligation = op_obligation(
+            f"share_liquidate, share {E.share_steps(params)[index]} ppm", st, out,
+            Step("share_liquidate", {"account_id": "a0", "vault_id": VAULT}), goals, "share",
+            [chosen])
+        obligations.append(obligation)
+    return obligations
 
 
 # -- auto-deleveraging -----------------------------------------------------------------------------

@@ -51,8 +51,8 @@ def test_catalogue_reaches_every_module_that_decides_state():
     mutated too: only the targeted tests judge them."""
     modules = {m.module for m in mutation.CATALOGUE}
     for module in ("arithmetic", "book", "cascade", "collateral", "deleveraging", "funding",
-                   "insurance", "ledger", "liquidation", "margin", "prices", "socialization",
-                   "state", "trading", "validation"):
+                   "insurance", "ledger", "liquidation", "margin", "prices", "share_liquidation",
+                   "socialization", "state", "trading", "validation"):
         assert f"reference/{module}.py" in modules, module
 
 

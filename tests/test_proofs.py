@@ -61,7 +61,7 @@ def test_theorems_cover_every_operation_and_invariant_LIQ_INV_5_LIQ_INV_6_LIQ_IN
                  "LIQ-INV-7", "LIQ-INV-8", "LIQ-TRADE-1", "LIQ-DEPOSIT-1", "LIQ-WITHDRAW-1",
                  "LIQ-FUNDING-1", "LIQ-MARK-1", "LIQ-EXEC-2", "LIQ-FEE-1", "LIQ-INSURANCE-1",
                  "LIQ-ADL-3", "LIQ-ADL-4", "LIQ-SOCIAL-2", "LIQ-BACKSTOP-1", "LIQ-PRICE-3",
-                 "LIQ-CASCADE-2"):
+                 "LIQ-CASCADE-2", "LIQ-SHARE-1", "LIQ-SHARE-2"):
         assert rule in cited, f"no theorem cites {rule}"
 
 
@@ -76,10 +76,18 @@ def test_theorems_cite_only_spec_rules():
 def test_domains_include_every_venue_profile_LIQ_PROFILE_1():
     names = {p.name for p in venue_domains()}
     assert names == set(PROFILES)
-    # a venue-dependent theorem runs over every venue and at least one generic domain
-    domains = {p.name for p in theorems.domains_for(
-        next(t for t in theorems.REGISTRY if t.id == "T-LIQ"))}
-    assert set(PROFILES) <= domains and any(d.startswith("generic") for d in domains)
+    # a venue-dependent theorem runs over every venue it applies to and at least one generic
+    # domain: a step of one market (T-LIQ) everywhere but under account_share, where the
+    # liquidation by share (T-SHARE) is proved instead
+    def domains(theorem_id):
+        return {p.name for p in theorems.domains_for(
+            next(t for t in theorems.REGISTRY if t.id == theorem_id))}
+    by_share = {n for n, p in PROFILES.items() if p.liquidation_size == "account_share"}
+    assert by_share == {"paradex"}
+    assert set(PROFILES) - by_share <= domains("T-LIQ") and not by_share & domains("T-LIQ")
+    assert by_share <= domains("T-SHARE") and domains("T-SHARE") - by_share
+    for theorem_id in ("T-LIQ", "T-SHARE"):
+        assert any(d.startswith("generic") for d in domains(theorem_id))
 
 
 def test_symbolic_state_has_three_traders_and_two_markets():
@@ -223,7 +231,8 @@ def test_a_witness_of_each_theorem_replays_in_the_reference(theorem_id):
         ctx = counterexamples.replay(scenario)
         if obligation.steps and obligation.steps[-1].operation in (
                 "deposit", "withdraw", "fund_insurance", "set_mark", "trade", "liquidate",
-                "backstop_liquidate", "deleverage", "socialize_loss", "apply_funding") \
+                "backstop_liquidate", "share_liquidate", "deleverage", "socialize_loss",
+                "apply_funding") \
                 and "equity == maintenance" not in obligation.label:
             assert ctx.error is None, (obligation.label, ctx.error, scenario)
         assert counterexamples.CHECKS[scenario["check"]](ctx) == [], scenario

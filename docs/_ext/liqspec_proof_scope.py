@@ -43,6 +43,9 @@ ASSUMES: dict[str, str] = {
                      "a negative quote balance (the moment before settlement); no other trader "
                      "needs settling.",
     "T-BACKSTOP": "Inv before; the takeover by the backstop vault succeeds.",
+    "T-SHARE": "Inv before; the share liquidation by the backstop vault succeeds; one obligation "
+               "per share the rule may choose, each assuming that share's own test (its kept "
+               "requirement below the target share of equity less its penalty; none for 100%).",
     "T-ADL": "Inv before; deleveraging succeeds, for each of the two orders in which the ranking "
              "can put the two other traders (the book's account last).",
     "T-ADL-SIDE": "As T-ADL.",
