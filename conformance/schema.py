@@ -15,6 +15,7 @@ from typing import Any
 
 from liqspec.codec import FORMAT_VERSION
 from liqspec.reference.errors import ResultCode
+from liqspec.reference.profile import POLICY_FIELDS
 
 from .catalogue import CATALOGUE
 
@@ -52,20 +53,14 @@ _DEFS: dict[str, Any] = {
                                            "items": {"$ref": "#/$defs/market"}},
                                "portion_ppm": {"$ref": "#/$defs/int"},
                                "portion_threshold_quote": {"$ref": "#/$defs/int"},
+                               "share_target_ppm": {"$ref": "#/$defs/int"},
                                "adl_seed": {"$ref": "#/$defs/int"},
                                "backstop_ratio": {"anyOf": [
                                    {"type": "null"},
                                    {"type": "array", "items": {"$ref": "#/$defs/int"},
                                     "minItems": 2, "maxItems": 2}]},
-                               "liquidation_size": {"enum": ["full", "portion", "tier_step"]},
-                               "fee_policy": {"enum": ["rate", "all_surplus", "per_fill"]},
-                               "maintenance_basis": {"enum": ["mark", "entry"]},
-                               "bad_debt_policy": {"enum": ["adl", "socialize"]},
-                               "adl_ranking": {"enum": ["pnl_leverage", "pnl_margin_ratio",
-                                                        "price_ratio_leverage", "seeded",
-                                                        "pro_rata"]},
-                               "adl_price": {"enum": ["bankruptcy", "mark"]},
-                               "display_rounding": {"enum": ["half_up", "half_even", "down"]}},
+                               **{name: {"enum": [str(v) for v in policy]}
+                                  for name, policy in POLICY_FIELDS.items()}},
                 "additionalProperties": False},
     "account": {"type": "object", "required": ["account_id", "quote"],
                 "properties": {"account_id": {"type": "string"},

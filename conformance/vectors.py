@@ -39,10 +39,12 @@ from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN, PPM, div_ceil
 from liqspec.reference.book import BookShape, build_book
 from liqspec.reference.cascade import CascadeConfig, PricePath
 from liqspec.reference.marks import MarkRule
-from liqspec.reference.profile import Profile
+from liqspec.reference.profile import LiquidationSize, Profile
 from liqspec.reference.profiles import PROFILES
 from liqspec.reference.state import (BACKSTOP, INSURANCE_FUND, LIQUIDITY, OUTSIDE, SOCIALIZED_LOSS,
                                      Account, State)
+
+from liqspec.testing import step_lots
 
 from .catalogue import CATALOGUE, QUERY, REFERENCE, execute, request_op
 
@@ -309,7 +311,7 @@ def _fees(profile: Profile, state: State) -> Iterator[tuple]:
     account = state.accounts["below_mm"]
     for market_id, position in account.positions.items():
         exact = ref.bankruptcy_price(account, market_id, state.marks, profile)
-        lots = ref.liquidation_size_lots(account, market_id, state)
+        lots = step_lots(account, market_id, state)
         side = 1 if position > 0 else -1
         for label, price in (("mark", state.marks[market_id]), ("bankruptcy", exact.ticks),
                              ("bankruptcy_minus_1", exact.ticks - 1),
@@ -412,7 +414,7 @@ def _operations(profile: Profile, healthy: State, stressed: State,
     # liquidation: exact maintenance is safe, one below is not; fills at bankruptcy +-1 tick
     below = stressed.accounts["below_mm"]
     exact = ref.bankruptcy_price(below, m0, stressed.marks, profile).ticks
-    size = ref.liquidation_size_lots(below, m0, stressed)
+    size = step_lots(below, m0, stressed)
     for label, price in (("mark", mark0), ("bankruptcy", exact),
                          ("bankruptcy_minus_1", exact - 1), ("bankruptcy_plus_1", exact + 1)):
         yield stressed, request_op("liquidate", account_id="below_mm", market_id=m0,
@@ -454,6 +456,16 @@ def _operations(profile: Profile, healthy: State, stressed: State,
             ("deep", "book", "not_vault", "a book account as the vault"),
             ("deep", "deep", "same_account", "an account as its own vault")):
         yield stressed, request_op("backstop_liquidate", account_id=who, vault_id=vault), \
+            case, text
+    for who, vault, case, text in (
+            ("below_mm", "vault", "below_mm", "one below maintenance: the first share"),
+            ("deep", "vault", "deep", "beyond the fund: the whole account, the rest written off"),
+            ("bankrupt", "vault", "bankrupt", "a bankrupt account: the fund pays"),
+            ("at_mm", "vault", "exact_maintenance", "an account at maintenance"),
+            ("deep", "book", "not_vault", "a book account as the vault"),
+            ("deep", "deep", "same_account", "an account as its own vault"),
+            ("vault", "deep", "not_trader", "a vault as the subject")):
+        yield stressed, request_op("share_liquidate", account_id=who, vault_id=vault), \
             case, text
     for who, state, case, text in (
             ("deep", bare, "deep", "bankrupt beyond the fund, no book: deleveraged"),
@@ -502,11 +514,14 @@ def _socialize(profile: Profile) -> Iterator[tuple]:
 
 
 def _cascades(profile: Profile) -> Iterator[tuple]:
-    """A falling price path over the venue's state, with and without a backstop vault."""
+    """A falling price path over the venue's state, with and without a backstop vault (always
+    with one where it takes the shares, LIQ-SHARE-2)."""
     state = venue_state(profile, stressed=True, books=False)
     lots = max(1, max(abs(v) for a in state.accounts.values() for v in a.positions.values()) // 4)
+    by_share = profile.liquidation_size == LiquidationSize.ACCOUNT_SHARE  # the vault takes them
     for drop, vault, case in ((20_000, None, "drop_2pct"), (80_000, None, "drop_8pct"),
                               (80_000, "vault", "drop_8pct_vault")):
+        vault = "vault" if by_share else vault
         path = {m: tuple(state.marks[m] * (PPM - drop * k // 3) // PPM for k in (1, 2, 3))
                 for m in profile.markets}
         config = CascadeConfig(PricePath(60, path),

@@ -18,8 +18,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import ModuleType, SimpleNamespace
 
-from liqspec.reference import (BACKSTOP, Market, Profile, State, Tier, deposit, fund_insurance,
-                               new_state, open_account, trade)
+from liqspec.reference import (BACKSTOP, Account, Market, Profile, State, Tier, deposit,
+                               fund_insurance, liquidation_size_lots, new_state, open_account,
+                               trade)
 from liqspec.reference.margin import initial_margin_quote, notional_quote, open_interest_quote
 from liqspec.reference.profiles import continuity_deductions
 from liqspec.reference.units import to_units
@@ -72,6 +73,14 @@ def example_profile(**policies: object) -> Profile:
 
 
 EXAMPLE_MARKS = {"BTC": 500_000, "ETH": 300_000}  # 50,000.0 USDT/BTC and 3,000.00 USDT/ETH
+
+
+def step_lots(account: Account, market_id: str, state: State) -> int:
+    """The lots of one liquidation step (LIQ-EXEC-1), for a generator sizing one: the whole
+    position where the profile has no step of one market (account_share, LIQ-SHARE-2)."""
+    if state.profile.liquidation_size == "account_share":
+        return abs(account.position(market_id))
+    return liquidation_size_lots(account, market_id, state)
 
 
 #: an implementation of the operations: a module or namespace with the reference's names
@@ -144,5 +153,5 @@ def open_at_leverage(state: State, account_id: str, counterparty_id: str, market
 
 
 __all__ = ["BTC_TIERS", "ETH_TIERS", "EXAMPLE_MARKS", "IMPLEMENTATION_NAMES", "USDT",
-           "example_profile", "implementation", "open_at_leverage", "open_long", "ppm", "tiers",
-           "usdt", "venue"]
+           "example_profile", "implementation", "open_at_leverage", "open_long", "ppm",
+           "step_lots", "tiers", "usdt", "venue"]

@@ -38,7 +38,11 @@ def cascades(draw):
         {"backstop_ratio": (2, 3), "adl_price": "mark"},
         # isolated accounts with maintenance on the entry value (LIQ-TIER-6), as Bybit's
         {"maintenance_basis": "entry", "liquidation_size": "tier_step",
-         "fee_policy": "all_surplus"}]))
+         "fee_policy": "all_surplus"},
+        # Paradex's liquidation by account share: the vault takes the shares (LIQ-SHARE-2)
+        {"liquidation_size": "account_share", "fee_policy": "maintenance_share",
+         "portion_ppm": 200_000, "share_target_ppm": 900_000,
+         "bad_debt_policy": "socialize"}]))
     profile = example_profile(**policies)
     n = draw(st.integers(2, 6))
     state = venue(profile, insurance_quote=draw(st.integers(0, usdt("500"))))
@@ -60,7 +64,8 @@ def cascades(draw):
     config = CascadeConfig(PricePath(1, {"BTC": tuple(path)}),
                            {"BTC": BookShape(draw(st.integers(1, 20)), draw(st.integers(100, 5000)),
                                              draw(st.integers(1, 2000)))},
-                           backstop_vault="vault" if "backstop_ratio" in policies else None,
+                           backstop_vault="vault" if "backstop_ratio" in policies
+                           or "share_target_ppm" in policies else None,
                            mark_rule=MarkRule(draw(st.sampled_from(["index_band", "last_fill"])),
                                               draw(st.integers(0, 50_000))))
     return state, config

@@ -345,7 +345,7 @@ MAINTENANCE_BASES = ("mark", "entry")
 #: the state-changing operations a generated call may name (the reference's names), with the
 #: weight each is drawn with
 OPERATION_WEIGHTS = {"liquidate": 5, "market_liquidate": 4, "backstop_liquidate": 2,
-                     "deleverage": 3, "socialize_loss": 2, "apply_funding": 2,
+                     "share_liquidate": 2, "deleverage": 3, "socialize_loss": 2, "apply_funding": 2,
                      "fund_insurance": 1, "deposit": 2, "withdraw": 3, "trade": 5,
                      "set_mark": 3, "open_account": 2, "replace_book": 2}
 #: the names alone, in the order of :data:`OPERATION_WEIGHTS`
@@ -353,8 +353,9 @@ OPERATION_NAMES = tuple(OPERATION_WEIGHTS)
 
 
 def random_policies(rng: random.Random) -> dict[str, Any]:
-    """Every policy family, with the sizing threshold and seed at their boundaries too."""
-    return {
+    """Every policy family, with the sizing threshold and seed at their boundaries too; one
+    case in eight liquidates by account share (with its fee, and a target ratio)."""
+    policies = {
         "liquidation_size": rng.choice(SIZES),
         "portion_ppm": rng.choice((1, 200_000, 500_000, PPM, rng.randint(1, PPM))),
         "portion_threshold_quote": rng.choice((0, 0, 10**rng.randint(0, 12),
@@ -366,6 +367,12 @@ def random_policies(rng: random.Random) -> dict[str, Any]:
         "adl_seed": rng.choice((0, rng.getrandbits(64), 2**64 + rng.randint(0, 3))),
         "maintenance_basis": rng.choice(MAINTENANCE_BASES),
     }
+    if rng.random() < 0.125:  # LIQ-SHARE-1: the step is portion_ppm (1 ppm: a million steps)
+        policies.update(liquidation_size="account_share", fee_policy="maintenance_share",
+                        portion_ppm=rng.choice((200_000, 250_000, 333_333, PPM,
+                                                rng.randint(50_000, PPM))),
+                        share_target_ppm=rng.choice((900_000, PPM, 1, rng.randint(1, PPM))))
+    return policies
 
 
 def _with_policies(profile: Profile, rng: random.Random) -> Profile:
@@ -585,9 +592,12 @@ def random_calls(rng: random.Random, case: Case, count: int | None = None) -> li
 
     new_ids = ("n0", "n1", "t0", "book", "", "outside", 7)
     names = traders + others + ["n0", "n1", "ghost"]
+    by_share = case.profile.liquidation_size == "account_share"
     calls = []
     for _ in range(rng.randint(1, 5) if count is None else count):
         op = rng.choices(OPERATION_NAMES, weights=tuple(OPERATION_WEIGHTS.values()))[0]
+        if by_share and op in ("liquidate", "market_liquidate") and rng.random() < 0.7:
+            op = "share_liquidate"  # mostly the liquidation the venue has (the rest refused)
         if op in ("deposit", "withdraw"):
             who = rng.choice(names) if rng.random() < 0.2 else subject()
             calls.append([op, [who, amount(who)]])
@@ -629,7 +639,7 @@ def random_calls(rng: random.Random, case: Case, count: int | None = None) -> li
         elif op in ("market_liquidate", "deleverage"):
             who = subject()
             calls.append([op, [who, market(who)]])
-        elif op == "backstop_liquidate":
+        elif op in ("backstop_liquidate", "share_liquidate"):
             who = subject()
             calls.append([op, [who, rng.choice(["vault", "vault", who, "book", "ghost"])]])
         elif op == "socialize_loss":
@@ -680,7 +690,9 @@ def random_cascade(seed: int) -> tuple[Case, dict[str, Any]]:
     case.books = {}
     if not any(a.account_id == "book" for a in case.accounts):
         case.accounts.append(Account("book", role=LIQUIDITY))
-    if not any(a.account_id == "vault" for a in case.accounts) and rng.random() < 0.5:
+    by_share = case.profile.liquidation_size == "account_share"  # needs the vault (LIQ-SHARE-2)
+    if not any(a.account_id == "vault" for a in case.accounts) and (by_share
+                                                                    or rng.random() < 0.5):
         case.accounts.append(Account("vault", role=BACKSTOP))
     markets = list(case.profile.markets)
     chosen = [m for m in markets if rng.random() < 0.6] or [rng.choice(markets)]
@@ -721,7 +733,7 @@ def random_cascade(seed: int) -> tuple[Case, dict[str, Any]]:
             top = INT64_MAX * PPM // (PPM + levels * spacing) * PPM // (PPM + mark_rule[1])
             path[market_id] = [min(price, top) for price in path[market_id]]
     vault = "vault" if any(a.account_id == "vault" for a in case.accounts) \
-        and rng.random() < 0.7 else None
+        and (by_share or rng.random() < 0.7) else None
     config = CascadeConfig(PricePath(rng.choice((1, 5, 60)),
                                      {m: tuple(p) for m, p in path.items()}),
                            {m: BookShape(*shape) for m, shape in books.items()},
@@ -740,6 +752,8 @@ def random_adl_cascade(seed: int, ranking: str | None = None) -> tuple[Case, dic
     rng = random.Random(seed)
     ranking = ranking or rng.choice(RANKINGS)
     profile = replace(_example_profile(rng), bad_debt_policy="adl", adl_ranking=ranking)
+    if profile.liquidation_size == "account_share":  # shares go to a vault, never to ADL
+        profile = replace(profile, liquidation_size="full", fee_policy="rate")
     if profile.portion_ppm < 50_000:  # as random_cascade: one lot per order is slow
         profile = replace(profile, portion_ppm=rng.randint(50_000, PPM))
     marks = {m: base * rng.randint(800, 1200) // 1000

@@ -6,6 +6,7 @@ quantums; below 50,000 USDT of notional BTC maintenance is 0.4%, the liquidation
 """
 
 import json
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -175,6 +176,35 @@ def test_backstop_vault_takes_accounts_below_the_threshold_LIQ_CASCADE_3(impl):
                                                                                   "backstop"]
     assert result.state.account("vault").positions == {"BTC": 1000}
     assert result.state.account("alice").is_flat()
+
+
+@pytest.mark.rule("LIQ-SHARE-2")
+def test_share_profile_hands_every_position_share_to_the_vault_LIQ_CASCADE_3(impl):
+    """Under account_share a liquidatable account is reduced by one share of every position,
+    taken by the vault at the marks, with its penalty (LIQ-SHARE-1): its events are
+    liquidation fills under LIQ-SHARE-2 and a fee under LIQ-SHARE-1, the book is not touched;
+    without a vault the run is refused before it starts. Rules: LIQ-CASCADE-3, LIQ-SHARE-2."""
+    profile = example_profile(liquidation_size="account_share", fee_policy="maintenance_share",
+                              portion_ppm=200_000, share_target_ppm=900_000)
+    state = venue(profile, deposits={"alice": usdt("1000"), "carol": usdt("100000")})
+    impl.open_account(state, "book", role=LIQUIDITY)
+    impl.open_account(state, "vault", role=BACKSTOP)
+    open_long(state, "alice", "carol", "BTC", 1000)
+    config = CascadeConfig(PricePath(5, {"BTC": (491_000,)}), {"BTC": BookShape(2, 2_000, 1)},
+                           backstop_vault="vault")
+    result = impl.run_cascade(state, config)
+    # at 49,100: equity 100 < maintenance 196.4. A 20% share keeps 0.8 BTC (MM 157.12) and
+    # costs 20% x 1.25% x 196.4 = 0.491 USDT: 157.12 >= 90% x 99.509; 40% keeps 117.84 >=
+    # 90% x 99.018; 60% keeps 0.4 BTC, 78.56 < 90% x (100 - 1.473) = 88.67: the share is 60%
+    kinds = [(e.kind, e.rule_id, e.lots, e.quote) for e in result.events
+             if e.kind not in ("step", "mark")]
+    assert kinds == [("liquidation_fill", "LIQ-SHARE-2", -600, 600 * 491_000 * 100),
+                     ("fee", "LIQ-SHARE-1", 0, usdt("1.473"))]
+    assert result.state.account("vault").positions == {"BTC": 600}
+    assert result.state.account("alice").positions == {"BTC": 400}
+    assert all_violations(result.state) == []
+    with pytest.raises(MalformedState, match="LIQ-SHARE-2"):
+        impl.run_cascade(state, replace(config, backstop_vault=None))
 
 
 def test_processing_order_most_distressed_first_LIQ_CASCADE_1(impl):

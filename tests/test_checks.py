@@ -11,7 +11,7 @@ import pytest
 
 from liqspec.reference import (LiqspecError, ResultCode, apply_funding, backstop_liquidate,
                                deleverage, deposit, fund_insurance, liquidate, market_liquidate,
-                               set_mark, socialize_loss, trade, withdraw)
+                               set_mark, share_liquidate, socialize_loss, trade, withdraw)
 from liqspec.reference.book import BookShape, check_market_liquidate
 from liqspec.reference.cascade import check_replace_book, replace_book
 from liqspec.reference.collateral import check_deposit, check_withdraw
@@ -20,6 +20,7 @@ from liqspec.reference.funding import check_apply_funding
 from liqspec.reference.insurance import check_fund_insurance
 from liqspec.reference.liquidation import check_backstop_liquidate, check_liquidate
 from liqspec.reference.marks import check_set_mark
+from liqspec.reference.share_liquidation import check_share_liquidate
 from liqspec.reference.socialization import check_socialize_loss
 from liqspec.reference.trading import check_trade
 from liqspec.testing import open_long, example_profile, usdt, venue
@@ -38,6 +39,10 @@ def underwater(**policies: object):
     set_mark(state, "BTC", 490_000)
     return state
 
+
+#: Paradex's policies on the example venue (LIQ-SHARE-1)
+SHARES = {"liquidation_size": "account_share", "fee_policy": "maintenance_share",
+          "portion_ppm": 200_000, "share_target_ppm": 900_000}
 
 CASES = {
     "deposit, unknown account": (check_deposit, deposit, ("mallory", usdt(1)),
@@ -59,6 +64,14 @@ CASES = {
                                   C.NO_BOOK_LIQUIDITY, {}),
     "backstop_liquidate, no backstop": (check_backstop_liquidate, backstop_liquidate,
                                         ("alice", "bob"), C.POLICY_FORBIDS, {}),
+    "share_liquidate, not under account_share": (check_share_liquidate, share_liquidate,
+                                                 ("alice", "bob"), C.POLICY_FORBIDS, {}),
+    "liquidate, under account_share": (
+        check_liquidate, liquidate, ("alice", "BTC", "bob", 490_000), C.POLICY_FORBIDS,
+        SHARES),
+    "market_liquidate, under account_share, with no book": (
+        check_market_liquidate, market_liquidate, ("alice", "BTC"), C.NO_BOOK_LIQUIDITY,
+        SHARES),
     "deleverage, not bankrupt": (check_deleverage, deleverage, ("alice", "BTC"),
                                  C.NOT_BANKRUPT, {}),
     "deleverage, policy before position": (check_deleverage, deleverage, ("alice", "ETH"),

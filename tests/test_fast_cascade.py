@@ -179,7 +179,12 @@ def cross_cascades(draw):
         {"adl_ranking": "seeded", "adl_seed": 7}, {"adl_ranking": "pro_rata"},
         # isolated accounts' maintenance on their entry values (LIQ-TIER-6): linear triggers
         {"maintenance_basis": "entry"},
-        {"maintenance_basis": "entry", "liquidation_size": "tier_step"}]))
+        {"maintenance_basis": "entry", "liquidation_size": "tier_step"},
+        # a share of every position at once (LIQ-SHARE-2): the index re-keys both markets
+        {"liquidation_size": "account_share", "fee_policy": "maintenance_share",
+         "portion_ppm": 200_000, "share_target_ppm": 900_000, "bad_debt_policy": "socialize"},
+        {"liquidation_size": "account_share", "fee_policy": "maintenance_share",
+         "portion_ppm": 250_000, "share_target_ppm": 600_000, "backstop_ratio": (1, 2)}]))
     state = venue(example_profile(**policies), insurance_quote=draw(st.integers(0, usdt("300"))))
     open_account(state, "book", role=LIQUIDITY)
     open_account(state, "vault", role=BACKSTOP)
@@ -207,7 +212,8 @@ def cross_cascades(draw):
     books = {m: BookShape(draw(st.integers(1, 10)), draw(st.integers(100, 5000)),
                           draw(st.integers(1, 500))) for m in paths}
     config = CascadeConfig(PricePath(1, paths), books,
-                           backstop_vault="vault" if "backstop_ratio" in policies else None,
+                           backstop_vault="vault" if "backstop_ratio" in policies
+                           or "share_target_ppm" in policies else None,
                            mark_rule=MarkRule(draw(st.sampled_from(["index_band", "last_fill"])),
                                               draw(st.integers(0, 50_000))))
     return state, config

@@ -72,8 +72,8 @@ class LockstepMachine(VenueMachine):
 def test_every_operation_the_machine_draws_is_compiled_on_the_fast_copy():
     """The fast copy's operations are liqspec.fast's own (none is the reference's on both)."""
     drawn = ("deposit", "withdraw", "trade", "set_mark", "open_account", "replace_book",
-             "apply_funding", "fund_insurance", "liquidate", "backstop_liquidate", "deleverage",
-             "socialize_loss")
+             "apply_funding", "fund_insurance", "liquidate", "backstop_liquidate",
+             "share_liquidate", "deleverage", "socialize_loss")
     for name in drawn:
         assert getattr(FAST, name) is not getattr(REFERENCE, name), name
         assert getattr(FAST, name).__module__.startswith("liqspec.fast"), name
@@ -89,9 +89,10 @@ def test_both_implementations_in_lockstep_LIQ_RESULT_1():
 def test_lockstep_reaches_every_fast_operation():
     """Not vacuous: a fixed run reaches every state-changing operation the machine draws
     (deposits, withdrawals, trades, marks, new accounts, book rebuilds, liquidation, backstop,
-    deleveraging, socialization, funding, fund top-ups) with success on both sides."""
+    share liquidation, deleveraging, socialization, funding, fund top-ups) with success on both
+    sides."""
     wanted = ("deposit", "withdraw", "trade", "mark", "open_account", "book", "liquidate",
-              "backstop", "deleverage", "socialize", "funding", "insurance")
+              "backstop", "share", "deleverage", "socialize", "funding", "insurance")
     FAST_SUCCESSES.clear()
     # up to four fixed runs, as tests/test_stateful.py's coverage check (one derandomized draw
     # can differ inside a full suite run)

@@ -721,9 +721,19 @@ def test_deleverage_counterparty_balance_at_the_int64_limits_LIQ_DOMAIN_1():
     assert got == ("error", "Overflow", ResultCode.OVERFLOW)
 
 
+def _share_fee(policies: dict) -> dict:
+    """account_share sizing goes with its fee (LIQ-SHARE-1), and a share step of 1 ppm would
+    try a million shares: 20% instead."""
+    if policies["liquidation_size"] != "account_share":
+        return policies
+    return {**policies, "fee_policy": "maintenance_share",
+            "portion_ppm": max(policies["portion_ppm"], 200_000)}
+
+
 POLICIES = st.fixed_dictionaries({
-    "liquidation_size": st.sampled_from(["full", "portion", "tier_step"]),
+    "liquidation_size": st.sampled_from(["full", "portion", "tier_step", "account_share"]),
     "portion_ppm": st.sampled_from([1, 200_000, 500_000, 1_000_000]),
+    "share_target_ppm": st.sampled_from([900_000, 1_000_000, 1]),
     "portion_threshold_quote": st.sampled_from([0, usdt("1000"), usdt("100000")]),
     "fee_policy": st.sampled_from(["rate", "all_surplus", "per_fill"]),
     "bad_debt_policy": st.sampled_from(["adl", "socialize"]),
@@ -732,7 +742,7 @@ POLICIES = st.fixed_dictionaries({
     "adl_price": st.sampled_from(["bankruptcy", "mark"]),
     "adl_seed": st.integers(0, 2**64),
     "backstop_ratio": st.sampled_from([None, (2, 3), (1, 2)]),
-})
+}).map(_share_fee)
 
 
 @st.composite
@@ -786,7 +796,7 @@ def operation_calls(draw, state, due=()):
         return op, (who, market, counterparty, price, lots)
     if op == "market_liquidate" or op == "deleverage":
         return op, (who, market)
-    if op == "backstop_liquidate":
+    if op in ("backstop_liquidate", "share_liquidate"):
         return op, (who, draw(st.sampled_from(["vault", "vault", who, "book"])))
     if op == "socialize_loss":
         return op, (market, draw(st.sampled_from([1, -1, 1, -1, 0])))
@@ -917,10 +927,10 @@ def test_operations_in_lockstep_LIQ_RESULT_1(data, state):
     for a in due:
         for m in ("BTC", "ETH"):
             op = data.draw(st.sampled_from(["market_liquidate", "deleverage", "liquidate",
-                                            "backstop_liquidate"]))
+                                            "backstop_liquidate", "share_liquidate"]))
             if op == "liquidate":
                 calls.append((op, (a, m, "book", state.marks[m], None)))
-            elif op == "backstop_liquidate":
+            elif op in ("backstop_liquidate", "share_liquidate"):
                 calls.append((op, (a, "vault")))
             else:
                 calls.append((op, (a, m)))

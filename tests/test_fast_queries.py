@@ -108,11 +108,16 @@ def test_LIQ_TIER_1_a_negative_notional_is_in_the_base_tier_on_both():
 
 
 def test_LIQ_EXEC_1_sizes_of_the_venue_boundary_accounts():
+    """Every step size in 1..|position|; under account_share (LIQ-SHARE-2) no step of one
+    market exists, and both refuse it POLICY_FORBIDS."""
     for profile in ALL_PROFILES:
         state = venue_state(profile, stressed=True)
         for account in state.accounts.values():
             for market_id in account.positions:
                 got = agree("liquidation_size_lots", state, account, market_id, state)
+                if profile.liquidation_size == "account_share":
+                    assert got == ("error", "Rejection", ResultCode.POLICY_FORBIDS.name)
+                    continue
                 assert got[0] == "ok" and 1 <= got[1] <= abs(account.position(market_id))
 
 
@@ -149,6 +154,8 @@ def test_LIQ_FEE_1_the_step_and_the_query_charge_the_same_fee():
     account's bankruptcy price: one source for the rule."""
     from liqspec import fast
     for profile in ALL_PROFILES:
+        if profile.liquidation_size == "account_share":  # no step of one market (LIQ-SHARE-2)
+            continue
         state = venue_state(profile)
         account = state.accounts["below_mm"]
         market_id = next(iter(account.positions))

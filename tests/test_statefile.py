@@ -475,3 +475,48 @@ def test_a_bad_fractional_deduction_names_its_path_LIQ_TIER_7(value, message, co
     above 10^6 are refused, each naming the field."""
     error = error_of(_hyperliquid_eth(value))
     assert str(error).startswith(message) and error.code == code, str(error)
+
+
+# -- liquidation by account share (LIQ-SHARE-1) ---------------------------------------------------
+
+def _share_venue(**policies):
+    """Paradex's published example as a state file: the venue's share policies (a 50% fee, as
+    the page's table), Alice with 1,000 USDC and her positions at their entries, at the
+    example's marks."""
+    venue = {"name": "px", "quote_decimals": 6, "quote_asset": "USDC", "markets": {
+        m: {"base_decimals": 5, "price_decimals": 1, "liquidation_fee_ppm": 500_000, "tiers": [
+            {"floor_notional": "0", "maint_margin_rate": "0.01", "maint_deduction": "0",
+             "init_margin_rate": "0.02", "init_deduction": "0"}]} for m in ("BTC", "ETH")}}
+    venue.update(policies)
+    return {"venue": venue, "marks": {"BTC": "54800", "ETH": "3400"},
+            "accounts": [{"id": "alice", "quote": "1000", "positions": {
+                "BTC": {"size": "0.1", "entry_price": "60000"},
+                "ETH": {"size": "-1", "entry_price": "3000"}}}]}
+
+
+def test_a_venue_liquidating_by_account_share_loads_LIQ_SHARE_1():
+    """Rule: LIQ-SHARE-1. The share step is portion_rate, the target share_target_ratio; the
+    loaded venue chooses the published example's 40%."""
+    from liqspec.reference import liquidation_share
+    loaded = loads(json.dumps(_share_venue(liquidation_size="account_share",
+                                           fee_policy="maintenance_share", portion_rate="0.2",
+                                           share_target_ratio="0.9")))
+    profile = loaded.state.profile
+    assert (profile.portion_ppm, profile.share_target_ppm) == (200_000, 900_000)
+    plan = liquidation_share(loaded.state.account("alice"), loaded.state)
+    assert (plan.share_ppm, plan.penalty_quote) == (400_000, 17_760_000)
+
+
+@pytest.mark.parametrize("policies, where", [
+    ({"liquidation_size": "account_share"}, "account_share and fee_policy maintenance_share"),
+    ({"fee_policy": "maintenance_share"}, "account_share and fee_policy maintenance_share"),
+    ({"liquidation_size": "account_share", "fee_policy": "maintenance_share",
+      "share_target_ratio": "0"}, "venue.share_target_ratio: must be above 0"),
+    ({"liquidation_size": "account_share", "fee_policy": "maintenance_share",
+      "share_target_ratio": "1.5"}, "venue.share_target_ratio"),
+])
+def test_a_share_venue_with_a_bad_policy_is_refused_LIQ_SHARE_1(policies, where):
+    """Rule: LIQ-SHARE-1. The sizing and the fee go together; the target is a ratio in (0, 1]."""
+    with pytest.raises(StateFileError, match=where) as refused:
+        loads(json.dumps(_share_venue(**policies)))
+    assert refused.value.code in (ResultCode.MALFORMED_STATE, ResultCode.INVALID_RATE)

@@ -617,3 +617,29 @@ step_seconds = 5
             "[points]", "[[points]]")), workers=0)
     assert caught.value.path == "points[0].leverage_max"
     assert "positions file" in str(caught.value)
+
+
+def test_a_sweep_onto_a_share_venue_names_the_vault_that_takes_the_shares_LIQ_SHARE_2():
+    """Switching the scenario to paradex (liquidation by account share) names a backstop vault,
+    switching back to a venue without one drops it: both scenarios load and run. Rules:
+    LIQ-SHARE-2, LIQ-CASCADE-3."""
+    import tomllib
+
+    from liqspec.reference.cascade import run_cascade
+    from liqspec.scenario import parse_scenario
+    from liqspec.sweep_config import Override, apply_scenario_overrides
+    base = tomllib.loads(TINY)["scenario"]
+    base["synthetic"] = {**base["synthetic"], "accounts": 20}
+    base["path"] = {"kind": "shock", "drop": "0.2", "steps": 4, "step_seconds": 5}
+    to_paradex = apply_scenario_overrides(base, (Override("profile", "paradex", "grid"),))
+    assert to_paradex["backstop_vault"] == "vault"
+    assert list(to_paradex["markets"]) == ["BTC-USD-PERP"]
+    back = apply_scenario_overrides(to_paradex, (Override("profile", "binance_usdm", "grid"),))
+    assert "backstop_vault" not in back and list(back["markets"]) == ["BTCUSDT"]
+    scenario = parse_scenario(to_paradex)
+    assert scenario.config.backstop_vault == "vault"
+    result = run_cascade(scenario.state, scenario.config)
+    shares = [e for e in result.events if e.rule_id == "LIQ-SHARE-2"]
+    assert shares and result.summary.accounts_liquidated > 0
+    assert all(e.detail == "counterparty vault" for e in shares)
+    assert parse_scenario(back).config.backstop_vault is None

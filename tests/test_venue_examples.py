@@ -63,8 +63,9 @@ from liqspec.reference import (FEE_SINK, INSURANCE_FUND, MalformedState, Market,
                                ResultCode, Tier, adl_allocation, adl_receive_quote,
                                funding_owed_quote, initial_margin_quote, insurance_fund_delta_quote,
                                liquidation_size_lots, maintenance_margin_quote, new_state,
-                               notional_quote, position_value_quote, quote_per_lot_tick, tier_for,
-                               to_units, unrealized_pnl_quote)
+                               notional_quote, open_account_at, position_value_quote,
+                               quote_per_lot_tick, tier_for, to_units, unrealized_pnl_quote)
+from liqspec.reference.book import BookShape
 from liqspec.reference.deleveraging import (score_pnl_leverage, score_pnl_margin_ratio,
                                             score_price_ratio_leverage)
 from liqspec.reference.margin import oi_scaled_initial_margin_ppm
@@ -179,7 +180,7 @@ def with_markets(profile: Profile, name: str, *markets: Market, **changes) -> Pr
 # -- the profiles themselves (LIQ-PROFILE-1) ---------------------------------------------------
 
 @pytest.mark.rule("LIQ-PROFILE-1")
-def test_profiles_cover_the_five_venues_with_btc_and_eth_LIQ_PROFILE_1():
+def test_profiles_cover_the_venues_with_btc_and_eth_LIQ_PROFILE_1():
     """Every named profile exists, has a BTC and an ETH linear market, 6 quote decimals, sources,
     and the policies its venue documents (see reference/profiles.py for each citation).
     Rule: LIQ-PROFILE-1."""
@@ -193,6 +194,8 @@ def test_profiles_cover_the_five_venues_with_btc_and_eth_LIQ_PROFILE_1():
                   "bankruptcy", None),
         "dydx_v4": ({"BTC-USD", "ETH-USD"}, "portion", "per_fill", "seeded", "bankruptcy", None),
         "hyperliquid": ({"BTC", "ETH"}, "portion", "rate", "price_ratio_leverage", "mark", (2, 3)),
+        "paradex": ({"BTC-USD-PERP", "ETH-USD-PERP"}, "account_share", "maintenance_share",
+                    "pnl_leverage", "mark", None),
     }
     assert set(PROFILES) == set(expected)
     for name, (markets, sizing, fee, ranking, adl_price, backstop) in expected.items():
@@ -203,7 +206,8 @@ def test_profiles_cover_the_five_venues_with_btc_and_eth_LIQ_PROFILE_1():
                 profile.adl_price, profile.backstop_ratio) == (sizing, fee, ranking, adl_price,
                                                                backstop)
         assert profile.quote_decimals == 6 and profile.sources and profile.description
-        assert profile.quote_asset == ("USDC" if name in ("dydx_v4", "hyperliquid") else "USDT")
+        assert profile.quote_asset == ("USDC" if name in ("dydx_v4", "hyperliquid", "paradex")
+                                       else "USDT")
     # Hyperliquid: 20% of positions above 100k USDC; dYdX: 10% above 1,000 USDC (mainnet genesis).
     assert (PROFILES["hyperliquid"].portion_ppm, PROFILES["hyperliquid"].portion_threshold_quote) \
         == (200_000, usd("100,000"))
@@ -1496,6 +1500,205 @@ def test_hyperliquid_partial_liquidation_and_backstop_thresholds_LIQ_EXEC_1(impl
     assert impl.is_liquidatable(account, state) and not impl.is_below_backstop(account, state)
     set_marks(impl, state, {"BTC": "90700"})
     assert impl.is_liquidatable(account, state) and impl.is_below_backstop(account, state)
+
+
+# -- Paradex (LIQ-SHARE-1, LIQ-SHARE-2) --------------------------------------------------------
+#
+# Source: https://docs.paradex.trade/risk/liquidations (the page's text, as in
+# tradeparadex/paradex-docs at 9b82a75a, fern/pages/risk-system/liquidations.mdx): long 0.1
+# BTC-USD-PERP from 60,000, short 1 ETH-USD-PERP from 3,000, 1,000 USDC collateral, MMF 1% on
+# both; marks 54,800 and 3,400. The page's table is computed with a liquidation fee of 50% (its
+# text says 70%: at 70% the 20% row's penalty would be 12.432, not 8.88).
+
+PARADEX_TABLE = (  # share, new MMR, liquidation penalty, new account value (USDC)
+    ("20%", "71.04", "8.88", "71.12"),
+    ("40%", "53.28", "17.76", "62.24"),
+    ("60%", "35.52", "26.64", "53.36"),
+    ("80%", "17.76", "35.52", "44.48"),
+)
+
+
+def paradex_alice(impl, fee: str | None = None) -> State:
+    """The page's Alice at the example's marks, her fund vault open, under the paradex profile
+    (with every market's liquidation fee set to ``fee`` where given)."""
+    profile = get_profile("paradex")
+    if fee is not None:
+        profile = replace(profile, markets={m: replace(market, liquidation_fee_ppm=percent_ppm(fee))
+                                            for m, market in profile.markets.items()})
+    state = venue(impl, profile, {"BTC-USD-PERP": "60000", "ETH-USD-PERP": "3000"})
+    impl.open_account(state, "fund", role="backstop")
+    btc, eth = state.market("BTC-USD-PERP"), state.market("ETH-USD-PERP")
+    open_account_at(state, "alice", usd("1,000"), {  # the example's start (LIQ-LEVERAGE-3)
+        "BTC-USD-PERP": (lots(btc, "0.1"), ticks(btc, "60000")),
+        "ETH-USD-PERP": (lots(eth, "-1"), ticks(eth, "3000"))}, MAKER)
+    set_marks(impl, state, {"BTC-USD-PERP": "54800", "ETH-USD-PERP": "3400"})
+    return state
+
+
+@pytest.mark.rule("LIQ-SHARE-1")
+def test_paradex_liquidation_share_table_LIQ_SHARE_1(impl):
+    """Every row of the page's table: the penalty of each share (share x 50% x 88.8), the
+    requirement of the positions kept and the account value left; and the share chosen, 40%,
+    the first whose margin ratio (53.28 / 62.24 = 85.6%) is below 90%. Rules: LIQ-SHARE-1,
+    LIQ-TIER-5."""
+    from liqspec.reference import liquidation_share, share_penalty_quote
+    from liqspec.reference.share_liquidation import share_lots
+    state = paradex_alice(impl, fee="50%")
+    alice = state.account("alice")
+    assert impl.equity_quote(alice, state.marks, state.profile) == usd("80")
+    assert impl.account_maintenance_margin_quote(alice, state.marks, state.profile) == usd("88.8")
+    assert impl.is_liquidatable(alice, state)
+    for share, kept, penalty, value in PARADEX_TABLE:
+        share_ppm = percent_ppm(share)
+        assert share_penalty_quote(alice, state, share_ppm) == usd(penalty)
+        reduced = {m: lots - (1 if lots > 0 else -1) * share_lots(lots, share_ppm)
+                   for m, lots in alice.positions.items()}
+        kept_mm = sum(maintenance_margin_quote(state.market(m), notional_quote(
+            n, state.marks[m], state.market(m))) for m, n in reduced.items())
+        assert kept_mm == usd(kept)
+        assert usd("80") - usd(penalty) == usd(value)
+    plan = liquidation_share(alice, state)
+    assert (plan.share_ppm, plan.penalty_quote, plan.maintenance_after_quote,
+            plan.equity_after_quote) == (400_000, usd("17.76"), usd("53.28"), usd("62.24"))
+    assert plan.closed_lots == {"BTC-USD-PERP": lots(state.market("BTC-USD-PERP"), "0.04"),
+                                "ETH-USD-PERP": lots(state.market("ETH-USD-PERP"), "0.4")}
+
+
+@pytest.mark.rule("LIQ-SHARE-2")
+def test_paradex_liquidation_example_LIQ_SHARE_2(impl):
+    """The page's outcome: "the insurance fund will liquidate 40% of the user's positions ... and
+    will receive 17.76 USDC as a liquidation penalty"; "Alice realized a loss of 40% * 920 = 368
+    USD and is left with 1,000 - 368 - 17.76 = 614.24 USDC collateral"; "left with a long 0.06
+    BTC-USD-PERP and a short 0.6 ETH-USD-PERP"; "The margin ratio of Alice is now 85.6%". The
+    fund takes the shares at the marks. Rules: LIQ-SHARE-2, LIQ-SHARE-1."""
+    state = paradex_alice(impl, fee="50%")
+    receipt = impl.share_liquidate(state, "alice", "fund")
+    assert receipt.amounts == {"share_ppm": 400_000, "fee": usd("17.76")}
+    alice, fund = state.account("alice"), state.account("fund")
+    btc, eth = state.market("BTC-USD-PERP"), state.market("ETH-USD-PERP")
+    assert alice.positions == {"BTC-USD-PERP": lots(btc, "0.06"), "ETH-USD-PERP": lots(eth, "-0.6")}
+    assert fund.positions == {"BTC-USD-PERP": lots(btc, "0.04"), "ETH-USD-PERP": lots(eth, "-0.4")}
+    # collateral = the quote balance plus the cost of the positions kept (their entry value)
+    assert alice.quote + sum(alice.cost_quote.values()) == usd("614.24")
+    assert usd("1,000") - usd("368") - usd("17.76") == usd("614.24")
+    assert state.holders[INSURANCE_FUND] == usd("17.76")
+    equity = impl.equity_quote(alice, state.marks, state.profile)
+    maintenance = impl.account_maintenance_margin_quote(alice, state.marks, state.profile)
+    assert (equity, maintenance) == (usd("62.24"), usd("53.28"))
+    assert display(Fraction(maintenance * 100, equity), 1, "half_up") == "85.6"
+    assert not impl.is_liquidatable(alice, state)
+    # the fills are at the marks, by the fund's vault, under rule LIQ-SHARE-2; the penalty's
+    # transfer under LIQ-SHARE-1
+    fills = [e for e in receipt.entries if hasattr(e, "lots")]
+    assert [(f.market_id, f.lots, f.price_ticks, f.rule_id) for f in fills] == [
+        ("BTC-USD-PERP", lots(btc, "0.04"), ticks(btc, "54800"), "LIQ-SHARE-2"),
+        ("ETH-USD-PERP", lots(eth, "0.4"), ticks(eth, "3400"), "LIQ-SHARE-2")]
+    assert receipt.entries[-1].rule_id == "LIQ-SHARE-1"
+
+
+@pytest.mark.rule("LIQ-SHARE-1")
+def test_paradex_profile_fee_of_70_percent_takes_a_larger_share_LIQ_SHARE_1(impl):
+    """At the fee the page states (70%), the 40% share's penalty is 0.4 x 0.7 x 88.8 = 24.864
+    and leaves 53.28 / 55.136 = 96.6%, above 90%; 60% costs 37.296 and leaves 35.52 / 42.704 =
+    83.2%: the share is 60%. Rule: LIQ-SHARE-1."""
+    state = paradex_alice(impl)
+    receipt = impl.share_liquidate(state, "alice", "fund")
+    assert receipt.amounts == {"share_ppm": 600_000, "fee": usd("37.296")}
+    alice = state.account("alice")
+    assert (impl.equity_quote(alice, state.marks, state.profile),
+            impl.account_maintenance_margin_quote(alice, state.marks, state.profile)) == (
+        usd("42.704"), usd("35.52"))
+
+
+@pytest.mark.rule("LIQ-SHARE-1")
+def test_paradex_full_liquidation_when_the_penalty_cannot_be_paid_LIQ_SHARE_1(impl):
+    """"this process can result in a full liquidation in the event where the remaining
+    collateral after a 100% liquidation of positions is not sufficient to pay the liquidation
+    penalty": at BTC 54,100, Alice's account value is 10 USDC against 88.1 of maintenance; no
+    partial share leaves a ratio below 90%, so everything goes, and the penalty (70% of 88.1 =
+    61.67) is capped at the 10 USDC she has. Rules: LIQ-SHARE-1, LIQ-SHARE-2."""
+    state = paradex_alice(impl)
+    set_marks(impl, state, {"BTC-USD-PERP": "54100"})
+    alice = state.account("alice")
+    assert impl.equity_quote(alice, state.marks, state.profile) == usd("10")
+    receipt = impl.share_liquidate(state, "alice", "fund")
+    assert receipt.amounts == {"share_ppm": PPM, "fee": usd("10")}
+    assert alice.positions == {} and alice.quote == 0
+
+
+@pytest.mark.rule("LIQ-SHARE-2")
+def test_paradex_share_liquidation_settles_an_account_under_water_LIQ_SHARE_2(impl):
+    """Under water (equity -20 USDC): the whole account goes to the vault at the marks, no
+    penalty (nothing is left to pay it), the fund pays what it holds and the rest is written off
+    (LIQ-INSURANCE-1, LIQ-SOCIAL-1). Rules: LIQ-SHARE-2, LIQ-SHARE-1."""
+    state = paradex_alice(impl)
+    impl.fund_insurance(state, usd("5"))
+    set_marks(impl, state, {"BTC-USD-PERP": "53800"})
+    alice = state.account("alice")
+    assert impl.equity_quote(alice, state.marks, state.profile) == usd("-20")
+    receipt = impl.share_liquidate(state, "alice", "fund")
+    assert receipt.amounts == {"share_ppm": PPM, "fee": 0, "fund_paid": usd("5"),
+                               "written_off": usd("15")}
+    assert alice.positions == {} and alice.quote == 0
+
+
+@pytest.mark.rule("LIQ-SHARE-2")
+def test_paradex_refuses_a_step_of_one_market_and_a_healthy_account_LIQ_SHARE_2(impl):
+    """Under account_share there is no step of one market: liquidate and market_liquidate (and
+    the LIQ-EXEC-1 size) are POLICY_FORBIDS; a share liquidation of a healthy account is
+    NOT_LIQUIDATABLE, one by a trader instead of a vault POLICY_FORBIDS, and another profile
+    refuses share liquidation; each leaves the state unchanged. Rules: LIQ-SHARE-2,
+    LIQ-EXEC-1."""
+    state = paradex_alice(impl)
+    impl.open_account(state, "lp", role="liquidity")
+    impl.replace_book(state, "BTC-USD-PERP", BookShape(3, 1_000, 10_000), "lp")
+    before = state.snapshot()
+    alice = state.account("alice")
+    with pytest.raises(Rejection) as refused:
+        liquidation_size_lots(alice, "BTC-USD-PERP", state)
+    assert refused.value.code == ResultCode.POLICY_FORBIDS
+    for call in (lambda: impl.liquidate(state, "alice", "BTC-USD-PERP", MAKER,
+                                        ticks(state.market("BTC-USD-PERP"), "54800")),
+                 lambda: impl.market_liquidate(state, "alice", "BTC-USD-PERP"),
+                 lambda: impl.share_liquidate(state, "alice", MAKER)):
+        with pytest.raises(Rejection) as refused:
+            call()
+        assert refused.value.code == ResultCode.POLICY_FORBIDS
+    with pytest.raises(Rejection) as refused:
+        impl.share_liquidate(state, MAKER, "fund")
+    assert refused.value.code == ResultCode.NOT_LIQUIDATABLE
+    assert state.snapshot() == before
+    other = venue(impl, get_profile("hyperliquid"), {"BTC": "100000"})
+    impl.open_account(other, "vault", role="backstop")
+    new_account(impl, other, "bob", "10,000")
+    open_position(impl, other, "bob", "BTC", "1", "100000")
+    set_marks(impl, other, {"BTC": "91000"})
+    with pytest.raises(Rejection) as refused:
+        impl.share_liquidate(other, "bob", "vault")
+    assert refused.value.code == ResultCode.POLICY_FORBIDS
+
+
+@pytest.mark.rule("LIQ-PROFILE-1")
+def test_paradex_profile_parameters_LIQ_PROFILE_1():
+    """Base IMF 2% and MMF factor 50% on BTC-USD-PERP and ETH-USD-PERP (maintenance 1%), size
+    increments 0.00001 BTC and 0.0001 ETH, ticks 0.1 and 0.01 USD, liquidation fee 70%, shares
+    of 20% until the margin ratio is below 90%; a profile with account_share sizing but another
+    fee policy (or the reverse) is refused. Sources: the tier-1 instrument pages and the
+    liquidations page (tradeparadex/paradex-docs at 9b82a75a). Rule: LIQ-PROFILE-1."""
+    profile = get_profile("paradex")
+    for market_id, base, price in (("BTC-USD-PERP", 5, 1), ("ETH-USD-PERP", 4, 2)):
+        market = profile.market(market_id)
+        assert (market.base_decimals, market.price_decimals) == (base, price)
+        assert [(t.floor_notional_quote, t.maint_margin_ppm, t.init_margin_ppm)
+                for t in market.tiers] == [(0, 10_000, 20_000)]
+        assert market.liquidation_fee_ppm == 700_000
+    assert (profile.portion_ppm, profile.share_target_ppm) == (200_000, 900_000)
+    assert profile.bad_debt_policy == "socialize" and profile.backstop_ratio is None
+    for changes in ({"fee_policy": "rate"}, {"liquidation_size": "full"}):
+        with pytest.raises(MalformedState):
+            replace(profile, **changes)
+    with pytest.raises(MalformedState):
+        replace(profile, share_target_ppm=0)
 
 
 @pytest.mark.rule("LIQ-ADL-2")

@@ -760,7 +760,8 @@ class ProofMutants(SphinxDirective):
 
 POLICY_RULES = {
     "liquidation_size": "LIQ-EXEC-1", "portion": "LIQ-EXEC-1",
-    "portion_above_notional": "LIQ-EXEC-1", "fee_policy": "LIQ-FEE-1",
+    "portion_above_notional": "LIQ-EXEC-1", "share_step": "LIQ-SHARE-1",
+    "share_target_margin_ratio": "LIQ-SHARE-1", "fee_policy": "LIQ-FEE-1",
     "backstop_below": "LIQ-TRIGGER-2", "bad_debt_policy": "LIQ-ADL-1",
     "adl_ranking": "LIQ-ADL-2", "adl_price": "LIQ-ADL-4",
 }
