@@ -43,7 +43,6 @@ from liqspec.reference.profile import LiquidationSize, Profile
 from liqspec.reference.profiles import PROFILES
 from liqspec.reference.state import (BACKSTOP, INSURANCE_FUND, LIQUIDITY, OUTSIDE, SOCIALIZED_LOSS,
                                      Account, State)
-
 from liqspec.testing import step_lots
 
 from .catalogue import CATALOGUE, QUERY, REFERENCE, execute, request_op

@@ -783,15 +783,19 @@ def share_steps(params: Params) -> tuple[int, ...]:
     return tuple(range(step.as_long(), PPM, step.as_long())) + (PPM,)
 
 
-def share_penalty(state: SymState, account_id: str, share_ppm: int) -> Term:
-    """LIQ-SHARE-1: ``min(ceil(share * sum_k(fee_k * MM_k)), max(equity, 0))``."""
-    weighted = val(0)
+def fee_weighted_maintenance(state: SymState, account_id: str) -> Term:
+    """``sum_k(MM_k * fee_k)`` before the liquidation: the same for every share tried."""
+    total = val(0)
     for m, lots in sorted(state.accounts[account_id].positions.items()):
         market = state.market(m)
-        weighted = weighted + maintenance_margin(market, notional(lots, state.marks[m], market)) \
+        total = total + maintenance_margin(market, notional(lots, state.marks[m], market)) \
             * market.liquidation_fee_ppm
-    return zmin(div_ceil(weighted * share_ppm, PPM * PPM),
-                zmax(equity(state, account_id), val(0)))
+    return total
+
+
+def share_penalty(fee_weighted: Term, share_ppm: int, equity_quote: Term) -> Term:
+    """LIQ-SHARE-1: ``min(ceil(share * sum_k(fee_k * MM_k)), max(equity, 0))``."""
+    return zmin(div_ceil(fee_weighted * share_ppm, PPM * PPM), zmax(equity_quote, val(0)))
 
 
 @dataclass(frozen=True)
@@ -810,6 +814,7 @@ def share_candidates(state: SymState, account_id: str, vault_id: str) -> list[Sh
     """LIQ-SHARE-1's shares in the order tried; the first whose test holds is the share."""
     acct = state.accounts[account_id]
     target = state.params.share_target_ppm
+    fee_weighted, eq = fee_weighted_maintenance(state, account_id), equity(state, account_id)
     candidates = []
     for step in share_steps(state.params):
         taken = state.copy()
@@ -819,7 +824,7 @@ def share_candidates(state: SymState, account_id: str, vault_id: str) -> list[Sh
             amount = position_value(closed, state.marks[m], state.market(m))
             fill(taken, m, vault_id, account_id, closed, amount, lots > 0)
             fill(taken, m, account_id, vault_id, closed, amount, lots < 0)
-        penalty = share_penalty(state, account_id, step)
+        penalty = share_penalty(fee_weighted, step, eq)
         kept = account_maintenance(taken, account_id)
         # the equity after the takeover is the equity before (fills at the mark), read on the
         # taken state so the test and the operation's outcome share their terms

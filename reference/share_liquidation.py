@@ -49,18 +49,31 @@ def share_lots(lots: int, share_ppm: int) -> int:
     return div_ceil(abs(lots) * share_ppm, PPM)
 
 
+def fee_weighted_maintenance(account: Account, state: State) -> int:
+    """``sum_m(MM_m * fee_m)`` over the account's positions, each market's maintenance
+    requirement before the liquidation times its liquidation_fee_ppm: quote quantums x ppm, the
+    same for every share tried."""
+    profile = state.profile
+    total = 0
+    for market_id in account.positions:
+        requirement = position_maintenance_margin_quote(account, market_id, state.marks, profile)
+        total += requirement * profile.markets[market_id].liquidation_fee_ppm
+    return total
+
+
+def _penalty_quote(fee_weighted: int, share_ppm: int, equity_quote: int) -> int:
+    """LIQ-SHARE-1's penalty from its parts: ``ceil(share * fee_weighted)``, rounded up, at most
+    the equity when positive and nothing when it is not."""
+    return min(div_ceil(fee_weighted * share_ppm, PPM * PPM), max(equity_quote, 0))
+
+
 @implements("LIQ-SHARE-1")
 def share_penalty_quote(account: Account, state: State, share_ppm: int) -> int:
     """The penalty of a share: ``ceil(share * sum_m(fee_m * MM_m))`` over the account's positions
     (each market's liquidation_fee_ppm of its maintenance requirement before the liquidation),
     rounded up, at most the account's equity when positive and nothing when it is not."""
-    profile = state.profile
-    fee_weighted_quote_ppm = 0  # sum of MM_k x fee_k: quote quantums x ppm
-    for market_id in account.positions:
-        requirement = position_maintenance_margin_quote(account, market_id, state.marks, profile)
-        fee_weighted_quote_ppm += requirement * profile.markets[market_id].liquidation_fee_ppm
-    wanted = div_ceil(fee_weighted_quote_ppm * share_ppm, PPM * PPM)
-    return min(wanted, max(equity_quote(account, state.marks, profile), 0))
+    return _penalty_quote(fee_weighted_maintenance(account, state), share_ppm,
+                          equity_quote(account, state.marks, state.profile))
 
 
 @implements("LIQ-SHARE-1")
@@ -70,6 +83,7 @@ def liquidation_share(account: Account, state: State) -> SharePlan:
     (``kept_mm * 10^6 < target * (equity - penalty)``); 100% when none is."""
     profile, marks = state.profile, state.marks
     equity = equity_quote(account, marks, profile)
+    fee_weighted = fee_weighted_maintenance(account, state)  # the same for every share
     plan = None
     for share in share_steps_ppm(profile):
         closed = {m: share_lots(lots, share) for m, lots in sorted(account.positions.items())}
@@ -78,7 +92,7 @@ def liquidation_share(account: Account, state: State) -> SharePlan:
             kept_lots = lots - closed[market_id] if lots > 0 else lots + closed[market_id]
             kept_mm_quote += position_maintenance_margin_quote(account, market_id, marks,
                                                                profile, kept_lots)
-        penalty = share_penalty_quote(account, state, share)
+        penalty = _penalty_quote(fee_weighted, share, equity)
         equity_after_quote = equity - penalty
         plan = SharePlan(share, penalty, closed, checked(kept_mm_quote, "maintenance kept"),
                          equity_after_quote)

@@ -296,26 +296,33 @@ cdef inline liq_i128 share_lots(int64_t lots, int64_t share_ppm) noexcept nogil:
     return ceil_div(iabs(<liq_i128>lots) * share_ppm, PPM)
 
 
-cdef int share_penalty(const Eng* e, Py_ssize_t i, int64_t share_ppm, int64_t equity,
-                       int64_t* out) noexcept nogil:
-    """LIQ-SHARE-1: min(ceil(share x sum_k(fee_k x MM_k) / 10^12), max(equity, 0)). Each term is
-    below 2^63 x 2^20, so the sum fits 128 bits for any market count an engine can hold; when the
-    product with the share does not, it is far above the cap, which is then the penalty."""
+cdef int fee_weighted_maint(const Eng* e, Py_ssize_t i, liq_i128* out) noexcept nogil:
+    """sum_k(MM_k x fee_k) before the liquidation (quote x ppm), the same for every share. Each
+    term is below 2^63 x 2^20, so the sum fits 128 bits for any market count an engine can
+    hold."""
     cdef Py_ssize_t k
     cdef int64_t mm_quote
-    cdef liq_i128 fee_weighted_quote_ppm = 0, wanted, cap = equity if equity > 0 else 0
+    cdef liq_i128 total = 0
     for k in range(e.n_markets):
         if not e.present[i * e.n_markets + k]:
             continue
         if position_maint(e, i, k, e.lots[i * e.n_markets + k], &mm_quote) != C_OK:
             return C_OVERFLOW
-        fee_weighted_quote_ppm += <liq_i128>mm_quote * e.liquidation_fee_ppm[k]
-    if liq_mul128(fee_weighted_quote_ppm, share_ppm, &wanted):
+        total += <liq_i128>mm_quote * e.liquidation_fee_ppm[k]
+    out[0] = total
+    return C_OK
+
+
+cdef inline int64_t share_penalty(liq_i128 fee_weighted, int64_t share_ppm,
+                                  int64_t equity) noexcept nogil:
+    """LIQ-SHARE-1: min(ceil(share x fee_weighted / 10^12), max(equity, 0)). When the product
+    leaves 128 bits it is far above the cap, which is then the penalty."""
+    cdef liq_i128 wanted, cap = equity if equity > 0 else 0
+    if liq_mul128(fee_weighted, share_ppm, &wanted):
         wanted = ceil_div(wanted, <liq_i128>PPM * PPM)
         if wanted < cap:
             cap = wanted
-    out[0] = <int64_t>cap
-    return C_OK
+    return <int64_t>cap
 
 
 cdef int share_plan(const Eng* e, Py_ssize_t i, int64_t* share_out,
@@ -325,8 +332,10 @@ cdef int share_plan(const Eng* e, Py_ssize_t i, int64_t* share_out,
     penalty."""
     cdef Py_ssize_t k
     cdef int64_t equity, penalty = 0, mm_quote, lots, share = 0
-    cdef liq_i128 kept_mm_quote, closed
+    cdef liq_i128 kept_mm_quote, closed, fee_weighted
     if equity_of(e, i, &equity) != C_OK:
+        return C_OVERFLOW
+    if fee_weighted_maint(e, i, &fee_weighted) != C_OK:  # the same for every share
         return C_OVERFLOW
     while share < PPM:
         share = share + e.portion_ppm if share + e.portion_ppm < PPM else PPM
@@ -342,8 +351,7 @@ cdef int share_plan(const Eng* e, Py_ssize_t i, int64_t* share_out,
             kept_mm_quote += mm_quote
         if not liq_fits_i64(kept_mm_quote):
             return C_OVERFLOW
-        if share_penalty(e, i, share, equity, &penalty) != C_OK:
-            return C_OVERFLOW
+        penalty = share_penalty(fee_weighted, share, equity)
         if kept_mm_quote * PPM < <liq_i128>e.share_target_ppm * (<liq_i128>equity - penalty):
             break
     share_out[0] = share

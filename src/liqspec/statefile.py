@@ -610,8 +610,8 @@ def _market(market_id: str, value: object, quote_decimals: int, path: str) -> Ma
 
 _VENUE_POLICIES = ("quote_asset", "liquidation_size", "portion_rate", "portion_threshold",
                    "share_target_ratio", "fee_policy", "maintenance_basis", "backstop_ratio",
-                   "bad_debt_policy",
-                   "adl_ranking", "adl_price", "adl_seed", "description", "sources")
+                   "bad_debt_policy", "adl_ranking", "adl_price", "adl_seed", "description",
+                   "sources")
 
 
 def _venue(value: object, path: str) -> tuple[Profile, str]:
