@@ -344,8 +344,8 @@ CATALOGUE: tuple[Mutant, ...] = (
            covered_by=("T-SHARE",)),
     Mutant("share-penalty-uncapped", "the share penalty is not capped by the equity",
            "reference/share_liquidation.py",
-           "return min(wanted, max(equity_quote(account, state.marks, profile), 0))",
-           "return wanted",
+           "return min(div_ceil(fee_weighted * share_ppm, PPM * PPM), max(equity_quote, 0))",
+           "return div_ceil(fee_weighted * share_ppm, PPM * PPM)",
            covered_by=("T-SHARE",)),
     # -- ledger, atomicity and domains
     Mutant("flip-cost-ceil", "a flipped position's cost basis rounds up", "reference/ledger.py",
