@@ -71,37 +71,39 @@ cdef _TableView _view(tables, Py_ssize_t n_markets_of_state):
 # -- gcd (the prices' lowest terms, LIQ-PRICE-3) -------------------------------------------------
 
 cdef inline uint64_t gcd64(uint64_t a, uint64_t b) noexcept nogil:
-    """Binary gcd, the swap written as a minimum and an absolute difference: the loop's only
-    data-dependent branch is its exit (a mispredicted swap branch per step cost more than the
-    step)."""
-    cdef int a_zeros, b_zeros, shift
-    cdef uint64_t smaller, larger
+    """Binary gcd of a, b < 2^63. The next trailing-zero count is taken from the signed
+    difference itself (|d| has the same trailing zeros as d), so it overlaps the minimum and the
+    absolute value instead of waiting for them: each step's chain is a subtraction, a count and
+    a shift. The loop's only data-dependent branch is its exit."""
+    cdef int shift, b_zeros
+    cdef int64_t diff, sign
     if a == 0:
         return b
     if b == 0:
         return a
-    a_zeros = liq_ctz64(a)
+    shift = liq_ctz64(a | b)
+    a >>= liq_ctz64(a)
     b_zeros = liq_ctz64(b)
-    shift = a_zeros if a_zeros < b_zeros else b_zeros
-    b >>= b_zeros
-    a >>= a_zeros
-    # both odd from here on; their difference is even and shares their gcd
-    while a != b:
-        smaller = a if a < b else b
-        larger = b if a < b else a
-        b = smaller
-        a = larger - smaller
-        a >>= liq_ctz64(a)
-    return b << shift
+    # a is odd from here on, and b once shifted; their difference is even and shares their gcd
+    while True:
+        b >>= b_zeros
+        diff = <int64_t>b - <int64_t>a
+        if diff == 0:
+            break
+        b_zeros = liq_ctz64(<uint64_t>diff)
+        a = b if b < a else a
+        sign = diff >> 63  # |diff| without a branch: a mispredicted one costs more than a step
+        b = <uint64_t>((diff ^ sign) - sign)
+    return a << shift
 
 
 cdef inline liq_u128 gcd128(liq_u128 a, liq_u128 b) noexcept nogil:
-    """gcd in 128 bits: Euclid's remainders until both fit in 64 bits, then one remainder in 64
-    bits so that the binary gcd starts from two numbers no larger than the smaller operand
-    (its steps grow with the operands' bit length)."""
+    """gcd in 128 bits: Euclid's remainders until both are below 2^63 (gcd64's domain), then
+    one remainder in 64 bits so that the binary gcd starts from two numbers no larger than the
+    smaller operand (its steps grow with the operands' bit length)."""
     cdef liq_u128 t
     cdef uint64_t x, y
-    while (a >> 64) != 0 or (b >> 64) != 0:
+    while (a >> 63) != 0 or (b >> 63) != 0:
         if b == 0:
             return a
         t = a % b
@@ -880,14 +882,18 @@ cdef inline int store_price(liq_i128 a, liq_i128 b, liq_i128 size_value, int sid
                             int64_t* ticks, int64_t* num, int64_t* den) noexcept nogil:
     """The price a / (b * size_value) (a, b, size_value > 0), reduced, and its ticks rounded
     toward the venue (LIQ-PRICE-3); OVERFLOW when the ticks or the reduced numerator or
-    denominator leave int64."""
+    denominator leave int64. A price over b = 1 (a bankruptcy price, a root on the minimum
+    requirement or at entry) skips the first gcd, which is 1."""
     cdef liq_i128 g, d
-    g = <liq_i128>gcd128(<liq_u128>a, <liq_u128>b)
-    a = quotient(a, g)
-    b = quotient(b, g)
+    if b != 1:
+        g = <liq_i128>gcd128(<liq_u128>a, <liq_u128>b)
+        if g != 1:  # a gcd of 1 needs no division
+            a = quotient(a, g)
+            b = quotient(b, g)
     g = <liq_i128>gcd128(<liq_u128>a, <liq_u128>size_value)
-    a = quotient(a, g)
-    size_value = quotient(size_value, g)
+    if g != 1:
+        a = quotient(a, g)
+        size_value = quotient(size_value, g)
     # gcd(a, b) = gcd(a, size_value) = 1 now, so a / (b * size_value) is in lowest terms
     if not liq_mul128(b, size_value, &d) or not liq_fits_i64(d) or not liq_fits_i64(a):
         return CODE_OVERFLOW

@@ -170,7 +170,25 @@ def test_batch_prices_agree_row_by_row_LIQ_PRICE_1_LIQ_PRICE_2(rows, btc_mark, e
     first remainder, and their ticks from a 64-bit division) equal the reference's exact Fractions
     and ticks, or its OVERFLOW, for every row and both markets; quotes up to 10^16 take the
     128-bit remainder path."""
-    marks = {"BTC": btc_mark, "ETH": eth_mark}
+    _assert_prices_agree(rows, {"BTC": btc_mark, "ETH": eth_mark})
+
+
+@pytest.mark.parametrize("quote", [INT64_MIN, INT64_MIN + 1, -(2**63 - 2**40), 2**63 - 2**40,
+                                   INT64_MAX - 1, INT64_MAX])
+def test_prices_whose_terms_straddle_2_63_LIQ_PRICE_3(quote):
+    """The binary gcd takes numbers below 2^63 (its steps subtract in signed 64 bits); larger
+    terms, a bankruptcy price's -C = 2^63 for one, take remainders in 128 bits first. Quotes at
+    the int64 edges over sizes with large common factors (powers of two, 10^6) give fractions
+    whose terms cross 2^63 and whose gcds are large: both kernels equal the reference's
+    lowest-terms Fractions or its OVERFLOW."""
+    rows = [(quote, btc, eth) for btc in (1, 2**20, -(2**20), 3 * 2**30, 10**6, -(10**6))
+            for eth in (0, 2**10)]
+    _assert_prices_agree(rows, {"BTC": 2**19, "ETH": 300_000})
+
+
+def _assert_prices_agree(rows, marks):
+    """liquidation_prices and bankruptcy_prices over the rows (quote, BTC lots, ETH lots) of EX
+    equal the reference row by row, in both markets."""
     state, arrays, tables = _example_book(rows, marks)
     for kernel, reference in ((fast.liquidation_prices, REFERENCE.liquidation_price),
                               (fast.bankruptcy_prices, REFERENCE.bankruptcy_price)):
