@@ -17,6 +17,8 @@ shapes; the reference's typed errors, an int64 array passed through uncopied) an
 body (``_name``) on typed memoryviews.
 """
 
+from math import gcd
+
 import numpy as np
 cimport numpy as cnp
 
@@ -402,9 +404,10 @@ liq_tiers64_use_wide = liq_tiers64_wide_available()
 
 
 def _tiers64_build(name=None):
-    """The build of health's 64-bit kernel in use, "wide" (AVX-512) or "baseline"; with a name,
-    use that build from now on (a test runs both on a machine that has both). "wide" where this
-    machine or compiler has none is MalformedState, nothing changed."""
+    """The build of the kernels' AVX-512 code in use (health's 64-bit path, the prices' gcd
+    lanes), "wide" or "baseline"; with a name, use that build from now on (a test runs both on
+    a machine that has both). "wide" where this machine or compiler has none is
+    MalformedState, nothing changed."""
     global liq_tiers64_use_wide
     if name is not None:
         if name not in ("wide", "baseline"):
@@ -878,23 +881,39 @@ cdef inline liq_i128 quotient(liq_i128 x, liq_i128 g) noexcept nogil:
     return x / g
 
 
-cdef inline int store_price(liq_i128 a, liq_i128 b, liq_i128 size_value, int side,
-                            int64_t* ticks, int64_t* num, int64_t* den) noexcept nogil:
-    """The price a / (b * size_value) (a, b, size_value > 0), reduced, and its ticks rounded
-    toward the venue (LIQ-PRICE-3); OVERFLOW when the ticks or the reduced numerator or
-    denominator leave int64. A price over b = 1 (a bankruptcy price, a root on the minimum
-    requirement or at entry) skips the first gcd, which is 1."""
-    cdef liq_i128 g, d
-    if b != 1:
-        g = <liq_i128>gcd128(<liq_u128>a, <liq_u128>b)
-        if g != 1:  # a gcd of 1 needs no division
-            a = quotient(a, g)
-            b = quotient(b, g)
-    g = <liq_i128>gcd128(<liq_u128>a, <liq_u128>size_value)
-    if g != 1:
-        a = quotient(a, g)
-        size_value = quotient(size_value, g)
-    # gcd(a, b) = gcd(a, size_value) = 1 now, so a / (b * size_value) is in lowest terms
+ctypedef struct PriceTerms:
+    # a price a * factor / (b * size_value) ticks before reduction: a > 0, b >= 1,
+    # size_value >= 1, factor >= 1 with gcd(factor, b) = 1 (a tier line's 10^6 / (W -+ r) in
+    # lowest terms, line_terms; 1 otherwise), and side (+1 long, -1 short, for the rounding);
+    # a = 0 is the price 0 (no positive threshold)
+    liq_i128 a
+    liq_i128 factor
+    liq_i128 b
+    liq_i128 size_value
+    int side
+
+
+cdef inline int price_terms(liq_i128 a, liq_i128 factor, liq_i128 b, liq_i128 size_value,
+                            int side, PriceTerms* out) noexcept nogil:
+    out.a = a
+    out.factor = factor
+    out.b = b
+    out.size_value = size_value
+    out.side = side
+    return CODE_OK
+
+
+cdef inline int price_zero(PriceTerms* out) noexcept nogil:
+    out.a = 0
+    return CODE_OK
+
+
+cdef inline int store_reduced(liq_i128 a, liq_i128 b, liq_i128 size_value, int side,
+                              int64_t* ticks, int64_t* num, int64_t* den) noexcept nogil:
+    """The price a / (b * size_value) with gcd(a, b) = gcd(a, size_value) = 1, so in lowest
+    terms, and its ticks rounded toward the venue (LIQ-PRICE-3); OVERFLOW when the ticks or the
+    numerator or denominator leave int64."""
+    cdef liq_i128 d
     if not liq_mul128(b, size_value, &d) or not liq_fits_i64(d) or not liq_fits_i64(a):
         return CODE_OVERFLOW
     # 0 < a and 0 < d both fit in int64 here, so the rounding divides in 64 bits
@@ -906,17 +925,228 @@ cdef inline int store_price(liq_i128 a, liq_i128 b, liq_i128 size_value, int sid
     return CODE_OK
 
 
-cdef inline void store_zero(int64_t* ticks, int64_t* num, int64_t* den) noexcept nogil:
-    ticks[0] = 0
-    num[0] = 0
-    den[0] = 1
+cdef inline int store_price(const PriceTerms* p, int64_t* ticks, int64_t* num,
+                            int64_t* den) noexcept nogil:
+    """The price p.a * p.factor / (p.b * p.size_value), reduced one gcd at a time in 128 bits,
+    then stored (store_reduced): the path of a price whose terms are not all below 2^63 (the
+    others take price_block's lanes). A price over b = 1 skips its first gcd, which is 1."""
+    cdef liq_i128 g, a = p.a * p.factor, b = p.b, size_value = p.size_value
+    if a == 0:
+        ticks[0] = 0
+        num[0] = 0
+        den[0] = 1
+        return CODE_OK
+    if b != 1:
+        g = <liq_i128>gcd128(<liq_u128>a, <liq_u128>b)
+        if g != 1:  # a gcd of 1 needs no division
+            a = quotient(a, g)
+            b = quotient(b, g)
+    g = <liq_i128>gcd128(<liq_u128>a, <liq_u128>size_value)
+    if g != 1:
+        a = quotient(a, g)
+        size_value = quotient(size_value, g)
+    return store_reduced(a, b, size_value, p.side, ticks, num, den)
+
+
+# -- the gcds of a block of prices, lane by lane -------------------------------------------------
+#
+# A binary gcd is a chain of dependent steps (a subtraction, a count, a shift), so one gcd at a
+# time leaves the core mostly waiting. The prices of a block hand their reductions over
+# together, as LIQ_PRICE_LANES pairs below 2^63: the AVX-512 build steps every lane at once (a
+# finished lane keeps its result) until the last is done, and divides by multiplying; the
+# baseline runs gcd128 and two divisions on each. Both give the same quotients (a test runs
+# both).
+cdef extern from *:
+    """
+    #define LIQ_PRICE_LANES 64
+
+    #ifdef LIQ_TIERS64_WIDE
+    /* x & -x's single bit's index, for x != 0; written so that the compiler vectorizes it
+       (a leading-zero count, AVX-512 CD) */
+    static inline __attribute__((always_inline)) uint64_t liq_lane_ctz(uint64_t x) {
+        return 63 - (uint64_t)__builtin_clzll(x & (0 - x));
+    }
+
+    /* p[j] and q[j] (0 < p[j], q[j] < 2^63) divided by their gcd g, in every lane: the binary
+       gcd starts, as gcd128 does, from the smaller, x, and the larger's remainder by it, y (x
+       again for a remainder of 0) */
+    __attribute__((target("arch=x86-64-v4"))) static void
+    liq_gcd_lanes_wide(const uint64_t* restrict p, const uint64_t* restrict q,
+                       uint64_t* restrict p_by_g, uint64_t* restrict q_by_g) {
+        uint64_t a[LIQ_PRICE_LANES], b[LIQ_PRICE_LANES], shift[LIQ_PRICE_LANES];
+        uint64_t x[LIQ_PRICE_LANES], y[LIQ_PRICE_LANES], wide = 0;
+        /* the remainder through a double's quotient where the larger is below 2^53 (exact
+           operands, a correctly rounded quotient: off by at most one, which the integer
+           remainder corrects): a vector division where an integer one has none */
+        for (int j = 0; j < LIQ_PRICE_LANES; j++) {
+            uint64_t smaller = p[j] < q[j] ? p[j] : q[j], larger = p[j] < q[j] ? q[j] : p[j];
+            int64_t quotient = (int64_t)((double)(int64_t)larger / (double)(int64_t)smaller);
+            int64_t remainder = (int64_t)larger - quotient * (int64_t)smaller;
+            remainder += remainder < 0 ? (int64_t)smaller : 0;
+            remainder -= remainder >= (int64_t)smaller ? (int64_t)smaller : 0;
+            x[j] = smaller;
+            y[j] = remainder != 0 ? (uint64_t)remainder : smaller;
+            wide |= larger >> 53;
+        }
+        if (wide) {  /* a larger at 2^53 or more: its remainder exactly, in 64 bits */
+            for (int j = 0; j < LIQ_PRICE_LANES; j++) {
+                uint64_t larger = p[j] < q[j] ? q[j] : p[j];
+                if (larger >> 53) {
+                    uint64_t remainder = larger % x[j];
+                    y[j] = remainder != 0 ? remainder : x[j];
+                }
+            }
+        }
+        for (int j = 0; j < LIQ_PRICE_LANES; j++) {
+            shift[j] = liq_lane_ctz(x[j] | y[j]);
+            a[j] = x[j] >> liq_lane_ctz(x[j]);
+            b[j] = y[j] >> liq_lane_ctz(y[j]);
+        }
+        /* both odd: their difference is even and shares their gcd; a lane whose difference is
+           0 is done, and stays so (b = a) */
+        for (;;) {
+            uint64_t running = 0;
+            for (int j = 0; j < LIQ_PRICE_LANES; j++) {
+                int64_t d = (int64_t)b[j] - (int64_t)a[j];
+                int64_t sign = d >> 63;
+                uint64_t size = (uint64_t)((d ^ sign) - sign);
+                uint64_t smaller = b[j] < a[j] ? b[j] : a[j];
+                uint64_t nonzero = size ? size : 1;
+                a[j] = smaller;
+                b[j] = size ? nonzero >> liq_lane_ctz(nonzero) : smaller;
+                running |= size;
+            }
+            if (!running)
+                break;
+        }
+        /* the quotients are exact, so each is a product by the inverse of the gcd's odd part
+           modulo 2^64 (Newton's iteration doubles its correct low bits from the 3 of odd * odd
+           = 1 mod 8): a vector multiply where a division has no vector instruction */
+        for (int j = 0; j < LIQ_PRICE_LANES; j++) {
+            uint64_t odd = a[j], inverse = a[j];
+            for (int step = 0; step < 5; step++)
+                inverse *= 2 - odd * inverse;
+            p_by_g[j] = (p[j] >> shift[j]) * inverse;
+            q_by_g[j] = (q[j] >> shift[j]) * inverse;
+        }
+    }
+    #endif
+
+    /* 1 with p_by_g and q_by_g filled where the AVX-512 lanes exist (the caller asks only where
+       the CPU runs them), 0 otherwise */
+    static int liq_gcd_lanes(const uint64_t* p, const uint64_t* q, uint64_t* p_by_g,
+                             uint64_t* q_by_g) {
+    #ifdef LIQ_TIERS64_WIDE
+        liq_gcd_lanes_wide(p, q, p_by_g, q_by_g);
+        return 1;
+    #else
+        (void)p; (void)q; (void)p_by_g; (void)q_by_g;
+        return 0;
+    #endif
+    }
+    """
+    enum: LIQ_PRICE_LANES
+    int liq_gcd_lanes(const uint64_t* p, const uint64_t* q, uint64_t* p_by_g,
+                      uint64_t* q_by_g) nogil
+
+cdef liq_i128 BELOW_2_63 = (<liq_i128>1) << 63
+
+
+cdef inline void reduce_lanes(const uint64_t* p, const uint64_t* q, uint64_t* p_by_g,
+                              uint64_t* q_by_g) noexcept nogil:
+    """p[j] and q[j] (0 < p[j], q[j] < 2^63) divided by their gcd, in every lane of
+    LIQ_PRICE_LANES: in the wide build's lanes where it is in use (_tiers64_build), one gcd128
+    at a time otherwise."""
+    cdef Py_ssize_t j
+    cdef uint64_t g
+    if liq_tiers64_use_wide and liq_gcd_lanes(p, q, p_by_g, q_by_g):
+        return
+    for j in range(LIQ_PRICE_LANES):
+        g = <uint64_t>gcd128(p[j], q[j])
+        p_by_g[j] = p[j] // g if g != 1 else p[j]
+        q_by_g[j] = q[j] // g if g != 1 else q[j]
+
+
+cdef inline bint in_lanes(const PriceTerms* p) noexcept nogil:
+    """A price the lanes reduce: positive, every term below 2^63."""
+    return 0 < p.a < BELOW_2_63 and p.b < BELOW_2_63 and p.size_value < BELOW_2_63
+
+
+cdef void price_block(bint liquidation, const Tables* t, Py_ssize_t start, Py_ssize_t n,
+                      const int64_t* quote, const int64_t* lots, const int64_t* units,
+                      const uint8_t* unit_ok, const int64_t* cost, const uint8_t* at_entry,
+                      Py_ssize_t market, const int64_t* lines, int64_t* ticks, int64_t* num,
+                      int64_t* den, int8_t* codes) noexcept nogil:
+    """The prices of rows start .. start + LIQ_PRICE_LANES (or n): each row's terms
+    (liquidation_one, or bankruptcy_one), then the two reductions of LIQ-PRICE-3, a against b
+    and a * factor against the size, each over the block's lanes at once, then the stores. A
+    row whose terms reach 2^63 takes store_price alone. Every output of every row is written:
+    a row whose code is not OK (the price's own OVERFLOW included) has 0, 0, 1."""
+    cdef Py_ssize_t rows = min(<Py_ssize_t>LIQ_PRICE_LANES, n - start), j, i
+    cdef PriceTerms terms[LIQ_PRICE_LANES]
+    cdef bint lane[LIQ_PRICE_LANES]
+    cdef uint64_t p[LIQ_PRICE_LANES]
+    cdef uint64_t q[LIQ_PRICE_LANES]
+    cdef uint64_t p_by_g[LIQ_PRICE_LANES]
+    cdef uint64_t q_by_g[LIQ_PRICE_LANES]
+    cdef int code
+    for j in range(LIQ_PRICE_LANES):  # a lane without a price reduces 1 against 1
+        lane[j] = False
+        p[j] = 1
+        q[j] = 1
+    for j in range(rows):
+        i = start + j
+        ticks[i] = 0
+        num[i] = 0
+        den[i] = 1
+        if liquidation:  # (two direct calls: the branch goes the same way for every row)
+            code = liquidation_one(t, quote[i], lots + i * t.n_markets, units, unit_ok,
+                                   entry_row(cost, at_entry, i, t.n_markets), market, lines,
+                                   &terms[j])
+        else:
+            code = bankruptcy_one(t, quote[i], lots + i * t.n_markets, units, unit_ok,
+                                  entry_row(cost, at_entry, i, t.n_markets), market, lines,
+                                  &terms[j])
+        if code == CODE_OK:
+            if in_lanes(&terms[j]):
+                lane[j] = True
+                if terms[j].b != 1:  # (a against 1 is reduced already)
+                    p[j] = <uint64_t>terms[j].a
+                    q[j] = <uint64_t>terms[j].b
+            else:
+                code = store_price(&terms[j], &ticks[i], &num[i], &den[i])
+        codes[i] = <int8_t>code
+    reduce_lanes(p, q, p_by_g, q_by_g)  # a against b
+    for j in range(rows):
+        if lane[j]:
+            if terms[j].b != 1:
+                terms[j].a = p_by_g[j]
+                terms[j].b = q_by_g[j]
+            # gcd(factor, b) = 1, so a * factor stays coprime to b
+            terms[j].a = terms[j].a * terms[j].factor
+            terms[j].factor = 1
+            if terms[j].a < BELOW_2_63:
+                p[j] = <uint64_t>terms[j].a
+                q[j] = <uint64_t>terms[j].size_value
+            else:
+                lane[j] = False
+                p[j] = 1
+                q[j] = 1
+                i = start + j
+                codes[i] = <int8_t>store_price(&terms[j], &ticks[i], &num[i], &den[i])
+    reduce_lanes(p, q, p_by_g, q_by_g)  # a against the size
+    for j in range(rows):
+        if lane[j]:
+            i = start + j
+            codes[i] = <int8_t>store_reduced(p_by_g[j], terms[j].b, q_by_g[j], terms[j].side,
+                                             &ticks[i], &num[i], &den[i])
 
 
 cdef inline int bankruptcy_one(const Tables* t, int64_t quote, const int64_t* lots,
                                const int64_t* units, const uint8_t* unit_ok, const int64_t* entry,
-                               Py_ssize_t market,
-                               int64_t* ticks, int64_t* num, int64_t* den) noexcept nogil:
-    """LIQ-PRICE-1: max(-C / (s * m), 0)."""
+                               Py_ssize_t market, const int64_t* lines,
+                               PriceTerms* out) noexcept nogil:
+    """LIQ-PRICE-1: max(-C / (s * m), 0), as terms for price_block (``lines`` unused)."""
     cdef int64_t position = lots[market]
     cdef liq_i128 constant, other_mm, a
     cdef int side = 1 if position > 0 else -1
@@ -928,17 +1158,16 @@ cdef inline int bankruptcy_one(const Tables* t, int64_t quote, const int64_t* lo
         return CODE_OVERFLOW
     a = -constant if side > 0 else constant  # -C / (s*m) with the sign of s moved to the top
     if a <= 0:
-        store_zero(ticks, num, den)
-        return CODE_OK
-    return store_price(a, 1, iabs(<liq_i128>position) * t.value_per_lot_tick[market], side,
-                       ticks, num, den)
+        return price_zero(out)
+    return price_terms(a, 1, 1, iabs(<liq_i128>position) * t.value_per_lot_tick[market], side,
+                       out)
 
 
 cdef inline int liquidation_one(const Tables* t, int64_t quote, const int64_t* lots,
                                 const int64_t* units, const uint8_t* unit_ok, const int64_t* entry,
-                                Py_ssize_t market,
-                                int64_t* ticks, int64_t* num, int64_t* den) noexcept nogil:
-    """LIQ-PRICE-2, solved in notional space.
+                                Py_ssize_t market, const int64_t* lines,
+                                PriceTerms* out) noexcept nogil:
+    """LIQ-PRICE-2, solved in notional space, as terms for price_block.
 
     With K = C - M_o, side sigma and notional N = |s| * P * m, the gap (equity minus requirement)
     is g(N) = K + sigma*N - max(min, F(N)), where F, the tiered requirement before rounding, is
@@ -951,9 +1180,13 @@ cdef inline int liquidation_one(const Tables* t, int64_t quote, const int64_t* l
 
     At entry (LIQ-TIER-6) the position's requirement MM_e is a fixed integer and the root is
     linear: N = sigma * (MM_e - K), 0 when that is not positive.
+
+    A root on a tier line, x * 10^6 / (W -+ r), is given as x times that line's factor in
+    lowest terms (``lines``, line_terms), so that its first reduction starts from x.
     """
     cdef int64_t position = lots[market]
-    cdef liq_i128 constant, other_mm, K, Kp, a, b, n1, a2, b2, h
+    cdef liq_i128 constant, other_mm, K, Kp, a, n1, a2, b2, h, x
+    cdef Py_ssize_t line = -1  # the slot in ``lines`` of the line the root is on, if one is
     # int64 (scale <= 10^6), so that each product with an int128 is a 64-by-128-bit multiply
     cdef int64_t scale = t.rate_scale[market]
     cdef int64_t whole = PPM * scale  # 100% (LIQ-TIER-7)
@@ -972,10 +1205,9 @@ cdef inline int liquidation_one(const Tables* t, int64_t quote, const int64_t* l
             return CODE_OVERFLOW
         a = h - K if side > 0 else K - h
         if a <= 0:
-            store_zero(ticks, num, den)
-            return CODE_OK
-        return store_price(a, 1, iabs(<liq_i128>position) * t.value_per_lot_tick[market], side,
-                           ticks, num, den)
+            return price_zero(out)
+        return price_terms(a, 1, 1, iabs(<liq_i128>position) * t.value_per_lot_tick[market],
+                           side, out)
     # the tiers' lines are (N*r - d*10^6) / W with W = 10^6 * rate_scale (LIQ-TIER-7): every
     # equation below is multiplied by W, so each stays in integers
     Kp = K * PPM if scale == 1 else K * whole  # the constant where it can be (scale 1)
@@ -983,7 +1215,6 @@ cdef inline int liquidation_one(const Tables* t, int64_t quote, const int64_t* l
         n1 = <liq_i128>minimum - K  # root of h1: K + N - min = 0
         if K >= 0:  # h2(0) = K >= 0: h2's root is at N <= 0, so the root is h1's or none
             a = n1
-            b = 1
         else:
             for i in range(1, n_tiers):  # last tier whose floor has h2 < 0
                 h = Kp + <liq_i128>t.tier_floor_quote[base + i] \
@@ -994,18 +1225,17 @@ cdef inline int liquidation_one(const Tables* t, int64_t quote, const int64_t* l
                 else:
                     break
             # K + N - (N*r - d*10^6) / W = 0  ->  N = -(K*scale + d) * 10^6 / (W - r)
-            a2 = -((K if scale == 1 else K * scale) + t.maint_deduction_quote[base + chosen]) * PPM
+            x = -((K if scale == 1 else K * scale) + t.maint_deduction_quote[base + chosen])
+            a2 = x * PPM
             b2 = whole - t.maint_margin_ppm[base + chosen]
             if n1 * b2 >= a2:  # the larger root
                 a = n1
-                b = 1
             else:
                 a = a2
-                b = b2
+                line = 4 * chosen
     else:
         if K <= 0:  # h2(0) = K <= 0: h2's root is at N <= 0, and so is the smaller root
-            store_zero(ticks, num, den)
-            return CODE_OK
+            return price_zero(out)
         for i in range(1, n_tiers):  # last tier whose floor has h2 > 0
             h = Kp - <liq_i128>t.tier_floor_quote[base + i] \
                 * (whole + t.maint_margin_ppm[base + i]) \
@@ -1015,38 +1245,57 @@ cdef inline int liquidation_one(const Tables* t, int64_t quote, const int64_t* l
             else:
                 break
         # K - N - (N*r - d*10^6) / W = 0  ->  N = (K*scale + d) * 10^6 / (W + r)
-        a2 = ((K if scale == 1 else K * scale) + t.maint_deduction_quote[base + chosen]) * PPM
+        x = (K if scale == 1 else K * scale) + t.maint_deduction_quote[base + chosen]
+        a2 = x * PPM
         b2 = whole + t.maint_margin_ppm[base + chosen]
         n1 = K - minimum  # root of h1: K - N - min = 0
         if n1 * b2 <= a2:  # the smaller root
             a = n1
-            b = 1
         else:
             a = a2
-            b = b2
+            line = 4 * chosen + 2
     if a <= 0:
-        store_zero(ticks, num, den)
-        return CODE_OK
-    return store_price(a, b, iabs(<liq_i128>position) * t.value_per_lot_tick[market], side,
-                       ticks, num, den)
+        return price_zero(out)
+    if line >= 0:  # a = x * 10^6 over b = W -+ r, as x * factor over b / gcd(10^6, b)
+        return price_terms(x, lines[line], lines[line + 1],
+                           iabs(<liq_i128>position) * t.value_per_lot_tick[market], side, out)
+    # the root on the minimum requirement, n1 over 1
+    return price_terms(a, 1, 1, iabs(<liq_i128>position) * t.value_per_lot_tick[market], side,
+                       out)
 
 
-ctypedef int (*price_fn)(const Tables*, int64_t, const int64_t*, const int64_t*, const uint8_t*,
-                         const int64_t*, Py_ssize_t, int64_t*, int64_t*, int64_t*) noexcept nogil
+cdef line_terms(const Tables* t, Py_ssize_t market):
+    """Each tier line's constant factor in liquidation_one's roots, 10^6 / (W - r) for a long
+    and 10^6 / (W + r) for a short (W = 10^6 * rate_scale, r the tier's rate), in lowest terms:
+    for tier i, slots 4i, 4i + 1 (long) and 4i + 2, 4i + 3 (short) hold numerator and
+    denominator. Computed once per call, they leave a root's first reduction (against b) to
+    its small own part: x against (W -+ r) / gcd(10^6, W -+ r)."""
+    cdef Py_ssize_t i, n_tiers = t.n_tiers[market], base = market * t.tier_width
+    cdef int64_t whole = PPM * t.rate_scale[market]
+    out = np.ones(4 * max(n_tiers, 1), dtype=np.int64)
+    for i in range(n_tiers):
+        for slot, line in ((4 * i, whole - t.maint_margin_ppm[base + i]),
+                           (4 * i + 2, whole + t.maint_margin_ppm[base + i])):
+            common = gcd(PPM, line)
+            out[slot] = PPM // common
+            out[slot + 1] = line // common
+    return out
 
 
-cdef _prices(price_fn fn, const int64_t[::1] quote, const int64_t[:, ::1] lots,
+cdef _prices(bint liquidation, const int64_t[::1] quote, const int64_t[:, ::1] lots,
              const int64_t[::1] marks, tables, Py_ssize_t market, _EntryBasis basis):
     cdef _TableView view = _view(tables, lots.shape[1])
     cdef const Tables* t = &view.t
-    cdef Py_ssize_t n = lots.shape[0], i
+    cdef Py_ssize_t n = lots.shape[0], block
+    cdef Py_ssize_t blocks = (n + LIQ_PRICE_LANES - 1) // LIQ_PRICE_LANES
     _check_rows(quote.shape[0], n)
     if not 0 <= market < t.n_markets:
         raise MalformedState(f"market column {market} out of range")
-    ticks = np.zeros(n, dtype=np.int64)
-    num = np.zeros(n, dtype=np.int64)
-    den = np.ones(n, dtype=np.int64)
-    codes = np.zeros(n, dtype=np.int8)
+    # every row's outputs are written by its block (price_block), so none is filled here
+    ticks = np.empty(n, dtype=np.int64)
+    num = np.empty(n, dtype=np.int64)
+    den = np.empty(n, dtype=np.int64)
+    codes = np.empty(n, dtype=np.int8)
     cdef int64_t[::1] t_out = ticks, n_out = num, d_out = den
     cdef int8_t[::1] c_out = codes
     if n == 0:
@@ -1055,25 +1304,26 @@ cdef _prices(price_fn fn, const int64_t[::1] quote, const int64_t[:, ::1] lots,
     unit_ok_array = np.zeros(t.n_markets, dtype=np.uint8)
     cdef int64_t[::1] units = units_array
     cdef uint8_t[::1] unit_ok = unit_ok_array
+    cdef const int64_t[::1] lines = line_terms(t, market)
     with nogil:
         lot_units(t, &marks[0], &units[0], &unit_ok[0])
-        for i in prange(n, schedule="guided", num_threads=_threads(n)):
-            c_out[i] = <int8_t>fn(t, quote[i], &lots[i, 0], &units[0], &unit_ok[0],
-                                  entry_row(basis.cost, basis.flags, i, t.n_markets), market,
-                                  &t_out[i], &n_out[i], &d_out[i])
+        for block in prange(blocks, schedule="guided", num_threads=_threads(n)):
+            price_block(liquidation, t, block * LIQ_PRICE_LANES, n, &quote[0], &lots[0, 0],
+                        &units[0], &unit_ok[0], basis.cost, basis.flags, market, &lines[0],
+                        &t_out[0], &n_out[0], &d_out[0], &c_out[0])
     return ticks, num, den, codes
 
 
 cdef _bankruptcy_prices(const int64_t[::1] quote, const int64_t[:, ::1] lots,
                         const int64_t[::1] marks, tables, Py_ssize_t market, _EntryBasis basis):
     # the body of bankruptcy_prices, on arguments checked there
-    return _prices(bankruptcy_one, quote, lots, marks, tables, market, basis)
+    return _prices(False, quote, lots, marks, tables, market, basis)
 
 
 cdef _liquidation_prices(const int64_t[::1] quote, const int64_t[:, ::1] lots,
                          const int64_t[::1] marks, tables, Py_ssize_t market, _EntryBasis basis):
     # the body of liquidation_prices, on arguments checked there
-    return _prices(liquidation_one, quote, lots, marks, tables, market, basis)
+    return _prices(True, quote, lots, marks, tables, market, basis)
 
 
 cdef _check_rows(Py_ssize_t quote_rows, Py_ssize_t lot_rows):
@@ -1193,7 +1443,8 @@ def bankruptcy_prices(quote, lots, marks, tables, market, cost=None, at_entry=No
     ``code`` is ResultCode.OK, NO_POSITION (no position in the market; the reference raises this
     Rejection) or OVERFLOW (the reference raises Overflow computing the other positions, or the
     price, in ticks or as a reduced fraction, does not fit int64). The exact price is
-    numerator / denominator ticks (0 / 1 when no positive price is a threshold).
+    numerator / denominator ticks (0 / 1 when no positive price is a threshold); a row whose
+    code is not OK has 0 ticks and 0 / 1.
     """
     quote, lots, marks = account_arrays(quote, lots, marks, tables)
     return _bankruptcy_prices(quote, lots, marks, tables, market_column(market, tables),

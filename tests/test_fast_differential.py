@@ -9,6 +9,7 @@ Rules: LIQ-MARGIN-2, LIQ-MARGIN-5, LIQ-TIER-1..5, LIQ-TRIGGER-1/2, LIQ-PRICE-1/2
 LIQ-FUNDING-1, LIQ-DOMAIN-1.
 """
 
+import itertools
 import re
 from contextlib import contextmanager
 
@@ -186,32 +187,51 @@ def test_prices_whose_terms_straddle_2_63_LIQ_PRICE_3(quote):
     _assert_prices_agree(rows, {"BTC": 2**19, "ETH": 300_000})
 
 
+def test_prices_over_many_blocks_agree_with_the_reference_LIQ_PRICE_3():
+    """The kernels reduce a block of prices at once (64 rows, their gcds side by side in the
+    wide build's lanes): 300 rows over both markets (every tier, both sides, flat positions,
+    quotes near the int64 edges, so that lanes, 128-bit rows and refusals share blocks) equal
+    the reference row by row in every build."""
+    rng = np.random.default_rng(11)
+    rows = [(int(rng.integers(-10**14, 10**14)) if i % 7 else int(rng.choice(
+                [INT64_MIN + 10**13, INT64_MAX - 10**13])),
+             int(rng.integers(-10**5, 10**5)) if i % 5 else 0,
+             int(rng.integers(-999, 1000))) for i in range(300)]
+    _assert_prices_agree(rows, {"BTC": 500_000, "ETH": 300_000})
+
+
 def _assert_prices_agree(rows, marks):
     """liquidation_prices and bankruptcy_prices over the rows (quote, BTC lots, ETH lots) of EX
-    equal the reference row by row, in both markets."""
+    equal the reference row by row, in both markets and every build of the kernels."""
     state, arrays, tables = _example_book(rows, marks)
-    for kernel, reference in ((fast.liquidation_prices, REFERENCE.liquidation_price),
-                              (fast.bankruptcy_prices, REFERENCE.bankruptcy_price)):
-        for market in ("BTC", "ETH"):
+    for build, (kernel, reference), market in itertools.product(
+            TIERS64_BUILDS, ((fast.liquidation_prices, REFERENCE.liquidation_price),
+                             (fast.bankruptcy_prices, REFERENCE.bankruptcy_price)),
+            ("BTC", "ETH")):
+        with kernel_setting(_kernels._tiers64_build, build):
             ticks, num, den, codes = kernel(arrays.quote, arrays.lots, arrays.marks, tables,
                                             tables.column(market))
-            for i, account_id in enumerate(arrays.account_ids):
-                acct = state.accounts[account_id]
-                if not acct.position(market):
-                    assert codes[i] == 29  # NO_POSITION
-                    continue
-                try:
-                    price = reference(acct, market, marks, PROFILE)
-                except Overflow:  # a value or requirement leaves int64: OVERFLOW on both
-                    assert codes[i] == 9, (account_id, market)
-                    continue
-                terms = (price.ticks, price.exact.numerator, price.exact.denominator)
-                if codes[i] == 9:  # OVERFLOW: only where the reference's terms leave int64
-                    assert not all(INT64_MIN <= v <= INT64_MAX for v in terms), (
-                        account_id, market, terms)
-                    continue
-                assert codes[i] == 0
-                assert (ticks[i], num[i], den[i]) == terms, (account_id, market)
+        # a row refused keeps no price: 0 ticks, 0 / 1
+        refused = codes != 0
+        assert not ticks[refused].any() and not num[refused].any(), (build, market)
+        assert (den[refused] == 1).all(), (build, market)
+        for i, account_id in enumerate(arrays.account_ids):
+            acct = state.accounts[account_id]
+            if not acct.position(market):
+                assert codes[i] == 29  # NO_POSITION
+                continue
+            try:
+                price = reference(acct, market, marks, PROFILE)
+            except Overflow:  # a value or requirement leaves int64: OVERFLOW on both
+                assert codes[i] == 9, (account_id, market)
+                continue
+            terms = (price.ticks, price.exact.numerator, price.exact.denominator)
+            if codes[i] == 9:  # OVERFLOW: only where the reference's terms leave int64
+                assert not all(INT64_MIN <= v <= INT64_MAX for v in terms), (
+                    account_id, market, terms)
+                continue
+            assert codes[i] == 0
+            assert (ticks[i], num[i], den[i]) == terms, (account_id, market)
 
 
 def _mixed_book(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
