@@ -883,9 +883,9 @@ cdef inline liq_i128 quotient(liq_i128 x, liq_i128 g) noexcept nogil:
 
 ctypedef struct PriceTerms:
     # a price a * factor / (b * size_value) ticks before reduction: a > 0, b >= 1,
-    # size_value >= 1, factor >= 1 with gcd(factor, b) = 1 (a tier line's 10^6 / (W -+ r) in
-    # lowest terms, line_terms; 1 otherwise), and side (+1 long, -1 short, for the rounding);
-    # a = 0 is the price 0 (no positive threshold)
+    # size_value >= 1, factor >= 1 (with b, a tier line's 10^6 / (W -+ r) in lowest terms,
+    # line_terms; 1 otherwise), and side (+1 long, -1 short, for the rounding); a = 0 is the
+    # price 0 (no positive threshold)
     liq_i128 a
     liq_i128 factor
     liq_i128 b
@@ -916,10 +916,10 @@ cdef inline int store_reduced(liq_i128 a, liq_i128 b, liq_i128 size_value, int s
     cdef liq_i128 d
     if not liq_mul128(b, size_value, &d) or not liq_fits_i64(d) or not liq_fits_i64(a):
         return CODE_OVERFLOW
-    # 0 < a and 0 < d both fit in int64 here, so the rounding divides in 64 bits
-    ticks[0] = <int64_t>a / <int64_t>d
-    if side > 0 and <int64_t>a % <int64_t>d != 0:
-        ticks[0] += 1
+    # 0 < a and 0 < d both fit in int64 here, so the rounding divides in 64 bits; a long's
+    # ticks round up, without a branch on the side (random across a book: a mispredicted branch
+    # costs more than the arithmetic)
+    ticks[0] = <int64_t>a / <int64_t>d + ((side > 0) & (<int64_t>a % <int64_t>d != 0))
     num[0] = <int64_t>a
     den[0] = <int64_t>d
     return CODE_OK
@@ -1067,28 +1067,25 @@ cdef inline void reduce_lanes(const uint64_t* p, const uint64_t* q, uint64_t* p_
         q_by_g[j] = q[j] // g if g != 1 else q[j]
 
 
-cdef inline bint in_lanes(const PriceTerms* p) noexcept nogil:
-    """A price the lanes reduce: positive, every term below 2^63."""
-    return 0 < p.a < BELOW_2_63 and p.b < BELOW_2_63 and p.size_value < BELOW_2_63
-
-
 cdef void price_block(bint liquidation, const Tables* t, Py_ssize_t start, Py_ssize_t n,
                       const int64_t* quote, const int64_t* lots, const int64_t* units,
                       const uint8_t* unit_ok, const int64_t* cost, const uint8_t* at_entry,
                       Py_ssize_t market, const int64_t* lines, int64_t* ticks, int64_t* num,
                       int64_t* den, int8_t* codes) noexcept nogil:
     """The prices of rows start .. start + LIQ_PRICE_LANES (or n): each row's terms
-    (liquidation_one, or bankruptcy_one), then the two reductions of LIQ-PRICE-3, a against b
-    and a * factor against the size, each over the block's lanes at once, then the stores. A
-    row whose terms reach 2^63 takes store_price alone. Every output of every row is written:
-    a row whose code is not OK (the price's own OVERFLOW included) has 0, 0, 1."""
+    (liquidation_one, or bankruptcy_one), then the reduction of LIQ-PRICE-3, a * factor against
+    b * size_value, over the block's lanes at once, then the stores. A row whose numerator or
+    denominator reaches 2^63 takes store_price alone. Every output of every row is written: a
+    row whose code is not OK (the price's own OVERFLOW included) has 0, 0, 1."""
     cdef Py_ssize_t rows = min(<Py_ssize_t>LIQ_PRICE_LANES, n - start), j, i
-    cdef PriceTerms terms[LIQ_PRICE_LANES]
+    cdef PriceTerms terms
     cdef bint lane[LIQ_PRICE_LANES]
+    cdef int side[LIQ_PRICE_LANES]
     cdef uint64_t p[LIQ_PRICE_LANES]
     cdef uint64_t q[LIQ_PRICE_LANES]
     cdef uint64_t p_by_g[LIQ_PRICE_LANES]
     cdef uint64_t q_by_g[LIQ_PRICE_LANES]
+    cdef liq_i128 numerator, denominator
     cdef int code
     for j in range(LIQ_PRICE_LANES):  # a lane without a price reduces 1 against 1
         lane[j] = False
@@ -1102,44 +1099,30 @@ cdef void price_block(bint liquidation, const Tables* t, Py_ssize_t start, Py_ss
         if liquidation:  # (two direct calls: the branch goes the same way for every row)
             code = liquidation_one(t, quote[i], lots + i * t.n_markets, units, unit_ok,
                                    entry_row(cost, at_entry, i, t.n_markets), market, lines,
-                                   &terms[j])
+                                   &terms)
         else:
             code = bankruptcy_one(t, quote[i], lots + i * t.n_markets, units, unit_ok,
                                   entry_row(cost, at_entry, i, t.n_markets), market, lines,
-                                  &terms[j])
-        if code == CODE_OK:
-            if in_lanes(&terms[j]):
+                                  &terms)
+        if code == CODE_OK and terms.a != 0:
+            # the terms' products stay in int128 (|a|, factor, b, size_value come from int64
+            # quantities, 10^6 and 10^6 * rate_scale): the lanes take them below 2^63
+            numerator = terms.a * terms.factor
+            if liq_mul128(terms.b, terms.size_value, &denominator) \
+                    and numerator < BELOW_2_63 and denominator < BELOW_2_63:
                 lane[j] = True
-                if terms[j].b != 1:  # (a against 1 is reduced already)
-                    p[j] = <uint64_t>terms[j].a
-                    q[j] = <uint64_t>terms[j].b
+                side[j] = terms.side
+                p[j] = <uint64_t>numerator
+                q[j] = <uint64_t>denominator
             else:
-                code = store_price(&terms[j], &ticks[i], &num[i], &den[i])
+                code = store_price(&terms, &ticks[i], &num[i], &den[i])
         codes[i] = <int8_t>code
-    reduce_lanes(p, q, p_by_g, q_by_g)  # a against b
-    for j in range(rows):
-        if lane[j]:
-            if terms[j].b != 1:
-                terms[j].a = p_by_g[j]
-                terms[j].b = q_by_g[j]
-            # gcd(factor, b) = 1, so a * factor stays coprime to b
-            terms[j].a = terms[j].a * terms[j].factor
-            terms[j].factor = 1
-            if terms[j].a < BELOW_2_63:
-                p[j] = <uint64_t>terms[j].a
-                q[j] = <uint64_t>terms[j].size_value
-            else:
-                lane[j] = False
-                p[j] = 1
-                q[j] = 1
-                i = start + j
-                codes[i] = <int8_t>store_price(&terms[j], &ticks[i], &num[i], &den[i])
-    reduce_lanes(p, q, p_by_g, q_by_g)  # a against the size
+    reduce_lanes(p, q, p_by_g, q_by_g)
     for j in range(rows):
         if lane[j]:
             i = start + j
-            codes[i] = <int8_t>store_reduced(p_by_g[j], terms[j].b, q_by_g[j], terms[j].side,
-                                             &ticks[i], &num[i], &den[i])
+            codes[i] = <int8_t>store_reduced(p_by_g[j], 1, q_by_g[j], side[j], &ticks[i],
+                                             &num[i], &den[i])
 
 
 cdef inline int bankruptcy_one(const Tables* t, int64_t quote, const int64_t* lots,
@@ -1182,7 +1165,7 @@ cdef inline int liquidation_one(const Tables* t, int64_t quote, const int64_t* l
     linear: N = sigma * (MM_e - K), 0 when that is not positive.
 
     A root on a tier line, x * 10^6 / (W -+ r), is given as x times that line's factor in
-    lowest terms (``lines``, line_terms), so that its first reduction starts from x.
+    lowest terms (``lines``, line_terms).
     """
     cdef int64_t position = lots[market]
     cdef liq_i128 constant, other_mm, K, Kp, a, n1, a2, b2, h, x
@@ -1268,8 +1251,9 @@ cdef line_terms(const Tables* t, Py_ssize_t market):
     """Each tier line's constant factor in liquidation_one's roots, 10^6 / (W - r) for a long
     and 10^6 / (W + r) for a short (W = 10^6 * rate_scale, r the tier's rate), in lowest terms:
     for tier i, slots 4i, 4i + 1 (long) and 4i + 2, 4i + 3 (short) hold numerator and
-    denominator. Computed once per call, they leave a root's first reduction (against b) to
-    its small own part: x against (W -+ r) / gcd(10^6, W -+ r)."""
+    denominator. Computed once per call, they keep a root's numerator and denominator small
+    (x * 10^6 over (W -+ r) * size shares the factor gcd(10^6, W -+ r) in every row), so
+    that more rows stay below 2^63, in price_block's lanes, and their gcds take fewer steps."""
     cdef Py_ssize_t i, n_tiers = t.n_tiers[market], base = market * t.tier_width
     cdef int64_t whole = PPM * t.rate_scale[market]
     out = np.ones(4 * max(n_tiers, 1), dtype=np.int64)
