@@ -980,8 +980,11 @@ cdef extern from *:
            remainder corrects): a vector division where an integer one has none */
         for (int j = 0; j < LIQ_PRICE_LANES; j++) {
             uint64_t smaller = p[j] < q[j] ? p[j] : q[j], larger = p[j] < q[j] ? q[j] : p[j];
-            int64_t quotient = (int64_t)((double)(int64_t)larger / (double)(int64_t)smaller);
-            int64_t remainder = (int64_t)larger - quotient * (int64_t)smaller;
+            /* below 2^53 the same number; above, one whose quotient stays in range (its lane's
+               remainder is taken again below) */
+            int64_t low = (int64_t)(larger & (((uint64_t)1 << 53) - 1));
+            int64_t quotient = (int64_t)((double)low / (double)(int64_t)smaller);
+            int64_t remainder = low - quotient * (int64_t)smaller;
             remainder += remainder < 0 ? (int64_t)smaller : 0;
             remainder -= remainder >= (int64_t)smaller ? (int64_t)smaller : 0;
             x[j] = smaller;
