@@ -928,8 +928,9 @@ cdef inline int store_reduced(liq_i128 a, liq_i128 b, liq_i128 size_value, int s
 cdef inline int store_price(const PriceTerms* p, int64_t* ticks, int64_t* num,
                             int64_t* den) noexcept nogil:
     """The price p.a * p.factor / (p.b * p.size_value), reduced one gcd at a time in 128 bits,
-    then stored (store_reduced): the path of a price whose terms are not all below 2^63 (the
-    others take price_block's lanes). A price over b = 1 skips its first gcd, which is 1."""
+    then stored (store_reduced): the path of a price whose numerator a * factor or denominator
+    b * size_value reaches 2^63 (the others take price_block's lanes). A price over b = 1 skips
+    its first gcd, which is 1."""
     cdef liq_i128 g, a = p.a * p.factor, b = p.b, size_value = p.size_value
     if a == 0:
         ticks[0] = 0
