@@ -155,8 +155,10 @@ def adl_receive_quote(account: Account, market_id: str, lots: int, state: State)
     """Quote the bankrupt account receives for closing ``lots`` of its position (negative: pays).
 
     At the bankruptcy price: :func:`~liqspec.reference.prices.bankruptcy_value_quote`. At the
-    mark: the closed lots' mark value alone.
+    mark: the closed lots' mark value alone. A count of lots outside int64 (2^63, the whole of
+    a position of -2^63 lots) is OVERFLOW (LIQ-DOMAIN-1), as every other count of lots is.
     """
+    checked(lots, "deleveraged lots")
     if state.profile.adl_price == AdlPrice.MARK:
         market, mark = state.market(market_id), state.marks[market_id]
         before = account.position(market_id)

@@ -223,6 +223,21 @@ def test_LIQ_ADL_4_lots_that_carry_the_position_past_int64_are_overflow():
     assert agree("adl_receive_quote", state, account, market_id, held, state)[0] == "ok"
 
 
+def test_LIQ_ADL_4_all_of_a_position_of_minus_2_63_lots_is_overflow():
+    """Closing all of a position of -2^63 lots is 2^63 lots, outside int64: OVERFLOW on both
+    (LIQ-DOMAIN-1), as the reference's every other count of lots is, where the reference
+    answered -(2^63 - 1). The generated venue a random seed of the test below found it on
+    (a market of mark 1 and one quote unit per lot tick, so that nothing else overflows); one
+    lot fewer is answered alike, with a value."""
+    state = random_case(1139057, n_accounts=4).state()
+    account = state.accounts["a1"]
+    assert (account.positions, account.quote, state.marks["M1"]) == (
+        {"M1": INT64_MIN}, INT64_MAX, 1)  # the case as found
+    got = agree("adl_receive_quote", state, account, "M1", 2**63, state)
+    assert got == ("error", "Overflow", ResultCode.OVERFLOW.name)
+    assert agree("adl_receive_quote", state, account, "M1", 2**63 - 1, state)[0] == "ok"
+
+
 def test_unknown_market_and_out_of_domain_arguments_are_the_references_errors():
     state = venue_state(PROFILES["bybit"])
     account = state.accounts["below_mm"]
