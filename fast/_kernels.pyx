@@ -1106,8 +1106,7 @@ cdef void price_block(bint liquidation, const Tables* t, Py_ssize_t start, Py_ss
                                    &terms)
         else:
             code = bankruptcy_one(t, quote[i], lots + i * t.n_markets, units, unit_ok,
-                                  entry_row(cost, at_entry, i, t.n_markets), market, lines,
-                                  &terms)
+                                  entry_row(cost, at_entry, i, t.n_markets), market, &terms)
         if code == CODE_OK and terms.a != 0:
             # the terms' products stay in int128 (|a|, factor, b, size_value come from int64
             # quantities, 10^6 and 10^6 * rate_scale): the lanes take them below 2^63
@@ -1131,9 +1130,8 @@ cdef void price_block(bint liquidation, const Tables* t, Py_ssize_t start, Py_ss
 
 cdef inline int bankruptcy_one(const Tables* t, int64_t quote, const int64_t* lots,
                                const int64_t* units, const uint8_t* unit_ok, const int64_t* entry,
-                               Py_ssize_t market, const int64_t* lines,
-                               PriceTerms* out) noexcept nogil:
-    """LIQ-PRICE-1: max(-C / (s * m), 0), as terms for price_block (``lines`` unused)."""
+                               Py_ssize_t market, PriceTerms* out) noexcept nogil:
+    """LIQ-PRICE-1: max(-C / (s * m), 0), as terms for price_block."""
     cdef int64_t position = lots[market]
     cdef liq_i128 constant, other_mm, a
     cdef int side = 1 if position > 0 else -1
@@ -1292,12 +1290,17 @@ cdef _prices(bint liquidation, const int64_t[::1] quote, const int64_t[:, ::1] l
     unit_ok_array = np.zeros(t.n_markets, dtype=np.uint8)
     cdef int64_t[::1] units = units_array
     cdef uint8_t[::1] unit_ok = unit_ok_array
-    cdef const int64_t[::1] lines = line_terms(t, market)
+    # the tier lines' factors serve liquidation_one only (NULL for bankruptcy prices)
+    cdef const int64_t[::1] line_array
+    cdef const int64_t* lines = NULL
+    if liquidation:
+        line_array = line_terms(t, market)
+        lines = &line_array[0]
     with nogil:
         lot_units(t, &marks[0], &units[0], &unit_ok[0])
         for block in prange(blocks, schedule="guided", num_threads=_threads(n)):
             price_block(liquidation, t, block * LIQ_PRICE_LANES, n, &quote[0], &lots[0, 0],
-                        &units[0], &unit_ok[0], basis.cost, basis.flags, market, &lines[0],
+                        &units[0], &unit_ok[0], basis.cost, basis.flags, market, lines,
                         &t_out[0], &n_out[0], &d_out[0], &c_out[0])
     return ticks, num, den, codes
 

@@ -162,14 +162,22 @@ def test_socialize_policy_fills_at_any_price_and_socializes_LIQ_CASCADE_3(impl):
     assert all_violations(result.state) == []
 
 
-def test_backstop_vault_takes_accounts_below_the_threshold_LIQ_CASCADE_3(impl):
-    state = venue(example_profile(backstop_ratio=(2, 3)),
-                  deposits={"alice": usdt("1000"), "carol": usdt("100000")})
+def _alice_long_beside_a_vault(impl, profile, mark_ticks):
+    """EX under ``profile``: alice long 1 BTC from 50,000 with 1,000 USDT (carol the other side),
+    a book account and a backstop vault; a cascade to ``mark_ticks`` in one step of a thin book,
+    the vault named. Returns the state and the cascade's config."""
+    state = venue(profile, deposits={"alice": usdt("1000"), "carol": usdt("100000")})
     impl.open_account(state, "book", role=LIQUIDITY)
     impl.open_account(state, "vault", role=BACKSTOP)
     open_long(state, "alice", "carol", "BTC", 1000)
-    config = CascadeConfig(PricePath(5, {"BTC": (490_500,)}), {"BTC": BookShape(2, 2_000, 1)},
+    config = CascadeConfig(PricePath(5, {"BTC": (mark_ticks,)}), {"BTC": BookShape(2, 2_000, 1)},
                            backstop_vault="vault")
+    return state, config
+
+
+def test_backstop_vault_takes_accounts_below_the_threshold_LIQ_CASCADE_3(impl):
+    state, config = _alice_long_beside_a_vault(impl, example_profile(backstop_ratio=(2, 3)),
+                                               490_500)
     result = impl.run_cascade(state, config)
     # at 49,050: equity 50 < 2/3 x 196.2 = 130.8: the vault takes the position and the 50 USDT
     assert [e.kind for e in result.events if e.kind not in ("step", "mark")] == ["backstop",
@@ -186,12 +194,7 @@ def test_share_profile_hands_every_position_share_to_the_vault_LIQ_CASCADE_3(imp
     without a vault the run is refused before it starts. Rules: LIQ-CASCADE-3, LIQ-SHARE-2."""
     profile = example_profile(liquidation_size="account_share", fee_policy="maintenance_share",
                               portion_ppm=200_000, share_target_ppm=900_000)
-    state = venue(profile, deposits={"alice": usdt("1000"), "carol": usdt("100000")})
-    impl.open_account(state, "book", role=LIQUIDITY)
-    impl.open_account(state, "vault", role=BACKSTOP)
-    open_long(state, "alice", "carol", "BTC", 1000)
-    config = CascadeConfig(PricePath(5, {"BTC": (491_000,)}), {"BTC": BookShape(2, 2_000, 1)},
-                           backstop_vault="vault")
+    state, config = _alice_long_beside_a_vault(impl, profile, 491_000)
     result = impl.run_cascade(state, config)
     # at 49,100: equity 100 < maintenance 196.4. A 20% share keeps 0.8 BTC (MM 157.12) and
     # costs 20% x 1.25% x 196.4 = 0.491 USDT: 157.12 >= 90% x 99.509; 40% keeps 117.84 >=
