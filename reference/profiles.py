@@ -529,11 +529,79 @@ PARADEX = Profile(
 )
 
 
+# -- GMX v2 ---------------------------------------------------------------------------------------
+
+#: gmx-synthetics at the commit read (its contracts and its deployment configuration)
+_GMX_REPO = ("https://github.com/gmx-io/gmx-synthetics/blob/"
+             "a5c0c8835182cbd84e47dca04b971239311d2f1d")
+
+
+def gmx_market(market_id: str, base_decimals: int, price_decimals: int,
+               min_collateral_factor: str, position_fee_factor: str, liquidation_fee_factor: str,
+               min_collateral_usd: str) -> Market:
+    """A GMX v2 perpetual whose positions hold the stablecoin as collateral.
+
+    GMX liquidates a position when its remaining collateral (collateral + PnL - the fee to close
+    the whole position, ``position fee factor x size at open``) is below ``min collateral factor
+    x size at open`` or below the minimum collateral (``PositionUtils.isPositionLiquidatable``).
+    Both terms are proportional to the size at open (its entry value), so the model's requirement
+    is ``(min collateral factor + position fee factor) x entry value`` under the entry basis
+    (LIQ-TIER-6), at least ``min_collateral_usd``; the liquidation takes the closing fee and the
+    liquidation fee together at the market's fee rate (LIQ-FEE-1). The requirement to open is
+    the same rate (GMX checks only the collateral factor when a position opens)."""
+    requirement_ppm = percent_ppm(min_collateral_factor) + percent_ppm(position_fee_factor)
+    return Market(market_id=market_id, base_decimals=base_decimals, price_decimals=price_decimals,
+                  tiers=(Tier(0, requirement_ppm, 0, requirement_ppm, 0),),
+                  liquidation_fee_ppm=(percent_ppm(position_fee_factor)
+                                       + percent_ppm(liquidation_fee_factor)),
+                  min_maint_margin_quote=quote_amount(min_collateral_usd))
+
+
+GMX_V2 = Profile(
+    name="gmx_v2",
+    quote_decimals=QUOTE_DECIMALS,
+    quote_asset="USDC",
+    markets=_markets(
+        # Arbitrum BTC/USD [WBTC.e-USDC] and ETH/USD [WETH-USDC]: "minCollateralFactor:
+        # percentageToFloat("0.5%"), // 200x leverage"; the base config's 0.06% position fee for
+        # a close that worsens the balance (0.04% when it improves it: the larger is taken) and
+        # 0.20% liquidation fee; minCollateralUsd 1
+        gmx_market("BTC-USD", 5, 1, "0.5%", "0.06%", "0.20%", "1"),
+        gmx_market("ETH-USD", 4, 2, "0.5%", "0.06%", "0.20%", "1"),
+    ),
+    # "sizeDeltaUsd = position.sizeInUsd()": a liquidation order closes the whole position
+    liquidation_size=LiquidationSize.FULL,
+    fee_policy=FeePolicy.RATE,
+    # the collateral factor and the closing fee are applied to sizeInUsd, the size at open
+    maintenance_basis=MaintenanceBasis.ENTRY,
+    # the GM pool takes what the collateral cannot pay ("InsolventClose"); the model's insurance
+    # fund stands for the pool, and deleveraging for a loss beyond it, which GMX has no rule for
+    bad_debt_policy=BadDebtPolicy.ADL,
+    adl_ranking=AdlRanking.PNL_LEVERAGE,
+    adl_price=AdlPrice.MARK,
+    description=("GMX v2 (gmx-synthetics), stablecoin collateral: isolated positions "
+                 "liquidated whole when collateral + PnL falls below 0.5% of the size at open "
+                 "plus the fee to close it (0.06%), or below 1 USDC; the closing and liquidation "
+                 "fees (0.26%) to the pool, which the model's insurance fund stands for."),
+    sources=(
+        f"{_GMX_REPO}/contracts/position/PositionUtils.sol",
+        f"{_GMX_REPO}/contracts/pricing/PositionPricingUtils.sol",
+        f"{_GMX_REPO}/contracts/position/DecreasePositionCollateralUtils.sol",
+        f"{_GMX_REPO}/config/markets.ts",
+        f"{_GMX_REPO}/config/general.ts",
+        f"{_GMX_REPO}/contracts/liquidation/LiquidationUtils.sol",
+        f"{_GMX_REPO}/contracts/adl/AdlUtils.sol",
+        f"{_GMX_REPO}/test/guardian/testFees.ts",
+    ),
+)
+
+
 # -- look-up and display -------------------------------------------------------------------------
 
 #: every named profile, by name
 PROFILES: Mapping[str, Profile] = MappingProxyType({
-    p.name: p for p in (BINANCE_USDM, BITMEX, BYBIT, DYDX_V4, HYPERLIQUID, PARADEX)
+    p.name: p for p in (BINANCE_USDM, BITMEX, BYBIT, DYDX_V4, GMX_V2, HYPERLIQUID,
+                         PARADEX)
 })
 
 

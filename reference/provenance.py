@@ -111,7 +111,7 @@ def provenance_of(profile: Profile) -> tuple[Provenance, ...]:
 #
 # (parameter, basis, source numbers, read, note). 2026-11-24 is the day the five profiles were
 # read from their sources; 2026-12-04 the day the maintenance basis (LIQ-TIER-6) and dYdX's
-# per-fill fee (LIQ-FEE-2) were read; 2026-12-06 the day Paradex was.
+# per-fill fee (LIQ-FEE-2) were read; 2026-12-06 the day Paradex and GMX v2 were.
 
 _UNITS = "the model's lot and tick, chosen so every published example is expressible"
 _QUOTE = "6 decimals: the model's quantum, 1e-6 of the quote asset"
@@ -346,9 +346,66 @@ _PARADEX: list[_Row] = [
     ("adl_price", "absent", (), "2026-12-06", "no auto-deleveraging: the price is unused"),
 ]
 
+_GMX_TIERS = ("{factor} of the size at open (\"minCollateralFactorForLiquidation: "
+              "percentageToFloat(\"0.5%\"), // 200x leverage\"), plus the 0.06% fee to close the "
+              "whole position that isPositionLiquidatable subtracts from the collateral: 0.56% "
+              "of the entry value (maintenance_basis entry), one bracket. GMX rounds each term "
+              "down at 1e-30 USD, the model their sum up at 1e-6 USDC; GMX takes the 0.04% fee "
+              "when the close improves the long/short balance, the model always the larger 0.06%; "
+              "pending borrowing and funding fees and price impact (0% for liquidations) are not "
+              "modelled; open interest's extra collateral factor applies to opening only, and the "
+              "model opens at the same 0.56%")
+_GMX_FEE = ("0.06% closing fee + 0.20% liquidation fee (liquidationFeeFactor of the base config), "
+            "to the model's insurance fund; GMX takes both on the size at open and splits them "
+            "between the pool and the fee receiver (37%), the model takes them on the fill's "
+            "notional (LIQ-FEE-1)")
+_GMX_MIN = ("minCollateralUsd 1 USD: GMX compares it with the collateral after the closing fee, "
+            "the model with the equity, so below 200 USD of size (where 0.5% is under 1 USD) the "
+            "model's requirement is lower by the closing fee, at most 0.12 USDC")
+_GMX_OI = ("no open-interest scaling of maintenance (GMX's open-interest collateral factor "
+           "applies when a position is opened or increased, not to liquidation)")
+
+_GMX: list[_Row] = [
+    ("quote", "model", (), "2026-12-06", "USDC; " + _QUOTE + ", the collateral token's own unit"),
+    ("display_rounding", "model", (), "2026-12-06", _NO_MODE),
+    ("BTC-USD.units", "model", (), "2026-12-06",
+     _UNITS + " (GMX has no lot or tick: sizes are in token units and prices in 1e-30 USD)"),
+    ("BTC-USD.tiers", "derived", (1, 2, 4), "2026-12-06", _GMX_TIERS.format(factor="0.5%")),
+    ("BTC-USD.liquidation_fee", "published", (2, 4), "2026-12-06", _GMX_FEE),
+    ("BTC-USD.min_maintenance_margin", "published", (1, 5), "2026-12-06", _GMX_MIN),
+    ("BTC-USD.open_interest_scaling", "absent", (), "2026-12-06", _GMX_OI),
+    ("ETH-USD.units", "model", (), "2026-12-06", _UNITS + " (as BTC-USD)"),
+    ("ETH-USD.tiers", "derived", (1, 2, 4), "2026-12-06", _GMX_TIERS.format(factor="0.5%")),
+    ("ETH-USD.liquidation_fee", "published", (2, 4), "2026-12-06", _GMX_FEE),
+    ("ETH-USD.min_maintenance_margin", "published", (1, 5), "2026-12-06", _GMX_MIN),
+    ("ETH-USD.open_interest_scaling", "absent", (), "2026-12-06", _GMX_OI),
+    ("liquidation_size", "published", (6,), "2026-12-06",
+     "full: the liquidation order's sizeDeltaUsd is position.sizeInUsd(), the whole position, "
+     "at the oracle price with no acceptable-price limit"),
+    ("fee_policy", "published", (2, 3), "2026-12-06",
+     "rate: the closing and liquidation fees, paid from what the collateral has left; a fee "
+     "the collateral cannot pay is not collected (InsolventClose)"),
+    ("maintenance_basis", "published", (1,), "2026-12-06",
+     "entry: Precision.applyFactor(position.sizeInUsd(), minCollateralFactor), sizeInUsd being "
+     "the size at open; GMX positions are isolated (a cross account of this profile is margined "
+     "at the mark, as every profile's)"),
+    ("backstop_ratio", "absent", (), "2026-12-06",
+     "no backstop threshold: the liquidation order closes against the pool"),
+    ("bad_debt_policy", "assumption", (3, 7), "2026-12-06",
+     "adl: a loss beyond the collateral stays with the GM pool (InsolventClose), which the "
+     "model's insurance fund stands for; GMX has no rule for a loss beyond the pool, and its "
+     "ADL reduces profitable positions when traders' profit exceeds 85% of the pool, not to "
+     "cover a loss; the model's deleveraging is the nearest stand-in"),
+    ("adl_ranking", "assumption", (7,), "2026-12-06",
+     "pnl_leverage: GMX's keepers choose which profitable positions ADL reduces; no order is "
+     "fixed on chain"),
+    ("adl_price", "published", (7,), "2026-12-06",
+     "mark: ADL orders execute at the oracle prices"),
+]
+
 _RECORDS: Mapping[str, list[_Row]] = MappingProxyType({
     "binance_usdm": _BINANCE, "bybit": _BYBIT, "bitmex": _BITMEX, "dydx_v4": _DYDX,
-    "hyperliquid": _HYPERLIQUID, "paradex": _PARADEX,
+    "hyperliquid": _HYPERLIQUID, "paradex": _PARADEX, "gmx_v2": _GMX,
 })
 
 __all__ = ["BASES", "MARKET_PARAMETERS", "PROFILE_PARAMETERS", "Provenance", "is_recorded",

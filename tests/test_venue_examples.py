@@ -74,6 +74,7 @@ from liqspec.reference.profile import LiquidationSize, OpenInterestScaling, vali
 from liqspec.reference.provenance import BASES, profile_parameters, provenance_of
 from liqspec.reference.profiles import (PROFILES, continuity_deductions,
                                         dydx_maintenance_margin_ppm, dydx_tier, get_profile,
+                                        gmx_market,
                                         hyperliquid_rate_scale, hyperliquid_tiers,
                                         percent_ppm, profile_summary, quote_amount, venue_tiers)
 from liqspec.reference.state import State
@@ -196,6 +197,7 @@ def test_profiles_cover_the_venues_with_btc_and_eth_LIQ_PROFILE_1():
         "hyperliquid": ({"BTC", "ETH"}, "portion", "rate", "price_ratio_leverage", "mark", (2, 3)),
         "paradex": ({"BTC-USD-PERP", "ETH-USD-PERP"}, "account_share", "maintenance_share",
                     "pnl_leverage", "mark", None),
+        "gmx_v2": ({"BTC-USD", "ETH-USD"}, "full", "rate", "pnl_leverage", "mark", None),
     }
     assert set(PROFILES) == set(expected)
     for name, (markets, sizing, fee, ranking, adl_price, backstop) in expected.items():
@@ -206,7 +208,7 @@ def test_profiles_cover_the_venues_with_btc_and_eth_LIQ_PROFILE_1():
                 profile.adl_price, profile.backstop_ratio) == (sizing, fee, ranking, adl_price,
                                                                backstop)
         assert profile.quote_decimals == 6 and profile.sources and profile.description
-        assert profile.quote_asset == ("USDC" if name in ("dydx_v4", "hyperliquid", "paradex")
+        assert profile.quote_asset == ("USDC" if name in ("dydx_v4", "gmx_v2", "hyperliquid", "paradex")
                                        else "USDT")
     # Hyperliquid: 20% of positions above 100k USDC; dYdX: 10% above 1,000 USDC (mainnet genesis).
     assert (PROFILES["hyperliquid"].portion_ppm, PROFILES["hyperliquid"].portion_threshold_quote) \
@@ -1725,3 +1727,99 @@ def test_opening_helper_goes_through_the_margin_check_LIQ_TRADE_2(impl):
     with pytest.raises(Rejection) as raised:
         open_position(impl, state, "thin", "BTC-USD", "0.1", "50000")  # IM 1,000 > equity 499
     assert raised.value.code == ResultCode.INSUFFICIENT_INITIAL_MARGIN
+
+
+# -- GMX v2 ---------------------------------------------------------------------------------------
+
+def gmx_hardhat_profile() -> Profile:
+    """gmx_v2's policies over the ETH/USD market of gmx-synthetics' test configuration
+    (``hardhatBaseMarketConfig``: "minCollateralFactorForLiquidation: percentageToFloat("1%")";
+    minCollateralUsd 1), with the position fee of testFees.ts's "Positive & negative impact fees"
+    case (0.05% for a close that improves the balance, as this one does) and no liquidation fee
+    (no test sets one)."""
+    return with_markets(get_profile("gmx_v2"), "gmx_v2_test_config",
+                        gmx_market("ETH-USD", 4, 2, "1%", "0.05%", "0%", "1"))
+
+
+@pytest.mark.rule("LIQ-TRIGGER-1")
+@pytest.mark.rule("LIQ-TIER-6")
+@pytest.mark.rule("LIQ-PRICE-2")
+def test_gmx_short_liquidated_between_7000_and_7041_LIQ_TRIGGER_1(impl):
+    """gmx-synthetics test/guardian/testFees.ts, "Positive & negative impact fees for
+    positions": a short of 5 ETH, $25,000 at open, with 10,450 USDC - 1 wei of collateral. At ETH
+    7,000 the liquidation reverts ``PositionShouldNotBeLiquidated``; at 7,041 it executes: "PnL =
+    $25,000 - $35,205 = -$10,205 ... min collateral necessary is ~250 USDC ... Collateral is down
+    to 10,450 - 10,205 = 245 ... Extra $12.5 fee" (0.05% of 25,000).
+
+    GMX's test (isPositionLiquidatable): remaining = collateral + PnL - 12.5 against
+    floor(1% x 25,000) = 250: 437.499999 >= 250 at 7,000, 232.499999 < 250 at 7,041. The model:
+    equity = collateral + PnL against (1% + 0.05%) x the entry value = 262.5, the same
+    inequality; the positive price impact GMX zeroes in the test and the pending impact
+    (8.80125) that adds to the payout are not modelled. The boundary: liquidatable above
+    35,187.499999 / 5 = 7,037.4999998, so at the tick 7,037.50 (remaining 249.999999 < 250) and
+    not at 7,037.49 (250.049999), the liquidation price in ticks (a short's, rounded down,
+    LIQ-PRICE-3).
+    Source: https://github.com/gmx-io/gmx-synthetics/blob/a5c0c8835182cbd84e47dca04b971239311d2f1d/test/guardian/testFees.ts
+    (read 2026-12-06). Rules: LIQ-TIER-2, LIQ-TIER-6, LIQ-TRIGGER-1, LIQ-PRICE-2, LIQ-PRICE-3."""
+    state = venue(impl, gmx_hardhat_profile(), {})
+    eth = state.market("ETH-USD")
+    new_account(impl, state, "trader", "10,449.999999", isolated_market="ETH-USD")
+    open_position(impl, state, "trader", "ETH-USD", "-5", "5000")
+    trader = state.account("trader")
+    gmx_min_collateral, gmx_close_fee = usd("250"), usd("12.5")
+    assert impl.account_maintenance_margin_quote(trader, state.marks, state.profile) \
+        == gmx_min_collateral + gmx_close_fee
+    for price, liquidatable in (("7000", False), ("7041", True), ("7037.49", False),
+                                ("7037.50", True)):
+        set_marks(impl, state, {"ETH-USD": price})
+        gmx_remaining = (usd("10,449.999999") + usd("25,000") - 5 * usd(price)) - gmx_close_fee
+        assert (gmx_remaining < gmx_min_collateral) is liquidatable  # GMX's own inequality
+        assert impl.account_maintenance_margin_quote(trader, state.marks, state.profile) \
+            == usd("262.5")  # on the size at open, whatever the mark
+        assert impl.is_liquidatable(trader, state) is liquidatable, price
+    model = impl.liquidation_price(trader, "ETH-USD", state.marks, state.profile)
+    assert price_of(model.exact, eth) == Fraction("7037.4999998")
+    assert model.ticks == ticks(eth, "7037.49")  # a short's, rounded down: liquidatable above
+
+
+@pytest.mark.rule("LIQ-EXEC-1")
+@pytest.mark.rule("LIQ-FEE-1")
+@pytest.mark.rule("LIQ-INSURANCE-1")
+def test_gmx_liquidation_closes_the_whole_position_LIQ_EXEC_1(impl):
+    """The mainnet gmx_v2 profile (ETH/USD: 0.5% + the 0.06% closing fee, 0.26% of fees to the
+    pool at a liquidation). A long of 1 ETH from 3,000.00 with 20 USDC (150x) needs
+    0.56% x 3,000 = 16.8 USDC: liquidatable below 2,996.80. Liquidated whole at 2,996.79 against
+    the pool: 0.26% x 2,996.79 = 7.791654 of fees from its 16.79 of equity, 8.998346 left to the
+    trader (GMX takes the fees on the size at open, 7.80, leaving 8.99: the model's fee is on the
+    fill's notional, LIQ-FEE-1). A second long whose collateral the loss exceeds ("Liquidate
+    someone with more losses than collateral ... Pool gets all the collateral & user gets
+    nothing", test/guardian/testLiquidation.ts): the pool, the model's insurance fund, pays the
+    2.80 USDC shortfall and takes no fee; the trader ends flat with nothing.
+    Rules: LIQ-TIER-6, LIQ-EXEC-1 (full), LIQ-FEE-1, LIQ-INSURANCE-1."""
+    state = venue(impl, get_profile("gmx_v2"), {})
+    eth = state.market("ETH-USD")
+    new_account(impl, state, "pool", "1,000,000")
+    for account_id in ("trader", "deep"):
+        new_account(impl, state, account_id, "20", isolated_market="ETH-USD")
+        open_position(impl, state, account_id, "ETH-USD", "1", "3000.00")
+    trader = state.account("trader")
+    liq = impl.liquidation_price(trader, "ETH-USD", state.marks, state.profile)
+    assert liq.ticks == ticks(eth, "2996.80")
+    set_marks(impl, state, {"ETH-USD": "2996.80"})
+    assert not impl.is_liquidatable(trader, state)
+    set_marks(impl, state, {"ETH-USD": "2996.79"})
+    assert impl.is_liquidatable(trader, state)
+    fund_before = state.holders[INSURANCE_FUND]
+    result = impl.liquidate(state, "trader", "ETH-USD", "pool", ticks(eth, "2996.79"))
+    assert result.amounts["fee"] == usd("7.791654")
+    assert state.holders[INSURANCE_FUND] - fund_before == usd("7.791654")
+    trader = state.account("trader")
+    assert trader.position("ETH-USD") == 0 and trader.quote == usd("8.998346")
+
+    set_marks(impl, state, {"ETH-USD": "2977.20"})  # 20 - 22.80: 2.80 short of zero
+    fund_before = state.holders[INSURANCE_FUND]
+    result = impl.liquidate(state, "deep", "ETH-USD", "pool", ticks(eth, "2977.20"))
+    assert result.amounts["fee"] == 0 and result.amounts["fund_paid"] == usd("2.80")
+    assert state.holders[INSURANCE_FUND] == fund_before - usd("2.80")
+    deep = state.account("deep")
+    assert deep.position("ETH-USD") == 0 and deep.quote == 0
