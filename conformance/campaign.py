@@ -18,7 +18,7 @@ from liqspec.reference.errors import LiqspecError
 from liqspec.reference.profiles import PROFILES
 
 from .catalogue import CATALOGUE, REFERENCE, request_op
-from .vectors import Vector, make, socialize_profile, _random
+from .vectors import Vector, example_profiles, make, _random
 
 KINDS = ("operations", "queries", "cascade", "venue")
 
@@ -79,7 +79,7 @@ def example(seed: int, k: int) -> Vector:
     kind = KINDS[k % len(KINDS)]
     case = f"seed{seed}_{k}"
     if kind == "venue":
-        profiles = [PROFILES[n] for n in sorted(PROFILES)] + [socialize_profile()]
+        profiles = [PROFILES[n] for n in sorted(PROFILES)] + example_profiles()
         profile = profiles[(k // len(KINDS)) % len(profiles)]
         state, op, _, description = next(_random(profile, seed * 100_003 + k, 1))
         return make(profile, state, op, "random", case, description)

@@ -39,7 +39,7 @@ from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN, PPM, div_ceil
 from liqspec.reference.book import BookShape, build_book
 from liqspec.reference.cascade import CascadeConfig, PricePath
 from liqspec.reference.marks import MarkRule
-from liqspec.reference.profile import LiquidationSize, Profile
+from liqspec.reference.profile import SOCIALIZING, LiquidationSize, Profile
 from liqspec.reference.profiles import PROFILES
 from liqspec.reference.state import (BACKSTOP, INSURANCE_FUND, LIQUIDITY, OUTSIDE, SOCIALIZED_LOSS,
                                      Account, State)
@@ -244,10 +244,25 @@ def edge_state(profile: Profile) -> State:
 
 def socialize_profile() -> Profile:
     """The example venue (``liqspec.testing``) with socialized losses and a backstop: the profile
-    that reaches the socialization rules, which no shipped venue uses."""
+    that reaches the socialization rules with a book and a one-market sizing, which the shipped
+    venue that socializes (Paradex, by account share) does not."""
     from liqspec.testing import example_profile
     return example_profile(name="example_socialize", bad_debt_policy="socialize",
                            backstop_ratio=(2, 3), adl_ranking="pro_rata")
+
+
+def socialize_both_sides_profile() -> Profile:
+    """The example venue charging a loss to both sides of its market (Drift v2's socialization,
+    LIQ-SOCIAL-2), in portions of half a position."""
+    from liqspec.testing import example_profile
+    return example_profile(name="example_socialize_both_sides",
+                           bad_debt_policy="socialize_both_sides", liquidation_size="portion",
+                           portion_ppm=500_000, portion_threshold_quote=0)
+
+
+def example_profiles() -> list[Profile]:
+    """The example venues whose policies no shipped profile has, beside the shipped ones."""
+    return [socialize_profile(), socialize_both_sides_profile()]
 
 
 # -- the cases ---------------------------------------------------------------------------------
@@ -493,9 +508,9 @@ def _socialize(profile: Profile) -> Iterator[tuple]:
     debt.holders[SOCIALIZED_LOSS] = -12_345
     debt.holders[OUTSIDE] += 12_345
     m0 = next(iter(profile.markets))
-    for side in (1, -1):
+    for side in (1, -1, 0):
         yield debt, request_op("socialize_loss", market_id=m0, side=side), f"debt_side{side}", \
-            f"recorded bad debt spread over side {side}"
+            f"recorded bad debt spread over side {side}" + (" (both)" if side == 0 else "")
     yield stressed, request_op("socialize_loss", market_id=m0, side=1), "no_debt", \
         "no recorded bad debt"
     lonely = debt.copy()
@@ -592,7 +607,7 @@ def generate(seed: int = COMPACT_SEED, random_cases: int = COMPACT_RANDOM_CASES)
             seen.add(vector.folder)
             vectors.append(vector)
 
-    profiles = [PROFILES[name] for name in sorted(PROFILES)] + [socialize_profile()]
+    profiles = [PROFILES[name] for name in sorted(PROFILES)] + example_profiles()
     for profile in profiles:
         healthy = venue_state(profile)
         stressed = venue_state(profile, stressed=True)
@@ -604,7 +619,7 @@ def generate(seed: int = COMPACT_SEED, random_cases: int = COMPACT_RANDOM_CASES)
         add(profile, _operations(profile, healthy, stressed, bare))
         add(profile, _cascades(profile))
         add(profile, _random(profile, seed, random_cases), "random")
-        if profile.bad_debt_policy == "socialize":
+        if profile.bad_debt_policy in SOCIALIZING:
             add(profile, _socialize(profile))
     return vectors
 

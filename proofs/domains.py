@@ -138,7 +138,7 @@ def venue_domains() -> list[Params]:
     return [profile_params(PROFILES[name]) for name in sorted(PROFILES)]
 
 
-#: generic policy combinations: every sizing x fee policy, both bad-debt policies, both ADL
+#: generic policy combinations: every sizing x fee policy, every bad-debt policy, both ADL
 #: prices and a backstop
 GENERIC_POLICIES = tuple(
     Policies(size, fee, backstop, debt, adl_price)
@@ -151,7 +151,8 @@ GENERIC_POLICIES = tuple(
         (LiquidationSize.PORTION, FeePolicy.ALL_SURPLUS, None, BadDebtPolicy.SOCIALIZE,
          AdlPrice.BANKRUPTCY),
         (LiquidationSize.TIER_STEP, FeePolicy.RATE, (2, 3), BadDebtPolicy.ADL, AdlPrice.BANKRUPTCY),
-        (LiquidationSize.FULL, FeePolicy.PER_FILL, None, BadDebtPolicy.SOCIALIZE, AdlPrice.MARK),
+        (LiquidationSize.FULL, FeePolicy.PER_FILL, None, BadDebtPolicy.SOCIALIZE_BOTH_SIDES,
+         AdlPrice.MARK),
         (LiquidationSize.PORTION, FeePolicy.PER_FILL, None, BadDebtPolicy.ADL, AdlPrice.BANKRUPTCY),
         (LiquidationSize.TIER_STEP, FeePolicy.PER_FILL, (2, 3), BadDebtPolicy.ADL, AdlPrice.MARK),
         (LiquidationSize.ACCOUNT_SHARE, FeePolicy.MAINTENANCE_SHARE, None,

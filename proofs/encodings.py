@@ -30,7 +30,8 @@ import z3
 
 from liqspec.reference.arithmetic import INT64_MAX, PPM
 from liqspec.reference.errors import ResultCode
-from liqspec.reference.profile import AdlPrice, BadDebtPolicy, FeePolicy, LiquidationSize
+from liqspec.reference.profile import (SOCIALIZING, AdlPrice, BadDebtPolicy, FeePolicy,
+                                       LiquidationSize)
 from liqspec.reference.state import (BACKSTOP, FEE_SINK, FUNDING_POOL, HOLDERS, INSURANCE_FUND,
                                      OUTSIDE, SOCIALIZED_LOSS, TRADER)
 
@@ -1015,15 +1016,16 @@ def check_socialize_loss(loss: Term, total_lots: Term) -> Checks:
 
 
 def socialize_loss(state: SymState, market_id: str, side: int) -> Outcome:
-    """LIQ-SOCIAL-2: charge the recorded bad debt to one side, pro rata, each charge rounded up;
-    the residual goes to the fee sink."""
-    if side not in (1, -1):
+    """LIQ-SOCIAL-2: charge the recorded bad debt to one side (0: both), pro rata, each charge
+    rounded up; the residual goes to the fee sink."""
+    if side not in (1, -1, 0):
         return finish(state, val(int(ResultCode.INVALID_SIZE)), state.copy())
-    if state.params.bad_debt_policy != BadDebtPolicy.SOCIALIZE:
+    if state.params.bad_debt_policy not in SOCIALIZING:
         return finish(state, val(int(ResultCode.POLICY_FORBIDS)), state.copy())
     loss = -state.holders[SOCIALIZED_LOSS]
     payers = state.trader_ids()
-    pays = {a: zsign(state.accounts[a].positions[market_id]) == side for a in payers}
+    pays = {a: (state.accounts[a].positions[market_id] != 0 if side == 0
+                else zsign(state.accounts[a].positions[market_id]) == side) for a in payers}
     lots = {a: zabs(state.accounts[a].positions[market_id]) for a in payers}
     total = sum((z3.If(pays[a], lots[a], 0) for a in payers), val(0))
     code = first_failing(check_socialize_loss(loss, total))

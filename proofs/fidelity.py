@@ -35,7 +35,7 @@ from liqspec.reference import deleveraging
 from liqspec.reference.arithmetic import INT64_MAX, PPM
 from liqspec.reference.errors import LiqspecError, Rejection, ResultCode
 from liqspec.reference.journal import Fill, Transfer
-from liqspec.reference.profile import LiquidationSize, OpenInterestScaling, Profile
+from liqspec.reference.profile import SOCIALIZING, LiquidationSize, OpenInterestScaling, Profile
 from liqspec.reference.profiles import PROFILES
 from liqspec.reference.state import (BACKSTOP, FEE_SINK, FUNDING_POOL, HOLDERS, INSURANCE_FUND,
                                      LIQUIDITY, OUTSIDE, SOCIALIZED_LOSS, TRADER, Account, State)
@@ -83,6 +83,8 @@ def profiles() -> tuple[Profile, ...]:
         _example(adl_ranking="seeded", adl_seed=7, backstop_ratio=(1, 2)),
         _example(fee_policy="per_fill", liquidation_size="tier_step", bad_debt_policy="socialize",
                  adl_price="mark"),
+        _example(liquidation_size="portion", portion_ppm=500_000, portion_threshold_quote=0,
+                 bad_debt_policy="socialize_both_sides"),
         _example_minimum_margin(),
         _example(liquidation_size="account_share", fee_policy="maintenance_share",
                  portion_ppm=250_000, share_target_ppm=800_000),
@@ -292,7 +294,7 @@ def generate_case(rng: random.Random, op: str | None = None,
         fitting = {
             "backstop_liquidate": lambda p: p.backstop_ratio is not None,
             "share_liquidate": lambda p: p.liquidation_size == "account_share",
-            "socialize_loss": lambda p: p.bad_debt_policy == "socialize",
+            "socialize_loss": lambda p: p.bad_debt_policy in SOCIALIZING,
             "deleverage": lambda p: p.bad_debt_policy == "adl",
         }.get(op, lambda p: True)
         candidates = [p for p in profiles() if fitting(p)] if rng.random() < 0.9 else profiles()

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 import z3
 
 from liqspec.reference.arithmetic import INT64_MAX, PPM
-from liqspec.reference.profile import AdlPrice, BadDebtPolicy, FeePolicy, LiquidationSize
+from liqspec.reference.profile import (SOCIALIZING, AdlPrice, BadDebtPolicy, FeePolicy,
+                                       LiquidationSize)
 from liqspec.reference.state import (BACKSTOP, FEE_SINK, FUNDING_POOL, INSURANCE_FUND, LIQUIDITY,
                                      SOCIALIZED_LOSS, TRADER)
 
@@ -660,7 +661,7 @@ def _pro_rata(params: Params) -> list[Obligation]:
 # -- socialization and funding ---------------------------------------------------------------------
 
 def _socialize(params: Params) -> bool:
-    return params.bad_debt_policy == BadDebtPolicy.SOCIALIZE
+    return params.bad_debt_policy in SOCIALIZING
 
 
 @theorem("T-SOCIALIZE", "socializing the recorded bad debt preserves every state invariant, "
@@ -671,7 +672,7 @@ def _socialize(params: Params) -> bool:
          rlimit=13_000_000)
 def _social(params: Params) -> list[Obligation]:
     obligations = []
-    for side in (1, -1):
+    for side in (1, -1, 0):  # the longs, the shorts, both
         st = pre_state(params)
         out = E.socialize_loss(st, "m0", side)
         goals = invariants_after(st, out.post)

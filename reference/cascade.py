@@ -25,7 +25,7 @@ from .liquidation import backstop_liquidate, is_below_backstop, is_liquidatable
 from .margin import account_maintenance_margin_quote, equity_quote, notional_quote
 from .marks import MarkRule, next_mark, opening_mark, set_mark
 from .prices import liquidation_price
-from .profile import BadDebtPolicy, LiquidationSize, Profile
+from .profile import SOCIALIZING, BadDebtPolicy, LiquidationSize, Profile
 from .receipts import Receipt
 from .rules import implements
 from .share_liquidation import share_liquidate
@@ -242,7 +242,8 @@ def process_account(state: State, account_id: str, config: CascadeConfig,
     threshold; under ``account_share`` the vault takes one share of every position
     (LIQ-SHARE-2); otherwise, market by market in ID order, liquidation orders against the book
     until it is healthy or the book cannot take more, then auto-deleveraging of what is left
-    (``adl``); a deficit written off is socialized at once on the other side (``socialize``).
+    (``adl``); a deficit written off is socialized at once on the other side (``socialize``) or
+    on both sides (``socialize_both_sides``).
     Returns whether anything changed."""
     account = state.account(account_id)
     if not is_liquidatable(account, state):
@@ -267,7 +268,7 @@ def process_account(state: State, account_id: str, config: CascadeConfig,
                 break
             progressed = True
         if (account.position(market_id) and is_liquidatable(account, state)
-                and state.profile.bad_debt_policy != BadDebtPolicy.SOCIALIZE):
+                and state.profile.bad_debt_policy not in SOCIALIZING):
             try:
                 recorder.receipt(account_id, deleverage(state, account_id, market_id))
                 progressed = True
@@ -277,12 +278,14 @@ def process_account(state: State, account_id: str, config: CascadeConfig,
                 if refused.code not in (ResultCode.FUND_CAN_COVER, ResultCode.NOT_BANKRUPT,
                                         ResultCode.INSUFFICIENT_ADL_LIQUIDITY):
                     raise
-    if state.profile.bad_debt_policy == BadDebtPolicy.SOCIALIZE:
+    if state.profile.bad_debt_policy in SOCIALIZING:
+        both = state.profile.bad_debt_policy == BadDebtPolicy.SOCIALIZE_BOTH_SIDES
         for market_id, side in sorted(sides.items()):
             if state.holders[SOCIALIZED_LOSS] >= 0:
                 break
-            try:  # the loss of a bankrupt long is borne by the shorts, and the reverse
-                recorder.receipt(account_id, socialize_loss(state, market_id, -side))
+            try:  # the loss of a bankrupt long is borne by the shorts, and the reverse; or by
+                # every holder of the market, long and short (socialize_both_sides)
+                recorder.receipt(account_id, socialize_loss(state, market_id, 0 if both else -side))
             except Rejection as refused:
                 if refused.code != ResultCode.NO_SOCIALIZATION_BASE:
                     raise

@@ -112,7 +112,14 @@ class BadDebtPolicy(Policy):
     """Who bears a loss the insurance fund cannot cover (LIQ-ADL-1, LIQ-SOCIAL-1)."""
 
     ADL = "adl"
-    SOCIALIZE = "socialize"
+    SOCIALIZE = "socialize"  # charged to the other side of the bankrupt position (LIQ-SOCIAL-2)
+    # charged to both sides of its market, pro rata to lots (LIQ-SOCIAL-2; Drift v2 moves the
+    # cumulative funding rates of the longs and of the shorts against both)
+    SOCIALIZE_BOTH_SIDES = "socialize_both_sides"
+
+
+#: the bad-debt policies that charge a recorded loss to traders instead of deleveraging
+SOCIALIZING = (BadDebtPolicy.SOCIALIZE, BadDebtPolicy.SOCIALIZE_BOTH_SIDES)
 
 
 class DisplayRounding(Policy):

@@ -1,9 +1,10 @@
-"""Socialized loss (LIQ-SOCIAL-*), the alternative to auto-deleveraging (Drift, Mango).
+"""Socialized loss (LIQ-SOCIAL-*), the alternative to auto-deleveraging (Drift, Mango, Paradex).
 
 Bad debt that the insurance fund could not pay is first recorded as a negative balance of the
 socialized-loss holder (LIQ-SOCIAL-1, in :mod:`.insurance`). Socializing it charges every trader on
-one side of a market in proportion to its lots, as a funding-index step would, each charge rounded
-up; the rounding surplus goes to the fee sink (LIQ-ROUND-3), so the holder ends at exactly zero.
+one side of a market, or on both (side 0), in proportion to its lots, as a funding-index step
+would, each charge rounded up; the rounding surplus goes to the fee sink (LIQ-ROUND-3), so the
+holder ends at exactly zero.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from .arithmetic import div_ceil, require_int, sign
 from .errors import InvalidSize, Rejection, ResultCode
 from .ledger import sweep_residual, transfer
-from .profile import BadDebtPolicy
+from .profile import SOCIALIZING
 from .receipts import Receipt, receipt
 from .rules import implements
 from .state import SOCIALIZED_LOSS, TRADER, Account, State, atomic
@@ -22,16 +23,17 @@ def check_socialize_loss(state: State, market_id: str, side: int) -> list[Accoun
     """The checks of :func:`socialize_loss`, in its order (the market, the side, the policy, the
     recorded loss, the payers); pure. Returns the payers in account-ID order."""
     state.market(market_id)
-    if require_int(side, "side") not in (1, -1):
-        raise InvalidSize(f"side must be +1 (longs) or -1 (shorts), got {side}")
-    if state.profile.bad_debt_policy != BadDebtPolicy.SOCIALIZE:
+    if require_int(side, "side") not in (1, -1, 0):
+        raise InvalidSize(f"side must be +1 (longs), -1 (shorts) or 0 (both), got {side}")
+    if state.profile.bad_debt_policy not in SOCIALIZING:
         raise Rejection(ResultCode.POLICY_FORBIDS,
                         f"{state.profile.name} deleverages instead of socializing losses")
     loss = -state.holders[SOCIALIZED_LOSS]
     if loss <= 0:
         raise Rejection(ResultCode.NOTHING_TO_SOCIALIZE, "there is no recorded bad debt")
     payers = sorted((a for a in state.accounts.values()
-                     if a.role == TRADER and sign(a.position(market_id)) == side),
+                     if a.role == TRADER and a.position(market_id)
+                     and side in (0, sign(a.position(market_id)))),
                     key=lambda a: a.account_id)
     total_lots = sum(abs(a.position(market_id)) for a in payers)
     if total_lots == 0:
@@ -41,8 +43,8 @@ def check_socialize_loss(state: State, market_id: str, side: int) -> list[Accoun
 
 @implements("LIQ-SOCIAL-2")
 def socialize_loss(state: State, market_id: str, side: int) -> Receipt:
-    """Charge the recorded bad debt to the traders holding ``side`` (+1 longs, -1 shorts) of
-    ``market_id``, pro rata to their lots."""
+    """Charge the recorded bad debt to the traders holding ``side`` (+1 longs, -1 shorts, 0 both)
+    of ``market_id``, pro rata to their lots."""
     payers = check_socialize_loss(state, market_id, side)
     loss = -state.holders[SOCIALIZED_LOSS]
     total_lots = sum(abs(a.position(market_id)) for a in payers)

@@ -32,6 +32,9 @@ def cascades(draw):
     one-market cascade over it: a falling price path, a book shape and a mark rule."""
     policies = draw(st.sampled_from([
         {}, {"bad_debt_policy": "socialize"},
+        # Drift v2's socialization: the loss charged to the longs and the shorts of the market
+        {"bad_debt_policy": "socialize_both_sides", "liquidation_size": "portion",
+         "portion_ppm": 500_000, "portion_threshold_quote": 0},
         {"liquidation_size": "portion", "portion_ppm": 250_000,
          "portion_threshold_quote": usdt("1000")},
         {"liquidation_size": "tier_step", "fee_policy": "all_surplus", "adl_ranking": "pro_rata"},

@@ -338,7 +338,7 @@ def _at_entry(rng: random.Random, profile: Profile, marks: dict[str, int],
 
 SIZES = ("full", "portion", "tier_step")
 FEES = ("rate", "all_surplus", "per_fill")
-BAD_DEBT = ("adl", "socialize")
+BAD_DEBT = ("adl", "socialize", "socialize_both_sides")
 RANKINGS = ("pnl_leverage", "pnl_margin_ratio", "price_ratio_leverage", "seeded", "pro_rata")
 ADL_PRICES = ("bankruptcy", "mark")
 MAINTENANCE_BASES = ("mark", "entry")

@@ -42,6 +42,7 @@ VARIANTS = (
     {"adl_ranking": "seeded", "adl_seed": 11, "adl_price": "mark", "backstop_ratio": (1, 2)},
     {"adl_ranking": "pro_rata", "fee_policy": "all_surplus", "bad_debt_policy": "socialize",
      "backstop_ratio": (2, 3)},
+    {"bad_debt_policy": "socialize_both_sides"},
     {"adl_ranking": "pnl_margin_ratio", "liquidation_size": "tier_step"},
     {"fee_policy": "per_fill", "liquidation_size": "portion", "portion_ppm": 250_000,
      "portion_threshold_quote": 0, "adl_ranking": "seeded"},
@@ -202,7 +203,7 @@ class VenueMachine(RuleBasedStateMachine):
                                                                    self.state.profile) < 0)
         self.attempt("deleverage", "deleverage", account, market)
 
-    @rule(market=st.sampled_from(MARKETS), side=st.sampled_from((1, -1)))
+    @rule(market=st.sampled_from(MARKETS), side=st.sampled_from((1, -1, 0)))
     def socialize(self, market, side):
         self.attempt("socialize", "socialize_loss", market, side)
 

@@ -11,7 +11,7 @@ from dataclasses import replace
 import pytest
 from hypothesis import given, settings
 
-from liqspec.reference import SOCIALIZED_LOSS, MalformedState
+from liqspec.reference import FEE_SINK, SOCIALIZED_LOSS, MalformedState
 from liqspec.reference.book import BookShape, build_book, closable_within_fund, plan_order
 from liqspec.reference.cascade import (CascadeConfig, PricePath, liquidation_map, processing_order,
                                        shock_path)
@@ -159,6 +159,34 @@ def test_socialize_policy_fills_at_any_price_and_socializes_LIQ_CASCADE_3(impl):
     assert result.summary.socialized_quote == usdt("1076")
     assert result.state.holders[SOCIALIZED_LOSS] == 0
     assert result.state.account("carol").quote == usdt("100000") + usdt("50000") - usdt("1076")
+    assert all_violations(result.state) == []
+
+
+def test_socialize_both_sides_charges_the_longs_too_LIQ_CASCADE_3(impl):
+    """The same crash under ``socialize_both_sides`` (Drift v2): dave, long 3 BTC beside alice,
+    shares the 1,076 USDT with carol and erin, short 1 and 3, pro rata to lots (3 : 1 : 3 of 7
+    lots, each charge rounded up, the surplus swept): under ``socialize`` only the shorts would
+    pay (LIQ-SOCIAL-2)."""
+    state = venue(example_profile(bad_debt_policy="socialize_both_sides"),
+                  deposits={"alice": usdt("1000"), "carol": usdt("100000"),
+                            "dave": usdt("100000"), "erin": usdt("100000")},
+                  insurance_quote=usdt("20"))
+    impl.open_account(state, "book", role=LIQUIDITY)
+    open_long(state, "alice", "carol", "BTC", 1000)
+    open_long(state, "dave", "erin", "BTC", 3000)
+    before = {a: state.account(a).quote for a in ("carol", "dave", "erin")}
+    config = CascadeConfig(PricePath(5, {"BTC": (480_000,)}), {"BTC": BookShape(2, 2_000, 1_000)})
+    result = impl.run_cascade(state, config)
+    socialized = [(e.account, e.quote) for e in result.events
+                  if e.kind == "socialize" and e.rule_id == "LIQ-SOCIAL-2"]
+    # ceil(1,076 x 1/7) = 153.714286, ceil(1,076 x 3/7) = 461.142858 (each of dave and erin)
+    assert sorted(socialized) == [("carol", usdt("153.714286")), ("dave", usdt("461.142858")),
+                                  ("erin", usdt("461.142858"))]
+    assert {a: before[a] - result.state.account(a).quote for a in before} \
+        == {"carol": usdt("153.714286"), "dave": usdt("461.142858"), "erin": usdt("461.142858")}
+    # the charges, 2 quanta over the loss: the surplus went to the fee sink (LIQ-ROUND-3)
+    assert result.summary.socialized_quote == usdt("1076") + 2
+    assert result.state.holders[SOCIALIZED_LOSS] == 0 and result.state.holders[FEE_SINK] == 2
     assert all_violations(result.state) == []
 
 

@@ -736,7 +736,7 @@ POLICIES = st.fixed_dictionaries({
     "share_target_ppm": st.sampled_from([900_000, 1_000_000, 1]),
     "portion_threshold_quote": st.sampled_from([0, usdt("1000"), usdt("100000")]),
     "fee_policy": st.sampled_from(["rate", "all_surplus", "per_fill"]),
-    "bad_debt_policy": st.sampled_from(["adl", "socialize"]),
+    "bad_debt_policy": st.sampled_from(["adl", "socialize", "socialize_both_sides"]),
     "adl_ranking": st.sampled_from(["pnl_leverage", "pnl_margin_ratio", "price_ratio_leverage",
                                     "seeded", "pro_rata"]),
     "adl_price": st.sampled_from(["bankruptcy", "mark"]),

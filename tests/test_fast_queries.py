@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from liqspec import codec
 from liqspec import reference as ref
 from liqspec.conformance.catalogue import REFERENCE
-from liqspec.conformance.vectors import _random, socialize_profile, venue_state
+from liqspec.conformance.vectors import _random, example_profiles, venue_state
 from liqspec.fast import queries
 from liqspec.testing.cases import random_case
 from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN
@@ -24,7 +24,7 @@ from liqspec.reference.profiles import PROFILES
 from liqspec.reference.state import TRADER
 
 PROFILE_NAMES = sorted(PROFILES)
-ALL_PROFILES = [PROFILES[n] for n in PROFILE_NAMES] + [socialize_profile()]
+ALL_PROFILES = [PROFILES[n] for n in PROFILE_NAMES] + example_profiles()
 
 
 def outcome(function, *args):

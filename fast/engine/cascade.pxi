@@ -377,7 +377,7 @@ cdef int liquidate_by_book(Eng* e, Py_ssize_t i, Py_ssize_t n_cols,
             if record_receipt(e, i, first) != C_OK:
                 return C_OVERFLOW
             progressed[0] = True
-        if e.lots[i * e.n_markets + k] != 0 and e.bad_debt_policy != BAD_DEBT_SOCIALIZE:
+        if e.lots[i * e.n_markets + k] != 0 and e.bad_debt_policy == BAD_DEBT_ADL:
             if liquidatable(e, i, &liq) != C_OK:
                 return C_OVERFLOW
             if liq:
@@ -452,13 +452,16 @@ cdef int process_account(Eng* e, Py_ssize_t i, bint* progressed) noexcept nogil:
         code = liquidate_by_book(e, i, n_cols, progressed)
         if code != C_OK:
             return code
-    if e.bad_debt_policy == BAD_DEBT_SOCIALIZE:
+    if e.bad_debt_policy != BAD_DEBT_ADL:
         for x in range(n_cols):
             if e.holders[3] >= 0:
                 break
             first = e.n_records
             e.seq += 1
-            code = socialize_loss(e, c.order_cols[x], -c.sides[x], &so)
+            # the other side of the bankrupt position, or both (socialize_both_sides: side 0)
+            code = socialize_loss(e, c.order_cols[x],
+                                  0 if e.bad_debt_policy == BAD_DEBT_SOCIALIZE_BOTH_SIDES
+                                  else -c.sides[x], &so)
             if code == C_NO_SOCIALIZATION_BASE:
                 e.seq -= 1
             elif code != C_OK:

@@ -18,23 +18,30 @@ cdef struct SocialOut:
     liq_i128 charged
 
 
+cdef inline bint pays_social_loss(const Eng* e, Py_ssize_t a, Py_ssize_t k, int side) noexcept nogil:
+    """A trader holding ``side`` of market ``k`` (+1 long, -1 short, 0 either)."""
+    cdef int held = sgn(e.lots[a * e.n_markets + k])
+    return e.role[a] == ROLE_TRADER and held != 0 and (side == 0 or held == side)
+
+
 cdef int socialize_loss(Eng* e, Py_ssize_t k, int side, SocialOut* out) noexcept nogil:
     """After the adapter's checks (market, side, policy): charge the recorded bad debt to the
-    traders on ``side`` pro rata to their lots, each charge rounded up, the residual swept."""
+    traders on ``side`` (0: both) pro rata to their lots, each charge rounded up, the residual
+    swept."""
     cdef liq_i128 loss = -(<liq_i128>e.holders[3]), total = 0, charge, moved
     cdef Py_ssize_t a
     cdef int code
     if loss <= 0:
         return C_NOTHING_TO_SOCIALIZE
     for a in range(e.n_accounts):
-        if e.role[a] == ROLE_TRADER and sgn(e.lots[a * e.n_markets + k]) == side:
+        if pays_social_loss(e, a, k, side):
             total += iabs(e.lots[a * e.n_markets + k])
     if total == 0:
         return C_NO_SOCIALIZATION_BASE
     out.loss = loss
     out.charged = 0
     for a in range(e.n_accounts):
-        if e.role[a] == ROLE_TRADER and sgn(e.lots[a * e.n_markets + k]) == side:
+        if pays_social_loss(e, a, k, side):
             charge = ceil_div(loss * iabs(e.lots[a * e.n_markets + k]), total)
             code = transfer(e, a, H_SOCIALIZED_LOSS, charge, R_SOCIAL_2)
             if code != C_OK:

@@ -110,6 +110,7 @@ cdef enum:
     FEE_MAINTENANCE_SHARE = 3
     BAD_DEBT_ADL = 0
     BAD_DEBT_SOCIALIZE = 1
+    BAD_DEBT_SOCIALIZE_BOTH_SIDES = 2
     RANK_PNL_LEVERAGE = 0
     RANK_PNL_MARGIN_RATIO = 1
     RANK_PRICE_RATIO_LEVERAGE = 2
@@ -125,7 +126,8 @@ SIZE_POLICIES = {"full": SIZE_FULL, "portion": SIZE_PORTION, "tier_step": SIZE_T
                  "account_share": SIZE_ACCOUNT_SHARE}
 FEE_POLICIES = {"rate": FEE_RATE, "all_surplus": FEE_ALL_SURPLUS, "per_fill": FEE_PER_FILL,
                 "maintenance_share": FEE_MAINTENANCE_SHARE}
-BAD_DEBT_POLICIES = {"adl": BAD_DEBT_ADL, "socialize": BAD_DEBT_SOCIALIZE}
+BAD_DEBT_POLICIES = {"adl": BAD_DEBT_ADL, "socialize": BAD_DEBT_SOCIALIZE,
+                     "socialize_both_sides": BAD_DEBT_SOCIALIZE_BOTH_SIDES}
 ADL_RANKINGS = {"pnl_leverage": RANK_PNL_LEVERAGE, "pnl_margin_ratio": RANK_PNL_MARGIN_RATIO,
                 "price_ratio_leverage": RANK_PRICE_RATIO_LEVERAGE, "seeded": RANK_SEEDED,
                 "pro_rata": RANK_PRO_RATA}

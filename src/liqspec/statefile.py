@@ -53,8 +53,8 @@ Keys and units
   ``account_share``), ``maintenance_basis`` (``mark``,
   ``entry``: an isolated position's maintenance on its entry value, LIQ-TIER-6), ``backstop_ratio``
   (``[num, den]``),
-  ``bad_debt_policy`` (``adl``, ``socialize``), ``adl_ranking``, ``adl_price`` (``bankruptcy``,
-  ``mark``), ``adl_seed``, ``description``, ``sources``. Defaults are those of
+  ``bad_debt_policy`` (``adl``, ``socialize``, ``socialize_both_sides``), ``adl_ranking``,
+  ``adl_price`` (``bankruptcy``, ``mark``), ``adl_seed``, ``description``, ``sources``. Defaults are those of
   :class:`liqspec.reference.profile.Profile`.
 * a market: ``base_decimals``, ``price_decimals`` and ``tiers`` are required;
   ``liquidation_fee_ppm`` (an integer number of parts per million), ``min_maint_margin`` (quote)
@@ -662,7 +662,7 @@ def _venue(value: object, path: str) -> tuple[Profile, str]:
         fields["backstop_ratio"] = (num, den)
     if "bad_debt_policy" in obj:
         fields["bad_debt_policy"] = _choice(obj["bad_debt_policy"], p("bad_debt_policy"),
-                                            (BadDebtPolicy.ADL, BadDebtPolicy.SOCIALIZE))
+                                            tuple(BadDebtPolicy))
     if "adl_ranking" in obj:
         fields["adl_ranking"] = _choice(obj["adl_ranking"], p("adl_ranking"),
                                         tuple(RANKINGS) + tuple(ORDERINGS))

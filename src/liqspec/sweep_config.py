@@ -55,8 +55,8 @@ rate times this, rounded up to a ppm; deductions recomputed so requirements stay
 ``book_levels``, ``book_spacing``, ``book_lots_per_level`` (every market's book),
 ``leverage_min``, ``leverage_max``, ``leverage_distribution``, ``long_fraction`` (the synthetic
 book), ``mark_rule``, ``mark_band`` (ignored where the rule is ``last_fill``),
-``bad_debt_policy`` (``adl`` or ``socialize``), ``adl_ranking`` and ``adl_price``. Values are
-written as in a scenario: decimals as strings, counts as integers, never TOML floats.
+``bad_debt_policy`` (``adl``, ``socialize`` or ``socialize_both_sides``), ``adl_ranking`` and
+``adl_price``. Values are written as in a scenario: decimals as strings, counts as integers, never TOML floats.
 
 Runs and keys
 -------------
@@ -150,8 +150,7 @@ PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
     Parameter("long_fraction", "decimal", "book", help="synthetic book: share of longs"),
     Parameter("mark_rule", "choice", "scenario", ("index_band", "last_fill"), "mark rule"),
     Parameter("mark_band", "decimal", "scenario", help="index band of the mark, a fraction"),
-    Parameter("bad_debt_policy", "choice", "profile", (BadDebtPolicy.ADL, BadDebtPolicy.SOCIALIZE),
-              "deleveraging policy"),
+    Parameter("bad_debt_policy", "choice", "profile", tuple(BadDebtPolicy), "deleveraging policy"),
     Parameter("adl_ranking", "choice", "profile", tuple(AdlRanking), "ADL ranking"),
     Parameter("adl_price", "choice", "profile", (AdlPrice.BANKRUPTCY, AdlPrice.MARK), "ADL price"),
 )}
