@@ -346,7 +346,7 @@ _PARADEX: list[_Row] = [
     ("adl_price", "absent", (), "2026-12-06", "no auto-deleveraging: the price is unused"),
 ]
 
-_GMX_TIERS = ("{factor} of the size at open (\"minCollateralFactorForLiquidation: "
+_GMX_TIERS = ("0.5% of the size at open (\"minCollateralFactorForLiquidation: "
               "percentageToFloat(\"0.5%\"), // 200x leverage\"), plus the 0.06% fee to close the "
               "whole position that isPositionLiquidatable subtracts from the collateral: 0.56% "
               "of the entry value (maintenance_basis entry), one bracket. GMX rounds each term "
@@ -370,12 +370,12 @@ _GMX: list[_Row] = [
     ("display_rounding", "model", (), "2026-12-06", _NO_MODE),
     ("BTC-USD.units", "model", (), "2026-12-06",
      _UNITS + " (GMX has no lot or tick: sizes are in token units and prices in 1e-30 USD)"),
-    ("BTC-USD.tiers", "derived", (1, 2, 4), "2026-12-06", _GMX_TIERS.format(factor="0.5%")),
+    ("BTC-USD.tiers", "derived", (1, 2, 4), "2026-12-06", _GMX_TIERS),
     ("BTC-USD.liquidation_fee", "published", (2, 4), "2026-12-06", _GMX_FEE),
     ("BTC-USD.min_maintenance_margin", "published", (1, 5), "2026-12-06", _GMX_MIN),
     ("BTC-USD.open_interest_scaling", "absent", (), "2026-12-06", _GMX_OI),
     ("ETH-USD.units", "model", (), "2026-12-06", _UNITS + " (as BTC-USD)"),
-    ("ETH-USD.tiers", "derived", (1, 2, 4), "2026-12-06", _GMX_TIERS.format(factor="0.5%")),
+    ("ETH-USD.tiers", "derived", (1, 2, 4), "2026-12-06", _GMX_TIERS),
     ("ETH-USD.liquidation_fee", "published", (2, 4), "2026-12-06", _GMX_FEE),
     ("ETH-USD.min_maintenance_margin", "published", (1, 5), "2026-12-06", _GMX_MIN),
     ("ETH-USD.open_interest_scaling", "absent", (), "2026-12-06", _GMX_OI),

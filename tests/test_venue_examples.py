@@ -208,8 +208,8 @@ def test_profiles_cover_the_venues_with_btc_and_eth_LIQ_PROFILE_1():
                 profile.adl_price, profile.backstop_ratio) == (sizing, fee, ranking, adl_price,
                                                                backstop)
         assert profile.quote_decimals == 6 and profile.sources and profile.description
-        assert profile.quote_asset == ("USDC" if name in ("dydx_v4", "gmx_v2", "hyperliquid", "paradex")
-                                       else "USDT")
+        usdc = ("dydx_v4", "gmx_v2", "hyperliquid", "paradex")
+        assert profile.quote_asset == ("USDC" if name in usdc else "USDT")
     # Hyperliquid: 20% of positions above 100k USDC; dYdX: 10% above 1,000 USDC (mainnet genesis).
     assert (PROFILES["hyperliquid"].portion_ppm, PROFILES["hyperliquid"].portion_threshold_quote) \
         == (200_000, usd("100,000"))

@@ -18,7 +18,8 @@ cdef struct SocialOut:
     liq_i128 charged
 
 
-cdef inline bint pays_social_loss(const Eng* e, Py_ssize_t a, Py_ssize_t k, int side) noexcept nogil:
+cdef inline bint pays_social_loss(const Eng* e, Py_ssize_t a, Py_ssize_t k,
+                                  int side) noexcept nogil:
     """A trader holding ``side`` of market ``k`` (+1 long, -1 short, 0 either)."""
     cdef int held = sgn(e.lots[a * e.n_markets + k])
     return e.role[a] == ROLE_TRADER and held != 0 and (side == 0 or held == side)

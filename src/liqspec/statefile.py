@@ -54,8 +54,8 @@ Keys and units
   ``entry``: an isolated position's maintenance on its entry value, LIQ-TIER-6), ``backstop_ratio``
   (``[num, den]``),
   ``bad_debt_policy`` (``adl``, ``socialize``, ``socialize_both_sides``), ``adl_ranking``,
-  ``adl_price`` (``bankruptcy``, ``mark``), ``adl_seed``, ``description``, ``sources``. Defaults are those of
-  :class:`liqspec.reference.profile.Profile`.
+  ``adl_price`` (``bankruptcy``, ``mark``), ``adl_seed``, ``description``, ``sources``. Defaults
+  are those of :class:`liqspec.reference.profile.Profile`.
 * a market: ``base_decimals``, ``price_decimals`` and ``tiers`` are required;
   ``liquidation_fee_ppm`` (an integer number of parts per million), ``min_maint_margin`` (quote)
   and ``oi_scaling`` (``{"lower_cap": quote, "upper_cap": quote}``) are optional.

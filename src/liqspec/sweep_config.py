@@ -56,7 +56,8 @@ rate times this, rounded up to a ppm; deductions recomputed so requirements stay
 ``leverage_min``, ``leverage_max``, ``leverage_distribution``, ``long_fraction`` (the synthetic
 book), ``mark_rule``, ``mark_band`` (ignored where the rule is ``last_fill``),
 ``bad_debt_policy`` (``adl``, ``socialize`` or ``socialize_both_sides``), ``adl_ranking`` and
-``adl_price``. Values are written as in a scenario: decimals as strings, counts as integers, never TOML floats.
+``adl_price``. Values are written as in a scenario: decimals as strings, counts as integers,
+never TOML floats.
 
 Runs and keys
 -------------
