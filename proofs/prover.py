@@ -425,6 +425,11 @@ def prove_all(theorems: Sequence[Theorem] | None = None, timeout_s: float = DEFA
         return results
     import multiprocessing
 
+    # Imported here, before any fork: the pool unpickles the workers' fidelity results (classes
+    # of this module) in a thread of its own while another of its threads forks new workers, so a
+    # first import of it then would leave a forked worker holding its import lock (a hang).
+    from . import fidelity  # noqa: F401
+
     # One fresh process per task (forked from this one); each obligation is solved in a z3
     # context of its own, so the process's history does not reach the solver either.
     with multiprocessing.get_context("fork").Pool(jobs, maxtasksperchild=1) as pool:
