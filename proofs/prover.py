@@ -48,7 +48,10 @@ from dataclasses import dataclass, field
 
 import z3
 
-from . import counterexamples
+# fidelity is imported with this module, never lazily: prove_all's pool forks workers while its
+# result thread unpickles fidelity results, and a first import of it in either would leave a
+# forked worker holding the import lock (a hang)
+from . import counterexamples, fidelity
 from .theorems import DEFAULT_RLIMIT, REGISTRY, Obligation, Theorem, domains_for
 
 PROVED = "PROVED"
@@ -376,7 +379,6 @@ def _prove_by_id(args: tuple[str, int | None, tuple[str, ...] | None, float]
 
 
 def _fidelity_by_operation(args: tuple[str, int, int]):
-    from . import fidelity
     op, examples, seed = args
     return fidelity.check_operation(op, examples, seed)
 
@@ -424,11 +426,6 @@ def prove_all(theorems: Sequence[Theorem] | None = None, timeout_s: float = DEFA
                                                          timeout_s).results, fid.get(thm.id))
         return results
     import multiprocessing
-
-    # Imported here, before any fork: the pool unpickles the workers' fidelity results (classes
-    # of this module) in a thread of its own while another of its threads forks new workers, so a
-    # first import of it then would leave a forked worker holding its import lock (a hang).
-    from . import fidelity  # noqa: F401
 
     # One fresh process per task (forked from this one); each obligation is solved in a z3
     # context of its own, so the process's history does not reach the solver either.
