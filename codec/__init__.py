@@ -117,6 +117,9 @@ def market_to_json(market: Market) -> dict[str, Any]:
         "tiers": [{name: enc(getattr(t, name)) for name in _TIER_FIELDS} for t in market.tiers],
         # LIQ-TIER-7; written only where it is not 1, so decimal-rate documents read as before
         **({"rate_scale": enc(market.rate_scale)} if market.rate_scale != 1 else {}),
+        # LIQ-FEE-3; likewise written only where it is set
+        **({"liquidator_fee_ppm": enc(market.liquidator_fee_ppm)}
+           if market.liquidator_fee_ppm else {}),
     }
 
 
@@ -134,6 +137,8 @@ def profile_to_json(profile: Profile) -> dict[str, Any]:
         # only where it is not the default, as rate_scale (documents of other profiles unchanged)
         **({"share_target_ppm": enc(profile.share_target_ppm)}
            if profile.share_target_ppm != PPM else {}),
+        **({"liquidation_buffer_ppm": enc(profile.liquidation_buffer_ppm)}
+           if profile.liquidation_buffer_ppm else {}),
     }
     data.update({name: getattr(profile, name) for name in POLICY_FIELDS})
     return data
@@ -159,7 +164,8 @@ def profile_from_json(data: Any) -> Profile:
             oi_scaling=None if oi is None else OpenInterestScaling(
                 dec(_field(oi, "lower_cap_quote", where), f"{where}.oi_scaling"),
                 dec(_field(oi, "upper_cap_quote", where), f"{where}.oi_scaling")),
-            rate_scale=dec(m.get("rate_scale", "1"), f"{where}.rate_scale"))
+            rate_scale=dec(m.get("rate_scale", "1"), f"{where}.rate_scale"),
+            liquidator_fee_ppm=dec(m.get("liquidator_fee_ppm", "0"), f"{where}.liquidator_fee"))
         if m.get("value_per_lot_tick") is not None:
             values[market_id] = dec(m["value_per_lot_tick"], f"{where}.value_per_lot_tick")
     ratio = data.get("backstop_ratio")
@@ -172,6 +178,8 @@ def profile_from_json(data: Any) -> Profile:
         portion_threshold_quote=dec(data.get("portion_threshold_quote", "0"),
                                     "profile.portion_threshold_quote"),
         share_target_ppm=dec(data.get("share_target_ppm", str(PPM)), "profile.share_target_ppm"),
+        liquidation_buffer_ppm=dec(data.get("liquidation_buffer_ppm", "0"),
+                                   "profile.liquidation_buffer_ppm"),
         adl_seed=dec(data.get("adl_seed", "0"), "profile.adl_seed"),
         backstop_ratio=None if ratio is None else tuple(dec(x, "profile.backstop_ratio")
                                                         for x in ratio),

@@ -38,6 +38,7 @@ _DEFS: dict[str, Any] = {
                               "liquidation_fee_ppm": {"$ref": "#/$defs/int"},
                               "min_maint_margin_quote": {"$ref": "#/$defs/int"},
                               "rate_scale": {"$ref": "#/$defs/int"},
+                              "liquidator_fee_ppm": {"$ref": "#/$defs/int"},
                               "oi_scaling": {"anyOf": [{"type": "null"}, {
                                   "type": "object", "required": ["lower_cap_quote",
                                                                  "upper_cap_quote"],
@@ -54,6 +55,7 @@ _DEFS: dict[str, Any] = {
                                "portion_ppm": {"$ref": "#/$defs/int"},
                                "portion_threshold_quote": {"$ref": "#/$defs/int"},
                                "share_target_ppm": {"$ref": "#/$defs/int"},
+                               "liquidation_buffer_ppm": {"$ref": "#/$defs/int"},
                                "adl_seed": {"$ref": "#/$defs/int"},
                                "backstop_ratio": {"anyOf": [
                                    {"type": "null"},

@@ -260,9 +260,19 @@ def socialize_both_sides_profile() -> Profile:
                            portion_ppm=500_000, portion_threshold_quote=0)
 
 
+def cover_shortage_profile() -> Profile:
+    """The example venue liquidating to cover the margin shortage (Drift v2's sizing and two
+    fees, LIQ-SHORTAGE-1, LIQ-FEE-3, LIQ-FEE-4) on its tiered markets, with a 3% buffer, a 0.5%
+    liquidator's fee, no threshold and deleveraging: drift_v2's markets have one tier each."""
+    from liqspec.testing import example_profile
+    return example_profile(name="example_cover_shortage", liquidation_size="cover_shortage",
+                           fee_policy="liquidator_and_fund", liquidation_buffer_ppm=30_000,
+                           liquidator_fee_ppm=5_000, portion_threshold_quote=0)
+
+
 def example_profiles() -> list[Profile]:
     """The example venues whose policies no shipped profile has, beside the shipped ones."""
-    return [socialize_profile(), socialize_both_sides_profile()]
+    return [socialize_profile(), socialize_both_sides_profile(), cover_shortage_profile()]
 
 
 # -- the cases ---------------------------------------------------------------------------------

@@ -83,6 +83,7 @@ class Engine:
     scratch_c: _Int64s
     score_sign: npt.NDArray[np.int8]
     liquidation_fee_ppm: _Int64s
+    liquidator_fee_ppm: _Int64s
     leverage: _Int64s | None
     cas_arrays: dict[str, npt.NDArray[Any]]
 

@@ -68,6 +68,7 @@ def policies_of(profile) -> dict[str, int]:
         # only ever compared with a notional in 0..2^63-1: clamping keeps every comparison
         "portion_threshold": _clamp64(profile.portion_threshold_quote),
         "share_target_ppm": profile.share_target_ppm,
+        "buffer_ppm": profile.liquidation_buffer_ppm,
         "adl_seed": profile.adl_seed & _MASK64,  # SplitMix64 reads the low 64 bits only
         "one_unit": 10**profile.quote_decimals,
     }

@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from liqspec.reference.arithmetic import PPM
 from liqspec.reference.errors import MalformedState, Overflow, UnknownMarket
 from liqspec.reference.profile import MAX_RATE_SCALE, MaintenanceBasis, Profile
 from liqspec.reference.state import HOLDERS, Account, State
@@ -71,6 +72,8 @@ class MarketTables:
     maintenance_at_entry: bool = False  # LIQ-TIER-6: isolated accounts' maintenance at entry
     #: int64[M], LIQ-TIER-7: rates in 1 / (10^6 x this), deductions in quantums / this (1: ppm)
     rate_scale: np.ndarray | None = None
+    #: int64[M], LIQ-FEE-3: the liquidator's fee (read only under liquidator_and_fund; 0: none)
+    liquidator_fee_ppm: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         """Tables built by hand are checked like any other input (liqspec.fast.domain): int64
@@ -97,6 +100,11 @@ class MarketTables:
         if ((scale < 1) | (scale > MAX_RATE_SCALE)).any():
             raise MalformedState(f"rate_scale must be in 1..{MAX_RATE_SCALE}")
         object.__setattr__(self, "rate_scale", scale)
+        reward = int64_array(np.zeros(m, dtype=np.int64) if self.liquidator_fee_ppm is None
+                             else self.liquidator_fee_ppm, "liquidator_fee_ppm", (m,))
+        if ((reward < 0) | (reward > PPM)).any():
+            raise MalformedState("liquidator_fee_ppm must be in 0..1_000_000")
+        object.__setattr__(self, "liquidator_fee_ppm", reward)
         if ((self.n_tiers < 1) | (self.n_tiers > width)).any():
             raise MalformedState(f"n_tiers must be in 1..{width} (the tier width)")
         num = int64_scalar(self.backstop_num, "backstop ratio numerator")
@@ -182,6 +190,7 @@ def pack_profile(profile: Profile) -> MarketTables:
         backstop_den=den,
         maintenance_at_entry=profile.maintenance_basis == MaintenanceBasis.ENTRY,
         rate_scale=column((m.rate_scale for m in markets), "rate_scale"),
+        liquidator_fee_ppm=column((m.liquidator_fee_ppm for m in markets), "liquidator_fee_ppm"),
     )
 
 

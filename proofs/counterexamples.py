@@ -44,7 +44,7 @@ from liqspec.reference.profiles import PROFILES
 from liqspec.reference.state import HOLDERS, OUTSIDE, Account, State, atomic
 
 from .domains import MARKET_SLOTS, slot_market_ids
-from .encodings import Params, SymState
+from .encodings import Params, SymState, val
 
 # -- from a model -----------------------------------------------------------------------------------
 
@@ -73,6 +73,7 @@ def profile_spec(params: Params | None, model: z3.ModelRef) -> dict:
         markets[slot] = {
             "value_per_lot_tick": _num(model, mp.value_per_lot_tick),
             "liquidation_fee_ppm": _num(model, mp.liquidation_fee_ppm),
+            "liquidator_fee_ppm": _num(model, val(mp.liquidator_fee_ppm)),
             "min_maint_margin_quote": _num(model, mp.min_maint_margin_quote),
             "tiers": [[_num(model, getattr(t, f)) for f in (
                 "floor_notional_quote", "maint_margin_ppm", "maint_deduction_quote",
@@ -87,6 +88,7 @@ def profile_spec(params: Params | None, model: z3.ModelRef) -> dict:
         "backstop_ratio": list(params.backstop_ratio) if params.backstop_ratio else None,
         "bad_debt_policy": params.bad_debt_policy, "adl_price": params.adl_price,
         "share_target_ppm": params.share_target_ppm,
+        "liquidation_buffer_ppm": _num(model, val(params.liquidation_buffer_ppm)),
     }}
 
 
@@ -167,7 +169,8 @@ def build_profile(spec: Mapping) -> tuple[Profile, dict[str, str]]:
         tiers = tuple(Tier(*row) for row in m["tiers"])
         caps = None if m.get("oi_caps") is None else OpenInterestScaling(*m["oi_caps"])
         markets[slot] = Market(slot, 0, 0, tiers, m["liquidation_fee_ppm"],
-                               m["min_maint_margin_quote"], caps)
+                               m["min_maint_margin_quote"], caps,
+                               liquidator_fee_ppm=m.get("liquidator_fee_ppm", 0))
     profile = Profile(name=g["name"], quote_decimals=0, markets=markets,
                       liquidation_size=g["liquidation_size"], portion_ppm=g["portion_ppm"],
                       portion_threshold_quote=g["portion_threshold_quote"],
@@ -175,7 +178,8 @@ def build_profile(spec: Mapping) -> tuple[Profile, dict[str, str]]:
                       backstop_ratio=tuple(g["backstop_ratio"]) if g["backstop_ratio"] else None,
                       bad_debt_policy=g["bad_debt_policy"], adl_price=g["adl_price"],
                       adl_ranking=g.get("adl_ranking", "pnl_leverage"),
-                      share_target_ppm=g.get("share_target_ppm", PPM))
+                      share_target_ppm=g.get("share_target_ppm", PPM),
+                      liquidation_buffer_ppm=g.get("liquidation_buffer_ppm", 0))
     # the value of a lot per tick is a free parameter of the generic domain
     object.__setattr__(profile, "markets", {
         slot: replace(market, value_per_lot_tick=g["markets"][slot]["value_per_lot_tick"])

@@ -35,7 +35,7 @@ def _market_params(slot: str, market: Market) -> MarketParams:
         caps = (val(market.oi_scaling.lower_cap_quote), val(market.oi_scaling.upper_cap_quote))
     return MarketParams(slot, val(market.value_per_lot_tick), tiers,
                         val(market.liquidation_fee_ppm), val(market.min_maint_margin_quote), caps,
-                        market.rate_scale)
+                        market.rate_scale, val(market.liquidator_fee_ppm))
 
 
 def profile_params(profile: Profile) -> Params:
@@ -55,6 +55,7 @@ def profile_params(profile: Profile) -> Params:
         bad_debt_policy=profile.bad_debt_policy,
         adl_price=profile.adl_price,
         share_target_ppm=profile.share_target_ppm,
+        liquidation_buffer_ppm=val(profile.liquidation_buffer_ppm),
     )
 
 
@@ -89,12 +90,19 @@ def generic_params(policies: Policies, tiers_per_market: int = 2) -> Params:
     domain ``validate_market`` accepts."""
     assumptions = []
     markets = {}
+    # cover_shortage's parameters (LIQ-SHORTAGE-1, LIQ-FEE-3) are symbols only where they are
+    # read: elsewhere a constant 0, so the other domains' obligations are as they were
+    shortage = policies.liquidation_size == LiquidationSize.COVER_SHORTAGE
     for slot in MARKET_SLOTS:
         p = f"par_{slot}_"
         v = z3.Int(p + "value_per_lot_tick")
         fee = z3.Int(p + "liquidation_fee_ppm")
         minimum = z3.Int(p + "min_maint_margin_quote")
         assumptions += [v > 0, fee >= 0, fee <= PPM, minimum >= 0]
+        reward: z3.ArithRef = val(0)
+        if shortage:
+            reward = z3.Int(p + "liquidator_fee_ppm")
+            assumptions += [reward >= 0, reward <= PPM]
         tiers: list[TierParams] = []
         for i in range(tiers_per_market):
             t = TierParams(*(z3.Int(f"{p}t{i}_{name}") for name in (
@@ -117,7 +125,7 @@ def generic_params(policies: Policies, tiers_per_market: int = 2) -> Params:
                     + t.floor_notional_quote * (t.init_margin_ppm - prev.init_margin_ppm),
                 ]
             tiers.append(t)
-        markets[slot] = MarketParams(slot, v, tuple(tiers), fee, minimum, None)
+        markets[slot] = MarketParams(slot, v, tuple(tiers), fee, minimum, None, 1, reward)
     threshold = z3.Int("par_portion_threshold_quote")
     assumptions.append(threshold >= 0)
     if policies.liquidation_size == LiquidationSize.ACCOUNT_SHARE:
@@ -128,9 +136,13 @@ def generic_params(policies: Policies, tiers_per_market: int = 2) -> Params:
     else:
         portion, target = z3.Int("par_portion_ppm"), PPM
         assumptions += [portion > 0, portion <= PPM]
+    buffer: z3.ArithRef = val(0)
+    if shortage:
+        buffer = z3.Int("par_liquidation_buffer_ppm")
+        assumptions += [buffer >= 0, buffer <= PPM]
     return Params(policies.name, markets, policies.liquidation_size, portion, threshold,
                   policies.fee_policy, policies.backstop_ratio, policies.bad_debt_policy,
-                  policies.adl_price, tuple(assumptions), target)
+                  policies.adl_price, tuple(assumptions), target, buffer)
 
 
 def venue_domains() -> list[Params]:
@@ -157,6 +169,8 @@ GENERIC_POLICIES = tuple(
         (LiquidationSize.TIER_STEP, FeePolicy.PER_FILL, (2, 3), BadDebtPolicy.ADL, AdlPrice.MARK),
         (LiquidationSize.ACCOUNT_SHARE, FeePolicy.MAINTENANCE_SHARE, None,
          BadDebtPolicy.SOCIALIZE, AdlPrice.MARK),
+        (LiquidationSize.COVER_SHORTAGE, FeePolicy.LIQUIDATOR_AND_FUND, None,
+         BadDebtPolicy.SOCIALIZE_BOTH_SIDES, AdlPrice.BANKRUPTCY),
     )
 )
 

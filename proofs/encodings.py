@@ -127,6 +127,7 @@ class MarketParams:
     min_maint_margin_quote: Term
     oi_caps: tuple[Term, Term] | None = None  # (lower, upper) of LIQ-TIER-4, or None
     rate_scale: int = 1  # LIQ-TIER-7: rates in 1 / (10^6 x this), deductions / this (concrete)
+    liquidator_fee_ppm: Term | int = 0  # LIQ-FEE-3 (read only under liquidator_and_fund)
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,8 @@ class Params:
     assumptions: tuple[Cond, ...] = ()
     #: account_share (LIQ-SHARE-1): the margin ratio a share must bring the account below
     share_target_ppm: int = PPM
+    #: cover_shortage (LIQ-SHORTAGE-1): the buffer on the notional, in ppm
+    liquidation_buffer_ppm: Term | int = 0
 
 
 # -- the symbolic state ----------------------------------------------------------------------------
@@ -563,6 +566,48 @@ def trade(state: SymState, buyer: str, seller: str, market_id: str, lots: Term,
 
 # -- liquidation (LIQ-EXEC-*, LIQ-FEE-1, LIQ-INSURANCE-1, LIQ-BACKSTOP-1) --------------------------
 
+def margin_shortage(state: SymState, account_id: str) -> Term:
+    """LIQ-SHORTAGE-1: ``max(MM + ceil(buffer * sum |notional|) - E, 0)``."""
+    acct = state.accounts[account_id]
+    total = val(0)
+    for m, lots in sorted(acct.positions.items()):
+        total = total + notional(lots, state.marks[m], state.market(m))
+    requirement = account_maintenance(state, account_id) + mul_ppm_ceil(
+        total, state.params.liquidation_buffer_ppm)
+    return zmax(requirement - equity(state, account_id), val(0))
+
+
+def shortage_rates(state: SymState, account_id: str, market_id: str,
+                   shortage: Term) -> tuple[int, Term, Term, Term]:
+    """LIQ-FEE-4: ``(whole, margin_rate, liquidator_rate, fund_rate)`` of a step in
+    ``market_id`` (a position held), at the mark (the entry basis is outside the encodings)."""
+    params, market = state.params, state.market(market_id)
+    scale = market.rate_scale
+    whole = PPM * scale
+    value = notional(state.accounts[account_id].positions[market_id], state.marks[market_id],
+                     market)
+    margin_rate = (tier_field(market, value, "maint_margin_ppm")
+                   + val(params.liquidation_buffer_ppm) * scale)
+    liquidator_rate = val(market.liquidator_fee_ppm) * scale
+    implied = div_floor(zmax(margin_rate - liquidator_rate - div_floor(shortage * whole, value),
+                             val(0)) * 19, 20)
+    return whole, margin_rate, liquidator_rate, zmin(market.liquidation_fee_ppm * scale, implied)
+
+
+def cover_shortage_lots(state: SymState, account_id: str, market_id: str) -> Term:
+    """LIQ-SHORTAGE-1 for a position worth more than the threshold: the fewest lots freeing the
+    shortage, at least 1 and at most the position; all of it when the freed rate is not
+    positive."""
+    market = state.market(market_id)
+    lots = zabs(state.accounts[account_id].positions[market_id])
+    shortage = margin_shortage(state, account_id)
+    whole, margin_rate, liquidator_rate, fund_rate = shortage_rates(state, account_id, market_id,
+                                                                    shortage)
+    freed = margin_rate - liquidator_rate - fund_rate
+    needed = div_ceil(shortage * whole, state.marks[market_id] * market.value_per_lot_tick * freed)
+    return z3.If(freed <= 0, lots, zmin(lots, zmax(needed, val(1))))
+
+
 def liquidation_size(state: SymState, account_id: str, market_id: str) -> Term:
     """LIQ-EXEC-1: the lots one step may close, by the profile's sizing policy."""
     params, market = state.params, state.market(market_id)
@@ -573,6 +618,9 @@ def liquidation_size(state: SymState, account_id: str, market_id: str) -> Term:
     notional_quote = position_value(lots, mark, market)
     if params.liquidation_size == LiquidationSize.FULL:
         return lots
+    if params.liquidation_size == LiquidationSize.COVER_SHORTAGE:
+        return z3.If(z3.Or(lots == 0, notional_quote <= params.portion_threshold_quote), lots,
+                     cover_shortage_lots(state, account_id, market_id))
     if params.liquidation_size == LiquidationSize.PORTION:
         portion = zmax(val(1), div_ceil(lots * params.portion_ppm, PPM))
         return z3.If(notional_quote <= params.portion_threshold_quote, lots, portion)
@@ -696,6 +744,11 @@ def liquidate(state: SymState, account_id: str, market_id: str, counterparty: st
     fund_delta = decided.get("fund_delta", None)
     if per_fill and fund_delta is None:
         fund_delta = insurance_fund_delta(state, account_id, market_id, size, fill_price)
+    two_fees = state.params.fee_policy == FeePolicy.LIQUIDATOR_AND_FUND
+    if two_fees:  # LIQ-FEE-4: the rates of the shortage before the step (or decided elsewhere)
+        whole, _, _, fund_rate = shortage_rates(state, account_id, market_id,
+                                                margin_shortage(state, account_id))
+        fund_rate = decided.get("fund_rate", fund_rate)
     amount = decided.get("cash", None)
     if amount is None:
         amount = position_value(size, fill_price, market)
@@ -705,6 +758,10 @@ def liquidate(state: SymState, account_id: str, market_id: str, counterparty: st
     # the liquidated account sells a long and buys back a short
     fill(post, market_id, counterparty, account_id, size, amount, long)
     fill(post, market_id, account_id, counterparty, size, amount, z3.Not(long))
+    reward = val(0)
+    if two_fees:  # LIQ-FEE-3: to the counterparty, before its margin check
+        reward = mul_ppm_floor(amount, market.liquidator_fee_ppm)
+        transfer(post, account_id, counterparty, reward, reward > 0)
     code = first_failing(checks)
     if post.accounts[counterparty].role == TRADER:
         code = z3.If(code == int(ResultCode.OK),
@@ -720,6 +777,10 @@ def liquidate(state: SymState, account_id: str, market_id: str, counterparty: st
         covered = z3.If(fund_delta < 0, zmin(-fund_delta, post.holders[INSURANCE_FUND]), 0)
         transfer(post, INSURANCE_FUND, account_id, covered, covered > 0)
         extra = {"fund_delta": fund_delta, "fund_covered": covered}
+    elif two_fees:  # LIQ-FEE-4: floor(q * fund rate), at most the surplus
+        fee = zmin(div_floor(amount * fund_rate, whole), zmax(surplus, val(0)))
+        transfer(post, account_id, INSURANCE_FUND, fee, fee > 0)
+        extra = {"liquidator_fee": reward}
     else:
         fee = liquidation_fee(state.params, market, side, size, fill_price, constant, position,
                               surplus, decided.get("wanted", None))

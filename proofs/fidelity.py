@@ -53,9 +53,9 @@ OPERATIONS = ("deposit", "withdraw", "fund_insurance", "set_mark", "trade", "liq
               "liquidation_size", "margin", "liquidation_price", "adl_receive")
 
 
-def _example(**policies: object) -> Profile:
+def _example(liquidator_fee_ppm: int = 0, **policies: object) -> Profile:
     from liqspec.testing import example_profile
-    return example_profile(**policies)
+    return example_profile(liquidator_fee_ppm, **policies)
 
 
 def _example_open_interest() -> Profile:
@@ -88,7 +88,22 @@ def profiles() -> tuple[Profile, ...]:
         _example_minimum_margin(),
         _example(liquidation_size="account_share", fee_policy="maintenance_share",
                  portion_ppm=250_000, share_target_ppm=800_000),
+        _example_cover_shortage(),
     )
+
+
+def _example_cover_shortage() -> Profile:
+    """The example venue sized by the margin shortage (LIQ-SHORTAGE-1) with a 3% buffer, its
+    own liquidator's fees (0.5% and 2%) and no threshold: tiers with deductions, which no
+    drift_v2 market has."""
+    from dataclasses import replace
+    base = _example(liquidation_size="cover_shortage", fee_policy="liquidator_and_fund",
+                    liquidation_buffer_ppm=30_000, portion_threshold_quote=0,
+                    bad_debt_policy="socialize")
+    markets = {market_id: replace(market, liquidator_fee_ppm=reward)
+               for (market_id, market), reward in zip(sorted(base.markets.items()),
+                                                      (5_000, 20_000))}
+    return replace(base, name="example_cover_shortage", markets=markets)
 
 
 def _example_minimum_margin() -> Profile:

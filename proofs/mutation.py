@@ -80,6 +80,23 @@ SETTLEMENT_THEOREMS = ("T-LIQ", "T-NO-FALSE-LIQ", "T-PROGRESS", "T-FEE-CAP", "T-
                        "T-ADL-SIDE", "T-PRO-RATA", "T-ROUNDING", "T-CASCADE-BMC", "T-SHARE")
 
 
+#: liquidate's fill, the liquidator's fee and the counterparty's check, with the surplus taken
+#: after them (as it is) or before the fill (the mutant fee-cap-before-fill)
+_SURPLUS = "        surplus = equity_quote(account, state.marks, state.profile)\n"
+_FEE_CAP_BLOCK = (
+    "        before = margin_before(state, counterparty_id, market_id)\n"
+    "{before}"
+    "        fill(state, market_id, buyer, seller, size, amount, fill_price_ticks, "
+    "\"LIQ-EXEC-2\")\n"
+    "        reward = liquidator_fee_quote(amount, market.liquidator_fee_ppm) if two_fees else 0\n"
+    "        if reward > 0:  # the counterparty's margin is checked with its reward "
+    "(as Drift does)\n"
+    "            transfer(state, account_id, counterparty_id, reward, \"LIQ-FEE-3\")\n"
+    "        if counterparty.role == TRADER:  # only traders are margined\n"
+    "            check_margin_after_trade(state, counterparty_id, market_id, before)\n"
+    "{after}")
+
+
 CATALOGUE: tuple[Mutant, ...] = (
     Mutant("ppm-ceil-to-floor", "requirements and fees round in the account's favour",
            "reference/arithmetic.py",
@@ -99,18 +116,8 @@ CATALOGUE: tuple[Mutant, ...] = (
            covered_by=SETTLEMENT_THEOREMS),
     Mutant("fee-cap-before-fill", "the fee cap is computed on the surplus before the fill, "
            "not after it", "reference/liquidation.py",
-           "        before = margin_before(state, counterparty_id, market_id)\n"
-           "        fill(state, market_id, buyer, seller, size, amount, fill_price_ticks, "
-           "\"LIQ-EXEC-2\")\n"
-           "        if counterparty.role == TRADER:  # only traders are margined\n"
-           "            check_margin_after_trade(state, counterparty_id, market_id, before)\n"
-           "        surplus = equity_quote(account, state.marks, state.profile)\n",
-           "        before = margin_before(state, counterparty_id, market_id)\n"
-           "        surplus = equity_quote(account, state.marks, state.profile)\n"
-           "        fill(state, market_id, buyer, seller, size, amount, fill_price_ticks, "
-           "\"LIQ-EXEC-2\")\n"
-           "        if counterparty.role == TRADER:  # only traders are margined\n"
-           "            check_margin_after_trade(state, counterparty_id, market_id, before)\n",
+           _FEE_CAP_BLOCK.format(before="", after=_SURPLUS),
+           _FEE_CAP_BLOCK.format(before=_SURPLUS, after=""),
            covered_by=("T-LIQ", "T-NO-FALSE-LIQ", "T-PROGRESS", "T-FEE-CAP", "T-FUND-PAYOUT", "T-ROUNDING",
                        "T-CASCADE-BMC")),
     Mutant("fund-pays-one-more", "the insurance fund may pay one quantum more than it holds",

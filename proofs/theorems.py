@@ -321,14 +321,40 @@ def _liquidations(params: Params, variants=((BOOK, False), (BOOK, True), ("a1", 
     for counterparty, sized in variants:
         st = pre_state(params)
         fill_price, lots = ints("arg_fill_price", "arg_lots")
-        out = E.liquidate(st, "a0", "m0", counterparty, fill_price, lots if sized else None)
+        decided, extra = _shortage_abstraction(params, st)
+        out = E.liquidate(st, "a0", "m0", counterparty, fill_price, lots if sized else None,
+                          decided)
         args = {"account_id": "a0", "market_id": "m0", "counterparty_id": counterparty,
                 "fill_price_ticks": fill_price}
         if sized:
             args["lots"] = lots
-        cases.append((f"liquidate vs {counterparty}{' sized' if sized else ''}", st, out,
-                      Step("liquidate", args)))
+        label = f"liquidate vs {counterparty}{' sized' if sized else ''}"
+        cases.append((label + (" (size and fund rate abstracted)" if extra else ""), st, out,
+                      Step("liquidate", args), extra))
     return cases
+
+
+def _shortage_abstraction(params: Params, st: SymState) -> tuple[dict, list[z3.BoolRef]]:
+    """Under cover_shortage, the step's size and the fund's rate (LIQ-SHORTAGE-1, LIQ-FEE-4),
+    whose divisions by the position's value are nonlinear, as free terms within the bounds
+    T-SIZE proves of them: 1..|s| lots and 0..the market's rate. Sound: a step proved for every
+    size and rate in those bounds is proved for the policy's own."""
+    if params.liquidation_size != LiquidationSize.COVER_SHORTAGE:
+        return {}, []
+    allowed, fund_rate = z3.Int("abs_allowed"), z3.Int("abs_fund_rate")
+    position = st.accounts["a0"].positions["m0"]
+    market = st.market("m0")
+    return {"allowed": allowed, "fund_rate": fund_rate}, [
+        z3.Implies(position != 0, z3.And(allowed >= 1, allowed <= E.zabs(position))),
+        fund_rate >= 0, fund_rate <= market.liquidation_fee_ppm * market.rate_scale]
+
+
+def _liq_obligation(label: str, st: SymState, out: E.Outcome, step: Step,
+                    extra: list[z3.BoolRef], goals: dict[str, z3.BoolRef] | None = None,
+                    check: str = "state_invariants") -> Obligation:
+    obligation = op_obligation(label, st, out, step, goals, check, extra)
+    obligation.abstracted = bool(extra)
+    return obligation
 
 
 def _steps_one_market(params: Params) -> bool:
@@ -338,14 +364,15 @@ def _steps_one_market(params: Params) -> bool:
 
 
 @theorem("T-LIQ", "a liquidation step (fill, fee, fund payout, write-off) preserves every state "
-         "invariant", ("LIQ-EXEC-2", "LIQ-FEE-1", "LIQ-FEE-2", "LIQ-INSURANCE-1", "LIQ-SOCIAL-1", "LIQ-INV-1",
+         "invariant", ("LIQ-EXEC-2", "LIQ-FEE-1", "LIQ-FEE-2", "LIQ-FEE-3", "LIQ-FEE-4",
+                       "LIQ-INSURANCE-1", "LIQ-SOCIAL-1", "LIQ-INV-1",
                        "LIQ-INV-2", "LIQ-INV-3", "LIQ-INV-4", "LIQ-INV-8"),
          applies=_steps_one_market, depends_on=("liquidation_size", "fee_policy"),
          fidelity=("liquidate", "liquidation_size"),
          rlimit=84_000_000)  # its sized liquidation once peaked at 20.8M: 4x that
 def _liq(params: Params) -> list[Obligation]:
-    return [op_obligation(label, st, out, step)
-            for label, st, out, step in _liquidations(params, ((BOOK, True), ("a1", True)))]
+    return [_liq_obligation(label, st, out, step, extra)
+            for label, st, out, step, extra in _liquidations(params, ((BOOK, True), ("a1", True)))]
 
 
 @theorem("T-NO-FALSE-LIQ", "only an account strictly below a positive maintenance requirement "
@@ -356,11 +383,11 @@ def _liq(params: Params) -> list[Obligation]:
          rlimit=84_000_000)  # as T-LIQ: its liquidations peak near 21M
 def _no_false(params: Params) -> list[Obligation]:
     obligations = []
-    for label, st, out, step in _liquidations(params, ((BOOK, False),)):
+    for label, st, out, step, extra in _liquidations(params, ((BOOK, False),)):
         mm, eq = E.account_maintenance(st, "a0"), E.equity(st, "a0")
-        obligations.append(op_obligation(label, st, out, step,
-                                         {"MM > 0 and E < MM before": z3.And(mm > 0, eq < mm)},
-                                         "no_false_liquidation"))
+        obligations.append(_liq_obligation(label, st, out, step, extra,
+                                           {"MM > 0 and E < MM before": z3.And(mm > 0, eq < mm)},
+                                           "no_false_liquidation"))
     # equality: assume E == MM and that the step would otherwise pass; it must be rejected
     st = pre_state(params)
     (fill_price,) = ints("arg_fill_price")
@@ -381,31 +408,47 @@ def _no_false(params: Params) -> list[Obligation]:
          fidelity=("liquidate", "liquidation_size"),
          rlimit=84_000_000)  # as T-LIQ: its liquidations peak near 21M
 def _progress(params: Params) -> list[Obligation]:
-    return [op_obligation(label, st, out, step,
-                          {"sum |s| decreases": E.total_lots(out.post, "a0") < E.total_lots(st, "a0")},
-                          "progress")
-            for label, st, out, step in _liquidations(params, ((BOOK, False), (BOOK, True)))]
+    return [_liq_obligation(label, st, out, step, extra,
+                            {"sum |s| decreases": E.total_lots(out.post, "a0")
+                             < E.total_lots(st, "a0")}, "progress")
+            for label, st, out, step, extra in _liquidations(params, ((BOOK, False), (BOOK, True)))]
 
 
-@theorem("T-SIZE", "the policy's step size is between 1 lot and the whole position",
-         ("LIQ-EXEC-1", "LIQ-INV-6"), applies=_steps_one_market, depends_on=("liquidation_size",),
+@theorem("T-SIZE", "the policy's step size is between 1 lot and the whole position (under "
+         "cover_shortage, the fund's rate between 0 and the market's rate too)",
+         ("LIQ-EXEC-1", "LIQ-INV-6", "LIQ-SHORTAGE-1", "LIQ-FEE-4"), applies=_steps_one_market,
+         depends_on=("liquidation_size",),
          fidelity=("liquidation_size",),
          rlimit=12_000_000)
 def _size(params: Params) -> list[Obligation]:
     st = pre_state(params)
     size = E.liquidation_size(st, "a0", "m0")
     lots = st.accounts["a0"].positions["m0"]
-    return [Obligation("liquidation_size_lots", base_assumptions(st) + [lots != 0],
-                       {"1 <= size": size >= 1, "size <= |s|": size <= E.zabs(lots)}, st,
-                       [Step("liquidation_size_lots", {"account_id": "a0", "market_id": "m0"})],
-                       "size_bounds", {"size": size})]
+    obligations = [Obligation("liquidation_size_lots", base_assumptions(st) + [lots != 0],
+                              {"1 <= size": size >= 1, "size <= |s|": size <= E.zabs(lots)}, st,
+                              [Step("liquidation_size_lots", {"account_id": "a0",
+                                                              "market_id": "m0"})],
+                              "size_bounds", {"size": size})]
+    if params.liquidation_size == LiquidationSize.COVER_SHORTAGE:
+        # the bounds the liquidation theorems take the fund's rate within (LIQ-FEE-4)
+        market = st.market("m0")
+        shortage = E.margin_shortage(st, "a0")
+        rate = E.shortage_rates(st, "a0", "m0", shortage)[3]
+        obligations.append(Obligation(
+            "fund rate", base_assumptions(st) + [lots != 0],
+            {"0 <= fund_rate": rate >= 0,
+             "fund_rate <= max": rate <= market.liquidation_fee_ppm * market.rate_scale},
+            st, [Step("liquidation_size_lots", {"account_id": "a0", "market_id": "m0"})],
+            "none", {"fund_rate": rate}))
+    return obligations
 
 
 @theorem("T-FEE-CAP", "the liquidation fee is never negative and never exceeds the surplus left "
          "after the fill (zero when that is negative); under per_fill it never exceeds the fill's "
          "own insurance fund delta, nor the surplus of an account that had non-negative equity, "
-         "and the fund pays a negative delta only up to its balance", ("LIQ-INV-7", "LIQ-FEE-1",
-                                                                        "LIQ-FEE-2"),
+         "and the fund pays a negative delta only up to its balance; under liquidator_and_fund "
+         "the fund's fee is the one capped (the liquidator's is paid like a price)",
+         ("LIQ-INV-7", "LIQ-FEE-1", "LIQ-FEE-2", "LIQ-FEE-4"),
          applies=_steps_one_market, depends_on=("liquidation_size", "fee_policy"),
          fidelity=("liquidate", "liquidation_size"),
          rlimit=84_000_000)  # as T-LIQ: its liquidations peak near 21M
@@ -413,10 +456,10 @@ def _fee_cap(params: Params) -> list[Obligation]:
     if params.fee_policy == FeePolicy.PER_FILL:
         return _fee_cap_per_fill(params)
     obligations = []
-    for label, st, out, step in _liquidations(params, ((BOOK, True),)):
+    for label, st, out, step, extra in _liquidations(params, ((BOOK, True),)):
         fee, surplus = out.amounts["fee"], out.amounts["surplus"]
         goals = {"0 <= fee": fee >= 0, "fee <= max(surplus, 0)": fee <= E.zmax(surplus, val(0))}
-        obligations.append(op_obligation(label, st, out, step, goals, "fee_cap"))
+        obligations.append(_liq_obligation(label, st, out, step, extra, goals, "fee_cap"))
     return obligations
 
 

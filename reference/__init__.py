@@ -37,6 +37,8 @@ from .receipts import Receipt
 from .rules import REGISTRY, implements
 from .share_liquidation import (SharePlan, liquidation_share, share_liquidate,
                                 share_penalty_quote)
+from .shortage import (ShortageRates, cover_shortage_lots, fund_fee_quote, liquidator_fee_quote,
+                       margin_shortage_quote, shortage_rates)
 from .socialization import socialize_loss
 from .state import (BACKSTOP, FEE_SINK, FUNDING_POOL, HOLDERS, INSURANCE_FUND, OUTSIDE,
                     SOCIALIZED_LOSS, TRADER, Account, State, new_state)

@@ -189,7 +189,7 @@ class _Recorder:
 
     FILL_KINDS = {"LIQ-EXEC-2": "liquidation_fill", "LIQ-ADL-3": "adl_fill",
                   "LIQ-BACKSTOP-1": "backstop", "LIQ-SHARE-2": "liquidation_fill"}
-    TRANSFER_KINDS = {"LIQ-FEE-1": "fee", "LIQ-SHARE-1": "fee",
+    TRANSFER_KINDS = {"LIQ-FEE-1": "fee", "LIQ-SHARE-1": "fee", "LIQ-FEE-4": "fee",
                       "LIQ-INSURANCE-1": "insurance_payout",
                       "LIQ-SOCIAL-1": "write_off", "LIQ-SOCIAL-2": "socialize",
                       "LIQ-ROUND-3": "socialize", "LIQ-BACKSTOP-1": "backstop"}

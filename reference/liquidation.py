@@ -1,11 +1,12 @@
 """The liquidation trigger, sizing, execution, fee and backstop (LIQ-TRIGGER-*, LIQ-EXEC-*,
-LIQ-FEE-1, LIQ-FEE-2, LIQ-BACKSTOP-1).
+LIQ-FEE-1, LIQ-FEE-2, LIQ-BACKSTOP-1); Drift's sizing and fees are in :mod:`.shortage`.
 
 A liquidation step closes part or all of one position of a liquidatable account against a
 counterparty at a given fill price (in a cascade, the price the order book gives). The liquidated
 account is forced: it gets no margin check. The fee is charged to the account and paid to the
 insurance fund, capped by what the account has left (under ``per_fill``, what the closed lots have
-left, the fund paying at once what they lack). When the step leaves the account flat with a
+left, the fund paying at once what they lack; under ``liquidator_and_fund`` the counterparty is
+paid its fee first, uncapped). When the step leaves the account flat with a
 negative balance, the deficit is settled at once (LIQ-INSURANCE-1, LIQ-SOCIAL-1).
 """
 
@@ -24,6 +25,8 @@ from .prices import bankruptcy_price, bankruptcy_value_quote
 from .profile import FeePolicy, LiquidationSize
 from .receipts import Receipt, receipt
 from .rules import implements
+from .shortage import (cover_shortage_lots, fund_fee_quote, liquidator_fee_quote,
+                       margin_shortage_quote, shortage_rates)
 from .state import BACKSTOP, INSURANCE_FUND, TRADER, Account, State, atomic
 from .trading import check_margin_after_trade, margin_before, require_market_allowed
 from .validation import accounts, valid_price, valid_size
@@ -61,6 +64,8 @@ def liquidation_size_lots(account: Account, market_id: str, state: State) -> int
     notional = notional_quote(lots, mark, market)
     if profile.liquidation_size == LiquidationSize.FULL:
         return lots
+    if profile.liquidation_size == LiquidationSize.COVER_SHORTAGE:
+        return cover_shortage_lots(account, market_id, state)
     if profile.liquidation_size == LiquidationSize.PORTION:
         if notional <= profile.portion_threshold_quote:
             return lots
@@ -93,9 +98,14 @@ def liquidation_fee_quote(state: State, market_id: str, side: int, lots: int,
     ``side`` is the closed position's side (+1 long, -1 short), taken before the fill.
     ``per_fill`` has no such fee (POLICY_FORBIDS): its fee is the fill's insurance fund delta,
     which depends on the whole account (:func:`insurance_fund_delta_quote`, LIQ-FEE-2); nor has
-    ``maintenance_share``, whose penalty is the account's (LIQ-SHARE-1).
+    ``maintenance_share``, whose penalty is the account's (LIQ-SHARE-1), nor
+    ``liquidator_and_fund``, whose fees are LIQ-FEE-3's and LIQ-FEE-4's.
     """
     market = state.market(market_id)
+    if state.profile.fee_policy == FeePolicy.LIQUIDATOR_AND_FUND:
+        raise Rejection(ResultCode.POLICY_FORBIDS,
+                        f"{state.profile.name} charges a liquidator's and a fund's fee "
+                        "(LIQ-FEE-3, LIQ-FEE-4)")
     if state.profile.fee_policy == FeePolicy.PER_FILL:
         raise Rejection(ResultCode.POLICY_FORBIDS,
                         f"{state.profile.name} charges the fill's insurance fund delta (LIQ-FEE-2)")
@@ -171,6 +181,10 @@ def liquidate(state: State, account_id: str, market_id: str, counterparty_id: st
     per_fill = state.profile.fee_policy == FeePolicy.PER_FILL
     fund_delta = insurance_fund_delta_quote(account, market_id, size, fill_price_ticks,
                                             state) if per_fill else 0
+    two_fees = state.profile.fee_policy == FeePolicy.LIQUIDATOR_AND_FUND
+    rates = None
+    if two_fees:  # LIQ-FEE-4: the rates of the shortage before the step
+        rates = shortage_rates(account, market_id, state, margin_shortage_quote(account, state))
     first = len(state.journal)
     with atomic(state):
         amount = checked(size * fill_price_ticks * market.value_per_lot_tick, "fill notional")
@@ -178,22 +192,30 @@ def liquidate(state: State, account_id: str, market_id: str, counterparty_id: st
                                                                            counterparty_id)
         before = margin_before(state, counterparty_id, market_id)
         fill(state, market_id, buyer, seller, size, amount, fill_price_ticks, "LIQ-EXEC-2")
+        reward = liquidator_fee_quote(amount, market.liquidator_fee_ppm) if two_fees else 0
+        if reward > 0:  # the counterparty's margin is checked with its reward (as Drift does)
+            transfer(state, account_id, counterparty_id, reward, "LIQ-FEE-3")
         if counterparty.role == TRADER:  # only traders are margined
             check_margin_after_trade(state, counterparty_id, market_id, before)
         surplus = equity_quote(account, state.marks, state.profile)
         if per_fill:
             fee = max(fund_delta, 0)
+        elif rates is not None:
+            fee = fund_fee_quote(amount, rates, surplus)
         else:
             fee = liquidation_fee_quote(state, market_id, 1 if position > 0 else -1, size,
                                         fill_price_ticks, bankruptcy, surplus)
         if fee > 0:
-            transfer(state, account_id, INSURANCE_FUND, fee, "LIQ-FEE-1")
+            transfer(state, account_id, INSURANCE_FUND, fee,
+                     "LIQ-FEE-4" if two_fees else "LIQ-FEE-1")
         # per_fill: the fund pays a negative delta at once, at most its balance (LIQ-INV-3)
         covered = min(-fund_delta, state.holders[INSURANCE_FUND]) if fund_delta < 0 else 0
         if covered > 0:
             transfer(state, INSURANCE_FUND, account_id, covered, "LIQ-INSURANCE-1")
         settled = settle_deficit(state, account) if account.is_flat() and account.quote < 0 else {}
     extra = {"fund_delta": fund_delta, "fund_covered": covered} if per_fill else {}
+    if two_fees:
+        extra["liquidator_fee"] = reward
     return receipt(state, first, lots=size, fee=fee, surplus=surplus, **extra, **settled)
 
 

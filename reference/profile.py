@@ -71,6 +71,9 @@ class Market:
     #: the tiers' rates are in 1 / (10^6 x rate_scale) and their deductions in quote quantums /
     #: rate_scale: a venue that defines a rate as a fraction (1/30) gets it exactly (LIQ-TIER-7)
     rate_scale: int = 1
+    #: the liquidator's fee of the fill's notional, paid by the liquidated account to the
+    #: counterparty under the liquidator_and_fund fee policy (LIQ-FEE-3; Drift's liquidator_fee)
+    liquidator_fee_ppm: int = 0
 
     def tier_floors(self) -> tuple[int, ...]:
         return tuple(t.floor_notional_quote for t in self.tiers)
@@ -93,6 +96,10 @@ class LiquidationSize(Policy):
     # every position of the account by one share, a multiple of portion_ppm, the smallest that
     # brings the margin ratio below share_target_ppm (LIQ-SHARE-1; Paradex: 20%, below 90%)
     ACCOUNT_SHARE = "account_share"
+    # the fewest lots whose close at the mark, less the fees of LIQ-FEE-3, covers the margin
+    # shortage of LIQ-SHORTAGE-1 (Drift v2); the whole position when it is worth at most
+    # portion_threshold_quote
+    COVER_SHORTAGE = "cover_shortage"
 
 
 class FeePolicy(Policy):
@@ -106,6 +113,9 @@ class FeePolicy(Policy):
     # a share liquidation's penalty: the share of each market's liquidation_fee_ppm of its
     # maintenance requirement (LIQ-SHARE-1; Paradex); goes with liquidation_size account_share
     MAINTENANCE_SHARE = "maintenance_share"
+    # the liquidator's fee to the counterparty (LIQ-FEE-3) and the fund's fee at the rate the
+    # shortage implies (LIQ-FEE-4; Drift v2); goes with liquidation_size cover_shortage
+    LIQUIDATOR_AND_FUND = "liquidator_and_fund"
 
 
 class BadDebtPolicy(Policy):
@@ -167,6 +177,9 @@ class Profile:
     #: account_share: the margin ratio (maintenance / equity, in ppm) a share must bring the
     #: account strictly below (LIQ-SHARE-1; Paradex 90%)
     share_target_ppm: int = PPM
+    #: cover_shortage: the buffer on the notional at the mark the shortage is measured against,
+    #: in ppm (LIQ-SHORTAGE-1; Drift's liquidation_margin_buffer_ratio, 2%)
+    liquidation_buffer_ppm: int = 0
     fee_policy: str = FeePolicy.RATE
     maintenance_basis: str = MaintenanceBasis.MARK  # LIQ-TIER-6
     backstop_ratio: tuple[int, int] | None = None  # (num, den): backstop when equity < num/den * MM
@@ -214,10 +227,16 @@ def validate_profile(profile: Profile) -> None:
         raise MalformedState("portion_ppm must be in 1..1_000_000")
     if not 0 < require_int(profile.share_target_ppm, "share_target_ppm") <= PPM:
         raise MalformedState("share_target_ppm must be in 1..1_000_000")
+    if not 0 <= require_int(profile.liquidation_buffer_ppm, "liquidation_buffer_ppm") <= PPM:
+        raise MalformedState("liquidation_buffer_ppm must be in 0..1_000_000")
     share = profile.liquidation_size == LiquidationSize.ACCOUNT_SHARE
     if share != (profile.fee_policy == FeePolicy.MAINTENANCE_SHARE):
         raise MalformedState("liquidation_size account_share and fee_policy maintenance_share "
                              "go together (LIQ-SHARE-1)")
+    cover = profile.liquidation_size == LiquidationSize.COVER_SHORTAGE
+    if cover != (profile.fee_policy == FeePolicy.LIQUIDATOR_AND_FUND):
+        raise MalformedState("liquidation_size cover_shortage and fee_policy "
+                             "liquidator_and_fund go together (LIQ-SHORTAGE-1)")
     if profile.backstop_ratio is not None:
         ratio = profile.backstop_ratio
         if not (isinstance(ratio, tuple) and len(ratio) == 2
@@ -244,8 +263,9 @@ def validate_market(market: Market) -> None:
     for name in ("base_decimals", "price_decimals"):
         if not -18 <= require_int(getattr(market, name), f"{market.market_id}.{name}") <= 18:
             raise MalformedState(f"{market.market_id}: {name} must be in -18..18")
-    if not 0 <= require_int(market.liquidation_fee_ppm, "liquidation_fee_ppm") <= PPM:
-        raise MalformedState(f"{market.market_id}: liquidation_fee_ppm must be in 0..1_000_000")
+    for name in ("liquidation_fee_ppm", "liquidator_fee_ppm"):
+        if not 0 <= require_int(getattr(market, name), name) <= PPM:
+            raise MalformedState(f"{market.market_id}: {name} must be in 0..1_000_000")
     if require_int(market.min_maint_margin_quote, "min_maint_margin_quote") < 0:
         raise MalformedState(f"{market.market_id}: min_maint_margin_quote must be >= 0")
     if not market.tiers or market.tiers[0].floor_notional_quote != 0:

@@ -24,6 +24,7 @@ requirement at a floor is the same either way; only the displayed rate differs a
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from fractions import Fraction
 from math import lcm
 from types import MappingProxyType
@@ -596,11 +597,68 @@ GMX_V2 = Profile(
 )
 
 
+# -- Drift v2 -------------------------------------------------------------------------------------
+
+#: drift-labs/protocol-v2 at the commit read (the program and its tests)
+_DRIFT_REPO = ("https://github.com/drift-labs/protocol-v2/blob/"
+               "0ae3e3b1db782a6765c3525b3dec38ad4d9d3a62")
+
+
+def drift_market(market_id: str, base_decimals: int, price_decimals: int, maintenance: str,
+                 initial: str, liquidator_fee: str, if_liquidation_fee: str) -> Market:
+    """A Drift v2 perpetual: one margin ratio each for maintenance and initial (the IMF factor
+    that raises them for large positions is 0 here), the liquidator's fee (LIQ-FEE-3) and the
+    insurance fund's largest fee (``if_liquidation_fee``, LIQ-FEE-4)."""
+    market = _market(market_id, base_decimals, price_decimals,
+                     (Tier(0, percent_ppm(maintenance), 0, percent_ppm(initial), 0),),
+                     if_liquidation_fee)
+    return replace(market, liquidator_fee_ppm=percent_ppm(liquidator_fee))
+
+
+DRIFT_V2 = Profile(
+    name="drift_v2",
+    quote_decimals=QUOTE_DECIMALS,
+    quote_asset="USDC",
+    markets=_markets(
+        # the program's liquidation tests' market: margin_ratio_maintenance 500 and
+        # margin_ratio_initial 1000 (of MARGIN_PRECISION 10,000), liquidator_fee and
+        # if_liquidation_fee LIQUIDATION_FEE_PRECISION / 100; mainnet's are set on chain
+        drift_market("BTC-PERP", 4, 2, "5%", "10%", "1%", "1%"),
+        drift_market("ETH-PERP", 3, 3, "5%", "10%", "1%", "1%"),
+    ),
+    # "base_asset_amount_to_cover_margin_shortage": the fewest lots whose transfer at the oracle
+    # price, less the fees, covers the shortage; "if position is less than $50, liquidator can
+    # liq all of it"
+    liquidation_size=LiquidationSize.COVER_SHORTAGE,
+    portion_threshold_quote=quote_amount("50"),
+    # DEFAULT_LIQUIDATION_MARGIN_BUFFER_RATIO = MARGIN_PRECISION / 50: 2%
+    liquidation_buffer_ppm=percent_ppm("2%"),
+    fee_policy=FeePolicy.LIQUIDATOR_AND_FUND,
+    maintenance_basis=MaintenanceBasis.MARK,
+    # resolve_perp_bankruptcy: the fund pays what it can, the rest moves both sides' cumulative
+    # funding rates (LIQ-SOCIAL-2 side 0); no deleveraging
+    bad_debt_policy=BadDebtPolicy.SOCIALIZE_BOTH_SIDES,
+    adl_ranking=AdlRanking.PNL_LEVERAGE,
+    adl_price=AdlPrice.MARK,
+    description=("Drift v2 (protocol-v2): cross margin at the oracle price, liquidated when "
+                 "total collateral is below maintenance, by the fewest lots that bring it back to "
+                 "maintenance plus a 2% buffer after a 1% liquidator's fee and an insurance fund "
+                 "fee of at most 1%; no ADL, a loss beyond the fund charged to both sides."),
+    sources=(
+        f"{_DRIFT_REPO}/programs/drift/src/controller/liquidation.rs",
+        f"{_DRIFT_REPO}/programs/drift/src/math/liquidation.rs",
+        f"{_DRIFT_REPO}/programs/drift/src/state/margin_calculation.rs",
+        f"{_DRIFT_REPO}/programs/drift/src/math/constants.rs",
+        f"{_DRIFT_REPO}/programs/drift/src/controller/liquidation/tests.rs",
+    ),
+)
+
+
 # -- look-up and display -------------------------------------------------------------------------
 
 #: every named profile, by name
 PROFILES: Mapping[str, Profile] = MappingProxyType({
-    p.name: p for p in (BINANCE_USDM, BITMEX, BYBIT, DYDX_V4, GMX_V2, HYPERLIQUID,
+    p.name: p for p in (BINANCE_USDM, BITMEX, BYBIT, DRIFT_V2, DYDX_V4, GMX_V2, HYPERLIQUID,
                          PARADEX)
 })
 
@@ -654,6 +712,8 @@ def profile_summary(profile: Profile) -> dict:
             "lot": from_units(1, market.base_decimals),
             "tick": from_units(1, market.price_decimals),
             "liquidation_fee": _percent(market.liquidation_fee_ppm),
+            "liquidator_fee": (_percent(market.liquidator_fee_ppm)
+                               if market.liquidator_fee_ppm else None),
             "min_maintenance_margin": _quote(market.min_maint_margin_quote, profile),
             "open_interest_scaling": None if market.oi_scaling is None else {
                 "lower_cap": _quote(market.oi_scaling.lower_cap_quote, profile),
@@ -672,6 +732,7 @@ def profile_summary(profile: Profile) -> dict:
                 for tier in market.tiers
             ],
         }
+    shortage = profile.liquidation_size == LiquidationSize.COVER_SHORTAGE
     policies = {
         "liquidation_size": profile.liquidation_size,
         "portion": (_percent(profile.portion_ppm)
@@ -683,6 +744,9 @@ def profile_summary(profile: Profile) -> dict:
         "share_target_margin_ratio": (_percent(profile.share_target_ppm)
                                       if profile.liquidation_size == LiquidationSize.ACCOUNT_SHARE
                                       else None),
+        "shortage_buffer": (_percent(profile.liquidation_buffer_ppm) if shortage else None),
+        "closed_whole_at_or_below": (_quote(profile.portion_threshold_quote, profile)
+                                     if shortage else None),
         "fee_policy": profile.fee_policy,
         "maintenance_basis": profile.maintenance_basis,
         "backstop_below": None if profile.backstop_ratio is None

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from .errors import MalformedState
-from .profile import Profile
+from .profile import LiquidationSize, Profile
 
 #: the bases a parameter's value can have (see the module docstring)
 BASES = ("published", "derived", "assumption", "model", "absent")
@@ -58,11 +58,19 @@ class Provenance:
     source_numbers: tuple[int, ...] = ()
 
 
+#: the parameters only cover_shortage reads (LIQ-SHORTAGE-1, LIQ-FEE-3): the profile's buffer
+#: and each market's liquidator fee, after the market's own
+SHORTAGE_PARAMETERS = ("liquidation_buffer",)
+SHORTAGE_MARKET_PARAMETERS = ("liquidator_fee",)
+
+
 def profile_parameters(profile: Profile) -> tuple[str, ...]:
     """Every parameter of ``profile`` that needs a provenance, in display order."""
+    shortage = profile.liquidation_size == LiquidationSize.COVER_SHORTAGE
+    market_names = MARKET_PARAMETERS + (SHORTAGE_MARKET_PARAMETERS if shortage else ())
     return PROFILE_PARAMETERS[:2] + tuple(
-        f"{market_id}.{name}" for market_id in profile.markets for name in MARKET_PARAMETERS
-    ) + PROFILE_PARAMETERS[2:]
+        f"{market_id}.{name}" for market_id in profile.markets for name in market_names
+    ) + PROFILE_PARAMETERS[2:] + (SHORTAGE_PARAMETERS if shortage else ())
 
 
 def is_recorded(profile: Profile) -> bool:
@@ -403,9 +411,69 @@ _GMX: list[_Row] = [
      "mark: ADL orders execute at the oracle prices"),
 ]
 
+_DRIFT_MARKET = ("the program's liquidation tests' market (margin_ratio_maintenance 500, "
+                 "margin_ratio_initial 1000 of 10,000): Drift sets each market's ratios on "
+                 "chain, and those accounts were not read; the IMF factor that raises both for "
+                 "large positions is taken as 0")
+_DRIFT_UNITS = ("the model's lot of {} and tick of {}, chosen within its quantum (a lot at a "
+                "tick is a whole 1e-6 USDC): Drift holds positions in 1e-9 of the base and "
+                "prices in 1e-6 USD, and sets each market's order step size on chain (not read); "
+                "Drift's tests use a step of 0.01, which tests/test_venue_examples.py uses")
+_DRIFT_LIQUIDATOR = ("1%: the tests' liquidator_fee LIQUIDATION_FEE_PRECISION / 100; Drift "
+                     "raises it with the slots since the account was last active, up to the "
+                     "market's max, which the model does not (it has no slots)")
+_DRIFT_IF = ("1%: the tests' if_liquidation_fee, the largest rate; the rate charged is the "
+             "lower of it and 19/20 of what the shortage leaves (calculate_perp_if_fee, "
+             "LIQ-FEE-4)")
+
+
+def _drift_market(market_id: str, units: tuple[str, str]) -> list[_Row]:
+    return [
+        (f"{market_id}.units", "model", (), "2026-12-06", _DRIFT_UNITS.format(*units)),
+        (f"{market_id}.tiers", "assumption", (5,), "2026-12-06", _DRIFT_MARKET),
+        (f"{market_id}.liquidation_fee", "assumption", (2, 5), "2026-12-06", _DRIFT_IF),
+        *_absent_market(market_id, "2026-12-06"),
+        (f"{market_id}.liquidator_fee", "assumption", (1, 5), "2026-12-06", _DRIFT_LIQUIDATOR),
+    ]
+
+
+_DRIFT: list[_Row] = [
+    ("quote", "model", (), "2026-12-06", "USDC; " + _QUOTE + " (Drift's QUOTE_PRECISION)"),
+    ("display_rounding", "model", (), "2026-12-06", _NO_MODE),
+    *_drift_market("BTC-PERP", ("0.0001 BTC", "0.01 USD")),
+    *_drift_market("ETH-PERP", ("0.001 ETH", "0.001 USD")),
+    ("liquidation_size", "published", (1, 2), "2026-12-06",
+     "cover_shortage: calculate_base_asset_amount_to_cover_margin_shortage, rounded up to the "
+     "step size, the whole position when it is worth $50 or less. Not modelled: Drift's "
+     "gradual liquidation (a share of the shortage freed per slot since the liquidation "
+     "began, initial_pct_to_liquidate and liquidation_duration: the model frees it at once, as "
+     "the tests' 100% does), its open orders (cancelled first) and the liquidator's maximum "
+     "size"),
+    ("fee_policy", "published", (1, 2), "2026-12-06",
+     "liquidator_and_fund: the liquidator takes the lots at the oracle price and the account "
+     "pays it liquidator_fee of their value (LIQ-FEE-3) and the fund the implied fee "
+     "(LIQ-FEE-4), both truncated at 1e-6 USDC; the model caps the fund's fee by the surplus "
+     "(LIQ-INV-7), which Drift's 19/20 keeps it under at a fill at the oracle"),
+    ("maintenance_basis", "published", (3,), "2026-12-06",
+     "mark: the requirement on the position's value at the oracle price"),
+    ("backstop_ratio", "absent", (), "2026-12-06",
+     "no backstop threshold: liquidators take the positions"),
+    ("bad_debt_policy", "published", (1, 2), "2026-12-06",
+     "socialize_both_sides: resolve_perp_bankruptcy has the fund pay what it can and moves "
+     "the longs' and the shorts' cumulative funding rates by the rest per base unit "
+     "(LIQ-SOCIAL-2 side 0); no deleveraging"),
+    ("adl_ranking", "absent", (), "2026-12-06", "no auto-deleveraging: the ranking is unused"),
+    ("adl_price", "absent", (), "2026-12-06", "no auto-deleveraging: the price is unused"),
+    ("liquidation_buffer", "published", (4, 3), "2026-12-06",
+     "2%: DEFAULT_LIQUIDATION_MARGIN_BUFFER_RATIO = MARGIN_PRECISION / 50, on each position's "
+     "value at the oracle; Drift also adds it on negative unsettled PnL and borrows, which the "
+     "model's one quote balance does not tell apart (its shortage can be smaller by 2% of "
+     "them)"),
+]
+
 _RECORDS: Mapping[str, list[_Row]] = MappingProxyType({
     "binance_usdm": _BINANCE, "bybit": _BYBIT, "bitmex": _BITMEX, "dydx_v4": _DYDX,
-    "hyperliquid": _HYPERLIQUID, "paradex": _PARADEX, "gmx_v2": _GMX,
+    "hyperliquid": _HYPERLIQUID, "paradex": _PARADEX, "gmx_v2": _GMX, "drift_v2": _DRIFT,
 })
 
 __all__ = ["BASES", "MARKET_PARAMETERS", "PROFILE_PARAMETERS", "Provenance", "is_recorded",

@@ -57,14 +57,14 @@ BTC_TIERS = tiers(("0", "0.004", "0.008"), ("50000", "0.005", "0.01"), ("250000"
 ETH_TIERS = tiers(("0", "0.005", "0.01"))
 
 
-def example_profile(**policies: object) -> Profile:
+def example_profile(liquidator_fee_ppm: int = 0, **policies: object) -> Profile:
     """The example venue EX of the specification, two markets; keyword arguments override the
-    profile's policies."""
+    profile's policies, and ``liquidator_fee_ppm`` sets both markets' (LIQ-FEE-3)."""
     markets = {
         "BTC": Market("BTC", base_decimals=3, price_decimals=1, tiers=BTC_TIERS,
-                      liquidation_fee_ppm=ppm("0.0125")),
+                      liquidation_fee_ppm=ppm("0.0125"), liquidator_fee_ppm=liquidator_fee_ppm),
         "ETH": Market("ETH", base_decimals=2, price_decimals=2, tiers=ETH_TIERS,
-                      liquidation_fee_ppm=ppm("0.001")),
+                      liquidation_fee_ppm=ppm("0.001"), liquidator_fee_ppm=liquidator_fee_ppm),
     }
     fields: dict[str, object] = {"name": "EX", "quote_decimals": 6, "quote_asset": "USDT",
                                  "markets": markets}

@@ -42,6 +42,10 @@ def cascades(draw):
         # isolated accounts with maintenance on the entry value (LIQ-TIER-6), as Bybit's
         {"maintenance_basis": "entry", "liquidation_size": "tier_step",
          "fee_policy": "all_surplus"},
+        # Drift v2's liquidation to cover the shortage through the book (LIQ-SHORTAGE-1)
+        {"liquidation_size": "cover_shortage", "fee_policy": "liquidator_and_fund",
+         "liquidation_buffer_ppm": 20_000, "liquidator_fee_ppm": 10_000,
+         "bad_debt_policy": "socialize_both_sides"},
         # Paradex's liquidation by account share: the vault takes the shares (LIQ-SHARE-2)
         {"liquidation_size": "account_share", "fee_policy": "maintenance_share",
          "portion_ppm": 200_000, "share_target_ppm": 900_000,

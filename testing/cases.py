@@ -372,6 +372,10 @@ def random_policies(rng: random.Random) -> dict[str, Any]:
                         portion_ppm=rng.choice((200_000, 250_000, 333_333, PPM,
                                                 rng.randint(50_000, PPM))),
                         share_target_ppm=rng.choice((900_000, PPM, 1, rng.randint(1, PPM))))
+    elif rng.random() < 0.15:  # LIQ-SHORTAGE-1 with its two fees (the liquidator's per market)
+        policies.update(liquidation_size="cover_shortage", fee_policy="liquidator_and_fund",
+                        liquidation_buffer_ppm=rng.choice((0, 1_000, 20_000, PPM,
+                                                           rng.randint(0, PPM))))
     return policies
 
 
@@ -379,9 +383,13 @@ def _with_policies(profile: Profile, rng: random.Random) -> Profile:
     backstop = profile.backstop_ratio
     if rng.random() < 0.5:
         backstop = rng.choice(((2, 3), (1, 2), (1, 1000), (999, 1000)))
+    policies = random_policies(rng)
+    markets = dict(profile.markets)
+    if policies["fee_policy"] == "liquidator_and_fund":  # LIQ-FEE-3's rate, per market
+        markets = {m: replace(market, liquidator_fee_ppm=rng.choice(
+            (0, 5_000, 10_000, PPM, rng.randint(0, PPM)))) for m, market in markets.items()}
     return Profile(name="generated", quote_decimals=profile.quote_decimals,
-                   markets=dict(profile.markets), backstop_ratio=backstop,
-                   **random_policies(rng))
+                   markets=markets, backstop_ratio=backstop, **policies)
 
 
 def _example_profile(rng: random.Random) -> Profile:

@@ -43,6 +43,10 @@ VARIANTS = (
     {"adl_ranking": "pro_rata", "fee_policy": "all_surplus", "bad_debt_policy": "socialize",
      "backstop_ratio": (2, 3)},
     {"bad_debt_policy": "socialize_both_sides"},
+    # Drift v2's liquidation to cover the shortage, with its two fees (LIQ-SHORTAGE-1)
+    {"liquidation_size": "cover_shortage", "fee_policy": "liquidator_and_fund",
+     "liquidation_buffer_ppm": 20_000, "liquidator_fee_ppm": 10_000,
+     "bad_debt_policy": "socialize_both_sides"},
     {"adl_ranking": "pnl_margin_ratio", "liquidation_size": "tier_step"},
     {"fee_policy": "per_fill", "liquidation_size": "portion", "portion_ppm": 250_000,
      "portion_threshold_quote": 0, "adl_ranking": "seeded"},

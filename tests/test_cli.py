@@ -459,6 +459,20 @@ def test_explain_shows_a_fractional_rate_exactly_LIQ_TIER_7():
     assert "maintenance 1/30 x notional - 4000000.00/3, initial 1/15 x notional" in text
 
 
+def test_explain_shows_the_margin_shortage_under_cover_shortage_LIQ_SHORTAGE_1():
+    """drift_v2: a user long 2 ETH from 100 with 5 USDC, at 100, is 9 USDC short of maintenance
+    (10) plus the 2% buffer (4): explain shows the shortage a liquidation covers."""
+    from liqspec.reference import open_account_at
+    state = venue(get_profile("drift_v2"), marks={"BTC-PERP": 1, "ETH-PERP": 100_000},
+                  deposits={"maker": usdt("1000000")})
+    open_account_at(state, "user", usdt("5"), {"ETH-PERP": (2_000, 100_000)}, "maker")
+    data = explain_state(state, "user", quote_asset="USDC")
+    shortage = data["accounts"][0]["margin_shortage"]
+    assert (shortage["value"], shortage["buffer_ppm"]) == (usdt("9"), 20_000)
+    assert "LIQ-SHORTAGE-1" in shortage["rules"]
+    assert "margin shortage" in render_text(data) and "2.00% of the notional" in render_text(data)
+
+
 def test_in_process_explain_matches_the_subprocess(report):
     assert explain_loaded(load_example()) == report
 

@@ -164,6 +164,7 @@ def test_LIQ_FEE_1_the_step_and_the_query_charge_the_same_fee():
         price = state.marks[market_id]
         size = ref.liquidation_size_lots(account, market_id, state)
         delta = ref.insurance_fund_delta_quote(account, market_id, size, price, state)
+        before = state.copy()
         receipt = fast.liquidate(state, "below_mm", market_id, "book", price)
         surplus, lots = receipt.amounts["surplus"], receipt.amounts["lots"]
         args = (state, market_id, 1 if position > 0 else -1, lots, price,
@@ -171,6 +172,12 @@ def test_LIQ_FEE_1_the_step_and_the_query_charge_the_same_fee():
         if profile.fee_policy == "per_fill":  # the fee is LIQ-FEE-2's delta, not LIQ-FEE-1's
             assert receipt.amounts["fee"] == max(delta, 0), profile.name
             assert receipt.amounts["fund_delta"] == delta, profile.name
+            assert agree("liquidation_fee", state, *args) == (
+                "error", "Rejection", ResultCode.POLICY_FORBIDS.name)
+            continue
+        if profile.fee_policy == "liquidator_and_fund":  # LIQ-FEE-3 and LIQ-FEE-4's fees
+            assert receipt.amounts == ref.liquidate(
+                before, "below_mm", market_id, "book", price).amounts, profile.name
             assert agree("liquidation_fee", state, *args) == (
                 "error", "Rejection", ResultCode.POLICY_FORBIDS.name)
             continue

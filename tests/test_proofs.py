@@ -241,7 +241,7 @@ def test_a_witness_of_each_theorem_replays_in_the_reference(theorem_id):
 def _false_theorem():
     """'Every liquidation step closes the whole position': false under a portion policy."""
     def build(params):
-        label, state, out, step = theorems._liquidations(params, ((theorems.BOOK, False),))[0]
+        label, state, out, step, _ = theorems._liquidations(params, ((theorems.BOOK, False),))[0]
         return [theorems.op_obligation(
             label, state, out, step,
             {"position closed": out.post.accounts["a0"].positions["m0"] == 0}, "closes_whole")]

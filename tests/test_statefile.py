@@ -520,3 +520,59 @@ def test_a_share_venue_with_a_bad_policy_is_refused_LIQ_SHARE_1(policies, where)
     with pytest.raises(StateFileError, match=where) as refused:
         loads(json.dumps(_share_venue(**policies)))
     assert refused.value.code in (ResultCode.MALFORMED_STATE, ResultCode.INVALID_RATE)
+
+
+# -- liquidation to cover the margin shortage (LIQ-SHORTAGE-1) -----------------------------------
+
+def _drift_venue(**policies):
+    """Drift's ``successful_liquidation_to_cover_margin_shortage`` as a state file: a market of
+    0.01 lots at 100, maintenance 5%, fees 1% and 1%; the user long 2 from 100 with 5 USDC."""
+    venue = {"name": "drift_like", "quote_decimals": 6, "quote_asset": "USDC", "markets": {
+        "PERP": {"base_decimals": 2, "price_decimals": 4, "liquidation_fee_ppm": 10_000,
+                 "liquidator_fee_ppm": 10_000, "tiers": [
+                     {"floor_notional": "0", "maint_margin_rate": "0.05", "maint_deduction": "0",
+                      "init_margin_rate": "0.1", "init_deduction": "0"}]}}}
+    venue.update(policies)
+    return {"venue": venue, "marks": {"PERP": "100"},
+            "accounts": [{"id": "user", "quote": "5", "positions": {
+                "PERP": {"size": "2", "entry_price": "100"}}}]}
+
+
+def test_a_venue_covering_the_shortage_loads_LIQ_SHORTAGE_1():
+    """Rules: LIQ-SHORTAGE-1, LIQ-FEE-3. The buffer is liquidation_buffer_ratio, the liquidator's
+    fee each market's liquidator_fee_ppm; the loaded venue sizes Drift's 1.8 (180 lots)."""
+    from liqspec.reference import liquidation_size_lots, margin_shortage_quote
+    loaded = loads(json.dumps(_drift_venue(liquidation_size="cover_shortage",
+                                           fee_policy="liquidator_and_fund",
+                                           liquidation_buffer_ratio="0.02")))
+    state = loaded.state
+    assert state.profile.liquidation_buffer_ppm == 20_000
+    assert state.profile.market("PERP").liquidator_fee_ppm == 10_000
+    user = state.account("user")
+    assert margin_shortage_quote(user, state) == 9_000_000
+    assert liquidation_size_lots(user, "PERP", state) == 180
+
+
+@pytest.mark.parametrize("policies, where", [
+    ({"liquidation_size": "cover_shortage"}, "cover_shortage and fee_policy liquidator_and_fund"),
+    ({"fee_policy": "liquidator_and_fund"}, "cover_shortage and fee_policy liquidator_and_fund"),
+    ({"liquidation_size": "cover_shortage", "fee_policy": "liquidator_and_fund",
+      "liquidation_buffer_ratio": "1.5"}, "venue.liquidation_buffer_ratio"),
+    ({"liquidation_size": "cover_shortage", "fee_policy": "liquidator_and_fund",
+      "liquidation_buffer_ratio": "1/3"}, "liquidation_buffer_ppm"),
+])
+def test_a_shortage_venue_with_a_bad_policy_is_refused_LIQ_SHORTAGE_1(policies, where):
+    """Rule: LIQ-SHORTAGE-1. The sizing and the fees go together; the buffer is a ratio in 0..1
+    of whole ppm."""
+    with pytest.raises(StateFileError, match=where) as refused:
+        loads(json.dumps(_drift_venue(**policies)))
+    assert refused.value.code in (ResultCode.MALFORMED_STATE, ResultCode.INVALID_RATE,
+                                  ResultCode.NOT_AN_INTEGER)
+
+
+def test_a_bad_liquidator_fee_names_its_market_LIQ_FEE_3():
+    """Rule: LIQ-FEE-3. The liquidator's fee is an integer ppm in 0..10^6, its path named."""
+    document = _drift_venue(liquidation_size="cover_shortage", fee_policy="liquidator_and_fund")
+    document["venue"]["markets"]["PERP"]["liquidator_fee_ppm"] = 1_000_001
+    with pytest.raises(StateFileError, match="venue.markets.PERP.liquidator_fee_ppm"):
+        loads(json.dumps(document))

@@ -55,16 +55,18 @@ from __future__ import annotations
 
 from dataclasses import replace
 from fractions import Fraction
+from types import SimpleNamespace
 
 
 import pytest
 
 from liqspec.reference import (FEE_SINK, INSURANCE_FUND, MalformedState, Market, Profile, Rejection,
-                               ResultCode, Tier, adl_allocation, adl_receive_quote,
+                               ResultCode, Tier, adl_allocation, adl_receive_quote, deposit,
                                funding_owed_quote, initial_margin_quote, insurance_fund_delta_quote,
-                               liquidation_size_lots, maintenance_margin_quote, new_state,
-                               notional_quote, open_account_at, position_value_quote,
-                               quote_per_lot_tick, tier_for, to_units, unrealized_pnl_quote)
+                               liquidation_size_lots, maintenance_margin_quote,
+                               margin_shortage_quote, new_state, notional_quote, open_account,
+                               open_account_at, position_value_quote, quote_per_lot_tick,
+                               shortage_rates, tier_for, to_units, unrealized_pnl_quote)
 from liqspec.reference.book import BookShape
 from liqspec.reference.deleveraging import (score_pnl_leverage, score_pnl_margin_ratio,
                                             score_price_ratio_leverage)
@@ -198,6 +200,8 @@ def test_profiles_cover_the_venues_with_btc_and_eth_LIQ_PROFILE_1():
         "paradex": ({"BTC-USD-PERP", "ETH-USD-PERP"}, "account_share", "maintenance_share",
                     "pnl_leverage", "mark", None),
         "gmx_v2": ({"BTC-USD", "ETH-USD"}, "full", "rate", "pnl_leverage", "mark", None),
+        "drift_v2": ({"BTC-PERP", "ETH-PERP"}, "cover_shortage", "liquidator_and_fund",
+                     "pnl_leverage", "mark", None),
     }
     assert set(PROFILES) == set(expected)
     for name, (markets, sizing, fee, ranking, adl_price, backstop) in expected.items():
@@ -208,7 +212,7 @@ def test_profiles_cover_the_venues_with_btc_and_eth_LIQ_PROFILE_1():
                 profile.adl_price, profile.backstop_ratio) == (sizing, fee, ranking, adl_price,
                                                                backstop)
         assert profile.quote_decimals == 6 and profile.sources and profile.description
-        usdc = ("dydx_v4", "gmx_v2", "hyperliquid", "paradex")
+        usdc = ("drift_v2", "dydx_v4", "gmx_v2", "hyperliquid", "paradex")
         assert profile.quote_asset == ("USDC" if name in usdc else "USDT")
     # Hyperliquid: 20% of positions above 100k USDC; dYdX: 10% above 1,000 USDC (mainnet genesis).
     assert (PROFILES["hyperliquid"].portion_ppm, PROFILES["hyperliquid"].portion_threshold_quote) \
@@ -262,7 +266,10 @@ def test_every_parameter_of_a_named_profile_has_its_source_and_read_date_LIQ_PRO
     for profile in PROFILES.values():
         rows = provenance_of(profile)
         assert [row.parameter for row in rows] == list(profile_parameters(profile))
-        assert len(rows) == 9 + 5 * len(profile.markets)
+        # cover_shortage adds the buffer and each market's liquidator fee (LIQ-SHORTAGE-1)
+        shortage = profile.liquidation_size == LiquidationSize.COVER_SHORTAGE
+        assert len(rows) == 9 + 5 * len(profile.markets) + (
+            1 + len(profile.markets) if shortage else 0)
         for row in rows:
             assert row.basis in BASES and set(row.sources) <= set(profile.sources)
             assert row.sources or row.basis in ("model", "absent")
@@ -1823,3 +1830,146 @@ def test_gmx_liquidation_closes_the_whole_position_LIQ_EXEC_1(impl):
     assert state.holders[INSURANCE_FUND] == fund_before - usd("2.80")
     deep = state.account("deep")
     assert deep.position("ETH-USD") == 0 and deep.quote == 0
+
+
+# -- Drift v2 ------------------------------------------------------------------------------------
+
+_DRIFT_TESTS = ("https://github.com/drift-labs/protocol-v2/blob/"
+                "0ae3e3b1db782a6765c3525b3dec38ad4d9d3a62/programs/drift/src/controller/"
+                "liquidation/tests.rs")
+
+
+def drift_venue(buffer: str = "2%") -> State:
+    """The drift_v2 profile (the program's liquidation tests' market: maintenance 5%, liquidator's
+    fee 1%, fund fee at most 1%) with ETH-PERP in the tests' units (order step 0.01, price
+    precision 1e-4 here) at 100, the tests' price, the buffer of the test, a liquidator with
+    50 USDC (every test's) and an outside counterparty to open the user's position against."""
+    drift = get_profile("drift_v2")
+    test_market = replace(drift.market("ETH-PERP"), base_decimals=2, price_decimals=4)
+    profile = replace(drift, liquidation_buffer_ppm=percent_ppm(buffer),
+                      markets={**drift.markets, "ETH-PERP": test_market})
+    state = venue(SimpleNamespace(open_account=open_account, deposit=deposit), profile,
+                  {"ETH-PERP": "100"})
+    open_account(state, "liquidator")
+    deposit(state, "liquidator", usd("50"))
+    return state
+
+
+def drift_user(state: State, collateral: str, base: str, quote: str) -> None:
+    """Drift's user: a USDC deposit of ``collateral`` and a perp position of ``base`` ETH with
+    ``quote`` as its quote_asset_amount (entry price |quote / base|)."""
+    market = state.market("ETH-PERP")
+    entry = ticks(market, str(abs(Fraction(quote) / Fraction(base))))
+    open_account_at(state, "user", usd(collateral), {"ETH-PERP": (lots(market, base), entry)},
+                    MAKER)
+
+
+@pytest.mark.rule("LIQ-SHORTAGE-1")
+@pytest.mark.rule("LIQ-FEE-3")
+@pytest.mark.rule("LIQ-FEE-4")
+def test_drift_liquidation_to_cover_margin_shortage_LIQ_SHORTAGE_1(impl):
+    """Drift v2 ``successful_liquidation_to_cover_margin_shortage``: a user long 2 ETH with
+    quote -200 and a 5 USDC deposit, at 100 (maintenance 5% of 200 = 10 > 5), buffer 2%: the
+    liquidator takes 1.8 ETH; the user's quote becomes -23.6 (-18.6 with the deposit), the
+    liquidator's -178.2 (-128.2 with its 50), the fund's fee 1.8; the user is left exactly at
+    maintenance plus the buffer ("user out of liq territory", margin ratio 700 of 10,000).
+    Source: ``_DRIFT_TESTS`` (read 2026-12-06). Rules: LIQ-SHORTAGE-1, LIQ-FEE-3, LIQ-FEE-4."""
+    state = drift_venue("2%")
+    drift_user(state, "5", "2", "-200")
+    user = state.account("user")
+    assert margin_shortage_quote(user, state) == usd("9")
+    result = impl.liquidate(state, "user", "ETH-PERP", "liquidator", ticks(state.market(
+        "ETH-PERP"), "100"))
+    assert result.amounts == {"lots": 180, "fee": usd("1.8"), "surplus": usd("3.2"),
+                              "liquidator_fee": usd("1.8")}
+    user, liquidator = state.account("user"), state.account("liquidator")
+    assert (user.position("ETH-PERP"), user.quote) == (20, usd("-23.6") + usd("5"))
+    assert (liquidator.position("ETH-PERP"), liquidator.quote) == (180, usd("-178.2") + usd("50"))
+    assert state.holders[INSURANCE_FUND] == usd("1.8")
+    equity = impl.equity_quote(user, state.marks, state.profile)
+    assert margin_shortage_quote(user, state) == 0
+    assert equity * 10_000 // notional_quote(20, state.marks["ETH-PERP"],
+                                             state.market("ETH-PERP")) == 700
+
+
+@pytest.mark.rule("LIQ-FEE-4")
+def test_drift_liquidation_half_of_if_fee_LIQ_FEE_4(impl):
+    """Drift v2 ``successful_liquidation_half_of_if_fee``: a user short 1 ETH with quote 100 and
+    1.5 USDC, at 100, a buffer of 0.1% (ratio 10): the fund's rate is 19/20 of 5.1% - 1% - 3.6%,
+    0.475%, and "total_liquidation_fee" is 475,000 (0.475 USDC). The whole position is closed
+    (3.6 / (4.1% - 0.475%) = 0.993 ETH, rounded up to the step). Source: ``_DRIFT_TESTS``
+    (read 2026-12-06). Rules: LIQ-SHORTAGE-1, LIQ-FEE-3, LIQ-FEE-4."""
+    state = drift_venue("0.1%")
+    drift_user(state, "1.5", "-1", "100")
+    user = state.account("user")
+    assert liquidation_size_lots(user, "ETH-PERP", state) == 100
+    result = impl.liquidate(state, "user", "ETH-PERP", "liquidator", 1_000_000)
+    assert result.amounts["fee"] == 475_000 and result.amounts["liquidator_fee"] == usd("1")
+    assert state.holders[INSURANCE_FUND] == 475_000
+    assert state.account("user").quote == usd("0.025") and state.account("user").is_flat()
+
+
+@pytest.mark.rule("LIQ-FEE-3")
+@pytest.mark.rule("LIQ-INSURANCE-1")
+@pytest.mark.parametrize("base, quote, liquidator_quote", [("1", "-150", "-99"),
+                                                          ("-1", "50", "101")])
+def test_drift_bankrupt_user_still_pays_the_liquidator_LIQ_FEE_3(impl, base, quote,
+                                                                 liquidator_quote):
+    """Drift v2 ``successful_liquidation_long_perp`` and ``..._short_perp``: a user with no
+    collateral, 1 ETH long from quote -150 (or short from 50), at 100: equity -50. The whole
+    position goes to the liquidator, the user still pays it 1% (1 USDC) and ends at quote -51;
+    the fund takes no fee (the implied rate is 0); the liquidator's quote is -99 (or 101) beside
+    its 50. The model settles the flat user's 51 USDC deficit at once: the fund has nothing, so it
+    is written off (LIQ-SOCIAL-1). Source: ``_DRIFT_TESTS`` (read 2026-12-06)."""
+    state = drift_venue("0.1%")
+    drift_user(state, "0", base, quote)
+    result = impl.liquidate(state, "user", "ETH-PERP", "liquidator", 1_000_000)
+    assert result.amounts == {"lots": 100, "fee": 0, "surplus": usd("-51"),
+                              "liquidator_fee": usd("1"), "fund_paid": 0,
+                              "written_off": usd("51")}
+    assert state.account("liquidator").quote == usd(liquidator_quote) + usd("50")
+    assert state.account("user").quote == 0 and state.account("user").is_flat()
+
+
+@pytest.mark.rule("LIQ-SHORTAGE-1")
+def test_drift_positions_worth_50_usdc_or_less_close_whole_LIQ_SHORTAGE_1():
+    """"if position is less than $50, liquidator can liq all of it": 0.5 ETH at 100 (50 USDC),
+    one quantum below maintenance, closes whole (50 lots) where its shortage of 1.000001 USDC
+    needs 21; 0.51 ETH (51 USDC) closes only the 21 lots (0.21 ETH) that cover its 1.020001: a
+    lot of 1 USDC frees 7% - 1% - 1% of it."""
+    for size, closed in (("0.5", 50), ("0.51", 21)):
+        state = drift_venue("2%")
+        market = state.market("ETH-PERP")
+        # just below maintenance: equity = 5% of the notional less one quantum
+        notional = notional_quote(lots(market, size), 1_000_000, market)
+        open_account_at(state, "user", notional // 20 - 1, {"ETH-PERP": (lots(market, size),
+                                                                          1_000_000)}, MAKER)
+        assert liquidation_size_lots(state.account("user"), "ETH-PERP", state) == closed
+
+
+@pytest.mark.rule("LIQ-SHORTAGE-1")
+@pytest.mark.parametrize("size, collateral, price", [
+    ("2", "5", "100"), ("7.31", "20", "97.5"), ("-3.5", "12", "104.25"), ("120", "300", "99.99"),
+    ("-40", "150", "100.5")])
+def test_cover_shortage_closes_the_fewest_lots_that_free_the_shortage_LIQ_SHORTAGE_1(
+        size, collateral, price):
+    """The size is the least whole number of lots whose close frees the shortage at the rates the
+    step is sized with: ``k`` lots free at least it, ``k - 1`` do not (unless ``k`` is 1 or the
+    whole position)."""
+    state = drift_venue("2%")
+    market = state.market("ETH-PERP")
+    open_account_at(state, "user", usd(collateral), {"ETH-PERP": (lots(market, size),
+                                                                  1_000_000)}, MAKER)
+    state.marks["ETH-PERP"] = ticks(market, price)
+    user = state.account("user")
+    shortage = margin_shortage_quote(user, state)
+    rates = shortage_rates(user, "ETH-PERP", state, shortage)
+    freed_rate = rates.margin_rate - rates.liquidator_rate - rates.fund_rate
+    k = liquidation_size_lots(user, "ETH-PERP", state)
+
+    def frees(n: int) -> int:  # in quote quantums x whole
+        return notional_quote(n, state.marks["ETH-PERP"], market) * freed_rate
+
+    assert 1 <= k <= abs(user.position("ETH-PERP"))
+    assert frees(k) >= shortage * rates.whole or k == abs(user.position("ETH-PERP"))
+    assert k == 1 or frees(k - 1) < shortage * rates.whole

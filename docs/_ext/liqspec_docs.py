@@ -761,7 +761,8 @@ class ProofMutants(SphinxDirective):
 POLICY_RULES = {
     "liquidation_size": "LIQ-EXEC-1", "portion": "LIQ-EXEC-1",
     "portion_above_notional": "LIQ-EXEC-1", "share_step": "LIQ-SHARE-1",
-    "share_target_margin_ratio": "LIQ-SHARE-1", "fee_policy": "LIQ-FEE-1",
+    "share_target_margin_ratio": "LIQ-SHARE-1", "shortage_buffer": "LIQ-SHORTAGE-1",
+    "closed_whole_at_or_below": "LIQ-SHORTAGE-1", "fee_policy": "LIQ-FEE-1",
     "backstop_below": "LIQ-TRIGGER-2", "bad_debt_policy": "LIQ-ADL-1",
     "adl_ranking": "LIQ-ADL-2", "adl_price": "LIQ-ADL-4",
 }
@@ -797,7 +798,8 @@ class VenueProfiles(SphinxDirective):
                 tiers = m["tiers"]
                 oi = m["open_interest_scaling"]
                 market_rows.append([
-                    s["name"], market_id, m["lot"], m["tick"], m["liquidation_fee"],
+                    s["name"], market_id, m["lot"], m["tick"], m["liquidation_fee"] + (
+                        f"; liquidator {m['liquidator_fee']}" if m["liquidator_fee"] else ""),
                     m["min_maintenance_margin"],
                     "-" if oi is None else f"{oi['lower_cap']} to {oi['upper_cap']}",
                     str(len(tiers)),

@@ -20,9 +20,9 @@ cdef enum:
     EV_UNRESOLVED = 9
     EV_FILL = 10
     EV_TRANSFER = 11
-    R_CASCADE_4 = 16
-    R_MARK_2 = 17
-    R_CASCADE_2 = 18
+    R_CASCADE_4 = 18  # after RULE_IDS' 18
+    R_MARK_2 = 19
+    R_CASCADE_2 = 20
     DETAIL_NONE = 0
     DETAIL_COUNTERPARTY = 1
     DETAIL_TRANSFER = 2
@@ -104,7 +104,7 @@ cdef int record_receipt(Eng* e, int64_t subject, Py_ssize_t first) noexcept nogi
                 following = &e.records[r + 1]
                 if following.kind == K_FILL and following.rule == rec.rule:
                     continue  # the cash leg of the fill that follows
-            if rec.rule == R_FEE_1 or rec.rule == R_SHARE_1:
+            if rec.rule == R_FEE_1 or rec.rule == R_SHARE_1 or rec.rule == R_FEE_4:
                 kind = EV_FEE
             elif rec.rule == R_INSURANCE_1:
                 kind = EV_INSURANCE_PAYOUT

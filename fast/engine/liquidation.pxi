@@ -3,6 +3,88 @@
 # reference/share_liquidation.py: liquidation by account share (LIQ-SHARE-1, LIQ-SHARE-2).
 # Included by fast/_engine.pyx (one extension, one module namespace).
 
+# -- liquidation to cover the margin shortage (LIQ-SHORTAGE-1, LIQ-FEE-3, LIQ-FEE-4) ------------
+# reference/shortage.py. Every rate is in 1 / (10^6 x the market's rate_scale).
+
+cdef struct ShortageRates:
+    liq_i128 whole                       # 100%
+    liq_i128 margin_rate                 # the position's maintenance rate plus the buffer
+    liq_i128 liquidator_rate
+    liq_i128 fund_rate                   # min(the market's rate, the implied rate)
+
+
+cdef int margin_shortage(const Eng* e, Py_ssize_t i, int64_t* out) noexcept nogil:
+    """LIQ-SHORTAGE-1: max(MM + ceil(buffer x sum |notional at the mark|) - equity, 0), checked
+    as the reference's (each notional, the maintenance, the equity, the difference)."""
+    cdef Py_ssize_t k
+    cdef int64_t v, mm, eq, shortage
+    cdef liq_i128 notional = 0
+    for k in range(e.n_markets):
+        if e.lots[i * e.n_markets + k] == 0:
+            continue
+        if value_of(e, e.lots[i * e.n_markets + k], k, e.marks[k], &v) != C_OK:
+            return C_OVERFLOW
+        notional += iabs(<liq_i128>v)
+    if maint_total(e, i, &mm) != C_OK or equity_of(e, i, &eq) != C_OK:
+        return C_OVERFLOW
+    if checked(mm + ceil_div(notional * e.liquidation_buffer_ppm, PPM) - eq, &shortage) != C_OK:
+        return C_OVERFLOW
+    out[0] = shortage if shortage > 0 else 0
+    return C_OK
+
+
+cdef int shortage_rates(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t shortage,
+                        ShortageRates* out) noexcept nogil:
+    """LIQ-FEE-4: the rates of a step in k for row i ``shortage`` short (a position in k held):
+    the maintenance rate of the position's tier (LIQ-TIER-6's basis) plus the buffer, the
+    liquidator's fee, and the fund's, min(the market's rate, floor(19/20 x max(margin -
+    liquidator - floor(shortage x whole / V), 0))), V the position's notional at the mark."""
+    cdef int64_t position = e.lots[i * e.n_markets + k], v
+    cdef liq_i128 scale = e.tables.rate_scale[k], implied, basis
+    if value_of(e, position, k, e.marks[k], &v) != C_OK:
+        return C_OVERFLOW
+    # the requirement's notional (LIQ-TIER-6): the entry value (unchecked, as the reference's
+    # abs of a cost basis, which may be 2^63) or the notional at the mark
+    basis = iabs(<liq_i128>e.cost[i * e.n_markets + k]) if at_entry(e, i) else iabs(<liq_i128>v)
+    out.whole = PPM * scale
+    out.margin_rate = (e.tables.maint_margin_ppm[tier_slot(&e.tables, k, basis)]
+                       + e.liquidation_buffer_ppm * scale)
+    out.liquidator_rate = e.liquidator_fee_ppm[k] * scale
+    implied = out.margin_rate - out.liquidator_rate - floor_div(
+        <liq_i128>shortage * out.whole, iabs(<liq_i128>v))
+    implied = floor_div((implied if implied > 0 else 0) * 19, 20)
+    out.fund_rate = e.liquidation_fee_ppm[k] * scale
+    if implied < out.fund_rate:
+        out.fund_rate = implied
+    return C_OK
+
+
+cdef int cover_shortage_lots(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t lots,
+                             int64_t* out) noexcept nogil:
+    """LIQ-SHORTAGE-1 (``lots`` the position's size, worth more than the threshold): the fewest
+    lots whose close at the mark frees the shortage, ceil(S x whole / (mark x m x (margin -
+    liquidator - fund))), at least 1 and at most ``lots``; all of it when that rate is not
+    positive. The denominator is below 2^103: mark x m is one lot's value (an int64) and the
+    rate at most 10^12."""
+    cdef int64_t shortage
+    cdef ShortageRates rates
+    cdef liq_i128 freed, needed
+    if margin_shortage(e, i, &shortage) != C_OK:
+        return C_OVERFLOW
+    if shortage_rates(e, i, k, shortage, &rates) != C_OK:
+        return C_OVERFLOW
+    freed = rates.margin_rate - rates.liquidator_rate - rates.fund_rate
+    if freed <= 0:
+        out[0] = lots
+        return C_OK
+    needed = ceil_div(<liq_i128>shortage * rates.whole,
+                      <liq_i128>e.marks[k] * e.tables.value_per_lot_tick[k] * freed)
+    if needed < 1:
+        needed = 1
+    out[0] = <int64_t>(needed if needed < lots else lots)
+    return C_OK
+
+
 # -- liquidation (LIQ-EXEC-*, LIQ-FEE-1) ---------------------------------------------------------
 
 cdef int size_lots(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t* out) noexcept nogil:
@@ -18,6 +100,11 @@ cdef int size_lots(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t* out) noexc
         return C_OVERFLOW
     if e.size_policy == SIZE_FULL:
         out[0] = lots
+    elif e.size_policy == SIZE_COVER_SHORTAGE:
+        if lots == 0 or v <= e.portion_threshold_quote:
+            out[0] = lots
+        else:
+            return cover_shortage_lots(e, i, k, lots, out)
     elif e.size_policy == SIZE_PORTION:
         if v <= e.portion_threshold_quote:
             out[0] = lots
@@ -82,6 +169,8 @@ cdef int fee_quote(const Eng* e, Py_ssize_t k, int64_t side, int64_t lots, int64
         return C_POLICY_FORBIDS  # its fee is the fill's insurance fund delta (LIQ-FEE-2)
     if e.fee_policy == FEE_MAINTENANCE_SHARE:
         return C_POLICY_FORBIDS  # its penalty is the account's (LIQ-SHARE-1)
+    if e.fee_policy == FEE_LIQUIDATOR_AND_FUND:
+        return C_POLICY_FORBIDS  # its fees are LIQ-FEE-3's and LIQ-FEE-4's
     if e.fee_policy == FEE_ALL_SURPLUS:
         if liq_mul128(<liq_i128>side * lots, scale, &factor) and liq_mul128(factor, gap, &numerator):
             wanted = ceil_div(numerator, den)
@@ -125,6 +214,8 @@ cdef struct LiqOut:
     int64_t fee
     int64_t surplus
     bint per_fill
+    bint two_fees                        # liquidator_and_fund: liquidator_fee is read
+    int64_t liquidator_fee
     liq_i128 fund_delta
     liq_i128 fund_covered
     bint settled
@@ -154,11 +245,13 @@ cdef int liquidate_step(Eng* e, Py_ssize_t i, Py_ssize_t k, Py_ssize_t cp, int64
     domains, same account, role): the counterparty's isolation, the trigger, the position, the
     size policy, then the fill, the counterparty's margin, the fee and the settlement.
     ``lots_wanted`` < 0 means the policy's size."""
-    cdef int64_t position, allowed, size, amount, surplus, fee_q
+    cdef int64_t position, allowed, size, amount, surplus, fee_q, shortage, reward = 0
     cdef Before cp_before
     cdef liq_i128 constant, gap, den, fee, delta = 0, covered = 0
     cdef int code, side
     cdef bint per_fill = e.fee_policy == FEE_PER_FILL
+    cdef bint two_fees = e.fee_policy == FEE_LIQUIDATOR_AND_FUND
+    cdef ShortageRates rates
     cdef Py_ssize_t buyer, seller
     if price <= 0:
         return C_INVALID_PRICE
@@ -181,6 +274,11 @@ cdef int liquidate_step(Eng* e, Py_ssize_t i, Py_ssize_t k, Py_ssize_t cp, int64
         code = fund_delta_quote(e, i, k, size, price, &delta)
         if code != C_OK:
             return code
+    if two_fees:  # LIQ-FEE-4: the rates of the shortage before the step
+        if margin_shortage(e, i, &shortage) != C_OK:
+            return C_OVERFLOW
+        if shortage_rates(e, i, k, shortage, &rates) != C_OK:
+            return C_OVERFLOW
     # atomic from here on
     if value_of(e, size, k, price, &amount) != C_OK:
         return C_OVERFLOW
@@ -196,6 +294,10 @@ cdef int liquidate_step(Eng* e, Py_ssize_t i, Py_ssize_t k, Py_ssize_t cp, int64
     code = do_fill(e, k, buyer, seller, size, amount, price, True, R_EXEC_2)
     if code != C_OK:
         return code
+    if two_fees:  # LIQ-FEE-3, before the counterparty's margin check
+        reward = <int64_t>floor_div(<liq_i128>amount * e.liquidator_fee_ppm[k], PPM)
+        if reward > 0 and transfer(e, i, cp, reward, R_FEE_3) != C_OK:
+            return C_OVERFLOW
     if e.role[cp] == ROLE_TRADER:  # LIQ-TRADE-2: only traders are margined
         code = margin_after_trade(e, cp, k, &cp_before)
         if code != C_OK:
@@ -207,6 +309,10 @@ cdef int liquidate_step(Eng* e, Py_ssize_t i, Py_ssize_t k, Py_ssize_t cp, int64
     # below 2^126: m * price fits int64 (the fill's notional did) and so does |s|.
     if per_fill:
         fee = delta if delta > 0 else 0
+    elif two_fees:  # LIQ-FEE-4: floor(q x fund rate), at most the surplus
+        fee = floor_div(<liq_i128>amount * rates.fund_rate, rates.whole)
+        if fee > (surplus if surplus > 0 else 0):
+            fee = surplus if surplus > 0 else 0
     else:
         if side * constant < 0:
             gap = (<liq_i128>e.tables.value_per_lot_tick[k] * price * iabs(position)
@@ -218,7 +324,7 @@ cdef int liquidate_step(Eng* e, Py_ssize_t i, Py_ssize_t k, Py_ssize_t cp, int64
         if fee_quote(e, k, side, size, price, 1, gap, den, surplus, &fee_q) != C_OK:
             return C_OVERFLOW
         fee = fee_q
-    if fee > 0 and transfer(e, i, H_INSURANCE_FUND, fee, R_FEE_1) != C_OK:
+    if fee > 0 and transfer(e, i, H_INSURANCE_FUND, fee, R_FEE_4 if two_fees else R_FEE_1) != C_OK:
         return C_OVERFLOW
     # per_fill: the fund pays a negative delta at once, at most its balance (LIQ-INV-3)
     if delta < 0:
@@ -229,6 +335,8 @@ cdef int liquidate_step(Eng* e, Py_ssize_t i, Py_ssize_t k, Py_ssize_t cp, int64
     out.fee = <int64_t>fee
     out.surplus = surplus
     out.per_fill = per_fill
+    out.two_fees = two_fees
+    out.liquidator_fee = reward
     out.fund_delta = delta
     out.fund_covered = covered
     out.settled = False

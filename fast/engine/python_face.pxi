@@ -48,6 +48,8 @@ cdef object receipt(int code, int kind, const Out* out):
         if out.liq.per_fill:
             amounts["fund_delta"] = py_i128(out.liq.fund_delta)
             amounts["fund_covered"] = py_i128(out.liq.fund_covered)
+        if out.liq.two_fees:
+            amounts["liquidator_fee"] = out.liq.liquidator_fee
         add_settlement(amounts, out.liq.settled, out.liq.fund_paid, out.liq.written_off)
         return code, amounts
     if kind == OUT_MARKET:
@@ -93,7 +95,7 @@ cdef class Engine:
     cdef public object bid_price, bid_lots, ask_price, ask_lots
     cdef public object bid_head, bid_end, ask_head, ask_end, book_touched
     cdef public object scratch_a, scratch_b, scratch_c, score_sign
-    cdef public object liquidation_fee_ppm
+    cdef public object liquidation_fee_ppm, liquidator_fee_ppm
     cdef _TableView table_view
     cdef public object leverage
 
@@ -182,6 +184,7 @@ cdef class Engine:
         bid_price = self.bid_price
         self.book_touched = np.zeros(m, dtype=np.uint8)
         self.liquidation_fee_ppm = tables.liquidation_fee_ppm
+        self.liquidator_fee_ppm = tables.liquidator_fee_ppm
         size = max(n, 1) + max(bid_price.shape[1] if bid_price.ndim == 2 else 0, 1)
         self.scratch_a = np.zeros(size, dtype=np.int64)
         self.scratch_b = np.zeros(size, dtype=np.int64)
@@ -221,6 +224,8 @@ cdef class Engine:
         self.e.tables = self.table_view.t
         v64 = self.liquidation_fee_ppm
         self.e.liquidation_fee_ppm = &v64[0]
+        v64 = self.liquidator_fee_ppm
+        self.e.liquidator_fee_ppm = &v64[0]
         v64 = self.columns_by_market_id
         self.e.columns_by_market_id = &v64[0]
         self.e.size_policy = policies["size"]
@@ -232,6 +237,7 @@ cdef class Engine:
         self.e.portion_ppm = policies["portion_ppm"]
         self.e.portion_threshold_quote = policies["portion_threshold"]
         self.e.share_target_ppm = policies["share_target_ppm"]
+        self.e.liquidation_buffer_ppm = policies["buffer_ppm"]
         self.e.backstop_num = tables.backstop_num
         self.e.backstop_den = tables.backstop_den
         self.e.adl_seed = policies["adl_seed"]

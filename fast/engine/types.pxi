@@ -72,7 +72,7 @@ cdef enum:
 RULE_IDS = ("LIQ-EXEC-2", "LIQ-FEE-1", "LIQ-INSURANCE-1", "LIQ-SOCIAL-1", "LIQ-BACKSTOP-1",
             "LIQ-ADL-3", "LIQ-SOCIAL-2", "LIQ-ROUND-3", "LIQ-FUNDING-1", "LIQ-FUNDING-2",
             "LIQ-INSURANCE-2", "LIQ-DEPOSIT-1", "LIQ-WITHDRAW-1", "LIQ-TRADE-1", "LIQ-SHARE-1",
-            "LIQ-SHARE-2")
+            "LIQ-SHARE-2", "LIQ-FEE-3", "LIQ-FEE-4")
 cdef enum:
     R_EXEC_2 = 0
     R_FEE_1 = 1
@@ -90,6 +90,8 @@ cdef enum:
     R_TRADE_1 = 13
     R_SHARE_1 = 14
     R_SHARE_2 = 15
+    R_FEE_3 = 16
+    R_FEE_4 = 17
 
 # account roles (anything else a hand-built state holds is ROLE_OTHER)
 cdef enum:
@@ -104,10 +106,12 @@ cdef enum:
     SIZE_PORTION = 1
     SIZE_TIER_STEP = 2
     SIZE_ACCOUNT_SHARE = 3
+    SIZE_COVER_SHORTAGE = 4
     FEE_RATE = 0
     FEE_ALL_SURPLUS = 1
     FEE_PER_FILL = 2
     FEE_MAINTENANCE_SHARE = 3
+    FEE_LIQUIDATOR_AND_FUND = 4
     BAD_DEBT_ADL = 0
     BAD_DEBT_SOCIALIZE = 1
     BAD_DEBT_SOCIALIZE_BOTH_SIDES = 2
@@ -123,9 +127,10 @@ cdef enum:
 
 ROLES = {"trader": ROLE_TRADER, "backstop": ROLE_BACKSTOP, "liquidity": ROLE_LIQUIDITY}
 SIZE_POLICIES = {"full": SIZE_FULL, "portion": SIZE_PORTION, "tier_step": SIZE_TIER_STEP,
-                 "account_share": SIZE_ACCOUNT_SHARE}
+                 "account_share": SIZE_ACCOUNT_SHARE, "cover_shortage": SIZE_COVER_SHORTAGE}
 FEE_POLICIES = {"rate": FEE_RATE, "all_surplus": FEE_ALL_SURPLUS, "per_fill": FEE_PER_FILL,
-                "maintenance_share": FEE_MAINTENANCE_SHARE}
+                "maintenance_share": FEE_MAINTENANCE_SHARE,
+                "liquidator_and_fund": FEE_LIQUIDATOR_AND_FUND}
 BAD_DEBT_POLICIES = {"adl": BAD_DEBT_ADL, "socialize": BAD_DEBT_SOCIALIZE,
                      "socialize_both_sides": BAD_DEBT_SOCIALIZE_BOTH_SIDES}
 ADL_RANKINGS = {"pnl_leverage": RANK_PNL_LEVERAGE, "pnl_margin_ratio": RANK_PNL_MARGIN_RATIO,
@@ -319,6 +324,7 @@ cdef struct Eng:
     # profile tables
     Tables tables                        # the tier tables (fast/_rules.pxd)
     const int64_t* liquidation_fee_ppm
+    const int64_t* liquidator_fee_ppm    # LIQ-FEE-3, per market
     const int64_t* columns_by_market_id  # market columns in market-id order
     # profile policies
     int size_policy
@@ -330,6 +336,7 @@ cdef struct Eng:
     int64_t portion_ppm
     int64_t portion_threshold_quote      # clamped to int64 (only compared with a notional)
     int64_t share_target_ppm             # account_share: the margin ratio to fall below
+    int64_t liquidation_buffer_ppm       # cover_shortage: LIQ-SHORTAGE-1's buffer
     int64_t backstop_num
     int64_t backstop_den                 # 0: no backstop
     uint64_t adl_seed                    # the seed modulo 2^64 (SplitMix64 reads only those bits)

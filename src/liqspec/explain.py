@@ -43,6 +43,7 @@ from liqspec.reference.prices import (Threshold, bankruptcy_price, display_price
                                       round_toward_venue)
 from liqspec.reference.profile import LiquidationSize, Market, Profile
 from liqspec.reference.share_liquidation import liquidation_share
+from liqspec.reference.shortage import margin_shortage_quote
 from liqspec.reference.state import TRADER, Account, State
 from liqspec.reference.units import from_units
 
@@ -90,6 +91,7 @@ RULES_FREE = rules_of(free_collateral_quote)
 RULES_TRIGGER = rules_of(is_liquidatable)
 RULES_BACKSTOP = rules_of(is_below_backstop)
 RULES_SHARE = rules_of(liquidation_share)
+RULES_SHORTAGE = rules_of(margin_shortage_quote)
 RULES_LIQUIDATION_PRICE = rules_of(liquidation_price, round_toward_venue)
 RULES_BANKRUPTCY_PRICE = rules_of(bankruptcy_price, round_toward_venue)
 RULES_BANKRUPT = rules_of(equity_quote, bankruptcy_price)
@@ -335,6 +337,11 @@ def explain_account(state: State, account: Account, *, description: str = "") ->
                       maintenance_after=plan.maintenance_after_quote,
                       equity_after=plan.equity_after_quote)
         report["liquidation_share"] = record
+    if (profile.liquidation_size == LiquidationSize.COVER_SHORTAGE and account.role == TRADER
+            and is_liquidatable(account, state)):
+        record = _quote(margin_shortage_quote(account, state), quote_decimals, RULES_SHORTAGE)
+        record["buffer_ppm"] = profile.liquidation_buffer_ppm
+        report["margin_shortage"] = record
     return report
 
 
@@ -443,6 +450,11 @@ def render_text(report: dict) -> str:
                 f"fund at the marks; after it maintenance "
                 f"{_quote_human(share['maintenance_after'], venue['quote_decimals'])} / equity "
                 f"{_quote_human(share['equity_after'], venue['quote_decimals'])}")
+        if "margin_shortage" in account:
+            row("margin shortage", account["margin_shortage"], asset,
+                f"maintenance + {_quote_human(account['margin_shortage']['buffer_ppm'], 4)}% "
+                "of the notional "
+                "- equity: a liquidation closes the fewest lots that cover it")
         if "backstop_threshold" in account:
             num, den = account["backstop_threshold"]["ratio"]
             row("backstop threshold", account["backstop_threshold"], asset,

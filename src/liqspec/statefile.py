@@ -46,19 +46,23 @@ Keys and units
   ``accounts`` (required, a list), ``insurance_fund`` (quote, default 0), ``description``.
 * ``venue``: ``name``, ``quote_decimals`` and ``markets`` are required; optional policies are
   ``quote_asset`` (display name, default ``"quote"``), ``liquidation_size`` (``full``, ``portion``,
-  ``tier_step``, ``account_share``), ``portion_rate`` (a fraction such as ``"0.2"``; the share
-  step under ``account_share``), ``portion_threshold`` (quote), ``share_target_ratio`` (the
-  margin ratio a share must bring the account below, a fraction such as ``"0.9"``),
-  ``fee_policy`` (``rate``, ``all_surplus``, ``per_fill``, ``maintenance_share``, which goes with
-  ``account_share``), ``maintenance_basis`` (``mark``,
+  ``tier_step``, ``account_share``, ``cover_shortage``), ``portion_rate`` (a fraction such as
+  ``"0.2"``; the share step under ``account_share``), ``portion_threshold`` (quote; under
+  ``cover_shortage`` the notional up to which a position is closed whole),
+  ``share_target_ratio`` (the margin ratio a share must bring the account below, a fraction
+  such as ``"0.9"``), ``liquidation_buffer_ratio`` (``cover_shortage``'s buffer on the notional,
+  such as ``"0.02"``), ``fee_policy`` (``rate``, ``all_surplus``, ``per_fill``,
+  ``maintenance_share``, which goes with ``account_share``, ``liquidator_and_fund``, which goes
+  with ``cover_shortage``), ``maintenance_basis`` (``mark``,
   ``entry``: an isolated position's maintenance on its entry value, LIQ-TIER-6), ``backstop_ratio``
   (``[num, den]``),
   ``bad_debt_policy`` (``adl``, ``socialize``, ``socialize_both_sides``), ``adl_ranking``,
   ``adl_price`` (``bankruptcy``, ``mark``), ``adl_seed``, ``description``, ``sources``. Defaults
   are those of :class:`liqspec.reference.profile.Profile`.
 * a market: ``base_decimals``, ``price_decimals`` and ``tiers`` are required;
-  ``liquidation_fee_ppm`` (an integer number of parts per million), ``min_maint_margin`` (quote)
-  and ``oi_scaling`` (``{"lower_cap": quote, "upper_cap": quote}``) are optional.
+  ``liquidation_fee_ppm`` (an integer number of parts per million), ``liquidator_fee_ppm`` (the
+  same, LIQ-FEE-3), ``min_maint_margin`` (quote) and ``oi_scaling`` (``{"lower_cap": quote,
+  "upper_cap": quote}``) are optional.
 * a tier: ``floor_notional``, ``maint_deduction`` and ``init_deduction`` in quote;
   ``maint_margin_rate`` and ``init_margin_rate`` as decimal fractions (``"0.004"`` is 0.4%), which
   must be whole parts per million, or, for a rate a venue defines as a fraction, as ``"a/b"``
@@ -568,7 +572,8 @@ def _check_tier_table(tiers: list[Tier], quote_decimals: int, scale: int, path: 
 
 def _market(market_id: str, value: object, quote_decimals: int, path: str) -> Market:
     obj = field_object(value, path, required=("base_decimals", "price_decimals", "tiers"),
-                  optional=("liquidation_fee_ppm", "min_maint_margin", "oi_scaling"))
+                  optional=("liquidation_fee_ppm", "liquidator_fee_ppm", "min_maint_margin",
+                            "oi_scaling"))
     base_decimals = _integer(obj["base_decimals"], join_path(path, "base_decimals"), 0, 18)
     price_decimals = _integer(obj["price_decimals"], join_path(path, "price_decimals"), 0, 18)
     try:  # LIQ-UNIT-1: one lot at one tick must be a whole number of quote quantums
@@ -600,6 +605,8 @@ def _market(market_id: str, value: object, quote_decimals: int, path: str) -> Ma
                                       join_path(path, "min_maint_margin")),
         oi_scaling=oi_scaling,
         rate_scale=scale,
+        liquidator_fee_ppm=_integer(obj.get("liquidator_fee_ppm", 0),
+                                    join_path(path, "liquidator_fee_ppm"), 0, PPM),
     )
     try:
         validate_market(market)  # the reference's domain check (LIQ-DOMAIN-2) is the authority
@@ -609,9 +616,9 @@ def _market(market_id: str, value: object, quote_decimals: int, path: str) -> Ma
 
 
 _VENUE_POLICIES = ("quote_asset", "liquidation_size", "portion_rate", "portion_threshold",
-                   "share_target_ratio", "fee_policy", "maintenance_basis", "backstop_ratio",
-                   "bad_debt_policy", "adl_ranking", "adl_price", "adl_seed", "description",
-                   "sources")
+                   "share_target_ratio", "liquidation_buffer_ratio", "fee_policy",
+                   "maintenance_basis", "backstop_ratio", "bad_debt_policy", "adl_ranking",
+                   "adl_price", "adl_seed", "description", "sources")
 
 
 def _venue(value: object, path: str) -> tuple[Profile, str]:
@@ -645,6 +652,9 @@ def _venue(value: object, path: str) -> tuple[Profile, str]:
         fields["share_target_ppm"] = _rate_ppm(obj["share_target_ratio"], p("share_target_ratio"))
         if fields["share_target_ppm"] == 0:
             raise _fail(p("share_target_ratio"), "must be above 0")
+    if "liquidation_buffer_ratio" in obj:
+        fields["liquidation_buffer_ppm"] = _rate_ppm(obj["liquidation_buffer_ratio"],
+                                                     p("liquidation_buffer_ratio"))
     if "fee_policy" in obj:
         fields["fee_policy"] = _choice(obj["fee_policy"], p("fee_policy"),
                                        tuple(FeePolicy))
