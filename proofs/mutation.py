@@ -169,6 +169,18 @@ CATALOGUE: tuple[Mutant, ...] = (
            "and side in (0, sign(a.position(market_id)))),",
            "and sign(a.position(market_id)) == (side or 1)),",
            covered_by=("T-SOCIALIZE",)),
+    Mutant("cover-shortage-ignores-fund-fee", "a cover_shortage step is sized as if the fund "
+           "took no fee, so it closes too few lots to cover the shortage",
+           "reference/shortage.py",
+           "freed_rate = rates.margin_rate - rates.liquidator_rate - rates.fund_rate",
+           "freed_rate = rates.margin_rate - rates.liquidator_rate",
+           covered_by=("T-LIQ", "T-NO-FALSE-LIQ", "T-PROGRESS", "T-SIZE", "T-FEE-CAP")),
+    Mutant("implied-fund-fee-whole", "the fund's implied rate keeps all of what the shortage "
+           "leaves, not 19/20 of it",
+           "reference/shortage.py",
+           "implied = max(margin_rate - liquidator_rate - shortage_rate, 0) * kept // of",
+           "implied = max(margin_rate - liquidator_rate - shortage_rate, 0)",
+           covered_by=("T-LIQ", "T-NO-FALSE-LIQ", "T-PROGRESS", "T-SIZE", "T-FEE-CAP")),
     Mutant("tier-floor-exclusive", "a notional equal to a tier floor stays in the lower tier",
            "reference/margin.py",
            "if tier.floor_notional_quote <= notional:", "if tier.floor_notional_quote < notional:",

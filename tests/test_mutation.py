@@ -52,6 +52,7 @@ def test_catalogue_reaches_every_module_that_decides_state():
     modules = {m.module for m in mutation.CATALOGUE}
     for module in ("arithmetic", "book", "cascade", "collateral", "deleveraging", "funding",
                    "insurance", "ledger", "liquidation", "margin", "prices", "share_liquidation",
+                   "shortage",
                    "socialization", "state", "trading", "validation"):
         assert f"reference/{module}.py" in modules, module
 
