@@ -96,9 +96,9 @@ class LiquidationSize(Policy):
     # every position of the account by one share, a multiple of portion_ppm, the smallest that
     # brings the margin ratio below share_target_ppm (LIQ-SHARE-1; Paradex: 20%, below 90%)
     ACCOUNT_SHARE = "account_share"
-    # the fewest lots whose close at the mark, less the fees of LIQ-FEE-3, covers the margin
-    # shortage of LIQ-SHORTAGE-1 (Drift v2); the whole position when it is worth at most
-    # portion_threshold_quote
+    # the fewest lots whose close at the mark, less the fees of LIQ-FEE-3 and LIQ-FEE-4, covers
+    # the margin shortage of LIQ-SHORTAGE-1 (Drift v2); the whole position when it is worth at
+    # most portion_threshold_quote
     COVER_SHORTAGE = "cover_shortage"
 
 

@@ -5,8 +5,9 @@ Drift does not close a fixed part of a position: it measures how far the account
 maintenance requirement plus a buffer (the margin shortage) and closes the fewest lots whose
 close at the mark, after the fees it pays, brings the account back up to that level. The
 liquidated account pays two fees on the fill: the liquidator's (a fixed rate, to the
-counterparty) and the insurance fund's, at the lower of the market's rate and the rate the
-shortage leaves room for, so that the fee itself does not push the account into bankruptcy.
+counterparty, charged even when it leaves the account in deficit) and the insurance fund's, at
+the lower of the market's rate and 19/20 of the rate the shortage leaves room for, so that the
+fund's fee does not push the account into bankruptcy.
 
 Every rate here is in 1 / (10^6 x the market's rate_scale), the unit of its tiers (LIQ-TIER-7).
 """
@@ -55,8 +56,8 @@ def shortage_rates(account: Account, market_id: str, state: State,
     """The rates of a step in ``market_id`` for an account ``shortage_quote`` short: its
     maintenance rate (the tier of its position, LIQ-TIER-6) plus the buffer, the liquidator's
     fee, and the fund's fee, the lower of the market's ``liquidation_fee_ppm`` and
-    ``floor(19/20 * max(margin_rate - liquidator_rate - floor(shortage / V), 0))``, where ``V``
-    is the whole position's notional at the mark (Drift's ``calculate_perp_if_fee``)."""
+    ``floor(19/20 * max(margin_rate - liquidator_rate - floor(shortage * whole / V), 0))``, where
+    ``V`` is the whole position's notional at the mark (Drift's ``calculate_perp_if_fee``)."""
     profile = state.profile
     market = profile.markets[market_id]
     scale = market.rate_scale
