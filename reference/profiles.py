@@ -24,7 +24,6 @@ requirement at a floor is the same either way; only the displayed rate differs a
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from fractions import Fraction
 from math import lcm
 from types import MappingProxyType
@@ -131,10 +130,11 @@ def dydx_tier(initial_margin_ppm: int, maintenance_fraction_ppm: int) -> tuple[T
 
 def _market(market_id: str, base_decimals: int, price_decimals: int, tiers: tuple[Tier, ...],
             liquidation_fee: str = "0%", oi_scaling: OpenInterestScaling | None = None,
-            rate_scale: int = 1) -> Market:
+            rate_scale: int = 1, liquidator_fee: str = "0%") -> Market:
     return Market(market_id=market_id, base_decimals=base_decimals, price_decimals=price_decimals,
                   tiers=tiers, liquidation_fee_ppm=percent_ppm(liquidation_fee),
-                  oi_scaling=oi_scaling, rate_scale=rate_scale)
+                  oi_scaling=oi_scaling, rate_scale=rate_scale,
+                  liquidator_fee_ppm=percent_ppm(liquidator_fee))
 
 
 def hyperliquid_market(market_id: str, base_decimals: int, price_decimals: int,
@@ -609,10 +609,9 @@ def drift_market(market_id: str, base_decimals: int, price_decimals: int, mainte
     """A Drift v2 perpetual: one margin ratio each for maintenance and initial (the IMF factor
     that raises them for large positions is 0 here), the liquidator's fee (LIQ-FEE-3) and the
     insurance fund's largest fee (``if_liquidation_fee``, LIQ-FEE-4)."""
-    market = _market(market_id, base_decimals, price_decimals,
-                     (Tier(0, percent_ppm(maintenance), 0, percent_ppm(initial), 0),),
-                     if_liquidation_fee)
-    return replace(market, liquidator_fee_ppm=percent_ppm(liquidator_fee))
+    return _market(market_id, base_decimals, price_decimals,
+                   (Tier(0, percent_ppm(maintenance), 0, percent_ppm(initial), 0),),
+                   if_liquidation_fee, liquidator_fee=liquidator_fee)
 
 
 DRIFT_V2 = Profile(
