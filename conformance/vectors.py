@@ -521,6 +521,10 @@ def _socialize(profile: Profile) -> Iterator[tuple]:
     for side in (1, -1, 0):
         yield debt, request_op("socialize_loss", market_id=m0, side=side), f"debt_side{side}", \
             f"recorded bad debt spread over side {side}" + (" (both)" if side == 0 else "")
+    for amount, case in ((5_000, "part"), (12_345, "part_whole"), (12_346, "part_above"),
+                         (0, "part_zero")):
+        yield debt, request_op("socialize_loss", market_id=m0, side=-1, amount_quote=amount), \
+            f"debt_{case}", f"{amount} of the 12,345 recorded spread over the shorts"
     yield stressed, request_op("socialize_loss", market_id=m0, side=1), "no_debt", \
         "no recorded bad debt"
     lonely = debt.copy()

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from liqspec.reference.cascade import (CascadeConfig, CascadeResult, Event, StepRecord, Summary,
-                                       _check_config, check_share_vault)
+                                       _check_config, charge_detail, check_share_vault)
 from liqspec.reference.marks import MarkKind
 from liqspec.reference.errors import MalformedState, ResultCode, UnknownAccount
 from liqspec.reference.validation import valid_price
@@ -67,6 +67,8 @@ def _events(engine: _engine.Engine, step_seconds: int) -> list[Event]:
             text = f"{name(party)} -> {name(destination)}"
         elif detail == 3:
             text = _UNRESOLVED_DETAIL
+        elif detail == 4:
+            text = charge_detail(party, destination)
         else:
             text = ""
         append(Event(step, step * step_seconds, round_, kinds[kind],

@@ -34,7 +34,7 @@ from liqspec.reference.marks import check_set_mark
 from liqspec.reference.receipts import Receipt
 from liqspec.reference.share_liquidation import check_share_liquidate
 from liqspec.reference.socialization import check_socialize_loss
-from liqspec.reference.state import HOLDERS, TRADER, Account, Book, State
+from liqspec.reference.state import HOLDERS, SOCIALIZED_LOSS, TRADER, Account, Book, State
 from liqspec.reference.trading import check_trade
 
 from . import _engine
@@ -372,10 +372,14 @@ def deleverage(state: State, account_id: str, market_id: str) -> Receipt:
     return _run(state, "deleverage", _row(state, account_id), _column(state, market_id))
 
 
-def socialize_loss(state: State, market_id: str, side: int) -> Receipt:
+def socialize_loss(state: State, market_id: str, side: int,
+                   amount_quote: int | None = None) -> Receipt:
     """LIQ-SOCIAL-2 (reference: socialization.socialize_loss)."""
-    check_socialize_loss(state, market_id, side)
-    return _run(state, "socialize_loss", _column(state, market_id), side)
+    check_socialize_loss(state, market_id, side, amount_quote)
+    # 0: all of it; a part is below the recorded debt, at most 2^63, so it fits the engine's int64
+    whole = amount_quote is None or amount_quote == -state.holders[SOCIALIZED_LOSS]
+    return _run(state, "socialize_loss", _column(state, market_id), side,
+                0 if whole else amount_quote)
 
 
 def apply_funding(state: State, market_id: str, rate_ppm: int) -> Receipt:

@@ -289,7 +289,8 @@ def _run_step(ctx: Context, state: State, step: Mapping) -> None:
         "share_liquidate": lambda: ref.share_liquidate(state, args["account_id"],
                                                        args["vault_id"]),
         "deleverage": lambda: ref.deleverage(state, args["account_id"], _market(ctx, args)),
-        "socialize_loss": lambda: ref.socialize_loss(state, _market(ctx, args), args["side"]),
+        "socialize_loss": lambda: ref.socialize_loss(state, _market(ctx, args), args["side"],
+                                                     args.get("amount_quote")),
         "apply_funding": lambda: ref.apply_funding(state, _market(ctx, args), args["rate_ppm"]),
     }
     if op in operations:

@@ -1067,36 +1067,46 @@ def deleverage(state: SymState, account_id: str, market_id: str,
 
 # -- socialized loss (LIQ-SOCIAL-2) and funding (LIQ-FUNDING-*) ------------------------------------
 
-def check_socialize_loss(loss: Term, total_lots: Term) -> Checks:
-    """The symbolic checks of :func:`socialize_loss`, after its side and policy (reference:
-    ``socialization.check_socialize_loss``): a recorded loss, then someone to charge it to."""
+def check_socialize_loss(recorded: Term, amount: Term | None, total_lots: Term) -> Checks:
+    """The symbolic checks of :func:`socialize_loss`, after its side, amount and policy
+    (reference: ``socialization.check_socialize_loss``): a recorded loss, no less than the
+    amount, then someone to charge it to."""
     return [
-        (loss <= 0, ResultCode.NOTHING_TO_SOCIALIZE),
+        (recorded <= 0, ResultCode.NOTHING_TO_SOCIALIZE),
+        *([(amount > recorded, ResultCode.NOTHING_TO_SOCIALIZE)] if amount is not None else []),
         (total_lots == 0, ResultCode.NO_SOCIALIZATION_BASE),
     ]
 
 
-def socialize_loss(state: SymState, market_id: str, side: int) -> Outcome:
-    """LIQ-SOCIAL-2: charge the recorded bad debt to one side (0: both), pro rata, each charge
-    rounded up; the residual goes to the fee sink."""
+def socialize_loss(state: SymState, market_id: str, side: int,
+                   amount: Term | None = None) -> Outcome:
+    """LIQ-SOCIAL-2: charge the recorded bad debt, or ``amount`` of it, to one side (0: both), pro
+    rata, each charge rounded up; the surplus over the amount goes to the fee sink."""
     if side not in (1, -1, 0):
         return finish(state, val(int(ResultCode.INVALID_SIZE)), state.copy())
+    if amount is not None:  # the amount's check comes before the policy's
+        malformed = amount <= 0
+    else:
+        malformed = z3.BoolVal(False)
     if state.params.bad_debt_policy not in SOCIALIZING:
-        return finish(state, val(int(ResultCode.POLICY_FORBIDS)), state.copy())
-    loss = -state.holders[SOCIALIZED_LOSS]
+        code = z3.If(malformed, int(ResultCode.INVALID_SIZE), int(ResultCode.POLICY_FORBIDS))
+        return finish(state, code, state.copy())
+    recorded = -state.holders[SOCIALIZED_LOSS]
+    loss = recorded if amount is None else amount
     payers = state.trader_ids()
     pays = {a: (state.accounts[a].positions[market_id] != 0 if side == 0
                 else zsign(state.accounts[a].positions[market_id]) == side) for a in payers}
     lots = {a: zabs(state.accounts[a].positions[market_id]) for a in payers}
     total = sum((z3.If(pays[a], lots[a], 0) for a in payers), val(0))
-    code = first_failing(check_socialize_loss(loss, total))
+    code = first_failing([(malformed, ResultCode.INVALID_SIZE),
+                          *check_socialize_loss(recorded, amount, total)])
     post = state.copy()
     charged = val(0)
     for a in payers:
         charge = div_ceil(loss * lots[a], total)
         transfer(post, a, SOCIALIZED_LOSS, charge, pays[a])
         charged = charged + z3.If(pays[a], charge, 0)
-    sweep_residual(post, SOCIALIZED_LOSS)
+    transfer(post, SOCIALIZED_LOSS, FEE_SINK, charged - loss, charged > loss)
     return finish(state, code, post, loss=loss, charged=charged, residual=charged - loss)
 
 

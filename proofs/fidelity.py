@@ -391,7 +391,9 @@ def generate_case(rng: random.Random, op: str | None = None,
     elif op == "deleverage":
         args = {"account_id": a, "market_id": slot}
     elif op == "socialize_loss":
-        args = {"market_id": slot, "side": _pick(rng, (1, -1, 1, -1, 0))}
+        debt = -state["holders"][SOCIALIZED_LOSS]
+        part = _pick(rng, (None, None, 1, debt // 2, debt, debt + 1, 0, -1)) if debt > 0 else None
+        args = {"market_id": slot, "side": _pick(rng, (1, -1, 1, -1, 0)), "amount_quote": part}
     elif op == "apply_funding":
         # the smallest rate at which some position pays or receives a whole quantum
         payer = state["accounts"][_pick(rng, TRADERS)]["positions"][slot]
@@ -498,7 +500,8 @@ def _build_operation(profile: Profile, roles_key: tuple, op: str, key: tuple):
     if op == "share_liquidate":
         return E.share_liquidate(sym, args["account_id"], args["vault_id"])
     if op == "socialize_loss":
-        return E.socialize_loss(sym, args["market_id"], args["side"])
+        return E.socialize_loss(sym, args["market_id"], args["side"],
+                                n["amount"] if args["part"] else None)
     if op == "apply_funding":
         return E.apply_funding(sym, args["market_id"], n["rate"])
     raise ValueError(op)
@@ -624,6 +627,8 @@ def check_case(case: Case) -> list[str]:
                if isinstance(v, str) or k == "side"}
         if case.op == "liquidate":
             key["sized"] = case.args.get("lots") is not None
+        if case.op == "socialize_loss":
+            key["part"] = case.args.get("amount_quote") is not None
         out = _operation_terms(case.profile, roles_key, case.op, tuple(sorted(key.items())))
         return _compare_outcome(case, out, sym, evaluate, slots)
     if case.op == "deleverage":

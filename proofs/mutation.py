@@ -169,6 +169,17 @@ CATALOGUE: tuple[Mutant, ...] = (
            "and side in (0, sign(a.position(market_id)))),",
            "and sign(a.position(market_id)) == (side or 1)),",
            covered_by=("T-SOCIALIZE",)),
+    Mutant("socialize-part-charges-all", "charging a part of the recorded bad debt charges "
+           "all of it", "reference/socialization.py",
+           "loss = -state.holders[SOCIALIZED_LOSS] if amount_quote is None else amount_quote",
+           "loss = -state.holders[SOCIALIZED_LOSS]",
+           covered_by=("T-SOCIALIZE",)),
+    Mutant("write-off-borne-by-own-side", "a cascade charges a write-off to the bankrupt "
+           "account's own side, not the side that profited", "reference/cascade.py",
+           "return market_id, 0 if both else -sides[market_id]",
+           "return market_id, 0 if both else sides[market_id]",
+           not_covered_by_proofs="which side bears a cascade's write-off is policy: T-SOCIALIZE "
+           "holds for every side, and T-CASCADE-BMC does not model socialization in a cascade"),
     Mutant("cover-shortage-ignores-fund-fee", "a cover_shortage step is sized as if the fund "
            "took no fee, so it closes too few lots to cover the shortage",
            "reference/shortage.py",

@@ -707,27 +707,34 @@ def _socialize(params: Params) -> bool:
     return params.bad_debt_policy in SOCIALIZING
 
 
-@theorem("T-SOCIALIZE", "socializing the recorded bad debt preserves every state invariant, "
-         "clears the socialized-loss holder exactly and sends a residual in [0, payers) to the "
-         "fee sink", ("LIQ-SOCIAL-2", "LIQ-ROUND-3", "LIQ-INV-1", "LIQ-INV-8"),
+@theorem("T-SOCIALIZE", "socializing the recorded bad debt, or a part of it, preserves every "
+         "state invariant, raises the socialized-loss holder by exactly the amount charged (to "
+         "0 for the whole debt) and sends a residual in [0, payers) to the fee sink",
+         ("LIQ-SOCIAL-2", "LIQ-ROUND-3", "LIQ-INV-1", "LIQ-INV-8"),
          applies=_socialize,
          fidelity=("socialize_loss",),
          rlimit=13_000_000)
 def _social(params: Params) -> list[Obligation]:
     obligations = []
     for side in (1, -1, 0):  # the longs, the shorts, both
-        st = pre_state(params)
-        out = E.socialize_loss(st, "m0", side)
-        goals = invariants_after(st, out.post)
-        goals["holder ends at 0"] = out.post.holders[SOCIALIZED_LOSS] == 0
-        residual = out.amounts["residual"]
-        goals["0 <= residual < 3"] = z3.And(residual >= 0, residual < len(TRADERS))
-        goals["residual to fee sink"] = (out.post.holders[FEE_SINK]
-                                         == st.holders[FEE_SINK] + residual)
-        obligations.append(op_obligation(f"socialize side {side:+d}", st, out,
-                                         Step("socialize_loss", {"market_id": "m0",
-                                                                 "side": side}),
-                                         goals, "socialize"))
+        for part in (False, True):  # the whole recorded debt; a symbolic part of it
+            st = pre_state(params)
+            (amount,) = ints("arg_amount") if part else (None,)
+            out = E.socialize_loss(st, "m0", side, amount)
+            goals = invariants_after(st, out.post)
+            if part:
+                goals["holder rises by the part"] = (out.post.holders[SOCIALIZED_LOSS]
+                                                     == st.holders[SOCIALIZED_LOSS] + amount)
+            else:
+                goals["holder ends at 0"] = out.post.holders[SOCIALIZED_LOSS] == 0
+            residual = out.amounts["residual"]
+            goals["0 <= residual < 3"] = z3.And(residual >= 0, residual < len(TRADERS))
+            goals["residual to fee sink"] = (out.post.holders[FEE_SINK]
+                                             == st.holders[FEE_SINK] + residual)
+            args = {"market_id": "m0", "side": side, **({"amount_quote": amount} if part else {})}
+            obligations.append(op_obligation(f"socialize side {side:+d}"
+                                             + (", a part" if part else ""), st, out,
+                                             Step("socialize_loss", args), goals, "socialize"))
     return obligations
 
 

@@ -3,8 +3,9 @@ orders consume, a mark that follows the fills, and rounds to a fixed point at ev
 
 At each step of the path (LIQ-CASCADE-4) every market's book is rebuilt around the new index
 (LIQ-BOOK-1) and its mark opened from the index (LIQ-MARK-2). Then rounds run (LIQ-CASCADE-2): all
-liquidatable traders, most distressed first (LIQ-CASCADE-1), are processed (LIQ-CASCADE-3); the
-fills of the round move each mark by the profile's mark rule; another round starts, until no trader
+liquidatable traders, most distressed first (LIQ-CASCADE-1), are processed (LIQ-CASCADE-3); under
+a socializing policy the deficits they wrote off are charged to the markets' holders, one charge
+per market and side; the fills of the round move each mark by the profile's mark rule; another round starts, until no trader
 is liquidatable or a round changes nothing. Every round strictly shrinks the traders' total open
 lots, so the rounds of a step end. What happens is recorded as events and summarized
 (LIQ-CASCADE-5).
@@ -30,7 +31,8 @@ from .receipts import Receipt
 from .rules import implements
 from .share_liquidation import share_liquidate
 from .socialization import socialize_loss
-from .state import BACKSTOP, INSURANCE_FUND, LIQUIDITY, SOCIALIZED_LOSS, TRADER, State, atomic
+from .state import (BACKSTOP, FEE_SINK, INSURANCE_FUND, LIQUIDITY, SOCIALIZED_LOSS, TRADER, State,
+                    atomic)
 
 @dataclass(frozen=True)
 class PricePath:
@@ -237,14 +239,14 @@ def _trader_lots(state: State) -> int:
 
 @implements("LIQ-CASCADE-3")
 def process_account(state: State, account_id: str, config: CascadeConfig,
-                    recorder: _Recorder) -> bool:
+                    recorder: _Recorder, noted: dict[tuple[str, int], int]) -> bool:
     """Liquidate one account: the backstop vault takes it whole when it is below the backstop
     threshold; under ``account_share`` the vault takes one share of every position
     (LIQ-SHARE-2); otherwise, market by market in ID order, liquidation orders against the book
     until it is healthy or the book cannot take more, then auto-deleveraging of what is left
-    (``adl``); a deficit written off is socialized at once on the other side (``socialize``) or
-    on both sides (``socialize_both_sides``).
-    Returns whether anything changed."""
+    (``adl``). Under ``socialize`` or ``socialize_both_sides`` a deficit written off is noted in
+    ``noted`` against the side that bears it (:func:`bearing_side`), to be charged when the round
+    ends (:func:`socialize_round`). Returns whether anything changed."""
     account = state.account(account_id)
     if not is_liquidatable(account, state):
         return False  # an earlier account's ADL may have reduced this one's position
@@ -252,6 +254,7 @@ def process_account(state: State, account_id: str, config: CascadeConfig,
         recorder.receipt(account_id, backstop_liquidate(state, account_id, config.backstop_vault))
         return True
     progressed = False
+    recorded_before = state.holders[SOCIALIZED_LOSS]
     sides = {m: (1 if lots > 0 else -1) for m, lots in account.positions.items()}
     by_book = sorted(account.positions)  # the markets to liquidate one step at a time
     if state.profile.liquidation_size == LiquidationSize.ACCOUNT_SHARE:
@@ -278,18 +281,51 @@ def process_account(state: State, account_id: str, config: CascadeConfig,
                 if refused.code not in (ResultCode.FUND_CAN_COVER, ResultCode.NOT_BANKRUPT,
                                         ResultCode.INSUFFICIENT_ADL_LIQUIDITY):
                     raise
-    if state.profile.bad_debt_policy in SOCIALIZING:
-        both = state.profile.bad_debt_policy == BadDebtPolicy.SOCIALIZE_BOTH_SIDES
-        for market_id, side in sorted(sides.items()):
-            if state.holders[SOCIALIZED_LOSS] >= 0:
-                break
-            try:  # the loss of a bankrupt long is borne by the shorts, and the reverse; or by
-                # every holder of the market, long and short (socialize_both_sides)
-                recorder.receipt(account_id, socialize_loss(state, market_id, 0 if both else -side))
-            except Rejection as refused:
-                if refused.code != ResultCode.NO_SOCIALIZATION_BASE:
-                    raise
+    written_off = recorded_before - state.holders[SOCIALIZED_LOSS]
+    if state.profile.bad_debt_policy in SOCIALIZING and written_off > 0:
+        bearer = bearing_side(state.profile, sides)
+        noted[bearer] = noted.get(bearer, 0) + written_off
     return progressed
+
+
+@implements("LIQ-CASCADE-3")
+def bearing_side(profile: Profile, sides: Mapping[str, int]) -> tuple[str, int]:
+    """Who bears an account's written-off deficit, from its positions' sides when its processing
+    began: the first of its markets in ID order, and there the side opposite the account's
+    (``socialize``: the side that profited from its loss) or both sides (``socialize_both_sides``:
+    side 0)."""
+    market_id = min(sides)
+    both = profile.bad_debt_policy == BadDebtPolicy.SOCIALIZE_BOTH_SIDES
+    return market_id, 0 if both else -sides[market_id]
+
+
+def charge_detail(side: int, payers: int) -> str:
+    """The detail of a round's charge in the trace: who paid it."""
+    held = {1: "longs", -1: "shorts", 0: "longs and shorts"}[side]
+    return f"{payers} payers ({held})"
+
+
+@implements("LIQ-CASCADE-2", "LIQ-SOCIAL-2")
+def socialize_round(state: State, noted: Mapping[tuple[str, int], int],
+                    recorder: _Recorder) -> None:
+    """At the end of a round, the deficits its accounts wrote off, one charge per market and side
+    in that order (market ID, then side -1, 0, +1), each of the amount noted against it
+    (LIQ-SOCIAL-2); where nobody holds that side the loss stays recorded. Each charge is one
+    trace event for all its payers (and one for its rounding residual): the charges themselves
+    are in the journal."""
+    for (market_id, side), amount in sorted(noted.items()):
+        try:
+            receipt = socialize_loss(state, market_id, side, amount)
+        except Rejection as refused:
+            if refused.code != ResultCode.NO_SOCIALIZATION_BASE:
+                raise
+            continue
+        payers = [e for e in receipt.entries if e.rule_id == "LIQ-SOCIAL-2"]
+        recorder.event("socialize", market=market_id, quote=receipt.amounts["charged"],
+                       rule_id="LIQ-SOCIAL-2", detail=charge_detail(side, len(payers)))
+        if receipt.amounts["residual"]:
+            recorder.event("socialize", market=market_id, quote=receipt.amounts["residual"],
+                           rule_id="LIQ-ROUND-3", detail=f"{SOCIALIZED_LOSS} -> {FEE_SINK}")
 
 
 @dataclass
@@ -366,8 +402,8 @@ def run_rounds(state: State, config: CascadeConfig, index: Mapping[str, int], st
                recorder: _Recorder, tally: _Tally,
                after_round: Callable[[State, int, int], None] | None = None) -> int:
     """The rounds of a step, to a fixed point: each processes every liquidatable trader, most
-    distressed first (LIQ-CASCADE-1, LIQ-CASCADE-3), then moves the marks by its fills
-    (LIQ-MARK-2); they stop when nobody is liquidatable or a round changes nothing. Returns the
+    distressed first (LIQ-CASCADE-1, LIQ-CASCADE-3), socializes what they wrote off
+    (:func:`socialize_round`), then moves the marks by its fills (LIQ-MARK-2); they stop when nobody is liquidatable or a round changes nothing. Returns the
     number of rounds."""
     rounds = 0
     lots_before_round = _trader_lots(state)
@@ -376,8 +412,10 @@ def run_rounds(state: State, config: CascadeConfig, index: Mapping[str, int], st
         recorder.round = rounds
         first_event = len(recorder.events)
         progressed = False
+        noted: dict[tuple[str, int], int] = {}
         for account_id in due:
-            progressed |= process_account(state, account_id, config, recorder)
+            progressed |= process_account(state, account_id, config, recorder, noted)
+        socialize_round(state, noted, recorder)
         round_events = recorder.events[first_event:]
         tally.count_round(round_events, state)
         move_marks(state, config.mark_rule, index, round_events, recorder, tally)

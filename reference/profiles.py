@@ -510,7 +510,8 @@ PARADEX = Profile(
     # "Liquidation Penalty = Liquidation Share * Liquidation Fee * MMR"
     fee_policy=FeePolicy.MAINTENANCE_SHARE,
     # "No ADL ... Socialized loss": Paradex charges the loss on withdrawals while the fund is
-    # short; the model charges it at once to the other side (LIQ-SOCIAL-2)
+    # short; the model charges it to the other side's holders when the cascade's round ends
+    # (LIQ-SOCIAL-2, LIQ-CASCADE-2)
     bad_debt_policy=BadDebtPolicy.SOCIALIZE,
     adl_ranking=AdlRanking.PNL_LEVERAGE,
     adl_price=AdlPrice.MARK,

@@ -349,7 +349,8 @@ _PARADEX: list[_Row] = [
      "no backstop threshold: every liquidation is the share takeover"),
     ("bad_debt_policy", "assumption", (5, 6), "2026-12-06",
      "socialize: \"No ADL\"; Paradex charges the loss as a haircut on withdrawals while its "
-     "fund is short, the model charges it at once to the other side's holders (LIQ-SOCIAL-2)"),
+     "fund is short, the model charges it to the other side's holders when the cascade's round "
+     "ends (LIQ-SOCIAL-2, LIQ-CASCADE-2)"),
     ("adl_ranking", "absent", (), "2026-12-06", "no auto-deleveraging: the ranking is unused"),
     ("adl_price", "absent", (), "2026-12-06", "no auto-deleveraging: the price is unused"),
 ]
@@ -461,7 +462,8 @@ _DRIFT: list[_Row] = [
     ("bad_debt_policy", "published", (1, 2), "2026-12-06",
      "socialize_both_sides: resolve_perp_bankruptcy has the fund pay what it can and moves "
      "the longs' and the shorts' cumulative funding rates by the rest per base unit "
-     "(LIQ-SOCIAL-2 side 0); no deleveraging"),
+     "(LIQ-SOCIAL-2 side 0), which its margin checks read at once; the model charges a "
+     "cascade round's write-offs when the round ends (LIQ-CASCADE-2); no deleveraging"),
     ("adl_ranking", "absent", (), "2026-12-06", "no auto-deleveraging: the ranking is unused"),
     ("adl_price", "absent", (), "2026-12-06", "no auto-deleveraging: the price is unused"),
     ("liquidation_buffer", "published", (4, 3), "2026-12-06",

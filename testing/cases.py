@@ -651,7 +651,10 @@ def random_calls(rng: random.Random, case: Case, count: int | None = None) -> li
             who = subject()
             calls.append([op, [who, rng.choice(["vault", "vault", who, "book", "ghost"])]])
         elif op == "socialize_loss":
-            calls.append([op, [market(), rng.choice((1, -1, 1, -1, 0, 2))]])
+            # the whole recorded debt, or a part (a cascade's round charges one), maybe more than
+            # is recorded or not positive
+            part = rng.choice((None, None, None, 1, 10**6, rng.randint(1, 10**10), 0, -1))
+            calls.append([op, [market(), rng.choice((1, -1, 1, -1, 0, 2)), part]])
         elif op == "apply_funding":
             calls.append([op, [market(), rng.choice((case.rate_ppm, 0, 1, -1, PPM, -PPM,
                                                      PPM + 1, rng.randint(-2000, 2000)))]])

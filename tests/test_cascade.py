@@ -13,8 +13,8 @@ from hypothesis import given, settings
 
 from liqspec.reference import FEE_SINK, SOCIALIZED_LOSS, MalformedState
 from liqspec.reference.book import BookShape, build_book, closable_within_fund, plan_order
-from liqspec.reference.cascade import (CascadeConfig, PricePath, liquidation_map, processing_order,
-                                       shock_path)
+from liqspec.reference.cascade import (CascadeConfig, PricePath, bearing_side, liquidation_map,
+                                       processing_order, shock_path)
 from liqspec.reference.marks import MarkRule, next_mark
 from liqspec.reference.invariants import all_violations, state_digest
 from liqspec.reference.state import BACKSTOP, LIQUIDITY
@@ -177,17 +177,66 @@ def test_socialize_both_sides_charges_the_longs_too_LIQ_CASCADE_3(impl):
     before = {a: state.account(a).quote for a in ("carol", "dave", "erin")}
     config = CascadeConfig(PricePath(5, {"BTC": (480_000,)}), {"BTC": BookShape(2, 2_000, 1_000)})
     result = impl.run_cascade(state, config)
-    socialized = [(e.account, e.quote) for e in result.events
-                  if e.kind == "socialize" and e.rule_id == "LIQ-SOCIAL-2"]
+    # one event for the round's charge to every holder of BTC (side 0), one for its surplus
+    socialized = [(e.account, e.market, e.quote, e.rule_id, e.detail) for e in result.events
+                  if e.kind == "socialize"]
+    assert socialized == [(None, "BTC", usdt("1076") + 2, "LIQ-SOCIAL-2",
+                           "3 payers (longs and shorts)"),
+                          (None, "BTC", 2, "LIQ-ROUND-3", "socialized_loss -> fee_sink")]
     # ceil(1,076 x 1/7) = 153.714286, ceil(1,076 x 3/7) = 461.142858 (each of dave and erin)
-    assert sorted(socialized) == [("carol", usdt("153.714286")), ("dave", usdt("461.142858")),
-                                  ("erin", usdt("461.142858"))]
     assert {a: before[a] - result.state.account(a).quote for a in before} \
         == {"carol": usdt("153.714286"), "dave": usdt("461.142858"), "erin": usdt("461.142858")}
     # the charges, 2 quanta over the loss: the surplus went to the fee sink (LIQ-ROUND-3)
     assert result.summary.socialized_quote == usdt("1076") + 2
     assert result.state.holders[SOCIALIZED_LOSS] == 0 and result.state.holders[FEE_SINK] == 2
     assert all_violations(result.state) == []
+
+
+def test_a_rounds_write_offs_are_charged_together_at_its_end_LIQ_CASCADE_2(impl):
+    """Two bankrupt longs in one round under ``socialize``: alice sells at 47,904.0 (quote
+    -1,096, the fund pays its 20, 1,076 written off), bob at the next bid 47,808.0 (quote -1,192,
+    all written off, the fund empty). Both deficits are noted against the shorts of BTC and
+    charged once when the round ends: 2,268 USDT over carol and dave, 1 BTC each, 1,134 each.
+    Charged at each write-off, carol and dave would have paid twice (538 + 596 each): the same
+    total, in two charges and four transfers instead of one charge and two."""
+    state = venue(example_profile(bad_debt_policy="socialize"),
+                  deposits={"alice": usdt("1000"), "bob": usdt("1000"), "carol": usdt("100000"),
+                            "dave": usdt("100000")},
+                  insurance_quote=usdt("20"))
+    impl.open_account(state, "book", role=LIQUIDITY)
+    open_long(state, "alice", "carol", "BTC", 1000)
+    open_long(state, "bob", "dave", "BTC", 1000)
+    before = {a: state.account(a).quote for a in ("carol", "dave")}
+    config = CascadeConfig(PricePath(5, {"BTC": (480_000,)}), {"BTC": BookShape(2, 2_000, 1_000)})
+    result = impl.run_cascade(state, config)
+    trace = [(e.round, e.kind, e.account, e.quote) for e in result.events
+             if e.kind not in ("step", "mark")]
+    assert trace == [(1, "liquidation_fill", "alice", usdt("47904")),
+                     (1, "insurance_payout", "alice", usdt("20")),
+                     (1, "write_off", "alice", usdt("1076")),
+                     (1, "liquidation_fill", "bob", usdt("47808")),
+                     (1, "write_off", "bob", usdt("1192")),
+                     (1, "socialize", None, usdt("2268"))]
+    charge = next(e for e in result.events if e.kind == "socialize")
+    assert (charge.market, charge.rule_id, charge.detail) == ("BTC", "LIQ-SOCIAL-2",
+                                                               "2 payers (shorts)")
+    assert {a: before[a] - result.state.account(a).quote for a in before} \
+        == {"carol": usdt("1134"), "dave": usdt("1134")}
+    assert result.summary.bad_debt_quote == result.summary.socialized_quote == usdt("2268")
+    assert result.state.holders[SOCIALIZED_LOSS] == 0
+    assert all_violations(result.state) == []
+
+
+@pytest.mark.reference_only
+def test_a_write_off_is_borne_by_the_first_market_the_account_held_LIQ_CASCADE_3():
+    """A cross account long BTC and short ETH: its deficit goes to the shorts of BTC under
+    ``socialize`` (the side opposite its position in its first market by ID), to both sides of
+    BTC under ``socialize_both_sides``; the sides are taken when its processing began."""
+    sides = {"ETH": -1, "BTC": 1}
+    assert bearing_side(example_profile(bad_debt_policy="socialize"), sides) == ("BTC", -1)
+    assert bearing_side(example_profile(bad_debt_policy="socialize_both_sides"), sides) \
+        == ("BTC", 0)
+    assert bearing_side(example_profile(bad_debt_policy="socialize"), {"ETH": -1}) == ("ETH", 1)
 
 
 def _alice_long_beside_a_vault(impl, profile, mark_ticks):

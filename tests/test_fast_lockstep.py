@@ -94,13 +94,7 @@ def test_lockstep_reaches_every_fast_operation():
     wanted = ("deposit", "withdraw", "trade", "mark", "open_account", "book", "liquidate",
               "backstop", "share", "deleverage", "socialize", "funding", "insurance")
     FAST_SUCCESSES.clear()
-    # up to four fixed runs, as tests/test_stateful.py's coverage check (one derandomized draw
-    # can differ inside a full suite run)
-    for extra_steps in range(4):
-        run_state_machine_as_test(LockstepMachine, settings=settings(
-            max_examples=150, stateful_step_count=60 + extra_steps, derandomize=True,
-            database=None, deadline=None))
-        if all(FAST_SUCCESSES[name] > 0 for name in wanted):
-            break
+    stateful.covering_runs(LockstepMachine, lambda: all(FAST_SUCCESSES[name] > 0
+                                                        for name in wanted))
     for name in wanted:
         assert FAST_SUCCESSES[name] > 0, f"no successful fast {name}: {dict(FAST_SUCCESSES)}"

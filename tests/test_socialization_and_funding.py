@@ -34,6 +34,38 @@ def test_socialize_charges_one_side_pro_rata_rounding_up_LIQ_SOCIAL_2_LIQ_ROUND_
     assert all_violations(state) == []
 
 
+def test_socialize_a_part_raises_the_holder_by_exactly_that_part_LIQ_SOCIAL_2(impl):
+    """10 of the 40 USDT recorded, over the shorts: bob ceil(10 x 2/3) = 6.666667, carol
+    ceil(10/3) = 3.333334; the one quantum over goes to the fee sink and 30 USDT stays
+    recorded (a cascade charges each round's write-offs so, LIQ-CASCADE-2)."""
+    state = with_bad_debt(impl)
+    bob, carol = state.account("bob").quote, state.account("carol").quote
+    receipt = impl.socialize_loss(state, "BTC", -1, usdt("10"))
+    assert (bob - state.account("bob").quote, carol - state.account("carol").quote) \
+        == (usdt("6.666667"), usdt("3.333334"))
+    assert receipt.amounts == {"loss": usdt("10"), "charged": usdt("10") + 1, "residual": 1}
+    assert state.holders[SOCIALIZED_LOSS] == -usdt("30") and state.holders[FEE_SINK] == 1
+    assert all_violations(state) == []
+    # the rest, named exactly, clears the holder; one quantum more is refused, nothing changed
+    impl.socialize_loss(state, "BTC", -1, usdt("30"))
+    assert state.holders[SOCIALIZED_LOSS] == 0
+
+
+@pytest.mark.parametrize("part, error, code", [
+    (usdt("40") + 1, Rejection, ResultCode.NOTHING_TO_SOCIALIZE),
+    (0, InvalidSize, ResultCode.INVALID_SIZE),
+    (-1, InvalidSize, ResultCode.INVALID_SIZE),
+])
+def test_socialize_a_part_beyond_the_recorded_debt_is_refused_LIQ_SOCIAL_2(impl, part, error,
+                                                                            code):
+    state = with_bad_debt(impl)
+    before = state.snapshot()
+    with pytest.raises(error) as refused:
+        impl.socialize_loss(state, "BTC", -1, part)
+    assert refused.value.code == code
+    assert state.snapshot() == before
+
+
 @pytest.mark.parametrize("setup, side, code", [
     ("adl_profile", -1, ResultCode.POLICY_FORBIDS),
     ("no_debt", -1, ResultCode.NOTHING_TO_SOCIALIZE),

@@ -10,7 +10,7 @@ A failure prints the operation sequence as a runnable program (hypothesis' state
 from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from liqspec.testing.stateful import SUCCESSES, venue_machine
+from liqspec.testing.stateful import SUCCESSES, covering_runs, venue_machine
 
 
 def test_every_invariant_after_every_step_LIQ_INV_1_LIQ_INV_9(impl):
@@ -25,15 +25,6 @@ def test_machine_reaches_every_operation(impl):
     wanted = ("deposit", "withdraw", "trade", "mark", "funding", "liquidate", "backstop",
               "share", "deleverage", "socialize", "open_account", "book")
     SUCCESSES.clear()
-    # A derandomized run is not fixed across processes: inside a full suite run it drew other
-    # examples than when this file runs alone (cause not pinned down), and once no successful
-    # socialization. Up to four fixed runs (other step counts, so other sequences), stopping
-    # once every kind has succeeded, keep the check from hanging on one draw.
-    for extra_steps in range(4):
-        run_state_machine_as_test(venue_machine(impl), settings=settings(
-            max_examples=150, stateful_step_count=60 + extra_steps, derandomize=True,
-            database=None, deadline=None))
-        if all(SUCCESSES[name] > 0 for name in wanted):
-            break
+    covering_runs(venue_machine(impl), lambda: all(SUCCESSES[name] > 0 for name in wanted))
     for name in wanted:
         assert SUCCESSES[name] > 0, f"no successful {name} in the runs: {dict(SUCCESSES)}"

@@ -27,6 +27,7 @@ cdef enum:
     DETAIL_COUNTERPARTY = 1
     DETAIL_TRANSFER = 2
     DETAIL_UNRESOLVED = 3
+    DETAIL_SOCIALIZE = 4    # detail_party: the side charged, detail_destination: the payers
     MARK_INDEX_BAND = 0
     MARK_LAST_FILL = 1
     NO_DUE = -1
@@ -399,14 +400,14 @@ cdef int liquidate_by_book(Eng* e, Py_ssize_t i, Py_ssize_t n_cols,
 cdef int process_account(Eng* e, Py_ssize_t i, bint* progressed) noexcept nogil:
     """LIQ-CASCADE-3: the backstop takes the account whole below its threshold; under
     account_share the vault takes one share of every position (LIQ-SHARE-2); else market by
-    market (:func:`liquidate_by_book`); a write-off is socialized at once on the other side
-    (``socialize``)."""
+    market (:func:`liquidate_by_book`); under a socializing policy a write-off is noted against
+    the side that bears it (the reference's bearing_side), charged when the round ends."""
     cdef Cas* c = e.cascade
     cdef bint liq, below
     cdef Py_ssize_t x, k, n_cols = 0, first
     cdef int code
-    cdef liq_i128 taken, residual
-    cdef SocialOut so
+    cdef int64_t recorded_before
+    cdef liq_i128 taken, written_off
     cdef ShareOut sho
     progressed[0] = False
     if liquidatable(e, i, &liq) != C_OK:
@@ -427,6 +428,7 @@ cdef int process_account(Eng* e, Py_ssize_t i, bint* progressed) noexcept nogil:
                 return code
             progressed[0] = True
             return record_receipt(e, i, first)
+    recorded_before = e.holders[3]
     for x in range(e.n_markets):  # sorted(account.positions) and the sides, taken now
         k = e.columns_by_market_id[x]
         if e.present[i * e.n_markets + k]:
@@ -452,22 +454,53 @@ cdef int process_account(Eng* e, Py_ssize_t i, bint* progressed) noexcept nogil:
         code = liquidate_by_book(e, i, n_cols, progressed)
         if code != C_OK:
             return code
-    if e.bad_debt_policy != BAD_DEBT_ADL:
-        for x in range(n_cols):
-            if e.holders[3] >= 0:
-                break
+    written_off = <liq_i128>recorded_before - e.holders[3]
+    if e.bad_debt_policy != BAD_DEBT_ADL and written_off > 0:
+        # the first market in id order; the other side, or both (socialize_both_sides: 0)
+        x = 3 * c.order_cols[0] + 1 + (0 if e.bad_debt_policy == BAD_DEBT_SOCIALIZE_BOTH_SIDES
+                                       else -c.sides[0])
+        c.noted[x] += written_off
+    return C_OK
+
+
+cdef int socialize_round(Eng* e) noexcept nogil:
+    """LIQ-CASCADE-2: the round's noted write-offs, one LIQ-SOCIAL-2 charge per market (id
+    order) and side (-1, 0, +1), as one trace event for all its payers (and one for the rounding
+    surplus); where nobody holds the side the loss stays recorded."""
+    cdef Cas* c = e.cascade
+    cdef Py_ssize_t x, k, first
+    cdef int side, code
+    cdef liq_i128 amount
+    cdef SocialOut so
+    for x in range(e.n_markets):
+        k = e.columns_by_market_id[x]
+        for side in range(-1, 2):
+            amount = c.noted[3 * k + side + 1]
+            if amount == 0:
+                continue
+            c.noted[3 * k + side + 1] = 0
             first = e.n_records
             e.seq += 1
-            # the other side of the bankrupt position, or both (socialize_both_sides: side 0)
-            code = socialize_loss(e, c.order_cols[x],
-                                  0 if e.bad_debt_policy == BAD_DEBT_SOCIALIZE_BOTH_SIDES
-                                  else -c.sides[x], &so)
+            if amount == -(<liq_i128>e.holders[3]):
+                amount = 0  # all the recorded debt (up to 2^63, one more than an int64)
+            code = socialize_loss(e, k, side, <int64_t>amount, &so)
             if code == C_NO_SOCIALIZATION_BASE:
                 e.seq -= 1
-            elif code != C_OK:
+                continue
+            if code != C_OK:
                 return code
-            elif record_receipt(e, i, first) != C_OK:
+            if not liq_fits_i64(so.charged):
+                return C_OVERFLOW  # a trace amount is an int64
+            if event(e, EV_SOCIALIZE, EV_NONE, k, 0, 0, False, <int64_t>so.charged, R_SOCIAL_2,
+                     DETAIL_SOCIALIZE, side, so.payers) != C_OK:
                 return C_OVERFLOW
+            if so.charged > so.loss and event(e, EV_SOCIALIZE, EV_NONE, k, 0, 0, False,
+                                              <int64_t>(so.charged - so.loss), R_ROUND_3,
+                                              DETAIL_TRANSFER,
+                                              H_SOCIALIZED_LOSS, H_FEE_SINK) != C_OK:
+                return C_OVERFLOW
+            if not c.keep_journal:
+                e.n_records = first  # in the trace now; nothing else reads them
     return C_OK
 
 
@@ -513,6 +546,9 @@ cdef int run_round(Eng* e, bint* progressed) noexcept nogil:
             return code
         if one:
             progressed[0] = True
+    code = socialize_round(e)
+    if code != C_OK:
+        return code
     for k in range(e.n_markets):
         c.last_fill[k] = 0
     for j in range(first_event, c.nev):

@@ -438,11 +438,12 @@ cdef class Engine:
             code = adl_receive(&self.e, i, k, lots, &out)
         return code, (py_i128(out) if code == C_OK else None)
 
-    def socialize_loss(self, Py_ssize_t k, int side):
+    def socialize_loss(self, Py_ssize_t k, int side, int64_t amount):
+        """LIQ-SOCIAL-2: ``amount`` of the recorded bad debt (0: all of it)."""
         cdef Out out
         cdef int code
         with nogil:
-            code = socialize_loss(&self.e, k, side, &out.social)
+            code = socialize_loss(&self.e, k, side, amount, &out.social)
         return receipt(code, OUT_SOCIAL, &out)
 
     def apply_funding(self, Py_ssize_t k, int64_t rate_ppm):
@@ -567,7 +568,8 @@ cdef class Engine:
             "due_mm": np.zeros(max(n, 1), dtype=np.int64),
             "due_tmp": np.zeros(max(n, 1), dtype=np.int64),
             "order_cols": np.zeros(m, dtype=np.int64), "sides": np.zeros(m, dtype=np.int64),
-            "last_fill": np.zeros(m, dtype=np.int64)}
+            # 3m int128 (two int64 each: numpy has no int128; its buffers are 16-byte aligned)
+            "noted": np.zeros(6 * m, dtype=np.int64), "last_fill": np.zeros(m, dtype=np.int64)}
         self.cas_arrays = arrays
         c.mark_kind = mark_kind
         c.band_ppm = band_ppm
@@ -575,7 +577,7 @@ cdef class Engine:
         c.n_cfg = arrays["cfg_cols"].shape[0]
         for name in ("cfg_cols", "index", "prev_index", "levels", "spacing_ppm",
                      "lots_per_level", "lowest", "due_row", "due_eq", "due_mm", "due_tmp",
-                     "order_cols", "sides", "last_fill"):
+                     "order_cols", "sides", "noted", "last_fill"):
             v = arrays[name]
             ptr = <size_t>&v[0] if v.shape[0] else 0
             if name == "cfg_cols": c.cfg_cols = <int64_t*>ptr
@@ -591,6 +593,7 @@ cdef class Engine:
             elif name == "due_tmp": c.due_tmp = <int64_t*>ptr
             elif name == "order_cols": c.order_cols = <int64_t*>ptr
             elif name == "sides": c.sides = <int64_t*>ptr
+            elif name == "noted": c.noted = <liq_i128*>ptr
             else: c.last_fill = <int64_t*>ptr
         u = arrays["liquidated"]
         c.liquidated = &u[0]

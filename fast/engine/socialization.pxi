@@ -16,6 +16,7 @@ cdef int sweep_residual(Eng* e, int64_t holder, int rule, liq_i128* moved) noexc
 cdef struct SocialOut:
     liq_i128 loss
     liq_i128 charged
+    int64_t payers
 
 
 cdef inline bint pays_social_loss(const Eng* e, Py_ssize_t a, Py_ssize_t k,
@@ -25,15 +26,18 @@ cdef inline bint pays_social_loss(const Eng* e, Py_ssize_t a, Py_ssize_t k,
     return e.role[a] == ROLE_TRADER and held != 0 and (side == 0 or held == side)
 
 
-cdef int socialize_loss(Eng* e, Py_ssize_t k, int side, SocialOut* out) noexcept nogil:
-    """After the adapter's checks (market, side, policy): charge the recorded bad debt to the
-    traders on ``side`` (0: both) pro rata to their lots, each charge rounded up, the residual
-    swept."""
-    cdef liq_i128 loss = -(<liq_i128>e.holders[3]), total = 0, charge, moved
+cdef int socialize_loss(Eng* e, Py_ssize_t k, int side, int64_t amount,
+                        SocialOut* out) noexcept nogil:
+    """After the adapter's checks (market, side, amount, policy): charge the recorded bad debt
+    (``amount`` 0) or ``amount`` of it (at most the recorded, else NOTHING_TO_SOCIALIZE) to the
+    traders on ``side`` (0: both) pro rata to their lots, each charge rounded up, the surplus over
+    the amount to the fee sink."""
+    cdef liq_i128 recorded = -(<liq_i128>e.holders[3]), loss, total = 0, charge
     cdef Py_ssize_t a
     cdef int code
-    if loss <= 0:
+    if recorded <= 0 or amount > recorded:
         return C_NOTHING_TO_SOCIALIZE
+    loss = amount if amount > 0 else recorded
     for a in range(e.n_accounts):
         if pays_social_loss(e, a, k, side):
             total += iabs(e.lots[a * e.n_markets + k])
@@ -41,6 +45,7 @@ cdef int socialize_loss(Eng* e, Py_ssize_t k, int side, SocialOut* out) noexcept
         return C_NO_SOCIALIZATION_BASE
     out.loss = loss
     out.charged = 0
+    out.payers = 0
     for a in range(e.n_accounts):
         if pays_social_loss(e, a, k, side):
             charge = ceil_div(loss * iabs(e.lots[a * e.n_markets + k]), total)
@@ -48,7 +53,10 @@ cdef int socialize_loss(Eng* e, Py_ssize_t k, int side, SocialOut* out) noexcept
             if code != C_OK:
                 return code
             out.charged += charge
-    return sweep_residual(e, H_SOCIALIZED_LOSS, R_ROUND_3, &moved)
+            out.payers += 1
+    if out.charged > loss:  # the rounding surplus, at most one quantum per payer (LIQ-ROUND-3)
+        return transfer(e, H_SOCIALIZED_LOSS, H_FEE_SINK, out.charged - loss, R_ROUND_3)
+    return C_OK
 
 
 cdef int apply_funding(Eng* e, Py_ssize_t k, int64_t rate_ppm, liq_i128* residual) noexcept nogil:

@@ -240,6 +240,7 @@ cdef struct Cas:
     int64_t* due_tmp
     int64_t* order_cols          # [m] scratch: a processed account's markets in id order
     int64_t* sides               # [m]
+    liq_i128* noted              # [3m] the round's write-offs by bearer: [3k + side + 1]
     int64_t* last_fill           # [m] last liquidation fill of the round, 0 when none
     Ev* evs
     Py_ssize_t nev

@@ -221,6 +221,18 @@ def _names(names: pa.Array, holder: np.ndarray, none: int | None = None) -> pa.A
     return names.take(index)
 
 
+def _socialize_details(trace: dict, charges: np.ndarray) -> pa.Array:
+    """The details of the trace's charges of socialized loss ("" elsewhere): few rows, one per
+    round, market and side, so written one by one."""
+    from liqspec.reference.cascade import charge_detail
+
+    out = np.full(len(charges), "", dtype=object)
+    for j in np.flatnonzero(charges):
+        out[j] = charge_detail(int(trace["detail_party"][j]),
+                                   int(trace["detail_destination"][j]))
+    return pa.array(out, pa.string())
+
+
 def _event_batch(trace: dict, names: pa.Array, market_ids, step_seconds: int) -> pa.RecordBatch:
     from liqspec.fast import _engine
     from liqspec.fast.cascade import _UNRESOLVED_DETAIL
@@ -235,11 +247,13 @@ def _event_batch(trace: dict, names: pa.Array, market_ids, step_seconds: int) ->
     named = (detail_kind == 1) | (detail_kind == 2)
     first = _names(names, np.where(named, trace["detail_party"], 0))
     second = _names(names, np.where(detail_kind == 2, trace["detail_destination"], 0))
+    charges = detail_kind == 4
     detail = pc.if_else(
         pa.array(detail_kind == 1), pc.binary_join_element_wise("counterparty ", first, ""),
         pc.if_else(pa.array(detail_kind == 2),
                    pc.binary_join_element_wise(first, " -> ", second, ""),
-                   pc.if_else(pa.array(detail_kind == 3), _UNRESOLVED_DETAIL, "")))
+                   pc.if_else(pa.array(detail_kind == 3), _UNRESOLVED_DETAIL,
+                              _socialize_details(trace, charges))))
     return pa.RecordBatch.from_arrays([
         pa.array(trace["step"]), pa.array(trace["step"] * step_seconds), pa.array(trace["round"]),
         kinds.take(trace["kind"]), _names(names, trace["account"], _engine.EV_NONE_VALUE),
