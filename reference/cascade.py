@@ -5,10 +5,10 @@ At each step of the path (LIQ-CASCADE-4) every market's book is rebuilt around t
 (LIQ-BOOK-1) and its mark opened from the index (LIQ-MARK-2). Then rounds run (LIQ-CASCADE-2): all
 liquidatable traders, most distressed first (LIQ-CASCADE-1), are processed (LIQ-CASCADE-3); under
 a socializing policy the deficits they wrote off are charged to the markets' holders, one charge
-per market and side; the fills of the round move each mark by the profile's mark rule; another round starts, until no trader
-is liquidatable or a round changes nothing. Every round strictly shrinks the traders' total open
-lots, so the rounds of a step end. What happens is recorded as events and summarized
-(LIQ-CASCADE-5).
+per market and side; the fills of the round move each mark by the profile's mark rule; another
+round starts, until no trader is liquidatable or a round changes nothing. Every round strictly
+shrinks the traders' total open lots, so the rounds of a step end. What happens is recorded as
+events and summarized (LIQ-CASCADE-5).
 """
 
 from __future__ import annotations
@@ -403,8 +403,8 @@ def run_rounds(state: State, config: CascadeConfig, index: Mapping[str, int], st
                after_round: Callable[[State, int, int], None] | None = None) -> int:
     """The rounds of a step, to a fixed point: each processes every liquidatable trader, most
     distressed first (LIQ-CASCADE-1, LIQ-CASCADE-3), socializes what they wrote off
-    (:func:`socialize_round`), then moves the marks by its fills (LIQ-MARK-2); they stop when nobody is liquidatable or a round changes nothing. Returns the
-    number of rounds."""
+    (:func:`socialize_round`), then moves the marks by its fills (LIQ-MARK-2); they stop when
+    nobody is liquidatable or a round changes nothing. Returns the number of rounds."""
     rounds = 0
     lots_before_round = _trader_lots(state)
     while due := processing_order(state):
