@@ -1,6 +1,6 @@
 """Venue-size books end to end: a positions file through ``liqspec simulate --engine fast``.
 
-    python bench/bench_scale.py                      # 10^4, 10^5, 10^6 (both books), 10^7 one market
+    python bench/bench_scale.py                      # 10^4, 10^5, 10^6 (the three books), 10^7 one market
     python bench/bench_scale.py --sizes 10000 100000 --no-huge
     python bench/bench_scale.py generate 1000000 book.parquet [--markets BTCUSDT] [--seed 7]
 
@@ -20,7 +20,11 @@ The crash: every market falls 15% in 30 ten-second steps and holds 5. Two books 
   book absorbs the forced selling and the fund pays the deficits, so no ADL is needed;
 * ``thin``: the same levels at 1 USDT per account and a fund of 0.1 USDT per account (at least
   1,000): the order book takes a sliver of the selling, the fund runs out and
-  auto-deleveraging closes the rest (the deleveraging-heavy case).
+  auto-deleveraging closes the rest (the deleveraging-heavy case);
+* ``social``: a synthetic book on Drift v2 (one market, ETH-PERP from 3,000; 200 levels of 0.05%
+  at 0.3 lots a level per account, a fund of 2 USDC per account): thousands of accounts are
+  written off and the losses socialized on both sides of the market, round after round (the
+  socialization-heavy case; its load phase generates the book).
 
 Per size and book, two child processes (one invocation; in the second, the load, run and write
 phases each run three times at every size and the least time is kept, so a growth ratio does
@@ -164,10 +168,41 @@ LEVEL_DEPTH_USDT = {"deep": 200, "thin": 1}
 FUND_USDT = {"deep": 100, "thin": 0.1}
 
 
+#: the socialization-heavy case: Drift v2 (losses beyond the fund charged to both sides of the
+#: market, LIQ-SOCIAL-2) on a synthetic book of one market, its order book 0.3 lots a level per
+#: account, its fund 2 USDC per account
+SOCIAL_PROFILE, SOCIAL_MARKET, SOCIAL_START = "drift_v2", "ETH-PERP", "3000"
+SOCIAL_LOTS_PER_ACCOUNT, SOCIAL_FUND_USDC = 0.3, 2
+
+
+def write_social_scenario(folder: Path, accounts: int) -> Path:
+    """The ``social`` book: a synthetic Drift v2 book of ``accounts`` (seed 7; 70% long,
+    leverage 2x-50x, notional lognormal around 10,000 USDC, 10% isolated) through the same crash
+    as the other books, thin enough that thousands of accounts are written off and their losses
+    socialized round after round (LIQ-CASCADE-2)."""
+    lots = max(1, round(SOCIAL_LOTS_PER_ACCOUNT * accounts))
+    text = [f'name = "scale-{accounts}-social"', f'profile = "{SOCIAL_PROFILE}"',
+            f'insurance_fund = "{SOCIAL_FUND_USDC * accounts}"', "",
+            f"[markets.{SOCIAL_MARKET}]", f'start_price = "{SOCIAL_START}"',
+            f'book = {{ levels = 200, spacing = "0.0005", lots_per_level = {lots} }}', "",
+            "[path]", 'kind = "shock"', f'drop = "{DROP}"', f"steps = {STEPS}",
+            f"step_seconds = {STEP_SECONDS}", f"hold_steps = {HOLD}", "",
+            "[synthetic]", "seed = 7", f"accounts = {accounts}", 'long_fraction = "0.7"',
+            'leverage_min = "2"', 'leverage_max = "50"', 'leverage_distribution = "log_uniform"',
+            'notional_median = "10000"', 'notional_sigma = "1"', 'notional_max = "2000000"',
+            'entry_spread = "0.02"', 'isolated_fraction = "0.1"', ""]
+    path = folder / "social.toml"
+    path.write_text("\n".join(text), encoding="utf-8")
+    return path
+
+
 def write_scenario(folder: Path, accounts: int, markets: list[str], book: str) -> Path:
     """A scenario over the positions file ``book.parquet`` in ``folder``: per side, 100 levels
     of LEVEL_DEPTH_USDT[book] x N USDT each (deep: half the book's notional per side, rebuilt
-    at every step; thin: 1/50 of that)."""
+    at every step; thin: 1/50 of that); the ``social`` book is synthetic
+    (:func:`write_social_scenario`)."""
+    if book == "social":
+        return write_social_scenario(folder, accounts)
     from liqspec.reference.profiles import get_profile
     profile = get_profile(PROFILE_NAME)
     text = [f'name = "scale-{accounts}-{book}"', f'profile = "{PROFILE_NAME}"',
@@ -347,7 +382,7 @@ def run_case(folder: Path, accounts: int, markets: list[str], book: str,
     if with_reference:
         row["reference"] = reference(scenario, folder / f"ref-{book}", min(timeout or 120, 120))
     p, e = row["phases"], row["e2e"]
-    line = (f"{accounts:>10,} {book:5s} {len(markets)} mkt  e2e {_seconds(e['wall'])} s"
+    line = (f"{accounts:>10,} {book:6s} {len(markets)} mkt  e2e {_seconds(e['wall'])} s"
             f"{'' if e['done'] else ' (stopped: timeout)'}")
     if e["rss"] is not None:
         line += f" (cpu {e['cpu']:.2f} s)  peak {e['rss']:.2f} GB"
@@ -401,7 +436,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="*", type=int, default=[10**4, 10**5, 10**6])
-    parser.add_argument("--books", nargs="*", default=["deep", "thin"])
+    parser.add_argument("--books", nargs="*", default=["deep", "thin", "social"],
+                        choices=["deep", "thin", "social"])
     parser.add_argument("--timeout", type=float, default=300.0,
                         help="seconds before a child is stopped (and reported so)")
     parser.add_argument("--huge", action=argparse.BooleanOptionalAction, default=True,
@@ -409,7 +445,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from liqspec.reference.profiles import get_profile
     markets = list(get_profile(PROFILE_NAME).markets)
-    print(f"liqspec bench_scale: {os.cpu_count()} cores; {PROFILE_NAME} {', '.join(markets)}; "
+    print(f"liqspec bench_scale: {os.cpu_count()} cores; {PROFILE_NAME} {', '.join(markets)} "
+          f"(deep, thin), {SOCIAL_PROFILE} {SOCIAL_MARKET} synthetic (social); "
           f"a {float(DROP):.0%} crash over {STEPS} steps (+{HOLD} held); "
           "phases: the least CPU time of 3 runs")
     with tempfile.TemporaryDirectory(prefix="liqspec-scale-") as tmp:
@@ -418,6 +455,10 @@ def main(argv: list[str] | None = None) -> int:
             for n in args.sizes:
                 folder = Path(tmp) / f"{n}-{book}"
                 folder.mkdir()
+                if book == "social":  # synthetic: generated in the load phase
+                    rows.append(run_case(folder, n, [SOCIAL_MARKET], book, args.timeout,
+                                         n <= 10**4))
+                    continue
                 start = time.perf_counter()
                 count = write_positions(folder / "book.parquet", n, markets)
                 print(f"  (generated {count:,} rows for {n:,} accounts in "

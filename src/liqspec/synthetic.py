@@ -189,10 +189,14 @@ def generate_book(profile: Profile, market_id: str, start_price_ticks: int,
 
     width = len(str(accounts))
     rows = []
+    # the venue's initial requirement depends on the lots alone here (one market, one start
+    # price, one open interest): computed once per distinct size, not once per account
+    venue_initial: dict[int, int] = {}
     for i in range(accounts):
         notional = lots[i] * one_lot_quote
-        margin = max(div_ceil(notional * PPM, leverage_ppm[i]),
-                     initial_margin_quote(market, notional, open_interest))
+        if lots[i] not in venue_initial:
+            venue_initial[lots[i]] = initial_margin_quote(market, notional, open_interest)
+        margin = max(div_ceil(notional * PPM, leverage_ppm[i]), venue_initial[lots[i]])
         pnl = sides[i] * lots[i] * (start_price_ticks - entries[i]) * vpl
         wallet = margin + max(0, -pnl)
         rows.append(PositionRow(
