@@ -210,6 +210,65 @@ def test_the_fast_engine_writes_the_same_bytes_LIQ_CASCADE_5(tmp_path):
     assert not (tmp_path / "x").exists()
 
 
+#: a Drift v2 crash thin enough that many accounts are written off: their losses are socialized
+#: on both sides of the market when each round ends (LIQ-CASCADE-2)
+SOCIALIZING_TOML = """\
+name = "drift-socialized"
+profile = "drift_v2"
+insurance_fund = "20000"
+
+[markets.ETH-PERP]
+start_price = "3000"
+book = { levels = 200, spacing = "0.0005", lots_per_level = 3000 }
+
+[path]
+kind = "shock"
+drop = "0.12"
+steps = 60
+step_seconds = 5
+hold_steps = 6
+
+[synthetic]
+seed = 7
+accounts = 1500
+leverage_min = "2"
+leverage_max = "50"
+notional_median = "10000"
+isolated_fraction = "0.1"
+"""
+
+
+def test_socialized_losses_same_bytes_from_both_engines_LIQ_CASCADE_2(tmp_path):
+    """A socializing cascade (Drift v2, losses beyond the fund on both sides) through the
+    compiled engine, on its State path and on its bulk path (the book read in columns, the trace
+    built as columns, as ``simulate --engine fast`` runs a synthetic book), writes the
+    reference's files byte for byte; each round charges its write-offs in one event per market
+    and side."""
+    from liqspec.bulk import parse_bulk_scenario
+    from liqspec.scenario import load_scenario
+
+    path = tmp_path / "drift.toml"
+    path.write_text(SOCIALIZING_TOML, encoding="utf-8")
+    scenario = load_scenario(path)
+    reference = simulate(scenario, tmp_path / "reference", plots=False, progress=False)
+    fast = simulate(scenario, tmp_path / "fast", plots=False, progress=False, engine="fast")
+    bulk = simulate(load_scenario(path, parse_bulk_scenario), tmp_path / "bulk", plots=False,
+                    progress=False, engine="fast")
+    for name in TRACES:
+        assert (fast.out_dir / name).read_bytes() == (reference.out_dir / name).read_bytes(), name
+        assert (bulk.out_dir / name).read_bytes() == (reference.out_dir / name).read_bytes(), name
+    events = reference.result.events
+    charges = [e for e in events if e.kind == "socialize" and e.rule_id == "LIQ-SOCIAL-2"]
+    assert len(charges) >= 5 and reference.result.summary.socialized_quote > 0
+    assert all(e.account is None and e.market == "ETH-PERP"
+               and e.detail.endswith("payers (longs and shorts)") for e in charges)
+    assert len({(e.step, e.round) for e in charges}) == len(charges)  # one per round here
+    write_offs = sum(e.quote for e in events if e.kind == "write_off")
+    # every write-off is charged: the charges cover the bad debt, each rounded up
+    assert reference.result.summary.socialized_quote >= write_offs == \
+        reference.result.summary.bad_debt_quote
+
+
 def test_simulate_leaves_the_scenario_state_unchanged(impl, tmp_path):
     scenario = small_scenario(impl)
     before = scenario.state.snapshot()
