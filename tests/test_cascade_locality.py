@@ -38,3 +38,34 @@ def test_large_rounds_sorted_and_swept_equal_the_scan_LIQ_CASCADE_1():
     assert np.array_equal(verified.lots, scanned.lots)
     assert np.array_equal(verified.cost, scanned.cost)
     assert verified.holders == scanned.holders
+
+
+def _socialized_book(accounts: int) -> bulk.BulkScenario:
+    """The default scenario moved to Drift v2 (ETH-PERP from 3,000): its losses beyond the fund
+    are socialized on both sides of the market when each round ends, so a round touches every
+    holder (LIQ-CASCADE-2)."""
+    document = parse_toml(default_text())
+    document["synthetic"]["accounts"] = accounts
+    document["profile"] = "drift_v2"
+    market = document["markets"].pop(next(iter(document["markets"])))
+    document["markets"]["ETH-PERP"] = {**market, "start_price": "3000",
+                                       "book": {**market["book"], "lots_per_level": 3_000}}
+    return bulk.parse_bulk_scenario(document)
+
+
+def test_rounds_that_touch_every_holder_rekey_in_bulk_and_equal_the_scan_LIQ_CASCADE_1():
+    """A round that socializes a loss re-keys every holder: appended to the heaps and each heap
+    rebuilt once, its stale entries dropped (``bulk_rekeys``). Checked against the full scan at
+    every round (``verify``) and equal to the scan-only run."""
+    scenario = _socialized_book(3_000)
+    kwargs = scenario.book.cascade_kwargs()
+    verified = cascade_arrays(**kwargs, config=scenario.config, order="verify")
+    scanned = cascade_arrays(**kwargs, config=scenario.config, order="scan")
+    assert verified.index_stats["bulk_rekeys"] > 0
+    assert verified.summary.socialized_quote > 0 and verified.summary.accounts_liquidated > 100
+    assert verified.summary == scanned.summary
+    assert verified.steps == scanned.steps
+    for column, values in scanned.trace.items():
+        assert np.array_equal(verified.trace[column], values), column
+    assert np.array_equal(verified.quote, scanned.quote)
+    assert verified.holders == scanned.holders

@@ -166,6 +166,41 @@ cdef int heap_push(Heap* h, int64_t prio, int64_t row, int64_t gen) noexcept nog
     return C_OK
 
 
+cdef int heap_add(Idx* ix, Heap* h, int64_t prio, int64_t row, int64_t gen) noexcept nogil:
+    """heap_push, or, during a bulk re-key (``ix.appending``), the entry appended unsorted: the
+    caller rebuilds the heap once every row is placed (:func:`rekey_dirty`)."""
+    cdef HEnt* grown
+    if not ix.appending:
+        return heap_push(h, prio, row, gen)
+    if h.size == h.cap:
+        grown = <HEnt*>realloc(h.a, (2 * h.cap + 16) * sizeof(HEnt))
+        if grown == NULL:
+            return C_OVERFLOW
+        h.a = grown
+        h.cap = 2 * h.cap + 16
+    h.a[h.size].prio = prio
+    h.a[h.size].row = row
+    h.a[h.size].gen = gen
+    h.size += 1
+    return C_OK
+
+
+cdef void heap_rebuild(Heap* h, const Idx* ix) noexcept nogil:
+    """Drop the heap's stale entries (a row re-keyed since: its gen moved on; the confirmation
+    would skip them) and rebuild it bottom-up (Floyd), O(size) in address order. Only stale
+    entries go, so the live entries, and every answer the index gives, are unchanged."""
+    cdef Py_ssize_t x, kept = 0, j
+    for x in range(h.size):
+        if h.a[x].gen == ix.gen[h.a[x].row]:
+            h.a[kept] = h.a[x]
+            kept += 1
+    h.size = kept
+    j = heap_start(kept)
+    while j > 0:
+        j -= 1
+        heap_sift_down(h, j, h.a[j])
+
+
 cdef void heap_sift_down(Heap* h, Py_ssize_t j, HEnt moving) noexcept nogil:
     """Put ``moving`` at slot j's place, sifting down (the slots below j form heaps)."""
     cdef Py_ssize_t first, last, child, c
@@ -375,12 +410,12 @@ cdef int place(Eng* e, Idx* ix, Py_ssize_t i) noexcept nogil:
                 return active_push(ix, i, ix.gen[i])
             ix.ekind[i] = E_LONG
             ix.ekey[i] = -trigger
-            return heap_push(&ix.heaps[2 * k], -trigger, i, ix.gen[i])
+            return heap_add(ix, &ix.heaps[2 * k], -trigger, i, ix.gen[i])
         if trigger < 0:
             return C_OK  # a short never liquidatable within the marks the guard allows
         ix.ekind[i] = E_SHORT
         ix.ekey[i] = trigger
-        return heap_push(&ix.heaps[2 * k + 1], trigger, i, ix.gen[i])
+        return heap_add(ix, &ix.heaps[2 * k + 1], trigger, i, ix.gen[i])
     # a cross account: slack at the current marks (within the guard: no overflow)
     ix.ekind[i] = E_CROSS
     if maint_total(e, i, &mm) != C_OK or equity_of(e, i, &eq) != C_OK:
@@ -392,7 +427,7 @@ cdef int place(Eng* e, Idx* ix, Py_ssize_t i) noexcept nogil:
     if not ok:
         ix.ekind[i] = E_ALWAYS
         return active_push(ix, i, ix.gen[i])
-    return heap_push(&ix.heaps[2 * e.n_markets], ix.ekey[i], i, ix.gen[i])
+    return heap_add(ix, &ix.heaps[2 * e.n_markets], ix.ekey[i], i, ix.gen[i])
 
 
 cdef bint within_guard(const Eng* e) noexcept nogil:
@@ -429,7 +464,7 @@ cdef bint within_guard(const Eng* e) noexcept nogil:
 
 cdef int build_index(Eng* e, Idx* ix) noexcept nogil:
     cdef Py_ssize_t a, k
-    cdef int code
+    cdef int code = C_OK
     for k in range(e.n_markets):
         e.bound_lots[k] = 0
     e.bound_quote = 0
@@ -446,13 +481,53 @@ cdef int build_index(Eng* e, Idx* ix) noexcept nogil:
     for a in range(e.n_dirty):
         e.dirty[e.dirty_list[a]] = 0
     e.n_dirty = 0
+    ix.appending = True  # every trader at once: appended, then each heap built bottom-up
     for a in range(e.n_accounts):
         if e.role[a] == ROLE_TRADER:
             code = place(e, ix, a)
             if code != C_OK:
-                return code
+                break
+    ix.appending = False
+    for k in range(2 * e.n_markets + 1):
+        heap_rebuild(&ix.heaps[k], ix)
+    if code != C_OK:
+        return code
     ix.built = True
     return C_OK
+
+
+cdef int rekey_dirty(Eng* e, Idx* ix) noexcept nogil:
+    """Re-key what the last round touched. Few rows: each pushed into its heap, O(log size)
+    at random. Many (a round that socialized a loss charges every holder, LIQ-CASCADE-2): each
+    appended, then every heap rebuilt once, O(size) in address order. And a heap grown past
+    twice the accounts (each re-key leaves a stale entry behind, and the short side's keys are
+    never crossed in a falling market) is rebuilt without its stale entries: without this, a
+    run of R rounds each charging N holders would keep R x N entries."""
+    cdef Py_ssize_t x, i, heaped = 0, log2 = 1, n_heaps = 2 * e.n_markets + 1
+    cdef int code = C_OK
+    cdef bint appended
+    for x in range(n_heaps):
+        heaped += ix.heaps[x].size
+    while (<Py_ssize_t>1 << log2) < heaped + e.n_dirty:
+        log2 += 1
+    ix.appending = e.n_dirty * log2 > heaped + e.n_dirty
+    for x in range(e.n_dirty):
+        i = e.dirty_list[x]
+        e.dirty[i] = 0
+        code = place(e, ix, i)
+        if code != C_OK:
+            break
+    e.n_dirty = 0
+    appended = ix.appending
+    ix.appending = False
+    ix.bulk_rekeys += appended
+    for x in range(n_heaps):
+        if ix.heaps[x].size > 2 * e.n_accounts + 64:
+            ix.compactions += 1
+            heap_rebuild(&ix.heaps[x], ix)
+        elif appended:
+            heap_rebuild(&ix.heaps[x], ix)
+    return code
 
 
 cdef int index_order(Eng* e, Py_ssize_t* count) noexcept nogil:
@@ -476,13 +551,9 @@ cdef int index_order(Eng* e, Py_ssize_t* count) noexcept nogil:
     if not within_guard(e):
         return scan_order(e, count)
     ix.index_rounds += 1
-    for x in range(e.n_dirty):  # re-key what the last round touched
-        i = e.dirty_list[x]
-        e.dirty[i] = 0
-        code = place(e, ix, i)
-        if code != C_OK:
-            return code
-    e.n_dirty = 0
+    code = rekey_dirty(e, ix)
+    if code != C_OK:
+        return code
     for k in range(e.n_markets):  # the sweep: triggers the marks have crossed
         if heap_take(&ix.heaps[2 * k], -e.marks[k] - 1, ix) != C_OK \
                 or heap_take(&ix.heaps[2 * k + 1], e.marks[k], ix) != C_OK:

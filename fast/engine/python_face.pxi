@@ -662,6 +662,9 @@ cdef class Engine:
         ix.examined = 0
         ix.sorted_rounds = 0
         ix.bulk_takes = 0
+        ix.appending = False
+        ix.bulk_rekeys = 0
+        ix.compactions = 0
         self.e.n_dirty = 0
         self.e.clock = 0
         self.e.bound_quote = 0
@@ -674,13 +677,15 @@ cdef class Engine:
         """How the processing orders were found: rounds answered by the index (the end-of-path
         check included, in index mode), full scans (the oracle's rounds and the guard's
         fallback), candidates examined, rounds whose candidates were sorted by row and heaps
-        swept by one pass (``heap_take``)."""
+        swept by one pass (``heap_take``), re-keys of many rows at once (``rekey_dirty``) and
+        heaps rebuilt without their stale entries."""
         cdef Idx* ix = self.cas_store.ix
         if ix == NULL:
             return {}
         return {"index_rounds": ix.index_rounds, "scans": ix.scans, "examined": ix.examined,
                 "active": ix.nact, "heaped": sum(ix.heaps[x].size for x in range(self.n_heaps)),
-                "sorted_rounds": ix.sorted_rounds, "bulk_takes": ix.bulk_takes}
+                "sorted_rounds": ix.sorted_rounds, "bulk_takes": ix.bulk_takes,
+                "bulk_rekeys": ix.bulk_rekeys, "compactions": ix.compactions}
 
     def cascade_open_step(self, int64_t step, index):
         """LIQ-CASCADE-4: set this step's index (int64[m]) and open marks and books."""

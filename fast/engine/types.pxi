@@ -206,6 +206,9 @@ cdef struct Idx:
     int64_t examined
     int64_t sorted_rounds        # rounds whose candidates active_sort ordered by row
     int64_t bulk_takes           # sweeps that took a heap's crossed entries by one pass
+    bint appending               # place() appends to the heaps unsorted (a bulk re-key)
+    int64_t bulk_rekeys          # re-keys of many rows at once: appended, then each heap rebuilt
+    int64_t compactions          # heaps rebuilt without their stale entries
 
 
 cdef struct Cas:
