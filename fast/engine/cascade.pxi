@@ -455,7 +455,9 @@ cdef int process_account(Eng* e, Py_ssize_t i, bint* progressed) noexcept nogil:
         if code != C_OK:
             return code
     written_off = <liq_i128>recorded_before - e.holders[3]
-    if e.bad_debt_policy != BAD_DEBT_ADL and written_off > 0:
+    if e.bad_debt_policy != BAD_DEBT_ADL and written_off > 0 and n_cols > 0:
+        # (a write-off comes from closing a position: n_cols > 0 always; the test keeps the
+        # scratch of an earlier account from ever being read)
         # the first market in id order; the other side, or both (socialize_both_sides: 0)
         x = 3 * c.order_cols[0] + 1 + (0 if e.bad_debt_policy == BAD_DEBT_SOCIALIZE_BOTH_SIDES
                                        else -c.sides[0])
