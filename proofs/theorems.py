@@ -565,7 +565,9 @@ def _by_share(params: Params) -> bool:
           "LIQ-INV-4", "LIQ-INV-7", "LIQ-INV-8"), applies=_by_share,
          depends_on=("liquidation_size", "fee_policy"),
          fidelity=("share_liquidate", "margin"),
-         rlimit=43_000_000)  # calibrated: the generic 20% share's vacuity check needs 10.6M
+         # calibrated: the generic 20% share's vacuity check needs 10.6M, and paradex's 20% share
+         # 1.3M alone but 22.7M once, in a suite run on a loaded machine (cause not found)
+         rlimit=100_000_000)
 def _share(params: Params) -> list[Obligation]:
     """One obligation per share the rule may choose, each assuming only that share's own test.
     Sound: the share chosen is one of the candidates and its test holds
