@@ -143,15 +143,30 @@ cdef int64_t find_trigger(const Eng* e, Py_ssize_t k, liq_i128 quote, liq_i128 a
     return <int64_t>hi
 
 
-cdef int heap_push(Heap* h, int64_t prio, int64_t row, int64_t gen) noexcept nogil:
+cdef int heap_room(Heap* h) noexcept nogil:
+    """Room for one more entry (the array doubled when full); C_OVERFLOW out of memory."""
     cdef HEnt* grown
-    cdef Py_ssize_t j, parent
     if h.size == h.cap:
         grown = <HEnt*>realloc(h.a, (2 * h.cap + 16) * sizeof(HEnt))
         if grown == NULL:
             return C_OVERFLOW
         h.a = grown
         h.cap = 2 * h.cap + 16
+    return C_OK
+
+
+cdef void heap_heapify(Heap* h) noexcept nogil:
+    """Restore the heap order of the whole array bottom-up (Floyd): O(size) in address order."""
+    cdef Py_ssize_t j = heap_start(h.size)
+    while j > 0:
+        j -= 1
+        heap_sift_down(h, j, h.a[j])
+
+
+cdef int heap_push(Heap* h, int64_t prio, int64_t row, int64_t gen) noexcept nogil:
+    cdef Py_ssize_t j, parent
+    if heap_room(h) != C_OK:
+        return C_OVERFLOW
     j = h.size
     h.size += 1
     while j > 0:
@@ -169,15 +184,10 @@ cdef int heap_push(Heap* h, int64_t prio, int64_t row, int64_t gen) noexcept nog
 cdef int heap_add(Idx* ix, Heap* h, int64_t prio, int64_t row, int64_t gen) noexcept nogil:
     """heap_push, or, during a bulk re-key (``ix.appending``), the entry appended unsorted: the
     caller rebuilds the heap once every row is placed (:func:`rekey_dirty`)."""
-    cdef HEnt* grown
     if not ix.appending:
         return heap_push(h, prio, row, gen)
-    if h.size == h.cap:
-        grown = <HEnt*>realloc(h.a, (2 * h.cap + 16) * sizeof(HEnt))
-        if grown == NULL:
-            return C_OVERFLOW
-        h.a = grown
-        h.cap = 2 * h.cap + 16
+    if heap_room(h) != C_OK:
+        return C_OVERFLOW
     h.a[h.size].prio = prio
     h.a[h.size].row = row
     h.a[h.size].gen = gen
@@ -189,16 +199,13 @@ cdef void heap_rebuild(Heap* h, const Idx* ix) noexcept nogil:
     """Drop the heap's stale entries (a row re-keyed since: its gen moved on; the confirmation
     would skip them) and rebuild it bottom-up (Floyd), O(size) in address order. Only stale
     entries go, so the live entries, and every answer the index gives, are unchanged."""
-    cdef Py_ssize_t x, kept = 0, j
+    cdef Py_ssize_t x, kept = 0
     for x in range(h.size):
         if h.a[x].gen == ix.gen[h.a[x].row]:
             h.a[kept] = h.a[x]
             kept += 1
     h.size = kept
-    j = heap_start(kept)
-    while j > 0:
-        j -= 1
-        heap_sift_down(h, j, h.a[j])
+    heap_heapify(h)
 
 
 cdef void heap_sift_down(Heap* h, Py_ssize_t j, HEnt moving) noexcept nogil:
@@ -238,7 +245,7 @@ cdef int heap_take(Heap* h, int64_t threshold, Idx* ix) noexcept nogil:
     size / log2(size) pops, the rest are taken by one pass over the array and the heap rebuilt
     bottom-up (Floyd): O(size) in address order instead of O(taken log size) at random, which
     is what a step that crosses many triggers costs at 10^6 accounts."""
-    cdef Py_ssize_t budget, log2 = 1, x, kept = 0, j
+    cdef Py_ssize_t budget, log2 = 1, x, kept = 0
     while (<Py_ssize_t>1 << log2) < h.size:
         log2 += 1
     budget = h.size // log2
@@ -253,10 +260,7 @@ cdef int heap_take(Heap* h, int64_t threshold, Idx* ix) noexcept nogil:
                     kept += 1
             h.size = kept
             ix.bulk_takes += 1
-            j = heap_start(kept)
-            while j > 0:
-                j -= 1
-                heap_sift_down(h, j, h.a[j])
+            heap_heapify(h)
             return C_OK
         if active_push(ix, h.a[0].row, h.a[0].gen) != C_OK:
             return C_OVERFLOW
@@ -505,7 +509,7 @@ cdef int rekey_dirty(Eng* e, Idx* ix) noexcept nogil:
     run of R rounds each charging N holders would keep R x N entries."""
     cdef Py_ssize_t x, i, heaped = 0, log2 = 1, n_heaps = 2 * e.n_markets + 1
     cdef int code = C_OK
-    cdef bint appended
+    cdef bint appended, oversized
     for x in range(n_heaps):
         heaped += ix.heaps[x].size
     while (<Py_ssize_t>1 << log2) < heaped + e.n_dirty:
@@ -522,10 +526,9 @@ cdef int rekey_dirty(Eng* e, Idx* ix) noexcept nogil:
     ix.appending = False
     ix.bulk_rekeys += appended
     for x in range(n_heaps):
-        if ix.heaps[x].size > 2 * e.n_accounts + 64:
-            ix.compactions += 1
-            heap_rebuild(&ix.heaps[x], ix)
-        elif appended:
+        oversized = ix.heaps[x].size > 2 * e.n_accounts + 64
+        ix.compactions += oversized
+        if oversized or appended:
             heap_rebuild(&ix.heaps[x], ix)
     return code
 
