@@ -27,8 +27,9 @@ The crash: every market falls 15% in 30 ten-second steps and holds 5. Two books 
   socialization-heavy case; its load phase generates the book).
 
 Per size and book, two child processes (one invocation; in the second, the load, run and write
-phases each run three times at every size and the least time is kept, so a growth ratio does
-not rest on one noisy sample of a tenth of a second):
+phases each run at least three times and again until their runs have taken two CPU seconds,
+and the least time is kept, so a growth ratio does not rest on a few noisy samples of a
+hundredth of a second):
 
 * ``liqspec simulate --engine fast`` on the scenario file, end to end (load, cascade, trace,
   steps, summary, plots): wall time and the child's peak memory (``os.wait4``'s ru_maxrss);
@@ -236,16 +237,19 @@ from liqspec.trace_stream import write_trace
 out = Path(sys.argv[2]); out.mkdir(exist_ok=True)
 t1 = clock()
 
-def best(phase, repeats=3):
-    # the least CPU time of phase over the same number of runs at every size: one sample of a
-    # tenth of a second at 10^4 is too noisy for a growth ratio, and repeating only the small
-    # sizes would give them warm caches that the large ones do not get
+def best(phase, least=3, budget=2.0, most=60):
+    # the least CPU time over at least `least` runs, and more until they have taken `budget`
+    # seconds together (at most `most`): a phase of a hundredth of a second at 10^4 is measured
+    # over up to sixty runs, one of several seconds at 10^6 over three, so each size's least
+    # time rests on enough samples that a growth ratio is not the noise of one tick. Every run
+    # at every size starts from the same inputs; at 10^4 and 10^5 they stay in the cache between
+    # runs (they fit it), as they already do for the first run right after the load
     times = []
-    for _ in range(repeats):
+    while len(times) < least or (sum(times) < budget and len(times) < most):
         start = clock()
         value = phase()
         times.append(clock() - start)
-    return value, min(times), repeats
+    return value, min(times), len(times)
 
 scenario, load_s, load_n = best(lambda: load_scenario(sys.argv[1], bulk.parse_bulk_scenario))
 crash, run_s, run_n = best(lambda: bulk.run(scenario))
@@ -267,7 +271,7 @@ plots.render_all(view, scenario.state, scenario.config, out, scenario.name,
 t5 = clock()
 s = crash.summary
 print(json.dumps({"import": t1 - t0, "load": load_s, "run": run_s, "trace": trace_s,
-                  "plots": t5 - t4, "repeats": run_n, "events": events,
+                  "plots": t5 - t4, "repeats": [load_n, run_n, trace_n], "events": events,
                   "liquidated": s.accounts_liquidated,
                   "adl_lots": s.adl_lots, "rounds": s.rounds, "unresolved": s.unresolved_accounts,
                   "fund_end": s.insurance_fund_end_quote,
@@ -388,7 +392,8 @@ def run_case(folder: Path, accounts: int, markets: list[str], book: str,
         line += f" (cpu {e['cpu']:.2f} s)  peak {e['rss']:.2f} GB"
     if p:
         line += (f"  | cpu: load {p['load']:.2f}  run {p['run']:.2f}  write {p['trace']:.2f}"
-                 f" + plots {p['plots']:.2f} s  | {p['liquidated']:,} liquidated, "
+                 f" + plots {p['plots']:.2f} s (least of {'/'.join(map(str, p['repeats']))} runs)"
+                 f"  | {p['liquidated']:,} liquidated, "
                  f"{p['adl_lots']:,} ADL lots, {p['events']:,} events, {p['rounds']:,} rounds")
     if row["numpy"]:
         line += f"  | numpy baseline run {row['numpy']['run']:.2f} s cpu"
@@ -448,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"liqspec bench_scale: {os.cpu_count()} cores; {PROFILE_NAME} {', '.join(markets)} "
           f"(deep, thin), {SOCIAL_PROFILE} {SOCIAL_MARKET} synthetic (social); "
           f"a {float(DROP):.0%} crash over {STEPS} steps (+{HOLD} held); "
-          "phases: the least CPU time of 3 runs")
+          "phases: the least CPU time of at least 3 runs, more until 2 s")
     with tempfile.TemporaryDirectory(prefix="liqspec-scale-") as tmp:
         for book in args.books:
             rows = []
