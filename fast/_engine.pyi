@@ -47,6 +47,8 @@ MAINTENANCE_BASES: dict[str, int]
 ADL_MODES: dict[str, int]
 ORDER_MODES: dict[str, int]
 
+def _index_compaction(factor: int | None = ..., slack: int | None = ...) -> tuple[int, int]: ...
+
 class _EventBuffer:
     """Owns an event buffer handed out as arrays by Engine.cascade_trace (freed with them)."""
 

@@ -36,7 +36,7 @@ from libc.string cimport memcpy
 
 from _rules cimport *  # the shared arithmetic, tiers and requirements
 
-from liqspec.reference.errors import ResultCode
+from liqspec.reference.errors import MalformedState, ResultCode
 
 cnp.import_array()
 

@@ -4,9 +4,11 @@ may change a result: a book large enough to take both paths runs with the index 
 the full scan at every round (``verify``), and equals the scan-only run."""
 
 import numpy as np
+import pytest
 
 from liqspec import bulk
-from liqspec.fast import cascade_arrays
+from liqspec.fast import _engine, cascade_arrays
+from liqspec.reference.errors import MalformedState
 from liqspec.scenario import default_text, parse_toml
 
 
@@ -69,3 +71,41 @@ def test_rounds_that_touch_every_holder_rekey_in_bulk_and_equal_the_scan_LIQ_CAS
         assert np.array_equal(verified.trace[column], values), column
     assert np.array_equal(verified.quote, scanned.quote)
     assert verified.holders == scanned.holders
+
+
+def test_heaps_compacted_at_any_size_equal_the_scan_LIQ_CASCADE_1():
+    """A heap of the index grown past twice the accounts is rebuilt without its stale entries
+    (each re-key leaves one; a memory bound). The books here never grow one that far, so the
+    threshold is set to 0: every heap is compacted every round. Checked against the full scan
+    at every round (``verify``) and equal to the scan-only run: dropping stale entries and
+    rebuilding a heap at any time changes no answer."""
+    scenario = _book(12_000)
+    kwargs = scenario.book.cascade_kwargs()
+    scanned = cascade_arrays(**kwargs, config=scenario.config, order="scan")
+    default = _engine._index_compaction()
+    _engine._index_compaction(0, 0)
+    try:
+        verified = cascade_arrays(**kwargs, config=scenario.config, order="verify")
+    finally:
+        _engine._index_compaction(*default)
+    assert _engine._index_compaction() == default == (2, 64)
+    stats = verified.index_stats
+    assert stats["compactions"] >= stats["index_rounds"] > 0
+    assert verified.summary.adl_lots > 0 and verified.summary.accounts_liquidated > 1_000
+    assert verified.summary == scanned.summary
+    assert verified.steps == scanned.steps
+    for column, values in scanned.trace.items():
+        assert np.array_equal(verified.trace[column], values), column
+    assert np.array_equal(verified.quote, scanned.quote)
+    assert np.array_equal(verified.lots, scanned.lots)
+    assert verified.holders == scanned.holders
+
+
+@pytest.mark.parametrize("factor, slack", [(-1, 0), (0, -1), (1 << 21, 0), (2.0, 64), (2, None),
+                                           (None, 64), ("2", 64)])
+def test_index_compaction_takes_two_small_integers_only(factor, slack):
+    """Anything but two integers in 0 .. 2^20 is MalformedState and changes nothing."""
+    before = _engine._index_compaction()
+    with pytest.raises(MalformedState):
+        _engine._index_compaction(factor, slack)
+    assert _engine._index_compaction() == before

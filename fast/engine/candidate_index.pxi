@@ -500,6 +500,28 @@ cdef int build_index(Eng* e, Idx* ix) noexcept nogil:
     return C_OK
 
 
+# a heap holding more than compact_factor x accounts + compact_slack entries is rebuilt without
+# its stale ones (rekey_dirty); a test sets both to 0 so that every heap is, every round
+cdef Py_ssize_t compact_factor = 2
+cdef Py_ssize_t compact_slack = 64
+
+
+def _index_compaction(factor=None, slack=None):
+    """The heap size past which the candidate index drops a heap's stale entries, as (factor,
+    slack): more than factor x accounts + slack entries (default (2, 64)); with both given, use
+    them from now on (a test runs every round's compaction: only memory may depend on them).
+    Anything but two integers in 0 .. 2^20 is MalformedState, nothing changed."""
+    global compact_factor, compact_slack
+    if factor is not None or slack is not None:
+        for value in (factor, slack):
+            if type(value) is not int or not 0 <= value <= 1 << 20:
+                raise MalformedState(f"index compaction takes two integers in 0 .. 2^20, got "
+                                     f"{factor!r} and {slack!r}")
+        compact_factor = factor
+        compact_slack = slack
+    return compact_factor, compact_slack
+
+
 cdef int rekey_dirty(Eng* e, Idx* ix) noexcept nogil:
     """Re-key what the last round touched. Few rows: each pushed into its heap, O(log size)
     at random. Many (a round that socialized a loss charges every holder, LIQ-CASCADE-2): each
@@ -526,7 +548,7 @@ cdef int rekey_dirty(Eng* e, Idx* ix) noexcept nogil:
     ix.appending = False
     ix.bulk_rekeys += appended
     for x in range(n_heaps):
-        oversized = ix.heaps[x].size > 2 * e.n_accounts + 64
+        oversized = ix.heaps[x].size > compact_factor * e.n_accounts + compact_slack
         ix.compactions += oversized
         if oversized or appended:
             heap_rebuild(&ix.heaps[x], ix)
