@@ -76,9 +76,9 @@ def test_rounds_that_touch_every_holder_rekey_in_bulk_and_equal_the_scan_LIQ_CAS
 def test_heaps_compacted_at_any_size_equal_the_scan_LIQ_CASCADE_1():
     """A heap of the index grown past twice the accounts is rebuilt without its stale entries
     (each re-key leaves one; a memory bound). The books here never grow one that far, so the
-    threshold is set to 0: every heap is compacted every round. Checked against the full scan
-    at every round (``verify``) and equal to the scan-only run: dropping stale entries and
-    rebuilding a heap at any time changes no answer."""
+    threshold is set to 0: every heap holding an entry is compacted every round. Checked
+    against the full scan at every round (``verify``) and equal to the scan-only run: dropping
+    stale entries and rebuilding a heap at any time changes no answer."""
     scenario = _book(12_000)
     kwargs = scenario.book.cascade_kwargs()
     scanned = cascade_arrays(**kwargs, config=scenario.config, order="scan")

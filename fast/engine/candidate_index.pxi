@@ -501,7 +501,8 @@ cdef int build_index(Eng* e, Idx* ix) noexcept nogil:
 
 
 # a heap holding more than compact_factor x accounts + compact_slack entries is rebuilt without
-# its stale ones (rekey_dirty); a test sets both to 0 so that every heap is, every round
+# its stale ones (rekey_dirty); a test sets both to 0 so that every heap holding an entry is,
+# every round
 cdef Py_ssize_t compact_factor = 2
 cdef Py_ssize_t compact_slack = 64
 
