@@ -22,6 +22,19 @@ def _book(accounts: int) -> bulk.BulkScenario:
     return bulk.parse_bulk_scenario(document)
 
 
+def assert_same_run(verified, scanned) -> None:
+    """Two runs of one crash alike: summary, step records, every trace column, the final
+    balances, positions, cost bases and holders."""
+    assert verified.summary == scanned.summary
+    assert verified.steps == scanned.steps
+    for column, values in scanned.trace.items():
+        assert np.array_equal(verified.trace[column], values), column
+    assert np.array_equal(verified.quote, scanned.quote)
+    assert np.array_equal(verified.lots, scanned.lots)
+    assert np.array_equal(verified.cost, scanned.cost)
+    assert verified.holders == scanned.holders
+
+
 def test_large_rounds_sorted_and_swept_equal_the_scan_LIQ_CASCADE_1():
     scenario = _book(12_000)
     kwargs = scenario.book.cascade_kwargs()
@@ -32,14 +45,7 @@ def test_large_rounds_sorted_and_swept_equal_the_scan_LIQ_CASCADE_1():
     assert stats["sorted_rounds"] > 0
     assert stats["bulk_takes"] > 0
     assert verified.summary.accounts_liquidated > 1_000
-    assert verified.summary == scanned.summary
-    assert verified.steps == scanned.steps
-    for column, values in scanned.trace.items():
-        assert np.array_equal(verified.trace[column], values), column
-    assert np.array_equal(verified.quote, scanned.quote)
-    assert np.array_equal(verified.lots, scanned.lots)
-    assert np.array_equal(verified.cost, scanned.cost)
-    assert verified.holders == scanned.holders
+    assert_same_run(verified, scanned)
 
 
 def _socialized_book(accounts: int) -> bulk.BulkScenario:
@@ -65,12 +71,7 @@ def test_rounds_that_touch_every_holder_rekey_in_bulk_and_equal_the_scan_LIQ_CAS
     scanned = cascade_arrays(**kwargs, config=scenario.config, order="scan")
     assert verified.index_stats["bulk_rekeys"] > 0
     assert verified.summary.socialized_quote > 0 and verified.summary.accounts_liquidated > 100
-    assert verified.summary == scanned.summary
-    assert verified.steps == scanned.steps
-    for column, values in scanned.trace.items():
-        assert np.array_equal(verified.trace[column], values), column
-    assert np.array_equal(verified.quote, scanned.quote)
-    assert verified.holders == scanned.holders
+    assert_same_run(verified, scanned)
 
 
 def test_heaps_compacted_at_any_size_equal_the_scan_LIQ_CASCADE_1():
@@ -92,13 +93,7 @@ def test_heaps_compacted_at_any_size_equal_the_scan_LIQ_CASCADE_1():
     stats = verified.index_stats
     assert stats["compactions"] >= stats["index_rounds"] > 0
     assert verified.summary.adl_lots > 0 and verified.summary.accounts_liquidated > 1_000
-    assert verified.summary == scanned.summary
-    assert verified.steps == scanned.steps
-    for column, values in scanned.trace.items():
-        assert np.array_equal(verified.trace[column], values), column
-    assert np.array_equal(verified.quote, scanned.quote)
-    assert np.array_equal(verified.lots, scanned.lots)
-    assert verified.holders == scanned.holders
+    assert_same_run(verified, scanned)
 
 
 @pytest.mark.parametrize("factor, slack", [(-1, 0), (0, -1), (1 << 21, 0), (2.0, 64), (2, None),
