@@ -47,6 +47,7 @@ MAINTENANCE_BASES: dict[str, int]
 ADL_MODES: dict[str, int]
 ORDER_MODES: dict[str, int]
 
+def _order_due(eq: npt.ArrayLike, mm: npt.ArrayLike, rows: npt.ArrayLike) -> list[int]: ...
 def _index_compaction(factor: int | None = ..., slack: int | None = ...) -> tuple[int, int]: ...
 
 class _EventBuffer:

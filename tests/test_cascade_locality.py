@@ -3,8 +3,12 @@ they are confirmed, and crossed triggers taken out of a heap by one pass and a r
 may change a result: a book large enough to take both paths runs with the index checked against
 the full scan at every round (``verify``), and equals the scan-only run."""
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from liqspec import bulk
 from liqspec.fast import _engine, cascade_arrays
@@ -104,3 +108,50 @@ def test_index_compaction_takes_two_small_integers_only(factor, slack):
     with pytest.raises(MalformedState):
         _engine._index_compaction(factor, slack)
     assert _engine._index_compaction() == before
+
+
+def _due_entries(seed: int, kind: str, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``n`` due accounts' (equity, maintenance, row), rows distinct and shuffled: ratios at
+    random, or near ties past a double's precision (one maintenance of about 2^61 and equities a
+    unit or a few apart; proportional maintenances and equities of about a third of them), or
+    small integers with many exact ties."""
+    rng = np.random.default_rng(seed)
+    if kind == "random":
+        mm = rng.integers(1, 2**62, n)
+        eq = rng.integers(-(2**62), 2**62, n)
+    elif kind == "one maintenance":
+        mm = np.full(n, 2**61 + 12_345, dtype=np.int64)
+        eq = 2**60 - rng.integers(0, 50, n)
+    elif kind == "one ratio":
+        mm = rng.integers(2**55, 2**62, n)
+        eq = mm // 3 + rng.integers(-3, 4, n)
+    else:
+        mm = rng.integers(1, 5, n)
+        eq = rng.integers(-5, 5, n)
+    rows = rng.permutation(10 * n + 1)[:n]
+    return eq.astype(np.int64), mm.astype(np.int64), rows.astype(np.int64)
+
+
+@settings(max_examples=80, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1),
+       kind=st.sampled_from(["random", "one maintenance", "one ratio", "small"]),
+       n=st.integers(0, 1_200))
+@example(seed=1, kind="one maintenance", n=1_000)
+@example(seed=2, kind="one ratio", n=700)
+@example(seed=3, kind="small", n=600)
+def test_due_accounts_sorted_in_the_exact_processing_order_LIQ_CASCADE_1(seed, kind, n):
+    """The compiled processing order of a round's due accounts (from 256 of them: a radix pass
+    over the ratios as doubles, then an exact sort of every run of close ratios) is the exact
+    order of LIQ-CASCADE-1, ascending equity / maintenance as fractions, then row, whatever
+    order the accounts come in, on ratios that no double tells apart."""
+    eq, mm, rows = _due_entries(seed, kind, n)
+    exact = sorted(range(n), key=lambda x: (Fraction(int(eq[x]), int(mm[x])), int(rows[x])))
+    assert _engine._order_due(eq, mm, rows) == [int(rows[x]) for x in exact]
+
+
+@pytest.mark.parametrize("eq, mm, rows", [([1, 2], [1], [0, 1]), ([1], [0], [0]),
+                                          ([1, 1], [1, 1], [3, 3]), ([1], [-1], [0])])
+def test_order_due_takes_due_accounts_only(eq, mm, rows):
+    """Lengths that differ, a maintenance that is not positive or a repeated row: MalformedState."""
+    with pytest.raises(MalformedState):
+        _engine._order_due(eq, mm, rows)

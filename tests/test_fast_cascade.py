@@ -363,3 +363,34 @@ def test_a_trigger_near_the_top_of_int64_is_found_not_galloped_past_LIQ_CASCADE_
             fast.run_cascade(scenario.state(), config, order=order)
         assert fast_error.value.code == reference_error.value.code, order
     assert isinstance(reference_error.value, Overflow)
+
+
+def test_rounds_of_many_due_accounts_in_the_reference_order_LIQ_CASCADE_1():
+    """More due accounts in a round than the compiled processing order sorts at once (256: past
+    that, a radix pass over the ratios as doubles, then an exact sort of every run of close or
+    equal ratios): 600 longs of 1 BTC from 50,000 whose balances take 200 values, three accounts
+    each (equal ratios, ordered by ID), all due at 49,400 but the two best-funded values, and a
+    book that takes a part of their selling, the rest deleveraged, so who is processed first
+    decides who gets the book: the compiled run equals the reference's event for event, round
+    by round, and the first round processes the due accounts in the processing order."""
+    from liqspec.reference.cascade import processing_order
+
+    balances = {f"a{i:03d}": usdt(600 + i // 3) for i in range(600)}
+    state = venue(deposits={**balances, "z": usdt("10000000")})
+    open_account(state, "book", role=LIQUIDITY)
+    for account_id in balances:
+        open_long(state, account_id, "z", "BTC", 1000)
+    probe = state.copy()
+    set_mark(probe, "BTC", 494_000)
+    due = processing_order(probe)
+    assert len(due) == 594  # equity 0 .. 197 below 197.6: every value but 198 and 199
+    assert due[:3] == ["a000", "a001", "a002"] and due[-1] == "a593"
+    config = CascadeConfig(PricePath(5, {"BTC": (494_000, 492_000)}),
+                           {"BTC": BookShape(3, 2_000, 50_000)})
+    result = assert_same_run(state, config, after_round=True)
+    first_round = [e for e in result.events if (e.step, e.round) == (0, 1)]
+    processed = list(dict.fromkeys(e.account for e in first_round
+                                   if e.kind in ("liquidation_fill", "adl_fill")))
+    assert processed == due
+    filled = {e.account for e in first_round if e.kind == "liquidation_fill"}
+    assert 0 < len(filled) < len(due) and result.summary.adl_lots > 0

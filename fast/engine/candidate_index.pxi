@@ -288,7 +288,6 @@ cdef int active_push(Idx* ix, int64_t row, int64_t gen) noexcept nogil:
 
 
 cdef enum:
-    RADIX_BITS = 11
     RADIX_SORT_MIN = 256   # fewer candidates than this are read in any order
 
 

@@ -283,11 +283,115 @@ cdef inline bint due_before(const DueEnt* x, const DueEnt* y) noexcept nogil:
     return x.row <= y.row
 
 
+cdef enum:
+    DUE_RADIX_MIN = 256  # fewer due accounts than this are merge-sorted at once
+
+
+cdef inline double due_ratio(const DueEnt* x) noexcept nogil:
+    """eq / mm in doubles (mm > 0): within a relative 3 x 2^-53 of the exact ratio (two
+    conversions and a division, each correctly rounded), with its sign, 0 exactly when eq is."""
+    return <double>x.eq / <double>x.mm
+
+
+cdef inline bint due_close(double a, double b) noexcept nogil:
+    """Whether two ratios in order (a <= b) may stand for exact ratios in the other order: their
+    gap within 2^-48 of the larger magnitude (the roundings of two ratios part them by at most
+    about 6 x 2^-53 of it), or equal."""
+    cdef double big = fabs(a) if fabs(a) > fabs(b) else fabs(b)
+    return b - a <= big * 3.552713678800501e-15  # 2^-48
+
+
+cdef DueEnt* order_due(DueEnt* src, DueEnt* dst, Py_ssize_t n) noexcept nogil:
+    """src[0..n) in processing order (due_before: ascending eq / mm exactly, then row), dst the
+    other buffer of n; returns the buffer that holds the result. Few: merge_passes at once.
+    Many: first a stable radix sort by the ratios as doubles (due_ratio, its bits made
+    order-preserving: O(n) per pass, no 128-bit product), then each run of neighbours whose
+    doubles are close (due_close) merge-sorted exactly. Two entries whose exact order the doubles
+    reverse have doubles within that gap, and so has every neighbour between them (same sign,
+    between the two values): they are in one run, which the exact sort puts right. Equal ratios
+    are one run too (their rows decide). O(n) for distinct ratios, O(n log n) at worst."""
+    cdef Py_ssize_t counts[1 << RADIX_BITS]
+    cdef Py_ssize_t x, d, total, count, start
+    cdef int shift = 0
+    cdef uint64_t bits
+    cdef double ratio, previous
+    cdef DueEnt* swap
+    cdef DueEnt* out
+    if n < DUE_RADIX_MIN:
+        return merge_passes(<const Eng*>NULL, src, dst, n, NULL)
+    for x in range(n):
+        ratio = due_ratio(&src[x])
+        memcpy(&bits, &ratio, sizeof(bits))
+        # negative doubles order in reverse as bits: flip them all; positive ones above them
+        src[x].key = ~bits if bits >> 63 else bits | (<uint64_t>1 << 63)
+    while shift < 64:
+        for d in range(1 << RADIX_BITS):
+            counts[d] = 0
+        for x in range(n):
+            counts[(src[x].key >> shift) & ((1 << RADIX_BITS) - 1)] += 1
+        total = 0
+        for d in range(1 << RADIX_BITS):
+            count = counts[d]
+            counts[d] = total
+            total += count
+        for x in range(n):
+            d = (src[x].key >> shift) & ((1 << RADIX_BITS) - 1)
+            dst[counts[d]] = src[x]
+            counts[d] += 1
+        swap = src
+        src = dst
+        dst = swap
+        shift += RADIX_BITS
+    start = 0
+    previous = due_ratio(&src[0])
+    for x in range(1, n + 1):
+        if x < n:
+            ratio = due_ratio(&src[x])
+            if due_close(previous, ratio):
+                previous = ratio
+                continue
+            previous = ratio
+        if x - start > 1:
+            out = merge_passes(<const Eng*>NULL, src + start, dst + start, x - start, NULL)
+            if out != src + start:
+                memcpy(src + start, out, (x - start) * sizeof(DueEnt))
+        start = x
+    return src
+
+
+def _order_due(eq, mm, rows):
+    """The rows of due accounts in processing order as order_due finds it (a test compares it
+    with the exact order): ``eq``, ``mm`` and ``rows`` int64 sequences of one length, every
+    ``mm`` positive, the rows distinct. Anything else is MalformedState."""
+    cdef const int64_t[::1] eq_view = np.ascontiguousarray(eq, dtype=np.int64)
+    cdef const int64_t[::1] mm_view = np.ascontiguousarray(mm, dtype=np.int64)
+    cdef const int64_t[::1] row_view = np.ascontiguousarray(rows, dtype=np.int64)
+    cdef Py_ssize_t n = eq_view.shape[0], x
+    cdef DueEnt* entries
+    cdef DueEnt* out
+    if mm_view.shape[0] != n or row_view.shape[0] != n:
+        raise MalformedState("eq, mm and rows need one length")
+    if n and (np.min(mm_view) <= 0 or len(np.unique(row_view)) != n):
+        raise MalformedState("every mm must be positive and the rows distinct")
+    entries = <DueEnt*>malloc((2 * n + 1) * sizeof(DueEnt))
+    if entries == NULL:
+        raise MemoryError()
+    try:
+        for x in range(n):
+            entries[x].eq = eq_view[x]
+            entries[x].mm = mm_view[x]
+            entries[x].row = row_view[x]
+        out = order_due(entries, entries + n, n) if n else entries
+        return [out[x].row for x in range(n)]
+    finally:
+        free(entries)
+
+
 cdef void sort_due(Eng* e, Py_ssize_t n_due) noexcept nogil:
-    """due_row / due_eq / due_mm[0..n_due) in processing order (LIQ-CASCADE-1): merge_passes
-    over packed (eq, mm, row) entries, so that each comparison reads its operands where the
-    merge is, not through an index (cmp_due's order; merge_sort through cmp_due if the buffer
-    cannot be had). Only due_row is read afterwards."""
+    """due_row / due_eq / due_mm[0..n_due) in processing order (LIQ-CASCADE-1): order_due over
+    packed (eq, mm, row) entries, so that each comparison reads its operands where the sort is,
+    not through an index (cmp_due's order; merge_sort through cmp_due if the buffer cannot be
+    had). Only due_row is read afterwards."""
     cdef Cas* c = e.cascade
     cdef Py_ssize_t x
     cdef DueEnt* entries
@@ -308,7 +412,7 @@ cdef void sort_due(Eng* e, Py_ssize_t n_due) noexcept nogil:
         entries[x].eq = c.due_eq[x]
         entries[x].mm = c.due_mm[x]
         entries[x].row = c.due_row[x]
-    out = merge_passes(e, entries, entries + n_due, n_due, NULL)
+    out = order_due(entries, entries + n_due, n_due)
     for x in range(n_due):
         c.due_row[x] = out[x].row
     free(entries)

@@ -385,8 +385,14 @@ cdef struct Eng:
     int adl_mode
 
 
-# a due account packed for sort_due (cascade.pxi): its equity, maintenance and row
+cdef enum:
+    RADIX_BITS = 11  # the digit of the radix sorts (active_sort, order_due): 2^11 counters
+
+
+# a due account packed for sort_due (cascade.pxi): its equity, maintenance and row, and the
+# order-preserving bits of eq / mm as a double (order_due's first pass)
 cdef struct DueEnt:
     int64_t eq
     int64_t mm
     int64_t row
+    uint64_t key
