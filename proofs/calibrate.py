@@ -4,7 +4,7 @@ For every obligation of every theorem (or those named) it measures, in z3 resour
 each check of the prover's schedule uses with no limit but a wall-clock cap: the vacuity check,
 the proof in the solver that satisfied the assumptions (``incremental``) and the proof in a fresh
 context (``fresh``). An obligation *needs* its vacuity check's use and the use of the first
-attempt of :data:`.prover.SCHEDULE` that answers; a theorem's suggested ``rlimit`` is its largest
+attempt of its theorem's schedule that answers; a theorem's suggested ``rlimit`` is its largest
 need times :data:`.theorems.CALIBRATION_MARGIN`, rounded up to a million. The counts are
 deterministic (the same on any machine), so the table is the same wherever it is made; only the
 seconds vary. Paste the suggestions into the ``@theorem(..., rlimit=...)`` declarations.
@@ -53,9 +53,9 @@ def measure_obligation(obligation, cap_s: float) -> dict[str, int | None]:
     return uses
 
 
-def need(uses: dict[str, int | None]) -> int | None:
-    """What the obligation needs under the schedule (None: nothing answered)."""
-    answered = next((used for a in prover.SCHEDULE if (used := uses.get(a)) is not None), None)
+def need(uses: dict[str, int | None], schedule: Sequence[str] = prover.SCHEDULE) -> int | None:
+    """What the obligation needs under ``schedule`` (None: nothing answered)."""
+    answered = next((used for a in schedule if (used := uses.get(a)) is not None), None)
     vacuity = uses.get("vacuity")
     if vacuity is None or answered is None:
         return None
@@ -98,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         measured = [calibrate_theorem(*w) for w in work]
     for thm, rows in zip(theorems, measured):
-        needs = [need(uses) for _, _, uses in rows]
+        needs = [need(uses, thm.schedule) for _, _, uses in rows]
         top = max((n for n in needs if n is not None), default=0)
         print(f"{thm.id:<18} obligations {len(rows):3d}  most needed {top:>12,}  "
               f"current rlimit {thm.rlimit:>12,}  suggested {suggest(needs)}", flush=True)

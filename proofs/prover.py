@@ -18,6 +18,8 @@ same verdict on any machine under any load, since no limit is in seconds. So:
 * the schedule is fixed (:data:`SCHEDULE`): the vacuity check, then the proof in the solver that
   satisfied the assumptions (its learnt state helps some proofs), then, only if that spent its
   limit, once more in a fresh context (its preprocessing helps others); fixed seeds throughout.
+  A theorem may fix the other order (:attr:`~.theorems.Theorem.schedule`; T-SHARE, whose
+  incremental attempt spent its whole limit in about one process in eight).
 
 A wall-clock guard (:data:`DEFAULT_GUARD_S` per check) only stops a hung process: a check that
 hits it is an ERROR, never a verdict, since where it stops depends on the machine.
@@ -52,7 +54,8 @@ import z3
 # result thread unpickles fidelity results, and a first import of it in either would leave a
 # forked worker holding the import lock (a hang)
 from . import counterexamples, fidelity
-from .theorems import DEFAULT_RLIMIT, REGISTRY, Obligation, Theorem, domains_for
+from .theorems import (DEFAULT_RLIMIT, DEFAULT_SCHEDULE, REGISTRY, Obligation, Theorem,
+                       domains_for)
 
 PROVED = "PROVED"
 COUNTEREXAMPLE = "COUNTEREXAMPLE"
@@ -70,8 +73,9 @@ DEFAULT_GUARD_S = 900.0
 #: the seed of every check (z3's ``random_seed``)
 SEED = 0
 #: the proof attempts, in order, each with the theorem's rlimit: in the solver that satisfied
-#: the assumptions (``incremental``), then in a fresh context (``fresh``)
-SCHEDULE = ("incremental", "fresh")
+#: the assumptions (``incremental``), then in a fresh context (``fresh``); a theorem may put the
+#: fresh context first (:attr:`~.theorems.Theorem.schedule`)
+SCHEDULE = DEFAULT_SCHEDULE
 #: counterexamples and witnesses are searched again with every constant within this bound
 SMALL_BOUND = 10**5
 #: the least rlimit of a witness search (a test device, not a verdict)
@@ -93,7 +97,7 @@ class ObligationResult:
     #: the rlimit of each check, and the resources all checks of this obligation used
     rlimit: int = 0
     rlimit_used: int = 0
-    #: which attempt of SCHEDULE answered (the latest, over split goals; empty if none did)
+    #: which attempt of the schedule answered (the latest, over split goals; empty if none did)
     attempt: str = ""
     #: the most any single check of this obligation used
     rlimit_peak: int = 0
@@ -189,8 +193,10 @@ def _main_model(solver: z3.Solver) -> z3.ModelRef:
 
 
 def check_obligation(theorem_id: str, params, obligation: Obligation, rlimit: int,
-                     guard_s: float = DEFAULT_GUARD_S) -> ObligationResult:
-    """The vacuity check, then the proof (:data:`SCHEDULE`), each check under ``rlimit``. An
+                     guard_s: float = DEFAULT_GUARD_S,
+                     schedule: tuple[str, ...] = SCHEDULE) -> ObligationResult:
+    """The vacuity check, then the proof (the attempts of ``schedule`` in turn, until one
+    answers), each check under ``rlimit``. An
     obligation with ``split_goals`` proves each named goal by its own check (the conjunction is
     proved when every conjunct is): the same theorem, in smaller steps."""
     domain = params.name if params is not None else "none"
@@ -220,7 +226,7 @@ def check_obligation(theorem_id: str, params, obligation: Obligation, rlimit: in
         attempts = []
         for goal_name, goal in goals:
             negated = z3.Not(goal)
-            for attempt in SCHEDULE:
+            for attempt in schedule:
                 if attempt == "incremental":
                     solver = satisfied
                     solver.push()
@@ -243,7 +249,7 @@ def check_obligation(theorem_id: str, params, obligation: Obligation, rlimit: in
                 small = _small_model(obligation, negated, rlimit, guard_s)
                 break
         else:
-            return result(PROVED, attempt=max(attempts, key=SCHEDULE.index))
+            return result(PROVED, attempt=max(attempts, key=schedule.index))
     except GuardExpired as error:
         return result(ERROR, str(error))
     if small is not None:  # the same counterexample family, with values the reference can run
@@ -367,7 +373,8 @@ def prove_theorem(thm: Theorem, rlimit: int | None = None,
         if wanted is not None and params is not None and name not in wanted:
             continue
         for obligation in thm.build(params):
-            outcome.results.append(check_obligation(thm.id, params, obligation, limit, timeout_s))
+            outcome.results.append(check_obligation(thm.id, params, obligation, limit,
+                                                    timeout_s, thm.schedule))
     return outcome
 
 

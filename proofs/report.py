@@ -11,7 +11,7 @@ Shape::
      "wall_seconds": 60.2, "jobs": 2, "obligations": 196,
      "theorems": [{"id": "T-DEPOSIT", "statement": "...", "rules": ["LIQ-DEPOSIT-1", ...],
                    "verdict": "PROVED", "seconds": 0.1, "rlimit": 1000000,
-                   "rlimit_used": 20300,
+                   "rlimit_used": 20300, "schedule": ["incremental", "fresh"],
                    "fidelity": {"operations": ["deposit"], "cases": 60, "drift": ""},
                    "obligations": [{"domain": "binance_usdm", "label": "deposit",
                                     "verdict": "PROVED", "seconds": 0.01, "detail": "",
@@ -26,6 +26,8 @@ one of them used (the same on every machine for the same commit and z3 version; 
 not). ``commit`` is the git commit of the source tree the
 command ran in when that tree holds the installed code (else None: then ``liqspec_version`` and
 ``code_sha256``, a digest of the installed reference and proofs, identify the code).
+``schedule`` is the default order of the proof attempts, and a theorem's own the order its
+obligations ran in (T-SHARE's puts the fresh context first).
 ``fidelity.cases`` counts the cases of the fidelity campaign run for the theorem's encodings
 against the installed reference; ``drift`` is the first difference found, with its case.
 """
@@ -127,7 +129,7 @@ def build(results: Sequence, wall_seconds: float, jobs: int, source: str | None 
              "rules": list(r.theorem.rule_ids), "verdict": r.verdict,
              "seconds": round(r.seconds, 3),
              "rlimit": max((o.rlimit for o in r.results), default=r.theorem.rlimit),
-             "rlimit_used": r.rlimit_used,
+             "rlimit_used": r.rlimit_used, "schedule": list(r.theorem.schedule),
              "fidelity": ({"operations": list(r.fidelity.operations), "cases": r.fidelity.cases,
                            "drift": r.fidelity.drift} if r.fidelity is not None else
                           {"operations": list(r.theorem.fidelity), "cases": 0,

@@ -298,6 +298,20 @@ def test_unsatisfiable_assumptions_are_vacuous_not_proved():
     assert prover.prove_theorem(thm).verdict == prover.VACUOUS
 
 
+def test_a_schedule_orders_both_attempts_or_is_refused():
+    """A theorem's schedule is the two attempts in some order (T-SHARE's: the fresh context
+    first); anything else is refused when the theorem is declared, and nothing is registered."""
+    share = next(t for t in theorems.REGISTRY if t.id == "T-SHARE")
+    assert share.schedule == ("fresh", "incremental")
+    assert all(sorted(t.schedule) == sorted(prover.SCHEDULE) for t in theorems.REGISTRY)
+    count = len(theorems.REGISTRY)
+    for bad in (("fresh",), ("incremental", "incremental"), ("fresh", "incremental", "fresh"),
+                ("fresh", "again")):
+        with pytest.raises(ValueError, match="schedule"):
+            theorems.theorem("T-BAD", "never", ("LIQ-DEPOSIT-1",), schedule=bad)
+    assert len(theorems.REGISTRY) == count
+
+
 def test_a_spent_resource_limit_is_unknown_and_a_failure():
     """UNKNOWN is decided by z3's resource count, so it is the same on every run."""
     thm = next(t for t in theorems.REGISTRY if t.id == "T-CASCADE-BMC")
@@ -319,12 +333,12 @@ def test_the_wall_clock_guard_is_an_error_not_a_verdict():
 def test_every_theorem_has_a_calibrated_resource_limit_with_margin(proof_results):
     """Each theorem's rlimit, stored beside it in the registry, is well above what any of its
     checks uses (CALIBRATION_MARGIN), so every obligation is answered by the first attempt of
-    the schedule, far from its limit."""
+    its theorem's schedule, far from its limit."""
     for theorem_id, result in proof_results.items():
         thm = result.theorem
         assert thm.rlimit != theorems.DEFAULT_RLIMIT, f"{theorem_id} is not calibrated"
         for o in result.results:
-            assert o.rlimit == thm.rlimit and o.attempt == prover.SCHEDULE[0], (theorem_id, o)
+            assert o.rlimit == thm.rlimit and o.attempt == thm.schedule[0], (theorem_id, o)
             assert 0 < o.rlimit_peak <= o.rlimit_used
             # calibrated at 3-5x; asserted at 2x: z3 varies run to run on some nonlinear
             # generic obligations (see liqspec.proofs.prover)
