@@ -245,10 +245,7 @@ cdef int heap_take(Heap* h, int64_t threshold, Idx* ix) noexcept nogil:
     size / log2(size) pops, the rest are taken by one pass over the array and the heap rebuilt
     bottom-up (Floyd): O(size) in address order instead of O(taken log size) at random, which
     is what a step that crosses many triggers costs at 10^6 accounts."""
-    cdef Py_ssize_t budget, log2 = 1, x, kept = 0
-    while (<Py_ssize_t>1 << log2) < h.size:
-        log2 += 1
-    budget = h.size // log2
+    cdef Py_ssize_t budget = h.size // max(1, bits_for(h.size)), x, kept = 0
     while h.size and h.a[0].prio <= threshold:
         if budget == 0:
             for x in range(h.size):
@@ -296,35 +293,14 @@ cdef void active_sort(Idx* ix, Py_ssize_t n_rows) noexcept nogil:
     confirming them then reads the account rows in address order instead of at random, which
     is what a round costs at 10^6 accounts. The order is for locality only: the due accounts
     are sorted into the processing order afterwards (a total order), so it changes no result."""
-    cdef Py_ssize_t counts[1 << RADIX_BITS]
-    cdef Py_ssize_t x, d, total, c
-    cdef int shift = 0
-    cdef HEnt* src = ix.act
-    cdef HEnt* dst = ix.act_tmp
-    cdef HEnt* swap
+    cdef HEnt* out
     if ix.nact < RADIX_SORT_MIN:
         return
     ix.sorted_rounds += 1
-    while shift < 63 and (<int64_t>1 << shift) < n_rows:
-        for d in range(1 << RADIX_BITS):
-            counts[d] = 0
-        for x in range(ix.nact):
-            counts[(src[x].row >> shift) & ((1 << RADIX_BITS) - 1)] += 1
-        total = 0
-        for d in range(1 << RADIX_BITS):
-            c = counts[d]
-            counts[d] = total
-            total += c
-        for x in range(ix.nact):
-            d = (src[x].row >> shift) & ((1 << RADIX_BITS) - 1)
-            dst[counts[d]] = src[x]
-            counts[d] += 1
-        swap = src
-        src = dst
-        dst = swap
-        shift += RADIX_BITS
-    ix.act = src
-    ix.act_tmp = dst
+    out = radix_passes(ix.act, ix.act_tmp, ix.nact, bits_for(n_rows))
+    if out != ix.act:
+        ix.act_tmp = ix.act
+        ix.act = out
 
 
 cdef inline int64_t cross_weight_key(const Eng* e, Py_ssize_t i, liq_i128 h,
@@ -529,14 +505,12 @@ cdef int rekey_dirty(Eng* e, Idx* ix) noexcept nogil:
     twice the accounts (each re-key leaves a stale entry behind, and the short side's keys are
     never crossed in a falling market) is rebuilt without its stale entries: without this, a
     run of R rounds each charging N holders would keep R x N entries."""
-    cdef Py_ssize_t x, i, heaped = 0, log2 = 1, n_heaps = 2 * e.n_markets + 1
+    cdef Py_ssize_t x, i, heaped = 0, n_heaps = 2 * e.n_markets + 1
     cdef int code = C_OK
     cdef bint appended, oversized
     for x in range(n_heaps):
         heaped += ix.heaps[x].size
-    while (<Py_ssize_t>1 << log2) < heaped + e.n_dirty:
-        log2 += 1
-    ix.appending = e.n_dirty * log2 > heaped + e.n_dirty
+    ix.appending = e.n_dirty * max(1, bits_for(heaped + e.n_dirty)) > heaped + e.n_dirty
     for x in range(e.n_dirty):
         i = e.dirty_list[x]
         e.dirty[i] = 0

@@ -310,12 +310,9 @@ cdef DueEnt* order_due(DueEnt* src, DueEnt* dst, Py_ssize_t n) noexcept nogil:
     reverse have doubles within that gap, and so has every neighbour between them (same sign,
     between the two values): they are in one run, which the exact sort puts right. Equal ratios
     are one run too (their rows decide). O(n) for distinct ratios, O(n log n) at worst."""
-    cdef Py_ssize_t counts[1 << RADIX_BITS]
-    cdef Py_ssize_t x, d, total, count, start
-    cdef int shift = 0
+    cdef Py_ssize_t x, start
     cdef uint64_t bits
     cdef double ratio, previous
-    cdef DueEnt* swap
     cdef DueEnt* out
     if n < DUE_RADIX_MIN:
         return merge_passes(<const Eng*>NULL, src, dst, n, NULL)
@@ -324,24 +321,9 @@ cdef DueEnt* order_due(DueEnt* src, DueEnt* dst, Py_ssize_t n) noexcept nogil:
         memcpy(&bits, &ratio, sizeof(bits))
         # negative doubles order in reverse as bits: flip them all; positive ones above them
         src[x].key = ~bits if bits >> 63 else bits | (<uint64_t>1 << 63)
-    while shift < 64:
-        for d in range(1 << RADIX_BITS):
-            counts[d] = 0
-        for x in range(n):
-            counts[(src[x].key >> shift) & ((1 << RADIX_BITS) - 1)] += 1
-        total = 0
-        for d in range(1 << RADIX_BITS):
-            count = counts[d]
-            counts[d] = total
-            total += count
-        for x in range(n):
-            d = (src[x].key >> shift) & ((1 << RADIX_BITS) - 1)
-            dst[counts[d]] = src[x]
-            counts[d] += 1
-        swap = src
-        src = dst
-        dst = swap
-        shift += RADIX_BITS
+    out = radix_passes(src, dst, n, 64)
+    dst = src if out == dst else dst
+    src = out
     start = 0
     previous = due_ratio(&src[0])
     for x in range(1, n + 1):

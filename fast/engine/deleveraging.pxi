@@ -71,6 +71,57 @@ cdef sort_item* merge_passes(const Eng* e, sort_item* src, sort_item* dst, Py_ss
     return src
 
 
+cdef inline int bits_for(Py_ssize_t n) noexcept nogil:
+    """The least L >= 0 with 2^L >= n: the bits a value below n needs, log2(n) rounded up."""
+    cdef int bits = 0
+    while bits < 62 and (<Py_ssize_t>1 << bits) < n:
+        bits += 1
+    return bits
+
+
+ctypedef fused radix_item:
+    HEnt        # the candidate index's entries, by row (active_sort)
+    DueEnt      # the cascade's packed due entries, by their ratio's order-preserving bits
+
+
+cdef inline uint64_t radix_key(const radix_item* item) noexcept nogil:
+    """What radix_passes sorts by: an HEnt's row (never negative), a DueEnt's key."""
+    if radix_item is HEnt:
+        return <uint64_t>item.row
+    else:
+        return item.key
+
+
+cdef radix_item* radix_passes(radix_item* src, radix_item* dst, Py_ssize_t n,
+                              int bits) noexcept nogil:
+    """Stable LSD radix sort of src[0..n) by the low ``bits`` bits of its key (an HEnt's row, a
+    DueEnt's ``key``), RADIX_BITS a pass, O(n) each; dst the other buffer of n; returns the
+    buffer that holds the result."""
+    cdef Py_ssize_t counts[1 << RADIX_BITS]
+    cdef Py_ssize_t x, d, total, count
+    cdef int shift = 0
+    cdef radix_item* swap
+    while shift < bits:
+        for d in range(1 << RADIX_BITS):
+            counts[d] = 0
+        for x in range(n):
+            counts[(radix_key(&src[x]) >> shift) & ((1 << RADIX_BITS) - 1)] += 1
+        total = 0
+        for d in range(1 << RADIX_BITS):
+            count = counts[d]
+            counts[d] = total
+            total += count
+        for x in range(n):
+            d = (radix_key(&src[x]) >> shift) & ((1 << RADIX_BITS) - 1)
+            dst[counts[d]] = src[x]
+            counts[d] += 1
+        swap = src
+        src = dst
+        dst = swap
+        shift += RADIX_BITS
+    return src
+
+
 cdef void merge_sort(const Eng* e, int64_t* idx, int64_t* tmp, Py_ssize_t n,
                      cmp_fn cmp) noexcept nogil:
     """Bottom-up (stable) merge sort of ``idx`` by ``cmp`` (a total order), ``tmp`` of n."""
