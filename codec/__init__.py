@@ -25,7 +25,8 @@ from liqspec.reference.marks import MarkRule
 from liqspec.reference.errors import LiqspecError
 from liqspec.reference.journal import Fill, Transfer
 from liqspec.reference.prices import Threshold
-from liqspec.reference.profile import POLICY_FIELDS, Market, OpenInterestScaling, Profile, Tier
+from liqspec.reference.profile import (POLICY_FIELDS, Market, OpenInterestScaling, Profile, Tier,
+                                       TierBasis)
 from liqspec.reference.receipts import Receipt
 from liqspec.reference.state import HOLDERS, TRADER, Account, Book, State
 
@@ -106,6 +107,7 @@ _TIER_FIELDS = ("floor_notional_quote", "maint_margin_ppm", "maint_deduction_quo
 
 def market_to_json(market: Market) -> dict[str, Any]:
     oi = market.oi_scaling
+    by_size = market.tier_basis == TierBasis.SIZE
     return {
         "market_id": market.market_id,
         "base_decimals": enc(market.base_decimals), "price_decimals": enc(market.price_decimals),
@@ -114,7 +116,10 @@ def market_to_json(market: Market) -> dict[str, Any]:
         "min_maint_margin_quote": enc(market.min_maint_margin_quote),
         "oi_scaling": None if oi is None else {"lower_cap_quote": enc(oi.lower_cap_quote),
                                                "upper_cap_quote": enc(oi.upper_cap_quote)},
-        "tiers": [{name: enc(getattr(t, name)) for name in _TIER_FIELDS} for t in market.tiers],
+        "tiers": [{name: enc(getattr(t, name)) for name in _TIER_FIELDS
+                   + (("floor_lots",) if by_size else ())} for t in market.tiers],
+        # LIQ-TIER-8; written only for a market keyed by size, with each tier's floor_lots
+        **({"tier_basis": market.tier_basis} if by_size else {}),
         # LIQ-TIER-7; written only where it is not 1, so decimal-rate documents read as before
         **({"rate_scale": enc(market.rate_scale)} if market.rate_scale != 1 else {}),
         # LIQ-FEE-3; likewise written only where it is set
@@ -154,7 +159,9 @@ def profile_from_json(data: Any) -> Profile:
         market_id = _field(m, "market_id", where)
         oi = m.get("oi_scaling")
         tiers = tuple(Tier(*(dec(_field(t, name, f"{where}.tiers[{k}]"),
-                                 f"{where}.tiers[{k}].{name}") for name in _TIER_FIELDS))
+                                 f"{where}.tiers[{k}].{name}") for name in _TIER_FIELDS),
+                           floor_lots=dec(t.get("floor_lots", "0"),
+                                          f"{where}.tiers[{k}].floor_lots"))
                       for k, t in enumerate(_field(m, "tiers", where)))
         markets[market_id] = Market(
             market_id, dec(_field(m, "base_decimals", where), f"{where}.base_decimals"),
@@ -165,7 +172,8 @@ def profile_from_json(data: Any) -> Profile:
                 dec(_field(oi, "lower_cap_quote", where), f"{where}.oi_scaling"),
                 dec(_field(oi, "upper_cap_quote", where), f"{where}.oi_scaling")),
             rate_scale=dec(m.get("rate_scale", "1"), f"{where}.rate_scale"),
-            liquidator_fee_ppm=dec(m.get("liquidator_fee_ppm", "0"), f"{where}.liquidator_fee"))
+            liquidator_fee_ppm=dec(m.get("liquidator_fee_ppm", "0"), f"{where}.liquidator_fee"),
+            tier_basis=m.get("tier_basis", TierBasis.NOTIONAL))
         if m.get("value_per_lot_tick") is not None:
             values[market_id] = dec(m["value_per_lot_tick"], f"{where}.value_per_lot_tick")
     ratio = data.get("backstop_ratio")

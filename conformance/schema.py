@@ -15,7 +15,7 @@ from typing import Any
 
 from liqspec.codec import FORMAT_VERSION
 from liqspec.reference.errors import ResultCode
-from liqspec.reference.profile import POLICY_FIELDS
+from liqspec.reference.profile import POLICY_FIELDS, TierBasis
 
 from .catalogue import CATALOGUE
 
@@ -39,6 +39,7 @@ _DEFS: dict[str, Any] = {
                               "min_maint_margin_quote": {"$ref": "#/$defs/int"},
                               "rate_scale": {"$ref": "#/$defs/int"},
                               "liquidator_fee_ppm": {"$ref": "#/$defs/int"},
+                              "tier_basis": {"enum": list(TierBasis)},
                               "oi_scaling": {"anyOf": [{"type": "null"}, {
                                   "type": "object", "required": ["lower_cap_quote",
                                                                  "upper_cap_quote"],

@@ -173,7 +173,7 @@ def venue_state(profile: Profile, stressed: bool = False, books: bool = True) ->
     """A venue's state with accounts placed on the boundaries the rules turn on.
 
     Healthy: ``at_mm`` (equity exactly maintenance, on the first tier floor above the base tier
-    where there is one), ``below_mm`` (one quantum below), ``short_below`` (a short one below),
+    where there is one, in notional or, in a market keyed by size, in lots), ``below_mm`` (one quantum below), ``short_below`` (a short one below),
     ``winner1``/``winner2`` (profitable opposite positions), ``iso`` (isolated in the second
     market), ``flat`` (quote only), a backstop ``vault`` and the ``book`` account that holds the
     net opposite position and the books. Stressed adds ``bankrupt`` (equity below zero, within
@@ -183,8 +183,11 @@ def venue_state(profile: Profile, stressed: bool = False, books: bool = True) ->
     unit = 10**profile.quote_decimals
     m0, m1 = (list(profile.markets) * 2)[:2]
     market0 = profile.markets[m0]
-    floor = market0.tiers[1].floor_notional_quote if len(market0.tiers) > 1 else 20_000 * unit
-    lots = _lots_for(profile, marks, m0, floor)
+    if market0.tier_basis == "size" and len(market0.tiers) > 1:  # LIQ-TIER-8: a size on a floor
+        lots = market0.tiers[1].floor_lots
+    else:
+        floor = market0.tiers[1].floor_notional_quote if len(market0.tiers) > 1 else 20_000 * unit
+        lots = _lots_for(profile, marks, m0, floor)
     small = _lots_for(profile, marks, m0, 5_000 * unit)
     fund = 1_000 * unit
     accounts = [

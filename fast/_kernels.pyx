@@ -125,11 +125,13 @@ cdef inline liq_u128 gcd128(liq_u128 a, liq_u128 b) noexcept nogil:
 # A row whose requirements are on entry values (the profile's basis is ``entry`` and the account
 # is isolated) passes its cost bases ``entry[M]``; every other row passes NULL and is at the mark.
 
-cdef inline bint position_maint(const Tables* t, Py_ssize_t k, int64_t value, const int64_t* entry,
-                                liq_i128* out) noexcept nogil:
+cdef inline bint position_maint(const Tables* t, Py_ssize_t k, int64_t lots, int64_t value,
+                                const int64_t* entry, liq_i128* out) noexcept nogil:
     """LIQ-TIER-6 over LIQ-TIER-2: the requirement on |value| (the notional at the mark), or on
-    the entry value |entry[k]| for a row at entry."""
-    out[0] = maintenance_margin(t, k, iabs(<liq_i128>entry[k]) if entry != NULL else iabs(value))
+    the entry value |entry[k]| for a row at entry; the tier of |lots| in a market keyed by size
+    (LIQ-TIER-8)."""
+    out[0] = maintenance_margin(t, k, iabs(<liq_i128>entry[k]) if entry != NULL else iabs(value),
+                                iabs(<liq_i128>lots))
     return liq_fits_i64(out[0])
 
 
@@ -179,7 +181,7 @@ cdef inline bint account_totals(const Tables* t, int64_t quote, const int64_t* l
         if not unit_ok[k] or __builtin_mul_overflow(lots[k], units[k], &value):
             return False
         eq += value
-        if not position_maint(t, k, value, entry, &mm_k):
+        if not position_maint(t, k, lots[k], value, entry, &mm_k):
             return False
         mm += mm_k
     equity[0] = eq
@@ -451,17 +453,20 @@ cdef void tiers64_parameters(const Tables* t, const int64_t* units, const uint8_
     tier it reads; max_lots_first: under the second tier's floor). It reads the first tiers up
     to LIQ_TIERS64, stopping before one whose floor is not positive or whose rate or deduction
     is out of bounds. A market with none, or of rate_scale > 1 (the path reads rates in ppm,
-    LIQ-TIER-7), or out of the bounds on minimums and market counts, has max_lots 0: only its
-    flat positions stay on the path, and they require nothing."""
+    LIQ-TIER-7), or keyed by size with more than one tier (LIQ-TIER-8), or out of the bounds on
+    minimums and market counts, has max_lots 0: only its flat positions stay on the path, and
+    they require nothing."""
     cdef Py_ssize_t k, base, s, n_read
     cdef uint64_t small = <uint64_t>SMALL_NOTIONAL, first_cut, cut, unit
     cdef bint in_bounds
     for k in range(t.n_markets):
         base = k * t.tier_width
         unit = <uint64_t>units[k] if unit_ok[k] and units[k] > 0 else 0
+        # a market keyed by size (LIQ-TIER-8) is read only where it has one tier, which every
+        # size is in: the path's tier search compares notionals with notional floors
         in_bounds = unit != 0 and t.rate_scale[k] == 1 and t.n_markets <= TIERS64_MARKETS \
             and 0 <= t.min_maint_margin_quote[k] < TIERS64_PARAMETER_BOUND \
-            and tier_in_bounds(t, base)
+            and tier_in_bounds(t, base) and (not t.tier_by_size[k] or t.n_tiers[k] == 1)
         # the tiers read: 0 .. n_read - 1; cut: the notional the path stays below
         n_read = 0
         cut = small
@@ -591,9 +596,10 @@ cdef Py_ssize_t requirement_sums(const Tables* t, const int64_t[:, ::1] lots,
             elif not liq_value(lots[i, k], marks[k], t.value_per_lot_tick[k], &value):
                 return i
             if open_interest == NULL:
-                ok = position_maint(t, k, value, entry, &part)
+                ok = position_maint(t, k, lots[i, k], value, entry, &part)
             else:
-                part = initial_margin(t, k, iabs(value), open_interest[k])
+                part = initial_margin(t, k, iabs(value), iabs(<liq_i128>lots[i, k]),
+                                      open_interest[k])
                 ok = liq_fits_i64(part)
                 if ok and leverage != NULL and leverage[i * t.n_markets + k] > 0:
                     # LIQ-LEVERAGE-2: max(ceil(notional / leverage), the venue's own)
@@ -827,7 +833,7 @@ cdef _threshold_flags(const int64_t[::1] quote, const int64_t[:, ::1] lots,
                     eq += value
                 else:
                     value = 0  # at entry: equity only once the requirement is positive
-                if not position_maint(t, k, value, entry, &mm_k):
+                if not position_maint(t, k, lots[i, k], value, entry, &mm_k):
                     bad = i
                     break
                 mm += mm_k
@@ -1160,7 +1166,8 @@ cdef inline int liquidation_one(const Tables* t, int64_t quote, const int64_t* l
     tiers' lines. So g = min(h1, h2) with h1 = K + sigma*N - min and h2 = K + sigma*N - F(N), both
     strictly monotone: for a long the root of g is the larger of their roots, for a short the
     smaller. h2's root lies on the tier found by evaluating h2 at the tier floors (integers times
-    10^6); the reference's candidate for that tier is the same rational. A root at N <= 0 means
+    10^6); the reference's candidate for that tier is the same rational. In a market keyed by
+    size (LIQ-TIER-8) F is the one line of the size's tier at every price. A root at N <= 0 means
     no positive price crosses the threshold: the reference reports 0 then.
 
     At entry (LIQ-TIER-6) the position's requirement MM_e is a fixed integer and the root is
@@ -1178,14 +1185,19 @@ cdef inline int liquidation_one(const Tables* t, int64_t quote, const int64_t* l
     cdef Py_ssize_t base = market * t.tier_width, i, chosen = 0, n_tiers = t.n_tiers[market]
     cdef int64_t minimum = t.min_maint_margin_quote[market]
     cdef int side = 1 if position > 0 else -1
+    # LIQ-TIER-8: in a market keyed by size the tier is the size's at every price: no search
+    cdef bint by_size = t.tier_by_size[market]
     if position == 0:
         return CODE_NO_POSITION
+    if by_size:
+        chosen = tier_slot(t, market, 0, iabs(<liq_i128>position)) - base
     # (C, M_o) of prices.py: what in equity and maintenance does not move with ``market``
     if not account_totals(t, quote, lots, units, unit_ok, entry, market, &constant, &other_mm):
         return CODE_OVERFLOW
     K = constant - other_mm
     if entry != NULL:
-        h = maintenance_margin(t, market, iabs(<liq_i128>entry[market]))
+        h = maintenance_margin(t, market, iabs(<liq_i128>entry[market]),
+                               iabs(<liq_i128>position))
         if not liq_fits_i64(h):
             return CODE_OVERFLOW
         a = h - K if side > 0 else K - h
@@ -1201,7 +1213,7 @@ cdef inline int liquidation_one(const Tables* t, int64_t quote, const int64_t* l
         if K >= 0:  # h2(0) = K >= 0: h2's root is at N <= 0, so the root is h1's or none
             a = n1
         else:
-            for i in range(1, n_tiers):  # last tier whose floor has h2 < 0
+            for i in range(1, 0 if by_size else n_tiers):  # last tier whose floor has h2 < 0
                 h = Kp + <liq_i128>t.tier_floor_quote[base + i] \
                     * (whole - t.maint_margin_ppm[base + i]) \
                     + <liq_i128>t.maint_deduction_quote[base + i] * PPM
@@ -1221,7 +1233,7 @@ cdef inline int liquidation_one(const Tables* t, int64_t quote, const int64_t* l
     else:
         if K <= 0:  # h2(0) = K <= 0: h2's root is at N <= 0, and so is the smaller root
             return price_zero(out)
-        for i in range(1, n_tiers):  # last tier whose floor has h2 > 0
+        for i in range(1, 0 if by_size else n_tiers):  # last tier whose floor has h2 > 0
             h = Kp - <liq_i128>t.tier_floor_quote[base + i] \
                 * (whole + t.maint_margin_ppm[base + i]) \
                 + <liq_i128>t.maint_deduction_quote[base + i] * PPM

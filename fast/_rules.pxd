@@ -105,6 +105,8 @@ cdef struct Tables:
     const int64_t* oi_lower_cap_quote
     const int64_t* oi_upper_cap_quote
     const uint8_t* has_oi_scaling
+    const int64_t* tier_floor_lots  # LIQ-TIER-8: the floors in lots of a market keyed by size
+    const uint8_t* tier_by_size     # per market: its tiers are keyed by |lots| (LIQ-TIER-8)
 
 
 # -- exact integer helpers (LIQ-ROUND-1/2) -------------------------------------------------------
@@ -138,21 +140,25 @@ cdef inline liq_i128 iabs(liq_i128 v) noexcept nogil:
 
 # -- tiers and requirements (LIQ-TIER-1/2/3/4) ---------------------------------------------------
 
-cdef inline Py_ssize_t tier_slot(const Tables* t, Py_ssize_t k, liq_i128 notional) noexcept nogil:
+cdef inline Py_ssize_t tier_slot(const Tables* t, Py_ssize_t k, liq_i128 notional,
+                                 liq_i128 size) noexcept nogil:
     """LIQ-TIER-1: the slot of the last tier of market k whose floor is at most the notional
-    (floors increase)."""
+    (floors increase); in a market keyed by size, whose floor in lots is at most the position's
+    size ``|lots|`` (LIQ-TIER-8)."""
     cdef Py_ssize_t base = k * t.tier_width, i, chosen = 0
     cdef int64_t small
-    if liq_fits_i64(notional):  # the same comparisons in 64 bits (the common case)
-        small = <int64_t>notional
+    cdef const int64_t* floors = t.tier_floor_lots if t.tier_by_size[k] else t.tier_floor_quote
+    cdef liq_i128 key = size if t.tier_by_size[k] else notional
+    if liq_fits_i64(key):  # the same comparisons in 64 bits (the common case)
+        small = <int64_t>key
         for i in range(1, t.n_tiers[k]):
-            if t.tier_floor_quote[base + i] <= small:
+            if floors[base + i] <= small:
                 chosen = i
             else:
                 break
         return base + chosen
     for i in range(1, t.n_tiers[k]):
-        if <liq_i128>t.tier_floor_quote[base + i] <= notional:
+        if <liq_i128>floors[base + i] <= key:
             chosen = i
         else:
             break
@@ -174,15 +180,16 @@ cdef inline liq_i128 tier_requirement(liq_i128 notional, liq_i128 rate_ppm,
     return ceil_ppm(notional * rate_ppm) - deduction_quote
 
 
-cdef inline liq_i128 maintenance_margin(const Tables* t, Py_ssize_t k,
-                                        liq_i128 notional) noexcept nogil:
-    """LIQ-TIER-2: max(ceil(notional * rate) - deduction, minimum) at the notional's tier, 0 when
+cdef inline liq_i128 maintenance_margin(const Tables* t, Py_ssize_t k, liq_i128 notional,
+                                        liq_i128 size) noexcept nogil:
+    """LIQ-TIER-2: max(ceil(notional * rate) - deduction, minimum) at the position's tier (of
+    the notional, or of its ``size`` = |lots| in a market keyed by size, LIQ-TIER-8), 0 when
     flat; exact (the caller checks int64 where the reference calls checked())."""
     cdef Py_ssize_t slot
     cdef liq_i128 required
     if notional == 0:
         return 0
-    slot = tier_slot(t, k, notional)
+    slot = tier_slot(t, k, notional, size)
     required = tier_requirement(notional, t.maint_margin_ppm[slot],
                                 t.maint_deduction_quote[slot], t.rate_scale[k])
     if required < t.min_maint_margin_quote[k]:
@@ -206,7 +213,7 @@ cdef inline liq_i128 maintenance_margin_bound(const Tables* t, Py_ssize_t k,
 
 
 cdef inline liq_i128 initial_margin(const Tables* t, Py_ssize_t k, liq_i128 notional,
-                                    int64_t open_interest_quote) noexcept nogil:
+                                    liq_i128 size, int64_t open_interest_quote) noexcept nogil:
     """LIQ-TIER-3/4: max(ceil(notional * rate) - deduction, maintenance), the rate raised with
     the open interest where the market scales it (LIQ-TIER-4); 0 when flat; exact. A maintenance
     outside int64 is above INT64_MAX (it is at least the int64 minimum), so is this: checking
@@ -216,7 +223,7 @@ cdef inline liq_i128 initial_margin(const Tables* t, Py_ssize_t k, liq_i128 noti
     cdef liq_i128 whole = <liq_i128>PPM * t.rate_scale[k]  # 100% (LIQ-TIER-7)
     if notional == 0:
         return 0
-    slot = tier_slot(t, k, notional)
+    slot = tier_slot(t, k, notional, size)
     rate = t.init_margin_ppm[slot]
     if t.has_oi_scaling[k]:
         if open_interest_quote <= t.oi_lower_cap_quote[k]:
@@ -229,5 +236,5 @@ cdef inline liq_i128 initial_margin(const Tables* t, Py_ssize_t k, liq_i128 noti
                                     * (<liq_i128>open_interest_quote - t.oi_lower_cap_quote[k]),
                                     span)
     tiered = tier_requirement(notional, rate, t.init_deduction_quote[slot], t.rate_scale[k])
-    maintenance = maintenance_margin(t, k, notional)
+    maintenance = maintenance_margin(t, k, notional, size)
     return tiered if tiered > maintenance else maintenance

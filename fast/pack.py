@@ -38,7 +38,7 @@ import numpy as np
 
 from liqspec.reference.arithmetic import PPM
 from liqspec.reference.errors import MalformedState, Overflow, UnknownMarket
-from liqspec.reference.profile import MAX_RATE_SCALE, MaintenanceBasis, Profile
+from liqspec.reference.profile import MAX_RATE_SCALE, MaintenanceBasis, Profile, TierBasis
 from liqspec.reference.state import HOLDERS, Account, State
 
 from . import _engine
@@ -74,6 +74,10 @@ class MarketTables:
     rate_scale: np.ndarray | None = None
     #: int64[M], LIQ-FEE-3: the liquidator's fee (read only under liquidator_and_fund; 0: none)
     liquidator_fee_ppm: np.ndarray | None = None
+    #: int64[M, T], LIQ-TIER-8: the tiers' floors in lots, read where ``tier_by_size`` is set
+    tier_floor_lots: np.ndarray | None = None
+    #: uint8[M], LIQ-TIER-8: the market's tiers are keyed by position size (0: by notional)
+    tier_by_size: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         """Tables built by hand are checked like any other input (liqspec.fast.domain): int64
@@ -105,6 +109,12 @@ class MarketTables:
         if ((reward < 0) | (reward > PPM)).any():
             raise MalformedState("liquidator_fee_ppm must be in 0..1_000_000")
         object.__setattr__(self, "liquidator_fee_ppm", reward)
+        object.__setattr__(self, "tier_floor_lots", int64_array(
+            np.zeros((m, width), dtype=np.int64) if self.tier_floor_lots is None
+            else self.tier_floor_lots, "tier_floor_lots", (m, width)))
+        object.__setattr__(self, "tier_by_size", flag_array(
+            np.zeros(m, dtype=np.uint8) if self.tier_by_size is None else self.tier_by_size,
+            "tier_by_size", m))
         if ((self.n_tiers < 1) | (self.n_tiers > width)).any():
             raise MalformedState(f"n_tiers must be in 1..{width} (the tier width)")
         num = int64_scalar(self.backstop_num, "backstop ratio numerator")
@@ -191,6 +201,8 @@ def pack_profile(profile: Profile) -> MarketTables:
         maintenance_at_entry=profile.maintenance_basis == MaintenanceBasis.ENTRY,
         rate_scale=column((m.rate_scale for m in markets), "rate_scale"),
         liquidator_fee_ppm=column((m.liquidator_fee_ppm for m in markets), "liquidator_fee_ppm"),
+        tier_floor_lots=grid("floor_lots"),
+        tier_by_size=np.array([m.tier_basis == TierBasis.SIZE for m in markets], dtype=np.uint8),
     )
 
 

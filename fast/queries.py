@@ -15,6 +15,8 @@ result code becomes the reference's typed error. A query changes nothing.
 from __future__ import annotations
 
 from liqspec.reference.errors import MalformedState, ResultCode
+from liqspec.reference.margin import tier_for
+from liqspec.reference.profile import TierBasis
 from liqspec.reference.state import Account, State
 
 from .domain import int64_scalar
@@ -34,9 +36,17 @@ def _answer(query: str, code_and_value: tuple):
     return value
 
 
+def _notional_keyed(state: State, market_id: str) -> None:
+    """A notional alone has a tier only where the market keys its tiers by notional: elsewhere
+    the reference's own refusal (LIQ-TIER-8), raised before the engine is asked."""
+    market = state.market(market_id)
+    if market.tier_basis != TierBasis.NOTIONAL:
+        tier_for(market, 0)
+
+
 def maintenance_requirement(state: State, market_id: str, notional_quote: int) -> dict[str, int]:
     """LIQ-TIER-1/2: the tier (its index from 0) and the maintenance requirement of a notional."""
-    state.market(market_id)
+    _notional_keyed(state, market_id)
     notional = int64_scalar(notional_quote, "notional")
     tier, requirement = _answer("maintenance_requirement", _engine_for(state)
                                 .maintenance_requirement(_column(state, market_id), notional))
@@ -46,7 +56,7 @@ def maintenance_requirement(state: State, market_id: str, notional_quote: int) -
 def initial_requirement(state: State, market_id: str, notional_quote: int,
                         open_interest_quote: int) -> dict[str, int]:
     """LIQ-TIER-1/3/4: the tier and the initial requirement of a notional at an open interest."""
-    state.market(market_id)
+    _notional_keyed(state, market_id)
     notional = int64_scalar(notional_quote, "notional")
     open_interest = int64_scalar(open_interest_quote, "open interest")
     tier, requirement = _answer("initial_requirement", _engine_for(state).initial_requirement(

@@ -7,8 +7,8 @@ cdef class _TableView:
     cdef const int64_t[::1] value_per_lot_tick, n_tiers, min_maint_margin_quote, rate_scale
     cdef const int64_t[::1] oi_lower_cap_quote, oi_upper_cap_quote
     cdef const int64_t[:, ::1] tier_floor_quote, maint_margin_ppm, maint_deduction_quote
-    cdef const int64_t[:, ::1] init_margin_ppm, init_deduction_quote
-    cdef const uint8_t[::1] has_oi_scaling
+    cdef const int64_t[:, ::1] init_margin_ppm, init_deduction_quote, tier_floor_lots
+    cdef const uint8_t[::1] has_oi_scaling, tier_by_size
     cdef Tables t
 
     def __cinit__(self, tables):
@@ -24,6 +24,8 @@ cdef class _TableView:
         self.oi_lower_cap_quote = tables.oi_lower_cap_quote
         self.oi_upper_cap_quote = tables.oi_upper_cap_quote
         self.has_oi_scaling = tables.has_oi_scaling
+        self.tier_floor_lots = tables.tier_floor_lots
+        self.tier_by_size = tables.tier_by_size
         self.t.n_markets = self.value_per_lot_tick.shape[0]
         self.t.tier_width = self.tier_floor_quote.shape[1]
         self.t.value_per_lot_tick = &self.value_per_lot_tick[0]
@@ -38,3 +40,5 @@ cdef class _TableView:
         self.t.oi_lower_cap_quote = &self.oi_lower_cap_quote[0]
         self.t.oi_upper_cap_quote = &self.oi_upper_cap_quote[0]
         self.t.has_oi_scaling = &self.has_oi_scaling[0]
+        self.t.tier_floor_lots = &self.tier_floor_lots[0, 0]
+        self.t.tier_by_size = &self.tier_by_size[0]

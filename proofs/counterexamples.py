@@ -43,7 +43,7 @@ from liqspec.reference.profile import FeePolicy, Market, OpenInterestScaling, Pr
 from liqspec.reference.profiles import PROFILES
 from liqspec.reference.state import HOLDERS, OUTSIDE, Account, State, atomic
 
-from .domains import MARKET_SLOTS, slot_market_ids
+from .domains import MARKET_SLOTS, proof_profile, slot_market_ids
 from .encodings import Params, SymState, val
 
 # -- from a model -----------------------------------------------------------------------------------
@@ -161,7 +161,7 @@ _IDS = ("account_id", "market_id", "buyer_id", "seller_id", "counterparty_id", "
 def build_profile(spec: Mapping) -> tuple[Profile, dict[str, str]]:
     """The reference profile of a counterexample, and its slot -> market ID map."""
     if "venue" in spec:
-        profile = PROFILES[spec["venue"]]
+        profile = proof_profile(PROFILES[spec["venue"]])
         return profile, slot_market_ids(profile)
     g = spec["generic"]
     markets = {}
@@ -324,8 +324,8 @@ def _run_step(ctx: Context, state: State, step: Mapping) -> None:
         spec = state.market(_market(ctx, args))
         n = ref.notional_quote(args["lots"], args["price_ticks"], spec)
         ctx.values["notional"] = n
-        ctx.values["mm"] = ref.maintenance_margin_quote(spec, n)
-        ctx.values["tier"] = ref.tier_for(spec, n)
+        ctx.values["mm"] = ref.maintenance_margin_quote(spec, n, args["lots"])
+        ctx.values["tier"] = ref.tier_for(spec, n, args["lots"])
         ctx.values["rate_scale"] = spec.rate_scale
         if op == "rounding":
             value = ref.position_value_quote(args["lots"], args["price_ticks"], spec)
@@ -338,7 +338,8 @@ def _run_step(ctx: Context, state: State, step: Mapping) -> None:
             ctx.values["rate_ppm"] = args["rate_ppm"]
             ctx.values["fee_ppm"] = spec.liquidation_fee_ppm
         else:
-            ctx.values["im"] = ref.initial_margin_quote(spec, n, args["open_interest"])
+            ctx.values["im"] = ref.initial_margin_quote(spec, n, args["open_interest"],
+                                                        args["lots"])
         return
     if op == "liquidation_price":
         account = state.account(args["account_id"])

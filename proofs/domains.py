@@ -11,14 +11,14 @@ profiles nobody has written yet. The constraints are those of ``validate_market`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import z3
 
 from liqspec.reference.arithmetic import PPM
 from liqspec.reference.profiles import PROFILES
 from liqspec.reference.profile import (AdlPrice, BadDebtPolicy, FeePolicy, LiquidationSize, Market,
-                                       Profile)
+                                       Profile, TierBasis)
 
 from .encodings import MarketParams, Params, TierParams, val
 
@@ -29,20 +29,35 @@ MARKET_SLOTS = ("m0", "m1")
 def _market_params(slot: str, market: Market) -> MarketParams:
     tiers = tuple(TierParams(val(t.floor_notional_quote), val(t.maint_margin_ppm),
                              val(t.maint_deduction_quote), val(t.init_margin_ppm),
-                             val(t.init_deduction_quote)) for t in market.tiers)
+                             val(t.init_deduction_quote), val(t.floor_lots))
+                  for t in market.tiers)
     caps = None
     if market.oi_scaling is not None:
         caps = (val(market.oi_scaling.lower_cap_quote), val(market.oi_scaling.upper_cap_quote))
     return MarketParams(slot, val(market.value_per_lot_tick), tiers,
                         val(market.liquidation_fee_ppm), val(market.min_maint_margin_quote), caps,
-                        market.rate_scale, val(market.liquidator_fee_ppm))
+                        market.rate_scale, val(market.liquidator_fee_ppm),
+                        market.tier_basis == TierBasis.SIZE)
+
+
+def proof_profile(profile: Profile) -> Profile:
+    """The profile a venue's domain is about: the profile itself, or, for a venue of one market,
+    the profile with a second market equal to its one (the ID suffixed ``#2``), so that the
+    domain's two market slots are two markets. A theorem proved over two copies of the market
+    holds of states that use one of them, which are the venue's."""
+    if len(profile.markets) >= len(MARKET_SLOTS):
+        return profile
+    (market_id, market), = profile.markets.items()
+    twin = f"{market_id}#2"
+    return replace(profile, markets={market_id: market,
+                                     twin: replace(market, market_id=twin)})
 
 
 def profile_params(profile: Profile) -> Params:
-    """A venue profile's own parameters; its markets fill the slots in market-ID order."""
+    """A venue profile's own parameters; its markets fill the slots in market-ID order (a venue
+    of one market: it and its twin, :func:`proof_profile`)."""
+    profile = proof_profile(profile)
     markets = sorted(profile.markets)[: len(MARKET_SLOTS)]
-    if len(markets) < len(MARKET_SLOTS):
-        markets = markets * len(MARKET_SLOTS)
     return Params(
         name=profile.name,
         markets={slot: _market_params(slot, profile.markets[m])
@@ -60,9 +75,10 @@ def profile_params(profile: Profile) -> Params:
 
 
 def slot_market_ids(profile: Profile) -> dict[str, str]:
-    """Slot name -> the profile's market ID (the inverse of :func:`profile_params`)."""
-    markets = sorted(profile.markets)
-    return {slot: markets[i % len(markets)] for i, slot in enumerate(MARKET_SLOTS)}
+    """Slot name -> the market ID of the profile a domain is about (:func:`proof_profile`; the
+    inverse of :func:`profile_params`)."""
+    markets = sorted(proof_profile(profile).markets)
+    return dict(zip(MARKET_SLOTS, markets))
 
 
 @dataclass(frozen=True)

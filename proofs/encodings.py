@@ -116,6 +116,7 @@ class TierParams:
     maint_deduction_quote: Term
     init_margin_ppm: Term
     init_deduction_quote: Term
+    floor_lots: Term = 0  # LIQ-TIER-8: read where the market keys its tiers by size
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ class MarketParams:
     oi_caps: tuple[Term, Term] | None = None  # (lower, upper) of LIQ-TIER-4, or None
     rate_scale: int = 1  # LIQ-TIER-7: rates in 1 / (10^6 x this), deductions / this (concrete)
     liquidator_fee_ppm: Term | int = 0  # LIQ-FEE-3 (read only under liquidator_and_fund)
+    by_size: bool = False  # LIQ-TIER-8: the tiers are keyed by |lots| (concrete)
 
 
 @dataclass(frozen=True)
@@ -338,11 +340,14 @@ def equity(state: SymState, account_id: str) -> Term:
     return total
 
 
-def tier_field(market: MarketParams, notional_quote: Term, name: str) -> Term:
-    """LIQ-TIER-1: a field of the last tier whose floor is at most the notional."""
+def tier_field(market: MarketParams, notional_quote: Term, name: str, size: Term) -> Term:
+    """LIQ-TIER-1: a field of the last tier whose floor is at most the notional; in a market
+    keyed by size, whose floor in lots is at most the position's ``size`` (|lots|, LIQ-TIER-8)."""
     chosen = getattr(market.tiers[0], name)
     for tier in market.tiers[1:]:
-        chosen = z3.If(tier.floor_notional_quote <= notional_quote, getattr(tier, name), chosen)
+        reached = (tier.floor_lots <= size if market.by_size
+                   else tier.floor_notional_quote <= notional_quote)
+        chosen = z3.If(reached, getattr(tier, name), chosen)
     return chosen
 
 
@@ -355,11 +360,12 @@ def tiered_requirement(notional_quote: Term, rate_ppm: Term, deduction_quote: Te
     return div_ceil(notional_quote * rate_ppm - deduction_quote * PPM, PPM * rate_scale)
 
 
-def maintenance_margin(market: MarketParams, notional_quote: Term) -> Term:
-    """LIQ-TIER-2: ``max(ceil(N * mmr) - deduction, minimum)``, zero for a flat position."""
+def maintenance_margin(market: MarketParams, notional_quote: Term, size: Term) -> Term:
+    """LIQ-TIER-2: ``max(ceil(N * mmr) - deduction, minimum)``, zero for a flat position; the
+    tier of the notional, or of ``size`` = |lots| in a market keyed by size (LIQ-TIER-8)."""
     tiered = tiered_requirement(notional_quote,
-                                tier_field(market, notional_quote, "maint_margin_ppm"),
-                                tier_field(market, notional_quote, "maint_deduction_quote"),
+                                tier_field(market, notional_quote, "maint_margin_ppm", size),
+                                tier_field(market, notional_quote, "maint_deduction_quote", size),
                                 market.rate_scale)
     return z3.If(notional_quote == 0, 0, zmax(tiered, market.min_maint_margin_quote))
 
@@ -374,16 +380,17 @@ def oi_scaled_rate(market: MarketParams, rate_ppm: Term, open_interest: Term) ->
                  z3.If(open_interest >= upper, whole, rate_ppm + rise))
 
 
-def initial_margin(market: MarketParams, notional_quote: Term, open_interest: Term) -> Term:
+def initial_margin(market: MarketParams, notional_quote: Term, open_interest: Term,
+                   size: Term) -> Term:
     """LIQ-TIER-3: ``ceil(N * imr) - deduction``, never below maintenance; zero when flat."""
-    rate = tier_field(market, notional_quote, "init_margin_ppm")
+    rate = tier_field(market, notional_quote, "init_margin_ppm", size)
     if market.oi_caps is not None:
         rate = oi_scaled_rate(market, rate, open_interest)
     tiered = tiered_requirement(notional_quote, rate,
-                                tier_field(market, notional_quote, "init_deduction_quote"),
+                                tier_field(market, notional_quote, "init_deduction_quote", size),
                                 market.rate_scale)
     return z3.If(notional_quote == 0, 0,
-                 zmax(tiered, maintenance_margin(market, notional_quote)))
+                 zmax(tiered, maintenance_margin(market, notional_quote, size)))
 
 
 def account_maintenance(state: SymState, account_id: str) -> Term:
@@ -391,7 +398,8 @@ def account_maintenance(state: SymState, account_id: str) -> Term:
     total = val(0)
     for m, lots in sorted(state.accounts[account_id].positions.items()):
         market = state.market(m)
-        total = total + maintenance_margin(market, notional(lots, state.marks[m], market))
+        total = total + maintenance_margin(market, notional(lots, state.marks[m], market),
+                                           zabs(lots))
     return total
 
 
@@ -408,7 +416,7 @@ def account_initial(state: SymState, account_id: str) -> Term:
     for m, lots in sorted(state.accounts[account_id].positions.items()):
         market = state.market(m)
         total = total + initial_margin(market, notional(lots, state.marks[m], market),
-                                       open_interest(state, m))
+                                       open_interest(state, m), zabs(lots))
     return total
 
 
@@ -584,9 +592,9 @@ def shortage_rates(state: SymState, account_id: str, market_id: str,
     params, market = state.params, state.market(market_id)
     scale = market.rate_scale
     whole = PPM * scale
-    value = notional(state.accounts[account_id].positions[market_id], state.marks[market_id],
-                     market)
-    margin_rate = (tier_field(market, value, "maint_margin_ppm")
+    held = state.accounts[account_id].positions[market_id]
+    value = notional(held, state.marks[market_id], market)
+    margin_rate = (tier_field(market, value, "maint_margin_ppm", zabs(held))
                    + val(params.liquidation_buffer_ppm) * scale)
     liquidator_rate = val(market.liquidator_fee_ppm) * scale
     implied = div_floor(zmax(margin_rate - liquidator_rate - div_floor(shortage * whole, value),
@@ -624,7 +632,10 @@ def liquidation_size(state: SymState, account_id: str, market_id: str) -> Term:
     if params.liquidation_size == LiquidationSize.PORTION:
         portion = zmax(val(1), div_ceil(lots * params.portion_ppm, PPM))
         return z3.If(notional_quote <= params.portion_threshold_quote, lots, portion)
-    floor = tier_field(market, notional_quote, "floor_notional_quote")
+    if market.by_size:  # LIQ-TIER-8: keep the most lots below the size's tier floor
+        floor_lots = tier_field(market, notional_quote, "floor_lots", lots)
+        return z3.If(floor_lots == 0, lots, lots - (floor_lots - 1))
+    floor = tier_field(market, notional_quote, "floor_notional_quote", lots)
     keep = div_ceil(floor, mark * market.value_per_lot_tick) - 1
     return z3.If(floor == 0, lots, lots - keep)
 
@@ -850,8 +861,8 @@ def fee_weighted_maintenance(state: SymState, account_id: str) -> Term:
     total = val(0)
     for m, lots in sorted(state.accounts[account_id].positions.items()):
         market = state.market(m)
-        total = total + maintenance_margin(market, notional(lots, state.marks[m], market)) \
-            * market.liquidation_fee_ppm
+        total = total + maintenance_margin(market, notional(lots, state.marks[m], market),
+                                           zabs(lots)) * market.liquidation_fee_ppm
     return total
 
 
@@ -1015,8 +1026,8 @@ def equity_share_terms(state: SymState, account_id: str, market_id: str,
     market, mark = state.market(market_id), state.marks[market_id]
     before = state.accounts[account_id].positions[market_id]
     after = before - zsign(before) * lots
-    released = (maintenance_margin(market, notional(before, mark, market))
-                - maintenance_margin(market, notional(after, mark, market)))
+    released = (maintenance_margin(market, notional(before, mark, market), zabs(before))
+                - maintenance_margin(market, notional(after, mark, market), zabs(after)))
     return equity(state, account_id), released, account_maintenance(state, account_id)
 
 

@@ -43,7 +43,7 @@ from liqspec.reference.state import (BACKSTOP, FEE_SINK, FUNDING_POOL, HOLDERS, 
 from liqspec.testing import step_lots
 
 from . import encodings as E
-from .domains import MARKET_SLOTS, profile_params, slot_market_ids
+from .domains import MARKET_SLOTS, profile_params, proof_profile, slot_market_ids
 from .counterexamples import build_state
 
 TRADERS = ("a0", "a1", "a2")
@@ -71,7 +71,7 @@ def _example_open_interest() -> Profile:
 @lru_cache(maxsize=None)
 def profiles() -> tuple[Profile, ...]:
     """Every venue profile, and the example profile under each policy the venues do not cover."""
-    return tuple(PROFILES[name] for name in sorted(PROFILES)) + (
+    return tuple(proof_profile(PROFILES[name]) for name in sorted(PROFILES)) + (
         _example_open_interest(),
         _example(),
         _example(liquidation_size="portion", portion_ppm=200_000,
@@ -201,6 +201,13 @@ def _land_on_a_floor(rng: random.Random, profile: Profile, slots, marks, account
     old = accounts[a]["positions"][slot]
     value = market.value_per_lot_tick
     if not floors or not old or a == holder:
+        return
+    if market.tier_basis == "size":  # LIQ-TIER-8: the size on a floor in lots, or a lot beside
+        size = max(1, _pick(rng, [t.floor_lots for t in market.tiers[1:]])
+                   + _pick(rng, (0, 0, 1, -1)))
+        new = size if old > 0 else -size
+        accounts[a]["positions"][slot] = new
+        accounts[holder]["positions"][slot] -= new - old
         return
     floor = _pick(rng, floors)
     if floor % value:
@@ -665,8 +672,9 @@ def _check_function(case: Case, sym: E.SymState, evaluate: Evaluator, slots) -> 
                 n = ref.notional_quote(lots, state.marks[slots[s]], m)
                 oi = ref.open_interest_quote(state, slots[s])
                 same(f"open interest {s}", E.open_interest(sym, s), oi)
-                same(f"initial {s}", E.initial_margin(sym.market(s), E.val(n), E.val(oi)),
-                     ref.initial_margin_quote(m, n, oi))
+                same(f"initial {s}", E.initial_margin(sym.market(s), E.val(n), E.val(oi),
+                                                      E.val(abs(lots))),
+                     ref.initial_margin_quote(m, n, oi, lots))
                 same(f"funding owed {s}", E.funding_owed(E.val(lots * state.marks[slots[s]]
                                                                 * m.value_per_lot_tick),
                                                          E.val(-3_333)),
@@ -698,9 +706,10 @@ def _check_function(case: Case, sym: E.SymState, evaluate: Evaluator, slots) -> 
                 return []
             threshold = ref.liquidation_price(account, market_id, state.marks, state.profile)
             # the one-tier formula applies when the root lies in the first tier
-            tiers = market.tiers
-            if len(tiers) > 1 and abs(account.position(market_id)) * threshold.exact \
-                    * market.value_per_lot_tick >= tiers[1].floor_notional_quote:
+            tiers, size = market.tiers, abs(account.position(market_id))
+            if len(tiers) > 1 and (size >= tiers[1].floor_lots if market.tier_basis == "size"
+                                   else size * threshold.exact * market.value_per_lot_tick
+                                   >= tiers[1].floor_notional_quote):
                 return []
             same("liquidation price ticks", E.liquidation_price_ticks_one_tier(sym, a, slot),
                  threshold.ticks)

@@ -785,9 +785,9 @@ def _rounding(params: Params) -> list[Obligation]:
         market = st.market(slot)
         lots, price, rate = ints("arg_lots", "arg_price", "arg_rate")
         n = E.notional(lots, price, market)
-        mm = E.maintenance_margin(market, n)
-        mmr = E.tier_field(market, n, "maint_margin_ppm")
-        ded = E.tier_field(market, n, "maint_deduction_quote")
+        mm = E.maintenance_margin(market, n, E.zabs(lots))
+        mmr = E.tier_field(market, n, "maint_margin_ppm", E.zabs(lots))
+        ded = E.tier_field(market, n, "maint_deduction_quote", E.zabs(lots))
         value = E.position_value(lots, price, market)
         owed = E.funding_owed(value, rate)
         exact_fee = n * market.liquidation_fee_ppm  # x 10^6
@@ -826,8 +826,8 @@ def _mm_positive(params: Params) -> list[Obligation]:
         market = st.market(slot)
         lots, price, oi = ints("arg_lots", "arg_price", "arg_oi")
         n = E.notional(lots, price, market)
-        mm = E.maintenance_margin(market, n)
-        im = E.initial_margin(market, n, oi)
+        mm = E.maintenance_margin(market, n, E.zabs(lots))
+        im = E.initial_margin(market, n, oi, E.zabs(lots))
         obligations.append(Obligation(
             f"market {slot}", [*params.assumptions, *positive_marks(st), price > 0, lots != 0,
                                oi >= 0],
@@ -866,7 +866,8 @@ def _liq_price(params: Params) -> list[Obligation]:
         mark = st.marks["m0"]
         ticks = E.liquidation_price_ticks_one_tier(st, "a0", "m0")
         one_tier = [market.min_maint_margin_quote == 0,
-                    E.notional(lots, mark, market) < market.tiers[1].floor_notional_quote,
+                    (E.zabs(lots) < market.tiers[1].floor_lots if market.by_size
+                     else E.notional(lots, mark, market) < market.tiers[1].floor_notional_quote),
                     acct.positions["m1"] == 0, lots * side > 0]
         crossed = mark < ticks if side > 0 else mark > ticks
         obligations.append(Obligation(

@@ -31,7 +31,8 @@ from .margin import (account_initial_margin_quote, account_maintenance_margin_qu
 from .marks import MarkKind, MarkRule, set_mark
 from .prices import Threshold, bankruptcy_price, bankruptcy_value_quote, liquidation_price
 from .profile import (AdlPrice, AdlRanking, BadDebtPolicy, DisplayRounding, FeePolicy,
-                      LiquidationSize, MaintenanceBasis, Market, OpenInterestScaling, Profile, Tier)
+                      LiquidationSize, MaintenanceBasis, Market, OpenInterestScaling, Profile, Tier,
+                      TierBasis)
 from .profiles import PROFILES, get_profile, profile_summary
 from .receipts import Receipt
 from .rules import REGISTRY, implements

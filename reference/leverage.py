@@ -53,9 +53,11 @@ def tier_max_leverage(market: Market, tier: Tier) -> int:
 
 
 @implements("LIQ-LEVERAGE-1")
-def check_leverage_within_tier(market: Market, notional: int, leverage: int) -> None:
-    """``leverage`` is at most the maximum of the tier that holds ``notional``."""
-    maximum = tier_max_leverage(market, tier_for(market, notional))
+def check_leverage_within_tier(market: Market, notional: int, leverage: int,
+                               lots: int | None = None) -> None:
+    """``leverage`` is at most the maximum of the tier that holds the position: of ``notional``,
+    or of its ``lots`` in a market keyed by size (LIQ-TIER-8)."""
+    maximum = tier_max_leverage(market, tier_for(market, notional, lots))
     if leverage > maximum:
         raise Rejection(ResultCode.LEVERAGE_ABOVE_TIER_MAX,
                         f"leverage {leverage}x in {market.market_id} is above {maximum}x, the "
@@ -72,7 +74,7 @@ def check_set_leverage(state: State, account_id: str, market_id: str, leverage: 
         raise Rejection(ResultCode.ACCOUNT_NOT_TRADER, f"{account_id} is not a trader account")
     require_market_allowed(account, market_id)
     notional = notional_quote(account.position(market_id), state.marks[market_id], market)
-    check_leverage_within_tier(market, notional, leverage)
+    check_leverage_within_tier(market, notional, leverage, account.position(market_id))
 
 
 @implements("LIQ-LEVERAGE-4")
@@ -142,7 +144,7 @@ def check_open_account_at(state: State, account_id: str, balance_quote: int,
         market = state.market(market_id)
         signed_lots, entry_ticks = positions.get(market_id, (0, 1))
         check_leverage_within_tier(market, notional_quote(signed_lots, entry_ticks, market),
-                                   leverage[market_id])
+                                   leverage[market_id], signed_lots)
 
 
 @implements("LIQ-ACCOUNT-3")

@@ -22,7 +22,7 @@ from .ledger import fill, transfer
 from .margin import (account_maintenance_margin_quote, equity_quote, maintenance_at_entry,
                      maintenance_notional_quote, notional_quote, tier_for)
 from .prices import bankruptcy_price, bankruptcy_value_quote
-from .profile import FeePolicy, LiquidationSize
+from .profile import FeePolicy, LiquidationSize, TierBasis
 from .receipts import Receipt, receipt
 from .rules import implements
 from .shortage import (cover_shortage_lots, fund_fee_quote, liquidator_fee_quote,
@@ -50,7 +50,7 @@ def is_below_backstop(account: Account, state: State) -> bool:
     return maintenance > 0 and equity_quote(account, state.marks, state.profile) * den < num * maintenance
 
 
-@implements("LIQ-EXEC-1")
+@implements("LIQ-EXEC-1", "LIQ-TIER-8")
 def liquidation_size_lots(account: Account, market_id: str, state: State) -> int:
     """How many lots one liquidation step may close, by the profile's sizing policy. Under
     ``account_share`` there is no step of one market (POLICY_FORBIDS): the whole account is
@@ -71,9 +71,14 @@ def liquidation_size_lots(account: Account, market_id: str, state: State) -> int
             return lots
         return max(1, div_ceil(lots * profile.portion_ppm, PPM))  # round up: close more
     assert profile.liquidation_size == LiquidationSize.TIER_STEP
-    # The tier of the requirement's notional (LIQ-TIER-6): at the mark, or the entry value.
+    # The tier of the requirement's notional (LIQ-TIER-6): at the mark, or the entry value; in a
+    # market keyed by size, the tier of the size, and the step keeps the most lots below its
+    # floor (LIQ-TIER-8).
     basis = maintenance_notional_quote(account, market_id, state.marks, profile)
-    floor = tier_for(market, basis).floor_notional_quote
+    tier = tier_for(market, basis, lots)
+    if market.tier_basis == TierBasis.SIZE:
+        return lots if tier.floor_lots == 0 else lots - (tier.floor_lots - 1)
+    floor = tier.floor_notional_quote
     if floor == 0:
         return lots
     # Keep the most lots whose requirement's notional stays strictly below this tier's floor.

@@ -12,7 +12,7 @@ from fractions import Fraction
 
 from .arithmetic import PPM, checked, div_ceil, div_floor
 from .errors import MalformedState
-from .profile import MaintenanceBasis, Market, Profile, Tier
+from .profile import MaintenanceBasis, Market, Profile, Tier, TierBasis
 from .rules import implements
 from .state import Account, State
 
@@ -57,12 +57,20 @@ def reduced_cost_quote(cost_quote: int, lots: int, kept_lots: int) -> int:
     return div_floor(cost_quote * abs(kept_lots), abs(lots))
 
 
-@implements("LIQ-TIER-1")
-def tier_for(market: Market, notional: int | Fraction) -> Tier:
-    """The tier whose bracket holds ``notional``: the last tier with floor <= notional."""
+@implements("LIQ-TIER-1", "LIQ-TIER-8")
+def tier_for(market: Market, notional: int | Fraction, lots: int | None = None) -> Tier:
+    """The tier whose bracket holds the position: the last tier whose floor is at most its
+    notional (LIQ-TIER-1) or, in a market keyed by size, at most its size ``|lots|``
+    (LIQ-TIER-8), which such a market needs."""
+    key: int | Fraction = notional
+    if market.tier_basis == TierBasis.SIZE:
+        if lots is None:
+            raise MalformedState(f"market {market.market_id} keys its tiers by size; "
+                                 "the position's lots are needed (LIQ-TIER-8)")
+        key = abs(lots)
     chosen = market.tiers[0]
-    for tier in market.tiers:
-        if tier.floor_notional_quote <= notional:
+    for tier, floor in zip(market.tiers, market.tier_floors()):
+        if floor <= key:
             chosen = tier
     return chosen
 
@@ -82,37 +90,43 @@ def tiered_requirement_ppm(notional: int | Fraction, rate_ppm: int, deduction_qu
 
 
 @implements("LIQ-TIER-2")
-def maintenance_requirement_ppm(market: Market, notional: int | Fraction) -> int | Fraction:
+def maintenance_requirement_ppm(market: Market, notional: int | Fraction,
+                                lots: int | None = None) -> int | Fraction:
     """The maintenance requirement before rounding, in millionths of a quote quantum:
-    ``max(notional * mmr - deduction, minimum)`` at the notional's tier."""
-    tier = tier_for(market, notional)
+    ``max(notional * mmr - deduction, minimum)`` at the position's tier (of ``lots`` in a
+    market keyed by size, LIQ-TIER-8)."""
+    tier = tier_for(market, notional, lots)
     tiered = tiered_requirement_ppm(notional, tier.maint_margin_ppm, tier.maint_deduction_quote,
                                     market.rate_scale)
     return max(tiered, market.min_maint_margin_quote * PPM)
 
 
 @implements("LIQ-TIER-2")
-def maintenance_margin_quote(market: Market, notional: int) -> int:
+def maintenance_margin_quote(market: Market, notional: int, lots: int | None = None) -> int:
     """Maintenance requirement of a position: ``ceil(notional * mmr) - deduction``, at least the
-    market minimum (:func:`maintenance_requirement_ppm` rounded up); zero for a flat position."""
+    market minimum (:func:`maintenance_requirement_ppm` rounded up); zero for a flat position.
+    ``lots``, the position's size, picks the tier in a market keyed by size (LIQ-TIER-8)."""
     if notional == 0:
         return 0
-    return checked(div_ceil(maintenance_requirement_ppm(market, notional), PPM),
+    return checked(div_ceil(maintenance_requirement_ppm(market, notional, lots), PPM),
                    "maintenance margin")
 
 
 @implements("LIQ-TIER-3")
-def initial_margin_quote(market: Market, notional: int, open_interest_quote: int = 0) -> int:
+def initial_margin_quote(market: Market, notional: int, open_interest_quote: int = 0,
+                         lots: int | None = None) -> int:
     """Initial requirement: ``ceil(notional * imr) - deduction``, with the open-interest scaling of
-    LIQ-TIER-4 where the market has it; never below the maintenance requirement."""
+    LIQ-TIER-4 where the market has it; never below the maintenance requirement. ``lots`` as in
+    :func:`maintenance_margin_quote`."""
     if notional == 0:
         return 0
-    tier = tier_for(market, notional)
+    tier = tier_for(market, notional, lots)
     rate_ppm = (tier.init_margin_ppm if market.oi_scaling is None
                 else oi_scaled_initial_margin_ppm(market, tier, open_interest_quote))
     tiered = div_ceil(tiered_requirement_ppm(notional, rate_ppm, tier.init_deduction_quote,
                                              market.rate_scale), PPM)
-    return checked(max(tiered, maintenance_margin_quote(market, notional)), "initial margin")
+    return checked(max(tiered, maintenance_margin_quote(market, notional, lots)),
+                   "initial margin")
 
 
 @implements("LIQ-TIER-4")
@@ -173,7 +187,8 @@ def position_maintenance_margin_quote(account: Account, market_id: str,
                                       kept_lots: int | None = None) -> int:
     """Maintenance requirement of one position (LIQ-TIER-2) on its basis (LIQ-TIER-6)."""
     notional = maintenance_notional_quote(account, market_id, marks, profile, kept_lots)
-    return maintenance_margin_quote(profile.markets[market_id], notional)
+    kept = account.position(market_id) if kept_lots is None else kept_lots
+    return maintenance_margin_quote(profile.markets[market_id], notional, kept)
 
 
 @implements("LIQ-TIER-5")
@@ -189,11 +204,12 @@ def account_maintenance_margin_quote(account: Account, marks: Mapping[str, int],
 
 @implements("LIQ-LEVERAGE-2")
 def initial_margin_at_leverage_quote(market: Market, notional: int, leverage: int | None,
-                                     open_interest_quote: int = 0) -> int:
+                                     open_interest_quote: int = 0,
+                                     lots: int | None = None) -> int:
     """Initial requirement of a position at the trader's chosen leverage: ``ceil(notional /
     leverage)``, never below the venue's own (LIQ-TIER-3/4), which caps the leverage at what the
     position's tier allows; the venue's own where no leverage was chosen."""
-    venue = initial_margin_quote(market, notional, open_interest_quote)
+    venue = initial_margin_quote(market, notional, open_interest_quote, lots)
     if leverage is None:
         return venue
     return checked(max(div_ceil(notional, leverage), venue), "initial margin at leverage")
@@ -210,7 +226,7 @@ def account_initial_margin_quote(account: Account, marks: Mapping[str, int], pro
         oi = (open_interest or {}).get(market_id, 0)
         total += initial_margin_at_leverage_quote(
             market, notional_quote(lots, marks[market_id], market),
-            account.leverage.get(market_id), oi)
+            account.leverage.get(market_id), oi, lots)
     return checked(total, f"initial margin of {account.account_id}")
 
 

@@ -121,9 +121,11 @@ def bankruptcy_value_quote(account: Account, market_id: str, lots: int,
     return -value_change - div_floor(equity * maintenance_released, total_maintenance)
 
 
-def _maintenance_real(market: Market, notional: Fraction) -> Fraction:
-    """The requirement before rounding up (LIQ-TIER-2): max(notional * mmr - deduction, minimum)."""
-    return Fraction(maintenance_requirement_ppm(market, notional), PPM)
+def _maintenance_real(market: Market, notional: Fraction, lots: int) -> Fraction:
+    """The requirement before rounding up (LIQ-TIER-2): max(notional * mmr - deduction, minimum),
+    at the tier of the notional, or of the position's ``lots`` in a market keyed by size
+    (LIQ-TIER-8), where the tier does not move with the price."""
+    return Fraction(maintenance_requirement_ppm(market, notional, lots), PPM)
 
 
 @implements("LIQ-PRICE-2")
@@ -143,8 +145,8 @@ def liquidation_price(account: Account, market_id: str, marks: Mapping[str, int]
         return Threshold(market_id, side, exact, round_toward_venue(exact, side))
 
     def gap(price: Fraction) -> Fraction:  # equity minus requirement; the root is where it is 0
-        return constant + lots * price * m - other_maintenance - _maintenance_real(market,
-                                                                                   size * price * m)
+        return constant + lots * price * m - other_maintenance - _maintenance_real(
+            market, size * price * m, lots)
 
     candidates = []
     scale = market.rate_scale  # r and d in 1 / scale units (LIQ-TIER-7)

@@ -41,6 +41,9 @@ class Tier:
     maint_deduction_quote: int = 0
     init_margin_ppm: int = 0
     init_deduction_quote: int = 0
+    #: the tier's floor in lots where the market's tiers are keyed by position size
+    #: (``tier_basis`` size, LIQ-TIER-8; OKX's "Min. amount (Cont)"); 0 under the notional basis
+    floor_lots: int = 0
 
 
 @dataclass(frozen=True)
@@ -74,8 +77,14 @@ class Market:
     #: the liquidator's fee of the fill's notional, paid by the liquidated account to the
     #: counterparty under the liquidator_and_fund fee policy (LIQ-FEE-3; Drift's liquidator_fee)
     liquidator_fee_ppm: int = 0
+    #: what a position's tier is chosen by: its notional (LIQ-TIER-1) or its size in lots
+    #: (LIQ-TIER-8; OKX keys its tiers by the number of contracts)
+    tier_basis: str = "notional"
 
     def tier_floors(self) -> tuple[int, ...]:
+        """The tiers' floors on the market's basis: quote quantums, or lots (LIQ-TIER-8)."""
+        if self.tier_basis == TierBasis.SIZE:
+            return tuple(t.floor_lots for t in self.tiers)
         return tuple(t.floor_notional_quote for t in self.tiers)
 
 
@@ -155,6 +164,13 @@ class MaintenanceBasis(Policy):
 
     MARK = "mark"  # the notional at the mark (every venue's cross margin; Binance, dYdX, ...)
     ENTRY = "entry"  # an isolated position's entry value, its cost basis (Bybit Standard)
+
+
+class TierBasis(Policy):
+    """What a market's tiers are keyed by (LIQ-TIER-1, LIQ-TIER-8); a market's, not a profile's."""
+
+    NOTIONAL = "notional"  # the notional the requirement is taken on (every venue but OKX)
+    SIZE = "size"  # the position's size in lots, whatever the price (OKX: contracts)
 
 
 class AdlPrice(Policy):
@@ -268,6 +284,8 @@ def validate_market(market: Market) -> None:
             raise MalformedState(f"{market.market_id}: {name} must be in 0..1_000_000")
     if require_int(market.min_maint_margin_quote, "min_maint_margin_quote") < 0:
         raise MalformedState(f"{market.market_id}: min_maint_margin_quote must be >= 0")
+    _require_member(market.tier_basis, f"{market.market_id}.tier_basis", TierBasis)
+    by_size = market.tier_basis == TierBasis.SIZE
     if not market.tiers or market.tiers[0].floor_notional_quote != 0:
         raise MalformedState(f"{market.market_id}: the first tier must start at notional 0")
     if not 1 <= require_int(market.rate_scale, "rate_scale") <= MAX_RATE_SCALE:
@@ -277,15 +295,22 @@ def validate_market(market: Market) -> None:
     for index, tier in enumerate(market.tiers):
         where = f"{market.market_id} tier {index + 1}"
         for name in ("floor_notional_quote", "maint_margin_ppm", "maint_deduction_quote",
-                     "init_margin_ppm", "init_deduction_quote"):
+                     "init_margin_ppm", "init_deduction_quote", "floor_lots"):
             checked(require_int(getattr(tier, name), f"{where}.{name}"), f"{where}.{name}")
         if not 0 < tier.maint_margin_ppm < whole:
             raise MalformedState(f"{where}: maint_margin_ppm must be in 1..{whole - 1:_}")
         if not tier.maint_margin_ppm <= tier.init_margin_ppm <= whole:
             raise MalformedState(f"{where}: init_margin_ppm must be in maint_margin_ppm..{whole:_}")
+        if by_size:
+            _validate_size_tier(tier, previous, where)
+        elif tier.floor_lots != 0:
+            raise MalformedState(f"{where}: floor_lots is read only under tier_basis size")
         if previous is None:
             if tier.maint_deduction_quote != 0 or tier.init_deduction_quote != 0:
                 raise MalformedState(f"{where}: the first tier has no deduction")
+        elif by_size:
+            if tier.maint_margin_ppm < previous.maint_margin_ppm:
+                raise MalformedState(f"{where}: maintenance rates must not decrease")
         else:
             if tier.floor_notional_quote <= previous.floor_notional_quote:
                 raise MalformedState(f"{where}: tier floors must increase")
@@ -306,3 +331,21 @@ def validate_market(market: Market) -> None:
         lower, upper = market.oi_scaling.lower_cap_quote, market.oi_scaling.upper_cap_quote
         if not 0 <= require_int(lower, "lower_cap") < require_int(upper, "upper_cap") <= INT64_MAX:
             raise MalformedState(f"{market.market_id}: need 0 <= lower_cap < upper_cap")
+
+
+@implements("LIQ-TIER-8")
+def _validate_size_tier(tier: Tier, previous: Tier | None, where: str) -> None:
+    """A tier keyed by size: floors in lots from 0, increasing, and no deductions (a requirement
+    keyed by size is the position's whole value at its tier's rate; a deduction keeps LIQ-TIER-2
+    continuous in the notional, which a size key makes moot). ``floor_notional_quote`` is
+    unread, so it must stay 0."""
+    if tier.floor_notional_quote != 0:
+        raise MalformedState(f"{where}: floor_notional_quote is unread under tier_basis size; "
+                             "give floor_lots")
+    if tier.maint_deduction_quote != 0 or tier.init_deduction_quote != 0:
+        raise MalformedState(f"{where}: tiers keyed by size have no deductions")
+    if previous is None:
+        if tier.floor_lots != 0:
+            raise MalformedState(f"{where}: the first tier must start at 0 lots")
+    elif tier.floor_lots <= previous.floor_lots:
+        raise MalformedState(f"{where}: tier floors must increase")

@@ -32,7 +32,8 @@ from .arithmetic import PPM, div_floor
 from .errors import MalformedState
 from .rules import implements
 from .profile import (AdlPrice, AdlRanking, BadDebtPolicy, DisplayRounding, FeePolicy,
-                      LiquidationSize, MaintenanceBasis, Market, OpenInterestScaling, Profile, Tier)
+                      LiquidationSize, MaintenanceBasis, Market, OpenInterestScaling, Profile, Tier,
+                      TierBasis)
 from .provenance import is_recorded, provenance_of
 from .units import from_units, to_units
 
@@ -710,6 +711,7 @@ def profile_summary(profile: Profile) -> dict:
     for market_id, market in profile.markets.items():
         markets[market_id] = {
             "lot": from_units(1, market.base_decimals),
+            "tier_basis": market.tier_basis,
             "tick": from_units(1, market.price_decimals),
             "liquidation_fee": _percent(market.liquidation_fee_ppm),
             "liquidator_fee": (_percent(market.liquidator_fee_ppm)
@@ -721,7 +723,10 @@ def profile_summary(profile: Profile) -> dict:
             },
             "tiers": [
                 {
-                    "floor": _quote(tier.floor_notional_quote, profile),
+                    # a notional, or a size in base units (LIQ-TIER-8)
+                    "floor": (from_units(tier.floor_lots, market.base_decimals)
+                              if market.tier_basis == TierBasis.SIZE
+                              else _quote(tier.floor_notional_quote, profile)),
                     "maintenance_rate": tier_rate_text(tier.maint_margin_ppm, market.rate_scale),
                     "maintenance_deduction": tier_deduction_text(
                         tier.maint_deduction_quote, market.rate_scale, amount),

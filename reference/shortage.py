@@ -63,7 +63,8 @@ def shortage_rates(account: Account, market_id: str, state: State,
     scale = market.rate_scale
     whole = PPM * scale
     basis = maintenance_notional_quote(account, market_id, state.marks, profile)
-    margin_rate = tier_for(market, basis).maint_margin_ppm + profile.liquidation_buffer_ppm * scale
+    margin_rate = (tier_for(market, basis, account.position(market_id)).maint_margin_ppm
+                   + profile.liquidation_buffer_ppm * scale)
     liquidator_rate = market.liquidator_fee_ppm * scale
     value = notional_quote(account.position(market_id), state.marks[market_id], market)
     shortage_rate = shortage_quote * whole // value  # floor: Drift truncates it

@@ -143,7 +143,7 @@ def open_at_leverage(state: State, account_id: str, counterparty_id: str, market
     market = state.market(market_id)
     notional = notional_quote(lots, state.marks[market_id], market)
     open_interest_bound = open_interest_quote(state, market_id) + notional
-    required = initial_margin_quote(market, notional, open_interest_bound)
+    required = initial_margin_quote(market, notional, open_interest_bound, lots)
     (deposit if impl is None else impl.deposit)(state, account_id,
                                                 max(notional // leverage + USDT, required + USDT))
     if lots > 0:

@@ -83,6 +83,25 @@ def random_tiers(rng: random.Random, rate_scale: int = 1) -> tuple[Tier, ...]:
     return tuple(tiers)
 
 
+def side_stream(rng: random.Random) -> random.Random:
+    """A generator seeded from ``rng``'s state without drawing from it: what a later rule adds to
+    a case is drawn here, so the cases every seed drew before it are drawn unchanged (tests pin
+    some of them)."""
+    return random.Random(repr(rng.getstate()[1]))  # a str seed is hashed by SHA-512: stable
+
+
+def size_keyed(rng: random.Random, market: Market) -> Market:
+    """``market`` with its tiers keyed by size (LIQ-TIER-8): its rates kept, its deductions
+    dropped, floors in lots from 1 lot to 10^5 lots apart (so generated positions fall on
+    either side of them, and on them)."""
+    floors = [0]
+    for _ in market.tiers[1:]:
+        floors.append(floors[-1] + rng.randint(1, 10 ** rng.randint(0, 5)))
+    tiers = tuple(Tier(0, t.maint_margin_ppm, 0, t.init_margin_ppm, 0, floor_lots=floor)
+                  for t, floor in zip(market.tiers, floors))
+    return replace(market, tier_basis="size", tiers=tiers)
+
+
 def random_profile(rng: random.Random, n_markets: int | None = None) -> Profile:
     quote_decimals = rng.choice((6, 6, 8, 18, 0))
     markets = {}
@@ -108,6 +127,9 @@ def random_profile(rng: random.Random, n_markets: int | None = None) -> Profile:
                                     liquidation_fee_ppm=rng.randint(0, 20_000),
                                     min_maint_margin_quote=minimum, oi_scaling=oi,
                                     rate_scale=rate_scale)
+        side = side_stream(rng)
+        if side.random() < 0.2:  # tiers keyed by size (LIQ-TIER-8), as OKX's
+            markets[market_id] = size_keyed(side, markets[market_id])
     backstop = None
     if rng.random() < 0.4:
         den = rng.choice((3, 1000, INT64_MAX))
@@ -250,12 +272,12 @@ def random_case(seed: int, n_accounts: int = 4, leverage: bool = False) -> Case:
     return case
 
 
-def _leverage_values(rng: random.Random, market: Market, notional: int) -> int:
-    """A leverage around LIQ-LEVERAGE-1's edges: 1, the tier's maximum at ``notional`` and one
-    past it, the domain's top, or an ordinary value."""
+def _leverage_values(rng: random.Random, market: Market, notional: int, lots: int) -> int:
+    """A leverage around LIQ-LEVERAGE-1's edges: 1, the tier's maximum at ``notional`` (or the
+    size ``lots``, LIQ-TIER-8) and one past it, the domain's top, or an ordinary value."""
     from liqspec.reference.leverage import tier_max_leverage
     from liqspec.reference.margin import tier_for
-    maximum = tier_max_leverage(market, tier_for(market, notional))
+    maximum = tier_max_leverage(market, tier_for(market, notional, lots))
     return rng.choice((1, 2, maximum, min(maximum + 1, PPM), PPM, rng.randint(1, 150),
                        rng.randint(1, maximum)))
 
@@ -273,7 +295,8 @@ def choose_leverage(rng: random.Random, case: Case) -> None:
                 lots = account.positions.get(market_id, 0)
                 notional = abs(lots * case.marks[market_id]
                                * markets[market_id].value_per_lot_tick)
-                account.leverage[market_id] = _leverage_values(rng, markets[market_id], notional)
+                account.leverage[market_id] = _leverage_values(rng, markets[market_id], notional,
+                                                               lots)
 
 
 def leverage_calls(rng: random.Random, case: Case, calls: list[list]) -> list[list]:
@@ -294,7 +317,7 @@ def leverage_calls(rng: random.Random, case: Case, calls: list[list]) -> list[li
             lots = by_id[who].positions.get(market_id, 0) if who in by_id else 0
             notional = abs(lots * case.marks[market_id]
                            * case.profile.markets[market_id].value_per_lot_tick)
-            value = _leverage_values(rng, case.profile.markets[market_id], notional)
+            value = _leverage_values(rng, case.profile.markets[market_id], notional, lots)
         else:
             value = rng.randint(1, 100)
         if rng.random() < 0.1:
@@ -388,6 +411,11 @@ def _with_policies(profile: Profile, rng: random.Random) -> Profile:
     if policies["fee_policy"] == "liquidator_and_fund":  # LIQ-FEE-3's rate, per market
         markets = {m: replace(market, liquidator_fee_ppm=rng.choice(
             (0, 5_000, 10_000, PPM, rng.randint(0, PPM)))) for m, market in markets.items()}
+    side = side_stream(rng)
+    if side.random() < 0.2:  # tiers keyed by size (LIQ-TIER-8), in one market or every one
+        keyed = set(markets) if side.random() < 0.5 else {side.choice(sorted(markets))}
+        markets = {m: size_keyed(side, market) if m in keyed else market
+                   for m, market in markets.items()}
     return Profile(name="generated", quote_decimals=profile.quote_decimals,
                    markets=markets, backstop_ratio=backstop, **policies)
 

@@ -805,7 +805,8 @@ class VenueProfiles(SphinxDirective):
                     str(len(tiers)),
                     f"{tiers[0]['maintenance_rate']} / {tiers[0]['initial_rate']}",
                     f"{tiers[-1]['maintenance_rate']} / {tiers[-1]['initial_rate']} from "
-                    f"{tiers[-1]['floor']}",
+                    f"{tiers[-1]['floor']}"
+                    + (" (size)" if m["tier_basis"] == "size" else ""),
                 ])
         out.append(table(["Profile", "Market", "Lot", "Tick", "Liquidation fee",
                           "Min. maintenance", "OI scaling", "Tiers", "First tier MM / IM",
@@ -836,7 +837,8 @@ class VenueProfiles(SphinxDirective):
                            f"{m['liquidation_fee']} (amounts in {s['quote_asset']})")
                 section += nodes.rubric(caption, caption)
                 section += table(
-                    ["From notional", "Maintenance rate", "Maintenance deduction",
+                    [("From size" if m["tier_basis"] == "size" else "From notional"),
+                     "Maintenance rate", "Maintenance deduction",
                      "Initial rate", "Initial deduction"],
                     [[t["floor"], t["maintenance_rate"], t["maintenance_deduction"],
                       t["initial_rate"], t["initial_deduction"]] for t in m["tiers"]],

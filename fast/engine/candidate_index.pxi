@@ -46,7 +46,9 @@ C_ORDER_MISMATCH_CODE = C_ORDER_MISMATCH
 cdef bint market_is_monotone(const Eng* e, Py_ssize_t k) noexcept nogil:
     """g(N) = maintenance_margin(N) steps by 0 or 1 at every integer N >= 1: within a tier with a rate in
     [0, W] (W = 10^6 x rate_scale, 100%) ceil((N * rate - d) / W) does, and max with the minimum
-    keeps it; so only the steps onto a tier floor need checking."""
+    keeps it; so only the steps onto a tier floor need checking. In a market keyed by size
+    (LIQ-TIER-8) a position's tier does not move with the mark, so g is one tier's line and its
+    notional floors (all 0) check nothing."""
     cdef Py_ssize_t base = k * e.tables.tier_width, s
     cdef liq_i128 floor_n, step
     if e.tables.value_per_lot_tick[k] <= 0:
@@ -58,7 +60,8 @@ cdef bint market_is_monotone(const Eng* e, Py_ssize_t k) noexcept nogil:
     for s in range(1, e.tables.n_tiers[k]):
         floor_n = e.tables.tier_floor_quote[base + s]
         if floor_n >= 2:
-            step = maintenance_margin(&e.tables, k, floor_n) - maintenance_margin(&e.tables, k, floor_n - 1)
+            step = (maintenance_margin(&e.tables, k, floor_n, 0)
+                    - maintenance_margin(&e.tables, k, floor_n - 1, 0))
             if step != 0 and step != 1:
                 return False
     return True
@@ -69,7 +72,8 @@ cdef inline bint trigger_test(const Eng* e, Py_ssize_t k, liq_i128 quote, liq_i1
     """The monotone predicate whose least true mark is the trigger: a long (side 1) is safe
     (h >= 0), a short (side -1) is not (h < 0), at mark p (a * p <= INT64_MAX)."""
     cdef liq_i128 n = a * p
-    cdef liq_i128 h = quote + side * n - maintenance_margin(&e.tables, k, n)
+    cdef liq_i128 h = quote + side * n - maintenance_margin(&e.tables, k, n,
+                                                            a // e.tables.value_per_lot_tick[k])
     return h >= 0 if side > 0 else h < 0
 
 
@@ -80,7 +84,8 @@ cdef int64_t trigger_estimate(const Eng* e, Py_ssize_t k, liq_i128 quote, liq_i1
     cdef Py_ssize_t slot, it
     n = <double>a * <double>e.marks[k]
     for it in range(3):
-        slot = tier_slot(&e.tables, k, <liq_i128>n if n < 9.2e18 else INT64_MAX)
+        slot = tier_slot(&e.tables, k, <liq_i128>n if n < 9.2e18 else INT64_MAX,
+                         a // e.tables.value_per_lot_tick[k])
         rate = <double>e.tables.maint_margin_ppm[slot] / PPM / <double>e.tables.rate_scale[k]
         ded = <double>e.tables.maint_deduction_quote[slot] / <double>e.tables.rate_scale[k]
         if side > 0:  # q + n - (n rate - ded) = 0

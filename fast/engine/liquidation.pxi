@@ -47,7 +47,7 @@ cdef int shortage_rates(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t shorta
     # abs of a cost basis, which may be 2^63) or the notional at the mark
     basis = iabs(<liq_i128>e.cost[i * e.n_markets + k]) if at_entry(e, i) else iabs(<liq_i128>v)
     out.whole = PPM * scale
-    out.margin_rate = (e.tables.maint_margin_ppm[tier_slot(&e.tables, k, basis)]
+    out.margin_rate = (e.tables.maint_margin_ppm[tier_slot(&e.tables, k, basis, iabs(position))]
                        + e.liquidation_buffer_ppm * scale)
     out.liquidator_rate = e.liquidator_fee_ppm[k] * scale
     implied = out.margin_rate - out.liquidator_rate - floor_div(
@@ -90,7 +90,7 @@ cdef int cover_shortage_lots(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t l
 cdef int size_lots(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t* out) noexcept nogil:
     """LIQ-EXEC-1: how many lots one step may close (under account_share, none: LIQ-SHARE-2)."""
     cdef int64_t position = e.lots[i * e.n_markets + k], v, lots
-    cdef liq_i128 floor_quote, keep, c, above
+    cdef liq_i128 floor_quote, floor_lots, keep, c, above
     if e.size_policy == SIZE_ACCOUNT_SHARE:
         return C_POLICY_FORBIDS
     lots = position if position > 0 else -position
@@ -111,8 +111,11 @@ cdef int size_lots(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t* out) noexc
         else:
             c = ceil_div(<liq_i128>lots * e.portion_ppm, PPM)
             out[0] = <int64_t>(c if c > 1 else 1)
+    elif e.tables.tier_by_size[k]:  # LIQ-TIER-8: keep the most lots below the size's tier floor
+        floor_lots = e.tables.tier_floor_lots[tier_slot(&e.tables, k, 0, lots)]
+        out[0] = lots if floor_lots == 0 else <int64_t>(lots - (floor_lots - 1))
     elif not at_entry(e, i):
-        floor_quote = e.tables.tier_floor_quote[tier_slot(&e.tables, k, v)]
+        floor_quote = e.tables.tier_floor_quote[tier_slot(&e.tables, k, v, lots)]
         if floor_quote == 0:
             out[0] = lots
         else:
@@ -120,7 +123,7 @@ cdef int size_lots(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t* out) noexc
             out[0] = <int64_t>(lots - keep)
     else:  # LIQ-TIER-6: the tier of the entry value; keep the most lots whose kept basis is below
         floor_quote = e.tables.tier_floor_quote[
-            tier_slot(&e.tables, k, iabs(<liq_i128>e.cost[i * e.n_markets + k]))]
+            tier_slot(&e.tables, k, iabs(<liq_i128>e.cost[i * e.n_markets + k]), lots)]
         if floor_quote == 0:
             out[0] = lots
         else:

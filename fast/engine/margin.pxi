@@ -51,10 +51,10 @@ cdef inline int position_maint(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t
         return C_OK
     if at_entry(e, i):
         return checked(maintenance_margin(&e.tables, k, iabs(reduced_cost(
-            e.cost[i * e.n_markets + k], e.lots[i * e.n_markets + k], kept))), out)
+            e.cost[i * e.n_markets + k], e.lots[i * e.n_markets + k], kept)), iabs(kept)), out)
     if value_of(e, kept, k, e.marks[k], &v) != C_OK:
         return C_OVERFLOW
-    return checked(maintenance_margin(&e.tables, k, iabs(v)), out)
+    return checked(maintenance_margin(&e.tables, k, iabs(v), iabs(kept)), out)
 
 
 cdef inline int account_sum(const Eng* e, Py_ssize_t i, bint maintenance,
@@ -113,7 +113,7 @@ cdef inline int initial_total(const Eng* e, Py_ssize_t i, int64_t* out) noexcept
             return C_OVERFLOW
         if value_of(e, lots[k], k, e.marks[k], &v) != C_OK:
             return C_OVERFLOW
-        if checked(initial_margin(&e.tables, k, iabs(v), oi), &im) != C_OK:
+        if checked(initial_margin(&e.tables, k, iabs(v), iabs(lots[k]), oi), &im) != C_OK:
             return C_OVERFLOW
         if e.leverage != NULL and e.leverage[i * e.n_markets + k] > 0:
             # LIQ-LEVERAGE-2: max(ceil(notional / leverage), the venue's own)

@@ -367,27 +367,31 @@ cdef class Engine:
                 "compactions": d.compactions, "checks": d.checks}
 
     # -- the read queries (codes are ResultCode values; the state is left as it was) ------------
-    def maintenance_requirement(self, Py_ssize_t k, int64_t notional):
-        """LIQ-TIER-1/2: (code, (tier index, maintenance requirement)) of a notional."""
+    def maintenance_requirement(self, Py_ssize_t k, int64_t notional, int64_t size=0):
+        """LIQ-TIER-1/2/8: (code, (tier index, maintenance requirement)) of a position of a
+        notional and a size (|lots|, read in a market keyed by size)."""
         cdef int64_t out = 0
         cdef int code
         with nogil:
-            code = checked(maintenance_margin(&self.e.tables, k, notional), &out)
+            code = checked(maintenance_margin(&self.e.tables, k, notional, size), &out)
         if code != C_OK:
             return code, None
-        return code, (tier_slot(&self.e.tables, k, notional) - k * self.e.tables.tier_width, out)
+        return code, (tier_slot(&self.e.tables, k, notional, size)
+                      - k * self.e.tables.tier_width, out)
 
-    def initial_requirement(self, Py_ssize_t k, int64_t notional, int64_t open_interest):
-        """LIQ-TIER-1/3/4: (code, (tier index, initial requirement)) of a notional at an open
-        interest."""
+    def initial_requirement(self, Py_ssize_t k, int64_t notional, int64_t open_interest,
+                            int64_t size=0):
+        """LIQ-TIER-1/3/4/8: (code, (tier index, initial requirement)) of a position of a
+        notional and a size at an open interest."""
         cdef int64_t out = 0
         cdef int code
         with nogil:
-            code = checked(initial_margin(&self.e.tables, k, notional, open_interest),
+            code = checked(initial_margin(&self.e.tables, k, notional, size, open_interest),
                            &out)
         if code != C_OK:
             return code, None
-        return code, (tier_slot(&self.e.tables, k, notional) - k * self.e.tables.tier_width, out)
+        return code, (tier_slot(&self.e.tables, k, notional, size)
+                      - k * self.e.tables.tier_width, out)
 
     def liquidation_size(self, Py_ssize_t i, Py_ssize_t k):
         """LIQ-EXEC-1: (code, lots one liquidation step of row i in market k may close)."""

@@ -41,7 +41,7 @@ from liqspec.reference.margin import (account_initial_margin_quote,
 from liqspec.reference.marks import set_mark
 from liqspec.reference.prices import (Threshold, bankruptcy_price, display_price, liquidation_price,
                                       round_toward_venue)
-from liqspec.reference.profile import LiquidationSize, Market, Profile
+from liqspec.reference.profile import LiquidationSize, Market, Profile, TierBasis
 from liqspec.reference.share_liquidation import liquidation_share
 from liqspec.reference.shortage import margin_shortage_quote
 from liqspec.reference.state import TRADER, Account, State
@@ -187,8 +187,8 @@ def _position(state: State, account: Account, market_id: str, quote_decimals: in
     lots = account.position(market_id)
     mark = state.marks[market_id]
     notional = notional_quote(lots, mark, market)
-    tier = tier_for(market, notional)
-    tier_number = market.tier_floors().index(tier.floor_notional_quote) + 1
+    tier = tier_for(market, notional, lots)
+    tier_number = market.tiers.index(tier) + 1
     cost = account.cost_quote.get(market_id, 0)
     # Average entry price in ticks: cost basis / (lots * value per lot-tick), exact (display only).
     entry = Fraction(cost, lots * market.value_per_lot_tick)
@@ -221,6 +221,12 @@ def _position(state: State, account: Account, market_id: str, quote_decimals: in
         "tier": {"value": tier_number, "unit": "tier",
                  "human": f"{tier_number} of {len(market.tiers)}", "rules": RULES_TIER,
                  "floor_notional": _quote(tier.floor_notional_quote, quote_decimals, RULES_TIER),
+                 # LIQ-TIER-8: what the tier is keyed by, and its floor in lots where by size
+                 "basis": market.tier_basis,
+                 **({"floor_size": {"value": tier.floor_lots, "unit": "lot",
+                                    "human": from_units(tier.floor_lots, market.base_decimals),
+                                    "rules": RULES_TIER}}
+                    if market.tier_basis == TierBasis.SIZE else {}),
                  "rate_scale": market.rate_scale,
                  "maint_margin_ppm": tier.maint_margin_ppm,
                  "maint_deduction": _deduction(tier.maint_deduction_quote, market, quote_decimals),
@@ -231,7 +237,8 @@ def _position(state: State, account: Account, market_id: str, quote_decimals: in
         "maintenance_margin": _quote(position_maintenance_margin_quote(
             account, market_id, state.marks, state.profile), quote_decimals, RULES_MAINTENANCE),
         "initial_margin": _quote(initial_margin_at_leverage_quote(
-            market, notional, chosen, open_interest[market_id]), quote_decimals, initial_rules),
+            market, notional, chosen, open_interest[market_id], lots), quote_decimals,
+            initial_rules),
         "liquidation_price": _threshold(liquidation_price(account, market_id, state.marks,
                                                           state.profile),
                                         market, state.profile, RULES_LIQUIDATION_PRICE,
@@ -471,8 +478,10 @@ def render_text(report: dict) -> str:
             row("unrealized PnL", position["unrealized_pnl"], asset, "value at mark - cost basis",
                 indent=4)
             tier = position["tier"]
+            keyed = (f"size >= {tier['floor_size']['human']}" if tier["basis"] == TierBasis.SIZE
+                     else f"notional >= {tier['floor_notional']['human']}")
             row("tier", tier, "",
-                f"notional >= {tier['floor_notional']['human']}: maintenance "
+                f"{keyed}: maintenance "
                 f"{tier_rate_text(tier['maint_margin_ppm'], tier['rate_scale'])} x notional - "
                 f"{tier['maint_deduction']['human']}, initial "
                 f"{tier_rate_text(tier['init_margin_ppm'], tier['rate_scale'])} x notional - "

@@ -61,8 +61,11 @@ Keys and units
   are those of :class:`liqspec.reference.profile.Profile`.
 * a market: ``base_decimals``, ``price_decimals`` and ``tiers`` are required;
   ``liquidation_fee_ppm`` (an integer number of parts per million), ``liquidator_fee_ppm`` (the
-  same, LIQ-FEE-3), ``min_maint_margin`` (quote) and ``oi_scaling`` (``{"lower_cap": quote,
-  "upper_cap": quote}``) are optional.
+  same, LIQ-FEE-3), ``min_maint_margin`` (quote), ``oi_scaling`` (``{"lower_cap": quote,
+  "upper_cap": quote}``) and ``tier_basis`` (``notional``, the default, or ``size``: tiers keyed
+  by the position's size, LIQ-TIER-8) are optional.
+* a tier of a market keyed by size: ``floor_size`` (base units, the first ``"0"``),
+  ``maint_margin_rate`` and ``init_margin_rate``, all three required, and no deductions.
 * a tier: ``floor_notional``, ``maint_deduction`` and ``init_deduction`` in quote;
   ``maint_margin_rate`` and ``init_margin_rate`` as decimal fractions (``"0.004"`` is 0.4%), which
   must be whole parts per million, or, for a rate a venue defines as a fraction, as ``"a/b"``
@@ -131,7 +134,7 @@ from liqspec.reference.margin import (account_initial_margin_quote,
                                       account_maintenance_margin_quote, equity_quote,
                                       notional_quote, open_interest_quote)
 from liqspec.reference.profile import (MAX_RATE_SCALE, AdlPrice, BadDebtPolicy, FeePolicy,
-                                       LiquidationSize, MaintenanceBasis, Market,
+                                       LiquidationSize, MaintenanceBasis, Market, TierBasis,
                                        OpenInterestScaling, Profile, Tier, validate_market)
 from liqspec.reference.profiles import get_profile, tier_deduction_text
 from liqspec.reference.state import BACKSTOP, HOLDERS, State, new_state
@@ -476,6 +479,22 @@ def _choice(value: object, path: str, allowed: tuple[str, ...]) -> str:
 
 _TIER_KEYS = ("floor_notional", "maint_margin_rate", "maint_deduction", "init_margin_rate",
               "init_deduction")
+#: a tier of a market keyed by size (LIQ-TIER-8): its floor in base units, its rates, and no
+#: deductions
+_SIZE_TIER_KEYS = ("floor_size", "maint_margin_rate", "init_margin_rate")
+
+
+def _size_tier(value: object, base_decimals: int, path: str) -> Tier:
+    """A tier of a market keyed by size: ``floor_size`` in base units (``"10.00001"``, the
+    first 0) and the two rates, as :func:`_tier` reads them (LIQ-TIER-8)."""
+    obj = field_object(value, path, required=_SIZE_TIER_KEYS)
+    floor_lots = field_units(obj["floor_size"], base_decimals, join_path(path, "floor_size"))
+    if floor_lots < 0:
+        raise _fail(join_path(path, "floor_size"), "must not be negative")
+    rates = _tier({"floor_notional": "0", "maint_deduction": "0", "init_deduction": "0",
+                   "maint_margin_rate": obj["maint_margin_rate"],
+                   "init_margin_rate": obj["init_margin_rate"]}, 0, path)
+    return replace(rates, floor_lots=floor_lots)
 
 
 def _tier(value: object, quote_decimals: int, path: str) -> Tier:
@@ -528,6 +547,20 @@ def _scaled_tiers(tiers: list[Tier], path: str) -> tuple[list[Tier], int]:
             for tier in tiers], scale
 
 
+def _check_size_tier_table(tiers: list[Tier], path: str) -> None:
+    """The size-keyed table rules of validate_market (LIQ-TIER-8), checked first so the error
+    names the tier's field: floors from 0, increasing, and rates that do not decrease."""
+    if tiers[0].floor_lots != 0:
+        raise _fail(join_path(f"{path}[0]", "floor_size"), "the first tier must start at 0")
+    for index in range(1, len(tiers)):
+        previous, tier = tiers[index - 1], tiers[index]
+        if tier.floor_lots <= previous.floor_lots:
+            raise _fail(join_path(f"{path}[{index}]", "floor_size"), "tier floors must increase")
+        if tier.maint_margin_ppm < previous.maint_margin_ppm:
+            raise _fail(join_path(f"{path}[{index}]", "maint_margin_rate"),
+                        "must not be below the previous tier's")
+
+
 def _check_tier_table(tiers: list[Tier], quote_decimals: int, scale: int, path: str) -> None:
     """The tier-table rules of validate_market (LIQ-DOMAIN-2, LIQ-TIER-2), checked first so the
     error names the tier's field and, for a deduction, the value that keeps the requirement
@@ -573,7 +606,10 @@ def _check_tier_table(tiers: list[Tier], quote_decimals: int, scale: int, path: 
 def _market(market_id: str, value: object, quote_decimals: int, path: str) -> Market:
     obj = field_object(value, path, required=("base_decimals", "price_decimals", "tiers"),
                   optional=("liquidation_fee_ppm", "liquidator_fee_ppm", "min_maint_margin",
-                            "oi_scaling"))
+                            "oi_scaling", "tier_basis"))
+    tier_basis = _choice(obj.get("tier_basis", TierBasis.NOTIONAL),
+                         join_path(path, "tier_basis"), tuple(TierBasis))
+    by_size = tier_basis == TierBasis.SIZE
     base_decimals = _integer(obj["base_decimals"], join_path(path, "base_decimals"), 0, 18)
     price_decimals = _integer(obj["price_decimals"], join_path(path, "price_decimals"), 0, 18)
     try:  # LIQ-UNIT-1: one lot at one tick must be a whole number of quote quantums
@@ -584,9 +620,13 @@ def _market(market_id: str, value: object, quote_decimals: int, path: str) -> Ma
     raw_tiers = obj["tiers"]
     if not isinstance(raw_tiers, list) or not raw_tiers:
         raise _fail(tiers_path, f"expected a non-empty list of tiers, got {_type_name(raw_tiers)}")
-    tiers, scale = _scaled_tiers([_tier(row, quote_decimals, f"{tiers_path}[{i}]")
+    tiers, scale = _scaled_tiers([_size_tier(row, base_decimals, f"{tiers_path}[{i}]") if by_size
+                                  else _tier(row, quote_decimals, f"{tiers_path}[{i}]")
                                   for i, row in enumerate(raw_tiers)], tiers_path)
-    _check_tier_table(tiers, quote_decimals, scale, tiers_path)
+    if by_size:
+        _check_size_tier_table(tiers, tiers_path)
+    else:
+        _check_tier_table(tiers, quote_decimals, scale, tiers_path)
     oi_scaling = None
     if obj.get("oi_scaling") is not None:
         oi_path = join_path(path, "oi_scaling")
@@ -607,6 +647,7 @@ def _market(market_id: str, value: object, quote_decimals: int, path: str) -> Ma
         rate_scale=scale,
         liquidator_fee_ppm=_integer(obj.get("liquidator_fee_ppm", 0),
                                     join_path(path, "liquidator_fee_ppm"), 0, PPM),
+        tier_basis=tier_basis,
     )
     try:
         validate_market(market)  # the reference's domain check (LIQ-DOMAIN-2) is the authority
@@ -792,7 +833,7 @@ def _leverage(value: object, market: Market, lots: int, entry_ticks: int, path: 
                     ResultCode.NOT_AN_INTEGER)
     try:
         valid_leverage(value)
-        check_leverage_within_tier(market, notional_quote(lots, entry_ticks, market), value)
+        check_leverage_within_tier(market, notional_quote(lots, entry_ticks, market), value, lots)
     except LiqspecError as error:
         raise _fail(path, str(error), error.code) from None
     return value

@@ -195,7 +195,7 @@ def generate_book(profile: Profile, market_id: str, start_price_ticks: int,
     for i in range(accounts):
         notional = lots[i] * one_lot_quote
         if lots[i] not in venue_initial:
-            venue_initial[lots[i]] = initial_margin_quote(market, notional, open_interest)
+            venue_initial[lots[i]] = initial_margin_quote(market, notional, open_interest, lots[i])
         margin = max(div_ceil(notional * PPM, leverage_ppm[i]), venue_initial[lots[i]])
         pnl = sides[i] * lots[i] * (start_price_ticks - entries[i]) * vpl
         wallet = margin + max(0, -pnl)
