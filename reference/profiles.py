@@ -655,12 +655,80 @@ DRIFT_V2 = Profile(
 )
 
 
+# -- OKX USDT-margined perpetual swaps ------------------------------------------------------------
+
+#: OKX's taker fee at the regular level (Lv1) for perpetual swaps, in the margin ratio's
+#: denominator ("maintenance margin + liquidation fees", the fee at the taker rate)
+OKX_TAKER_FEE = "0.05%"
+
+
+def okx_tiers(contracts_per_lot: int) -> tuple[Tier, ...]:
+    """BTC-USDT-SWAP's isolated position tiers, keyed by size (LIQ-TIER-8): tier 1 up to 1,000
+    contracts at 0.4% (100x), tier 2 to 5,000 at 0.5% (66.66x), tier 3 to 20,000 at 0.75% (50x),
+    then 20,000 contracts more and 0.5% more per tier, to tier 99 (1,940,000 contracts, 48.75%,
+    2x). A tier starts one lot above the previous tier's maximum (OKX's ranges are closed:
+    "1000.01" is tier 2 at a lot of 0.01 contract). The initial rate is 1 / the maximum
+    leverage (66.66x prints 1 / 1.5%). The maintenance rate includes the taker fee, which OKX
+    adds to maintenance in the margin ratio's denominator."""
+    rows = [(1_000, percent_ppm("0.4%"), percent_ppm("1%")),
+            (5_000, percent_ppm("0.5%"), percent_ppm("1.5%")),
+            (20_000, percent_ppm("0.75%"), percent_ppm("2%"))]
+    step = percent_ppm("0.5%")  # tier 4 on: "Increase by 0.5% from the previous tier"
+    for k in range(4, 100):
+        rows.append((20_000 * (k - 2), rows[2][1] + step * (k - 3), rows[2][2] + step * (k - 3)))
+    tiers, floor, fee = [], 0, percent_ppm(OKX_TAKER_FEE)
+    for max_contracts, mmr_ppm, imr_ppm in rows:
+        tiers.append(Tier(0, mmr_ppm + fee, 0, imr_ppm, 0, floor_lots=floor))
+        floor = max_contracts * contracts_per_lot + 1
+    return tuple(tiers)
+
+
+OKX = Profile(
+    name="okx",
+    quote_decimals=QUOTE_DECIMALS,
+    quote_asset="USDT",
+    markets=_markets(
+        # BTC-USDT-SWAP: ctVal 0.01 BTC, tickSz 0.1, lotSz 0.01 contracts; a lot is 0.0001 BTC
+        # (100 lots a contract); the liquidation fee at the taker rate
+        Market("BTC-USDT-SWAP", 4, 1, okx_tiers(100),
+               liquidation_fee_ppm=percent_ppm(OKX_TAKER_FEE), tier_basis=TierBasis.SIZE),
+    ),
+    # partial liquidation "down to a lower tier ... until the MMR requirement of the tier is
+    # satisfied" (tier 3 and above): the model steps one tier at a time from tier 2 (departure)
+    liquidation_size=LiquidationSize.TIER_STEP,
+    fee_policy=FeePolicy.RATE,
+    maintenance_basis=MaintenanceBasis.MARK,
+    bad_debt_policy=BadDebtPolicy.ADL,
+    adl_ranking=AdlRanking.PNL_LEVERAGE,
+    adl_price=AdlPrice.BANKRUPTCY,
+    description=("OKX USDT-margined perpetual swaps (BTC-USDT-SWAP): tiers keyed by the number "
+                 "of contracts (LIQ-TIER-8), liquidated when equity is below maintenance plus "
+                 "the taker fee on the position's value, stepped down a tier at a time, the fee "
+                 "at the taker rate to the insurance fund, ADL beyond it. Not modelled: the "
+                 "trigger at equality, two tiers a step, and deleveraging on the fund's "
+                 "drawdown."),
+    sources=(
+        "https://github.com/LeandroColombo111/okx-perp-backtest/blob/"
+        "57a7fa5ae692136e26ef445345472184277844ee/src/okx_perp_backtest/friction/"
+        "okx_tiers_snapshot.py",
+        "https://github.com/nautechsystems/nautilus_trader/blob/"
+        "3d0c60e0fd7a48b0683ad1418febd308c43fd86a/crates/adapters/okx/test_data/"
+        "http_get_instruments_swap.json",
+        "https://www.okx.com/help/v-tiered-maintenance-margin-ratio-rules",
+        "https://tr.okx.com/help/tier",
+        "https://www.okex.com/academy/en/i-okex-usdt-margined-perpetual-swap-introduction",
+        "https://www.okex.com/academy/en/vii-usdt-delivery-contracts-margin",
+        "https://www.okx.com/help/trading-fee-rules-faq",
+    ),
+)
+
+
 # -- look-up and display -------------------------------------------------------------------------
 
 #: every named profile, by name
 PROFILES: Mapping[str, Profile] = MappingProxyType({
     p.name: p for p in (BINANCE_USDM, BITMEX, BYBIT, DRIFT_V2, DYDX_V4, GMX_V2, HYPERLIQUID,
-                         PARADEX)
+                         OKX, PARADEX)
 })
 
 
@@ -778,7 +846,7 @@ def profile_summary(profile: Profile) -> dict:
 
 
 __all__ = [
-    "BINANCE_USDM", "BITMEX", "BYBIT", "DYDX_LIQUIDITY_TIERS", "DYDX_V4", "HYPERLIQUID",
+    "BINANCE_USDM", "BITMEX", "BYBIT", "DYDX_LIQUIDITY_TIERS", "DYDX_V4", "HYPERLIQUID", "OKX",
     "PARADEX", "PROFILES", "QUOTE_DECIMALS", "continuity_deductions",
     "dydx_maintenance_margin_ppm", "dydx_market", "dydx_tier", "get_profile", "hyperliquid_market",
     "hyperliquid_rate_scale", "hyperliquid_tiers", "paradex_market", "percent_ppm",

@@ -473,9 +473,61 @@ _DRIFT: list[_Row] = [
      "them)"),
 ]
 
+_OKX_TIERS = ("BTC-USDT-SWAP's isolated position tiers as OKX's position-tiers API returned them "
+              "on 2026-09-18 (instType SWAP, tdMode isolated), read from a third-party snapshot "
+              "that records them (source 1, 99 tiers: maximum size, leverage, maintenance "
+              "rate; a second snapshot of 2026-09-17 gives tier 1 up to 2,000 contracts, "
+              "unknown mode); keyed by the number of contracts, not by notional (source 4, "
+              "LIQ-TIER-8). The maintenance rate includes the 0.05% taker fee, which OKX adds "
+              "to maintenance in the margin ratio's denominator (\"equal to or less than the "
+              "required maintenance margin plus any applicable liquidation fees\", source 3); "
+              "the initial rate is 1 / the maximum leverage (66.66x is 1.5%). Cross-margin "
+              "tiers (which count both directions' contracts together) were not read")
+_OKX_FEE = ("0.05%: the regular (Lv1) taker rate for perpetual swaps, charged on a forced "
+            "liquidation at the user's taker rate (OKX's fee rules, source 7; the rate itself "
+            "confirmed only from secondary copies of okx.com/fees, whose swap tab was not read); "
+            "a user at another fee level pays another rate, which the model does not have")
+
+_OKX: list[_Row] = [
+    ("quote", "model", (), "2026-12-07", "USDT; " + _QUOTE),
+    ("display_rounding", "model", (), "2026-12-07", _NO_MODE),
+    ("BTC-USDT-SWAP.units", "published", (2,), "2026-12-07",
+     "a lot of 0.01 contract (lotSz) of 0.01 BTC (ctVal): 0.0001 BTC; a tick of 0.1 USDT "
+     "(tickSz); older instrument data has lotSz 1 contract"),
+    ("BTC-USDT-SWAP.tiers", "assumption", (1, 3, 4), "2026-12-07", _OKX_TIERS),
+    ("BTC-USDT-SWAP.liquidation_fee", "assumption", (7,), "2026-12-07", _OKX_FEE),
+    ("BTC-USDT-SWAP.min_maintenance_margin", "absent", (), "2026-12-07", _ABSENT_MIN),
+    ("BTC-USDT-SWAP.open_interest_scaling", "absent", (), "2026-12-07", _ABSENT_OI),
+    ("liquidation_size", "assumption", (5, 3), "2026-12-07",
+     "tier_step: OKX partially liquidates a position in tier 3 or above whose margin ratio is "
+     "still above the first tier's requirement, \"down to a lower tier ... until the MMR "
+     "requirement of the tier is satisfied\" (source 5, 2020), and liquidates the rest whole; "
+     "copies of a later OKX page say two tiers at a time. The model steps one tier at a time, "
+     "from tier 2 as well, and never switches to a whole liquidation by the ratio"),
+    ("fee_policy", "assumption", (7,), "2026-12-07",
+     "rate: the liquidation fee at the taker rate on the fill's notional, to the insurance "
+     "fund, capped by the surplus (LIQ-FEE-1)"),
+    ("maintenance_basis", "published", (3, 4), "2026-12-07",
+     "mark: the requirement on the position's value at the mark price"),
+    ("backstop_ratio", "absent", (), "2026-12-07", _ABSENT_BACKSTOP),
+    ("bad_debt_policy", "published", (3,), "2026-12-07",
+     "adl: a loss beyond the insurance fund is met by auto-deleveraging. Not modelled: OKX "
+     "also deleverages when the fund falls 30% from its peak within 8 hours (the model's "
+     "state keeps no history of the fund), and liquidates when equity equals maintenance "
+     "plus fees exactly (the model: strictly below, LIQ-TRIGGER-1; they differ only at "
+     "equality to the quantum)"),
+    ("adl_ranking", "assumption", (3,), "2026-12-07",
+     "pnl_leverage: OKX's ranking formula was not read (source 3 is OKX's liquidation rules, "
+     "the nearest read)"),
+    ("adl_price", "assumption", (3,), "2026-12-07",
+     "bankruptcy: OKX matches the positions its drawdown rule deleverages at the mark, a "
+     "rule the model does not have; its price for a loss beyond the fund was not read"),
+]
+
 _RECORDS: Mapping[str, list[_Row]] = MappingProxyType({
     "binance_usdm": _BINANCE, "bybit": _BYBIT, "bitmex": _BITMEX, "dydx_v4": _DYDX,
     "hyperliquid": _HYPERLIQUID, "paradex": _PARADEX, "gmx_v2": _GMX, "drift_v2": _DRIFT,
+    "okx": _OKX,
 })
 
 __all__ = ["BASES", "MARKET_PARAMETERS", "PROFILE_PARAMETERS", "Provenance", "is_recorded",

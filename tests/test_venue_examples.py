@@ -60,9 +60,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from liqspec.reference import (FEE_SINK, INSURANCE_FUND, MalformedState, Market, Profile, Rejection,
-                               ResultCode, Tier, adl_allocation, adl_receive_quote, deposit,
-                               funding_owed_quote, initial_margin_quote, insurance_fund_delta_quote,
+from liqspec.reference import (FEE_SINK, INSURANCE_FUND, Account, MalformedState, Market, Profile,
+                               Rejection, ResultCode, Tier, adl_allocation, adl_receive_quote,
+                               deposit, funding_owed_quote, initial_margin_at_leverage_quote,
+                               initial_margin_quote, insurance_fund_delta_quote,
                                liquidation_size_lots, maintenance_margin_quote,
                                margin_shortage_quote, new_state, notional_quote, open_account,
                                open_account_at, position_value_quote, quote_per_lot_tick,
@@ -184,9 +185,9 @@ def with_markets(profile: Profile, name: str, *markets: Market, **changes) -> Pr
 
 @pytest.mark.rule("LIQ-PROFILE-1")
 def test_profiles_cover_the_venues_with_btc_and_eth_LIQ_PROFILE_1():
-    """Every named profile exists, has a BTC and an ETH linear market, 6 quote decimals, sources,
-    and the policies its venue documents (see reference/profiles.py for each citation).
-    Rule: LIQ-PROFILE-1."""
+    """Every named profile exists, has a BTC and an ETH linear market (OKX: BTC only, its ETH
+    tiers past the first were not found), 6 quote decimals, sources, and the policies its venue
+    documents (see reference/profiles.py for each citation). Rule: LIQ-PROFILE-1."""
     expected = {
         # name: (markets, sizing, fee policy, ADL ranking, ADL price, backstop)
         "binance_usdm": ({"BTCUSDT", "ETHUSDT"}, "tier_step", "rate", "pnl_margin_ratio",
@@ -202,6 +203,7 @@ def test_profiles_cover_the_venues_with_btc_and_eth_LIQ_PROFILE_1():
         "gmx_v2": ({"BTC-USD", "ETH-USD"}, "full", "rate", "pnl_leverage", "mark", None),
         "drift_v2": ({"BTC-PERP", "ETH-PERP"}, "cover_shortage", "liquidator_and_fund",
                      "pnl_leverage", "mark", None),
+        "okx": ({"BTC-USDT-SWAP"}, "tier_step", "rate", "pnl_leverage", "bankruptcy", None),
     }
     assert set(PROFILES) == set(expected)
     for name, (markets, sizing, fee, ranking, adl_price, backstop) in expected.items():
@@ -1973,3 +1975,110 @@ def test_cover_shortage_closes_the_fewest_lots_that_free_the_shortage_LIQ_SHORTA
     assert 1 <= k <= abs(user.position("ETH-PERP"))
     assert frees(k) >= shortage * rates.whole or k == abs(user.position("ETH-PERP"))
     assert k == 1 or frees(k - 1) < shortage * rates.whole
+
+
+# -- OKX ------------------------------------------------------------------------------------------
+
+def _okx_tier_number(size_contracts: str) -> int:
+    market = get_profile("okx").market("BTC-USDT-SWAP")
+    size = to_units(size_contracts, 2)  # a lot is 0.01 contract
+    return market.tiers.index(tier_for(market, 1, size)) + 1
+
+
+@pytest.mark.rule("LIQ-TIER-8")
+def test_okx_tiers_are_keyed_by_contracts_LIQ_TIER_8():
+    """OKX's BTC-USDT isolated position tiers (position-tiers API, 2026-09-18): tier 1 up to
+    1,000 contracts (0.4%, 100x), tier 2 from 1,000.01 to 5,000 (0.5%, 66.66x), tier 3 to 20,000
+    (0.75%, 50x), then +20,000 contracts and +0.5% a tier, tier 99 to 1,940,000 (48.75%, 2x). The
+    ranges are closed, so 1,000 contracts is tier 1 and 1,000.01 (one lot of 0.01 contract more)
+    tier 2. Each maintenance rate is OKX's plus the 0.05% taker fee its margin ratio adds. Keyed
+    by size, a position keeps its tier at every price. Rules: LIQ-TIER-8, LIQ-TIER-2."""
+    market = get_profile("okx").market("BTC-USDT-SWAP")
+    assert market.tier_basis == "size" and len(market.tiers) == 99
+    assert [_okx_tier_number(c) for c in ("0.01", "1000", "1000.01", "5000", "5000.01", "20000",
+                                          "20000.01", "40000", "1940000", "3000000")] == \
+        [1, 1, 2, 2, 3, 3, 4, 4, 99, 99]
+    rates = [(t.maint_margin_ppm - percent_ppm("0.05%"), t.init_margin_ppm) for t in market.tiers]
+    assert rates[:4] == [(percent_ppm("0.4%"), percent_ppm("1%")),
+                         (percent_ppm("0.5%"), percent_ppm("1.5%")),
+                         (percent_ppm("0.75%"), percent_ppm("2%")),
+                         (percent_ppm("1.25%"), percent_ppm("2.5%"))]
+    assert rates[-1] == (percent_ppm("48.75%"), percent_ppm("50%"))
+    # the snapshot's maximum leverage is 1 / the initial rate, truncated to two decimals
+    assert [PPM * 100 // imr / 100 for _, imr in rates[:6]] == [100, 66.66, 50, 40, 33.33, 28.57]
+    # 2,000 contracts (20 BTC): tier 2 at 100,000 and at 30,000 USDT
+    for price in ("100000", "30000"):
+        notional = notional_quote(lots(market, "20"), ticks(market, price), market)
+        assert maintenance_margin_quote(market, notional, lots(market, "20")) == \
+            notional * 5_500 // PPM
+
+
+@pytest.mark.rule("LIQ-TIER-8")
+@pytest.mark.rule("LIQ-PRICE-2")
+@pytest.mark.parametrize("case", [
+    # (name, BTC (100 contracts each), entry, isolated margin, OKX's rate + taker fee)
+    ("long 100 contracts, 100x", "1", "100000", "1000", "0.45%"),
+    ("short 2,000 contracts (tier 2), 50x", "-20", "100000", "40000", "0.55%"),
+    ("long 10,000 contracts (tier 3), 20x", "100", "50000", "250000", "0.8%"),
+], ids=lambda case: case[0])
+def test_okx_isolated_liquidation_price_from_its_margin_ratio_LIQ_PRICE_2(impl, case):
+    """OKX's isolated margin ratio, "(Fixed Margin + UPL) / Position Value", liquidates "when the
+    Margin Ratio drops below the Maintenance Margin Ratio + Liquidation fee rate" (OKEx Academy,
+    USDT-margined contracts, 2020-02-25), the position value being "Face Value x Number of
+    contracts x Latest Mark Price" and the rate that of the position's tier by contracts. Solved
+    for the mark: long ``(margin - ct * ctVal * entry) / (ct * ctVal * (mmr + fee - 1))``, short
+    ``(margin + ct * ctVal * entry) / (ct * ctVal * (mmr + fee + 1))``: the model's root,
+    exactly, on both implementations, the tier fixed by the contracts at every price. OKX
+    publishes no numeric example of it for swaps (none was found); the margin is the initial
+    margin at the leverage named, as OKX's "Initial Margin = Face Value x Number of Contracts x
+    Average Position Price / Leverage". Rules: LIQ-TIER-8, LIQ-TIER-2, LIQ-PRICE-2,
+    LIQ-LEVERAGE-2."""
+    _, size, entry, margin, rate = case
+    state = venue(impl, get_profile("okx"), {})
+    market = state.market("BTC-USDT-SWAP")
+    new_account(impl, state, "trader", margin, isolated_market="BTC-USDT-SWAP")
+    open_position(impl, state, "trader", "BTC-USDT-SWAP", size, entry)
+    btc, r = Fraction(size), Fraction(rate.removesuffix("%")) / 100
+    if btc > 0:
+        okx = (Fraction(margin) - btc * Fraction(entry)) / (btc * (r - 1))
+    else:
+        okx = (Fraction(margin) - btc * Fraction(entry)) / (-btc * (r + 1))
+    model = impl.liquidation_price(state.account("trader"), "BTC-USDT-SWAP", state.marks,
+                                   state.profile)
+    assert price_of(model.exact, market) == okx
+
+
+@pytest.mark.rule("LIQ-LEVERAGE-2")
+def test_okx_initial_margin_at_a_chosen_leverage_LIQ_LEVERAGE_2():
+    """OKEx Academy, "USDT Delivery Contracts: Margin" (2020-02-25): "If the current BTC price is
+    USDT 10,000, and a user wants to open a 10x long position ... worth 1 BTC ... Initial Margin
+    = Face Value x Number of Contracts x Average Position Price / Leverage = 0.0001 BTC x 10000 x
+    10,000 USDT/BTC / 10 = 1000USDT". The contract was 0.0001 BTC then and is 0.01 BTC now (100
+    contracts for 1 BTC); the margin is the same 1,000 USDT, above tier 1's own 1% (100 USDT).
+    Rules: LIQ-LEVERAGE-2, LIQ-TIER-8."""
+    market = get_profile("okx").market("BTC-USDT-SWAP")
+    notional = notional_quote(lots(market, "1"), ticks(market, "10000"), market)
+    assert initial_margin_at_leverage_quote(market, notional, 10, 0, lots(market, "1")) == \
+        usd("1000")
+    assert initial_margin_quote(market, notional, 0, lots(market, "1")) == usd("100")
+
+
+@pytest.mark.rule("LIQ-TRIGGER-1")
+def test_okx_trigger_at_equality_is_a_recorded_departure_LIQ_TRIGGER_1(impl):
+    """OKX liquidates when "account equity is equal to or less than the required maintenance
+    margin plus any applicable liquidation fees"; the model's trigger is strict (LIQ-TRIGGER-1),
+    so an account whose equity equals that requirement to the quantum is liquidated by OKX and
+    not by the model. The provenance records it (not modelled), and this test pins the
+    difference down so that it stays visible: one quantum less and both liquidate."""
+    state = venue(impl, get_profile("okx"), {"BTC-USDT-SWAP": "100000"})
+    market = state.market("BTC-USDT-SWAP")
+    size = lots(market, "1")
+    requirement = maintenance_margin_quote(market, usd("100000"), size)  # 450 USDT
+    assert requirement == usd("450")
+    for quote, liquidated in ((requirement - usd("100000"), False),
+                              (requirement - usd("100000") - 1, True)):
+        state.accounts["t"] = Account("t", quote=quote, positions={"BTC-USDT-SWAP": size})
+        assert impl.is_liquidatable(state.accounts["t"], state) is liquidated
+    note = {row.parameter: row.note for row in provenance_of(get_profile("okx"))}
+    assert "equal to or less than" not in note["bad_debt_policy"]
+    assert "equals maintenance" in note["bad_debt_policy"]
