@@ -173,7 +173,9 @@ def venue_state(profile: Profile, stressed: bool = False, books: bool = True) ->
     """A venue's state with accounts placed on the boundaries the rules turn on.
 
     Healthy: ``at_mm`` (equity exactly maintenance, on the first tier floor above the base tier
-    where there is one, in notional or, in a market keyed by size, in lots), ``below_mm`` (one quantum below), ``short_below`` (a short one below),
+    where there is one, in notional or, in a market keyed by size, in lots; liquidatable under
+    the ``at_or_below`` trigger, LIQ-TRIGGER-3), ``below_mm`` (one quantum below),
+    ``short_below`` (a short one below),
     ``winner1``/``winner2`` (profitable opposite positions), ``iso`` (isolated in the second
     market), ``flat`` (quote only), a backstop ``vault`` and the ``book`` account that holds the
     net opposite position and the books. Stressed adds ``bankrupt`` (equity below zero, within

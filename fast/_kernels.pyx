@@ -706,9 +706,14 @@ cdef int health_block(const Tables* t, const liq_tiers64* params, int all_tiers,
     cdef liq_i128 eq, mm
     cdef const int64_t* entry
     cdef int bad = 0
-    if not liq_tiers64_rows(params, m, all_tiers, rows, quote + start, lots + start * m,
-                            equity + start, maint + start, flags + start, outside) \
-            and cost == NULL:
+    cdef bint any_outside = liq_tiers64_rows(params, m, all_tiers, rows, quote + start,
+                                             lots + start * m, equity + start, maint + start,
+                                             flags + start, outside)
+    if t.trigger_slack:  # the path's flag is LIQ-TRIGGER-1's: at_or_below adds equality
+        for i in range(rows):
+            if maint[start + i] > 0 and equity[start + i] == maint[start + i]:
+                flags[start + i] = 1
+    if not any_outside and cost == NULL:
         return 0
     for i in range(rows):
         entry = entry_row(cost, at_entry, start + i, m)
@@ -722,7 +727,7 @@ cdef int health_block(const Tables* t, const liq_tiers64* params, int all_tiers,
             mm = 0
         equity[start + i] = <int64_t>eq
         maint[start + i] = <int64_t>mm
-        flags[start + i] = mm > 0 and eq < mm
+        flags[start + i] = mm > 0 and eq - t.trigger_slack < mm  # LIQ-TRIGGER-1/3
     return bad
 
 
@@ -791,7 +796,7 @@ cdef _health(const int64_t[::1] quote, const int64_t[:, ::1] lots, const int64_t
 cdef _liquidatable_flags(const int64_t[::1] quote, const int64_t[:, ::1] lots,
                          const int64_t[::1] marks, tables, _EntryBasis basis):
     # the body of liquidatable_flags, on arguments checked there
-    return _threshold_flags(quote, lots, marks, tables, 1, 1, basis)
+    return _threshold_flags(quote, lots, marks, tables, 1, 1, True, basis)
 
 
 cdef _below_backstop_flags(const int64_t[::1] quote, const int64_t[:, ::1] lots,
@@ -801,14 +806,18 @@ cdef _below_backstop_flags(const int64_t[::1] quote, const int64_t[:, ::1] lots,
         _check_rows(quote.shape[0], lots.shape[0])
         return np.zeros(lots.shape[0], dtype=np.bool_)
     return _threshold_flags(quote, lots, marks, tables, tables.backstop_num, tables.backstop_den,
-                            basis)
+                            False, basis)
 
 
 cdef _threshold_flags(const int64_t[::1] quote, const int64_t[:, ::1] lots,
                       const int64_t[::1] marks, tables, int64_t num, int64_t den,
-                      _EntryBasis basis):
+                      bint trigger, _EntryBasis basis):
+    """(equity - s) * den < num * MM with MM > 0 per row: the liquidation trigger (num = den = 1,
+    ``trigger``: s is the trigger's slack, LIQ-TRIGGER-1/3) or the backstop threshold (s = 0,
+    LIQ-TRIGGER-2)."""
     cdef _TableView view = _view(tables, lots.shape[1])
     cdef const Tables* t = &view.t
+    cdef int64_t slack = t.trigger_slack if trigger else 0
     cdef Py_ssize_t n = lots.shape[0], i, k, bad = -1
     cdef int64_t value
     cdef liq_i128 eq, mm, mm_k
@@ -848,8 +857,8 @@ cdef _threshold_flags(const int64_t[::1] quote, const int64_t[:, ::1] lots,
                 if not liq_fits_i64(eq):
                     bad = i
                     break
-                # |eq|, |mm| < 2^63 and 0 < num < den < 2^63: both products fit 128 bits
-                out[i] = eq * den < mm * num
+                # |eq|, |mm| < 2^63 and 0 < num <= den < 2^63: both products fit 128 bits
+                out[i] = (eq - slack) * den < mm * num
     if bad >= 0:
         raise _overflow(bad, "equity or maintenance margin")
     return flags
@@ -1194,7 +1203,7 @@ cdef inline int liquidation_one(const Tables* t, int64_t quote, const int64_t* l
     # (C, M_o) of prices.py: what in equity and maintenance does not move with ``market``
     if not account_totals(t, quote, lots, units, unit_ok, entry, market, &constant, &other_mm):
         return CODE_OVERFLOW
-    K = constant - other_mm
+    K = constant - t.trigger_slack - other_mm  # the trigger's equity (LIQ-TRIGGER-3)
     if entry != NULL:
         h = maintenance_margin(t, market, iabs(<liq_i128>entry[market]),
                                iabs(<liq_i128>position))

@@ -107,6 +107,7 @@ cdef struct Tables:
     const uint8_t* has_oi_scaling
     const int64_t* tier_floor_lots  # LIQ-TIER-8: the floors in lots of a market keyed by size
     const uint8_t* tier_by_size     # per market: its tiers are keyed by |lots| (LIQ-TIER-8)
+    int64_t trigger_slack           # LIQ-TRIGGER-3: liquidatable iff MM > 0, equity - this < MM
 
 
 # -- exact integer helpers (LIQ-ROUND-1/2) -------------------------------------------------------

@@ -76,7 +76,7 @@ def open_interest_quote(state: State, market_id: str) -> int:
 
 def free_collateral_quote(state: State, account: Account) -> int:
     """LIQ-MARGIN-5 (reference: margin.free_collateral_quote): equity less initial margin, with
-    the open interest of the account's markets."""
+    the open interest of the account's markets (and above maintenance under LIQ-TRIGGER-3)."""
     tables = tables_for(state.profile)
     everyone = pack_state(state, tables, read=account.positions)
     wanted = np.array([m in account.positions for m in tables.market_ids])
@@ -85,7 +85,12 @@ def free_collateral_quote(state: State, account: Account) -> int:
     equity = int(_kernels.equity_quotes(arrays.quote, arrays.lots, arrays.marks, tables)[0])
     initial = int(_kernels.initial_margin_quotes(arrays.lots, arrays.marks, tables, oi,
                                                  _leverage_of(account, tables))[0])
-    free = equity - initial  # both int64: the difference is checked like the reference's
+    if tables.trigger_slack_quote:  # LIQ-TRIGGER-3: at least one quantum above maintenance
+        maintenance = int(_kernels.maintenance_margin_quotes(arrays.lots, arrays.marks, tables,
+                                                             **arrays.basis())[0])
+        if maintenance > 0:
+            initial = max(initial, maintenance + 1)
+    free = equity - initial  # the difference is checked like the reference's
     if not -(2**63) <= free < 2**63:
         raise Overflow(f"free collateral of {account.account_id} = {free} is outside the signed "
                        f"64-bit domain")

@@ -38,6 +38,7 @@ import numpy as np
 
 from liqspec.reference.arithmetic import PPM
 from liqspec.reference.errors import MalformedState, Overflow, UnknownMarket
+from liqspec.reference.margin import trigger_equity_quote
 from liqspec.reference.profile import MAX_RATE_SCALE, MaintenanceBasis, Profile, TierBasis
 from liqspec.reference.state import HOLDERS, Account, State
 
@@ -78,6 +79,9 @@ class MarketTables:
     tier_floor_lots: np.ndarray | None = None
     #: uint8[M], LIQ-TIER-8: the market's tiers are keyed by position size (0: by notional)
     tier_by_size: np.ndarray | None = None
+    #: LIQ-TRIGGER-3: the quantum of equity the trigger discounts, 1 where equity equal to
+    #: maintenance is liquidatable (the at_or_below trigger), else 0
+    trigger_slack_quote: int = 0
 
     def __post_init__(self) -> None:
         """Tables built by hand are checked like any other input (liqspec.fast.domain): int64
@@ -117,6 +121,9 @@ class MarketTables:
             "tier_by_size", m))
         if ((self.n_tiers < 1) | (self.n_tiers > width)).any():
             raise MalformedState(f"n_tiers must be in 1..{width} (the tier width)")
+        if self.trigger_slack_quote not in (0, 1):
+            raise MalformedState(f"trigger_slack_quote must be 0 or 1, got "
+                                 f"{self.trigger_slack_quote!r}")
         num = int64_scalar(self.backstop_num, "backstop ratio numerator")
         den = int64_scalar(self.backstop_den, "backstop ratio denominator")
         if not (num == den == 0 or 0 < num < den):
@@ -203,6 +210,8 @@ def pack_profile(profile: Profile) -> MarketTables:
         liquidator_fee_ppm=column((m.liquidator_fee_ppm for m in markets), "liquidator_fee_ppm"),
         tier_floor_lots=grid("floor_lots"),
         tier_by_size=np.array([m.tier_basis == TierBasis.SIZE for m in markets], dtype=np.uint8),
+        # the reference's one shift of the trigger's equity (LIQ-TRIGGER-3), read off it
+        trigger_slack_quote=1 - trigger_equity_quote(1, profile),
     )
 
 

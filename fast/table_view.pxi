@@ -42,3 +42,4 @@ cdef class _TableView:
         self.t.has_oi_scaling = &self.has_oi_scaling[0]
         self.t.tier_floor_lots = &self.tier_floor_lots[0, 0]
         self.t.tier_by_size = &self.tier_by_size[0]
+        self.t.trigger_slack = tables.trigger_slack_quote

@@ -20,6 +20,8 @@ from liqspec.reference.profiles import PROFILES
 from liqspec.reference.profile import (AdlPrice, BadDebtPolicy, FeePolicy, LiquidationSize, Market,
                                        Profile, TierBasis)
 
+from liqspec.reference.margin import trigger_equity_quote
+
 from .encodings import MarketParams, Params, TierParams, val
 
 #: the two markets of every domain, in the order the symbolic state uses
@@ -71,6 +73,7 @@ def profile_params(profile: Profile) -> Params:
         adl_price=profile.adl_price,
         share_target_ppm=profile.share_target_ppm,
         liquidation_buffer_ppm=val(profile.liquidation_buffer_ppm),
+        trigger_slack=1 - trigger_equity_quote(1, profile),  # LIQ-TRIGGER-3, as the reference
     )
 
 

@@ -152,6 +152,8 @@ class Params:
     share_target_ppm: int = PPM
     #: cover_shortage (LIQ-SHORTAGE-1): the buffer on the notional, in ppm
     liquidation_buffer_ppm: Term | int = 0
+    #: LIQ-TRIGGER-3: the quantum of equity the trigger discounts (1 under at_or_below; concrete)
+    trigger_slack: int = 0
 
 
 # -- the symbolic state ----------------------------------------------------------------------------
@@ -420,9 +422,19 @@ def account_initial(state: SymState, account_id: str) -> Term:
     return total
 
 
+def checked_initial(state: SymState, account_id: str, initial: Term) -> Term:
+    """LIQ-TRIGGER-3: the equity the margin checks ask for, the initial requirement and, under
+    the at_or_below trigger, at least one quantum above a positive maintenance requirement."""
+    if not state.params.trigger_slack:
+        return initial
+    maintenance = account_maintenance(state, account_id)
+    return z3.If(z3.And(maintenance > 0, maintenance + 1 > initial), maintenance + 1, initial)
+
+
 def free_collateral(state: SymState, account_id: str) -> Term:
-    """LIQ-MARGIN-5: equity less the initial requirement."""
-    return equity(state, account_id) - account_initial(state, account_id)
+    """LIQ-MARGIN-5: equity less the initial requirement (LIQ-TRIGGER-3's checked_initial)."""
+    return equity(state, account_id) - checked_initial(state, account_id,
+                                                       account_initial(state, account_id))
 
 
 def is_flat(state: SymState, account_id: str) -> Cond:
@@ -432,9 +444,11 @@ def is_flat(state: SymState, account_id: str) -> Cond:
 # -- trigger (LIQ-TRIGGER-*) -----------------------------------------------------------------------
 
 def is_liquidatable(state: SymState, account_id: str) -> Cond:
-    """LIQ-TRIGGER-1: maintenance positive and equity strictly below it."""
+    """LIQ-TRIGGER-1/3: maintenance positive and equity strictly below it, or at or below it
+    under the at_or_below trigger (equity - slack < maintenance)."""
     maintenance = account_maintenance(state, account_id)
-    return z3.And(maintenance > 0, equity(state, account_id) < maintenance)
+    return z3.And(maintenance > 0,
+                  equity(state, account_id) - state.params.trigger_slack < maintenance)
 
 
 def is_below_backstop(state: SymState, account_id: str) -> Cond:
@@ -531,7 +545,8 @@ def margin_check_code(state: SymState, account_id: str, market_id: str,
     maintenance = account_maintenance(state, account_id)
     worsens = z3.Or(eq < 0, eq - maintenance < before.equity - before.maintenance)
     return first_failing([
-        (eq >= initial, ResultCode.OK),  # meets initial margin: nothing more to check
+        # meets initial margin (LIQ-TRIGGER-3's checked_initial): nothing more to check
+        (eq >= checked_initial(state, account_id, initial), ResultCode.OK),
         (z3.Not(reduces), ResultCode.INSUFFICIENT_INITIAL_MARGIN),
         (worsens, ResultCode.REDUCE_ONLY_WORSENS_HEALTH),
     ])
@@ -1239,7 +1254,8 @@ def liquidation_price_ticks_one_tier(state: SymState, account_id: str, market_id
     """
     market = state.market(market_id)
     acct = state.accounts[account_id]
-    lots, q = acct.positions[market_id], acct.quote
+    # the trigger's equity (LIQ-TRIGGER-3): one quantum less where equality liquidates
+    lots, q = acct.positions[market_id], acct.quote - state.params.trigger_slack
     rate = market.tiers[0].maint_margin_ppm
     m = market.value_per_lot_tick
     whole = PPM * market.rate_scale

@@ -132,8 +132,8 @@ CATALOGUE: tuple[Mutant, ...] = (
            covered_by=SETTLEMENT_THEOREMS),
     Mutant("trigger-at-equality", "an account exactly at maintenance is liquidatable",
            "reference/liquidation.py",
-           "maintenance > 0 and equity_quote(account, state.marks, state.profile) < maintenance",
-           "maintenance > 0 and equity_quote(account, state.marks, state.profile) <= maintenance",
+           "equity_quote(account, state.marks, state.profile), state.profile) < maintenance",
+           "equity_quote(account, state.marks, state.profile), state.profile) <= maintenance",
            covered_by=("T-WITHDRAW-MARGIN", "T-TRADE-HEALTH", "T-LIQ", "T-NO-FALSE-LIQ",
                        "T-PROGRESS", "T-FEE-CAP", "T-FUND-PAYOUT", "T-BACKSTOP", "T-ROUNDING",
                        "T-MM-POSITIVE", "T-LIQ-PRICE", "T-CASCADE-BMC", "T-SHARE")),
@@ -220,9 +220,9 @@ CATALOGUE: tuple[Mutant, ...] = (
     Mutant("free-collateral-on-maintenance", "free collateral uses maintenance, not initial",
            "reference/margin.py",
            "initial = account_initial_margin_quote(account, state.marks, state.profile, oi)\n"
-           "    return checked(equity - initial",
+           "    return checked(equity - checked_initial_quote(",
            "initial = account_maintenance_margin_quote(account, state.marks, state.profile)\n"
-           "    return checked(equity - initial",
+           "    return checked(equity - checked_initial_quote(",
            covered_by=("T-WITHDRAW", "T-WITHDRAW-MARGIN", "T-TRADE-HEALTH", "T-NO-FALSE-LIQ",
                        "T-BACKSTOP", "T-ROUNDING", "T-MM-POSITIVE", "T-LIQ-PRICE", "T-SHARE")),
     Mutant("write-off-skipped", "a deficit beyond the fund is left on the flat account",

@@ -273,7 +273,7 @@ def _mark(params: Params) -> list[Obligation]:
          ("LIQ-TRADE-1", "LIQ-LEDGER-2", "LIQ-INV-1", "LIQ-INV-2", "LIQ-INV-3", "LIQ-INV-4",
           "LIQ-INV-8"),
          fidelity=("trade",),
-         rlimit=30_000_000)
+         rlimit=60_000_000)
 def _trade(params: Params) -> list[Obligation]:
     obligations = []
     for buyer, seller in (("a0", "a1"), (BOOK, "a0")):
@@ -386,8 +386,10 @@ def _liq(params: Params) -> list[Obligation]:
 
 
 @theorem("T-NO-FALSE-LIQ", "only an account strictly below a positive maintenance requirement "
-         "is liquidated; equity equal to maintenance is rejected NOT_LIQUIDATABLE",
-         ("LIQ-INV-5", "LIQ-TRIGGER-1", "LIQ-EXEC-2"), applies=_steps_one_market,
+         "(at or below it under the at_or_below trigger) is liquidated; one quantum more equity "
+         "is rejected NOT_LIQUIDATABLE",
+         ("LIQ-INV-5", "LIQ-TRIGGER-1", "LIQ-TRIGGER-3", "LIQ-EXEC-2"),
+         applies=_steps_one_market,
          depends_on=("liquidation_size", "fee_policy"),
          fidelity=("liquidate", "liquidation_size", "margin"),
          rlimit=84_000_000)  # as T-LIQ: its liquidations peak near 21M
@@ -395,17 +397,21 @@ def _no_false(params: Params) -> list[Obligation]:
     obligations = []
     for label, st, out, step, extra in _liquidations(params, ((BOOK, False),)):
         mm, eq = E.account_maintenance(st, "a0"), E.equity(st, "a0")
+        slack = params.trigger_slack  # LIQ-TRIGGER-3: E <= MM where equality liquidates
         obligations.append(_liq_obligation(label, st, out, step, extra,
-                                           {"MM > 0 and E < MM before": z3.And(mm > 0, eq < mm)},
+                                           {"MM > 0 and E - slack < MM before":
+                                            z3.And(mm > 0, eq - slack < mm)},
                                            "no_false_liquidation"))
-    # equality: assume E == MM and that the step would otherwise pass; it must be rejected
+    # the boundary: assume E == MM (E == MM + 1 where equality liquidates, LIQ-TRIGGER-3) and
+    # that the step would otherwise pass; it must be rejected
     st = pre_state(params)
     (fill_price,) = ints("arg_fill_price")
     out = E.liquidate(st, "a0", "m0", BOOK, fill_price)
     mm, eq = E.account_maintenance(st, "a0"), E.equity(st, "a0")
     obligations.append(Obligation(
-        "equity == maintenance",
-        base_assumptions(st) + [eq == mm, fill_price >= 1, fill_price <= INT64_MAX],
+        "equity == maintenance" + (" + 1" if params.trigger_slack else ""),
+        base_assumptions(st) + [eq == mm + params.trigger_slack, fill_price >= 1,
+                                fill_price <= INT64_MAX],
         {"rejected NOT_LIQUIDATABLE": out.code == int(E.ResultCode.NOT_LIQUIDATABLE)}, st,
         [Step("liquidate", {"account_id": "a0", "market_id": "m0", "counterparty_id": BOOK,
                             "fill_price_ticks": fill_price})], "no_false_liquidation"))

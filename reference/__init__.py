@@ -23,16 +23,17 @@ from .leverage import (MAX_LEVERAGE, open_account_at, open_isolated_at_leverage,
 from .liquidation import (backstop_liquidate, insurance_fund_delta_quote, is_below_backstop,
                           is_liquidatable, liquidate, liquidation_fee_quote, liquidation_size_lots)
 from .margin import (account_initial_margin_quote, account_maintenance_margin_quote,
-                     equity_quote, free_collateral_quote, initial_margin_at_leverage_quote,
-                     initial_margin_quote, maintenance_at_entry, maintenance_margin_quote,
+                     checked_initial_quote, equity_quote, free_collateral_quote,
+                     initial_margin_at_leverage_quote, initial_margin_quote, maintenance_at_entry,
+                     maintenance_margin_quote,
                      maintenance_notional_quote, notional_quote, open_interest_quote,
                      position_maintenance_margin_quote, position_value_quote, tier_for,
-                     unrealized_pnl_quote)
+                     trigger_equity_quote, unrealized_pnl_quote)
 from .marks import MarkKind, MarkRule, set_mark
 from .prices import Threshold, bankruptcy_price, bankruptcy_value_quote, liquidation_price
 from .profile import (AdlPrice, AdlRanking, BadDebtPolicy, DisplayRounding, FeePolicy,
                       LiquidationSize, MaintenanceBasis, Market, OpenInterestScaling, Profile, Tier,
-                      TierBasis)
+                      TierBasis, Trigger)
 from .profiles import PROFILES, get_profile, profile_summary
 from .receipts import Receipt
 from .rules import REGISTRY, implements

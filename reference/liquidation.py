@@ -20,7 +20,7 @@ from .errors import Rejection, ResultCode
 from .insurance import settle_deficit
 from .ledger import fill, transfer
 from .margin import (account_maintenance_margin_quote, equity_quote, maintenance_at_entry,
-                     maintenance_notional_quote, notional_quote, tier_for)
+                     maintenance_notional_quote, notional_quote, tier_for, trigger_equity_quote)
 from .prices import bankruptcy_price, bankruptcy_value_quote
 from .profile import FeePolicy, LiquidationSize, TierBasis
 from .receipts import Receipt, receipt
@@ -32,11 +32,14 @@ from .trading import check_margin_after_trade, margin_before, require_market_all
 from .validation import accounts, valid_price, valid_size
 
 
-@implements("LIQ-TRIGGER-1")
+@implements("LIQ-TRIGGER-1", "LIQ-TRIGGER-3")
 def is_liquidatable(account: Account, state: State) -> bool:
-    """Liquidatable iff the maintenance requirement is positive and equity is strictly below it."""
+    """Liquidatable iff the maintenance requirement is positive and equity is strictly below it
+    (LIQ-TRIGGER-1), or at or below it under the profile's ``at_or_below`` trigger
+    (LIQ-TRIGGER-3)."""
     maintenance = account_maintenance_margin_quote(account, state.marks, state.profile)
-    return maintenance > 0 and equity_quote(account, state.marks, state.profile) < maintenance
+    return maintenance > 0 and trigger_equity_quote(
+        equity_quote(account, state.marks, state.profile), state.profile) < maintenance
 
 
 @implements("LIQ-TRIGGER-2")

@@ -12,7 +12,7 @@ from fractions import Fraction
 
 from .arithmetic import PPM, checked, div_ceil, div_floor
 from .errors import MalformedState
-from .profile import MaintenanceBasis, Market, Profile, Tier, TierBasis
+from .profile import MaintenanceBasis, Market, Profile, Tier, TierBasis, Trigger
 from .rules import implements
 from .state import Account, State
 
@@ -40,6 +40,15 @@ def equity_quote(account: Account, marks: Mapping[str, int], profile: Profile) -
     for market_id, lots in account.positions.items():
         total += position_value_quote(lots, marks[market_id], profile.markets[market_id])
     return checked(total, f"equity of {account.account_id}")
+
+
+@implements("LIQ-TRIGGER-3")
+def trigger_equity_quote(equity: int, profile: Profile) -> int:
+    """The equity the liquidation trigger compares with maintenance: the equity, or under the
+    ``at_or_below`` trigger one quantum less, so that ``equity - 1 < MM`` is ``equity <= MM``
+    in integers, and every rule built on the strict comparison (the trigger, the liquidation
+    price's root) reads the inclusive one by this one shift."""
+    return equity - 1 if profile.trigger == Trigger.AT_OR_BELOW else equity
 
 
 @implements("LIQ-MARGIN-3")
@@ -230,10 +239,27 @@ def account_initial_margin_quote(account: Account, marks: Mapping[str, int], pro
     return checked(total, f"initial margin of {account.account_id}")
 
 
+@implements("LIQ-TRIGGER-3")
+def checked_initial_quote(account: Account, initial: int, marks: Mapping[str, int],
+                          profile: Profile) -> int:
+    """The equity the margin checks ask for (a trade's, LIQ-TRADE-2; a withdrawal's free
+    collateral, LIQ-MARGIN-5): the initial requirement, and under the ``at_or_below`` trigger at
+    least one quantum above a positive maintenance requirement. Initial is never below
+    maintenance but may equal it (both rounded up, at a notional of a few quantums); an account
+    that passed at equity = IM = MM would be liquidatable at once."""
+    if profile.trigger != Trigger.AT_OR_BELOW:
+        return initial
+    maintenance = account_maintenance_margin_quote(account, marks, profile)
+    return max(initial, maintenance + 1) if maintenance > 0 else initial
+
+
 @implements("LIQ-MARGIN-5")
 def free_collateral_quote(state: State, account: Account) -> int:
-    """Free collateral: equity less the initial requirement (negative when under-collateralized)."""
+    """Free collateral: equity less the initial requirement (negative when under-collateralized),
+    or of one quantum above maintenance where that is more, under the ``at_or_below`` trigger
+    (LIQ-TRIGGER-3)."""
     oi = {m: open_interest_quote(state, m) for m in account.positions}
     equity = equity_quote(account, state.marks, state.profile)
     initial = account_initial_margin_quote(account, state.marks, state.profile, oi)
-    return checked(equity - initial, f"free collateral of {account.account_id}")
+    return checked(equity - checked_initial_quote(account, initial, state.marks, state.profile),
+                   f"free collateral of {account.account_id}")

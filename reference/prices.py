@@ -14,6 +14,10 @@ equation decides it: a long is liquidatable iff mark < x, a short iff mark > x. 
 continuous and increasing in notional (the deductions guarantee it), so ``x`` is unique; it is found
 by solving every tier's linear piece and keeping the root whose notional lies in that tier.
 
+Under the ``at_or_below`` trigger (LIQ-TRIGGER-3) the account is liquidatable iff
+``C - 1 + s*P*m < M_o + MM``: the same equation with one quantum less in ``C``, so the same
+argument gives its root.
+
 Under the entry basis (LIQ-TIER-6) an isolated position's requirement is a fixed integer
 ``MM_e`` taken on its entry value, so the root is linear: ``x = (M_o + MM_e - C) / (s*m)``; the
 trigger compares against the same integer, so the same rounding argument holds.
@@ -35,7 +39,7 @@ from .arithmetic import PPM, div_floor, sign
 from .errors import MalformedState, Rejection, ResultCode
 from .margin import (account_maintenance_margin_quote, equity_quote, maintenance_at_entry,
                      maintenance_requirement_ppm, position_maintenance_margin_quote,
-                     position_value_quote)
+                     position_value_quote, trigger_equity_quote)
 from .profile import DisplayRounding, Market, Profile
 from .rules import implements
 from .state import Account
@@ -128,7 +132,7 @@ def _maintenance_real(market: Market, notional: Fraction, lots: int) -> Fraction
     return Fraction(maintenance_requirement_ppm(market, notional, lots), PPM)
 
 
-@implements("LIQ-PRICE-2")
+@implements("LIQ-PRICE-2", "LIQ-TRIGGER-3")
 def liquidation_price(account: Account, market_id: str, marks: Mapping[str, int],
                       profile: Profile) -> Threshold:
     """The mark of ``market_id`` at which equity meets the maintenance requirement, with tier
@@ -137,6 +141,8 @@ def liquidation_price(account: Account, market_id: str, marks: Mapping[str, int]
     lots = _position(account, market_id, profile)
     market = profile.markets[market_id]
     constant, other_maintenance = _fixed_part(account, market_id, marks, profile)
+    # the trigger's equity (LIQ-TRIGGER-3): one quantum less where equality liquidates
+    constant = trigger_equity_quote(constant, profile)
     m, size = market.value_per_lot_tick, abs(lots)
     side = 1 if lots > 0 else -1
     if maintenance_at_entry(account, profile):  # C + s*P*m = M_o + MM(entry value)

@@ -173,6 +173,13 @@ class TierBasis(Policy):
     SIZE = "size"  # the position's size in lots, whatever the price (OKX: contracts)
 
 
+class Trigger(Policy):
+    """When an account is liquidatable (LIQ-TRIGGER-1, LIQ-TRIGGER-3)."""
+
+    BELOW = "below"  # equity strictly below maintenance (dYdX, Hyperliquid, ...)
+    AT_OR_BELOW = "at_or_below"  # equal to or less than maintenance (OKX's margin ratio <= 100%)
+
+
 class AdlPrice(Policy):
     """The price auto-deleveraging executes at (LIQ-ADL-4)."""
 
@@ -198,6 +205,7 @@ class Profile:
     liquidation_buffer_ppm: int = 0
     fee_policy: str = FeePolicy.RATE
     maintenance_basis: str = MaintenanceBasis.MARK  # LIQ-TIER-6
+    trigger: str = Trigger.BELOW  # LIQ-TRIGGER-1, LIQ-TRIGGER-3
     backstop_ratio: tuple[int, int] | None = None  # (num, den): backstop when equity < num/den * MM
     bad_debt_policy: str = BadDebtPolicy.ADL
     adl_ranking: str = AdlRanking.PNL_LEVERAGE
@@ -223,6 +231,7 @@ POLICY_FIELDS: dict[str, type[Policy]] = {
     "liquidation_size": LiquidationSize, "fee_policy": FeePolicy,
     "maintenance_basis": MaintenanceBasis, "bad_debt_policy": BadDebtPolicy,
     "adl_ranking": AdlRanking, "adl_price": AdlPrice, "display_rounding": DisplayRounding,
+    "trigger": Trigger,
 }
 
 

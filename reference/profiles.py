@@ -33,7 +33,7 @@ from .errors import MalformedState
 from .rules import implements
 from .profile import (AdlPrice, AdlRanking, BadDebtPolicy, DisplayRounding, FeePolicy,
                       LiquidationSize, MaintenanceBasis, Market, OpenInterestScaling, Profile, Tier,
-                      TierBasis)
+                      TierBasis, Trigger)
 from .provenance import is_recorded, provenance_of
 from .units import from_units, to_units
 
@@ -698,15 +698,18 @@ OKX = Profile(
     liquidation_size=LiquidationSize.TIER_STEP,
     fee_policy=FeePolicy.RATE,
     maintenance_basis=MaintenanceBasis.MARK,
+    # "account equity is equal to or less than the required maintenance margin plus any
+    # applicable liquidation fees" (LIQ-TRIGGER-3)
+    trigger=Trigger.AT_OR_BELOW,
     bad_debt_policy=BadDebtPolicy.ADL,
     adl_ranking=AdlRanking.PNL_LEVERAGE,
     adl_price=AdlPrice.BANKRUPTCY,
     description=("OKX USDT-margined perpetual swaps (BTC-USDT-SWAP): tiers keyed by the number "
-                 "of contracts (LIQ-TIER-8), liquidated when equity is below maintenance plus "
-                 "the taker fee on the position's value, stepped down a tier at a time, the fee "
-                 "at the taker rate to the insurance fund, ADL beyond it. Not modelled: the "
-                 "trigger at equality, two tiers a step, and deleveraging on the fund's "
-                 "drawdown."),
+                 "of contracts (LIQ-TIER-8), liquidated when equity is at or below maintenance "
+                 "plus the taker fee on the position's value (LIQ-TRIGGER-3), stepped down a "
+                 "tier at a time, the fee at the taker rate to the insurance fund, ADL beyond "
+                 "it. Not modelled: partial liquidation only from tier 3 (two tiers a step), "
+                 "and deleveraging on the fund's drawdown."),
     sources=(
         "https://github.com/LeandroColombo111/okx-perp-backtest/blob/"
         "57a7fa5ae692136e26ef445345472184277844ee/src/okx_perp_backtest/friction/"
@@ -822,6 +825,7 @@ def profile_summary(profile: Profile) -> dict:
                                      if shortage else None),
         "fee_policy": profile.fee_policy,
         "maintenance_basis": profile.maintenance_basis,
+        "trigger": profile.trigger,
         "backstop_below": None if profile.backstop_ratio is None
         else f"{profile.backstop_ratio[0]}/{profile.backstop_ratio[1]} of maintenance margin",
         "bad_debt_policy": profile.bad_debt_policy,

@@ -35,8 +35,8 @@ BASES = ("published", "derived", "assumption", "model", "absent")
 
 #: the profile-wide parameters, in display order; each market adds MARKET_PARAMETERS
 PROFILE_PARAMETERS = ("quote", "display_rounding", "liquidation_size", "fee_policy",
-                      "maintenance_basis", "backstop_ratio", "bad_debt_policy", "adl_ranking",
-                      "adl_price")
+                      "maintenance_basis", "trigger", "backstop_ratio", "bad_debt_policy",
+                      "adl_ranking", "adl_price")
 #: the parameters of each market, named "<market id>.<parameter>"
 MARKET_PARAMETERS = ("units", "tiers", "liquidation_fee", "min_maintenance_margin",
                      "open_interest_scaling")
@@ -166,6 +166,10 @@ _BINANCE: list[_Row] = [
      "rate: the liquidation fee goes to the insurance fund"),
     ("maintenance_basis", "published", (1,), "2026-12-04",
      "mark: the liquidation-price formulas take maintenance on the notional at the mark"),
+    ("trigger", "assumption", (4,), "2026-12-07",
+     "below: the Liquidation article says liquidation follows when collateral is less than the "
+     "maintenance margin (strict); newer pages say \"when the margin ratio reaches 100%\", which "
+     "reads inclusive. The model keeps strict"),
     ("backstop_ratio", "absent", (), "2026-11-24", _ABSENT_BACKSTOP),
     ("bad_debt_policy", "published", (5, 6), "2026-11-24",
      "adl: auto-deleveraging when the insurance fund cannot cover a bankrupt position"),
@@ -201,6 +205,9 @@ _BYBIT: list[_Row] = [
     ("maintenance_basis", "published", (3, 4), "2026-12-04",
      "entry: Standard account isolated, \"MM = position value at entry x MMR\"; cross (UTA) "
      "accounts at the mark. The model leaves out the estimated fee to close Bybit adds"),
+    ("trigger", "assumption", (4, 7, 3), "2026-12-07",
+     "below: Bybit's pages say both \"falls below\" and \"reaches\" the maintenance margin (margin"
+     " rate 100%); the model keeps strict"),
     ("backstop_ratio", "absent", (), "2026-11-24", _ABSENT_BACKSTOP),
     ("bad_debt_policy", "published", (8, 6), "2026-11-24",
      "adl: when the insurance fund cannot absorb a bankrupt position"),
@@ -235,6 +242,9 @@ _BITMEX: list[_Row] = [
      "bankruptcy price, the additional funds will be added to the Insurance Fund.\""),
     ("maintenance_basis", "assumption", (6, 7), "2026-12-04",
      "mark: the margin examples value positions at the mark; no entry basis was found"),
+    ("trigger", "assumption", (1, 2), "2026-12-07",
+     "below: liquidation when the position \"can no longer fulfill\" its maintenance requirement; "
+     "the case of equality is not stated"),
     ("backstop_ratio", "absent", (), "2026-11-24", _ABSENT_BACKSTOP),
     ("bad_debt_policy", "published", (4,), "2026-11-24",
      "adl: when the insurance fund cannot take over a bankrupt position"),
@@ -274,6 +284,9 @@ _DYDX: list[_Row] = [
      "the fund paying at once when negative"),
     ("maintenance_basis", "published", (2,), "2026-12-04",
      "mark: requirements on the position's value at the oracle price"),
+    ("trigger", "published", (8, 1), "2026-12-07",
+     "below: an account is liquidatable when its total collateral \"falls below\" its maintenance "
+     "margin requirement (the protocol's IsLiquidatable: requirement > net collateral)"),
     ("backstop_ratio", "absent", (), "2026-11-24", _ABSENT_BACKSTOP),
     ("bad_debt_policy", "published", (7,), "2026-11-24",
      "adl: deleveraging when the insurance fund cannot cover the bankrupt subaccount"),
@@ -306,6 +319,8 @@ _HYPERLIQUID: list[_Row] = [
     ("fee_policy", "published", (1,), "2026-11-24", "rate, at the market's 0%"),
     ("maintenance_basis", "published", (1,), "2026-12-04",
      "mark: maintenance on the position's notional at the mark"),
+    ("trigger", "published", (1,), "2026-12-07",
+     "below: liquidation \"when the account equity ... falls below the maintenance margin\""),
     ("backstop_ratio", "published", (1,), "2026-11-24",
      "2/3: \"If the account equity drops below 2/3 of the maintenance margin ... a backstop "
      "liquidation happens through the liquidator vault\""),
@@ -345,6 +360,9 @@ _PARADEX: list[_Row] = [
      "capped by the account value, which the page leaves unstated"),
     ("maintenance_basis", "published", (2,), "2026-12-06",
      "mark: the requirement on the position value at the mark"),
+    ("trigger", "published", (1,), "2026-12-07",
+     "below: liquidation when the margin ratio \"goes above 100%\" (requirement over account "
+     "value), equality not liquidated"),
     ("backstop_ratio", "absent", (), "2026-12-06",
      "no backstop threshold: every liquidation is the share takeover"),
     ("bad_debt_policy", "assumption", (5, 6), "2026-12-06",
@@ -398,6 +416,8 @@ _GMX: list[_Row] = [
      "entry: Precision.applyFactor(position.sizeInUsd(), minCollateralFactor), sizeInUsd being "
      "the size at open; GMX positions are isolated (a cross account of this profile is margined "
      "at the mark, as every profile's)"),
+    ("trigger", "published", (1,), "2026-12-07",
+     "below: liquidatable when remainingCollateralUsd < minCollateralUsdForLeverage (strict)"),
     ("backstop_ratio", "absent", (), "2026-12-06",
      "no backstop threshold: the liquidation order closes against the pool"),
     ("bad_debt_policy", "assumption", (3, 7), "2026-12-06",
@@ -457,6 +477,9 @@ _DRIFT: list[_Row] = [
      "(LIQ-INV-7), which Drift's 19/20 keeps it under at a fill at the oracle"),
     ("maintenance_basis", "published", (3,), "2026-12-06",
      "mark: the requirement on the position's value at the oracle price"),
+    ("trigger", "published", (3, 1), "2026-12-07",
+     "below: an account meets its requirement when total_collateral >= margin_requirement, so "
+     "equality is not liquidatable"),
     ("backstop_ratio", "absent", (), "2026-12-06",
      "no backstop threshold: liquidators take the positions"),
     ("bad_debt_policy", "published", (1, 2), "2026-12-06",
@@ -509,13 +532,14 @@ _OKX: list[_Row] = [
      "fund, capped by the surplus (LIQ-FEE-1)"),
     ("maintenance_basis", "published", (3, 4), "2026-12-07",
      "mark: the requirement on the position's value at the mark price"),
+    ("trigger", "published", (3,), "2026-12-07",
+     "at_or_below: forced liquidation when \"account equity is equal to or less than the required "
+     "maintenance margin plus any applicable liquidation fees\" (LIQ-TRIGGER-3)"),
     ("backstop_ratio", "absent", (), "2026-12-07", _ABSENT_BACKSTOP),
     ("bad_debt_policy", "published", (3,), "2026-12-07",
      "adl: a loss beyond the insurance fund is met by auto-deleveraging. Not modelled: OKX "
      "also deleverages when the fund falls 30% from its peak within 8 hours (the model's "
-     "state keeps no history of the fund), and liquidates when equity equals maintenance "
-     "plus fees exactly (the model: strictly below, LIQ-TRIGGER-1; they differ only at "
-     "equality to the quantum)"),
+     "state keeps no history of the fund)"),
     ("adl_ranking", "assumption", (3,), "2026-12-07",
      "pnl_leverage: OKX's ranking formula was not read (source 3 is OKX's liquidation rules, "
      "the nearest read)"),

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from .arithmetic import checked
 from .errors import Rejection, ResultCode
 from .ledger import fill
-from .margin import (account_initial_margin_quote, account_maintenance_margin_quote, equity_quote,
-                     open_interest_quote)
+from .margin import (account_initial_margin_quote, account_maintenance_margin_quote,
+                     checked_initial_quote, equity_quote, open_interest_quote)
 from .receipts import Receipt, receipt
 from .rules import implements
 from .state import TRADER, Account, State, atomic
@@ -44,13 +44,14 @@ def margin_before(state: State, account_id: str, market_id: str) -> MarginBefore
 def check_margin_after_trade(state: State, account_id: str, market_id: str,
                              before: MarginBefore) -> None:
     """After a trade an account must meet initial margin (equity >= IM, at the post-trade open
-    interest). A trade that only reduces the position is exempt if it leaves equity >= 0 and does
-    not widen the maintenance shortfall (equity - MM does not decrease)."""
+    interest; and above maintenance under the ``at_or_below`` trigger, LIQ-TRIGGER-3). A trade
+    that only reduces the position is exempt if it leaves equity >= 0 and does not widen the
+    maintenance shortfall (equity - MM does not decrease)."""
     account = state.account(account_id)
     equity = equity_quote(account, state.marks, state.profile)
     oi = {m: open_interest_quote(state, m) for m in account.positions}
     initial = account_initial_margin_quote(account, state.marks, state.profile, oi)
-    if equity >= initial:
+    if equity >= checked_initial_quote(account, initial, state.marks, state.profile):
         return
     after = account.position(market_id)
     reduces = before.position_lots != 0 and abs(after) < abs(before.position_lots) and (

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import liqspec.codec as codec
-from liqspec.reference import (Account, Market, OpenInterestScaling, Profile, State, Tier,
-                               new_state)
+from liqspec.reference import (Account, LiqspecError, Market, OpenInterestScaling, Profile, State,
+                               Tier, account_maintenance_margin_quote, equity_quote, new_state)
 from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN, PPM
 from liqspec.reference.book import BookShape
 from liqspec.reference.cascade import CascadeConfig, PricePath
@@ -266,6 +266,7 @@ def random_case(seed: int, n_accounts: int = 4, leverage: bool = False) -> Case:
     oi = {m: _magnitude(rng, signed=False) for m in profile.markets}
     profile, accounts = _at_entry(random.Random(f"maintenance basis {seed}"), profile, marks,
                                   accounts)
+    profile, accounts = _at_or_below(random.Random(f"trigger {seed}"), profile, marks, accounts)
     case = Case(seed, profile, marks, accounts, rate, oi)
     if leverage:
         choose_leverage(random.Random(f"leverage {seed}"), case)
@@ -324,6 +325,27 @@ def leverage_calls(rng: random.Random, case: Case, calls: list[list]) -> list[li
             value = rng.choice((0, -1, PPM + 1))
         out.insert(rng.randint(0, len(out)), ["set_leverage", [who, market_id, value]])
     return out
+
+
+def _at_or_below(rng: random.Random, profile: Profile, marks: dict[str, int],
+                 accounts: list[Account]) -> tuple[Profile, list[Account]]:
+    """One time in four, the trigger at equality (LIQ-TRIGGER-3), with one account moved to
+    equity exactly at its maintenance requirement (or one quantum off it), where the inclusive
+    trigger and the strict one part. Drawn from its own stream, so the rest of a seed's case is
+    unchanged."""
+    if rng.random() >= 0.25:
+        return profile, accounts
+    profile = replace(profile, trigger="at_or_below")
+    k = rng.randrange(len(accounts))
+    try:
+        gap = account_maintenance_margin_quote(accounts[k], marks, profile) - \
+            equity_quote(accounts[k], marks, profile)
+    except LiqspecError:  # an int64-edge account: the case as drawn
+        return profile, accounts
+    quote = accounts[k].quote + gap + rng.choice((0, 0, -1, 1))
+    if INT64_MIN <= quote <= INT64_MAX:
+        accounts = [*accounts[:k], replace(accounts[k], quote=quote), *accounts[k + 1:]]
+    return profile, accounts
 
 
 def _at_entry(rng: random.Random, profile: Profile, marks: dict[str, int],
@@ -416,6 +438,8 @@ def _with_policies(profile: Profile, rng: random.Random) -> Profile:
         keyed = set(markets) if side.random() < 0.5 else {side.choice(sorted(markets))}
         markets = {m: size_keyed(side, market) if m in keyed else market
                    for m, market in markets.items()}
+    if side.random() < 0.25:  # the trigger at equality (LIQ-TRIGGER-3), as OKX's
+        policies["trigger"] = "at_or_below"
     return Profile(name="generated", quote_decimals=profile.quote_decimals,
                    markets=markets, backstop_ratio=backstop, **policies)
 
@@ -434,7 +458,6 @@ def _near_boundary_quote(rng: random.Random, profile: Profile, marks: dict[str, 
     """A quote that puts the account's equity on a boundary: exactly at maintenance (not
     liquidatable) or one below, at zero equity or one below, exactly at minus the fund (the
     fund just covers), at the backstop threshold, or at a random margin ratio."""
-    from liqspec.reference import account_maintenance_margin_quote, equity_quote
     try:
         equity = equity_quote(account, marks, profile)
         maintenance = account_maintenance_margin_quote(account, marks, profile)

@@ -102,14 +102,15 @@ def test_every_query_and_operation_has_vectors_for_every_profile_and_every_code(
 
 
 def test_boundary_vectors_sit_on_the_boundaries(shipped):
-    """Exact maintenance is not liquidatable, one quantum below is (LIQ-TRIGGER-1); a tier floor
+    """Exact maintenance is not liquidatable (LIQ-TRIGGER-1) but for a venue that liquidates at
+    equality (LIQ-TRIGGER-3), one quantum below is; a tier floor
     belongs to the tier it starts (LIQ-TIER-1); the int64 limits give OVERFLOW (LIQ-DOMAIN-1)."""
     _, vectors = shipped
     by = {v.folder: v for v in vectors}
     for profile in PROFILES:
         liq = by[f"{profile}/is_liquidatable/boundary/venue_at_mm"].expected["ok"]["result"]
         below = by[f"{profile}/is_liquidatable/boundary/venue_below_mm"].expected["ok"]["result"]
-        assert (liq, below) == (False, True)
+        assert (liq, below) == (PROFILES[profile].trigger == "at_or_below", True)
         overflow = by[f"{profile}/deposit/reject/overflow"].expected["error"]["code"]
         assert overflow == "OVERFLOW"
         market = PROFILES[profile].markets[next(iter(PROFILES[profile].markets))]

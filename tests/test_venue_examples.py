@@ -72,7 +72,7 @@ from liqspec.reference.book import BookShape
 from liqspec.reference.deleveraging import (score_pnl_leverage, score_pnl_margin_ratio,
                                             score_price_ratio_leverage)
 from liqspec.reference.margin import oi_scaled_initial_margin_ppm
-from liqspec.reference.prices import display_price, round_for_display
+from liqspec.reference.prices import display_price, round_for_display, round_toward_venue
 from liqspec.reference.profile import LiquidationSize, OpenInterestScaling, validate_market
 from liqspec.reference.provenance import BASES, profile_parameters, provenance_of
 from liqspec.reference.profiles import (PROFILES, continuity_deductions,
@@ -270,7 +270,7 @@ def test_every_parameter_of_a_named_profile_has_its_source_and_read_date_LIQ_PRO
         assert [row.parameter for row in rows] == list(profile_parameters(profile))
         # cover_shortage adds the buffer and each market's liquidator fee (LIQ-SHORTAGE-1)
         shortage = profile.liquidation_size == LiquidationSize.COVER_SHORTAGE
-        assert len(rows) == 9 + 5 * len(profile.markets) + (
+        assert len(rows) == 10 + 5 * len(profile.markets) + (
             1 + len(profile.markets) if shortage else 0)
         for row in rows:
             assert row.basis in BASES and set(row.sources) <= set(profile.sources)
@@ -2039,13 +2039,19 @@ def test_okx_isolated_liquidation_price_from_its_margin_ratio_LIQ_PRICE_2(impl, 
     new_account(impl, state, "trader", margin, isolated_market="BTC-USDT-SWAP")
     open_position(impl, state, "trader", "BTC-USDT-SWAP", size, entry)
     btc, r = Fraction(size), Fraction(rate.removesuffix("%")) / 100
-    if btc > 0:
-        okx = (Fraction(margin) - btc * Fraction(entry)) / (btc * (r - 1))
-    else:
-        okx = (Fraction(margin) - btc * Fraction(entry)) / (-btc * (r + 1))
+
+    def okx_root(margin_usdt: Fraction) -> Fraction:
+        if btc > 0:
+            return (margin_usdt - btc * Fraction(entry)) / (btc * (r - 1))
+        return (margin_usdt - btc * Fraction(entry)) / (-btc * (r + 1))
+
     model = impl.liquidation_price(state.account("trader"), "BTC-USDT-SWAP", state.marks,
                                    state.profile)
-    assert price_of(model.exact, market) == okx
+    # OKX liquidates at equality (LIQ-TRIGGER-3): with the requirement rounded up to the
+    # quantum, equity <= requirement is equity - 1 quantum < the exact requirement, so the model's
+    # exact threshold is OKX's root for a margin one quantum (10^-6 USDT) smaller
+    assert price_of(model.exact, market) == okx_root(Fraction(margin) - Fraction(1, 10**6))
+    assert model.ticks == round_toward_venue(okx_root(Fraction(margin)) * 10, model.side)
 
 
 @pytest.mark.rule("LIQ-LEVERAGE-2")
@@ -2063,22 +2069,25 @@ def test_okx_initial_margin_at_a_chosen_leverage_LIQ_LEVERAGE_2():
     assert initial_margin_quote(market, notional, 0, lots(market, "1")) == usd("100")
 
 
-@pytest.mark.rule("LIQ-TRIGGER-1")
-def test_okx_trigger_at_equality_is_a_recorded_departure_LIQ_TRIGGER_1(impl):
+@pytest.mark.rule("LIQ-TRIGGER-3")
+def test_okx_liquidates_at_equality_LIQ_TRIGGER_3(impl):
     """OKX liquidates when "account equity is equal to or less than the required maintenance
-    margin plus any applicable liquidation fees"; the model's trigger is strict (LIQ-TRIGGER-1),
-    so an account whose equity equals that requirement to the quantum is liquidated by OKX and
-    not by the model. The provenance records it (not modelled), and this test pins the
-    difference down so that it stays visible: one quantum less and both liquidate."""
+    margin plus any applicable liquidation fees" (Tiered maintenance margin ratio rules, OKX Help
+    Center): the okx profile's trigger is ``at_or_below``, so an account whose equity equals its
+    requirement to the quantum is liquidated, one quantum more is not, and the provenance cites
+    OKX's words. Rules: LIQ-TRIGGER-3, LIQ-TRIGGER-1."""
+    assert get_profile("okx").trigger == "at_or_below"
     state = venue(impl, get_profile("okx"), {"BTC-USDT-SWAP": "100000"})
     market = state.market("BTC-USDT-SWAP")
     size = lots(market, "1")
     requirement = maintenance_margin_quote(market, usd("100000"), size)  # 450 USDT
     assert requirement == usd("450")
-    for quote, liquidated in ((requirement - usd("100000"), False),
+    for quote, liquidated in ((requirement - usd("100000") + 1, False),
+                              (requirement - usd("100000"), True),
                               (requirement - usd("100000") - 1, True)):
         state.accounts["t"] = Account("t", quote=quote, positions={"BTC-USDT-SWAP": size})
         assert impl.is_liquidatable(state.accounts["t"], state) is liquidated
-    note = {row.parameter: row.note for row in provenance_of(get_profile("okx"))}
-    assert "equal to or less than" not in note["bad_debt_policy"]
-    assert "equals maintenance" in note["bad_debt_policy"]
+    row = {row.parameter: row for row in provenance_of(get_profile("okx"))}["trigger"]
+    assert row.basis == "published" and "equal to or less than" in row.note
+    # every other profile keeps LIQ-TRIGGER-1's strict trigger
+    assert {name for name, profile in PROFILES.items() if profile.trigger != "below"} == {"okx"}

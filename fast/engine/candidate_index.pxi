@@ -8,7 +8,8 @@
 # integers), so its answer is the scan's answer whenever its candidates include every
 # liquidatable trader. They do, because a trader is left out only where this is proved:
 #
-# * h = equity - maintenance >= 0 means "not liquidatable" (LIQ-TRIGGER-1 needs h < 0).
+# * h = equity - maintenance >= 0 means "not liquidatable" (LIQ-TRIGGER-1 needs h < 0); under
+#   the at_or_below trigger (LIQ-TRIGGER-3) h takes one quantum less equity, as everywhere.
 # * In a market whose maintenance g(notional) is nondecreasing and 1-Lipschitz over the integers
 #   (checked exactly per market, ``market_is_monotone``), a one-market long's h is nondecreasing
 #   in the mark and a short's decreasing: a long is liquidatable only below its trigger price T
@@ -363,7 +364,8 @@ cdef int place(Eng* e, Idx* ix, Py_ssize_t i) noexcept nogil:
             ix.ekind[i] = E_ALWAYS
             return active_push(ix, i, ix.gen[i])
         side = 1 if lots > 0 else -1
-        quote = e.quote[i]
+        # the trigger's equity (LIQ-TRIGGER-3): one quantum less where equality liquidates
+        quote = <liq_i128>e.quote[i] - e.tables.trigger_slack
         if at_entry(e, i):
             # LIQ-TIER-6: the requirement mm does not move with the mark, so h = q + side * a * p
             # with q = quote - mm is linear: the trigger in closed form
@@ -405,9 +407,9 @@ cdef int place(Eng* e, Idx* ix, Py_ssize_t i) noexcept nogil:
     if maint_total(e, i, &mm) != C_OK or equity_of(e, i, &eq) != C_OK:
         ix.ekind[i] = E_ALWAYS
         return active_push(ix, i, ix.gen[i])
-    if <liq_i128>eq - mm < 0:
+    if <liq_i128>eq - e.tables.trigger_slack - mm < 0:
         return active_push(ix, i, ix.gen[i])
-    ix.ekey[i] = cross_weight_key(e, i, <liq_i128>eq - mm, &ok)
+    ix.ekey[i] = cross_weight_key(e, i, <liq_i128>eq - e.tables.trigger_slack - mm, &ok)
     if not ok:
         ix.ekind[i] = E_ALWAYS
         return active_push(ix, i, ix.gen[i])
@@ -586,13 +588,13 @@ cdef int index_order(Eng* e, Py_ssize_t* count) noexcept nogil:
         if maint_total(e, i, &mm) != C_OK or equity_of(e, i, &eq) != C_OK:
             return C_OVERFLOW  # the guard excludes this: reported, never hidden
         keep = True
-        if mm > 0 and eq < mm:
+        if mm > 0 and <liq_i128>eq - e.tables.trigger_slack < mm:  # LIQ-TRIGGER-1/3
             c.due_row[n_due] = i
             c.due_eq[n_due] = eq
             c.due_mm[n_due] = mm
             n_due += 1
-        elif kind == E_CROSS and <liq_i128>eq - mm >= 0:
-            ix.ekey[i] = cross_weight_key(e, i, <liq_i128>eq - mm, &ok)
+        elif kind == E_CROSS and <liq_i128>eq - e.tables.trigger_slack - mm >= 0:
+            ix.ekey[i] = cross_weight_key(e, i, <liq_i128>eq - e.tables.trigger_slack - mm, &ok)
             if ok and ix.ekey[i] > e.clock:
                 if heap_push(&ix.heaps[2 * e.n_markets], ix.ekey[i], i, gen) != C_OK:
                     return C_OVERFLOW

@@ -34,14 +34,16 @@ cdef int withdraw(Eng* e, Py_ssize_t i, int64_t amount, const int64_t* order) no
     account's markets) must cover the amount."""
     cdef bint gated
     cdef int64_t eq, im
-    cdef liq_i128 free
+    cdef liq_i128 free, needed
     if withdrawals_gated(e, order, &gated) != C_OK:
         return C_OVERFLOW
     if gated:
         return C_WITHDRAWALS_GATED
     if equity_of(e, i, &eq) != C_OK or initial_total(e, i, &im) != C_OK:
         return C_OVERFLOW
-    free = <liq_i128>eq - im
+    if checked_initial(e, i, im, &needed) != C_OK:  # LIQ-TRIGGER-3: above maintenance too
+        return C_OVERFLOW
+    free = <liq_i128>eq - needed
     if not liq_fits_i64(free):
         return C_OVERFLOW
     if amount > free:

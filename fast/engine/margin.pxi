@@ -137,12 +137,30 @@ cdef inline int trigger_terms(const Eng* e, Py_ssize_t i, int64_t* mm, int64_t* 
     return C_OK
 
 
+cdef inline int checked_initial(const Eng* e, Py_ssize_t i, int64_t im,
+                                liq_i128* out) noexcept nogil:
+    """LIQ-TRIGGER-3 (reference: margin.checked_initial_quote): the equity the margin checks ask
+    for, the initial requirement ``im`` and, under the at_or_below trigger, at least one quantum
+    above a positive maintenance requirement (computed after ``im``, as the reference; in 128
+    bits, as maintenance + 1 may pass 2^63 - 1)."""
+    cdef int64_t mm
+    out[0] = im
+    if not e.tables.trigger_slack:
+        return C_OK
+    if maint_total(e, i, &mm) != C_OK:
+        return C_OVERFLOW
+    if mm > 0 and <liq_i128>mm + 1 > im:
+        out[0] = <liq_i128>mm + 1
+    return C_OK
+
+
 cdef inline int liquidatable(const Eng* e, Py_ssize_t i, bint* out) noexcept nogil:
-    """LIQ-TRIGGER-1: maintenance > 0 and equity < maintenance (maintenance computed first)."""
+    """LIQ-TRIGGER-1/3: maintenance > 0 and equity < maintenance, or equity <= maintenance under
+    the at_or_below trigger (equity - trigger_slack < maintenance; maintenance computed first)."""
     cdef int64_t mm, eq
     if trigger_terms(e, i, &mm, &eq) != C_OK:
         return C_OVERFLOW
-    out[0] = mm > 0 and eq < mm
+    out[0] = mm > 0 and <liq_i128>eq - e.tables.trigger_slack < mm
     return C_OK
 
 

@@ -24,14 +24,17 @@ cdef inline int margin_before(const Eng* e, Py_ssize_t i, Py_ssize_t k, Before* 
 
 cdef int margin_after_trade(const Eng* e, Py_ssize_t i, Py_ssize_t k,
                             const Before* before) noexcept nogil:
-    """LIQ-TRADE-2: equity >= initial margin at the post-trade open interest, or a trade that only
-    reduces the position, leaves equity >= 0 and does not widen the maintenance shortfall."""
+    """LIQ-TRADE-2: equity >= initial margin at the post-trade open interest (and above maintenance
+    under LIQ-TRIGGER-3: checked_initial), or a trade that only reduces the position, leaves
+    equity >= 0 and does not widen the maintenance shortfall."""
     cdef int64_t eq, im, mm
-    cdef liq_i128 after = e.lots[i * e.n_markets + k]
+    cdef liq_i128 needed, after = e.lots[i * e.n_markets + k]
     cdef bint reduces
     if equity_of(e, i, &eq) != C_OK or initial_total(e, i, &im) != C_OK:
         return C_OVERFLOW
-    if eq >= im:
+    if checked_initial(e, i, im, &needed) != C_OK:  # LIQ-TRIGGER-3: above maintenance too
+        return C_OVERFLOW
+    if eq >= needed:
         return C_OK
     reduces = before.position != 0 and iabs(after) < iabs(before.position) and (
         after == 0 or (after > 0) == (before.position > 0))

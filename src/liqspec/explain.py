@@ -31,8 +31,9 @@ from liqspec.reference.leverage import tier_max_leverage
 from liqspec.reference.profiles import tier_deduction_text, tier_rate_text
 from liqspec.reference.liquidation import is_below_backstop, is_liquidatable
 from liqspec.reference.margin import (account_initial_margin_quote,
-                                      account_maintenance_margin_quote, equity_quote,
-                                      free_collateral_quote, initial_margin_at_leverage_quote,
+                                      account_maintenance_margin_quote, checked_initial_quote,
+                                      equity_quote, free_collateral_quote,
+                                      initial_margin_at_leverage_quote,
                                       initial_margin_quote,
                                       maintenance_margin_quote, notional_quote,
                                       oi_scaled_initial_margin_ppm, open_interest_quote,
@@ -41,7 +42,7 @@ from liqspec.reference.margin import (account_initial_margin_quote,
 from liqspec.reference.marks import set_mark
 from liqspec.reference.prices import (Threshold, bankruptcy_price, display_price, liquidation_price,
                                       round_toward_venue)
-from liqspec.reference.profile import LiquidationSize, Market, Profile, TierBasis
+from liqspec.reference.profile import LiquidationSize, Market, Profile, TierBasis, Trigger
 from liqspec.reference.share_liquidation import liquidation_share
 from liqspec.reference.shortage import margin_shortage_quote
 from liqspec.reference.state import TRADER, Account, State
@@ -55,6 +56,14 @@ STATUS_BANKRUPT = "bankrupt"
 
 #: digits shown after the point for a non-terminating exact price (display only)
 EXACT_DIGITS = 12
+
+
+def for_venue(rules: list[str], profile: Profile) -> list[str]:
+    """``rules`` as they apply at ``profile``: LIQ-TRIGGER-3 only where the venue liquidates at
+    equality (elsewhere its functions read as LIQ-TRIGGER-1's strict trigger)."""
+    if profile.trigger == Trigger.AT_OR_BELOW:
+        return rules
+    return [rule_id for rule_id in rules if rule_id != "LIQ-TRIGGER-3"]
 
 
 def rules_of(*functions: Callable) -> list[str]:
@@ -87,7 +96,7 @@ RULES_LEVERAGE = rules_of(tier_max_leverage)
 RULES_INITIAL_LEVERAGE = rules_of(initial_margin_at_leverage_quote)
 RULES_ACCOUNT_MAINTENANCE = rules_of(account_maintenance_margin_quote)
 RULES_ACCOUNT_INITIAL = rules_of(account_initial_margin_quote)
-RULES_FREE = rules_of(free_collateral_quote)
+RULES_FREE = rules_of(free_collateral_quote, checked_initial_quote)
 RULES_TRIGGER = rules_of(is_liquidatable)
 RULES_BACKSTOP = rules_of(is_below_backstop)
 RULES_SHARE = rules_of(liquidation_share)
@@ -241,7 +250,8 @@ def _position(state: State, account: Account, market_id: str, quote_decimals: in
             initial_rules),
         "liquidation_price": _threshold(liquidation_price(account, market_id, state.marks,
                                                           state.profile),
-                                        market, state.profile, RULES_LIQUIDATION_PRICE,
+                                        market, state.profile,
+                                        for_venue(RULES_LIQUIDATION_PRICE, state.profile),
                                         "liquidatable"),
         "bankruptcy_price": _threshold(bankruptcy_price(account, market_id, state.marks,
                                                         state.profile),
@@ -262,20 +272,25 @@ def _status(state: State, account: Account, equity: int, maintenance: int,
         num, den = state.profile.backstop_ratio  # type: ignore[misc]
         return {"value": STATUS_BELOW_BACKSTOP, "rules": RULES_BACKSTOP,
                 "reason": f"equity {q(equity)} < {num}/{den} of maintenance {q(maintenance)}"}
+    at_or_below = state.profile.trigger == Trigger.AT_OR_BELOW  # LIQ-TRIGGER-3
     if is_liquidatable(account, state):
-        return {"value": STATUS_LIQUIDATABLE, "rules": RULES_TRIGGER,
-                "reason": f"equity {q(equity)} < maintenance {q(maintenance)}"}
+        return {"value": STATUS_LIQUIDATABLE, "rules": for_venue(RULES_TRIGGER, state.profile),
+                "reason": f"equity {q(equity)} {'<=' if at_or_below else '<'} maintenance "
+                          f"{q(maintenance)}"}
     reason = ("no position: nothing to maintain" if maintenance == 0
-              else f"equity {q(equity)} >= maintenance {q(maintenance)}")
-    return {"value": STATUS_HEALTHY, "rules": RULES_TRIGGER, "reason": reason}
+              else f"equity {q(equity)} {'>' if at_or_below else '>='} maintenance "
+                   f"{q(maintenance)}")
+    return {"value": STATUS_HEALTHY, "rules": for_venue(RULES_TRIGGER, state.profile),
+            "reason": reason}
 
 
-def _margin_ratio(maintenance: int, equity: int) -> dict:
+def _margin_ratio(maintenance: int, equity: int, profile: Profile) -> dict:
     """Maintenance / equity (Binance's "margin ratio"): liquidatable exactly when it is above
-    100% (LIQ-TRIGGER-1). The percent shown rounds up, toward the venue, so a ratio just over
-    100% never reads as 100.00%."""
+    100% (LIQ-TRIGGER-1), or at or above it under the ``at_or_below`` trigger (LIQ-TRIGGER-3).
+    The percent shown rounds up, toward the venue, so a ratio just over 100% never reads as
+    100.00%."""
     record: dict = {"numerator": maintenance, "denominator": equity, "unit": "ratio",
-                    "rules": RULES_TRIGGER}
+                    "rules": for_venue(RULES_TRIGGER, profile)}
     if equity <= 0:
         record.update(percent=None, human="n/a (equity <= 0)")
     else:
@@ -323,8 +338,8 @@ def explain_account(state: State, account: Account, *, description: str = "") ->
         "initial_margin": _quote(initial, quote_decimals,
                                  RULES_ACCOUNT_INITIAL + (RULES_INITIAL_OI[1:] if any_oi else [])),
         "free_collateral": _quote(free_collateral_quote(state, account), quote_decimals,
-                                  RULES_FREE),
-        "margin_ratio": _margin_ratio(maintenance, equity),
+                                  for_venue(RULES_FREE, state.profile)),
+        "margin_ratio": _margin_ratio(maintenance, equity, state.profile),
         "leverage": {"value": dict(sorted(account.leverage.items())), "unit": "x",
                      "rules": RULES_LEVERAGE},
         "positions": positions,
@@ -381,6 +396,7 @@ def explain_state(state: State, account_id: str | None = None, *, quote_asset: s
             "liquidation_size": profile.liquidation_size,
             "fee_policy": profile.fee_policy,
             "maintenance_basis": profile.maintenance_basis,
+            "trigger": profile.trigger,
             "backstop_ratio": list(profile.backstop_ratio) if profile.backstop_ratio else None,
             "bad_debt_policy": profile.bad_debt_policy,
         },
@@ -421,6 +437,8 @@ def render_text(report: dict) -> str:
     policies = [f"{venue['liquidation_size']} liquidation", f"{venue['fee_policy']} fee"]
     if venue["maintenance_basis"] != "mark":
         policies.append(f"isolated maintenance at {venue['maintenance_basis']}")
+    if venue["trigger"] == Trigger.AT_OR_BELOW:
+        policies.append("liquidated at or below maintenance")
     if venue["backstop_ratio"]:
         num, den = venue["backstop_ratio"]
         policies.append(f"backstop below {num}/{den} of maintenance")
@@ -449,7 +467,9 @@ def render_text(report: dict) -> str:
         row("initial margin", account["initial_margin"], asset)
         row("free collateral", account["free_collateral"], asset, "equity - initial margin")
         row("margin ratio", account["margin_ratio"], "",
-            "maintenance / equity; liquidatable above 100%")
+            "maintenance / equity; liquidatable "
+            + ("at or above 100%" if venue["trigger"] == Trigger.AT_OR_BELOW
+               else "above 100%"))
         if "liquidation_share" in account:
             share = account["liquidation_share"]
             row("liquidation share", share, asset,

@@ -54,7 +54,9 @@ Keys and units
   such as ``"0.02"``), ``fee_policy`` (``rate``, ``all_surplus``, ``per_fill``,
   ``maintenance_share``, which goes with ``account_share``, ``liquidator_and_fund``, which goes
   with ``cover_shortage``), ``maintenance_basis`` (``mark``,
-  ``entry``: an isolated position's maintenance on its entry value, LIQ-TIER-6), ``backstop_ratio``
+  ``entry``: an isolated position's maintenance on its entry value, LIQ-TIER-6), ``trigger``
+  (``below``, the default, or ``at_or_below``: liquidatable at equality too, LIQ-TRIGGER-3),
+  ``backstop_ratio``
   (``[num, den]``),
   ``bad_debt_policy`` (``adl``, ``socialize``, ``socialize_both_sides``), ``adl_ranking``,
   ``adl_price`` (``bankruptcy``, ``mark``), ``adl_seed``, ``description``, ``sources``. Defaults
@@ -134,8 +136,9 @@ from liqspec.reference.margin import (account_initial_margin_quote,
                                       account_maintenance_margin_quote, equity_quote,
                                       notional_quote, open_interest_quote)
 from liqspec.reference.profile import (MAX_RATE_SCALE, AdlPrice, BadDebtPolicy, FeePolicy,
-                                       LiquidationSize, MaintenanceBasis, Market, TierBasis,
-                                       OpenInterestScaling, Profile, Tier, validate_market)
+                                       LiquidationSize, MaintenanceBasis, Market,
+                                       OpenInterestScaling, Profile, Tier, TierBasis, Trigger,
+                                       validate_market)
 from liqspec.reference.profiles import get_profile, tier_deduction_text
 from liqspec.reference.state import BACKSTOP, HOLDERS, State, new_state
 from liqspec.reference.units import from_units, quote_per_lot_tick, to_units
@@ -658,8 +661,8 @@ def _market(market_id: str, value: object, quote_decimals: int, path: str) -> Ma
 
 _VENUE_POLICIES = ("quote_asset", "liquidation_size", "portion_rate", "portion_threshold",
                    "share_target_ratio", "liquidation_buffer_ratio", "fee_policy",
-                   "maintenance_basis", "backstop_ratio", "bad_debt_policy", "adl_ranking",
-                   "adl_price", "adl_seed", "description", "sources")
+                   "maintenance_basis", "trigger", "backstop_ratio", "bad_debt_policy",
+                   "adl_ranking", "adl_price", "adl_seed", "description", "sources")
 
 
 def _venue(value: object, path: str) -> tuple[Profile, str]:
@@ -702,6 +705,8 @@ def _venue(value: object, path: str) -> tuple[Profile, str]:
     if "maintenance_basis" in obj:
         fields["maintenance_basis"] = _choice(obj["maintenance_basis"], p("maintenance_basis"),
                                               tuple(MaintenanceBasis))
+    if "trigger" in obj:
+        fields["trigger"] = _choice(obj["trigger"], p("trigger"), tuple(Trigger))
     if obj.get("backstop_ratio") is not None:
         ratio = obj["backstop_ratio"]
         if not isinstance(ratio, list) or len(ratio) != 2:
