@@ -38,8 +38,8 @@ import numpy as np
 
 from liqspec.reference.arithmetic import PPM
 from liqspec.reference.errors import MalformedState, Overflow, UnknownMarket
-from liqspec.reference.margin import trigger_equity_quote
-from liqspec.reference.profile import MAX_RATE_SCALE, MaintenanceBasis, Profile, TierBasis
+from liqspec.reference.profile import (MAX_RATE_SCALE, MaintenanceBasis, Profile, TierBasis,
+                                       Trigger)
 from liqspec.reference.state import HOLDERS, Account, State
 
 from . import _engine
@@ -210,8 +210,9 @@ def pack_profile(profile: Profile) -> MarketTables:
         liquidator_fee_ppm=column((m.liquidator_fee_ppm for m in markets), "liquidator_fee_ppm"),
         tier_floor_lots=grid("floor_lots"),
         tier_by_size=np.array([m.tier_basis == TierBasis.SIZE for m in markets], dtype=np.uint8),
-        # the reference's one shift of the trigger's equity (LIQ-TRIGGER-3), read off it
-        trigger_slack_quote=1 - trigger_equity_quote(1, profile),
+        # LIQ-TRIGGER-3's shift of the trigger's equity, from the policy (the engine's own
+        # reading of the rule, so that the difftest compares it with the reference's)
+        trigger_slack_quote=int(profile.trigger == Trigger.AT_OR_BELOW),
     )
 
 

@@ -18,9 +18,7 @@ import z3
 from liqspec.reference.arithmetic import PPM
 from liqspec.reference.profiles import PROFILES
 from liqspec.reference.profile import (AdlPrice, BadDebtPolicy, FeePolicy, LiquidationSize, Market,
-                                       Profile, TierBasis)
-
-from liqspec.reference.margin import trigger_equity_quote
+                                       Profile, TierBasis, Trigger)
 
 from .encodings import MarketParams, Params, TierParams, val
 
@@ -73,7 +71,9 @@ def profile_params(profile: Profile) -> Params:
         adl_price=profile.adl_price,
         share_target_ppm=profile.share_target_ppm,
         liquidation_buffer_ppm=val(profile.liquidation_buffer_ppm),
-        trigger_slack=1 - trigger_equity_quote(1, profile),  # LIQ-TRIGGER-3, as the reference
+        # LIQ-TRIGGER-3, read off the policy itself: were it read off the reference's
+        # trigger_equity_quote, a reference that ignored the policy would be mirrored, not caught
+        trigger_slack=int(profile.trigger == Trigger.AT_OR_BELOW),
     )
 
 
