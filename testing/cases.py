@@ -336,6 +336,8 @@ def _at_or_below(rng: random.Random, profile: Profile, marks: dict[str, int],
     if rng.random() >= 0.25:
         return profile, accounts
     profile = replace(profile, trigger="at_or_below")
+    if not accounts:  # a case of no accounts: nothing to move
+        return profile, accounts
     k = rng.randrange(len(accounts))
     try:
         gap = account_maintenance_margin_quote(accounts[k], marks, profile) - \

@@ -175,6 +175,13 @@ def test_the_generators_reach_accounts_at_equality_under_at_or_below_LIQ_TRIGGER
     assert all(count >= 3 for count in hits.values()), hits
 
 
+
+def test_the_query_generator_draws_the_trigger_with_no_accounts_too_LIQ_TRIGGER_3():
+    """A case of no accounts still draws its trigger (and raises nothing): the account the
+    trigger moves to equality is only chosen where there is one."""
+    triggers = {random_case(seed, n_accounts=0).profile.trigger for seed in range(40)}
+    assert triggers == {"below", "at_or_below"}
+
 # -- state files, the codec and explain ----------------------------------------------------------
 
 def _document(**venue_fields) -> dict:
