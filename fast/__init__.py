@@ -6,7 +6,7 @@ There is no pure-Python fallback: if the extension is missing, this import fails
   (glue);
 * the kernels (compiled, nogil, int64 with 128-bit intermediates): :func:`health`,
   :func:`equity_quotes`, :func:`maintenance_margin_quotes`, :func:`initial_margin_quotes`,
-  :func:`open_interest_quotes`, :func:`liquidatable_flags`, :func:`below_backstop_flags`,
+  :func:`free_collateral_quotes`, :func:`open_interest_quotes`, :func:`liquidatable_flags`, :func:`below_backstop_flags`,
   :func:`funding_owed_quotes`, :func:`bankruptcy_prices`, :func:`liquidation_prices`,
   :func:`position_values_quote`;
 * :mod:`.accounts`: the reference's per-account signatures over those kernels (for the ``impl``
@@ -29,9 +29,9 @@ There is no pure-Python fallback: if the extension is missing, this import fails
 """
 
 from ._kernels import (  # noqa: F401  (an ImportError here is deliberate: no fallback)
-    below_backstop_flags, bankruptcy_prices, equity_quotes, funding_owed_quotes, health,
-    initial_margin_quotes, liquidatable_flags, liquidation_prices, maintenance_margin_quotes,
-    open_interest_quotes, position_values_quote)
+    below_backstop_flags, bankruptcy_prices, equity_quotes, free_collateral_quotes,
+    funding_owed_quotes, health, initial_margin_quotes, liquidatable_flags, liquidation_prices,
+    maintenance_margin_quotes, open_interest_quotes, position_values_quote)
 from . import _engine, _kernels  # noqa: F401
 from .cascade import ArrayCascadeResult, arrays_of, cascade_arrays, run_cascade
 from .operations import (OPERATIONS, apply_funding, backstop_liquidate, deleverage, deposit,
@@ -42,9 +42,10 @@ from .pack import MarketTables, StateArrays, pack_accounts, pack_profile, pack_s
 from .queries import (QUERIES, adl_allocation, adl_receive_quote, initial_requirement,
                       liquidation_fee, liquidation_size_lots, maintenance_requirement)
 
-KERNELS = ("below_backstop_flags", "bankruptcy_prices", "equity_quotes", "funding_owed_quotes",
-           "health", "initial_margin_quotes", "liquidatable_flags", "liquidation_prices",
-           "maintenance_margin_quotes", "open_interest_quotes", "position_values_quote")
+KERNELS = ("below_backstop_flags", "bankruptcy_prices", "equity_quotes", "free_collateral_quotes",
+           "funding_owed_quotes", "health", "initial_margin_quotes", "liquidatable_flags",
+           "liquidation_prices", "maintenance_margin_quotes", "open_interest_quotes",
+           "position_values_quote")
 
 __all__ = [*KERNELS, *OPERATIONS, *QUERIES, "run_cascade", "cascade_arrays", "arrays_of",
            "ArrayCascadeResult", "MarketTables", "StateArrays", "pack_accounts",

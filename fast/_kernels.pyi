@@ -28,6 +28,11 @@ def maintenance_margin_quotes(lots: npt.ArrayLike, marks: npt.ArrayLike, tables:
 def initial_margin_quotes(lots: npt.ArrayLike, marks: npt.ArrayLike, tables: MarketTables,
                           open_interest_quote: npt.ArrayLike,
                           leverage: npt.ArrayLike | None = None) -> _Int64s: ...
+def free_collateral_quotes(quote: npt.ArrayLike, lots: npt.ArrayLike, marks: npt.ArrayLike,
+                           tables: MarketTables, open_interest_quote: npt.ArrayLike,
+                           leverage: npt.ArrayLike | None = None,
+                           cost: npt.ArrayLike | None = None,
+                           at_entry: npt.ArrayLike | None = None) -> _Int64s: ...
 def open_interest_quotes(lots: npt.ArrayLike, marks: npt.ArrayLike, tables: MarketTables,
                          wanted: npt.ArrayLike | None = None) -> _Int64s: ...
 def health(quote: npt.ArrayLike, lots: npt.ArrayLike, marks: npt.ArrayLike,

@@ -656,6 +656,38 @@ cdef _initial_margin_quotes(const int64_t[:, ::1] lots, const int64_t[::1] marks
     return out
 
 
+cdef _free_collateral_quotes(const int64_t[::1] quote, const int64_t[:, ::1] lots,
+                             const int64_t[::1] marks, tables,
+                             const int64_t[::1] open_interest_quote, leverage,
+                             _EntryBasis basis):
+    # the body of free_collateral_quotes, on arguments checked there: equity, the initial
+    # requirement and, under the at_or_below trigger only (as the reference), maintenance, each
+    # raising as its own kernel does; then LIQ-TRIGGER-3's checked requirement
+    # (checked_initial_requirement) subtracted in 128 bits and checked like the reference's
+    cdef _TableView view = _view(tables, lots.shape[1])
+    cdef int64_t slack = view.t.trigger_slack
+    cdef Py_ssize_t n = lots.shape[0], i, bad = -1
+    cdef liq_i128 free
+    cdef const int64_t[::1] eq = _equity_quotes(quote, lots, marks, tables)
+    cdef const int64_t[::1] im = _initial_margin_quotes(lots, marks, tables,
+                                                        open_interest_quote, leverage)
+    mm_array = _maintenance_margin_quotes(lots, marks, tables, basis) if slack \
+        else np.zeros(n, dtype=np.int64)
+    cdef const int64_t[::1] mm = mm_array
+    out = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] res = out
+    with nogil:
+        for i in range(n):
+            free = <liq_i128>eq[i] - checked_initial_requirement(im[i], mm[i], slack)
+            if not liq_fits_i64(free):
+                bad = i
+                break
+            res[i] = <int64_t>free
+    if bad >= 0:
+        raise _overflow(bad, "free collateral")
+    return out
+
+
 cdef _open_interest_quotes(const int64_t[:, ::1] lots, const int64_t[::1] marks, tables,
                            wanted=None):
     # the body of open_interest_quotes, on arguments checked there
@@ -1380,11 +1412,35 @@ def initial_margin_quotes(lots, marks, tables, open_interest_quote, leverage=Non
     _, lots, marks = account_arrays(None, lots, marks, tables)
     open_interest_quote = int64_array(open_interest_quote, "open_interest_quote",
                                       (marks.shape[0],))
-    if leverage is not None:
-        leverage = int64_array(leverage, "leverage", lots.shape)
-        if ((leverage < 0) | (leverage > 1_000_000)).any():
-            raise InvalidLeverage("leverage must be 0 (none chosen) or in 1..1000000")
-    return _initial_margin_quotes(lots, marks, tables, open_interest_quote, leverage)
+    return _initial_margin_quotes(lots, marks, tables, open_interest_quote,
+                                  _leverage_array(leverage, lots))
+
+
+def _leverage_array(leverage, lots):
+    """A chosen-leverage argument (LIQ-LEVERAGE-2): None, or int64[N, M] of 0 (none chosen) or
+    1..10^6."""
+    if leverage is None:
+        return None
+    leverage = int64_array(leverage, "leverage", lots.shape)
+    if ((leverage < 0) | (leverage > 1_000_000)).any():
+        raise InvalidLeverage("leverage must be 0 (none chosen) or in 1..1000000")
+    return leverage
+
+
+def free_collateral_quotes(quote, lots, marks, tables, open_interest_quote, leverage=None,
+                           cost=None, at_entry=None):
+    """LIQ-MARGIN-5: free collateral per account, equity less what the margin checks ask for:
+    the initial requirement (``open_interest_quote[M]`` and ``leverage[N, M]`` as
+    :func:`initial_margin_quotes` takes them) and, under the at_or_below trigger, at least one
+    quantum above maintenance (LIQ-TRIGGER-3; ``cost`` and ``at_entry``, the maintenance basis,
+    as :func:`maintenance_margin_quotes` takes it). Overflow where the reference's
+    free_collateral_quote raises."""
+    quote, lots, marks = account_arrays(quote, lots, marks, tables)
+    open_interest_quote = int64_array(open_interest_quote, "open_interest_quote",
+                                      (marks.shape[0],))
+    return _free_collateral_quotes(quote, lots, marks, tables, open_interest_quote,
+                                   _leverage_array(leverage, lots),
+                                   _basis(cost, at_entry, lots, tables))
 
 
 def open_interest_quotes(lots, marks, tables, wanted=None):

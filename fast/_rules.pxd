@@ -239,3 +239,16 @@ cdef inline liq_i128 initial_margin(const Tables* t, Py_ssize_t k, liq_i128 noti
     tiered = tier_requirement(notional, rate, t.init_deduction_quote[slot], t.rate_scale[k])
     maintenance = maintenance_margin(t, k, notional, size)
     return tiered if tiered > maintenance else maintenance
+
+
+cdef inline liq_i128 checked_initial_requirement(liq_i128 initial, int64_t maintenance,
+                                                 int64_t trigger_slack) noexcept nogil:
+    """LIQ-TRIGGER-3 (reference: margin.checked_initial_quote): the equity the margin checks
+    (LIQ-TRADE-2, LIQ-MARGIN-5) ask for, from the account's initial and maintenance totals: the
+    initial requirement and, under the at_or_below trigger (``trigger_slack`` 1), at least one
+    quantum above a positive maintenance requirement (in 128 bits: maintenance + 1 may pass
+    2^63 - 1). The engine's trade and withdrawal checks and the kernels' free collateral both
+    take it from here."""
+    if trigger_slack and maintenance > 0 and <liq_i128>maintenance + 1 > initial:
+        return <liq_i128>maintenance + 1
+    return initial

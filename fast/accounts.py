@@ -82,19 +82,9 @@ def free_collateral_quote(state: State, account: Account) -> int:
     wanted = np.array([m in account.positions for m in tables.market_ids])
     oi = _kernels.open_interest_quotes(everyone.lots, everyone.marks, tables, wanted)
     arrays = pack_accounts([account], state.marks, tables)
-    equity = int(_kernels.equity_quotes(arrays.quote, arrays.lots, arrays.marks, tables)[0])
-    initial = int(_kernels.initial_margin_quotes(arrays.lots, arrays.marks, tables, oi,
-                                                 _leverage_of(account, tables))[0])
-    if tables.trigger_slack_quote:  # LIQ-TRIGGER-3: at least one quantum above maintenance
-        maintenance = int(_kernels.maintenance_margin_quotes(arrays.lots, arrays.marks, tables,
-                                                             **arrays.basis())[0])
-        if maintenance > 0:
-            initial = max(initial, maintenance + 1)
-    free = equity - initial  # the difference is checked like the reference's
-    if not -(2**63) <= free < 2**63:
-        raise Overflow(f"free collateral of {account.account_id} = {free} is outside the signed "
-                       f"64-bit domain")
-    return free
+    return int(_kernels.free_collateral_quotes(arrays.quote, arrays.lots, arrays.marks, tables,
+                                               oi, _leverage_of(account, tables),
+                                               **arrays.basis())[0])
 
 
 def is_liquidatable(account: Account, state: State) -> bool:

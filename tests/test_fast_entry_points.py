@@ -36,6 +36,8 @@ KERNELS = {
     "equity_quotes": dict(quote=QUOTE, lots=LOTS, marks=MARKS, tables=TABLES),
     "maintenance_margin_quotes": dict(lots=LOTS, marks=MARKS, tables=TABLES),
     "initial_margin_quotes": dict(lots=LOTS, marks=MARKS, tables=TABLES, open_interest_quote=OI),
+    "free_collateral_quotes": dict(quote=QUOTE, lots=LOTS, marks=MARKS, tables=TABLES,
+                                   open_interest_quote=OI),
     "open_interest_quotes": dict(lots=LOTS, marks=MARKS, tables=TABLES),
     "health": dict(quote=QUOTE, lots=LOTS, marks=MARKS, tables=TABLES),
     "liquidatable_flags": dict(quote=QUOTE, lots=LOTS, marks=MARKS, tables=TABLES),

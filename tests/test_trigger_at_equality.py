@@ -271,6 +271,37 @@ def test_a_withdrawal_asks_one_quantum_more_under_at_or_below_LIQ_TRIGGER_3(impl
 
 
 @pytest.mark.rule("LIQ-TRIGGER-3")
+@pytest.mark.rule("LIQ-MARGIN-5")
+def test_the_free_collateral_kernel_asks_one_quantum_more_under_at_or_below_LIQ_TRIGGER_3():
+    """The batch kernel, row by row against the reference's free_collateral_quote: an account at
+    IM = MM (EQUAL's one rate) 5 quantums above it, one with IM above MM + 1 (the example
+    profile's initial rate is above its maintenance rate), one under water and a flat one. Under
+    at_or_below only the first loses a quantum; without the rule it would keep all five."""
+    from liqspec.reference import free_collateral_quote
+    for trigger, slack in (("below", 0), ("at_or_below", 1)):
+        for base in (EQUAL, BELOW):
+            profile = replace(base, trigger=trigger)
+            state = venue(profile=profile)
+            for name, extra in (("t", 5), ("sunk", -3)):
+                account = Account(name, quote=0, positions={"BTC": 1_000})
+                initial = account_initial_margin_quote(account, state.marks, profile)
+                state.accounts[name] = replace(account, quote=initial - equity_quote(
+                    account, state.marks, profile) + extra)
+            state.accounts["flat"] = Account("flat", quote=7)
+            names = ["t", "sunk", "flat"]
+            tables = fast.tables_for(profile)
+            arrays = fast.pack_accounts([state.accounts[n] for n in names], state.marks, tables)
+            oi = fast.open_interest_quotes(fast.pack_state(state, tables).lots, arrays.marks,
+                                           tables)
+            free = fast.free_collateral_quotes(arrays.quote, arrays.lots, arrays.marks, tables,
+                                               oi)
+            assert list(free) == [free_collateral_quote(state, state.accounts[n])
+                                  for n in names]
+            shift = slack if base is EQUAL else 0  # IM = MM only in EQUAL
+            assert list(free) == [5 - shift, -3 - shift, 7], (trigger, base is EQUAL)
+
+
+@pytest.mark.rule("LIQ-TRIGGER-3")
 @pytest.mark.parametrize("impl", [REFERENCE, FAST], ids=["reference", "fast"])
 def test_a_trade_asks_one_quantum_more_under_at_or_below_LIQ_TRIGGER_3(impl):
     """A trade that leaves equity exactly at initial margin (= maintenance here) passes under the

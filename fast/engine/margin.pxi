@@ -143,14 +143,13 @@ cdef inline int checked_initial(const Eng* e, Py_ssize_t i, int64_t im,
     for, the initial requirement ``im`` and, under the at_or_below trigger, at least one quantum
     above a positive maintenance requirement (computed after ``im``, as the reference; in 128
     bits, as maintenance + 1 may pass 2^63 - 1)."""
-    cdef int64_t mm
+    cdef int64_t mm = 0
     out[0] = im
     if not e.tables.trigger_slack:
-        return C_OK
+        return C_OK  # maintenance is not computed where it cannot matter
     if maint_total(e, i, &mm) != C_OK:
         return C_OVERFLOW
-    if mm > 0 and <liq_i128>mm + 1 > im:
-        out[0] = <liq_i128>mm + 1
+    out[0] = checked_initial_requirement(im, mm, e.tables.trigger_slack)
     return C_OK
 
 
