@@ -37,7 +37,7 @@ from libc.math cimport fabs
 
 from _rules cimport *  # the shared arithmetic, tiers and requirements
 
-from liqspec.reference.errors import MalformedState, ResultCode
+from liqspec.reference.errors import MalformedState, Overflow, ResultCode
 
 cnp.import_array()
 

@@ -168,6 +168,29 @@ def test_random_good_books_give_the_same_engine_input(tmp_path_factory, records,
                       bulk_arrays(path, insurance_fund_quote=5))
 
 
+@pytest.mark.rule("LIQ-MARGIN-4")
+@settings(max_examples=200)
+@given(st.lists(st.tuples(st.integers(-10**6, 10**6), st.integers(1, 10**9)), max_size=30))
+def test_the_book_accounts_replay_is_the_ledgers_cost_rule(fills):
+    """The bulk loader's book account takes every opening fill in row order through the
+    engine's LIQ-MARGIN-4 (``_engine.replay_position``): adds, reductions (the average entry
+    kept, floored), flips and returns to flat give the reference ledger's lots and cost basis."""
+    from liqspec.reference import Account
+    from liqspec.reference.ledger import _move_base
+    from liqspec.testing import venue
+    state = venue()
+    state.accounts["b"] = Account("b", quote=0)
+    delta = [lots for lots, _ in fills]
+    traded = [lots * price for lots, price in fills]  # what was paid for the lots, signed
+    for lots, paid in zip(delta, traded):
+        if lots:
+            _move_base(state, "b", "BTC", lots, -paid)
+    account = state.account("b")
+    assert fast._engine.replay_position(np.array(delta, dtype=np.int64),
+                                        np.array(traded, dtype=np.int64)) == (
+        account.position("BTC"), account.cost_quote.get("BTC", 0))
+
+
 # -- bad files: the same error ----------------------------------------------------------------
 
 def _set(column, value):

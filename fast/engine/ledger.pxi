@@ -75,24 +75,38 @@ cdef int transfer(Eng* e, int64_t source, int64_t destination, liq_i128 amount,
     return journal(e, K_TRANSFER, source, destination, 0, <int64_t>amount, 0, False, 0, rule)
 
 
-cdef int move_base(Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t delta, liq_i128 cash) noexcept nogil:
-    """LIQ-MARGIN-4: change a position and its cost basis (the cash leg is booked apart)."""
-    cdef Py_ssize_t at = i * e.n_markets + k
-    cdef int64_t old = e.lots[at], old_cost = e.cost[at]
-    cdef liq_i128 new = <liq_i128>old + delta, traded = -cash, c, prod
-    if not liq_fits_i64(new):
+cdef inline int position_after(int64_t old, int64_t old_cost, int64_t delta, liq_i128 traded,
+                               liq_i128* new, liq_i128* cost) noexcept nogil:
+    """LIQ-MARGIN-4: a position of ``old`` lots with cost basis ``old_cost`` after a fill of
+    ``delta`` lots whose cost is ``traded`` (what was paid for them): adding keeps the sum,
+    reducing keeps the average entry (reduced_cost), a flip gives the new lots their share of
+    the fill's cost, flat has none. OVERFLOW where the lots or the cost leave int64."""
+    cdef liq_i128 prod
+    new[0] = <liq_i128>old + delta
+    if not liq_fits_i64(new[0]):
         return C_OVERFLOW
-    if new == 0:
-        c = 0
+    if new[0] == 0:
+        cost[0] = 0
     elif old == 0 or sgn(old) == sgn(delta):
-        c = old_cost + traded
-    elif sgn(new) == sgn(old):
-        c = reduced_cost(old_cost, old, new)
+        cost[0] = old_cost + traded
+    elif sgn(new[0]) == sgn(old):
+        cost[0] = reduced_cost(old_cost, old, new[0])
     else:
-        if not liq_mul128(traded, iabs(new), &prod):
+        if not liq_mul128(traded, iabs(new[0]), &prod):
             return C_OVERFLOW
-        c = floor_div(prod, iabs(delta))
-    if new != 0 and not liq_fits_i64(c):
+        cost[0] = floor_div(prod, iabs(delta))
+    if new[0] != 0 and not liq_fits_i64(cost[0]):
+        return C_OVERFLOW
+    return C_OK
+
+
+cdef int move_base(Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t delta, liq_i128 cash) noexcept nogil:
+    """LIQ-MARGIN-4: change a position and its cost basis (position_after; the cash leg is
+    booked apart)."""
+    cdef Py_ssize_t at = i * e.n_markets + k
+    cdef int64_t old = e.lots[at]
+    cdef liq_i128 new, c
+    if position_after(old, e.cost[at], delta, -cash, &new, &c) != C_OK:
         return C_OVERFLOW
     if old > 0:
         e.long_lots[k] -= old

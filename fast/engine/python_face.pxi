@@ -73,6 +73,32 @@ cdef object receipt(int code, int kind, const Out* out):
     return code, {"notional": out.lots}  # OUT_NOTIONAL
 
 
+def replay_position(delta, traded):
+    """LIQ-MARGIN-4 (``position_after``, move_base's rule): the lots and cost basis of a flat
+    position after fills of ``delta[j]`` lots that cost ``traded[j]``, in order, as exact ints:
+    the bulk loader's book account, which takes the other side of every opening position
+    (liqspec.positions_bulk). Overflow where a step leaves int64."""
+    cdef const int64_t[::1] d = np.ascontiguousarray(delta, dtype=np.int64)
+    cdef const int64_t[::1] paid = np.ascontiguousarray(traded, dtype=np.int64)
+    cdef Py_ssize_t j, bad = -1
+    cdef int64_t lots = 0, cost = 0
+    cdef liq_i128 new, c
+    if d.shape[0] != paid.shape[0]:
+        raise MalformedState("delta and traded need one entry per fill")
+    with nogil:
+        for j in range(d.shape[0]):
+            if d[j] == 0:
+                continue
+            if position_after(lots, cost, d[j], paid[j], &new, &c) != C_OK:
+                bad = j
+                break
+            lots = <int64_t>new
+            cost = <int64_t>c
+    if bad >= 0:
+        raise Overflow(f"the position after fill {bad} is outside the signed 64-bit domain")
+    return lots, cost
+
+
 cdef class _EventBuffer:
     """Owns an event buffer handed out as arrays by Engine.cascade_trace (freed with them)."""
     cdef void* data

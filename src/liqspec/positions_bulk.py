@@ -528,28 +528,6 @@ def _exact_book(columns: PositionColumns, marks: Mapping[str, int], book_account
                       **kwargs)
 
 
-def _book_cost(delta: np.ndarray, traded: np.ndarray) -> tuple[int, int]:
-    """The book account's position and cost basis in one market after the opening fills
-    ``delta`` (its lots) and ``traded`` (its signed entry costs), in order: LIQ-MARGIN-4 as
-    ledger._move_base applies it fill by fill (the average entry is kept when reducing: with
-    old and new of one sign, floor(cost * |new| / |old|) is (cost * new) // old)."""
-    if len(delta) and ((delta > 0).all() or (delta < 0).all()):  # only adds: a sum
-        return int(delta.sum()), int(traded.sum())
-    old = cost = 0
-    for d, t in zip(delta.tolist(), traded.tolist()):
-        new = old + d
-        if new == 0:
-            cost = 0
-        elif old == 0 or (old > 0) == (d > 0):
-            cost += t
-        elif (new > 0) == (old > 0):
-            cost = cost * new // old
-        else:  # a flip: the new lots carry their share of this fill's cost (new, d one sign)
-            cost = t * new // d
-        old = new
-    return old, cost
-
-
 def build_book(profile: Profile, marks: Mapping[str, int], columns: PositionColumns, *,
                book_account: str = "book", insurance_fund_quote: int = 0,
                backstop_vault: str | None = None) -> BookArrays:
@@ -598,7 +576,9 @@ def build_book(profile: Profile, marks: Mapping[str, int], columns: PositionColu
     opened = size != 0
     for column in range(m):
         here = opened & (market == column)
-        book_lots[column], book_basis[column] = _book_cost(-size[here], -signed_cost[here])
+        # LIQ-MARGIN-4 fill by fill, as ledger._move_base applies it (the engine's rule, in C)
+        book_lots[column], book_basis[column] = _engine.replay_position(-size[here],
+                                                                        -signed_cost[here])
     book_quote = int(signed_cost.sum())
 
     role = np.full(k, _engine.ROLES["trader"], dtype=np.int8)
