@@ -6,9 +6,9 @@ There is no pure-Python fallback: if the extension is missing, this import fails
   (glue);
 * the kernels (compiled, nogil, int64 with 128-bit intermediates): :func:`health`,
   :func:`equity_quotes`, :func:`maintenance_margin_quotes`, :func:`initial_margin_quotes`,
-  :func:`free_collateral_quotes`, :func:`open_interest_quotes`, :func:`liquidatable_flags`, :func:`below_backstop_flags`,
-  :func:`funding_owed_quotes`, :func:`bankruptcy_prices`, :func:`liquidation_prices`,
-  :func:`position_values_quote`;
+  :func:`free_collateral_quotes`, :func:`open_interest_quotes`, :func:`liquidatable_flags`,
+  :func:`below_backstop_flags`, :func:`funding_owed_quotes`, :func:`bankruptcy_prices`,
+  :func:`liquidation_prices`, :func:`position_values_quote`;
 * :mod:`.accounts`: the reference's per-account signatures over those kernels (for the ``impl``
   test fixture and ``liqspec difftest``);
 * :mod:`.operations` (over the compiled engine, ``liqspec.fast._engine``): the state-changing
