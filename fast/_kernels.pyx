@@ -759,7 +759,7 @@ cdef int health_block(const Tables* t, const liq_tiers64* params, int all_tiers,
             mm = 0
         equity[start + i] = <int64_t>eq
         maint[start + i] = <int64_t>mm
-        flags[start + i] = mm > 0 and eq - t.trigger_slack < mm  # LIQ-TRIGGER-1/3
+        flags[start + i] = liq_triggered(eq, mm, t.trigger_slack)
     return bad
 
 

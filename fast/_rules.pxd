@@ -241,6 +241,15 @@ cdef inline liq_i128 initial_margin(const Tables* t, Py_ssize_t k, liq_i128 noti
     return tiered if tiered > maintenance else maintenance
 
 
+cdef inline bint liq_triggered(liq_i128 equity, liq_i128 maintenance,
+                               int64_t trigger_slack) noexcept nogil:
+    """LIQ-TRIGGER-1/3 (reference: liquidation.is_liquidatable): a positive maintenance
+    requirement above the trigger's equity, ``equity - trigger_slack`` (one quantum less under
+    the at_or_below trigger, so that equality liquidates). The engine's trigger, its candidate
+    index and scan, and the kernels' checked path all compare here."""
+    return maintenance > 0 and equity - trigger_slack < maintenance
+
+
 cdef inline liq_i128 checked_initial_requirement(liq_i128 initial, int64_t maintenance,
                                                  int64_t trigger_slack) noexcept nogil:
     """LIQ-TRIGGER-3 (reference: margin.checked_initial_quote): the equity the margin checks

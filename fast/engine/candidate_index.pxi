@@ -335,7 +335,7 @@ cdef int place(Eng* e, Idx* ix, Py_ssize_t i) noexcept nogil:
     heap, the always-checked list, or nowhere (it cannot be liquidatable until touched)."""
     cdef Py_ssize_t k, held = 0, only = -1
     cdef int64_t lots, p_max, trigger, mm, eq
-    cdef liq_i128 a, quote
+    cdef liq_i128 a, quote, headroom
     cdef int side
     cdef bint ok
     ix.gen[i] += 1
@@ -407,9 +407,10 @@ cdef int place(Eng* e, Idx* ix, Py_ssize_t i) noexcept nogil:
     if maint_total(e, i, &mm) != C_OK or equity_of(e, i, &eq) != C_OK:
         ix.ekind[i] = E_ALWAYS
         return active_push(ix, i, ix.gen[i])
-    if <liq_i128>eq - e.tables.trigger_slack - mm < 0:
+    headroom = <liq_i128>eq - e.tables.trigger_slack - mm  # h (the section's comment)
+    if headroom < 0:
         return active_push(ix, i, ix.gen[i])
-    ix.ekey[i] = cross_weight_key(e, i, <liq_i128>eq - e.tables.trigger_slack - mm, &ok)
+    ix.ekey[i] = cross_weight_key(e, i, headroom, &ok)
     if not ok:
         ix.ekind[i] = E_ALWAYS
         return active_push(ix, i, ix.gen[i])
@@ -543,6 +544,7 @@ cdef int index_order(Eng* e, Py_ssize_t* count) noexcept nogil:
     cdef Idx* ix = c.ix
     cdef Py_ssize_t x, k, i, kept = 0, n_due = 0
     cdef int64_t mm, eq, gen
+    cdef liq_i128 headroom
     cdef int kind
     cdef int code
     cdef bint keep, ok
@@ -588,13 +590,14 @@ cdef int index_order(Eng* e, Py_ssize_t* count) noexcept nogil:
         if maint_total(e, i, &mm) != C_OK or equity_of(e, i, &eq) != C_OK:
             return C_OVERFLOW  # the guard excludes this: reported, never hidden
         keep = True
-        if mm > 0 and <liq_i128>eq - e.tables.trigger_slack < mm:  # LIQ-TRIGGER-1/3
+        headroom = <liq_i128>eq - e.tables.trigger_slack - mm  # h, as place() keys it
+        if liq_triggered(eq, mm, e.tables.trigger_slack):
             c.due_row[n_due] = i
             c.due_eq[n_due] = eq
             c.due_mm[n_due] = mm
             n_due += 1
-        elif kind == E_CROSS and <liq_i128>eq - e.tables.trigger_slack - mm >= 0:
-            ix.ekey[i] = cross_weight_key(e, i, <liq_i128>eq - e.tables.trigger_slack - mm, &ok)
+        elif kind == E_CROSS and headroom >= 0:
+            ix.ekey[i] = cross_weight_key(e, i, headroom, &ok)
             if ok and ix.ekey[i] > e.clock:
                 if heap_push(&ix.heaps[2 * e.n_markets], ix.ekey[i], i, gen) != C_OK:
                     return C_OVERFLOW

@@ -264,7 +264,7 @@ cdef int scan_order(Eng* e, Py_ssize_t* count) noexcept nogil:
             continue
         if equity_of(e, a, &eq) != C_OK:
             return C_OVERFLOW
-        if <liq_i128>eq - e.tables.trigger_slack < mm:  # LIQ-TRIGGER-1/3
+        if liq_triggered(eq, mm, e.tables.trigger_slack):
             c.due_row[n_due] = a
             c.due_eq[n_due] = eq
             c.due_mm[n_due] = mm

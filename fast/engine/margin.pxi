@@ -159,7 +159,7 @@ cdef inline int liquidatable(const Eng* e, Py_ssize_t i, bint* out) noexcept nog
     cdef int64_t mm, eq
     if trigger_terms(e, i, &mm, &eq) != C_OK:
         return C_OVERFLOW
-    out[0] = mm > 0 and <liq_i128>eq - e.tables.trigger_slack < mm
+    out[0] = liq_triggered(eq, mm, e.tables.trigger_slack)
     return C_OK
 
 
