@@ -25,8 +25,8 @@ from liqspec.reference.marks import MarkRule
 from liqspec.reference.errors import LiqspecError
 from liqspec.reference.journal import Fill, Transfer
 from liqspec.reference.prices import Threshold
-from liqspec.reference.profile import (POLICY_FIELDS, Market, OpenInterestScaling, Profile, Tier,
-                                       TierBasis)
+from liqspec.reference.profile import (POLICY_FIELDS, Market, MarketKind, OpenInterestScaling,
+                                       Profile, Tier, TierBasis)
 from liqspec.reference.receipts import Receipt
 from liqspec.reference.state import HOLDERS, TRADER, Account, Book, State
 
@@ -125,6 +125,10 @@ def market_to_json(market: Market) -> dict[str, Any]:
         # LIQ-FEE-3; likewise written only where it is set
         **({"liquidator_fee_ppm": enc(market.liquidator_fee_ppm)}
            if market.liquidator_fee_ppm else {}),
+        # LIQ-INVERSE-1; written only for an inverse market, with its face and venue decimals
+        **({"kind": market.kind, "face_per_lot": enc(market.face_per_lot),
+            "venue_price_decimals": enc(market.venue_price_decimals)}
+           if market.kind == MarketKind.INVERSE else {}),
     }
 
 
@@ -173,7 +177,11 @@ def profile_from_json(data: Any) -> Profile:
                 dec(_field(oi, "upper_cap_quote", where), f"{where}.oi_scaling")),
             rate_scale=dec(m.get("rate_scale", "1"), f"{where}.rate_scale"),
             liquidator_fee_ppm=dec(m.get("liquidator_fee_ppm", "0"), f"{where}.liquidator_fee"),
-            tier_basis=m.get("tier_basis", TierBasis.NOTIONAL))
+            tier_basis=m.get("tier_basis", TierBasis.NOTIONAL),
+            kind=m.get("kind", MarketKind.LINEAR),
+            face_per_lot=dec(m.get("face_per_lot", "0"), f"{where}.face_per_lot"),
+            venue_price_decimals=dec(m.get("venue_price_decimals", "0"),
+                                     f"{where}.venue_price_decimals"))
         if m.get("value_per_lot_tick") is not None:
             values[market_id] = dec(m["value_per_lot_tick"], f"{where}.value_per_lot_tick")
     ratio = data.get("backstop_ratio")

@@ -15,7 +15,7 @@ from typing import Any
 
 from liqspec.codec import FORMAT_VERSION
 from liqspec.reference.errors import ResultCode
-from liqspec.reference.profile import POLICY_FIELDS, TierBasis
+from liqspec.reference.profile import POLICY_FIELDS, MarketKind, TierBasis
 
 from .catalogue import CATALOGUE
 
@@ -40,6 +40,9 @@ _DEFS: dict[str, Any] = {
                               "rate_scale": {"$ref": "#/$defs/int"},
                               "liquidator_fee_ppm": {"$ref": "#/$defs/int"},
                               "tier_basis": {"enum": list(TierBasis)},
+                              "kind": {"enum": list(MarketKind)},
+                              "face_per_lot": {"$ref": "#/$defs/int"},
+                              "venue_price_decimals": {"$ref": "#/$defs/int"},
                               "oi_scaling": {"anyOf": [{"type": "null"}, {
                                   "type": "object", "required": ["lower_cap_quote",
                                                                  "upper_cap_quote"],

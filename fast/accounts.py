@@ -14,6 +14,7 @@ from fractions import Fraction
 import numpy as np
 
 from liqspec.reference.errors import Overflow, Rejection, ResultCode
+from liqspec.reference.inverse import model_funding_rate
 from liqspec.reference.prices import Threshold
 from liqspec.reference.profile import Profile
 from liqspec.reference.state import Account, State
@@ -133,9 +134,11 @@ def liquidation_price(account: Account, market_id: str, marks: Mapping[str, int]
 
 def funding_owed(state: State, market_id: str, rate_ppm: int) -> dict[str, int]:
     """LIQ-FUNDING-1: what each account with a position owes (+) or is owed (-), keyed by id in
-    sorted order, the amounts ``apply_funding`` moves; validated in its order (market, rate)."""
+    sorted order, the amounts ``apply_funding`` moves; validated in its order (market, rate).
+    An inverse market's venue rate enters negated (LIQ-INVERSE-2), as in ``apply_funding``."""
     market = state.market(market_id)
     valid_rate(rate_ppm, "funding rate")
+    rate_ppm = model_funding_rate(market, rate_ppm)
     tables = tables_for(state.profile)
     arrays = pack_state(state, tables, read=(market_id,))
     column = arrays.lots[:, tables.column(market_id)]

@@ -27,6 +27,7 @@ from liqspec.reference.errors import (InvalidAmount, InvalidPrice, InvalidSize, 
                                       Rejection, ResultCode, UnknownAccount, UnknownMarket)
 from liqspec.reference.funding import check_apply_funding
 from liqspec.reference.insurance import check_fund_insurance
+from liqspec.reference.inverse import model_funding_rate
 from liqspec.reference.journal import Fill, Transfer
 from liqspec.reference.leverage import check_set_leverage, valid_leverage
 from liqspec.reference.liquidation import check_backstop_liquidate, check_liquidate
@@ -383,9 +384,11 @@ def socialize_loss(state: State, market_id: str, side: int,
 
 
 def apply_funding(state: State, market_id: str, rate_ppm: int) -> Receipt:
-    """LIQ-FUNDING-1/2 (reference: funding.apply_funding)."""
+    """LIQ-FUNDING-1/2 (reference: funding.apply_funding). The engine takes the model's rate: an
+    inverse market's venue rate negated (LIQ-INVERSE-2), at this boundary, as the reference's."""
     check_apply_funding(state, market_id, rate_ppm)
-    return _run(state, "apply_funding", _column(state, market_id), rate_ppm,
+    model_rate = model_funding_rate(state.market(market_id), rate_ppm)
+    return _run(state, "apply_funding", _column(state, market_id), model_rate,
                 engine=_engine_for(state, marks_read=(market_id,)))
 
 

@@ -18,7 +18,7 @@ import z3
 from liqspec.reference.arithmetic import PPM
 from liqspec.reference.profiles import PROFILES
 from liqspec.reference.profile import (AdlPrice, BadDebtPolicy, FeePolicy, LiquidationSize, Market,
-                                       Profile, TierBasis, Trigger)
+                                       MarketKind, Profile, TierBasis, Trigger)
 
 from .encodings import MarketParams, Params, TierParams, val
 
@@ -37,7 +37,7 @@ def _market_params(slot: str, market: Market) -> MarketParams:
     return MarketParams(slot, val(market.value_per_lot_tick), tiers,
                         val(market.liquidation_fee_ppm), val(market.min_maint_margin_quote), caps,
                         market.rate_scale, val(market.liquidator_fee_ppm),
-                        market.tier_basis == TierBasis.SIZE)
+                        market.tier_basis == TierBasis.SIZE, market.kind == MarketKind.INVERSE)
 
 
 def proof_profile(profile: Profile) -> Profile:

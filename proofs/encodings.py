@@ -130,6 +130,9 @@ class MarketParams:
     rate_scale: int = 1  # LIQ-TIER-7: rates in 1 / (10^6 x this), deductions / this (concrete)
     liquidator_fee_ppm: Term | int = 0  # LIQ-FEE-3 (read only under liquidator_and_fund)
     by_size: bool = False  # LIQ-TIER-8: the tiers are keyed by |lots| (concrete)
+    #: LIQ-INVERSE-1: an inverse market, held as the linear market in the coin; read only by
+    #: funding, whose venue rate enters negated (LIQ-INVERSE-2) (concrete)
+    inverse: bool = False
 
 
 @dataclass(frozen=True)
@@ -1148,10 +1151,12 @@ def check_apply_funding(rate_ppm: Term) -> Checks:
 
 
 def apply_funding(state: SymState, market_id: str, rate_ppm: Term) -> Outcome:
-    """LIQ-FUNDING-1/2: collect what is owed into the pool, pay out what is due, sweep."""
+    """LIQ-FUNDING-1/2: collect what is owed into the pool, pay out what is due, sweep; an
+    inverse market's venue rate enters negated (LIQ-INVERSE-2)."""
     market, mark = state.market(market_id), state.marks[market_id]
     code = first_failing(check_apply_funding(rate_ppm))
-    owed = {a: funding_owed(position_value(acct.positions[market_id], mark, market), rate_ppm)
+    model_rate = -rate_ppm if market.inverse else rate_ppm  # LIQ-INVERSE-2
+    owed = {a: funding_owed(position_value(acct.positions[market_id], mark, market), model_rate)
             for a, acct in sorted(state.accounts.items())}
     post = state.copy()
     for a, amount in owed.items():

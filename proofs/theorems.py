@@ -857,6 +857,33 @@ def _ceil_lemma(params: Params | None) -> list[Obligation]:
                        {"lemma_a": a, "lemma_y": y, "lemma_ceil": c, "lemma_floor": f})]
 
 
+@theorem("T-INVERSE-PRICE", "an inverse market's lot value v(p) = floor(K/p + 1/2) never "
+         "rises with the venue price, and its venue thresholds are exact: for every K >= 1, "
+         "p >= 1 and model tick T, v(p) > T iff p <= floor(2K / (2T + 1)) (T >= 0) and "
+         "v(p) < T iff p > floor(2K / (2T - 1)) (T >= 1)",
+         ("LIQ-INVERSE-1", "LIQ-INVERSE-3"), domains="none", rlimit=2_000_000)
+def _inverse_price(params: Params | None) -> list[Obligation]:
+    # each floor is stated by its definition, q = floor(a / b) iff b*q <= a < b*(q + 1) (b > 0),
+    # so the obligations are over unbounded integers: every face, price and threshold
+    k, p, t, v, q = ints("inv_K", "inv_p", "inv_T", "inv_v", "inv_q")
+    value = [k >= 1, p >= 1, 2 * p * v <= 2 * k + p, 2 * k + p < 2 * p * (v + 1)]
+    terms = {"inv_K": k, "inv_p": p, "inv_T": t, "inv_v": v, "inv_q": q}
+    long_q = [t >= 0, (2 * t + 1) * q <= 2 * k, 2 * k < (2 * t + 1) * (q + 1)]
+    short_q = [t >= 1, (2 * t - 1) * q <= 2 * k, 2 * k < (2 * t - 1) * (q + 1)]
+    p2, v2 = ints("inv_p2", "inv_v2")
+    later = [p2 > p, 2 * p2 * v2 <= 2 * k + p2, 2 * k + p2 < 2 * p2 * (v2 + 1)]
+    return [
+        Obligation("contract long (model short)", value + long_q,
+                   {"v > T <=> p <= floor(2K/(2T+1))": (v > t) == (p <= q)}, None, [], "none",
+                   terms),
+        Obligation("contract short (model long)", value + short_q,
+                   {"v < T <=> p > floor(2K/(2T-1))": (v < t) == (p > q)}, None, [], "none",
+                   terms),
+        Obligation("monotone", value + later, {"p < p2 => v(p) >= v(p2)": v >= v2}, None, [],
+                   "none", {**terms, "inv_p2": p2, "inv_v2": v2}),
+    ]
+
+
 @theorem("T-LIQ-PRICE", "a one-tier position is liquidatable exactly when its mark is on the wrong "
          "side of its liquidation price in ticks (long: mark < ceil(x); short: mark > floor(x))",
          ("LIQ-PRICE-2", "LIQ-PRICE-3", "LIQ-TRIGGER-1"), domains="generic",

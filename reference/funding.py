@@ -8,6 +8,7 @@ the pool never runs short; what is left in it, the rounding residual, goes to th
 from __future__ import annotations
 
 from .arithmetic import PPM, checked, div_ceil, div_floor
+from .inverse import model_funding_rate
 from .ledger import sweep_residual, transfer
 from .margin import position_value_quote
 from .receipts import Receipt, receipt
@@ -34,9 +35,11 @@ def _rounded_funding(exact_numerator: int) -> int:
 @implements("LIQ-FUNDING-1")
 def check_apply_funding(state: State, market_id: str, rate_ppm: int) -> dict[str, int]:
     """The checks of :func:`apply_funding` and what each account with a position in the market
-    owes (positive) or is owed (negative), in account-ID order; pure: changes nothing."""
+    owes (positive) or is owed (negative), in account-ID order; pure: changes nothing. The rate
+    is the venue's: an inverse market's enters negated (LIQ-INVERSE-2)."""
     market = state.market(market_id)
     valid_rate(rate_ppm, "funding rate")
+    rate_ppm = model_funding_rate(market, rate_ppm)
     mark = state.marks[market_id]
     return {
         account_id: funding_owed_quote(position_value_quote(account.position(market_id), mark,

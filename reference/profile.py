@@ -60,7 +60,8 @@ class OpenInterestScaling:
 
 @dataclass(frozen=True)
 class Market:
-    """A linear perpetual market and its margin parameters."""
+    """A perpetual market and its margin parameters: linear (the default), or inverse, a lot of
+    fixed face value margined in the coin, which the model prices in the coin (LIQ-INVERSE-1)."""
 
     market_id: str
     base_decimals: int
@@ -80,6 +81,14 @@ class Market:
     #: what a position's tier is chosen by: its notional (LIQ-TIER-1) or its size in lots
     #: (LIQ-TIER-8; OKX keys its tiers by the number of contracts)
     tier_basis: str = "notional"
+    #: linear (value lots x price in the quote asset) or inverse (LIQ-INVERSE-1)
+    kind: str = "linear"
+    #: inverse only: a lot's fixed face value in whole units of the venue's price currency
+    #: (XBTUSD: a lot of 100 contracts of 1 USD is 100); 0 for a linear market
+    face_per_lot: int = 0
+    #: inverse only: the decimals of the venue's price (0.1 USD a tick is 1); the model's own
+    #: price of an inverse market is coin quantums per lot (LIQ-INVERSE-1)
+    venue_price_decimals: int = 0
 
     def tier_floors(self) -> tuple[int, ...]:
         """The tiers' floors on the market's basis: quote quantums, or lots (LIQ-TIER-8)."""
@@ -164,6 +173,13 @@ class MaintenanceBasis(Policy):
 
     MARK = "mark"  # the notional at the mark (every venue's cross margin; Binance, dYdX, ...)
     ENTRY = "entry"  # an isolated position's entry value, its cost basis (Bybit Standard)
+
+
+class MarketKind(Policy):
+    """How a market's contract is valued (LIQ-INVERSE-1); a market's, not a profile's."""
+
+    LINEAR = "linear"  # lots of the base asset, valued and margined in the quote asset
+    INVERSE = "inverse"  # lots of fixed face value, valued and margined in the coin
 
 
 class TierBasis(Policy):
@@ -276,6 +292,8 @@ def validate_profile(profile: Profile) -> None:
         if market_id != market.market_id:
             raise MalformedState(f"market key {market_id!r} differs from {market.market_id!r}")
         validate_market(market)
+        if market.kind == MarketKind.INVERSE:
+            _validate_inverse_units(market, profile.quote_decimals)
         value = quote_per_lot_tick(profile.quote_decimals, market.base_decimals, market.price_decimals)
         # A copy bound to this profile's quote unit: a Market shared with another profile (with
         # other quote decimals) keeps its own value.
@@ -294,6 +312,11 @@ def validate_market(market: Market) -> None:
     if require_int(market.min_maint_margin_quote, "min_maint_margin_quote") < 0:
         raise MalformedState(f"{market.market_id}: min_maint_margin_quote must be >= 0")
     _require_member(market.tier_basis, f"{market.market_id}.tier_basis", TierBasis)
+    _require_member(market.kind, f"{market.market_id}.kind", MarketKind)
+    if market.kind == MarketKind.LINEAR:
+        if market.face_per_lot != 0 or market.venue_price_decimals != 0:
+            raise MalformedState(f"{market.market_id}: face_per_lot and venue_price_decimals "
+                                 "are read only for an inverse market")
     by_size = market.tier_basis == TierBasis.SIZE
     if not market.tiers or market.tiers[0].floor_notional_quote != 0:
         raise MalformedState(f"{market.market_id}: the first tier must start at notional 0")
@@ -340,6 +363,33 @@ def validate_market(market: Market) -> None:
         lower, upper = market.oi_scaling.lower_cap_quote, market.oi_scaling.upper_cap_quote
         if not 0 <= require_int(lower, "lower_cap") < require_int(upper, "upper_cap") <= INT64_MAX:
             raise MalformedState(f"{market.market_id}: need 0 <= lower_cap < upper_cap")
+
+
+#: the largest venue price decimals of an inverse market (a tick of 10^-8 of the price currency)
+MAX_VENUE_PRICE_DECIMALS = 8
+
+
+@implements("LIQ-INVERSE-1")
+def _validate_inverse_units(market: Market, quote_decimals: int) -> None:
+    """An inverse market's model units: a lot is the unit (base_decimals 0) and a tick one coin
+    quantum per lot (price_decimals = quote_decimals), so one lot at one tick is worth one
+    quantum; a face of at least one unit of the price currency; the numerator of the lot's coin
+    value, face x 10^(quote_decimals + venue_price_decimals), within int64."""
+    where = market.market_id
+    if require_int(market.face_per_lot, f"{where}.face_per_lot") < 1:
+        raise MalformedState(f"{where}: an inverse market needs face_per_lot >= 1")
+    decimals = require_int(market.venue_price_decimals, f"{where}.venue_price_decimals")
+    if not 0 <= decimals <= MAX_VENUE_PRICE_DECIMALS:
+        raise MalformedState(f"{where}: venue_price_decimals must be in "
+                             f"0..{MAX_VENUE_PRICE_DECIMALS}")
+    if market.base_decimals != 0 or market.price_decimals != quote_decimals:
+        raise MalformedState(f"{where}: an inverse market's model units are whole lots "
+                             f"(base_decimals 0) and coin quantums per lot (price_decimals = "
+                             f"quote_decimals = {quote_decimals}); got {market.base_decimals} "
+                             f"and {market.price_decimals}")
+    if market.face_per_lot * 10 ** (quote_decimals + decimals) > INT64_MAX:
+        raise MalformedState(f"{where}: face_per_lot x 10^(quote_decimals + "
+                             "venue_price_decimals) must fit in int64")
 
 
 @implements("LIQ-TIER-8")

@@ -32,8 +32,8 @@ from .arithmetic import PPM, div_floor
 from .errors import MalformedState
 from .rules import implements
 from .profile import (AdlPrice, AdlRanking, BadDebtPolicy, DisplayRounding, FeePolicy,
-                      LiquidationSize, MaintenanceBasis, Market, OpenInterestScaling, Profile, Tier,
-                      TierBasis, Trigger)
+                      LiquidationSize, MaintenanceBasis, Market, MarketKind, OpenInterestScaling,
+                      Profile, Tier, TierBasis, Trigger)
 from .provenance import is_recorded, provenance_of
 from .units import from_units, to_units
 
@@ -726,12 +726,123 @@ OKX = Profile(
 )
 
 
+# -- inverse (coin-margined) perpetuals -----------------------------------------------------------
+
+def inverse_market(market_id: str, quote_decimals: int, face_per_lot: int,
+                   venue_price_decimals: int, maintenance: str, initial: str,
+                   liquidation_fee: str = "0%") -> Market:
+    """An inverse market (LIQ-INVERSE-1) on one tier, in the model's units: whole lots and coin
+    quantums per lot. The rates are the venue's base tier; a tier's floor would be a notional in
+    the coin, and none is carried above the base (see each profile)."""
+    return Market(market_id=market_id, base_decimals=0, price_decimals=quote_decimals,
+                  tiers=(Tier(0, percent_ppm(maintenance), 0, percent_ppm(initial), 0),),
+                  liquidation_fee_ppm=percent_ppm(liquidation_fee), kind=MarketKind.INVERSE,
+                  face_per_lot=face_per_lot, venue_price_decimals=venue_price_decimals)
+
+
+#: XBt: BitMEX accounts in satoshi
+SATOSHI_DECIMALS = 8
+
+BITMEX_INVERSE = Profile(
+    name="bitmex_inverse",
+    quote_decimals=SATOSHI_DECIMALS,
+    quote_asset="XBT",
+    markets=_markets(
+        # XBTUSD: 1 USD a contract, a lot of 100 contracts valued per lot to the nearest satoshi;
+        # prices in 0.01 USD (the mark's; orders are on a 0.1 tick); base risk limit (200 XBT)
+        # MM 0.50% / IM 1.00%, its 150 XBT steps not carried, as the linear profile's
+        inverse_market("XBTUSD", SATOSHI_DECIMALS, 100, 2, "0.50%", "1.00%"),
+    ),
+    liquidation_size=LiquidationSize.TIER_STEP,
+    fee_policy=FeePolicy.ALL_SURPLUS,
+    bad_debt_policy=BadDebtPolicy.ADL,
+    adl_ranking=AdlRanking.PNL_LEVERAGE,
+    adl_price=AdlPrice.BANKRUPTCY,
+    description=("BitMEX XBTUSD inverse perpetual, margined in XBT: a lot of 100 contracts of "
+                 "1 USD valued at its price rounded to the nearest satoshi (LIQ-INVERSE-1), base "
+                 "risk limit, takeover at the bankruptcy price with everything better to the "
+                 "insurance fund, ADL by PnL% x effective leverage."),
+    sources=(
+        "https://www.bitmex.com/app/inversePerpetualsGuide",
+        "https://bitmex.com/app/perpetualContractsGuideExamples",
+        "https://blog.bitmex.com/the-technical-details-of-our-lot-size-change/",
+        "https://bitmex.com/app/riskLimitsExamples",
+        "https://www.bitmex.com/app/liquidation",
+        "https://bitmex.com/app/autoDeleveraging",
+        "https://github.com/nautechsystems/nautilus_trader/blob/"
+        "4b670146d44680575f1ac911b319fd3f7e18c4c5/crates/adapters/bitmex/test_data/"
+        "http_get_instrument_xbtusd.json",
+    ),
+)
+
+BINANCE_COINM = Profile(
+    name="binance_coinm",
+    quote_decimals=SATOSHI_DECIMALS,
+    quote_asset="BTC",
+    display_rounding=DisplayRounding.HALF_EVEN,
+    markets=_markets(
+        # BTCUSD_PERP: 100 USD a contract, tick 0.1 USD; the first bracket (125x: IM 0.80%, up to
+        # 5 BTC) and the FAQ's maintenance rate 0.40%; the liquidation fee of USD-M
+        inverse_market("BTCUSD_PERP", SATOSHI_DECIMALS, 100, 1, "0.40%", "0.80%", "1.25%"),
+    ),
+    liquidation_size=LiquidationSize.TIER_STEP,
+    fee_policy=FeePolicy.RATE,
+    bad_debt_policy=BadDebtPolicy.ADL,
+    adl_ranking=AdlRanking.PNL_MARGIN_RATIO,
+    adl_price=AdlPrice.BANKRUPTCY,
+    description=("Binance COIN-M BTCUSD perpetual, margined in BTC: contracts of 100 USD, the "
+                 "first notional bracket, a liquidation fee to the insurance fund, ADL by PnL% x "
+                 "margin ratio at the bankruptcy price, as USD-M."),
+    sources=(
+        "https://www.binance.com/en/support/faq/be2c7d9d95b04a7e8044ed02dd7dfe5c",
+        "https://www.binance.com/en/support/faq/360033162192",
+        "https://binance.zendesk.com/hc/en-us/articles/360033525271-Liquidation",
+        "https://developers.binance.com/docs/derivatives/coin-margined-futures/market-data/"
+        "rest-api/Exchange-Information",
+    ),
+)
+
+#: Bybit publishes no rounding of a contract's coin value; 1e-10 BTC keeps the model's
+#: per-contract rounding (half a quantum) 10^-5 of a satoshi
+BYBIT_INVERSE_DECIMALS = 10
+
+BYBIT_INVERSE = Profile(
+    name="bybit_inverse",
+    quote_decimals=BYBIT_INVERSE_DECIMALS,
+    quote_asset="BTC",
+    markets=_markets(
+        # BTCUSD: 1 USD a contract, tick 0.5 USD (0.1 in the model's venue price); base risk
+        # limit MM 0.50% / IM 1.00%
+        inverse_market("BTCUSD", BYBIT_INVERSE_DECIMALS, 1, 1, "0.50%", "1.00%"),
+    ),
+    liquidation_size=LiquidationSize.TIER_STEP,
+    fee_policy=FeePolicy.ALL_SURPLUS,
+    maintenance_basis=MaintenanceBasis.ENTRY,
+    bad_debt_policy=BadDebtPolicy.ADL,
+    adl_ranking=AdlRanking.PNL_LEVERAGE,
+    adl_price=AdlPrice.BANKRUPTCY,
+    description=("Bybit BTCUSD inverse perpetual, margined in BTC: contracts of 1 USD, base risk "
+                 "limit, isolated maintenance on the entry value (the UTA isolated inverse "
+                 "formula), settlement at the bankruptcy price with the surplus to the insurance "
+                 "fund, ADL by profit and effective leverage. The model leaves out the "
+                 "estimated fee to close."),
+    sources=(
+        "https://bybit.nl/nl-NL/help-center/article/"
+        "Liquidation-Price-Calculation-under-Isolated-Mode-Unified-Trading-Account",
+        "https://help.bybit.com/hc/en-us/articles/"
+        "360039261334-How-to-calculate-Liquidation-Price-Inverse-Contract-",
+        "https://help.bybit.com/hc/en-us/sections/900000040766-Bybit-Perpetual-Contract-Inverse-",
+        "https://bybit-exchange.github.io/docs/v5/market/instrument",
+    ),
+)
+
+
 # -- look-up and display -------------------------------------------------------------------------
 
 #: every named profile, by name
 PROFILES: Mapping[str, Profile] = MappingProxyType({
-    p.name: p for p in (BINANCE_USDM, BITMEX, BYBIT, DRIFT_V2, DYDX_V4, GMX_V2, HYPERLIQUID,
-                         OKX, PARADEX)
+    p.name: p for p in (BINANCE_COINM, BINANCE_USDM, BITMEX, BITMEX_INVERSE, BYBIT,
+                         BYBIT_INVERSE, DRIFT_V2, DYDX_V4, GMX_V2, HYPERLIQUID, OKX, PARADEX)
 })
 
 
@@ -784,6 +895,10 @@ def profile_summary(profile: Profile) -> dict:
             "lot": from_units(1, market.base_decimals),
             "tier_basis": market.tier_basis,
             "tick": from_units(1, market.price_decimals),
+            # LIQ-INVERSE-1: an inverse market's lot, tick in coin per lot, and venue tick
+            **({"kind": market.kind, "face_per_lot": str(market.face_per_lot),
+                "venue_tick": from_units(1, market.venue_price_decimals)}
+               if market.kind == MarketKind.INVERSE else {}),
             "liquidation_fee": _percent(market.liquidation_fee_ppm),
             "liquidator_fee": (_percent(market.liquidator_fee_ppm)
                                if market.liquidator_fee_ppm else None),

@@ -548,10 +548,97 @@ _OKX: list[_Row] = [
      "rule the model does not have; its price for a loss beyond the fund was not read"),
 ]
 
+_INVERSE_UNITS = ("the model's units of an inverse market (LIQ-INVERSE-1): whole lots and coin "
+                  "quantums per lot")
+_BASE_TIER = ("base risk limit only: the tiers above it are not carried, so the requirement of a "
+              "position above the base limit is understated")
+
+_BITMEX_INVERSE: list[_Row] = [
+    ("quote", "published", (1,), "2026-12-07",
+     "XBT, 8 decimals: BitMEX accounts in satoshi (XBt); margin and PnL in XBT"),
+    ("display_rounding", "model", (), "2026-12-07", _NO_MODE),
+    ("XBTUSD.units", "published", (1, 3, 7), "2026-12-07",
+     "a contract of 1 USD (multiplier -100,000,000 XBt), a lot of 100 contracts, each lot's "
+     "value rounded to the nearest satoshi (source 3); the instrument record of 2024-11-24 "
+     "(source 7: lotSize 100, tickSize 0.1, markPrice 97849.76) prices the mark in 0.01 USD, so "
+     "the model's venue price has 2 decimals; " + _INVERSE_UNITS),
+    ("XBTUSD.tiers", "published", (4, 7), "2026-12-07",
+     "maintMargin 0.005 and initMargin 0.01 up to the base risk limit (riskLimit 200 XBT, "
+     "riskStep 150 XBT in source 7); " + _BASE_TIER
+     + " (BitMEX's steps raise the rate on the whole position, which is not continuous)"),
+    ("XBTUSD.liquidation_fee", "published", (5,), "2026-12-07",
+     "none: taken over at the bankruptcy price, anything better to the insurance fund"),
+    *_absent_market("XBTUSD", "2026-12-07"),
+    ("liquidation_size", "published", (4, 5), "2026-12-07",
+     "tier_step, as the linear profile's"),
+    ("fee_policy", "published", (5,), "2026-12-07", "all_surplus, as the linear profile's"),
+    ("maintenance_basis", "assumption", (2,), "2026-12-07",
+     "mark: the examples value positions at the mark (\"Mark Value\"); no entry basis found"),
+    ("trigger", "assumption", (5,), "2026-12-07", "below: equality is not stated"),
+    ("backstop_ratio", "absent", (), "2026-12-07", _ABSENT_BACKSTOP),
+    ("bad_debt_policy", "published", (6,), "2026-12-07", "adl"),
+    ("adl_ranking", "published", (6,), "2026-12-07",
+     "pnl_leverage: PNL% x effective leverage, as the linear profile's"),
+    ("adl_price", "published", (6,), "2026-12-07", "bankruptcy"),
+]
+
+_BINANCE_COINM: list[_Row] = [
+    ("quote", "published", (1,), "2026-12-07",
+     "BTC, 8 decimals: the COIN-M wallet holds BTC; margin shared across BTC contracts"),
+    ("display_rounding", "assumption", (2,), "2026-12-07",
+     "half_even, as Binance USD-M's printed figures"),
+    ("BTCUSD_PERP.units", "published", (2, 4), "2026-12-07",
+     "a contract of 100 USD (\"100 * 100 / 25,000 = 0.4 BTC\"), tick 0.1 USD; Binance "
+     "publishes no rounding of a contract's coin value, the model's is per contract to the "
+     "satoshi, ties up (assumption); " + _INVERSE_UNITS),
+    ("BTCUSD_PERP.tiers", "published", (1, 2), "2026-12-07",
+     "maintenance 0.40% (the FAQ's example, \"* 0.4% - 0\") and initial 0.80% (125x, up to 5 "
+     "BTC of notional); " + _BASE_TIER),
+    ("BTCUSD_PERP.liquidation_fee", "assumption", (3,), "2026-12-07",
+     "1.25%, USD-M's rate: no COIN-M rate was read"),
+    *_absent_market("BTCUSD_PERP", "2026-12-07"),
+    ("liquidation_size", "assumption", (3,), "2026-12-07", "tier_step, as USD-M"),
+    ("fee_policy", "assumption", (3,), "2026-12-07", "rate, as USD-M"),
+    ("maintenance_basis", "published", (2,), "2026-12-07",
+     "mark: the FAQ's maintenance is taken on the notional at the mark"),
+    ("trigger", "assumption", (3,), "2026-12-07", "below, as USD-M"),
+    ("backstop_ratio", "absent", (), "2026-12-07", _ABSENT_BACKSTOP),
+    ("bad_debt_policy", "assumption", (3,), "2026-12-07", "adl, as USD-M"),
+    ("adl_ranking", "assumption", (3,), "2026-12-07", "pnl_margin_ratio, as USD-M"),
+    ("adl_price", "assumption", (3,), "2026-12-07", "bankruptcy, as USD-M"),
+]
+
+_BYBIT_INVERSE: list[_Row] = [
+    ("quote", "model", (), "2026-12-07",
+     "BTC in 1e-10: Bybit publishes no rounding of a contract's coin value, so the model's "
+     "quantum is finer than a satoshi and its per-contract rounding at most 5e-11 BTC"),
+    ("display_rounding", "model", (), "2026-12-07", _NO_MODE),
+    ("BTCUSD.units", "published", (1, 4), "2026-12-07",
+     "a contract of 1 USD (\"Position Value = Contract Quantity / Average Entry Price\"); the "
+     "venue's tick is 0.5 USD, the model's venue price has 0.1; " + _INVERSE_UNITS),
+    ("BTCUSD.tiers", "published", (2,), "2026-12-07",
+     "maintenance 0.50% (\"The minimum maintenance margin rate for perpetual contracts on "
+     "Bybit is 0.5% for BTC\") and initial 1.00% (100x); " + _BASE_TIER),
+    ("BTCUSD.liquidation_fee", "published", (2,), "2026-12-07",
+     "none: settled at the bankruptcy price, the surplus to the insurance fund"),
+    *_absent_market("BTCUSD", "2026-12-07"),
+    ("liquidation_size", "assumption", (3,), "2026-12-07", "tier_step, as the USDT profile's"),
+    ("fee_policy", "assumption", (2,), "2026-12-07", "all_surplus, as the USDT profile's"),
+    ("maintenance_basis", "published", (1,), "2026-12-07",
+     "entry: \"Maintenance Margin = (Position Value x MMR) ...\", the position value at the "
+     "average entry price (isolated, UTA)"),
+    ("trigger", "assumption", (2,), "2026-12-07", "below: equality is not stated"),
+    ("backstop_ratio", "absent", (), "2026-12-07", _ABSENT_BACKSTOP),
+    ("bad_debt_policy", "assumption", (3,), "2026-12-07", "adl, as the USDT profile's"),
+    ("adl_ranking", "assumption", (3,), "2026-12-07", "pnl_leverage, as the USDT profile's"),
+    ("adl_price", "assumption", (3,), "2026-12-07", "bankruptcy, as the USDT profile's"),
+]
+
 _RECORDS: Mapping[str, list[_Row]] = MappingProxyType({
     "binance_usdm": _BINANCE, "bybit": _BYBIT, "bitmex": _BITMEX, "dydx_v4": _DYDX,
     "hyperliquid": _HYPERLIQUID, "paradex": _PARADEX, "gmx_v2": _GMX, "drift_v2": _DRIFT,
-    "okx": _OKX,
+    "okx": _OKX, "bitmex_inverse": _BITMEX_INVERSE, "binance_coinm": _BINANCE_COINM,
+    "bybit_inverse": _BYBIT_INVERSE,
 })
 
 __all__ = ["BASES", "MARKET_PARAMETERS", "PROFILE_PARAMETERS", "Provenance", "is_recorded",

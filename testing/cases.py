@@ -33,6 +33,7 @@ from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN, PPM
 from liqspec.reference.book import BookShape
 from liqspec.reference.cascade import CascadeConfig, PricePath
 from liqspec.reference.marks import MarkRule
+from liqspec.reference.profile import MAX_VENUE_PRICE_DECIMALS, MarketKind
 from liqspec.reference.state import BACKSTOP, HOLDERS, INSURANCE_FUND, LIQUIDITY, TRADER, Book
 
 EDGES = (INT64_MIN, INT64_MIN + 1, -1, 0, 1, INT64_MAX - 1, INT64_MAX)
@@ -102,6 +103,19 @@ def size_keyed(rng: random.Random, market: Market) -> Market:
     return replace(market, tier_basis="size", tiers=tiers)
 
 
+def inverse_of(rng: random.Random, market: Market, quote_decimals: int) -> Market:
+    """``market`` as an inverse market (LIQ-INVERSE-1): its tiers and fees kept, in the model's
+    units (whole lots, coin quantums per lot), with a face and venue decimals whose numerator
+    K = face x 10^(quote_decimals + venue decimals) spans the int64 domain up to its edge."""
+    decimals = rng.randint(0, min(MAX_VENUE_PRICE_DECIMALS, 18 - quote_decimals))
+    most = INT64_MAX // 10 ** (quote_decimals + decimals)
+    face = rng.choice((1, 100, rng.randint(1, most), most)) if most >= 100 else \
+        rng.randint(1, most)
+    return replace(market, base_decimals=0, price_decimals=quote_decimals,
+                   kind=MarketKind.INVERSE, face_per_lot=min(face, most),
+                   venue_price_decimals=decimals)
+
+
 def random_profile(rng: random.Random, n_markets: int | None = None) -> Profile:
     quote_decimals = rng.choice((6, 6, 8, 18, 0))
     markets = {}
@@ -130,6 +144,8 @@ def random_profile(rng: random.Random, n_markets: int | None = None) -> Profile:
         side = side_stream(rng)
         if side.random() < 0.2:  # tiers keyed by size (LIQ-TIER-8), as OKX's
             markets[market_id] = size_keyed(side, markets[market_id])
+        if side.random() < 0.15:  # an inverse market (LIQ-INVERSE-1), as XBTUSD
+            markets[market_id] = inverse_of(side, markets[market_id], quote_decimals)
     backstop = None
     if rng.random() < 0.4:
         den = rng.choice((3, 1000, INT64_MAX))

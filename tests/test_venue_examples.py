@@ -16,13 +16,12 @@ example, because the venues are not consistent:
 * Bybit: Y-3 (36,380.25) fits every mode; the other linear figures are exact.
 * dYdX: the docs' liquidation prices (3174.60, 3380.95, $476.2) are nearest at 2 / 1 places.
 
-Out of scope (inverse or coin-margined contracts; the model is linear in a quote asset):
-
-* BitMEX XBTUSD risk-limit examples (180 XBT -> 0.90 XBT; old table 80 XBT -> 0.4 XBT), the XBTUSD
-  funding example (20 XBT, 0.05 XBT, 1.2 XBT) and the XBT-margined isolated-margin example (liq 97,
-  6 XBT loss): margin and PnL are in XBT of an inverse contract.
-* Bybit inverse examples: the ADL bankruptcy price 7,735.50 (BTCUSD), the UTA inverse short
-  (66,333.333), the cross example 5,718.57 / 5,739.50, and the 7,000 / 6,950 insurance-fund example.
+Inverse (coin-margined) examples are in tests/test_inverse.py (LIQ-INVERSE-*): the BitMEX XBTUSD
+perpetual example (20 XBT, 0.05 XBT, 1.25 and 1.2 XBT), Binance COIN-M's 0.0016 BTC and Bybit's
+isolated UTA inverse formula. Not reproduced there: Bybit's cross example 5,718.57 / 5,739.50
+(it adds the fee to close), and, not yet read in full, BitMEX's risk-limit examples (180 XBT ->
+0.90 XBT), its XBT-margined isolated-margin example (liq 97, 6 XBT loss), Bybit's ADL bankruptcy
+price 7,735.50, its UTA inverse short (66,333.333) and its 7,000 / 6,950 insurance-fund example.
 
 Not expressible (the model has no such quantity; listed so their absence is deliberate):
 
@@ -187,7 +186,8 @@ def with_markets(profile: Profile, name: str, *markets: Market, **changes) -> Pr
 def test_profiles_cover_the_venues_with_btc_and_eth_LIQ_PROFILE_1():
     """Every named profile exists, has a BTC and an ETH linear market (OKX: BTC only, its ETH
     tiers past the first were not found), 6 quote decimals, sources, and the policies its venue
-    documents (see reference/profiles.py for each citation). Rule: LIQ-PROFILE-1."""
+    documents (see reference/profiles.py for each citation); the three inverse profiles, one
+    BTC market each in the coin (tests/test_inverse.py). Rule: LIQ-PROFILE-1."""
     expected = {
         # name: (markets, sizing, fee policy, ADL ranking, ADL price, backstop)
         "binance_usdm": ({"BTCUSDT", "ETHUSDT"}, "tier_step", "rate", "pnl_margin_ratio",
@@ -205,7 +205,22 @@ def test_profiles_cover_the_venues_with_btc_and_eth_LIQ_PROFILE_1():
                      "pnl_leverage", "mark", None),
         "okx": ({"BTC-USDT-SWAP"}, "tier_step", "rate", "pnl_leverage", "bankruptcy", None),
     }
-    assert set(PROFILES) == set(expected)
+    inverse = {
+        "bitmex_inverse": ({"XBTUSD"}, "tier_step", "all_surplus", "pnl_leverage", "bankruptcy",
+                           None),
+        "binance_coinm": ({"BTCUSD_PERP"}, "tier_step", "rate", "pnl_margin_ratio",
+                          "bankruptcy", None),
+        "bybit_inverse": ({"BTCUSD"}, "tier_step", "all_surplus", "pnl_leverage", "bankruptcy",
+                          None),
+    }
+    assert set(PROFILES) == set(expected) | set(inverse)
+    for name, (markets, sizing, fee, ranking, adl_price, backstop) in inverse.items():
+        profile = get_profile(name)
+        assert set(profile.markets) == markets and profile.sources and profile.description
+        assert (profile.liquidation_size, profile.fee_policy, profile.adl_ranking,
+                profile.adl_price, profile.backstop_ratio) == (sizing, fee, ranking, adl_price,
+                                                               backstop)
+        assert all(m.kind == "inverse" for m in profile.markets.values())
     for name, (markets, sizing, fee, ranking, adl_price, backstop) in expected.items():
         profile = get_profile(name)
         assert profile is PROFILES[name]

@@ -59,6 +59,10 @@ ASSUMES: dict[str, str] = {
                      "interest; in each of the two markets.",
     "T-CEIL-LEMMA": "ceil(y) and floor(y) as integers c, f with c - 1 < y <= c and "
                     "f <= y < f + 1, for a rational y; nothing else.",
+    "T-INVERSE-PRICE": "A face numerator K >= 1 and venue prices p, p2 >= 1, integers of any "
+                       "size; each floor as its definition (b*q <= a < b*(q + 1)); nothing "
+                       "about a state: the closed forms of LIQ-INVERSE-3 and the monotone lot "
+                       "value of LIQ-INVERSE-1.",
     "T-LIQ-PRICE": "Positive marks; the account's only position is in the first market, in "
                    "its first tier at the mark, with no minimum requirement.",
     "T-CASCADE-BMC": "Inv before (without cost basis); every trader flat in the second market; "

@@ -26,6 +26,8 @@ from typing import Any
 
 from liqspec.reference.arithmetic import div_ceil
 from liqspec.reference.errors import UnknownAccount
+from liqspec.reference.inverse import (display_venue_price, face_numerator, venue_lots,
+                                       venue_threshold)
 from liqspec.reference.ledger import fill, transfer
 from liqspec.reference.leverage import tier_max_leverage
 from liqspec.reference.profiles import tier_deduction_text, tier_rate_text
@@ -42,7 +44,8 @@ from liqspec.reference.margin import (account_initial_margin_quote,
 from liqspec.reference.marks import set_mark
 from liqspec.reference.prices import (Threshold, bankruptcy_price, display_price, liquidation_price,
                                       round_toward_venue)
-from liqspec.reference.profile import LiquidationSize, Market, Profile, TierBasis, Trigger
+from liqspec.reference.profile import (LiquidationSize, Market, MarketKind, Profile, TierBasis,
+                                       Trigger)
 from liqspec.reference.share_liquidation import liquidation_share
 from liqspec.reference.shortage import margin_shortage_quote
 from liqspec.reference.state import TRADER, Account, State
@@ -256,7 +259,37 @@ def _position(state: State, account: Account, market_id: str, quote_decimals: in
         "bankruptcy_price": _threshold(bankruptcy_price(account, market_id, state.marks,
                                                         state.profile),
                                        market, state.profile, RULES_BANKRUPTCY_PRICE, "bankrupt"),
+        **({"venue": _venue_terms(state, account, market_id)}
+           if market.kind == MarketKind.INVERSE else {}),
     }
+
+
+def _venue_price(profile: Profile, market_id: str, ticks: Fraction | None) -> str:
+    return "none" if ticks is None else display_venue_price(profile, market_id, ticks)
+
+
+def _venue_terms(state: State, account: Account, market_id: str) -> dict:
+    """An inverse position in the venue's terms (LIQ-INVERSE-1, LIQ-INVERSE-3): its side and
+    lots in contracts, the venue price the mark stands for, and the thresholds as venue
+    prices (exact, displayed, and the tick at which the trigger flips)."""
+    profile, lots = state.profile, account.position(market_id)
+    numerator = face_numerator(profile, market_id)
+    record: dict = {"side": "long" if venue_lots(lots) > 0 else "short",
+                    "size": {"value": venue_lots(lots), "unit": "lot",
+                             "rules": rules_of(venue_lots)},
+                    "mark": _venue_price(profile, market_id,
+                                         Fraction(numerator, state.marks[market_id])),
+                    "rules": rules_of(venue_threshold)}
+    for key, find in (("liquidation_price", liquidation_price),
+                      ("bankruptcy_price", bankruptcy_price)):
+        venue = venue_threshold(profile, find(account, market_id, state.marks, profile))
+        record[key] = {"display": _venue_price(profile, market_id, venue.exact),
+                       "ticks": venue.ticks,
+                       "past": (None if venue.ticks is None else
+                                f"price {'<' if venue.side > 0 else '>'} "
+                                + from_units(venue.ticks, profile.market(
+                                    market_id).venue_price_decimals))}
+    return record
 
 
 def _status(state: State, account: Account, equity: int, maintenance: int,
@@ -488,8 +521,10 @@ def render_text(report: dict) -> str:
                 f"{num}/{den} of maintenance, rounded up; below it when equity < this")
         for position in account["positions"]:
             size = position["size"]
+            inverse = ("; inverse, held as the coin market: prices are coin per lot, the "
+                       "venue's terms below" if "venue" in position else "")
             rows.append(f"  position {position['market']}: {position['side']} "
-                        f"{size['human'].lstrip('-')} ({abs(size['value'])} lots) "
+                        f"{size['human'].lstrip('-')} ({abs(size['value'])} lots{inverse}) "
                         f"{_rules_text(size)}")
             row("mark", position["mark"], asset, indent=4)
             row("entry price", position["entry_price"], asset, "average, from the cost basis",
@@ -521,6 +556,14 @@ def render_text(report: dict) -> str:
                     note += (f"; exact {price['exact_human']}; venue displays "
                              f"{price['venue_display']} [{', '.join(price['venue_display_rules'])}]")
                 row(label, price, asset if price["value"] else "", note, indent=4)
+            terms = position.get("venue")
+            if terms is not None:  # an inverse market: the position in the venue's terms
+                rows.append(
+                    f"    venue terms [{', '.join(terms['rules'])}]: {terms['side']} "
+                    f"{abs(terms['size']['value'])} lots, mark about {terms['mark']}; "
+                    f"liquidation price {terms['liquidation_price']['display']} (liquidated "
+                    f"when {terms['liquidation_price']['past'] or 'never'}); bankruptcy price "
+                    f"{terms['bankruptcy_price']['display']}")
     if report["not_shown"]:
         rows.append("")
         rows.append("not shown (backstop role, never margin-checked; use --account to see): "

@@ -52,7 +52,7 @@ from pathlib import Path
 
 from liqspec.reference.errors import LiqspecError, ResultCode
 from liqspec.reference.invariants import all_violations
-from liqspec.reference.profile import Profile
+from liqspec.reference.profile import MarketKind, Profile
 from liqspec.reference.state import BACKSTOP, HOLDERS, LIQUIDITY, State
 # The JSON state loader's exact converters: one definition of "a human decimal in integer units".
 from liqspec.statefile import (Opening, OpeningFill, StateFileError, build_venue,
@@ -341,9 +341,22 @@ def positions_format(path: Path) -> str:
                                            f".parquet")
 
 
+def refuse_inverse(profile: Profile, file: str) -> None:
+    """A positions file of an inverse profile is refused before a row is read: its columns are
+    in the model's linear units, and an inverse market's venue prices (USD) and sizes (contract
+    lots) would be misread as coin per lot and model lots (LIQ-INVERSE-1)."""
+    inverse = [m for m, market in profile.markets.items() if market.kind == MarketKind.INVERSE]
+    if inverse:
+        raise PositionsError(file, None, None, f"profile {profile.name!r} has inverse markets "
+                             f"({', '.join(inverse)}); positions files are read for linear "
+                             "markets only: give the state as a state file, whose inverse "
+                             "prices are USD and sizes venue lots (LIQ-INVERSE-1)")
+
+
 def load_positions(path: str | Path, profile: Profile) -> list[PositionRow]:
     """Read a positions file (``.csv`` or ``.parquet``) into checked rows in ``profile``'s units."""
     path = Path(path)
+    refuse_inverse(profile, str(path))
     if positions_format(path) == "csv":
         return _read_csv(path, str(path), profile)
     return _read_parquet(path, str(path), profile)

@@ -54,7 +54,7 @@ from liqspec.reference.state import BACKSTOP, HOLDERS, INSURANCE_FUND, LIQUIDITY
 
 from .positions import (COLUMNS, PositionRow, PositionsError, _check_header, _parse_rows,
                         build_state, check_parquet_schema, csv_records, load_positions, parse_row,
-                        positions_format, reserved_error, reserved_names)
+                        positions_format, refuse_inverse, reserved_error, reserved_names)
 
 __all__ = ["PositionColumns", "BookArrays", "read_columns", "columns_of_rows", "build_book",
            "load_book", "BATCH_ROWS"]
@@ -378,6 +378,7 @@ def read_columns(path: str | Path, profile: Profile) -> PositionColumns:
     path = Path(path)
     file = str(path)
     kind = positions_format(path)
+    refuse_inverse(profile, file)
     records = _Records(path, file, kind)
     if kind == "csv":
         batches = _csv_batches(path, file, profile)

@@ -104,7 +104,7 @@ from liqspec.reference.book import BookShape
 from liqspec.reference.cascade import CascadeConfig, PricePath, shock_path
 from liqspec.reference.marks import MarkKind, MarkRule
 from liqspec.reference.errors import ResultCode
-from liqspec.reference.profile import LiquidationSize, Profile
+from liqspec.reference.profile import LiquidationSize, MarketKind, Profile
 from liqspec.reference.profiles import PROFILES, get_profile
 from liqspec.reference.state import HOLDERS, State
 # The JSON state loader's building blocks: one definition of a checked table and of an exact
@@ -282,6 +282,13 @@ def _profile(value: object, markets: dict, path: str) -> Profile:
         if market_id not in profile.markets:
             raise _unknown(join_path("markets", market_id), market_id, list(profile.markets),
                            "market", f" in profile {name}", ResultCode.UNKNOWN_MARKET)
+        if profile.markets[market_id].kind == MarketKind.INVERSE:
+            # a scenario's prices, books and price path are in a market's linear units, which
+            # for an inverse market are coin per lot, falling as the USD price rises
+            raise ScenarioError(path, f"profile {name} market {market_id} is inverse "
+                                      "(LIQ-INVERSE-1): scenarios run linear markets only; give "
+                                      "an inverse venue's state as a state file (liqspec "
+                                      "explain)")
     return dataclasses.replace(profile, markets={m: profile.markets[m] for m in markets})
 
 

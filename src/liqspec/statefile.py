@@ -66,6 +66,12 @@ Keys and units
   same, LIQ-FEE-3), ``min_maint_margin`` (quote), ``oi_scaling`` (``{"lower_cap": quote,
   "upper_cap": quote}``) and ``tier_basis`` (``notional``, the default, or ``size``: tiers keyed
   by the position's size, LIQ-TIER-8) are optional.
+* an inverse market (LIQ-INVERSE-1): ``"kind": "inverse"`` with ``face_per_lot`` (a lot's face
+  value in whole units of the price currency: 100 for XBTUSD's lot of 100 contracts of 1 USD)
+  and ``venue_price_decimals``; its units are the model's (``base_decimals`` 0 and
+  ``price_decimals`` the quote decimals, which may be omitted). Its marks and entry prices are
+  the venue's (USD) and its sizes the venue's lots (positive: long contracts); amounts and tier
+  floors are in the coin, the profile's quote asset.
 * a tier of a market keyed by size: ``floor_size`` (base units, the first ``"0"``),
   ``maint_margin_rate`` and ``init_margin_rate``, all three required, and no deductions.
 * a tier: ``floor_notional``, ``maint_deduction`` and ``init_deduction`` in quote;
@@ -130,15 +136,16 @@ from liqspec.reference.deleveraging import ORDERINGS, RANKINGS
 from liqspec.reference.errors import InexactDecimal, LiqspecError, ResultCode
 from liqspec.reference.insurance import fund_insurance
 from liqspec.reference.invariants import all_violations
+from liqspec.reference.inverse import lot_value_quanta, model_lots
 from liqspec.reference.ledger import open_at_entry
 from liqspec.reference.leverage import check_leverage_within_tier, valid_leverage
 from liqspec.reference.margin import (account_initial_margin_quote,
                                       account_maintenance_margin_quote, equity_quote,
                                       notional_quote, open_interest_quote)
-from liqspec.reference.profile import (MAX_RATE_SCALE, AdlPrice, BadDebtPolicy, FeePolicy,
-                                       LiquidationSize, MaintenanceBasis, Market,
-                                       OpenInterestScaling, Profile, Tier, TierBasis, Trigger,
-                                       validate_market)
+from liqspec.reference.profile import (MAX_RATE_SCALE, MAX_VENUE_PRICE_DECIMALS, AdlPrice,
+                                       BadDebtPolicy, FeePolicy, LiquidationSize,
+                                       MaintenanceBasis, Market, MarketKind, OpenInterestScaling,
+                                       Profile, Tier, TierBasis, Trigger, validate_market)
 from liqspec.reference.profiles import get_profile, tier_deduction_text
 from liqspec.reference.state import BACKSTOP, HOLDERS, State, new_state
 from liqspec.reference.units import from_units, quote_per_lot_tick, to_units
@@ -607,14 +614,31 @@ def _check_tier_table(tiers: list[Tier], quote_decimals: int, scale: int, path: 
 
 
 def _market(market_id: str, value: object, quote_decimals: int, path: str) -> Market:
-    obj = field_object(value, path, required=("base_decimals", "price_decimals", "tiers"),
+    kind = MarketKind.LINEAR
+    if isinstance(value, dict) and "kind" in value:
+        kind = _choice(value["kind"], join_path(path, "kind"), tuple(MarketKind))
+    inverse = kind == MarketKind.INVERSE
+    # an inverse market's model units are fixed (LIQ-INVERSE-1): whole lots, coin per lot
+    units = ("base_decimals", "price_decimals")
+    obj = field_object(value, path, required=(() if inverse else units) + ("tiers",),
                   optional=("liquidation_fee_ppm", "liquidator_fee_ppm", "min_maint_margin",
-                            "oi_scaling", "tier_basis"))
+                            "oi_scaling", "tier_basis", "kind")
+                  + (units + ("face_per_lot", "venue_price_decimals") if inverse else ()))
     tier_basis = _choice(obj.get("tier_basis", TierBasis.NOTIONAL),
                          join_path(path, "tier_basis"), tuple(TierBasis))
     by_size = tier_basis == TierBasis.SIZE
-    base_decimals = _integer(obj["base_decimals"], join_path(path, "base_decimals"), 0, 18)
-    price_decimals = _integer(obj["price_decimals"], join_path(path, "price_decimals"), 0, 18)
+    base_decimals = _integer(obj.get("base_decimals", 0), join_path(path, "base_decimals"), 0, 18)
+    price_decimals = _integer(obj.get("price_decimals", quote_decimals),
+                              join_path(path, "price_decimals"), 0, 18)
+    face_per_lot = venue_decimals = 0
+    if inverse:
+        face_path = join_path(path, "face_per_lot")
+        if "face_per_lot" not in obj:
+            raise _fail(face_path, "missing: an inverse market needs the face value of a lot")
+        face_per_lot = _integer(obj["face_per_lot"], face_path, 1, INT64_MAX)
+        venue_decimals = _integer(obj.get("venue_price_decimals", 0),
+                                  join_path(path, "venue_price_decimals"), 0,
+                                  MAX_VENUE_PRICE_DECIMALS)
     try:  # LIQ-UNIT-1: one lot at one tick must be a whole number of quote quantums
         quote_per_lot_tick(quote_decimals, base_decimals, price_decimals)
     except LiqspecError as error:
@@ -651,6 +675,9 @@ def _market(market_id: str, value: object, quote_decimals: int, path: str) -> Ma
         liquidator_fee_ppm=_integer(obj.get("liquidator_fee_ppm", 0),
                                     join_path(path, "liquidator_fee_ppm"), 0, PPM),
         tier_basis=tier_basis,
+        kind=kind,
+        face_per_lot=face_per_lot,
+        venue_price_decimals=venue_decimals,
     )
     try:
         validate_market(market)  # the reference's domain check (LIQ-DOMAIN-2) is the authority
@@ -753,6 +780,19 @@ def _named_profile(value: object, path: str) -> tuple[Profile, str]:
 
 # -- the state ----------------------------------------------------------------------------------
 
+def _model_price(value: object, profile: Profile, market_id: str, path: str) -> int:
+    """A price of the file in the model's ticks: a linear market's as written; an inverse
+    market's is the venue's (USD) and becomes its lot's coin value (LIQ-INVERSE-1)."""
+    market = profile.markets[market_id]
+    if market.kind != MarketKind.INVERSE:
+        return field_price_ticks(value, market.price_decimals, path)
+    venue_ticks = field_price_ticks(value, market.venue_price_decimals, path)
+    try:
+        return lot_value_quanta(profile, market_id, venue_ticks)
+    except LiqspecError as error:
+        raise StateFileError(path, f"{error} (LIQ-INVERSE-1)", error.code) from None
+
+
 _TOP_KEYS = ("profile", "venue", "marks", "insurance_fund", "accounts", "description")
 
 
@@ -764,7 +804,7 @@ def _marks(value: object, profile: Profile, path: str) -> dict[str, int]:
         if market_id not in profile.markets:
             raise _fail(where, f"unknown market (markets: {', '.join(profile.markets)})",
                         ResultCode.UNKNOWN_MARKET)
-        marks[market_id] = field_price_ticks(raw, profile.markets[market_id].price_decimals, where)
+        marks[market_id] = _model_price(raw, profile, market_id, where)
     for market_id in profile.markets:
         if market_id not in marks:
             raise _fail(join_path(path, market_id), "missing: every market needs a mark price",
@@ -819,7 +859,9 @@ def _account(value: object, profile: Profile, path: str, seen: set[str]) -> _Acc
         position = field_object(raw, where, required=("size", "entry_price"),
                                 optional=("leverage",))
         lots = field_units(position["size"], market.base_decimals, join_path(where, "size"))
-        entry = field_price_ticks(position["entry_price"], market.price_decimals,
+        if market.kind == MarketKind.INVERSE:  # a venue position in lots (LIQ-INVERSE-1)
+            lots = model_lots(lots)
+        entry = _model_price(position["entry_price"], profile, market_id,
                              join_path(where, "entry_price"))
         if lots != 0:  # a zero size is a flat position: nothing to book
             positions[market_id] = (lots, entry, where)
