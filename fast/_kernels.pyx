@@ -1496,7 +1496,8 @@ def funding_owed_quotes(lots, mark_ticks, value_per_lot_tick, rate_ppm):
     toward zero), where value = lots * mark * value_per_lot_tick is checked like the reference's.
 
     The amount is checked as the reference checks it (LIQ-DOMAIN-1); it can leave int64 in one
-    case only (a value of -2^63 at a rate of -100%), which raises Overflow on both.
+    case only (a value of -2^63 at a rate of -100%), which raises Overflow on both. The rate is
+    the model's: for an inverse market, the venue's rate negated (LIQ-INVERSE-2).
     """
     return _funding_owed_quotes(int64_array(lots, "lots", (None,), contiguous=False),
                                 int64_scalar(mark_ticks, "mark_ticks"),

@@ -92,9 +92,10 @@ class VenueThreshold:
 
     ``side`` is the venue's (+1 long contracts). ``exact`` is the price at which the unrounded
     coin value ``K / p`` meets the model's exact threshold, in venue ticks (``None`` where the
-    model's threshold is 0: no price reaches it). ``ticks`` keeps the model's trigger exact
-    under ``v``'s rounding: a long is past it iff the venue price is below ``ticks``, a short iff
-    above (``None``: no venue price is past it)."""
+    model's root is 0, which no finite price meets: a contract short is then never past it, a
+    contract long past it at every price). ``ticks`` keeps the model's trigger exact under
+    ``v``'s rounding: a long is past it iff the venue price is below ``ticks``, a short iff above
+    (``None``: no venue price is past it)."""
 
     market_id: str
     side: int
@@ -116,8 +117,9 @@ def venue_threshold(profile: Profile, threshold: Threshold) -> VenueThreshold:
     The model's short (a contract long) is past its threshold iff ``v(p) > T``, ``T`` its ticks
     (LIQ-PRICE-3); ``floor(K/p + 1/2) > T`` iff ``p <= 2K / (2T + 1)``, so the contract long is
     past it iff ``p < floor(2K / (2T + 1)) + 1``. The model's long (a contract short) is past it
-    iff ``v(p) < T``; iff ``K/p < T - 1/2``, iff ``p > floor(2K / (2T - 1))``. Exact integer
-    arithmetic, no search."""
+    iff ``v(p) < T``; iff ``K/p < T - 1/2``, iff ``p > floor(2K / (2T - 1))``, which for
+    ``T <= 1`` is no price a lot has a value at (``v(p) >= 1``). Exact integer arithmetic, no
+    search."""
     numerator = face_numerator(profile, threshold.market_id)
     exact = Fraction(numerator) / threshold.exact if threshold.exact > 0 else None
     target = threshold.ticks
@@ -125,8 +127,8 @@ def venue_threshold(profile: Profile, threshold: Threshold) -> VenueThreshold:
     if threshold.side < 0:  # the contract long; T >= 0 (a short's ticks round the root down)
         ticks = div_floor(2 * numerator, 2 * target + 1) + 1
         return VenueThreshold(threshold.market_id, +1, exact, ticks)
-    # the contract short: v(p) < T needs T >= 1; no price takes a lot's value below 1
-    ticks = div_floor(2 * numerator, 2 * target - 1) if target >= 1 else None
+    # the contract short: v(p) < T needs T >= 2, since no price takes a lot's value below 1
+    ticks = div_floor(2 * numerator, 2 * target - 1) if target >= 2 else None
     return VenueThreshold(threshold.market_id, -1, exact, ticks)
 
 

@@ -803,7 +803,7 @@ BINANCE_COINM = Profile(
 )
 
 #: Bybit publishes no rounding of a contract's coin value; 1e-10 BTC keeps the model's
-#: per-contract rounding (half a quantum) 10^-5 of a satoshi
+#: per-contract rounding (half a quantum, 5e-11 BTC) at 0.005 satoshi
 BYBIT_INVERSE_DECIMALS = 10
 
 BYBIT_INVERSE = Profile(

@@ -224,12 +224,20 @@ def test_the_venue_threshold_is_exact_under_the_per_lot_rounding_LIQ_INVERSE_3()
 
 @pytest.mark.rule("LIQ-INVERSE-3")
 def test_a_contract_short_that_no_price_liquidates_has_no_venue_price_LIQ_INVERSE_3():
-    """A model long whose threshold is 0 (no positive coin value liquidates it) is a contract
-    short no venue price liquidates: no exact price and no tick, never crossed."""
+    """A model long whose threshold tick is 0 or 1 (a coin value below it is below one quantum,
+    which no price gives) is a contract short no venue price liquidates: no tick, never crossed.
+    A model short whose root is 0 (past at every coin value) is a contract long past at every
+    venue price a lot has a value at, up to 2K: no finite exact price, but a tick."""
     bitmex = get_profile("bitmex_inverse")
+    numerator = face_numerator(bitmex, "XBTUSD")
     venue = venue_threshold(bitmex, Threshold("XBTUSD", 1, Fraction(0), 0))
     assert venue == VenueThreshold("XBTUSD", -1, None, None)
     assert not venue.crossed(10**12)
+    half = venue_threshold(bitmex, Threshold("XBTUSD", 1, Fraction(1, 2), 1))
+    assert half == VenueThreshold("XBTUSD", -1, Fraction(2 * numerator), None)
+    long = venue_threshold(bitmex, Threshold("XBTUSD", -1, Fraction(0), 0))
+    assert long == VenueThreshold("XBTUSD", 1, None, 2 * numerator + 1)
+    assert long.crossed(2 * numerator) and long.crossed(1)
 
 
 @pytest.mark.rule("LIQ-INVERSE-1")
@@ -435,7 +443,8 @@ def test_explain_shows_an_inverse_position_in_the_venues_terms_LIQ_INVERSE_3():
     side) and the venue's terms: the contract side and lots, and the liquidation price in USD,
     exact to the tick at which the trigger flips. BitMEX's trader long 15,000 contracts at 750
     with 1 XBT: liquidated when 1 + 150 x (v(750) - v(p)) < 0.5% x 150 x v(p), v(p) about
-    10^12 / p: p = 10^12 x 150 x 1.005 / (10^8 + 150 x 13,333,333) = 717.86 USD."""
+    10^12 / p in satoshi: p = 10^12 x 150 x 1.005 / (10^8 + 150 x 13,333,333) = 71,785.7 ticks
+    of 0.01 USD, 717.86 USD."""
     import json
 
     from liqspec.explain import explain_loaded, render_text

@@ -26,8 +26,8 @@ from typing import Any
 
 from liqspec.reference.arithmetic import div_ceil
 from liqspec.reference.errors import UnknownAccount
-from liqspec.reference.inverse import (display_venue_price, face_numerator, venue_lots,
-                                       venue_threshold)
+from liqspec.reference.inverse import (VenueThreshold, display_venue_price, face_numerator,
+                                       venue_lots, venue_threshold)
 from liqspec.reference.ledger import fill, transfer
 from liqspec.reference.leverage import tier_max_leverage
 from liqspec.reference.profiles import tier_deduction_text, tier_rate_text
@@ -264,8 +264,12 @@ def _position(state: State, account: Account, market_id: str, quote_decimals: in
     }
 
 
-def _venue_price(profile: Profile, market_id: str, ticks: Fraction | None) -> str:
-    return "none" if ticks is None else display_venue_price(profile, market_id, ticks)
+def _venue_threshold_text(profile: Profile, market_id: str, venue: VenueThreshold) -> str:
+    """A venue threshold's display: a root of 0 has no finite price, and then a contract long
+    is past it at every price, a contract short at none (LIQ-INVERSE-3)."""
+    if venue.exact is not None:
+        return display_venue_price(profile, market_id, venue.exact)
+    return "none (past at every price)" if venue.ticks is not None else "none"
 
 
 def _venue_terms(state: State, account: Account, market_id: str) -> dict:
@@ -277,13 +281,13 @@ def _venue_terms(state: State, account: Account, market_id: str) -> dict:
     record: dict = {"side": "long" if venue_lots(lots) > 0 else "short",
                     "size": {"value": venue_lots(lots), "unit": "lot",
                              "rules": rules_of(venue_lots)},
-                    "mark": _venue_price(profile, market_id,
-                                         Fraction(numerator, state.marks[market_id])),
+                    "mark": display_venue_price(profile, market_id,
+                                                Fraction(numerator, state.marks[market_id])),
                     "rules": rules_of(venue_threshold)}
     for key, find in (("liquidation_price", liquidation_price),
                       ("bankruptcy_price", bankruptcy_price)):
         venue = venue_threshold(profile, find(account, market_id, state.marks, profile))
-        record[key] = {"display": _venue_price(profile, market_id, venue.exact),
+        record[key] = {"display": _venue_threshold_text(profile, market_id, venue),
                        "ticks": venue.ticks,
                        "past": (None if venue.ticks is None else
                                 f"price {'<' if venue.side > 0 else '>'} "
@@ -552,7 +556,9 @@ def render_text(report: dict) -> str:
                                ("bankruptcy_price", "bankruptcy price")):
                 price = position[key]
                 note = price["meaning"]
-                if price["value"]:
+                # an inverse market's model price is coin per lot, not what the venue prints: its
+                # venue's display is in the venue terms below
+                if price["value"] and "venue" not in position:
                     note += (f"; exact {price['exact_human']}; venue displays "
                              f"{price['venue_display']} [{', '.join(price['venue_display_rules'])}]")
                 row(label, price, asset if price["value"] else "", note, indent=4)
@@ -561,9 +567,10 @@ def render_text(report: dict) -> str:
                 rows.append(
                     f"    venue terms [{', '.join(terms['rules'])}]: {terms['side']} "
                     f"{abs(terms['size']['value'])} lots, mark about {terms['mark']}; "
-                    f"liquidation price {terms['liquidation_price']['display']} (liquidated "
-                    f"when {terms['liquidation_price']['past'] or 'never'}); bankruptcy price "
-                    f"{terms['bankruptcy_price']['display']}")
+                    f"liquidation price {terms['liquidation_price']['display']} ("
+                    + (f"liquidated when {terms['liquidation_price']['past']}"
+                       if terms['liquidation_price']['past'] else "never liquidated")
+                    + f"); bankruptcy price {terms['bankruptcy_price']['display']}")
     if report["not_shown"]:
         rows.append("")
         rows.append("not shown (backstop role, never margin-checked; use --account to see): "
