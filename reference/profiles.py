@@ -24,6 +24,7 @@ requirement at a floor is the same either way; only the displayed rate differs a
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from fractions import Fraction
 from math import lcm
 from types import MappingProxyType
@@ -734,10 +735,11 @@ def inverse_market(market_id: str, quote_decimals: int, face_per_lot: int,
     """An inverse market (LIQ-INVERSE-1) on one tier, in the model's units: whole lots and coin
     quantums per lot. The rates are the venue's base tier; a tier's floor would be a notional in
     the coin, and none is carried above the base (see each profile)."""
-    return Market(market_id=market_id, base_decimals=0, price_decimals=quote_decimals,
-                  tiers=(Tier(0, percent_ppm(maintenance), 0, percent_ppm(initial), 0),),
-                  liquidation_fee_ppm=percent_ppm(liquidation_fee), kind=MarketKind.INVERSE,
-                  face_per_lot=face_per_lot, venue_price_decimals=venue_price_decimals)
+    linear = _market(market_id, 0, quote_decimals,
+                     (Tier(0, percent_ppm(maintenance), 0, percent_ppm(initial), 0),),
+                     liquidation_fee)
+    return replace(linear, kind=MarketKind.INVERSE, face_per_lot=face_per_lot,
+                   venue_price_decimals=venue_price_decimals)
 
 
 #: XBt: BitMEX accounts in satoshi

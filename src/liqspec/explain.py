@@ -198,6 +198,8 @@ def _position(state: State, account: Account, market_id: str, quote_decimals: in
     market = state.market(market_id)
     lots = account.position(market_id)
     mark = state.marks[market_id]
+    liquidation = liquidation_price(account, market_id, state.marks, state.profile)
+    bankruptcy = bankruptcy_price(account, market_id, state.marks, state.profile)
     notional = notional_quote(lots, mark, market)
     tier = tier_for(market, notional, lots)
     tier_number = market.tiers.index(tier) + 1
@@ -251,15 +253,12 @@ def _position(state: State, account: Account, market_id: str, quote_decimals: in
         "initial_margin": _quote(initial_margin_at_leverage_quote(
             market, notional, chosen, open_interest[market_id], lots), quote_decimals,
             initial_rules),
-        "liquidation_price": _threshold(liquidation_price(account, market_id, state.marks,
-                                                          state.profile),
-                                        market, state.profile,
+        "liquidation_price": _threshold(liquidation, market, state.profile,
                                         for_venue(RULES_LIQUIDATION_PRICE, state.profile),
                                         "liquidatable"),
-        "bankruptcy_price": _threshold(bankruptcy_price(account, market_id, state.marks,
-                                                        state.profile),
-                                       market, state.profile, RULES_BANKRUPTCY_PRICE, "bankrupt"),
-        **({"venue": _venue_terms(state, account, market_id)}
+        "bankruptcy_price": _threshold(bankruptcy, market, state.profile, RULES_BANKRUPTCY_PRICE,
+                                       "bankrupt"),
+        **({"venue": _venue_terms(state, account, market_id, liquidation, bankruptcy)}
            if market.kind == MarketKind.INVERSE else {}),
     }
 
@@ -272,10 +271,12 @@ def _venue_threshold_text(profile: Profile, market_id: str, venue: VenueThreshol
     return "none (past at every price)" if venue.ticks is not None else "none"
 
 
-def _venue_terms(state: State, account: Account, market_id: str) -> dict:
+def _venue_terms(state: State, account: Account, market_id: str, liquidation: Threshold,
+                 bankruptcy: Threshold) -> dict:
     """An inverse position in the venue's terms (LIQ-INVERSE-1, LIQ-INVERSE-3): its side and
-    lots in contracts, the venue price the mark stands for, and the thresholds as venue
-    prices (exact, displayed, and the tick at which the trigger flips)."""
+    lots in contracts, the venue price the mark stands for, and the model's ``liquidation`` and
+    ``bankruptcy`` thresholds as venue prices (exact, displayed, and the tick at which the
+    trigger flips)."""
     profile, lots = state.profile, account.position(market_id)
     numerator = face_numerator(profile, market_id)
     record: dict = {"side": "long" if venue_lots(lots) > 0 else "short",
@@ -284,9 +285,8 @@ def _venue_terms(state: State, account: Account, market_id: str) -> dict:
                     "mark": display_venue_price(profile, market_id,
                                                 Fraction(numerator, state.marks[market_id])),
                     "rules": rules_of(venue_threshold)}
-    for key, find in (("liquidation_price", liquidation_price),
-                      ("bankruptcy_price", bankruptcy_price)):
-        venue = venue_threshold(profile, find(account, market_id, state.marks, profile))
+    for key, threshold in (("liquidation_price", liquidation), ("bankruptcy_price", bankruptcy)):
+        venue = venue_threshold(profile, threshold)
         record[key] = {"display": _venue_threshold_text(profile, market_id, venue),
                        "ticks": venue.ticks,
                        "past": (None if venue.ticks is None else
