@@ -186,13 +186,18 @@ cdef inline liq_i128 maintenance_margin(const Tables* t, Py_ssize_t k, liq_i128 
     """LIQ-TIER-2: max(ceil(notional * rate) - deduction, minimum) at the position's tier (of
     the notional, or of its ``size`` = |lots| in a market keyed by size, LIQ-TIER-8), 0 when
     flat; exact (the caller checks int64 where the reference calls checked())."""
-    cdef Py_ssize_t slot
-    cdef liq_i128 required
     if notional == 0:
         return 0
-    slot = tier_slot(t, k, notional, size)
-    required = tier_requirement(notional, t.maint_margin_ppm[slot],
-                                t.maint_deduction_quote[slot], t.rate_scale[k])
+    return maintenance_at_slot(t, k, tier_slot(t, k, notional, size), notional)
+
+
+cdef inline liq_i128 maintenance_at_slot(const Tables* t, Py_ssize_t k, Py_ssize_t slot,
+                                         liq_i128 notional) noexcept nogil:
+    """LIQ-TIER-2 at a given tier's slot of market k: max(ceil(notional * rate) - deduction,
+    minimum) (maintenance_margin at the position's own slot; LIQ-EXEC-3 asks for the first
+    tier's, k * tier_width)."""
+    cdef liq_i128 required = tier_requirement(notional, t.maint_margin_ppm[slot],
+                                              t.maint_deduction_quote[slot], t.rate_scale[k])
     if required < t.min_maint_margin_quote[k]:
         required = t.min_maint_margin_quote[k]
     return required

@@ -186,6 +186,8 @@ GENERIC_POLICIES = tuple(
          AdlPrice.MARK),
         (LiquidationSize.PORTION, FeePolicy.PER_FILL, None, BadDebtPolicy.ADL, AdlPrice.BANKRUPTCY),
         (LiquidationSize.TIER_STEP, FeePolicy.PER_FILL, (2, 3), BadDebtPolicy.ADL, AdlPrice.MARK),
+        (LiquidationSize.TWO_TIER_STEP, FeePolicy.ALL_SURPLUS, None, BadDebtPolicy.SOCIALIZE,
+         AdlPrice.MARK),
         (LiquidationSize.ACCOUNT_SHARE, FeePolicy.MAINTENANCE_SHARE, None,
          BadDebtPolicy.SOCIALIZE, AdlPrice.MARK),
         (LiquidationSize.COVER_SHORTAGE, FeePolicy.LIQUIDATOR_AND_FUND, None,
@@ -195,4 +197,6 @@ GENERIC_POLICIES = tuple(
 
 
 def generic_domains() -> list[Params]:
-    return [generic_params(p) for p in GENERIC_POLICIES]
+    # two_tier_step steps only from a third tier (LIQ-EXEC-3): its domain has three per market
+    return [generic_params(p, 3 if p.liquidation_size == LiquidationSize.TWO_TIER_STEP else 2)
+            for p in GENERIC_POLICIES]

@@ -368,10 +368,16 @@ def tiered_requirement(notional_quote: Term, rate_ppm: Term, deduction_quote: Te
 def maintenance_margin(market: MarketParams, notional_quote: Term, size: Term) -> Term:
     """LIQ-TIER-2: ``max(ceil(N * mmr) - deduction, minimum)``, zero for a flat position; the
     tier of the notional, or of ``size`` = |lots| in a market keyed by size (LIQ-TIER-8)."""
-    tiered = tiered_requirement(notional_quote,
-                                tier_field(market, notional_quote, "maint_margin_ppm", size),
-                                tier_field(market, notional_quote, "maint_deduction_quote", size),
-                                market.rate_scale)
+    return maintenance_at(market, notional_quote,
+                          tier_field(market, notional_quote, "maint_margin_ppm", size),
+                          tier_field(market, notional_quote, "maint_deduction_quote", size))
+
+
+def maintenance_at(market: MarketParams, notional_quote: Term, rate_ppm: Term,
+                   deduction_quote: Term) -> Term:
+    """LIQ-TIER-2 at a given tier's rate and deduction (the position's own, or LIQ-EXEC-3's
+    first tier's): ``max(ceil(N * rate) - deduction, minimum)``, zero for a flat position."""
+    tiered = tiered_requirement(notional_quote, rate_ppm, deduction_quote, market.rate_scale)
     return z3.If(notional_quote == 0, 0, zmax(tiered, market.min_maint_margin_quote))
 
 
@@ -650,12 +656,42 @@ def liquidation_size(state: SymState, account_id: str, market_id: str) -> Term:
     if params.liquidation_size == LiquidationSize.PORTION:
         portion = zmax(val(1), div_ceil(lots * params.portion_ppm, PPM))
         return z3.If(notional_quote <= params.portion_threshold_quote, lots, portion)
+    if params.liquidation_size == LiquidationSize.TWO_TIER_STEP:
+        return two_tier_step(state, account_id, market_id, lots, notional_quote)
     if market.by_size:  # LIQ-TIER-8: keep the most lots below the size's tier floor
         floor_lots = tier_field(market, notional_quote, "floor_lots", lots)
         return z3.If(floor_lots == 0, lots, lots - (floor_lots - 1))
     floor = tier_field(market, notional_quote, "floor_notional_quote", lots)
     keep = div_ceil(floor, mark * market.value_per_lot_tick) - 1
     return z3.If(floor == 0, lots, lots - keep)
+
+
+def two_tier_step(state: SymState, account_id: str, market_id: str, lots: Term,
+                  notional_quote: Term) -> Term:
+    """LIQ-EXEC-3: a position in tier t >= 3 keeps the most lots below the floor of tier t - 1,
+    unless the account is past its trigger with the position at the first tier's rate; the
+    whole position otherwise (``lots`` its size, ``notional_quote`` its notional at the mark)."""
+    market, tiers = state.market(market_id), state.market(market_id).tiers
+    if len(tiers) < 3:
+        return lots
+    name = "floor_lots" if market.by_size else "floor_notional_quote"
+
+    def reached(tier: TierParams) -> Cond:
+        return getattr(tier, name) <= (lots if market.by_size else notional_quote)
+
+    below = getattr(tiers[1], name)  # the floor of the tier before the position's (as tier_field)
+    for before, tier in zip(tiers[2:], tiers[3:]):
+        below = z3.If(reached(tier), getattr(before, name), below)
+    keep = (below - 1 if market.by_size
+            else div_ceil(below, state.marks[market_id] * market.value_per_lot_tick) - 1)
+    first = maintenance_at(market, notional_quote, tiers[0].maint_margin_ppm,
+                           tiers[0].maint_deduction_quote)
+    maintenance = (account_maintenance(state, account_id)
+                   - maintenance_margin(market, notional_quote, lots) + first)
+    past = z3.And(maintenance > 0,
+                  equity(state, account_id) - state.params.trigger_slack < maintenance)
+    in_third_or_above = z3.Or([reached(tier) for tier in tiers[2:]])
+    return z3.If(z3.Or(z3.Not(in_third_or_above), past), lots, lots - keep)
 
 
 def fixed_part(state: SymState, account_id: str, market_id: str) -> Term:

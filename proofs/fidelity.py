@@ -83,6 +83,7 @@ def profiles() -> tuple[Profile, ...]:
         _example(adl_ranking="seeded", adl_seed=7, backstop_ratio=(1, 2)),
         _example(fee_policy="per_fill", liquidation_size="tier_step", bad_debt_policy="socialize",
                  adl_price="mark"),
+        _example(liquidation_size="two_tier_step", trigger="at_or_below"),
         _example(liquidation_size="portion", portion_ppm=500_000, portion_threshold_quote=0,
                  bad_debt_policy="socialize_both_sides"),
         _example_minimum_margin(),

@@ -20,9 +20,10 @@ from .errors import Rejection, ResultCode
 from .insurance import settle_deficit
 from .ledger import fill, transfer
 from .margin import (account_maintenance_margin_quote, equity_quote, maintenance_at_entry,
-                     maintenance_notional_quote, notional_quote, tier_for, trigger_equity_quote)
+                     maintenance_margin_quote, maintenance_notional_quote, notional_quote,
+                     position_maintenance_margin_quote, tier_index, trigger_equity_quote)
 from .prices import bankruptcy_price, bankruptcy_value_quote
-from .profile import FeePolicy, LiquidationSize, TierBasis
+from .profile import FeePolicy, LiquidationSize, Tier, TierBasis
 from .receipts import Receipt, receipt
 from .rules import implements
 from .shortage import (cover_shortage_lots, fund_fee_quote, liquidator_fee_quote,
@@ -73,27 +74,55 @@ def liquidation_size_lots(account: Account, market_id: str, state: State) -> int
         if notional <= profile.portion_threshold_quote:
             return lots
         return max(1, div_ceil(lots * profile.portion_ppm, PPM))  # round up: close more
-    assert profile.liquidation_size == LiquidationSize.TIER_STEP
     # The tier of the requirement's notional (LIQ-TIER-6): at the mark, or the entry value; in a
-    # market keyed by size, the tier of the size, and the step keeps the most lots below its
-    # floor (LIQ-TIER-8).
+    # market keyed by size, the tier of the size (LIQ-TIER-8).
     basis = maintenance_notional_quote(account, market_id, state.marks, profile)
-    tier = tier_for(market, basis, lots)
+    index = tier_index(market, basis, lots)
+    if profile.liquidation_size == LiquidationSize.TWO_TIER_STEP:
+        if index < 2 or past_at_first_tier(account, market_id, state):
+            return lots
+        return lots - lots_kept_below(account, market_id, state, market.tiers[index - 1])
+    assert profile.liquidation_size == LiquidationSize.TIER_STEP
+    return lots - lots_kept_below(account, market_id, state, market.tiers[index])
+
+
+@implements("LIQ-EXEC-1", "LIQ-TIER-8")
+def lots_kept_below(account: Account, market_id: str, state: State, tier: Tier) -> int:
+    """The most lots of the account's position whose requirement's notional stays strictly
+    below ``tier``'s floor (LIQ-TIER-6), or in a market keyed by size whose size does
+    (``floor_lots - 1``, LIQ-TIER-8); none below the first tier's floor, 0."""
+    profile, market, mark = state.profile, state.market(market_id), state.marks[market_id]
+    lots = abs(account.position(market_id))
     if market.tier_basis == TierBasis.SIZE:
-        return lots if tier.floor_lots == 0 else lots - (tier.floor_lots - 1)
+        return max(tier.floor_lots - 1, 0)
     floor = tier.floor_notional_quote
     if floor == 0:
-        return lots
-    # Keep the most lots whose requirement's notional stays strictly below this tier's floor.
+        return 0
     if not maintenance_at_entry(account, profile):  # at the mark: k lots are worth k * mark * m
-        keep = div_ceil(floor, mark * market.value_per_lot_tick) - 1
-    else:  # at entry: the basis k lots keep rises with k; the most below the floor, by bisection
-        keep, above = 0, lots  # basis(keep) < floor <= basis(above)
-        while above - keep > 1:
-            middle = (keep + above) // 2
-            kept = maintenance_notional_quote(account, market_id, state.marks, profile, middle)
-            keep, above = (middle, above) if kept < floor else (keep, middle)
-    return lots - keep
+        return div_ceil(floor, mark * market.value_per_lot_tick) - 1
+    # at entry: the basis k lots keep rises with k; the most below the floor, by bisection
+    keep, above = 0, lots  # basis(keep) < floor <= basis(above)
+    while above - keep > 1:
+        middle = (keep + above) // 2
+        kept = maintenance_notional_quote(account, market_id, state.marks, profile, middle)
+        keep, above = (middle, above) if kept < floor else (keep, middle)
+    return keep
+
+
+@implements("LIQ-EXEC-3")
+def past_at_first_tier(account: Account, market_id: str, state: State) -> bool:
+    """OKX's test for a whole liquidation of a position in its third tier or above: the account
+    is past its trigger (LIQ-TRIGGER-1/3) even with that position's requirement at its market's
+    first tier, on the same basis (LIQ-TIER-6), the other positions' as they are. Reducing the
+    position cannot then bring the account back, however far it steps down."""
+    profile, market = state.profile, state.market(market_id)
+    own = position_maintenance_margin_quote(account, market_id, state.marks, profile)
+    basis = maintenance_notional_quote(account, market_id, state.marks, profile)
+    first = maintenance_margin_quote(market, basis, account.position(market_id),
+                                     tier=market.tiers[0])
+    maintenance = account_maintenance_margin_quote(account, state.marks, profile) - own + first
+    equity = trigger_equity_quote(equity_quote(account, state.marks, profile), profile)
+    return maintenance > 0 and equity < maintenance
 
 
 @implements("LIQ-FEE-1")

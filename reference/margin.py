@@ -67,21 +67,27 @@ def reduced_cost_quote(cost_quote: int, lots: int, kept_lots: int) -> int:
 
 
 @implements("LIQ-TIER-1", "LIQ-TIER-8")
-def tier_for(market: Market, notional: int | Fraction, lots: int | None = None) -> Tier:
-    """The tier whose bracket holds the position: the last tier whose floor is at most its
-    notional (LIQ-TIER-1) or, in a market keyed by size, at most its size ``|lots|``
-    (LIQ-TIER-8), which such a market needs."""
+def tier_index(market: Market, notional: int | Fraction, lots: int | None = None) -> int:
+    """The index (0 for the first) of the tier whose bracket holds the position: the last tier
+    whose floor is at most its notional (LIQ-TIER-1) or, in a market keyed by size, at most its
+    size ``|lots|`` (LIQ-TIER-8), which such a market needs."""
     key: int | Fraction = notional
     if market.tier_basis == TierBasis.SIZE:
         if lots is None:
             raise MalformedState(f"market {market.market_id} keys its tiers by size; "
                                  "the position's lots are needed (LIQ-TIER-8)")
         key = abs(lots)
-    chosen = market.tiers[0]
-    for tier, floor in zip(market.tiers, market.tier_floors()):
+    chosen = 0
+    for index, floor in enumerate(market.tier_floors()):
         if floor <= key:
-            chosen = tier
+            chosen = index
     return chosen
+
+
+@implements("LIQ-TIER-1", "LIQ-TIER-8")
+def tier_for(market: Market, notional: int | Fraction, lots: int | None = None) -> Tier:
+    """The tier whose bracket holds the position (:func:`tier_index`)."""
+    return market.tiers[tier_index(market, notional, lots)]
 
 
 # A notional is an integer of quote quantums, or an exact Fraction where a price is solved for.
@@ -100,24 +106,29 @@ def tiered_requirement_ppm(notional: int | Fraction, rate_ppm: int, deduction_qu
 
 @implements("LIQ-TIER-2")
 def maintenance_requirement_ppm(market: Market, notional: int | Fraction,
-                                lots: int | None = None) -> int | Fraction:
+                                lots: int | None = None,
+                                tier: Tier | None = None) -> int | Fraction:
     """The maintenance requirement before rounding, in millionths of a quote quantum:
     ``max(notional * mmr - deduction, minimum)`` at the position's tier (of ``lots`` in a
-    market keyed by size, LIQ-TIER-8)."""
-    tier = tier_for(market, notional, lots)
+    market keyed by size, LIQ-TIER-8), or at ``tier`` where one is given (LIQ-EXEC-3 asks for
+    the first tier's)."""
+    if tier is None:
+        tier = tier_for(market, notional, lots)
     tiered = tiered_requirement_ppm(notional, tier.maint_margin_ppm, tier.maint_deduction_quote,
                                     market.rate_scale)
     return max(tiered, market.min_maint_margin_quote * PPM)
 
 
 @implements("LIQ-TIER-2")
-def maintenance_margin_quote(market: Market, notional: int, lots: int | None = None) -> int:
+def maintenance_margin_quote(market: Market, notional: int, lots: int | None = None,
+                             tier: Tier | None = None) -> int:
     """Maintenance requirement of a position: ``ceil(notional * mmr) - deduction``, at least the
     market minimum (:func:`maintenance_requirement_ppm` rounded up); zero for a flat position.
-    ``lots``, the position's size, picks the tier in a market keyed by size (LIQ-TIER-8)."""
+    ``lots``, the position's size, picks the tier in a market keyed by size (LIQ-TIER-8);
+    ``tier``, where given, is taken instead of the position's."""
     if notional == 0:
         return 0
-    return checked(div_ceil(maintenance_requirement_ppm(market, notional, lots), PPM),
+    return checked(div_ceil(maintenance_requirement_ppm(market, notional, lots, tier), PPM),
                    "maintenance margin")
 
 

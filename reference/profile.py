@@ -111,6 +111,9 @@ class LiquidationSize(Policy):
     FULL = "full"  # close the whole position at once
     PORTION = "portion"  # close a fixed fraction of large positions (Hyperliquid: 20%)
     TIER_STEP = "tier_step"  # reduce to the next lower tier's floor (Binance, Bybit)
+    # from the third tier up, reduce two tiers a step, unless the account is past its trigger
+    # even at the first tier's rate; the whole position otherwise (LIQ-EXEC-3; OKX)
+    TWO_TIER_STEP = "two_tier_step"
     # every position of the account by one share, a multiple of portion_ppm, the smallest that
     # brings the margin ratio below share_target_ppm (LIQ-SHARE-1; Paradex: 20%, below 90%)
     ACCOUNT_SHARE = "account_share"

@@ -694,9 +694,9 @@ OKX = Profile(
         Market("BTC-USDT-SWAP", 4, 1, okx_tiers(100),
                liquidation_fee_ppm=percent_ppm(OKX_TAKER_FEE), tier_basis=TierBasis.SIZE),
     ),
-    # partial liquidation "down to a lower tier ... until the MMR requirement of the tier is
-    # satisfied" (tier 3 and above): the model steps one tier at a time from tier 2 (departure)
-    liquidation_size=LiquidationSize.TIER_STEP,
+    # forced partial liquidation from tier 3, "the number of contracts needed to reduce the
+    # position by two tiers", whole in tiers 1-2 or below the lowest tier's ratio (LIQ-EXEC-3)
+    liquidation_size=LiquidationSize.TWO_TIER_STEP,
     fee_policy=FeePolicy.RATE,
     maintenance_basis=MaintenanceBasis.MARK,
     # "account equity is equal to or less than the required maintenance margin plus any
@@ -707,10 +707,10 @@ OKX = Profile(
     adl_price=AdlPrice.BANKRUPTCY,
     description=("OKX USDT-margined perpetual swaps (BTC-USDT-SWAP): tiers keyed by the number "
                  "of contracts (LIQ-TIER-8), liquidated when equity is at or below maintenance "
-                 "plus the taker fee on the position's value (LIQ-TRIGGER-3), stepped down a "
-                 "tier at a time, the fee at the taker rate to the insurance fund, ADL beyond "
-                 "it. Not modelled: partial liquidation only from tier 3 (two tiers a step), "
-                 "and deleveraging on the fund's drawdown."),
+                 "plus the taker fee on the position's value (LIQ-TRIGGER-3), stepped down two "
+                 "tiers at a time from tier 3, whole in tiers 1-2 or past the trigger at the "
+                 "first tier's rate (LIQ-EXEC-3), the fee at the taker rate to the insurance "
+                 "fund, ADL beyond it. Not modelled: deleveraging on the fund's drawdown."),
     sources=(
         "https://github.com/LeandroColombo111/okx-perp-backtest/blob/"
         "57a7fa5ae692136e26ef445345472184277844ee/src/okx_perp_backtest/friction/"
@@ -723,6 +723,8 @@ OKX = Profile(
         "https://www.okex.com/academy/en/i-okex-usdt-margined-perpetual-swap-introduction",
         "https://www.okex.com/academy/en/vii-usdt-delivery-contracts-margin",
         "https://www.okx.com/help/trading-fee-rules-faq",
+        "https://www.okx.com/help/what-is-the-mechanism-for-the-strong-level-in-advance-what-is-"
+        "the-use",
     ),
 )
 

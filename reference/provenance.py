@@ -521,12 +521,14 @@ _OKX: list[_Row] = [
     ("BTC-USDT-SWAP.liquidation_fee", "assumption", (7,), "2026-12-07", _OKX_FEE),
     ("BTC-USDT-SWAP.min_maintenance_margin", "absent", (), "2026-12-07", _ABSENT_MIN),
     ("BTC-USDT-SWAP.open_interest_scaling", "absent", (), "2026-12-07", _ABSENT_OI),
-    ("liquidation_size", "assumption", (5, 3), "2026-12-07",
-     "tier_step: OKX partially liquidates a position in tier 3 or above whose margin ratio is "
-     "still above the first tier's requirement, \"down to a lower tier ... until the MMR "
-     "requirement of the tier is satisfied\" (source 5, 2020), and liquidates the rest whole; "
-     "copies of a later OKX page say two tiers at a time. The model steps one tier at a time, "
-     "from tier 2 as well, and never switches to a whole liquidation by the ratio"),
+    ("liquidation_size", "assumption", (8, 5, 3), "2026-12-07",
+     "two_tier_step (LIQ-EXEC-3): a position in tier 3 or above whose margin ratio is below its "
+     "tier's requirement but above the lowest tier's is reduced by \"the number of contracts "
+     "needed to reduce the position by two tiers\", again while the ratio is short; one in "
+     "tier 1 or 2, or below the lowest tier's requirement, is liquidated whole. Read from "
+     "copies of OKX's help pages (source 8's and its forced partial liquidation page's), not "
+     "from okx.com itself; source 5 (2020) reduced to tier 1 in one step. Equality with the "
+     "lowest tier's requirement counts as below, as OKX's trigger does"),
     ("fee_policy", "assumption", (7,), "2026-12-07",
      "rate: the liquidation fee at the taker rate on the fill's notional, to the insurance "
      "fund, capped by the surplus (LIQ-FEE-1)"),

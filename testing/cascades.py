@@ -38,6 +38,8 @@ def cascades(draw):
         {"liquidation_size": "portion", "portion_ppm": 250_000,
          "portion_threshold_quote": usdt("1000")},
         {"liquidation_size": "tier_step", "fee_policy": "all_surplus", "adl_ranking": "pro_rata"},
+        # OKX's two tiers a step from the third tier (LIQ-EXEC-3)
+        {"liquidation_size": "two_tier_step", "trigger": "at_or_below"},
         {"backstop_ratio": (2, 3), "adl_price": "mark"},
         # isolated accounts with maintenance on the entry value (LIQ-TIER-6), as Bybit's
         {"maintenance_basis": "entry", "liquidation_size": "tier_step",

@@ -399,7 +399,7 @@ def _at_entry(rng: random.Random, profile: Profile, marks: dict[str, int],
 
 # -- venues for the state-changing operations and cascades ------------------------------------
 
-SIZES = ("full", "portion", "tier_step")
+SIZES = ("full", "portion", "tier_step", "two_tier_step")
 FEES = ("rate", "all_surplus", "per_fill")
 BAD_DEBT = ("adl", "socialize", "socialize_both_sides")
 RANKINGS = ("pnl_leverage", "pnl_margin_ratio", "price_ratio_leverage", "seeded", "pro_rata")

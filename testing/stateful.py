@@ -51,6 +51,8 @@ VARIANTS = (
      "liquidation_buffer_ppm": 20_000, "liquidator_fee_ppm": 10_000,
      "bad_debt_policy": "socialize_both_sides"},
     {"adl_ranking": "pnl_margin_ratio", "liquidation_size": "tier_step"},
+    # OKX's two tiers a step from the third tier (LIQ-EXEC-3), at equality (LIQ-TRIGGER-3)
+    {"liquidation_size": "two_tier_step", "trigger": "at_or_below"},
     {"fee_policy": "per_fill", "liquidation_size": "portion", "portion_ppm": 250_000,
      "portion_threshold_quote": 0, "adl_ranking": "seeded"},
 )

@@ -473,6 +473,25 @@ def test_explain_shows_the_margin_shortage_under_cover_shortage_LIQ_SHORTAGE_1()
     assert "margin shortage" in render_text(data) and "2.00% of the notional" in render_text(data)
 
 
+def test_explain_shows_the_next_liquidation_step_LIQ_EXEC_3():
+    """okx: a user long 30,000 contracts (3,000,000 lots of 0.0001 BTC) from 100,000 with
+    200,000 USDT is liquidatable (tier 4, 390,000 USDT) but above the first tier's 135,000:
+    explain shows that the next step closes 25,000 contracts (2,500,000 lots, 250 BTC), down to
+    tier 2, and cites LIQ-EXEC-3; a healthy account has no step."""
+    from liqspec.reference import open_account_at
+    state = venue(get_profile("okx"), marks={"BTC-USDT-SWAP": 1_000_000},
+                  deposits={"maker": usdt("1000000000")})
+    open_account_at(state, "user", usdt("200000"), {"BTC-USDT-SWAP": (3_000_000, 1_000_000)},
+                    "maker")
+    data = explain_state(state, "user", quote_asset="USDT")
+    step = data["accounts"][0]["positions"][0]["liquidation_step"]
+    assert (step["value"], step["human"]) == (2_500_000, "250")
+    assert "LIQ-EXEC-3" in step["rules"] and "LIQ-EXEC-1" in step["rules"]
+    assert "closes 2500000 of 3000000 lots now (two_tier_step)" in render_text(data)
+    healthy = explain_state(state, "maker", quote_asset="USDT")["accounts"][0]["positions"][0]
+    assert "liquidation_step" not in healthy
+
+
 def test_in_process_explain_matches_the_subprocess(report):
     assert explain_loaded(load_example()) == report
 

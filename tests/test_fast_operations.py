@@ -731,7 +731,8 @@ def _share_fee(policies: dict) -> dict:
 
 
 POLICIES = st.fixed_dictionaries({
-    "liquidation_size": st.sampled_from(["full", "portion", "tier_step", "account_share"]),
+    "liquidation_size": st.sampled_from(["full", "portion", "tier_step", "account_share",
+                                          "two_tier_step"]),
     "portion_ppm": st.sampled_from([1, 200_000, 500_000, 1_000_000]),
     "share_target_ppm": st.sampled_from([900_000, 1_000_000, 1]),
     "portion_threshold_quote": st.sampled_from([0, usdt("1000"), usdt("100000")]),

@@ -59,6 +59,9 @@ from types import SimpleNamespace
 
 import pytest
 
+import liqspec.fast as fast
+import liqspec.reference as reference
+
 from liqspec.reference import (FEE_SINK, INSURANCE_FUND, Account, MalformedState, Market, Profile,
                                Rejection, ResultCode, Tier, adl_allocation, adl_receive_quote,
                                deposit, funding_owed_quote, initial_margin_at_leverage_quote,
@@ -203,7 +206,7 @@ def test_profiles_cover_the_venues_with_btc_and_eth_LIQ_PROFILE_1():
         "gmx_v2": ({"BTC-USD", "ETH-USD"}, "full", "rate", "pnl_leverage", "mark", None),
         "drift_v2": ({"BTC-PERP", "ETH-PERP"}, "cover_shortage", "liquidator_and_fund",
                      "pnl_leverage", "mark", None),
-        "okx": ({"BTC-USDT-SWAP"}, "tier_step", "rate", "pnl_leverage", "bankruptcy", None),
+        "okx": ({"BTC-USDT-SWAP"}, "two_tier_step", "rate", "pnl_leverage", "bankruptcy", None),
     }
     inverse = {
         "bitmex_inverse": ({"XBTUSD"}, "tier_step", "all_surplus", "pnl_leverage", "bankruptcy",
@@ -2106,3 +2109,80 @@ def test_okx_liquidates_at_equality_LIQ_TRIGGER_3(impl):
     assert row.basis == "published" and "equal to or less than" in row.note
     # every other profile keeps LIQ-TRIGGER-1's strict trigger
     assert {name for name, profile in PROFILES.items() if profile.trigger != "below"} == {"okx"}
+
+
+def _step_lots(impl, state: State) -> int:
+    """LIQ-EXEC-1's size of trader ``t``'s BTC-USDT-SWAP position on ``impl`` (the compiled
+    engine answers it as a query, liqspec.fast.liquidation_size_lots)."""
+    size = reference.liquidation_size_lots if impl.name == "reference" else \
+        fast.liquidation_size_lots
+    return size(state.accounts["t"], "BTC-USDT-SWAP", state)
+
+
+def _okx_long(impl, contracts: str, equity: str, mark: str = "100000") -> State:
+    """An OKX venue at ``mark`` where trader ``t`` is long ``contracts`` BTC-USDT-SWAP contracts
+    (0.01 BTC each) with account equity ``equity`` USDT."""
+    state = venue(impl, get_profile("okx"), {"BTC-USDT-SWAP": mark})
+    market = state.market("BTC-USDT-SWAP")
+    size = to_units(contracts, 2)  # a lot is 0.01 contract
+    value = size * state.marks["BTC-USDT-SWAP"] * market.value_per_lot_tick
+    state.accounts["t"] = Account("t", quote=usd(equity) - value,
+                                  positions={"BTC-USDT-SWAP": size})
+    return state
+
+
+@pytest.mark.parametrize("contracts, equity, closed", [
+    ("30000", "200000", "25000"),          # tier 4 to tier 2: keeps 5,000, tier 2's most
+    ("20000.01", "150000", "15000.01"),    # the first lot of tier 4: also to tier 2
+    ("20000", "150000", "19000"),          # tier 3's most to tier 1: keeps 1,000
+    ("15000", "100000", "14000"),
+    ("1940000", "100000000", "40000"),     # tier 99 (48.80%) to tier 97's most, 1,900,000
+    ("5000", "1", "5000"),                 # tier 2: whole
+    ("1000", "1", "1000"),                 # tier 1: whole
+])
+def test_okx_steps_down_two_tiers_from_tier_3_LIQ_EXEC_3(impl, contracts, equity, closed):
+    """OKX's forced partial liquidation: a position "at tier 3 or above" whose margin ratio is
+    below its tier's requirement but above the lowest tier's is reduced by "the number of
+    contracts needed to reduce the position by two tiers"; tiers 1 and 2 are liquidated whole
+    (OKX Help Center, forced partial liquidation; the okx profile's tiers of LIQ-TIER-8). Each
+    account is liquidatable and above the first tier's requirement: at 100,000 USDT, 30,000
+    contracts require 390,000 USDT at tier 4's 1.30% and 135,000 at tier 1's 0.45%."""
+    state = _okx_long(impl, contracts, equity)
+    account = state.accounts["t"]
+    assert impl.is_liquidatable(account, state)
+    assert _step_lots(impl, state) == to_units(closed, 2)
+
+
+def test_okx_liquidates_whole_at_the_first_tier_s_requirement_LIQ_EXEC_3(impl):
+    """A tier-4 position whose equity is at or below its requirement at the first tier's rate
+    (135,000 USDT for 30,000 contracts at 100,000) cannot be saved by stepping down: OKX
+    liquidates it whole. One quantum more and the step is the partial one; at tier 4's own
+    requirement plus a quantum the account is not liquidatable at all."""
+    whole, partial = to_units("30000", 2), to_units("25000", 2)
+    for equity, size in (("100000", whole), ("135000", whole), ("135000.000001", partial),
+                         ("390000", partial)):
+        state = _okx_long(impl, "30000", equity)
+        assert impl.is_liquidatable(state.accounts["t"], state)
+        assert _step_lots(impl, state) == size
+    state = _okx_long(impl, "30000", "390000.000001")
+    assert not impl.is_liquidatable(state.accounts["t"], state)
+
+
+def test_okx_steps_again_while_short_and_then_closes_whole_LIQ_EXEC_3(impl):
+    """OKX repeats the reduction while the margin ratio stays short. A long of 60,000 contracts
+    (tier 5, 1.80%: 1,080,000 USDT at 100,000) with equity 300,000 USDT is above the first
+    tier's 270,000: the first step sells 40,000 contracts, down to tier 3's most, at 99,500, a
+    loss of 200,000 USDT and a fee of 0.05% x 39,800,000 = 19,900 USDT to the fund. Its
+    20,000 contracts (tier 3, 160,000 USDT) are then backed by 80,100 USDT, below the first
+    tier's 90,000: the second step closes them whole."""
+    state = _okx_long(impl, "60000", "300000")
+    market = state.market("BTC-USDT-SWAP")
+    fund = state.holders[INSURANCE_FUND]
+    impl.liquidate(state, "t", "BTC-USDT-SWAP", MAKER, ticks(market, "99500"))
+    assert state.accounts["t"].position("BTC-USDT-SWAP") == to_units("20000", 2)
+    assert state.holders[INSURANCE_FUND] - fund == usd("19900")
+    assert impl.equity_quote(state.accounts["t"], state.marks, state.profile) == usd("80100")
+    assert impl.is_liquidatable(state.accounts["t"], state)
+    assert _step_lots(impl, state) == to_units("20000", 2)
+    impl.liquidate(state, "t", "BTC-USDT-SWAP", MAKER, ticks(market, "100000"))
+    assert state.accounts["t"].position("BTC-USDT-SWAP") == 0

@@ -90,7 +90,9 @@ cdef int cover_shortage_lots(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t l
 cdef int size_lots(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t* out) noexcept nogil:
     """LIQ-EXEC-1: how many lots one step may close (under account_share, none: LIQ-SHARE-2)."""
     cdef int64_t position = e.lots[i * e.n_markets + k], v, lots
-    cdef liq_i128 floor_quote, floor_lots, keep, c, above
+    cdef liq_i128 c, basis
+    cdef Py_ssize_t slot
+    cdef bint past
     if e.size_policy == SIZE_ACCOUNT_SHARE:
         return C_POLICY_FORBIDS
     lots = position if position > 0 else -position
@@ -100,42 +102,78 @@ cdef int size_lots(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t* out) noexc
         return C_OVERFLOW
     if e.size_policy == SIZE_FULL:
         out[0] = lots
-    elif e.size_policy == SIZE_COVER_SHORTAGE:
+        return C_OK
+    if e.size_policy == SIZE_COVER_SHORTAGE:
         if lots == 0 or v <= e.portion_threshold_quote:
             out[0] = lots
-        else:
-            return cover_shortage_lots(e, i, k, lots, out)
-    elif e.size_policy == SIZE_PORTION:
+            return C_OK
+        return cover_shortage_lots(e, i, k, lots, out)
+    if e.size_policy == SIZE_PORTION:
         if v <= e.portion_threshold_quote:
             out[0] = lots
         else:
             c = ceil_div(<liq_i128>lots * e.portion_ppm, PPM)
             out[0] = <int64_t>(c if c > 1 else 1)
-    elif e.tables.tier_by_size[k]:  # LIQ-TIER-8: keep the most lots below the size's tier floor
-        floor_lots = e.tables.tier_floor_lots[tier_slot(&e.tables, k, 0, lots)]
-        out[0] = lots if floor_lots == 0 else <int64_t>(lots - (floor_lots - 1))
-    elif not at_entry(e, i):
-        floor_quote = e.tables.tier_floor_quote[tier_slot(&e.tables, k, v, lots)]
-        if floor_quote == 0:
-            out[0] = lots
+        return C_OK
+    # tier_step and two_tier_step: the tier of the requirement's notional (LIQ-TIER-6), the
+    # entry value or the notional at the mark; in a market keyed by size, of the size (LIQ-TIER-8)
+    basis = iabs(<liq_i128>e.cost[i * e.n_markets + k]) if at_entry(e, i) else v
+    slot = tier_slot(&e.tables, k, basis, lots)
+    if e.size_policy == SIZE_TIER_STEP:
+        out[0] = lots - kept_below(e, i, k, slot, lots)
+        return C_OK
+    # LIQ-EXEC-3: whole in the first two tiers or past the trigger at the first tier's rate
+    if slot - k * e.tables.tier_width < 2:
+        out[0] = lots
+        return C_OK
+    if past_at_first_tier(e, i, k, basis, &past) != C_OK:
+        return C_OVERFLOW
+    out[0] = lots if past else lots - kept_below(e, i, k, slot - 1, lots)
+    return C_OK
+
+
+cdef int64_t kept_below(const Eng* e, Py_ssize_t i, Py_ssize_t k, Py_ssize_t slot,
+                        int64_t lots) noexcept nogil:
+    """LIQ-EXEC-1 (reference: liquidation.lots_kept_below): the most lots of row i's position
+    in k (of ``lots``) whose requirement's notional stays below the floor of the tier at
+    ``slot`` (LIQ-TIER-6), or whose size does in a market keyed by size (floor_lots - 1,
+    LIQ-TIER-8); 0 below the first tier's floor."""
+    cdef int64_t position = e.lots[i * e.n_markets + k]
+    cdef liq_i128 floor_quote, keep, above, c
+    if e.tables.tier_by_size[k]:
+        return e.tables.tier_floor_lots[slot] - 1 if e.tables.tier_floor_lots[slot] > 0 else 0
+    floor_quote = e.tables.tier_floor_quote[slot]
+    if floor_quote == 0:
+        return 0
+    if not at_entry(e, i):  # at the mark: k lots are worth k * mark * m
+        return <int64_t>(ceil_div(floor_quote,
+                                  <liq_i128>e.marks[k] * e.tables.value_per_lot_tick[k]) - 1)
+    keep = 0  # at entry: the basis kept lots keep rises with them; bisect
+    above = lots  # basis(keep) < floor <= basis(above)
+    while above - keep > 1:
+        c = (keep + above) // 2
+        if iabs(reduced_cost(e.cost[i * e.n_markets + k], position, c)) < floor_quote:
+            keep = c
         else:
-            keep = ceil_div(floor_quote, <liq_i128>e.marks[k] * e.tables.value_per_lot_tick[k]) - 1
-            out[0] = <int64_t>(lots - keep)
-    else:  # LIQ-TIER-6: the tier of the entry value; keep the most lots whose kept basis is below
-        floor_quote = e.tables.tier_floor_quote[
-            tier_slot(&e.tables, k, iabs(<liq_i128>e.cost[i * e.n_markets + k]), lots)]
-        if floor_quote == 0:
-            out[0] = lots
-        else:
-            keep = 0
-            above = lots  # basis(keep) < floor <= basis(above)
-            while above - keep > 1:
-                c = (keep + above) // 2
-                if iabs(reduced_cost(e.cost[i * e.n_markets + k], position, c)) < floor_quote:
-                    keep = c
-                else:
-                    above = c
-            out[0] = <int64_t>(lots - keep)
+            above = c
+    return <int64_t>keep
+
+
+cdef int past_at_first_tier(const Eng* e, Py_ssize_t i, Py_ssize_t k, liq_i128 basis,
+                            bint* out) noexcept nogil:
+    """LIQ-EXEC-3 (reference: liquidation.past_at_first_tier): row i past its trigger with its
+    position in k required at k's first tier on the same notional ``basis``, the others as
+    they are; each term checked as the reference's (the position's own requirement, the first
+    tier's, the account's, the equity)."""
+    cdef int64_t own, first = 0, mm, eq
+    if position_maint(e, i, k, e.lots[i * e.n_markets + k], &own) != C_OK:
+        return C_OVERFLOW
+    if basis != 0 and checked(maintenance_at_slot(&e.tables, k, k * e.tables.tier_width, basis),
+                              &first) != C_OK:  # a flat notional requires nothing (LIQ-TIER-2)
+        return C_OVERFLOW
+    if maint_total(e, i, &mm) != C_OK or equity_of(e, i, &eq) != C_OK:
+        return C_OVERFLOW
+    out[0] = liq_triggered(eq, <liq_i128>mm - own + first, e.tables.trigger_slack)
     return C_OK
 
 

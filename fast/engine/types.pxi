@@ -107,6 +107,7 @@ cdef enum:
     SIZE_TIER_STEP = 2
     SIZE_ACCOUNT_SHARE = 3
     SIZE_COVER_SHORTAGE = 4
+    SIZE_TWO_TIER_STEP = 5
     FEE_RATE = 0
     FEE_ALL_SURPLUS = 1
     FEE_PER_FILL = 2
@@ -127,7 +128,8 @@ cdef enum:
 
 ROLES = {"trader": ROLE_TRADER, "backstop": ROLE_BACKSTOP, "liquidity": ROLE_LIQUIDITY}
 SIZE_POLICIES = {"full": SIZE_FULL, "portion": SIZE_PORTION, "tier_step": SIZE_TIER_STEP,
-                 "account_share": SIZE_ACCOUNT_SHARE, "cover_shortage": SIZE_COVER_SHORTAGE}
+                 "account_share": SIZE_ACCOUNT_SHARE, "cover_shortage": SIZE_COVER_SHORTAGE,
+                 "two_tier_step": SIZE_TWO_TIER_STEP}
 FEE_POLICIES = {"rate": FEE_RATE, "all_surplus": FEE_ALL_SURPLUS, "per_fill": FEE_PER_FILL,
                 "maintenance_share": FEE_MAINTENANCE_SHARE,
                 "liquidator_and_fund": FEE_LIQUIDATOR_AND_FUND}

@@ -31,7 +31,8 @@ from liqspec.reference.inverse import (VenueThreshold, display_venue_price, face
 from liqspec.reference.ledger import fill, transfer
 from liqspec.reference.leverage import tier_max_leverage
 from liqspec.reference.profiles import tier_deduction_text, tier_rate_text
-from liqspec.reference.liquidation import is_below_backstop, is_liquidatable
+from liqspec.reference.liquidation import (is_below_backstop, is_liquidatable,
+                                          liquidation_size_lots, past_at_first_tier)
 from liqspec.reference.margin import (account_initial_margin_quote,
                                       account_maintenance_margin_quote, checked_initial_quote,
                                       equity_quote, free_collateral_quote,
@@ -104,6 +105,8 @@ RULES_TRIGGER = rules_of(is_liquidatable)
 RULES_BACKSTOP = rules_of(is_below_backstop)
 RULES_SHARE = rules_of(liquidation_share)
 RULES_SHORTAGE = rules_of(margin_shortage_quote)
+RULES_STEP = rules_of(liquidation_size_lots)
+RULES_TWO_TIER_STEP = rules_of(liquidation_size_lots, past_at_first_tier)
 RULES_LIQUIDATION_PRICE = rules_of(liquidation_price, round_toward_venue)
 RULES_BANKRUPTCY_PRICE = rules_of(bankruptcy_price, round_toward_venue)
 RULES_BANKRUPT = rules_of(equity_quote, bankruptcy_price)
@@ -396,6 +399,17 @@ def explain_account(state: State, account: Account, *, description: str = "") ->
                       maintenance_after=plan.maintenance_after_quote,
                       equity_after=plan.equity_after_quote)
         report["liquidation_share"] = record
+    if (profile.liquidation_size != LiquidationSize.ACCOUNT_SHARE and account.role == TRADER
+            and is_liquidatable(account, state)):
+        # what one liquidation step of each position closes now (LIQ-EXEC-1, LIQ-EXEC-3)
+        rules = (RULES_TWO_TIER_STEP if profile.liquidation_size == LiquidationSize.TWO_TIER_STEP
+                 else RULES_STEP)
+        for position in positions:
+            market = profile.markets[position["market"]]
+            lots = liquidation_size_lots(account, position["market"], state)
+            position["liquidation_step"] = {"value": lots, "unit": "lot",
+                                            "human": from_units(lots, market.base_decimals),
+                                            "rules": rules}
     if (profile.liquidation_size == LiquidationSize.COVER_SHORTAGE and account.role == TRADER
             and is_liquidatable(account, state)):
         record = _quote(margin_shortage_quote(account, state), quote_decimals, RULES_SHORTAGE)
@@ -552,6 +566,11 @@ def render_text(report: dict) -> str:
                 + f"tier maximum {leverage['tier_max']}x", indent=4)
             row("maintenance margin", position["maintenance_margin"], asset, indent=4)
             row("initial margin", position["initial_margin"], asset, indent=4)
+            if "liquidation_step" in position:
+                step = position["liquidation_step"]
+                row("liquidation step", step, "",
+                    f"closes {step['value']} of {abs(size['value'])} lots now "
+                    f"({venue['liquidation_size']})", indent=4)
             for key, label in (("liquidation_price", "liquidation price"),
                                ("bankruptcy_price", "bankruptcy price")):
                 price = position[key]

@@ -46,9 +46,9 @@ Keys and units
   ``accounts`` (required, a list), ``insurance_fund`` (quote, default 0), ``description``.
 * ``venue``: ``name``, ``quote_decimals`` and ``markets`` are required; optional policies are
   ``quote_asset`` (display name, default ``"quote"``), ``liquidation_size`` (``full``, ``portion``,
-  ``tier_step``, ``account_share``, ``cover_shortage``), ``portion_rate`` (a fraction such as
-  ``"0.2"``; the share step under ``account_share``), ``portion_threshold`` (quote; under
-  ``cover_shortage`` the notional up to which a position is closed whole),
+  ``tier_step``, ``two_tier_step``, ``account_share``, ``cover_shortage``), ``portion_rate``
+  (a fraction such as ``"0.2"``; the share step under ``account_share``), ``portion_threshold``
+  (quote; under ``cover_shortage`` the notional up to which a position is closed whole),
   ``share_target_ratio`` (the margin ratio a share must bring the account below, a fraction
   such as ``"0.9"``), ``liquidation_buffer_ratio`` (``cover_shortage``'s buffer on the notional,
   such as ``"0.02"``), ``fee_policy`` (``rate``, ``all_surplus``, ``per_fill``,
