@@ -74,14 +74,14 @@ ADL_RANKING_IS_POLICY = (
     "ADL rankings are policy, not invariants: T-ADL and T-ADL-SIDE hold for every order, and "
     "the fidelity check walks the reference's own ranking, so no theorem pins the order")
 
-# the theorems that settle a liquidation's deficit (LIQ-INSURANCE-1, then LIQ-SOCIAL-1 or
-# deleveraging): each of them catches every mutant of the settlement below
 #: why a mutant no theorem drifts on: the fidelity campaign samples every profile at random, so a
 #: profile added or changed moves which cases it reaches (``liqspec mutate --by-proofs`` measures)
 UNREACHED_BY_FIDELITY = ("the seeded fidelity campaign (60 cases per operation over every "
                          "profile) did not reach the case this edit changes when the catalogue "
                          "was last measured, so no theorem drifts; the test subset catches it")
 
+# the theorems that settle a liquidation's deficit (LIQ-INSURANCE-1, then LIQ-SOCIAL-1 or
+# deleveraging): each of them catches every mutant of the settlement below
 SETTLEMENT_THEOREMS = ("T-LIQ", "T-NO-FALSE-LIQ", "T-PROGRESS", "T-FEE-CAP", "T-FUND-PAYOUT", "T-ADL",
                        "T-ADL-SIDE", "T-PRO-RATA", "T-ROUNDING", "T-CASCADE-BMC", "T-SHARE")
 
