@@ -391,16 +391,16 @@ def explain_account(state: State, account: Account, *, description: str = "") ->
         report["backstop_threshold"] = _quote(div_ceil(num * maintenance, den), quote_decimals,
                                               RULES_BACKSTOP)
         report["backstop_threshold"]["ratio"] = [num, den]
-    if (profile.liquidation_size == LiquidationSize.ACCOUNT_SHARE and account.role == TRADER
-            and is_liquidatable(account, state)):
+    # the liquidation rules apply to a liquidatable trader (LIQ-TRIGGER-1); decided once here
+    in_liquidation = account.role == TRADER and is_liquidatable(account, state)
+    if profile.liquidation_size == LiquidationSize.ACCOUNT_SHARE and in_liquidation:
         plan = liquidation_share(account, state)
         record = _quote(plan.penalty_quote, quote_decimals, RULES_SHARE)
         record.update(share_ppm=plan.share_ppm, human_share=_quote_human(plan.share_ppm, 4) + "%",
                       maintenance_after=plan.maintenance_after_quote,
                       equity_after=plan.equity_after_quote)
         report["liquidation_share"] = record
-    if (profile.liquidation_size != LiquidationSize.ACCOUNT_SHARE and account.role == TRADER
-            and is_liquidatable(account, state)):
+    if profile.liquidation_size != LiquidationSize.ACCOUNT_SHARE and in_liquidation:
         # what one liquidation step of each position closes now (LIQ-EXEC-1, LIQ-EXEC-3)
         rules = (RULES_TWO_TIER_STEP if profile.liquidation_size == LiquidationSize.TWO_TIER_STEP
                  else RULES_STEP)
@@ -410,8 +410,7 @@ def explain_account(state: State, account: Account, *, description: str = "") ->
             position["liquidation_step"] = {"value": lots, "unit": "lot",
                                             "human": from_units(lots, market.base_decimals),
                                             "rules": rules}
-    if (profile.liquidation_size == LiquidationSize.COVER_SHORTAGE and account.role == TRADER
-            and is_liquidatable(account, state)):
+    if profile.liquidation_size == LiquidationSize.COVER_SHORTAGE and in_liquidation:
         record = _quote(margin_shortage_quote(account, state), quote_decimals, RULES_SHORTAGE)
         record["buffer_ppm"] = profile.liquidation_buffer_ppm
         report["margin_shortage"] = record
