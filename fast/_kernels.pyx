@@ -193,11 +193,12 @@ cdef inline bint account_totals(const Tables* t, int64_t quote, const int64_t* l
 
 # The block kernel is C, so that the compiler vectorizes it across rows (given what Cython cannot
 # say: restrict pointers, the parameters as locals, the market and tier counts constants) and
-# compiles it twice with GCC 12 or later on x86-64: for the baseline and for AVX-512 (x86-64-v4,
-# whose int64 <-> double conversions and 64-bit multiplies let the whole step vectorize), the
-# import picking the wide one where the CPU runs it. Both compute the same integers, the wide
-# one's ceiling through a double rounding corrected exactly (a test runs both); with another
-# compiler or architecture it is compiled once, for the baseline.
+# compiles it three times with GCC 12 or later on x86-64: for the baseline, for AVX2 (x86-64-v3:
+# four 64-bit lanes, the multiplies composed of 32-bit ones) and for AVX-512 (x86-64-v4, whose
+# int64 <-> double conversions and 64-bit multiplies let the whole step vectorize), the import
+# picking the widest the CPU runs. All compute the same integers, the two vector builds' ceiling
+# through a double rounding corrected exactly (a test runs every build this machine runs); with
+# another compiler or architecture it is compiled once, for the baseline.
 cdef extern from *:
     """
     /* the most tiers of a market the 64-bit path reads (LIQ-TIER-1); a position in a later
@@ -220,12 +221,31 @@ cdef extern from *:
        earlier one's, is at most the notional: tier_slot's scan, without its branch); and the
        tier's requirement ceil(notional * rate / 10^6) - deduction, at least the minimum, 0 for
        a flat position (LIQ-TIER-2/5, LIQ-ROUND-2). With T = 1 the positions past the first tier
-       are outside. In the wide build (WIDE = 1) the ceiling is taken through a double (x < 2^63,
-       so its quotient is off by at most one) and corrected exactly with the integer remainder:
-       64-bit integer division has no vector instruction, and the conversions do in AVX-512;
-       the baseline divides (a multiply by the constant's inverse, one scalar step). */
+       are outside. In the vector builds (BUILD = LIQ_BUILD_WIDE or LIQ_BUILD_AVX2) the ceiling
+       is taken through a double (x < 2^63, so its quotient is off by at most one) and corrected
+       exactly with the integer remainder: 64-bit integer division has no vector instruction.
+       AVX-512 converts int64 <-> double in one instruction; AVX2 has no such conversion, so
+       x is split into halves below 2^32, each made a double by the 2^52 bias (a double's
+       bits 0x433 << 52 | v are 2^52 + v), and the quotient, below 2^44, comes back the same
+       way (adding 2^52 rounds it to the nearest integer, which is the floor or the one above:
+       the remainder's sign tells). The baseline divides (a multiply by the constant's inverse,
+       one scalar step). */
+    #define LIQ_BUILD_BASELINE 0
+    #define LIQ_BUILD_WIDE 1
+    #define LIQ_BUILD_AVX2 2
+    #define LIQ_BIAS_2_52 4503599627370496.0
+    #define LIQ_BIAS_2_52_BITS 0x4330000000000000ull
+
+    static inline __attribute__((always_inline)) double liq_biased_double(uint64_t v) {
+        /* v < 2^52 as a double, exactly */
+        uint64_t bits = v | LIQ_BIAS_2_52_BITS;
+        double d;
+        __builtin_memcpy(&d, &bits, 8);
+        return d - LIQ_BIAS_2_52;
+    }
+
     static inline __attribute__((always_inline)) void
-    liq_tiers64_position(const liq_tiers64* p, int T, int WIDE, int64_t lots_k,
+    liq_tiers64_position(const liq_tiers64* p, int T, int BUILD, int64_t lots_k,
                          uint64_t* value_sum, uint64_t* requirement_sum, uint64_t* outside) {
         uint64_t sign = (uint64_t)(lots_k >> 63);      /* all ones for a short */
         uint64_t size = ((uint64_t)lots_k ^ sign) - sign;
@@ -243,16 +263,24 @@ cdef extern from *:
         }
         uint64_t x = (notional * rate + 999999u) & inside;  /* < 2^63 inside */
         int64_t q;
-        if (WIDE) {
-            q = (int64_t)((double)(int64_t)x * 1e-6);
+        if (BUILD == LIQ_BUILD_BASELINE) {
+            q = (int64_t)(x / 1000000u);
+        } else {
+            if (BUILD == LIQ_BUILD_WIDE) {
+                q = (int64_t)((double)(int64_t)x * 1e-6);
+            } else {
+                double quotient = (liq_biased_double(x >> 32) * 4294967296.0
+                                   + liq_biased_double(x & 0xffffffffu)) * 1e-6 + LIQ_BIAS_2_52;
+                uint64_t bits;
+                __builtin_memcpy(&bits, &quotient, 8);
+                q = (int64_t)(bits & 0x000fffffffffffffull);
+            }
             int64_t r = (int64_t)(x - (uint64_t)q * 1000000u);  /* in [-10^6, 2 x 10^6) */
             q += (r >= 1000000) - (r < 0);
-        } else {
-            q = (int64_t)(x / 1000000u);
         }
         int64_t requirement = (int64_t)((uint64_t)q - (uint64_t)deduction);
         requirement = requirement > p->minimum ? requirement : p->minimum;
-        *value_sum += (uint64_t)lots_k * p->unit;
+        *value_sum += (notional ^ sign) - sign;  /* lots * unit, mod 2^64: one multiply fewer */
         *requirement_sum += (uint64_t)requirement & held;
         *outside |= ~inside;
     }
@@ -285,7 +313,7 @@ cdef extern from *:
        overlap (health's outputs share no memory with each other or its inputs:
        liqspec.fast.domain.health_outputs). */
     static inline __attribute__((always_inline)) uint64_t
-    liq_tiers64_row_loop(const liq_tiers64* p, Py_ssize_t M, int T, int WIDE, Py_ssize_t rows,
+    liq_tiers64_row_loop(const liq_tiers64* p, Py_ssize_t M, int T, int BUILD, Py_ssize_t rows,
                          const int64_t* restrict quote, const int64_t* restrict lots,
                          int64_t* restrict equity, int64_t* restrict maint,
                          uint8_t* restrict flags, uint8_t* restrict outside) {
@@ -293,7 +321,7 @@ cdef extern from *:
         for (Py_ssize_t i = 0; i < rows; i++) {
             uint64_t value_sum = 0, requirement_sum = 0, out = 0;
             for (Py_ssize_t k = 0; k < M; k++)
-                liq_tiers64_position(p + k, T, WIDE, lots[i * M + k], &value_sum,
+                liq_tiers64_position(p + k, T, BUILD, lots[i * M + k], &value_sum,
                                      &requirement_sum, &out);
             any |= liq_tiers64_totals(quote[i], value_sum, requirement_sum, out, equity + i,
                                       maint + i, flags + i, outside + i);
@@ -305,76 +333,88 @@ cdef extern from *:
        locals (a store to the outputs could otherwise alias them, and they would be read again
        in every row), a row's markets unroll and the rows vectorize */
     static inline __attribute__((always_inline)) uint64_t
-    liq_tiers64_rows_m(const liq_tiers64* params, Py_ssize_t M, int T, int WIDE, Py_ssize_t rows,
+    liq_tiers64_rows_m(const liq_tiers64* params, Py_ssize_t M, int T, int BUILD, Py_ssize_t rows,
                        const int64_t* quote, const int64_t* lots, int64_t* equity,
                        int64_t* maint, uint8_t* flags, uint8_t* outside) {
         liq_tiers64 p[LIQ_CONSTANT_MARKETS];
         for (Py_ssize_t k = 0; k < M; k++)
             p[k] = params[k];
-        return liq_tiers64_row_loop(p, M, T, WIDE, rows, quote, lots, equity, maint, flags,
+        return liq_tiers64_row_loop(p, M, T, BUILD, rows, quote, lots, equity, maint, flags,
                                     outside);
     }
 
     /* the loop for any number of markets, reading the parameters as it goes: it does not
-       vectorize (the markets of a row do not unroll), so both builds call it, with the
-       division (WIDE = 0), one scalar step, and share this one copy */
+       vectorize (the markets of a row do not unroll), so every build calls it, with the
+       division (LIQ_BUILD_BASELINE), one scalar step, and shares this one copy */
     static uint64_t
     liq_tiers64_rows_any(const liq_tiers64* params, Py_ssize_t m, int T, Py_ssize_t rows,
                          const int64_t* quote, const int64_t* lots, int64_t* equity,
                          int64_t* maint, uint8_t* flags, uint8_t* outside) {
-        return liq_tiers64_row_loop(params, m, T, 0, rows, quote, lots, equity, maint, flags,
-                                    outside);
+        return liq_tiers64_row_loop(params, m, T, LIQ_BUILD_BASELINE, rows, quote, lots, equity,
+                                    maint, flags, outside);
     }
 
     /* the kernel above with M and T constants for the common market counts and the two tier
        counts (1: the cheapest, for books in their first tiers; LIQ_TIERS64: any book), a
        variable M (and the baseline's division) otherwise */
-    #define LIQ_TIERS64_CALL(M, T, WIDE) \
-        liq_tiers64_rows_m(params, M, T, WIDE, rows, quote, lots, equity, maint, flags, outside)
-    #define LIQ_TIERS64_ROWS_T(T, WIDE)                                                       \
+    #define LIQ_TIERS64_CALL(M, T, BUILD) \
+        liq_tiers64_rows_m(params, M, T, BUILD, rows, quote, lots, equity, maint, flags, outside)
+    #define LIQ_TIERS64_ROWS_T(T, BUILD)                                                      \
         switch (m) {                                                                          \
-        case 1: return LIQ_TIERS64_CALL(1, T, WIDE);                                          \
-        case 2: return LIQ_TIERS64_CALL(2, T, WIDE);                                          \
-        case 3: return LIQ_TIERS64_CALL(3, T, WIDE);                                          \
-        case 4: return LIQ_TIERS64_CALL(4, T, WIDE);                                          \
+        case 1: return LIQ_TIERS64_CALL(1, T, BUILD);                                         \
+        case 2: return LIQ_TIERS64_CALL(2, T, BUILD);                                         \
+        case 3: return LIQ_TIERS64_CALL(3, T, BUILD);                                         \
+        case 4: return LIQ_TIERS64_CALL(4, T, BUILD);                                         \
         default: return liq_tiers64_rows_any(params, m, T, rows, quote, lots, equity, maint,  \
                                              flags, outside);                                 \
         }
-    #define LIQ_TIERS64_ROWS_BODY(WIDE)                                                       \
-        if (all_tiers) { LIQ_TIERS64_ROWS_T(LIQ_TIERS64, WIDE) }                              \
-        else { LIQ_TIERS64_ROWS_T(1, WIDE) }
+    #define LIQ_TIERS64_ROWS_BODY(BUILD)                                                      \
+        if (all_tiers) { LIQ_TIERS64_ROWS_T(LIQ_TIERS64, BUILD) }                             \
+        else { LIQ_TIERS64_ROWS_T(1, BUILD) }
     #define LIQ_TIERS64_ROWS_ARGS                                                             \
         const liq_tiers64* params, Py_ssize_t m, int all_tiers, Py_ssize_t rows,              \
         const int64_t* quote, const int64_t* lots, int64_t* equity, int64_t* maint,          \
         uint8_t* flags, uint8_t* outside
 
-    static int liq_tiers64_rows_baseline(LIQ_TIERS64_ROWS_ARGS) { LIQ_TIERS64_ROWS_BODY(0) }
-
-    #if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12 && defined(__x86_64__)
-    #define LIQ_TIERS64_WIDE 1
-    __attribute__((target("arch=x86-64-v4"))) static int
-    liq_tiers64_rows_wide(LIQ_TIERS64_ROWS_ARGS) { LIQ_TIERS64_ROWS_BODY(1) }
-    #endif
-
-    /* 1 where the AVX-512 build exists and this CPU runs all of x86-64-v4 (the build may use
-       any of its instructions, not only AVX-512's) */
-    static int liq_tiers64_wide_available(void) {
-    #ifdef LIQ_TIERS64_WIDE
-        __builtin_cpu_init();
-        return __builtin_cpu_supports("x86-64-v4");  /* every feature the build may use */
-    #else
-        return 0;
-    #endif
+    static int liq_tiers64_rows_baseline(LIQ_TIERS64_ROWS_ARGS) {
+        LIQ_TIERS64_ROWS_BODY(LIQ_BUILD_BASELINE)
     }
 
-    /* which build liq_tiers64_rows runs: the wide one where available, unless a test asks for
-       the baseline (liqspec.fast._kernels._tiers64_build) */
-    static int liq_tiers64_use_wide = 0;
+    /* LIQ_TIERS64_WIDE: the vector builds exist (the AVX2 one and the AVX-512 one) */
+    #if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12 && defined(__x86_64__)
+    #define LIQ_TIERS64_WIDE 1
+    __attribute__((target("arch=x86-64-v3"))) static int
+    liq_tiers64_rows_avx2(LIQ_TIERS64_ROWS_ARGS) { LIQ_TIERS64_ROWS_BODY(LIQ_BUILD_AVX2) }
+    __attribute__((target("arch=x86-64-v4"))) static int
+    liq_tiers64_rows_wide(LIQ_TIERS64_ROWS_ARGS) { LIQ_TIERS64_ROWS_BODY(LIQ_BUILD_WIDE) }
+    #endif
+
+    /* 1 where the build exists and this CPU runs all of its level, x86-64-v3 or -v4 (the build
+       may use any of the level's instructions, not only its vector ones) */
+    static int liq_tiers64_build_available(int build) {
+        if (build == LIQ_BUILD_BASELINE)
+            return 1;
+    #ifdef LIQ_TIERS64_WIDE
+        __builtin_cpu_init();
+        if (build == LIQ_BUILD_AVX2)
+            return __builtin_cpu_supports("x86-64-v3");
+        if (build == LIQ_BUILD_WIDE)
+            return __builtin_cpu_supports("x86-64-v4");
+    #endif
+        return 0;
+    }
+
+    /* which build liq_tiers64_rows runs: the widest available, unless a test asks for another
+       (liqspec.fast._kernels._tiers64_build) */
+    static int liq_tiers64_build_in_use = LIQ_BUILD_BASELINE;
 
     static int liq_tiers64_rows(LIQ_TIERS64_ROWS_ARGS) {
     #ifdef LIQ_TIERS64_WIDE
-        if (liq_tiers64_use_wide)
+        if (liq_tiers64_build_in_use == LIQ_BUILD_WIDE)
             return liq_tiers64_rows_wide(params, m, all_tiers, rows, quote, lots, equity, maint,
+                                         flags, outside);
+        if (liq_tiers64_build_in_use == LIQ_BUILD_AVX2)
+            return liq_tiers64_rows_avx2(params, m, all_tiers, rows, quote, lots, equity, maint,
                                          flags, outside);
     #endif
         return liq_tiers64_rows_baseline(params, m, all_tiers, rows, quote, lots, equity, maint,
@@ -393,8 +433,12 @@ cdef extern from *:
     int liq_tiers64_rows(const liq_tiers64* params, Py_ssize_t m, int all_tiers,
                          Py_ssize_t rows, const int64_t* quote, const int64_t* lots,
                          int64_t* equity, int64_t* maint, uint8_t* flags, uint8_t* outside) nogil
-    int liq_tiers64_wide_available()
-    int liq_tiers64_use_wide
+    enum:
+        LIQ_BUILD_BASELINE
+        LIQ_BUILD_AVX2
+        LIQ_BUILD_WIDE
+    int liq_tiers64_build_available(int build)
+    int liq_tiers64_build_in_use
 
 #: the bounds of the 64-bit path (see liq_tiers64_row_loop): the largest |deduction| and minimum
 #: requirement, and the most markets, whose sums cannot leave int64 with notionals below
@@ -402,22 +446,36 @@ cdef extern from *:
 cdef int64_t TIERS64_PARAMETER_BOUND = (<int64_t>1) << 50
 cdef Py_ssize_t TIERS64_MARKETS = 1024
 
-liq_tiers64_use_wide = liq_tiers64_wide_available()
+#: the builds of the kernels' vector code (health's 64-bit path; the prices' gcd lanes, AVX-512
+#: only), narrowest first
+_TIERS64_BUILDS = {"baseline": LIQ_BUILD_BASELINE, "avx2": LIQ_BUILD_AVX2,
+                   "wide": LIQ_BUILD_WIDE}
+
+liq_tiers64_build_in_use = max(build for build in _TIERS64_BUILDS.values()
+                               if liq_tiers64_build_available(build))
+
+
+def _tiers64_builds():
+    """The builds this machine and compiler have, narrowest first."""
+    return tuple(name for name, build in _TIERS64_BUILDS.items()
+                 if liq_tiers64_build_available(build))
 
 
 def _tiers64_build(name=None):
-    """The build of the kernels' AVX-512 code in use (health's 64-bit path, the prices' gcd
-    lanes), "wide" or "baseline"; with a name, use that build from now on (a test runs both on
-    a machine that has both). "wide" where this machine or compiler has none is
+    """The build of the kernels' vector code in use (health's 64-bit path, the prices' gcd
+    lanes): "wide" (AVX-512), "avx2" or "baseline"; with a name, use that build from now on (a
+    test runs every build the machine has). A build this machine or compiler has not is
     MalformedState, nothing changed."""
-    global liq_tiers64_use_wide
+    global liq_tiers64_build_in_use
     if name is not None:
-        if name not in ("wide", "baseline"):
-            raise MalformedState(f"64-bit path build must be 'wide' or 'baseline', got {name!r}")
-        if name == "wide" and not liq_tiers64_wide_available():
-            raise MalformedState("this machine or build has no wide 64-bit path")
-        liq_tiers64_use_wide = name == "wide"
-    return "wide" if liq_tiers64_use_wide else "baseline"
+        if name not in _TIERS64_BUILDS:
+            raise MalformedState(f"64-bit path build must be one of {list(_TIERS64_BUILDS)}, "
+                                 f"got {name!r}")
+        if not liq_tiers64_build_available(_TIERS64_BUILDS[name]):
+            raise MalformedState(f"this machine or build has no {name} 64-bit path")
+        liq_tiers64_build_in_use = _TIERS64_BUILDS[name]
+    return next(key for key, value in _TIERS64_BUILDS.items()
+                if value == liq_tiers64_build_in_use)
 
 
 #: the tiers the 64-bit path reads in health: -1 as all_tiers_pay judges (the default), 0 the
@@ -1110,7 +1168,7 @@ cdef inline void reduce_lanes(const uint64_t* p, const uint64_t* q, uint64_t* p_
     at a time otherwise."""
     cdef Py_ssize_t j
     cdef uint64_t g
-    if liq_tiers64_use_wide and liq_gcd_lanes(p, q, p_by_g, q_by_g):
+    if liq_tiers64_build_in_use == LIQ_BUILD_WIDE and liq_gcd_lanes(p, q, p_by_g, q_by_g):
         return
     for j in range(LIQ_PRICE_LANES):
         g = <uint64_t>gcd128(p[j], q[j])

@@ -306,10 +306,9 @@ def _tables_of(markets: list[tuple[int, int, int, list[tuple[int, int, int]]]]
         rate_scale=column[1])
 
 
-#: the builds of health's 64-bit path this machine runs: the baseline, and the AVX-512 one
-#: where the CPU and compiler have it (the import picks it then)
-TIERS64_BUILDS = ("baseline", "wide") if _kernels._tiers64_build() == "wide" \
-    else ("baseline",)
+#: the builds of health's 64-bit path this machine runs: the baseline, and the AVX2 and AVX-512
+#: ones where the CPU and compiler have them (the import picks the widest)
+TIERS64_BUILDS = _kernels._tiers64_builds()
 
 
 @contextmanager
@@ -325,11 +324,13 @@ def kernel_setting(setting, value: str):
 
 
 def test_the_64_bit_path_settings_are_chosen_by_name_only():
-    """An unknown build or mode, or the wide build where there is none, is MalformedState and
-    changes nothing; a known one is taken and named."""
+    """An unknown build or mode, or a vector build where there is none, is MalformedState and
+    changes nothing; a known one is taken and named, and the import took the widest."""
+    assert TIERS64_BUILDS[0] == "baseline"
+    assert _kernels._tiers64_build() == TIERS64_BUILDS[-1]
     for setting, known, bad in (
             (_kernels._tiers64_build, TIERS64_BUILDS,
-             ["fastest", ""] + (["wide"] if "wide" not in TIERS64_BUILDS else [])),
+             ["fastest", ""] + [name for name in ("avx2", "wide") if name not in TIERS64_BUILDS]),
             (_kernels._tiers64_mode, ("auto", "first", "all"), ["some", "", "wide"])):
         chosen = setting()
         for name in bad:
@@ -487,11 +488,11 @@ def test_health_at_the_bounds_of_its_parameters_LIQ_DOMAIN_1(minimum, deduction)
 
 
 def test_health_rounds_up_at_the_edges_of_its_estimate_LIQ_ROUND_1():
-    """The AVX-512 build takes ceil(notional x rate / 10^6) from a double estimate, corrected by
-    the integer remainder both ways. Notionals below 2^43 whose product with the rate is just
-    past a multiple of 10^6 (where the estimate can fall one short) and just before one (where
-    it can land one over), at rates near 100%, one tier, mark 1: every build equals the
-    maintenance kernel that takes no fast path."""
+    """The vector builds (AVX2, AVX-512) take ceil(notional x rate / 10^6) from a double
+    estimate, corrected by the integer remainder both ways. Notionals below 2^43 whose product
+    with the rate is just past a multiple of 10^6 (where the estimate can fall one short) and
+    just before one (where it can land one over), at rates near 100%, one tier, mark 1: every
+    build equals the maintenance kernel that takes no fast path."""
     rng = np.random.default_rng(20261205)
     for rate in (999_999, 1_000_000, 999_983, 654_321, 5_000):
         tables = _tables_of([(1, 1, 0, [(0, rate, 0)])])
