@@ -337,7 +337,8 @@ def _time_core(kwargs, config, order: str) -> tuple[float, dict]:
     rule = config.mark_rule
     engine.cascade_setup(cfg_cols, levels, spacing, lots_per_level, book_row, -1,
                          1 if rule.kind == "last_fill" else 0, rule.band_ppm,
-                         config.path.step_seconds, order)
+                         config.path.step_seconds, order,
+                         fund_window_s=kwargs["profile"].adl_drawdown_window_s)
     index = engine.marks.copy()
     start = time.perf_counter()
     for step in range(config.path.steps):

@@ -148,6 +148,10 @@ def profile_to_json(profile: Profile) -> dict[str, Any]:
            if profile.share_target_ppm != PPM else {}),
         **({"liquidation_buffer_ppm": enc(profile.liquidation_buffer_ppm)}
            if profile.liquidation_buffer_ppm else {}),
+        # LIQ-ADL-5, only where the profile has the rule (as the two fields above)
+        **({"adl_drawdown_ppm": enc(profile.adl_drawdown_ppm),
+            "adl_drawdown_window_s": enc(profile.adl_drawdown_window_s)}
+           if profile.adl_drawdown_ppm else {}),
     }
     data.update({name: getattr(profile, name) for name in POLICY_FIELDS})
     return data
@@ -197,6 +201,9 @@ def profile_from_json(data: Any) -> Profile:
         liquidation_buffer_ppm=dec(data.get("liquidation_buffer_ppm", "0"),
                                    "profile.liquidation_buffer_ppm"),
         adl_seed=dec(data.get("adl_seed", "0"), "profile.adl_seed"),
+        adl_drawdown_ppm=dec(data.get("adl_drawdown_ppm", "0"), "profile.adl_drawdown_ppm"),
+        adl_drawdown_window_s=dec(data.get("adl_drawdown_window_s", "0"),
+                                  "profile.adl_drawdown_window_s"),
         backstop_ratio=None if ratio is None else tuple(dec(x, "profile.backstop_ratio")
                                                         for x in ratio),
         **policies)

@@ -61,6 +61,8 @@ _DEFS: dict[str, Any] = {
                                "share_target_ppm": {"$ref": "#/$defs/int"},
                                "liquidation_buffer_ppm": {"$ref": "#/$defs/int"},
                                "adl_seed": {"$ref": "#/$defs/int"},
+                               "adl_drawdown_ppm": {"$ref": "#/$defs/int"},
+                               "adl_drawdown_window_s": {"$ref": "#/$defs/int"},
                                "backstop_ratio": {"anyOf": [
                                    {"type": "null"},
                                    {"type": "array", "items": {"$ref": "#/$defs/int"},

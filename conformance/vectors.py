@@ -301,9 +301,16 @@ def _queries(profile: Profile, state: State, suite: str, tag: str) -> Iterator[t
                 continue
             for lots in sorted({1, held}):
                 yield state, request_op("adl_receive_quote", account_id=account_id,
-                                        market_id=market_id, lots=lots), \
+                                        market_id=market_id, lots=lots, fund_peak_quote=0), \
                     f"{tag}_{account_id}_{market_id}_{lots}", \
                     f"quote {account_id} receives for {lots} lots deleveraged"
+            # LIQ-ADL-5: a peak of twice the fund and one more, a fall past half of it, is a
+            # drawdown wherever the profile has the rule (the mark then), and nothing elsewhere
+            peak = 2 * state.holders[INSURANCE_FUND] + 1
+            yield state, request_op("adl_receive_quote", account_id=account_id,
+                                    market_id=market_id, lots=held, fund_peak_quote=peak), \
+                f"{tag}_{account_id}_{market_id}_{held}_peak", \
+                f"quote {account_id} receives for {held} lots, the fund at under half its peak"
     for market_id in profile.markets:
         yield state, request_op("open_interest_quote", market_id=market_id), \
             f"{tag}_{market_id}", f"open interest of {market_id}"
@@ -504,11 +511,22 @@ def _operations(profile: Profile, healthy: State, stressed: State,
             ("at_mm", stressed, "exact_maintenance", "at maintenance with a book"),
             ("flat", bare, "no_position", "no position"),
             ("vault", bare, "not_trader", "a vault as the subject")):
-        yield state, request_op("deleverage", account_id=who, market_id=m0), case, text
+        yield state, request_op("deleverage", account_id=who, market_id=m0,
+                                fund_peak_quote=0), case, text
+    # LIQ-ADL-5: the fund at under half its peak (in drawdown where the profile has the rule:
+    # deleveraged at the mark though the fund could cover), and peaks outside the domain
+    peak = 2 * bare.holders[INSURANCE_FUND] + 1
+    yield bare, request_op("deleverage", account_id="bankrupt", market_id=m0,
+                           fund_peak_quote=peak), "fund_covers_peak", \
+        "bankrupt within the fund, which is at under half its peak"
+    for peak, case in ((-1, "negative_peak"), (INT64_MAX + 1, "peak_past_int64")):
+        yield bare, request_op("deleverage", account_id="deep", market_id=m0,
+                               fund_peak_quote=peak), case, f"a fund peak of {peak}"
     alone = bare.copy()
     for winner in ("winner1", "winner2"):
         del alone.accounts[winner]
-    yield alone, request_op("deleverage", account_id="deep", market_id=m0), "no_opposite", \
+    yield alone, request_op("deleverage", account_id="deep", market_id=m0,
+                            fund_peak_quote=0), "no_opposite", \
         "nobody but the book holds the opposite side"
     for side in (1, -1, 0, 2):
         yield stressed, request_op("socialize_loss", market_id=m0, side=side), f"side{side}", \
@@ -539,7 +557,8 @@ def _socialize(profile: Profile) -> Iterator[tuple]:
             account.cost_quote.pop(m0, None)
     yield lonely, request_op("socialize_loss", market_id=m0, side=-1), "no_base", \
         "nobody holds the side"
-    yield stressed, request_op("deleverage", account_id="deep", market_id=m0), "policy", \
+    yield stressed, request_op("deleverage", account_id="deep", market_id=m0,
+                               fund_peak_quote=0), "policy", \
         "deleveraging on a venue that socializes"
     yield stressed, request_op("liquidate", account_id="deep", market_id=m0,
                                counterparty_id="book", fill_price_ticks=stressed.marks[m0],

@@ -32,7 +32,7 @@ cimport numpy as cnp
 
 from libc.stdint cimport int64_t, uint64_t, uint8_t, int8_t, int32_t, INT64_MAX, INT64_MIN
 from libc.stdlib cimport malloc, calloc, realloc, free
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memmove
 from libc.math cimport fabs
 
 from _rules cimport *  # the shared arithmetic, tiers and requirements

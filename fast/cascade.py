@@ -191,7 +191,8 @@ def run_cascade(initial: State, config: CascadeConfig,
     engine.cascade_setup(cfg_cols, levels, spacing, lots_per_level, row[config.book_account],
                          -1 if config.backstop_vault is None else row[config.backstop_vault],
                          1 if config.mark_rule.kind == MarkKind.LAST_FILL else 0,
-                         config.mark_rule.band_ppm, config.path.step_seconds, order)
+                         config.mark_rule.band_ppm, config.path.step_seconds, order,
+                         fund_window_s=state.profile.adl_drawdown_window_s)  # LIQ-ADL-5
     synced = 0
 
     def hook(step: int, round_: int) -> None:
@@ -338,7 +339,8 @@ def cascade_arrays(profile, marks, account_ids, quote, lots, config: CascadeConf
                          -1 if config.backstop_vault is None else row[config.backstop_vault],
                          1 if config.mark_rule.kind == MarkKind.LAST_FILL else 0,
                          config.mark_rule.band_ppm, config.path.step_seconds, order,
-                         keep_journal=False)  # nothing is written back: the trace suffices
+                         keep_journal=False,  # nothing is written back: the trace suffices
+                         fund_window_s=profile.adl_drawdown_window_s)  # LIQ-ADL-5
     steps, summary = _drive(engine, config, column, holder_values[1], progress, None,
                             [mid for mid in market_ids if mid in marks], on_step)
     return ArrayCascadeResult(

@@ -71,6 +71,7 @@ def policies_of(profile) -> dict[str, int]:
         "share_target_ppm": profile.share_target_ppm,
         "buffer_ppm": profile.liquidation_buffer_ppm,
         "adl_seed": profile.adl_seed & _MASK64,  # SplitMix64 reads the low 64 bits only
+        "adl_drawdown_ppm": profile.adl_drawdown_ppm,  # LIQ-ADL-5
         "one_unit": 10**profile.quote_decimals,
     }
 
@@ -367,10 +368,12 @@ def share_liquidate(state: State, account_id: str, vault_id: str) -> Receipt:
     return _run(state, "share_liquidate", _row(state, account_id), _row(state, vault_id))
 
 
-def deleverage(state: State, account_id: str, market_id: str) -> Receipt:
-    """LIQ-ADL-1/3 (reference: deleveraging.deleverage)."""
-    check_deleverage(state, account_id, market_id)
-    return _run(state, "deleverage", _row(state, account_id), _column(state, market_id))
+def deleverage(state: State, account_id: str, market_id: str,
+               fund_peak_quote: int = 0) -> Receipt:
+    """LIQ-ADL-1/3/5 (reference: deleveraging.deleverage)."""
+    check_deleverage(state, account_id, market_id, fund_peak_quote)
+    return _run(state, "deleverage", _row(state, account_id), _column(state, market_id),
+                fund_peak_quote)
 
 
 def socialize_loss(state: State, market_id: str, side: int,

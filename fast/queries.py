@@ -18,6 +18,7 @@ from liqspec.reference.errors import MalformedState, ResultCode
 from liqspec.reference.margin import tier_for
 from liqspec.reference.profile import TierBasis
 from liqspec.reference.state import Account, State
+from liqspec.reference.validation import valid_fund_peak
 
 from .domain import int64_scalar
 from .operations import _column, _engine_for, _error_for, _row
@@ -97,10 +98,13 @@ def adl_allocation(state: State, account: Account, market_id: str) -> list[tuple
     return [(ids[row], lots) for row, lots in allocation]
 
 
-def adl_receive_quote(account: Account, market_id: str, lots: int, state: State) -> int:
+def adl_receive_quote(account: Account, market_id: str, lots: int, state: State,
+                      fund_peak_quote: int = 0) -> int:
     """LIQ-ADL-4: the quote the account receives for closing ``lots`` by deleveraging
-    (negative: it pays)."""
+    (negative: it pays), at the mark where the fund is in drawdown from ``fund_peak_quote``
+    (LIQ-ADL-5)."""
     state.market(market_id)
     size = int64_scalar(lots, "deleveraged lots")
+    peak = valid_fund_peak(fund_peak_quote)
     return _answer("adl_receive_quote", _engine_for(state).adl_receive(
-        _row(state, account.account_id), _column(state, market_id), size))
+        _row(state, account.account_id), _column(state, market_id), size, peak))

@@ -37,7 +37,7 @@ import liqspec.reference as ref
 import liqspec.codec as codec
 from liqspec.reference import deleveraging, invariants
 from liqspec.reference.arithmetic import PPM, mul_ppm_ceil, mul_ppm_floor
-from liqspec.reference.errors import LiqspecError
+from liqspec.reference.errors import LiqspecError, ResultCode
 from liqspec.reference.journal import Fill, Transfer
 from liqspec.reference.profile import FeePolicy, Market, OpenInterestScaling, Profile, Tier
 from liqspec.reference.profiles import PROFILES
@@ -89,6 +89,7 @@ def profile_spec(params: Params | None, model: z3.ModelRef) -> dict:
         "bad_debt_policy": params.bad_debt_policy, "adl_price": params.adl_price,
         "share_target_ppm": params.share_target_ppm,
         "liquidation_buffer_ppm": _num(model, val(params.liquidation_buffer_ppm)),
+        "adl_drawdown_ppm": _num(model, val(params.adl_drawdown_ppm)),
     }}
 
 
@@ -158,12 +159,18 @@ _IDS = ("account_id", "market_id", "buyer_id", "seller_id", "counterparty_id", "
 
 # -- into the reference -----------------------------------------------------------------------------
 
+#: the drawdown window of a generic domain's profile (LIQ-ADL-5): only a cascade reads it, which
+#: no encoding models, so any positive window replays the same; OKX's 8 hours
+GENERIC_DRAWDOWN_WINDOW_S = 8 * 3600
+
+
 def build_profile(spec: Mapping) -> tuple[Profile, dict[str, str]]:
     """The reference profile of a counterexample, and its slot -> market ID map."""
     if "venue" in spec:
         profile = proof_profile(PROFILES[spec["venue"]])
         return profile, slot_market_ids(profile)
     g = spec["generic"]
+    drawdown = g.get("adl_drawdown_ppm", 0)
     markets = {}
     for slot, m in g["markets"].items():
         tiers = tuple(Tier(*row) for row in m["tiers"])
@@ -179,7 +186,9 @@ def build_profile(spec: Mapping) -> tuple[Profile, dict[str, str]]:
                       bad_debt_policy=g["bad_debt_policy"], adl_price=g["adl_price"],
                       adl_ranking=g.get("adl_ranking", "pnl_leverage"),
                       share_target_ppm=g.get("share_target_ppm", PPM),
-                      liquidation_buffer_ppm=g.get("liquidation_buffer_ppm", 0))
+                      liquidation_buffer_ppm=g.get("liquidation_buffer_ppm", 0),
+                      adl_drawdown_ppm=drawdown,
+                      adl_drawdown_window_s=GENERIC_DRAWDOWN_WINDOW_S if drawdown else 0)
     # the value of a lot per tick is a free parameter of the generic domain
     object.__setattr__(profile, "markets", {
         slot: replace(market, value_per_lot_tick=g["markets"][slot]["value_per_lot_tick"])
@@ -288,7 +297,8 @@ def _run_step(ctx: Context, state: State, step: Mapping) -> None:
                                                              args["vault_id"]),
         "share_liquidate": lambda: ref.share_liquidate(state, args["account_id"],
                                                        args["vault_id"]),
-        "deleverage": lambda: ref.deleverage(state, args["account_id"], _market(ctx, args)),
+        "deleverage": lambda: ref.deleverage(state, args["account_id"], _market(ctx, args),
+                                             args.get("fund_peak_quote", 0)),
         "socialize_loss": lambda: ref.socialize_loss(state, _market(ctx, args), args["side"],
                                                      args.get("amount_quote")),
         "apply_funding": lambda: ref.apply_funding(state, _market(ctx, args), args["rate_ppm"]),
@@ -307,8 +317,9 @@ def _run_step(ctx: Context, state: State, step: Mapping) -> None:
     if op == "adl_receive_quote":
         account = state.account(args["account_id"])
         market = _market(ctx, args)
-        ctx.values["receive"] = deleveraging.adl_receive_quote(account, market,
-                                                               abs(account.position(market)), state)
+        ctx.values["receive"] = deleveraging.adl_receive_quote(
+            account, market, abs(account.position(market)), state,
+            args.get("fund_peak_quote", 0))
         return
     if op == "liquidation_size_lots":
         ctx.values["size"] = ref.liquidation_size_lots(state.account(args["account_id"]),
@@ -530,6 +541,31 @@ def _adl_zero(ctx: Context) -> list[str]:
     return []
 
 
+def _adl_drawdown(ctx: Context) -> list[str]:
+    """T-ADL-DRAWDOWN: in drawdown (LIQ-ADL-5) the reference does not refuse FUND_CAN_COVER,
+    and, when it deleverages, every trader keeps its equity at the marks except one left flat
+    in deficit, settled to zero; the liquidity account is untouched."""
+    args = ctx.counterexample["steps"][-1]["args"]
+    before = ctx.state_before
+    peak = codec.dec(args.get("fund_peak_quote", "0"), "fund_peak_quote")
+    if not deleveraging.fund_in_drawdown(before, peak):
+        return []  # the theorem says nothing outside a drawdown
+    if ctx.error is not None:
+        if ctx.error.code == ResultCode.FUND_CAN_COVER:
+            return ["refused FUND_CAN_COVER while the fund is in drawdown"]
+        return []
+    problems = []
+    for account_id, account in sorted(before.accounts.items()):
+        equity = ref.equity_quote(account, before.marks, before.profile)
+        after = ctx.state_after.account(account_id)
+        settled = account.role == ref.TRADER and after.is_flat() and equity < 0
+        expected = 0 if settled else equity
+        got = ref.equity_quote(after, ctx.state_after.marks, ctx.state_after.profile)
+        if got != expected:
+            problems.append(f"{account_id}: equity {equity} became {got}, not {expected}")
+    return problems
+
+
 def _socialize(ctx: Context) -> list[str]:
     problems = _check_state(ctx)
     if ctx.receipt is not None:
@@ -649,8 +685,8 @@ CHECKS: dict[str, Callable[[Context], list[str]]] = {
     "state_invariants": _check_state, "no_false_liquidation": _no_false_liquidation,
     "progress": _progress, "fee_cap": _fee_cap, "trade_health": _trade_health,
     "withdraw_margin": _withdraw_margin, "backstop": _backstop, "share": _share,
-    "adl_side": _adl_side,
-    "adl_zero": _adl_zero, "socialize": _socialize, "funding": _funding,
+    "adl_side": _adl_side, "adl_zero": _adl_zero, "adl_drawdown": _adl_drawdown,
+    "socialize": _socialize, "funding": _funding,
     "settlement": _settlement, "size_bounds": _size_bounds, "pro_rata": _pro_rata,
     "rounding": _rounding, "margin": _margin, "liq_price": _liq_price, "none": _none,
     "cascade": _cascade,

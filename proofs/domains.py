@@ -3,10 +3,11 @@
 A venue profile's domain is its own parameters, exactly (its tier tables, fee rates, units and
 policies), turned into z3 constants by :func:`profile_params`. The ``generic`` domains leave the
 numbers symbolic (two tiers per market with any floors, rates in 1..999_999 ppm, deductions that
-keep the requirement continuous, any positive value per lot per tick, any minimum requirement),
-under each combination of the policies the reference offers, so a theorem proved there holds for
-profiles nobody has written yet. The constraints are those of ``validate_market``
-(LIQ-DOMAIN-2), so a counterexample found there is a valid profile.
+keep the requirement continuous, any positive value per lot per tick, any minimum requirement,
+any drawdown share of LIQ-ADL-5 where a domain has that rule), under each combination of the
+policies the reference offers, so a theorem proved there holds for profiles nobody has written
+yet. The constraints are those of ``validate_market`` (LIQ-DOMAIN-2) and ``validate_profile``,
+so a counterexample found there is a valid profile.
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ def profile_params(profile: Profile) -> Params:
         # LIQ-TRIGGER-3, read off the policy itself: were it read off the reference's
         # trigger_equity_quote, a reference that ignored the policy would be mirrored, not caught
         trigger_slack=int(profile.trigger == Trigger.AT_OR_BELOW),
+        adl_drawdown_ppm=val(profile.adl_drawdown_ppm),  # LIQ-ADL-5 (okx: 300,000)
     )
 
 
@@ -91,13 +93,16 @@ class Policies:
     backstop_ratio: tuple[int, int] | None = None
     bad_debt_policy: str = BadDebtPolicy.ADL
     adl_price: str = AdlPrice.BANKRUPTCY
+    #: LIQ-ADL-5: deleveraging on the fund's drawdown, at a symbolic share in 1..10^6 ppm
+    drawdown: bool = False
 
     @property
     def name(self) -> str:
         backstop = "" if self.backstop_ratio is None else f",backstop{self.backstop_ratio[0]}/" \
                                                          f"{self.backstop_ratio[1]}"
+        drawdown = ",drawdown" if self.drawdown else ""
         return (f"generic[{self.liquidation_size},{self.fee_policy},{self.bad_debt_policy},"
-                f"{self.adl_price}{backstop}]")
+                f"{self.adl_price}{backstop}{drawdown}]")
 
 
 #: the share step and target of an account_share generic domain (Paradex's)
@@ -159,9 +164,14 @@ def generic_params(policies: Policies, tiers_per_market: int = 2) -> Params:
     if shortage:
         buffer = z3.Int("par_liquidation_buffer_ppm")
         assumptions += [buffer >= 0, buffer <= PPM]
+    drawdown: z3.ArithRef = val(0)
+    if policies.drawdown:  # LIQ-ADL-5 (validate_profile: 1..10^6, only under adl)
+        drawdown = z3.Int("par_adl_drawdown_ppm")
+        assumptions += [drawdown >= 1, drawdown <= PPM]
     return Params(policies.name, markets, policies.liquidation_size, portion, threshold,
                   policies.fee_policy, policies.backstop_ratio, policies.bad_debt_policy,
-                  policies.adl_price, tuple(assumptions), target, buffer)
+                  policies.adl_price, tuple(assumptions), target, buffer,
+                  adl_drawdown_ppm=drawdown)
 
 
 def venue_domains() -> list[Params]:
@@ -170,7 +180,9 @@ def venue_domains() -> list[Params]:
 
 
 #: generic policy combinations: every sizing x fee policy, every bad-debt policy, both ADL
-#: prices and a backstop
+#: prices and a backstop; then deleveraging on the fund's drawdown (LIQ-ADL-5) at either ADL
+#: price, on sizing, fee and backstop combinations listed before, so that only the theorems that
+#: read the rule (the deleveraging theorems) gain domains
 GENERIC_POLICIES = tuple(
     Policies(size, fee, backstop, debt, adl_price)
     for size, fee, backstop, debt, adl_price in (
@@ -193,6 +205,11 @@ GENERIC_POLICIES = tuple(
         (LiquidationSize.COVER_SHORTAGE, FeePolicy.LIQUIDATOR_AND_FUND, None,
          BadDebtPolicy.SOCIALIZE_BOTH_SIDES, AdlPrice.BANKRUPTCY),
     )
+) + (
+    Policies(LiquidationSize.FULL, FeePolicy.RATE, None, BadDebtPolicy.ADL, AdlPrice.BANKRUPTCY,
+             drawdown=True),
+    Policies(LiquidationSize.PORTION, FeePolicy.RATE, (2, 3), BadDebtPolicy.ADL, AdlPrice.MARK,
+             drawdown=True),
 )
 
 

@@ -157,6 +157,17 @@ class Params:
     liquidation_buffer_ppm: Term | int = 0
     #: LIQ-TRIGGER-3: the quantum of equity the trigger discounts (1 under at_or_below; concrete)
     trigger_slack: int = 0
+    #: LIQ-ADL-5: the fund's fall from its peak, in ppm of the peak, at which deleveraging no
+    #: longer waits for the fund and fills at the mark; the constant 0 where the profile has no
+    #: such rule, else a term in 1..10^6 (the window is read only by a cascade, not encoded)
+    adl_drawdown_ppm: Term | int = 0
+
+    @property
+    def has_drawdown(self) -> bool:
+        """Whether the domain has LIQ-ADL-5's rule: a drawdown share other than the constant 0
+        (a concrete choice of the domain, like its policies; theorems depend on it)."""
+        ppm = z3.simplify(val(self.adl_drawdown_ppm))
+        return not (z3.is_int_value(ppm) and ppm.as_long() == 0)
 
 
 # -- the symbolic state ----------------------------------------------------------------------------
@@ -1053,14 +1064,46 @@ def pro_rata_allocation(state: SymState, account_id: str,
     return takes
 
 
-def adl_receive(state: SymState, account_id: str, market_id: str, lots: Term) -> Term:
-    """LIQ-ADL-4: quote the bankrupt account receives for closing ``lots``."""
-    if state.params.adl_price != AdlPrice.MARK:
-        return bankruptcy_value(state, account_id, market_id, lots)
+#: the fund's peak an operation is handed when it is given none (LIQ-ADL-5): no history, so the
+#: fund is never in drawdown
+NO_PEAK: Term = val(0)
+
+
+def fund_in_drawdown(state: SymState, fund_peak_quote: Term) -> Cond:
+    """LIQ-ADL-5 (``deleveraging.fund_in_drawdown``): the insurance fund has fallen from its
+    peak by at least the drawdown share, ``ppm > 0 and peak > fund and (peak - fund) * 10^6 >=
+    ppm * peak``, compared exactly. Never where the domain has no such rule (the constant
+    False, so those domains' terms are the ones they had before the rule)."""
+    if not state.params.has_drawdown:
+        return z3.BoolVal(False)
+    ppm, fund = val(state.params.adl_drawdown_ppm), state.holders[INSURANCE_FUND]
+    return z3.And(ppm > 0, fund_peak_quote > fund,
+                  (fund_peak_quote - fund) * PPM >= ppm * fund_peak_quote)
+
+
+def adl_at_mark(state: SymState, fund_peak_quote: Term) -> Cond:
+    """LIQ-ADL-4, LIQ-ADL-5 (``deleveraging.adl_at_mark``): deleveraging fills at the mark where
+    the profile's ``adl_price`` says so or the fund is in drawdown."""
+    if state.params.adl_price == AdlPrice.MARK:
+        return z3.BoolVal(True)
+    return fund_in_drawdown(state, fund_peak_quote)
+
+
+def adl_receive(state: SymState, account_id: str, market_id: str, lots: Term,
+                fund_peak_quote: Term = NO_PEAK) -> Term:
+    """LIQ-ADL-4: quote the bankrupt account receives for closing ``lots``: the closed lots'
+    mark value where :func:`adl_at_mark` (the profile's price, or the fund in drawdown from
+    ``fund_peak_quote``, LIQ-ADL-5), else their bankruptcy value."""
+    at_mark = adl_at_mark(state, fund_peak_quote)
     market, mark = state.market(market_id), state.marks[market_id]
     before = state.accounts[account_id].positions[market_id]
     after = before - zsign(before) * lots
-    return position_value(before, mark, market) - position_value(after, mark, market)
+    mark_value = position_value(before, mark, market) - position_value(after, mark, market)
+    if z3.is_true(at_mark):
+        return mark_value
+    if z3.is_false(at_mark):  # a domain without the rule: the bankruptcy value, as before it
+        return bankruptcy_value(state, account_id, market_id, lots)
+    return z3.If(at_mark, mark_value, bankruptcy_value(state, account_id, market_id, lots))
 
 
 def bankruptcy_value(state: SymState, account_id: str, market_id: str, lots: Term) -> Term:
@@ -1086,38 +1129,56 @@ def equity_share_terms(state: SymState, account_id: str, market_id: str,
 
 
 def check_deleverage(state: SymState, account_id: str, market_id: str,
-                     allocation: Sequence[tuple[str, Term]]) -> Checks:
-    """The symbolic checks of :func:`deleverage`, after its role and policy (reference:
-    ``deleveraging.check_deleverage``; without a book, so bankruptcy and not the trigger)."""
+                     allocation: Sequence[tuple[str, Term]],
+                     fund_peak_quote: Term = NO_PEAK) -> Checks:
+    """The symbolic checks of :func:`deleverage`, after its fund peak, role and policy
+    (reference: ``deleveraging.check_deleverage``; without a book, so bankruptcy and not the
+    trigger): the fund's refusal stands only outside a drawdown (LIQ-ADL-5)."""
     position = state.accounts[account_id].positions[market_id]
     eq = equity(state, account_id)
     allocated = sum((take for _, take in allocation), val(0))
+    fund_can_cover = eq >= -state.holders[INSURANCE_FUND]
+    in_drawdown = fund_in_drawdown(state, fund_peak_quote)
+    if not z3.is_false(in_drawdown):  # a domain without the rule keeps the check it had
+        fund_can_cover = z3.And(z3.Not(in_drawdown), fund_can_cover)
     return [
         (position == 0, ResultCode.NO_POSITION),
         (eq >= 0, ResultCode.NOT_BANKRUPT),
-        (eq >= -state.holders[INSURANCE_FUND], ResultCode.FUND_CAN_COVER),
+        (fund_can_cover, ResultCode.FUND_CAN_COVER),
         (allocated < zabs(position), ResultCode.INSUFFICIENT_ADL_LIQUIDITY),
     ]
 
 
 def deleverage(state: SymState, account_id: str, market_id: str,
                allocation: Sequence[tuple[str, Term]] | None = None,
-               order: Sequence[str] | None = None) -> Outcome:
-    """LIQ-ADL-1, LIQ-ADL-3 without a book: a bankrupt account beyond the fund is closed
-    against the allocation, then every flat account left in deficit is settled."""
+               order: Sequence[str] | None = None,
+               fund_peak_quote: Term = NO_PEAK) -> Outcome:
+    """LIQ-ADL-1, LIQ-ADL-3, LIQ-ADL-5 without a book: a bankrupt account beyond the fund, or
+    any bankrupt account while the fund is in drawdown from ``fund_peak_quote``, is closed
+    against the allocation (at the mark in drawdown), then every flat account left in deficit
+    is settled. A peak outside 0..2^63-1 is INVALID_AMOUNT (LIQ-DOMAIN-3), checked before the
+    role (as the reference checks it right after looking the account and the market up)."""
     acct = state.accounts[account_id]
+    peak_checks: Checks = [(out_of_range(fund_peak_quote, 0, INT64_MAX),
+                            ResultCode.INVALID_AMOUNT)]
     if acct.role != TRADER:
-        return finish(state, val(int(ResultCode.ACCOUNT_NOT_TRADER)), state.copy())
+        return finish(state, first_failing(peak_checks + [(REFUSED,
+                                                           ResultCode.ACCOUNT_NOT_TRADER)]),
+                      state.copy())
     if state.params.bad_debt_policy != BadDebtPolicy.ADL:
-        return finish(state, val(int(ResultCode.POLICY_FORBIDS)), state.copy())
+        return finish(state, first_failing(peak_checks + [(REFUSED, ResultCode.POLICY_FORBIDS)]),
+                      state.copy())
     if allocation is None:
         allocation = greedy_allocation(state, account_id, market_id,
                                        order or sorted(a for a in state.accounts if a != account_id))
     position = acct.positions[market_id]
-    code = first_failing(check_deleverage(state, account_id, market_id, allocation))
+    code = first_failing(peak_checks + check_deleverage(state, account_id, market_id, allocation,
+                                                        fund_peak_quote))
     post = state.copy()
     for counterparty, take in allocation:
-        receives = adl_receive(post, account_id, market_id, take)
+        # the fills move no quote to or from the fund, so the drawdown each reads is the one the
+        # checks read (as the reference's adl_at_mark before its fills)
+        receives = adl_receive(post, account_id, market_id, take, fund_peak_quote)
         fill(post, market_id, counterparty, account_id, take, receives,
              z3.And(take > 0, position > 0))
         fill(post, market_id, account_id, counterparty, take, -receives,

@@ -12,7 +12,8 @@ Cases come from :func:`generate_case`, driven by any ``random.Random`` (hypothes
 in the tests, a seeded one in ``python -m liqspec.proofs.fidelity`` and ``liqspec mutate``). It
 aims at boundaries: an account's equity is set to its maintenance or initial requirement, its
 backstop threshold, zero or minus the insurance fund, plus or minus a quantum or two; amounts to
-the free collateral; sizes to the policy's size; so off-by-one changes to the reference show.
+the free collateral; sizes to the policy's size; the fund's peak to the least one the fund is in
+drawdown from (LIQ-ADL-5); so off-by-one changes to the reference show.
 
 The encodings leave out the int64 checks: a case where the reference raises ``OVERFLOW`` is
 skipped.
@@ -21,6 +22,7 @@ skipped.
 from __future__ import annotations
 
 import argparse
+import math
 import random
 import sys
 import time
@@ -70,17 +72,27 @@ def _example_open_interest() -> Profile:
 
 @lru_cache(maxsize=None)
 def profiles() -> tuple[Profile, ...]:
-    """Every venue profile, and the example profile under each policy the venues do not cover."""
+    """Every venue profile, and the example profile under each policy the venues do not cover.
+
+    Deleveraging on the fund's drawdown (LIQ-ADL-5) is okx's (30%: bankruptcy price, ranked), and
+    four examples' besides, under other prices, rankings and shares (30% at the mark, 50% pro
+    rata, 25% seeded, 100%: the fund emptied): it is given to examples that were here before
+    the rule, not to new ones, so that the seeded campaigns draw the cases they drew before it
+    (a case whose fund peak is 0 is unchanged by the rule), on which the mutation catalogue's
+    coverage was measured."""
     return tuple(proof_profile(PROFILES[name]) for name in sorted(PROFILES)) + (
         _example_open_interest(),
         _example(),
         _example(liquidation_size="portion", portion_ppm=200_000,
-                 portion_threshold_quote=20 * 10**9, backstop_ratio=(2, 3), adl_price="mark"),
+                 portion_threshold_quote=20 * 10**9, backstop_ratio=(2, 3), adl_price="mark",
+                 adl_drawdown_ppm=300_000, adl_drawdown_window_s=28_800),
         _example(liquidation_size="tier_step", fee_policy="all_surplus",
                  bad_debt_policy="socialize"),
         _example(fee_policy="all_surplus", adl_ranking="pro_rata", liquidation_size="portion",
-                 portion_ppm=300_000, portion_threshold_quote=0),
-        _example(adl_ranking="seeded", adl_seed=7, backstop_ratio=(1, 2)),
+                 portion_ppm=300_000, portion_threshold_quote=0,
+                 adl_drawdown_ppm=500_000, adl_drawdown_window_s=3_600),
+        _example(adl_ranking="seeded", adl_seed=7, backstop_ratio=(1, 2),
+                 adl_drawdown_ppm=250_000, adl_drawdown_window_s=600),
         _example(fee_policy="per_fill", liquidation_size="tier_step", bad_debt_policy="socialize",
                  adl_price="mark"),
         _example(liquidation_size="two_tier_step", trigger="at_or_below"),
@@ -109,14 +121,16 @@ def _example_cover_shortage() -> Profile:
 
 def _example_minimum_margin() -> Profile:
     """The example venue with a minimum maintenance requirement (5 and 2 USDT), which no venue
-    profile sets: small positions are margined at the minimum."""
+    profile sets: small positions are margined at the minimum; it deleverages on a fall of the
+    whole fund (LIQ-ADL-5 at 100%: an empty fund under any positive peak)."""
     from dataclasses import replace
     base = _example()
     markets = {market_id: replace(market, min_maint_margin_quote=minimum)
                for (market_id, market), minimum in zip(sorted(base.markets.items()),
                                                         (5 * 10**6, 2 * 10**6))}
     return Profile(name="example_minimum_margin", quote_decimals=6, markets=markets,
-                   liquidation_size="tier_step", backstop_ratio=(2, 3))
+                   liquidation_size="tier_step", backstop_ratio=(2, 3),
+                   adl_drawdown_ppm=PPM, adl_drawdown_window_s=86_400)
 
 
 # -- generating cases ------------------------------------------------------------------------------
@@ -132,7 +146,8 @@ class Case:
         return (f"profile {self.profile.name} ({self.profile.liquidation_size}, "
                 f"{self.profile.fee_policy}, {self.profile.bad_debt_policy}, "
                 f"{self.profile.adl_ranking}, {self.profile.adl_price}, "
-                f"backstop {self.profile.backstop_ratio})\n  state {self.state}\n"
+                f"backstop {self.profile.backstop_ratio}, "
+                f"drawdown {self.profile.adl_drawdown_ppm} ppm)\n  state {self.state}\n"
                 f"  {self.op}({self.args})")
 
 
@@ -309,6 +324,45 @@ def _price(rng: random.Random, mark: int) -> int:
                        max(1, mark // 2)))
 
 
+#: LIQ-ADL-5: the drawdown share a fund peak is aimed at under a profile without the rule (where
+#: no peak changes anything): OKX's
+AIM_DRAWDOWN_PPM = 300_000
+
+
+def _fund_peak(rng: random.Random, profile: Profile, state: dict, op: str,
+               deficit_quote: int) -> int:
+    """A fund peak for LIQ-ADL-5: 0 (no history) half the time (a fifth for a deleveraging under
+    a profile with the rule, where the peak decides most); else the least peak the fund is in
+    drawdown from, ``ceil(F * 10^6 / (10^6 - ppm))``, or that peak with the fund moved down a
+    few quantums, as the outside pays, so that the fall is exactly the share (the comparison's
+    equality), or with the fund raised to the account's ``deficit_quote``, so that only the
+    drawdown lets a deleveraging go ahead; or one either side of the edge, no fall, a deep
+    fall, anything; for a deleveraging, out of range sometimes (-1 or 2^63, INVALID_AMOUNT)."""
+    ppm = profile.adl_drawdown_ppm
+    if rng.random() < (0.2 if ppm and op == "deleverage" else 0.5):
+        return 0
+    kind = _pick(rng, ("edge", "exact edge", "below", "above", "no fall", "deep", "any")
+                 + (("fund covers",) * 3 + ("out of range",) if op == "deleverage" else ()))
+    if kind == "out of range":
+        return _pick(rng, (-1, INT64_MAX + 1))
+    holders = state["holders"]
+    kept = PPM - (ppm or AIM_DRAWDOWN_PPM)  # the share of the peak the fund keeps at the edge
+    moved = 0  # quote from the fund to the outside
+    if kind == "exact edge" and ppm and kept:
+        unit = kept // math.gcd(PPM, kept)  # F * 10^6 / kept is whole for F a multiple of this
+        moved = holders[INSURANCE_FUND] % unit
+    elif kind == "fund covers":
+        moved = min(holders[INSURANCE_FUND] - deficit_quote, 0)
+    holders[INSURANCE_FUND] -= moved
+    holders[OUTSIDE] += moved
+    fund = holders[INSURANCE_FUND]
+    edge = -(-fund * PPM // kept) if kept else fund + 1
+    return max(0, {"edge": edge, "exact edge": edge, "fund covers": edge, "below": edge - 1,
+                   "above": edge + 1, "no fall": fund,
+                   "deep": 2 * fund + rng.randint(1, 10**6),
+                   "any": rng.randint(1, 10**13)}[kind])
+
+
 def generate_case(rng: random.Random, op: str | None = None,
                   profile: Profile | None = None) -> Case:
     """A case for ``op`` (default: any) on ``profile`` (default: any of :func:`profiles`)."""
@@ -414,6 +468,12 @@ def generate_case(rng: random.Random, op: str | None = None,
                                                            PPM, -PPM, PPM + 1, -PPM - 1))}
     elif op in ("liquidation_size", "liquidation_price", "adl_receive", "margin"):
         args = {"account_id": a, "market_id": slot}
+    if op in ("deleverage", "adl_receive"):
+        # drawn from a generator of its own, seeded by the case, so that ``rng`` draws the same
+        # cases it drew before LIQ-ADL-5 (see profiles())
+        peak_rng = random.Random(f"{op}:{state!r}:{args!r}")
+        deficit = -ref.equity_quote(account, built.marks, profile)
+        args["fund_peak_quote"] = _fund_peak(peak_rng, profile, state, op, deficit)
     return Case(profile, state, op, args)
 
 
@@ -517,7 +577,7 @@ def _build_operation(profile: Profile, roles_key: tuple, op: str, key: tuple):
 
 def _argument_values(case: Case) -> list[tuple[z3.ArithRef, z3.ArithRef]]:
     names = {"amount_quote": "amount", "price_ticks": "price", "lots": "lots",
-             "fill_price_ticks": "fill", "rate_ppm": "rate"}
+             "fill_price_ticks": "fill", "rate_ppm": "rate", "fund_peak_quote": "fund_peak"}
     return [(z3.Int(f"arg_{names[k]}"), z3.IntVal(v)) for k, v in case.args.items()
             if k in names and v is not None]
 
@@ -611,15 +671,18 @@ def _deleverage_terms(case: Case, sym: E.SymState, slots) -> E.Outcome:
     state = build_state(case.profile, slots, case.state)
     account = state.account(case.args["account_id"])
     market = slots[case.args["market_id"]]
+    peak = z3.Int("arg_fund_peak")  # the theorems' peak, the case's value substituted
     if not account.position(market):
-        return E.deleverage(sym, case.args["account_id"], case.args["market_id"])
+        return E.deleverage(sym, case.args["account_id"], case.args["market_id"],
+                            fund_peak_quote=peak)
     if case.profile.adl_ranking == "pro_rata":
         allocation = E.pro_rata_allocation(sym, case.args["account_id"], case.args["market_id"])
-        return E.deleverage(sym, case.args["account_id"], case.args["market_id"], allocation)
+        return E.deleverage(sym, case.args["account_id"], case.args["market_id"], allocation,
+                            fund_peak_quote=peak)
     ranked = [a for a, _ in deleveraging.adl_allocation(state, account, market)]
     rest = sorted(a for a in sym.accounts if a != case.args["account_id"] and a not in ranked)
     return E.deleverage(sym, case.args["account_id"], case.args["market_id"],
-                        order=ranked + rest)
+                        order=ranked + rest, fund_peak_quote=peak)
 
 
 def check_case(case: Case) -> list[str]:
@@ -697,9 +760,11 @@ def _check_function(case: Case, sym: E.SymState, evaluate: Evaluator, slots) -> 
                  ref.liquidation_size_lots(account, market_id, state))
         elif case.op == "adl_receive":
             lots = abs(account.position(market_id))
+            peak = case.args.get("fund_peak_quote", 0)
             for take in {1, lots // 2 or 1, lots}:
-                same(f"adl receive for {take} lots", E.adl_receive(sym, a, slot, E.val(take)),
-                     deleveraging.adl_receive_quote(account, market_id, take, state))
+                same(f"adl receive for {take} lots, fund peak {peak}",
+                     E.adl_receive(sym, a, slot, E.val(take), z3.Int("arg_fund_peak")),
+                     deleveraging.adl_receive_quote(account, market_id, take, state, peak))
         elif case.op == "liquidation_price":
             market = state.market(market_id)
             others = [m for m in account.positions if m != market_id]

@@ -83,7 +83,13 @@ UNREACHED_BY_FIDELITY = ("the seeded fidelity campaign (60 cases per operation o
 # the theorems that settle a liquidation's deficit (LIQ-INSURANCE-1, then LIQ-SOCIAL-1 or
 # deleveraging): each of them catches every mutant of the settlement below
 SETTLEMENT_THEOREMS = ("T-LIQ", "T-NO-FALSE-LIQ", "T-PROGRESS", "T-FEE-CAP", "T-FUND-PAYOUT", "T-ADL",
-                       "T-ADL-SIDE", "T-PRO-RATA", "T-ROUNDING", "T-CASCADE-BMC", "T-SHARE")
+                       "T-ADL-SIDE", "T-ADL-DRAWDOWN", "T-PRO-RATA", "T-ROUNDING", "T-CASCADE-BMC",
+                       "T-SHARE")
+
+
+# the theorems whose fidelity campaigns deleverage (the fund's drawdown, LIQ-ADL-5, is read
+# only there and in LIQ-ADL-4's price): each of them catches every mutant of the rule below
+DRAWDOWN_THEOREMS = ("T-FUND-PAYOUT", "T-ADL", "T-ADL-SIDE", "T-ADL-DRAWDOWN", "T-PRO-RATA")
 
 
 #: liquidate's fill, the liquidator's fee and the counterparty's check, with the surplus taken
@@ -155,7 +161,7 @@ CATALOGUE: tuple[Mutant, ...] = (
            "reference/deleveraging.py",
            "and sign(a.position(market_id)) == -side),",
            "and sign(a.position(market_id)) == side),",
-           covered_by=("T-FUND-PAYOUT", "T-ADL", "T-ADL-SIDE", "T-PRO-RATA")),
+           covered_by=("T-FUND-PAYOUT", "T-ADL", "T-ADL-SIDE", "T-ADL-DRAWDOWN", "T-PRO-RATA")),
     Mutant("funding-residual-dropped", "the funding pool's rounding residual is not swept",
            "reference/funding.py",
            'residual = sweep_residual(state, FUNDING_POOL, "LIQ-FUNDING-2")', "residual = 0",
@@ -166,8 +172,9 @@ CATALOGUE: tuple[Mutant, ...] = (
            "rule_id))", "    pass",
            covered_by=("T-DEPOSIT", "T-WITHDRAW", "T-WITHDRAW-MARGIN", "T-TOPUP", "T-TRADE",
                        "T-TRADE-HEALTH", "T-LIQ", "T-NO-FALSE-LIQ", "T-PROGRESS", "T-FEE-CAP",
-                       "T-FUND-PAYOUT", "T-BACKSTOP", "T-ADL", "T-ADL-SIDE", "T-PRO-RATA",
-                       "T-SOCIALIZE", "T-FUNDING", "T-ROUNDING", "T-CASCADE-BMC", "T-SHARE")),
+                       "T-FUND-PAYOUT", "T-BACKSTOP", "T-ADL", "T-ADL-SIDE", "T-ADL-DRAWDOWN",
+                       "T-PRO-RATA", "T-SOCIALIZE", "T-FUNDING", "T-ROUNDING", "T-CASCADE-BMC",
+                       "T-SHARE")),
     Mutant("funding-owed-floor", "funding owed rounds down (in the payer's favour)",
            "reference/funding.py",
            "return div_ceil(exact_numerator, PPM)", "return div_floor(exact_numerator, PPM)",
@@ -262,7 +269,7 @@ CATALOGUE: tuple[Mutant, ...] = (
            "div_floor(equity * maintenance_released, total_maintenance)",
            "-div_floor(-equity * maintenance_released, total_maintenance)",
            covered_by=("T-LIQ", "T-NO-FALSE-LIQ", "T-PROGRESS", "T-FEE-CAP", "T-FUND-PAYOUT", "T-ADL",
-                       "T-ADL-SIDE", "T-ADL-ZERO", "T-PRO-RATA", "T-ROUNDING",
+                       "T-ADL-SIDE", "T-ADL-DRAWDOWN", "T-ADL-ZERO", "T-PRO-RATA", "T-ROUNDING",
                        "T-CASCADE-BMC")),
     Mutant("initial-below-maintenance", "the initial requirement may be below maintenance",
            "reference/margin.py",
@@ -397,9 +404,26 @@ CATALOGUE: tuple[Mutant, ...] = (
            "_splitmix64(state.profile.adl_seed ^ state.seq)",
            "_splitmix64(state.profile.adl_seed)",
            not_covered_by_proofs=ADL_RANKING_IS_POLICY),
+    # -- deleveraging on the fund's drawdown (LIQ-ADL-5)
+    Mutant("drawdown-edge-exclusive", "a fall of exactly the drawdown share (OKX's 30%) does "
+           "not count", "reference/deleveraging.py",
+           "(fund_peak_quote - fund) * PPM >= ppm * fund_peak_quote",
+           "(fund_peak_quote - fund) * PPM > ppm * fund_peak_quote",
+           covered_by=DRAWDOWN_THEOREMS + ("T-ADL-ZERO",)),
+    Mutant("drawdown-keeps-bankruptcy-price", "deleveraging in drawdown fills at the "
+           "bankruptcy price, not the mark", "reference/deleveraging.py",
+           "return state.profile.adl_price == AdlPrice.MARK or fund_in_drawdown(state, "
+           "fund_peak_quote)",
+           "return state.profile.adl_price == AdlPrice.MARK",
+           covered_by=DRAWDOWN_THEOREMS + ("T-ADL-ZERO",)),
+    Mutant("drawdown-waits-for-the-fund", "in drawdown, deleveraging is still refused while the "
+           "fund can pay", "reference/deleveraging.py",
+           "if not fund_in_drawdown(state, fund_peak_quote) and closable_within_fund(",
+           "if closable_within_fund(",
+           covered_by=DRAWDOWN_THEOREMS),
     Mutant("adl-fill-records-mark", "an ADL fill at the bankruptcy value records a price",
            "reference/deleveraging.py",
-           "price = None if state.profile.adl_price != AdlPrice.MARK else state.marks[market_id]",
+           "price = state.marks[market_id] if at_mark else None",
            "price = state.marks[market_id]",
            not_covered_by_proofs=("the encodings model the journal by its net effect on balances and "
                                   "positions; the price recorded on an ADL fill is not modelled")),

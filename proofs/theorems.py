@@ -632,22 +632,43 @@ def _adl(params: Params) -> bool:
 ADL_ORDERS = (("a1", "a2", BOOK), ("a2", "a1", BOOK))
 
 
+def fund_peak() -> Term:
+    """The fund's peak handed to a deleveraging (LIQ-ADL-5): any integer, a fresh constant; one
+    outside 0..2^63-1 is refused INVALID_AMOUNT, so an operation assumed to succeed had one in
+    range. In a domain without the rule no peak puts the fund in drawdown, and a theorem is the
+    one it was before the rule, for every peak."""
+    return z3.Int("arg_fund_peak")
+
+
+def peak_in_range(peak: Term) -> z3.BoolRef:
+    """The peak's argument domain (LIQ-DOMAIN-3): 0..2^63-1."""
+    return z3.And(peak >= 0, peak <= INT64_MAX)
+
+
 def _deleverages(params: Params):
-    """Deleveraging a0 in m0 under every order the ranking could produce over its candidates."""
+    """Deleveraging a0 in m0 under every order the ranking could produce over its candidates,
+    from any fund peak (LIQ-ADL-5)."""
     cases = []
     for order in ADL_ORDERS:
         st = pre_state(params)
-        out = E.deleverage(st, "a0", "m0", order=order)
+        peak = fund_peak()
+        out = E.deleverage(st, "a0", "m0", order=order, fund_peak_quote=peak)
         cases.append((f"deleverage order {'>'.join(order[:2])}", st, out,
                       Step("deleverage", {"account_id": "a0", "market_id": "m0",
-                                          "__order": list(order)})))
+                                          "fund_peak_quote": peak, "__order": list(order)})))
     return cases
 
 
+#: the ADL theorems read the price and whether the fund's drawdown changes it (LIQ-ADL-5)
+ADL_POLICIES = ("adl_price", "has_drawdown")
+
+
 @theorem("T-ADL", "auto-deleveraging (fills at the bankruptcy or mark value, then every flat "
-         "account left in deficit settled) preserves every state invariant, whatever the ranking",
-         ("LIQ-ADL-1", "LIQ-ADL-3", "LIQ-ADL-4", "LIQ-INV-1", "LIQ-INV-2", "LIQ-INV-3",
-          "LIQ-INV-4", "LIQ-INV-8"), applies=_adl, depends_on=("adl_price",),
+         "account left in deficit settled) preserves every state invariant, whatever the ranking "
+         "and whatever the fund's peak (LIQ-ADL-5: in drawdown it goes ahead though the fund "
+         "could pay, and fills at the mark)",
+         ("LIQ-ADL-1", "LIQ-ADL-3", "LIQ-ADL-4", "LIQ-ADL-5", "LIQ-INV-1", "LIQ-INV-2",
+          "LIQ-INV-3", "LIQ-INV-4", "LIQ-INV-8"), applies=_adl, depends_on=ADL_POLICIES,
          fidelity=("deleverage", "adl_receive"),
          rlimit=3_000_000)
 def _adl_inv(params: Params) -> list[Obligation]:
@@ -655,8 +676,9 @@ def _adl_inv(params: Params) -> list[Obligation]:
 
 
 @theorem("T-ADL-SIDE", "deleveraging closes the whole position and only against opposite-side "
-         "traders, each reduced toward zero, never flipped or grown",
-         ("LIQ-ADL-2", "LIQ-ADL-3"), applies=_adl, depends_on=("adl_price",),
+         "traders, each reduced toward zero, never flipped or grown, whatever the fund's peak "
+         "(LIQ-ADL-5)",
+         ("LIQ-ADL-2", "LIQ-ADL-3", "LIQ-ADL-5"), applies=_adl, depends_on=ADL_POLICIES,
          fidelity=("deleverage",),
          rlimit=3_000_000)
 def _adl_side(params: Params) -> list[Obligation]:
@@ -684,20 +706,74 @@ def _at_bankruptcy(params: Params) -> bool:
 
 @theorem("T-ADL-ZERO", "an auto-deleveraging fill at the bankruptcy value that closes an "
          "account's last position leaves its equity exactly zero (so the last fill of every "
-         "deleveraging leaves nothing to pay or write off)", ("LIQ-ADL-4",), applies=_at_bankruptcy, depends_on=("adl_price",),
+         "deleveraging at the bankruptcy price leaves nothing to pay or write off); under "
+         "LIQ-ADL-5 this is claimed only for a fund peak the fund is not in drawdown from, since "
+         "in drawdown the fill is at the mark and the deficit is settled (T-ADL)",
+         ("LIQ-ADL-4", "LIQ-ADL-5"), applies=_at_bankruptcy, depends_on=ADL_POLICIES,
          fidelity=("adl_receive",),
          rlimit=13_000_000)
 def _adl_zero(params: Params) -> list[Obligation]:
     st = pre_state(params)
     acct = st.accounts["a0"]
     lots = acct.positions["m0"]
-    receive = E.adl_receive(st, "a0", "m0", E.zabs(lots))
+    peak = fund_peak()
+    receive = E.adl_receive(st, "a0", "m0", E.zabs(lots), peak)
     assumptions = [*params.assumptions, *positive_marks(st), lots != 0,
-                   acct.positions["m1"] == 0]
+                   acct.positions["m1"] == 0, peak_in_range(peak),
+                   z3.Not(E.fund_in_drawdown(st, peak))]
     return [Obligation("closing fill", assumptions,
                        {"quote + receive == 0": acct.quote + receive == 0}, st,
-                       [Step("adl_receive_quote", {"account_id": "a0", "market_id": "m0"})],
+                       [Step("adl_receive_quote", {"account_id": "a0", "market_id": "m0",
+                                                   "fund_peak_quote": peak})],
                        "adl_zero", {"receive": receive})]
+
+
+def _has_drawdown(params: Params) -> bool:
+    return _adl(params) and params.has_drawdown
+
+
+@theorem("T-ADL-DRAWDOWN", "while the insurance fund is in drawdown from its peak (LIQ-ADL-5), "
+         "deleveraging a trader that holds the position and has negative equity is never "
+         "refused for the fund: it succeeds whenever the opposite side can take the whole "
+         "position, however much the fund holds; and it fills at the mark: every trader keeps "
+         "its equity at the marks, except one left flat in deficit, which is settled to zero, "
+         "and the book's account is untouched",
+         ("LIQ-ADL-5", "LIQ-ADL-1", "LIQ-ADL-4", "LIQ-INSURANCE-1"), applies=_has_drawdown,
+         depends_on=ADL_POLICIES,
+         fidelity=("deleverage",),
+         # calibrated: the generic bankruptcy domain's fills in order a2>a1 need up to 5.1M
+         # (incremental; a fresh context needs 60M-150M on the fill obligations)
+         rlimit=21_000_000)
+def _adl_drawdown(params: Params) -> list[Obligation]:
+    obligations = []
+    # allowed: LIQ-ADL-1's other conditions hold (a position, negative equity, a deep enough
+    # opposite side), the fund's balance is anything
+    st = pre_state(params)
+    peak = fund_peak()
+    order = ADL_ORDERS[0]
+    out = E.deleverage(st, "a0", "m0", order=order, fund_peak_quote=peak)
+    position = st.accounts["a0"].positions["m0"]
+    allocated = sum((take for _, take in E.greedy_allocation(st, "a0", "m0", order)), val(0))
+    obligations.append(Obligation(
+        "in drawdown, not refused for the fund",
+        base_assumptions(st) + [peak_in_range(peak), E.fund_in_drawdown(st, peak), position != 0,
+                                E.equity(st, "a0") < 0, allocated >= E.zabs(position)],
+        {"deleveraged (OK)": out.ok}, st,
+        [Step("deleverage", {"account_id": "a0", "market_id": "m0", "fund_peak_quote": peak,
+                             "__order": list(order)})],
+        "adl_drawdown", {f"amount.{k}": v for k, v in out.amounts.items()}))
+    # at the mark: each fill leaves both sides' equity as it was (LIQ-ADL-4 at the mark)
+    for label, st, out, step in _deleverages(params):
+        goals = {}
+        for a in TRADERS:
+            before = E.equity(st, a)
+            settled = z3.And(E.is_flat(out.post, a), before < 0)
+            goals[f"{a} keeps its equity (0 if settled)"] = (
+                E.equity(out.post, a) == z3.If(settled, 0, before))
+        goals[f"{BOOK} untouched"] = E.equity(out.post, BOOK) == E.equity(st, BOOK)
+        obligations.append(op_obligation(f"{label}, in drawdown", st, out, step, goals,
+                                         "adl_drawdown", [E.fund_in_drawdown(st, fund_peak())]))
+    return obligations
 
 
 @theorem("T-PRO-RATA", "pro-rata deleveraging allocates exactly the lots needed, never more than "

@@ -7,9 +7,9 @@ transfer between named holders (:mod:`.ledger`).
 
 from .arithmetic import INT64_MAX, INT64_MIN, PPM, checked, div_ceil, div_floor
 from .book import market_liquidate
-from .cascade import run_cascade
+from .cascade import FundWindow, run_cascade
 from .collateral import deposit, open_account, withdraw, withdrawals_gated
-from .deleveraging import adl_allocation, adl_receive_quote, deleverage
+from .deleveraging import adl_allocation, adl_receive_quote, deleverage, fund_in_drawdown
 from .errors import (DomainError, InexactDecimal, InvalidAmount, InvalidLeverage, InvalidPrice,
                      InvalidRate, InvalidSize, LiqspecError, MalformedState, NotAnInteger,
                      Overflow, Rejection, ResultCode, UnknownAccount, UnknownMarket)

@@ -13,13 +13,14 @@ events and summarized (LIQ-CASCADE-5).
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 
 from .arithmetic import PPM, div_floor, require_int
 from .book import BookShape, build_book, market_liquidate
-from .deleveraging import deleverage
+from .deleveraging import deleverage, fund_in_drawdown
 from .errors import MalformedState, Rejection, ResultCode
 from .journal import Fill, Transfer
 from .liquidation import backstop_liquidate, is_below_backstop, is_liquidatable
@@ -237,16 +238,57 @@ def _trader_lots(state: State) -> int:
                for lots in a.positions.values())
 
 
-@implements("LIQ-CASCADE-3")
+@implements("LIQ-ADL-5")
+class FundWindow:
+    """The insurance fund's balances a cascade has seen, for LIQ-ADL-5's peak: sampled when a
+    step opens and after each round, at the step's time; the peak at a time ``t`` is the largest
+    sample taken at ``t - window`` or later (0 before any). Kept as a deque of decreasing
+    balances (a sample at least as large as the newest ones replaces them), so each sample is
+    added and dropped once."""
+
+    def __init__(self, window_s: int):
+        self.window_s = window_s
+        self.samples: deque[tuple[int, int]] = deque()  # (time_s, balance), balances decreasing
+
+    def sample(self, time_s: int, balance_quote: int) -> None:
+        while self.samples and self.samples[-1][1] <= balance_quote:
+            self.samples.pop()
+        self.samples.append((time_s, balance_quote))
+
+    def peak(self, time_s: int) -> int:
+        while self.samples and self.samples[0][0] < time_s - self.window_s:
+            self.samples.popleft()
+        return self.samples[0][1] if self.samples else 0
+
+
+def _deleverage_if_allowed(state: State, account_id: str, market_id: str, fund_peak_quote: int,
+                           recorder: _Recorder) -> bool:
+    """Deleverage the account's position in the market if LIQ-ADL-1 allows it; whether it did."""
+    try:
+        recorder.receipt(account_id, deleverage(state, account_id, market_id, fund_peak_quote))
+    except Rejection as refused:
+        # LIQ-ADL-1 does not allow it: the fund can cover, the other side is too thin, or (a
+        # market with no book in this scenario) the account is not bankrupt
+        if refused.code not in (ResultCode.FUND_CAN_COVER, ResultCode.NOT_BANKRUPT,
+                                ResultCode.INSUFFICIENT_ADL_LIQUIDITY):
+            raise
+        return False
+    return True
+
+
+@implements("LIQ-CASCADE-3", "LIQ-ADL-5")
 def process_account(state: State, account_id: str, config: CascadeConfig,
-                    recorder: _Recorder, noted: dict[tuple[str, int], int]) -> bool:
+                    recorder: _Recorder, noted: dict[tuple[str, int], int],
+                    fund_peak_quote: int = 0) -> bool:
     """Liquidate one account: the backstop vault takes it whole when it is below the backstop
     threshold; under ``account_share`` the vault takes one share of every position
     (LIQ-SHARE-2); otherwise, market by market in ID order, liquidation orders against the book
     until it is healthy or the book cannot take more, then auto-deleveraging of what is left
-    (``adl``). Under ``socialize`` or ``socialize_both_sides`` a deficit written off is noted in
-    ``noted`` against the side that bears it (:func:`bearing_side`), to be charged when the round
-    ends (:func:`socialize_round`). Returns whether anything changed."""
+    (``adl``). While the fund is in drawdown from ``fund_peak_quote`` (LIQ-ADL-5) a market's
+    position goes to deleveraging first, the book only if deleveraging is refused. Under
+    ``socialize`` or ``socialize_both_sides`` a deficit written off is noted in ``noted`` against
+    the side that bears it (:func:`bearing_side`), to be charged when the round ends
+    (:func:`socialize_round`). Returns whether anything changed."""
     account = state.account(account_id)
     if not is_liquidatable(account, state):
         return False  # an earlier account's ADL may have reduced this one's position
@@ -262,6 +304,12 @@ def process_account(state: State, account_id: str, config: CascadeConfig,
         recorder.receipt(account_id, share_liquidate(state, account_id, config.backstop_vault))
         progressed, by_book = True, []
     for market_id in by_book:
+        if (account.position(market_id) and is_liquidatable(account, state)
+                and fund_in_drawdown(state, fund_peak_quote)
+                and _deleverage_if_allowed(state, account_id, market_id, fund_peak_quote,
+                                           recorder)):
+            progressed = True
+            continue
         while account.position(market_id) and is_liquidatable(account, state):
             try:
                 recorder.receipt(account_id, market_liquidate(state, account_id, market_id))
@@ -272,15 +320,8 @@ def process_account(state: State, account_id: str, config: CascadeConfig,
             progressed = True
         if (account.position(market_id) and is_liquidatable(account, state)
                 and state.profile.bad_debt_policy not in SOCIALIZING):
-            try:
-                recorder.receipt(account_id, deleverage(state, account_id, market_id))
-                progressed = True
-            except Rejection as refused:
-                # LIQ-ADL-1 does not allow it: the fund can cover, the other side is too thin, or
-                # (a market with no book in this scenario) the account is not bankrupt
-                if refused.code not in (ResultCode.FUND_CAN_COVER, ResultCode.NOT_BANKRUPT,
-                                        ResultCode.INSUFFICIENT_ADL_LIQUIDITY):
-                    raise
+            progressed |= _deleverage_if_allowed(state, account_id, market_id, fund_peak_quote,
+                                                 recorder)
     written_off = recorded_before - state.holders[SOCIALIZED_LOSS]
     if state.profile.bad_debt_policy in SOCIALIZING and written_off > 0:
         bearer = bearing_side(state.profile, sides)
@@ -397,25 +438,32 @@ def move_marks(state: State, rule: MarkRule, index: Mapping[str, int], round_eve
             tally.lower(market_id, mark)
 
 
-@implements("LIQ-CASCADE-2")
+@implements("LIQ-CASCADE-2", "LIQ-ADL-5")
 def run_rounds(state: State, config: CascadeConfig, index: Mapping[str, int], step: int,
                recorder: _Recorder, tally: _Tally,
-               after_round: Callable[[State, int, int], None] | None = None) -> int:
+               after_round: Callable[[State, int, int], None] | None = None,
+               fund_window: FundWindow | None = None) -> int:
     """The rounds of a step, to a fixed point: each processes every liquidatable trader, most
     distressed first (LIQ-CASCADE-1, LIQ-CASCADE-3), socializes what they wrote off
     (:func:`socialize_round`), then moves the marks by its fills (LIQ-MARK-2); they stop when
-    nobody is liquidatable or a round changes nothing. Returns the number of rounds."""
+    nobody is liquidatable or a round changes nothing. Under LIQ-ADL-5 each round's accounts
+    are processed with the fund's peak as the window had it when the round began, and the fund
+    is sampled after the round. Returns the number of rounds."""
     rounds = 0
     lots_before_round = _trader_lots(state)
+    now = step * config.path.step_seconds
     while due := processing_order(state):
         rounds += 1
         recorder.round = rounds
         first_event = len(recorder.events)
         progressed = False
         noted: dict[tuple[str, int], int] = {}
+        peak = fund_window.peak(now) if fund_window is not None else 0
         for account_id in due:
-            progressed |= process_account(state, account_id, config, recorder, noted)
+            progressed |= process_account(state, account_id, config, recorder, noted, peak)
         socialize_round(state, noted, recorder)
+        if fund_window is not None:
+            fund_window.sample(now, state.holders[INSURANCE_FUND])
         round_events = recorder.events[first_event:]
         tally.count_round(round_events, state)
         move_marks(state, config.mark_rule, index, round_events, recorder, tally)
@@ -493,11 +541,16 @@ def run_cascade(initial: State, config: CascadeConfig,
     result = CascadeResult(state)
     total_steps = config.path.steps
     previous_index: dict[str, int] = {}
+    window = state.profile.adl_drawdown_window_s
+    fund_window = FundWindow(window) if window else None  # LIQ-ADL-5
     for step in range(total_steps):
         recorder.step, recorder.round = step, 0
         index = {m: path[step] for m, path in config.path.index_ticks.items()}
         open_step(state, config, index, previous_index, recorder, tally)
-        rounds = run_rounds(state, config, index, step, recorder, tally, after_round)
+        if fund_window is not None:
+            fund_window.sample(step * config.path.step_seconds, state.holders[INSURANCE_FUND])
+        rounds = run_rounds(state, config, index, step, recorder, tally, after_round,
+                            fund_window)
         result.steps.append(close_step(state, step, config.path.step_seconds, index, rounds,
                                        tally))
         previous_index = index

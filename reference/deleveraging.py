@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from fractions import Fraction
 
-from .arithmetic import checked, sign
+from .arithmetic import PPM, checked, sign
 from .book import closable_within_fund
 from .errors import Rejection, ResultCode
 from .insurance import settle_deficit
@@ -23,7 +23,8 @@ from .prices import bankruptcy_value_quote
 from .profile import AdlPrice, AdlRanking, BadDebtPolicy
 from .receipts import Receipt, receipt
 from .rules import implements
-from .state import TRADER, Account, State, atomic
+from .state import INSURANCE_FUND, TRADER, Account, State, atomic
+from .validation import valid_fund_peak
 
 Score = Callable[[Account, str, State], Fraction]
 
@@ -150,16 +151,40 @@ def _pro_rata(candidates: list[Account], market_id: str, lots_needed: int) -> li
     return [(account_id, lots) for account_id, lots, _ in shares if lots > 0]
 
 
+@implements("LIQ-ADL-5")
+def fund_in_drawdown(state: State, fund_peak_quote: int) -> bool:
+    """Whether the insurance fund has fallen from ``fund_peak_quote``, its peak within the
+    profile's window, by at least ``adl_drawdown_ppm`` of that peak: ``(peak - fund) * 10^6 >=
+    ppm * peak`` with ``peak > fund``, compared exactly. Never under a profile without the rule
+    (ppm 0). The peak is the operation's input (the fund's history is not in the state); a
+    cascade takes it from the balances it has seen
+    (:class:`~liqspec.reference.cascade.FundWindow`)."""
+    ppm = state.profile.adl_drawdown_ppm
+    fund = state.holders[INSURANCE_FUND]
+    return (ppm > 0 and fund_peak_quote > fund
+            and (fund_peak_quote - fund) * PPM >= ppm * fund_peak_quote)
+
+
+@implements("LIQ-ADL-4", "LIQ-ADL-5")
+def adl_at_mark(state: State, fund_peak_quote: int) -> bool:
+    """Deleveraging executes at the mark: the profile's ``adl_price`` says so, or the fund is in
+    drawdown (LIQ-ADL-5: OKX matches "at the current Mark Price")."""
+    return state.profile.adl_price == AdlPrice.MARK or fund_in_drawdown(state, fund_peak_quote)
+
+
 @implements("LIQ-ADL-4")
-def adl_receive_quote(account: Account, market_id: str, lots: int, state: State) -> int:
+def adl_receive_quote(account: Account, market_id: str, lots: int, state: State,
+                      fund_peak_quote: int = 0) -> int:
     """Quote the bankrupt account receives for closing ``lots`` of its position (negative: pays).
 
     At the bankruptcy price: :func:`~liqspec.reference.prices.bankruptcy_value_quote`. At the
-    mark: the closed lots' mark value alone. A count of lots outside int64 (2^63, the whole of
-    a position of -2^63 lots) is OVERFLOW (LIQ-DOMAIN-1), as every other count of lots is.
+    mark (:func:`adl_at_mark`: the profile's price, or the fund in drawdown from
+    ``fund_peak_quote``): the closed lots' mark value alone. A count of lots outside int64 (2^63,
+    the whole of a position of -2^63 lots) is OVERFLOW (LIQ-DOMAIN-1), as every other count of
+    lots is; a peak outside 0..2^63-1 is INVALID_AMOUNT.
     """
     checked(lots, "deleveraged lots")
-    if state.profile.adl_price == AdlPrice.MARK:
+    if adl_at_mark(state, valid_fund_peak(fund_peak_quote)):
         market, mark = state.market(market_id), state.marks[market_id]
         before = account.position(market_id)
         after = before - sign(before) * lots
@@ -168,13 +193,16 @@ def adl_receive_quote(account: Account, market_id: str, lots: int, state: State)
     return bankruptcy_value_quote(account, market_id, lots, state.marks, state.profile)
 
 
-@implements("LIQ-ADL-1")
-def check_deleverage(state: State, account_id: str, market_id: str) -> list[tuple[str, int]]:
-    """The checks of :func:`deleverage`, in its order (the account, the market, the role, the
-    policy, the position, the trigger or bankruptcy, the fund, the opposite side's depth); pure.
-    Returns the allocation: each counterparty and the lots it takes, in ranking order."""
+@implements("LIQ-ADL-1", "LIQ-ADL-5")
+def check_deleverage(state: State, account_id: str, market_id: str,
+                     fund_peak_quote: int = 0) -> list[tuple[str, int]]:
+    """The checks of :func:`deleverage`, in its order (the account, the market, the fund's peak,
+    the role, the policy, the position, the trigger or bankruptcy, the fund unless it is in
+    drawdown, the opposite side's depth); pure. Returns the allocation: each counterparty and
+    the lots it takes, in ranking order."""
     account = state.account(account_id)
     state.market(market_id)
+    valid_fund_peak(fund_peak_quote)
     if account.role != TRADER:
         raise Rejection(ResultCode.ACCOUNT_NOT_TRADER, f"{account_id} is not a trader account")
     if state.profile.bad_debt_policy != BadDebtPolicy.ADL:
@@ -191,7 +219,8 @@ def check_deleverage(state: State, account_id: str, market_id: str) -> list[tupl
         equity = equity_quote(account, state.marks, state.profile)
         if equity >= 0:
             raise Rejection(ResultCode.NOT_BANKRUPT, f"{account_id} has equity {equity} >= 0")
-    if closable_within_fund(state, account, market_id):
+    if not fund_in_drawdown(state, fund_peak_quote) and closable_within_fund(state, account,
+                                                                             market_id):
         raise Rejection(ResultCode.FUND_CAN_COVER,
                         "the market's liquidity and the insurance fund can absorb the position")
     allocation = adl_allocation(state, account, market_id)
@@ -201,22 +230,26 @@ def check_deleverage(state: State, account_id: str, market_id: str) -> list[tupl
     return allocation
 
 
-@implements("LIQ-ADL-1", "LIQ-ADL-3")
-def deleverage(state: State, account_id: str, market_id: str) -> Receipt:
+@implements("LIQ-ADL-1", "LIQ-ADL-3", "LIQ-ADL-5")
+def deleverage(state: State, account_id: str, market_id: str,
+               fund_peak_quote: int = 0) -> Receipt:
     """Close the account's whole position in ``market_id`` against the ranked opposite side, when
     the market's liquidity cannot close it without a deficit the insurance fund cannot pay
-    (LIQ-BOOK-3). Without a book that liquidity is a fill at the mark: the account must be
+    (LIQ-BOOK-3), or when the fund has fallen from ``fund_peak_quote`` by the profile's drawdown
+    share (LIQ-ADL-5). Without a book that liquidity is a fill at the mark: the account must be
     bankrupt (equity < 0) beyond the fund. With a book it must be liquidatable and the book too
     thin; it is then closed at its bankruptcy value even if its equity at the mark is positive,
-    as venues close a liquidated position they cannot sell at its bankruptcy price."""
-    allocation = check_deleverage(state, account_id, market_id)
+    as venues close a liquidated position they cannot sell at its bankruptcy price. In drawdown
+    it closes at the mark (:func:`adl_at_mark`)."""
+    allocation = check_deleverage(state, account_id, market_id, fund_peak_quote)
     account = state.account(account_id)
     position = account.position(market_id)
+    at_mark = adl_at_mark(state, fund_peak_quote)  # the fills move no quote to or from the fund
     first = len(state.journal)
     with atomic(state):
         for counterparty_id, lots in allocation:
-            receives = adl_receive_quote(account, market_id, lots, state)
-            price = None if state.profile.adl_price != AdlPrice.MARK else state.marks[market_id]
+            receives = adl_receive_quote(account, market_id, lots, state, fund_peak_quote)
+            price = state.marks[market_id] if at_mark else None
             if position > 0:
                 fill(state, market_id, counterparty_id, account_id, lots, receives, price,
                      "LIQ-ADL-3")

@@ -230,6 +230,12 @@ class Profile:
     adl_ranking: str = AdlRanking.PNL_LEVERAGE
     adl_price: str = AdlPrice.BANKRUPTCY
     adl_seed: int = 0
+    #: deleveraging on the insurance fund's drawdown (LIQ-ADL-5; OKX: 30% within 8 hours): the
+    #: fall from the fund's peak within the window, in ppm of that peak, at which liquidated
+    #: positions go to deleveraging at the mark instead of the book; 0: never
+    adl_drawdown_ppm: int = 0
+    #: the window that peak is taken over, in seconds; 0 exactly when adl_drawdown_ppm is
+    adl_drawdown_window_s: int = 0
     quote_asset: str = "quote"  # display name of the quote asset (USDT, USDC, ...)
     display_rounding: str = DisplayRounding.HALF_UP  # how the venue prints prices (LIQ-PRICE-4)
     description: str = ""
@@ -273,6 +279,7 @@ def validate_profile(profile: Profile) -> None:
         raise MalformedState("share_target_ppm must be in 1..1_000_000")
     if not 0 <= require_int(profile.liquidation_buffer_ppm, "liquidation_buffer_ppm") <= PPM:
         raise MalformedState("liquidation_buffer_ppm must be in 0..1_000_000")
+    _validate_drawdown(profile)
     share = profile.liquidation_size == LiquidationSize.ACCOUNT_SHARE
     if share != (profile.fee_policy == FeePolicy.MAINTENANCE_SHARE):
         raise MalformedState("liquidation_size account_share and fee_policy maintenance_share "
@@ -302,6 +309,20 @@ def validate_profile(profile: Profile) -> None:
         # other quote decimals) keeps its own value.
         bound[market_id] = replace(market, value_per_lot_tick=value)
     object.__setattr__(profile, "markets", bound)
+
+
+def _validate_drawdown(profile: Profile) -> None:
+    """LIQ-ADL-5's parameters: a share of the peak in 1..10^6 ppm and a positive window, both or
+    neither, and only under the adl policy (a socializing venue has no deleveraging to start)."""
+    drawdown = require_int(profile.adl_drawdown_ppm, "adl_drawdown_ppm")
+    window = require_int(profile.adl_drawdown_window_s, "adl_drawdown_window_s")
+    if not 0 <= drawdown <= PPM:
+        raise MalformedState("adl_drawdown_ppm must be in 0..1_000_000")
+    if window < 0 or (drawdown == 0) != (window == 0):
+        raise MalformedState("adl_drawdown_ppm and adl_drawdown_window_s are both positive "
+                             "(LIQ-ADL-5) or both 0")
+    if drawdown and profile.bad_debt_policy != BadDebtPolicy.ADL:
+        raise MalformedState("adl_drawdown_ppm needs bad_debt_policy adl (LIQ-ADL-5)")
 
 
 def validate_market(market: Market) -> None:

@@ -705,12 +705,17 @@ OKX = Profile(
     bad_debt_policy=BadDebtPolicy.ADL,
     adl_ranking=AdlRanking.PNL_LEVERAGE,
     adl_price=AdlPrice.BANKRUPTCY,
+    # "a straight-line decrease of 30% from the peak value of the risk reserve within 8 hours"
+    # sends liquidated positions to ADL "at the current Mark Price" (LIQ-ADL-5)
+    adl_drawdown_ppm=300_000,
+    adl_drawdown_window_s=8 * 3600,
     description=("OKX USDT-margined perpetual swaps (BTC-USDT-SWAP): tiers keyed by the number "
                  "of contracts (LIQ-TIER-8), liquidated when equity is at or below maintenance "
                  "plus the taker fee on the position's value (LIQ-TRIGGER-3), stepped down two "
                  "tiers at a time from tier 3, whole in tiers 1-2 or past the trigger at the "
                  "first tier's rate (LIQ-EXEC-3), the fee at the taker rate to the insurance "
-                 "fund, ADL beyond it. Not modelled: deleveraging on the fund's drawdown."),
+                 "fund, ADL beyond it, and ADL at the mark instead of the book while the fund "
+                 "is 30% or more below its peak of the last 8 hours (LIQ-ADL-5)."),
     sources=(
         "https://github.com/LeandroColombo111/okx-perp-backtest/blob/"
         "57a7fa5ae692136e26ef445345472184277844ee/src/okx_perp_backtest/friction/"

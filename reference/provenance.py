@@ -538,16 +538,22 @@ _OKX: list[_Row] = [
      "at_or_below: forced liquidation when \"account equity is equal to or less than the required "
      "maintenance margin plus any applicable liquidation fees\" (LIQ-TRIGGER-3)"),
     ("backstop_ratio", "absent", (), "2026-12-07", _ABSENT_BACKSTOP),
-    ("bad_debt_policy", "published", (3,), "2026-12-07",
-     "adl: a loss beyond the insurance fund is met by auto-deleveraging. Not modelled: OKX "
-     "also deleverages when the fund falls 30% from its peak within 8 hours (the model's "
-     "state keeps no history of the fund)"),
+    ("bad_debt_policy", "published", (3, 8), "2026-12-07",
+     "adl: a loss beyond the insurance fund is met by auto-deleveraging; and, while the fund is "
+     "in \"a straight-line decrease of 30% from the peak value of the risk reserve within 8 "
+     "hours\" (source 8), liquidated positions go to deleveraging instead of the book "
+     "(adl_drawdown_ppm 300,000, adl_drawdown_window_s 28,800; LIQ-ADL-5). The model's peak "
+     "is the largest balance a cascade sampled (at each step's start and after each round) "
+     "within the window, from the run's start: OKX's own sampling was not read, and a run "
+     "does not see a drawdown that began before it. A 30% fall counts, as \"30%\" reads; "
+     "source 8 is a copy of okx.com's page, not okx.com itself"),
     ("adl_ranking", "assumption", (3,), "2026-12-07",
      "pnl_leverage: OKX's ranking formula was not read (source 3 is OKX's liquidation rules, "
      "the nearest read)"),
-    ("adl_price", "assumption", (3,), "2026-12-07",
-     "bankruptcy: OKX matches the positions its drawdown rule deleverages at the mark, a "
-     "rule the model does not have; its price for a loss beyond the fund was not read"),
+    ("adl_price", "assumption", (3, 8), "2026-12-07",
+     "bankruptcy, and the mark in drawdown: OKX matches the positions its drawdown rule "
+     "deleverages \"at the current Mark Price\" (source 8; LIQ-ADL-5); its price for a loss "
+     "beyond the fund outside a drawdown was not read"),
 ]
 
 _INVERSE_UNITS = ("the model's units of an inverse market (LIQ-INVERSE-1): whole lots and coin "

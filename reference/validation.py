@@ -35,6 +35,13 @@ def valid_size(lots: object, what: str = "size") -> int:
     return _within(lots, what, 1, INT64_MAX, InvalidSize, "lots")
 
 
+@implements("LIQ-DOMAIN-3", "LIQ-ADL-5")
+def valid_fund_peak(peak_quote: object) -> int:
+    """The insurance fund's peak handed to deleveraging (LIQ-ADL-5): a balance, so an integer
+    in 0..2^63-1 (0: no history)."""
+    return _within(peak_quote, "fund_peak_quote", 0, INT64_MAX, InvalidAmount, "quote quantums")
+
+
 @implements("LIQ-DOMAIN-3")
 def valid_rate(rate_ppm: object, what: str = "rate") -> int:
     """A signed rate in parts per million, at most 100% either way."""

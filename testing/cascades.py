@@ -26,6 +26,27 @@ def feedback_venue(mark_rule="last_fill", insurance="1000"):
     return state, config
 
 
+def drawdown_venue(window_s=3600, drawdown_ppm=300_000):
+    """LIQ-ADL-5's hand-computed cascade: alice and bob long 1 BTC from 50,000 with 1,000 and
+    2,100 USDT, carol short, a fund of 100 USDT, marks pinned to the index (band 0), bids 0.2%
+    apart. Step 0 (index 49,000): alice, at equity 0, sells to the book at 48,902.0 and the
+    fund pays her 98 USDT deficit, falling to 2 (98% from its peak, 100). Step 1 (5 s later,
+    index 48,000): bob (equity 100 < maintenance 192) goes to deleveraging at the mark while the
+    fund is in drawdown; without the rule, or once the window no longer holds the peak, he
+    sells to the book at 47,904.0 instead."""
+    profile = example_profile(adl_drawdown_ppm=drawdown_ppm,
+                              adl_drawdown_window_s=window_s if drawdown_ppm else 0)
+    state = venue(profile, deposits={"alice": usdt("1000"), "bob": usdt("2100"),
+                                     "carol": usdt("100000")}, insurance_quote=usdt("100"))
+    open_account(state, "book", role=LIQUIDITY)
+    open_long(state, "alice", "carol", "BTC", 1000)
+    open_long(state, "bob", "carol", "BTC", 1000)
+    config = CascadeConfig(PricePath(5, {"BTC": (490_000, 480_000)}),
+                           {"BTC": BookShape(3, 2_000, 1_000)},
+                           mark_rule=MarkRule("index_band", 0))
+    return state, config
+
+
 @st.composite
 def cascades(draw):
     """A venue of 2 to 6 traders, a book account and a vault, every policy family, and a
@@ -40,6 +61,9 @@ def cascades(draw):
         {"liquidation_size": "tier_step", "fee_policy": "all_surplus", "adl_ranking": "pro_rata"},
         # OKX's two tiers a step from the third tier (LIQ-EXEC-3)
         {"liquidation_size": "two_tier_step", "trigger": "at_or_below"},
+        # OKX's deleveraging at the mark while the fund is 30% below its peak (LIQ-ADL-5)
+        {"liquidation_size": "two_tier_step", "trigger": "at_or_below",
+         "adl_drawdown_ppm": 300_000, "adl_drawdown_window_s": 3},
         {"backstop_ratio": (2, 3), "adl_price": "mark"},
         # isolated accounts with maintenance on the entry value (LIQ-TIER-6), as Bybit's
         {"maintenance_basis": "entry", "liquidation_size": "tier_step",

@@ -439,6 +439,12 @@ def random_policies(rng: random.Random) -> dict[str, Any]:
         policies.update(liquidation_size="cover_shortage", fee_policy="liquidator_and_fund",
                         liquidation_buffer_ppm=rng.choice((0, 1_000, 20_000, PPM,
                                                            rng.randint(0, PPM))))
+    if policies["bad_debt_policy"] == "adl" and rng.random() < 0.3:
+        # LIQ-ADL-5: OKX's 30% within 8 hours, the extremes of the share, windows around a
+        # cascade's steps (1..60 s each)
+        policies.update(adl_drawdown_ppm=rng.choice((300_000, 1, PPM, rng.randint(1, PPM))),
+                        adl_drawdown_window_s=rng.choice((28_800, 1, 5, 60,
+                                                          rng.randint(1, 10**6))))
     return policies
 
 
@@ -713,9 +719,17 @@ def random_calls(rng: random.Random, case: Case, count: int | None = None) -> li
             lots = rng.choice((None, None, 1, held, held + 1, max(1, held // 2), 0, -1))
             counterparty = rng.choice(["book", "vault", "book"] + traders + ["ghost", who])
             calls.append([op, [who, market_id, counterparty, price(who, market_id), lots]])
-        elif op in ("market_liquidate", "deleverage"):
+        elif op == "market_liquidate":
             who = subject()
             calls.append([op, [who, market(who)]])
+        elif op == "deleverage":
+            who = subject()
+            # the fund's peak (LIQ-ADL-5): none, the drawdown's edge for the fund the case
+            # starts with (a fall of 30% and one quantum less), any, and outside the domain
+            fund = (case.holders or {}).get(INSURANCE_FUND, 0)
+            peak = rng.choice((0, 0, 0, fund, fund * 10 // 7, fund * 10 // 7 + 1, 2 * fund + 1,
+                               rng.randint(0, 10**12), INT64_MAX, -1, INT64_MAX + 1))
+            calls.append([op, [who, market(who), peak]])
         elif op in ("backstop_liquidate", "share_liquidate"):
             who = subject()
             calls.append([op, [who, rng.choice(["vault", "vault", who, "book", "ghost"])]])
@@ -836,6 +850,10 @@ def random_adl_cascade(seed: int, ranking: str | None = None) -> tuple[Case, dic
         profile = replace(profile, liquidation_size="full", fee_policy="rate")
     if profile.portion_ppm < 50_000:  # as random_cascade: one lot per order is slow
         profile = replace(profile, portion_ppm=rng.randint(50_000, PPM))
+    if not profile.adl_drawdown_ppm and rng.random() < 0.25:
+        # LIQ-ADL-5: the fund's payouts in the first steps send the later ones to deleveraging
+        profile = replace(profile, adl_drawdown_ppm=rng.choice((300_000, 1, rng.randint(1, PPM))),
+                          adl_drawdown_window_s=rng.choice((1, 5, 28_800)))
     marks = {m: base * rng.randint(800, 1200) // 1000
              for m, base in (("BTC", 500_000), ("ETH", 300_000))}
     chosen = [m for m in marks if rng.random() < 0.7] or [rng.choice(list(marks))]

@@ -53,6 +53,9 @@ VARIANTS = (
     {"adl_ranking": "pnl_margin_ratio", "liquidation_size": "tier_step"},
     # OKX's two tiers a step from the third tier (LIQ-EXEC-3), at equality (LIQ-TRIGGER-3)
     {"liquidation_size": "two_tier_step", "trigger": "at_or_below"},
+    # ... with its deleveraging at the mark while the fund is 30% below its peak (LIQ-ADL-5)
+    {"liquidation_size": "two_tier_step", "trigger": "at_or_below", "adl_drawdown_ppm": 300_000,
+     "adl_drawdown_window_s": 28_800},
     {"fee_policy": "per_fill", "liquidation_size": "portion", "portion_ppm": 250_000,
      "portion_threshold_quote": 0, "adl_ranking": "seeded"},
 )
@@ -206,11 +209,15 @@ class VenueMachine(RuleBasedStateMachine):
         account = self.pick(data, lambda a: self.impl.is_liquidatable(a, self.state))
         self.attempt("share", "share_liquidate", account, "vault")
 
-    @rule(data=st.data(), market=st.sampled_from(MARKETS))
-    def deleverage(self, data, market):
+    @rule(data=st.data(), market=st.sampled_from(MARKETS),
+          peak_over_fund_ppm=st.sampled_from((0, 0, 1_000_000, 1_428_571, 1_428_572, 3_000_000)))
+    def deleverage(self, data, market, peak_over_fund_ppm):
+        """With no fund peak, or a peak that many ppm of the fund (around LIQ-ADL-5's edge of
+        a 30% fall, and past it)."""
         account = self.pick(data, lambda a: self.impl.equity_quote(a, self.state.marks,
                                                                    self.state.profile) < 0)
-        self.attempt("deleverage", "deleverage", account, market)
+        peak = self.state.holders["insurance_fund"] * peak_over_fund_ppm // 1_000_000
+        self.attempt("deleverage", "deleverage", account, market, peak)
 
     @rule(market=st.sampled_from(MARKETS), side=st.sampled_from((1, -1, 0)),
           amount=st.sampled_from((None, None, 1, 10**6, 10**10, 0)))

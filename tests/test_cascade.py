@@ -11,16 +11,16 @@ from dataclasses import replace
 import pytest
 from hypothesis import given, settings
 
-from liqspec.reference import FEE_SINK, SOCIALIZED_LOSS, MalformedState
+from liqspec.reference import FEE_SINK, INSURANCE_FUND, SOCIALIZED_LOSS, MalformedState
 from liqspec.reference.book import BookShape, build_book, closable_within_fund, plan_order
-from liqspec.reference.cascade import (CascadeConfig, PricePath, bearing_side, liquidation_map,
-                                       processing_order, shock_path)
+from liqspec.reference.cascade import (CascadeConfig, FundWindow, PricePath, bearing_side,
+                                       liquidation_map, processing_order, shock_path)
 from liqspec.reference.marks import MarkRule, next_mark
 from liqspec.reference.invariants import all_violations, state_digest
 from liqspec.reference.state import BACKSTOP, LIQUIDITY
 from liqspec.testing import (implementation, open_at_leverage, open_long, example_profile, usdt,
                              venue)
-from liqspec.testing.cascades import cascades, feedback_venue
+from liqspec.testing.cascades import cascades, drawdown_venue, feedback_venue
 
 #: the reference's operations, for the tests that are about it alone
 REFERENCE = implementation("reference")
@@ -535,3 +535,59 @@ def test_a_market_without_a_book_is_deleveraged_only_when_bankrupt_LIQ_CASCADE_3
     assert result.summary.unresolved_accounts == 1 and result.summary.adl_lots == 0
     assert result.state.account("alice").positions == {"ETH": 100}
     assert all_violations(result.state) == []
+
+
+def _drawdown_trace(impl, **kwargs):
+    state, config = drawdown_venue(**kwargs)
+    result = impl.run_cascade(state, config)
+    return result, [(e.step, e.kind, e.account, e.lots, e.price_ticks, e.quote)
+                    for e in result.events if e.kind not in ("step", "mark")]
+
+
+#: step 0 of drawdown_venue, whatever the rule: alice sells 1 BTC to the book at 48,902.0 and the
+#: fund pays her deficit of 98 USDT
+ALICE_TO_THE_BOOK = [(0, "liquidation_fill", "alice", -1000, 489_020, usdt("48902")),
+                     (0, "insurance_payout", "alice", 0, None, usdt("98"))]
+
+
+def test_in_drawdown_a_liquidation_goes_to_deleveraging_at_the_mark_LIQ_ADL_5(impl):
+    """The fund fell from 100 to 2 USDT in step 0; 5 s later, within the hour's window, its peak
+    is still 100: (100 - 2) x 10^6 >= 300,000 x 100. bob's 1 BTC goes to carol at the mark,
+    48,000.0, for 48,000 USDT, leaving him 100 USDT and nothing for the fund: no book fill, no
+    fee."""
+    result, trace = _drawdown_trace(impl)
+    assert trace == ALICE_TO_THE_BOOK + [(1, "adl_fill", "bob", -1000, 480_000, usdt("48000"))]
+    bob = result.state.account("bob")
+    assert bob.quote == usdt("100") and bob.is_flat()
+    assert result.state.account("carol").positions == {"BTC": -1000}
+    assert [step.insurance_fund_quote for step in result.steps] == [usdt("2"), usdt("2")]
+    assert result.summary.adl_lots == 1000 and result.summary.liquidation_fills == 1
+
+
+def test_without_drawdown_the_same_liquidation_goes_to_the_book_LIQ_ADL_5(impl):
+    """The control: without the rule, or with a 4 s window (at 5 s the peak of 100, sampled at
+    0 s, has left it, and the peak is the fund's own 2 USDT), bob sells to the book at 47,904.0
+    and pays the fund what is left of his equity, 4 USDT (100 - 96), as the fee."""
+    for kwargs in ({"drawdown_ppm": 0}, {"window_s": 4}):
+        result, trace = _drawdown_trace(impl, **kwargs)
+        assert trace == ALICE_TO_THE_BOOK + [
+            (1, "liquidation_fill", "bob", -1000, 479_040, usdt("47904")),
+            (1, "fee", "bob", 0, None, usdt("4"))], kwargs
+        assert result.state.holders[INSURANCE_FUND] == usdt("6"), kwargs
+        assert result.summary.adl_lots == 0, kwargs
+
+
+def test_the_fund_window_keeps_the_peak_of_its_span_LIQ_ADL_5():
+    """FundWindow by hand (a 100 s window): a sample no larger than a later one can never be the
+    peak again and is dropped; a sample older than the window is dropped when the clock passes
+    it; before any sample the peak is 0."""
+    window = FundWindow(100)
+    assert window.peak(0) == 0
+    peaks = []
+    for time_s, balance in [(0, 1_000), (10, 900), (20, 1_200), (50, 800), (120, 700),
+                            (121, 700), (151, 650)]:
+        window.sample(time_s, balance)
+        peaks.append(window.peak(time_s))
+    # at 120 the window starts at 20: 1,200 (sampled at 20) still counts; at 121 it has left
+    assert peaks == [1_000, 1_000, 1_200, 1_200, 1_200, 800, 700]
+    assert list(window.samples) == [(121, 700), (151, 650)]

@@ -9,8 +9,10 @@ from fractions import Fraction
 
 import pytest
 
-from liqspec.reference import (INSURANCE_FUND, SOCIALIZED_LOSS, Account, Fill, Rejection,
-                               ResultCode, adl_allocation, adl_receive_quote)
+from liqspec.reference import (INSURANCE_FUND, SOCIALIZED_LOSS, Account, Fill, InvalidAmount,
+                               MalformedState, NotAnInteger, Rejection, ResultCode,
+                               adl_allocation, adl_receive_quote, fund_in_drawdown)
+from liqspec.fast import adl_receive_quote as fast_adl_receive_quote
 from liqspec.reference.invariants import all_violations
 from liqspec.testing import open_long, example_profile, usdt, venue
 
@@ -224,3 +226,76 @@ def test_seeded_start_is_splitmix_of_seed_xor_seq_LIQ_ADL_2(impl):
     assert state.seq == 14
     assert 0xE220A8397B1DCDAF % 2 == 1
     assert adl_allocation(state, state.account("alice"), "BTC") == [("carol", 1000)]
+
+
+def receive_quote(impl):
+    """LIQ-ADL-4's query on ``impl`` (queries are not in its namespace)."""
+    return adl_receive_quote if impl.name == "reference" else fast_adl_receive_quote
+
+
+#: OKX's drawdown rule (LIQ-ADL-5) on the example venue: 30% of the fund's peak within 8 hours
+DRAWDOWN = example_profile(adl_drawdown_ppm=300_000, adl_drawdown_window_s=8 * 3600)
+
+
+def test_a_fund_in_drawdown_deleverages_what_it_could_cover_at_the_mark_LIQ_ADL_5(impl):
+    """alice's deficit is 500 USDT and the fund holds 500: it can cover, so without a drawdown
+    deleveraging is FUND_CAN_COVER. The fund is in drawdown from a peak P when 0.7 P >= 500,
+    that is from P = 714.285715 USDT (714,285,715 quantums; one fewer is a fall of 29.99999%).
+    There bob takes alice's 1 BTC at the mark, 48,500.0, paying 48,500 USDT; alice is left flat
+    at -500, which the fund pays, falling to 0."""
+    for peak in (0, usdt("700"), 714_285_714):
+        state = bankrupt_alice(impl, DRAWDOWN, insurance="500")
+        before = state.snapshot()
+        with pytest.raises(Rejection) as error:
+            impl.deleverage(state, "alice", "BTC", fund_peak_quote=peak)
+        assert error.value.code == ResultCode.FUND_CAN_COVER, peak
+        assert state.snapshot() == before
+    state = bankrupt_alice(impl, DRAWDOWN, insurance="500")
+    receipt = impl.deleverage(state, "alice", "BTC", fund_peak_quote=714_285_715)
+    fills = [e for e in receipt.entries if isinstance(e, Fill)]
+    assert [(f.buyer, f.seller, f.lots, f.quote_amount, f.price_ticks) for f in fills] == [
+        ("bob", "alice", 1000, usdt("48500"), 485_000)]
+    assert receipt.amounts["fund_paid"] == usdt("500") and state.holders[INSURANCE_FUND] == 0
+    assert state.account("alice").is_flat() and state.account("alice").quote == 0
+    assert all_violations(state) == []
+
+
+def test_the_drawdown_edge_is_exact_and_needs_the_rule_LIQ_ADL_5(impl):
+    """A fall of exactly 30% (700 under a peak of 1,000) counts; one quantum less does not. A
+    profile without the rule is never in drawdown, so its bankruptcy-price deleveraging is the
+    same with any peak."""
+    state = bankrupt_alice(impl, DRAWDOWN, insurance="700")
+    assert fund_in_drawdown(state, usdt("1000")) and not fund_in_drawdown(state, usdt("1000") - 1)
+    assert not fund_in_drawdown(state, 0) and not fund_in_drawdown(state, usdt("700"))
+    alice = state.account("alice")
+    # in drawdown the quote alice receives is the mark value, 48,500; else her bankruptcy value
+    assert receive_quote(impl)(alice, "BTC", 1000, state, usdt("1000")) == usdt("48500")
+    assert receive_quote(impl)(alice, "BTC", 1000, state, usdt("1000") - 1) == usdt("49000")
+    plain = bankrupt_alice(impl)  # no rule: a fund of 100 against a deficit of 500
+    assert not fund_in_drawdown(plain, usdt("10000"))
+    receipt = impl.deleverage(plain, "alice", "BTC", fund_peak_quote=usdt("10000"))
+    assert [f.quote_amount for f in receipt.entries if isinstance(f, Fill)] == [usdt("49000")]
+
+
+@pytest.mark.parametrize("peak, error", [
+    (-1, InvalidAmount), (2**63, InvalidAmount), (1.5, NotAnInteger), (True, NotAnInteger)])
+def test_a_fund_peak_outside_the_domain_changes_nothing_LIQ_ADL_5(impl, peak, error):
+    """The peak is a balance: an integer in 0..2^63-1; anything else is refused by type, with
+    nothing changed, on both implementations and in the query as in the operation."""
+    state = bankrupt_alice(impl, DRAWDOWN)
+    before = state.snapshot()
+    with pytest.raises(error):
+        impl.deleverage(state, "alice", "BTC", fund_peak_quote=peak)
+    with pytest.raises(error):
+        receive_quote(impl)(state.account("alice"), "BTC", 1000, state, peak)
+    assert state.snapshot() == before
+
+
+@pytest.mark.parametrize("fields", [
+    {"adl_drawdown_ppm": 300_000}, {"adl_drawdown_window_s": 3600},
+    {"adl_drawdown_ppm": 1_000_001, "adl_drawdown_window_s": 3600},
+    {"adl_drawdown_ppm": 300_000, "adl_drawdown_window_s": -1},
+    {"adl_drawdown_ppm": 300_000, "adl_drawdown_window_s": 3600, "bad_debt_policy": "socialize"}])
+def test_drawdown_parameters_go_together_under_adl_LIQ_ADL_5(fields):
+    with pytest.raises(MalformedState):
+        example_profile(**fields)

@@ -10,8 +10,8 @@ and the issue's three bugs under ``liqspec prove`` alone); the whole catalogue i
 
 Rules: LIQ-ROUND-1, LIQ-ROUND-2, LIQ-FEE-1, LIQ-INSURANCE-1, LIQ-TRIGGER-1, LIQ-ADL-2,
 LIQ-FUNDING-2, LIQ-LEDGER-1, LIQ-INV-9, LIQ-PRICE-2, LIQ-BOOK-2, LIQ-MARK-2, LIQ-CASCADE-3,
-LIQ-CASCADE-4, LIQ-CASCADE-5, LIQ-CASCADE-6, LIQ-ADL-3, LIQ-MARGIN-4, LIQ-DOMAIN-3 (the rules the
-catalogue breaks).
+LIQ-CASCADE-4, LIQ-CASCADE-5, LIQ-CASCADE-6, LIQ-ADL-3, LIQ-ADL-5, LIQ-MARGIN-4, LIQ-DOMAIN-3 (the
+rules the catalogue breaks).
 """
 
 import json

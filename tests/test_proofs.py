@@ -211,6 +211,79 @@ def test_fidelity_detects_a_drifted_encoding(monkeypatch):
     assert failures
 
 
+# -- deleveraging on the fund's drawdown (LIQ-ADL-5) ---------------------------------------------
+
+#: the fidelity campaign's profiles with the drawdown rule: okx and four examples
+DRAWDOWN_PROFILES = tuple(p for p in fidelity.profiles() if p.adl_drawdown_ppm)
+
+
+@pytest.mark.parametrize("op", ["deleverage", "adl_receive"])
+@settings(max_examples=60)
+@given(rng=st.randoms(use_true_random=False))
+def test_encodings_compute_what_the_reference_computes_with_the_drawdown_rule_LIQ_ADL_5(op, rng):
+    """The campaign above, on the profiles with the rule only: with a fund peak of 0, around
+    the least peak in drawdown, at the exact edge, with a fund that could pay."""
+    profile = DRAWDOWN_PROFILES[rng.randrange(len(DRAWDOWN_PROFILES))]
+    case = fidelity.generate_case(rng, op, profile)
+    assert fidelity.check_case(case) == [], case.describe()
+
+
+def test_generated_cases_reach_both_sides_of_the_drawdown_LIQ_ADL_5():
+    """The generator is not vacuous for the rule: outside a drawdown the fund's refusal stands;
+    in drawdown a deficit the fund could pay is deleveraged, at a fall of exactly the share too
+    (OKX's 30%: (P - F) * 10^6 == ppm * P); a peak out of range is INVALID_AMOUNT."""
+    import random
+
+    from liqspec.proofs.domains import slot_market_ids
+    from liqspec.reference import deleveraging, equity_quote
+    seen = set()
+    rng = random.Random("coverage:drawdown")
+    for _ in range(300):
+        case = fidelity.generate_case(rng, "deleverage", DRAWDOWN_PROFILES[rng.randrange(
+            len(DRAWDOWN_PROFILES))])
+        slots = slot_market_ids(case.profile)
+        state = counterexamples.build_state(case.profile, slots, case.state)
+        peak, fund = case.args["fund_peak_quote"], state.holders["insurance_fund"]
+        in_drawdown = 0 <= peak <= 2**63 - 1 and deleveraging.fund_in_drawdown(state, peak)
+        exact = in_drawdown and (peak - fund) * 10**6 == case.profile.adl_drawdown_ppm * peak
+        could_pay = equity_quote(state.account(case.args["account_id"]), state.marks,
+                                 state.profile) >= -fund
+        _, error = fidelity._run_reference(case, state, slots)
+        seen.add((in_drawdown, exact, could_pay, "OK" if error is None else error.code.name))
+    assert (False, False, True, "FUND_CAN_COVER") in seen
+    assert (True, False, True, "OK") in seen and (True, True, True, "OK") in seen
+    assert any(code == "INVALID_AMOUNT" for *_, code in seen)
+
+
+def test_fidelity_detects_an_encoding_that_ignores_the_drawdown_LIQ_ADL_5(monkeypatch):
+    """An encoding without LIQ-ADL-5 (never in drawdown) drifts from the reference: the seeded
+    campaign `liqspec prove` runs finds it."""
+    monkeypatch.setattr(fidelity, "_CACHE", {})
+    monkeypatch.setattr(encodings, "fund_in_drawdown", lambda state, peak: z3.BoolVal(False))
+    failures = fidelity.campaign(60, seed=0, ops=("deleverage",))
+    assert failures and "deleverage" == failures[0][0].op
+
+
+@pytest.mark.parametrize("kind", ["venue", "generic"])
+def test_a_drawdown_witness_replays_in_drawdown_in_the_reference_LIQ_ADL_5(kind):
+    """T-ADL-DRAWDOWN's witnesses, over okx and over the generic domain whose drawdown share is
+    symbolic, replay in the reference with the fund in drawdown from the witness's peak (so the
+    replayed profile carries the rule and its share), deleveraged, the property holding."""
+    from liqspec.reference import deleveraging
+    thm = next(t for t in theorems.REGISTRY if t.id == "T-ADL-DRAWDOWN")
+    params = next(p for p in theorems.domains_for(thm)
+                  if p.name.startswith("generic") == (kind == "generic"))
+    for obligation in thm.build(params):
+        scenario = prover.witness(thm.id, params, obligation)
+        assert scenario is not None, obligation.label
+        ctx = counterexamples.replay(scenario)
+        peak = int(scenario["steps"][-1]["args"]["fund_peak_quote"])
+        assert ctx.profile.adl_drawdown_ppm > 0 and ctx.profile.adl_drawdown_window_s > 0
+        assert deleveraging.fund_in_drawdown(ctx.state_before, peak), scenario
+        assert ctx.error is None, (obligation.label, ctx.error)
+        assert counterexamples.CHECKS[scenario["check"]](ctx) == [], scenario
+
+
 # -- witnesses, counterexamples, vacuity, timeouts -----------------------------------------------------
 
 def _first_domain(thm):

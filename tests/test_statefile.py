@@ -576,3 +576,30 @@ def test_a_bad_liquidator_fee_names_its_market_LIQ_FEE_3():
     document["venue"]["markets"]["PERP"]["liquidator_fee_ppm"] = 1_000_001
     with pytest.raises(StateFileError, match="venue.markets.PERP.liquidator_fee_ppm"):
         loads(json.dumps(document))
+
+
+# -- deleveraging on the fund's drawdown (LIQ-ADL-5) ---------------------------------------------
+
+def test_a_venue_deleveraging_on_the_funds_drawdown_loads_LIQ_ADL_5():
+    """Rule: LIQ-ADL-5. adl_drawdown_ratio is a fraction of the peak, adl_drawdown_window_s
+    seconds: OKX's 30% within 8 hours."""
+    loaded = loads(json.dumps(_drift_venue(adl_drawdown_ratio="0.3",
+                                           adl_drawdown_window_s=28_800)))
+    profile = loaded.state.profile
+    assert (profile.adl_drawdown_ppm, profile.adl_drawdown_window_s) == (300_000, 28_800)
+
+
+@pytest.mark.parametrize("policies, where", [
+    ({"adl_drawdown_ratio": "0.3"}, "both positive"),
+    ({"adl_drawdown_window_s": 3600}, "both positive"),
+    ({"adl_drawdown_ratio": "1.5", "adl_drawdown_window_s": 3600}, "venue.adl_drawdown_ratio"),
+    ({"adl_drawdown_ratio": "0.3", "adl_drawdown_window_s": 0}, "venue.adl_drawdown_window_s"),
+    ({"adl_drawdown_ratio": "0.3", "adl_drawdown_window_s": 3600,
+      "bad_debt_policy": "socialize"}, "needs bad_debt_policy adl"),
+])
+def test_a_drawdown_venue_with_a_bad_policy_is_refused_LIQ_ADL_5(policies, where):
+    """Rule: LIQ-ADL-5. Both parameters or neither, a ratio in 0..1, a positive window, and only
+    where losses are deleveraged."""
+    with pytest.raises(StateFileError, match=where) as refused:
+        loads(json.dumps(_drift_venue(**policies)))
+    assert refused.value.code in (ResultCode.MALFORMED_STATE, ResultCode.INVALID_RATE)

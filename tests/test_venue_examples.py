@@ -70,7 +70,7 @@ from liqspec.reference import (FEE_SINK, INSURANCE_FUND, Account, MalformedState
                                margin_shortage_quote, new_state, notional_quote, open_account,
                                open_account_at, position_value_quote, quote_per_lot_tick,
                                shortage_rates, tier_for, to_units, unrealized_pnl_quote)
-from liqspec.reference.book import BookShape
+from liqspec.reference.book import BookShape, build_book
 from liqspec.reference.deleveraging import (score_pnl_leverage, score_pnl_margin_ratio,
                                             score_price_ratio_leverage)
 from liqspec.reference.margin import oi_scaled_initial_margin_ppm
@@ -82,7 +82,7 @@ from liqspec.reference.profiles import (PROFILES, continuity_deductions,
                                         gmx_market,
                                         hyperliquid_rate_scale, hyperliquid_tiers,
                                         percent_ppm, profile_summary, quote_amount, venue_tiers)
-from liqspec.reference.state import State
+from liqspec.reference.state import LIQUIDITY, State
 
 PPM = 1_000_000
 MAKER = "maker"  # a well-funded account that takes the other side of every opening trade
@@ -2186,3 +2186,41 @@ def test_okx_steps_again_while_short_and_then_closes_whole_LIQ_EXEC_3(impl):
     assert _step_lots(impl, state) == to_units("20000", 2)
     impl.liquidate(state, "t", "BTC-USDT-SWAP", MAKER, ticks(market, "100000"))
     assert state.accounts["t"].position("BTC-USDT-SWAP") == 0
+
+
+def test_okx_deleverages_at_the_mark_once_the_fund_falls_30_percent_in_8_hours_LIQ_ADL_5(impl):
+    """OKX: "a rapid drop is defined as a straight-line decrease of 30% from the peak value of
+    the risk reserve within 8 hours"; liquidated positions are then matched "at the current Mark
+    Price". The okx profile's fund of 70,000 USDT under a peak of 100,000 is in drawdown (a fall
+    of exactly 30%); 70,000 under 99,999.999999 is not. A peak sampled 8 hours and one second ago
+    has left the window. A long of 20,000 contracts at 100,000 (equity 80,100, past the first
+    tier's 90,000) that the book and the fund could absorb is FUND_CAN_COVER outside a drawdown;
+    in drawdown it is deleveraged at the mark against the short holding it, for 20,000,000 USDT,
+    without the book and without a fee."""
+    state = _okx_long(impl, "20000", "80100")
+    market = state.market("BTC-USDT-SWAP")
+    state.accounts["s"] = Account("s", quote=usd("40000000"),
+                                  positions={"BTC-USDT-SWAP": -to_units("20000", 2)})
+    state.holders[INSURANCE_FUND] = usd("70000")
+    state.holders["outside"] -= usd("70000") + state.accounts["t"].quote + usd("40000000")
+    assert state.profile.adl_drawdown_ppm == 300_000
+    assert state.profile.adl_drawdown_window_s == 8 * 3600
+    assert reference.fund_in_drawdown(state, usd("100000"))
+    assert not reference.fund_in_drawdown(state, usd("100000") - 1)
+    window = reference.FundWindow(state.profile.adl_drawdown_window_s)
+    window.sample(0, usd("100000"))
+    window.sample(3600, usd("70000"))
+    assert window.peak(8 * 3600) == usd("100000") and window.peak(8 * 3600 + 1) == usd("70000")
+    # a book deep enough to take the position 0.1% under the mark: the fund could cover it
+    state.accounts["book"] = Account("book", role=LIQUIDITY)
+    state.books["BTC-USDT-SWAP"] = build_book(BookShape(3, 1_000, to_units("100000", 2)),
+                                              state.marks["BTC-USDT-SWAP"], "book")
+    with pytest.raises(Rejection) as refused:
+        impl.deleverage(state, "t", "BTC-USDT-SWAP", usd("100000") - 1)
+    assert refused.value.code == ResultCode.FUND_CAN_COVER
+    receipt = impl.deleverage(state, "t", "BTC-USDT-SWAP", usd("100000"))
+    assert [(f.buyer, f.seller, f.lots, f.quote_amount, f.price_ticks)
+            for f in receipt.entries if f.rule_id == "LIQ-ADL-3" and hasattr(f, "lots")] == [
+        ("s", "t", to_units("20000", 2), usd("20000000"), ticks(market, "100000"))]
+    assert state.accounts["t"].quote == usd("80100")
+    assert state.holders[INSURANCE_FUND] == usd("70000")

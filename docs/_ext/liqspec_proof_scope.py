@@ -47,10 +47,17 @@ ASSUMES: dict[str, str] = {
                "per share the rule may choose, each assuming that share's own test (its kept "
                "requirement below the target share of equity less its penalty; none for 100%).",
     "T-ADL": "Inv before; deleveraging succeeds, for each of the two orders in which the ranking "
-             "can put the two other traders (the book's account last).",
+             "can put the two other traders (the book's account last), from any fund peak "
+             "(LIQ-ADL-5).",
     "T-ADL-SIDE": "As T-ADL.",
     "T-ADL-ZERO": "Positive marks; the account's only position is in the first market and is "
-                  "closed whole.",
+                  "closed whole; a fund peak in 0..2^63-1 the fund is not in drawdown from "
+                  "(LIQ-ADL-5).",
+    "T-ADL-DRAWDOWN": "Inv before; a fund peak in 0..2^63-1 the fund is in drawdown from "
+                      "(LIQ-ADL-5). For 'not refused': the account holds a position, has "
+                      "negative equity and the opposite side can take it whole, any fund "
+                      "balance. For 'at the mark': deleveraging succeeds, in each of the two "
+                      "ranking orders.",
     "T-PRO-RATA": "Inv before; the bankrupt account holds a position.",
     "T-SOCIALIZE": "Inv before; socialization succeeds, charging the long side or the short side.",
     "T-FUNDING": "Inv before; the funding payment succeeds.",

@@ -199,9 +199,41 @@ cdef int replace_book(Eng* e, Py_ssize_t k) noexcept nogil:
     return build_ladder(e, k, c.levels[k], c.spacing_ppm[k], c.lots_per_level[k], c.book_row)
 
 
+cdef int fund_sample(Cas* c, int64_t time_s, int64_t balance) noexcept nogil:
+    """LIQ-ADL-5 (reference: FundWindow.sample): the fund's balance at ``time_s``; the samples
+    it makes unreachable as a peak (no larger, no later) are dropped. OVERFLOW when memory runs
+    out."""
+    cdef int code
+    while c.fund_len > 0 and c.fund_samples[c.fund_head + c.fund_len - 1].balance <= balance:
+        c.fund_len -= 1
+    if c.fund_head + c.fund_len == c.fund_cap:
+        if c.fund_head > 0:  # room at the front: move the live samples there
+            memmove(c.fund_samples, c.fund_samples + c.fund_head,
+                    c.fund_len * sizeof(FundSample))
+            c.fund_head = 0
+        else:
+            code = reserve(<void**>&c.fund_samples, &c.fund_cap, c.fund_len + 1,
+                           sizeof(FundSample))
+            if code != C_OK:
+                return code
+    c.fund_samples[c.fund_head + c.fund_len].time_s = time_s
+    c.fund_samples[c.fund_head + c.fund_len].balance = balance
+    c.fund_len += 1
+    return C_OK
+
+
+cdef int64_t fund_peak(Cas* c, int64_t time_s) noexcept nogil:
+    """LIQ-ADL-5 (reference: FundWindow.peak): the largest sample taken at ``time_s - window``
+    or later, 0 before any; older samples are dropped (times only grow)."""
+    while c.fund_len > 0 and c.fund_samples[c.fund_head].time_s < time_s - c.fund_window_s:
+        c.fund_head += 1
+        c.fund_len -= 1
+    return c.fund_samples[c.fund_head].balance if c.fund_len > 0 else 0
+
+
 cdef int open_step(Eng* e) noexcept nogil:
     """LIQ-CASCADE-4: every path market, in id order, opens its mark (LIQ-MARK-2) and gets a
-    fresh book (LIQ-BOOK-1)."""
+    fresh book (LIQ-BOOK-1); under LIQ-ADL-5 the fund is then sampled at the step's time."""
     cdef Cas* c = e.cascade
     cdef Py_ssize_t x, k
     cdef liq_i128 opening, low, high, prev
@@ -234,6 +266,8 @@ cdef int open_step(Eng* e) noexcept nogil:
         if event(e, EV_STEP, EV_NONE, k, 0, c.index[k], True, 0, R_CASCADE_4, DETAIL_NONE,
                  0, 0) != C_OK:
             return C_OVERFLOW
+    if c.fund_window_s > 0:
+        return fund_sample(c, c.step * c.step_seconds, e.holders[1])
     return C_OK
 
 
@@ -436,18 +470,49 @@ cdef int vault_may_take(const Eng* e, Py_ssize_t i, Py_ssize_t vault) noexcept n
     return C_OK
 
 
+cdef int deleverage_if_allowed(Eng* e, Py_ssize_t i, Py_ssize_t k, bint* done) noexcept nogil:
+    """Deleverage row i's position in k at the round's fund peak if LIQ-ADL-1 allows it (the
+    reference's _deleverage_if_allowed); ``done``: whether it did."""
+    cdef Py_ssize_t first = e.n_records
+    cdef int code
+    cdef AdlOut ao
+    done[0] = False
+    e.seq += 1
+    code = deleverage(e, i, k, e.cascade.round_peak, &ao)
+    if (code == C_FUND_CAN_COVER or code == C_NOT_BANKRUPT
+            or code == C_INSUFFICIENT_ADL_LIQUIDITY):  # LIQ-ADL-1 does not allow it
+        e.seq -= 1  # refused before its atomic block: seq unchanged
+        return C_OK
+    if code != C_OK:
+        return code
+    if record_receipt(e, i, first) != C_OK:
+        return C_OVERFLOW
+    done[0] = True
+    return C_OK
+
+
 cdef int liquidate_by_book(Eng* e, Py_ssize_t i, Py_ssize_t n_cols,
                            bint* progressed) noexcept nogil:
     """LIQ-CASCADE-3's market by market: in id order (the cascade's order_cols), orders against
-    the book until healthy or refused, then ADL unless losses are socialized."""
+    the book until healthy or refused, then ADL unless losses are socialized; while the fund is
+    in drawdown (LIQ-ADL-5), ADL first, the book only if it is refused."""
     cdef Cas* c = e.cascade
-    cdef bint liq
+    cdef bint liq, done
     cdef Py_ssize_t x, k, first
     cdef int code
     cdef MarketOut mo
-    cdef AdlOut ao
     for x in range(n_cols):
         k = c.order_cols[x]
+        if e.lots[i * e.n_markets + k] != 0 and fund_in_drawdown(e, c.round_peak):
+            if liquidatable(e, i, &liq) != C_OK:
+                return C_OVERFLOW
+            if liq:
+                code = deleverage_if_allowed(e, i, k, &done)
+                if code != C_OK:
+                    return code
+                if done:
+                    progressed[0] = True
+                    continue
         while e.lots[i * e.n_markets + k] != 0:
             if liquidatable(e, i, &liq) != C_OK:
                 return C_OVERFLOW
@@ -468,17 +533,10 @@ cdef int liquidate_by_book(Eng* e, Py_ssize_t i, Py_ssize_t n_cols,
             if liquidatable(e, i, &liq) != C_OK:
                 return C_OVERFLOW
             if liq:
-                first = e.n_records
-                e.seq += 1
-                code = deleverage(e, i, k, &ao)
-                if (code == C_FUND_CAN_COVER or code == C_NOT_BANKRUPT
-                        or code == C_INSUFFICIENT_ADL_LIQUIDITY):  # LIQ-ADL-1 does not allow it
-                    e.seq -= 1
-                elif code != C_OK:
+                code = deleverage_if_allowed(e, i, k, &done)
+                if code != C_OK:
                     return code
-                else:
-                    if record_receipt(e, i, first) != C_OK:
-                        return C_OVERFLOW
+                if done:
                     progressed[0] = True
     return C_OK
 
@@ -626,6 +684,8 @@ cdef int run_round(Eng* e, bint* progressed) noexcept nogil:
     c.round = c.rounds
     first_event = c.nev
     progressed[0] = False
+    # LIQ-ADL-5: the round's accounts see the fund's peak as the round began
+    c.round_peak = fund_peak(c, c.step * c.step_seconds) if c.fund_window_s > 0 else 0
     for x in range(n_due):
         if x + PREFETCH_AHEAD < n_due:
             prefetch_row(e, c.due_row[x + PREFETCH_AHEAD])
@@ -637,6 +697,10 @@ cdef int run_round(Eng* e, bint* progressed) noexcept nogil:
     code = socialize_round(e)
     if code != C_OK:
         return code
+    if c.fund_window_s > 0:
+        code = fund_sample(c, c.step * c.step_seconds, e.holders[1])
+        if code != C_OK:
+            return code
     for k in range(e.n_markets):
         c.last_fill[k] = 0
     for j in range(first_event, c.nev):

@@ -370,12 +370,27 @@ cdef int adl_allocation(Eng* e, Py_ssize_t i, Py_ssize_t k, uint64_t seq_before,
     return code
 
 
+cdef inline bint fund_in_drawdown(const Eng* e, int64_t fund_peak) noexcept nogil:
+    """LIQ-ADL-5 (reference: deleveraging.fund_in_drawdown): the fund has fallen from its peak
+    by at least adl_drawdown_ppm of it, ``(peak - fund) * 10^6 >= ppm * peak`` with
+    ``peak > fund``, exact in 128 bits."""
+    cdef int64_t fund = e.holders[1]
+    return e.adl_drawdown_ppm > 0 and fund_peak > fund \
+        and (<liq_i128>fund_peak - fund) * PPM >= <liq_i128>e.adl_drawdown_ppm * fund_peak
+
+
+cdef inline bint adl_at_mark(const Eng* e, int64_t fund_peak) noexcept nogil:
+    """LIQ-ADL-4/5 (reference: deleveraging.adl_at_mark): the profile's price is the mark, or
+    the fund is in drawdown."""
+    return e.adl_price == ADL_AT_MARK or fund_in_drawdown(e, fund_peak)
+
+
 cdef int adl_receive(const Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t lots,
-                     liq_i128* out) noexcept nogil:
+                     int64_t fund_peak, liq_i128* out) noexcept nogil:
     """LIQ-ADL-4: the quote the bankrupt account receives for closing ``lots`` (negative: pays),
-    at the bankruptcy value or at the mark."""
+    at the bankruptcy value or at the mark (:func:`adl_at_mark`)."""
     cdef int64_t before, after, v_before, v_after
-    if e.adl_price != ADL_AT_MARK:
+    if not adl_at_mark(e, fund_peak):
         return bankruptcy_value(e, i, k, lots, out)
     if closing_values(e, i, k, lots, &before, &after, &v_before, &v_after) != C_OK:
         return C_OVERFLOW
@@ -443,12 +458,14 @@ cdef inline int settle_if_flat(Eng* e, Py_ssize_t row, AdlOut* out) noexcept nog
     return C_OK
 
 
-cdef int deleverage(Eng* e, Py_ssize_t i, Py_ssize_t k, AdlOut* out) noexcept nogil:
-    """LIQ-ADL-1/3 after the adapter's checks (account, market, role, policy): the position, the
-    trigger (with a book) or bankruptcy (without), the fund, the allocation, then the fills at
-    the bankruptcy value (or the mark) and the settlements."""
+cdef int deleverage(Eng* e, Py_ssize_t i, Py_ssize_t k, int64_t fund_peak,
+                    AdlOut* out) noexcept nogil:
+    """LIQ-ADL-1/3/5 after the adapter's checks (account, market, the fund's peak, role,
+    policy): the position, the trigger (with a book) or bankruptcy (without), the fund unless it
+    is in drawdown from ``fund_peak``, the allocation, then the fills at the bankruptcy value (or
+    the mark) and the settlements."""
     cdef int64_t position = e.lots[i * e.n_markets + k], eq, lots
-    cdef bint liq, closable
+    cdef bint liq, closable, at_mark = adl_at_mark(e, fund_peak)
     cdef Py_ssize_t count, x, cp
     cdef liq_i128 allocated = 0, receives, paid, written
     cdef uint64_t seq_before = <uint64_t>(e.seq - 1)
@@ -465,11 +482,12 @@ cdef int deleverage(Eng* e, Py_ssize_t i, Py_ssize_t k, AdlOut* out) noexcept no
             return C_OVERFLOW
         if eq >= 0:
             return C_NOT_BANKRUPT
-    code = closable_within_fund(e, i, k, &closable)
-    if code != C_OK:
-        return code
-    if closable:
-        return C_FUND_CAN_COVER
+    if not fund_in_drawdown(e, fund_peak):
+        code = closable_within_fund(e, i, k, &closable)
+        if code != C_OK:
+            return code
+        if closable:
+            return C_FUND_CAN_COVER
     code = adl_allocation(e, i, k, seq_before, &count)
     if code != C_OK:
         return code
@@ -481,15 +499,13 @@ cdef int deleverage(Eng* e, Py_ssize_t i, Py_ssize_t k, AdlOut* out) noexcept no
     for x in range(count):
         cp = e.scratch_a[x]
         lots = e.scratch_b[x]
-        code = adl_receive(e, i, k, lots, &receives)
+        code = adl_receive(e, i, k, lots, fund_peak, &receives)
         if code != C_OK:
             return code
         if position > 0:
-            code = do_fill(e, k, cp, i, lots, receives, e.marks[k],
-                           e.adl_price == ADL_AT_MARK, R_ADL_3)
+            code = do_fill(e, k, cp, i, lots, receives, e.marks[k], at_mark, R_ADL_3)
         else:
-            code = do_fill(e, k, i, cp, lots, -receives, e.marks[k],
-                           e.adl_price == ADL_AT_MARK, R_ADL_3)
+            code = do_fill(e, k, i, cp, lots, -receives, e.marks[k], at_mark, R_ADL_3)
         if code != C_OK:
             return code
     out.lots = <int64_t>iabs(position)

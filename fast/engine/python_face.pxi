@@ -136,6 +136,8 @@ cdef class Engine:
         self.cas_store.evs = NULL
         self.cas_store.evs_shared = False
         self.cas_store.ix = NULL
+        self.cas_store.fund_samples = NULL
+        self.cas_store.fund_window_s = 0
         self.ix_store.heaps = NULL
         self.ix_store.act = NULL
         self.ix_store.act_tmp = NULL
@@ -155,6 +157,8 @@ cdef class Engine:
         if not self.cas_store.evs_shared:
             free(self.cas_store.evs)
         self.cas_store.evs = NULL
+        free(self.cas_store.fund_samples)
+        self.cas_store.fund_samples = NULL
         if self.ix_store.heaps != NULL:
             for x in range(self.n_heaps):
                 free(self.ix_store.heaps[x].a)
@@ -267,6 +271,7 @@ cdef class Engine:
         self.e.backstop_num = tables.backstop_num
         self.e.backstop_den = tables.backstop_den
         self.e.adl_seed = policies["adl_seed"]
+        self.e.adl_drawdown_ppm = policies["adl_drawdown_ppm"]
         self.e.one_quote_unit = policies["one_unit"]
         vu8 = self.has_book
         self.e.has_book = &vu8[0]
@@ -370,11 +375,12 @@ cdef class Engine:
             code = share_liquidate(&self.e, i, vault, &out.share)
         return receipt(code, OUT_SHARE, &out)
 
-    def deleverage(self, Py_ssize_t i, Py_ssize_t k):
+    def deleverage(self, Py_ssize_t i, Py_ssize_t k, int64_t fund_peak=0):
+        """LIQ-ADL-1/3/5, with the fund's peak (checked >= 0 by the adapter)."""
         cdef Out out
         cdef int code
         with nogil:
-            code = deleverage(&self.e, i, k, &out.adl)
+            code = deleverage(&self.e, i, k, fund_peak, &out.adl)
         return receipt(code, OUT_ADL, &out)
 
     def adl_order(self, order):
@@ -460,12 +466,13 @@ cdef class Engine:
             return code, None
         return code, [(self.e.scratch_a[x], self.e.scratch_b[x]) for x in range(count)]
 
-    def adl_receive(self, Py_ssize_t i, Py_ssize_t k, int64_t lots):
-        """LIQ-ADL-4: (code, quote row i receives for closing ``lots`` of its position in k)."""
+    def adl_receive(self, Py_ssize_t i, Py_ssize_t k, int64_t lots, int64_t fund_peak=0):
+        """LIQ-ADL-4: (code, quote row i receives for closing ``lots`` of its position in k), at
+        the mark where the fund is in drawdown from ``fund_peak`` (LIQ-ADL-5)."""
         cdef liq_i128 out = 0
         cdef int code
         with nogil:
-            code = adl_receive(&self.e, i, k, lots, &out)
+            code = adl_receive(&self.e, i, k, lots, fund_peak, &out)
         return code, (py_i128(out) if code == C_OK else None)
 
     def socialize_loss(self, Py_ssize_t k, int side, int64_t amount):
@@ -573,14 +580,14 @@ cdef class Engine:
 
     def cascade_setup(self, cfg_cols, levels, spacing_ppm, lots_per_level, int64_t book_row,
                       int64_t vault_row, int mark_kind, int64_t band_ppm, int64_t step_seconds,
-                      order="index", keep_journal=True):
+                      order="index", keep_journal=True, int64_t fund_window_s=0):
         """Adopt a cascade configuration (int64 arrays over the markets). ``order`` is how each
         round's processing order is found: ``index`` (trigger heaps, see the engine's section
         on the processing order at scale), ``scan`` (every account, the reference's way: the
         oracle) or ``verify`` (both, C_ORDER_MISMATCH_CODE on any difference).
         ``keep_journal=False``: the operations' journal records are dropped once they are in
         the trace (``records`` then holds none of the cascade's), for a caller that writes no
-        state back."""
+        state back. ``fund_window_s``: LIQ-ADL-5's window (the profile's), 0 for none."""
         cdef Cas* c = &self.cas_store
         cdef Py_ssize_t n = self.e.n_accounts, m = self.e.n_markets, k
         cdef int64_t[::1] v
@@ -642,6 +649,13 @@ cdef class Engine:
         c.capev = 0
         c.evs_shared = False
         c.keep_journal = bool(keep_journal)
+        if fund_window_s < 0:
+            raise ValueError("fund_window_s must be >= 0")
+        c.fund_window_s = fund_window_s
+        free(c.fund_samples)
+        c.fund_samples = NULL
+        c.fund_head = c.fund_len = c.fund_cap = 0
+        c.round_peak = 0
         self.e.cascade = c
         self._setup_index(ORDER_MODES[order])
 

@@ -213,6 +213,11 @@ cdef struct Idx:
     int64_t compactions          # heaps rebuilt without their stale entries
 
 
+cdef struct FundSample:
+    int64_t time_s
+    int64_t balance
+
+
 cdef struct Cas:
     int mark_kind                # MARK_INDEX_BAND / MARK_LAST_FILL
     int64_t band_ppm
@@ -253,6 +258,14 @@ cdef struct Cas:
     bint evs_shared              # evs belongs to the arrays cascade_trace returned: never realloc'd
     bint keep_journal            # False: each operation's records dropped once in the trace
     Idx* ix                      # the candidate index (NULL: scan every round)
+    # LIQ-ADL-5: the fund's balances sampled within the window, balances decreasing, in
+    # fund_samples[fund_head .. fund_head + fund_len) (the reference's FundWindow)
+    int64_t fund_window_s        # 0: the profile has no drawdown rule, nothing is sampled
+    FundSample* fund_samples
+    Py_ssize_t fund_head
+    Py_ssize_t fund_len
+    Py_ssize_t fund_cap
+    int64_t round_peak           # the fund's peak as the round began
 
 
 # the deleveraging ranking index (see "auto-deleveraging at scale")
@@ -346,6 +359,7 @@ cdef struct Eng:
     int64_t backstop_num
     int64_t backstop_den                 # 0: no backstop
     uint64_t adl_seed                    # the seed modulo 2^64 (SplitMix64 reads only those bits)
+    int64_t adl_drawdown_ppm             # LIQ-ADL-5's share of the fund's peak, 0: no such rule
     int64_t one_quote_unit               # 10 ** quote_decimals
     # books, one per market: levels [head, end) of a side at offset k * book_capacity
     uint8_t* has_book                    # [m]

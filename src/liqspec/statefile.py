@@ -59,7 +59,10 @@ Keys and units
   ``backstop_ratio``
   (``[num, den]``),
   ``bad_debt_policy`` (``adl``, ``socialize``, ``socialize_both_sides``), ``adl_ranking``,
-  ``adl_price`` (``bankruptcy``, ``mark``), ``adl_seed``, ``description``, ``sources``. Defaults
+  ``adl_price`` (``bankruptcy``, ``mark``), ``adl_seed``, ``adl_drawdown_ratio`` and
+  ``adl_drawdown_window_s`` (both or neither, under ``adl``: deleveraging while the insurance
+  fund is that fraction, such as ``"0.3"``, below its peak within that many seconds,
+  LIQ-ADL-5), ``description``, ``sources``. Defaults
   are those of :class:`liqspec.reference.profile.Profile`.
 * a market: ``base_decimals``, ``price_decimals`` and ``tiers`` are required;
   ``liquidation_fee_ppm`` (an integer number of parts per million), ``liquidator_fee_ppm`` (the
@@ -689,7 +692,8 @@ def _market(market_id: str, value: object, quote_decimals: int, path: str) -> Ma
 _VENUE_POLICIES = ("quote_asset", "liquidation_size", "portion_rate", "portion_threshold",
                    "share_target_ratio", "liquidation_buffer_ratio", "fee_policy",
                    "maintenance_basis", "trigger", "backstop_ratio", "bad_debt_policy",
-                   "adl_ranking", "adl_price", "adl_seed", "description", "sources")
+                   "adl_ranking", "adl_price", "adl_seed", "adl_drawdown_ratio",
+                   "adl_drawdown_window_s", "description", "sources")
 
 
 def _venue(value: object, path: str) -> tuple[Profile, str]:
@@ -754,6 +758,11 @@ def _venue(value: object, path: str) -> tuple[Profile, str]:
                                       (AdlPrice.BANKRUPTCY, AdlPrice.MARK))
     if "adl_seed" in obj:
         fields["adl_seed"] = _integer(obj["adl_seed"], p("adl_seed"), 0, 2**64 - 1)
+    if "adl_drawdown_ratio" in obj:  # LIQ-ADL-5: with its window, or the profile refuses it
+        fields["adl_drawdown_ppm"] = _rate_ppm(obj["adl_drawdown_ratio"], p("adl_drawdown_ratio"))
+    if "adl_drawdown_window_s" in obj:
+        fields["adl_drawdown_window_s"] = _integer(obj["adl_drawdown_window_s"],
+                                                   p("adl_drawdown_window_s"), 1, INT64_MAX)
     if "description" in obj:
         fields["description"] = _string(obj["description"], p("description"))
     if "sources" in obj:
