@@ -199,7 +199,7 @@ cdef int replace_book(Eng* e, Py_ssize_t k) noexcept nogil:
     return build_ladder(e, k, c.levels[k], c.spacing_ppm[k], c.lots_per_level[k], c.book_row)
 
 
-cdef int fund_sample(Cas* c, int64_t time_s, int64_t balance) noexcept nogil:
+cdef int fund_sample(Cas* c, liq_i128 time_s, int64_t balance) noexcept nogil:
     """LIQ-ADL-5 (reference: FundWindow.sample): the fund's balance at ``time_s``; the samples
     it makes unreachable as a peak (no larger, no later) are dropped. OVERFLOW when memory runs
     out."""
@@ -222,7 +222,7 @@ cdef int fund_sample(Cas* c, int64_t time_s, int64_t balance) noexcept nogil:
     return C_OK
 
 
-cdef int64_t fund_peak(Cas* c, int64_t time_s) noexcept nogil:
+cdef int64_t fund_peak(Cas* c, liq_i128 time_s) noexcept nogil:
     """LIQ-ADL-5 (reference: FundWindow.peak): the largest sample taken at ``time_s - window``
     or later, 0 before any; older samples are dropped (times only grow)."""
     while c.fund_len > 0 and c.fund_samples[c.fund_head].time_s < time_s - c.fund_window_s:
@@ -267,7 +267,7 @@ cdef int open_step(Eng* e) noexcept nogil:
                  0, 0) != C_OK:
             return C_OVERFLOW
     if c.fund_window_s > 0:
-        return fund_sample(c, c.step * c.step_seconds, e.holders[1])
+        return fund_sample(c, <liq_i128>c.step * c.step_seconds, e.holders[1])
     return C_OK
 
 
@@ -685,7 +685,7 @@ cdef int run_round(Eng* e, bint* progressed) noexcept nogil:
     first_event = c.nev
     progressed[0] = False
     # LIQ-ADL-5: the round's accounts see the fund's peak as the round began
-    c.round_peak = fund_peak(c, c.step * c.step_seconds) if c.fund_window_s > 0 else 0
+    c.round_peak = fund_peak(c, <liq_i128>c.step * c.step_seconds) if c.fund_window_s > 0 else 0
     for x in range(n_due):
         if x + PREFETCH_AHEAD < n_due:
             prefetch_row(e, c.due_row[x + PREFETCH_AHEAD])
@@ -698,7 +698,7 @@ cdef int run_round(Eng* e, bint* progressed) noexcept nogil:
     if code != C_OK:
         return code
     if c.fund_window_s > 0:
-        code = fund_sample(c, c.step * c.step_seconds, e.holders[1])
+        code = fund_sample(c, <liq_i128>c.step * c.step_seconds, e.holders[1])
         if code != C_OK:
             return code
     for k in range(e.n_markets):

@@ -214,7 +214,7 @@ cdef struct Idx:
 
 
 cdef struct FundSample:
-    int64_t time_s
+    liq_i128 time_s              # step x step_seconds, exact (the reference's times are ints)
     int64_t balance
 
 
