@@ -129,6 +129,8 @@ def market_to_json(market: Market) -> dict[str, Any]:
         **({"kind": market.kind, "face_per_lot": enc(market.face_per_lot),
             "venue_price_decimals": enc(market.venue_price_decimals)}
            if market.kind == MarketKind.INVERSE else {}),
+        # LIQ-INVERSE-3; written only where it is not 1
+        **({"order_tick": enc(market.order_tick)} if market.order_tick != 1 else {}),
     }
 
 
@@ -185,7 +187,8 @@ def profile_from_json(data: Any) -> Profile:
             kind=m.get("kind", MarketKind.LINEAR),
             face_per_lot=dec(m.get("face_per_lot", "0"), f"{where}.face_per_lot"),
             venue_price_decimals=dec(m.get("venue_price_decimals", "0"),
-                                     f"{where}.venue_price_decimals"))
+                                     f"{where}.venue_price_decimals"),
+            order_tick=dec(m.get("order_tick", "1"), f"{where}.order_tick"))
         if m.get("value_per_lot_tick") is not None:
             values[market_id] = dec(m["value_per_lot_tick"], f"{where}.value_per_lot_tick")
     ratio = data.get("backstop_ratio")

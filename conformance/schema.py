@@ -43,6 +43,7 @@ _DEFS: dict[str, Any] = {
                               "kind": {"enum": list(MarketKind)},
                               "face_per_lot": {"$ref": "#/$defs/int"},
                               "venue_price_decimals": {"$ref": "#/$defs/int"},
+                              "order_tick": {"$ref": "#/$defs/int"},
                               "oi_scaling": {"anyOf": [{"type": "null"}, {
                                   "type": "object", "required": ["lower_cap_quote",
                                                                  "upper_cap_quote"],

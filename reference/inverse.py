@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from math import ceil, floor
 
 from .arithmetic import div_floor, require_int
 from .errors import InvalidPrice, MalformedState
@@ -130,6 +131,21 @@ def venue_threshold(profile: Profile, threshold: Threshold) -> VenueThreshold:
     # the contract short: v(p) < T needs T >= 2, since no price takes a lot's value below 1
     ticks = div_floor(2 * numerator, 2 * target - 1) if target >= 2 else None
     return VenueThreshold(threshold.market_id, -1, exact, ticks)
+
+
+@implements("LIQ-INVERSE-3")
+def order_tick_price(profile: Profile, venue: VenueThreshold) -> int | None:
+    """A threshold as the venue prints it at its order tick ``t`` (the market's ``order_tick``),
+    in venue ticks: the exact price rounded to a multiple of ``t`` toward the side the position
+    is past it from first, up for a contract long, down for a contract short (Bybit: a long's
+    liquidation price 7,773.478 and bankruptcy price 7,735.373 print as 7,773.50 and 7,735.50).
+    ``None`` where the exact price is (a root of 0, no finite price). Display only: the trigger
+    is the model's (``venue.ticks``)."""
+    if venue.exact is None:
+        return None
+    tick = _inverse(profile, venue.market_id).order_tick
+    multiples = venue.exact / tick
+    return (ceil(multiples) if venue.side > 0 else floor(multiples)) * tick
 
 
 @implements("LIQ-INVERSE-3", "LIQ-PRICE-4")

@@ -89,6 +89,9 @@ class Market:
     #: inverse only: the decimals of the venue's price (0.1 USD a tick is 1); the model's own
     #: price of an inverse market is coin quantums per lot (LIQ-INVERSE-1)
     venue_price_decimals: int = 0
+    #: inverse only: the venue's price increment, in venue ticks (Bybit BTCUSD: 0.5 USD, 5 ticks
+    #: of 0.1), at which it prints a threshold (LIQ-INVERSE-3); 1 where it is the venue tick
+    order_tick: int = 1
 
     def tier_floors(self) -> tuple[int, ...]:
         """The tiers' floors on the market's basis: quote quantums, or lots (LIQ-TIER-8)."""
@@ -338,9 +341,10 @@ def validate_market(market: Market) -> None:
     _require_member(market.tier_basis, f"{market.market_id}.tier_basis", TierBasis)
     _require_member(market.kind, f"{market.market_id}.kind", MarketKind)
     if market.kind == MarketKind.LINEAR:
-        if market.face_per_lot != 0 or market.venue_price_decimals != 0:
-            raise MalformedState(f"{market.market_id}: face_per_lot and venue_price_decimals "
-                                 "are read only for an inverse market")
+        if (market.face_per_lot != 0 or market.venue_price_decimals != 0
+                or market.order_tick != 1):
+            raise MalformedState(f"{market.market_id}: face_per_lot, venue_price_decimals and "
+                                 "order_tick are read only for an inverse market")
     by_size = market.tier_basis == TierBasis.SIZE
     if not market.tiers or market.tiers[0].floor_notional_quote != 0:
         raise MalformedState(f"{market.market_id}: the first tier must start at notional 0")
@@ -391,6 +395,8 @@ def validate_market(market: Market) -> None:
 
 #: the largest venue price decimals of an inverse market (a tick of 10^-8 of the price currency)
 MAX_VENUE_PRICE_DECIMALS = 8
+#: the largest order tick of an inverse market, in venue ticks
+MAX_ORDER_TICK = 10**9
 
 
 @implements("LIQ-INVERSE-1")
@@ -406,6 +412,8 @@ def _validate_inverse_units(market: Market, quote_decimals: int) -> None:
     if not 0 <= decimals <= MAX_VENUE_PRICE_DECIMALS:
         raise MalformedState(f"{where}: venue_price_decimals must be in "
                              f"0..{MAX_VENUE_PRICE_DECIMALS}")
+    if not 1 <= require_int(market.order_tick, f"{where}.order_tick") <= MAX_ORDER_TICK:
+        raise MalformedState(f"{where}: order_tick must be in 1..{MAX_ORDER_TICK:_} venue ticks")
     if market.base_decimals != 0 or market.price_decimals != quote_decimals:
         raise MalformedState(f"{where}: an inverse market's model units are whole lots "
                              f"(base_decimals 0) and coin quantums per lot (price_decimals = "

@@ -738,7 +738,7 @@ OKX = Profile(
 
 def inverse_market(market_id: str, quote_decimals: int, face_per_lot: int,
                    venue_price_decimals: int, maintenance: str, initial: str,
-                   liquidation_fee: str = "0%") -> Market:
+                   liquidation_fee: str = "0%", order_tick: int = 1) -> Market:
     """An inverse market (LIQ-INVERSE-1) on one tier, in the model's units: whole lots and coin
     quantums per lot. The rates are the venue's base tier; a tier's floor would be a notional in
     the coin, and none is carried above the base (see each profile)."""
@@ -746,7 +746,7 @@ def inverse_market(market_id: str, quote_decimals: int, face_per_lot: int,
                      (Tier(0, percent_ppm(maintenance), 0, percent_ppm(initial), 0),),
                      liquidation_fee)
     return replace(linear, kind=MarketKind.INVERSE, face_per_lot=face_per_lot,
-                   venue_price_decimals=venue_price_decimals)
+                   venue_price_decimals=venue_price_decimals, order_tick=order_tick)
 
 
 #: XBt: BitMEX accounts in satoshi
@@ -820,9 +820,9 @@ BYBIT_INVERSE = Profile(
     quote_decimals=BYBIT_INVERSE_DECIMALS,
     quote_asset="BTC",
     markets=_markets(
-        # BTCUSD: 1 USD a contract, tick 0.5 USD (0.1 in the model's venue price); base risk
-        # limit MM 0.50% / IM 1.00%
-        inverse_market("BTCUSD", BYBIT_INVERSE_DECIMALS, 1, 1, "0.50%", "1.00%"),
+        # BTCUSD: 1 USD a contract, venue prices in 0.1 USD and an order tick of 0.5 USD (5 of
+        # them), at which Bybit prints a threshold; base risk limit MM 0.50% / IM 1.00%
+        inverse_market("BTCUSD", BYBIT_INVERSE_DECIMALS, 1, 1, "0.50%", "1.00%", order_tick=5),
     ),
     liquidation_size=LiquidationSize.TIER_STEP,
     fee_policy=FeePolicy.ALL_SURPLUS,
@@ -842,6 +842,7 @@ BYBIT_INVERSE = Profile(
         "360039261334-How-to-calculate-Liquidation-Price-Inverse-Contract-",
         "https://help.bybit.com/hc/en-us/sections/900000040766-Bybit-Perpetual-Contract-Inverse-",
         "https://bybit-exchange.github.io/docs/v5/market/instrument",
+        "https://help.bybit.com/hc/en-us/articles/900000031623-What-is-Auto-Deleveraging-ADL-",
     ),
 )
 

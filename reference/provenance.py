@@ -621,9 +621,11 @@ _BYBIT_INVERSE: list[_Row] = [
      "BTC in 1e-10: Bybit publishes no rounding of a contract's coin value, so the model's "
      "quantum is finer than a satoshi and its per-contract rounding at most 5e-11 BTC"),
     ("display_rounding", "model", (), "2026-12-07", _NO_MODE),
-    ("BTCUSD.units", "published", (1, 4), "2026-12-07",
-     "a contract of 1 USD (\"Position Value = Contract Quantity / Average Entry Price\"); the "
-     "venue's tick is 0.5 USD, the model's venue price has 0.1; " + _INVERSE_UNITS),
+    ("BTCUSD.units", "published", (1, 4, 5), "2026-12-08",
+     "a contract of 1 USD (\"Position Value = Contract Quantity / Average Entry Price\"); "
+     "venue prices in 0.1 USD and an order tick of 0.5 USD (order_tick 5), to which Bybit's "
+     "ADL example rounds its thresholds (\"7,735.372549 USD ≈ 7,735.50 USD\"); "
+     + _INVERSE_UNITS),
     ("BTCUSD.tiers", "published", (2,), "2026-12-07",
      "maintenance 0.50% (\"The minimum maintenance margin rate for perpetual contracts on "
      "Bybit is 0.5% for BTC\") and initial 1.00% (100x); " + _BASE_TIER),

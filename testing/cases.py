@@ -33,7 +33,7 @@ from liqspec.reference.arithmetic import INT64_MAX, INT64_MIN, PPM
 from liqspec.reference.book import BookShape
 from liqspec.reference.cascade import CascadeConfig, PricePath
 from liqspec.reference.marks import MarkRule
-from liqspec.reference.profile import MAX_VENUE_PRICE_DECIMALS, MarketKind
+from liqspec.reference.profile import MAX_ORDER_TICK, MAX_VENUE_PRICE_DECIMALS, MarketKind
 from liqspec.reference.state import BACKSTOP, HOLDERS, INSURANCE_FUND, LIQUIDITY, TRADER, Book
 
 EDGES = (INT64_MIN, INT64_MIN + 1, -1, 0, 1, INT64_MAX - 1, INT64_MAX)
@@ -111,9 +111,10 @@ def inverse_of(rng: random.Random, market: Market, quote_decimals: int) -> Marke
     most = INT64_MAX // 10 ** (quote_decimals + decimals)
     face = rng.choice((1, 100, rng.randint(1, most), most)) if most >= 100 else \
         rng.randint(1, most)
+    order_tick = rng.choice((1, 5, rng.randint(1, MAX_ORDER_TICK)))  # LIQ-INVERSE-3, display
     return replace(market, base_decimals=0, price_decimals=quote_decimals,
                    kind=MarketKind.INVERSE, face_per_lot=min(face, most),
-                   venue_price_decimals=decimals)
+                   venue_price_decimals=decimals, order_tick=order_tick)
 
 
 def random_profile(rng: random.Random, n_markets: int | None = None) -> Profile:

@@ -20,7 +20,7 @@ from liqspec.reference import (MalformedState, Market, Tier, new_state, notional
 from liqspec.reference.errors import InvalidPrice
 from liqspec.reference.inverse import (VenueThreshold, display_venue_price, face_numerator,
                                        lot_value_quanta, model_funding_rate, model_lots,
-                                       venue_lots, venue_threshold)
+                                       order_tick_price, venue_lots, venue_threshold)
 from liqspec.reference.prices import Threshold, round_for_display
 from liqspec.reference.profile import MarketKind, Profile
 from liqspec.reference.profiles import get_profile, inverse_market, percent_ppm
@@ -291,6 +291,8 @@ def test_the_venue_rate_enters_an_inverse_market_negated_LIQ_INVERSE_2(impl):
     (dict(price_decimals=6), "model units are whole lots"),
     (dict(face_per_lot=10**11), "must fit in int64"),
     (dict(kind="quanto"), "unknown XBTUSD.kind"),
+    (dict(order_tick=0), "order_tick must be in 1..1_000_000_000"),
+    (dict(order_tick=10**9 + 1), "order_tick must be in 1..1_000_000_000"),
 ])
 def test_a_malformed_inverse_market_is_refused_LIQ_INVERSE_1(change, message):
     """An inverse market in the wrong model units, without a face, or past the domain is
@@ -300,9 +302,10 @@ def test_a_malformed_inverse_market_is_refused_LIQ_INVERSE_1(change, message):
     market = replace(bitmex.market("XBTUSD"), **change)
     with pytest.raises(MalformedState, match=message):
         replace(bitmex, markets={"XBTUSD": market})
-    linear = Market("L", 3, 1, (Tier(0, 5_000, 0, 10_000, 0),), face_per_lot=1)
-    with pytest.raises(MalformedState, match="read only for an inverse market"):
-        Profile(name="x", quote_decimals=6, markets={"L": linear})
+    for inverse_field in (dict(face_per_lot=1), dict(order_tick=5)):
+        linear = Market("L", 3, 1, (Tier(0, 5_000, 0, 10_000, 0),), **inverse_field)
+        with pytest.raises(MalformedState, match="read only for an inverse market"):
+            Profile(name="x", quote_decimals=6, markets={"L": linear})
 
 
 @pytest.mark.rule("LIQ-INVERSE-1")
@@ -370,6 +373,13 @@ def test_a_state_file_declares_an_inverse_market_LIQ_INVERSE_1():
     xbtusd = state.market("XBTUSD")
     assert (xbtusd.kind, xbtusd.face_per_lot, xbtusd.price_decimals) == ("inverse", 100, 8)
     assert state.marks["XBTUSD"] == 12_500_000
+    assert xbtusd.order_tick == 1  # the venue tick unless it says otherwise
+    market["order_tick"] = 5
+    assert loads(json.dumps(document)).state.market("XBTUSD").order_tick == 5
+    market["order_tick"] = 0
+    with pytest.raises(StateFileError, match="venue.markets.XBTUSD.order_tick"):
+        loads(json.dumps(document))
+    del market["order_tick"]
     del market["face_per_lot"]
     with pytest.raises(StateFileError, match="venue.markets.XBTUSD.face_per_lot"):
         loads(json.dumps(document))
@@ -392,6 +402,50 @@ def test_a_positions_file_of_an_inverse_profile_is_refused_LIQ_INVERSE_1(tmp_pat
 
 
 @pytest.mark.rule("LIQ-INVERSE-3")
+@pytest.mark.rule("LIQ-INVERSE-3")
+def test_bybit_adl_example_prints_its_thresholds_at_the_half_dollar_tick_LIQ_INVERSE_3(impl):
+    """Bybit "What is Auto-Deleveraging (ADL)?": "A trader buys 5,000 BTCUSD contracts at
+    7,890.08 USD on 50x leverage, and the liquidation price is 7,773.50 USD ... Bankruptcy Price =
+    Entry Price*Leverage/(Leverage+1) = (7,890.08 x 50) / (50+1) = 7,735.372549 USD ≈ 7,735.50
+    USD". Isolated at 50x the trader posts a fiftieth of the entry value; with the maintenance on
+    the entry value (0.5%) the exact prices are 7,890.08 / 1.015 = 7,773.478 and 7,890.08 / 1.02
+    = 7,735.373, which Bybit prints up to its 0.5 USD tick (``order_tick`` 5 of 0.1 USD).
+
+    The entry 7,890.08 is an average, finer than a venue tick, so the test opens the position
+    at the coin value of a contract at that price (1e-10 BTC, rounded), not through a venue
+    price. The model's exact prices are within 0.01 USD of Bybit's formula; printed, they are
+    Bybit's. A contract short's thresholds round down (the side it moves toward them from).
+    Source: https://help.bybit.com/hc/en-us/articles/900000031623-What-is-Auto-Deleveraging-ADL-
+    (read 2026-12-08). Rules: LIQ-INVERSE-3, LIQ-PRICE-1, LIQ-PRICE-2, LIQ-TIER-6."""
+    bybit = get_profile("bybit_inverse")
+    assert bybit.market("BTCUSD").order_tick == 5
+    contract = Fraction(10**11) / Fraction("78900.8")  # a contract at 7,890.08 USD, in 1e-10 BTC
+    state = new_state(bybit, {"BTCUSD": round(contract)})
+    impl.open_account(state, MAKER)
+    impl.deposit(state, MAKER, coin(bybit, "1,000,000"))
+    impl.open_account(state, "trader", isolated_market="BTCUSD")
+    impl.deposit(state, "trader", round(5_000 * contract / 50))
+    open_lots = model_lots(5_000)  # the contract long is the model's short
+    impl.trade(state, MAKER, "trader", "BTCUSD", -open_lots, state.marks["BTCUSD"])
+    trader = state.account("trader")
+    assert venue_lots(trader.position("BTCUSD")) == 5_000
+    printed = {}
+    for name, threshold, formula in (
+            ("liquidation", impl.liquidation_price, Fraction("7890.08") / Fraction("1.015")),
+            ("bankruptcy", impl.bankruptcy_price, Fraction("7890.08") / Fraction("1.02"))):
+        venue = venue_threshold(bybit, threshold(trader, "BTCUSD", state.marks, bybit))
+        assert venue.side == +1
+        assert abs(venue.exact / 10 - formula) < Fraction(1, 100)
+        ticks = order_tick_price(bybit, venue)
+        assert ticks % 5 == 0 and 0 <= ticks - venue.exact < 5  # up, within one 0.5 USD tick
+        printed[name] = display_venue_price(bybit, "BTCUSD", Fraction(ticks))
+    assert printed == {"liquidation": "7773.5", "bankruptcy": "7735.5"}
+    # the contract short: down to the tick; no finite price: nothing printed
+    short = VenueThreshold("BTCUSD", -1, Fraction(82_347, 1), 82_347)
+    assert order_tick_price(bybit, short) == 82_345
+    assert order_tick_price(bybit, VenueThreshold("BTCUSD", -1, None, None)) is None
+
+
 def test_bybit_cross_inverse_example_differs_by_the_fee_to_close_LIQ_INVERSE_3(impl):
     """Bybit "How to calculate Liquidation Price (Inverse Contract)", cross margin: "Trader B has
     account balance of 0.5BTC and buy long 10000 contracts at 8,000 USD": "Bankruptcy Price =
@@ -460,4 +514,26 @@ def test_explain_shows_an_inverse_position_in_the_venues_terms_LIQ_INVERSE_3():
     text = render_text(report)
     assert "inverse, held as the coin market" in text
     assert "venue terms [LIQ-INVERSE-3]: long 150 lots, mark about 750.00; liquidation price " \
-           "717.86" in text
+           "717.86 (" in text  # BitMEX prints at its venue tick: no second price
+    assert position["venue"]["liquidation_price"]["at_order_tick"] == "717.86"
+
+
+def test_explain_prints_bybits_thresholds_at_its_order_tick_LIQ_INVERSE_3():
+    """On a market whose order tick is coarser than its venue tick (Bybit BTCUSD, 0.5 USD),
+    ``explain`` gives a threshold exactly and as printed at the order tick, rounded up for a
+    contract long: 10,000 contracts at 8,000 USD (1.25 BTC) with 0.1 BTC isolated go bankrupt
+    at 10,000 / 1.35 = 7,407.407 USD, shown as 7407.4 at the venue's 0.1 and printed as 7407.5
+    at its 0.5 USD tick."""
+    import json
+
+    from liqspec.explain import explain_loaded, render_text
+    from liqspec.statefile import loads
+    document = {"profile": "bybit_inverse", "marks": {"BTCUSD": "8000"}, "insurance_fund": "1",
+                "accounts": [{"id": "trader", "quote": "0.1", "isolated_market": "BTCUSD",
+                              "positions": {"BTCUSD": {"size": "10000",
+                                                       "entry_price": "8000"}}}]}
+    report = explain_loaded(loads(json.dumps(document)))
+    terms = report["accounts"][0]["positions"][0]["venue"]
+    assert terms["bankruptcy_price"]["display"] == "7407.4"
+    assert terms["bankruptcy_price"]["at_order_tick"] == "7407.5"
+    assert "bankruptcy price 7407.4, printed 7407.5 at the order tick" in render_text(report)

@@ -631,9 +631,13 @@ def test_cli_ctrl_c_prints_one_line_exits_130_and_keeps_the_old_folder(tmp_path)
     out = tmp_path / "out"
     out.mkdir()
     (out / "events.jsonl").write_text("an earlier run\n")
+    # A shell without job control starts a background job with SIGINT ignored, and Python then
+    # keeps it ignored; the child is given the default disposition, as a terminal's would be,
+    # so the test does not depend on how the suite was launched.
     process = subprocess.Popen([sys.executable, "-m", "liqspec", "simulate", str(scenario_file),
                                 "--out", str(out), "--no-plots"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         for _ in range(1200):  # the staging folder exists once the run has begun
             if any(p.name.startswith(".out.new-") for p in tmp_path.iterdir()):

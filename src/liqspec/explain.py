@@ -27,7 +27,7 @@ from typing import Any
 from liqspec.reference.arithmetic import div_ceil
 from liqspec.reference.errors import UnknownAccount
 from liqspec.reference.inverse import (VenueThreshold, display_venue_price, face_numerator,
-                                       venue_lots, venue_threshold)
+                                       order_tick_price, venue_lots, venue_threshold)
 from liqspec.reference.ledger import fill, transfer
 from liqspec.reference.leverage import tier_max_leverage
 from liqspec.reference.profiles import tier_deduction_text, tier_rate_text
@@ -290,7 +290,11 @@ def _venue_terms(state: State, account: Account, market_id: str, liquidation: Th
                     "rules": rules_of(venue_threshold)}
     for key, threshold in (("liquidation_price", liquidation), ("bankruptcy_price", bankruptcy)):
         venue = venue_threshold(profile, threshold)
+        printed = order_tick_price(profile, venue)
         record[key] = {"display": _venue_threshold_text(profile, market_id, venue),
+                       "at_order_tick": (None if printed is None else
+                                         display_venue_price(profile, market_id,
+                                                             Fraction(printed))),
                        "ticks": venue.ticks,
                        "past": (None if venue.ticks is None else
                                 f"price {'<' if venue.side > 0 else '>'} "
@@ -582,13 +586,18 @@ def render_text(report: dict) -> str:
                 row(label, price, asset if price["value"] else "", note, indent=4)
             terms = position.get("venue")
             if terms is not None:  # an inverse market: the position in the venue's terms
+                def printed(threshold: dict) -> str:
+                    at_tick = threshold["at_order_tick"]
+                    return ("" if at_tick is None or at_tick == threshold["display"] else
+                            f", printed {at_tick} at the order tick")
+                liquidation, bankruptcy = terms["liquidation_price"], terms["bankruptcy_price"]
                 rows.append(
                     f"    venue terms [{', '.join(terms['rules'])}]: {terms['side']} "
                     f"{abs(terms['size']['value'])} lots, mark about {terms['mark']}; "
-                    f"liquidation price {terms['liquidation_price']['display']} ("
-                    + (f"liquidated when {terms['liquidation_price']['past']}"
-                       if terms['liquidation_price']['past'] else "never liquidated")
-                    + f"); bankruptcy price {terms['bankruptcy_price']['display']}")
+                    f"liquidation price {liquidation['display']}{printed(liquidation)} ("
+                    + (f"liquidated when {liquidation['past']}"
+                       if liquidation['past'] else "never liquidated")
+                    + f"); bankruptcy price {bankruptcy['display']}{printed(bankruptcy)}")
     if report["not_shown"]:
         rows.append("")
         rows.append("not shown (backstop role, never margin-checked; use --account to see): "

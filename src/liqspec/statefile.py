@@ -71,7 +71,9 @@ Keys and units
   by the position's size, LIQ-TIER-8) are optional.
 * an inverse market (LIQ-INVERSE-1): ``"kind": "inverse"`` with ``face_per_lot`` (a lot's face
   value in whole units of the price currency: 100 for XBTUSD's lot of 100 contracts of 1 USD)
-  and ``venue_price_decimals``; its units are the model's (``base_decimals`` 0 and
+  and ``venue_price_decimals``, and optionally ``order_tick`` (the venue's price increment in
+  venue ticks, 1 by default, at which a threshold is printed: LIQ-INVERSE-3); its units are the
+  model's (``base_decimals`` 0 and
   ``price_decimals`` the quote decimals, which may be omitted). Its marks and entry prices are
   the venue's (USD) and its sizes the venue's lots (positive: long contracts); amounts and tier
   floors are in the coin, the profile's quote asset.
@@ -145,10 +147,11 @@ from liqspec.reference.leverage import check_leverage_within_tier, valid_leverag
 from liqspec.reference.margin import (account_initial_margin_quote,
                                       account_maintenance_margin_quote, equity_quote,
                                       notional_quote, open_interest_quote)
-from liqspec.reference.profile import (MAX_RATE_SCALE, MAX_VENUE_PRICE_DECIMALS, AdlPrice,
-                                       BadDebtPolicy, FeePolicy, LiquidationSize,
-                                       MaintenanceBasis, Market, MarketKind, OpenInterestScaling,
-                                       Profile, Tier, TierBasis, Trigger, validate_market)
+from liqspec.reference.profile import (MAX_ORDER_TICK, MAX_RATE_SCALE,
+                                       MAX_VENUE_PRICE_DECIMALS, AdlPrice, BadDebtPolicy,
+                                       FeePolicy, LiquidationSize, MaintenanceBasis, Market,
+                                       MarketKind, OpenInterestScaling, Profile, Tier,
+                                       TierBasis, Trigger, validate_market)
 from liqspec.reference.profiles import get_profile, tier_deduction_text
 from liqspec.reference.state import BACKSTOP, HOLDERS, State, new_state
 from liqspec.reference.units import from_units, quote_per_lot_tick, to_units
@@ -626,7 +629,8 @@ def _market(market_id: str, value: object, quote_decimals: int, path: str) -> Ma
     obj = field_object(value, path, required=(() if inverse else units) + ("tiers",),
                   optional=("liquidation_fee_ppm", "liquidator_fee_ppm", "min_maint_margin",
                             "oi_scaling", "tier_basis", "kind")
-                  + (units + ("face_per_lot", "venue_price_decimals") if inverse else ()))
+                  + (units + ("face_per_lot", "venue_price_decimals", "order_tick")
+                     if inverse else ()))
     tier_basis = _choice(obj.get("tier_basis", TierBasis.NOTIONAL),
                          join_path(path, "tier_basis"), tuple(TierBasis))
     by_size = tier_basis == TierBasis.SIZE
@@ -634,6 +638,7 @@ def _market(market_id: str, value: object, quote_decimals: int, path: str) -> Ma
     price_decimals = _integer(obj.get("price_decimals", quote_decimals),
                               join_path(path, "price_decimals"), 0, 18)
     face_per_lot = venue_decimals = 0
+    order_tick = 1
     if inverse:
         face_path = join_path(path, "face_per_lot")
         if "face_per_lot" not in obj:
@@ -642,6 +647,8 @@ def _market(market_id: str, value: object, quote_decimals: int, path: str) -> Ma
         venue_decimals = _integer(obj.get("venue_price_decimals", 0),
                                   join_path(path, "venue_price_decimals"), 0,
                                   MAX_VENUE_PRICE_DECIMALS)
+        order_tick = _integer(obj.get("order_tick", 1), join_path(path, "order_tick"), 1,
+                              MAX_ORDER_TICK)
     try:  # LIQ-UNIT-1: one lot at one tick must be a whole number of quote quantums
         quote_per_lot_tick(quote_decimals, base_decimals, price_decimals)
     except LiqspecError as error:
@@ -681,6 +688,7 @@ def _market(market_id: str, value: object, quote_decimals: int, path: str) -> Ma
         kind=kind,
         face_per_lot=face_per_lot,
         venue_price_decimals=venue_decimals,
+        order_tick=order_tick,
     )
     try:
         validate_market(market)  # the reference's domain check (LIQ-DOMAIN-2) is the authority
