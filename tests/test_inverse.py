@@ -471,25 +471,96 @@ def test_bybit_cross_inverse_example_differs_by_the_fee_to_close_LIQ_INVERSE_3(i
     assert round_for_display(bybit_bankruptcy, 2, "half_up") == "5718.57"  # the fee to close
 
 
-def test_a_scenario_on_an_inverse_market_is_refused_LIQ_INVERSE_1():
-    """A scenario's start price, book and price path are in a market's linear units; an
-    inverse market's are coin per lot, which fall as the USD price rises, so a scenario naming
-    one is refused with a typed error at its profile, before anything runs."""
-    from liqspec.scenario import ScenarioError, loads_scenario
-    text = """
+COIN_CRASH = """
 name = "coin-crash"
 profile = "bitmex_inverse"
+insurance_fund = "5"
 [markets.XBTUSD]
-start_price = "0.001"
-book = { levels = 10, spacing = "0.001", lots_per_level = 10 }
+start_price = "60000"
+book = { levels = 40, spacing = "0.001", lots_per_level = 50 }
 [path]
 kind = "shock"
-drop = "0.1"
-steps = 5
+drop = "0.15"
+steps = 20
+step_seconds = 10
+[synthetic]
+seed = 3
+accounts = 400
+long_fraction = "0.8"
+notional_median = "0.2"
 """
-    with pytest.raises(ScenarioError, match="market XBTUSD is inverse") as error:
-        loads_scenario(text)
-    assert error.value.code.name == "MALFORMED_STATE"
+
+
+@pytest.mark.rule("LIQ-INVERSE-1")
+def test_an_inverse_scenario_is_written_in_the_venues_terms_LIQ_INVERSE_1():
+    """A scenario on an inverse market gives its start and path in the venue's USD and its book's
+    long share in contract longs; the model holds each price as a lot's coin value, so a 15%
+    fall of the USD price is a rise of the model's: XBTUSD from 60,000.00 to 51,000.00 USD is a
+    lot (100 contracts) from 166,667 to 196,078 satoshi. 80% of the accounts are contract longs:
+    the model's shorts."""
+    from liqspec.scenario import loads_scenario
+    bitmex = get_profile("bitmex_inverse")
+    scenario = loads_scenario(COIN_CRASH)
+    path = scenario.config.path.index_ticks["XBTUSD"]
+    assert scenario.state.marks["XBTUSD"] == model_price(bitmex, "XBTUSD", "60000") == 166_667
+    assert path[0] == 166_667 and path[-1] == model_price(bitmex, "XBTUSD", "51000") == 196_078
+    assert all(a <= b for a, b in zip(path, path[1:]))  # the venue falls, the model rises
+    traders = [a for a in scenario.state.accounts.values() if a.position("XBTUSD")
+               and a.account_id != "book"]
+    contract_longs = sum(venue_lots(a.position("XBTUSD")) > 0 for a in traders)
+    assert len(traders) == 400 and 0.75 < contract_longs / 400 < 0.85
+    # an explicit path in USD, each price through LIQ-INVERSE-1
+    explicit = COIN_CRASH.replace('kind = "shock"\ndrop = "0.15"\nsteps = 20',
+                                  'kind = "explicit"\nprices = { XBTUSD = ["60000", "409.6"] }')
+    assert loads_scenario(explicit).config.path.index_ticks["XBTUSD"] == (166_667, 24_414_063)
+
+
+@pytest.mark.rule("LIQ-INVERSE-1")
+@pytest.mark.rule("LIQ-INVERSE-3")
+def test_a_usd_crash_liquidates_contract_longs_on_both_engines_LIQ_INVERSE_1(tmp_path):
+    """The coin crash run by ``simulate`` on each engine: the same bytes in every file; every
+    account the run liquidates is a contract long (a model short: the USD price falls); the
+    summary table shows the venue's lowest mark at a step's end, below 51,000 USD (the index's
+    bottom, the mark following it within its band), and the price path is drawn in USD."""
+    from liqspec.scenario import loads_scenario
+    from liqspec.simulate import simulate
+    scenario = loads_scenario(COIN_CRASH)
+    runs = {engine: simulate(scenario, tmp_path / engine, progress=False, engine=engine)
+            for engine in ("reference", "fast")}
+    for name in ("events.jsonl", "steps.csv", "summary.json", "price_path.png",
+                 "liquidation_map.png"):
+        assert (tmp_path / "reference" / name).read_bytes() == \
+            (tmp_path / "fast" / name).read_bytes(), name
+    report = runs["reference"]
+    liquidated = {e.account for e in report.result.events if e.kind == "liquidation_fill"}
+    assert len(liquidated) > 50
+    assert all(venue_lots(scenario.state.account(a).position("XBTUSD")) > 0 for a in liquidated)
+    row = next(line for line in report.render().splitlines() if "XBTUSD" in line)
+    assert row.startswith("lowest step-end mark XBTUSD") and "venue price" in row
+    lowest_usd = float(row.split()[4].replace(",", ""))
+    assert 50_000 < lowest_usd < 51_000
+    import json
+    units = json.loads((tmp_path / "fast" / "summary.json").read_text())["units"]
+    assert units["markets"]["XBTUSD"]["face_per_lot"] == 100
+
+
+def test_a_sweep_over_an_inverse_profile_is_refused_where_it_is_named_LIQ_INVERSE_1():
+    """A sweep's paths and metrics are in the linear price: a venue with an inverse market is
+    refused, at the grid value that names it, before anything runs."""
+    from liqspec.sweep_config import SweepError, loads_sweep
+    text = """
+name = "venues"
+[grid]
+profile = ["binance_usdm", "bybit_inverse"]
+[paths.crash]
+kind = "shock"
+drop = ["0.1"]
+steps = 5
+step_seconds = 5
+"""
+    with pytest.raises(SweepError, match=r"bybit_inverse has an inverse market") as error:
+        loads_sweep(text)
+    assert error.value.path == "grid.profile[1]"
 
 
 def test_explain_shows_an_inverse_position_in_the_venues_terms_LIQ_INVERSE_3():

@@ -226,6 +226,8 @@ ERRORS = [
      "TOML float"),
     (replace('drop = "0.1"', 'drop = "0.1234567"'), "path.drop", ResultCode.INEXACT_DECIMAL,
      "more than 6 decimal places"),
+    (SCENARIO.replace('"60000.5"', '"0.01"').replace('drop = "0.1"', 'drop = "0.5"'),
+     "path.drop", ResultCode.INVALID_PRICE, "takes BTCUSDT below one tick of its price"),
     (replace("levels = 10", 'levels = "10"'), "markets.BTCUSDT.book.levels",
      ResultCode.NOT_AN_INTEGER, "expected an integer, got a string"),
     (replace("levels = 10", "levels = 0"), "markets.BTCUSDT.book.levels",

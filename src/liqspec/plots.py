@@ -27,6 +27,7 @@ from liqspec.reference.cascade import Event, StepRecord, Summary, liquidation_ma
 from liqspec.reference.state import State
 from liqspec.reference.units import from_units
 from liqspec.display import group_digits
+from liqspec.price_view import price_view
 
 
 
@@ -127,13 +128,16 @@ def liquidated_notional_by_step(result: CascadeRecord, market_id: str) -> list[i
     return per_step
 
 
-def lowest_mark_by_step(result: CascadeRecord, market_id: str) -> list[int]:
-    """The lowest mark each step reached: its rounds move the mark (``mark`` events), and the
+def lowest_mark_by_step(result: CascadeRecord, market_id: str, highest: bool = False
+                        ) -> list[int]:
+    """The lowest mark each step reached (``highest``: the highest, which an inverse market's
+    view shows as its lowest venue price): its rounds move the mark (``mark`` events), and the
     step record keeps only where it ended."""
-    lowest = [min(r.index_ticks[market_id], r.mark_ticks[market_id]) for r in result.steps]
+    pick = max if highest else min
+    lowest = [pick(r.index_ticks[market_id], r.mark_ticks[market_id]) for r in result.steps]
     for event in result.events:
         if event.kind == "mark" and event.market == market_id and event.price_ticks is not None:
-            lowest[event.step] = min(lowest[event.step], event.price_ticks)
+            lowest[event.step] = pick(lowest[event.step], event.price_ticks)
     return lowest
 
 
@@ -146,10 +150,10 @@ def plot_price_path(result: CascadeRecord, state: State, path: Path, title: str 
     figure = Figure(figsize=(10, 1 + 3.6 * max(1, len(markets))), layout="constrained")
     axes = figure.subplots(max(1, len(markets)), 1, sharex=True, squeeze=False)[:, 0]
     for ax, market_id in zip(axes, markets):
-        decimals = profile.market(market_id).price_decimals
-        index = [_scale(r.index_ticks[market_id], decimals) for r in result.steps]
-        mark = [_scale(r.mark_ticks[market_id], decimals) for r in result.steps]
-        low = [_scale(p, decimals) for p in lowest_mark_by_step(result, market_id)]
+        view = price_view(profile, market_id)  # an inverse market in the venue's price
+        index = [view.value(r.index_ticks[market_id]) for r in result.steps]
+        mark = [view.value(r.mark_ticks[market_id]) for r in result.steps]
+        low = [view.value(p) for p in lowest_mark_by_step(result, market_id, view.inverse)]
         notional = [_scale(q, profile.quote_decimals)
                     for q in liquidated_notional_by_step(result, market_id)]
 
@@ -172,8 +176,8 @@ def plot_price_path(result: CascadeRecord, state: State, path: Path, title: str 
         if dips:  # a round's fills took the mark lower than where the step ended
             ax.scatter([t for t, _ in dips], [lo for _, lo in dips], s=12, color=MARK_COLOUR,
                        marker="v", label="mark (lowest in step, when lower)")
-        ax.set_ylabel(f"{market_id} price ({profile.quote_asset})")
-        ax.yaxis.set_major_formatter(_price_axis(decimals))
+        ax.set_ylabel(f"{market_id} price ({view.unit})")
+        ax.yaxis.set_major_formatter(_price_axis(view.decimals))
         ax.grid(True, alpha=0.3)
         ax.set_title(market_id, loc="left", fontsize=10, fontweight="bold")
         handles, labels = ax.get_legend_handles_labels()
@@ -307,7 +311,10 @@ def plot_liquidation_map(state: State, config: Any, path: Path, title: str = "",
     figure = Figure(figsize=(10, 1 + 3.8 * len(markets)), layout="constrained")
     axes = figure.subplots(len(markets), 1, squeeze=False)[:, 0]
     for ax, market_id in zip(axes, markets):
-        decimals = profile.market(market_id).price_decimals
+        # every price below in the view's ticks: an inverse market's in the venue's price, in
+        # which its contract longs are the levels below the start, as a linear market's longs
+        view = price_view(profile, market_id)
+        decimals = view.decimals
 
         def to_price(ticks: int) -> float:
             return _scale(ticks, decimals)
@@ -315,11 +322,12 @@ def plot_liquidation_map(state: State, config: Any, path: Path, title: str = "",
         def price_text(ticks: int) -> str:
             return _price_text(to_price(ticks), decimals)
 
-        start_ticks = state.marks[market_id]
-        path_ticks = config.path.index_ticks[market_id]
+        start_ticks = view.ticks(state.marks[market_id])
+        path_ticks = [view.ticks(p) for p in config.path.index_ticks[market_id]]
         low_ticks, high_ticks = min(path_ticks), max(path_ticks)
-        levels = (liquidation_map(state, market_id) if levels_by_market is None
-                  else levels_by_market[market_id])
+        levels = [(view.ticks(p), n) for p, n in
+                  (liquidation_map(state, market_id) if levels_by_market is None
+                   else levels_by_market[market_id])]
         prices = [p for p, _ in levels] + [low_ticks, high_ticks, start_ticks]
         width = nice_width_ticks(max(prices) - min(prices), MAP_BUCKETS)
         # a long is liquidated as the price falls to its level, a short as it rises to it
@@ -344,7 +352,8 @@ def plot_liquidation_map(state: State, config: Any, path: Path, title: str = "",
         if high_ticks > start_ticks:  # a squeeze: where it tops out
             ax.axvline(to_price(high_ticks), color="#000000", linestyle="-.", linewidth=1.5,
                        zorder=4, label=f"highest index {price_text(high_ticks)}")
-        if result is not None and result.summary is not None:
+        if result is not None and result.summary is not None and not view.inverse:
+            # the summary keeps the model's lowest mark: an inverse market's venue high
             low_mark = result.summary.lowest_mark_ticks.get(market_id)
             if low_mark is not None and low_mark < low_ticks:
                 ax.axvline(to_price(low_mark), color=MARK_COLOUR, linestyle=":", linewidth=1.5,
@@ -360,8 +369,10 @@ def plot_liquidation_map(state: State, config: Any, path: Path, title: str = "",
         ax.text(0.01, 0.97, note, transform=ax.transAxes, va="top", ha="left", fontsize=9,
                 zorder=5, bbox={"facecolor": "white", "alpha": 0.9, "edgecolor": "#cccccc"})
         ax.set_title(f"{market_id}: notional by liquidation price, in buckets of "
-                     f"{price_text(width)} {asset}", loc="left", fontsize=10, fontweight="bold")
-        ax.set_xlabel(f"{market_id} liquidation price ({asset})")
+                     f"{price_text(width)} "
+                     + (f"({view.unit})" if view.inverse else view.unit), loc="left",
+                     fontsize=10, fontweight="bold")
+        ax.set_xlabel(f"{market_id} liquidation price ({view.unit})")
         ax.set_ylabel(f"notional at stake ({asset})")
         ax.xaxis.set_major_formatter(_price_axis(decimals))
         ax.xaxis.set_major_locator(MaxNLocator(10, steps=[1, 2, 2.5, 5, 10]))

@@ -350,7 +350,8 @@ def refuse_inverse(profile: Profile, file: str) -> None:
         raise PositionsError(file, None, None, f"profile {profile.name!r} has inverse markets "
                              f"({', '.join(inverse)}); positions files are read for linear "
                              "markets only: give the state as a state file, whose inverse "
-                             "prices are USD and sizes venue lots (LIQ-INVERSE-1)")
+                             "prices are USD and sizes venue lots, or a scenario a [synthetic] "
+                             "book (LIQ-INVERSE-1)")
 
 
 def load_positions(path: str | Path, profile: Profile) -> list[PositionRow]:

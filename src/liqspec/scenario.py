@@ -65,6 +65,16 @@ below the unit is an error, never rounded away; a TOML float (``0.12`` unquoted)
 because it is a binary float, not the decimal it prints as. Counts (``levels``, ``steps``,
 ``seed``, ``accounts``...) and ``lots_per_level`` are TOML integers.
 
+Inverse markets
+---------------
+A market of an inverse profile (``bitmex_inverse``, ``binance_coinm``, ``bybit_inverse``) is
+written in the venue's terms: ``start_price`` and an explicit path's prices are the venue's
+(USD, at its venue decimals), a shock's ``drop`` a fall of that price, and ``long_fraction`` the
+share of contract longs. Each price becomes the model's, a lot's coin value
+(LIQ-INVERSE-1), so the model's price rises as the venue's falls; ``notional_median`` and every
+amount are in the coin, and the book's ``spacing`` is a fraction of the model's price. Its book
+is synthetic: a positions file of an inverse profile is refused (its columns are linear).
+
 The synthetic generator is :func:`liqspec.synthetic.generate_book`, called once per market in the
 order of ``[markets]`` with the seed ``(seed, k)`` for the k-th market (from 0), so each market's
 draws are independent; every generated account is healthy (at or above initial margin) at the start
@@ -103,7 +113,8 @@ from liqspec.reference.arithmetic import INT64_MAX, PPM
 from liqspec.reference.book import BookShape
 from liqspec.reference.cascade import CascadeConfig, PricePath, shock_path
 from liqspec.reference.marks import MarkKind, MarkRule
-from liqspec.reference.errors import ResultCode
+from liqspec.reference.errors import LiqspecError, ResultCode
+from liqspec.reference.inverse import lot_value_quanta
 from liqspec.reference.profile import LiquidationSize, MarketKind, Profile
 from liqspec.reference.profiles import PROFILES, get_profile
 from liqspec.reference.state import HOLDERS, State
@@ -114,7 +125,8 @@ from liqspec.statefile import (FieldError, StateFileError, TypeNames, check_outs
                                field_decimal, field_object, field_units, join_path, type_name)
 
 from .positions import PositionRow, PositionsError, build_state, file_problem, load_positions
-from .synthetic import LEVERAGE_DISTRIBUTIONS, LOG_UNIFORM, SyntheticError, generate_book
+from .synthetic import (DEFAULT_LONG_FRACTION_PPM, LEVERAGE_DISTRIBUTIONS, LOG_UNIFORM,
+                        SyntheticError, generate_book)
 
 #: the embedded default scenario, inside the installed package
 DEFAULT_RESOURCE = "data/default_scenario.toml"
@@ -282,13 +294,6 @@ def _profile(value: object, markets: dict, path: str) -> Profile:
         if market_id not in profile.markets:
             raise _unknown(join_path("markets", market_id), market_id, list(profile.markets),
                            "market", f" in profile {name}", ResultCode.UNKNOWN_MARKET)
-        if profile.markets[market_id].kind == MarketKind.INVERSE:
-            # a scenario's prices, books and price path are in a market's linear units, which
-            # for an inverse market are coin per lot, falling as the USD price rises
-            raise ScenarioError(path, f"profile {name} market {market_id} is inverse "
-                                      "(LIQ-INVERSE-1): scenarios run linear markets only; give "
-                                      "an inverse venue's state as a state file (liqspec "
-                                      "explain)")
     return dataclasses.replace(profile, markets={m: profile.markets[m] for m in markets})
 
 
@@ -321,7 +326,39 @@ _SHOCK_KEYS = ("kind", "drop", "steps", "step_seconds", "hold_steps")
 _EXPLICIT_KEYS = ("kind", "step_seconds", "prices")
 
 
+def _inverse(profile: Profile, market_id: str) -> bool:
+    return profile.markets[market_id].kind == MarketKind.INVERSE
+
+
+def _price_decimals(profile: Profile, market_id: str) -> int:
+    """The decimals a scenario writes a market's prices in: the model's, or for an inverse
+    market the venue's (USD), which LIQ-INVERSE-1 turns into the model's coin per lot."""
+    market = profile.markets[market_id]
+    return market.venue_price_decimals if _inverse(profile, market_id) else market.price_decimals
+
+
+def _model_price(profile: Profile, market_id: str, ticks: int, where: str) -> int:
+    """A price the scenario wrote (``ticks`` at :func:`_price_decimals`) in the model's ticks:
+    itself, or for an inverse market a lot's coin value there (LIQ-INVERSE-1)."""
+    if not _inverse(profile, market_id):
+        return ticks
+    try:
+        return lot_value_quanta(profile, market_id, ticks)
+    except LiqspecError as error:
+        raise ScenarioError(where, f"{error} (LIQ-INVERSE-1)", error.code) from None
+
+
+def _model_path(price_path: PricePath, profile: Profile, path: str) -> PricePath:
+    """A path of venue prices as the model's: an inverse market's each through LIQ-INVERSE-1."""
+    index = {m: (tuple(_model_price(profile, m, p, path) for p in prices)
+                 if _inverse(profile, m) else prices)
+             for m, prices in price_path.index_ticks.items()}
+    return PricePath(price_path.step_seconds, index)
+
+
 def _price_path(value: object, profile: Profile, start: dict[str, int], path: str) -> PricePath:
+    """The path as the file writes it: in the scenario's price decimals (venue prices for an
+    inverse market, converted by the caller)."""
     if not isinstance(value, dict):
         raise ScenarioError(path, f"expected a table, got {_kind(value)}")
     if "kind" not in value:
@@ -334,6 +371,11 @@ def _price_path(value: object, profile: Profile, start: dict[str, int], path: st
         steps = _integer(obj["steps"], join_path(path, "steps"), 1, MAX_STEPS)
         step_seconds = _integer(obj["step_seconds"], join_path(path, "step_seconds"), 1, 10**9)
         hold = _integer(obj.get("hold_steps", 0), join_path(path, "hold_steps"), 0, MAX_STEPS)
+        for market_id, start_ticks in start.items():  # the path's last price, as shock_path
+            if start_ticks * (PPM - drop_ppm) // PPM < 1:
+                raise ScenarioError(join_path(path, "drop"), f"takes {market_id} below one "
+                                    f"tick of its price: {obj['drop']} of its start price",
+                                    ResultCode.INVALID_PRICE)
         return shock_path(start, drop_ppm, steps, step_seconds, hold)
     obj = _table(value, path, required=_EXPLICIT_KEYS)
     step_seconds = _integer(obj["step_seconds"], join_path(path, "step_seconds"), 1, 10**9)
@@ -348,7 +390,7 @@ def _price_path(value: object, profile: Profile, start: dict[str, int], path: st
                                        f"{'an empty array' if raw == [] else _kind(raw)}")
         if len(raw) > MAX_STEPS:
             raise ScenarioError(where, f"at most {MAX_STEPS:,} steps, got {len(raw):,}")
-        decimals = profile.markets[market_id].price_decimals
+        decimals = _price_decimals(profile, market_id)
         index[market_id] = tuple(_positive(p, decimals, f"{where}[{i}]", "price")
                                  for i, p in enumerate(raw))
     lengths = {m: len(p) for m, p in index.items()}
@@ -416,9 +458,15 @@ def _synthetic(value: object, profile: Profile, start: dict[str, int],
         if low in obj and high in obj and params[f"{high}_{unit}"] < params[f"{low}_{unit}"]:
             raise ScenarioError(key(high), f"must be at least {low} ({obj[low]}), got {obj[high]}")
     rows: list[PositionRow] = []
+    long_ppm = params.pop("long_fraction_ppm", DEFAULT_LONG_FRACTION_PPM)
+    assert isinstance(long_ppm, int)
     for k, market_id in enumerate(profile.markets):
+        # long_fraction is the venue's: on an inverse market the contract long is the model's
+        # short (LIQ-INVERSE-1), so the model's long share is the rest
+        model_long_ppm = PPM - long_ppm if _inverse(profile, market_id) else long_ppm
         try:
             rows += generate_book(profile, market_id, start[market_id], (seed, k),
+                                  long_fraction_ppm=model_long_ppm,
                                   **params)  # type: ignore[arg-type]
         except SyntheticError as error:
             raise ScenarioError(key(_SYNTHETIC_KEY_OF.get(error.parameter, error.parameter)),
@@ -486,14 +534,17 @@ def scenario_parts(document: dict) -> ScenarioParts:
         raise ScenarioError("markets", "a scenario needs at least one market")
     profile = _profile(top["profile"], raw_markets, "profile")
 
+    venue_start: dict[str, int] = {}  # as written: an inverse market's in the venue's USD
     start: dict[str, int] = {}
     books: dict[str, BookShape] = {}
     for market_id, raw in raw_markets.items():
         where = join_path("markets", market_id)
         obj = _table(raw, where, required=("start_price", "book"))
-        start[market_id] = _positive(obj["start_price"],
-                                     profile.markets[market_id].price_decimals,
-                                     join_path(where, "start_price"), "price")
+        venue_start[market_id] = _positive(obj["start_price"],
+                                           _price_decimals(profile, market_id),
+                                           join_path(where, "start_price"), "price")
+        start[market_id] = _model_price(profile, market_id, venue_start[market_id],
+                                        join_path(where, "start_price"))
         books[market_id] = _book_shape(obj["book"], join_path(where, "book"))
 
     fund = _amount(top.get("insurance_fund", 0), profile.quote_decimals, "insurance_fund")
@@ -512,7 +563,8 @@ def scenario_parts(document: dict) -> ScenarioParts:
                                               "share: name the backstop_vault that takes the "
                                               "shares (LIQ-SHARE-2)")
     mark_rule = _mark_rule(top.get("mark", {}), "mark")
-    price_path = _price_path(top["path"], profile, start, "path")
+    price_path = _model_path(_price_path(top["path"], profile, venue_start, "path"), profile,
+                             "path")
 
     if ("positions" in top) == ("synthetic" in top):
         raise ScenarioError("positions" if "positions" in top else "synthetic",

@@ -42,7 +42,7 @@ import os
 import secrets
 import shutil
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -50,12 +50,14 @@ from typing import Any, Literal
 
 from tqdm import tqdm
 
-from liqspec.reference.cascade import CascadeResult, Event, Summary, run_cascade
+from liqspec.reference.cascade import CascadeResult, Event, StepRecord, Summary, run_cascade
 from liqspec.reference.errors import LiqspecError
+from liqspec.reference.profile import MarketKind
 from liqspec.reference.state import State
 from liqspec.reference.units import from_units
 
 from .display import group_digits
+from .price_view import price_view
 
 #: the files :func:`simulate` writes: key -> file name (the plots' are in :mod:`liqspec.plots`)
 TRACE_FILES = {
@@ -111,7 +113,7 @@ class SimulationReport:
     def render(self) -> str:
         """The summary table, as ``liqspec simulate`` prints it."""
         return render_summary(self.summary, self.initial_state, files=self.files,
-                              title=f"Cascade: {self.scenario_name}")
+                              title=f"Cascade: {self.scenario_name}", steps=self.result.steps)
 
 
 def cascade_engine(name: str) -> Callable[..., CascadeResult]:
@@ -414,8 +416,13 @@ def summary_dict(summary: Summary, state: State, scenario_name: str | None = Non
         "units": {
             "quote_asset": profile.quote_asset,
             "quote_decimals": quote_decimals,
+            # an inverse market's prices are coin quantums per lot (LIQ-INVERSE-1): its kind,
+            # face and venue decimals give the venue's price, face x 10^(quote + venue) / ticks
             "markets": {m: {"base_decimals": market.base_decimals,
-                            "price_decimals": market.price_decimals}
+                            "price_decimals": market.price_decimals,
+                            **({"kind": market.kind, "face_per_lot": market.face_per_lot,
+                                "venue_price_decimals": market.venue_price_decimals}
+                               if market.kind == MarketKind.INVERSE else {})}
                         for m, market in sorted(profile.markets.items())},
         },
         "human": human,
@@ -438,10 +445,12 @@ def _percent_change(start: int, end: int) -> str:
 
 
 def render_summary(summary: Summary, state: State, files: Mapping[str, Path] | None = None,
-                   title: str = "Cascade summary") -> str:
+                   title: str = "Cascade summary",
+                   steps: Sequence[StepRecord] | None = None) -> str:
     """The summary as a table in human units: ``state`` is the state before the run (its profile
     gives the units and the quote asset, its marks the starting prices); ``files`` the paths
-    written, listed under the table."""
+    written, listed under the table. An inverse market's lowest price is the venue's, read from
+    ``steps`` (the run's step records) at the steps' ends, where they are given."""
     profile = state.profile
     asset = profile.quote_asset
 
@@ -459,12 +468,19 @@ def render_summary(summary: Summary, state: State, files: Mapping[str, Path] | N
         ("notional liquidated", *quote(summary.notional_liquidated_quote)),
     ]
     for market_id, low_ticks in sorted(summary.lowest_mark_ticks.items()):
-        decimals = profile.market(market_id).price_decimals
+        view = price_view(profile, market_id)
+        label = f"lowest mark {market_id}"
+        if view.inverse:
+            if steps is None:  # the model's lowest: a lot's lowest coin value
+                view = price_view(profile, market_id, model=True)
+                label = f"lowest lot value {market_id}"
+            else:  # the venue's lowest price, at the highest coin value of a lot
+                low_ticks = view.lowest(r.mark_ticks[market_id] for r in steps)
+                label = f"lowest step-end mark {market_id}"
         start = state.marks.get(market_id)
-        change = (f"  ({_percent_change(start, low_ticks)} from "
-                  f"{group_digits(from_units(start, decimals))})") if start else ""
-        rows.append((f"lowest mark {market_id}", group_digits(from_units(low_ticks, decimals)),
-                     asset + change))
+        change = (f"  ({_percent_change(view.ticks(start), view.ticks(low_ticks))} from "
+                  f"{group_digits(view.text(start))})") if start else ""
+        rows.append((label, group_digits(view.text(low_ticks)), view.unit + change))
     rows += [
         ("insurance fund start", *quote(summary.insurance_fund_start_quote)),
         ("insurance fund min", *quote(summary.insurance_fund_min_quote)),

@@ -95,7 +95,7 @@ from typing import Any, TypeVar
 from liqspec.reference.arithmetic import INT64_MAX, PPM, div_ceil
 from liqspec.reference.errors import LiqspecError, ResultCode
 from liqspec.reference.profile import (AdlPrice, AdlRanking, BadDebtPolicy, LiquidationSize,
-                                      Profile, Tier)
+                                      MarketKind, Profile, Tier)
 from liqspec.reference.profiles import PROFILES
 from liqspec.reference.state import INSURANCE_FUND
 from liqspec.scenario import (PPM_DECIMALS, Scenario, ScenarioError, default_text,
@@ -601,9 +601,27 @@ def parse_sweep(document: dict, base_dir: str | Path | None = None,
         if used and not base.synthetic:
             raise _fail(used[0].origin, f"{name_} changes a synthetic book, and the base "
                                         f"scenario reads a positions file")
+    _refuse_inverse(base, grid, points)
     swept = [n for n in PARAMETERS if n in grid or any(o.name == n for p in points for o in p)]
     heatmap = _heatmap(top.get("plots", {}), grid, swept)
     return SweepConfig(name, description, base, grid, points, paths, seeds, heatmap, source)
+
+
+def _refuse_inverse(base: BaseScenario, grid: Mapping[str, tuple],
+                    points: tuple[tuple[Override, ...], ...]) -> None:
+    """A sweep's paths are drawn and its metrics read (lowest marks, price falls) in a market's
+    linear price, which for an inverse market is coin per lot and rises as the venue's price
+    falls (LIQ-INVERSE-1): a venue with an inverse market is refused, where it is named."""
+    named = [("scenario.profile", base.document.get("profile"))]
+    named += [(o.origin, o.value) for o in grid.get("profile", ())]
+    named += [(o.origin, o.value) for p in points for o in p if o.name == "profile"]
+    for origin, name in named:
+        profile = PROFILES.get(str(name))
+        if profile is not None and any(m.kind == MarketKind.INVERSE
+                                       for m in profile.markets.values()):
+            raise _fail(origin, f"profile {name} has an inverse market: sweeps run linear "
+                                "markets only (their paths and metrics are in the linear "
+                                "price); simulate runs an inverse scenario")
 
 
 def _heatmap(value: object, grid: Mapping[str, tuple], swept: list[str]) -> tuple[str, ...]:

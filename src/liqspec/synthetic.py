@@ -105,9 +105,13 @@ def _to_ppm(u: np.ndarray) -> list[int]:
     return [int(x) for x in np.floor(u * PPM).astype(np.int64)]
 
 
+#: the share of accounts that are long when a scenario does not say
+DEFAULT_LONG_FRACTION_PPM = 700_000
+
+
 def generate_book(profile: Profile, market_id: str, start_price_ticks: int,
                   seed: int | Sequence[int], *, accounts: int,
-                  long_fraction_ppm: int = 700_000,
+                  long_fraction_ppm: int = DEFAULT_LONG_FRACTION_PPM,
                   leverage_min_ppm: int = 2 * PPM,
                   leverage_max_ppm: int = 50 * PPM,
                   leverage_distribution: str = LOG_UNIFORM,
