@@ -385,20 +385,49 @@ def test_a_state_file_declares_an_inverse_market_LIQ_INVERSE_1():
         loads(json.dumps(document))
 
 
-@pytest.mark.parametrize("loader", ["load_positions", "read_columns"])
-def test_a_positions_file_of_an_inverse_profile_is_refused_LIQ_INVERSE_1(tmp_path, loader):
-    """Positions files are in linear units: an inverse profile's is refused before a row is
-    read, by both loaders alike, with a typed error naming the file and the markets; its
-    state goes through a state file."""
+@pytest.mark.rule("LIQ-INVERSE-1")
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_positions_file_gives_an_inverse_market_in_the_venues_units_LIQ_INVERSE_1(tmp_path,
+                                                                                   suffix):
+    """A positions file writes an inverse market as a state file does: the venue's lots
+    (positive: long contracts) at the venue's USD price. BitMEX's trader long 150 lots at 750 USD
+    is the model's short of 150 lots at 13,333,333 satoshi; a short of 20 lots at 409.6 USD is a
+    model long at 24,414,063 (the tie rounds up). Both loaders read the same rows, CSV and
+    Parquet alike; a price at which a lot is worth less than half a satoshi is INVALID_PRICE at
+    its row and column on both, in a file of a thousand rows."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
     from liqspec.positions import PositionsError, load_positions
     from liqspec.positions_bulk import read_columns
-    path = tmp_path / "book.csv"
-    path.write_text("account,wallet,market,size,entry_price\nt1,1,XBTUSD,150,750\n")
-    read = {"load_positions": load_positions, "read_columns": read_columns}[loader]
-    with pytest.raises(PositionsError, match=r"book.csv: profile 'bitmex_inverse' has inverse "
-                                             r"markets \(XBTUSD\)") as error:
-        read(path, get_profile("bitmex_inverse"))
-    assert error.value.code.name == "MALFORMED_STATE" and error.value.row is None
+    bitmex = get_profile("bitmex_inverse")
+
+    def write(rows: list[tuple[str, str, str, str, str]]):
+        table = pa.table({name: [r[k] for r in rows] for k, name in
+                          enumerate(("account", "wallet", "market", "size", "entry_price"))})
+        path = tmp_path / f"book{suffix}"
+        if suffix == ".csv":
+            pacsv.write_csv(table, path)
+        else:
+            pq.write_table(table, path)
+        return path
+
+    rows = [("t1", "1", "XBTUSD", "150", "750"), ("t2", "0.5", "XBTUSD", "-20", "409.6")]
+    rows += [(f"x{k}", "1", "XBTUSD", str(k % 7 - 3), f"{60_000 + k}.25") for k in range(998)]
+    path = write(rows)
+    small = load_positions(path, bitmex)
+    columns = read_columns(path, bitmex)
+    assert [(r.account_id, r.size_lots, r.entry_price_ticks) for r in small[:2]] == \
+        [("t1", -150, 13_333_333), ("t2", 20, 24_414_063)]
+    assert [columns.position_row(i) for i in range(len(columns))] == small  # vectorized
+    assert small[2].entry_price_ticks == model_price(bitmex, "XBTUSD", "60000.25")
+    rows[700] = ("bad", "1", "XBTUSD", "1", "30000000000")  # 3e10 USD: under half a satoshi a lot
+    path = write(rows)
+    for read in (load_positions, read_columns):
+        with pytest.raises(PositionsError, match="column entry_price") as error:
+            read(path, bitmex)
+        assert (error.value.row, error.value.code.name) == (701, "INVALID_PRICE")
 
 
 @pytest.mark.rule("LIQ-INVERSE-3")
@@ -542,6 +571,30 @@ def test_a_usd_crash_liquidates_contract_longs_on_both_engines_LIQ_INVERSE_1(tmp
     import json
     units = json.loads((tmp_path / "fast" / "summary.json").read_text())["units"]
     assert units["markets"]["XBTUSD"]["face_per_lot"] == 100
+
+
+@pytest.mark.rule("LIQ-INVERSE-1")
+def test_an_inverse_positions_file_crashes_alike_on_the_small_and_the_bulk_path_LIQ_INVERSE_1(
+        tmp_path):
+    """A scenario reading an inverse positions file: the reference engine on the small loader and
+    ``simulate_bulk`` (columns, the compiled engine) write the same bytes. 20 contract longs of
+    100 lots (10,000 USD) at 60,000 USD with 0.01 XBT (about 17x) and 20 shorts with 0.05 XBT: a
+    15% fall of the USD price liquidates every long and no short."""
+    from liqspec.bulk import load_bulk_scenario
+    from liqspec.scenario import load_scenario
+    from liqspec.simulate import simulate, simulate_bulk
+    lines = ["account,wallet,market,size,entry_price"]
+    lines += [f"long{k},0.01,XBTUSD,100,60000" for k in range(20)]
+    lines += [f"short{k},0.05,XBTUSD,-100,60000" for k in range(20)]
+    (tmp_path / "book.csv").write_text("\n".join(lines) + "\n")
+    text = COIN_CRASH.split("[synthetic]")[0] + '[positions]\nfile = "book.csv"\n'
+    (tmp_path / "crash.toml").write_text(text)
+    small = simulate(load_scenario(tmp_path / "crash.toml"), tmp_path / "small", progress=False)
+    simulate_bulk(load_bulk_scenario(tmp_path / "crash.toml"), tmp_path / "bulk", progress=False)
+    for name in ("events.jsonl", "steps.csv", "summary.json", "price_path.png"):
+        assert (tmp_path / "small" / name).read_bytes() == (tmp_path / "bulk" / name).read_bytes()
+    liquidated = {e.account for e in small.result.events if e.kind == "liquidation_fill"}
+    assert liquidated == {f"long{k}" for k in range(20)}
 
 
 def test_a_sweep_over_an_inverse_profile_is_refused_where_it_is_named_LIQ_INVERSE_1():

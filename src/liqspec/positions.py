@@ -22,6 +22,11 @@ Columns (the header names them; their order is free; ``isolated`` may be left ou
   (LIQ-ACCOUNT-2); every row of the account must agree, and an isolated account holds no other
   market.
 
+An inverse market (LIQ-INVERSE-1: BitMEX XBTUSD, Binance COIN-M, Bybit inverse) is written in the
+venue's terms, as a JSON state file writes it: ``size`` in the venue's lots (positive: long
+contracts) and ``entry_price`` the venue's price (USD, at its venue decimals); the row holds the
+model's position, the opposite, at a lot's coin value at that price. ``wallet`` is in the coin.
+
 Every value converts exactly into the venue's integer units (LIQ-UNIT-2): a digit below the unit
 (``"0.0001"`` BTC on a venue of 0.001 BTC lots) is an error, never rounded away. In a CSV file the
 values are text. In a Parquet file a column is text, an integer type or a decimal type; a
@@ -51,6 +56,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from liqspec.reference.errors import LiqspecError, ResultCode
+from liqspec.reference.inverse import lot_value_quanta, model_lots
 from liqspec.reference.invariants import all_violations
 from liqspec.reference.profile import MarketKind, Profile
 from liqspec.reference.state import BACKSTOP, HOLDERS, LIQUIDITY, State
@@ -184,7 +190,15 @@ def parse_row(row_number: int, line: int | None, record: Mapping[str, object], f
     market = profile.markets[market_id]
     wallet = _units(cell("wallet"), field_quote, profile.quote_decimals)
     lots = _units(cell("size"), field_units, market.base_decimals)
-    entry = _units(cell("entry_price"), field_price_ticks, market.price_decimals)
+    if market.kind == MarketKind.INVERSE:  # the venue's lots and price (LIQ-INVERSE-1)
+        lots = model_lots(lots)
+        venue_ticks = _units(cell("entry_price"), field_price_ticks, market.venue_price_decimals)
+        try:
+            entry = lot_value_quanta(profile, market_id, venue_ticks)
+        except LiqspecError as error:
+            raise cell("entry_price").error(f"{error} (LIQ-INVERSE-1)", error.code) from None
+    else:
+        entry = _units(cell("entry_price"), field_price_ticks, market.price_decimals)
     isolated = None
     if not _is_blank(record.get("isolated")):
         isolated = _text(cell("isolated"))
@@ -341,23 +355,9 @@ def positions_format(path: Path) -> str:
                                            f".parquet")
 
 
-def refuse_inverse(profile: Profile, file: str) -> None:
-    """A positions file of an inverse profile is refused before a row is read: its columns are
-    in the model's linear units, and an inverse market's venue prices (USD) and sizes (contract
-    lots) would be misread as coin per lot and model lots (LIQ-INVERSE-1)."""
-    inverse = [m for m, market in profile.markets.items() if market.kind == MarketKind.INVERSE]
-    if inverse:
-        raise PositionsError(file, None, None, f"profile {profile.name!r} has inverse markets "
-                             f"({', '.join(inverse)}); positions files are read for linear "
-                             "markets only: give the state as a state file, whose inverse "
-                             "prices are USD and sizes venue lots, or a scenario a [synthetic] "
-                             "book (LIQ-INVERSE-1)")
-
-
 def load_positions(path: str | Path, profile: Profile) -> list[PositionRow]:
     """Read a positions file (``.csv`` or ``.parquet``) into checked rows in ``profile``'s units."""
     path = Path(path)
-    refuse_inverse(profile, str(path))
     if positions_format(path) == "csv":
         return _read_csv(path, str(path), profile)
     return _read_parquet(path, str(path), profile)

@@ -49,12 +49,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from liqspec.reference.errors import LiqspecError
-from liqspec.reference.profile import Profile
+from liqspec.reference.inverse import face_numerator
+from liqspec.reference.profile import MarketKind, Profile
 from liqspec.reference.state import BACKSTOP, HOLDERS, INSURANCE_FUND, LIQUIDITY, OUTSIDE
 
 from .positions import (COLUMNS, PositionRow, PositionsError, _check_header, _parse_rows,
                         build_state, check_parquet_schema, csv_records, load_positions, parse_row,
-                        positions_format, refuse_inverse, reserved_error, reserved_names)
+                        positions_format, reserved_error, reserved_names)
 
 __all__ = ["PositionColumns", "BookArrays", "read_columns", "columns_of_rows", "build_book",
            "load_book", "BATCH_ROWS"]
@@ -92,6 +93,17 @@ def _units_of(text: pa.Array, decimals: int, signed: bool) -> tuple[np.ndarray, 
         zero_copy_only=False)
     scale = 10 ** np.arange(decimals + 1, dtype=np.int64)
     return digits * scale[decimals - fraction_digits], plain.to_numpy(zero_copy_only=False)
+
+
+def _lot_values(numerator: int, venue_ticks: np.ndarray, plain: np.ndarray) -> np.ndarray:
+    """LIQ-INVERSE-1 over a column: a lot's coin value floor(K / p + 1/2) at each positive
+    plain venue price ``p`` (0 elsewhere, and where it is below one quantum: the row is then
+    read exactly, which names the error). ``K / p`` rounds up when twice its remainder reaches
+    ``p``, so nothing leaves int64."""
+    prices = np.where(plain & (venue_ticks > 0), venue_ticks, 1)
+    quotient, remainder = np.divmod(np.int64(numerator), prices)
+    values = quotient + (remainder >= prices - remainder)
+    return np.where(plain & (venue_ticks > 0), values, 0)
 
 
 def _as_text(column: pa.Array) -> pa.Array:
@@ -251,9 +263,14 @@ def _screen(batch: pa.RecordBatch | pa.Table, profile: Profile) -> _Batch:
         if not here.any():
             continue
         values, plain = units("size", size_text, spec.base_decimals, True)
-        size[here] = values[here]
+        inverse = spec.kind == MarketKind.INVERSE
+        # an inverse market's size is the venue's lots: the model's position is the opposite
+        size[here] = -values[here] if inverse else values[here]
         suspect |= here & ~plain
-        values, plain = units("entry", entry_text, spec.price_decimals, False)
+        decimals = spec.venue_price_decimals if inverse else spec.price_decimals
+        values, plain = units("entry", entry_text, decimals, False)
+        if inverse:  # the venue's price, as a lot's coin value (LIQ-INVERSE-1)
+            values = _lot_values(face_numerator(profile, market_id), values, plain)
         entry[here] = values[here]
         suspect |= here & (~plain | (values <= 0))
 
@@ -378,7 +395,6 @@ def read_columns(path: str | Path, profile: Profile) -> PositionColumns:
     path = Path(path)
     file = str(path)
     kind = positions_format(path)
-    refuse_inverse(profile, file)
     records = _Records(path, file, kind)
     if kind == "csv":
         batches = _csv_batches(path, file, profile)

@@ -72,8 +72,9 @@ written in the venue's terms: ``start_price`` and an explicit path's prices are 
 (USD, at its venue decimals), a shock's ``drop`` a fall of that price, and ``long_fraction`` the
 share of contract longs. Each price becomes the model's, a lot's coin value
 (LIQ-INVERSE-1), so the model's price rises as the venue's falls; ``notional_median`` and every
-amount are in the coin, and the book's ``spacing`` is a fraction of the model's price. Its book
-is synthetic: a positions file of an inverse profile is refused (its columns are linear).
+amount are in the coin, and the book's ``spacing`` is a fraction of the model's price. A
+positions file gives an inverse market's sizes and entry prices in the venue's terms too
+(:mod:`liqspec.positions`).
 
 The synthetic generator is :func:`liqspec.synthetic.generate_book`, called once per market in the
 order of ``[markets]`` with the seed ``(seed, k)`` for the k-th market (from 0), so each market's
