@@ -333,7 +333,8 @@ def error_to_json(error: LiqspecError) -> dict[str, Any]:
 def cascade_config_from_json(data: Any) -> CascadeConfig:
     """A cascade configuration from its JSON: ``step_seconds``, ``path`` (market -> index ticks
     per step), ``books`` (market -> {levels, spacing_ppm, lots_per_level}), ``book_account``,
-    ``backstop_vault`` (or null) and ``mark_rule`` ({kind, band_ppm})."""
+    ``backstop_vault`` (or null), ``mark_rule`` ({kind, band_ppm}) and, where the run has one,
+    ``fund_history`` ([[seconds_before, balance], ...], oldest first: LIQ-ADL-5)."""
     try:
         path = PricePath(dec(data["step_seconds"], "config.step_seconds"),
                          {m: tuple(dec(p, f"config.path.{m}") for p in prices)
@@ -342,8 +343,12 @@ def cascade_config_from_json(data: Any) -> CascadeConfig:
         rule = data.get("mark_rule") or {"kind": "index_band", "band_ppm": "5000"}
         return CascadeConfig(path, books, book_account=data.get("book_account", "book"),
                              backstop_vault=data.get("backstop_vault"),
-                             mark_rule=MarkRule(rule["kind"], dec(rule["band_ppm"], "band_ppm")))
-    except (KeyError, TypeError, AttributeError) as error:
+                             mark_rule=MarkRule(rule["kind"], dec(rule["band_ppm"], "band_ppm")),
+                             fund_history=tuple(
+                                 (dec(seconds, "config.fund_history"),
+                                  dec(balance, "config.fund_history"))
+                                 for seconds, balance in data.get("fund_history", ())))
+    except (KeyError, TypeError, AttributeError, ValueError) as error:
         raise CodecError(f"config: {error!r}") from None
 
 
@@ -354,7 +359,11 @@ def cascade_config_to_json(config: CascadeConfig) -> dict[str, Any]:
             "books": {m: shape_to_json(s) for m, s in config.books.items()},
             "book_account": config.book_account, "backstop_vault": config.backstop_vault,
             "mark_rule": {"kind": config.mark_rule.kind,
-                          "band_ppm": enc(config.mark_rule.band_ppm)}}
+                          "band_ppm": enc(config.mark_rule.band_ppm)},
+            # LIQ-ADL-5; written only where the run has one
+            **({"fund_history": [[enc(seconds), enc(balance)]
+                                 for seconds, balance in config.fund_history]}
+               if config.fund_history else {})}
 
 
 def shape_values_from_json(data: Any) -> list[int]:

@@ -7,6 +7,7 @@ the code is ``OK``, the receipt's amounts (Python ints: exact, 128-bit intermedi
 else ``None``. The arrays are the engine's own, written in place by the operations.
 """
 
+from collections.abc import Sequence
 from typing import Any, TypeAlias
 
 import numpy as np
@@ -137,7 +138,8 @@ class Engine:
                       spacing_ppm: npt.ArrayLike, lots_per_level: npt.ArrayLike, book_row: int,
                       vault_row: int, mark_kind: int, band_ppm: int, step_seconds: int,
                       order: str = "index", keep_journal: bool = True,
-                      fund_window_s: int = 0) -> None: ...
+                      fund_window_s: int = 0,
+                      fund_history: Sequence[tuple[int, int]] = ()) -> None: ...
     def cascade_index_stats(self) -> dict[str, int]: ...
     def cascade_open_step(self, step: int, index: npt.ArrayLike) -> int: ...
     def cascade_rounds(self) -> int: ...

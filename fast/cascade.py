@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from liqspec.reference.cascade import (CascadeConfig, CascadeResult, Event, StepRecord, Summary,
-                                       _check_config, charge_detail, check_share_vault)
+                                       _check_config, charge_detail, check_fund_history,
+                                       check_share_vault)
 from liqspec.reference.marks import MarkKind
 from liqspec.reference.errors import MalformedState, ResultCode, UnknownAccount
 from liqspec.reference.validation import valid_price
@@ -192,7 +193,8 @@ def run_cascade(initial: State, config: CascadeConfig,
                          -1 if config.backstop_vault is None else row[config.backstop_vault],
                          1 if config.mark_rule.kind == MarkKind.LAST_FILL else 0,
                          config.mark_rule.band_ppm, config.path.step_seconds, order,
-                         fund_window_s=state.profile.adl_drawdown_window_s)  # LIQ-ADL-5
+                         fund_window_s=state.profile.adl_drawdown_window_s,  # LIQ-ADL-5
+                         fund_history=config.fund_history)
     synced = 0
 
     def hook(step: int, round_: int) -> None:
@@ -326,6 +328,7 @@ def cascade_arrays(profile, marks, account_ids, quote, lots, config: CascadeConf
         raise MalformedState(f"backstop vault {config.backstop_vault!r} must have the backstop "
                              f"role")
     check_share_vault(profile, config.backstop_vault)
+    check_fund_history(profile, config.fund_history)
     holder_values = holder_balances(holders or {})
     for market_id in marks:
         valid_price(int64_scalar(marks[market_id], f"mark of {market_id}"), f"mark of {market_id}")
@@ -340,7 +343,8 @@ def cascade_arrays(profile, marks, account_ids, quote, lots, config: CascadeConf
                          1 if config.mark_rule.kind == MarkKind.LAST_FILL else 0,
                          config.mark_rule.band_ppm, config.path.step_seconds, order,
                          keep_journal=False,  # nothing is written back: the trace suffices
-                         fund_window_s=profile.adl_drawdown_window_s)  # LIQ-ADL-5
+                         fund_window_s=profile.adl_drawdown_window_s,  # LIQ-ADL-5
+                         fund_history=config.fund_history)
     steps, summary = _drive(engine, config, column, holder_values[1], progress, None,
                             [mid for mid in market_ids if mid in marks], on_step)
     return ArrayCascadeResult(

@@ -14,11 +14,11 @@ events and summarized (LIQ-CASCADE-5).
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 
-from .arithmetic import PPM, div_floor, require_int
+from .arithmetic import INT64_MAX, PPM, div_floor, require_int
 from .book import BookShape, build_book, market_liquidate
 from .deleveraging import deleverage, fund_in_drawdown
 from .errors import MalformedState, Rejection, ResultCode
@@ -86,6 +86,10 @@ class CascadeConfig:
     # a factory, not a shared default: a MarkRule instance as a class attribute of this module
     # would make the API docs' source links of reference/marks.py point here
     mark_rule: MarkRule = field(default_factory=MarkRule)
+    #: LIQ-ADL-5: the insurance fund's balances before the run, ``(seconds_before, balance)``
+    #: oldest first (seconds strictly decreasing, each >= 1), sampled into the fund's window
+    #: before the first step; empty: the window starts with the run
+    fund_history: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -543,6 +547,8 @@ def run_cascade(initial: State, config: CascadeConfig,
     previous_index: dict[str, int] = {}
     window = state.profile.adl_drawdown_window_s
     fund_window = FundWindow(window) if window else None  # LIQ-ADL-5
+    for seconds_before, balance in config.fund_history if fund_window is not None else ():
+        fund_window.sample(-seconds_before, balance)
     for step in range(total_steps):
         recorder.step, recorder.round = step, 0
         index = {m: path[step] for m, path in config.path.index_ticks.items()}
@@ -572,6 +578,32 @@ def _check_config(state: State, config: CascadeConfig) -> None:
     if config.backstop_vault is not None and state.account(config.backstop_vault).role != BACKSTOP:
         raise MalformedState(f"backstop vault {config.backstop_vault!r} must have the backstop role")
     check_share_vault(state.profile, config.backstop_vault)
+    check_fund_history(state.profile, config.fund_history)
+
+
+@implements("LIQ-ADL-5")
+def check_fund_history(profile: Profile, history: Sequence[tuple[int, int]]) -> None:
+    """A fund history is read only under the drawdown rule: samples before the run, oldest
+    first, at whole seconds 1..2^63-1 before it, strictly decreasing, balances 0..2^63-1."""
+    if not history:
+        return
+    if not profile.adl_drawdown_window_s:
+        raise MalformedState(f"{profile.name} has no drawdown rule (LIQ-ADL-5): a fund history "
+                             "is read only under one")
+    previous = None
+    for k, sample in enumerate(history):
+        if (not isinstance(sample, tuple) or len(sample) != 2
+                or not all(type(v) is int for v in sample)):
+            raise MalformedState(f"fund history [{k}]: expected (seconds_before, balance) "
+                                 "integers")
+        seconds, balance = sample
+        if not 1 <= seconds <= INT64_MAX or not 0 <= balance <= INT64_MAX:
+            raise MalformedState(f"fund history [{k}]: seconds_before must be in 1..2^63-1 and "
+                                 f"the balance in 0..2^63-1, got {sample}")
+        if previous is not None and seconds >= previous:
+            raise MalformedState(f"fund history [{k}]: samples go oldest first, so "
+                                 f"seconds_before must decrease ({seconds} after {previous})")
+        previous = seconds
 
 
 def check_share_vault(profile: Profile, backstop_vault: str | None) -> None:

@@ -544,8 +544,9 @@ _OKX: list[_Row] = [
      "hours\" (source 8), liquidated positions go to deleveraging instead of the book "
      "(adl_drawdown_ppm 300,000, adl_drawdown_window_s 28,800; LIQ-ADL-5). The model's peak "
      "is the largest balance a cascade sampled (at each step's start and after each round) "
-     "within the window, from the run's start: OKX's own sampling was not read, and a run "
-     "does not see a drawdown that began before it. A 30% fall counts, as \"30%\" reads; "
+     "within the window, from the run's start or from the fund's history given with the run: "
+     "OKX's own sampling was not read, and a run given no history does not see a drawdown "
+     "that began before it. A 30% fall counts, as \"30%\" reads; "
      "source 8 is a copy of okx.com's page, not okx.com itself"),
     ("adl_ranking", "assumption", (3,), "2026-12-07",
      "pnl_leverage: OKX's ranking formula was not read (source 3 is OKX's liquidation rules, "

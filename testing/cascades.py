@@ -100,5 +100,11 @@ def cascades(draw):
                            backstop_vault="vault" if "backstop_ratio" in policies
                            or "share_target_ppm" in policies else None,
                            mark_rule=MarkRule(draw(st.sampled_from(["index_band", "last_fill"])),
-                                              draw(st.integers(0, 50_000))))
+                                              draw(st.integers(0, 50_000))),
+                           # LIQ-ADL-5: the fund before the run, under the drawdown rule
+                           fund_history=tuple(zip(
+                               sorted(draw(st.sets(st.integers(1, 5), max_size=3)), reverse=True),
+                               draw(st.lists(st.integers(0, usdt("1000")), min_size=3,
+                                             max_size=3))))
+                           if "adl_drawdown_ppm" in policies else ())
     return state, config

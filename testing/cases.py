@@ -829,12 +829,30 @@ def random_cascade(seed: int) -> tuple[Case, dict[str, Any]]:
             path[market_id] = [min(price, top) for price in path[market_id]]
     vault = "vault" if any(a.account_id == "vault" for a in case.accounts) \
         and (by_share or rng.random() < 0.7) else None
+    fund = (case.holders or {}).get(INSURANCE_FUND, 0)
     config = CascadeConfig(PricePath(rng.choice((1, 5, 60)),
                                      {m: tuple(p) for m, p in path.items()}),
                            {m: BookShape(*shape) for m, shape in books.items()},
                            book_account="book", backstop_vault=vault,
-                           mark_rule=MarkRule(*mark_rule))
+                           mark_rule=MarkRule(*mark_rule),
+                           fund_history=_fund_history(rng, case.profile, fund))
     return case, codec.cascade_config_to_json(config)
+
+
+def _fund_history(rng: random.Random, profile: Profile, fund_quote: int
+                  ) -> tuple[tuple[int, int], ...]:
+    """LIQ-ADL-5's fund before the run, half the time under the drawdown rule: one to three
+    samples, oldest first, some at the window's edge (just in, just out), their balances
+    around the fund's (a peak it has fallen 30% from, one it has not, 0)."""
+    window = profile.adl_drawdown_window_s
+    if not window or rng.random() < 0.5:
+        return ()
+    seconds = sorted({rng.choice((window, window + 1, 1, rng.randint(1, window + 5)))
+                      for _ in range(rng.randint(1, 3))}, reverse=True)
+    return tuple((before, min(INT64_MAX, rng.choice((0, fund_quote, 2 * fund_quote + 1,
+                                                      fund_quote * 10 // 7 + 1,
+                                                      rng.randint(0, 3 * fund_quote + 1)))))
+                 for before in seconds)
 
 
 def random_adl_cascade(seed: int, ranking: str | None = None) -> tuple[Case, dict[str, Any]]:
@@ -919,7 +937,8 @@ def random_adl_cascade(seed: int, ranking: str | None = None) -> tuple[Case, dic
                                      {m: tuple(p) for m, p in path.items()}),
                            {m: BookShape(*shape) for m, shape in books.items()},
                            book_account="book", backstop_vault=vault,
-                           mark_rule=MarkRule(*mark_rule))
+                           mark_rule=MarkRule(*mark_rule),
+                           fund_history=_fund_history(rng, profile, fund))
     return Case(seed, profile, marks, accounts, 0, {m: 0 for m in marks}, holders=holders,
                     seq=rng.choice((0, 0, 7))), codec.cascade_config_to_json(config)
 

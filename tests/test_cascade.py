@@ -577,6 +577,49 @@ def test_without_drawdown_the_same_liquidation_goes_to_the_book_LIQ_ADL_5(impl):
         assert result.summary.adl_lots == 0, kwargs
 
 
+@pytest.mark.rule("LIQ-ADL-5")
+def test_a_run_given_the_funds_history_sees_a_drawdown_begun_before_it_LIQ_ADL_5(impl):
+    """The same venue given the fund's history: 150 USDT ten minutes before the run. At step 0
+    the fund's 100 is (150 - 100) / 150 = 33% below that peak, so the run is in drawdown from
+    its first round: alice, at equity 0, goes to carol at the mark, 49,000.0, with no deficit for
+    the fund to pay, and bob follows at 48,000.0; the fund keeps its 100. A history 30% above
+    the fund at most (142.85 USDT, a fall of 29.99%) changes nothing, nor does one that has left
+    the window (an hour and a second before)."""
+    from dataclasses import replace as with_
+    state, config = drawdown_venue()
+    result = impl.run_cascade(state, with_(config, fund_history=((600, usdt("150")),)))
+    trace = [(e.step, e.kind, e.account, e.lots, e.price_ticks, e.quote)
+             for e in result.events if e.kind not in ("step", "mark")]
+    assert trace == [(0, "adl_fill", "alice", -1000, 490_000, usdt("49000")),
+                     (1, "adl_fill", "bob", -1000, 480_000, usdt("48000"))]
+    assert result.state.holders[INSURANCE_FUND] == usdt("100")
+    assert all_violations(result.state) == []
+    baseline, _ = _drawdown_trace(impl)
+    for history in (((600, usdt("142.85")),), ((3601, usdt("150")),)):
+        other = impl.run_cascade(state, with_(config, fund_history=history))
+        assert other.events == baseline.events, history
+
+
+@pytest.mark.rule("LIQ-ADL-5")
+@pytest.mark.parametrize("history, message", [
+    (((5, 100), (5, 90)), "seconds_before must decrease"),
+    (((0, 100),), "seconds_before must be in 1..2"),
+    (((5, -1),), "the balance in 0..2"),
+    (((5, 100, 3),), "expected \\(seconds_before, balance\\)"),
+])
+def test_a_bad_fund_history_is_refused_before_the_run_LIQ_ADL_5(impl, history, message):
+    """A history not oldest first, at a time not before the run, with a negative balance or
+    not a pair, is MALFORMED_STATE before anything runs; so is any history for a profile
+    without the drawdown rule."""
+    from dataclasses import replace as with_
+    state, config = drawdown_venue()
+    with pytest.raises(MalformedState, match=message):
+        impl.run_cascade(state, with_(config, fund_history=history))
+    state, config = drawdown_venue(drawdown_ppm=0)
+    with pytest.raises(MalformedState, match="no drawdown rule"):
+        impl.run_cascade(state, with_(config, fund_history=((5, 100),)))
+
+
 def test_the_fund_window_keeps_the_peak_of_its_span_LIQ_ADL_5():
     """FundWindow by hand (a 100 s window): a sample no larger than a later one can never be the
     peak again and is dropped; a sample older than the window is dropped when the clock passes

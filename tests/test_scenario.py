@@ -431,3 +431,27 @@ def test_a_book_whose_open_interest_leaves_int64_is_a_scenario_error_LIQ_DOMAIN_
     error = error_of(folder, SCENARIO)
     assert (error.path, error.code) == ("positions.file", ResultCode.OVERFLOW)
     assert "open interest of BTCUSDT" in error.reason
+
+
+@pytest.mark.rule("LIQ-ADL-5")
+def test_a_scenario_gives_the_funds_history_before_the_run_LIQ_ADL_5():
+    """``insurance_fund_history``: the fund's balances before the run, oldest first, in quote
+    units, into the cascade configuration for a profile with the drawdown rule (okx); refused,
+    naming the key, where the profile has none or the samples are not oldest first."""
+    okx = SCENARIO.replace('profile = "binance_usdm"', 'profile = "okx"').replace(
+        "[markets.BTCUSDT]", "[markets.BTC-USDT-SWAP]").replace(
+        'insurance_fund = "1234.5"', 'insurance_fund = "1234.5"\ninsurance_fund_history = '
+        '[{ seconds_before = 7200, balance = "2000" }, { seconds_before = 60, balance = 1800 }]')
+    okx = okx.split("[positions]")[0] + """[synthetic]
+seed = 1
+accounts = 20
+notional_median = "1000"
+"""
+    scenario = loads_scenario(okx)
+    assert scenario.config.fund_history == ((7200, 2_000_000_000), (60, 1_800_000_000))
+    with pytest.raises(ScenarioError, match="no drawdown rule") as error:
+        loads_scenario(okx.replace('profile = "okx"', 'profile = "bybit"').replace(
+            "BTC-USDT-SWAP", "BTCUSDT"))
+    assert error.value.path == "insurance_fund_history"
+    with pytest.raises(ScenarioError, match="must decrease"):
+        loads_scenario(okx.replace("seconds_before = 60", "seconds_before = 7200"))

@@ -580,14 +580,17 @@ cdef class Engine:
 
     def cascade_setup(self, cfg_cols, levels, spacing_ppm, lots_per_level, int64_t book_row,
                       int64_t vault_row, int mark_kind, int64_t band_ppm, int64_t step_seconds,
-                      order="index", keep_journal=True, int64_t fund_window_s=0):
+                      order="index", keep_journal=True, int64_t fund_window_s=0,
+                      fund_history=()):
         """Adopt a cascade configuration (int64 arrays over the markets). ``order`` is how each
         round's processing order is found: ``index`` (trigger heaps, see the engine's section
         on the processing order at scale), ``scan`` (every account, the reference's way: the
         oracle) or ``verify`` (both, C_ORDER_MISMATCH_CODE on any difference).
         ``keep_journal=False``: the operations' journal records are dropped once they are in
         the trace (``records`` then holds none of the cascade's), for a caller that writes no
-        state back. ``fund_window_s``: LIQ-ADL-5's window (the profile's), 0 for none."""
+        state back. ``fund_window_s``: LIQ-ADL-5's window (the profile's), 0 for none;
+        ``fund_history``: the fund's ``(seconds_before, balance)`` samples before the run, oldest
+        first (checked by the caller, as the reference's CascadeConfig)."""
         cdef Cas* c = &self.cas_store
         cdef Py_ssize_t n = self.e.n_accounts, m = self.e.n_markets, k
         cdef int64_t[::1] v
@@ -656,6 +659,10 @@ cdef class Engine:
         c.fund_samples = NULL
         c.fund_head = c.fund_len = c.fund_cap = 0
         c.round_peak = 0
+        if fund_window_s > 0:
+            for seconds_before, balance in fund_history:
+                if fund_sample(c, -<liq_i128>(<int64_t>seconds_before), balance) != C_OK:
+                    raise MemoryError("the fund's window could not grow")
         self.e.cascade = c
         self._setup_index(ORDER_MODES[order])
 

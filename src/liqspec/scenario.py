@@ -7,6 +7,9 @@ A complete example, every key shown (optional keys carry their default)::
     description = "BTC falls 12% in ten minutes into a long-heavy book"   # optional, ""
     profile = "binance_usdm"             # required: a named venue profile
     insurance_fund = "1000000"           # optional, "0": the fund at the start, in quote units
+    insurance_fund_history = [{ seconds_before = 3600, balance = "1500000" }]
+                                         # optional, none: the fund before the run, oldest first,
+                                         # for a profile's drawdown rule (okx, LIQ-ADL-5)
     book_account = "book"                # optional, "book": the order book's liquidity account
     backstop_vault = "vault"             # optional: a backstop vault (role backstop, unfunded);
                                          # only for a profile with a backstop ratio (hyperliquid),
@@ -112,7 +115,8 @@ from typing import TypeVar
 
 from liqspec.reference.arithmetic import INT64_MAX, PPM
 from liqspec.reference.book import BookShape
-from liqspec.reference.cascade import CascadeConfig, PricePath, shock_path
+from liqspec.reference.cascade import (CascadeConfig, PricePath, check_fund_history,
+                                       shock_path)
 from liqspec.reference.marks import MarkKind, MarkRule
 from liqspec.reference.errors import LiqspecError, ResultCode
 from liqspec.reference.inverse import lot_value_quanta
@@ -281,8 +285,8 @@ def _unknown(path: str, name: str, known: list[str], what: str, where: str = "",
 # -- sections -------------------------------------------------------------------------------------
 
 _TOP_REQUIRED = ("name", "profile", "markets", "path")
-_TOP_OPTIONAL = ("description", "insurance_fund", "book_account", "backstop_vault", "mark",
-                 "positions", "synthetic")
+_TOP_OPTIONAL = ("description", "insurance_fund", "insurance_fund_history", "book_account",
+                 "backstop_vault", "mark", "positions", "synthetic")
 
 
 def _profile(value: object, markets: dict, path: str) -> Profile:
@@ -296,6 +300,26 @@ def _profile(value: object, markets: dict, path: str) -> Profile:
             raise _unknown(join_path("markets", market_id), market_id, list(profile.markets),
                            "market", f" in profile {name}", ResultCode.UNKNOWN_MARKET)
     return dataclasses.replace(profile, markets={m: profile.markets[m] for m in markets})
+
+
+def _fund_history(value: object, profile: Profile, path: str) -> tuple[tuple[int, int], ...]:
+    """LIQ-ADL-5's fund before the run: an array of ``{seconds_before, balance}``, oldest
+    first, read only under a profile's drawdown rule."""
+    if not isinstance(value, list):
+        raise ScenarioError(path, f"expected an array of tables, got {_kind(value)}")
+    history = []
+    for k, raw in enumerate(value):
+        where = f"{path}[{k}]"
+        obj = _table(raw, where, required=("seconds_before", "balance"))
+        history.append((_integer(obj["seconds_before"], join_path(where, "seconds_before"), 1,
+                                 INT64_MAX),
+                        _amount(obj["balance"], profile.quote_decimals,
+                                join_path(where, "balance"))))
+    try:
+        check_fund_history(profile, history)
+    except LiqspecError as error:
+        raise ScenarioError(path, str(error), error.code) from None
+    return tuple(history)
 
 
 def _book_shape(value: object, path: str) -> BookShape:
@@ -563,6 +587,8 @@ def scenario_parts(document: dict) -> ScenarioParts:
         raise ScenarioError("backstop_vault", f"profile {profile.name} liquidates by account "
                                               "share: name the backstop_vault that takes the "
                                               "shares (LIQ-SHARE-2)")
+    history = _fund_history(top.get("insurance_fund_history", []), profile,
+                            "insurance_fund_history")
     mark_rule = _mark_rule(top.get("mark", {}), "mark")
     price_path = _model_path(_price_path(top["path"], profile, venue_start, "path"), profile,
                              "path")
@@ -572,7 +598,7 @@ def scenario_parts(document: dict) -> ScenarioParts:
                             "give exactly one of [positions] (a file) or [synthetic] "
                             "(a generated book)")
     config = CascadeConfig(path=price_path, books=books, book_account=book_account,
-                           backstop_vault=vault, mark_rule=mark_rule)
+                           backstop_vault=vault, mark_rule=mark_rule, fund_history=history)
     return ScenarioParts(name, description, profile, start, fund, book_account, vault, config,
                          top)
 
