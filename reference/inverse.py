@@ -139,8 +139,8 @@ def order_tick_price(profile: Profile, venue: VenueThreshold) -> int | None:
     in venue ticks: the exact price rounded to a multiple of ``t`` toward the side the position
     is past it from first, up for a contract long, down for a contract short (Bybit: a long's
     liquidation price 7,773.478 and bankruptcy price 7,735.373 print as 7,773.50 and 7,735.50).
-    ``None`` where the exact price is (a root of 0, no finite price). Display only: the trigger
-    is the model's (``venue.ticks``)."""
+    ``None`` where there is no exact price (a root of 0: no finite price meets it). Display
+    only: the trigger is the model's (``venue.ticks``)."""
     if venue.exact is None:
         return None
     tick = _inverse(profile, venue.market_id).order_tick
