@@ -597,6 +597,33 @@ def test_an_inverse_positions_file_crashes_alike_on_the_small_and_the_bulk_path_
     assert liquidated == {f"long{k}" for k in range(20)}
 
 
+def test_the_bulk_plots_read_each_steps_highest_mark_as_well_as_its_lowest_LIQ_INVERSE_1(
+        tmp_path):
+    """An inverse market's price path shows its highest model mark in a step as the venue's
+    lowest price: the bulk path's reduced trace (``plot_events``) keeps, per step and market,
+    both the lowest and the highest of the trace's mark events, as the whole trace has them."""
+    import numpy as np
+
+    from liqspec.bulk import parse_bulk_scenario, plot_events, run
+    from liqspec.fast import _engine
+    from liqspec.scenario import parse_toml
+    crash = run(parse_bulk_scenario(parse_toml(COIN_CRASH)))
+    trace = crash.arrays.trace
+    marks = (trace["kind"] == list(_engine.EVENT_KIND_NAMES).index("mark")) \
+        & (trace["has_price"] != 0) & (trace["market"] >= 0)
+    expected: dict[int, list[int]] = {}
+    for step, price in zip(trace["step"][marks].tolist(), trace["price"][marks].tolist()):
+        expected.setdefault(step, []).append(price)
+    reduced: dict[int, list[int]] = {}
+    for event in plot_events(crash):
+        if event.kind == "mark":
+            reduced.setdefault(event.step, []).append(event.price_ticks)
+    assert len(expected) > 5 and any(len(set(p)) > 1 for p in expected.values())
+    assert {s: (min(p), max(p)) for s, p in reduced.items()} == \
+        {s: (min(p), max(p)) for s, p in expected.items()}
+    assert np.all(trace["price"][marks] > 0)
+
+
 def test_a_sweep_over_an_inverse_profile_is_refused_where_it_is_named_LIQ_INVERSE_1():
     """A sweep's paths and metrics are in the linear price: a venue with an inverse market is
     refused, at the grid value that names it, before anything runs."""

@@ -267,9 +267,9 @@ def _event_batch(trace: dict, names: pa.Array, market_ids, step_seconds: int) ->
 
 def plot_events(crash: BulkRun) -> list[Event]:
     """The trace reduced to what :mod:`liqspec.plots` reads from it, one event per step and
-    market (and kind): the liquidation fills' and backstop fills' notional (their |quote| summed,
-    those with a price), the lowest mark of the step's mark events, the ADL fills' value. The
-    plots drawn from these are the plots drawn from the whole trace."""
+    market (and kind; two for the marks): the liquidation fills' and backstop fills' notional (their |quote| summed,
+    those with a price), the lowest and the highest mark of the step's mark events, the ADL
+    fills' value. The plots drawn from these are the plots drawn from the whole trace."""
     from liqspec.fast import _engine
 
     trace = crash.arrays.trace
@@ -298,8 +298,11 @@ def plot_events(crash: BulkRun) -> list[Event]:
     for s, m, total in grouped(fills, np.abs(trace["quote"]), np.add):
         out.append(Event(s, s * seconds, 0, "liquidation_fill", None, market_ids[m], 0, 1, total))
     marks = (kind == kinds.index("mark")) & (trace["has_price"] != 0) & (market >= 0)
-    for s, m, low in grouped(marks, trace["price"], np.minimum):
-        out.append(Event(s, s * seconds, 0, "mark", None, market_ids[m], 0, low, 0))
+    # the lowest and the highest: an inverse market's plot shows its highest model mark as its
+    # lowest venue price (liqspec.price_view)
+    for reduce in (np.minimum, np.maximum):
+        for s, m, extreme in grouped(marks, trace["price"], reduce):
+            out.append(Event(s, s * seconds, 0, "mark", None, market_ids[m], 0, extreme, 0))
     adl = kind == kinds.index("adl_fill")
     by_step = np.zeros(int(step.max()) + 1 if len(step) else 0, dtype=np.int64)  # over markets
     for s, _, total in grouped(adl, np.abs(trace["quote"]), np.add):
