@@ -547,8 +547,9 @@ def run_cascade(initial: State, config: CascadeConfig,
     previous_index: dict[str, int] = {}
     window = state.profile.adl_drawdown_window_s
     fund_window = FundWindow(window) if window else None  # LIQ-ADL-5
-    for seconds_before, balance in config.fund_history if fund_window is not None else ():
-        fund_window.sample(-seconds_before, balance)
+    if fund_window is not None:  # the fund before the run (a history needs the rule: checked)
+        for seconds_before, balance in config.fund_history:
+            fund_window.sample(-seconds_before, balance)
     for step in range(total_steps):
         recorder.step, recorder.round = step, 0
         index = {m: path[step] for m, path in config.path.index_ticks.items()}

@@ -56,14 +56,13 @@ from decimal import Decimal
 from pathlib import Path
 
 from liqspec.reference.errors import LiqspecError, ResultCode
-from liqspec.reference.inverse import lot_value_quanta, model_lots
 from liqspec.reference.invariants import all_violations
-from liqspec.reference.profile import MarketKind, Profile
+from liqspec.reference.profile import Profile
 from liqspec.reference.state import BACKSTOP, HOLDERS, LIQUIDITY, State
 # The JSON state loader's exact converters: one definition of "a human decimal in integer units".
 from liqspec.statefile import (Opening, OpeningFill, StateFileError, build_venue,
-                               check_value_domain, field_price_ticks, field_quote, field_units,
-                               open_interest_too_large)
+                               check_value_domain, field_model_lots, field_model_price,
+                               field_quote, open_interest_too_large)
 
 #: the columns of a positions file, in the documented order
 COLUMNS = ("account", "wallet", "market", "size", "entry_price", "isolated")
@@ -187,18 +186,10 @@ def parse_row(row_number: int, line: int | None, record: Mapping[str, object], f
     if market_id not in profile.markets:
         raise cell("market").error(f"unknown market {market_id!r} (markets: "
                                    f"{', '.join(profile.markets)})", ResultCode.UNKNOWN_MARKET)
-    market = profile.markets[market_id]
     wallet = _units(cell("wallet"), field_quote, profile.quote_decimals)
-    lots = _units(cell("size"), field_units, market.base_decimals)
-    if market.kind == MarketKind.INVERSE:  # the venue's lots and price (LIQ-INVERSE-1)
-        lots = model_lots(lots)
-        venue_ticks = _units(cell("entry_price"), field_price_ticks, market.venue_price_decimals)
-        try:
-            entry = lot_value_quanta(profile, market_id, venue_ticks)
-        except LiqspecError as error:
-            raise cell("entry_price").error(f"{error} (LIQ-INVERSE-1)", error.code) from None
-    else:
-        entry = _units(cell("entry_price"), field_price_ticks, market.price_decimals)
+    # an inverse market's in the venue's lots and price, as a state file's (LIQ-INVERSE-1)
+    lots = _units(cell("size"), field_model_lots, profile, market_id)
+    entry = _units(cell("entry_price"), field_model_price, profile, market_id)
     isolated = None
     if not _is_blank(record.get("isolated")):
         isolated = _text(cell("isolated"))

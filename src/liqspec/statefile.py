@@ -797,7 +797,16 @@ def _named_profile(value: object, path: str) -> tuple[Profile, str]:
 
 # -- the state ----------------------------------------------------------------------------------
 
-def _model_price(value: object, profile: Profile, market_id: str, path: str) -> int:
+def field_model_lots(value: object, profile: Profile, market_id: str, path: str) -> int:
+    """A position's size in the model's lots: a linear market's as written (base units); an
+    inverse market's is the venue's lots (positive: long contracts), the model's opposite
+    (LIQ-INVERSE-1)."""
+    market = profile.markets[market_id]
+    lots = field_units(value, market.base_decimals, path)
+    return model_lots(lots) if market.kind == MarketKind.INVERSE else lots
+
+
+def field_model_price(value: object, profile: Profile, market_id: str, path: str) -> int:
     """A price of the file in the model's ticks: a linear market's as written; an inverse
     market's is the venue's (USD) and becomes its lot's coin value (LIQ-INVERSE-1)."""
     market = profile.markets[market_id]
@@ -821,7 +830,7 @@ def _marks(value: object, profile: Profile, path: str) -> dict[str, int]:
         if market_id not in profile.markets:
             raise _fail(where, f"unknown market (markets: {', '.join(profile.markets)})",
                         ResultCode.UNKNOWN_MARKET)
-        marks[market_id] = _model_price(raw, profile, market_id, where)
+        marks[market_id] = field_model_price(raw, profile, market_id, where)
     for market_id in profile.markets:
         if market_id not in marks:
             raise _fail(join_path(path, market_id), "missing: every market needs a mark price",
@@ -875,11 +884,9 @@ def _account(value: object, profile: Profile, path: str, seen: set[str]) -> _Acc
         market = profile.markets[market_id]
         position = field_object(raw, where, required=("size", "entry_price"),
                                 optional=("leverage",))
-        lots = field_units(position["size"], market.base_decimals, join_path(where, "size"))
-        if market.kind == MarketKind.INVERSE:  # a venue position in lots (LIQ-INVERSE-1)
-            lots = model_lots(lots)
-        entry = _model_price(position["entry_price"], profile, market_id,
-                             join_path(where, "entry_price"))
+        lots = field_model_lots(position["size"], profile, market_id, join_path(where, "size"))
+        entry = field_model_price(position["entry_price"], profile, market_id,
+                                  join_path(where, "entry_price"))
         if lots != 0:  # a zero size is a flat position: nothing to book
             positions[market_id] = (lots, entry, where)
         if "leverage" in position:
